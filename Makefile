@@ -1,0 +1,43 @@
+# Thin wrapper over CMake so the README's commands stay short.
+#   make demo   install deps, build, synthesize the default model, convert it, print the ledger
+#   make check  install deps, build, run every test (ctest)
+#   make asan   the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make bench  build and run the benchmarks (bench/README.md)
+BUILD ?= build
+JOBS  ?= $(shell nproc 2>/dev/null || echo 2)
+CC    ?= cc
+
+.PHONY: all deps build demo check asan clang bench clean
+
+all: build
+
+deps:
+	@scripts/setup.sh
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_C_COMPILER=$(CC) >/dev/null
+
+build: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+demo: deps build
+	@scripts/demo.sh $(BUILD)
+
+check: deps build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+asan:
+	@scripts/setup.sh
+	cmake -S . -B build-asan -DTQ_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang >/dev/null
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
+
+clang:
+	cmake -S . -B build-clang -DCMAKE_C_COMPILER=clang >/dev/null
+	cmake --build build-clang -j $(JOBS)
+
+bench: deps build
+	@bench/run.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) build-asan build-clang

@@ -1,0 +1,302 @@
+/*
+ * trueq.h — the public API of libtrueq.
+ *
+ * libtrueq reads transformer checkpoints (safetensors, sharded Hugging Face
+ * directories, numpy .npz, trueq's own quantized files), quantizes their
+ * weights into *real* low-bit storage, and accounts for every byte it writes.
+ *
+ * Conventions (see docs/ARCHITECTURE.md):
+ *   - Every name carries the prefix tq_ / TQ_.
+ *   - Stateful objects are opaque handles created by tq_X_open/create and
+ *     released by tq_X_close/free; the release functions accept NULL.
+ *   - Fallible functions take a `tq_error *err` as their last argument (may be
+ *     NULL) and return a tq_status (or NULL for constructors). On failure the
+ *     error holds the status and a one-line message naming the file, tensor,
+ *     value and limit at fault. The library never prints, exits or aborts on
+ *     bad input.
+ *   - Thread safety: distinct handles may be used from distinct threads; one
+ *     handle must not be used from two threads at once unless a function says
+ *     otherwise. Read-only queries on a tq_model are safe to share.
+ *   - All byte counts are uint64_t, element counts int64_t.
+ */
+#ifndef TRUEQ_H
+#define TRUEQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TQ_VERSION_MAJOR 0
+#define TQ_VERSION_MINOR 1
+#define TQ_VERSION_PATCH 0
+#define TQ_VERSION_STRING "0.1.0"
+
+/** @return the library version string, e.g. "0.1.0". */
+const char *tq_version(void);
+
+/* ===== Status and errors ============================================== */
+
+/** Status codes. Values are stable; never renumber. */
+typedef enum tq_status {
+    TQ_OK            = 0,
+    TQ_E_IO          = 1,  /* open/read/write/rename/mmap failed            */
+    TQ_E_FORMAT      = 2,  /* the input file violates its format            */
+    TQ_E_UNSUPPORTED = 3,  /* valid, but not something trueq handles       */
+    TQ_E_NOMEM       = 4,  /* allocation failed                             */
+    TQ_E_SHAPE       = 5,  /* shape does not fit the operation              */
+    TQ_E_ARG         = 6,  /* caller passed an invalid argument/option      */
+    TQ_E_VALUE       = 7,  /* bad numeric value (NaN/Inf in a weight, ...)  */
+    TQ_E_NOTFOUND    = 8,  /* a named tensor/file/rule was not found        */
+    TQ_E_LIMIT       = 9,  /* a size or count exceeds a documented limit    */
+    TQ_E_INTERNAL    = 10, /* a bug in trueq: please report                 */
+    TQ_STATUS_COUNT
+} tq_status;
+
+/** An error: the status and a message. Caller-owned, usually on the stack. */
+typedef struct tq_error {
+    tq_status status;
+    char      msg[1024];
+} tq_error;
+
+/** @return a short constant name for a status ("format error", ...). */
+const char *tq_status_str(tq_status s);
+
+/* ===== Element types ================================================== */
+
+/** Storage dtypes, named as in safetensors. Values are stable. */
+typedef enum tq_dtype {
+    TQ_DTYPE_INVALID = 0,
+    TQ_DTYPE_BOOL    = 1,
+    TQ_DTYPE_U8      = 2,
+    TQ_DTYPE_I8      = 3,
+    TQ_DTYPE_I16     = 4,
+    TQ_DTYPE_U16     = 5,
+    TQ_DTYPE_F16     = 6,
+    TQ_DTYPE_BF16    = 7,
+    TQ_DTYPE_I32     = 8,
+    TQ_DTYPE_U32     = 9,
+    TQ_DTYPE_F32     = 10,
+    TQ_DTYPE_F64     = 11,
+    TQ_DTYPE_I64     = 12,
+    TQ_DTYPE_U64     = 13,
+    TQ_DTYPE_F8_E4M3 = 14,
+    TQ_DTYPE_F8_E5M2 = 15,
+    TQ_DTYPE_C64     = 16,
+    TQ_DTYPE_F8_E8M0 = 17,
+    TQ_DTYPE_F8_E4M3FNUZ = 18,
+    TQ_DTYPE_F8_E5M2FNUZ = 19,
+    TQ_DTYPE_F4      = 20,
+    TQ_DTYPE_F6_E2M3 = 21,
+    TQ_DTYPE_F6_E3M2 = 22,
+    TQ_DTYPE_COUNT
+} tq_dtype;
+
+/** @return the safetensors name ("F32", "I8", ...) or "?" when invalid. */
+const char *tq_dtype_name(tq_dtype t);
+/** @return the dtype for a safetensors name, or TQ_DTYPE_INVALID. */
+tq_dtype    tq_dtype_from_name(const char *name);
+/** @return bits per element (4 for F4, 6 for F6_*, 8 for I8, ...), 0 if invalid. */
+int         tq_dtype_bits(tq_dtype t);
+/** @return 1 for F16, BF16, F32, F64 (the dtypes trueq quantizes), else 0. */
+int         tq_dtype_is_float(tq_dtype t);
+
+/* ===== Codecs ========================================================= */
+
+/** Codec identifiers. Values are stable (they are written to metadata by name). */
+typedef enum tq_codec_id {
+    TQ_CODEC_NONE          = 0, /* not quantized                              */
+    TQ_CODEC_LINEAR_SYM    = 1, /* q = round(w/s), s = max|w|/qmax            */
+    TQ_CODEC_LINEAR_AFFINE = 2, /* q = round(w/s)+z, s = (max-min)/(2^b-1)    */
+    TQ_CODEC_QINS_LOG      = 3, /* log-domain magnitude code + sign           */
+    TQ_CODEC_QINS_LOG_2B   = 4, /* seeds' layout: u8 code + i8 sign           */
+    TQ_CODEC_QINS_RATIONAL = 5, /* e = sign(w)/(1+alpha|w|), 8-bit            */
+    TQ_CODEC_NF4           = 6, /* bitsandbytes normal-float 4-bit            */
+    TQ_CODEC_COUNT
+} tq_codec_id;
+
+/** Granularity of the scales. */
+typedef enum tq_granularity {
+    TQ_GRAN_TENSOR  = 0, /* one scale for the whole tensor                 */
+    TQ_GRAN_CHANNEL = 1, /* one scale per output channel (row)             */
+    TQ_GRAN_GROUP   = 2, /* one scale per group of G inputs along each row */
+} tq_granularity;
+
+/** Everything that decides how one tensor is quantized. */
+typedef struct tq_qparams {
+    tq_codec_id    codec;
+    int            bits;        /* 8, 4 or 2 (codec-dependent)               */
+    tq_granularity gran;
+    int64_t        group;       /* group size for TQ_GRAN_GROUP, else 0      */
+    int            pad;         /* 1: allow a last, shorter group per row    */
+    float          alpha;       /* QINS rational: alpha; 0 = calibrate       */
+} tq_qparams;
+
+/** One side tensor of a quantized tensor (scales, zero points, signs...). */
+typedef struct tq_aux_desc {
+    const char *suffix;         /* "__scale__", "__zero__", ...              */
+    tq_dtype    dtype;
+    int         ndim;           /* 0, 1 or 2                                 */
+    int64_t     shape[2];
+} tq_aux_desc;
+
+#define TQ_MAX_AUX 3
+
+/** Static description of a codec, one row of the codec trait table. */
+typedef struct tq_codec_info {
+    tq_codec_id id;
+    const char *name;           /* "linear-sym", ...                         */
+    const char *summary;        /* one line                                  */
+    unsigned    bits_mask;      /* bit b set = b bits supported              */
+    unsigned    gran_mask;      /* bit g set = tq_granularity g supported    */
+    const char *layout;         /* how codes and side tensors are stored     */
+} tq_codec_info;
+
+/** @return the number of codecs in the table (TQ_CODEC_COUNT - 1). */
+int                  tq_codec_count(void);
+/** @return row i (0-based) of the table, or NULL when out of range. */
+const tq_codec_info *tq_codec_at(int i);
+/** @return the row for an id, or NULL. */
+const tq_codec_info *tq_codec_by_id(tq_codec_id id);
+/** @return the row for a name ("linear-sym", "sym", "affine", ...), or NULL. */
+const tq_codec_info *tq_codec_by_name(const char *name);
+
+/**
+ * Validate qparams for a tensor of logical shape [rows, cols].
+ * @return TQ_OK, or TQ_E_ARG / TQ_E_SHAPE with a message naming `tname`.
+ */
+tq_status tq_qparams_check(const tq_qparams *p, const char *tname,
+                           int64_t rows, int64_t cols, tq_error *err);
+
+/**
+ * Storage that quantizing [rows, cols] with p produces.
+ * @param codes_dtype  out: I8 or U8
+ * @param codes_shape  out: [rows, bytes-or-elements per row]
+ * @param aux          out: up to TQ_MAX_AUX side tensors
+ * @return the number of side tensors, or -1 when p is invalid.
+ */
+int tq_qparams_layout(const tq_qparams *p, int64_t rows, int64_t cols,
+                      tq_dtype *codes_dtype, int64_t codes_shape[2],
+                      tq_aux_desc aux[TQ_MAX_AUX]);
+
+/** Bytes of a dtype x shape (sub-byte dtypes rounded up to whole bytes). */
+uint64_t tq_nbytes(tq_dtype t, int ndim, const int64_t *shape);
+
+/**
+ * Quantize a row-major float32 matrix w[rows*cols].
+ * @param codes  caller buffer of the codes tensor's size (tq_qparams_layout)
+ * @param aux    caller buffers, one per side tensor, of their sizes
+ * @return TQ_OK; TQ_E_VALUE if w holds NaN/Inf (message gives the flat
+ *         index; `tname` names the tensor), unless allow_nonfinite.
+ * Deterministic: the same input gives the same bytes, whatever the thread count.
+ */
+tq_status tq_quantize(const tq_qparams *p, const char *tname,
+                      const float *w, int64_t rows, int64_t cols,
+                      void *codes, void *const aux[TQ_MAX_AUX],
+                      int allow_nonfinite, tq_error *err);
+
+/** Inverse of tq_quantize into out[rows*cols]. */
+tq_status tq_dequantize(const tq_qparams *p, int64_t rows, int64_t cols,
+                        const void *codes, const void *const aux[TQ_MAX_AUX],
+                        float *out, tq_error *err);
+
+/** @return "linear-sym/8/group:64"-style text for p in buf. */
+const char *tq_qparams_str(const tq_qparams *p, char *buf, size_t cap);
+
+/* ===== Models: reading ================================================ */
+
+typedef struct tq_model tq_model;
+
+/** What kind of file or directory a tq_model came from. */
+typedef enum tq_source_kind {
+    TQ_SOURCE_SAFETENSORS = 1, /* one .safetensors file (HF or trueq)     */
+    TQ_SOURCE_SHARDED     = 2, /* model.safetensors.index.json + shards   */
+    TQ_SOURCE_NPZ         = 3, /* numpy .npz                              */
+} tq_source_kind;
+
+#define TQ_MAX_DIMS 8
+
+/**
+ * One logical tensor of a model: for a trueq-quantized tensor, the codes and
+ * their side tensors are grouped under the original name.
+ * Pointers are borrowed from the model and valid until tq_model_close.
+ */
+typedef struct tq_tensor {
+    const char *name;
+    tq_dtype    dtype;          /* stored dtype (of the codes if quantized)  */
+    int         ndim;
+    int64_t     shape[TQ_MAX_DIMS]; /* logical (original) shape             */
+    int64_t     numel;
+    uint64_t    nbytes;         /* stored bytes of the payload              */
+    uint64_t    aux_bytes;      /* stored bytes of side tensors (scales...) */
+    const void *data;           /* payload, borrowed (mmap); see tq_model_tensor_data */
+    int         file_index;     /* which file of the model holds it         */
+
+    /* Quantization, when the file says this tensor is quantized. */
+    int         quantized;      /* 1 if codes + side tensors                */
+    int         simulated;      /* 1 if values were quantized then stored as floats */
+    tq_qparams  q;
+    tq_dtype    orig_dtype;     /* dtype before quantization                */
+    int         n_aux;
+    const void *aux[TQ_MAX_AUX];
+    tq_aux_desc aux_desc[TQ_MAX_AUX];
+    const char *rule;           /* the policy rule that decided it, or NULL */
+} tq_tensor;
+
+/**
+ * Open a model: a .safetensors file, a model.safetensors.index.json, a .npz
+ * file, or a directory holding one of those (model.safetensors preferred).
+ * Files are mapped read-only. Validation is strict (docs/formats/).
+ * @return a handle, or NULL with err set.
+ */
+tq_model *tq_model_open(const char *path, tq_error *err);
+void      tq_model_close(tq_model *m);
+
+tq_source_kind tq_model_source(const tq_model *m);
+/** Number of logical tensors. */
+int64_t   tq_model_count(const tq_model *m);
+/** The i-th logical tensor, in file order; NULL if out of range. */
+const tq_tensor *tq_model_tensor(const tq_model *m, int64_t i);
+/** Find a tensor by name; NULL when absent. O(log n). */
+const tq_tensor *tq_model_find(const tq_model *m, const char *name);
+/** The directory holding the model's files (for config.json, tokenizer...). */
+const char *tq_model_dir(const tq_model *m);
+/** The main file path (the index for sharded models). */
+const char *tq_model_path(const tq_model *m);
+/** A string value of the file's metadata (safetensors __metadata__), or NULL. */
+const char *tq_model_meta(const tq_model *m, const char *key);
+
+/**
+ * Decode tensor t into out[t->numel] as float32: float dtypes are converted,
+ * quantized tensors are dequantized from their codes, integer dtypes are
+ * converted by value. Thread-safe for distinct outputs.
+ * @return TQ_OK, or TQ_E_UNSUPPORTED for dtypes with no float meaning.
+ */
+tq_status tq_model_tensor_f32(const tq_model *m, const tq_tensor *t,
+                              float *out, tq_error *err);
+
+/**
+ * Bytes held by a model in memory or on disk, by what holds them.
+ * Computed from the buffers themselves, never from a nominal size.
+ */
+typedef struct tq_memory_report {
+    uint64_t by_dtype[TQ_DTYPE_COUNT]; /* payload + side bytes per stored dtype */
+    uint64_t payload_bytes;
+    uint64_t aux_bytes;
+    uint64_t total_bytes;
+} tq_memory_report;
+void tq_model_memory(const tq_model *m, tq_memory_report *r);
+
+/* ===== Utility: half-precision conversion ============================== */
+
+float    tq_f16_to_f32(uint16_t h);
+uint16_t tq_f32_to_f16(float f);   /* round to nearest even */
+float    tq_bf16_to_f32(uint16_t h);
+uint16_t tq_f32_to_bf16(float f);  /* round to nearest even; NaN stays NaN */
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TRUEQ_H */

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Install the Debian packages trueq needs to build and test. Idempotent: does
+# nothing when everything is present. Runs apt-get as root or through sudo.
+set -euo pipefail
+pkgs=(cmake make gcc clang pkg-config
+      libopenblas-dev liblapacke-dev zlib1g-dev libutf8proc-dev libcjson-dev
+      python3 python3-numpy)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "setup: installing ${missing[*]}" >&2
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2

@@ -1,0 +1,163 @@
+/*
+ * codec.c — the codec trait table and the public codec entry points.
+ * To add a codec: write src/codec/<name>.c defining a tq_codec_impl, declare
+ * it in codec.h and add one row below.
+ */
+#include "codec/codec.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const tq_codec_impl *const TQ_CODEC_TABLE[TQ_CODEC_COUNT] = {
+    [TQ_CODEC_LINEAR_SYM]    = &tq_codec_linear_sym,
+    [TQ_CODEC_LINEAR_AFFINE] = &tq_codec_linear_affine,
+};
+
+/* Short names accepted on the command line. */
+static const struct { const char *alias; tq_codec_id id; } ALIASES[] = {
+    {"sym", TQ_CODEC_LINEAR_SYM}, {"symmetric", TQ_CODEC_LINEAR_SYM}, {"linear", TQ_CODEC_LINEAR_SYM},
+    {"affine", TQ_CODEC_LINEAR_AFFINE}, {"asym", TQ_CODEC_LINEAR_AFFINE},
+};
+
+const tq_codec_impl *tq_codec_impl_get(tq_codec_id id) {
+    return ((int)id > 0 && id < TQ_CODEC_COUNT) ? TQ_CODEC_TABLE[id] : NULL;
+}
+
+int tq_codec_count(void) {
+    int n = 0;
+    for (int i = 1; i < TQ_CODEC_COUNT; i++) n += TQ_CODEC_TABLE[i] != NULL;
+    return n;
+}
+
+const tq_codec_info *tq_codec_at(int i) {
+    for (int k = 1; k < TQ_CODEC_COUNT; k++)
+        if (TQ_CODEC_TABLE[k] && i-- == 0) return &TQ_CODEC_TABLE[k]->info;
+    return NULL;
+}
+
+const tq_codec_info *tq_codec_by_id(tq_codec_id id) {
+    const tq_codec_impl *c = tq_codec_impl_get(id);
+    return c ? &c->info : NULL;
+}
+
+const tq_codec_info *tq_codec_by_name(const char *name) {
+    if (!name) return NULL;
+    for (int k = 1; k < TQ_CODEC_COUNT; k++)
+        if (TQ_CODEC_TABLE[k] && strcasecmp(TQ_CODEC_TABLE[k]->info.name, name) == 0) return &TQ_CODEC_TABLE[k]->info;
+    for (size_t i = 0; i < sizeof ALIASES / sizeof ALIASES[0]; i++)
+        if (strcasecmp(ALIASES[i].alias, name) == 0) return tq_codec_by_id(ALIASES[i].id);
+    return NULL;
+}
+
+static const char *gran_name(tq_granularity g) {
+    return g == TQ_GRAN_TENSOR ? "tensor" : g == TQ_GRAN_CHANNEL ? "channel" : g == TQ_GRAN_GROUP ? "group" : "?";
+}
+
+const char *tq_qparams_str(const tq_qparams *p, char *buf, size_t cap) {
+    const tq_codec_info *ci = tq_codec_by_id(p->codec);
+    if (p->gran == TQ_GRAN_GROUP)
+        snprintf(buf, cap, "%s/%d/group:%lld", ci ? ci->name : "?", p->bits, (long long)p->group);
+    else
+        snprintf(buf, cap, "%s/%d/%s", ci ? ci->name : "?", p->bits, gran_name(p->gran));
+    return buf;
+}
+
+tq_status tq_qparams_check(const tq_qparams *p, const char *tname, int64_t rows, int64_t cols, tq_error *err) {
+    const tq_codec_impl *c = tq_codec_impl_get(p->codec);
+    if (!c) return tq_err(err, TQ_E_ARG, "tensor \"%s\": unknown codec id %d", tname, (int)p->codec);
+    if (p->bits < 1 || p->bits > 16 || !(c->info.bits_mask & (1u << p->bits)))
+        return tq_err(err, TQ_E_ARG, "tensor \"%s\": codec %s does not support %d bits", tname, c->info.name, p->bits);
+    if ((int)p->gran < 0 || p->gran > TQ_GRAN_GROUP || !(c->info.gran_mask & (1u << p->gran)))
+        return tq_err(err, TQ_E_ARG, "tensor \"%s\": codec %s does not support %s granularity", tname, c->info.name, gran_name(p->gran));
+    if (rows < 0 || cols < 0) return tq_err(err, TQ_E_SHAPE, "tensor \"%s\": negative shape", tname);
+    if (p->gran == TQ_GRAN_GROUP) {
+        if (p->group <= 0)
+            return tq_err(err, TQ_E_ARG, "tensor \"%s\": group size must be positive, got %lld", tname, (long long)p->group);
+        if (cols % p->group != 0 && !p->pad)
+            return tq_err(err, TQ_E_SHAPE,
+                          "tensor \"%s\" of shape [%lld, %lld]: group size %lld does not divide the row length %lld "
+                          "(pass --pad to allow a shorter last group)",
+                          tname, (long long)rows, (long long)cols, (long long)p->group, (long long)cols);
+    }
+    tq_dtype cd; int64_t cs[2]; tq_aux_desc aux[TQ_MAX_AUX];
+    if (c->layout(p, rows, cols, &cd, cs, aux) < 0)
+        return tq_err(err, TQ_E_ARG, "tensor \"%s\": invalid parameters for codec %s", tname, c->info.name);
+    return TQ_OK;
+}
+
+int tq_qparams_layout(const tq_qparams *p, int64_t rows, int64_t cols, tq_dtype *cd, int64_t cshape[2],
+                      tq_aux_desc aux[TQ_MAX_AUX]) {
+    const tq_codec_impl *c = tq_codec_impl_get(p->codec);
+    if (!c) return -1;
+    memset(aux, 0, sizeof(tq_aux_desc) * TQ_MAX_AUX);
+    return c->layout(p, rows, cols, cd, cshape, aux);
+}
+
+tq_status tq_quantize(const tq_qparams *p, const char *tname, const float *w, int64_t rows, int64_t cols,
+                      void *codes, void *const aux[TQ_MAX_AUX], int allow_nonfinite, tq_error *err) {
+    tq_status st = tq_qparams_check(p, tname ? tname : "?", rows, cols, err);
+    if (st) return st;
+    int64_t n = rows * cols;
+    for (int64_t i = 0; i < n; i++) {
+        if (!isfinite(w[i])) {
+            if (!allow_nonfinite)
+                return tq_err(err, TQ_E_VALUE,
+                              "tensor \"%s\": non-finite value %g at flat index %lld (row %lld, column %lld); "
+                              "pass --allow-nonfinite to quantize it anyway (treated as 0)",
+                              tname ? tname : "?", (double)w[i], (long long)i, (long long)(i / (cols ? cols : 1)),
+                              (long long)(i % (cols ? cols : 1)));
+            /* allowed: codecs see 0 in its place */
+            float *copy = malloc(sizeof(float) * (size_t)n);
+            if (!copy) return tq_err(err, TQ_E_NOMEM, "tensor \"%s\": out of memory", tname ? tname : "?");
+            for (int64_t k = 0; k < n; k++) copy[k] = isfinite(w[k]) ? w[k] : 0.0f;
+            st = tq_codec_impl_get(p->codec)->quantize(p, copy, rows, cols, codes, aux, err);
+            free(copy);
+            return st;
+        }
+    }
+    return tq_codec_impl_get(p->codec)->quantize(p, w, rows, cols, codes, aux, err);
+}
+
+tq_status tq_dequantize(const tq_qparams *p, int64_t rows, int64_t cols, const void *codes,
+                        const void *const aux[TQ_MAX_AUX], float *out, tq_error *err) {
+    tq_status st = tq_qparams_check(p, "?", rows, cols, err);
+    if (st) return st;
+    return tq_codec_impl_get(p->codec)->dequantize(p, rows, cols, codes, aux, out, err);
+}
+
+/* ---- shared block helpers -------------------------------------------------- */
+
+int64_t tq_groups_per_row(const tq_qparams *p, int64_t cols, int64_t *glen) {
+    if (p->gran == TQ_GRAN_GROUP) {
+        *glen = p->group;
+        return (cols + p->group - 1) / p->group;
+    }
+    *glen = cols;
+    return 1;
+}
+
+void tq_block_shape(const tq_qparams *p, int64_t rows, int64_t cols, int *ndim, int64_t shape[2]) {
+    int64_t g;
+    switch (p->gran) {
+    case TQ_GRAN_TENSOR: *ndim = 0; shape[0] = shape[1] = 0; break;
+    case TQ_GRAN_CHANNEL: *ndim = 1; shape[0] = rows; shape[1] = 0; break;
+    default: *ndim = 2; shape[0] = rows; shape[1] = tq_groups_per_row(p, cols, &g); break;
+    }
+}
+
+void tq_pack_row(const uint8_t *u, int64_t cols, int bits, uint8_t *dst) {
+    if (bits == 8) { memcpy(dst, u, (size_t)cols); return; }
+    int per = 8 / bits;
+    int64_t nb = tq_packed_row_bytes(cols, bits);
+    memset(dst, 0, (size_t)nb);
+    for (int64_t j = 0; j < cols; j++)
+        dst[j / per] |= (uint8_t)(u[j] << ((j % per) * bits));
+}
+
+void tq_unpack_row(const uint8_t *src, int64_t cols, int bits, uint8_t *u) {
+    if (bits == 8) { memcpy(u, src, (size_t)cols); return; }
+    int per = 8 / bits;
+    uint8_t mask = (uint8_t)((1u << bits) - 1);
+    for (int64_t j = 0; j < cols; j++) u[j] = (uint8_t)((src[j / per] >> ((j % per) * bits)) & mask);
+}

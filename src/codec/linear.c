@@ -1,0 +1,210 @@
+/*
+ * linear.c — linear (uniform) quantization, symmetric and affine, at tensor,
+ * channel (row) or group granularity. Bit-exact with the seeds' numpy math in
+ * float32 (docs/formats/trueq-safetensors.md §codecs).
+ *
+ * Symmetric, b bits, qmax = 2^(b-1) - 1 (127, 7, 1):
+ *   per block   s = max|w| / qmax                     (float32)
+ *               q = clamp(round_half_even(w / s), -qmax, qmax)
+ *               an all-zero block: s = 0, q = 0
+ *   dequantize  w' = q * s
+ *   storage     8-bit: I8 codes [rows, cols];
+ *               4/2-bit: U8 [rows, ceil(cols*b/8)], each code stored as the
+ *               unsigned u = q + 2^(b-1) (offset binary), packed LSB-first:
+ *
+ *                 4-bit byte:  bit 7..4 = u[2k+1]   bit 3..0 = u[2k]
+ *                 2-bit byte:  | u[4k+3] | u[4k+2] | u[4k+1] | u[4k] |
+ *                                bits 7-6   5-4       3-2       1-0
+ *
+ *               rows start on a byte boundary; unused high bits of a row's
+ *               last byte are 0.
+ *   side        F32 "__scale__": [] per tensor, [rows] per channel, [rows, groups].
+ *
+ * Affine, b bits, umax = 2^b - 1 (255, 15, 3):
+ *   per block   lo = min(min w, 0), hi = max(max w, 0)
+ *               s  = (hi - lo) / umax;  z = clamp(round_half_even(-lo / s), 0, umax)
+ *               u  = clamp(round_half_even(w / s) + z, 0, umax)
+ *               an all-zero block: s = 0, z = 0, u = 0
+ *   dequantize  w' = (u - z) * s
+ *   storage     U8 codes (8-bit) or packed as above; F32 "__scale__" and U8
+ *               "__zero__" of the block shape.
+ */
+#include "codec/codec.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int sym_qmax(int bits) { return (1 << (bits - 1)) - 1; }
+
+static int linear_layout(const tq_qparams *p, int64_t rows, int64_t cols, tq_dtype *cd, int64_t cs[2],
+                         tq_aux_desc aux[TQ_MAX_AUX], bool affine) {
+    if (p->bits != 8 && p->bits != 4 && p->bits != 2) return -1;
+    cs[0] = rows;
+    if (p->bits == 8) { *cd = affine ? TQ_DTYPE_U8 : TQ_DTYPE_I8; cs[1] = cols; }
+    else { *cd = TQ_DTYPE_U8; cs[1] = tq_packed_row_bytes(cols, p->bits); }
+    aux[0].suffix = "__scale__";
+    aux[0].dtype = TQ_DTYPE_F32;
+    tq_block_shape(p, rows, cols, &aux[0].ndim, aux[0].shape);
+    if (!affine) return 1;
+    aux[1] = aux[0];
+    aux[1].suffix = "__zero__";
+    aux[1].dtype = TQ_DTYPE_U8;
+    return 2;
+}
+
+static int sym_layout(const tq_qparams *p, int64_t r, int64_t c, tq_dtype *cd, int64_t cs[2], tq_aux_desc a[TQ_MAX_AUX]) {
+    return linear_layout(p, r, c, cd, cs, a, false);
+}
+static int aff_layout(const tq_qparams *p, int64_t r, int64_t c, tq_dtype *cd, int64_t cs[2], tq_aux_desc a[TQ_MAX_AUX]) {
+    return linear_layout(p, r, c, cd, cs, a, true);
+}
+
+/* Iterate the blocks of a [rows, cols] matrix: for tensor granularity one
+ * block spanning everything, else (row, group) blocks. The block index is the
+ * index into the flat side tensors. */
+typedef struct blk { int64_t r0, r1, c0, c1, idx; } blk;
+
+static int64_t block_count(const tq_qparams *p, int64_t rows, int64_t cols) {
+    int64_t g;
+    if (p->gran == TQ_GRAN_TENSOR) return 1;
+    return rows * tq_groups_per_row(p, cols, &g);
+}
+
+static blk block_at(const tq_qparams *p, int64_t rows, int64_t cols, int64_t i) {
+    blk b;
+    if (p->gran == TQ_GRAN_TENSOR) { b.r0 = 0; b.r1 = rows; b.c0 = 0; b.c1 = cols; b.idx = 0; return b; }
+    int64_t glen, ng = tq_groups_per_row(p, cols, &glen);
+    b.r0 = i / ng; b.r1 = b.r0 + 1;
+    b.c0 = (i % ng) * glen;
+    b.c1 = b.c0 + glen < cols ? b.c0 + glen : cols;
+    b.idx = i;
+    return b;
+}
+
+/* Unsigned code matrix [rows, cols] -> packed codes (or I8 for 8-bit sym). */
+static void store_codes(const tq_qparams *p, const uint8_t *u, int64_t rows, int64_t cols, void *codes) {
+    int64_t rb = p->bits == 8 ? cols : tq_packed_row_bytes(cols, p->bits);
+    for (int64_t r = 0; r < rows; r++) tq_pack_row(u + r * cols, cols, p->bits, (uint8_t *)codes + r * rb);
+}
+static void load_codes(const tq_qparams *p, const void *codes, int64_t r, int64_t cols, uint8_t *u) {
+    int64_t rb = p->bits == 8 ? cols : tq_packed_row_bytes(cols, p->bits);
+    tq_unpack_row((const uint8_t *)codes + r * rb, cols, p->bits, u);
+}
+
+static tq_status sym_quantize(const tq_qparams *p, const float *w, int64_t rows, int64_t cols, void *codes,
+                              void *const aux[TQ_MAX_AUX], tq_error *err) {
+    const int qmax = sym_qmax(p->bits), off = p->bits == 8 ? 0 : 1 << (p->bits - 1);
+    float *scale = aux[0];
+    uint8_t *u = p->bits == 8 ? codes : malloc((size_t)(rows * cols) + 1);
+    if (!u) return tq_err(err, TQ_E_NOMEM, "out of memory for %lld codes", (long long)(rows * cols));
+    int64_t nb = block_count(p, rows, cols);
+    for (int64_t i = 0; i < nb; i++) {
+        blk b = block_at(p, rows, cols, i);
+        float amax = 0.0f;
+        for (int64_t r = b.r0; r < b.r1; r++)
+            for (int64_t c = b.c0; c < b.c1; c++) { float a = fabsf(w[r * cols + c]); if (a > amax) amax = a; }
+        float s = amax / (float)qmax;
+        scale[b.idx] = s;
+        for (int64_t r = b.r0; r < b.r1; r++)
+            for (int64_t c = b.c0; c < b.c1; c++) {
+                int q = 0;
+                if (s > 0.0f) {
+                    float v = nearbyintf(w[r * cols + c] / s);
+                    q = v > (float)qmax ? qmax : v < (float)-qmax ? -qmax : (int)v;
+                }
+                u[r * cols + c] = (uint8_t)(q + off);   /* 8-bit: two's complement byte */
+            }
+    }
+    if (p->bits != 8) { store_codes(p, u, rows, cols, codes); free(u); }
+    return TQ_OK;
+}
+
+static tq_status sym_dequantize(const tq_qparams *p, int64_t rows, int64_t cols, const void *codes,
+                                const void *const aux[TQ_MAX_AUX], float *out, tq_error *err) {
+    const float *scale = aux[0];
+    const int off = p->bits == 8 ? 0 : 1 << (p->bits - 1);
+    uint8_t *u = malloc((size_t)cols + 1);
+    if (!u) return tq_err(err, TQ_E_NOMEM, "out of memory");
+    int64_t glen, ng = tq_groups_per_row(p, cols, &glen);
+    for (int64_t r = 0; r < rows; r++) {
+        load_codes(p, codes, r, cols, u);
+        for (int64_t c = 0; c < cols; c++) {
+            int q = p->bits == 8 ? (int)(int8_t)u[c] : (int)u[c] - off;
+            float s = p->gran == TQ_GRAN_TENSOR ? scale[0] : p->gran == TQ_GRAN_CHANNEL ? scale[r] : scale[r * ng + c / glen];
+            out[r * cols + c] = (float)q * s;
+        }
+    }
+    free(u);
+    return TQ_OK;
+}
+
+static tq_status aff_quantize(const tq_qparams *p, const float *w, int64_t rows, int64_t cols, void *codes,
+                              void *const aux[TQ_MAX_AUX], tq_error *err) {
+    const int umax = (1 << p->bits) - 1;
+    float *scale = aux[0];
+    uint8_t *zero = aux[1];
+    uint8_t *u = p->bits == 8 ? codes : malloc((size_t)(rows * cols) + 1);
+    if (!u) return tq_err(err, TQ_E_NOMEM, "out of memory for %lld codes", (long long)(rows * cols));
+    int64_t nb = block_count(p, rows, cols);
+    for (int64_t i = 0; i < nb; i++) {
+        blk b = block_at(p, rows, cols, i);
+        float lo = 0.0f, hi = 0.0f;
+        for (int64_t r = b.r0; r < b.r1; r++)
+            for (int64_t c = b.c0; c < b.c1; c++) { float v = w[r * cols + c]; if (v < lo) lo = v; if (v > hi) hi = v; }
+        float s = (hi - lo) / (float)umax;
+        int z = 0;
+        if (s > 0.0f) {
+            float zf = nearbyintf(-lo / s);
+            z = zf < 0.0f ? 0 : zf > (float)umax ? umax : (int)zf;
+        }
+        scale[b.idx] = s;
+        zero[b.idx] = (uint8_t)z;
+        for (int64_t r = b.r0; r < b.r1; r++)
+            for (int64_t c = b.c0; c < b.c1; c++) {
+                int q = 0;
+                if (s > 0.0f) {
+                    float v = nearbyintf(w[r * cols + c] / s) + (float)z;
+                    q = v < 0.0f ? 0 : v > (float)umax ? umax : (int)v;
+                }
+                u[r * cols + c] = (uint8_t)q;
+            }
+    }
+    if (p->bits != 8) { store_codes(p, u, rows, cols, codes); free(u); }
+    return TQ_OK;
+}
+
+static tq_status aff_dequantize(const tq_qparams *p, int64_t rows, int64_t cols, const void *codes,
+                                const void *const aux[TQ_MAX_AUX], float *out, tq_error *err) {
+    const float *scale = aux[0];
+    const uint8_t *zero = aux[1];
+    uint8_t *u = malloc((size_t)cols + 1);
+    if (!u) return tq_err(err, TQ_E_NOMEM, "out of memory");
+    int64_t glen, ng = tq_groups_per_row(p, cols, &glen);
+    for (int64_t r = 0; r < rows; r++) {
+        load_codes(p, codes, r, cols, u);
+        for (int64_t c = 0; c < cols; c++) {
+            int64_t k = p->gran == TQ_GRAN_TENSOR ? 0 : p->gran == TQ_GRAN_CHANNEL ? r : r * ng + c / glen;
+            out[r * cols + c] = (float)((int)u[c] - (int)zero[k]) * scale[k];
+        }
+    }
+    free(u);
+    return TQ_OK;
+}
+
+#define ALL_GRANS ((1u << TQ_GRAN_TENSOR) | (1u << TQ_GRAN_CHANNEL) | (1u << TQ_GRAN_GROUP))
+
+const tq_codec_impl tq_codec_linear_sym = {
+    .info = {TQ_CODEC_LINEAR_SYM, "linear-sym",
+             "symmetric linear: s = max|w|/qmax, q = round(w/s) in [-qmax, qmax]",
+             (1u << 8) | (1u << 4) | (1u << 2), ALL_GRANS,
+             "codes I8 (8-bit) or U8 packed LSB-first as q+2^(b-1); F32 __scale__ per block"},
+    .layout = sym_layout, .quantize = sym_quantize, .dequantize = sym_dequantize,
+};
+
+const tq_codec_impl tq_codec_linear_affine = {
+    .info = {TQ_CODEC_LINEAR_AFFINE, "linear-affine",
+             "affine linear: s = (max-min)/(2^b-1), zero point z, u = round(w/s)+z in [0, 2^b-1]",
+             (1u << 8) | (1u << 4) | (1u << 2), ALL_GRANS,
+             "codes U8 (8-bit) or U8 packed LSB-first; F32 __scale__ and U8 __zero__ per block"},
+    .layout = aff_layout, .quantize = aff_quantize, .dequantize = aff_dequantize,
+};

@@ -1,0 +1,108 @@
+/*
+ * internal.h — helpers shared by libtrueq's modules. Not part of the public API.
+ *
+ *   - tq_err():   format a message into a tq_error and return its status.
+ *   - checked arithmetic for sizes taken from untrusted files.
+ *   - tq_map:     a read-only memory map of a whole file.
+ *   - tq_outfile: an output written under a temporary name and renamed on
+ *                 commit, so a failed run leaves nothing behind.
+ *   - tq_sb:      a growable string buffer.
+ */
+#ifndef TQ_INTERNAL_H
+#define TQ_INTERNAL_H
+
+#include "trueq.h"
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#define TQ_UNUSED(x) ((void)(x))
+
+/* Internal invariants only (never for input validation): stays on in release. */
+#define TQ_ASSERT(x) do { if (!(x)) tq_assert_fail(#x, __FILE__, __LINE__); } while (0)
+void tq_assert_fail(const char *expr, const char *file, int line);
+
+/** Set err (if non-NULL) to status + printf-style message; @return status. */
+tq_status tq_err(tq_error *err, tq_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/** Prefix an existing error message with "prefix: ". @return err->status. */
+tq_status tq_err_prefix(tq_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static inline void tq_err_clear(tq_error *err) { if (err) { err->status = TQ_OK; err->msg[0] = 0; } }
+
+/* ---- checked arithmetic: return false on overflow ---------------------- */
+static inline bool tq_mul_u64(uint64_t a, uint64_t b, uint64_t *r) { return !__builtin_mul_overflow(a, b, r); }
+static inline bool tq_add_u64(uint64_t a, uint64_t b, uint64_t *r) { return !__builtin_add_overflow(a, b, r); }
+
+/** Product of dims; false if any dim < 0 or the product overflows int64. */
+bool tq_shape_numel(int ndim, const int64_t *shape, int64_t *numel);
+
+/* ---- little-endian loads/stores ----------------------------------------- */
+static inline uint16_t tq_ld16(const void *p) { const uint8_t *b = p; return (uint16_t)(b[0] | b[1] << 8); }
+static inline uint32_t tq_ld32(const void *p) { const uint8_t *b = p; return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24; }
+static inline uint64_t tq_ld64(const void *p) { return (uint64_t)tq_ld32(p) | (uint64_t)tq_ld32((const uint8_t *)p + 4) << 32; }
+static inline void tq_st16(void *p, uint16_t v) { uint8_t *b = p; b[0] = (uint8_t)v; b[1] = (uint8_t)(v >> 8); }
+static inline void tq_st32(void *p, uint32_t v) { uint8_t *b = p; for (int i = 0; i < 4; i++) b[i] = (uint8_t)(v >> (8 * i)); }
+static inline void tq_st64(void *p, uint64_t v) { uint8_t *b = p; for (int i = 0; i < 8; i++) b[i] = (uint8_t)(v >> (8 * i)); }
+
+/* ---- read-only file map --------------------------------------------------- */
+typedef struct tq_map {
+    const uint8_t *data;   /* NULL for an empty file */
+    uint64_t       size;
+    char          *path;   /* owned copy */
+} tq_map;
+
+/** Map `path` read-only. @return TQ_OK or TQ_E_IO naming the path. */
+tq_status tq_map_open(tq_map *m, const char *path, tq_error *err);
+void      tq_map_close(tq_map *m);
+/** Tell the kernel we are done with [off, off+len): drops it from our RSS. */
+void      tq_map_release(const tq_map *m, uint64_t off, uint64_t len);
+
+/* ---- atomic output --------------------------------------------------------- */
+typedef struct tq_outfile {
+    int   fd;
+    char *final_path;      /* owned */
+    char *tmp_path;        /* owned: final_path + ".tq-tmp-<pid>" */
+    uint64_t size;         /* bytes written at the end so far */
+} tq_outfile;
+
+/** Create a temporary file beside final_path. */
+tq_status tq_out_open(tq_outfile *o, const char *final_path, tq_error *err);
+/** Append len bytes. */
+tq_status tq_out_write(tq_outfile *o, const void *buf, size_t len, tq_error *err);
+/** Write len bytes at absolute offset off (the file grows as needed). */
+tq_status tq_out_pwrite(tq_outfile *o, const void *buf, size_t len, uint64_t off, tq_error *err);
+/** fsync-free close + rename onto final_path. */
+tq_status tq_out_commit(tq_outfile *o, tq_error *err);
+/** Close and unlink the temporary file (safe to call after commit: no-op). */
+void      tq_out_abort(tq_outfile *o);
+/** Write a whole small file atomically. */
+tq_status tq_write_file_atomic(const char *path, const void *buf, size_t len, tq_error *err);
+/** Copy a file atomically (for config.json, tokenizer files...). */
+tq_status tq_copy_file(const char *src, const char *dst, tq_error *err);
+/** Read a whole small file into a NUL-terminated malloc'd buffer. */
+tq_status tq_read_file(const char *path, char **buf, size_t *len, tq_error *err);
+
+/* ---- string buffer -------------------------------------------------------- */
+typedef struct tq_sb { char *s; size_t len, cap; bool oom; } tq_sb;
+void tq_sb_putc(tq_sb *b, char c);
+void tq_sb_puts(tq_sb *b, const char *s);
+void tq_sb_printf(tq_sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/** Append s as a JSON string literal (quotes and escapes included). */
+void tq_sb_json_str(tq_sb *b, const char *s);
+void tq_sb_free(tq_sb *b);
+
+/* ---- misc ------------------------------------------------------------------ */
+char *tq_strdup(const char *s);
+char *tq_path_join(const char *dir, const char *name);
+char *tq_path_dirname(const char *path);
+bool  tq_is_dir(const char *path);
+bool  tq_file_exists(const char *path);
+/** Shell-style glob match ('*', '?', '[...]'). */
+bool  tq_glob_match(const char *pat, const char *s);
+/** Convert n elements of dtype t at src to float32. Integer dtypes by value. */
+tq_status tq_convert_to_f32(tq_dtype t, const void *src, int64_t n, float *dst, tq_error *err);
+/** Convert n float32 values into dtype t (F16/BF16/F32/F64). */
+tq_status tq_convert_from_f32(tq_dtype t, const float *src, int64_t n, void *dst, tq_error *err);
+
+#endif

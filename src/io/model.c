@@ -1,0 +1,421 @@
+/*
+ * model.c — tq_model: open a file or a Hugging Face directory and expose its
+ * logical tensors.
+ *
+ * Accepted paths: a .safetensors file; a .npz file; a
+ * model.safetensors.index.json (sharded checkpoint: every indexed tensor must
+ * be present exactly once, in the shard the index names; a shard file in the
+ * directory that the index does not name is an error); or a directory holding
+ * model.safetensors, model.safetensors.index.json, weights.npz or a single
+ * *.safetensors file (in that order of preference).
+ *
+ * trueq files carry, for each quantized tensor NAME, metadata
+ * "trueq.tensor.NAME" = JSON descriptor; the codes are stored under NAME and
+ * the side tensors under "NAME.<suffix>" (docs/formats/trueq-safetensors.md).
+ * They are grouped here into one logical tensor with the original shape.
+ */
+#include "io/model.h"
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+
+void tq_shape_2d(int ndim, const int64_t *shape, int64_t *rows, int64_t *cols) {
+    if (ndim == 0) { *rows = 1; *cols = 1; return; }
+    if (ndim == 1) { *rows = 1; *cols = shape[0]; return; }
+    int64_t c = 1;
+    for (int i = 1; i < ndim; i++) c *= shape[i];
+    *rows = shape[0]; *cols = c;
+}
+
+static const char *GRAN_NAMES[] = {"tensor", "channel", "group"};
+
+char *tq_descriptor_render(const tq_qparams *q, int simulated, tq_dtype orig_dtype, int ndim,
+                           const int64_t *shape, const char *rule) {
+    tq_sb b = {0};
+    const tq_codec_info *ci = tq_codec_by_id(q->codec);
+    tq_sb_printf(&b, "{\"codec\":\"%s\",\"bits\":%d,\"granularity\":\"%s\"", ci ? ci->name : "?", q->bits,
+                 GRAN_NAMES[q->gran]);
+    if (q->gran == TQ_GRAN_GROUP) tq_sb_printf(&b, ",\"group\":%lld,\"pad\":%s", (long long)q->group, q->pad ? "true" : "false");
+    if (q->codec == TQ_CODEC_QINS_RATIONAL) tq_sb_printf(&b, ",\"alpha\":%.9g", (double)q->alpha);
+    if (simulated) tq_sb_puts(&b, ",\"simulated\":true");
+    tq_sb_printf(&b, ",\"dtype\":\"%s\",\"shape\":[", tq_dtype_name(orig_dtype));
+    for (int i = 0; i < ndim; i++) tq_sb_printf(&b, i ? ",%lld" : "%lld", (long long)shape[i]);
+    tq_sb_puts(&b, "]");
+    if (rule) { tq_sb_puts(&b, ",\"rule\":"); tq_sb_json_str(&b, rule); }
+    tq_sb_puts(&b, "}");
+    if (b.oom) { tq_sb_free(&b); return NULL; }
+    return b.s;
+}
+
+tq_status tq_descriptor_parse(const char *json, const char *tname, tq_tensor *t, tq_error *err) {
+    cJSON *j = cJSON_Parse(json);
+    if (!j || !cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        return tq_err(err, TQ_E_FORMAT, "tensor \"%s\": trueq descriptor is not a JSON object", tname);
+    }
+    tq_status st = TQ_OK;
+    cJSON *codec = cJSON_GetObjectItemCaseSensitive(j, "codec"), *bits = cJSON_GetObjectItemCaseSensitive(j, "bits");
+    cJSON *gran = cJSON_GetObjectItemCaseSensitive(j, "granularity"), *group = cJSON_GetObjectItemCaseSensitive(j, "group");
+    cJSON *pad = cJSON_GetObjectItemCaseSensitive(j, "pad"), *dtype = cJSON_GetObjectItemCaseSensitive(j, "dtype");
+    cJSON *shape = cJSON_GetObjectItemCaseSensitive(j, "shape"), *sim = cJSON_GetObjectItemCaseSensitive(j, "simulated");
+    cJSON *alpha = cJSON_GetObjectItemCaseSensitive(j, "alpha");
+    const tq_codec_info *ci = cJSON_IsString(codec) ? tq_codec_by_name(codec->valuestring) : NULL;
+    if (!ci) { st = tq_err(err, TQ_E_UNSUPPORTED, "tensor \"%s\": descriptor names an unknown codec", tname); goto out; }
+    memset(&t->q, 0, sizeof t->q);
+    t->q.codec = ci->id;
+    if (!cJSON_IsNumber(bits)) { st = tq_err(err, TQ_E_FORMAT, "tensor \"%s\": descriptor lacks bits", tname); goto out; }
+    t->q.bits = bits->valueint;
+    int g = -1;
+    for (int i = 0; i < 3; i++) if (cJSON_IsString(gran) && strcmp(gran->valuestring, GRAN_NAMES[i]) == 0) g = i;
+    if (g < 0) { st = tq_err(err, TQ_E_FORMAT, "tensor \"%s\": descriptor has an unknown granularity", tname); goto out; }
+    t->q.gran = (tq_granularity)g;
+    if (g == TQ_GRAN_GROUP) {
+        if (!cJSON_IsNumber(group) || group->valuedouble < 1 || group->valuedouble > 1e12) {
+            st = tq_err(err, TQ_E_FORMAT, "tensor \"%s\": descriptor has no valid group size", tname); goto out;
+        }
+        t->q.group = (int64_t)group->valuedouble;
+        t->q.pad = cJSON_IsTrue(pad);
+    }
+    if (cJSON_IsNumber(alpha)) t->q.alpha = (float)alpha->valuedouble;
+    t->simulated = cJSON_IsTrue(sim);
+    t->orig_dtype = cJSON_IsString(dtype) ? tq_dtype_from_name(dtype->valuestring) : TQ_DTYPE_INVALID;
+    if (!tq_dtype_is_float(t->orig_dtype)) { st = tq_err(err, TQ_E_FORMAT, "tensor \"%s\": descriptor has no float dtype", tname); goto out; }
+    if (!cJSON_IsArray(shape) || cJSON_GetArraySize(shape) > TQ_MAX_DIMS) {
+        st = tq_err(err, TQ_E_FORMAT, "tensor \"%s\": descriptor has no valid shape", tname); goto out;
+    }
+    t->ndim = 0;
+    for (cJSON *d = shape->child; d; d = d->next) {
+        if (!cJSON_IsNumber(d) || d->valuedouble < 0 || d->valuedouble > 9e15) {
+            st = tq_err(err, TQ_E_FORMAT, "tensor \"%s\": descriptor shape has a bad value", tname); goto out;
+        }
+        t->shape[t->ndim++] = (int64_t)d->valuedouble;
+    }
+    if (!tq_shape_numel(t->ndim, t->shape, &t->numel)) { st = tq_err(err, TQ_E_FORMAT, "tensor \"%s\": descriptor shape overflows", tname); goto out; }
+out:
+    cJSON_Delete(j);
+    return st;
+}
+
+static int model_add_file(tq_model *m, const char *path, tq_error *err) {
+    tq_container *nf = realloc(m->files, sizeof *nf * (size_t)(m->nfiles + 1));
+    if (!nf) { tq_err(err, TQ_E_NOMEM, "out of memory"); return -1; }
+    m->files = nf;
+    if (tq_container_open(&m->files[m->nfiles], path, err)) return -1;
+    return m->nfiles++;
+}
+
+static const tq_model *g_sort_m;
+static int cmp_by_name(const void *a, const void *b) {
+    return strcmp(g_sort_m->t[*(const int64_t *)a].name, g_sort_m->t[*(const int64_t *)b].name);
+}
+
+static int64_t find_entry(const tq_container *c, const char *name) {
+    for (int64_t i = 0; i < c->n; i++) if (strcmp(c->entries[i].name, name) == 0) return i;
+    return -1;
+}
+
+/* Build logical tensors from all files. */
+static tq_status build_tensors(tq_model *m, tq_error *err) {
+    int64_t total = 0;
+    for (int f = 0; f < m->nfiles; f++) total += m->files[f].n;
+    m->t = calloc((size_t)(total ? total : 1), sizeof(tq_tensor));
+    m->consumed = calloc((size_t)(m->nfiles > 0 ? m->nfiles : 1), sizeof(uint8_t *));
+    if (!m->t || !m->consumed) return tq_err(err, TQ_E_NOMEM, "out of memory");
+    for (int f = 0; f < m->nfiles; f++) {
+        m->consumed[f] = calloc((size_t)(m->files[f].n ? m->files[f].n : 1), 1);
+        if (!m->consumed[f]) return tq_err(err, TQ_E_NOMEM, "out of memory");
+    }
+    /* pass 1: quantized tensors named by descriptors */
+    for (int f = 0; f < m->nfiles; f++) {
+        tq_container *c = &m->files[f];
+        for (int64_t i = 0; i < c->n; i++) {
+            tq_entry *e = &c->entries[i];
+            size_t kl = strlen(TQ_META_TENSOR_PREFIX) + strlen(e->name) + 1;
+            char *key = malloc(kl);
+            if (!key) return tq_err(err, TQ_E_NOMEM, "out of memory");
+            snprintf(key, kl, "%s%s", TQ_META_TENSOR_PREFIX, e->name);
+            const char *desc = tq_container_meta(c, key);
+            free(key);
+            if (!desc) continue;
+            tq_tensor *t = &m->t[m->n];
+            memset(t, 0, sizeof *t);
+            tq_status st = tq_descriptor_parse(desc, e->name, t, err);
+            if (st) return tq_err_prefix(err, "%s", c->map.path);
+            t->name = e->name;
+            t->file_index = f;
+            t->data = e->data;
+            t->dtype = e->dtype;
+            t->nbytes = e->nbytes;
+            m->consumed[f][i] = 1;
+            if (t->simulated) {
+                /* values stored in the original float dtype, original shape */
+                int64_t numel;
+                if (!tq_dtype_is_float(e->dtype) || !tq_shape_numel(e->ndim, e->shape, &numel) || numel != t->numel)
+                    return tq_err(err, TQ_E_FORMAT, "%s: tensor \"%s\": simulated tensor does not match its descriptor",
+                                  c->map.path, e->name);
+                m->n++;
+                continue;
+            }
+            t->quantized = 1;
+            int64_t rows, cols, cs[2];
+            tq_dtype cd;
+            tq_shape_2d(t->ndim, t->shape, &rows, &cols);
+            if (tq_qparams_check(&t->q, e->name, rows, cols, err)) return tq_err_prefix(err, "%s", c->map.path);
+            t->n_aux = tq_qparams_layout(&t->q, rows, cols, &cd, cs, t->aux_desc);
+            if (e->dtype != cd || e->ndim != 2 || e->shape[0] != cs[0] || e->shape[1] != cs[1])
+                return tq_err(err, TQ_E_FORMAT,
+                              "%s: tensor \"%s\": codes are %s [%lld, %lld] but the descriptor implies %s [%lld, %lld]",
+                              c->map.path, e->name, tq_dtype_name(e->dtype), (long long)e->shape[0],
+                              (long long)(e->ndim > 1 ? e->shape[1] : -1), tq_dtype_name(cd), (long long)cs[0], (long long)cs[1]);
+            for (int a = 0; a < t->n_aux; a++) {
+                char an[1024];
+                snprintf(an, sizeof an, "%s.%s", e->name, t->aux_desc[a].suffix);
+                int64_t k = find_entry(c, an);
+                if (k < 0) return tq_err(err, TQ_E_FORMAT, "%s: tensor \"%s\": side tensor \"%s\" is missing", c->map.path, e->name, an);
+                tq_entry *x = &c->entries[k];
+                bool ok = x->dtype == t->aux_desc[a].dtype && x->ndim == t->aux_desc[a].ndim;
+                for (int d = 0; ok && d < x->ndim; d++) ok = x->shape[d] == t->aux_desc[a].shape[d];
+                if (!ok) return tq_err(err, TQ_E_FORMAT, "%s: side tensor \"%s\" has the wrong dtype or shape for its descriptor", c->map.path, an);
+                t->aux[a] = x->data;
+                t->aux_bytes += x->nbytes;
+                m->consumed[f][k] = 1;
+            }
+            m->n++;
+        }
+    }
+    /* pass 2: everything else is a plain tensor */
+    for (int f = 0; f < m->nfiles; f++) {
+        tq_container *c = &m->files[f];
+        for (int64_t i = 0; i < c->n; i++) {
+            if (m->consumed[f][i]) continue;
+            tq_entry *e = &c->entries[i];
+            tq_tensor *t = &m->t[m->n++];
+            memset(t, 0, sizeof *t);
+            t->name = e->name;
+            t->dtype = t->orig_dtype = e->dtype;
+            t->ndim = e->ndim;
+            memcpy(t->shape, e->shape, sizeof t->shape);
+            tq_shape_numel(e->ndim, e->shape, &t->numel);
+            t->nbytes = e->nbytes;
+            t->data = e->data;
+            t->file_index = f;
+        }
+    }
+    /* file order: sort by (file, offset) for a stable listing */
+    m->sorted = malloc(sizeof(int64_t) * (size_t)(m->n ? m->n : 1));
+    if (!m->sorted) return tq_err(err, TQ_E_NOMEM, "out of memory");
+    for (int64_t i = 0; i < m->n; i++) m->sorted[i] = i;
+    g_sort_m = m;
+    qsort(m->sorted, (size_t)m->n, sizeof(int64_t), cmp_by_name);
+    g_sort_m = NULL;
+    for (int64_t i = 1; i < m->n; i++)
+        if (strcmp(m->t[m->sorted[i - 1]].name, m->t[m->sorted[i]].name) == 0)
+            return tq_err(err, TQ_E_FORMAT, "%s: tensor \"%s\" appears more than once", m->path, m->t[m->sorted[i]].name);
+    return TQ_OK;
+}
+
+static bool ends_with(const char *s, const char *suf) {
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && strcmp(s + a - b, suf) == 0;
+}
+
+static int cmp_cstr(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Sharded checkpoint: the index names the shard of every tensor. */
+static tq_status open_sharded(tq_model *m, const char *index_path, tq_error *err) {
+    char *text; size_t len;
+    tq_status st = tq_read_file(index_path, &text, &len, err);
+    if (st) return st;
+    m->index_bytes = len;
+    cJSON *j = cJSON_ParseWithLength(text, len);
+    free(text);
+    cJSON *wm = j ? cJSON_GetObjectItemCaseSensitive(j, "weight_map") : NULL;
+    if (!cJSON_IsObject(wm)) { cJSON_Delete(j); return tq_err(err, TQ_E_FORMAT, "%s: no \"weight_map\" object", index_path); }
+    /* distinct shard names, in sorted order for determinism */
+    int nsh = 0;
+    char **shards = NULL;
+    for (cJSON *it = wm->child; it; it = it->next) {
+        if (!cJSON_IsString(it)) { st = tq_err(err, TQ_E_FORMAT, "%s: weight_map[\"%s\"] is not a file name", index_path, it->string); goto out; }
+        if (strchr(it->valuestring, '/')) { st = tq_err(err, TQ_E_FORMAT, "%s: shard name \"%s\" must be a plain file name", index_path, it->valuestring); goto out; }
+        bool seen = false;
+        for (int k = 0; k < nsh && !seen; k++) seen = strcmp(shards[k], it->valuestring) == 0;
+        if (!seen) {
+            char **ns = realloc(shards, sizeof(char *) * (size_t)(nsh + 1));
+            if (!ns) { st = tq_err(err, TQ_E_NOMEM, "out of memory"); goto out; }
+            shards = ns;
+            shards[nsh++] = it->valuestring;
+        }
+    }
+    qsort(shards, (size_t)nsh, sizeof(char *), cmp_cstr);
+    for (int k = 0; k < nsh; k++) {
+        char *p = tq_path_join(m->dir, shards[k]);
+        if (!p) { st = tq_err(err, TQ_E_NOMEM, "out of memory"); goto out; }
+        int fi = model_add_file(m, p, err);
+        free(p);
+        if (fi < 0) { st = err ? err->status : TQ_E_IO; goto out; }
+    }
+    /* every indexed tensor in its shard, every shard tensor indexed */
+    {
+        int64_t indexed = 0;
+        for (cJSON *it = wm->child; it; it = it->next) {
+            indexed++;
+            int fi = -1;
+            for (int k = 0; k < nsh; k++) if (strcmp(shards[k], it->valuestring) == 0) fi = k;
+            if (find_entry(&m->files[fi], it->string) < 0) {
+                st = tq_err(err, TQ_E_FORMAT, "%s: tensor \"%s\" is indexed in shard %s but not present there",
+                            index_path, it->string, it->valuestring);
+                goto out;
+            }
+        }
+        for (int k = 0; k < nsh; k++)
+            for (int64_t i = 0; i < m->files[k].n; i++) {
+                cJSON *w = cJSON_GetObjectItemCaseSensitive(wm, m->files[k].entries[i].name);
+                bool side = strstr(m->files[k].entries[i].name, ".__") != NULL;
+                if (!side && (!w || strcmp(w->valuestring, shards[k]) != 0)) {
+                    st = tq_err(err, TQ_E_FORMAT, "%s: shard %s holds tensor \"%s\" that the index %s",
+                                index_path, shards[k], m->files[k].entries[i].name,
+                                w ? "places in another shard" : "does not list");
+                    goto out;
+                }
+            }
+        (void)indexed;
+    }
+    /* stray shards: *.safetensors files in the directory the index does not name */
+    {
+        DIR *d = opendir(m->dir);
+        struct dirent *de;
+        while (d && (de = readdir(d))) {
+            if (!ends_with(de->d_name, ".safetensors")) continue;
+            bool named = false;
+            for (int k = 0; k < nsh && !named; k++) named = strcmp(shards[k], de->d_name) == 0;
+            if (!named) {
+                st = tq_err(err, TQ_E_FORMAT, "%s: stray shard %s in %s is not named by the index",
+                            index_path, de->d_name, m->dir);
+                break;
+            }
+        }
+        if (d) closedir(d);
+    }
+out:
+    free(shards);
+    cJSON_Delete(j);
+    return st;
+}
+
+tq_model *tq_model_open(const char *path, tq_error *err) {
+    tq_model *m = calloc(1, sizeof *m);
+    if (!m) { tq_err(err, TQ_E_NOMEM, "out of memory"); return NULL; }
+    tq_status st = TQ_OK;
+    char *file = NULL;
+    if (tq_is_dir(path)) {
+        static const char *const prefs[] = {"model.safetensors", "model.safetensors.index.json", "weights.npz"};
+        for (size_t i = 0; i < 3 && !file; i++) {
+            char *p = tq_path_join(path, prefs[i]);
+            if (p && tq_file_exists(p)) file = p; else free(p);
+        }
+        if (!file) {   /* a single *.safetensors */
+            DIR *d = opendir(path);
+            struct dirent *de;
+            int count = 0;
+            while (d && (de = readdir(d)))
+                if (ends_with(de->d_name, ".safetensors") || ends_with(de->d_name, ".npz")) {
+                    count++;
+                    if (!file) file = tq_path_join(path, de->d_name);
+                }
+            if (d) closedir(d);
+            if (count != 1) {
+                free(file);
+                st = tq_err(err, count ? TQ_E_ARG : TQ_E_NOTFOUND,
+                            count ? "%s: directory holds %d weight files and no model.safetensors(.index.json); name one"
+                                  : "%s: directory holds no model.safetensors, model.safetensors.index.json or .npz file",
+                            path, count);
+                goto fail;
+            }
+        }
+    } else {
+        file = tq_strdup(path);
+    }
+    if (!file) { st = tq_err(err, TQ_E_NOMEM, "out of memory"); goto fail; }
+    m->path = file;
+    m->dir = tq_path_dirname(file);
+    if (!m->dir) { st = tq_err(err, TQ_E_NOMEM, "out of memory"); goto fail; }
+    if (ends_with(file, ".index.json")) {
+        m->kind = TQ_SOURCE_SHARDED;
+        if ((st = open_sharded(m, file, err))) goto fail;
+    } else {
+        if (model_add_file(m, file, err) < 0) { st = err ? err->status : TQ_E_IO; goto fail; }
+        m->kind = (m->files[0].map.size >= 2 && memcmp(m->files[0].map.data, "PK", 2) == 0) ? TQ_SOURCE_NPZ : TQ_SOURCE_SAFETENSORS;
+    }
+    if ((st = build_tensors(m, err))) goto fail;
+    return m;
+fail:
+    (void)st;
+    tq_model_close(m);
+    return NULL;
+}
+
+void tq_model_close(tq_model *m) {
+    if (!m) return;
+    for (int f = 0; f < m->nfiles; f++) {
+        tq_container_free(&m->files[f]);
+        if (m->consumed) free(m->consumed[f]);
+    }
+    free(m->consumed);
+    free(m->files);
+    free(m->t);
+    free(m->sorted);
+    free(m->path);
+    free(m->dir);
+    free(m);
+}
+
+tq_source_kind tq_model_source(const tq_model *m) { return m->kind; }
+int64_t tq_model_count(const tq_model *m) { return m->n; }
+const tq_tensor *tq_model_tensor(const tq_model *m, int64_t i) { return (i >= 0 && i < m->n) ? &m->t[i] : NULL; }
+const char *tq_model_dir(const tq_model *m) { return m->dir; }
+const char *tq_model_path(const tq_model *m) { return m->path; }
+
+const tq_tensor *tq_model_find(const tq_model *m, const char *name) {
+    int64_t lo = 0, hi = m->n - 1;
+    while (lo <= hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(m->t[m->sorted[mid]].name, name);
+        if (c == 0) return &m->t[m->sorted[mid]];
+        if (c < 0) lo = mid + 1; else hi = mid - 1;
+    }
+    return NULL;
+}
+
+const char *tq_model_meta(const tq_model *m, const char *key) {
+    return m->nfiles ? tq_container_meta(&m->files[0], key) : NULL;
+}
+
+tq_status tq_model_tensor_f32(const tq_model *m, const tq_tensor *t, float *out, tq_error *err) {
+    (void)m;
+    if (t->quantized) {
+        int64_t rows, cols;
+        tq_shape_2d(t->ndim, t->shape, &rows, &cols);
+        tq_status st = tq_dequantize(&t->q, rows, cols, t->data, t->aux, out, err);
+        if (st) return tq_err_prefix(err, "tensor \"%s\"", t->name);
+        return TQ_OK;
+    }
+    tq_status st = tq_convert_to_f32(t->dtype, t->data, t->numel, out, err);
+    if (st) return tq_err_prefix(err, "tensor \"%s\"", t->name);
+    return TQ_OK;
+}
+
+void tq_model_memory(const tq_model *m, tq_memory_report *r) {
+    memset(r, 0, sizeof *r);
+    for (int64_t i = 0; i < m->n; i++) {
+        const tq_tensor *t = &m->t[i];
+        r->by_dtype[t->dtype] += t->nbytes;
+        r->payload_bytes += t->nbytes;
+        for (int a = 0; a < t->n_aux; a++) {
+            uint64_t b = tq_nbytes(t->aux_desc[a].dtype, t->aux_desc[a].ndim, t->aux_desc[a].shape);
+            r->by_dtype[t->aux_desc[a].dtype] += b;
+            r->aux_bytes += b;
+        }
+    }
+    r->total_bytes = r->payload_bytes + r->aux_bytes;
+}

@@ -1,0 +1,30 @@
+/* model.h — internals of tq_model shared with the ledger (src/inspect). */
+#ifndef TQ_MODEL_H
+#define TQ_MODEL_H
+#include "io/container.h"
+
+struct tq_model {
+    tq_source_kind kind;
+    char          *path;      /* what was opened (file or index)               */
+    char          *dir;       /* its directory                                 */
+    tq_container  *files;     /* one per file (shards in index order)          */
+    int            nfiles;
+    tq_tensor     *t;         /* logical tensors                               */
+    int64_t        n;
+    int64_t       *sorted;    /* indices into t, sorted by name                */
+    uint8_t      **consumed;  /* per file, per entry: 1 if part of a tensor    */
+    uint64_t       index_bytes; /* size of model.safetensors.index.json, if any */
+};
+
+/** Parse a trueq per-tensor descriptor (JSON text) into q / orig shape / dtype. */
+tq_status tq_descriptor_parse(const char *json, const char *tname, tq_tensor *t, tq_error *err);
+/** Render a descriptor for metadata. Caller frees. */
+char *tq_descriptor_render(const tq_qparams *q, int simulated, tq_dtype orig_dtype, int ndim,
+                           const int64_t *shape, const char *rule);
+/** The 2-D view [rows, cols] under which a tensor of this shape is quantized. */
+void tq_shape_2d(int ndim, const int64_t *shape, int64_t *rows, int64_t *cols);
+
+#define TQ_META_VERSION "trueq.version"
+#define TQ_META_TENSOR_PREFIX "trueq.tensor."
+
+#endif

@@ -1,0 +1,320 @@
+/*
+ * safetensors.c — strict reader and streaming writer for safetensors.
+ *
+ * Layout (docs/formats/safetensors.md):
+ *   [0, 8)        N, u64 little-endian: header length
+ *   [8, 8+N)      UTF-8 JSON object, right-padded with spaces:
+ *                   { "__metadata__": {"k": "v", ...},            (optional)
+ *                     "<name>": {"dtype": "F32", "shape": [..], "data_offsets": [b, e]}, ... }
+ *   [8+N, end)    the data: every tensor's bytes, contiguous, no holes.
+ *
+ * The reader rejects, each with its own message: a file under 8 bytes, N over
+ * 100,000,000, N past the end of the file, invalid UTF-8, invalid JSON, a
+ * non-object entry, unknown dtype, bad shape values, duplicate names, offsets
+ * that overlap/leave holes/point outside the data, a byte size that does not
+ * match dtype x shape, and trailing or missing bytes.
+ *
+ * The writer follows the reference writer's conventions: __metadata__ first,
+ * tensors sorted by descending dtype alignment, then by name; header padded
+ * with spaces to a multiple of 8, so every tensor is 8-byte aligned.
+ */
+#include "io/container.h"
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ST_MAX_HEADER 100000000ull
+
+static bool utf8_valid(const uint8_t *s, uint64_t n, uint64_t *bad) {
+    uint64_t i = 0;
+    while (i < n) {
+        uint8_t c = s[i];
+        int k; uint32_t cp;
+        if (c < 0x80) { i++; continue; }
+        else if ((c & 0xE0) == 0xC0) { k = 1; cp = c & 0x1F; }
+        else if ((c & 0xF0) == 0xE0) { k = 2; cp = c & 0x0F; }
+        else if ((c & 0xF8) == 0xF0) { k = 3; cp = c & 0x07; }
+        else { *bad = i; return false; }
+        for (int j = 1; j <= k; j++) {
+            if (i + (uint64_t)j >= n || (s[i + (uint64_t)j] & 0xC0) != 0x80) { *bad = i; return false; }
+            cp = cp << 6 | (s[i + (uint64_t)j] & 0x3F);
+        }
+        if ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) ||
+            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) { *bad = i; return false; }
+        i += (uint64_t)k + 1;
+    }
+    return true;
+}
+
+static int cmp_entry_begin(const void *a, const void *b) {
+    const tq_entry *x = *(tq_entry *const *)a, *y = *(tq_entry *const *)b;
+    if (x->offset != y->offset) return x->offset < y->offset ? -1 : 1;
+    if (x->nbytes != y->nbytes) return x->nbytes < y->nbytes ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* An exact non-negative integer from a JSON number (<= 2^53). */
+static bool json_u64(const cJSON *j, uint64_t *v) {
+    if (!cJSON_IsNumber(j)) return false;
+    double d = j->valuedouble;
+    if (!(d >= 0) || d > 9007199254740992.0 || d != (double)(uint64_t)d) return false;
+    *v = (uint64_t)d;
+    return true;
+}
+
+tq_status tq_safetensors_parse(const uint8_t *data, uint64_t size, const char *path,
+                               tq_container *c, tq_error *err) {
+    memset(c, 0, sizeof *c);
+    if (size < 8)
+        return tq_err(err, TQ_E_FORMAT, "%s: file is %llu bytes, shorter than the 8-byte safetensors header length",
+                      path, (unsigned long long)size);
+    uint64_t n = tq_ld64(data);
+    if (n > ST_MAX_HEADER)
+        return tq_err(err, TQ_E_FORMAT, "%s: header length %llu exceeds the limit of %llu bytes",
+                      path, (unsigned long long)n, ST_MAX_HEADER);
+    if (n > size - 8)
+        return tq_err(err, TQ_E_FORMAT, "%s: header length %llu runs past the end of the file (%llu bytes)",
+                      path, (unsigned long long)n, (unsigned long long)size);
+    const uint8_t *h = data + 8;
+    uint64_t bad;
+    if (!utf8_valid(h, n, &bad))
+        return tq_err(err, TQ_E_FORMAT, "%s: header is not valid UTF-8 (byte %llu of the header)",
+                      path, (unsigned long long)bad);
+    for (uint64_t i = 0; i < n; i++)
+        if (h[i] == 0) return tq_err(err, TQ_E_FORMAT, "%s: header holds a NUL byte at %llu", path, (unsigned long long)i);
+
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts((const char *)h, (size_t)n, &end, 0);
+    if (!root) {
+        uint64_t at = end ? (uint64_t)(end - (const char *)h) : 0;
+        const char *ep = cJSON_GetErrorPtr();
+        if (ep && ep >= (const char *)h && ep <= (const char *)h + n) at = (uint64_t)(ep - (const char *)h);
+        return tq_err(err, TQ_E_FORMAT, "%s: header is not valid JSON (near byte %llu of the header)",
+                      path, (unsigned long long)at);
+    }
+    for (const char *p = end; p < (const char *)h + n; p++)
+        if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
+            cJSON_Delete(root);
+            return tq_err(err, TQ_E_FORMAT, "%s: header has bytes after its JSON object (byte %llu of the header)",
+                          path, (unsigned long long)(p - (const char *)h));
+        }
+    tq_status st = TQ_OK;
+    if (!cJSON_IsObject(root)) { st = tq_err(err, TQ_E_FORMAT, "%s: header is JSON but not an object", path); goto fail; }
+
+    int64_t count = 0, nkeys = 0;
+    for (cJSON *it = root->child; it; it = it->next) { nkeys++; if (strcmp(it->string, "__metadata__") != 0) count++; }
+
+    /* duplicate keys */
+    char **names = malloc(sizeof(char *) * (size_t)(nkeys ? nkeys : 1));
+    if (!names) { st = tq_err(err, TQ_E_NOMEM, "out of memory"); goto fail; }
+    { int64_t k = 0; for (cJSON *it = root->child; it; it = it->next) names[k++] = it->string; }
+    qsort(names, (size_t)nkeys, sizeof(char *), cmp_str);
+    for (int64_t i = 1; i < nkeys; i++)
+        if (strcmp(names[i - 1], names[i]) == 0) {
+            st = tq_err(err, TQ_E_FORMAT, "%s: duplicate key \"%s\" in header", path, names[i]);
+            free(names);
+            goto fail;
+        }
+    free(names);
+
+    c->entries = calloc((size_t)(count ? count : 1), sizeof(tq_entry));
+    if (!c->entries) { st = tq_err(err, TQ_E_NOMEM, "out of memory"); goto fail; }
+    uint64_t data_start = 8 + n, data_len = size - data_start;
+
+    for (cJSON *it = root->child; it; it = it->next) {
+        if (strcmp(it->string, "__metadata__") == 0) {
+            if (!cJSON_IsObject(it)) { st = tq_err(err, TQ_E_FORMAT, "%s: __metadata__ is not an object", path); goto fail; }
+            for (cJSON *m = it->child; m; m = m->next) {
+                if (!cJSON_IsString(m)) {
+                    st = tq_err(err, TQ_E_FORMAT, "%s: __metadata__ value for \"%s\" is not a string", path, m->string);
+                    goto fail;
+                }
+                if ((st = tq_container_add_meta(c, m->string, m->valuestring, err))) goto fail;
+            }
+            continue;
+        }
+        const char *name = it->string;
+        if (!cJSON_IsObject(it)) { st = tq_err(err, TQ_E_FORMAT, "%s: tensor \"%s\": entry is not an object", path, name); goto fail; }
+        cJSON *jd = cJSON_GetObjectItemCaseSensitive(it, "dtype");
+        cJSON *js = cJSON_GetObjectItemCaseSensitive(it, "shape");
+        cJSON *jo = cJSON_GetObjectItemCaseSensitive(it, "data_offsets");
+        if (!cJSON_IsString(jd)) { st = tq_err(err, TQ_E_FORMAT, "%s: tensor \"%s\": missing or non-string dtype", path, name); goto fail; }
+        tq_dtype dt = tq_dtype_from_name(jd->valuestring);
+        if (dt == TQ_DTYPE_INVALID) { st = tq_err(err, TQ_E_FORMAT, "%s: tensor \"%s\": unknown dtype \"%s\"", path, name, jd->valuestring); goto fail; }
+        if (!cJSON_IsArray(js)) { st = tq_err(err, TQ_E_FORMAT, "%s: tensor \"%s\": missing or non-array shape", path, name); goto fail; }
+        int nd = cJSON_GetArraySize(js);
+        if (nd > TQ_MAX_DIMS) { st = tq_err(err, TQ_E_LIMIT, "%s: tensor \"%s\": %d dimensions, trueq handles at most %d", path, name, nd, TQ_MAX_DIMS); goto fail; }
+        tq_entry *e = &c->entries[c->n];
+        e->dtype = dt; e->ndim = nd;
+        int k = 0;
+        for (cJSON *d = js->child; d; d = d->next, k++) {
+            uint64_t v;
+            if (!json_u64(d, &v)) { st = tq_err(err, TQ_E_FORMAT, "%s: tensor \"%s\": shape[%d] is not a non-negative integer", path, name, k); goto fail; }
+            e->shape[k] = (int64_t)v;
+        }
+        uint64_t b, en;
+        if (!cJSON_IsArray(jo) || cJSON_GetArraySize(jo) != 2 || !json_u64(jo->child, &b) || !json_u64(jo->child->next, &en)) {
+            st = tq_err(err, TQ_E_FORMAT, "%s: tensor \"%s\": data_offsets must be two non-negative integers", path, name); goto fail;
+        }
+        if (en < b) { st = tq_err(err, TQ_E_FORMAT, "%s: tensor \"%s\": data_offsets [%llu, %llu] end before they begin", path, name, (unsigned long long)b, (unsigned long long)en); goto fail; }
+        if (en > data_len) {
+            st = tq_err(err, TQ_E_FORMAT, "%s: tensor \"%s\": data_offsets [%llu, %llu] point outside the %llu-byte data area",
+                        path, name, (unsigned long long)b, (unsigned long long)en, (unsigned long long)data_len);
+            goto fail;
+        }
+        int64_t numel;
+        uint64_t bits;
+        if (!tq_shape_numel(nd, e->shape, &numel) || !tq_mul_u64((uint64_t)numel, (uint64_t)tq_dtype_bits(dt), &bits)) {
+            st = tq_err(err, TQ_E_FORMAT, "%s: tensor \"%s\": element count overflows", path, name); goto fail;
+        }
+        if (bits % 8) { st = tq_err(err, TQ_E_FORMAT, "%s: tensor \"%s\": %lld %s elements do not fill whole bytes", path, name, (long long)numel, jd->valuestring); goto fail; }
+        if (bits / 8 != en - b) {
+            st = tq_err(err, TQ_E_FORMAT, "%s: tensor \"%s\": %s shape needs %llu bytes but data_offsets [%llu, %llu] hold %llu",
+                        path, name, jd->valuestring, (unsigned long long)(bits / 8), (unsigned long long)b,
+                        (unsigned long long)en, (unsigned long long)(en - b));
+            goto fail;
+        }
+        e->name = tq_strdup(name);
+        if (!e->name) { st = tq_err(err, TQ_E_NOMEM, "out of memory"); goto fail; }
+        e->offset = data_start + b;
+        e->nbytes = e->stored = en - b;
+        e->data = data + data_start + b;
+        c->n++;
+    }
+
+    /* offsets: sorted, contiguous from 0, no overlap, no hole, no trailing bytes */
+    {
+        tq_entry **ord = malloc(sizeof(tq_entry *) * (size_t)(c->n ? c->n : 1));
+        if (!ord) { st = tq_err(err, TQ_E_NOMEM, "out of memory"); goto fail; }
+        for (int64_t i = 0; i < c->n; i++) ord[i] = &c->entries[i];
+        qsort(ord, (size_t)c->n, sizeof *ord, cmp_entry_begin);
+        uint64_t pos = data_start;
+        for (int64_t i = 0; i < c->n; i++) {
+            if (ord[i]->offset != pos) {
+                const char *what = ord[i]->offset < pos ? "overlaps the previous tensor" : "leaves a hole after the previous tensor";
+                st = tq_err(err, TQ_E_FORMAT, "%s: tensor \"%s\": data_offsets begin at %llu, which %s (expected %llu)",
+                            path, ord[i]->name, (unsigned long long)(ord[i]->offset - data_start), what,
+                            (unsigned long long)(pos - data_start));
+                free(ord);
+                goto fail;
+            }
+            pos += ord[i]->nbytes;
+        }
+        free(ord);
+        if (pos != size) {
+            st = tq_err(err, TQ_E_FORMAT, "%s: tensors cover %llu bytes of data but the file holds %llu after the header (%s)",
+                        path, (unsigned long long)(pos - data_start), (unsigned long long)data_len,
+                        pos < size ? "trailing bytes" : "truncated");
+            goto fail;
+        }
+    }
+    /* padding = header bytes after the JSON */
+    c->header_bytes = 8 + (uint64_t)(end - (const char *)h);
+    c->padding_bytes = n - (uint64_t)(end - (const char *)h);
+    cJSON_Delete(root);
+    return TQ_OK;
+fail:
+    cJSON_Delete(root);
+    tq_container_free(c);
+    return st;
+}
+
+/* ---- writer ---------------------------------------------------------------- */
+
+/* safetensors' alignment rank: the dtype enum order of the reference crate. */
+static int st_rank(tq_dtype t) {
+    static const tq_dtype order[] = {
+        TQ_DTYPE_BOOL, TQ_DTYPE_F4, TQ_DTYPE_F6_E2M3, TQ_DTYPE_F6_E3M2, TQ_DTYPE_U8, TQ_DTYPE_I8,
+        TQ_DTYPE_F8_E5M2, TQ_DTYPE_F8_E4M3, TQ_DTYPE_F8_E8M0, TQ_DTYPE_F8_E4M3FNUZ, TQ_DTYPE_F8_E5M2FNUZ,
+        TQ_DTYPE_I16, TQ_DTYPE_U16, TQ_DTYPE_F16, TQ_DTYPE_BF16, TQ_DTYPE_I32, TQ_DTYPE_U32,
+        TQ_DTYPE_F32, TQ_DTYPE_C64, TQ_DTYPE_F64, TQ_DTYPE_I64, TQ_DTYPE_U64};
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) if (order[i] == t) return (int)i;
+    return -1;
+}
+
+static const tq_wentry *g_sort_e;
+static int cmp_wentry(const void *a, const void *b) {
+    const tq_wentry *x = &g_sort_e[*(const int64_t *)a], *y = &g_sort_e[*(const int64_t *)b];
+    int rx = st_rank(x->dtype), ry = st_rank(y->dtype);
+    if (rx != ry) return rx > ry ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+typedef struct st_impl { char *header; uint64_t header_len; } st_impl;
+
+static tq_status st_put(tq_writer *w, int64_t i, const void *data, uint64_t len, tq_error *err) {
+    return tq_out_pwrite(&w->out, data, (size_t)len, w->data_off[i], err);
+}
+static tq_status st_finish(tq_writer *w, tq_error *err) {
+    st_impl *s = w->impl;
+    return tq_out_pwrite(&w->out, s->header, (size_t)s->header_len, 0, err);
+}
+static void st_destroy(tq_writer *w) {
+    st_impl *s = w->impl;
+    if (s) free(s->header);
+    free(s);
+}
+static const struct tq_writer_vt ST_VT = {st_put, st_finish, st_destroy};
+
+tq_status tq_safetensors_writer_init(tq_writer *w, const char *const *mk, const char *const *mv, int nm, tq_error *err) {
+    int64_t *ord = malloc(sizeof(int64_t) * (size_t)(w->n ? w->n : 1));
+    st_impl *s = calloc(1, sizeof *s);
+    if (!ord || !s) { free(ord); free(s); return tq_err(err, TQ_E_NOMEM, "out of memory"); }
+    w->impl = s;
+    w->vt = &ST_VT;
+    for (int64_t i = 0; i < w->n; i++) ord[i] = i;
+    g_sort_e = w->e;   /* qsort has no context argument in C11 */
+    qsort(ord, (size_t)w->n, sizeof *ord, cmp_wentry);
+    g_sort_e = NULL;
+
+    tq_sb sb = {0};
+    tq_sb_putc(&sb, '{');
+    bool first = true;
+    if (nm > 0) {
+        tq_sb_puts(&sb, "\"__metadata__\":{");
+        for (int i = 0; i < nm; i++) {
+            if (i) tq_sb_putc(&sb, ',');
+            tq_sb_json_str(&sb, mk[i]); tq_sb_putc(&sb, ':'); tq_sb_json_str(&sb, mv[i]);
+        }
+        tq_sb_putc(&sb, '}');
+        first = false;
+    }
+    uint64_t pos = 0;
+    uint64_t *rel = malloc(sizeof(uint64_t) * (size_t)(w->n ? w->n : 1));
+    if (!rel) { free(ord); tq_sb_free(&sb); return tq_err(err, TQ_E_NOMEM, "out of memory"); }
+    for (int64_t k = 0; k < w->n; k++) {
+        int64_t i = ord[k];
+        const tq_wentry *e = &w->e[i];
+        if (!first) tq_sb_putc(&sb, ',');
+        first = false;
+        tq_sb_json_str(&sb, e->name);
+        tq_sb_printf(&sb, ":{\"dtype\":\"%s\",\"shape\":[", tq_dtype_name(e->dtype));
+        for (int d = 0; d < e->ndim; d++) tq_sb_printf(&sb, d ? ",%lld" : "%lld", (long long)e->shape[d]);
+        tq_sb_printf(&sb, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)pos,
+                     (unsigned long long)(pos + w->nbytes[i]));
+        rel[i] = pos;
+        pos += w->nbytes[i];
+    }
+    tq_sb_putc(&sb, '}');
+    free(ord);
+    if (sb.oom) { free(rel); tq_sb_free(&sb); return tq_err(err, TQ_E_NOMEM, "out of memory"); }
+    uint64_t json_len = sb.len;
+    while (sb.len % 8) tq_sb_putc(&sb, ' ');
+    if (sb.oom || sb.len > ST_MAX_HEADER) {
+        free(rel); tq_sb_free(&sb);
+        return tq_err(err, TQ_E_LIMIT, "safetensors header would exceed %llu bytes", ST_MAX_HEADER);
+    }
+    s->header_len = 8 + sb.len;
+    s->header = malloc((size_t)s->header_len);
+    if (!s->header) { free(rel); tq_sb_free(&sb); return tq_err(err, TQ_E_NOMEM, "out of memory"); }
+    tq_st64(s->header, sb.len);
+    memcpy(s->header + 8, sb.s, sb.len);
+    for (int64_t i = 0; i < w->n; i++) w->data_off[i] = s->header_len + rel[i];
+    w->total_size = s->header_len + pos;
+    w->header_bytes = 8 + json_len;
+    w->padding_bytes = sb.len - json_len;
+    free(rel);
+    tq_sb_free(&sb);
+    return TQ_OK;
+}

@@ -1,0 +1,103 @@
+/* tq_test.c — harness main and helpers (see tq_test.h). */
+#include "tq_test.h"
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int tq_t_fail, tq_t_checks, tq_t_case_failed;
+const char *tq_t_case = "(none)";
+static int n_pass, n_skip, n_cases, in_case, skipped;
+
+static void end_case(void) {
+    if (!in_case) return;
+    if (skipped) n_skip++;
+    else if (tq_t_case_failed) { tq_t_fail++; fprintf(stderr, "not ok - %s\n", tq_t_case); }
+    else { n_pass++; printf("ok - %s\n", tq_t_case); }
+    in_case = 0;
+}
+
+void tq_t_begin(const char *name) {
+    end_case();
+    tq_t_case = name; tq_t_case_failed = 0; skipped = 0; in_case = 1; n_cases++;
+}
+
+void tq_t_skip(const char *why) {
+    skipped = 1;
+    printf("skip - %s: %s\n", tq_t_case, why);
+}
+
+static char tmpdir[512];
+const char *tq_t_tmpdir(void) {
+    if (!tmpdir[0]) {
+        const char *base = getenv("TMPDIR");
+        snprintf(tmpdir, sizeof tmpdir, "%s/trueq-test-XXXXXX", base && *base ? base : "/tmp");
+        if (!mkdtemp(tmpdir)) { perror("mkdtemp"); exit(2); }
+    }
+    return tmpdir;
+}
+
+char *tq_t_path(const char *name) {
+    static char ring[8][1024];
+    static int k;
+    char *p = ring[k++ % 8];
+    snprintf(p, 1024, "%s/%s", tq_t_tmpdir(), name);
+    return p;
+}
+
+int tq_t_write(const char *path, const void *buf, size_t n) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    size_t w = fwrite(buf, 1, n, f);
+    fclose(f);
+    return w == n ? 0 : -1;
+}
+
+const char *tq_t_models_dir(void) {
+    static char buf[1024];
+    const char *env = getenv("TRUEQ_MODELS");
+    struct stat st;
+    if (env && *env && stat(env, &st) == 0) return env;
+    const char *src = getenv("TQ_SOURCE_DIR");
+    snprintf(buf, sizeof buf, "%s/../shared/models", src ? src : ".");
+    if (stat(buf, &st) == 0) return buf;
+    return NULL;
+}
+
+int tq_t_run(const char *cmd, char **out) {
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    size_t cap = 4096, len = 0;
+    char *b = malloc(cap);
+    size_t r;
+    while (b && (r = fread(b + len, 1, cap - len - 1, p)) > 0) {
+        len += r;
+        if (cap - len < 2) { cap *= 2; char *nb = realloc(b, cap); if (!nb) { free(b); b = NULL; break; } b = nb; }
+    }
+    if (b) b[len] = 0;
+    int rc = pclose(p);
+    if (out) *out = b; else free(b);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+uint32_t tq_t_rand(uint64_t *s) {   /* splitmix64 */
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return (uint32_t)((z ^ (z >> 31)) >> 32);
+}
+
+float tq_t_randn(uint64_t *s) {
+    double u1 = (tq_t_rand(s) + 1.0) / 4294967297.0, u2 = tq_t_rand(s) / 4294967296.0;
+    return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+}
+
+int main(void) {
+    tq_tests();
+    end_case();
+    if (tmpdir[0]) { char cmd[600]; snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir); if (system(cmd)) {} }
+    printf("%d passed, %d failed, %d skipped\n", n_pass, tq_t_fail, n_skip);
+    if (tq_t_fail) return 1;
+    if (n_cases > 0 && n_skip == n_cases) return 77;
+    return 0;
+}
