@@ -64,6 +64,32 @@ static int count_distinct(tq_dtype t, const uint8_t *d, int64_t begin, int64_t e
     return s->n;
 }
 
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Are the values of one row integer multiples of one step? The step is the
+ * smallest gap between distinct values; a genuine float row fails at once
+ * (its smallest gap is tiny, so its values are not near-integer multiples). */
+static bool row_on_grid(tq_dtype t, const uint8_t *d, int64_t off, int64_t cols, double *tmp, int *levels) {
+    for (int64_t c = 0; c < cols; c++) tmp[c] = val_at(t, d, off + c);
+    qsort(tmp, (size_t)cols, sizeof(double), cmp_double);
+    double gap = 0;
+    int nd = 1;
+    for (int64_t c = 1; c < cols; c++) {
+        double g = tmp[c] - tmp[c - 1];
+        if (g > 0) { nd++; if (gap == 0 || g < gap) gap = g; }
+    }
+    *levels = nd;
+    if (nd < 3 || !(gap > 0)) return nd <= 1;     /* a constant row is on any grid */
+    for (int64_t c = 0; c < cols; c++) {
+        double k = tmp[c] / gap;
+        if (fabs(k) > 32768 || fabs(k - nearbyint(k)) > 1e-3) return false;
+    }
+    return true;
+}
+
 int tq_detect_fake_quant(tq_dtype t, const void *data, int64_t rows, int64_t cols, int64_t *distinct,
                          char *note, size_t cap) {
     *distinct = -1;
@@ -105,6 +131,24 @@ int tq_detect_fake_quant(tq_dtype t, const void *data, int64_t rows, int64_t col
         if (all && worst >= 3) {
             snprintf(note, cap, "%s tensor: every row holds at most %d distinct values: per-channel quantized values "
                      "stored as floats, no compression", dn, worst);
+            fake = 1;
+        }
+    }
+    if (!fake && k > 256 && cols >= 16 && rows >= 2) {
+        /* every row: integer multiples of one scale (per-channel quantization stored as floats) */
+        double *tmp = malloc(sizeof(double) * (size_t)cols);
+        bool all = tmp != NULL;
+        int maxlev = 0, lev;
+        int64_t nonconst = 0;
+        for (int64_t r = 0; r < rows && all; r++) {
+            all = row_on_grid(t, d, r * cols, cols, tmp, &lev);
+            if (lev > maxlev) maxlev = lev;
+            if (lev >= 3) nonconst++;
+        }
+        free(tmp);
+        if (all && nonconst * 2 >= rows) {
+            snprintf(note, cap, "%s tensor: the values of every row are integer multiples of one scale (per-channel "
+                     "quantized values stored as floats, no compression)", dn);
             fake = 1;
         }
     }
