@@ -10,6 +10,7 @@
  * largest tensor's working set, not the model size.
  */
 #include "convert/convert.h"
+#include "codec/codec.h"
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -85,7 +86,7 @@ static tq_status write_quantized(const tq_plan *p, tq_writer *w, int64_t wi, con
         oom |= !auxb[a];
     }
     if (oom) { st = tq_err(err, TQ_E_NOMEM, "tensor \"%s\": out of memory", t->name); goto out; }
-    if ((st = tq_quantize(&it->q, t->name, f, rows, cols, codes, auxb, p->o.allow_nonfinite, err))) goto out;
+    if ((st = tq_quantize_threads(&it->q, t->name, f, rows, cols, codes, auxb, p->o.allow_nonfinite, p->o.threads, err))) goto out;
     if (p->o.simulate) {
         float *deq = malloc(sizeof(float) * (size_t)(t->numel ? t->numel : 1));
         void *outv = malloc(t->nbytes ? t->nbytes : 1);
