@@ -244,7 +244,12 @@ tq_status tq_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn p
     for (int64_t i = 0; i < p->n; i++) {
         const tq_plan_item *it = &p->items[i];
         TQ_ASSERT(wi < p->nw && p->wmap[wi].item == i && p->wmap[wi].aux == -1);
-        if (!it->quantize) st = tq_writer_put(w, wi, it->src->data, it->src->nbytes, err);
+        if (!it->quantize) {
+            const tq_map *mp = tensor_map(p->m, it->src);
+            const uint8_t *d = it->src->data;
+            bool in_map = mp->data && d >= mp->data && d < mp->data + mp->size;
+            st = tq_writer_put_from(w, wi, in_map ? mp->fd : -1, in_map ? (uint64_t)(d - mp->data) : 0, d, it->src->nbytes, err);
+        }
         else st = write_quantized(p, w, wi, it, err);
         if (st) goto fail;
         release_tensor(p->m, it->src);
