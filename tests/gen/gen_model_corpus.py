@@ -44,6 +44,11 @@ cases = {
     "bad_desc_shape": st([("w", "I8", [2, 4], bytes(8)), ("w.__scale__", "F32", [2], f32([1, 1]))],
                          {"format": "pt", "trueq.tensor.w": desc("linear-sym", 8, "channel", [4, 2, 1])}),
     "missing_scale": st([("w", "I8", [2, 4], bytes(8))], {"format": "pt", "trueq.tensor.w": desc("linear-sym", 8, "channel", [2, 4])}),
+    # data order puts 3 bytes of codes first, so the F32 scale is misaligned
+    # (files need not align data; the loader must cope)
+    "unaligned_scale": st([("w", "U8", [1, 3], bytes([0x67, 0x02, 0x01])), ("w.__scale__", "F32", [], f32([1.0])),
+                           ("w.__zero__", "U8", [], bytes([1]))],
+                          {"format": "pt", "trueq.tensor.w": desc("linear-affine", 8, "tensor", [3])}),
     "fake_quant": st([("w", "F32", [2, 16], f32([float(i % 5 - 2) for i in range(32)]))], {"format": "pt"}),
 }
 for name, data in cases.items():
