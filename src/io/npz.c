@@ -952,7 +952,7 @@ static void npz_destroy(tq_writer *w) {
     w->impl = NULL;
 }
 
-static const struct tq_writer_vt NPZ_VT = {npz_put, npz_finish, npz_destroy};
+static const struct tq_writer_vt NPZ_VT = {.put = npz_put, .finish = npz_finish, .destroy = npz_destroy};
 
 static int cmp_cstr(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
