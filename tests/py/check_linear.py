@@ -104,4 +104,32 @@ for scheme in ("symmetric", "affine"):
             check(np.array_equal(got, q), name + ": codes equal numpy's np.round/clip")
 
 
+# numpy.load opens the .npz variant: same codes and scales, dequantized values within s/2
+for bits, gran in ((8, "channel"), (4, "group:32"), (2, "tensor")):
+    out = os.path.join(work, "npz%d%s" % (bits, gran.replace(":", "")))
+    subprocess.run([tq, "convert", src, "-o", out, "--bits", str(bits), "--granularity", gran, "--format", "npz"],
+                   check=True, stdout=subprocess.DEVNULL)
+    ref = os.path.join(work, "symmetric%d%s" % (bits, gran.replace(":", "")))
+    t, meta = read_st(os.path.join(ref, "model.safetensors"))
+    z = np.load(os.path.join(out, "weights.npz"))
+    name = "npz %d-bit %s" % (bits, gran)
+    check(np.array_equal(z["layer.weight"], t["layer.weight"]) and z["layer.weight"].dtype == t["layer.weight"].dtype,
+          name + ": numpy.load gives the same codes, same dtype")
+    check(np.array_equal(z["layer.weight.__scale__"], t["layer.weight.__scale__"]), name + ": same scales")
+    md = json.loads(z["__trueq__.json"]) if "__trueq__.json" in z.files else {}
+    check(md.get("trueq.tensor.layer.weight") == meta["trueq.tensor.layer.weight"], name + ": descriptor in __trueq__.json")
+    codes, s = z["layer.weight"], z["layer.weight.__scale__"]
+    rows, cols = w.shape
+    q = codes.astype(np.int64) if bits == 8 else unpack(codes, bits, cols) - (1 << (bits - 1))
+    if gran == "tensor":
+        deq = q * s.reshape(())
+        step = np.full(w.shape, s.reshape(()))
+    elif gran == "channel":
+        deq = q * s.reshape(-1, 1)
+        step = np.repeat(s.reshape(-1, 1), cols, axis=1)
+    else:
+        deq = q * np.repeat(s, 32, axis=1)
+        step = np.repeat(s, 32, axis=1)
+    check(np.all(np.abs(deq - w) <= step / 2 * (1 + 1e-6) + 1e-12), name + ": numpy-dequantized values within half a step")
+
 sys.exit(1 if failures else 0)
