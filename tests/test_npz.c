@@ -495,8 +495,9 @@ static void case_reader_variants(void) {
         uint8_t *m = npy_make(v, D_F4_3, F123, 12, &ml);
         zbm z = {"w.npy", m, ml, 0, 0, 0, 0};
         uint8_t *b = zb_build(&z, 1, 0, &n);
-        CHECK_OK(tq_npz_parse(b, n, "v.npz", &c, &err), err);
-        if (!err.status) { CHECK_EQ_INT(c.entries[0].offset, 30 + 5 + 12 + strlen(D_F4_3)); tq_container_free(&c); }
+        tq_status st = tq_npz_parse(b, n, "v.npz", &c, &err);
+        CHECK_OK(st, err);
+        if (!st) { CHECK_EQ_INT(c.entries[0].offset, 30 + 5 + 12 + strlen(D_F4_3)); tq_container_free(&c); }
         free(m); free(b);
     }
     /* deflate, descriptors with and without signature, zip64 local + central extras, zip64 EOCD */
@@ -631,6 +632,8 @@ static void case_corrupt(void) {
         b = zb_build(txt, 2, 0, &n); ADD("non-npy member", b, n, TQ_E_UNSUPPORTED, "member \"readme.txt\" is not a .npy array");
         zbm js[2] = {{"w.npy", m, ml, 0, 0, 0, 0}, {"__trueq__.json", (const uint8_t *)"{\"a\": 1}", 8, 0, 0, 0, 0}};
         b = zb_build(js, 2, 0, &n); ADD("meta non-string", b, n, TQ_E_FORMAT, "value for \"a\" is not a string");
+        js[1].data = (const uint8_t *)"{\"a\": \"1\", \"b\": \"\", \"a\": \"2\"}"; js[1].len = strlen((const char *)js[1].data);
+        b = zb_build(js, 2, 0, &n); ADD("meta duplicate key", b, n, TQ_E_FORMAT, "\"__trueq__.json\": duplicate key \"a\"");
         js[1].data = (const uint8_t *)"[1, 2]"; js[1].len = 6;
         b = zb_build(js, 2, 0, &n); ADD("meta not object", b, n, TQ_E_FORMAT, "\"__trueq__.json\" is not a JSON object");
         js[1].data = (const uint8_t *)"{\"trueq.npz.dtype.q\": \"BF16\"}"; js[1].len = strlen((const char *)js[1].data);
@@ -714,7 +717,7 @@ static void case_numpy_loads_ours(void) {
     int64_t n = 0;
     for (int i = 0; i < ND; i++)
         for (int s = 0; s < NS; s++) {
-            snprintf(names[n], sizeof names[n], "layer.%d/%s_%d", s, tq_dtype_name(dts[i]), s);
+            snprintf(names[n], sizeof names[n], "%s.%d/%s_%d", i == 0 ? "caf\xc3\xa9" : "layer", s, tq_dtype_name(dts[i]), s);
             tq_wentry *e = &es[n];
             e->name = names[n]; e->dtype = dts[i]; e->ndim = shapes[s].nd;
             fprintf(f, "%s %s %d", names[n], tq_dtype_name(dts[i]), e->ndim);
