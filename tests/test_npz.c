@@ -15,6 +15,7 @@
 #include "io/container.h"
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <zlib.h>
 
@@ -388,6 +389,54 @@ static void case_roundtrip(void) {
     tq_container_free(&c);
 }
 
+/* Through the public API: tq_model_open on an .npz (stored and deflated members, BF16 note). */
+static void case_model_open(void) {
+    TQ_CASE("tq_model_open reads .npz: values through tq_model_tensor_f32");
+    tq_wentry es[3] = {{"w.bf", TQ_DTYPE_BF16, 2, {4, 8}}, {"w.f16", TQ_DTYPE_F16, 1, {5}}, {"w.i8", TQ_DTYPE_I8, 0, {0}}};
+    const char *p = tq_t_path("model.npz");
+    uint64_t total, hdr;
+    CHECK(write_npz(p, es, 3, NULL, NULL, 0, &total, &hdr, NULL) == 0);
+    tq_error err;
+    tq_model *m = tq_model_open(p, &err);
+    CHECK_MSG(m != NULL, "%s", err.msg);
+    if (!m) return;
+    CHECK_EQ_INT(tq_model_source(m), TQ_SOURCE_NPZ);
+    CHECK_EQ_INT(tq_model_count(m), 3);
+    const tq_tensor *t = tq_model_find(m, "w.bf");
+    CHECK(t && t->dtype == TQ_DTYPE_BF16 && t->numel == 32);
+    float out[32];
+    if (t) {
+        CHECK_OK(tq_model_tensor_f32(m, t, out, &err), err);
+        for (int i = 0; i < 32; i++) CHECK_NEAR(out[i], (double)base_v(i) / 8, 0);   /* v/8 is exact in bf16 */
+    }
+    t = tq_model_find(m, "w.f16");
+    if (t) {
+        CHECK_OK(tq_model_tensor_f32(m, t, out, &err), err);
+        for (int i = 0; i < 5; i++) CHECK_NEAR(out[i], (double)base_v(i) / 8, 0);
+    } else CHECK(0);
+    t = tq_model_find(m, "w.i8");
+    CHECK(t && t->ndim == 0 && t->numel == 1);
+    if (t) { CHECK_OK(tq_model_tensor_f32(m, t, out, &err), err); CHECK_NEAR(out[0], base_v(0), 0); }
+    tq_model_close(m);
+
+    /* a deflated member: the tensor's bytes come from the inflated copy */
+    size_t ml, n;
+    uint8_t *mb = npy_make(1, D_F4_3, F123, 12, &ml);
+    zbm z = {"x.npy", mb, ml, 8, 0, 0, 0};
+    uint8_t *b = zb_build(&z, 1, 0, &n);
+    CHECK(tq_t_write(tq_t_path("deflated.npz"), b, n) == 0);
+    free(mb); free(b);
+    m = tq_model_open(tq_t_path("deflated.npz"), &err);
+    CHECK_MSG(m != NULL, "%s", err.msg);
+    if (!m) return;
+    t = tq_model_find(m, "x");
+    if (t) {
+        CHECK_OK(tq_model_tensor_f32(m, t, out, &err), err);
+        CHECK(out[0] == 1 && out[1] == 2 && out[2] == 3);
+    } else CHECK(0);
+    tq_model_close(m);
+}
+
 static void case_writer_errors(void) {
     TQ_CASE("writer: rejected plans");
     tq_error err;
@@ -495,8 +544,9 @@ static void case_reader_variants(void) {
         uint8_t *m = npy_make(v, D_F4_3, F123, 12, &ml);
         zbm z = {"w.npy", m, ml, 0, 0, 0, 0};
         uint8_t *b = zb_build(&z, 1, 0, &n);
-        CHECK_OK(tq_npz_parse(b, n, "v.npz", &c, &err), err);
-        if (!err.status) { CHECK_EQ_INT(c.entries[0].offset, 30 + 5 + 12 + strlen(D_F4_3)); tq_container_free(&c); }
+        tq_status st = tq_npz_parse(b, n, "v.npz", &c, &err);
+        CHECK_OK(st, err);
+        if (!st) { CHECK_EQ_INT(c.entries[0].offset, 30 + 5 + 12 + strlen(D_F4_3)); tq_container_free(&c); }
         free(m); free(b);
     }
     /* deflate, descriptors with and without signature, zip64 local + central extras, zip64 EOCD */
@@ -631,6 +681,8 @@ static void case_corrupt(void) {
         b = zb_build(txt, 2, 0, &n); ADD("non-npy member", b, n, TQ_E_UNSUPPORTED, "member \"readme.txt\" is not a .npy array");
         zbm js[2] = {{"w.npy", m, ml, 0, 0, 0, 0}, {"__trueq__.json", (const uint8_t *)"{\"a\": 1}", 8, 0, 0, 0, 0}};
         b = zb_build(js, 2, 0, &n); ADD("meta non-string", b, n, TQ_E_FORMAT, "value for \"a\" is not a string");
+        js[1].data = (const uint8_t *)"{\"a\": \"1\", \"b\": \"\", \"a\": \"2\"}"; js[1].len = strlen((const char *)js[1].data);
+        b = zb_build(js, 2, 0, &n); ADD("meta duplicate key", b, n, TQ_E_FORMAT, "\"__trueq__.json\": duplicate key \"a\"");
         js[1].data = (const uint8_t *)"[1, 2]"; js[1].len = 6;
         b = zb_build(js, 2, 0, &n); ADD("meta not object", b, n, TQ_E_FORMAT, "\"__trueq__.json\" is not a JSON object");
         js[1].data = (const uint8_t *)"{\"trueq.npz.dtype.q\": \"BF16\"}"; js[1].len = strlen((const char *)js[1].data);
@@ -714,7 +766,7 @@ static void case_numpy_loads_ours(void) {
     int64_t n = 0;
     for (int i = 0; i < ND; i++)
         for (int s = 0; s < NS; s++) {
-            snprintf(names[n], sizeof names[n], "layer.%d/%s_%d", s, tq_dtype_name(dts[i]), s);
+            snprintf(names[n], sizeof names[n], "%s.%d/%s_%d", i == 0 ? "caf\xc3\xa9" : "layer", s, tq_dtype_name(dts[i]), s);
             tq_wentry *e = &es[n];
             e->name = names[n]; e->dtype = dts[i]; e->ndim = shapes[s].nd;
             fprintf(f, "%s %s %d", names[n], tq_dtype_name(dts[i]), e->ndim);
@@ -823,10 +875,60 @@ static void case_we_load_numpy(void) {
     }
 }
 
+/* Opt-in (TQ_NPZ_BIG=1; writes 4 GiB to $TMPDIR): a real > 4 GiB member, then a
+ * small one past the 4 GiB mark; read back by trueq and by Python's zipfile/numpy. */
+static void case_zip64_big(void) {
+    TQ_CASE("writer + reader: a 4 GiB member (ZIP64 sizes and offsets), opt-in");
+    const char *env = getenv("TQ_NPZ_BIG");
+    if (!env || strcmp(env, "1") != 0) TQ_SKIP("set TQ_NPZ_BIG=1 to write a 4 GiB file");
+    const uint64_t N = 4294967296ULL + 3;
+    tq_wentry two[2] = {{"big", TQ_DTYPE_U8, 1, {(int64_t)N}}, {"s", TQ_DTYPE_F32, 1, {3}}};
+    const char *p = tq_t_path("big.npz");
+    tq_error err;
+    tq_writer *w = tq_writer_create(TQ_FORMAT_NPZ, p, two, 2, NULL, NULL, 0, &err);
+    CHECK_MSG(w != NULL, "%s", err.msg);
+    if (!w) return;
+    uint8_t *big = mmap(NULL, N, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    CHECK(big != MAP_FAILED);
+    if (big == MAP_FAILED) { tq_writer_free(w); return; }
+    big[0] = 7; big[N / 2] = 8; big[N - 1] = 9;
+    CHECK_OK(tq_writer_put(w, 0, big, N, &err), err);
+    CHECK_OK(tq_writer_put(w, 1, F123, 12, &err), err);
+    CHECK_OK(tq_writer_finish(w, &err), err);
+    uint64_t total = w->total_size;
+    tq_writer_free(w);
+    munmap(big, N);
+    CHECK_EQ_INT(file_size(p), total);
+    tq_container c;
+    tq_status st = tq_container_open(&c, p, &err);
+    CHECK_OK(st, err);
+    if (!st) {
+        CHECK_EQ_INT(c.n, 2);
+        const uint8_t *d = c.entries[0].data;
+        CHECK(c.entries[0].nbytes == N && d[0] == 7 && d[N / 2] == 8 && d[N - 1] == 9 && d[1] == 0);
+        CHECK(c.entries[1].offset > 4294967296ULL && memcmp(c.entries[1].data, F123, 12) == 0);
+        CHECK_EQ_INT(c.header_bytes + N + 12, file_size(p));
+        tq_container_free(&c);
+    }
+    if (have_numpy()) {
+        char cmd[1400], *out = NULL;
+        snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c \"import numpy as np, zipfile, sys; zf = zipfile.ZipFile(sys.argv[1]); "
+                 "i = zf.getinfo('big.npy'); print(i.file_size, zf.getinfo('s.npy').header_offset > 2**32, "
+                 "np.load(sys.argv[1])['s'].tolist())\" %s 2>&1", p);
+        int rc = tq_t_run(cmd, &out);
+        char want[96];
+        snprintf(want, sizeof want, "%llu True [1.0, 2.0, 3.0]", (unsigned long long)(N + 128));
+        CHECK_MSG(rc == 0 && out && strstr(out, want), "rc %d: %s", rc, out ? out : "");
+        free(out);
+    }
+    remove(p);
+}
+
 void tq_tests(void) {
     case_kat268();
     case_npy_headers();
     case_roundtrip();
+    case_model_open();
     case_writer_errors();
     case_zip64_plan();
     case_zip64_many();
@@ -835,4 +937,5 @@ void tq_tests(void) {
     case_numpy_loads_ours();
     case_numpy_loads_many();
     case_we_load_numpy();
+    case_zip64_big();
 }

@@ -362,6 +362,7 @@ static int cmp_lho(const void *a, const void *b) {
     const zmember *x = *(zmember *const *)a, *y = *(zmember *const *)b;
     return x->lho < y->lho ? -1 : x->lho > y->lho;
 }
+static int cmp_cstr(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 static int cmp_entry_name(const void *a, const void *b) {
     return strcmp((*(tq_entry *const *)a)->name, (*(tq_entry *const *)b)->name);
 }
@@ -405,7 +406,8 @@ static tq_status inflate_exact(const uint8_t *src, uint64_t cn, uint8_t *dst, ui
             return TQ_E_FORMAT;
         }
     }
-    uint64_t used = cn - in_left - z.avail_in, made = un - out_left - (z.next_out == spill + 1 ? 0 : z.avail_out);
+    /* the spill byte is handed out only once dst is full, and was not written */
+    uint64_t used = cn - in_left - z.avail_in, made = z.next_out == spill ? un : un - out_left - z.avail_out;
     inflateEnd(&z);
     if (made != un)
         return tq_err(err, TQ_E_FORMAT, "%s: member \"%s\": deflate stream gives %llu bytes, the central directory states %llu",
@@ -629,16 +631,26 @@ static tq_status meta_parse(tq_container *c, const uint8_t *b, uint64_t n, const
         return tq_err(err, TQ_E_FORMAT, "%s: member \"%s\" is not a JSON object", path, NPZ_META_MEMBER);
     }
     tq_status st = TQ_OK;
+    int first = c->n_meta;
     for (cJSON *it = root->child; it && !st; it = it->next) {
         if (!cJSON_IsString(it) || !it->string)
             st = tq_err(err, TQ_E_FORMAT, "%s: member \"%s\": value for \"%s\" is not a string", path, NPZ_META_MEMBER,
                         it->string ? it->string : "?");
-        else if (tq_container_meta(c, it->string))
-            st = tq_err(err, TQ_E_FORMAT, "%s: member \"%s\": duplicate key \"%s\"", path, NPZ_META_MEMBER, it->string);
         else
             st = tq_container_add_meta(c, it->string, it->valuestring, err);
     }
     cJSON_Delete(root);
+    if (st || c->n_meta - first < 2) return st;
+    /* duplicate keys (JSON allows them; we do not) */
+    size_t k = (size_t)(c->n_meta - first);
+    char **keys = malloc(sizeof *keys * k);
+    if (!keys) return tq_err(err, TQ_E_NOMEM, "out of memory");
+    memcpy(keys, c->meta_keys + first, sizeof *keys * k);
+    qsort(keys, k, sizeof *keys, cmp_cstr);
+    for (size_t i = 1; i < k && !st; i++)
+        if (strcmp(keys[i - 1], keys[i]) == 0)
+            st = tq_err(err, TQ_E_FORMAT, "%s: member \"%s\": duplicate key \"%s\"", path, NPZ_META_MEMBER, keys[i]);
+    free(keys);
     return st;
 }
 
@@ -871,15 +883,18 @@ static tq_status npz_put(tq_writer *w, int64_t i, const void *data, uint64_t len
 
 static tq_status npz_finish(tq_writer *w, tq_error *err) {
     npz_impl *s = w->impl;
-    tq_status st;
-    uint8_t lh[ZIP_LFH_LEN + 65535 + 20 + 80];
-    for (int64_t k = 0; k < s->nm; k++) {
+    tq_status st = TQ_OK;
+    uint8_t *lh = malloc(ZIP_LFH_LEN + 65535 + 20 + 2 * NPZ_ALIGN);
+    if (!lh) return tq_err(err, TQ_E_NOMEM, "out of memory");
+    for (int64_t k = 0; k < s->nm && !st; k++) {
         npz_wmember *m = &s->m[k];
         if (k == w->n) m->crc = m->head_crc;   /* the metadata member has no array data */
         size_t hl = npz_local(m, lh);
-        if ((st = tq_out_pwrite(&w->out, lh, hl, m->lho, err))) return st;
-        if ((st = tq_out_pwrite(&w->out, m->head, m->head_len, m->lho + hl, err))) return st;
+        st = tq_out_pwrite(&w->out, lh, hl, m->lho, err);
+        if (!st) st = tq_out_pwrite(&w->out, m->head, m->head_len, m->lho + hl, err);
     }
+    free(lh);
+    if (st) return st;
     uint64_t tail = s->cd_size + (s->z64_eocd ? ZIP64_EOCD_LEN + ZIP64_LOC_LEN : 0) + ZIP_EOCD_LEN;
     uint8_t *buf = malloc((size_t)tail);
     if (!buf) return tq_err(err, TQ_E_NOMEM, "out of memory for a %llu-byte central directory", (ull)tail);
@@ -953,8 +968,6 @@ static void npz_destroy(tq_writer *w) {
 }
 
 static const struct tq_writer_vt NPZ_VT = {.put = npz_put, .finish = npz_finish, .destroy = npz_destroy};
-
-static int cmp_cstr(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 tq_status tq_npz_writer_init(tq_writer *w, const char *const *mk, const char *const *mv, int nm, tq_error *err) {
     npz_impl *s = calloc(1, sizeof *s);

@@ -74,7 +74,7 @@ def numpy_dtype_of(tq):
 def check(path, spec):
     want_meta = None
     arrays = []
-    for line in open(spec):
+    for line in open(spec, encoding="utf-8"):
         line = line.rstrip("\n")
         if not line:
             continue
