@@ -15,12 +15,18 @@
 static const tq_codec_impl *const TQ_CODEC_TABLE[TQ_CODEC_COUNT] = {
     [TQ_CODEC_LINEAR_SYM]    = &tq_codec_linear_sym,
     [TQ_CODEC_LINEAR_AFFINE] = &tq_codec_linear_affine,
+    [TQ_CODEC_QINS_LOG]      = &tq_codec_qins_log,
+    [TQ_CODEC_QINS_LOG_2B]   = &tq_codec_qins_log_2b,
+    [TQ_CODEC_QINS_RATIONAL] = &tq_codec_qins_rational,
+    [TQ_CODEC_NF4]           = &tq_codec_nf4,
 };
 
 /* Short names accepted on the command line. */
 static const struct { const char *alias; tq_codec_id id; } ALIASES[] = {
     {"sym", TQ_CODEC_LINEAR_SYM}, {"symmetric", TQ_CODEC_LINEAR_SYM}, {"linear", TQ_CODEC_LINEAR_SYM},
     {"affine", TQ_CODEC_LINEAR_AFFINE}, {"asym", TQ_CODEC_LINEAR_AFFINE},
+    {"qins", TQ_CODEC_QINS_LOG}, {"log", TQ_CODEC_QINS_LOG}, {"qins-log-seeds", TQ_CODEC_QINS_LOG_2B},
+    {"rational", TQ_CODEC_QINS_RATIONAL}, {"qins-rat", TQ_CODEC_QINS_RATIONAL},
 };
 
 const tq_codec_impl *tq_codec_impl_get(tq_codec_id id) {

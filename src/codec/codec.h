@@ -59,5 +59,11 @@ void tq_unpack_row(const uint8_t *src, int64_t cols, int bits, uint8_t *u);
 /* the codecs */
 extern const tq_codec_impl tq_codec_linear_sym;
 extern const tq_codec_impl tq_codec_linear_affine;
+extern const tq_codec_impl tq_codec_qins_log;
+extern const tq_codec_impl tq_codec_qins_log_2b;
+extern const tq_codec_impl tq_codec_qins_rational;
+extern const tq_codec_impl tq_codec_nf4;
+/** The NF4 code book (FORMATS.md §7.2), index = 4-bit code. */
+extern const float tq_nf4_codebook[16];
 
 #endif

@@ -1,0 +1,161 @@
+/*
+ * qins_rational.c — the seeds' "QINS" rational codec, 8 bits.
+ *
+ * Encoding (the seeds' formula), per block (tensor, or one row with channel
+ * granularity), in double:
+ *     e = sign(w) / (1 + alpha * |w|)        in [-1, 1]
+ *     u = clamp(round_half_even((e + 1) * 127.5), 0, 255)   stored as U8
+ * Large |w| map near e = 0 (codes 127/128), small |w| near e = +-1 (codes 255/0).
+ *
+ * Singular points, and how they are handled:
+ *   - w = 0 exactly: sign(0) = 0 would give e = 0, the same point as |w| = inf.
+ *     It is encoded as the limit w -> 0+, e = +1, code 255, which decodes to
+ *     exactly 0. (Code 0, e = -1, decodes to -0.0.) Zeros round-trip to 0.
+ *   - e = 0 is never a code centre (127.5 is not an integer), and every
+ *     decoded value is clipped to [0, wmax], so decoding is always finite.
+ *   - Large weights: the codes next to e = 0 cover huge intervals of |w|
+ *     (code 128 covers |w| >= 126.5/alpha up to infinity). Decoding each code
+ *     at its centre e' = u/127.5 - 1 (the seeds' inverse) would put code 128
+ *     at 254/alpha whatever the weights were. Instead each code is decoded to
+ *     the midpoint, in w, of the interval of |w| that encodes to it, clipped to
+ *     [0, wmax] where wmax = max|w| of the block is stored beside alpha. This
+ *     is the reconstruction with the smallest worst-case error the code allows;
+ *     codes 0 and 255 stay exactly 0 so zeros round-trip.
+ *
+ * alpha: tq_qparams.alpha > 0 uses that value (the seeds' default is 1);
+ * alpha = 0 calibrates per block: alpha = beta / wmax with beta on the grid
+ * 2^(k/2), k = -4..24 (0.25 .. 4096), choosing the beta with the smallest sum
+ * of squared reconstruction errors over at most 65536 weights of the block
+ * taken at a fixed stride (ties: the smaller beta). Deterministic.
+ *
+ * Storage: codes U8 [rows, cols]; F32 "__alpha__" {alpha, wmax}: shape [2]
+ * (tensor) or [rows, 2] (channel). Decoding needs nothing else (the descriptor's
+ * alpha only records what was asked for; 0 = calibrated).
+ * Decoding validates the side tensor (finite alpha > 0, finite wmax >= 0).
+ */
+#include "codec/codec.h"
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int rat_layout(const tq_qparams *p, int64_t rows, int64_t cols, tq_dtype *cd, int64_t cs[2],
+                      tq_aux_desc aux[TQ_MAX_AUX]) {
+    if (p->bits != 8) return -1;
+    if (p->gran != TQ_GRAN_TENSOR && p->gran != TQ_GRAN_CHANNEL) return -1;
+    if (!(p->alpha >= 0.0f) || !isfinite(p->alpha)) return -1;
+    *cd = TQ_DTYPE_U8;
+    cs[0] = rows;
+    cs[1] = cols;
+    aux[0].suffix = "__alpha__";
+    aux[0].dtype = TQ_DTYPE_F32;
+    if (p->gran == TQ_GRAN_TENSOR) { aux[0].ndim = 1; aux[0].shape[0] = 2; aux[0].shape[1] = 0; }
+    else { aux[0].ndim = 2; aux[0].shape[0] = rows; aux[0].shape[1] = 2; }
+    return 1;
+}
+
+static inline uint8_t rat_code(float w, double alpha) {
+    if (w == 0.0f) return 255;
+    double a = fabs((double)w);
+    double e = 1.0 / (1.0 + alpha * a);
+    if (signbit(w)) e = -e;
+    double u = nearbyint((e + 1.0) * 127.5);
+    return (uint8_t)(u < 0.0 ? 0.0 : u > 255.0 ? 255.0 : u);
+}
+
+/* |w| corresponding to |e| in [0, 1] (e = 0 -> +inf). */
+static inline double rat_inv(double e, double alpha) {
+    return e <= 0.0 ? INFINITY : (1.0 / e - 1.0) / alpha;
+}
+
+/* lut[u] = decoded value of code u for (alpha, wmax). */
+static void rat_lut(double alpha, double wmax, float lut[256]) {
+    for (int u = 0; u < 256; u++) {
+        if (u == 0 || u == 255) { lut[u] = u == 0 ? -0.0f : 0.0f; continue; }
+        double ea = fabs((u - 0.5) / 127.5 - 1.0), eb = fabs((u + 0.5) / 127.5 - 1.0);
+        double emin = ea < eb ? ea : eb, emax = ea < eb ? eb : ea;
+        if (emax > 1.0) emax = 1.0;
+        double lo = rat_inv(emax, alpha), hi = rat_inv(emin, alpha);
+        if (hi > wmax) hi = wmax;
+        if (lo > hi) lo = hi;
+        double m = 0.5 * (lo + hi);
+        float f = m > FLT_MAX ? FLT_MAX : (float)m;
+        lut[u] = u < 128 ? -f : f;
+    }
+}
+
+/* sum of squared errors of a strided sample of the block with alpha */
+static double rat_sse(const float *w, int64_t n, int64_t stride, double alpha, double wmax) {
+    float lut[256];
+    rat_lut(alpha, wmax, lut);
+    double s = 0.0;
+    for (int64_t i = 0; i < n; i += stride) {
+        double d = (double)w[i] - (double)lut[rat_code(w[i], alpha)];
+        s += d * d;
+    }
+    return s;
+}
+
+static void rat_encode_block(const tq_qparams *p, const float *w, int64_t n, uint8_t *u, float side[2]) {
+    float wmax = 0.0f;
+    for (int64_t i = 0; i < n; i++) { float a = fabsf(w[i]); if (a > wmax) wmax = a; }
+    double alpha = p->alpha;
+    if (alpha <= 0.0) {
+        alpha = 1.0;
+        if (wmax > 0.0f) {
+            int64_t stride = n > 65536 ? (n + 65535) / 65536 : 1;
+            double best = INFINITY;
+            for (int k = -4; k <= 24; k++) {
+                double a = exp2(k / 2.0) / (double)wmax;
+                double s = rat_sse(w, n, stride, (double)(float)a, wmax);
+                if (s < best) { best = s; alpha = (double)(float)a; }
+            }
+        }
+        if (!(alpha > 0.0) || !isfinite((float)alpha)) alpha = 1.0;
+    }
+    side[0] = (float)alpha;
+    side[1] = wmax;
+    alpha = side[0];
+    for (int64_t i = 0; i < n; i++) u[i] = rat_code(w[i], alpha);
+}
+
+static tq_status rat_quantize(const tq_qparams *p, const float *w, int64_t rows, int64_t cols, void *codes,
+                              void *const aux[TQ_MAX_AUX], tq_error *err) {
+    (void)err;
+    float *side = aux[0];
+    uint8_t *u = codes;
+    if (p->gran == TQ_GRAN_TENSOR) rat_encode_block(p, w, rows * cols, u, side);
+    else
+        for (int64_t r = 0; r < rows; r++) rat_encode_block(p, w + r * cols, cols, u + r * cols, side + 2 * r);
+    return TQ_OK;
+}
+
+static tq_status rat_dequantize(const tq_qparams *p, int64_t rows, int64_t cols, const void *codes,
+                                const void *const aux[TQ_MAX_AUX], float *out, tq_error *err) {
+    const float *side = aux[0];
+    const uint8_t *u = codes;
+    float lut[256];
+    for (int64_t r = 0; r < rows; r++) {
+        if (r == 0 || p->gran == TQ_GRAN_CHANNEL) {
+            const float *s = side + (p->gran == TQ_GRAN_CHANNEL ? 2 * r : 0);
+            if (!(s[0] > 0.0f) || !isfinite(s[0]) || !(s[1] >= 0.0f) || !isfinite(s[1]))
+                return tq_err(err, TQ_E_FORMAT,
+                              "QINS rational: block %lld has alpha %g and max|w| %g (need finite alpha > 0, max|w| >= 0)",
+                              (long long)r, (double)s[0], (double)s[1]);
+            rat_lut(s[0], s[1], lut);
+        }
+        const uint8_t *ur = u + r * cols;
+        float *o = out + r * cols;
+        for (int64_t c = 0; c < cols; c++) o[c] = lut[ur[c]];
+    }
+    return TQ_OK;
+}
+
+const tq_codec_impl tq_codec_qins_rational = {
+    .info = {TQ_CODEC_QINS_RATIONAL, "qins-rational",
+             "QINS rational: e = sign(w)/(1+alpha|w|), u = round((e+1)*127.5); alpha given or calibrated",
+             1u << 8, (1u << TQ_GRAN_TENSOR) | (1u << TQ_GRAN_CHANNEL),
+             "codes U8 [rows, cols]; F32 __alpha__ {alpha, max|w|} per block"},
+    .layout = rat_layout, .quantize = rat_quantize, .dequantize = rat_dequantize,
+    .row_local_gran_mask = 1u << TQ_GRAN_CHANNEL,
+};
