@@ -9,6 +9,8 @@ static const command COMMANDS[] = {
     {"inspect", cmd_inspect, "per-tensor ledger of a weight file; detects fake quantization"},
     {"codecs",  cmd_codecs,  "list the codecs with their bits, bytes per weight and layout"},
     {"synth",   cmd_synth,   "write the built-in DistilBERT-base-shaped test model"},
+    {"verify",  cmd_verify,  "weight-level error of a quantized model against the original; grades"},
+    {"selftest", cmd_selftest, "quantization-math checks of every codec on built-in vectors"},
 };
 
 static void usage(FILE *f) {

@@ -5,6 +5,10 @@
  * granularity), in double:
  *     e = sign(w) / (1 + alpha * |w|)        in [-1, 1]
  *     u = clamp(round_half_even((e + 1) * 127.5), 0, 255)   stored as U8
+ * computed as u = round_half_even((|e| + 1) * 127.5) for w > 0 and 255 minus
+ * that for w < 0: the same codes except at exact .5 ties, and the sign can never
+ * flip (for |w| near FLT_MAX, (e + 1) * 127.5 rounds to exactly 127.5 in
+ * double, which the plain formula would send to the positive code 128).
  * Large |w| map near e = 0 (codes 127/128), small |w| near e = +-1 (codes 255/0).
  *
  * Singular points, and how they are handled:
@@ -56,11 +60,11 @@ static int rat_layout(const tq_qparams *p, int64_t rows, int64_t cols, tq_dtype 
 
 static inline uint8_t rat_code(float w, double alpha) {
     if (w == 0.0f) return 255;
-    double a = fabs((double)w);
-    double e = 1.0 / (1.0 + alpha * a);
-    if (signbit(w)) e = -e;
-    double u = nearbyint((e + 1.0) * 127.5);
-    return (uint8_t)(u < 0.0 ? 0.0 : u > 255.0 ? 255.0 : u);
+    double e = 1.0 / (1.0 + alpha * fabs((double)w));   /* |e| in (0, 1] */
+    double u = nearbyint((e + 1.0) * 127.5);              /* 128..255 */
+    if (u < 128.0) u = 128.0;
+    if (u > 255.0) u = 255.0;
+    return (uint8_t)(signbit(w) ? 255.0 - u : u);
 }
 
 /* |w| corresponding to |e| in [0, 1] (e = 0 -> +inf). */
