@@ -25,10 +25,12 @@ extern "C" {
  *   snr_db   = 10 log10(sum w^2 / sum (w-q)^2)   (+inf when the error is 0,
  *              -inf when sum w^2 = 0 < error) = -20 log10(rel_fro)
  *   cosine   = sum w q / sqrt(sum w^2 * sum q^2)  (1 when both are 0, 0 when one is)
- *   clipped  = weights w outside [min q, max q] of their block by more than
- *              1e-6 * max(|min q|, |max q|) (blocks: the quantized tensor's
- *              granularity — tensor, row or row group; the whole tensor when
- *              the compared tensor is not quantized); clipped_frac = clipped / n
+ *   clipped  = weights w outside the representable range [lo, hi] of their
+ *              block by more than 1e-6 * max(|lo|, |hi|): the smallest and
+ *              largest values any code of that block decodes to
+ *              (tq_verify_block_ranges). When the compared tensor holds plain
+ *              or simulated floats, the range is [min q, max q] of the whole
+ *              tensor. clipped_frac = clipped / n
  *   top      = the ceil(n/1000) weights of largest |w| (ties: lower index
  *              first): top_rel_err = ||w-q|| / ||w|| over them, top_max_abs.
  * The raw sums are kept so that metrics of several tensors can be pooled.
@@ -45,12 +47,25 @@ typedef struct tq_verify_metrics {
 } tq_verify_metrics;
 
 /**
- * Metrics of one tensor viewed as [rows, cols]. q_blocks gives the block
- * structure for the clipping count (NULL: one block).
+ * Metrics of one tensor viewed as [rows, cols]. For the clipping count,
+ * q_blocks gives the block structure and lohi the range of each block
+ * (2 floats per block, in block order: tensor 1 block, channel one per row,
+ * group row-major rows x groups); with lohi == NULL the range is [min q, max q]
+ * over the whole tensor and q_blocks is ignored.
  * @return TQ_OK, or TQ_E_NOMEM.
  */
 tq_status tq_verify_tensor(const float *w, const float *q, int64_t rows, int64_t cols,
-                           const tq_qparams *q_blocks, tq_verify_metrics *m, tq_error *err);
+                           const tq_qparams *q_blocks, const float *lohi, tq_verify_metrics *m, tq_error *err);
+
+/** Number of scale blocks of p on [rows, cols] (1, rows, or rows x groups). */
+int64_t tq_verify_block_count(const tq_qparams *p, int64_t rows, int64_t cols);
+/**
+ * Representable range of each block of quantized tensor t (viewed as [rows,
+ * cols]) from its stored side tensors: lohi[2b], lohi[2b+1] = the smallest and
+ * largest values any code decodes to in block b. lohi holds
+ * 2 * tq_verify_block_count() floats.
+ */
+tq_status tq_verify_block_ranges(const tq_tensor *t, int64_t rows, int64_t cols, float *lohi, tq_error *err);
 /** Add m's counts and sums into acc (acc starts zeroed); call tq_verify_finish after. */
 void tq_verify_pool(tq_verify_metrics *acc, const tq_verify_metrics *m);
 /** Recompute the derived metrics of m from its sums and counts. */

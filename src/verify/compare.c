@@ -69,7 +69,14 @@ tq_verify_report *tq_verify_models(const tq_model *orig, const tq_model *quant, 
         if (!st) {
             int64_t rows, cols;
             tq_shape_2d(a->ndim, a->shape, &rows, &cols);
-            st = tq_verify_tensor(w, q, rows, cols, b->quantized ? &b->q : NULL, &row->m, &e2);
+            float *lohi = NULL;
+            if (b->quantized) {
+                lohi = malloc(sizeof(float) * 2 * (size_t)tq_verify_block_count(&b->q, rows, cols));
+                if (!lohi) st = tq_err(&e2, TQ_E_NOMEM, "out of memory");
+                else st = tq_verify_block_ranges(b, rows, cols, lohi, &e2);
+            }
+            if (!st) st = tq_verify_tensor(w, q, rows, cols, b->quantized ? &b->q : NULL, lohi, &row->m, &e2);
+            free(lohi);
         }
         free(w);
         free(q);

@@ -64,31 +64,31 @@ char tq_verify_grade(double snr_db) {
     return snr_db >= 40 ? 'A' : snr_db >= 30 ? 'B' : snr_db >= 20 ? 'C' : snr_db >= 10 ? 'D' : 'F';
 }
 
-/* clipping count over blocks of [rows, cols] */
-static int64_t count_clipped(const float *w, const float *q, int64_t rows, int64_t cols, const tq_qparams *p) {
-    int64_t glen = cols, ng = 1;
-    bool whole = !p || p->gran == TQ_GRAN_TENSOR;
-    if (p && p->gran == TQ_GRAN_GROUP) ng = tq_groups_per_row(p, cols, &glen);
-    int64_t nblk = whole ? 1 : rows * ng, clipped = 0;
-    for (int64_t b = 0; b < nblk; b++) {
-        int64_t r0 = whole ? 0 : b / ng, r1 = whole ? rows : r0 + 1;
-        int64_t c0 = whole ? 0 : (b % ng) * glen, c1 = whole ? cols : (c0 + glen < cols ? c0 + glen : cols);
+/* clipping count over blocks of [rows, cols] with ranges lohi (NULL: tensor range of q) */
+static int64_t count_clipped(const float *w, const float *q, int64_t rows, int64_t cols, const tq_qparams *p,
+                             const float *lohi) {
+    int64_t n = rows * cols, clipped = 0;
+    if (!lohi) {
         float lo = INFINITY, hi = -INFINITY;
-        for (int64_t r = r0; r < r1; r++)
-            for (int64_t c = c0; c < c1; c++) { float v = q[r * cols + c]; if (v < lo) lo = v; if (v > hi) hi = v; }
-        if (lo > hi) continue;
+        for (int64_t i = 0; i < n; i++) { if (q[i] < lo) lo = q[i]; if (q[i] > hi) hi = q[i]; }
+        if (lo > hi) return 0;
         double tol = 1e-6 * fmax(fabs((double)lo), fabs((double)hi));
-        for (int64_t r = r0; r < r1; r++)
-            for (int64_t c = c0; c < c1; c++) {
-                double v = w[r * cols + c];
-                clipped += v > (double)hi + tol || v < (double)lo - tol;
-            }
+        for (int64_t i = 0; i < n; i++) clipped += (double)w[i] > (double)hi + tol || (double)w[i] < (double)lo - tol;
+        return clipped;
     }
+    int64_t glen = cols, ng = 1;
+    if (p->gran == TQ_GRAN_GROUP) ng = tq_groups_per_row(p, cols, &glen);
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t c = 0; c < cols; c++) {
+            int64_t b = p->gran == TQ_GRAN_TENSOR ? 0 : p->gran == TQ_GRAN_CHANNEL ? r : r * ng + c / glen;
+            double lo = lohi[2 * b], hi = lohi[2 * b + 1], tol = 1e-6 * fmax(fabs(lo), fabs(hi)), v = w[r * cols + c];
+            clipped += v > hi + tol || v < lo - tol;
+        }
     return clipped;
 }
 
 tq_status tq_verify_tensor(const float *w, const float *q, int64_t rows, int64_t cols, const tq_qparams *q_blocks,
-                           tq_verify_metrics *m, tq_error *err) {
+                           const float *lohi, tq_verify_metrics *m, tq_error *err) {
     memset(m, 0, sizeof *m);
     int64_t n = rows * cols;
     m->n = n;
@@ -103,7 +103,7 @@ tq_status tq_verify_tensor(const float *w, const float *q, int64_t rows, int64_t
         if (ae > mx || isnan(ae)) mx = ae;
     }
     m->max_abs = mx;
-    m->n_clipped = count_clipped(w, q, rows, cols, q_blocks);
+    m->n_clipped = count_clipped(w, q, rows, cols, q_blocks, lohi);
     if (n > 0) {
         int64_t k = (n + 999) / 1000;
         float *a = malloc(sizeof(float) * (size_t)n);
