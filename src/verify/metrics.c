@@ -41,6 +41,7 @@ void tq_verify_finish(tq_verify_metrics *m) {
     m->snr_db = m->sum_e2 > 0 ? (m->sum_w2 > 0 ? 10.0 * log10(m->sum_w2 / m->sum_e2) : -INFINITY) : INFINITY;
     if (m->sum_w2 > 0 && m->sum_q2 > 0) m->cosine = m->sum_wq / sqrt(m->sum_w2 * m->sum_q2);
     else m->cosine = (m->sum_w2 == 0 && m->sum_q2 == 0) ? 1.0 : 0.0;
+    if (isnan(m->sum_e2) || isnan(m->sum_w2)) m->rel_fro = m->snr_db = NAN;
     m->clipped_frac = m->n ? (double)m->n_clipped / n : 0.0;
     m->top_rel_err = m->top_w2 > 0 ? sqrt(m->top_e2 / m->top_w2) : (m->top_e2 > 0 ? INFINITY : 0.0);
 }
