@@ -369,6 +369,33 @@ static void files(void) {
     free(w);
 }
 
+/* Channel (and group) granularity is row-local: threads split rows, same bytes. */
+static void threads(void) {
+    TQ_CASE("deterministic: 1 thread and 4 threads give identical codes and side tensors");
+    const int64_t R = 512, C = 1024;
+    float *w = malloc(sizeof(float) * (size_t)(R * C));
+    uint64_t s = 23;
+    for (int64_t i = 0; i < R * C; i++) w[i] = 0.02f * tq_t_randn(&s) * (i % 211 == 0 ? 9.0f : 1.0f);
+    const tq_qparams P[] = {{TQ_CODEC_QINS_LOG, 8, TQ_GRAN_CHANNEL, 0, 0, 0}, {TQ_CODEC_QINS_LOG_2B, 8, TQ_GRAN_CHANNEL, 0, 0, 0},
+                            {TQ_CODEC_QINS_RATIONAL, 8, TQ_GRAN_CHANNEL, 0, 0, 0}, {TQ_CODEC_NF4, 4, TQ_GRAN_GROUP, 64, 0, 0}};
+    for (size_t k = 0; k < sizeof P / sizeof P[0]; k++) {
+        tq_dtype cd; int64_t cs[2]; tq_aux_desc ad[TQ_MAX_AUX];
+        int na = tq_qparams_layout(&P[k], R, C, &cd, cs, ad);
+        uint64_t cb = tq_nbytes(cd, 2, cs), ab[TQ_MAX_AUX] = {0};
+        uint8_t *c1 = calloc(1, cb), *c4 = calloc(1, cb);
+        void *a1[TQ_MAX_AUX] = {0}, *a4[TQ_MAX_AUX] = {0};
+        for (int a = 0; a < na; a++) { ab[a] = tq_nbytes(ad[a].dtype, ad[a].ndim, ad[a].shape); a1[a] = calloc(1, ab[a]); a4[a] = calloc(1, ab[a]); }
+        tq_error e;
+        CHECK_OK(tq_quantize_threads(&P[k], "w", w, R, C, c1, a1, 0, 1, &e), e);
+        CHECK_OK(tq_quantize_threads(&P[k], "w", w, R, C, c4, a4, 0, 4, &e), e);
+        CHECK(memcmp(c1, c4, cb) == 0);
+        for (int a = 0; a < na; a++) CHECK(memcmp(a1[a], a4[a], ab[a]) == 0);
+        free(c1); free(c4);
+        for (int a = 0; a < na; a++) { free(a1[a]); free(a4[a]); }
+    }
+    free(w);
+}
+
 static void selftest(void) {
     TQ_CASE("selftest: every check of every codec passes; every codec is covered");
     tq_selftest_result *r = NULL;
@@ -406,5 +433,6 @@ void tq_tests(void) {
     kat_nf4();
     bounds_and_edges();
     files();
+    threads();
     selftest();
 }
