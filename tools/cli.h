@@ -58,4 +58,9 @@ int cmd_convert(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_codecs(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
+/* `trueq compare ORIG QUANT` for Llama-style decoders (argv[0] is "compare"). */
+int compare_decoder_main(int argc, char **argv);
+/* 1 when the model at path is a Llama-style decoder (so compare goes to compare_decoder_main). */
+int compare_decoder_applies(const char *path);
 #endif

@@ -1,0 +1,424 @@
+/*
+ * llama.c — the Llama-family decoder: weights from a tq_model, the KV-cached
+ * forward pass, generation and the two-model comparison.
+ *
+ * The forward pass for one token t at position pos (x: [dim]):
+ *   x = embedding[t]
+ *   per layer:  xb = rmsnorm(x) * attention_norm
+ *               q = Wq xb, k = Wk xb, v = Wv xb;  rope(q), rope(k)
+ *               cache k, v at pos; xb = attention(q, cache[0..pos])
+ *               x += Wo xb
+ *               xb = rmsnorm(x) * ffn_norm
+ *               x += W2 (silu(W1 xb) * (W3 xb))
+ *   logits = Wout (rmsnorm(x) * norm)
+ */
+#include "core/internal.h"
+#include "trueq_llama.h"
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct llama_layer {
+    float *att_norm;   /* [dim]                          */
+    float *wq;         /* [n_heads*head_size, dim]       */
+    float *wk;         /* [kv_dim, dim]                  */
+    float *wv;         /* [kv_dim, dim]                  */
+    float *wo;         /* [dim, n_heads*head_size]       */
+    float *ffn_norm;   /* [dim]                          */
+    float *w1;         /* [hidden_dim, dim]  (gate)      */
+    float *w2;         /* [dim, hidden_dim]  (down)      */
+    float *w3;         /* [hidden_dim, dim]  (up)        */
+} llama_layer;
+
+struct tq_llama {
+    tq_llama_config c;     /* resolved                                  */
+    int          head_size;
+    int          kv_dim;   /* n_kv_heads * head_size                    */
+    float       *arena;    /* every weight, owned                       */
+    uint64_t     n_floats;
+    float       *tok;      /* [vocab, dim]                              */
+    float       *out;      /* [vocab, dim]; == tok when tied            */
+    float       *norm;     /* [dim]                                     */
+    llama_layer *L;        /* [n_layers]                                */
+};
+
+struct tq_llama_state {
+    int    max_seq;
+    int    filled;         /* positions 0..filled-1 hold valid K/V      */
+    float *x, *xb, *xb2, *q, *hb, *hb2, *att; /* activations            */
+    float *kc, *vc;        /* [n_layers, max_seq, kv_dim]               */
+};
+
+/* ---- tensor names ------------------------------------------------------- */
+
+enum { T_ATT_NORM, T_WQ, T_WK, T_WV, T_WO, T_FFN_NORM, T_W1, T_W2, T_W3, T_COUNT };
+
+static void layer_name(char *buf, size_t cap, tq_llama_naming nm, int l, int kind) {
+    static const char *const meta[T_COUNT] = {
+        "attention_norm", "attention.wq", "attention.wk", "attention.wv", "attention.wo",
+        "ffn_norm", "feed_forward.w1", "feed_forward.w2", "feed_forward.w3"};
+    static const char *const hf[T_COUNT] = {
+        "input_layernorm", "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
+        "post_attention_layernorm", "mlp.gate_proj", "mlp.down_proj", "mlp.up_proj"};
+    if (nm == TQ_LLAMA_NAMING_HF) snprintf(buf, cap, "model.layers.%d.%s.weight", l, hf[kind]);
+    else snprintf(buf, cap, "layers.%d.%s.weight", l, meta[kind]);
+}
+
+/* Find `name` and check it is [rows] (cols == 0) or [rows, cols]. */
+static const tq_tensor *want(const tq_model *m, const char *name, int64_t rows, int64_t cols, tq_error *err) {
+    const tq_tensor *t = tq_model_find(m, name);
+    if (!t) { tq_err(err, TQ_E_NOTFOUND, "%s: decoder tensor \"%s\" is missing", tq_model_path(m), name); return NULL; }
+    int ok = cols ? (t->ndim == 2 && t->shape[0] == rows && t->shape[1] == cols) : (t->ndim == 1 && t->shape[0] == rows);
+    if (!ok) {
+        char got[128] = "[", tmp[32];
+        for (int i = 0; i < t->ndim && i < 4; i++) {
+            snprintf(tmp, sizeof tmp, i ? ", %lld" : "%lld", (long long)t->shape[i]);
+            strncat(got, tmp, sizeof got - strlen(got) - 2);
+        }
+        strcat(got, "]");
+        if (cols) tq_err(err, TQ_E_SHAPE, "%s: tensor \"%s\" is %s, the configuration needs [%lld, %lld]",
+                         tq_model_path(m), name, got, (long long)rows, (long long)cols);
+        else tq_err(err, TQ_E_SHAPE, "%s: tensor \"%s\" is %s, the configuration needs [%lld]",
+                    tq_model_path(m), name, got, (long long)rows);
+        return NULL;
+    }
+    return t;
+}
+
+void tq_llama_free(tq_llama *l) {
+    if (!l) return;
+    free(l->arena);
+    free(l->L);
+    free(l);
+}
+
+const tq_llama_config *tq_llama_config_of(const tq_llama *l) { return &l->c; }
+uint64_t tq_llama_weight_bytes(const tq_llama *l) { return l->n_floats * sizeof(float); }
+int64_t  tq_llama_param_count(const tq_llama *l) { return (int64_t)l->n_floats; }
+
+tq_llama *tq_llama_open(const tq_model *m, const tq_llama_config *cfg_in, tq_error *err) {
+    tq_llama_config c;
+    if (cfg_in) c = *cfg_in;
+    else if (tq_llama_config_find(tq_model_dir(m), &c, err)) return NULL;
+    const char *path = tq_model_path(m);
+
+    /* naming from the tensors */
+    tq_llama_naming nm;
+    if (tq_model_find(m, "tok_embeddings.weight")) nm = TQ_LLAMA_NAMING_META;
+    else if (tq_model_find(m, "model.embed_tokens.weight")) nm = TQ_LLAMA_NAMING_HF;
+    else {
+        tq_err(err, TQ_E_NOTFOUND, "%s: no tok_embeddings.weight or model.embed_tokens.weight: not a Llama-style decoder", path);
+        return NULL;
+    }
+    c.naming = nm;
+    const char *emb_name = nm == TQ_LLAMA_NAMING_HF ? "model.embed_tokens.weight" : "tok_embeddings.weight";
+    const char *norm_name = nm == TQ_LLAMA_NAMING_HF ? "model.norm.weight" : "norm.weight";
+    const char *out_name = nm == TQ_LLAMA_NAMING_HF ? "lm_head.weight" : "output.weight";
+
+    /* resolve and validate the configuration */
+    if (c.dim <= 0 || c.n_layers <= 0 || c.n_heads <= 0) {
+        tq_err(err, TQ_E_ARG, "%s: configuration needs dim, n_layers and n_heads > 0", path);
+        return NULL;
+    }
+    if (c.n_kv_heads <= 0) c.n_kv_heads = c.n_heads;
+    if (c.dim % c.n_heads || (c.dim / c.n_heads) % 2 || c.n_heads % c.n_kv_heads) {
+        tq_err(err, TQ_E_ARG, "%s: dim %d, n_heads %d, n_kv_heads %d: dim must split into n_heads heads of even size, "
+               "and n_kv_heads must divide n_heads", path, c.dim, c.n_heads, c.n_kv_heads);
+        return NULL;
+    }
+    if (c.max_seq_len <= 0 || !(c.norm_eps >= 0) || !(c.rope_theta > 0)) {
+        tq_err(err, TQ_E_ARG, "%s: configuration has max_seq_len %d, norm_eps %g, rope_theta %g", path,
+               c.max_seq_len, (double)c.norm_eps, (double)c.rope_theta);
+        return NULL;
+    }
+    const tq_tensor *emb = tq_model_find(m, emb_name);
+    if (emb->ndim != 2 || emb->shape[1] != c.dim || emb->shape[0] < 1 || emb->shape[0] > INT32_MAX) {
+        tq_err(err, TQ_E_SHAPE, "%s: tensor \"%s\" must be [vocab, %d]", path, emb_name, c.dim);
+        return NULL;
+    }
+    if (c.vocab_size <= 0) c.vocab_size = (int)emb->shape[0];
+    char name[256];
+    layer_name(name, sizeof name, nm, 0, T_W1);
+    const tq_tensor *w1 = tq_model_find(m, name);
+    if (w1 && c.hidden_dim <= 0 && w1->ndim == 2 && w1->shape[0] > 0 && w1->shape[0] < INT32_MAX)
+        c.hidden_dim = (int)w1->shape[0];
+    if (c.hidden_dim <= 0) {
+        tq_err(err, TQ_E_ARG, "%s: hidden_dim is neither configured nor given by \"%s\"", path, name);
+        return NULL;
+    }
+    const tq_tensor *outw = tq_model_find(m, out_name);
+    if (c.tied < 0) c.tied = outw == NULL;
+    if (!c.tied && !outw) {
+        tq_err(err, TQ_E_NOTFOUND, "%s: the output is not tied but \"%s\" is missing", path, out_name);
+        return NULL;
+    }
+
+    tq_llama *l = calloc(1, sizeof *l);
+    if (!l) { tq_err(err, TQ_E_NOMEM, "out of memory"); return NULL; }
+    l->c = c;
+    l->head_size = c.dim / c.n_heads;
+    l->kv_dim = c.n_kv_heads * l->head_size;
+    l->L = calloc((size_t)c.n_layers, sizeof *l->L);
+    if (!l->L) { tq_err(err, TQ_E_NOMEM, "out of memory"); goto fail; }
+
+    /* plan: every tensor, its shape and where it goes */
+    int64_t D = c.dim, H = c.hidden_dim, KV = l->kv_dim, V = c.vocab_size;
+    int64_t rows[T_COUNT] = {D, D, KV, KV, D, D, H, D, H};
+    int64_t cols[T_COUNT] = {0, D, D, D, D, 0, D, H, D};
+    uint64_t per_layer = 0;
+    for (int k = 0; k < T_COUNT; k++) per_layer += (uint64_t)(rows[k] * (cols[k] ? cols[k] : 1));
+    uint64_t total = (uint64_t)(V * D) * (c.tied ? 1 : 2) + (uint64_t)D + per_layer * (uint64_t)c.n_layers;
+    if (total > (uint64_t)1 << 40) { tq_err(err, TQ_E_LIMIT, "%s: %llu weights exceed the decoder's limit", path, (unsigned long long)total); goto fail; }
+    l->arena = malloc(sizeof(float) * total);
+    if (!l->arena) { tq_err(err, TQ_E_NOMEM, "%s: out of memory for %llu float32 weights", path, (unsigned long long)total); goto fail; }
+    l->n_floats = total;
+    float *p = l->arena;
+    const tq_tensor *t;
+#define LOAD(dst, nm_, r_, c_) do { \
+        if (!(t = want(m, (nm_), (r_), (c_), err))) goto fail; \
+        (dst) = p; \
+        if (tq_model_tensor_f32(m, t, p, err)) goto fail; \
+        p += (r_) * ((c_) ? (c_) : 1); \
+    } while (0)
+    LOAD(l->tok, emb_name, V, D);
+    if (c.tied) l->out = l->tok;
+    else LOAD(l->out, out_name, V, D);
+    LOAD(l->norm, norm_name, D, 0);
+    for (int li = 0; li < c.n_layers; li++) {
+        float **dst[T_COUNT] = {&l->L[li].att_norm, &l->L[li].wq, &l->L[li].wk, &l->L[li].wv, &l->L[li].wo,
+                                &l->L[li].ffn_norm, &l->L[li].w1, &l->L[li].w2, &l->L[li].w3};
+        for (int k = 0; k < T_COUNT; k++) {
+            layer_name(name, sizeof name, nm, li, k);
+            LOAD(*dst[k], name, rows[k], cols[k]);
+        }
+    }
+#undef LOAD
+    TQ_ASSERT((uint64_t)(p - l->arena) == total);
+    /* non-finite weights would only surface as NaN logits much later */
+    for (uint64_t i = 0; i < total; i++)
+        if (!isfinite(l->arena[i])) {
+            tq_err(err, TQ_E_VALUE, "%s: a decoder weight is not finite (float %llu of the weights in load order)",
+                   path, (unsigned long long)i);
+            goto fail;
+        }
+    return l;
+fail:
+    tq_llama_free(l);
+    return NULL;
+}
+
+/* ---- state ----------------------------------------------------------------- */
+
+void tq_llama_state_free(tq_llama_state *s) {
+    if (!s) return;
+    free(s->x); free(s->xb); free(s->xb2); free(s->q); free(s->hb); free(s->hb2); free(s->att);
+    free(s->kc); free(s->vc);
+    free(s);
+}
+
+tq_llama_state *tq_llama_state_new(const tq_llama *l, int max_seq, tq_error *err) {
+    const tq_llama_config *c = &l->c;
+    if (max_seq <= 0 || max_seq > c->max_seq_len) max_seq = c->max_seq_len;
+    tq_llama_state *s = calloc(1, sizeof *s);
+    if (!s) { tq_err(err, TQ_E_NOMEM, "out of memory"); return NULL; }
+    s->max_seq = max_seq;
+    size_t cache = (size_t)c->n_layers * (size_t)max_seq * (size_t)l->kv_dim;
+    s->x = malloc(sizeof(float) * (size_t)c->dim);
+    s->xb = malloc(sizeof(float) * (size_t)c->dim);
+    s->xb2 = malloc(sizeof(float) * (size_t)c->dim);
+    s->q = malloc(sizeof(float) * (size_t)c->dim);
+    s->hb = malloc(sizeof(float) * (size_t)c->hidden_dim);
+    s->hb2 = malloc(sizeof(float) * (size_t)c->hidden_dim);
+    s->att = malloc(sizeof(float) * (size_t)max_seq);
+    s->kc = calloc(cache, sizeof(float));
+    s->vc = calloc(cache, sizeof(float));
+    if (!s->x || !s->xb || !s->xb2 || !s->q || !s->hb || !s->hb2 || !s->att || !s->kc || !s->vc) {
+        tq_llama_state_free(s);
+        tq_err(err, TQ_E_NOMEM, "out of memory for a KV cache of %d positions", max_seq);
+        return NULL;
+    }
+    return s;
+}
+
+/* ---- forward --------------------------------------------------------------- */
+
+/* y[rows] = W[rows, cols] x[cols] */
+static void matvec(float *y, const float *W, const float *x, int rows, int cols) {
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, rows, cols, 1.0f, W, cols, x, 1, 0.0f, y, 1);
+}
+
+tq_status tq_llama_forward(const tq_llama *l, tq_llama_state *s, int token, int pos,
+                           float *logits, tq_error *err) {
+    const tq_llama_config *c = &l->c;
+    if (token < 0 || token >= c->vocab_size)
+        return tq_err(err, TQ_E_ARG, "decoder: token %d is outside the vocabulary [0, %d)", token, c->vocab_size);
+    if (pos < 0 || pos >= s->max_seq)
+        return tq_err(err, TQ_E_ARG, "decoder: position %d is outside the cache [0, %d)", pos, s->max_seq);
+    if (pos > s->filled)
+        return tq_err(err, TQ_E_ARG, "decoder: position %d follows unfilled positions (only 0..%d are cached)", pos, s->filled - 1);
+    int D = c->dim, H = c->hidden_dim, KV = l->kv_dim, hs = l->head_size;
+    int half = c->naming == TQ_LLAMA_NAMING_HF;
+    float *x = s->x;
+    memcpy(x, l->tok + (size_t)token * D, sizeof(float) * (size_t)D);
+    for (int li = 0; li < c->n_layers; li++) {
+        const llama_layer *w = &l->L[li];
+        size_t lo = (size_t)li * (size_t)s->max_seq * (size_t)KV;
+        float *kc = s->kc + lo, *vc = s->vc + lo;
+        float *k = kc + (size_t)pos * KV, *v = vc + (size_t)pos * KV;
+        tq_llama_rmsnorm(s->xb, x, w->att_norm, D, c->norm_eps);
+        matvec(s->q, w->wq, s->xb, D, D);
+        matvec(k, w->wk, s->xb, KV, D);
+        matvec(v, w->wv, s->xb, KV, D);
+        tq_llama_rope(s->q, c->n_heads, hs, pos, c->rope_theta, half);
+        tq_llama_rope(k, c->n_kv_heads, hs, pos, c->rope_theta, half);
+        tq_llama_attention(s->xb, s->q, kc, vc, pos + 1, c->n_heads, c->n_kv_heads, hs, KV, s->att);
+        matvec(s->xb2, w->wo, s->xb, D, D);
+        for (int i = 0; i < D; i++) x[i] += s->xb2[i];
+        tq_llama_rmsnorm(s->xb, x, w->ffn_norm, D, c->norm_eps);
+        matvec(s->hb, w->w1, s->xb, H, D);
+        matvec(s->hb2, w->w3, s->xb, H, D);
+        tq_llama_swiglu(s->hb, s->hb, s->hb2, H);
+        matvec(s->xb2, w->w2, s->hb, D, H);
+        for (int i = 0; i < D; i++) x[i] += s->xb2[i];
+    }
+    s->filled = pos + 1;
+    if (logits) {
+        tq_llama_rmsnorm(s->xb, x, l->norm, D, c->norm_eps);
+        matvec(logits, l->out, s->xb, c->vocab_size, D);
+    }
+    return TQ_OK;
+}
+
+/* ---- generation ------------------------------------------------------------ */
+
+tq_status tq_llama_generate(const tq_llama *l, const int *prompt, int n_prompt,
+                            const tq_llama_gen *g, tq_llama_token_fn fn, void *ctx,
+                            int *n_generated, tq_error *err) {
+    if (n_generated) *n_generated = 0;
+    const tq_llama_config *c = &l->c;
+    if (n_prompt < 1) return tq_err(err, TQ_E_ARG, "generate: the prompt needs at least one token (BOS)");
+    if (n_prompt > c->max_seq_len)
+        return tq_err(err, TQ_E_LIMIT, "generate: prompt of %d tokens exceeds the context of %d", n_prompt, c->max_seq_len);
+    if (g->steps < 0) return tq_err(err, TQ_E_ARG, "generate: steps %d < 0", g->steps);
+    int64_t want_pos = (int64_t)n_prompt + g->steps;
+    int cap = want_pos < c->max_seq_len ? (int)want_pos : c->max_seq_len;
+    tq_llama_state *s = tq_llama_state_new(l, cap, err);
+    float *logits = malloc(sizeof(float) * (size_t)c->vocab_size);
+    float *scratch = malloc(sizeof(float) * (size_t)c->vocab_size);
+    if (!s || !logits || !scratch) {
+        tq_llama_state_free(s); free(logits); free(scratch);
+        return err && err->status ? err->status : tq_err(err, TQ_E_NOMEM, "out of memory");
+    }
+    uint64_t rng = g->seed;
+    tq_status st = TQ_OK;
+    int token = prompt[0], generated = 0;
+    for (int pos = 0; pos < cap; pos++) {
+        int last_prompt = pos + 1 >= n_prompt;
+        if (last_prompt && generated >= g->steps) break;
+        if ((st = tq_llama_forward(l, s, token, pos, last_prompt ? logits : NULL, err))) break;
+        int next;
+        if (!last_prompt) {
+            next = prompt[pos + 1];
+        } else {
+            next = tq_llama_sample(logits, c->vocab_size, g->temperature, g->top_p, &rng, scratch);
+            generated++;
+            if (next == g->stop_token_a || next == g->stop_token_b) break;
+        }
+        if (fn && fn(ctx, token, next)) break;
+        token = next;
+    }
+    if (n_generated) *n_generated = generated;
+    tq_llama_state_free(s);
+    free(logits);
+    free(scratch);
+    return st;
+}
+
+/* ---- comparison ------------------------------------------------------------- */
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* log-softmax of x[n] into out[n], in double */
+static void log_softmax(const float *x, int n, double *out) {
+    double mx = x[0];
+    for (int i = 1; i < n; i++) if (x[i] > mx) mx = x[i];
+    double sum = 0.0;
+    for (int i = 0; i < n; i++) sum += exp((double)x[i] - mx);
+    double lse = mx + log(sum);
+    for (int i = 0; i < n; i++) out[i] = (double)x[i] - lse;
+}
+
+tq_status tq_llama_compare(const tq_llama *a, const tq_llama *b, const int *ids, int n, int bos,
+                           tq_llama_cmp *r, tq_error *err) {
+    memset(r, 0, sizeof *r);
+    if (n < 1) return tq_err(err, TQ_E_ARG, "compare: the text gives no tokens to predict");
+    int V = a->c.vocab_size;
+    if (b && b->c.vocab_size != V)
+        return tq_err(err, TQ_E_SHAPE, "compare: vocabularies differ (%d vs %d tokens)", V, b->c.vocab_size);
+    for (int i = 0; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= V) return tq_err(err, TQ_E_ARG, "compare: token %d at %d is outside [0, %d)", ids[i], i, V);
+    if (bos < 0 || bos >= V) return tq_err(err, TQ_E_ARG, "compare: BOS %d is outside [0, %d)", bos, V);
+    int ctx = a->c.max_seq_len;
+    if (b && b->c.max_seq_len < ctx) ctx = b->c.max_seq_len;
+    if (ctx < 2) return tq_err(err, TQ_E_ARG, "compare: a context of %d positions holds no prediction", ctx);
+    int W = ctx - 1;   /* tokens predicted per window */
+    int span = n < W ? n : W;
+    tq_llama_state *sa = tq_llama_state_new(a, span, err);
+    tq_llama_state *sb = b ? tq_llama_state_new(b, span, err) : NULL;
+    float *la = malloc(sizeof(float) * (size_t)V), *lb = malloc(sizeof(float) * (size_t)V);
+    double *pa = malloc(sizeof(double) * (size_t)V), *pb = malloc(sizeof(double) * (size_t)V);
+    tq_status st = TQ_OK;
+    if (!sa || (b && !sb) || !la || !lb || !pa || !pb) {
+        st = err && err->status ? err->status : tq_err(err, TQ_E_NOMEM, "out of memory");
+        goto out;
+    }
+    double kl_sum = 0.0, nll_a = 0.0, nll_b = 0.0;
+    int64_t agree = 0;
+    for (int w0 = 0; w0 < n; w0 += W) {
+        int wn = n - w0 < W ? n - w0 : W;
+        r->windows++;
+        for (int p = 0; p < wn; p++) {
+            int in = p == 0 ? bos : ids[w0 + p - 1];
+            int target = ids[w0 + p];
+            double t0 = now_s();
+            if ((st = tq_llama_forward(a, sa, in, p, la, err))) goto out;
+            double t1 = now_s();
+            r->sec_a += t1 - t0;
+            log_softmax(la, V, pa);
+            nll_a -= pa[target];
+            if (b) {
+                if ((st = tq_llama_forward(b, sb, in, p, lb, err))) goto out;
+                r->sec_b += now_s() - t1;
+                log_softmax(lb, V, pb);
+                nll_b -= pb[target];
+                double kl = 0.0;
+                for (int i = 0; i < V; i++) kl += exp(pa[i]) * (pa[i] - pb[i]);
+                if (kl < 0) kl = 0;   /* rounding below zero for identical rows */
+                kl_sum += kl;
+                if (kl > r->kl_max) r->kl_max = kl;
+                agree += tq_llama_argmax(la, V) == tq_llama_argmax(lb, V);
+            }
+            r->predictions++;
+            r->tokens_run++;
+        }
+    }
+    r->nll_a = nll_a / (double)r->predictions;
+    r->ppl_a = exp(r->nll_a);
+    if (b) {
+        r->nll_b = nll_b / (double)r->predictions;
+        r->ppl_b = exp(r->nll_b);
+        r->kl_mean = kl_sum / (double)r->predictions;
+        r->top1_agree = (double)agree / (double)r->predictions;
+    }
+out:
+    tq_llama_state_free(sa);
+    tq_llama_state_free(sb);
+    free(la); free(lb); free(pa); free(pb);
+    return st;
+}

@@ -1,0 +1,325 @@
+/*
+ * sentencepiece.c — the sentencepiece-style BPE tokenizer of llama2.c files.
+ *
+ * Layout of the file (little-endian; see include/trueq_llama.h):
+ *   int32 max_token_length
+ *   repeated to the end of the file: float32 score, int32 length, bytes[length]
+ *
+ * Encoding is score-driven BPE: start from characters (or their bytes), then
+ * repeatedly merge the adjacent pair whose concatenation is a vocabulary piece
+ * with the highest score. Lookup goes through a table of ids sorted by piece
+ * bytes (binary search), built once at open.
+ */
+#include "core/internal.h"
+#include "trueq_llama.h"
+#include <dirent.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SPM_MAX_PIECES (1 << 24)     /* a sanity limit on the vocabulary      */
+#define SPM_MAX_PIECE_LEN (1 << 16)  /* and on one piece                      */
+
+struct tq_spm {
+    int      n;
+    char   **piece;     /* [n] NUL-terminated copies (pieces may hold NUL: see plen) */
+    int     *plen;      /* [n] byte lengths                                  */
+    float   *score;     /* [n]                                               */
+    int     *sorted;    /* [n] ids sorted by (piece bytes, id)               */
+    int      byte_id[256]; /* id of piece "<0xNN>" for byte NN, or -1        */
+    int      unk;       /* id of "<unk>", or -1                              */
+    int      max_len;   /* max_token_length from the header                  */
+    char     bytes1[256][2]; /* one-byte strings returned by decode for <0xNN> */
+};
+
+static int cmp_bytes(const char *a, int al, const char *b, int bl) {
+    int m = al < bl ? al : bl;
+    int c = memcmp(a, b, (size_t)m);
+    if (c) return c;
+    return (al > bl) - (al < bl);
+}
+
+static const tq_spm *g_sort_t;
+static int cmp_ids(const void *x, const void *y) {
+    int a = *(const int *)x, b = *(const int *)y;
+    int c = cmp_bytes(g_sort_t->piece[a], g_sort_t->plen[a], g_sort_t->piece[b], g_sort_t->plen[b]);
+    return c ? c : (a > b) - (a < b);
+}
+
+void tq_spm_free(tq_spm *t) {
+    if (!t) return;
+    if (t->piece)
+        for (int i = 0; i < t->n; i++) free(t->piece[i]);
+    free(t->piece);
+    free(t->plen);
+    free(t->score);
+    free(t->sorted);
+    free(t);
+}
+
+static int hexval(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+/* 0..255 when the piece is exactly "<0xHH>", else -1. */
+static int byte_piece(const char *p, int len) {
+    if (len != 6 || p[0] != '<' || p[1] != '0' || p[2] != 'x' || p[5] != '>') return -1;
+    int h = hexval(p[3]), l = hexval(p[4]);
+    return (h < 0 || l < 0) ? -1 : h * 16 + l;
+}
+
+tq_spm *tq_spm_open_mem(const void *data, size_t size, const char *name, tq_error *err) {
+    const uint8_t *d = data;
+    if (!d || size < 4) {
+        tq_err(err, TQ_E_FORMAT, "%s: tokenizer file is %zu bytes, shorter than its 4-byte header", name, size);
+        return NULL;
+    }
+    int32_t maxlen = (int32_t)tq_ld32(d);
+    if (maxlen < 0 || maxlen > SPM_MAX_PIECE_LEN) {
+        tq_err(err, TQ_E_FORMAT, "%s: max_token_length %d is outside [0, %d]", name, maxlen, SPM_MAX_PIECE_LEN);
+        return NULL;
+    }
+    /* first pass: count and validate */
+    size_t off = 4;
+    int n = 0;
+    while (off < size) {
+        if (size - off < 8) {
+            tq_err(err, TQ_E_FORMAT, "%s: token %d: entry header truncated at offset %zu (file is %zu bytes)", name, n, off, size);
+            return NULL;
+        }
+        uint32_t sbits = tq_ld32(d + off);
+        float sc;
+        memcpy(&sc, &sbits, 4);
+        int32_t len = (int32_t)tq_ld32(d + off + 4);
+        if (!isfinite(sc)) {
+            tq_err(err, TQ_E_FORMAT, "%s: token %d: score is not finite", name, n);
+            return NULL;
+        }
+        if (len < 0 || len > maxlen) {
+            tq_err(err, TQ_E_FORMAT, "%s: token %d: length %d is outside [0, max_token_length %d]", name, n, len, maxlen);
+            return NULL;
+        }
+        off += 8;
+        if (size - off < (size_t)len) {
+            tq_err(err, TQ_E_FORMAT, "%s: token %d: %d bytes of piece run past the end of the file (%zu bytes)", name, n, len, size);
+            return NULL;
+        }
+        off += (size_t)len;
+        if (++n > SPM_MAX_PIECES) {
+            tq_err(err, TQ_E_LIMIT, "%s: more than %d tokens", name, SPM_MAX_PIECES);
+            return NULL;
+        }
+    }
+    if (n == 0) {
+        tq_err(err, TQ_E_FORMAT, "%s: tokenizer holds no tokens", name);
+        return NULL;
+    }
+    tq_spm *t = calloc(1, sizeof *t);
+    if (!t) { tq_err(err, TQ_E_NOMEM, "out of memory"); return NULL; }
+    t->n = n;
+    t->max_len = maxlen;
+    t->piece = calloc((size_t)n, sizeof(char *));
+    t->plen = malloc(sizeof(int) * (size_t)n);
+    t->score = malloc(sizeof(float) * (size_t)n);
+    t->sorted = malloc(sizeof(int) * (size_t)n);
+    if (!t->piece || !t->plen || !t->score || !t->sorted) goto oom;
+    off = 4;
+    for (int i = 0; i < n; i++) {
+        uint32_t sbits = tq_ld32(d + off);
+        memcpy(&t->score[i], &sbits, 4);
+        t->plen[i] = (int)(int32_t)tq_ld32(d + off + 4);
+        off += 8;
+        t->piece[i] = malloc((size_t)t->plen[i] + 1);
+        if (!t->piece[i]) goto oom;
+        memcpy(t->piece[i], d + off, (size_t)t->plen[i]);
+        t->piece[i][t->plen[i]] = 0;
+        off += (size_t)t->plen[i];
+        t->sorted[i] = i;
+    }
+    g_sort_t = t;
+    qsort(t->sorted, (size_t)n, sizeof(int), cmp_ids);
+    g_sort_t = NULL;
+    for (int b = 0; b < 256; b++) { t->byte_id[b] = -1; t->bytes1[b][0] = (char)b; t->bytes1[b][1] = 0; }
+    for (int i = n - 1; i >= 0; i--) {   /* the lowest id wins on repeats */
+        int b = byte_piece(t->piece[i], t->plen[i]);
+        if (b >= 0) t->byte_id[b] = i;
+    }
+    t->unk = tq_spm_find(t, "<unk>", 5);
+    return t;
+oom:
+    tq_spm_free(t);
+    tq_err(err, TQ_E_NOMEM, "%s: out of memory for %d tokens", name, n);
+    return NULL;
+}
+
+tq_spm *tq_spm_open(const char *path, tq_error *err) {
+    tq_map m;
+    if (tq_map_open(&m, path, err)) return NULL;
+    tq_spm *t = tq_spm_open_mem(m.data, (size_t)m.size, path, err);
+    tq_map_close(&m);
+    return t;
+}
+
+int tq_spm_count(const tq_spm *t) { return t->n; }
+
+const char *tq_spm_piece(const tq_spm *t, int id, int *len) {
+    if (id < 0 || id >= t->n) return NULL;
+    if (len) *len = t->plen[id];
+    return t->piece[id];
+}
+
+float tq_spm_score(const tq_spm *t, int id) { return (id < 0 || id >= t->n) ? 0.0f : t->score[id]; }
+
+int tq_spm_find(const tq_spm *t, const char *bytes, int len) {
+    int lo = 0, hi = t->n - 1, found = -1;
+    while (lo <= hi) {        /* leftmost match = lowest id among equal pieces */
+        int mid = lo + (hi - lo) / 2;
+        int id = t->sorted[mid];
+        int c = cmp_bytes(t->piece[id], t->plen[id], bytes, len);
+        if (c < 0) lo = mid + 1;
+        else { if (c == 0) found = id; hi = mid - 1; }
+    }
+    return found;
+}
+
+/* Length of the UTF-8 character starting at s[0] (at most `left`): the lead
+ * byte plus up to three continuation bytes (10xxxxxx). Invalid sequences end
+ * early and so fall back to bytes. */
+static size_t utf8_char_len(const unsigned char *s, size_t left) {
+    size_t k = 1;
+    while (k < left && k < 4 && (s[k] & 0xC0) == 0x80) k++;
+    return k;
+}
+
+tq_status tq_spm_encode(const tq_spm *t, const char *text, size_t len, int bos, int eos,
+                        int **ids_out, int *n_out, tq_error *err) {
+    *ids_out = NULL;
+    *n_out = 0;
+    if (!text && len) return tq_err(err, TQ_E_ARG, "tokenizer: NULL text of %zu bytes", len);
+    if (len > (size_t)INT32_MAX / 8) return tq_err(err, TQ_E_LIMIT, "tokenizer: text of %zu bytes is too long", len);
+    /* worst case: every byte a token, plus BOS, prefix, EOS */
+    int *ids = malloc(sizeof(int) * (len + 3));
+    char *buf = malloc((size_t)t->max_len * 2 + 2);
+    if (!ids || !buf) { free(ids); free(buf); return tq_err(err, TQ_E_NOMEM, "tokenizer: out of memory"); }
+    int n = 0;
+    tq_status st = TQ_OK;
+    if (bos) ids[n++] = TQ_SPM_BOS;
+    const unsigned char *s = (const unsigned char *)text;
+    if (len > 0) {
+        int sp = tq_spm_find(t, " ", 1);
+        if (sp < 0) sp = t->byte_id[' '];
+        if (sp < 0) sp = t->unk;
+        if (sp < 0) { st = tq_err(err, TQ_E_UNSUPPORTED, "tokenizer: no piece for the space prefix"); goto out; }
+        ids[n++] = sp;
+    }
+    for (size_t i = 0; i < len;) {
+        size_t k = utf8_char_len(s + i, len - i);
+        int id = tq_spm_find(t, (const char *)s + i, (int)k);
+        if (id >= 0) {
+            ids[n++] = id;
+        } else {
+            for (size_t j = 0; j < k; j++) {
+                int b = t->byte_id[s[i + j]];
+                if (b < 0) b = t->unk;
+                if (b < 0) {
+                    st = tq_err(err, TQ_E_UNSUPPORTED, "tokenizer: byte 0x%02X at offset %zu has no piece and there is no <unk>",
+                                s[i + j], i + j);
+                    goto out;
+                }
+                ids[n++] = b;
+            }
+        }
+        i += k;
+    }
+    /* merges; BOS (when present) takes no part */
+    int first = bos ? 1 : 0;
+    for (;;) {
+        float best = -INFINITY;
+        int best_i = -1, best_id = -1;
+        for (int i = first; i + 1 < n; i++) {
+            int la = t->plen[ids[i]], lb = t->plen[ids[i + 1]];
+            if (la + lb > t->max_len) continue;   /* no piece is that long */
+            memcpy(buf, t->piece[ids[i]], (size_t)la);
+            memcpy(buf + la, t->piece[ids[i + 1]], (size_t)lb);
+            int id = tq_spm_find(t, buf, la + lb);
+            if (id >= 0 && t->score[id] > best) { best = t->score[id]; best_i = i; best_id = id; }
+        }
+        if (best_i < 0) break;
+        ids[best_i] = best_id;
+        memmove(ids + best_i + 1, ids + best_i + 2, sizeof(int) * (size_t)(n - best_i - 2));
+        n--;
+    }
+    if (eos) ids[n++] = TQ_SPM_EOS;
+out:
+    free(buf);
+    if (st) { free(ids); return st; }
+    *ids_out = ids;
+    *n_out = n;
+    return TQ_OK;
+}
+
+const char *tq_spm_decode(const tq_spm *t, int prev, int id, int *len) {
+    if (id < 0 || id >= t->n) return NULL;
+    const char *p = t->piece[id];
+    int l = t->plen[id];
+    int b = byte_piece(p, l);
+    if (b >= 0) { *len = 1; return t->bytes1[b]; }
+    if (prev == TQ_SPM_BOS && l > 0 && p[0] == ' ') { p++; l--; }
+    *len = l;
+    return p;
+}
+
+tq_status tq_spm_detokenize(const tq_spm *t, const int *ids, int n, char **text, size_t *len, tq_error *err) {
+    tq_sb b = {0};
+    *text = NULL;
+    int prev = -1;
+    for (int i = 0; i < n; i++) {
+        if (ids[i] < 0 || ids[i] >= t->n) {
+            tq_sb_free(&b);
+            return tq_err(err, TQ_E_ARG, "tokenizer: id %d at position %d is outside [0, %d)", ids[i], i, t->n);
+        }
+        if (ids[i] != TQ_SPM_BOS && ids[i] != TQ_SPM_EOS) {
+            int l;
+            const char *p = tq_spm_decode(t, prev, ids[i], &l);
+            for (int k = 0; k < l; k++) tq_sb_putc(&b, p[k]);
+        }
+        prev = ids[i];
+    }
+    tq_sb_puts(&b, "");   /* allocates the terminator for an empty text */
+    if (b.oom) { tq_sb_free(&b); return tq_err(err, TQ_E_NOMEM, "tokenizer: out of memory"); }
+    if (len) *len = b.len;
+    *text = b.s;
+    return TQ_OK;
+}
+
+tq_spm *tq_spm_open_dir(const char *dir, tq_error *err) {
+    char *p = tq_path_join(dir, "tokenizer.bin");
+    if (!p) { tq_err(err, TQ_E_NOMEM, "out of memory"); return NULL; }
+    if (!tq_file_exists(p)) {
+        free(p);
+        p = NULL;
+        int count = 0;
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        while (d && (de = readdir(d))) {
+            size_t l = strlen(de->d_name);
+            if (strncmp(de->d_name, "tok", 3) != 0 || l < 7 || strcmp(de->d_name + l - 4, ".bin") != 0) continue;
+            if (count++ == 0) p = tq_path_join(dir, de->d_name);
+        }
+        if (d) closedir(d);
+        if (count != 1) {
+            free(p);
+            tq_err(err, count ? TQ_E_ARG : TQ_E_NOTFOUND,
+                   count ? "%s: %d tok*.bin files and no tokenizer.bin; name the tokenizer"
+                         : "%s: no tokenizer.bin or tok*.bin (llama2.c tokenizer) found", dir, count);
+            return NULL;
+        }
+        if (!p) { tq_err(err, TQ_E_NOMEM, "out of memory"); return NULL; }
+    }
+    tq_spm *t = tq_spm_open(p, err);
+    free(p);
+    return t;
+}
