@@ -9,6 +9,7 @@ static const command COMMANDS[] = {
     {"inspect", cmd_inspect, "per-tensor ledger of a weight file; detects fake quantization"},
     {"codecs",  cmd_codecs,  "list the codecs with their bits, bytes per weight and layout"},
     {"synth",   cmd_synth,   "write the built-in DistilBERT-base-shaped test model"},
+    {"compare-decoder", compare_decoder_main, "compare two Llama-style decoders: KL, top-1 agreement, perplexity, speed"},
     {"generate", cmd_generate, "continue a prompt with a Llama-style decoder (greedy or sampled)"},
 };
 
