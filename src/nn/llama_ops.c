@@ -2,8 +2,9 @@
  * llama_ops.c — the decoder's building blocks: RMSNorm, RoPE, grouped-query
  * attention, SwiGLU, softmax, argmax and the sampler.
  *
- * Every reduction runs in one fixed order (double accumulators), so results
- * are reproducible to the bit on a given machine whatever the thread count.
+ * Every reduction runs in one fixed order (no threads, no reassociation), so
+ * results are reproducible to the bit on a given machine whatever the thread
+ * count. Norms and softmax sums accumulate in double; attention in float.
  */
 #include "core/internal.h"
 #include "trueq_llama.h"
@@ -39,30 +40,32 @@ void tq_llama_attention(float *out, const float *q, const float *kc, const float
                         int n_pos, int n_heads, int n_kv_heads, int head_size,
                         int kv_stride, float *scratch) {
     int group = n_heads / n_kv_heads;
-    double scale = 1.0 / sqrt((double)head_size);
+    float scale = (float)(1.0 / sqrt((double)head_size));
     for (int h = 0; h < n_heads; h++) {
         const float *qh = q + (size_t)h * head_size;
         size_t koff = (size_t)(h / group) * head_size;
         for (int t = 0; t < n_pos; t++) {
             const float *k = kc + (size_t)t * kv_stride + koff;
-            double dot = 0.0;
-            for (int i = 0; i < head_size; i++) dot += (double)qh[i] * k[i];
-            scratch[t] = (float)(dot * scale);
+            float dot = 0.0f;
+            for (int i = 0; i < head_size; i++) dot += qh[i] * k[i];
+            scratch[t] = dot * scale;
         }
         tq_llama_softmax(scratch, n_pos);
+        /* positions outer, dimensions inner: each out[i] still sums over t in order */
         float *oh = out + (size_t)h * head_size;
-        for (int i = 0; i < head_size; i++) {
-            double acc = 0.0;
-            for (int t = 0; t < n_pos; t++) acc += (double)scratch[t] * vc[(size_t)t * kv_stride + koff + i];
-            oh[i] = (float)acc;
+        memset(oh, 0, sizeof(float) * (size_t)head_size);
+        for (int t = 0; t < n_pos; t++) {
+            const float *v = vc + (size_t)t * kv_stride + koff;
+            float p = scratch[t];
+            for (int i = 0; i < head_size; i++) oh[i] += p * v[i];
         }
     }
 }
 
 void tq_llama_swiglu(float *h, const float *g, const float *u, int n) {
     for (int i = 0; i < n; i++) {
-        double x = g[i];
-        h[i] = (float)(x / (1.0 + exp(-x)) * u[i]);
+        float x = g[i];
+        h[i] = x / (1.0f + expf(-x)) * u[i];
     }
 }
 
@@ -71,8 +74,9 @@ void tq_llama_softmax(float *x, int n) {
     float mx = x[0];
     for (int i = 1; i < n; i++) if (x[i] > mx) mx = x[i];
     double sum = 0.0;
-    for (int i = 0; i < n; i++) { double e = exp((double)x[i] - mx); x[i] = (float)e; sum += e; }
-    for (int i = 0; i < n; i++) x[i] = (float)(x[i] / sum);
+    for (int i = 0; i < n; i++) { x[i] = expf(x[i] - mx); sum += x[i]; }
+    float inv = (float)(1.0 / sum);
+    for (int i = 0; i < n; i++) x[i] *= inv;
 }
 
 int tq_llama_argmax(const float *x, int n) {
