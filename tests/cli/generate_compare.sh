@@ -80,6 +80,28 @@ printf 'Tom had a big dog. The dog liked to run. ' > "$T/t.txt"
 for i in $(seq 1 40); do printf 'Tom and the dog ran to the park and played all day. ' >> "$T/t.txt"; done
 "$CLI" $CMP "$M" "$M" --text "$T/t.txt" --json > "$T/long.json"
 check "a text longer than the context is cut into windows" '"$PY" -c "import json,sys; j=json.load(open(sys.argv[1])); assert j[\"windows\"] >= 2 and j[\"predictions\"] == j[\"tokens\"], j" "$T/long.json"'
+# copies made by `trueq convert`: int8 per channel is close, 2-bit groups are wrecked
+if "$CLI" convert "$M" -o "$T/q8" > /dev/null 2>&1 && "$CLI" convert "$M" -o "$T/q2" --bits 2 --granularity group:16 --pad > /dev/null 2>&1; then
+  "$CLI" $CMP "$M" "$T/q8" --max-kl 0.01 --min-agree 0.95 --json > "$T/q8.json"; rc=$?
+  check "int8 convert: within --max-kl 0.01 and --min-agree 0.95, KL > 0, fewer bytes" '[ $rc -eq 0 ] && "$PY" - "$T/q8.json" <<PYEOF
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert 0 < j["kl_mean"] < 0.01 and j["top1_agreement"] >= 0.95, j
+assert j["stored_bytes_quant"] < 0.5 * j["stored_bytes_orig"], j
+assert abs(j["perplexity_quant"] / j["perplexity_orig"] - 1) < 0.02, j
+PYEOF'
+  "$CLI" $CMP "$M" "$T/q2" --json > "$T/q2.json"
+  check "2-bit convert: the damage shows (KL > 1 nat, perplexity doubled)" '"$PY" - "$T/q2.json" "$T/q8.json" <<PYEOF
+import json, sys
+j, k = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert j["kl_mean"] > 1 and j["kl_mean"] > 100 * k["kl_mean"], j
+assert j["perplexity_quant"] > 2 * j["perplexity_orig"] and j["top1_agreement"] < 0.8, j
+PYEOF'
+  "$CLI" generate "$T/q8" --steps 30 --quiet > "$T/g8.txt"
+  check "generate runs the int8 copy (its tokenizer and params.json were copied)" 'grep -q "^Once upon a time" "$T/g8.txt"'
+else
+  echo "# skip: trueq convert is not available here"
+fi
 "$CLI" $CMP "$M" > /dev/null 2>&1; rc=$?
 check "one model only: usage error 1" '[ $rc -eq 1 ]'
 "$CLI" $CMP "$M" "$M" --text a --prompt b > /dev/null 2>&1; rc=$?
