@@ -20,7 +20,10 @@
  *     model.layers.N.input_layernorm.weight, model.layers.N.self_attn.
  *     {q,k,v,o}_proj.weight, model.layers.N.post_attention_layernorm.weight,
  *     model.layers.N.mlp.{gate,down,up}_proj.weight (= w1, w2, w3),
- *     model.norm.weight, lm_head.weight (absent when tied). RoPE rotates the
+ *     model.norm.weight, lm_head.weight (absent when tied); Phi-3-style fused
+ *     self_attn.qkv_proj.weight [q_rows + 2*kv_rows, dim] (q, k, v stacked) and
+ *     mlp.gate_up_proj.weight [2*hidden, dim] (gate, then up) are split at
+ *     open when the separate tensors are absent. RoPE rotates the
  *     pairs (i, i + head_size/2) of each head ("rotate half"), which is how
  *     Hugging Face's conversion permutes the q/k rows.
  *
@@ -89,7 +92,8 @@ tq_status tq_llama_config_find(const char *dir, tq_llama_config *cfg, tq_error *
 /**
  * @return 1 when model m holds a Llama-style decoder (Meta or Hugging Face
  * names: tok_embeddings.weight + layers.0.attention.wq.weight, or
- * model.embed_tokens.weight + model.layers.0.self_attn.q_proj.weight), else 0.
+ * model.embed_tokens.weight + model.layers.0.self_attn.q_proj.weight or
+ * .qkv_proj.weight), else 0.
  */
 int tq_llama_detect(const tq_model *m);
 

@@ -311,6 +311,69 @@ static void t_stories(void) {
     char path[1200];
     snprintf(path, sizeof path, "%s/model.safetensors", hfdir);
     CHECK_EQ_INT(write_tensors(path, t, n), 0);
+    /* Phi-3-style variant: q/k/v stacked into qkv_proj, gate/up into gate_up_proj,
+     * and an untied lm_head (a copy of the embedding) */
+    char fdir[1024];
+    snprintf(fdir, sizeof fdir, "%s", tq_t_path("fused"));
+    snprintf(cmd, sizeof cmd, "mkdir -p %s", fdir);
+    CHECK_EQ_INT(system(cmd), 0);
+    {
+        wt *f = calloc((size_t)n + 1, sizeof *f);
+        int nf = 0;
+        for (int i = 0; i < n; i++) {
+            int layer;
+            char part[64];
+            if (sscanf(t[i].name, "model.layers.%d.%63s", &layer, part) == 2 &&
+                (strstr(part, "q_proj") || strstr(part, "k_proj") || strstr(part, "v_proj") ||
+                 strstr(part, "gate_proj") || strstr(part, "up_proj")))
+                continue;   /* folded into the fused tensors below */
+            f[nf] = t[i];
+            f[nf].data = malloc(sizeof(float) * (size_t)(t[i].shape[0] * (t[i].ndim == 2 ? t[i].shape[1] : 1)));
+            memcpy(f[nf].data, t[i].data, sizeof(float) * (size_t)(t[i].shape[0] * (t[i].ndim == 2 ? t[i].shape[1] : 1)));
+            nf++;
+        }
+        wt *emb = find_wt(t, n, "model.embed_tokens.weight");
+        f[nf] = *emb;
+        snprintf(f[nf].name, sizeof f[nf].name, "lm_head.weight");
+        f[nf].data = malloc(sizeof(float) * 512 * 64);
+        memcpy(f[nf].data, emb->data, sizeof(float) * 512 * 64);
+        nf++;
+        wt *g = realloc(f, sizeof *f * (size_t)(nf + 10));
+        f = g;
+        for (int li = 0; li < 5; li++) {
+            static const char *const qkv[3] = {"q_proj", "k_proj", "v_proj"}, *const gu[2] = {"gate_proj", "up_proj"};
+            char nmq[128];
+            float *buf = malloc(sizeof(float) * (64 + 32 + 32) * 64), *at = buf;
+            for (int k = 0; k < 3; k++) {
+                snprintf(nmq, sizeof nmq, "model.layers.%d.self_attn.%s.weight", li, qkv[k]);
+                wt *x = find_wt(t, n, nmq);
+                memcpy(at, x->data, sizeof(float) * (size_t)(x->shape[0] * 64));
+                at += x->shape[0] * 64;
+            }
+            snprintf(f[nf].name, sizeof f[nf].name, "model.layers.%d.self_attn.qkv_proj.weight", li);
+            f[nf].ndim = 2; f[nf].shape[0] = 128; f[nf].shape[1] = 64; f[nf].data = buf; f[nf].quantize = 0;
+            nf++;
+            buf = malloc(sizeof(float) * 2 * 172 * 64);
+            at = buf;
+            for (int k = 0; k < 2; k++) {
+                snprintf(nmq, sizeof nmq, "model.layers.%d.mlp.%s.weight", li, gu[k]);
+                wt *x = find_wt(t, n, nmq);
+                memcpy(at, x->data, sizeof(float) * 172 * 64);
+                at += 172 * 64;
+            }
+            snprintf(f[nf].name, sizeof f[nf].name, "model.layers.%d.mlp.gate_up_proj.weight", li);
+            f[nf].ndim = 2; f[nf].shape[0] = 344; f[nf].shape[1] = 64; f[nf].data = buf; f[nf].quantize = 0;
+            nf++;
+        }
+        snprintf(path, sizeof path, "%s/model.safetensors", fdir);
+        CHECK_EQ_INT(write_tensors(path, f, nf), 0);
+        wt_free(f, nf);
+        snprintf(path, sizeof path, "%s/config.json", fdir);
+        const char *fcfg = "{\"hidden_size\":64,\"num_hidden_layers\":5,\"num_attention_heads\":8,"
+                           "\"num_key_value_heads\":4,\"max_position_embeddings\":512,\"rms_norm_eps\":1e-05,"
+                           "\"tie_word_embeddings\":false}";
+        CHECK_EQ_INT(tq_t_write(path, fcfg, strlen(fcfg)), 0);
+    }
     wt_free(t, n);
     snprintf(path, sizeof path, "%s/config.json", hfdir);
     const char *cfg = "{\"architectures\":[\"LlamaForCausalLM\"],\"hidden_size\":64,\"intermediate_size\":172,"
@@ -334,6 +397,23 @@ static void t_stories(void) {
         tq_llama_cmp r;
         CHECK_OK(tq_llama_compare(l, lh, ids, 40, TQ_SPM_BOS, &r, &err), err);
         CHECK_MSG(r.kl_mean < 1e-9 && r.top1_agree == 1.0, "kl %g agree %g", r.kl_mean, r.top1_agree);
+    }
+    tq_llama_free(lh);
+    tq_model_close(mh);
+
+    TQ_CASE("stories260k: fused qkv_proj / gate_up_proj and an untied lm_head");
+    mh = tq_model_open(fdir, &err);
+    CHECK_OK(mh ? TQ_OK : err.status, err);
+    lh = mh ? tq_llama_open(mh, NULL, &err) : NULL;
+    CHECK_OK(lh ? TQ_OK : err.status, err);
+    if (lh) {
+        const tq_llama_config *fc = tq_llama_config_of(lh);
+        CHECK(fc->tied == 0 && fc->hidden_dim == 172 && fc->vocab_size == 512);
+        CHECK_EQ_INT(tq_llama_param_count(lh), 260032 + 512 * 64);   /* the output counted apart */
+        CHECK(tq_llama_detect(mh));
+        char *fgot = greedy_text(lh, tok, 256);
+        CHECK_MSG(fgot && strcmp(fgot, want) == 0, "fused-layout greedy text differs:\n%s", fgot ? fgot : "(null)");
+        free(fgot);
     }
     tq_llama_free(lh);
     tq_model_close(mh);

@@ -87,6 +87,29 @@ static const tq_tensor *want(const tq_model *m, const char *name, int64_t rows, 
     return t;
 }
 
+/* Phi-3-style fused tensors (Hugging Face naming only): q/k/v stacked as
+ * rows of self_attn.qkv_proj [q_rows + 2*kv_rows, dim], gate/up as rows of
+ * mlp.gate_up_proj [2*hidden, dim] (gate first). For a layer tensor `kind`
+ * that is absent under its own name, gives the fused tensor's name, its row
+ * count and the first row of the part; 0 when kind has no fused form. */
+static int fused_part(tq_llama_naming nm, int l, int kind, int64_t D, int64_t KV, int64_t H,
+                      char *name, size_t cap, int64_t *fused_rows, int64_t *row0) {
+    if (nm != TQ_LLAMA_NAMING_HF) return 0;
+    if (kind == T_WQ || kind == T_WK || kind == T_WV) {
+        snprintf(name, cap, "model.layers.%d.self_attn.qkv_proj.weight", l);
+        *fused_rows = D + 2 * KV;
+        *row0 = kind == T_WQ ? 0 : kind == T_WK ? D : D + KV;
+        return 1;
+    }
+    if (kind == T_W1 || kind == T_W3) {
+        snprintf(name, cap, "model.layers.%d.mlp.gate_up_proj.weight", l);
+        *fused_rows = 2 * H;
+        *row0 = kind == T_W1 ? 0 : H;
+        return 1;
+    }
+    return 0;
+}
+
 void tq_llama_free(tq_llama *l) {
     if (!l) return;
     free(l->arena);
@@ -144,6 +167,11 @@ tq_llama *tq_llama_open(const tq_model *m, const tq_llama_config *cfg_in, tq_err
     const tq_tensor *w1 = tq_model_find(m, name);
     if (w1 && c.hidden_dim <= 0 && w1->ndim == 2 && w1->shape[0] > 0 && w1->shape[0] < INT32_MAX)
         c.hidden_dim = (int)w1->shape[0];
+    if (!w1 && nm == TQ_LLAMA_NAMING_HF) {   /* fused gate_up_proj: [2*hidden, dim] */
+        const tq_tensor *gu = tq_model_find(m, "model.layers.0.mlp.gate_up_proj.weight");
+        if (gu && c.hidden_dim <= 0 && gu->ndim == 2 && gu->shape[0] > 0 && gu->shape[0] % 2 == 0 && gu->shape[0] < INT32_MAX)
+            c.hidden_dim = (int)(gu->shape[0] / 2);
+    }
     if (c.hidden_dim <= 0) {
         tq_err(err, TQ_E_ARG, "%s: hidden_dim is neither configured nor given by \"%s\"", path, name);
         return NULL;
@@ -155,6 +183,7 @@ tq_llama *tq_llama_open(const tq_model *m, const tq_llama_config *cfg_in, tq_err
         return NULL;
     }
 
+    float *fused = NULL;   /* scratch for fused tensors (Phi-3 style) */
     tq_llama *l = calloc(1, sizeof *l);
     if (!l) { tq_err(err, TQ_E_NOMEM, "out of memory"); return NULL; }
     l->c = c;
@@ -191,10 +220,27 @@ tq_llama *tq_llama_open(const tq_model *m, const tq_llama_config *cfg_in, tq_err
                                 &l->L[li].ffn_norm, &l->L[li].w1, &l->L[li].w2, &l->L[li].w3};
         for (int k = 0; k < T_COUNT; k++) {
             layer_name(name, sizeof name, nm, li, k);
+            char fname[256];
+            int64_t frows, row0;
+            if (!tq_model_find(m, name) && fused_part(nm, li, k, D, KV, H, fname, sizeof fname, &frows, &row0) &&
+                tq_model_find(m, fname)) {
+                if (!(t = want(m, fname, frows, cols[k], err))) goto fail;
+                if (!fused) {   /* scratch for the largest fused tensor */
+                    int64_t big = (D + 2 * KV > 2 * H ? D + 2 * KV : 2 * H) * D;
+                    if (!(fused = malloc(sizeof(float) * (size_t)big))) { tq_err(err, TQ_E_NOMEM, "out of memory"); goto fail; }
+                }
+                if (tq_model_tensor_f32(m, t, fused, err)) goto fail;
+                *dst[k] = p;
+                memcpy(p, fused + row0 * cols[k], sizeof(float) * (size_t)(rows[k] * cols[k]));
+                p += rows[k] * cols[k];
+                continue;
+            }
             LOAD(*dst[k], name, rows[k], cols[k]);
         }
     }
 #undef LOAD
+    free(fused);
+    fused = NULL;
     TQ_ASSERT((uint64_t)(p - l->arena) == total);
     /* non-finite weights would only surface as NaN logits much later */
     for (uint64_t i = 0; i < total; i++)
@@ -205,6 +251,7 @@ tq_llama *tq_llama_open(const tq_model *m, const tq_llama_config *cfg_in, tq_err
         }
     return l;
 fail:
+    free(fused);
     tq_llama_free(l);
     return NULL;
 }

@@ -112,7 +112,8 @@ tq_status tq_llama_config_find(const char *dir, tq_llama_config *cfg, tq_error *
 
 int tq_llama_detect(const tq_model *m) {
     if (tq_model_find(m, "tok_embeddings.weight") && tq_model_find(m, "layers.0.attention.wq.weight")) return 1;
-    if (tq_model_find(m, "model.embed_tokens.weight") && tq_model_find(m, "model.layers.0.self_attn.q_proj.weight"))
+    if (tq_model_find(m, "model.embed_tokens.weight") && (tq_model_find(m, "model.layers.0.self_attn.q_proj.weight") ||
+                                                          tq_model_find(m, "model.layers.0.self_attn.qkv_proj.weight")))
         return 1;
     return 0;
 }
