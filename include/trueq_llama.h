@@ -112,9 +112,27 @@ typedef struct tq_llama tq_llama;
 tq_llama *tq_llama_open(const tq_model *m, const tq_llama_config *cfg, tq_error *err);
 void      tq_llama_free(tq_llama *l);
 
+/** Options of tq_llama_open_ex. Zero-initialise for the defaults. */
+typedef struct tq_llama_opts {
+    /* 1: layer matrices stored as linear-sym 8-bit codes (any granularity)
+     * stay int8 in memory (a copy of codes + float32 scales); a product
+     * decodes a chunk of rows at a time (q * scale, the values tq_dequantize
+     * gives) into a 256 KB per-state buffer and multiplies it with sgemv. Other tensors,
+     * and every other codec, are decoded to float32 at open as usual.
+     * Results equal the decoded path's up to sgemv's blocking (rounding). */
+    int keep_int8;
+} tq_llama_opts;
+
+/** tq_llama_open with options (opts may be NULL: the defaults). */
+tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg, const tq_llama_opts *opts,
+                           tq_error *err);
+/** Layer matrices held as int8 codes (0 unless opened with keep_int8). */
+int       tq_llama_int8_matrices(const tq_llama *l);
+
 /** The effective configuration (all fields resolved). Borrowed. */
 const tq_llama_config *tq_llama_config_of(const tq_llama *l);
-/** Bytes of float32 weights the decoder holds (the tied output counted once). */
+/** Bytes of weights the decoder holds: float32 values, plus int8 codes and
+ *  their scales when kept (the tied output counted once). */
 uint64_t tq_llama_weight_bytes(const tq_llama *l);
 /** Number of parameters (the tied output counted once). */
 int64_t  tq_llama_param_count(const tq_llama *l);

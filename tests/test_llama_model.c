@@ -15,7 +15,8 @@ typedef struct wt {            /* one tensor to write */
     int     ndim;
     int64_t shape[2];
     float  *data;              /* owned */
-    int     quantize;          /* 1: int8 linear-sym per channel, trueq layout */
+    int     quantize;          /* int8 linear-sym in trueq layout: 1 per channel,
+                                  2 per group of 32 (a shorter last group), 3 per tensor */
 } wt;
 
 static void wt_free(wt *t, int n) { for (int i = 0; i < n; i++) free(t[i].data); free(t); }
@@ -29,8 +30,10 @@ static int write_tensors(const char *path, const wt *t, int n) {
     char (*auxname)[160] = calloc((size_t)n * 3, sizeof *auxname);
     int ne = 0, nm = 0, rc = -1;
     tq_error err = {0};
-    tq_qparams q = {.codec = TQ_CODEC_LINEAR_SYM, .bits = 8, .gran = TQ_GRAN_CHANNEL};
     for (int i = 0; i < n; i++) {
+        tq_qparams q = {.codec = TQ_CODEC_LINEAR_SYM, .bits = 8, .gran = TQ_GRAN_CHANNEL};
+        if (t[i].quantize == 2) { q.gran = TQ_GRAN_GROUP; q.group = 32; q.pad = 1; }
+        if (t[i].quantize == 3) q.gran = TQ_GRAN_TENSOR;
         int64_t rows = t[i].ndim == 2 ? t[i].shape[0] : 1, cols = t[i].ndim == 2 ? t[i].shape[1] : t[i].shape[0];
         if (!t[i].quantize) {
             e[ne] = (tq_wentry){.name = t[i].name, .dtype = TQ_DTYPE_F32, .ndim = t[i].ndim, .shape = {t[i].shape[0], t[i].shape[1]}};
@@ -568,8 +571,52 @@ static void t_compare(void) {
             CHECK_MSG(r.kl_mean > 0 && r.kl_mean < 0.01, "kl %g", r.kl_mean);
             CHECK_MSG(r.top1_agree > 0.9, "agreement %g", r.top1_agree);
             CHECK_MSG(fabs(r.ppl_b / r.ppl_a - 1) < 0.05, "perplexity %g vs %g", r.ppl_b, r.ppl_a);
+            /* the same codes multiplied as int8 */
+            tq_llama_opts o = {.keep_int8 = 1};
+            tq_llama *q8 = tq_llama_open_ex(qm, &c, &o, &err);
+            CHECK_OK(q8 ? TQ_OK : err.status, err);
+            if (q8) {
+                CHECK_EQ_INT(tq_llama_int8_matrices(q8), 35);   /* 7 matrices x 5 layers */
+                CHECK_EQ_INT(tq_llama_param_count(q8), 260032);
+                /* 226560 layer weights as 1-byte codes + 5*(64+32+32+64+172+64+172) scales */
+                CHECK_EQ_INT(tq_llama_weight_bytes(q8), 4 * (260032 - 226560) + 226560 + 4 * 5 * 600);
+                tq_llama_cmp r8;
+                CHECK_OK(tq_llama_compare(q, q8, ids, n, TQ_SPM_BOS, &r8, &err), err);
+                printf("  int8 kept vs decoded: KL %.3g, agreement %.3f\n", r8.kl_mean, r8.top1_agree);
+                CHECK_MSG(r8.kl_mean < 1e-7 && r8.top1_agree == 1.0, "kl %g agree %g", r8.kl_mean, r8.top1_agree);
+                tq_llama_free(q8);
+            }
             tq_llama_free(q);
         }
+        tq_model_close(qm);
+    }
+
+    TQ_CASE("keep_int8: per-group (short last group) and per-tensor codes match their decoded form");
+    t = read_all(m, &nt);
+    for (int i = 0; i < nt; i++)
+        if (t[i].ndim == 2 && strstr(t[i].name, "layers.")) t[i].quantize = strstr(t[i].name, "feed_forward") ? 2 : 3;
+    qpath = tq_t_path("int8g.safetensors");
+    CHECK_EQ_INT(write_tensors(qpath, t, nt), 0);
+    wt_free(t, nt);
+    qm = tq_model_open(qpath, &err);
+    CHECK_OK(qm ? TQ_OK : err.status, err);
+    if (qm) {
+        tq_llama_opts o = {.keep_int8 = 1};
+        tq_llama *qd = tq_llama_open(qm, &c, &err), *qk = tq_llama_open_ex(qm, &c, &o, &err);
+        CHECK(qd && qk);
+        if (qd && qk) {
+            CHECK_EQ_INT(tq_llama_int8_matrices(qk), 35);
+            /* per tensor: 4 attention matrices x 1 scale; per group: w1,w3 [172, 64] 2 groups, w2 [64, 172] 6 groups */
+            CHECK_EQ_INT(tq_llama_weight_bytes(qk), 4 * (260032 - 226560) + 226560 + 4 * 5 * (4 + 2 * 172 * 2 + 64 * 6));
+            tq_llama_cmp rk, ro;
+            CHECK_OK(tq_llama_compare(qd, qk, ids, n, TQ_SPM_BOS, &rk, &err), err);
+            CHECK_MSG(rk.kl_mean < 1e-7 && rk.top1_agree == 1.0, "kl %g agree %g", rk.kl_mean, rk.top1_agree);
+            CHECK_OK(tq_llama_compare(a, qk, ids, n, TQ_SPM_BOS, &ro, &err), err);
+            printf("  int8 group/tensor vs float32: KL %.3g, agreement %.3f\n", ro.kl_mean, ro.top1_agree);
+            CHECK_MSG(ro.kl_mean > 0 && ro.kl_mean < 0.05, "kl %g", ro.kl_mean);
+        }
+        tq_llama_free(qd);
+        tq_llama_free(qk);
         tq_model_close(qm);
     }
 

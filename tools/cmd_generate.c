@@ -9,7 +9,7 @@
 
 static const char *USAGE =
     "usage: trueq generate MODEL [--prompt P] [--steps N] [--temperature T] [--top-p P]\n"
-    "                      [--seed S] [--config FILE] [--tokenizer FILE] [--quiet]\n"
+    "                      [--seed S] [--config FILE] [--tokenizer FILE] [--keep-int8] [--quiet]\n"
     "\n"
     "Run a Llama-family decoder (Meta/llama2.c or Hugging Face tensor names) and\n"
     "print the prompt followed by its continuation. MODEL is a weight file or\n"
@@ -24,6 +24,8 @@ static const char *USAGE =
     "  --config FILE    params.json or config.json (default: beside the weights)\n"
     "  --tokenizer FILE llama2.c tokenizer (default: tokenizer.bin or tok*.bin beside\n"
     "                   the weights)\n"
+    "  --keep-int8      multiply int8 (linear-sym 8-bit) matrices from their codes\n"
+    "                   instead of decoding them to float32 at load\n"
     "  --quiet          no speed report on stderr\n";
 
 typedef struct gen_ctx {
@@ -72,12 +74,13 @@ int cmd_generate(int argc, char **argv) {
     const char *cmd = "generate";
     const char *prompt = NULL, *steps_s = NULL, *temp_s = NULL, *topp_s = NULL, *seed_s = NULL;
     const char *config = NULL, *tokenizer = NULL;
-    bool quiet = false;
+    bool quiet = false, keep_int8 = false;
     tq_args a;
     tq_args_init(&a, argc, argv);
     while (tq_args_next(&a)) {
         if (tq_args_flag(&a, "--help") || tq_args_flag(&a, "-h")) { fputs(USAGE, stdout); return TQ_EXIT_OK; }
         else if (tq_args_flag(&a, "--quiet") || tq_args_flag(&a, "-q")) quiet = true;
+        else if (tq_args_flag(&a, "--keep-int8")) keep_int8 = true;
         else if (tq_args_value(&a, "-p", "--prompt", &prompt)) {}
         else if (tq_args_value(&a, "-n", "--steps", &steps_s)) {}
         else if (tq_args_value(&a, "-t", "--temperature", &temp_s)) {}
@@ -115,7 +118,8 @@ int cmd_generate(int argc, char **argv) {
     if (config && tq_llama_config_read(config, &cfg, &err)) { rc = tq_cli_fail(cmd, &err); goto out; }
     struct timespec ts0, ts1, ts2;
     clock_gettime(CLOCK_MONOTONIC, &ts0);
-    l = tq_llama_open(m, config ? &cfg : NULL, &err);
+    tq_llama_opts lo = {.keep_int8 = keep_int8};
+    l = tq_llama_open_ex(m, config ? &cfg : NULL, &lo, &err);
     if (!l) { rc = tq_cli_fail(cmd, &err); goto out; }
     tok = tokenizer ? tq_spm_open(tokenizer, &err) : tq_spm_open_dir(tq_model_dir(m), &err);
     if (!tok) { rc = tq_cli_fail(cmd, &err); goto out; }
@@ -144,8 +148,11 @@ int cmd_generate(int argc, char **argv) {
         double load = (double)(ts1.tv_sec - ts0.tv_sec) + (ts1.tv_nsec - ts0.tv_nsec) * 1e-9;
         double run = (double)(ts2.tv_sec - ts1.tv_sec) + (ts2.tv_nsec - ts1.tv_nsec) * 1e-9;
         int positions = n - 1 + produced;
-        fprintf(stderr, "trueq generate: %d prompt + %d generated tokens; load %.3f s; %.1f tokens/s\n",
-                n, produced, load, run > 0 ? positions / run : 0.0);
+        char wb[32];
+        fprintf(stderr, "trueq generate: %d prompt + %d generated tokens; load %.3f s; %.1f tokens/s; weights in memory %s",
+                n, produced, load, run > 0 ? positions / run : 0.0, tq_fmt_bytes(tq_llama_weight_bytes(l), wb, sizeof wb));
+        if (tq_llama_int8_matrices(l)) fprintf(stderr, " (%d matrices as int8)", tq_llama_int8_matrices(l));
+        fputc('\n', stderr);
     }
 out:
     free(ids);

@@ -18,6 +18,7 @@
 static const char *USAGE =
     "usage: trueq compare ORIG QUANT [--text FILE | --prompt P] [--json]\n"
     "                     [--max-kl X] [--min-agree F] [--config FILE] [--tokenizer FILE]\n"
+    "                     [--keep-int8]\n"
     "\n"
     "Compare two Llama-style decoders (e.g. a model and its quantized copy) on a\n"
     "text: mean and max KL divergence KL(orig || quant) of the next-token\n"
@@ -32,7 +33,9 @@ static const char *USAGE =
     "  --min-agree F    exit 3 when the top-1 agreement is below F (0..1)\n"
     "  --config FILE    params.json/config.json for both models (default: beside\n"
     "                   each model's weights; QUANT falls back to ORIG's)\n"
-    "  --tokenizer FILE llama2.c tokenizer (default: beside ORIG, then QUANT)\n";
+    "  --tokenizer FILE llama2.c tokenizer (default: beside ORIG, then QUANT)\n"
+    "  --keep-int8      multiply int8 (linear-sym 8-bit) matrices from their codes\n"
+    "                   instead of decoding them to float32 at load (both sides)\n";
 
 /* A TinyStories-style paragraph written for these measurements. */
 static const char *DEFAULT_TEXT =
@@ -59,7 +62,7 @@ static void side_free(side *s) {
 /* Open the model; its configuration from --config, its directory, or (for
  * the second side) the first side's. */
 static int side_open(side *s, const char *cmd, const tq_llama_config *forced, const tq_llama_config *fallback,
-                     const char *fallback_dir) {
+                     const char *fallback_dir, const tq_llama_opts *lo) {
     tq_error err = {0};
     s->m = tq_model_open(s->path, &err);
     if (!s->m) return tq_cli_fail(cmd, &err);
@@ -78,7 +81,7 @@ static int side_open(side *s, const char *cmd, const tq_llama_config *forced, co
         else return tq_cli_fail(cmd, &err);
     }
     tq_model_memory(s->m, &s->mem);
-    s->l = tq_llama_open(s->m, use, &err);
+    s->l = tq_llama_open_ex(s->m, use, lo, &err);
     if (!s->l) return tq_cli_fail(cmd, &err);
     return TQ_EXIT_OK;
 }
@@ -104,12 +107,13 @@ int compare_decoder_main(int argc, char **argv) {
     const char *cmd = "compare";
     const char *text_file = NULL, *prompt = NULL, *config = NULL, *tokenizer = NULL;
     const char *max_kl_s = NULL, *min_agree_s = NULL;
-    bool json = false;
+    bool json = false, keep_int8 = false;
     tq_args a;
     tq_args_init(&a, argc, argv);
     while (tq_args_next(&a)) {
         if (tq_args_flag(&a, "--help") || tq_args_flag(&a, "-h")) { fputs(USAGE, stdout); return TQ_EXIT_OK; }
         else if (tq_args_flag(&a, "--json")) json = true;
+        else if (tq_args_flag(&a, "--keep-int8")) keep_int8 = true;
         else if (tq_args_value(&a, NULL, "--text", &text_file)) {}
         else if (tq_args_value(&a, "-p", "--prompt", &prompt)) {}
         else if (tq_args_value(&a, NULL, "--config", &config)) {}
@@ -135,8 +139,9 @@ int compare_decoder_main(int argc, char **argv) {
     int *ids = NULL, n = 0;
     tq_llama_config forced;
     if (config && tq_llama_config_read(config, &forced, &err)) return tq_cli_fail(cmd, &err);
-    if ((rc = side_open(&A, cmd, config ? &forced : NULL, NULL, NULL))) goto out;
-    if ((rc = side_open(&B, cmd, config ? &forced : NULL, tq_llama_config_of(A.l), A.config_from))) goto out;
+    tq_llama_opts lo = {.keep_int8 = keep_int8};
+    if ((rc = side_open(&A, cmd, config ? &forced : NULL, NULL, NULL, &lo))) goto out;
+    if ((rc = side_open(&B, cmd, config ? &forced : NULL, tq_llama_config_of(A.l), A.config_from, &lo))) goto out;
     if (tokenizer) tok = tq_spm_open(tokenizer, &err);
     else {
         tok = tq_spm_open_dir(tq_model_dir(A.m), &err);
@@ -184,6 +189,9 @@ int compare_decoder_main(int argc, char **argv) {
         printf(",\"stored_bytes_orig\":%llu,\"stored_bytes_quant\":%llu",
                (unsigned long long)A.mem.total_bytes, (unsigned long long)B.mem.total_bytes);
         printf(",\"params\":%lld", (long long)tq_llama_param_count(A.l));
+        printf(",\"memory_bytes_orig\":%llu,\"memory_bytes_quant\":%llu", (unsigned long long)tq_llama_weight_bytes(A.l),
+               (unsigned long long)tq_llama_weight_bytes(B.l));
+        printf(",\"int8_matrices_orig\":%d,\"int8_matrices_quant\":%d", tq_llama_int8_matrices(A.l), tq_llama_int8_matrices(B.l));
         printf(",\"thresholds_ok\":%s}\n", (bad_kl || bad_agree) ? "false" : "true");
     } else {
         char b1[32], b2[32];
@@ -196,9 +204,13 @@ int compare_decoder_main(int argc, char **argv) {
                (long long)llround(r.top1_agree * (double)r.predictions), (long long)r.predictions);
         printf("  perplexity       orig %.4f, quant %.4f (%+.2f%%)\n", r.ppl_a, r.ppl_b,
                100.0 * (r.ppl_b / r.ppl_a - 1.0));
-        printf("  speed            orig %.0f tokens/s, quant %.0f tokens/s (forward pass, float32 compute)\n", tps_a, tps_b);
+        printf("  speed            orig %.0f tokens/s, quant %.0f tokens/s (forward passes)\n", tps_a, tps_b);
         printf("  stored           orig %s, quant %s\n", tq_fmt_bytes(A.mem.total_bytes, b1, sizeof b1),
                tq_fmt_bytes(B.mem.total_bytes, b2, sizeof b2));
+        printf("  in memory        orig %s, quant %s", tq_fmt_bytes(tq_llama_weight_bytes(A.l), b1, sizeof b1),
+               tq_fmt_bytes(tq_llama_weight_bytes(B.l), b2, sizeof b2));
+        if (tq_llama_int8_matrices(B.l)) printf(" (%d matrices kept as int8)", tq_llama_int8_matrices(B.l));
+        putchar('\n');
     }
     if (bad_kl) fprintf(stderr, "trueq %s: mean KL %.6g exceeds --max-kl %g\n", cmd, r.kl_mean, max_kl);
     if (bad_agree) fprintf(stderr, "trueq %s: top-1 agreement %.4f is below --min-agree %g\n", cmd, r.top1_agree, min_agree);

@@ -20,24 +20,41 @@
 #include <string.h>
 #include <time.h>
 
+/* Floats decoded per step of the int8 product (see matvec_i8): 256 KB, at
+ * least 4 rows. */
+#define I8_BUF_FLOATS 65536
+static int i8_chunk_rows(int cols) { int r = I8_BUF_FLOATS / cols; return r < 4 ? 4 : r & ~3; }
+
+/* One weight: float32 values, or (with keep_int8) linear-sym 8-bit codes and
+ * their scales kept as stored. */
+typedef struct lmat {
+    float   *f;          /* [rows, cols] float32 (into the arena), or NULL      */
+    int8_t  *q;          /* [rows, cols] codes, owned, or NULL                  */
+    float   *s;          /* scales, owned: [1] per tensor, [rows] per channel,
+                            [rows, ngroups] per group                           */
+    int64_t  glen;       /* inputs per scale (cols unless grouped)              */
+    int64_t  ngroups;    /* scales per row (1 unless grouped)                   */
+    int      per_tensor; /* 1: one scale for the whole matrix                   */
+} lmat;
+
+/* Layer tensors by kind (T_ATT_NORM ... T_W3; see layer_name). Shapes:
+ * norms [dim]; wq [n_heads*head_size, dim]; wk, wv [kv_dim, dim];
+ * wo [dim, n_heads*head_size]; w1 (gate), w3 (up) [hidden_dim, dim];
+ * w2 (down) [dim, hidden_dim]. */
+enum { T_ATT_NORM, T_WQ, T_WK, T_WV, T_WO, T_FFN_NORM, T_W1, T_W2, T_W3, T_COUNT };
 typedef struct llama_layer {
-    float *att_norm;   /* [dim]                          */
-    float *wq;         /* [n_heads*head_size, dim]       */
-    float *wk;         /* [kv_dim, dim]                  */
-    float *wv;         /* [kv_dim, dim]                  */
-    float *wo;         /* [dim, n_heads*head_size]       */
-    float *ffn_norm;   /* [dim]                          */
-    float *w1;         /* [hidden_dim, dim]  (gate)      */
-    float *w2;         /* [dim, hidden_dim]  (down)      */
-    float *w3;         /* [hidden_dim, dim]  (up)        */
+    lmat w[T_COUNT];
 } llama_layer;
 
 struct tq_llama {
     tq_llama_config c;     /* resolved                                  */
     int          head_size;
     int          kv_dim;   /* n_kv_heads * head_size                    */
-    float       *arena;    /* every weight, owned                       */
+    float       *arena;    /* every float32 weight, owned               */
     uint64_t     n_floats;
+    uint64_t     int8_bytes;  /* codes + scales held as int8 matrices   */
+    int64_t      int8_params; /* weights held as int8 codes             */
+    int          n_int8;      /* matrices held as int8                  */
     float       *tok;      /* [vocab, dim]                              */
     float       *out;      /* [vocab, dim]; == tok when tied            */
     float       *norm;     /* [dim]                                     */
@@ -48,12 +65,11 @@ struct tq_llama_state {
     int    max_seq;
     int    filled;         /* positions 0..filled-1 hold valid K/V      */
     float *x, *xb, *xb2, *q, *hb, *hb2, *att; /* activations            */
+    float *wbuf;           /* max(I8_BUF_FLOATS, 4 * max(dim, hidden)): int8 rows decoded */
     float *kc, *vc;        /* [n_layers, max_seq, kv_dim]               */
 };
 
 /* ---- tensor names ------------------------------------------------------- */
-
-enum { T_ATT_NORM, T_WQ, T_WK, T_WV, T_WO, T_FFN_NORM, T_W1, T_W2, T_W3, T_COUNT };
 
 static void layer_name(char *buf, size_t cap, tq_llama_naming nm, int l, int kind) {
     static const char *const meta[T_COUNT] = {
@@ -112,16 +128,48 @@ static int fused_part(tq_llama_naming nm, int l, int kind, int64_t D, int64_t KV
 
 void tq_llama_free(tq_llama *l) {
     if (!l) return;
+    if (l->L)
+        for (int li = 0; li < l->c.n_layers; li++)
+            for (int k = 0; k < T_COUNT; k++) { free(l->L[li].w[k].q); free(l->L[li].w[k].s); }
     free(l->arena);
     free(l->L);
     free(l);
 }
 
-const tq_llama_config *tq_llama_config_of(const tq_llama *l) { return &l->c; }
-uint64_t tq_llama_weight_bytes(const tq_llama *l) { return l->n_floats * sizeof(float); }
-int64_t  tq_llama_param_count(const tq_llama *l) { return (int64_t)l->n_floats; }
+/* A tensor the int8 path can use as stored: linear-sym 8-bit codes. */
+static int int8_usable(const tq_tensor *t) {
+    return t && t->quantized && !t->simulated && t->q.codec == TQ_CODEC_LINEAR_SYM && t->q.bits == 8 &&
+           t->dtype == TQ_DTYPE_I8 && t->ndim == 2 && t->n_aux == 1 && t->aux_desc[0].dtype == TQ_DTYPE_F32;
+}
 
-tq_llama *tq_llama_open(const tq_model *m, const tq_llama_config *cfg_in, tq_error *err) {
+/* Copy t's codes and scales into w (t already checked to be [rows, cols]). */
+static tq_status load_int8(lmat *w, const tq_tensor *t, int64_t rows, int64_t cols, uint64_t *bytes, tq_error *err) {
+    int64_t nscale = t->q.gran == TQ_GRAN_TENSOR ? 1 : t->q.gran == TQ_GRAN_CHANNEL ? rows
+                                                   : rows * ((cols + t->q.group - 1) / t->q.group);
+    w->q = malloc((size_t)(rows * cols));
+    w->s = malloc(sizeof(float) * (size_t)nscale);
+    if (!w->q || !w->s) return tq_err(err, TQ_E_NOMEM, "out of memory for the int8 codes of \"%s\"", t->name);
+    memcpy(w->q, t->data, (size_t)(rows * cols));
+    memcpy(w->s, t->aux[0], sizeof(float) * (size_t)nscale);
+    w->per_tensor = t->q.gran == TQ_GRAN_TENSOR;
+    w->glen = t->q.gran == TQ_GRAN_GROUP ? t->q.group : cols;
+    w->ngroups = t->q.gran == TQ_GRAN_GROUP ? (cols + t->q.group - 1) / t->q.group : 1;
+    *bytes += (uint64_t)(rows * cols) + sizeof(float) * (uint64_t)nscale;
+    return TQ_OK;
+}
+
+const tq_llama_config *tq_llama_config_of(const tq_llama *l) { return &l->c; }
+uint64_t tq_llama_weight_bytes(const tq_llama *l) { return l->n_floats * sizeof(float) + l->int8_bytes; }
+int64_t  tq_llama_param_count(const tq_llama *l) { return (int64_t)l->n_floats + l->int8_params; }
+int      tq_llama_int8_matrices(const tq_llama *l) { return l->n_int8; }
+
+tq_llama *tq_llama_open(const tq_model *m, const tq_llama_config *cfg, tq_error *err) {
+    return tq_llama_open_ex(m, cfg, NULL, err);
+}
+
+tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, const tq_llama_opts *opts,
+                           tq_error *err) {
+    int keep_int8 = opts && opts->keep_int8;
     tq_llama_config c;
     if (cfg_in) c = *cfg_in;
     else if (tq_llama_config_find(tq_model_dir(m), &c, err)) return NULL;
@@ -199,6 +247,12 @@ tq_llama *tq_llama_open(const tq_model *m, const tq_llama_config *cfg_in, tq_err
     uint64_t per_layer = 0;
     for (int k = 0; k < T_COUNT; k++) per_layer += (uint64_t)(rows[k] * (cols[k] ? cols[k] : 1));
     uint64_t total = (uint64_t)(V * D) * (c.tied ? 1 : 2) + (uint64_t)D + per_layer * (uint64_t)c.n_layers;
+    if (keep_int8)   /* matrices kept as int8 take no float32 room */
+        for (int li = 0; li < c.n_layers; li++)
+            for (int k = 0; k < T_COUNT; k++) {
+                layer_name(name, sizeof name, nm, li, k);
+                if (cols[k] && int8_usable(tq_model_find(m, name))) total -= (uint64_t)(rows[k] * cols[k]);
+            }
     if (total > (uint64_t)1 << 40) { tq_err(err, TQ_E_LIMIT, "%s: %llu weights exceed the decoder's limit", path, (unsigned long long)total); goto fail; }
     l->arena = malloc(sizeof(float) * total);
     if (!l->arena) { tq_err(err, TQ_E_NOMEM, "%s: out of memory for %llu float32 weights", path, (unsigned long long)total); goto fail; }
@@ -216,13 +270,20 @@ tq_llama *tq_llama_open(const tq_model *m, const tq_llama_config *cfg_in, tq_err
     else LOAD(l->out, out_name, V, D);
     LOAD(l->norm, norm_name, D, 0);
     for (int li = 0; li < c.n_layers; li++) {
-        float **dst[T_COUNT] = {&l->L[li].att_norm, &l->L[li].wq, &l->L[li].wk, &l->L[li].wv, &l->L[li].wo,
-                                &l->L[li].ffn_norm, &l->L[li].w1, &l->L[li].w2, &l->L[li].w3};
         for (int k = 0; k < T_COUNT; k++) {
+            float **dst_k = &l->L[li].w[k].f;
             layer_name(name, sizeof name, nm, li, k);
+            const tq_tensor *ti = tq_model_find(m, name);
+            if (keep_int8 && cols[k] && int8_usable(ti)) {
+                if (!want(m, name, rows[k], cols[k], err)) goto fail;
+                if (load_int8(&l->L[li].w[k], ti, rows[k], cols[k], &l->int8_bytes, err)) goto fail;
+                l->int8_params += rows[k] * cols[k];
+                l->n_int8++;
+                continue;
+            }
             char fname[256];
             int64_t frows, row0;
-            if (!tq_model_find(m, name) && fused_part(nm, li, k, D, KV, H, fname, sizeof fname, &frows, &row0) &&
+            if (!ti && fused_part(nm, li, k, D, KV, H, fname, sizeof fname, &frows, &row0) &&
                 tq_model_find(m, fname)) {
                 if (!(t = want(m, fname, frows, cols[k], err))) goto fail;
                 if (!fused) {   /* scratch for the largest fused tensor */
@@ -230,12 +291,12 @@ tq_llama *tq_llama_open(const tq_model *m, const tq_llama_config *cfg_in, tq_err
                     if (!(fused = malloc(sizeof(float) * (size_t)big))) { tq_err(err, TQ_E_NOMEM, "out of memory"); goto fail; }
                 }
                 if (tq_model_tensor_f32(m, t, fused, err)) goto fail;
-                *dst[k] = p;
+                *dst_k = p;
                 memcpy(p, fused + row0 * cols[k], sizeof(float) * (size_t)(rows[k] * cols[k]));
                 p += rows[k] * cols[k];
                 continue;
             }
-            LOAD(*dst[k], name, rows[k], cols[k]);
+            LOAD(*dst_k, name, rows[k], cols[k]);
         }
     }
 #undef LOAD
@@ -249,6 +310,17 @@ tq_llama *tq_llama_open(const tq_model *m, const tq_llama_config *cfg_in, tq_err
                    path, (unsigned long long)i);
             goto fail;
         }
+    for (int li = 0; li < c.n_layers; li++)
+        for (int k = 0; k < T_COUNT; k++) {
+            const lmat *w = &l->L[li].w[k];
+            int64_t ns = !w->s ? 0 : w->per_tensor ? 1 : rows[k] * w->ngroups;
+            for (int64_t i = 0; i < ns; i++)
+                if (!isfinite(w->s[i])) {
+                    layer_name(name, sizeof name, nm, li, k);
+                    tq_err(err, TQ_E_VALUE, "%s: tensor \"%s\": scale %lld is not finite", path, name, (long long)i);
+                    goto fail;
+                }
+        }
     return l;
 fail:
     free(fused);
@@ -260,6 +332,7 @@ fail:
 
 void tq_llama_state_free(tq_llama_state *s) {
     if (!s) return;
+    free(s->wbuf);
     free(s->x); free(s->xb); free(s->xb2); free(s->q); free(s->hb); free(s->hb2); free(s->att);
     free(s->kc); free(s->vc);
     free(s);
@@ -279,6 +352,11 @@ tq_llama_state *tq_llama_state_new(const tq_llama *l, int max_seq, tq_error *err
     s->hb = malloc(sizeof(float) * (size_t)c->hidden_dim);
     s->hb2 = malloc(sizeof(float) * (size_t)c->hidden_dim);
     s->att = malloc(sizeof(float) * (size_t)max_seq);
+    if (l->n_int8) {
+        size_t mc = (size_t)(c->dim > c->hidden_dim ? c->dim : c->hidden_dim);
+        s->wbuf = malloc(sizeof(float) * (4 * mc > I8_BUF_FLOATS ? 4 * mc : I8_BUF_FLOATS));
+        if (!s->wbuf) { tq_llama_state_free(s); tq_err(err, TQ_E_NOMEM, "out of memory"); return NULL; }
+    }
     s->kc = calloc(cache, sizeof(float));
     s->vc = calloc(cache, sizeof(float));
     if (!s->x || !s->xb || !s->xb2 || !s->q || !s->hb || !s->hb2 || !s->att || !s->kc || !s->vc) {
@@ -292,8 +370,41 @@ tq_llama_state *tq_llama_state_new(const tq_llama *l, int max_seq, tq_error *err
 /* ---- forward --------------------------------------------------------------- */
 
 /* y[rows] = W[rows, cols] x[cols] */
-static void matvec(float *y, const float *W, const float *x, int rows, int cols) {
+static void matvec_f32(float *y, const float *W, const float *x, int rows, int cols) {
     cblas_sgemv(CblasRowMajor, CblasNoTrans, rows, cols, 1.0f, W, cols, x, 1, 0.0f, y, 1);
+}
+
+/* o[i] = q[i] * sc; blocks of 16 so the compiler vectorizes at -O2 */
+static void decode_i8(float *restrict o, const int8_t *restrict q, float sc, int64_t n) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int k = 0; k < 16; k++) o[i + k] = (float)q[i + k] * sc;
+    for (; i < n; i++) o[i] = (float)q[i] * sc;
+}
+
+/* The same from int8 codes: a chunk of rows at a time is decoded into buf
+ * (w = q * scale, exactly the values tq_dequantize gives) and multiplied
+ * with sgemv, so at most max(I8_BUF_FLOATS, 4 * cols) floats are expanded. */
+static void matvec_i8(float *y, const lmat *w, const float *x, int rows, int cols, float *buf) {
+    int chunk = i8_chunk_rows(cols);
+    for (int r0 = 0; r0 < rows; r0 += chunk) {
+        int nr = rows - r0 < chunk ? rows - r0 : chunk;
+        for (int r = 0; r < nr; r++) {
+            const int8_t *q = w->q + (size_t)(r0 + r) * (size_t)cols;
+            float *o = buf + (size_t)r * (size_t)cols;
+            for (int64_t g = 0; g < w->ngroups; g++) {
+                int64_t c0 = g * w->glen, c1 = c0 + w->glen < cols ? c0 + w->glen : cols;
+                float sc = w->per_tensor ? w->s[0] : w->s[(size_t)(r0 + r) * (size_t)w->ngroups + (size_t)g];
+                decode_i8(o + c0, q + c0, sc, c1 - c0);
+            }
+        }
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, nr, cols, 1.0f, buf, cols, x, 1, 0.0f, y + r0, 1);
+    }
+}
+
+static void matvec(float *y, const lmat *w, const float *x, int rows, int cols, float *buf) {
+    if (w->q) matvec_i8(y, w, x, rows, cols, buf);
+    else matvec_f32(y, w->f, x, rows, cols);
 }
 
 tq_status tq_llama_forward(const tq_llama *l, tq_llama_state *s, int token, int pos,
@@ -314,26 +425,26 @@ tq_status tq_llama_forward(const tq_llama *l, tq_llama_state *s, int token, int 
         size_t lo = (size_t)li * (size_t)s->max_seq * (size_t)KV;
         float *kc = s->kc + lo, *vc = s->vc + lo;
         float *k = kc + (size_t)pos * KV, *v = vc + (size_t)pos * KV;
-        tq_llama_rmsnorm(s->xb, x, w->att_norm, D, c->norm_eps);
-        matvec(s->q, w->wq, s->xb, D, D);
-        matvec(k, w->wk, s->xb, KV, D);
-        matvec(v, w->wv, s->xb, KV, D);
+        tq_llama_rmsnorm(s->xb, x, w->w[T_ATT_NORM].f, D, c->norm_eps);
+        matvec(s->q, &w->w[T_WQ], s->xb, D, D, s->wbuf);
+        matvec(k, &w->w[T_WK], s->xb, KV, D, s->wbuf);
+        matvec(v, &w->w[T_WV], s->xb, KV, D, s->wbuf);
         tq_llama_rope(s->q, c->n_heads, hs, pos, c->rope_theta, half);
         tq_llama_rope(k, c->n_kv_heads, hs, pos, c->rope_theta, half);
         tq_llama_attention(s->xb, s->q, kc, vc, pos + 1, c->n_heads, c->n_kv_heads, hs, KV, s->att);
-        matvec(s->xb2, w->wo, s->xb, D, D);
+        matvec(s->xb2, &w->w[T_WO], s->xb, D, D, s->wbuf);
         for (int i = 0; i < D; i++) x[i] += s->xb2[i];
-        tq_llama_rmsnorm(s->xb, x, w->ffn_norm, D, c->norm_eps);
-        matvec(s->hb, w->w1, s->xb, H, D);
-        matvec(s->hb2, w->w3, s->xb, H, D);
+        tq_llama_rmsnorm(s->xb, x, w->w[T_FFN_NORM].f, D, c->norm_eps);
+        matvec(s->hb, &w->w[T_W1], s->xb, H, D, s->wbuf);
+        matvec(s->hb2, &w->w[T_W3], s->xb, H, D, s->wbuf);
         tq_llama_swiglu(s->hb, s->hb, s->hb2, H);
-        matvec(s->xb2, w->w2, s->hb, D, H);
+        matvec(s->xb2, &w->w[T_W2], s->hb, D, H, s->wbuf);
         for (int i = 0; i < D; i++) x[i] += s->xb2[i];
     }
     s->filled = pos + 1;
     if (logits) {
         tq_llama_rmsnorm(s->xb, x, l->norm, D, c->norm_eps);
-        matvec(logits, l->out, s->xb, c->vocab_size, D);
+        matvec_f32(logits, l->out, s->xb, c->vocab_size, D);
     }
     return TQ_OK;
 }

@@ -90,6 +90,14 @@ assert 0 < j["kl_mean"] < 0.01 and j["top1_agreement"] >= 0.95, j
 assert j["stored_bytes_quant"] < 0.5 * j["stored_bytes_orig"], j
 assert abs(j["perplexity_quant"] / j["perplexity_orig"] - 1) < 0.02, j
 PYEOF'
+  "$CLI" $CMP "$M" "$T/q8" --keep-int8 --json > "$T/q8k.json"
+  check "--keep-int8: 35 int8 matrices, a third of the memory, the same KL to rounding" '"$PY" - "$T/q8k.json" "$T/q8.json" <<PYEOF
+import json, sys
+j, k = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert j["int8_matrices_quant"] == 35 and j["int8_matrices_orig"] == 0 and k["int8_matrices_quant"] == 0, j
+assert j["memory_bytes_quant"] < 0.4 * j["memory_bytes_orig"] and k["memory_bytes_quant"] == k["memory_bytes_orig"], (j, k)
+assert abs(j["kl_mean"] - k["kl_mean"]) < 1e-6 and j["top1_agreement"] == k["top1_agreement"], (j, k)
+PYEOF'
   "$CLI" $CMP "$M" "$T/q2" --json > "$T/q2.json"
   check "2-bit convert: the damage shows (KL > 1 nat, perplexity doubled)" '"$PY" - "$T/q2.json" "$T/q8.json" <<PYEOF
 import json, sys
