@@ -90,6 +90,19 @@ static void t_small(void) {
     CHECK(len == 1 && p[0] == 0);
     CHECK(tq_spm_decode(t, A, 9999, &len) == NULL);
     tq_spm_free(t);
+
+    TQ_CASE("spm: a piece with an inner space merges across words");
+    b = small_vocab();
+    put_piece(&b, " b", -4);     /* id AA + 1 */
+    put_piece(&b, "a b", -0.1f); /* id AA + 2: words can no longer merge apart */
+    t = tq_spm_open_mem(b.b, b.n, "small2", &err);
+    free(b.b);
+    CHECK(t != NULL);
+    if (!t) return;
+    /* " ca b" -> [' ','c','a',' ','b']: only ' b' (-4) is a piece, then 'a'+' b' = 'a b' (-0.1);
+     * ' c', 'ca', 'a ' are no pieces -> [' ', 'c', 'a b'] */
+    CHECK(enc_is(t, "ca b", 0, 0, (int[]){SP, C, AA + 2}, 3));
+    tq_spm_free(t);
 }
 
 static void t_corrupt(void) {
@@ -173,6 +186,56 @@ static void t_tok512(void) {
         free(ids);
         free(back);
     }
+
+    TQ_CASE("tok512: a long text encodes in linear time and round-trips");
+    size_t big = 200000, bl = 0;
+    char *text = malloc(big + 1);
+    static const char *const words[] = {"Once", "upon", "a", "time,", "Lily", "and", "Tom", "played", "in",
+                                        "the", "park.", "\"Look!\"", "said", "Mom.", "\n"};
+    uint64_t rs = 5;
+    while (bl + 16 < big) {
+        const char *w = words[tq_t_rand(&rs) % 15];
+        size_t wl = strlen(w);
+        memcpy(text + bl, w, wl);
+        bl += wl;
+        text[bl++] = ' ';
+    }
+    text[bl] = 0;
+    int *ids, n, *ids2, n2;
+    char *back;
+    size_t blen;
+    CHECK_OK(tq_spm_encode(t, text, bl, 1, 0, &ids, &n, &err), err);
+    CHECK(n > 1000 && n < (int)bl / 2);
+    CHECK_OK(tq_spm_detokenize(t, ids, n, &back, &blen, &err), err);
+    CHECK(blen == bl && memcmp(back, text, bl) == 0);
+
+    TQ_CASE("tok512: splitting at spaces gives the ids of one whole-text merge");
+    /* the same vocabulary plus a piece "\x01 \x01" that no text here can form:
+     * it has an inner space, so that tokenizer merges the whole text at once */
+    FILE *f = fopen(path, "rb");
+    buf raw = {0};
+    char chunk[4096];
+    size_t got;
+    while (f && (got = fread(chunk, 1, sizeof chunk, f)) > 0) put(&raw, chunk, got);
+    if (f) fclose(f);
+    put_piece(&raw, "\x01 \x01", -1000);
+    tq_spm *whole = tq_spm_open_mem(raw.b, raw.n, "tok512+inner-space", &err);
+    free(raw.b);
+    CHECK(whole != NULL);
+    if (whole) {
+        int *w_ids, wn;
+        size_t part = 3000;   /* quadratic for the whole-text tokenizer: keep it short */
+        while (text[part] != ' ') part--;
+        CHECK_OK(tq_spm_encode(t, text, part, 1, 0, &ids2, &n2, &err), err);
+        CHECK_OK(tq_spm_encode(whole, text, part, 1, 0, &w_ids, &wn, &err), err);
+        CHECK(eq_ids(ids2, n2, w_ids, wn));
+        free(w_ids);
+        free(ids2);
+        tq_spm_free(whole);
+    }
+    free(ids);
+    free(back);
+    free(text);
     tq_spm_free(t);
 }
 
