@@ -265,11 +265,23 @@ typedef struct tq_spm tq_spm;
 #define TQ_SPM_BOS 1
 #define TQ_SPM_EOS 2
 
-/** Read a tokenizer file. @return a handle or NULL with err set. */
+/** Read a tokenizer file: a sentencepiece tokenizer.model when the name
+ *  ends in ".model", else llama2.c's layout. @return a handle or NULL with err set. */
 tq_spm *tq_spm_open(const char *path, tq_error *err);
-/** Open dir/tokenizer.bin, else the one dir/tok*.bin file (e.g. tok512.bin).
- *  @return TQ_E_NOTFOUND when there is none, TQ_E_ARG when several. */
+/** Open dir/tokenizer.bin, else the one dir/tok*.bin file (e.g. tok512.bin),
+ *  else dir/tokenizer.model.
+ *  @return TQ_E_NOTFOUND when there is none, TQ_E_ARG when several tok*.bin. */
 tq_spm *tq_spm_open_dir(const char *dir, tq_error *err);
+/**
+ * Read a sentencepiece tokenizer.model image (a protobuf ModelProto; only the
+ * pieces are used: text, score, type). U+2581 in pieces becomes a plain
+ * space; control, unknown and unused pieces are never formed from text and
+ * decode to nothing (tq_spm_find does not see them); the first unknown piece
+ * stands for unencodable bytes. BOS and EOS must be the control pieces 1 and
+ * 2 (as in Llama's tokenizers). Encoding is the same score-driven BPE, which
+ * reproduces sentencepiece's BPE models (tested against the library).
+ */
+tq_spm *tq_spm_open_model_mem(const void *data, size_t size, const char *name, tq_error *err);
 /** The same from a memory image (copied); `name` labels errors. */
 tq_spm *tq_spm_open_mem(const void *data, size_t size, const char *name, tq_error *err);
 void    tq_spm_free(tq_spm *t);
@@ -280,7 +292,8 @@ int         tq_spm_count(const tq_spm *t);
 const char *tq_spm_piece(const tq_spm *t, int id, int *len);
 /** Score of id (merge priority: higher merges first); 0 when out of range. */
 float       tq_spm_score(const tq_spm *t, int id);
-/** Id of the piece bytes[0..len), or -1 (the lowest id when repeated). */
+/** Id of the piece bytes[0..len), or -1 (the lowest id when repeated;
+ *  control/unknown pieces of a tokenizer.model are not found). */
 int         tq_spm_find(const tq_spm *t, const char *bytes, int len);
 
 /**

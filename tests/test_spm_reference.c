@@ -43,7 +43,8 @@ static const char *PY =
     "    'Lily  and   Tom', ' leading space', 'trailing space ', 'unseen words: xylophone quartz jazz',\n"
     "    'Snowman \\u2603 and emoji \\U0001F600 fall back to bytes', 'tab\\tand\\nnewline', 'Zoe had 42 apples',\n"
     "    'Caf\\u00e9 au lait', 'happyhappyhappy parkpark', 'A', '\\u00e9\\u00e9\\u00e9',\n"
-    "    'She said, \"Let us go!\" and they went to the park to play with the big red ball.']\n"
+    "    'She said, \"Let us go!\" and they went to the park to play with the big red ball.',\n"
+    "    '<s> and </s> and <unk> are only text here']\n"
     "random.seed(7)\n"
     "for i in range(40):\n"
     "    texts.append(' '.join(random.choice(words + ['Lily', 'Tom!', 'zz', '42']) for _ in range(random.randint(1, 20))))\n"
@@ -71,13 +72,10 @@ void tq_tests(void) {
     free(log);
     if (rc) return;
 
-    tq_error err = {0};
-    tq_spm *t = tq_spm_open(tq_t_path("tok.bin"), &err);
-    CHECK_OK(t ? TQ_OK : err.status, err);
     char *json;
     FILE *f = fopen(tq_t_path("expected.json"), "rb");
     CHECK(f != NULL);
-    if (!t || !f) { if (f) fclose(f); tq_spm_free(t); return; }
+    if (!f) return;
     fseek(f, 0, SEEK_END);
     long sz = ftell(f);
     fseek(f, 0, SEEK_SET);
@@ -87,39 +85,63 @@ void tq_tests(void) {
     cJSON *j = cJSON_Parse(json);
     free(json);
     CHECK(cJSON_IsArray(j));
-    int cases = 0, bytes_seen = 0;
-    for (cJSON *e = j ? j->child : NULL; e; e = e->next) {
-        const char *text = cJSON_GetObjectItem(e, "text")->valuestring;
-        cJSON *want = cJSON_GetObjectItem(e, "ids");
-        int *ids, n;
-        CHECK_OK(tq_spm_encode(t, text, strlen(text), 0, 0, &ids, &n, &err), err);
-        int wn = cJSON_GetArraySize(want), same = wn == n;
-        for (int i = 0; same && i < n; i++) same = ids[i] == cJSON_GetArrayItem(want, i)->valueint;
-        for (int i = 0; i < n; i++) bytes_seen += ids[i] >= 3 && ids[i] < 259;
-        if (!same) {
-            fprintf(stderr, "  \"%s\": got", text);
-            for (int i = 0; i < n; i++) fprintf(stderr, " %d", ids[i]);
-            fprintf(stderr, "\n   sentencepiece:");
-            for (int i = 0; i < wn; i++) fprintf(stderr, " %d", cJSON_GetArrayItem(want, i)->valueint);
-            fputc('\n', stderr);
+    static const char *const files[2] = {"tok.bin", "m.model"};
+    int counts[2] = {0, 0};
+    for (int which = 0; which < 2; which++) {
+        if (which == 1) TQ_CASE("spm reference: sentencepiece's own tokenizer.model gives the same ids");
+        tq_error err = {0};
+        tq_spm *t = tq_spm_open(tq_t_path(files[which]), &err);
+        CHECK_OK(t ? TQ_OK : err.status, err);
+        if (!t) continue;
+        counts[which] = tq_spm_count(t);
+        int cases = 0, bytes_seen = 0;
+        for (cJSON *e = j ? j->child : NULL; e; e = e->next) {
+            const char *text = cJSON_GetObjectItem(e, "text")->valuestring;
+            cJSON *want = cJSON_GetObjectItem(e, "ids");
+            int *ids, n;
+            CHECK_OK(tq_spm_encode(t, text, strlen(text), 0, 0, &ids, &n, &err), err);
+            int wn = cJSON_GetArraySize(want), same = wn == n;
+            for (int i = 0; same && i < n; i++) same = ids[i] == cJSON_GetArrayItem(want, i)->valueint;
+            for (int i = 0; i < n; i++) bytes_seen += ids[i] >= 3 && ids[i] < 259;
+            if (!same) {
+                fprintf(stderr, "  \"%s\": got", text);
+                for (int i = 0; i < n; i++) fprintf(stderr, " %d", ids[i]);
+                fprintf(stderr, "\n   sentencepiece:");
+                for (int i = 0; i < wn; i++) fprintf(stderr, " %d", cJSON_GetArrayItem(want, i)->valueint);
+                fputc('\n', stderr);
+            }
+            CHECK_MSG(same, "%s: ids differ for \"%s\"", files[which], text);
+            /* and our decoding of sentencepiece's ids gives the text back */
+            int *withbos = malloc(sizeof(int) * (size_t)(n + 1));
+            withbos[0] = TQ_SPM_BOS;
+            memcpy(withbos + 1, ids, sizeof(int) * (size_t)n);
+            char *back;
+            size_t bl;
+            CHECK_OK(tq_spm_detokenize(t, withbos, n + 1, &back, &bl, &err), err);
+            CHECK_MSG(bl == strlen(text) && memcmp(back, text, bl) == 0, "\"%s\" decoded as \"%s\"", text, back);
+            free(back);
+            free(withbos);
+            free(ids);
+            cases++;
         }
-        CHECK_MSG(same, "ids differ for \"%s\"", text);
-        /* and our decoding of sentencepiece's ids gives the text back */
-        int *withbos = malloc(sizeof(int) * (size_t)(n + 1));
-        withbos[0] = TQ_SPM_BOS;
-        memcpy(withbos + 1, ids, sizeof(int) * (size_t)n);
-        char *back;
-        size_t bl;
-        CHECK_OK(tq_spm_detokenize(t, withbos, n + 1, &back, &bl, &err), err);
-        CHECK_MSG(bl == strlen(text) && memcmp(back, text, bl) == 0, "\"%s\" decoded as \"%s\"", text, back);
-        free(back);
-        free(withbos);
-        free(ids);
-        cases++;
+        printf("  %s: %d texts, %d byte-fallback tokens, all as sentencepiece encodes them\n", files[which], cases, bytes_seen);
+        CHECK(cases >= 50);
+        CHECK_MSG(bytes_seen >= 5, "byte fallback exercised %d times", bytes_seen);
+        tq_spm_free(t);
     }
-    printf("  %d texts, %d byte-fallback tokens, all as sentencepiece encodes them\n", cases, bytes_seen);
-    CHECK(cases >= 50);
-    CHECK_MSG(bytes_seen >= 5, "byte fallback exercised %d times", bytes_seen);
+    CHECK_EQ_INT(counts[1], counts[0]);
+    CHECK_EQ_INT(counts[0], 700);
     cJSON_Delete(j);
-    tq_spm_free(t);
+
+    TQ_CASE("spm reference: malformed tokenizer.model files are refused");
+    tq_error err = {0};
+    CHECK(tq_spm_open_model_mem("\x0a\x05" "ab", 4, "cut.model", &err) == NULL);
+    CHECK_ERR(err.status, err, TQ_E_FORMAT, "cut.model");
+    /* three pieces, none a control piece: BOS/EOS cannot be ids 1 and 2 */
+    static const unsigned char three[] = {0x0a, 0x03, 0x0a, 0x01, 'a', 0x0a, 0x03, 0x0a, 0x01, 'b', 0x0a, 0x03, 0x0a, 0x01, 'c'};
+    CHECK(tq_spm_open_model_mem(three, sizeof three, "plain.model", &err) == NULL);
+    CHECK_ERR(err.status, err, TQ_E_UNSUPPORTED, "BOS and EOS");
+    static const unsigned char badwire[] = {0x0f, 0x00};
+    CHECK(tq_spm_open_model_mem(badwire, sizeof badwire, "wire.model", &err) == NULL);
+    CHECK_ERR(err.status, err, TQ_E_FORMAT, "wire.model");
 }

@@ -25,7 +25,10 @@ struct tq_spm {
     char   **piece;     /* [n] NUL-terminated copies (pieces may hold NUL: see plen) */
     int     *plen;      /* [n] byte lengths                                  */
     float   *score;     /* [n]                                               */
-    int     *sorted;    /* [n] ids sorted by (piece bytes, id)               */
+    int     *sorted;    /* [n_sorted] ids text can form, sorted by (piece bytes, id) */
+    int      n_sorted;
+    uint8_t *nomatch;   /* [n] 1: control/unknown/unused piece (tokenizer.model):
+                           never formed from text, decodes to nothing; or NULL */
     int      byte_id[256]; /* id of piece "<0xNN>" for byte NN, or -1        */
     int      unk;       /* id of "<unk>", or -1                              */
     int      max_len;   /* max_token_length from the header                  */
@@ -55,6 +58,7 @@ void tq_spm_free(tq_spm *t) {
     free(t->plen);
     free(t->score);
     free(t->sorted);
+    free(t->nomatch);
     free(t);
 }
 
@@ -70,6 +74,31 @@ static int byte_piece(const char *p, int len) {
     if (len != 6 || p[0] != '<' || p[1] != '0' || p[2] != 'x' || p[5] != '>') return -1;
     int h = hexval(p[3]), l = hexval(p[4]);
     return (h < 0 || l < 0) ? -1 : h * 16 + l;
+}
+
+/* Build the lookup structures once the pieces are in: the sorted index (of
+ * the pieces text can form), byte-fallback ids, <unk>, space splitting.
+ * @return 0, or -1 out of memory. */
+static int spm_index(tq_spm *t) {
+    int n = t->n;
+    t->sorted = malloc(sizeof(int) * (size_t)n);
+    if (!t->sorted) return -1;
+    t->n_sorted = 0;
+    for (int i = 0; i < n; i++)
+        if (!t->nomatch || !t->nomatch[i]) t->sorted[t->n_sorted++] = i;
+    g_sort_t = t;
+    qsort(t->sorted, (size_t)t->n_sorted, sizeof(int), cmp_ids);
+    g_sort_t = NULL;
+    for (int b = 0; b < 256; b++) { t->byte_id[b] = -1; t->bytes1[b][0] = (char)b; t->bytes1[b][1] = 0; }
+    for (int i = n - 1; i >= 0; i--) {   /* the lowest id wins on repeats */
+        int b = byte_piece(t->piece[i], t->plen[i]);
+        if (b >= 0) t->byte_id[b] = i;
+    }
+    t->unk = tq_spm_find(t, "<unk>", 5);
+    t->space_split = 1;
+    for (int i = 0; i < n && t->space_split; i++)
+        if (t->plen[i] > 1 && memchr(t->piece[i] + 1, ' ', (size_t)t->plen[i] - 1)) t->space_split = 0;
+    return 0;
 }
 
 tq_spm *tq_spm_open_mem(const void *data, size_t size, const char *name, tq_error *err) {
@@ -125,8 +154,7 @@ tq_spm *tq_spm_open_mem(const void *data, size_t size, const char *name, tq_erro
     t->piece = calloc((size_t)n, sizeof(char *));
     t->plen = malloc(sizeof(int) * (size_t)n);
     t->score = malloc(sizeof(float) * (size_t)n);
-    t->sorted = malloc(sizeof(int) * (size_t)n);
-    if (!t->piece || !t->plen || !t->score || !t->sorted) goto oom;
+    if (!t->piece || !t->plen || !t->score) goto oom;
     off = 4;
     for (int i = 0; i < n; i++) {
         uint32_t sbits = tq_ld32(d + off);
@@ -138,20 +166,8 @@ tq_spm *tq_spm_open_mem(const void *data, size_t size, const char *name, tq_erro
         memcpy(t->piece[i], d + off, (size_t)t->plen[i]);
         t->piece[i][t->plen[i]] = 0;
         off += (size_t)t->plen[i];
-        t->sorted[i] = i;
     }
-    g_sort_t = t;
-    qsort(t->sorted, (size_t)n, sizeof(int), cmp_ids);
-    g_sort_t = NULL;
-    for (int b = 0; b < 256; b++) { t->byte_id[b] = -1; t->bytes1[b][0] = (char)b; t->bytes1[b][1] = 0; }
-    for (int i = n - 1; i >= 0; i--) {   /* the lowest id wins on repeats */
-        int b = byte_piece(t->piece[i], t->plen[i]);
-        if (b >= 0) t->byte_id[b] = i;
-    }
-    t->unk = tq_spm_find(t, "<unk>", 5);
-    t->space_split = 1;
-    for (int i = 0; i < n && t->space_split; i++)
-        if (t->plen[i] > 1 && memchr(t->piece[i] + 1, ' ', (size_t)t->plen[i] - 1)) t->space_split = 0;
+    if (spm_index(t)) goto oom;
     return t;
 oom:
     tq_spm_free(t);
@@ -159,10 +175,167 @@ oom:
     return NULL;
 }
 
+/* ---- sentencepiece tokenizer.model (protobuf ModelProto) ------------------
+ *
+ * ModelProto field 1 (repeated, length-delimited) is a SentencePiece message:
+ *   field 1 piece (string), field 2 score (float, 32-bit), field 3 type
+ *   (varint: 1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte).
+ * Every other field (trainer and normalizer specs...) is skipped by wire type.
+ * "\xE2\x96\x81" (U+2581, sentencepiece's space) becomes ' '. */
+
+static int pb_varint(const uint8_t *d, size_t n, size_t *o, uint64_t *v) {
+    uint64_t r = 0;
+    for (int sh = 0; sh < 64; sh += 7) {
+        if (*o >= n) return -1;
+        uint8_t b = d[(*o)++];
+        r |= (uint64_t)(b & 0x7F) << sh;
+        if (!(b & 0x80)) { *v = r; return 0; }
+    }
+    return -1;
+}
+
+/* Read a field header; for wire type 2 also its length (checked against n). */
+static int pb_field(const uint8_t *d, size_t n, size_t *o, uint64_t *field, int *wire, uint64_t *len) {
+    uint64_t key;
+    if (pb_varint(d, n, o, &key)) return -1;
+    *field = key >> 3;
+    *wire = (int)(key & 7);
+    if (*wire == 2) {
+        if (pb_varint(d, n, o, len) || *len > n - *o) return -1;
+    }
+    return 0;
+}
+
+static int pb_skip(const uint8_t *d, size_t n, size_t *o, int wire, uint64_t len) {
+    uint64_t v;
+    switch (wire) {
+    case 0: return pb_varint(d, n, o, &v);
+    case 1: if (n - *o < 8) return -1; *o += 8; return 0;
+    case 2: *o += (size_t)len; return 0;
+    case 5: if (n - *o < 4) return -1; *o += 4; return 0;
+    default: return -1;
+    }
+}
+
+/* Parse one SentencePiece message d[0..n). */
+static int pb_piece(const uint8_t *d, size_t n, const uint8_t **str, size_t *slen, float *score, int *type) {
+    size_t o = 0;
+    *str = NULL; *slen = 0; *score = 0; *type = 1;
+    while (o < n) {
+        uint64_t f, len = 0, v;
+        int w;
+        if (pb_field(d, n, &o, &f, &w, &len)) return -1;
+        if (f == 1 && w == 2) { *str = d + o; *slen = (size_t)len; o += (size_t)len; }
+        else if (f == 2 && w == 5) {
+            if (n - o < 4) return -1;
+            uint32_t bits = tq_ld32(d + o);
+            memcpy(score, &bits, 4);
+            o += 4;
+        } else if (f == 3 && w == 0) {
+            if (pb_varint(d, n, &o, &v)) return -1;
+            *type = v > 100 ? 0 : (int)v;
+        } else if (pb_skip(d, n, &o, w, len)) return -1;
+    }
+    return 0;
+}
+
+tq_spm *tq_spm_open_model_mem(const void *data, size_t size, const char *name, tq_error *err) {
+    const uint8_t *d = data;
+    int n = 0, unk_id = -1;
+    for (int pass = 0; pass < 2; pass++) {
+        tq_spm *t = NULL;
+        if (pass == 1) {
+            if (n < 3) {
+                tq_err(err, TQ_E_FORMAT, "%s: tokenizer.model holds %d pieces, fewer than <unk>, <s>, </s>", name, n);
+                return NULL;
+            }
+            t = calloc(1, sizeof *t);
+            if (!t) { tq_err(err, TQ_E_NOMEM, "out of memory"); return NULL; }
+            t->n = n;
+            t->piece = calloc((size_t)n, sizeof(char *));
+            t->plen = malloc(sizeof(int) * (size_t)n);
+            t->score = malloc(sizeof(float) * (size_t)n);
+            t->nomatch = calloc((size_t)n, 1);
+            if (!t->piece || !t->plen || !t->score || !t->nomatch) goto oom;
+        }
+        size_t o = 0;
+        int k = 0;
+        while (o < size) {
+            uint64_t f, len = 0;
+            int w;
+            if (pb_field(d, size, &o, &f, &w, &len)) {
+                tq_spm_free(t);
+                tq_err(err, TQ_E_FORMAT, "%s: not a sentencepiece model (bad protobuf field at offset %zu)", name, o);
+                return NULL;
+            }
+            if (f != 1 || w != 2) {
+                if (pb_skip(d, size, &o, w, len)) {
+                    tq_spm_free(t);
+                    tq_err(err, TQ_E_FORMAT, "%s: not a sentencepiece model (field %llu runs past the end)", name,
+                           (unsigned long long)f);
+                    return NULL;
+                }
+                continue;
+            }
+            const uint8_t *str;
+            size_t slen;
+            float score;
+            int type;
+            if (pb_piece(d + o, (size_t)len, &str, &slen, &score, &type) || slen > SPM_MAX_PIECE_LEN || !isfinite(score)) {
+                tq_spm_free(t);
+                tq_err(err, TQ_E_FORMAT, "%s: piece %d is malformed (offset %zu)", name, k, o);
+                return NULL;
+            }
+            o += (size_t)len;
+            if (pass == 0) {
+                if (++n > SPM_MAX_PIECES) {
+                    tq_err(err, TQ_E_LIMIT, "%s: more than %d pieces", name, SPM_MAX_PIECES);
+                    return NULL;
+                }
+                continue;
+            }
+            char *p = malloc(slen + 1);
+            if (!p) goto oom;
+            size_t pl = 0;
+            for (size_t i = 0; i < slen; i++) {
+                if (i + 2 < slen && str[i] == 0xE2 && str[i + 1] == 0x96 && str[i + 2] == 0x81) { p[pl++] = ' '; i += 2; }
+                else p[pl++] = (char)str[i];
+            }
+            p[pl] = 0;
+            t->piece[k] = p;
+            t->plen[k] = (int)pl;
+            t->score[k] = score;
+            t->nomatch[k] = type == 2 || type == 3 || type == 5;
+            if (type == 2 && unk_id < 0) unk_id = k;
+            if ((int)pl > t->max_len) t->max_len = (int)pl;
+            k++;
+        }
+        if (pass == 1) {
+            if (!t->nomatch[TQ_SPM_BOS] || !t->nomatch[TQ_SPM_EOS]) {
+                tq_err(err, TQ_E_UNSUPPORTED, "%s: ids %d and %d are \"%s\" and \"%s\", not control pieces: BOS and EOS "
+                       "must be ids 1 and 2", name, TQ_SPM_BOS, TQ_SPM_EOS, t->piece[TQ_SPM_BOS], t->piece[TQ_SPM_EOS]);
+                tq_spm_free(t);
+                return NULL;
+            }
+            if (spm_index(t)) goto oom;
+            t->unk = unk_id;   /* the UNKNOWN piece, whatever its text */
+            return t;
+        oom:
+            tq_spm_free(t);
+            tq_err(err, TQ_E_NOMEM, "%s: out of memory for %d pieces", name, n);
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
 tq_spm *tq_spm_open(const char *path, tq_error *err) {
     tq_map m;
     if (tq_map_open(&m, path, err)) return NULL;
-    tq_spm *t = tq_spm_open_mem(m.data, (size_t)m.size, path, err);
+    size_t pl = strlen(path);
+    tq_spm *t = pl >= 6 && strcmp(path + pl - 6, ".model") == 0
+                    ? tq_spm_open_model_mem(m.data, (size_t)m.size, path, err)
+                    : tq_spm_open_mem(m.data, (size_t)m.size, path, err);
     tq_map_close(&m);
     return t;
 }
@@ -178,7 +351,7 @@ const char *tq_spm_piece(const tq_spm *t, int id, int *len) {
 float tq_spm_score(const tq_spm *t, int id) { return (id < 0 || id >= t->n) ? 0.0f : t->score[id]; }
 
 int tq_spm_find(const tq_spm *t, const char *bytes, int len) {
-    int lo = 0, hi = t->n - 1, found = -1;
+    int lo = 0, hi = t->n_sorted - 1, found = -1;
     while (lo <= hi) {        /* leftmost match = lowest id among equal pieces */
         int mid = lo + (hi - lo) / 2;
         int id = t->sorted[mid];
@@ -299,6 +472,7 @@ out:
 
 const char *tq_spm_decode(const tq_spm *t, int prev, int id, int *len) {
     if (id < 0 || id >= t->n) return NULL;
+    if (t->nomatch && t->nomatch[id]) { *len = 0; return t->piece[id] + t->plen[id]; }
     const char *p = t->piece[id];
     int l = t->plen[id];
     int b = byte_piece(p, l);
@@ -346,12 +520,18 @@ tq_spm *tq_spm_open_dir(const char *dir, tq_error *err) {
             if (count++ == 0) p = tq_path_join(dir, de->d_name);
         }
         if (d) closedir(d);
-        if (count != 1) {
+        if (count > 1) {
             free(p);
-            tq_err(err, count ? TQ_E_ARG : TQ_E_NOTFOUND,
-                   count ? "%s: %d tok*.bin files and no tokenizer.bin; name the tokenizer"
-                         : "%s: no tokenizer.bin or tok*.bin (llama2.c tokenizer) found", dir, count);
+            tq_err(err, TQ_E_ARG, "%s: %d tok*.bin files and no tokenizer.bin; name the tokenizer", dir, count);
             return NULL;
+        }
+        if (count == 0) {
+            p = tq_path_join(dir, "tokenizer.model");
+            if (p && !tq_file_exists(p)) {
+                free(p);
+                tq_err(err, TQ_E_NOTFOUND, "%s: no tokenizer.bin, tok*.bin (llama2.c) or tokenizer.model (sentencepiece) found", dir);
+                return NULL;
+            }
         }
         if (!p) { tq_err(err, TQ_E_NOMEM, "out of memory"); return NULL; }
     }
