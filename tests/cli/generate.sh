@@ -45,6 +45,16 @@ check "no tokenizer: exit 2" '[ $rc -eq 2 ] && grep -q "tokenizer" "$T/e2.txt"'
 "$CLI" generate "$T/bare" --config "$M/params.json" --tokenizer "$M/tok512.bin" --quiet > "$T/b.txt"
 check "--config and --tokenizer from elsewhere give the same text" 'cmp -s "$T/b.txt" "$T/want.txt"'
 
+# the thread count changes nothing
+OPENBLAS_NUM_THREADS=1 "$CLI" generate "$M" --steps 80 --temperature 0.7 --seed 3 --quiet > "$T/t1.txt"
+OPENBLAS_NUM_THREADS=2 "$CLI" generate "$M" --steps 80 --temperature 0.7 --seed 3 --quiet > "$T/t2.txt"
+check "1 and 2 BLAS threads give the same sample" 'cmp -s "$T/t1.txt" "$T/t2.txt"'
+
+# a prompt longer than the context (512) is refused
+long=$(for i in $(seq 1 300); do printf 'the dog '; done)
+"$CLI" generate "$M" --prompt "$long" --quiet > /dev/null 2> "$T/e4.txt"; rc=$?
+check "a prompt beyond the context: exit 2 naming the limit" '[ $rc -eq 2 ] && grep -q "exceeds the context of 512" "$T/e4.txt"'
+
 "$CLI" generate > /dev/null 2>&1; rc=$?
 check "no MODEL: usage error 1" '[ $rc -eq 1 ]'
 "$CLI" generate "$M" --temperature -1 > /dev/null 2>&1; rc=$?

@@ -107,6 +107,8 @@ assert j["perplexity_quant"] > 2 * j["perplexity_orig"] and j["top1_agreement"] 
 PYEOF'
   "$CLI" generate "$T/q8" --steps 30 --quiet > "$T/g8.txt"
   check "generate runs the int8 copy (its tokenizer and params.json were copied)" 'grep -q "^Once upon a time" "$T/g8.txt"'
+  "$CLI" generate "$T/q8" --steps 30 --keep-int8 > "$T/g8k.txt" 2> "$T/g8k.err"
+  check "generate --keep-int8: the same greedy text from 35 int8 matrices" 'cmp -s "$T/g8.txt" "$T/g8k.txt" && grep -q "35 matrices as int8" "$T/g8k.err"'
 else
   echo "# skip: trueq convert is not available here"
 fi
