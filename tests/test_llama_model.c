@@ -185,6 +185,39 @@ static void t_hand(void) {
     CHECK_OK(tq_llama_forward(l, s, 0, 0, lg, &err), err);
     CHECK_NEAR(lg[0], 6.986717079, 1e-5);
     CHECK_ERR(tq_llama_forward(l, s, 0, 2, lg, &err), err, TQ_E_ARG, "unfilled");
+
+    TQ_CASE("open: a non-finite weight is refused, naming the tensor; states belong to one decoder");
+    const float WBAD[4] = {0, 0, 0, NAN};
+    wt *tb = calloc(12, sizeof *tb);
+    set2(&tb[0], "tok_embeddings.weight", 3, 2, EMB);
+    set2(&tb[1], "norm.weight", 2, 0, ONE);
+    set2(&tb[2], "layers.0.attention_norm.weight", 2, 0, ONE);
+    set2(&tb[3], "layers.0.attention.wq.weight", 2, 2, Z);
+    set2(&tb[4], "layers.0.attention.wk.weight", 2, 2, Z);
+    set2(&tb[5], "layers.0.attention.wv.weight", 2, 2, I2);
+    set2(&tb[6], "layers.0.attention.wo.weight", 2, 2, WBAD);
+    set2(&tb[7], "layers.0.ffn_norm.weight", 2, 0, ONE);
+    set2(&tb[8], "layers.0.feed_forward.w1.weight", 2, 2, I2);
+    set2(&tb[9], "layers.0.feed_forward.w2.weight", 2, 2, I2);
+    set2(&tb[10], "layers.0.feed_forward.w3.weight", 2, 2, I2);
+    const char *bpath = tq_t_path("nan.safetensors");
+    CHECK_EQ_INT(write_tensors(bpath, tb, 11), 0);
+    wt_free(tb, 12);
+    m = tq_model_open(bpath, &err);
+    CHECK(m != NULL);
+    if (m) {
+        CHECK(tq_llama_open(m, &c, &err) == NULL);
+        CHECK_ERR(err.status, err, TQ_E_VALUE, "layers.0.attention.wo.weight\": value 3 is nan");
+        tq_model_close(m);
+    }
+    m = tq_model_open(path, &err);
+    tq_llama *l2 = m ? tq_llama_open(m, &c, &err) : NULL;
+    tq_model_close(m);
+    CHECK(l2 != NULL);
+    if (l2) {
+        CHECK_ERR(tq_llama_forward(l2, s, 0, 0, lg, &err), err, TQ_E_ARG, "another decoder");
+        tq_llama_free(l2);
+    }
     tq_llama_state_free(s);
     tq_llama_free(l);
 }

@@ -62,6 +62,7 @@ struct tq_llama {
 };
 
 struct tq_llama_state {
+    const tq_llama *owner; /* the decoder this state was made for      */
     int    max_seq;
     int    filled;         /* positions 0..filled-1 hold valid K/V      */
     float *x, *xb, *xb2, *q, *hb, *hb2, *att; /* activations            */
@@ -134,6 +135,17 @@ void tq_llama_free(tq_llama *l) {
     free(l->arena);
     free(l->L);
     free(l);
+}
+
+/* Non-finite weights would only surface as NaN logits much later: refuse
+ * them at open, naming the tensor and the flat index. */
+static tq_status check_finite(const float *v, int64_t n, const char *path, const char *tname, const char *what,
+                              tq_error *err) {
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(v[i]))
+            return tq_err(err, TQ_E_VALUE, "%s: tensor \"%s\": %s %lld is %g, not finite", path, tname, what,
+                          (long long)i, (double)v[i]);
+    return TQ_OK;
 }
 
 /* A tensor the int8 path can use as stored: linear-sym 8-bit codes. */
@@ -263,6 +275,7 @@ tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, con
         if (!(t = want(m, (nm_), (r_), (c_), err))) goto fail; \
         (dst) = p; \
         if (tq_model_tensor_f32(m, t, p, err)) goto fail; \
+        if (check_finite(p, (r_) * ((c_) ? (c_) : 1), path, (nm_), "value", err)) goto fail; \
         p += (r_) * ((c_) ? (c_) : 1); \
     } while (0)
     LOAD(l->tok, emb_name, V, D);
@@ -277,6 +290,8 @@ tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, con
             if (keep_int8 && cols[k] && int8_usable(ti)) {
                 if (!want(m, name, rows[k], cols[k], err)) goto fail;
                 if (load_int8(&l->L[li].w[k], ti, rows[k], cols[k], &l->int8_bytes, err)) goto fail;
+                const lmat *w8 = &l->L[li].w[k];
+                if (check_finite(w8->s, w8->per_tensor ? 1 : rows[k] * w8->ngroups, path, name, "scale", err)) goto fail;
                 l->int8_params += rows[k] * cols[k];
                 l->n_int8++;
                 continue;
@@ -293,6 +308,7 @@ tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, con
                 if (tq_model_tensor_f32(m, t, fused, err)) goto fail;
                 *dst_k = p;
                 memcpy(p, fused + row0 * cols[k], sizeof(float) * (size_t)(rows[k] * cols[k]));
+                if (check_finite(p, rows[k] * cols[k], path, fname, "value", err)) goto fail;
                 p += rows[k] * cols[k];
                 continue;
             }
@@ -303,24 +319,6 @@ tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, con
     free(fused);
     fused = NULL;
     TQ_ASSERT((uint64_t)(p - l->arena) == total);
-    /* non-finite weights would only surface as NaN logits much later */
-    for (uint64_t i = 0; i < total; i++)
-        if (!isfinite(l->arena[i])) {
-            tq_err(err, TQ_E_VALUE, "%s: a decoder weight is not finite (float %llu of the weights in load order)",
-                   path, (unsigned long long)i);
-            goto fail;
-        }
-    for (int li = 0; li < c.n_layers; li++)
-        for (int k = 0; k < T_COUNT; k++) {
-            const lmat *w = &l->L[li].w[k];
-            int64_t ns = !w->s ? 0 : w->per_tensor ? 1 : rows[k] * w->ngroups;
-            for (int64_t i = 0; i < ns; i++)
-                if (!isfinite(w->s[i])) {
-                    layer_name(name, sizeof name, nm, li, k);
-                    tq_err(err, TQ_E_VALUE, "%s: tensor \"%s\": scale %lld is not finite", path, name, (long long)i);
-                    goto fail;
-                }
-        }
     return l;
 fail:
     free(fused);
@@ -343,6 +341,7 @@ tq_llama_state *tq_llama_state_new(const tq_llama *l, int max_seq, tq_error *err
     if (max_seq <= 0 || max_seq > c->max_seq_len) max_seq = c->max_seq_len;
     tq_llama_state *s = calloc(1, sizeof *s);
     if (!s) { tq_err(err, TQ_E_NOMEM, "out of memory"); return NULL; }
+    s->owner = l;
     s->max_seq = max_seq;
     size_t cache = (size_t)c->n_layers * (size_t)max_seq * (size_t)l->kv_dim;
     s->x = malloc(sizeof(float) * (size_t)c->dim);
@@ -410,6 +409,7 @@ static void matvec(float *y, const lmat *w, const float *x, int rows, int cols, 
 tq_status tq_llama_forward(const tq_llama *l, tq_llama_state *s, int token, int pos,
                            float *logits, tq_error *err) {
     const tq_llama_config *c = &l->c;
+    if (s->owner != l) return tq_err(err, TQ_E_ARG, "decoder: the state was made for another decoder");
     if (token < 0 || token >= c->vocab_size)
         return tq_err(err, TQ_E_ARG, "decoder: token %d is outside the vocabulary [0, %d)", token, c->vocab_size);
     if (pos < 0 || pos >= s->max_seq)
