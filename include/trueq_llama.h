@@ -32,8 +32,9 @@
  * rope_theta) or config.json (Hugging Face style: hidden_size,
  * intermediate_size, num_hidden_layers, num_attention_heads,
  * num_key_value_heads, vocab_size, max_position_embeddings, rms_norm_eps,
- * rope_theta, tie_word_embeddings). Shapes the file does not give (hidden_dim,
- * vocab_size) are taken from the tensors.
+ * rope_theta, tie_word_embeddings; rope_scaling only of type "longrope"/"su",
+ * with original_max_position_embeddings). Shapes the file does not give
+ * (hidden_dim, vocab_size) are taken from the tensors.
  *
  * Numerics: float32 weights and activations; matrix-vector products through
  * OpenBLAS (cblas_sgemv); softmax, RMSNorm and KL sums are reduced in a fixed
@@ -60,6 +61,8 @@ typedef enum tq_llama_naming {
     TQ_LLAMA_NAMING_HF   = 2, /* model.embed_tokens..., rotate-half RoPE    */
 } tq_llama_naming;
 
+#define TQ_LLAMA_MAX_ROPE_FACTORS 256
+
 typedef struct tq_llama_config {
     int   dim;          /* model width                                       */
     int   hidden_dim;   /* SwiGLU width; 0 = take from the w1 tensor          */
@@ -72,6 +75,13 @@ typedef struct tq_llama_config {
     float rope_theta;   /* RoPE base                                          */
     int   tied;         /* 1: output projection = token embedding; -1: decide from the tensors */
     tq_llama_naming naming;
+    /* LongRoPE (Phi-3 "longrope"/"su" rope_scaling), when n_rope_factors > 0:
+     * pair j's frequency is divided by rope_factors[j] (the short factors) and
+     * rotated q/k are scaled by rope_mscale; the context is capped at the
+     * original (pre-extension) length, where those factors apply. */
+    int   n_rope_factors;                       /* head_size / 2, or 0      */
+    float rope_factors[TQ_LLAMA_MAX_ROPE_FACTORS];
+    float rope_mscale;                          /* 1 when not scaled        */
 } tq_llama_config;
 
 /**
@@ -168,6 +178,12 @@ void tq_llama_rmsnorm(float *out, const float *x, const float *w, int n, float e
  * (Meta / llama2.c); 1: (j, j + head_size/2) (Hugging Face).
  */
 void tq_llama_rope(float *v, int n_heads, int head_size, int pos, float theta, int half_layout);
+
+/** tq_llama_rope with LongRoPE scaling: pair j turns by
+ *  pos * theta^(-2j/head_size) / factors[j] (factors may be NULL: all 1),
+ *  and every rotated value is multiplied by mscale. */
+void tq_llama_rope_scaled(float *v, int n_heads, int head_size, int pos, float theta, int half_layout,
+                          const float *factors, float mscale);
 
 /**
  * Causal grouped-query attention of one query position over n_pos cached

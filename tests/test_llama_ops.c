@@ -55,6 +55,16 @@ static void t_rope(void) {
     CHECK_NEAR(z[2], 1.1 * cos(0.03) - 0.2 * sin(0.03), 1e-6);
     CHECK_NEAR(z[3], 1.1 * sin(0.03) + 0.2 * cos(0.03), 1e-6);
 
+    TQ_CASE("rope: LongRoPE factors divide the frequencies, mscale scales the result");
+    float r[4] = {1, 0, 0, 1};
+    const float fac[2] = {2, 4};
+    tq_llama_rope_scaled(r, 1, 4, 1, 100.0f, 0, fac, (float)sqrt(3.0));
+    /* pair 0: 1 rad / 2 = 0.5 rad; pair 1: 0.1 rad / 4 = 0.025 rad; both times sqrt(3) */
+    CHECK_NEAR(r[0], 0.877582562 * 1.732050808, 1e-6);   /* cos 0.5 */
+    CHECK_NEAR(r[1], 0.479425539 * 1.732050808, 1e-6);   /* sin 0.5 */
+    CHECK_NEAR(r[2], -0.024997396 * 1.732050808, 1e-6);  /* -sin 0.025 */
+    CHECK_NEAR(r[3], 0.999687510 * 1.732050808, 1e-6);   /* cos 0.025 */
+
     TQ_CASE("rope: q.k depends only on the distance of the positions");
     float q1[4] = {0.5f, 1, -1, 2}, k1[4] = {1, -0.5f, 0.25f, 1};
     float q2[4], k2[4];

@@ -211,6 +211,22 @@ tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, con
                "and n_kv_heads must divide n_heads", path, c.dim, c.n_heads, c.n_kv_heads);
         return NULL;
     }
+    if (c.n_rope_factors && c.n_rope_factors != c.dim / c.n_heads / 2) {
+        tq_err(err, TQ_E_ARG, "%s: rope_scaling gives %d factors, the heads need head_size/2 = %d", path,
+               c.n_rope_factors, c.dim / c.n_heads / 2);
+        return NULL;
+    }
+    if (!c.n_rope_factors) c.rope_mscale = 1.0f;
+    for (int j = 0; j < c.n_rope_factors; j++)
+        if (!(c.rope_factors[j] > 0) || !isfinite(c.rope_factors[j])) {
+            tq_err(err, TQ_E_ARG, "%s: rope_scaling factor %d is %g; factors must be finite and > 0", path, j,
+                   (double)c.rope_factors[j]);
+            return NULL;
+        }
+    if (!(c.rope_mscale > 0) || !isfinite(c.rope_mscale)) {
+        tq_err(err, TQ_E_ARG, "%s: rope_scaling attention factor %g must be finite and > 0", path, (double)c.rope_mscale);
+        return NULL;
+    }
     if (c.max_seq_len <= 0 || !(c.norm_eps >= 0) || !(c.rope_theta > 0)) {
         tq_err(err, TQ_E_ARG, "%s: configuration has max_seq_len %d, norm_eps %g, rope_theta %g", path,
                c.max_seq_len, (double)c.norm_eps, (double)c.rope_theta);
@@ -429,8 +445,9 @@ tq_status tq_llama_forward(const tq_llama *l, tq_llama_state *s, int token, int 
         matvec(s->q, &w->w[T_WQ], s->xb, D, D, s->wbuf);
         matvec(k, &w->w[T_WK], s->xb, KV, D, s->wbuf);
         matvec(v, &w->w[T_WV], s->xb, KV, D, s->wbuf);
-        tq_llama_rope(s->q, c->n_heads, hs, pos, c->rope_theta, half);
-        tq_llama_rope(k, c->n_kv_heads, hs, pos, c->rope_theta, half);
+        const float *rf = c->n_rope_factors ? c->rope_factors : NULL;
+        tq_llama_rope_scaled(s->q, c->n_heads, hs, pos, c->rope_theta, half, rf, c->rope_mscale);
+        tq_llama_rope_scaled(k, c->n_kv_heads, hs, pos, c->rope_theta, half, rf, c->rope_mscale);
         tq_llama_attention(s->xb, s->q, kc, vc, pos + 1, c->n_heads, c->n_kv_heads, hs, KV, s->att);
         matvec(s->xb2, &w->w[T_WO], s->xb, D, D, s->wbuf);
         for (int i = 0; i < D; i++) x[i] += s->xb2[i];

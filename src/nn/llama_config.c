@@ -36,6 +36,50 @@ static int get_float(const cJSON *j, const char *key, float *out, double lo, dou
 
 #define BIG (1 << 24)
 
+/* rope_scaling of type "longrope" (or its older name "su"), as Phi-3 uses it:
+ * short_factor[head_size/2] divides each pair's frequency for contexts up to
+ * original_max_position_embeddings (top-level or inside rope_scaling); rotated
+ * q/k are scaled by attention_factor, by default
+ * sqrt(1 + ln(s) / ln(original)) with s = max_position_embeddings / original
+ * (1 when s <= 1). The long factors apply only beyond the original length,
+ * which this decoder does not go: the context is capped there. */
+static tq_status read_longrope(const cJSON *j, const cJSON *rs, tq_llama_config *c, const char *path, tq_error *err) {
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(rs, "rope_type");
+    if (!cJSON_IsString(type)) type = cJSON_GetObjectItemCaseSensitive(rs, "type");
+    if (!cJSON_IsObject(rs) || !cJSON_IsString(type) ||
+        (strcmp(type->valuestring, "longrope") != 0 && strcmp(type->valuestring, "su") != 0))
+        return tq_err(err, TQ_E_UNSUPPORTED, "%s: \"rope_scaling\" of type %s is not supported (only plain RoPE and \"longrope\")",
+                      path, cJSON_IsString(type) ? type->valuestring : "(none)");
+    const cJSON *sf = cJSON_GetObjectItemCaseSensitive(rs, "short_factor");
+    int nf = cJSON_IsArray(sf) ? cJSON_GetArraySize(sf) : 0;
+    if (nf < 1 || nf > TQ_LLAMA_MAX_ROPE_FACTORS)
+        return tq_err(err, TQ_E_FORMAT, "%s: rope_scaling needs a \"short_factor\" array of 1 to %d numbers", path,
+                      TQ_LLAMA_MAX_ROPE_FACTORS);
+    int k = 0;
+    for (const cJSON *v = sf->child; v; v = v->next, k++) {
+        if (!cJSON_IsNumber(v) || !(v->valuedouble > 0) || !isfinite(v->valuedouble))
+            return tq_err(err, TQ_E_FORMAT, "%s: rope_scaling short_factor[%d] must be a number > 0", path, k);
+        c->rope_factors[k] = (float)v->valuedouble;
+    }
+    c->n_rope_factors = nf;
+    tq_status st = TQ_OK;
+    int orig = 0;
+    if (!get_int(j, "original_max_position_embeddings", &orig, 2, BIG, path, &st, err))
+        get_int(rs, "original_max_position_embeddings", &orig, 2, BIG, path, &st, err);
+    if (st) return st;
+    if (!orig) return tq_err(err, TQ_E_FORMAT, "%s: longrope needs \"original_max_position_embeddings\"", path);
+    float af = 0;
+    if (get_float(rs, "attention_factor", &af, 1e-6, 1e6, path, &st, err)) {
+        c->rope_mscale = af;
+    } else {
+        if (st) return st;
+        double s = (double)c->max_seq_len / orig;
+        c->rope_mscale = s <= 1.0 ? 1.0f : (float)sqrt(1.0 + log(s) / log((double)orig));
+    }
+    if (c->max_seq_len > orig) c->max_seq_len = orig;
+    return TQ_OK;
+}
+
 tq_status tq_llama_config_read(const char *path, tq_llama_config *c, tq_error *err) {
     char *text;
     size_t len;
@@ -66,8 +110,7 @@ tq_status tq_llama_config_read(const char *path, tq_llama_config *c, tq_error *e
         const cJSON *tie = cJSON_GetObjectItemCaseSensitive(j, "tie_word_embeddings");
         if (cJSON_IsBool(tie)) c->tied = cJSON_IsTrue(tie);
         const cJSON *rs = cJSON_GetObjectItemCaseSensitive(j, "rope_scaling");
-        if (rs && !cJSON_IsNull(rs) && !st)
-            st = tq_err(err, TQ_E_UNSUPPORTED, "%s: \"rope_scaling\" is set; only plain RoPE is supported", path);
+        if (rs && !cJSON_IsNull(rs) && !st) st = read_longrope(j, rs, c, path, err);
     } else {
         c->naming = TQ_LLAMA_NAMING_META;
         get_int(j, "dim", &c->dim, 1, BIG, path, &st, err);

@@ -19,12 +19,14 @@ void tq_llama_rmsnorm(float *out, const float *x, const float *w, int n, float e
     for (int i = 0; i < n; i++) out[i] = (float)((double)w[i] * ((double)x[i] * inv));
 }
 
-void tq_llama_rope(float *v, int n_heads, int head_size, int pos, float theta, int half_layout) {
+void tq_llama_rope_scaled(float *v, int n_heads, int head_size, int pos, float theta, int half_layout,
+                          const float *factors, float mscale) {
     int half = head_size / 2;
     for (int j = 0; j < half; j++) {
         double freq = pow((double)theta, -2.0 * j / head_size);
+        if (factors) freq /= (double)factors[j];
         double ang = (double)pos * freq;
-        double c = cos(ang), s = sin(ang);
+        double c = cos(ang) * mscale, s = sin(ang) * mscale;
         for (int h = 0; h < n_heads; h++) {
             float *p = v + (size_t)h * head_size;
             int a = half_layout ? j : 2 * j;
@@ -34,6 +36,10 @@ void tq_llama_rope(float *v, int n_heads, int head_size, int pos, float theta, i
             p[b] = (float)(x0 * s + x1 * c);
         }
     }
+}
+
+void tq_llama_rope(float *v, int n_heads, int head_size, int pos, float theta, int half_layout) {
+    tq_llama_rope_scaled(v, n_heads, head_size, pos, theta, half_layout, NULL, 1.0f);
 }
 
 void tq_llama_attention(float *out, const float *q, const float *kc, const float *vc,
