@@ -12,6 +12,8 @@
 #include "convert/convert.h"
 #include "codec/codec.h"
 #include <dirent.h>
+#include <pthread.h>
+#include <sys/mman.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -53,6 +55,38 @@ static void release_tensor(const tq_model *m, const tq_tensor *t) {
     const uint8_t *d = t->data;
     if (d < mp->data || d >= mp->data + mp->size) return;   /* owned (deflated npz) */
     tq_map_release(mp, (uint64_t)(d - mp->data), t->nbytes);
+}
+
+/* Prefetch: fault the next quantized tensor's input pages in on another core
+ * while this one is quantized and written (MADV_POPULATE_READ, Linux 5.14+;
+ * where it is missing this is a no-op and the pages fault in as read). */
+typedef struct prefetch { pthread_t tid; int running; const void *addr; size_t len; } prefetch;
+
+static void *prefetch_run(void *arg) {
+#ifdef MADV_POPULATE_READ
+    prefetch *pf = arg;
+    madvise((void *)pf->addr, pf->len, MADV_POPULATE_READ);
+#else
+    (void)arg;
+#endif
+    return NULL;
+}
+
+static void prefetch_wait(prefetch *pf) {
+    if (pf->running) pthread_join(pf->tid, NULL);
+    pf->running = 0;
+}
+
+static void prefetch_start(prefetch *pf, const tq_model *m, const tq_tensor *t) {
+    prefetch_wait(pf);
+    const tq_map *mp = tensor_map(m, t);
+    const uint8_t *d = t->data;
+    if (!mp->data || d < mp->data || d >= mp->data + mp->size || t->nbytes < (1u << 20)) return;
+    long pg = sysconf(_SC_PAGESIZE);
+    uintptr_t a = (uintptr_t)d & ~(uintptr_t)(pg - 1);
+    pf->addr = (const void *)a;
+    pf->len = (size_t)((uintptr_t)d + t->nbytes - a);
+    pf->running = pthread_create(&pf->tid, NULL, prefetch_run, pf) == 0;
 }
 
 /* Quantize (or simulate) one item and hand its entries to the writer. */
@@ -241,17 +275,29 @@ tq_status tq_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn p
     if (w->total_size != p->out_bytes) { st = tq_err(err, TQ_E_INTERNAL, "writer size changed since planning"); goto fail; }
 
     int64_t wi = 0;
+    prefetch pf = {0};
     for (int64_t i = 0; i < p->n; i++) {
         const tq_plan_item *it = &p->items[i];
+        if (it->quantize) {
+            prefetch_wait(&pf);        /* this tensor's pages, if they were being fetched */
+            for (int64_t k = i + 1; k < p->n; k++)
+                if (p->items[k].quantize) { prefetch_start(&pf, p->m, p->items[k].src); break; }
+        }
         TQ_ASSERT(wi < p->nw && p->wmap[wi].item == i && p->wmap[wi].aux == -1);
-        if (!it->quantize) st = tq_writer_put(w, wi, it->src->data, it->src->nbytes, err);
+        if (!it->quantize) {
+            const tq_map *mp = tensor_map(p->m, it->src);
+            const uint8_t *d = it->src->data;
+            bool in_map = mp->data && d >= mp->data && d < mp->data + mp->size;
+            st = tq_writer_put_from(w, wi, in_map ? mp->fd : -1, in_map ? (uint64_t)(d - mp->data) : 0, d, it->src->nbytes, err);
+        }
         else st = write_quantized(p, w, wi, it, err);
-        if (st) goto fail;
+        if (st) { prefetch_wait(&pf); goto fail; }
         release_tensor(p->m, it->src);
         wi++;
         while (wi < p->nw && p->wmap[wi].item == i) wi++;
         if (progress) progress(ud, i + 1, p->n, it->src->name);
     }
+    prefetch_wait(&pf);
     if ((st = tq_writer_finish(w, err))) goto fail;
     created_add(&cr, wpath);
     {

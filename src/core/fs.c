@@ -2,6 +2,7 @@
  * fs.c — read-only file maps, atomic outputs (temp name + rename), small-file
  * helpers and paths.
  */
+#define _GNU_SOURCE 1   /* copy_file_range */
 #include "core/internal.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -47,6 +48,7 @@ bool tq_file_exists(const char *path) { struct stat st; return stat(path, &st) =
 
 tq_status tq_map_open(tq_map *m, const char *path, tq_error *err) {
     memset(m, 0, sizeof *m);
+    m->fd = -1;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return tq_err(err, TQ_E_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
@@ -64,7 +66,7 @@ tq_status tq_map_open(tq_map *m, const char *path, tq_error *err) {
         }
         m->data = p;
     }
-    close(fd);
+    m->fd = fd;
     m->path = tq_strdup(path);
     if (!m->path) { tq_map_close(m); return tq_err(err, TQ_E_NOMEM, "out of memory"); }
     return TQ_OK;
@@ -73,8 +75,10 @@ tq_status tq_map_open(tq_map *m, const char *path, tq_error *err) {
 void tq_map_close(tq_map *m) {
     if (!m) return;
     if (m->data) munmap((void *)m->data, (size_t)m->size);
+    if (m->fd >= 0) close(m->fd);
     free(m->path);
     memset(m, 0, sizeof *m);
+    m->fd = -1;
 }
 
 void tq_map_release(const tq_map *m, uint64_t off, uint64_t len) {
@@ -126,6 +130,23 @@ tq_status tq_out_pwrite(tq_outfile *o, const void *buf, size_t len, uint64_t off
 
 tq_status tq_out_write(tq_outfile *o, const void *buf, size_t len, tq_error *err) {
     return tq_out_pwrite(o, buf, len, o->size, err);
+}
+
+tq_status tq_out_copy_range(tq_outfile *o, int fd_in, uint64_t in_off, const void *fallback, size_t len, uint64_t off,
+                            tq_error *err) {
+    size_t done = 0;
+    while (fd_in >= 0 && done < len) {
+        loff_t io = (loff_t)(in_off + done), oo = (loff_t)(off + done);
+        ssize_t n = copy_file_range(fd_in, &io, o->fd, &oo, len - done, 0);
+        if (n <= 0) {
+            if (n < 0 && errno == EINTR) continue;
+            break;                       /* unsupported here (EXDEV, ENOSYS, ...): finish with pwrite */
+        }
+        done += (size_t)n;
+    }
+    if (off + done > o->size) o->size = off + done;
+    if (done == len) return TQ_OK;
+    return tq_out_pwrite(o, (const uint8_t *)fallback + done, len - done, off + done, err);
 }
 
 tq_status tq_out_commit(tq_outfile *o, tq_error *err) {
