@@ -98,6 +98,14 @@ assert j["int8_matrices_quant"] == 35 and j["int8_matrices_orig"] == 0 and k["in
 assert j["memory_bytes_quant"] < 0.4 * j["memory_bytes_orig"] and k["memory_bytes_quant"] == k["memory_bytes_orig"], (j, k)
 assert abs(j["kl_mean"] - k["kl_mean"]) < 1e-6 and j["top1_agreement"] == k["top1_agreement"], (j, k)
 PYEOF'
+  if "$CLI" convert "$M" -o "$T/qn" --format npz > /dev/null 2>&1; then
+    "$CLI" $CMP "$M" "$T/qn" --json > "$T/qn.json"
+    check "the same int8 codes in .npz give the same comparison" '"$PY" - "$T/qn.json" "$T/q8.json" <<PYEOF
+import json, sys
+j, k = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert j["kl_mean"] == k["kl_mean"] and j["perplexity_quant"] == k["perplexity_quant"], (j, k)
+PYEOF'
+  fi
   "$CLI" $CMP "$M" "$T/q2" --json > "$T/q2.json"
   check "2-bit convert: the damage shows (KL > 1 nat, perplexity doubled)" '"$PY" - "$T/q2.json" "$T/q8.json" <<PYEOF
 import json, sys
