@@ -43,11 +43,12 @@ static int cmp_bytes(const char *a, int al, const char *b, int bl) {
     return (al > bl) - (al < bl);
 }
 
-static const tq_spm *g_sort_t;
-static int cmp_ids(const void *x, const void *y) {
-    int a = *(const int *)x, b = *(const int *)y;
-    int c = cmp_bytes(g_sort_t->piece[a], g_sort_t->plen[a], g_sort_t->piece[b], g_sort_t->plen[b]);
-    return c ? c : (a > b) - (a < b);
+/* A sort record: qsort has no context argument, so each carries its piece. */
+typedef struct piece_ref { const char *p; int len, id; } piece_ref;
+static int cmp_refs(const void *x, const void *y) {
+    const piece_ref *a = x, *b = y;
+    int c = cmp_bytes(a->p, a->len, b->p, b->len);
+    return c ? c : (a->id > b->id) - (a->id < b->id);
 }
 
 void tq_spm_free(tq_spm *t) {
@@ -83,12 +84,14 @@ static int spm_index(tq_spm *t) {
     int n = t->n;
     t->sorted = malloc(sizeof(int) * (size_t)n);
     if (!t->sorted) return -1;
+    piece_ref *refs = malloc(sizeof *refs * (size_t)n);
+    if (!refs) return -1;
     t->n_sorted = 0;
     for (int i = 0; i < n; i++)
-        if (!t->nomatch || !t->nomatch[i]) t->sorted[t->n_sorted++] = i;
-    g_sort_t = t;
-    qsort(t->sorted, (size_t)t->n_sorted, sizeof(int), cmp_ids);
-    g_sort_t = NULL;
+        if (!t->nomatch || !t->nomatch[i]) refs[t->n_sorted++] = (piece_ref){t->piece[i], t->plen[i], i};
+    qsort(refs, (size_t)t->n_sorted, sizeof *refs, cmp_refs);
+    for (int i = 0; i < t->n_sorted; i++) t->sorted[i] = refs[i].id;
+    free(refs);
     for (int b = 0; b < 256; b++) { t->byte_id[b] = -1; t->bytes1[b][0] = (char)b; t->bytes1[b][1] = 0; }
     for (int i = n - 1; i >= 0; i--) {   /* the lowest id wins on repeats */
         int b = byte_piece(t->piece[i], t->plen[i]);
