@@ -121,6 +121,14 @@ static void set2(wt *t, const char *name, int rows, int cols, const float *v) {
 
 /* ---- a model small enough to work out by hand ----------------------------- */
 
+typedef struct { int n, stop_after, tok[64], prev[64]; } collect_hand;
+static int on_hand(void *ctx, int prev, int token) {
+    collect_hand *c = ctx;
+    if (c->n < 64) { c->tok[c->n] = token; c->prev[c->n] = prev; }
+    c->n++;
+    return c->stop_after && c->n >= c->stop_after;
+}
+
 static void t_hand(void) {
     TQ_CASE("forward: 2-wide, 1-layer model worked out by hand");
     /* dim 2, 1 head of size 2, hidden 2, vocab 3, tied output.
@@ -185,6 +193,37 @@ static void t_hand(void) {
     CHECK_OK(tq_llama_forward(l, s, 0, 0, lg, &err), err);
     CHECK_NEAR(lg[0], 6.986717079, 1e-5);
     CHECK_ERR(tq_llama_forward(l, s, 0, 2, lg, &err), err, TQ_E_ARG, "unfilled");
+
+    TQ_CASE("generate: steps, stop tokens, callback stop and the end of the context");
+    {
+        collect_hand ch = {0};
+        int prompt[2] = {1, 2};
+        int ng = -1;
+        /* greedy from token 0 of this model always picks 0 (logits above): with no stop
+         * token, the 4-position context ends it: 2 prompt positions + ... = 3 generated */
+        tq_llama_gen g = {.steps = 100, .stop_token_a = -1, .stop_token_b = -1};
+        CHECK_OK(tq_llama_generate(l, prompt, 2, &g, on_hand, &ch, &ng, &err), err);
+        CHECK_EQ_INT(ng, 3);               /* positions 1, 2, 3 each sample one token */
+        CHECK_EQ_INT(ch.n, 1 + 3);         /* the prompt's second token, then 3 generated */
+        CHECK(ch.tok[0] == 2 && ch.prev[0] == 1);
+        g.steps = 2;
+        ch.n = 0;
+        CHECK_OK(tq_llama_generate(l, prompt, 2, &g, on_hand, &ch, &ng, &err), err);
+        CHECK_EQ_INT(ng, 2);
+        CHECK_EQ_INT(ch.n, 3);
+        g.steps = 100; g.stop_token_a = 0;   /* the first pick is 0: stop, unemitted */
+        ch.n = 0;
+        CHECK_OK(tq_llama_generate(l, prompt, 2, &g, on_hand, &ch, &ng, &err), err);
+        CHECK_EQ_INT(ng, 1);
+        CHECK_EQ_INT(ch.n, 1);
+        g.stop_token_a = -1;
+        ch.n = 0; ch.stop_after = 2;         /* the callback ends it */
+        CHECK_OK(tq_llama_generate(l, prompt, 2, &g, on_hand, &ch, &ng, &err), err);
+        CHECK_EQ_INT(ch.n, 2);
+        int longp[5] = {0, 1, 2, 0, 1};
+        CHECK_ERR(tq_llama_generate(l, longp, 5, &g, NULL, NULL, &ng, &err), err, TQ_E_LIMIT, "exceeds the context of 4");
+        CHECK_ERR(tq_llama_generate(l, longp, 0, &g, NULL, NULL, &ng, &err), err, TQ_E_ARG, "at least one token");
+    }
 
     TQ_CASE("open: a non-finite weight is refused, naming the tensor; states belong to one decoder");
     const float WBAD[4] = {0, 0, 0, NAN};
