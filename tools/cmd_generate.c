@@ -22,8 +22,8 @@ static const char *USAGE =
     "  --top-p P        nucleus sampling cut-off in (0, 1) (default 1 = off)\n"
     "  --seed S         PRNG seed for sampling (default 1): same seed, same text\n"
     "  --config FILE    params.json or config.json (default: beside the weights)\n"
-    "  --tokenizer FILE llama2.c tokenizer (default: tokenizer.bin or tok*.bin beside\n"
-    "                   the weights)\n"
+    "  --tokenizer FILE llama2.c tokenizer.bin or sentencepiece *.model (default:\n"
+    "                   tokenizer.bin, tok*.bin or tokenizer.model beside the weights)\n"
     "  --keep-int8      multiply int8 (linear-sym 8-bit) matrices from their codes\n"
     "                   instead of decoding them to float32 at load\n"
     "  --quiet          no speed report on stderr\n";

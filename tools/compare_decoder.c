@@ -33,7 +33,8 @@ static const char *USAGE =
     "  --min-agree F    exit 3 when the top-1 agreement is below F (0..1)\n"
     "  --config FILE    params.json/config.json for both models (default: beside\n"
     "                   each model's weights; QUANT falls back to ORIG's)\n"
-    "  --tokenizer FILE llama2.c tokenizer (default: beside ORIG, then QUANT)\n"
+    "  --tokenizer FILE llama2.c tokenizer.bin or sentencepiece *.model (default:\n"
+    "                   beside ORIG, then QUANT)\n"
     "  --keep-int8      multiply int8 (linear-sym 8-bit) matrices from their codes\n"
     "                   instead of decoding them to float32 at load (both sides)\n";
 
