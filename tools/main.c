@@ -17,7 +17,7 @@ static void usage(FILE *f) {
     fprintf(f, "trueq %s — make transformer weights truly smaller, and prove what it cost\n\n"
                "usage: trueq COMMAND [ARGS...]   (trueq COMMAND --help for details)\n\ncommands:\n", tq_version());
     for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
-        fprintf(f, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+        fprintf(f, "  %-16s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
     fprintf(f, "\nexit status: 0 ok, 1 usage error, 2 input invalid or run failed, 3 threshold violated\n");
 }
 
