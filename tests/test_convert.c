@@ -369,7 +369,21 @@ static void real_model(void) {
     tq_model_close(m);
 }
 
+static void pending_cleanup(void) {
+    TQ_CASE("tq_cleanup_pending (for signal handlers) removes a run's temporary file");
+    tq_outfile o;
+    tq_error e;
+    char final[1100];
+    snprintf(final, sizeof final, "%s", tq_t_path("pending.bin"));
+    CHECK_OK(tq_out_open(&o, final, &e), e);
+    CHECK(exists(o.tmp_path));
+    tq_cleanup_pending();
+    CHECK(!exists(o.tmp_path) && !exists(final));
+    tq_out_abort(&o);
+}
+
 void tq_tests(void) {
+    pending_cleanup();
     round_trips();
     determinism_and_policy();
     fake_quant();

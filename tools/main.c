@@ -1,6 +1,14 @@
 /* main.c — the trueq command: dispatch to subcommands (tools/cmd_*.c). */
 #include "cli.h"
+#include <signal.h>
 #include <string.h>
+
+/* An interrupted run leaves nothing: remove temporaries, then die of the signal. */
+static void on_signal(int sig) {
+    tq_cleanup_pending();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
 
 typedef struct { const char *name; int (*run)(int, char **); const char *summary; } command;
 
@@ -22,6 +30,9 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    signal(SIGHUP, on_signal);
     if (argc < 2) { usage(stderr); return TQ_EXIT_USAGE; }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) { usage(stdout); return 0; }
     if (!strcmp(argv[1], "--version")) { printf("trueq %s\n", tq_version()); return 0; }

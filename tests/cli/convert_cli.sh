@@ -66,6 +66,13 @@ check "an unknown command is a usage error" '[ $rc -eq 1 ]'
 "$TQ" convert "$T/m" -o "$T/m" > /dev/null 2> "$T/err"; rc=$?
 check "writing into the input directory is refused; input intact" '[ $rc -eq 2 ] && cmp -s $T/m/model.safetensors $T/m2/model.safetensors'
 
+mkdir -p "$T/lx" "$T/ly"; cp "$T/m2/model.safetensors" "$T/ly/"; ln -s "$T/ly/model.safetensors" "$T/lx/in.safetensors"
+"$TQ" convert "$T/lx/in.safetensors" -o "$T/ly" > /dev/null 2> "$T/err"; rc=$?
+check "an input reached through a symlink is never overwritten" '[ $rc -eq 2 ] && cmp -s $T/ly/model.safetensors $T/m2/model.safetensors'
+mkdir -p "$T/busy"; cp "$T/m2/model.safetensors" "$T/m2/config.json" "$T/busy/"; echo secret > "$T/busy/credentials.json"; echo data > "$T/busy/dataset.txt"
+"$TQ" convert "$T/busy/model.safetensors" -o "$T/busyout" > /dev/null
+check "only config/tokenizer files are copied beside the weights" '[ -f $T/busyout/config.json ] && [ ! -e $T/busyout/credentials.json ] && [ ! -e $T/busyout/dataset.txt ]'
+
 # fake quantization detected; simulated is not fake
 "$TQ" convert "$T/m" -o "$T/sim" --simulate > /dev/null
 "$TQ" inspect "$T/sim" --strict > "$T/sim.txt"; rc=$?
