@@ -341,6 +341,9 @@ int64_t  tq_plan_count(const tq_plan *p);
 const tq_plan_item *tq_plan_item_at(const tq_plan *p, int64_t i);
 /** Exact size of the weights file the plan will write (header included). */
 uint64_t tq_plan_output_bytes(const tq_plan *p);
+/** Bytes the output will store per dtype (payloads and side tensors), exactly
+ *  as the writer lays them out: out[TQ_DTYPE_COUNT]. */
+void     tq_plan_bytes_by_dtype(const tq_plan *p, uint64_t *out);
 /** Name of the weights file inside OUT ("model.safetensors" / "weights.npz"). */
 const char *tq_plan_output_name(const tq_plan *p);
 

@@ -138,6 +138,8 @@ static void corrupt_matrix(void) {
     bad("ten tensors all at [0, 16]", "{\"a0\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},\"a1\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", (size_t)-1, 16, TQ_E_FORMAT, "overlaps the previous tensor");
     bad("trailing bytes after the data", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", (size_t)-1, 6, TQ_E_FORMAT, "trailing bytes");
     bad("duplicate key", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", (size_t)-1, 8, TQ_E_FORMAT, "duplicate key \"a\"");
+    bad("header starting with a UTF-8 byte-order mark", "\xef\xbb\xbf{}", (size_t)-1, 0, TQ_E_FORMAT, "byte-order mark");
+    bad("duplicate __metadata__ key", "{\"__metadata__\":{\"k\":\"a\",\"k\":\"b\"}}", (size_t)-1, 0, TQ_E_FORMAT, "duplicate __metadata__ key \"k\"");
     bad("__metadata__ not an object", "{\"__metadata__\":[1]}", (size_t)-1, 0, TQ_E_FORMAT, "__metadata__ is not an object");
     bad("__metadata__ with a non-string value", "{\"__metadata__\":{\"k\":1}}", (size_t)-1, 0, TQ_E_FORMAT, "value for \"k\" is not a string");
     bad("sub-byte dtype that does not fill whole bytes", "{\"a\":{\"dtype\":\"F4\",\"shape\":[3],\"data_offsets\":[0,2]}}", (size_t)-1, 2, TQ_E_FORMAT, "do not fill whole bytes");

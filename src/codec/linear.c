@@ -6,7 +6,8 @@
  * Symmetric, b bits, qmax = 2^(b-1) - 1 (127, 7, 1):
  *   per block   s = max|w| / qmax                     (float32)
  *               q = clamp(round_half_even(w / s), -qmax, qmax)
- *               an all-zero block: s = 0, q = 0
+ *               an all-zero block: s = 0, q = 0 (likewise a block whose s
+ *               would be subnormal, max|w| < qmax * FLT_MIN: stored as zeros)
  *   dequantize  w' = q * s
  *   storage     8-bit: I8 codes [rows, cols];
  *               4/2-bit: U8 [rows, ceil(cols*b/8)], each code stored as the
@@ -24,12 +25,14 @@
  *   per block   lo = min(min w, 0), hi = max(max w, 0)
  *               s  = (hi - lo) / umax;  z = clamp(round_half_even(-lo / s), 0, umax)
  *               u  = clamp(round_half_even(w / s) + z, 0, umax)
- *               an all-zero block: s = 0, z = 0, u = 0
+ *               an all-zero block: s = 0, z = 0, u = 0 (also for a subnormal s;
+ *               if hi - lo overflows float32, s is computed in double)
  *   dequantize  w' = (u - z) * s
  *   storage     U8 codes (8-bit) or packed as above; F32 "__scale__" and U8
  *               "__zero__" of the block shape.
  */
 #include "codec/codec.h"
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,6 +143,7 @@ TQ_HOT static tq_status sym_quantize(const tq_qparams *p, const float *w, int64_
             if (m > amax) amax = m;
         }
         float s = amax / (float)qmax;
+        if (s < FLT_MIN) s = 0.0f;   /* a subnormal scale cannot hold the grid: store the block as zeros */
         scale[b.idx] = s;
         const float fq = (float)qmax;
         for (int64_t r = b.r0; r < b.r1; r++) {
@@ -190,6 +194,8 @@ TQ_HOT static tq_status aff_quantize(const tq_qparams *p, const float *w, int64_
         for (int64_t r = b.r0; r < b.r1; r++)
             for (int64_t c = b.c0; c < b.c1; c++) { float v = w[r * cols + c]; if (v < lo) lo = v; if (v > hi) hi = v; }
         float s = (hi - lo) / (float)umax;
+        if (isinf(s)) s = (float)(((double)hi - (double)lo) / (double)umax);  /* hi - lo overflowed float */
+        if (s < FLT_MIN) s = 0.0f;   /* subnormal: store the block as zeros */
         int z = 0;
         if (s > 0.0f) {
             float zf = nearbyintf(-lo / s);
