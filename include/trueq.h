@@ -341,6 +341,9 @@ int64_t  tq_plan_count(const tq_plan *p);
 const tq_plan_item *tq_plan_item_at(const tq_plan *p, int64_t i);
 /** Exact size of the weights file the plan will write (header included). */
 uint64_t tq_plan_output_bytes(const tq_plan *p);
+/** Bytes the output will store per dtype (payloads and side tensors), exactly
+ *  as the writer lays them out: out[TQ_DTYPE_COUNT]. */
+void     tq_plan_bytes_by_dtype(const tq_plan *p, uint64_t *out);
 /** Name of the weights file inside OUT ("model.safetensors" / "weights.npz"). */
 const char *tq_plan_output_name(const tq_plan *p);
 
@@ -419,6 +422,17 @@ void tq_synth_options_init(tq_synth_options *o);
  * config.json, vocab.txt, tokenizer_config.json.
  */
 tq_status tq_synth_distilbert(const char *outdir, const tq_synth_options *o, tq_error *err);
+
+/* ===== Interrupted runs ================================================== */
+
+/**
+ * Remove every temporary or partial output of runs in progress (temporary
+ * files, files and directories a tq_plan_execute has created so far).
+ * Async-signal-safe (only unlink and rmdir): a program calls it from its
+ * SIGINT/SIGTERM/SIGHUP handler so an interrupted run leaves nothing. The
+ * library installs no handler itself.
+ */
+void tq_cleanup_pending(void);
 
 /* ===== Utility: half-precision conversion ============================== */
 

@@ -128,7 +128,11 @@ static void round_trips(void) {
                     CHECK_OK(q ? TQ_OK : e.status, e);
                     if (!q) continue;
                     tq_ledger *l = tq_ledger_build(q, &e);
-                    CHECK(l && tq_ledger_totals_get(l)->file_bytes == fsize(wp));
+                    if (l) {
+                        const tq_ledger_totals *T = tq_ledger_totals_get(l);
+                        CHECK_EQ_INT(T->header_bytes + T->padding_bytes + T->stored_data_bytes, fsize(wp));
+                        CHECK_EQ_INT(T->stored_data_bytes, T->payload_bytes + T->aux_bytes);   /* stored, not deflated */
+                    }
                     CHECK(l && tq_ledger_totals_get(l)->n_fake == 0);
                     tq_ledger_free(l);
                     CHECK_EQ_INT(tq_model_count(q), NSMALL);
@@ -369,7 +373,82 @@ static void real_model(void) {
     tq_model_close(m);
 }
 
+static void pending_cleanup(void) {
+    TQ_CASE("tq_cleanup_pending (for signal handlers) removes a run's temporary file");
+    tq_outfile o;
+    tq_error e;
+    char final[1100];
+    snprintf(final, sizeof final, "%s", tq_t_path("pending.bin"));
+    CHECK_OK(tq_out_open(&o, final, &e), e);
+    CHECK(exists(o.tmp_path));
+    tq_cleanup_pending();
+    CHECK(!exists(o.tmp_path) && !exists(final));
+    tq_out_abort(&o);
+}
+
+static void edge_values(void) {
+    tq_error e;
+    TQ_CASE("policy: a 3-D *.weight is kept by default, quantized as rows with --include");
+    {
+        tq_wentry we = {0};
+        we.name = "conv.weight"; we.dtype = TQ_DTYPE_F32; we.ndim = 3; we.shape[0] = 8; we.shape[1] = 4; we.shape[2] = 16;
+        char dir[1024], path[1100];
+        snprintf(dir, sizeof dir, "%s", tq_t_path("three_d"));
+        mkdir(dir, 0755);
+        snprintf(path, sizeof path, "%s/model.safetensors", dir);
+        tq_writer *w = tq_writer_create(TQ_FORMAT_SAFETENSORS, path, &we, 1, NULL, NULL, 0, &e);
+        float v[512];
+        uint64_t seed = 1;
+        for (int i = 0; i < 512; i++) v[i] = tq_t_randn(&seed);
+        tq_writer_put(w, 0, v, sizeof v, &e);
+        tq_writer_finish(w, &e);
+        tq_writer_free(w);
+        tq_model *m = tq_model_open(path, &e);
+        tq_convert_options o;
+        tq_convert_options_init(&o);
+        tq_plan *p = tq_plan_create(m, &o, &e);
+        CHECK(p && !tq_plan_item_at(p, 0)->quantize && strstr(tq_plan_item_at(p, 0)->rule, "3-D"));
+        tq_plan_free(p);
+        const char *inc[] = {"conv.*"};
+        o.include = inc; o.n_include = 1;
+        p = tq_plan_create(m, &o, &e);
+        CHECK(p && tq_plan_item_at(p, 0)->quantize && tq_plan_item_at(p, 0)->out_bytes == 8 * 64);
+        uint64_t bd[TQ_DTYPE_COUNT];
+        if (p) { tq_plan_bytes_by_dtype(p, bd); CHECK(bd[TQ_DTYPE_I8] == 512 && bd[TQ_DTYPE_F32] == 8 * 4); }
+        tq_plan_free(p);
+        tq_model_close(m);
+    }
+    TQ_CASE("affine: a block whose range overflows float32 still decodes finite");
+    {
+        float w[8] = {3e38f, -3e38f, 1e38f, 0, -1, 2, 3e38f, -2e38f};
+        tq_qparams q = {TQ_CODEC_LINEAR_AFFINE, 8, TQ_GRAN_CHANNEL, 0, 0, 0};
+        uint8_t codes[8], zero[2];
+        float sc[2], out[8];
+        void *aux[TQ_MAX_AUX] = {sc, zero, 0};
+        CHECK_OK(tq_quantize(&q, "big", w, 2, 4, codes, aux, 0, &e), e);
+        CHECK_OK(tq_dequantize(&q, 2, 4, codes, (const void *const *)aux, out, &e), e);
+        bool finite = true;
+        for (int i = 0; i < 8; i++) finite &= isfinite(out[i]) != 0;
+        CHECK(finite && isfinite(sc[0]) && isfinite(sc[1]));
+        for (int i = 0; i < 8; i++) CHECK(fabsf(out[i] - w[i]) <= sc[i / 4] * 0.5f * 1.001f);
+    }
+    TQ_CASE("symmetric: a block too small for a normal scale is stored as zeros, not as garbage");
+    {
+        float w[4] = {-2.6e-43f, 1e-44f, 0, 5e-44f};
+        tq_qparams q = {TQ_CODEC_LINEAR_SYM, 8, TQ_GRAN_TENSOR, 0, 0, 0};
+        int8_t codes[4];
+        float sc[1], out[4];
+        void *aux[TQ_MAX_AUX] = {sc, 0, 0};
+        CHECK_OK(tq_quantize(&q, "tiny", w, 1, 4, codes, aux, 0, &e), e);
+        CHECK(sc[0] == 0.0f);
+        CHECK_OK(tq_dequantize(&q, 1, 4, codes, (const void *const *)aux, out, &e), e);
+        for (int i = 0; i < 4; i++) CHECK(out[i] == 0.0f && fabsf(out[i] - w[i]) < 1e-42f);
+    }
+}
+
 void tq_tests(void) {
+    pending_cleanup();
+    edge_values();
     round_trips();
     determinism_and_policy();
     fake_quant();

@@ -73,21 +73,12 @@ static void summarize_plan(const tq_plan *p, summary *s) {
         s->in_bytes += it->in_bytes;
         s->payload += it->out_bytes;
         s->scales += it->aux_bytes;
-        s->by_dtype[it->out_dtype] += it->out_bytes;
-        if (it->quantize && !it->src->simulated) {   /* side tensors by their dtype */
-            int64_t rows, cols, cs[2];
-            tq_dtype cd;
-            tq_aux_desc aux[TQ_MAX_AUX];
-            rows = it->src->ndim ? it->src->shape[0] : 1;
-            cols = rows ? it->src->numel / (rows ? rows : 1) : 0;
-            int na = tq_qparams_layout(&it->q, rows, cols, &cd, cs, aux);
-            for (int k = 0; k < na; k++) s->by_dtype[aux[k].dtype] += tq_nbytes(aux[k].dtype, aux[k].ndim, aux[k].shape);
-        }
         s->numel += it->src->numel;
         if (it->quantize) { s->nq++; s->numel_q += it->src->numel; s->q_bytes += it->out_bytes + it->aux_bytes; }
         else s->nk++;
     }
     s->out_bytes = tq_plan_output_bytes(p);
+    tq_plan_bytes_by_dtype(p, s->by_dtype);
 }
 
 static void print_report(FILE *f, bool json, const char *in, const char *out, const tq_plan *p, const summary *s,

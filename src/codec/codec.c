@@ -89,6 +89,9 @@ tq_status tq_qparams_check(const tq_qparams *p, const char *tname, int64_t rows,
                           "(pass --pad to allow a shorter last group)",
                           tname, (long long)rows, (long long)cols, (long long)p->group, (long long)cols);
     }
+    if (rows > 0 && cols > INT64_MAX / 16 / rows)
+        return tq_err(err, TQ_E_LIMIT, "tensor \"%s\": %lld x %lld elements is beyond what trueq quantizes", tname,
+                      (long long)rows, (long long)cols);
     tq_dtype cd; int64_t cs[2]; tq_aux_desc aux[TQ_MAX_AUX];
     if (c->layout(p, rows, cols, &cd, cs, aux) < 0)
         return tq_err(err, TQ_E_ARG, "tensor \"%s\": invalid parameters for codec %s", tname, c->info.name);

@@ -6,7 +6,8 @@
  * Symmetric, b bits, qmax = 2^(b-1) - 1 (127, 7, 1):
  *   per block   s = max|w| / qmax                     (float32)
  *               q = clamp(round_half_even(w / s), -qmax, qmax)
- *               an all-zero block: s = 0, q = 0
+ *               an all-zero block: s = 0, q = 0 (likewise a block whose s
+ *               would be subnormal, max|w| < qmax * FLT_MIN: stored as zeros)
  *   dequantize  w' = q * s
  *   storage     8-bit: I8 codes [rows, cols];
  *               4/2-bit: U8 [rows, ceil(cols*b/8)], each code stored as the
@@ -24,12 +25,14 @@
  *   per block   lo = min(min w, 0), hi = max(max w, 0)
  *               s  = (hi - lo) / umax;  z = clamp(round_half_even(-lo / s), 0, umax)
  *               u  = clamp(round_half_even(w / s) + z, 0, umax)
- *               an all-zero block: s = 0, z = 0, u = 0
+ *               an all-zero block: s = 0, z = 0, u = 0 (also for a subnormal s;
+ *               if hi - lo overflows float32, s is computed in double)
  *   dequantize  w' = (u - z) * s
  *   storage     U8 codes (8-bit) or packed as above; F32 "__scale__" and U8
  *               "__zero__" of the block shape.
  */
 #include "codec/codec.h"
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +48,30 @@ static inline float rne(float x) {
     return (x + magic) - magic;
 }
 static inline float clampf(float x, float lo, float hi) { return x < lo ? lo : x > hi ? hi : x; }
+
+/* max |x| of n finite floats. For finite values the order of |x| is the order
+ * of their bit patterns with the sign cleared, and an integer max reduction
+ * vectorizes (a float one does not without -ffast-math). */
+/* Hot loops get an AVX2 clone chosen at run time; the arithmetic is the same
+ * IEEE operations (ISO C mode: no FMA contraction), so the bytes are too. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
+#define TQ_HOT __attribute__((target_clones("avx2", "default")))
+#else
+#define TQ_HOT
+#endif
+
+TQ_HOT static float absmax(const float *x, int64_t n) {
+    uint32_t m = 0;
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &x[i], 4);
+        u &= 0x7fffffffu;
+        m = u > m ? u : m;
+    }
+    float f;
+    memcpy(&f, &m, 4);
+    return f;
+}
 
 static int linear_layout(const tq_qparams *p, int64_t rows, int64_t cols, tq_dtype *cd, int64_t cs[2],
                          tq_aux_desc aux[TQ_MAX_AUX], bool affine) {
@@ -101,7 +128,7 @@ static void load_codes(const tq_qparams *p, const void *codes, int64_t r, int64_
     tq_unpack_row((const uint8_t *)codes + r * rb, cols, p->bits, u);
 }
 
-static tq_status sym_quantize(const tq_qparams *p, const float *w, int64_t rows, int64_t cols, void *codes,
+TQ_HOT static tq_status sym_quantize(const tq_qparams *p, const float *w, int64_t rows, int64_t cols, void *codes,
                               void *const aux[TQ_MAX_AUX], tq_error *err) {
     const int qmax = sym_qmax(p->bits), off = p->bits == 8 ? 0 : 1 << (p->bits - 1);
     float *scale = aux[0];
@@ -111,17 +138,20 @@ static tq_status sym_quantize(const tq_qparams *p, const float *w, int64_t rows,
     for (int64_t i = 0; i < nb; i++) {
         blk b = block_at(p, rows, cols, i);
         float amax = 0.0f;
-        for (int64_t r = b.r0; r < b.r1; r++)
-            for (int64_t c = b.c0; c < b.c1; c++) { float a = fabsf(w[r * cols + c]); if (a > amax) amax = a; }
+        for (int64_t r = b.r0; r < b.r1; r++) {
+            float m = absmax(w + r * cols + b.c0, b.c1 - b.c0);
+            if (m > amax) amax = m;
+        }
         float s = amax / (float)qmax;
+        if (s < FLT_MIN) s = 0.0f;   /* a subnormal scale cannot hold the grid: store the block as zeros */
         scale[b.idx] = s;
         const float fq = (float)qmax;
         for (int64_t r = b.r0; r < b.r1; r++) {
             const float *wr = w + r * cols;
             uint8_t *ur = u + r * cols;
             if (s > 0.0f) {
-                /* |w/s| <= qmax (+rounding), so rne's range holds; clamp before converting */
-                for (int64_t c = b.c0; c < b.c1; c++) ur[c] = (uint8_t)((int)clampf(rne(clampf(wr[c] / s, -fq - 1, fq + 1)), -fq, fq) + off);
+                /* |w/s| <= qmax (+ rounding; s = max|w|/qmax), well inside rne's range */
+                for (int64_t c = b.c0; c < b.c1; c++) ur[c] = (uint8_t)((int)clampf(rne(wr[c] / s), -fq, fq) + off);
             } else {
                 for (int64_t c = b.c0; c < b.c1; c++) ur[c] = (uint8_t)off;
             }
@@ -150,7 +180,7 @@ static tq_status sym_dequantize(const tq_qparams *p, int64_t rows, int64_t cols,
     return TQ_OK;
 }
 
-static tq_status aff_quantize(const tq_qparams *p, const float *w, int64_t rows, int64_t cols, void *codes,
+TQ_HOT static tq_status aff_quantize(const tq_qparams *p, const float *w, int64_t rows, int64_t cols, void *codes,
                               void *const aux[TQ_MAX_AUX], tq_error *err) {
     const int umax = (1 << p->bits) - 1;
     float *scale = aux[0];
@@ -164,6 +194,8 @@ static tq_status aff_quantize(const tq_qparams *p, const float *w, int64_t rows,
         for (int64_t r = b.r0; r < b.r1; r++)
             for (int64_t c = b.c0; c < b.c1; c++) { float v = w[r * cols + c]; if (v < lo) lo = v; if (v > hi) hi = v; }
         float s = (hi - lo) / (float)umax;
+        if (isinf(s)) s = (float)(((double)hi - (double)lo) / (double)umax);  /* hi - lo overflowed float */
+        if (s < FLT_MIN) s = 0.0f;   /* subnormal: store the block as zeros */
         int z = 0;
         if (s > 0.0f) {
             float zf = nearbyintf(-lo / s);

@@ -31,6 +31,11 @@ void tq_plan_free(tq_plan *p) {
 int64_t tq_plan_count(const tq_plan *p) { return p->n; }
 const tq_plan_item *tq_plan_item_at(const tq_plan *p, int64_t i) { return (i >= 0 && i < p->n) ? &p->items[i] : NULL; }
 uint64_t tq_plan_output_bytes(const tq_plan *p) { return p->out_bytes; }
+void tq_plan_bytes_by_dtype(const tq_plan *p, uint64_t *out) {
+    memset(out, 0, sizeof(uint64_t) * TQ_DTYPE_COUNT);
+    for (int64_t i = 0; i < p->nw; i++) out[p->went[i].dtype] += tq_nbytes(p->went[i].dtype, p->went[i].ndim, p->went[i].shape);
+}
+
 const char *tq_plan_output_name(const tq_plan *p) { return p->o.format == TQ_OUT_NPZ ? "weights.npz" : "model.safetensors"; }
 
 static tq_status add_meta(tq_plan *p, const char *k, char *v_owned, tq_error *err) {
@@ -96,7 +101,7 @@ tq_plan *tq_plan_create(const tq_model *m, const tq_convert_options *o, tq_error
         it->q = o->q;
         if (per_row) { it->q.gran = TQ_GRAN_CHANNEL; it->q.group = 0; }
         int64_t rows, cols;
-        tq_shape_2d(t->ndim, t->shape, &rows, &cols);
+        if (!tq_shape_2d(t->ndim, t->shape, &rows, &cols)) { tq_err(err, TQ_E_FORMAT, "tensor \"%s\": shape overflows", t->name); goto fail; }
         if (tq_qparams_check(&it->q, t->name, rows, cols, err)) goto fail;
         if (o->simulate) {
             it->out_dtype = t->dtype;

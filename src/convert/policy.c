@@ -7,7 +7,7 @@
  *   1. --exclude GLOB            keep
  *   2. --include GLOB            quantize (any float tensor with elements)
  *   3. not a float dtype         keep ("I64 is not a float dtype")
- *   4. fewer than 2 dimensions   keep (bias, norm gain, scalar)
+ *   4. not 2-D                   keep (bias, norm gain, scalar; 3-D/4-D kernels)
  *   5. a norm                    keep
  *   6. an embedding              quantize per row with --quantize-embeddings, else keep
  *   7. name ends in ".weight"    quantize
@@ -40,6 +40,9 @@ static bool ends_with(const char *s, const char *suf) {
 void tq_policy_decide(const tq_convert_options *o, const tq_tensor *t, int *quantize, bool *per_row,
                       char *rule, size_t cap, int *hit_include, int *hit_exclude) {
     *per_row = false;
+    int inc = -1;
+    for (int i = 0; i < o->n_include; i++)          /* every matching glob counts as used */
+        if (tq_glob_match(o->include[i], t->name)) { hit_include[i] = 1; if (inc < 0) inc = i; }
     for (int i = 0; i < o->n_exclude; i++)
         if (tq_glob_match(o->exclude[i], t->name)) {
             hit_exclude[i] = 1;
@@ -47,21 +50,17 @@ void tq_policy_decide(const tq_convert_options *o, const tq_tensor *t, int *quan
             snprintf(rule, cap, "--exclude %s", o->exclude[i]);
             return;
         }
-    for (int i = 0; i < o->n_include; i++)
-        if (tq_glob_match(o->include[i], t->name)) {
-            hit_include[i] = 1;
-            if (tq_dtype_is_float(t->dtype) && t->numel > 0) {
-                *quantize = 1;
-                snprintf(rule, cap, "--include %s", o->include[i]);
-            } else {
-                *quantize = 0;
-                snprintf(rule, cap, "--include %s, but %s is not a float dtype", o->include[i], tq_dtype_name(t->dtype));
-            }
-            return;
-        }
+    if (inc >= 0) {
+        *quantize = tq_dtype_is_float(t->dtype) && t->numel > 0;
+        if (*quantize) snprintf(rule, cap, "--include %s", o->include[inc]);
+        else if (!tq_dtype_is_float(t->dtype)) snprintf(rule, cap, "--include %s, but %s is not a float dtype", o->include[inc], tq_dtype_name(t->dtype));
+        else snprintf(rule, cap, "--include %s, but the tensor is empty", o->include[inc]);
+        return;
+    }
     *quantize = 0;
     if (!tq_dtype_is_float(t->dtype)) { snprintf(rule, cap, "kept: %s is not a float dtype", tq_dtype_name(t->dtype)); return; }
     if (t->ndim < 2) { snprintf(rule, cap, "kept: %d-D tensor (bias, norm or scalar)", t->ndim); return; }
+    if (t->ndim > 2) { snprintf(rule, cap, "kept: %d-D tensor (only 2-D matrices by default; --include quantizes it as rows)", t->ndim); return; }
     if (t->numel == 0) { snprintf(rule, cap, "kept: empty tensor"); return; }
     if (tq_policy_is_norm(t->name)) { snprintf(rule, cap, "kept: normalization weights"); return; }
     if (tq_policy_is_embedding(t->name)) {

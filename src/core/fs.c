@@ -5,12 +5,40 @@
 #define _GNU_SOURCE 1   /* copy_file_range */
 #include "core/internal.h"
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* ---- paths to remove if the process is interrupted ---------------------- */
+
+#define TQ_MAX_PENDING 64
+static char *volatile g_pending[TQ_MAX_PENDING];
+static volatile sig_atomic_t g_pending_dir[TQ_MAX_PENDING];
+
+void tq_pending_add(const char *path, bool dir) {
+    char *c = tq_strdup(path);
+    if (!c) return;
+    for (int i = 0; i < TQ_MAX_PENDING; i++)
+        if (!g_pending[i]) { g_pending_dir[i] = dir; g_pending[i] = c; return; }
+    free(c);
+}
+
+void tq_pending_remove(const char *path) {
+    for (int i = 0; i < TQ_MAX_PENDING; i++) {
+        char *p = g_pending[i];
+        if (p && strcmp(p, path) == 0) { g_pending[i] = NULL; free(p); return; }
+    }
+}
+
+void tq_cleanup_pending(void) {
+    /* files first (newest last registered), then directories */
+    for (int i = TQ_MAX_PENDING - 1; i >= 0; i--) { char *p = g_pending[i]; if (p && !g_pending_dir[i]) unlink(p); }
+    for (int i = TQ_MAX_PENDING - 1; i >= 0; i--) { char *p = g_pending[i]; if (p && g_pending_dir[i]) rmdir(p); }
+}
 
 char *tq_strdup(const char *s) {
     if (!s) return NULL;
@@ -102,10 +130,12 @@ tq_status tq_out_open(tq_outfile *o, const char *final_path, tq_error *err) {
         return tq_err(err, TQ_E_NOMEM, "out of memory");
     }
     snprintf(o->tmp_path, n, "%s.tq-tmp-%ld", final_path, (long)getpid());
+    tq_pending_add(o->tmp_path, false);
     o->fd = open(o->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (o->fd < 0) {
         int e = errno;
         tq_err(err, TQ_E_IO, "%s: cannot create: %s", o->tmp_path, strerror(e));
+        tq_pending_remove(o->tmp_path);
         free(o->tmp_path); o->tmp_path = NULL;
         tq_out_abort(o);
         return TQ_E_IO;
@@ -163,6 +193,7 @@ tq_status tq_out_commit(tq_outfile *o, tq_error *err) {
         tq_out_abort(o);
         return TQ_E_IO;
     }
+    tq_pending_remove(o->tmp_path);
     free(o->tmp_path); o->tmp_path = NULL;
     free(o->final_path); o->final_path = NULL;
     return TQ_OK;
@@ -171,7 +202,7 @@ tq_status tq_out_commit(tq_outfile *o, tq_error *err) {
 void tq_out_abort(tq_outfile *o) {
     if (o->fd >= 0) close(o->fd);
     o->fd = -1;
-    if (o->tmp_path) unlink(o->tmp_path);
+    if (o->tmp_path) { unlink(o->tmp_path); tq_pending_remove(o->tmp_path); }
     free(o->tmp_path); o->tmp_path = NULL;
     free(o->final_path); o->final_path = NULL;
 }
@@ -203,10 +234,26 @@ tq_status tq_read_file(const char *path, char **buf, size_t *len, tq_error *err)
 }
 
 tq_status tq_copy_file(const char *src, const char *dst, tq_error *err) {
-    char *buf; size_t len;
-    tq_status st = tq_read_file(src, &buf, &len, err);
-    if (st) return st;
-    st = tq_write_file_atomic(dst, buf, len, err);
-    free(buf);
-    return st;
+    int in = open(src, O_RDONLY | O_CLOEXEC);
+    if (in < 0) return tq_err(err, TQ_E_IO, "%s: cannot open: %s", src, strerror(errno));
+    struct stat st;
+    if (fstat(in, &st) != 0 || !S_ISREG(st.st_mode)) { close(in); return tq_err(err, TQ_E_IO, "%s: not a regular file", src); }
+    tq_outfile o;
+    tq_status s = tq_out_open(&o, dst, err);
+    if (s) { close(in); return s; }
+    uint64_t off = 0, size = (uint64_t)st.st_size;
+    while (off < size) {            /* in the kernel where it can; else through a small buffer */
+        loff_t io = (loff_t)off, oo = (loff_t)off;
+        ssize_t n = copy_file_range(in, &io, o.fd, &oo, (size_t)(size - off), 0);
+        if (n > 0) { off += (uint64_t)n; continue; }
+        if (n < 0 && errno == EINTR) continue;
+        char buf[65536];
+        ssize_t r = pread(in, buf, sizeof buf, (off_t)off);
+        if (r <= 0) { close(in); tq_out_abort(&o); return tq_err(err, TQ_E_IO, "%s: read failed at %llu", src, (unsigned long long)off); }
+        if ((s = tq_out_pwrite(&o, buf, (size_t)r, off, err))) { close(in); tq_out_abort(&o); return s; }
+        off += (uint64_t)r;
+    }
+    close(in);
+    o.size = size;
+    return tq_out_commit(&o, err);
 }

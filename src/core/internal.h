@@ -83,7 +83,11 @@ tq_status tq_out_commit(tq_outfile *o, tq_error *err);
 void      tq_out_abort(tq_outfile *o);
 /** Write a whole small file atomically. */
 tq_status tq_write_file_atomic(const char *path, const void *buf, size_t len, tq_error *err);
-/** Copy a file atomically (for config.json, tokenizer files...). */
+/** Register / unregister a path that tq_cleanup_pending removes (a file, or a
+ *  directory when dir is true). At most 64 at once; extra ones are not tracked. */
+void tq_pending_add(const char *path, bool dir);
+void tq_pending_remove(const char *path);
+/** Copy a file atomically, streaming (in the kernel where possible). */
 tq_status tq_copy_file(const char *src, const char *dst, tq_error *err);
 /** Read a whole small file into a NUL-terminated malloc'd buffer. */
 tq_status tq_read_file(const char *path, char **buf, size_t *len, tq_error *err);

@@ -201,13 +201,20 @@ tq_ledger *tq_ledger_build(const tq_model *m, tq_error *err) {
                      tq_qparams_str(&t->q, qs, sizeof qs), tq_dtype_name(t->dtype));
         } else if (tq_dtype_is_float(t->dtype) && t->ndim >= 2) {
             int64_t rows, cols;
-            tq_shape_2d(t->ndim, t->shape, &rows, &cols);
+            if (!tq_shape_2d(t->ndim, t->shape, &rows, &cols)) continue;
             r->fake = tq_detect_fake_quant(t->dtype, t->data, rows, cols, &r->distinct, r->note, sizeof r->note);
             if (r->fake) T->n_fake++;
         }
     }
-    /* header + padding + stored data + other files = bytes on disk, exactly */
+    /* header + padding + stored data + other files = bytes on disk, exactly;
+     * and in uncompressed containers every stored byte belongs to one tensor */
     T->stored_data_bytes = stored_sum;
+    if (m->kind != TQ_SOURCE_NPZ && stored_sum != T->payload_bytes + T->aux_bytes) {
+        tq_err(err, TQ_E_INTERNAL, "%s: ledger does not reconcile: tensors account for %llu bytes, entries store %llu",
+               m->path, (unsigned long long)(T->payload_bytes + T->aux_bytes), (unsigned long long)stored_sum);
+        tq_ledger_free(l);
+        return NULL;
+    }
     uint64_t sum = T->header_bytes + T->padding_bytes + stored_sum + T->other_bytes;
     if (sum != T->file_bytes) {
         tq_err(err, TQ_E_INTERNAL, "%s: ledger does not reconcile: header %llu + padding %llu + data %llu + other %llu != %llu bytes on disk",

@@ -34,6 +34,8 @@ typedef struct tq_container {
     char    **meta_keys;  /* string metadata (safetensors __metadata__, npz     */
     char    **meta_vals;  /*   __trueq__.json member)                           */
     int       n_meta;
+    int64_t  *by_name;    /* entry indices sorted by name (tq_container_index) */
+    int      *meta_by_key;/* metadata indices sorted by key                     */
     uint64_t  header_bytes;   /* format overhead: headers, directories          */
     uint64_t  padding_bytes;  /* padding inside the header or between entries   */
 } tq_container;
@@ -48,7 +50,11 @@ tq_status tq_npz_parse(const uint8_t *data, uint64_t size, const char *path,
 /** Map and parse a file; the format is chosen by content. */
 tq_status tq_container_open(tq_container *c, const char *path, tq_error *err);
 void      tq_container_free(tq_container *c);
-/** Metadata value for key, or NULL. */
+/** Build the sorted name/key indices (tq_container_open does it). */
+tq_status tq_container_index(tq_container *c, tq_error *err);
+/** Index of the entry called name, or -1. O(log n) once indexed. */
+int64_t tq_container_find(const tq_container *c, const char *name);
+/** Metadata value for key, or NULL. O(log n) once indexed. */
 const char *tq_container_meta(const tq_container *c, const char *key);
 /** Add a metadata pair (copies both). */
 tq_status tq_container_add_meta(tq_container *c, const char *k, const char *v, tq_error *err);

@@ -20,12 +20,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-void tq_shape_2d(int ndim, const int64_t *shape, int64_t *rows, int64_t *cols) {
-    if (ndim == 0) { *rows = 1; *cols = 1; return; }
-    if (ndim == 1) { *rows = 1; *cols = shape[0]; return; }
+bool tq_shape_2d(int ndim, const int64_t *shape, int64_t *rows, int64_t *cols) {
+    if (ndim == 0) { *rows = 1; *cols = 1; return true; }
+    if (ndim == 1) { *rows = 1; *cols = shape[0]; return true; }
     int64_t c = 1;
-    for (int i = 1; i < ndim; i++) c *= shape[i];
+    for (int i = 1; i < ndim; i++)
+        if (shape[i] < 0 || __builtin_mul_overflow(c, shape[i], &c)) { *rows = *cols = 0; return false; }
     *rows = shape[0]; *cols = c;
+    return true;
 }
 
 static const char *GRAN_NAMES[] = {"tensor", "channel", "group"};
@@ -110,10 +112,7 @@ static int cmp_by_name(const void *a, const void *b) {
     return strcmp(g_sort_m->t[*(const int64_t *)a].name, g_sort_m->t[*(const int64_t *)b].name);
 }
 
-static int64_t find_entry(const tq_container *c, const char *name) {
-    for (int64_t i = 0; i < c->n; i++) if (strcmp(c->entries[i].name, name) == 0) return i;
-    return -1;
-}
+static int64_t find_entry(const tq_container *c, const char *name) { return tq_container_find(c, name); }
 
 /* Build logical tensors from all files. */
 static tq_status build_tensors(tq_model *m, tq_error *err) {
@@ -138,6 +137,8 @@ static tq_status build_tensors(tq_model *m, tq_error *err) {
             const char *desc = tq_container_meta(c, key);
             free(key);
             if (!desc) continue;
+            if (m->consumed[f][i])
+                return tq_err(err, TQ_E_FORMAT, "%s: entry \"%s\" is both a side tensor and a quantized tensor", c->map.path, e->name);
             tq_tensor *t = &m->t[m->n];
             memset(t, 0, sizeof *t);
             tq_status st = tq_descriptor_parse(desc, e->name, t, err);
@@ -160,7 +161,8 @@ static tq_status build_tensors(tq_model *m, tq_error *err) {
             t->quantized = 1;
             int64_t rows, cols, cs[2];
             tq_dtype cd;
-            tq_shape_2d(t->ndim, t->shape, &rows, &cols);
+            if (!tq_shape_2d(t->ndim, t->shape, &rows, &cols))
+                return tq_err(err, TQ_E_FORMAT, "%s: tensor \"%s\": descriptor shape overflows", c->map.path, e->name);
             if (tq_qparams_check(&t->q, e->name, rows, cols, err)) return tq_err_prefix(err, "%s", c->map.path);
             t->n_aux = tq_qparams_layout(&t->q, rows, cols, &cd, cs, t->aux_desc);
             if (e->dtype != cd || e->ndim != 2 || e->shape[0] != cs[0] || e->shape[1] != cs[1])
@@ -173,6 +175,8 @@ static tq_status build_tensors(tq_model *m, tq_error *err) {
                 snprintf(an, sizeof an, "%s.%s", e->name, t->aux_desc[a].suffix);
                 int64_t k = find_entry(c, an);
                 if (k < 0) return tq_err(err, TQ_E_FORMAT, "%s: tensor \"%s\": side tensor \"%s\" is missing", c->map.path, e->name, an);
+                if (m->consumed[f][k])
+                    return tq_err(err, TQ_E_FORMAT, "%s: entry \"%s\" is claimed by two quantized tensors", c->map.path, an);
                 tq_entry *x = &c->entries[k];
                 bool ok = x->dtype == t->aux_desc[a].dtype && x->ndim == t->aux_desc[a].ndim;
                 for (int d = 0; ok && d < x->ndim; d++) ok = x->shape[d] == t->aux_desc[a].shape[d];
@@ -248,6 +252,20 @@ static tq_status open_sharded(tq_model *m, const char *index_path, tq_error *err
         }
     }
     qsort(shards, (size_t)nsh, sizeof(char *), cmp_cstr);
+    {   /* every tensor listed once: sort the names and compare neighbours */
+        int nt = cJSON_GetArraySize(wm), k = 0;
+        char **names = malloc(sizeof(char *) * (size_t)(nt ? nt : 1));
+        if (!names) { st = tq_err(err, TQ_E_NOMEM, "out of memory"); goto out; }
+        for (cJSON *it = wm->child; it; it = it->next) names[k++] = it->string;
+        qsort(names, (size_t)nt, sizeof(char *), cmp_cstr);
+        for (int i = 1; i < nt; i++)
+            if (strcmp(names[i - 1], names[i]) == 0) {
+                st = tq_err(err, TQ_E_FORMAT, "%s: tensor \"%s\" is listed twice in weight_map", index_path, names[i]);
+                break;
+            }
+        free(names);
+        if (st) goto out;
+    }
     for (int k = 0; k < nsh; k++) {
         char *p = tq_path_join(m->dir, shards[k]);
         if (!p) { st = tq_err(err, TQ_E_NOMEM, "out of memory"); goto out; }
@@ -268,7 +286,13 @@ static tq_status open_sharded(tq_model *m, const char *index_path, tq_error *err
                 goto out;
             }
         }
+        /* each indexed tensor was found in its own shard and names are unique in
+         * the index, so the shards hold nothing else iff the counts agree; only
+         * then is the slow search for the culprit needed */
+        int64_t held = 0;
         for (int k = 0; k < nsh; k++)
+            for (int64_t i = 0; i < m->files[k].n; i++) held += strstr(m->files[k].entries[i].name, ".__") == NULL;
+        for (int k = 0; held != indexed && k < nsh; k++)
             for (int64_t i = 0; i < m->files[k].n; i++) {
                 cJSON *w = cJSON_GetObjectItemCaseSensitive(wm, m->files[k].entries[i].name);
                 bool side = strstr(m->files[k].entries[i].name, ".__") != NULL;

@@ -21,8 +21,9 @@ tq_status tq_descriptor_parse(const char *json, const char *tname, tq_tensor *t,
 /** Render a descriptor for metadata. Caller frees. */
 char *tq_descriptor_render(const tq_qparams *q, int simulated, tq_dtype orig_dtype, int ndim,
                            const int64_t *shape, const char *rule);
-/** The 2-D view [rows, cols] under which a tensor of this shape is quantized. */
-void tq_shape_2d(int ndim, const int64_t *shape, int64_t *rows, int64_t *cols);
+/** The 2-D view [rows, cols] under which a tensor of this shape is quantized.
+ *  @return false if cols overflows int64 (hostile shapes). */
+bool tq_shape_2d(int ndim, const int64_t *shape, int64_t *rows, int64_t *cols);
 
 #define TQ_META_VERSION "trueq.version"
 #define TQ_META_TENSOR_PREFIX "trueq.tensor."

@@ -83,6 +83,8 @@ tq_status tq_safetensors_parse(const uint8_t *data, uint64_t size, const char *p
                       path, (unsigned long long)bad);
     for (uint64_t i = 0; i < n; i++)
         if (h[i] == 0) return tq_err(err, TQ_E_FORMAT, "%s: header holds a NUL byte at %llu", path, (unsigned long long)i);
+    if (n >= 3 && h[0] == 0xEF && h[1] == 0xBB && h[2] == 0xBF)
+        return tq_err(err, TQ_E_FORMAT, "%s: header starts with a UTF-8 byte-order mark; JSON must start with '{'", path);
 
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts((const char *)h, (size_t)n, &end, 0);
@@ -125,6 +127,20 @@ tq_status tq_safetensors_parse(const uint8_t *data, uint64_t size, const char *p
     for (cJSON *it = root->child; it; it = it->next) {
         if (strcmp(it->string, "__metadata__") == 0) {
             if (!cJSON_IsObject(it)) { st = tq_err(err, TQ_E_FORMAT, "%s: __metadata__ is not an object", path); goto fail; }
+            {   /* duplicate keys: sort and compare neighbours */
+                int nm = cJSON_GetArraySize(it), k = 0;
+                char **mk = malloc(sizeof(char *) * (size_t)(nm ? nm : 1));
+                if (!mk) { st = tq_err(err, TQ_E_NOMEM, "out of memory"); goto fail; }
+                for (cJSON *m = it->child; m; m = m->next) mk[k++] = m->string;
+                qsort(mk, (size_t)nm, sizeof(char *), cmp_str);
+                for (int i = 1; i < nm; i++)
+                    if (strcmp(mk[i - 1], mk[i]) == 0) {
+                        st = tq_err(err, TQ_E_FORMAT, "%s: duplicate __metadata__ key \"%s\"", path, mk[i]);
+                        break;
+                    }
+                free(mk);
+                if (st) goto fail;
+            }
             for (cJSON *m = it->child; m; m = m->next) {
                 if (!cJSON_IsString(m)) {
                     st = tq_err(err, TQ_E_FORMAT, "%s: __metadata__ value for \"%s\" is not a string", path, m->string);

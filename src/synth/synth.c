@@ -11,11 +11,13 @@
  *   - word embeddings std 0.05 with frequent (low-id) tokens larger; position
  *     embeddings smooth in the position;
  *   - LayerNorm gains ~ N(0.9, 0.08), biases ~ N(0, 0.02).
- * Each tensor is drawn from its own stream, seeded by (seed, name), so the
- * output is byte-identical for a given seed on a given machine.
+ * Each tensor is drawn from its own stream, seeded by (seed, name). Only IEEE
+ * +, -, *, / and sqrt are used, in a fixed order (no libm transcendental
+ * functions, whose results vary between CPU-specific variants, and no BLAS,
+ * whose summation order varies with threads and kernels), so the output is
+ * byte-identical for a given seed on any machine.
  */
 #include "io/container.h"
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,18 +45,14 @@ static void seed_rng(rng *r, uint64_t seed, const char *name) {
     }
 }
 static double uni(rng *r) { return ((next(r) >> 11) + 0.5) * (1.0 / 9007199254740992.0); }
-static void gauss2(rng *r, float *a, float *b) {
-    double u1 = uni(r), u2 = uni(r), m = sqrt(-2.0 * log(u1));
-    *a = (float)(m * cos(6.283185307179586 * u2));
-    *b = (float)(m * sin(6.283185307179586 * u2));
+/* An approximately normal variate from the sum of four uniforms (Irwin-Hall,
+ * rescaled to unit variance): arithmetic only, so it is the same everywhere. */
+static float gauss1(rng *r) {
+    double t = uni(r) + uni(r) + uni(r) + uni(r) - 2.0;
+    return (float)(t * 1.7320508075688772);   /* sqrt(12/4) */
 }
 static void fill_gauss(rng *r, float *x, int64_t n, float mean, float std) {
-    for (int64_t i = 0; i < n; i += 2) {
-        float a, b;
-        gauss2(r, &a, &b);
-        x[i] = mean + std * a;
-        if (i + 1 < n) x[i + 1] = mean + std * b;
-    }
+    for (int64_t i = 0; i < n; i++) x[i] = mean + std * gauss1(r);
 }
 
 static tq_status gen_matrix(rng *r, float *w, int64_t rows, int64_t cols, float std, tq_error *err) {
@@ -68,15 +66,22 @@ static tq_status gen_matrix(rng *r, float *w, int64_t rows, int64_t cols, float 
     int64_t rank = 24;                                 /* power-law low-rank part */
     float *U = malloc(sizeof(float) * (size_t)(rows * rank)), *V = malloc(sizeof(float) * (size_t)(cols * rank));
     if (!U || !V) { free(U); free(V); return tq_err(err, TQ_E_NOMEM, "synth: out of memory"); }
-    fill_gauss(r, U, rows * rank, 0.0f, 1.0f);
-    fill_gauss(r, V, cols * rank, 0.0f, 1.0f);
+    fill_gauss(r, U, rows * rank, 0.0f, 1.0f);        /* U [rows, rank] */
+    fill_gauss(r, V, rank * cols, 0.0f, 1.0f);        /* V [rank, cols] */
     double base = 2.5 * std * sqrt((double)(rows > cols ? rows : cols)) / sqrt((double)rows * (double)cols);
     for (int64_t k = 0; k < rank; k++) {
-        float s = (float)(base * pow((double)(k + 1), -0.7));
+        double kk = (double)(k + 1);
+        float s = (float)(base / sqrt(sqrt(kk * kk * kk)));   /* s_k = base * k^-3/4 */
         for (int64_t i = 0; i < rows; i++) U[i * rank + k] *= s;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)cols, (int)rank, 1.0f, U, (int)rank, V,
-                (int)rank, 1.0f, w, (int)cols);
+    /* W += U V, in a fixed order (k outer per row, columns inner: vectorizes) */
+    for (int64_t i = 0; i < rows; i++)
+        for (int64_t k = 0; k < rank; k++) {
+            const float u = U[i * rank + k];
+            const float *v = V + k * cols;
+            float *wr = w + i * cols;
+            for (int64_t c = 0; c < cols; c++) wr[c] += u * v[c];
+        }
     free(U); free(V);
     return TQ_OK;
 }
@@ -133,14 +138,16 @@ static tq_status gen_tensor(const tq_synth_options *o, const spec *s, float *w, 
         }
         return TQ_OK;
     case K_POSEMB: {
+        /* smooth in the position: a per-channel base times a triangle wave */
         float *base = malloc(sizeof(float) * (size_t)s->cols);
         if (!base) return tq_err(err, TQ_E_NOMEM, "synth: out of memory");
         fill_gauss(&r, base, s->cols, 0.0f, s->std);
         for (int64_t p = 0; p < s->rows; p++)
             for (int64_t c = 0; c < s->cols; c++) {
-                float a, b;
-                gauss2(&r, &a, &b);
-                w[p * s->cols + c] = base[c] * (float)cos(0.01 * (double)p * (double)(c % 17 + 1)) + 0.005f * a;
+                int64_t period = 2 * (c % 17 + 8);
+                double ph = (double)(p % period) / (double)period;          /* [0, 1) */
+                double tri = ph < 0.5 ? 4.0 * ph - 1.0 : 3.0 - 4.0 * ph;   /* [-1, 1] */
+                w[p * s->cols + c] = base[c] * (float)tri + 0.005f * gauss1(&r);
             }
         free(base);
         return TQ_OK;

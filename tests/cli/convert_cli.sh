@@ -14,8 +14,8 @@ jget() { $PY -c "import json,sys; d=json.load(open('$1')); print($2)"; }
 
 "$TQ" synth "$T/m" --layers 2 --dim 64 --hidden 128 --heads 4 --vocab 1000 2>/dev/null
 check "synth writes model, config, vocab" '[ -f $T/m/model.safetensors ] && [ -f $T/m/config.json ] && [ -f $T/m/vocab.txt ]'
-"$TQ" synth "$T/m2" --layers 2 --dim 64 --hidden 128 --heads 4 --vocab 1000 2>/dev/null
-check "synth is deterministic" 'cmp -s $T/m/model.safetensors $T/m2/model.safetensors'
+OPENBLAS_NUM_THREADS=1 "$TQ" synth "$T/m2" --layers 2 --dim 64 --hidden 128 --heads 4 --vocab 1000 2>/dev/null
+check "synth is deterministic (also with another BLAS thread count)" 'cmp -s $T/m/model.safetensors $T/m2/model.safetensors'
 
 "$TQ" convert "$T/m" --bits 4 --granularity group:32 --dry-run --json > "$T/plan.json"; rc=$?
 check "dry run exits 0 and writes nothing" '[ $rc -eq 0 ] && [ ! -e $T/q4 ]'
@@ -65,6 +65,13 @@ check "a missed target names the largest kept tensor" 'grep -q "largest: distilb
 check "an unknown command is a usage error" '[ $rc -eq 1 ]'
 "$TQ" convert "$T/m" -o "$T/m" > /dev/null 2> "$T/err"; rc=$?
 check "writing into the input directory is refused; input intact" '[ $rc -eq 2 ] && cmp -s $T/m/model.safetensors $T/m2/model.safetensors'
+
+mkdir -p "$T/lx" "$T/ly"; cp "$T/m2/model.safetensors" "$T/ly/"; ln -s "$T/ly/model.safetensors" "$T/lx/in.safetensors"
+"$TQ" convert "$T/lx/in.safetensors" -o "$T/ly" > /dev/null 2> "$T/err"; rc=$?
+check "an input reached through a symlink is never overwritten" '[ $rc -eq 2 ] && cmp -s $T/ly/model.safetensors $T/m2/model.safetensors'
+mkdir -p "$T/busy"; cp "$T/m2/model.safetensors" "$T/m2/config.json" "$T/busy/"; echo secret > "$T/busy/credentials.json"; echo data > "$T/busy/dataset.txt"
+"$TQ" convert "$T/busy/model.safetensors" -o "$T/busyout" > /dev/null
+check "only config/tokenizer files are copied beside the weights" '[ -f $T/busyout/config.json ] && [ ! -e $T/busyout/credentials.json ] && [ ! -e $T/busyout/dataset.txt ]'
 
 # fake quantization detected; simulated is not fake
 "$TQ" convert "$T/m" -o "$T/sim" --simulate > /dev/null

@@ -42,8 +42,9 @@ def npy(dict_text, data=b"", major=1):
     return b"\x93NUMPY" + bytes([major, 0]) + struct.pack(fmt, len(h)) + h + data
 
 
-def zip_of(members, zip64_end=False):
-    """members: list of (name, bytes, method). Minimal hand-built archive."""
+def zip_of(members, zip64_end=False, align=False):
+    """members: list of (name, bytes, method). Minimal hand-built archive;
+    align=True adds trueq's alignment extra field (id 0xD935) so data starts at 64."""
     out, cd = b"", b""
     for name, data, method in members:
         payload = data
@@ -53,7 +54,15 @@ def zip_of(members, zip64_end=False):
         crc = zlib.crc32(data)
         nm = name.encode()
         off = len(out)
-        out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, method, 0, 0x21, crc, len(payload), len(data), len(nm), 0) + nm + payload
+        extra = b""
+        if align:
+            pad = (64 - (off + 30 + len(nm)) % 64) % 64
+            if 0 < pad < 6:
+                pad += 64
+            if pad:
+                extra = struct.pack("<HHH", 0xD935, pad - 4, 64) + bytes(pad - 6)
+        out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, method, 0, 0x21, crc, len(payload), len(data), len(nm),
+                           len(extra)) + nm + extra + payload
         cd += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 0x0314, 20, 0, method, 0, 0x21, crc, len(payload), len(data),
                           len(nm), 0, 0, 0, 0, 0, off) + nm
     cd_off = len(out)
@@ -91,6 +100,8 @@ def main():
     seeds["meta_bf16.npz"] = zip_of([("w.npy", npy(d, f32b), 0),
                                      ("h.npy", npy("{'descr': '<u2', 'fortran_order': False, 'shape': (2,), }", u2), 0),
                                      ("__trueq__.json", meta, 8)])
+    seeds["aligned.npz"] = zip_of([("w.npy", npy(d + " " * 60 + "\n", f32b), 0), ("__trueq__.json", b'{"format": "pt"}', 0)],
+                                  align=True)
     seeds["zip64_end.npz"] = zip_of([("w.npy", npy(d, f32b), 0)], zip64_end=True)
     seeds["npy_v2.npz"] = zip_of([("w.npy", npy(d, f32b, 2), 0)])
     seeds["npy_v3_dq.npz"] = zip_of([("w.npy", npy('{"shape": (3,), "descr": "<f4", "fortran_order": False,}', f32b, 3), 0)])
