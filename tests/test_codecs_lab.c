@@ -288,6 +288,23 @@ static void bounds_and_edges(void) {
         release(&r);
     }
 
+    TQ_CASE("blocks of subnormal weights: nf4 divides when 1/absmax overflows; rational stays finite");
+    const float dn[4] = {1e-40f, -1e-40f, 0.0f, 5e-41f};
+    {
+        tq_qparams pn = {TQ_CODEC_NF4, 4, TQ_GRAN_TENSOR, 0, 0, 0};
+        qres r; tq_error e2;
+        CHECK_OK(run(&pn, dn, 1, 4, &r, &e2), e2);
+        CHECK_EQ_INT(r.codes[0], 15 | 0 << 4);      /* 1 -> 15, -1 -> 0 */
+        CHECK_EQ_INT(r.codes[1], 7 | 12 << 4);      /* 0 -> 7, 0.5 -> 12 (0.5 < 0.5017) */
+        CHECK(r.deq[2] == 0.0f && r.deq[0] == 1e-40f);
+        release(&r);
+        tq_qparams pr = {TQ_CODEC_QINS_RATIONAL, 8, TQ_GRAN_TENSOR, 0, 0, 0};
+        CHECK_OK(run(&pr, dn, 1, 4, &r, &e2), e2);
+        CHECK(all_finite(r.deq, 4) && isfinite(((float *)r.aux_b[0])[0]) && ((float *)r.aux_b[0])[0] > 0);
+        for (int i = 0; i < 4; i++) CHECK(fabsf(r.deq[i] - dn[i]) <= 1e-40f);
+        release(&r);
+    }
+
     TQ_CASE("qins-log: corrupt {lmin, lmax} is a format error, huge lmax saturates at FLT_MAX");
     tq_qparams p = {TQ_CODEC_QINS_LOG, 8, TQ_GRAN_TENSOR, 0, 0, 0};
     uint8_t codes[3] = {1, 0x81, 127};

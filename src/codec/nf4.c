@@ -10,7 +10,9 @@
  *
  * Per block: absmax = max|w| (F32, stored in "__scale__");
  *   x    = clamp(w * (1/absmax), -1, 1)    (float32, multiply by the reciprocal
- *                                           as bitsandbytes' kernel does)
+ *                                           as bitsandbytes' kernel does; when
+ *                                           absmax < 2^-128 the reciprocal
+ *                                           overflows and w / absmax is used)
  *   code = number of thresholds m_i (i = 0..14) with x > m_i, where m_i is
  *          the midpoint of code book entries i and i+1 (computed in double,
  *          rounded to float32). A value exactly on a midpoint takes the lower
@@ -27,6 +29,7 @@
  * ([], [rows] or [rows, groups]).
  */
 #include "codec/codec.h"
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,8 +85,9 @@ static tq_status nf4_quantize(const tq_qparams *p, const float *w, int64_t rows,
             }
             if (amax == 0.0f) { memset(u + c0, 7, (size_t)(c1 - c0)); continue; }
             const float inv = 1.0f / amax;
+            const bool tiny = !(inv <= FLT_MAX);   /* absmax < 2^-128: 1/absmax overflows */
             for (int64_t c = c0; c < c1; c++) {
-                float x = wr[c] * inv;
+                float x = tiny ? wr[c] / amax : wr[c] * inv;
                 x = x < -1.0f ? -1.0f : x > 1.0f ? 1.0f : x;
                 int q = 0;
                 for (int i = 0; i < 15; i++) q += x > m[i];

@@ -111,6 +111,7 @@ static void rat_encode_block(const tq_qparams *p, const float *w, int64_t n, uin
             double best = INFINITY;
             for (int k = -4; k <= 24; k++) {
                 double a = exp2(k / 2.0) / (double)wmax;
+                if (!isfinite((float)a)) continue;   /* subnormal wmax: alpha beyond float */
                 double s = rat_sse(w, n, stride, (double)(float)a, wmax);
                 if (s < best) { best = s; alpha = (double)(float)a; }
             }
