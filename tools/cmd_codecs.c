@@ -1,6 +1,5 @@
 /* cmd_codecs.c — `trueq codecs`: the codec table; `trueq codecs --study MODEL`:
  * every codec x bits x granularity applied to one model, measured. */
-#define _GNU_SOURCE 1
 #include "cli.h"
 #include "trueq_verify.h"
 #include "io/model.h"
@@ -259,8 +258,11 @@ static int study(const char *model_path, bool json, const char *csv_path, int64_
     if (cf)
         fprintf(cf, "variant,codec,bits,granularity,group,alpha,bytes_per_weight,file_bytes,quantized_tensors,quantized_weights,"
                     "rel_error,snr_db,rmse,max_abs_error,cosine,clipped_fraction,top_rel_error,grade,encode_mw_s,decode_mw_s\n");
-    if (json) printf("{\"model\": \"%s\", \"file_bytes\": %llu, \"weights\": %lld, \"variants\": [", model_path,
-                     (unsigned long long)orig_bytes, (long long)numel_all);
+    if (json) {
+        printf("{\"model\": ");
+        tq_json_str(stdout, model_path);
+        printf(", \"file_bytes\": %llu, \"weights\": %lld, \"variants\": [", (unsigned long long)orig_bytes, (long long)numel_all);
+    }
     else {
         printf("model %s: %llu bytes, %lld weights\n", model_path, (unsigned long long)orig_bytes, (long long)numel_all);
         printf("%-30s %7s %12s %7s %10s %8s %10s %9s %8s %9s %5s %8s %8s\n", "variant", "B/w", "file bytes", "ratio",
