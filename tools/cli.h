@@ -58,4 +58,5 @@ int cmd_convert(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_codecs(int argc, char **argv);
+int cmd_spectrum(int argc, char **argv);
 #endif

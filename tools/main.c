@@ -9,6 +9,7 @@ static const command COMMANDS[] = {
     {"inspect", cmd_inspect, "per-tensor ledger of a weight file; detects fake quantization"},
     {"codecs",  cmd_codecs,  "list the codecs with their bits, bytes per weight and layout"},
     {"synth",   cmd_synth,   "write the built-in DistilBERT-base-shaped test model"},
+    {"spectrum", cmd_spectrum, "WeightWatcher-faithful spectral analysis (alpha...), also per bit width"},
 };
 
 static void usage(FILE *f) {
