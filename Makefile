@@ -1,13 +1,14 @@
 # Thin wrapper over CMake so the README's commands stay short.
 #   make demo   install deps, build, synthesize the default model, convert it, print the ledger
-#   make check  install deps, build, run every test (ctest)
+#   make check  install deps, build, run every test (ctest), then again under ASan+UBSan (clang)
+#   make test   the ctest run alone
 #   make asan   the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench  build and run the benchmarks (bench/README.md)
 BUILD ?= build
 JOBS  ?= $(shell nproc 2>/dev/null || echo 2)
 CC    ?= cc
 
-.PHONY: all deps build demo check asan clang bench clean
+.PHONY: all deps build demo check test asan clang bench clean
 
 all: build
 
@@ -23,7 +24,9 @@ build: $(BUILD)/CMakeCache.txt
 demo: deps build
 	@scripts/demo.sh $(BUILD)
 
-check: deps build
+check: test asan
+
+test: deps build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 asan:

@@ -289,6 +289,137 @@ typedef struct tq_memory_report {
 } tq_memory_report;
 void tq_model_memory(const tq_model *m, tq_memory_report *r);
 
+
+/* ===== Convert: policy, plan, execute ================================== */
+
+/** Output container formats. */
+typedef enum tq_out_format {
+    TQ_OUT_SAFETENSORS = 1,  /* OUT/model.safetensors, trueq layout           */
+    TQ_OUT_NPZ         = 2,  /* OUT/weights.npz, the seeds' V2 layout          */
+} tq_out_format;
+
+/** Options of a conversion. Initialise with tq_convert_options_init. */
+typedef struct tq_convert_options {
+    tq_qparams          q;                   /* codec, bits, granularity, group */
+    tq_out_format       format;
+    int                 quantize_embeddings; /* quantize embeddings (per row)   */
+    int                 simulate;            /* store quantize->dequantize values
+                                                in the original float dtype     */
+    int                 allow_nonfinite;     /* NaN/Inf become 0 instead of an error */
+    int                 threads;             /* 0 = number of cores             */
+    const char *const  *include;             /* globs: also quantize these      */
+    int                 n_include;
+    const char *const  *exclude;             /* globs: keep these as they are   */
+    int                 n_exclude;
+} tq_convert_options;
+
+/** Defaults: linear-sym, 8 bits, per-channel, safetensors, seeds' policy. */
+void tq_convert_options_init(tq_convert_options *o);
+
+/** What the plan decided for one tensor. Pointers borrowed from the plan. */
+typedef struct tq_plan_item {
+    const tq_tensor *src;        /* the input tensor                           */
+    int          quantize;       /* 1: quantized (or simulated), 0: kept       */
+    const char  *rule;           /* the rule that decided it (text)            */
+    tq_qparams   q;              /* when quantize                              */
+    tq_dtype     out_dtype;      /* stored dtype of the payload                */
+    uint64_t     in_bytes;       /* bytes in the input                         */
+    uint64_t     out_bytes;      /* payload bytes in the output                */
+    uint64_t     aux_bytes;      /* side tensor bytes (scales, zero points...) */
+} tq_plan_item;
+
+typedef struct tq_plan tq_plan;
+
+/**
+ * Decide every tensor and lay out the output exactly (no data is touched).
+ * Errors: an include/exclude glob that matches nothing (TQ_E_NOTFOUND), a
+ * group size that does not divide a quantized tensor's rows (TQ_E_SHAPE).
+ */
+tq_plan *tq_plan_create(const tq_model *m, const tq_convert_options *o, tq_error *err);
+void     tq_plan_free(tq_plan *p);
+int64_t  tq_plan_count(const tq_plan *p);
+const tq_plan_item *tq_plan_item_at(const tq_plan *p, int64_t i);
+/** Exact size of the weights file the plan will write (header included). */
+uint64_t tq_plan_output_bytes(const tq_plan *p);
+/** Name of the weights file inside OUT ("model.safetensors" / "weights.npz"). */
+const char *tq_plan_output_name(const tq_plan *p);
+
+/** Progress callback: called after each tensor, from the calling thread. */
+typedef void (*tq_progress_fn)(void *ud, int64_t done, int64_t total, const char *name);
+
+/**
+ * Write the plan into directory `outdir` (created if absent): the weights file,
+ * conversion_metadata.json, and config/tokenizer files copied from the input
+ * directory. Every file is written under a temporary name and renamed; on
+ * failure nothing is left (a directory trueq created is removed). Refuses to
+ * write into the input's own directory.
+ */
+tq_status tq_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn progress, void *ud,
+                          tq_error *err);
+
+/* ===== Ledger: what a file holds, byte by byte ========================== */
+
+/** One row of the ledger: a logical tensor. */
+typedef struct tq_ledger_row {
+    const tq_tensor *t;
+    uint64_t payload_bytes;
+    uint64_t aux_bytes;
+    int      fake;               /* 1: quantized values stored as floats       */
+    int64_t  distinct;           /* distinct values seen (capped at 257), -1 if not counted */
+    char     note[200];          /* why it is flagged, or why it stayed wide    */
+} tq_ledger_row;
+
+/** Totals that reconcile with the files on disk to the byte. */
+typedef struct tq_ledger_totals {
+    uint64_t file_bytes;         /* sum of the files' sizes (stat)             */
+    uint64_t header_bytes;       /* format headers / directories               */
+    uint64_t padding_bytes;      /* padding inside headers / between data      */
+    uint64_t payload_bytes;      /* tensor data (codes or values)              */
+    uint64_t aux_bytes;          /* scales, zero points, signs                 */
+    uint64_t other_bytes;        /* e.g. model.safetensors.index.json          */
+    uint64_t stored_data_bytes;  /* bytes the tensor data occupies in the files:
+                                    payload + aux, less any zip compression     */
+    uint64_t by_dtype[TQ_DTYPE_COUNT];
+    int64_t  n_tensors, n_quantized, n_simulated, n_fake;
+    int64_t  numel, numel_quantized;
+} tq_ledger_totals;
+
+typedef struct tq_ledger tq_ledger;
+/** Build the ledger of a model; scans float tensors for fake quantization. */
+tq_ledger *tq_ledger_build(const tq_model *m, tq_error *err);
+void       tq_ledger_free(tq_ledger *l);
+int64_t    tq_ledger_count(const tq_ledger *l);
+const tq_ledger_row *tq_ledger_row_at(const tq_ledger *l, int64_t i);
+const tq_ledger_totals *tq_ledger_totals_get(const tq_ledger *l);
+
+/**
+ * Fake-quantization test of n float values (dtype F32/F16/BF16/F64 at data):
+ * @return 1 and a reason in note when the values look quantized (at most 256
+ * distinct values, or all integer multiples of one scale), else 0.
+ */
+int tq_detect_fake_quant(tq_dtype t, const void *data, int64_t rows, int64_t cols,
+                         int64_t *distinct, char *note, size_t note_cap);
+
+/* ===== Built-in default model ============================================ */
+
+/** Options of the synthetic DistilBERT-base-shaped checkpoint. */
+typedef struct tq_synth_options {
+    uint64_t seed;               /* default 1                                  */
+    int      layers;             /* default 6                                  */
+    int      dim;                /* default 768                                */
+    int      hidden;             /* default 3072                               */
+    int      heads;              /* default 12                                 */
+    int      vocab;              /* default 30522                              */
+    int      max_pos;            /* default 512                                */
+} tq_synth_options;
+void tq_synth_options_init(tq_synth_options *o);
+/**
+ * Write a deterministic DistilBertForSequenceClassification checkpoint
+ * (Hugging Face names, MNLI 3-label head) into outdir: model.safetensors,
+ * config.json, vocab.txt, tokenizer_config.json.
+ */
+tq_status tq_synth_distilbert(const char *outdir, const tq_synth_options *o, tq_error *err);
+
 /* ===== Utility: half-precision conversion ============================== */
 
 float    tq_f16_to_f32(uint16_t h);

@@ -58,5 +58,8 @@ int cmd_convert(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_codecs(int argc, char **argv);
+/* inspect.c: print a ledger (text or JSON); rows = per-tensor lines */
+typedef struct tq_ledger tq_ledger;
+int tq_cli_print_ledger(const tq_model *m, const tq_ledger *l, FILE *f, bool json, bool rows);
 int cmd_spectrum(int argc, char **argv);
 #endif

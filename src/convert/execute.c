@@ -1,0 +1,275 @@
+/*
+ * execute.c — carry out a plan: stream one tensor at a time from the mapped
+ * input to the output, then write conversion_metadata.json and copy the
+ * model's config/tokenizer files.
+ *
+ * Memory: kept tensors are written straight from the input map; a quantized
+ * tensor needs its float32 values (borrowed from the map when the input is
+ * aligned F32, else one converted copy), its codes and its side tensors.
+ * Input pages are released after each tensor, so peak RSS stays near the
+ * largest tensor's working set, not the model size.
+ */
+#include "convert/convert.h"
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Files a run created, removed again on failure. */
+typedef struct created { char **paths; int n; char *dir_created; } created;
+
+static void created_add(created *c, const char *path) {
+    char **np = realloc(c->paths, sizeof(char *) * (size_t)(c->n + 1));
+    if (!np) return;
+    c->paths = np;
+    c->paths[c->n] = tq_strdup(path);
+    if (c->paths[c->n]) c->n++;
+}
+
+static void created_rollback(created *c) {
+    for (int i = c->n - 1; i >= 0; i--) unlink(c->paths[i]);
+    if (c->dir_created) {
+        char *pool = tq_path_join(c->dir_created, "1_Pooling");
+        if (pool) { rmdir(pool); free(pool); }
+        rmdir(c->dir_created);
+    }
+}
+
+static void created_free(created *c) {
+    for (int i = 0; i < c->n; i++) free(c->paths[i]);
+    free(c->paths);
+    free(c->dir_created);
+}
+
+static const tq_map *tensor_map(const tq_model *m, const tq_tensor *t) { return &m->files[t->file_index].map; }
+
+static void release_tensor(const tq_model *m, const tq_tensor *t) {
+    const tq_map *mp = tensor_map(m, t);
+    if (!mp->data || !t->data) return;
+    const uint8_t *d = t->data;
+    if (d < mp->data || d >= mp->data + mp->size) return;   /* owned (deflated npz) */
+    tq_map_release(mp, (uint64_t)(d - mp->data), t->nbytes);
+}
+
+/* Quantize (or simulate) one item and hand its entries to the writer. */
+static tq_status write_quantized(const tq_plan *p, tq_writer *w, int64_t wi, const tq_plan_item *it, tq_error *err) {
+    const tq_tensor *t = it->src;
+    int64_t rows, cols;
+    tq_shape_2d(t->ndim, t->shape, &rows, &cols);
+    tq_status st = TQ_OK;
+    float *owned = NULL;
+    const float *f;
+    if (t->dtype == TQ_DTYPE_F32 && ((uintptr_t)t->data % sizeof(float)) == 0) {
+        f = t->data;
+    } else {
+        owned = malloc(sizeof(float) * (size_t)(t->numel ? t->numel : 1));
+        if (!owned) return tq_err(err, TQ_E_NOMEM, "tensor \"%s\": out of memory for %lld floats", t->name, (long long)t->numel);
+        if ((st = tq_convert_to_f32(t->dtype, t->data, t->numel, owned, err))) { free(owned); return st; }
+        f = owned;
+    }
+    tq_dtype cd;
+    int64_t cs[2];
+    tq_aux_desc aux[TQ_MAX_AUX];
+    int na = tq_qparams_layout(&it->q, rows, cols, &cd, cs, aux);
+    uint64_t cb = tq_nbytes(cd, 2, cs);
+    void *codes = malloc(cb ? cb : 1);
+    void *auxb[TQ_MAX_AUX] = {0};
+    uint64_t auxn[TQ_MAX_AUX] = {0};
+    bool oom = !codes;
+    for (int a = 0; a < na; a++) {
+        auxn[a] = tq_nbytes(aux[a].dtype, aux[a].ndim, aux[a].shape);
+        auxb[a] = malloc(auxn[a] ? auxn[a] : 1);
+        oom |= !auxb[a];
+    }
+    if (oom) { st = tq_err(err, TQ_E_NOMEM, "tensor \"%s\": out of memory", t->name); goto out; }
+    if ((st = tq_quantize(&it->q, t->name, f, rows, cols, codes, auxb, p->o.allow_nonfinite, err))) goto out;
+    if (p->o.simulate) {
+        float *deq = malloc(sizeof(float) * (size_t)(t->numel ? t->numel : 1));
+        void *outv = malloc(t->nbytes ? t->nbytes : 1);
+        if (!deq || !outv) { free(deq); free(outv); st = tq_err(err, TQ_E_NOMEM, "tensor \"%s\": out of memory", t->name); goto out; }
+        st = tq_dequantize(&it->q, rows, cols, codes, (const void *const *)auxb, deq, err);
+        if (!st) st = tq_convert_from_f32(t->dtype, deq, t->numel, outv, err);
+        if (!st) st = tq_writer_put(w, wi, outv, t->nbytes, err);
+        free(deq); free(outv);
+        goto out;
+    }
+    if ((st = tq_writer_put(w, wi, codes, cb, err))) goto out;
+    for (int a = 0; a < na; a++)
+        if ((st = tq_writer_put(w, wi + 1 + a, auxb[a], auxn[a], err))) goto out;
+out:
+    free(codes);
+    for (int a = 0; a < na; a++) free(auxb[a]);
+    free(owned);
+    return st;
+}
+
+/* config / tokenizer files worth carrying next to the weights */
+static bool is_side_file(const char *name) {
+    static const char *const pats[] = {"*.json", "*.txt", "tokenizer.model", "tok*.bin", "*.tiktoken"};
+    if (!strcmp(name, "model.safetensors.index.json") || !strcmp(name, "conversion_metadata.json")) return false;
+    for (size_t i = 0; i < sizeof pats / sizeof pats[0]; i++) if (tq_glob_match(pats[i], name)) return true;
+    return false;
+}
+
+static tq_status copy_side_files(const char *indir, const char *outdir, created *cr, tq_error *err) {
+    DIR *d = opendir(indir);
+    if (!d) return TQ_OK;
+    struct dirent *de;
+    tq_status st = TQ_OK;
+    /* sorted for determinism of the error order */
+    char **names = NULL; int n = 0;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.' || !is_side_file(de->d_name)) continue;
+        char *src = tq_path_join(indir, de->d_name);
+        bool reg = src && tq_file_exists(src);
+        free(src);
+        if (!reg) continue;
+        char **nn = realloc(names, sizeof(char *) * (size_t)(n + 1));
+        if (!nn) break;
+        names = nn;
+        names[n++] = tq_strdup(de->d_name);
+    }
+    closedir(d);
+    for (int i = 0; i < n && !st; i++) {
+        char *src = tq_path_join(indir, names[i]), *dst = tq_path_join(outdir, names[i]);
+        if (!src || !dst) st = tq_err(err, TQ_E_NOMEM, "out of memory");
+        else if (!(st = tq_copy_file(src, dst, err))) created_add(cr, dst);
+        free(src); free(dst);
+    }
+    for (int i = 0; i < n; i++) free(names[i]);
+    free(names);
+    /* sentence-transformers pooling config */
+    char *pin = tq_path_join(indir, "1_Pooling/config.json");
+    if (!st && pin && tq_file_exists(pin)) {
+        char *pdir = tq_path_join(outdir, "1_Pooling"), *pout = tq_path_join(outdir, "1_Pooling/config.json");
+        if (pdir && pout) {
+            mkdir(pdir, 0755);
+            if (!(st = tq_copy_file(pin, pout, err))) created_add(cr, pout);
+        }
+        free(pdir); free(pout);
+    }
+    free(pin);
+    return st;
+}
+
+static const char *GRAN[] = {"tensor", "channel", "group"};
+
+static char *render_metadata(const tq_plan *p, const char *weights_path, tq_error *err) {
+    tq_sb b = {0};
+    const tq_convert_options *o = &p->o;
+    const tq_codec_info *ci = tq_codec_by_id(o->q.codec);
+    tq_sb_printf(&b, "{\n  \"trueq_version\": \"%s\",\n  \"source\": ", TQ_VERSION_STRING);
+    tq_sb_json_str(&b, tq_model_path(p->m));
+    tq_sb_printf(&b, ",\n  \"options\": {\"codec\": \"%s\", \"bits\": %d, \"granularity\": \"%s\", \"group\": %lld, "
+                 "\"pad\": %s, \"format\": \"%s\", \"quantize_embeddings\": %s, \"simulate\": %s, \"allow_nonfinite\": %s, "
+                 "\"include\": [",
+                 ci ? ci->name : "?", o->q.bits, GRAN[o->q.gran], (long long)o->q.group, o->q.pad ? "true" : "false",
+                 o->format == TQ_OUT_NPZ ? "npz" : "safetensors", o->quantize_embeddings ? "true" : "false",
+                 o->simulate ? "true" : "false", o->allow_nonfinite ? "true" : "false");
+    for (int i = 0; i < o->n_include; i++) { if (i) tq_sb_puts(&b, ", "); tq_sb_json_str(&b, o->include[i]); }
+    tq_sb_puts(&b, "], \"exclude\": [");
+    for (int i = 0; i < o->n_exclude; i++) { if (i) tq_sb_puts(&b, ", "); tq_sb_json_str(&b, o->exclude[i]); }
+    tq_sb_puts(&b, "]},\n  \"tensors\": [\n");
+    uint64_t in_total = 0, out_payload = 0, out_aux = 0;
+    int64_t nq = 0, numel = 0, numel_q = 0;
+    for (int64_t i = 0; i < p->n; i++) {
+        const tq_plan_item *it = &p->items[i];
+        const tq_tensor *t = it->src;
+        char qs[64] = "";
+        if (it->quantize) tq_qparams_str(&it->q, qs, sizeof qs);
+        tq_sb_puts(&b, "    {\"name\": ");
+        tq_sb_json_str(&b, t->name);
+        tq_sb_puts(&b, ", \"shape\": [");
+        for (int d = 0; d < t->ndim; d++) tq_sb_printf(&b, d ? ", %lld" : "%lld", (long long)t->shape[d]);
+        tq_sb_printf(&b, "], \"in_dtype\": \"%s\", \"out_dtype\": \"%s\", \"quantized\": %s, \"codec\": ",
+                     tq_dtype_name(t->dtype), tq_dtype_name(it->out_dtype), it->quantize ? "true" : "false");
+        if (it->quantize) tq_sb_json_str(&b, qs); else tq_sb_puts(&b, "null");
+        tq_sb_printf(&b, ", \"in_bytes\": %llu, \"out_bytes\": %llu, \"scale_bytes\": %llu, \"rule\": ",
+                     (unsigned long long)it->in_bytes, (unsigned long long)it->out_bytes, (unsigned long long)it->aux_bytes);
+        tq_sb_json_str(&b, it->rule);
+        tq_sb_puts(&b, i + 1 < p->n ? "},\n" : "}\n");
+        in_total += it->in_bytes;
+        out_payload += it->out_bytes;
+        out_aux += it->aux_bytes;
+        numel += t->numel;
+        if (it->quantize) { nq++; numel_q += t->numel; }
+    }
+    struct stat st;
+    uint64_t fsize = stat(weights_path, &st) == 0 ? (uint64_t)st.st_size : 0;
+    tq_sb_printf(&b, "  ],\n  \"totals\": {\"tensors\": %lld, \"quantized\": %lld, \"weights\": %lld, "
+                 "\"quantized_weights\": %lld, \"input_tensor_bytes\": %llu, \"output_payload_bytes\": %llu, "
+                 "\"output_scale_bytes\": %llu, \"output_header_bytes\": %llu, \"output_padding_bytes\": %llu, "
+                 "\"output_file\": ",
+                 (long long)p->n, (long long)nq, (long long)numel, (long long)numel_q, (unsigned long long)in_total,
+                 (unsigned long long)out_payload, (unsigned long long)out_aux, (unsigned long long)p->header_bytes,
+                 (unsigned long long)p->padding_bytes);
+    tq_sb_json_str(&b, tq_plan_output_name(p));
+    tq_sb_printf(&b, ", \"output_file_bytes\": %llu}\n}\n", (unsigned long long)fsize);
+    if (b.oom) { tq_sb_free(&b); tq_err(err, TQ_E_NOMEM, "out of memory"); return NULL; }
+    return b.s;
+}
+
+tq_status tq_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn progress, void *ud, tq_error *err) {
+    created cr = {0};
+    tq_status st = TQ_OK;
+    tq_writer *w = NULL;
+    char *wpath = NULL, *mpath = NULL;
+
+    if (!tq_is_dir(outdir)) {
+        if (mkdir(outdir, 0755) != 0)
+            return tq_err(err, TQ_E_IO, "%s: cannot create output directory: %s", outdir, strerror(errno));
+        cr.dir_created = tq_strdup(outdir);
+    }
+    {
+        char a[PATH_MAX], b[PATH_MAX];
+        if (realpath(outdir, a) && realpath(tq_model_dir(p->m), b) && strcmp(a, b) == 0) {
+            st = tq_err(err, TQ_E_ARG, "%s: output directory is the input model's directory; choose another so the input is never overwritten", outdir);
+            goto fail;
+        }
+    }
+    wpath = tq_path_join(outdir, tq_plan_output_name(p));
+    mpath = tq_path_join(outdir, "conversion_metadata.json");
+    if (!wpath || !mpath) { st = tq_err(err, TQ_E_NOMEM, "out of memory"); goto fail; }
+
+    w = tq_writer_create(p->o.format == TQ_OUT_NPZ ? TQ_FORMAT_NPZ : TQ_FORMAT_SAFETENSORS, wpath, p->went, p->nw,
+                         (const char *const *)p->meta_k, (const char *const *)p->meta_v, p->n_meta, err);
+    if (!w) { st = err ? err->status : TQ_E_IO; goto fail; }
+    if (w->total_size != p->out_bytes) { st = tq_err(err, TQ_E_INTERNAL, "writer size changed since planning"); goto fail; }
+
+    int64_t wi = 0;
+    for (int64_t i = 0; i < p->n; i++) {
+        const tq_plan_item *it = &p->items[i];
+        TQ_ASSERT(wi < p->nw && p->wmap[wi].item == i && p->wmap[wi].aux == -1);
+        if (!it->quantize) st = tq_writer_put(w, wi, it->src->data, it->src->nbytes, err);
+        else st = write_quantized(p, w, wi, it, err);
+        if (st) goto fail;
+        release_tensor(p->m, it->src);
+        wi++;
+        while (wi < p->nw && p->wmap[wi].item == i) wi++;
+        if (progress) progress(ud, i + 1, p->n, it->src->name);
+    }
+    if ((st = tq_writer_finish(w, err))) goto fail;
+    created_add(&cr, wpath);
+    {
+        char *json = render_metadata(p, wpath, err);
+        if (!json) { st = err ? err->status : TQ_E_NOMEM; goto fail; }
+        st = tq_write_file_atomic(mpath, json, strlen(json), err);
+        free(json);
+        if (st) goto fail;
+        created_add(&cr, mpath);
+    }
+    if ((st = copy_side_files(tq_model_dir(p->m), outdir, &cr, err))) goto fail;
+    tq_writer_free(w);
+    free(wpath); free(mpath);
+    created_free(&cr);
+    return TQ_OK;
+fail:
+    tq_writer_free(w);
+    created_rollback(&cr);
+    created_free(&cr);
+    free(wpath); free(mpath);
+    return st;
+}

@@ -1,0 +1,79 @@
+/*
+ * policy.c — which tensors are quantized (docs/convert.md §policy).
+ *
+ * The default is the seeds' policy: quantize 2-D float "*.weight" matrices;
+ * keep embeddings, norms, biases and 1-D tensors in their own dtype.
+ * Precedence, first match wins:
+ *   1. --exclude GLOB            keep
+ *   2. --include GLOB            quantize (any float tensor with elements)
+ *   3. not a float dtype         keep ("I64 is not a float dtype")
+ *   4. fewer than 2 dimensions   keep (bias, norm gain, scalar)
+ *   5. a norm                    keep
+ *   6. an embedding              quantize per row with --quantize-embeddings, else keep
+ *   7. name ends in ".weight"    quantize
+ *   8. otherwise                 keep
+ */
+#include "convert/convert.h"
+#include <string.h>
+#include <strings.h>
+
+static bool contains_ci(const char *s, const char *sub) {
+    size_t n = strlen(sub);
+    for (; *s; s++) if (strncasecmp(s, sub, n) == 0) return true;
+    return false;
+}
+
+bool tq_policy_is_embedding(const char *name) {
+    return contains_ci(name, "embed") || contains_ci(name, "wte.") || contains_ci(name, "wpe.") ||
+           contains_ci(name, "shared.weight");
+}
+
+bool tq_policy_is_norm(const char *name) {
+    return contains_ci(name, "norm") || contains_ci(name, "ln_") || contains_ci(name, ".ln.");
+}
+
+static bool ends_with(const char *s, const char *suf) {
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && strcmp(s + a - b, suf) == 0;
+}
+
+void tq_policy_decide(const tq_convert_options *o, const tq_tensor *t, int *quantize, bool *per_row,
+                      char *rule, size_t cap, int *hit_include, int *hit_exclude) {
+    *per_row = false;
+    for (int i = 0; i < o->n_exclude; i++)
+        if (tq_glob_match(o->exclude[i], t->name)) {
+            hit_exclude[i] = 1;
+            *quantize = 0;
+            snprintf(rule, cap, "--exclude %s", o->exclude[i]);
+            return;
+        }
+    for (int i = 0; i < o->n_include; i++)
+        if (tq_glob_match(o->include[i], t->name)) {
+            hit_include[i] = 1;
+            if (tq_dtype_is_float(t->dtype) && t->numel > 0) {
+                *quantize = 1;
+                snprintf(rule, cap, "--include %s", o->include[i]);
+            } else {
+                *quantize = 0;
+                snprintf(rule, cap, "--include %s, but %s is not a float dtype", o->include[i], tq_dtype_name(t->dtype));
+            }
+            return;
+        }
+    *quantize = 0;
+    if (!tq_dtype_is_float(t->dtype)) { snprintf(rule, cap, "kept: %s is not a float dtype", tq_dtype_name(t->dtype)); return; }
+    if (t->ndim < 2) { snprintf(rule, cap, "kept: %d-D tensor (bias, norm or scalar)", t->ndim); return; }
+    if (t->numel == 0) { snprintf(rule, cap, "kept: empty tensor"); return; }
+    if (tq_policy_is_norm(t->name)) { snprintf(rule, cap, "kept: normalization weights"); return; }
+    if (tq_policy_is_embedding(t->name)) {
+        if (o->quantize_embeddings) {
+            *quantize = 1;
+            *per_row = true;
+            snprintf(rule, cap, "--quantize-embeddings: embedding, per row");
+        } else {
+            snprintf(rule, cap, "kept: embedding (--quantize-embeddings quantizes it)");
+        }
+        return;
+    }
+    if (ends_with(t->name, ".weight")) { *quantize = 1; snprintf(rule, cap, "default: 2-D *.weight matrix"); return; }
+    snprintf(rule, cap, "kept: not a *.weight matrix");
+}

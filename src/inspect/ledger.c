@@ -1,0 +1,229 @@
+/*
+ * ledger.c — the byte-by-byte account of a model's files, and the detector of
+ * fake quantization (quantized values stored as floats).
+ *
+ * Reconciliation: for every file, header + padding + payload + side tensors
+ * equals the file size exactly; a sharded model adds its index file as
+ * "other". tq_ledger_build checks this and fails with TQ_E_INTERNAL when it
+ * does not hold, so a printed ledger always adds up.
+ */
+#include "io/model.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct tq_ledger {
+    tq_ledger_row   *rows;
+    int64_t          n;
+    tq_ledger_totals tot;
+};
+
+/* ---- distinct-value counting with early exit ------------------------------ */
+
+#define DSET_CAP 1024   /* open addressing, > 4 x 257 */
+typedef struct dset { uint64_t k[DSET_CAP]; uint8_t used[DSET_CAP]; int n; } dset;
+
+static int dset_add(dset *s, uint64_t key) {
+    uint64_t h = key * 0x9E3779B97F4A7C15ull;
+    size_t i = (size_t)(h >> 54) & (DSET_CAP - 1);
+    while (s->used[i]) {
+        if (s->k[i] == key) return s->n;
+        i = (i + 1) & (DSET_CAP - 1);
+    }
+    s->used[i] = 1; s->k[i] = key;
+    return ++s->n;
+}
+
+static uint64_t raw_at(tq_dtype t, const uint8_t *d, int64_t i) {
+    switch (t) {
+    case TQ_DTYPE_F64: return tq_ld64(d + 8 * i);
+    case TQ_DTYPE_F32: return tq_ld32(d + 4 * i);
+    default: return tq_ld16(d + 2 * i);
+    }
+}
+
+static double val_at(tq_dtype t, const uint8_t *d, int64_t i) {
+    uint64_t r = raw_at(t, d, i);
+    switch (t) {
+    case TQ_DTYPE_F64: { double v; memcpy(&v, &r, 8); return v; }
+    case TQ_DTYPE_F32: { uint32_t u = (uint32_t)r; float v; memcpy(&v, &u, 4); return v; }
+    case TQ_DTYPE_F16: return tq_f16_to_f32((uint16_t)r);
+    default: return tq_bf16_to_f32((uint16_t)r);
+    }
+}
+
+/* Count distinct values of [begin, end) up to 257. -0.0 and 0.0 are one value. */
+static int count_distinct(tq_dtype t, const uint8_t *d, int64_t begin, int64_t end, dset *s) {
+    memset(s, 0, sizeof *s);
+    for (int64_t i = begin; i < end; i++) {
+        double v = val_at(t, d, i);
+        uint64_t key;
+        if (v == 0) key = 0; else memcpy(&key, &v, 8);
+        if (dset_add(s, key) > 256) return 257;
+    }
+    return s->n;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Are the values of one row integer multiples of one step? The step is the
+ * smallest gap between distinct values; a genuine float row fails at once
+ * (its smallest gap is tiny, so its values are not near-integer multiples). */
+static bool row_on_grid(tq_dtype t, const uint8_t *d, int64_t off, int64_t cols, double *tmp, int *levels) {
+    for (int64_t c = 0; c < cols; c++) tmp[c] = val_at(t, d, off + c);
+    qsort(tmp, (size_t)cols, sizeof(double), cmp_double);
+    double gap = 0;
+    int nd = 1;
+    for (int64_t c = 1; c < cols; c++) {
+        double g = tmp[c] - tmp[c - 1];
+        if (g > 0) { nd++; if (gap == 0 || g < gap) gap = g; }
+    }
+    *levels = nd;
+    if (nd < 3 || !(gap > 0)) return nd <= 1;     /* a constant row is on any grid */
+    for (int64_t c = 0; c < cols; c++) {
+        double k = tmp[c] / gap;
+        if (fabs(k) > 32768 || fabs(k - nearbyint(k)) > 1e-3) return false;
+    }
+    return true;
+}
+
+int tq_detect_fake_quant(tq_dtype t, const void *data, int64_t rows, int64_t cols, int64_t *distinct,
+                         char *note, size_t cap) {
+    *distinct = -1;
+    if (note && cap) note[0] = 0;
+    if (!tq_dtype_is_float(t) || rows <= 0 || cols <= 0) return 0;
+    int64_t n = rows * cols;
+    const uint8_t *d = data;
+    dset *s = malloc(sizeof *s);
+    if (!s) return 0;
+    int fake = 0;
+    int k = count_distinct(t, d, 0, n, s);
+    *distinct = k;
+    const char *dn = tq_dtype_name(t);
+    if (k <= 256 && k >= 3 && n >= 512) {
+        /* integers in the int8 range: codes stored as floats */
+        bool ints = true;
+        double lo = 0, hi = 0;
+        for (int64_t i = 0; i < n && ints; i++) {
+            double v = val_at(t, d, i);
+            if (v != floor(v)) ints = false;
+            if (v < lo) lo = v;
+            if (v > hi) hi = v;
+        }
+        if (ints && lo >= -128 && hi <= 255)
+            snprintf(note, cap, "%s tensor holds %d distinct integer values in [%g, %g]: quantization codes stored as %s "
+                     "(%d bytes per weight), no compression", dn, k, lo, hi, dn, tq_dtype_bits(t) / 8);
+        else
+            snprintf(note, cap, "%s tensor holds %d distinct values: quantized values stored as floats, no compression", dn, k);
+        fake = 1;
+    } else if (k > 256 && cols >= 512 && rows >= 2) {
+        /* per-row quantization stored as floats: every row has few distinct values */
+        int worst = 0;
+        bool all = true;
+        for (int64_t r = 0; r < rows && all; r++) {
+            int kr = count_distinct(t, d, r * cols, (r + 1) * cols, s);
+            if (kr > 256) all = false;
+            if (kr > worst) worst = kr;
+        }
+        if (all && worst >= 3) {
+            snprintf(note, cap, "%s tensor: every row holds at most %d distinct values: per-channel quantized values "
+                     "stored as floats, no compression", dn, worst);
+            fake = 1;
+        }
+    }
+    if (!fake && k > 256 && cols >= 16 && rows >= 2) {
+        /* every row: integer multiples of one scale (per-channel quantization stored as floats) */
+        double *tmp = malloc(sizeof(double) * (size_t)cols);
+        bool all = tmp != NULL;
+        int maxlev = 0, lev;
+        int64_t nonconst = 0;
+        for (int64_t r = 0; r < rows && all; r++) {
+            all = row_on_grid(t, d, r * cols, cols, tmp, &lev);
+            if (lev > maxlev) maxlev = lev;
+            if (lev >= 3) nonconst++;
+        }
+        free(tmp);
+        if (all && nonconst * 2 >= rows) {
+            snprintf(note, cap, "%s tensor: the values of every row are integer multiples of one scale (per-channel "
+                     "quantized values stored as floats, no compression)", dn);
+            fake = 1;
+        }
+    }
+    free(s);
+    return fake;
+}
+
+/* ---- the ledger ------------------------------------------------------------- */
+
+tq_ledger *tq_ledger_build(const tq_model *m, tq_error *err) {
+    tq_ledger *l = calloc(1, sizeof *l);
+    if (!l) { tq_err(err, TQ_E_NOMEM, "out of memory"); return NULL; }
+    l->n = m->n;
+    l->rows = calloc((size_t)(m->n ? m->n : 1), sizeof *l->rows);
+    if (!l->rows) { free(l); tq_err(err, TQ_E_NOMEM, "out of memory"); return NULL; }
+    tq_ledger_totals *T = &l->tot;
+    for (int f = 0; f < m->nfiles; f++) {
+        T->file_bytes += m->files[f].map.size;
+        T->header_bytes += m->files[f].header_bytes;
+        T->padding_bytes += m->files[f].padding_bytes;
+    }
+    if (m->index_bytes) { T->other_bytes = m->index_bytes; T->file_bytes += m->index_bytes; }
+    uint64_t stored_sum = 0;   /* bytes the entries occupy in the files */
+    for (int f = 0; f < m->nfiles; f++)
+        for (int64_t i = 0; i < m->files[f].n; i++) stored_sum += m->files[f].entries[i].stored;
+    for (int64_t i = 0; i < m->n; i++) {
+        const tq_tensor *t = &m->t[i];
+        tq_ledger_row *r = &l->rows[i];
+        r->t = t;
+        r->payload_bytes = t->nbytes;
+        r->aux_bytes = t->aux_bytes;
+        r->distinct = -1;
+        T->n_tensors++;
+        T->numel += t->numel;
+        T->payload_bytes += t->nbytes;
+        T->aux_bytes += t->aux_bytes;
+        T->by_dtype[t->dtype] += t->nbytes;
+        for (int a = 0; a < t->n_aux; a++)
+            T->by_dtype[t->aux_desc[a].dtype] += tq_nbytes(t->aux_desc[a].dtype, t->aux_desc[a].ndim, t->aux_desc[a].shape);
+        if (t->quantized) {
+            char qs[64];
+            T->n_quantized++;
+            T->numel_quantized += t->numel;
+            snprintf(r->note, sizeof r->note, "%s, %.3f bits/weight with scales", tq_qparams_str(&t->q, qs, sizeof qs),
+                     t->numel ? (double)(t->nbytes + t->aux_bytes) * 8.0 / (double)t->numel : 0.0);
+        } else if (t->simulated) {
+            char qs[64];
+            T->n_simulated++;
+            snprintf(r->note, sizeof r->note, "simulated quantization (%s): values stored as %s, no compression",
+                     tq_qparams_str(&t->q, qs, sizeof qs), tq_dtype_name(t->dtype));
+        } else if (tq_dtype_is_float(t->dtype) && t->ndim >= 2) {
+            int64_t rows, cols;
+            tq_shape_2d(t->ndim, t->shape, &rows, &cols);
+            r->fake = tq_detect_fake_quant(t->dtype, t->data, rows, cols, &r->distinct, r->note, sizeof r->note);
+            if (r->fake) T->n_fake++;
+        }
+    }
+    /* header + padding + stored data + other files = bytes on disk, exactly */
+    T->stored_data_bytes = stored_sum;
+    uint64_t sum = T->header_bytes + T->padding_bytes + stored_sum + T->other_bytes;
+    if (sum != T->file_bytes) {
+        tq_err(err, TQ_E_INTERNAL, "%s: ledger does not reconcile: header %llu + padding %llu + data %llu + other %llu != %llu bytes on disk",
+               m->path, (unsigned long long)T->header_bytes, (unsigned long long)T->padding_bytes,
+               (unsigned long long)stored_sum, (unsigned long long)T->other_bytes, (unsigned long long)T->file_bytes);
+        tq_ledger_free(l);
+        return NULL;
+    }
+    return l;
+}
+
+void tq_ledger_free(tq_ledger *l) {
+    if (!l) return;
+    free(l->rows);
+    free(l);
+}
+int64_t tq_ledger_count(const tq_ledger *l) { return l->n; }
+const tq_ledger_row *tq_ledger_row_at(const tq_ledger *l, int64_t i) { return (i >= 0 && i < l->n) ? &l->rows[i] : NULL; }
+const tq_ledger_totals *tq_ledger_totals_get(const tq_ledger *l) { return &l->tot; }
