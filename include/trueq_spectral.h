@@ -80,8 +80,8 @@ tq_status tq_spectral_fit(const double *x, int64_t n, tq_plfit *fit, tq_error *e
 
 /** How singular values are computed. Values are stable. */
 typedef enum tq_spec_svd {
-    /* Fast path: eigenvalues of the M×M Gram matrix (OpenBLAS dsyrk, LAPACK
-     * dsyevd), all in float64. Accepted only when its worst-case absolute
+    /* Fast path, tried when N >= 2M: eigenvalues of the M×M Gram matrix
+     * (OpenBLAS dsyrk, LAPACK dsyevd), all in float64. Accepted only when its worst-case absolute
      * error, M·ε·λ_max, is at most 1e-9 of the smallest eigenvalue and leaves
      * every eigenvalue clear of the 1e-5 / 1e-6 thresholds; otherwise the
      * matrix is recomputed with dgesdd. Agrees with dgesdd to ~1e-12 relative. */

@@ -5,8 +5,8 @@
  * Two routes, both float64 (see trueq_spectral.h, tq_spec_svd):
  *   GESDD  LAPACK dgesdd, jobz='N', on W itself: the reference route, the
  *          one WeightWatcher's CPU path takes (scipy.linalg.svd).
- *   AUTO   the M×M Gram matrix G = WᵀW (or WWᵀ) by dsyrk and its
- *          eigenvalues by dsyevd. About 5x cheaper for a 768×3072 matrix,
+ *   AUTO   for N >= 2M, the M×M Gram matrix G = WᵀW (or WWᵀ) by dsyrk and
+ *          its eigenvalues by dsyevd. About 5x cheaper for a 768×3072 matrix,
  *          but its absolute error is of order M·ε·λ_max, so it is accepted
  *          only when that bound is at most 1e-9 of the smallest eigenvalue
  *          and no eigenvalue sits within the bound of the 1e-5 / 1e-6
@@ -122,7 +122,11 @@ tq_status tq_spectral_svals(const float *w, int64_t rows, int64_t cols, tq_spec_
     tq_status st = TQ_OK;
     tq_spec_svd u = TQ_SPEC_SVD_GESDD;
     int ok = 0;
-    if (method == TQ_SPEC_SVD_AUTO) {
+    /* A square-ish matrix (N < 2M) has, unless structured, eigenvalues down
+     * near zero (the Marchenko-Pastur lower edge is σ²(√N-√M)²), where the
+     * Gram route cannot be accepted: skip the attempt there. */
+    int64_t N = rows > cols ? rows : cols, M = rows > cols ? cols : rows;
+    if (method == TQ_SPEC_SVD_AUTO && N >= 2 * M) {
         ok = svals_gram(a, rows, cols, sv, err);
         if (ok < 0) { free(a); return err ? err->status : TQ_E_NOMEM; }
         if (ok) u = TQ_SPEC_SVD_AUTO;
