@@ -22,7 +22,9 @@
  * Thread safety: every function here is reentrant. tq_spectral_analyze runs
  * layers on its own worker threads; its results do not depend on the thread
  * count (each layer is computed by one thread, in a fixed order of operations).
- * OpenBLAS's own threading is left as configured by the caller's environment.
+ * While any spectral function runs, OpenBLAS is set to one thread (its
+ * threaded kernels round differently from run to run); the caller's setting
+ * is restored when the last concurrent spectral call returns.
  */
 #ifndef TRUEQ_SPECTRAL_H
 #define TRUEQ_SPECTRAL_H

@@ -6,12 +6,12 @@
  * each tensor is computed start to finish by one thread with single-threaded
  * BLAS/LAPACK and written to its own slot, so the report is the same bytes
  * for any thread count. OpenBLAS's thread count is set to 1 for the duration
- * of the call and restored afterwards.
+ * of the call and restored afterwards (blas_threads.h).
  */
 #include "core/internal.h"
 #include "trueq_spectral.h"
+#include "spectral/blas_threads.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -123,8 +123,7 @@ tq_status tq_spectral_analyze(const tq_model *m, const tq_spec_opts *opts, tq_sp
 
     job J = { .m = m, .o = &o, .r = out };
     pthread_mutex_init(&J.mu, NULL);
-    int blas_threads = openblas_get_num_threads();
-    openblas_set_num_threads(1);
+    tq_spec_blas_enter();
     pthread_t tid[256];
     int started = 0;
     for (int k = 1; k < threads; k++) {
@@ -133,7 +132,7 @@ tq_status tq_spectral_analyze(const tq_model *m, const tq_spec_opts *opts, tq_sp
     }
     worker(&J);
     for (int k = 0; k < started; k++) pthread_join(tid[k], NULL);
-    openblas_set_num_threads(blas_threads);
+    tq_spec_blas_leave();
     pthread_mutex_destroy(&J.mu);
     if (J.failed) {
         if (err) *err = J.err;
