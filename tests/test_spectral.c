@@ -8,6 +8,7 @@
 #include "tq_test.h"
 #include "core/internal.h"
 #include "trueq_spectral.h"
+#include "spectral/blas_threads.h"
 
 #include <float.h>
 #include <stdlib.h>
@@ -217,6 +218,34 @@ static void test_gram_vs_gesdd(void) {
     for (int64_t i = 0; i < r * c; i++) f += (double)w[i] * w[i];
     for (int i = 0; i < 100; i++) s += b[i] * b[i];
     CHECK(relnear(s, f, 1e-12));
+    free(w);
+
+    TQ_CASE("svals: sliced Gram gives the same bytes for 1, 2 and 3 threads");
+    r = 4700; c = 120;   /* 3 slices of the long dimension */
+    w = malloc(sizeof(float) * (size_t)(r * c));
+    for (int64_t i = 0; i < r * c; i++) w[i] = tq_t_randn(&st) * 0.05f;
+    double s1[120], s2[120], s3[120], g[120];
+    for (int tr = 0; tr < 2; tr++) {
+        float *x = w;
+        float *wt = NULL;
+        if (tr) {   /* and the wide orientation */
+            wt = malloc(sizeof(float) * (size_t)(r * c));
+            for (int64_t i = 0; i < r; i++)
+                for (int64_t j = 0; j < c; j++) wt[j * r + i] = w[i * c + j];
+            x = wt;
+        }
+        int64_t rr = tr ? c : r, cc = tr ? r : c;
+        CHECK_OK(tq_spec_svals_threads(x, rr, cc, TQ_SPEC_SVD_AUTO, 1, s1, &u1, &err), err);
+        CHECK_OK(tq_spec_svals_threads(x, rr, cc, TQ_SPEC_SVD_AUTO, 2, s2, &u1, &err), err);
+        CHECK_OK(tq_spec_svals_threads(x, rr, cc, TQ_SPEC_SVD_AUTO, 3, s3, &u1, &err), err);
+        CHECK_EQ_INT(u1, TQ_SPEC_SVD_AUTO);
+        CHECK(memcmp(s1, s2, sizeof s1) == 0 && memcmp(s1, s3, sizeof s1) == 0);
+        CHECK_OK(tq_spectral_svals(x, rr, cc, TQ_SPEC_SVD_GESDD, g, &u2, &err), err);
+        worst = 0;
+        for (int i = 0; i < 120; i++) if (fabs(s1[i] - g[i]) / g[i] > worst) worst = fabs(s1[i] - g[i]) / g[i];
+        CHECK_MSG(worst < 1e-11, "sliced Gram vs gesdd: worst relative difference %g", worst);
+        free(wt);
+    }
     free(w);
 }
 

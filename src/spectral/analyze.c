@@ -25,6 +25,7 @@ typedef struct job {
     pthread_mutex_t      mu;
     int64_t              next, done;
     int                  failed;
+    int                  inner;   /* threads for one matrix's Gram slices     */
     tq_error             err;     /* first error, under mu */
 } job;
 
@@ -63,7 +64,7 @@ static tq_status one_tensor(job *J, int64_t i, tq_error *err) {
     tq_status st = tq_model_tensor_f32(J->m, t, w, err);
     if (st == TQ_OK && J->o->transform) st = J->o->transform(J->o->transform_ctx, t->name, w, rows, cols, err);
     tq_spec_svd used = J->o->svd;
-    if (st == TQ_OK) st = tq_spectral_svals(w, rows, cols, J->o->svd, sv, &used, err);
+    if (st == TQ_OK) st = tq_spec_svals_threads(w, rows, cols, J->o->svd, J->inner, sv, &used, err);
     free(w);
     if (st != TQ_OK) {
         free(sv);
@@ -119,9 +120,18 @@ tq_status tq_spectral_analyze(const tq_model *m, const tq_spec_opts *opts, tq_sp
         threads = c > 0 ? (int)c : 1;
     }
     if (threads > 256) threads = 256;
+    /* Fewer matrices than threads (a single big matrix, say): the spare
+     * threads go to the Gram slices of each matrix instead. */
+    int64_t nsel = 0;
+    for (int64_t i = 0; i < n; i++) {
+        const tq_tensor *t = tq_model_tensor(m, i);
+        char why[8];
+        nsel += (!o.only || !strcmp(o.only, t->name)) && tq_spectral_select(t->name, t->ndim, t->shape, why, sizeof why);
+    }
+    int inner = nsel > 0 && nsel < threads ? (int)(threads / nsel) : 1;
     if (threads > n) threads = n > 0 ? (int)n : 1;
 
-    job J = { .m = m, .o = &o, .r = out };
+    job J = { .m = m, .o = &o, .r = out, .inner = inner };
     pthread_mutex_init(&J.mu, NULL);
     tq_spec_blas_enter();
     pthread_t tid[256];

@@ -14,4 +14,10 @@
 #define TQ_SPECTRAL_BLAS_THREADS_H
 void tq_spec_blas_enter(void);
 void tq_spec_blas_leave(void);
+
+#include "trueq_spectral.h"
+/** tq_spectral_svals with `threads` threads for the Gram route's slices
+ *  (the result does not depend on `threads`). */
+tq_status tq_spec_svals_threads(const float *w, int64_t rows, int64_t cols, tq_spec_svd method, int threads,
+                                double *sv, tq_spec_svd *used, tq_error *err);
 #endif

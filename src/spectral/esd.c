@@ -92,16 +92,66 @@ static int near_thresh(double e, double errb, double thr) { return fabs(e - thr)
 
 /* Gram route. Returns 1 when accepted (sv filled), 0 when the caller must
  * use dgesdd, -1 on error (err set). */
-static int svals_gram(const double *a, int64_t rows, int64_t cols, double *sv, tq_error *err) {
-    int64_t M = rows < cols ? rows : cols;
-    double *g = calloc((size_t)M * (size_t)M, sizeof *g);
-    if (!g) { tq_err(err, TQ_E_NOMEM, "spectrum: no memory for a %lld x %lld Gram matrix", (long long)M, (long long)M); return -1; }
-    if (rows >= cols)   /* G = WᵀW: A = Wᵀ (cols×rows), G = A Aᵀ */
-        cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, (blasint)cols, (blasint)rows, 1.0, a,
-                    (blasint)cols, 0.0, g, (blasint)M);
-    else                /* G = WWᵀ = AᵀA */
-        cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (blasint)rows, (blasint)cols, 1.0, a,
-                    (blasint)cols, 0.0, g, (blasint)M);
+/* The Gram matrix is summed over a fixed number of slices of the long
+ * dimension, G = Σ_b W_bᵀW_b, added in slice order: the slices may run on
+ * several threads, and since the split depends only on the shape, the bytes
+ * of G do not depend on how many threads computed it. */
+#define GRAM_SLICE 1536      /* long-dimension rows per slice (at least)   */
+#define GRAM_MAX_SLICES 8
+#define GRAM_SLICED_MAX_M 4096  /* above this, one slice (memory: slices·M²) */
+
+typedef struct gram_job {
+    const double *a;
+    int64_t rows, cols, M, K, nb;
+    double *g;               /* nb Gram matrices, M*M each */
+    int next;
+    pthread_mutex_t mu;
+} gram_job;
+
+static void gram_slice(gram_job *J, int64_t b) {
+    int64_t k0 = J->K * b / J->nb, k1 = J->K * (b + 1) / J->nb;
+    double *g = J->g + (size_t)b * (size_t)J->M * (size_t)J->M;
+    if (J->rows >= J->cols)  /* G = WᵀW: A = Wᵀ (cols×rows, lda cols); slice = rows k0..k1 of W */
+        cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, (blasint)J->cols, (blasint)(k1 - k0), 1.0,
+                    J->a + k0 * J->cols, (blasint)J->cols, 0.0, g, (blasint)J->M);
+    else                     /* G = WWᵀ = AᵀA; slice = columns k0..k1 of W = rows of A */
+        cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (blasint)J->rows, (blasint)(k1 - k0), 1.0,
+                    J->a + k0, (blasint)J->cols, 0.0, g, (blasint)J->M);
+}
+
+static void *gram_worker(void *arg) {
+    gram_job *J = arg;
+    for (;;) {
+        pthread_mutex_lock(&J->mu);
+        int64_t b = J->next++;
+        pthread_mutex_unlock(&J->mu);
+        if (b >= J->nb) return NULL;
+        gram_slice(J, b);
+    }
+}
+
+/* Gram route. Returns 1 when accepted (sv filled), 0 when the caller must
+ * use dgesdd, -1 on error (err set). */
+static int svals_gram(const double *a, int64_t rows, int64_t cols, int threads, double *sv, tq_error *err) {
+    int64_t M = rows < cols ? rows : cols, K = rows < cols ? cols : rows;
+    int64_t nb = K / GRAM_SLICE;
+    if (nb < 1 || M > GRAM_SLICED_MAX_M) nb = 1;
+    if (nb > GRAM_MAX_SLICES) nb = GRAM_MAX_SLICES;
+    gram_job J = { .a = a, .rows = rows, .cols = cols, .M = M, .K = K, .nb = nb };
+    J.g = calloc((size_t)nb * (size_t)M * (size_t)M, sizeof *J.g);
+    if (!J.g) { tq_err(err, TQ_E_NOMEM, "spectrum: no memory for a %lld x %lld Gram matrix", (long long)M, (long long)M); return -1; }
+    pthread_mutex_init(&J.mu, NULL);
+    pthread_t tid[GRAM_MAX_SLICES];
+    int started = 0;
+    for (int t = 1; t < threads && t < nb; t++)
+        if (pthread_create(&tid[started], NULL, gram_worker, &J) == 0) started++;
+    gram_worker(&J);
+    for (int t = 0; t < started; t++) pthread_join(tid[t], NULL);
+    pthread_mutex_destroy(&J.mu);
+    double *g = J.g;
+    size_t mm = (size_t)M * (size_t)M;
+    for (int64_t b = 1; b < nb; b++)
+        for (size_t i = 0; i < mm; i++) g[i] += g[(size_t)b * mm + i];
     lapack_int info = LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'N', 'U', (lapack_int)M, g, (lapack_int)M, sv);
     free(g);
     if (info != 0) return 0;  /* let dgesdd try */
@@ -119,6 +169,11 @@ static int svals_gram(const double *a, int64_t rows, int64_t cols, double *sv, t
 
 tq_status tq_spectral_svals(const float *w, int64_t rows, int64_t cols, tq_spec_svd method,
                             double *sv, tq_spec_svd *used, tq_error *err) {
+    return tq_spec_svals_threads(w, rows, cols, method, 1, sv, used, err);
+}
+
+tq_status tq_spec_svals_threads(const float *w, int64_t rows, int64_t cols, tq_spec_svd method, int threads,
+                                double *sv, tq_spec_svd *used, tq_error *err) {
     if (!w || !sv || rows <= 0 || cols <= 0)
         return tq_err(err, TQ_E_ARG, "spectrum: bad matrix argument (%lld x %lld)", (long long)rows, (long long)cols);
     if (method != TQ_SPEC_SVD_AUTO && method != TQ_SPEC_SVD_GESDD)
@@ -148,7 +203,7 @@ tq_status tq_spectral_svals(const float *w, int64_t rows, int64_t cols, tq_spec_
      * Gram route cannot be accepted: skip the attempt there. */
     int64_t N = rows > cols ? rows : cols, M = rows > cols ? cols : rows;
     if (method == TQ_SPEC_SVD_AUTO && N >= 2 * M) {
-        ok = svals_gram(a, rows, cols, sv, err);
+        ok = svals_gram(a, rows, cols, threads, sv, err);
         if (ok < 0) { free(a); tq_spec_blas_leave(); return err ? err->status : TQ_E_NOMEM; }
         if (ok) u = TQ_SPEC_SVD_AUTO;
     }
