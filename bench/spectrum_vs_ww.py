@@ -10,10 +10,12 @@ Workloads (written once into --workdir, default /tmp/trueq-bench-spectrum):
                   including the 30522x768 word embedding)
 
 Timings (wall clock):
-  trueq end to end      `trueq spectrum FILE --json`, a fresh process each time (median)
+  trueq end to end      `trueq spectrum FILE --json`, a fresh process each time
+                        (fastest of the repetitions; the median is in results.json)
   trueq analysis        bench_spectrum model FILE: in-process tq_spectral_analyze,
                         fastest of the repetitions
   WW end to end         a fresh python: import weightwatcher, load the file, analyze()
+                        (the faster of the two OpenBLAS settings below)
   WW analysis           analyze() alone, in one python process (file already
                         loaded), fastest of the repetitions
 The fastest repetition is the figure least disturbed by other work on a shared
@@ -151,7 +153,8 @@ def compare(details, tq_json):
                 mismatches.append(f"{name}: {c} {l[c]} vs {r[c]}")
         if abs(l["xmin"] - float(r["xmin"])) > 1e-12 * abs(float(r["xmin"])):
             mismatches.append(f"{name}: different xmin")
-        if l["warning"] != (r["warning"] or ""):
+        ww_warn = r["warning"] if isinstance(r["warning"], str) else ""   # pandas reads '' back as NaN
+        if l["warning"] != ww_warn:
             mismatches.append(f"{name}: warning {l['warning']!r} vs {r['warning']!r}")
     mismatches += [f"{n}: analysed by trueq only" for n in ours]
     return len(details), worst, mismatches
@@ -211,11 +214,11 @@ def main():
         ww_e2e, ww_med = min(e_all, e_one), min(a_all, a_one)
         n, worst, mism = compare(details, tq_out)
         w = {"workload": label, "file": path, "layers": n,
-             "trueq_end_to_end_s": tq_med, "trueq_analysis_s": bench_auto["min_s"],
+             "trueq_end_to_end_s": tq_min, "trueq_end_to_end_median_s": tq_med, "trueq_analysis_s": bench_auto["min_s"],
              "ww_end_to_end_s": ww_e2e, "ww_analysis_s": ww_med,
              "ww_by_blas_threads": {"all": {"end_to_end_s": e_all, "analysis_s": a_all},
                                     "1": {"end_to_end_s": e_one, "analysis_s": a_one}},
-             "speedup_end_to_end": ww_e2e / tq_med, "speedup_analysis": ww_med / bench_auto["min_s"],
+             "speedup_end_to_end": ww_e2e / tq_min, "speedup_analysis": ww_med / bench_auto["min_s"],
              "max_rel_diff": worst, "mismatches": mism}
         res["workloads"].append(w)
         print(json.dumps(w, indent=1), file=sys.stderr)

@@ -61,7 +61,10 @@ static tq_status qdq(void *ctx, const char *name, float *w, int64_t rows, int64_
     tq_status st = tq_qparams_check(p, name, rows, cols, err);
     if (st != TQ_OK) return st;
     int na = tq_qparams_layout(p, rows, cols, &cd, cs, aux);
-    if (na < 0) return TQ_E_ARG;
+    if (na < 0) {
+        if (err) { err->status = TQ_E_ARG; snprintf(err->msg, sizeof err->msg, "tensor \"%.900s\": no storage layout for these qparams", name); }
+        return TQ_E_ARG;
+    }
     void *codes = malloc(tq_nbytes(cd, 2, cs) + 1);
     void *abuf[TQ_MAX_AUX] = {0};
     int ok = codes != NULL;
