@@ -57,6 +57,13 @@ static tq_status svg_close(tq_sb *b, const char *path, tq_error *err) {
     return st;
 }
 
+/* A decade tick label: 0.01, 0.1, 1, 10, 100, 1000, else 1e-5 / 1e+06 style. */
+static void log_label(char *buf, size_t cap, double v) {
+    double l = log10(v);
+    if (l >= -2.5 && l <= 3.5) snprintf(buf, cap, "%g", v);
+    else snprintf(buf, cap, "%.0e", v);
+}
+
 /* "nice" tick step for a range */
 static double nice_step(double range, int want) {
     double raw = range / want, p = pow(10, floor(log10(raw))), f = raw / p;
@@ -66,7 +73,7 @@ static double nice_step(double range, int want) {
 tq_status tq_svg_alpha_plot(const char *path, const char *title, const char *const *names, int64_t n,
                             const tq_svg_series *series, int nseries, tq_error *err) {
     if (!path || n < 0 || nseries < 0 || (nseries && !series)) return tq_err(err, TQ_E_ARG, "svg: bad arguments");
-    const double L = 70, R = W_ - 160, T = 40, B = H_ - 150;
+    const double L = 70, R = W_ - 160, T = 40, B = H_ - 170;
     double ymin = 0, ymax = 8;
     for (int s = 0; s < nseries; s++)
         for (int64_t i = 0; i < n; i++) {
@@ -82,8 +89,8 @@ tq_status tq_svg_alpha_plot(const char *path, const char *title, const char *con
     svg_open(&b, title ? title : "alpha per layer");
     /* the 2..6 band */
     tq_sb_printf(&b, "<g class=\"band\"><rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"#e8f4e8\"/>"
-                     "<text x=\"%.2f\" y=\"%.2f\" fill=\"#4a7a4a\" font-size=\"11\">2 &#8804; &#945; &#8804; 6</text></g>\n",
-                 L, PY(6.0), R - L, PY(2.0) - PY(6.0), L + 4, PY(6.0) + 13);
+                     "<text x=\"%.2f\" y=\"%.2f\" fill=\"#4a7a4a\" font-size=\"11\" text-anchor=\"end\">2 &#8804; &#945; &#8804; 6</text></g>\n",
+                 L, PY(6.0), R - L, PY(2.0) - PY(6.0), R - 4, PY(6.0) + 13);
     /* axes and y ticks */
     tq_sb_printf(&b, "<g class=\"axes\" stroke=\"black\" fill=\"none\"><line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>"
                      "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/></g>\n", L, B, R, B, L, B, L, T);
@@ -102,7 +109,10 @@ tq_status tq_svg_alpha_plot(const char *path, const char *title, const char *con
     for (int64_t i = 0; i < n; i += every) {
         tq_sb_printf(&b, "<text x=\"%.2f\" y=\"%.2f\" transform=\"rotate(-60 %.2f %.2f)\" text-anchor=\"end\">",
                      PX(i), B + 12, PX(i), B + 12);
-        xml_text(&b, names && names[i] ? names[i] : "");
+        const char *nm = names && names[i] ? names[i] : "";
+        size_t nl = strlen(nm);
+        if (nl > 34) { tq_sb_puts(&b, "&#8230;"); nm += nl - 33; }   /* keep the informative tail */
+        xml_text(&b, nm);
         tq_sb_puts(&b, "</text>");
     }
     tq_sb_puts(&b, "</g>\n");
@@ -187,16 +197,29 @@ tq_status tq_svg_esd_plot(const char *path, const char *title, const double *eva
 #define PY(lv) (B - (B - T) * (((lv) - ly0) / (ly1 - ly0)))
     tq_sb_printf(&b, "<g class=\"axes\" stroke=\"black\" fill=\"none\"><line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>"
                      "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/></g>\n", L, B, R, B, L, B, L, T);
+    /* x ticks: every decade; with less than two decades in view, also 2x and 5x */
     tq_sb_puts(&b, "<g class=\"xticks\">");
-    for (double d = ceil(lx0); d <= lx1; d += 1)
-        tq_sb_printf(&b, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#ddd\"/>"
-                         "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">1e%g</text>",
-                     PX(d), T, PX(d), B, PX(d), B + 16, d);
+    int fine = lx1 - lx0 < 2.0;
+    for (double d = floor(lx0); d <= lx1; d += 1) {
+        const double mult[3] = { 1, 2, 5 };
+        for (int q = 0; q < (fine ? 3 : 1); q++) {
+            double v = mult[q] * pow(10, d), lv = log10(v);
+            if (lv < lx0 || lv > lx1) continue;
+            char lab[32];
+            log_label(lab, sizeof lab, v);
+            tq_sb_printf(&b, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#ddd\"/>"
+                             "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">%s</text>",
+                         PX(lv), T, PX(lv), B, PX(lv), B + 16, lab);
+        }
+    }
     tq_sb_puts(&b, "</g>\n<g class=\"yticks\">");
-    for (double d = ly0; d <= ly1; d += 1)
+    for (double d = ly0; d <= ly1; d += 1) {
+        char lab[32];
+        log_label(lab, sizeof lab, pow(10, d));
         tq_sb_printf(&b, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#ddd\"/>"
-                         "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"end\">1e%g</text>",
-                     L, PY(d), R, PY(d), L - 6, PY(d) + 4, d);
+                         "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"end\">%s</text>",
+                     L, PY(d), R, PY(d), L - 6, PY(d) + 4, lab);
+    }
     tq_sb_puts(&b, "</g>\n");
     tq_sb_printf(&b, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">eigenvalue &#955; (log scale)</text>\n",
                  (L + R) / 2, H_ - 30);
