@@ -216,15 +216,18 @@ typedef struct tq_spec_report {
  * Tensors are decoded with tq_model_tensor_f32 (a trueq quantized file is
  * therefore analysed on its dequantized weights).
  * @param out  filled on TQ_OK; release with tq_spec_report_free.
- * @return TQ_OK even when individual layers fail (their status says so);
- *         an error only for I/O, memory, or a transform error (the message
- *         names the tensor).
+ * @return TQ_OK even when individual layers fail (their status says so:
+ *         NaN/Inf weights, LAPACK not converging, a transform error — such a
+ *         row has α = -1 and NaN ESD columns); an error only for I/O or
+ *         memory (the message names the tensor).
  */
 tq_status tq_spectral_analyze(const tq_model *m, const tq_spec_opts *opts,
                               tq_spec_report *out, tq_error *err);
 void tq_spec_report_free(tq_spec_report *r);
 
-/** get_summary(): plain means over the analysed rows (failed fits included with α = -1). */
+/** get_summary(): plain means over the analysed rows (failed fits included
+ *  with α = -1); like pandas, a column's NaN cells (a tensor that failed
+ *  before its ESD) are left out of that column's mean. */
 typedef struct tq_spec_summary {
     int64_t n;                /* rows averaged (status != SKIPPED)            */
     double log_norm, alpha, alpha_weighted, log_alpha_norm, log_spectral_norm, stable_rank;

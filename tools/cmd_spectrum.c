@@ -461,6 +461,9 @@ int cmd_spectrum(int argc, char **argv) {
             long b = strtol(tok, &end, 10);
             if (*end || b < 1 || b > 16) { free(list); return tq_cli_usage_error("spectrum", "bad bit width \"%s\" in --bits", tok); }
             if (nr >= MAX_RUNS) { free(list); return tq_cli_usage_error("spectrum", "at most %d bit widths", MAX_RUNS - 1); }
+            const tq_codec_info *ci = tq_codec_by_id(qbase.codec);
+            if (!(ci->bits_mask & (1u << b))) { free(list); return tq_cli_usage_error("spectrum", "codec %s does not support %ld bits", ci->name, b); }
+            if (!(ci->gran_mask & (1u << qbase.gran))) { free(list); return tq_cli_usage_error("spectrum", "codec %s does not support --granularity %s", ci->name, gran); }
             runs[nr].q = qbase;
             runs[nr].q.bits = (int)b;
             runs[nr].quant = 1;

@@ -68,7 +68,22 @@ static tq_status one_tensor(job *J, int64_t i, tq_error *err) {
     free(w);
     if (st != TQ_OK) {
         free(sv);
-        return tq_err_prefix(err, "tensor \"%s\"", t->name);
+        if (st == TQ_E_NOMEM || st == TQ_E_IO)
+            return tq_err_prefix(err, "tensor \"%s\"", t->name);
+        /* A problem of this tensor alone (NaN/Inf weights, LAPACK not
+         * converging, a transform that cannot handle it): the row says so and
+         * the other tensors go on. WeightWatcher's failure values. */
+        L->status = TQ_SPEC_FAILED;
+        snprintf(L->reason, sizeof L->reason, "%.150s", err->msg);
+        L->N = N; L->M = M; L->Q = (double)N / (double)M; L->num_evals = M;
+        L->alpha = L->D = L->sigma = L->xmin = -1;
+        L->num_pl_spikes = L->xmin_index = -1;
+        L->alpha_weighted = L->log_alpha_norm = L->norm = L->log_norm = L->spectral_norm = NAN;
+        L->log_spectral_norm = L->stable_rank = L->lambda_max = L->sv_max = L->sv_min = L->entropy = NAN;
+        L->rank_loss = L->weak_rank_loss = L->matrix_rank = L->num_fit_evals = -1;
+        L->warning = TQ_SPEC_WARN_OVER_TRAINED;
+        tq_err_clear(err);
+        return TQ_OK;
     }
     L->svd_used = used;
     tq_spectral_metrics(sv, M, N, L);

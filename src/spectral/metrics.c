@@ -150,22 +150,20 @@ tq_status tq_spectral_matrix(const float *w, int64_t rows, int64_t cols, tq_spec
 }
 
 void tq_spectral_summary(const tq_spec_layer *L, int64_t n, tq_spec_summary *s) {
+    /* Like pandas' mean: per column, over the analysed rows where it is not NaN. */
     memset(s, 0, sizeof *s);
+    double sum[6] = {0};
+    int64_t cnt[6] = {0};
     for (int64_t i = 0; i < n; i++) {
         if (L[i].status == TQ_SPEC_SKIPPED) continue;
         s->n++;
-        s->log_norm += L[i].log_norm;
-        s->alpha += L[i].alpha;
-        s->alpha_weighted += L[i].alpha_weighted;
-        s->log_alpha_norm += L[i].log_alpha_norm;
-        s->log_spectral_norm += L[i].log_spectral_norm;
-        s->stable_rank += L[i].stable_rank;
+        const double v[6] = { L[i].log_norm, L[i].alpha, L[i].alpha_weighted, L[i].log_alpha_norm,
+                              L[i].log_spectral_norm, L[i].stable_rank };
+        for (int k = 0; k < 6; k++)
+            if (!isnan(v[k])) { sum[k] += v[k]; cnt[k]++; }
     }
-    if (s->n) {
-        double d = (double)s->n;
-        s->log_norm /= d; s->alpha /= d; s->alpha_weighted /= d;
-        s->log_alpha_norm /= d; s->log_spectral_norm /= d; s->stable_rank /= d;
-    } else {
-        s->log_norm = s->alpha = s->alpha_weighted = s->log_alpha_norm = s->log_spectral_norm = s->stable_rank = NAN;
-    }
+    double m[6];
+    for (int k = 0; k < 6; k++) m[k] = cnt[k] ? sum[k] / (double)cnt[k] : NAN;
+    s->log_norm = m[0]; s->alpha = m[1]; s->alpha_weighted = m[2];
+    s->log_alpha_norm = m[3]; s->log_spectral_norm = m[4]; s->stable_rank = m[5];
 }

@@ -35,6 +35,14 @@ check "nothing analysed exits 2 and says why" '[ $rc -eq 2 ] && grep -q "no tens
 check "...and still lists every tensor with its reason" \
   '[ $(grep -c "skipped.*1-D tensor" $T/only1d.txt) -eq 2 ]'
 
+# --- a tensor with a NaN fails alone -----------------------------------------
+$CHK write_with_nan "$T/nan.safetensors"
+"$TQ" spectrum "$T/nan.safetensors" --csv "$T/nan.csv" > /dev/null; rc=$?
+check "a NaN weight fails its own row only (exit 0)" \
+  '[ $rc -eq 0 ] && grep -q "^good.weight,ok," $T/nan.csv && grep -q "^bad.weight,failed,.*non-finite weight nan at flat index 100 (row 6, col 4).,40,16,2.5,-1," $T/nan.csv'
+"$TQ" spectrum "$ST" --bits 3 >/dev/null 2>&1; rc=$?
+check "a bit width the codec lacks is a usage error" '[ $rc -eq 1 ]'
+
 # --- stories260K: WeightWatcher's numbers -----------------------------------
 "$TQ" spectrum "$ST" --csv "$T/s.csv" > "$T/s.txt"; rc=$?
 check "stories260K analyses (exit 0)" '[ $rc -eq 0 ]'

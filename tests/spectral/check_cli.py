@@ -170,10 +170,26 @@ def write_only_1d(path):
         f.write(struct.pack("<Q", len(h)) + h + struct.pack("<32f", *([1.0] * 32)))
 
 
+def write_with_nan(path):
+    """Two 2-D tensors, the second with a NaN; values from a fixed LCG."""
+    import struct
+    vals, x = [], 12345
+    for _ in range(2 * 40 * 16):
+        x = (1103515245 * x + 12345) % 2 ** 31
+        vals.append(x / 2 ** 31 - 0.5)
+    vals[40 * 16 + 100] = float("nan")
+    hdr = {"good.weight": {"dtype": "F32", "shape": [40, 16], "data_offsets": [0, 2560]},
+           "bad.weight": {"dtype": "F32", "shape": [40, 16], "data_offsets": [2560, 5120]}}
+    h = json.dumps(hdr).encode()
+    h += b" " * ((8 - len(h) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + struct.pack("<%df" % len(vals), *vals))
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     fn = {"ww_vs_csv": ww_vs_csv, "summary_vs_ww": summary_vs_ww, "svg_alpha": svg_alpha, "svg_esd": svg_esd,
-          "write_only_1d": write_only_1d, "corr_at_least": lambda p, lab, lo: corr_at_least(p, lab, float(lo)),
+          "write_only_1d": write_only_1d, "write_with_nan": write_with_nan, "corr_at_least": lambda p, lab, lo: corr_at_least(p, lab, float(lo)),
           "study": lambda j, c, n: study(j, c, int(n)),
           "same_alphas": lambda a, la, b, lb, t: same_alphas(a, la, b, lb, float(t))}[cmd]
     fn(*args)
