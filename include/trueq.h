@@ -420,6 +420,17 @@ void tq_synth_options_init(tq_synth_options *o);
  */
 tq_status tq_synth_distilbert(const char *outdir, const tq_synth_options *o, tq_error *err);
 
+/* ===== Interrupted runs ================================================== */
+
+/**
+ * Remove every temporary or partial output of runs in progress (temporary
+ * files, files and directories a tq_plan_execute has created so far).
+ * Async-signal-safe (only unlink and rmdir): a program calls it from its
+ * SIGINT/SIGTERM/SIGHUP handler so an interrupted run leaves nothing. The
+ * library installs no handler itself.
+ */
+void tq_cleanup_pending(void);
+
 /* ===== Utility: half-precision conversion ============================== */
 
 float    tq_f16_to_f32(uint16_t h);

@@ -226,7 +226,44 @@ static void halves(void) {
     CHECK_EQ_INT(tq_f32_to_bf16(1.01171875f), 0x3F82);                     /* 1 + 3*2^-8: tie -> even (up) */
 }
 
+static void threads(void) {
+    TQ_CASE("row-parallel quantization: identical bytes for 1, 2, 3 and 7 threads");
+    const int64_t rows = 301, cols = 1024;
+    float *w = malloc(sizeof(float) * rows * cols);
+    uint64_t seed = 3;
+    for (int64_t i = 0; i < rows * cols; i++) w[i] = tq_t_randn(&seed);
+    static const tq_qparams P[] = {{TQ_CODEC_LINEAR_SYM, 8, TQ_GRAN_CHANNEL, 0, 0, 0}, {TQ_CODEC_LINEAR_SYM, 2, TQ_GRAN_GROUP, 64, 0, 0},
+                                   {TQ_CODEC_LINEAR_AFFINE, 4, TQ_GRAN_GROUP, 128, 0, 0}, {TQ_CODEC_LINEAR_SYM, 4, TQ_GRAN_TENSOR, 0, 0, 0}};
+    for (size_t k = 0; k < sizeof P / sizeof P[0]; k++) {
+        tq_dtype cd; int64_t cs[2]; tq_aux_desc ad[TQ_MAX_AUX];
+        int na = tq_qparams_layout(&P[k], rows, cols, &cd, cs, ad);
+        uint64_t cb = tq_nbytes(cd, 2, cs), ab[TQ_MAX_AUX] = {0};
+        uint8_t *ref = malloc(cb), *got = malloc(cb);
+        void *raux[TQ_MAX_AUX] = {0}, *gaux[TQ_MAX_AUX] = {0};
+        for (int a = 0; a < na; a++) { ab[a] = tq_nbytes(ad[a].dtype, ad[a].ndim, ad[a].shape); raux[a] = malloc(ab[a] + 1); gaux[a] = malloc(ab[a] + 1); }
+        tq_error e;
+        CHECK_OK(tq_quantize_threads(&P[k], "t", w, rows, cols, ref, raux, 0, 1, &e), e);
+        for (int th = 2; th <= 7; th += (th == 3 ? 4 : 1)) {
+            CHECK_OK(tq_quantize_threads(&P[k], "t", w, rows, cols, got, gaux, 0, th, &e), e);
+            CHECK(memcmp(ref, got, cb) == 0);
+            for (int a = 0; a < na; a++) CHECK(memcmp(raux[a], gaux[a], ab[a]) == 0);
+        }
+        free(ref); free(got);
+        for (int a = 0; a < na; a++) { free(raux[a]); free(gaux[a]); }
+    }
+    TQ_CASE("row-parallel quantization still reports a NaN with its index");
+    w[250 * cols + 7] = NAN;
+    tq_qparams p = P[0];
+    int8_t *codes = malloc((size_t)(rows * cols));
+    float *sc = malloc(sizeof(float) * (size_t)rows);
+    void *aux[TQ_MAX_AUX] = {sc, 0, 0};
+    tq_error e;
+    CHECK_ERR(tq_quantize_threads(&p, "big.weight", w, rows, cols, codes, aux, 0, 4, &e), e, TQ_E_VALUE, "row 250, column 7");
+    free(codes); free(sc); free(w);
+}
+
 void tq_tests(void) {
+    threads();
     kat_symmetric();
     kat_affine();
     five_checks();

@@ -17,9 +17,11 @@ static void end_case(void) {
     in_case = 0;
 }
 
+static char case_name[512];
 void tq_t_begin(const char *name) {
     end_case();
-    tq_t_case = name; tq_t_case_failed = 0; skipped = 0; in_case = 1; n_cases++;
+    snprintf(case_name, sizeof case_name, "%s", name);
+    tq_t_case = case_name; tq_t_case_failed = 0; skipped = 0; in_case = 1; n_cases++;
 }
 
 void tq_t_skip(const char *why) {

@@ -61,5 +61,10 @@ int cmd_codecs(int argc, char **argv);
 /* inspect.c: print a ledger (text or JSON); rows = per-tensor lines */
 typedef struct tq_ledger tq_ledger;
 int tq_cli_print_ledger(const tq_model *m, const tq_ledger *l, FILE *f, bool json, bool rows);
+int cmd_generate(int argc, char **argv);
+/* `trueq compare ORIG QUANT` for Llama-style decoders (argv[0] is "compare"). */
+int compare_decoder_main(int argc, char **argv);
+/* 1 when the model at path is a Llama-style decoder (so compare goes to compare_decoder_main). */
+int compare_decoder_applies(const char *path);
 int cmd_spectrum(int argc, char **argv);
 #endif

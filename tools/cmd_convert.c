@@ -157,6 +157,13 @@ static void print_report(FILE *f, bool json, const char *in, const char *out, co
                     fprintf(f, "              in the way: %s kept as %s: %s%s\n", r[i].label,
                             r[i].mixed ? "their own dtypes" : tq_dtype_name(r[i].dtype), tq_fmt_bytes(r[i].bytes, b3, sizeof b3),
                             i == 0 ? " (--quantize-embeddings)" : i == 4 ? " (drop the --exclude)" : "");
+            /* the single kept tensors that weigh most */
+            for (int64_t i = 0; i < tq_plan_count(p); i++) {
+                const tq_plan_item *it = tq_plan_item_at(p, i);
+                if (!it->quantize && it->out_bytes * 20 >= s->out_bytes)
+                    fprintf(f, "              largest: %s kept as %s: %s\n", it->src->name, tq_dtype_name(it->out_dtype),
+                            tq_fmt_bytes(it->out_bytes, b3, sizeof b3));
+            }
             if (first_q && first_q->q.bits > 2) fprintf(f, "              or fewer bits (--bits %d)\n", first_q->q.bits == 8 ? 4 : 2);
         } else {
             fputc('\n', f);

@@ -4,6 +4,9 @@
  * it in codec.h and add one row below.
  */
 #include "codec/codec.h"
+#include <pthread.h>
+#include <unistd.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +122,69 @@ tq_status tq_quantize(const tq_qparams *p, const char *tname, const float *w, in
     return tq_codec_impl_get(p->codec)->quantize(p, w, rows, cols, codes, aux, err);
 }
 
+typedef struct qjob {
+    const tq_codec_impl *c;
+    const tq_qparams *p;
+    const float *w;
+    int64_t rows, cols;
+    void *codes;
+    void *aux[TQ_MAX_AUX];
+    tq_status st;
+    tq_error err;
+} qjob;
+
+static void *qjob_run(void *arg) {
+    qjob *j = arg;
+    int bad = 0;                         /* branch-free so it vectorizes */
+    for (int64_t i = 0, n = j->rows * j->cols; i < n; i++) bad |= !(fabsf(j->w[i]) <= FLT_MAX);
+    if (bad) { j->st = TQ_E_VALUE; return NULL; }   /* redone serially for the message */
+    j->st = j->c->quantize(j->p, j->w, j->rows, j->cols, j->codes, j->aux, &j->err);
+    return NULL;
+}
+
+tq_status tq_quantize_threads(const tq_qparams *p, const char *tname, const float *w, int64_t rows, int64_t cols,
+                              void *codes, void *const aux[TQ_MAX_AUX], int allow_nonfinite, int threads,
+                              tq_error *err) {
+    const tq_codec_impl *c = tq_codec_impl_get(p->codec);
+    if (threads <= 0) { long n = sysconf(_SC_NPROCESSORS_ONLN); threads = n > 0 ? (int)n : 1; }
+    if (threads > 64) threads = 64;
+    if (threads > rows) threads = (int)(rows > 0 ? rows : 1);
+    bool split = c && (c->row_local_gran_mask & (1u << p->gran)) && threads > 1 && rows * cols >= (1 << 18);
+    if (!split) return tq_quantize(p, tname, w, rows, cols, codes, aux, allow_nonfinite, err);
+    tq_status st = tq_qparams_check(p, tname ? tname : "?", rows, cols, err);
+    if (st) return st;
+    /* bytes per row of the codes and of each side tensor */
+    tq_dtype cd; int64_t cs[2]; tq_aux_desc ad[TQ_MAX_AUX];
+    int na = tq_qparams_layout(p, rows, cols, &cd, cs, ad);
+    uint64_t crow = tq_nbytes(cd, 2, cs) / (uint64_t)rows, arow[TQ_MAX_AUX] = {0};
+    for (int a = 0; a < na; a++) arow[a] = tq_nbytes(ad[a].dtype, ad[a].ndim, ad[a].shape) / (uint64_t)rows;
+    qjob jobs[64];
+    pthread_t tid[64];
+    int started = 0;
+    for (int t = 0; t < threads; t++) {
+        int64_t r0 = rows * t / threads, r1 = rows * (t + 1) / threads;
+        qjob *j = &jobs[t];
+        memset(j, 0, sizeof *j);
+        j->c = c; j->p = p; j->w = w + r0 * cols; j->rows = r1 - r0; j->cols = cols;
+        j->codes = (uint8_t *)codes + (uint64_t)r0 * crow;
+        for (int a = 0; a < na; a++) j->aux[a] = (uint8_t *)aux[a] + (uint64_t)r0 * arow[a];
+        if (t == 0) continue;
+        if (pthread_create(&tid[t], NULL, qjob_run, j) != 0) { j->st = TQ_E_INTERNAL; break; }
+        started = t;
+    }
+    qjob_run(&jobs[0]);
+    for (int t = 1; t <= started; t++) pthread_join(tid[t], NULL);
+    for (int t = 0; t < threads; t++)
+        if (jobs[t].st == TQ_E_VALUE)   /* a non-finite value: the serial path reports it (or zeroes it) */
+            return tq_quantize(p, tname, w, rows, cols, codes, aux, allow_nonfinite, err);
+    for (int t = 0; t < threads; t++)
+        if (jobs[t].st) {
+            if (err) *err = jobs[t].err;
+            return jobs[t].st ? jobs[t].st : TQ_E_INTERNAL;
+        }
+    return TQ_OK;
+}
+
 tq_status tq_dequantize(const tq_qparams *p, int64_t rows, int64_t cols, const void *codes,
                         const void *const aux[TQ_MAX_AUX], float *out, tq_error *err) {
     tq_status st = tq_qparams_check(p, "?", rows, cols, err);
@@ -148,6 +214,22 @@ void tq_block_shape(const tq_qparams *p, int64_t rows, int64_t cols, int *ndim, 
 
 void tq_pack_row(const uint8_t *u, int64_t cols, int bits, uint8_t *dst) {
     if (bits == 8) { memcpy(dst, u, (size_t)cols); return; }
+    if (bits == 4) {
+        int64_t j = 0;
+        for (; j + 1 < cols; j += 2) dst[j / 2] = (uint8_t)(u[j] | u[j + 1] << 4);
+        if (j < cols) dst[j / 2] = u[j];
+        return;
+    }
+    if (bits == 2) {
+        int64_t j = 0;
+        for (; j + 3 < cols; j += 4) dst[j / 4] = (uint8_t)(u[j] | u[j + 1] << 2 | u[j + 2] << 4 | u[j + 3] << 6);
+        if (j < cols) {
+            uint8_t b = 0;
+            for (int k = 0; j + k < cols; k++) b |= (uint8_t)(u[j + k] << (2 * k));
+            dst[j / 4] = b;
+        }
+        return;
+    }
     int per = 8 / bits;
     int64_t nb = tq_packed_row_bytes(cols, bits);
     memset(dst, 0, (size_t)nb);
@@ -157,6 +239,10 @@ void tq_pack_row(const uint8_t *u, int64_t cols, int bits, uint8_t *dst) {
 
 void tq_unpack_row(const uint8_t *src, int64_t cols, int bits, uint8_t *u) {
     if (bits == 8) { memcpy(u, src, (size_t)cols); return; }
+    if (bits == 4) {
+        for (int64_t j = 0; j < cols; j++) u[j] = (uint8_t)((src[j >> 1] >> ((j & 1) * 4)) & 15);
+        return;
+    }
     int per = 8 / bits;
     uint8_t mask = (uint8_t)((1u << bits) - 1);
     for (int64_t j = 0; j < cols; j++) u[j] = (uint8_t)((src[j / per] >> ((j % per) * bits)) & mask);

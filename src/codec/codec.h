@@ -26,7 +26,19 @@ typedef struct tq_codec_impl {
                           void *codes, void *const aux[TQ_MAX_AUX], tq_error *err);
     tq_status (*dequantize)(const tq_qparams *p, int64_t rows, int64_t cols, const void *codes,
                             const void *const aux[TQ_MAX_AUX], float *out, tq_error *err);
+    /* Granularities (bit mask) at which every block lies within one row, so
+     * quantizing row ranges separately gives the same bytes: such tensors are
+     * split across threads. 0 = never split. */
+    unsigned row_local_gran_mask;
 } tq_codec_impl;
+
+/**
+ * tq_quantize on `threads` threads (0 = all cores) when the codec's blocks are
+ * row-local; the output bytes are identical for any thread count.
+ */
+tq_status tq_quantize_threads(const tq_qparams *p, const char *tname, const float *w, int64_t rows, int64_t cols,
+                              void *codes, void *const aux[TQ_MAX_AUX], int allow_nonfinite, int threads,
+                              tq_error *err);
 
 const tq_codec_impl *tq_codec_impl_get(tq_codec_id id);
 

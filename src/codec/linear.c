@@ -36,6 +36,40 @@
 
 static int sym_qmax(int bits) { return (1 << (bits - 1)) - 1; }
 
+/* Round half to even, exactly as nearbyintf in the default rounding mode, for
+ * |x| < 2^22 (adding 1.5 * 2^23 leaves no fraction bits, so the FPU's own
+ * round-to-nearest-even does the work). Callers clamp x to a few hundred.
+ * Written this way so the loops vectorize; never compiled with -ffast-math. */
+static inline float rne(float x) {
+    const float magic = 12582912.0f;
+    return (x + magic) - magic;
+}
+static inline float clampf(float x, float lo, float hi) { return x < lo ? lo : x > hi ? hi : x; }
+
+/* max |x| of n finite floats. For finite values the order of |x| is the order
+ * of their bit patterns with the sign cleared, and an integer max reduction
+ * vectorizes (a float one does not without -ffast-math). */
+/* Hot loops get an AVX2 clone chosen at run time; the arithmetic is the same
+ * IEEE operations (ISO C mode: no FMA contraction), so the bytes are too. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
+#define TQ_HOT __attribute__((target_clones("avx2", "default")))
+#else
+#define TQ_HOT
+#endif
+
+TQ_HOT static float absmax(const float *x, int64_t n) {
+    uint32_t m = 0;
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &x[i], 4);
+        u &= 0x7fffffffu;
+        m = u > m ? u : m;
+    }
+    float f;
+    memcpy(&f, &m, 4);
+    return f;
+}
+
 static int linear_layout(const tq_qparams *p, int64_t rows, int64_t cols, tq_dtype *cd, int64_t cs[2],
                          tq_aux_desc aux[TQ_MAX_AUX], bool affine) {
     if (p->bits != 8 && p->bits != 4 && p->bits != 2) return -1;
@@ -91,7 +125,7 @@ static void load_codes(const tq_qparams *p, const void *codes, int64_t r, int64_
     tq_unpack_row((const uint8_t *)codes + r * rb, cols, p->bits, u);
 }
 
-static tq_status sym_quantize(const tq_qparams *p, const float *w, int64_t rows, int64_t cols, void *codes,
+TQ_HOT static tq_status sym_quantize(const tq_qparams *p, const float *w, int64_t rows, int64_t cols, void *codes,
                               void *const aux[TQ_MAX_AUX], tq_error *err) {
     const int qmax = sym_qmax(p->bits), off = p->bits == 8 ? 0 : 1 << (p->bits - 1);
     float *scale = aux[0];
@@ -101,19 +135,23 @@ static tq_status sym_quantize(const tq_qparams *p, const float *w, int64_t rows,
     for (int64_t i = 0; i < nb; i++) {
         blk b = block_at(p, rows, cols, i);
         float amax = 0.0f;
-        for (int64_t r = b.r0; r < b.r1; r++)
-            for (int64_t c = b.c0; c < b.c1; c++) { float a = fabsf(w[r * cols + c]); if (a > amax) amax = a; }
+        for (int64_t r = b.r0; r < b.r1; r++) {
+            float m = absmax(w + r * cols + b.c0, b.c1 - b.c0);
+            if (m > amax) amax = m;
+        }
         float s = amax / (float)qmax;
         scale[b.idx] = s;
-        for (int64_t r = b.r0; r < b.r1; r++)
-            for (int64_t c = b.c0; c < b.c1; c++) {
-                int q = 0;
-                if (s > 0.0f) {
-                    float v = nearbyintf(w[r * cols + c] / s);
-                    q = v > (float)qmax ? qmax : v < (float)-qmax ? -qmax : (int)v;
-                }
-                u[r * cols + c] = (uint8_t)(q + off);   /* 8-bit: two's complement byte */
+        const float fq = (float)qmax;
+        for (int64_t r = b.r0; r < b.r1; r++) {
+            const float *wr = w + r * cols;
+            uint8_t *ur = u + r * cols;
+            if (s > 0.0f) {
+                /* |w/s| <= qmax (+ rounding; s = max|w|/qmax), well inside rne's range */
+                for (int64_t c = b.c0; c < b.c1; c++) ur[c] = (uint8_t)((int)clampf(rne(wr[c] / s), -fq, fq) + off);
+            } else {
+                for (int64_t c = b.c0; c < b.c1; c++) ur[c] = (uint8_t)off;
             }
+        }
     }
     if (p->bits != 8) { store_codes(p, u, rows, cols, codes); free(u); }
     return TQ_OK;
@@ -138,7 +176,7 @@ static tq_status sym_dequantize(const tq_qparams *p, int64_t rows, int64_t cols,
     return TQ_OK;
 }
 
-static tq_status aff_quantize(const tq_qparams *p, const float *w, int64_t rows, int64_t cols, void *codes,
+TQ_HOT static tq_status aff_quantize(const tq_qparams *p, const float *w, int64_t rows, int64_t cols, void *codes,
                               void *const aux[TQ_MAX_AUX], tq_error *err) {
     const int umax = (1 << p->bits) - 1;
     float *scale = aux[0];
@@ -159,15 +197,16 @@ static tq_status aff_quantize(const tq_qparams *p, const float *w, int64_t rows,
         }
         scale[b.idx] = s;
         zero[b.idx] = (uint8_t)z;
-        for (int64_t r = b.r0; r < b.r1; r++)
-            for (int64_t c = b.c0; c < b.c1; c++) {
-                int q = 0;
-                if (s > 0.0f) {
-                    float v = nearbyintf(w[r * cols + c] / s) + (float)z;
-                    q = v < 0.0f ? 0 : v > (float)umax ? umax : (int)v;
-                }
-                u[r * cols + c] = (uint8_t)q;
+        const float fu = (float)umax, fz = (float)z;
+        for (int64_t r = b.r0; r < b.r1; r++) {
+            const float *wr = w + r * cols;
+            uint8_t *ur = u + r * cols;
+            if (s > 0.0f) {
+                for (int64_t c = b.c0; c < b.c1; c++) ur[c] = (uint8_t)(int)clampf(rne(clampf(wr[c] / s, -fu - 1, fu + 1)) + fz, 0.0f, fu);
+            } else {
+                for (int64_t c = b.c0; c < b.c1; c++) ur[c] = 0;
             }
+        }
     }
     if (p->bits != 8) { store_codes(p, u, rows, cols, codes); free(u); }
     return TQ_OK;
@@ -199,6 +238,7 @@ const tq_codec_impl tq_codec_linear_sym = {
              (1u << 8) | (1u << 4) | (1u << 2), ALL_GRANS,
              "codes I8 (8-bit) or U8 packed LSB-first as q+2^(b-1); F32 __scale__ per block"},
     .layout = sym_layout, .quantize = sym_quantize, .dequantize = sym_dequantize,
+    .row_local_gran_mask = (1u << TQ_GRAN_CHANNEL) | (1u << TQ_GRAN_GROUP),
 };
 
 const tq_codec_impl tq_codec_linear_affine = {
@@ -207,4 +247,5 @@ const tq_codec_impl tq_codec_linear_affine = {
              (1u << 8) | (1u << 4) | (1u << 2), ALL_GRANS,
              "codes U8 (8-bit) or U8 packed LSB-first; F32 __scale__ and U8 __zero__ per block"},
     .layout = aff_layout, .quantize = aff_quantize, .dequantize = aff_dequantize,
+    .row_local_gran_mask = (1u << TQ_GRAN_CHANNEL) | (1u << TQ_GRAN_GROUP),
 };

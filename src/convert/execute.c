@@ -10,7 +10,10 @@
  * largest tensor's working set, not the model size.
  */
 #include "convert/convert.h"
+#include "codec/codec.h"
 #include <dirent.h>
+#include <pthread.h>
+#include <sys/mman.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -26,7 +29,7 @@ static void created_add(created *c, const char *path) {
     if (!np) return;
     c->paths = np;
     c->paths[c->n] = tq_strdup(path);
-    if (c->paths[c->n]) c->n++;
+    if (c->paths[c->n]) { tq_pending_add(path, false); c->n++; }
 }
 
 static void created_rollback(created *c) {
@@ -39,7 +42,8 @@ static void created_rollback(created *c) {
 }
 
 static void created_free(created *c) {
-    for (int i = 0; i < c->n; i++) free(c->paths[i]);
+    for (int i = 0; i < c->n; i++) { tq_pending_remove(c->paths[i]); free(c->paths[i]); }
+    if (c->dir_created) tq_pending_remove(c->dir_created);
     free(c->paths);
     free(c->dir_created);
 }
@@ -52,6 +56,38 @@ static void release_tensor(const tq_model *m, const tq_tensor *t) {
     const uint8_t *d = t->data;
     if (d < mp->data || d >= mp->data + mp->size) return;   /* owned (deflated npz) */
     tq_map_release(mp, (uint64_t)(d - mp->data), t->nbytes);
+}
+
+/* Prefetch: fault the next quantized tensor's input pages in on another core
+ * while this one is quantized and written (MADV_POPULATE_READ, Linux 5.14+;
+ * where it is missing this is a no-op and the pages fault in as read). */
+typedef struct prefetch { pthread_t tid; int running; const void *addr; size_t len; } prefetch;
+
+static void *prefetch_run(void *arg) {
+#ifdef MADV_POPULATE_READ
+    prefetch *pf = arg;
+    madvise((void *)pf->addr, pf->len, MADV_POPULATE_READ);
+#else
+    (void)arg;
+#endif
+    return NULL;
+}
+
+static void prefetch_wait(prefetch *pf) {
+    if (pf->running) pthread_join(pf->tid, NULL);
+    pf->running = 0;
+}
+
+static void prefetch_start(prefetch *pf, const tq_model *m, const tq_tensor *t) {
+    prefetch_wait(pf);
+    const tq_map *mp = tensor_map(m, t);
+    const uint8_t *d = t->data;
+    if (!mp->data || d < mp->data || d >= mp->data + mp->size || t->nbytes < (1u << 20)) return;
+    long pg = sysconf(_SC_PAGESIZE);
+    uintptr_t a = (uintptr_t)d & ~(uintptr_t)(pg - 1);
+    pf->addr = (const void *)a;
+    pf->len = (size_t)((uintptr_t)d + t->nbytes - a);
+    pf->running = pthread_create(&pf->tid, NULL, prefetch_run, pf) == 0;
 }
 
 /* Quantize (or simulate) one item and hand its entries to the writer. */
@@ -85,7 +121,7 @@ static tq_status write_quantized(const tq_plan *p, tq_writer *w, int64_t wi, con
         oom |= !auxb[a];
     }
     if (oom) { st = tq_err(err, TQ_E_NOMEM, "tensor \"%s\": out of memory", t->name); goto out; }
-    if ((st = tq_quantize(&it->q, t->name, f, rows, cols, codes, auxb, p->o.allow_nonfinite, err))) goto out;
+    if ((st = tq_quantize_threads(&it->q, t->name, f, rows, cols, codes, auxb, p->o.allow_nonfinite, p->o.threads, err))) goto out;
     if (p->o.simulate) {
         float *deq = malloc(sizeof(float) * (size_t)(t->numel ? t->numel : 1));
         void *outv = malloc(t->nbytes ? t->nbytes : 1);
@@ -106,15 +142,37 @@ out:
     return st;
 }
 
-/* config / tokenizer files worth carrying next to the weights */
+/* The config and tokenizer files a model directory carries: copied next to the
+ * weights. An allow-list, so a bare file in a busy directory drags nothing else. */
 static bool is_side_file(const char *name) {
-    static const char *const pats[] = {"*.json", "*.txt", "tokenizer.model", "tok*.bin", "*.tiktoken"};
-    if (!strcmp(name, "model.safetensors.index.json") || !strcmp(name, "conversion_metadata.json")) return false;
+    static const char *const pats[] = {
+        "config.json", "generation_config.json", "params.json", "tokenizer.json", "tokenizer_config.json",
+        "special_tokens_map.json", "added_tokens.json", "vocab.txt", "vocab.json", "merges.txt", "tokenizer.model",
+        "tok*.bin", "modules.json", "sentence_bert_config.json", "config_sentence_transformers.json",
+        "preprocessor_config.json", "chat_template.json", "chat_template.jinja"};
     for (size_t i = 0; i < sizeof pats / sizeof pats[0]; i++) if (tq_glob_match(pats[i], name)) return true;
     return false;
 }
 
-static tq_status copy_side_files(const char *indir, const char *outdir, created *cr, tq_error *err) {
+/* Input files, by device and inode: no output may be one of them. */
+typedef struct ino_set { dev_t dev[64]; ino_t ino[64]; int n; } ino_set;
+
+static void ino_add(ino_set *s, const char *path) {
+    struct stat st;
+    if (s->n < 64 && stat(path, &st) == 0) { s->dev[s->n] = st.st_dev; s->ino[s->n] = st.st_ino; s->n++; }
+}
+
+static tq_status ino_check(const ino_set *s, const char *dst, tq_error *err) {
+    struct stat st;
+    if (stat(dst, &st) != 0) return TQ_OK;
+    for (int i = 0; i < s->n; i++)
+        if (s->dev[i] == st.st_dev && s->ino[i] == st.st_ino)
+            return tq_err(err, TQ_E_ARG, "%s is one of the input's files (through a link or the same directory); "
+                          "choose another output directory so the input is never overwritten", dst);
+    return TQ_OK;
+}
+
+static tq_status copy_side_files(const char *indir, const char *outdir, const ino_set *ins, created *cr, tq_error *err) {
     DIR *d = opendir(indir);
     if (!d) return TQ_OK;
     struct dirent *de;
@@ -136,7 +194,7 @@ static tq_status copy_side_files(const char *indir, const char *outdir, created 
     for (int i = 0; i < n && !st; i++) {
         char *src = tq_path_join(indir, names[i]), *dst = tq_path_join(outdir, names[i]);
         if (!src || !dst) st = tq_err(err, TQ_E_NOMEM, "out of memory");
-        else if (!(st = tq_copy_file(src, dst, err))) created_add(cr, dst);
+        else if (!(st = ino_check(ins, dst, err)) && !(st = tq_copy_file(src, dst, err))) created_add(cr, dst);
         free(src); free(dst);
     }
     for (int i = 0; i < n; i++) free(names[i]);
@@ -145,7 +203,7 @@ static tq_status copy_side_files(const char *indir, const char *outdir, created 
     char *pin = tq_path_join(indir, "1_Pooling/config.json");
     if (!st && pin && tq_file_exists(pin)) {
         char *pdir = tq_path_join(outdir, "1_Pooling"), *pout = tq_path_join(outdir, "1_Pooling/config.json");
-        if (pdir && pout) {
+        if (pdir && pout && !(st = ino_check(ins, pout, err))) {
             mkdir(pdir, 0755);
             if (!(st = tq_copy_file(pin, pout, err))) created_add(cr, pout);
         }
@@ -222,17 +280,25 @@ tq_status tq_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn p
         if (mkdir(outdir, 0755) != 0)
             return tq_err(err, TQ_E_IO, "%s: cannot create output directory: %s", outdir, strerror(errno));
         cr.dir_created = tq_strdup(outdir);
+        if (cr.dir_created) tq_pending_add(cr.dir_created, true);
     }
+    ino_set ins = {0};
+    for (int f = 0; f < p->m->nfiles; f++) ino_add(&ins, p->m->files[f].map.path);
+    ino_add(&ins, tq_model_path(p->m));    /* the index of a sharded model */
     {
-        char a[PATH_MAX], b[PATH_MAX];
-        if (realpath(outdir, a) && realpath(tq_model_dir(p->m), b) && strcmp(a, b) == 0) {
+        char a[PATH_MAX], b[PATH_MAX], *real_in = NULL;
+        if (realpath(tq_model_path(p->m), b)) real_in = tq_path_dirname(b);
+        if (realpath(outdir, a) && real_in && strcmp(a, real_in) == 0) {
+            free(real_in);
             st = tq_err(err, TQ_E_ARG, "%s: output directory is the input model's directory; choose another so the input is never overwritten", outdir);
             goto fail;
         }
+        free(real_in);
     }
     wpath = tq_path_join(outdir, tq_plan_output_name(p));
     mpath = tq_path_join(outdir, "conversion_metadata.json");
     if (!wpath || !mpath) { st = tq_err(err, TQ_E_NOMEM, "out of memory"); goto fail; }
+    if ((st = ino_check(&ins, wpath, err)) || (st = ino_check(&ins, mpath, err))) goto fail;
 
     w = tq_writer_create(p->o.format == TQ_OUT_NPZ ? TQ_FORMAT_NPZ : TQ_FORMAT_SAFETENSORS, wpath, p->went, p->nw,
                          (const char *const *)p->meta_k, (const char *const *)p->meta_v, p->n_meta, err);
@@ -240,17 +306,29 @@ tq_status tq_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn p
     if (w->total_size != p->out_bytes) { st = tq_err(err, TQ_E_INTERNAL, "writer size changed since planning"); goto fail; }
 
     int64_t wi = 0;
+    prefetch pf = {0};
     for (int64_t i = 0; i < p->n; i++) {
         const tq_plan_item *it = &p->items[i];
+        if (it->quantize) {
+            prefetch_wait(&pf);        /* this tensor's pages, if they were being fetched */
+            for (int64_t k = i + 1; k < p->n; k++)
+                if (p->items[k].quantize) { prefetch_start(&pf, p->m, p->items[k].src); break; }
+        }
         TQ_ASSERT(wi < p->nw && p->wmap[wi].item == i && p->wmap[wi].aux == -1);
-        if (!it->quantize) st = tq_writer_put(w, wi, it->src->data, it->src->nbytes, err);
+        if (!it->quantize) {
+            const tq_map *mp = tensor_map(p->m, it->src);
+            const uint8_t *d = it->src->data;
+            bool in_map = mp->data && d >= mp->data && d < mp->data + mp->size;
+            st = tq_writer_put_from(w, wi, in_map ? mp->fd : -1, in_map ? (uint64_t)(d - mp->data) : 0, d, it->src->nbytes, err);
+        }
         else st = write_quantized(p, w, wi, it, err);
-        if (st) goto fail;
+        if (st) { prefetch_wait(&pf); goto fail; }
         release_tensor(p->m, it->src);
         wi++;
         while (wi < p->nw && p->wmap[wi].item == i) wi++;
         if (progress) progress(ud, i + 1, p->n, it->src->name);
     }
+    prefetch_wait(&pf);
     if ((st = tq_writer_finish(w, err))) goto fail;
     created_add(&cr, wpath);
     {
@@ -261,7 +339,7 @@ tq_status tq_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn p
         if (st) goto fail;
         created_add(&cr, mpath);
     }
-    if ((st = copy_side_files(tq_model_dir(p->m), outdir, &cr, err))) goto fail;
+    if ((st = copy_side_files(tq_model_dir(p->m), outdir, &ins, &cr, err))) goto fail;
     tq_writer_free(w);
     free(wpath); free(mpath);
     created_free(&cr);

@@ -50,6 +50,7 @@ typedef struct tq_map {
     const uint8_t *data;   /* NULL for an empty file */
     uint64_t       size;
     char          *path;   /* owned copy */
+    int            fd;     /* kept open (read-only) for in-kernel copies; -1 if none */
 } tq_map;
 
 /** Map `path` read-only. @return TQ_OK or TQ_E_IO naming the path. */
@@ -72,13 +73,21 @@ tq_status tq_out_open(tq_outfile *o, const char *final_path, tq_error *err);
 tq_status tq_out_write(tq_outfile *o, const void *buf, size_t len, tq_error *err);
 /** Write len bytes at absolute offset off (the file grows as needed). */
 tq_status tq_out_pwrite(tq_outfile *o, const void *buf, size_t len, uint64_t off, tq_error *err);
+/** Copy len bytes from fd_in at in_off to offset off, in the kernel when it can
+ *  (copy_file_range), else through `fallback` (the same bytes in memory). */
+tq_status tq_out_copy_range(tq_outfile *o, int fd_in, uint64_t in_off, const void *fallback, size_t len, uint64_t off,
+                            tq_error *err);
 /** fsync-free close + rename onto final_path. */
 tq_status tq_out_commit(tq_outfile *o, tq_error *err);
 /** Close and unlink the temporary file (safe to call after commit: no-op). */
 void      tq_out_abort(tq_outfile *o);
 /** Write a whole small file atomically. */
 tq_status tq_write_file_atomic(const char *path, const void *buf, size_t len, tq_error *err);
-/** Copy a file atomically (for config.json, tokenizer files...). */
+/** Register / unregister a path that tq_cleanup_pending removes (a file, or a
+ *  directory when dir is true). At most 64 at once; extra ones are not tracked. */
+void tq_pending_add(const char *path, bool dir);
+void tq_pending_remove(const char *path);
+/** Copy a file atomically, streaming (in the kernel where possible). */
 tq_status tq_copy_file(const char *src, const char *dst, tq_error *err);
 /** Read a whole small file into a NUL-terminated malloc'd buffer. */
 tq_status tq_read_file(const char *path, char **buf, size_t *len, tq_error *err);

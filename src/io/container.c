@@ -95,6 +95,15 @@ tq_status tq_writer_put(tq_writer *w, int64_t i, const void *data, uint64_t len,
     return st;
 }
 
+tq_status tq_writer_put_from(tq_writer *w, int64_t i, int fd, uint64_t off, const void *data, uint64_t len, tq_error *err) {
+    if (!w->vt->put_fd || fd < 0) return tq_writer_put(w, i, data, len, err);
+    if (i < 0 || i >= w->n || len != w->nbytes[i] || !w->opened)
+        return tq_writer_put(w, i, data, len, err);   /* reports the error */
+    tq_status st = w->vt->put_fd(w, i, fd, off, data, len, err);
+    if (!st) w->written[i] = 1;
+    return st;
+}
+
 tq_status tq_writer_finish(tq_writer *w, tq_error *err) {
     for (int64_t i = 0; i < w->n; i++)
         if (!w->written[i]) return tq_err(err, TQ_E_INTERNAL, "writer: entry \"%s\" was never written", w->e[i].name);

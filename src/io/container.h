@@ -69,6 +69,8 @@ typedef struct tq_writer tq_writer;
 
 struct tq_writer_vt {
     tq_status (*put)(tq_writer *w, int64_t i, const void *data, uint64_t len, tq_error *err);
+    /* optional: copy an entry's bytes from a file (in the kernel); NULL = use put */
+    tq_status (*put_fd)(tq_writer *w, int64_t i, int fd, uint64_t off, const void *data, uint64_t len, tq_error *err);
     tq_status (*finish)(tq_writer *w, tq_error *err);
     void      (*destroy)(tq_writer *w);
 };
@@ -98,6 +100,9 @@ tq_writer *tq_writer_create(tq_format f, const char *path, const tq_wentry *entr
                             tq_error *err);
 /** Write entry i's data (len must equal its planned size). */
 tq_status  tq_writer_put(tq_writer *w, int64_t i, const void *data, uint64_t len, tq_error *err);
+/** Like tq_writer_put, with the bytes also available at (fd, off): formats that
+ *  only copy them do so in the kernel. */
+tq_status  tq_writer_put_from(tq_writer *w, int64_t i, int fd, uint64_t off, const void *data, uint64_t len, tq_error *err);
 /** Write what remains (headers/directory), close and rename into place. */
 tq_status  tq_writer_finish(tq_writer *w, tq_error *err);
 /** Release; if not finished, the temporary file is removed. */

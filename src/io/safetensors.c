@@ -246,6 +246,9 @@ typedef struct st_impl { char *header; uint64_t header_len; } st_impl;
 static tq_status st_put(tq_writer *w, int64_t i, const void *data, uint64_t len, tq_error *err) {
     return tq_out_pwrite(&w->out, data, (size_t)len, w->data_off[i], err);
 }
+static tq_status st_put_fd(tq_writer *w, int64_t i, int fd, uint64_t off, const void *data, uint64_t len, tq_error *err) {
+    return tq_out_copy_range(&w->out, fd, off, data, (size_t)len, w->data_off[i], err);
+}
 static tq_status st_finish(tq_writer *w, tq_error *err) {
     st_impl *s = w->impl;
     return tq_out_pwrite(&w->out, s->header, (size_t)s->header_len, 0, err);
@@ -255,7 +258,7 @@ static void st_destroy(tq_writer *w) {
     if (s) free(s->header);
     free(s);
 }
-static const struct tq_writer_vt ST_VT = {st_put, st_finish, st_destroy};
+static const struct tq_writer_vt ST_VT = {.put = st_put, .put_fd = st_put_fd, .finish = st_finish, .destroy = st_destroy};
 
 tq_status tq_safetensors_writer_init(tq_writer *w, const char *const *mk, const char *const *mv, int nm, tq_error *err) {
     int64_t *ord = malloc(sizeof(int64_t) * (size_t)(w->n ? w->n : 1));

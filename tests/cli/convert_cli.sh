@@ -50,10 +50,28 @@ check "a group size that does not divide names tensor and shape" '[ $rc -eq 2 ] 
 printf 'garbage' > "$T/bad.safetensors"
 "$TQ" inspect "$T/bad.safetensors" > /dev/null 2> "$T/err"; rc=$?
 check "a corrupt file exits 2 naming it" '[ $rc -eq 2 ] && grep -q "bad.safetensors" $T/err'
+for c in trunc hdr json; do
+  case $c in
+    trunc) head -c 100 "$T/m/model.safetensors" > "$T/c.safetensors";;
+    hdr)   printf '\xff\xff\xff\xff\x00\x00\x00\x00{}' > "$T/c.safetensors";;
+    json)  printf '\x04\x00\x00\x00\x00\x00\x00\x00{"a"' > "$T/c.safetensors";;
+  esac
+  "$TQ" convert "$T/c.safetensors" -o "$T/cout" > /dev/null 2> "$T/err"; rc=$?
+  check "corrupt input ($c): exit 2, error names the file, no output left" '[ $rc -eq 2 ] && grep -q "c.safetensors" $T/err && [ ! -e $T/cout ]'
+done
+"$TQ" convert "$T/m" -o "$T/big2" --target-size 10kB > "$T/tgt.txt" 2>/dev/null
+check "a missed target names the largest kept tensor" 'grep -q "largest: distilbert.embeddings.word_embeddings.weight kept as F32" $T/tgt.txt'
 "$TQ" frobnicate > /dev/null 2>&1; rc=$?
 check "an unknown command is a usage error" '[ $rc -eq 1 ]'
 "$TQ" convert "$T/m" -o "$T/m" > /dev/null 2> "$T/err"; rc=$?
 check "writing into the input directory is refused; input intact" '[ $rc -eq 2 ] && cmp -s $T/m/model.safetensors $T/m2/model.safetensors'
+
+mkdir -p "$T/lx" "$T/ly"; cp "$T/m2/model.safetensors" "$T/ly/"; ln -s "$T/ly/model.safetensors" "$T/lx/in.safetensors"
+"$TQ" convert "$T/lx/in.safetensors" -o "$T/ly" > /dev/null 2> "$T/err"; rc=$?
+check "an input reached through a symlink is never overwritten" '[ $rc -eq 2 ] && cmp -s $T/ly/model.safetensors $T/m2/model.safetensors'
+mkdir -p "$T/busy"; cp "$T/m2/model.safetensors" "$T/m2/config.json" "$T/busy/"; echo secret > "$T/busy/credentials.json"; echo data > "$T/busy/dataset.txt"
+"$TQ" convert "$T/busy/model.safetensors" -o "$T/busyout" > /dev/null
+check "only config/tokenizer files are copied beside the weights" '[ -f $T/busyout/config.json ] && [ ! -e $T/busyout/credentials.json ] && [ ! -e $T/busyout/dataset.txt ]'
 
 # fake quantization detected; simulated is not fake
 "$TQ" convert "$T/m" -o "$T/sim" --simulate > /dev/null

@@ -1,0 +1,599 @@
+/*
+ * llama.c — the Llama-family decoder: weights from a tq_model, the KV-cached
+ * forward pass, generation and the two-model comparison.
+ *
+ * The forward pass for one token t at position pos (x: [dim]):
+ *   x = embedding[t]
+ *   per layer:  xb = rmsnorm(x) * attention_norm
+ *               q = Wq xb, k = Wk xb, v = Wv xb;  rope(q), rope(k)
+ *               cache k, v at pos; xb = attention(q, cache[0..pos])
+ *               x += Wo xb
+ *               xb = rmsnorm(x) * ffn_norm
+ *               x += W2 (silu(W1 xb) * (W3 xb))
+ *   logits = Wout (rmsnorm(x) * norm)
+ */
+#include "core/internal.h"
+#include "trueq_llama.h"
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Floats decoded per step of the int8 product (see matvec_i8): 256 KB, at
+ * least 4 rows. */
+#define I8_BUF_FLOATS 65536
+static int i8_chunk_rows(int cols) { int r = I8_BUF_FLOATS / cols; return r < 4 ? 4 : r & ~3; }
+
+/* One weight: float32 values, or (with keep_int8) linear-sym 8-bit codes and
+ * their scales kept as stored. */
+typedef struct lmat {
+    float   *f;          /* [rows, cols] float32 (into the arena), or NULL      */
+    int8_t  *q;          /* [rows, cols] codes, owned, or NULL                  */
+    float   *s;          /* scales, owned: [1] per tensor, [rows] per channel,
+                            [rows, ngroups] per group                           */
+    int64_t  glen;       /* inputs per scale (cols unless grouped)              */
+    int64_t  ngroups;    /* scales per row (1 unless grouped)                   */
+    int      per_tensor; /* 1: one scale for the whole matrix                   */
+} lmat;
+
+/* Layer tensors by kind (T_ATT_NORM ... T_W3; see layer_name). Shapes:
+ * norms [dim]; wq [n_heads*head_size, dim]; wk, wv [kv_dim, dim];
+ * wo [dim, n_heads*head_size]; w1 (gate), w3 (up) [hidden_dim, dim];
+ * w2 (down) [dim, hidden_dim]. */
+enum { T_ATT_NORM, T_WQ, T_WK, T_WV, T_WO, T_FFN_NORM, T_W1, T_W2, T_W3, T_COUNT };
+typedef struct llama_layer {
+    lmat w[T_COUNT];
+} llama_layer;
+
+struct tq_llama {
+    tq_llama_config c;     /* resolved                                  */
+    int          head_size;
+    int          kv_dim;   /* n_kv_heads * head_size                    */
+    float       *arena;    /* every float32 weight, owned               */
+    uint64_t     n_floats;
+    uint64_t     int8_bytes;  /* codes + scales held as int8 matrices   */
+    int64_t      int8_params; /* weights held as int8 codes             */
+    int          n_int8;      /* matrices held as int8                  */
+    float       *tok;      /* [vocab, dim]                              */
+    float       *out;      /* [vocab, dim]; == tok when tied            */
+    float       *norm;     /* [dim]                                     */
+    llama_layer *L;        /* [n_layers]                                */
+};
+
+struct tq_llama_state {
+    const tq_llama *owner; /* the decoder this state was made for      */
+    int    max_seq;
+    int    filled;         /* positions 0..filled-1 hold valid K/V      */
+    float *x, *xb, *xb2, *q, *hb, *hb2, *att; /* activations            */
+    float *wbuf;           /* max(I8_BUF_FLOATS, 4 * max(dim, hidden)): int8 rows decoded */
+    float *kc, *vc;        /* [n_layers, max_seq, kv_dim]               */
+};
+
+/* ---- tensor names ------------------------------------------------------- */
+
+static void layer_name(char *buf, size_t cap, tq_llama_naming nm, int l, int kind) {
+    static const char *const meta[T_COUNT] = {
+        "attention_norm", "attention.wq", "attention.wk", "attention.wv", "attention.wo",
+        "ffn_norm", "feed_forward.w1", "feed_forward.w2", "feed_forward.w3"};
+    static const char *const hf[T_COUNT] = {
+        "input_layernorm", "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
+        "post_attention_layernorm", "mlp.gate_proj", "mlp.down_proj", "mlp.up_proj"};
+    if (nm == TQ_LLAMA_NAMING_HF) snprintf(buf, cap, "model.layers.%d.%s.weight", l, hf[kind]);
+    else snprintf(buf, cap, "layers.%d.%s.weight", l, meta[kind]);
+}
+
+/* Find `name` and check it is [rows] (cols == 0) or [rows, cols]. */
+static const tq_tensor *want(const tq_model *m, const char *name, int64_t rows, int64_t cols, tq_error *err) {
+    const tq_tensor *t = tq_model_find(m, name);
+    if (!t) { tq_err(err, TQ_E_NOTFOUND, "%s: decoder tensor \"%s\" is missing", tq_model_path(m), name); return NULL; }
+    int ok = cols ? (t->ndim == 2 && t->shape[0] == rows && t->shape[1] == cols) : (t->ndim == 1 && t->shape[0] == rows);
+    if (!ok) {
+        char got[128] = "[", tmp[32];
+        for (int i = 0; i < t->ndim && i < 4; i++) {
+            snprintf(tmp, sizeof tmp, i ? ", %lld" : "%lld", (long long)t->shape[i]);
+            strncat(got, tmp, sizeof got - strlen(got) - 2);
+        }
+        strcat(got, "]");
+        if (cols) tq_err(err, TQ_E_SHAPE, "%s: tensor \"%s\" is %s, the configuration needs [%lld, %lld]",
+                         tq_model_path(m), name, got, (long long)rows, (long long)cols);
+        else tq_err(err, TQ_E_SHAPE, "%s: tensor \"%s\" is %s, the configuration needs [%lld]",
+                    tq_model_path(m), name, got, (long long)rows);
+        return NULL;
+    }
+    return t;
+}
+
+/* Phi-3-style fused tensors (Hugging Face naming only): q/k/v stacked as
+ * rows of self_attn.qkv_proj [q_rows + 2*kv_rows, dim], gate/up as rows of
+ * mlp.gate_up_proj [2*hidden, dim] (gate first). For a layer tensor `kind`
+ * that is absent under its own name, gives the fused tensor's name, its row
+ * count and the first row of the part; 0 when kind has no fused form. */
+static int fused_part(tq_llama_naming nm, int l, int kind, int64_t D, int64_t KV, int64_t H,
+                      char *name, size_t cap, int64_t *fused_rows, int64_t *row0) {
+    if (nm != TQ_LLAMA_NAMING_HF) return 0;
+    if (kind == T_WQ || kind == T_WK || kind == T_WV) {
+        snprintf(name, cap, "model.layers.%d.self_attn.qkv_proj.weight", l);
+        *fused_rows = D + 2 * KV;
+        *row0 = kind == T_WQ ? 0 : kind == T_WK ? D : D + KV;
+        return 1;
+    }
+    if (kind == T_W1 || kind == T_W3) {
+        snprintf(name, cap, "model.layers.%d.mlp.gate_up_proj.weight", l);
+        *fused_rows = 2 * H;
+        *row0 = kind == T_W1 ? 0 : H;
+        return 1;
+    }
+    return 0;
+}
+
+void tq_llama_free(tq_llama *l) {
+    if (!l) return;
+    if (l->L)
+        for (int li = 0; li < l->c.n_layers; li++)
+            for (int k = 0; k < T_COUNT; k++) { free(l->L[li].w[k].q); free(l->L[li].w[k].s); }
+    free(l->arena);
+    free(l->L);
+    free(l);
+}
+
+/* Non-finite weights would only surface as NaN logits much later: refuse
+ * them at open, naming the tensor and the flat index. */
+static tq_status check_finite(const float *v, int64_t n, const char *path, const char *tname, const char *what,
+                              tq_error *err) {
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(v[i]))
+            return tq_err(err, TQ_E_VALUE, "%s: tensor \"%s\": %s %lld is %g, not finite", path, tname, what,
+                          (long long)i, (double)v[i]);
+    return TQ_OK;
+}
+
+/* A tensor the int8 path can use as stored: linear-sym 8-bit codes. */
+static int int8_usable(const tq_tensor *t) {
+    return t && t->quantized && !t->simulated && t->q.codec == TQ_CODEC_LINEAR_SYM && t->q.bits == 8 &&
+           t->dtype == TQ_DTYPE_I8 && t->ndim == 2 && t->n_aux == 1 && t->aux_desc[0].dtype == TQ_DTYPE_F32;
+}
+
+/* Copy t's codes and scales into w (t already checked to be [rows, cols]). */
+static tq_status load_int8(lmat *w, const tq_tensor *t, int64_t rows, int64_t cols, uint64_t *bytes, tq_error *err) {
+    int64_t nscale = t->q.gran == TQ_GRAN_TENSOR ? 1 : t->q.gran == TQ_GRAN_CHANNEL ? rows
+                                                   : rows * ((cols + t->q.group - 1) / t->q.group);
+    w->q = malloc((size_t)(rows * cols));
+    w->s = malloc(sizeof(float) * (size_t)nscale);
+    if (!w->q || !w->s) return tq_err(err, TQ_E_NOMEM, "out of memory for the int8 codes of \"%s\"", t->name);
+    memcpy(w->q, t->data, (size_t)(rows * cols));
+    memcpy(w->s, t->aux[0], sizeof(float) * (size_t)nscale);
+    w->per_tensor = t->q.gran == TQ_GRAN_TENSOR;
+    w->glen = t->q.gran == TQ_GRAN_GROUP ? t->q.group : cols;
+    w->ngroups = t->q.gran == TQ_GRAN_GROUP ? (cols + t->q.group - 1) / t->q.group : 1;
+    *bytes += (uint64_t)(rows * cols) + sizeof(float) * (uint64_t)nscale;
+    return TQ_OK;
+}
+
+const tq_llama_config *tq_llama_config_of(const tq_llama *l) { return &l->c; }
+uint64_t tq_llama_weight_bytes(const tq_llama *l) { return l->n_floats * sizeof(float) + l->int8_bytes; }
+int64_t  tq_llama_param_count(const tq_llama *l) { return (int64_t)l->n_floats + l->int8_params; }
+int      tq_llama_int8_matrices(const tq_llama *l) { return l->n_int8; }
+
+tq_llama *tq_llama_open(const tq_model *m, const tq_llama_config *cfg, tq_error *err) {
+    return tq_llama_open_ex(m, cfg, NULL, err);
+}
+
+tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, const tq_llama_opts *opts,
+                           tq_error *err) {
+    int keep_int8 = opts && opts->keep_int8;
+    tq_llama_config c;
+    if (cfg_in) c = *cfg_in;
+    else if (tq_llama_config_find(tq_model_dir(m), &c, err)) return NULL;
+    const char *path = tq_model_path(m);
+
+    /* naming from the tensors */
+    tq_llama_naming nm;
+    if (tq_model_find(m, "tok_embeddings.weight")) nm = TQ_LLAMA_NAMING_META;
+    else if (tq_model_find(m, "model.embed_tokens.weight")) nm = TQ_LLAMA_NAMING_HF;
+    else {
+        tq_err(err, TQ_E_NOTFOUND, "%s: no tok_embeddings.weight or model.embed_tokens.weight: not a Llama-style decoder", path);
+        return NULL;
+    }
+    c.naming = nm;
+    const char *emb_name = nm == TQ_LLAMA_NAMING_HF ? "model.embed_tokens.weight" : "tok_embeddings.weight";
+    const char *norm_name = nm == TQ_LLAMA_NAMING_HF ? "model.norm.weight" : "norm.weight";
+    const char *out_name = nm == TQ_LLAMA_NAMING_HF ? "lm_head.weight" : "output.weight";
+
+    /* resolve and validate the configuration */
+    if (c.dim <= 0 || c.n_layers <= 0 || c.n_heads <= 0) {
+        tq_err(err, TQ_E_ARG, "%s: configuration needs dim, n_layers and n_heads > 0", path);
+        return NULL;
+    }
+    if (c.n_kv_heads <= 0) c.n_kv_heads = c.n_heads;
+    if (c.dim % c.n_heads || (c.dim / c.n_heads) % 2 || c.n_heads % c.n_kv_heads) {
+        tq_err(err, TQ_E_ARG, "%s: dim %d, n_heads %d, n_kv_heads %d: dim must split into n_heads heads of even size, "
+               "and n_kv_heads must divide n_heads", path, c.dim, c.n_heads, c.n_kv_heads);
+        return NULL;
+    }
+    if (c.n_rope_factors && c.n_rope_factors != c.dim / c.n_heads / 2) {
+        tq_err(err, TQ_E_ARG, "%s: rope_scaling gives %d factors, the heads need head_size/2 = %d", path,
+               c.n_rope_factors, c.dim / c.n_heads / 2);
+        return NULL;
+    }
+    if (!c.n_rope_factors) c.rope_mscale = 1.0f;
+    for (int j = 0; j < c.n_rope_factors; j++)
+        if (!(c.rope_factors[j] > 0) || !isfinite(c.rope_factors[j])) {
+            tq_err(err, TQ_E_ARG, "%s: rope_scaling factor %d is %g; factors must be finite and > 0", path, j,
+                   (double)c.rope_factors[j]);
+            return NULL;
+        }
+    if (!(c.rope_mscale > 0) || !isfinite(c.rope_mscale)) {
+        tq_err(err, TQ_E_ARG, "%s: rope_scaling attention factor %g must be finite and > 0", path, (double)c.rope_mscale);
+        return NULL;
+    }
+    if (c.max_seq_len <= 0 || !(c.norm_eps >= 0) || !(c.rope_theta > 0)) {
+        tq_err(err, TQ_E_ARG, "%s: configuration has max_seq_len %d, norm_eps %g, rope_theta %g", path,
+               c.max_seq_len, (double)c.norm_eps, (double)c.rope_theta);
+        return NULL;
+    }
+    const tq_tensor *emb = tq_model_find(m, emb_name);
+    if (emb->ndim != 2 || emb->shape[1] != c.dim || emb->shape[0] < 1 || emb->shape[0] > INT32_MAX) {
+        tq_err(err, TQ_E_SHAPE, "%s: tensor \"%s\" must be [vocab, %d]", path, emb_name, c.dim);
+        return NULL;
+    }
+    if (c.vocab_size <= 0) c.vocab_size = (int)emb->shape[0];
+    char name[256];
+    layer_name(name, sizeof name, nm, 0, T_W1);
+    const tq_tensor *w1 = tq_model_find(m, name);
+    if (w1 && c.hidden_dim <= 0 && w1->ndim == 2 && w1->shape[0] > 0 && w1->shape[0] < INT32_MAX)
+        c.hidden_dim = (int)w1->shape[0];
+    if (!w1 && nm == TQ_LLAMA_NAMING_HF) {   /* fused gate_up_proj: [2*hidden, dim] */
+        const tq_tensor *gu = tq_model_find(m, "model.layers.0.mlp.gate_up_proj.weight");
+        if (gu && c.hidden_dim <= 0 && gu->ndim == 2 && gu->shape[0] > 0 && gu->shape[0] % 2 == 0 && gu->shape[0] < INT32_MAX)
+            c.hidden_dim = (int)(gu->shape[0] / 2);
+    }
+    if (c.hidden_dim <= 0) {
+        tq_err(err, TQ_E_ARG, "%s: hidden_dim is neither configured nor given by \"%s\"", path, name);
+        return NULL;
+    }
+    const tq_tensor *outw = tq_model_find(m, out_name);
+    if (c.tied < 0) c.tied = outw == NULL;
+    if (!c.tied && !outw) {
+        tq_err(err, TQ_E_NOTFOUND, "%s: the output is not tied but \"%s\" is missing", path, out_name);
+        return NULL;
+    }
+
+    float *fused = NULL;   /* scratch for fused tensors (Phi-3 style) */
+    tq_llama *l = calloc(1, sizeof *l);
+    if (!l) { tq_err(err, TQ_E_NOMEM, "out of memory"); return NULL; }
+    l->c = c;
+    l->head_size = c.dim / c.n_heads;
+    l->kv_dim = c.n_kv_heads * l->head_size;
+    l->L = calloc((size_t)c.n_layers, sizeof *l->L);
+    if (!l->L) { tq_err(err, TQ_E_NOMEM, "out of memory"); goto fail; }
+
+    /* plan: every tensor, its shape and where it goes */
+    int64_t D = c.dim, H = c.hidden_dim, KV = l->kv_dim, V = c.vocab_size;
+    int64_t rows[T_COUNT] = {D, D, KV, KV, D, D, H, D, H};
+    int64_t cols[T_COUNT] = {0, D, D, D, D, 0, D, H, D};
+    uint64_t per_layer = 0;
+    for (int k = 0; k < T_COUNT; k++) per_layer += (uint64_t)(rows[k] * (cols[k] ? cols[k] : 1));
+    uint64_t total = (uint64_t)(V * D) * (c.tied ? 1 : 2) + (uint64_t)D + per_layer * (uint64_t)c.n_layers;
+    if (keep_int8)   /* matrices kept as int8 take no float32 room */
+        for (int li = 0; li < c.n_layers; li++)
+            for (int k = 0; k < T_COUNT; k++) {
+                layer_name(name, sizeof name, nm, li, k);
+                if (cols[k] && int8_usable(tq_model_find(m, name))) total -= (uint64_t)(rows[k] * cols[k]);
+            }
+    if (total > (uint64_t)1 << 40) { tq_err(err, TQ_E_LIMIT, "%s: %llu weights exceed the decoder's limit", path, (unsigned long long)total); goto fail; }
+    l->arena = malloc(sizeof(float) * total);
+    if (!l->arena) { tq_err(err, TQ_E_NOMEM, "%s: out of memory for %llu float32 weights", path, (unsigned long long)total); goto fail; }
+    l->n_floats = total;
+    float *p = l->arena;
+    const tq_tensor *t;
+#define LOAD(dst, nm_, r_, c_) do { \
+        if (!(t = want(m, (nm_), (r_), (c_), err))) goto fail; \
+        (dst) = p; \
+        if (tq_model_tensor_f32(m, t, p, err)) goto fail; \
+        if (check_finite(p, (r_) * ((c_) ? (c_) : 1), path, (nm_), "value", err)) goto fail; \
+        p += (r_) * ((c_) ? (c_) : 1); \
+    } while (0)
+    LOAD(l->tok, emb_name, V, D);
+    if (c.tied) l->out = l->tok;
+    else LOAD(l->out, out_name, V, D);
+    LOAD(l->norm, norm_name, D, 0);
+    for (int li = 0; li < c.n_layers; li++) {
+        for (int k = 0; k < T_COUNT; k++) {
+            float **dst_k = &l->L[li].w[k].f;
+            layer_name(name, sizeof name, nm, li, k);
+            const tq_tensor *ti = tq_model_find(m, name);
+            if (keep_int8 && cols[k] && int8_usable(ti)) {
+                if (!want(m, name, rows[k], cols[k], err)) goto fail;
+                if (load_int8(&l->L[li].w[k], ti, rows[k], cols[k], &l->int8_bytes, err)) goto fail;
+                const lmat *w8 = &l->L[li].w[k];
+                if (check_finite(w8->s, w8->per_tensor ? 1 : rows[k] * w8->ngroups, path, name, "scale", err)) goto fail;
+                l->int8_params += rows[k] * cols[k];
+                l->n_int8++;
+                continue;
+            }
+            char fname[256];
+            int64_t frows, row0;
+            if (!ti && fused_part(nm, li, k, D, KV, H, fname, sizeof fname, &frows, &row0) &&
+                tq_model_find(m, fname)) {
+                if (!(t = want(m, fname, frows, cols[k], err))) goto fail;
+                if (!fused) {   /* scratch for the largest fused tensor */
+                    int64_t big = (D + 2 * KV > 2 * H ? D + 2 * KV : 2 * H) * D;
+                    if (!(fused = malloc(sizeof(float) * (size_t)big))) { tq_err(err, TQ_E_NOMEM, "out of memory"); goto fail; }
+                }
+                if (tq_model_tensor_f32(m, t, fused, err)) goto fail;
+                *dst_k = p;
+                memcpy(p, fused + row0 * cols[k], sizeof(float) * (size_t)(rows[k] * cols[k]));
+                if (check_finite(p, rows[k] * cols[k], path, fname, "value", err)) goto fail;
+                p += rows[k] * cols[k];
+                continue;
+            }
+            LOAD(*dst_k, name, rows[k], cols[k]);
+        }
+    }
+#undef LOAD
+    free(fused);
+    fused = NULL;
+    TQ_ASSERT((uint64_t)(p - l->arena) == total);
+    return l;
+fail:
+    free(fused);
+    tq_llama_free(l);
+    return NULL;
+}
+
+/* ---- state ----------------------------------------------------------------- */
+
+void tq_llama_state_free(tq_llama_state *s) {
+    if (!s) return;
+    free(s->wbuf);
+    free(s->x); free(s->xb); free(s->xb2); free(s->q); free(s->hb); free(s->hb2); free(s->att);
+    free(s->kc); free(s->vc);
+    free(s);
+}
+
+tq_llama_state *tq_llama_state_new(const tq_llama *l, int max_seq, tq_error *err) {
+    const tq_llama_config *c = &l->c;
+    if (max_seq <= 0 || max_seq > c->max_seq_len) max_seq = c->max_seq_len;
+    tq_llama_state *s = calloc(1, sizeof *s);
+    if (!s) { tq_err(err, TQ_E_NOMEM, "out of memory"); return NULL; }
+    s->owner = l;
+    s->max_seq = max_seq;
+    size_t cache = (size_t)c->n_layers * (size_t)max_seq * (size_t)l->kv_dim;
+    s->x = malloc(sizeof(float) * (size_t)c->dim);
+    s->xb = malloc(sizeof(float) * (size_t)c->dim);
+    s->xb2 = malloc(sizeof(float) * (size_t)c->dim);
+    s->q = malloc(sizeof(float) * (size_t)c->dim);
+    s->hb = malloc(sizeof(float) * (size_t)c->hidden_dim);
+    s->hb2 = malloc(sizeof(float) * (size_t)c->hidden_dim);
+    s->att = malloc(sizeof(float) * (size_t)max_seq);
+    if (l->n_int8) {
+        size_t mc = (size_t)(c->dim > c->hidden_dim ? c->dim : c->hidden_dim);
+        s->wbuf = malloc(sizeof(float) * (4 * mc > I8_BUF_FLOATS ? 4 * mc : I8_BUF_FLOATS));
+        if (!s->wbuf) { tq_llama_state_free(s); tq_err(err, TQ_E_NOMEM, "out of memory"); return NULL; }
+    }
+    s->kc = calloc(cache, sizeof(float));
+    s->vc = calloc(cache, sizeof(float));
+    if (!s->x || !s->xb || !s->xb2 || !s->q || !s->hb || !s->hb2 || !s->att || !s->kc || !s->vc) {
+        tq_llama_state_free(s);
+        tq_err(err, TQ_E_NOMEM, "out of memory for a KV cache of %d positions", max_seq);
+        return NULL;
+    }
+    return s;
+}
+
+/* ---- forward --------------------------------------------------------------- */
+
+/* y[rows] = W[rows, cols] x[cols] */
+static void matvec_f32(float *y, const float *W, const float *x, int rows, int cols) {
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, rows, cols, 1.0f, W, cols, x, 1, 0.0f, y, 1);
+}
+
+/* o[i] = q[i] * sc; blocks of 16 so the compiler vectorizes at -O2 */
+static void decode_i8(float *restrict o, const int8_t *restrict q, float sc, int64_t n) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int k = 0; k < 16; k++) o[i + k] = (float)q[i + k] * sc;
+    for (; i < n; i++) o[i] = (float)q[i] * sc;
+}
+
+/* The same from int8 codes: a chunk of rows at a time is decoded into buf
+ * (w = q * scale, exactly the values tq_dequantize gives) and multiplied
+ * with sgemv, so at most max(I8_BUF_FLOATS, 4 * cols) floats are expanded. */
+static void matvec_i8(float *y, const lmat *w, const float *x, int rows, int cols, float *buf) {
+    int chunk = i8_chunk_rows(cols);
+    for (int r0 = 0; r0 < rows; r0 += chunk) {
+        int nr = rows - r0 < chunk ? rows - r0 : chunk;
+        for (int r = 0; r < nr; r++) {
+            const int8_t *q = w->q + (size_t)(r0 + r) * (size_t)cols;
+            float *o = buf + (size_t)r * (size_t)cols;
+            for (int64_t g = 0; g < w->ngroups; g++) {
+                int64_t c0 = g * w->glen, c1 = c0 + w->glen < cols ? c0 + w->glen : cols;
+                float sc = w->per_tensor ? w->s[0] : w->s[(size_t)(r0 + r) * (size_t)w->ngroups + (size_t)g];
+                decode_i8(o + c0, q + c0, sc, c1 - c0);
+            }
+        }
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, nr, cols, 1.0f, buf, cols, x, 1, 0.0f, y + r0, 1);
+    }
+}
+
+static void matvec(float *y, const lmat *w, const float *x, int rows, int cols, float *buf) {
+    if (w->q) matvec_i8(y, w, x, rows, cols, buf);
+    else matvec_f32(y, w->f, x, rows, cols);
+}
+
+tq_status tq_llama_forward(const tq_llama *l, tq_llama_state *s, int token, int pos,
+                           float *logits, tq_error *err) {
+    const tq_llama_config *c = &l->c;
+    if (s->owner != l) return tq_err(err, TQ_E_ARG, "decoder: the state was made for another decoder");
+    if (token < 0 || token >= c->vocab_size)
+        return tq_err(err, TQ_E_ARG, "decoder: token %d is outside the vocabulary [0, %d)", token, c->vocab_size);
+    if (pos < 0 || pos >= s->max_seq)
+        return tq_err(err, TQ_E_ARG, "decoder: position %d is outside the cache [0, %d)", pos, s->max_seq);
+    if (pos > s->filled)
+        return tq_err(err, TQ_E_ARG, "decoder: position %d follows unfilled positions (only 0..%d are cached)", pos, s->filled - 1);
+    int D = c->dim, H = c->hidden_dim, KV = l->kv_dim, hs = l->head_size;
+    int half = c->naming == TQ_LLAMA_NAMING_HF;
+    float *x = s->x;
+    memcpy(x, l->tok + (size_t)token * D, sizeof(float) * (size_t)D);
+    for (int li = 0; li < c->n_layers; li++) {
+        const llama_layer *w = &l->L[li];
+        size_t lo = (size_t)li * (size_t)s->max_seq * (size_t)KV;
+        float *kc = s->kc + lo, *vc = s->vc + lo;
+        float *k = kc + (size_t)pos * KV, *v = vc + (size_t)pos * KV;
+        tq_llama_rmsnorm(s->xb, x, w->w[T_ATT_NORM].f, D, c->norm_eps);
+        matvec(s->q, &w->w[T_WQ], s->xb, D, D, s->wbuf);
+        matvec(k, &w->w[T_WK], s->xb, KV, D, s->wbuf);
+        matvec(v, &w->w[T_WV], s->xb, KV, D, s->wbuf);
+        const float *rf = c->n_rope_factors ? c->rope_factors : NULL;
+        tq_llama_rope_scaled(s->q, c->n_heads, hs, pos, c->rope_theta, half, rf, c->rope_mscale);
+        tq_llama_rope_scaled(k, c->n_kv_heads, hs, pos, c->rope_theta, half, rf, c->rope_mscale);
+        tq_llama_attention(s->xb, s->q, kc, vc, pos + 1, c->n_heads, c->n_kv_heads, hs, KV, s->att);
+        matvec(s->xb2, &w->w[T_WO], s->xb, D, D, s->wbuf);
+        for (int i = 0; i < D; i++) x[i] += s->xb2[i];
+        tq_llama_rmsnorm(s->xb, x, w->w[T_FFN_NORM].f, D, c->norm_eps);
+        matvec(s->hb, &w->w[T_W1], s->xb, H, D, s->wbuf);
+        matvec(s->hb2, &w->w[T_W3], s->xb, H, D, s->wbuf);
+        tq_llama_swiglu(s->hb, s->hb, s->hb2, H);
+        matvec(s->xb2, &w->w[T_W2], s->hb, D, H, s->wbuf);
+        for (int i = 0; i < D; i++) x[i] += s->xb2[i];
+    }
+    s->filled = pos + 1;
+    if (logits) {
+        tq_llama_rmsnorm(s->xb, x, l->norm, D, c->norm_eps);
+        matvec_f32(logits, l->out, s->xb, c->vocab_size, D);
+    }
+    return TQ_OK;
+}
+
+/* ---- generation ------------------------------------------------------------ */
+
+tq_status tq_llama_generate(const tq_llama *l, const int *prompt, int n_prompt,
+                            const tq_llama_gen *g, tq_llama_token_fn fn, void *ctx,
+                            int *n_generated, tq_error *err) {
+    if (n_generated) *n_generated = 0;
+    const tq_llama_config *c = &l->c;
+    if (n_prompt < 1) return tq_err(err, TQ_E_ARG, "generate: the prompt needs at least one token (BOS)");
+    if (n_prompt > c->max_seq_len)
+        return tq_err(err, TQ_E_LIMIT, "generate: prompt of %d tokens exceeds the context of %d", n_prompt, c->max_seq_len);
+    if (g->steps < 0) return tq_err(err, TQ_E_ARG, "generate: steps %d < 0", g->steps);
+    int64_t want_pos = (int64_t)n_prompt + g->steps;
+    int cap = want_pos < c->max_seq_len ? (int)want_pos : c->max_seq_len;
+    tq_llama_state *s = tq_llama_state_new(l, cap, err);
+    float *logits = malloc(sizeof(float) * (size_t)c->vocab_size);
+    float *scratch = malloc(sizeof(float) * (size_t)c->vocab_size);
+    if (!s || !logits || !scratch) {
+        tq_llama_state_free(s); free(logits); free(scratch);
+        return err && err->status ? err->status : tq_err(err, TQ_E_NOMEM, "out of memory");
+    }
+    uint64_t rng = g->seed;
+    tq_status st = TQ_OK;
+    int token = prompt[0], generated = 0;
+    for (int pos = 0; pos < cap; pos++) {
+        int last_prompt = pos + 1 >= n_prompt;
+        if (last_prompt && generated >= g->steps) break;
+        if ((st = tq_llama_forward(l, s, token, pos, last_prompt ? logits : NULL, err))) break;
+        int next;
+        if (!last_prompt) {
+            next = prompt[pos + 1];
+        } else {
+            next = tq_llama_sample(logits, c->vocab_size, g->temperature, g->top_p, &rng, scratch);
+            generated++;
+            if (next == g->stop_token_a || next == g->stop_token_b) break;
+        }
+        if (fn && fn(ctx, token, next)) break;
+        token = next;
+    }
+    if (n_generated) *n_generated = generated;
+    tq_llama_state_free(s);
+    free(logits);
+    free(scratch);
+    return st;
+}
+
+/* ---- comparison ------------------------------------------------------------- */
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* log-softmax of x[n] into out[n], in double */
+static void log_softmax(const float *x, int n, double *out) {
+    double mx = x[0];
+    for (int i = 1; i < n; i++) if (x[i] > mx) mx = x[i];
+    double sum = 0.0;
+    for (int i = 0; i < n; i++) sum += exp((double)x[i] - mx);
+    double lse = mx + log(sum);
+    for (int i = 0; i < n; i++) out[i] = (double)x[i] - lse;
+}
+
+tq_status tq_llama_compare(const tq_llama *a, const tq_llama *b, const int *ids, int n, int bos,
+                           tq_llama_cmp *r, tq_error *err) {
+    memset(r, 0, sizeof *r);
+    if (n < 1) return tq_err(err, TQ_E_ARG, "compare: the text gives no tokens to predict");
+    int V = a->c.vocab_size;
+    if (b && b->c.vocab_size != V)
+        return tq_err(err, TQ_E_SHAPE, "compare: vocabularies differ (%d vs %d tokens)", V, b->c.vocab_size);
+    for (int i = 0; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= V) return tq_err(err, TQ_E_ARG, "compare: token %d at %d is outside [0, %d)", ids[i], i, V);
+    if (bos < 0 || bos >= V) return tq_err(err, TQ_E_ARG, "compare: BOS %d is outside [0, %d)", bos, V);
+    int ctx = a->c.max_seq_len;
+    if (b && b->c.max_seq_len < ctx) ctx = b->c.max_seq_len;
+    if (ctx < 2) return tq_err(err, TQ_E_ARG, "compare: a context of %d positions holds no prediction", ctx);
+    int W = ctx - 1;   /* tokens predicted per window */
+    int span = n < W ? n : W;
+    tq_llama_state *sa = tq_llama_state_new(a, span, err);
+    tq_llama_state *sb = b ? tq_llama_state_new(b, span, err) : NULL;
+    float *la = malloc(sizeof(float) * (size_t)V), *lb = malloc(sizeof(float) * (size_t)V);
+    double *pa = malloc(sizeof(double) * (size_t)V), *pb = malloc(sizeof(double) * (size_t)V);
+    tq_status st = TQ_OK;
+    if (!sa || (b && !sb) || !la || !lb || !pa || !pb) {
+        st = err && err->status ? err->status : tq_err(err, TQ_E_NOMEM, "out of memory");
+        goto out;
+    }
+    double kl_sum = 0.0, nll_a = 0.0, nll_b = 0.0;
+    int64_t agree = 0;
+    for (int w0 = 0; w0 < n; w0 += W) {
+        int wn = n - w0 < W ? n - w0 : W;
+        r->windows++;
+        for (int p = 0; p < wn; p++) {
+            int in = p == 0 ? bos : ids[w0 + p - 1];
+            int target = ids[w0 + p];
+            double t0 = now_s();
+            if ((st = tq_llama_forward(a, sa, in, p, la, err))) goto out;
+            double t1 = now_s();
+            r->sec_a += t1 - t0;
+            log_softmax(la, V, pa);
+            nll_a -= pa[target];
+            if (b) {
+                if ((st = tq_llama_forward(b, sb, in, p, lb, err))) goto out;
+                r->sec_b += now_s() - t1;
+                log_softmax(lb, V, pb);
+                nll_b -= pb[target];
+                double kl = 0.0;
+                for (int i = 0; i < V; i++) kl += exp(pa[i]) * (pa[i] - pb[i]);
+                if (kl < 0) kl = 0;   /* rounding below zero for identical rows */
+                kl_sum += kl;
+                if (kl > r->kl_max) r->kl_max = kl;
+                agree += tq_llama_argmax(la, V) == tq_llama_argmax(lb, V);
+            }
+            r->predictions++;
+            r->tokens_run++;
+        }
+    }
+    r->nll_a = nll_a / (double)r->predictions;
+    r->ppl_a = exp(r->nll_a);
+    if (b) {
+        r->nll_b = nll_b / (double)r->predictions;
+        r->ppl_b = exp(r->nll_b);
+        r->kl_mean = kl_sum / (double)r->predictions;
+        r->top1_agree = (double)agree / (double)r->predictions;
+    }
+out:
+    tq_llama_state_free(sa);
+    tq_llama_state_free(sb);
+    free(la); free(lb); free(pa); free(pb);
+    return st;
+}
