@@ -96,6 +96,13 @@ tq_plan *tq_plan_create(const tq_model *m, const tq_convert_options *o, tq_error
             we->name = t->name; we->dtype = t->dtype; we->ndim = t->ndim;
             memcpy(we->shape, t->shape, sizeof we->shape);
             p->wmap[p->nw++] = (tq_plan_out){p->n - 1, -1};
+            size_t kl = strlen(TQ_META_KEPT_PREFIX) + strlen(t->name) + 1;
+            char *key = malloc(kl);
+            if (!key) { tq_err(err, TQ_E_NOMEM, "out of memory"); goto fail; }
+            snprintf(key, kl, "%s%s", TQ_META_KEPT_PREFIX, t->name);
+            tq_status st = add_meta(p, key, tq_strdup(it->rule), err);
+            free(key);
+            if (st) goto fail;
             continue;
         }
         it->q = o->q;

@@ -204,6 +204,13 @@ static tq_status build_tensors(tq_model *m, tq_error *err) {
             t->nbytes = e->nbytes;
             t->data = e->data;
             t->file_index = f;
+            size_t kl = strlen(TQ_META_KEPT_PREFIX) + strlen(e->name) + 1;
+            char *key = malloc(kl);
+            if (key) {
+                snprintf(key, kl, "%s%s", TQ_META_KEPT_PREFIX, e->name);
+                t->rule = tq_container_meta(c, key);
+                free(key);
+            }
         }
     }
     /* file order: sort by (file, offset) for a stable listing */
