@@ -54,6 +54,35 @@ static int cmp_entry_begin(const void *a, const void *b) {
 }
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
+/* The first key that occurs twice among obj's members, or NULL. cJSON keeps
+ * duplicates (serde would reject or silently replace them), so look. */
+static const char *dup_key(const cJSON *obj, tq_status *st, tq_error *err) {
+    int64_t n = 0;
+    for (const cJSON *it = obj->child; it; it = it->next) n++;
+    if (n < 2) return NULL;
+    const char **k = malloc(sizeof(char *) * (size_t)n);
+    if (!k) { *st = tq_err(err, TQ_E_NOMEM, "out of memory"); return NULL; }
+    n = 0;
+    for (const cJSON *it = obj->child; it; it = it->next) k[n++] = it->string;
+    qsort(k, (size_t)n, sizeof *k, cmp_str);
+    const char *d = NULL;
+    for (int64_t i = 1; i < n && !d; i++) if (strcmp(k[i - 1], k[i]) == 0) d = k[i];
+    free(k);
+    return d;
+}
+
+/* Offset of the first "\u0000" escape in the header, or -1: cJSON would end
+ * the string there, silently shortening a name. A backslash is only valid JSON
+ * inside a string, so no string tracking is needed. */
+static int64_t escaped_nul(const uint8_t *h, uint64_t n) {
+    for (uint64_t i = 0; i + 1 < n; i++) {
+        if (h[i] != '\\') continue;
+        if (h[i + 1] == 'u' && i + 5 < n && memcmp(h + i + 2, "0000", 4) == 0) return (int64_t)i;
+        i++;   /* skip the escaped character */
+    }
+    return -1;
+}
+
 /* An exact non-negative integer from a JSON number (<= 2^53). */
 static bool json_u64(const cJSON *j, uint64_t *v) {
     if (!cJSON_IsNumber(j)) return false;
@@ -66,6 +95,7 @@ static bool json_u64(const cJSON *j, uint64_t *v) {
 tq_status tq_safetensors_parse(const uint8_t *data, uint64_t size, const char *path,
                                tq_container *c, tq_error *err) {
     memset(c, 0, sizeof *c);
+    c->map.fd = -1;   /* not ours: tq_container_free must not close fd 0 */
     if (size < 8)
         return tq_err(err, TQ_E_FORMAT, "%s: file is %llu bytes, shorter than the 8-byte safetensors header length",
                       path, (unsigned long long)size);
@@ -83,6 +113,12 @@ tq_status tq_safetensors_parse(const uint8_t *data, uint64_t size, const char *p
                       path, (unsigned long long)bad);
     for (uint64_t i = 0; i < n; i++)
         if (h[i] == 0) return tq_err(err, TQ_E_FORMAT, "%s: header holds a NUL byte at %llu", path, (unsigned long long)i);
+    int64_t en0 = escaped_nul(h, n);
+    if (en0 >= 0)
+        return tq_err(err, TQ_E_FORMAT, "%s: header escapes a NUL character (\\u0000) at byte %lld of the header",
+                      path, (long long)en0);
+    if (n >= 3 && h[0] == 0xEF && h[1] == 0xBB && h[2] == 0xBF)
+        return tq_err(err, TQ_E_FORMAT, "%s: header is not valid JSON (it starts with a UTF-8 byte order mark)", path);
 
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts((const char *)h, (size_t)n, &end, 0);
@@ -105,18 +141,13 @@ tq_status tq_safetensors_parse(const uint8_t *data, uint64_t size, const char *p
     int64_t count = 0, nkeys = 0;
     for (cJSON *it = root->child; it; it = it->next) { nkeys++; if (strcmp(it->string, "__metadata__") != 0) count++; }
 
+    (void)nkeys;
     /* duplicate keys */
-    char **names = malloc(sizeof(char *) * (size_t)(nkeys ? nkeys : 1));
-    if (!names) { st = tq_err(err, TQ_E_NOMEM, "out of memory"); goto fail; }
-    { int64_t k = 0; for (cJSON *it = root->child; it; it = it->next) names[k++] = it->string; }
-    qsort(names, (size_t)nkeys, sizeof(char *), cmp_str);
-    for (int64_t i = 1; i < nkeys; i++)
-        if (strcmp(names[i - 1], names[i]) == 0) {
-            st = tq_err(err, TQ_E_FORMAT, "%s: duplicate key \"%s\" in header", path, names[i]);
-            free(names);
-            goto fail;
-        }
-    free(names);
+    {
+        const char *d = dup_key(root, &st, err);
+        if (st) goto fail;
+        if (d) { st = tq_err(err, TQ_E_FORMAT, "%s: duplicate key \"%s\" in header", path, d); goto fail; }
+    }
 
     c->entries = calloc((size_t)(count ? count : 1), sizeof(tq_entry));
     if (!c->entries) { st = tq_err(err, TQ_E_NOMEM, "out of memory"); goto fail; }
@@ -125,6 +156,9 @@ tq_status tq_safetensors_parse(const uint8_t *data, uint64_t size, const char *p
     for (cJSON *it = root->child; it; it = it->next) {
         if (strcmp(it->string, "__metadata__") == 0) {
             if (!cJSON_IsObject(it)) { st = tq_err(err, TQ_E_FORMAT, "%s: __metadata__ is not an object", path); goto fail; }
+            const char *d = dup_key(it, &st, err);
+            if (st) goto fail;
+            if (d) { st = tq_err(err, TQ_E_FORMAT, "%s: __metadata__ has a duplicate key \"%s\"", path, d); goto fail; }
             for (cJSON *m = it->child; m; m = m->next) {
                 if (!cJSON_IsString(m)) {
                     st = tq_err(err, TQ_E_FORMAT, "%s: __metadata__ value for \"%s\" is not a string", path, m->string);
@@ -136,6 +170,11 @@ tq_status tq_safetensors_parse(const uint8_t *data, uint64_t size, const char *p
         }
         const char *name = it->string;
         if (!cJSON_IsObject(it)) { st = tq_err(err, TQ_E_FORMAT, "%s: tensor \"%s\": entry is not an object", path, name); goto fail; }
+        {
+            const char *d = dup_key(it, &st, err);
+            if (st) goto fail;
+            if (d) { st = tq_err(err, TQ_E_FORMAT, "%s: tensor \"%s\": duplicate field \"%s\"", path, name, d); goto fail; }
+        }
         cJSON *jd = cJSON_GetObjectItemCaseSensitive(it, "dtype");
         cJSON *js = cJSON_GetObjectItemCaseSensitive(it, "shape");
         cJSON *jo = cJSON_GetObjectItemCaseSensitive(it, "data_offsets");
@@ -150,16 +189,16 @@ tq_status tq_safetensors_parse(const uint8_t *data, uint64_t size, const char *p
         int k = 0;
         for (cJSON *d = js->child; d; d = d->next, k++) {
             uint64_t v;
-            if (!json_u64(d, &v)) { st = tq_err(err, TQ_E_FORMAT, "%s: tensor \"%s\": shape[%d] is not a non-negative integer", path, name, k); goto fail; }
+            if (!json_u64(d, &v)) { st = tq_err(err, TQ_E_FORMAT, "%s: tensor \"%s\": shape[%d] is not an integer in [0, 2^53]", path, name, k); goto fail; }
             e->shape[k] = (int64_t)v;
         }
         uint64_t b, en;
         if (!cJSON_IsArray(jo) || cJSON_GetArraySize(jo) != 2 || !json_u64(jo->child, &b) || !json_u64(jo->child->next, &en)) {
-            st = tq_err(err, TQ_E_FORMAT, "%s: tensor \"%s\": data_offsets must be two non-negative integers", path, name); goto fail;
+            st = tq_err(err, TQ_E_FORMAT, "%s: tensor \"%s\": data_offsets must be an array of two integers in [0, 2^53]", path, name); goto fail;
         }
         if (en < b) { st = tq_err(err, TQ_E_FORMAT, "%s: tensor \"%s\": data_offsets [%llu, %llu] end before they begin", path, name, (unsigned long long)b, (unsigned long long)en); goto fail; }
         if (en > data_len) {
-            st = tq_err(err, TQ_E_FORMAT, "%s: tensor \"%s\": data_offsets [%llu, %llu] point outside the %llu-byte data area",
+            st = tq_err(err, TQ_E_FORMAT, "%s: tensor \"%s\": data_offsets [%llu, %llu] point outside the %llu-byte data area (file truncated or offsets wrong)",
                         path, name, (unsigned long long)b, (unsigned long long)en, (unsigned long long)data_len);
             goto fail;
         }
@@ -260,7 +299,51 @@ static void st_destroy(tq_writer *w) {
 }
 static const struct tq_writer_vt ST_VT = {.put = st_put, .put_fd = st_put_fd, .finish = st_finish, .destroy = st_destroy};
 
+/* What the reader would reject must not be written: names that are not UTF-8,
+ * "__metadata__" as a tensor name, duplicate names or metadata keys, and
+ * sub-byte tensors that do not fill whole bytes. */
+static tq_status st_check_plan(const tq_writer *w, const char *const *mk, const char *const *mv, int nm, tq_error *err) {
+    uint64_t bad;
+    for (int64_t i = 0; i < w->n; i++) {
+        const tq_wentry *e = &w->e[i];
+        if (strcmp(e->name, "__metadata__") == 0)
+            return tq_err(err, TQ_E_ARG, "safetensors: \"__metadata__\" cannot name a tensor");
+        if (!utf8_valid((const uint8_t *)e->name, strlen(e->name), &bad))
+            return tq_err(err, TQ_E_ARG, "safetensors: tensor name \"%s\" is not valid UTF-8 (byte %llu)", e->name,
+                          (unsigned long long)bad);
+        if (st_rank(e->dtype) < 0)
+            return tq_err(err, TQ_E_ARG, "safetensors: tensor \"%s\" has no safetensors dtype (%d)", e->name, (int)e->dtype);
+        int64_t numel = 0;
+        if (tq_shape_numel(e->ndim, e->shape, &numel) && ((uint64_t)numel * (uint64_t)tq_dtype_bits(e->dtype)) % 8)
+            return tq_err(err, TQ_E_SHAPE, "safetensors: tensor \"%s\": %lld %s elements do not fill whole bytes", e->name,
+                          (long long)numel, tq_dtype_name(e->dtype));
+    }
+    for (int i = 0; i < nm; i++) {
+        if (!mk[i] || !mv[i]) return tq_err(err, TQ_E_ARG, "safetensors: metadata pair %d is NULL", i);
+        if (!utf8_valid((const uint8_t *)mk[i], strlen(mk[i]), &bad) || !utf8_valid((const uint8_t *)mv[i], strlen(mv[i]), &bad))
+            return tq_err(err, TQ_E_ARG, "safetensors: metadata \"%s\" is not valid UTF-8", mk[i]);
+        for (int j = 0; j < i; j++)
+            if (strcmp(mk[i], mk[j]) == 0) return tq_err(err, TQ_E_ARG, "safetensors: duplicate metadata key \"%s\"", mk[i]);
+    }
+    if (w->n > 1) {
+        const char **k = malloc(sizeof(char *) * (size_t)w->n);
+        if (!k) return tq_err(err, TQ_E_NOMEM, "out of memory");
+        for (int64_t i = 0; i < w->n; i++) k[i] = w->e[i].name;
+        qsort(k, (size_t)w->n, sizeof *k, cmp_str);
+        for (int64_t i = 1; i < w->n; i++)
+            if (strcmp(k[i - 1], k[i]) == 0) {
+                tq_status st = tq_err(err, TQ_E_ARG, "safetensors: duplicate tensor name \"%s\"", k[i]);
+                free(k);
+                return st;
+            }
+        free(k);
+    }
+    return TQ_OK;
+}
+
 tq_status tq_safetensors_writer_init(tq_writer *w, const char *const *mk, const char *const *mv, int nm, tq_error *err) {
+    tq_status cst = st_check_plan(w, mk, mv, nm, err);
+    if (cst) return cst;
     int64_t *ord = malloc(sizeof(int64_t) * (size_t)(w->n ? w->n : 1));
     st_impl *s = calloc(1, sizeof *s);
     if (!ord || !s) { free(ord); free(s); return tq_err(err, TQ_E_NOMEM, "out of memory"); }
