@@ -612,7 +612,35 @@ static void stories260k(void) {
     tq_model_close(m);
 }
 
+/* The fuzz seeds are written by an independent Python generator: its ok_*
+ * files must open and its bad_* files must not. */
+static void fuzz_seeds(void) {
+    TQ_CASE("fuzz seed corpus: ok_* files open, bad_* files are rejected");
+    const char *src = getenv("TQ_SOURCE_DIR");
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/fuzz/corpus/safetensors", src ? src : ".");
+    DIR *d = opendir(dir);
+    if (!d) TQ_SKIP("fuzz/corpus/safetensors not found (run from ctest)");
+    struct dirent *de;
+    int ok = 0, bad = 0;
+    while ((de = readdir(d))) {
+        bool want_ok = strncmp(de->d_name, "ok_", 3) == 0;
+        if (!want_ok && strncmp(de->d_name, "bad_", 4) != 0) continue;
+        char p[2048];
+        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+        tq_error err;
+        tq_model *m = tq_model_open(p, &err);
+        CHECK_MSG((m != NULL) == want_ok, "%s: %s", de->d_name, m ? "opened" : err.msg);
+        if (!m) CHECK_MSG(strstr(err.msg, de->d_name) != NULL, "message does not name the file: %s", err.msg);
+        tq_model_close(m);
+        if (want_ok) ok++; else bad++;
+    }
+    closedir(d);
+    CHECK(ok >= 10 && bad >= 30);
+}
+
 void tq_tests(void) {
+    fuzz_seeds();
     kat_attn0_dot();
     kat_attn0();
     kat_empty();
