@@ -123,9 +123,9 @@ tq_status tq_safetensors_parse(const uint8_t *data, uint64_t size, const char *p
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts((const char *)h, (size_t)n, &end, 0);
     if (!root) {
-        uint64_t at = end ? (uint64_t)(end - (const char *)h) : 0;
-        const char *ep = cJSON_GetErrorPtr();
-        if (ep && ep >= (const char *)h && ep <= (const char *)h + n) at = (uint64_t)(ep - (const char *)h);
+        /* cJSON sets `end` to the failure position too (its global error
+         * pointer is not thread-safe, so it is not used) */
+        uint64_t at = end && end >= (const char *)h && end <= (const char *)h + n ? (uint64_t)(end - (const char *)h) : 0;
         return tq_err(err, TQ_E_FORMAT, "%s: header is not valid JSON (near byte %llu of the header)",
                       path, (unsigned long long)at);
     }
