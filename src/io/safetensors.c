@@ -8,15 +8,21 @@
  *                     "<name>": {"dtype": "F32", "shape": [..], "data_offsets": [b, e]}, ... }
  *   [8+N, end)    the data: every tensor's bytes, contiguous, no holes.
  *
- * The reader rejects, each with its own message: a file under 8 bytes, N over
- * 100,000,000, N past the end of the file, invalid UTF-8, invalid JSON, a
- * non-object entry, unknown dtype, bad shape values, duplicate names, offsets
- * that overlap/leave holes/point outside the data, a byte size that does not
- * match dtype x shape, and trailing or missing bytes.
+ * The reader rejects, each with its own message naming the file (and the
+ * tensor): a file under 8 bytes, N over 100,000,000, N past the end of the
+ * file, invalid UTF-8, a NUL byte or \u0000 escape, a byte order mark, invalid
+ * JSON, a non-object root or entry, duplicate keys at any level, non-string
+ * metadata, unknown dtype, bad shape values, more than TQ_MAX_DIMS dims,
+ * offsets that overlap/leave holes/point outside the data, a byte size that
+ * does not match dtype x shape, and trailing or missing bytes. It accepts JSON
+ * whitespace around the object and unaligned (unpadded) data, like the
+ * reference parser. The full table: docs/formats/safetensors.md.
  *
  * The writer follows the reference writer's conventions: __metadata__ first,
  * tensors sorted by descending dtype alignment, then by name; header padded
- * with spaces to a multiple of 8, so every tensor is 8-byte aligned.
+ * with spaces to a multiple of 8, so every tensor is 8-byte aligned. It
+ * refuses plans its reader would reject (duplicate names, "__metadata__" as a
+ * name, non-UTF-8 text, packed dtypes not filling whole bytes).
  */
 #include "io/container.h"
 #include <cjson/cJSON.h>
@@ -272,11 +278,11 @@ static int st_rank(tq_dtype t) {
     return -1;
 }
 
-static const tq_wentry *g_sort_e;
-static int cmp_wentry(const void *a, const void *b) {
-    const tq_wentry *x = &g_sort_e[*(const int64_t *)a], *y = &g_sort_e[*(const int64_t *)b];
-    int rx = st_rank(x->dtype), ry = st_rank(y->dtype);
-    if (rx != ry) return rx > ry ? -1 : 1;
+/* Sort key of one entry: no global state, so writers in several threads are safe. */
+typedef struct st_key { int rank; const char *name; int64_t i; } st_key;
+static int cmp_key(const void *a, const void *b) {
+    const st_key *x = a, *y = b;
+    if (x->rank != y->rank) return x->rank > y->rank ? -1 : 1;
     return strcmp(x->name, y->name);
 }
 
@@ -344,15 +350,13 @@ static tq_status st_check_plan(const tq_writer *w, const char *const *mk, const 
 tq_status tq_safetensors_writer_init(tq_writer *w, const char *const *mk, const char *const *mv, int nm, tq_error *err) {
     tq_status cst = st_check_plan(w, mk, mv, nm, err);
     if (cst) return cst;
-    int64_t *ord = malloc(sizeof(int64_t) * (size_t)(w->n ? w->n : 1));
+    st_key *ord = malloc(sizeof(st_key) * (size_t)(w->n ? w->n : 1));
     st_impl *s = calloc(1, sizeof *s);
     if (!ord || !s) { free(ord); free(s); return tq_err(err, TQ_E_NOMEM, "out of memory"); }
     w->impl = s;
     w->vt = &ST_VT;
-    for (int64_t i = 0; i < w->n; i++) ord[i] = i;
-    g_sort_e = w->e;   /* qsort has no context argument in C11 */
-    qsort(ord, (size_t)w->n, sizeof *ord, cmp_wentry);
-    g_sort_e = NULL;
+    for (int64_t i = 0; i < w->n; i++) ord[i] = (st_key){st_rank(w->e[i].dtype), w->e[i].name, i};
+    qsort(ord, (size_t)w->n, sizeof *ord, cmp_key);
 
     tq_sb sb = {0};
     tq_sb_putc(&sb, '{');
@@ -370,7 +374,7 @@ tq_status tq_safetensors_writer_init(tq_writer *w, const char *const *mk, const 
     uint64_t *rel = malloc(sizeof(uint64_t) * (size_t)(w->n ? w->n : 1));
     if (!rel) { free(ord); tq_sb_free(&sb); return tq_err(err, TQ_E_NOMEM, "out of memory"); }
     for (int64_t k = 0; k < w->n; k++) {
-        int64_t i = ord[k];
+        int64_t i = ord[k].i;
         const tq_wentry *e = &w->e[i];
         if (!first) tq_sb_putc(&sb, ',');
         first = false;
