@@ -1,5 +1,6 @@
-/* test_sharded.c — sharded Hugging Face checkpoints (model.safetensors.index.json):
- * a good one opens through the index and the directory; each fault has its own error. */
+/* test_sharded_convert.c — sharded checkpoints end to end: the ledger counts the
+ * index, convert writes one file holding every shard's tensors; directory
+ * resolution. (The index faults are in test_sharded.c.) */
 #include "tq_test.h"
 #include "io/container.h"
 #include <stdlib.h>
@@ -42,14 +43,6 @@ static const char *make(const char *name, const char *idx, const char *const *na
     return dir;
 }
 
-static void expect(const char *cname, const char *dir, tq_status want, const char *sub) {
-    TQ_CASE(cname);
-    tq_error e;
-    tq_model *m = tq_model_open(dir, &e);
-    CHECK_ERR(m ? TQ_OK : e.status, e, want, sub);
-    tq_model_close(m);
-}
-
 void tq_tests(void) {
     static const char *const ab[] = {"a.weight", "b.weight"}, *const cd[] = {"c.weight", "d.weight"};
     TQ_CASE("a good sharded checkpoint opens through the directory and through the index");
@@ -89,27 +82,6 @@ void tq_tests(void) {
     m = tq_model_open(op, &e);
     CHECK(m && tq_model_count(m) == 4 && tq_model_find(m, "d.weight")->quantized);
     tq_model_close(m);
-
-    static const char *const a_only[] = {"a.weight"}, *const abc[] = {"a.weight", "b.weight", "c.weight"};
-    expect("an indexed tensor missing from its shard", make("missing", GOOD, a_only, 1, cd, 2), TQ_E_FORMAT,
-           "tensor \"b.weight\" is indexed in shard model-00001-of-00002.safetensors but not present there");
-    expect("a shard file missing", make("noshard", GOOD, ab, 2, NULL, -1), TQ_E_IO, "model-00002-of-00002.safetensors: cannot open");
-    expect("a tensor in a shard that the index does not list", make("unlisted", GOOD, abc, 3, cd, 2), TQ_E_FORMAT,
-           "holds tensor \"c.weight\" that the index places in another shard");
-    static const char *const cde[] = {"c.weight", "d.weight", "e.weight"};
-    expect("a tensor the index does not know at all", make("unknown", GOOD, ab, 2, cde, 3), TQ_E_FORMAT,
-           "holds tensor \"e.weight\" that the index does not list");
-    const char *dup = "{\"weight_map\":{\"a.weight\":\"model-00001-of-00002.safetensors\",\"a.weight\":\"model-00002-of-00002.safetensors\"}}";
-    static const char *const a1[] = {"a.weight"};
-    expect("the same tensor listed twice in the index", make("dupidx", dup, a1, 1, a1, 1), TQ_E_FORMAT, "listed twice in weight_map");
-    const char *d2 = make("stray", GOOD, ab, 2, cd, 2);
-    static const char *const x[] = {"x.weight"};
-    shard(d2, "model-00003-of-00003.safetensors", x, 1);
-    expect("a stray shard the index does not name", d2, TQ_E_FORMAT, "stray shard model-00003-of-00003.safetensors");
-    expect("index without weight_map", make("nomap", "{\"metadata\":{}}", ab, 2, cd, 2), TQ_E_FORMAT, "no \"weight_map\" object");
-    expect("index that is not JSON", make("badjson", "{\"weight_map\":", ab, 2, cd, 2), TQ_E_FORMAT, "no \"weight_map\" object");
-    expect("a shard name with a path in it", make("path", "{\"weight_map\":{\"a.weight\":\"../x.safetensors\"}}", ab, 2, cd, 2),
-           TQ_E_FORMAT, "must be a plain file name");
 
     TQ_CASE("directory resolution: one other .safetensors, two, none");
     char dd[1024];
