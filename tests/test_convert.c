@@ -296,6 +296,21 @@ static void fake_quant(void) {
     CHECK(r && r->fake && strstr(r->note, "every row holds at most"));
     tq_ledger_free(l); tq_model_close(m);
 
+    TQ_CASE("fake quant: a small [16, 16] tensor of int8 codes stored as floats");
+    {
+        float small[256];
+        for (int i = 0; i < 256; i++) small[i] = nearbyintf(fmaxf(-127.f, fminf(127.f, 40 * tq_t_randn(&seed))));
+        write_one(tq_t_path("fq6.safetensors"), "w.weight", small, 16, 16);
+        r = ledger_one(tq_t_path("fq6.safetensors"), &m, &l);
+        CHECK(r && r->fake);
+        tq_ledger_free(l); tq_model_close(m);
+        for (int i = 0; i < 256; i++) small[i] = 0.02f * tq_t_randn(&seed);
+        write_one(tq_t_path("fq7.safetensors"), "w.weight", small, 16, 16);
+        r = ledger_one(tq_t_path("fq7.safetensors"), &m, &l);
+        CHECK(r && !r->fake);
+        tq_ledger_free(l); tq_model_close(m);
+    }
+
     TQ_CASE("genuine float weights and constant tensors are not flagged");
     for (int64_t i = 0; i < R * C; i++) w[i] = 0.02f * tq_t_randn(&seed);
     write_one(tq_t_path("fq4.safetensors"), "w.weight", w, R, C);

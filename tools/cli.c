@@ -78,8 +78,12 @@ const char *tq_fmt_bytes(uint64_t b, char *buf, size_t cap) {
 
 bool tq_parse_size(const char *s, uint64_t *out) {
     char *end;
+    for (const char *c = s; *c; c++)        /* decimal only: no hex, no inf/nan */
+        if (!(isdigit((unsigned char)*c) || *c == '.' || isalpha((unsigned char)*c) || *c == ' ') || *c == 'x' || *c == 'X')
+            return false;
+    if (!isdigit((unsigned char)s[0]) && s[0] != '.') return false;
     double v = strtod(s, &end);
-    if (end == s || v < 0) return false;
+    if (end == s || !(v >= 0) || v > 1e18) return false;
     while (isspace((unsigned char)*end)) end++;
     double mul = 1;
     if (!*end || !strcasecmp(end, "b")) mul = 1;

@@ -68,4 +68,5 @@ int cmd_generate(int argc, char **argv);
 int compare_decoder_main(int argc, char **argv);
 /* 1 when the model at path is a Llama-style decoder (so compare goes to compare_decoder_main). */
 int compare_decoder_applies(const char *path);
+int cmd_spectrum(int argc, char **argv);
 #endif

@@ -1,5 +1,6 @@
 /* cmd_convert.c — `trueq convert IN -o OUT`: real low-bit storage, honest report. */
 #include "cli.h"
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -168,7 +169,13 @@ static bool parse_gran(const char *v, tq_qparams *q) {
     if (!strncmp(v, "group", 5)) {
         q->gran = TQ_GRAN_GROUP;
         q->group = 64;
-        if (v[5] == ':' || v[5] == '=') { char *e; long g = strtol(v + 6, &e, 10); if (*e || g <= 0) return false; q->group = g; }
+        if (v[5] == ':' || v[5] == '=') {
+            char *e;
+            errno = 0;
+            long long g = strtoll(v + 6, &e, 10);
+            if (*e || e == v + 6 || g <= 0 || errno == ERANGE || g > (1LL << 40)) return false;
+            q->group = g;
+        }
         else if (v[5]) return false;
         return true;
     }
@@ -206,8 +213,13 @@ int cmd_convert(int argc, char **argv) {
         else if (tq_args_flag(&a, "--simulate")) o.simulate = 1;
         else if (tq_args_flag(&a, "--allow-nonfinite")) o.allow_nonfinite = 1;
         else if (tq_args_flag(&a, "--quantize-embeddings")) o.quantize_embeddings = 1;
-        else if (tq_args_value(&a, NULL, "--include", &v)) { if (ninc < 64) incl[ninc++] = v; }
-        else if (tq_args_value(&a, NULL, "--exclude", &v)) { if (nexc < 64) excl[nexc++] = v; }
+        else if (tq_args_value(&a, NULL, "--include", &v)) {
+            if (ninc == 64) return tq_cli_usage_error("convert", "at most 64 --include globs");
+            incl[ninc++] = v;
+        } else if (tq_args_value(&a, NULL, "--exclude", &v)) {
+            if (nexc == 64) return tq_cli_usage_error("convert", "at most 64 --exclude globs");
+            excl[nexc++] = v;
+        }
         else if (tq_args_value(&a, NULL, "--format", &v)) {
             if (!strcmp(v, "safetensors")) o.format = TQ_OUT_SAFETENSORS;
             else if (!strcmp(v, "npz")) o.format = TQ_OUT_NPZ;

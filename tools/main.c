@@ -21,6 +21,7 @@ static const command COMMANDS[] = {
     {"selftest", cmd_selftest, "quantization-math checks of every codec on built-in vectors"},
     {"compare-decoder", compare_decoder_main, "compare two Llama-style decoders: KL, top-1 agreement, perplexity, speed"},
     {"generate", cmd_generate, "continue a prompt with a Llama-style decoder (greedy or sampled)"},
+    {"spectrum", cmd_spectrum, "WeightWatcher-faithful spectral analysis (alpha...), also per bit width"},
 };
 
 static void usage(FILE *f) {

@@ -50,6 +50,25 @@ static tq_status add_meta(tq_plan *p, const char *k, char *v_owned, tq_error *er
     return TQ_OK;
 }
 
+/* Plan entry `t` stored exactly as it is in the input (kept, or simulated). */
+static void add_as_is(tq_plan *p, const tq_tensor *t) {
+    tq_wentry *we = &p->went[p->nw];
+    we->name = t->name; we->dtype = t->dtype; we->ndim = t->ndim;
+    memcpy(we->shape, t->shape, sizeof we->shape);
+    p->wmap[p->nw++] = (tq_plan_out){p->n - 1, -1};
+}
+
+/* Metadata "<prefix><tensor name>" = value (value owned by the plan after). */
+static tq_status add_tensor_meta(tq_plan *p, const char *prefix, const char *name, char *value, tq_error *err) {
+    size_t kl = strlen(prefix) + strlen(name) + 1;
+    char *key = malloc(kl);
+    if (!key) { free(value); return tq_err(err, TQ_E_NOMEM, "out of memory"); }
+    snprintf(key, kl, "%s%s", prefix, name);
+    tq_status st = add_meta(p, key, value, err);
+    free(key);
+    return st;
+}
+
 tq_plan *tq_plan_create(const tq_model *m, const tq_convert_options *o, tq_error *err) {
     tq_plan *p = calloc(1, sizeof *p);
     if (!p) { tq_err(err, TQ_E_NOMEM, "out of memory"); return NULL; }
@@ -92,10 +111,8 @@ tq_plan *tq_plan_create(const tq_model *m, const tq_convert_options *o, tq_error
         if (!it->quantize) {
             it->out_dtype = t->dtype;
             it->out_bytes = t->nbytes;
-            tq_wentry *we = &p->went[p->nw];
-            we->name = t->name; we->dtype = t->dtype; we->ndim = t->ndim;
-            memcpy(we->shape, t->shape, sizeof we->shape);
-            p->wmap[p->nw++] = (tq_plan_out){p->n - 1, -1};
+            add_as_is(p, t);
+            if (add_tensor_meta(p, TQ_META_KEPT_PREFIX, t->name, tq_strdup(it->rule), err)) goto fail;
             continue;
         }
         it->q = o->q;
@@ -106,10 +123,7 @@ tq_plan *tq_plan_create(const tq_model *m, const tq_convert_options *o, tq_error
         if (o->simulate) {
             it->out_dtype = t->dtype;
             it->out_bytes = t->nbytes;
-            tq_wentry *we = &p->went[p->nw];
-            we->name = t->name; we->dtype = t->dtype; we->ndim = t->ndim;
-            memcpy(we->shape, t->shape, sizeof we->shape);
-            p->wmap[p->nw++] = (tq_plan_out){p->n - 1, -1};
+            add_as_is(p, t);
         } else {
             tq_dtype cd;
             int64_t cs[2];
@@ -134,13 +148,9 @@ tq_plan *tq_plan_create(const tq_model *m, const tq_convert_options *o, tq_error
                 it->aux_bytes += tq_nbytes(aux[a].dtype, aux[a].ndim, aux[a].shape);
             }
         }
-        size_t kl = strlen(TQ_META_TENSOR_PREFIX) + strlen(t->name) + 1;
-        char *key = malloc(kl);
-        if (!key) { tq_err(err, TQ_E_NOMEM, "out of memory"); goto fail; }
-        snprintf(key, kl, "%s%s", TQ_META_TENSOR_PREFIX, t->name);
-        tq_status st = add_meta(p, key, tq_descriptor_render(&it->q, o->simulate, t->dtype, t->ndim, t->shape, it->rule), err);
-        free(key);
-        if (st) goto fail;
+        if (add_tensor_meta(p, TQ_META_TENSOR_PREFIX, t->name,
+                            tq_descriptor_render(&it->q, o->simulate, t->dtype, t->ndim, t->shape, it->rule), err))
+            goto fail;
     }
     for (int i = 0; i < o->n_include; i++)
         if (!hit_inc[i]) { tq_err(err, TQ_E_NOTFOUND, "--include %s matches no tensor in %s", o->include[i], tq_model_path(m)); goto fail; }

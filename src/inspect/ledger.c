@@ -69,25 +69,29 @@ static int cmp_double(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-/* Are the values of one row integer multiples of one step? The step is the
- * smallest gap between distinct values; a genuine float row fails at once
- * (its smallest gap is tiny, so its values are not near-integer multiples). */
+/* Are the values of one row integer multiples of one step? In a quantized row
+ * the largest magnitude is itself a multiple q * s of the step, with q at most
+ * a few hundred; so try s = max|v| / q for q = 1..1024 and accept the first
+ * for which every value is within float rounding of a multiple. A genuine
+ * float row fails each candidate on its first values. */
 static bool row_on_grid(tq_dtype t, const uint8_t *d, int64_t off, int64_t cols, double *tmp, int *levels) {
-    for (int64_t c = 0; c < cols; c++) tmp[c] = val_at(t, d, off + c);
+    double amax = 0;
+    for (int64_t c = 0; c < cols; c++) { tmp[c] = val_at(t, d, off + c); if (fabs(tmp[c]) > amax) amax = fabs(tmp[c]); }
     qsort(tmp, (size_t)cols, sizeof(double), cmp_double);
-    double gap = 0;
     int nd = 1;
-    for (int64_t c = 1; c < cols; c++) {
-        double g = tmp[c] - tmp[c - 1];
-        if (g > 0) { nd++; if (gap == 0 || g < gap) gap = g; }
-    }
+    for (int64_t c = 1; c < cols; c++) nd += tmp[c] != tmp[c - 1];
     *levels = nd;
-    if (nd < 3 || !(gap > 0)) return nd <= 1;     /* a constant row is on any grid */
-    for (int64_t c = 0; c < cols; c++) {
-        double k = tmp[c] / gap;
-        if (fabs(k) > 32768 || fabs(k - nearbyint(k)) > 1e-3) return false;
+    if (nd < 3) return true;                 /* constant-ish rows are on any grid */
+    for (int q = 1; q <= 1024; q++) {
+        double step = amax / q, tol = 1e-4;
+        int64_t c = 0;
+        for (; c < cols; c++) {
+            double k = tmp[c] / step;
+            if (fabs(k - nearbyint(k)) > tol) break;
+        }
+        if (c == cols) return true;
     }
-    return true;
+    return false;
 }
 
 int tq_detect_fake_quant(tq_dtype t, const void *data, int64_t rows, int64_t cols, int64_t *distinct,
@@ -103,7 +107,7 @@ int tq_detect_fake_quant(tq_dtype t, const void *data, int64_t rows, int64_t col
     int k = count_distinct(t, d, 0, n, s);
     *distinct = k;
     const char *dn = tq_dtype_name(t);
-    if (k <= 256 && k >= 3 && n >= 512) {
+    if (k <= 256 && k >= 3 && n >= 1024) {   /* at least 4x more values than a genuine tensor could repeat by chance */
         /* integers in the int8 range: codes stored as floats */
         bool ints = true;
         double lo = 0, hi = 0;
@@ -134,7 +138,7 @@ int tq_detect_fake_quant(tq_dtype t, const void *data, int64_t rows, int64_t col
             fake = 1;
         }
     }
-    if (!fake && k > 256 && cols >= 16 && rows >= 2) {
+    if (!fake && cols >= 16 && rows >= 2) {
         /* every row: integer multiples of one scale (per-channel quantization stored as floats) */
         double *tmp = malloc(sizeof(double) * (size_t)cols);
         bool all = tmp != NULL;
@@ -205,6 +209,7 @@ tq_ledger *tq_ledger_build(const tq_model *m, tq_error *err) {
             r->fake = tq_detect_fake_quant(t->dtype, t->data, rows, cols, &r->distinct, r->note, sizeof r->note);
             if (r->fake) T->n_fake++;
         }
+        if (!r->note[0] && t->rule) snprintf(r->note, sizeof r->note, "%s", t->rule);   /* why it stayed wide */
     }
     /* header + padding + stored data + other files = bytes on disk, exactly;
      * and in uncompressed containers every stored byte belongs to one tensor */

@@ -69,8 +69,9 @@ void tq_container_free(tq_container *c) {
     for (int i = 0; i < c->n_meta; i++) { free(c->meta_keys[i]); free(c->meta_vals[i]); }
     free(c->meta_keys);
     free(c->meta_vals);
-    tq_map_close(&c->map);
+    if (c->map.path) tq_map_close(&c->map);   /* a zeroed map (fd 0) was never opened */
     memset(c, 0, sizeof *c);
+    c->map.fd = -1;
 }
 
 const char *tq_container_meta(const tq_container *c, const char *key) {
@@ -121,6 +122,10 @@ tq_writer *tq_writer_create(tq_format f, const char *path, const tq_wentry *entr
     w->written = calloc(k, 1);
     if (!w->e || !w->data_off || !w->nbytes || !w->written) { tq_err(err, TQ_E_NOMEM, "out of memory"); goto fail; }
     for (int64_t i = 0; i < n; i++) {
+        if (entries[i].ndim < 0 || entries[i].ndim > TQ_MAX_DIMS || !entries[i].name) {
+            tq_err(err, TQ_E_ARG, "entry %lld: %s", (long long)i, entries[i].name ? "ndim out of range" : "no name");
+            goto fail;
+        }
         w->e[i] = entries[i];
         w->e[i].name = tq_strdup(entries[i].name);
         if (!w->e[i].name) { tq_err(err, TQ_E_NOMEM, "out of memory"); goto fail; }

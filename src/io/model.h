@@ -27,5 +27,6 @@ bool tq_shape_2d(int ndim, const int64_t *shape, int64_t *rows, int64_t *cols);
 
 #define TQ_META_VERSION "trueq.version"
 #define TQ_META_TENSOR_PREFIX "trueq.tensor."
+#define TQ_META_KEPT_PREFIX "trueq.kept."   /* why a tensor stayed as it was (the policy rule) */
 
 #endif

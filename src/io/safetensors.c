@@ -8,15 +8,21 @@
  *                     "<name>": {"dtype": "F32", "shape": [..], "data_offsets": [b, e]}, ... }
  *   [8+N, end)    the data: every tensor's bytes, contiguous, no holes.
  *
- * The reader rejects, each with its own message: a file under 8 bytes, N over
- * 100,000,000, N past the end of the file, invalid UTF-8, invalid JSON, a
- * non-object entry, unknown dtype, bad shape values, duplicate names, offsets
- * that overlap/leave holes/point outside the data, a byte size that does not
- * match dtype x shape, and trailing or missing bytes.
+ * The reader rejects, each with its own message naming the file (and the
+ * tensor): a file under 8 bytes, N over 100,000,000, N past the end of the
+ * file, invalid UTF-8, a NUL byte or \u0000 escape, a byte order mark, invalid
+ * JSON, a non-object root or entry, duplicate keys at any level, non-string
+ * metadata, unknown dtype, bad shape values, more than TQ_MAX_DIMS dims,
+ * offsets that overlap/leave holes/point outside the data, a byte size that
+ * does not match dtype x shape, and trailing or missing bytes. It accepts JSON
+ * whitespace around the object and unaligned (unpadded) data, like the
+ * reference parser. The full table: docs/formats/safetensors.md.
  *
  * The writer follows the reference writer's conventions: __metadata__ first,
  * tensors sorted by descending dtype alignment, then by name; header padded
- * with spaces to a multiple of 8, so every tensor is 8-byte aligned.
+ * with spaces to a multiple of 8, so every tensor is 8-byte aligned. It
+ * refuses plans its reader would reject (duplicate names, "__metadata__" as a
+ * name, non-UTF-8 text, packed dtypes not filling whole bytes).
  */
 #include "io/container.h"
 #include <cjson/cJSON.h>
@@ -54,6 +60,35 @@ static int cmp_entry_begin(const void *a, const void *b) {
 }
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
+/* The first key that occurs twice among obj's members, or NULL. cJSON keeps
+ * duplicates (serde would reject or silently replace them), so look. */
+static const char *dup_key(const cJSON *obj, tq_status *st, tq_error *err) {
+    int64_t n = 0;
+    for (const cJSON *it = obj->child; it; it = it->next) n++;
+    if (n < 2) return NULL;
+    const char **k = malloc(sizeof(char *) * (size_t)n);
+    if (!k) { *st = tq_err(err, TQ_E_NOMEM, "out of memory"); return NULL; }
+    n = 0;
+    for (const cJSON *it = obj->child; it; it = it->next) k[n++] = it->string;
+    qsort(k, (size_t)n, sizeof *k, cmp_str);
+    const char *d = NULL;
+    for (int64_t i = 1; i < n && !d; i++) if (strcmp(k[i - 1], k[i]) == 0) d = k[i];
+    free(k);
+    return d;
+}
+
+/* Offset of the first "\u0000" escape in the header, or -1: cJSON would end
+ * the string there, silently shortening a name. A backslash is only valid JSON
+ * inside a string, so no string tracking is needed. */
+static int64_t escaped_nul(const uint8_t *h, uint64_t n) {
+    for (uint64_t i = 0; i + 1 < n; i++) {
+        if (h[i] != '\\') continue;
+        if (h[i + 1] == 'u' && i + 5 < n && memcmp(h + i + 2, "0000", 4) == 0) return (int64_t)i;
+        i++;   /* skip the escaped character */
+    }
+    return -1;
+}
+
 /* An exact non-negative integer from a JSON number (<= 2^53). */
 static bool json_u64(const cJSON *j, uint64_t *v) {
     if (!cJSON_IsNumber(j)) return false;
@@ -66,6 +101,7 @@ static bool json_u64(const cJSON *j, uint64_t *v) {
 tq_status tq_safetensors_parse(const uint8_t *data, uint64_t size, const char *path,
                                tq_container *c, tq_error *err) {
     memset(c, 0, sizeof *c);
+    c->map.fd = -1;   /* not ours: tq_container_free must not close fd 0 */
     if (size < 8)
         return tq_err(err, TQ_E_FORMAT, "%s: file is %llu bytes, shorter than the 8-byte safetensors header length",
                       path, (unsigned long long)size);
@@ -83,15 +119,19 @@ tq_status tq_safetensors_parse(const uint8_t *data, uint64_t size, const char *p
                       path, (unsigned long long)bad);
     for (uint64_t i = 0; i < n; i++)
         if (h[i] == 0) return tq_err(err, TQ_E_FORMAT, "%s: header holds a NUL byte at %llu", path, (unsigned long long)i);
+    int64_t en0 = escaped_nul(h, n);
+    if (en0 >= 0)
+        return tq_err(err, TQ_E_FORMAT, "%s: header escapes a NUL character (\\u0000) at byte %lld of the header",
+                      path, (long long)en0);
     if (n >= 3 && h[0] == 0xEF && h[1] == 0xBB && h[2] == 0xBF)
-        return tq_err(err, TQ_E_FORMAT, "%s: header starts with a UTF-8 byte-order mark; JSON must start with '{'", path);
+        return tq_err(err, TQ_E_FORMAT, "%s: header is not valid JSON (it starts with a UTF-8 byte order mark)", path);
 
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts((const char *)h, (size_t)n, &end, 0);
     if (!root) {
-        uint64_t at = end ? (uint64_t)(end - (const char *)h) : 0;
-        const char *ep = cJSON_GetErrorPtr();
-        if (ep && ep >= (const char *)h && ep <= (const char *)h + n) at = (uint64_t)(ep - (const char *)h);
+        /* cJSON sets `end` to the failure position too (its global error
+         * pointer is not thread-safe, so it is not used) */
+        uint64_t at = end && end >= (const char *)h && end <= (const char *)h + n ? (uint64_t)(end - (const char *)h) : 0;
         return tq_err(err, TQ_E_FORMAT, "%s: header is not valid JSON (near byte %llu of the header)",
                       path, (unsigned long long)at);
     }
@@ -107,18 +147,13 @@ tq_status tq_safetensors_parse(const uint8_t *data, uint64_t size, const char *p
     int64_t count = 0, nkeys = 0;
     for (cJSON *it = root->child; it; it = it->next) { nkeys++; if (strcmp(it->string, "__metadata__") != 0) count++; }
 
+    (void)nkeys;
     /* duplicate keys */
-    char **names = malloc(sizeof(char *) * (size_t)(nkeys ? nkeys : 1));
-    if (!names) { st = tq_err(err, TQ_E_NOMEM, "out of memory"); goto fail; }
-    { int64_t k = 0; for (cJSON *it = root->child; it; it = it->next) names[k++] = it->string; }
-    qsort(names, (size_t)nkeys, sizeof(char *), cmp_str);
-    for (int64_t i = 1; i < nkeys; i++)
-        if (strcmp(names[i - 1], names[i]) == 0) {
-            st = tq_err(err, TQ_E_FORMAT, "%s: duplicate key \"%s\" in header", path, names[i]);
-            free(names);
-            goto fail;
-        }
-    free(names);
+    {
+        const char *d = dup_key(root, &st, err);
+        if (st) goto fail;
+        if (d) { st = tq_err(err, TQ_E_FORMAT, "%s: duplicate key \"%s\" in header", path, d); goto fail; }
+    }
 
     c->entries = calloc((size_t)(count ? count : 1), sizeof(tq_entry));
     if (!c->entries) { st = tq_err(err, TQ_E_NOMEM, "out of memory"); goto fail; }
@@ -127,20 +162,9 @@ tq_status tq_safetensors_parse(const uint8_t *data, uint64_t size, const char *p
     for (cJSON *it = root->child; it; it = it->next) {
         if (strcmp(it->string, "__metadata__") == 0) {
             if (!cJSON_IsObject(it)) { st = tq_err(err, TQ_E_FORMAT, "%s: __metadata__ is not an object", path); goto fail; }
-            {   /* duplicate keys: sort and compare neighbours */
-                int nm = cJSON_GetArraySize(it), k = 0;
-                char **mk = malloc(sizeof(char *) * (size_t)(nm ? nm : 1));
-                if (!mk) { st = tq_err(err, TQ_E_NOMEM, "out of memory"); goto fail; }
-                for (cJSON *m = it->child; m; m = m->next) mk[k++] = m->string;
-                qsort(mk, (size_t)nm, sizeof(char *), cmp_str);
-                for (int i = 1; i < nm; i++)
-                    if (strcmp(mk[i - 1], mk[i]) == 0) {
-                        st = tq_err(err, TQ_E_FORMAT, "%s: duplicate __metadata__ key \"%s\"", path, mk[i]);
-                        break;
-                    }
-                free(mk);
-                if (st) goto fail;
-            }
+            const char *d = dup_key(it, &st, err);
+            if (st) goto fail;
+            if (d) { st = tq_err(err, TQ_E_FORMAT, "%s: __metadata__ has a duplicate key \"%s\"", path, d); goto fail; }
             for (cJSON *m = it->child; m; m = m->next) {
                 if (!cJSON_IsString(m)) {
                     st = tq_err(err, TQ_E_FORMAT, "%s: __metadata__ value for \"%s\" is not a string", path, m->string);
@@ -152,6 +176,11 @@ tq_status tq_safetensors_parse(const uint8_t *data, uint64_t size, const char *p
         }
         const char *name = it->string;
         if (!cJSON_IsObject(it)) { st = tq_err(err, TQ_E_FORMAT, "%s: tensor \"%s\": entry is not an object", path, name); goto fail; }
+        {
+            const char *d = dup_key(it, &st, err);
+            if (st) goto fail;
+            if (d) { st = tq_err(err, TQ_E_FORMAT, "%s: tensor \"%s\": duplicate field \"%s\"", path, name, d); goto fail; }
+        }
         cJSON *jd = cJSON_GetObjectItemCaseSensitive(it, "dtype");
         cJSON *js = cJSON_GetObjectItemCaseSensitive(it, "shape");
         cJSON *jo = cJSON_GetObjectItemCaseSensitive(it, "data_offsets");
@@ -166,16 +195,16 @@ tq_status tq_safetensors_parse(const uint8_t *data, uint64_t size, const char *p
         int k = 0;
         for (cJSON *d = js->child; d; d = d->next, k++) {
             uint64_t v;
-            if (!json_u64(d, &v)) { st = tq_err(err, TQ_E_FORMAT, "%s: tensor \"%s\": shape[%d] is not a non-negative integer", path, name, k); goto fail; }
+            if (!json_u64(d, &v)) { st = tq_err(err, TQ_E_FORMAT, "%s: tensor \"%s\": shape[%d] is not an integer in [0, 2^53]", path, name, k); goto fail; }
             e->shape[k] = (int64_t)v;
         }
         uint64_t b, en;
         if (!cJSON_IsArray(jo) || cJSON_GetArraySize(jo) != 2 || !json_u64(jo->child, &b) || !json_u64(jo->child->next, &en)) {
-            st = tq_err(err, TQ_E_FORMAT, "%s: tensor \"%s\": data_offsets must be two non-negative integers", path, name); goto fail;
+            st = tq_err(err, TQ_E_FORMAT, "%s: tensor \"%s\": data_offsets must be an array of two integers in [0, 2^53]", path, name); goto fail;
         }
         if (en < b) { st = tq_err(err, TQ_E_FORMAT, "%s: tensor \"%s\": data_offsets [%llu, %llu] end before they begin", path, name, (unsigned long long)b, (unsigned long long)en); goto fail; }
         if (en > data_len) {
-            st = tq_err(err, TQ_E_FORMAT, "%s: tensor \"%s\": data_offsets [%llu, %llu] point outside the %llu-byte data area",
+            st = tq_err(err, TQ_E_FORMAT, "%s: tensor \"%s\": data_offsets [%llu, %llu] point outside the %llu-byte data area (file truncated or offsets wrong)",
                         path, name, (unsigned long long)b, (unsigned long long)en, (unsigned long long)data_len);
             goto fail;
         }
@@ -249,11 +278,11 @@ static int st_rank(tq_dtype t) {
     return -1;
 }
 
-static const tq_wentry *g_sort_e;
-static int cmp_wentry(const void *a, const void *b) {
-    const tq_wentry *x = &g_sort_e[*(const int64_t *)a], *y = &g_sort_e[*(const int64_t *)b];
-    int rx = st_rank(x->dtype), ry = st_rank(y->dtype);
-    if (rx != ry) return rx > ry ? -1 : 1;
+/* Sort key of one entry: no global state, so writers in several threads are safe. */
+typedef struct st_key { int rank; const char *name; int64_t i; } st_key;
+static int cmp_key(const void *a, const void *b) {
+    const st_key *x = a, *y = b;
+    if (x->rank != y->rank) return x->rank > y->rank ? -1 : 1;
     return strcmp(x->name, y->name);
 }
 
@@ -276,16 +305,58 @@ static void st_destroy(tq_writer *w) {
 }
 static const struct tq_writer_vt ST_VT = {.put = st_put, .put_fd = st_put_fd, .finish = st_finish, .destroy = st_destroy};
 
+/* What the reader would reject must not be written: names that are not UTF-8,
+ * "__metadata__" as a tensor name, duplicate names or metadata keys, and
+ * sub-byte tensors that do not fill whole bytes. */
+static tq_status st_check_plan(const tq_writer *w, const char *const *mk, const char *const *mv, int nm, tq_error *err) {
+    uint64_t bad;
+    for (int64_t i = 0; i < w->n; i++) {
+        const tq_wentry *e = &w->e[i];
+        if (strcmp(e->name, "__metadata__") == 0)
+            return tq_err(err, TQ_E_ARG, "safetensors: \"__metadata__\" cannot name a tensor");
+        if (!utf8_valid((const uint8_t *)e->name, strlen(e->name), &bad))
+            return tq_err(err, TQ_E_ARG, "safetensors: tensor name \"%s\" is not valid UTF-8 (byte %llu)", e->name,
+                          (unsigned long long)bad);
+        if (st_rank(e->dtype) < 0)
+            return tq_err(err, TQ_E_ARG, "safetensors: tensor \"%s\" has no safetensors dtype (%d)", e->name, (int)e->dtype);
+        int64_t numel = 0;
+        if (tq_shape_numel(e->ndim, e->shape, &numel) && ((uint64_t)numel * (uint64_t)tq_dtype_bits(e->dtype)) % 8)
+            return tq_err(err, TQ_E_SHAPE, "safetensors: tensor \"%s\": %lld %s elements do not fill whole bytes", e->name,
+                          (long long)numel, tq_dtype_name(e->dtype));
+    }
+    for (int i = 0; i < nm; i++) {
+        if (!mk[i] || !mv[i]) return tq_err(err, TQ_E_ARG, "safetensors: metadata pair %d is NULL", i);
+        if (!utf8_valid((const uint8_t *)mk[i], strlen(mk[i]), &bad) || !utf8_valid((const uint8_t *)mv[i], strlen(mv[i]), &bad))
+            return tq_err(err, TQ_E_ARG, "safetensors: metadata \"%s\" is not valid UTF-8", mk[i]);
+        for (int j = 0; j < i; j++)
+            if (strcmp(mk[i], mk[j]) == 0) return tq_err(err, TQ_E_ARG, "safetensors: duplicate metadata key \"%s\"", mk[i]);
+    }
+    if (w->n > 1) {
+        const char **k = malloc(sizeof(char *) * (size_t)w->n);
+        if (!k) return tq_err(err, TQ_E_NOMEM, "out of memory");
+        for (int64_t i = 0; i < w->n; i++) k[i] = w->e[i].name;
+        qsort(k, (size_t)w->n, sizeof *k, cmp_str);
+        for (int64_t i = 1; i < w->n; i++)
+            if (strcmp(k[i - 1], k[i]) == 0) {
+                tq_status st = tq_err(err, TQ_E_ARG, "safetensors: duplicate tensor name \"%s\"", k[i]);
+                free(k);
+                return st;
+            }
+        free(k);
+    }
+    return TQ_OK;
+}
+
 tq_status tq_safetensors_writer_init(tq_writer *w, const char *const *mk, const char *const *mv, int nm, tq_error *err) {
-    int64_t *ord = malloc(sizeof(int64_t) * (size_t)(w->n ? w->n : 1));
+    tq_status cst = st_check_plan(w, mk, mv, nm, err);
+    if (cst) return cst;
+    st_key *ord = malloc(sizeof(st_key) * (size_t)(w->n ? w->n : 1));
     st_impl *s = calloc(1, sizeof *s);
     if (!ord || !s) { free(ord); free(s); return tq_err(err, TQ_E_NOMEM, "out of memory"); }
     w->impl = s;
     w->vt = &ST_VT;
-    for (int64_t i = 0; i < w->n; i++) ord[i] = i;
-    g_sort_e = w->e;   /* qsort has no context argument in C11 */
-    qsort(ord, (size_t)w->n, sizeof *ord, cmp_wentry);
-    g_sort_e = NULL;
+    for (int64_t i = 0; i < w->n; i++) ord[i] = (st_key){st_rank(w->e[i].dtype), w->e[i].name, i};
+    qsort(ord, (size_t)w->n, sizeof *ord, cmp_key);
 
     tq_sb sb = {0};
     tq_sb_putc(&sb, '{');
@@ -303,7 +374,7 @@ tq_status tq_safetensors_writer_init(tq_writer *w, const char *const *mk, const 
     uint64_t *rel = malloc(sizeof(uint64_t) * (size_t)(w->n ? w->n : 1));
     if (!rel) { free(ord); tq_sb_free(&sb); return tq_err(err, TQ_E_NOMEM, "out of memory"); }
     for (int64_t k = 0; k < w->n; k++) {
-        int64_t i = ord[k];
+        int64_t i = ord[k].i;
         const tq_wentry *e = &w->e[i];
         if (!first) tq_sb_putc(&sb, ',');
         first = false;

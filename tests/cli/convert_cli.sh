@@ -35,6 +35,8 @@ check "ledger totals reconcile with the file size" \
   '[ "$(jget $T/ins.json "(lambda t: t[\"header_bytes\"]+t[\"padding_bytes\"]+t[\"payload_bytes\"]+t[\"scale_bytes\"])(d[\"totals\"])")" = "$(size $T/q4/model.safetensors)" ]'
 check "ledger rows sum to the totals" \
   '[ "$(jget $T/ins.json "sum(r[\"payload_bytes\"]+r[\"scale_bytes\"] for r in d[\"tensors\"]) == d[\"totals\"][\"payload_bytes\"]+d[\"totals\"][\"scale_bytes\"]")" = True ]'
+check "kept rows say why they stayed wide" \
+  '[ "$(jget $T/ins.json "all(r[\"note\"] for r in d[\"tensors\"] if not r[\"quantized\"]) and any(\"embedding\" in r[\"note\"] for r in d[\"tensors\"])")" = True ]'
 check "quantized rows carry codec, bits and original dtype" \
   '[ "$(jget $T/ins.json "all(r[\"codec\"]==\"linear-sym\" and r[\"bits\"]==4 and r[\"original_dtype\"]==\"F32\" for r in d[\"tensors\"] if r[\"quantized\"])")" = True ]'
 

@@ -1,0 +1,558 @@
+/*
+ * cmd_spectrum.c — `trueq spectrum`: WeightWatcher-faithful spectral
+ * analysis of a model's weight matrices, and the quantization study.
+ *
+ *   trueq spectrum MODEL [--csv FILE] [--json] [--ww] [--svg DIR] [--layer NAME]
+ *   trueq spectrum MODEL --bits 8,4,2 [--codec NAME] [--granularity G]
+ *   trueq spectrum ORIG QUANT          (QUANT: a trueq quantized file)
+ *
+ * One "run" = one set of weights (the original, or the weights dequantized
+ * from real codes at one bit width). Each run is analysed by
+ * tq_spectral_analyze; the study then lines the runs up layer by layer.
+ */
+#include "cli.h"
+#include "trueq_spectral.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define MAX_RUNS 9
+
+static const char *USAGE =
+    "usage: trueq spectrum MODEL [options]\n"
+    "       trueq spectrum MODEL --bits 8,4,2 [--codec NAME] [--granularity G] [options]\n"
+    "       trueq spectrum ORIG QUANT [options]\n"
+    "\n"
+    "WeightWatcher 0.7.5.5-faithful spectral analysis (ESD, power-law alpha and\n"
+    "every default per-layer metric) of each 2-D weight matrix; see docs/spectrum.md.\n"
+    "\n"
+    "options:\n"
+    "  --csv FILE          per-layer table as CSV (study: FILE is the combined\n"
+    "                      table; FILE-<run>.csv one per run)\n"
+    "  --json              JSON on stdout instead of the text table\n"
+    "  --ww                WeightWatcher-compatible rows: only analysed layers,\n"
+    "                      status success/failed, failed fits as -1\n"
+    "  --threads N         layer threads (default: all CPUs); results identical for any N\n"
+    "  --svd auto|gesdd    auto (default): Gram-matrix eigenvalues where provably\n"
+    "                      accurate, else dgesdd; gesdd: always LAPACK dgesdd\n"
+    "  --bits LIST         quantization study at these bit widths (e.g. 8,4,2)\n"
+    "  --codec NAME        codec for --bits (default linear-sym)\n"
+    "  --granularity G     tensor | channel | group:SIZE (default channel)\n"
+    "  --svg DIR           write DIR/alpha.svg and DIR/esd-<run>.svg\n"
+    "  --layer NAME        the layer whose ESD is plotted (default: the first fitted)\n";
+
+typedef struct run {
+    char           label[64];
+    tq_spec_report rep;
+    tq_qparams     q;        /* for --bits runs */
+    int            quant;    /* 1: dequantized from codes */
+} run;
+
+/* ---- quantize-dequantize transform ------------------------------------- */
+
+static tq_status qdq(void *ctx, const char *name, float *w, int64_t rows, int64_t cols, tq_error *err) {
+    const tq_qparams *p = ctx;
+    tq_dtype cd;
+    int64_t cs[2];
+    tq_aux_desc aux[TQ_MAX_AUX];
+    tq_status st = tq_qparams_check(p, name, rows, cols, err);
+    if (st != TQ_OK) return st;
+    int na = tq_qparams_layout(p, rows, cols, &cd, cs, aux);
+    if (na < 0) {
+        if (err) { err->status = TQ_E_ARG; snprintf(err->msg, sizeof err->msg, "tensor \"%.900s\": no storage layout for these qparams", name); }
+        return TQ_E_ARG;
+    }
+    void *codes = malloc(tq_nbytes(cd, 2, cs) + 1);
+    void *abuf[TQ_MAX_AUX] = {0};
+    int ok = codes != NULL;
+    for (int i = 0; i < na && ok; i++) ok = (abuf[i] = malloc(tq_nbytes(aux[i].dtype, aux[i].ndim, aux[i].shape) + 1)) != NULL;
+    if (!ok) st = TQ_E_NOMEM;
+    if (st == TQ_OK) st = tq_quantize(p, name, w, rows, cols, codes, abuf, 0, err);
+    if (st == TQ_OK) st = tq_dequantize(p, rows, cols, codes, (const void *const *)abuf, w, err);
+    free(codes);
+    for (int i = 0; i < na; i++) free(abuf[i]);
+    if (st == TQ_E_NOMEM && err) snprintf(err->msg, sizeof err->msg, "no memory to quantize \"%s\"", name), err->status = st;
+    return st;
+}
+
+static void progress_cb(void *ctx, int64_t done, int64_t total) { tq_progress((const char *)ctx, done, total); }
+
+/* ---- formatting helpers ------------------------------------------------- */
+
+static void csv_num(FILE *f, double v) {
+    if (isnan(v)) return;            /* empty cell, as pandas writes NaN/None */
+    if (isinf(v)) fputs(v > 0 ? "inf" : "-inf", f);
+    else fprintf(f, "%.17g", v);
+}
+static void json_num(FILE *f, double v) {
+    if (!isfinite(v)) fputs("null", f);
+    else fprintf(f, "%.17g", v);
+}
+static void csv_str(FILE *f, const char *s) {
+    if (!strpbrk(s, ",\"\n")) { fputs(s, f); return; }
+    fputc('"', f);
+    for (; *s; s++) { if (*s == '"') fputc('"', f); fputc(*s, f); }
+    fputc('"', f);
+}
+
+static const char *status_text(const tq_spec_layer *L, int ww) {
+    if (!ww) return tq_spec_status_str(L->status);
+    return L->status == TQ_SPEC_OK ? "success" : "failed";
+}
+
+static const char *CSV_HEADER =
+    "name,status,reason,N,M,Q,alpha,alpha_weighted,log_norm,log_spectral_norm,norm,spectral_norm,"
+    "stable_rank,log_alpha_norm,D,xmin,xmax,sigma,num_pl_spikes,num_evals,rank_loss,weak_rank_loss,"
+    "matrix_rank,lambda_max,sv_max,sv_min,entropy,warning";
+
+static void csv_row(FILE *f, const tq_spec_layer *L, int ww) {
+    csv_str(f, L->name); fputc(',', f);
+    fputs(status_text(L, ww), f); fputc(',', f);
+    csv_str(f, L->reason); fputc(',', f);
+    if (L->status == TQ_SPEC_SKIPPED) { fputs(",,,,,,,,,,,,,,,,,,,,,,,,\n", f); return; }
+    fprintf(f, "%lld,%lld,", (long long)L->N, (long long)L->M);
+    double v[] = { L->Q, L->alpha, L->alpha_weighted, L->log_norm, L->log_spectral_norm, L->norm, L->spectral_norm,
+                   L->stable_rank, L->log_alpha_norm, L->D, L->xmin, L->xmax, L->sigma };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) { csv_num(f, v[i]); fputc(',', f); }
+    fprintf(f, "%lld,%lld,%lld,%lld,%lld,", (long long)L->num_pl_spikes, (long long)L->num_evals,
+            (long long)L->rank_loss, (long long)L->weak_rank_loss, (long long)L->matrix_rank);
+    double u[] = { L->lambda_max, L->sv_max, L->sv_min, L->entropy };
+    for (size_t i = 0; i < sizeof u / sizeof u[0]; i++) { csv_num(f, u[i]); fputc(',', f); }
+    fputs(tq_spec_warning_str(L->warning), f);
+    fputc('\n', f);
+}
+
+static int write_csv_run(const char *path, const run *r, int ww) {
+    FILE *f = fopen(path, "w");
+    if (!f) { fprintf(stderr, "trueq spectrum: cannot write %s: %s\n", path, strerror(errno)); return -1; }
+    fprintf(f, "%s\n", CSV_HEADER);
+    for (int64_t i = 0; i < r->rep.n; i++) {
+        const tq_spec_layer *L = &r->rep.layers[i];
+        if (ww && L->status == TQ_SPEC_SKIPPED) continue;
+        csv_row(f, L, ww);
+    }
+    int bad = ferror(f);
+    if (fclose(f) || bad) { fprintf(stderr, "trueq spectrum: write error on %s\n", path); return -1; }
+    return 0;
+}
+
+static void json_layer(FILE *f, const tq_spec_layer *L, int ww) {
+    fputs("{\"name\":", f); tq_json_str(f, L->name);
+    fputs(",\"status\":", f); tq_json_str(f, status_text(L, ww));
+    fputs(",\"reason\":", f); tq_json_str(f, L->reason);
+    fprintf(f, ",\"shape\":[%lld,%lld]", (long long)L->rows, (long long)L->cols);
+    if (L->status != TQ_SPEC_SKIPPED) {
+        fprintf(f, ",\"N\":%lld,\"M\":%lld,\"Q\":", (long long)L->N, (long long)L->M); json_num(f, L->Q);
+        struct { const char *k; double v; } d[] = {
+            {"alpha", L->alpha}, {"alpha_weighted", L->alpha_weighted}, {"log_norm", L->log_norm},
+            {"log_spectral_norm", L->log_spectral_norm}, {"norm", L->norm}, {"spectral_norm", L->spectral_norm},
+            {"stable_rank", L->stable_rank}, {"log_alpha_norm", L->log_alpha_norm}, {"D", L->D},
+            {"xmin", L->xmin}, {"xmax", L->xmax}, {"sigma", L->sigma}, {"lambda_max", L->lambda_max},
+            {"sv_max", L->sv_max}, {"sv_min", L->sv_min}, {"entropy", L->entropy} };
+        for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) { fprintf(f, ",\"%s\":", d[i].k); json_num(f, d[i].v); }
+        fprintf(f, ",\"num_pl_spikes\":%lld,\"num_evals\":%lld,\"rank_loss\":%lld,\"weak_rank_loss\":%lld,"
+                   "\"matrix_rank\":%lld,\"xmin_index\":%lld,\"svd\":\"%s\",\"warning\":",
+                (long long)L->num_pl_spikes, (long long)L->num_evals, (long long)L->rank_loss,
+                (long long)L->weak_rank_loss, (long long)L->matrix_rank, (long long)L->xmin_index,
+                L->svd_used == TQ_SPEC_SVD_AUTO ? "gram" : "gesdd");
+        tq_json_str(f, tq_spec_warning_str(L->warning));
+    }
+    fputc('}', f);
+}
+
+static void json_summary(FILE *f, const tq_spec_summary *s) {
+    fprintf(f, "{\"layers\":%lld", (long long)s->n);
+    struct { const char *k; double v; } d[] = {
+        {"log_norm", s->log_norm}, {"alpha", s->alpha}, {"alpha_weighted", s->alpha_weighted},
+        {"log_alpha_norm", s->log_alpha_norm}, {"log_spectral_norm", s->log_spectral_norm},
+        {"stable_rank", s->stable_rank} };
+    for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) { fprintf(f, ",\"%s\":", d[i].k); json_num(f, d[i].v); }
+    fputc('}', f);
+}
+
+/* ---- the text table ------------------------------------------------------ */
+
+static void print_run_table(const run *r, int ww) {
+    printf("%-40s %-13s %6s %6s %9s %9s %8s %10s %10s %6s %6s %8s %-13s\n", "layer", "status", "N", "M", "alpha",
+           "D", "sigma", "xmin", "lambda_max", "spikes", "s.rank", "log_norm", "warning");
+    for (int64_t i = 0; i < r->rep.n; i++) {
+        const tq_spec_layer *L = &r->rep.layers[i];
+        if (L->status == TQ_SPEC_SKIPPED) {
+            if (!ww) printf("%-40s %-13s %s\n", L->name, "skipped", L->reason);
+            continue;
+        }
+        printf("%-40s %-13s %6lld %6lld %9.4f %9.5f %8.4f %10.4g %10.4g %6lld %6.1f %8.4f %-13s\n", L->name,
+               status_text(L, ww), (long long)L->N, (long long)L->M, L->alpha, L->D, L->sigma, L->xmin,
+               L->lambda_max, (long long)L->num_pl_spikes, L->stable_rank, L->log_norm,
+               tq_spec_warning_str(L->warning));
+        if (!ww && L->status != TQ_SPEC_OK) printf("%-40s   reason: %s\n", "", L->reason);
+    }
+    tq_spec_summary s;
+    tq_spectral_summary(r->rep.layers, r->rep.n, &s);
+    int64_t nskip = r->rep.n - r->rep.analysed, nfail = 0;
+    for (int64_t i = 0; i < r->rep.n; i++) nfail += r->rep.layers[i].status == TQ_SPEC_TOO_FEW || r->rep.layers[i].status == TQ_SPEC_FAILED;
+    printf("\nsummary (%s): %lld tensors, %lld analysed, %lld skipped, %lld fits failed\n", r->label,
+           (long long)r->rep.n, (long long)r->rep.analysed, (long long)nskip, (long long)nfail);
+    printf("  alpha %.6f  alpha_weighted %.6f  log_norm %.6f  log_alpha_norm %.6f  log_spectral_norm %.6f  stable_rank %.6f\n",
+           s.alpha, s.alpha_weighted, s.log_norm, s.log_alpha_norm, s.log_spectral_norm, s.stable_rank);
+}
+
+/* ---- the study ------------------------------------------------------------ */
+
+typedef struct study_stats {
+    double mean_alpha;      /* get_summary()'s mean: failed fits count as -1 */
+    double share_2_6;       /* fitted layers with 2 <= alpha <= 6, over analysed layers */
+    double corr;            /* Pearson r of alpha vs the original, over layers fitted in both */
+    int64_t n, failed, paired;
+} study_stats;
+
+static const tq_spec_layer *find_layer(const run *r, const char *name, int64_t hint) {
+    if (hint < r->rep.n && !strcmp(r->rep.layers[hint].name, name)) return &r->rep.layers[hint];
+    for (int64_t i = 0; i < r->rep.n; i++)
+        if (!strcmp(r->rep.layers[i].name, name)) return &r->rep.layers[i];
+    return NULL;
+}
+
+static study_stats stats_of(const run *base, const run *r) {
+    study_stats s = {0};
+    tq_spec_summary sm;
+    tq_spectral_summary(r->rep.layers, r->rep.n, &sm);
+    s.mean_alpha = sm.alpha;
+    s.n = sm.n;
+    double sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
+    int64_t in26 = 0;
+    for (int64_t i = 0; i < r->rep.n; i++) {
+        const tq_spec_layer *L = &r->rep.layers[i];
+        if (L->status == TQ_SPEC_SKIPPED) continue;
+        if (L->status != TQ_SPEC_OK) { s.failed++; continue; }
+        in26 += L->alpha >= 2.0 && L->alpha <= 6.0;
+        const tq_spec_layer *B = find_layer(base, L->name, i);
+        if (!B || B->status != TQ_SPEC_OK) continue;
+        s.paired++;
+        sx += B->alpha; sy += L->alpha; sxx += B->alpha * B->alpha; syy += L->alpha * L->alpha; sxy += B->alpha * L->alpha;
+    }
+    s.share_2_6 = s.n ? (double)in26 / (double)s.n : NAN;
+    double p = (double)s.paired;
+    double cov = sxy - sx * sy / p, vx = sxx - sx * sx / p, vy = syy - sy * sy / p;
+    s.corr = s.paired >= 2 && vx > 0 && vy > 0 ? cov / sqrt(vx * vy) : NAN;
+    return s;
+}
+
+static void print_study(const run *runs, int nr) {
+    printf("%-40s", "layer");
+    for (int k = 0; k < nr; k++) printf(k ? " %10s %9s" : " %10s", runs[k].label, "delta");
+    putchar('\n');
+    const run *b = &runs[0];
+    for (int64_t i = 0; i < b->rep.n; i++) {
+        const tq_spec_layer *B = &b->rep.layers[i];
+        if (B->status == TQ_SPEC_SKIPPED) continue;
+        printf("%-40s", B->name);
+        for (int k = 0; k < nr; k++) {
+            const tq_spec_layer *L = find_layer(&runs[k], B->name, i);
+            if (!L || L->status != TQ_SPEC_OK) { printf(k ? " %10s %9s" : " %10s", L ? "failed" : "-", ""); continue; }
+            printf(" %10.4f", L->alpha);
+            if (k) {
+                if (B->status == TQ_SPEC_OK) printf(" %+9.4f", L->alpha - B->alpha);
+                else printf(" %9s", "");
+            }
+        }
+        putchar('\n');
+    }
+    printf("\n%-40s", "summary");
+    for (int k = 0; k < nr; k++) printf(" %10s", runs[k].label);
+    putchar('\n');
+    study_stats st[MAX_RUNS];
+    for (int k = 0; k < nr; k++) st[k] = stats_of(b, &runs[k]);
+    printf("%-40s", "mean alpha (WW get_summary)");
+    for (int k = 0; k < nr; k++) printf(" %10.4f", st[k].mean_alpha);
+    printf("\n%-40s", "share of layers with 2 <= alpha <= 6");
+    for (int k = 0; k < nr; k++) printf(" %9.1f%%", 100 * st[k].share_2_6);
+    printf("\n%-40s", "corr(alpha, original alpha)");
+    for (int k = 0; k < nr; k++) printf(" %10.4f", st[k].corr);
+    printf("\n%-40s", "failed fits");
+    for (int k = 0; k < nr; k++) printf(" %10lld", (long long)st[k].failed);
+    printf("\n%-40s", "layers analysed");
+    for (int k = 0; k < nr; k++) printf(" %10lld", (long long)st[k].n);
+    putchar('\n');
+}
+
+static int write_study_csv(const char *path, const run *runs, int nr) {
+    FILE *f = fopen(path, "w");
+    if (!f) { fprintf(stderr, "trueq spectrum: cannot write %s: %s\n", path, strerror(errno)); return -1; }
+    fputs("name,N,M", f);
+    for (int k = 0; k < nr; k++) {
+        fprintf(f, ",status_%s,alpha_%s", runs[k].label, runs[k].label);
+        if (k) fprintf(f, ",delta_alpha_%s", runs[k].label);
+    }
+    fputc('\n', f);
+    const run *b = &runs[0];
+    for (int64_t i = 0; i < b->rep.n; i++) {
+        const tq_spec_layer *B = &b->rep.layers[i];
+        if (B->status == TQ_SPEC_SKIPPED) continue;
+        csv_str(f, B->name);
+        fprintf(f, ",%lld,%lld", (long long)B->N, (long long)B->M);
+        for (int k = 0; k < nr; k++) {
+            const tq_spec_layer *L = find_layer(&runs[k], B->name, i);
+            fprintf(f, ",%s,", L ? tq_spec_status_str(L->status) : "missing");
+            if (L) csv_num(f, L->alpha);
+            if (k) {
+                fputc(',', f);
+                if (L && L->status == TQ_SPEC_OK && B->status == TQ_SPEC_OK) csv_num(f, L->alpha - B->alpha);
+            }
+        }
+        fputc('\n', f);
+    }
+    /* summary rows, marked by a leading '#'-free name that cannot be a tensor */
+    study_stats st[MAX_RUNS];
+    for (int k = 0; k < nr; k++) st[k] = stats_of(b, &runs[k]);
+    const char *names[] = { "(mean alpha)", "(share alpha in [2,6])", "(corr with original)" };
+    for (int r = 0; r < 3; r++) {
+        fprintf(f, "%s,,", names[r]);
+        for (int k = 0; k < nr; k++) {
+            double v = r == 0 ? st[k].mean_alpha : r == 1 ? st[k].share_2_6 : st[k].corr;
+            fputs(",,", f);
+            csv_num(f, v);
+            if (k) fputc(',', f);
+        }
+        fputc('\n', f);
+    }
+    int bad = ferror(f);
+    if (fclose(f) || bad) { fprintf(stderr, "trueq spectrum: write error on %s\n", path); return -1; }
+    return 0;
+}
+
+/* ---- plots ------------------------------------------------------------------ */
+
+static int write_plots(const char *dir, const run *runs, int nr, const char *layer, const char *model) {
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "trueq spectrum: cannot create %s: %s\n", dir, strerror(errno));
+        return -1;
+    }
+    const run *b = &runs[0];
+    int64_t n = 0;
+    for (int64_t i = 0; i < b->rep.n; i++) n += b->rep.layers[i].status != TQ_SPEC_SKIPPED;
+    const char **names = calloc((size_t)n + 1, sizeof *names);
+    double *ys = calloc((size_t)(n + 1) * (size_t)nr, sizeof *ys);
+    tq_svg_series ser[MAX_RUNS];
+    if (!names || !ys) { free(names); free(ys); fprintf(stderr, "trueq spectrum: out of memory\n"); return -1; }
+    int64_t j = 0;
+    for (int64_t i = 0; i < b->rep.n; i++) {
+        const tq_spec_layer *B = &b->rep.layers[i];
+        if (B->status == TQ_SPEC_SKIPPED) continue;
+        names[j] = B->name;
+        for (int k = 0; k < nr; k++) {
+            const tq_spec_layer *L = find_layer(&runs[k], B->name, i);
+            ys[(size_t)k * (size_t)(n + 1) + (size_t)j] = L && L->status == TQ_SPEC_OK ? L->alpha : NAN;
+        }
+        j++;
+    }
+    for (int k = 0; k < nr; k++) ser[k] = (tq_svg_series){ runs[k].label, ys + (size_t)k * (size_t)(n + 1) };
+    char path[4096], title[2048];
+    snprintf(path, sizeof path, "%.3900s/alpha.svg", dir);
+    snprintf(title, sizeof title, "alpha per layer: %.1900s", model);
+    tq_error err;
+    int rc = 0;
+    if (tq_svg_alpha_plot(path, title, names, n, ser, nr, &err) != TQ_OK) rc = tq_cli_fail("spectrum", &err);
+    else fprintf(stderr, "wrote %s\n", path);
+    free(names);
+    free(ys);
+    for (int k = 0; k < nr && rc == 0; k++) {
+        int64_t li = -1;
+        for (int64_t i = 0; i < runs[k].rep.n && li < 0; i++) {
+            const tq_spec_layer *L = &runs[k].rep.layers[i];
+            if (layer ? !strcmp(L->name, layer) : L->status == TQ_SPEC_OK) li = i;
+        }
+        if (li < 0 || !runs[k].rep.evals[li]) {
+            fprintf(stderr, "trueq spectrum: no ESD for layer %s in run %s\n", layer ? layer : "(first fitted)", runs[k].label);
+            return -1;
+        }
+        const tq_spec_layer *L = &runs[k].rep.layers[li];
+        tq_plfit fit = { .ok = L->status == TQ_SPEC_OK, .xmin_index = L->xmin_index, .alpha = L->alpha,
+                         .xmin = L->xmin, .xmax = L->xmax, .D = L->D, .sigma = L->sigma,
+                         .n_tail = L->num_pl_spikes };
+        snprintf(path, sizeof path, "%.3900s/esd-%.60s.svg", dir, runs[k].label);
+        snprintf(title, sizeof title, "ESD of %.255s (%.60s): alpha %.3f, xmin %.4g", L->name, runs[k].label, L->alpha, L->xmin);
+        if (tq_svg_esd_plot(path, title, runs[k].rep.evals[li], L->M, &fit, &err) != TQ_OK) rc = tq_cli_fail("spectrum", &err);
+        else fprintf(stderr, "wrote %s\n", path);
+    }
+    return rc;
+}
+
+/* ---- main ------------------------------------------------------------------- */
+
+static int parse_gran(const char *s, tq_qparams *q) {
+    if (!strcmp(s, "tensor")) { q->gran = TQ_GRAN_TENSOR; q->group = 0; return 0; }
+    if (!strcmp(s, "channel")) { q->gran = TQ_GRAN_CHANNEL; q->group = 0; return 0; }
+    if (!strncmp(s, "group:", 6)) {
+        char *end;
+        long long g = strtoll(s + 6, &end, 10);
+        if (*end || g <= 0) return -1;
+        q->gran = TQ_GRAN_GROUP; q->group = g; q->pad = 1;
+        return 0;
+    }
+    return -1;
+}
+
+static int analyze_run(const tq_model *m, run *r, const tq_spec_opts *base, int quant) {
+    tq_spec_opts o = *base;
+    if (quant) { o.transform = qdq; o.transform_ctx = &r->q; }
+    o.progress_ctx = r->label;
+    tq_error err;
+    if (tq_spectral_analyze(m, &o, &r->rep, &err) != TQ_OK) { tq_progress_done(); return tq_cli_fail("spectrum", &err); }
+    tq_progress_done();
+    return 0;
+}
+
+int cmd_spectrum(int argc, char **argv) {
+    const char *csv = NULL, *bits = NULL, *codec = "linear-sym", *gran = "channel", *svgdir = NULL, *layer = NULL,
+               *threads_s = NULL, *svd_s = NULL;
+    bool json = false, ww = false;
+    tq_args a;
+    tq_args_init(&a, argc, argv);
+    while (tq_args_next(&a)) {
+        if (tq_args_flag(&a, "--help") || tq_args_flag(&a, "-h")) { fputs(USAGE, stdout); return TQ_EXIT_OK; }
+        else if (tq_args_flag(&a, "--json")) json = true;
+        else if (tq_args_flag(&a, "--ww")) ww = true;
+        else if (tq_args_value(&a, NULL, "--csv", &csv)) {}
+        else if (tq_args_value(&a, NULL, "--bits", &bits)) {}
+        else if (tq_args_value(&a, NULL, "--codec", &codec)) {}
+        else if (tq_args_value(&a, NULL, "--granularity", &gran)) {}
+        else if (tq_args_value(&a, NULL, "--svg", &svgdir)) {}
+        else if (tq_args_value(&a, NULL, "--layer", &layer)) {}
+        else if (tq_args_value(&a, "-j", "--threads", &threads_s)) {}
+        else if (tq_args_value(&a, NULL, "--svd", &svd_s)) {}
+        else if (!tq_args_positional(&a)) return tq_args_unknown(&a, "spectrum");
+    }
+    if (a.error) return TQ_EXIT_USAGE;
+    if (a.npos < 1 || a.npos > 2) { fputs(USAGE, stderr); return TQ_EXIT_USAGE; }
+    if (a.npos == 2 && bits) return tq_cli_usage_error("spectrum", "--bits and a second model exclude each other");
+
+    tq_spec_opts o = { .progress = tq_stderr_is_tty() ? progress_cb : NULL, .keep_evals = svgdir != NULL };
+    if (threads_s) {
+        char *end;
+        long t = strtol(threads_s, &end, 10);
+        if (*end || t < 1 || t > 256) return tq_cli_usage_error("spectrum", "--threads wants 1..256, got \"%s\"", threads_s);
+        o.threads = (int)t;
+    }
+    if (svd_s) {
+        if (!strcmp(svd_s, "auto")) o.svd = TQ_SPEC_SVD_AUTO;
+        else if (!strcmp(svd_s, "gesdd")) o.svd = TQ_SPEC_SVD_GESDD;
+        else return tq_cli_usage_error("spectrum", "--svd wants auto or gesdd, got \"%s\"", svd_s);
+    }
+
+    run runs[MAX_RUNS];
+    memset(runs, 0, sizeof runs);
+    int nr = 0;
+    tq_qparams qbase = { .codec = TQ_CODEC_LINEAR_SYM, .gran = TQ_GRAN_CHANNEL };
+    if (bits) {
+        const tq_codec_info *ci = tq_codec_by_name(codec);
+        if (!ci) return tq_cli_usage_error("spectrum", "unknown codec \"%s\" (see trueq codecs)", codec);
+        qbase.codec = ci->id;
+        if (parse_gran(gran, &qbase)) return tq_cli_usage_error("spectrum", "bad --granularity \"%s\"", gran);
+    }
+    snprintf(runs[nr++].label, sizeof runs[0].label, "%s", a.npos == 2 || bits ? "orig" : "weights");
+    if (bits) {
+        char *list = strdup(bits);
+        for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
+            char *end;
+            long b = strtol(tok, &end, 10);
+            if (*end || b < 1 || b > 16) { free(list); return tq_cli_usage_error("spectrum", "bad bit width \"%s\" in --bits", tok); }
+            if (nr >= MAX_RUNS) { free(list); return tq_cli_usage_error("spectrum", "at most %d bit widths", MAX_RUNS - 1); }
+            const tq_codec_info *ci = tq_codec_by_id(qbase.codec);
+            if (!(ci->bits_mask & (1u << b))) { free(list); return tq_cli_usage_error("spectrum", "codec %s does not support %ld bits", ci->name, b); }
+            if (!(ci->gran_mask & (1u << qbase.gran))) { free(list); return tq_cli_usage_error("spectrum", "codec %s does not support --granularity %s", ci->name, gran); }
+            runs[nr].q = qbase;
+            runs[nr].q.bits = (int)b;
+            runs[nr].quant = 1;
+            snprintf(runs[nr].label, sizeof runs[0].label, "%ldbit", b);
+            nr++;
+        }
+        free(list);
+        if (nr < 2) return tq_cli_usage_error("spectrum", "--bits needs at least one bit width");
+    }
+
+    tq_error err;
+    tq_model *m = tq_model_open(a.pos[0], &err);
+    if (!m) return tq_cli_fail("spectrum", &err);
+    tq_model *mq = NULL;
+    int rc = 0;
+    if (a.npos == 2) {
+        mq = tq_model_open(a.pos[1], &err);
+        if (!mq) { tq_model_close(m); return tq_cli_fail("spectrum", &err); }
+        snprintf(runs[nr++].label, sizeof runs[0].label, "quant");
+        for (int64_t i = 0; i < tq_model_count(mq); i++) {
+            const tq_tensor *t = tq_model_tensor(mq, i);
+            if (t->quantized) { char qb[48]; tq_qparams_str(&t->q, qb, sizeof qb);
+                fprintf(stderr, "trueq spectrum: %s holds quantized tensors (first: %s %s)\n", a.pos[1], t->name, qb); break; }
+        }
+    }
+    for (int k = 0; k < nr && rc == 0; k++) {
+        const tq_model *src = (a.npos == 2 && k == 1) ? mq : m;
+        rc = analyze_run(src, &runs[k], &o, runs[k].quant);
+    }
+    if (rc == 0) {
+        int64_t analysed = 0;
+        for (int k = 0; k < nr; k++) analysed += runs[k].rep.analysed;
+        if (json) {
+            printf("{\"model\":"); tq_json_str(stdout, a.pos[0]);
+            if (mq) { printf(",\"quantized_model\":"); tq_json_str(stdout, a.pos[1]); }
+            printf(",\"weightwatcher_compatible\":%s,\"runs\":[", ww ? "true" : "false");
+            for (int k = 0; k < nr; k++) {
+                printf("%s{\"label\":", k ? "," : ""); tq_json_str(stdout, runs[k].label);
+                if (runs[k].quant) { char qb[64]; tq_qparams_str(&runs[k].q, qb, sizeof qb); printf(",\"qparams\":"); tq_json_str(stdout, qb); }
+                printf(",\"layers\":[");
+                int first = 1;
+                for (int64_t i = 0; i < runs[k].rep.n; i++) {
+                    if (ww && runs[k].rep.layers[i].status == TQ_SPEC_SKIPPED) continue;
+                    if (!first) putchar(',');
+                    first = 0;
+                    json_layer(stdout, &runs[k].rep.layers[i], ww);
+                }
+                tq_spec_summary s;
+                tq_spectral_summary(runs[k].rep.layers, runs[k].rep.n, &s);
+                printf("],\"summary\":"); json_summary(stdout, &s);
+                if (nr > 1) {
+                    study_stats st = stats_of(&runs[0], &runs[k]);
+                    printf(",\"study\":{\"mean_alpha\":"); json_num(stdout, st.mean_alpha);
+                    printf(",\"share_alpha_2_6\":"); json_num(stdout, st.share_2_6);
+                    printf(",\"corr_alpha_with_orig\":"); json_num(stdout, st.corr);
+                    printf(",\"failed\":%lld,\"paired\":%lld}", (long long)st.failed, (long long)st.paired);
+                }
+                putchar('}');
+            }
+            printf("]}\n");
+        } else {
+            for (int k = 0; k < nr; k++) {
+                if (nr > 1) printf("== %s ==\n", runs[k].label);
+                print_run_table(&runs[k], ww);
+                putchar('\n');
+            }
+            if (nr > 1) print_study(runs, nr);
+        }
+        if (csv) {
+            if (nr == 1) rc = write_csv_run(csv, &runs[0], ww) ? TQ_EXIT_FAIL : 0;
+            else {
+                rc = write_study_csv(csv, runs, nr) ? TQ_EXIT_FAIL : 0;
+                for (int k = 0; k < nr && rc == 0; k++) {
+                    char p[4096];
+                    const char *dot = strrchr(csv, '.');
+                    int stem = dot && dot > strrchr(csv, '/') ? (int)(dot - csv) : (int)strlen(csv);
+                    snprintf(p, sizeof p, "%.*s-%s.csv", stem, csv, runs[k].label);
+                    rc = write_csv_run(p, &runs[k], ww) ? TQ_EXIT_FAIL : 0;
+                }
+            }
+        }
+        if (rc == 0 && svgdir) rc = write_plots(svgdir, runs, nr, layer, a.pos[0]) ? TQ_EXIT_FAIL : 0;
+        if (rc == 0 && analysed == 0) {
+            fprintf(stderr, "trueq spectrum: no tensor of %s was analysed (no 2-D weight with 10 <= min dim <= 15000)\n", a.pos[0]);
+            rc = TQ_EXIT_FAIL;
+        }
+    }
+    for (int k = 0; k < nr; k++) tq_spec_report_free(&runs[k].rep);
+    tq_model_close(mq);
+    tq_model_close(m);
+    return rc;
+}
