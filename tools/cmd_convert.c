@@ -15,7 +15,10 @@ static const char *USAGE =
     "quantization:\n"
     "  --bits 8|4|2             code width (default 8)\n"
     "  --scheme symmetric|affine  linear symmetric (max|w|/qmax) or affine (min/max + zero point)\n"
-    "  --codec NAME             any codec of `trueq codecs` (overrides --scheme)\n"
+    "  --codec NAME             any codec of `trueq codecs` (overrides --scheme); without --bits or\n"
+    "                           --granularity a codec gets its natural ones (nf4: 4 bits, group:64)\n"
+    "  --alpha A                qins-rational: the alpha of e = sign(w)/(1+alpha|w|) (default: calibrated\n"
+    "                           per block to the smallest squared error; the seeds used 1)\n"
     "  --granularity tensor|channel|group:N   one scale per tensor, per output row (default),\n"
     "                           or per N inputs along each row (N must divide the row length)\n"
     "  --pad                    allow a shorter last group when N does not divide a row\n"
@@ -187,7 +190,7 @@ int cmd_convert(int argc, char **argv) {
     tq_convert_options_init(&o);
     const char *out = NULL, *v, *incl[64], *excl[64];
     int ninc = 0, nexc = 0;
-    bool json = false, dry = false, scheme_set = false, codec_set = false;
+    bool json = false, dry = false, scheme_set = false, codec_set = false, bits_set = false, gran_set = false;
     uint64_t target = 0;
     tq_args a;
     tq_args_init(&a, argc, argv);
@@ -196,6 +199,7 @@ int cmd_convert(int argc, char **argv) {
         if (tq_args_value(&a, "-o", "--output", &out)) {}
         else if (tq_args_value(&a, NULL, "--bits", &v)) {
             o.q.bits = atoi(v);
+            bits_set = true;
             if (strcmp(v, "8") && strcmp(v, "4") && strcmp(v, "2")) return tq_cli_usage_error("convert", "--bits must be 8, 4 or 2, got %s", v);
         } else if (tq_args_value(&a, NULL, "--scheme", &v)) {
             if (!strcmp(v, "symmetric") || !strcmp(v, "sym")) o.q.codec = TQ_CODEC_LINEAR_SYM;
@@ -209,6 +213,12 @@ int cmd_convert(int argc, char **argv) {
             codec_set = true;
         } else if (tq_args_value(&a, NULL, "--granularity", &v)) {
             if (!parse_gran(v, &o.q)) return tq_cli_usage_error("convert", "--granularity must be tensor, channel or group:N, got %s", v);
+            gran_set = true;
+        } else if (tq_args_value(&a, NULL, "--alpha", &v)) {
+            char *e;
+            double al = strtod(v, &e);
+            if (*e || !(al > 0) || al > 1e30) return tq_cli_usage_error("convert", "--alpha must be a positive number, got %s", v);
+            o.q.alpha = (float)al;
         } else if (tq_args_flag(&a, "--pad")) o.q.pad = 1;
         else if (tq_args_flag(&a, "--simulate")) o.simulate = 1;
         else if (tq_args_flag(&a, "--allow-nonfinite")) o.allow_nonfinite = 1;
@@ -234,6 +244,14 @@ int cmd_convert(int argc, char **argv) {
     if (a.npos != 1) { fputs(USAGE, stderr); return TQ_EXIT_USAGE; }
     if (!out && !dry) return tq_cli_usage_error("convert", "missing -o OUTDIR");
     if (scheme_set && codec_set) return tq_cli_usage_error("convert", "give --scheme or --codec, not both");
+    {   /* a codec's natural settings where the user gave none: its widest bits; NF4 in groups of 64 */
+        const tq_codec_info *ci = tq_codec_by_id(o.q.codec);
+        if (ci && !bits_set && !(ci->bits_mask & (1u << o.q.bits)))
+            for (int b = 16; b >= 1; b--) if (ci->bits_mask & (1u << b)) { o.q.bits = b; break; }
+        if (!gran_set && o.q.codec == TQ_CODEC_NF4) { o.q.gran = TQ_GRAN_GROUP; o.q.group = 64; }
+        if (o.q.alpha > 0 && o.q.codec != TQ_CODEC_QINS_RATIONAL)
+            return tq_cli_usage_error("convert", "--alpha applies to --codec qins-rational only");
+    }
     o.include = incl; o.n_include = ninc;
     o.exclude = excl; o.n_exclude = nexc;
     const char *in = a.pos[0];
