@@ -334,6 +334,8 @@ static void fake_quant(void) {
     r = ledger_one(sp, &m, &l);
     CHECK(r && !r->fake && r->t->simulated && !r->t->quantized && r->t->dtype == TQ_DTYPE_F32);
     CHECK(r && strstr(r->note, "simulated quantization") != NULL);
+    /* per tensor: distinct values (counted from the data), MSE and SNR (measured while converting) */
+    CHECK(r && r->distinct > 256 && r->distinct <= 48 * 255 && strstr(r->note, "distinct values") && strstr(r->note, "SNR"));
     CHECK(l && tq_ledger_totals_get(l)->n_simulated == 1 && tq_ledger_totals_get(l)->n_fake == 0);
     /* its values are the dequantized codes: within half a step of the original */
     if (r) {

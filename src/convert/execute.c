@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -90,8 +91,34 @@ static void prefetch_start(prefetch *pf, const tq_model *m, const tq_tensor *t) 
     pf->running = pthread_create(&pf->tid, NULL, prefetch_run, pf) == 0;
 }
 
+/* Error of a simulated tensor, measured while converting (conversion_metadata.json). */
+typedef struct sim_stats { int have; int64_t distinct; double mse, snr_db; } sim_stats;
+
+static int cmp_float(const void *a, const void *b) {
+    float x = *(const float *)a, y = *(const float *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void measure(const float *orig, const float *deq, int64_t n, sim_stats *ss) {
+    double se = 0, sp = 0;
+    for (int64_t i = 0; i < n; i++) { double d = (double)orig[i] - deq[i]; se += d * d; sp += (double)orig[i] * orig[i]; }
+    ss->mse = n ? se / (double)n : 0;
+    ss->snr_db = se > 0 ? 10.0 * log10(sp / se) : INFINITY;
+    float *c = malloc(sizeof(float) * (size_t)(n ? n : 1));
+    ss->distinct = -1;
+    if (c) {
+        memcpy(c, deq, sizeof(float) * (size_t)n);
+        qsort(c, (size_t)n, sizeof(float), cmp_float);
+        ss->distinct = n > 0;
+        for (int64_t i = 1; i < n; i++) ss->distinct += c[i] != c[i - 1];
+        free(c);
+    }
+    ss->have = 1;
+}
+
 /* Quantize (or simulate) one item and hand its entries to the writer. */
-static tq_status write_quantized(const tq_plan *p, tq_writer *w, int64_t wi, const tq_plan_item *it, tq_error *err) {
+static tq_status write_quantized(const tq_plan *p, tq_writer *w, int64_t wi, const tq_plan_item *it, sim_stats *ss,
+                                 tq_error *err) {
     const tq_tensor *t = it->src;
     int64_t rows, cols;
     tq_shape_2d(t->ndim, t->shape, &rows, &cols);
@@ -127,6 +154,7 @@ static tq_status write_quantized(const tq_plan *p, tq_writer *w, int64_t wi, con
         void *outv = malloc(t->nbytes ? t->nbytes : 1);
         if (!deq || !outv) { free(deq); free(outv); st = tq_err(err, TQ_E_NOMEM, "tensor \"%s\": out of memory", t->name); goto out; }
         st = tq_dequantize(&it->q, rows, cols, codes, (const void *const *)auxb, deq, err);
+        if (!st) measure(f, deq, t->numel, ss);
         if (!st) st = tq_convert_from_f32(t->dtype, deq, t->numel, outv, err);
         if (!st) st = tq_writer_put(w, wi, outv, t->nbytes, err);
         free(deq); free(outv);
@@ -215,7 +243,7 @@ static tq_status copy_side_files(const char *indir, const char *outdir, const in
 
 static const char *GRAN[] = {"tensor", "channel", "group"};
 
-static char *render_metadata(const tq_plan *p, const char *weights_path, tq_error *err) {
+static char *render_metadata(const tq_plan *p, const char *weights_path, const sim_stats *ss, tq_error *err) {
     tq_sb b = {0};
     const tq_convert_options *o = &p->o;
     const tq_codec_info *ci = tq_codec_by_id(o->q.codec);
@@ -248,6 +276,9 @@ static char *render_metadata(const tq_plan *p, const char *weights_path, tq_erro
         tq_sb_printf(&b, ", \"in_bytes\": %llu, \"out_bytes\": %llu, \"scale_bytes\": %llu, \"rule\": ",
                      (unsigned long long)it->in_bytes, (unsigned long long)it->out_bytes, (unsigned long long)it->aux_bytes);
         tq_sb_json_str(&b, it->rule);
+        if (ss && ss[i].have)
+            tq_sb_printf(&b, ", \"simulated\": {\"distinct_values\": %lld, \"mse\": %.9g, \"snr_db\": %.6f}",
+                         (long long)ss[i].distinct, ss[i].mse, isinf(ss[i].snr_db) ? 999.0 : ss[i].snr_db);
         tq_sb_puts(&b, i + 1 < p->n ? "},\n" : "}\n");
         in_total += it->in_bytes;
         out_payload += it->out_bytes;
@@ -275,6 +306,7 @@ tq_status tq_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn p
     tq_status st = TQ_OK;
     tq_writer *w = NULL;
     char *wpath = NULL, *mpath = NULL;
+    sim_stats *stats = NULL;
 
     if (!tq_is_dir(outdir)) {
         if (mkdir(outdir, 0755) != 0)
@@ -307,6 +339,8 @@ tq_status tq_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn p
 
     int64_t wi = 0;
     prefetch pf = {0};
+    stats = calloc((size_t)(p->n ? p->n : 1), sizeof *stats);
+    if (!stats) { st = tq_err(err, TQ_E_NOMEM, "out of memory"); goto fail; }
     for (int64_t i = 0; i < p->n; i++) {
         const tq_plan_item *it = &p->items[i];
         if (it->quantize) {
@@ -321,7 +355,7 @@ tq_status tq_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn p
             bool in_map = mp->data && d >= mp->data && d < mp->data + mp->size;
             st = tq_writer_put_from(w, wi, in_map ? mp->fd : -1, in_map ? (uint64_t)(d - mp->data) : 0, d, it->src->nbytes, err);
         }
-        else st = write_quantized(p, w, wi, it, err);
+        else st = write_quantized(p, w, wi, it, &stats[i], err);
         if (st) { prefetch_wait(&pf); goto fail; }
         release_tensor(p->m, it->src);
         wi++;
@@ -332,7 +366,7 @@ tq_status tq_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn p
     if ((st = tq_writer_finish(w, err))) goto fail;
     created_add(&cr, wpath);
     {
-        char *json = render_metadata(p, wpath, err);
+        char *json = render_metadata(p, wpath, stats, err);
         if (!json) { st = err ? err->status : TQ_E_NOMEM; goto fail; }
         st = tq_write_file_atomic(mpath, json, strlen(json), err);
         free(json);
@@ -341,10 +375,11 @@ tq_status tq_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn p
     }
     if ((st = copy_side_files(tq_model_dir(p->m), outdir, &ins, &cr, err))) goto fail;
     tq_writer_free(w);
-    free(wpath); free(mpath);
+    free(wpath); free(mpath); free(stats);
     created_free(&cr);
     return TQ_OK;
 fail:
+    free(stats);
     tq_writer_free(w);
     created_rollback(&cr);
     created_free(&cr);

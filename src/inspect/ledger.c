@@ -8,6 +8,7 @@
  * does not hold, so a printed ledger always adds up.
  */
 #include "io/model.h"
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,6 +163,44 @@ int tq_detect_fake_quant(tq_dtype t, const void *data, int64_t rows, int64_t col
 
 /* ---- the ledger ------------------------------------------------------------- */
 
+/* conversion_metadata.json beside the weights, if trueq wrote one (simulated
+ * tensors carry their measured error there). NULL when absent or unreadable. */
+static cJSON *load_conversion_metadata(const tq_model *m) {
+    char *path = tq_path_join(tq_model_dir(m), "conversion_metadata.json"), *text = NULL;
+    size_t len = 0;
+    cJSON *j = NULL;
+    if (path && tq_file_exists(path) && tq_read_file(path, &text, &len, NULL) == TQ_OK) j = cJSON_ParseWithLength(text, len);
+    free(text);
+    free(path);
+    return j;
+}
+
+static const cJSON *sim_record(const cJSON *meta, const char *name) {
+    const cJSON *ts = meta ? cJSON_GetObjectItemCaseSensitive(meta, "tensors") : NULL;
+    for (const cJSON *t = ts ? ts->child : NULL; t; t = t->next) {
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(t, "name");
+        if (cJSON_IsString(n) && strcmp(n->valuestring, name) == 0) return cJSON_GetObjectItemCaseSensitive(t, "simulated");
+    }
+    return NULL;
+}
+
+static int cmp_raw_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Exact number of distinct values of a float tensor (by value; -0 == 0). */
+static int64_t distinct_exact(tq_dtype t, const uint8_t *d, int64_t n) {
+    uint64_t *k = malloc(sizeof(uint64_t) * (size_t)(n ? n : 1));
+    if (!k) return -1;
+    for (int64_t i = 0; i < n; i++) { double v = val_at(t, d, i); if (v == 0) k[i] = 0; else memcpy(&k[i], &v, 8); }
+    qsort(k, (size_t)n, sizeof(uint64_t), cmp_raw_u64);
+    int64_t nd = n > 0;
+    for (int64_t i = 1; i < n; i++) nd += k[i] != k[i - 1];
+    free(k);
+    return nd;
+}
+
 tq_ledger *tq_ledger_build(const tq_model *m, tq_error *err) {
     tq_ledger *l = calloc(1, sizeof *l);
     if (!l) { tq_err(err, TQ_E_NOMEM, "out of memory"); return NULL; }
@@ -176,6 +215,8 @@ tq_ledger *tq_ledger_build(const tq_model *m, tq_error *err) {
     }
     if (m->index_bytes) { T->other_bytes = m->index_bytes; T->file_bytes += m->index_bytes; }
     uint64_t stored_sum = 0;   /* bytes the entries occupy in the files */
+    cJSON *conv_meta = NULL;
+    int meta_loaded = 0;
     for (int f = 0; f < m->nfiles; f++)
         for (int64_t i = 0; i < m->files[f].n; i++) stored_sum += m->files[f].entries[i].stored;
     for (int64_t i = 0; i < m->n; i++) {
@@ -199,10 +240,17 @@ tq_ledger *tq_ledger_build(const tq_model *m, tq_error *err) {
             snprintf(r->note, sizeof r->note, "%s, %.3f bits/weight with scales", tq_qparams_str(&t->q, qs, sizeof qs),
                      t->numel ? (double)(t->nbytes + t->aux_bytes) * 8.0 / (double)t->numel : 0.0);
         } else if (t->simulated) {
-            char qs[64];
+            char qs[64], extra[96] = "";
             T->n_simulated++;
-            snprintf(r->note, sizeof r->note, "simulated quantization (%s): values stored as %s, no compression",
-                     tq_qparams_str(&t->q, qs, sizeof qs), tq_dtype_name(t->dtype));
+            if (!meta_loaded) { conv_meta = load_conversion_metadata(m); meta_loaded = 1; }
+            const cJSON *sr = sim_record(conv_meta, t->name);
+            const cJSON *mse = sr ? cJSON_GetObjectItemCaseSensitive(sr, "mse") : NULL;
+            const cJSON *snr = sr ? cJSON_GetObjectItemCaseSensitive(sr, "snr_db") : NULL;
+            if (cJSON_IsNumber(mse) && cJSON_IsNumber(snr))
+                snprintf(extra, sizeof extra, ", MSE %.3g, SNR %.1f dB", mse->valuedouble, snr->valuedouble);
+            r->distinct = distinct_exact(t->dtype, t->data, t->numel);
+            snprintf(r->note, sizeof r->note, "simulated quantization (%s): %lld distinct values stored as %s%s, no compression",
+                     tq_qparams_str(&t->q, qs, sizeof qs), (long long)r->distinct, tq_dtype_name(t->dtype), extra);
         } else if (tq_dtype_is_float(t->dtype) && t->ndim >= 2) {
             int64_t rows, cols;
             if (!tq_shape_2d(t->ndim, t->shape, &rows, &cols)) continue;
@@ -211,6 +259,7 @@ tq_ledger *tq_ledger_build(const tq_model *m, tq_error *err) {
         }
         if (!r->note[0] && t->rule) snprintf(r->note, sizeof r->note, "%s", t->rule);   /* why it stayed wide */
     }
+    cJSON_Delete(conv_meta);
     /* header + padding + stored data + other files = bytes on disk, exactly;
      * and in uncompressed containers every stored byte belongs to one tensor */
     T->stored_data_bytes = stored_sum;
