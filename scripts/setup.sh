@@ -4,8 +4,8 @@
 set -euo pipefail
 pkgs=(cmake make gcc clang pkg-config
       libopenblas-dev liblapacke-dev zlib1g-dev libutf8proc-dev libcjson-dev
-      python3 python3-numpy)
-pkgs+=(python3-venv)   # venvs outside the repo for reference tools (tests/test_spm_reference.c: sentencepiece)
+      python3 python3-numpy python3-torch)
+pkgs+=(python3-venv)   # venvs outside the repo for reference tools (sentencepiece; transformers over python3-torch: tests/py/hf_venv.sh)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

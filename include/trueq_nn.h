@@ -1,0 +1,246 @@
+/*
+ * trueq_nn.h — BERT-family encoders (BERT, MiniLM, bge: BertModel;
+ * DistilBERT: DistilBertModel) with their classification and sentence-
+ * embedding heads, and the BERT WordPiece tokenizer.
+ *
+ * Like the decoder (trueq_llama.h), an encoder reads its weights from any
+ * tq_model with tq_model_tensor_f32, so a trueq-quantized copy runs through
+ * exactly the same forward pass as the original: quantized tensors are
+ * dequantized once, when the encoder is built.
+ *
+ * Tensor names (matrices [out, in], row-major), after an optional prefix
+ * ("bert." / "distilbert." for the *For...Classification checkpoints, none
+ * for bare BertModel / DistilBertModel / sentence-transformers files):
+ *   BERT: embeddings.{word,position,token_type}_embeddings.weight,
+ *     embeddings.LayerNorm.{weight,bias}, encoder.layer.N.attention.self.
+ *     {query,key,value}.{weight,bias}, encoder.layer.N.attention.output.dense.
+ *     {weight,bias}, encoder.layer.N.attention.output.LayerNorm.{weight,bias},
+ *     encoder.layer.N.intermediate.dense.{weight,bias}, encoder.layer.N.output.
+ *     dense.{weight,bias}, encoder.layer.N.output.LayerNorm.{weight,bias},
+ *     pooler.dense.{weight,bias} (optional); head: classifier.{weight,bias}.
+ *     Older checkpoints' LayerNorm.gamma/beta are accepted for weight/bias.
+ *   DistilBERT: embeddings.{word,position}_embeddings.weight,
+ *     embeddings.LayerNorm.{weight,bias}, transformer.layer.N.attention.
+ *     {q,k,v,out}_lin.{weight,bias}, transformer.layer.N.sa_layer_norm.
+ *     {weight,bias}, transformer.layer.N.ffn.{lin1,lin2}.{weight,bias},
+ *     transformer.layer.N.output_layer_norm.{weight,bias}; head:
+ *     pre_classifier.{weight,bias}, classifier.{weight,bias}.
+ *
+ * Forward pass (post-LayerNorm, as Hugging Face's BertModel/DistilBertModel):
+ *   x = LN(word[id] + pos[p] + type[tt])          (DistilBERT: no type)
+ *   per layer: a = LN(x + Wo·MHA(Wq x, Wk x, Wv x; mask) )
+ *              x = LN(a + W2·act(W1 a))
+ *   MHA: per head, softmax(q·k / sqrt(head_size) + mask_bias) · v, where
+ *   mask_bias is 0 for real tokens and the most negative float32 for
+ *   padding (as transformers does), so padded keys get weight 0.
+ *   act: "gelu" (erf form), "gelu_new"/"gelu_pytorch_tanh" (tanh form),
+ *   "relu"; from hidden_act (BERT) or activation (DistilBERT).
+ * Heads:
+ *   BertForSequenceClassification: logits = classifier(tanh(pooler(x[CLS])))
+ *   DistilBertForSequenceClassification:
+ *     logits = classifier(relu(pre_classifier(x[CLS])))
+ *   Sentence embedding: mean of x over the real tokens (mask 1), or x[CLS];
+ *   optionally L2-normalised. Read from a sentence-transformers layout in the
+ *   model directory (modules.json, 1_Pooling/config.json, a Normalize module)
+ *   when present; defaults otherwise: mean pooling, not normalised.
+ *
+ * Numerics: float32 weights and activations, matrix products through
+ * OpenBLAS (cblas_sgemm, whole batch at once); LayerNorm, softmax and pooling
+ * sums in a fixed order: results do not depend on the thread count.
+ *
+ * Thread safety: a tq_enc is read-only after tq_enc_open and may be shared by
+ * threads; tq_enc_forward allocates its own working memory per call.
+ */
+#ifndef TRUEQ_NN_H
+#define TRUEQ_NN_H
+
+#include "trueq.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ===== Encoder configuration ============================================= */
+
+typedef enum tq_enc_arch {
+    TQ_ENC_BERT       = 1, /* BertModel (MiniLM, bge, ... are BERT)          */
+    TQ_ENC_DISTILBERT = 2, /* DistilBertModel                               */
+} tq_enc_arch;
+
+typedef enum tq_enc_act {
+    TQ_ACT_GELU      = 0,  /* x/2 (1 + erf(x/sqrt 2))                        */
+    TQ_ACT_GELU_TANH = 1,  /* x/2 (1 + tanh(sqrt(2/pi)(x + 0.044715 x^3)))    */
+    TQ_ACT_RELU      = 2,
+} tq_enc_act;
+
+typedef enum tq_pool_mode {
+    TQ_POOL_MEAN = 0,      /* mean of the real tokens' last hidden states    */
+    TQ_POOL_CLS  = 1,      /* the first token's ([CLS]) last hidden state    */
+} tq_pool_mode;
+
+#define TQ_ENC_MAX_LABELS 64
+#define TQ_ENC_LABEL_LEN  64
+
+typedef struct tq_enc_config {
+    tq_enc_arch arch;
+    int   vocab_size;
+    int   dim;              /* hidden_size / dim                              */
+    int   n_layers;         /* num_hidden_layers / n_layers                   */
+    int   n_heads;          /* num_attention_heads / n_heads; divides dim     */
+    int   hidden_dim;       /* intermediate_size / hidden_dim                 */
+    int   max_pos;          /* max_position_embeddings: longest sequence      */
+    int   type_vocab_size;  /* BERT token types (2); 0 for DistilBERT          */
+    float ln_eps;           /* layer_norm_eps; DistilBERT uses 1e-12           */
+    tq_enc_act act;
+    int   pad_token_id;
+    /* Classification head: n_labels > 0 when the checkpoint has one. */
+    int   n_labels;
+    char  labels[TQ_ENC_MAX_LABELS][TQ_ENC_LABEL_LEN]; /* id2label, or "LABEL_i" */
+    /* Sentence embedding. */
+    tq_pool_mode pooling;
+    int   normalize;        /* 1: L2-normalise pooled vectors                 */
+    int   seq_limit;        /* sentence_bert_config.json max_seq_length, or 0 */
+} tq_enc_config;
+
+/**
+ * Read dir/config.json (Hugging Face: model_type "bert"/"distilbert", or
+ * recognised by its keys) and, when present, the sentence-transformers files
+ * of dir (modules.json, 1_Pooling/config.json, sentence_bert_config.json)
+ * for pooling, normalisation and the sequence limit.
+ * @return TQ_OK; TQ_E_NOTFOUND without config.json; TQ_E_FORMAT naming the
+ * file and key; TQ_E_UNSUPPORTED for another model_type.
+ */
+tq_status tq_enc_config_find(const char *dir, tq_enc_config *cfg, tq_error *err);
+
+/** @return TQ_ENC_BERT or TQ_ENC_DISTILBERT when model m holds that encoder
+ *  (with or without the prefix), else 0. */
+int tq_enc_detect(const tq_model *m);
+
+/* ===== The encoder ======================================================= */
+
+typedef struct tq_enc tq_enc;
+
+/**
+ * Build an encoder from model m. cfg may be NULL: found in tq_model_dir(m)
+ * with tq_enc_config_find. Every tensor is checked against the configuration
+ * (a mismatch names the tensor, its shape and the expected one) and decoded
+ * to float32 into memory the encoder owns; m may be closed afterwards.
+ * The classification head is loaded when its tensors are present.
+ * @return an encoder, or NULL with err set.
+ */
+tq_enc *tq_enc_open(const tq_model *m, const tq_enc_config *cfg, tq_error *err);
+void    tq_enc_free(tq_enc *e);
+
+/** The effective configuration (n_labels is 0 when no head was found). Borrowed. */
+const tq_enc_config *tq_enc_config_of(const tq_enc *e);
+/** 1 when a classification head is loaded. */
+int      tq_enc_has_head(const tq_enc *e);
+/** Bytes of float32 weights held; number of parameters. */
+uint64_t tq_enc_weight_bytes(const tq_enc *e);
+int64_t  tq_enc_param_count(const tq_enc *e);
+
+/** A padded batch of token sequences, row-major [batch, seq]. */
+typedef struct tq_enc_batch {
+    int            batch;     /* sequences                                   */
+    int            seq;       /* padded length, 1..max_pos                   */
+    const int32_t *ids;       /* token ids in [0, vocab)                      */
+    const int32_t *type_ids;  /* token types (BERT), or NULL = all 0          */
+    const int32_t *mask;      /* 1 real token, 0 padding, or NULL = all 1;    */
+                              /* every sequence needs at least one real token */
+} tq_enc_batch;
+
+/** Outputs of tq_enc_forward; every pointer may be NULL (not computed). */
+typedef struct tq_enc_out {
+    float *hidden;   /* [batch, seq, dim] last hidden state                  */
+    float *pooled;   /* [batch, dim] sentence embedding (config's pooling)   */
+    float *logits;   /* [batch, n_labels]; needs the head (else TQ_E_ARG)     */
+    float *layers;   /* [n_layers + 1, batch, seq, dim]: the embedding output,
+                        then every layer's output (layers[n_layers] = hidden) */
+} tq_enc_out;
+
+/**
+ * Run the encoder on a batch.
+ * @return TQ_OK; TQ_E_ARG for an id or type outside its range, seq beyond
+ * max_pos, a sequence with no real token, or logits without a head (the
+ * message names the sequence and position); TQ_E_NOMEM.
+ */
+tq_status tq_enc_forward(const tq_enc *e, const tq_enc_batch *b, const tq_enc_out *o, tq_error *err);
+
+/* ===== Building blocks (exposed for tests) =============================== */
+
+/** out[i] = (x[i] - mean) / sqrt(var + eps) * w[i] + b[i] over n values
+ *  (biased variance, as torch.nn.LayerNorm); out may equal x. */
+void  tq_enc_layernorm(float *out, const float *x, const float *w, const float *b, int n, float eps);
+/** Apply the activation in place to n values. */
+void  tq_enc_activate(float *x, int64_t n, tq_enc_act act);
+/**
+ * Multi-head self-attention of one sequence: q, k, v are [seq, dim] (head h
+ * in columns h*head_size ...), mask[seq] (NULL = all real); out [seq, dim].
+ * scratch: seq floats.
+ */
+void  tq_enc_attention(float *out, const float *q, const float *k, const float *v, const int32_t *mask,
+                       int seq, int n_heads, int head_size, float *scratch);
+
+/* ===== WordPiece tokenizer (BERT) ======================================== */
+
+typedef struct tq_wordpiece tq_wordpiece;
+
+/** Normalisation options (tokenizer_config.json / tokenizer.json's normalizer). */
+typedef struct tq_wp_options {
+    int do_lower_case;         /* default 1                                  */
+    int strip_accents;         /* -1 = follow do_lower_case (default), 0, 1  */
+    int tokenize_chinese_chars;/* default 1: CJK ideographs become words      */
+    int max_len;               /* model_max_length; default 512               */
+} tq_wp_options;
+void tq_wp_options_init(tq_wp_options *o);
+
+/**
+ * Open the tokenizer of a model directory: dir/vocab.txt (one token per line,
+ * id = line number) or, without it, the WordPiece vocabulary of
+ * dir/tokenizer.json; options from dir/tokenizer_config.json (do_lower_case,
+ * strip_accents, tokenize_chinese_chars, model_max_length) or tokenizer.json's
+ * BertNormalizer. The vocabulary must hold [UNK], [CLS], [SEP] and [PAD].
+ * @return a handle, or NULL with err set (TQ_E_NOTFOUND: no vocabulary).
+ */
+tq_wordpiece *tq_wp_open_dir(const char *dir, tq_error *err);
+/** Open a vocab.txt with explicit options (o may be NULL: defaults). */
+tq_wordpiece *tq_wp_open_vocab(const char *path, const tq_wp_options *o, tq_error *err);
+void          tq_wp_free(tq_wordpiece *t);
+
+int         tq_wp_vocab_size(const tq_wordpiece *t);
+/** Id of a token, or -1. */
+int         tq_wp_id(const tq_wordpiece *t, const char *token);
+/** Token text of id (borrowed), or NULL when out of range. */
+const char *tq_wp_token(const tq_wordpiece *t, int id);
+/** The special ids. */
+int tq_wp_cls(const tq_wordpiece *t);
+int tq_wp_sep(const tq_wordpiece *t);
+int tq_wp_pad(const tq_wordpiece *t);
+int tq_wp_unk(const tq_wordpiece *t);
+
+/** One encoded input: [CLS] a [SEP] (b [SEP]). Arrays malloc'd; free with tq_wp_encoding_free. */
+typedef struct tq_wp_encoding {
+    int      n;        /* tokens, specials included                          */
+    int32_t *ids;
+    int32_t *type_ids; /* 0 for [CLS] a [SEP], 1 for b [SEP]                  */
+} tq_wp_encoding;
+void tq_wp_encoding_free(tq_wp_encoding *e);
+
+/**
+ * Tokenise text (b may be NULL) as Hugging Face's BertTokenizer(Fast) does:
+ * clean (drop NUL, U+FFFD and control characters, whitespace -> space), split
+ * CJK ideographs, lower-case and strip accents (NFD, drop Mn), split on
+ * whitespace and punctuation, then greedy longest-match-first WordPiece with
+ * "##" continuations (a word longer than 100 characters, or with no match,
+ * becomes [UNK]); add specials; truncate to max_len (0 = the options' max_len)
+ * "longest_first": remove tokens one at a time from the end of the longer
+ * part (of a when equal). Invalid UTF-8 is an error naming the byte offset.
+ * @return TQ_OK; TQ_E_VALUE for invalid UTF-8; TQ_E_ARG for max_len < 2 (3 with b).
+ */
+tq_status tq_wp_encode(const tq_wordpiece *t, const char *a, const char *b, int max_len,
+                       tq_wp_encoding *out, tq_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TRUEQ_NN_H */
