@@ -240,6 +240,67 @@ void tq_wp_encoding_free(tq_wp_encoding *e);
 tq_status tq_wp_encode(const tq_wordpiece *t, const char *a, const char *b, int max_len,
                        tq_wp_encoding *out, tq_error *err);
 
+/* ===== Comparing two encoders =========================================== */
+
+/** One input sequence, specials included (e.g. a tq_wp_encoding's arrays). */
+typedef struct tq_enc_seq {
+    int            n;
+    const int32_t *ids;
+    const int32_t *type_ids;   /* NULL = all 0 */
+} tq_enc_seq;
+
+/** Error of one layer's output (index 0: the embedding output), over the
+ *  real tokens of every sequence. */
+typedef struct tq_enc_layer_err {
+    double cos_mean;     /* mean cosine of token states                         */
+    double cos_min;      /* worst token                                         */
+    double rel_err;      /* ||a - b||_F / ||a||_F over all real tokens           */
+    double max_abs;      /* largest |a - b|                                     */
+} tq_enc_layer_err;
+
+/** What tq_enc_compare measures (a = the reference, e.g. the original). */
+typedef struct tq_enc_cmp {
+    int     sequences;
+    int64_t tokens;              /* real tokens compared                         */
+    double  pooled_cos_mean, pooled_cos_min;  /* sentence embeddings          */
+    int     pooled_worst;        /* index of the sequence with pooled_cos_min    */
+    double  tok_cos_mean, tok_cos_min;        /* every token's last hidden state */
+    double  hidden_mse, hidden_max_abs;       /* last hidden states, real tokens */
+    int     has_logits;          /* both sides have a head with the same labels  */
+    double  logits_mse, logits_max_abs;
+    double  top1_agree;          /* fraction of sequences with the same argmax   */
+    int     n_layer_err;         /* n_layers + 1                                 */
+    tq_enc_layer_err *layer_err; /* malloc'd [n_layer_err]; tq_enc_cmp_free      */
+    int     worst_growth_layer;  /* layer l >= 1 whose rel_err grows the most over
+                                    layer l-1's (ratio), or 0 when none grows     */
+    double  sec_a, sec_b;        /* seconds in each side's forward passes         */
+} tq_enc_cmp;
+void tq_enc_cmp_free(tq_enc_cmp *r);
+
+/**
+ * Run n_seqs sequences in batches of at most `batch` (each padded with
+ * pad_token_id to its longest sequence, padding masked) and write each
+ * sequence's pooled embedding to pooled[n_seqs, dim] and logits to
+ * logits[n_seqs, n_labels] (either may be NULL). progress (may be NULL) is
+ * called after each batch with the sequences done so far.
+ * @return TQ_OK; errors of tq_enc_forward, prefixed with the sequence range.
+ */
+tq_status tq_enc_run(const tq_enc *e, const tq_enc_seq *seqs, int n_seqs, int batch, float *pooled, float *logits,
+                     void (*progress)(void *ud, int done, int total), void *ud, tq_error *err);
+
+/**
+ * Run both encoders on the same sequences (in batches of at most `batch`,
+ * each padded to its longest sequence) and compare like with like: pooled
+ * embeddings, every real token's last hidden state, logits when both have a
+ * head, and every layer's output. The two must share dim, n_layers and
+ * vocab_size. Deterministic; sums in a fixed order.
+ * @return TQ_OK; TQ_E_SHAPE when the architectures differ (naming the
+ * field); TQ_E_ARG for no sequences, an empty one or one longer than max_pos;
+ * errors of tq_enc_forward.
+ */
+tq_status tq_enc_compare(const tq_enc *a, const tq_enc *b, const tq_enc_seq *seqs, int n_seqs, int batch,
+                         tq_enc_cmp *r, tq_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -69,4 +69,8 @@ int compare_decoder_main(int argc, char **argv);
 /* 1 when the model at path is a Llama-style decoder (so compare goes to compare_decoder_main). */
 int compare_decoder_applies(const char *path);
 int cmd_spectrum(int argc, char **argv);
+int cmd_embed(int argc, char **argv);
+int cmd_classify(int argc, char **argv);
+/* `trueq compare`: encoders here, decoders handed to compare_decoder_main. */
+int cmd_compare(int argc, char **argv);
 #endif

@@ -1,0 +1,67 @@
+/*
+ * encoder_cli.h — what `embed`, `classify` and `compare` share: opening a
+ * BERT/DistilBERT model with its tokenizer, and turning texts, text files or
+ * pre-tokenised id files into input sequences.
+ */
+#ifndef TQ_ENCODER_CLI_H
+#define TQ_ENCODER_CLI_H
+#include "cli.h"
+#include "trueq_nn.h"
+
+/** A model opened for running: weights, encoder, its tokenizer (may be NULL). */
+typedef struct enc_side {
+    const char      *path;
+    tq_model        *m;
+    tq_enc          *e;
+    tq_wordpiece    *tok;
+    tq_memory_report mem;      /* stored bytes of the weight file(s) */
+} enc_side;
+
+/** Pooling overrides from the command line (-1: keep the model's). */
+typedef struct enc_pool_opts { int pooling, normalize; } enc_pool_opts;
+
+/**
+ * Open path as an encoder. need_tok: also open the tokenizer beside the
+ * weights, else beside tok_fallback_dir (a quantized copy made without its
+ * vocabulary can borrow the original's). cfg_fallback_dir: where config.json
+ * is read when the model's own directory lacks it (NULL: none).
+ * @return TQ_EXIT_OK, or an exit status after printing the error.
+ */
+int  enc_side_open(enc_side *s, const char *cmd, bool need_tok, const char *cfg_fallback_dir,
+                   const enc_pool_opts *po);
+void enc_side_free(enc_side *s);
+
+/** Input sequences and what they came from. */
+typedef struct enc_inputs {
+    int             n;
+    tq_enc_seq     *seqs;
+    tq_wp_encoding *encs;     /* owned token arrays                        */
+    char          **label;    /* the text ("A" or "A | B") or the ids line */
+    int             pairs;    /* how many are sentence pairs              */
+} enc_inputs;
+void enc_inputs_free(enc_inputs *in);
+
+/** Longest input the model and tokenizer accept: the smallest of the
+ *  tokenizer's max_len, max_position_embeddings and a sentence-transformers
+ *  max_seq_length. */
+int  enc_max_len(const tq_enc *e, const tq_wordpiece *tok);
+
+/** Tokenise texts a[i] (paired with b[i] when b and b[i] are non-NULL). */
+int  enc_inputs_from_texts(enc_inputs *in, const char *cmd, const tq_wordpiece *tok, const char *const *a,
+                           const char *const *b, int n, int max_len);
+/** A text file: one input per line, a TAB separating the two sentences of a
+ *  pair; empty lines and lines starting with '#' are skipped. */
+int  enc_inputs_from_text_file(enc_inputs *in, const char *cmd, const tq_wordpiece *tok, const char *path,
+                               int max_len);
+/** An ids file: one sequence per line, decimal token ids separated by
+ *  spaces, specials included; a '|' starts the second segment (token type 1).
+ *  Each id is checked against vocab_size and each line against max_len. */
+int  enc_inputs_from_ids_file(enc_inputs *in, const char *cmd, const char *path, int vocab_size, int max_len);
+
+/** A tq_enc_run progress callback: ud is the command name. */
+void enc_progress(void *ud, int done, int total);
+
+/** strtol/strtod with range checks; false on junk or out of range. */
+bool enc_parse_long(const char *s, long lo, long hi, long *out);
+bool enc_parse_double(const char *s, double lo, double hi, double *out);
+#endif
