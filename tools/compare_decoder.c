@@ -16,7 +16,7 @@
 #include <string.h>
 
 static const char *USAGE =
-    "usage: trueq compare ORIG QUANT [--text FILE | --prompt P] [--json]\n"
+    "usage: trueq compare ORIG QUANT [--text FILE | --prompt P | --ids FILE] [--json]\n"
     "                     [--max-kl X] [--min-agree F] [--config FILE] [--tokenizer FILE]\n"
     "                     [--keep-int8]\n"
     "\n"
@@ -28,6 +28,8 @@ static const char *USAGE =
     "\n"
     "  --text FILE      the text to read (default: a built-in short story)\n"
     "  --prompt P       the text given inline\n"
+    "  --ids FILE       pre-tokenised text: token ids (without BOS) separated by\n"
+    "                   spaces or newlines; no tokenizer is involved\n"
     "  --json           one JSON object on stdout\n"
     "  --max-kl X       exit 3 when the mean KL exceeds X nats\n"
     "  --min-agree F    exit 3 when the top-1 agreement is below F (0..1)\n"
@@ -104,9 +106,48 @@ int compare_decoder_applies(const char *path) {
     return r;
 }
 
+/* Token ids separated by white space, each in [0, vocab). */
+static int read_ids(const char *cmd, const char *path, int vocab, int **ids, int *n) {
+    tq_error err = {0};
+    char *buf;
+    size_t len;
+    if (tq_read_file(path, &buf, &len, &err)) return tq_cli_fail(cmd, &err);
+    int cap = 0, rc = TQ_EXIT_OK;
+    *n = 0;
+    for (char *p = buf; *p && !rc;) {
+        if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') { p++; continue; }
+        char *end;
+        errno = 0;
+        long v = strtol(p, &end, 10);
+        if (end == p || errno || (*end && !strchr(" \t\r\n", *end))) {
+            fprintf(stderr, "trueq %s: %s: \"%.20s\" (byte %td) is not a token id\n", cmd, path, p, p - buf);
+            rc = TQ_EXIT_FAIL;
+        } else if (v < 0 || v >= vocab) {
+            fprintf(stderr, "trueq %s: %s: token id %ld (byte %td) is outside the vocabulary [0, %d)\n", cmd, path, v,
+                    p - buf, vocab);
+            rc = TQ_EXIT_FAIL;
+        } else {
+            if (*n == cap) {
+                cap = cap ? 2 * cap : 256;
+                int *ni = realloc(*ids, (size_t)cap * sizeof *ni);
+                if (!ni) { fprintf(stderr, "trueq %s: out of memory\n", cmd); rc = TQ_EXIT_FAIL; break; }
+                *ids = ni;
+            }
+            (*ids)[(*n)++] = (int)v;
+        }
+        p = end;
+    }
+    free(buf);
+    if (!rc && *n == 0) {
+        fprintf(stderr, "trueq %s: %s holds no token ids\n", cmd, path);
+        rc = TQ_EXIT_FAIL;
+    }
+    return rc;
+}
+
 int compare_decoder_main(int argc, char **argv) {
     const char *cmd = "compare";
-    const char *text_file = NULL, *prompt = NULL, *config = NULL, *tokenizer = NULL;
+    const char *text_file = NULL, *prompt = NULL, *ids_file = NULL, *config = NULL, *tokenizer = NULL;
     const char *max_kl_s = NULL, *min_agree_s = NULL;
     bool json = false, keep_int8 = false;
     tq_args a;
@@ -117,6 +158,7 @@ int compare_decoder_main(int argc, char **argv) {
         else if (tq_args_flag(&a, "--keep-int8")) keep_int8 = true;
         else if (tq_args_value(&a, NULL, "--text", &text_file)) {}
         else if (tq_args_value(&a, "-p", "--prompt", &prompt)) {}
+        else if (tq_args_value(&a, NULL, "--ids", &ids_file)) {}
         else if (tq_args_value(&a, NULL, "--config", &config)) {}
         else if (tq_args_value(&a, NULL, "--tokenizer", &tokenizer)) {}
         else if (tq_args_value(&a, NULL, "--max-kl", &max_kl_s)) {}
@@ -125,7 +167,8 @@ int compare_decoder_main(int argc, char **argv) {
     }
     if (a.error) return TQ_EXIT_USAGE;
     if (a.npos != 2) return tq_cli_usage_error(cmd, "expected ORIG and QUANT, got %d arguments", a.npos);
-    if (text_file && prompt) return tq_cli_usage_error(cmd, "give --text or --prompt, not both");
+    if ((text_file != NULL) + (prompt != NULL) + (ids_file != NULL) > 1)
+        return tq_cli_usage_error(cmd, "give one of --text, --prompt and --ids");
     double max_kl = -1, min_agree = -1;
     if (max_kl_s && !parse_double(max_kl_s, 0, 1e30, &max_kl))
         return tq_cli_usage_error(cmd, "--max-kl must be a number >= 0, got \"%s\"", max_kl_s);
@@ -143,32 +186,38 @@ int compare_decoder_main(int argc, char **argv) {
     tq_llama_opts lo = {.keep_int8 = keep_int8};
     if ((rc = side_open(&A, cmd, config ? &forced : NULL, NULL, NULL, &lo))) goto out;
     if ((rc = side_open(&B, cmd, config ? &forced : NULL, tq_llama_config_of(A.l), A.config_from, &lo))) goto out;
-    if (tokenizer) tok = tq_spm_open(tokenizer, &err);
-    else {
-        tok = tq_spm_open_dir(tq_model_dir(A.m), &err);
-        if (!tok && err.status == TQ_E_NOTFOUND) tok = tq_spm_open_dir(tq_model_dir(B.m), &err);
-    }
-    if (!tok) { rc = tq_cli_fail(cmd, &err); goto out; }
-    size_t tlen;
     const char *src = "built-in";
-    if (text_file) {
-        if (tq_read_file(text_file, &text, &tlen, &err)) { rc = tq_cli_fail(cmd, &err); goto out; }
-        src = text_file;
+    const int vocab = tq_llama_config_of(A.l)->vocab_size;
+    if (ids_file) {
+        if ((rc = read_ids(cmd, ids_file, vocab, &ids, &n))) goto out;
+        src = ids_file;
     } else {
-        const char *t = prompt ? prompt : DEFAULT_TEXT;
-        text = strdup(t);
-        tlen = strlen(t);
-        if (prompt) src = "--prompt";
-    }
-    if (!text) { fprintf(stderr, "trueq %s: out of memory\n", cmd); rc = TQ_EXIT_FAIL; goto out; }
-    if (tq_spm_encode(tok, text, tlen, 0, 0, &ids, &n, &err)) { rc = tq_cli_fail(cmd, &err); goto out; }
-    for (int i = 0; i < n; i++)
-        if (ids[i] >= tq_llama_config_of(A.l)->vocab_size) {
-            fprintf(stderr, "trueq %s: the tokenizer produced id %d, beyond the model's %d tokens\n", cmd, ids[i],
-                    tq_llama_config_of(A.l)->vocab_size);
-            rc = TQ_EXIT_FAIL;
-            goto out;
+        if (tokenizer) tok = tq_spm_open(tokenizer, &err);
+        else {
+            tok = tq_spm_open_dir(tq_model_dir(A.m), &err);
+            if (!tok && err.status == TQ_E_NOTFOUND) tok = tq_spm_open_dir(tq_model_dir(B.m), &err);
         }
+        if (!tok) { rc = tq_cli_fail(cmd, &err); goto out; }
+        size_t tlen;
+        if (text_file) {
+            if (tq_read_file(text_file, &text, &tlen, &err)) { rc = tq_cli_fail(cmd, &err); goto out; }
+            src = text_file;
+        } else {
+            const char *t = prompt ? prompt : DEFAULT_TEXT;
+            text = strdup(t);
+            tlen = strlen(t);
+            if (prompt) src = "--prompt";
+        }
+        if (!text) { fprintf(stderr, "trueq %s: out of memory\n", cmd); rc = TQ_EXIT_FAIL; goto out; }
+        if (tq_spm_encode(tok, text, tlen, 0, 0, &ids, &n, &err)) { rc = tq_cli_fail(cmd, &err); goto out; }
+        for (int i = 0; i < n; i++)
+            if (ids[i] >= vocab) {
+                fprintf(stderr, "trueq %s: the tokenizer produced id %d, beyond the model's %d tokens\n", cmd, ids[i],
+                        vocab);
+                rc = TQ_EXIT_FAIL;
+                goto out;
+            }
+    }
     tq_llama_cmp r;
     if (tq_llama_compare(A.l, B.l, ids, n, TQ_SPM_BOS, &r, &err)) { rc = tq_cli_fail(cmd, &err); goto out; }
     double tps_a = r.sec_a > 0 ? r.tokens_run / r.sec_a : 0, tps_b = r.sec_b > 0 ? r.tokens_run / r.sec_b : 0;

@@ -126,4 +126,11 @@ check "one model only: usage error 1" '[ $rc -eq 1 ]'
 check "--text and --prompt together: usage error 1" '[ $rc -eq 1 ]'
 "$CLI" $CMP "$M" "$T/nonexistent" > /dev/null 2>&1; rc=$?
 check "missing QUANT: exit 2" '[ $rc -eq 2 ]'
+# pre-tokenised input: no tokenizer involved; ids checked against the vocabulary
+"$PY" -c 'print(" ".join(str(7 + (i * 37) % 500) for i in range(120)))' > "$T/ids.txt"
+"$CLI" compare "$M" "$T/dmg" --ids "$T/ids.txt" --json > "$T/ids.json"; rc=$?
+check "--ids: 120 tokens compared, the damage shows" '[ $rc -eq 0 ] && "$PY" -c "import json,sys; j=json.load(open(sys.argv[1])); assert j[\"tokens\"]==120 and j[\"kl_mean\"]>0 and j[\"text\"].endswith(\"ids.txt\"), j" "$T/ids.json"'
+echo "5 512 6" > "$T/bad_ids.txt"
+"$CLI" compare "$M" "$M" --ids "$T/bad_ids.txt" 2> "$T/err.txt" >/dev/null; rc=$?
+check "--ids: an id beyond the vocabulary is named (exit 2)" '[ $rc -eq 2 ] && grep -q "token id 512 (byte 2) is outside the vocabulary \[0, 512)" "$T/err.txt"'
 exit $fail
