@@ -89,7 +89,7 @@ static int wp_find(const tq_wordpiece *t, const char *pre, size_t pl, const char
         int32_t id = t->slot[h];
         if (id < 0) return -1;
         const char *tok = t->arena + t->off[id];
-        if (t->len[id] == pl + sl && memcmp(tok, pre, pl) == 0 && memcmp(tok + pl, s, sl) == 0) return id;
+        if (t->len[id] == pl + sl && (!pl || memcmp(tok, pre, pl) == 0) && memcmp(tok + pl, s, sl) == 0) return id;
     }
 }
 
