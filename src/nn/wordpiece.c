@@ -274,11 +274,10 @@ static tq_status json_load(const char *path, cJSON **out, tq_error *err) {
     size_t size;
     tq_status st = wp_read(path, &buf, &size, err);
     if (st) return st;
-    *out = cJSON_ParseWithLength(buf, size);
+    const char *end = buf;
+    *out = cJSON_ParseWithLengthOpts(buf, size, &end, 0); /* end: no global error pointer */
     if (!*out || !cJSON_IsObject(*out)) {
-        size_t at = 0;
-        const char *e = cJSON_GetErrorPtr();
-        if (!*out && e >= buf && e <= buf + size) at = (size_t)(e - buf);
+        size_t at = end >= buf && end <= buf + size ? (size_t)(end - buf) : 0;
         cJSON_Delete(*out);
         *out = NULL;
         free(buf);
