@@ -196,17 +196,23 @@ void tq_wp_options_init(tq_wp_options *o);
 
 /**
  * Open the tokenizer of a model directory: dir/vocab.txt (one token per line,
- * id = line number) or, without it, the WordPiece vocabulary of
- * dir/tokenizer.json; options from dir/tokenizer_config.json (do_lower_case,
- * strip_accents, tokenize_chinese_chars, model_max_length) or tokenizer.json's
- * BertNormalizer. The vocabulary must hold [UNK], [CLS], [SEP] and [PAD].
- * @return a handle, or NULL with err set (TQ_E_NOTFOUND: no vocabulary).
+ * id = line number; lines end in "\n", "\r\n" or "\r" as Python reads them;
+ * a token on several lines maps to its last id) or, without it, the WordPiece
+ * vocabulary of dir/tokenizer.json; options from dir/tokenizer_config.json
+ * (do_lower_case, strip_accents, tokenize_chinese_chars, model_max_length),
+ * which override tokenizer.json's BertNormalizer. tokenizer.json, when
+ * present, also gives continuing_subword_prefix, max_input_chars_per_word
+ * and added_tokens. The vocabulary must hold [UNK], [CLS], [SEP] and [PAD].
+ * @return a handle, or NULL with err set (TQ_E_NOTFOUND: no vocabulary;
+ * TQ_E_FORMAT naming the file, and the line for vocab.txt;
+ * TQ_E_UNSUPPORTED for another model or normalizer type).
  */
 tq_wordpiece *tq_wp_open_dir(const char *dir, tq_error *err);
 /** Open a vocab.txt with explicit options (o may be NULL: defaults). */
 tq_wordpiece *tq_wp_open_vocab(const char *path, const tq_wp_options *o, tq_error *err);
 void          tq_wp_free(tq_wordpiece *t);
 
+/** Number of ids (lines of vocab.txt, duplicates included). */
 int         tq_wp_vocab_size(const tq_wordpiece *t);
 /** Id of a token, or -1. */
 int         tq_wp_id(const tq_wordpiece *t, const char *token);
@@ -227,14 +233,21 @@ typedef struct tq_wp_encoding {
 void tq_wp_encoding_free(tq_wp_encoding *e);
 
 /**
- * Tokenise text (b may be NULL) as Hugging Face's BertTokenizer(Fast) does:
- * clean (drop NUL, U+FFFD and control characters, whitespace -> space), split
- * CJK ideographs, lower-case and strip accents (NFD, drop Mn), split on
- * whitespace and punctuation, then greedy longest-match-first WordPiece with
- * "##" continuations (a word longer than 100 characters, or with no match,
- * becomes [UNK]); add specials; truncate to max_len (0 = the options' max_len)
- * "longest_first": remove tokens one at a time from the end of the longer
- * part (of a when equal). Invalid UTF-8 is an error naming the byte offset.
+ * Tokenise text (b may be NULL; "" counts as NULL, as transformers'
+ * __call__ drops an empty text_pair) as Hugging Face's BertTokenizerFast
+ * does: special tokens ([PAD] [UNK] [CLS] [SEP] [MASK], tokenizer.json's
+ * added tokens) written in the text are kept whole; the rest is cleaned (drop
+ * NUL, U+FFFD and Cc/Cf/Co characters but \t\n\r; White_Space -> space),
+ * CJK ideographs split off, accents stripped (NFD, drop Mn), lower-cased,
+ * split on whitespace and punctuation, then greedy longest-match-first
+ * WordPiece with "##" continuations (a word longer than 100 characters, or
+ * with no match, becomes [UNK]); add specials; truncate to max_len (0 = the
+ * options' max_len) "longest_first" as the tokenizers library does: when the
+ * parts do not fit in m = max_len - specials places, the shorter part (a when
+ * equal) keeps its length if that is at most m/2 and the longer gets the
+ * rest; otherwise the shorter gets floor(m/2) and the longer ceil(m/2).
+ * (The slow BertTokenizer truncates differently; see docs/tokenizer.md.)
+ * Invalid UTF-8 is an error naming the byte offset.
  * @return TQ_OK; TQ_E_VALUE for invalid UTF-8; TQ_E_ARG for max_len < 2 (3 with b).
  */
 tq_status tq_wp_encode(const tq_wordpiece *t, const char *a, const char *b, int max_len,
