@@ -382,7 +382,7 @@ static void models(void) {
         tq_model_close(m);
     }
 
-    TQ_CASE("small synthetic DistilBERT with head: forward vs double reference; int8 copy close, not equal");
+    TQ_CASE("small synthetic DistilBERT with head (distilbert. prefix): forward vs double reference");
     snprintf(dir, sizeof dir, "%s/distil", tq_t_tmpdir());
     tq_synth_options so;
     tq_synth_options_init(&so);
