@@ -46,3 +46,11 @@ for args in "--bits 8" "--bits 8 --quantize-embeddings" "--bits 4 --granularity 
     "$(echo "($peak - $base) * 1024 / $largest" | bc -l)"
 done
 rm -rf "$work/out" "$work/cp.safetensors"
+
+echo
+echo "== 4. encoder forward pass next to PyTorch (bench/encoder_vs_torch.py; needs tests/py/hf_venv.sh)"
+if py=$(bash "$(dirname "$0")/../tests/py/hf_venv.sh" 2>/dev/null | head -1) && [ -n "$py" ]; then
+  "$py" "$(dirname "$0")/encoder_vs_torch.py" --build "$build" --reps "$reps" --threads 2
+else
+  echo "skipped: no transformers reference environment"
+fi

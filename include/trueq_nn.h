@@ -32,7 +32,9 @@
  *              x = LN(a + W2·act(W1 a))
  *   MHA: per head, softmax(q·k / sqrt(head_size) + mask_bias) · v, where
  *   mask_bias is 0 for real tokens and the most negative float32 for
- *   padding (as transformers does), so padded keys get weight 0.
+ *   padding (BERT adds it; DistilBERT, in transformers 4.46.3, replaces the
+ *   padded scores with it and divides q by sqrt(head_size) before q·k), so
+ *   padded keys get weight exactly 0 (trueq uses -inf: the same weights).
  *   act: "gelu" (erf form), "gelu_new"/"gelu_pytorch_tanh" (tanh form),
  *   "relu"; from hidden_act (BERT) or activation (DistilBERT).
  * Heads:
@@ -46,7 +48,10 @@
  *
  * Numerics: float32 weights and activations, matrix products through
  * OpenBLAS (cblas_sgemm, whole batch at once); LayerNorm, softmax and pooling
- * sums in a fixed order: results do not depend on the thread count.
+ * sums in a fixed order. OpenBLAS's sgemm itself gives other bytes with 1
+ * and 2 threads, so tq_enc_forward runs it single-threaded and splits the
+ * work into tasks fixed by the shapes, on as many threads as OpenBLAS is set
+ * to use (OPENBLAS_NUM_THREADS): results do not depend on the thread count.
  *
  * Thread safety: a tq_enc is read-only after tq_enc_open and may be shared by
  * threads; tq_enc_forward allocates its own working memory per call.
@@ -107,8 +112,12 @@ typedef struct tq_enc_config {
  * recognised by its keys) and, when present, the sentence-transformers files
  * of dir (modules.json, 1_Pooling/config.json, sentence_bert_config.json)
  * for pooling, normalisation and the sequence limit.
+ * Keys absent from config.json take transformers' defaults.
  * @return TQ_OK; TQ_E_NOTFOUND without config.json; TQ_E_FORMAT naming the
- * file and key; TQ_E_UNSUPPORTED for another model_type.
+ * file and key; TQ_E_UNSUPPORTED for another model_type, an unknown
+ * hidden_act/activation, a position_embedding_type other than "absolute",
+ * or a pooling mode other than mean/CLS; TQ_E_LIMIT for more than
+ * TQ_ENC_MAX_LABELS labels.
  */
 tq_status tq_enc_config_find(const char *dir, tq_enc_config *cfg, tq_error *err);
 
@@ -144,7 +153,8 @@ typedef struct tq_enc_batch {
     int            batch;     /* sequences                                   */
     int            seq;       /* padded length, 1..max_pos                   */
     const int32_t *ids;       /* token ids in [0, vocab)                      */
-    const int32_t *type_ids;  /* token types (BERT), or NULL = all 0          */
+    const int32_t *type_ids;  /* token types (BERT), or NULL = all 0;         */
+                              /* DistilBERT accepts only 0                     */
     const int32_t *mask;      /* 1 real token, 0 padding, or NULL = all 1;    */
                               /* every sequence needs at least one real token */
 } tq_enc_batch;
@@ -160,9 +170,10 @@ typedef struct tq_enc_out {
 
 /**
  * Run the encoder on a batch.
- * @return TQ_OK; TQ_E_ARG for an id or type outside its range, seq beyond
- * max_pos, a sequence with no real token, or logits without a head (the
- * message names the sequence and position); TQ_E_NOMEM.
+ * @return TQ_OK; TQ_E_ARG for an id or type outside its range, a mask value
+ * other than 0/1, seq beyond max_pos, a sequence with no real token, or
+ * logits without a head (the message names the sequence and position);
+ * TQ_E_NOMEM.
  */
 tq_status tq_enc_forward(const tq_enc *e, const tq_enc_batch *b, const tq_enc_out *o, tq_error *err);
 
@@ -176,7 +187,8 @@ void  tq_enc_activate(float *x, int64_t n, tq_enc_act act);
 /**
  * Multi-head self-attention of one sequence: q, k, v are [seq, dim] (head h
  * in columns h*head_size ...), mask[seq] (NULL = all real); out [seq, dim].
- * scratch: seq floats.
+ * Scores are divided by sqrt(head_size) (BERT's order); with no real key
+ * the output is 0. scratch: seq floats.
  */
 void  tq_enc_attention(float *out, const float *q, const float *k, const float *v, const int32_t *mask,
                        int seq, int n_heads, int head_size, float *scratch);

@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Encoder speed: trueq against PyTorch, same machine, same thread count, one run.
+
+  encoder_vs_torch.py [--build BUILD] [--reps N] [--threads T] [--seq S]
+
+Run with the python of tests/py/hf_venv.sh (transformers 4.46.3 over Debian's
+torch). Models: the built-in DistilBERT-base-shaped checkpoint (`trueq synth`,
+written to $TMPDIR/trueq-bench/distilbert if absent) and all-MiniLM-L6-v2
+(when hf_venv.sh has it). For each, at batch 1 and 8 of S tokens (no padding),
+best of N timed forward passes after one warm-up, in sequences per second:
+  trueq fp32      build/bench_encoder on the float32 checkpoint
+  trueq int8 file build/bench_encoder on `trueq convert --bits 8` output
+                  (dequantized to float32 when the encoder opens it)
+  torch fp32      transformers AutoModel, torch.no_grad
+  torch int8 dyn  torch.quantization.quantize_dynamic(model, {nn.Linear}, qint8)
+OpenBLAS (trueq) gets OPENBLAS_NUM_THREADS=T, torch torch.set_num_threads(T).
+"""
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+import torch
+
+
+def trueq_speed(build, model, label, threads, seq, reps):
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads))
+    out = subprocess.run([os.path.join(build, "bench_encoder"), model, "--seq", str(seq), "--reps", str(reps),
+                          "--batches", "1,8", "--label", label], env=env, check=True, capture_output=True, text=True).stdout
+    res = {}
+    for line in out.splitlines():
+        kv = dict(f.split("=", 1) for f in line.split()[1:])
+        res[int(kv["batch"])] = float(kv["seq_per_s"])
+    return res
+
+
+def torch_speed(model, vocab, seq, reps):
+    res = {}
+    g = torch.Generator().manual_seed(1)
+    for batch in (1, 8):
+        ids = torch.randint(1000, vocab, (batch, seq), generator=g)
+        mask = torch.ones_like(ids)
+        with torch.no_grad():
+            model(input_ids=ids, attention_mask=mask)
+            best = 1e30
+            for _ in range(reps):
+                t = time.perf_counter()
+                model(input_ids=ids, attention_mask=mask)
+                best = min(best, time.perf_counter() - t)
+        res[batch] = batch / best
+    return res
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seq", type=int, default=128)
+    a = ap.parse_args()
+    from transformers import AutoModel
+    from transformers.utils import logging
+    logging.set_verbosity_error()
+    torch.set_num_threads(a.threads)
+    here = os.path.dirname(os.path.abspath(__file__))
+    work = os.path.join(os.environ.get("TMPDIR", "/tmp"), "trueq-bench")
+    os.makedirs(work, exist_ok=True)
+    tq = os.path.join(a.build, "trueq")
+    models = []
+    distil = os.path.join(work, "distilbert")
+    if not os.path.exists(os.path.join(distil, "model.safetensors")):
+        subprocess.run([tq, "synth", distil], check=True, capture_output=True)
+    models.append(("DistilBERT-base (synthetic)", distil))
+    venv = subprocess.run(["bash", os.path.join(here, "..", "tests", "py", "hf_venv.sh")], capture_output=True, text=True)
+    lines = venv.stdout.splitlines()
+    if venv.returncode == 0 and len(lines) > 1 and lines[1]:
+        models.append(("all-MiniLM-L6-v2", lines[1]))
+    rows = []
+    for name, path in models:
+        q8 = os.path.join(work, os.path.basename(path.rstrip("/")) + "-int8")
+        if not os.path.exists(os.path.join(q8, "model.safetensors")):
+            subprocess.run([tq, "convert", path, "-o", q8, "--bits", "8"], check=True, capture_output=True)
+        f32 = trueq_speed(a.build, path, "fp32", a.threads, a.seq, a.reps)
+        i8 = trueq_speed(a.build, q8, "int8", a.threads, a.seq, a.reps)
+        m = AutoModel.from_pretrained(path).eval()
+        vocab = m.config.vocab_size
+        tf = torch_speed(m, vocab, a.seq, a.reps)
+        try:
+            mq = torch.quantization.quantize_dynamic(m, {torch.nn.Linear}, dtype=torch.qint8)
+            tq8 = torch_speed(mq, vocab, a.seq, a.reps)
+        except Exception as ex:   # a torch build without a quantized engine
+            print(f"# torch quantize_dynamic unavailable: {ex}", file=sys.stderr)
+            tq8 = {1: float("nan"), 8: float("nan")}
+        for b in (1, 8):
+            rows.append((name, b, f32[b], i8[b], tf[b], tq8[b]))
+    print(f"threads {a.threads}, {a.seq} tokens per sequence, best of {a.reps}; sequences/s "
+          f"(torch {torch.__version__}, quantized engine {torch.backends.quantized.engine})\n")
+    print("| model | batch | trueq fp32 | trueq int8 file | torch fp32 | torch int8 dynamic | trueq fp32 / torch fp32 | trueq int8 file / torch int8 |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, b, f, i, t, t8 in rows:
+        print(f"| {name} | {b} | {f:.2f} | {i:.2f} | {t:.2f} | {t8:.2f} | **{f / t:.2f}** | {i / t8:.2f} |")
+
+
+if __name__ == "__main__":
+    main()

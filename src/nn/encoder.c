@@ -1,0 +1,514 @@
+/*
+ * encoder.c — BERT / DistilBERT encoders: weights from a tq_model, the
+ * batched forward pass, pooling and the classification heads (trueq_nn.h).
+ *
+ * Layout of the work: the batch's T = batch * seq tokens are rows of one
+ * [T, dim] matrix, so every projection is one cblas_sgemm over the whole
+ * batch (q, k and v fused into one [3 dim, dim] product). Biases (and the
+ * residual, for the two projections LayerNorm follows) are written into the
+ * output first and the product is accumulated onto them (beta = 1), so no
+ * separate pass adds them. Attention runs per (sequence, head): one sgemm
+ * for q k^T, a masked softmax over each row, one sgemm for p v.
+ *
+ * Every element-wise step, LayerNorm, softmax and pooling work row by row in
+ * a fixed order. Threads: see run_phase; results do not depend on the number
+ * of threads (tests/test_encoder_ops.c checks 1 against 2 threads).
+ */
+#include "core/internal.h"
+#include "spectral/blas_threads.h"
+#include "trueq_nn.h"
+#include <cblas.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TQ_ENC_MAX_THREADS 64
+
+typedef struct enc_layer {
+    float *wqkv, *bqkv;      /* [3 dim, dim], [3 dim]: q rows, k rows, v rows */
+    float *wo, *bo;          /* [dim, dim], [dim]                              */
+    float *ln1w, *ln1b;      /* attention output LayerNorm                     */
+    float *w1, *b1;          /* [hidden, dim], [hidden]                        */
+    float *w2, *b2;          /* [dim, hidden], [dim]                           */
+    float *ln2w, *ln2b;      /* output LayerNorm                               */
+} enc_layer;
+
+struct tq_enc {
+    tq_enc_config c;
+    int        head_size;
+    float     *arena;        /* every weight, owned                           */
+    uint64_t   n_floats;
+    float     *word, *pos, *type, *eln_w, *eln_b;
+    enc_layer *L;
+    float     *pool_w, *pool_b; /* BERT pooler, or NULL                       */
+    float     *pre_w, *pre_b;   /* DistilBERT pre_classifier, or NULL         */
+    float     *cls_w, *cls_b;   /* classifier, or NULL                        */
+};
+
+const tq_enc_config *tq_enc_config_of(const tq_enc *e) { return &e->c; }
+int      tq_enc_has_head(const tq_enc *e) { return e->cls_w != NULL; }
+uint64_t tq_enc_weight_bytes(const tq_enc *e) { return e->n_floats * sizeof(float); }
+int64_t  tq_enc_param_count(const tq_enc *e) { return (int64_t)e->n_floats; }
+
+void tq_enc_free(tq_enc *e) {
+    if (!e) return;
+    free(e->arena);
+    free(e->L);
+    free(e);
+}
+
+/* ---- loading ---------------------------------------------------------------- */
+
+typedef struct loader {
+    const tq_model *m;
+    const char     *path;
+    const char     *prefix;
+    float          *p;       /* next free float of the arena */
+    tq_error       *err;
+} loader;
+
+static void shape_str(const tq_tensor *t, char *buf, size_t cap) {
+    size_t n = (size_t)snprintf(buf, cap, "[");
+    for (int i = 0; i < t->ndim && n < cap; i++) n += (size_t)snprintf(buf + n, cap - n, i ? ", %lld" : "%lld", (long long)t->shape[i]);
+    if (n < cap) snprintf(buf + n, cap - n, "]");
+}
+
+/* Find name (full, prefix already applied) and check it is [rows] (cols 0) or [rows, cols]. */
+static const tq_tensor *want(loader *ld, const char *name, int64_t rows, int64_t cols) {
+    const tq_tensor *t = tq_model_find(ld->m, name);
+    if (!t) { tq_err(ld->err, TQ_E_NOTFOUND, "%s: encoder tensor \"%s\" is missing", ld->path, name); return NULL; }
+    int ok = cols ? (t->ndim == 2 && t->shape[0] == rows && t->shape[1] == cols) : (t->ndim == 1 && t->shape[0] == rows);
+    if (!ok) {
+        char got[160];
+        shape_str(t, got, sizeof got);
+        if (cols) tq_err(ld->err, TQ_E_SHAPE, "%s: tensor \"%s\" is %s, the configuration needs [%lld, %lld]", ld->path,
+                         name, got, (long long)rows, (long long)cols);
+        else tq_err(ld->err, TQ_E_SHAPE, "%s: tensor \"%s\" is %s, the configuration needs [%lld]", ld->path, name, got,
+                    (long long)rows);
+        return NULL;
+    }
+    return t;
+}
+
+/* Decode tensor `name` (with the prefix unless raw) into the arena; *dst
+ * points at it. LayerNorm weight/bias fall back to the older gamma/beta. */
+static int load(loader *ld, float **dst, int raw, const char *name, int64_t rows, int64_t cols) {
+    char full[256];
+    snprintf(full, sizeof full, "%s%s", raw ? "" : ld->prefix, name);
+    if (!tq_model_find(ld->m, full) && strstr(full, "LayerNorm.")) {
+        char alt[256];
+        size_t n = strlen(full);
+        if (n > 7 && !strcmp(full + n - 7, ".weight")) snprintf(alt, sizeof alt, "%.*s.gamma", (int)(n - 7), full);
+        else if (n > 5 && !strcmp(full + n - 5, ".bias")) snprintf(alt, sizeof alt, "%.*s.beta", (int)(n - 5), full);
+        else alt[0] = 0;
+        if (alt[0] && tq_model_find(ld->m, alt)) snprintf(full, sizeof full, "%s", alt);
+    }
+    const tq_tensor *t = want(ld, full, rows, cols);
+    if (!t) return -1;
+    if (tq_model_tensor_f32(ld->m, t, ld->p, ld->err)) return -1;
+    int64_t n = rows * (cols ? cols : 1);
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(ld->p[i])) {
+            tq_err(ld->err, TQ_E_VALUE, "%s: tensor \"%s\": value %lld is %g, not finite", ld->path, full, (long long)i,
+                   (double)ld->p[i]);
+            return -1;
+        }
+    if (dst) *dst = ld->p;
+    ld->p += n;
+    return 0;
+}
+
+static int has(const loader *ld, int raw, const char *name) {
+    char full[256];
+    snprintf(full, sizeof full, "%s%s", raw ? "" : ld->prefix, name);
+    return tq_model_find(ld->m, full) != NULL;
+}
+
+static const char *find_prefix(const tq_model *m, tq_enc_arch arch) {
+    static const char *const pre[] = {"", "bert.", "distilbert."};
+    char name[128];
+    for (int i = 0; i < 3; i++) {
+        snprintf(name, sizeof name, "%s%s", pre[i], arch == TQ_ENC_BERT ? "encoder.layer.0.attention.self.query.weight"
+                                                                        : "transformer.layer.0.attention.q_lin.weight");
+        if (tq_model_find(m, name)) return pre[i];
+    }
+    return NULL;
+}
+
+tq_enc *tq_enc_open(const tq_model *m, const tq_enc_config *cfg_in, tq_error *err) {
+    tq_enc_config c;
+    if (cfg_in) c = *cfg_in;
+    else if (tq_enc_config_find(tq_model_dir(m), &c, err)) return NULL;
+    const char *path = tq_model_path(m);
+    int bert = c.arch == TQ_ENC_BERT;
+    if (c.arch != TQ_ENC_BERT && c.arch != TQ_ENC_DISTILBERT) {
+        tq_err(err, TQ_E_ARG, "%s: configuration arch %d is neither BERT nor DistilBERT", path, (int)c.arch);
+        return NULL;
+    }
+    if (c.dim <= 0 || c.n_layers <= 0 || c.n_heads <= 0 || c.dim % c.n_heads || c.hidden_dim <= 0 || c.vocab_size <= 0 ||
+        c.max_pos <= 0 || (bert && c.type_vocab_size <= 0) || !(c.ln_eps >= 0) || c.act < TQ_ACT_GELU ||
+        c.act > TQ_ACT_RELU || c.n_labels < 0 || c.n_labels > TQ_ENC_MAX_LABELS) {
+        tq_err(err, TQ_E_ARG, "%s: invalid configuration (dim %d, layers %d, heads %d, hidden %d, vocab %d, max_pos %d, "
+               "types %d, eps %g, labels %d)", path, c.dim, c.n_layers, c.n_heads, c.hidden_dim, c.vocab_size, c.max_pos,
+               c.type_vocab_size, (double)c.ln_eps, c.n_labels);
+        return NULL;
+    }
+    if (!bert) c.type_vocab_size = 0;
+    const char *prefix = find_prefix(m, c.arch);
+    if (!prefix) {
+        tq_err(err, TQ_E_NOTFOUND, "%s: no \"%s\" (with or without a \"%s\" prefix): not a %s checkpoint", path,
+               bert ? "encoder.layer.0.attention.self.query.weight" : "transformer.layer.0.attention.q_lin.weight",
+               bert ? "bert." : "distilbert.", bert ? "BERT" : "DistilBERT");
+        return NULL;
+    }
+    loader ld = {m, path, prefix, NULL, err};
+    int has_head = has(&ld, 1, "classifier.weight");
+    int has_pool = bert && has(&ld, 0, "pooler.dense.weight");
+    int64_t D = c.dim, H = c.hidden_dim, V = c.vocab_size, P = c.max_pos, TV = c.type_vocab_size, NL = 0;
+    if (has_head) {
+        const tq_tensor *t = tq_model_find(m, "classifier.weight");
+        if (t->ndim != 2 || t->shape[1] != D || t->shape[0] < 1 || t->shape[0] > TQ_ENC_MAX_LABELS ||
+            (c.n_labels && t->shape[0] != c.n_labels)) {
+            char got[160];
+            shape_str(t, got, sizeof got);
+            if (c.n_labels) tq_err(err, TQ_E_SHAPE, "%s: tensor \"classifier.weight\" is %s, the configuration needs [%d, %d]",
+                                   path, got, c.n_labels, c.dim);
+            else tq_err(err, TQ_E_SHAPE, "%s: tensor \"classifier.weight\" is %s, needs [labels <= %d, %d]", path, got,
+                        TQ_ENC_MAX_LABELS, c.dim);
+            return NULL;
+        }
+        NL = t->shape[0];
+        if (bert && !has_pool) {
+            tq_err(err, TQ_E_NOTFOUND, "%s: encoder tensor \"%spooler.dense.weight\" is missing (the BERT classification "
+                   "head needs the pooler)", path, prefix);
+            return NULL;
+        }
+        if (!c.n_labels)
+            for (int i = 0; i < NL; i++) snprintf(c.labels[i], TQ_ENC_LABEL_LEN, "LABEL_%d", i);
+        c.n_labels = (int)NL;
+    } else {
+        c.n_labels = 0;
+    }
+    uint64_t per_layer = (uint64_t)(3 * D * D + 3 * D + D * D + D + 2 * D + H * D + H + D * H + D + 2 * D);
+    uint64_t total = (uint64_t)(V * D + P * D + TV * D + 2 * D) + per_layer * (uint64_t)c.n_layers +
+                     (has_pool ? (uint64_t)(D * D + D) : 0) + (has_head && !bert ? (uint64_t)(D * D + D) : 0) +
+                     (has_head ? (uint64_t)(NL * D + NL) : 0);
+    if (total > (uint64_t)1 << 38) {
+        tq_err(err, TQ_E_LIMIT, "%s: %llu weights exceed the encoder's limit", path, (unsigned long long)total);
+        return NULL;
+    }
+    tq_enc *e = calloc(1, sizeof *e);
+    if (!e) { tq_err(err, TQ_E_NOMEM, "out of memory"); return NULL; }
+    e->c = c;
+    e->head_size = c.dim / c.n_heads;
+    e->L = calloc((size_t)c.n_layers, sizeof *e->L);
+    e->arena = malloc(sizeof(float) * total);
+    if (!e->L || !e->arena) {
+        tq_err(err, TQ_E_NOMEM, "%s: out of memory for %llu float32 weights", path, (unsigned long long)total);
+        goto fail;
+    }
+    e->n_floats = total;
+    ld.p = e->arena;
+    if (load(&ld, &e->word, 0, "embeddings.word_embeddings.weight", V, D) ||
+        load(&ld, &e->pos, 0, "embeddings.position_embeddings.weight", P, D) ||
+        (bert && load(&ld, &e->type, 0, "embeddings.token_type_embeddings.weight", TV, D)) ||
+        load(&ld, &e->eln_w, 0, "embeddings.LayerNorm.weight", D, 0) ||
+        load(&ld, &e->eln_b, 0, "embeddings.LayerNorm.bias", D, 0))
+        goto fail;
+    /* tensor names per layer: q, k, v, o, ln1, ffn in, ffn out, ln2 */
+    static const char *const bn[8] = {"attention.self.query", "attention.self.key", "attention.self.value",
+                                      "attention.output.dense", "attention.output.LayerNorm", "intermediate.dense",
+                                      "output.dense", "output.LayerNorm"};
+    static const char *const dn[8] = {"attention.q_lin", "attention.k_lin", "attention.v_lin", "attention.out_lin",
+                                      "sa_layer_norm", "ffn.lin1", "ffn.lin2", "output_layer_norm"};
+    for (int l = 0; l < c.n_layers; l++) {
+        enc_layer *L = &e->L[l];
+        char nm[8][2][160];
+        for (int k = 0; k < 8; k++) {
+            const char *base = bert ? "encoder.layer" : "transformer.layer";
+            const char *part = bert ? bn[k] : dn[k];
+            snprintf(nm[k][0], sizeof nm[k][0], "%s.%d.%s.weight", base, l, part);
+            snprintf(nm[k][1], sizeof nm[k][1], "%s.%d.%s.bias", base, l, part);
+        }
+        /* weights q, k, v land one after the other: the fused [3 dim, dim] */
+        if (load(&ld, &L->wqkv, 0, nm[0][0], D, D) || load(&ld, NULL, 0, nm[1][0], D, D) ||
+            load(&ld, NULL, 0, nm[2][0], D, D) || load(&ld, &L->bqkv, 0, nm[0][1], D, 0) ||
+            load(&ld, NULL, 0, nm[1][1], D, 0) || load(&ld, NULL, 0, nm[2][1], D, 0) ||
+            load(&ld, &L->wo, 0, nm[3][0], D, D) || load(&ld, &L->bo, 0, nm[3][1], D, 0) ||
+            load(&ld, &L->ln1w, 0, nm[4][0], D, 0) || load(&ld, &L->ln1b, 0, nm[4][1], D, 0) ||
+            load(&ld, &L->w1, 0, nm[5][0], H, D) || load(&ld, &L->b1, 0, nm[5][1], H, 0) ||
+            load(&ld, &L->w2, 0, nm[6][0], D, H) || load(&ld, &L->b2, 0, nm[6][1], D, 0) ||
+            load(&ld, &L->ln2w, 0, nm[7][0], D, 0) || load(&ld, &L->ln2b, 0, nm[7][1], D, 0))
+            goto fail;
+    }
+    if (has_pool && (load(&ld, &e->pool_w, 0, "pooler.dense.weight", D, D) ||
+                     load(&ld, &e->pool_b, 0, "pooler.dense.bias", D, 0)))
+        goto fail;
+    if (has_head && !bert && (load(&ld, &e->pre_w, 1, "pre_classifier.weight", D, D) ||
+                              load(&ld, &e->pre_b, 1, "pre_classifier.bias", D, 0)))
+        goto fail;
+    if (has_head && (load(&ld, &e->cls_w, 1, "classifier.weight", NL, D) || load(&ld, &e->cls_b, 1, "classifier.bias", NL, 0)))
+        goto fail;
+    TQ_ASSERT((uint64_t)(ld.p - e->arena) == total);
+    return e;
+fail:
+    tq_enc_free(e);
+    return NULL;
+}
+
+/* ---- forward ------------------------------------------------------------------ */
+
+/* OpenBLAS's sgemm gives different bytes with 1 and with 2 threads (0.3.21,
+ * measured), so the forward pass runs OpenBLAS single-threaded and splits
+ * the work itself into tasks fixed by the shapes alone: column slabs of
+ * SLAB output features for each projection, one (sequence, head) pair for
+ * attention, ROWS tokens for row-wise steps. Any number of threads computes
+ * each task with the same calls on the same data, hence the same bytes. */
+#define SLAB 256
+#define ROWS 16
+
+typedef struct fw {
+    const tq_enc       *e;
+    const tq_enc_batch *b;
+    int    B, S, D, H, T;
+    float *x, *qkv, *ctx, *hb;
+    float *sc;                  /* [threads, S, S] attention scores           */
+    const enc_layer *L;
+    int    phase;
+} fw;
+
+enum { PH_EMBED, PH_QKV, PH_ATTN, PH_WO, PH_LN1, PH_FFN1, PH_FFN2, PH_LN2 };
+
+static int n_tasks(const fw *f) {
+    int cols = f->phase == PH_QKV ? 3 * f->D : f->phase == PH_FFN1 ? f->H : f->D;
+    switch (f->phase) {
+    case PH_QKV: case PH_WO: case PH_FFN1: case PH_FFN2: return (cols + SLAB - 1) / SLAB;
+    case PH_ATTN: return f->B * f->e->c.n_heads;
+    default: return (f->T + ROWS - 1) / ROWS;
+    }
+}
+
+/* C[:, n0:n1] += A W[n0:n1]^T over all T rows */
+static void gemm_slab(float *C, int ldc, const float *A, int lda, const float *W, int T, int n0, int n1, int K) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, n1 - n0, K, 1.0f, A, lda, W + (size_t)n0 * K, K, 1.0f, C + n0, ldc);
+}
+
+/* Attention of head h of sequence s: q k^T by sgemm, masked softmax per
+ * row, p v by sgemm. BERT scales the scores; DistilBERT scaled q already
+ * (as transformers does). Padded keys get weight exactly 0. */
+static void attend(const fw *f, int s, int h, float *sc) {
+    const tq_enc *e = f->e;
+    int D = f->D, S = f->S, hs = e->head_size, ld = 3 * D;
+    const float *base = f->qkv + (size_t)s * S * ld;
+    const float *q = base + h * hs, *k = base + D + h * hs, *v = base + 2 * D + h * hs;
+    const int32_t *mask = f->b->mask ? f->b->mask + (size_t)s * S : NULL;
+    float div = sqrtf((float)hs);
+    int bert = e->c.arch == TQ_ENC_BERT;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, S, S, hs, 1.0f, q, ld, k, ld, 0.0f, sc, S);
+    for (int i = 0; i < S; i++) {
+        float *r = sc + (size_t)i * S, mx = -INFINITY;
+        for (int j = 0; j < S; j++) {
+            float x = bert ? r[j] / div : r[j];
+            if (mask && !mask[j]) x = -INFINITY;
+            r[j] = x;
+            mx = x > mx ? x : mx;
+        }
+        float sum = 0;
+        for (int j = 0; j < S; j++) { r[j] = expf(r[j] - mx); sum += r[j]; }
+        float inv = 1.0f / sum;
+        for (int j = 0; j < S; j++) r[j] *= inv;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, S, hs, S, 1.0f, sc, S, v, ld, 0.0f,
+                f->ctx + (size_t)s * S * D + h * hs, D);
+}
+
+static void run_task(const fw *f, int task, int worker) {
+    const tq_enc *e = f->e;
+    const tq_enc_config *c = &e->c;
+    const enc_layer *L = f->L;
+    int D = f->D, H = f->H, T = f->T;
+    int n0 = task * SLAB, r0 = task * ROWS, r1 = r0 + ROWS < T ? r0 + ROWS : T;
+    switch (f->phase) {
+    case PH_EMBED:   /* BERT adds word + type, then position; DistilBERT word + position */
+        for (int t = r0; t < r1; t++) {
+            float *r = f->x + (size_t)t * D;
+            const float *w = e->word + (size_t)f->b->ids[t] * D, *p = e->pos + (size_t)(t % f->S) * D;
+            if (e->type) {
+                const float *ty = e->type + (size_t)(f->b->type_ids ? f->b->type_ids[t] : 0) * D;
+                for (int i = 0; i < D; i++) r[i] = (w[i] + ty[i]) + p[i];
+            } else {
+                for (int i = 0; i < D; i++) r[i] = w[i] + p[i];
+            }
+            tq_enc_layernorm(r, r, e->eln_w, e->eln_b, D, c->ln_eps);
+        }
+        break;
+    case PH_QKV: {   /* qkv = bqkv + x Wqkv^T; DistilBERT: q / sqrt(head_size) */
+        int n1 = n0 + SLAB < 3 * D ? n0 + SLAB : 3 * D;
+        for (int t = 0; t < T; t++) memcpy(f->qkv + (size_t)t * 3 * D + n0, L->bqkv + n0, sizeof(float) * (size_t)(n1 - n0));
+        gemm_slab(f->qkv, 3 * D, f->x, D, L->wqkv, T, n0, n1, D);
+        if (c->arch == TQ_ENC_DISTILBERT && n0 < D) {
+            float div = sqrtf((float)e->head_size);
+            int q1 = n1 < D ? n1 : D;
+            for (int t = 0; t < T; t++)
+                for (int i = n0; i < q1; i++) f->qkv[(size_t)t * 3 * D + i] /= div;
+        }
+        break;
+    }
+    case PH_ATTN:
+        attend(f, task / c->n_heads, task % c->n_heads, f->sc + (size_t)worker * f->S * f->S);
+        break;
+    case PH_WO: case PH_FFN2: {   /* x = x + b + A W^T (LayerNorm follows) */
+        int n1 = n0 + SLAB < D ? n0 + SLAB : D;
+        const float *bias = f->phase == PH_WO ? L->bo : L->b2;
+        for (int t = 0; t < T; t++)
+            for (int i = n0; i < n1; i++) f->x[(size_t)t * D + i] += bias[i];
+        if (f->phase == PH_WO) gemm_slab(f->x, D, f->ctx, D, L->wo, T, n0, n1, D);
+        else gemm_slab(f->x, D, f->hb, H, L->w2, T, n0, n1, H);
+        break;
+    }
+    case PH_FFN1: {   /* hb = act(b1 + x W1^T) */
+        int n1 = n0 + SLAB < H ? n0 + SLAB : H;
+        for (int t = 0; t < T; t++) memcpy(f->hb + (size_t)t * H + n0, L->b1 + n0, sizeof(float) * (size_t)(n1 - n0));
+        gemm_slab(f->hb, H, f->x, D, L->w1, T, n0, n1, D);
+        for (int t = 0; t < T; t++) tq_enc_activate(f->hb + (size_t)t * H + n0, n1 - n0, c->act);
+        break;
+    }
+    case PH_LN1: case PH_LN2:
+        for (int t = r0; t < r1; t++)
+            tq_enc_layernorm(f->x + (size_t)t * D, f->x + (size_t)t * D, f->phase == PH_LN1 ? L->ln1w : L->ln2w,
+                             f->phase == PH_LN1 ? L->ln1b : L->ln2b, D, c->ln_eps);
+        break;
+    }
+}
+
+typedef struct worker { fw *f; int id, n_threads, n; atomic_int *next; } worker;
+
+static void *worker_run(void *arg) {
+    worker *w = arg;
+    for (int t; (t = atomic_fetch_add(w->next, 1)) < w->n;) run_task(w->f, t, w->id);
+    return NULL;
+}
+
+/* Run every task of the phase on up to n_threads threads (the caller is one). */
+static void run_phase(fw *f, int phase, int n_threads) {
+    f->phase = phase;
+    int n = n_tasks(f);
+    atomic_int next = 0;
+    worker w[TQ_ENC_MAX_THREADS];
+    pthread_t tid[TQ_ENC_MAX_THREADS];
+    int started = 0;
+    if (n_threads > n) n_threads = n;
+    for (int i = 0; i < n_threads; i++) w[i] = (worker){f, i, n_threads, n, &next};
+    for (int i = 1; i < n_threads; i++)
+        if (pthread_create(&tid[i], NULL, worker_run, &w[i]) == 0) started = i;
+        else break;
+    worker_run(&w[0]);
+    for (int i = 1; i <= started; i++) pthread_join(tid[i], NULL);
+}
+
+static tq_status check_batch(const tq_enc *e, const tq_enc_batch *b, const tq_enc_out *o, tq_error *err) {
+    const tq_enc_config *c = &e->c;
+    if (!b || !o || b->batch < 1 || !b->ids)
+        return tq_err(err, TQ_E_ARG, "encoder: a batch needs at least one sequence and its ids");
+    if (b->seq < 1 || b->seq > c->max_pos)
+        return tq_err(err, TQ_E_ARG, "encoder: sequence length %d is outside [1, %d] (max_position_embeddings)", b->seq,
+                      c->max_pos);
+    if (o->logits && !e->cls_w)
+        return tq_err(err, TQ_E_ARG, "encoder: logits asked for, but the model has no classification head");
+    for (int s = 0; s < b->batch; s++) {
+        int real = 0;
+        for (int p = 0; p < b->seq; p++) {
+            size_t i = (size_t)s * b->seq + p;
+            if (b->ids[i] < 0 || b->ids[i] >= c->vocab_size)
+                return tq_err(err, TQ_E_ARG, "encoder: sequence %d position %d: id %d is outside the vocabulary [0, %d)", s, p,
+                              b->ids[i], c->vocab_size);
+            int tmax = c->arch == TQ_ENC_BERT ? c->type_vocab_size : 1;
+            if (b->type_ids && (b->type_ids[i] < 0 || b->type_ids[i] >= tmax))
+                return tq_err(err, TQ_E_ARG, "encoder: sequence %d position %d: token type %d is outside [0, %d)", s, p,
+                              b->type_ids[i], tmax);
+            if (b->mask && b->mask[i] != 0 && b->mask[i] != 1)
+                return tq_err(err, TQ_E_ARG, "encoder: sequence %d position %d: mask %d is neither 0 nor 1", s, p, b->mask[i]);
+            real += b->mask ? b->mask[i] : 1;
+        }
+        if (!real) return tq_err(err, TQ_E_ARG, "encoder: sequence %d has no real token (its mask is all 0)", s);
+    }
+    return TQ_OK;
+}
+
+tq_status tq_enc_forward(const tq_enc *e, const tq_enc_batch *b, const tq_enc_out *o, tq_error *err) {
+    tq_status st = check_batch(e, b, o, err);
+    if (st) return st;
+    const tq_enc_config *c = &e->c;
+    int B = b->batch, S = b->seq, D = c->dim, H = c->hidden_dim, T = B * S;
+    size_t TD = (size_t)T * D;
+    int n_threads = openblas_get_num_threads();   /* the caller's parallelism */
+    if (n_threads < 1) n_threads = 1;
+    if (n_threads > TQ_ENC_MAX_THREADS) n_threads = TQ_ENC_MAX_THREADS;
+    fw f = {.e = e, .b = b, .B = B, .S = S, .D = D, .H = H, .T = T};
+    f.x = malloc(sizeof(float) * TD);
+    f.qkv = malloc(sizeof(float) * 3 * TD);
+    f.ctx = malloc(sizeof(float) * TD);
+    f.hb = malloc(sizeof(float) * (size_t)T * H);
+    f.sc = malloc(sizeof(float) * (size_t)S * S * (size_t)n_threads);
+    if (!f.x || !f.qkv || !f.ctx || !f.hb || !f.sc) {
+        st = tq_err(err, TQ_E_NOMEM, "encoder: out of memory for a batch of %d x %d", B, S);
+        goto out;
+    }
+    float *x = f.x;
+    tq_spec_blas_enter();   /* OpenBLAS single-threaded while we run */
+    run_phase(&f, PH_EMBED, n_threads);
+    if (o->layers) memcpy(o->layers, x, sizeof(float) * TD);
+    for (int l = 0; l < c->n_layers; l++) {
+        f.L = &e->L[l];
+        static const int phases[] = {PH_QKV, PH_ATTN, PH_WO, PH_LN1, PH_FFN1, PH_FFN2, PH_LN2};
+        for (size_t k = 0; k < sizeof phases / sizeof phases[0]; k++) run_phase(&f, phases[k], n_threads);
+        if (o->layers) memcpy(o->layers + (size_t)(l + 1) * TD, x, sizeof(float) * TD);
+    }
+    if (o->hidden) memcpy(o->hidden, x, sizeof(float) * TD);
+
+    if (o->pooled) {
+        for (int s = 0; s < B; s++) {
+            float *out = o->pooled + (size_t)s * D;
+            const int32_t *mk = b->mask ? b->mask + (size_t)s * S : NULL;
+            if (c->pooling == TQ_POOL_CLS) {
+                memcpy(out, x + (size_t)s * S * D, sizeof(float) * (size_t)D);
+            } else {
+                int n = 0;
+                for (int i = 0; i < D; i++) out[i] = 0;
+                for (int p = 0; p < S; p++) {
+                    if (mk && !mk[p]) continue;
+                    const float *r = x + ((size_t)s * S + p) * D;
+                    for (int i = 0; i < D; i++) out[i] += r[i];
+                    n++;
+                }
+                for (int i = 0; i < D; i++) out[i] /= (float)n;
+            }
+            if (c->normalize) {
+                double ss = 0;
+                for (int i = 0; i < D; i++) ss += (double)out[i] * out[i];
+                float nrm = (float)sqrt(ss);
+                if (nrm < 1e-12f) nrm = 1e-12f;
+                for (int i = 0; i < D; i++) out[i] /= nrm;
+            }
+        }
+    }
+
+    if (o->logits) {
+        /* [CLS] rows -> ctx[B, D]; BERT: tanh(pooler); DistilBERT: relu(pre_classifier) */
+        int NL = c->n_labels;
+        const float *w1 = e->cls_w && e->pool_w && c->arch == TQ_ENC_BERT ? e->pool_w : e->pre_w;
+        const float *b1 = w1 == e->pool_w ? e->pool_b : e->pre_b;
+        float *ctx = f.ctx;
+        for (int s = 0; s < B; s++) memcpy(ctx + (size_t)s * D, b1, sizeof(float) * (size_t)D);
+        gemm_slab(ctx, D, x, S * D, w1, B, 0, D, D);
+        for (int i = 0; i < B * D; i++) ctx[i] = c->arch == TQ_ENC_BERT ? tanhf(ctx[i]) : (ctx[i] > 0 ? ctx[i] : 0.0f);
+        for (int s = 0; s < B; s++) memcpy(o->logits + (size_t)s * NL, e->cls_b, sizeof(float) * (size_t)NL);
+        gemm_slab(o->logits, NL, ctx, D, e->cls_w, B, 0, NL, D);
+    }
+    tq_spec_blas_leave();
+out:
+    free(f.x); free(f.qkv); free(f.ctx); free(f.hb); free(f.sc);
+    return st;
+}
