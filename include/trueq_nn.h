@@ -271,7 +271,7 @@ tq_status tq_wp_encode(const tq_wordpiece *t, const char *a, const char *b, int 
 typedef struct tq_enc_seq {
     int            n;
     const int32_t *ids;
-    const int32_t *type_ids;   /* NULL = all 0 */
+    const int32_t *type_ids;   /* NULL = all 0; ignored for DistilBERT (no token types) */
 } tq_enc_seq;
 
 /** Error of one layer's output (index 0: the embedding output), over the

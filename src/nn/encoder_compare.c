@@ -76,15 +76,20 @@ static tq_status check_same(const tq_enc_config *ca, const tq_enc_config *cb, tq
     return TQ_OK;
 }
 
-/* Pad sequences seqs[0..nb) to seq tokens into ids/tt/mask ([nb, seq]). */
-static void fill_batch(const tq_enc_seq *seqs, int nb, int seq, int pad, int32_t *ids, int32_t *tt, int32_t *mask) {
+/* Pad sequences seqs[0..nb) to seq tokens into ids/tt/mask ([nb, seq]).
+ * Token types are kept only for a model that has them (BERT); DistilBERT has
+ * no token-type embedding and, like its Hugging Face tokenizer, ignores them. */
+static void fill_batch(const tq_enc_seq *seqs, int nb, int seq, const tq_enc_config *c, int32_t *ids, int32_t *tt,
+                       int32_t *mask) {
+    const int pad = c->pad_token_id;
+    const bool types = c->type_vocab_size > 0;
     for (int i = 0; i < nb; i++) {
         const tq_enc_seq *q = &seqs[i];
         for (int t = 0; t < seq; t++) {
             size_t k = (size_t)i * seq + t;
             bool real = t < q->n;
             ids[k] = real ? q->ids[t] : pad;
-            tt[k] = real && q->type_ids ? q->type_ids[t] : 0;
+            tt[k] = real && types && q->type_ids ? q->type_ids[t] : 0;
             mask[k] = real;
         }
     }
@@ -111,12 +116,12 @@ tq_status tq_enc_run(const tq_enc *e, const tq_enc_seq *seqs, int n_seqs, int ba
     for (int s0 = 0; s0 < n_seqs && !st; s0 += batch) {
         int nb = n_seqs - s0 < batch ? n_seqs - s0 : batch, seq = longest(seqs + s0, nb);
         size_t bc = (size_t)nb * seq;
-        fill_batch(seqs + s0, nb, seq, c->pad_token_id, buf, buf + bc, buf + 2 * bc);
+        fill_batch(seqs + s0, nb, seq, c, buf, buf + bc, buf + 2 * bc);
         tq_enc_batch in = {.batch = nb, .seq = seq, .ids = buf, .type_ids = buf + bc, .mask = buf + 2 * bc};
         tq_enc_out o = {.pooled = pooled ? pooled + (size_t)s0 * c->dim : NULL,
                         .logits = logits ? logits + (size_t)s0 * c->n_labels : NULL};
         st = tq_enc_forward(e, &in, &o, err);
-        if (st) tq_err_prefix(err, "sequences %d..%d: ", s0, s0 + nb - 1);
+        if (st) tq_err_prefix(err, "sequences %d..%d", s0, s0 + nb - 1);
         else if (progress) progress(ud, s0 + nb, n_seqs);
     }
     free(buf);
@@ -172,14 +177,14 @@ tq_status tq_enc_compare(const tq_enc *a, const tq_enc *b, const tq_enc_seq *seq
 
     for (int s0 = 0; s0 < n_seqs; s0 += batch) {
         int nb = n_seqs - s0 < batch ? n_seqs - s0 : batch, seq = longest(seqs + s0, nb);
-        fill_batch(seqs + s0, nb, seq, ca->pad_token_id, ids, tt, mask);
+        fill_batch(seqs + s0, nb, seq, ca, ids, tt, mask);
         tq_enc_batch in = {.batch = nb, .seq = seq, .ids = ids, .type_ids = tt, .mask = mask};
         for (int s = 0; s < 2; s++) {
             tq_enc_out o = {.pooled = sb[s].pooled, .logits = sb[s].logits, .layers = sb[s].layers};
             double t0 = now_s();
             st = tq_enc_forward(s ? b : a, &in, &o, err);
             double dt = now_s() - t0;
-            if (st) { tq_err_prefix(err, "compare: %s model, sequence %d..%d: ", s ? "second" : "first", s0, s0 + nb - 1); goto out; }
+            if (st) { tq_err_prefix(err, "compare: %s model, sequences %d..%d", s ? "second" : "first", s0, s0 + nb - 1); goto out; }
             if (s) r->sec_b += dt; else r->sec_a += dt;
         }
         size_t lstride = (size_t)nb * seq * dim;   /* one layer's block in this batch */
