@@ -15,7 +15,7 @@
  * of threads (tests/test_encoder_ops.c checks 1 against 2 threads).
  */
 #include "core/internal.h"
-#include "spectral/blas_threads.h"
+#include "core/blas.h"
 #include "trueq_nn.h"
 #include <cblas.h>
 #include <pthread.h>
@@ -457,7 +457,7 @@ tq_status tq_enc_forward(const tq_enc *e, const tq_enc_batch *b, const tq_enc_ou
         goto out;
     }
     float *x = f.x;
-    tq_spec_blas_enter();   /* OpenBLAS single-threaded while we run */
+    tq_blas_serial_enter();   /* OpenBLAS single-threaded while we run */
     run_phase(&f, PH_EMBED, n_threads);
     if (o->layers) memcpy(o->layers, x, sizeof(float) * TD);
     for (int l = 0; l < c->n_layers; l++) {
@@ -507,7 +507,7 @@ tq_status tq_enc_forward(const tq_enc *e, const tq_enc_batch *b, const tq_enc_ou
         for (int s = 0; s < B; s++) memcpy(o->logits + (size_t)s * NL, e->cls_b, sizeof(float) * (size_t)NL);
         gemm_slab(o->logits, NL, ctx, D, e->cls_w, B, 0, NL, D);
     }
-    tq_spec_blas_leave();
+    tq_blas_serial_leave();
 out:
     free(f.x); free(f.qkv); free(f.ctx); free(f.hb); free(f.sc);
     return st;

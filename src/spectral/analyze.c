@@ -148,7 +148,7 @@ tq_status tq_spectral_analyze(const tq_model *m, const tq_spec_opts *opts, tq_sp
 
     job J = { .m = m, .o = &o, .r = out, .inner = inner };
     pthread_mutex_init(&J.mu, NULL);
-    tq_spec_blas_enter();
+    tq_blas_serial_enter();
     pthread_t tid[256];
     int started = 0;
     for (int k = 1; k < threads; k++) {
@@ -157,7 +157,7 @@ tq_status tq_spectral_analyze(const tq_model *m, const tq_spec_opts *opts, tq_sp
     }
     worker(&J);
     for (int k = 0; k < started; k++) pthread_join(tid[k], NULL);
-    tq_spec_blas_leave();
+    tq_blas_serial_leave();
     pthread_mutex_destroy(&J.mu);
     if (J.failed) {
         if (err) *err = J.err;

@@ -1,20 +1,11 @@
 /*
- * blas_threads.h — keep OpenBLAS single-threaded while spectral work runs
- * (internal to src/spectral/).
- *
- * OpenBLAS's threaded level-2 kernels split reductions across threads, so
- * their round-off depends on its thread count and even on scheduling. The
- * spectral module therefore runs every BLAS/LAPACK call with one OpenBLAS
- * thread (parallelism comes from analysing layers on separate threads). The
- * calls nest and may come from several threads: a reference count, under a
- * mutex, sets one thread on the first entry and restores the caller's
- * setting on the last exit.
+ * blas_threads.h — internal to src/spectral/: the thread-count-explicit
+ * singular-value routine (OpenBLAS itself is kept single-threaded through
+ * core/blas.h).
  */
 #ifndef TQ_SPECTRAL_BLAS_THREADS_H
 #define TQ_SPECTRAL_BLAS_THREADS_H
-void tq_spec_blas_enter(void);
-void tq_spec_blas_leave(void);
-
+#include "core/blas.h"
 #include "trueq_spectral.h"
 /** tq_spectral_svals with `threads` threads for the Gram route's slices
  *  (the result does not depend on `threads`). */

@@ -19,6 +19,7 @@
 #include "core/internal.h"
 #include "trueq_spectral.h"
 #include "spectral/blas_threads.h"
+#include "core/blas.h"
 
 #include <cblas.h>
 #include <pthread.h>
@@ -27,24 +28,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-static pthread_mutex_t blas_mu = PTHREAD_MUTEX_INITIALIZER;
-static int blas_refs, blas_saved;
-
-void tq_spec_blas_enter(void) {
-    pthread_mutex_lock(&blas_mu);
-    if (blas_refs++ == 0) {
-        blas_saved = openblas_get_num_threads();
-        if (blas_saved != 1) openblas_set_num_threads(1);
-    }
-    pthread_mutex_unlock(&blas_mu);
-}
-
-void tq_spec_blas_leave(void) {
-    pthread_mutex_lock(&blas_mu);
-    if (--blas_refs == 0 && blas_saved != 1) openblas_set_num_threads(blas_saved);
-    pthread_mutex_unlock(&blas_mu);
-}
 
 int tq_spectral_select(const char *name, int ndim, const int64_t *shape, char *why, size_t cap) {
     TQ_UNUSED(name);
@@ -194,7 +177,7 @@ tq_status tq_spec_svals_threads(const float *w, int64_t rows, int64_t cols, tq_s
         }
         a[i] = (double)w[i];
     }
-    tq_spec_blas_enter();
+    tq_blas_serial_enter();
     tq_status st = TQ_OK;
     tq_spec_svd u = TQ_SPEC_SVD_GESDD;
     int ok = 0;
@@ -204,11 +187,11 @@ tq_status tq_spec_svals_threads(const float *w, int64_t rows, int64_t cols, tq_s
     int64_t N = rows > cols ? rows : cols, M = rows > cols ? cols : rows;
     if (method == TQ_SPEC_SVD_AUTO && N >= 2 * M) {
         ok = svals_gram(a, rows, cols, threads, sv, err);
-        if (ok < 0) { free(a); tq_spec_blas_leave(); return err ? err->status : TQ_E_NOMEM; }
+        if (ok < 0) { free(a); tq_blas_serial_leave(); return err ? err->status : TQ_E_NOMEM; }
         if (ok) u = TQ_SPEC_SVD_AUTO;
     }
     if (!ok) st = svals_gesdd(a, rows, cols, sv, err);
-    tq_spec_blas_leave();
+    tq_blas_serial_leave();
     free(a);
     if (st == TQ_OK && used) *used = u;
     return st;
