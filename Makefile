@@ -1,5 +1,5 @@
 # Thin wrapper over CMake so the README's commands stay short.
-#   make demo   install deps, build, synthesize the default model, convert it, print the ledger
+#   make demo   install deps, build, synthesize the default model, convert it, print the ledger, compare
 #   make check  install deps, build, run every test (ctest), then again under ASan+UBSan (clang)
 #   make test   the ctest run alone
 #   make asan   the same tests under AddressSanitizer + UndefinedBehaviorSanitizer

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's first command: synthesize the built-in DistilBERT-base-shaped model,
-# convert it to real int8 storage, print the ledger, and show what a 125 MB target needs.
+# convert it to real int8 storage, print the ledger, show what a 125 MB target needs, and
+# compare the two models output against output.
 set -euo pipefail
 build=${1:-build}
 tq="$build/trueq"
@@ -23,3 +24,6 @@ echo "== trueq inspect: the ledger of the written file (totals reconcile with ls
 echo "   ... (rows elided; run: $tq inspect $dir/distilbert-int8-emb)"
 "$tq" inspect "$dir/distilbert-int8-emb" --quiet
 ls -l "$dir/distilbert-int8-emb/model.safetensors"
+echo
+echo "== trueq compare: the same C forward pass on the original and the int8 copy, outputs compared"
+"$tq" compare "$dir/distilbert" "$dir/distilbert-int8-emb"
