@@ -65,6 +65,25 @@ PYEOF'
 echo "5 99999 3" > "$T/bad_ids.txt"
 "$CLI" embed "$M" --ids "$T/bad_ids.txt" 2> "$T/err.txt" >/dev/null; rc=$?
 check "embed --ids: an id beyond the vocabulary is named with file:line (exit 2)" '[ $rc -eq 2 ] && grep -q "bad_ids.txt:1: token id 99999 is outside the vocabulary \[0, 1000)" "$T/err.txt"'
+# the ids-file parser: each malformed input has its own message, exit 2
+ids_case() {  # name, file content (printf format), expected message fragment
+  printf "$2" > "$T/case.txt"
+  expect=$3
+  "$CLI" embed "$M" --ids "$T/case.txt" > /dev/null 2> "$T/err.txt"; rc=$?
+  check "--ids $1: exit 2, \"$expect\"" '[ $rc -eq 2 ] && grep -qF -- "$expect" "$T/err.txt"'
+}
+ids_case "junk token" '101 7x 102\n' 'case.txt:1: "7x 102" is not a token id'
+ids_case "negative id" '101 -4 102\n' 'case.txt:1: token id -4 is outside the vocabulary'
+ids_case "two separators" '101 5 | 6 | 7 102\n' "case.txt:1: more than one '|'"
+ids_case "separator only" '# c\n |\n' 'case.txt:2: no token ids on the line'
+ids_case "no inputs" '# only a comment\n\n' 'no inputs'
+ids_case "NUL byte" '101 5\000 102\n' 'case.txt:1: the line holds a NUL byte'
+"$PY" -c 'print(" ".join(["5"] * 513))' > "$T/long.txt"
+"$CLI" embed "$M" --ids "$T/long.txt" > /dev/null 2> "$T/err.txt"; rc=$?
+check "--ids longer than max_position_embeddings: exit 2 naming the limit" '[ $rc -eq 2 ] && grep -q "long.txt:1: more than 512 tokens" "$T/err.txt"'
+printf 'ok line\n\377\376 bad utf8\n' > "$T/badtext.txt"
+"$CLI" embed "$M" --texts "$T/badtext.txt" > /dev/null 2> "$T/err.txt"; rc=$?
+check "--texts with invalid UTF-8: exit 2 naming file and line" '[ $rc -eq 2 ] && grep -q "badtext.txt:2: " "$T/err.txt"'
 "$CLI" embed "$M" 2> "$T/err.txt"; rc=$?
 check "embed without inputs is a usage error (exit 1)" '[ $rc -eq 1 ] && grep -q "give the inputs" "$T/err.txt"'
 
