@@ -37,7 +37,9 @@ static const tens SMALL[] = {
 
 static float gen(uint64_t *s, int i) { return 0.05f * tq_t_randn(s) * ((i % 29) == 0 ? 6.0f : 1.0f); }
 
-static void write_small(const char *dir, int nan_at) {
+/* nan_at: a NaN at that index of layer.0.attn.q.weight; huge_at: 1e39 (beyond
+ * float32) at that index of the F64 head.weight; -1: none. */
+static void write_small(const char *dir, int nan_at, int huge_at) {
     mkdir(dir, 0755);
     char path[1024];
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
@@ -61,7 +63,7 @@ static void write_small(const char *dir, int nan_at) {
             case TQ_DTYPE_F32: memcpy(b + 4 * k, &v, 4); break;
             case TQ_DTYPE_F16: { uint16_t h = tq_f32_to_f16(v); memcpy(b + 2 * k, &h, 2); break; }
             case TQ_DTYPE_BF16: { uint16_t h = tq_f32_to_bf16(v); memcpy(b + 2 * k, &h, 2); break; }
-            case TQ_DTYPE_F64: { double d = v; memcpy(b + 8 * k, &d, 8); break; }
+            case TQ_DTYPE_F64: { double d = k == huge_at ? 1e39 : v; memcpy(b + 8 * k, &d, 8); break; }
             default: { int64_t x = k; memcpy(b + 8 * k, &x, 8); }
             }
         }
@@ -89,7 +91,7 @@ static tq_status convert(const char *in, const char *out, const tq_convert_optio
 static void round_trips(void) {
     char in[1024];
     snprintf(in, sizeof in, "%s", tq_t_path("small"));
-    write_small(in, -1);
+    write_small(in, -1, -1);
     tq_error e;
     tq_model *orig = tq_model_open(in, &e);
     CHECK_OK(orig ? TQ_OK : e.status, e);
@@ -229,12 +231,46 @@ static void determinism_and_policy(void) {
     CHECK(!exists(tq_t_path("fail1")));
     char nan_dir[1024];
     snprintf(nan_dir, sizeof nan_dir, "%s", tq_t_path("small_nan"));
-    write_small(nan_dir, 70);
+    write_small(nan_dir, 70, -1);
     tq_convert_options_init(&o);
     CHECK_ERR(convert(nan_dir, tq_t_path("fail2"), &o, NULL, &e), e, TQ_E_VALUE, "\"layer.0.attn.q.weight\": non-finite value nan at flat index 70");
     CHECK(!exists(tq_t_path("fail2")));
     o.allow_nonfinite = 1;
     CHECK_OK(convert(nan_dir, tq_t_path("ok_nan"), &o, NULL, &e), e);
+    char huge_dir[1024];
+    snprintf(huge_dir, sizeof huge_dir, "%s", tq_t_path("small_huge"));
+    write_small(huge_dir, -1, 5);
+    tq_convert_options_init(&o);
+    CHECK_ERR(convert(huge_dir, tq_t_path("fail3"), &o, NULL, &e), e, TQ_E_VALUE,
+              "tensor \"head.weight\": F64 value 1e+39 at flat index 5 is outside the float32 range");
+    CHECK(!exists(tq_t_path("fail3")));
+    /* A failure late in a run into an existing output leaves the earlier output as it was:
+     * here the side file config.json cannot be written (a directory stands at its name). */
+    {
+        char prev_dir[1024], pm[1100], pmeta[1100], pcfg[1100], bak[1200];
+        snprintf(prev_dir, sizeof prev_dir, "%s", tq_t_path("prev_out"));
+        tq_convert_options_init(&o);
+        CHECK_OK(convert(in, prev_dir, &o, NULL, &e), e);
+        snprintf(pm, sizeof pm, "%s/model.safetensors", prev_dir);
+        snprintf(pmeta, sizeof pmeta, "%s/conversion_metadata.json", prev_dir);
+        snprintf(pcfg, sizeof pcfg, "%s/config.json", prev_dir);
+        size_t n_before, m_before;
+        void *before = slurp(pm, &n_before), *meta_before = slurp(pmeta, &m_before);
+        CHECK(before && meta_before && unlink(pcfg) == 0 && mkdir(pcfg, 0755) == 0);
+        o.q.bits = 4;
+        CHECK_ERR(convert(in, prev_dir, &o, NULL, &e), e, TQ_E_IO, "config.json: is a directory");
+        size_t n_after, m_after;
+        void *after = slurp(pm, &n_after), *meta_after = slurp(pmeta, &m_after);
+        CHECK(after && n_after == n_before && !memcmp(before, after, n_before));
+        CHECK(meta_after && m_after == m_before && !memcmp(meta_before, meta_after, m_before));
+        snprintf(bak, sizeof bak, "%s.trueq-prev", pm);
+        CHECK(!exists(bak));
+        rmdir(pcfg);
+        CHECK_OK(convert(in, prev_dir, &o, NULL, &e), e);   /* then a good run replaces it */
+        void *replaced = slurp(pm, &n_after);
+        CHECK(replaced && n_after < n_before && !exists(bak));
+        free(before); free(after); free(meta_before); free(meta_after); free(replaced);
+    }
     tq_convert_options_init(&o);
     CHECK_ERR(convert(in, in, &o, NULL, &e), e, TQ_E_ARG, "input model's directory");
     char orig_path[1100];

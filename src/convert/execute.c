@@ -22,8 +22,50 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Files a run created, removed again on failure. */
-typedef struct created { char **paths; int n; char *dir_created; } created;
+/* Files a run created, removed again on failure; and files of an earlier
+ * output that the run replaces, moved aside (NAME.trueq-prev) until the run
+ * has succeeded, then deleted; on failure they are moved back, so a failed
+ * run into an existing output directory leaves it as it was. */
+typedef struct created { char **paths; int n; char *dir_created; char **prev; int nprev; } created;
+
+/* Move an existing file at path aside before the run writes there. */
+static tq_status displace(created *c, const char *path, tq_error *err) {
+    struct stat st;
+    if (lstat(path, &st) != 0) return TQ_OK;   /* nothing there */
+    if (S_ISDIR(st.st_mode)) return tq_err(err, TQ_E_IO, "%s: is a directory; trueq would write a file there", path);
+    char **np = realloc(c->prev, sizeof(char *) * (size_t)(c->nprev + 1));
+    if (!np) return tq_err(err, TQ_E_NOMEM, "out of memory");
+    c->prev = np;
+    if (!(c->prev[c->nprev] = tq_strdup(path))) return tq_err(err, TQ_E_NOMEM, "out of memory");
+    tq_sb b = {0};
+    tq_sb_printf(&b, "%s.trueq-prev", path);
+    if (b.oom || rename(path, b.s) != 0) {
+        int e = errno;
+        tq_sb_free(&b);
+        free(c->prev[c->nprev]);
+        return tq_err(err, TQ_E_IO, "%s: cannot move the earlier output aside: %s", path, b.oom ? "out of memory" : strerror(e));
+    }
+    tq_sb_free(&b);
+    c->nprev++;
+    return TQ_OK;
+}
+
+/* Success: the earlier files are no longer needed. Failure (restore = true): put them back. */
+static void prev_finish(created *c, bool restore) {
+    for (int i = 0; i < c->nprev; i++) {
+        tq_sb b = {0};
+        tq_sb_printf(&b, "%s.trueq-prev", c->prev[i]);
+        if (!b.oom) {
+            if (restore) rename(b.s, c->prev[i]);
+            else unlink(b.s);
+        }
+        tq_sb_free(&b);
+        free(c->prev[i]);
+    }
+    free(c->prev);
+    c->prev = NULL;
+    c->nprev = 0;
+}
 
 static void created_add(created *c, const char *path) {
     char **np = realloc(c->paths, sizeof(char *) * (size_t)(c->n + 1));
@@ -35,6 +77,7 @@ static void created_add(created *c, const char *path) {
 
 static void created_rollback(created *c) {
     for (int i = c->n - 1; i >= 0; i--) unlink(c->paths[i]);
+    prev_finish(c, true);
     if (c->dir_created) {
         char *pool = tq_path_join(c->dir_created, "1_Pooling");
         if (pool) { rmdir(pool); free(pool); }
@@ -130,7 +173,10 @@ static tq_status write_quantized(const tq_plan *p, tq_writer *w, int64_t wi, con
     } else {
         owned = malloc(sizeof(float) * (size_t)(t->numel ? t->numel : 1));
         if (!owned) return tq_err(err, TQ_E_NOMEM, "tensor \"%s\": out of memory for %lld floats", t->name, (long long)t->numel);
-        if ((st = tq_convert_to_f32(t->dtype, t->data, t->numel, owned, err))) { free(owned); return st; }
+        if ((st = tq_convert_to_f32(t->dtype, t->data, t->numel, owned, err))) {
+            free(owned);
+            return tq_err_prefix(err, "tensor \"%s\"", t->name);
+        }
         f = owned;
     }
     tq_dtype cd;
@@ -222,7 +268,8 @@ static tq_status copy_side_files(const char *indir, const char *outdir, const in
     for (int i = 0; i < n && !st; i++) {
         char *src = tq_path_join(indir, names[i]), *dst = tq_path_join(outdir, names[i]);
         if (!src || !dst) st = tq_err(err, TQ_E_NOMEM, "out of memory");
-        else if (!(st = ino_check(ins, dst, err)) && !(st = tq_copy_file(src, dst, err))) created_add(cr, dst);
+        else if (!(st = ino_check(ins, dst, err)) && !(st = displace(cr, dst, err)) && !(st = tq_copy_file(src, dst, err)))
+            created_add(cr, dst);
         free(src); free(dst);
     }
     for (int i = 0; i < n; i++) free(names[i]);
@@ -233,7 +280,7 @@ static tq_status copy_side_files(const char *indir, const char *outdir, const in
         char *pdir = tq_path_join(outdir, "1_Pooling"), *pout = tq_path_join(outdir, "1_Pooling/config.json");
         if (pdir && pout && !(st = ino_check(ins, pout, err))) {
             mkdir(pdir, 0755);
-            if (!(st = tq_copy_file(pin, pout, err))) created_add(cr, pout);
+            if (!(st = displace(cr, pout, err)) && !(st = tq_copy_file(pin, pout, err))) created_add(cr, pout);
         }
         free(pdir); free(pout);
     }
@@ -363,12 +410,13 @@ tq_status tq_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn p
         if (progress) progress(ud, i + 1, p->n, it->src->name);
     }
     prefetch_wait(&pf);
-    if ((st = tq_writer_finish(w, err))) goto fail;
+    if ((st = displace(&cr, wpath, err)) || (st = tq_writer_finish(w, err))) goto fail;
     created_add(&cr, wpath);
     {
         char *json = render_metadata(p, wpath, stats, err);
         if (!json) { st = err ? err->status : TQ_E_NOMEM; goto fail; }
-        st = tq_write_file_atomic(mpath, json, strlen(json), err);
+        st = displace(&cr, mpath, err);
+        if (!st) st = tq_write_file_atomic(mpath, json, strlen(json), err);
         free(json);
         if (st) goto fail;
         created_add(&cr, mpath);
@@ -376,6 +424,7 @@ tq_status tq_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn p
     if ((st = copy_side_files(tq_model_dir(p->m), outdir, &ins, &cr, err))) goto fail;
     tq_writer_free(w);
     free(wpath); free(mpath); free(stats);
+    prev_finish(&cr, false);
     created_free(&cr);
     return TQ_OK;
 fail:

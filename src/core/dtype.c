@@ -3,6 +3,7 @@
  * float16 / bfloat16 conversions (IEEE round-to-nearest-even).
  */
 #include "core/internal.h"
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -101,7 +102,18 @@ tq_status tq_convert_to_f32(tq_dtype t, const void *src, int64_t n, float *dst, 
     case TQ_DTYPE_F32: memcpy(dst, src, (size_t)n * 4); return TQ_OK;
     case TQ_DTYPE_F16: for (int64_t i = 0; i < n; i++) dst[i] = tq_f16_to_f32(tq_ld16(p + 2 * i)); return TQ_OK;
     case TQ_DTYPE_BF16: for (int64_t i = 0; i < n; i++) dst[i] = tq_bf16_to_f32(tq_ld16(p + 2 * i)); return TQ_OK;
-    case TQ_DTYPE_F64: for (int64_t i = 0; i < n; i++) { double d; memcpy(&d, p + 8 * i, 8); dst[i] = (float)d; } return TQ_OK;
+    case TQ_DTYPE_F64:
+        for (int64_t i = 0; i < n; i++) {
+            double d;
+            memcpy(&d, p + 8 * i, 8);
+            /* A finite double beyond float32's range has no float32 value (the
+             * cast would be undefined); NaN and Inf convert to themselves. */
+            if (isfinite(d) && fabs(d) > FLT_MAX)
+                return tq_err(err, TQ_E_VALUE, "F64 value %g at flat index %lld is outside the float32 range (|x| <= %g)",
+                              d, (long long)i, (double)FLT_MAX);
+            dst[i] = (float)d;
+        }
+        return TQ_OK;
     case TQ_DTYPE_I8:  for (int64_t i = 0; i < n; i++) dst[i] = (float)(int8_t)p[i]; return TQ_OK;
     case TQ_DTYPE_U8: case TQ_DTYPE_BOOL: for (int64_t i = 0; i < n; i++) dst[i] = (float)p[i]; return TQ_OK;
     case TQ_DTYPE_I16: for (int64_t i = 0; i < n; i++) dst[i] = (float)(int16_t)tq_ld16(p + 2 * i); return TQ_OK;
