@@ -1,14 +1,15 @@
 /*
  * bench_encoder.c — encoder forward-pass speed.
  *
- *   bench_encoder MODEL [--seq N] [--batches 1,8] [--reps R] [--label NAME]
+ *   bench_encoder MODEL [--seq N] [--batches 1,8] [--reps R] [--label NAME] [--keep-int8]
  *
  * Opens MODEL (a directory with config.json, or a trueq-quantized copy; its
- * weights are decoded to float32 once), then for each batch size runs the
+ * weights are decoded to float32 once, or with --keep-int8 its int8 layer
+ * matrices stay int8, tq_enc_opts), then for each batch size runs the
  * forward pass (last hidden state + sentence embedding) on deterministic ids
  * of N tokens (no padding), best of R timed runs after one warm-up. Prints
  * one line per batch size:
- *   bench_encoder label=NAME batch=B seq=N open_s=... best_s=... seq_per_s=...
+ *   bench_encoder label=NAME batch=B seq=N open_s=... best_s=... seq_per_s=... weight_bytes=...
  * The OpenBLAS thread count is OpenBLAS's own (OPENBLAS_NUM_THREADS).
  * bench/encoder_vs_torch.py runs this next to PyTorch and tabulates.
  */
@@ -26,20 +27,22 @@ static double now_s(void) {
 
 int main(int argc, char **argv) {
     const char *model = NULL, *label = "trueq", *batches = "1,8";
-    int seq = 128, reps = 5;
+    int seq = 128, reps = 5, keep_int8 = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--seq") && i + 1 < argc) seq = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--batches") && i + 1 < argc) batches = argv[++i];
         else if (!strcmp(argv[i], "--label") && i + 1 < argc) label = argv[++i];
+        else if (!strcmp(argv[i], "--keep-int8")) keep_int8 = 1;
         else if (!model && argv[i][0] != '-') model = argv[i];
-        else { fprintf(stderr, "usage: bench_encoder MODEL [--seq N] [--batches 1,8] [--reps R] [--label NAME]\n"); return 2; }
+        else { fprintf(stderr, "usage: bench_encoder MODEL [--seq N] [--batches 1,8] [--reps R] [--label NAME] [--keep-int8]\n"); return 2; }
     }
     if (!model || seq < 1 || reps < 1) { fprintf(stderr, "bench_encoder: need MODEL, --seq >= 1, --reps >= 1\n"); return 2; }
     tq_error err = {0};
     double t0 = now_s();
     tq_model *m = tq_model_open(model, &err);
-    tq_enc *e = m ? tq_enc_open(m, NULL, &err) : NULL;
+    tq_enc_opts eo = {.keep_int8 = keep_int8};
+    tq_enc *e = m ? tq_enc_open_ex(m, NULL, &eo, &err) : NULL;
     tq_model_close(m);
     double open_s = now_s() - t0;
     if (!e) { fprintf(stderr, "bench_encoder: %s\n", err.msg); return 1; }
@@ -71,8 +74,8 @@ int main(int argc, char **argv) {
             if (r > 0 && d < best) best = d;   /* run 0 warms up */
         }
         if (!rc)
-            printf("bench_encoder label=%s batch=%d seq=%d open_s=%.3f best_s=%.5f seq_per_s=%.2f\n", label, B, seq, open_s,
-                   best, B / best);
+            printf("bench_encoder label=%s batch=%d seq=%d open_s=%.3f best_s=%.5f seq_per_s=%.2f weight_bytes=%llu\n",
+                   label, B, seq, open_s, best, B / best, (unsigned long long)tq_enc_weight_bytes(e));
         free(ids); free(hidden); free(pooled);
     }
     tq_enc_free(e);

@@ -11,6 +11,8 @@ best of N timed forward passes after one warm-up, in sequences per second:
   trueq fp32      build/bench_encoder on the float32 checkpoint
   trueq int8 file build/bench_encoder on `trueq convert --bits 8` output
                   (dequantized to float32 when the encoder opens it)
+  trueq int8 kept the same file with --keep-int8: layer matrices stay int8
+                  in memory, 256 rows decoded per product (same outputs)
   torch fp32      transformers AutoModel, torch.no_grad
   torch int8 dyn  torch.quantization.quantize_dynamic(model, {nn.Linear}, qint8)
 OpenBLAS (trueq) gets OPENBLAS_NUM_THREADS=T, torch torch.set_num_threads(T).
@@ -24,15 +26,18 @@ import time
 import torch
 
 
-def trueq_speed(build, model, label, threads, seq, reps):
+def trueq_speed(build, model, label, threads, seq, reps, extra=()):
+    """{batch: sequences/s}, and the weight bytes the encoder held."""
     env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads))
     out = subprocess.run([os.path.join(build, "bench_encoder"), model, "--seq", str(seq), "--reps", str(reps),
-                          "--batches", "1,8", "--label", label], env=env, check=True, capture_output=True, text=True).stdout
-    res = {}
+                          "--batches", "1,8", "--label", label, *extra], env=env, check=True, capture_output=True,
+                         text=True).stdout
+    res, held = {}, 0
     for line in out.splitlines():
         kv = dict(f.split("=", 1) for f in line.split()[1:])
         res[int(kv["batch"])] = float(kv["seq_per_s"])
-    return res
+        held = int(kv["weight_bytes"])
+    return res, held
 
 
 def torch_speed(model, vocab, seq, reps):
@@ -76,13 +81,15 @@ def main():
     lines = venv.stdout.splitlines()
     if venv.returncode == 0 and len(lines) > 1 and lines[1]:
         models.append(("all-MiniLM-L6-v2", lines[1]))
-    rows = []
+    rows, mem = [], []
     for name, path in models:
         q8 = os.path.join(work, os.path.basename(path.rstrip("/")) + "-int8")
         if not os.path.exists(os.path.join(q8, "model.safetensors")):
             subprocess.run([tq, "convert", path, "-o", q8, "--bits", "8"], check=True, capture_output=True)
-        f32 = trueq_speed(a.build, path, "fp32", a.threads, a.seq, a.reps)
-        i8 = trueq_speed(a.build, q8, "int8", a.threads, a.seq, a.reps)
+        f32, m32 = trueq_speed(a.build, path, "fp32", a.threads, a.seq, a.reps)
+        i8, m8 = trueq_speed(a.build, q8, "int8", a.threads, a.seq, a.reps)
+        k8, mk8 = trueq_speed(a.build, q8, "int8kept", a.threads, a.seq, a.reps, ("--keep-int8",))
+        mem.append((name, m32, m8, mk8))
         m = AutoModel.from_pretrained(path).eval()
         vocab = m.config.vocab_size
         tf = torch_speed(m, vocab, a.seq, a.reps)
@@ -93,13 +100,19 @@ def main():
             print(f"# torch quantize_dynamic unavailable: {ex}", file=sys.stderr)
             tq8 = {1: float("nan"), 8: float("nan")}
         for b in (1, 8):
-            rows.append((name, b, f32[b], i8[b], tf[b], tq8[b]))
+            rows.append((name, b, f32[b], i8[b], k8[b], tf[b], tq8[b]))
     print(f"threads {a.threads}, {a.seq} tokens per sequence, best of {a.reps}; sequences/s "
           f"(torch {torch.__version__}, quantized engine {torch.backends.quantized.engine})\n")
-    print("| model | batch | trueq fp32 | trueq int8 file | torch fp32 | torch int8 dynamic | trueq fp32 / torch fp32 | trueq int8 file / torch int8 |")
-    print("|---|---|---|---|---|---|---|---|")
-    for name, b, f, i, t, t8 in rows:
-        print(f"| {name} | {b} | {f:.2f} | {i:.2f} | {t:.2f} | {t8:.2f} | **{f / t:.2f}** | {i / t8:.2f} |")
+    print("| model | batch | trueq fp32 | trueq int8 file | trueq int8 kept | torch fp32 | torch int8 dynamic "
+          "| trueq fp32 / torch fp32 | trueq int8 kept / torch int8 |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, b, f, i, k, t, t8 in rows:
+        print(f"| {name} | {b} | {f:.2f} | {i:.2f} | {k:.2f} | {t:.2f} | {t8:.2f} | **{f / t:.2f}** | {k / t8:.2f} |")
+    print("\nWeights the trueq encoder holds in memory (tq_enc_weight_bytes):\n")
+    print("| model | fp32 | int8 file (decoded) | int8 kept | kept / fp32 |")
+    print("|---|---|---|---|---|")
+    for name, m32, m8, mk8 in mem:
+        print(f"| {name} | {m32 / 1e6:.2f} MB | {m8 / 1e6:.2f} MB | {mk8 / 1e6:.2f} MB | {mk8 / m32:.2f} |")
 
 
 if __name__ == "__main__":

@@ -140,11 +140,32 @@ typedef struct tq_enc tq_enc;
 tq_enc *tq_enc_open(const tq_model *m, const tq_enc_config *cfg, tq_error *err);
 void    tq_enc_free(tq_enc *e);
 
+/** Options of tq_enc_open_ex. Zero-initialise for the defaults. */
+typedef struct tq_enc_opts {
+    /* 1: layer matrices (q/k/v, attention output, both FFN matrices) and
+     * the word embeddings stored as linear-sym 8-bit codes, any granularity,
+     * stay int8 in memory (codes + float32 scales: about a quarter of the
+     * float32 bytes). Each product decodes the 256 output rows it needs
+     * (q * scale, the values tq_dequantize gives) into a per-thread buffer
+     * and runs the same sgemm; a token's embedding row is decoded when it is
+     * looked up; so results are byte-identical to the decoded path. Fused
+     * q/k/v stay float32 unless all three are usable with the same groups
+     * per row; other tensors and codecs are decoded to float32 as usual. */
+    int keep_int8;
+} tq_enc_opts;
+
+/** tq_enc_open with options (opts may be NULL: the defaults). */
+tq_enc *tq_enc_open_ex(const tq_model *m, const tq_enc_config *cfg, const tq_enc_opts *opts, tq_error *err);
+/** Matrices held as int8 codes (q, k, v count as three; the word embeddings
+ *  as one); 0 unless keep_int8. */
+int     tq_enc_int8_matrices(const tq_enc *e);
+
 /** The effective configuration (n_labels is 0 when no head was found). Borrowed. */
 const tq_enc_config *tq_enc_config_of(const tq_enc *e);
 /** 1 when a classification head is loaded. */
 int      tq_enc_has_head(const tq_enc *e);
-/** Bytes of float32 weights held; number of parameters. */
+/** Bytes of weights held (float32 values, plus int8 codes and scales with
+ *  keep_int8); number of parameters. */
 uint64_t tq_enc_weight_bytes(const tq_enc *e);
 int64_t  tq_enc_param_count(const tq_enc *e);
 

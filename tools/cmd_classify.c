@@ -5,7 +5,7 @@
 #include <string.h>
 
 static const char *USAGE =
-    "usage: trueq classify MODEL PREMISE [HYPOTHESIS] [--ids FILE] [--json]\n"
+    "usage: trueq classify MODEL PREMISE [HYPOTHESIS] [--ids FILE] [--keep-int8] [--json]\n"
     "\n"
     "Run a BertForSequenceClassification or DistilBertForSequenceClassification\n"
     "checkpoint (original or trueq-quantized) on one text or a sentence pair\n"
@@ -16,6 +16,7 @@ static const char *USAGE =
     "  --ids FILE   pre-tokenised input instead of texts: one sequence per line,\n"
     "               ids separated by spaces, specials included, '|' before the\n"
     "               second segment; every line is classified\n"
+    "  --keep-int8  hold int8 (linear-sym 8-bit) matrices as int8 in memory (same result)\n"
     "  --json       one JSON object on stdout (labels, logits, probabilities)\n"
     "\n"
     "example: trueq classify mnli/ \"A man is playing a guitar.\" \"A man plays music.\"\n";
@@ -24,11 +25,13 @@ int cmd_classify(int argc, char **argv) {
     const char *cmd = "classify";
     const char *ids = NULL;
     bool json = false;
+    enc_open_opts po = {-1, -1, 0};
     tq_args a;
     tq_args_init(&a, argc, argv);
     while (tq_args_next(&a)) {
         if (tq_args_flag(&a, "--help") || tq_args_flag(&a, "-h")) { fputs(USAGE, stdout); return TQ_EXIT_OK; }
         else if (tq_args_flag(&a, "--json")) json = true;
+        else if (tq_args_flag(&a, "--keep-int8")) po.keep_int8 = 1;
         else if (tq_args_value(&a, NULL, "--ids", &ids)) {}
         else if (!tq_args_positional(&a)) return tq_args_unknown(&a, cmd);
     }
@@ -39,7 +42,7 @@ int cmd_classify(int argc, char **argv) {
     enc_side S = {.path = a.pos[0]};
     enc_inputs in = {0};
     float *logits = NULL;
-    int rc = enc_side_open(&S, cmd, ids == NULL, NULL, NULL);
+    int rc = enc_side_open(&S, cmd, ids == NULL, NULL, &po);
     if (rc) goto out;
     const tq_enc_config *c = tq_enc_config_of(S.e);
     if (!tq_enc_has_head(S.e)) {

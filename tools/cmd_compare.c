@@ -13,7 +13,7 @@
 
 static const char *USAGE =
     "usage: trueq compare ORIG QUANT [--texts FILE | --ids FILE] [--batch N] [--json]\n"
-    "                     [--min-cos X] [--max-mse X] [--min-agree F]\n"
+    "                     [--min-cos X] [--max-mse X] [--min-agree F] [--keep-int8]\n"
     "\n"
     "Run the same C forward pass on two BERT-family encoders (e.g. a model and its\n"
     "quantized copy) over the same inputs and compare like with like:\n"
@@ -37,6 +37,8 @@ static const char *USAGE =
     "  --min-cos X    exit 3 when the worst sentence-embedding cosine is below X\n"
     "  --max-mse X    exit 3 when the token-state MSE exceeds X\n"
     "  --min-agree F  exit 3 when top-1 label agreement is below F (0..1)\n"
+    "  --keep-int8    hold int8 (linear-sym 8-bit) matrices as int8 in memory on both\n"
+    "                 sides (same outputs; the report shows the bytes held)\n"
     "\n"
     "QUANT may lack config.json and the vocabulary: ORIG's are used.\n"
     "example (the seeds' criterion, done right):\n"
@@ -121,6 +123,9 @@ static void print_json(const enc_side *A, const enc_side *B, const char *src, co
            r->sec_a > 0 ? r->sequences / r->sec_a : 0, r->sec_b > 0 ? r->sequences / r->sec_b : 0);
     printf(",\"stored_bytes_orig\":%llu,\"stored_bytes_quant\":%llu", (unsigned long long)A->mem.total_bytes,
            (unsigned long long)B->mem.total_bytes);
+    printf(",\"memory_bytes_orig\":%llu,\"memory_bytes_quant\":%llu,\"int8_matrices_quant\":%d",
+           (unsigned long long)tq_enc_weight_bytes(A->e), (unsigned long long)tq_enc_weight_bytes(B->e),
+           tq_enc_int8_matrices(B->e));
     printf(",\"thresholds_ok\":%s}\n", ok ? "true" : "false");
 }
 
@@ -155,6 +160,11 @@ static void print_text(const enc_side *A, const enc_side *B, const char *src, co
            r->sec_a > 0 ? r->sequences / r->sec_a : 0, r->sec_b > 0 ? r->sequences / r->sec_b : 0, batch);
     printf("  stored            orig %s, quant %s\n", tq_fmt_bytes(A->mem.total_bytes, b1, sizeof b1),
            tq_fmt_bytes(B->mem.total_bytes, b2, sizeof b2));
+    printf("  in memory         orig %s, quant %s", tq_fmt_bytes(tq_enc_weight_bytes(A->e), b1, sizeof b1),
+           tq_fmt_bytes(tq_enc_weight_bytes(B->e), b2, sizeof b2));
+    if (tq_enc_int8_matrices(B->e)) printf(" (%d matrices kept as int8)", tq_enc_int8_matrices(B->e));
+    else printf(" (weights decoded to float32; --keep-int8 holds int8 codes)");
+    putchar('\n');
 }
 
 int cmd_compare(int argc, char **argv) {
@@ -163,11 +173,13 @@ int cmd_compare(int argc, char **argv) {
     if (orig && compare_decoder_applies(orig)) return compare_decoder_main(argc, argv);
     const char *texts = NULL, *ids = NULL, *batch_s = NULL, *min_cos_s = NULL, *max_mse_s = NULL, *min_agree_s = NULL;
     bool json = false;
+    enc_open_opts po = {-1, -1, 0};
     tq_args a;
     tq_args_init(&a, argc, argv);
     while (tq_args_next(&a)) {
         if (tq_args_flag(&a, "--help") || tq_args_flag(&a, "-h")) { fputs(USAGE, stdout); return TQ_EXIT_OK; }
         else if (tq_args_flag(&a, "--json")) json = true;
+        else if (tq_args_flag(&a, "--keep-int8")) po.keep_int8 = 1;
         else if (tq_args_value(&a, NULL, "--texts", &texts)) {}
         else if (tq_args_value(&a, NULL, "--ids", &ids)) {}
         else if (tq_args_value(&a, NULL, "--batch", &batch_s)) {}
@@ -193,8 +205,8 @@ int cmd_compare(int argc, char **argv) {
     enc_side A = {.path = a.pos[0]}, B = {.path = a.pos[1]};
     enc_inputs in = {0};
     tq_enc_cmp r = {0};
-    int rc = enc_side_open(&A, cmd, ids == NULL, NULL, NULL);
-    if (!rc) rc = enc_side_open(&B, cmd, false, tq_model_dir(A.m), NULL);
+    int rc = enc_side_open(&A, cmd, ids == NULL, NULL, &po);
+    if (!rc) rc = enc_side_open(&B, cmd, false, tq_model_dir(A.m), &po);
     if (rc) goto out;
     const tq_enc_config *c = tq_enc_config_of(A.e);
     int max_len = enc_max_len(A.e, A.tok), lb = enc_max_len(B.e, NULL);

@@ -5,7 +5,7 @@
 
 static const char *USAGE =
     "usage: trueq embed MODEL TEXT... [--texts FILE | --ids FILE] [--pooling mean|cls]\n"
-    "                   [--normalize | --no-normalize] [--batch N] [--json]\n"
+    "                   [--normalize | --no-normalize] [--batch N] [--keep-int8] [--json]\n"
     "\n"
     "Sentence embeddings from a BERT-family encoder (BERT, MiniLM, bge: BertModel;\n"
     "DistilBERT), original or trueq-quantized. Each text is tokenised with the\n"
@@ -22,6 +22,8 @@ static const char *USAGE =
     "  --pooling MODE   mean (over the real tokens) or cls (the first token)\n"
     "  --normalize      L2-normalise each vector (--no-normalize: do not)\n"
     "  --batch N        sequences per forward pass (default 8)\n"
+    "  --keep-int8      hold int8 (linear-sym 8-bit) matrices as int8 in memory,\n"
+    "                   decoding rows as products need them (same vectors, ~1/4 the RAM)\n"
     "  --json           one JSON object on stdout\n"
     "\n"
     "Output: per input a line \"# N tokens: TEXT\" and a line with the vector.\n"
@@ -31,7 +33,7 @@ int cmd_embed(int argc, char **argv) {
     const char *cmd = "embed";
     const char *texts = NULL, *ids = NULL, *pooling = NULL, *batch_s = NULL;
     bool json = false;
-    enc_pool_opts po = {-1, -1};
+    enc_open_opts po = {-1, -1, 0};
     tq_args a;
     tq_args_init(&a, argc, argv);
     while (tq_args_next(&a)) {
@@ -39,6 +41,7 @@ int cmd_embed(int argc, char **argv) {
         else if (tq_args_flag(&a, "--json")) json = true;
         else if (tq_args_flag(&a, "--normalize")) po.normalize = 1;
         else if (tq_args_flag(&a, "--no-normalize")) po.normalize = 0;
+        else if (tq_args_flag(&a, "--keep-int8")) po.keep_int8 = 1;
         else if (tq_args_value(&a, NULL, "--texts", &texts)) {}
         else if (tq_args_value(&a, NULL, "--ids", &ids)) {}
         else if (tq_args_value(&a, NULL, "--pooling", &pooling)) {}

@@ -34,7 +34,7 @@ void enc_side_free(enc_side *s) {
     s->m = NULL;
 }
 
-int enc_side_open(enc_side *s, const char *cmd, bool need_tok, const char *cfg_fallback_dir, const enc_pool_opts *po) {
+int enc_side_open(enc_side *s, const char *cmd, bool need_tok, const char *cfg_fallback_dir, const enc_open_opts *po) {
     tq_error err = {0};
     s->m = tq_model_open(s->path, &err);
     if (!s->m) return tq_cli_fail(cmd, &err);
@@ -56,7 +56,8 @@ int enc_side_open(enc_side *s, const char *cmd, bool need_tok, const char *cfg_f
     if (po && po->pooling >= 0) cfg.pooling = (tq_pool_mode)po->pooling;
     if (po && po->normalize >= 0) cfg.normalize = po->normalize;
     tq_model_memory(s->m, &s->mem);
-    s->e = tq_enc_open(s->m, &cfg, &err);
+    tq_enc_opts eo = {.keep_int8 = po && po->keep_int8};
+    s->e = tq_enc_open_ex(s->m, &cfg, &eo, &err);
     if (!s->e) return tq_cli_fail(cmd, &err);
     if (need_tok) {
         s->tok = tq_wp_open_dir(tq_model_dir(s->m), &err);

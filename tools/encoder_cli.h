@@ -17,8 +17,9 @@ typedef struct enc_side {
     tq_memory_report mem;      /* stored bytes of the weight file(s) */
 } enc_side;
 
-/** Pooling overrides from the command line (-1: keep the model's). */
-typedef struct enc_pool_opts { int pooling, normalize; } enc_pool_opts;
+/** Command-line choices: pooling overrides (-1: keep the model's), and
+ *  keep_int8 (hold linear-sym 8-bit matrices as int8, tq_enc_opts). */
+typedef struct enc_open_opts { int pooling, normalize, keep_int8; } enc_open_opts;
 
 /**
  * Open path as an encoder. need_tok: also open the tokenizer beside the
@@ -28,7 +29,7 @@ typedef struct enc_pool_opts { int pooling, normalize; } enc_pool_opts;
  * @return TQ_EXIT_OK, or an exit status after printing the error.
  */
 int  enc_side_open(enc_side *s, const char *cmd, bool need_tok, const char *cfg_fallback_dir,
-                   const enc_pool_opts *po);
+                   const enc_open_opts *po);
 void enc_side_free(enc_side *s);
 
 /** Input sequences and what they came from. */

@@ -26,6 +26,16 @@
 
 #define TQ_ENC_MAX_THREADS 64
 
+/* A layer matrix held as linear-sym 8-bit codes (keep_int8): q [rows, cols]
+ * and s [rows, ngroups], a group being glen columns (the last may be
+ * shorter); a per-tensor scale is repeated on every row, so fused q/k/v
+ * matrices may carry three. w = q * s, exactly what tq_dequantize gives. */
+typedef struct i8mat {
+    int8_t *q;
+    float  *s;
+    int64_t ngroups, glen;
+} i8mat;
+
 typedef struct enc_layer {
     float *wqkv, *bqkv;      /* [3 dim, dim], [3 dim]: q rows, k rows, v rows */
     float *wo, *bo;          /* [dim, dim], [dim]                              */
@@ -33,7 +43,10 @@ typedef struct enc_layer {
     float *w1, *b1;          /* [hidden, dim], [hidden]                        */
     float *w2, *b2;          /* [dim, hidden], [dim]                           */
     float *ln2w, *ln2b;      /* output LayerNorm                               */
+    i8mat  m8[4];            /* qkv, o, ffn in, ffn out as int8 (q NULL: float) */
 } enc_layer;
+
+enum { M_QKV, M_O, M_FFN1, M_FFN2 };
 
 struct tq_enc {
     tq_enc_config c;
@@ -45,15 +58,24 @@ struct tq_enc {
     float     *pool_w, *pool_b; /* BERT pooler, or NULL                       */
     float     *pre_w, *pre_b;   /* DistilBERT pre_classifier, or NULL         */
     float     *cls_w, *cls_b;   /* classifier, or NULL                        */
+    i8mat      word8;           /* word embeddings as int8 (keep_int8), or q NULL */
+    int        n_int8;          /* matrices held as int8 codes                */
+    uint64_t   int8_bytes;      /* their codes + scales                       */
+    int64_t    int8_params;
 };
 
 const tq_enc_config *tq_enc_config_of(const tq_enc *e) { return &e->c; }
 int      tq_enc_has_head(const tq_enc *e) { return e->cls_w != NULL; }
-uint64_t tq_enc_weight_bytes(const tq_enc *e) { return e->n_floats * sizeof(float); }
-int64_t  tq_enc_param_count(const tq_enc *e) { return (int64_t)e->n_floats; }
+uint64_t tq_enc_weight_bytes(const tq_enc *e) { return e->n_floats * sizeof(float) + e->int8_bytes; }
+int64_t  tq_enc_param_count(const tq_enc *e) { return (int64_t)e->n_floats + e->int8_params; }
+int      tq_enc_int8_matrices(const tq_enc *e) { return e->n_int8; }
 
 void tq_enc_free(tq_enc *e) {
     if (!e) return;
+    for (int l = 0; e->L && l < e->c.n_layers; l++)
+        for (int k = 0; k < 4; k++) { free(e->L[l].m8[k].q); free(e->L[l].m8[k].s); }
+    free(e->word8.q);
+    free(e->word8.s);
     free(e->arena);
     free(e->L);
     free(e);
@@ -120,6 +142,73 @@ static int load(loader *ld, float **dst, int raw, const char *name, int64_t rows
     return 0;
 }
 
+/* A tensor the int8 path can hold as stored: linear-sym 8-bit codes. */
+static int int8_usable(const tq_tensor *t) {
+    return t && t->quantized && !t->simulated && t->q.codec == TQ_CODEC_LINEAR_SYM && t->q.bits == 8 &&
+           t->dtype == TQ_DTYPE_I8 && t->ndim == 2 && t->n_aux == 1 && t->aux_desc[0].dtype == TQ_DTYPE_F32;
+}
+
+/* Groups per row and their length for t's granularity (cols columns). */
+static int64_t i8_groups(const tq_tensor *t, int64_t cols, int64_t *glen) {
+    if (t->q.gran != TQ_GRAN_GROUP) { *glen = cols; return 1; }
+    *glen = t->q.group;
+    return (cols + t->q.group - 1) / t->q.group;
+}
+
+/* 1 when tensors names[0..n) (prefixed) can be held together as one int8
+ * matrix: each int8-usable with the same groups per row. */
+static int i8_plan(const loader *ld, const char *const *names, int n, int64_t cols) {
+    int64_t ng0 = -1, gl0 = -1;
+    for (int i = 0; i < n; i++) {
+        char full[256];
+        snprintf(full, sizeof full, "%s%s", ld->prefix, names[i]);
+        const tq_tensor *t = tq_model_find(ld->m, full);
+        if (!int8_usable(t)) return 0;
+        int64_t gl, ng = i8_groups(t, cols, &gl);
+        if (i && (ng != ng0 || gl != gl0)) return 0;
+        ng0 = ng;
+        gl0 = gl;
+    }
+    return 1;
+}
+
+/* Copy the codes and scales of names[0..n) (each [rows, cols]) stacked into w. */
+static int load_i8(loader *ld, i8mat *w, const char *const *names, int n, int64_t rows, int64_t cols, uint64_t *bytes) {
+    int64_t glen, ng = 0;
+    for (int i = 0; i < n; i++) {
+        char full[256];
+        snprintf(full, sizeof full, "%s%s", ld->prefix, names[i]);
+        const tq_tensor *t = want(ld, full, rows, cols);
+        if (!t) return -1;
+        if (!w->q) {
+            ng = i8_groups(t, cols, &glen);
+            w->q = malloc((size_t)(n * rows * cols));
+            w->s = malloc(sizeof(float) * (size_t)(n * rows * ng));
+            w->ngroups = ng;
+            w->glen = glen;
+            if (!w->q || !w->s) {
+                tq_err(ld->err, TQ_E_NOMEM, "%s: out of memory for the int8 codes of \"%s\"", ld->path, full);
+                return -1;
+            }
+        }
+        memcpy(w->q + (size_t)(i * rows * cols), t->data, (size_t)(rows * cols));
+        const float *sc = t->aux[0];
+        float *dst = w->s + (size_t)(i * rows * ng);
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t g = 0; g < ng; g++) {
+                float v = t->q.gran == TQ_GRAN_TENSOR ? sc[0] : t->q.gran == TQ_GRAN_CHANNEL ? sc[r] : sc[r * ng + g];
+                if (!isfinite(v * 127.0f)) {
+                    tq_err(ld->err, TQ_E_VALUE, "%s: tensor \"%s\": scale %g (row %lld) does not give finite weights",
+                           ld->path, full, (double)v, (long long)r);
+                    return -1;
+                }
+                dst[r * ng + g] = v;
+            }
+    }
+    *bytes += (uint64_t)(n * rows * cols) + sizeof(float) * (uint64_t)(n * rows * ng);
+    return 0;
+}
+
 static int has(const loader *ld, int raw, const char *name) {
     char full[256];
     snprintf(full, sizeof full, "%s%s", raw ? "" : ld->prefix, name);
@@ -138,6 +227,11 @@ static const char *find_prefix(const tq_model *m, tq_enc_arch arch) {
 }
 
 tq_enc *tq_enc_open(const tq_model *m, const tq_enc_config *cfg_in, tq_error *err) {
+    return tq_enc_open_ex(m, cfg_in, NULL, err);
+}
+
+tq_enc *tq_enc_open_ex(const tq_model *m, const tq_enc_config *cfg_in, const tq_enc_opts *opts, tq_error *err) {
+    const int keep_int8 = opts && opts->keep_int8;
     tq_enc_config c;
     if (cfg_in) c = *cfg_in;
     else if (tq_enc_config_find(tq_model_dir(m), &c, err)) return NULL;
@@ -191,16 +285,52 @@ tq_enc *tq_enc_open(const tq_model *m, const tq_enc_config *cfg_in, tq_error *er
     } else {
         c.n_labels = 0;
     }
+    /* tensor names per layer: q, k, v, o, ln1, ffn in, ffn out, ln2 */
+    static const char *const bn[8] = {"attention.self.query", "attention.self.key", "attention.self.value",
+                                      "attention.output.dense", "attention.output.LayerNorm", "intermediate.dense",
+                                      "output.dense", "output.LayerNorm"};
+    static const char *const dn[8] = {"attention.q_lin", "attention.k_lin", "attention.v_lin", "attention.out_lin",
+                                      "sa_layer_norm", "ffn.lin1", "ffn.lin2", "output_layer_norm"};
+    char (*nm)[8][2][160] = calloc((size_t)c.n_layers, sizeof *nm);
+    unsigned char (*use8)[4] = calloc((size_t)c.n_layers, sizeof *use8);
+    if (!nm || !use8) {
+        free(nm);
+        free(use8);
+        tq_err(err, TQ_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    uint64_t int8_floats = 0;
+    for (int l = 0; l < c.n_layers; l++) {
+        for (int k = 0; k < 8; k++) {
+            const char *base = bert ? "encoder.layer" : "transformer.layer";
+            const char *part = bert ? bn[k] : dn[k];
+            snprintf(nm[l][k][0], sizeof nm[l][k][0], "%s.%d.%s.weight", base, l, part);
+            snprintf(nm[l][k][1], sizeof nm[l][k][1], "%s.%d.%s.bias", base, l, part);
+        }
+        if (!keep_int8) continue;
+        const char *qkv[3] = {nm[l][0][0], nm[l][1][0], nm[l][2][0]}, *o = nm[l][3][0], *f1 = nm[l][5][0],
+                   *f2 = nm[l][6][0];
+        if ((use8[l][M_QKV] = (unsigned char)i8_plan(&ld, qkv, 3, D))) int8_floats += (uint64_t)(3 * D * D);
+        if ((use8[l][M_O] = (unsigned char)i8_plan(&ld, &o, 1, D))) int8_floats += (uint64_t)(D * D);
+        if ((use8[l][M_FFN1] = (unsigned char)i8_plan(&ld, &f1, 1, D))) int8_floats += (uint64_t)(H * D);
+        if ((use8[l][M_FFN2] = (unsigned char)i8_plan(&ld, &f2, 1, H))) int8_floats += (uint64_t)(D * H);
+    }
+    const char *wname = "embeddings.word_embeddings.weight";
+    int word8 = keep_int8 && i8_plan(&ld, &wname, 1, D);
+    if (word8) int8_floats += (uint64_t)(V * D);
     uint64_t per_layer = (uint64_t)(3 * D * D + 3 * D + D * D + D + 2 * D + H * D + H + D * H + D + 2 * D);
     uint64_t total = (uint64_t)(V * D + P * D + TV * D + 2 * D) + per_layer * (uint64_t)c.n_layers +
                      (has_pool ? (uint64_t)(D * D + D) : 0) + (has_head && !bert ? (uint64_t)(D * D + D) : 0) +
                      (has_head ? (uint64_t)(NL * D + NL) : 0);
     if (total > (uint64_t)1 << 38) {
         tq_err(err, TQ_E_LIMIT, "%s: %llu weights exceed the encoder's limit", path, (unsigned long long)total);
+        free(nm);
+        free(use8);
         return NULL;
     }
+    total -= int8_floats;
     tq_enc *e = calloc(1, sizeof *e);
-    if (!e) { tq_err(err, TQ_E_NOMEM, "out of memory"); return NULL; }
+    if (!e) { free(nm); free(use8); tq_err(err, TQ_E_NOMEM, "out of memory"); return NULL; }
     e->c = c;
     e->head_size = c.dim / c.n_heads;
     e->L = calloc((size_t)c.n_layers, sizeof *e->L);
@@ -211,37 +341,39 @@ tq_enc *tq_enc_open(const tq_model *m, const tq_enc_config *cfg_in, tq_error *er
     }
     e->n_floats = total;
     ld.p = e->arena;
-    if (load(&ld, &e->word, 0, "embeddings.word_embeddings.weight", V, D) ||
+    if ((word8 ? load_i8(&ld, &e->word8, &wname, 1, V, D, &e->int8_bytes) : load(&ld, &e->word, 0, wname, V, D)) ||
         load(&ld, &e->pos, 0, "embeddings.position_embeddings.weight", P, D) ||
         (bert && load(&ld, &e->type, 0, "embeddings.token_type_embeddings.weight", TV, D)) ||
         load(&ld, &e->eln_w, 0, "embeddings.LayerNorm.weight", D, 0) ||
         load(&ld, &e->eln_b, 0, "embeddings.LayerNorm.bias", D, 0))
         goto fail;
-    /* tensor names per layer: q, k, v, o, ln1, ffn in, ffn out, ln2 */
-    static const char *const bn[8] = {"attention.self.query", "attention.self.key", "attention.self.value",
-                                      "attention.output.dense", "attention.output.LayerNorm", "intermediate.dense",
-                                      "output.dense", "output.LayerNorm"};
-    static const char *const dn[8] = {"attention.q_lin", "attention.k_lin", "attention.v_lin", "attention.out_lin",
-                                      "sa_layer_norm", "ffn.lin1", "ffn.lin2", "output_layer_norm"};
     for (int l = 0; l < c.n_layers; l++) {
         enc_layer *L = &e->L[l];
-        char nm[8][2][160];
-        for (int k = 0; k < 8; k++) {
-            const char *base = bert ? "encoder.layer" : "transformer.layer";
-            const char *part = bert ? bn[k] : dn[k];
-            snprintf(nm[k][0], sizeof nm[k][0], "%s.%d.%s.weight", base, l, part);
-            snprintf(nm[k][1], sizeof nm[k][1], "%s.%d.%s.bias", base, l, part);
-        }
+        const char *qkv[3] = {nm[l][0][0], nm[l][1][0], nm[l][2][0]}, *o = nm[l][3][0], *f1 = nm[l][5][0],
+                   *f2 = nm[l][6][0];
+        uint64_t *b8 = &e->int8_bytes;
         /* weights q, k, v land one after the other: the fused [3 dim, dim] */
-        if (load(&ld, &L->wqkv, 0, nm[0][0], D, D) || load(&ld, NULL, 0, nm[1][0], D, D) ||
-            load(&ld, NULL, 0, nm[2][0], D, D) || load(&ld, &L->bqkv, 0, nm[0][1], D, 0) ||
-            load(&ld, NULL, 0, nm[1][1], D, 0) || load(&ld, NULL, 0, nm[2][1], D, 0) ||
-            load(&ld, &L->wo, 0, nm[3][0], D, D) || load(&ld, &L->bo, 0, nm[3][1], D, 0) ||
-            load(&ld, &L->ln1w, 0, nm[4][0], D, 0) || load(&ld, &L->ln1b, 0, nm[4][1], D, 0) ||
-            load(&ld, &L->w1, 0, nm[5][0], H, D) || load(&ld, &L->b1, 0, nm[5][1], H, 0) ||
-            load(&ld, &L->w2, 0, nm[6][0], D, H) || load(&ld, &L->b2, 0, nm[6][1], D, 0) ||
-            load(&ld, &L->ln2w, 0, nm[7][0], D, 0) || load(&ld, &L->ln2b, 0, nm[7][1], D, 0))
+        if (use8[l][M_QKV] ? load_i8(&ld, &L->m8[M_QKV], qkv, 3, D, D, b8)
+                           : (load(&ld, &L->wqkv, 0, qkv[0], D, D) || load(&ld, NULL, 0, qkv[1], D, D) ||
+                              load(&ld, NULL, 0, qkv[2], D, D)))
             goto fail;
+        if (load(&ld, &L->bqkv, 0, nm[l][0][1], D, 0) || load(&ld, NULL, 0, nm[l][1][1], D, 0) ||
+            load(&ld, NULL, 0, nm[l][2][1], D, 0) ||
+            (use8[l][M_O] ? load_i8(&ld, &L->m8[M_O], &o, 1, D, D, b8) : load(&ld, &L->wo, 0, o, D, D)) ||
+            load(&ld, &L->bo, 0, nm[l][3][1], D, 0) ||
+            load(&ld, &L->ln1w, 0, nm[l][4][0], D, 0) || load(&ld, &L->ln1b, 0, nm[l][4][1], D, 0) ||
+            (use8[l][M_FFN1] ? load_i8(&ld, &L->m8[M_FFN1], &f1, 1, H, D, b8) : load(&ld, &L->w1, 0, f1, H, D)) ||
+            load(&ld, &L->b1, 0, nm[l][5][1], H, 0) ||
+            (use8[l][M_FFN2] ? load_i8(&ld, &L->m8[M_FFN2], &f2, 1, D, H, b8) : load(&ld, &L->w2, 0, f2, D, H)) ||
+            load(&ld, &L->b2, 0, nm[l][6][1], D, 0) ||
+            load(&ld, &L->ln2w, 0, nm[l][7][0], D, 0) || load(&ld, &L->ln2b, 0, nm[l][7][1], D, 0))
+            goto fail;
+        static const int64_t mult[4] = {3, 1, 1, 1};
+        for (int k = 0; k < 4; k++)
+            if (use8[l][k]) {
+                e->n_int8 += k == M_QKV ? 3 : 1;
+                e->int8_params += mult[k] * (k == M_QKV || k == M_O ? D * D : H * D);
+            }
     }
     if (has_pool && (load(&ld, &e->pool_w, 0, "pooler.dense.weight", D, D) ||
                      load(&ld, &e->pool_b, 0, "pooler.dense.bias", D, 0)))
@@ -251,9 +383,17 @@ tq_enc *tq_enc_open(const tq_model *m, const tq_enc_config *cfg_in, tq_error *er
         goto fail;
     if (has_head && (load(&ld, &e->cls_w, 1, "classifier.weight", NL, D) || load(&ld, &e->cls_b, 1, "classifier.bias", NL, 0)))
         goto fail;
+    if (word8) {
+        e->n_int8++;
+        e->int8_params += V * D;
+    }
     TQ_ASSERT((uint64_t)(ld.p - e->arena) == total);
+    free(nm);
+    free(use8);
     return e;
 fail:
+    free(nm);
+    free(use8);
     tq_enc_free(e);
     return NULL;
 }
@@ -275,6 +415,8 @@ typedef struct fw {
     int    B, S, D, H, T;
     float *x, *qkv, *ctx, *hb;
     float *sc;                  /* [threads, S, S] attention scores           */
+    float *wbuf;                /* [threads, SLAB, max(dim, hidden)]: int8 rows decoded */
+    int    wk;                  /* max(dim, hidden)                           */
     const enc_layer *L;
     int    phase;
 } fw;
@@ -293,6 +435,33 @@ static int n_tasks(const fw *f) {
 /* C[:, n0:n1] += A W[n0:n1]^T over all T rows */
 static void gemm_slab(float *C, int ldc, const float *A, int lda, const float *W, int T, int n0, int n1, int K) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, n1 - n0, K, 1.0f, A, lda, W + (size_t)n0 * K, K, 1.0f, C + n0, ldc);
+}
+
+/* o[i] = q[i] * sc; blocks of 16 so the compiler vectorizes at -O2 */
+static void decode_i8(float *restrict o, const int8_t *restrict q, float sc, int64_t n) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int k = 0; k < 16; k++) o[i + k] = (float)q[i + k] * sc;
+    for (; i < n; i++) o[i] = (float)q[i] * sc;
+}
+
+/* C[:, n0:n1] += A W[n0:n1]^T for a float W, or for an int8 matrix whose
+ * rows n0..n1 are first decoded (q * scale, the values tq_dequantize gives)
+ * into this worker's buffer: the same sgemm on the same values, so the same
+ * bytes as the float path, with 1 byte per weight held instead of 4. */
+static void proj(const fw *f, float *C, int ldc, const float *A, int lda, const float *W, const i8mat *w8, int n0,
+                 int n1, int K, int worker) {
+    if (!w8->q) { gemm_slab(C, ldc, A, lda, W, f->T, n0, n1, K); return; }
+    float *buf = f->wbuf + (size_t)worker * SLAB * (size_t)f->wk;
+    for (int r = n0; r < n1; r++) {
+        const int8_t *q = w8->q + (size_t)r * (size_t)K;
+        float *o = buf + (size_t)(r - n0) * (size_t)K;
+        for (int64_t g = 0; g < w8->ngroups; g++) {
+            int64_t c0 = g * w8->glen, c1 = c0 + w8->glen < K ? c0 + w8->glen : K;
+            decode_i8(o + c0, q + c0, w8->s[(size_t)r * (size_t)w8->ngroups + (size_t)g], c1 - c0);
+        }
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, f->T, n1 - n0, K, 1.0f, A, lda, buf, K, 1.0f, C + n0, ldc);
 }
 
 /* Attention of head h of sequence s: q k^T by sgemm, masked softmax per
@@ -334,7 +503,17 @@ static void run_task(const fw *f, int task, int worker) {
     case PH_EMBED:   /* BERT adds word + type, then position; DistilBERT word + position */
         for (int t = r0; t < r1; t++) {
             float *r = f->x + (size_t)t * D;
-            const float *w = e->word + (size_t)f->b->ids[t] * D, *p = e->pos + (size_t)(t % f->S) * D;
+            const float *w = e->word ? e->word + (size_t)f->b->ids[t] * D : NULL, *p = e->pos + (size_t)(t % f->S) * D;
+            if (!w) {   /* int8 word embeddings: decode this token's row */
+                float *buf = f->wbuf + (size_t)worker * SLAB * (size_t)f->wk;
+                const i8mat *w8 = &e->word8;
+                size_t row = (size_t)f->b->ids[t];
+                for (int64_t g = 0; g < w8->ngroups; g++) {
+                    int64_t c0 = g * w8->glen, c1 = c0 + w8->glen < D ? c0 + w8->glen : D;
+                    decode_i8(buf + c0, w8->q + row * (size_t)D + c0, w8->s[row * (size_t)w8->ngroups + (size_t)g], c1 - c0);
+                }
+                w = buf;
+            }
             if (e->type) {
                 const float *ty = e->type + (size_t)(f->b->type_ids ? f->b->type_ids[t] : 0) * D;
                 for (int i = 0; i < D; i++) r[i] = (w[i] + ty[i]) + p[i];
@@ -347,7 +526,7 @@ static void run_task(const fw *f, int task, int worker) {
     case PH_QKV: {   /* qkv = bqkv + x Wqkv^T; DistilBERT: q / sqrt(head_size) */
         int n1 = n0 + SLAB < 3 * D ? n0 + SLAB : 3 * D;
         for (int t = 0; t < T; t++) memcpy(f->qkv + (size_t)t * 3 * D + n0, L->bqkv + n0, sizeof(float) * (size_t)(n1 - n0));
-        gemm_slab(f->qkv, 3 * D, f->x, D, L->wqkv, T, n0, n1, D);
+        proj(f, f->qkv, 3 * D, f->x, D, L->wqkv, &L->m8[M_QKV], n0, n1, D, worker);
         if (c->arch == TQ_ENC_DISTILBERT && n0 < D) {
             float div = sqrtf((float)e->head_size);
             int q1 = n1 < D ? n1 : D;
@@ -364,14 +543,14 @@ static void run_task(const fw *f, int task, int worker) {
         const float *bias = f->phase == PH_WO ? L->bo : L->b2;
         for (int t = 0; t < T; t++)
             for (int i = n0; i < n1; i++) f->x[(size_t)t * D + i] += bias[i];
-        if (f->phase == PH_WO) gemm_slab(f->x, D, f->ctx, D, L->wo, T, n0, n1, D);
-        else gemm_slab(f->x, D, f->hb, H, L->w2, T, n0, n1, H);
+        if (f->phase == PH_WO) proj(f, f->x, D, f->ctx, D, L->wo, &L->m8[M_O], n0, n1, D, worker);
+        else proj(f, f->x, D, f->hb, H, L->w2, &L->m8[M_FFN2], n0, n1, H, worker);
         break;
     }
     case PH_FFN1: {   /* hb = act(b1 + x W1^T) */
         int n1 = n0 + SLAB < H ? n0 + SLAB : H;
         for (int t = 0; t < T; t++) memcpy(f->hb + (size_t)t * H + n0, L->b1 + n0, sizeof(float) * (size_t)(n1 - n0));
-        gemm_slab(f->hb, H, f->x, D, L->w1, T, n0, n1, D);
+        proj(f, f->hb, H, f->x, D, L->w1, &L->m8[M_FFN1], n0, n1, D, worker);
         for (int t = 0; t < T; t++) tq_enc_activate(f->hb + (size_t)t * H + n0, n1 - n0, c->act);
         break;
     }
@@ -452,7 +631,9 @@ tq_status tq_enc_forward(const tq_enc *e, const tq_enc_batch *b, const tq_enc_ou
     f.ctx = malloc(sizeof(float) * TD);
     f.hb = malloc(sizeof(float) * (size_t)T * H);
     f.sc = malloc(sizeof(float) * (size_t)S * S * (size_t)n_threads);
-    if (!f.x || !f.qkv || !f.ctx || !f.hb || !f.sc) {
+    f.wk = D > H ? D : H;
+    f.wbuf = e->n_int8 ? malloc(sizeof(float) * SLAB * (size_t)f.wk * (size_t)n_threads) : NULL;
+    if (!f.x || !f.qkv || !f.ctx || !f.hb || !f.sc || (e->n_int8 && !f.wbuf)) {
         st = tq_err(err, TQ_E_NOMEM, "encoder: out of memory for a batch of %d x %d", B, S);
         goto out;
     }
@@ -509,6 +690,6 @@ tq_status tq_enc_forward(const tq_enc *e, const tq_enc_batch *b, const tq_enc_ou
     }
     tq_blas_serial_leave();
 out:
-    free(f.x); free(f.qkv); free(f.ctx); free(f.hb); free(f.sc);
+    free(f.x); free(f.qkv); free(f.ctx); free(f.hb); free(f.sc); free(f.wbuf);
     return st;
 }

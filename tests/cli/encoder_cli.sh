@@ -155,6 +155,20 @@ assert 0.99 < j["pooled_cos_min"] < 1 and 0 < j["hidden_mse"] < 1e-2, j
 assert j["layers"][0]["rel_err"] == 0 and j["layers"][1]["rel_err"] > 0, j["layers"]
 assert j["stored_bytes_quant"] < j["stored_bytes_orig"], j
 PYEOF'
+"$CLI" compare "$M" "$T/int8" --keep-int8 --json > "$T/qk.json"
+check "--keep-int8: the same figures, int8 matrices held, fewer bytes in memory" '"$PY" - "$T/q.json" "$T/qk.json" <<PYEOF
+import json, sys
+a, b = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+skip = {"seq_per_s_orig", "seq_per_s_quant", "memory_bytes_quant", "int8_matrices_quant"}
+assert all(a[k] == b[k] for k in a if k not in skip), [k for k in a if k not in skip and a[k] != b[k]]
+assert a["int8_matrices_quant"] == 0 and b["int8_matrices_quant"] == 18, (a["int8_matrices_quant"], b["int8_matrices_quant"])
+# 3 layers x (4 x 64x64 + 2 x 64x128) weights: 3 bytes saved each, less 4-byte per-row scales
+saved = 3 * 3 * (4 * 64 * 64 + 2 * 64 * 128) - 4 * 3 * (4 * 64 + 128 + 64)
+assert a["memory_bytes_quant"] - b["memory_bytes_quant"] == saved, (a["memory_bytes_quant"], b["memory_bytes_quant"], saved)
+PYEOF'
+"$CLI" embed "$T/int8" "the cat sat." --json > "$T/k1.json"
+"$CLI" embed "$T/int8" "the cat sat." --json --keep-int8 > "$T/k2.json"
+check "embed --keep-int8 gives the same vectors" 'cmp -s "$T/k1.json" "$T/k2.json"'
 "$CLI" compare "$M" "$T/int8" --min-cos 0.9 --max-mse 1e-2 --min-agree 0.5 >/dev/null; rc=$?
 check "thresholds met: exit 0" '[ $rc -eq 0 ]'
 "$CLI" compare "$M" "$T/int8" --max-mse 0 >/dev/null 2>&1; rc=$?

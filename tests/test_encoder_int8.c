@@ -1,0 +1,133 @@
+/*
+ * test_encoder_int8.c — encoders holding int8 layer matrices (keep_int8).
+ *
+ * A small synthetic DistilBERT is converted to linear-sym 8-bit at every
+ * granularity; the encoder opened with keep_int8 must hold the layer
+ * matrices as int8 (bytes by arithmetic on shapes), give byte-identical
+ * hidden states and logits to the encoder that decoded them to float32, and
+ * fall back to float32 for codes it cannot use as stored (affine, 4-bit).
+ */
+#include "tq_test.h"
+#include "trueq_nn.h"
+#include <string.h>
+#include <stdlib.h>
+
+enum { LAYERS = 2, DIM = 64, HIDDEN = 96, HEADS = 4, VOCAB = 600, MAXPOS = 32, B = 3, S = 12 };
+
+static tq_status convert(const char *in, const char *out, const tq_qparams *q, int emb, tq_error *e) {
+    tq_model *m = tq_model_open(in, e);
+    if (!m) return e->status;
+    tq_convert_options o;
+    tq_convert_options_init(&o);
+    o.q = *q;
+    o.quantize_embeddings = emb;
+    tq_plan *p = tq_plan_create(m, &o, e);
+    tq_status st = p ? tq_plan_execute(p, out, NULL, NULL, e) : e->status;
+    tq_plan_free(p);
+    tq_model_close(m);
+    return st;
+}
+
+/* Run e on a fixed padded batch; hidden [B,S,DIM] and logits [B,3]. */
+static tq_status run(const tq_enc *e, float *hidden, float *logits, tq_error *err) {
+    int32_t ids[B * S], mask[B * S];
+    static const int len[B] = {S, 7, 3};
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < S; t++) {
+            ids[b * S + t] = t == 0 ? 101 : t < len[b] - 1 ? 200 + (b * 31 + t * 17) % 300 : t == len[b] - 1 ? 102 : 0;
+            mask[b * S + t] = t < len[b];
+        }
+    tq_enc_batch in = {.batch = B, .seq = S, .ids = ids, .mask = mask};
+    tq_enc_out o = {.hidden = hidden, .logits = logits};
+    return tq_enc_forward(e, &in, &o, err);
+}
+
+static void case_gran(const char *src, tq_granularity g, int group, int emb, const char *name) {
+    char out[1024];
+    snprintf(out, sizeof out, "%s/int8-%s", tq_t_tmpdir(), name);
+    tq_qparams q = {.codec = TQ_CODEC_LINEAR_SYM, .bits = 8, .gran = g, .group = group};
+    tq_error err = {0};
+    CHECK_OK(convert(src, out, &q, emb, &err), err);
+    tq_model *m = tq_model_open(out, &err);
+    CHECK_OK(m ? TQ_OK : err.status, err);
+    if (!m) return;
+    tq_enc_opts keep = {.keep_int8 = 1};
+    tq_enc *f = tq_enc_open(m, NULL, &err), *k = tq_enc_open_ex(m, NULL, &keep, &err);
+    CHECK_OK(f && k ? TQ_OK : err.status, err);
+    if (f && k) {
+        CHECK_EQ_INT(tq_enc_int8_matrices(f), 0);
+        CHECK_EQ_INT(tq_enc_int8_matrices(k), 6 * LAYERS + emb);   /* q, k, v, o, lin1, lin2 (+ word embeddings) */
+        CHECK_EQ_INT(tq_enc_param_count(k), tq_enc_param_count(f));
+        /* per layer: 4 D^2 + 2 D H weights now 1 byte each instead of 4, plus scales */
+        int64_t w8 = (int64_t)LAYERS * (4 * DIM * DIM + 2 * DIM * HIDDEN);
+        int64_t ng = g == TQ_GRAN_GROUP ? 0 : 1;
+        int64_t scales = g == TQ_GRAN_GROUP
+                             ? (int64_t)LAYERS * (4 * DIM * (DIM / group) + HIDDEN * (DIM / group) + DIM * (HIDDEN / group))
+                             : (int64_t)LAYERS * (4 * DIM + HIDDEN + DIM) * ng;
+        if (emb) {   /* word embeddings, per-row scales (quantize_embeddings is per channel) */
+            w8 += (int64_t)VOCAB * DIM;
+            scales += VOCAB;
+        }
+        CHECK_EQ_INT(tq_enc_weight_bytes(f) - tq_enc_weight_bytes(k), 4 * w8 - (w8 + 4 * scales));
+        float *h1 = malloc(sizeof(float) * B * S * DIM), *h2 = malloc(sizeof(float) * B * S * DIM);
+        float l1[B * 3], l2[B * 3];
+        CHECK_OK(run(f, h1, l1, &err), err);
+        CHECK_OK(run(k, h2, l2, &err), err);
+        CHECK_MSG(!memcmp(h1, h2, sizeof(float) * B * S * DIM), "%s: hidden states differ", name);
+        CHECK_MSG(!memcmp(l1, l2, sizeof l1), "%s: logits differ", name);
+        free(h1);
+        free(h2);
+    }
+    tq_enc_free(f);
+    tq_enc_free(k);
+    tq_model_close(m);
+}
+
+static void case_fallback(const char *src, tq_codec_id codec, int bits, const char *name) {
+    char out[1024];
+    snprintf(out, sizeof out, "%s/fb-%s", tq_t_tmpdir(), name);
+    tq_qparams q = {.codec = codec, .bits = bits, .gran = TQ_GRAN_GROUP, .group = 32};
+    tq_error err = {0};
+    CHECK_OK(convert(src, out, &q, 0, &err), err);
+    tq_model *m = tq_model_open(out, &err);
+    tq_enc_opts keep = {.keep_int8 = 1};
+    tq_enc *f = m ? tq_enc_open(m, NULL, &err) : NULL, *k = m ? tq_enc_open_ex(m, NULL, &keep, &err) : NULL;
+    CHECK_OK(f && k ? TQ_OK : err.status, err);
+    if (f && k) {
+        CHECK_EQ_INT(tq_enc_int8_matrices(k), 0);
+        CHECK_EQ_INT(tq_enc_weight_bytes(k), tq_enc_weight_bytes(f));
+        float *h1 = malloc(sizeof(float) * B * S * DIM), *h2 = malloc(sizeof(float) * B * S * DIM);
+        float l1[B * 3], l2[B * 3];
+        CHECK_OK(run(f, h1, l1, &err), err);
+        CHECK_OK(run(k, h2, l2, &err), err);
+        CHECK(!memcmp(h1, h2, sizeof(float) * B * S * DIM) && !memcmp(l1, l2, sizeof l1));
+        free(h1);
+        free(h2);
+    }
+    tq_enc_free(f);
+    tq_enc_free(k);
+    tq_model_close(m);
+}
+
+void tq_tests(void) {
+    char src[1024];
+    snprintf(src, sizeof src, "%s/distil", tq_t_tmpdir());
+    tq_synth_options so;
+    tq_synth_options_init(&so);
+    so.layers = LAYERS; so.dim = DIM; so.hidden = HIDDEN; so.heads = HEADS; so.vocab = VOCAB; so.max_pos = MAXPOS;
+    tq_error err = {0};
+    TQ_CASE("synthetic DistilBERT written");
+    CHECK_OK(tq_synth_distilbert(src, &so, &err), err);
+
+    TQ_CASE("keep_int8, per-channel scales: int8 in memory, byte-identical outputs");
+    case_gran(src, TQ_GRAN_CHANNEL, 0, 0, "channel");
+    TQ_CASE("keep_int8 with quantized word embeddings: rows decoded at lookup, byte-identical");
+    case_gran(src, TQ_GRAN_CHANNEL, 0, 1, "channel-emb");
+    TQ_CASE("keep_int8, one scale per tensor (q, k, v fused with three scales): byte-identical");
+    case_gran(src, TQ_GRAN_TENSOR, 0, 0, "tensor");
+    TQ_CASE("keep_int8, group-wise scales (32): byte-identical");
+    case_gran(src, TQ_GRAN_GROUP, 32, 0, "group32");
+    TQ_CASE("keep_int8 falls back to float32 for affine 8-bit and 4-bit codes");
+    case_fallback(src, TQ_CODEC_LINEAR_AFFINE, 8, "affine8");
+    case_fallback(src, TQ_CODEC_LINEAR_SYM, 4, "sym4");
+}
