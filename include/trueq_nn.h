@@ -54,7 +54,10 @@
  * to use (OPENBLAS_NUM_THREADS): results do not depend on the thread count.
  *
  * Thread safety: a tq_enc is read-only after tq_enc_open and may be shared by
- * threads; tq_enc_forward allocates its own working memory per call.
+ * threads; tq_enc_forward allocates its own working memory per call. While a
+ * forward pass runs, OpenBLAS is set to one thread for the whole process
+ * (core/blas.h; restored when the last concurrent call ends) and the pass
+ * runs on as many threads of its own as OpenBLAS was set to use.
  */
 #ifndef TRUEQ_NN_H
 #define TRUEQ_NN_H
@@ -99,6 +102,13 @@ typedef struct tq_enc_config {
     tq_enc_act act;
     int   pad_token_id;
     /* Classification head: n_labels > 0 when the checkpoint has one. */
+    int   head;             /* config.json "architectures": 1 names a
+                               *ForSequenceClassification model; -1 only other
+                               models (a classifier.weight there, e.g. of token
+                               classification, is not loaded as a sequence
+                               head); 0 not said: the tensors decide             */
+    int   multi_label;      /* problem_type "multi_label_classification": one
+                               sigmoid per label instead of a softmax            */
     int   n_labels;
     char  labels[TQ_ENC_MAX_LABELS][TQ_ENC_LABEL_LEN]; /* id2label, or "LABEL_i" */
     /* Sentence embedding. */
@@ -218,7 +228,7 @@ void  tq_enc_attention(float *out, const float *q, const float *k, const float *
 
 typedef struct tq_wordpiece tq_wordpiece;
 
-/** Normalisation options (tokenizer_config.json / tokenizer.json's normalizer). */
+/** Normalisation options (tokenizer_config.json, else these defaults). */
 typedef struct tq_wp_options {
     int do_lower_case;         /* default 1                                  */
     int strip_accents;         /* -1 = follow do_lower_case (default), 0, 1  */
@@ -233,7 +243,8 @@ void tq_wp_options_init(tq_wp_options *o);
  * a token on several lines maps to its last id) or, without it, the WordPiece
  * vocabulary of dir/tokenizer.json; options from dir/tokenizer_config.json
  * (do_lower_case, strip_accents, tokenize_chinese_chars, model_max_length),
- * which override tokenizer.json's BertNormalizer. tokenizer.json, when
+ * else the defaults, as transformers' BertTokenizerFast does (it replaces
+ * the flags of tokenizer.json's BertNormalizer with these). tokenizer.json, when
  * present, also gives continuing_subword_prefix, max_input_chars_per_word
  * and added_tokens. The vocabulary must hold [UNK], [CLS], [SEP] and [PAD].
  * @return a handle, or NULL with err set (TQ_E_NOTFOUND: no vocabulary;
@@ -247,6 +258,9 @@ void          tq_wp_free(tq_wordpiece *t);
 
 /** Number of ids (lines of vocab.txt, duplicates included). */
 int         tq_wp_vocab_size(const tq_wordpiece *t);
+/** Longest encoding (specials included) tq_wp_encode gives with max_len 0:
+ *  model_max_length, or 512; INT_MAX when the model sets no limit. */
+int         tq_wp_max_len(const tq_wordpiece *t);
 /** Id of a token, or -1. */
 int         tq_wp_id(const tq_wordpiece *t, const char *token);
 /** Token text of id (borrowed), or NULL when out of range. */
@@ -314,7 +328,8 @@ typedef struct tq_enc_cmp {
     double  hidden_mse, hidden_max_abs;       /* last hidden states, real tokens */
     int     has_logits;          /* both sides have a head with the same labels  */
     double  logits_mse, logits_max_abs;
-    double  top1_agree;          /* fraction of sequences with the same argmax   */
+    double  top1_agree;          /* fraction of sequences with the same argmax;
+                                    NaN for a one-output head (regression)        */
     int     n_layer_err;         /* n_layers + 1                                 */
     tq_enc_layer_err *layer_err; /* malloc'd [n_layer_err]; tq_enc_cmp_free      */
     int     worst_growth_layer;  /* layer l >= 1 whose rel_err grows the most over
@@ -340,9 +355,11 @@ tq_status tq_enc_run(const tq_enc *e, const tq_enc_seq *seqs, int n_seqs, int ba
  * embeddings, every real token's last hidden state, logits when both have a
  * head, and every layer's output. The two must share dim, n_layers and
  * vocab_size. Deterministic; sums in a fixed order.
- * @return TQ_OK; TQ_E_SHAPE when the architectures differ (naming the
- * field); TQ_E_ARG for no sequences, an empty one or one longer than max_pos;
- * errors of tq_enc_forward.
+ * @return TQ_OK; TQ_E_SHAPE when the encoders differ in architecture, sizes,
+ * token types or pooling (naming the field); TQ_E_ARG for no sequences, or
+ * an input that is empty, longer than max_pos or holds an id or token type
+ * out of range (naming the input by its index and the token); errors of
+ * tq_enc_forward.
  */
 tq_status tq_enc_compare(const tq_enc *a, const tq_enc *b, const tq_enc_seq *seqs, int n_seqs, int batch,
                          tq_enc_cmp *r, tq_error *err);

@@ -285,7 +285,9 @@ void tq_tests(void) {
              "%s", TJ_HEAD, TJ_MODEL);
     t = open_dir_files("d_norm", NULL, tj, NULL, &err);
     CHECK_OK(t ? TQ_OK : err.status, err);
-    if (t) EXPECT(t, "Hello caf\xc3\xa9", NULL, 0, 2, 6, 8, 3);   /* no lower-casing, accents kept */
+    /* transformers' BertTokenizerFast ignores the normalizer's flags: without a
+     * tokenizer_config.json it lower-cases and strips accents (its defaults) */
+    if (t) EXPECT(t, "Hello caf\xc3\xa9", NULL, 0, 2, 5, 9, 3);
     tq_wp_free(t);
     /* vocab.txt is preferred; tokenizer_config.json still applies */
     t = open_dir_files("d_both", VOCAB, NULL, "{\"do_lower_case\": false, \"strip_accents\": null}", &err);

@@ -1,5 +1,6 @@
 /* cli.c — option parsing, sizes, progress: shared by every subcommand. */
 #include "cli.h"
+#include <math.h>
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -109,6 +110,11 @@ void tq_progress(const char *label, int64_t i, int64_t n) {
 }
 void tq_progress_done(void) {
     if (progress_shown) { fprintf(stderr, "\r\033[K"); fflush(stderr); progress_shown = false; }
+}
+
+void tq_json_num(FILE *f, double v) {
+    if (isfinite(v)) fprintf(f, "%.9g", v);
+    else fputs("null", f);
 }
 
 void tq_json_str(FILE *f, const char *s) {

@@ -50,6 +50,9 @@ bool tq_parse_size(const char *s, uint64_t *out);
 void tq_progress(const char *label, int64_t i, int64_t n);
 void tq_progress_done(void);
 bool tq_stderr_is_tty(void);
+/** Write a number to f as JSON: %.9g, or null when NaN or infinite (JSON has
+ *  no such numbers). */
+void tq_json_num(FILE *f, double v);
 /** Write a JSON string literal to f. */
 void tq_json_str(FILE *f, const char *s);
 

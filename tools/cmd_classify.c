@@ -11,7 +11,10 @@ static const char *USAGE =
     "checkpoint (original or trueq-quantized) on one text or a sentence pair\n"
     "(e.g. MNLI premise and hypothesis: [CLS] premise [SEP] hypothesis [SEP]) and\n"
     "print the predicted label and the probability of every label (softmax of\n"
-    "the logits; names from config.json's id2label).\n"
+    "the logits; names from config.json's id2label). A multi-label head\n"
+    "(problem_type multi_label_classification) gets a sigmoid per label and lists\n"
+    "the labels above 0.5; a one-output head (regression, cross-encoders) prints\n"
+    "its score.\n"
     "\n"
     "  --ids FILE   pre-tokenised input instead of texts: one sequence per line,\n"
     "               ids separated by spaces, specials included, '|' before the\n"
@@ -70,30 +73,63 @@ int cmd_classify(int argc, char **argv) {
         tq_json_str(stdout, S.path);
         printf(",\"results\":[");
     }
+    /* How the head's outputs become probabilities, as transformers trains them:
+     * softmax over labels (single-label), a sigmoid per label (multi-label,
+     * problem_type), or one output read as a score (regression / cross-encoder;
+     * its sigmoid is shown too). */
+    const int mode = nl == 1 ? 2 : c->multi_label ? 1 : 0;
+    static const char *const MODE[] = {"softmax", "sigmoid per label (multi-label)", "one output: score"};
     for (int i = 0; i < in.n; i++) {
         const float *lg = logits + (size_t)i * nl;
-        /* softmax in double, max subtracted first */
         double mx = lg[0], sum = 0, p[TQ_ENC_MAX_LABELS];
         int best = 0;
         for (int k = 1; k < nl; k++) if (lg[k] > mx) { mx = lg[k]; best = k; }
-        for (int k = 0; k < nl; k++) sum += p[k] = exp((double)lg[k] - mx);
-        for (int k = 0; k < nl; k++) p[k] /= sum;
+        if (mode == 0) {   /* softmax in double, max subtracted first */
+            for (int k = 0; k < nl; k++) sum += p[k] = exp((double)lg[k] - mx);
+            for (int k = 0; k < nl; k++) p[k] /= sum;
+        } else {
+            for (int k = 0; k < nl; k++) p[k] = 1.0 / (1.0 + exp(-(double)lg[k]));
+        }
         if (json) {
             printf("%s{\"input\":", i ? "," : "");
             tq_json_str(stdout, in.label[i]);
-            printf(",\"tokens\":%d,\"label\":", in.seqs[i].n);
+            printf(",\"tokens\":%d,\"activation\":\"%s\"", in.seqs[i].n, mode == 0 ? "softmax" : "sigmoid");
+            if (mode == 2) {
+                printf(",\"score\":");
+                tq_json_num(stdout, lg[0]);
+            }
+            if (mode == 1) {
+                printf(",\"labels_on\":[");
+                for (int k = 0, n = 0; k < nl; k++)
+                    if (p[k] > 0.5) {
+                        if (n++) putchar(',');
+                        tq_json_str(stdout, c->labels[k]);
+                    }
+                printf("]");
+            }
+            printf(",\"label\":");
             tq_json_str(stdout, c->labels[best]);
             printf(",\"label_id\":%d,\"labels\":[", best);
             for (int k = 0; k < nl; k++) {
                 printf("%s{\"label\":", k ? "," : "");
                 tq_json_str(stdout, c->labels[k]);
-                printf(",\"logit\":%.9g,\"probability\":%.9g}", lg[k], p[k]);
+                printf(",\"logit\":");
+                tq_json_num(stdout, lg[k]);
+                printf(",\"probability\":");
+                tq_json_num(stdout, p[k]);
+                putchar('}');
             }
             printf("]}");
         } else {
             if (in.n > 1) printf("# %s\n", in.label[i]);
-            printf("%s (%.2f%%)\n", c->labels[best], 100.0 * p[best]);
-            for (int k = 0; k < nl; k++) printf("  %-16s p=%.6f  logit=% .6f\n", c->labels[k], p[k], lg[k]);
+            if (mode == 2) printf("score %.6f (sigmoid %.6f)\n", lg[0], p[0]);
+            else if (mode == 1) {
+                int n = 0;
+                for (int k = 0; k < nl; k++) if (p[k] > 0.5) printf("%s%s", n++ ? ", " : "", c->labels[k]);
+                printf("%s (%s)\n", n ? "" : "no label above 0.5", MODE[mode]);
+            } else printf("%s (%.2f%%)\n", c->labels[best], 100.0 * p[best]);
+            if (mode != 2)
+                for (int k = 0; k < nl; k++) printf("  %-16s p=%.6f  logit=% .6f\n", c->labels[k], p[k], lg[k]);
         }
     }
     if (json) printf("]}\n");

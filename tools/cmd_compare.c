@@ -93,6 +93,12 @@ static const char *first_positional(int argc, char **argv) {
     return NULL;
 }
 
+/* ,"key":number (null when not finite) */
+static void jnum(const char *key, double v) {
+    printf(",\"%s\":", key);
+    tq_json_num(stdout, v);
+}
+
 static void print_json(const enc_side *A, const enc_side *B, const char *src, const enc_inputs *in,
                        const tq_enc_cmp *r, long batch, bool ok) {
     printf("{\"kind\":\"encoder\",\"orig\":");
@@ -102,25 +108,30 @@ static void print_json(const enc_side *A, const enc_side *B, const char *src, co
     printf(",\"inputs\":");
     tq_json_str(stdout, src);
     printf(",\"sequences\":%d,\"pairs\":%d,\"tokens\":%lld", r->sequences, in->pairs, (long long)r->tokens);
-    printf(",\"pooled_cos_mean\":%.9g,\"pooled_cos_min\":%.9g,\"pooled_worst_input\":", r->pooled_cos_mean,
-           r->pooled_cos_min);
+    jnum("pooled_cos_mean", r->pooled_cos_mean);
+    jnum("pooled_cos_min", r->pooled_cos_min);
+    printf(",\"pooled_worst_input\":");
     tq_json_str(stdout, in->label[r->pooled_worst]);
-    printf(",\"token_cos_mean\":%.9g,\"token_cos_min\":%.9g", r->tok_cos_mean, r->tok_cos_min);
-    printf(",\"hidden_mse\":%.9g,\"hidden_max_abs\":%.9g", r->hidden_mse, r->hidden_max_abs);
-    if (r->has_logits)
-        printf(",\"logits_mse\":%.9g,\"logits_max_abs\":%.9g,\"top1_agreement\":%.9g", r->logits_mse,
-               r->logits_max_abs, r->top1_agree);
-    else
-        printf(",\"logits_mse\":null,\"logits_max_abs\":null,\"top1_agreement\":null");
+    jnum("token_cos_mean", r->tok_cos_mean);
+    jnum("token_cos_min", r->tok_cos_min);
+    jnum("hidden_mse", r->hidden_mse);
+    jnum("hidden_max_abs", r->hidden_max_abs);
+    jnum("logits_mse", r->has_logits ? r->logits_mse : NAN);
+    jnum("logits_max_abs", r->has_logits ? r->logits_max_abs : NAN);
+    jnum("top1_agreement", r->has_logits ? r->top1_agree : NAN);
     printf(",\"layers\":[");
     for (int l = 0; l < r->n_layer_err; l++) {
         const tq_enc_layer_err *e = &r->layer_err[l];
-        printf("%s{\"layer\":%d,\"cos_mean\":%.9g,\"cos_min\":%.9g,\"rel_err\":%.9g,\"max_abs\":%.9g}", l ? "," : "", l,
-               e->cos_mean, e->cos_min, e->rel_err, e->max_abs);
+        printf("%s{\"layer\":%d", l ? "," : "", l);
+        jnum("cos_mean", e->cos_mean);
+        jnum("cos_min", e->cos_min);
+        jnum("rel_err", e->rel_err);
+        jnum("max_abs", e->max_abs);
+        putchar('}');
     }
-    printf("],\"worst_growth_layer\":%d", r->worst_growth_layer);
-    printf(",\"batch\":%ld,\"seq_per_s_orig\":%.6g,\"seq_per_s_quant\":%.6g", batch,
-           r->sec_a > 0 ? r->sequences / r->sec_a : 0, r->sec_b > 0 ? r->sequences / r->sec_b : 0);
+    printf("],\"worst_growth_layer\":%d,\"batch\":%ld", r->worst_growth_layer, batch);
+    jnum("seq_per_s_orig", r->sec_a > 0 ? r->sequences / r->sec_a : 0);
+    jnum("seq_per_s_quant", r->sec_b > 0 ? r->sequences / r->sec_b : 0);
     printf(",\"stored_bytes_orig\":%llu,\"stored_bytes_quant\":%llu", (unsigned long long)A->mem.total_bytes,
            (unsigned long long)B->mem.total_bytes);
     printf(",\"memory_bytes_orig\":%llu,\"memory_bytes_quant\":%llu,\"int8_matrices_quant\":%d",
@@ -142,7 +153,10 @@ static void print_text(const enc_side *A, const enc_side *B, const char *src, co
            in->label[r->pooled_worst]);
     printf("  token states      cosine mean %.6f, worst %.6f; MSE %.4g, max |diff| %.4g\n", r->tok_cos_mean,
            r->tok_cos_min, r->hidden_mse, r->hidden_max_abs);
-    if (r->has_logits)
+    if (r->has_logits && isnan(r->top1_agree))
+        printf("  logits            MSE %.4g, max |diff| %.4g (one output: no label to agree on)\n", r->logits_mse,
+               r->logits_max_abs);
+    else if (r->has_logits)
         printf("  logits            MSE %.4g, max |diff| %.4g; top-1 agreement %.2f%% (%lld of %d)\n", r->logits_mse,
                r->logits_max_abs, 100.0 * r->top1_agree, (long long)llround(r->top1_agree * r->sequences),
                r->sequences);
@@ -226,12 +240,19 @@ int cmd_compare(int argc, char **argv) {
     bool bad_cos = min_cos > -2 && !(r.pooled_cos_min >= min_cos);
     bool bad_mse = max_mse >= 0 && !(r.hidden_mse <= max_mse);
     bool bad_agree = min_agree >= 0 && (!r.has_logits || !(r.top1_agree >= min_agree));
+    bool finite = isfinite(r.pooled_cos_min) && isfinite(r.tok_cos_min) && isfinite(r.hidden_mse) &&
+                  (!r.has_logits || isfinite(r.logits_mse));
     if (json) print_json(&A, &B, src, &in, &r, batch, !(bad_cos || bad_mse || bad_agree));
     else print_text(&A, &B, src, &in, &r, batch);
     if (bad_cos) fprintf(stderr, "trueq %s: worst sentence-embedding cosine %.6f is below --min-cos %g\n", cmd, r.pooled_cos_min, min_cos);
     if (bad_mse) fprintf(stderr, "trueq %s: token-state MSE %.6g exceeds --max-mse %g\n", cmd, r.hidden_mse, max_mse);
+    if (!finite)
+        fprintf(stderr, "trueq %s: warning: some outputs are not finite (NaN or infinite): the models overflow on "
+                "these inputs; the figures involved are null in --json\n", cmd);
     if (bad_agree) {
         if (!r.has_logits) fprintf(stderr, "trueq %s: --min-agree needs a classification head on both models\n", cmd);
+        else if (isnan(r.top1_agree))
+            fprintf(stderr, "trueq %s: --min-agree needs a head with two labels or more (this one has one output)\n", cmd);
         else fprintf(stderr, "trueq %s: top-1 agreement %.4f is below --min-agree %g\n", cmd, r.top1_agree, min_agree);
     }
     if (bad_cos || bad_mse || bad_agree) rc = TQ_EXIT_THRESHOLD;

@@ -94,7 +94,10 @@ int cmd_embed(int argc, char **argv) {
             printf(",\"tokens\":%d,\"ids\":[", in.seqs[i].n);
             for (int t = 0; t < in.seqs[i].n; t++) printf("%s%d", t ? "," : "", (int)in.seqs[i].ids[t]);
             printf("],\"vector\":[");
-            for (int d = 0; d < c->dim; d++) printf("%s%.9g", d ? "," : "", vec[(size_t)i * c->dim + d]);
+            for (int d = 0; d < c->dim; d++) {
+                if (d) putchar(',');
+                tq_json_num(stdout, vec[(size_t)i * c->dim + d]);
+            }
             printf("]}");
         }
         printf("]}\n");

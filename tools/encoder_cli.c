@@ -73,10 +73,10 @@ int enc_side_open(enc_side *s, const char *cmd, bool need_tok, const char *cfg_f
 }
 
 int enc_max_len(const tq_enc *e, const tq_wordpiece *tok) {
-    (void)tok;
     const tq_enc_config *c = tq_enc_config_of(e);
     int n = c->max_pos;
     if (c->seq_limit > 0 && c->seq_limit < n) n = c->seq_limit;
+    if (tok && tq_wp_max_len(tok) > 0 && tq_wp_max_len(tok) < n) n = tq_wp_max_len(tok);
     return n;
 }
 

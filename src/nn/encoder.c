@@ -20,7 +20,9 @@
 #include <cblas.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <limits.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,11 +66,11 @@ struct tq_enc {
     int64_t    int8_params;
 };
 
-const tq_enc_config *tq_enc_config_of(const tq_enc *e) { return &e->c; }
-int      tq_enc_has_head(const tq_enc *e) { return e->cls_w != NULL; }
-uint64_t tq_enc_weight_bytes(const tq_enc *e) { return e->n_floats * sizeof(float) + e->int8_bytes; }
-int64_t  tq_enc_param_count(const tq_enc *e) { return (int64_t)e->n_floats + e->int8_params; }
-int      tq_enc_int8_matrices(const tq_enc *e) { return e->n_int8; }
+const tq_enc_config *tq_enc_config_of(const tq_enc *e) { return e ? &e->c : NULL; }
+int      tq_enc_has_head(const tq_enc *e) { return e && e->cls_w != NULL; }
+uint64_t tq_enc_weight_bytes(const tq_enc *e) { return e ? e->n_floats * sizeof(float) + e->int8_bytes : 0; }
+int64_t  tq_enc_param_count(const tq_enc *e) { return e ? (int64_t)e->n_floats + e->int8_params : 0; }
+int      tq_enc_int8_matrices(const tq_enc *e) { return e ? e->n_int8 : 0; }
 
 void tq_enc_free(tq_enc *e) {
     if (!e) return;
@@ -232,6 +234,7 @@ tq_enc *tq_enc_open(const tq_model *m, const tq_enc_config *cfg_in, tq_error *er
 
 tq_enc *tq_enc_open_ex(const tq_model *m, const tq_enc_config *cfg_in, const tq_enc_opts *opts, tq_error *err) {
     const int keep_int8 = opts && opts->keep_int8;
+    if (!m) { tq_err(err, TQ_E_ARG, "encoder: no model (NULL)"); return NULL; }
     tq_enc_config c;
     if (cfg_in) c = *cfg_in;
     else if (tq_enc_config_find(tq_model_dir(m), &c, err)) return NULL;
@@ -243,10 +246,13 @@ tq_enc *tq_enc_open_ex(const tq_model *m, const tq_enc_config *cfg_in, const tq_
     }
     if (c.dim <= 0 || c.n_layers <= 0 || c.n_heads <= 0 || c.dim % c.n_heads || c.hidden_dim <= 0 || c.vocab_size <= 0 ||
         c.max_pos <= 0 || (bert && c.type_vocab_size <= 0) || !(c.ln_eps >= 0) || c.act < TQ_ACT_GELU ||
-        c.act > TQ_ACT_RELU || c.n_labels < 0 || c.n_labels > TQ_ENC_MAX_LABELS) {
+        c.act > TQ_ACT_RELU || c.n_labels < 0 || c.n_labels > TQ_ENC_MAX_LABELS || c.pad_token_id < 0 ||
+        c.pad_token_id >= c.vocab_size || c.head < -1 || c.head > 1 || (c.pooling != TQ_POOL_MEAN && c.pooling != TQ_POOL_CLS) ||
+        (c.normalize != 0 && c.normalize != 1) || c.seq_limit < 0) {
         tq_err(err, TQ_E_ARG, "%s: invalid configuration (dim %d, layers %d, heads %d, hidden %d, vocab %d, max_pos %d, "
-               "types %d, eps %g, labels %d)", path, c.dim, c.n_layers, c.n_heads, c.hidden_dim, c.vocab_size, c.max_pos,
-               c.type_vocab_size, (double)c.ln_eps, c.n_labels);
+               "types %d, eps %g, labels %d, pad %d, pooling %d, normalize %d, seq_limit %d)", path, c.dim, c.n_layers,
+               c.n_heads, c.hidden_dim, c.vocab_size, c.max_pos, c.type_vocab_size, (double)c.ln_eps, c.n_labels,
+               c.pad_token_id, (int)c.pooling, c.normalize, c.seq_limit);
         return NULL;
     }
     if (!bert) c.type_vocab_size = 0;
@@ -258,7 +264,9 @@ tq_enc *tq_enc_open_ex(const tq_model *m, const tq_enc_config *cfg_in, const tq_
         return NULL;
     }
     loader ld = {m, path, prefix, NULL, err};
-    int has_head = has(&ld, 1, "classifier.weight");
+    /* a classifier.weight is a sequence head unless config.json's
+     * architectures name another model (token classification, ...) */
+    int has_head = c.head >= 0 && has(&ld, 1, "classifier.weight");
     int has_pool = bert && has(&ld, 0, "pooler.dense.weight");
     int64_t D = c.dim, H = c.hidden_dim, V = c.vocab_size, P = c.max_pos, TV = c.type_vocab_size, NL = 0;
     if (has_head) {
@@ -588,9 +596,16 @@ static void run_phase(fw *f, int phase, int n_threads) {
 }
 
 static tq_status check_batch(const tq_enc *e, const tq_enc_batch *b, const tq_enc_out *o, tq_error *err) {
+    if (!e) return tq_err(err, TQ_E_ARG, "encoder: no encoder (NULL)");
     const tq_enc_config *c = &e->c;
     if (!b || !o || b->batch < 1 || !b->ids)
         return tq_err(err, TQ_E_ARG, "encoder: a batch needs at least one sequence and its ids");
+    /* every buffer is [batch * seq, width] floats with width <= max(3 dim, hidden) */
+    int64_t width = 3 * (int64_t)c->dim > c->hidden_dim ? 3 * (int64_t)c->dim : c->hidden_dim;
+    if (b->seq > 0 && ((int64_t)b->batch * b->seq > INT_MAX / 4 ||
+                       (int64_t)b->batch * b->seq > (int64_t)(PTRDIFF_MAX / 4) / width))
+        return tq_err(err, TQ_E_LIMIT, "encoder: a batch of %d x %d tokens is beyond the encoder's limit (%d tokens)",
+                      b->batch, b->seq, INT_MAX / 4);
     if (b->seq < 1 || b->seq > c->max_pos)
         return tq_err(err, TQ_E_ARG, "encoder: sequence length %d is outside [1, %d] (max_position_embeddings)", b->seq,
                       c->max_pos);

@@ -68,11 +68,37 @@ static void acc_vec(acc *s, const float *x, const float *y, int n, bool with_cos
 }
 
 static tq_status check_same(const tq_enc_config *ca, const tq_enc_config *cb, tq_error *err) {
+    if (ca->arch != cb->arch)
+        return tq_err(err, TQ_E_SHAPE, "compare: the encoders differ in architecture (%s vs %s)",
+                      ca->arch == TQ_ENC_BERT ? "BERT" : "DistilBERT", cb->arch == TQ_ENC_BERT ? "BERT" : "DistilBERT");
 #define SAME(f) if (ca->f != cb->f) return tq_err(err, TQ_E_SHAPE, "compare: the encoders differ in " #f " (%d vs %d)", (int)ca->f, (int)cb->f)
     SAME(dim);
     SAME(n_layers);
     SAME(vocab_size);
+    SAME(type_vocab_size);
+    SAME(pooling);
+    SAME(normalize);
 #undef SAME
+    return TQ_OK;
+}
+
+/* Every sequence checked before any batch runs, so errors name the input by
+ * its index in seqs (not by its place in a batch). */
+static tq_status check_seqs(const tq_enc_config *c, int max_pos, const tq_enc_seq *seqs, int n, tq_error *err) {
+    for (int i = 0; i < n; i++) {
+        const tq_enc_seq *q = &seqs[i];
+        if (q->n < 1 || !q->ids) return tq_err(err, TQ_E_ARG, "input %d is empty", i);
+        if (q->n > max_pos)
+            return tq_err(err, TQ_E_ARG, "input %d has %d tokens, beyond the model's %d positions", i, q->n, max_pos);
+        for (int t = 0; t < q->n; t++) {
+            if (q->ids[t] < 0 || q->ids[t] >= c->vocab_size)
+                return tq_err(err, TQ_E_ARG, "input %d, token %d: id %d is outside the vocabulary [0, %d)", i, t,
+                              (int)q->ids[t], c->vocab_size);
+            if (c->type_vocab_size > 0 && q->type_ids && (q->type_ids[t] < 0 || q->type_ids[t] >= c->type_vocab_size))
+                return tq_err(err, TQ_E_ARG, "input %d, token %d: token type %d is outside [0, %d)", i, t,
+                              (int)q->type_ids[t], c->type_vocab_size);
+        }
+    }
     return TQ_OK;
 }
 
@@ -103,16 +129,16 @@ static int longest(const tq_enc_seq *seqs, int n) {
 
 tq_status tq_enc_run(const tq_enc *e, const tq_enc_seq *seqs, int n_seqs, int batch, float *pooled, float *logits,
                      void (*progress)(void *ud, int done, int total), void *ud, tq_error *err) {
+    if (!e || !seqs) return tq_err(err, TQ_E_ARG, "encoder: no encoder or no sequences (NULL)");
     const tq_enc_config *c = tq_enc_config_of(e);
     if (n_seqs < 1) return tq_err(err, TQ_E_ARG, "encoder: no input sequences");
     if (batch < 1) return tq_err(err, TQ_E_ARG, "encoder: batch size %d must be at least 1", batch);
     if (batch > n_seqs) batch = n_seqs;
-    for (int i = 0; i < n_seqs; i++)
-        if (seqs[i].n < 1) return tq_err(err, TQ_E_ARG, "encoder: sequence %d is empty", i);
+    tq_status st = check_seqs(c, c->max_pos, seqs, n_seqs, err);
+    if (st) return st;
     size_t cells = (size_t)batch * (size_t)longest(seqs, n_seqs);
     int32_t *buf = malloc(3 * cells * sizeof *buf);
     if (!buf) return tq_err(err, TQ_E_NOMEM, "encoder: out of memory for %zu tokens", cells);
-    tq_status st = TQ_OK;
     for (int s0 = 0; s0 < n_seqs && !st; s0 += batch) {
         int nb = n_seqs - s0 < batch ? n_seqs - s0 : batch, seq = longest(seqs + s0, nb);
         size_t bc = (size_t)nb * seq;
@@ -134,21 +160,16 @@ typedef struct side_buf {
 
 tq_status tq_enc_compare(const tq_enc *a, const tq_enc *b, const tq_enc_seq *seqs, int n_seqs, int batch,
                          tq_enc_cmp *r, tq_error *err) {
+    if (!r || !a || !b || !seqs) return tq_err(err, TQ_E_ARG, "compare: an encoder, the sequences or the result is NULL");
     memset(r, 0, sizeof *r);
     const tq_enc_config *ca = tq_enc_config_of(a), *cb = tq_enc_config_of(b);
     tq_status st = check_same(ca, cb, err);
     if (st) return st;
     if (n_seqs < 1) return tq_err(err, TQ_E_ARG, "compare: no input sequences");
     if (batch < 1) return tq_err(err, TQ_E_ARG, "compare: batch size %d must be at least 1", batch);
-    int max_len = 0;
-    for (int i = 0; i < n_seqs; i++) {
-        if (seqs[i].n < 1) return tq_err(err, TQ_E_ARG, "compare: sequence %d is empty", i);
-        int lim = ca->max_pos < cb->max_pos ? ca->max_pos : cb->max_pos;
-        if (seqs[i].n > lim)
-            return tq_err(err, TQ_E_ARG, "compare: sequence %d has %d tokens, beyond the models' %d positions", i,
-                          seqs[i].n, lim);
-        if (seqs[i].n > max_len) max_len = seqs[i].n;
-    }
+    if ((st = check_seqs(ca, ca->max_pos < cb->max_pos ? ca->max_pos : cb->max_pos, seqs, n_seqs, err)))
+        return tq_err_prefix(err, "compare");
+    int max_len = longest(seqs, n_seqs);
     const int dim = ca->dim, L1 = ca->n_layers + 1;
     const int nl = ca->n_labels;
     const bool logits = tq_enc_has_head(a) && tq_enc_has_head(b) && nl == cb->n_labels && nl > 0;
@@ -224,7 +245,8 @@ tq_status tq_enc_compare(const tq_enc *a, const tq_enc *b, const tq_enc_seq *seq
     if (logits) {
         r->logits_mse = logit.d2 / (double)logit.n;
         r->logits_max_abs = logit.max_abs;
-        r->top1_agree = (double)agree / (double)n_seqs;
+        /* one output (regression, a cross-encoder's score): no label to agree on */
+        r->top1_agree = nl > 1 ? (double)agree / (double)n_seqs : NAN;
     }
     double best = 1.0;
     for (int l = 0; l < L1; l++) {

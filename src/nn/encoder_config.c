@@ -138,8 +138,37 @@ static tq_status read_config(const char *path, tq_enc_config *c, tq_error *err) 
         get_act(j, "activation", &c->act, path, &st, err);
     }
     get_labels(j, c, path, &st, err);
+    /* which head: the architectures transformers saved the model as */
+    c->head = 0;
+    const cJSON *ar = cJSON_GetObjectItemCaseSensitive(j, "architectures");
+    if (!st && ar && !cJSON_IsNull(ar)) {
+        if (!cJSON_IsArray(ar)) st = tq_err(err, TQ_E_FORMAT, "%s: \"architectures\" must be an array of names", path);
+        for (const cJSON *a = ar ? ar->child : NULL; !st && a; a = a->next) {
+            if (!cJSON_IsString(a)) { st = tq_err(err, TQ_E_FORMAT, "%s: \"architectures\" must be an array of names", path); break; }
+            size_t n = strlen(a->valuestring), k = strlen("ForSequenceClassification");
+            int seq = n >= k && !strcmp(a->valuestring + n - k, "ForSequenceClassification");
+            if (seq) c->head = 1;
+            else if (c->head == 0) c->head = -1;
+        }
+    }
+    const cJSON *pt = cJSON_GetObjectItemCaseSensitive(j, "problem_type");
+    if (!st && pt && !cJSON_IsNull(pt)) {
+        if (!cJSON_IsString(pt) || (strcmp(pt->valuestring, "single_label_classification") &&
+                                    strcmp(pt->valuestring, "multi_label_classification") &&
+                                    strcmp(pt->valuestring, "regression")))
+            st = tq_err(err, TQ_E_FORMAT, "%s: \"problem_type\" must be \"single_label_classification\", "
+                        "\"multi_label_classification\" or \"regression\"", path);
+        else c->multi_label = !strcmp(pt->valuestring, "multi_label_classification");
+    }
+    const cJSON *dec = cJSON_GetObjectItemCaseSensitive(j, "is_decoder");
+    if (!st && cJSON_IsTrue(dec))
+        st = tq_err(err, TQ_E_UNSUPPORTED, "%s: \"is_decoder\" is true (causal attention); the encoder runs "
+                    "bidirectional attention only", path);
     cJSON_Delete(j);
     if (st) return st;
+    if (c->pad_token_id >= c->vocab_size)
+        return tq_err(err, TQ_E_FORMAT, "%s: \"pad_token_id\" %d is outside the vocabulary [0, %d)", path,
+                      c->pad_token_id, c->vocab_size);
     if (c->dim % c->n_heads)
         return tq_err(err, TQ_E_FORMAT, "%s: \"%s\" %d is not divisible by \"%s\" %d", path,
                       c->arch == TQ_ENC_BERT ? "hidden_size" : "dim", c->dim,
@@ -195,7 +224,11 @@ static tq_status read_sentence_transformers(const char *dir, tq_enc_config *c, t
                 pool = pd ? tq_path_join(pd, "config.json") : NULL;
                 free(pd);
                 if (!pool) st = tq_err(err, TQ_E_NOMEM, "out of memory");
-            }
+            } else if (strcmp(base, "Transformer") != 0)
+                /* Dense, LayerNorm, ... change the vector: skipping them would
+                 * give a different embedding, so refuse */
+                st = tq_err(err, TQ_E_UNSUPPORTED, "%s: module \"%s\" is not supported (trueq runs Transformer, one "
+                            "Pooling and Normalize)", mpath, t);
         }
         cJSON_Delete(j);
         if (st) goto out;

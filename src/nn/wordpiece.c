@@ -114,6 +114,8 @@ static int wp_index(tq_wordpiece *t) {
     return 0;
 }
 
+int tq_wp_max_len(const tq_wordpiece *t) { return t ? t->opt.max_len : 0; }
+
 int tq_wp_vocab_size(const tq_wordpiece *t) { return t ? t->n : 0; }
 int tq_wp_id(const tq_wordpiece *t, const char *token) {
     return t && token ? wp_find(t, NULL, 0, token, strlen(token)) : -1;
@@ -411,7 +413,12 @@ tq_wordpiece *tq_wp_open_dir(const char *dir, tq_error *err) {
         goto done;
     }
     if (have_tj) {
-        if (json_load(tj, &j, err) || apply_normalizer(j, tj, &o, err)) goto done;
+        /* The normalizer is checked (a BertNormalizer that cleans text), but
+         * its flags are not used: transformers' BertTokenizerFast replaces
+         * lowercase / strip_accents / handle_chinese_chars with the values of
+         * tokenizer_config.json or its own defaults (True, None, True). */
+        tq_wp_options ignored = o;
+        if (json_load(tj, &j, err) || apply_normalizer(j, tj, &ignored, err)) goto done;
     }
     if (tq_file_exists(cfg) && apply_config(cfg, &o, err)) goto done;
     if (have_vocab) {

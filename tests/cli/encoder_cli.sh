@@ -183,6 +183,84 @@ printf 'a premise\tand its hypothesis\n# a comment\n\nsingle line\n' > "$T/texts
 "$CLI" compare "$M" "$T/int8" --texts "$T/texts.txt" --json > "$T/t.json"
 check "--texts: pairs split at TAB, comments and blank lines skipped" '"$PY" -c "import json,sys; j=json.load(open(sys.argv[1])); assert j[\"sequences\"]==2 and j[\"pairs\"]==1, j" "$T/t.json"'
 
+# ---- configurations the encoder must honour or refuse ---------------------
+variant() {  # NAME PYTHON-EDIT-OF-cfg: a copy of the tiny model with config.json edited
+  rm -rf "$T/$1"; cp -r "$M" "$T/$1"
+  "$PY" - "$T/$1/config.json" "$2" <<'PYEOF'
+import json, sys
+cfg = json.load(open(sys.argv[1])); exec(sys.argv[2]); json.dump(cfg, open(sys.argv[1], "w"))
+PYEOF
+}
+variant tokcls 'cfg["architectures"] = ["DistilBertForTokenClassification"]'
+"$CLI" classify "$T/tokcls" "a man." 2> "$T/err.txt"; rc=$?
+check "a token-classification checkpoint's classifier is not a sequence head (classify: exit 2)" '[ $rc -eq 2 ] && grep -q "no sequence-classification head" "$T/err.txt"'
+"$CLI" compare "$T/tokcls" "$T/tokcls" --json > "$T/tc.json"; rc=$?
+check "... and it still embeds and compares, without logits" '[ $rc -eq 0 ] && "$PY" -c "import json,sys; j=json.load(open(sys.argv[1])); assert j[\"logits_mse\"] is None and j[\"top1_agreement\"] is None, j" "$T/tc.json"'
+variant badpad 'cfg["pad_token_id"] = 5000'
+"$CLI" embed "$T/badpad" "a man." 2> "$T/err.txt" >/dev/null; rc=$?
+check "pad_token_id beyond the vocabulary: exit 2 naming config.json and the key" '[ $rc -eq 2 ] && grep -q "config.json: \"pad_token_id\" 5000 is outside the vocabulary \[0, 1000)" "$T/err.txt"'
+variant decoder 'cfg["is_decoder"] = True'
+"$CLI" embed "$T/decoder" "a man." 2> "$T/err.txt" >/dev/null; rc=$?
+check "is_decoder (causal attention) is refused" '[ $rc -eq 2 ] && grep -q "\"is_decoder\" is true" "$T/err.txt"'
+variant dense 'pass'
+printf '[{"idx":0,"name":"0","path":"","type":"sentence_transformers.models.Transformer"},{"idx":1,"name":"1","path":"1_Pooling","type":"sentence_transformers.models.Pooling"},{"idx":2,"name":"2","path":"2_Dense","type":"sentence_transformers.models.Dense"}]' > "$T/dense/modules.json"
+"$CLI" embed "$T/dense" "a man." 2> "$T/err.txt" >/dev/null; rc=$?
+check "a sentence-transformers Dense module is refused, not skipped" '[ $rc -eq 2 ] && grep -q "module \"sentence_transformers.models.Dense\" is not supported" "$T/err.txt"'
+variant cls 'pass'
+mkdir -p "$T/cls/1_Pooling"; printf '{"pooling_mode_cls_token": true, "pooling_mode_mean_tokens": false}' > "$T/cls/1_Pooling/config.json"
+"$CLI" compare "$M" "$T/cls" 2> "$T/err.txt" >/dev/null; rc=$?
+check "compare refuses models that pool differently" '[ $rc -eq 2 ] && grep -q "differ in pooling (0 vs 1)" "$T/err.txt"'
+variant short 'pass'
+printf '{"do_lower_case": true, "model_max_length": 8}' > "$T/short/tokenizer_config.json"
+"$CLI" embed "$T/short" "the cat sat on the mat and the dog sat on the cat" --json > "$T/short.json"
+check "the tokenizer's model_max_length truncates (8 tokens)" '"$PY" -c "import json,sys; e=json.load(open(sys.argv[1]))[\"embeddings\"][0]; assert e[\"tokens\"]==8 and e[\"ids\"][-1]==102, e[\"ids\"]" "$T/short.json"'
+variant multi 'cfg["problem_type"] = "multi_label_classification"'
+"$CLI" classify "$T/multi" "a man plays a guitar." --json > "$T/ml.json"
+check "multi-label head: a sigmoid per label, labels above 0.5 listed" '"$PY" - "$T/ml.json" <<PYEOF
+import json, sys, math
+r = json.load(open(sys.argv[1]))["results"][0]
+assert r["activation"] == "sigmoid", r
+for l in r["labels"]:
+    assert abs(l["probability"] - 1 / (1 + math.exp(-l["logit"]))) < 1e-6, l
+assert r["labels_on"] == [l["label"] for l in r["labels"] if l["probability"] > 0.5], r
+PYEOF'
+# one output (regression / cross-encoder): a copy whose classifier keeps its first row
+variant reg 'cfg["id2label"] = {"0": "score"}; cfg["label2id"] = {"score": 0}'
+"$PY" - "$M/model.safetensors" "$T/reg/model.safetensors" <<'PYEOF'
+import json, struct, sys
+src = open(sys.argv[1], "rb").read(); n = struct.unpack_from("<Q", src, 0)[0]
+hdr = json.loads(src[8:8 + n]); meta = hdr.pop("__metadata__", None)
+blobs = {}
+for k, v in hdr.items():
+    a, b = v["data_offsets"]; blobs[k] = src[8 + n + a: 8 + n + b]
+blobs["classifier.weight"] = blobs["classifier.weight"][:4 * hdr["classifier.weight"]["shape"][1]]
+hdr["classifier.weight"]["shape"][0] = 1
+blobs["classifier.bias"] = blobs["classifier.bias"][:4]; hdr["classifier.bias"]["shape"] = [1]
+off, out = 0, {}
+for k in sorted(hdr):
+    out[k] = dict(hdr[k], data_offsets=[off, off + len(blobs[k])]); off += len(blobs[k])
+if meta: out["__metadata__"] = meta
+h = json.dumps(out).encode(); h += b" " * (-len(h) % 8)
+open(sys.argv[2], "wb").write(struct.pack("<Q", len(h)) + h + b"".join(blobs[k] for k in sorted(hdr)))
+PYEOF
+"$CLI" classify "$T/reg" "a man plays a guitar." --json > "$T/reg.json"; rc=$?
+check "one-output head: classify prints its score (not a softmax of 1)" '[ $rc -eq 0 ] && "$PY" -c "import json,sys,math; r=json.load(open(sys.argv[1]))[\"results\"][0]; assert r[\"score\"]==r[\"labels\"][0][\"logit\"] and abs(r[\"labels\"][0][\"probability\"]-1/(1+math.exp(-r[\"score\"])))<1e-6, r" "$T/reg.json"'
+"$CLI" compare "$T/reg" "$T/reg" --min-agree 0.5 --json > "$T/regc.json" 2> "$T/err.txt"; rc=$?
+check "one-output head: no label agreement; --min-agree refuses (exit 3)" '[ $rc -eq 3 ] && grep -q "two labels or more" "$T/err.txt" && "$PY" -c "import json,sys; j=json.load(open(sys.argv[1])); assert j[\"top1_agreement\"] is None and j[\"logits_mse\"]==0, j" "$T/regc.json"'
+# overflowing weights (finite, huge): outputs are not finite; --json stays valid JSON with nulls
+rm -rf "$T/huge"; cp -r "$M" "$T/huge"
+"$PY" - "$M/model.safetensors" "$T/huge/model.safetensors" <<'PYEOF'
+import json, struct, sys
+src = open(sys.argv[1], "rb").read(); n = struct.unpack_from("<Q", src, 0)[0]
+hdr = json.loads(src[8:8 + n]); data = bytearray(src)
+a, b = hdr["distilbert.transformer.layer.0.ffn.lin1.weight"]["data_offsets"]
+for off in range(8 + n + a, 8 + n + b, 4):
+    v, = struct.unpack_from("<f", data, off); struct.pack_into("<f", data, off, 3e38 if v >= 0 else -3e38)
+open(sys.argv[2], "wb").write(data)
+PYEOF
+"$CLI" compare "$M" "$T/huge" --json > "$T/huge.json" 2> "$T/err.txt"; rc=$?
+check "non-finite outputs: valid JSON with nulls, and a warning" '[ $rc -eq 0 ] && grep -q "not finite" "$T/err.txt" && "$PY" -c "import json,sys; j=json.load(open(sys.argv[1])); assert j[\"pooled_cos_min\"] is None or j[\"hidden_mse\"] is None, j" "$T/huge.json"'
+
 # ---- the real all-MiniLM-L6-v2 -----------------------------------------
 out=$(bash "$SRC/tests/py/hf_venv.sh" 2>/dev/null); venv_rc=$?
 MINI=$(echo "$out" | sed -n 2p)
@@ -196,6 +274,8 @@ j = json.load(open(sys.argv[1])); v = j["embeddings"][0]["vector"]
 assert j["dim"] == 384 and j["pooling"] == "mean" and j["normalized"] is True, j
 assert abs(math.sqrt(sum(x * x for x in v)) - 1) < 1e-5
 PYEOF'
+  "$CLI" compare "$MINI" "$M" 2> "$T/err.txt" >/dev/null; rc=$?
+  check "BERT against DistilBERT: refused, naming the architectures" '[ $rc -eq 2 ] && grep -q "differ in architecture (BERT vs DistilBERT)" "$T/err.txt"'
   "$CLI" classify "$MINI" "text" 2> "$T/err.txt"; rc=$?
   check "MiniLM has no classification head: exit 2, pointing at embed" '[ $rc -eq 2 ] && grep -q "no sequence-classification head" "$T/err.txt"'
 fi
