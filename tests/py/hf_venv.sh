@@ -12,6 +12,11 @@
 set -uo pipefail
 venv="${TRUEQ_HF_VENV:-${HOME:-/root}/.cache/trueq/venv-hf}"
 py="$venv/bin/python"
+# Tests run in parallel (ctest -j) and several need this venv: one creates it
+# while the others wait on the lock.
+mkdir -p "$(dirname "$venv")"
+exec 9>"$venv.lock"
+flock 9 || { echo "hf_venv: cannot lock $venv.lock" >&2; exit 77; }
 ok() { "$py" -c 'import torch, transformers, tokenizers; assert transformers.__version__ == "4.46.3"' 2>/dev/null; }
 if ! ok; then
   if ! /usr/bin/python3 -c 'import torch, numpy' 2>/dev/null; then
