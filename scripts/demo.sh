@@ -25,5 +25,5 @@ echo "   ... (rows elided; run: $tq inspect $dir/distilbert-int8-emb)"
 "$tq" inspect "$dir/distilbert-int8-emb" --quiet
 ls -l "$dir/distilbert-int8-emb/model.safetensors"
 echo
-echo "== trueq compare: the same C forward pass on the original and the int8 copy, outputs compared"
-"$tq" compare "$dir/distilbert" "$dir/distilbert-int8-emb"
+echo "== trueq compare --keep-int8: the same C forward pass on the original and the int8 copy (held as int8), outputs compared"
+"$tq" compare "$dir/distilbert" "$dir/distilbert-int8-emb" --keep-int8
