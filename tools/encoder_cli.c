@@ -125,7 +125,7 @@ static int add_text(enc_inputs *in, int *cap, const char *cmd, const tq_wordpiec
     int k = grow(in, cap);
     if (k < 0) { fprintf(stderr, "trueq %s: out of memory\n", cmd); return TQ_EXIT_FAIL; }
     if (tq_wp_encode(tok, a, b, max_len, &in->encs[k], &err)) {
-        if (where) tq_err_prefix(&err, "%s: ", where);
+        if (where) tq_err_prefix(&err, "%s", where);
         return tq_cli_fail(cmd, &err);
     }
     tq_sb l = {0};
@@ -139,8 +139,11 @@ static int add_text(enc_inputs *in, int *cap, const char *cmd, const tq_wordpiec
 int enc_inputs_from_texts(enc_inputs *in, const char *cmd, const tq_wordpiece *tok, const char *const *a,
                           const char *const *b, int n, int max_len) {
     int cap = 0, rc;
-    for (int i = 0; i < n; i++)
-        if ((rc = add_text(in, &cap, cmd, tok, a[i], b ? b[i] : NULL, max_len, NULL))) return rc;
+    for (int i = 0; i < n; i++) {
+        char where[32];
+        snprintf(where, sizeof where, "input %d", i + 1);
+        if ((rc = add_text(in, &cap, cmd, tok, a[i], b ? b[i] : NULL, max_len, where))) return rc;
+    }
     return finish(in, cmd);
 }
 
