@@ -15,6 +15,7 @@
  *   (d) an int8 trueq copy of MiniLM: close to transformers' float32
  *       outputs, but not identical. */
 #include "tq_test.h"
+#include "core/internal.h"
 #include "trueq_nn.h"
 #include <stdlib.h>
 
@@ -44,15 +45,11 @@ static void json_ints(FILE *f, const int32_t *v, int n) {
 }
 
 static float *read_floats(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    float *v = malloc((size_t)sz + 4);
-    *n = fread(v, 1, (size_t)sz, f) / 4;
-    fclose(f);
-    return v;
+    char *s;
+    size_t len;
+    if (tq_read_file(path, &s, &len, NULL)) return NULL;
+    *n = len / sizeof(float);
+    return (float *)(void *)s;   /* malloc'd: aligned for float */
 }
 
 static double maxabs(const float *a, const float *b, size_t n) {

@@ -9,20 +9,16 @@
  * model's vocabulary. Our ids and type ids must equal the fast tokenizer's;
  * MiniLM is opened twice, from vocab.txt and from tokenizer.json alone. */
 #include "tq_test.h"
+#include "core/internal.h"
 #include "trueq_nn.h"
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 
 static cJSON *read_json(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)sz + 1);
-    s[fread(s, 1, (size_t)sz, f)] = 0;
-    fclose(f);
-    cJSON *j = cJSON_Parse(s);
+    char *s;
+    size_t n;
+    if (tq_read_file(path, &s, &n, NULL)) return NULL;
+    cJSON *j = cJSON_ParseWithLength(s, n);
     free(s);
     return j;
 }

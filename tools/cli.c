@@ -1,5 +1,6 @@
 /* cli.c — option parsing, sizes, progress: shared by every subcommand. */
 #include "cli.h"
+#include <errno.h>
 #include <math.h>
 #include <ctype.h>
 #include <stdarg.h>
@@ -110,6 +111,24 @@ void tq_progress(const char *label, int64_t i, int64_t n) {
 }
 void tq_progress_done(void) {
     if (progress_shown) { fprintf(stderr, "\r\033[K"); fflush(stderr); progress_shown = false; }
+}
+
+bool tq_parse_long(const char *s, long lo, long hi, long *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) return false;
+    *out = v;
+    return true;
+}
+
+bool tq_parse_double(const char *s, double lo, double hi, double *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= lo && v <= hi)) return false;
+    *out = v;
+    return true;
 }
 
 void tq_json_num(FILE *f, double v) {

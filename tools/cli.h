@@ -44,6 +44,9 @@ int  tq_cli_fail(const char *cmd, const tq_error *err);
 int  tq_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /** "253.0 MB" style (decimal units, as `ls -h --si`), into buf. */
 const char *tq_fmt_bytes(uint64_t b, char *buf, size_t cap);
+/** A whole decimal number / a number in [lo, hi]; false on junk, overflow or out of range. */
+bool tq_parse_long(const char *s, long lo, long hi, long *out);
+bool tq_parse_double(const char *s, double lo, double hi, double *out);
 /** Parse "125MB", "1.5GiB", "1000000" into bytes. */
 bool tq_parse_size(const char *s, uint64_t *out);
 /** Progress line on stderr when it is a terminal: "label  i/n". */

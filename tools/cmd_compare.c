@@ -207,13 +207,13 @@ int cmd_compare(int argc, char **argv) {
     if (texts && ids) return tq_cli_usage_error(cmd, "give --texts or --ids, not both");
     long batch = 8;
     double min_cos = -2, max_mse = -1, min_agree = -1;
-    if (batch_s && !enc_parse_long(batch_s, 1, 4096, &batch))
+    if (batch_s && !tq_parse_long(batch_s, 1, 4096, &batch))
         return tq_cli_usage_error(cmd, "--batch must be an integer in [1, 4096], got \"%s\"", batch_s);
-    if (min_cos_s && !enc_parse_double(min_cos_s, -1, 1, &min_cos))
+    if (min_cos_s && !tq_parse_double(min_cos_s, -1, 1, &min_cos))
         return tq_cli_usage_error(cmd, "--min-cos must be a number in [-1, 1], got \"%s\"", min_cos_s);
-    if (max_mse_s && !enc_parse_double(max_mse_s, 0, 1e300, &max_mse))
+    if (max_mse_s && !tq_parse_double(max_mse_s, 0, 1e300, &max_mse))
         return tq_cli_usage_error(cmd, "--max-mse must be a number >= 0, got \"%s\"", max_mse_s);
-    if (min_agree_s && !enc_parse_double(min_agree_s, 0, 1, &min_agree))
+    if (min_agree_s && !tq_parse_double(min_agree_s, 0, 1, &min_agree))
         return tq_cli_usage_error(cmd, "--min-agree must be a fraction in [0, 1], got \"%s\"", min_agree_s);
 
     enc_side A = {.path = a.pos[0]}, B = {.path = a.pos[1]};

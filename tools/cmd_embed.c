@@ -59,7 +59,7 @@ int cmd_embed(int argc, char **argv) {
         else return tq_cli_usage_error(cmd, "--pooling must be mean or cls, got \"%s\"", pooling);
     }
     long batch = 8;
-    if (batch_s && !enc_parse_long(batch_s, 1, 4096, &batch))
+    if (batch_s && !tq_parse_long(batch_s, 1, 4096, &batch))
         return tq_cli_usage_error(cmd, "--batch must be an integer in [1, 4096], got \"%s\"", batch_s);
 
     enc_side S = {.path = a.pos[0]};

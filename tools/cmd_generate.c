@@ -52,24 +52,6 @@ static int on_token(void *vctx, int prev, int token) {
     return 0;
 }
 
-static bool parse_int(const char *s, long lo, long hi, long *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) return false;
-    *out = v;
-    return true;
-}
-
-static bool parse_float(const char *s, double lo, double hi, double *out) {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v >= lo && v <= hi)) return false;
-    *out = v;
-    return true;
-}
-
 int cmd_generate(int argc, char **argv) {
     const char *cmd = "generate";
     const char *prompt = NULL, *steps_s = NULL, *temp_s = NULL, *topp_s = NULL, *seed_s = NULL;
@@ -96,9 +78,9 @@ int cmd_generate(int argc, char **argv) {
                       .stop_token_a = TQ_SPM_BOS, .stop_token_b = TQ_SPM_EOS};
     long lv;
     double dv;
-    if (steps_s) { if (!parse_int(steps_s, 0, 1L << 24, &lv)) return tq_cli_usage_error(cmd, "--steps must be an integer in [0, 16777216], got \"%s\"", steps_s); g.steps = (int)lv; }
-    if (temp_s) { if (!parse_float(temp_s, 0, 100, &dv)) return tq_cli_usage_error(cmd, "--temperature must be a number in [0, 100], got \"%s\"", temp_s); g.temperature = (float)dv; }
-    if (topp_s) { if (!parse_float(topp_s, 0, 1, &dv) || dv == 0) return tq_cli_usage_error(cmd, "--top-p must be in (0, 1], got \"%s\"", topp_s); g.top_p = (float)dv; }
+    if (steps_s) { if (!tq_parse_long(steps_s, 0, 1L << 24, &lv)) return tq_cli_usage_error(cmd, "--steps must be an integer in [0, 16777216], got \"%s\"", steps_s); g.steps = (int)lv; }
+    if (temp_s) { if (!tq_parse_double(temp_s, 0, 100, &dv)) return tq_cli_usage_error(cmd, "--temperature must be a number in [0, 100], got \"%s\"", temp_s); g.temperature = (float)dv; }
+    if (topp_s) { if (!tq_parse_double(topp_s, 0, 1, &dv) || dv == 0) return tq_cli_usage_error(cmd, "--top-p must be in (0, 1], got \"%s\"", topp_s); g.top_p = (float)dv; }
     if (seed_s) {
         char *end;
         errno = 0;

@@ -89,15 +89,6 @@ static int side_open(side *s, const char *cmd, const tq_llama_config *forced, co
     return TQ_EXIT_OK;
 }
 
-static bool parse_double(const char *s, double lo, double hi, double *out) {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v >= lo && v <= hi)) return false;
-    *out = v;
-    return true;
-}
-
 int compare_decoder_applies(const char *path) {
     tq_model *m = tq_model_open(path, NULL);
     if (!m) return 0;
@@ -170,9 +161,9 @@ int compare_decoder_main(int argc, char **argv) {
     if ((text_file != NULL) + (prompt != NULL) + (ids_file != NULL) > 1)
         return tq_cli_usage_error(cmd, "give one of --text, --prompt and --ids");
     double max_kl = -1, min_agree = -1;
-    if (max_kl_s && !parse_double(max_kl_s, 0, 1e30, &max_kl))
+    if (max_kl_s && !tq_parse_double(max_kl_s, 0, 1e30, &max_kl))
         return tq_cli_usage_error(cmd, "--max-kl must be a number >= 0, got \"%s\"", max_kl_s);
-    if (min_agree_s && !parse_double(min_agree_s, 0, 1, &min_agree))
+    if (min_agree_s && !tq_parse_double(min_agree_s, 0, 1, &min_agree))
         return tq_cli_usage_error(cmd, "--min-agree must be a fraction in [0, 1], got \"%s\"", min_agree_s);
 
     tq_error err = {0};

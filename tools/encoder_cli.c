@@ -5,24 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool enc_parse_long(const char *s, long lo, long hi, long *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) return false;
-    *out = v;
-    return true;
-}
-
-bool enc_parse_double(const char *s, double lo, double hi, double *out) {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v >= lo && v <= hi)) return false;
-    *out = v;
-    return true;
-}
-
 void enc_progress(void *ud, int done, int total) { tq_progress((const char *)ud, done, total); }
 
 void enc_side_free(enc_side *s) {

@@ -62,7 +62,4 @@ int  enc_inputs_from_ids_file(enc_inputs *in, const char *cmd, const char *path,
 /** A tq_enc_run progress callback: ud is the command name. */
 void enc_progress(void *ud, int done, int total);
 
-/** strtol/strtod with range checks; false on junk or out of range. */
-bool enc_parse_long(const char *s, long lo, long hi, long *out);
-bool enc_parse_double(const char *s, double lo, double hi, double *out);
 #endif

@@ -17,6 +17,7 @@
 #include "core/internal.h"
 #include "core/blas.h"
 #include "trueq_nn.h"
+#include "nn/int8_weights.h"
 #include <cblas.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -144,12 +145,6 @@ static int load(loader *ld, float **dst, int raw, const char *name, int64_t rows
     return 0;
 }
 
-/* A tensor the int8 path can hold as stored: linear-sym 8-bit codes. */
-static int int8_usable(const tq_tensor *t) {
-    return t && t->quantized && !t->simulated && t->q.codec == TQ_CODEC_LINEAR_SYM && t->q.bits == 8 &&
-           t->dtype == TQ_DTYPE_I8 && t->ndim == 2 && t->n_aux == 1 && t->aux_desc[0].dtype == TQ_DTYPE_F32;
-}
-
 /* Groups per row and their length for t's granularity (cols columns). */
 static int64_t i8_groups(const tq_tensor *t, int64_t cols, int64_t *glen) {
     if (t->q.gran != TQ_GRAN_GROUP) { *glen = cols; return 1; }
@@ -165,7 +160,7 @@ static int i8_plan(const loader *ld, const char *const *names, int n, int64_t co
         char full[256];
         snprintf(full, sizeof full, "%s%s", ld->prefix, names[i]);
         const tq_tensor *t = tq_model_find(ld->m, full);
-        if (!int8_usable(t)) return 0;
+        if (!tq_nn_int8_usable(t)) return 0;
         int64_t gl, ng = i8_groups(t, cols, &gl);
         if (i && (ng != ng0 || gl != gl0)) return 0;
         ng0 = ng;
@@ -445,12 +440,13 @@ static void gemm_slab(float *C, int ldc, const float *A, int lda, const float *W
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, n1 - n0, K, 1.0f, A, lda, W + (size_t)n0 * K, K, 1.0f, C + n0, ldc);
 }
 
-/* o[i] = q[i] * sc; blocks of 16 so the compiler vectorizes at -O2 */
-static void decode_i8(float *restrict o, const int8_t *restrict q, float sc, int64_t n) {
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16)
-        for (int k = 0; k < 16; k++) o[i + k] = (float)q[i + k] * sc;
-    for (; i < n; i++) o[i] = (float)q[i] * sc;
+/* Row r (cols values) of an int8 matrix, decoded into o. */
+static void i8_row(const i8mat *w8, size_t r, int64_t cols, float *o) {
+    const int8_t *q = w8->q + r * (size_t)cols;
+    for (int64_t g = 0; g < w8->ngroups; g++) {
+        int64_t c0 = g * w8->glen, c1 = c0 + w8->glen < cols ? c0 + w8->glen : cols;
+        tq_nn_decode_i8(o + c0, q + c0, w8->s[r * (size_t)w8->ngroups + (size_t)g], c1 - c0);
+    }
 }
 
 /* C[:, n0:n1] += A W[n0:n1]^T for a float W, or for an int8 matrix whose
@@ -461,14 +457,7 @@ static void proj(const fw *f, float *C, int ldc, const float *A, int lda, const 
                  int n1, int K, int worker) {
     if (!w8->q) { gemm_slab(C, ldc, A, lda, W, f->T, n0, n1, K); return; }
     float *buf = f->wbuf + (size_t)worker * SLAB * (size_t)f->wk;
-    for (int r = n0; r < n1; r++) {
-        const int8_t *q = w8->q + (size_t)r * (size_t)K;
-        float *o = buf + (size_t)(r - n0) * (size_t)K;
-        for (int64_t g = 0; g < w8->ngroups; g++) {
-            int64_t c0 = g * w8->glen, c1 = c0 + w8->glen < K ? c0 + w8->glen : K;
-            decode_i8(o + c0, q + c0, w8->s[(size_t)r * (size_t)w8->ngroups + (size_t)g], c1 - c0);
-        }
-    }
+    for (int r = n0; r < n1; r++) i8_row(w8, (size_t)r, K, buf + (size_t)(r - n0) * (size_t)K);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, f->T, n1 - n0, K, 1.0f, A, lda, buf, K, 1.0f, C + n0, ldc);
 }
 
@@ -514,12 +503,7 @@ static void run_task(const fw *f, int task, int worker) {
             const float *w = e->word ? e->word + (size_t)f->b->ids[t] * D : NULL, *p = e->pos + (size_t)(t % f->S) * D;
             if (!w) {   /* int8 word embeddings: decode this token's row */
                 float *buf = f->wbuf + (size_t)worker * SLAB * (size_t)f->wk;
-                const i8mat *w8 = &e->word8;
-                size_t row = (size_t)f->b->ids[t];
-                for (int64_t g = 0; g < w8->ngroups; g++) {
-                    int64_t c0 = g * w8->glen, c1 = c0 + w8->glen < D ? c0 + w8->glen : D;
-                    decode_i8(buf + c0, w8->q + row * (size_t)D + c0, w8->s[row * (size_t)w8->ngroups + (size_t)g], c1 - c0);
-                }
+                i8_row(&e->word8, (size_t)f->b->ids[t], D, buf);
                 w = buf;
             }
             if (e->type) {

@@ -14,6 +14,7 @@
  */
 #include "core/internal.h"
 #include "trueq_llama.h"
+#include "nn/int8_weights.h"
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
@@ -148,12 +149,6 @@ static tq_status check_finite(const float *v, int64_t n, const char *path, const
     return TQ_OK;
 }
 
-/* A tensor the int8 path can use as stored: linear-sym 8-bit codes. */
-static int int8_usable(const tq_tensor *t) {
-    return t && t->quantized && !t->simulated && t->q.codec == TQ_CODEC_LINEAR_SYM && t->q.bits == 8 &&
-           t->dtype == TQ_DTYPE_I8 && t->ndim == 2 && t->n_aux == 1 && t->aux_desc[0].dtype == TQ_DTYPE_F32;
-}
-
 /* Copy t's codes and scales into w (t already checked to be [rows, cols]). */
 static tq_status load_int8(lmat *w, const tq_tensor *t, int64_t rows, int64_t cols, uint64_t *bytes, tq_error *err) {
     int64_t nscale = t->q.gran == TQ_GRAN_TENSOR ? 1 : t->q.gran == TQ_GRAN_CHANNEL ? rows
@@ -279,7 +274,7 @@ tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, con
         for (int li = 0; li < c.n_layers; li++)
             for (int k = 0; k < T_COUNT; k++) {
                 layer_name(name, sizeof name, nm, li, k);
-                if (cols[k] && int8_usable(tq_model_find(m, name))) total -= (uint64_t)(rows[k] * cols[k]);
+                if (cols[k] && tq_nn_int8_usable(tq_model_find(m, name))) total -= (uint64_t)(rows[k] * cols[k]);
             }
     if (total > (uint64_t)1 << 40) { tq_err(err, TQ_E_LIMIT, "%s: %llu weights exceed the decoder's limit", path, (unsigned long long)total); goto fail; }
     l->arena = malloc(sizeof(float) * total);
@@ -303,7 +298,7 @@ tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, con
             float **dst_k = &l->L[li].w[k].f;
             layer_name(name, sizeof name, nm, li, k);
             const tq_tensor *ti = tq_model_find(m, name);
-            if (keep_int8 && cols[k] && int8_usable(ti)) {
+            if (keep_int8 && cols[k] && tq_nn_int8_usable(ti)) {
                 if (!want(m, name, rows[k], cols[k], err)) goto fail;
                 if (load_int8(&l->L[li].w[k], ti, rows[k], cols[k], &l->int8_bytes, err)) goto fail;
                 const lmat *w8 = &l->L[li].w[k];
@@ -389,14 +384,6 @@ static void matvec_f32(float *y, const float *W, const float *x, int rows, int c
     cblas_sgemv(CblasRowMajor, CblasNoTrans, rows, cols, 1.0f, W, cols, x, 1, 0.0f, y, 1);
 }
 
-/* o[i] = q[i] * sc; blocks of 16 so the compiler vectorizes at -O2 */
-static void decode_i8(float *restrict o, const int8_t *restrict q, float sc, int64_t n) {
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16)
-        for (int k = 0; k < 16; k++) o[i + k] = (float)q[i + k] * sc;
-    for (; i < n; i++) o[i] = (float)q[i] * sc;
-}
-
 /* The same from int8 codes: a chunk of rows at a time is decoded into buf
  * (w = q * scale, exactly the values tq_dequantize gives) and multiplied
  * with sgemv, so at most max(I8_BUF_FLOATS, 4 * cols) floats are expanded. */
@@ -410,7 +397,7 @@ static void matvec_i8(float *y, const lmat *w, const float *x, int rows, int col
             for (int64_t g = 0; g < w->ngroups; g++) {
                 int64_t c0 = g * w->glen, c1 = c0 + w->glen < cols ? c0 + w->glen : cols;
                 float sc = w->per_tensor ? w->s[0] : w->s[(size_t)(r0 + r) * (size_t)w->ngroups + (size_t)g];
-                decode_i8(o + c0, q + c0, sc, c1 - c0);
+                tq_nn_decode_i8(o + c0, q + c0, sc, c1 - c0);
             }
         }
         cblas_sgemv(CblasRowMajor, CblasNoTrans, nr, cols, 1.0f, buf, cols, x, 1, 0.0f, y + r0, 1);

@@ -22,7 +22,6 @@ if ! ok; then
   if ! /usr/bin/python3 -c 'import torch, numpy' 2>/dev/null; then
     echo "hf_venv: Debian's python3-torch is not installed (scripts/setup.sh installs it)" >&2; exit 77
   fi
-  mkdir -p "$(dirname "$venv")"
   { /usr/bin/python3 -m venv --system-site-packages "$venv" &&
     "$venv/bin/pip" install -q --disable-pip-version-check 'transformers==4.46.3' 'tokenizers>=0.20,<0.21'; } >&2 ||
     { echo "hf_venv: cannot install transformers from PyPI into $venv" >&2; exit 77; }
