@@ -124,6 +124,14 @@ typedef enum tq_granularity {
     TQ_GRAN_GROUP   = 2, /* one scale per group of G inputs along each row */
 } tq_granularity;
 
+#define TQ_GRAN_COUNT 3
+
+/** @return "tensor", "channel" or "group"; "?" when g is not a granularity. */
+const char *tq_gran_name(tq_granularity g);
+/** @return the granularity named "tensor", "channel" (or "row") or "group",
+ *  or -1 for any other name (NULL included). */
+int         tq_gran_from_name(const char *name);
+
 /** Everything that decides how one tensor is quantized. */
 typedef struct tq_qparams {
     tq_codec_id    codec;
@@ -140,6 +148,9 @@ typedef struct tq_aux_desc {
     tq_dtype    dtype;
     int         ndim;           /* 0, 1 or 2                                 */
     int64_t     shape[2];
+    int         per_row;        /* 1: shape[0] is the rows, row r's values
+                                   start at r/rows of the bytes (a row range
+                                   is a slice); 0: shared by every row       */
 } tq_aux_desc;
 
 #define TQ_MAX_AUX 3
@@ -152,7 +163,14 @@ typedef struct tq_codec_info {
     unsigned    bits_mask;      /* bit b set = b bits supported              */
     unsigned    gran_mask;      /* bit g set = tq_granularity g supported    */
     const char *layout;         /* how codes and side tensors are stored     */
+    int         default_bits;   /* natural settings where a user gives none: */
+    tq_granularity default_gran; /* bits (the widest supported), granularity */
+    int64_t     default_group;  /* and group size (0 unless group gran.)     */
+    int         uses_alpha;     /* 1: tq_qparams.alpha is one of its params  */
 } tq_codec_info;
+
+/* Adding a codec: one file src/codec/<name>.c defining its trait row, one
+ * registration line in src/codec/table.c, and its stable id above. */
 
 /** @return the number of codecs in the table (TQ_CODEC_COUNT - 1). */
 int                  tq_codec_count(void);

@@ -31,11 +31,8 @@ static const char *USAGE =
 
 /* ---- the list ------------------------------------------------------------- */
 
-static const char *GRAN[] = {"tensor", "channel", "group"};
-
 static double layout_bpw(const tq_codec_info *ci, int bits, double *side) {
-    tq_qparams p = {ci->id, bits, (ci->gran_mask & 2) ? TQ_GRAN_CHANNEL : TQ_GRAN_GROUP, (ci->gran_mask & 2) ? 0 : 64, 0, 1.0f};
-    if (ci->id == TQ_CODEC_NF4) { p.gran = TQ_GRAN_GROUP; p.group = 64; }
+    tq_qparams p = {ci->id, bits, ci->default_gran, ci->default_group, 0, 1.0f};
     tq_dtype cd;
     int64_t cs[2];
     tq_aux_desc ad[TQ_MAX_AUX];
@@ -51,7 +48,7 @@ static double layout_bpw(const tq_codec_info *ci, int bits, double *side) {
 static void grans_str(unsigned mask, char *buf, size_t cap) {
     buf[0] = 0;
     for (int g = 0; g < 3; g++)
-        if (mask & (1u << g)) { size_t l = strlen(buf); snprintf(buf + l, cap - l, "%s%s", l ? "," : "", GRAN[g]); }
+        if (mask & (1u << g)) { size_t l = strlen(buf); snprintf(buf + l, cap - l, "%s%s", l ? "," : "", tq_gran_name((tq_granularity)g)); }
 }
 
 static int list_codecs(bool json) {
@@ -219,12 +216,12 @@ static int study(const char *model_path, bool json, const char *csv_path, int64_
             if (!(ci->bits_mask & (1u << bits))) continue;
             for (int g = 0; g < 3; g++) {
                 if (!(ci->gran_mask & (1u << g))) continue;
-                for (int al = 0; al < (ci->id == TQ_CODEC_QINS_RATIONAL ? 2 : 1); al++) {
+                for (int al = 0; al < (ci->uses_alpha ? 2 : 1); al++) {
                     variant *v = &vs[nv++];
                     v->q = (tq_qparams){ci->id, bits, (tq_granularity)g, g == TQ_GRAN_GROUP ? group : 0, 1,
-                                        ci->id == TQ_CODEC_QINS_RATIONAL && al == 0 ? 1.0f : 0.0f};
+                                        ci->uses_alpha && al == 0 ? 1.0f : 0.0f};
                     tq_qparams_str(&v->q, v->label, sizeof v->label);
-                    if (ci->id == TQ_CODEC_QINS_RATIONAL) {
+                    if (ci->uses_alpha) {
                         size_t l = strlen(v->label);
                         snprintf(v->label + l, sizeof v->label - l, al == 0 ? " a=1" : " a=cal");
                     }
@@ -276,7 +273,7 @@ static int study(const char *model_path, bool json, const char *csv_path, int64_
         char grade = v->m.n ? tq_verify_grade(v->m.snr_db) : '-';
         if (json) {
             printf("%s\n  {\"variant\": \"%s\", \"codec\": \"%s\", \"bits\": %d, \"granularity\": \"%s\", \"group\": %lld, \"ok\": %s",
-                   k ? "," : "", v->label, ci->name, v->q.bits, GRAN[v->q.gran], (long long)v->q.group, v->ok ? "true" : "false");
+                   k ? "," : "", v->label, ci->name, v->q.bits, tq_gran_name(v->q.gran), (long long)v->q.group, v->ok ? "true" : "false");
             if (!v->ok) { printf(", \"error\": "); tq_json_str(stdout, v->err); printf("}"); continue; }
             printf(", \"bytes_per_weight\": %.6g, \"file_bytes\": %llu, \"quantized_tensors\": %lld, \"quantized_weights\": %lld",
                    bpw, (unsigned long long)v->file_bytes, (long long)v->n_quantized, (long long)v->q_numel);
@@ -297,7 +294,7 @@ static int study(const char *model_path, bool json, const char *csv_path, int64_
         }
         if (cf && v->ok)
             fprintf(cf, "%s,%s,%d,%s,%lld,%g,%.6g,%llu,%lld,%lld,%.6g,%.6g,%.6g,%.6g,%.9g,%.6g,%.6g,%c,%.4g,%.4g\n", v->label,
-                    ci->name, v->q.bits, GRAN[v->q.gran], (long long)v->q.group, (double)v->q.alpha, bpw,
+                    ci->name, v->q.bits, tq_gran_name(v->q.gran), (long long)v->q.group, (double)v->q.alpha, bpw,
                     (unsigned long long)v->file_bytes, (long long)v->n_quantized, (long long)v->q_numel, v->m.rel_fro, v->m.snr_db,
                     v->m.rmse, v->m.max_abs, v->m.cosine, v->m.clipped_frac, v->m.top_rel_err, grade, enc, dec);
     }

@@ -246,10 +246,9 @@ int cmd_convert(int argc, char **argv) {
     if (scheme_set && codec_set) return tq_cli_usage_error("convert", "give --scheme or --codec, not both");
     {   /* a codec's natural settings where the user gave none: its widest bits; NF4 in groups of 64 */
         const tq_codec_info *ci = tq_codec_by_id(o.q.codec);
-        if (ci && !bits_set && !(ci->bits_mask & (1u << o.q.bits)))
-            for (int b = 16; b >= 1; b--) if (ci->bits_mask & (1u << b)) { o.q.bits = b; break; }
-        if (!gran_set && o.q.codec == TQ_CODEC_NF4) { o.q.gran = TQ_GRAN_GROUP; o.q.group = 64; }
-        if (o.q.alpha > 0 && o.q.codec != TQ_CODEC_QINS_RATIONAL)
+        if (ci && !bits_set && !(ci->bits_mask & (1u << o.q.bits))) o.q.bits = ci->default_bits;
+        if (ci && !gran_set) { o.q.gran = ci->default_gran; o.q.group = ci->default_group; }
+        if (ci && o.q.alpha > 0 && !ci->uses_alpha)
             return tq_cli_usage_error("convert", "--alpha applies to --codec qins-rational only");
     }
     o.include = incl; o.n_include = ninc;

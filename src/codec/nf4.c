@@ -53,7 +53,7 @@ static int nf4_layout(const tq_qparams *p, int64_t rows, int64_t cols, tq_dtype 
     cs[1] = tq_packed_row_bytes(cols, 4);
     aux[0].suffix = "__scale__";
     aux[0].dtype = TQ_DTYPE_F32;
-    tq_block_shape(p, rows, cols, &aux[0].ndim, aux[0].shape);
+    tq_block_shape(p, rows, cols, &aux[0].ndim, aux[0].shape, &aux[0].per_row);
     return 1;
 }
 
@@ -118,11 +118,59 @@ static tq_status nf4_dequantize(const tq_qparams *p, int64_t rows, int64_t cols,
     return TQ_OK;
 }
 
+/* ---- representable range, self-test expectations ------------------------- */
+
+/* [-absmax, absmax] (the code book spans [-1, 1]) */
+static tq_status nf4_range(const tq_qparams *p, const void *const aux[TQ_MAX_AUX], int64_t b, double *lo, double *hi,
+                           tq_error *err) {
+    (void)p; (void)err;
+    *hi = tq_ld_f32(aux[0], b);
+    *lo = -*hi;
+    return TQ_OK;
+}
+
+static bool nf4_block(const tq_qparams *p, const tq_selftest_block *b, const void *const aux[TQ_MAX_AUX], int64_t idx,
+                      double *got, double *want, bool *usable) {
+    (void)p;
+    float s = tq_ld_f32(aux[0], idx);
+    *want = b->amax;
+    *got = s;
+    *usable = b->amax == 0 || s > 0;
+    return s == b->amax;
+}
+
+/* a 4-bit code (the unused high nibble of an odd row's last byte is 0); the
+ * code is the nearest code-book entry to w / absmax: the error, measured in
+ * the code book, is the smallest distance to an entry */
+static bool nf4_weight(const tq_qparams *p, const uint8_t *codes, int64_t row_bytes, const void *const aux[TQ_MAX_AUX],
+                       int64_t r, int64_t c, int64_t cols, int64_t idx, float x, int *code, double *err, double *bound) {
+    (void)p;
+    const uint8_t *row = codes + r * row_bytes;
+    int u = tq_packed_code(row, c, 4);
+    float s = tq_ld_f32(aux[0], idx);
+    *code = u;
+    *bound = 0;
+    if (s > 0) {
+        double xs = fmax(-1.0, fmin(1.0, (double)(x * (1.0f / s))));
+        double dbest = INFINITY;
+        for (int j = 0; j < 16; j++) dbest = fmin(dbest, fabs(xs - tq_nf4_codebook[j]));
+        *bound = (dbest + 1e-6) * s;
+        *err = fabs(xs - tq_nf4_codebook[u]) * s;
+    }
+    return u < 16 && (c != cols - 1 || cols % 2 == 0 || (row[row_bytes - 1] >> 4) == 0);
+}
+
+/* tensor, channel, and groups of 16 and of 64 (bitsandbytes' block) */
+static const tq_selftest_case NF4_CASES[] = {
+    {{TQ_CODEC_NF4, 4, TQ_GRAN_TENSOR, 0, 0, 0}, ""}, {{TQ_CODEC_NF4, 4, TQ_GRAN_CHANNEL, 0, 0, 0}, ""},
+    {{TQ_CODEC_NF4, 4, TQ_GRAN_GROUP, 16, 0, 0}, ""}, {{TQ_CODEC_NF4, 4, TQ_GRAN_GROUP, 64, 0, 0}, ""}};
+static const tq_codec_selftest NF4_SELFTEST = {NF4_CASES, 4, TQ_DTYPE_U8, TQ_DTYPE_U8, 4, 0, nf4_block, nf4_weight};
+
 const tq_codec_impl tq_codec_nf4 = {
-    .info = {TQ_CODEC_NF4, "nf4",
-             "bitsandbytes NormalFloat-4: nearest of 16 normal-quantile levels x absmax per block (use group 64)",
-             1u << 4, (1u << TQ_GRAN_TENSOR) | (1u << TQ_GRAN_CHANNEL) | (1u << TQ_GRAN_GROUP),
-             "codes U8 [rows, ceil(cols/2)], 2 per byte LSB-first (element 2k low nibble); F32 __scale__ absmax per block"},
-    .layout = nf4_layout, .quantize = nf4_quantize, .dequantize = nf4_dequantize,
-    .row_local_gran_mask = (1u << TQ_GRAN_CHANNEL) | (1u << TQ_GRAN_GROUP),
-};
+    {TQ_CODEC_NF4, "nf4",
+     "bitsandbytes NormalFloat-4: nearest of 16 normal-quantile levels x absmax per block (use group 64)", 1u << 4,
+     (1u << TQ_GRAN_TENSOR) | (1u << TQ_GRAN_CHANNEL) | (1u << TQ_GRAN_GROUP),
+     "codes U8 [rows, ceil(cols/2)], 2 per byte LSB-first (element 2k low nibble); F32 __scale__ absmax per block",
+     4, TQ_GRAN_GROUP, 64, 0},
+    NULL, nf4_layout, nf4_quantize, nf4_dequantize, tq_codec_rows_sliced, nf4_range, &NF4_SELFTEST,
+    (1u << TQ_GRAN_CHANNEL) | (1u << TQ_GRAN_GROUP)};

@@ -52,20 +52,13 @@ static int log_layout(const tq_qparams *p, int64_t rows, int64_t cols, tq_dtype 
         aux[k].ndim = 2;
         aux[k].shape[0] = rows;
         aux[k].shape[1] = cols;
+        aux[k].per_row = 1;
         k++;
     }
     aux[k].suffix = "__scale__";
     aux[k].dtype = TQ_DTYPE_F32;
-    if (p->gran == TQ_GRAN_TENSOR) { aux[k].ndim = 1; aux[k].shape[0] = 2; aux[k].shape[1] = 0; }
-    else { aux[k].ndim = 2; aux[k].shape[0] = rows; aux[k].shape[1] = 2; }
+    tq_pair_shape(p, rows, &aux[k]);
     return k + 1;
-}
-
-static int log2b_layout(const tq_qparams *p, int64_t r, int64_t c, tq_dtype *cd, int64_t cs[2], tq_aux_desc a[TQ_MAX_AUX]) {
-    return log_layout(p, r, c, cd, cs, a, true);
-}
-static int log1b_layout(const tq_qparams *p, int64_t r, int64_t c, tq_dtype *cd, int64_t cs[2], tq_aux_desc a[TQ_MAX_AUX]) {
-    return log_layout(p, r, c, cd, cs, a, false);
 }
 
 /* Encode one block of n weights (contiguous) with L levels. mag[i] gets the
@@ -159,35 +152,101 @@ static tq_status log_dequantize(const tq_qparams *p, int64_t rows, int64_t cols,
     return TQ_OK;
 }
 
-static tq_status q2b(const tq_qparams *p, const float *w, int64_t r, int64_t c, void *codes, void *const aux[TQ_MAX_AUX], tq_error *e) {
-    return log_quantize(p, w, r, c, codes, aux, e, true);
+/* ---- representable range, self-test expectations ------------------------- */
+
+/* the side tensor of {lmin, lmax} pairs */
+static const void *log_pairs(const void *const aux[TQ_MAX_AUX], bool two_byte) { return aux[two_byte ? 1 : 0]; }
+
+/* [-exp(lmax), exp(lmax)]: the decoded magnitude of code 1 */
+static tq_status log_range(const void *const aux[TQ_MAX_AUX], int64_t b, double *lo, double *hi, bool two_byte) {
+    *hi = exp((double)tq_ld_f32(log_pairs(aux, two_byte), 2 * b + 1));
+    *lo = -*hi;
+    return TQ_OK;
 }
-static tq_status q1b(const tq_qparams *p, const float *w, int64_t r, int64_t c, void *codes, void *const aux[TQ_MAX_AUX], tq_error *e) {
-    return log_quantize(p, w, r, c, codes, aux, e, false);
+
+/* {lmin, lmax} = ln of the smallest and largest non-zero |w| (0, 0 if none) */
+static bool log_block(const tq_selftest_block *b, const void *const aux[TQ_MAX_AUX], int64_t idx, double *got,
+                      double *want, bool *usable, bool two_byte) {
+    const void *rg = log_pairs(aux, two_byte);
+    float lmin = tq_ld_f32(rg, 2 * idx), lmax = tq_ld_f32(rg, 2 * idx + 1);
+    *want = b->nzmax > 0 ? log((double)b->nzmin) : 0.0;
+    double want_hi = b->nzmax > 0 ? log((double)b->nzmax) : 0.0;
+    *got = lmin;
+    *usable = lmin <= lmax;
+    return lmin == (float)*want && lmax == (float)want_hi;
 }
-static tq_status d2b(const tq_qparams *p, int64_t r, int64_t c, const void *codes, const void *const aux[TQ_MAX_AUX], float *o, tq_error *e) {
-    return log_dequantize(p, r, c, codes, aux, o, e, true);
+
+/* zero <-> code 0 (and sign 0), else code in [1, L] with the weight's sign; the
+ * magnitude within a factor exp(+-step/2), step = (lmax - lmin)/(L - 1) */
+static bool log_weight(const uint8_t *codes, const void *const aux[TQ_MAX_AUX], int64_t r, int64_t c, int64_t cols,
+                       int64_t idx, float x, int *code, double *bound, bool two_byte) {
+    const int L = two_byte ? 255 : 127;
+    uint8_t u = codes[r * cols + c];
+    int mag = two_byte ? u : (u & 0x7F);
+    int sg = two_byte ? ((const int8_t *)aux[0])[r * cols + c] : ((u & 0x80) ? -1 : 1);
+    const void *rg = log_pairs(aux, two_byte);
+    double half = ((double)tq_ld_f32(rg, 2 * idx + 1) - (double)tq_ld_f32(rg, 2 * idx)) / (L - 1) / 2.0;
+    *code = u;
+    *bound = fabs((double)x) * (exp(half) - 1.0) + fabs((double)x) * 1e-6;
+    return x == 0 ? mag == 0 && (!two_byte || sg == 0) : mag >= 1 && mag <= L && sg == (x < 0 ? -1 : 1);
 }
-static tq_status d1b(const tq_qparams *p, int64_t r, int64_t c, const void *codes, const void *const aux[TQ_MAX_AUX], float *o, tq_error *e) {
-    return log_dequantize(p, r, c, codes, aux, o, e, false);
-}
+
+/* The row functions of one layout (v = _1b or _2b): the shared ones above with
+ * two_byte fixed. */
+#define LOG_FUNCS(v, two)                                                                                          \
+    static int layout##v(const tq_qparams *p, int64_t r, int64_t c, tq_dtype *cd, int64_t cs[2],                   \
+                         tq_aux_desc a[TQ_MAX_AUX]) {                                                              \
+        return log_layout(p, r, c, cd, cs, a, two);                                                                \
+    }                                                                                                              \
+    static tq_status quantize##v(const tq_qparams *p, const float *w, int64_t r, int64_t c, void *codes,          \
+                                 void *const aux[TQ_MAX_AUX], tq_error *e) {                                       \
+        return log_quantize(p, w, r, c, codes, aux, e, two);                                                       \
+    }                                                                                                              \
+    static tq_status dequantize##v(const tq_qparams *p, int64_t r, int64_t c, const void *codes,                  \
+                                   const void *const aux[TQ_MAX_AUX], float *o, tq_error *e) {                     \
+        return log_dequantize(p, r, c, codes, aux, o, e, two);                                                     \
+    }                                                                                                              \
+    static tq_status range##v(const tq_qparams *p, const void *const aux[TQ_MAX_AUX], int64_t b, double *lo,      \
+                              double *hi, tq_error *e) {                                                           \
+        (void)p; (void)e;                                                                                          \
+        return log_range(aux, b, lo, hi, two);                                                                     \
+    }                                                                                                              \
+    static bool block##v(const tq_qparams *p, const tq_selftest_block *b, const void *const aux[TQ_MAX_AUX],      \
+                         int64_t idx, double *got, double *want, bool *usable) {                                   \
+        (void)p;                                                                                                   \
+        return log_block(b, aux, idx, got, want, usable, two);                                                     \
+    }                                                                                                              \
+    static bool weight##v(const tq_qparams *p, const uint8_t *codes, int64_t rb, const void *const aux[TQ_MAX_AUX], \
+                          int64_t r, int64_t c, int64_t cols, int64_t idx, float x, int *code, double *err,         \
+                          double *bound) {                                                                         \
+        (void)p; (void)rb; (void)err;                                                                              \
+        return log_weight(codes, aux, r, c, cols, idx, x, code, bound, two);                                       \
+    }
+LOG_FUNCS(_1b, false)
+LOG_FUNCS(_2b, true)
+
+static const tq_selftest_case cases_1b[] = {{{TQ_CODEC_QINS_LOG, 8, TQ_GRAN_TENSOR, 0, 0, 0}, ""},
+                                            {{TQ_CODEC_QINS_LOG, 8, TQ_GRAN_CHANNEL, 0, 0, 0}, ""}};
+static const tq_selftest_case cases_2b[] = {{{TQ_CODEC_QINS_LOG_2B, 8, TQ_GRAN_TENSOR, 0, 0, 0}, ""},
+                                            {{TQ_CODEC_QINS_LOG_2B, 8, TQ_GRAN_CHANNEL, 0, 0, 0}, ""}};
+static const tq_codec_selftest selftest_1b = {cases_1b, 2, TQ_DTYPE_U8, TQ_DTYPE_U8, 8, 0, block_1b, weight_1b};
+static const tq_codec_selftest selftest_2b = {cases_2b, 2, TQ_DTYPE_U8, TQ_DTYPE_U8, 8, 1, block_2b, weight_2b};
+static const char *const aliases_1b[] = {"qins", "log", NULL};
+static const char *const aliases_2b[] = {"qins-log-seeds", NULL};
 
 #define LOG_GRANS ((1u << TQ_GRAN_TENSOR) | (1u << TQ_GRAN_CHANNEL))
 
-const tq_codec_impl tq_codec_qins_log = {
-    .info = {TQ_CODEC_QINS_LOG, "qins-log",
-             "QINS log-domain: 7-bit code = round(127 - 126*(ln|w|-lmin)/(lmax-lmin)) + sign bit, 0 = zero",
-             1u << 8, LOG_GRANS,
-             "codes U8 [rows, cols] = sign<<7 | code (1 byte/weight); F32 __scale__ {lmin, lmax} per block"},
-    .layout = log1b_layout, .quantize = q1b, .dequantize = d1b,
-    .row_local_gran_mask = 1u << TQ_GRAN_CHANNEL,
-};
+/* the two layouts differ in their text and in the _1b / _2b functions */
+#define LOG_ROW(id, name, summary, layout_text, v)                                                      \
+    {{id, name, summary, 1u << 8, LOG_GRANS, layout_text, 8, TQ_GRAN_CHANNEL, 0, 0}, aliases##v,       \
+     layout##v, quantize##v, dequantize##v, tq_codec_rows_sliced, range##v, &selftest##v, 1u << TQ_GRAN_CHANNEL}
 
-const tq_codec_impl tq_codec_qins_log_2b = {
-    .info = {TQ_CODEC_QINS_LOG_2B, "qins-log-2b",
-             "seeds' QINS log: u8 code = round(255 - 254*(ln|w|-lmin)/(lmax-lmin)) + i8 sign (2 bytes/weight)",
-             1u << 8, LOG_GRANS,
-             "codes U8 [rows, cols]; I8 __sign__ [rows, cols]; F32 __scale__ {lmin, lmax} per block"},
-    .layout = log2b_layout, .quantize = q2b, .dequantize = d2b,
-    .row_local_gran_mask = 1u << TQ_GRAN_CHANNEL,
-};
+const tq_codec_impl tq_codec_qins_log = LOG_ROW(
+    TQ_CODEC_QINS_LOG, "qins-log",
+    "QINS log-domain: 7-bit code = round(127 - 126*(ln|w|-lmin)/(lmax-lmin)) + sign bit, 0 = zero",
+    "codes U8 [rows, cols] = sign<<7 | code (1 byte/weight); F32 __scale__ {lmin, lmax} per block", _1b);
+
+const tq_codec_impl tq_codec_qins_log_2b = LOG_ROW(
+    TQ_CODEC_QINS_LOG_2B, "qins-log-2b",
+    "seeds' QINS log: u8 code = round(255 - 254*(ln|w|-lmin)/(lmax-lmin)) + i8 sign (2 bytes/weight)",
+    "codes U8 [rows, cols]; I8 __sign__ [rows, cols]; F32 __scale__ {lmin, lmax} per block", _2b);

@@ -53,8 +53,7 @@ static int rat_layout(const tq_qparams *p, int64_t rows, int64_t cols, tq_dtype 
     cs[1] = cols;
     aux[0].suffix = "__alpha__";
     aux[0].dtype = TQ_DTYPE_F32;
-    if (p->gran == TQ_GRAN_TENSOR) { aux[0].ndim = 1; aux[0].shape[0] = 2; aux[0].shape[1] = 0; }
-    else { aux[0].ndim = 2; aux[0].shape[0] = rows; aux[0].shape[1] = 2; }
+    tq_pair_shape(p, rows, &aux[0]);
     return 1;
 }
 
@@ -156,11 +155,69 @@ static tq_status rat_dequantize(const tq_qparams *p, int64_t rows, int64_t cols,
     return TQ_OK;
 }
 
-const tq_codec_impl tq_codec_qins_rational = {
-    .info = {TQ_CODEC_QINS_RATIONAL, "qins-rational",
-             "QINS rational: e = sign(w)/(1+alpha|w|), u = round((e+1)*127.5); alpha given or calibrated",
-             1u << 8, (1u << TQ_GRAN_TENSOR) | (1u << TQ_GRAN_CHANNEL),
-             "codes U8 [rows, cols]; F32 __alpha__ {alpha, max|w|} per block"},
-    .layout = rat_layout, .quantize = rat_quantize, .dequantize = rat_dequantize,
-    .row_local_gran_mask = 1u << TQ_GRAN_CHANNEL,
+/* ---- representable range, self-test expectations ------------------------- */
+
+/* [-d, d]: d is the decoded magnitude of codes 127/128 (the midpoint of the top
+ * interval), decoded through rat_dequantize so bad side values are refused */
+static tq_status rat_range(const tq_qparams *p, const void *const aux[TQ_MAX_AUX], int64_t b, double *lo, double *hi,
+                           tq_error *err) {
+    uint8_t codes[2] = {128, 127};
+    float side[2] = {tq_ld_f32(aux[0], 2 * b), tq_ld_f32(aux[0], 2 * b + 1)}, out[2];
+    tq_qparams q1 = *p;
+    q1.gran = TQ_GRAN_TENSOR;
+    const void *sub[TQ_MAX_AUX] = {side, NULL, NULL};
+    tq_status st = rat_dequantize(&q1, 1, 2, codes, sub, out, err);
+    if (st) return st;
+    *hi = out[0];
+    *lo = out[1];
+    return TQ_OK;
+}
+
+/* stored max|w| is the block's, alpha the one asked for (when given), alpha > 0 */
+static bool rat_block(const tq_qparams *p, const tq_selftest_block *b, const void *const aux[TQ_MAX_AUX], int64_t idx,
+                      double *got, double *want, bool *usable) {
+    float alpha = tq_ld_f32(aux[0], 2 * idx), wmax = tq_ld_f32(aux[0], 2 * idx + 1);
+    *want = b->amax;
+    *got = wmax;
+    *usable = alpha > 0 && isfinite(alpha);
+    return wmax == b->amax && (p->alpha <= 0 || alpha == p->alpha);
+}
+
+/* the code is the seeds' formula's (the sign never flips); the error is at most
+ * half the width in w of the code's interval, clipped to [0, max|w|] */
+static bool rat_weight(const tq_qparams *p, const uint8_t *codes, int64_t row_bytes, const void *const aux[TQ_MAX_AUX],
+                       int64_t r, int64_t c, int64_t cols, int64_t idx, float x, int *code, double *err, double *bound) {
+    (void)p; (void)row_bytes; (void)err;
+    int u = codes[r * cols + c];
+    double al = tq_ld_f32(aux[0], 2 * idx), wmax = tq_ld_f32(aux[0], 2 * idx + 1);
+    double ee = x == 0 ? 1.0 : 1.0 / (1.0 + al * fabs((double)x));
+    double ui = nearbyint((ee + 1.0) * 127.5);
+    if (x < 0) ui = 255 - ui;
+    double ea = fabs((u - 0.5) / 127.5 - 1.0), eb = fabs((u + 0.5) / 127.5 - 1.0);
+    double emin = fmin(ea, eb), emax = fmin(fmax(ea, eb), 1.0);
+    if (u == 127 || u == 128) emin = 0.0;
+    double wlo = (1.0 / emax - 1.0) / al, whi = emin > 0 ? (1.0 / emin - 1.0) / al : INFINITY;
+    if (whi > wmax) whi = wmax;
+    double b = (u == 0 || u == 255) ? whi : (whi - wlo) / 2.0;   /* codes 0, 255 decode to 0 */
+    *code = u;
+    *bound = b * (1 + 1e-6) + 1e-30;
+    return ui == (double)u;
+}
+
+/* tensor and channel, each with alpha 1 (the seeds' default) and calibrated */
+static const tq_selftest_case RAT_CASES[] = {
+    {{TQ_CODEC_QINS_RATIONAL, 8, TQ_GRAN_TENSOR, 0, 0, 1.0f}, "/alpha=1"},
+    {{TQ_CODEC_QINS_RATIONAL, 8, TQ_GRAN_TENSOR, 0, 0, 0.0f}, "/alpha=cal"},
+    {{TQ_CODEC_QINS_RATIONAL, 8, TQ_GRAN_CHANNEL, 0, 0, 1.0f}, "/alpha=1"},
+    {{TQ_CODEC_QINS_RATIONAL, 8, TQ_GRAN_CHANNEL, 0, 0, 0.0f}, "/alpha=cal"},
 };
+static const tq_codec_selftest RAT_SELFTEST = {RAT_CASES, 4, TQ_DTYPE_U8, TQ_DTYPE_U8, 8, 0, rat_block, rat_weight};
+static const char *const RAT_ALIASES[] = {"rational", "qins-rat", NULL};
+
+const tq_codec_impl tq_codec_qins_rational = {
+    {TQ_CODEC_QINS_RATIONAL, "qins-rational",
+     "QINS rational: e = sign(w)/(1+alpha|w|), u = round((e+1)*127.5); alpha given or calibrated", 1u << 8,
+     (1u << TQ_GRAN_TENSOR) | (1u << TQ_GRAN_CHANNEL), "codes U8 [rows, cols]; F32 __alpha__ {alpha, max|w|} per block",
+     8, TQ_GRAN_CHANNEL, 0, 1},
+    RAT_ALIASES, rat_layout, rat_quantize, rat_dequantize, tq_codec_rows_sliced, rat_range, &RAT_SELFTEST,
+    1u << TQ_GRAN_CHANNEL};

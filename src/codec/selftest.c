@@ -2,9 +2,10 @@
  * selftest.c — tq_selftest_run: the seeds' quantization-math checks, for every
  * codec x bits x granularity of the codec table, on built-in vectors.
  *
- * For each configuration and vector, the input is quantized and dequantized
- * through the public entry points, then checked against expectations computed
- * here from the codec's documented formula (not by calling the codec again):
+ * The configurations are each codec row's self-test cases (codec.h); for each
+ * case and vector, the input is quantized and dequantized through the public
+ * entry points, then checked against the expectations the codec's row
+ * computes from its documented formula (not by calling the codec again):
  *   dtype           codes dtype/shape and side tensor bytes match the layout
  *                   the codec documents (bytes per weight)
  *   scale           each block's side values equal the formula applied to the
@@ -99,13 +100,13 @@ static void block_of(const tq_qparams *p, int64_t r, int64_t c, int64_t *r0, int
     *idx = r * ng + c / glen;
 }
 
-static void check_config(st_ctx *cx, const tq_qparams *p, int v, const float *w) {
+static void check_config(st_ctx *cx, const tq_codec_impl *ci, const tq_selftest_case *tc, int v, const float *w) {
+    const tq_qparams *p = &tc->q;
+    const tq_codec_selftest *ts = ci->selftest;
     char name[64];
     tq_qparams_str(p, name, sizeof name);
-    if (p->codec == TQ_CODEC_QINS_RATIONAL) {
-        size_t l = strlen(name);
-        snprintf(name + l, sizeof name - l, p->alpha > 0 ? "/alpha=%g" : "/alpha=cal", (double)p->alpha);
-    }
+    size_t nl = strlen(name);
+    snprintf(name + nl, sizeof name - nl, "%s", tc->tag);
     const char *vn = VEC_NAMES[v];
     tq_dtype cd;
     int64_t cs[2];
@@ -125,31 +126,16 @@ static void check_config(st_ctx *cx, const tq_qparams *p, int v, const float *w)
         add(cx, name, vn, "quantize", false, "%s", e.msg);
         goto out;
     }
+    const void *const *caux = (const void *const *)aux;
     int64_t glen, ng = tq_groups_per_row(p, COLS, &glen);
-    int64_t nblocks = p->gran == TQ_GRAN_TENSOR ? 1 : p->gran == TQ_GRAN_CHANNEL ? ROWS : ROWS * ng;
+    int64_t nblocks = tq_block_count(p, ROWS, COLS);
 
     /* ---- dtype: documented code dtype and bytes ---- */
     {
-        tq_dtype want_cd = TQ_DTYPE_U8;
-        int64_t want_row = COLS;
-        uint64_t want_aux = 0;
-        switch (p->codec) {
-        case TQ_CODEC_LINEAR_SYM:
-            want_cd = p->bits == 8 ? TQ_DTYPE_I8 : TQ_DTYPE_U8;
-            want_row = (COLS * p->bits + 7) / 8;
-            want_aux = 4 * (uint64_t)nblocks;
-            break;
-        case TQ_CODEC_LINEAR_AFFINE:
-            want_row = (COLS * p->bits + 7) / 8;
-            want_aux = 5 * (uint64_t)nblocks;
-            break;
-        case TQ_CODEC_QINS_LOG: want_aux = 8 * (uint64_t)nblocks; break;
-        case TQ_CODEC_QINS_LOG_2B: want_aux = (uint64_t)ROWS * COLS + 8 * (uint64_t)nblocks; break;
-        case TQ_CODEC_QINS_RATIONAL: want_aux = 8 * (uint64_t)nblocks; break;
-        case TQ_CODEC_NF4: want_row = (COLS + 1) / 2; want_aux = 4 * (uint64_t)nblocks; break;
-        default: break;
-        }
-        uint64_t got_aux = 0;
+        tq_dtype want_cd = p->bits == 8 ? ts->codes_dtype_8bit : ts->codes_dtype_packed;
+        int64_t want_row = (COLS * p->bits + 7) / 8;
+        uint64_t want_aux = (uint64_t)ts->side_bytes_per_block * (uint64_t)nblocks +
+                            (uint64_t)ts->side_bytes_per_weight * ROWS * COLS, got_aux = 0;
         for (int a = 0; a < na; a++) got_aux += tq_nbytes(ad[a].dtype, ad[a].ndim, ad[a].shape);
         add(cx, name, vn, "dtype", cd == want_cd && cs[0] == ROWS && cs[1] == want_row && got_aux == want_aux,
             "codes %s [%lld, %lld] (want %s [%d, %lld]), side %llu bytes (want %llu)", tq_dtype_name(cd),
@@ -165,62 +151,19 @@ static void check_config(st_ctx *cx, const tq_qparams *p, int v, const float *w)
         int64_t br = p->gran == TQ_GRAN_TENSOR ? 0 : p->gran == TQ_GRAN_CHANNEL ? b : b / ng;
         int64_t bc = p->gran == TQ_GRAN_GROUP ? (b % ng) * glen : 0;
         block_of(p, br, bc, &r0, &r1, &c0, &c1, &idx);
-        float amax = 0, lo = 0, hi = 0, nzmin = INFINITY, nzmax = 0;
+        tq_selftest_block st = {0, 0, 0, INFINITY, 0};
         for (int64_t r = r0; r < r1; r++)
             for (int64_t c = c0; c < c1; c++) {
                 float x = w[r * COLS + c], ax = fabsf(x);
-                if (ax > amax) amax = ax;
-                if (x < lo) lo = x;
-                if (x > hi) hi = x;
-                if (ax > 0 && ax < nzmin) nzmin = ax;
-                if (ax > nzmax) nzmax = ax;
+                if (ax > st.amax) st.amax = ax;
+                if (x < st.lo) st.lo = x;
+                if (x > st.hi) st.hi = x;
+                if (ax > 0 && ax < st.nzmin) st.nzmin = ax;
+                if (ax > st.nzmax) st.nzmax = ax;
             }
-        bool sc_ok = true, pos_ok = true;
+        bool pos_ok = true;
         double got = 0, want = 0;
-        switch (p->codec) {
-        case TQ_CODEC_LINEAR_SYM: {
-            float s = ((float *)aux[0])[idx];
-            want = amax / (float)((1 << (p->bits - 1)) - 1);
-            got = s;
-            sc_ok = s == (float)want;
-            pos_ok = amax == 0 || s > 0;
-            break;
-        }
-        case TQ_CODEC_LINEAR_AFFINE: {
-            float s = ((float *)aux[0])[idx];
-            want = (hi - lo) / (float)((1 << p->bits) - 1);
-            got = s;
-            sc_ok = s == (float)want;
-            pos_ok = amax == 0 || s > 0;
-            break;
-        }
-        case TQ_CODEC_QINS_LOG: case TQ_CODEC_QINS_LOG_2B: {
-            const float *rg = (const float *)aux[p->codec == TQ_CODEC_QINS_LOG ? 0 : 1] + 2 * idx;
-            want = nzmax > 0 ? log((double)nzmin) : 0.0;
-            double want_hi = nzmax > 0 ? log((double)nzmax) : 0.0;
-            got = rg[0];
-            sc_ok = rg[0] == (float)want && rg[1] == (float)want_hi;
-            pos_ok = rg[0] <= rg[1];
-            break;
-        }
-        case TQ_CODEC_QINS_RATIONAL: {
-            const float *sd = (const float *)aux[0] + 2 * idx;
-            want = amax;
-            got = sd[1];
-            sc_ok = sd[1] == amax && (p->alpha <= 0 || sd[0] == p->alpha);
-            pos_ok = sd[0] > 0 && isfinite(sd[0]);
-            break;
-        }
-        case TQ_CODEC_NF4: {
-            float s = ((float *)aux[0])[idx];
-            want = amax;
-            got = s;
-            sc_ok = s == amax;
-            pos_ok = amax == 0 || s > 0;
-            break;
-        }
-        default: break;
-        }
+        bool sc_ok = ts->block(p, &st, caux, idx, &got, &want, &pos_ok);
         if (!sc_ok && !bad_scale++) snprintf(sdet, sizeof sdet, "block %lld: stored %.9g, formula %.9g", (long long)b, got, want);
         bad_pos += !pos_ok;
     }
@@ -230,78 +173,18 @@ static void check_config(st_ctx *cx, const tq_qparams *p, int v, const float *w)
     /* ---- per weight: range, half-step, zeros ---- */
     int bad_range = 0, bad_step = 0, bad_zero = 0;
     char rdet[120] = "", hdet[120] = "";
-    uint8_t u[COLS];
     for (int64_t r = 0; r < ROWS; r++) {
-        int bits_row = p->codec == TQ_CODEC_NF4 ? 4 : p->bits;
-        if (p->codec == TQ_CODEC_LINEAR_SYM || p->codec == TQ_CODEC_LINEAR_AFFINE || p->codec == TQ_CODEC_NF4)
-            tq_unpack_row(codes + r * cs[1], COLS, bits_row, u);
-        else
-            memcpy(u, codes + r * COLS, COLS);
         for (int64_t c = 0; c < COLS; c++) {
             int64_t r0, r1, c0, c1, idx;
             block_of(p, r, c, &r0, &r1, &c0, &c1, &idx);
             float x = w[r * COLS + c], y = deq[r * COLS + c];
             double err = fabs((double)x - (double)y), bound = 0;
-            bool in_range = true, step_ok;
-            switch (p->codec) {
-            case TQ_CODEC_LINEAR_SYM: {
-                int qmax = (1 << (p->bits - 1)) - 1;
-                int q = p->bits == 8 ? (int)(int8_t)u[c] : (int)u[c] - (1 << (p->bits - 1));
-                in_range = q >= -qmax && q <= qmax;
-                bound = ((float *)aux[0])[idx] * 0.5 * (1 + 1e-6);
-                break;
-            }
-            case TQ_CODEC_LINEAR_AFFINE: {
-                const uint8_t *z = aux[1];
-                in_range = u[c] <= (1 << p->bits) - 1 && z[idx] <= (1 << p->bits) - 1;
-                bound = ((float *)aux[0])[idx] * 0.5 * (1 + 1e-6);
-                break;
-            }
-            case TQ_CODEC_QINS_LOG: case TQ_CODEC_QINS_LOG_2B: {
-                bool two = p->codec == TQ_CODEC_QINS_LOG_2B;
-                int L = two ? 255 : 127, code = two ? u[c] : (u[c] & 0x7F);
-                int sg = two ? ((int8_t *)aux[0])[r * COLS + c] : ((u[c] & 0x80) ? -1 : 1);
-                in_range = x == 0 ? code == 0 && (!two || sg == 0) : code >= 1 && code <= L && sg == (x < 0 ? -1 : 1);
-                const float *rg = (const float *)aux[two ? 1 : 0] + 2 * idx;
-                double half = ((double)rg[1] - (double)rg[0]) / (L - 1) / 2.0;
-                bound = fabs((double)x) * (exp(half) - 1.0) + fabs((double)x) * 1e-6;
-                break;
-            }
-            case TQ_CODEC_QINS_RATIONAL: {
-                const float *sd = (const float *)aux[0] + 2 * idx;
-                double al = sd[0], ee = x == 0 ? 1.0 : 1.0 / (1.0 + al * fabs((double)x));
-                double ui = nearbyint((ee + 1.0) * 127.5);
-                if (x < 0) ui = 255 - ui;   /* the sign never flips (see qins_rational.c) */
-                in_range = ui == (double)u[c];
-                /* interval of |w| encoding to this code, clipped to [0, wmax] */
-                double ea = fabs((u[c] - 0.5) / 127.5 - 1.0), eb = fabs((u[c] + 0.5) / 127.5 - 1.0);
-                double emin = fmin(ea, eb), emax = fmin(fmax(ea, eb), 1.0);
-                if (u[c] == 127 || u[c] == 128) emin = 0.0;
-                double wlo = (1.0 / emax - 1.0) / al, whi = emin > 0 ? (1.0 / emin - 1.0) / al : INFINITY;
-                if (whi > sd[1]) whi = sd[1];
-                if (u[c] == 0 || u[c] == 255) bound = whi;    /* decoded as 0 */
-                else bound = (whi - wlo) / 2.0;
-                bound = bound * (1 + 1e-6) + 1e-30;
-                break;
-            }
-            case TQ_CODEC_NF4: {
-                float s = ((float *)aux[0])[idx];
-                in_range = u[c] < 16 && (c != COLS - 1 || COLS % 2 == 0 || (codes[r * cs[1] + cs[1] - 1] >> 4) == 0);
-                if (s > 0) {
-                    double xs = fmax(-1.0, fmin(1.0, (double)(x * (1.0f / s))));
-                    double dbest = INFINITY;
-                    for (int j = 0; j < 16; j++) dbest = fmin(dbest, fabs(xs - tq_nf4_codebook[j]));
-                    bound = (dbest + 1e-6) * s;
-                    err = fabs(xs - tq_nf4_codebook[u[c]]) * s;
-                } else bound = 0;
-                break;
-            }
-            default: break;
-            }
+            int code = 0;
+            bool in_range = ts->weight(p, codes, cs[1], caux, r, c, COLS, idx, x, &code, &err, &bound);
             /* float rounding of the decoded value: 2 ulp of |w| */
-            step_ok = err <= bound + fabs((double)x) * 2.4e-7;
+            bool step_ok = err <= bound + fabs((double)x) * 2.4e-7;
             if (!in_range && !bad_range++)
-                snprintf(rdet, sizeof rdet, "w[%lld,%lld] = %.9g has code %d; ", (long long)r, (long long)c, (double)x, u[c]);
+                snprintf(rdet, sizeof rdet, "w[%lld,%lld] = %.9g has code %d; ", (long long)r, (long long)c, (double)x, code);
             if (!step_ok && !bad_step++)
                 snprintf(hdet, sizeof hdet, "w[%lld,%lld] = %.9g -> %.9g, error %.3g > bound %.3g; ", (long long)r,
                          (long long)c, (double)x, (double)y, err, bound);
@@ -318,28 +201,16 @@ out:
 }
 
 tq_status tq_selftest_run(tq_selftest_result **out, int64_t *n, tq_error *err) {
+    tq_status st = tq_codec_table_check(err);
+    if (st) return st;
     st_ctx cx = {0};
     float *w = malloc(sizeof(float) * ROWS * COLS);
     if (!w) return tq_err(err, TQ_E_NOMEM, "out of memory");
     for (int v = 0; v < 3; v++) {
         make_vector(v, w);
         for (int i = 0; i < tq_codec_count(); i++) {
-            const tq_codec_info *ci = tq_codec_at(i);
-            for (int bits = 2; bits <= 8; bits *= 2) {
-                if (!(ci->bits_mask & (1u << bits))) continue;
-                for (int g = 0; g <= TQ_GRAN_GROUP; g++) {
-                    if (!(ci->gran_mask & (1u << g))) continue;
-                    int64_t groups[2] = {g == TQ_GRAN_GROUP ? 16 : 0, g == TQ_GRAN_GROUP && ci->id == TQ_CODEC_NF4 ? 64 : -1};
-                    for (int k = 0; k < 2; k++) {
-                        if (groups[k] < 0) continue;
-                        int nalpha = ci->id == TQ_CODEC_QINS_RATIONAL ? 2 : 1;
-                        for (int al = 0; al < nalpha; al++) {
-                            tq_qparams p = {ci->id, bits, (tq_granularity)g, groups[k], 0, al == 0 && nalpha == 2 ? 1.0f : 0.0f};
-                            check_config(&cx, &p, v, w);
-                        }
-                    }
-                }
-            }
+            const tq_codec_impl *ci = tq_codec_impl_get(tq_codec_at(i)->id);
+            for (int k = 0; k < ci->selftest->ncases; k++) check_config(&cx, ci, &ci->selftest->cases[k], v, w);
         }
     }
     free(w);
