@@ -107,7 +107,7 @@ static int add_text(enc_inputs *in, int *cap, const char *cmd, const tq_wordpiec
     int k = grow(in, cap);
     if (k < 0) { fprintf(stderr, "trueq %s: out of memory\n", cmd); return TQ_EXIT_FAIL; }
     if (tq_wp_encode(tok, a, b, max_len, &in->encs[k], &err)) {
-        if (where) tq_err_prefix(&err, "%s", where);
+        if (where) tq_err_prefix(&err, err.status, "%s", where);
         return tq_cli_fail(cmd, &err);
     }
     tq_sb l = {0};

@@ -175,7 +175,7 @@ static tq_status write_quantized(const tq_plan *p, tq_writer *w, int64_t wi, con
         if (!owned) return tq_err(err, TQ_E_NOMEM, "tensor \"%s\": out of memory for %lld floats", t->name, (long long)t->numel);
         if ((st = tq_convert_to_f32(t->dtype, t->data, t->numel, owned, err))) {
             free(owned);
-            return tq_err_prefix(err, "tensor \"%s\"", t->name);
+            return tq_err_prefix(err, st, "tensor \"%s\"", t->name);
         }
         f = owned;
     }

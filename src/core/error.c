@@ -35,14 +35,15 @@ tq_status tq_err(tq_error *err, tq_status st, const char *fmt, ...) {
     return st;
 }
 
-tq_status tq_err_prefix(tq_error *err, const char *fmt, ...) {
-    if (!err) return TQ_E_INTERNAL;
+tq_status tq_err_prefix(tq_error *err, tq_status st, const char *fmt, ...) {
+    if (!err) return st;
     char prefix[512], old[sizeof err->msg];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, err->msg, sizeof old);
+    old[sizeof old - 1] = 0;
     size_t k = strlen(prefix);
     if (k > sizeof err->msg - 3) k = sizeof err->msg - 3;
     memcpy(err->msg, prefix, k);
@@ -51,7 +52,8 @@ tq_status tq_err_prefix(tq_error *err, const char *fmt, ...) {
     if (ol > rest) ol = rest;
     memcpy(err->msg + k + 2, old, ol);
     err->msg[k + 2 + ol] = 0;
-    return err->status;
+    err->status = st;
+    return st;
 }
 
 void tq_assert_fail(const char *expr, const char *file, int line) {

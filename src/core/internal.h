@@ -25,9 +25,13 @@ void tq_assert_fail(const char *expr, const char *file, int line);
 /** Set err (if non-NULL) to status + printf-style message; @return status. */
 tq_status tq_err(tq_error *err, tq_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/** Prefix an existing error message with "prefix: ". @return err->status. */
-tq_status tq_err_prefix(tq_error *err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+/**
+ * A callee failed with status st and (maybe) filled err: prefix its message with
+ * "prefix: " and set err->status to st (if err is non-NULL).
+ * @return st, unchanged: never turns the caller's status into another one.
+ */
+tq_status tq_err_prefix(tq_error *err, tq_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static inline void tq_err_clear(tq_error *err) { if (err) { err->status = TQ_OK; err->msg[0] = 0; } }
 
 /* ---- checked arithmetic: return false on overflow ---------------------- */

@@ -142,7 +142,7 @@ static tq_status build_tensors(tq_model *m, tq_error *err) {
             tq_tensor *t = &m->t[m->n];
             memset(t, 0, sizeof *t);
             tq_status st = tq_descriptor_parse(desc, e->name, t, err);
-            if (st) return tq_err_prefix(err, "%s", c->map.path);
+            if (st) return tq_err_prefix(err, st, "%s", c->map.path);
             t->name = e->name;
             t->file_index = f;
             t->data = e->data;
@@ -163,7 +163,8 @@ static tq_status build_tensors(tq_model *m, tq_error *err) {
             tq_dtype cd;
             if (!tq_shape_2d(t->ndim, t->shape, &rows, &cols))
                 return tq_err(err, TQ_E_FORMAT, "%s: tensor \"%s\": descriptor shape overflows", c->map.path, e->name);
-            if (tq_qparams_check(&t->q, e->name, rows, cols, err)) return tq_err_prefix(err, "%s", c->map.path);
+            tq_status qs = tq_qparams_check(&t->q, e->name, rows, cols, err);
+            if (qs) return tq_err_prefix(err, qs, "%s", c->map.path);
             t->n_aux = tq_qparams_layout(&t->q, rows, cols, &cd, cs, t->aux_desc);
             if (e->dtype != cd || e->ndim != 2 || e->shape[0] != cs[0] || e->shape[1] != cs[1])
                 return tq_err(err, TQ_E_FORMAT,
@@ -463,11 +464,11 @@ tq_status tq_model_tensor_f32(const tq_model *m, const tq_tensor *t, float *out,
         }
         if (!st) st = tq_dequantize(&t->q, rows, cols, t->data, aux, out, err);
         for (int a = 0; a < TQ_MAX_AUX; a++) free(copies[a]);
-        if (st) return tq_err_prefix(err, "tensor \"%s\"", t->name);
+        if (st) return tq_err_prefix(err, st, "tensor \"%s\"", t->name);
         return TQ_OK;
     }
     tq_status st = tq_convert_to_f32(t->dtype, t->data, t->numel, out, err);
-    if (st) return tq_err_prefix(err, "tensor \"%s\"", t->name);
+    if (st) return tq_err_prefix(err, st, "tensor \"%s\"", t->name);
     return TQ_OK;
 }
 

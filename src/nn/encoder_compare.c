@@ -147,7 +147,7 @@ tq_status tq_enc_run(const tq_enc *e, const tq_enc_seq *seqs, int n_seqs, int ba
         tq_enc_out o = {.pooled = pooled ? pooled + (size_t)s0 * c->dim : NULL,
                         .logits = logits ? logits + (size_t)s0 * c->n_labels : NULL};
         st = tq_enc_forward(e, &in, &o, err);
-        if (st) tq_err_prefix(err, "sequences %d..%d", s0, s0 + nb - 1);
+        if (st) tq_err_prefix(err, st, "sequences %d..%d", s0, s0 + nb - 1);
         else if (progress) progress(ud, s0 + nb, n_seqs);
     }
     free(buf);
@@ -168,7 +168,7 @@ tq_status tq_enc_compare(const tq_enc *a, const tq_enc *b, const tq_enc_seq *seq
     if (n_seqs < 1) return tq_err(err, TQ_E_ARG, "compare: no input sequences");
     if (batch < 1) return tq_err(err, TQ_E_ARG, "compare: batch size %d must be at least 1", batch);
     if ((st = check_seqs(ca, ca->max_pos < cb->max_pos ? ca->max_pos : cb->max_pos, seqs, n_seqs, err)))
-        return tq_err_prefix(err, "compare");
+        return tq_err_prefix(err, st, "compare");
     int max_len = longest(seqs, n_seqs);
     const int dim = ca->dim, L1 = ca->n_layers + 1;
     const int nl = ca->n_labels;
@@ -205,7 +205,7 @@ tq_status tq_enc_compare(const tq_enc *a, const tq_enc *b, const tq_enc_seq *seq
             double t0 = now_s();
             st = tq_enc_forward(s ? b : a, &in, &o, err);
             double dt = now_s() - t0;
-            if (st) { tq_err_prefix(err, "compare: %s model, sequences %d..%d", s ? "second" : "first", s0, s0 + nb - 1); goto out; }
+            if (st) { tq_err_prefix(err, st, "compare: %s model, sequences %d..%d", s ? "second" : "first", s0, s0 + nb - 1); goto out; }
             if (s) r->sec_b += dt; else r->sec_a += dt;
         }
         size_t lstride = (size_t)nb * seq * dim;   /* one layer's block in this batch */

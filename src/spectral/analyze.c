@@ -69,7 +69,7 @@ static tq_status one_tensor(job *J, int64_t i, tq_error *err) {
     if (st != TQ_OK) {
         free(sv);
         if (st == TQ_E_NOMEM || st == TQ_E_IO)
-            return tq_err_prefix(err, "tensor \"%s\"", t->name);
+            return tq_err_prefix(err, st, "tensor \"%s\"", t->name);
         /* A problem of this tensor alone (NaN/Inf weights, LAPACK not
          * converging, a transform that cannot handle it): the row says so and
          * the other tensors go on. WeightWatcher's failure values. */
