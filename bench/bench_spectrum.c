@@ -55,11 +55,11 @@ int main(int argc, char **argv) {
         }
         for (int m = 0; m < 2; m++) {
             double *t = malloc(sizeof(double) * (size_t)reps);
-            tq_spec_layer L = {0};
+            tq_spectral_layer L = {0};
             for (int k = 0; k < reps; k++) {
                 tq_error err;
                 double t0 = now();
-                if (tq_spectral_matrix(w, r, c, (tq_spec_svd)m, &L, &err) != TQ_OK) { fprintf(stderr, "%s\n", err.msg); return 2; }
+                if (tq_spectral_matrix(w, r, c, (tq_spectral_svd)m, &L, &err) != TQ_OK) { fprintf(stderr, "%s\n", err.msg); return 2; }
                 t[k] = now() - t0;
             }
             double mn = t[0];
@@ -67,7 +67,7 @@ int main(int argc, char **argv) {
             qsort(t, (size_t)reps, sizeof *t, cmpd);
             printf("{\"what\":\"matrix %lldx%lld\",\"route\":\"%s\",\"used\":\"%s\",\"reps\":%d,\"median_s\":%.6f,\"min_s\":%.6f,"
                    "\"alpha\":%.17g,\"D\":%.17g,\"xmin\":%.17g}\n",
-                   (long long)r, (long long)c, routes[m], L.svd_used == TQ_SPEC_SVD_AUTO ? "gram" : "gesdd", reps,
+                   (long long)r, (long long)c, routes[m], L.svd_used == TQ_SPECTRAL_SVD_AUTO ? "gram" : "gesdd", reps,
                    t[reps / 2], mn, L.alpha, L.D, L.xmin);
             free(t);
         }
@@ -83,17 +83,17 @@ int main(int argc, char **argv) {
         if (!m) { fprintf(stderr, "%s\n", err.msg); return 2; }
         for (int route = 0; route < 2; route++) {
             double *t = malloc(sizeof(double) * (size_t)reps);
-            tq_spec_summary sum = {0};
+            tq_spectral_summary sum = {0};
             int64_t analysed = 0;
             for (int k = 0; k < reps; k++) {
-                tq_spec_opts o = { .threads = threads, .svd = (tq_spec_svd)route };
-                tq_spec_report rep;
+                tq_spectral_opts o = { .threads = threads, .svd = (tq_spectral_svd)route };
+                tq_spectral_report rep;
                 double t0 = now();
                 if (tq_spectral_analyze(m, &o, &rep, &err) != TQ_OK) { fprintf(stderr, "%s\n", err.msg); return 2; }
                 t[k] = now() - t0;
-                tq_spectral_summary(rep.layers, rep.n, &sum);
+                tq_spectral_summarize(rep.layers, rep.n, &sum);
                 analysed = rep.analysed;
-                tq_spec_report_free(&rep);
+                tq_spectral_report_free(&rep);
             }
             double mn = t[0];
             for (int k = 1; k < reps; k++) if (t[k] < mn) mn = t[k];

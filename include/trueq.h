@@ -64,6 +64,13 @@ typedef struct tq_error {
 /** @return a short constant name for a status ("format error", ...). */
 const char *tq_status_str(tq_status s);
 
+/**
+ * The one progress callback type of the library: `done` of `total` items
+ * (tensors) are finished, `name` is the one just finished. Called from the
+ * calling thread unless the function taking it says otherwise.
+ */
+typedef void (*tq_progress_fn)(void *ud, int64_t done, int64_t total, const char *name);
+
 /* ===== Element types ================================================== */
 
 /** Storage dtypes, named as in safetensors. Values are stable. */
@@ -374,9 +381,6 @@ uint64_t tq_plan_output_bytes(const tq_plan *p);
 void     tq_plan_bytes_by_dtype(const tq_plan *p, uint64_t *out);
 /** Name of the weights file inside OUT ("model.safetensors" / "weights.npz"). */
 const char *tq_plan_output_name(const tq_plan *p);
-
-/** Progress callback: called after each tensor, from the calling thread. */
-typedef void (*tq_progress_fn)(void *ud, int64_t done, int64_t total, const char *name);
 
 /**
  * Write the plan into directory `outdir` (created if absent): the weights file,

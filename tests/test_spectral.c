@@ -42,7 +42,7 @@ static void test_fit_by_hand(void) {
      * α = 1 + 2/1 = 3; D = max(|1-1-0|, |1 - e^-2 - 1/2|) = 1/2 - e^-2;
      * σ = (3-1)/√2 = √2. */
     double x[2] = { 1.0, exp(1.0) };
-    tq_plfit f;
+    tq_spectral_plfit f;
     tq_error err;
     CHECK_OK(tq_spectral_fit(x, 2, &f, &err), err);
     CHECK_EQ_INT(f.xmin_index, 0);
@@ -82,10 +82,10 @@ static void test_metrics_diag(void) {
     float w[14 * 12] = {0};
     for (int i = 0; i < 12; i++) { w[i * cols + i] = (float)d[i]; d[i] = (double)(float)d[i]; }
     for (int method = 0; method < 2; method++) {
-        tq_spec_layer L = {0};
+        tq_spectral_layer L = {0};
         tq_error err;
-        CHECK_OK(tq_spectral_matrix(w, rows, cols, (tq_spec_svd)method, &L, &err), err);
-        CHECK_EQ_INT(L.svd_used, TQ_SPEC_SVD_GESDD);   /* N < 2M, and rank deficient */
+        CHECK_OK(tq_spectral_matrix(w, rows, cols, (tq_spectral_svd)method, &L, &err), err);
+        CHECK_EQ_INT(L.svd_used, TQ_SPECTRAL_SVD_GESDD);   /* N < 2M, and rank deficient */
         CHECK_EQ_INT(L.N, 14);
         CHECK_EQ_INT(L.M, 12);
         CHECK_NEAR(L.Q, 14.0 / 12.0, 1e-15);
@@ -114,7 +114,7 @@ static void test_metrics_diag(void) {
         int bi;
         double ba = 0, bd = 0;
         brute_fit(x, 10, &bi, &ba, &bd);
-        CHECK_EQ_INT(L.status, TQ_SPEC_OK);
+        CHECK_EQ_INT(L.status, TQ_SPECTRAL_OK);
         CHECK_EQ_INT(L.xmin_index, bi);
         CHECK(relnear(L.alpha, ba, 1e-10));
         CHECK(relnear(L.D, bd, 1e-10));
@@ -126,7 +126,7 @@ static void test_metrics_diag(void) {
         double s = 0;
         for (int i = 0; i < 12; i++) s += pow(d[i] * d[i], ba);
         CHECK(relnear(L.log_alpha_norm, log10(s), 1e-10));
-        int want_warn = ba < 2 ? TQ_SPEC_WARN_OVER_TRAINED : ba > 6 ? TQ_SPEC_WARN_UNDER_TRAINED : TQ_SPEC_WARN_NONE;
+        int want_warn = ba < 2 ? TQ_SPECTRAL_WARN_OVER_TRAINED : ba > 6 ? TQ_SPECTRAL_WARN_UNDER_TRAINED : TQ_SPECTRAL_WARN_NONE;
         CHECK_EQ_INT(L.warning, want_warn);
     }
 
@@ -135,14 +135,14 @@ static void test_metrics_diag(void) {
     float z[12 * 12] = {0};
     z[0] = 2.0f;
     for (int i = 1; i < 12; i++) z[i * 12 + i] = 1e-4f;   /* λ = 1e-8 */
-    tq_spec_layer L = {0};
+    tq_spectral_layer L = {0};
     tq_error err;
-    CHECK_OK(tq_spectral_matrix(z, 12, 12, TQ_SPEC_SVD_GESDD, &L, &err), err);
-    CHECK_EQ_INT(L.status, TQ_SPEC_TOO_FEW);
+    CHECK_OK(tq_spectral_matrix(z, 12, 12, TQ_SPECTRAL_SVD_GESDD, &L, &err), err);
+    CHECK_EQ_INT(L.status, TQ_SPECTRAL_TOO_FEW);
     CHECK(strstr(L.reason, "1 of 12") != NULL);
     CHECK(L.alpha == -1 && L.D == -1 && L.sigma == -1 && L.xmin == -1 && L.num_pl_spikes == -1);
     CHECK(isnan(L.xmax));
-    CHECK_EQ_INT(L.warning, TQ_SPEC_WARN_OVER_TRAINED);
+    CHECK_EQ_INT(L.warning, TQ_SPECTRAL_WARN_OVER_TRAINED);
     CHECK(relnear(L.alpha_weighted, -log10(4.0), 1e-12));
     /* log10(Σ λ^-1) = log10(1/4 + 11·1e8) */
     CHECK(relnear(L.log_alpha_norm, log10(0.25 + 11 * (1.0 / ((double)1e-4f * (double)1e-4f))), 1e-9));
@@ -175,24 +175,24 @@ static void test_nonfinite(void) {
     w[37] = NAN;
     double sv[10];
     tq_error err;
-    CHECK_ERR(tq_spectral_svals(w, 20, 10, TQ_SPEC_SVD_AUTO, sv, NULL, &err), err, TQ_E_VALUE, "flat index 37 (row 3, col 7)");
+    CHECK_ERR(tq_spectral_svals(w, 20, 10, TQ_SPECTRAL_SVD_AUTO, sv, NULL, &err), err, TQ_E_VALUE, "flat index 37 (row 3, col 7)");
 }
 
 static void test_summary(void) {
     TQ_CASE("summary: plain means, skipped rows out, failed fits in at -1");
-    tq_spec_layer L[4] = {0};
-    L[0].status = TQ_SPEC_OK; L[0].alpha = 3; L[0].log_norm = 1; L[0].stable_rank = 10;
-    L[1].status = TQ_SPEC_SKIPPED; L[1].alpha = 100; L[1].stable_rank = 1000;
-    L[2].status = TQ_SPEC_FAILED; L[2].alpha = -1; L[2].log_norm = 2; L[2].stable_rank = 20;
-    L[3].status = TQ_SPEC_OK; L[3].alpha = 4; L[3].log_norm = 3; L[3].stable_rank = 30;
-    tq_spec_summary s;
-    tq_spectral_summary(L, 4, &s);
+    tq_spectral_layer L[4] = {0};
+    L[0].status = TQ_SPECTRAL_OK; L[0].alpha = 3; L[0].log_norm = 1; L[0].stable_rank = 10;
+    L[1].status = TQ_SPECTRAL_SKIPPED; L[1].alpha = 100; L[1].stable_rank = 1000;
+    L[2].status = TQ_SPECTRAL_FAILED; L[2].alpha = -1; L[2].log_norm = 2; L[2].stable_rank = 20;
+    L[3].status = TQ_SPECTRAL_OK; L[3].alpha = 4; L[3].log_norm = 3; L[3].stable_rank = 30;
+    tq_spectral_summary s;
+    tq_spectral_summarize(L, 4, &s);
     CHECK_EQ_INT(s.n, 3);
     CHECK_NEAR(s.alpha, 2.0, 1e-15);
     CHECK_NEAR(s.log_norm, 2.0, 1e-15);
     CHECK_NEAR(s.stable_rank, 20.0, 1e-15);
     L[2].log_norm = NAN;   /* a row that failed before its ESD: left out of that column */
-    tq_spectral_summary(L, 4, &s);
+    tq_spectral_summarize(L, 4, &s);
     CHECK_EQ_INT(s.n, 3);
     CHECK_NEAR(s.log_norm, 2.0, 1e-15);
     CHECK_NEAR(s.alpha, 2.0, 1e-15);
@@ -205,12 +205,12 @@ static void test_gram_vs_gesdd(void) {
     float *w = malloc(sizeof(float) * (size_t)(r * c));
     for (int64_t i = 0; i < r * c; i++) w[i] = tq_t_randn(&st) * 0.05f;
     double a[100], b[100];
-    tq_spec_svd u1, u2;
+    tq_spectral_svd u1, u2;
     tq_error err;
-    CHECK_OK(tq_spectral_svals(w, r, c, TQ_SPEC_SVD_AUTO, a, &u1, &err), err);
-    CHECK_OK(tq_spectral_svals(w, r, c, TQ_SPEC_SVD_GESDD, b, &u2, &err), err);
-    CHECK_EQ_INT(u1, TQ_SPEC_SVD_AUTO);
-    CHECK_EQ_INT(u2, TQ_SPEC_SVD_GESDD);
+    CHECK_OK(tq_spectral_svals(w, r, c, TQ_SPECTRAL_SVD_AUTO, a, &u1, &err), err);
+    CHECK_OK(tq_spectral_svals(w, r, c, TQ_SPECTRAL_SVD_GESDD, b, &u2, &err), err);
+    CHECK_EQ_INT(u1, TQ_SPECTRAL_SVD_AUTO);
+    CHECK_EQ_INT(u2, TQ_SPECTRAL_SVD_GESDD);
     double worst = 0;
     for (int i = 0; i < 100; i++) {
         double rel = fabs(a[i] - b[i]) / b[i];
@@ -240,12 +240,12 @@ static void test_gram_vs_gesdd(void) {
             x = wt;
         }
         int64_t rr = tr ? c : r, cc = tr ? r : c;
-        CHECK_OK(tq_spec_svals_threads(x, rr, cc, TQ_SPEC_SVD_AUTO, 1, s1, &u1, &err), err);
-        CHECK_OK(tq_spec_svals_threads(x, rr, cc, TQ_SPEC_SVD_AUTO, 2, s2, &u1, &err), err);
-        CHECK_OK(tq_spec_svals_threads(x, rr, cc, TQ_SPEC_SVD_AUTO, 3, s3, &u1, &err), err);
-        CHECK_EQ_INT(u1, TQ_SPEC_SVD_AUTO);
+        CHECK_OK(tq_spectral_svals_threads(x, rr, cc, TQ_SPECTRAL_SVD_AUTO, 1, s1, &u1, &err), err);
+        CHECK_OK(tq_spectral_svals_threads(x, rr, cc, TQ_SPECTRAL_SVD_AUTO, 2, s2, &u1, &err), err);
+        CHECK_OK(tq_spectral_svals_threads(x, rr, cc, TQ_SPECTRAL_SVD_AUTO, 3, s3, &u1, &err), err);
+        CHECK_EQ_INT(u1, TQ_SPECTRAL_SVD_AUTO);
         CHECK(memcmp(s1, s2, sizeof s1) == 0 && memcmp(s1, s3, sizeof s1) == 0);
-        CHECK_OK(tq_spectral_svals(x, rr, cc, TQ_SPEC_SVD_GESDD, g, &u2, &err), err);
+        CHECK_OK(tq_spectral_svals(x, rr, cc, TQ_SPECTRAL_SVD_GESDD, g, &u2, &err), err);
         worst = 0;
         for (int i = 0; i < 120; i++) if (fabs(s1[i] - g[i]) / g[i] > worst) worst = fabs(s1[i] - g[i]) / g[i];
         CHECK_MSG(worst < 1e-11, "sliced Gram vs gesdd: worst relative difference %g", worst);
@@ -264,6 +264,15 @@ static tq_status negate(void *ctx, const char *name, float *w, int64_t rows, int
     return TQ_OK;
 }
 
+/* progress: counts must rise by one per call to the total; names are the model's */
+typedef struct prog { int calls, bad; int64_t last; const tq_model *m; } prog;
+static void on_progress(void *ud, int64_t done, int64_t total, const char *name) {
+    prog *p = ud;
+    p->calls++;
+    p->bad += done != p->last + 1 || done > total || !name || !tq_model_find(p->m, name);
+    p->last = done;
+}
+
 static void test_model(void) {
     TQ_CASE("analyze: identical for 1, 2 and 5 threads");
     const char *dir = tq_t_models_dir();
@@ -273,8 +282,8 @@ static void test_model(void) {
     tq_error err;
     tq_model *m = tq_model_open(path, &err);
     if (!m) TQ_SKIP("stories260K.safetensors absent");
-    tq_spec_report r1, r2, r5;
-    tq_spec_opts o = { .threads = 1 };
+    tq_spectral_report r1, r2, r5;
+    tq_spectral_opts o = { .threads = 1 };
     CHECK_OK(tq_spectral_analyze(m, &o, &r1, &err), err);
     o.threads = 2;
     CHECK_OK(tq_spectral_analyze(m, &o, &r2, &err), err);
@@ -286,18 +295,18 @@ static void test_model(void) {
     CHECK(memcmp(r1.layers, r5.layers, sizeof *r1.layers * (size_t)r1.n) == 0);
     int64_t skipped_1d = 0;
     for (int64_t i = 0; i < r1.n; i++)
-        skipped_1d += r1.layers[i].status == TQ_SPEC_SKIPPED && strstr(r1.layers[i].reason, "1-D") != NULL;
+        skipped_1d += r1.layers[i].status == TQ_SPECTRAL_SKIPPED && strstr(r1.layers[i].reason, "1-D") != NULL;
     CHECK_EQ_INT(skipped_1d, 11);
 
     TQ_CASE("analyze: transform applies to analysed tensors only (scaling law)");
     int calls = 0;
-    o = (tq_spec_opts){ .threads = 3, .transform = negate, .transform_ctx = &calls, .keep_evals = 1 };
-    tq_spec_report rt;
+    o = (tq_spectral_opts){ .threads = 3, .transform = negate, .transform_ctx = &calls, .keep_evals = 1 };
+    tq_spectral_report rt;
     CHECK_OK(tq_spectral_analyze(m, &o, &rt, &err), err);
     CHECK_EQ_INT(calls, 36);
     for (int64_t i = 0; i < rt.n; i++) {
-        const tq_spec_layer *a = &r1.layers[i], *b = &rt.layers[i];
-        if (a->status != TQ_SPEC_OK) { CHECK(rt.evals[i] == NULL); continue; }
+        const tq_spectral_layer *a = &r1.layers[i], *b = &rt.layers[i];
+        if (a->status != TQ_SPECTRAL_OK) { CHECK(rt.evals[i] == NULL); continue; }
         /* W -> -2W scales every λ by 4: α, D and xmin's index are invariant,
          * norms scale by 4, log norms shift by log10 4. */
         /* (xmin_index counts within the fitted λ > 1e-5, whose number can grow) */
@@ -309,21 +318,30 @@ static void test_model(void) {
         CHECK(relnear(b->log_spectral_norm, a->log_spectral_norm + log10(4.0), 1e-12));
         CHECK(rt.evals[i] != NULL && relnear(rt.evals[i][b->M - 1], b->lambda_max, 1e-15));
     }
-    tq_spec_report_free(&rt);
+    tq_spectral_report_free(&rt);
+
+    TQ_CASE("analyze: progress through tq_progress_fn, once per tensor, with its name");
+    prog pg = {0, 0, 0, m};
+    o = (tq_spectral_opts){ .threads = 3, .progress = on_progress, .progress_ctx = &pg };
+    CHECK_OK(tq_spectral_analyze(m, &o, &rt, &err), err);
+    CHECK_EQ_INT(pg.calls, rt.n);
+    CHECK_EQ_INT(pg.last, rt.n);
+    CHECK_EQ_INT(pg.bad, 0);
+    tq_spectral_report_free(&rt);
 
     TQ_CASE("analyze: --only style selection");
-    o = (tq_spec_opts){ .threads = 2, .only = "layers.3.attention.wo.weight" };
+    o = (tq_spectral_opts){ .threads = 2, .only = "layers.3.attention.wo.weight" };
     CHECK_OK(tq_spectral_analyze(m, &o, &rt, &err), err);
     CHECK_EQ_INT(rt.analysed, 1);
     const tq_tensor *t = tq_model_find(m, "layers.3.attention.wo.weight");
     CHECK(t != NULL);
     for (int64_t i = 0; i < rt.n; i++)
-        if (rt.layers[i].status != TQ_SPEC_SKIPPED)
+        if (rt.layers[i].status != TQ_SPECTRAL_SKIPPED)
             CHECK(memcmp(&rt.layers[i], &r1.layers[i], sizeof rt.layers[i]) == 0);
-    tq_spec_report_free(&rt);
-    tq_spec_report_free(&r1);
-    tq_spec_report_free(&r2);
-    tq_spec_report_free(&r5);
+    tq_spectral_report_free(&rt);
+    tq_spectral_report_free(&r1);
+    tq_spectral_report_free(&r2);
+    tq_spectral_report_free(&r5);
     tq_model_close(m);
 }
 
@@ -339,10 +357,10 @@ static void test_svg(void) {
     TQ_CASE("svg: alpha plot series and points");
     const char *names[5] = { "a.weight", "b<&>.weight", "c.weight", "d.weight", "e.weight" };
     double y1[5] = { 2.5, 3.0, NAN, 4.5, 7.0 }, y2[5] = { 2.4, 3.1, 1.5, -1, 9.5 };
-    tq_svg_series s[2] = { { "orig", y1 }, { "4bit", y2 } };
+    tq_spectral_svg_series s[2] = { { "orig", y1 }, { "4bit", y2 } };
     char *path = tq_t_path("alpha.svg");
     tq_error err;
-    CHECK_OK(tq_svg_alpha_plot(path, "alpha & co", names, 5, s, 2, &err), err);
+    CHECK_OK(tq_spectral_svg_alpha_plot(path, "alpha & co", names, 5, s, 2, &err), err);
     char *buf = NULL;
     size_t len = 0;
     CHECK_OK(tq_read_file(path, &buf, &len, &err), err);
@@ -359,10 +377,10 @@ static void test_svg(void) {
     TQ_CASE("svg: ESD plot with fit and xmin");
     double ev[200];
     for (int i = 0; i < 200; i++) ev[i] = 1e-7 * (i + 1) + (i >= 20 ? 0.01 * pow(1.03, i) : 0);
-    tq_plfit f;
+    tq_spectral_plfit f;
     CHECK_OK(tq_spectral_fit(ev + 20, 180, &f, &err), err);
     path = tq_t_path("esd.svg");
-    CHECK_OK(tq_svg_esd_plot(path, "esd", ev, 200, &f, &err), err);
+    CHECK_OK(tq_spectral_svg_esd_plot(path, "esd", ev, 200, &f, &err), err);
     CHECK_OK(tq_read_file(path, &buf, &len, &err), err);
     if (!buf) return;
     CHECK_EQ_INT(count(buf, "<g class=\"esd\""), 1);

@@ -62,11 +62,11 @@ static int rel_ok(double got, double want, double tol) {
                                                   name, #want, (double)(got), (double)(want))
 
 /* Compare one of our rows with one WeightWatcher `details` row. */
-static void compare_row(const char *name, const tq_spec_layer *L, const cJSON *d, int64_t want_idx) {
+static void compare_row(const char *name, const tq_spectral_layer *L, const cJSON *d, int64_t want_idx) {
     const char *status = jstr(d, "status");
     int ww_ok = !strcmp(status, "success");
-    CHECK_MSG(ww_ok == (L->status == TQ_SPEC_OK), "%s: status %s vs WW %s (%s)", name,
-              tq_spec_status_str(L->status), status, L->reason);
+    CHECK_MSG(ww_ok == (L->status == TQ_SPECTRAL_OK), "%s: status %s vs WW %s (%s)", name,
+              tq_spectral_status_str(L->status), status, L->reason);
     CHECK_EQ_INT(L->N, (int64_t)jnum(d, "N"));
     CHECK_EQ_INT(L->M, (int64_t)jnum(d, "M"));
     CHECK_REL(name, L->Q, jnum(d, "Q"), 1e-15);
@@ -97,8 +97,8 @@ static void compare_row(const char *name, const tq_spec_layer *L, const cJSON *d
     double svmin = jnum(d, "sv_min");
     if (svmin > 1e-10 * L->sv_max) CHECK_REL(name, L->sv_min, svmin, tf);
     else CHECK_MSG(L->sv_min <= 1e-10 * L->sv_max, "%s: sv_min %g should be noise-level", name, L->sv_min);
-    CHECK_MSG(!strcmp(tq_spec_warning_str(L->warning), jstr(d, "warning")), "%s: warning \"%s\" vs WW \"%s\"",
-              name, tq_spec_warning_str(L->warning), jstr(d, "warning"));
+    CHECK_MSG(!strcmp(tq_spectral_warning_str(L->warning), jstr(d, "warning")), "%s: warning \"%s\" vs WW \"%s\"",
+              name, tq_spectral_warning_str(L->warning), jstr(d, "warning"));
 }
 
 static void test_matrices(const cJSON *fx) {
@@ -118,9 +118,9 @@ static void test_matrices(const cJSON *fx) {
         const cJSON *d = cJSON_GetObjectItemCaseSensitive(m, "details");
         int64_t want_idx = (int64_t)jnum(m, "xmin_index");
         for (int method = 0; method < 2; method++) {
-            tq_spec_layer L = {0};
+            tq_spectral_layer L = {0};
             tq_error err;
-            tq_status st = tq_spectral_matrix(w, rows, cols, (tq_spec_svd)method, &L, &err);
+            tq_status st = tq_spectral_matrix(w, rows, cols, (tq_spectral_svd)method, &L, &err);
             CHECK_OK(st, err);
             char label[300];
             snprintf(label, sizeof label, "%s/%s", name, method ? "gesdd" : "auto");
@@ -128,16 +128,16 @@ static void test_matrices(const cJSON *fx) {
             /* The fast route must be taken where it is provably accurate and
              * refused where it is not (exact rank deficiency, tiny scale). */
             if (method == 0 && !strcmp(jstr(m, "kind"), "gauss") && (rows >= 2 * cols || cols >= 2 * rows))
-                CHECK_MSG(L.svd_used == TQ_SPEC_SVD_AUTO, "%s: Gram route not taken", label);
+                CHECK_MSG(L.svd_used == TQ_SPECTRAL_SVD_AUTO, "%s: Gram route not taken", label);
             if (method == 0 && !strcmp(jstr(m, "kind"), "rank5int"))
-                CHECK_MSG(L.svd_used == TQ_SPEC_SVD_GESDD, "%s: Gram route taken on an ill-conditioned matrix", label);
+                CHECK_MSG(L.svd_used == TQ_SPECTRAL_SVD_GESDD, "%s: Gram route taken on an ill-conditioned matrix", label);
             /* The transpose has the same ESD: same numbers to round-off. */
             if (method == 1) {
                 float *wt = malloc(sizeof(float) * (size_t)(rows * cols));
                 for (int64_t i = 0; i < rows; i++)
                     for (int64_t j = 0; j < cols; j++) wt[j * rows + i] = w[i * cols + j];
-                tq_spec_layer T = {0};
-                st = tq_spectral_matrix(wt, cols, rows, TQ_SPEC_SVD_GESDD, &T, &err);
+                tq_spectral_layer T = {0};
+                st = tq_spectral_matrix(wt, cols, rows, TQ_SPECTRAL_SVD_GESDD, &T, &err);
                 CHECK_OK(st, err);
                 snprintf(label, sizeof label, "%s/transposed", name);
                 compare_row(label, &T, d, want_idx);
@@ -159,7 +159,7 @@ static void test_samples(const cJSON *fx) {
         double sum = 0;
         for (int64_t i = 0; i < n; i++) sum += x[i];
         CHECK_REL(name, sum, jnum(s, "sum"), 1e-12);
-        tq_plfit f;
+        tq_spectral_plfit f;
         tq_error err;
         CHECK_OK(tq_spectral_fit(x, n, &f, &err), err);
         CHECK_EQ_INT(f.xmin_index, (int64_t)jnum(s, "xmin_index"));
@@ -190,15 +190,15 @@ static void test_models(const cJSON *fx) {
         if (!m) continue;
         for (int method = 0; method < 2; method++) {
             for (int threads = 1; threads <= 3; threads += 2) {
-                tq_spec_opts o = { .threads = threads, .svd = (tq_spec_svd)method };
-                tq_spec_report r;
+                tq_spectral_opts o = { .threads = threads, .svd = (tq_spectral_svd)method };
+                tq_spectral_report r;
                 CHECK_OK(tq_spectral_analyze(m, &o, &r, &err), err);
                 const cJSON *layers = cJSON_GetObjectItemCaseSensitive(mj, "layers"), *l;
                 int64_t matched = 0;
-                tq_spec_layer *ok_rows = calloc((size_t)r.n, sizeof *ok_rows);
+                tq_spectral_layer *ok_rows = calloc((size_t)r.n, sizeof *ok_rows);
                 int64_t nok = 0;
                 for (int64_t i = 0; i < r.n; i++)
-                    if (r.layers[i].status != TQ_SPEC_SKIPPED) ok_rows[nok++] = r.layers[i];
+                    if (r.layers[i].status != TQ_SPECTRAL_SKIPPED) ok_rows[nok++] = r.layers[i];
                 cJSON_ArrayForEach(l, layers) {
                     const char *ln = jstr(l, "name");
                     for (int64_t i = 0; i < nok; i++)
@@ -209,8 +209,8 @@ static void test_models(const cJSON *fx) {
                 }
                 CHECK_EQ_INT(matched, cJSON_GetArraySize(layers));
                 CHECK_EQ_INT(nok, cJSON_GetArraySize(layers));
-                tq_spec_summary s;
-                tq_spectral_summary(r.layers, r.n, &s);
+                tq_spectral_summary s;
+                tq_spectral_summarize(r.layers, r.n, &s);
                 const cJSON *sj = cJSON_GetObjectItemCaseSensitive(mj, "summary");
                 CHECK_REL("summary", s.alpha, jnum(sj, "alpha"), 1e-9);
                 CHECK_REL("summary", s.alpha_weighted, jnum(sj, "alpha_weighted"), 1e-9);
@@ -219,7 +219,7 @@ static void test_models(const cJSON *fx) {
                 CHECK_REL("summary", s.log_spectral_norm, jnum(sj, "log_spectral_norm"), 1e-9);
                 CHECK_REL("summary", s.stable_rank, jnum(sj, "stable_rank"), 1e-9);
                 free(ok_rows);
-                tq_spec_report_free(&r);
+                tq_spectral_report_free(&r);
             }
         }
         tq_model_close(m);

@@ -46,7 +46,7 @@ static const char *USAGE =
 
 typedef struct run {
     char           label[64];
-    tq_spec_report rep;
+    tq_spectral_report rep;
     tq_qparams     q;        /* for --bits runs */
     int            quant;    /* 1: dequantized from codes */
 } run;
@@ -78,7 +78,7 @@ static tq_status qdq(void *ctx, const char *name, float *w, int64_t rows, int64_
     return st;
 }
 
-static void progress_cb(void *ctx, int64_t done, int64_t total) { tq_progress((const char *)ctx, done, total); }
+static void progress_cb(void *ctx, int64_t done, int64_t total, const char *name) { (void)name; tq_progress((const char *)ctx, done, total); }
 
 /* ---- formatting helpers ------------------------------------------------- */
 
@@ -98,9 +98,9 @@ static void csv_str(FILE *f, const char *s) {
     fputc('"', f);
 }
 
-static const char *status_text(const tq_spec_layer *L, int ww) {
-    if (!ww) return tq_spec_status_str(L->status);
-    return L->status == TQ_SPEC_OK ? "success" : "failed";
+static const char *status_text(const tq_spectral_layer *L, int ww) {
+    if (!ww) return tq_spectral_status_str(L->status);
+    return L->status == TQ_SPECTRAL_OK ? "success" : "failed";
 }
 
 static const char *CSV_HEADER =
@@ -108,11 +108,11 @@ static const char *CSV_HEADER =
     "stable_rank,log_alpha_norm,D,xmin,xmax,sigma,num_pl_spikes,num_evals,rank_loss,weak_rank_loss,"
     "matrix_rank,lambda_max,sv_max,sv_min,entropy,warning";
 
-static void csv_row(FILE *f, const tq_spec_layer *L, int ww) {
+static void csv_row(FILE *f, const tq_spectral_layer *L, int ww) {
     csv_str(f, L->name); fputc(',', f);
     fputs(status_text(L, ww), f); fputc(',', f);
     csv_str(f, L->reason); fputc(',', f);
-    if (L->status == TQ_SPEC_SKIPPED) { fputs(",,,,,,,,,,,,,,,,,,,,,,,,\n", f); return; }
+    if (L->status == TQ_SPECTRAL_SKIPPED) { fputs(",,,,,,,,,,,,,,,,,,,,,,,,\n", f); return; }
     fprintf(f, "%lld,%lld,", (long long)L->N, (long long)L->M);
     double v[] = { L->Q, L->alpha, L->alpha_weighted, L->log_norm, L->log_spectral_norm, L->norm, L->spectral_norm,
                    L->stable_rank, L->log_alpha_norm, L->D, L->xmin, L->xmax, L->sigma };
@@ -121,7 +121,7 @@ static void csv_row(FILE *f, const tq_spec_layer *L, int ww) {
             (long long)L->rank_loss, (long long)L->weak_rank_loss, (long long)L->matrix_rank);
     double u[] = { L->lambda_max, L->sv_max, L->sv_min, L->entropy };
     for (size_t i = 0; i < sizeof u / sizeof u[0]; i++) { csv_num(f, u[i]); fputc(',', f); }
-    fputs(tq_spec_warning_str(L->warning), f);
+    fputs(tq_spectral_warning_str(L->warning), f);
     fputc('\n', f);
 }
 
@@ -130,8 +130,8 @@ static int write_csv_run(const char *path, const run *r, int ww) {
     if (!f) { fprintf(stderr, "trueq spectrum: cannot write %s: %s\n", path, strerror(errno)); return -1; }
     fprintf(f, "%s\n", CSV_HEADER);
     for (int64_t i = 0; i < r->rep.n; i++) {
-        const tq_spec_layer *L = &r->rep.layers[i];
-        if (ww && L->status == TQ_SPEC_SKIPPED) continue;
+        const tq_spectral_layer *L = &r->rep.layers[i];
+        if (ww && L->status == TQ_SPECTRAL_SKIPPED) continue;
         csv_row(f, L, ww);
     }
     int bad = ferror(f);
@@ -139,12 +139,12 @@ static int write_csv_run(const char *path, const run *r, int ww) {
     return 0;
 }
 
-static void json_layer(FILE *f, const tq_spec_layer *L, int ww) {
+static void json_layer(FILE *f, const tq_spectral_layer *L, int ww) {
     fputs("{\"name\":", f); tq_json_str(f, L->name);
     fputs(",\"status\":", f); tq_json_str(f, status_text(L, ww));
     fputs(",\"reason\":", f); tq_json_str(f, L->reason);
     fprintf(f, ",\"shape\":[%lld,%lld]", (long long)L->rows, (long long)L->cols);
-    if (L->status != TQ_SPEC_SKIPPED) {
+    if (L->status != TQ_SPECTRAL_SKIPPED) {
         fprintf(f, ",\"N\":%lld,\"M\":%lld,\"Q\":", (long long)L->N, (long long)L->M); json_num(f, L->Q);
         struct { const char *k; double v; } d[] = {
             {"alpha", L->alpha}, {"alpha_weighted", L->alpha_weighted}, {"log_norm", L->log_norm},
@@ -157,13 +157,13 @@ static void json_layer(FILE *f, const tq_spec_layer *L, int ww) {
                    "\"matrix_rank\":%lld,\"xmin_index\":%lld,\"svd\":\"%s\",\"warning\":",
                 (long long)L->num_pl_spikes, (long long)L->num_evals, (long long)L->rank_loss,
                 (long long)L->weak_rank_loss, (long long)L->matrix_rank, (long long)L->xmin_index,
-                L->svd_used == TQ_SPEC_SVD_AUTO ? "gram" : "gesdd");
-        tq_json_str(f, tq_spec_warning_str(L->warning));
+                L->svd_used == TQ_SPECTRAL_SVD_AUTO ? "gram" : "gesdd");
+        tq_json_str(f, tq_spectral_warning_str(L->warning));
     }
     fputc('}', f);
 }
 
-static void json_summary(FILE *f, const tq_spec_summary *s) {
+static void json_summary(FILE *f, const tq_spectral_summary *s) {
     fprintf(f, "{\"layers\":%lld", (long long)s->n);
     struct { const char *k; double v; } d[] = {
         {"log_norm", s->log_norm}, {"alpha", s->alpha}, {"alpha_weighted", s->alpha_weighted},
@@ -179,21 +179,21 @@ static void print_run_table(const run *r, int ww) {
     printf("%-40s %-13s %6s %6s %9s %9s %8s %10s %10s %6s %6s %8s %-13s\n", "layer", "status", "N", "M", "alpha",
            "D", "sigma", "xmin", "lambda_max", "spikes", "s.rank", "log_norm", "warning");
     for (int64_t i = 0; i < r->rep.n; i++) {
-        const tq_spec_layer *L = &r->rep.layers[i];
-        if (L->status == TQ_SPEC_SKIPPED) {
+        const tq_spectral_layer *L = &r->rep.layers[i];
+        if (L->status == TQ_SPECTRAL_SKIPPED) {
             if (!ww) printf("%-40s %-13s %s\n", L->name, "skipped", L->reason);
             continue;
         }
         printf("%-40s %-13s %6lld %6lld %9.4f %9.5f %8.4f %10.4g %10.4g %6lld %6.1f %8.4f %-13s\n", L->name,
                status_text(L, ww), (long long)L->N, (long long)L->M, L->alpha, L->D, L->sigma, L->xmin,
                L->lambda_max, (long long)L->num_pl_spikes, L->stable_rank, L->log_norm,
-               tq_spec_warning_str(L->warning));
-        if (!ww && L->status != TQ_SPEC_OK) printf("%-40s   reason: %s\n", "", L->reason);
+               tq_spectral_warning_str(L->warning));
+        if (!ww && L->status != TQ_SPECTRAL_OK) printf("%-40s   reason: %s\n", "", L->reason);
     }
-    tq_spec_summary s;
-    tq_spectral_summary(r->rep.layers, r->rep.n, &s);
+    tq_spectral_summary s;
+    tq_spectral_summarize(r->rep.layers, r->rep.n, &s);
     int64_t nskip = r->rep.n - r->rep.analysed, nfail = 0;
-    for (int64_t i = 0; i < r->rep.n; i++) nfail += r->rep.layers[i].status == TQ_SPEC_TOO_FEW || r->rep.layers[i].status == TQ_SPEC_FAILED;
+    for (int64_t i = 0; i < r->rep.n; i++) nfail += r->rep.layers[i].status == TQ_SPECTRAL_TOO_FEW || r->rep.layers[i].status == TQ_SPECTRAL_FAILED;
     printf("\nsummary (%s): %lld tensors, %lld analysed, %lld skipped, %lld fits failed\n", r->label,
            (long long)r->rep.n, (long long)r->rep.analysed, (long long)nskip, (long long)nfail);
     printf("  alpha %.6f  alpha_weighted %.6f  log_norm %.6f  log_alpha_norm %.6f  log_spectral_norm %.6f  stable_rank %.6f\n",
@@ -209,7 +209,7 @@ typedef struct study_stats {
     int64_t n, failed, paired;
 } study_stats;
 
-static const tq_spec_layer *find_layer(const run *r, const char *name, int64_t hint) {
+static const tq_spectral_layer *find_layer(const run *r, const char *name, int64_t hint) {
     if (hint < r->rep.n && !strcmp(r->rep.layers[hint].name, name)) return &r->rep.layers[hint];
     for (int64_t i = 0; i < r->rep.n; i++)
         if (!strcmp(r->rep.layers[i].name, name)) return &r->rep.layers[i];
@@ -218,19 +218,19 @@ static const tq_spec_layer *find_layer(const run *r, const char *name, int64_t h
 
 static study_stats stats_of(const run *base, const run *r) {
     study_stats s = {0};
-    tq_spec_summary sm;
-    tq_spectral_summary(r->rep.layers, r->rep.n, &sm);
+    tq_spectral_summary sm;
+    tq_spectral_summarize(r->rep.layers, r->rep.n, &sm);
     s.mean_alpha = sm.alpha;
     s.n = sm.n;
     double sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
     int64_t in26 = 0;
     for (int64_t i = 0; i < r->rep.n; i++) {
-        const tq_spec_layer *L = &r->rep.layers[i];
-        if (L->status == TQ_SPEC_SKIPPED) continue;
-        if (L->status != TQ_SPEC_OK) { s.failed++; continue; }
+        const tq_spectral_layer *L = &r->rep.layers[i];
+        if (L->status == TQ_SPECTRAL_SKIPPED) continue;
+        if (L->status != TQ_SPECTRAL_OK) { s.failed++; continue; }
         in26 += L->alpha >= 2.0 && L->alpha <= 6.0;
-        const tq_spec_layer *B = find_layer(base, L->name, i);
-        if (!B || B->status != TQ_SPEC_OK) continue;
+        const tq_spectral_layer *B = find_layer(base, L->name, i);
+        if (!B || B->status != TQ_SPECTRAL_OK) continue;
         s.paired++;
         sx += B->alpha; sy += L->alpha; sxx += B->alpha * B->alpha; syy += L->alpha * L->alpha; sxy += B->alpha * L->alpha;
     }
@@ -247,15 +247,15 @@ static void print_study(const run *runs, int nr) {
     putchar('\n');
     const run *b = &runs[0];
     for (int64_t i = 0; i < b->rep.n; i++) {
-        const tq_spec_layer *B = &b->rep.layers[i];
-        if (B->status == TQ_SPEC_SKIPPED) continue;
+        const tq_spectral_layer *B = &b->rep.layers[i];
+        if (B->status == TQ_SPECTRAL_SKIPPED) continue;
         printf("%-40s", B->name);
         for (int k = 0; k < nr; k++) {
-            const tq_spec_layer *L = find_layer(&runs[k], B->name, i);
-            if (!L || L->status != TQ_SPEC_OK) { printf(k ? " %10s %9s" : " %10s", L ? "failed" : "-", ""); continue; }
+            const tq_spectral_layer *L = find_layer(&runs[k], B->name, i);
+            if (!L || L->status != TQ_SPECTRAL_OK) { printf(k ? " %10s %9s" : " %10s", L ? "failed" : "-", ""); continue; }
             printf(" %10.4f", L->alpha);
             if (k) {
-                if (B->status == TQ_SPEC_OK) printf(" %+9.4f", L->alpha - B->alpha);
+                if (B->status == TQ_SPECTRAL_OK) printf(" %+9.4f", L->alpha - B->alpha);
                 else printf(" %9s", "");
             }
         }
@@ -290,17 +290,17 @@ static int write_study_csv(const char *path, const run *runs, int nr) {
     fputc('\n', f);
     const run *b = &runs[0];
     for (int64_t i = 0; i < b->rep.n; i++) {
-        const tq_spec_layer *B = &b->rep.layers[i];
-        if (B->status == TQ_SPEC_SKIPPED) continue;
+        const tq_spectral_layer *B = &b->rep.layers[i];
+        if (B->status == TQ_SPECTRAL_SKIPPED) continue;
         csv_str(f, B->name);
         fprintf(f, ",%lld,%lld", (long long)B->N, (long long)B->M);
         for (int k = 0; k < nr; k++) {
-            const tq_spec_layer *L = find_layer(&runs[k], B->name, i);
-            fprintf(f, ",%s,", L ? tq_spec_status_str(L->status) : "missing");
+            const tq_spectral_layer *L = find_layer(&runs[k], B->name, i);
+            fprintf(f, ",%s,", L ? tq_spectral_status_str(L->status) : "missing");
             if (L) csv_num(f, L->alpha);
             if (k) {
                 fputc(',', f);
-                if (L && L->status == TQ_SPEC_OK && B->status == TQ_SPEC_OK) csv_num(f, L->alpha - B->alpha);
+                if (L && L->status == TQ_SPECTRAL_OK && B->status == TQ_SPECTRAL_OK) csv_num(f, L->alpha - B->alpha);
             }
         }
         fputc('\n', f);
@@ -333,49 +333,49 @@ static int write_plots(const char *dir, const run *runs, int nr, const char *lay
     }
     const run *b = &runs[0];
     int64_t n = 0;
-    for (int64_t i = 0; i < b->rep.n; i++) n += b->rep.layers[i].status != TQ_SPEC_SKIPPED;
+    for (int64_t i = 0; i < b->rep.n; i++) n += b->rep.layers[i].status != TQ_SPECTRAL_SKIPPED;
     const char **names = calloc((size_t)n + 1, sizeof *names);
     double *ys = calloc((size_t)(n + 1) * (size_t)nr, sizeof *ys);
-    tq_svg_series ser[MAX_RUNS];
+    tq_spectral_svg_series ser[MAX_RUNS];
     if (!names || !ys) { free(names); free(ys); fprintf(stderr, "trueq spectrum: out of memory\n"); return -1; }
     int64_t j = 0;
     for (int64_t i = 0; i < b->rep.n; i++) {
-        const tq_spec_layer *B = &b->rep.layers[i];
-        if (B->status == TQ_SPEC_SKIPPED) continue;
+        const tq_spectral_layer *B = &b->rep.layers[i];
+        if (B->status == TQ_SPECTRAL_SKIPPED) continue;
         names[j] = B->name;
         for (int k = 0; k < nr; k++) {
-            const tq_spec_layer *L = find_layer(&runs[k], B->name, i);
-            ys[(size_t)k * (size_t)(n + 1) + (size_t)j] = L && L->status == TQ_SPEC_OK ? L->alpha : NAN;
+            const tq_spectral_layer *L = find_layer(&runs[k], B->name, i);
+            ys[(size_t)k * (size_t)(n + 1) + (size_t)j] = L && L->status == TQ_SPECTRAL_OK ? L->alpha : NAN;
         }
         j++;
     }
-    for (int k = 0; k < nr; k++) ser[k] = (tq_svg_series){ runs[k].label, ys + (size_t)k * (size_t)(n + 1) };
+    for (int k = 0; k < nr; k++) ser[k] = (tq_spectral_svg_series){ runs[k].label, ys + (size_t)k * (size_t)(n + 1) };
     char path[4096], title[2048];
     snprintf(path, sizeof path, "%.3900s/alpha.svg", dir);
     snprintf(title, sizeof title, "alpha per layer: %.1900s", model);
     tq_error err;
     int rc = 0;
-    if (tq_svg_alpha_plot(path, title, names, n, ser, nr, &err) != TQ_OK) rc = tq_cli_fail("spectrum", &err);
+    if (tq_spectral_svg_alpha_plot(path, title, names, n, ser, nr, &err) != TQ_OK) rc = tq_cli_fail("spectrum", &err);
     else fprintf(stderr, "wrote %s\n", path);
     free(names);
     free(ys);
     for (int k = 0; k < nr && rc == 0; k++) {
         int64_t li = -1;
         for (int64_t i = 0; i < runs[k].rep.n && li < 0; i++) {
-            const tq_spec_layer *L = &runs[k].rep.layers[i];
-            if (layer ? !strcmp(L->name, layer) : L->status == TQ_SPEC_OK) li = i;
+            const tq_spectral_layer *L = &runs[k].rep.layers[i];
+            if (layer ? !strcmp(L->name, layer) : L->status == TQ_SPECTRAL_OK) li = i;
         }
         if (li < 0 || !runs[k].rep.evals[li]) {
             fprintf(stderr, "trueq spectrum: no ESD for layer %s in run %s\n", layer ? layer : "(first fitted)", runs[k].label);
             return -1;
         }
-        const tq_spec_layer *L = &runs[k].rep.layers[li];
-        tq_plfit fit = { .ok = L->status == TQ_SPEC_OK, .xmin_index = L->xmin_index, .alpha = L->alpha,
+        const tq_spectral_layer *L = &runs[k].rep.layers[li];
+        tq_spectral_plfit fit = { .ok = L->status == TQ_SPECTRAL_OK, .xmin_index = L->xmin_index, .alpha = L->alpha,
                          .xmin = L->xmin, .xmax = L->xmax, .D = L->D, .sigma = L->sigma,
                          .n_tail = L->num_pl_spikes };
         snprintf(path, sizeof path, "%.3900s/esd-%.60s.svg", dir, runs[k].label);
         snprintf(title, sizeof title, "ESD of %.255s (%.60s): alpha %.3f, xmin %.4g", L->name, runs[k].label, L->alpha, L->xmin);
-        if (tq_svg_esd_plot(path, title, runs[k].rep.evals[li], L->M, &fit, &err) != TQ_OK) rc = tq_cli_fail("spectrum", &err);
+        if (tq_spectral_svg_esd_plot(path, title, runs[k].rep.evals[li], L->M, &fit, &err) != TQ_OK) rc = tq_cli_fail("spectrum", &err);
         else fprintf(stderr, "wrote %s\n", path);
     }
     return rc;
@@ -396,8 +396,8 @@ static int parse_gran(const char *s, tq_qparams *q) {
     return -1;
 }
 
-static int analyze_run(const tq_model *m, run *r, const tq_spec_opts *base, int quant) {
-    tq_spec_opts o = *base;
+static int analyze_run(const tq_model *m, run *r, const tq_spectral_opts *base, int quant) {
+    tq_spectral_opts o = *base;
     if (quant) { o.transform = qdq; o.transform_ctx = &r->q; }
     o.progress_ctx = r->label;
     tq_error err;
@@ -430,7 +430,7 @@ int cmd_spectrum(int argc, char **argv) {
     if (a.npos < 1 || a.npos > 2) { fputs(USAGE, stderr); return TQ_EXIT_USAGE; }
     if (a.npos == 2 && bits) return tq_cli_usage_error("spectrum", "--bits and a second model exclude each other");
 
-    tq_spec_opts o = { .progress = tq_stderr_is_tty() ? progress_cb : NULL, .keep_evals = svgdir != NULL };
+    tq_spectral_opts o = { .progress = tq_stderr_is_tty() ? progress_cb : NULL, .keep_evals = svgdir != NULL };
     if (threads_s) {
         char *end;
         long t = strtol(threads_s, &end, 10);
@@ -438,8 +438,8 @@ int cmd_spectrum(int argc, char **argv) {
         o.threads = (int)t;
     }
     if (svd_s) {
-        if (!strcmp(svd_s, "auto")) o.svd = TQ_SPEC_SVD_AUTO;
-        else if (!strcmp(svd_s, "gesdd")) o.svd = TQ_SPEC_SVD_GESDD;
+        if (!strcmp(svd_s, "auto")) o.svd = TQ_SPECTRAL_SVD_AUTO;
+        else if (!strcmp(svd_s, "gesdd")) o.svd = TQ_SPECTRAL_SVD_GESDD;
         else return tq_cli_usage_error("spectrum", "--svd wants auto or gesdd, got \"%s\"", svd_s);
     }
 
@@ -506,13 +506,13 @@ int cmd_spectrum(int argc, char **argv) {
                 printf(",\"layers\":[");
                 int first = 1;
                 for (int64_t i = 0; i < runs[k].rep.n; i++) {
-                    if (ww && runs[k].rep.layers[i].status == TQ_SPEC_SKIPPED) continue;
+                    if (ww && runs[k].rep.layers[i].status == TQ_SPECTRAL_SKIPPED) continue;
                     if (!first) putchar(',');
                     first = 0;
                     json_layer(stdout, &runs[k].rep.layers[i], ww);
                 }
-                tq_spec_summary s;
-                tq_spectral_summary(runs[k].rep.layers, runs[k].rep.n, &s);
+                tq_spectral_summary s;
+                tq_spectral_summarize(runs[k].rep.layers, runs[k].rep.n, &s);
                 printf("],\"summary\":"); json_summary(stdout, &s);
                 if (nr > 1) {
                     study_stats st = stats_of(&runs[0], &runs[k]);
@@ -551,7 +551,7 @@ int cmd_spectrum(int argc, char **argv) {
             rc = TQ_EXIT_FAIL;
         }
     }
-    for (int k = 0; k < nr; k++) tq_spec_report_free(&runs[k].rep);
+    for (int k = 0; k < nr; k++) tq_spectral_report_free(&runs[k].rep);
     tq_model_close(mq);
     tq_model_close(m);
     return rc;

@@ -20,8 +20,8 @@
 
 typedef struct job {
     const tq_model      *m;
-    const tq_spec_opts  *o;
-    tq_spec_report      *r;
+    const tq_spectral_opts  *o;
+    tq_spectral_report      *r;
     pthread_mutex_t      mu;
     int64_t              next, done;
     int                  failed;
@@ -31,7 +31,7 @@ typedef struct job {
 
 static tq_status one_tensor(job *J, int64_t i, tq_error *err) {
     const tq_tensor *t = tq_model_tensor(J->m, i);
-    tq_spec_layer *L = &J->r->layers[i];
+    tq_spectral_layer *L = &J->r->layers[i];
     memset(L, 0, sizeof *L);
     snprintf(L->name, sizeof L->name, "%s", t->name);
     L->index = i;
@@ -39,16 +39,16 @@ static tq_status one_tensor(job *J, int64_t i, tq_error *err) {
     L->cols = t->ndim >= 2 ? t->shape[1] : 1;
     L->xmax = NAN;
     if (J->o->only && strcmp(J->o->only, t->name) != 0) {
-        L->status = TQ_SPEC_SKIPPED;
+        L->status = TQ_SPECTRAL_SKIPPED;
         snprintf(L->reason, sizeof L->reason, "not the selected tensor");
         return TQ_OK;
     }
     if (!tq_spectral_select(t->name, t->ndim, t->shape, L->reason, sizeof L->reason)) {
-        L->status = TQ_SPEC_SKIPPED;
+        L->status = TQ_SPECTRAL_SKIPPED;
         return TQ_OK;
     }
     if (!tq_dtype_is_float(t->dtype) && !t->quantized) {
-        L->status = TQ_SPEC_SKIPPED;
+        L->status = TQ_SPECTRAL_SKIPPED;
         snprintf(L->reason, sizeof L->reason, "dtype %s is not a float weight", tq_dtype_name(t->dtype));
         return TQ_OK;
     }
@@ -63,8 +63,8 @@ static tq_status one_tensor(job *J, int64_t i, tq_error *err) {
     }
     tq_status st = tq_model_tensor_f32(J->m, t, w, err);
     if (st == TQ_OK && J->o->transform) st = J->o->transform(J->o->transform_ctx, t->name, w, rows, cols, err);
-    tq_spec_svd used = J->o->svd;
-    if (st == TQ_OK) st = tq_spec_svals_threads(w, rows, cols, J->o->svd, J->inner, sv, &used, err);
+    tq_spectral_svd used = J->o->svd;
+    if (st == TQ_OK) st = tq_spectral_svals_threads(w, rows, cols, J->o->svd, J->inner, sv, &used, err);
     free(w);
     if (st != TQ_OK) {
         free(sv);
@@ -73,7 +73,7 @@ static tq_status one_tensor(job *J, int64_t i, tq_error *err) {
         /* A problem of this tensor alone (NaN/Inf weights, LAPACK not
          * converging, a transform that cannot handle it): the row says so and
          * the other tensors go on. WeightWatcher's failure values. */
-        L->status = TQ_SPEC_FAILED;
+        L->status = TQ_SPECTRAL_FAILED;
         snprintf(L->reason, sizeof L->reason, "%.150s", err->msg);
         L->N = N; L->M = M; L->Q = (double)N / (double)M; L->num_evals = M;
         L->alpha = L->D = L->sigma = L->xmin = -1;
@@ -81,7 +81,7 @@ static tq_status one_tensor(job *J, int64_t i, tq_error *err) {
         L->alpha_weighted = L->log_alpha_norm = L->norm = L->log_norm = L->spectral_norm = NAN;
         L->log_spectral_norm = L->stable_rank = L->lambda_max = L->sv_max = L->sv_min = L->entropy = NAN;
         L->rank_loss = L->weak_rank_loss = L->matrix_rank = L->num_fit_evals = -1;
-        L->warning = TQ_SPEC_WARN_OVER_TRAINED;
+        L->warning = TQ_SPECTRAL_WARN_OVER_TRAINED;
         tq_err_clear(err);
         return TQ_OK;
     }
@@ -110,23 +110,23 @@ static void *worker(void *arg) {
         pthread_mutex_lock(&J->mu);
         if (st != TQ_OK && !J->failed) { J->failed = 1; J->err = e; }
         J->done++;
-        if (J->o->progress) J->o->progress(J->o->progress_ctx, J->done, n);
+        if (J->o->progress) J->o->progress(J->o->progress_ctx, J->done, n, J->r->layers[i].name);
         pthread_mutex_unlock(&J->mu);
     }
     return NULL;
 }
 
-tq_status tq_spectral_analyze(const tq_model *m, const tq_spec_opts *opts, tq_spec_report *out, tq_error *err) {
+tq_status tq_spectral_analyze(const tq_model *m, const tq_spectral_opts *opts, tq_spectral_report *out, tq_error *err) {
     if (!m || !out) return tq_err(err, TQ_E_ARG, "spectrum: NULL model or report");
     memset(out, 0, sizeof *out);
-    tq_spec_opts o = {0};
+    tq_spectral_opts o = {0};
     if (opts) o = *opts;
     int64_t n = tq_model_count(m);
     out->n = n;
     out->layers = calloc(n ? (size_t)n : 1, sizeof *out->layers);
     out->evals = calloc(n ? (size_t)n : 1, sizeof *out->evals);
     if (!out->layers || !out->evals) {
-        tq_spec_report_free(out);
+        tq_spectral_report_free(out);
         return tq_err(err, TQ_E_NOMEM, "spectrum: no memory for %lld report rows", (long long)n);
     }
     int threads = o.threads;
@@ -161,14 +161,14 @@ tq_status tq_spectral_analyze(const tq_model *m, const tq_spec_opts *opts, tq_sp
     pthread_mutex_destroy(&J.mu);
     if (J.failed) {
         if (err) *err = J.err;
-        tq_spec_report_free(out);
+        tq_spectral_report_free(out);
         return J.err.status;
     }
-    for (int64_t i = 0; i < n; i++) out->analysed += out->layers[i].status != TQ_SPEC_SKIPPED;
+    for (int64_t i = 0; i < n; i++) out->analysed += out->layers[i].status != TQ_SPECTRAL_SKIPPED;
     return TQ_OK;
 }
 
-void tq_spec_report_free(tq_spec_report *r) {
+void tq_spectral_report_free(tq_spectral_report *r) {
     if (!r) return;
     if (r->evals)
         for (int64_t i = 0; i < r->n; i++) free(r->evals[i]);

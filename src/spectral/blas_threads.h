@@ -9,6 +9,6 @@
 #include "trueq_spectral.h"
 /** tq_spectral_svals with `threads` threads for the Gram route's slices
  *  (the result does not depend on `threads`). */
-tq_status tq_spec_svals_threads(const float *w, int64_t rows, int64_t cols, tq_spec_svd method, int threads,
-                                double *sv, tq_spec_svd *used, tq_error *err);
+tq_status tq_spectral_svals_threads(const float *w, int64_t rows, int64_t cols, tq_spectral_svd method, int threads,
+                                double *sv, tq_spectral_svd *used, tq_error *err);
 #endif

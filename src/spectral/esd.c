@@ -2,7 +2,7 @@
  * esd.c — singular values of a weight matrix and WeightWatcher's selection
  * rule for which tensors get an ESD.
  *
- * Two routes, both float64 (see trueq_spectral.h, tq_spec_svd):
+ * Two routes, both float64 (see trueq_spectral.h, tq_spectral_svd):
  *   GESDD  LAPACK dgesdd, jobz='N', on W itself: the reference route, the
  *          one WeightWatcher's CPU path takes (scipy.linalg.svd).
  *   AUTO   for N >= 2M, the M×M Gram matrix G = WᵀW (or WWᵀ) by dsyrk and
@@ -39,16 +39,16 @@ int tq_spectral_select(const char *name, int ndim, const int64_t *shape, char *w
     }
     int64_t N = shape[0] > shape[1] ? shape[0] : shape[1];
     int64_t M = shape[0] > shape[1] ? shape[1] : shape[0];
-    if (M < TQ_SPEC_MIN_EVALS) {
-        snprintf(why, cap, "M = %lld < %d (min_evals)", (long long)M, TQ_SPEC_MIN_EVALS);
+    if (M < TQ_SPECTRAL_MIN_EVALS) {
+        snprintf(why, cap, "M = %lld < %d (min_evals)", (long long)M, TQ_SPECTRAL_MIN_EVALS);
         return 0;
     }
-    if (M > TQ_SPEC_MAX_EVALS) {
-        snprintf(why, cap, "M = %lld > %d (max_evals)", (long long)M, TQ_SPEC_MAX_EVALS);
+    if (M > TQ_SPECTRAL_MAX_EVALS) {
+        snprintf(why, cap, "M = %lld > %d (max_evals)", (long long)M, TQ_SPECTRAL_MAX_EVALS);
         return 0;
     }
-    if (N > TQ_SPEC_MAX_N) {
-        snprintf(why, cap, "N = %lld > %d (max_N)", (long long)N, TQ_SPEC_MAX_N);
+    if (N > TQ_SPECTRAL_MAX_N) {
+        snprintf(why, cap, "N = %lld > %d (max_N)", (long long)N, TQ_SPECTRAL_MAX_N);
         return 0;
     }
     if (why && cap) why[0] = 0;
@@ -144,22 +144,22 @@ static int svals_gram(const double *a, int64_t rows, int64_t cols, int threads, 
     double errb = (double)M * DBL_EPSILON * emax;
     if (errb > 1e-9 * emin) return 0;
     for (int64_t i = 0; i < M; i++)
-        if (near_thresh(sv[i], errb, TQ_SPEC_EVALS_THRESH) || near_thresh(sv[i], errb, TQ_SPEC_WEAK_RANK_TOL))
+        if (near_thresh(sv[i], errb, TQ_SPECTRAL_EVALS_THRESH) || near_thresh(sv[i], errb, TQ_SPECTRAL_WEAK_RANK_TOL))
             return 0;
     for (int64_t i = 0; i < M; i++) sv[i] = sqrt(sv[i]);
     return 1;
 }
 
-tq_status tq_spectral_svals(const float *w, int64_t rows, int64_t cols, tq_spec_svd method,
-                            double *sv, tq_spec_svd *used, tq_error *err) {
-    return tq_spec_svals_threads(w, rows, cols, method, 1, sv, used, err);
+tq_status tq_spectral_svals(const float *w, int64_t rows, int64_t cols, tq_spectral_svd method,
+                            double *sv, tq_spectral_svd *used, tq_error *err) {
+    return tq_spectral_svals_threads(w, rows, cols, method, 1, sv, used, err);
 }
 
-tq_status tq_spec_svals_threads(const float *w, int64_t rows, int64_t cols, tq_spec_svd method, int threads,
-                                double *sv, tq_spec_svd *used, tq_error *err) {
+tq_status tq_spectral_svals_threads(const float *w, int64_t rows, int64_t cols, tq_spectral_svd method, int threads,
+                                double *sv, tq_spectral_svd *used, tq_error *err) {
     if (!w || !sv || rows <= 0 || cols <= 0)
         return tq_err(err, TQ_E_ARG, "spectrum: bad matrix argument (%lld x %lld)", (long long)rows, (long long)cols);
-    if (method != TQ_SPEC_SVD_AUTO && method != TQ_SPEC_SVD_GESDD)
+    if (method != TQ_SPECTRAL_SVD_AUTO && method != TQ_SPECTRAL_SVD_GESDD)
         return tq_err(err, TQ_E_ARG, "spectrum: unknown SVD method %d", (int)method);
     uint64_t n;
     if (!tq_mul_u64((uint64_t)rows, (uint64_t)cols, &n) || n > (uint64_t)INT32_MAX)
@@ -179,16 +179,16 @@ tq_status tq_spec_svals_threads(const float *w, int64_t rows, int64_t cols, tq_s
     }
     tq_blas_serial_enter();
     tq_status st = TQ_OK;
-    tq_spec_svd u = TQ_SPEC_SVD_GESDD;
+    tq_spectral_svd u = TQ_SPECTRAL_SVD_GESDD;
     int ok = 0;
     /* A square-ish matrix (N < 2M) has, unless structured, eigenvalues down
      * near zero (the Marchenko-Pastur lower edge is σ²(√N-√M)²), where the
      * Gram route cannot be accepted: skip the attempt there. */
     int64_t N = rows > cols ? rows : cols, M = rows > cols ? cols : rows;
-    if (method == TQ_SPEC_SVD_AUTO && N >= 2 * M) {
+    if (method == TQ_SPECTRAL_SVD_AUTO && N >= 2 * M) {
         ok = svals_gram(a, rows, cols, threads, sv, err);
         if (ok < 0) { free(a); tq_blas_serial_leave(); return err ? err->status : TQ_E_NOMEM; }
-        if (ok) u = TQ_SPEC_SVD_AUTO;
+        if (ok) u = TQ_SPECTRAL_SVD_AUTO;
     }
     if (!ok) st = svals_gesdd(a, rows, cols, sv, err);
     tq_blas_serial_leave();

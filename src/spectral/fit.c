@@ -19,9 +19,9 @@
 #include <math.h>
 #include <stdlib.h>
 
-tq_status tq_spectral_fit(const double *x, int64_t n, tq_plfit *fit, tq_error *err) {
+tq_status tq_spectral_fit(const double *x, int64_t n, tq_spectral_plfit *fit, tq_error *err) {
     if (!fit) return tq_err(err, TQ_E_ARG, "spectral fit: NULL result");
-    *fit = (tq_plfit){ .ok = 0, .xmin_index = -1, .alpha = -1, .xmin = -1, .xmax = NAN, .D = -1, .sigma = -1 };
+    *fit = (tq_spectral_plfit){ .ok = 0, .xmin_index = -1, .alpha = -1, .xmin = -1, .xmax = NAN, .D = -1, .sigma = -1 };
     if (n < 0 || (n > 0 && !x)) return tq_err(err, TQ_E_ARG, "spectral fit: bad input (n = %lld)", (long long)n);
     if (n < 2) return tq_err(err, TQ_E_VALUE, "spectral fit: %lld eigenvalue(s) > 1e-5, at least 2 needed", (long long)n);
     for (int64_t i = 0; i < n; i++) {

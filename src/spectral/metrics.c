@@ -15,28 +15,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TQ_SPEC_ENTROPY_EPS 1e-10  /* WeightWatcher's EPSILON on the CPU path */
+#define TQ_SPECTRAL_ENTROPY_EPS 1e-10  /* WeightWatcher's EPSILON on the CPU path */
 
-const char *tq_spec_status_str(tq_spec_status s) {
+const char *tq_spectral_status_str(tq_spectral_status s) {
     switch (s) {
-    case TQ_SPEC_OK: return "ok";
-    case TQ_SPEC_SKIPPED: return "skipped";
-    case TQ_SPEC_TOO_FEW: return "too-few-evals";
-    case TQ_SPEC_FAILED: return "failed";
+    case TQ_SPECTRAL_OK: return "ok";
+    case TQ_SPECTRAL_SKIPPED: return "skipped";
+    case TQ_SPECTRAL_TOO_FEW: return "too-few-evals";
+    case TQ_SPECTRAL_FAILED: return "failed";
     }
     return "?";
 }
 
-const char *tq_spec_warning_str(tq_spec_warning w) {
+const char *tq_spectral_warning_str(tq_spectral_warning w) {
     switch (w) {
-    case TQ_SPEC_WARN_NONE: return "";
-    case TQ_SPEC_WARN_OVER_TRAINED: return "over-trained";
-    case TQ_SPEC_WARN_UNDER_TRAINED: return "under-trained";
+    case TQ_SPECTRAL_WARN_NONE: return "";
+    case TQ_SPECTRAL_WARN_OVER_TRAINED: return "over-trained";
+    case TQ_SPECTRAL_WARN_UNDER_TRAINED: return "under-trained";
     }
     return "?";
 }
 
-void tq_spectral_metrics(const double *sv, int64_t M, int64_t N, tq_spec_layer *o) {
+void tq_spectral_metrics(const double *sv, int64_t M, int64_t N, tq_spectral_layer *o) {
     o->N = N;
     o->M = M;
     o->Q = (double)N / (double)M;
@@ -59,7 +59,7 @@ void tq_spectral_metrics(const double *sv, int64_t M, int64_t N, tq_spec_layer *
     /* Eigenvalues, ascending (sv is ascending and >= 0). */
     double *ev = malloc((size_t)M * sizeof *ev);
     if (!ev) {
-        o->status = TQ_SPEC_FAILED;
+        o->status = TQ_SPECTRAL_FAILED;
         snprintf(o->reason, sizeof o->reason, "no memory for %lld eigenvalues", (long long)M);
         return;
     }
@@ -69,8 +69,8 @@ void tq_spectral_metrics(const double *sv, int64_t M, int64_t N, tq_spec_layer *
         ev[i] = sv[i] * sv[i];
         if (ev[i] > lmax) lmax = ev[i];
         sum += ev[i];
-        weak += ev[i] < TQ_SPEC_WEAK_RANK_TOL;
-        nfit += ev[i] > TQ_SPEC_EVALS_THRESH;
+        weak += ev[i] < TQ_SPECTRAL_WEAK_RANK_TOL;
+        nfit += ev[i] > TQ_SPECTRAL_EVALS_THRESH;
     }
     o->weak_rank_loss = weak;
     o->lambda_max = lmax;
@@ -88,17 +88,17 @@ void tq_spectral_metrics(const double *sv, int64_t M, int64_t N, tq_spec_layer *
     o->matrix_rank = hrank;
     double h = 0;
     for (int64_t i = 0; i < M; i++) {
-        double p = ev[i] / sum + TQ_SPEC_ENTROPY_EPS;
+        double p = ev[i] / sum + TQ_SPECTRAL_ENTROPY_EPS;
         h += p * log(p);
     }
-    o->entropy = -h / log((double)hrank + TQ_SPEC_ENTROPY_EPS);
+    o->entropy = -h / log((double)hrank + TQ_SPECTRAL_ENTROPY_EPS);
 
     /* The fit, on λ > 1e-5 (a suffix of the ascending list). */
-    tq_plfit fit;
+    tq_spectral_plfit fit;
     tq_error ferr;
     tq_status fst = tq_spectral_fit(ev + (M - nfit), nfit, &fit, &ferr);
     if (fst == TQ_OK) {
-        o->status = TQ_SPEC_OK;
+        o->status = TQ_SPECTRAL_OK;
         o->alpha = fit.alpha;
         o->D = fit.D;
         o->sigma = fit.sigma;
@@ -109,7 +109,7 @@ void tq_spectral_metrics(const double *sv, int64_t M, int64_t N, tq_spec_layer *
         for (int64_t i = 0; i < M; i++) spikes += ev[i] >= fit.xmin;
         o->num_pl_spikes = spikes;
     } else {
-        o->status = nfit < 2 ? TQ_SPEC_TOO_FEW : TQ_SPEC_FAILED;
+        o->status = nfit < 2 ? TQ_SPECTRAL_TOO_FEW : TQ_SPECTRAL_FAILED;
         if (nfit < 2)
             snprintf(o->reason, sizeof o->reason, "%lld of %lld eigenvalues > 1e-5; the fit needs 2",
                      (long long)nfit, (long long)M);
@@ -126,18 +126,18 @@ void tq_spectral_metrics(const double *sv, int64_t M, int64_t N, tq_spec_layer *
     double s = 0;
     for (int64_t i = 0; i < M; i++) s += pow(ev[i], a);
     o->log_alpha_norm = log10(s);
-    o->warning = a < TQ_SPEC_OVER_TRAINED ? TQ_SPEC_WARN_OVER_TRAINED
-               : a > TQ_SPEC_UNDER_TRAINED ? TQ_SPEC_WARN_UNDER_TRAINED : TQ_SPEC_WARN_NONE;
+    o->warning = a < TQ_SPECTRAL_OVER_TRAINED ? TQ_SPECTRAL_WARN_OVER_TRAINED
+               : a > TQ_SPECTRAL_UNDER_TRAINED ? TQ_SPECTRAL_WARN_UNDER_TRAINED : TQ_SPECTRAL_WARN_NONE;
     free(ev);
 }
 
-tq_status tq_spectral_matrix(const float *w, int64_t rows, int64_t cols, tq_spec_svd method,
-                             tq_spec_layer *out, tq_error *err) {
+tq_status tq_spectral_matrix(const float *w, int64_t rows, int64_t cols, tq_spectral_svd method,
+                             tq_spectral_layer *out, tq_error *err) {
     int64_t M = rows < cols ? rows : cols, N = rows < cols ? cols : rows;
     if (M <= 0) return tq_err(err, TQ_E_SHAPE, "spectrum: empty %lld x %lld matrix", (long long)rows, (long long)cols);
     double *sv = malloc((size_t)M * sizeof *sv);
     if (!sv) return tq_err(err, TQ_E_NOMEM, "spectrum: no memory for %lld singular values", (long long)M);
-    tq_spec_svd used = method;
+    tq_spectral_svd used = method;
     tq_status st = tq_spectral_svals(w, rows, cols, method, sv, &used, err);
     if (st == TQ_OK) {
         out->rows = rows;
@@ -149,13 +149,13 @@ tq_status tq_spectral_matrix(const float *w, int64_t rows, int64_t cols, tq_spec
     return st;
 }
 
-void tq_spectral_summary(const tq_spec_layer *L, int64_t n, tq_spec_summary *s) {
+void tq_spectral_summarize(const tq_spectral_layer *L, int64_t n, tq_spectral_summary *s) {
     /* Like pandas' mean: per column, over the analysed rows where it is not NaN. */
     memset(s, 0, sizeof *s);
     double sum[6] = {0};
     int64_t cnt[6] = {0};
     for (int64_t i = 0; i < n; i++) {
-        if (L[i].status == TQ_SPEC_SKIPPED) continue;
+        if (L[i].status == TQ_SPECTRAL_SKIPPED) continue;
         s->n++;
         const double v[6] = { L[i].log_norm, L[i].alpha, L[i].alpha_weighted, L[i].log_alpha_norm,
                               L[i].log_spectral_norm, L[i].stable_rank };

@@ -70,8 +70,8 @@ static double nice_step(double range, int want) {
     return (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * p;
 }
 
-tq_status tq_svg_alpha_plot(const char *path, const char *title, const char *const *names, int64_t n,
-                            const tq_svg_series *series, int nseries, tq_error *err) {
+tq_status tq_spectral_svg_alpha_plot(const char *path, const char *title, const char *const *names, int64_t n,
+                            const tq_spectral_svg_series *series, int nseries, tq_error *err) {
     if (!path || n < 0 || nseries < 0 || (nseries && !series)) return tq_err(err, TQ_E_ARG, "svg: bad arguments");
     const double L = 70, R = W_ - 160, T = 40, B = H_ - 170;
     double ymin = 0, ymax = 8;
@@ -147,12 +147,12 @@ tq_status tq_svg_alpha_plot(const char *path, const char *title, const char *con
     return svg_close(&b, path, err);
 }
 
-tq_status tq_svg_esd_plot(const char *path, const char *title, const double *evals, int64_t n,
-                          const tq_plfit *fit, tq_error *err) {
+tq_status tq_spectral_svg_esd_plot(const char *path, const char *title, const double *evals, int64_t n,
+                          const tq_spectral_plfit *fit, tq_error *err) {
     if (!path || n < 0 || (n && !evals)) return tq_err(err, TQ_E_ARG, "svg: bad arguments");
     /* the fit's input: λ > 1e-5 (evals ascending) */
     int64_t s0 = 0;
-    while (s0 < n && !(evals[s0] > TQ_SPEC_EVALS_THRESH)) s0++;
+    while (s0 < n && !(evals[s0] > TQ_SPECTRAL_EVALS_THRESH)) s0++;
     const double *x = evals + s0;
     int64_t m = n - s0;
     const double L = 80, R = W_ - 40, T = 40, B = H_ - 70;
