@@ -108,11 +108,12 @@ typedef struct tq_verify_report tq_verify_report;
  * both decoded to float32 (quantized tensors dequantized from their stored
  * codes). Rows: the original's tensors in file order, then tensors found only
  * in `quant`. Deterministic.
- * @return a report (free with tq_verify_free), or NULL with err set (a tensor
+ * @return a report (free with tq_verify_report_free), or NULL with err set (a tensor
  *         that fails to decode).
  */
-tq_verify_report *tq_verify_models(const tq_model *orig, const tq_model *quant, tq_error *err);
-void   tq_verify_free(tq_verify_report *r);
+tq_verify_report *tq_verify_report_create(const tq_model *orig, const tq_model *quant, tq_error *err);
+/** Release a report; accepts NULL. */
+void    tq_verify_report_free(tq_verify_report *r);
 int64_t tq_verify_count(const tq_verify_report *r);
 const tq_verify_row *tq_verify_row_at(const tq_verify_report *r, int64_t i);
 /** Metrics pooled over every compared tensor; `quantized_only` pools only the

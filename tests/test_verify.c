@@ -4,6 +4,7 @@
 #include "tq_test.h"
 #include "io/container.h"
 #include "trueq_verify.h"
+#include "trueq_spectral.h"
 #include <float.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -131,7 +132,7 @@ static void models(void) {
     tq_model *mo = tq_model_open(po, &e), *mq = tq_model_open(pq, &e);
     CHECK(mo && mq);
     if (!mo || !mq) { tq_model_close(mo); tq_model_close(mq); return; }
-    tq_verify_report *r = tq_verify_models(mo, mq, &e);
+    tq_verify_report *r = tq_verify_report_create(mo, mq, &e);
     CHECK_MSG(r != NULL, "%s", e.msg);
     if (r) {
         CHECK_EQ_INT(tq_verify_count(r), 6);
@@ -147,7 +148,9 @@ static void models(void) {
         CHECK_NEAR(all->mse, 1.0 / 12, 1e-15);
         CHECK_NEAR(all->rel_fro, sqrt(1.0 / 60), 1e-15);
         CHECK_EQ_INT(tq_verify_overall(r, 1)->n, 0);    /* nothing quantized */
-        tq_verify_free(r);
+        tq_verify_report_free(r);
+        tq_verify_report_free(NULL);                     /* the release functions accept NULL */
+        tq_spectral_report_free(NULL);
     }
     tq_model_close(mo);
     tq_model_close(mq);
@@ -179,7 +182,7 @@ static void models(void) {
     tq_model *q = tq_model_open(fout, &e);
     CHECK_MSG(q != NULL, "%s", e.msg);
     if (m && q) {
-        r = tq_verify_models(m, q, &e);
+        r = tq_verify_report_create(m, q, &e);
         CHECK_MSG(r != NULL, "%s", e.msg);
         if (r) {
             const tq_verify_row *row = tq_verify_row_at(r, 0);
@@ -199,7 +202,7 @@ static void models(void) {
             CHECK_OK(tq_verify_tensor(w, deq, 1, 4, NULL, NULL, &one, &e), e);
             CHECK_NEAR(one.sum_e2, want_e2, 1e-12);
             CHECK_EQ_INT(tq_verify_overall(r, 1)->n, 8);
-            tq_verify_free(r);
+            tq_verify_report_free(r);
         }
     }
     tq_model_close(q);

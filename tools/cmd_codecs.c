@@ -177,7 +177,7 @@ static void run_variant(const tq_model *orig, const char *tmpbase, variant *v) {
         v->q_bytes += t->nbytes + t->aux_bytes;
         v->q_numel += t->numel;
     }
-    if (!(rep = tq_verify_models(orig, out, &e))) goto fail;
+    if (!(rep = tq_verify_report_create(orig, out, &e))) goto fail;
     v->m = *tq_verify_overall(rep, 1);
     v->dec_s = tq_verify_decode_seconds(rep);
     v->ok = 1;
@@ -185,7 +185,7 @@ static void run_variant(const tq_model *orig, const char *tmpbase, variant *v) {
 fail:
     memcpy(v->err, e.msg, sizeof v->err);
 done:
-    tq_verify_free(rep);
+    tq_verify_report_free(rep);
     tq_model_close(out);
     tq_plan_free(plan);
     if (dir) rm_tree(dir);

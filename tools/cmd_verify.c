@@ -101,7 +101,7 @@ int cmd_verify(int argc, char **argv) {
     if (!mo) return tq_cli_fail("verify", &e);
     tq_model *mq = tq_model_open(a.pos[1], &e);
     if (!mq) { tq_model_close(mo); return tq_cli_fail("verify", &e); }
-    tq_verify_report *r = tq_verify_models(mo, mq, &e);
+    tq_verify_report *r = tq_verify_report_create(mo, mq, &e);
     if (!r) { tq_model_close(mo); tq_model_close(mq); return tq_cli_fail("verify", &e); }
 
     /* thresholds */
@@ -191,7 +191,7 @@ int cmd_verify(int argc, char **argv) {
         if (qo->n) text_metrics_line("quantized", qo);
         if (thr) printf("thresholds: %lld violation(s)\n", (long long)violations);
     }
-    tq_verify_free(r);
+    tq_verify_report_free(r);
     tq_model_close(mo);
     tq_model_close(mq);
     return violations ? TQ_EXIT_THRESHOLD : TQ_EXIT_OK;

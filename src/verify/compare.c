@@ -1,5 +1,5 @@
 /*
- * compare.c — tq_verify_models: compare two models tensor by tensor at the
+ * compare.c — tq_verify_report_create: compare two models tensor by tensor at the
  * weight level (the original against values dequantized from stored codes).
  */
 #include "core/internal.h"
@@ -42,7 +42,7 @@ static tq_status decode(const tq_model *m, const tq_tensor *t, float **out, tq_e
     return st;
 }
 
-tq_verify_report *tq_verify_models(const tq_model *orig, const tq_model *quant, tq_error *err) {
+tq_verify_report *tq_verify_report_create(const tq_model *orig, const tq_model *quant, tq_error *err) {
     tq_verify_report *r = calloc(1, sizeof *r);
     int64_t no = tq_model_count(orig), nq = tq_model_count(quant);
     if (r) r->rows = calloc((size_t)(no + nq + 1), sizeof(tq_verify_row));
@@ -82,7 +82,7 @@ tq_verify_report *tq_verify_models(const tq_model *orig, const tq_model *quant, 
         free(q);
         if (st) {
             if (err) *err = e2;
-            tq_verify_free(r);
+            tq_verify_report_free(r);
             return NULL;
         }
         row->presence = TQ_VERIFY_COMPARED;
@@ -107,7 +107,7 @@ tq_verify_report *tq_verify_models(const tq_model *orig, const tq_model *quant, 
     return r;
 }
 
-void tq_verify_free(tq_verify_report *r) {
+void tq_verify_report_free(tq_verify_report *r) {
     if (!r) return;
     free(r->rows);
     free(r);
