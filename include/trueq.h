@@ -135,8 +135,8 @@ typedef enum tq_granularity {
 
 /** @return "tensor", "channel" or "group"; "?" when g is not a granularity. */
 const char *tq_gran_name(tq_granularity g);
-/** @return the granularity named "tensor", "channel" (or "row") or "group",
- *  or -1 for any other name (NULL included). */
+/** @return the granularity named exactly "tensor", "channel" or "group" (the
+ *  names files store), or -1 for any other name (NULL included). */
 int         tq_gran_from_name(const char *name);
 
 /** Everything that decides how one tensor is quantized. */

@@ -83,8 +83,9 @@ static void defaults(void) {
     CHECK(strcmp(tq_gran_name(TQ_GRAN_GROUP), "group") == 0);
     CHECK(strcmp(tq_gran_name((tq_granularity)3), "?") == 0);
     CHECK(strcmp(tq_gran_name((tq_granularity)-1), "?") == 0);
-    CHECK_EQ_INT(tq_gran_from_name("row"), TQ_GRAN_CHANNEL);
-    CHECK_EQ_INT(tq_gran_from_name("Tensor"), TQ_GRAN_TENSOR);
+    CHECK_EQ_INT(tq_gran_from_name("channel"), TQ_GRAN_CHANNEL);
+    CHECK_EQ_INT(tq_gran_from_name("row"), -1);      /* exact names only: what files store */
+    CHECK_EQ_INT(tq_gran_from_name("Tensor"), -1);
     CHECK_EQ_INT(tq_gran_from_name("group:64"), -1);
     CHECK_EQ_INT(tq_gran_from_name(""), -1);
     CHECK_EQ_INT(tq_gran_from_name(NULL), -1);

@@ -4,7 +4,6 @@
  */
 #include "codec/codec.h"
 #include <string.h>
-#include <strings.h>
 
 static const char *const GRAN_NAMES[TQ_GRAN_COUNT] = {
     [TQ_GRAN_TENSOR] = "tensor", [TQ_GRAN_CHANNEL] = "channel", [TQ_GRAN_GROUP] = "group",
@@ -15,10 +14,9 @@ const char *tq_gran_name(tq_granularity g) {
 }
 
 int tq_gran_from_name(const char *name) {
-    if (!name) return -1;
-    for (int g = 0; g < TQ_GRAN_COUNT; g++)
-        if (strcasecmp(name, GRAN_NAMES[g]) == 0) return g;
-    return strcasecmp(name, "row") == 0 ? TQ_GRAN_CHANNEL : -1;
+    for (int g = 0; name && g < TQ_GRAN_COUNT; g++)
+        if (strcmp(name, GRAN_NAMES[g]) == 0) return g;
+    return -1;
 }
 
 tq_status tq_codec_rows_sliced(const tq_codec_impl *c, const tq_qparams *p, int64_t rows, int64_t cols, int64_t r0,

@@ -30,16 +30,14 @@ bool tq_shape_2d(int ndim, const int64_t *shape, int64_t *rows, int64_t *cols) {
     return true;
 }
 
-static const char *GRAN_NAMES[] = {"tensor", "channel", "group"};
-
 char *tq_descriptor_render(const tq_qparams *q, int simulated, tq_dtype orig_dtype, int ndim,
                            const int64_t *shape, const char *rule) {
     tq_sb b = {0};
     const tq_codec_info *ci = tq_codec_by_id(q->codec);
     tq_sb_printf(&b, "{\"codec\":\"%s\",\"bits\":%d,\"granularity\":\"%s\"", ci ? ci->name : "?", q->bits,
-                 GRAN_NAMES[q->gran]);
+                 tq_gran_name(q->gran));
     if (q->gran == TQ_GRAN_GROUP) tq_sb_printf(&b, ",\"group\":%lld,\"pad\":%s", (long long)q->group, q->pad ? "true" : "false");
-    if (q->codec == TQ_CODEC_QINS_RATIONAL) tq_sb_printf(&b, ",\"alpha\":%.9g", (double)q->alpha);
+    if (ci && ci->uses_alpha) tq_sb_printf(&b, ",\"alpha\":%.9g", (double)q->alpha);
     if (simulated) tq_sb_puts(&b, ",\"simulated\":true");
     tq_sb_printf(&b, ",\"dtype\":\"%s\",\"shape\":[", tq_dtype_name(orig_dtype));
     for (int i = 0; i < ndim; i++) tq_sb_printf(&b, i ? ",%lld" : "%lld", (long long)shape[i]);
@@ -68,8 +66,7 @@ tq_status tq_descriptor_parse(const char *json, const char *tname, tq_tensor *t,
     t->q.codec = ci->id;
     if (!cJSON_IsNumber(bits)) { st = tq_err(err, TQ_E_FORMAT, "tensor \"%s\": descriptor lacks bits", tname); goto out; }
     t->q.bits = bits->valueint;
-    int g = -1;
-    for (int i = 0; i < 3; i++) if (cJSON_IsString(gran) && strcmp(gran->valuestring, GRAN_NAMES[i]) == 0) g = i;
+    int g = cJSON_IsString(gran) ? tq_gran_from_name(gran->valuestring) : -1;
     if (g < 0) { st = tq_err(err, TQ_E_FORMAT, "tensor \"%s\": descriptor has an unknown granularity", tname); goto out; }
     t->q.gran = (tq_granularity)g;
     if (g == TQ_GRAN_GROUP) {
