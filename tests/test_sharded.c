@@ -90,12 +90,13 @@ static void expect_fail(const char *dir, const char *rel, tq_status want, const 
 }
 
 /* The model at path holds exactly the comma-separated names, each with its own bytes. */
-static void expect_tensors(const char *path, tq_source_kind kind, const char *names) {
+static void expect_tensors(const char *path, int sharded, const char *names) {
     tq_error err;
     tq_model *m = tq_model_open(path, &err);
     CHECK_MSG(m != NULL, "%s: %s", path, err.msg);
     if (!m) return;
-    CHECK_EQ_INT(tq_model_source(m), kind);
+    CHECK_EQ_INT(tq_model_sharded(m), sharded);
+    CHECK_EQ_INT(tq_model_format(m), TQ_FORMAT_SAFETENSORS);
     char buf[256], *save = NULL;
     snprintf(buf, sizeof buf, "%s", names);
     int n = 0;
@@ -117,8 +118,8 @@ static void good(void) {
                 "\"lm_head.weight\": \"" S2 "\", \"norm\": \"" S2 "\"");
     text(d, "config.json", "{}");
     char *ip = join(d, INDEX);
-    expect_tensors(ip, TQ_SOURCE_SHARDED, "embed.weight,layers.0.w,layers.1.w,lm_head.weight,norm");
-    expect_tensors(d, TQ_SOURCE_SHARDED, "embed.weight,layers.0.w,layers.1.w,lm_head.weight,norm");
+    expect_tensors(ip, 1, "embed.weight,layers.0.w,layers.1.w,lm_head.weight,norm");
+    expect_tensors(d, 1, "embed.weight,layers.0.w,layers.1.w,lm_head.weight,norm");
     tq_error err;
     tq_model *m = tq_model_open(d, &err);
     if (m) {
@@ -133,7 +134,7 @@ static void good(void) {
     d = mkcase("side");
     shard(d, "model-00001-of-00001.safetensors", "w,w.__scale__");
     index_of(d, "\"w\": \"model-00001-of-00001.safetensors\"");
-    expect_tensors(d, TQ_SOURCE_SHARDED, "w,w.__scale__");
+    expect_tensors(d, 1, "w,w.__scale__");
 }
 
 static void faults(void) {
@@ -218,12 +219,12 @@ static void directories(void) {
     const char *d = mkcase("dir_model");
     shard(d, "model.safetensors", "x");
     shard(d, "other.safetensors", "y");   /* model.safetensors wins */
-    expect_tensors(d, TQ_SOURCE_SAFETENSORS, "x");
+    expect_tensors(d, 0, "x");
 
     d = mkcase("dir_one");
     shard(d, "weights-v2.safetensors", "y,z");
     text(d, "config.json", "{}");
-    expect_tensors(d, TQ_SOURCE_SAFETENSORS, "y,z");
+    expect_tensors(d, 0, "y,z");
     tq_error err;
     tq_model *m = tq_model_open(d, &err);
     if (m) { CHECK(strstr(tq_model_path(m), "/weights-v2.safetensors") != NULL); tq_model_close(m); }
