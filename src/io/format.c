@@ -14,8 +14,11 @@
  * sends a file named like a readable format to that format's parser, which
  * then says precisely what is wrong (a truncated or damaged file).
  *
- * Dependencies: this file calls the parsers and back-ends; they call only
- * container.c and the core, never this file (no circle).
+ * Dependencies: this file calls the parsers and back-ends; they use only
+ * container.h/.c, writer.h/.c and the core, never this file (no circle).
+ * tq_container_open (declared in container.h) and tq_writer_create (declared
+ * in writer.h) are defined here because they are the two places that choose
+ * a row.
  */
 #include "io/format.h"
 #include "io/npz.h"
@@ -170,4 +173,49 @@ tq_status tq_container_open(tq_container *c, const char *path, tq_error *err) {
     c->format = f;
     if ((st = tq_container_index(c, err))) { tq_container_free(c); return st; }
     return TQ_OK;
+}
+
+/* ===== the planned writer's constructor ====================================== */
+
+/* Here rather than in writer.c: it is the one writer function that needs the
+ * table, and the back-ends must not depend on a file that depends on them. */
+tq_writer *tq_writer_create(tq_format f, const char *path, const tq_wentry *entries, int64_t n,
+                            const char *const *mk, const char *const *mv, int nm, tq_error *err) {
+    const tq_format_impl *fi = tq_format_impl_get(f);
+    tq_writer_init_fn init = fi ? fi->writer_init : NULL;
+    if (!init) {
+        tq_err(err, TQ_E_UNSUPPORTED, "%s: trueq cannot write this format", fi ? fi->info.name : "unknown format");
+        return NULL;
+    }
+    tq_writer *w = calloc(1, sizeof *w);
+    if (!w) { tq_err(err, TQ_E_NOMEM, "out of memory"); return NULL; }
+    w->format = f;
+    w->out.fd = -1;
+    w->n = n;
+    size_t k = (size_t)(n ? n : 1);
+    w->e = calloc(k, sizeof *w->e);
+    w->data_off = calloc(k, sizeof *w->data_off);
+    w->nbytes = calloc(k, sizeof *w->nbytes);
+    w->written = calloc(k, 1);
+    if (!w->e || !w->data_off || !w->nbytes || !w->written) { tq_err(err, TQ_E_NOMEM, "out of memory"); goto fail; }
+    for (int64_t i = 0; i < n; i++) {
+        if (entries[i].ndim < 0 || entries[i].ndim > TQ_MAX_DIMS || !entries[i].name) {
+            tq_err(err, TQ_E_ARG, "entry %lld: %s", (long long)i, entries[i].name ? "ndim out of range" : "no name");
+            goto fail;
+        }
+        w->e[i] = entries[i];
+        w->e[i].name = tq_strdup(entries[i].name);
+        if (!w->e[i].name) { tq_err(err, TQ_E_NOMEM, "out of memory"); goto fail; }
+        w->nbytes[i] = tq_nbytes(entries[i].dtype, entries[i].ndim, entries[i].shape);
+        if (w->nbytes[i] == UINT64_MAX) { tq_err(err, TQ_E_LIMIT, "entry \"%s\": size overflows", entries[i].name); goto fail; }
+    }
+    if ((*init)(w, mk, mv, nm, err)) goto fail;
+    if (path) {
+        if (tq_out_open(&w->out, path, err)) goto fail;
+        w->opened = 1;
+    }
+    return w;
+fail:
+    tq_writer_free(w);
+    return NULL;
 }

@@ -1,52 +1,12 @@
 /*
- * writer.c — the generic planned writer: copies and checks the plan, takes the
- * back-end from the format table (format.c), checks every put against the
- * plan and the final size against the planned one.
+ * writer.c — the generic planned writer: checks every put against the plan
+ * and the final size against the planned one, commits or aborts the output.
+ * tq_writer_create, which takes the back-end from the format table, lives in
+ * format.c: this file knows no table and no back-end.
  */
-#include "io/format.h"
+#include "io/writer.h"
 #include <stdlib.h>
 #include <string.h>
-
-tq_writer *tq_writer_create(tq_format f, const char *path, const tq_wentry *entries, int64_t n,
-                            const char *const *mk, const char *const *mv, int nm, tq_error *err) {
-    const tq_format_impl *fi = tq_format_impl_get(f);
-    tq_writer_init_fn init = fi ? fi->writer_init : NULL;
-    if (!init) {
-        tq_err(err, TQ_E_UNSUPPORTED, "%s: trueq cannot write this format", fi ? fi->info.name : "unknown format");
-        return NULL;
-    }
-    tq_writer *w = calloc(1, sizeof *w);
-    if (!w) { tq_err(err, TQ_E_NOMEM, "out of memory"); return NULL; }
-    w->format = f;
-    w->out.fd = -1;
-    w->n = n;
-    size_t k = (size_t)(n ? n : 1);
-    w->e = calloc(k, sizeof *w->e);
-    w->data_off = calloc(k, sizeof *w->data_off);
-    w->nbytes = calloc(k, sizeof *w->nbytes);
-    w->written = calloc(k, 1);
-    if (!w->e || !w->data_off || !w->nbytes || !w->written) { tq_err(err, TQ_E_NOMEM, "out of memory"); goto fail; }
-    for (int64_t i = 0; i < n; i++) {
-        if (entries[i].ndim < 0 || entries[i].ndim > TQ_MAX_DIMS || !entries[i].name) {
-            tq_err(err, TQ_E_ARG, "entry %lld: %s", (long long)i, entries[i].name ? "ndim out of range" : "no name");
-            goto fail;
-        }
-        w->e[i] = entries[i];
-        w->e[i].name = tq_strdup(entries[i].name);
-        if (!w->e[i].name) { tq_err(err, TQ_E_NOMEM, "out of memory"); goto fail; }
-        w->nbytes[i] = tq_nbytes(entries[i].dtype, entries[i].ndim, entries[i].shape);
-        if (w->nbytes[i] == UINT64_MAX) { tq_err(err, TQ_E_LIMIT, "entry \"%s\": size overflows", entries[i].name); goto fail; }
-    }
-    if ((*init)(w, mk, mv, nm, err)) goto fail;
-    if (path) {
-        if (tq_out_open(&w->out, path, err)) goto fail;
-        w->opened = 1;
-    }
-    return w;
-fail:
-    tq_writer_free(w);
-    return NULL;
-}
 
 tq_status tq_writer_put(tq_writer *w, int64_t i, const void *data, uint64_t len, tq_error *err) {
     if (i < 0 || i >= w->n) return tq_err(err, TQ_E_INTERNAL, "writer: entry %lld out of range", (long long)i);

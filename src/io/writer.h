@@ -6,9 +6,10 @@
  * fed each entry's bytes in any order, then finished. It writes to a temporary
  * name and renames on finish; abort leaves nothing behind.
  *
- * The generic part (this header, writer.c) checks the plan and the calls; a
- * format's back-end (the `writer_init` of its row in the format table,
- * format.c) sets `vt`, the planned offsets and sizes, and its own state.
+ * The generic part (writer.c) checks the calls against the plan; a format's
+ * back-end (the `writer_init` of its row in the format table) sets `vt`, the
+ * planned offsets and sizes, and its own state. tq_writer_create, which picks
+ * the back-end from the table, is defined in format.c.
  */
 #ifndef TQ_WRITER_H
 #define TQ_WRITER_H
