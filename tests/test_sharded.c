@@ -35,7 +35,7 @@ static char *join(const char *dir, const char *name) {
 
 /* Tensor NAME is U8 [len(NAME)] holding the bytes of NAME itself: its content
  * identifies it. Writes `file` in `dir` holding the comma-separated names. */
-static void shard(const char *dir, const char *file, const char *names) {
+static void shard_as(const char *dir, const char *file, const char *names, tq_format fmt) {
     tq_wentry e[16];
     char buf[256], *save = NULL;
     snprintf(buf, sizeof buf, "%s", names);
@@ -45,12 +45,16 @@ static void shard(const char *dir, const char *file, const char *names) {
     char *p = join(dir, file);
     tq_error err;
     const char *mk[] = {"format"}, *mv[] = {"pt"};
-    tq_writer *w = tq_writer_create(TQ_FORMAT_SAFETENSORS, p, e, n, mk, mv, 1, &err);
+    tq_writer *w = tq_writer_create(fmt, p, e, n, mk, mv, 1, &err);
     CHECK_MSG(w != NULL, "%s", err.msg);
     for (int i = 0; w && i < n; i++) CHECK_OK(tq_writer_put(w, i, e[i].name, strlen(e[i].name), &err), err);
     if (w) CHECK_OK(tq_writer_finish(w, &err), err);
     tq_writer_free(w);
     free(p);
+}
+
+static void shard(const char *dir, const char *file, const char *names) {
+    shard_as(dir, file, names, TQ_FORMAT_SAFETENSORS);
 }
 
 static void text(const char *dir, const char *file, const char *s) {
@@ -187,6 +191,18 @@ static void faults(void) {
     text(d, S2, "not a safetensors file");
     index_of(d, "\"a\": \"" S1 "\", \"c\": \"" S2 "\"");
     expect_fail(d, INDEX, TQ_E_FORMAT, S2 ": header length");
+
+    d = mkcase("gguf_shard");   /* a shard is detected by content like any file */
+    shard(d, S1, "a");
+    text(d, S2, "GGUF\x03 and more");
+    index_of(d, "\"a\": \"" S1 "\", \"c\": \"" S2 "\"");
+    expect_fail(d, INDEX, TQ_E_UNSUPPORTED, S2 ": GGUF file: not supported by this build");
+
+    d = mkcase("mixed_shards");   /* every shard of one model is of one format */
+    shard(d, S1, "a");
+    shard_as(d, S2, "c", TQ_FORMAT_NPZ);
+    index_of(d, "\"a\": \"" S1 "\", \"c\": \"" S2 "\"");
+    expect_fail(d, INDEX, TQ_E_FORMAT, S2 " is a numpy .npz archive but ");
 
     TQ_CASE("sharded faults: the index itself");
     d = mkcase("bad_index");
