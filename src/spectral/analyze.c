@@ -170,8 +170,7 @@ tq_status tq_spectral_analyze(const tq_model *m, const tq_spectral_opts *opts, t
 
 void tq_spectral_report_free(tq_spectral_report *r) {
     if (!r) return;
-    if (r->evals)
-        for (int64_t i = 0; i < r->n; i++) free(r->evals[i]);
+    for (int64_t i = 0; r->evals && i < r->n; i++) free(r->evals[i]);
     free(r->evals);
     free(r->layers);
     memset(r, 0, sizeof *r);

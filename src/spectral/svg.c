@@ -22,17 +22,14 @@
 static const char *COLORS[] = { "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
                                 "#7f7f7f", "#17becf" };
 
+/* XML text: the five entities, control characters other than tab dropped */
 static void xml_text(tq_sb *b, const char *s) {
-    for (; *s; s++) {
-        switch (*s) {
-        case '&': tq_sb_puts(b, "&amp;"); break;
-        case '<': tq_sb_puts(b, "&lt;"); break;
-        case '>': tq_sb_puts(b, "&gt;"); break;
-        case '"': tq_sb_puts(b, "&quot;"); break;
-        case '\'': tq_sb_puts(b, "&apos;"); break;
-        default:
-            if ((unsigned char)*s >= 0x20 || *s == '\t') tq_sb_putc(b, *s);
-        }
+    static const char *const ENTITY[256] = {
+        ['&'] = "&amp;", ['<'] = "&lt;", ['>'] = "&gt;", ['"'] = "&quot;", ['\''] = "&apos;",
+    };
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (ENTITY[*p]) tq_sb_puts(b, ENTITY[*p]);
+        else if (*p >= 0x20 || *p == '\t') tq_sb_putc(b, (char)*p);
     }
 }
 

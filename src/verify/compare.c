@@ -9,11 +9,12 @@
 #include <string.h>
 #include <time.h>
 
+/* One allocation: the rows follow the header. */
 struct tq_verify_report {
-    tq_verify_row    *rows;
     int64_t           n;
     tq_verify_metrics all, quant;
     double            decode_s;
+    tq_verify_row     rows[];
 };
 
 static double now_s(void) {
@@ -43,10 +44,9 @@ static tq_status decode(const tq_model *m, const tq_tensor *t, float **out, tq_e
 }
 
 tq_verify_report *tq_verify_report_create(const tq_model *orig, const tq_model *quant, tq_error *err) {
-    tq_verify_report *r = calloc(1, sizeof *r);
     int64_t no = tq_model_count(orig), nq = tq_model_count(quant);
-    if (r) r->rows = calloc((size_t)(no + nq + 1), sizeof(tq_verify_row));
-    if (!r || !r->rows) { free(r); tq_err(err, TQ_E_NOMEM, "out of memory"); return NULL; }
+    tq_verify_report *r = calloc(1, sizeof *r + (size_t)(no + nq + 1) * sizeof(tq_verify_row));
+    if (!r) { tq_err(err, TQ_E_NOMEM, "out of memory for a report of %lld tensors", (long long)(no + nq)); return NULL; }
     for (int64_t i = 0; i < no; i++) {
         const tq_tensor *a = tq_model_tensor(orig, i), *b = tq_model_find(quant, a->name);
         tq_verify_row *row = &r->rows[r->n++];
@@ -107,11 +107,7 @@ tq_verify_report *tq_verify_report_create(const tq_model *orig, const tq_model *
     return r;
 }
 
-void tq_verify_report_free(tq_verify_report *r) {
-    if (!r) return;
-    free(r->rows);
-    free(r);
-}
+void tq_verify_report_free(tq_verify_report *r) { free(r); }
 
 int64_t tq_verify_count(const tq_verify_report *r) { return r->n; }
 
