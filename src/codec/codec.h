@@ -161,7 +161,4 @@ tq_status tq_codec_rows_sliced(const tq_codec_impl *c, const tq_qparams *p, int6
                                int64_t r1, const void *codes, const void *const aux[TQ_MAX_AUX], float *out,
                                tq_error *err);
 
-/** The NF4 code book (FORMATS.md §7.2), index = 4-bit code. */
-extern const float tq_nf4_codebook[16];
-
 #endif

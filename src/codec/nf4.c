@@ -34,7 +34,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-const float tq_nf4_codebook[16] = {
+/* The code book (FORMATS.md §7.2), index = 4-bit code. */
+static const float tq_nf4_codebook[16] = {
     -1.0f, -0.6961928009986877f, -0.5250730514526367f, -0.39491748809814453f,
     -0.28444138169288635f, -0.18477343022823334f, -0.09105003625154495f, 0.0f,
     0.07958029955625534f, 0.16093020141124725f, 0.24611230194568634f, 0.33791524171829224f,
