@@ -1,82 +1,244 @@
 /*
- * cli.h — shared pieces of the trueq command line.
+ * cli.h — the table-driven trueq command line (prefix tqc_/TQC_, never the
+ * library's tq_).
  *
- * Each subcommand lives in tools/cmd_<name>.c and exports
- *     int cmd_<name>(int argc, char **argv);     (argv[0] is the subcommand)
- * returning the process exit status. Exit codes: 0 ok, 1 usage, 2 input or
- * run failed, 3 a verification threshold was violated.
+ * A command is one file, tools/cmd_<name>.c, defining
+ *   - a struct of its option values, with a static const default instance;
+ *   - a table of tqc_opt rows (name, kind, range, help, offset in that struct);
+ *   - a run function int run(const tqc_ctx *c, void *args);
+ *   - a const tqc_command bundling them, declared below and listed in the
+ *     command table of main.c.
+ * main.c parses argv against the table (tqc_parse) and calls run with the
+ * filled struct. Parsing, range errors, positional counts, --help and --json
+ * all come from the table, worded one way:
+ *   trueq CMD: --bits: 9 is out of range [2, 8] (see trueq CMD --help)
+ *   trueq CMD: unknown option --foo (see trueq CMD --help)
+ *   trueq CMD: expected ORIG QUANT, got 1 argument (see trueq CMD --help)
+ *
+ * Exit codes: 0 ok, 1 usage, 2 input or run failed, 3 a threshold violated.
  * Results go to stdout (text or --json); progress and errors go to stderr.
  */
-#ifndef TQ_CLI_H
-#define TQ_CLI_H
+#ifndef TQC_CLI_H
+#define TQC_CLI_H
 #include "trueq.h"
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
-enum { TQ_EXIT_OK = 0, TQ_EXIT_USAGE = 1, TQ_EXIT_FAIL = 2, TQ_EXIT_THRESHOLD = 3 };
+enum { TQC_EXIT_OK = 0, TQC_EXIT_USAGE = 1, TQC_EXIT_FAIL = 2, TQC_EXIT_THRESHOLD = 3 };
 
-/* Option parsing: options may appear anywhere; "--" ends them.
- * Usage:
- *   tq_args a; tq_args_init(&a, argc, argv);
- *   while (tq_args_next(&a)) {
- *       if (tq_args_flag(&a, "--json")) json = true;
- *       else if (tq_args_value(&a, "-o", "--output", &out)) {}
- *       else if (!tq_args_positional(&a, &pos)) return tq_args_unknown(&a, usage);
- *   }
- *   if (a.error) return TQ_EXIT_USAGE;                                      */
-typedef struct tq_args {
-    int argc; char **argv; int i; bool done_opts; bool error;
-    const char *cur;
-    const char *pos[32]; int npos;
-} tq_args;
-void tq_args_init(tq_args *a, int argc, char **argv);
-bool tq_args_next(tq_args *a);
-bool tq_args_flag(tq_args *a, const char *name);
-/** --name VALUE or --name=VALUE (short may be NULL). */
-bool tq_args_value(tq_args *a, const char *short_name, const char *name, const char **val);
-/** A positional argument: stored in a->pos. */
-bool tq_args_positional(tq_args *a);
-int  tq_args_unknown(tq_args *a, const char *cmd);
+/* ---- numbers: the one parser of the CLI ---------------------------------- */
 
-/** Print "trueq CMD: message" to stderr and return TQ_EXIT_FAIL. */
-int  tq_cli_fail(const char *cmd, const tq_error *err);
-int  tq_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/** What a number parse found. */
+typedef enum tqc_num_status {
+    TQC_NUM_OK = 0,
+    TQC_NUM_JUNK,     /* not a number of the wanted kind ("12abc", "1e3" for an integer, "") */
+    TQC_NUM_RANGE,    /* a number, but outside [lo, hi] (overflow included; "-1" for unsigned) */
+} tqc_num_status;
+
+/** A decimal integer: optional '-', then digits only (no spaces, '+', hex or
+ *  exponent); TQC_NUM_RANGE when outside [lo, hi] or beyond int64. */
+tqc_num_status tqc_parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out);
+/** A decimal unsigned integer: digits only; "-1" is TQC_NUM_RANGE. */
+tqc_num_status tqc_parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out);
+/** The integer token at *p, ending at a byte of delims or at the end of the
+ *  string; *p moves past it. TQC_NUM_JUNK: empty, or not an integer;
+ *  TQC_NUM_RANGE: beyond int64. */
+tqc_num_status tqc_scan_i64(const char **p, const char *delims, int64_t *out);
+/** A finite decimal number ("1e3", "0.5"; no hex, inf or nan) in [lo, hi]. */
+tqc_num_status tqc_parse_f64(const char *s, double lo, double hi, double *out);
+/** A size: a number with an optional unit B, k/kB, M/MB, G/GB (decimal) or
+ *  KiB, MiB, GiB ("125MB", "1.5GiB", "1000000"), in [lo, hi] bytes. */
+tqc_num_status tqc_parse_size(const char *s, uint64_t lo, uint64_t hi, uint64_t *out);
+
+/* ---- names spelled once -------------------------------------------------- */
+
+/** A granularity as the CLI writes it: tensor, channel (alias row), group
+ *  (group 64) or group:N / group=N. */
+typedef struct tqc_gran { tq_granularity gran; int64_t group; } tqc_gran;
+/** The name of a granularity ("tensor", "channel", "group"); "?" otherwise. */
+const char *tqc_gran_name(tq_granularity g);
+/** Parse a granularity. TQC_NUM_RANGE: a group size outside [1, 2^40]. */
+tqc_num_status tqc_gran_parse(const char *s, tqc_gran *out);
+/** "tensor,channel,group" for the granularities set in a codec's gran_mask. */
+void tqc_gran_list(unsigned mask, char *buf, size_t cap);
+
+/* ---- option tables ------------------------------------------------------- */
+
+typedef enum tqc_kind {
+    TQC_FLAG,     /* bool: present or not                                        */
+    TQC_STR,      /* const char *: the value as given                            */
+    TQC_LIST,     /* tqc_list: a repeatable string option                        */
+    TQC_INT,      /* int64_t in [lo, hi]                                         */
+    TQC_UINT,     /* uint64_t in [0, UINT64_MAX] (seeds)                         */
+    TQC_F64,      /* double in [dlo, dhi]                                        */
+    TQC_SIZE,     /* uint64_t bytes in [lo, hi], "125MB"                         */
+    TQC_CHOICE,   /* int: the value of the matching row of choices               */
+    TQC_GRAN,     /* tqc_gran                                                    */
+    TQC_CODEC,    /* const tq_codec_info *: a codec of tq_codec_by_name          */
+    TQC_SET,      /* int: store ival (e.g. --no-normalize stores 0)              */
+} tqc_kind;
+
+/** One value of a TQC_CHOICE option; a table ends with a NULL name. */
+typedef struct tqc_choice { const char *name; int value; } tqc_choice;
+
+#define TQC_LIST_MAX 64
+typedef struct tqc_list { const char *v[TQC_LIST_MAX]; int n; } tqc_list;
+
+/** One option. off: offsetof the value in the command's argument struct. */
+typedef struct tqc_opt {
+    const char       *name;      /* "--bits"                                  */
+    const char       *short_name;/* "-o" or NULL                              */
+    tqc_kind          kind;
+    size_t            off;
+    const char       *metavar;   /* "N" in the help ("--bits N"); NULL: kind's */
+    const char       *help;      /* one or more lines ('\n' continues)         */
+    int64_t           lo, hi;    /* TQC_INT, TQC_SIZE range                    */
+    double            dlo, dhi;  /* TQC_F64 range                              */
+    const tqc_choice *choices;   /* TQC_CHOICE                                 */
+    int               ival;      /* TQC_SET                                    */
+} tqc_opt;
+
+/* Rows, so that tables read as one line per option. */
+#define TQC_O_FLAG(n, s, T, f, h)        {n, s, TQC_FLAG, offsetof(T, f), NULL, h, 0, 0, 0, 0, NULL, 0}
+#define TQC_O_SET(n, T, f, v, h)         {n, NULL, TQC_SET, offsetof(T, f), NULL, h, 0, 0, 0, 0, NULL, v}
+#define TQC_O_STR(n, s, T, f, m, h)      {n, s, TQC_STR, offsetof(T, f), m, h, 0, 0, 0, 0, NULL, 0}
+#define TQC_O_LIST(n, T, f, m, h)        {n, NULL, TQC_LIST, offsetof(T, f), m, h, 0, 0, 0, 0, NULL, 0}
+#define TQC_O_INT(n, s, T, f, m, a, b, h) {n, s, TQC_INT, offsetof(T, f), m, h, a, b, 0, 0, NULL, 0}
+#define TQC_O_UINT(n, s, T, f, m, h)     {n, s, TQC_UINT, offsetof(T, f), m, h, 0, 0, 0, 0, NULL, 0}
+#define TQC_O_F64(n, s, T, f, m, a, b, h) {n, s, TQC_F64, offsetof(T, f), m, h, 0, 0, a, b, NULL, 0}
+#define TQC_O_SIZE(n, T, f, m, a, b, h)  {n, NULL, TQC_SIZE, offsetof(T, f), m, h, a, b, 0, 0, NULL, 0}
+#define TQC_O_CHOICE(n, T, f, c, h)      {n, NULL, TQC_CHOICE, offsetof(T, f), NULL, h, 0, 0, 0, 0, c, 0}
+#define TQC_O_GRAN(n, T, f, h)           {n, NULL, TQC_GRAN, offsetof(T, f), "G", h, 0, 0, 0, 0, NULL, 0}
+#define TQC_O_CODEC(n, T, f, h)          {n, NULL, TQC_CODEC, offsetof(T, f), "NAME", h, 0, 0, 0, 0, NULL, 0}
+
+#define TQC_MAX_OPTS 32
+#define TQC_MAX_POS  32
+
+/** What run gets besides its argument struct. */
+typedef struct tqc_ctx {
+    const char *cmd;                 /* the command as typed ("compare")       */
+    const char *pos[TQC_MAX_POS];    /* positional arguments                   */
+    int         npos;
+    bool        json;                /* --json (commands with has_json)        */
+    bool        given[TQC_MAX_OPTS]; /* given[i]: option i of the table given  */
+} tqc_ctx;
+
+typedef struct tqc_command tqc_command;
+struct tqc_command {
+    const char    *name;
+    const char    *summary;          /* one line, for trueq --help             */
+    const char    *synopsis;         /* after "usage: trueq NAME " (positionals, option sketch) */
+    const char    *description;      /* the paragraph(s) after the usage line  */
+    const char    *epilog;           /* after the options (examples); may be NULL */
+    const tqc_opt *opts;
+    int            nopts;
+    bool           has_json;         /* adds --json, stored in tqc_ctx.json    */
+    int            min_pos, max_pos; /* max_pos -1: no limit                   */
+    const char    *pos_names;        /* for the count error: "ORIG QUANT"      */
+    size_t         args_size;
+    const void    *defaults;         /* copied into the argument struct first  */
+    int          (*run)(const tqc_ctx *c, void *args);
+    /** Optional: pick another command to parse and run argv with (compare
+     *  hands decoders to compare-decoder). NULL or returning self: none. */
+    const tqc_command *(*route)(int argc, char **argv);
+};
+
+/** Index of opts row named name ("--bits"), or -1. */
+int  tqc_opt_index(const tqc_command *cmd, const char *name);
+/** Whether the option named name was given. */
+bool tqc_given(const tqc_command *cmd, const tqc_ctx *c, const char *name);
+/**
+ * Parse argv (argv[0] is the command name as typed) into args (args_size
+ * bytes, filled from defaults first) and c. Options may come anywhere, as
+ * "--x V" or "--x=V"; "--" ends them.
+ * @return -1 to go on and run; else the exit status (0 after --help, 1 after
+ *         a usage error, printed to stderr).
+ */
+int  tqc_parse(const tqc_command *cmd, int argc, char **argv, tqc_ctx *c, void *args);
+/** The --help text generated from the table. */
+void tqc_help(const tqc_command *cmd, FILE *f);
+/** Parse and run: what main.c calls for every command (follows route). */
+int  tqc_main(const tqc_command *cmd, int argc, char **argv);
+/** The first argument of argv that is neither an option nor an option's
+ *  value under cmd's table (NULL: none). */
+const char *tqc_first_positional(const tqc_command *cmd, int argc, char **argv);
+
+/* ---- messages ------------------------------------------------------------ */
+
+/** "trueq CMD: STATUS: message" on stderr; returns TQC_EXIT_FAIL. */
+int  tqc_fail(const char *cmd, const tq_error *err);
+/** "trueq CMD: message (see trueq CMD --help)" on stderr; returns TQC_EXIT_USAGE. */
+int  tqc_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/** "trueq CMD: message" on stderr; returns TQC_EXIT_FAIL. */
+int  tqc_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- formatting, progress ------------------------------------------------ */
+
 /** "253.0 MB" style (decimal units, as `ls -h --si`), into buf. */
-const char *tq_fmt_bytes(uint64_t b, char *buf, size_t cap);
-/** A whole decimal number / a number in [lo, hi]; false on junk, overflow or out of range. */
-bool tq_parse_long(const char *s, long lo, long hi, long *out);
-bool tq_parse_double(const char *s, double lo, double hi, double *out);
-/** Parse "125MB", "1.5GiB", "1000000" into bytes. */
-bool tq_parse_size(const char *s, uint64_t *out);
+const char *tqc_fmt_bytes(uint64_t b, char *buf, size_t cap);
+/** "[768, 3072]" (sep ", ") or "[768,3072]" (sep ","), into buf. */
+const char *tqc_fmt_shape(const int64_t *shape, int ndim, const char *sep, char *buf, size_t cap);
 /** Progress line on stderr when it is a terminal: "label  i/n". */
-void tq_progress(const char *label, int64_t i, int64_t n);
-void tq_progress_done(void);
-bool tq_stderr_is_tty(void);
-/** Write a number to f as JSON: %.9g, or null when NaN or infinite (JSON has
- *  no such numbers). */
-void tq_json_num(FILE *f, double v);
-/** Write a JSON string literal to f. */
-void tq_json_str(FILE *f, const char *s);
+void tqc_progress(const char *label, int64_t i, int64_t n);
+void tqc_progress_done(void);
+bool tqc_stderr_is_tty(void);
 
-/* subcommands */
-int cmd_convert(int argc, char **argv);
-int cmd_inspect(int argc, char **argv);
-int cmd_synth(int argc, char **argv);
-int cmd_codecs(int argc, char **argv);
-int cmd_verify(int argc, char **argv);
-int cmd_selftest(int argc, char **argv);
-/* inspect.c: print a ledger (text or JSON); rows = per-tensor lines */
+/* ---- JSON writer --------------------------------------------------------- */
+
+/**
+ * A streaming JSON writer: commas and separators are its business.
+ *   tqc_json j; tqc_json_init(&j, stdout, TQC_JSON_SPACED, 9);
+ *   tqc_json_begin_object(&j); tqc_json_key(&j, "n"); tqc_json_int(&j, 3);
+ *   tqc_json_end_object(&j);           (a newline after the outermost value)
+ * Numbers: %.*g with the writer's digits; null when NaN or infinite (JSON has
+ * no such numbers). Strings are escaped (quote, backslash, control bytes).
+ */
+typedef enum tqc_json_style { TQC_JSON_COMPACT, TQC_JSON_SPACED } tqc_json_style;
+#define TQC_JSON_DEPTH 16
+typedef struct tqc_json {
+    FILE          *f;
+    tqc_json_style style;
+    int            digits;
+    int            depth;
+    bool           first[TQC_JSON_DEPTH];   /* nothing written yet at this level */
+    bool           after_key;
+} tqc_json;
+void tqc_json_init(tqc_json *j, FILE *f, tqc_json_style style, int digits);
+void tqc_json_begin_object(tqc_json *j);
+void tqc_json_end_object(tqc_json *j);
+void tqc_json_begin_array(tqc_json *j);
+void tqc_json_end_array(tqc_json *j);
+void tqc_json_key(tqc_json *j, const char *key);
+void tqc_json_str(tqc_json *j, const char *s);     /* NULL writes null */
+void tqc_json_num(tqc_json *j, double v);
+/** A number with this many significant digits (%.*g). */
+void tqc_json_numg(tqc_json *j, double v, int digits);
+/** A number with this many decimals (%.*f). */
+void tqc_json_fixed(tqc_json *j, double v, int decimals);
+void tqc_json_int(tqc_json *j, int64_t v);
+void tqc_json_uint(tqc_json *j, uint64_t v);
+void tqc_json_bool(tqc_json *j, bool v);
+void tqc_json_null(tqc_json *j);
+/* key + value in one call */
+void tqc_json_kstr(tqc_json *j, const char *key, const char *s);
+void tqc_json_knum(tqc_json *j, const char *key, double v);
+void tqc_json_kint(tqc_json *j, const char *key, int64_t v);
+void tqc_json_kuint(tqc_json *j, const char *key, uint64_t v);
+void tqc_json_kbool(tqc_json *j, const char *key, bool v);
+/** An int64 array [a, b, ...]. */
+void tqc_json_ints(tqc_json *j, const int64_t *v, int n);
+
+/* ---- the commands (one tqc_command each; main.c lists them) -------------- */
+
+extern const tqc_command tqc_cmd_convert, tqc_cmd_inspect, tqc_cmd_codecs, tqc_cmd_synth, tqc_cmd_verify,
+    tqc_cmd_selftest, tqc_cmd_embed, tqc_cmd_classify, tqc_cmd_compare, tqc_cmd_compare_decoder,
+    tqc_cmd_generate, tqc_cmd_spectrum;
+
+/* inspect: print a ledger (text or JSON); rows = per-tensor lines */
 typedef struct tq_ledger tq_ledger;
-int tq_cli_print_ledger(const tq_model *m, const tq_ledger *l, FILE *f, bool json, bool rows);
-int cmd_generate(int argc, char **argv);
-/* `trueq compare ORIG QUANT` for Llama-style decoders (argv[0] is "compare"). */
-int compare_decoder_main(int argc, char **argv);
-/* 1 when the model at path is a Llama-style decoder (so compare goes to compare_decoder_main). */
-int compare_decoder_applies(const char *path);
-int cmd_spectrum(int argc, char **argv);
-int cmd_embed(int argc, char **argv);
-int cmd_classify(int argc, char **argv);
-/* `trueq compare`: encoders here, decoders handed to compare_decoder_main. */
-int cmd_compare(int argc, char **argv);
+int tqc_print_ledger(const tq_model *m, const tq_ledger *l, FILE *f, bool json, bool rows);
+/* compare_decoder.c: 1 when the model at path is a Llama-style decoder */
+int tqc_is_decoder(const char *path);
 #endif

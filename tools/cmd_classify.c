@@ -2,47 +2,24 @@
 #include "encoder_cli.h"
 #include <math.h>
 #include <stdlib.h>
-#include <string.h>
 
-static const char *USAGE =
-    "usage: trueq classify MODEL PREMISE [HYPOTHESIS] [--ids FILE] [--keep-int8] [--json]\n"
-    "\n"
-    "Run a BertForSequenceClassification or DistilBertForSequenceClassification\n"
-    "checkpoint (original or trueq-quantized) on one text or a sentence pair\n"
-    "(e.g. MNLI premise and hypothesis: [CLS] premise [SEP] hypothesis [SEP]) and\n"
-    "print the predicted label and the probability of every label (softmax of\n"
-    "the logits; names from config.json's id2label). A multi-label head\n"
-    "(problem_type multi_label_classification) gets a sigmoid per label and lists\n"
-    "the labels above 0.5; a one-output head (regression, cross-encoders) prints\n"
-    "its score.\n"
-    "\n"
-    "  --ids FILE   pre-tokenised input instead of texts: one sequence per line,\n"
-    "               ids separated by spaces, specials included, '|' before the\n"
-    "               second segment; every line is classified\n"
-    "  --keep-int8  hold int8 (linear-sym 8-bit) matrices as int8 in memory (same result)\n"
-    "  --json       one JSON object on stdout (labels, logits, probabilities)\n"
-    "\n"
-    "example: trueq classify mnli/ \"A man is playing a guitar.\" \"A man plays music.\"\n";
+typedef struct classify_args { const char *ids; enc_open_opts po; } classify_args;
+static const classify_args DEFAULTS = {.po = {-1, -1, 0}};
 
-int cmd_classify(int argc, char **argv) {
-    const char *cmd = "classify";
-    const char *ids = NULL;
-    bool json = false;
-    enc_open_opts po = {-1, -1, 0};
-    tq_args a;
-    tq_args_init(&a, argc, argv);
-    while (tq_args_next(&a)) {
-        if (tq_args_flag(&a, "--help") || tq_args_flag(&a, "-h")) { fputs(USAGE, stdout); return TQ_EXIT_OK; }
-        else if (tq_args_flag(&a, "--json")) json = true;
-        else if (tq_args_flag(&a, "--keep-int8")) po.keep_int8 = 1;
-        else if (tq_args_value(&a, NULL, "--ids", &ids)) {}
-        else if (!tq_args_positional(&a)) return tq_args_unknown(&a, cmd);
-    }
-    if (a.error) return TQ_EXIT_USAGE;
-    if (ids ? a.npos != 1 : (a.npos < 2 || a.npos > 3))
-        return tq_cli_usage_error(cmd, ids ? "with --ids, give only MODEL" : "expected MODEL PREMISE [HYPOTHESIS]");
+static const tqc_opt OPTS[] = {
+    ENC_OPT_IDS(classify_args, ids),
+    ENC_OPT_KEEP_INT8(classify_args, po.keep_int8),
+};
 
-    enc_side S = {.path = a.pos[0]};
+static int run(const tqc_ctx *cx, void *va) {
+    const classify_args *A = va;
+    const char *cmd = cx->cmd, *ids = A->ids;
+    const bool json = cx->json;
+    const enc_open_opts po = A->po;
+    if (ids ? cx->npos != 1 : (cx->npos < 2 || cx->npos > 3))
+        return tqc_usage_error(cmd, ids ? "with --ids, give only MODEL" : "expected MODEL PREMISE [HYPOTHESIS]");
+
+    enc_side S = {.path = cx->pos[0]};
     enc_inputs in = {0};
     float *logits = NULL;
     int rc = enc_side_open(&S, cmd, ids == NULL, NULL, &po);
@@ -53,25 +30,28 @@ int cmd_classify(int argc, char **argv) {
                 "trueq %s: %s has no sequence-classification head (classifier.weight; for DistilBERT also "
                 "pre_classifier.weight); for sentence embeddings use trueq embed\n",
                 cmd, S.path);
-        rc = TQ_EXIT_FAIL;
+        rc = TQC_EXIT_FAIL;
         goto out;
     }
     int max_len = enc_max_len(S.e, S.tok);
     if (ids) rc = enc_inputs_from_ids_file(&in, cmd, ids, c->vocab_size, max_len);
     else {
-        const char *hyp = a.npos == 3 ? a.pos[2] : NULL;
-        rc = enc_inputs_from_texts(&in, cmd, S.tok, &a.pos[1], hyp ? &hyp : NULL, 1, max_len);
+        const char *hyp = cx->npos == 3 ? cx->pos[2] : NULL;
+        rc = enc_inputs_from_texts(&in, cmd, S.tok, &cx->pos[1], hyp ? &hyp : NULL, 1, max_len);
     }
     if (rc) goto out;
     const int nl = c->n_labels;
     logits = malloc((size_t)in.n * nl * sizeof *logits);
-    if (!logits) { fprintf(stderr, "trueq %s: out of memory\n", cmd); rc = TQ_EXIT_FAIL; goto out; }
+    if (!logits) { rc = tqc_error(cmd, "out of memory"); goto out; }
     tq_error err = {0};
-    if (tq_enc_run(S.e, in.seqs, in.n, 8, NULL, logits, NULL, NULL, &err)) { rc = tq_cli_fail(cmd, &err); goto out; }
+    if (tq_enc_run(S.e, in.seqs, in.n, 8, NULL, logits, NULL, NULL, &err)) { rc = tqc_fail(cmd, &err); goto out; }
+    tqc_json j;
+    tqc_json_init(&j, stdout, TQC_JSON_COMPACT, 9);
     if (json) {
-        printf("{\"model\":");
-        tq_json_str(stdout, S.path);
-        printf(",\"results\":[");
+        tqc_json_begin_object(&j);
+        tqc_json_kstr(&j, "model", S.path);
+        tqc_json_key(&j, "results");
+        tqc_json_begin_array(&j);
     }
     /* How the head's outputs become probabilities, as transformers trains them:
      * softmax over labels (single-label), a sigmoid per label (multi-label,
@@ -91,35 +71,31 @@ int cmd_classify(int argc, char **argv) {
             for (int k = 0; k < nl; k++) p[k] = 1.0 / (1.0 + exp(-(double)lg[k]));
         }
         if (json) {
-            printf("%s{\"input\":", i ? "," : "");
-            tq_json_str(stdout, in.label[i]);
-            printf(",\"tokens\":%d,\"activation\":\"%s\"", in.seqs[i].n, mode == 0 ? "softmax" : "sigmoid");
-            if (mode == 2) {
-                printf(",\"score\":");
-                tq_json_num(stdout, lg[0]);
-            }
+            tqc_json_begin_object(&j);
+            tqc_json_kstr(&j, "input", in.label[i]);
+            tqc_json_kint(&j, "tokens", in.seqs[i].n);
+            tqc_json_kstr(&j, "activation", mode == 0 ? "softmax" : "sigmoid");
+            if (mode == 2) tqc_json_knum(&j, "score", lg[0]);
             if (mode == 1) {
-                printf(",\"labels_on\":[");
-                for (int k = 0, n = 0; k < nl; k++)
-                    if (p[k] > 0.5) {
-                        if (n++) putchar(',');
-                        tq_json_str(stdout, c->labels[k]);
-                    }
-                printf("]");
+                tqc_json_key(&j, "labels_on");
+                tqc_json_begin_array(&j);
+                for (int k = 0; k < nl; k++)
+                    if (p[k] > 0.5) tqc_json_str(&j, c->labels[k]);
+                tqc_json_end_array(&j);
             }
-            printf(",\"label\":");
-            tq_json_str(stdout, c->labels[best]);
-            printf(",\"label_id\":%d,\"labels\":[", best);
+            tqc_json_kstr(&j, "label", c->labels[best]);
+            tqc_json_kint(&j, "label_id", best);
+            tqc_json_key(&j, "labels");
+            tqc_json_begin_array(&j);
             for (int k = 0; k < nl; k++) {
-                printf("%s{\"label\":", k ? "," : "");
-                tq_json_str(stdout, c->labels[k]);
-                printf(",\"logit\":");
-                tq_json_num(stdout, lg[k]);
-                printf(",\"probability\":");
-                tq_json_num(stdout, p[k]);
-                putchar('}');
+                tqc_json_begin_object(&j);
+                tqc_json_kstr(&j, "label", c->labels[k]);
+                tqc_json_knum(&j, "logit", lg[k]);
+                tqc_json_knum(&j, "probability", p[k]);
+                tqc_json_end_object(&j);
             }
-            printf("]}");
+            tqc_json_end_array(&j);
+            tqc_json_end_object(&j);
         } else {
             if (in.n > 1) printf("# %s\n", in.label[i]);
             if (mode == 2) printf("score %.6f (sigmoid %.6f)\n", lg[0], p[0]);
@@ -132,10 +108,29 @@ int cmd_classify(int argc, char **argv) {
                 for (int k = 0; k < nl; k++) printf("  %-16s p=%.6f  logit=% .6f\n", c->labels[k], p[k], lg[k]);
         }
     }
-    if (json) printf("]}\n");
+    if (json) { tqc_json_end_array(&j); tqc_json_end_object(&j); }
 out:
     free(logits);
     enc_inputs_free(&in);
     enc_side_free(&S);
     return rc;
 }
+
+const tqc_command tqc_cmd_classify = {
+    .name = "classify",
+    .summary = "label and probabilities from a sequence-classification head",
+    .synopsis = "MODEL PREMISE [HYPOTHESIS] [--ids FILE] [--keep-int8] [--json]",
+    .description =
+        "Run a BertForSequenceClassification or DistilBertForSequenceClassification\n"
+        "checkpoint (original or trueq-quantized) on one text or a sentence pair\n"
+        "(e.g. MNLI premise and hypothesis: [CLS] premise [SEP] hypothesis [SEP]) and\n"
+        "print the predicted label and the probability of every label (softmax of\n"
+        "the logits; names from config.json's id2label). A multi-label head\n"
+        "(problem_type multi_label_classification) gets a sigmoid per label and lists\n"
+        "the labels above 0.5; a one-output head (regression, cross-encoders) prints\n"
+        "its score. With --ids every line of FILE is classified.\n",
+    .epilog = "example: trueq classify mnli/ \"A man is playing a guitar.\" \"A man plays music.\"\n",
+    .opts = OPTS, .nopts = sizeof OPTS / sizeof OPTS[0], .has_json = true,
+    .min_pos = 1, .max_pos = 3, .pos_names = "MODEL PREMISE [HYPOTHESIS]",
+    .defaults = &DEFAULTS, .args_size = sizeof(classify_args), .run = run,
+};

@@ -3,10 +3,22 @@
  * BERT/DistilBERT model with its tokenizer, and turning texts, text files or
  * pre-tokenised id files into input sequences.
  */
-#ifndef TQ_ENCODER_CLI_H
-#define TQ_ENCODER_CLI_H
+#ifndef TQC_ENCODER_CLI_H
+#define TQC_ENCODER_CLI_H
 #include "cli.h"
 #include "trueq_nn.h"
+
+/* Option rows the encoder commands share (T: the command's argument struct). */
+#define ENC_OPT_IDS(T, f) \
+    TQC_O_STR("--ids", NULL, T, f, "FILE", \
+              "pre-tokenised input: one sequence per line, token ids\n" \
+              "separated by spaces, specials included; '|' starts the\n" \
+              "second segment (token type 1). No tokenizer is used.")
+#define ENC_OPT_BATCH(T, f) TQC_O_INT("--batch", NULL, T, f, "N", 1, 4096, "sequences per forward pass (default 8)")
+#define ENC_OPT_KEEP_INT8(T, f) \
+    TQC_O_SET("--keep-int8", T, f, 1, \
+              "hold int8 (linear-sym 8-bit) matrices as int8 in memory,\n" \
+              "decoding rows as products need them (same outputs, ~1/4 the RAM)")
 
 /** A model opened for running: weights, encoder, its tokenizer (may be NULL). */
 typedef struct enc_side {
