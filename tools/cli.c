@@ -130,9 +130,9 @@ int tqc_parse(const tqc_command *cmd, int argc, char **argv, tqc_ctx *c, void *a
         int k = tqc_opt_index(cmd, name);
         if (k < 0) return tqc_usage_error(c->cmd, "unknown option %s", name);
         const tqc_opt *o = &cmd->opts[k];
-        if (!takes_value(o) && val) return tqc_usage_error(c->cmd, "%s takes no value", o->name);
+        if (!takes_value(o) && val) return tqc_usage_error(c->cmd, "%s takes no value", name);
         if (takes_value(o) && !val) {
-            if (i + 1 >= argc) return tqc_usage_error(c->cmd, "%s needs a value", o->name);
+            if (i + 1 >= argc) return tqc_usage_error(c->cmd, "%s needs a value", name);
             val = argv[++i];
         }
         if (store(c->cmd, o, val, args)) return TQC_EXIT_USAGE;
