@@ -11,23 +11,27 @@ int tqc_fail(const char *cmd, const tq_error *err) {
     return TQC_EXIT_FAIL;
 }
 
+/* "trueq CMD: message" and, for usage errors, the pointer to --help. */
+static void say(const char *cmd, bool usage, const char *fmt, va_list ap) {
+    fprintf(stderr, "trueq %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    if (usage) fprintf(stderr, " (see trueq %s --help)", cmd);
+    fputc('\n', stderr);
+}
+
 int tqc_usage_error(const char *cmd, const char *fmt, ...) {
     va_list ap;
-    fprintf(stderr, "trueq %s: ", cmd);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    say(cmd, true, fmt, ap);
     va_end(ap);
-    fprintf(stderr, " (see trueq %s --help)\n", cmd);
     return TQC_EXIT_USAGE;
 }
 
 int tqc_error(const char *cmd, const char *fmt, ...) {
     va_list ap;
-    fprintf(stderr, "trueq %s: ", cmd);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    say(cmd, false, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     return TQC_EXIT_FAIL;
 }
 

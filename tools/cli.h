@@ -145,6 +145,10 @@ struct tqc_command {
     const tqc_command *(*route)(int argc, char **argv);
 };
 
+/* In a tqc_command initializer: the option table, the argument struct. */
+#define TQC_OPTS(table) .opts = table, .nopts = (int)(sizeof table / sizeof table[0])
+#define TQC_ARGS(T, defaults_ptr) .args_size = sizeof(T), .defaults = defaults_ptr
+
 /** Index of opts row named name ("--bits"), or -1. */
 int  tqc_opt_index(const tqc_command *cmd, const char *name);
 /** Whether the option named name was given. */
@@ -227,6 +231,16 @@ void tqc_json_knum(tqc_json *j, const char *key, double v);
 void tqc_json_kint(tqc_json *j, const char *key, int64_t v);
 void tqc_json_kuint(tqc_json *j, const char *key, uint64_t v);
 void tqc_json_kbool(tqc_json *j, const char *key, bool v);
+/**
+ * Several members of the current object in one call, as named by spec:
+ * space-separated "key:T" where T is
+ *   s  const char * (NULL: null)          d  int        b  int as a bool
+ *   l  long long     u  unsigned long long
+ *   f  double, the writer's digits; fN: N significant digits; xN: N decimals
+ * and the values follow in order, as for printf (pass exactly these types).
+ *   tqc_json_fields(&j, "n:l mse:f grade:s", (long long)m->n, m->mse, g);
+ */
+void tqc_json_fields(tqc_json *j, const char *spec, ...);
 /** An int64 array [a, b, ...]. */
 void tqc_json_ints(tqc_json *j, const int64_t *v, int n);
 

@@ -2,6 +2,8 @@
 #include "cli.h"
 #include <inttypes.h>
 #include <math.h>
+#include <stdarg.h>
+#include <string.h>
 
 void tqc_json_init(tqc_json *j, FILE *f, tqc_json_style style, int digits) {
     *j = (tqc_json){.f = f, .style = style, .digits = digits};
@@ -95,4 +97,31 @@ void tqc_json_ints(tqc_json *j, const int64_t *v, int n) {
     tqc_json_begin_array(j);
     for (int i = 0; i < n; i++) tqc_json_int(j, v[i]);
     tqc_json_end_array(j);
+}
+
+void tqc_json_fields(tqc_json *j, const char *spec, ...) {
+    va_list ap;
+    va_start(ap, spec);
+    for (const char *p = spec; *p;) {
+        if (*p == ' ') { p++; continue; }
+        const char *colon = strchr(p, ':');
+        if (!colon || !colon[1]) break;   /* a malformed spec writes nothing more */
+        char key[64];
+        snprintf(key, sizeof key, "%.*s", (int)(colon - p), p);
+        char t = colon[1];
+        int digits = -1;   /* the digits after the type letter, if any */
+        for (p = colon + 2; *p >= '0' && *p <= '9'; p++) digits = (digits < 0 ? 0 : digits * 10) + (*p - '0');
+        tqc_json_key(j, key);
+        switch (t) {
+        case 's': tqc_json_str(j, va_arg(ap, const char *)); break;
+        case 'd': tqc_json_int(j, va_arg(ap, int)); break;
+        case 'b': tqc_json_bool(j, va_arg(ap, int) != 0); break;
+        case 'l': tqc_json_int(j, va_arg(ap, long long)); break;
+        case 'u': tqc_json_uint(j, va_arg(ap, unsigned long long)); break;
+        case 'f': tqc_json_numg(j, va_arg(ap, double), digits >= 0 ? digits : j->digits); break;
+        case 'x': tqc_json_fixed(j, va_arg(ap, double), digits >= 0 ? digits : 6); break;
+        default: tqc_json_null(j); break;
+        }
+    }
+    va_end(ap);
 }

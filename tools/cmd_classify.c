@@ -3,13 +3,22 @@
 #include <math.h>
 #include <stdlib.h>
 
+static const char SYNOPSIS[] =
+    "MODEL PREMISE [HYPOTHESIS] [--ids FILE] [--keep-int8] [--json]";
+static const char DESCRIPTION[] =
+    "Run a BertForSequenceClassification or DistilBertForSequenceClassification\n"
+    "checkpoint (original or trueq-quantized) on one text or a sentence pair\n"
+    "(e.g. MNLI premise and hypothesis: [CLS] premise [SEP] hypothesis [SEP]) and\n"
+    "print the predicted label and the probability of every label (softmax of\n"
+    "the logits; names from config.json's id2label). A multi-label head\n"
+    "(problem_type multi_label_classification) gets a sigmoid per label and lists\n"
+    "the labels above 0.5; a one-output head (regression, cross-encoders) prints\n"
+    "its score. With --ids every line of FILE is classified.\n";
+static const char EPILOG[] =
+    "example: trueq classify mnli/ \"A man is playing a guitar.\" \"A man plays music.\"\n";
+
 typedef struct classify_args { const char *ids; enc_open_opts po; } classify_args;
 static const classify_args DEFAULTS = {.po = {-1, -1, 0}};
-
-static const tqc_opt OPTS[] = {
-    ENC_OPT_IDS(classify_args, ids),
-    ENC_OPT_KEEP_INT8(classify_args, po.keep_int8),
-};
 
 static int run(const tqc_ctx *cx, void *va) {
     const classify_args *A = va;
@@ -22,24 +31,15 @@ static int run(const tqc_ctx *cx, void *va) {
     enc_side S = {.path = cx->pos[0]};
     enc_inputs in = {0};
     float *logits = NULL;
-    int rc = enc_side_open(&S, cmd, ids == NULL, NULL, &po);
+    const char *hyp = cx->npos == 3 ? cx->pos[2] : NULL;
+    int rc = enc_open_one(&S, &in, cmd, &po, ids, NULL, &cx->pos[1], hyp ? &hyp : NULL, 1);
     if (rc) goto out;
     const tq_enc_config *c = tq_enc_config_of(S.e);
     if (!tq_enc_has_head(S.e)) {
-        fprintf(stderr,
-                "trueq %s: %s has no sequence-classification head (classifier.weight; for DistilBERT also "
-                "pre_classifier.weight); for sentence embeddings use trueq embed\n",
-                cmd, S.path);
-        rc = TQC_EXIT_FAIL;
+        rc = tqc_error(cmd, "%s has no sequence-classification head (classifier.weight; for DistilBERT also "
+                       "pre_classifier.weight); for sentence embeddings use trueq embed", S.path);
         goto out;
     }
-    int max_len = enc_max_len(S.e, S.tok);
-    if (ids) rc = enc_inputs_from_ids_file(&in, cmd, ids, c->vocab_size, max_len);
-    else {
-        const char *hyp = cx->npos == 3 ? cx->pos[2] : NULL;
-        rc = enc_inputs_from_texts(&in, cmd, S.tok, &cx->pos[1], hyp ? &hyp : NULL, 1, max_len);
-    }
-    if (rc) goto out;
     const int nl = c->n_labels;
     logits = malloc((size_t)in.n * nl * sizeof *logits);
     if (!logits) { rc = tqc_error(cmd, "out of memory"); goto out; }
@@ -72,9 +72,7 @@ static int run(const tqc_ctx *cx, void *va) {
         }
         if (json) {
             tqc_json_begin_object(&j);
-            tqc_json_kstr(&j, "input", in.label[i]);
-            tqc_json_kint(&j, "tokens", in.seqs[i].n);
-            tqc_json_kstr(&j, "activation", mode == 0 ? "softmax" : "sigmoid");
+            tqc_json_fields(&j, "input:s tokens:d activation:s", in.label[i], in.seqs[i].n, mode == 0 ? "softmax" : "sigmoid");
             if (mode == 2) tqc_json_knum(&j, "score", lg[0]);
             if (mode == 1) {
                 tqc_json_key(&j, "labels_on");
@@ -83,15 +81,12 @@ static int run(const tqc_ctx *cx, void *va) {
                     if (p[k] > 0.5) tqc_json_str(&j, c->labels[k]);
                 tqc_json_end_array(&j);
             }
-            tqc_json_kstr(&j, "label", c->labels[best]);
-            tqc_json_kint(&j, "label_id", best);
+            tqc_json_fields(&j, "label:s label_id:d", c->labels[best], best);
             tqc_json_key(&j, "labels");
             tqc_json_begin_array(&j);
             for (int k = 0; k < nl; k++) {
                 tqc_json_begin_object(&j);
-                tqc_json_kstr(&j, "label", c->labels[k]);
-                tqc_json_knum(&j, "logit", lg[k]);
-                tqc_json_knum(&j, "probability", p[k]);
+                tqc_json_fields(&j, "label:s logit:f probability:f", c->labels[k], (double)lg[k], p[k]);
                 tqc_json_end_object(&j);
             }
             tqc_json_end_array(&j);
@@ -111,26 +106,15 @@ static int run(const tqc_ctx *cx, void *va) {
     if (json) { tqc_json_end_array(&j); tqc_json_end_object(&j); }
 out:
     free(logits);
-    enc_inputs_free(&in);
-    enc_side_free(&S);
+    enc_release(&in, &S, NULL);
     return rc;
 }
 
-const tqc_command tqc_cmd_classify = {
-    .name = "classify",
-    .summary = "label and probabilities from a sequence-classification head",
-    .synopsis = "MODEL PREMISE [HYPOTHESIS] [--ids FILE] [--keep-int8] [--json]",
-    .description =
-        "Run a BertForSequenceClassification or DistilBertForSequenceClassification\n"
-        "checkpoint (original or trueq-quantized) on one text or a sentence pair\n"
-        "(e.g. MNLI premise and hypothesis: [CLS] premise [SEP] hypothesis [SEP]) and\n"
-        "print the predicted label and the probability of every label (softmax of\n"
-        "the logits; names from config.json's id2label). A multi-label head\n"
-        "(problem_type multi_label_classification) gets a sigmoid per label and lists\n"
-        "the labels above 0.5; a one-output head (regression, cross-encoders) prints\n"
-        "its score. With --ids every line of FILE is classified.\n",
-    .epilog = "example: trueq classify mnli/ \"A man is playing a guitar.\" \"A man plays music.\"\n",
-    .opts = OPTS, .nopts = sizeof OPTS / sizeof OPTS[0], .has_json = true,
-    .min_pos = 1, .max_pos = 3, .pos_names = "MODEL PREMISE [HYPOTHESIS]",
-    .defaults = &DEFAULTS, .args_size = sizeof(classify_args), .run = run,
+static const tqc_opt OPTS[] = {
+    ENC_OPT_IDS(classify_args, ids),
+    ENC_OPT_KEEP_INT8(classify_args, po.keep_int8),
 };
+
+const tqc_command tqc_cmd_classify = {.name = "classify", .summary = "label and probabilities from a sequence-classification head",
+    .synopsis = SYNOPSIS, .description = DESCRIPTION, .epilog = EPILOG, TQC_OPTS(OPTS), .has_json = true,
+    .min_pos = 1, .max_pos = 3, .pos_names = "MODEL PREMISE [HYPOTHESIS]", TQC_ARGS(classify_args, &DEFAULTS), .run = run, .route = NULL};

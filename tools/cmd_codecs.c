@@ -11,6 +11,20 @@
 #include <time.h>
 #include <unistd.h>
 
+static const char SYNOPSIS[] =
+    "[--json]\n       trueq codecs --study MODEL [--json] [--csv FILE] [--group G] [--only NAME]";
+static const char DESCRIPTION[] =
+    "Without --study: every codec with its bits, granularities, bytes per weight and storage\n"
+    "layout. Bytes per weight are computed from the codec's layout for a [768, 3072] matrix\n"
+    "(codes + side tensors, channel granularity; group 64 for group-only settings).\n\n"
+    "--study MODEL quantizes MODEL with every codec x bits x granularity (group G, default 64;\n"
+    "QINS rational with alpha = 1 and calibrated), using the default convert policy. For each:\n"
+    "the output is really written (safetensors, to a temporary directory) and measured:\n"
+    "bytes per quantized weight (codes + side tensors of the quantized tensors, from the written\n"
+    "file) and the file's size; weight-level error of the quantized tensors (as `trueq verify`,\n"
+    "values dequantized from the written codes); encode and decode throughput in millions of\n"
+    "weights per second (one thread, codec only, no I/O).\n";
+
 /* ---- the list ------------------------------------------------------------- */
 
 static double layout_bpw(const tq_codec_info *ci, int bits, double *side) {
@@ -43,13 +57,8 @@ static int list_codecs(bool json) {
             double side, bpw = layout_bpw(ci, bits, &side);
             if (json) {
                 tqc_json_begin_object(&j);
-                tqc_json_kstr(&j, "name", ci->name);
-                tqc_json_kint(&j, "bits", bits);
-                tqc_json_kstr(&j, "granularities", gs);
-                tqc_json_knum(&j, "codes_bytes_per_weight", bpw);
-                tqc_json_knum(&j, "side_bytes_per_weight", side);
-                tqc_json_kstr(&j, "summary", ci->summary);
-                tqc_json_kstr(&j, "layout", ci->layout);
+                tqc_json_fields(&j, "name:s bits:d granularities:s codes_bytes_per_weight:f side_bytes_per_weight:f summary:s layout:s",
+                                ci->name, bits, gs, bpw, side, ci->summary, ci->layout);
                 tqc_json_end_object(&j);
             } else {
                 printf("%-14s %-5d %-22s %-10.4f %-10.5f  %s\n", firstb ? ci->name : "", bits, firstb ? gs : "", bpw, side,
@@ -228,9 +237,7 @@ static int study(const char *model_path, bool json, const char *csv_path, int64_
     tqc_json_init(&j, stdout, TQC_JSON_SPACED, 6);
     if (json) {
         tqc_json_begin_object(&j);
-        tqc_json_kstr(&j, "model", model_path);
-        tqc_json_kuint(&j, "file_bytes", orig_bytes);
-        tqc_json_kint(&j, "weights", numel_all);
+        tqc_json_fields(&j, "model:s file_bytes:u weights:l", model_path, (unsigned long long)orig_bytes, (long long)numel_all);
         tqc_json_key(&j, "variants");
         tqc_json_begin_array(&j);
     }
@@ -248,30 +255,16 @@ static int study(const char *model_path, bool json, const char *csv_path, int64_
         if (json) {
             char gr[2] = {grade, 0};
             tqc_json_begin_object(&j);
-            tqc_json_kstr(&j, "variant", v->label);
-            tqc_json_kstr(&j, "codec", ci->name);
-            tqc_json_kint(&j, "bits", v->q.bits);
-            tqc_json_kstr(&j, "granularity", tqc_gran_name(v->q.gran));
-            tqc_json_kint(&j, "group", v->q.group);
-            tqc_json_kbool(&j, "ok", v->ok);
+            tqc_json_fields(&j, "variant:s codec:s bits:d granularity:s group:l ok:b", v->label, ci->name, v->q.bits,
+                            tqc_gran_name(v->q.gran), (long long)v->q.group, v->ok);
             if (!v->ok) tqc_json_kstr(&j, "error", v->err);
             else {
-                tqc_json_knum(&j, "bytes_per_weight", bpw);
-                tqc_json_kuint(&j, "file_bytes", v->file_bytes);
-                tqc_json_kint(&j, "quantized_tensors", v->n_quantized);
-                tqc_json_kint(&j, "quantized_weights", v->q_numel);
-                tqc_json_knum(&j, "rel_error", v->m.rel_fro);
-                tqc_json_knum(&j, "snr_db", v->m.snr_db);
-                tqc_json_knum(&j, "rmse", v->m.rmse);
-                tqc_json_knum(&j, "max_abs_error", v->m.max_abs);
-                tqc_json_knum(&j, "cosine", v->m.cosine);
-                tqc_json_knum(&j, "clipped_fraction", v->m.clipped_frac);
-                tqc_json_knum(&j, "top_rel_error", v->m.top_rel_err);
-                tqc_json_kstr(&j, "grade", gr);
-                tqc_json_key(&j, "encode_mw_s");
-                tqc_json_numg(&j, enc, 4);
-                tqc_json_key(&j, "decode_mw_s");
-                tqc_json_numg(&j, dec, 4);
+                tqc_json_fields(&j, "bytes_per_weight:f file_bytes:u quantized_tensors:l quantized_weights:l", bpw,
+                                (unsigned long long)v->file_bytes, (long long)v->n_quantized, (long long)v->q_numel);
+                tqc_json_fields(&j, "rel_error:f snr_db:f rmse:f max_abs_error:f cosine:f clipped_fraction:f top_rel_error:f",
+                                v->m.rel_fro, v->m.snr_db, v->m.rmse, v->m.max_abs, v->m.cosine, v->m.clipped_frac,
+                                v->m.top_rel_err);
+                tqc_json_fields(&j, "grade:s encode_mw_s:f4 decode_mw_s:f4", gr, enc, dec);
             }
             tqc_json_end_object(&j);
         } else if (v->ok) {
@@ -297,13 +290,6 @@ static int study(const char *model_path, bool json, const char *csv_path, int64_
 typedef struct codecs_args { const char *study, *csv; int64_t group; const tq_codec_info *only; } codecs_args;
 static const codecs_args DEFAULTS = {.group = 64};
 
-static const tqc_opt OPTS[] = {
-    TQC_O_STR("--study", NULL, codecs_args, study, "MODEL", "measure every codec x bits x granularity on MODEL"),
-    TQC_O_STR("--csv", NULL, codecs_args, csv, "FILE", "also write the study table as CSV to FILE"),
-    TQC_O_INT("--group", NULL, codecs_args, group, "G", 1, (int64_t)1 << 40, "group size of the group variants (default 64)"),
-    TQC_O_CODEC("--only", codecs_args, only, "study only the codec NAME"),
-};
-
 static int run(const tqc_ctx *c, void *va) {
     const codecs_args *a = va;
     if (!a->study) {
@@ -313,22 +299,13 @@ static int run(const tqc_ctx *c, void *va) {
     return study(a->study, c->json, a->csv, a->group, a->only);
 }
 
-const tqc_command tqc_cmd_codecs = {
-    .name = "codecs",
-    .summary = "list the codecs with their bits, bytes per weight and layout",
-    .synopsis = "[--json]\n       trueq codecs --study MODEL [--json] [--csv FILE] [--group G] [--only NAME]",
-    .description =
-        "Without --study: every codec with its bits, granularities, bytes per weight and storage\n"
-        "layout. Bytes per weight are computed from the codec's layout for a [768, 3072] matrix\n"
-        "(codes + side tensors, channel granularity; group 64 for group-only settings).\n\n"
-        "--study MODEL quantizes MODEL with every codec x bits x granularity (group G, default 64;\n"
-        "QINS rational with alpha = 1 and calibrated), using the default convert policy. For each:\n"
-        "the output is really written (safetensors, to a temporary directory) and measured:\n"
-        "bytes per quantized weight (codes + side tensors of the quantized tensors, from the written\n"
-        "file) and the file's size; weight-level error of the quantized tensors (as `trueq verify`,\n"
-        "values dequantized from the written codes); encode and decode throughput in millions of\n"
-        "weights per second (one thread, codec only, no I/O).\n",
-    .opts = OPTS, .nopts = sizeof OPTS / sizeof OPTS[0], .has_json = true,
-    .min_pos = 0, .max_pos = 0, .pos_names = "no arguments",
-    .defaults = &DEFAULTS, .args_size = sizeof(codecs_args), .run = run,
+static const tqc_opt OPTS[] = {
+    TQC_O_STR("--study", NULL, codecs_args, study, "MODEL", "measure every codec x bits x granularity on MODEL"),
+    TQC_O_STR("--csv", NULL, codecs_args, csv, "FILE", "also write the study table as CSV to FILE"),
+    TQC_O_INT("--group", NULL, codecs_args, group, "G", 1, (int64_t)1 << 40, "group size of the group variants (default 64)"),
+    TQC_O_CODEC("--only", codecs_args, only, "study only the codec NAME"),
 };
+
+const tqc_command tqc_cmd_codecs = {.name = "codecs", .summary = "list the codecs with their bits, bytes per weight and layout",
+    .synopsis = SYNOPSIS, .description = DESCRIPTION, .epilog = NULL, TQC_OPTS(OPTS), .has_json = true,
+    .min_pos = 0, .max_pos = 0, .pos_names = "no arguments", TQC_ARGS(codecs_args, &DEFAULTS), .run = run, .route = NULL};

@@ -11,6 +11,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const char SYNOPSIS[] =
+    "ORIG QUANT [--texts FILE | --ids FILE] [--batch N] [--json]\n"
+    "                     [--min-cos X] [--max-mse X] [--min-agree F] [--keep-int8]";
+static const char DESCRIPTION[] =
+    "Run the same C forward pass on two BERT-family encoders (e.g. a model and its\n"
+    "quantized copy) over the same inputs and compare like with like:\n"
+    "  sentence embeddings   cosine, mean and worst (with the input)\n"
+    "  token states          cosine of every real token's last hidden state,\n"
+    "                        MSE and max |difference|\n"
+    "  logits                MSE, max |difference| and top-1 label agreement\n"
+    "                        (models with a classification head)\n"
+    "  error by layer        cosine and relative error of every layer's output,\n"
+    "                        and the layer where the error grows the most\n"
+    "  speed                 sequences/s of each side (batched forward passes)\n"
+    "For Llama-style decoders the comparison is of next-token distributions\n"
+    "(KL, top-1 agreement, perplexity): see trueq compare-decoder --help.\n";
+static const char EPILOG[] =
+    "QUANT may lack config.json and the vocabulary: ORIG's are used.\n"
+    "example (the seeds' criterion, done right):\n"
+    "  trueq compare model/ model-int8/ --min-cos 0.99 --max-mse 1e-3\n";
+
 /* A varied built-in set: short and long sentences, accents, numbers,
  * punctuation, and MNLI-style premise/hypothesis pairs. */
 static const char *const SINGLES[] = {
@@ -52,46 +73,29 @@ static void print_json(const enc_side *A, const enc_side *B, const char *src, co
     tqc_json j;
     tqc_json_init(&j, stdout, TQC_JSON_COMPACT, 9);
     tqc_json_begin_object(&j);
-    tqc_json_kstr(&j, "kind", "encoder");
-    tqc_json_kstr(&j, "orig", A->path);
-    tqc_json_kstr(&j, "quant", B->path);
-    tqc_json_kstr(&j, "inputs", src);
-    tqc_json_kint(&j, "sequences", r->sequences);
-    tqc_json_kint(&j, "pairs", in->pairs);
-    tqc_json_kint(&j, "tokens", r->tokens);
-    tqc_json_knum(&j, "pooled_cos_mean", r->pooled_cos_mean);
-    tqc_json_knum(&j, "pooled_cos_min", r->pooled_cos_min);
-    tqc_json_kstr(&j, "pooled_worst_input", in->label[r->pooled_worst]);
-    tqc_json_knum(&j, "token_cos_mean", r->tok_cos_mean);
-    tqc_json_knum(&j, "token_cos_min", r->tok_cos_min);
-    tqc_json_knum(&j, "hidden_mse", r->hidden_mse);
-    tqc_json_knum(&j, "hidden_max_abs", r->hidden_max_abs);
-    tqc_json_knum(&j, "logits_mse", r->has_logits ? r->logits_mse : NAN);
-    tqc_json_knum(&j, "logits_max_abs", r->has_logits ? r->logits_max_abs : NAN);
-    tqc_json_knum(&j, "top1_agreement", r->has_logits ? r->top1_agree : NAN);
+    tqc_json_fields(&j, "kind:s orig:s quant:s inputs:s sequences:d pairs:d tokens:l pooled_cos_mean:f pooled_cos_min:f",
+                    "encoder", A->path, B->path, src, r->sequences, in->pairs, (long long)r->tokens, r->pooled_cos_mean,
+                    r->pooled_cos_min);
+    tqc_json_fields(&j, "pooled_worst_input:s token_cos_mean:f token_cos_min:f hidden_mse:f hidden_max_abs:f logits_mse:f "
+                    "logits_max_abs:f top1_agreement:f", in->label[r->pooled_worst], r->tok_cos_mean, r->tok_cos_min,
+                    r->hidden_mse, r->hidden_max_abs, r->has_logits ? r->logits_mse : NAN,
+                    r->has_logits ? r->logits_max_abs : NAN, r->has_logits ? r->top1_agree : NAN);
     tqc_json_key(&j, "layers");
     tqc_json_begin_array(&j);
     for (int l = 0; l < r->n_layer_err; l++) {
         const tq_enc_layer_err *e = &r->layer_err[l];
         tqc_json_begin_object(&j);
-        tqc_json_kint(&j, "layer", l);
-        tqc_json_knum(&j, "cos_mean", e->cos_mean);
-        tqc_json_knum(&j, "cos_min", e->cos_min);
-        tqc_json_knum(&j, "rel_err", e->rel_err);
-        tqc_json_knum(&j, "max_abs", e->max_abs);
+        tqc_json_fields(&j, "layer:d cos_mean:f cos_min:f rel_err:f max_abs:f", l, e->cos_mean, e->cos_min, e->rel_err, e->max_abs);
         tqc_json_end_object(&j);
     }
     tqc_json_end_array(&j);
-    tqc_json_kint(&j, "worst_growth_layer", r->worst_growth_layer);
-    tqc_json_kint(&j, "batch", batch);
-    tqc_json_knum(&j, "seq_per_s_orig", r->sec_a > 0 ? r->sequences / r->sec_a : 0);
-    tqc_json_knum(&j, "seq_per_s_quant", r->sec_b > 0 ? r->sequences / r->sec_b : 0);
-    tqc_json_kuint(&j, "stored_bytes_orig", A->mem.total_bytes);
-    tqc_json_kuint(&j, "stored_bytes_quant", B->mem.total_bytes);
-    tqc_json_kuint(&j, "memory_bytes_orig", tq_enc_weight_bytes(A->e));
-    tqc_json_kuint(&j, "memory_bytes_quant", tq_enc_weight_bytes(B->e));
-    tqc_json_kint(&j, "int8_matrices_quant", tq_enc_int8_matrices(B->e));
-    tqc_json_kbool(&j, "thresholds_ok", ok);
+    tqc_json_fields(&j, "worst_growth_layer:d batch:l seq_per_s_orig:f seq_per_s_quant:f stored_bytes_orig:u stored_bytes_quant:u",
+                    r->worst_growth_layer, (long long)batch, r->sec_a > 0 ? r->sequences / r->sec_a : 0,
+                    r->sec_b > 0 ? r->sequences / r->sec_b : 0, (unsigned long long)A->mem.total_bytes,
+                    (unsigned long long)B->mem.total_bytes);
+    tqc_json_fields(&j, "memory_bytes_orig:u memory_bytes_quant:u int8_matrices_quant:d thresholds_ok:b",
+                    (unsigned long long)tq_enc_weight_bytes(A->e), (unsigned long long)tq_enc_weight_bytes(B->e),
+                    tq_enc_int8_matrices(B->e), (int)ok);
     tqc_json_end_object(&j);
 }
 
@@ -138,17 +142,6 @@ static void print_text(const enc_side *A, const enc_side *B, const char *src, co
 
 typedef struct compare_args { const char *texts, *ids; int64_t batch; double min_cos, max_mse, min_agree; enc_open_opts po; } compare_args;
 static const compare_args DEFAULTS = {.batch = 8, .min_cos = -2, .max_mse = -1, .min_agree = -1, .po = {-1, -1, 0}};
-
-static const tqc_opt OPTS[] = {
-    TQC_O_STR("--texts", NULL, compare_args, texts, "FILE",
-              "one input per line; a TAB separates a sentence pair\n(default: a built-in varied set of sentences and pairs)"),
-    ENC_OPT_IDS(compare_args, ids),
-    ENC_OPT_BATCH(compare_args, batch),
-    TQC_O_F64("--min-cos", NULL, compare_args, min_cos, "X", -1, 1, "exit 3 when the worst sentence-embedding cosine is below X"),
-    TQC_O_F64("--max-mse", NULL, compare_args, max_mse, "X", 0, INFINITY, "exit 3 when the token-state MSE exceeds X"),
-    TQC_O_F64("--min-agree", NULL, compare_args, min_agree, "F", 0, 1, "exit 3 when top-1 label agreement is below F"),
-    ENC_OPT_KEEP_INT8(compare_args, po.keep_int8),
-};
 
 /* Decoders go to compare-decoder (its table decides which arguments are values). */
 static const tqc_command *route(int argc, char **argv) {
@@ -207,34 +200,21 @@ static int run(const tqc_ctx *cx, void *va) {
     if (bad_cos || bad_mse || bad_agree) rc = TQC_EXIT_THRESHOLD;
 out:
     tq_enc_cmp_free(&r);
-    enc_inputs_free(&in);
-    enc_side_free(&A);
-    enc_side_free(&B);
+    enc_release(&in, &A, &B);
     return rc;
 }
 
-const tqc_command tqc_cmd_compare = {
-    .name = "compare",
-    .summary = "run original and quantized through the same forward pass; compare outputs",
-    .synopsis = "ORIG QUANT [--texts FILE | --ids FILE] [--batch N] [--json]\n"
-                "                     [--min-cos X] [--max-mse X] [--min-agree F] [--keep-int8]",
-    .description =
-        "Run the same C forward pass on two BERT-family encoders (e.g. a model and its\n"
-        "quantized copy) over the same inputs and compare like with like:\n"
-        "  sentence embeddings   cosine, mean and worst (with the input)\n"
-        "  token states          cosine of every real token's last hidden state,\n"
-        "                        MSE and max |difference|\n"
-        "  logits                MSE, max |difference| and top-1 label agreement\n"
-        "                        (models with a classification head)\n"
-        "  error by layer        cosine and relative error of every layer's output,\n"
-        "                        and the layer where the error grows the most\n"
-        "  speed                 sequences/s of each side (batched forward passes)\n"
-        "For Llama-style decoders the comparison is of next-token distributions\n"
-        "(KL, top-1 agreement, perplexity): see trueq compare-decoder --help.\n",
-    .epilog = "QUANT may lack config.json and the vocabulary: ORIG's are used.\n"
-              "example (the seeds' criterion, done right):\n"
-              "  trueq compare model/ model-int8/ --min-cos 0.99 --max-mse 1e-3\n",
-    .opts = OPTS, .nopts = sizeof OPTS / sizeof OPTS[0], .has_json = true,
-    .min_pos = 2, .max_pos = 2, .pos_names = "ORIG QUANT",
-    .defaults = &DEFAULTS, .args_size = sizeof(compare_args), .run = run, .route = route,
+static const tqc_opt OPTS[] = {
+    TQC_O_STR("--texts", NULL, compare_args, texts, "FILE",
+              "one input per line; a TAB separates a sentence pair\n(default: a built-in varied set of sentences and pairs)"),
+    ENC_OPT_IDS(compare_args, ids),
+    ENC_OPT_BATCH(compare_args, batch),
+    TQC_O_F64("--min-cos", NULL, compare_args, min_cos, "X", -1, 1, "exit 3 when the worst sentence-embedding cosine is below X"),
+    TQC_O_F64("--max-mse", NULL, compare_args, max_mse, "X", 0, INFINITY, "exit 3 when the token-state MSE exceeds X"),
+    TQC_O_F64("--min-agree", NULL, compare_args, min_agree, "F", 0, 1, "exit 3 when top-1 label agreement is below F"),
+    ENC_OPT_KEEP_INT8(compare_args, po.keep_int8),
 };
+
+const tqc_command tqc_cmd_compare = {.name = "compare", .summary = "run original and quantized through the same forward pass; compare outputs",
+    .synopsis = SYNOPSIS, .description = DESCRIPTION, .epilog = EPILOG, TQC_OPTS(OPTS), .has_json = true,
+    .min_pos = 2, .max_pos = 2, .pos_names = "ORIG QUANT", TQC_ARGS(compare_args, &DEFAULTS), .run = run, .route = route};

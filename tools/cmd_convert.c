@@ -3,6 +3,18 @@
 #include <string.h>
 #include <sys/stat.h>
 
+static const char SYNOPSIS[] =
+    "IN -o OUTDIR [options]";
+static const char DESCRIPTION[] =
+    "IN: a .safetensors or .npz file, a model.safetensors.index.json, or a Hugging Face model directory.\n"
+    "Writes OUTDIR/model.safetensors (or weights.npz), OUTDIR/conversion_metadata.json and copies\n"
+    "config/tokenizer files. Codes are stored as real low-bit integers: int8 as I8 (1 byte), 4-bit\n"
+    "two per byte, 2-bit four per byte (U8), with F32 scales beside them (docs/convert.md).\n"
+    "Files are written under temporary names and renamed: a failed run leaves nothing.\n"
+    "Policy (default): quantize 2-D *.weight matrices; keep embeddings, norms, biases, 1-D.\n";
+static const char EPILOG[] =
+    "example: trueq convert distilbert/ -o distilbert-int8 --bits 8 --target-size 125MB --quantize-embeddings\n";
+
 typedef struct { const char *label; uint64_t bytes; int64_t count; tq_dtype dtype; bool mixed; } reason_sum;
 
 /* Group kept tensors by why they stayed wide. */
@@ -64,24 +76,13 @@ static void print_report(FILE *f, bool json, const char *in, const char *out, co
         tqc_json j;
         tqc_json_init(&j, f, TQC_JSON_SPACED, 9);
         tqc_json_begin_object(&j);
-        tqc_json_kstr(&j, "input", in);
-        tqc_json_kstr(&j, "output", out);
-        tqc_json_kbool(&j, "dry_run", dry);
-        tqc_json_kbool(&j, "measured", measured);
-        tqc_json_kstr(&j, "weights_file", tq_plan_output_name(p));
-        tqc_json_kuint(&j, "input_bytes", in_file_bytes);
-        tqc_json_kuint(&j, "output_bytes", s->out_bytes);
-        tqc_json_key(&j, "compression_ratio");
-        tqc_json_fixed(&j, ratio, 6);
-        tqc_json_kint(&j, "quantized_tensors", s->nq);
-        tqc_json_kint(&j, "kept_tensors", s->nk);
-        tqc_json_kuint(&j, "payload_bytes", s->payload);
-        tqc_json_kuint(&j, "scale_bytes", s->scales);
-        tqc_json_kuint(&j, "header_bytes", s->out_bytes - s->payload - s->scales);
-        tqc_json_key(&j, "bits_per_weight_all");
-        tqc_json_fixed(&j, bpw_all, 6);
-        tqc_json_key(&j, "bits_per_weight_quantized");
-        tqc_json_fixed(&j, bpw_q, 6);
+        tqc_json_fields(&j, "input:s output:s dry_run:b measured:b weights_file:s input_bytes:u output_bytes:u compression_ratio:x6",
+                        in, out, dry, measured, tq_plan_output_name(p), (unsigned long long)in_file_bytes,
+                        (unsigned long long)s->out_bytes, ratio);
+        tqc_json_fields(&j, "quantized_tensors:l kept_tensors:l payload_bytes:u scale_bytes:u header_bytes:u "
+                        "bits_per_weight_all:x6 bits_per_weight_quantized:x6", (long long)s->nq, (long long)s->nk,
+                        (unsigned long long)s->payload, (unsigned long long)s->scales,
+                        (unsigned long long)(s->out_bytes - s->payload - s->scales), bpw_all, bpw_q);
         tqc_json_key(&j, "bytes_by_dtype");
         tqc_json_begin_object(&j);
         const uint64_t *bd = T ? T->by_dtype : s->by_dtype;
@@ -93,16 +94,11 @@ static void print_report(FILE *f, bool json, const char *in, const char *out, co
         for (int i = 0; i < nr; i++)
             if (r[i].count) {
                 tqc_json_begin_object(&j);
-                tqc_json_kstr(&j, "reason", r[i].label);
-                tqc_json_kint(&j, "tensors", r[i].count);
-                tqc_json_kuint(&j, "bytes", r[i].bytes);
+                tqc_json_fields(&j, "reason:s tensors:l bytes:u", r[i].label, (long long)r[i].count, (unsigned long long)r[i].bytes);
                 tqc_json_end_object(&j);
             }
         tqc_json_end_array(&j);
-        if (target) {
-            tqc_json_kuint(&j, "target_bytes", target);
-            tqc_json_kbool(&j, "target_met", pass);
-        }
+        if (target) tqc_json_fields(&j, "target_bytes:u target_met:b", (unsigned long long)target, pass);
         tqc_json_end_object(&j);
         return;
     }
@@ -162,35 +158,6 @@ static const tqc_choice BITS[] = {{"8", 8}, {"4", 4}, {"2", 2}, {NULL, 0}};
 static const tqc_choice SCHEMES[] = {{"symmetric", TQ_CODEC_LINEAR_SYM}, {"sym", TQ_CODEC_LINEAR_SYM},
                                      {"affine", TQ_CODEC_LINEAR_AFFINE}, {"asymmetric", TQ_CODEC_LINEAR_AFFINE}, {NULL, 0}};
 static const tqc_choice FORMATS[] = {{"safetensors", TQ_OUT_SAFETENSORS}, {"npz", TQ_OUT_NPZ}, {NULL, 0}};
-
-static const tqc_opt OPTS[] = {
-    TQC_O_CHOICE("--bits", convert_args, bits, BITS, "code width (default 8)"),
-    TQC_O_CHOICE("--scheme", convert_args, scheme, SCHEMES, "linear symmetric (max|w|/qmax) or affine (min/max + zero point)"),
-    TQC_O_CODEC("--codec", convert_args, codec,
-                "any codec of `trueq codecs` (overrides --scheme); without --bits or\n"
-                "--granularity a codec gets its natural ones (nf4: 4 bits, group:64)"),
-    TQC_O_F64("--alpha", NULL, convert_args, alpha, "A", 1e-30, 1e30,
-              "qins-rational: the alpha of e = sign(w)/(1+alpha|w|) (default: calibrated\n"
-              "per block to the smallest squared error; the seeds used 1)"),
-    TQC_O_GRAN("--granularity", convert_args, gran,
-               "tensor | channel | group:N: one scale per tensor, per output row (default),\n"
-               "or per N inputs along each row (N must divide the row length)"),
-    TQC_O_FLAG("--pad", NULL, convert_args, pad, "allow a shorter last group when N does not divide a row"),
-    TQC_O_FLAG("--simulate", NULL, convert_args, simulate,
-               "store quantize->dequantize values in the original float dtype\n"
-               "(for spectral studies; no compression, marked in the metadata)"),
-    TQC_O_FLAG("--allow-nonfinite", NULL, convert_args, allow_nonfinite, "quantize NaN/Inf as 0 instead of failing"),
-    TQC_O_FLAG("--quantize-embeddings", NULL, convert_args, quantize_embeddings, "also quantize embedding matrices (per row)"),
-    TQC_O_LIST("--include", convert_args, include, "GLOB", "also quantize tensors matching GLOB (repeatable)"),
-    TQC_O_LIST("--exclude", convert_args, exclude, "GLOB",
-               "keep tensors matching GLOB as they are (repeatable)\n(a glob that matches no tensor is an error)"),
-    TQC_O_STR("--output", "-o", convert_args, out, "OUTDIR", "output directory (created; must not be the input's directory)"),
-    TQC_O_CHOICE("--format", convert_args, format, FORMATS, "output container (default safetensors)"),
-    TQC_O_SIZE("--target-size", convert_args, target, "SIZE", 1, (int64_t)1000000000000000000,
-               "e.g. 125MB: fail (exit 3, nothing written) if the output would be\n"
-               "larger, and say what stands in the way"),
-    TQC_O_FLAG("--dry-run", NULL, convert_args, dry_run, "print the plan with the exact sizes the run will produce; write nothing"),
-};
 
 static int run(const tqc_ctx *c, void *va) {
     const convert_args *A = va;
@@ -285,19 +252,35 @@ static int run(const tqc_ctx *c, void *va) {
     return rc;
 }
 
-const tqc_command tqc_cmd_convert = {
-    .name = "convert",
-    .summary = "quantize a model into real low-bit storage (safetensors or .npz)",
-    .synopsis = "IN -o OUTDIR [options]",
-    .description =
-        "IN: a .safetensors or .npz file, a model.safetensors.index.json, or a Hugging Face model directory.\n"
-        "Writes OUTDIR/model.safetensors (or weights.npz), OUTDIR/conversion_metadata.json and copies\n"
-        "config/tokenizer files. Codes are stored as real low-bit integers: int8 as I8 (1 byte), 4-bit\n"
-        "two per byte, 2-bit four per byte (U8), with F32 scales beside them (docs/convert.md).\n"
-        "Files are written under temporary names and renamed: a failed run leaves nothing.\n"
-        "Policy (default): quantize 2-D *.weight matrices; keep embeddings, norms, biases, 1-D.\n",
-    .epilog = "example: trueq convert distilbert/ -o distilbert-int8 --bits 8 --target-size 125MB --quantize-embeddings\n",
-    .opts = OPTS, .nopts = sizeof OPTS / sizeof OPTS[0], .has_json = true,
-    .min_pos = 1, .max_pos = 1, .pos_names = "IN",
-    .args_size = sizeof(convert_args), .run = run,
+static const tqc_opt OPTS[] = {
+    TQC_O_CHOICE("--bits", convert_args, bits, BITS, "code width (default 8)"),
+    TQC_O_CHOICE("--scheme", convert_args, scheme, SCHEMES, "linear symmetric (max|w|/qmax) or affine (min/max + zero point)"),
+    TQC_O_CODEC("--codec", convert_args, codec,
+                "any codec of `trueq codecs` (overrides --scheme); without --bits or\n"
+                "--granularity a codec gets its natural ones (nf4: 4 bits, group:64)"),
+    TQC_O_F64("--alpha", NULL, convert_args, alpha, "A", 1e-30, 1e30,
+              "qins-rational: the alpha of e = sign(w)/(1+alpha|w|) (default: calibrated\n"
+              "per block to the smallest squared error; the seeds used 1)"),
+    TQC_O_GRAN("--granularity", convert_args, gran,
+               "tensor | channel | group:N: one scale per tensor, per output row (default),\n"
+               "or per N inputs along each row (N must divide the row length)"),
+    TQC_O_FLAG("--pad", NULL, convert_args, pad, "allow a shorter last group when N does not divide a row"),
+    TQC_O_FLAG("--simulate", NULL, convert_args, simulate,
+               "store quantize->dequantize values in the original float dtype\n"
+               "(for spectral studies; no compression, marked in the metadata)"),
+    TQC_O_FLAG("--allow-nonfinite", NULL, convert_args, allow_nonfinite, "quantize NaN/Inf as 0 instead of failing"),
+    TQC_O_FLAG("--quantize-embeddings", NULL, convert_args, quantize_embeddings, "also quantize embedding matrices (per row)"),
+    TQC_O_LIST("--include", convert_args, include, "GLOB", "also quantize tensors matching GLOB (repeatable)"),
+    TQC_O_LIST("--exclude", convert_args, exclude, "GLOB",
+               "keep tensors matching GLOB as they are (repeatable)\n(a glob that matches no tensor is an error)"),
+    TQC_O_STR("--output", "-o", convert_args, out, "OUTDIR", "output directory (created; must not be the input's directory)"),
+    TQC_O_CHOICE("--format", convert_args, format, FORMATS, "output container (default safetensors)"),
+    TQC_O_SIZE("--target-size", convert_args, target, "SIZE", 1, (int64_t)1000000000000000000,
+               "e.g. 125MB: fail (exit 3, nothing written) if the output would be\n"
+               "larger, and say what stands in the way"),
+    TQC_O_FLAG("--dry-run", NULL, convert_args, dry_run, "print the plan with the exact sizes the run will produce; write nothing"),
 };
+
+const tqc_command tqc_cmd_convert = {.name = "convert", .summary = "quantize a model into real low-bit storage (safetensors or .npz)",
+    .synopsis = SYNOPSIS, .description = DESCRIPTION, .epilog = EPILOG, TQC_OPTS(OPTS), .has_json = true,
+    .min_pos = 1, .max_pos = 1, .pos_names = "IN", TQC_ARGS(convert_args, NULL), .run = run, .route = NULL};

@@ -2,19 +2,24 @@
 #include "encoder_cli.h"
 #include <stdlib.h>
 
+static const char SYNOPSIS[] =
+    "MODEL TEXT... [--texts FILE | --ids FILE] [--pooling mean|cls]\n"
+    "                   [--normalize | --no-normalize] [--batch N] [--keep-int8] [--json]";
+static const char DESCRIPTION[] =
+    "Sentence embeddings from a BERT-family encoder (BERT, MiniLM, bge: BertModel;\n"
+    "DistilBERT), original or trueq-quantized. Each text is tokenised with the\n"
+    "model's WordPiece vocabulary ([CLS] text [SEP], truncated to the model's\n"
+    "limit), run through the encoder, and pooled. The pooling and normalisation\n"
+    "come from a sentence-transformers layout beside the weights (modules.json,\n"
+    "1_Pooling/config.json), else mean pooling without normalisation.\n"
+    "TEXT... are the texts to embed (up to 30 on the command line).\n";
+static const char EPILOG[] =
+    "Output: per input a line \"# N tokens: TEXT\" and a line with the vector.\n"
+    "example: trueq embed model/ \"A man is eating food.\" \"A man eats.\" --json\n";
+
 typedef struct embed_args { const char *texts, *ids; int64_t batch; enc_open_opts po; } embed_args;
 static const embed_args DEFAULTS = {.batch = 8, .po = {-1, -1, 0}};
 static const tqc_choice POOLING[] = {{"mean", TQ_POOL_MEAN}, {"cls", TQ_POOL_CLS}, {NULL, 0}};
-
-static const tqc_opt OPTS[] = {
-    TQC_O_STR("--texts", NULL, embed_args, texts, "FILE", "one text per line (a TAB separates a sentence pair)"),
-    ENC_OPT_IDS(embed_args, ids),
-    TQC_O_CHOICE("--pooling", embed_args, po.pooling, POOLING, "mean (over the real tokens) or cls (the first token)"),
-    TQC_O_SET("--normalize", embed_args, po.normalize, 1, "L2-normalise each vector"),
-    TQC_O_SET("--no-normalize", embed_args, po.normalize, 0, "do not L2-normalise"),
-    ENC_OPT_BATCH(embed_args, batch),
-    ENC_OPT_KEEP_INT8(embed_args, po.keep_int8),
-};
 
 static int run(const tqc_ctx *c, void *va) {
     const embed_args *A = va;
@@ -28,14 +33,9 @@ static int run(const tqc_ctx *c, void *va) {
     enc_side S = {.path = c->pos[0]};
     enc_inputs in = {0};
     float *vec = NULL;
-    int rc = enc_side_open(&S, cmd, ids == NULL, NULL, &po);
+    int rc = enc_open_one(&S, &in, cmd, &po, ids, texts, c->pos + 1, NULL, n_text);
     if (rc) goto out;
     const tq_enc_config *cf = tq_enc_config_of(S.e);
-    int max_len = enc_max_len(S.e, S.tok);
-    if (ids) rc = enc_inputs_from_ids_file(&in, cmd, ids, cf->vocab_size, max_len);
-    else if (texts) rc = enc_inputs_from_text_file(&in, cmd, S.tok, texts, max_len);
-    else rc = enc_inputs_from_texts(&in, cmd, S.tok, (const char *const *)c->pos + 1, NULL, n_text, max_len);
-    if (rc) goto out;
 
     vec = malloc((size_t)in.n * cf->dim * sizeof *vec);
     if (!vec) { rc = tqc_error(cmd, "out of memory"); goto out; }
@@ -50,16 +50,12 @@ static int run(const tqc_ctx *c, void *va) {
         tqc_json j;
         tqc_json_init(&j, stdout, TQC_JSON_COMPACT, 9);
         tqc_json_begin_object(&j);
-        tqc_json_kstr(&j, "model", S.path);
-        tqc_json_kint(&j, "dim", cf->dim);
-        tqc_json_kstr(&j, "pooling", pool);
-        tqc_json_kbool(&j, "normalized", cf->normalize);
+        tqc_json_fields(&j, "model:s dim:d pooling:s normalized:b", S.path, cf->dim, pool, cf->normalize);
         tqc_json_key(&j, "embeddings");
         tqc_json_begin_array(&j);
         for (int i = 0; i < in.n; i++) {
             tqc_json_begin_object(&j);
-            tqc_json_kstr(&j, "input", in.label[i]);
-            tqc_json_kint(&j, "tokens", in.seqs[i].n);
+            tqc_json_fields(&j, "input:s tokens:d", in.label[i], in.seqs[i].n);
             tqc_json_key(&j, "ids");
             tqc_json_begin_array(&j);
             for (int t = 0; t < in.seqs[i].n; t++) tqc_json_int(&j, in.seqs[i].ids[t]);
@@ -82,27 +78,20 @@ static int run(const tqc_ctx *c, void *va) {
     }
 out:
     free(vec);
-    enc_inputs_free(&in);
-    enc_side_free(&S);
+    enc_release(&in, &S, NULL);
     return rc;
 }
 
-const tqc_command tqc_cmd_embed = {
-    .name = "embed",
-    .summary = "sentence embeddings from a BERT/DistilBERT/MiniLM encoder",
-    .synopsis = "MODEL TEXT... [--texts FILE | --ids FILE] [--pooling mean|cls]\n"
-                "                   [--normalize | --no-normalize] [--batch N] [--keep-int8] [--json]",
-    .description =
-        "Sentence embeddings from a BERT-family encoder (BERT, MiniLM, bge: BertModel;\n"
-        "DistilBERT), original or trueq-quantized. Each text is tokenised with the\n"
-        "model's WordPiece vocabulary ([CLS] text [SEP], truncated to the model's\n"
-        "limit), run through the encoder, and pooled. The pooling and normalisation\n"
-        "come from a sentence-transformers layout beside the weights (modules.json,\n"
-        "1_Pooling/config.json), else mean pooling without normalisation.\n"
-        "TEXT... are the texts to embed (up to 30 on the command line).\n",
-    .epilog = "Output: per input a line \"# N tokens: TEXT\" and a line with the vector.\n"
-              "example: trueq embed model/ \"A man is eating food.\" \"A man eats.\" --json\n",
-    .opts = OPTS, .nopts = sizeof OPTS / sizeof OPTS[0], .has_json = true,
-    .min_pos = 1, .max_pos = -1, .pos_names = "MODEL and texts",
-    .defaults = &DEFAULTS, .args_size = sizeof(embed_args), .run = run,
+static const tqc_opt OPTS[] = {
+    TQC_O_STR("--texts", NULL, embed_args, texts, "FILE", "one text per line (a TAB separates a sentence pair)"),
+    ENC_OPT_IDS(embed_args, ids),
+    TQC_O_CHOICE("--pooling", embed_args, po.pooling, POOLING, "mean (over the real tokens) or cls (the first token)"),
+    TQC_O_SET("--normalize", embed_args, po.normalize, 1, "L2-normalise each vector"),
+    TQC_O_SET("--no-normalize", embed_args, po.normalize, 0, "do not L2-normalise"),
+    ENC_OPT_BATCH(embed_args, batch),
+    ENC_OPT_KEEP_INT8(embed_args, po.keep_int8),
 };
+
+const tqc_command tqc_cmd_embed = {.name = "embed", .summary = "sentence embeddings from a BERT/DistilBERT/MiniLM encoder",
+    .synopsis = SYNOPSIS, .description = DESCRIPTION, .epilog = EPILOG, TQC_OPTS(OPTS), .has_json = true,
+    .min_pos = 1, .max_pos = -1, .pos_names = "MODEL and texts", TQC_ARGS(embed_args, &DEFAULTS), .run = run, .route = NULL};

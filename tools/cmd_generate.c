@@ -5,6 +5,14 @@
 #include <string.h>
 #include <time.h>
 
+static const char SYNOPSIS[] =
+    "MODEL [--prompt P] [--steps N] [--temperature T] [--top-p P]\n"
+    "                      [--seed S] [--config FILE] [--tokenizer FILE] [--keep-int8] [--quiet]";
+static const char DESCRIPTION[] =
+    "Run a Llama-family decoder (Meta/llama2.c or Hugging Face tensor names) and\n"
+    "print the prompt followed by its continuation. MODEL is a weight file or\n"
+    "directory (a trueq-quantized copy runs through the same forward pass).\n";
+
 typedef struct gen_ctx {
     const tq_spm *tok;
     int64_t       printed;
@@ -37,25 +45,6 @@ typedef struct generate_args {
     bool keep_int8, quiet;
 } generate_args;
 static const generate_args DEFAULTS = {.steps = 256, .temperature = 0, .top_p = 1, .seed = 1};
-
-static const tqc_opt OPTS[] = {
-    TQC_O_STR("--prompt", "-p", generate_args, prompt, "P", "text to start from (default: nothing, i.e. BOS only)"),
-    TQC_O_INT("--steps", "-n", generate_args, steps, "N", 0, 1 << 24,
-              "tokens to generate after the prompt (default 256); stops\n"
-              "early at BOS/EOS or at the end of the context"),
-    TQC_O_F64("--temperature", "-t", generate_args, temperature, "T", 0, 100,
-              "0 = greedy argmax (default); > 0 samples from softmax(logits/T)"),
-    TQC_O_F64("--top-p", NULL, generate_args, top_p, "P", 1e-9, 1, "nucleus sampling cut-off (default 1 = off)"),
-    TQC_O_UINT("--seed", "-s", generate_args, seed, "S", "PRNG seed for sampling (default 1): same seed, same text"),
-    DEC_OPT_CONFIG(generate_args, config, "params.json or config.json (default: beside the weights)"),
-    DEC_OPT_TOKENIZER(generate_args, tokenizer,
-                      "llama2.c tokenizer.bin or sentencepiece *.model (default:\n"
-                      "tokenizer.bin, tok*.bin or tokenizer.model beside the weights)"),
-    DEC_OPT_KEEP_INT8(generate_args, keep_int8,
-                      "multiply int8 (linear-sym 8-bit) matrices from their codes\n"
-                      "instead of decoding them to float32 at load"),
-    TQC_O_FLAG("--quiet", "-q", generate_args, quiet, "no speed report on stderr"),
-};
 
 static int run(const tqc_ctx *c, void *va) {
     const generate_args *P = va;
@@ -113,16 +102,25 @@ out:
     return rc;
 }
 
-const tqc_command tqc_cmd_generate = {
-    .name = "generate",
-    .summary = "continue a prompt with a Llama-style decoder (greedy or sampled)",
-    .synopsis = "MODEL [--prompt P] [--steps N] [--temperature T] [--top-p P]\n"
-                "                      [--seed S] [--config FILE] [--tokenizer FILE] [--keep-int8] [--quiet]",
-    .description =
-        "Run a Llama-family decoder (Meta/llama2.c or Hugging Face tensor names) and\n"
-        "print the prompt followed by its continuation. MODEL is a weight file or\n"
-        "directory (a trueq-quantized copy runs through the same forward pass).\n",
-    .opts = OPTS, .nopts = sizeof OPTS / sizeof OPTS[0],
-    .min_pos = 1, .max_pos = 1, .pos_names = "one MODEL",
-    .defaults = &DEFAULTS, .args_size = sizeof(generate_args), .run = run,
+static const tqc_opt OPTS[] = {
+    TQC_O_STR("--prompt", "-p", generate_args, prompt, "P", "text to start from (default: nothing, i.e. BOS only)"),
+    TQC_O_INT("--steps", "-n", generate_args, steps, "N", 0, 1 << 24,
+              "tokens to generate after the prompt (default 256); stops\n"
+              "early at BOS/EOS or at the end of the context"),
+    TQC_O_F64("--temperature", "-t", generate_args, temperature, "T", 0, 100,
+              "0 = greedy argmax (default); > 0 samples from softmax(logits/T)"),
+    TQC_O_F64("--top-p", NULL, generate_args, top_p, "P", 1e-9, 1, "nucleus sampling cut-off (default 1 = off)"),
+    TQC_O_UINT("--seed", "-s", generate_args, seed, "S", "PRNG seed for sampling (default 1): same seed, same text"),
+    DEC_OPT_CONFIG(generate_args, config, "params.json or config.json (default: beside the weights)"),
+    DEC_OPT_TOKENIZER(generate_args, tokenizer,
+                      "llama2.c tokenizer.bin or sentencepiece *.model (default:\n"
+                      "tokenizer.bin, tok*.bin or tokenizer.model beside the weights)"),
+    DEC_OPT_KEEP_INT8(generate_args, keep_int8,
+                      "multiply int8 (linear-sym 8-bit) matrices from their codes\n"
+                      "instead of decoding them to float32 at load"),
+    TQC_O_FLAG("--quiet", "-q", generate_args, quiet, "no speed report on stderr"),
 };
+
+const tqc_command tqc_cmd_generate = {.name = "generate", .summary = "continue a prompt with a Llama-style decoder (greedy or sampled)",
+    .synopsis = SYNOPSIS, .description = DESCRIPTION, .epilog = NULL, TQC_OPTS(OPTS), .has_json = false,
+    .min_pos = 1, .max_pos = 1, .pos_names = "one MODEL", TQC_ARGS(generate_args, &DEFAULTS), .run = run, .route = NULL};

@@ -1,6 +1,18 @@
 /* cmd_inspect.c — `trueq inspect PATH`: the per-tensor ledger of a weight file. */
 #include "cli.h"
 
+static const char SYNOPSIS[] =
+    "PATH [--json] [--strict] [--quiet]";
+static const char DESCRIPTION[] =
+    "PATH: a .safetensors or .npz file, a model.safetensors.index.json, or a Hugging Face model\n"
+    "directory (original or written by trueq convert).\n\n"
+    "Prints one row per logical tensor: name, shape, stored dtype, codec and bits, payload bytes,\n"
+    "scale bytes (scales, zero points, signs) and a note. The totals reconcile with the size of\n"
+    "the files on disk to the byte: header + padding + data (+ index) = bytes on disk.\n\n"
+    "Fake quantization is detected and reported loudly: a float tensor holding at most 256\n"
+    "distinct values, or one whose every row does (quantized values stored as floats: no bytes\n"
+    "saved). Files written with `trueq convert --simulate` are reported as simulated, not as bugs.\n";
+
 int tqc_print_ledger(const tq_model *m, const tq_ledger *l, FILE *f, bool json, bool rows) {
     const tq_ledger_totals *T = tq_ledger_totals_get(l);
     char b1[32], b2[32];
@@ -8,10 +20,9 @@ int tqc_print_ledger(const tq_model *m, const tq_ledger *l, FILE *f, bool json, 
         tqc_json j;
         tqc_json_init(&j, f, TQC_JSON_SPACED, 9);
         tqc_json_begin_object(&j);
-        tqc_json_kstr(&j, "path", tq_model_path(m));
-        tqc_json_kstr(&j, "format", tq_model_source(m) == TQ_SOURCE_NPZ       ? "npz"
-                                    : tq_model_source(m) == TQ_SOURCE_SHARDED ? "sharded-safetensors"
-                                                                              : "safetensors");
+        const tq_source_kind src = tq_model_source(m);
+        tqc_json_fields(&j, "path:s format:s", tq_model_path(m),
+                        src == TQ_SOURCE_NPZ ? "npz" : src == TQ_SOURCE_SHARDED ? "sharded-safetensors" : "safetensors");
         tqc_json_key(&j, "tensors");
         tqc_json_begin_array(&j);
         for (int64_t i = 0; rows && i < tq_ledger_count(l); i++) {
@@ -21,39 +32,28 @@ int tqc_print_ledger(const tq_model *m, const tq_ledger *l, FILE *f, bool json, 
             tqc_json_kstr(&j, "name", t->name);
             tqc_json_key(&j, "shape");
             tqc_json_ints(&j, t->shape, t->ndim);
-            tqc_json_kstr(&j, "stored_dtype", tq_dtype_name(t->dtype));
-            tqc_json_kbool(&j, "quantized", t->quantized);
-            tqc_json_kbool(&j, "simulated", t->simulated);
+            tqc_json_fields(&j, "stored_dtype:s quantized:b simulated:b", tq_dtype_name(t->dtype), t->quantized, t->simulated);
             if (t->quantized || t->simulated) {
                 const tq_codec_info *ci = tq_codec_by_id(t->q.codec);
-                tqc_json_kstr(&j, "codec", ci ? ci->name : "?");
-                tqc_json_kint(&j, "bits", t->q.bits);
-                tqc_json_kstr(&j, "granularity", tqc_gran_name(t->q.gran));
-                tqc_json_kint(&j, "group", t->q.group);
-                tqc_json_kstr(&j, "original_dtype", tq_dtype_name(t->orig_dtype));
+                tqc_json_fields(&j, "codec:s bits:d granularity:s group:l original_dtype:s", ci ? ci->name : "?", t->q.bits,
+                                tqc_gran_name(t->q.gran), (long long)t->q.group, tq_dtype_name(t->orig_dtype));
             }
-            tqc_json_kint(&j, "numel", t->numel);
-            tqc_json_kuint(&j, "payload_bytes", r->payload_bytes);
-            tqc_json_kuint(&j, "scale_bytes", r->aux_bytes);
-            tqc_json_kbool(&j, "fake_quant", r->fake);
-            tqc_json_kint(&j, "distinct_values", r->distinct);
-            tqc_json_kstr(&j, "note", r->note);
+            tqc_json_fields(&j, "numel:l payload_bytes:u scale_bytes:u fake_quant:b distinct_values:l note:s", (long long)t->numel,
+                            (unsigned long long)r->payload_bytes, (unsigned long long)r->aux_bytes, r->fake,
+                            (long long)r->distinct, r->note);
             tqc_json_end_object(&j);
         }
         tqc_json_end_array(&j);
         tqc_json_key(&j, "totals");
         tqc_json_begin_object(&j);
-        const struct { const char *k; uint64_t v; } U[] = {
-            {"file_bytes", T->file_bytes}, {"header_bytes", T->header_bytes}, {"padding_bytes", T->padding_bytes},
-            {"payload_bytes", T->payload_bytes}, {"scale_bytes", T->aux_bytes}, {"stored_data_bytes", T->stored_data_bytes},
-            {"other_bytes", T->other_bytes}};
-        for (size_t k = 0; k < sizeof U / sizeof U[0]; k++) tqc_json_kuint(&j, U[k].k, U[k].v);
-        tqc_json_kint(&j, "tensors", T->n_tensors);
-        tqc_json_kint(&j, "quantized", T->n_quantized);
-        tqc_json_kint(&j, "simulated", T->n_simulated);
-        tqc_json_kint(&j, "fake_quant", T->n_fake);
-        tqc_json_kint(&j, "weights", T->numel);
-        tqc_json_kint(&j, "quantized_weights", T->numel_quantized);
+        tqc_json_fields(&j, "file_bytes:u header_bytes:u padding_bytes:u payload_bytes:u scale_bytes:u stored_data_bytes:u "
+                        "other_bytes:u", (unsigned long long)T->file_bytes, (unsigned long long)T->header_bytes,
+                        (unsigned long long)T->padding_bytes, (unsigned long long)T->payload_bytes,
+                        (unsigned long long)T->aux_bytes, (unsigned long long)T->stored_data_bytes,
+                        (unsigned long long)T->other_bytes);
+        tqc_json_fields(&j, "tensors:l quantized:l simulated:l fake_quant:l weights:l quantized_weights:l",
+                        (long long)T->n_tensors, (long long)T->n_quantized, (long long)T->n_simulated, (long long)T->n_fake,
+                        (long long)T->numel, (long long)T->numel_quantized);
         tqc_json_key(&j, "bytes_by_dtype");
         tqc_json_begin_object(&j);
         for (int d = 1; d < TQ_DTYPE_COUNT; d++)
@@ -105,11 +105,6 @@ int tqc_print_ledger(const tq_model *m, const tq_ledger *l, FILE *f, bool json, 
 
 typedef struct inspect_args { bool strict, quiet; } inspect_args;
 
-static const tqc_opt OPTS[] = {
-    TQC_O_FLAG("--strict", NULL, inspect_args, strict, "exit with status 3 when fake quantization is found"),
-    TQC_O_FLAG("--quiet", NULL, inspect_args, quiet, "totals only, no per-tensor rows"),
-};
-
 static int run(const tqc_ctx *c, void *va) {
     const inspect_args *a = va;
     tq_error err;
@@ -125,20 +120,11 @@ static int run(const tqc_ctx *c, void *va) {
     return (a->strict && fake) ? TQC_EXIT_THRESHOLD : TQC_EXIT_OK;
 }
 
-const tqc_command tqc_cmd_inspect = {
-    .name = "inspect",
-    .summary = "per-tensor ledger of a weight file; detects fake quantization",
-    .synopsis = "PATH [--json] [--strict] [--quiet]",
-    .description =
-        "PATH: a .safetensors or .npz file, a model.safetensors.index.json, or a Hugging Face model\n"
-        "directory (original or written by trueq convert).\n\n"
-        "Prints one row per logical tensor: name, shape, stored dtype, codec and bits, payload bytes,\n"
-        "scale bytes (scales, zero points, signs) and a note. The totals reconcile with the size of\n"
-        "the files on disk to the byte: header + padding + data (+ index) = bytes on disk.\n\n"
-        "Fake quantization is detected and reported loudly: a float tensor holding at most 256\n"
-        "distinct values, or one whose every row does (quantized values stored as floats: no bytes\n"
-        "saved). Files written with `trueq convert --simulate` are reported as simulated, not as bugs.\n",
-    .opts = OPTS, .nopts = sizeof OPTS / sizeof OPTS[0], .has_json = true,
-    .min_pos = 1, .max_pos = 1, .pos_names = "PATH",
-    .args_size = sizeof(inspect_args), .run = run,
+static const tqc_opt OPTS[] = {
+    TQC_O_FLAG("--strict", NULL, inspect_args, strict, "exit with status 3 when fake quantization is found"),
+    TQC_O_FLAG("--quiet", NULL, inspect_args, quiet, "totals only, no per-tensor rows"),
 };
+
+const tqc_command tqc_cmd_inspect = {.name = "inspect", .summary = "per-tensor ledger of a weight file; detects fake quantization",
+    .synopsis = SYNOPSIS, .description = DESCRIPTION, .epilog = NULL, TQC_OPTS(OPTS), .has_json = true,
+    .min_pos = 1, .max_pos = 1, .pos_names = "PATH", TQC_ARGS(inspect_args, NULL), .run = run, .route = NULL};

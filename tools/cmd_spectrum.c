@@ -19,6 +19,14 @@
 #include <string.h>
 #include <sys/stat.h>
 
+static const char SYNOPSIS[] =
+    "MODEL [options]\n"
+    "       trueq spectrum MODEL --bits 8,4,2 [--codec NAME] [--granularity G] [options]\n"
+    "       trueq spectrum ORIG QUANT [options]";
+static const char DESCRIPTION[] =
+    "WeightWatcher 0.7.5.5-faithful spectral analysis (ESD, power-law alpha and\n"
+    "every default per-layer metric) of each 2-D weight matrix; see docs/spectrum.md.\n";
+
 #define MAX_RUNS 9
 
 typedef struct run {
@@ -114,16 +122,12 @@ static int write_csv_run(const char *path, const run *r, int ww) {
 
 static void json_layer(tqc_json *j, const tq_spec_layer *L, int ww) {
     tqc_json_begin_object(j);
-    tqc_json_kstr(j, "name", L->name);
-    tqc_json_kstr(j, "status", status_text(L, ww));
-    tqc_json_kstr(j, "reason", L->reason);
+    tqc_json_fields(j, "name:s status:s reason:s", L->name, status_text(L, ww), L->reason);
     tqc_json_key(j, "shape");
     const int64_t shape[2] = {L->rows, L->cols};
     tqc_json_ints(j, shape, 2);
     if (L->status != TQ_SPEC_SKIPPED) {
-        tqc_json_kint(j, "N", L->N);
-        tqc_json_kint(j, "M", L->M);
-        tqc_json_knum(j, "Q", L->Q);
+        tqc_json_fields(j, "N:l M:l Q:f", (long long)L->N, (long long)L->M, L->Q);
         const struct { const char *k; double v; } d[] = {
             {"alpha", L->alpha}, {"alpha_weighted", L->alpha_weighted}, {"log_norm", L->log_norm},
             {"log_spectral_norm", L->log_spectral_norm}, {"norm", L->norm}, {"spectral_norm", L->spectral_norm},
@@ -135,8 +139,8 @@ static void json_layer(tqc_json *j, const tq_spec_layer *L, int ww) {
             {"num_pl_spikes", L->num_pl_spikes}, {"num_evals", L->num_evals}, {"rank_loss", L->rank_loss},
             {"weak_rank_loss", L->weak_rank_loss}, {"matrix_rank", L->matrix_rank}, {"xmin_index", L->xmin_index} };
         for (size_t i = 0; i < sizeof n / sizeof n[0]; i++) tqc_json_kint(j, n[i].k, n[i].v);
-        tqc_json_kstr(j, "svd", L->svd_used == TQ_SPEC_SVD_AUTO ? "gram" : "gesdd");
-        tqc_json_kstr(j, "warning", tq_spec_warning_str(L->warning));
+        tqc_json_fields(j, "svd:s warning:s", L->svd_used == TQ_SPEC_SVD_AUTO ? "gram" : "gesdd",
+                        tq_spec_warning_str(L->warning));
     }
     tqc_json_end_object(j);
 }
@@ -383,23 +387,6 @@ typedef struct spectrum_args {
 static const spectrum_args DEFAULTS = {.svd = TQ_SPEC_SVD_AUTO, .gran = {TQ_GRAN_CHANNEL, 0}};
 static const tqc_choice SVD[] = {{"auto", TQ_SPEC_SVD_AUTO}, {"gesdd", TQ_SPEC_SVD_GESDD}, {NULL, 0}};
 
-static const tqc_opt OPTS[] = {
-    TQC_O_STR("--csv", NULL, spectrum_args, csv, "FILE",
-              "per-layer table as CSV (study: FILE is the combined\ntable; FILE-<run>.csv one per run)"),
-    TQC_O_FLAG("--ww", NULL, spectrum_args, ww,
-               "WeightWatcher-compatible rows: only analysed layers,\nstatus success/failed, failed fits as -1"),
-    TQC_O_INT("--threads", "-j", spectrum_args, threads, "N", 1, 256,
-              "layer threads (default: all CPUs); results identical for any N"),
-    TQC_O_CHOICE("--svd", spectrum_args, svd, SVD,
-                 "auto (default): Gram-matrix eigenvalues where provably\n"
-                 "accurate, else dgesdd; gesdd: always LAPACK dgesdd"),
-    TQC_O_STR("--bits", NULL, spectrum_args, bits, "LIST", "quantization study at these bit widths (e.g. 8,4,2)"),
-    TQC_O_CODEC("--codec", spectrum_args, codec, "codec for --bits (default linear-sym)"),
-    TQC_O_GRAN("--granularity", spectrum_args, gran, "tensor | channel | group:SIZE (default channel)"),
-    TQC_O_STR("--svg", NULL, spectrum_args, svg, "DIR", "write DIR/alpha.svg and DIR/esd-<run>.svg"),
-    TQC_O_STR("--layer", NULL, spectrum_args, layer, "NAME", "the layer whose ESD is plotted (default: the first fitted)"),
-};
-
 static int run_cmd(const tqc_ctx *c, void *va) {
     const spectrum_args *A = va;
     const char *csv = A->csv, *bits = A->bits, *svgdir = A->svg, *layer = A->layer;
@@ -491,11 +478,8 @@ static int run_cmd(const tqc_ctx *c, void *va) {
                     study_stats st = stats_of(&runs[0], &runs[k]);
                     tqc_json_key(&j, "study");
                     tqc_json_begin_object(&j);
-                    tqc_json_knum(&j, "mean_alpha", st.mean_alpha);
-                    tqc_json_knum(&j, "share_alpha_2_6", st.share_2_6);
-                    tqc_json_knum(&j, "corr_alpha_with_orig", st.corr);
-                    tqc_json_kint(&j, "failed", st.failed);
-                    tqc_json_kint(&j, "paired", st.paired);
+                    tqc_json_fields(&j, "mean_alpha:f share_alpha_2_6:f corr_alpha_with_orig:f failed:l paired:l", st.mean_alpha,
+                                    st.share_2_6, st.corr, (long long)st.failed, (long long)st.paired);
                     tqc_json_end_object(&j);
                 }
                 tqc_json_end_object(&j);
@@ -535,16 +519,23 @@ static int run_cmd(const tqc_ctx *c, void *va) {
     return rc;
 }
 
-const tqc_command tqc_cmd_spectrum = {
-    .name = "spectrum",
-    .summary = "WeightWatcher-faithful spectral analysis (alpha...), also per bit width",
-    .synopsis = "MODEL [options]\n"
-                "       trueq spectrum MODEL --bits 8,4,2 [--codec NAME] [--granularity G] [options]\n"
-                "       trueq spectrum ORIG QUANT [options]",
-    .description =
-        "WeightWatcher 0.7.5.5-faithful spectral analysis (ESD, power-law alpha and\n"
-        "every default per-layer metric) of each 2-D weight matrix; see docs/spectrum.md.\n",
-    .opts = OPTS, .nopts = sizeof OPTS / sizeof OPTS[0], .has_json = true,
-    .min_pos = 1, .max_pos = 2, .pos_names = "MODEL or ORIG QUANT",
-    .defaults = &DEFAULTS, .args_size = sizeof(spectrum_args), .run = run_cmd,
+static const tqc_opt OPTS[] = {
+    TQC_O_STR("--csv", NULL, spectrum_args, csv, "FILE",
+              "per-layer table as CSV (study: FILE is the combined\ntable; FILE-<run>.csv one per run)"),
+    TQC_O_FLAG("--ww", NULL, spectrum_args, ww,
+               "WeightWatcher-compatible rows: only analysed layers,\nstatus success/failed, failed fits as -1"),
+    TQC_O_INT("--threads", "-j", spectrum_args, threads, "N", 1, 256,
+              "layer threads (default: all CPUs); results identical for any N"),
+    TQC_O_CHOICE("--svd", spectrum_args, svd, SVD,
+                 "auto (default): Gram-matrix eigenvalues where provably\n"
+                 "accurate, else dgesdd; gesdd: always LAPACK dgesdd"),
+    TQC_O_STR("--bits", NULL, spectrum_args, bits, "LIST", "quantization study at these bit widths (e.g. 8,4,2)"),
+    TQC_O_CODEC("--codec", spectrum_args, codec, "codec for --bits (default linear-sym)"),
+    TQC_O_GRAN("--granularity", spectrum_args, gran, "tensor | channel | group:SIZE (default channel)"),
+    TQC_O_STR("--svg", NULL, spectrum_args, svg, "DIR", "write DIR/alpha.svg and DIR/esd-<run>.svg"),
+    TQC_O_STR("--layer", NULL, spectrum_args, layer, "NAME", "the layer whose ESD is plotted (default: the first fitted)"),
 };
+
+const tqc_command tqc_cmd_spectrum = {.name = "spectrum", .summary = "WeightWatcher-faithful spectral analysis (alpha...), also per bit width",
+    .synopsis = SYNOPSIS, .description = DESCRIPTION, .epilog = NULL, TQC_OPTS(OPTS), .has_json = true,
+    .min_pos = 1, .max_pos = 2, .pos_names = "MODEL or ORIG QUANT", TQC_ARGS(spectrum_args, &DEFAULTS), .run = run_cmd, .route = NULL};

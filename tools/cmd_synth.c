@@ -1,16 +1,16 @@
 /* cmd_synth.c — `trueq synth OUTDIR`: write the built-in default model. */
 #include "cli.h"
 
-typedef struct synth_args { uint64_t seed; int64_t layers, dim, hidden, heads, vocab; } synth_args;
+static const char SYNOPSIS[] =
+    "OUTDIR [--seed N] [--layers N] [--dim N] [--hidden N] [--heads N] [--vocab N]";
+static const char DESCRIPTION[] =
+    "Writes a deterministic DistilBertForSequenceClassification checkpoint with Hugging Face\n"
+    "tensor names (distilbert-base shape: 6 layers, dim 768, 12 heads, FFN 3072, vocab 30522,\n"
+    "a 3-label MNLI head): OUTDIR/model.safetensors (F32, about 268 MB), config.json,\n"
+    "vocab.txt and tokenizer_config.json. Weights are drawn to look trained (heavy tails,\n"
+    "outlier channels, power-law spectra), not like an initialisation. Same seed, same bytes.\n";
 
-static const tqc_opt OPTS[] = {
-    TQC_O_UINT("--seed", NULL, synth_args, seed, "N", "PRNG seed (default 1): same seed, same bytes"),
-    TQC_O_INT("--layers", NULL, synth_args, layers, "N", 1, 1000000, "transformer layers (default 6)"),
-    TQC_O_INT("--dim", NULL, synth_args, dim, "N", 1, 1000000, "hidden size (default 768)"),
-    TQC_O_INT("--hidden", NULL, synth_args, hidden, "N", 1, 1000000, "FFN size (default 3072)"),
-    TQC_O_INT("--heads", NULL, synth_args, heads, "N", 1, 1000000, "attention heads (default 12)"),
-    TQC_O_INT("--vocab", NULL, synth_args, vocab, "N", 1, 1000000, "vocabulary size (default 30522)"),
-};
+typedef struct synth_args { uint64_t seed; int64_t layers, dim, hidden, heads, vocab; } synth_args;
 
 static int run(const tqc_ctx *c, void *va) {
     const synth_args *a = va;
@@ -28,17 +28,15 @@ static int run(const tqc_ctx *c, void *va) {
     return TQC_EXIT_OK;
 }
 
-const tqc_command tqc_cmd_synth = {
-    .name = "synth",
-    .summary = "write the built-in DistilBERT-base-shaped test model",
-    .synopsis = "OUTDIR [--seed N] [--layers N] [--dim N] [--hidden N] [--heads N] [--vocab N]",
-    .description =
-        "Writes a deterministic DistilBertForSequenceClassification checkpoint with Hugging Face\n"
-        "tensor names (distilbert-base shape: 6 layers, dim 768, 12 heads, FFN 3072, vocab 30522,\n"
-        "a 3-label MNLI head): OUTDIR/model.safetensors (F32, about 268 MB), config.json,\n"
-        "vocab.txt and tokenizer_config.json. Weights are drawn to look trained (heavy tails,\n"
-        "outlier channels, power-law spectra), not like an initialisation. Same seed, same bytes.\n",
-    .opts = OPTS, .nopts = sizeof OPTS / sizeof OPTS[0],
-    .min_pos = 1, .max_pos = 1, .pos_names = "OUTDIR",
-    .args_size = sizeof(synth_args), .run = run,
+static const tqc_opt OPTS[] = {
+    TQC_O_UINT("--seed", NULL, synth_args, seed, "N", "PRNG seed (default 1): same seed, same bytes"),
+    TQC_O_INT("--layers", NULL, synth_args, layers, "N", 1, 1000000, "transformer layers (default 6)"),
+    TQC_O_INT("--dim", NULL, synth_args, dim, "N", 1, 1000000, "hidden size (default 768)"),
+    TQC_O_INT("--hidden", NULL, synth_args, hidden, "N", 1, 1000000, "FFN size (default 3072)"),
+    TQC_O_INT("--heads", NULL, synth_args, heads, "N", 1, 1000000, "attention heads (default 12)"),
+    TQC_O_INT("--vocab", NULL, synth_args, vocab, "N", 1, 1000000, "vocabulary size (default 30522)"),
 };
+
+const tqc_command tqc_cmd_synth = {.name = "synth", .summary = "write the built-in DistilBERT-base-shaped test model",
+    .synopsis = SYNOPSIS, .description = DESCRIPTION, .epilog = NULL, TQC_OPTS(OPTS), .has_json = false,
+    .min_pos = 1, .max_pos = 1, .pos_names = "OUTDIR", TQC_ARGS(synth_args, NULL), .run = run, .route = NULL};

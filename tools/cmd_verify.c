@@ -5,6 +5,22 @@
 #include "trueq_verify.h"
 #include <math.h>
 
+static const char SYNOPSIS[] =
+    "ORIG QUANT [--json | --csv] [--max-rel-error X] [--min-snr DB] [--quiet]";
+static const char DESCRIPTION[] =
+    "Compares every tensor of ORIG with the tensor of the same name in QUANT at the weight\n"
+    "level: ORIG decoded to float32 against QUANT's values dequantized from its stored codes\n"
+    "(or its simulated / plain values). Per tensor and pooled over all compared tensors (and\n"
+    "over the quantized ones): MSE, RMSE, relative Frobenius error ||w-q||/||w||, max abs\n"
+    "error, SNR in dB, cosine similarity, fraction of weights clipped (outside the range of\n"
+    "their block's reconstructed values), and the relative error on the 0.1% largest-magnitude\n"
+    "weights. Tensors present on one side only, or with different shapes, are listed.\n\n"
+    "Grades (from SNR = -20 log10(relative error)):\n"
+    "  A >= 40 dB (rel <= 1%)   B >= 30 dB (<= 3.2%)   C >= 20 dB (<= 10%)   D >= 10 dB   F below\n";
+static const char EPILOG[] =
+    "With a threshold, tensors whose shapes differ also violate it.\n"
+    "Exit status: 0 ok, 1 usage, 2 a model could not be read, 3 a threshold violated.\n";
+
 static const char *presence_name(tq_verify_presence p) {
     switch (p) {
     case TQ_VERIFY_COMPARED: return "compared";
@@ -16,21 +32,13 @@ static const char *presence_name(tq_verify_presence p) {
 }
 
 static void json_metrics(tqc_json *j, const tq_verify_metrics *m) {
-    tqc_json_begin_object(j);
-    tqc_json_kint(j, "n", m->n);
-    tqc_json_knum(j, "mse", m->mse);
-    tqc_json_knum(j, "rmse", m->rmse);
-    tqc_json_knum(j, "rel_error", m->rel_fro);
-    tqc_json_knum(j, "max_abs_error", m->max_abs);
-    tqc_json_knum(j, "snr_db", m->snr_db);
-    tqc_json_knum(j, "cosine", m->cosine);
-    tqc_json_kint(j, "clipped", m->n_clipped);
-    tqc_json_knum(j, "clipped_fraction", m->clipped_frac);
-    tqc_json_kint(j, "top_n", m->n_top);
-    tqc_json_knum(j, "top_rel_error", m->top_rel_err);
-    tqc_json_knum(j, "top_max_abs_error", m->top_max_abs);
     char g[2] = {m->n ? tq_verify_grade(m->snr_db) : '-', 0};
-    tqc_json_kstr(j, "grade", g);
+    tqc_json_begin_object(j);
+    tqc_json_fields(j, "n:l mse:f rmse:f rel_error:f max_abs_error:f snr_db:f cosine:f clipped:l clipped_fraction:f",
+                    (long long)m->n, m->mse, m->rmse, m->rel_fro, m->max_abs, m->snr_db, m->cosine, (long long)m->n_clipped,
+                    m->clipped_frac);
+    tqc_json_fields(j, "top_n:l top_rel_error:f top_max_abs_error:f grade:s", (long long)m->n_top, m->top_rel_err,
+                    m->top_max_abs, g);
     tqc_json_end_object(j);
 }
 
@@ -48,15 +56,6 @@ static void text_metrics_line(const char *label, const tq_verify_metrics *m) {
 
 typedef struct verify_args { bool csv, quiet; double max_rel, min_snr; } verify_args;
 static const verify_args DEFAULTS = {.max_rel = NAN, .min_snr = NAN};
-
-static const tqc_opt OPTS[] = {
-    TQC_O_FLAG("--csv", NULL, verify_args, csv, "CSV: one row per tensor, then the pooled rows"),
-    TQC_O_F64("--max-rel-error", NULL, verify_args, max_rel, "X", 0, INFINITY,
-              "exit 3 when a compared tensor's relative error exceeds X"),
-    TQC_O_F64("--min-snr", NULL, verify_args, min_snr, "DB", -INFINITY, INFINITY,
-              "exit 3 when a compared tensor's SNR is below DB"),
-    TQC_O_FLAG("--quiet", NULL, verify_args, quiet, "text: the pooled lines and the lists only"),
-};
 
 static int run(const tqc_ctx *c, void *va) {
     const verify_args *A = va;
@@ -98,20 +97,16 @@ static int run(const tqc_ctx *c, void *va) {
         tqc_json j;
         tqc_json_init(&j, stdout, TQC_JSON_SPACED, 9);
         tqc_json_begin_object(&j);
-        tqc_json_kstr(&j, "orig", c->pos[0]);
-        tqc_json_kstr(&j, "quant", c->pos[1]);
+        tqc_json_fields(&j, "orig:s quant:s", c->pos[0], c->pos[1]);
         tqc_json_key(&j, "tensors");
         tqc_json_begin_array(&j);
         for (int64_t i = 0; i < tq_verify_count(r); i++) {
             const tq_verify_row *row = tq_verify_row_at(r, i);
             tqc_json_begin_object(&j);
-            tqc_json_kstr(&j, "name", row->name);
-            tqc_json_kstr(&j, "presence", presence_name(row->presence));
+            tqc_json_fields(&j, "name:s presence:s", row->name, presence_name(row->presence));
             tqc_json_key(&j, "shape");
             tqc_json_ints(&j, row->shape, row->ndim);
-            tqc_json_kbool(&j, "quantized", row->quantized == 1);
-            tqc_json_kbool(&j, "simulated", row->quantized == 2);
-            tqc_json_kstr(&j, "scheme", row->scheme);
+            tqc_json_fields(&j, "quantized:b simulated:b scheme:s", row->quantized == 1, row->quantized == 2, row->scheme);
             if (row->presence == TQ_VERIFY_COMPARED) { tqc_json_key(&j, "metrics"); json_metrics(&j, &row->m); }
             tqc_json_end_object(&j);
         }
@@ -173,24 +168,15 @@ static int run(const tqc_ctx *c, void *va) {
     return violations ? TQC_EXIT_THRESHOLD : TQC_EXIT_OK;
 }
 
-const tqc_command tqc_cmd_verify = {
-    .name = "verify",
-    .summary = "weight-level error of a quantized model against the original; grades",
-    .synopsis = "ORIG QUANT [--json | --csv] [--max-rel-error X] [--min-snr DB] [--quiet]",
-    .description =
-        "Compares every tensor of ORIG with the tensor of the same name in QUANT at the weight\n"
-        "level: ORIG decoded to float32 against QUANT's values dequantized from its stored codes\n"
-        "(or its simulated / plain values). Per tensor and pooled over all compared tensors (and\n"
-        "over the quantized ones): MSE, RMSE, relative Frobenius error ||w-q||/||w||, max abs\n"
-        "error, SNR in dB, cosine similarity, fraction of weights clipped (outside the range of\n"
-        "their block's reconstructed values), and the relative error on the 0.1% largest-magnitude\n"
-        "weights. Tensors present on one side only, or with different shapes, are listed.\n\n"
-        "Grades (from SNR = -20 log10(relative error)):\n"
-        "  A >= 40 dB (rel <= 1%)   B >= 30 dB (<= 3.2%)   C >= 20 dB (<= 10%)   D >= 10 dB   F below\n",
-    .epilog =
-        "With a threshold, tensors whose shapes differ also violate it.\n"
-        "Exit status: 0 ok, 1 usage, 2 a model could not be read, 3 a threshold violated.\n",
-    .opts = OPTS, .nopts = sizeof OPTS / sizeof OPTS[0], .has_json = true,
-    .min_pos = 2, .max_pos = 2, .pos_names = "ORIG QUANT",
-    .defaults = &DEFAULTS, .args_size = sizeof(verify_args), .run = run,
+static const tqc_opt OPTS[] = {
+    TQC_O_FLAG("--csv", NULL, verify_args, csv, "CSV: one row per tensor, then the pooled rows"),
+    TQC_O_F64("--max-rel-error", NULL, verify_args, max_rel, "X", 0, INFINITY,
+              "exit 3 when a compared tensor's relative error exceeds X"),
+    TQC_O_F64("--min-snr", NULL, verify_args, min_snr, "DB", -INFINITY, INFINITY,
+              "exit 3 when a compared tensor's SNR is below DB"),
+    TQC_O_FLAG("--quiet", NULL, verify_args, quiet, "text: the pooled lines and the lists only"),
 };
+
+const tqc_command tqc_cmd_verify = {.name = "verify", .summary = "weight-level error of a quantized model against the original; grades",
+    .synopsis = SYNOPSIS, .description = DESCRIPTION, .epilog = EPILOG, TQC_OPTS(OPTS), .has_json = true,
+    .min_pos = 2, .max_pos = 2, .pos_names = "ORIG QUANT", TQC_ARGS(verify_args, &DEFAULTS), .run = run, .route = NULL};

@@ -13,6 +13,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const char SYNOPSIS[] =
+    "ORIG QUANT [--text FILE | --prompt P | --ids FILE] [--json]\n"
+    "                     [--max-kl X] [--min-agree F] [--config FILE] [--tokenizer FILE]\n"
+    "                     [--keep-int8]";
+static const char DESCRIPTION[] =
+    "Compare two Llama-style decoders (e.g. a model and its quantized copy) on a\n"
+    "text: mean and max KL divergence KL(orig || quant) of the next-token\n"
+    "distributions (nats), top-1 agreement, the perplexity of each, and the\n"
+    "speed of each side's forward pass. Texts longer than the context are cut\n"
+    "into windows that each start from BOS. `trueq compare` comes here when ORIG\n"
+    "is a decoder.\n";
+
 /* A TinyStories-style paragraph written for these measurements. */
 static const char *DEFAULT_TEXT =
     "Once upon a time, there was a little girl named Mia. She had a red kite that she loved very much. "
@@ -73,53 +85,23 @@ typedef struct cmpdec_args {
 } cmpdec_args;
 static const cmpdec_args DEFAULTS = {.max_kl = -1, .min_agree = -1};
 
-static const tqc_opt OPTS[] = {
-    TQC_O_STR("--text", NULL, cmpdec_args, text, "FILE", "the text to read (default: a built-in short story)"),
-    TQC_O_STR("--prompt", "-p", cmpdec_args, prompt, "P", "the text given inline"),
-    TQC_O_STR("--ids", NULL, cmpdec_args, ids, "FILE",
-              "pre-tokenised text: token ids (without BOS) separated by\nspaces or newlines; no tokenizer is involved"),
-    TQC_O_F64("--max-kl", NULL, cmpdec_args, max_kl, "X", 0, INFINITY, "exit 3 when the mean KL exceeds X nats"),
-    TQC_O_F64("--min-agree", NULL, cmpdec_args, min_agree, "F", 0, 1, "exit 3 when the top-1 agreement is below F"),
-    DEC_OPT_CONFIG(cmpdec_args, config,
-                   "params.json/config.json for both models (default: beside\n"
-                   "each model's weights; QUANT falls back to ORIG's)"),
-    DEC_OPT_TOKENIZER(cmpdec_args, tokenizer,
-                      "llama2.c tokenizer.bin or sentencepiece *.model (default:\nbeside ORIG, then QUANT)"),
-    DEC_OPT_KEEP_INT8(cmpdec_args, keep_int8,
-                      "multiply int8 (linear-sym 8-bit) matrices from their codes\n"
-                      "instead of decoding them to float32 at load (both sides)"),
-};
-
 static void print_json(const dec_side *A, const dec_side *B, const char *src, int n, const tq_llama_cmp *r, bool ok) {
     double tps_a = r->sec_a > 0 ? r->tokens_run / r->sec_a : 0, tps_b = r->sec_b > 0 ? r->tokens_run / r->sec_b : 0;
     tqc_json j;
     tqc_json_init(&j, stdout, TQC_JSON_COMPACT, 9);
     tqc_json_begin_object(&j);
-    tqc_json_kstr(&j, "kind", "decoder");
-    tqc_json_kstr(&j, "orig", A->path);
-    tqc_json_kstr(&j, "quant", B->path);
-    tqc_json_kstr(&j, "text", src);
-    tqc_json_kint(&j, "tokens", n);
-    tqc_json_kint(&j, "predictions", r->predictions);
-    tqc_json_kint(&j, "windows", r->windows);
-    tqc_json_knum(&j, "kl_mean", r->kl_mean);
-    tqc_json_knum(&j, "kl_max", r->kl_max);
-    tqc_json_knum(&j, "top1_agreement", r->top1_agree);
-    tqc_json_knum(&j, "perplexity_orig", r->ppl_a);
-    tqc_json_knum(&j, "perplexity_quant", r->ppl_b);
-    tqc_json_knum(&j, "nll_orig", r->nll_a);
-    tqc_json_knum(&j, "nll_quant", r->nll_b);
-    const struct { const char *k; double v; } six[] = {
-        {"tokens_per_s_orig", tps_a}, {"tokens_per_s_quant", tps_b}, {"seconds_orig", r->sec_a}, {"seconds_quant", r->sec_b}};
-    for (size_t i = 0; i < sizeof six / sizeof six[0]; i++) { tqc_json_key(&j, six[i].k); tqc_json_numg(&j, six[i].v, 6); }
-    tqc_json_kuint(&j, "stored_bytes_orig", A->mem.total_bytes);
-    tqc_json_kuint(&j, "stored_bytes_quant", B->mem.total_bytes);
-    tqc_json_kint(&j, "params", tq_llama_param_count(A->l));
-    tqc_json_kuint(&j, "memory_bytes_orig", tq_llama_weight_bytes(A->l));
-    tqc_json_kuint(&j, "memory_bytes_quant", tq_llama_weight_bytes(B->l));
-    tqc_json_kint(&j, "int8_matrices_orig", tq_llama_int8_matrices(A->l));
-    tqc_json_kint(&j, "int8_matrices_quant", tq_llama_int8_matrices(B->l));
-    tqc_json_kbool(&j, "thresholds_ok", ok);
+    tqc_json_fields(&j, "kind:s orig:s quant:s text:s tokens:d predictions:l windows:d kl_mean:f kl_max:f top1_agreement:f",
+                    "decoder", A->path, B->path, src, n, (long long)r->predictions, r->windows, r->kl_mean, r->kl_max,
+                    r->top1_agree);
+    tqc_json_fields(&j, "perplexity_orig:f perplexity_quant:f nll_orig:f nll_quant:f tokens_per_s_orig:f6 "
+                    "tokens_per_s_quant:f6 seconds_orig:f6 seconds_quant:f6", r->ppl_a, r->ppl_b, r->nll_a, r->nll_b,
+                    tps_a, tps_b, r->sec_a, r->sec_b);
+    tqc_json_fields(&j, "stored_bytes_orig:u stored_bytes_quant:u params:l memory_bytes_orig:u memory_bytes_quant:u",
+                    (unsigned long long)A->mem.total_bytes, (unsigned long long)B->mem.total_bytes,
+                    (long long)tq_llama_param_count(A->l), (unsigned long long)tq_llama_weight_bytes(A->l),
+                    (unsigned long long)tq_llama_weight_bytes(B->l));
+    tqc_json_fields(&j, "int8_matrices_orig:d int8_matrices_quant:d thresholds_ok:b", tq_llama_int8_matrices(A->l),
+                    tq_llama_int8_matrices(B->l), (int)ok);
     tqc_json_end_object(&j);
 }
 
@@ -208,20 +190,23 @@ out:
     return rc;
 }
 
-const tqc_command tqc_cmd_compare_decoder = {
-    .name = "compare-decoder",
-    .summary = "compare two Llama-style decoders: KL, top-1 agreement, perplexity, speed",
-    .synopsis = "ORIG QUANT [--text FILE | --prompt P | --ids FILE] [--json]\n"
-                "                     [--max-kl X] [--min-agree F] [--config FILE] [--tokenizer FILE]\n"
-                "                     [--keep-int8]",
-    .description =
-        "Compare two Llama-style decoders (e.g. a model and its quantized copy) on a\n"
-        "text: mean and max KL divergence KL(orig || quant) of the next-token\n"
-        "distributions (nats), top-1 agreement, the perplexity of each, and the\n"
-        "speed of each side's forward pass. Texts longer than the context are cut\n"
-        "into windows that each start from BOS. `trueq compare` comes here when ORIG\n"
-        "is a decoder.\n",
-    .opts = OPTS, .nopts = sizeof OPTS / sizeof OPTS[0], .has_json = true,
-    .min_pos = 2, .max_pos = 2, .pos_names = "ORIG QUANT",
-    .defaults = &DEFAULTS, .args_size = sizeof(cmpdec_args), .run = run,
+static const tqc_opt OPTS[] = {
+    TQC_O_STR("--text", NULL, cmpdec_args, text, "FILE", "the text to read (default: a built-in short story)"),
+    TQC_O_STR("--prompt", "-p", cmpdec_args, prompt, "P", "the text given inline"),
+    TQC_O_STR("--ids", NULL, cmpdec_args, ids, "FILE",
+              "pre-tokenised text: token ids (without BOS) separated by\nspaces or newlines; no tokenizer is involved"),
+    TQC_O_F64("--max-kl", NULL, cmpdec_args, max_kl, "X", 0, INFINITY, "exit 3 when the mean KL exceeds X nats"),
+    TQC_O_F64("--min-agree", NULL, cmpdec_args, min_agree, "F", 0, 1, "exit 3 when the top-1 agreement is below F"),
+    DEC_OPT_CONFIG(cmpdec_args, config,
+                   "params.json/config.json for both models (default: beside\n"
+                   "each model's weights; QUANT falls back to ORIG's)"),
+    DEC_OPT_TOKENIZER(cmpdec_args, tokenizer,
+                      "llama2.c tokenizer.bin or sentencepiece *.model (default:\nbeside ORIG, then QUANT)"),
+    DEC_OPT_KEEP_INT8(cmpdec_args, keep_int8,
+                      "multiply int8 (linear-sym 8-bit) matrices from their codes\n"
+                      "instead of decoding them to float32 at load (both sides)"),
 };
+
+const tqc_command tqc_cmd_compare_decoder = {.name = "compare-decoder", .summary = "compare two Llama-style decoders: KL, top-1 agreement, perplexity, speed",
+    .synopsis = SYNOPSIS, .description = DESCRIPTION, .epilog = NULL, TQC_OPTS(OPTS), .has_json = true,
+    .min_pos = 2, .max_pos = 2, .pos_names = "ORIG QUANT", TQC_ARGS(cmpdec_args, &DEFAULTS), .run = run, .route = NULL};

@@ -72,6 +72,22 @@ void enc_inputs_free(enc_inputs *in) {
     memset(in, 0, sizeof *in);
 }
 
+void enc_release(enc_inputs *in, enc_side *a, enc_side *b) {
+    if (in) enc_inputs_free(in);
+    if (a) enc_side_free(a);
+    if (b) enc_side_free(b);
+}
+
+int enc_open_one(enc_side *s, enc_inputs *in, const char *cmd, const enc_open_opts *po, const char *ids_file,
+                 const char *text_file, const char *const *a, const char *const *b, int n) {
+    int rc = enc_side_open(s, cmd, ids_file == NULL, NULL, po);
+    if (rc) return rc;
+    int max_len = enc_max_len(s->e, s->tok);
+    if (ids_file) return enc_inputs_from_ids_file(in, cmd, ids_file, tq_enc_config_of(s->e)->vocab_size, max_len);
+    if (text_file) return enc_inputs_from_text_file(in, cmd, s->tok, text_file, max_len);
+    return enc_inputs_from_texts(in, cmd, s->tok, a, b, n, max_len);
+}
+
 /* Room for one more input; returns its index or -1. */
 static int grow(enc_inputs *in, int *cap) {
     if (in->n == *cap) {

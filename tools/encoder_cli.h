@@ -53,6 +53,8 @@ typedef struct enc_inputs {
     int             pairs;    /* how many are sentence pairs              */
 } enc_inputs;
 void enc_inputs_free(enc_inputs *in);
+/** Free the inputs and the sides a and b (either may be NULL): a command's cleanup. */
+void enc_release(enc_inputs *in, enc_side *a, enc_side *b);
 
 /** Longest input the model and tokenizer accept: the smallest of the
  *  tokenizer's max_len, max_position_embeddings and a sentence-transformers
@@ -70,6 +72,16 @@ int  enc_inputs_from_text_file(enc_inputs *in, const char *cmd, const tq_wordpie
  *  spaces, specials included; a '|' starts the second segment (token type 1).
  *  Each id is checked against vocab_size and each line against max_len. */
 int  enc_inputs_from_ids_file(enc_inputs *in, const char *cmd, const char *path, int vocab_size, int max_len);
+
+/**
+ * What embed and classify do first: open s->path (with its tokenizer unless
+ * ids_file is given) and read the inputs from ids_file, else text_file, else
+ * the n texts a[i] (paired with b[i] when b is non-NULL).
+ * @return TQC_EXIT_OK, or an exit status after printing the error; free both
+ *         with enc_release either way.
+ */
+int  enc_open_one(enc_side *s, enc_inputs *in, const char *cmd, const enc_open_opts *po, const char *ids_file,
+                  const char *text_file, const char *const *a, const char *const *b, int n);
 
 /** A tq_enc_run progress callback: ud is the command name. */
 void enc_progress(void *ud, int done, int total);
