@@ -17,22 +17,22 @@ static const char DESCRIPTION[] =
 static const char EPILOG[] =
     "example: trueq classify mnli/ \"A man is playing a guitar.\" \"A man plays music.\"\n";
 
-typedef struct classify_args { const char *ids; enc_open_opts po; } classify_args;
+typedef struct classify_args { const char *ids; tqc_enc_open_opts po; } classify_args;
 static const classify_args DEFAULTS = {.po = {-1, -1, 0}};
 
 static int run(const tqc_ctx *cx, void *va) {
     const classify_args *A = va;
     const char *cmd = cx->cmd, *ids = A->ids;
     const bool json = cx->json;
-    const enc_open_opts po = A->po;
+    const tqc_enc_open_opts po = A->po;
     if (ids ? cx->npos != 1 : (cx->npos < 2 || cx->npos > 3))
         return tqc_usage_error(cmd, ids ? "with --ids, give only MODEL" : "expected MODEL PREMISE [HYPOTHESIS]");
 
-    enc_side S = {.path = cx->pos[0]};
-    enc_inputs in = {0};
+    tqc_enc_side S = {.path = cx->pos[0]};
+    tqc_enc_inputs in = {0};
     float *logits = NULL;
     const char *hyp = cx->npos == 3 ? cx->pos[2] : NULL;
-    int rc = enc_open_one(&S, &in, cmd, &po, ids, NULL, &cx->pos[1], hyp ? &hyp : NULL, 1);
+    int rc = tqc_enc_open_one(&S, &in, cmd, &po, ids, NULL, &cx->pos[1], hyp ? &hyp : NULL, 1);
     if (rc) goto out;
     const tq_enc_config *c = tq_enc_config_of(S.e);
     if (!tq_enc_has_head(S.e)) {
@@ -106,13 +106,13 @@ static int run(const tqc_ctx *cx, void *va) {
     if (json) { tqc_json_end_array(&j); tqc_json_end_object(&j); }
 out:
     free(logits);
-    enc_release(&in, &S, NULL);
+    tqc_enc_release(&in, &S, NULL);
     return rc;
 }
 
 static const tqc_opt OPTS[] = {
-    ENC_OPT_IDS(classify_args, ids),
-    ENC_OPT_KEEP_INT8(classify_args, po.keep_int8),
+    TQC_ENC_OPT_IDS(classify_args, ids),
+    TQC_ENC_OPT_KEEP_INT8(classify_args, po.keep_int8),
 };
 
 const tqc_command tqc_cmd_classify = {.name = "classify", .summary = "label and probabilities from a sequence-classification head",

@@ -68,7 +68,7 @@ static const char *const HYPOTHESES[] = {
 #define N_SINGLES (int)(sizeof SINGLES / sizeof SINGLES[0])
 #define N_PAIRS   (int)(sizeof PREMISES / sizeof PREMISES[0])
 
-static void print_json(const enc_side *A, const enc_side *B, const char *src, const enc_inputs *in,
+static void print_json(const tqc_enc_side *A, const tqc_enc_side *B, const char *src, const tqc_enc_inputs *in,
                        const tq_enc_cmp *r, long batch, bool ok) {
     tqc_json j;
     tqc_json_init(&j, stdout, TQC_JSON_COMPACT, 9);
@@ -99,7 +99,7 @@ static void print_json(const enc_side *A, const enc_side *B, const char *src, co
     tqc_json_end_object(&j);
 }
 
-static void print_text(const enc_side *A, const enc_side *B, const char *src, const enc_inputs *in,
+static void print_text(const tqc_enc_side *A, const tqc_enc_side *B, const char *src, const tqc_enc_inputs *in,
                        const tq_enc_cmp *r, long batch) {
     const tq_enc_config *c = tq_enc_config_of(A->e);
     char b1[32], b2[32];
@@ -140,7 +140,7 @@ static void print_text(const enc_side *A, const enc_side *B, const char *src, co
     putchar('\n');
 }
 
-typedef struct compare_args { const char *texts, *ids; int64_t batch; double min_cos, max_mse, min_agree; enc_open_opts po; } compare_args;
+typedef struct compare_args { const char *texts, *ids; int64_t batch; double min_cos, max_mse, min_agree; tqc_enc_open_opts po; } compare_args;
 static const compare_args DEFAULTS = {.batch = 8, .min_cos = -2, .max_mse = -1, .min_agree = -1, .po = {-1, -1, 0}};
 
 /* Decoders go to compare-decoder (its table decides which arguments are values). */
@@ -154,27 +154,27 @@ static int run(const tqc_ctx *cx, void *va) {
     const char *cmd = cx->cmd, *texts = P->texts, *ids = P->ids;
     const long batch = (long)P->batch;
     const double min_cos = P->min_cos, max_mse = P->max_mse, min_agree = P->min_agree;
-    const enc_open_opts po = P->po;
+    const tqc_enc_open_opts po = P->po;
     const bool json = cx->json;
     if (texts && ids) return tqc_usage_error(cmd, "give --texts or --ids, not both");
 
-    enc_side A = {.path = cx->pos[0]}, B = {.path = cx->pos[1]};
-    enc_inputs in = {0};
+    tqc_enc_side A = {.path = cx->pos[0]}, B = {.path = cx->pos[1]};
+    tqc_enc_inputs in = {0};
     tq_enc_cmp r = {0};
-    int rc = enc_side_open(&A, cmd, ids == NULL, NULL, &po);
-    if (!rc) rc = enc_side_open(&B, cmd, false, tq_model_dir(A.m), &po);
+    int rc = tqc_enc_side_open(&A, cmd, ids == NULL, NULL, &po);
+    if (!rc) rc = tqc_enc_side_open(&B, cmd, false, tq_model_dir(A.m), &po);
     if (rc) goto out;
     const tq_enc_config *c = tq_enc_config_of(A.e);
-    int max_len = enc_max_len(A.e, A.tok), lb = enc_max_len(B.e, NULL);
+    int max_len = tqc_enc_max_len(A.e, A.tok), lb = tqc_enc_max_len(B.e, NULL);
     if (lb < max_len) max_len = lb;
     const char *src = "built-in";
-    if (ids) { rc = enc_inputs_from_ids_file(&in, cmd, ids, c->vocab_size, max_len); src = ids; }
-    else if (texts) { rc = enc_inputs_from_text_file(&in, cmd, A.tok, texts, max_len); src = texts; }
+    if (ids) { rc = tqc_enc_inputs_from_ids_file(&in, cmd, ids, c->vocab_size, max_len); src = ids; }
+    else if (texts) { rc = tqc_enc_inputs_from_text_file(&in, cmd, A.tok, texts, max_len); src = texts; }
     else {
         const char *aa[N_SINGLES + N_PAIRS], *bb[N_SINGLES + N_PAIRS];
         for (int i = 0; i < N_SINGLES; i++) { aa[i] = SINGLES[i]; bb[i] = NULL; }
         for (int i = 0; i < N_PAIRS; i++) { aa[N_SINGLES + i] = PREMISES[i]; bb[N_SINGLES + i] = HYPOTHESES[i]; }
-        rc = enc_inputs_from_texts(&in, cmd, A.tok, aa, bb, N_SINGLES + N_PAIRS, max_len);
+        rc = tqc_enc_inputs_from_texts(&in, cmd, A.tok, aa, bb, N_SINGLES + N_PAIRS, max_len);
     }
     if (rc) goto out;
     tq_error err = {0};
@@ -200,19 +200,19 @@ static int run(const tqc_ctx *cx, void *va) {
     if (bad_cos || bad_mse || bad_agree) rc = TQC_EXIT_THRESHOLD;
 out:
     tq_enc_cmp_free(&r);
-    enc_release(&in, &A, &B);
+    tqc_enc_release(&in, &A, &B);
     return rc;
 }
 
 static const tqc_opt OPTS[] = {
     TQC_O_STR("--texts", NULL, compare_args, texts, "FILE",
               "one input per line; a TAB separates a sentence pair\n(default: a built-in varied set of sentences and pairs)"),
-    ENC_OPT_IDS(compare_args, ids),
-    ENC_OPT_BATCH(compare_args, batch),
+    TQC_ENC_OPT_IDS(compare_args, ids),
+    TQC_ENC_OPT_BATCH(compare_args, batch),
     TQC_O_F64("--min-cos", NULL, compare_args, min_cos, "X", -1, 1, "exit 3 when the worst sentence-embedding cosine is below X"),
     TQC_O_F64("--max-mse", NULL, compare_args, max_mse, "X", 0, INFINITY, "exit 3 when the token-state MSE exceeds X"),
     TQC_O_F64("--min-agree", NULL, compare_args, min_agree, "F", 0, 1, "exit 3 when top-1 label agreement is below F"),
-    ENC_OPT_KEEP_INT8(compare_args, po.keep_int8),
+    TQC_ENC_OPT_KEEP_INT8(compare_args, po.keep_int8),
 };
 
 const tqc_command tqc_cmd_compare = {.name = "compare", .summary = "run original and quantized through the same forward pass; compare outputs",

@@ -17,7 +17,7 @@ static const char EPILOG[] =
     "Output: per input a line \"# N tokens: TEXT\" and a line with the vector.\n"
     "example: trueq embed model/ \"A man is eating food.\" \"A man eats.\" --json\n";
 
-typedef struct embed_args { const char *texts, *ids; int64_t batch; enc_open_opts po; } embed_args;
+typedef struct embed_args { const char *texts, *ids; int64_t batch; tqc_enc_open_opts po; } embed_args;
 static const embed_args DEFAULTS = {.batch = 8, .po = {-1, -1, 0}};
 static const tqc_choice POOLING[] = {{"mean", TQ_POOL_MEAN}, {"cls", TQ_POOL_CLS}, {NULL, 0}};
 
@@ -25,22 +25,22 @@ static int run(const tqc_ctx *c, void *va) {
     const embed_args *A = va;
     const char *cmd = c->cmd, *texts = A->texts, *ids = A->ids;
     const long batch = (long)A->batch;
-    const enc_open_opts po = A->po;
+    const tqc_enc_open_opts po = A->po;
     int n_text = c->npos - 1;
     if ((texts != NULL) + (ids != NULL) + (n_text > 0) != 1)
         return tqc_usage_error(cmd, "give the inputs one way: TEXT arguments, --texts FILE or --ids FILE");
 
-    enc_side S = {.path = c->pos[0]};
-    enc_inputs in = {0};
+    tqc_enc_side S = {.path = c->pos[0]};
+    tqc_enc_inputs in = {0};
     float *vec = NULL;
-    int rc = enc_open_one(&S, &in, cmd, &po, ids, texts, c->pos + 1, NULL, n_text);
+    int rc = tqc_enc_open_one(&S, &in, cmd, &po, ids, texts, c->pos + 1, NULL, n_text);
     if (rc) goto out;
     const tq_enc_config *cf = tq_enc_config_of(S.e);
 
     vec = malloc((size_t)in.n * cf->dim * sizeof *vec);
     if (!vec) { rc = tqc_error(cmd, "out of memory"); goto out; }
     tq_error err = {0};
-    if (tq_enc_run(S.e, in.seqs, in.n, (int)batch, vec, NULL, in.n > batch ? enc_progress : NULL, (void *)cmd, &err)) {
+    if (tq_enc_run(S.e, in.seqs, in.n, (int)batch, vec, NULL, in.n > batch ? tqc_enc_progress : NULL, (void *)cmd, &err)) {
         rc = tqc_fail(cmd, &err);
         goto out;
     }
@@ -78,18 +78,18 @@ static int run(const tqc_ctx *c, void *va) {
     }
 out:
     free(vec);
-    enc_release(&in, &S, NULL);
+    tqc_enc_release(&in, &S, NULL);
     return rc;
 }
 
 static const tqc_opt OPTS[] = {
     TQC_O_STR("--texts", NULL, embed_args, texts, "FILE", "one text per line (a TAB separates a sentence pair)"),
-    ENC_OPT_IDS(embed_args, ids),
+    TQC_ENC_OPT_IDS(embed_args, ids),
     TQC_O_CHOICE("--pooling", embed_args, po.pooling, POOLING, "mean (over the real tokens) or cls (the first token)"),
     TQC_O_SET("--normalize", embed_args, po.normalize, 1, "L2-normalise each vector"),
     TQC_O_SET("--no-normalize", embed_args, po.normalize, 0, "do not L2-normalise"),
-    ENC_OPT_BATCH(embed_args, batch),
-    ENC_OPT_KEEP_INT8(embed_args, po.keep_int8),
+    TQC_ENC_OPT_BATCH(embed_args, batch),
+    TQC_ENC_OPT_KEEP_INT8(embed_args, po.keep_int8),
 };
 
 const tqc_command tqc_cmd_embed = {.name = "embed", .summary = "sentence embeddings from a BERT/DistilBERT/MiniLM encoder",

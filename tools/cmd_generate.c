@@ -53,7 +53,7 @@ static int run(const tqc_ctx *c, void *va) {
                       .seed = P->seed, .stop_token_a = TQ_SPM_BOS, .stop_token_b = TQ_SPM_EOS};
     tq_error err = {0};
     int rc = TQC_EXIT_OK;
-    dec_side S = {.path = c->pos[0]};
+    tqc_dec_side S = {.path = c->pos[0]};
     tq_spm *tok = NULL;
     int *ids = NULL, n = 0;
     tq_llama_config cfg;
@@ -61,9 +61,9 @@ static int run(const tqc_ctx *c, void *va) {
     struct timespec ts0, ts1, ts2;
     clock_gettime(CLOCK_MONOTONIC, &ts0);
     tq_llama_opts lo = {.keep_int8 = P->keep_int8};
-    if ((rc = dec_side_open(&S, cmd, config ? &cfg : NULL, NULL, NULL, &lo))) goto out;
+    if ((rc = tqc_dec_side_open(&S, cmd, config ? &cfg : NULL, NULL, NULL, &lo))) goto out;
     tq_llama *l = S.l;
-    if (!(tok = dec_tok_open(cmd, P->tokenizer, tq_model_dir(S.m), NULL))) { rc = TQC_EXIT_FAIL; goto out; }
+    if (!(tok = tqc_dec_tok_open(cmd, P->tokenizer, tq_model_dir(S.m), NULL))) { rc = TQC_EXIT_FAIL; goto out; }
     if (tq_spm_count(tok) > tq_llama_config_of(l)->vocab_size) {
         fprintf(stderr, "trueq generate: the tokenizer has %d pieces but the model only %d tokens\n",
                 tq_spm_count(tok), tq_llama_config_of(l)->vocab_size);
@@ -98,7 +98,7 @@ static int run(const tqc_ctx *c, void *va) {
 out:
     free(ids);
     tq_spm_free(tok);
-    dec_side_free(&S);
+    tqc_dec_side_free(&S);
     return rc;
 }
 
@@ -111,11 +111,11 @@ static const tqc_opt OPTS[] = {
               "0 = greedy argmax (default); > 0 samples from softmax(logits/T)"),
     TQC_O_F64("--top-p", NULL, generate_args, top_p, "P", 1e-9, 1, "nucleus sampling cut-off (default 1 = off)"),
     TQC_O_UINT("--seed", "-s", generate_args, seed, "S", "PRNG seed for sampling (default 1): same seed, same text"),
-    DEC_OPT_CONFIG(generate_args, config, "params.json or config.json (default: beside the weights)"),
-    DEC_OPT_TOKENIZER(generate_args, tokenizer,
+    TQC_DEC_OPT_CONFIG(generate_args, config, "params.json or config.json (default: beside the weights)"),
+    TQC_DEC_OPT_TOKENIZER(generate_args, tokenizer,
                       "llama2.c tokenizer.bin or sentencepiece *.model (default:\n"
                       "tokenizer.bin, tok*.bin or tokenizer.model beside the weights)"),
-    DEC_OPT_KEEP_INT8(generate_args, keep_int8,
+    TQC_DEC_OPT_KEEP_INT8(generate_args, keep_int8,
                       "multiply int8 (linear-sym 8-bit) matrices from their codes\n"
                       "instead of decoding them to float32 at load"),
     TQC_O_FLAG("--quiet", "-q", generate_args, quiet, "no speed report on stderr"),

@@ -85,7 +85,7 @@ typedef struct cmpdec_args {
 } cmpdec_args;
 static const cmpdec_args DEFAULTS = {.max_kl = -1, .min_agree = -1};
 
-static void print_json(const dec_side *A, const dec_side *B, const char *src, int n, const tq_llama_cmp *r, bool ok) {
+static void print_json(const tqc_dec_side *A, const tqc_dec_side *B, const char *src, int n, const tq_llama_cmp *r, bool ok) {
     double tps_a = r->sec_a > 0 ? r->tokens_run / r->sec_a : 0, tps_b = r->sec_b > 0 ? r->tokens_run / r->sec_b : 0;
     tqc_json j;
     tqc_json_init(&j, stdout, TQC_JSON_COMPACT, 9);
@@ -116,22 +116,22 @@ static int run(const tqc_ctx *c, void *va) {
 
     tq_error err = {0};
     int rc = TQC_EXIT_OK;
-    dec_side A = {.path = c->pos[0]}, B = {.path = c->pos[1]};
+    tqc_dec_side A = {.path = c->pos[0]}, B = {.path = c->pos[1]};
     tq_spm *tok = NULL;
     char *text = NULL;
     int *ids = NULL, n = 0;
     tq_llama_config forced;
     if (config && tq_llama_config_read(config, &forced, &err)) return tqc_fail(cmd, &err);
     tq_llama_opts lo = {.keep_int8 = P->keep_int8};
-    if ((rc = dec_side_open(&A, cmd, config ? &forced : NULL, NULL, NULL, &lo))) goto out;
-    if ((rc = dec_side_open(&B, cmd, config ? &forced : NULL, tq_llama_config_of(A.l), A.config_from, &lo))) goto out;
+    if ((rc = tqc_dec_side_open(&A, cmd, config ? &forced : NULL, NULL, NULL, &lo))) goto out;
+    if ((rc = tqc_dec_side_open(&B, cmd, config ? &forced : NULL, tq_llama_config_of(A.l), A.config_from, &lo))) goto out;
     const char *src = "built-in";
     const int vocab = tq_llama_config_of(A.l)->vocab_size;
     if (ids_file) {
         if ((rc = read_ids(cmd, ids_file, vocab, &ids, &n))) goto out;
         src = ids_file;
     } else {
-        tok = dec_tok_open(cmd, tokenizer, tq_model_dir(A.m), tq_model_dir(B.m));
+        tok = tqc_dec_tok_open(cmd, tokenizer, tq_model_dir(A.m), tq_model_dir(B.m));
         if (!tok) { rc = TQC_EXIT_FAIL; goto out; }
         size_t tlen;
         if (text_file) {
@@ -185,8 +185,8 @@ out:
     free(ids);
     free(text);
     tq_spm_free(tok);
-    dec_side_free(&A);
-    dec_side_free(&B);
+    tqc_dec_side_free(&A);
+    tqc_dec_side_free(&B);
     return rc;
 }
 
@@ -197,12 +197,12 @@ static const tqc_opt OPTS[] = {
               "pre-tokenised text: token ids (without BOS) separated by\nspaces or newlines; no tokenizer is involved"),
     TQC_O_F64("--max-kl", NULL, cmpdec_args, max_kl, "X", 0, INFINITY, "exit 3 when the mean KL exceeds X nats"),
     TQC_O_F64("--min-agree", NULL, cmpdec_args, min_agree, "F", 0, 1, "exit 3 when the top-1 agreement is below F"),
-    DEC_OPT_CONFIG(cmpdec_args, config,
+    TQC_DEC_OPT_CONFIG(cmpdec_args, config,
                    "params.json/config.json for both models (default: beside\n"
                    "each model's weights; QUANT falls back to ORIG's)"),
-    DEC_OPT_TOKENIZER(cmpdec_args, tokenizer,
+    TQC_DEC_OPT_TOKENIZER(cmpdec_args, tokenizer,
                       "llama2.c tokenizer.bin or sentencepiece *.model (default:\nbeside ORIG, then QUANT)"),
-    DEC_OPT_KEEP_INT8(cmpdec_args, keep_int8,
+    TQC_DEC_OPT_KEEP_INT8(cmpdec_args, keep_int8,
                       "multiply int8 (linear-sym 8-bit) matrices from their codes\n"
                       "instead of decoding them to float32 at load (both sides)"),
 };

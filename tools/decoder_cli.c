@@ -1,14 +1,14 @@
 /* decoder_cli.c — shared pieces of `generate` and the decoder `compare` (decoder_cli.h). */
 #include "decoder_cli.h"
 
-void dec_side_free(dec_side *s) {
+void tqc_dec_side_free(tqc_dec_side *s) {
     tq_llama_free(s->l);
     tq_model_close(s->m);
     s->l = NULL;
     s->m = NULL;
 }
 
-int dec_side_open(dec_side *s, const char *cmd, const tq_llama_config *forced, const tq_llama_config *fallback,
+int tqc_dec_side_open(tqc_dec_side *s, const char *cmd, const tq_llama_config *forced, const tq_llama_config *fallback,
                   const char *fallback_dir, const tq_llama_opts *lo) {
     tq_error err = {0};
     s->m = tq_model_open(s->path, &err);
@@ -31,7 +31,7 @@ int dec_side_open(dec_side *s, const char *cmd, const tq_llama_config *forced, c
     return TQC_EXIT_OK;
 }
 
-tq_spm *dec_tok_open(const char *cmd, const char *file, const char *dir_a, const char *dir_b) {
+tq_spm *tqc_dec_tok_open(const char *cmd, const char *file, const char *dir_a, const char *dir_b) {
     tq_error err = {0};
     tq_spm *tok;
     if (file) tok = tq_spm_open(file, &err);

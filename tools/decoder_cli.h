@@ -9,18 +9,18 @@
 #include "trueq_llama.h"
 
 /* Option rows the decoder commands share (T: the command's argument struct). */
-#define DEC_OPT_CONFIG(T, f, h) TQC_O_STR("--config", NULL, T, f, "FILE", h)
-#define DEC_OPT_TOKENIZER(T, f, h) TQC_O_STR("--tokenizer", NULL, T, f, "FILE", h)
-#define DEC_OPT_KEEP_INT8(T, f, h) TQC_O_FLAG("--keep-int8", NULL, T, f, h)
+#define TQC_DEC_OPT_CONFIG(T, f, h) TQC_O_STR("--config", NULL, T, f, "FILE", h)
+#define TQC_DEC_OPT_TOKENIZER(T, f, h) TQC_O_STR("--tokenizer", NULL, T, f, "FILE", h)
+#define TQC_DEC_OPT_KEEP_INT8(T, f, h) TQC_O_FLAG("--keep-int8", NULL, T, f, h)
 
 /** A decoder opened for running. */
-typedef struct dec_side {
+typedef struct tqc_dec_side {
     const char      *path;
     tq_model        *m;
     tq_llama        *l;
     tq_memory_report mem;           /* stored bytes of the weight file(s)      */
     const char      *config_from;   /* which file/dir gave the configuration   */
-} dec_side;
+} tqc_dec_side;
 
 /**
  * Open s->path as a Llama-style decoder; its configuration is forced (from
@@ -28,11 +28,11 @@ typedef struct dec_side {
  * other side's, which came from fallback_dir) when non-NULL.
  * @return TQC_EXIT_OK, or an exit status after printing the error.
  */
-int  dec_side_open(dec_side *s, const char *cmd, const tq_llama_config *forced, const tq_llama_config *fallback,
+int  tqc_dec_side_open(tqc_dec_side *s, const char *cmd, const tq_llama_config *forced, const tq_llama_config *fallback,
                    const char *fallback_dir, const tq_llama_opts *lo);
-void dec_side_free(dec_side *s);
+void tqc_dec_side_free(tqc_dec_side *s);
 
 /** The tokenizer: file when non-NULL, else the one beside dir_a, else beside
  *  dir_b (may be NULL). @return it, or NULL after printing the error. */
-tq_spm *dec_tok_open(const char *cmd, const char *file, const char *dir_a, const char *dir_b);
+tq_spm *tqc_dec_tok_open(const char *cmd, const char *file, const char *dir_a, const char *dir_b);
 #endif

@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-void enc_progress(void *ud, int done, int total) { tqc_progress((const char *)ud, done, total); }
+void tqc_enc_progress(void *ud, int done, int total) { tqc_progress((const char *)ud, done, total); }
 
-void enc_side_free(enc_side *s) {
+void tqc_enc_side_free(tqc_enc_side *s) {
     tq_wp_free(s->tok);
     tq_enc_free(s->e);
     tq_model_close(s->m);
@@ -15,7 +15,7 @@ void enc_side_free(enc_side *s) {
     s->m = NULL;
 }
 
-int enc_side_open(enc_side *s, const char *cmd, bool need_tok, const char *cfg_fallback_dir, const enc_open_opts *po) {
+int tqc_enc_side_open(tqc_enc_side *s, const char *cmd, bool need_tok, const char *cfg_fallback_dir, const tqc_enc_open_opts *po) {
     tq_error err = {0};
     s->m = tq_model_open(s->path, &err);
     if (!s->m) return tqc_fail(cmd, &err);
@@ -53,7 +53,7 @@ int enc_side_open(enc_side *s, const char *cmd, bool need_tok, const char *cfg_f
     return TQC_EXIT_OK;
 }
 
-int enc_max_len(const tq_enc *e, const tq_wordpiece *tok) {
+int tqc_enc_max_len(const tq_enc *e, const tq_wordpiece *tok) {
     const tq_enc_config *c = tq_enc_config_of(e);
     int n = c->max_pos;
     if (c->seq_limit > 0 && c->seq_limit < n) n = c->seq_limit;
@@ -61,7 +61,7 @@ int enc_max_len(const tq_enc *e, const tq_wordpiece *tok) {
     return n;
 }
 
-void enc_inputs_free(enc_inputs *in) {
+void tqc_enc_inputs_free(tqc_enc_inputs *in) {
     for (int i = 0; i < in->n; i++) {
         if (in->encs) tq_wp_encoding_free(&in->encs[i]);
         if (in->label) free(in->label[i]);
@@ -72,24 +72,24 @@ void enc_inputs_free(enc_inputs *in) {
     memset(in, 0, sizeof *in);
 }
 
-void enc_release(enc_inputs *in, enc_side *a, enc_side *b) {
-    if (in) enc_inputs_free(in);
-    if (a) enc_side_free(a);
-    if (b) enc_side_free(b);
+void tqc_enc_release(tqc_enc_inputs *in, tqc_enc_side *a, tqc_enc_side *b) {
+    if (in) tqc_enc_inputs_free(in);
+    if (a) tqc_enc_side_free(a);
+    if (b) tqc_enc_side_free(b);
 }
 
-int enc_open_one(enc_side *s, enc_inputs *in, const char *cmd, const enc_open_opts *po, const char *ids_file,
+int tqc_enc_open_one(tqc_enc_side *s, tqc_enc_inputs *in, const char *cmd, const tqc_enc_open_opts *po, const char *ids_file,
                  const char *text_file, const char *const *a, const char *const *b, int n) {
-    int rc = enc_side_open(s, cmd, ids_file == NULL, NULL, po);
+    int rc = tqc_enc_side_open(s, cmd, ids_file == NULL, NULL, po);
     if (rc) return rc;
-    int max_len = enc_max_len(s->e, s->tok);
-    if (ids_file) return enc_inputs_from_ids_file(in, cmd, ids_file, tq_enc_config_of(s->e)->vocab_size, max_len);
-    if (text_file) return enc_inputs_from_text_file(in, cmd, s->tok, text_file, max_len);
-    return enc_inputs_from_texts(in, cmd, s->tok, a, b, n, max_len);
+    int max_len = tqc_enc_max_len(s->e, s->tok);
+    if (ids_file) return tqc_enc_inputs_from_ids_file(in, cmd, ids_file, tq_enc_config_of(s->e)->vocab_size, max_len);
+    if (text_file) return tqc_enc_inputs_from_text_file(in, cmd, s->tok, text_file, max_len);
+    return tqc_enc_inputs_from_texts(in, cmd, s->tok, a, b, n, max_len);
 }
 
 /* Room for one more input; returns its index or -1. */
-static int grow(enc_inputs *in, int *cap) {
+static int grow(tqc_enc_inputs *in, int *cap) {
     if (in->n == *cap) {
         int nc = *cap ? 2 * *cap : 16;
         tq_wp_encoding *e = realloc(in->encs, (size_t)nc * sizeof *e);
@@ -104,7 +104,7 @@ static int grow(enc_inputs *in, int *cap) {
     return in->n++;
 }
 
-static int finish(enc_inputs *in, const char *cmd) {
+static int finish(tqc_enc_inputs *in, const char *cmd) {
     if (in->n == 0) {
         fprintf(stderr, "trueq %s: no inputs\n", cmd);
         return TQC_EXIT_FAIL;
@@ -116,7 +116,7 @@ static int finish(enc_inputs *in, const char *cmd) {
     return TQC_EXIT_OK;
 }
 
-static int add_text(enc_inputs *in, int *cap, const char *cmd, const tq_wordpiece *tok, const char *a, const char *b,
+static int add_text(tqc_enc_inputs *in, int *cap, const char *cmd, const tq_wordpiece *tok, const char *a, const char *b,
                     int max_len, const char *where) {
     tq_error err = {0};
     int k = grow(in, cap);
@@ -133,7 +133,7 @@ static int add_text(enc_inputs *in, int *cap, const char *cmd, const tq_wordpiec
     return TQC_EXIT_OK;
 }
 
-int enc_inputs_from_texts(enc_inputs *in, const char *cmd, const tq_wordpiece *tok, const char *const *a,
+int tqc_enc_inputs_from_texts(tqc_enc_inputs *in, const char *cmd, const tq_wordpiece *tok, const char *const *a,
                           const char *const *b, int n, int max_len) {
     int cap = 0, rc;
     for (int i = 0; i < n; i++) {
@@ -172,7 +172,7 @@ static int each_line(const char *path, const char *cmd, int (*fn)(void *, char *
 }
 
 typedef struct text_ctx {
-    enc_inputs *in; int *cap; const char *cmd, *path; const tq_wordpiece *tok; int max_len;
+    tqc_enc_inputs *in; int *cap; const char *cmd, *path; const tq_wordpiece *tok; int max_len;
 } text_ctx;
 
 static int on_text_line(void *vc, char *line, int lineno) {
@@ -185,7 +185,7 @@ static int on_text_line(void *vc, char *line, int lineno) {
     return add_text(c->in, c->cap, c->cmd, c->tok, line, tab ? tab + 1 : NULL, c->max_len, where);
 }
 
-int enc_inputs_from_text_file(enc_inputs *in, const char *cmd, const tq_wordpiece *tok, const char *path, int max_len) {
+int tqc_enc_inputs_from_text_file(tqc_enc_inputs *in, const char *cmd, const tq_wordpiece *tok, const char *path, int max_len) {
     int cap = 0;
     text_ctx c = {in, &cap, cmd, path, tok, max_len};
     int rc = each_line(path, cmd, on_text_line, &c);
@@ -193,7 +193,7 @@ int enc_inputs_from_text_file(enc_inputs *in, const char *cmd, const tq_wordpiec
 }
 
 typedef struct ids_ctx {
-    enc_inputs *in; int *cap; const char *cmd, *path; int vocab, max_len;
+    tqc_enc_inputs *in; int *cap; const char *cmd, *path; int vocab, max_len;
 } ids_ctx;
 
 static int on_ids_line(void *vc, char *line, int lineno) {
@@ -245,7 +245,7 @@ static int on_ids_line(void *vc, char *line, int lineno) {
     return TQC_EXIT_OK;
 }
 
-int enc_inputs_from_ids_file(enc_inputs *in, const char *cmd, const char *path, int vocab_size, int max_len) {
+int tqc_enc_inputs_from_ids_file(tqc_enc_inputs *in, const char *cmd, const char *path, int vocab_size, int max_len) {
     int cap = 0;
     ids_ctx c = {in, &cap, cmd, path, vocab_size, max_len};
     int rc = each_line(path, cmd, on_ids_line, &c);
