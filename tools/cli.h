@@ -20,6 +20,8 @@
  */
 #ifndef TQC_CLI_H
 #define TQC_CLI_H
+#include "cli_json.h"
+#include "cli_num.h"
 #include "trueq.h"
 #include <stdbool.h>
 #include <stddef.h>
@@ -27,42 +29,6 @@
 #include <stdio.h>
 
 enum { TQC_EXIT_OK = 0, TQC_EXIT_USAGE = 1, TQC_EXIT_FAIL = 2, TQC_EXIT_THRESHOLD = 3 };
-
-/* ---- numbers: the one parser of the CLI ---------------------------------- */
-
-/** What a number parse found. */
-typedef enum tqc_num_status {
-    TQC_NUM_OK = 0,
-    TQC_NUM_JUNK,     /* not a number of the wanted kind ("12abc", "1e3" for an integer, "") */
-    TQC_NUM_RANGE,    /* a number, but outside [lo, hi] (overflow included; "-1" for unsigned) */
-} tqc_num_status;
-
-/** A decimal integer: optional '-', then digits only (no spaces, '+', hex or
- *  exponent); TQC_NUM_RANGE when outside [lo, hi] or beyond int64. */
-tqc_num_status tqc_parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out);
-/** A decimal unsigned integer: digits only; "-1" is TQC_NUM_RANGE. */
-tqc_num_status tqc_parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out);
-/** The integer token at *p, ending at a byte of delims or at the end of the
- *  string; *p moves past it. TQC_NUM_JUNK: empty, or not an integer;
- *  TQC_NUM_RANGE: beyond int64. */
-tqc_num_status tqc_scan_i64(const char **p, const char *delims, int64_t *out);
-/** A finite decimal number ("1e3", "0.5"; no hex, inf or nan) in [lo, hi]. */
-tqc_num_status tqc_parse_f64(const char *s, double lo, double hi, double *out);
-/** A size: a number with an optional unit B, k/kB, M/MB, G/GB (decimal) or
- *  KiB, MiB, GiB ("125MB", "1.5GiB", "1000000"), in [lo, hi] bytes. */
-tqc_num_status tqc_parse_size(const char *s, uint64_t lo, uint64_t hi, uint64_t *out);
-
-/* ---- names spelled once -------------------------------------------------- */
-
-/** A granularity as the CLI writes it: tensor, channel (alias row), group
- *  (group 64) or group:N / group=N. */
-typedef struct tqc_gran { tq_granularity gran; int64_t group; } tqc_gran;
-/** The name of a granularity ("tensor", "channel", "group"); "?" otherwise. */
-const char *tqc_gran_name(tq_granularity g);
-/** Parse a granularity. TQC_NUM_RANGE: a group size outside [1, 2^40]. */
-tqc_num_status tqc_gran_parse(const char *s, tqc_gran *out);
-/** "tensor,channel,group" for the granularities set in a codec's gran_mask. */
-void tqc_gran_list(unsigned mask, char *buf, size_t cap);
 
 /* ---- option tables ------------------------------------------------------- */
 
@@ -177,72 +143,6 @@ int  tqc_fail(const char *cmd, const tq_error *err);
 int  tqc_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /** "trueq CMD: message" on stderr; returns TQC_EXIT_FAIL. */
 int  tqc_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* ---- formatting, progress ------------------------------------------------ */
-
-/** "253.0 MB" style (decimal units, as `ls -h --si`), into buf. */
-const char *tqc_fmt_bytes(uint64_t b, char *buf, size_t cap);
-/** "[768, 3072]" (sep ", ") or "[768,3072]" (sep ","), into buf. */
-const char *tqc_fmt_shape(const int64_t *shape, int ndim, const char *sep, char *buf, size_t cap);
-/** Progress line on stderr when it is a terminal: "label  i/n". */
-void tqc_progress(const char *label, int64_t i, int64_t n);
-void tqc_progress_done(void);
-bool tqc_stderr_is_tty(void);
-
-/* ---- JSON writer --------------------------------------------------------- */
-
-/**
- * A streaming JSON writer: commas and separators are its business.
- *   tqc_json j; tqc_json_init(&j, stdout, TQC_JSON_SPACED, 9);
- *   tqc_json_begin_object(&j); tqc_json_key(&j, "n"); tqc_json_int(&j, 3);
- *   tqc_json_end_object(&j);           (a newline after the outermost value)
- * Numbers: %.*g with the writer's digits; null when NaN or infinite (JSON has
- * no such numbers). Strings are escaped (quote, backslash, control bytes).
- */
-typedef enum tqc_json_style { TQC_JSON_COMPACT, TQC_JSON_SPACED } tqc_json_style;
-#define TQC_JSON_DEPTH 16
-typedef struct tqc_json {
-    FILE          *f;
-    tqc_json_style style;
-    int            digits;
-    int            depth;
-    bool           first[TQC_JSON_DEPTH];   /* nothing written yet at this level */
-    bool           after_key;
-} tqc_json;
-void tqc_json_init(tqc_json *j, FILE *f, tqc_json_style style, int digits);
-void tqc_json_begin_object(tqc_json *j);
-void tqc_json_end_object(tqc_json *j);
-void tqc_json_begin_array(tqc_json *j);
-void tqc_json_end_array(tqc_json *j);
-void tqc_json_key(tqc_json *j, const char *key);
-void tqc_json_str(tqc_json *j, const char *s);     /* NULL writes null */
-void tqc_json_num(tqc_json *j, double v);
-/** A number with this many significant digits (%.*g). */
-void tqc_json_numg(tqc_json *j, double v, int digits);
-/** A number with this many decimals (%.*f). */
-void tqc_json_fixed(tqc_json *j, double v, int decimals);
-void tqc_json_int(tqc_json *j, int64_t v);
-void tqc_json_uint(tqc_json *j, uint64_t v);
-void tqc_json_bool(tqc_json *j, bool v);
-void tqc_json_null(tqc_json *j);
-/* key + value in one call */
-void tqc_json_kstr(tqc_json *j, const char *key, const char *s);
-void tqc_json_knum(tqc_json *j, const char *key, double v);
-void tqc_json_kint(tqc_json *j, const char *key, int64_t v);
-void tqc_json_kuint(tqc_json *j, const char *key, uint64_t v);
-void tqc_json_kbool(tqc_json *j, const char *key, bool v);
-/**
- * Several members of the current object in one call, as named by spec:
- * space-separated "key:T" where T is
- *   s  const char * (NULL: null)          d  int        b  int as a bool
- *   l  long long     u  unsigned long long
- *   f  double, the writer's digits; fN: N significant digits; xN: N decimals
- * and the values follow in order, as for printf (pass exactly these types).
- *   tqc_json_fields(&j, "n:l mse:f grade:s", (long long)m->n, m->mse, g);
- */
-void tqc_json_fields(tqc_json *j, const char *spec, ...);
-/** An int64 array [a, b, ...]. */
-void tqc_json_ints(tqc_json *j, const int64_t *v, int n);
 
 /* ---- the commands (one tqc_command each; main.c lists them) -------------- */
 

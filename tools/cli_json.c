@@ -1,5 +1,5 @@
 /* cli_json.c — the small streaming JSON writer of every --json output (cli.h). */
-#include "cli.h"
+#include "cli_json.h"
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>

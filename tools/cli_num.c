@@ -1,8 +1,9 @@
 /* cli_num.c — the CLI's one number parser, sizes, granularity names,
  * byte formatting and the progress line (cli.h). */
-#include "cli.h"
+#include "cli_num.h"
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
