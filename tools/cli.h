@@ -2,15 +2,18 @@
  * cli.h — the table-driven trueq command line (prefix tqc_/TQC_, never the
  * library's tq_).
  *
- * A command is one file, tools/cmd_<name>.c, defining
- *   - a struct of its option values, with a static const default instance;
- *   - a table of tqc_opt rows (name, kind, range, help, offset in that struct);
+ * A command is one file, tools/cmd_<name>.c, holding in this order
+ *   - its help texts: SYNOPSIS, DESCRIPTION (and EPILOG, examples);
+ *   - a struct of its option values, with a static const DEFAULTS instance;
  *   - a run function int run(const tqc_ctx *c, void *args);
- *   - a const tqc_command bundling them, declared below and listed in the
- *     command table of main.c.
- * main.c parses argv against the table (tqc_parse) and calls run with the
- * filled struct. Parsing, range errors, positional counts, --help and --json
- * all come from the table, worded one way:
+ *   - a table of tqc_opt rows OPTS (name, kind, range, help, offset in that
+ *     struct), one row per option;
+ *   - a const tqc_command tqc_cmd_<name> bundling them (declared below) and
+ *     listed in the command table of main.c.
+ * main.c hands argv to tqc_main, which parses it against the table
+ * (tqc_parse) and calls run with the filled struct. Parsing, range errors,
+ * positional counts, --help and --json all come from the table, worded one
+ * way:
  *   trueq CMD: --bits: 9 is out of range [2, 8] (see trueq CMD --help)
  *   trueq CMD: unknown option --foo (see trueq CMD --help)
  *   trueq CMD: expected ORIG QUANT, got 1 argument (see trueq CMD --help)
