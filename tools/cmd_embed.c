@@ -12,7 +12,7 @@ static const char DESCRIPTION[] =
     "limit), run through the encoder, and pooled. The pooling and normalisation\n"
     "come from a sentence-transformers layout beside the weights (modules.json,\n"
     "1_Pooling/config.json), else mean pooling without normalisation.\n"
-    "TEXT... are the texts to embed (up to 30 on the command line).\n";
+    "TEXT... are the texts to embed (up to 31 on the command line).\n";
 static const char EPILOG[] =
     "Output: per input a line \"# N tokens: TEXT\" and a line with the vector.\n"
     "example: trueq embed model/ \"A man is eating food.\" \"A man eats.\" --json\n";
