@@ -104,6 +104,11 @@ static int store(const char *cmd, const tqc_opt *o, const char *v, void *args) {
     case TQC_CODEC:
         if ((*(const tq_codec_info **)dst = tq_codec_by_name(v))) return 0;
         return tqc_usage_error(cmd, "%s: unknown codec \"%s\" (trueq codecs lists them)", o->name, v);
+    case TQC_FORMAT: {
+        const tq_format_info *fi = tq_format_by_name(v);
+        if (fi && (fi->caps & (unsigned)o->ival) == (unsigned)o->ival) { *(const tq_format_info **)dst = fi; return 0; }
+        return tqc_usage_error(cmd, "%s: \"%s\" is not one of %s", o->name, v, tq_format_names((unsigned)o->ival, rb, sizeof rb));
+    }
     }
     return tqc_usage_error(cmd, "%s: unsupported option kind", o->name);
 }
@@ -155,6 +160,14 @@ static const char *default_metavar(const tqc_opt *o, char *buf, size_t cap) {
     case TQC_F64: return "X";
     case TQC_SIZE: return "SIZE";
     case TQC_CHOICE: choices_str(o->choices, "|", buf, cap); return buf;
+    case TQC_FORMAT:   /* the format table's rows with the capabilities, a|b */
+        buf[0] = 0;
+        for (int i = 0, k = 0; i < tq_format_count(); i++) {
+            const tq_format_info *fi = tq_format_at(i);
+            if ((fi->caps & (unsigned)o->ival) == (unsigned)o->ival && (size_t)k < cap)
+                k += snprintf(buf + k, cap - (size_t)k, "%s%s", k ? "|" : "", fi->name);
+        }
+        return buf;
     default: return "VALUE";
     }
 }

@@ -47,6 +47,8 @@ typedef enum tqc_kind {
     TQC_GRAN,     /* tqc_gran                                                    */
     TQC_CODEC,    /* const tq_codec_info *: a codec of tq_codec_by_name          */
     TQC_SET,      /* int: store ival (e.g. --no-normalize stores 0)              */
+    TQC_FORMAT,   /* const tq_format_info *: a format of tq_format_by_name whose
+                     caps include ival (TQ_FORMAT_CAN_WRITE)                      */
 } tqc_kind;
 
 /** One value of a TQC_CHOICE option; a table ends with a NULL name. */
@@ -81,6 +83,7 @@ typedef struct tqc_opt {
 #define TQC_O_CHOICE(n, T, f, c, h)      {n, NULL, TQC_CHOICE, offsetof(T, f), NULL, h, 0, 0, 0, 0, c, 0}
 #define TQC_O_GRAN(n, T, f, h)           {n, NULL, TQC_GRAN, offsetof(T, f), "G", h, 0, 0, 0, 0, NULL, 0}
 #define TQC_O_CODEC(n, T, f, h)          {n, NULL, TQC_CODEC, offsetof(T, f), "NAME", h, 0, 0, 0, 0, NULL, 0}
+#define TQC_O_FORMAT(n, T, f, caps, h)   {n, NULL, TQC_FORMAT, offsetof(T, f), NULL, h, 0, 0, 0, 0, NULL, (int)(caps)}
 
 #define TQC_MAX_OPTS 32
 #define TQC_MAX_POS  32

@@ -145,7 +145,8 @@ static void print_report(FILE *f, bool json, const char *in, const char *out, co
 
 typedef struct convert_args {
     const char *out;
-    int bits, scheme, format;
+    int bits, scheme;
+    const tq_format_info *format;
     const tq_codec_info *codec;
     double alpha;
     tqc_gran gran;
@@ -157,7 +158,6 @@ typedef struct convert_args {
 static const tqc_choice BITS[] = {{"8", 8}, {"4", 4}, {"2", 2}, {NULL, 0}};
 static const tqc_choice SCHEMES[] = {{"symmetric", TQ_CODEC_LINEAR_SYM}, {"sym", TQ_CODEC_LINEAR_SYM},
                                      {"affine", TQ_CODEC_LINEAR_AFFINE}, {"asymmetric", TQ_CODEC_LINEAR_AFFINE}, {NULL, 0}};
-static const tqc_choice FORMATS[] = {{"safetensors", TQ_OUT_SAFETENSORS}, {"npz", TQ_OUT_NPZ}, {NULL, 0}};
 
 static int run(const tqc_ctx *c, void *va) {
     const convert_args *A = va;
@@ -178,7 +178,7 @@ static int run(const tqc_ctx *c, void *va) {
     if (A->simulate) o.simulate = 1;
     if (A->allow_nonfinite) o.allow_nonfinite = 1;
     if (A->quantize_embeddings) o.quantize_embeddings = 1;
-    if (tqc_given(me, c, "--format")) o.format = (tq_out_format)A->format;
+    if (A->format) o.format = A->format->id;
     if (!out && !dry) return tqc_usage_error(c->cmd, "missing -o OUTDIR");
     if (scheme_set && codec_set) return tqc_usage_error(c->cmd, "give --scheme or --codec, not both");
     {   /* a codec's natural settings where the user gave none: its widest bits; NF4 in groups of 64 */
@@ -274,7 +274,7 @@ static const tqc_opt OPTS[] = {
     TQC_O_LIST("--exclude", convert_args, exclude, "GLOB",
                "keep tensors matching GLOB as they are (repeatable)\n(a glob that matches no tensor is an error)"),
     TQC_O_STR("--output", "-o", convert_args, out, "OUTDIR", "output directory (created; must not be the input's directory)"),
-    TQC_O_CHOICE("--format", convert_args, format, FORMATS, "output container (default safetensors)"),
+    TQC_O_FORMAT("--format", convert_args, format, TQ_FORMAT_CAN_WRITE, "output container (default safetensors)"),
     TQC_O_SIZE("--target-size", convert_args, target, "SIZE", 1, (int64_t)1000000000000000000,
                "e.g. 125MB: fail (exit 3, nothing written) if the output would be\n"
                "larger, and say what stands in the way"),

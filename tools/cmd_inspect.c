@@ -20,9 +20,9 @@ int tqc_print_ledger(const tq_model *m, const tq_ledger *l, FILE *f, bool json, 
         tqc_json j;
         tqc_json_init(&j, f, TQC_JSON_SPACED, 9);
         tqc_json_begin_object(&j);
-        const tq_source_kind src = tq_model_source(m);
-        tqc_json_fields(&j, "path:s format:s", tq_model_path(m),
-                        src == TQ_SOURCE_NPZ ? "npz" : src == TQ_SOURCE_SHARDED ? "sharded-safetensors" : "safetensors");
+        char fmt[64];
+        snprintf(fmt, sizeof fmt, "%s%s", tq_model_sharded(m) ? "sharded-" : "", tq_format_by_id(tq_model_format(m))->name);
+        tqc_json_fields(&j, "path:s format:s", tq_model_path(m), fmt);
         tqc_json_key(&j, "tensors");
         tqc_json_begin_array(&j);
         for (int64_t i = 0; rows && i < tq_ledger_count(l); i++) {
