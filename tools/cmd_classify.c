@@ -2,11 +2,10 @@
 #include "encoder_cli.h"
 #include <math.h>
 #include <stdlib.h>
-#include <string.h>
 
-static const char *USAGE =
-    "usage: trueq classify MODEL PREMISE [HYPOTHESIS] [--ids FILE] [--keep-int8] [--json]\n"
-    "\n"
+static const char SYNOPSIS[] =
+    "MODEL PREMISE [HYPOTHESIS] [--ids FILE] [--keep-int8] [--json]";
+static const char DESCRIPTION[] =
     "Run a BertForSequenceClassification or DistilBertForSequenceClassification\n"
     "checkpoint (original or trueq-quantized) on one text or a sentence pair\n"
     "(e.g. MNLI premise and hypothesis: [CLS] premise [SEP] hypothesis [SEP]) and\n"
@@ -14,64 +13,45 @@ static const char *USAGE =
     "the logits; names from config.json's id2label). A multi-label head\n"
     "(problem_type multi_label_classification) gets a sigmoid per label and lists\n"
     "the labels above 0.5; a one-output head (regression, cross-encoders) prints\n"
-    "its score.\n"
-    "\n"
-    "  --ids FILE   pre-tokenised input instead of texts: one sequence per line,\n"
-    "               ids separated by spaces, specials included, '|' before the\n"
-    "               second segment; every line is classified\n"
-    "  --keep-int8  hold int8 (linear-sym 8-bit) matrices as int8 in memory (same result)\n"
-    "  --json       one JSON object on stdout (labels, logits, probabilities)\n"
-    "\n"
+    "its score. With --ids every line of FILE is classified.\n";
+static const char EPILOG[] =
     "example: trueq classify mnli/ \"A man is playing a guitar.\" \"A man plays music.\"\n";
 
-int cmd_classify(int argc, char **argv) {
-    const char *cmd = "classify";
-    const char *ids = NULL;
-    bool json = false;
-    enc_open_opts po = {-1, -1, 0};
-    tq_args a;
-    tq_args_init(&a, argc, argv);
-    while (tq_args_next(&a)) {
-        if (tq_args_flag(&a, "--help") || tq_args_flag(&a, "-h")) { fputs(USAGE, stdout); return TQ_EXIT_OK; }
-        else if (tq_args_flag(&a, "--json")) json = true;
-        else if (tq_args_flag(&a, "--keep-int8")) po.keep_int8 = 1;
-        else if (tq_args_value(&a, NULL, "--ids", &ids)) {}
-        else if (!tq_args_positional(&a)) return tq_args_unknown(&a, cmd);
-    }
-    if (a.error) return TQ_EXIT_USAGE;
-    if (ids ? a.npos != 1 : (a.npos < 2 || a.npos > 3))
-        return tq_cli_usage_error(cmd, ids ? "with --ids, give only MODEL" : "expected MODEL PREMISE [HYPOTHESIS]");
+typedef struct classify_args { const char *ids; tqc_enc_open_opts po; } classify_args;
+static const classify_args DEFAULTS = {.po = {-1, -1, 0}};
 
-    enc_side S = {.path = a.pos[0]};
-    enc_inputs in = {0};
+static int run(const tqc_ctx *cx, void *va) {
+    const classify_args *A = va;
+    const char *cmd = cx->cmd, *ids = A->ids;
+    const bool json = cx->json;
+    const tqc_enc_open_opts po = A->po;
+    if (ids ? cx->npos != 1 : (cx->npos < 2 || cx->npos > 3))
+        return tqc_usage_error(cmd, ids ? "with --ids, give only MODEL" : "expected MODEL PREMISE [HYPOTHESIS]");
+
+    tqc_enc_side S = {.path = cx->pos[0]};
+    tqc_enc_inputs in = {0};
     float *logits = NULL;
-    int rc = enc_side_open(&S, cmd, ids == NULL, NULL, &po);
+    const char *hyp = cx->npos == 3 ? cx->pos[2] : NULL;
+    int rc = tqc_enc_open_one(&S, &in, cmd, &po, ids, NULL, &cx->pos[1], hyp ? &hyp : NULL, 1);
     if (rc) goto out;
     const tq_enc_config *c = tq_enc_config_of(S.e);
     if (!tq_enc_has_head(S.e)) {
-        fprintf(stderr,
-                "trueq %s: %s has no sequence-classification head (classifier.weight; for DistilBERT also "
-                "pre_classifier.weight); for sentence embeddings use trueq embed\n",
-                cmd, S.path);
-        rc = TQ_EXIT_FAIL;
+        rc = tqc_error(cmd, "%s has no sequence-classification head (classifier.weight; for DistilBERT also "
+                       "pre_classifier.weight); for sentence embeddings use trueq embed", S.path);
         goto out;
     }
-    int max_len = enc_max_len(S.e, S.tok);
-    if (ids) rc = enc_inputs_from_ids_file(&in, cmd, ids, c->vocab_size, max_len);
-    else {
-        const char *hyp = a.npos == 3 ? a.pos[2] : NULL;
-        rc = enc_inputs_from_texts(&in, cmd, S.tok, &a.pos[1], hyp ? &hyp : NULL, 1, max_len);
-    }
-    if (rc) goto out;
     const int nl = c->n_labels;
     logits = malloc((size_t)in.n * nl * sizeof *logits);
-    if (!logits) { fprintf(stderr, "trueq %s: out of memory\n", cmd); rc = TQ_EXIT_FAIL; goto out; }
+    if (!logits) { rc = tqc_error(cmd, "out of memory"); goto out; }
     tq_error err = {0};
-    if (tq_enc_run(S.e, in.seqs, in.n, 8, NULL, logits, NULL, NULL, &err)) { rc = tq_cli_fail(cmd, &err); goto out; }
+    if (tq_enc_run(S.e, in.seqs, in.n, 8, NULL, logits, NULL, NULL, &err)) { rc = tqc_fail(cmd, &err); goto out; }
+    tqc_json j;
+    tqc_json_init(&j, stdout, TQC_JSON_COMPACT, 9);
     if (json) {
-        printf("{\"model\":");
-        tq_json_str(stdout, S.path);
-        printf(",\"results\":[");
+        tqc_json_begin_object(&j);
+        tqc_json_kstr(&j, "model", S.path);
+        tqc_json_key(&j, "results");
+        tqc_json_begin_array(&j);
     }
     /* How the head's outputs become probabilities, as transformers trains them:
      * softmax over labels (single-label), a sigmoid per label (multi-label,
@@ -91,35 +71,26 @@ int cmd_classify(int argc, char **argv) {
             for (int k = 0; k < nl; k++) p[k] = 1.0 / (1.0 + exp(-(double)lg[k]));
         }
         if (json) {
-            printf("%s{\"input\":", i ? "," : "");
-            tq_json_str(stdout, in.label[i]);
-            printf(",\"tokens\":%d,\"activation\":\"%s\"", in.seqs[i].n, mode == 0 ? "softmax" : "sigmoid");
-            if (mode == 2) {
-                printf(",\"score\":");
-                tq_json_num(stdout, lg[0]);
-            }
+            tqc_json_begin_object(&j);
+            tqc_json_fields(&j, "input:s tokens:d activation:s", in.label[i], in.seqs[i].n, mode == 0 ? "softmax" : "sigmoid");
+            if (mode == 2) tqc_json_knum(&j, "score", lg[0]);
             if (mode == 1) {
-                printf(",\"labels_on\":[");
-                for (int k = 0, n = 0; k < nl; k++)
-                    if (p[k] > 0.5) {
-                        if (n++) putchar(',');
-                        tq_json_str(stdout, c->labels[k]);
-                    }
-                printf("]");
+                tqc_json_key(&j, "labels_on");
+                tqc_json_begin_array(&j);
+                for (int k = 0; k < nl; k++)
+                    if (p[k] > 0.5) tqc_json_str(&j, c->labels[k]);
+                tqc_json_end_array(&j);
             }
-            printf(",\"label\":");
-            tq_json_str(stdout, c->labels[best]);
-            printf(",\"label_id\":%d,\"labels\":[", best);
+            tqc_json_fields(&j, "label:s label_id:d", c->labels[best], best);
+            tqc_json_key(&j, "labels");
+            tqc_json_begin_array(&j);
             for (int k = 0; k < nl; k++) {
-                printf("%s{\"label\":", k ? "," : "");
-                tq_json_str(stdout, c->labels[k]);
-                printf(",\"logit\":");
-                tq_json_num(stdout, lg[k]);
-                printf(",\"probability\":");
-                tq_json_num(stdout, p[k]);
-                putchar('}');
+                tqc_json_begin_object(&j);
+                tqc_json_fields(&j, "label:s logit:f probability:f", c->labels[k], (double)lg[k], p[k]);
+                tqc_json_end_object(&j);
             }
-            printf("]}");
+            tqc_json_end_array(&j);
+            tqc_json_end_object(&j);
         } else {
             if (in.n > 1) printf("# %s\n", in.label[i]);
             if (mode == 2) printf("score %.6f (sigmoid %.6f)\n", lg[0], p[0]);
@@ -132,10 +103,18 @@ int cmd_classify(int argc, char **argv) {
                 for (int k = 0; k < nl; k++) printf("  %-16s p=%.6f  logit=% .6f\n", c->labels[k], p[k], lg[k]);
         }
     }
-    if (json) printf("]}\n");
+    if (json) { tqc_json_end_array(&j); tqc_json_end_object(&j); }
 out:
     free(logits);
-    enc_inputs_free(&in);
-    enc_side_free(&S);
+    tqc_enc_release(&in, &S, NULL);
     return rc;
 }
+
+static const tqc_opt OPTS[] = {
+    TQC_ENC_OPT_IDS(classify_args, ids),
+    TQC_ENC_OPT_KEEP_INT8(classify_args, po.keep_int8),
+};
+
+const tqc_command tqc_cmd_classify = {.name = "classify", .summary = "label and probabilities from a sequence-classification head",
+    .synopsis = SYNOPSIS, .description = DESCRIPTION, .epilog = EPILOG, TQC_OPTS(OPTS), .has_json = true,
+    .min_pos = 1, .max_pos = 3, .pos_names = "MODEL PREMISE [HYPOTHESIS]", TQC_ARGS(classify_args, &DEFAULTS), .run = run, .route = NULL};

@@ -5,16 +5,15 @@
 #include "io/model.h"
 #include "core/internal.h"
 #include <dirent.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-static const char *USAGE =
-    "usage: trueq codecs [--json]\n"
-    "       trueq codecs --study MODEL [--json] [--csv FILE] [--group G] [--only NAME]\n\n"
+static const char SYNOPSIS[] =
+    "[--json]\n       trueq codecs --study MODEL [--json] [--csv FILE] [--group G] [--only NAME]";
+static const char DESCRIPTION[] =
     "Without --study: every codec with its bits, granularities, bytes per weight and storage\n"
     "layout. Bytes per weight are computed from the codec's layout for a [768, 3072] matrix\n"
     "(codes + side tensors, channel granularity; group 64 for group-only settings).\n\n"
@@ -24,10 +23,7 @@ static const char *USAGE =
     "bytes per quantized weight (codes + side tensors of the quantized tensors, from the written\n"
     "file) and the file's size; weight-level error of the quantized tensors (as `trueq verify`,\n"
     "values dequantized from the written codes); encode and decode throughput in millions of\n"
-    "weights per second (one thread, codec only, no I/O).\n\n"
-    "  --json       JSON output\n"
-    "  --csv FILE   also write the study table as CSV to FILE\n"
-    "  --only NAME  study only the codec NAME\n";
+    "weights per second (one thread, codec only, no I/O).\n";
 
 /* ---- the list ------------------------------------------------------------- */
 
@@ -45,33 +41,24 @@ static double layout_bpw(const tq_codec_info *ci, int bits, double *side) {
     return codes / (double)(R * C);
 }
 
-static void grans_str(unsigned mask, char *buf, size_t cap) {
-    buf[0] = 0;
-    for (int g = 0; g < 3; g++)
-        if (mask & (1u << g)) { size_t l = strlen(buf); snprintf(buf + l, cap - l, "%s%s", l ? "," : "", tq_gran_name((tq_granularity)g)); }
-}
-
 static int list_codecs(bool json) {
-    if (json) printf("{\"codecs\": [");
+    tqc_json j;
+    tqc_json_init(&j, stdout, TQC_JSON_SPACED, 6);
+    if (json) { tqc_json_begin_object(&j); tqc_json_key(&j, "codecs"); tqc_json_begin_array(&j); }
     else printf("%-14s %-5s %-22s %-10s %-10s  %s\n", "codec", "bits", "granularities", "codes B/w", "side B/w", "layout");
     for (int i = 0; i < tq_codec_count(); i++) {
         const tq_codec_info *ci = tq_codec_at(i);
         char gs[64];
-        grans_str(ci->gran_mask, gs, sizeof gs);
+        tqc_gran_list(ci->gran_mask, gs, sizeof gs);
         bool firstb = true;
         for (int bits = 1; bits <= 16; bits++) {
             if (!(ci->bits_mask & (1u << bits))) continue;
             double side, bpw = layout_bpw(ci, bits, &side);
             if (json) {
-                printf("%s\n  {\"name\": ", i || !firstb ? "," : "");
-                tq_json_str(stdout, ci->name);
-                printf(", \"bits\": %d, \"granularities\": ", bits);
-                tq_json_str(stdout, gs);
-                printf(", \"codes_bytes_per_weight\": %.6g, \"side_bytes_per_weight\": %.6g, \"summary\": ", bpw, side);
-                tq_json_str(stdout, ci->summary);
-                printf(", \"layout\": ");
-                tq_json_str(stdout, ci->layout);
-                printf("}");
+                tqc_json_begin_object(&j);
+                tqc_json_fields(&j, "name:s bits:d granularities:s codes_bytes_per_weight:f side_bytes_per_weight:f summary:s layout:s",
+                                ci->name, bits, gs, bpw, side, ci->summary, ci->layout);
+                tqc_json_end_object(&j);
             } else {
                 printf("%-14s %-5d %-22s %-10.4f %-10.5f  %s\n", firstb ? ci->name : "", bits, firstb ? gs : "", bpw, side,
                        firstb ? ci->layout : "");
@@ -80,8 +67,8 @@ static int list_codecs(bool json) {
             firstb = false;
         }
     }
-    if (json) printf("]}\n");
-    return TQ_EXIT_OK;
+    if (json) { tqc_json_end_array(&j); tqc_json_end_object(&j); }
+    return TQC_EXIT_OK;
 }
 
 /* ---- the study ------------------------------------------------------------ */
@@ -193,20 +180,10 @@ done:
     free(path);
 }
 
-static void jnum(FILE *f, double v) {
-    if (isfinite(v)) fprintf(f, "%.6g", v);
-    else fprintf(f, "null");
-}
-
-static int study(const char *model_path, bool json, const char *csv_path, int64_t group, const char *only) {
+static int study(const char *model_path, bool json, const char *csv_path, int64_t group, const tq_codec_info *only_ci) {
     tq_error e;
     tq_model *m = tq_model_open(model_path, &e);
-    if (!m) return tq_cli_fail("codecs", &e);
-    const tq_codec_info *only_ci = NULL;
-    if (only && !(only_ci = tq_codec_by_name(only))) {
-        tq_model_close(m);
-        return tq_cli_usage_error("codecs", "unknown codec %s", only);
-    }
+    if (!m) return tqc_fail("codecs", &e);
     variant *vs = calloc(256, sizeof *vs);
     int nv = 0;
     for (int i = 0; vs && i < tq_codec_count(); i++) {
@@ -229,22 +206,22 @@ static int study(const char *model_path, bool json, const char *csv_path, int64_
             }
         }
     }
-    if (!vs) { tq_model_close(m); fprintf(stderr, "trueq codecs: out of memory\n"); return TQ_EXIT_FAIL; }
+    if (!vs) { tq_model_close(m); fprintf(stderr, "trueq codecs: out of memory\n"); return TQC_EXIT_FAIL; }
     const char *tmp = getenv("TMPDIR");
     char base[4096];
     snprintf(base, sizeof base, "%s/trueq-study-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(base)) { perror("trueq codecs: mkdtemp"); free(vs); tq_model_close(m); return TQ_EXIT_FAIL; }
+    if (!mkdtemp(base)) { perror("trueq codecs: mkdtemp"); free(vs); tq_model_close(m); return TQC_EXIT_FAIL; }
     int64_t numel_all = 0;
     for (int64_t i = 0; i < tq_model_count(m); i++) numel_all += tq_model_tensor(m, i)->numel;
     struct stat sb;
     uint64_t orig_bytes = stat(tq_model_path(m), &sb) == 0 ? (uint64_t)sb.st_size : 0;
     int failed = 0;
     for (int k = 0; k < nv; k++) {
-        if (tq_stderr_is_tty()) tq_progress(vs[k].label, k, nv);
+        if (tqc_stderr_is_tty()) tqc_progress(vs[k].label, k, nv);
         run_variant(m, base, &vs[k]);
         if (!vs[k].ok) { failed++; fprintf(stderr, "trueq codecs: %s: %s\n", vs[k].label, vs[k].err); }
     }
-    tq_progress_done();
+    tqc_progress_done();
     rm_tree(base);
 
     FILE *cf = NULL;
@@ -255,10 +232,13 @@ static int study(const char *model_path, bool json, const char *csv_path, int64_
     if (cf)
         fprintf(cf, "variant,codec,bits,granularity,group,alpha,bytes_per_weight,file_bytes,quantized_tensors,quantized_weights,"
                     "rel_error,snr_db,rmse,max_abs_error,cosine,clipped_fraction,top_rel_error,grade,encode_mw_s,decode_mw_s\n");
+    tqc_json j;
+    tqc_json_init(&j, stdout, TQC_JSON_SPACED, 6);
     if (json) {
-        printf("{\"model\": ");
-        tq_json_str(stdout, model_path);
-        printf(", \"file_bytes\": %llu, \"weights\": %lld, \"variants\": [", (unsigned long long)orig_bytes, (long long)numel_all);
+        tqc_json_begin_object(&j);
+        tqc_json_fields(&j, "model:s file_bytes:u weights:l", model_path, (unsigned long long)orig_bytes, (long long)numel_all);
+        tqc_json_key(&j, "variants");
+        tqc_json_begin_array(&j);
     }
     else {
         printf("model %s: %llu bytes, %lld weights\n", model_path, (unsigned long long)orig_bytes, (long long)numel_all);
@@ -272,19 +252,20 @@ static int study(const char *model_path, bool json, const char *csv_path, int64_
         double enc = v->enc_s > 0 ? (double)v->q_numel / v->enc_s / 1e6 : 0, dec = v->dec_s > 0 ? (double)v->q_numel / v->dec_s / 1e6 : 0;
         char grade = v->m.n ? tq_verify_grade(v->m.snr_db) : '-';
         if (json) {
-            printf("%s\n  {\"variant\": \"%s\", \"codec\": \"%s\", \"bits\": %d, \"granularity\": \"%s\", \"group\": %lld, \"ok\": %s",
-                   k ? "," : "", v->label, ci->name, v->q.bits, tq_gran_name(v->q.gran), (long long)v->q.group, v->ok ? "true" : "false");
-            if (!v->ok) { printf(", \"error\": "); tq_json_str(stdout, v->err); printf("}"); continue; }
-            printf(", \"bytes_per_weight\": %.6g, \"file_bytes\": %llu, \"quantized_tensors\": %lld, \"quantized_weights\": %lld",
-                   bpw, (unsigned long long)v->file_bytes, (long long)v->n_quantized, (long long)v->q_numel);
-            printf(", \"rel_error\": "); jnum(stdout, v->m.rel_fro);
-            printf(", \"snr_db\": "); jnum(stdout, v->m.snr_db);
-            printf(", \"rmse\": "); jnum(stdout, v->m.rmse);
-            printf(", \"max_abs_error\": "); jnum(stdout, v->m.max_abs);
-            printf(", \"cosine\": "); jnum(stdout, v->m.cosine);
-            printf(", \"clipped_fraction\": "); jnum(stdout, v->m.clipped_frac);
-            printf(", \"top_rel_error\": "); jnum(stdout, v->m.top_rel_err);
-            printf(", \"grade\": \"%c\", \"encode_mw_s\": %.4g, \"decode_mw_s\": %.4g}", grade, enc, dec);
+            char gr[2] = {grade, 0};
+            tqc_json_begin_object(&j);
+            tqc_json_fields(&j, "variant:s codec:s bits:d granularity:s group:l ok:b", v->label, ci->name, v->q.bits,
+                            tqc_gran_name(v->q.gran), (long long)v->q.group, v->ok);
+            if (!v->ok) tqc_json_kstr(&j, "error", v->err);
+            else {
+                tqc_json_fields(&j, "bytes_per_weight:f file_bytes:u quantized_tensors:l quantized_weights:l", bpw,
+                                (unsigned long long)v->file_bytes, (long long)v->n_quantized, (long long)v->q_numel);
+                tqc_json_fields(&j, "rel_error:f snr_db:f rmse:f max_abs_error:f cosine:f clipped_fraction:f top_rel_error:f",
+                                v->m.rel_fro, v->m.snr_db, v->m.rmse, v->m.max_abs, v->m.cosine, v->m.clipped_frac,
+                                v->m.top_rel_err);
+                tqc_json_fields(&j, "grade:s encode_mw_s:f4 decode_mw_s:f4", gr, enc, dec);
+            }
+            tqc_json_end_object(&j);
         } else if (v->ok) {
             printf("%-30s %7.4f %12llu %7.3f %10.4g %8.2f %10.4g %9.6f %8.3g %9.4g %5c %8.1f %8.1f\n", v->label, bpw,
                    (unsigned long long)v->file_bytes, orig_bytes ? (double)orig_bytes / (double)v->file_bytes : 0, v->m.rel_fro,
@@ -294,41 +275,36 @@ static int study(const char *model_path, bool json, const char *csv_path, int64_
         }
         if (cf && v->ok)
             fprintf(cf, "%s,%s,%d,%s,%lld,%g,%.6g,%llu,%lld,%lld,%.6g,%.6g,%.6g,%.6g,%.9g,%.6g,%.6g,%c,%.4g,%.4g\n", v->label,
-                    ci->name, v->q.bits, tq_gran_name(v->q.gran), (long long)v->q.group, (double)v->q.alpha, bpw,
+                    ci->name, v->q.bits, tqc_gran_name(v->q.gran), (long long)v->q.group, (double)v->q.alpha, bpw,
                     (unsigned long long)v->file_bytes, (long long)v->n_quantized, (long long)v->q_numel, v->m.rel_fro, v->m.snr_db,
                     v->m.rmse, v->m.max_abs, v->m.cosine, v->m.clipped_frac, v->m.top_rel_err, grade, enc, dec);
     }
-    if (json) printf("]}\n");
+    if (json) { tqc_json_end_array(&j); tqc_json_end_object(&j); }
     if (cf) fclose(cf);
     free(vs);
     tq_model_close(m);
-    return failed ? TQ_EXIT_FAIL : TQ_EXIT_OK;
+    return failed ? TQC_EXIT_FAIL : TQC_EXIT_OK;
 }
 
-int cmd_codecs(int argc, char **argv) {
-    tq_args a;
-    tq_args_init(&a, argc, argv);
-    bool json = false;
-    const char *model = NULL, *csv = NULL, *v, *only = NULL;
-    int64_t group = 64;
-    while (tq_args_next(&a)) {
-        if (tq_args_flag(&a, "--help") || tq_args_flag(&a, "-h")) { fputs(USAGE, stdout); return TQ_EXIT_OK; }
-        else if (tq_args_flag(&a, "--json")) json = true;
-        else if (tq_args_value(&a, NULL, "--study", &model)) {}
-        else if (tq_args_value(&a, NULL, "--csv", &csv)) {}
-        else if (tq_args_value(&a, NULL, "--only", &only)) {}
-        else if (tq_args_value(&a, NULL, "--group", &v)) {
-            char *end;
-            long long g = strtoll(v, &end, 10);
-            if (*end || g < 1) return tq_cli_usage_error("codecs", "--group wants a positive integer, got \"%s\"", v);
-            group = g;
-        } else return tq_args_unknown(&a, USAGE);
+typedef struct codecs_args { const char *study, *csv; int64_t group; const tq_codec_info *only; } codecs_args;
+static const codecs_args DEFAULTS = {.group = 64};
+
+static int run(const tqc_ctx *c, void *va) {
+    const codecs_args *a = va;
+    if (!a->study) {
+        if (a->csv || a->only) return tqc_usage_error(c->cmd, "--csv and --only need --study MODEL");
+        return list_codecs(c->json);
     }
-    if (a.error) return TQ_EXIT_USAGE;
-    if (a.npos) return tq_cli_usage_error("codecs", "unexpected argument \"%s\"", a.pos[0]);
-    if (!model) {
-        if (csv || only) return tq_cli_usage_error("codecs", "--csv and --only need --study MODEL");
-        return list_codecs(json);
-    }
-    return study(model, json, csv, group, only);
+    return study(a->study, c->json, a->csv, a->group, a->only);
 }
+
+static const tqc_opt OPTS[] = {
+    TQC_O_STR("--study", NULL, codecs_args, study, "MODEL", "measure every codec x bits x granularity on MODEL"),
+    TQC_O_STR("--csv", NULL, codecs_args, csv, "FILE", "also write the study table as CSV to FILE"),
+    TQC_O_INT("--group", NULL, codecs_args, group, "G", 1, (int64_t)1 << 40, "group size of the group variants (default 64)"),
+    TQC_O_CODEC("--only", codecs_args, only, "study only the codec NAME"),
+};
+
+const tqc_command tqc_cmd_codecs = {.name = "codecs", .summary = "list the codecs with their bits, bytes per weight and layout",
+    .synopsis = SYNOPSIS, .description = DESCRIPTION, .epilog = NULL, TQC_OPTS(OPTS), .has_json = true,
+    .min_pos = 0, .max_pos = 0, .pos_names = "no arguments", TQC_ARGS(codecs_args, &DEFAULTS), .run = run, .route = NULL};

@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *USAGE =
-    "usage: trueq compare ORIG QUANT [--texts FILE | --ids FILE] [--batch N] [--json]\n"
-    "                     [--min-cos X] [--max-mse X] [--min-agree F] [--keep-int8]\n"
-    "\n"
+static const char SYNOPSIS[] =
+    "ORIG QUANT [--texts FILE | --ids FILE] [--batch N] [--json]\n"
+    "                     [--min-cos X] [--max-mse X] [--min-agree F] [--keep-int8]";
+static const char DESCRIPTION[] =
     "Run the same C forward pass on two BERT-family encoders (e.g. a model and its\n"
     "quantized copy) over the same inputs and compare like with like:\n"
     "  sentence embeddings   cosine, mean and worst (with the input)\n"
@@ -26,20 +26,8 @@ static const char *USAGE =
     "                        and the layer where the error grows the most\n"
     "  speed                 sequences/s of each side (batched forward passes)\n"
     "For Llama-style decoders the comparison is of next-token distributions\n"
-    "(KL, top-1 agreement, perplexity): see trueq compare-decoder --help.\n"
-    "\n"
-    "  --texts FILE   one input per line; a TAB separates a sentence pair\n"
-    "                 (default: a built-in varied set of sentences and pairs)\n"
-    "  --ids FILE     pre-tokenised inputs: token ids per line, specials included,\n"
-    "                 '|' before the second segment; no tokenizer is involved\n"
-    "  --batch N      sequences per forward pass (default 8)\n"
-    "  --json         one JSON object on stdout\n"
-    "  --min-cos X    exit 3 when the worst sentence-embedding cosine is below X\n"
-    "  --max-mse X    exit 3 when the token-state MSE exceeds X\n"
-    "  --min-agree F  exit 3 when top-1 label agreement is below F (0..1)\n"
-    "  --keep-int8    hold int8 (linear-sym 8-bit) matrices as int8 in memory on both\n"
-    "                 sides (same outputs; the report shows the bytes held)\n"
-    "\n"
+    "(KL, top-1 agreement, perplexity): see trueq compare-decoder --help.\n";
+static const char EPILOG[] =
     "QUANT may lack config.json and the vocabulary: ORIG's are used.\n"
     "example (the seeds' criterion, done right):\n"
     "  trueq compare model/ model-int8/ --min-cos 0.99 --max-mse 1e-3\n";
@@ -80,67 +68,38 @@ static const char *const HYPOTHESES[] = {
 #define N_SINGLES (int)(sizeof SINGLES / sizeof SINGLES[0])
 #define N_PAIRS   (int)(sizeof PREMISES / sizeof PREMISES[0])
 
-/* The first argument that is not an option or an option's value. */
-static const char *first_positional(int argc, char **argv) {
-    static const char *const VALUED[] = {"--texts", "--ids", "--batch", "--min-cos", "--max-mse", "--min-agree",
-                                         "--text", "-p", "--prompt", "--config", "--tokenizer", "--max-kl"};
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--")) return i + 1 < argc ? argv[i + 1] : NULL;
-        if (argv[i][0] != '-' || !argv[i][1]) return argv[i];
-        for (size_t k = 0; k < sizeof VALUED / sizeof VALUED[0]; k++)
-            if (!strcmp(argv[i], VALUED[k])) { i++; break; }
-    }
-    return NULL;
-}
-
-/* ,"key":number (null when not finite) */
-static void jnum(const char *key, double v) {
-    printf(",\"%s\":", key);
-    tq_json_num(stdout, v);
-}
-
-static void print_json(const enc_side *A, const enc_side *B, const char *src, const enc_inputs *in,
+static void print_json(const tqc_enc_side *A, const tqc_enc_side *B, const char *src, const tqc_enc_inputs *in,
                        const tq_enc_cmp *r, long batch, bool ok) {
-    printf("{\"kind\":\"encoder\",\"orig\":");
-    tq_json_str(stdout, A->path);
-    printf(",\"quant\":");
-    tq_json_str(stdout, B->path);
-    printf(",\"inputs\":");
-    tq_json_str(stdout, src);
-    printf(",\"sequences\":%d,\"pairs\":%d,\"tokens\":%lld", r->sequences, in->pairs, (long long)r->tokens);
-    jnum("pooled_cos_mean", r->pooled_cos_mean);
-    jnum("pooled_cos_min", r->pooled_cos_min);
-    printf(",\"pooled_worst_input\":");
-    tq_json_str(stdout, in->label[r->pooled_worst]);
-    jnum("token_cos_mean", r->tok_cos_mean);
-    jnum("token_cos_min", r->tok_cos_min);
-    jnum("hidden_mse", r->hidden_mse);
-    jnum("hidden_max_abs", r->hidden_max_abs);
-    jnum("logits_mse", r->has_logits ? r->logits_mse : NAN);
-    jnum("logits_max_abs", r->has_logits ? r->logits_max_abs : NAN);
-    jnum("top1_agreement", r->has_logits ? r->top1_agree : NAN);
-    printf(",\"layers\":[");
+    tqc_json j;
+    tqc_json_init(&j, stdout, TQC_JSON_COMPACT, 9);
+    tqc_json_begin_object(&j);
+    tqc_json_fields(&j, "kind:s orig:s quant:s inputs:s sequences:d pairs:d tokens:l pooled_cos_mean:f pooled_cos_min:f",
+                    "encoder", A->path, B->path, src, r->sequences, in->pairs, (long long)r->tokens, r->pooled_cos_mean,
+                    r->pooled_cos_min);
+    tqc_json_fields(&j, "pooled_worst_input:s token_cos_mean:f token_cos_min:f hidden_mse:f hidden_max_abs:f logits_mse:f "
+                    "logits_max_abs:f top1_agreement:f", in->label[r->pooled_worst], r->tok_cos_mean, r->tok_cos_min,
+                    r->hidden_mse, r->hidden_max_abs, r->has_logits ? r->logits_mse : NAN,
+                    r->has_logits ? r->logits_max_abs : NAN, r->has_logits ? r->top1_agree : NAN);
+    tqc_json_key(&j, "layers");
+    tqc_json_begin_array(&j);
     for (int l = 0; l < r->n_layer_err; l++) {
         const tq_enc_layer_err *e = &r->layer_err[l];
-        printf("%s{\"layer\":%d", l ? "," : "", l);
-        jnum("cos_mean", e->cos_mean);
-        jnum("cos_min", e->cos_min);
-        jnum("rel_err", e->rel_err);
-        jnum("max_abs", e->max_abs);
-        putchar('}');
+        tqc_json_begin_object(&j);
+        tqc_json_fields(&j, "layer:d cos_mean:f cos_min:f rel_err:f max_abs:f", l, e->cos_mean, e->cos_min, e->rel_err, e->max_abs);
+        tqc_json_end_object(&j);
     }
-    printf("],\"worst_growth_layer\":%d,\"batch\":%ld", r->worst_growth_layer, batch);
-    jnum("seq_per_s_orig", r->sec_a > 0 ? r->sequences / r->sec_a : 0);
-    jnum("seq_per_s_quant", r->sec_b > 0 ? r->sequences / r->sec_b : 0);
-    printf(",\"stored_bytes_orig\":%llu,\"stored_bytes_quant\":%llu", (unsigned long long)A->mem.total_bytes,
-           (unsigned long long)B->mem.total_bytes);
-    printf(",\"memory_bytes_orig\":%llu,\"memory_bytes_quant\":%llu,\"int8_matrices_quant\":%d",
-           (unsigned long long)tq_enc_weight_bytes(A->e), (unsigned long long)tq_enc_weight_bytes(B->e),
-           tq_enc_int8_matrices(B->e));
-    printf(",\"thresholds_ok\":%s}\n", ok ? "true" : "false");
+    tqc_json_end_array(&j);
+    tqc_json_fields(&j, "worst_growth_layer:d batch:l seq_per_s_orig:f seq_per_s_quant:f stored_bytes_orig:u stored_bytes_quant:u",
+                    r->worst_growth_layer, (long long)batch, r->sec_a > 0 ? r->sequences / r->sec_a : 0,
+                    r->sec_b > 0 ? r->sequences / r->sec_b : 0, (unsigned long long)A->mem.total_bytes,
+                    (unsigned long long)B->mem.total_bytes);
+    tqc_json_fields(&j, "memory_bytes_orig:u memory_bytes_quant:u int8_matrices_quant:d thresholds_ok:b",
+                    (unsigned long long)tq_enc_weight_bytes(A->e), (unsigned long long)tq_enc_weight_bytes(B->e),
+                    tq_enc_int8_matrices(B->e), (int)ok);
+    tqc_json_end_object(&j);
 }
 
-static void print_text(const enc_side *A, const enc_side *B, const char *src, const enc_inputs *in,
+static void print_text(const tqc_enc_side *A, const tqc_enc_side *B, const char *src, const tqc_enc_inputs *in,
                        const tq_enc_cmp *r, long batch) {
     const tq_enc_config *c = tq_enc_config_of(A->e);
     char b1[32], b2[32];
@@ -172,71 +131,54 @@ static void print_text(const enc_side *A, const enc_side *B, const char *src, co
     }
     printf("  speed             orig %.1f seq/s, quant %.1f seq/s (batch %ld, C forward pass)\n",
            r->sec_a > 0 ? r->sequences / r->sec_a : 0, r->sec_b > 0 ? r->sequences / r->sec_b : 0, batch);
-    printf("  stored            orig %s, quant %s\n", tq_fmt_bytes(A->mem.total_bytes, b1, sizeof b1),
-           tq_fmt_bytes(B->mem.total_bytes, b2, sizeof b2));
-    printf("  in memory         orig %s, quant %s", tq_fmt_bytes(tq_enc_weight_bytes(A->e), b1, sizeof b1),
-           tq_fmt_bytes(tq_enc_weight_bytes(B->e), b2, sizeof b2));
+    printf("  stored            orig %s, quant %s\n", tqc_fmt_bytes(A->mem.total_bytes, b1, sizeof b1),
+           tqc_fmt_bytes(B->mem.total_bytes, b2, sizeof b2));
+    printf("  in memory         orig %s, quant %s", tqc_fmt_bytes(tq_enc_weight_bytes(A->e), b1, sizeof b1),
+           tqc_fmt_bytes(tq_enc_weight_bytes(B->e), b2, sizeof b2));
     if (tq_enc_int8_matrices(B->e)) printf(" (%d matrices kept as int8)", tq_enc_int8_matrices(B->e));
     else printf(" (weights decoded to float32; --keep-int8 holds int8 codes)");
     putchar('\n');
 }
 
-int cmd_compare(int argc, char **argv) {
-    const char *cmd = "compare";
-    const char *orig = first_positional(argc, argv);
-    if (orig && compare_decoder_applies(orig)) return compare_decoder_main(argc, argv);
-    const char *texts = NULL, *ids = NULL, *batch_s = NULL, *min_cos_s = NULL, *max_mse_s = NULL, *min_agree_s = NULL;
-    bool json = false;
-    enc_open_opts po = {-1, -1, 0};
-    tq_args a;
-    tq_args_init(&a, argc, argv);
-    while (tq_args_next(&a)) {
-        if (tq_args_flag(&a, "--help") || tq_args_flag(&a, "-h")) { fputs(USAGE, stdout); return TQ_EXIT_OK; }
-        else if (tq_args_flag(&a, "--json")) json = true;
-        else if (tq_args_flag(&a, "--keep-int8")) po.keep_int8 = 1;
-        else if (tq_args_value(&a, NULL, "--texts", &texts)) {}
-        else if (tq_args_value(&a, NULL, "--ids", &ids)) {}
-        else if (tq_args_value(&a, NULL, "--batch", &batch_s)) {}
-        else if (tq_args_value(&a, NULL, "--min-cos", &min_cos_s)) {}
-        else if (tq_args_value(&a, NULL, "--max-mse", &max_mse_s)) {}
-        else if (tq_args_value(&a, NULL, "--min-agree", &min_agree_s)) {}
-        else if (!tq_args_positional(&a)) return tq_args_unknown(&a, cmd);
-    }
-    if (a.error) return TQ_EXIT_USAGE;
-    if (a.npos != 2) return tq_cli_usage_error(cmd, "expected ORIG and QUANT, got %d arguments", a.npos);
-    if (texts && ids) return tq_cli_usage_error(cmd, "give --texts or --ids, not both");
-    long batch = 8;
-    double min_cos = -2, max_mse = -1, min_agree = -1;
-    if (batch_s && !tq_parse_long(batch_s, 1, 4096, &batch))
-        return tq_cli_usage_error(cmd, "--batch must be an integer in [1, 4096], got \"%s\"", batch_s);
-    if (min_cos_s && !tq_parse_double(min_cos_s, -1, 1, &min_cos))
-        return tq_cli_usage_error(cmd, "--min-cos must be a number in [-1, 1], got \"%s\"", min_cos_s);
-    if (max_mse_s && !tq_parse_double(max_mse_s, 0, 1e300, &max_mse))
-        return tq_cli_usage_error(cmd, "--max-mse must be a number >= 0, got \"%s\"", max_mse_s);
-    if (min_agree_s && !tq_parse_double(min_agree_s, 0, 1, &min_agree))
-        return tq_cli_usage_error(cmd, "--min-agree must be a fraction in [0, 1], got \"%s\"", min_agree_s);
+typedef struct compare_args { const char *texts, *ids; int64_t batch; double min_cos, max_mse, min_agree; tqc_enc_open_opts po; } compare_args;
+static const compare_args DEFAULTS = {.batch = 8, .min_cos = -2, .max_mse = -1, .min_agree = -1, .po = {-1, -1, 0}};
 
-    enc_side A = {.path = a.pos[0]}, B = {.path = a.pos[1]};
-    enc_inputs in = {0};
+/* Decoders go to compare-decoder (its table decides which arguments are values). */
+static const tqc_command *route(int argc, char **argv) {
+    const char *orig = tqc_first_positional(&tqc_cmd_compare_decoder, argc, argv);
+    return orig && tqc_is_decoder(orig) ? &tqc_cmd_compare_decoder : &tqc_cmd_compare;
+}
+
+static int run(const tqc_ctx *cx, void *va) {
+    const compare_args *P = va;
+    const char *cmd = cx->cmd, *texts = P->texts, *ids = P->ids;
+    const long batch = (long)P->batch;
+    const double min_cos = P->min_cos, max_mse = P->max_mse, min_agree = P->min_agree;
+    const tqc_enc_open_opts po = P->po;
+    const bool json = cx->json;
+    if (texts && ids) return tqc_usage_error(cmd, "give --texts or --ids, not both");
+
+    tqc_enc_side A = {.path = cx->pos[0]}, B = {.path = cx->pos[1]};
+    tqc_enc_inputs in = {0};
     tq_enc_cmp r = {0};
-    int rc = enc_side_open(&A, cmd, ids == NULL, NULL, &po);
-    if (!rc) rc = enc_side_open(&B, cmd, false, tq_model_dir(A.m), &po);
+    int rc = tqc_enc_side_open(&A, cmd, ids == NULL, NULL, &po);
+    if (!rc) rc = tqc_enc_side_open(&B, cmd, false, tq_model_dir(A.m), &po);
     if (rc) goto out;
     const tq_enc_config *c = tq_enc_config_of(A.e);
-    int max_len = enc_max_len(A.e, A.tok), lb = enc_max_len(B.e, NULL);
+    int max_len = tqc_enc_max_len(A.e, A.tok), lb = tqc_enc_max_len(B.e, NULL);
     if (lb < max_len) max_len = lb;
     const char *src = "built-in";
-    if (ids) { rc = enc_inputs_from_ids_file(&in, cmd, ids, c->vocab_size, max_len); src = ids; }
-    else if (texts) { rc = enc_inputs_from_text_file(&in, cmd, A.tok, texts, max_len); src = texts; }
+    if (ids) { rc = tqc_enc_inputs_from_ids_file(&in, cmd, ids, c->vocab_size, max_len); src = ids; }
+    else if (texts) { rc = tqc_enc_inputs_from_text_file(&in, cmd, A.tok, texts, max_len); src = texts; }
     else {
         const char *aa[N_SINGLES + N_PAIRS], *bb[N_SINGLES + N_PAIRS];
         for (int i = 0; i < N_SINGLES; i++) { aa[i] = SINGLES[i]; bb[i] = NULL; }
         for (int i = 0; i < N_PAIRS; i++) { aa[N_SINGLES + i] = PREMISES[i]; bb[N_SINGLES + i] = HYPOTHESES[i]; }
-        rc = enc_inputs_from_texts(&in, cmd, A.tok, aa, bb, N_SINGLES + N_PAIRS, max_len);
+        rc = tqc_enc_inputs_from_texts(&in, cmd, A.tok, aa, bb, N_SINGLES + N_PAIRS, max_len);
     }
     if (rc) goto out;
     tq_error err = {0};
-    if (tq_enc_compare(A.e, B.e, in.seqs, in.n, (int)batch, &r, &err)) { rc = tq_cli_fail(cmd, &err); goto out; }
+    if (tq_enc_compare(A.e, B.e, in.seqs, in.n, (int)batch, &r, &err)) { rc = tqc_fail(cmd, &err); goto out; }
     bool bad_cos = min_cos > -2 && !(r.pooled_cos_min >= min_cos);
     bool bad_mse = max_mse >= 0 && !(r.hidden_mse <= max_mse);
     bool bad_agree = min_agree >= 0 && (!r.has_logits || !(r.top1_agree >= min_agree));
@@ -255,11 +197,24 @@ int cmd_compare(int argc, char **argv) {
             fprintf(stderr, "trueq %s: --min-agree needs a head with two labels or more (this one has one output)\n", cmd);
         else fprintf(stderr, "trueq %s: top-1 agreement %.4f is below --min-agree %g\n", cmd, r.top1_agree, min_agree);
     }
-    if (bad_cos || bad_mse || bad_agree) rc = TQ_EXIT_THRESHOLD;
+    if (bad_cos || bad_mse || bad_agree) rc = TQC_EXIT_THRESHOLD;
 out:
     tq_enc_cmp_free(&r);
-    enc_inputs_free(&in);
-    enc_side_free(&A);
-    enc_side_free(&B);
+    tqc_enc_release(&in, &A, &B);
     return rc;
 }
+
+static const tqc_opt OPTS[] = {
+    TQC_O_STR("--texts", NULL, compare_args, texts, "FILE",
+              "one input per line; a TAB separates a sentence pair\n(default: a built-in varied set of sentences and pairs)"),
+    TQC_ENC_OPT_IDS(compare_args, ids),
+    TQC_ENC_OPT_BATCH(compare_args, batch),
+    TQC_O_F64("--min-cos", NULL, compare_args, min_cos, "X", -1, 1, "exit 3 when the worst sentence-embedding cosine is below X"),
+    TQC_O_F64("--max-mse", NULL, compare_args, max_mse, "X", 0, INFINITY, "exit 3 when the token-state MSE exceeds X"),
+    TQC_O_F64("--min-agree", NULL, compare_args, min_agree, "F", 0, 1, "exit 3 when top-1 label agreement is below F"),
+    TQC_ENC_OPT_KEEP_INT8(compare_args, po.keep_int8),
+};
+
+const tqc_command tqc_cmd_compare = {.name = "compare", .summary = "run original and quantized through the same forward pass; compare outputs",
+    .synopsis = SYNOPSIS, .description = DESCRIPTION, .epilog = EPILOG, TQC_OPTS(OPTS), .has_json = true,
+    .min_pos = 2, .max_pos = 2, .pos_names = "ORIG QUANT", TQC_ARGS(compare_args, &DEFAULTS), .run = run, .route = route};

@@ -3,10 +3,10 @@
 #include "cli.h"
 #include "trueq_verify.h"
 #include <stdlib.h>
-#include <string.h>
 
-static const char *USAGE =
-    "usage: trueq selftest [--json] [--failures]\n\n"
+static const char SYNOPSIS[] =
+    "[--json] [--failures]";
+static const char DESCRIPTION[] =
     "Runs the seeds' quantization-math checks for every codec x bits x granularity of\n"
     "`trueq codecs` on built-in vectors (a ramp, normal weights with outliers and zeros,\n"
     "edge values: denormals, +-3e38, a constant row, a zero row):\n"
@@ -16,44 +16,33 @@ static const char *USAGE =
     "  range           every code lies in the codec's range\n"
     "  half-step       every reconstruction error is within half a quantization step\n"
     "  zeros           exact zeros decode to 0 and nothing decodes to NaN/Inf\n"
-    "Prints PASS/FAIL per check; exits 0 when all pass, 3 when any fails.\n\n"
-    "  --json       machine-readable output\n"
-    "  --failures   print only failing checks (and the summary)\n";
+    "Prints PASS/FAIL per check; exits 0 when all pass, 3 when any fails.\n";
 
-int cmd_selftest(int argc, char **argv) {
-    tq_args a;
-    tq_args_init(&a, argc, argv);
-    bool json = false, only_fail = false;
-    while (tq_args_next(&a)) {
-        if (tq_args_flag(&a, "--help") || tq_args_flag(&a, "-h")) { fputs(USAGE, stdout); return TQ_EXIT_OK; }
-        else if (tq_args_flag(&a, "--json")) json = true;
-        else if (tq_args_flag(&a, "--failures")) only_fail = true;
-        else return tq_args_unknown(&a, USAGE);
-    }
-    if (a.error) return TQ_EXIT_USAGE;
-    if (a.npos) return tq_cli_usage_error("selftest", "takes no arguments");
+typedef struct selftest_args { bool failures; } selftest_args;
+
+static int run(const tqc_ctx *c, void *va) {
+    const bool only_fail = ((const selftest_args *)va)->failures;
     tq_selftest_result *r = NULL;
     int64_t n = 0, fails = 0;
     tq_error e;
-    if (tq_selftest_run(&r, &n, &e)) return tq_cli_fail("selftest", &e);
+    if (tq_selftest_run(&r, &n, &e)) return tqc_fail(c->cmd, &e);
     for (int64_t i = 0; i < n; i++) fails += !r[i].pass;
-    if (json) {
-        printf("{\"checks\": %lld, \"failed\": %lld, \"results\": [", (long long)n, (long long)fails);
-        bool first = true;
+    if (c->json) {
+        tqc_json j;
+        tqc_json_init(&j, stdout, TQC_JSON_SPACED, 9);
+        tqc_json_begin_object(&j);
+        tqc_json_fields(&j, "checks:l failed:l", (long long)n, (long long)fails);
+        tqc_json_key(&j, "results");
+        tqc_json_begin_array(&j);
         for (int64_t i = 0; i < n; i++) {
             if (only_fail && r[i].pass) continue;
-            printf("%s\n  {\"codec\": ", first ? "" : ",");
-            first = false;
-            tq_json_str(stdout, r[i].codec);
-            printf(", \"vector\": ");
-            tq_json_str(stdout, r[i].vector);
-            printf(", \"check\": ");
-            tq_json_str(stdout, r[i].check);
-            printf(", \"pass\": %s, \"detail\": ", r[i].pass ? "true" : "false");
-            tq_json_str(stdout, r[i].detail);
-            printf("}");
+            tqc_json_begin_object(&j);
+            tqc_json_fields(&j, "codec:s vector:s check:s pass:b detail:s", r[i].codec, r[i].vector, r[i].check, r[i].pass,
+                            r[i].detail);
+            tqc_json_end_object(&j);
         }
-        printf("]}\n");
+        tqc_json_end_array(&j);
+        tqc_json_end_object(&j);
     } else {
         for (int64_t i = 0; i < n; i++) {
             if (only_fail && r[i].pass) continue;
@@ -64,5 +53,13 @@ int cmd_selftest(int argc, char **argv) {
         printf("%lld checks, %lld passed, %lld failed\n", (long long)n, (long long)(n - fails), (long long)fails);
     }
     free(r);
-    return fails ? TQ_EXIT_THRESHOLD : TQ_EXIT_OK;
+    return fails ? TQC_EXIT_THRESHOLD : TQC_EXIT_OK;
 }
+
+static const tqc_opt OPTS[] = {
+    TQC_O_FLAG("--failures", NULL, selftest_args, failures, "print only failing checks (and the summary)"),
+};
+
+const tqc_command tqc_cmd_selftest = {.name = "selftest", .summary = "quantization-math checks of every codec on built-in vectors",
+    .synopsis = SYNOPSIS, .description = DESCRIPTION, .epilog = NULL, TQC_OPTS(OPTS), .has_json = true,
+    .min_pos = 0, .max_pos = 0, .pos_names = "no arguments", TQC_ARGS(selftest_args, NULL), .run = run, .route = NULL};

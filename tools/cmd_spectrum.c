@@ -19,30 +19,15 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define MAX_RUNS 9
-
-static const char *USAGE =
-    "usage: trueq spectrum MODEL [options]\n"
+static const char SYNOPSIS[] =
+    "MODEL [options]\n"
     "       trueq spectrum MODEL --bits 8,4,2 [--codec NAME] [--granularity G] [options]\n"
-    "       trueq spectrum ORIG QUANT [options]\n"
-    "\n"
+    "       trueq spectrum ORIG QUANT [options]";
+static const char DESCRIPTION[] =
     "WeightWatcher 0.7.5.5-faithful spectral analysis (ESD, power-law alpha and\n"
-    "every default per-layer metric) of each 2-D weight matrix; see docs/spectrum.md.\n"
-    "\n"
-    "options:\n"
-    "  --csv FILE          per-layer table as CSV (study: FILE is the combined\n"
-    "                      table; FILE-<run>.csv one per run)\n"
-    "  --json              JSON on stdout instead of the text table\n"
-    "  --ww                WeightWatcher-compatible rows: only analysed layers,\n"
-    "                      status success/failed, failed fits as -1\n"
-    "  --threads N         layer threads (default: all CPUs); results identical for any N\n"
-    "  --svd auto|gesdd    auto (default): Gram-matrix eigenvalues where provably\n"
-    "                      accurate, else dgesdd; gesdd: always LAPACK dgesdd\n"
-    "  --bits LIST         quantization study at these bit widths (e.g. 8,4,2)\n"
-    "  --codec NAME        codec for --bits (default linear-sym)\n"
-    "  --granularity G     tensor | channel | group:SIZE (default channel)\n"
-    "  --svg DIR           write DIR/alpha.svg and DIR/esd-<run>.svg\n"
-    "  --layer NAME        the layer whose ESD is plotted (default: the first fitted)\n";
+    "every default per-layer metric) of each 2-D weight matrix; see docs/spectrum.md.\n";
+
+#define MAX_RUNS 9
 
 typedef struct run {
     char           label[64];
@@ -78,17 +63,14 @@ static tq_status qdq(void *ctx, const char *name, float *w, int64_t rows, int64_
     return st;
 }
 
-static void progress_cb(void *ctx, int64_t done, int64_t total, const char *name) { (void)name; tq_progress((const char *)ctx, done, total); }
+static void progress_cb(void *ctx, int64_t done, int64_t total, const char *name) {
+    (void)name; tqc_progress((const char *)ctx, done, total); }
 
 /* ---- formatting helpers ------------------------------------------------- */
 
 static void csv_num(FILE *f, double v) {
     if (isnan(v)) return;            /* empty cell, as pandas writes NaN/None */
     if (isinf(v)) fputs(v > 0 ? "inf" : "-inf", f);
-    else fprintf(f, "%.17g", v);
-}
-static void json_num(FILE *f, double v) {
-    if (!isfinite(v)) fputs("null", f);
     else fprintf(f, "%.17g", v);
 }
 static void csv_str(FILE *f, const char *s) {
@@ -139,38 +121,40 @@ static int write_csv_run(const char *path, const run *r, int ww) {
     return 0;
 }
 
-static void json_layer(FILE *f, const tq_spectral_layer *L, int ww) {
-    fputs("{\"name\":", f); tq_json_str(f, L->name);
-    fputs(",\"status\":", f); tq_json_str(f, status_text(L, ww));
-    fputs(",\"reason\":", f); tq_json_str(f, L->reason);
-    fprintf(f, ",\"shape\":[%lld,%lld]", (long long)L->rows, (long long)L->cols);
+static void json_layer(tqc_json *j, const tq_spectral_layer *L, int ww) {
+    tqc_json_begin_object(j);
+    tqc_json_fields(j, "name:s status:s reason:s", L->name, status_text(L, ww), L->reason);
+    tqc_json_key(j, "shape");
+    const int64_t shape[2] = {L->rows, L->cols};
+    tqc_json_ints(j, shape, 2);
     if (L->status != TQ_SPECTRAL_SKIPPED) {
-        fprintf(f, ",\"N\":%lld,\"M\":%lld,\"Q\":", (long long)L->N, (long long)L->M); json_num(f, L->Q);
-        struct { const char *k; double v; } d[] = {
+        tqc_json_fields(j, "N:l M:l Q:f", (long long)L->N, (long long)L->M, L->Q);
+        const struct { const char *k; double v; } d[] = {
             {"alpha", L->alpha}, {"alpha_weighted", L->alpha_weighted}, {"log_norm", L->log_norm},
             {"log_spectral_norm", L->log_spectral_norm}, {"norm", L->norm}, {"spectral_norm", L->spectral_norm},
             {"stable_rank", L->stable_rank}, {"log_alpha_norm", L->log_alpha_norm}, {"D", L->D},
             {"xmin", L->xmin}, {"xmax", L->xmax}, {"sigma", L->sigma}, {"lambda_max", L->lambda_max},
             {"sv_max", L->sv_max}, {"sv_min", L->sv_min}, {"entropy", L->entropy} };
-        for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) { fprintf(f, ",\"%s\":", d[i].k); json_num(f, d[i].v); }
-        fprintf(f, ",\"num_pl_spikes\":%lld,\"num_evals\":%lld,\"rank_loss\":%lld,\"weak_rank_loss\":%lld,"
-                   "\"matrix_rank\":%lld,\"xmin_index\":%lld,\"svd\":\"%s\",\"warning\":",
-                (long long)L->num_pl_spikes, (long long)L->num_evals, (long long)L->rank_loss,
-                (long long)L->weak_rank_loss, (long long)L->matrix_rank, (long long)L->xmin_index,
-                L->svd_used == TQ_SPECTRAL_SVD_AUTO ? "gram" : "gesdd");
-        tq_json_str(f, tq_spectral_warning_str(L->warning));
+        for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) tqc_json_knum(j, d[i].k, d[i].v);
+        const struct { const char *k; int64_t v; } n[] = {
+            {"num_pl_spikes", L->num_pl_spikes}, {"num_evals", L->num_evals}, {"rank_loss", L->rank_loss},
+            {"weak_rank_loss", L->weak_rank_loss}, {"matrix_rank", L->matrix_rank}, {"xmin_index", L->xmin_index} };
+        for (size_t i = 0; i < sizeof n / sizeof n[0]; i++) tqc_json_kint(j, n[i].k, n[i].v);
+        tqc_json_fields(j, "svd:s warning:s", L->svd_used == TQ_SPECTRAL_SVD_AUTO ? "gram" : "gesdd",
+                        tq_spectral_warning_str(L->warning));
     }
-    fputc('}', f);
+    tqc_json_end_object(j);
 }
 
-static void json_summary(FILE *f, const tq_spectral_summary *s) {
-    fprintf(f, "{\"layers\":%lld", (long long)s->n);
-    struct { const char *k; double v; } d[] = {
+static void json_summary(tqc_json *j, const tq_spectral_summary *s) {
+    tqc_json_begin_object(j);
+    tqc_json_kint(j, "layers", s->n);
+    const struct { const char *k; double v; } d[] = {
         {"log_norm", s->log_norm}, {"alpha", s->alpha}, {"alpha_weighted", s->alpha_weighted},
         {"log_alpha_norm", s->log_alpha_norm}, {"log_spectral_norm", s->log_spectral_norm},
         {"stable_rank", s->stable_rank} };
-    for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) { fprintf(f, ",\"%s\":", d[i].k); json_num(f, d[i].v); }
-    fputc('}', f);
+    for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) tqc_json_knum(j, d[i].k, d[i].v);
+    tqc_json_end_object(j);
 }
 
 /* ---- the text table ------------------------------------------------------ */
@@ -355,7 +339,7 @@ static int write_plots(const char *dir, const run *runs, int nr, const char *lay
     snprintf(title, sizeof title, "alpha per layer: %.1900s", model);
     tq_error err;
     int rc = 0;
-    if (tq_spectral_svg_alpha_plot(path, title, names, n, ser, nr, &err) != TQ_OK) rc = tq_cli_fail("spectrum", &err);
+    if (tq_spectral_svg_alpha_plot(path, title, names, n, ser, nr, &err) != TQ_OK) rc = tqc_fail("spectrum", &err);
     else fprintf(stderr, "wrote %s\n", path);
     free(names);
     free(ys);
@@ -375,7 +359,7 @@ static int write_plots(const char *dir, const run *runs, int nr, const char *lay
                          .n_tail = L->num_pl_spikes };
         snprintf(path, sizeof path, "%.3900s/esd-%.60s.svg", dir, runs[k].label);
         snprintf(title, sizeof title, "ESD of %.255s (%.60s): alpha %.3f, xmin %.4g", L->name, runs[k].label, L->alpha, L->xmin);
-        if (tq_spectral_svg_esd_plot(path, title, runs[k].rep.evals[li], L->M, &fit, &err) != TQ_OK) rc = tq_cli_fail("spectrum", &err);
+        if (tq_spectral_svg_esd_plot(path, title, runs[k].rep.evals[li], L->M, &fit, &err) != TQ_OK) rc = tqc_fail("spectrum", &err);
         else fprintf(stderr, "wrote %s\n", path);
     }
     return rc;
@@ -383,147 +367,126 @@ static int write_plots(const char *dir, const run *runs, int nr, const char *lay
 
 /* ---- main ------------------------------------------------------------------- */
 
-static int parse_gran(const char *s, tq_qparams *q) {
-    if (!strcmp(s, "tensor")) { q->gran = TQ_GRAN_TENSOR; q->group = 0; return 0; }
-    if (!strcmp(s, "channel")) { q->gran = TQ_GRAN_CHANNEL; q->group = 0; return 0; }
-    if (!strncmp(s, "group:", 6)) {
-        char *end;
-        long long g = strtoll(s + 6, &end, 10);
-        if (*end || g <= 0) return -1;
-        q->gran = TQ_GRAN_GROUP; q->group = g; q->pad = 1;
-        return 0;
-    }
-    return -1;
-}
-
 static int analyze_run(const tq_model *m, run *r, const tq_spectral_opts *base, int quant) {
     tq_spectral_opts o = *base;
     if (quant) { o.transform = qdq; o.transform_ctx = &r->q; }
     o.progress_ctx = r->label;
     tq_error err;
-    if (tq_spectral_analyze(m, &o, &r->rep, &err) != TQ_OK) { tq_progress_done(); return tq_cli_fail("spectrum", &err); }
-    tq_progress_done();
+    if (tq_spectral_analyze(m, &o, &r->rep, &err) != TQ_OK) { tqc_progress_done(); return tqc_fail("spectrum", &err); }
+    tqc_progress_done();
     return 0;
 }
 
-int cmd_spectrum(int argc, char **argv) {
-    const char *csv = NULL, *bits = NULL, *codec = "linear-sym", *gran = "channel", *svgdir = NULL, *layer = NULL,
-               *threads_s = NULL, *svd_s = NULL;
-    bool json = false, ww = false;
-    tq_args a;
-    tq_args_init(&a, argc, argv);
-    while (tq_args_next(&a)) {
-        if (tq_args_flag(&a, "--help") || tq_args_flag(&a, "-h")) { fputs(USAGE, stdout); return TQ_EXIT_OK; }
-        else if (tq_args_flag(&a, "--json")) json = true;
-        else if (tq_args_flag(&a, "--ww")) ww = true;
-        else if (tq_args_value(&a, NULL, "--csv", &csv)) {}
-        else if (tq_args_value(&a, NULL, "--bits", &bits)) {}
-        else if (tq_args_value(&a, NULL, "--codec", &codec)) {}
-        else if (tq_args_value(&a, NULL, "--granularity", &gran)) {}
-        else if (tq_args_value(&a, NULL, "--svg", &svgdir)) {}
-        else if (tq_args_value(&a, NULL, "--layer", &layer)) {}
-        else if (tq_args_value(&a, "-j", "--threads", &threads_s)) {}
-        else if (tq_args_value(&a, NULL, "--svd", &svd_s)) {}
-        else if (!tq_args_positional(&a)) return tq_args_unknown(&a, "spectrum");
-    }
-    if (a.error) return TQ_EXIT_USAGE;
-    if (a.npos < 1 || a.npos > 2) { fputs(USAGE, stderr); return TQ_EXIT_USAGE; }
-    if (a.npos == 2 && bits) return tq_cli_usage_error("spectrum", "--bits and a second model exclude each other");
+typedef struct spectrum_args {
+    const char *csv, *bits, *svg, *layer;
+    bool ww;
+    int64_t threads;
+    int svd;
+    const tq_codec_info *codec;
+    tqc_gran gran;
+} spectrum_args;
+static const spectrum_args DEFAULTS = {.svd = TQ_SPECTRAL_SVD_AUTO, .gran = {TQ_GRAN_CHANNEL, 0}};
+static const tqc_choice SVD[] = {{"auto", TQ_SPECTRAL_SVD_AUTO}, {"gesdd", TQ_SPECTRAL_SVD_GESDD}, {NULL, 0}};
 
-    tq_spectral_opts o = { .progress = tq_stderr_is_tty() ? progress_cb : NULL, .keep_evals = svgdir != NULL };
-    if (threads_s) {
-        char *end;
-        long t = strtol(threads_s, &end, 10);
-        if (*end || t < 1 || t > 256) return tq_cli_usage_error("spectrum", "--threads wants 1..256, got \"%s\"", threads_s);
-        o.threads = (int)t;
-    }
-    if (svd_s) {
-        if (!strcmp(svd_s, "auto")) o.svd = TQ_SPECTRAL_SVD_AUTO;
-        else if (!strcmp(svd_s, "gesdd")) o.svd = TQ_SPECTRAL_SVD_GESDD;
-        else return tq_cli_usage_error("spectrum", "--svd wants auto or gesdd, got \"%s\"", svd_s);
-    }
+static int run_cmd(const tqc_ctx *c, void *va) {
+    const spectrum_args *A = va;
+    const char *csv = A->csv, *bits = A->bits, *svgdir = A->svg, *layer = A->layer;
+    const bool json = c->json, ww = A->ww;
+    const char *cmd = c->cmd;
+    const int npos = c->npos;
+    if (npos == 2 && bits) return tqc_usage_error(cmd, "--bits and a second model exclude each other");
+
+    tq_spectral_opts o = { .progress = tqc_stderr_is_tty() ? progress_cb : NULL, .keep_evals = svgdir != NULL };
+    o.threads = (int)A->threads;
+    o.svd = (tq_spectral_svd)A->svd;
 
     run runs[MAX_RUNS];
     memset(runs, 0, sizeof runs);
     int nr = 0;
-    tq_qparams qbase = { .codec = TQ_CODEC_LINEAR_SYM, .gran = TQ_GRAN_CHANNEL };
-    if (bits) {
-        const tq_codec_info *ci = tq_codec_by_name(codec);
-        if (!ci) return tq_cli_usage_error("spectrum", "unknown codec \"%s\" (see trueq codecs)", codec);
-        qbase.codec = ci->id;
-        if (parse_gran(gran, &qbase)) return tq_cli_usage_error("spectrum", "bad --granularity \"%s\"", gran);
-    }
-    snprintf(runs[nr++].label, sizeof runs[0].label, "%s", a.npos == 2 || bits ? "orig" : "weights");
+    tq_qparams qbase = { .codec = A->codec ? A->codec->id : TQ_CODEC_LINEAR_SYM, .gran = A->gran.gran,
+                         .group = A->gran.group, .pad = A->gran.gran == TQ_GRAN_GROUP };
+    snprintf(runs[nr++].label, sizeof runs[0].label, "%s", npos == 2 || bits ? "orig" : "weights");
     if (bits) {
         char *list = strdup(bits);
         for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
-            char *end;
-            long b = strtol(tok, &end, 10);
-            if (*end || b < 1 || b > 16) { free(list); return tq_cli_usage_error("spectrum", "bad bit width \"%s\" in --bits", tok); }
-            if (nr >= MAX_RUNS) { free(list); return tq_cli_usage_error("spectrum", "at most %d bit widths", MAX_RUNS - 1); }
+            int64_t b;
+            if (tqc_parse_i64(tok, 1, 16, &b)) {
+                tqc_usage_error(cmd, "--bits: bit width \"%s\" is not an integer in [1, 16]", tok);
+                free(list);
+                return TQC_EXIT_USAGE;
+            }
+            if (nr >= MAX_RUNS) { free(list); return tqc_usage_error(cmd, "at most %d bit widths", MAX_RUNS - 1); }
             const tq_codec_info *ci = tq_codec_by_id(qbase.codec);
-            if (!(ci->bits_mask & (1u << b))) { free(list); return tq_cli_usage_error("spectrum", "codec %s does not support %ld bits", ci->name, b); }
-            if (!(ci->gran_mask & (1u << qbase.gran))) { free(list); return tq_cli_usage_error("spectrum", "codec %s does not support --granularity %s", ci->name, gran); }
+            if (!(ci->bits_mask & (1u << b))) { free(list); return tqc_usage_error(cmd, "codec %s does not support %lld bits", ci->name, (long long)b); }
+            if (!(ci->gran_mask & (1u << qbase.gran))) { free(list); return tqc_usage_error(cmd, "codec %s does not support --granularity %s", ci->name, tqc_gran_name(qbase.gran)); }
             runs[nr].q = qbase;
             runs[nr].q.bits = (int)b;
             runs[nr].quant = 1;
-            snprintf(runs[nr].label, sizeof runs[0].label, "%ldbit", b);
+            snprintf(runs[nr].label, sizeof runs[0].label, "%lldbit", (long long)b);
             nr++;
         }
         free(list);
-        if (nr < 2) return tq_cli_usage_error("spectrum", "--bits needs at least one bit width");
+        if (nr < 2) return tqc_usage_error(cmd, "--bits needs at least one bit width");
     }
 
     tq_error err;
-    tq_model *m = tq_model_open(a.pos[0], &err);
-    if (!m) return tq_cli_fail("spectrum", &err);
+    tq_model *m = tq_model_open(c->pos[0], &err);
+    if (!m) return tqc_fail("spectrum", &err);
     tq_model *mq = NULL;
     int rc = 0;
-    if (a.npos == 2) {
-        mq = tq_model_open(a.pos[1], &err);
-        if (!mq) { tq_model_close(m); return tq_cli_fail("spectrum", &err); }
+    if (npos == 2) {
+        mq = tq_model_open(c->pos[1], &err);
+        if (!mq) { tq_model_close(m); return tqc_fail("spectrum", &err); }
         snprintf(runs[nr++].label, sizeof runs[0].label, "quant");
         for (int64_t i = 0; i < tq_model_count(mq); i++) {
             const tq_tensor *t = tq_model_tensor(mq, i);
             if (t->quantized) { char qb[48]; tq_qparams_str(&t->q, qb, sizeof qb);
-                fprintf(stderr, "trueq spectrum: %s holds quantized tensors (first: %s %s)\n", a.pos[1], t->name, qb); break; }
+                fprintf(stderr, "trueq spectrum: %s holds quantized tensors (first: %s %s)\n", c->pos[1], t->name, qb); break; }
         }
     }
     for (int k = 0; k < nr && rc == 0; k++) {
-        const tq_model *src = (a.npos == 2 && k == 1) ? mq : m;
+        const tq_model *src = (npos == 2 && k == 1) ? mq : m;
         rc = analyze_run(src, &runs[k], &o, runs[k].quant);
     }
     if (rc == 0) {
         int64_t analysed = 0;
         for (int k = 0; k < nr; k++) analysed += runs[k].rep.analysed;
         if (json) {
-            printf("{\"model\":"); tq_json_str(stdout, a.pos[0]);
-            if (mq) { printf(",\"quantized_model\":"); tq_json_str(stdout, a.pos[1]); }
-            printf(",\"weightwatcher_compatible\":%s,\"runs\":[", ww ? "true" : "false");
+            tqc_json j;
+            tqc_json_init(&j, stdout, TQC_JSON_COMPACT, 17);
+            tqc_json_begin_object(&j);
+            tqc_json_kstr(&j, "model", c->pos[0]);
+            if (mq) tqc_json_kstr(&j, "quantized_model", c->pos[1]);
+            tqc_json_kbool(&j, "weightwatcher_compatible", ww);
+            tqc_json_key(&j, "runs");
+            tqc_json_begin_array(&j);
             for (int k = 0; k < nr; k++) {
-                printf("%s{\"label\":", k ? "," : ""); tq_json_str(stdout, runs[k].label);
-                if (runs[k].quant) { char qb[64]; tq_qparams_str(&runs[k].q, qb, sizeof qb); printf(",\"qparams\":"); tq_json_str(stdout, qb); }
-                printf(",\"layers\":[");
-                int first = 1;
+                tqc_json_begin_object(&j);
+                tqc_json_kstr(&j, "label", runs[k].label);
+                if (runs[k].quant) { char qb[64]; tq_qparams_str(&runs[k].q, qb, sizeof qb); tqc_json_kstr(&j, "qparams", qb); }
+                tqc_json_key(&j, "layers");
+                tqc_json_begin_array(&j);
                 for (int64_t i = 0; i < runs[k].rep.n; i++) {
                     if (ww && runs[k].rep.layers[i].status == TQ_SPECTRAL_SKIPPED) continue;
-                    if (!first) putchar(',');
-                    first = 0;
-                    json_layer(stdout, &runs[k].rep.layers[i], ww);
+                    json_layer(&j, &runs[k].rep.layers[i], ww);
                 }
+                tqc_json_end_array(&j);
                 tq_spectral_summary s;
                 tq_spectral_summarize(runs[k].rep.layers, runs[k].rep.n, &s);
-                printf("],\"summary\":"); json_summary(stdout, &s);
+                tqc_json_key(&j, "summary");
+                json_summary(&j, &s);
                 if (nr > 1) {
                     study_stats st = stats_of(&runs[0], &runs[k]);
-                    printf(",\"study\":{\"mean_alpha\":"); json_num(stdout, st.mean_alpha);
-                    printf(",\"share_alpha_2_6\":"); json_num(stdout, st.share_2_6);
-                    printf(",\"corr_alpha_with_orig\":"); json_num(stdout, st.corr);
-                    printf(",\"failed\":%lld,\"paired\":%lld}", (long long)st.failed, (long long)st.paired);
+                    tqc_json_key(&j, "study");
+                    tqc_json_begin_object(&j);
+                    tqc_json_fields(&j, "mean_alpha:f share_alpha_2_6:f corr_alpha_with_orig:f failed:l paired:l", st.mean_alpha,
+                                    st.share_2_6, st.corr, (long long)st.failed, (long long)st.paired);
+                    tqc_json_end_object(&j);
                 }
-                putchar('}');
+                tqc_json_end_object(&j);
             }
-            printf("]}\n");
+            tqc_json_end_array(&j);
+            tqc_json_end_object(&j);
         } else {
             for (int k = 0; k < nr; k++) {
                 if (nr > 1) printf("== %s ==\n", runs[k].label);
@@ -533,22 +496,22 @@ int cmd_spectrum(int argc, char **argv) {
             if (nr > 1) print_study(runs, nr);
         }
         if (csv) {
-            if (nr == 1) rc = write_csv_run(csv, &runs[0], ww) ? TQ_EXIT_FAIL : 0;
+            if (nr == 1) rc = write_csv_run(csv, &runs[0], ww) ? TQC_EXIT_FAIL : 0;
             else {
-                rc = write_study_csv(csv, runs, nr) ? TQ_EXIT_FAIL : 0;
+                rc = write_study_csv(csv, runs, nr) ? TQC_EXIT_FAIL : 0;
                 for (int k = 0; k < nr && rc == 0; k++) {
                     char p[4096];
                     const char *dot = strrchr(csv, '.');
                     int stem = dot && dot > strrchr(csv, '/') ? (int)(dot - csv) : (int)strlen(csv);
                     snprintf(p, sizeof p, "%.*s-%s.csv", stem, csv, runs[k].label);
-                    rc = write_csv_run(p, &runs[k], ww) ? TQ_EXIT_FAIL : 0;
+                    rc = write_csv_run(p, &runs[k], ww) ? TQC_EXIT_FAIL : 0;
                 }
             }
         }
-        if (rc == 0 && svgdir) rc = write_plots(svgdir, runs, nr, layer, a.pos[0]) ? TQ_EXIT_FAIL : 0;
+        if (rc == 0 && svgdir) rc = write_plots(svgdir, runs, nr, layer, c->pos[0]) ? TQC_EXIT_FAIL : 0;
         if (rc == 0 && analysed == 0) {
-            fprintf(stderr, "trueq spectrum: no tensor of %s was analysed (no 2-D weight with 10 <= min dim <= 15000)\n", a.pos[0]);
-            rc = TQ_EXIT_FAIL;
+            fprintf(stderr, "trueq spectrum: no tensor of %s was analysed (no 2-D weight with 10 <= min dim <= 15000)\n", c->pos[0]);
+            rc = TQC_EXIT_FAIL;
         }
     }
     for (int k = 0; k < nr; k++) tq_spectral_report_free(&runs[k].rep);
@@ -556,3 +519,24 @@ int cmd_spectrum(int argc, char **argv) {
     tq_model_close(m);
     return rc;
 }
+
+static const tqc_opt OPTS[] = {
+    TQC_O_STR("--csv", NULL, spectrum_args, csv, "FILE",
+              "per-layer table as CSV (study: FILE is the combined\ntable; FILE-<run>.csv one per run)"),
+    TQC_O_FLAG("--ww", NULL, spectrum_args, ww,
+               "WeightWatcher-compatible rows: only analysed layers,\nstatus success/failed, failed fits as -1"),
+    TQC_O_INT("--threads", "-j", spectrum_args, threads, "N", 1, 256,
+              "layer threads (default: all CPUs); results identical for any N"),
+    TQC_O_CHOICE("--svd", spectrum_args, svd, SVD,
+                 "auto (default): Gram-matrix eigenvalues where provably\n"
+                 "accurate, else dgesdd; gesdd: always LAPACK dgesdd"),
+    TQC_O_STR("--bits", NULL, spectrum_args, bits, "LIST", "quantization study at these bit widths (e.g. 8,4,2)"),
+    TQC_O_CODEC("--codec", spectrum_args, codec, "codec for --bits (default linear-sym)"),
+    TQC_O_GRAN("--granularity", spectrum_args, gran, "tensor | channel | group:SIZE (default channel)"),
+    TQC_O_STR("--svg", NULL, spectrum_args, svg, "DIR", "write DIR/alpha.svg and DIR/esd-<run>.svg"),
+    TQC_O_STR("--layer", NULL, spectrum_args, layer, "NAME", "the layer whose ESD is plotted (default: the first fitted)"),
+};
+
+const tqc_command tqc_cmd_spectrum = {.name = "spectrum", .summary = "WeightWatcher-faithful spectral analysis (alpha...), also per bit width",
+    .synopsis = SYNOPSIS, .description = DESCRIPTION, .epilog = NULL, TQC_OPTS(OPTS), .has_json = true,
+    .min_pos = 1, .max_pos = 2, .pos_names = "MODEL or ORIG QUANT", TQC_ARGS(spectrum_args, &DEFAULTS), .run = run_cmd, .route = NULL};

@@ -1,44 +1,42 @@
 /* cmd_synth.c — `trueq synth OUTDIR`: write the built-in default model. */
 #include "cli.h"
-#include <stdlib.h>
-#include <string.h>
 
-static const char *USAGE =
-    "usage: trueq synth OUTDIR [--seed N] [--layers N] [--dim N] [--hidden N] [--heads N] [--vocab N]\n\n"
+static const char SYNOPSIS[] =
+    "OUTDIR [--seed N] [--layers N] [--dim N] [--hidden N] [--heads N] [--vocab N]";
+static const char DESCRIPTION[] =
     "Writes a deterministic DistilBertForSequenceClassification checkpoint with Hugging Face\n"
     "tensor names (distilbert-base shape: 6 layers, dim 768, 12 heads, FFN 3072, vocab 30522,\n"
     "a 3-label MNLI head): OUTDIR/model.safetensors (F32, about 268 MB), config.json,\n"
     "vocab.txt and tokenizer_config.json. Weights are drawn to look trained (heavy tails,\n"
     "outlier channels, power-law spectra), not like an initialisation. Same seed, same bytes.\n";
 
-static bool parse_int(const char *s, int *v) {
-    char *e;
-    long x = strtol(s, &e, 10);
-    if (*e || x <= 0 || x > 1000000) return false;
-    *v = (int)x;
-    return true;
-}
+typedef struct synth_args { uint64_t seed; int64_t layers, dim, hidden, heads, vocab; } synth_args;
 
-int cmd_synth(int argc, char **argv) {
+static int run(const tqc_ctx *c, void *va) {
+    const synth_args *a = va;
     tq_synth_options o;
     tq_synth_options_init(&o);
-    tq_args a;
-    tq_args_init(&a, argc, argv);
-    const char *v;
-    while (tq_args_next(&a)) {
-        if (tq_args_flag(&a, "--help") || tq_args_flag(&a, "-h")) { fputs(USAGE, stdout); return 0; }
-        if (tq_args_value(&a, NULL, "--seed", &v)) { char *e; o.seed = strtoull(v, &e, 10); if (*e) return tq_cli_usage_error("synth", "--seed needs an integer"); }
-        else if (tq_args_value(&a, NULL, "--layers", &v)) { if (!parse_int(v, &o.layers)) return tq_cli_usage_error("synth", "bad --layers %s", v); }
-        else if (tq_args_value(&a, NULL, "--dim", &v)) { if (!parse_int(v, &o.dim)) return tq_cli_usage_error("synth", "bad --dim %s", v); }
-        else if (tq_args_value(&a, NULL, "--hidden", &v)) { if (!parse_int(v, &o.hidden)) return tq_cli_usage_error("synth", "bad --hidden %s", v); }
-        else if (tq_args_value(&a, NULL, "--heads", &v)) { if (!parse_int(v, &o.heads)) return tq_cli_usage_error("synth", "bad --heads %s", v); }
-        else if (tq_args_value(&a, NULL, "--vocab", &v)) { if (!parse_int(v, &o.vocab)) return tq_cli_usage_error("synth", "bad --vocab %s", v); }
-        else if (!tq_args_positional(&a)) return tq_args_unknown(&a, "synth");
-    }
-    if (a.error) return TQ_EXIT_USAGE;
-    if (a.npos != 1) { fputs(USAGE, stderr); return TQ_EXIT_USAGE; }
+    if (tqc_given(&tqc_cmd_synth, c, "--seed")) o.seed = a->seed;
+    if (a->layers) o.layers = (int)a->layers;
+    if (a->dim) o.dim = (int)a->dim;
+    if (a->hidden) o.hidden = (int)a->hidden;
+    if (a->heads) o.heads = (int)a->heads;
+    if (a->vocab) o.vocab = (int)a->vocab;
     tq_error err;
-    if (tq_synth_distilbert(a.pos[0], &o, &err)) return tq_cli_fail("synth", &err);
-    fprintf(stderr, "trueq synth: wrote %s (model.safetensors, config.json, vocab.txt, tokenizer_config.json)\n", a.pos[0]);
-    return 0;
+    if (tq_synth_distilbert(c->pos[0], &o, &err)) return tqc_fail(c->cmd, &err);
+    fprintf(stderr, "trueq synth: wrote %s (model.safetensors, config.json, vocab.txt, tokenizer_config.json)\n", c->pos[0]);
+    return TQC_EXIT_OK;
 }
+
+static const tqc_opt OPTS[] = {
+    TQC_O_UINT("--seed", NULL, synth_args, seed, "N", "PRNG seed (default 1): same seed, same bytes"),
+    TQC_O_INT("--layers", NULL, synth_args, layers, "N", 1, 1000000, "transformer layers (default 6)"),
+    TQC_O_INT("--dim", NULL, synth_args, dim, "N", 1, 1000000, "hidden size (default 768)"),
+    TQC_O_INT("--hidden", NULL, synth_args, hidden, "N", 1, 1000000, "FFN size (default 3072)"),
+    TQC_O_INT("--heads", NULL, synth_args, heads, "N", 1, 1000000, "attention heads (default 12)"),
+    TQC_O_INT("--vocab", NULL, synth_args, vocab, "N", 1, 1000000, "vocabulary size (default 30522)"),
+};
+
+const tqc_command tqc_cmd_synth = {.name = "synth", .summary = "write the built-in DistilBERT-base-shaped test model",
+    .synopsis = SYNOPSIS, .description = DESCRIPTION, .epilog = NULL, TQC_OPTS(OPTS), .has_json = false,
+    .min_pos = 1, .max_pos = 1, .pos_names = "OUTDIR", TQC_ARGS(synth_args, NULL), .run = run, .route = NULL};

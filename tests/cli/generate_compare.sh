@@ -14,8 +14,8 @@ T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 fail=0
 check() { if eval "$2"; then echo "ok - $1"; else echo "not ok - $1"; fail=1; fi; }
 
-# `trueq compare` hands decoders to compare_decoder_main once the encoder side
-# has landed; until then the same code answers as `compare-decoder`.
+# `trueq compare` hands decoders to compare-decoder (the route of its
+# command row); the same code also answers as `compare-decoder`.
 CMP=compare
 "$CLI" compare "$M" "$M" --json 2>/dev/null | grep -q '"kind":"decoder"' || CMP=compare-decoder
 echo "# using trueq $CMP"

@@ -1,0 +1,44 @@
+/* decoder_cli.c — shared pieces of `generate` and the decoder `compare` (decoder_cli.h). */
+#include "decoder_cli.h"
+
+void tqc_dec_side_free(tqc_dec_side *s) {
+    tq_llama_free(s->l);
+    tq_model_close(s->m);
+    s->l = NULL;
+    s->m = NULL;
+}
+
+int tqc_dec_side_open(tqc_dec_side *s, const char *cmd, const tq_llama_config *forced, const tq_llama_config *fallback,
+                  const char *fallback_dir, const tq_llama_opts *lo) {
+    tq_error err = {0};
+    s->m = tq_model_open(s->path, &err);
+    if (!s->m) return tqc_fail(cmd, &err);
+    if (!tq_llama_detect(s->m))
+        return tqc_error(cmd, "%s is not a Llama-style decoder (no tok_embeddings.weight or model.embed_tokens.weight)",
+                         s->path);
+    tq_llama_config cfg;
+    const tq_llama_config *use = forced;
+    s->config_from = "--config";
+    if (!use) {
+        tq_status st = tq_llama_config_find(tq_model_dir(s->m), &cfg, &err);
+        if (st == TQ_OK) { use = &cfg; s->config_from = tq_model_dir(s->m); }
+        else if (st == TQ_E_NOTFOUND && fallback) { use = fallback; s->config_from = fallback_dir; }
+        else return tqc_fail(cmd, &err);
+    }
+    tq_model_memory(s->m, &s->mem);
+    s->l = tq_llama_open_ex(s->m, use, lo, &err);
+    if (!s->l) return tqc_fail(cmd, &err);
+    return TQC_EXIT_OK;
+}
+
+tq_spm *tqc_dec_tok_open(const char *cmd, const char *file, const char *dir_a, const char *dir_b) {
+    tq_error err = {0};
+    tq_spm *tok;
+    if (file) tok = tq_spm_open(file, &err);
+    else {
+        tok = tq_spm_open_dir(dir_a, &err);
+        if (!tok && err.status == TQ_E_NOTFOUND && dir_b) tok = tq_spm_open_dir(dir_b, &err);
+    }
+    if (!tok) tqc_fail(cmd, &err);
+    return tok;
+}

@@ -1,0 +1,38 @@
+/*
+ * decoder_cli.h — what `generate` and `compare` (for decoders) share:
+ * opening a Llama-style decoder with its configuration, its tokenizer, and
+ * the option rows for them.
+ */
+#ifndef TQC_DECODER_CLI_H
+#define TQC_DECODER_CLI_H
+#include "cli.h"
+#include "trueq_llama.h"
+
+/* Option rows the decoder commands share (T: the command's argument struct). */
+#define TQC_DEC_OPT_CONFIG(T, f, h) TQC_O_STR("--config", NULL, T, f, "FILE", h)
+#define TQC_DEC_OPT_TOKENIZER(T, f, h) TQC_O_STR("--tokenizer", NULL, T, f, "FILE", h)
+#define TQC_DEC_OPT_KEEP_INT8(T, f, h) TQC_O_FLAG("--keep-int8", NULL, T, f, h)
+
+/** A decoder opened for running. */
+typedef struct tqc_dec_side {
+    const char      *path;
+    tq_model        *m;
+    tq_llama        *l;
+    tq_memory_report mem;           /* stored bytes of the weight file(s)      */
+    const char      *config_from;   /* which file/dir gave the configuration   */
+} tqc_dec_side;
+
+/**
+ * Open s->path as a Llama-style decoder; its configuration is forced (from
+ * --config) when non-NULL, else read beside the weights, else fallback (the
+ * other side's, which came from fallback_dir) when non-NULL.
+ * @return TQC_EXIT_OK, or an exit status after printing the error.
+ */
+int  tqc_dec_side_open(tqc_dec_side *s, const char *cmd, const tq_llama_config *forced, const tq_llama_config *fallback,
+                   const char *fallback_dir, const tq_llama_opts *lo);
+void tqc_dec_side_free(tqc_dec_side *s);
+
+/** The tokenizer: file when non-NULL, else the one beside dir_a, else beside
+ *  dir_b (may be NULL). @return it, or NULL after printing the error. */
+tq_spm *tqc_dec_tok_open(const char *cmd, const char *file, const char *dir_a, const char *dir_b);
+#endif
