@@ -18,6 +18,7 @@ typedef struct cur {
     uint64_t size, pos;
     const char *path;
     tq_error *err;
+    char ctx[96];   /* "key K: " / "tensor T: " for truncation messages, or "" */
 } cur;
 
 static const char *VTYPE_NAMES[TQ_GGUF_VTYPE_COUNT] = {
@@ -42,8 +43,8 @@ static shown show(const char *s, uint64_t len) {
 
 static tq_status need(cur *c, uint64_t n, const char *what) {
     if (n <= c->size - c->pos) return TQ_OK;
-    return tq_err(c->err, TQ_E_FORMAT, "%s: truncated at offset %llu: %s needs %llu bytes, %llu left", c->path,
-                  (unsigned long long)c->pos, what, (unsigned long long)n, (unsigned long long)(c->size - c->pos));
+    return tq_err(c->err, TQ_E_FORMAT, "%s: %struncated at offset %llu: %s needs %llu bytes, %llu left", c->path,
+                  c->ctx, (unsigned long long)c->pos, what, (unsigned long long)n, (unsigned long long)(c->size - c->pos));
 }
 static tq_status rd32(cur *c, uint32_t *v, const char *what) {
     tq_status st = need(c, 4, what);
@@ -131,7 +132,7 @@ static tq_status rdvalue(cur *c, tq_gguf_value *v, const char *key) {
         return tq_err(c->err, TQ_E_FORMAT, "%s: key %s: unknown value type %u at offset %llu", c->path, key,
                       (unsigned)v->type, (unsigned long long)(at - 4));
     tq_status st = need(c, VTYPE_SIZE[v->type], "value");
-    if (st) return tq_err_prefix(c->err, "key %s", key);
+    if (st) return st;
     const uint8_t *p = c->d + c->pos;
     switch (v->type) {
     case TQ_GGUF_UINT8: v->num.u = p[0]; break;
@@ -218,11 +219,13 @@ static tq_status parse_kvs(cur *c, tq_gguf *g) {
         kv->key[k.len] = 0;
         shown ks = show(k.s, k.len);
         const char *key = ks.s;
+        snprintf(c->ctx, sizeof c->ctx, "key %s: ", key);
         uint32_t t;
-        if ((st = rd32(c, &t, "value type")) != TQ_OK) return tq_err_prefix(c->err, "key %s", key);
+        if ((st = rd32(c, &t, "value type")) != TQ_OK) return st;
         kv->v.type = (tq_gguf_vtype)t;
         if ((st = rdvalue(c, &kv->v, key)) != TQ_OK) return st;
         kv->nbytes = c->pos - kv->offset;
+        c->ctx[0] = 0;
     }
     tq_status st = no_dup_keys(c, g);
     if (st) return st;
@@ -255,8 +258,9 @@ static tq_status parse_info(cur *c, tq_gguf_tensor *t) {
                       show(nm.s, nm.len).s, (unsigned long long)t->info_offset);
     memcpy(t->name, nm.s, nm.len);
     t->name[nm.len] = 0;
+    snprintf(c->ctx, sizeof c->ctx, "tensor %s: ", t->name);
     uint32_t nd, ty;
-    if ((st = rd32(c, &nd, "n_dims")) != TQ_OK) return tq_err_prefix(c->err, "tensor %s", t->name);
+    if ((st = rd32(c, &nd, "n_dims")) != TQ_OK) return st;
     if (nd == 0 || nd > TQ_GGUF_MAX_DIMS)
         return tq_err(c->err, TQ_E_FORMAT, "%s: tensor %s: n_dims %u at offset %llu is outside 1..%d", c->path, t->name,
                       nd, (unsigned long long)(c->pos - 4), TQ_GGUF_MAX_DIMS);
@@ -264,7 +268,7 @@ static tq_status parse_info(cur *c, tq_gguf_tensor *t) {
     for (int k = 0; k < TQ_GGUF_MAX_DIMS; k++) t->ne[k] = 1;
     for (int k = 0; k < t->n_dims; k++) {
         uint64_t d;
-        if ((st = rd64(c, &d, "dimension")) != TQ_OK) return tq_err_prefix(c->err, "tensor %s", t->name);
+        if ((st = rd64(c, &d, "dimension")) != TQ_OK) return st;
         if (d > (uint64_t)INT64_MAX || d == 0)
             return tq_err(c->err, TQ_E_FORMAT, "%s: tensor %s: dimension ne[%d] = %lld at offset %llu is not positive",
                           c->path, t->name, k, (long long)d, (unsigned long long)(c->pos - 8));
@@ -274,7 +278,7 @@ static tq_status parse_info(cur *c, tq_gguf_tensor *t) {
         return tq_err(c->err, TQ_E_LIMIT, "%s: tensor %s: element count of shape [%lld, %lld, %lld, %lld] overflows "
                       "int64", c->path, t->name, (long long)t->ne[0], (long long)t->ne[1], (long long)t->ne[2],
                       (long long)t->ne[3]);
-    if ((st = rd32(c, &ty, "ggml type")) != TQ_OK) return tq_err_prefix(c->err, "tensor %s", t->name);
+    if ((st = rd32(c, &ty, "ggml type")) != TQ_OK) return st;
     const tq_ggml_type_info *ti = tq_ggml_type((int32_t)ty);
     if (!ti)
         return tq_err(c->err, TQ_E_UNSUPPORTED, "%s: unsupported ggml type %d for tensor %s (at offset %llu)", c->path,
@@ -283,9 +287,12 @@ static tq_status parse_info(cur *c, tq_gguf_tensor *t) {
     if (t->ne[0] % ti->block)
         return tq_err(c->err, TQ_E_FORMAT, "%s: tensor %s: ne[0] = %lld is not a multiple of the %s block size %lld",
                       c->path, t->name, (long long)t->ne[0], ti->name, (long long)ti->block);
-    if ((st = tq_ggml_row_bytes(t->ggml_type, t->numel, t->name, &t->nbytes, c->err)) != TQ_OK)
-        return tq_err_prefix(c->err, "%s", c->path);
-    return rd64(c, &t->rel_offset, "tensor offset") ? tq_err_prefix(c->err, "tensor %s", t->name) : TQ_OK;
+    if (tq_ggml_row_bytes(t->ggml_type, t->numel, t->name, &t->nbytes, c->err) != TQ_OK)
+        return tq_err(c->err, TQ_E_LIMIT, "%s: tensor %s: the byte count of %lld %s elements overflows", c->path,
+                      t->name, (long long)t->numel, ti->name);
+    st = rd64(c, &t->rel_offset, "tensor offset");
+    c->ctx[0] = 0;
+    return st;
 }
 
 /* Place every tensor: aligned, inside the image, contiguous in info order. */
@@ -377,7 +384,7 @@ tq_status tq_gguf_parse(const uint8_t *data, uint64_t size, const char *path, tq
     g->data = data;
     g->size = size;
     tq_error local;
-    cur c = {data, size, 0, path ? path : "(gguf)", err ? err : &local};
+    cur c = {data, size, 0, path ? path : "(gguf)", err ? err : &local, ""};
     tq_status st = parse(&c, g);
     if (st) {
         tq_gguf_free(g);
