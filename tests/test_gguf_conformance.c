@@ -10,6 +10,10 @@
  *   - gguf-py's quantization (F16 BF16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 TQ1_0 TQ2_0)
  *     of random and edge rows (zeros, constants, ties, huge/tiny);
  * and gguf-py's GGUFReader must read a file trueq's writer made.
+ * When llama-cpp-python is built (tests/py/llama_venv.sh; never built from
+ * here), the same comparisons run against ggml's own C code in its
+ * libggml-base: dequantize_row_* of Q4_0..Q8_0, Q2_K..Q8_K, IQ4_NL, IQ4_XS,
+ * TQ1_0, TQ2_0 and quantize_row_*_ref of Q4_0..Q8_0, Q2_K..Q8_K, TQ1_0, TQ2_0.
  */
 #include "tq_test.h"
 #include "io/gguf.h"
@@ -58,14 +62,14 @@ static int64_t first_diff(const float *a, const float *b, int64_t n) {
     return -1;
 }
 
-static void dequant_vs_gguf_py(const char *dir) {
-    TQ_CASE("dequantization == gguf-py's, bit for bit, every shared type");
+/* pre: "" (gguf-py's files) or "ref_" (ggml's) */
+static void dequant_vs(const char *dir, const char *pre, int64_t n_types) {
     char p1[1200], p2[1200];
-    snprintf(p1, sizeof p1, "%s/dq_in.gguf", dir);
-    snprintf(p2, sizeof p2, "%s/dq_out.gguf", dir);
+    snprintf(p1, sizeof p1, "%s/%sdq_in.gguf", dir, pre);
+    snprintf(p2, sizeof p2, "%s/%sdq_out.gguf", dir, pre);
     loaded in, out;
     if (!load(p1, &in) || !load(p2, &out)) return;
-    CHECK_EQ_INT(in.g.n_tensors, 16);
+    CHECK_EQ_INT(in.g.n_tensors, n_types);
     for (int64_t i = 0; i < in.g.n_tensors; i++) {
         const tq_gguf_tensor *t = &in.g.tensors[i];
         int64_t j = tq_gguf_find_tensor(&out.g, t->name);
@@ -79,7 +83,7 @@ static void dequant_vs_gguf_py(const char *dir) {
         tq_error e;
         CHECK_OK(tq_gguf_tensor_to_f32(&in.g, i, a, &e), e);
         int64_t d = first_diff(a, (const float *)u->data, t->numel);
-        CHECK_MSG(d < 0, "%s: element %lld: trueq %.9g, gguf-py %.9g", t->name, (long long)d, d >= 0 ? a[d] : 0.0,
+        CHECK_MSG(d < 0, "%s: element %lld: trueq %.9g, reference %.9g", t->name, (long long)d, d >= 0 ? a[d] : 0.0,
                   d >= 0 ? ((const float *)u->data)[d] : 0.0);
         free(a);
     }
@@ -87,14 +91,13 @@ static void dequant_vs_gguf_py(const char *dir) {
     unload(&out);
 }
 
-static void quant_vs_gguf_py(const char *dir) {
-    TQ_CASE("reference quantizers == gguf-py's quantize, byte for byte");
+static void quant_vs(const char *dir, const char *pre, int64_t n_types) {
     char p1[1200], p2[1200];
-    snprintf(p1, sizeof p1, "%s/q_in.gguf", dir);
-    snprintf(p2, sizeof p2, "%s/q_out.gguf", dir);
+    snprintf(p1, sizeof p1, "%s/%sq_in.gguf", dir, pre);
+    snprintf(p2, sizeof p2, "%s/%sq_out.gguf", dir, pre);
     loaded in, out;
     if (!load(p1, &in) || !load(p2, &out)) return;
-    CHECK_EQ_INT(in.g.n_tensors, 9);
+    CHECK_EQ_INT(in.g.n_tensors, n_types);
     for (int64_t i = 0; i < in.g.n_tensors; i++) {
         const tq_gguf_tensor *t = &in.g.tensors[i];
         int64_t j = tq_gguf_find_tensor(&out.g, t->name);
@@ -108,7 +111,7 @@ static void quant_vs_gguf_py(const char *dir) {
         uint64_t d = 0;
         while (d < u->nbytes && q[d] == u->data[d]) d++;
         const tq_ggml_type_info *ty = tq_ggml_type(u->ggml_type);
-        CHECK_MSG(d == u->nbytes, "%s: first differing byte %llu (block %llu, row %llu): trueq %02x gguf-py %02x",
+        CHECK_MSG(d == u->nbytes, "%s: first differing byte %llu (block %llu, row %llu): trueq %02x reference %02x",
                   t->name, (unsigned long long)d, (unsigned long long)(d / ty->type_size),
                   (unsigned long long)(d / (u->nbytes / (uint64_t)t->ne[1])), d < u->nbytes ? q[d] : 0,
                   d < u->nbytes ? u->data[d] : 0);
@@ -170,7 +173,27 @@ void tq_tests(void) {
     int rc = tq_t_run(cmd, NULL);
     CHECK_EQ_INT(rc, 0);
     if (rc) return;
-    dequant_vs_gguf_py(dir);
-    quant_vs_gguf_py(dir);
+    TQ_CASE("dequantization == gguf-py's, bit for bit, every shared type");
+    dequant_vs(dir, "", 16);
+    TQ_CASE("reference quantizers == gguf-py's quantize, byte for byte");
+    quant_vs(dir, "", 9);
     gguf_py_reads_trueq(dir);
+
+    TQ_CASE("dequantization and reference quantizers == ggml's C code (llama-cpp-python)");
+    const char *src = getenv("TQ_SOURCE_DIR");
+    char *out = NULL;
+    snprintf(cmd, sizeof cmd, "TRUEQ_LLAMA_NO_BUILD=1 bash '%s/tests/py/llama_venv.sh'", src ? src : ".");
+    rc = tq_t_run(cmd, &out);
+    if (rc != 0 || !out || !strchr(out, '\n')) {
+        free(out);
+        TQ_SKIP("llama-cpp-python venv not built (tests/py/llama_venv.sh): skipping the ggml reference comparison");
+    }
+    *strchr(out, '\n') = 0;
+    snprintf(cmd, sizeof cmd, "'%s' '%s' genref '%s'", out, script, dir);
+    free(out);
+    rc = tq_t_run(cmd, NULL);
+    CHECK_EQ_INT(rc, 0);
+    if (rc) return;
+    dequant_vs(dir, "ref_", 15);
+    quant_vs(dir, "ref_", 13);
 }

@@ -11,6 +11,10 @@ tests/test_gguf_smollm2.c). Runs in the venv of tests/py/gguf_venv.sh.
   check FILE   read FILE (written by trueq's writer) with GGUFReader and
                check its KVs, tensor names, types, shapes and data against
                what tests/test_gguf_conformance.c wrote; exit 1 on mismatch
+  genref DIR   the same four files as gen (named ref_*.gguf) from ggml's own C
+               reference code, dequantize_row_* and quantize_row_*_ref of the
+               libggml-base shipped in llama-cpp-python (run this mode with the
+               python of tests/py/llama_venv.sh); K-quants and Q8_K included
   dump FILE    write gguf-py's float32 dequantization of every tensor of FILE,
                in file order, to stdout (raw little-endian float32)
 """
@@ -112,6 +116,58 @@ def gen(outdir):
         w.close()
 
 
+REF_DQ = ["Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q8_K",
+          "IQ4_NL", "IQ4_XS", "TQ1_0", "TQ2_0"]
+REF_Q = ["Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q8_K", "TQ1_0", "TQ2_0"]
+
+
+def genref(outdir):
+    import ctypes, os
+    import llama_cpp
+    lib = ctypes.CDLL(os.path.join(os.path.dirname(llama_cpp.__file__), "lib", "libggml-base.so"))
+    rng = np.random.default_rng(20261203)
+    fp = ctypes.c_void_p
+    w_in, w_out = (gguf.GGUFWriter(f"{outdir}/ref_dq_{k}.gguf", "llama") for k in ("in", "out"))
+    for name in REF_DQ:
+        qt = T[name]
+        bs, ts = gguf.GGML_QUANT_SIZES[qt]
+        rows, per_row = 3, 8
+        if name == "Q8_K":
+            raw = rng.integers(0, 256, (rows * per_row, ts), dtype=np.uint8)
+            raw[:, 0:4] = (rng.standard_normal(rows * per_row).astype(np.float32)).view(np.uint8).reshape(-1, 4)
+        else:
+            raw = random_blocks(rng, name, rows * per_row)
+        raw = np.ascontiguousarray(raw.reshape(rows, per_row * ts))
+        out = np.zeros((rows, per_row * bs), np.float32)
+        f = getattr(lib, "dequantize_row_" + name.lower().replace("_k", "_K"))
+        f.argtypes, f.restype = [fp, fp, ctypes.c_int64], None
+        f(raw.ctypes.data, out.ctypes.data, out.size)
+        w_in.add_tensor(f"dq.{name}", raw, raw_dtype=qt)
+        w_out.add_tensor(f"dq.{name}", out)
+    q_in, q_out = (gguf.GGUFWriter(f"{outdir}/ref_q_{k}.gguf", "llama") for k in ("in", "out"))
+    for name in REF_Q:
+        qt = T[name]
+        bs, ts = gguf.GGML_QUANT_SIZES[qt]
+        n = 1024
+        rows = [rng.standard_normal(n).astype(np.float32) * np.float32(s) for s in (1.0, 0.01, 30.0)]
+        rows += [rng.uniform(-1, 1, n).astype(np.float32) + np.float32(2.0)]
+        rows += [rng.standard_normal(n).astype(np.float32) ** 3]      # heavy tails
+        rows += [np.tile(r, n // len(r)) for r in edge_rows(name, 256)]
+        x = np.ascontiguousarray(np.stack(rows))
+        q = np.zeros((x.shape[0], n // bs * ts), np.uint8)
+        f = getattr(lib, "quantize_row_" + name.lower().replace("_k", "_K") + "_ref")
+        f.argtypes, f.restype = [fp, fp, ctypes.c_int64], None
+        for i in range(x.shape[0]):
+            f(x[i].ctypes.data, q[i].ctypes.data, n)
+        q_in.add_tensor(f"q.{name}", x)
+        q_out.add_tensor(f"q.{name}", q, raw_dtype=qt)
+    for w in (w_in, w_out, q_in, q_out):
+        w.write_header_to_file()
+        w.write_kv_data_to_file()
+        w.write_tensors_to_file()
+        w.close()
+
+
 def field(r, key):
     f = r.fields[key]
     t = f.types[0]
@@ -185,7 +241,7 @@ def dump(path):
 
 if __name__ == "__main__":
     cmd, arg = sys.argv[1], sys.argv[2]
-    if cmd == "gen":
-        gen(arg)
+    if cmd in ("gen", "genref"):
+        (gen if cmd == "gen" else genref)(arg)
         sys.exit(0)
     sys.exit(check(arg) if cmd == "check" else dump(arg))
