@@ -202,6 +202,16 @@ tq_status tq_dequantize(const tq_qparams *p, int64_t rows, int64_t cols,
                         const void *codes, const void *const aux[TQ_MAX_AUX],
                         float *out, tq_error *err);
 
+/**
+ * Decode rows [r0, r1) of a quantized [rows, cols] matrix into out[(r1-r0)*cols],
+ * bit-identical to the same rows of tq_dequantize: lets a caller keep a tensor
+ * in its stored form and decode it tile by tile. `codes` and `aux` are the
+ * whole tensor's buffers, as for tq_dequantize.
+ * @return TQ_OK; TQ_E_ARG when the range is not within [0, rows].
+ */
+tq_status tq_dequantize_rows(const tq_qparams *p, int64_t rows, int64_t cols, int64_t r0, int64_t r1,
+                             const void *codes, const void *const aux[TQ_MAX_AUX], float *out, tq_error *err);
+
 /** @return "linear-sym/8/group:64"-style text for p in buf. */
 const char *tq_qparams_str(const tq_qparams *p, char *buf, size_t cap);
 

@@ -41,7 +41,7 @@ static float gen(uint64_t *s, int i) { return 0.05f * tq_t_randn(s) * ((i % 29) 
  * float32) at that index of the F64 head.weight; -1: none. */
 static void write_small(const char *dir, int nan_at, int huge_at) {
     mkdir(dir, 0755);
-    char path[1024];
+    char path[1100];
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
     tq_wentry we[NSMALL];
     for (int i = 0; i < NSMALL; i++) {
@@ -254,12 +254,12 @@ static void determinism_and_policy(void) {
         snprintf(pm, sizeof pm, "%s/model.safetensors", prev_dir);
         snprintf(pmeta, sizeof pmeta, "%s/conversion_metadata.json", prev_dir);
         snprintf(pcfg, sizeof pcfg, "%s/config.json", prev_dir);
-        size_t n_before, m_before;
+        size_t n_before = 0, m_before = 0;
         void *before = slurp(pm, &n_before), *meta_before = slurp(pmeta, &m_before);
         CHECK(before && meta_before && unlink(pcfg) == 0 && mkdir(pcfg, 0755) == 0);
         o.q.bits = 4;
         CHECK_ERR(convert(in, prev_dir, &o, NULL, &e), e, TQ_E_IO, "config.json: is a directory");
-        size_t n_after, m_after;
+        size_t n_after = 0, m_after = 0;
         void *after = slurp(pm, &n_after), *meta_after = slurp(pmeta, &m_after);
         CHECK(after && n_after == n_before && !memcmp(before, after, n_before));
         CHECK(meta_after && m_after == m_before && !memcmp(meta_before, meta_after, m_before));
@@ -406,7 +406,7 @@ static void real_model(void) {
     tq_error e;
     tq_convert_options o;
     tq_convert_options_init(&o);
-    uint64_t planned;
+    uint64_t planned = 0;
     CHECK_OK(convert(in, tq_t_path("stories8"), &o, &planned, &e), e);
     char out[1100];
     snprintf(out, sizeof out, "%s/model.safetensors", tq_t_path("stories8"));

@@ -201,6 +201,33 @@ tq_status tq_dequantize(const tq_qparams *p, int64_t rows, int64_t cols, const v
     return tq_codec_impl_get(p->codec)->dequantize(p, rows, cols, codes, aux, out, err);
 }
 
+tq_status tq_dequantize_rows(const tq_qparams *p, int64_t rows, int64_t cols, int64_t r0, int64_t r1,
+                             const void *codes, const void *const aux[TQ_MAX_AUX], float *out, tq_error *err) {
+    tq_status st = tq_qparams_check(p, "?", rows, cols, err);
+    if (st) return st;
+    if (r0 < 0 || r1 < r0 || r1 > rows)
+        return tq_err(err, TQ_E_ARG, "dequantize rows [%lld, %lld) of a %lld-row tensor", (long long)r0,
+                      (long long)r1, (long long)rows);
+    if (r0 == r1) return TQ_OK;
+    /* Every codec lays codes out row-major with whole bytes per row, and each side
+     * tensor either per row (leading dimension rows) or shared by every row, so a
+     * row range is the same codec call on offset pointers. */
+    tq_dtype cd; int64_t cs[2]; tq_aux_desc ad[TQ_MAX_AUX];
+    int na = tq_qparams_layout(p, rows, cols, &cd, cs, ad);
+    if (na < 0) return tq_err(err, TQ_E_INTERNAL, "dequantize rows: no layout");
+    uint64_t crow = tq_nbytes(cd, 2, cs) / (uint64_t)rows;
+    const void *sub_aux[TQ_MAX_AUX] = {0};
+    for (int a = 0; a < na; a++) {
+        /* per row: [rows, k] always, [rows] at channel granularity; else shared ([], [k]) */
+        int per_row = (ad[a].ndim == 2 || (ad[a].ndim == 1 && p->gran == TQ_GRAN_CHANNEL)) && ad[a].shape[0] == rows;
+        if (!per_row) { sub_aux[a] = aux[a]; continue; }
+        uint64_t arow = tq_nbytes(ad[a].dtype, ad[a].ndim, ad[a].shape) / (uint64_t)rows;
+        sub_aux[a] = (const uint8_t *)aux[a] + (uint64_t)r0 * arow;
+    }
+    return tq_codec_impl_get(p->codec)->dequantize(p, r1 - r0, cols, (const uint8_t *)codes + (uint64_t)r0 * crow,
+                                                   sub_aux, out, err);
+}
+
 /* ---- shared block helpers -------------------------------------------------- */
 
 int64_t tq_groups_per_row(const tq_qparams *p, int64_t cols, int64_t *glen) {
