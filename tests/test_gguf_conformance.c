@@ -47,7 +47,7 @@ static bool load(const char *path, loaded *l) {
     if (st) return false;
     st = tq_gguf_parse((const uint8_t *)l->buf, l->len, path, &l->g, &e);
     CHECK_OK(st, e);
-    if (st) return false;
+    if (st) { free(l->buf); return false; }
     const tq_gguf *g = &l->g;
     CHECK_EQ_INT(g->header_bytes + g->kv_bytes + g->info_bytes + g->pad_info_bytes + g->tensor_bytes +
                  g->pad_tensor_bytes + g->trailing_bytes, l->len);
@@ -62,14 +62,21 @@ static int64_t first_diff(const float *a, const float *b, int64_t n) {
     return -1;
 }
 
-/* pre: "" (gguf-py's files) or "ref_" (ggml's) */
-static void dequant_vs(const char *dir, const char *pre, int64_t n_types) {
+/* DIR/<pre><kind>_in.gguf and _out.gguf; pre: "" (gguf-py's files) or
+ * "ref_" (ggml's); the input must hold n_types tensors. */
+static bool load_pair(const char *dir, const char *pre, const char *kind, int64_t n_types, loaded *in, loaded *out) {
     char p1[1200], p2[1200];
-    snprintf(p1, sizeof p1, "%s/%sdq_in.gguf", dir, pre);
-    snprintf(p2, sizeof p2, "%s/%sdq_out.gguf", dir, pre);
+    snprintf(p1, sizeof p1, "%s/%s%s_in.gguf", dir, pre, kind);
+    snprintf(p2, sizeof p2, "%s/%s%s_out.gguf", dir, pre, kind);
+    if (!load(p1, in)) return false;
+    if (!load(p2, out)) { unload(in); return false; }
+    CHECK_EQ_INT(in->g.n_tensors, n_types);
+    return true;
+}
+
+static void dequant_vs(const char *dir, const char *pre, int64_t n_types) {
     loaded in, out;
-    if (!load(p1, &in) || !load(p2, &out)) return;
-    CHECK_EQ_INT(in.g.n_tensors, n_types);
+    if (!load_pair(dir, pre, "dq", n_types, &in, &out)) return;
     for (int64_t i = 0; i < in.g.n_tensors; i++) {
         const tq_gguf_tensor *t = &in.g.tensors[i];
         int64_t j = tq_gguf_find_tensor(&out.g, t->name);
@@ -92,12 +99,8 @@ static void dequant_vs(const char *dir, const char *pre, int64_t n_types) {
 }
 
 static void quant_vs(const char *dir, const char *pre, int64_t n_types) {
-    char p1[1200], p2[1200];
-    snprintf(p1, sizeof p1, "%s/%sq_in.gguf", dir, pre);
-    snprintf(p2, sizeof p2, "%s/%sq_out.gguf", dir, pre);
     loaded in, out;
-    if (!load(p1, &in) || !load(p2, &out)) return;
-    CHECK_EQ_INT(in.g.n_tensors, n_types);
+    if (!load_pair(dir, pre, "q", n_types, &in, &out)) return;
     for (int64_t i = 0; i < in.g.n_tensors; i++) {
         const tq_gguf_tensor *t = &in.g.tensors[i];
         int64_t j = tq_gguf_find_tensor(&out.g, t->name);

@@ -87,20 +87,32 @@ static float signed_max(const float *x, int n, float *amax) {
 }
 
 /* Helper B (rmse_type 1, no weights). L[] = l + nmax. */
-static float qx(int n, int nmax, const float *x, int8_t *L) {
-    float amax, max = signed_max(x, n, &amax);
+/* The first pass of Helpers B and C: max = the signed value of largest
+ * magnitude; L_i = clamp(nearest_int(-nmax/max x_i), -nmax, nmax-1) + bias;
+ * sums of w x l and w l^2 with w = x^2. False (L = 0) when max |x| < 1e-15. */
+static bool first_pass(int n, int nmax, const float *x, int8_t *L, int bias, float *max, float *slx, float *sl2) {
+    float amax;
+    *max = signed_max(x, n, &amax);
     if (amax < GROUP_MAX_EPS) {
         memset(L, 0, (size_t)n);
-        return 0.0f;
+        return false;
     }
-    float iscale = (float)-nmax / max, slx = 0, sl2 = 0;
+    float iscale = (float)-nmax / *max, sx = 0, s2 = 0;
     for (int i = 0; i < n; i++) {
         int l = clampi(tq_ggml_nearest_int(iscale * x[i]), -nmax, nmax - 1);
-        L[i] = (int8_t)(l + nmax);
+        L[i] = (int8_t)(l + bias);
         float w = x[i] * x[i];
-        slx += w * x[i] * (float)l;
-        sl2 += w * (float)l * (float)l;
+        sx += w * x[i] * (float)l;
+        s2 += w * (float)l * (float)l;
     }
+    *slx = sx;
+    *sl2 = s2;
+    return true;
+}
+
+static float qx(int n, int nmax, const float *x, int8_t *L) {
+    float max, slx, sl2, iscale;
+    if (!first_pass(n, nmax, x, L, nmax, &max, &slx, &sl2)) return 0.0f;
     float scale = sl2 != 0 ? slx / sl2 : 0.0f, best = scale * slx;
     for (int is = -9; is <= 9; is++) {
         if (is == 0) continue;
@@ -124,19 +136,8 @@ static float qx(int n, int nmax, const float *x, int8_t *L) {
 
 /* Helper C (do_rmse). L[] = l + nmax. */
 static float q3(int n, int nmax, const float *x, int8_t *L) {
-    float amax, max = signed_max(x, n, &amax);
-    if (amax < GROUP_MAX_EPS) {
-        memset(L, 0, (size_t)n);
-        return 0.0f;
-    }
-    float iscale = (float)-nmax / max, slx = 0, sl2 = 0;
-    for (int i = 0; i < n; i++) {
-        int l = clampi(tq_ggml_nearest_int(iscale * x[i]), -nmax, nmax - 1);
-        L[i] = (int8_t)l;
-        float w = x[i] * x[i];
-        slx += w * x[i] * (float)l;
-        sl2 += w * (float)l * (float)l;
-    }
+    float max, slx, sl2;
+    if (!first_pass(n, nmax, x, L, 0, &max, &slx, &sl2)) return 0.0f;
     for (int pass = 0; pass < 5; pass++) {
         int changed = 0;
         for (int i = 0; i < n; i++) {

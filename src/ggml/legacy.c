@@ -49,61 +49,38 @@ static void fivebits(const uint8_t *qh4, const uint8_t *qs, int *q) {
     for (int j = 0; j < 32; j++) q[j] |= (int)((qh >> j) & 1u) << 4;
 }
 
-void tq_ggml_dq_q4_0(const void *b, float *y, int64_t n) {
+/* One legacy block family: bytes per block, an fp16 min after d, 5-bit
+ * codes (qh after d/m), the code of zero, or a code book (IQ4_NL). */
+typedef struct family { size_t size; bool min, five; int zero; const int8_t *grid; } family;
+
+static void dq_family(const family *f, const void *b, float *y, int64_t n) {
     const uint8_t *p = b;
-    for (int64_t i = 0; i < n / TQ_QK; i++, p += 18, y += TQ_QK) {
-        float d = tq_ggml_f32(p);
+    for (int64_t i = 0; i < n / TQ_QK; i++, p += f->size, y += TQ_QK) {
+        float d = tq_ggml_f32(p), m = f->min ? tq_ggml_f32(p + 2) : 0.0f;
+        const uint8_t *qs = p + (f->min ? 4 : 2);
         int q[32];
-        nibbles(p + 2, q);
-        for (int j = 0; j < 32; j++) y[j] = (float)(q[j] - 8) * d;
+        if (f->five) fivebits(qs, qs + 4, q);
+        else nibbles(qs, q);
+        for (int j = 0; j < 32; j++)
+            y[j] = f->grid ? d * (float)f->grid[q[j]] : f->min ? (float)q[j] * d + m : (float)(q[j] - f->zero) * d;
     }
 }
 
-void tq_ggml_dq_q4_1(const void *b, float *y, int64_t n) {
-    const uint8_t *p = b;
-    for (int64_t i = 0; i < n / TQ_QK; i++, p += 20, y += TQ_QK) {
-        float d = tq_ggml_f32(p), m = tq_ggml_f32(p + 2);
-        int q[32];
-        nibbles(p + 4, q);
-        for (int j = 0; j < 32; j++) y[j] = (float)q[j] * d + m;
-    }
-}
+static const family Q4_0 = {18, false, false, 8, NULL}, Q4_1 = {20, true, false, 0, NULL},
+                    Q5_0 = {22, false, true, 16, NULL}, Q5_1 = {24, true, true, 0, NULL},
+                    IQ4_NL = {18, false, false, 0, tq_ggml_iq4nl_grid};
 
-void tq_ggml_dq_q5_0(const void *b, float *y, int64_t n) {
-    const uint8_t *p = b;
-    for (int64_t i = 0; i < n / TQ_QK; i++, p += 22, y += TQ_QK) {
-        float d = tq_ggml_f32(p);
-        int q[32];
-        fivebits(p + 2, p + 6, q);
-        for (int j = 0; j < 32; j++) y[j] = (float)(q[j] - 16) * d;
-    }
-}
-
-void tq_ggml_dq_q5_1(const void *b, float *y, int64_t n) {
-    const uint8_t *p = b;
-    for (int64_t i = 0; i < n / TQ_QK; i++, p += 24, y += TQ_QK) {
-        float d = tq_ggml_f32(p), m = tq_ggml_f32(p + 2);
-        int q[32];
-        fivebits(p + 4, p + 8, q);
-        for (int j = 0; j < 32; j++) y[j] = (float)q[j] * d + m;
-    }
-}
+void tq_ggml_dq_q4_0(const void *b, float *y, int64_t n) { dq_family(&Q4_0, b, y, n); }
+void tq_ggml_dq_q4_1(const void *b, float *y, int64_t n) { dq_family(&Q4_1, b, y, n); }
+void tq_ggml_dq_q5_0(const void *b, float *y, int64_t n) { dq_family(&Q5_0, b, y, n); }
+void tq_ggml_dq_q5_1(const void *b, float *y, int64_t n) { dq_family(&Q5_1, b, y, n); }
+void tq_ggml_dq_iq4_nl(const void *b, float *y, int64_t n) { dq_family(&IQ4_NL, b, y, n); }
 
 void tq_ggml_dq_q8_0(const void *b, float *y, int64_t n) {
     const uint8_t *p = b;
     for (int64_t i = 0; i < n / TQ_QK; i++, p += 34, y += TQ_QK) {
         float d = tq_ggml_f32(p);
         for (int j = 0; j < 32; j++) y[j] = (float)(int8_t)p[2 + j] * d;
-    }
-}
-
-void tq_ggml_dq_iq4_nl(const void *b, float *y, int64_t n) {
-    const uint8_t *p = b;
-    for (int64_t i = 0; i < n / TQ_QK; i++, p += 18, y += TQ_QK) {
-        float d = tq_ggml_f32(p);
-        int q[32];
-        nibbles(p + 2, q);
-        for (int j = 0; j < 32; j++) y[j] = d * (float)tq_ggml_iq4nl_grid[q[j]];
     }
 }
 

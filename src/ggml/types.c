@@ -121,31 +121,24 @@ tq_status tq_ggml_row_bytes(int64_t id, int64_t n, const char *what, uint64_t *b
     return TQ_OK;
 }
 
-/* Common checks of the two converters; returns the row or NULL with err set. */
-static const tq_ggml_type_info *check(int64_t id, int64_t n, bool enc, const char *what, tq_status *st, tq_error *err) {
+/* Checks and runs one converter: enc selects the reference quantizer. */
+static tq_status convert(int64_t id, const void *src, void *dst, int64_t n, bool enc, const char *what, tq_error *err) {
     uint64_t bytes;
-    if ((*st = tq_ggml_row_bytes(id, n, what, &bytes, err)) != TQ_OK) return NULL;
+    tq_status st = tq_ggml_row_bytes(id, n, what, &bytes, err);
+    if (st) return st;
     const tq_ggml_type_info *t = tq_ggml_type(id);
-    if (enc ? !t->quantize_row_ref : !t->dequantize_row) {
-        *st = tq_err(err, TQ_E_UNSUPPORTED, "unsupported ggml type %s (%lld) for tensor %s: trueq has no %s for it",
-                     t->name, (long long)id, nm(what), enc ? "reference quantizer" : "dequantizer");
-        return NULL;
-    }
-    return t;
+    if (enc ? !t->quantize_row_ref : !t->dequantize_row)
+        return tq_err(err, TQ_E_UNSUPPORTED, "unsupported ggml type %s (%lld) for tensor %s: trueq has no %s for it",
+                      t->name, (long long)id, nm(what), enc ? "reference quantizer" : "dequantizer");
+    if (enc) t->quantize_row_ref(src, dst, n);
+    else t->dequantize_row(src, dst, n);
+    return TQ_OK;
 }
 
 tq_status tq_ggml_dequantize(int64_t id, const void *src, float *dst, int64_t n, const char *what, tq_error *err) {
-    tq_status st;
-    const tq_ggml_type_info *t = check(id, n, false, what, &st, err);
-    if (!t) return st;
-    t->dequantize_row(src, dst, n);
-    return TQ_OK;
+    return convert(id, src, dst, n, false, what, err);
 }
 
 tq_status tq_ggml_quantize(int64_t id, const float *src, void *dst, int64_t n, const char *what, tq_error *err) {
-    tq_status st;
-    const tq_ggml_type_info *t = check(id, n, true, what, &st, err);
-    if (!t) return st;
-    t->quantize_row_ref(src, dst, n);
-    return TQ_OK;
+    return convert(id, src, dst, n, true, what, err);
 }

@@ -157,46 +157,30 @@ static tq_status rdvalue(cur *c, tq_gguf_value *v, const char *key) {
     return TQ_OK;
 }
 
-/* Sort helpers for the duplicate checks. */
-static int cmp_kv(const void *a, const void *b) {
-    int r = strcmp((*(tq_gguf_kv *const *)a)->key, (*(tq_gguf_kv *const *)b)->key);
-    if (r) return r;
-    return (*(tq_gguf_kv *const *)a)->offset < (*(tq_gguf_kv *const *)b)->offset ? -1 : 1;
-}
-static int cmp_t(const void *a, const void *b) {
-    int r = strcmp((*(tq_gguf_tensor *const *)a)->name, (*(tq_gguf_tensor *const *)b)->name);
-    if (r) return r;
-    return (*(tq_gguf_tensor *const *)a)->info_offset < (*(tq_gguf_tensor *const *)b)->info_offset ? -1 : 1;
+/* A name and the file offset of its entry, for the duplicate checks. */
+typedef struct named { const char *name; uint64_t offset; } named;
+
+static int cmp_named(const void *a, const void *b) {
+    const named *x = a, *y = b;
+    int r = strcmp(x->name, y->name);
+    return r ? r : x->offset < y->offset ? -1 : 1;
 }
 
-static tq_status no_dup_keys(cur *c, tq_gguf *g) {
-    if (g->n_kv < 2) return TQ_OK;
-    tq_gguf_kv **s = malloc(sizeof *s * (size_t)g->n_kv);
+/* FORMAT error "duplicate <what> N (<where> at offsets A and B)" for the
+ * first name (in sorted order) that occurs twice; `at(i)` fills entry i. */
+static tq_status no_dups(cur *c, const tq_gguf *g, int64_t n, bool keys, const char *what, const char *where) {
+    if (n < 2) return TQ_OK;
+    named *s = malloc(sizeof *s * (size_t)n);
     if (!s) return tq_err(c->err, TQ_E_NOMEM, "%s: out of memory", c->path);
-    for (int64_t i = 0; i < g->n_kv; i++) s[i] = &g->kv[i];
-    qsort(s, (size_t)g->n_kv, sizeof *s, cmp_kv);
+    for (int64_t i = 0; i < n; i++)
+        s[i] = keys ? (named){g->kv[i].key, g->kv[i].offset} : (named){g->tensors[i].name, g->tensors[i].info_offset};
+    qsort(s, (size_t)n, sizeof *s, cmp_named);
     tq_status st = TQ_OK;
-    for (int64_t i = 1; i < g->n_kv && !st; i++)
-        if (strcmp(s[i - 1]->key, s[i]->key) == 0)
-            st = tq_err(c->err, TQ_E_FORMAT, "%s: duplicate key %s (entries at offsets %llu and %llu)", c->path,
-                        show(s[i]->key, strlen(s[i]->key)).s, (unsigned long long)s[i - 1]->offset,
-                        (unsigned long long)s[i]->offset);
-    free(s);
-    return st;
-}
-
-static tq_status no_dup_tensors(cur *c, tq_gguf *g) {
-    if (g->n_tensors < 2) return TQ_OK;
-    tq_gguf_tensor **s = malloc(sizeof *s * (size_t)g->n_tensors);
-    if (!s) return tq_err(c->err, TQ_E_NOMEM, "%s: out of memory", c->path);
-    for (int64_t i = 0; i < g->n_tensors; i++) s[i] = &g->tensors[i];
-    qsort(s, (size_t)g->n_tensors, sizeof *s, cmp_t);
-    tq_status st = TQ_OK;
-    for (int64_t i = 1; i < g->n_tensors && !st; i++)
-        if (strcmp(s[i - 1]->name, s[i]->name) == 0)
-            st = tq_err(c->err, TQ_E_FORMAT, "%s: duplicate tensor name %s (infos at offsets %llu and %llu)", c->path,
-                        show(s[i]->name, strlen(s[i]->name)).s, (unsigned long long)s[i - 1]->info_offset,
-                        (unsigned long long)s[i]->info_offset);
+    for (int64_t i = 1; i < n && !st; i++)
+        if (strcmp(s[i - 1].name, s[i].name) == 0)
+            st = tq_err(c->err, TQ_E_FORMAT, "%s: duplicate %s %s (%s at offsets %llu and %llu)", c->path, what,
+                        show(s[i].name, strlen(s[i].name)).s, where, (unsigned long long)s[i - 1].offset,
+                        (unsigned long long)s[i].offset);
     free(s);
     return st;
 }
@@ -227,7 +211,7 @@ static tq_status parse_kvs(cur *c, tq_gguf *g) {
         kv->nbytes = c->pos - kv->offset;
         c->ctx[0] = 0;
     }
-    tq_status st = no_dup_keys(c, g);
+    tq_status st = no_dups(c, g, g->n_kv, true, "key", "entries");
     if (st) return st;
     int64_t a = tq_gguf_find_kv(g, "general.alignment");
     g->alignment = TQ_GGUF_DEFAULT_ALIGNMENT;
@@ -369,7 +353,7 @@ static tq_status parse(cur *c, tq_gguf *g) {
     g->n_tensors = (int64_t)nt;
     for (int64_t i = 0; i < g->n_tensors; i++)
         if ((st = parse_info(c, &g->tensors[i])) != TQ_OK) return st;
-    if ((st = no_dup_tensors(c, g)) != TQ_OK) return st;
+    if ((st = no_dups(c, g, g->n_tensors, false, "tensor name", "infos")) != TQ_OK) return st;
     g->info_bytes = c->pos - g->header_bytes - g->kv_bytes;
     uint64_t a = g->alignment;
     if (!tq_add_u64(c->pos, a - 1, &g->data_start))

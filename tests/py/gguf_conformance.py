@@ -78,6 +78,14 @@ def edge_rows(name, bs):
     return rows
 
 
+def write_all(*writers):
+    for w in writers:
+        w.write_header_to_file()
+        w.write_kv_data_to_file()
+        w.write_tensors_to_file()
+        w.close()
+
+
 def gen(outdir):
     rng = np.random.default_rng(20261202)
     w_in = gguf.GGUFWriter(f"{outdir}/dq_in.gguf", "llama")
@@ -109,11 +117,7 @@ def gen(outdir):
             q_out.add_tensor(f"q.{name}", x.astype(np.float16).view(np.uint8), raw_dtype=qt)
         else:
             q_out.add_tensor(f"q.{name}", q, raw_dtype=qt)
-    for w in (w_in, w_out, q_in, q_out):
-        w.write_header_to_file()
-        w.write_kv_data_to_file()
-        w.write_tensors_to_file()
-        w.close()
+    write_all(w_in, w_out, q_in, q_out)
 
 
 REF_DQ = ["Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q8_K",
@@ -161,11 +165,7 @@ def genref(outdir):
             f(x[i].ctypes.data, q[i].ctypes.data, n)
         q_in.add_tensor(f"q.{name}", x)
         q_out.add_tensor(f"q.{name}", q, raw_dtype=qt)
-    for w in (w_in, w_out, q_in, q_out):
-        w.write_header_to_file()
-        w.write_kv_data_to_file()
-        w.write_tensors_to_file()
-        w.close()
+    write_all(w_in, w_out, q_in, q_out)
 
 
 def field(r, key):
