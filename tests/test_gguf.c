@@ -200,6 +200,8 @@ static void writer_errors(void) {
     tq_gguf_wkv al_t = {.key = "general.alignment", .type = TQ_GGUF_UINT64, .num.u = 32};
     tq_gguf_wkv badt = {.key = "x", .type = (tq_gguf_vtype)13};
     tq_gguf_wkv empty = {.key = "", .type = TQ_GGUF_UINT8};
+    tq_gguf_wkv bool2 = {.key = "b", .type = TQ_GGUF_BOOL, .num.u = 2};
+    tq_gguf_wkv fbig = {.key = "f", .type = TQ_GGUF_FLOAT32, .num.f = 1e300};
     tq_gguf_wtensor t1 = {"w", TQ_GGML_F32, 1, {4}, f};
     tq_gguf_wtensor tdup[2] = {t1, t1};
     tq_gguf_wtensor tlong = {"0123456789012345678901234567890123456789012345678901234567890123", TQ_GGML_F32, 1, {4}, f};
@@ -215,6 +217,8 @@ static void writer_errors(void) {
     CHECK_ERR(tq_gguf_plan(&al_t, 1, NULL, 0, &lay, &e), e, TQ_E_ARG, "must be UINT32");
     CHECK_ERR(tq_gguf_plan(&badt, 1, NULL, 0, &lay, &e), e, TQ_E_ARG, "unknown value type 13");
     CHECK_ERR(tq_gguf_plan(&empty, 1, NULL, 0, &lay, &e), e, TQ_E_ARG, "empty key");
+    CHECK_ERR(tq_gguf_plan(&bool2, 1, NULL, 0, &lay, &e), e, TQ_E_ARG, "BOOL value 2");
+    CHECK_ERR(tq_gguf_plan(&fbig, 1, NULL, 0, &lay, &e), e, TQ_E_ARG, "outside the FLOAT32 range");
     CHECK_ERR(tq_gguf_plan(&ok, 1, tdup, 2, &lay, &e), e, TQ_E_ARG, "duplicate tensor name w");
     CHECK_ERR(tq_gguf_plan(&ok, 1, &tlong, 1, &lay, &e), e, TQ_E_ARG, "64 bytes, over 63");
     CHECK_ERR(tq_gguf_plan(&ok, 1, &tblk, 1, &lay, &e), e, TQ_E_ARG, "not a multiple of the Q4_0 block size 32");

@@ -14,6 +14,8 @@
  */
 #include "io/gguf.h"
 #include "ggml/ggml_types.h"
+#include <float.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +30,14 @@ static uint64_t value_bytes(const tq_gguf_wkv *kv, tq_error *err) {
     if (kv->type != TQ_GGUF_ARRAY) {
         size_t s = tq_gguf_vtype_size(kv->type);
         if (!s) tq_err(err, TQ_E_ARG, "key %s: unknown value type %d", kv->key, (int)kv->type);
+        if (kv->type == TQ_GGUF_BOOL && kv->num.u > 1) {
+            tq_err(err, TQ_E_ARG, "key %s: BOOL value %llu is not 0 or 1", kv->key, (unsigned long long)kv->num.u);
+            return 0;
+        }
+        if (kv->type == TQ_GGUF_FLOAT32 && isfinite(kv->num.f) && fabs(kv->num.f) > FLT_MAX) {
+            tq_err(err, TQ_E_ARG, "key %s: %g is outside the FLOAT32 range", kv->key, kv->num.f);
+            return 0;
+        }
         return s;
     }
     if (kv->elem_type == TQ_GGUF_ARRAY) {
