@@ -1,0 +1,374 @@
+/*
+ * kquants_quant.c — ggml's reference encoders (quantize_row_*_ref, no
+ * importance matrix) for Q2_K, Q3_K, Q4_K, Q5_K, Q6_K and Q8_K, bit for bit
+ * (FORMATS.md §3.5). All arithmetic is float32, accumulated in index order,
+ * with the operand order of the reference (the build has no -ffast-math and
+ * C11 mode keeps gcc from contracting into FMA).
+ *
+ * The three search helpers:
+ *   qkx2  (scale, min) pair search for the affine types Q2_K, Q4_K, Q5_K
+ *   qx    symmetric scale search with weights x^2 (Q6_K)
+ *   q3    symmetric scale search with coordinate refinement (Q3_K)
+ */
+#include "ggml/ggml_kernels.h"
+#include <math.h>
+
+#define GROUP_MAX_EPS 1e-15f
+
+static inline int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+/* Helper A. Returns the scale; *neg_min = -min (>= 0); L[] codes 0..nmax. */
+static float qkx2(int n, int nmax, const float *x, const float *w, uint8_t *L, float *neg_min, float rmin,
+                  float rdelta, int nstep, bool use_mad) {
+    uint8_t La[32];
+    float mn = x[0], mx = x[0], sum_w = w[0], sum_x = sum_w * x[0];
+    for (int i = 1; i < n; i++) {
+        if (x[i] < mn) mn = x[i];
+        if (x[i] > mx) mx = x[i];
+        sum_w += w[i];
+        sum_x += w[i] * x[i];
+    }
+    if (mn > 0) mn = 0;
+    if (mx == mn) {
+        memset(L, 0, (size_t)n);
+        *neg_min = -mn;
+        return 0.0f;
+    }
+    float iscale = (float)nmax / (mx - mn), scale = 1 / iscale, best = 0;
+    for (int i = 0; i < n; i++) {
+        L[i] = (uint8_t)clampi(tq_ggml_nearest_int(iscale * (x[i] - mn)), 0, nmax);
+        float diff = scale * (float)L[i] + mn - x[i];
+        diff = use_mad ? fabsf(diff) : diff * diff;
+        best += w[i] * diff;
+    }
+    for (int is = 0; is <= nstep; is++) {
+        iscale = (rmin + rdelta * (float)is + (float)nmax) / (mx - mn);
+        float sl = 0, sl2 = 0, sxl = 0;
+        for (int i = 0; i < n; i++) {
+            int l = clampi(tq_ggml_nearest_int(iscale * (x[i] - mn)), 0, nmax);
+            La[i] = (uint8_t)l;
+            sl += w[i] * (float)l;
+            sl2 += w[i] * (float)l * (float)l;
+            sxl += w[i] * (float)l * x[i];
+        }
+        float D = sum_w * sl2 - sl * sl;
+        if (D > 0) {
+            float this_scale = (sum_w * sxl - sum_x * sl) / D;
+            float this_min = (sl2 * sum_x - sl * sxl) / D;
+            if (this_min > 0) {
+                this_min = 0;
+                this_scale = sxl / sl2;
+            }
+            float cur = 0;
+            for (int i = 0; i < n; i++) {
+                float diff = this_scale * (float)La[i] + this_min - x[i];
+                diff = use_mad ? fabsf(diff) : diff * diff;
+                cur += w[i] * diff;
+            }
+            if (cur < best) {
+                memcpy(L, La, (size_t)n);
+                best = cur;
+                scale = this_scale;
+                mn = this_min;
+            }
+        }
+    }
+    *neg_min = -mn;
+    return scale;
+}
+
+/* The signed value of largest magnitude (first one on ties) and |it|. */
+static float signed_max(const float *x, int n, float *amax) {
+    float a = 0, m = 0;
+    for (int i = 0; i < n; i++)
+        if (fabsf(x[i]) > a) { a = fabsf(x[i]); m = x[i]; }
+    *amax = a;
+    return m;
+}
+
+/* Helper B (rmse_type 1, no weights). L[] = l + nmax. */
+/* The first pass of Helpers B and C: max = the signed value of largest
+ * magnitude; L_i = clamp(nearest_int(-nmax/max x_i), -nmax, nmax-1) + bias;
+ * sums of w x l and w l^2 with w = x^2. False (L = 0) when max |x| < 1e-15. */
+static bool first_pass(int n, int nmax, const float *x, int8_t *L, int bias, float *max, float *slx, float *sl2) {
+    float amax;
+    *max = signed_max(x, n, &amax);
+    if (amax < GROUP_MAX_EPS) {
+        memset(L, 0, (size_t)n);
+        return false;
+    }
+    float iscale = (float)-nmax / *max, sx = 0, s2 = 0;
+    for (int i = 0; i < n; i++) {
+        int l = clampi(tq_ggml_nearest_int(iscale * x[i]), -nmax, nmax - 1);
+        L[i] = (int8_t)(l + bias);
+        float w = x[i] * x[i];
+        sx += w * x[i] * (float)l;
+        s2 += w * (float)l * (float)l;
+    }
+    *slx = sx;
+    *sl2 = s2;
+    return true;
+}
+
+static float qx(int n, int nmax, const float *x, int8_t *L) {
+    float max, slx, sl2, iscale;
+    if (!first_pass(n, nmax, x, L, nmax, &max, &slx, &sl2)) return 0.0f;
+    float scale = sl2 != 0 ? slx / sl2 : 0.0f, best = scale * slx;
+    for (int is = -9; is <= 9; is++) {
+        if (is == 0) continue;
+        iscale = -((float)nmax + 0.1f * (float)is) / max;
+        slx = sl2 = 0;
+        for (int i = 0; i < n; i++) {
+            int l = clampi(tq_ggml_nearest_int(iscale * x[i]), -nmax, nmax - 1);
+            float w = x[i] * x[i];
+            slx += w * x[i] * (float)l;
+            sl2 += w * (float)l * (float)l;
+        }
+        if (sl2 > 0 && slx * slx > best * sl2) {
+            for (int i = 0; i < n; i++)
+                L[i] = (int8_t)(nmax + clampi(tq_ggml_nearest_int(iscale * x[i]), -nmax, nmax - 1));
+            scale = slx / sl2;
+            best = scale * slx;
+        }
+    }
+    return scale;
+}
+
+/* Helper C (do_rmse). L[] = l + nmax. */
+static float q3(int n, int nmax, const float *x, int8_t *L) {
+    float max, slx, sl2;
+    if (!first_pass(n, nmax, x, L, 0, &max, &slx, &sl2)) return 0.0f;
+    for (int pass = 0; pass < 5; pass++) {
+        int changed = 0;
+        for (int i = 0; i < n; i++) {
+            float w = x[i] * x[i];
+            float s1 = slx - w * x[i] * (float)L[i];
+            if (s1 > 0) {
+                float s2 = sl2 - w * (float)L[i] * (float)L[i];
+                int nl = clampi(tq_ggml_nearest_int(x[i] * s2 / s1), -nmax, nmax - 1);
+                if (nl != L[i]) {
+                    s1 += w * x[i] * (float)nl;
+                    s2 += w * (float)nl * (float)nl;
+                    if (s2 > 0 && s1 * s1 * sl2 > slx * slx * s2) {
+                        L[i] = (int8_t)nl;
+                        slx = s1;
+                        sl2 = s2;
+                        changed++;
+                    }
+                }
+            }
+        }
+        if (!changed) break;
+    }
+    for (int i = 0; i < n; i++) L[i] = (int8_t)(L[i] + nmax);
+    return sl2 > 0 ? slx / sl2 : 0.0f;
+}
+
+/* 2-bit codes of 256 elements into 64 bytes (Q2_K / Q3_K order). */
+static void pack2(const uint8_t *L, uint8_t *qs) {
+    for (int j = 0; j < TQ_QK_K; j += 128)
+        for (int l = 0; l < 32; l++)
+            qs[j / 4 + l] = (uint8_t)(L[j + l] | L[j + l + 32] << 2 | L[j + l + 64] << 4 | L[j + l + 96] << 6);
+}
+
+void tq_ggml_q_q2_k(const float *x, void *b, int64_t n) {
+    uint8_t *p = b;
+    for (int64_t i = 0; i < n / TQ_QK_K; i++, x += TQ_QK_K, p += 84) {
+        uint8_t L[TQ_QK_K], *sc = p;
+        float w[16], scales[16], mins[16], max_scale = 0, max_min = 0;
+        for (int j = 0; j < 16; j++) {
+            for (int l = 0; l < 16; l++) w[l] = fabsf(x[16 * j + l]);
+            scales[j] = qkx2(16, 3, x + 16 * j, w, L + 16 * j, &mins[j], -0.5f, 0.1f, 15, true);
+            if (scales[j] > max_scale) max_scale = scales[j];
+            if (mins[j] > max_min) max_min = mins[j];
+        }
+        if (max_scale > 0) {
+            float is = 15.0f / max_scale;
+            for (int j = 0; j < 16; j++) sc[j] = (uint8_t)tq_ggml_nearest_int(is * scales[j]);
+            tq_st16(p + 80, tq_ggml_fp16(max_scale / 15.0f));
+        } else {
+            memset(sc, 0, 16);
+            tq_st16(p + 80, tq_ggml_fp16(0.0f));
+        }
+        if (max_min > 0) {
+            float is = 15.0f / max_min;
+            for (int j = 0; j < 16; j++) sc[j] = (uint8_t)(sc[j] | tq_ggml_nearest_int(is * mins[j]) << 4);
+            tq_st16(p + 82, tq_ggml_fp16(max_min / 15.0f));
+        } else {
+            tq_st16(p + 82, tq_ggml_fp16(0.0f));
+        }
+        for (int j = 0; j < 16; j++) {
+            float d = tq_ggml_f32(p + 80) * (float)(sc[j] & 15);
+            if (d == 0) continue;
+            float dm = tq_ggml_f32(p + 82) * (float)(sc[j] >> 4);
+            for (int l = 0; l < 16; l++)
+                L[16 * j + l] = (uint8_t)clampi(tq_ggml_nearest_int((x[16 * j + l] + dm) / d), 0, 3);
+        }
+        pack2(L, p + 16);
+    }
+}
+
+void tq_ggml_q_q3_k(const float *x, void *b, int64_t n) {
+    uint8_t *p = b;
+    for (int64_t i = 0; i < n / TQ_QK_K; i++, x += TQ_QK_K, p += 110) {
+        int8_t L[TQ_QK_K];
+        uint8_t *hmask = p, *qs = p + 32, *sc = p + 96, U[TQ_QK_K];
+        float scales[16], max_scale = 0, amax = 0;
+        for (int j = 0; j < 16; j++) {
+            scales[j] = q3(16, 4, x + 16 * j, L + 16 * j);
+            if (fabsf(scales[j]) > amax) { amax = fabsf(scales[j]); max_scale = scales[j]; }
+        }
+        memset(sc, 0, 12);
+        if (max_scale != 0) {
+            float iscale = -32.0f / max_scale;
+            for (int j = 0; j < 16; j++) {
+                int l = clampi((int8_t)tq_ggml_nearest_int(iscale * scales[j]), -32, 31) + 32;
+                if (j < 8) sc[j] = (uint8_t)(l & 15);
+                else sc[j - 8] = (uint8_t)(sc[j - 8] | (l & 15) << 4);
+                sc[8 + j % 4] = (uint8_t)(sc[8 + j % 4] | (l >> 4) << (2 * (j / 4)));
+            }
+            tq_st16(p + 108, tq_ggml_fp16(1 / iscale));
+        } else {
+            tq_st16(p + 108, tq_ggml_fp16(0.0f));
+        }
+        for (int j = 0; j < 16; j++) {
+            float d = tq_ggml_f32(p + 108) * (float)tq_ggml_q3k_scale(j, sc);
+            if (d == 0) continue;
+            for (int l = 0; l < 16; l++)
+                L[16 * j + l] = (int8_t)(clampi(tq_ggml_nearest_int(x[16 * j + l] / d), -4, 3) + 4);
+        }
+        memset(hmask, 0, 32);
+        for (int e = 0; e < TQ_QK_K; e++) {
+            int v = L[e];
+            if (v > 3) { hmask[e % 32] = (uint8_t)(hmask[e % 32] | 1 << (e / 32)); v -= 4; }
+            U[e] = (uint8_t)v;
+        }
+        pack2(U, qs);
+    }
+}
+
+/* Q4_K (nmax 15) and Q5_K (nmax 31). */
+static void quant_k45(const float *x, uint8_t *p, int nmax) {
+    uint8_t L[TQ_QK_K];
+    float w[32], scales[8], mins[8], max_scale = 0, max_min = 0;
+    bool five = nmax == 31;
+    for (int j = 0; j < 8; j++) {
+        const float *xs = x + 32 * j;
+        float sum_x2 = 0;
+        for (int l = 0; l < 32; l++) sum_x2 += xs[l] * xs[l];
+        float av = sqrtf(sum_x2 / 32);
+        for (int l = 0; l < 32; l++) w[l] = av + fabsf(xs[l]);
+        scales[j] = five ? qkx2(32, 31, xs, w, L + 32 * j, &mins[j], -0.5f, 0.1f, 15, false)
+                         : qkx2(32, 15, xs, w, L + 32 * j, &mins[j], -1.0f, 0.1f, 20, false);
+        if (scales[j] > max_scale) max_scale = scales[j];
+        if (mins[j] > max_min) max_min = mins[j];
+    }
+    float inv_s = max_scale > 0 ? 63.0f / max_scale : 0.0f, inv_m = max_min > 0 ? 63.0f / max_min : 0.0f;
+    uint8_t *sc = p + 4;
+    for (int j = 0; j < 8; j++) {
+        uint8_t ls = (uint8_t)tq_ggml_nearest_int(inv_s * scales[j]), lm = (uint8_t)tq_ggml_nearest_int(inv_m * mins[j]);
+        if (ls > 63) ls = 63;
+        if (lm > 63) lm = 63;
+        if (j < 4) {
+            sc[j] = ls;
+            sc[j + 4] = lm;
+        } else {
+            sc[j + 4] = (uint8_t)((ls & 15) | (lm & 15) << 4);
+            sc[j - 4] = (uint8_t)(sc[j - 4] | (ls >> 4) << 6);
+            sc[j] = (uint8_t)(sc[j] | (lm >> 4) << 6);
+        }
+    }
+    tq_st16(p, tq_ggml_fp16(max_scale / 63.0f));
+    tq_st16(p + 2, tq_ggml_fp16(max_min / 63.0f));
+    for (int j = 0; j < 8; j++) {
+        uint8_t s, m;
+        tq_ggml_k4_scale_min(j, sc, &s, &m);
+        float d = tq_ggml_f32(p) * (float)s;
+        if (d == 0) continue;
+        float dm = tq_ggml_f32(p + 2) * (float)m;
+        for (int l = 0; l < 32; l++)
+            L[32 * j + l] = (uint8_t)clampi(tq_ggml_nearest_int((x[32 * j + l] + dm) / d), 0, nmax);
+    }
+    uint8_t *qh = five ? p + 16 : NULL, *qs = five ? p + 48 : p + 16;
+    if (qh) memset(qh, 0, 32);
+    for (int c = 0; c < 4; c++)
+        for (int l = 0; l < 32; l++) {
+            int l1 = L[64 * c + l], l2 = L[64 * c + 32 + l];
+            if (qh) {
+                if (l1 > 15) { l1 -= 16; qh[l] = (uint8_t)(qh[l] | 1 << (2 * c)); }
+                if (l2 > 15) { l2 -= 16; qh[l] = (uint8_t)(qh[l] | 1 << (2 * c + 1)); }
+            }
+            qs[32 * c + l] = (uint8_t)(l1 | l2 << 4);
+        }
+}
+
+void tq_ggml_q_q4_k(const float *x, void *b, int64_t n) {
+    for (int64_t i = 0; i < n / TQ_QK_K; i++) quant_k45(x + TQ_QK_K * i, (uint8_t *)b + 144 * i, 15);
+}
+void tq_ggml_q_q5_k(const float *x, void *b, int64_t n) {
+    for (int64_t i = 0; i < n / TQ_QK_K; i++) quant_k45(x + TQ_QK_K * i, (uint8_t *)b + 176 * i, 31);
+}
+
+void tq_ggml_q_q6_k(const float *x, void *b, int64_t n) {
+    uint8_t *p = b;
+    for (int64_t i = 0; i < n / TQ_QK_K; i++, x += TQ_QK_K, p += 210) {
+        int8_t L[TQ_QK_K];
+        float scales[16], max_scale = 0, max_abs = 0;
+        for (int k = 0; k < 16; k++) {
+            scales[k] = qx(16, 32, x + 16 * k, L + 16 * k);
+            if (fabsf(scales[k]) > max_abs) { max_abs = fabsf(scales[k]); max_scale = scales[k]; }
+        }
+        if (max_abs < GROUP_MAX_EPS) {
+            memset(p, 0, 210);
+            continue;
+        }
+        float iscale = -128.0f / max_scale;
+        tq_st16(p + 208, tq_ggml_fp16(1 / iscale));
+        int8_t *sc = (int8_t *)(p + 192);
+        for (int k = 0; k < 16; k++) {
+            int s = tq_ggml_nearest_int(iscale * scales[k]);
+            sc[k] = (int8_t)(s > 127 ? 127 : s);
+        }
+        for (int k = 0; k < 16; k++) {
+            float d = tq_ggml_f32(p + 208) * (float)sc[k];
+            if (d == 0) continue;
+            for (int l = 0; l < 16; l++)
+                L[16 * k + l] = (int8_t)(clampi(tq_ggml_nearest_int(x[16 * k + l] / d), -32, 31) + 32);
+        }
+        uint8_t *ql = p, *qh = p + 128;
+        for (int h = 0; h < 2; h++, ql += 64, qh += 32) {
+            const int8_t *Lh = L + 128 * h;
+            for (int l = 0; l < 32; l++) {
+                int q1 = Lh[l], q2 = Lh[l + 32], q3v = Lh[l + 64], q4 = Lh[l + 96];
+                ql[l] = (uint8_t)((q1 & 15) | (q3v & 15) << 4);
+                ql[l + 32] = (uint8_t)((q2 & 15) | (q4 & 15) << 4);
+                qh[l] = (uint8_t)(q1 >> 4 | (q2 >> 4) << 2 | (q3v >> 4) << 4 | (q4 >> 4) << 6);
+            }
+        }
+    }
+}
+
+void tq_ggml_q_q8_k(const float *x, void *b, int64_t n) {
+    uint8_t *p = b;
+    for (int64_t i = 0; i < n / TQ_QK_K; i++, x += TQ_QK_K, p += 292) {
+        float amax, max = signed_max(x, TQ_QK_K, &amax);
+        if (amax == 0) {
+            memset(p, 0, 292);   /* ggml leaves bsums unset; trueq writes zeros */
+            continue;
+        }
+        float iscale = -127.0f / max, d = 1 / iscale;
+        uint32_t u;
+        memcpy(&u, &d, 4);
+        tq_st32(p, u);
+        for (int k = 0; k < 16; k++) {
+            int sum = 0;
+            for (int l = 0; l < 16; l++) {
+                int v = tq_ggml_nearest_int(iscale * x[16 * k + l]);
+                if (v > 127) v = 127;
+                p[4 + 16 * k + l] = (uint8_t)(int8_t)v;
+                sum += v;
+            }
+            tq_st16(p + 260 + 2 * k, (uint16_t)(int16_t)sum);
+        }
+    }
+}
