@@ -204,10 +204,7 @@ tq_status tq_gguf_write(const char *path, const tq_gguf_wkv *kv, int64_t n_kv, c
     static const uint8_t zeros[4096];
     tq_gguf_layout lay;
     tq_status st = tq_gguf_plan(kv, n_kv, t, n_t, &lay, err);
-    if (st) {
-        if (err) tq_err_prefix(err, "%s", path);
-        return st;
-    }
+    if (st) return tq_err_prefix(err, st, "%s", path);
     buf b = {malloc(lay.data_start), 0};
     if (!b.p) { tq_gguf_layout_free(&lay); return tq_err(err, TQ_E_NOMEM, "%s: out of memory", path); }
     emit_meta(&b, kv, n_kv, t, n_t, &lay);
