@@ -15,6 +15,7 @@
 #include "core/internal.h"
 #include "trueq_llama.h"
 #include "nn/int8_weights.h"
+#include "nn/arch/table.h"
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
@@ -49,6 +50,7 @@ typedef struct llama_layer {
 
 struct tq_llama {
     tq_llama_config c;     /* resolved                                  */
+    const tq_arch *A;      /* the family row                            */
     int          head_size;
     int          kv_dim;   /* n_kv_heads * head_size                    */
     float       *arena;    /* every float32 weight, owned               */
@@ -73,15 +75,12 @@ struct tq_llama_state {
 
 /* ---- tensor names ------------------------------------------------------- */
 
-static void layer_name(char *buf, size_t cap, tq_llama_naming nm, int l, int kind) {
-    static const char *const meta[T_COUNT] = {
-        "attention_norm", "attention.wq", "attention.wk", "attention.wv", "attention.wo",
-        "ffn_norm", "feed_forward.w1", "feed_forward.w2", "feed_forward.w3"};
-    static const char *const hf[T_COUNT] = {
-        "input_layernorm", "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
-        "post_attention_layernorm", "mlp.gate_proj", "mlp.down_proj", "mlp.up_proj"};
-    if (nm == TQ_LLAMA_NAMING_HF) snprintf(buf, cap, "model.layers.%d.%s.weight", l, hf[kind]);
-    else snprintf(buf, cap, "layers.%d.%s.weight", l, meta[kind]);
+/* The row's role of each layer tensor kind. */
+static const tq_role KIND_ROLE[T_COUNT] = {TQ_R_ATT_NORM, TQ_R_Q, TQ_R_K, TQ_R_V, TQ_R_O,
+                                          TQ_R_FFN_NORM, TQ_R_FFN_GATE, TQ_R_FFN_DOWN, TQ_R_FFN_UP};
+
+static void layer_name(char *buf, size_t cap, const tq_arch *A, int l, int kind) {
+    tq_arch_name(A, "", KIND_ROLE[kind], l, 0, buf, cap);
 }
 
 /* Find `name` and check it is [rows] (cols == 0) or [rows, cols]. */
@@ -110,17 +109,14 @@ static const tq_tensor *want(const tq_model *m, const char *name, int64_t rows, 
  * mlp.gate_up_proj [2*hidden, dim] (gate first). For a layer tensor `kind`
  * that is absent under its own name, gives the fused tensor's name, its row
  * count and the first row of the part; 0 when kind has no fused form. */
-static int fused_part(tq_llama_naming nm, int l, int kind, int64_t D, int64_t KV, int64_t H,
+static int fused_part(const tq_arch *A, int l, int kind, int64_t D, int64_t KV, int64_t H,
                       char *name, size_t cap, int64_t *fused_rows, int64_t *row0) {
-    if (nm != TQ_LLAMA_NAMING_HF) return 0;
-    if (kind == T_WQ || kind == T_WK || kind == T_WV) {
-        snprintf(name, cap, "model.layers.%d.self_attn.qkv_proj.weight", l);
+    if ((kind == T_WQ || kind == T_WK || kind == T_WV) && tq_arch_name(A, "", TQ_R_QKV, l, 0, name, cap)) {
         *fused_rows = D + 2 * KV;
         *row0 = kind == T_WQ ? 0 : kind == T_WK ? D : D + KV;
         return 1;
     }
-    if (kind == T_W1 || kind == T_W3) {
-        snprintf(name, cap, "model.layers.%d.mlp.gate_up_proj.weight", l);
+    if ((kind == T_W1 || kind == T_W3) && tq_arch_name(A, "", TQ_R_FFN_GATE_UP, l, 0, name, cap)) {
         *fused_rows = 2 * H;
         *row0 = kind == T_W1 ? 0 : H;
         return 1;
@@ -182,18 +178,29 @@ tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, con
     else if (tq_llama_config_find(tq_model_dir(m), &c, err)) return NULL;
     const char *path = tq_model_path(m);
 
-    /* naming from the tensors */
-    tq_llama_naming nm;
-    if (tq_model_find(m, "tok_embeddings.weight")) nm = TQ_LLAMA_NAMING_META;
-    else if (tq_model_find(m, "model.embed_tokens.weight")) nm = TQ_LLAMA_NAMING_HF;
-    else {
-        tq_err(err, TQ_E_NOTFOUND, "%s: no tok_embeddings.weight or model.embed_tokens.weight: not a Llama-style decoder", path);
+    /* the family row from the tensors: the first decoder row whose token embeddings m holds */
+    const tq_arch *nm = NULL;
+    char names[3][200];
+    for (int i = 0; !nm && i < tq_arch_count(); i++) {
+        const tq_arch *a = tq_arch_at(i);
+        if (a->family == TQ_FAMILY_DECODER && tq_arch_find(m, a, "", TQ_R_TOK_EMB, 0, 0)) nm = a;
+    }
+    if (!nm) {
+        char list[256] = "";
+        size_t used = 0;
+        for (int i = 0; i < tq_arch_count() && used < sizeof list; i++)
+            if (tq_arch_at(i)->family == TQ_FAMILY_DECODER) {
+                tq_arch_name(tq_arch_at(i), "", TQ_R_TOK_EMB, 0, 0, names[0], sizeof names[0]);
+                used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", used ? " or " : "", names[0]);
+            }
+        tq_err(err, TQ_E_NOTFOUND, "%s: no %s: not a Llama-style decoder", path, list);
         return NULL;
     }
-    c.naming = nm;
-    const char *emb_name = nm == TQ_LLAMA_NAMING_HF ? "model.embed_tokens.weight" : "tok_embeddings.weight";
-    const char *norm_name = nm == TQ_LLAMA_NAMING_HF ? "model.norm.weight" : "norm.weight";
-    const char *out_name = nm == TQ_LLAMA_NAMING_HF ? "lm_head.weight" : "output.weight";
+    c.naming = (tq_llama_naming)nm->id;
+    const char *emb_name = names[0], *norm_name = names[1], *out_name = names[2];
+    tq_arch_name(nm, "", TQ_R_TOK_EMB, 0, 0, names[0], sizeof names[0]);
+    tq_arch_name(nm, "", TQ_R_FINAL_NORM, 0, 0, names[1], sizeof names[1]);
+    tq_arch_name(nm, "", TQ_R_OUTPUT, 0, 0, names[2], sizeof names[2]);
 
     /* resolve and validate the configuration */
     if (c.dim <= 0 || c.n_layers <= 0 || c.n_heads <= 0) {
@@ -238,8 +245,8 @@ tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, con
     const tq_tensor *w1 = tq_model_find(m, name);
     if (w1 && c.hidden_dim <= 0 && w1->ndim == 2 && w1->shape[0] > 0 && w1->shape[0] < INT32_MAX)
         c.hidden_dim = (int)w1->shape[0];
-    if (!w1 && nm == TQ_LLAMA_NAMING_HF) {   /* fused gate_up_proj: [2*hidden, dim] */
-        const tq_tensor *gu = tq_model_find(m, "model.layers.0.mlp.gate_up_proj.weight");
+    if (!w1) {   /* fused gate_up_proj: [2*hidden, dim] */
+        const tq_tensor *gu = tq_arch_find(m, nm, "", TQ_R_FFN_GATE_UP, 0, 0);
         if (gu && c.hidden_dim <= 0 && gu->ndim == 2 && gu->shape[0] > 0 && gu->shape[0] % 2 == 0 && gu->shape[0] < INT32_MAX)
             c.hidden_dim = (int)(gu->shape[0] / 2);
     }
@@ -258,6 +265,7 @@ tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, con
     tq_llama *l = calloc(1, sizeof *l);
     if (!l) { tq_err(err, TQ_E_NOMEM, "out of memory"); return NULL; }
     l->c = c;
+    l->A = nm;
     l->head_size = c.dim / c.n_heads;
     l->kv_dim = c.n_kv_heads * l->head_size;
     l->L = calloc((size_t)c.n_layers, sizeof *l->L);
@@ -420,7 +428,7 @@ tq_status tq_llama_forward(const tq_llama *l, tq_llama_state *s, int token, int 
     if (pos > s->filled)
         return tq_err(err, TQ_E_ARG, "decoder: position %d follows unfilled positions (only 0..%d are cached)", pos, s->filled - 1);
     int D = c->dim, H = c->hidden_dim, KV = l->kv_dim, hs = l->head_size;
-    int half = c->naming == TQ_LLAMA_NAMING_HF;
+    int half = l->A->pos == TQ_POS_ROPE_HALF;
     float *x = s->x;
     memcpy(x, l->tok + (size_t)token * D, sizeof(float) * (size_t)D);
     for (int li = 0; li < c->n_layers; li++) {
