@@ -75,52 +75,59 @@ int tq_cfg_require(tq_cfg *c, const cJSON *obj, const char *key) {
     return 0;
 }
 
-int tq_cfg_int(tq_cfg *c, const cJSON *obj, const char *key, int *out, int lo, int hi) {
+/* A number in [lo, hi] (an integer one when integer): 1 and *out, else 0
+ * (absent, or an error recorded). */
+static int number(tq_cfg *c, const cJSON *obj, const char *key, int integer, double lo, double hi, double *out) {
     const cJSON *v = tq_cfg_item(obj, key);
     if (c->st || !v) return 0;
-    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < lo || v->valuedouble > hi) {
+    int ok = cJSON_IsNumber(v) && v->valuedouble >= lo && v->valuedouble <= hi &&
+             (!integer || v->valuedouble == floor(v->valuedouble));
+    if (!ok) {
         char b[40];
-        tq_cfg_fail(c, TQ_E_FORMAT, "\"%s\" must be an integer in [%d, %d], not %s", key, lo, hi, what(v, b, sizeof b));
+        tq_cfg_fail(c, TQ_E_FORMAT, "\"%s\" must be %s in [%.17g, %.17g], not %s", key, integer ? "an integer" : "a number",
+                    lo, hi, what(v, b, sizeof b));
         return 0;
     }
-    *out = (int)v->valuedouble;
+    *out = v->valuedouble;
+    return 1;
+}
+
+int tq_cfg_int(tq_cfg *c, const cJSON *obj, const char *key, int *out, int lo, int hi) {
+    double d;
+    if (!number(c, obj, key, 1, lo, hi, &d)) return 0;
+    *out = (int)d;
     return 1;
 }
 
 int tq_cfg_float(tq_cfg *c, const cJSON *obj, const char *key, float *out, double lo, double hi) {
-    const cJSON *v = tq_cfg_item(obj, key);
-    if (c->st || !v) return 0;
-    if (!cJSON_IsNumber(v) || !(v->valuedouble >= lo && v->valuedouble <= hi)) {
-        char b[40];
-        tq_cfg_fail(c, TQ_E_FORMAT, "\"%s\" must be a number in [%g, %g], not %s", key, lo, hi, what(v, b, sizeof b));
-        return 0;
-    }
-    *out = (float)v->valuedouble;
+    double d;
+    if (!number(c, obj, key, 0, lo, hi, &d)) return 0;
+    *out = (float)d;
     return 1;
+}
+
+/* obj's key when present and of the type `is` tests; else NULL (absent, or
+ * an error "must be <want>" recorded). */
+static const cJSON *typed(tq_cfg *c, const cJSON *obj, const char *key, cJSON_bool (*is)(const cJSON *),
+                          const char *want) {
+    const cJSON *v = tq_cfg_item(obj, key);
+    if (c->st || !v) return NULL;
+    if (is(v)) return v;
+    char b[40];
+    tq_cfg_fail(c, TQ_E_FORMAT, "\"%s\" must be %s, not %s", key, want, what(v, b, sizeof b));
+    return NULL;
 }
 
 int tq_cfg_bool(tq_cfg *c, const cJSON *obj, const char *key, int *out) {
-    const cJSON *v = tq_cfg_item(obj, key);
-    if (c->st || !v) return 0;
-    if (!cJSON_IsBool(v)) {
-        char b[40];
-        tq_cfg_fail(c, TQ_E_FORMAT, "\"%s\" must be true or false, not %s", key, what(v, b, sizeof b));
-        return 0;
-    }
-    *out = cJSON_IsTrue(v) ? 1 : 0;
-    return 1;
+    const cJSON *v = typed(c, obj, key, cJSON_IsBool, "true or false");
+    if (v) *out = cJSON_IsTrue(v) ? 1 : 0;
+    return v != NULL;
 }
 
 int tq_cfg_string(tq_cfg *c, const cJSON *obj, const char *key, const char **out) {
-    const cJSON *v = tq_cfg_item(obj, key);
-    if (c->st || !v) return 0;
-    if (!cJSON_IsString(v)) {
-        char b[40];
-        tq_cfg_fail(c, TQ_E_FORMAT, "\"%s\" must be a string, not %s", key, what(v, b, sizeof b));
-        return 0;
-    }
-    *out = v->valuestring;
-    return 1;
+    const cJSON *v = typed(c, obj, key, cJSON_IsString, "a string");
+    if (v) *out = v->valuestring;
+    return v != NULL;
 }
 
 int tq_cfg_choice(tq_cfg *c, const cJSON *obj, const char *key, const char *const *names, const int *values, int n,

@@ -55,12 +55,8 @@ void tq_spm_free(tq_spm *t) {
     if (!t) return;
     if (t->piece)
         for (int i = 0; i < t->n; i++) free(t->piece[i]);
-    free(t->piece);
-    free(t->plen);
-    free(t->score);
-    free(t->sorted);
-    free(t->nomatch);
-    free(t);
+    void *owned[] = {t->piece, t->plen, t->score, t->sorted, t->nomatch, t};
+    for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++) free(owned[i]);
 }
 
 static int hexval(char c) {
