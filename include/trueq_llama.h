@@ -131,12 +131,17 @@ typedef struct tq_llama_opts {
      * and every other codec, are decoded to float32 at open as usual.
      * Results equal the decoded path's up to sgemv's blocking (rounding). */
     int keep_int8;
+    /* 1: the same for layer matrices of every codec (codes and side tensors
+     * kept as stored, decoded a chunk of rows at a time with
+     * tq_dequantize_rows, the values tq_dequantize gives); implies keep_int8.
+     * tq_llama_int8_matrices then counts every matrix kept. */
+    int keep_quantized;
 } tq_llama_opts;
 
 /** tq_llama_open with options (opts may be NULL: the defaults). */
 tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg, const tq_llama_opts *opts,
                            tq_error *err);
-/** Layer matrices held as int8 codes (0 unless opened with keep_int8). */
+/** Layer matrices held as stored codes (0 unless opened with keep_int8 or keep_quantized). */
 int       tq_llama_int8_matrices(const tq_llama *l);
 
 /** The effective configuration (all fields resolved). Borrowed. */

@@ -159,9 +159,15 @@ typedef struct tq_enc_opts {
      * (q * scale, the values tq_dequantize gives) into a per-thread buffer
      * and runs the same sgemm; a token's embedding row is decoded when it is
      * looked up; so results are byte-identical to the decoded path. Fused
-     * q/k/v stay float32 unless all three are usable with the same groups
-     * per row; other tensors and codecs are decoded to float32 as usual. */
+     * q/k/v stay float32 unless all three are usable; other tensors and
+     * codecs are decoded to float32 as usual. */
     int keep_int8;
+    /* 1: the same for the matrices of every codec: codes and side tensors
+     * kept as stored, each tile decoded with tq_dequantize_rows (the values
+     * tq_dequantize gives), so outputs stay byte-identical to the decoded
+     * path; implies keep_int8. tq_enc_int8_matrices then counts every
+     * matrix kept. */
+    int keep_quantized;
 } tq_enc_opts;
 
 /** tq_enc_open with options (opts may be NULL: the defaults). */

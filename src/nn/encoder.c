@@ -17,7 +17,7 @@
 #include "core/internal.h"
 #include "core/blas.h"
 #include "trueq_nn.h"
-#include "nn/int8_weights.h"
+#include "nn/ops/wmat.h"
 #include "nn/arch/table.h"
 #include <cblas.h>
 #include <pthread.h>
@@ -30,16 +30,6 @@
 
 #define TQ_ENC_MAX_THREADS 64
 
-/* A layer matrix held as linear-sym 8-bit codes (keep_int8): q [rows, cols]
- * and s [rows, ngroups], a group being glen columns (the last may be
- * shorter); a per-tensor scale is repeated on every row, so fused q/k/v
- * matrices may carry three. w = q * s, exactly what tq_dequantize gives. */
-typedef struct i8mat {
-    int8_t *q;
-    float  *s;
-    int64_t ngroups, glen;
-} i8mat;
-
 typedef struct enc_layer {
     float *wqkv, *bqkv;      /* [3 dim, dim], [3 dim]: q rows, k rows, v rows */
     float *wo, *bo;          /* [dim, dim], [dim]                              */
@@ -47,7 +37,9 @@ typedef struct enc_layer {
     float *w1, *b1;          /* [hidden, dim], [hidden]                        */
     float *w2, *b2;          /* [dim, hidden], [dim]                           */
     float *ln2w, *ln2b;      /* output LayerNorm                               */
-    i8mat  m8[4];            /* qkv, o, ffn in, ffn out as int8 (q NULL: float) */
+    tq_wmat m8[4][3];        /* qkv (three parts), o, ffn in, ffn out kept as
+                                stored codes (keep_int8 / keep_quantized); parts
+                                not kept have no codes (the float32 above)     */
 } enc_layer;
 
 enum { M_QKV, M_O, M_FFN1, M_FFN2 };
@@ -63,7 +55,7 @@ struct tq_enc {
     float     *pool_w, *pool_b; /* BERT pooler, or NULL                       */
     float     *pre_w, *pre_b;   /* DistilBERT pre_classifier, or NULL         */
     float     *cls_w, *cls_b;   /* classifier, or NULL                        */
-    i8mat      word8;           /* word embeddings as int8 (keep_int8), or q NULL */
+    tq_wmat    word8;           /* word embeddings kept as stored codes, or none */
     int        n_int8;          /* matrices held as int8 codes                */
     uint64_t   int8_bytes;      /* their codes + scales                       */
     int64_t    int8_params;
@@ -78,9 +70,9 @@ int      tq_enc_int8_matrices(const tq_enc *e) { return e ? e->n_int8 : 0; }
 void tq_enc_free(tq_enc *e) {
     if (!e) return;
     for (int l = 0; e->L && l < e->c.n_layers; l++)
-        for (int k = 0; k < 4; k++) { free(e->L[l].m8[k].q); free(e->L[l].m8[k].s); }
-    free(e->word8.q);
-    free(e->word8.s);
+        for (int k = 0; k < 4; k++)
+            for (int i = 0; i < 3; i++) tq_wmat_free(&e->L[l].m8[k][i]);
+    tq_wmat_free(&e->word8);
     free(e->arena);
     free(e->L);
     free(e);
@@ -148,64 +140,21 @@ static int load(loader *ld, float **dst, int raw, const char *name, int64_t rows
     return 0;
 }
 
-/* Groups per row and their length for t's granularity (cols columns). */
-static int64_t i8_groups(const tq_tensor *t, int64_t cols, int64_t *glen) {
-    if (t->q.gran != TQ_GRAN_GROUP) { *glen = cols; return 1; }
-    *glen = t->q.group;
-    return (cols + t->q.group - 1) / t->q.group;
-}
-
-/* 1 when tensors names[0..n) (prefixed) can be held together as one int8
- * matrix: each int8-usable with the same groups per row. */
-static int i8_plan(const loader *ld, const char *const *names, int n, int64_t cols) {
-    int64_t ng0 = -1, gl0 = -1;
-    for (int i = 0; i < n; i++) {
-        char full[256];
-        snprintf(full, sizeof full, "%s", names[i]);
-        const tq_tensor *t = tq_model_find(ld->m, full);
-        if (!tq_nn_int8_usable(t)) return 0;
-        int64_t gl, ng = i8_groups(t, cols, &gl);
-        if (i && (ng != ng0 || gl != gl0)) return 0;
-        ng0 = ng;
-        gl0 = gl;
-    }
+/* 1 when tensors names[0..n) can all be held as stored (keep_int8:
+ * linear-sym 8-bit only; keep_quantized: any codec). */
+static int i8_plan(const loader *ld, const char *const *names, int n, int any_codec) {
+    for (int i = 0; i < n; i++)
+        if (!tq_wmat_keepable(tq_model_find(ld->m, names[i]), any_codec)) return 0;
     return 1;
 }
 
-/* Copy the codes and scales of names[0..n) (each [rows, cols]) stacked into w. */
-static int load_i8(loader *ld, i8mat *w, const char *const *names, int n, int64_t rows, int64_t cols, uint64_t *bytes) {
-    int64_t glen, ng = 0;
+/* Keep names[0..n) (each [rows, cols]) as stored codes in w[0..n). */
+static int load_i8(loader *ld, tq_wmat *w, const char *const *names, int n, int64_t rows, int64_t cols, uint64_t *bytes) {
     for (int i = 0; i < n; i++) {
-        char full[256];
-        snprintf(full, sizeof full, "%s", names[i]);
-        const tq_tensor *t = want(ld, full, rows, cols);
-        if (!t) return -1;
-        if (!w->q) {
-            ng = i8_groups(t, cols, &glen);
-            w->q = malloc((size_t)(n * rows * cols));
-            w->s = malloc(sizeof(float) * (size_t)(n * rows * ng));
-            w->ngroups = ng;
-            w->glen = glen;
-            if (!w->q || !w->s) {
-                tq_err(ld->err, TQ_E_NOMEM, "%s: out of memory for the int8 codes of \"%s\"", ld->path, full);
-                return -1;
-            }
-        }
-        memcpy(w->q + (size_t)(i * rows * cols), t->data, (size_t)(rows * cols));
-        const float *sc = t->aux[0];
-        float *dst = w->s + (size_t)(i * rows * ng);
-        for (int64_t r = 0; r < rows; r++)
-            for (int64_t g = 0; g < ng; g++) {
-                float v = t->q.gran == TQ_GRAN_TENSOR ? sc[0] : t->q.gran == TQ_GRAN_CHANNEL ? sc[r] : sc[r * ng + g];
-                if (!isfinite(v * 127.0f)) {
-                    tq_err(ld->err, TQ_E_VALUE, "%s: tensor \"%s\": scale %g (row %lld) does not give finite weights",
-                           ld->path, full, (double)v, (long long)r);
-                    return -1;
-                }
-                dst[r * ng + g] = v;
-            }
+        const tq_tensor *t = want(ld, names[i], rows, cols);
+        if (!t || tq_wmat_keep(&w[i], t, ld->path, ld->err)) return -1;
+        *bytes += w[i].bytes;
     }
-    *bytes += (uint64_t)(n * rows * cols) + sizeof(float) * (uint64_t)(n * rows * ng);
     return 0;
 }
 
@@ -226,7 +175,8 @@ tq_enc *tq_enc_open(const tq_model *m, const tq_enc_config *cfg_in, tq_error *er
 }
 
 tq_enc *tq_enc_open_ex(const tq_model *m, const tq_enc_config *cfg_in, const tq_enc_opts *opts, tq_error *err) {
-    const int keep_int8 = opts && opts->keep_int8;
+    /* matrices kept as stored: linear-sym 8-bit (keep_int8) or any codec (keep_quantized) */
+    const int keep_int8 = opts && (opts->keep_int8 || opts->keep_quantized), any = opts && opts->keep_quantized;
     if (!m) { tq_err(err, TQ_E_ARG, "encoder: no model (NULL)"); return NULL; }
     tq_enc_config c;
     if (cfg_in) c = *cfg_in;
@@ -311,14 +261,14 @@ tq_enc *tq_enc_open_ex(const tq_model *m, const tq_enc_config *cfg_in, const tq_
         if (!keep_int8) continue;
         const char *qkv[3] = {nm[l][0][0], nm[l][1][0], nm[l][2][0]}, *o = nm[l][3][0], *f1 = nm[l][5][0],
                    *f2 = nm[l][6][0];
-        if ((use8[l][M_QKV] = (unsigned char)i8_plan(&ld, qkv, 3, D))) int8_floats += (uint64_t)(3 * D * D);
-        if ((use8[l][M_O] = (unsigned char)i8_plan(&ld, &o, 1, D))) int8_floats += (uint64_t)(D * D);
-        if ((use8[l][M_FFN1] = (unsigned char)i8_plan(&ld, &f1, 1, D))) int8_floats += (uint64_t)(H * D);
-        if ((use8[l][M_FFN2] = (unsigned char)i8_plan(&ld, &f2, 1, H))) int8_floats += (uint64_t)(D * H);
+        if ((use8[l][M_QKV] = (unsigned char)i8_plan(&ld, qkv, 3, any))) int8_floats += (uint64_t)(3 * D * D);
+        if ((use8[l][M_O] = (unsigned char)i8_plan(&ld, &o, 1, any))) int8_floats += (uint64_t)(D * D);
+        if ((use8[l][M_FFN1] = (unsigned char)i8_plan(&ld, &f1, 1, any))) int8_floats += (uint64_t)(H * D);
+        if ((use8[l][M_FFN2] = (unsigned char)i8_plan(&ld, &f2, 1, any))) int8_floats += (uint64_t)(D * H);
     }
     char nb[6][200];
     const char *wname = rn(&ld, TQ_R_TOK_EMB, 0, nb[0]);
-    int word8 = keep_int8 && i8_plan(&ld, &wname, 1, D);
+    int word8 = keep_int8 && i8_plan(&ld, &wname, 1, any);
     if (word8) int8_floats += (uint64_t)(V * D);
     uint64_t per_layer = (uint64_t)(3 * D * D + 3 * D + D * D + D + 2 * D + H * D + H + D * H + D + 2 * D);
     uint64_t total = (uint64_t)(V * D + P * D + TV * D + 2 * D) + per_layer * (uint64_t)c.n_layers +
@@ -356,18 +306,18 @@ tq_enc *tq_enc_open_ex(const tq_model *m, const tq_enc_config *cfg_in, const tq_
                    *f2 = nm[l][6][0];
         uint64_t *b8 = &e->int8_bytes;
         /* weights q, k, v land one after the other: the fused [3 dim, dim] */
-        if (use8[l][M_QKV] ? load_i8(&ld, &L->m8[M_QKV], qkv, 3, D, D, b8)
+        if (use8[l][M_QKV] ? load_i8(&ld, L->m8[M_QKV], qkv, 3, D, D, b8)
                            : (load(&ld, &L->wqkv, 1, qkv[0], D, D) || load(&ld, NULL, 1, qkv[1], D, D) ||
                               load(&ld, NULL, 1, qkv[2], D, D)))
             goto fail;
         if (load(&ld, &L->bqkv, 1, nm[l][0][1], D, 0) || load(&ld, NULL, 1, nm[l][1][1], D, 0) ||
             load(&ld, NULL, 1, nm[l][2][1], D, 0) ||
-            (use8[l][M_O] ? load_i8(&ld, &L->m8[M_O], &o, 1, D, D, b8) : load(&ld, &L->wo, 1, o, D, D)) ||
+            (use8[l][M_O] ? load_i8(&ld, L->m8[M_O], &o, 1, D, D, b8) : load(&ld, &L->wo, 1, o, D, D)) ||
             load(&ld, &L->bo, 1, nm[l][3][1], D, 0) ||
             load(&ld, &L->ln1w, 1, nm[l][4][0], D, 0) || load(&ld, &L->ln1b, 1, nm[l][4][1], D, 0) ||
-            (use8[l][M_FFN1] ? load_i8(&ld, &L->m8[M_FFN1], &f1, 1, H, D, b8) : load(&ld, &L->w1, 1, f1, H, D)) ||
+            (use8[l][M_FFN1] ? load_i8(&ld, L->m8[M_FFN1], &f1, 1, H, D, b8) : load(&ld, &L->w1, 1, f1, H, D)) ||
             load(&ld, &L->b1, 1, nm[l][5][1], H, 0) ||
-            (use8[l][M_FFN2] ? load_i8(&ld, &L->m8[M_FFN2], &f2, 1, D, H, b8) : load(&ld, &L->w2, 1, f2, D, H)) ||
+            (use8[l][M_FFN2] ? load_i8(&ld, L->m8[M_FFN2], &f2, 1, D, H, b8) : load(&ld, &L->w2, 1, f2, D, H)) ||
             load(&ld, &L->b2, 1, nm[l][6][1], D, 0) ||
             load(&ld, &L->ln2w, 1, nm[l][7][0], D, 0) || load(&ld, &L->ln2b, 1, nm[l][7][1], D, 0))
             goto fail;
@@ -441,24 +391,16 @@ static void gemm_slab(float *C, int ldc, const float *A, int lda, const float *W
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, n1 - n0, K, 1.0f, A, lda, W + (size_t)n0 * K, K, 1.0f, C + n0, ldc);
 }
 
-/* Row r (cols values) of an int8 matrix, decoded into o. */
-static void i8_row(const i8mat *w8, size_t r, int64_t cols, float *o) {
-    const int8_t *q = w8->q + r * (size_t)cols;
-    for (int64_t g = 0; g < w8->ngroups; g++) {
-        int64_t c0 = g * w8->glen, c1 = c0 + w8->glen < cols ? c0 + w8->glen : cols;
-        tq_nn_decode_i8(o + c0, q + c0, w8->s[r * (size_t)w8->ngroups + (size_t)g], c1 - c0);
-    }
-}
-
-/* C[:, n0:n1] += A W[n0:n1]^T for a float W, or for an int8 matrix whose
- * rows n0..n1 are first decoded (q * scale, the values tq_dequantize gives)
+/* C[:, n0:n1] += A W[n0:n1]^T for a float W, or for a matrix kept as stored
+ * codes (up to three parts stacked by rows: fused q/k/v) whose rows n0..n1
+ * are first decoded (tq_dequantize_rows, the values tq_dequantize gives)
  * into this worker's buffer: the same sgemm on the same values, so the same
- * bytes as the float path, with 1 byte per weight held instead of 4. */
-static void proj(const fw *f, float *C, int ldc, const float *A, int lda, const float *W, const i8mat *w8, int n0,
+ * bytes as the float path, with the stored bytes per weight held. */
+static void proj(const fw *f, float *C, int ldc, const float *A, int lda, const float *W, const tq_wmat *w8, int n0,
                  int n1, int K, int worker) {
-    if (!w8->q) { gemm_slab(C, ldc, A, lda, W, f->T, n0, n1, K); return; }
+    if (!tq_wmat_quantized(&w8[0])) { gemm_slab(C, ldc, A, lda, W, f->T, n0, n1, K); return; }
     float *buf = f->wbuf + (size_t)worker * SLAB * (size_t)f->wk;
-    for (int r = n0; r < n1; r++) i8_row(w8, (size_t)r, K, buf + (size_t)(r - n0) * (size_t)K);
+    tq_wmat_stack_rows(w8, 3, n0, n1, buf);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, f->T, n1 - n0, K, 1.0f, A, lda, buf, K, 1.0f, C + n0, ldc);
 }
 
@@ -504,7 +446,7 @@ static void run_task(const fw *f, int task, int worker) {
             const float *w = e->word ? e->word + (size_t)f->b->ids[t] * D : NULL, *p = e->pos + (size_t)(t % f->S) * D;
             if (!w) {   /* int8 word embeddings: decode this token's row */
                 float *buf = f->wbuf + (size_t)worker * SLAB * (size_t)f->wk;
-                i8_row(&e->word8, (size_t)f->b->ids[t], D, buf);
+                tq_wmat_rows(&e->word8, f->b->ids[t], f->b->ids[t] + 1, buf);
                 w = buf;
             }
             if (e->type) {
@@ -519,7 +461,7 @@ static void run_task(const fw *f, int task, int worker) {
     case PH_QKV: {   /* qkv = bqkv + x Wqkv^T; DistilBERT: q / sqrt(head_size) */
         int n1 = n0 + SLAB < 3 * D ? n0 + SLAB : 3 * D;
         for (int t = 0; t < T; t++) memcpy(f->qkv + (size_t)t * 3 * D + n0, L->bqkv + n0, sizeof(float) * (size_t)(n1 - n0));
-        proj(f, f->qkv, 3 * D, f->x, D, L->wqkv, &L->m8[M_QKV], n0, n1, D, worker);
+        proj(f, f->qkv, 3 * D, f->x, D, L->wqkv, L->m8[M_QKV], n0, n1, D, worker);
         if (e->A->q_scaled && n0 < D) {
             float div = sqrtf((float)e->head_size);
             int q1 = n1 < D ? n1 : D;
@@ -536,14 +478,14 @@ static void run_task(const fw *f, int task, int worker) {
         const float *bias = f->phase == PH_WO ? L->bo : L->b2;
         for (int t = 0; t < T; t++)
             for (int i = n0; i < n1; i++) f->x[(size_t)t * D + i] += bias[i];
-        if (f->phase == PH_WO) proj(f, f->x, D, f->ctx, D, L->wo, &L->m8[M_O], n0, n1, D, worker);
-        else proj(f, f->x, D, f->hb, H, L->w2, &L->m8[M_FFN2], n0, n1, H, worker);
+        if (f->phase == PH_WO) proj(f, f->x, D, f->ctx, D, L->wo, L->m8[M_O], n0, n1, D, worker);
+        else proj(f, f->x, D, f->hb, H, L->w2, L->m8[M_FFN2], n0, n1, H, worker);
         break;
     }
     case PH_FFN1: {   /* hb = act(b1 + x W1^T) */
         int n1 = n0 + SLAB < H ? n0 + SLAB : H;
         for (int t = 0; t < T; t++) memcpy(f->hb + (size_t)t * H + n0, L->b1 + n0, sizeof(float) * (size_t)(n1 - n0));
-        proj(f, f->hb, H, f->x, D, L->w1, &L->m8[M_FFN1], n0, n1, D, worker);
+        proj(f, f->hb, H, f->x, D, L->w1, L->m8[M_FFN1], n0, n1, D, worker);
         for (int t = 0; t < T; t++) tq_enc_activate(f->hb + (size_t)t * H + n0, n1 - n0, c->act);
         break;
     }

@@ -14,7 +14,7 @@
  */
 #include "core/internal.h"
 #include "trueq_llama.h"
-#include "nn/int8_weights.h"
+#include "nn/ops/wmat.h"
 #include "nn/arch/table.h"
 #include <cblas.h>
 #include <math.h>
@@ -27,25 +27,13 @@
 #define I8_BUF_FLOATS 65536
 static int i8_chunk_rows(int cols) { int r = I8_BUF_FLOATS / cols; return r < 4 ? 4 : r & ~3; }
 
-/* One weight: float32 values, or (with keep_int8) linear-sym 8-bit codes and
- * their scales kept as stored. */
-typedef struct lmat {
-    float   *f;          /* [rows, cols] float32 (into the arena), or NULL      */
-    int8_t  *q;          /* [rows, cols] codes, owned, or NULL                  */
-    float   *s;          /* scales, owned: [1] per tensor, [rows] per channel,
-                            [rows, ngroups] per group                           */
-    int64_t  glen;       /* inputs per scale (cols unless grouped)              */
-    int64_t  ngroups;    /* scales per row (1 unless grouped)                   */
-    int      per_tensor; /* 1: one scale for the whole matrix                   */
-} lmat;
-
 /* Layer tensors by kind (T_ATT_NORM ... T_W3; see layer_name). Shapes:
  * norms [dim]; wq [n_heads*head_size, dim]; wk, wv [kv_dim, dim];
  * wo [dim, n_heads*head_size]; w1 (gate), w3 (up) [hidden_dim, dim];
  * w2 (down) [dim, hidden_dim]. */
 enum { T_ATT_NORM, T_WQ, T_WK, T_WV, T_WO, T_FFN_NORM, T_W1, T_W2, T_W3, T_COUNT };
 typedef struct llama_layer {
-    lmat w[T_COUNT];
+    tq_wmat w[T_COUNT];    /* float32 (in the arena) or kept as stored codes */
 } llama_layer;
 
 struct tq_llama {
@@ -128,7 +116,7 @@ void tq_llama_free(tq_llama *l) {
     if (!l) return;
     if (l->L)
         for (int li = 0; li < l->c.n_layers; li++)
-            for (int k = 0; k < T_COUNT; k++) { free(l->L[li].w[k].q); free(l->L[li].w[k].s); }
+            for (int k = 0; k < T_COUNT; k++) tq_wmat_free(&l->L[li].w[k]);
     free(l->arena);
     free(l->L);
     free(l);
@@ -145,22 +133,6 @@ static tq_status check_finite(const float *v, int64_t n, const char *path, const
     return TQ_OK;
 }
 
-/* Copy t's codes and scales into w (t already checked to be [rows, cols]). */
-static tq_status load_int8(lmat *w, const tq_tensor *t, int64_t rows, int64_t cols, uint64_t *bytes, tq_error *err) {
-    int64_t nscale = t->q.gran == TQ_GRAN_TENSOR ? 1 : t->q.gran == TQ_GRAN_CHANNEL ? rows
-                                                   : rows * ((cols + t->q.group - 1) / t->q.group);
-    w->q = malloc((size_t)(rows * cols));
-    w->s = malloc(sizeof(float) * (size_t)nscale);
-    if (!w->q || !w->s) return tq_err(err, TQ_E_NOMEM, "out of memory for the int8 codes of \"%s\"", t->name);
-    memcpy(w->q, t->data, (size_t)(rows * cols));
-    memcpy(w->s, t->aux[0], sizeof(float) * (size_t)nscale);
-    w->per_tensor = t->q.gran == TQ_GRAN_TENSOR;
-    w->glen = t->q.gran == TQ_GRAN_GROUP ? t->q.group : cols;
-    w->ngroups = t->q.gran == TQ_GRAN_GROUP ? (cols + t->q.group - 1) / t->q.group : 1;
-    *bytes += (uint64_t)(rows * cols) + sizeof(float) * (uint64_t)nscale;
-    return TQ_OK;
-}
-
 const tq_llama_config *tq_llama_config_of(const tq_llama *l) { return &l->c; }
 uint64_t tq_llama_weight_bytes(const tq_llama *l) { return l->n_floats * sizeof(float) + l->int8_bytes; }
 int64_t  tq_llama_param_count(const tq_llama *l) { return (int64_t)l->n_floats + l->int8_params; }
@@ -172,7 +144,8 @@ tq_llama *tq_llama_open(const tq_model *m, const tq_llama_config *cfg, tq_error 
 
 tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, const tq_llama_opts *opts,
                            tq_error *err) {
-    int keep_int8 = opts && opts->keep_int8;
+    /* matrices kept as stored: linear-sym 8-bit (keep_int8) or any codec (keep_quantized) */
+    int keep = opts && (opts->keep_int8 || opts->keep_quantized), any_codec = opts && opts->keep_quantized;
     tq_llama_config c;
     if (cfg_in) c = *cfg_in;
     else if (tq_llama_config_find(tq_model_dir(m), &c, err)) return NULL;
@@ -278,11 +251,11 @@ tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, con
     uint64_t per_layer = 0;
     for (int k = 0; k < T_COUNT; k++) per_layer += (uint64_t)(rows[k] * (cols[k] ? cols[k] : 1));
     uint64_t total = (uint64_t)(V * D) * (c.tied ? 1 : 2) + (uint64_t)D + per_layer * (uint64_t)c.n_layers;
-    if (keep_int8)   /* matrices kept as int8 take no float32 room */
+    if (keep)   /* matrices kept as stored take no float32 room */
         for (int li = 0; li < c.n_layers; li++)
             for (int k = 0; k < T_COUNT; k++) {
                 layer_name(name, sizeof name, nm, li, k);
-                if (cols[k] && tq_nn_int8_usable(tq_model_find(m, name))) total -= (uint64_t)(rows[k] * cols[k]);
+                if (cols[k] && tq_wmat_keepable(tq_model_find(m, name), any_codec)) total -= (uint64_t)(rows[k] * cols[k]);
             }
     if (total > (uint64_t)1 << 40) { tq_err(err, TQ_E_LIMIT, "%s: %llu weights exceed the decoder's limit", path, (unsigned long long)total); goto fail; }
     l->arena = malloc(sizeof(float) * total);
@@ -303,14 +276,15 @@ tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, con
     LOAD(l->norm, norm_name, D, 0);
     for (int li = 0; li < c.n_layers; li++) {
         for (int k = 0; k < T_COUNT; k++) {
-            float **dst_k = &l->L[li].w[k].f;
+            tq_wmat *wk = &l->L[li].w[k];
+            const float *dst = NULL;
+            const float **dst_k = &dst;
             layer_name(name, sizeof name, nm, li, k);
             const tq_tensor *ti = tq_model_find(m, name);
-            if (keep_int8 && cols[k] && tq_nn_int8_usable(ti)) {
+            if (keep && cols[k] && tq_wmat_keepable(ti, any_codec)) {
                 if (!want(m, name, rows[k], cols[k], err)) goto fail;
-                if (load_int8(&l->L[li].w[k], ti, rows[k], cols[k], &l->int8_bytes, err)) goto fail;
-                const lmat *w8 = &l->L[li].w[k];
-                if (check_finite(w8->s, w8->per_tensor ? 1 : rows[k] * w8->ngroups, path, name, "scale", err)) goto fail;
+                if (tq_wmat_keep(wk, ti, path, err)) goto fail;
+                l->int8_bytes += wk->bytes;
                 l->int8_params += rows[k] * cols[k];
                 l->n_int8++;
                 continue;
@@ -329,9 +303,11 @@ tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, con
                 memcpy(p, fused + row0 * cols[k], sizeof(float) * (size_t)(rows[k] * cols[k]));
                 if (check_finite(p, rows[k] * cols[k], path, fname, "value", err)) goto fail;
                 p += rows[k] * cols[k];
+                tq_wmat_set_f32(wk, dst, rows[k], cols[k]);
                 continue;
             }
             LOAD(*dst_k, name, rows[k], cols[k]);
+            tq_wmat_set_f32(wk, dst, rows[k], cols[k] ? cols[k] : 1);
         }
     }
 #undef LOAD
@@ -392,28 +368,21 @@ static void matvec_f32(float *y, const float *W, const float *x, int rows, int c
     cblas_sgemv(CblasRowMajor, CblasNoTrans, rows, cols, 1.0f, W, cols, x, 1, 0.0f, y, 1);
 }
 
-/* The same from int8 codes: a chunk of rows at a time is decoded into buf
- * (w = q * scale, exactly the values tq_dequantize gives) and multiplied
- * with sgemv, so at most max(I8_BUF_FLOATS, 4 * cols) floats are expanded. */
-static void matvec_i8(float *y, const lmat *w, const float *x, int rows, int cols, float *buf) {
+/* The same from stored codes: a chunk of rows at a time is decoded into buf
+ * (tq_dequantize_rows: exactly the values tq_dequantize gives) and
+ * multiplied with sgemv, so at most max(I8_BUF_FLOATS, 4 * cols) floats are
+ * expanded. */
+static void matvec_rows(float *y, const tq_wmat *w, const float *x, int rows, int cols, float *buf) {
     int chunk = i8_chunk_rows(cols);
     for (int r0 = 0; r0 < rows; r0 += chunk) {
         int nr = rows - r0 < chunk ? rows - r0 : chunk;
-        for (int r = 0; r < nr; r++) {
-            const int8_t *q = w->q + (size_t)(r0 + r) * (size_t)cols;
-            float *o = buf + (size_t)r * (size_t)cols;
-            for (int64_t g = 0; g < w->ngroups; g++) {
-                int64_t c0 = g * w->glen, c1 = c0 + w->glen < cols ? c0 + w->glen : cols;
-                float sc = w->per_tensor ? w->s[0] : w->s[(size_t)(r0 + r) * (size_t)w->ngroups + (size_t)g];
-                tq_nn_decode_i8(o + c0, q + c0, sc, c1 - c0);
-            }
-        }
+        tq_wmat_rows(w, r0, r0 + nr, buf);
         cblas_sgemv(CblasRowMajor, CblasNoTrans, nr, cols, 1.0f, buf, cols, x, 1, 0.0f, y + r0, 1);
     }
 }
 
-static void matvec(float *y, const lmat *w, const float *x, int rows, int cols, float *buf) {
-    if (w->q) matvec_i8(y, w, x, rows, cols, buf);
+static void matvec(float *y, const tq_wmat *w, const float *x, int rows, int cols, float *buf) {
+    if (tq_wmat_quantized(w)) matvec_rows(y, w, x, rows, cols, buf);
     else matvec_f32(y, w->f, x, rows, cols);
 }
 
