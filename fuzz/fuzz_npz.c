@@ -1,11 +1,11 @@
 /*
- * fuzz_npz.c — libFuzzer target for the .npz reader (src/io/npz.c).
+ * fuzz_npz.c — libFuzzer target for the .npz reader (src/io/npz_read.c on zip.c and npy.c).
  * Parses the input as a whole .npz image; on success touches every entry's
  * bytes (so a wrong pointer or length shows up under ASan) and frees.
  * Seed corpus: fuzz/corpus/npz/ (regenerate with tests/py/gen_npz_corpus.py).
  * Real fuzzing: clang -fsanitize=fuzzer,address -Isrc -Iinclude fuzz/fuzz_npz.c libtrueq.a ...
  */
-#include "io/container.h"
+#include "io/npz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

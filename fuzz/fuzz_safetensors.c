@@ -7,10 +7,10 @@
  * Seeds: fuzz/corpus/safetensors/ (tests/gen/gen_safetensors_corpus.py).
  * libFuzzer:
  *   clang -fsanitize=fuzzer,address,undefined -Iinclude -Isrc fuzz/fuzz_safetensors.c \
- *     src/io/safetensors.c src/io/container.c src/io/npz.c src/core/{dtype,error,fs,strbuf}.c -lcjson -lz -o fz
+ *     src/io/safetensors.c src/io/container.c src/core/{dtype,error,fs,strbuf}.c -lcjson -lz -o fz
  *   ./fz -max_len=4096 fuzz/corpus/safetensors
  */
-#include "io/container.h"
+#include "io/safetensors.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

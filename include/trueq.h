@@ -219,12 +219,58 @@ const char *tq_qparams_str(const tq_qparams *p, char *buf, size_t cap);
 
 typedef struct tq_model tq_model;
 
-/** What kind of file or directory a tq_model came from. */
-typedef enum tq_source_kind {
-    TQ_SOURCE_SAFETENSORS = 1, /* one .safetensors file (HF or trueq)     */
-    TQ_SOURCE_SHARDED     = 2, /* model.safetensors.index.json + shards   */
-    TQ_SOURCE_NPZ         = 3, /* numpy .npz                              */
-} tq_source_kind;
+/**
+ * Weight-file formats: one enum for reading, writing and naming, one row each
+ * in the format table (src/io/format.c). Values are stable (never renumber);
+ * files and metadata name formats by `name`, never by number. Some rows are
+ * recognised (so a file is named for what it is) but not read by this build.
+ */
+typedef enum tq_format {
+    TQ_FORMAT_UNKNOWN     = 0, /* no row recognises the bytes                */
+    TQ_FORMAT_SAFETENSORS = 1, /* .safetensors (HF, MLX or trueq layout)      */
+    TQ_FORMAT_NPZ         = 2, /* numpy .npz (the seeds' V2 layout)           */
+    TQ_FORMAT_GGUF        = 3, /* GGUF (llama.cpp): recognised                */
+    TQ_FORMAT_PYTORCH_ZIP = 4, /* torch.save zip (pytorch_model.bin): recognised */
+    TQ_FORMAT_PICKLE      = 5, /* raw pickle / legacy torch.save: recognised  */
+    TQ_FORMAT_COUNT
+} tq_format;
+
+/* Capabilities of a format row (tq_format_info.caps). */
+#define TQ_FORMAT_CAN_READ   1u  /* tq_model_open reads it                    */
+#define TQ_FORMAT_CAN_WRITE  2u  /* convert can write it (--format NAME)     */
+#define TQ_FORMAT_COMPRESSED 4u  /* entries may be stored compressed, so their
+                                    stored bytes can differ from their data   */
+
+/** Static description of a format: one row of the format table. */
+typedef struct tq_format_info {
+    tq_format   id;
+    const char *name;          /* "safetensors", "npz", "gguf": CLI and metadata */
+    const char *what;          /* how messages name such a file ("GGUF file")  */
+    const char *patterns[4];   /* file-name globs ("*.safetensors"), NULL-ended;
+                                  tie-breakers and directory discovery only    */
+    const char *default_file;  /* the name convert writes / a directory is
+                                  searched for ("model.safetensors"), or NULL  */
+    const char *shard_index;   /* the sharded checkpoint index name, or NULL   */
+    unsigned    caps;          /* TQ_FORMAT_CAN_READ | ...                     */
+} tq_format_info;
+
+/** @return the number of rows (TQ_FORMAT_COUNT - 1). */
+int                   tq_format_count(void);
+/** @return row i (0-based), or NULL when out of range. */
+const tq_format_info *tq_format_at(int i);
+/** @return the row for an id, or NULL (also for TQ_FORMAT_UNKNOWN). */
+const tq_format_info *tq_format_by_id(tq_format id);
+/** @return the row called name (exactly, e.g. "npz"), or NULL. */
+const tq_format_info *tq_format_by_name(const char *name);
+/** @return the first row one of whose patterns matches the base name of
+ *  path, or NULL. Says nothing of the content: use it for listings only. */
+const tq_format_info *tq_format_by_file_name(const char *path);
+/**
+ * The names of the rows having every capability in caps, in table order,
+ * joined as "a, b or c" (for usage messages), into buf.
+ * @return buf.
+ */
+const char *tq_format_names(unsigned caps, char *buf, size_t cap);
 
 #define TQ_MAX_DIMS 8
 
@@ -264,7 +310,11 @@ typedef struct tq_tensor {
 tq_model *tq_model_open(const char *path, tq_error *err);
 void      tq_model_close(tq_model *m);
 
-tq_source_kind tq_model_source(const tq_model *m);
+/** The format of the model's weight files (of its shards, when sharded). */
+tq_format tq_model_format(const tq_model *m);
+/** 1 when the model was opened through a sharded checkpoint index
+ *  (model.safetensors.index.json), else 0. */
+int       tq_model_sharded(const tq_model *m);
 /** Number of logical tensors. */
 int64_t   tq_model_count(const tq_model *m);
 /** The i-th logical tensor, in file order; NULL if out of range. */
@@ -302,16 +352,11 @@ void tq_model_memory(const tq_model *m, tq_memory_report *r);
 
 /* ===== Convert: policy, plan, execute ================================== */
 
-/** Output container formats. */
-typedef enum tq_out_format {
-    TQ_OUT_SAFETENSORS = 1,  /* OUT/model.safetensors, trueq layout           */
-    TQ_OUT_NPZ         = 2,  /* OUT/weights.npz, the seeds' V2 layout          */
-} tq_out_format;
-
 /** Options of a conversion. Initialise with tq_convert_options_init. */
 typedef struct tq_convert_options {
     tq_qparams          q;                   /* codec, bits, granularity, group */
-    tq_out_format       format;
+    tq_format           format;              /* a row with TQ_FORMAT_CAN_WRITE:
+                                                OUT/<its default_file>          */
     int                 quantize_embeddings; /* quantize embeddings (per row)   */
     int                 simulate;            /* store quantize->dequantize values
                                                 in the original float dtype     */
@@ -343,7 +388,8 @@ typedef struct tq_plan tq_plan;
 /**
  * Decide every tensor and lay out the output exactly (no data is touched).
  * Errors: an include/exclude glob that matches nothing (TQ_E_NOTFOUND), a
- * group size that does not divide a quantized tensor's rows (TQ_E_SHAPE).
+ * group size that does not divide a quantized tensor's rows (TQ_E_SHAPE), an
+ * output format without TQ_FORMAT_CAN_WRITE (TQ_E_UNSUPPORTED).
  */
 tq_plan *tq_plan_create(const tq_model *m, const tq_convert_options *o, tq_error *err);
 void     tq_plan_free(tq_plan *p);
@@ -354,7 +400,8 @@ uint64_t tq_plan_output_bytes(const tq_plan *p);
 /** Bytes the output will store per dtype (payloads and side tensors), exactly
  *  as the writer lays them out: out[TQ_DTYPE_COUNT]. */
 void     tq_plan_bytes_by_dtype(const tq_plan *p, uint64_t *out);
-/** Name of the weights file inside OUT ("model.safetensors" / "weights.npz"). */
+/** Name of the weights file inside OUT: the output format's default_file
+ *  ("model.safetensors" / "weights.npz"). */
 const char *tq_plan_output_name(const tq_plan *p);
 
 /** Progress callback: called after each tensor, from the calling thread. */

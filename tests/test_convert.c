@@ -107,7 +107,7 @@ static void round_trips(void) {
                     tq_convert_options_init(&o);
                     o.q.codec = sch ? TQ_CODEC_LINEAR_AFFINE : TQ_CODEC_LINEAR_SYM;
                     o.q.bits = B[bi]; o.q.gran = G[gi]; o.q.group = gi == 2 ? 32 : 0;
-                    o.format = (tq_out_format)fmt;
+                    o.format = (tq_format)fmt;
                     char name[128], qs[64], out[64];
                     snprintf(name, sizeof name, "round trip %s via %s", tq_qparams_str(&o.q, qs, sizeof qs), fmt == 1 ? "safetensors" : "npz");
                     TQ_CASE(name);

@@ -12,7 +12,7 @@
  *     streamed with data descriptors).
  */
 #include "tq_test.h"
-#include "io/container.h"
+#include "io/npz.h"
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -400,7 +400,8 @@ static void case_model_open(void) {
     tq_model *m = tq_model_open(p, &err);
     CHECK_MSG(m != NULL, "%s", err.msg);
     if (!m) return;
-    CHECK_EQ_INT(tq_model_source(m), TQ_SOURCE_NPZ);
+    CHECK_EQ_INT(tq_model_format(m), TQ_FORMAT_NPZ);
+    CHECK_EQ_INT(tq_model_sharded(m), 0);
     CHECK_EQ_INT(tq_model_count(m), 3);
     const tq_tensor *t = tq_model_find(m, "w.bf");
     CHECK(t && t->dtype == TQ_DTYPE_BF16 && t->numel == 32);

@@ -14,7 +14,7 @@
  *     offset computed from the llama2.c .bin export of the same model.
  */
 #include "tq_test.h"
-#include "io/container.h"
+#include "io/safetensors.h"
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdlib.h>

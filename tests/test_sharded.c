@@ -35,7 +35,7 @@ static char *join(const char *dir, const char *name) {
 
 /* Tensor NAME is U8 [len(NAME)] holding the bytes of NAME itself: its content
  * identifies it. Writes `file` in `dir` holding the comma-separated names. */
-static void shard(const char *dir, const char *file, const char *names) {
+static void shard_as(const char *dir, const char *file, const char *names, tq_format fmt) {
     tq_wentry e[16];
     char buf[256], *save = NULL;
     snprintf(buf, sizeof buf, "%s", names);
@@ -45,12 +45,16 @@ static void shard(const char *dir, const char *file, const char *names) {
     char *p = join(dir, file);
     tq_error err;
     const char *mk[] = {"format"}, *mv[] = {"pt"};
-    tq_writer *w = tq_writer_create(TQ_FORMAT_SAFETENSORS, p, e, n, mk, mv, 1, &err);
+    tq_writer *w = tq_writer_create(fmt, p, e, n, mk, mv, 1, &err);
     CHECK_MSG(w != NULL, "%s", err.msg);
     for (int i = 0; w && i < n; i++) CHECK_OK(tq_writer_put(w, i, e[i].name, strlen(e[i].name), &err), err);
     if (w) CHECK_OK(tq_writer_finish(w, &err), err);
     tq_writer_free(w);
     free(p);
+}
+
+static void shard(const char *dir, const char *file, const char *names) {
+    shard_as(dir, file, names, TQ_FORMAT_SAFETENSORS);
 }
 
 static void text(const char *dir, const char *file, const char *s) {
@@ -90,12 +94,13 @@ static void expect_fail(const char *dir, const char *rel, tq_status want, const 
 }
 
 /* The model at path holds exactly the comma-separated names, each with its own bytes. */
-static void expect_tensors(const char *path, tq_source_kind kind, const char *names) {
+static void expect_tensors(const char *path, int sharded, const char *names) {
     tq_error err;
     tq_model *m = tq_model_open(path, &err);
     CHECK_MSG(m != NULL, "%s: %s", path, err.msg);
     if (!m) return;
-    CHECK_EQ_INT(tq_model_source(m), kind);
+    CHECK_EQ_INT(tq_model_sharded(m), sharded);
+    CHECK_EQ_INT(tq_model_format(m), TQ_FORMAT_SAFETENSORS);
     char buf[256], *save = NULL;
     snprintf(buf, sizeof buf, "%s", names);
     int n = 0;
@@ -117,8 +122,8 @@ static void good(void) {
                 "\"lm_head.weight\": \"" S2 "\", \"norm\": \"" S2 "\"");
     text(d, "config.json", "{}");
     char *ip = join(d, INDEX);
-    expect_tensors(ip, TQ_SOURCE_SHARDED, "embed.weight,layers.0.w,layers.1.w,lm_head.weight,norm");
-    expect_tensors(d, TQ_SOURCE_SHARDED, "embed.weight,layers.0.w,layers.1.w,lm_head.weight,norm");
+    expect_tensors(ip, 1, "embed.weight,layers.0.w,layers.1.w,lm_head.weight,norm");
+    expect_tensors(d, 1, "embed.weight,layers.0.w,layers.1.w,lm_head.weight,norm");
     tq_error err;
     tq_model *m = tq_model_open(d, &err);
     if (m) {
@@ -133,7 +138,7 @@ static void good(void) {
     d = mkcase("side");
     shard(d, "model-00001-of-00001.safetensors", "w,w.__scale__");
     index_of(d, "\"w\": \"model-00001-of-00001.safetensors\"");
-    expect_tensors(d, TQ_SOURCE_SHARDED, "w,w.__scale__");
+    expect_tensors(d, 1, "w,w.__scale__");
 }
 
 static void faults(void) {
@@ -187,6 +192,18 @@ static void faults(void) {
     index_of(d, "\"a\": \"" S1 "\", \"c\": \"" S2 "\"");
     expect_fail(d, INDEX, TQ_E_FORMAT, S2 ": header length");
 
+    d = mkcase("gguf_shard");   /* a shard is detected by content like any file */
+    shard(d, S1, "a");
+    text(d, S2, "GGUF\x03 and more");
+    index_of(d, "\"a\": \"" S1 "\", \"c\": \"" S2 "\"");
+    expect_fail(d, INDEX, TQ_E_UNSUPPORTED, S2 ": GGUF file: not supported by this build");
+
+    d = mkcase("mixed_shards");   /* every shard of one model is of one format */
+    shard(d, S1, "a");
+    shard_as(d, S2, "c", TQ_FORMAT_NPZ);
+    index_of(d, "\"a\": \"" S1 "\", \"c\": \"" S2 "\"");
+    expect_fail(d, INDEX, TQ_E_FORMAT, S2 " is a numpy .npz archive but ");
+
     TQ_CASE("sharded faults: the index itself");
     d = mkcase("bad_index");
     shard(d, S1, "a");
@@ -218,12 +235,12 @@ static void directories(void) {
     const char *d = mkcase("dir_model");
     shard(d, "model.safetensors", "x");
     shard(d, "other.safetensors", "y");   /* model.safetensors wins */
-    expect_tensors(d, TQ_SOURCE_SAFETENSORS, "x");
+    expect_tensors(d, 0, "x");
 
     d = mkcase("dir_one");
     shard(d, "weights-v2.safetensors", "y,z");
     text(d, "config.json", "{}");
-    expect_tensors(d, TQ_SOURCE_SAFETENSORS, "y,z");
+    expect_tensors(d, 0, "y,z");
     tq_error err;
     tq_model *m = tq_model_open(d, &err);
     if (m) { CHECK(strstr(tq_model_path(m), "/weights-v2.safetensors") != NULL); tq_model_close(m); }

@@ -51,7 +51,7 @@ void tq_tests(void) {
     tq_model *m = tq_model_open(d, &e);
     CHECK_OK(m ? TQ_OK : e.status, e);
     if (m) {
-        CHECK(tq_model_source(m) == TQ_SOURCE_SHARDED && tq_model_count(m) == 4);
+        CHECK(tq_model_sharded(m) && tq_model_format(m) == TQ_FORMAT_SAFETENSORS && tq_model_count(m) == 4);
         CHECK(tq_model_find(m, "c.weight") && tq_model_find(m, "c.weight")->file_index == 1);
         tq_ledger *l = tq_ledger_build(m, &e);
         CHECK(l != NULL);

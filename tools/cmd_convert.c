@@ -231,9 +231,11 @@ int cmd_convert(int argc, char **argv) {
             excl[nexc++] = v;
         }
         else if (tq_args_value(&a, NULL, "--format", &v)) {
-            if (!strcmp(v, "safetensors")) o.format = TQ_OUT_SAFETENSORS;
-            else if (!strcmp(v, "npz")) o.format = TQ_OUT_NPZ;
-            else return tq_cli_usage_error("convert", "--format must be safetensors or npz, got %s", v);
+            const tq_format_info *fi = tq_format_by_name(v);
+            char names[256];
+            if (fi && (fi->caps & TQ_FORMAT_CAN_WRITE)) o.format = fi->id;
+            else return tq_cli_usage_error("convert", "--format must be %s, got %s",
+                                           tq_format_names(TQ_FORMAT_CAN_WRITE, names, sizeof names), v);
         } else if (tq_args_value(&a, NULL, "--target-size", &v)) {
             if (!tq_parse_size(v, &target) || !target) return tq_cli_usage_error("convert", "--target-size: cannot read a size from \"%s\" (e.g. 125MB)", v);
         } else if (tq_args_flag(&a, "--dry-run")) dry = true;

@@ -30,8 +30,8 @@ int tq_cli_print_ledger(const tq_model *m, const tq_ledger *l, FILE *f, bool jso
     if (json) {
         fprintf(f, "{\"path\": ");
         tq_json_str(f, tq_model_path(m));
-        fprintf(f, ", \"format\": \"%s\", \"tensors\": [",
-                tq_model_source(m) == TQ_SOURCE_NPZ ? "npz" : tq_model_source(m) == TQ_SOURCE_SHARDED ? "sharded-safetensors" : "safetensors");
+        fprintf(f, ", \"format\": \"%s%s\", \"tensors\": [", tq_model_sharded(m) ? "sharded-" : "",
+                tq_format_by_id(tq_model_format(m))->name);
         for (int64_t i = 0; rows && i < tq_ledger_count(l); i++) {
             const tq_ledger_row *r = tq_ledger_row_at(l, i);
             const tq_tensor *t = r->t;

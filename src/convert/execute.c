@@ -300,7 +300,7 @@ static char *render_metadata(const tq_plan *p, const char *weights_path, const s
                  "\"pad\": %s, \"format\": \"%s\", \"quantize_embeddings\": %s, \"simulate\": %s, \"allow_nonfinite\": %s, "
                  "\"include\": [",
                  ci ? ci->name : "?", o->q.bits, GRAN[o->q.gran], (long long)o->q.group, o->q.pad ? "true" : "false",
-                 o->format == TQ_OUT_NPZ ? "npz" : "safetensors", o->quantize_embeddings ? "true" : "false",
+                 tq_format_by_id(o->format)->name, o->quantize_embeddings ? "true" : "false",
                  o->simulate ? "true" : "false", o->allow_nonfinite ? "true" : "false");
     for (int i = 0; i < o->n_include; i++) { if (i) tq_sb_puts(&b, ", "); tq_sb_json_str(&b, o->include[i]); }
     tq_sb_puts(&b, "], \"exclude\": [");
@@ -379,7 +379,7 @@ tq_status tq_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn p
     if (!wpath || !mpath) { st = tq_err(err, TQ_E_NOMEM, "out of memory"); goto fail; }
     if ((st = ino_check(&ins, wpath, err)) || (st = ino_check(&ins, mpath, err))) goto fail;
 
-    w = tq_writer_create(p->o.format == TQ_OUT_NPZ ? TQ_FORMAT_NPZ : TQ_FORMAT_SAFETENSORS, wpath, p->went, p->nw,
+    w = tq_writer_create(p->o.format, wpath, p->went, p->nw,
                          (const char *const *)p->meta_k, (const char *const *)p->meta_v, p->n_meta, err);
     if (!w) { st = err ? err->status : TQ_E_IO; goto fail; }
     if (w->total_size != p->out_bytes) { st = tq_err(err, TQ_E_INTERNAL, "writer size changed since planning"); goto fail; }

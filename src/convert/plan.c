@@ -15,7 +15,7 @@ void tq_convert_options_init(tq_convert_options *o) {
     o->q.bits = 8;
     o->q.gran = TQ_GRAN_CHANNEL;
     o->q.group = 0;
-    o->format = TQ_OUT_SAFETENSORS;
+    o->format = TQ_FORMAT_SAFETENSORS;
 }
 
 void tq_plan_free(tq_plan *p) {
@@ -36,7 +36,8 @@ void tq_plan_bytes_by_dtype(const tq_plan *p, uint64_t *out) {
     for (int64_t i = 0; i < p->nw; i++) out[p->went[i].dtype] += tq_nbytes(p->went[i].dtype, p->went[i].ndim, p->went[i].shape);
 }
 
-const char *tq_plan_output_name(const tq_plan *p) { return p->o.format == TQ_OUT_NPZ ? "weights.npz" : "model.safetensors"; }
+/* tq_plan_create admitted only writable formats, which all have a default file */
+const char *tq_plan_output_name(const tq_plan *p) { return tq_format_by_id(p->o.format)->default_file; }
 
 static tq_status add_meta(tq_plan *p, const char *k, char *v_owned, tq_error *err) {
     char **nk = realloc(p->meta_k, sizeof(char *) * (size_t)(p->n_meta + 1));
@@ -70,6 +71,13 @@ static tq_status add_tensor_meta(tq_plan *p, const char *prefix, const char *nam
 }
 
 tq_plan *tq_plan_create(const tq_model *m, const tq_convert_options *o, tq_error *err) {
+    const tq_format_info *fi = tq_format_by_id(o->format);
+    if (!fi || !(fi->caps & TQ_FORMAT_CAN_WRITE) || !fi->default_file) {
+        char names[256];
+        tq_err(err, TQ_E_UNSUPPORTED, "output format %s cannot be written (trueq writes %s)", fi ? fi->name : "(none)",
+               tq_format_names(TQ_FORMAT_CAN_WRITE, names, sizeof names));
+        return NULL;
+    }
     tq_plan *p = calloc(1, sizeof *p);
     if (!p) { tq_err(err, TQ_E_NOMEM, "out of memory"); return NULL; }
     p->m = m;
@@ -157,7 +165,7 @@ tq_plan *tq_plan_create(const tq_model *m, const tq_convert_options *o, tq_error
     for (int i = 0; i < o->n_exclude; i++)
         if (!hit_exc[i]) { tq_err(err, TQ_E_NOTFOUND, "--exclude %s matches no tensor in %s", o->exclude[i], tq_model_path(m)); goto fail; }
 
-    w = tq_writer_create(o->format == TQ_OUT_NPZ ? TQ_FORMAT_NPZ : TQ_FORMAT_SAFETENSORS, NULL, p->went, p->nw,
+    w = tq_writer_create(o->format, NULL, p->went, p->nw,
                          (const char *const *)p->meta_k, (const char *const *)p->meta_v, p->n_meta, err);
     if (!w) goto fail;
     p->out_bytes = w->total_size;

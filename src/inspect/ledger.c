@@ -263,7 +263,7 @@ tq_ledger *tq_ledger_build(const tq_model *m, tq_error *err) {
     /* header + padding + stored data + other files = bytes on disk, exactly;
      * and in uncompressed containers every stored byte belongs to one tensor */
     T->stored_data_bytes = stored_sum;
-    if (m->kind != TQ_SOURCE_NPZ && stored_sum != T->payload_bytes + T->aux_bytes) {
+    if (!(tq_format_by_id(m->format)->caps & TQ_FORMAT_COMPRESSED) && stored_sum != T->payload_bytes + T->aux_bytes) {
         tq_err(err, TQ_E_INTERNAL, "%s: ledger does not reconcile: tensors account for %llu bytes, entries store %llu",
                m->path, (unsigned long long)(T->payload_bytes + T->aux_bytes), (unsigned long long)stored_sum);
         tq_ledger_free(l);

@@ -352,36 +352,79 @@ out:
     return st;
 }
 
+/* Does base name `name` match one of row r's patterns? */
+static bool row_matches(const tq_format_info *r, const char *name) {
+    for (int p = 0; p < 4 && r->patterns[p]; p++)
+        if (tq_glob_match(r->patterns[p], name)) return true;
+    return false;
+}
+
+/* First existing file dir/<name>, or NULL. */
+static char *existing(const char *dir, const char *name) {
+    if (!name) return NULL;
+    char *p = tq_path_join(dir, name);
+    if (p && tq_file_exists(p)) return p;
+    free(p);
+    return NULL;
+}
+
+/*
+ * The weight file of a directory, from the format table: each readable
+ * format's default file, then its shard index (model.safetensors,
+ * model.safetensors.index.json, weights.npz); else the single file matching
+ * a readable format's patterns. With none, a file of a recognised but unread
+ * format (pytorch_model.bin, *.gguf) is chosen, so that opening it says what
+ * it is; only then is the directory reported empty.
+ */
+static tq_status find_in_dir(const char *dir, char **file, tq_error *err) {
+    *file = NULL;
+    int nf = tq_format_count();
+    for (int i = 0; i < nf && !*file; i++) {
+        const tq_format_info *r = tq_format_at(i);
+        if (!(r->caps & TQ_FORMAT_CAN_READ)) continue;
+        if (!(*file = existing(dir, r->default_file))) *file = existing(dir, r->shard_index);
+    }
+    if (*file) return TQ_OK;
+    char *foreign = NULL;
+    for (int i = 0; i < nf && !foreign; i++)
+        if (!(tq_format_at(i)->caps & TQ_FORMAT_CAN_READ)) foreign = existing(dir, tq_format_at(i)->default_file);
+    const bool pinned = foreign != NULL;
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    int count = 0;
+    while (d && (de = readdir(d))) {
+        const tq_format_info *r = tq_format_by_file_name(de->d_name);
+        if (!r || !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+        bool readable = false;   /* a name may match several rows' patterns */
+        for (int i = 0; i < nf && !readable; i++)
+            readable = (tq_format_at(i)->caps & TQ_FORMAT_CAN_READ) && row_matches(tq_format_at(i), de->d_name);
+        if (readable) {
+            if (!count++) *file = tq_path_join(dir, de->d_name);
+        } else if (!pinned && (!foreign || strcmp(de->d_name, strrchr(foreign, '/') + 1) < 0)) {
+            free(foreign);   /* the first by name: the choice must not depend on readdir order */
+            foreign = tq_path_join(dir, de->d_name);
+        }
+    }
+    if (d) closedir(d);
+    if (count == 1 && *file) { free(foreign); return TQ_OK; }
+    free(*file);
+    *file = NULL;
+    if (count == 0 && foreign) { *file = foreign; return TQ_OK; }
+    free(foreign);
+    if (count) return tq_err(err, TQ_E_ARG, "%s: directory holds %d weight files and no model.safetensors(.index.json); name one",
+                             dir, count);
+    char names[256];
+    return tq_err(err, TQ_E_NOTFOUND, "%s: directory holds no model.safetensors, model.safetensors.index.json or other "
+                  "weight file (this build reads %s)", dir, tq_format_names(TQ_FORMAT_CAN_READ, names, sizeof names));
+}
+
 tq_model *tq_model_open(const char *path, tq_error *err) {
     tq_model *m = calloc(1, sizeof *m);
     if (!m) { tq_err(err, TQ_E_NOMEM, "out of memory"); return NULL; }
     tq_status st = TQ_OK;
     char *file = NULL;
     if (tq_is_dir(path)) {
-        static const char *const prefs[] = {"model.safetensors", "model.safetensors.index.json", "weights.npz"};
-        for (size_t i = 0; i < 3 && !file; i++) {
-            char *p = tq_path_join(path, prefs[i]);
-            if (p && tq_file_exists(p)) file = p; else free(p);
-        }
-        if (!file) {   /* a single *.safetensors */
-            DIR *d = opendir(path);
-            struct dirent *de;
-            int count = 0;
-            while (d && (de = readdir(d)))
-                if (ends_with(de->d_name, ".safetensors") || ends_with(de->d_name, ".npz")) {
-                    count++;
-                    if (!file) file = tq_path_join(path, de->d_name);
-                }
-            if (d) closedir(d);
-            if (count != 1) {
-                free(file);
-                st = tq_err(err, count ? TQ_E_ARG : TQ_E_NOTFOUND,
-                            count ? "%s: directory holds %d weight files and no model.safetensors(.index.json); name one"
-                                  : "%s: directory holds no model.safetensors, model.safetensors.index.json or .npz file",
-                            path, count);
-                goto fail;
-            }
-        }
+        if ((st = find_in_dir(path, &file, err))) goto fail;
     } else {
         file = tq_strdup(path);
     }
@@ -390,12 +433,18 @@ tq_model *tq_model_open(const char *path, tq_error *err) {
     m->dir = tq_path_dirname(file);
     if (!m->dir) { st = tq_err(err, TQ_E_NOMEM, "out of memory"); goto fail; }
     if (ends_with(file, ".index.json")) {
-        m->kind = TQ_SOURCE_SHARDED;
+        m->sharded = 1;
         if ((st = open_sharded(m, file, err))) goto fail;
     } else {
         if (model_add_file(m, file, err) < 0) { st = err ? err->status : TQ_E_IO; goto fail; }
-        m->kind = (m->files[0].map.size >= 2 && memcmp(m->files[0].map.data, "PK", 2) == 0) ? TQ_SOURCE_NPZ : TQ_SOURCE_SAFETENSORS;
     }
+    m->format = m->files[0].format;
+    for (int f = 1; f < m->nfiles; f++)
+        if (m->files[f].format != m->format) {
+            st = tq_err(err, TQ_E_FORMAT, "%s: shard %s is a %s but %s is a %s", m->path, m->files[f].map.path,
+                        tq_format_by_id(m->files[f].format)->what, m->files[0].map.path, tq_format_by_id(m->format)->what);
+            goto fail;
+        }
     if ((st = build_tensors(m, err))) goto fail;
     return m;
 fail:
@@ -419,7 +468,8 @@ void tq_model_close(tq_model *m) {
     free(m);
 }
 
-tq_source_kind tq_model_source(const tq_model *m) { return m->kind; }
+tq_format tq_model_format(const tq_model *m) { return m->format; }
+int tq_model_sharded(const tq_model *m) { return m->sharded; }
 int64_t tq_model_count(const tq_model *m) { return m->n; }
 const tq_tensor *tq_model_tensor(const tq_model *m, int64_t i) { return (i >= 0 && i < m->n) ? &m->t[i] : NULL; }
 const char *tq_model_dir(const tq_model *m) { return m->dir; }

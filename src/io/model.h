@@ -1,10 +1,11 @@
 /* model.h — internals of tq_model shared with the ledger (src/inspect). */
 #ifndef TQ_MODEL_H
 #define TQ_MODEL_H
-#include "io/container.h"
+#include "io/format.h"
 
 struct tq_model {
-    tq_source_kind kind;
+    tq_format      format;    /* of the weight files (all shards agree)        */
+    int            sharded;   /* opened through a shard index                  */
     char          *path;      /* what was opened (file or index)               */
     char          *dir;       /* its directory                                 */
     tq_container  *files;     /* one per file (shards in index order)          */

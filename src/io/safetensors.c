@@ -24,7 +24,7 @@
  * refuses plans its reader would reject (duplicate names, "__metadata__" as a
  * name, non-UTF-8 text, packed dtypes not filling whole bytes).
  */
-#include "io/container.h"
+#include "io/safetensors.h"
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +96,18 @@ static bool json_u64(const cJSON *j, uint64_t *v) {
     if (!(d >= 0) || d > 9007199254740992.0 || d != (double)(uint64_t)d) return false;
     *v = (uint64_t)d;
     return true;
+}
+
+static bool json_ws(uint8_t c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+int tq_safetensors_sniff(const uint8_t *data, uint64_t size) {
+    if (size < 9) return TQ_SNIFF_NO;
+    uint64_t n = tq_ld64(data);
+    if (n > ST_MAX_HEADER || (data[8] != '{' && !json_ws(data[8]))) return TQ_SNIFF_NO;
+    if (n < 2 || n > size - 8) return TQ_SNIFF_SHAPE;   /* cut short: the parser says where */
+    uint64_t i = 0;
+    while (i < n && json_ws(data[8 + i])) i++;
+    return i < n && data[8 + i] == '{' ? TQ_SNIFF_SIGNATURE : TQ_SNIFF_SHAPE;
 }
 
 tq_status tq_safetensors_parse(const uint8_t *data, uint64_t size, const char *path,

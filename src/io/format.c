@@ -1,0 +1,221 @@
+/*
+ * format.c — the format trait table, detection by content, and opening a
+ * file as a container.
+ *
+ * To add a format: write src/io/<name>.c (+ <name>.h) defining its sniff,
+ * parse (into a tq_container) and, if it can be written, a writer back-end;
+ * give it an id in tq_format (include/trueq.h) and add one row below.
+ * Everything else (tq_model_open, directory discovery, convert --format,
+ * inspect, the planned writer) reads the table.
+ *
+ * Detection is by content first: each row's sniff says how sure it is
+ * (TQ_SNIFF_SIGNATURE > TQ_SNIFF_SHAPE > TQ_SNIFF_NO) and the strongest wins.
+ * The file name only breaks ties, and, when no sniff recognises the bytes,
+ * sends a file named like a readable format to that format's parser, which
+ * then says precisely what is wrong (a truncated or damaged file).
+ *
+ * Dependencies: this file calls the parsers and back-ends; they use only
+ * container.h/.c, writer.h/.c and the core, never this file (no circle).
+ * tq_container_open (declared in container.h) and tq_writer_create (declared
+ * in writer.h) are defined here because they are the two places that choose
+ * a row.
+ */
+#include "io/format.h"
+#include "io/npz.h"
+#include "io/safetensors.h"
+#include "io/zip.h"
+#include <stdlib.h>
+#include <string.h>
+
+/* ===== sniffs of formats recognised but not read ========================== */
+
+/* GGUF (FORMATS.md §2.1): magic "GGUF" at 0. */
+static int gguf_sniff(const uint8_t *d, uint64_t n) {
+    return n >= 4 && memcmp(d, "GGUF", 4) == 0 ? TQ_SNIFF_SIGNATURE : TQ_SNIFF_NO;
+}
+
+/* torch.save zip (FORMATS.md §6.1): a member <dir>/data.pkl. */
+static bool pkl_visit(void *ud, const uint8_t *name, size_t len) {
+    static const char want[] = "data.pkl";
+    const size_t k = sizeof want - 1;
+    bool hit = len >= k && memcmp(name + len - k, want, k) == 0 && (len == k || name[len - k - 1] == '/');
+    if (hit) *(bool *)ud = true;
+    return !hit;
+}
+static int pytorch_zip_sniff(const uint8_t *d, uint64_t n) {
+    bool found = false;
+    return tq_zip_names(d, n, pkl_visit, &found) >= 0 && found ? TQ_SNIFF_SIGNATURE : TQ_SNIFF_NO;
+}
+
+/* A pickle (FORMATS.md §6.5): PROTO opcode 0x80 then protocol 2..5. The
+ * legacy torch.save magic number (LONG1 of 0x1950a86a20f9469cfc6c) or a FRAME
+ * opcode (protocol 4+) make it a signature; otherwise it is only a shape. */
+static int pickle_sniff(const uint8_t *d, uint64_t n) {
+    static const uint8_t legacy[] = {0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
+    if (n < 3 || d[0] != 0x80 || d[1] < 2 || d[1] > 5) return TQ_SNIFF_NO;
+    if (n >= 2 + sizeof legacy && memcmp(d + 2, legacy, sizeof legacy) == 0) return TQ_SNIFF_SIGNATURE;
+    if (d[1] >= 4 && d[2] == 0x95) return TQ_SNIFF_SIGNATURE;
+    return TQ_SNIFF_SHAPE;
+}
+
+/* ===== the table ========================================================== */
+
+#define RW (TQ_FORMAT_CAN_READ | TQ_FORMAT_CAN_WRITE)
+
+static const tq_format_impl TQ_FORMAT_TABLE[TQ_FORMAT_COUNT] = {
+    [TQ_FORMAT_SAFETENSORS] = {
+        {TQ_FORMAT_SAFETENSORS, "safetensors", "safetensors file", {"*.safetensors", NULL},
+         "model.safetensors", "model.safetensors.index.json", RW},
+        tq_safetensors_sniff, tq_safetensors_parse, tq_safetensors_writer_init},
+    [TQ_FORMAT_NPZ] = {
+        {TQ_FORMAT_NPZ, "npz", "numpy .npz archive", {"*.npz", NULL}, "weights.npz", NULL, RW | TQ_FORMAT_COMPRESSED},
+        tq_npz_sniff, tq_npz_parse, tq_npz_writer_init},
+    [TQ_FORMAT_GGUF] = {
+        {TQ_FORMAT_GGUF, "gguf", "GGUF file", {"*.gguf", NULL}, NULL, NULL, 0},
+        gguf_sniff, NULL, NULL},
+    [TQ_FORMAT_PYTORCH_ZIP] = {
+        {TQ_FORMAT_PYTORCH_ZIP, "pytorch", "PyTorch zip checkpoint (pytorch_model.bin)", {"*.bin", "*.pt", "*.pth", NULL},
+         "pytorch_model.bin", "pytorch_model.bin.index.json", 0},
+        pytorch_zip_sniff, NULL, NULL},
+    [TQ_FORMAT_PICKLE] = {
+        {TQ_FORMAT_PICKLE, "pickle", "pickle file", {"*.pkl", "*.pickle", NULL}, NULL, NULL, 0},
+        pickle_sniff, NULL, NULL},
+};
+
+/* ===== lookups ============================================================ */
+
+const tq_format_impl *tq_format_impl_get(tq_format id) {
+    return ((int)id > 0 && id < TQ_FORMAT_COUNT && TQ_FORMAT_TABLE[id].info.name) ? &TQ_FORMAT_TABLE[id] : NULL;
+}
+
+int tq_format_count(void) { return TQ_FORMAT_COUNT - 1; }
+
+const tq_format_info *tq_format_at(int i) {
+    const tq_format_impl *r = i >= 0 ? tq_format_impl_get((tq_format)(i + 1)) : NULL;
+    return r ? &r->info : NULL;
+}
+
+const tq_format_info *tq_format_by_id(tq_format id) {
+    const tq_format_impl *r = tq_format_impl_get(id);
+    return r ? &r->info : NULL;
+}
+
+const tq_format_info *tq_format_by_name(const char *name) {
+    for (int k = 1; name && k < TQ_FORMAT_COUNT; k++)
+        if (TQ_FORMAT_TABLE[k].info.name && strcmp(TQ_FORMAT_TABLE[k].info.name, name) == 0)
+            return &TQ_FORMAT_TABLE[k].info;
+    return NULL;
+}
+
+const tq_format_info *tq_format_by_file_name(const char *path) {
+    if (!path) return NULL;
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    for (int k = 1; k < TQ_FORMAT_COUNT; k++)
+        for (int p = 0; p < 4 && TQ_FORMAT_TABLE[k].info.patterns[p]; p++)
+            if (tq_glob_match(TQ_FORMAT_TABLE[k].info.patterns[p], base)) return &TQ_FORMAT_TABLE[k].info;
+    return NULL;
+}
+
+const char *tq_format_names(unsigned caps, char *buf, size_t cap) {
+    int total = 0, k = 0;
+    for (int i = 1; i < TQ_FORMAT_COUNT; i++) total += (TQ_FORMAT_TABLE[i].info.caps & caps) == caps;
+    size_t o = 0;
+    if (cap) buf[0] = 0;
+    for (int i = 1; i < TQ_FORMAT_COUNT && cap; i++) {
+        if ((TQ_FORMAT_TABLE[i].info.caps & caps) != caps) continue;
+        const char *sep = k == 0 ? "" : k == total - 1 ? " or " : ", ";
+        int w = snprintf(buf + o, cap - o, "%s%s", sep, TQ_FORMAT_TABLE[i].info.name);
+        if (w < 0 || (size_t)w >= cap - o) break;
+        o += (size_t)w;
+        k++;
+    }
+    return buf;
+}
+
+/* ===== detection and opening ============================================== */
+
+tq_format tq_format_sniff(const uint8_t *d, uint64_t n, const char *path) {
+    const tq_format_info *ni = tq_format_by_file_name(path);
+    const tq_format_impl *named = ni ? &TQ_FORMAT_TABLE[ni->id] : NULL, *pick = NULL;
+    int best = TQ_SNIFF_NO;
+    for (int k = 1; k < TQ_FORMAT_COUNT; k++) {
+        const tq_format_impl *r = &TQ_FORMAT_TABLE[k];
+        int s = r->sniff ? r->sniff(d, n) : TQ_SNIFF_NO;
+        if (s > best || (s == best && s > TQ_SNIFF_NO && r == named && pick != named)) { best = s; pick = r; }
+    }
+    if (!pick && named && named->parse) pick = named;
+    return pick ? pick->info.id : TQ_FORMAT_UNKNOWN;
+}
+
+/* "PATH: unknown format (first bytes 47 47 ...)" */
+static tq_status unknown_format(const char *path, const uint8_t *d, uint64_t n, tq_error *err) {
+    if (n == 0) return tq_err(err, TQ_E_FORMAT, "%s: unknown format (the file is empty)", path);
+    char hex[3 * 8 + 1];
+    size_t o = 0;
+    for (uint64_t i = 0; i < n && i < 8; i++) o += (size_t)snprintf(hex + o, sizeof hex - o, i ? " %02x" : "%02x", d[i]);
+    return tq_err(err, TQ_E_FORMAT, "%s: unknown format (first bytes %s%s)", path, hex, n > 8 ? " ..." : "");
+}
+
+tq_status tq_container_open(tq_container *c, const char *path, tq_error *err) {
+    tq_map m;
+    memset(c, 0, sizeof *c);
+    c->map.fd = -1;
+    tq_status st = tq_map_open(&m, path, err);
+    if (st) return st;
+    tq_format f = tq_format_sniff(m.data, m.size, path);
+    const tq_format_impl *r = tq_format_impl_get(f);
+    if (!r) st = unknown_format(path, m.data, m.size, err);
+    else if (!r->parse) st = tq_err(err, TQ_E_UNSUPPORTED, "%s: %s: not supported by this build", path, r->info.what);
+    else st = r->parse(m.data, m.size, path, c, err);
+    if (st) { tq_map_close(&m); return st; }
+    c->map = m;
+    c->format = f;
+    if ((st = tq_container_index(c, err))) { tq_container_free(c); return st; }
+    return TQ_OK;
+}
+
+/* ===== the planned writer's constructor ====================================== */
+
+/* Here rather than in writer.c: it is the one writer function that needs the
+ * table, and the back-ends must not depend on a file that depends on them. */
+tq_writer *tq_writer_create(tq_format f, const char *path, const tq_wentry *entries, int64_t n,
+                            const char *const *mk, const char *const *mv, int nm, tq_error *err) {
+    const tq_format_impl *fi = tq_format_impl_get(f);
+    tq_writer_init_fn init = fi ? fi->writer_init : NULL;
+    if (!init) {
+        tq_err(err, TQ_E_UNSUPPORTED, "%s: trueq cannot write this format", fi ? fi->info.name : "unknown format");
+        return NULL;
+    }
+    tq_writer *w = calloc(1, sizeof *w);
+    if (!w) { tq_err(err, TQ_E_NOMEM, "out of memory"); return NULL; }
+    w->format = f;
+    w->out.fd = -1;
+    w->n = n;
+    size_t k = (size_t)(n ? n : 1);
+    w->e = calloc(k, sizeof *w->e);
+    w->data_off = calloc(k, sizeof *w->data_off);
+    w->nbytes = calloc(k, sizeof *w->nbytes);
+    w->written = calloc(k, 1);
+    if (!w->e || !w->data_off || !w->nbytes || !w->written) { tq_err(err, TQ_E_NOMEM, "out of memory"); goto fail; }
+    for (int64_t i = 0; i < n; i++) {
+        if (entries[i].ndim < 0 || entries[i].ndim > TQ_MAX_DIMS || !entries[i].name) {
+            tq_err(err, TQ_E_ARG, "entry %lld: %s", (long long)i, entries[i].name ? "ndim out of range" : "no name");
+            goto fail;
+        }
+        w->e[i] = entries[i];
+        w->e[i].name = tq_strdup(entries[i].name);
+        if (!w->e[i].name) { tq_err(err, TQ_E_NOMEM, "out of memory"); goto fail; }
+        w->nbytes[i] = tq_nbytes(entries[i].dtype, entries[i].ndim, entries[i].shape);
+        if (w->nbytes[i] == UINT64_MAX) { tq_err(err, TQ_E_LIMIT, "entry \"%s\": size overflows", entries[i].name); goto fail; }
+    }
+    if ((*init)(w, mk, mv, nm, err)) goto fail;
+    if (path) {
+        if (tq_out_open(&w->out, path, err)) goto fail;
+        w->opened = 1;
+    }
+    return w;
+fail:
+    tq_writer_free(w);
+    return NULL;
+}
