@@ -205,7 +205,7 @@ tq_enc *tq_enc_open_ex(const tq_model *m, const tq_enc_config *cfg_in, const tq_
         char dn[200];
         tq_arch_name(A, "", A->detect, 0, 0, dn, sizeof dn);
         tq_err(err, TQ_E_NOTFOUND, "%s: no \"%s\" (with or without a \"%s\" prefix): not a %s checkpoint", path, dn,
-               A->prefixes[1] ? A->prefixes[1] : "", A == &tq_arch_bert ? "BERT" : "DistilBERT");
+               A->prefixes[1] ? A->prefixes[1] : "", A->title);
         return NULL;
     }
     loader ld = {m, A, path, prefix, NULL, err};

@@ -62,8 +62,12 @@ static const tq_arch *which_arch(tq_cfg *j) {
         return a;
     }
     if (j->st) return NULL;
-    if (tq_cfg_item(j->root, "hidden_size")) return &tq_arch_bert;
-    if (tq_cfg_item(j->root, "dim") && tq_cfg_item(j->root, "n_layers")) return &tq_arch_distilbert;
+    /* no model_type: the first row whose own keys (a hint and its width) are there */
+    for (int i = 0; i < tq_arch_count(); i++) {
+        const tq_arch *a = tq_arch_at(i);
+        if (a->family == TQ_FAMILY_ENCODER && tq_cfg_item(j->root, a->key_hint) && tq_cfg_item(j->root, a->keys.dim))
+            return a;
+    }
     tq_cfg_fail(j, TQ_E_FORMAT, "no \"model_type\", and neither BERT's \"hidden_size\" nor DistilBERT's "
                 "\"dim\"/\"n_layers\": not an encoder configuration");
     return NULL;
@@ -94,10 +98,10 @@ static tq_status read_config(const char *path, tq_enc_config *c, tq_error *err) 
     static const int act_vals[] = {TQ_ACT_GELU, TQ_ACT_GELU_TANH, TQ_ACT_GELU_TANH, TQ_ACT_RELU};
     int act = (int)c->act;
     if (k->act && tq_cfg_choice(&j, j.root, k->act, act_names, act_vals, 4, &act)) c->act = (tq_enc_act)act;
-    if (a->pos == TQ_POS_ABSOLUTE && a == &tq_arch_bert) {
+    if (k->pos_type) {   /* only learned absolute positions are run */
         static const char *const pe[] = {"absolute"};
         int dummy;
-        tq_cfg_choice(&j, j.root, "position_embedding_type", pe, NULL, 1, &dummy);
+        tq_cfg_choice(&j, j.root, k->pos_type, pe, NULL, 1, &dummy);
     }
     get_labels(&j, c);
     /* which head: the architectures transformers saved the model as */

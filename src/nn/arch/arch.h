@@ -69,6 +69,8 @@ typedef struct tq_arch_keys {
     const char *eps;          /* the norm epsilon's key                        */
     const char *act;          /* the activation's key (string)                 */
     const char *type_vocab;   /* token types (BERT)                            */
+    const char *pos_type;     /* a string key that must say "absolute" (BERT's
+                                 position_embedding_type), or NULL             */
 } tq_arch_keys;
 
 typedef struct tq_arch_defaults {
@@ -79,6 +81,7 @@ typedef struct tq_arch_defaults {
 
 typedef struct tq_arch {
     const char   *name;        /* "bert", "distilbert", "llama2c", "llama-hf"  */
+    const char   *title;       /* for messages: "BERT", "DistilBERT", ...      */
     tq_family     family;
     int           id;          /* tq_enc_arch or tq_llama_naming of the row      */
     const char   *model_type;  /* config.json "model_type" naming it, or NULL    */

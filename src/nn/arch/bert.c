@@ -8,6 +8,7 @@
 
 const tq_arch tq_arch_bert = {
     .name = "bert",
+    .title = "BERT",
     .family = TQ_FAMILY_ENCODER,
     .id = TQ_ENC_BERT,
     .model_type = "bert",
@@ -43,7 +44,8 @@ const tq_arch tq_arch_bert = {
     .q_scaled = 0,
     .keys = {.dim = "hidden_size", .n_layers = "num_hidden_layers", .n_heads = "num_attention_heads",
              .hidden_dim = "intermediate_size", .vocab = "vocab_size", .max_pos = "max_position_embeddings",
-             .eps = "layer_norm_eps", .act = "hidden_act", .type_vocab = "type_vocab_size"},
+             .eps = "layer_norm_eps", .act = "hidden_act", .type_vocab = "type_vocab_size",
+             .pos_type = "position_embedding_type"},
     .def = {.dim = 768, .n_layers = 12, .n_heads = 12, .hidden_dim = 3072, .vocab = 30522, .max_pos = 512,
             .type_vocab = 2, .eps = 1e-12f, .act = TQ_ACTK_GELU},
 };

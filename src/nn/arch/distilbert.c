@@ -8,6 +8,7 @@
 
 const tq_arch tq_arch_distilbert = {
     .name = "distilbert",
+    .title = "DistilBERT",
     .family = TQ_FAMILY_ENCODER,
     .id = TQ_ENC_DISTILBERT,
     .model_type = "distilbert",

@@ -8,6 +8,7 @@
 
 const tq_arch tq_arch_llama2c = {
     .name = "llama2c",
+    .title = "Llama (llama2.c names)",
     .family = TQ_FAMILY_DECODER,
     .id = TQ_LLAMA_NAMING_META,
     .model_type = NULL,

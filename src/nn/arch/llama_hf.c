@@ -9,6 +9,7 @@
 
 const tq_arch tq_arch_llama_hf = {
     .name = "llama-hf",
+    .title = "Llama (Hugging Face names)",
     .family = TQ_FAMILY_DECODER,
     .id = TQ_LLAMA_NAMING_HF,
     .model_type = NULL,

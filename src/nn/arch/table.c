@@ -92,7 +92,7 @@ static int count_d(const char *s) {
 }
 
 const char *tq_arch_incomplete(const tq_arch *a) {
-    if (!a || !a->name || !*a->name) return "no name";
+    if (!a || !a->name || !*a->name || !a->title) return "no name or title";
     if (a->family != TQ_FAMILY_ENCODER && a->family != TQ_FAMILY_DECODER) return "no family";
     const tq_arch_keys *k = &a->keys;
     if (!k->dim || !k->n_layers || !k->n_heads || !k->hidden_dim || !k->vocab || !k->max_pos) return "a config key missing";
