@@ -95,13 +95,12 @@ static int check_codec(const tq_codec_info *ci, int bits, tq_granularity g) {
 void tq_tests(void) {
     TQ_CASE("row tiles of every codec, bits and granularity equal the float32 decode");
     int combos = 0;
-    for (int i = 0; i < tq_codec_count(); i++) {
+    /* every set bit of each codec's bits and granularity masks */
+    for (int i = 0, n = tq_codec_count(); i < n; i++) {
         const tq_codec_info *ci = tq_codec_at(i);
-        for (int b = 1; b <= 16; b++) {
-            if (!(ci->bits_mask & (1u << b))) continue;
-            for (int g = TQ_GRAN_TENSOR; g <= TQ_GRAN_GROUP; g++)
-                if (ci->gran_mask & (1u << g)) combos += check_codec(ci, b, (tq_granularity)g);
-        }
+        for (unsigned bm = ci->bits_mask; bm; bm &= bm - 1)
+            for (unsigned gm = ci->gran_mask; gm; gm &= gm - 1)
+                combos += check_codec(ci, __builtin_ctz(bm), (tq_granularity)__builtin_ctz(gm));
     }
     CHECK_MSG(combos >= 10, "only %d combinations were tried", combos);
 
