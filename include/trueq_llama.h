@@ -156,7 +156,7 @@ int64_t  tq_llama_param_count(const tq_llama *l);
 typedef struct tq_llama_state tq_llama_state;
 
 /** @param max_seq positions the cache holds; 0 = the config's max_seq_len. */
-tq_llama_state *tq_llama_state_new(const tq_llama *l, int max_seq, tq_error *err);
+tq_llama_state *tq_llama_state_create(const tq_llama *l, int max_seq, tq_error *err);
 void            tq_llama_state_free(tq_llama_state *s);
 
 /**

@@ -331,7 +331,7 @@ void tq_llama_state_free(tq_llama_state *s) {
     free(s);
 }
 
-tq_llama_state *tq_llama_state_new(const tq_llama *l, int max_seq, tq_error *err) {
+tq_llama_state *tq_llama_state_create(const tq_llama *l, int max_seq, tq_error *err) {
     const tq_llama_config *c = &l->c;
     if (max_seq <= 0 || max_seq > c->max_seq_len) max_seq = c->max_seq_len;
     tq_llama_state *s = calloc(1, sizeof *s);
@@ -443,7 +443,7 @@ tq_status tq_llama_generate(const tq_llama *l, const int *prompt, int n_prompt,
     if (g->steps < 0) return tq_err(err, TQ_E_ARG, "generate: steps %d < 0", g->steps);
     int64_t want_pos = (int64_t)n_prompt + g->steps;
     int cap = want_pos < c->max_seq_len ? (int)want_pos : c->max_seq_len;
-    tq_llama_state *s = tq_llama_state_new(l, cap, err);
+    tq_llama_state *s = tq_llama_state_create(l, cap, err);
     float *logits = malloc(sizeof(float) * (size_t)c->vocab_size);
     float *scratch = malloc(sizeof(float) * (size_t)c->vocab_size);
     if (!s || !logits || !scratch) {
@@ -508,8 +508,8 @@ tq_status tq_llama_compare(const tq_llama *a, const tq_llama *b, const int *ids,
     if (ctx < 2) return tq_err(err, TQ_E_ARG, "compare: a context of %d positions holds no prediction", ctx);
     int W = ctx - 1;   /* tokens predicted per window */
     int span = n < W ? n : W;
-    tq_llama_state *sa = tq_llama_state_new(a, span, err);
-    tq_llama_state *sb = b ? tq_llama_state_new(b, span, err) : NULL;
+    tq_llama_state *sa = tq_llama_state_create(a, span, err);
+    tq_llama_state *sb = b ? tq_llama_state_create(b, span, err) : NULL;
     float *la = malloc(sizeof(float) * (size_t)V), *lb = malloc(sizeof(float) * (size_t)V);
     double *pa = malloc(sizeof(double) * (size_t)V), *pb = malloc(sizeof(double) * (size_t)V);
     tq_status st = TQ_OK;
