@@ -188,6 +188,13 @@ tq_enc *tq_enc_open_ex(const tq_model *m, const tq_enc_config *cfg_in, const tq_
         tq_err(err, TQ_E_ARG, "%s: configuration arch %d is neither BERT nor DistilBERT", path, (int)c.arch);
         return NULL;
     }
+    /* what this forward pass runs; a row asking for more is refused, not half-run */
+    if (A->norm != TQ_NORM_LAYER || A->norm_place != TQ_NORM_POST || A->pos != TQ_POS_ABSOLUTE ||
+        A->act == TQ_ACTK_SILU_GATED || (A->head != TQ_HEAD_POOLER_TANH && A->head != TQ_HEAD_PRE_RELU)) {
+        tq_err(err, TQ_E_UNSUPPORTED, "%s: family %s: the encoder runs post-LayerNorm blocks with learned absolute "
+               "positions, an ungated FFN and a pooler or pre_classifier head", path, A->name);
+        return NULL;
+    }
     if (c.dim <= 0 || c.n_layers <= 0 || c.n_heads <= 0 || c.dim % c.n_heads || c.hidden_dim <= 0 || c.vocab_size <= 0 ||
         c.max_pos <= 0 || (types && c.type_vocab_size <= 0) || !(c.ln_eps >= 0) || c.act < TQ_ACT_GELU ||
         c.act > TQ_ACT_RELU || c.n_labels < 0 || c.n_labels > TQ_ENC_MAX_LABELS || c.pad_token_id < 0 ||

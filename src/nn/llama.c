@@ -169,6 +169,12 @@ tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, con
         tq_err(err, TQ_E_NOTFOUND, "%s: no %s: not a Llama-style decoder", path, list);
         return NULL;
     }
+    if (nm->norm != TQ_NORM_RMS || nm->norm_place != TQ_NORM_PRE || nm->act != TQ_ACTK_SILU_GATED ||
+        (nm->pos != TQ_POS_ROPE_PAIRS && nm->pos != TQ_POS_ROPE_HALF) || nm->head != TQ_HEAD_LM || nm->bias) {
+        tq_err(err, TQ_E_UNSUPPORTED, "%s: family %s: the decoder runs pre-RMSNorm blocks with RoPE, SwiGLU, no "
+               "biases and an LM head", path, nm->name);
+        return NULL;
+    }
     c.naming = (tq_llama_naming)nm->id;
     const char *emb_name = names[0], *norm_name = names[1], *out_name = names[2];
     tq_arch_name(nm, "", TQ_R_TOK_EMB, 0, 0, names[0], sizeof names[0]);
