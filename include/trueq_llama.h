@@ -9,7 +9,8 @@
  * runs through exactly the same forward pass as the original: quantized
  * tensors are dequantized once, when the decoder is built.
  *
- * Tensor names (matrices are [out, in], row-major):
+ * Tensor names (matrices are [out, in], row-major; spelled in the family
+ * rows src/nn/arch/llama2c.c and llama_hf.c):
  *   Meta / llama2.c (TQ_LLAMA_META): tok_embeddings.weight [vocab, dim],
  *     layers.N.attention_norm.weight [dim], layers.N.attention.wq.weight
  *     [dim, dim], .wk/.wv [n_kv_heads*head_size, dim], .wo [dim, dim],

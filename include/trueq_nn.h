@@ -8,7 +8,8 @@
  * exactly the same forward pass as the original: quantized tensors are
  * dequantized once, when the encoder is built.
  *
- * Tensor names (matrices [out, in], row-major), after an optional prefix
+ * Tensor names (matrices [out, in], row-major; each family's row in
+ * src/nn/arch/ is where they are spelled), after an optional prefix
  * ("bert." / "distilbert." for the *For...Classification checkpoints, none
  * for bare BertModel / DistilBertModel / sentence-transformers files):
  *   BERT: embeddings.{word,position,token_type}_embeddings.weight,
