@@ -9,7 +9,8 @@
  * runs through exactly the same forward pass as the original: quantized
  * tensors are dequantized once, when the decoder is built.
  *
- * Tensor names (matrices are [out, in], row-major):
+ * Tensor names (matrices are [out, in], row-major; spelled in the family
+ * rows src/nn/arch/llama2c.c and llama_hf.c):
  *   Meta / llama2.c (TQ_LLAMA_META): tok_embeddings.weight [vocab, dim],
  *     layers.N.attention_norm.weight [dim], layers.N.attention.wq.weight
  *     [dim, dim], .wk/.wv [n_kv_heads*head_size, dim], .wo [dim, dim],
@@ -131,12 +132,17 @@ typedef struct tq_llama_opts {
      * and every other codec, are decoded to float32 at open as usual.
      * Results equal the decoded path's up to sgemv's blocking (rounding). */
     int keep_int8;
+    /* 1: the same for layer matrices of every codec (codes and side tensors
+     * kept as stored, decoded a chunk of rows at a time with
+     * tq_dequantize_rows, the values tq_dequantize gives); implies keep_int8.
+     * tq_llama_int8_matrices then counts every matrix kept. */
+    int keep_quantized;
 } tq_llama_opts;
 
 /** tq_llama_open with options (opts may be NULL: the defaults). */
 tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg, const tq_llama_opts *opts,
                            tq_error *err);
-/** Layer matrices held as int8 codes (0 unless opened with keep_int8). */
+/** Layer matrices held as stored codes (0 unless opened with keep_int8 or keep_quantized). */
 int       tq_llama_int8_matrices(const tq_llama *l);
 
 /** The effective configuration (all fields resolved). Borrowed. */
@@ -151,7 +157,7 @@ int64_t  tq_llama_param_count(const tq_llama *l);
 typedef struct tq_llama_state tq_llama_state;
 
 /** @param max_seq positions the cache holds; 0 = the config's max_seq_len. */
-tq_llama_state *tq_llama_state_new(const tq_llama *l, int max_seq, tq_error *err);
+tq_llama_state *tq_llama_state_create(const tq_llama *l, int max_seq, tq_error *err);
 void            tq_llama_state_free(tq_llama_state *s);
 
 /**

@@ -8,7 +8,8 @@
  * exactly the same forward pass as the original: quantized tensors are
  * dequantized once, when the encoder is built.
  *
- * Tensor names (matrices [out, in], row-major), after an optional prefix
+ * Tensor names (matrices [out, in], row-major; each family's row in
+ * src/nn/arch/ is where they are spelled), after an optional prefix
  * ("bert." / "distilbert." for the *For...Classification checkpoints, none
  * for bare BertModel / DistilBertModel / sentence-transformers files):
  *   BERT: embeddings.{word,position,token_type}_embeddings.weight,
@@ -159,9 +160,15 @@ typedef struct tq_enc_opts {
      * (q * scale, the values tq_dequantize gives) into a per-thread buffer
      * and runs the same sgemm; a token's embedding row is decoded when it is
      * looked up; so results are byte-identical to the decoded path. Fused
-     * q/k/v stay float32 unless all three are usable with the same groups
-     * per row; other tensors and codecs are decoded to float32 as usual. */
+     * q/k/v stay float32 unless all three are usable; other tensors and
+     * codecs are decoded to float32 as usual. */
     int keep_int8;
+    /* 1: the same for the matrices of every codec: codes and side tensors
+     * kept as stored, each tile decoded with tq_dequantize_rows (the values
+     * tq_dequantize gives), so outputs stay byte-identical to the decoded
+     * path; implies keep_int8. tq_enc_int8_matrices then counts every
+     * matrix kept. */
+    int keep_quantized;
 } tq_enc_opts;
 
 /** tq_enc_open with options (opts may be NULL: the defaults). */
@@ -299,6 +306,52 @@ void tq_wp_encoding_free(tq_wp_encoding *e);
  */
 tq_status tq_wp_encode(const tq_wordpiece *t, const char *a, const char *b, int max_len,
                        tq_wp_encoding *out, tq_error *err);
+
+/* ===== Tokenizers: one interface ========================================= */
+
+/*
+ * Every tokenizer kind (WordPiece above; the sentencepiece-style tokenizer of
+ * trueq_llama.h) behind one handle: encode text to ids, decode ids to text,
+ * the special ids and the vocabulary size. tq_tok_open_dir picks the kind
+ * from the files of a model directory, trying the kinds in the table's
+ * order (wordpiece: vocab.txt or a WordPiece tokenizer.json; sentencepiece:
+ * tokenizer.bin, tok*.bin or tokenizer.model). The ids are those of the
+ * kind's own API (tq_wp_encode, tq_spm_encode).
+ */
+typedef struct tq_tok tq_tok;
+
+typedef enum tq_tok_special {
+    TQ_TOK_BOS = 0, TQ_TOK_EOS, TQ_TOK_PAD, TQ_TOK_UNK, TQ_TOK_CLS, TQ_TOK_SEP, TQ_TOK_MASK,
+    TQ_TOK_SPECIAL_COUNT
+} tq_tok_special;
+
+/** @return a tokenizer of the first kind whose files dir holds, or NULL with
+ *  err set: TQ_E_NOTFOUND naming every kind's files when there is none;
+ *  the kind's own error when its files are invalid. */
+tq_tok     *tq_tok_open_dir(const char *dir, tq_error *err);
+void        tq_tok_free(tq_tok *t);
+/** "wordpiece" or "sentencepiece". */
+const char *tq_tok_kind_name(const tq_tok *t);
+int         tq_tok_vocab_size(const tq_tok *t);
+/** The id of a special token, or -1 when the kind has none (WordPiece: no
+ *  BOS/EOS; sentencepiece: UNK 0, BOS 1, EOS 2 only). */
+int         tq_tok_special_id(const tq_tok *t, tq_tok_special s);
+/**
+ * Encode text[0..len). specials 1: add the kind's own (WordPiece:
+ * [CLS] text [SEP], truncated to its max_len as tq_wp_encode with max_len 0;
+ * sentencepiece: BOS first, as tq_spm_encode(bos 1, eos 0)); 0: none.
+ * @param ids  out: malloc'd; the caller frees; *n its length
+ * @return TQ_OK or the kind's encode error (invalid UTF-8, ...).
+ */
+tq_status   tq_tok_encode(const tq_tok *t, const char *text, size_t len, int specials, int32_t **ids, int *n,
+                          tq_error *err);
+/**
+ * Decode ids to text (malloc'd, NUL-terminated; *len may be NULL).
+ * WordPiece: tokens joined by spaces, "##" continuations glued, [CLS] [SEP]
+ * [PAD] dropped; sentencepiece: tq_spm_detokenize.
+ * @return TQ_OK; TQ_E_ARG for an id out of range.
+ */
+tq_status   tq_tok_decode(const tq_tok *t, const int32_t *ids, int n, char **text, size_t *len, tq_error *err);
 
 /* ===== Comparing two encoders =========================================== */
 

@@ -6,6 +6,8 @@
  * matrices as int8 (bytes by arithmetic on shapes), give byte-identical
  * hidden states and logits to the encoder that decoded them to float32, and
  * fall back to float32 for codes it cannot use as stored (affine, 4-bit).
+ * With keep_quantized every codec is held as stored (decoded by row tiles
+ * with tq_dequantize_rows), again byte-identical.
  */
 #include "tq_test.h"
 #include "trueq_nn.h"
@@ -60,10 +62,11 @@ static void case_gran(const char *src, tq_granularity g, int group, int emb, con
         CHECK_EQ_INT(tq_enc_param_count(k), tq_enc_param_count(f));
         /* per layer: 4 D^2 + 2 D H weights now 1 byte each instead of 4, plus scales */
         int64_t w8 = (int64_t)LAYERS * (4 * DIM * DIM + 2 * DIM * HIDDEN);
-        int64_t ng = g == TQ_GRAN_GROUP ? 0 : 1;
+        /* scales as stored: one per matrix (tensor), per row (channel), per group of a row */
         int64_t scales = g == TQ_GRAN_GROUP
                              ? (int64_t)LAYERS * (4 * DIM * (DIM / group) + HIDDEN * (DIM / group) + DIM * (HIDDEN / group))
-                             : (int64_t)LAYERS * (4 * DIM + HIDDEN + DIM) * ng;
+                             : g == TQ_GRAN_TENSOR ? (int64_t)LAYERS * 6
+                                                   : (int64_t)LAYERS * (4 * DIM + HIDDEN + DIM);
         if (emb) {   /* word embeddings, per-row scales (quantize_embeddings is per channel) */
             w8 += (int64_t)VOCAB * DIM;
             scales += VOCAB;
@@ -109,6 +112,35 @@ static void case_fallback(const char *src, tq_codec_id codec, int bits, const ch
     tq_model_close(m);
 }
 
+/* keep_quantized: every codec held as stored codes, byte-identical outputs. */
+static void case_any(const char *src, const tq_qparams *q, const char *name) {
+    char out[1024];
+    snprintf(out, sizeof out, "%s/any-%s", tq_t_tmpdir(), name);
+    tq_error err = {0};
+    CHECK_OK(convert(src, out, q, 1, &err), err);
+    tq_model *m = tq_model_open(out, &err);
+    tq_enc_opts keep = {.keep_quantized = 1};
+    tq_enc *f = m ? tq_enc_open(m, NULL, &err) : NULL, *k = m ? tq_enc_open_ex(m, NULL, &keep, &err) : NULL;
+    CHECK_OK(f && k ? TQ_OK : err.status, err);
+    if (f && k) {
+        CHECK_MSG(tq_enc_int8_matrices(k) == 6 * LAYERS + 1, "%s: %d matrices kept", name, tq_enc_int8_matrices(k));
+        CHECK_MSG(tq_enc_weight_bytes(k) < tq_enc_weight_bytes(f), "%s: kept %llu bytes, decoded %llu", name,
+                  (unsigned long long)tq_enc_weight_bytes(k), (unsigned long long)tq_enc_weight_bytes(f));
+        CHECK_EQ_INT(tq_enc_param_count(k), tq_enc_param_count(f));
+        float *h1 = malloc(sizeof(float) * B * S * DIM), *h2 = malloc(sizeof(float) * B * S * DIM);
+        float l1[B * 3], l2[B * 3];
+        CHECK_OK(run(f, h1, l1, &err), err);
+        CHECK_OK(run(k, h2, l2, &err), err);
+        CHECK_MSG(!memcmp(h1, h2, sizeof(float) * B * S * DIM) && !memcmp(l1, l2, sizeof l1),
+                  "%s: outputs differ from the decoded path", name);
+        free(h1);
+        free(h2);
+    }
+    tq_enc_free(f);
+    tq_enc_free(k);
+    tq_model_close(m);
+}
+
 void tq_tests(void) {
     char src[1024];
     snprintf(src, sizeof src, "%s/distil", tq_t_tmpdir());
@@ -130,4 +162,21 @@ void tq_tests(void) {
     TQ_CASE("keep_int8 falls back to float32 for affine 8-bit and 4-bit codes");
     case_fallback(src, TQ_CODEC_LINEAR_AFFINE, 8, "affine8");
     case_fallback(src, TQ_CODEC_LINEAR_SYM, 4, "sym4");
+
+    TQ_CASE("keep_quantized: every codec held as stored codes (group-wise), outputs byte-identical");
+    int tried = 0;
+    for (int i = 0; i < tq_codec_count(); i++) {
+        const tq_codec_info *ci = tq_codec_at(i);
+        int bits = 0;
+        for (int b = 8; b >= 1 && !bits; b--)
+            if (ci->bits_mask & (1u << b) && b != 8) bits = b;   /* a low bit width the codec has */
+        if (!bits) bits = 8;
+        tq_granularity g = ci->gran_mask & (1u << TQ_GRAN_GROUP) ? TQ_GRAN_GROUP : TQ_GRAN_CHANNEL;
+        tq_qparams q = {.codec = ci->id, .bits = bits, .gran = g, .group = g == TQ_GRAN_GROUP ? 32 : 0};
+        char name[64];
+        snprintf(name, sizeof name, "%s-%d", ci->name, bits);
+        case_any(src, &q, name);
+        tried++;
+    }
+    CHECK(tried >= 3);
 }

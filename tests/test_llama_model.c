@@ -166,7 +166,7 @@ static void t_hand(void) {
     CHECK_EQ_INT(rc->hidden_dim, 2);
     CHECK_EQ_INT(rc->tied, 1);
     CHECK_EQ_INT(tq_llama_param_count(l), 6 + 2 + 2 + 16 + 2 + 12);
-    tq_llama_state *s = tq_llama_state_new(l, 0, &err);
+    tq_llama_state *s = tq_llama_state_create(l, 0, &err);
     float lg[3];
     /* token 0 at pos 0: x = [3,4]; xb = x/rms = [3,4]/sqrt(12.5) = [0.848528, 1.131371];
      * v = xb; attention over one position = v; Wo keeps the second: x = [3, 5.131371];

@@ -17,7 +17,8 @@
 #include "core/internal.h"
 #include "core/blas.h"
 #include "trueq_nn.h"
-#include "nn/int8_weights.h"
+#include "nn/ops/wmat.h"
+#include "nn/arch/table.h"
 #include <cblas.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -29,16 +30,6 @@
 
 #define TQ_ENC_MAX_THREADS 64
 
-/* A layer matrix held as linear-sym 8-bit codes (keep_int8): q [rows, cols]
- * and s [rows, ngroups], a group being glen columns (the last may be
- * shorter); a per-tensor scale is repeated on every row, so fused q/k/v
- * matrices may carry three. w = q * s, exactly what tq_dequantize gives. */
-typedef struct i8mat {
-    int8_t *q;
-    float  *s;
-    int64_t ngroups, glen;
-} i8mat;
-
 typedef struct enc_layer {
     float *wqkv, *bqkv;      /* [3 dim, dim], [3 dim]: q rows, k rows, v rows */
     float *wo, *bo;          /* [dim, dim], [dim]                              */
@@ -46,13 +37,16 @@ typedef struct enc_layer {
     float *w1, *b1;          /* [hidden, dim], [hidden]                        */
     float *w2, *b2;          /* [dim, hidden], [dim]                           */
     float *ln2w, *ln2b;      /* output LayerNorm                               */
-    i8mat  m8[4];            /* qkv, o, ffn in, ffn out as int8 (q NULL: float) */
+    tq_wmat m8[4][3];        /* qkv (three parts), o, ffn in, ffn out kept as
+                                stored codes (keep_int8 / keep_quantized); parts
+                                not kept have no codes (the float32 above)     */
 } enc_layer;
 
 enum { M_QKV, M_O, M_FFN1, M_FFN2 };
 
 struct tq_enc {
     tq_enc_config c;
+    const tq_arch *A;        /* the family row: names, head, q scaling        */
     int        head_size;
     float     *arena;        /* every weight, owned                           */
     uint64_t   n_floats;
@@ -61,7 +55,7 @@ struct tq_enc {
     float     *pool_w, *pool_b; /* BERT pooler, or NULL                       */
     float     *pre_w, *pre_b;   /* DistilBERT pre_classifier, or NULL         */
     float     *cls_w, *cls_b;   /* classifier, or NULL                        */
-    i8mat      word8;           /* word embeddings as int8 (keep_int8), or q NULL */
+    tq_wmat    word8;           /* word embeddings kept as stored codes, or none */
     int        n_int8;          /* matrices held as int8 codes                */
     uint64_t   int8_bytes;      /* their codes + scales                       */
     int64_t    int8_params;
@@ -76,9 +70,9 @@ int      tq_enc_int8_matrices(const tq_enc *e) { return e ? e->n_int8 : 0; }
 void tq_enc_free(tq_enc *e) {
     if (!e) return;
     for (int l = 0; e->L && l < e->c.n_layers; l++)
-        for (int k = 0; k < 4; k++) { free(e->L[l].m8[k].q); free(e->L[l].m8[k].s); }
-    free(e->word8.q);
-    free(e->word8.s);
+        for (int k = 0; k < 4; k++)
+            for (int i = 0; i < 3; i++) tq_wmat_free(&e->L[l].m8[k][i]);
+    tq_wmat_free(&e->word8);
     free(e->arena);
     free(e->L);
     free(e);
@@ -88,6 +82,7 @@ void tq_enc_free(tq_enc *e) {
 
 typedef struct loader {
     const tq_model *m;
+    const tq_arch  *A;
     const char     *path;
     const char     *prefix;
     float          *p;       /* next free float of the arena */
@@ -145,65 +140,28 @@ static int load(loader *ld, float **dst, int raw, const char *name, int64_t rows
     return 0;
 }
 
-/* Groups per row and their length for t's granularity (cols columns). */
-static int64_t i8_groups(const tq_tensor *t, int64_t cols, int64_t *glen) {
-    if (t->q.gran != TQ_GRAN_GROUP) { *glen = cols; return 1; }
-    *glen = t->q.group;
-    return (cols + t->q.group - 1) / t->q.group;
-}
-
-/* 1 when tensors names[0..n) (prefixed) can be held together as one int8
- * matrix: each int8-usable with the same groups per row. */
-static int i8_plan(const loader *ld, const char *const *names, int n, int64_t cols) {
-    int64_t ng0 = -1, gl0 = -1;
-    for (int i = 0; i < n; i++) {
-        char full[256];
-        snprintf(full, sizeof full, "%s%s", ld->prefix, names[i]);
-        const tq_tensor *t = tq_model_find(ld->m, full);
-        if (!tq_nn_int8_usable(t)) return 0;
-        int64_t gl, ng = i8_groups(t, cols, &gl);
-        if (i && (ng != ng0 || gl != gl0)) return 0;
-        ng0 = ng;
-        gl0 = gl;
-    }
+/* 1 when tensors names[0..n) can all be held as stored (keep_int8:
+ * linear-sym 8-bit only; keep_quantized: any codec). */
+static int i8_plan(const loader *ld, const char *const *names, int n, int any_codec) {
+    for (int i = 0; i < n; i++)
+        if (!tq_wmat_keepable(tq_model_find(ld->m, names[i]), any_codec)) return 0;
     return 1;
 }
 
-/* Copy the codes and scales of names[0..n) (each [rows, cols]) stacked into w. */
-static int load_i8(loader *ld, i8mat *w, const char *const *names, int n, int64_t rows, int64_t cols, uint64_t *bytes) {
-    int64_t glen, ng = 0;
+/* Keep names[0..n) (each [rows, cols]) as stored codes in w[0..n). */
+static int load_i8(loader *ld, tq_wmat *w, const char *const *names, int n, int64_t rows, int64_t cols, uint64_t *bytes) {
     for (int i = 0; i < n; i++) {
-        char full[256];
-        snprintf(full, sizeof full, "%s%s", ld->prefix, names[i]);
-        const tq_tensor *t = want(ld, full, rows, cols);
-        if (!t) return -1;
-        if (!w->q) {
-            ng = i8_groups(t, cols, &glen);
-            w->q = malloc((size_t)(n * rows * cols));
-            w->s = malloc(sizeof(float) * (size_t)(n * rows * ng));
-            w->ngroups = ng;
-            w->glen = glen;
-            if (!w->q || !w->s) {
-                tq_err(ld->err, TQ_E_NOMEM, "%s: out of memory for the int8 codes of \"%s\"", ld->path, full);
-                return -1;
-            }
-        }
-        memcpy(w->q + (size_t)(i * rows * cols), t->data, (size_t)(rows * cols));
-        const float *sc = t->aux[0];
-        float *dst = w->s + (size_t)(i * rows * ng);
-        for (int64_t r = 0; r < rows; r++)
-            for (int64_t g = 0; g < ng; g++) {
-                float v = t->q.gran == TQ_GRAN_TENSOR ? sc[0] : t->q.gran == TQ_GRAN_CHANNEL ? sc[r] : sc[r * ng + g];
-                if (!isfinite(v * 127.0f)) {
-                    tq_err(ld->err, TQ_E_VALUE, "%s: tensor \"%s\": scale %g (row %lld) does not give finite weights",
-                           ld->path, full, (double)v, (long long)r);
-                    return -1;
-                }
-                dst[r * ng + g] = v;
-            }
+        const tq_tensor *t = want(ld, names[i], rows, cols);
+        if (!t || tq_wmat_keep(&w[i], t, ld->path, ld->err)) return -1;
+        *bytes += w[i].bytes;
     }
-    *bytes += (uint64_t)(n * rows * cols) + sizeof(float) * (uint64_t)(n * rows * ng);
     return 0;
+}
+
+/* The row's name of a non-layer role (prefix applied unless raw) into buf. */
+static const char *rn(const loader *ld, tq_role r, int bias, char *buf) {
+    tq_arch_name(ld->A, ld->prefix, r, 0, bias, buf, 200);
+    return buf;
 }
 
 static int has(const loader *ld, int raw, const char *name) {
@@ -212,35 +170,33 @@ static int has(const loader *ld, int raw, const char *name) {
     return tq_model_find(ld->m, full) != NULL;
 }
 
-static const char *find_prefix(const tq_model *m, tq_enc_arch arch) {
-    static const char *const pre[] = {"", "bert.", "distilbert."};
-    char name[128];
-    for (int i = 0; i < 3; i++) {
-        snprintf(name, sizeof name, "%s%s", pre[i], arch == TQ_ENC_BERT ? "encoder.layer.0.attention.self.query.weight"
-                                                                        : "transformer.layer.0.attention.q_lin.weight");
-        if (tq_model_find(m, name)) return pre[i];
-    }
-    return NULL;
-}
-
 tq_enc *tq_enc_open(const tq_model *m, const tq_enc_config *cfg_in, tq_error *err) {
     return tq_enc_open_ex(m, cfg_in, NULL, err);
 }
 
 tq_enc *tq_enc_open_ex(const tq_model *m, const tq_enc_config *cfg_in, const tq_enc_opts *opts, tq_error *err) {
-    const int keep_int8 = opts && opts->keep_int8;
+    /* matrices kept as stored: linear-sym 8-bit (keep_int8) or any codec (keep_quantized) */
+    const int keep_int8 = opts && (opts->keep_int8 || opts->keep_quantized), any = opts && opts->keep_quantized;
     if (!m) { tq_err(err, TQ_E_ARG, "encoder: no model (NULL)"); return NULL; }
     tq_enc_config c;
     if (cfg_in) c = *cfg_in;
     else if (tq_enc_config_find(tq_model_dir(m), &c, err)) return NULL;
     const char *path = tq_model_path(m);
-    int bert = c.arch == TQ_ENC_BERT;
-    if (c.arch != TQ_ENC_BERT && c.arch != TQ_ENC_DISTILBERT) {
+    const tq_arch *A = tq_arch_by_id(TQ_FAMILY_ENCODER, (int)c.arch);
+    int types = A && A->tensor[TQ_R_TYPE_EMB] != NULL;   /* BERT's token types */
+    if (!A) {
         tq_err(err, TQ_E_ARG, "%s: configuration arch %d is neither BERT nor DistilBERT", path, (int)c.arch);
         return NULL;
     }
+    /* what this forward pass runs; a row asking for more is refused, not half-run */
+    if (A->norm != TQ_NORM_LAYER || A->norm_place != TQ_NORM_POST || A->pos != TQ_POS_ABSOLUTE ||
+        A->act == TQ_ACTK_SILU_GATED || (A->head != TQ_HEAD_POOLER_TANH && A->head != TQ_HEAD_PRE_RELU)) {
+        tq_err(err, TQ_E_UNSUPPORTED, "%s: family %s: the encoder runs post-LayerNorm blocks with learned absolute "
+               "positions, an ungated FFN and a pooler or pre_classifier head", path, A->name);
+        return NULL;
+    }
     if (c.dim <= 0 || c.n_layers <= 0 || c.n_heads <= 0 || c.dim % c.n_heads || c.hidden_dim <= 0 || c.vocab_size <= 0 ||
-        c.max_pos <= 0 || (bert && c.type_vocab_size <= 0) || !(c.ln_eps >= 0) || c.act < TQ_ACT_GELU ||
+        c.max_pos <= 0 || (types && c.type_vocab_size <= 0) || !(c.ln_eps >= 0) || c.act < TQ_ACT_GELU ||
         c.act > TQ_ACT_RELU || c.n_labels < 0 || c.n_labels > TQ_ENC_MAX_LABELS || c.pad_token_id < 0 ||
         c.pad_token_id >= c.vocab_size || c.head < -1 || c.head > 1 || (c.pooling != TQ_POOL_MEAN && c.pooling != TQ_POOL_CLS) ||
         (c.normalize != 0 && c.normalize != 1) || c.seq_limit < 0) {
@@ -250,36 +206,40 @@ tq_enc *tq_enc_open_ex(const tq_model *m, const tq_enc_config *cfg_in, const tq_
                c.pad_token_id, (int)c.pooling, c.normalize, c.seq_limit);
         return NULL;
     }
-    if (!bert) c.type_vocab_size = 0;
-    const char *prefix = find_prefix(m, c.arch);
+    if (!types) c.type_vocab_size = 0;
+    const char *prefix = tq_arch_prefix(m, A);
     if (!prefix) {
-        tq_err(err, TQ_E_NOTFOUND, "%s: no \"%s\" (with or without a \"%s\" prefix): not a %s checkpoint", path,
-               bert ? "encoder.layer.0.attention.self.query.weight" : "transformer.layer.0.attention.q_lin.weight",
-               bert ? "bert." : "distilbert.", bert ? "BERT" : "DistilBERT");
+        char dn[200];
+        tq_arch_name(A, "", A->detect, 0, 0, dn, sizeof dn);
+        tq_err(err, TQ_E_NOTFOUND, "%s: no \"%s\" (with or without a \"%s\" prefix): not a %s checkpoint", path, dn,
+               A->prefixes[1] ? A->prefixes[1] : "", A->title);
         return NULL;
     }
-    loader ld = {m, path, prefix, NULL, err};
+    loader ld = {m, A, path, prefix, NULL, err};
+    char cls_name[200], pool_name[200];
+    tq_arch_name(A, prefix, TQ_R_CLS, 0, 0, cls_name, sizeof cls_name);
+    tq_arch_name(A, prefix, TQ_R_POOLER, 0, 0, pool_name, sizeof pool_name);
     /* a classifier.weight is a sequence head unless config.json's
      * architectures name another model (token classification, ...) */
-    int has_head = c.head >= 0 && has(&ld, 1, "classifier.weight");
-    int has_pool = bert && has(&ld, 0, "pooler.dense.weight");
+    int has_head = c.head >= 0 && A->tensor[TQ_R_CLS] && has(&ld, 1, cls_name);
+    int has_pool = A->head == TQ_HEAD_POOLER_TANH && A->tensor[TQ_R_POOLER] && has(&ld, 1, pool_name);
     int64_t D = c.dim, H = c.hidden_dim, V = c.vocab_size, P = c.max_pos, TV = c.type_vocab_size, NL = 0;
     if (has_head) {
-        const tq_tensor *t = tq_model_find(m, "classifier.weight");
+        const tq_tensor *t = tq_model_find(m, cls_name);
         if (t->ndim != 2 || t->shape[1] != D || t->shape[0] < 1 || t->shape[0] > TQ_ENC_MAX_LABELS ||
             (c.n_labels && t->shape[0] != c.n_labels)) {
             char got[160];
             shape_str(t, got, sizeof got);
-            if (c.n_labels) tq_err(err, TQ_E_SHAPE, "%s: tensor \"classifier.weight\" is %s, the configuration needs [%d, %d]",
-                                   path, got, c.n_labels, c.dim);
-            else tq_err(err, TQ_E_SHAPE, "%s: tensor \"classifier.weight\" is %s, needs [labels <= %d, %d]", path, got,
+            if (c.n_labels) tq_err(err, TQ_E_SHAPE, "%s: tensor \"%s\" is %s, the configuration needs [%d, %d]",
+                                   path, cls_name, got, c.n_labels, c.dim);
+            else tq_err(err, TQ_E_SHAPE, "%s: tensor \"%s\" is %s, needs [labels <= %d, %d]", path, cls_name, got,
                         TQ_ENC_MAX_LABELS, c.dim);
             return NULL;
         }
         NL = t->shape[0];
-        if (bert && !has_pool) {
-            tq_err(err, TQ_E_NOTFOUND, "%s: encoder tensor \"%spooler.dense.weight\" is missing (the BERT classification "
-                   "head needs the pooler)", path, prefix);
+        if (A->head == TQ_HEAD_POOLER_TANH && !has_pool) {
+            tq_err(err, TQ_E_NOTFOUND, "%s: encoder tensor \"%s\" is missing (the BERT classification "
+                   "head needs the pooler)", path, pool_name);
             return NULL;
         }
         if (!c.n_labels)
@@ -288,12 +248,9 @@ tq_enc *tq_enc_open_ex(const tq_model *m, const tq_enc_config *cfg_in, const tq_
     } else {
         c.n_labels = 0;
     }
-    /* tensor names per layer: q, k, v, o, ln1, ffn in, ffn out, ln2 */
-    static const char *const bn[8] = {"attention.self.query", "attention.self.key", "attention.self.value",
-                                      "attention.output.dense", "attention.output.LayerNorm", "intermediate.dense",
-                                      "output.dense", "output.LayerNorm"};
-    static const char *const dn[8] = {"attention.q_lin", "attention.k_lin", "attention.v_lin", "attention.out_lin",
-                                      "sa_layer_norm", "ffn.lin1", "ffn.lin2", "output_layer_norm"};
+    /* tensor names per layer (the row's, prefix included): q, k, v, o, ln1, ffn in, ffn out, ln2 */
+    static const tq_role roles[8] = {TQ_R_Q, TQ_R_K, TQ_R_V, TQ_R_O, TQ_R_ATT_NORM, TQ_R_FFN_UP, TQ_R_FFN_DOWN,
+                                     TQ_R_FFN_NORM};
     char (*nm)[8][2][160] = calloc((size_t)c.n_layers, sizeof *nm);
     unsigned char (*use8)[4] = calloc((size_t)c.n_layers, sizeof *use8);
     if (!nm || !use8) {
@@ -305,25 +262,24 @@ tq_enc *tq_enc_open_ex(const tq_model *m, const tq_enc_config *cfg_in, const tq_
     uint64_t int8_floats = 0;
     for (int l = 0; l < c.n_layers; l++) {
         for (int k = 0; k < 8; k++) {
-            const char *base = bert ? "encoder.layer" : "transformer.layer";
-            const char *part = bert ? bn[k] : dn[k];
-            snprintf(nm[l][k][0], sizeof nm[l][k][0], "%s.%d.%s.weight", base, l, part);
-            snprintf(nm[l][k][1], sizeof nm[l][k][1], "%s.%d.%s.bias", base, l, part);
+            tq_arch_name(A, prefix, roles[k], l, 0, nm[l][k][0], sizeof nm[l][k][0]);
+            tq_arch_name(A, prefix, roles[k], l, 1, nm[l][k][1], sizeof nm[l][k][1]);
         }
         if (!keep_int8) continue;
         const char *qkv[3] = {nm[l][0][0], nm[l][1][0], nm[l][2][0]}, *o = nm[l][3][0], *f1 = nm[l][5][0],
                    *f2 = nm[l][6][0];
-        if ((use8[l][M_QKV] = (unsigned char)i8_plan(&ld, qkv, 3, D))) int8_floats += (uint64_t)(3 * D * D);
-        if ((use8[l][M_O] = (unsigned char)i8_plan(&ld, &o, 1, D))) int8_floats += (uint64_t)(D * D);
-        if ((use8[l][M_FFN1] = (unsigned char)i8_plan(&ld, &f1, 1, D))) int8_floats += (uint64_t)(H * D);
-        if ((use8[l][M_FFN2] = (unsigned char)i8_plan(&ld, &f2, 1, H))) int8_floats += (uint64_t)(D * H);
+        if ((use8[l][M_QKV] = (unsigned char)i8_plan(&ld, qkv, 3, any))) int8_floats += (uint64_t)(3 * D * D);
+        if ((use8[l][M_O] = (unsigned char)i8_plan(&ld, &o, 1, any))) int8_floats += (uint64_t)(D * D);
+        if ((use8[l][M_FFN1] = (unsigned char)i8_plan(&ld, &f1, 1, any))) int8_floats += (uint64_t)(H * D);
+        if ((use8[l][M_FFN2] = (unsigned char)i8_plan(&ld, &f2, 1, any))) int8_floats += (uint64_t)(D * H);
     }
-    const char *wname = "embeddings.word_embeddings.weight";
-    int word8 = keep_int8 && i8_plan(&ld, &wname, 1, D);
+    char nb[6][200];
+    const char *wname = rn(&ld, TQ_R_TOK_EMB, 0, nb[0]);
+    int word8 = keep_int8 && i8_plan(&ld, &wname, 1, any);
     if (word8) int8_floats += (uint64_t)(V * D);
     uint64_t per_layer = (uint64_t)(3 * D * D + 3 * D + D * D + D + 2 * D + H * D + H + D * H + D + 2 * D);
     uint64_t total = (uint64_t)(V * D + P * D + TV * D + 2 * D) + per_layer * (uint64_t)c.n_layers +
-                     (has_pool ? (uint64_t)(D * D + D) : 0) + (has_head && !bert ? (uint64_t)(D * D + D) : 0) +
+                     (has_pool ? (uint64_t)(D * D + D) : 0) + (has_head && A->head == TQ_HEAD_PRE_RELU ? (uint64_t)(D * D + D) : 0) +
                      (has_head ? (uint64_t)(NL * D + NL) : 0);
     if (total > (uint64_t)1 << 38) {
         tq_err(err, TQ_E_LIMIT, "%s: %llu weights exceed the encoder's limit", path, (unsigned long long)total);
@@ -335,6 +291,7 @@ tq_enc *tq_enc_open_ex(const tq_model *m, const tq_enc_config *cfg_in, const tq_
     tq_enc *e = calloc(1, sizeof *e);
     if (!e) { free(nm); free(use8); tq_err(err, TQ_E_NOMEM, "out of memory"); return NULL; }
     e->c = c;
+    e->A = A;
     e->head_size = c.dim / c.n_heads;
     e->L = calloc((size_t)c.n_layers, sizeof *e->L);
     e->arena = malloc(sizeof(float) * total);
@@ -344,11 +301,11 @@ tq_enc *tq_enc_open_ex(const tq_model *m, const tq_enc_config *cfg_in, const tq_
     }
     e->n_floats = total;
     ld.p = e->arena;
-    if ((word8 ? load_i8(&ld, &e->word8, &wname, 1, V, D, &e->int8_bytes) : load(&ld, &e->word, 0, wname, V, D)) ||
-        load(&ld, &e->pos, 0, "embeddings.position_embeddings.weight", P, D) ||
-        (bert && load(&ld, &e->type, 0, "embeddings.token_type_embeddings.weight", TV, D)) ||
-        load(&ld, &e->eln_w, 0, "embeddings.LayerNorm.weight", D, 0) ||
-        load(&ld, &e->eln_b, 0, "embeddings.LayerNorm.bias", D, 0))
+    if ((word8 ? load_i8(&ld, &e->word8, &wname, 1, V, D, &e->int8_bytes) : load(&ld, &e->word, 1, wname, V, D)) ||
+        load(&ld, &e->pos, 1, rn(&ld, TQ_R_POS_EMB, 0, nb[1]), P, D) ||
+        (TV && load(&ld, &e->type, 1, rn(&ld, TQ_R_TYPE_EMB, 0, nb[2]), TV, D)) ||
+        load(&ld, &e->eln_w, 1, rn(&ld, TQ_R_EMB_NORM, 0, nb[3]), D, 0) ||
+        load(&ld, &e->eln_b, 1, rn(&ld, TQ_R_EMB_NORM, 1, nb[4]), D, 0))
         goto fail;
     for (int l = 0; l < c.n_layers; l++) {
         enc_layer *L = &e->L[l];
@@ -356,20 +313,20 @@ tq_enc *tq_enc_open_ex(const tq_model *m, const tq_enc_config *cfg_in, const tq_
                    *f2 = nm[l][6][0];
         uint64_t *b8 = &e->int8_bytes;
         /* weights q, k, v land one after the other: the fused [3 dim, dim] */
-        if (use8[l][M_QKV] ? load_i8(&ld, &L->m8[M_QKV], qkv, 3, D, D, b8)
-                           : (load(&ld, &L->wqkv, 0, qkv[0], D, D) || load(&ld, NULL, 0, qkv[1], D, D) ||
-                              load(&ld, NULL, 0, qkv[2], D, D)))
+        if (use8[l][M_QKV] ? load_i8(&ld, L->m8[M_QKV], qkv, 3, D, D, b8)
+                           : (load(&ld, &L->wqkv, 1, qkv[0], D, D) || load(&ld, NULL, 1, qkv[1], D, D) ||
+                              load(&ld, NULL, 1, qkv[2], D, D)))
             goto fail;
-        if (load(&ld, &L->bqkv, 0, nm[l][0][1], D, 0) || load(&ld, NULL, 0, nm[l][1][1], D, 0) ||
-            load(&ld, NULL, 0, nm[l][2][1], D, 0) ||
-            (use8[l][M_O] ? load_i8(&ld, &L->m8[M_O], &o, 1, D, D, b8) : load(&ld, &L->wo, 0, o, D, D)) ||
-            load(&ld, &L->bo, 0, nm[l][3][1], D, 0) ||
-            load(&ld, &L->ln1w, 0, nm[l][4][0], D, 0) || load(&ld, &L->ln1b, 0, nm[l][4][1], D, 0) ||
-            (use8[l][M_FFN1] ? load_i8(&ld, &L->m8[M_FFN1], &f1, 1, H, D, b8) : load(&ld, &L->w1, 0, f1, H, D)) ||
-            load(&ld, &L->b1, 0, nm[l][5][1], H, 0) ||
-            (use8[l][M_FFN2] ? load_i8(&ld, &L->m8[M_FFN2], &f2, 1, D, H, b8) : load(&ld, &L->w2, 0, f2, D, H)) ||
-            load(&ld, &L->b2, 0, nm[l][6][1], D, 0) ||
-            load(&ld, &L->ln2w, 0, nm[l][7][0], D, 0) || load(&ld, &L->ln2b, 0, nm[l][7][1], D, 0))
+        if (load(&ld, &L->bqkv, 1, nm[l][0][1], D, 0) || load(&ld, NULL, 1, nm[l][1][1], D, 0) ||
+            load(&ld, NULL, 1, nm[l][2][1], D, 0) ||
+            (use8[l][M_O] ? load_i8(&ld, L->m8[M_O], &o, 1, D, D, b8) : load(&ld, &L->wo, 1, o, D, D)) ||
+            load(&ld, &L->bo, 1, nm[l][3][1], D, 0) ||
+            load(&ld, &L->ln1w, 1, nm[l][4][0], D, 0) || load(&ld, &L->ln1b, 1, nm[l][4][1], D, 0) ||
+            (use8[l][M_FFN1] ? load_i8(&ld, L->m8[M_FFN1], &f1, 1, H, D, b8) : load(&ld, &L->w1, 1, f1, H, D)) ||
+            load(&ld, &L->b1, 1, nm[l][5][1], H, 0) ||
+            (use8[l][M_FFN2] ? load_i8(&ld, L->m8[M_FFN2], &f2, 1, D, H, b8) : load(&ld, &L->w2, 1, f2, D, H)) ||
+            load(&ld, &L->b2, 1, nm[l][6][1], D, 0) ||
+            load(&ld, &L->ln2w, 1, nm[l][7][0], D, 0) || load(&ld, &L->ln2b, 1, nm[l][7][1], D, 0))
             goto fail;
         static const int64_t mult[4] = {3, 1, 1, 1};
         for (int k = 0; k < 4; k++)
@@ -378,13 +335,14 @@ tq_enc *tq_enc_open_ex(const tq_model *m, const tq_enc_config *cfg_in, const tq_
                 e->int8_params += mult[k] * (k == M_QKV || k == M_O ? D * D : H * D);
             }
     }
-    if (has_pool && (load(&ld, &e->pool_w, 0, "pooler.dense.weight", D, D) ||
-                     load(&ld, &e->pool_b, 0, "pooler.dense.bias", D, 0)))
+    if (has_pool && (load(&ld, &e->pool_w, 1, rn(&ld, TQ_R_POOLER, 0, nb[0]), D, D) ||
+                     load(&ld, &e->pool_b, 1, rn(&ld, TQ_R_POOLER, 1, nb[1]), D, 0)))
         goto fail;
-    if (has_head && !bert && (load(&ld, &e->pre_w, 1, "pre_classifier.weight", D, D) ||
-                              load(&ld, &e->pre_b, 1, "pre_classifier.bias", D, 0)))
+    if (has_head && A->head == TQ_HEAD_PRE_RELU && (load(&ld, &e->pre_w, 1, rn(&ld, TQ_R_PRE_CLS, 0, nb[0]), D, D) ||
+                                                    load(&ld, &e->pre_b, 1, rn(&ld, TQ_R_PRE_CLS, 1, nb[1]), D, 0)))
         goto fail;
-    if (has_head && (load(&ld, &e->cls_w, 1, "classifier.weight", NL, D) || load(&ld, &e->cls_b, 1, "classifier.bias", NL, 0)))
+    if (has_head && (load(&ld, &e->cls_w, 1, rn(&ld, TQ_R_CLS, 0, nb[0]), NL, D) ||
+                     load(&ld, &e->cls_b, 1, rn(&ld, TQ_R_CLS, 1, nb[1]), NL, 0)))
         goto fail;
     if (word8) {
         e->n_int8++;
@@ -440,24 +398,16 @@ static void gemm_slab(float *C, int ldc, const float *A, int lda, const float *W
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, n1 - n0, K, 1.0f, A, lda, W + (size_t)n0 * K, K, 1.0f, C + n0, ldc);
 }
 
-/* Row r (cols values) of an int8 matrix, decoded into o. */
-static void i8_row(const i8mat *w8, size_t r, int64_t cols, float *o) {
-    const int8_t *q = w8->q + r * (size_t)cols;
-    for (int64_t g = 0; g < w8->ngroups; g++) {
-        int64_t c0 = g * w8->glen, c1 = c0 + w8->glen < cols ? c0 + w8->glen : cols;
-        tq_nn_decode_i8(o + c0, q + c0, w8->s[r * (size_t)w8->ngroups + (size_t)g], c1 - c0);
-    }
-}
-
-/* C[:, n0:n1] += A W[n0:n1]^T for a float W, or for an int8 matrix whose
- * rows n0..n1 are first decoded (q * scale, the values tq_dequantize gives)
+/* C[:, n0:n1] += A W[n0:n1]^T for a float W, or for a matrix kept as stored
+ * codes (up to three parts stacked by rows: fused q/k/v) whose rows n0..n1
+ * are first decoded (tq_dequantize_rows, the values tq_dequantize gives)
  * into this worker's buffer: the same sgemm on the same values, so the same
- * bytes as the float path, with 1 byte per weight held instead of 4. */
-static void proj(const fw *f, float *C, int ldc, const float *A, int lda, const float *W, const i8mat *w8, int n0,
+ * bytes as the float path, with the stored bytes per weight held. */
+static void proj(const fw *f, float *C, int ldc, const float *A, int lda, const float *W, const tq_wmat *w8, int n0,
                  int n1, int K, int worker) {
-    if (!w8->q) { gemm_slab(C, ldc, A, lda, W, f->T, n0, n1, K); return; }
+    if (!tq_wmat_quantized(&w8[0])) { gemm_slab(C, ldc, A, lda, W, f->T, n0, n1, K); return; }
     float *buf = f->wbuf + (size_t)worker * SLAB * (size_t)f->wk;
-    for (int r = n0; r < n1; r++) i8_row(w8, (size_t)r, K, buf + (size_t)(r - n0) * (size_t)K);
+    tq_wmat_stack_rows(w8, 3, n0, n1, buf);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, f->T, n1 - n0, K, 1.0f, A, lda, buf, K, 1.0f, C + n0, ldc);
 }
 
@@ -471,7 +421,7 @@ static void attend(const fw *f, int s, int h, float *sc) {
     const float *q = base + h * hs, *k = base + D + h * hs, *v = base + 2 * D + h * hs;
     const int32_t *mask = f->b->mask ? f->b->mask + (size_t)s * S : NULL;
     float div = sqrtf((float)hs);
-    int bert = e->c.arch == TQ_ENC_BERT;
+    int bert = !e->A->q_scaled;   /* BERT scales the scores, DistilBERT q */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, S, S, hs, 1.0f, q, ld, k, ld, 0.0f, sc, S);
     for (int i = 0; i < S; i++) {
         float *r = sc + (size_t)i * S, mx = -INFINITY;
@@ -503,7 +453,7 @@ static void run_task(const fw *f, int task, int worker) {
             const float *w = e->word ? e->word + (size_t)f->b->ids[t] * D : NULL, *p = e->pos + (size_t)(t % f->S) * D;
             if (!w) {   /* int8 word embeddings: decode this token's row */
                 float *buf = f->wbuf + (size_t)worker * SLAB * (size_t)f->wk;
-                i8_row(&e->word8, (size_t)f->b->ids[t], D, buf);
+                tq_wmat_rows(&e->word8, f->b->ids[t], f->b->ids[t] + 1, buf);
                 w = buf;
             }
             if (e->type) {
@@ -518,8 +468,8 @@ static void run_task(const fw *f, int task, int worker) {
     case PH_QKV: {   /* qkv = bqkv + x Wqkv^T; DistilBERT: q / sqrt(head_size) */
         int n1 = n0 + SLAB < 3 * D ? n0 + SLAB : 3 * D;
         for (int t = 0; t < T; t++) memcpy(f->qkv + (size_t)t * 3 * D + n0, L->bqkv + n0, sizeof(float) * (size_t)(n1 - n0));
-        proj(f, f->qkv, 3 * D, f->x, D, L->wqkv, &L->m8[M_QKV], n0, n1, D, worker);
-        if (c->arch == TQ_ENC_DISTILBERT && n0 < D) {
+        proj(f, f->qkv, 3 * D, f->x, D, L->wqkv, L->m8[M_QKV], n0, n1, D, worker);
+        if (e->A->q_scaled && n0 < D) {
             float div = sqrtf((float)e->head_size);
             int q1 = n1 < D ? n1 : D;
             for (int t = 0; t < T; t++)
@@ -535,14 +485,14 @@ static void run_task(const fw *f, int task, int worker) {
         const float *bias = f->phase == PH_WO ? L->bo : L->b2;
         for (int t = 0; t < T; t++)
             for (int i = n0; i < n1; i++) f->x[(size_t)t * D + i] += bias[i];
-        if (f->phase == PH_WO) proj(f, f->x, D, f->ctx, D, L->wo, &L->m8[M_O], n0, n1, D, worker);
-        else proj(f, f->x, D, f->hb, H, L->w2, &L->m8[M_FFN2], n0, n1, H, worker);
+        if (f->phase == PH_WO) proj(f, f->x, D, f->ctx, D, L->wo, L->m8[M_O], n0, n1, D, worker);
+        else proj(f, f->x, D, f->hb, H, L->w2, L->m8[M_FFN2], n0, n1, H, worker);
         break;
     }
     case PH_FFN1: {   /* hb = act(b1 + x W1^T) */
         int n1 = n0 + SLAB < H ? n0 + SLAB : H;
         for (int t = 0; t < T; t++) memcpy(f->hb + (size_t)t * H + n0, L->b1 + n0, sizeof(float) * (size_t)(n1 - n0));
-        proj(f, f->hb, H, f->x, D, L->w1, &L->m8[M_FFN1], n0, n1, D, worker);
+        proj(f, f->hb, H, f->x, D, L->w1, L->m8[M_FFN1], n0, n1, D, worker);
         for (int t = 0; t < T; t++) tq_enc_activate(f->hb + (size_t)t * H + n0, n1 - n0, c->act);
         break;
     }
@@ -602,7 +552,7 @@ static tq_status check_batch(const tq_enc *e, const tq_enc_batch *b, const tq_en
             if (b->ids[i] < 0 || b->ids[i] >= c->vocab_size)
                 return tq_err(err, TQ_E_ARG, "encoder: sequence %d position %d: id %d is outside the vocabulary [0, %d)", s, p,
                               b->ids[i], c->vocab_size);
-            int tmax = c->arch == TQ_ENC_BERT ? c->type_vocab_size : 1;
+            int tmax = e->A->tensor[TQ_R_TYPE_EMB] ? c->type_vocab_size : 1;
             if (b->type_ids && (b->type_ids[i] < 0 || b->type_ids[i] >= tmax))
                 return tq_err(err, TQ_E_ARG, "encoder: sequence %d position %d: token type %d is outside [0, %d)", s, p,
                               b->type_ids[i], tmax);
@@ -678,12 +628,13 @@ tq_status tq_enc_forward(const tq_enc *e, const tq_enc_batch *b, const tq_enc_ou
     if (o->logits) {
         /* [CLS] rows -> ctx[B, D]; BERT: tanh(pooler); DistilBERT: relu(pre_classifier) */
         int NL = c->n_labels;
-        const float *w1 = e->cls_w && e->pool_w && c->arch == TQ_ENC_BERT ? e->pool_w : e->pre_w;
+        int tanh_head = e->A->head == TQ_HEAD_POOLER_TANH;
+        const float *w1 = e->cls_w && e->pool_w && tanh_head ? e->pool_w : e->pre_w;
         const float *b1 = w1 == e->pool_w ? e->pool_b : e->pre_b;
         float *ctx = f.ctx;
         for (int s = 0; s < B; s++) memcpy(ctx + (size_t)s * D, b1, sizeof(float) * (size_t)D);
         gemm_slab(ctx, D, x, S * D, w1, B, 0, D, D);
-        for (int i = 0; i < B * D; i++) ctx[i] = c->arch == TQ_ENC_BERT ? tanhf(ctx[i]) : (ctx[i] > 0 ? ctx[i] : 0.0f);
+        for (int i = 0; i < B * D; i++) ctx[i] = tanh_head ? tanhf(ctx[i]) : (ctx[i] > 0 ? ctx[i] : 0.0f);
         for (int s = 0; s < B; s++) memcpy(o->logits + (size_t)s * NL, e->cls_b, sizeof(float) * (size_t)NL);
         gemm_slab(o->logits, NL, ctx, D, e->cls_w, B, 0, NL, D);
     }

@@ -3,12 +3,15 @@
  * config.json) and the sentence-transformers files beside it, and recognise
  * encoder checkpoints by their tensor names.
  *
- * Absent keys take transformers' defaults (BertConfig / DistilBertConfig);
- * a key that is present with a wrong type or value is an error naming the
- * file and the key.
+ * The family row (nn/arch/) names the keys and gives transformers' defaults
+ * (BertConfig / DistilBertConfig) for absent ones; a key that is present
+ * with a wrong type or value is an error naming the file, the key, the value
+ * and the range (nn/config.h).
  */
 #include "core/internal.h"
 #include "trueq_nn.h"
+#include "nn/config.h"
+#include "nn/arch/table.h"
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
@@ -16,50 +19,15 @@
 
 #define BIG (1 << 24)
 
-/* Integer key: absent -> *out unchanged; present -> checked and stored. */
-static void get_int(const cJSON *j, const char *key, int *out, int lo, int hi, const char *path, tq_status *st,
-                    tq_error *err) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-    if (*st || !v || cJSON_IsNull(v)) return;
-    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < lo || v->valuedouble > hi) {
-        *st = tq_err(err, TQ_E_FORMAT, "%s: \"%s\" must be an integer in [%d, %d]", path, key, lo, hi);
-        return;
-    }
-    *out = (int)v->valuedouble;
-}
-
-static void get_float(const cJSON *j, const char *key, float *out, double lo, double hi, const char *path,
-                      tq_status *st, tq_error *err) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-    if (*st || !v || cJSON_IsNull(v)) return;
-    if (!cJSON_IsNumber(v) || !(v->valuedouble >= lo && v->valuedouble <= hi)) {
-        *st = tq_err(err, TQ_E_FORMAT, "%s: \"%s\" must be a number in [%g, %g]", path, key, lo, hi);
-        return;
-    }
-    *out = (float)v->valuedouble;
-}
-
-static void get_act(const cJSON *j, const char *key, tq_enc_act *out, const char *path, tq_status *st, tq_error *err) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-    if (*st || !v || cJSON_IsNull(v)) return;
-    if (!cJSON_IsString(v)) { *st = tq_err(err, TQ_E_FORMAT, "%s: \"%s\" must be a string", path, key); return; }
-    const char *s = v->valuestring;
-    if (!strcmp(s, "gelu")) *out = TQ_ACT_GELU;
-    else if (!strcmp(s, "gelu_new") || !strcmp(s, "gelu_pytorch_tanh")) *out = TQ_ACT_GELU_TANH;
-    else if (!strcmp(s, "relu")) *out = TQ_ACT_RELU;
-    else *st = tq_err(err, TQ_E_UNSUPPORTED, "%s: \"%s\" is \"%s\"; supported: gelu, gelu_new, gelu_pytorch_tanh, relu",
-                      path, key, s);
-}
-
 /* id2label: {"0": "name", ...} with keys exactly 0..n-1. Names longer than
  * TQ_ENC_LABEL_LEN - 1 bytes are cut there. */
-static void get_labels(const cJSON *j, tq_enc_config *c, const char *path, tq_status *st, tq_error *err) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "id2label");
-    if (*st || !v || cJSON_IsNull(v)) return;
-    if (!cJSON_IsObject(v)) { *st = tq_err(err, TQ_E_FORMAT, "%s: \"id2label\" must be an object", path); return; }
+static void get_labels(tq_cfg *j, tq_enc_config *c) {
+    const cJSON *v = tq_cfg_item(j->root, "id2label");
+    if (j->st || !v) return;
+    if (!cJSON_IsObject(v)) { tq_cfg_fail(j, TQ_E_FORMAT, "\"id2label\" must be an object"); return; }
     int n = cJSON_GetArraySize(v);
     if (n > TQ_ENC_MAX_LABELS) {
-        *st = tq_err(err, TQ_E_LIMIT, "%s: \"id2label\" has %d labels, at most %d are supported", path, n, TQ_ENC_MAX_LABELS);
+        tq_cfg_fail(j, TQ_E_LIMIT, "\"id2label\" has %d labels, at most %d are supported", n, TQ_ENC_MAX_LABELS);
         return;
     }
     unsigned char seen[TQ_ENC_MAX_LABELS] = {0};
@@ -67,8 +35,8 @@ static void get_labels(const cJSON *j, tq_enc_config *c, const char *path, tq_st
         char *end;
         long id = strtol(e->string, &end, 10);
         if (!*e->string || *end || id < 0 || id >= n || seen[id] || !cJSON_IsString(e)) {
-            *st = tq_err(err, TQ_E_FORMAT, "%s: \"id2label\" entry \"%s\" must map an id in [0, %d), once, to a string",
-                         path, e->string, n);
+            tq_cfg_fail(j, TQ_E_FORMAT, "\"id2label\" entry \"%s\" must map an id in [0, %d), once, to a string",
+                        e->string, n);
             return;
         }
         seen[id] = 1;
@@ -77,122 +45,116 @@ static void get_labels(const cJSON *j, tq_enc_config *c, const char *path, tq_st
     c->n_labels = n;
 }
 
-static cJSON *read_json(const char *path, tq_status *st, tq_error *err) {
-    char *text;
-    size_t len;
-    if ((*st = tq_read_file(path, &text, &len, err))) return NULL;
-    cJSON *j = cJSON_ParseWithLength(text, len);
-    free(text);
-    if (!cJSON_IsObject(j) && !cJSON_IsArray(j)) {
-        cJSON_Delete(j);
-        *st = tq_err(err, TQ_E_FORMAT, "%s: not valid JSON", path);
-        return NULL;
+/* The family row: model_type names it, else a key only that family has. */
+static const tq_arch *which_arch(tq_cfg *j) {
+    const char *mt = NULL;
+    if (tq_cfg_string(j, j->root, "model_type", &mt)) {
+        const tq_arch *a = tq_arch_by_model_type(TQ_FAMILY_ENCODER, mt);
+        if (!a) {
+            char list[128] = "";
+            size_t used = 0;
+            for (int i = 0; i < tq_arch_count() && used < sizeof list; i++)
+                if (tq_arch_at(i)->family == TQ_FAMILY_ENCODER && tq_arch_at(i)->model_type)
+                    used += (size_t)snprintf(list + used, sizeof list - used, "%s\"%s\"", used ? " and " : "",
+                                             tq_arch_at(i)->model_type);
+            tq_cfg_fail(j, TQ_E_UNSUPPORTED, "\"model_type\" is \"%s\"; the encoder runs %s", mt, list);
+        }
+        return a;
     }
-    return j;
+    if (j->st) return NULL;
+    /* no model_type: the first row whose own keys (a hint and its width) are there */
+    for (int i = 0; i < tq_arch_count(); i++) {
+        const tq_arch *a = tq_arch_at(i);
+        if (a->family == TQ_FAMILY_ENCODER && tq_cfg_item(j->root, a->key_hint) && tq_cfg_item(j->root, a->keys.dim))
+            return a;
+    }
+    tq_cfg_fail(j, TQ_E_FORMAT, "no \"model_type\", and neither BERT's \"hidden_size\" nor DistilBERT's "
+                "\"dim\"/\"n_layers\": not an encoder configuration");
+    return NULL;
 }
 
 static tq_status read_config(const char *path, tq_enc_config *c, tq_error *err) {
-    tq_status st = TQ_OK;
-    cJSON *j = read_json(path, &st, err);
-    if (!j) return st;
-    if (!cJSON_IsObject(j)) { cJSON_Delete(j); return tq_err(err, TQ_E_FORMAT, "%s: not a JSON object", path); }
-    const cJSON *mt = cJSON_GetObjectItemCaseSensitive(j, "model_type");
-    if (mt && !cJSON_IsString(mt)) st = tq_err(err, TQ_E_FORMAT, "%s: \"model_type\" must be a string", path);
-    else if (mt && !strcmp(mt->valuestring, "bert")) c->arch = TQ_ENC_BERT;
-    else if (mt && !strcmp(mt->valuestring, "distilbert")) c->arch = TQ_ENC_DISTILBERT;
-    else if (mt) st = tq_err(err, TQ_E_UNSUPPORTED, "%s: \"model_type\" is \"%s\"; the encoder runs \"bert\" and \"distilbert\"",
-                             path, mt->valuestring);
-    else if (cJSON_GetObjectItemCaseSensitive(j, "hidden_size")) c->arch = TQ_ENC_BERT;
-    else if (cJSON_GetObjectItemCaseSensitive(j, "dim") && cJSON_GetObjectItemCaseSensitive(j, "n_layers")) c->arch = TQ_ENC_DISTILBERT;
-    else st = tq_err(err, TQ_E_FORMAT, "%s: no \"model_type\", and neither BERT's \"hidden_size\" nor DistilBERT's "
-                     "\"dim\"/\"n_layers\": not an encoder configuration", path);
-    if (st) { cJSON_Delete(j); return st; }
-
-    /* transformers' defaults */
-    c->vocab_size = 30522; c->dim = 768; c->n_layers = c->arch == TQ_ENC_BERT ? 12 : 6; c->n_heads = 12;
-    c->hidden_dim = 3072; c->max_pos = 512; c->ln_eps = 1e-12f; c->act = TQ_ACT_GELU; c->pad_token_id = 0;
-    c->type_vocab_size = c->arch == TQ_ENC_BERT ? 2 : 0;
-    get_int(j, "vocab_size", &c->vocab_size, 1, BIG, path, &st, err);
-    get_int(j, "max_position_embeddings", &c->max_pos, 1, BIG, path, &st, err);
-    get_int(j, "pad_token_id", &c->pad_token_id, 0, BIG, path, &st, err);
-    if (c->arch == TQ_ENC_BERT) {
-        get_int(j, "hidden_size", &c->dim, 1, BIG, path, &st, err);
-        get_int(j, "num_hidden_layers", &c->n_layers, 1, 4096, path, &st, err);
-        get_int(j, "num_attention_heads", &c->n_heads, 1, 65536, path, &st, err);
-        get_int(j, "intermediate_size", &c->hidden_dim, 1, BIG, path, &st, err);
-        get_int(j, "type_vocab_size", &c->type_vocab_size, 1, BIG, path, &st, err);
-        get_float(j, "layer_norm_eps", &c->ln_eps, 0, 1, path, &st, err);
-        get_act(j, "hidden_act", &c->act, path, &st, err);
-        const cJSON *pe = cJSON_GetObjectItemCaseSensitive(j, "position_embedding_type");
-        if (!st && pe && !cJSON_IsNull(pe)) {
-            if (!cJSON_IsString(pe)) st = tq_err(err, TQ_E_FORMAT, "%s: \"position_embedding_type\" must be a string", path);
-            else if (strcmp(pe->valuestring, "absolute") != 0)
-                st = tq_err(err, TQ_E_UNSUPPORTED, "%s: \"position_embedding_type\" is \"%s\"; only \"absolute\" is supported",
-                            path, pe->valuestring);
-        }
-    } else {
-        get_int(j, "dim", &c->dim, 1, BIG, path, &st, err);
-        get_int(j, "n_layers", &c->n_layers, 1, 4096, path, &st, err);
-        get_int(j, "n_heads", &c->n_heads, 1, 65536, path, &st, err);
-        get_int(j, "hidden_dim", &c->hidden_dim, 1, BIG, path, &st, err);
-        get_act(j, "activation", &c->act, path, &st, err);
+    tq_cfg j;
+    if (tq_cfg_open(&j, path, 0, err)) return j.st;
+    const tq_arch *a = which_arch(&j);
+    if (!a) { tq_cfg_close(&j); return j.st; }
+    c->arch = (tq_enc_arch)a->id;
+    /* transformers' defaults, then the row's keys */
+    const tq_arch_defaults *d = &a->def;
+    const tq_arch_keys *k = &a->keys;
+    c->vocab_size = d->vocab; c->dim = d->dim; c->n_layers = d->n_layers; c->n_heads = d->n_heads;
+    c->hidden_dim = d->hidden_dim; c->max_pos = d->max_pos; c->ln_eps = d->eps; c->act = (tq_enc_act)d->act;
+    c->pad_token_id = 0; c->type_vocab_size = d->type_vocab;
+    tq_cfg_int(&j, j.root, k->vocab, &c->vocab_size, 1, BIG);
+    tq_cfg_int(&j, j.root, k->max_pos, &c->max_pos, 1, BIG);
+    tq_cfg_int(&j, j.root, "pad_token_id", &c->pad_token_id, 0, BIG);
+    tq_cfg_int(&j, j.root, k->dim, &c->dim, 1, BIG);
+    tq_cfg_int(&j, j.root, k->n_layers, &c->n_layers, 1, 4096);
+    tq_cfg_int(&j, j.root, k->n_heads, &c->n_heads, 1, 65536);
+    tq_cfg_int(&j, j.root, k->hidden_dim, &c->hidden_dim, 1, BIG);
+    if (k->type_vocab) tq_cfg_int(&j, j.root, k->type_vocab, &c->type_vocab_size, 1, BIG);
+    if (k->eps) tq_cfg_float(&j, j.root, k->eps, &c->ln_eps, 0, 1);
+    static const char *const act_names[] = {"gelu", "gelu_new", "gelu_pytorch_tanh", "relu"};
+    static const int act_vals[] = {TQ_ACT_GELU, TQ_ACT_GELU_TANH, TQ_ACT_GELU_TANH, TQ_ACT_RELU};
+    int act = (int)c->act;
+    if (k->act && tq_cfg_choice(&j, j.root, k->act, act_names, act_vals, 4, &act)) c->act = (tq_enc_act)act;
+    if (k->pos_type) {   /* only learned absolute positions are run */
+        static const char *const pe[] = {"absolute"};
+        int dummy;
+        tq_cfg_choice(&j, j.root, k->pos_type, pe, NULL, 1, &dummy);
     }
-    get_labels(j, c, path, &st, err);
+    get_labels(&j, c);
     /* which head: the architectures transformers saved the model as */
     c->head = 0;
-    const cJSON *ar = cJSON_GetObjectItemCaseSensitive(j, "architectures");
-    if (!st && ar && !cJSON_IsNull(ar)) {
-        if (!cJSON_IsArray(ar)) st = tq_err(err, TQ_E_FORMAT, "%s: \"architectures\" must be an array of names", path);
-        for (const cJSON *a = ar ? ar->child : NULL; !st && a; a = a->next) {
-            if (!cJSON_IsString(a)) { st = tq_err(err, TQ_E_FORMAT, "%s: \"architectures\" must be an array of names", path); break; }
-            size_t n = strlen(a->valuestring), k = strlen("ForSequenceClassification");
-            int seq = n >= k && !strcmp(a->valuestring + n - k, "ForSequenceClassification");
+    const cJSON *ar = tq_cfg_item(j.root, "architectures");
+    if (!j.st && ar) {
+        if (!cJSON_IsArray(ar)) tq_cfg_fail(&j, TQ_E_FORMAT, "\"architectures\" must be an array of names");
+        for (const cJSON *e = ar->child; !j.st && e; e = e->next) {
+            if (!cJSON_IsString(e)) { tq_cfg_fail(&j, TQ_E_FORMAT, "\"architectures\" must be an array of names"); break; }
+            size_t n = strlen(e->valuestring), kl = strlen("ForSequenceClassification");
+            int seq = n >= kl && !strcmp(e->valuestring + n - kl, "ForSequenceClassification");
             if (seq) c->head = 1;
             else if (c->head == 0) c->head = -1;
         }
     }
-    const cJSON *pt = cJSON_GetObjectItemCaseSensitive(j, "problem_type");
-    if (!st && pt && !cJSON_IsNull(pt)) {
-        if (!cJSON_IsString(pt) || (strcmp(pt->valuestring, "single_label_classification") &&
-                                    strcmp(pt->valuestring, "multi_label_classification") &&
-                                    strcmp(pt->valuestring, "regression")))
-            st = tq_err(err, TQ_E_FORMAT, "%s: \"problem_type\" must be \"single_label_classification\", "
-                        "\"multi_label_classification\" or \"regression\"", path);
-        else c->multi_label = !strcmp(pt->valuestring, "multi_label_classification");
+    static const char *const problems[] = {"single_label_classification", "multi_label_classification", "regression"};
+    const cJSON *pt = tq_cfg_item(j.root, "problem_type");
+    if (!j.st && pt) {
+        int i = 0;
+        while (cJSON_IsString(pt) && i < 3 && strcmp(pt->valuestring, problems[i])) i++;
+        if (!cJSON_IsString(pt) || i == 3)
+            tq_cfg_fail(&j, TQ_E_FORMAT, "\"problem_type\" must be \"single_label_classification\", "
+                        "\"multi_label_classification\" or \"regression\"");
+        else c->multi_label = i == 1;
     }
-    const cJSON *dec = cJSON_GetObjectItemCaseSensitive(j, "is_decoder");
-    if (!st && cJSON_IsTrue(dec))
-        st = tq_err(err, TQ_E_UNSUPPORTED, "%s: \"is_decoder\" is true (causal attention); the encoder runs "
-                    "bidirectional attention only", path);
-    cJSON_Delete(j);
-    if (st) return st;
+    if (!j.st && cJSON_IsTrue(tq_cfg_item(j.root, "is_decoder")))
+        tq_cfg_fail(&j, TQ_E_UNSUPPORTED, "\"is_decoder\" is true (causal attention); the encoder runs "
+                    "bidirectional attention only");
+    tq_cfg_close(&j);
+    if (j.st) return j.st;
     if (c->pad_token_id >= c->vocab_size)
         return tq_err(err, TQ_E_FORMAT, "%s: \"pad_token_id\" %d is outside the vocabulary [0, %d)", path,
                       c->pad_token_id, c->vocab_size);
     if (c->dim % c->n_heads)
-        return tq_err(err, TQ_E_FORMAT, "%s: \"%s\" %d is not divisible by \"%s\" %d", path,
-                      c->arch == TQ_ENC_BERT ? "hidden_size" : "dim", c->dim,
-                      c->arch == TQ_ENC_BERT ? "num_attention_heads" : "n_heads", c->n_heads);
+        return tq_err(err, TQ_E_FORMAT, "%s: \"%s\" %d is not divisible by \"%s\" %d", path, k->dim, c->dim,
+                      k->n_heads, c->n_heads);
     return TQ_OK;
 }
 
 /* sentence-transformers: the Pooling module's config gives the pooling mode. */
 static tq_status read_pooling(const char *path, tq_enc_config *c, tq_error *err) {
-    tq_status st = TQ_OK;
-    cJSON *j = read_json(path, &st, err);
-    if (!j) return st;
+    tq_cfg j;
+    if (tq_cfg_open(&j, path, 1, err)) return j.st;
     static const char *const modes[] = {"pooling_mode_cls_token", "pooling_mode_mean_tokens", "pooling_mode_max_tokens",
                                         "pooling_mode_mean_sqrt_len_tokens", "pooling_mode_weightedmean_tokens",
                                         "pooling_mode_lasttoken"};
     int on[6] = {0}, n_on = 0;
     for (int i = 0; i < 6; i++) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, modes[i]);
-        if (v && !cJSON_IsBool(v)) { st = tq_err(err, TQ_E_FORMAT, "%s: \"%s\" must be true or false", path, modes[i]); break; }
-        on[i] = cJSON_IsTrue(v);
+        tq_cfg_bool(&j, j.root, modes[i], &on[i]);
         n_on += on[i];
     }
-    cJSON_Delete(j);
-    if (st) return st;
+    tq_cfg_close(&j);
+    if (j.st) return j.st;
     if (n_on != 1 || !(on[0] || on[1]))
         return tq_err(err, TQ_E_UNSUPPORTED, "%s: only one of \"pooling_mode_cls_token\" or \"pooling_mode_mean_tokens\" "
                       "set is supported", path);
@@ -206,8 +168,9 @@ static tq_status read_sentence_transformers(const char *dir, tq_enc_config *c, t
     char *pool = NULL, *sb = tq_path_join(dir, "sentence_bert_config.json");
     if (!mpath || !sb) { st = tq_err(err, TQ_E_NOMEM, "out of memory"); goto out; }
     if (tq_file_exists(mpath)) {
-        cJSON *j = read_json(mpath, &st, err);
-        if (!j) goto out;
+        tq_cfg cj;
+        if ((st = tq_cfg_open(&cj, mpath, 1, err))) goto out;
+        const cJSON *j = cj.root;
         if (!cJSON_IsArray(j)) st = tq_err(err, TQ_E_FORMAT, "%s: must be an array of modules", mpath);
         for (const cJSON *m = j->child; !st && m; m = m->next) {
             const cJSON *type = cJSON_GetObjectItemCaseSensitive(m, "type");
@@ -230,7 +193,7 @@ static tq_status read_sentence_transformers(const char *dir, tq_enc_config *c, t
                 st = tq_err(err, TQ_E_UNSUPPORTED, "%s: module \"%s\" is not supported (trueq runs Transformer, one "
                             "Pooling and Normalize)", mpath, t);
         }
-        cJSON_Delete(j);
+        tq_cfg_close(&cj);
         if (st) goto out;
     } else {
         pool = tq_path_join(dir, "1_Pooling/config.json");
@@ -238,10 +201,11 @@ static tq_status read_sentence_transformers(const char *dir, tq_enc_config *c, t
     }
     if (pool && tq_file_exists(pool) && (st = read_pooling(pool, c, err))) goto out;
     if (tq_file_exists(sb)) {
-        cJSON *j = read_json(sb, &st, err);
-        if (!j) goto out;
-        get_int(j, "max_seq_length", &c->seq_limit, 1, BIG, sb, &st, err);
-        cJSON_Delete(j);
+        tq_cfg cj;
+        if ((st = tq_cfg_open(&cj, sb, 1, err))) goto out;
+        tq_cfg_int(&cj, cj.root, "max_seq_length", &c->seq_limit, 1, BIG);
+        st = cj.st;
+        tq_cfg_close(&cj);
     }
 out:
     free(mpath); free(pool); free(sb);
@@ -264,15 +228,6 @@ tq_status tq_enc_config_find(const char *dir, tq_enc_config *cfg, tq_error *err)
 }
 
 int tq_enc_detect(const tq_model *m) {
-    static const char *const pre[] = {"", "bert.", "distilbert."};
-    char a[128], b[128];
-    for (int i = 0; i < 3; i++) {
-        snprintf(a, sizeof a, "%sembeddings.word_embeddings.weight", pre[i]);
-        if (!tq_model_find(m, a)) continue;
-        snprintf(b, sizeof b, "%sencoder.layer.0.attention.self.query.weight", pre[i]);
-        if (tq_model_find(m, b)) return TQ_ENC_BERT;
-        snprintf(b, sizeof b, "%stransformer.layer.0.attention.q_lin.weight", pre[i]);
-        if (tq_model_find(m, b)) return TQ_ENC_DISTILBERT;
-    }
-    return 0;
+    const tq_arch *a = tq_arch_detect(m, TQ_FAMILY_ENCODER, NULL);
+    return a ? a->id : 0;
 }

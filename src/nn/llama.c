@@ -14,7 +14,8 @@
  */
 #include "core/internal.h"
 #include "trueq_llama.h"
-#include "nn/int8_weights.h"
+#include "nn/ops/wmat.h"
+#include "nn/arch/table.h"
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
@@ -26,29 +27,18 @@
 #define I8_BUF_FLOATS 65536
 static int i8_chunk_rows(int cols) { int r = I8_BUF_FLOATS / cols; return r < 4 ? 4 : r & ~3; }
 
-/* One weight: float32 values, or (with keep_int8) linear-sym 8-bit codes and
- * their scales kept as stored. */
-typedef struct lmat {
-    float   *f;          /* [rows, cols] float32 (into the arena), or NULL      */
-    int8_t  *q;          /* [rows, cols] codes, owned, or NULL                  */
-    float   *s;          /* scales, owned: [1] per tensor, [rows] per channel,
-                            [rows, ngroups] per group                           */
-    int64_t  glen;       /* inputs per scale (cols unless grouped)              */
-    int64_t  ngroups;    /* scales per row (1 unless grouped)                   */
-    int      per_tensor; /* 1: one scale for the whole matrix                   */
-} lmat;
-
 /* Layer tensors by kind (T_ATT_NORM ... T_W3; see layer_name). Shapes:
  * norms [dim]; wq [n_heads*head_size, dim]; wk, wv [kv_dim, dim];
  * wo [dim, n_heads*head_size]; w1 (gate), w3 (up) [hidden_dim, dim];
  * w2 (down) [dim, hidden_dim]. */
 enum { T_ATT_NORM, T_WQ, T_WK, T_WV, T_WO, T_FFN_NORM, T_W1, T_W2, T_W3, T_COUNT };
 typedef struct llama_layer {
-    lmat w[T_COUNT];
+    tq_wmat w[T_COUNT];    /* float32 (in the arena) or kept as stored codes */
 } llama_layer;
 
 struct tq_llama {
     tq_llama_config c;     /* resolved                                  */
+    const tq_arch *A;      /* the family row                            */
     int          head_size;
     int          kv_dim;   /* n_kv_heads * head_size                    */
     float       *arena;    /* every float32 weight, owned               */
@@ -73,15 +63,12 @@ struct tq_llama_state {
 
 /* ---- tensor names ------------------------------------------------------- */
 
-static void layer_name(char *buf, size_t cap, tq_llama_naming nm, int l, int kind) {
-    static const char *const meta[T_COUNT] = {
-        "attention_norm", "attention.wq", "attention.wk", "attention.wv", "attention.wo",
-        "ffn_norm", "feed_forward.w1", "feed_forward.w2", "feed_forward.w3"};
-    static const char *const hf[T_COUNT] = {
-        "input_layernorm", "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
-        "post_attention_layernorm", "mlp.gate_proj", "mlp.down_proj", "mlp.up_proj"};
-    if (nm == TQ_LLAMA_NAMING_HF) snprintf(buf, cap, "model.layers.%d.%s.weight", l, hf[kind]);
-    else snprintf(buf, cap, "layers.%d.%s.weight", l, meta[kind]);
+/* The row's role of each layer tensor kind. */
+static const tq_role KIND_ROLE[T_COUNT] = {TQ_R_ATT_NORM, TQ_R_Q, TQ_R_K, TQ_R_V, TQ_R_O,
+                                          TQ_R_FFN_NORM, TQ_R_FFN_GATE, TQ_R_FFN_DOWN, TQ_R_FFN_UP};
+
+static void layer_name(char *buf, size_t cap, const tq_arch *A, int l, int kind) {
+    tq_arch_name(A, "", KIND_ROLE[kind], l, 0, buf, cap);
 }
 
 /* Find `name` and check it is [rows] (cols == 0) or [rows, cols]. */
@@ -110,17 +97,14 @@ static const tq_tensor *want(const tq_model *m, const char *name, int64_t rows, 
  * mlp.gate_up_proj [2*hidden, dim] (gate first). For a layer tensor `kind`
  * that is absent under its own name, gives the fused tensor's name, its row
  * count and the first row of the part; 0 when kind has no fused form. */
-static int fused_part(tq_llama_naming nm, int l, int kind, int64_t D, int64_t KV, int64_t H,
+static int fused_part(const tq_arch *A, int l, int kind, int64_t D, int64_t KV, int64_t H,
                       char *name, size_t cap, int64_t *fused_rows, int64_t *row0) {
-    if (nm != TQ_LLAMA_NAMING_HF) return 0;
-    if (kind == T_WQ || kind == T_WK || kind == T_WV) {
-        snprintf(name, cap, "model.layers.%d.self_attn.qkv_proj.weight", l);
+    if ((kind == T_WQ || kind == T_WK || kind == T_WV) && tq_arch_name(A, "", TQ_R_QKV, l, 0, name, cap)) {
         *fused_rows = D + 2 * KV;
         *row0 = kind == T_WQ ? 0 : kind == T_WK ? D : D + KV;
         return 1;
     }
-    if (kind == T_W1 || kind == T_W3) {
-        snprintf(name, cap, "model.layers.%d.mlp.gate_up_proj.weight", l);
+    if ((kind == T_W1 || kind == T_W3) && tq_arch_name(A, "", TQ_R_FFN_GATE_UP, l, 0, name, cap)) {
         *fused_rows = 2 * H;
         *row0 = kind == T_W1 ? 0 : H;
         return 1;
@@ -132,7 +116,7 @@ void tq_llama_free(tq_llama *l) {
     if (!l) return;
     if (l->L)
         for (int li = 0; li < l->c.n_layers; li++)
-            for (int k = 0; k < T_COUNT; k++) { free(l->L[li].w[k].q); free(l->L[li].w[k].s); }
+            for (int k = 0; k < T_COUNT; k++) tq_wmat_free(&l->L[li].w[k]);
     free(l->arena);
     free(l->L);
     free(l);
@@ -149,22 +133,6 @@ static tq_status check_finite(const float *v, int64_t n, const char *path, const
     return TQ_OK;
 }
 
-/* Copy t's codes and scales into w (t already checked to be [rows, cols]). */
-static tq_status load_int8(lmat *w, const tq_tensor *t, int64_t rows, int64_t cols, uint64_t *bytes, tq_error *err) {
-    int64_t nscale = t->q.gran == TQ_GRAN_TENSOR ? 1 : t->q.gran == TQ_GRAN_CHANNEL ? rows
-                                                   : rows * ((cols + t->q.group - 1) / t->q.group);
-    w->q = malloc((size_t)(rows * cols));
-    w->s = malloc(sizeof(float) * (size_t)nscale);
-    if (!w->q || !w->s) return tq_err(err, TQ_E_NOMEM, "out of memory for the int8 codes of \"%s\"", t->name);
-    memcpy(w->q, t->data, (size_t)(rows * cols));
-    memcpy(w->s, t->aux[0], sizeof(float) * (size_t)nscale);
-    w->per_tensor = t->q.gran == TQ_GRAN_TENSOR;
-    w->glen = t->q.gran == TQ_GRAN_GROUP ? t->q.group : cols;
-    w->ngroups = t->q.gran == TQ_GRAN_GROUP ? (cols + t->q.group - 1) / t->q.group : 1;
-    *bytes += (uint64_t)(rows * cols) + sizeof(float) * (uint64_t)nscale;
-    return TQ_OK;
-}
-
 const tq_llama_config *tq_llama_config_of(const tq_llama *l) { return &l->c; }
 uint64_t tq_llama_weight_bytes(const tq_llama *l) { return l->n_floats * sizeof(float) + l->int8_bytes; }
 int64_t  tq_llama_param_count(const tq_llama *l) { return (int64_t)l->n_floats + l->int8_params; }
@@ -176,24 +144,42 @@ tq_llama *tq_llama_open(const tq_model *m, const tq_llama_config *cfg, tq_error 
 
 tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, const tq_llama_opts *opts,
                            tq_error *err) {
-    int keep_int8 = opts && opts->keep_int8;
+    /* matrices kept as stored: linear-sym 8-bit (keep_int8) or any codec (keep_quantized) */
+    int keep = opts && (opts->keep_int8 || opts->keep_quantized), any_codec = opts && opts->keep_quantized;
     tq_llama_config c;
     if (cfg_in) c = *cfg_in;
     else if (tq_llama_config_find(tq_model_dir(m), &c, err)) return NULL;
     const char *path = tq_model_path(m);
 
-    /* naming from the tensors */
-    tq_llama_naming nm;
-    if (tq_model_find(m, "tok_embeddings.weight")) nm = TQ_LLAMA_NAMING_META;
-    else if (tq_model_find(m, "model.embed_tokens.weight")) nm = TQ_LLAMA_NAMING_HF;
-    else {
-        tq_err(err, TQ_E_NOTFOUND, "%s: no tok_embeddings.weight or model.embed_tokens.weight: not a Llama-style decoder", path);
+    /* the family row from the tensors: the first decoder row whose token embeddings m holds */
+    const tq_arch *nm = NULL;
+    char names[3][200];
+    for (int i = 0; !nm && i < tq_arch_count(); i++) {
+        const tq_arch *a = tq_arch_at(i);
+        if (a->family == TQ_FAMILY_DECODER && tq_arch_find(m, a, "", TQ_R_TOK_EMB, 0, 0)) nm = a;
+    }
+    if (!nm) {
+        char list[256] = "";
+        size_t used = 0;
+        for (int i = 0; i < tq_arch_count() && used < sizeof list; i++)
+            if (tq_arch_at(i)->family == TQ_FAMILY_DECODER) {
+                tq_arch_name(tq_arch_at(i), "", TQ_R_TOK_EMB, 0, 0, names[0], sizeof names[0]);
+                used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", used ? " or " : "", names[0]);
+            }
+        tq_err(err, TQ_E_NOTFOUND, "%s: no %s: not a Llama-style decoder", path, list);
         return NULL;
     }
-    c.naming = nm;
-    const char *emb_name = nm == TQ_LLAMA_NAMING_HF ? "model.embed_tokens.weight" : "tok_embeddings.weight";
-    const char *norm_name = nm == TQ_LLAMA_NAMING_HF ? "model.norm.weight" : "norm.weight";
-    const char *out_name = nm == TQ_LLAMA_NAMING_HF ? "lm_head.weight" : "output.weight";
+    if (nm->norm != TQ_NORM_RMS || nm->norm_place != TQ_NORM_PRE || nm->act != TQ_ACTK_SILU_GATED ||
+        (nm->pos != TQ_POS_ROPE_PAIRS && nm->pos != TQ_POS_ROPE_HALF) || nm->head != TQ_HEAD_LM || nm->bias) {
+        tq_err(err, TQ_E_UNSUPPORTED, "%s: family %s: the decoder runs pre-RMSNorm blocks with RoPE, SwiGLU, no "
+               "biases and an LM head", path, nm->name);
+        return NULL;
+    }
+    c.naming = (tq_llama_naming)nm->id;
+    const char *emb_name = names[0], *norm_name = names[1], *out_name = names[2];
+    tq_arch_name(nm, "", TQ_R_TOK_EMB, 0, 0, names[0], sizeof names[0]);
+    tq_arch_name(nm, "", TQ_R_FINAL_NORM, 0, 0, names[1], sizeof names[1]);
+    tq_arch_name(nm, "", TQ_R_OUTPUT, 0, 0, names[2], sizeof names[2]);
 
     /* resolve and validate the configuration */
     if (c.dim <= 0 || c.n_layers <= 0 || c.n_heads <= 0) {
@@ -238,8 +224,8 @@ tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, con
     const tq_tensor *w1 = tq_model_find(m, name);
     if (w1 && c.hidden_dim <= 0 && w1->ndim == 2 && w1->shape[0] > 0 && w1->shape[0] < INT32_MAX)
         c.hidden_dim = (int)w1->shape[0];
-    if (!w1 && nm == TQ_LLAMA_NAMING_HF) {   /* fused gate_up_proj: [2*hidden, dim] */
-        const tq_tensor *gu = tq_model_find(m, "model.layers.0.mlp.gate_up_proj.weight");
+    if (!w1) {   /* fused gate_up_proj: [2*hidden, dim] */
+        const tq_tensor *gu = tq_arch_find(m, nm, "", TQ_R_FFN_GATE_UP, 0, 0);
         if (gu && c.hidden_dim <= 0 && gu->ndim == 2 && gu->shape[0] > 0 && gu->shape[0] % 2 == 0 && gu->shape[0] < INT32_MAX)
             c.hidden_dim = (int)(gu->shape[0] / 2);
     }
@@ -258,6 +244,7 @@ tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, con
     tq_llama *l = calloc(1, sizeof *l);
     if (!l) { tq_err(err, TQ_E_NOMEM, "out of memory"); return NULL; }
     l->c = c;
+    l->A = nm;
     l->head_size = c.dim / c.n_heads;
     l->kv_dim = c.n_kv_heads * l->head_size;
     l->L = calloc((size_t)c.n_layers, sizeof *l->L);
@@ -270,11 +257,11 @@ tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, con
     uint64_t per_layer = 0;
     for (int k = 0; k < T_COUNT; k++) per_layer += (uint64_t)(rows[k] * (cols[k] ? cols[k] : 1));
     uint64_t total = (uint64_t)(V * D) * (c.tied ? 1 : 2) + (uint64_t)D + per_layer * (uint64_t)c.n_layers;
-    if (keep_int8)   /* matrices kept as int8 take no float32 room */
+    if (keep)   /* matrices kept as stored take no float32 room */
         for (int li = 0; li < c.n_layers; li++)
             for (int k = 0; k < T_COUNT; k++) {
                 layer_name(name, sizeof name, nm, li, k);
-                if (cols[k] && tq_nn_int8_usable(tq_model_find(m, name))) total -= (uint64_t)(rows[k] * cols[k]);
+                if (cols[k] && tq_wmat_keepable(tq_model_find(m, name), any_codec)) total -= (uint64_t)(rows[k] * cols[k]);
             }
     if (total > (uint64_t)1 << 40) { tq_err(err, TQ_E_LIMIT, "%s: %llu weights exceed the decoder's limit", path, (unsigned long long)total); goto fail; }
     l->arena = malloc(sizeof(float) * total);
@@ -295,14 +282,15 @@ tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, con
     LOAD(l->norm, norm_name, D, 0);
     for (int li = 0; li < c.n_layers; li++) {
         for (int k = 0; k < T_COUNT; k++) {
-            float **dst_k = &l->L[li].w[k].f;
+            tq_wmat *wk = &l->L[li].w[k];
+            const float *dst = NULL;
+            const float **dst_k = &dst;
             layer_name(name, sizeof name, nm, li, k);
             const tq_tensor *ti = tq_model_find(m, name);
-            if (keep_int8 && cols[k] && tq_nn_int8_usable(ti)) {
+            if (keep && cols[k] && tq_wmat_keepable(ti, any_codec)) {
                 if (!want(m, name, rows[k], cols[k], err)) goto fail;
-                if (load_int8(&l->L[li].w[k], ti, rows[k], cols[k], &l->int8_bytes, err)) goto fail;
-                const lmat *w8 = &l->L[li].w[k];
-                if (check_finite(w8->s, w8->per_tensor ? 1 : rows[k] * w8->ngroups, path, name, "scale", err)) goto fail;
+                if (tq_wmat_keep(wk, ti, path, err)) goto fail;
+                l->int8_bytes += wk->bytes;
                 l->int8_params += rows[k] * cols[k];
                 l->n_int8++;
                 continue;
@@ -321,9 +309,11 @@ tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, con
                 memcpy(p, fused + row0 * cols[k], sizeof(float) * (size_t)(rows[k] * cols[k]));
                 if (check_finite(p, rows[k] * cols[k], path, fname, "value", err)) goto fail;
                 p += rows[k] * cols[k];
+                tq_wmat_set_f32(wk, dst, rows[k], cols[k]);
                 continue;
             }
             LOAD(*dst_k, name, rows[k], cols[k]);
+            tq_wmat_set_f32(wk, dst, rows[k], cols[k] ? cols[k] : 1);
         }
     }
 #undef LOAD
@@ -347,7 +337,7 @@ void tq_llama_state_free(tq_llama_state *s) {
     free(s);
 }
 
-tq_llama_state *tq_llama_state_new(const tq_llama *l, int max_seq, tq_error *err) {
+tq_llama_state *tq_llama_state_create(const tq_llama *l, int max_seq, tq_error *err) {
     const tq_llama_config *c = &l->c;
     if (max_seq <= 0 || max_seq > c->max_seq_len) max_seq = c->max_seq_len;
     tq_llama_state *s = calloc(1, sizeof *s);
@@ -384,28 +374,21 @@ static void matvec_f32(float *y, const float *W, const float *x, int rows, int c
     cblas_sgemv(CblasRowMajor, CblasNoTrans, rows, cols, 1.0f, W, cols, x, 1, 0.0f, y, 1);
 }
 
-/* The same from int8 codes: a chunk of rows at a time is decoded into buf
- * (w = q * scale, exactly the values tq_dequantize gives) and multiplied
- * with sgemv, so at most max(I8_BUF_FLOATS, 4 * cols) floats are expanded. */
-static void matvec_i8(float *y, const lmat *w, const float *x, int rows, int cols, float *buf) {
+/* The same from stored codes: a chunk of rows at a time is decoded into buf
+ * (tq_dequantize_rows: exactly the values tq_dequantize gives) and
+ * multiplied with sgemv, so at most max(I8_BUF_FLOATS, 4 * cols) floats are
+ * expanded. */
+static void matvec_rows(float *y, const tq_wmat *w, const float *x, int rows, int cols, float *buf) {
     int chunk = i8_chunk_rows(cols);
     for (int r0 = 0; r0 < rows; r0 += chunk) {
         int nr = rows - r0 < chunk ? rows - r0 : chunk;
-        for (int r = 0; r < nr; r++) {
-            const int8_t *q = w->q + (size_t)(r0 + r) * (size_t)cols;
-            float *o = buf + (size_t)r * (size_t)cols;
-            for (int64_t g = 0; g < w->ngroups; g++) {
-                int64_t c0 = g * w->glen, c1 = c0 + w->glen < cols ? c0 + w->glen : cols;
-                float sc = w->per_tensor ? w->s[0] : w->s[(size_t)(r0 + r) * (size_t)w->ngroups + (size_t)g];
-                tq_nn_decode_i8(o + c0, q + c0, sc, c1 - c0);
-            }
-        }
+        tq_wmat_rows(w, r0, r0 + nr, buf);
         cblas_sgemv(CblasRowMajor, CblasNoTrans, nr, cols, 1.0f, buf, cols, x, 1, 0.0f, y + r0, 1);
     }
 }
 
-static void matvec(float *y, const lmat *w, const float *x, int rows, int cols, float *buf) {
-    if (w->q) matvec_i8(y, w, x, rows, cols, buf);
+static void matvec(float *y, const tq_wmat *w, const float *x, int rows, int cols, float *buf) {
+    if (tq_wmat_quantized(w)) matvec_rows(y, w, x, rows, cols, buf);
     else matvec_f32(y, w->f, x, rows, cols);
 }
 
@@ -420,7 +403,7 @@ tq_status tq_llama_forward(const tq_llama *l, tq_llama_state *s, int token, int 
     if (pos > s->filled)
         return tq_err(err, TQ_E_ARG, "decoder: position %d follows unfilled positions (only 0..%d are cached)", pos, s->filled - 1);
     int D = c->dim, H = c->hidden_dim, KV = l->kv_dim, hs = l->head_size;
-    int half = c->naming == TQ_LLAMA_NAMING_HF;
+    int half = l->A->pos == TQ_POS_ROPE_HALF;
     float *x = s->x;
     memcpy(x, l->tok + (size_t)token * D, sizeof(float) * (size_t)D);
     for (int li = 0; li < c->n_layers; li++) {
@@ -466,7 +449,7 @@ tq_status tq_llama_generate(const tq_llama *l, const int *prompt, int n_prompt,
     if (g->steps < 0) return tq_err(err, TQ_E_ARG, "generate: steps %d < 0", g->steps);
     int64_t want_pos = (int64_t)n_prompt + g->steps;
     int cap = want_pos < c->max_seq_len ? (int)want_pos : c->max_seq_len;
-    tq_llama_state *s = tq_llama_state_new(l, cap, err);
+    tq_llama_state *s = tq_llama_state_create(l, cap, err);
     float *logits = malloc(sizeof(float) * (size_t)c->vocab_size);
     float *scratch = malloc(sizeof(float) * (size_t)c->vocab_size);
     if (!s || !logits || !scratch) {
@@ -531,8 +514,8 @@ tq_status tq_llama_compare(const tq_llama *a, const tq_llama *b, const int *ids,
     if (ctx < 2) return tq_err(err, TQ_E_ARG, "compare: a context of %d positions holds no prediction", ctx);
     int W = ctx - 1;   /* tokens predicted per window */
     int span = n < W ? n : W;
-    tq_llama_state *sa = tq_llama_state_new(a, span, err);
-    tq_llama_state *sb = b ? tq_llama_state_new(b, span, err) : NULL;
+    tq_llama_state *sa = tq_llama_state_create(a, span, err);
+    tq_llama_state *sb = b ? tq_llama_state_create(b, span, err) : NULL;
     float *la = malloc(sizeof(float) * (size_t)V), *lb = malloc(sizeof(float) * (size_t)V);
     double *pa = malloc(sizeof(double) * (size_t)V), *pb = malloc(sizeof(double) * (size_t)V);
     tq_status st = TQ_OK;

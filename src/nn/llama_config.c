@@ -4,35 +4,12 @@
  */
 #include "core/internal.h"
 #include "trueq_llama.h"
+#include "nn/config.h"
+#include "nn/arch/table.h"
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Integer key: absent -> *out unchanged (returns 0); present and valid -> 1. */
-static int get_int(const cJSON *j, const char *key, int *out, int lo, int hi, const char *path,
-                   tq_status *st, tq_error *err) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-    if (!v || cJSON_IsNull(v)) return 0;
-    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < lo || v->valuedouble > hi) {
-        if (!*st) *st = tq_err(err, TQ_E_FORMAT, "%s: \"%s\" must be an integer in [%d, %d]", path, key, lo, hi);
-        return 0;
-    }
-    *out = (int)v->valuedouble;
-    return 1;
-}
-
-static int get_float(const cJSON *j, const char *key, float *out, double lo, double hi, const char *path,
-                     tq_status *st, tq_error *err) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-    if (!v || cJSON_IsNull(v)) return 0;
-    if (!cJSON_IsNumber(v) || !(v->valuedouble >= lo && v->valuedouble <= hi)) {
-        if (!*st) *st = tq_err(err, TQ_E_FORMAT, "%s: \"%s\" must be a number in [%g, %g]", path, key, lo, hi);
-        return 0;
-    }
-    *out = (float)v->valuedouble;
-    return 1;
-}
 
 #define BIG (1 << 24)
 
@@ -43,7 +20,10 @@ static int get_float(const cJSON *j, const char *key, float *out, double lo, dou
  * sqrt(1 + ln(s) / ln(original)) with s = max_position_embeddings / original
  * (1 when s <= 1). The long factors apply only beyond the original length,
  * which this decoder does not go: the context is capped there. */
-static tq_status read_longrope(const cJSON *j, const cJSON *rs, tq_llama_config *c, const char *path, tq_error *err) {
+static tq_status read_longrope(tq_cfg *cf, const cJSON *rs, tq_llama_config *c) {
+    const cJSON *j = cf->root;
+    const char *path = cf->path;
+    tq_error *err = cf->err;
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(rs, "rope_type");
     if (!cJSON_IsString(type)) type = cJSON_GetObjectItemCaseSensitive(rs, "type");
     if (!cJSON_IsObject(rs) || !cJSON_IsString(type) ||
@@ -62,17 +42,16 @@ static tq_status read_longrope(const cJSON *j, const cJSON *rs, tq_llama_config 
         c->rope_factors[k] = (float)v->valuedouble;
     }
     c->n_rope_factors = nf;
-    tq_status st = TQ_OK;
     int orig = 0;
-    if (!get_int(j, "original_max_position_embeddings", &orig, 2, BIG, path, &st, err))
-        get_int(rs, "original_max_position_embeddings", &orig, 2, BIG, path, &st, err);
-    if (st) return st;
+    if (!tq_cfg_int(cf, j, "original_max_position_embeddings", &orig, 2, BIG))
+        tq_cfg_int(cf, rs, "original_max_position_embeddings", &orig, 2, BIG);
+    if (cf->st) return cf->st;
     if (!orig) return tq_err(err, TQ_E_FORMAT, "%s: longrope needs \"original_max_position_embeddings\"", path);
     float af = 0;
-    if (get_float(rs, "attention_factor", &af, 1e-6, 1e6, path, &st, err)) {
+    if (tq_cfg_float(cf, rs, "attention_factor", &af, 1e-6, 1e6)) {
         c->rope_mscale = af;
     } else {
-        if (st) return st;
+        if (cf->st) return cf->st;
         double s = (double)c->max_seq_len / orig;
         c->rope_mscale = s <= 1.0 ? 1.0f : (float)sqrt(1.0 + log(s) / log((double)orig));
     }
@@ -81,60 +60,41 @@ static tq_status read_longrope(const cJSON *j, const cJSON *rs, tq_llama_config 
 }
 
 tq_status tq_llama_config_read(const char *path, tq_llama_config *c, tq_error *err) {
-    char *text;
-    size_t len;
-    tq_status st = tq_read_file(path, &text, &len, err);
-    if (st) return st;
-    cJSON *j = cJSON_ParseWithLength(text, len);
-    free(text);
-    if (!cJSON_IsObject(j)) {
-        cJSON_Delete(j);
-        return tq_err(err, TQ_E_FORMAT, "%s: not a JSON object", path);
-    }
+    tq_cfg j;
+    if (tq_cfg_open(&j, path, 0, err)) return j.st;
     memset(c, 0, sizeof *c);
-    c->norm_eps = 1e-5f;
+    /* the row: Hugging Face's config.json has hidden_size, Meta's params.json dim */
+    const tq_arch *a = tq_cfg_item(j.root, tq_arch_llama_hf.key_hint) ? &tq_arch_llama_hf : &tq_arch_llama2c;
+    const tq_arch_keys *k = &a->keys;
+    c->naming = (tq_llama_naming)a->id;
+    c->norm_eps = a->def.eps;
     c->rope_theta = 10000.0f;
-    c->max_seq_len = 2048;
+    c->max_seq_len = a->def.max_pos;
     c->tied = -1;
-    int hf = cJSON_GetObjectItemCaseSensitive(j, "hidden_size") != NULL;
-    if (hf) {
-        c->naming = TQ_LLAMA_NAMING_HF;
-        get_int(j, "hidden_size", &c->dim, 1, BIG, path, &st, err);
-        get_int(j, "intermediate_size", &c->hidden_dim, 1, BIG, path, &st, err);
-        get_int(j, "num_hidden_layers", &c->n_layers, 1, 4096, path, &st, err);
-        get_int(j, "num_attention_heads", &c->n_heads, 1, 65536, path, &st, err);
-        get_int(j, "num_key_value_heads", &c->n_kv_heads, 1, 65536, path, &st, err);
-        get_int(j, "vocab_size", &c->vocab_size, 1, BIG, path, &st, err);
-        get_int(j, "max_position_embeddings", &c->max_seq_len, 1, BIG, path, &st, err);
-        get_float(j, "rms_norm_eps", &c->norm_eps, 0, 1, path, &st, err);
-        const cJSON *tie = cJSON_GetObjectItemCaseSensitive(j, "tie_word_embeddings");
-        if (cJSON_IsBool(tie)) c->tied = cJSON_IsTrue(tie);
-        const cJSON *rs = cJSON_GetObjectItemCaseSensitive(j, "rope_scaling");
-        if (rs && !cJSON_IsNull(rs) && !st) st = read_longrope(j, rs, c, path, err);
-    } else {
-        c->naming = TQ_LLAMA_NAMING_META;
-        get_int(j, "dim", &c->dim, 1, BIG, path, &st, err);
-        get_int(j, "hidden_dim", &c->hidden_dim, 1, BIG, path, &st, err);
-        get_int(j, "n_layers", &c->n_layers, 1, 4096, path, &st, err);
-        get_int(j, "n_heads", &c->n_heads, 1, 65536, path, &st, err);
-        get_int(j, "n_kv_heads", &c->n_kv_heads, 1, 65536, path, &st, err);
-        int vs = 0;   /* Meta writes -1 for "from the tokenizer" */
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "vocab_size");
-        if (!(cJSON_IsNumber(v) && v->valuedouble < 0) && get_int(j, "vocab_size", &vs, 1, BIG, path, &st, err))
-            c->vocab_size = vs;
-        get_int(j, "max_seq_len", &c->max_seq_len, 1, BIG, path, &st, err);
-        get_float(j, "norm_eps", &c->norm_eps, 0, 1, path, &st, err);
-        const cJSON *tie = cJSON_GetObjectItemCaseSensitive(j, "tie_word_embeddings");
-        if (cJSON_IsBool(tie)) c->tied = cJSON_IsTrue(tie);
+    tq_cfg_int(&j, j.root, k->dim, &c->dim, 1, BIG);
+    tq_cfg_int(&j, j.root, k->hidden_dim, &c->hidden_dim, 1, BIG);
+    tq_cfg_int(&j, j.root, k->n_layers, &c->n_layers, 1, 4096);
+    tq_cfg_int(&j, j.root, k->n_heads, &c->n_heads, 1, 65536);
+    tq_cfg_int(&j, j.root, k->n_kv_heads, &c->n_kv_heads, 1, 65536);
+    /* Meta writes vocab_size -1 for "from the tokenizer" */
+    const cJSON *v = tq_cfg_item(j.root, k->vocab);
+    if (!(a == &tq_arch_llama2c && cJSON_IsNumber(v) && v->valuedouble < 0))
+        tq_cfg_int(&j, j.root, k->vocab, &c->vocab_size, 1, BIG);
+    tq_cfg_int(&j, j.root, k->max_pos, &c->max_seq_len, 1, BIG);
+    tq_cfg_float(&j, j.root, k->eps, &c->norm_eps, 0, 1);
+    const cJSON *tie = tq_cfg_item(j.root, "tie_word_embeddings");
+    if (cJSON_IsBool(tie)) c->tied = cJSON_IsTrue(tie);
+    const cJSON *rs = tq_cfg_item(j.root, "rope_scaling");
+    if (a == &tq_arch_llama_hf && rs && !j.st) {
+        tq_status rst = read_longrope(&j, rs, c);
+        if (rst && !j.st) j.st = rst;
     }
-    get_float(j, "rope_theta", &c->rope_theta, 1, 1e12, path, &st, err);
-    cJSON_Delete(j);
-    if (st) return st;
+    tq_cfg_float(&j, j.root, "rope_theta", &c->rope_theta, 1, 1e12);
+    tq_cfg_close(&j);
+    if (j.st) return j.st;
     if (!c->dim || !c->n_layers || !c->n_heads)
-        return tq_err(err, TQ_E_FORMAT, "%s: lacks %s", path,
-                      !c->dim ? (hf ? "\"hidden_size\"" : "\"dim\"")
-                      : !c->n_layers ? (hf ? "\"num_hidden_layers\"" : "\"n_layers\"")
-                                     : (hf ? "\"num_attention_heads\"" : "\"n_heads\""));
+        return tq_err(err, TQ_E_FORMAT, "%s: lacks \"%s\"", path,
+                      !c->dim ? k->dim : !c->n_layers ? k->n_layers : k->n_heads);
     return TQ_OK;
 }
 
@@ -153,10 +113,4 @@ tq_status tq_llama_config_find(const char *dir, tq_llama_config *cfg, tq_error *
     return tq_err(err, TQ_E_NOTFOUND, "%s: no params.json or config.json describes the decoder", dir);
 }
 
-int tq_llama_detect(const tq_model *m) {
-    if (tq_model_find(m, "tok_embeddings.weight") && tq_model_find(m, "layers.0.attention.wq.weight")) return 1;
-    if (tq_model_find(m, "model.embed_tokens.weight") && (tq_model_find(m, "model.layers.0.self_attn.q_proj.weight") ||
-                                                          tq_model_find(m, "model.layers.0.self_attn.qkv_proj.weight")))
-        return 1;
-    return 0;
-}
+int tq_llama_detect(const tq_model *m) { return tq_arch_detect(m, TQ_FAMILY_DECODER, NULL) != NULL; }

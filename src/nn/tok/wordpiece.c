@@ -19,6 +19,7 @@
  */
 #include "core/internal.h"
 #include "trueq_nn.h"
+#include "nn/tok/tok.h"
 #include <cjson/cJSON.h>
 #include <limits.h>
 #include <math.h>
@@ -675,3 +676,75 @@ tq_status tq_wp_encode(const tq_wordpiece *t, const char *a, const char *b, int 
     free(ib.v);
     return TQ_OK;
 }
+
+/* ---- the tokenizer interface (nn/tok/tok.h) ---------------------------------- */
+
+static void wpi_free(void *impl) { tq_wp_free(impl); }
+static int wpi_vocab(const void *impl) { return tq_wp_vocab_size(impl); }
+
+static int wpi_special(const void *impl, tq_tok_special s) {
+    const tq_wordpiece *t = impl;
+    switch (s) {
+    case TQ_TOK_CLS: return t->cls;
+    case TQ_TOK_SEP: return t->sep;
+    case TQ_TOK_PAD: return t->pad;
+    case TQ_TOK_UNK: return t->unk;
+    case TQ_TOK_MASK: return tq_wp_id(t, "[MASK]");
+    default: return -1;
+    }
+}
+
+/* tq_wp_encode of one text (truncated to the tokenizer's max_len); without
+ * specials the [CLS] and [SEP] it adds are dropped. */
+static tq_status wpi_encode(const void *impl, const char *text, size_t len, int specials, int32_t **ids, int *n,
+                            tq_error *err) {
+    char *s = malloc(len + 1);
+    if (!s) return tq_err(err, TQ_E_NOMEM, "wordpiece: out of memory for a text of %zu bytes", len);
+    memcpy(s, text, len);
+    s[len] = 0;
+    if (memchr(text, 0, len)) { free(s); return tq_err(err, TQ_E_VALUE, "wordpiece: the text holds a NUL byte"); }
+    tq_wp_encoding e = {0};
+    tq_status st = tq_wp_encode(impl, s, NULL, 0, &e, err);
+    free(s);
+    if (st) return st;
+    int skip = specials ? 0 : 1;
+    *n = e.n - 2 * skip;
+    *ids = malloc(sizeof(int32_t) * (size_t)(*n > 0 ? *n : 1));
+    if (!*ids) { tq_wp_encoding_free(&e); return tq_err(err, TQ_E_NOMEM, "wordpiece: out of memory"); }
+    memcpy(*ids, e.ids + skip, sizeof(int32_t) * (size_t)*n);
+    tq_wp_encoding_free(&e);
+    return TQ_OK;
+}
+
+/* Tokens joined by spaces, a continuation ("##" piece) glued to the one
+ * before, [CLS] [SEP] [PAD] dropped (no further clean-up of spaces). */
+static tq_status wpi_decode(const void *impl, const int32_t *ids, int n, char **text, size_t *len, tq_error *err) {
+    const tq_wordpiece *t = impl;
+    size_t cap = 1, used = 0;
+    for (int i = 0; i < n; i++) {
+        const char *p = tq_wp_token(t, ids[i]);
+        if (!p) return tq_err(err, TQ_E_ARG, "wordpiece: id %d at %d is outside [0, %d)", ids[i], i, t->n);
+        cap += strlen(p) + 1;
+    }
+    char *out = malloc(cap);
+    if (!out) return tq_err(err, TQ_E_NOMEM, "wordpiece: out of memory");
+    for (int i = 0; i < n; i++) {
+        if (ids[i] == t->cls || ids[i] == t->sep || ids[i] == t->pad) continue;
+        const char *p = tq_wp_token(t, ids[i]);
+        int cont = t->prefix_len && !strncmp(p, t->prefix, (size_t)t->prefix_len);
+        if (cont) p += t->prefix_len;
+        else if (used) out[used++] = ' ';
+        size_t pl = strlen(p);
+        memcpy(out + used, p, pl);
+        used += pl;
+    }
+    out[used] = 0;
+    *text = out;
+    if (len) *len = used;
+    return TQ_OK;
+}
+
+static void *wpi_open(const char *dir, tq_error *err) { return tq_wp_open_dir(dir, err); }
+
+static const tq_tok_vt WP_VT = {wpi_free, wpi_vocab, wpi_special, wpi_encode, wpi_decode};
+const tq_tok_kind tq_tok_wordpiece = {"wordpiece", "vocab.txt or a WordPiece tokenizer.json", wpi_open, &WP_VT};

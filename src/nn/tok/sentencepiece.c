@@ -12,6 +12,7 @@
  */
 #include "core/internal.h"
 #include "trueq_llama.h"
+#include "nn/tok/tok.h"
 #include <dirent.h>
 #include <math.h>
 #include <stdlib.h>
@@ -55,12 +56,8 @@ void tq_spm_free(tq_spm *t) {
     if (!t) return;
     if (t->piece)
         for (int i = 0; i < t->n; i++) free(t->piece[i]);
-    free(t->piece);
-    free(t->plen);
-    free(t->score);
-    free(t->sorted);
-    free(t->nomatch);
-    free(t);
+    void *owned[] = {t->piece, t->plen, t->score, t->sorted, t->nomatch, t};
+    for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++) free(owned[i]);
 }
 
 static int hexval(char c) {
@@ -542,3 +539,42 @@ tq_spm *tq_spm_open_dir(const char *dir, tq_error *err) {
     free(p);
     return t;
 }
+
+/* ---- the tokenizer interface (nn/tok/tok.h) ---------------------------------- */
+
+static void spi_free(void *impl) { tq_spm_free(impl); }
+static int spi_vocab(const void *impl) { return tq_spm_count(impl); }
+
+/* The format's conventions: 0 <unk>, 1 BOS, 2 EOS; no pad/cls/sep/mask. */
+static int spi_special(const void *impl, tq_tok_special s) {
+    int n = tq_spm_count(impl);
+    int id = s == TQ_TOK_UNK ? 0 : s == TQ_TOK_BOS ? TQ_SPM_BOS : s == TQ_TOK_EOS ? TQ_SPM_EOS : -1;
+    return id < n ? id : -1;
+}
+
+static tq_status spi_encode(const void *impl, const char *text, size_t len, int specials, int32_t **ids, int *n,
+                            tq_error *err) {
+    int *v = NULL;
+    tq_status st = tq_spm_encode(impl, text, len, specials ? 1 : 0, 0, &v, n, err);
+    if (st) return st;
+    *ids = malloc(sizeof(int32_t) * (size_t)(*n > 0 ? *n : 1));
+    if (!*ids) { free(v); return tq_err(err, TQ_E_NOMEM, "sentencepiece: out of memory"); }
+    for (int i = 0; i < *n; i++) (*ids)[i] = (int32_t)v[i];
+    free(v);
+    return TQ_OK;
+}
+
+static tq_status spi_decode(const void *impl, const int32_t *ids, int n, char **text, size_t *len, tq_error *err) {
+    int *v = malloc(sizeof(int) * (size_t)(n > 0 ? n : 1));
+    if (!v) return tq_err(err, TQ_E_NOMEM, "sentencepiece: out of memory");
+    for (int i = 0; i < n; i++) v[i] = ids[i];
+    tq_status st = tq_spm_detokenize(impl, v, n, text, len, err);
+    free(v);
+    return st;
+}
+
+static void *spi_open(const char *dir, tq_error *err) { return tq_spm_open_dir(dir, err); }
+
+static const tq_tok_vt SPM_VT = {spi_free, spi_vocab, spi_special, spi_encode, spi_decode};
+const tq_tok_kind tq_tok_sentencepiece = {"sentencepiece", "tokenizer.bin, tok*.bin or tokenizer.model", spi_open,
+                                          &SPM_VT};

@@ -1,0 +1,111 @@
+/*
+ * arch.h — what a model family is, as data (internal to src/nn/).
+ *
+ * One tq_arch row describes a family: the tensor name of every role (with
+ * "%d" for the layer index, without the ".weight"/".bias" suffix), which
+ * roles carry a bias, the norm, activation and position kinds, how fused
+ * tensors split, the classification head, and which config.json keys give
+ * which field (with the defaults transformers uses when a key is absent).
+ * The encoder (encoder.c) and the decoder (llama.c) read the row; nothing
+ * else in src/nn/ spells a tensor name. Rows live one per file beside this
+ * header (bert.c, distilbert.c, llama2c.c, llama_hf.c) and are listed in
+ * table.c.
+ *
+ * This header has no .c of its own (types and the rows' declarations only),
+ * so the row files and the table depend on it without a circle.
+ */
+#ifndef TQ_NN_ARCH_H
+#define TQ_NN_ARCH_H
+#include <stdint.h>
+
+/** Roles of tensors. Matrices are [out, in]. A layer role's name holds "%d". */
+typedef enum tq_role {
+    TQ_R_TOK_EMB,     /* [vocab, dim] token embeddings                         */
+    TQ_R_POS_EMB,     /* [max_pos, dim] learned positions (absolute only)      */
+    TQ_R_TYPE_EMB,    /* [type_vocab, dim] token types (BERT)                  */
+    TQ_R_EMB_NORM,    /* [dim] norm after the embeddings                       */
+    TQ_R_ATT_NORM,    /* [dim] the attention block's norm (before or after)    */
+    TQ_R_Q, TQ_R_K, TQ_R_V, /* [q_dim | kv_dim, dim]                          */
+    TQ_R_QKV,         /* [q_dim + 2 kv_dim, dim]: fused q, k, v (split by rows) */
+    TQ_R_O,           /* [dim, q_dim]                                          */
+    TQ_R_FFN_NORM,    /* [dim] the feed-forward block's norm                   */
+    TQ_R_FFN_GATE,    /* [hidden, dim] gated FFN: silu(gate x) * (up x)        */
+    TQ_R_FFN_UP,      /* [hidden, dim] the FFN's input matrix                  */
+    TQ_R_FFN_DOWN,    /* [dim, hidden]                                         */
+    TQ_R_FFN_GATE_UP, /* [2 hidden, dim]: fused gate, then up (split by rows)  */
+    TQ_R_FINAL_NORM,  /* [dim] after the last layer (pre-norm decoders)        */
+    TQ_R_OUTPUT,      /* [vocab, dim] the LM head (absent when tied)           */
+    TQ_R_POOLER,      /* [dim, dim] BERT pooler                                */
+    TQ_R_PRE_CLS,     /* [dim, dim] DistilBERT pre_classifier                  */
+    TQ_R_CLS,         /* [labels, dim] sequence classifier                     */
+    TQ_R_COUNT
+} tq_role;
+
+#define TQ_ROLE_BIT(r) (1u << (r))
+
+typedef enum tq_family { TQ_FAMILY_ENCODER = 1, TQ_FAMILY_DECODER = 2 } tq_family;
+typedef enum tq_norm_kind { TQ_NORM_LAYER = 1, TQ_NORM_RMS = 2 } tq_norm_kind;
+/** Where the block norms sit: after the residual add (BERT) or before the block (Llama). */
+typedef enum tq_norm_place { TQ_NORM_POST = 1, TQ_NORM_PRE = 2 } tq_norm_place;
+typedef enum tq_act_kind {
+    TQ_ACTK_GELU = 0, TQ_ACTK_GELU_TANH = 1, TQ_ACTK_RELU = 2, /* = tq_enc_act */
+    TQ_ACTK_SILU_GATED = 3                                      /* SwiGLU        */
+} tq_act_kind;
+typedef enum tq_pos_kind {
+    TQ_POS_ABSOLUTE = 1,      /* learned [max_pos, dim] added to the tokens     */
+    TQ_POS_ROPE_PAIRS = 2,    /* RoPE on pairs (2j, 2j+1) (Meta / llama2.c)     */
+    TQ_POS_ROPE_HALF = 3,     /* RoPE on pairs (j, j + head_size/2) (HF)        */
+    TQ_POS_NONE = 4
+} tq_pos_kind;
+typedef enum tq_head_kind {
+    TQ_HEAD_POOLER_TANH = 1,  /* classifier(tanh(pooler(x[CLS]))) (BERT)        */
+    TQ_HEAD_PRE_RELU = 2,     /* classifier(relu(pre_classifier(x[CLS]))) (DistilBERT) */
+    TQ_HEAD_LM = 3            /* logits = output (final_norm(x)) (decoders)     */
+} tq_head_kind;
+
+/** config.json keys (NULL: the family has no such key) and their defaults. */
+typedef struct tq_arch_keys {
+    const char *dim, *n_layers, *n_heads, *n_kv_heads, *hidden_dim, *vocab, *max_pos;
+    const char *eps;          /* the norm epsilon's key                        */
+    const char *act;          /* the activation's key (string)                 */
+    const char *type_vocab;   /* token types (BERT)                            */
+    const char *pos_type;     /* a string key that must say "absolute" (BERT's
+                                 position_embedding_type), or NULL             */
+} tq_arch_keys;
+
+typedef struct tq_arch_defaults {
+    int   dim, n_layers, n_heads, hidden_dim, vocab, max_pos, type_vocab;
+    float eps;
+    tq_act_kind act;
+} tq_arch_defaults;
+
+typedef struct tq_arch {
+    const char   *name;        /* "bert", "distilbert", "llama2c", "llama-hf"  */
+    const char   *title;       /* for messages: "BERT", "DistilBERT", ...      */
+    tq_family     family;
+    int           id;          /* tq_enc_arch or tq_llama_naming of the row      */
+    const char   *model_type;  /* config.json "model_type" naming it, or NULL    */
+    const char   *key_hint;    /* a key whose presence (without model_type) names it */
+    /* prefixes tried before every name except the raw roles (NULL-ended) */
+    const char   *prefixes[4];
+    const char   *tensor[TQ_R_COUNT]; /* name without ".weight", or NULL: no such role */
+    uint32_t      raw;         /* roles named without a prefix (heads)           */
+    uint32_t      bias;        /* roles with a NAME.bias beside NAME.weight       */
+    uint32_t      optional;    /* roles that may be absent                       */
+    tq_role       detect;      /* a layer-0 role whose tensor (with TOK_EMB) identifies the family */
+    tq_norm_kind  norm;
+    tq_norm_place norm_place;
+    tq_act_kind   act;         /* when the config names none                     */
+    tq_pos_kind   pos;
+    tq_head_kind  head;
+    int           q_scaled;    /* 1: q is divided by sqrt(head_size) before q.k (DistilBERT) */
+    tq_arch_keys  keys;
+    tq_arch_defaults def;
+} tq_arch;
+
+/* The rows (one file each). */
+extern const tq_arch tq_arch_bert;
+extern const tq_arch tq_arch_distilbert;
+extern const tq_arch tq_arch_llama2c;
+extern const tq_arch tq_arch_llama_hf;
+#endif

@@ -1,0 +1,35 @@
+/*
+ * rope.c — rotary position embeddings (trueq_llama.h): pair layouts
+ * (2j, 2j+1) and (j, j + head_size/2), plain and LongRoPE-scaled. Angles in
+ * double.
+ */
+#include "core/internal.h"
+#include "trueq_nn.h"
+#include "trueq_llama.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void tq_llama_rope_scaled(float *v, int n_heads, int head_size, int pos, float theta, int half_layout,
+                          const float *factors, float mscale) {
+    int half = head_size / 2;
+    for (int j = 0; j < half; j++) {
+        double freq = pow((double)theta, -2.0 * j / head_size);
+        if (factors) freq /= (double)factors[j];
+        double ang = (double)pos * freq;
+        double c = cos(ang) * mscale, s = sin(ang) * mscale;
+        for (int h = 0; h < n_heads; h++) {
+            float *p = v + (size_t)h * head_size;
+            int a = half_layout ? j : 2 * j;
+            int b = half_layout ? j + half : 2 * j + 1;
+            double x0 = p[a], x1 = p[b];
+            p[a] = (float)(x0 * c - x1 * s);
+            p[b] = (float)(x0 * s + x1 * c);
+        }
+    }
+}
+
+void tq_llama_rope(float *v, int n_heads, int head_size, int pos, float theta, int half_layout) {
+    tq_llama_rope_scaled(v, n_heads, head_size, pos, theta, half_layout, NULL, 1.0f);
+}
+

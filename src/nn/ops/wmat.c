@@ -1,0 +1,106 @@
+/*
+ * wmat.c — float32 or quantized weight matrices, decoded by row tiles (wmat.h).
+ */
+#include "core/internal.h"
+#include "nn/ops/wmat.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Rows decoded per step of the finiteness check at tq_wmat_keep. */
+#define CHECK_FLOATS 65536
+
+int tq_wmat_keepable(const tq_tensor *t, int any_codec) {
+    if (!t || !t->quantized || t->simulated || t->ndim != 2 || t->n_aux < 0 || t->n_aux > TQ_MAX_AUX) return 0;
+    if (any_codec) return 1;
+    return t->q.codec == TQ_CODEC_LINEAR_SYM && t->q.bits == 8 && t->dtype == TQ_DTYPE_I8 && t->n_aux == 1 &&
+           t->aux_desc[0].dtype == TQ_DTYPE_F32;
+}
+
+void tq_wmat_set_f32(tq_wmat *w, const float *values, int64_t rows, int64_t cols) {
+    memset(w, 0, sizeof *w);
+    w->f = values;
+    w->rows = rows;
+    w->cols = cols;
+}
+
+void tq_wmat_free(tq_wmat *w) {
+    if (!w) return;
+    free(w->codes);
+    for (int a = 0; a < TQ_MAX_AUX; a++) free(w->aux[a]);
+    memset(w, 0, sizeof *w);
+}
+
+tq_status tq_wmat_keep(tq_wmat *w, const tq_tensor *t, const char *path, tq_error *err) {
+    memset(w, 0, sizeof *w);
+    int64_t rows = t->shape[0], cols = t->shape[1];
+    tq_status st = tq_qparams_check(&t->q, t->name, rows, cols, err);
+    if (st) return st;
+    tq_dtype cd;
+    int64_t cs[2];
+    tq_aux_desc ad[TQ_MAX_AUX];
+    int na = tq_qparams_layout(&t->q, rows, cols, &cd, cs, ad);
+    uint64_t cbytes = na >= 0 ? tq_nbytes(cd, 2, cs) : 0;
+    if (na != t->n_aux || cbytes != t->nbytes)
+        return tq_err(err, TQ_E_FORMAT, "%s: tensor \"%s\": %llu code bytes and %d side tensors, its codec lays out "
+                      "%llu and %d", path, t->name, (unsigned long long)t->nbytes, t->n_aux,
+                      (unsigned long long)cbytes, na);
+    w->rows = rows;
+    w->cols = cols;
+    w->q = t->q;
+    w->codes = malloc(cbytes ? cbytes : 1);
+    if (!w->codes) goto nomem;
+    memcpy(w->codes, t->data, cbytes);
+    w->bytes = cbytes;
+    for (int a = 0; a < na; a++) {
+        uint64_t ab = tq_nbytes(ad[a].dtype, ad[a].ndim, ad[a].shape);
+        if (!(w->aux[a] = malloc(ab ? ab : 1))) goto nomem;
+        memcpy(w->aux[a], t->aux[a], ab);
+        w->bytes += ab;
+    }
+    /* the float32 path refuses non-finite weights at open: so does this one */
+    int64_t tile = CHECK_FLOATS / cols > 0 ? CHECK_FLOATS / cols : 1;
+    float *buf = malloc(sizeof(float) * (size_t)(tile * cols));
+    if (!buf) goto nomem;
+    for (int64_t r0 = 0; r0 < rows && !st; r0 += tile) {
+        int64_t r1 = r0 + tile < rows ? r0 + tile : rows;
+        st = tq_dequantize_rows(&w->q, rows, cols, r0, r1, w->codes, (const void *const *)w->aux, buf, err);
+        for (int64_t i = 0; !st && i < (r1 - r0) * cols; i++)
+            if (!isfinite(buf[i]))
+                st = tq_err(err, TQ_E_VALUE, "%s: tensor \"%s\": value %lld is %g, not finite", path, t->name,
+                            (long long)(r0 * cols + i), (double)buf[i]);
+    }
+    free(buf);
+    if (st) tq_wmat_free(w);
+    return st;
+nomem:
+    tq_wmat_free(w);
+    return tq_err(err, TQ_E_NOMEM, "%s: out of memory for the codes of \"%s\"", path, t->name);
+}
+
+void tq_wmat_rows(const tq_wmat *w, int64_t r0, int64_t r1, float *out) {
+    TQ_ASSERT(r0 >= 0 && r0 <= r1 && r1 <= w->rows);
+    if (!w->codes) {
+        memcpy(out, w->f + r0 * w->cols, sizeof(float) * (size_t)((r1 - r0) * w->cols));
+        return;
+    }
+    /* validated at tq_wmat_keep: a failure here is a bug */
+    tq_status st = tq_dequantize_rows(&w->q, w->rows, w->cols, r0, r1, w->codes, (const void *const *)w->aux, out, NULL);
+    TQ_ASSERT(st == TQ_OK);
+    (void)st;
+}
+
+void tq_wmat_stack_rows(const tq_wmat *parts, int n, int64_t r0, int64_t r1, float *out) {
+    int64_t base = 0;
+    for (int i = 0; i < n && r0 < r1; i++) {
+        int64_t end = base + parts[i].rows;
+        if (r0 < end) {
+            int64_t e = r1 < end ? r1 : end;
+            tq_wmat_rows(&parts[i], r0 - base, e - base, out);
+            out += (e - r0) * parts[i].cols;
+            r0 = e;
+        }
+        base = end;
+    }
+    TQ_ASSERT(r0 == r1);
+}

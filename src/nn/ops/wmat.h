@@ -1,0 +1,61 @@
+/*
+ * wmat.h — one weight-matrix type for both families (internal to src/nn/):
+ * a [rows, cols] matrix held either as float32 values or as the stored codes
+ * and side tensors of a quantized tensor, decoded a row tile at a time with
+ * tq_dequantize_rows. The decoded rows are bit-identical to the whole-tensor
+ * decode (tq_dequantize, hence tq_model_tensor_f32), so a product that
+ * decodes its tile into a buffer and runs the same sgemm/sgemv gives the
+ * bytes the float32 path gives.
+ *
+ * Ownership: a float matrix borrows its values (from the family's arena); a
+ * quantized one owns copies of the codes and side tensors, so the tq_model
+ * may be closed after the matrix is made.
+ */
+#ifndef TQ_NN_WMAT_H
+#define TQ_NN_WMAT_H
+#include "trueq.h"
+#include <stdint.h>
+
+typedef struct tq_wmat {
+    int64_t      rows, cols;
+    const float *f;                 /* [rows, cols] float32 (borrowed), or NULL when quantized */
+    tq_qparams   q;                 /* the codec of codes/aux                             */
+    void        *codes;             /* owned copy of the stored codes, or NULL            */
+    void        *aux[TQ_MAX_AUX];   /* owned copies of the side tensors                   */
+    uint64_t     bytes;             /* codes + side-tensor bytes held                     */
+} tq_wmat;
+
+/** 1 when t can be held as stored: a 2-D quantized tensor (not simulated)
+ *  with codes and side tensors; any_codec 0 narrows it to linear-sym 8-bit
+ *  codes with float32 scales (the encoder's and decoder's keep_int8). */
+int tq_wmat_keepable(const tq_tensor *t, int any_codec);
+
+/** A float32 matrix over values (borrowed). */
+void tq_wmat_set_f32(tq_wmat *w, const float *values, int64_t rows, int64_t cols);
+
+/**
+ * Hold t (tq_wmat_keepable, shape [rows, cols] already checked) as stored:
+ * copies its codes and side tensors, then decodes it once tile by tile to
+ * refuse non-finite weights. path names the model in messages.
+ * @return TQ_OK; TQ_E_NOMEM; TQ_E_VALUE naming the tensor and the flat index
+ * of a non-finite weight; errors of tq_dequantize_rows. On error w holds
+ * nothing (tq_wmat_free is still safe).
+ */
+tq_status tq_wmat_keep(tq_wmat *w, const tq_tensor *t, const char *path, tq_error *err);
+
+/** 1 when w holds codes (0: float32). */
+static inline int tq_wmat_quantized(const tq_wmat *w) { return w->codes != NULL; }
+
+/**
+ * Rows [r0, r1) of w into out[(r1 - r0) * cols]: copied for a float matrix,
+ * decoded for a quantized one. The range must lie within w (an internal
+ * invariant: asserted).
+ */
+void tq_wmat_rows(const tq_wmat *w, int64_t r0, int64_t r1, float *out);
+
+/** Rows [r0, r1) of the matrices parts[0..n) stacked by rows (each of the
+ *  same cols), into out. */
+void tq_wmat_stack_rows(const tq_wmat *parts, int n, int64_t r0, int64_t r1, float *out);
+
+void tq_wmat_free(tq_wmat *w);
+#endif

@@ -1,0 +1,41 @@
+/*
+ * tok.h — what a tokenizer kind provides behind the one tokenizer interface
+ * (tq_tok in trueq_nn.h; internal to src/nn/).
+ *
+ * A kind is one row: its name, `open` (read the kind's files from a model
+ * directory; TQ_E_NOTFOUND when the directory has none of them,
+ * TQ_E_UNSUPPORTED when they are another kind's, so the loader tries the
+ * next row) and a vtable over the opened handle. Rows live in the file of
+ * their tokenizer (wordpiece.c, sentencepiece.c) and are listed in kinds.c.
+ *
+ * This header has no .c of its own (types and the rows' declarations only),
+ * so the tokenizer files and the table depend on it without a circle.
+ */
+#ifndef TQ_NN_TOK_H
+#define TQ_NN_TOK_H
+#include "trueq_nn.h"
+
+typedef struct tq_tok_vt {
+    void      (*free)(void *impl);
+    int       (*vocab_size)(const void *impl);
+    /** The id of special s, or -1 when this tokenizer has none. */
+    int       (*special)(const void *impl, tq_tok_special s);
+    /** ids malloc'd (the caller frees); specials: 1 to add the kind's own
+     *  (BERT: [CLS] ... [SEP]; sentencepiece: BOS). */
+    tq_status (*encode)(const void *impl, const char *text, size_t len, int specials, int32_t **ids, int *n,
+                        tq_error *err);
+    /** text malloc'd and NUL-terminated; *len its length. */
+    tq_status (*decode)(const void *impl, const int32_t *ids, int n, char **text, size_t *len, tq_error *err);
+} tq_tok_vt;
+
+typedef struct tq_tok_kind {
+    const char      *name;      /* "wordpiece", "sentencepiece"               */
+    const char      *files;     /* what it reads, for messages                */
+    void           *(*open)(const char *dir, tq_error *err);
+    const tq_tok_vt *vt;
+} tq_tok_kind;
+
+/* The rows (one per tokenizer file). */
+extern const tq_tok_kind tq_tok_wordpiece;
+extern const tq_tok_kind tq_tok_sentencepiece;
+#endif
