@@ -19,21 +19,12 @@ static void say(const char *cmd, bool usage, const char *fmt, va_list ap) {
     fputc('\n', stderr);
 }
 
-int tqc_usage_error(const char *cmd, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    say(cmd, true, fmt, ap);
-    va_end(ap);
-    return TQC_EXIT_USAGE;
-}
+/* The body of a printf-like message function: print through say(), return code. */
+#define SAY_AND_RETURN(cmd, usage, fmt, code) \
+    do { va_list ap; va_start(ap, fmt); say(cmd, usage, fmt, ap); va_end(ap); return code; } while (0)
 
-int tqc_error(const char *cmd, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    say(cmd, false, fmt, ap);
-    va_end(ap);
-    return TQC_EXIT_FAIL;
-}
+int tqc_usage_error(const char *cmd, const char *fmt, ...) { SAY_AND_RETURN(cmd, true, fmt, TQC_EXIT_USAGE); }
+int tqc_error(const char *cmd, const char *fmt, ...) { SAY_AND_RETURN(cmd, false, fmt, TQC_EXIT_FAIL); }
 
 int tqc_opt_index(const tqc_command *cmd, const char *name) {
     for (int i = 0; i < cmd->nopts; i++)
