@@ -257,6 +257,10 @@ typedef enum tq_format {
     TQ_FORMAT_GGUF        = 3, /* GGUF (llama.cpp): recognised                */
     TQ_FORMAT_PYTORCH_ZIP = 4, /* torch.save zip (pytorch_model.bin): recognised */
     TQ_FORMAT_PICKLE      = 5, /* raw pickle / legacy torch.save: recognised  */
+    TQ_FORMAT_ONNX        = 6, /* ONNX ModelProto: recognised                 */
+    TQ_FORMAT_HDF5        = 7, /* HDF5 (Keras .h5 weights): recognised        */
+    TQ_FORMAT_TFLITE      = 8, /* TensorFlow Lite flatbuffer: recognised      */
+    TQ_FORMAT_GGML        = 9, /* pre-GGUF llama.cpp ggml/ggmf/ggjt: recognised */
     TQ_FORMAT_COUNT
 } tq_format;
 

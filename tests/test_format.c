@@ -130,6 +130,10 @@ static void table_rows(void) {
     CHECK_EQ_INT(TQ_FORMAT_GGUF, 3);
     CHECK_EQ_INT(TQ_FORMAT_PYTORCH_ZIP, 4);
     CHECK_EQ_INT(TQ_FORMAT_PICKLE, 5);
+    CHECK_EQ_INT(TQ_FORMAT_ONNX, 6);
+    CHECK_EQ_INT(TQ_FORMAT_HDF5, 7);
+    CHECK_EQ_INT(TQ_FORMAT_TFLITE, 8);
+    CHECK_EQ_INT(TQ_FORMAT_GGML, 9);
 }
 
 static void table_lookups(void) {
@@ -138,7 +142,7 @@ static void table_lookups(void) {
     CHECK(tq_format_by_name("npz")->id == TQ_FORMAT_NPZ);
     CHECK(tq_format_by_name("gguf")->id == TQ_FORMAT_GGUF);
     CHECK(tq_format_by_name("NPZ") == NULL);      /* exact, as --format always was */
-    CHECK(tq_format_by_name("onnx") == NULL && tq_format_by_name(NULL) == NULL);
+    CHECK(tq_format_by_name("coreml") == NULL && tq_format_by_name(NULL) == NULL);
     CHECK(tq_format_by_file_name("/a/b/model-00001-of-00002.safetensors")->id == TQ_FORMAT_SAFETENSORS);
     CHECK(tq_format_by_file_name("weights.npz")->id == TQ_FORMAT_NPZ);
     CHECK(tq_format_by_file_name("x/SmolLM2-135M.Q4_1.gguf")->id == TQ_FORMAT_GGUF);
@@ -155,7 +159,7 @@ static void table_lookups(void) {
     char b[128];
     CHECK_MSG(strcmp(tq_format_names(TQ_FORMAT_CAN_WRITE, b, sizeof b), "safetensors or npz") == 0, "%s", b);
     CHECK_MSG(strcmp(tq_format_names(TQ_FORMAT_CAN_READ, b, sizeof b), "safetensors or npz") == 0, "%s", b);
-    CHECK_MSG(strcmp(tq_format_names(0, b, sizeof b), "safetensors, npz, gguf, pytorch or pickle") == 0, "%s", b);
+    CHECK_MSG(strcmp(tq_format_names(0, b, sizeof b), "safetensors, npz, gguf, pytorch, pickle, onnx, hdf5, tflite or ggml") == 0, "%s", b);
     char small[8];
     memset(small, 'x', sizeof small);
     tq_format_names(0, small, sizeof small);   /* cut at a whole name, always terminated */
@@ -198,6 +202,53 @@ static void sniff_recognised(void) {
     expect_open_fails(write_file("legacy_dir_pytorch_model.bin", legacy, sizeof legacy), TQ_E_UNSUPPORTED, "pickle file: not supported");
     static const uint8_t pk0[] = {0x80, 0x01, ']', '.'};   /* protocol 1 is not a PROTO we recognise */
     CHECK_EQ_INT(tq_format_sniff(pk0, sizeof pk0, NULL), TQ_FORMAT_UNKNOWN);
+}
+
+/* Other common model files (issue 14): each named by content, under its own
+ * name and under a safetensors name, never misparsed. */
+static void sniff_foreign(void) {
+    TQ_CASE("sniff: ONNX, HDF5, TFLite and legacy GGML files are named, not misparsed");
+    static const uint8_t onnx[] = {0x08, 0x07, 0x12, 0x07, 'p', 'y', 't', 'o', 'r', 'c', 'h', 0x1a, 0x03, '2', '.', '1',
+                                   0x3a, 0x00};
+    CHECK_EQ_INT(tq_format_sniff(onnx, sizeof onnx, NULL), TQ_FORMAT_ONNX);
+    expect_open_fails(write_file("model.onnx", onnx, sizeof onnx), TQ_E_UNSUPPORTED, "model.onnx: ONNX model: not supported by this build");
+    expect_open_fails(write_file("onnx_named.safetensors", onnx, sizeof onnx), TQ_E_UNSUPPORTED,
+                      "onnx_named.safetensors: ONNX model: not supported by this build");
+    static const uint8_t onnx_graph[] = {0x08, 0x08, 0x3a, 0x05, 0x0a, 0x01, 'x', 0x12, 0x00};   /* no producer: a shape */
+    CHECK_EQ_INT(tq_format_sniff(onnx_graph, sizeof onnx_graph, NULL), TQ_FORMAT_ONNX);
+    static const uint8_t not_onnx[] = {0x08, 0x00, 0x12, 0x01, 'x'};   /* ir_version 0 */
+    CHECK_EQ_INT(tq_format_sniff(not_onnx, sizeof not_onnx, NULL), TQ_FORMAT_UNKNOWN);
+    static const uint8_t odd_producer[] = {0x08, 0x07, 0x12, 0x02, 0x01, 0x02};   /* not printable: only a shape */
+    CHECK_EQ_INT(tq_format_sniff(odd_producer, sizeof odd_producer, NULL), TQ_FORMAT_ONNX);
+
+    uint8_t h5[1100];
+    memset(h5, 0, sizeof h5);
+    memcpy(h5, "\x89HDF\r\n\x1a\n", 8);
+    CHECK_EQ_INT(tq_format_sniff(h5, 16, NULL), TQ_FORMAT_HDF5);
+    expect_open_fails(write_file("tf_model.h5", h5, 16), TQ_E_UNSUPPORTED, "tf_model.h5: HDF5 file (Keras/TensorFlow .h5 weights): not supported");
+    memset(h5, 0, 8);
+    memcpy(h5 + 1024, "\x89HDF\r\n\x1a\n", 8);   /* after a 1024-byte user block */
+    CHECK_EQ_INT(tq_format_sniff(h5, 1032, NULL), TQ_FORMAT_HDF5);
+    CHECK_EQ_INT(tq_format_sniff(h5, 1031, NULL), TQ_FORMAT_UNKNOWN);   /* cut: not read past the end */
+    expect_open_fails(write_file("h5_named.safetensors", h5, 1032), TQ_E_UNSUPPORTED, "HDF5 file");
+
+    static const uint8_t tfl[] = {0x1c, 0, 0, 0, 'T', 'F', 'L', '3', 0, 0, 0, 0};
+    CHECK_EQ_INT(tq_format_sniff(tfl, sizeof tfl, NULL), TQ_FORMAT_TFLITE);
+    expect_open_fails(write_file("model.tflite", tfl, sizeof tfl), TQ_E_UNSUPPORTED, "model.tflite: TensorFlow Lite model: not supported");
+    CHECK_EQ_INT(tq_format_sniff(tfl, 7, NULL), TQ_FORMAT_UNKNOWN);
+
+    static const char *const gg[] = {"lmgg", "fmgg", "tjgg", "algg"};
+    for (int i = 0; i < 4; i++) {
+        uint8_t g[16] = {0};
+        memcpy(g, gg[i], 4);
+        g[4] = 3;
+        CHECK_EQ_INT(tq_format_sniff(g, sizeof g, "ggml-model-q4_0.bin"), TQ_FORMAT_GGML);
+        expect_open_fails(write_file("ggml-model-q4_0.bin", g, sizeof g), TQ_E_UNSUPPORTED,
+                          "ggml-model-q4_0.bin: legacy GGML file (llama.cpp before GGUF; convert it to GGUF): not supported");
+    }
+    CHECK(tq_format_by_name("onnx")->id == TQ_FORMAT_ONNX && tq_format_by_file_name("a/b.tflite")->id == TQ_FORMAT_TFLITE);
+    CHECK(tq_format_by_file_name("weights.hdf5")->id == TQ_FORMAT_HDF5);
+    CHECK((tq_format_by_id(TQ_FORMAT_ONNX)->caps & (TQ_FORMAT_CAN_READ | TQ_FORMAT_CAN_WRITE)) == 0);
 }
 
 static void sniff_unknown(void) {
@@ -403,6 +454,7 @@ void tq_tests(void) {
     table_rows();
     table_lookups();
     sniff_recognised();
+    sniff_foreign();
     sniff_unknown();
     sniff_readable();
     sniff_prefixes();

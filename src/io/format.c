@@ -58,6 +58,42 @@ static int pickle_sniff(const uint8_t *d, uint64_t n) {
     return TQ_SNIFF_SHAPE;
 }
 
+/* ONNX (onnx.proto ModelProto): a protobuf message whose first field is
+ * ir_version (field 1, varint: tag 0x08) with a small value, followed by
+ * another ModelProto field tag. A printable producer_name (field 2) next
+ * makes it a signature; otherwise it is only a shape. */
+static int onnx_sniff(const uint8_t *d, uint64_t n) {
+    static const uint8_t next[] = {0x12, 0x1a, 0x22, 0x28, 0x32, 0x3a, 0x42, 0x72};
+    if (n < 4 || d[0] != 0x08 || d[1] < 1 || d[1] > 15 || !memchr(next, d[2], sizeof next)) return TQ_SNIFF_NO;
+    if (d[2] != 0x12 || d[3] == 0 || d[3] > 64 || 4u + d[3] > n) return TQ_SNIFF_SHAPE;
+    for (unsigned i = 0; i < d[3]; i++)
+        if (d[4 + i] < 0x20 || d[4 + i] > 0x7e) return TQ_SNIFF_SHAPE;
+    return TQ_SNIFF_SIGNATURE;
+}
+
+/* HDF5: the 8-byte superblock signature at 0, or at 512, 1024, 2048 after a
+ * user block. */
+static int hdf5_sniff(const uint8_t *d, uint64_t n) {
+    static const uint8_t sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    for (uint64_t at = 0; at <= 2048; at = at ? at * 2 : 512)
+        if (n >= at + 8 && memcmp(d + at, sig, 8) == 0) return TQ_SNIFF_SIGNATURE;
+    return TQ_SNIFF_NO;
+}
+
+/* TensorFlow Lite: a flatbuffer with the file identifier "TFL3" at 4. */
+static int tflite_sniff(const uint8_t *d, uint64_t n) {
+    return n >= 8 && memcmp(d + 4, "TFL3", 4) == 0 ? TQ_SNIFF_SIGNATURE : TQ_SNIFF_NO;
+}
+
+/* Legacy llama.cpp files before GGUF: a little-endian uint32 magic 'ggml',
+ * 'ggmf', 'ggjt' or 'ggla' at 0 (bytes "lmgg", "fmgg", "tjgg", "algg"). */
+static int ggml_sniff(const uint8_t *d, uint64_t n) {
+    static const char *const magic[] = {"lmgg", "fmgg", "tjgg", "algg"};
+    for (size_t i = 0; n >= 4 && i < sizeof magic / sizeof magic[0]; i++)
+        if (memcmp(d, magic[i], 4) == 0) return TQ_SNIFF_SIGNATURE;
+    return TQ_SNIFF_NO;
+}
+
 /* ===== the table ========================================================== */
 
 #define RW (TQ_FORMAT_CAN_READ | TQ_FORMAT_CAN_WRITE)
@@ -80,6 +116,19 @@ static const tq_format_impl TQ_FORMAT_TABLE[TQ_FORMAT_COUNT] = {
     [TQ_FORMAT_PICKLE] = {
         {TQ_FORMAT_PICKLE, "pickle", "pickle file", {"*.pkl", "*.pickle", NULL}, NULL, NULL, 0},
         pickle_sniff, NULL, NULL},
+    [TQ_FORMAT_ONNX] = {
+        {TQ_FORMAT_ONNX, "onnx", "ONNX model", {"*.onnx", NULL}, NULL, NULL, 0},
+        onnx_sniff, NULL, NULL},
+    [TQ_FORMAT_HDF5] = {
+        {TQ_FORMAT_HDF5, "hdf5", "HDF5 file (Keras/TensorFlow .h5 weights)", {"*.h5", "*.hdf5", NULL}, NULL, NULL, 0},
+        hdf5_sniff, NULL, NULL},
+    [TQ_FORMAT_TFLITE] = {
+        {TQ_FORMAT_TFLITE, "tflite", "TensorFlow Lite model", {"*.tflite", NULL}, NULL, NULL, 0},
+        tflite_sniff, NULL, NULL},
+    [TQ_FORMAT_GGML] = {
+        {TQ_FORMAT_GGML, "ggml", "legacy GGML file (llama.cpp before GGUF; convert it to GGUF)", {"*.ggml", NULL},
+         NULL, NULL, 0},
+        ggml_sniff, NULL, NULL},
 };
 
 /* ===== lookups ============================================================ */
