@@ -4,7 +4,8 @@
 # compiles them with the same instrumentation as trueq and coverage reaches
 # the JSON, zip/deflate and UTF-8 code under trueq's parsers.
 #
-# Sources come from `apt-get source` of the Debian release the machine runs,
+# Sources come from `apt-get source` of the Debian release the machine runs
+# (with Debian's patches applied),
 # through a private package list (no change to /etc/apt). Already-unpacked
 # sources are kept. Exit 0 with the three directories present, 1 otherwise
 # (the message says which package could not be fetched).
@@ -26,8 +27,16 @@ for pkg in cjson zlib utf8proc; do
   [ -d "$dir/$pkg" ] && continue
   (cd "$dir/.dl" && apt-get "${opts[@]}" -qq source --download-only "$pkg") ||
     { echo "fuzz_deps: cannot fetch the Debian source package $pkg" >&2; exit 1; }
-  orig=$(ls "$dir/.dl/${pkg}"_*.orig.tar.* | head -1)
-  mkdir -p "$dir/$pkg"
-  tar -xf "$orig" -C "$dir/$pkg" --strip-components=1
+  # dpkg-source applies Debian's patches (security fixes included), so the
+  # fuzzers run the code the system packages ship
+  dsc=$(ls "$dir/.dl/${pkg}"_*.dsc | head -1)
+  if command -v dpkg-source >/dev/null; then
+    dpkg-source --no-check -x "$dsc" "$dir/$pkg" >/dev/null
+  else
+    echo "fuzz_deps: dpkg-source not found: $pkg unpacked WITHOUT Debian's patches" >&2
+    orig=$(ls "$dir/.dl/${pkg}"_*.orig.tar.* | head -1)
+    mkdir -p "$dir/$pkg"
+    tar -xf "$orig" -C "$dir/$pkg" --strip-components=1
+  fi
 done
 have || { echo "fuzz_deps: sources unpacked under $dir but an expected file is missing" >&2; exit 1; }
