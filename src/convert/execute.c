@@ -22,49 +22,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Files a run created, removed again on failure; and files of an earlier
- * output that the run replaces, moved aside (NAME.trueq-prev) until the run
- * has succeeded, then deleted; on failure they are moved back, so a failed
- * run into an existing output directory leaves it as it was. */
-typedef struct created { char **paths; int n; char *dir_created; char **prev; int nprev; } created;
+/* The output directory (core/outdir.c): every file is written into its
+ * staging directory and the whole is committed at the end, so a failed,
+ * interrupted or killed run leaves the earlier output as it was. `paths`
+ * are the staged files, registered for tq_cleanup_pending (SIGINT/SIGTERM). */
+typedef struct created { tq_outdir od; char **paths; int n; char *pool; } created;
 
-/* Move an existing file at path aside before the run writes there. */
-static tq_status displace(created *c, const char *path, tq_error *err) {
+/* A directory standing at a name this run writes: refused, as before. */
+static tq_status check_target(const created *c, const char *name, tq_error *err) {
+    char *t = tq_outdir_target_path(&c->od, name);
     struct stat st;
-    if (lstat(path, &st) != 0) return TQ_OK;   /* nothing there */
-    if (S_ISDIR(st.st_mode)) return tq_err(err, TQ_E_IO, "%s: is a directory; trueq would write a file there", path);
-    char **np = realloc(c->prev, sizeof(char *) * (size_t)(c->nprev + 1));
-    if (!np) return tq_err(err, TQ_E_NOMEM, "out of memory");
-    c->prev = np;
-    if (!(c->prev[c->nprev] = tq_strdup(path))) return tq_err(err, TQ_E_NOMEM, "out of memory");
-    tq_sb b = {0};
-    tq_sb_printf(&b, "%s.trueq-prev", path);
-    if (b.oom || rename(path, b.s) != 0) {
-        int e = errno;
-        tq_sb_free(&b);
-        free(c->prev[c->nprev]);
-        return tq_err(err, TQ_E_IO, "%s: cannot move the earlier output aside: %s", path, b.oom ? "out of memory" : strerror(e));
-    }
-    tq_sb_free(&b);
-    c->nprev++;
-    return TQ_OK;
-}
-
-/* Success: the earlier files are no longer needed. Failure (restore = true): put them back. */
-static void prev_finish(created *c, bool restore) {
-    for (int i = 0; i < c->nprev; i++) {
-        tq_sb b = {0};
-        tq_sb_printf(&b, "%s.trueq-prev", c->prev[i]);
-        if (!b.oom) {
-            if (restore) rename(b.s, c->prev[i]);
-            else unlink(b.s);
-        }
-        tq_sb_free(&b);
-        free(c->prev[i]);
-    }
-    free(c->prev);
-    c->prev = NULL;
-    c->nprev = 0;
+    tq_status s = !t ? tq_err(err, TQ_E_NOMEM, "out of memory")
+                : lstat(t, &st) == 0 && S_ISDIR(st.st_mode)
+                ? tq_err(err, TQ_E_IO, "%s: is a directory; trueq would write a file there", t) : TQ_OK;
+    free(t);
+    return s;
 }
 
 static void created_add(created *c, const char *path) {
@@ -75,21 +47,14 @@ static void created_add(created *c, const char *path) {
     if (c->paths[c->n]) { tq_pending_add(path, false); c->n++; }
 }
 
-static void created_rollback(created *c) {
-    for (int i = c->n - 1; i >= 0; i--) unlink(c->paths[i]);
-    prev_finish(c, true);
-    if (c->dir_created) {
-        char *pool = tq_path_join(c->dir_created, "1_Pooling");
-        if (pool) { rmdir(pool); free(pool); }
-        rmdir(c->dir_created);
-    }
-}
-
 static void created_free(created *c) {
     for (int i = 0; i < c->n; i++) { tq_pending_remove(c->paths[i]); free(c->paths[i]); }
-    if (c->dir_created) tq_pending_remove(c->dir_created);
     free(c->paths);
-    free(c->dir_created);
+    c->paths = NULL;
+    c->n = 0;
+    if (c->pool) tq_pending_remove(c->pool);
+    free(c->pool);
+    c->pool = NULL;
 }
 
 static const tq_map *tensor_map(const tq_model *m, const tq_tensor *t) { return &m->files[t->file_index].map; }
@@ -160,20 +125,20 @@ static void measure(const float *orig, const float *deq, int64_t n, sim_stats *s
 }
 
 /* Quantize (or simulate) one item and hand its entries to the writer. */
-static tq_status write_quantized(const tq_plan *p, tq_writer *w, int64_t wi, const tq_plan_item *it, sim_stats *ss,
-                                 tq_error *err) {
+static tq_status write_quantized(const tq_plan *p, tq_writer *w, int64_t wi, const tq_plan_item *it, const void *data,
+                                 sim_stats *ss, tq_error *err) {
     const tq_tensor *t = it->src;
     int64_t rows, cols;
     tq_shape_2d(t->ndim, t->shape, &rows, &cols);
     tq_status st = TQ_OK;
     float *owned = NULL;
     const float *f;
-    if (t->dtype == TQ_DTYPE_F32 && ((uintptr_t)t->data % sizeof(float)) == 0) {
-        f = t->data;
+    if (t->dtype == TQ_DTYPE_F32 && ((uintptr_t)data % sizeof(float)) == 0) {
+        f = data;
     } else {
         owned = malloc(sizeof(float) * (size_t)(t->numel ? t->numel : 1));
         if (!owned) return tq_err(err, TQ_E_NOMEM, "tensor \"%s\": out of memory for %lld floats", t->name, (long long)t->numel);
-        if ((st = tq_convert_to_f32(t->dtype, t->data, t->numel, owned, err))) {
+        if ((st = tq_convert_to_f32(t->dtype, data, t->numel, owned, err))) {
             free(owned);
             return tq_err_prefix(err, st, "tensor \"%s\"", t->name);
         }
@@ -246,7 +211,7 @@ static tq_status ino_check(const ino_set *s, const char *dst, tq_error *err) {
     return TQ_OK;
 }
 
-static tq_status copy_side_files(const char *indir, const char *outdir, const ino_set *ins, created *cr, tq_error *err) {
+static tq_status copy_side_files(const char *indir, const ino_set *ins, created *cr, tq_error *err) {
     DIR *d = opendir(indir);
     if (!d) return TQ_OK;
     struct dirent *de;
@@ -266,23 +231,26 @@ static tq_status copy_side_files(const char *indir, const char *outdir, const in
     }
     closedir(d);
     for (int i = 0; i < n && !st; i++) {
-        char *src = tq_path_join(indir, names[i]), *dst = tq_path_join(outdir, names[i]);
-        if (!src || !dst) st = tq_err(err, TQ_E_NOMEM, "out of memory");
-        else if (!(st = ino_check(ins, dst, err)) && !(st = displace(cr, dst, err)) && !(st = tq_copy_file(src, dst, err)))
+        char *src = tq_path_join(indir, names[i]), *dst = tq_outdir_path(&cr->od, names[i]);
+        char *fin = tq_outdir_target_path(&cr->od, names[i]);
+        if (!src || !dst || !fin) st = tq_err(err, TQ_E_NOMEM, "out of memory");
+        else if (!(st = ino_check(ins, fin, err)) && !(st = check_target(cr, names[i], err)) &&
+                 !(st = tq_copy_file(src, dst, err)))
             created_add(cr, dst);
-        free(src); free(dst);
+        free(src); free(dst); free(fin);
     }
     for (int i = 0; i < n; i++) free(names[i]);
     free(names);
     /* sentence-transformers pooling config */
     char *pin = tq_path_join(indir, "1_Pooling/config.json");
     if (!st && pin && tq_file_exists(pin)) {
-        char *pdir = tq_path_join(outdir, "1_Pooling"), *pout = tq_path_join(outdir, "1_Pooling/config.json");
-        if (pdir && pout && !(st = ino_check(ins, pout, err))) {
-            mkdir(pdir, 0755);
-            if (!(st = displace(cr, pout, err)) && !(st = tq_copy_file(pin, pout, err))) created_add(cr, pout);
+        char *pdir = tq_outdir_path(&cr->od, "1_Pooling"), *pout = tq_outdir_path(&cr->od, "1_Pooling/config.json");
+        char *fin = tq_outdir_target_path(&cr->od, "1_Pooling/config.json");
+        if (pdir && pout && fin && !(st = ino_check(ins, fin, err)) && !(st = check_target(cr, "1_Pooling/config.json", err))) {
+            if (mkdir(pdir, 0755) == 0 && !cr->pool && (cr->pool = tq_strdup(pdir))) tq_pending_add(pdir, true);
+            if (!(st = tq_copy_file(pin, pout, err))) created_add(cr, pout);
         }
-        free(pdir); free(pout);
+        free(pdir); free(pout); free(fin);
     }
     free(pin);
     return st;
@@ -348,19 +316,53 @@ static char *render_metadata(const tq_plan *p, const char *weights_path, const s
     return b.s;
 }
 
+/* A tensor's bytes inside its file's map: the offset, or false (owned data,
+ * e.g. a deflated npz member). */
+static bool map_offset(const tq_model *m, const tq_tensor *t, uint64_t *off) {
+    const tq_map *mp = tensor_map(m, t);
+    const uint8_t *d = t->data;
+    if (!mp->data || !d || d < mp->data || d >= mp->data + mp->size) return false;
+    *off = (uint64_t)(d - mp->data);
+    return true;
+}
+
+/* One item: kept tensors are copied from the input file (in the kernel, or
+ * pread through a bounded buffer); a quantized tensor's bytes are read with
+ * pread into its own buffer. The map is never touched for bulk data, so an
+ * input that shrinks mid-run is TQ_E_IO naming the file and the offset. */
+static tq_status write_item(const tq_plan *p, tq_writer *w, int64_t wi, const tq_plan_item *it, sim_stats *ss, tq_error *err) {
+    const tq_tensor *t = it->src;
+    const tq_map *mp = tensor_map(p->m, t);
+    uint64_t off = 0;
+    bool in_map = map_offset(p->m, t, &off);
+    tq_status st;
+    if (!it->quantize) {
+        st = tq_writer_put_from(w, wi, in_map ? mp->fd : -1, off, t->data, t->nbytes, err);
+    } else if (!in_map) {
+        st = write_quantized(p, w, wi, it, t->data, ss, err);
+    } else {
+        void *buf = malloc(t->nbytes ? (size_t)t->nbytes : 1);
+        if (!buf) return tq_err(err, TQ_E_NOMEM, "tensor \"%s\": out of memory for %llu bytes", t->name,
+                                (unsigned long long)t->nbytes);
+        st = tq_map_read(mp, off, buf, (size_t)t->nbytes, err);
+        if (!st) st = write_quantized(p, w, wi, it, buf, ss, err);
+        free(buf);
+        return st;
+    }
+    if (st && in_map && err && err->status == TQ_E_IO && strstr(err->msg, "input offset") == err->msg)
+        tq_err_prefix(err, st, "%s: tensor \"%s\"", mp->path, t->name);
+    return st;
+}
+
 tq_status tq_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn progress, void *ud, tq_error *err) {
     created cr = {0};
+    cr.od.lock_fd = -1;
     tq_status st = TQ_OK;
     tq_writer *w = NULL;
-    char *wpath = NULL, *mpath = NULL;
+    char *wpath = NULL, *mpath = NULL, *wfin = NULL, *mfin = NULL;
     sim_stats *stats = NULL;
+    bool begun = false;
 
-    if (!tq_is_dir(outdir)) {
-        if (mkdir(outdir, 0755) != 0)
-            return tq_err(err, TQ_E_IO, "%s: cannot create output directory: %s", outdir, strerror(errno));
-        cr.dir_created = tq_strdup(outdir);
-        if (cr.dir_created) tq_pending_add(cr.dir_created, true);
-    }
     ino_set ins = {0};
     for (int f = 0; f < p->m->nfiles; f++) ino_add(&ins, p->m->files[f].map.path);
     ino_add(&ins, tq_model_path(p->m));    /* the index of a sharded model */
@@ -369,15 +371,20 @@ tq_status tq_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn p
         if (realpath(tq_model_path(p->m), b)) real_in = tq_path_dirname(b);
         if (realpath(outdir, a) && real_in && strcmp(a, real_in) == 0) {
             free(real_in);
-            st = tq_err(err, TQ_E_ARG, "%s: output directory is the input model's directory; choose another so the input is never overwritten", outdir);
-            goto fail;
+            return tq_err(err, TQ_E_ARG, "%s: output directory is the input model's directory; choose another so the input is never overwritten", outdir);
         }
         free(real_in);
     }
-    wpath = tq_path_join(outdir, tq_plan_output_name(p));
-    mpath = tq_path_join(outdir, "conversion_metadata.json");
-    if (!wpath || !mpath) { st = tq_err(err, TQ_E_NOMEM, "out of memory"); goto fail; }
-    if ((st = ino_check(&ins, wpath, err)) || (st = ino_check(&ins, mpath, err))) goto fail;
+    if ((st = tq_outdir_begin(&cr.od, outdir, err))) return st;
+    begun = true;
+    wpath = tq_outdir_path(&cr.od, tq_plan_output_name(p));
+    mpath = tq_outdir_path(&cr.od, "conversion_metadata.json");
+    wfin = tq_outdir_target_path(&cr.od, tq_plan_output_name(p));
+    mfin = tq_outdir_target_path(&cr.od, "conversion_metadata.json");
+    if (!wpath || !mpath || !wfin || !mfin) { st = tq_err(err, TQ_E_NOMEM, "out of memory"); goto fail; }
+    if ((st = ino_check(&ins, wfin, err)) || (st = ino_check(&ins, mfin, err))) goto fail;
+    if ((st = check_target(&cr, tq_plan_output_name(p), err)) || (st = check_target(&cr, "conversion_metadata.json", err)))
+        goto fail;
 
     w = tq_writer_create(p->o.format, wpath, p->went, p->nw,
                          (const char *const *)p->meta_k, (const char *const *)p->meta_v, p->n_meta, err);
@@ -396,13 +403,8 @@ tq_status tq_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn p
                 if (p->items[k].quantize) { prefetch_start(&pf, p->m, p->items[k].src); break; }
         }
         TQ_ASSERT(wi < p->nw && p->wmap[wi].item == i && p->wmap[wi].aux == -1);
-        if (!it->quantize) {
-            const tq_map *mp = tensor_map(p->m, it->src);
-            const uint8_t *d = it->src->data;
-            bool in_map = mp->data && d >= mp->data && d < mp->data + mp->size;
-            st = tq_writer_put_from(w, wi, in_map ? mp->fd : -1, in_map ? (uint64_t)(d - mp->data) : 0, d, it->src->nbytes, err);
-        }
-        else st = write_quantized(p, w, wi, it, &stats[i], err);
+        st = write_item(p, w, wi, it, &stats[i], err);
+        if (!st && tq_fault("tensor", it->src->name)) st = tq_err(err, TQ_E_IO, "tensor \"%s\": injected fault", it->src->name);
         if (st) { prefetch_wait(&pf); goto fail; }
         release_tensor(p->m, it->src);
         wi++;
@@ -410,28 +412,34 @@ tq_status tq_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn p
         if (progress) progress(ud, i + 1, p->n, it->src->name);
     }
     prefetch_wait(&pf);
-    if ((st = displace(&cr, wpath, err)) || (st = tq_writer_finish(w, err))) goto fail;
+    if ((st = tq_writer_finish(w, err))) goto fail;
     created_add(&cr, wpath);
     {
         char *json = render_metadata(p, wpath, stats, err);
         if (!json) { st = err ? err->status : TQ_E_NOMEM; goto fail; }
-        st = displace(&cr, mpath, err);
-        if (!st) st = tq_write_file_atomic(mpath, json, strlen(json), err);
+        st = tq_write_file_atomic(mpath, json, strlen(json), err);
         free(json);
         if (st) goto fail;
         created_add(&cr, mpath);
     }
-    if ((st = copy_side_files(tq_model_dir(p->m), outdir, &ins, &cr, err))) goto fail;
+    if ((st = copy_side_files(tq_model_dir(p->m), &ins, &cr, err))) goto fail;
+    /* the input must be the one that was read, whole: otherwise the weights
+     * and the side files could come from two versions of it */
+    for (int f = 0; f < p->m->nfiles; f++)
+        if ((st = tq_map_check_unchanged(&p->m->files[f].map, err))) goto fail;
     tq_writer_free(w);
-    free(wpath); free(mpath); free(stats);
-    prev_finish(&cr, false);
+    w = NULL;
+    st = tq_outdir_commit(&cr.od, err);   /* the staging directory is swapped in as a whole */
     created_free(&cr);
-    return TQ_OK;
+    begun = false;
+    free(wpath); free(mpath); free(wfin); free(mfin); free(stats);
+    return st;
 fail:
     free(stats);
     tq_writer_free(w);
-    created_rollback(&cr);
+    if (begun) tq_outdir_fix_message(&cr.od, err);
     created_free(&cr);
-    free(wpath); free(mpath);
+    if (begun) tq_outdir_abort(&cr.od);
+    free(wpath); free(mpath); free(wfin); free(mfin);
     return st;
 }

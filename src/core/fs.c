@@ -1,8 +1,21 @@
 /*
- * fs.c — read-only file maps, atomic outputs (temp name + rename), small-file
+ * fs.c — read-only file maps with bounded reads, atomic outputs, small-file
  * helpers and paths.
+ *
+ * Reads that cannot crash (docs/robustness.md): a mapped page of a file that
+ * shrank since it was mapped raises SIGBUS on access, so bulk data on the
+ * convert path is read with tq_map_read (pread into a caller's bounded
+ * buffer): a short read is TQ_E_IO naming the file and the offset.
+ *
+ * Outputs that cannot be followed or pre-planted: tq_out_open creates an
+ * unnamed file (O_TMPFILE) in the target's directory and tq_out_commit gives
+ * it its name (linkat, or linkat to a fresh random name + rename over an
+ * existing one) after fsync of the file; the directory is fsynced after the
+ * rename. Where O_TMPFILE is missing, the temporary is NAME.tq-tmp-XXXXXXXX
+ * (random) opened O_CREAT|O_EXCL|O_NOFOLLOW, so neither a symlink nor a
+ * planted file at that name is ever written through.
  */
-#define _GNU_SOURCE 1   /* copy_file_range */
+#define _GNU_SOURCE 1   /* copy_file_range, O_TMPFILE */
 #include "core/internal.h"
 #include <errno.h>
 #include <signal.h>
@@ -10,7 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- paths to remove if the process is interrupted ---------------------- */
@@ -86,6 +101,9 @@ tq_status tq_map_open(tq_map *m, const char *path, tq_error *err) {
     }
     if (!S_ISREG(st.st_mode)) { close(fd); return tq_err(err, TQ_E_IO, "%s: not a regular file", path); }
     m->size = (uint64_t)st.st_size;
+    m->dev = (uint64_t)st.st_dev;
+    m->ino = (uint64_t)st.st_ino;
+    m->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
     if (m->size > 0) {
         void *p = mmap(NULL, (size_t)m->size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (p == MAP_FAILED) {
@@ -118,35 +136,117 @@ void tq_map_release(const tq_map *m, uint64_t off, uint64_t len) {
     madvise((void *)(m->data + start), (size_t)(end - start), MADV_DONTNEED);
 }
 
+tq_status tq_map_read(const tq_map *m, uint64_t off, void *buf, size_t len, tq_error *err) {
+    uint8_t *p = buf;
+    size_t done = 0;
+    while (done < len) {
+        int inj = tq_fault("read", m->path);
+        ssize_t r = inj ? (errno = inj, -1) : pread(m->fd, p + done, len - done, (off_t)(off + done));
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0)
+            return tq_err(err, TQ_E_IO, "%s: read failed at offset %llu: %s", m->path,
+                          (unsigned long long)(off + done), strerror(errno));
+        if (r == 0)
+            return tq_err(err, TQ_E_IO, "%s: the file ends at offset %llu, %llu bytes short of what was read at open "
+                          "(it shrank or was rewritten while trueq read it)", m->path, (unsigned long long)(off + done),
+                          (unsigned long long)(len - done));
+        done += (size_t)r;
+    }
+    return TQ_OK;
+}
+
+tq_status tq_map_check_unchanged(const tq_map *m, tq_error *err) {
+    struct stat st, now;
+    if (m->fd < 0) return TQ_OK;
+    if (fstat(m->fd, &st) != 0) return tq_err(err, TQ_E_IO, "%s: cannot stat: %s", m->path, strerror(errno));
+    int64_t mt = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    if ((uint64_t)st.st_size != m->size || mt != m->mtime_ns)
+        return tq_err(err, TQ_E_IO, "%s: the file changed while trueq read it (%llu bytes at open, %llu now); nothing was "
+                      "written, run again", m->path, (unsigned long long)m->size, (unsigned long long)st.st_size);
+    if (stat(m->path, &now) != 0 || (uint64_t)now.st_dev != m->dev || (uint64_t)now.st_ino != m->ino)
+        return tq_err(err, TQ_E_IO, "%s: the file was replaced or removed while trueq read it; nothing was written, "
+                      "run again", m->path);
+    return TQ_OK;
+}
+
+/* 16 random letters/digits (getrandom; time and pid where it is missing). */
+static void random_name(char out[17]) {
+    static const char al[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    uint8_t r[16];
+    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ ((uint64_t)getpid() << 40) ^ (uintptr_t)out;
+        for (int i = 0; i < 16; i++) { x ^= x << 13; x ^= x >> 7; x ^= x << 17; r[i] = (uint8_t)x; }
+    }
+    for (int i = 0; i < 16; i++) out[i] = al[r[i] % (sizeof al - 1)];
+    out[16] = 0;
+}
+
+tq_status tq_unique_path(const char *prefix, char **out, tq_error *err) {
+    char rn[17];
+    random_name(rn);
+    size_t n = strlen(prefix) + sizeof rn;
+    *out = malloc(n);
+    if (!*out) return tq_err(err, TQ_E_NOMEM, "out of memory");
+    snprintf(*out, n, "%s%s", prefix, rn);
+    return TQ_OK;
+}
+
+/* Open a fresh temporary NAME.tq-tmp-<random> with O_EXCL|O_NOFOLLOW. */
+static int open_named_tmp(tq_outfile *o, tq_error *err) {
+    tq_sb pre = {0};
+    tq_sb_printf(&pre, "%s.tq-tmp-", o->final_path);
+    for (int tries = 0; tries < 16 && !pre.oom; tries++) {
+        if (tq_unique_path(pre.s, &o->tmp_path, err)) break;
+        int inj = tq_fault("create", o->final_path);
+        o->fd = inj ? (errno = inj, -1) : open(o->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (o->fd >= 0) { tq_pending_add(o->tmp_path, false); tq_sb_free(&pre); return 0; }
+        int e = errno;
+        if (e != EEXIST) {
+            tq_err(err, TQ_E_IO, "%s: cannot create: %s", o->tmp_path, strerror(e));
+            free(o->tmp_path); o->tmp_path = NULL;
+            tq_sb_free(&pre);
+            return -1;
+        }
+        free(o->tmp_path); o->tmp_path = NULL;
+    }
+    if (pre.oom) tq_err(err, TQ_E_NOMEM, "out of memory");
+    else tq_err(err, TQ_E_IO, "%s: cannot create a temporary file beside it (16 names taken)", o->final_path);
+    tq_sb_free(&pre);
+    return -1;
+}
+
 tq_status tq_out_open(tq_outfile *o, const char *final_path, tq_error *err) {
     memset(o, 0, sizeof *o);
     o->fd = -1;
-    size_t n = strlen(final_path) + 40;
-    o->tmp_path = malloc(n);
     o->final_path = tq_strdup(final_path);
-    if (!o->tmp_path || !o->final_path) {
-        free(o->tmp_path); free(o->final_path);
-        o->tmp_path = o->final_path = NULL;
-        return tq_err(err, TQ_E_NOMEM, "out of memory");
-    }
-    snprintf(o->tmp_path, n, "%s.tq-tmp-%ld", final_path, (long)getpid());
-    tq_pending_add(o->tmp_path, false);
-    o->fd = open(o->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (o->fd < 0) {
-        int e = errno;
-        tq_err(err, TQ_E_IO, "%s: cannot create: %s", o->tmp_path, strerror(e));
-        tq_pending_remove(o->tmp_path);
-        free(o->tmp_path); o->tmp_path = NULL;
+    char *dir = tq_path_dirname(final_path);
+    if (!dir || !o->final_path) { free(dir); tq_out_abort(o); return tq_err(err, TQ_E_NOMEM, "out of memory"); }
+#ifdef O_TMPFILE
+    int inj = tq_fault("create", final_path);
+    o->fd = inj ? (errno = inj, -1) : open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+    int e = errno;
+#else
+    int e = EOPNOTSUPP;
+#endif
+    free(dir);
+    if (o->fd >= 0) return TQ_OK;
+    if (e == ENOENT || e == ENOTDIR || e == EACCES || e == EPERM || e == EROFS || e == ENOSPC || e == EDQUOT || e == EIO) {
+        tq_err(err, TQ_E_IO, "%s: cannot create: %s", final_path, strerror(e));
         tq_out_abort(o);
         return TQ_E_IO;
     }
-    return TQ_OK;
+    if (open_named_tmp(o, err) == 0) return TQ_OK;
+    tq_out_abort(o);
+    return err && err->status ? err->status : TQ_E_IO;
 }
 
 tq_status tq_out_pwrite(tq_outfile *o, const void *buf, size_t len, uint64_t off, tq_error *err) {
     const uint8_t *p = buf;
     while (len > 0) {
-        ssize_t w = pwrite(o->fd, p, len, (off_t)off);
+        int inj = tq_fault("write", o->final_path);
+        ssize_t w = inj ? (errno = inj, -1) : pwrite(o->fd, p, len, (off_t)off);
         if (w < 0) {
             if (errno == EINTR) continue;
             return tq_err(err, TQ_E_IO, "%s: write failed at offset %llu: %s", o->final_path,
@@ -176,25 +276,93 @@ tq_status tq_out_copy_range(tq_outfile *o, int fd_in, uint64_t in_off, const voi
     }
     if (off + done > o->size) o->size = off + done;
     if (done == len) return TQ_OK;
-    return tq_out_pwrite(o, (const uint8_t *)fallback + done, len - done, off + done, err);
+    if (fd_in < 0) return tq_out_pwrite(o, (const uint8_t *)fallback + done, len - done, off + done, err);
+    /* finish through a bounded buffer read from fd_in, never through the
+     * mapped `fallback` (a page of a shrunk file would raise SIGBUS) */
+    size_t cap = len - done < (1u << 20) ? len - done : (1u << 20);
+    uint8_t *buf = malloc(cap);
+    if (!buf) return tq_err(err, TQ_E_NOMEM, "out of memory for a %zu-byte copy buffer", cap);
+    tq_status st = TQ_OK;
+    while (!st && done < len) {
+        size_t k = len - done < cap ? len - done : cap;
+        int inj = tq_fault("read", o->final_path);
+        ssize_t r = inj ? (errno = inj, -1) : pread(fd_in, buf, k, (off_t)(in_off + done));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0)
+            st = tq_err(err, TQ_E_IO, "input offset %llu: %s", (unsigned long long)(in_off + done),
+                        r < 0 ? strerror(errno) : "the input ends there (it shrank or was rewritten while trueq read it)");
+        else if (!(st = tq_out_pwrite(o, buf, (size_t)r, off + done, err))) done += (size_t)r;
+    }
+    free(buf);
+    return st;
+}
+
+int tq_fsync_dir_of(const char *path) {
+    char *dir = tq_path_dirname(path);
+    if (!dir) return -1;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    free(dir);
+    if (fd < 0) return -1;
+    int r = fsync(fd);
+    if (r != 0 && (errno == EINVAL || errno == EROFS)) r = 0;   /* a file system without directory fsync */
+    close(fd);
+    return r;
+}
+
+/* Give the unnamed (O_TMPFILE) file o->fd the name final_path, replacing
+ * what is there: linkat to the name, or to a fresh random name and rename. */
+static int link_into_place(tq_outfile *o) {
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", o->fd);
+    if (linkat(AT_FDCWD, proc, AT_FDCWD, o->final_path, AT_SYMLINK_FOLLOW) == 0) return 0;
+    if (errno != EEXIST) return -1;
+    tq_sb pre = {0};
+    tq_sb_printf(&pre, "%s.tq-tmp-", o->final_path);
+    int rc = -1;
+    for (int tries = 0; tries < 16 && !pre.oom; tries++) {
+        char *tmp = NULL;
+        if (tq_unique_path(pre.s, &tmp, NULL)) break;
+        if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) == 0) {
+            rc = rename(tmp, o->final_path);   /* replaces a file or a symlink, never follows one */
+            int e = errno;
+            if (rc != 0) unlink(tmp);
+            free(tmp);
+            errno = e;
+            break;
+        }
+        int e = errno;
+        free(tmp);
+        if (e != EEXIST) { errno = e; break; }
+    }
+    tq_sb_free(&pre);
+    return rc;
 }
 
 tq_status tq_out_commit(tq_outfile *o, tq_error *err) {
     if (o->fd < 0) return tq_err(err, TQ_E_INTERNAL, "commit of a closed output");
-    if (ftruncate(o->fd, (off_t)o->size) != 0 || close(o->fd) != 0) {
-        o->fd = -1;
-        tq_err(err, TQ_E_IO, "%s: cannot finish writing: %s", o->final_path, strerror(errno));
+    int inj = tq_fault("fsync", o->final_path);
+    if (inj || ftruncate(o->fd, (off_t)o->size) != 0 || fsync(o->fd) != 0) {
+        tq_err(err, TQ_E_IO, "%s: cannot finish writing: %s", o->final_path, strerror(inj ? inj : errno));
         tq_out_abort(o);
         return TQ_E_IO;
     }
-    o->fd = -1;
-    if (rename(o->tmp_path, o->final_path) != 0) {
+    int rc = o->tmp_path ? rename(o->tmp_path, o->final_path) : link_into_place(o);
+    if (rc != 0) {
         tq_err(err, TQ_E_IO, "%s: cannot rename into place: %s", o->final_path, strerror(errno));
         tq_out_abort(o);
         return TQ_E_IO;
     }
-    tq_pending_remove(o->tmp_path);
+    int e = close(o->fd) == 0 ? 0 : errno;
+    o->fd = -1;
+    if (e == 0 && tq_fsync_dir_of(o->final_path) != 0) e = errno;
+    if (o->tmp_path) tq_pending_remove(o->tmp_path);
     free(o->tmp_path); o->tmp_path = NULL;
+    if (e) {   /* named, but maybe not durable: say so rather than claim success */
+        tq_err(err, TQ_E_IO, "%s: written, but the final close/fsync failed: %s", o->final_path, strerror(e));
+        unlink(o->final_path);
+        free(o->final_path); o->final_path = NULL;
+        return TQ_E_IO;
+    }
     free(o->final_path); o->final_path = NULL;
     return TQ_OK;
 }

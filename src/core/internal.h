@@ -54,7 +54,9 @@ typedef struct tq_map {
     const uint8_t *data;   /* NULL for an empty file */
     uint64_t       size;
     char          *path;   /* owned copy */
-    int            fd;     /* kept open (read-only) for in-kernel copies; -1 if none */
+    int            fd;     /* kept open (read-only) for pread and in-kernel copies; -1 if none */
+    uint64_t       dev, ino;   /* identity and mtime at open (tq_map_check_unchanged) */
+    int64_t        mtime_ns;
 } tq_map;
 
 /** Map `path` read-only. @return TQ_OK or TQ_E_IO naming the path. */
@@ -62,26 +64,40 @@ tq_status tq_map_open(tq_map *m, const char *path, tq_error *err);
 void      tq_map_close(tq_map *m);
 /** Tell the kernel we are done with [off, off+len): drops it from our RSS. */
 void      tq_map_release(const tq_map *m, uint64_t off, uint64_t len);
+/** Read [off, off+len) of the mapped file with pread into buf, never through
+ *  the map: a file that shrank or fails to read is TQ_E_IO naming the file and
+ *  the offset, never SIGBUS (the rule for readers, docs/robustness.md). */
+tq_status tq_map_read(const tq_map *m, uint64_t off, void *buf, size_t len, tq_error *err);
+/** TQ_E_IO when the file's size or mtime differs from open time, or its path
+ *  now names another file (replaced or removed while being read). */
+tq_status tq_map_check_unchanged(const tq_map *m, tq_error *err);
 
 /* ---- atomic output --------------------------------------------------------- */
 typedef struct tq_outfile {
     int   fd;
     char *final_path;      /* owned */
-    char *tmp_path;        /* owned: final_path + ".tq-tmp-<pid>" */
+    char *tmp_path;        /* owned: NULL for an unnamed O_TMPFILE file, else
+                              final_path + ".tq-tmp-<16 random characters>" */
     uint64_t size;         /* bytes written at the end so far */
 } tq_outfile;
 
-/** Create a temporary file beside final_path. */
+/** Create the output's temporary file in final_path's directory: unnamed
+ *  (O_TMPFILE) where the file system allows, else a fresh random name opened
+ *  O_CREAT|O_EXCL|O_NOFOLLOW. Nothing at final_path is opened or followed. */
 tq_status tq_out_open(tq_outfile *o, const char *final_path, tq_error *err);
 /** Append len bytes. */
 tq_status tq_out_write(tq_outfile *o, const void *buf, size_t len, tq_error *err);
 /** Write len bytes at absolute offset off (the file grows as needed). */
 tq_status tq_out_pwrite(tq_outfile *o, const void *buf, size_t len, uint64_t off, tq_error *err);
 /** Copy len bytes from fd_in at in_off to offset off, in the kernel when it can
- *  (copy_file_range), else through `fallback` (the same bytes in memory). */
+ *  (copy_file_range), else by pread from fd_in into a bounded buffer (a short
+ *  input is TQ_E_IO "input offset N: ..."). `fallback` (the same bytes in
+ *  memory) is read only when fd_in < 0. */
 tq_status tq_out_copy_range(tq_outfile *o, int fd_in, uint64_t in_off, const void *fallback, size_t len, uint64_t off,
                             tq_error *err);
-/** fsync-free close + rename onto final_path. */
+/** fsync the file, give it final_path (replacing a file or symlink there,
+ *  never writing through one), close, fsync the directory. On failure the
+ *  temporary is removed and final_path is left as it was. */
 tq_status tq_out_commit(tq_outfile *o, tq_error *err);
 /** Close and unlink the temporary file (safe to call after commit: no-op). */
 void      tq_out_abort(tq_outfile *o);
@@ -93,6 +109,49 @@ void tq_pending_add(const char *path, bool dir);
 void tq_pending_remove(const char *path);
 /** Copy a file atomically, streaming (in the kernel where possible). */
 tq_status tq_copy_file(const char *src, const char *dst, tq_error *err);
+/** fsync the directory holding path (0, or -1 with errno). */
+int tq_fsync_dir_of(const char *path);
+/** *out = prefix + 16 random letters/digits (malloc'd). */
+tq_status tq_unique_path(const char *prefix, char **out, tq_error *err);
+
+/* ---- an output directory, locked and committed whole (outdir.c) ------------
+ * begin: lock PARENT/.NAME.trueq-lock (a second run is refused, naming the
+ * holder's pid), remove what killed runs left, create the staging directory;
+ * the caller writes every file at tq_outdir_path(name); commit: carry the
+ * earlier NAME's other files over, swap the staging directory in
+ * (RENAME_EXCHANGE), remove the earlier tree, unlock; abort: remove the
+ * staging directory, unlock (NAME untouched). */
+typedef struct tq_outdir {
+    char *dir;             /* as the caller gave it (messages) */
+    char *target;          /* the real path that is replaced */
+    char *parent, *base;   /* target = parent/base */
+    char *stage;           /* parent/.base.trueq-stage-<random>; NULL once committed */
+    char *lock_path;       /* parent/.base.trueq-lock */
+    int   lock_fd;
+    bool  existed;         /* target existed when the run began */
+    unsigned mode;         /* the result's permission bits */
+} tq_outdir;
+tq_status tq_outdir_begin(tq_outdir *od, const char *dir, tq_error *err);
+/** Where to write `name` (a path relative to the output directory): malloc'd. */
+char     *tq_outdir_path(const tq_outdir *od, const char *name);
+/** The path `name` will have once committed (dir/name, for checks and messages). */
+char     *tq_outdir_target_path(const tq_outdir *od, const char *name);
+tq_status tq_outdir_commit(tq_outdir *od, tq_error *err);
+void      tq_outdir_abort(tq_outdir *od);
+/** Replace the staging path in err's message by the output directory's. */
+void      tq_outdir_fix_message(const tq_outdir *od, tq_error *err);
+
+/* ---- fault injection (tests/test_faults.c only) ------------------------------
+ * The library asks tq_fault(point, path) before each operation a test may want
+ * to fail; it returns 0 (go on) or an errno to fail it with. With no hook set,
+ * as in every normal run, it returns 0 and does nothing else. Points: "read"
+ * (input reads), "create", "write", "fsync" (outputs), and the commit steps
+ * "stage", "tensor", "files", "exchange", "exchanged", "done" (where a test
+ * hook may also stop or kill the process). Not part of the public API. */
+typedef int (*tq_fault_fn)(void *ud, const char *point, const char *path);
+void tq_fault_set(tq_fault_fn fn, void *ud);
+int  tq_fault(const char *point, const char *path);
+
 /** Read a whole small file into a NUL-terminated malloc'd buffer. */
 tq_status tq_read_file(const char *path, char **buf, size_t *len, tq_error *err);
 
