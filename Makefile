@@ -4,11 +4,19 @@
 #   make test   the ctest run alone
 #   make asan   the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench  build and run the benchmarks (bench/README.md)
+#   make fuzz   build every fuzz target with libFuzzer (clang, ASan+UBSan, cJSON/zlib/utf8proc
+#               compiled from their Debian sources) and run each for FUZZ_SECONDS (default 60),
+#               FUZZ_JOBS at a time; crashers are saved into fuzz/corpus/<target>/ (docs/robustness.md)
+#   make valgrind  a few fast tests under Valgrind (memcheck, errors fail)
 BUILD ?= build
 JOBS  ?= $(shell nproc 2>/dev/null || echo 2)
 CC    ?= cc
 
-.PHONY: all deps build demo check test asan clang bench clean
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS    ?= 1
+FUZZ_BUILD   ?= build-fuzz
+
+.PHONY: all deps build demo check test asan clang bench clean fuzz fuzz-build valgrind
 
 all: build
 
@@ -39,8 +47,19 @@ clang:
 	cmake -S . -B build-clang -DCMAKE_C_COMPILER=clang >/dev/null
 	cmake --build build-clang -j $(JOBS)
 
+fuzz-build:
+	scripts/fuzz_deps.sh $(FUZZ_BUILD)/deps
+	cmake -S . -B $(FUZZ_BUILD) -DTQ_FUZZ=ON -DTQ_FUZZ_DEPS=$(abspath $(FUZZ_BUILD))/deps -DCMAKE_C_COMPILER=clang >/dev/null
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+
+fuzz: fuzz-build
+	FUZZ_JOBS=$(FUZZ_JOBS) scripts/fuzz_run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+valgrind: build
+	scripts/valgrind.sh $(BUILD)
+
 bench: deps build
 	@bench/run.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) build-asan build-clang
+	rm -rf $(BUILD) build-asan build-clang $(FUZZ_BUILD)
