@@ -100,8 +100,8 @@ static void metrics_by_hand(void) {
 typedef struct tdef { const char *name; int64_t r, c; const float *v; tq_dtype dt; } tdef;
 static void write_file(const char *path, const tdef *t, int n) {
     tq_wentry we[8];
+    memset(we, 0, sizeof we);   /* whole: gcc -O1 cannot see that n <= 8 (maybe-uninitialized) */
     for (int i = 0; i < n; i++) {
-        memset(&we[i], 0, sizeof we[i]);
         we[i].name = t[i].name; we[i].dtype = t[i].dt ? t[i].dt : TQ_DTYPE_F32; we[i].ndim = 2;
         we[i].shape[0] = t[i].r; we[i].shape[1] = t[i].c;
     }

@@ -297,15 +297,20 @@ tq_status tq_out_copy_range(tq_outfile *o, int fd_in, uint64_t in_off, const voi
     return st;
 }
 
-int tq_fsync_dir_of(const char *path) {
-    char *dir = tq_path_dirname(path);
-    if (!dir) return -1;
+int tq_fsync_dir(const char *dir) {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    free(dir);
     if (fd < 0) return -1;
     int r = fsync(fd);
     if (r != 0 && (errno == EINVAL || errno == EROFS)) r = 0;   /* a file system without directory fsync */
     close(fd);
+    return r;
+}
+
+int tq_fsync_dir_of(const char *path) {
+    char *dir = tq_path_dirname(path);
+    if (!dir) return -1;
+    int r = tq_fsync_dir(dir);
+    free(dir);
     return r;
 }
 

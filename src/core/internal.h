@@ -109,7 +109,9 @@ void tq_pending_add(const char *path, bool dir);
 void tq_pending_remove(const char *path);
 /** Copy a file atomically, streaming (in the kernel where possible). */
 tq_status tq_copy_file(const char *src, const char *dst, tq_error *err);
-/** fsync the directory holding path (0, or -1 with errno). */
+/** fsync a directory / the directory holding path (0, or -1 with errno; a
+ *  file system that cannot fsync directories counts as done). */
+int tq_fsync_dir(const char *dir);
 int tq_fsync_dir_of(const char *path);
 /** *out = prefix + 16 random letters/digits (malloc'd). */
 tq_status tq_unique_path(const char *prefix, char **out, tq_error *err);

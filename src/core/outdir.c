@@ -259,21 +259,12 @@ static tq_status move_into(const char *src, const char *dst, tq_error *err) {
     return st;
 }
 
-static int fsync_path(const char *dir) {
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return -1;
-    int r = fsync(fd);
-    if (r != 0 && (errno == EINVAL || errno == EROFS)) r = 0;
-    close(fd);
-    return r;
-}
-
 tq_status tq_outdir_commit(tq_outdir *od, tq_error *err) {
     tq_status st;
     if (!od->stage) return tq_err(err, TQ_E_INTERNAL, "commit of an output directory not begun");
     if ((st = injected(od, "files", err))) goto fail;
     if (od->existed && (st = carry_over(od->target, od->stage, 0, err))) goto fail;
-    if (chmod(od->stage, od->mode) != 0 || fsync_path(od->stage) != 0) {
+    if (chmod(od->stage, od->mode) != 0 || tq_fsync_dir(od->stage) != 0) {
         st = tq_err(err, TQ_E_IO, "%s: cannot finish the output directory: %s", od->dir, strerror(errno));
         goto fail;
     }
@@ -315,7 +306,7 @@ tq_status tq_outdir_commit(tq_outdir *od, tq_error *err) {
     }
     tq_fault("exchanged", od->target);
     if (od->stage) rm_tree(od->stage);
-    fsync_path(od->parent);
+    tq_fsync_dir(od->parent);
     tq_fault("done", od->target);
     if (od->stage) tq_pending_remove(od->stage);
     free(od->stage);
