@@ -131,6 +131,8 @@ typedef struct tq_outdir {
     char *lock_path;       /* parent/.base.trueq-lock */
     int   lock_fd;
     bool  existed;         /* target existed when the run began */
+    bool  inside;          /* a mount point or an unwritable parent: lock and
+                              stage inside target, files moved in one by one */
     unsigned mode;         /* the result's permission bits */
 } tq_outdir;
 tq_status tq_outdir_begin(tq_outdir *od, const char *dir, tq_error *err);

@@ -21,8 +21,11 @@
  *   - Where the exchange is unavailable (a file system without it) NAME is
  *     renamed to PARENT/.NAME.trueq-old-<random> and the staging directory to
  *     NAME; a run killed between the two renames leaves no NAME, and the next
- *     run puts the old one back first. Where NAME cannot be renamed at all (a
- *     mount point), files are moved in one at a time, each atomically.
+ *     run puts the old one back first.
+ *   - Where NAME cannot be swapped (a mount point, or a PARENT this run may
+ *     not write), the lock and the staging directory are NAME/.trueq-lock and
+ *     NAME/.trueq-stage-<random>, and the files are moved in one rename each
+ *     (each file atomic, the directory not).
  */
 #define _GNU_SOURCE 1   /* renameat2 */
 #include "core/internal.h"
@@ -52,12 +55,14 @@ static bool has_prefix(const char *s, const char *p) { return strncmp(s, p, strl
 
 /* The names a killed earlier trueq left: never carried into a new result. */
 static bool is_debris(const char *name) {
-    return strstr(name, ".tq-tmp-") != NULL || strstr(name, ".trueq-prev") != NULL;
+    return strstr(name, ".tq-tmp-") != NULL || strstr(name, ".trueq-prev") != NULL || has_prefix(name, ".trueq-");
 }
 
+/* PARENT/.NAME.trueq-KIND, or NAME/.trueq-KIND when staging inside. */
 static char *sibling(const tq_outdir *od, const char *kind) {
     tq_sb b = {0};
-    tq_sb_printf(&b, "%s/.%s.trueq-%s", od->parent, od->base, kind);
+    if (od->inside) tq_sb_printf(&b, "%s/.trueq-%s", od->target, kind);
+    else tq_sb_printf(&b, "%s/.%s.trueq-%s", od->parent, od->base, kind);
     if (b.oom) { tq_sb_free(&b); return NULL; }
     return b.s;
 }
@@ -97,6 +102,12 @@ static tq_status resolve(tq_outdir *od, const char *dir, tq_error *err) {
     const char *b = strrchr(od->target, '/');
     od->base = tq_strdup(b ? b + 1 : od->target);
     if (!od->parent || !od->base) return tq_err(err, TQ_E_NOMEM, "out of memory");
+    /* A NAME that is a mount point, or whose PARENT this run may not write,
+     * cannot be swapped: stage inside it and move the files in one by one. */
+    struct stat ts, ps;
+    if (od->existed && stat(od->target, &ts) == 0 && stat(od->parent, &ps) == 0 &&
+        (ts.st_dev != ps.st_dev || access(od->parent, W_OK) != 0 || !(ps.st_mode & S_IWUSR)))
+        od->inside = true;
     return TQ_OK;
 }
 
@@ -147,13 +158,14 @@ static void unlock(tq_outdir *od) {
  * killed fallback commit had moved aside. */
 static void clean_stale(tq_outdir *od) {
     char *stage = sibling(od, "stage-"), *old = sibling(od, "old-");
-    DIR *d = stage && old ? opendir(od->parent) : NULL;
+    const char *where = od->inside ? od->target : od->parent;
+    DIR *d = stage && old ? opendir(where) : NULL;
     const char *sp = stage ? strrchr(stage, '/') + 1 : "", *op = old ? strrchr(old, '/') + 1 : "";
     struct dirent *de;
     while (d && (de = readdir(d))) {
         bool is_stage = has_prefix(de->d_name, sp), is_old = has_prefix(de->d_name, op);
         if (!is_stage && !is_old) continue;
-        char *p = tq_path_join(od->parent, de->d_name);
+        char *p = tq_path_join(where, de->d_name);
         if (!p) continue;
         struct stat st;
         if (is_old && !od->existed && lstat(od->target, &st) != 0 && rename(p, od->target) == 0) od->existed = true;
@@ -263,6 +275,18 @@ tq_status tq_outdir_commit(tq_outdir *od, tq_error *err) {
     tq_status st;
     if (!od->stage) return tq_err(err, TQ_E_INTERNAL, "commit of an output directory not begun");
     if ((st = injected(od, "files", err))) goto fail;
+    if (od->inside) {   /* staged inside NAME: file by file, each rename atomic */
+        if ((st = injected(od, "exchange", err)) || (st = move_into(od->stage, od->target, err))) goto fail;
+        tq_fault("exchanged", od->target);
+        rm_tree(od->stage);
+        tq_fsync_dir(od->target);
+        tq_fault("done", od->target);
+        tq_pending_remove(od->stage);
+        free(od->stage);
+        od->stage = NULL;
+        tq_outdir_abort(od);
+        return TQ_OK;
+    }
     if (od->existed && (st = carry_over(od->target, od->stage, 0, err))) goto fail;
     if (chmod(od->stage, od->mode) != 0 || tq_fsync_dir(od->stage) != 0) {
         st = tq_err(err, TQ_E_IO, "%s: cannot finish the output directory: %s", od->dir, strerror(errno));
