@@ -189,7 +189,10 @@ static bool exists(const char *p) { struct stat st; return lstat(p, &st) == 0; }
 
 /* A fresh output directory holding a complete earlier result (4 bits). */
 static const char *earlier(const char *name) {
-    const char *out = tq_t_path(name);
+    static char ring[64][1024];   /* its own, so later tq_t_path calls never overwrite it */
+    static int k;
+    char *out = ring[k++ % 64];
+    snprintf(out, sizeof ring[0], "%s", tq_t_path(name));
     tq_error e;
     if (convert_bits(g_in, out, 4, &e)) { fprintf(stderr, "earlier run: %s\n", e.msg); exit(1); }
     return out;
@@ -244,6 +247,7 @@ static void input_faults(void) {
 static void write_faults(void) {
     TQ_CASE("ENOSPC and EIO on write, EIO on fsync: named error, output unchanged / absent");
     const char *out = earlier("out_enospc");
+    tq_error e0;
     fault f = {.point = "write", .what = ACT_ERRNO, .err = ENOSPC, .skip = 2};
     expect_fault("ENOSPC", out, f, TQ_E_IO, "/model.safetensors: write failed at offset");
     expect_fault("ENOSPC msg", out, f, TQ_E_IO, "No space left on device");
@@ -257,6 +261,40 @@ static void write_faults(void) {
     expect_fault("EDQUOT create", out, cr, TQ_E_IO, "Disk quota exceeded");
     /* the message names the output directory, not the staging directory */
     expect_fault("named", out, f, TQ_E_IO, out);
+
+    TQ_CASE("without O_TMPFILE: random temporary names, same result, nothing left");
+    {
+        char ref[1100];
+        snprintf(ref, sizeof ref, "%s", tq_t_path("notmp_ref"));
+        CHECK_OK(convert_bits(g_in, ref, 8, &e0), e0);
+        fault nt = {.point = "create", .what = ACT_ERRNO, .err = EOPNOTSUPP, .skip = 0};
+        for (int k = 0; k < 4; k++) {   /* create #0 is the staging directory; then the weights, the metadata, the side files */
+            nt.skip = k + 1;
+            nt.calls = 0;
+            tq_fault_set(hook, &nt);
+            CHECK_OK(convert_bits(g_in, out, 8, &e0), e0);
+            tq_fault_set(NULL, NULL);
+            CHECK_MSG(nt.calls > k, "create #%d was not reached", k);
+            char *a = snap(out), *b = snap(ref);
+            CHECK_MSG(strcmp(a, b) == 0, "fallback #%d: result differs", k);
+            CHECK(debris(out) == 0);
+            free(a); free(b);
+        }
+        fault nt2 = {.point = "create", .what = ACT_ERRNO, .err = EOPNOTSUPP, .skip = 0};
+        tq_outfile of;
+        char fin[1100];
+        snprintf(fin, sizeof fin, "%s", tq_t_path("named_tmp.bin"));
+        tq_fault_set(hook, &nt2);
+        CHECK_OK(tq_out_open(&of, fin, &e0), e0);
+        tq_fault_set(NULL, NULL);
+        CHECK_MSG(of.tmp_path && strstr(of.tmp_path, "named_tmp.bin.tq-tmp-") && strlen(strrchr(of.tmp_path, '-') + 1) == 16,
+                  "%s", of.tmp_path ? of.tmp_path : "(unnamed)");
+        struct stat st;
+        CHECK(of.tmp_path && lstat(of.tmp_path, &st) == 0 && S_ISREG(st.st_mode));
+        CHECK_OK(tq_out_write(&of, "abc", 3, &e0), e0);
+        CHECK_OK(tq_out_commit(&of, &e0), e0);
+        CHECK(lstat(fin, &st) == 0 && st.st_size == 3);
+    }
 
     TQ_CASE("a real full file system (a 16 KiB tmpfs): ENOSPC named, nothing left");
     char mnt[1024];
