@@ -1,13 +1,17 @@
 /*
- * execute.c — carry out a plan: stream one tensor at a time from the mapped
- * input to the output, then write conversion_metadata.json and copy the
- * model's config/tokenizer files.
+ * execute.c — carry out a plan: stream one tensor at a time from the input
+ * to the output, then write conversion_metadata.json and copy the model's
+ * config/tokenizer files; all of it into the output directory's staging
+ * directory, committed whole at the end (core/outdir.c, docs/robustness.md).
  *
- * Memory: kept tensors are written straight from the input map; a quantized
- * tensor needs its float32 values (borrowed from the map when the input is
- * aligned F32, else one converted copy), its codes and its side tensors.
- * Input pages are released after each tensor, so peak RSS stays near the
- * largest tensor's working set, not the model size.
+ * Reads: never through the input map (a file that shrinks would raise
+ * SIGBUS): kept tensors are copied by file descriptor, quantized ones read
+ * with pread (tq_map_read); the input is checked unchanged before commit.
+ *
+ * Memory: a quantized tensor needs its bytes (one pread copy), its float32
+ * values (that copy when it is F32, else one converted copy), its codes and
+ * its side tensors. Input pages are released after each tensor, so peak RSS
+ * stays near the largest tensor's working set, not the model size.
  */
 #include "convert/convert.h"
 #include "codec/codec.h"
