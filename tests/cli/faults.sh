@@ -32,7 +32,7 @@ cp -r "$T/ref4" "$T/out"
 for n in model.safetensors conversion_metadata.json config.json vocab.txt tokenizer_config.json; do
   echo precious > "$T/outside/$n"
   rm -f "$T/out/$n"; ln -s "$T/outside/$n" "$T/out/$n"
-  for p in $(seq $(( $$ )) $(( $$ + 400 ))); do ln -s "$T/outside/$n" "$T/out/$n.tq-tmp-$p"; done
+  for p in $(seq $(( $$ )) $(( $$ + 200 ))); do ln -s "$T/outside/$n" "$T/out/$n.tq-tmp-$p"; done
 done
 "$TQ" convert "$T/m" -o "$T/out" --bits 8 >/dev/null 2>"$T/err"; rc=$?
 check "symlink attack: the run succeeds" '[ $rc -eq 0 ]'
@@ -44,7 +44,7 @@ check "symlink attack: the planted temporaries are not carried into the result" 
   '[ $(ls -A $T/out | grep -c tq-tmp) -eq 0 ] && [ $(debris $T/out) -eq 0 ]'
 
 # --- kill -9 at several moments: the earlier result or the new one, whole; the next run cleans up
-for d in 0 0.02 0.05 0.1 0.2 0.4; do
+for d in 0 0.03 0.1 0.3; do
   rm -rf "$T/k"; cp -r "$T/ref4" "$T/k"; old=$(snap "$T/k")
   "$TQ" convert "$T/m" -o "$T/k" --bits 8 >/dev/null 2>&1 & pid=$!
   sleep "$d"; kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
