@@ -15,13 +15,13 @@ on); every figure comes from the library, so it equals the CLI's --json.
 
 Errors raise trueq.TrueqError with .status, .status_name and the library's .message.
 """
-from ._lib import lib as _lib
+from ._lib import lib as _cdll
 from ._model import Model, Tensor, TrueqError, open  # noqa: A004
 from ._report import convert, inspect, synth, verify
 from ._spectrum import spectrum
 from ._encoder import classify, embed
 
-__version__ = _lib.tq_version().decode()
+__version__ = _cdll.tq_version().decode()
 library_version = __version__
 
 __all__ = ["Model", "Tensor", "TrueqError", "open", "convert", "inspect", "synth", "verify", "spectrum", "embed",

@@ -14,7 +14,7 @@ def _dtype_bytes(arr):
 
 def _ledger(model):
     err = Error()
-    led = lib.tq_ledger_build(model._ptr(), C.byref(err))
+    led = lib.tq_ledger_create(model._ptr(), C.byref(err))
     if not led:
         fail(err)
     return led

@@ -48,9 +48,10 @@ echo "ok - the wheel builds: $(basename "$whl")"
 "$PY" -m venv "$T/venv" && "$T/venv/bin/pip" install -q --no-index --find-links "$wh" "$whl" pytest > "$T/pip.log" 2>&1 ||
   { cat "$T/pip.log"; echo "not ok - the wheel installs into a fresh venv"; exit 1; }
 echo "ok - the wheel installs into a fresh venv"
-# The C loader's view, for the bit-equality tests.
+# The C loader's view (bit-equality tests) and the headers' struct layouts (ctypes mirrors).
 LIBS=$(sed -n 's/^Libs.private: //p' "$B/generated/trueq.pc")
 ${TQ_CC:-cc} -O1 -o "$T/dump_f32" "$S/python/tests/dump_f32.c" -I"$S/include" "$B/libtrueq.a" $LIBS ||
   { echo "not ok - tests/dump_f32.c builds"; exit 1; }
-cd "$T" && PATH="$T/venv/bin:$PATH" TQ_CLI="$TQ" TQ_DUMP="$T/dump_f32" TQ_SOURCE_DIR="$S" \
+${TQ_CC:-cc} -o "$T/layout" "$S/python/tests/layout.c" -I"$S/include" || { echo "not ok - tests/layout.c builds"; exit 1; }
+cd "$T" && PATH="$T/venv/bin:$PATH" TQ_CLI="$TQ" TQ_DUMP="$T/dump_f32" TQ_LAYOUT="$T/layout" TQ_SOURCE_DIR="$S" \
   "$T/venv/bin/python" -m pytest -q -p no:cacheprovider "$S/python/tests"
