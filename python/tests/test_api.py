@@ -33,7 +33,9 @@ def test_synth_matches_cli(synth_model, cli, tmp_path):
     ({"bits": 8}, []),
     ({"bits": 4, "granularity": "group:32", "format": "npz"}, ["--bits", "4", "--granularity", "group:32", "--format", "npz"]),
     ({"bits": 2, "scheme": "affine", "quantize_embeddings": True}, ["--bits", "2", "--scheme", "affine", "--quantize-embeddings"]),
-    ({"codec": "nf4", "bits": None, "granularity": None}, ["--codec", "nf4"]),
+    ({"codec": "nf4"}, ["--codec", "nf4"]),
+    ({"codec": "qins-rational", "alpha": 1.0}, ["--codec", "qins-rational", "--alpha", "1"]),
+    ({"codec": "nf4", "bits": 4, "granularity": "group:32"}, ["--codec", "nf4", "--bits", "4", "--granularity", "group:32"]),
 ])
 def test_convert_report_equals_cli_json(synth_model, cli, tmp_path, kw, args):
     rep = trueq.convert(synth_model, tmp_path / "py", **kw)
@@ -118,7 +120,7 @@ def _compare_with_c(model, dump, outdir):
 
 
 @pytest.mark.parametrize("kw", [{"bits": 8}, {"bits": 4, "granularity": "group:32"}, {"bits": 2, "scheme": "affine"},
-                                {"codec": "nf4", "bits": None, "granularity": None}, {"bits": 8, "format": "npz"}])
+                                {"codec": "nf4"}, {"bits": 8, "format": "npz"}])
 def test_decoded_arrays_equal_the_c_loader(synth_model, dump, tmp_path, kw):
     trueq.convert(synth_model, tmp_path / "q", **kw)
     assert _compare_with_c(tmp_path / "q", dump, tmp_path / "c") > 10
@@ -208,3 +210,8 @@ def test_convert_errors(synth_model, tmp_path):
         trueq.convert(synth_model, tmp_path / "o", granularity="row")
     with pytest.raises(ValueError):
         trueq.convert(synth_model, tmp_path / "o", format="onnx")
+    with pytest.raises(ValueError):
+        trueq.convert(synth_model, tmp_path / "o", alpha=1.0)      # linear-sym has no alpha
+    with pytest.raises(trueq.TrueqError) as ei:
+        trueq.convert(synth_model, tmp_path / "o", granularity="group:7")
+    assert ei.value.status == 5 and not os.path.exists(tmp_path / "o")

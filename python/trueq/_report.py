@@ -86,15 +86,17 @@ def _plan_summary(plan):
     return sm
 
 
-def convert(src, dst=None, bits=8, scheme="symmetric", granularity="channel", format="safetensors", codec=None,
+def convert(src, dst=None, bits=None, scheme="symmetric", granularity=None, format="safetensors", codec=None,
             quantize_embeddings=False, include=(), exclude=(), simulate=False, allow_nonfinite=False, alpha=None,
             pad=False, target_size=None, dry_run=False, threads=0):
     """Quantize src into directory dst (trueq convert): returns the report as
     `trueq convert --json` gives it, measured from the written file (or the
-    exact plan with dry_run=True). granularity: "tensor", "channel" or
-    "group:N"; codec: any codec name (overrides scheme; its natural bits and
-    granularity where bits/granularity are None). With target_size (bytes) a
-    plan over it writes nothing and reports target_met False."""
+    exact plan with dry_run=True). Defaults as the CLI's: linear symmetric,
+    8 bits, per channel. granularity: "tensor", "channel" or "group:N"; codec:
+    any codec name of `trueq codecs` (instead of scheme); where bits or
+    granularity are not given, the codec's natural ones (nf4: 4 bits,
+    group:64). With target_size (bytes) a plan over it writes nothing and
+    reports target_met False."""
     if dst is None and not dry_run:
         raise ValueError("convert: give dst (the output directory) or dry_run=True")
     o = ConvertOptions()
@@ -104,23 +106,27 @@ def convert(src, dst=None, bits=8, scheme="symmetric", granularity="channel", fo
         if not ci:
             raise ValueError("convert: unknown codec %r" % codec)
         o.q.codec = ci.contents.id
-        if bits is None or not (ci.contents.bits_mask >> bits) & 1:
-            bits = bits if bits is not None else ci.contents.default_bits
-        if granularity is None:
-            o.q.gran, o.q.group = ci.contents.default_gran, ci.contents.default_group
-    elif scheme is not None:
+    else:
         if scheme not in _SCHEMES:
             raise ValueError("convert: scheme must be one of %s" % ", ".join(_SCHEMES))
         o.q.codec = _SCHEMES[scheme]
+        ci = lib.tq_codec_by_id(o.q.codec)
+    ci = ci.contents
     if bits is not None:
         o.q.bits = int(bits)
+    elif not (ci.bits_mask >> o.q.bits) & 1:
+        o.q.bits = ci.default_bits
     if granularity is not None:
         name, _, group = str(granularity).partition(":")
         g = lib.tq_gran_from_name(name.encode())
-        if g < 0 or (name == "group") != bool(group):
+        if g < 0 or (name == "group") != bool(group) or not (group or "0").isdigit():
             raise ValueError("convert: granularity must be tensor, channel or group:N, not %r" % granularity)
         o.q.gran, o.q.group = g, int(group) if group else 0
+    else:
+        o.q.gran, o.q.group = ci.default_gran, ci.default_group
     if alpha is not None:
+        if not ci.uses_alpha:
+            raise ValueError("convert: alpha applies to codec qins-rational only")
         o.q.alpha = float(alpha)
     o.q.pad = int(bool(pad))
     fi = lib.tq_format_by_name(str(format).encode())
