@@ -8,7 +8,7 @@
 #   install rules  bin/trueq, lib/libtrueq.a, lib/libtrueq.so*, include/trueq*.h,
 #                  lib/pkgconfig/trueq.pc, lib/cmake/trueq/ (find_package(trueq)),
 #                  share/doc/trueq/ (README and docs), share/man/man1/trueq.1;
-#   component python  what the Python wheel holds (python/pyproject.toml):
+#   component python  what the Python wheel holds (pyproject.toml):
 #                  trueq/libtrueq.so and trueq/bin/trueq.
 #
 # Exported symbols: exactly the functions the public headers (include/trueq*.h)

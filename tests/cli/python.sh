@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Python package end to end: build the wheel from python/ (scikit-build-core
+# The Python package end to end: build the wheel from the repository root (scikit-build-core
 # over the repository's CMakeLists.txt), install it into a fresh venv, run
 # python/tests with pytest there.
 #   Build venv (cached, outside the repo): ${TRUEQ_PY_VENV:-~/.cache/trueq/venv-py}
@@ -35,7 +35,7 @@ T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 # Build the wheel (no network: the build venv provides the backend).
 bdir="$cache/py-build-$(printf %s "$S" | md5sum | cut -c1-12)"
 exec 8>"$bdir.lock"; flock 8
-"$venv/bin/pip" wheel -q --no-build-isolation --no-deps -w "$T/dist" "$S/python" \
+"$venv/bin/pip" wheel -q --no-build-isolation --no-deps -w "$T/dist" "$S" \
     --config-settings=build-dir="$bdir" > "$T/wheel.log" 2>&1 ||
   { tail -40 "$T/wheel.log"; echo "not ok - the wheel builds"; exit 1; }
 exec 8>&-
