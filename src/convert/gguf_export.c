@@ -281,7 +281,7 @@ static tq_status quantize_rows(int type, const float *src, uint8_t *dst, int64_t
     if (threads <= 0) { long c = sysconf(_SC_NPROCESSORS_ONLN); threads = c > 0 ? (int)c : 1; }
     if (threads > 64) threads = 64;
     if ((int64_t)threads > rows) threads = (int)(rows > 0 ? rows : 1);
-    if (rows * ne0 < (1 << 16)) threads = 1;
+    if (rows * ne0 < (1 << 14)) threads = 1;   /* not worth a thread */
     qjob jobs[64];
     pthread_t tid[64];
     int started[64] = {0};
@@ -305,7 +305,7 @@ tq_status tq_gguf_plan_execute(const tq_plan *p, const char *outdir, tq_progress
         if (mkdir(outdir, 0755) != 0) return tq_err(err, TQ_E_IO, "%s: cannot create output directory: %s", outdir, strerror(errno));
         made_dir = 1;
     }
-    char *path = tq_path_join(outdir, tq_plan_output_name(p));
+    char *path = tq_path_join(outdir, tq_format_by_id(p->o.format)->default_file);
     tq_gguf_wtensor *wt = calloc((size_t)(gx->n_wt ? gx->n_wt : 1), sizeof *wt);
     if (!path || !wt) { st = tq_err(err, TQ_E_NOMEM, "out of memory"); goto out; }
     memcpy(wt, gx->wt, sizeof *wt * (size_t)gx->n_wt);

@@ -14,7 +14,7 @@
  * To add a family: one row in FAMILIES (its arch row name, GGUF arch, role
  * names and key table), and a test in tests/test_gguf_convert.c.
  */
-#include "convert/gguf_export.h"
+#include "convert/gguf_names.h"
 #include "nn/arch/table.h"
 #include "trueq_llama.h"
 #include <stddef.h>

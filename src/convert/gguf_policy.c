@@ -19,7 +19,7 @@
  * Not modelled (they never apply to the families trueq writes): falcon's and
  * 8-expert MoE rules, the 70B bump of attn_v, the IQ and TQ file types.
  */
-#include "convert/gguf_export.h"
+#include "convert/gguf_policy.h"
 #include "ggml/ggml_types.h"
 #include <stdio.h>
 #include <string.h>

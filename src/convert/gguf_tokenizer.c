@@ -10,7 +10,7 @@
  * control; in a tokenizer.model, other pieces text cannot form (control,
  * unused) are control.
  */
-#include "convert/gguf_export.h"
+#include "convert/gguf_tokenizer.h"
 #include "trueq_llama.h"
 #include <stdlib.h>
 #include <string.h>
