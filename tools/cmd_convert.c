@@ -211,6 +211,7 @@ typedef struct convert_args {
     tqc_list include, exclude;
     uint64_t target;
     const char *gguf_type;
+    int threads;
 } convert_args;
 
 static const tqc_choice BITS[] = {{"8", 8}, {"4", 4}, {"2", 2}, {NULL, 0}};
@@ -239,6 +240,7 @@ static int run(const tqc_ctx *c, void *va) {
     if (A->format) o.format = A->format->id;
     if (A->gguf_type && o.format != TQ_FORMAT_GGUF) return tqc_usage_error(c->cmd, "--type applies to --format gguf only");
     o.gguf_type = A->gguf_type;
+    if (tqc_given(me, c, "--threads")) o.threads = A->threads;
     if (!out && !dry) return tqc_usage_error(c->cmd, "missing -o OUTDIR");
     if (scheme_set && codec_set) return tqc_usage_error(c->cmd, "give --scheme or --codec, not both");
     {   /* a codec's defaults (its table row) where the user gave none */
@@ -368,6 +370,8 @@ static const tqc_opt OPTS[] = {
     TQC_O_SIZE("--target-size", convert_args, target, "SIZE", 1, (int64_t)1000000000000000000,
                "e.g. 125MB: fail (exit 3, nothing written) if the output would be\n"
                "larger, and say what stands in the way"),
+    TQC_O_INT("--threads", "-j", convert_args, threads, "N", 1, 256,
+              "quantize with N threads (default: all cores); the output bytes are the same for any N"),
     TQC_O_FLAG("--dry-run", NULL, convert_args, dry_run, "print the plan with the exact sizes the run will produce; write nothing"),
 };
 

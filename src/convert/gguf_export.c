@@ -12,8 +12,10 @@
  * q/k rows permuted where the family says so, then quantized with ggml's
  * reference quantizers (tq_ggml_quantize), rows split over threads: each
  * row's blocks depend on that row alone, so the bytes are the same for any
- * thread count. The payloads are held until tq_gguf_write writes the file
- * atomically (peak memory: the output's size plus one tensor's float32 copy).
+ * thread count. Each tensor is written at its planned offset as soon as it
+ * is quantized, the header last, under a temporary name renamed on success
+ * (tq_outfile): peak memory is the largest output tensor plus, where the input
+ * is not aligned F32 (or rows are permuted), its float32 copy.
  */
 #include "convert/gguf_export.h"
 #include "ggml/ggml_types.h"
@@ -297,35 +299,69 @@ static tq_status quantize_rows(int type, const float *src, uint8_t *dst, int64_t
     return TQ_OK;
 }
 
+/* The tensor's float32 values: borrowed from the map when the input is
+ * aligned F32 and needs no permutation, else a decoded copy (*owned). */
+static tq_status tensor_f32(const tq_model *m, const tq_tensor *t, int permute_heads, const float **f, float **owned,
+                            tq_error *err) {
+    *owned = NULL;
+    if (t->dtype == TQ_DTYPE_F32 && !t->quantized && !permute_heads && ((uintptr_t)t->data % sizeof(float)) == 0) {
+        *f = t->data;
+        return TQ_OK;
+    }
+    if (!(*owned = malloc(sizeof(float) * (size_t)(t->numel ? t->numel : 1))))
+        return tq_err(err, TQ_E_NOMEM, "tensor \"%s\": out of memory for %lld floats", t->name, (long long)t->numel);
+    tq_status st = tq_model_tensor_f32(m, t, *owned, err);
+    if (!st && permute_heads) st = permute_rows(*owned, t->shape[0], t->numel / t->shape[0], permute_heads, t->name, err);
+    *f = *owned;
+    return st;
+}
+
 tq_status tq_gguf_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn progress, void *ud, tq_error *err) {
     const tq_gguf_export *gx = p->gx;
+    const tq_gguf_layout *lay = &gx->lay;
+    static const uint8_t zeros[256];
     tq_status st = TQ_OK;
-    int made_dir = 0;
+    int made_dir = 0, opened = 0;
     if (!tq_is_dir(outdir)) {
         if (mkdir(outdir, 0755) != 0) return tq_err(err, TQ_E_IO, "%s: cannot create output directory: %s", outdir, strerror(errno));
         made_dir = 1;
     }
+    uint64_t maxb = 1;
+    for (int64_t k = 0; k < gx->n_wt; k++) if (lay->nbytes[k] > maxb) maxb = lay->nbytes[k];
     char *path = tq_path_join(outdir, tq_format_by_id(p->o.format)->default_file);
-    tq_gguf_wtensor *wt = calloc((size_t)(gx->n_wt ? gx->n_wt : 1), sizeof *wt);
-    if (!path || !wt) { st = tq_err(err, TQ_E_NOMEM, "out of memory"); goto out; }
-    memcpy(wt, gx->wt, sizeof *wt * (size_t)gx->n_wt);
-    for (int64_t k = 0; k < gx->n_wt && !st; k++) {
+    uint8_t *q = malloc(maxb), *head = NULL;
+    tq_outfile out;
+    if (!path || !q) { st = tq_err(err, TQ_E_NOMEM, "out of memory"); goto done; }
+    if ((st = tq_out_open(&out, path, err))) goto done;
+    opened = 1;
+    for (int64_t k = 0; k < gx->n_wt && !st; k++) {   /* stream: quantize a tensor, write it at its planned offset */
         int64_t i = gx->wt_item[k];
         const tq_tensor *t = p->items[i].src;
-        float *f = malloc(sizeof(float) * (size_t)(t->numel ? t->numel : 1));
-        uint8_t *q = malloc(gx->lay.nbytes[k] ? gx->lay.nbytes[k] : 1);
-        if (!f || !q) { free(f); free(q); st = tq_err(err, TQ_E_NOMEM, "tensor \"%s\": out of memory", t->name); break; }
-        wt[k].data = q;
-        st = tq_model_tensor_f32(p->m, t, f, err);
-        if (!st && gx->map[i].permute_heads) st = permute_rows(f, t->shape[0], t->numel / t->shape[0], gx->map[i].permute_heads, t->name, err);
-        if (!st) st = quantize_rows(wt[k].ggml_type, f, q, wt[k].ne[0], t->numel / wt[k].ne[0], p->o.threads, t->name, err);
-        free(f);
+        const tq_gguf_wtensor *w = &gx->wt[k];
+        const float *f = NULL;
+        float *owned = NULL;
+        st = tensor_f32(p->m, t, gx->map[i].permute_heads, &f, &owned, err);
+        if (!st) st = quantize_rows(w->ggml_type, f, q, w->ne[0], t->numel / w->ne[0], p->o.threads, t->name, err);
+        if (!st) st = tq_out_pwrite(&out, q, (size_t)lay->nbytes[k], lay->data_start + lay->offsets[k], err);
+        uint64_t end = lay->data_start + lay->offsets[k] + lay->nbytes[k];
+        uint64_t pad = (k + 1 < gx->n_wt ? lay->data_start + lay->offsets[k + 1] : lay->file_size) - end;
+        for (uint64_t c; !st && pad; pad -= c, end += c) {   /* zero padding to the alignment */
+            c = pad < sizeof zeros ? pad : sizeof zeros;
+            st = tq_out_pwrite(&out, zeros, (size_t)c, end, err);
+        }
+        free(owned);
         if (progress) progress(ud, k + 1, gx->n_wt, t->name);
     }
-    if (!st) st = tq_gguf_write(path, gx->kv, gx->n_kv, wt, gx->n_wt, err);
-out:
-    for (int64_t k = 0; wt && k < gx->n_wt; k++) free((void *)wt[k].data);
-    free(wt);
+    if (!st) st = tq_gguf_write_header(gx->kv, gx->n_kv, gx->wt, gx->n_wt, lay, &head, err);
+    if (!st) st = tq_out_pwrite(&out, head, (size_t)lay->data_start, 0, err);
+    if (!st && out.size != lay->file_size)
+        st = tq_err(err, TQ_E_INTERNAL, "%s: wrote %llu bytes, planned %llu", path, (unsigned long long)out.size,
+                    (unsigned long long)lay->file_size);
+    if (!st) { st = tq_out_commit(&out, err); opened = 0; }
+done:
+    if (opened) tq_out_abort(&out);
+    free(head);
+    free(q);
     free(path);
     if (st && made_dir) rmdir(outdir);
     return st;
