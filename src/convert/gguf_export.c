@@ -174,7 +174,7 @@ static tq_status plan_tensors(tq_plan *p, tq_gguf_export *gx, tq_error *err) {
         if (!(p->rules[gx->wt_item[k]] = tq_strdup(rule))) st = tq_err(err, TQ_E_NOMEM, "out of memory");
     }
     for (int64_t i = 0; i < n && !st; i++) {
-        if (gx->item_wt[i] < 0 && !(p->rules[i] = tq_strdup("not written: a buffer llama.cpp does not load")))
+        if (gx->item_wt[i] < 0 && !(p->rules[i] = tq_strdup("not written: llama.cpp does not load it")))
             st = tq_err(err, TQ_E_NOMEM, "out of memory");
         p->items[i].rule = p->rules[i];
     }

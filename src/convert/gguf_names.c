@@ -17,11 +17,13 @@
 #include "convert/gguf_names.h"
 #include "nn/arch/table.h"
 #include "trueq_llama.h"
+#include "trueq_nn.h"
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
-typedef enum { HP_U32, HP_F32 } hp_type;
+typedef enum { HP_U32, HP_F32, HP_FALSE } hp_type;   /* HP_FALSE: a BOOL written as false */
+/* suffix: the key after "{arch}."; a suffix starting with '/' is the whole key. */
 typedef struct hp_key { const char *suffix; hp_type type; size_t off; } hp_key;
 
 #define HP(s, t, f) {s, t, offsetof(tq_gguf_hparams, f)}
@@ -30,7 +32,16 @@ static const hp_key LLAMA_KEYS[] = {
     HP("feed_forward_length", HP_U32, hidden), HP("attention.head_count", HP_U32, n_heads),
     HP("attention.head_count_kv", HP_U32, n_kv_heads), HP("rope.freq_base", HP_F32, rope_theta),
     HP("attention.layer_norm_rms_epsilon", HP_F32, eps), HP("vocab_size", HP_U32, vocab),
-    {NULL, HP_U32, 0}};
+    HP("rope.dimension_count", HP_U32, head_dim), {NULL, HP_U32, 0}};
+static const hp_key BERT_KEYS[] = {
+    HP("context_length", HP_U32, ctx), HP("embedding_length", HP_U32, dim), HP("feed_forward_length", HP_U32, hidden),
+    HP("block_count", HP_U32, n_layers), HP("attention.head_count", HP_U32, n_heads),
+    HP("attention.layer_norm_epsilon", HP_F32, eps), HP("attention.causal", HP_FALSE, dim),
+    HP("pooling_type", HP_U32, pooling), HP("/tokenizer.ggml.token_type_count", HP_U32, type_vocab), {NULL, HP_U32, 0}};
+
+typedef tq_status (*hp_reader)(const tq_model *m, const tq_arch *a, const char *prefix, tq_gguf_hparams *hp, tq_error *err);
+static tq_status llama_hparams(const tq_model *m, const tq_arch *a, const char *prefix, tq_gguf_hparams *hp, tq_error *err);
+static tq_status bert_hparams(const tq_model *m, const tq_arch *a, const char *prefix, tq_gguf_hparams *hp, tq_error *err);
 
 struct tq_gguf_family {
     const char   *arch_row;     /* the src/nn/arch row                          */
@@ -39,8 +50,10 @@ struct tq_gguf_family {
     const char   *tokenizer;    /* tokenizer.ggml.model                         */
     int           permute_qk;   /* HF rotate-half -> interleaved pairs          */
     const char   *names[TQ_R_COUNT]; /* GGUF name without ".weight"/".bias"     */
+    uint32_t      dropped;      /* roles llama.cpp's graph does not read: not written */
     const char   *skip_suffix;  /* source tensors not written (buffers)         */
-    const hp_key *keys;         /* {arch}.* keys; rope.dimension_count added    */
+    const hp_key *keys;         /* {arch}.* keys                                */
+    hp_reader     hparams;      /* where the hyper-parameters come from          */
 };
 
 #define LLAMA_NAMES                                                                                              \
@@ -49,9 +62,20 @@ struct tq_gguf_family {
     [TQ_R_FFN_NORM] = "blk.%d.ffn_norm", [TQ_R_FFN_GATE] = "blk.%d.ffn_gate", [TQ_R_FFN_UP] = "blk.%d.ffn_up",     \
     [TQ_R_FFN_DOWN] = "blk.%d.ffn_down", [TQ_R_FINAL_NORM] = "output_norm", [TQ_R_OUTPUT] = "output"
 
+/* llama.cpp's `bert` layout (BERT and DistilBERT, as convert_hf_to_gguf.py
+ * writes both): post-norms after attention and after the FFN. */
+#define BERT_NAMES                                                                                               \
+    [TQ_R_TOK_EMB] = "token_embd", [TQ_R_TYPE_EMB] = "token_types", [TQ_R_POS_EMB] = "position_embd",            \
+    [TQ_R_EMB_NORM] = "token_embd_norm", [TQ_R_Q] = "blk.%d.attn_q", [TQ_R_K] = "blk.%d.attn_k",                   \
+    [TQ_R_V] = "blk.%d.attn_v", [TQ_R_O] = "blk.%d.attn_output", [TQ_R_ATT_NORM] = "blk.%d.attn_output_norm",      \
+    [TQ_R_FFN_UP] = "blk.%d.ffn_up", [TQ_R_FFN_DOWN] = "blk.%d.ffn_down", [TQ_R_FFN_NORM] = "blk.%d.layer_output_norm"
+#define BERT_DROPPED (TQ_ROLE_BIT(TQ_R_POOLER) | TQ_ROLE_BIT(TQ_R_PRE_CLS) | TQ_ROLE_BIT(TQ_R_CLS))
+
 static const tq_gguf_family FAMILIES[] = {
-    {"llama2c", TQ_FAMILY_DECODER, "llama", "llama", 0, {LLAMA_NAMES}, NULL, LLAMA_KEYS},
-    {"llama-hf", TQ_FAMILY_DECODER, "llama", "llama", 1, {LLAMA_NAMES}, "rotary_emb.inv_freq", LLAMA_KEYS},
+    {"llama2c", TQ_FAMILY_DECODER, "llama", "llama", 0, {LLAMA_NAMES}, 0, NULL, LLAMA_KEYS, llama_hparams},
+    {"llama-hf", TQ_FAMILY_DECODER, "llama", "llama", 1, {LLAMA_NAMES}, 0, "rotary_emb.inv_freq", LLAMA_KEYS, llama_hparams},
+    {"bert", TQ_FAMILY_ENCODER, "bert", "bert", 0, {BERT_NAMES}, BERT_DROPPED, "position_ids", BERT_KEYS, bert_hparams},
+    {"distilbert", TQ_FAMILY_ENCODER, "bert", "bert", 0, {BERT_NAMES}, BERT_DROPPED, NULL, BERT_KEYS, bert_hparams},
 };
 #define N_FAMILIES (sizeof FAMILIES / sizeof FAMILIES[0])
 
@@ -89,6 +113,7 @@ tq_status tq_gguf_family_map(const tq_gguf_family *f, const tq_model *m, const c
         for (int l = 0; l < nl; l++)
             for (int bias = 0; bias < 2; bias++) {
                 if (!tq_arch_name(a, prefix, (tq_role)r, l, bias, buf, sizeof buf) || strcmp(buf, t->name) != 0) continue;
+                if (f->dropped & TQ_ROLE_BIT(r)) return TQ_OK;   /* out->name "": not written */
                 if (!f->names[r])
                     return tq_err(err, TQ_E_UNSUPPORTED, "%s: tensor \"%s\" has no place in llama.cpp's %s layout",
                                   tq_model_path(m), t->name, f->gguf_arch);
@@ -116,10 +141,7 @@ static int64_t rows_of(const tq_model *m, const tq_arch *a, const char *prefix, 
     return t && t->ndim == 2 ? t->shape[0] : 0;
 }
 
-tq_status tq_gguf_family_hparams(const tq_gguf_family *f, const tq_model *m, const char *prefix, tq_gguf_hparams *hp,
-                                 tq_error *err) {
-    const tq_arch *a = tq_arch_by_name(f->arch_row);
-    memset(hp, 0, sizeof *hp);
+static tq_status llama_hparams(const tq_model *m, const tq_arch *a, const char *prefix, tq_gguf_hparams *hp, tq_error *err) {
     tq_llama_config c;
     tq_status st = tq_llama_config_find(tq_model_dir(m), &c, err);
     if (st) return tq_err_prefix(err, st, "GGUF output needs the model's configuration");
@@ -128,25 +150,45 @@ tq_status tq_gguf_family_hparams(const tq_gguf_family *f, const tq_model *m, con
     hp->hidden = c.hidden_dim ? c.hidden_dim : (int)rows_of(m, a, prefix, TQ_R_FFN_GATE);
     hp->vocab = c.vocab_size ? c.vocab_size : (int)rows_of(m, a, prefix, TQ_R_TOK_EMB);
     hp->ctx = c.max_seq_len; hp->eps = c.norm_eps; hp->rope_theta = c.rope_theta;
-    if (hp->dim <= 0 || hp->n_heads <= 0 || hp->dim % hp->n_heads || hp->n_layers <= 0 || hp->hidden <= 0 || hp->vocab <= 0)
-        return tq_err(err, TQ_E_FORMAT, "%s: incomplete configuration (dim %d, heads %d, layers %d, hidden %d, vocab %d)",
-                      tq_model_dir(m), hp->dim, hp->n_heads, hp->n_layers, hp->hidden, hp->vocab);
+    return TQ_OK;
+}
+
+static tq_status bert_hparams(const tq_model *m, const tq_arch *a, const char *prefix, tq_gguf_hparams *hp, tq_error *err) {
+    tq_enc_config c;
+    tq_status st = tq_enc_config_find(tq_model_dir(m), &c, err);
+    if (st) return tq_err_prefix(err, st, "GGUF output needs the model's configuration");
+    hp->dim = c.dim; hp->n_layers = c.n_layers; hp->n_heads = hp->n_kv_heads = c.n_heads;
+    hp->hidden = c.hidden_dim;
+    hp->vocab = c.vocab_size ? c.vocab_size : (int)rows_of(m, a, prefix, TQ_R_TOK_EMB);
+    hp->ctx = c.max_pos; hp->eps = c.ln_eps;
+    hp->type_vocab = c.type_vocab_size > 0 ? c.type_vocab_size : 1;   /* DistilBERT: 1, as convert_hf_to_gguf.py writes */
+    hp->pooling = c.pooling == TQ_POOL_CLS ? 2 : 1;   /* llama.cpp's pooling_type: 1 mean, 2 CLS */
+    return TQ_OK;
+}
+
+tq_status tq_gguf_family_hparams(const tq_gguf_family *f, const tq_model *m, const char *prefix, tq_gguf_hparams *hp,
+                                 tq_error *err) {
+    memset(hp, 0, sizeof *hp);
+    tq_status st = f->hparams(m, tq_arch_by_name(f->arch_row), prefix, hp, err);
+    if (st) return st;
+    if (hp->dim <= 0 || hp->n_heads <= 0 || hp->dim % hp->n_heads || hp->n_layers <= 0 || hp->hidden <= 0 || hp->vocab <= 0 ||
+        hp->n_kv_heads <= 0 || hp->n_heads % hp->n_kv_heads)
+        return tq_err(err, TQ_E_FORMAT, "%s: incomplete configuration (dim %d, heads %d/%d, layers %d, hidden %d, vocab %d)",
+                      tq_model_dir(m), hp->dim, hp->n_heads, hp->n_kv_heads, hp->n_layers, hp->hidden, hp->vocab);
+    hp->head_dim = hp->dim / hp->n_heads;
     return TQ_OK;
 }
 
 int tq_gguf_family_kvs(const tq_gguf_family *f, const tq_gguf_hparams *hp, char keys[][64], tq_gguf_wkv *kv) {
     int n = 0;
-    for (const hp_key *k = f->keys; k->suffix && n < TQ_GGUF_FAMILY_MAX_KV - 1; k++, n++) {
-        snprintf(keys[n], 64, "%s.%s", f->gguf_arch, k->suffix);
+    for (const hp_key *k = f->keys; k->suffix && n < TQ_GGUF_FAMILY_MAX_KV; k++, n++) {
+        if (k->suffix[0] == '/') snprintf(keys[n], 64, "%s", k->suffix + 1);
+        else snprintf(keys[n], 64, "%s.%s", f->gguf_arch, k->suffix);
         memset(&kv[n], 0, sizeof kv[n]);
         kv[n].key = keys[n];
         if (k->type == HP_U32) { kv[n].type = TQ_GGUF_UINT32; kv[n].num.u = (uint64_t)*(const int *)((const char *)hp + k->off); }
-        else { kv[n].type = TQ_GGUF_FLOAT32; kv[n].num.f = *(const float *)((const char *)hp + k->off); }
+        else if (k->type == HP_F32) { kv[n].type = TQ_GGUF_FLOAT32; kv[n].num.f = *(const float *)((const char *)hp + k->off); }
+        else { kv[n].type = TQ_GGUF_BOOL; kv[n].num.u = 0; }
     }
-    snprintf(keys[n], 64, "%s.rope.dimension_count", f->gguf_arch);
-    memset(&kv[n], 0, sizeof kv[n]);
-    kv[n].key = keys[n];
-    kv[n].type = TQ_GGUF_UINT32;
-    kv[n].num.u = (uint64_t)(hp->dim / hp->n_heads);
-    return n + 1;
+    return n;
 }

@@ -27,7 +27,8 @@ tq_status tq_gguf_family_map(const tq_gguf_family *f, const tq_model *m, const c
 
 /** Hyper-parameters in the GGUF's {arch}.* keys. */
 typedef struct tq_gguf_hparams {
-    int   dim, hidden, n_layers, n_heads, n_kv_heads, vocab, ctx, type_vocab;
+    int   dim, hidden, n_layers, n_heads, n_kv_heads, vocab, ctx, type_vocab, head_dim;
+    int   pooling;      /* llama.cpp pooling_type (encoders): 1 mean, 2 CLS  */
     float eps, rope_theta;
 } tq_gguf_hparams;
 
