@@ -19,10 +19,15 @@ usage: gguf_write_llamacpp.py TRUEQ MODEL WORKDIR
    (Q4_0), so those bounds guard against regressions only);
 4. a synthetic Llama with Hugging Face names whose widths are multiples of 256
    (so the K-quant kernels and the Q4_K_M/Q3_K_M/Q2_K mixtures really apply;
-   8 layers, GQA 4, an untied output), bit-exact as in 1.
+   8 layers, GQA 4, an untied output), bit-exact as in 1.;
+5. a small DistilBERT (`trueq synth`, widths 256/512) in llama.cpp's bert
+   layout: bit-exact as in 1.; llama.cpp loads the F32 file as an embedding
+   model, tokenises three texts to trueq's ids and its mean-pooled embeddings
+   equal `trueq embed`'s within EMB_TOL (max |difference| over max |value|;
+   llama.cpp's GELU goes through an fp16 table, hence not bit-exact).
 Exit 0 on success, 1 on a mismatch (each printed).
 """
-import ctypes, os, subprocess, sys
+import ctypes, json, os, subprocess, sys
 import numpy as np
 import gguf
 import llama_cpp
@@ -203,6 +208,30 @@ for t in ("Q8_0", "Q4_0", "Q4_K"):
 
 # 4. K-quants and mixtures on widths that are multiples of 256
 bit_exact(synthetic_llama(os.path.join(work, "synth_llama")), "synth_")
+
+# 5. BERT family: DistilBERT in llama.cpp's bert layout
+EMB_TOL = 2e-3
+bert = os.path.join(work, "distilbert")
+subprocess.run([trueq, "synth", bert, "--layers", "2", "--dim", "256", "--hidden", "512", "--heads", "4", "--vocab", "2048"],
+               check=True, capture_output=True)
+bf32 = bit_exact(bert, "bert_")
+texts = ["the cat sat on the mat", "a kind boy named sam saw her", "they were very happy"]
+emb = llama_cpp.Llama(model_path=bf32, embedding=True, verbose=False, n_ctx=512, pooling_type=1, n_threads=1)
+r = subprocess.run([trueq, "embed", bert, "--json"] + texts, capture_output=True, text=True)
+if r.returncode != 0:
+    sys.exit("trueq embed failed: %s" % r.stderr)
+mine = json.loads(r.stdout)["embeddings"]
+worst = 0.0
+for t, m in zip(texts, mine):
+    ids = emb.tokenize(t.encode(), add_bos=True, special=True)
+    if ids != m["ids"]:
+        fails.append("bert: llama.cpp tokenises %r as %s, trueq as %s" % (t, ids, m["ids"]))
+    a, b = np.array(emb.embed(t, normalize=False), dtype=np.float64), np.array(m["vector"], dtype=np.float64)
+    worst = max(worst, float(np.max(np.abs(a - b)) / np.max(np.abs(b))))
+print("bert F32: llama.cpp embeddings of %d texts vs trueq embed: max |diff| / max |value| = %.2e (tolerance %.0e)" %
+      (len(texts), worst, EMB_TOL))
+if worst > EMB_TOL:
+    fails.append("bert: embeddings differ by %.2e > %.0e" % (worst, EMB_TOL))
 
 for f in fails:
     print("FAIL", f)
