@@ -3,17 +3,20 @@
 usage: python bench/gguf_vs_llamacpp.py [--build B] [--reps N] [--threads T] [--work DIR]
 (the python of tests/py/llama_venv.sh: llama-cpp-python, gguf, numpy)
 
-Input: a synthetic Llama of SmolLM2-135M's shapes (dim 576, 30 layers, 9/3
+Inputs: the DistilBERT-base-shaped synthetic model of `trueq synth` (66M
+parameters, written as llama.cpp's bert layout) and a synthetic Llama of SmolLM2-135M's shapes (dim 576, 30 layers, 9/3
 heads, hidden 1536, vocab 49152, tied embeddings; 134.5M parameters, float32,
 with a 49152-token llama2.c tokenizer), written once into --work. trueq
 converts its safetensors to GGUF F32 (llama.cpp's input), then for Q8_0 and
 Q4_K: `trueq convert --format gguf --type T --threads T` (whole process: map,
 quantize, write) and llama.cpp's llama_model_quantize (ftype MOSTLY_Q8_0 /
 MOSTLY_Q4_K_M, nthread T) on the F32 GGUF, best of N each, alternating; then
-the two outputs are compared tensor by tensor, byte for byte. The ratio is
-llama.cpp's time over trueq's (> 1: trueq faster).
+the two outputs are compared tensor by tensor, byte for byte. The ratios are
+llama.cpp's time over trueq's (> 1: trueq faster), wall time and CPU time
+(user + system of all threads: on a shared, loaded machine the wall time
+mostly measures the other load, the CPU time the work).
 """
-import argparse, ctypes, json, os, shutil, struct, subprocess, time
+import argparse, ctypes, json, os, resource, shutil, struct, subprocess, time
 import numpy as np
 import gguf
 import llama_cpp
@@ -68,45 +71,62 @@ def write_model(d):
 
 if not os.path.exists(os.path.join(model, "model.safetensors")):
     write_model(model)
+bert = os.path.join(a.work, "distilbert")
+if not os.path.exists(os.path.join(bert, "model.safetensors")):
+    subprocess.run([tq, "synth", bert], check=True, capture_output=True)
 
 
-def trueq(t, out):
+def cpu_children():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def cpu_self():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def trueq(src, t, out):
     shutil.rmtree(out, ignore_errors=True)
-    t0 = time.perf_counter()
-    subprocess.run([tq, "convert", model, "--format", "gguf", "--type", t, "--threads", str(a.threads), "-o", out],
+    c0, t0 = cpu_children(), time.perf_counter()
+    subprocess.run([tq, "convert", src, "--format", "gguf", "--type", t, "--threads", str(a.threads), "-o", out],
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, cpu_children() - c0
 
 
 def llama(src, dst, ft):
     p = llama_cpp.llama_model_quantize_default_params()
     p.ftype = ft
     p.nthread = a.threads
-    t0 = time.perf_counter()
+    c0, t0 = cpu_self(), time.perf_counter()
     if llama_cpp.llama_model_quantize(src.encode(), dst.encode(), ctypes.byref(p)) != 0:
         raise SystemExit("llama_model_quantize failed")
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, cpu_self() - c0
 
 
-trueq("F32", os.path.join(a.work, "f32"))
-f32 = os.path.join(a.work, "f32", "model.gguf")
-with open(f32, "rb") as f:            # page cache warm for both sides
-    while f.read(1 << 24):
-        pass
-params = sum(int(np.prod(t.shape)) for t in gguf.GGUFReader(f32).tensors)
-print("input: synthetic Llama, SmolLM2-135M shapes, %.1fM parameters, F32 GGUF %.1f MB; %d threads, best of %d" %
-      (params / 1e6, os.path.getsize(f32) / 1e6, a.threads, a.reps))
-print("| --type | trueq convert (s) | llama_model_quantize (s) | llama.cpp / trueq | output MB | tensors byte-identical |")
-print("|---|---|---|---|---|---|")
-for t, ft in (("Q8_0", 7), ("Q4_K", 15)):
-    mine, ref = os.path.join(a.work, "trueq_" + t), os.path.join(a.work, "llamacpp_%s.gguf" % t)
-    bt = bl = 1e9
-    for _ in range(a.reps):
-        bt = min(bt, trueq(t, mine))
-        bl = min(bl, llama(f32, ref, ft))
-    x, y = gguf.GGUFReader(os.path.join(mine, "model.gguf")), gguf.GGUFReader(ref)
-    same = len(x.tensors) == len(y.tensors) and all(
-        p.name == q.name and p.tensor_type == q.tensor_type and p.data.tobytes() == q.data.tobytes()
-        for p, q in zip(x.tensors, y.tensors))
-    print("| %s | %.3f | %.3f | %.2fx | %.1f | %s (%d tensors) |" %
-          (t, bt, bl, bl / bt, os.path.getsize(ref) / 1e6, "yes" if same else "NO", len(x.tensors)))
+print("%d threads each, best of %d (alternating); page cache warm" % (a.threads, a.reps))
+print()
+print("| model | --type | trueq wall (s) | llama.cpp wall (s) | wall llama.cpp / trueq | trueq CPU (s) | llama.cpp CPU (s) | CPU llama.cpp / trueq | output MB | tensors byte-identical |")
+print("|---|---|---|---|---|---|---|---|---|---|")
+for label, src in (("DistilBERT-base (synth, 66M)", bert), ("Llama, SmolLM2-135M shapes", model)):
+    tag = os.path.basename(src)
+    trueq(src, "F32", os.path.join(a.work, tag + "_f32"))
+    f32 = os.path.join(a.work, tag + "_f32", "model.gguf")
+    with open(f32, "rb") as f:            # page cache warm for both sides
+        while f.read(1 << 24):
+            pass
+    for t, ft in (("Q8_0", 7), ("Q4_K", 15)):
+        mine, ref = os.path.join(a.work, tag + "_trueq_" + t), os.path.join(a.work, tag + "_llamacpp_%s.gguf" % t)
+        bt = bl = ct = cl = 1e9
+        for _ in range(a.reps):
+            w, c = trueq(src, t, mine)
+            bt, ct = min(bt, w), min(ct, c)
+            w, c = llama(f32, ref, ft)
+            bl, cl = min(bl, w), min(cl, c)
+        x, y = gguf.GGUFReader(os.path.join(mine, "model.gguf")), gguf.GGUFReader(ref)
+        same = len(x.tensors) == len(y.tensors) and all(
+            p.name == q.name and p.tensor_type == q.tensor_type and p.data.tobytes() == q.data.tobytes()
+            for p, q in zip(x.tensors, y.tensors))
+        print("| %s | %s | %.3f | %.3f | %.2fx | %.3f | %.3f | %.2fx | %.1f | %s (%d tensors) |" %
+              (label, t, bt, bl, bl / bt, ct, cl, cl / ct, os.path.getsize(ref) / 1e6, "yes" if same else "NO",
+               len(x.tensors)), flush=True)

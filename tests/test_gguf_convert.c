@@ -426,10 +426,73 @@ static void backend(void) {
     CHECK_ERR(e.status, e, TQ_E_UNSUPPORTED, "entry \"u\": dtype U8 has no GGUF tensor type");
 }
 
+static void bert(void) {
+    TQ_CASE("DistilBERT -> llama.cpp's bert layout: names, kept tensors, bert.* keys, phantom-space WordPiece vocab");
+    char dir[1024], out[1024], path[1100];
+    snprintf(dir, sizeof dir, "%s", tq_t_path("distilbert"));
+    snprintf(out, sizeof out, "%s", tq_t_path("distilbert_q8"));
+    tq_synth_options so;
+    tq_synth_options_init(&so);
+    so.layers = 2; so.dim = 256; so.hidden = 512; so.heads = 4; so.vocab = 1024;
+    tq_error e;
+    tq_status st = tq_synth_distilbert(dir, &so, &e);
+    CHECK_OK(st, e);
+    if (st) return;
+    uint64_t planned = 0;
+    CHECK_OK(convert(dir, "Q8_0", out, 2, NULL, &planned, &e), e);
+    snprintf(path, sizeof path, "%s/model.gguf", out);
+    file f;
+    if (!open_gguf(&f, path)) return;
+    CHECK_EQ_INT(f.m.size, planned);
+    CHECK(kv_is(&f, "general.architecture", "bert") && kv_is(&f, "tokenizer.ggml.model", "bert"));
+    CHECK_EQ_INT(kv_u(&f, "bert.block_count"), 2);
+    CHECK_EQ_INT(kv_u(&f, "bert.embedding_length"), 256);
+    CHECK_EQ_INT(kv_u(&f, "bert.feed_forward_length"), 512);
+    CHECK_EQ_INT(kv_u(&f, "bert.attention.head_count"), 4);
+    CHECK_EQ_INT(kv_u(&f, "bert.pooling_type"), 1);              /* mean: no sentence-transformers config */
+    CHECK_EQ_INT(kv_u(&f, "tokenizer.ggml.token_type_count"), 1);
+    const tq_gguf_value *causal = kv(&f, "bert.attention.causal"), *eps = kv(&f, "bert.attention.layer_norm_epsilon");
+    CHECK(causal && causal->type == TQ_GGUF_BOOL && causal->num.u == 0);
+    CHECK(eps && eps->type == TQ_GGUF_FLOAT32 && eps->num.f == (double)1e-12f);
+    /* 4 embedding tensors + 16 per layer; the classification head is not written */
+    CHECK_EQ_INT(f.g.n_tensors, 4 + 2 * 16);
+    CHECK(tq_gguf_find_tensor(&f.g, "classifier.weight") < 0 && tq_gguf_find_tensor(&f.g, "token_types.weight") < 0);
+    static const struct { const char *name; int type; } want[] = {
+        {"token_embd.weight", TQ_GGML_Q8_0}, {"position_embd.weight", TQ_GGML_F32}, {"token_embd_norm.bias", TQ_GGML_F32},
+        {"blk.1.attn_q.bias", TQ_GGML_F32}, {"blk.1.attn_output_norm.weight", TQ_GGML_F32},
+        {"blk.0.layer_output_norm.weight", TQ_GGML_F32}, {"blk.0.ffn_down.weight", TQ_GGML_Q8_0},
+        {"blk.0.attn_output.weight", TQ_GGML_Q8_0}};
+    for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
+        int64_t i = tq_gguf_find_tensor(&f.g, want[k].name);
+        CHECK_MSG(i >= 0 && f.g.tensors[i].ggml_type == want[k].type, "%s", want[k].name);
+    }
+    const tq_gguf_value *toks = kv(&f, "tokenizer.ggml.tokens"), *types = kv(&f, "tokenizer.ggml.token_type");
+    CHECK(toks && types && toks->count == 1024 && types->count == 1024);
+    int64_t cls = kv_u(&f, "tokenizer.ggml.bos_token_id"), sep = kv_u(&f, "tokenizer.ggml.seperator_token_id");
+    CHECK(cls >= 0 && sep >= 0 && kv_u(&f, "tokenizer.ggml.unknown_token_id") >= 0);
+    if (toks && types && toks->count == 1024 && cls >= 0 && sep >= 0) {
+        CHECK(toks->strs[cls].len == 5 && memcmp(toks->strs[cls].s, "[CLS]", 5) == 0);
+        CHECK(toks->strs[sep].len == 5 && memcmp(toks->strs[sep].s, "[SEP]", 5) == 0);
+        int32_t t[1024];
+        memcpy(t, types->elems, sizeof t);
+        CHECK_EQ_INT(t[cls], 3);
+        int words = 0, pieces = 0;
+        for (int i = 0; i < 1024; i++) {
+            const tq_gguf_str *s = &toks->strs[i];
+            words += s->len > 3 && memcmp(s->s, "\xe2\x96\x81", 3) == 0 && t[i] == 1;
+            pieces += s->len >= 2 && memcmp(s->s, "##", 2) == 0;
+        }
+        CHECK(words > 100);
+        CHECK_EQ_INT(pieces, 0);   /* "##x" is written "x" */
+    }
+    close_gguf(&f);
+}
+
 void tq_tests(void) {
     ftypes();
     policy();
     backend();
+    bert();
     const char *md = tq_t_models_dir();
     char dir[512];
     snprintf(dir, sizeof dir, "%s/stories260k", md ? md : "");
