@@ -239,6 +239,13 @@ static int run(const tqc_ctx *c, void *va) {
     if (A->quantize_embeddings) o.quantize_embeddings = 1;
     if (A->format) o.format = A->format->id;
     if (A->gguf_type && o.format != TQ_FORMAT_GGUF) return tqc_usage_error(c->cmd, "--type applies to --format gguf only");
+    if (o.format == TQ_FORMAT_GGUF) {   /* ggml types come from --type; trueq's codec options do not apply */
+        static const char *const not_gguf[] = {"--bits", "--scheme", "--codec", "--granularity", "--alpha", "--pad",
+                                               "--simulate", "--quantize-embeddings", "--allow-nonfinite"};
+        for (size_t k = 0; k < sizeof not_gguf / sizeof not_gguf[0]; k++)
+            if (tqc_given(me, c, not_gguf[k]))
+                return tqc_usage_error(c->cmd, "%s does not apply to --format gguf (choose the ggml types with --type)", not_gguf[k]);
+    }
     o.gguf_type = A->gguf_type;
     if (tqc_given(me, c, "--threads")) o.threads = A->threads;
     if (!out && !dry) return tqc_usage_error(c->cmd, "missing -o OUTDIR");
