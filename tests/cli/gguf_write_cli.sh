@@ -4,13 +4,11 @@
 # types, --threads does not change a byte, refusals exit with their codes and
 # messages, a failed run leaves nothing behind.
 set -u
+skip() { echo "skip: $1"; exit 77; }
 CLI=${TQ_CLI:-build/trueq}
 M=${TRUEQ_MODELS:-${TQ_SOURCE_DIR:-.}/../shared/models}/stories260k
-if [ ! -f "$M/stories260K.safetensors" ] || [ ! -f "$M/tok512.bin" ]; then
-  echo "skip: stories260k not found (set TRUEQ_MODELS)"; exit 77
-fi
-PY=$(command -v python3 || true)
-[ -n "$PY" ] || { echo "skip: python3 not found"; exit 77; }
+for f in stories260K.safetensors tok512.bin params.json; do [ -f "$M/$f" ] || skip "stories260k ($f) not found (set TRUEQ_MODELS)"; done
+PY=$(command -v python3) || skip "python3 not found"
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 fail=0
 check() { if eval "$2"; then echo "ok - $1"; else echo "not ok - $1"; fail=1; fi; }

@@ -103,20 +103,6 @@ def bit_exact(model, tag):
     return f32
 
 
-def write_safetensors(path, tensors):
-    import json, struct
-    head, off, blobs = {}, 0, []
-    for name, a in tensors:
-        b = np.ascontiguousarray(a, dtype="<f4").tobytes()
-        head[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
-        off += len(b)
-        blobs.append(b)
-    h = json.dumps(head).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
-
-
 def synthetic_llama(d):
     """8 layers, dim 256, 4 heads / 1 kv head (GQA 4), hidden 512, vocab 512, untied."""
     import json, shutil
@@ -136,7 +122,7 @@ def synthetic_llama(d):
                (p + "mlp.up_proj.weight", rng.standard_normal((hid, dim)) * 0.06),
                (p + "mlp.down_proj.weight", rng.standard_normal((dim, hid)) * 0.04)]
     ts += [("model.norm.weight", 1 + 0.1 * rng.standard_normal(dim)), ("lm_head.weight", rng.standard_normal((512, dim)) * 0.05)]
-    write_safetensors(os.path.join(d, "model.safetensors"), ts)
+    np.savez(os.path.join(d, "weights.npz"), **{n: x.astype(np.float32) for n, x in ts})   # trueq reads .npz
     json.dump({"hidden_size": dim, "intermediate_size": hid, "num_hidden_layers": L, "num_attention_heads": 4,
                "num_key_value_heads": 1, "vocab_size": 512, "max_position_embeddings": 256, "rms_norm_eps": 1e-5,
                "rope_theta": 10000.0, "tie_word_embeddings": False}, open(os.path.join(d, "config.json"), "w"))
