@@ -366,7 +366,7 @@ static void hf_names(const char *dir) {
 }
 
 static void refusals(const char *dir) {
-    TQ_CASE("refusals: unknown --type, no tokenizer, not a llama, unknown tensor, unmatched --include");
+    TQ_CASE("refusals: unknown --type, no tokenizer, a tokenizer of another size, not a family, unmatched --include");
     char in[1024];
     snprintf(in, sizeof in, "%s/stories260K.safetensors", dir);
     tq_error e;
@@ -386,6 +386,16 @@ static void refusals(const char *dir) {
     CHECK_OK(tq_copy_file(pj, dst, &e), e);
     st = convert(nodir, "Q8_0", NULL, 1, NULL, NULL, &e);
     CHECK_ERR(st, e, TQ_E_NOTFOUND, "GGUF output carries the tokenizer (llama.cpp requires tokenizer.ggml.*)");
+    /* a tokenizer that does not match the vocabulary (llama.cpp would refuse the file) */
+    static const char pj600[] = "{\"dim\": 64, \"hidden_dim\": 172, \"n_layers\": 5, \"n_heads\": 8, \"n_kv_heads\": 4, "
+                                "\"vocab_size\": 600, \"max_seq_len\": 512, \"norm_eps\": 1e-05}";
+    CHECK(tq_t_write(dst, pj600, strlen(pj600)) == 0);
+    char tk[1024], tkd[1100];
+    snprintf(tk, sizeof tk, "%s/tok512.bin", dir);
+    snprintf(tkd, sizeof tkd, "%s/tok512.bin", nodir);
+    CHECK_OK(tq_copy_file(tk, tkd, &e), e);
+    st = convert(nodir, "Q8_0", NULL, 1, NULL, NULL, &e);
+    CHECK_ERR(st, e, TQ_E_SHAPE, "the tokenizer has 512 tokens, the model's vocabulary 600");
     /* not a family trueq writes: one plain matrix */
     tq_wentry we = {"w.weight", TQ_DTYPE_F32, 2, {2, 32}};
     float z[64] = {0};

@@ -214,6 +214,9 @@ tq_status tq_gguf_plan_build(tq_plan *p, tq_error *err) {
     if (st == TQ_E_NOTFOUND)
         return tq_err_prefix(err, st, "GGUF output carries the tokenizer (llama.cpp requires tokenizer.ggml.*)");
     if (st) return st;
+    if (gx->tok.count != gx->hp.vocab)   /* llama.cpp refuses a vocabulary that does not match the embedding */
+        return tq_err(err, TQ_E_SHAPE, "%s: the tokenizer has %d tokens, the model's vocabulary %d", tq_model_dir(p->m),
+                      gx->tok.count, gx->hp.vocab);
     if (!(gx->name = model_name(p->m)) || !(gx->provenance = provenance(&p->o, ft->name)))
         return tq_err(err, TQ_E_NOMEM, "out of memory");
 
