@@ -382,6 +382,6 @@ static const tqc_opt OPTS[] = {
     TQC_O_FLAG("--dry-run", NULL, convert_args, dry_run, "print the plan with the exact sizes the run will produce; write nothing"),
 };
 
-const tqc_command tqc_cmd_convert = {.name = "convert", .summary = "quantize a model into real low-bit storage (safetensors or .npz)",
+const tqc_command tqc_cmd_convert = {.name = "convert", .summary = "quantize a model into real low-bit storage (safetensors, .npz, or GGUF for llama.cpp)",
     .synopsis = SYNOPSIS, .description = DESCRIPTION, .epilog = EPILOG, TQC_OPTS(OPTS), .has_json = true,
     .min_pos = 1, .max_pos = 1, .pos_names = "IN", TQC_ARGS(convert_args, NULL), .run = run, .route = NULL};
