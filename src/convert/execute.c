@@ -11,6 +11,7 @@
  */
 #include "convert/convert.h"
 #include "codec/codec.h"
+#include "convert/gguf_export.h"
 #include <dirent.h>
 #include <pthread.h>
 #include <sys/mman.h>
@@ -349,6 +350,7 @@ static char *render_metadata(const tq_plan *p, const char *weights_path, const s
 }
 
 tq_status tq_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn progress, void *ud, tq_error *err) {
+    if (p->gx) return tq_gguf_plan_execute(p, outdir, progress, ud, err);
     created cr = {0};
     tq_status st = TQ_OK;
     tq_writer *w = NULL;
