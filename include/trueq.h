@@ -395,6 +395,8 @@ typedef struct tq_convert_options {
     int                 n_include;
     const char *const  *exclude;             /* globs: keep these as they are   */
     int                 n_exclude;
+    const char         *gguf_type;           /* GGUF output: --type (llama-quantize's
+                                                file type name; NULL = Q8_0)    */
 } tq_convert_options;
 
 /** Defaults: linear-sym, 8 bits, per-channel, safetensors, seeds' policy. */

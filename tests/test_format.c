@@ -157,7 +157,7 @@ static void table_lookups(void) {
     CHECK(tq_format_by_id(TQ_FORMAT_NPZ)->caps & TQ_FORMAT_COMPRESSED);
     CHECK(!(tq_format_by_id(TQ_FORMAT_SAFETENSORS)->caps & TQ_FORMAT_COMPRESSED));
     char b[128];
-    CHECK_MSG(strcmp(tq_format_names(TQ_FORMAT_CAN_WRITE, b, sizeof b), "safetensors or npz") == 0, "%s", b);
+    CHECK_MSG(strcmp(tq_format_names(TQ_FORMAT_CAN_WRITE, b, sizeof b), "safetensors, npz or gguf") == 0, "%s", b);
     CHECK_MSG(strcmp(tq_format_names(TQ_FORMAT_CAN_READ, b, sizeof b), "safetensors or npz") == 0, "%s", b);
     CHECK_MSG(strcmp(tq_format_names(0, b, sizeof b), "safetensors, npz, gguf, pytorch, pickle, onnx, hdf5, tflite or ggml") == 0, "%s", b);
     char small[8];
@@ -389,10 +389,10 @@ static void directories(void) {
 
 static void writers(void) {
     TQ_CASE("writers and plans: only rows with CAN_WRITE");
-    tq_wentry e = {"w", TQ_DTYPE_U8, 1, {3}};
+    tq_wentry e = {"w", TQ_DTYPE_I8, 1, {3}};
     tq_error err;
-    CHECK(tq_writer_create(TQ_FORMAT_GGUF, NULL, &e, 1, NULL, NULL, 0, &err) == NULL);
-    CHECK_ERR(err.status, err, TQ_E_UNSUPPORTED, "gguf: trueq cannot write this format");
+    CHECK(tq_writer_create(TQ_FORMAT_PICKLE, NULL, &e, 1, NULL, NULL, 0, &err) == NULL);
+    CHECK_ERR(err.status, err, TQ_E_UNSUPPORTED, "pickle: trueq cannot write this format");
     CHECK(tq_writer_create(TQ_FORMAT_UNKNOWN, NULL, &e, 1, NULL, NULL, 0, &err) == NULL);
     CHECK_ERR(err.status, err, TQ_E_UNSUPPORTED, "unknown format: trueq cannot write this format");
     CHECK(tq_writer_create(TQ_FORMAT_COUNT, NULL, &e, 1, NULL, NULL, 0, &err) == NULL);
@@ -414,7 +414,7 @@ static void writers(void) {
     CHECK_EQ_INT(o.format, TQ_FORMAT_SAFETENSORS);
     o.format = TQ_FORMAT_PICKLE;
     CHECK(tq_plan_create(m, &o, &err) == NULL);
-    CHECK_ERR(err.status, err, TQ_E_UNSUPPORTED, "output format pickle cannot be written (trueq writes safetensors or npz)");
+    CHECK_ERR(err.status, err, TQ_E_UNSUPPORTED, "output format pickle cannot be written (trueq writes safetensors, npz or gguf)");
     o.format = TQ_FORMAT_NPZ;
     tq_plan *p = tq_plan_create(m, &o, &err);
     CHECK_MSG(p != NULL, "%s", err.msg);

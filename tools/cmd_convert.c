@@ -1,5 +1,7 @@
 /* cmd_convert.c — `trueq convert IN -o OUT`: real low-bit storage, honest report. */
 #include "cli.h"
+#include "convert/gguf_export.h"
+#include "ggml/ggml_types.h"
 #include <string.h>
 #include <sys/stat.h>
 
@@ -11,9 +13,12 @@ static const char DESCRIPTION[] =
     "config/tokenizer files. Codes are stored as real low-bit integers: int8 as I8 (1 byte), 4-bit\n"
     "two per byte, 2-bit four per byte (U8), with F32 scales beside them (docs/convert.md).\n"
     "Files are written under temporary names and renamed: a failed run leaves nothing.\n"
-    "Policy (default): quantize 2-D *.weight matrices; keep embeddings, norms, biases, 1-D.\n";
+    "Policy (default): quantize 2-D *.weight matrices; keep embeddings, norms, biases, 1-D.\n"
+    "--format gguf --type T writes OUTDIR/model.gguf for llama.cpp: ggml types chosen per tensor as\n"
+    "llama-quantize chooses them (docs/formats/gguf.md), the tokenizer in tokenizer.ggml.*.\n";
 static const char EPILOG[] =
-    "example: trueq convert distilbert/ -o distilbert-int8 --bits 8 --target-size 125MB --quantize-embeddings\n";
+    "example: trueq convert distilbert/ -o distilbert-int8 --bits 8 --target-size 125MB --quantize-embeddings\n"
+    "example: trueq convert stories260k/ -o stories-q4k --format gguf --type Q4_K\n";
 
 typedef struct { const char *label; uint64_t bytes; int64_t count; tq_dtype dtype; bool mixed; } reason_sum;
 
@@ -143,6 +148,58 @@ static void print_report(FILE *f, bool json, const char *in, const char *out, co
     }
 }
 
+/* GGUF output: per tensor its GGUF name, ggml type and rule; totals by type. */
+static void print_gguf_report(FILE *f, bool json, const char *in, const char *out, const tq_plan *p, uint64_t in_file_bytes,
+                              uint64_t file_bytes, bool measured) {
+    char b1[32], b2[32];
+    uint64_t by_type[TQ_GGML_TYPE_COUNT] = {0};
+    int64_t n_by_type[TQ_GGML_TYPE_COUNT] = {0}, numel = 0;
+    for (int64_t i = 0; i < tq_plan_count(p); i++) {
+        const char *t = tq_plan_gguf_type(p, i);
+        int id = t ? tq_ggml_type_from_name(t) : -1;
+        if (id >= 0) { by_type[id] += tq_plan_item_at(p, i)->out_bytes; n_by_type[id]++; numel += tq_plan_item_at(p, i)->src->numel; }
+    }
+    double bpw = numel ? (double)file_bytes * 8.0 / (double)numel : 0;
+    if (json) {
+        tqc_json j;
+        tqc_json_init(&j, f, TQC_JSON_SPACED, 9);
+        tqc_json_begin_object(&j);
+        tqc_json_fields(&j, "input:s output:s dry_run:b measured:b weights_file:s gguf_type:s input_bytes:u output_bytes:u "
+                        "bits_per_weight_all:x6", in, out, !measured, measured, tq_plan_output_name(p), tq_plan_gguf_ftype(p),
+                        (unsigned long long)in_file_bytes, (unsigned long long)file_bytes, bpw);
+        tqc_json_key(&j, "bytes_by_ggml_type");
+        tqc_json_begin_object(&j);
+        for (int t = 0; t < TQ_GGML_TYPE_COUNT; t++) if (n_by_type[t]) tqc_json_kuint(&j, tq_ggml_type(t)->name, by_type[t]);
+        tqc_json_end_object(&j);
+        tqc_json_key(&j, "tensors");
+        tqc_json_begin_array(&j);
+        for (int64_t i = 0; i < tq_plan_count(p); i++) {
+            const tq_plan_item *it = tq_plan_item_at(p, i);
+            tqc_json_begin_object(&j);
+            tqc_json_fields(&j, "name:s gguf_name:s ggml_type:s bytes:u rule:s", it->src->name,
+                            tq_plan_gguf_name(p, i) ? tq_plan_gguf_name(p, i) : "", tq_plan_gguf_type(p, i) ? tq_plan_gguf_type(p, i) : "",
+                            (unsigned long long)it->out_bytes, it->rule);
+            tqc_json_end_object(&j);
+        }
+        tqc_json_end_array(&j);
+        tqc_json_end_object(&j);
+        return;
+    }
+    fprintf(f, "%s %s -> %s (%s, GGUF --type %s)\n", measured ? "converted:" : "plan:", in, out ? out : "(dry run)",
+            tq_plan_output_name(p), tq_plan_gguf_ftype(p));
+    fprintf(f, "  input       %s (%llu bytes)\n", tqc_fmt_bytes(in_file_bytes, b1, sizeof b1), (unsigned long long)in_file_bytes);
+    fprintf(f, "  output      %s (%llu bytes, %s)   %.3f bits/weight\n", tqc_fmt_bytes(file_bytes, b2, sizeof b2),
+            (unsigned long long)file_bytes, measured ? "measured: size of the written file" : "exact plan: the run writes this many bytes", bpw);
+    fprintf(f, "  stored      ");
+    for (int t = 0; t < TQ_GGML_TYPE_COUNT; t++)
+        if (n_by_type[t]) fprintf(f, "%s %s (%lld); ", tq_ggml_type(t)->name, tqc_fmt_bytes(by_type[t], b1, sizeof b1), (long long)n_by_type[t]);
+    fputc('\n', f);
+    for (int64_t i = 0; i < tq_plan_count(p); i++) {
+        const tq_plan_item *it = tq_plan_item_at(p, i);
+        fprintf(f, "  %-40s %-28s %s\n", it->src->name, tq_plan_gguf_name(p, i) ? tq_plan_gguf_name(p, i) : "-", it->rule);
+    }
+}
+
 typedef struct convert_args {
     const char *out;
     int bits, scheme;
@@ -153,6 +210,8 @@ typedef struct convert_args {
     bool pad, simulate, allow_nonfinite, quantize_embeddings, dry_run;
     tqc_list include, exclude;
     uint64_t target;
+    const char *gguf_type;
+    int threads;
 } convert_args;
 
 static const tqc_choice BITS[] = {{"8", 8}, {"4", 4}, {"2", 2}, {NULL, 0}};
@@ -179,6 +238,16 @@ static int run(const tqc_ctx *c, void *va) {
     if (A->allow_nonfinite) o.allow_nonfinite = 1;
     if (A->quantize_embeddings) o.quantize_embeddings = 1;
     if (A->format) o.format = A->format->id;
+    if (A->gguf_type && o.format != TQ_FORMAT_GGUF) return tqc_usage_error(c->cmd, "--type applies to --format gguf only");
+    if (o.format == TQ_FORMAT_GGUF) {   /* ggml types come from --type; trueq's codec options do not apply */
+        static const char *const not_gguf[] = {"--bits", "--scheme", "--codec", "--granularity", "--alpha", "--pad",
+                                               "--simulate", "--quantize-embeddings", "--allow-nonfinite"};
+        for (size_t k = 0; k < sizeof not_gguf / sizeof not_gguf[0]; k++)
+            if (tqc_given(me, c, not_gguf[k]))
+                return tqc_usage_error(c->cmd, "%s does not apply to --format gguf (choose the ggml types with --type)", not_gguf[k]);
+    }
+    o.gguf_type = A->gguf_type;
+    if (tqc_given(me, c, "--threads")) o.threads = A->threads;
     if (!out && !dry) return tqc_usage_error(c->cmd, "missing -o OUTDIR");
     if (scheme_set && codec_set) return tqc_usage_error(c->cmd, "give --scheme or --codec, not both");
     {   /* a codec's defaults (its table row) where the user gave none */
@@ -204,9 +273,37 @@ static int run(const tqc_ctx *c, void *va) {
     }
     tq_plan *p = tq_plan_create(m, &o, &err);
     if (!p) { tq_model_close(m); return tqc_fail(c->cmd, &err); }
+    int rc = 0;
+    if (tq_plan_gguf_ftype(p)) {   /* GGUF output: its own report (ggml types per tensor) */
+        if (target && tq_plan_output_bytes(p) > target) {
+            print_gguf_report(stdout, json, in, out, p, in_file_bytes, tq_plan_output_bytes(p), false);
+            fprintf(stderr, "trueq convert: the output would be %llu bytes, over the target of %llu; nothing written\n",
+                    (unsigned long long)tq_plan_output_bytes(p), (unsigned long long)target);
+            rc = TQC_EXIT_THRESHOLD;
+        } else if (dry) {
+            print_gguf_report(stdout, json, in, out, p, in_file_bytes, tq_plan_output_bytes(p), false);
+        } else if (tq_plan_execute(p, out, progress_cb, NULL, &err)) {
+            tqc_progress_done();
+            tq_plan_free(p); tq_model_close(m);
+            return tqc_fail(c->cmd, &err);
+        } else {
+            tqc_progress_done();
+            char path[4096];
+            struct stat st;
+            snprintf(path, sizeof path, "%s/%s", out, tq_plan_output_name(p));
+            if (stat(path, &st) != 0 || (uint64_t)st.st_size != tq_plan_output_bytes(p)) {
+                fprintf(stderr, "trueq convert: internal error: planned %llu bytes, %s holds %lld\n",
+                        (unsigned long long)tq_plan_output_bytes(p), path, (long long)(stat(path, &st) == 0 ? st.st_size : -1));
+                rc = TQC_EXIT_FAIL;
+            }
+            print_gguf_report(stdout, json, in, out, p, in_file_bytes, tq_plan_output_bytes(p), true);
+        }
+        tq_plan_free(p);
+        tq_model_close(m);
+        return rc;
+    }
     summary s;
     summarize_plan(p, &s);
-    int rc = 0;
     if (dry || (target && s.out_bytes > target)) {
         print_report(stdout, json, in, out, p, &s, in_file_bytes, false, NULL, target, true);
         if (target && s.out_bytes > target) {
@@ -274,12 +371,17 @@ static const tqc_opt OPTS[] = {
                "keep tensors matching GLOB as they are (repeatable)\n(a glob that matches no tensor is an error)"),
     TQC_O_STR("--output", "-o", convert_args, out, "OUTDIR", "output directory (created; must not be the input's directory)"),
     TQC_O_FORMAT("--format", convert_args, format, TQ_FORMAT_CAN_WRITE, "output container (default safetensors)"),
+    TQC_O_STR("--type", NULL, convert_args, gguf_type, "T",
+              "--format gguf: F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K\n"
+              "(as llama-quantize: Q4_K = Q4_K_M mixture; default Q8_0)"),
     TQC_O_SIZE("--target-size", convert_args, target, "SIZE", 1, (int64_t)1000000000000000000,
                "e.g. 125MB: fail (exit 3, nothing written) if the output would be\n"
                "larger, and say what stands in the way"),
+    TQC_O_INT("--threads", "-j", convert_args, threads, "N", 1, 256,
+              "quantize with N threads (default: all cores); the output bytes are the same for any N"),
     TQC_O_FLAG("--dry-run", NULL, convert_args, dry_run, "print the plan with the exact sizes the run will produce; write nothing"),
 };
 
-const tqc_command tqc_cmd_convert = {.name = "convert", .summary = "quantize a model into real low-bit storage (safetensors or .npz)",
+const tqc_command tqc_cmd_convert = {.name = "convert", .summary = "quantize a model into real low-bit storage (safetensors, .npz, or GGUF for llama.cpp)",
     .synopsis = SYNOPSIS, .description = DESCRIPTION, .epilog = EPILOG, TQC_OPTS(OPTS), .has_json = true,
     .min_pos = 1, .max_pos = 1, .pos_names = "IN", TQC_ARGS(convert_args, NULL), .run = run, .route = NULL};

@@ -29,5 +29,6 @@ struct tq_plan {
     int                 n_meta;
     uint64_t            out_bytes;
     uint64_t            header_bytes, padding_bytes;
+    struct tq_gguf_export *gx;      /* GGUF output (gguf_export.c), else NULL */
 };
 #endif

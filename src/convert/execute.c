@@ -15,6 +15,7 @@
  */
 #include "convert/convert.h"
 #include "codec/codec.h"
+#include "convert/gguf_export.h"
 #include <dirent.h>
 #include <pthread.h>
 #include <sys/mman.h>
@@ -359,6 +360,7 @@ static tq_status write_item(const tq_plan *p, tq_writer *w, int64_t wi, const tq
 }
 
 tq_status tq_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn progress, void *ud, tq_error *err) {
+    if (p->gx) return tq_gguf_plan_execute(p, outdir, progress, ud, err);
     created cr = {0};
     cr.od.lock_fd = -1;
     tq_status st = TQ_OK;

@@ -6,6 +6,7 @@
  * dry run reports the sizes the real run produces.
  */
 #include "convert/convert.h"
+#include "convert/gguf_export.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,7 @@ void tq_plan_free(tq_plan *p) {
     for (int i = 0; i < p->n_meta; i++) { free(p->meta_k[i]); free(p->meta_v[i]); }
     free(p->items); free(p->rules); free(p->went); free(p->wmap); free(p->wnames);
     free(p->meta_k); free(p->meta_v);
+    tq_gguf_export_free(p->gx);
     free(p);
 }
 
@@ -94,6 +96,11 @@ tq_plan *tq_plan_create(const tq_model *m, const tq_convert_options *o, tq_error
     if (!p->items || !p->rules || !p->went || !p->wmap || !p->wnames || !hit_inc || !hit_exc) {
         tq_err(err, TQ_E_NOMEM, "out of memory");
         goto fail;
+    }
+    if (o->format == TQ_FORMAT_GGUF) {   /* ggml-typed entries: the GGUF path plans itself */
+        free(hit_inc); free(hit_exc);
+        if (tq_gguf_plan_build(p, err)) { tq_plan_free(p); return NULL; }
+        return p;
     }
     if (add_meta(p, "format", tq_strdup("pt"), err) || add_meta(p, TQ_META_VERSION, tq_strdup(TQ_VERSION_STRING), err))
         goto fail;

@@ -21,6 +21,7 @@
  * a row.
  */
 #include "io/format.h"
+#include "io/gguf_writer_backend.h"
 #include "io/npz.h"
 #include "io/safetensors.h"
 #include "io/zip.h"
@@ -107,8 +108,8 @@ static const tq_format_impl TQ_FORMAT_TABLE[TQ_FORMAT_COUNT] = {
         {TQ_FORMAT_NPZ, "npz", "numpy .npz archive", {"*.npz", NULL}, "weights.npz", NULL, RW | TQ_FORMAT_COMPRESSED},
         tq_npz_sniff, tq_npz_parse, tq_npz_writer_init},
     [TQ_FORMAT_GGUF] = {
-        {TQ_FORMAT_GGUF, "gguf", "GGUF file", {"*.gguf", NULL}, NULL, NULL, 0},
-        gguf_sniff, NULL, NULL},
+        {TQ_FORMAT_GGUF, "gguf", "GGUF file", {"*.gguf", NULL}, "model.gguf", NULL, TQ_FORMAT_CAN_WRITE},
+        gguf_sniff, NULL, tq_gguf_writer_init},
     [TQ_FORMAT_PYTORCH_ZIP] = {
         {TQ_FORMAT_PYTORCH_ZIP, "pytorch", "PyTorch zip checkpoint (pytorch_model.bin)", {"*.bin", "*.pt", "*.pth", NULL},
          "pytorch_model.bin", "pytorch_model.bin.index.json", 0},

@@ -178,6 +178,13 @@ void      tq_gguf_layout_free(tq_gguf_layout *lay);
 tq_status tq_gguf_write(const char *path, const tq_gguf_wkv *kv, int64_t n_kv, const tq_gguf_wtensor *t,
                         int64_t n_t, tq_error *err);
 
+/** Everything before the data section (lay->data_start bytes: header, KVs,
+ *  tensor infos, zero padding) into a malloc'd *out, for writers that stream
+ *  the tensors themselves at data_start + lay->offsets[i]. lay must be
+ *  tq_gguf_plan's for the same kv and t (data pointers are not read). */
+tq_status tq_gguf_write_header(const tq_gguf_wkv *kv, int64_t n_kv, const tq_gguf_wtensor *t, int64_t n_t,
+                               const tq_gguf_layout *lay, uint8_t **out, tq_error *err);
+
 /** The same bytes into a malloc'd buffer (*out, *size). */
 tq_status tq_gguf_write_mem(const tq_gguf_wkv *kv, int64_t n_kv, const tq_gguf_wtensor *t, int64_t n_t,
                             uint8_t **out, uint64_t *size, tq_error *err);

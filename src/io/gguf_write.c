@@ -199,6 +199,15 @@ tq_status tq_gguf_write_mem(const tq_gguf_wkv *kv, int64_t n_kv, const tq_gguf_w
     return TQ_OK;
 }
 
+tq_status tq_gguf_write_header(const tq_gguf_wkv *kv, int64_t n_kv, const tq_gguf_wtensor *t, int64_t n_t,
+                               const tq_gguf_layout *lay, uint8_t **out, tq_error *err) {
+    buf b = {malloc(lay->data_start ? lay->data_start : 1), 0};
+    *out = b.p;
+    if (!b.p) return tq_err(err, TQ_E_NOMEM, "out of memory for a %llu-byte GGUF header", (unsigned long long)lay->data_start);
+    emit_meta(&b, kv, n_kv, t, n_t, lay);
+    return TQ_OK;
+}
+
 tq_status tq_gguf_write(const char *path, const tq_gguf_wkv *kv, int64_t n_kv, const tq_gguf_wtensor *t, int64_t n_t,
                         tq_error *err) {
     static const uint8_t zeros[4096];
