@@ -13,9 +13,10 @@
  * reference quantizers (tq_ggml_quantize), rows split over threads: each
  * row's blocks depend on that row alone, so the bytes are the same for any
  * thread count. Each tensor is written at its planned offset as soon as it
- * is quantized, the header last, under a temporary name renamed on success
- * (tq_outfile): peak memory is the largest output tensor plus, where the input
- * is not aligned F32 (or rows are permuted), its float32 copy.
+ * is quantized, the header last, into an unnamed file in the output
+ * directory's staging directory, committed whole (tq_outfile, tq_outdir):
+ * peak memory is the largest output tensor plus its float32 copy (and the
+ * raw bytes of a non-F32 input tensor, read with pread).
  */
 #include "convert/gguf_export.h"
 #include "ggml/ggml_types.h"
@@ -302,18 +303,29 @@ static tq_status quantize_rows(int type, const float *src, uint8_t *dst, int64_t
     return TQ_OK;
 }
 
-/* The tensor's float32 values: borrowed from the map when the input is
- * aligned F32 and needs no permutation, else a decoded copy (*owned). */
+/* The tensor's float32 values, always a copy (*owned): a plain tensor's bytes
+ * are read with pread (tq_map_read: an input that shrinks mid-run is TQ_E_IO,
+ * not SIGBUS; docs/robustness.md) and decoded; a quantized one is decoded
+ * by tq_model_tensor_f32. */
 static tq_status tensor_f32(const tq_model *m, const tq_tensor *t, int permute_heads, const float **f, float **owned,
                             tq_error *err) {
-    *owned = NULL;
-    if (t->dtype == TQ_DTYPE_F32 && !t->quantized && !permute_heads && ((uintptr_t)t->data % sizeof(float)) == 0) {
-        *f = t->data;
-        return TQ_OK;
-    }
+    const tq_map *mp = &m->files[t->file_index].map;
+    const uint8_t *d = t->data;
+    bool in_map = !t->quantized && mp->data && d && d >= mp->data && d < mp->data + mp->size;
     if (!(*owned = malloc(sizeof(float) * (size_t)(t->numel ? t->numel : 1))))
         return tq_err(err, TQ_E_NOMEM, "tensor \"%s\": out of memory for %lld floats", t->name, (long long)t->numel);
-    tq_status st = tq_model_tensor_f32(m, t, *owned, err);
+    tq_status st;
+    if (in_map && t->dtype == TQ_DTYPE_F32) {
+        st = tq_map_read(mp, (uint64_t)(d - mp->data), *owned, (size_t)t->nbytes, err);
+    } else if (in_map) {
+        void *raw = malloc(t->nbytes ? (size_t)t->nbytes : 1);
+        st = raw ? tq_map_read(mp, (uint64_t)(d - mp->data), raw, (size_t)t->nbytes, err)
+                 : tq_err(err, TQ_E_NOMEM, "tensor \"%s\": out of memory", t->name);
+        if (!st && (st = tq_convert_to_f32(t->dtype, raw, t->numel, *owned, err))) tq_err_prefix(err, st, "tensor \"%s\"", t->name);
+        free(raw);
+    } else {
+        st = tq_model_tensor_f32(m, t, *owned, err);
+    }
     if (!st && permute_heads) st = permute_rows(*owned, t->shape[0], t->numel / t->shape[0], permute_heads, t->name, err);
     *f = *owned;
     return st;
@@ -324,14 +336,12 @@ tq_status tq_gguf_plan_execute(const tq_plan *p, const char *outdir, tq_progress
     const tq_gguf_layout *lay = &gx->lay;
     static const uint8_t zeros[256];
     tq_status st = TQ_OK;
-    int made_dir = 0, opened = 0;
-    if (!tq_is_dir(outdir)) {
-        if (mkdir(outdir, 0755) != 0) return tq_err(err, TQ_E_IO, "%s: cannot create output directory: %s", outdir, strerror(errno));
-        made_dir = 1;
-    }
+    int opened = 0;
+    tq_outdir od;   /* locked, staged, committed whole (core/outdir.c) */
+    if ((st = tq_outdir_begin(&od, outdir, err))) return st;
     uint64_t maxb = 1;
     for (int64_t k = 0; k < gx->n_wt; k++) if (lay->nbytes[k] > maxb) maxb = lay->nbytes[k];
-    char *path = tq_path_join(outdir, tq_format_by_id(p->o.format)->default_file);
+    char *path = tq_outdir_path(&od, tq_format_by_id(p->o.format)->default_file);
     uint8_t *q = malloc(maxb), *head = NULL;
     tq_outfile out;
     if (!path || !q) { st = tq_err(err, TQ_E_NOMEM, "out of memory"); goto done; }
@@ -361,12 +371,14 @@ tq_status tq_gguf_plan_execute(const tq_plan *p, const char *outdir, tq_progress
         st = tq_err(err, TQ_E_INTERNAL, "%s: wrote %llu bytes, planned %llu", path, (unsigned long long)out.size,
                     (unsigned long long)lay->file_size);
     if (!st) { st = tq_out_commit(&out, err); opened = 0; }
+    for (int f = 0; !st && f < p->m->nfiles; f++) st = tq_map_check_unchanged(&p->m->files[f].map, err);
+    if (!st) st = tq_outdir_commit(&od, err);
 done:
     if (opened) tq_out_abort(&out);
+    if (st) { tq_outdir_fix_message(&od, err); tq_outdir_abort(&od); }
     free(head);
     free(q);
     free(path);
-    if (st && made_dir) rmdir(outdir);
     return st;
 }
 
