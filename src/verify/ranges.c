@@ -19,6 +19,7 @@ tq_status tq_verify_block_ranges(const tq_tensor *t, int64_t rows, int64_t cols,
     const tq_qparams *p = &t->q;
     const tq_codec_impl *c = tq_codec_impl_get(p->codec);
     if (!c) return tq_err(err, TQ_E_UNSUPPORTED, "tensor \"%s\": no range rule for codec %d", t->name, (int)p->codec);
+    if (!c->block_range && !t->data) return tq_err(err, TQ_E_ARG, "tensor \"%s\": no codes to read the ranges from", t->name);
     int64_t nb = tq_block_count(p, rows, cols);
     for (int64_t b = 0; b < nb; b++) {
         double lo = 0, hi = 0;
