@@ -310,8 +310,8 @@ tq_bpe *tq_bpe_from_json(const char *json, size_t len, const char *name, tq_erro
     if (!j) return NULL;
     tq_bpe *t = tq_bpe_new(name, err);
     tq_status st = t ? from_json(t, j, name, err) : TQ_E_NOMEM;
-    if (!st) specials(t, NULL);
     if (!st) st = tq_bpe_finish(t, err);
+    if (!st) specials(t, NULL);
     cJSON_Delete(j);
     if (st) { tq_bpe_free(t); return NULL; }
     return t;
@@ -388,8 +388,8 @@ tq_bpe *tq_bpe_open_dir(const char *dir, tq_error *err) {
     if (has_tj && !(j = read_json(tj, err))) goto done;
     if (!(t = tq_bpe_new(has_tj ? tj : vj, err))) goto done;
     st = has_tj ? from_json(t, j, tj, err) : from_vocab_merges(t, vj, mt, cfg, err);
-    if (!st) specials(t, cfg);
     if (!st) st = tq_bpe_finish(t, err);
+    if (!st) specials(t, cfg);
     if (st) { tq_bpe_free(t); t = NULL; }
 done:
     cJSON_Delete(cfg);
