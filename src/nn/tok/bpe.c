@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_ID (1 << 24)
+#define MAX_ID TQ_BPE_MAX_ID
 #define MAX_POST 8
 
 struct tq_bpe {
@@ -261,6 +261,12 @@ const char *tq_bpe_token(const tq_bpe *t, int id) {
     if (!t || id < 0 || id >= t->n_ids) return NULL;
     if (t->added_of && t->added_of[id] >= 0) return t->added[t->added_of[id]].s;
     return t->tok[id];
+}
+
+int tq_bpe_find(const tq_bpe *t, const char *s, size_t len) {
+    for (int i = t->n_added - 1; i >= 0; i--)
+        if (t->added[i].len == len && !memcmp(t->added[i].s, s, len)) return t->added[i].id;
+    return tq_bpe_id(t, s, len);
 }
 
 int tq_bpe_vocab_size(const tq_bpe *t) { return t ? t->n_ids : 0; }
