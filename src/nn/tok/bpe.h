@@ -33,6 +33,7 @@
 #define TQ_NN_TOK_BPE_H
 #include "core/internal.h"
 #include "nn/tok/bpe_pretok.h"
+#include "nn/tok/tok.h"
 #include "trueq_nn.h"
 
 /* ---- the tokenizer (bpe.c) ---------------------------------------------- */
@@ -138,4 +139,8 @@ tq_bpe *tq_bpe_from_arrays(const tq_bpe_arrays *a, const char *name, tq_error *e
 tq_bpe *tq_bpe_open_dir(const char *dir, tq_error *err);
 /** tokenizer.json from memory; name for messages. */
 tq_bpe *tq_bpe_from_json(const char *json, size_t len, const char *name, tq_error *err);
+
+/** The tq_tok vtable over a tq_bpe (decode skips special tokens), for the
+ *  "bpe" row and any row that builds a tq_bpe another way (GGUF). */
+extern const tq_tok_vt tq_tok_bpe_vt;
 #endif
