@@ -62,41 +62,56 @@ static const struct { const char *name; tq_bpe_behavior b; } BEHAVIORS[] = {
     {"Removed", TQ_BPE_REMOVED}, {"Isolated", TQ_BPE_ISOLATED}, {"MergedWithPrevious", TQ_BPE_MERGED_PREV},
     {"MergedWithNext", TQ_BPE_MERGED_NEXT}, {"Contiguous", TQ_BPE_CONTIGUOUS}};
 
+/* One reader per pre-tokenizer type (a Sequence is read by pretok). To
+ * run another type: a step kind in bpe_pretok.c and one row here. */
+static tq_status pre_bytelevel(tq_bpe_pretok *pt, const cJSON *p, const char *name, tq_error *err) {
+    int a, b;
+    tq_status st;
+    if ((st = jbool(p, "add_prefix_space", 1, &a, name, err)) || (st = jbool(p, "use_regex", 1, &b, name, err))) return st;
+    return tq_bpe_pre_bytelevel(pt, a, b, name, err);
+}
+
+static tq_status pre_digits(tq_bpe_pretok *pt, const cJSON *p, const char *name, tq_error *err) {
+    int a;
+    tq_status st = jbool(p, "individual_digits", 0, &a, name, err);
+    return st ? st : tq_bpe_pre_digits(pt, a, name, err);
+}
+
+static tq_status pre_split(tq_bpe_pretok *pt, const cJSON *p, const char *name, tq_error *err) {
+    const cJSON *pat = get(p, "pattern"), *re = get(pat, "Regex"), *lit = get(pat, "String"), *beh = get(p, "behavior");
+    const cJSON *src = cJSON_IsString(re) ? re : lit;
+    int inv;
+    if (!cJSON_IsString(src) || !cJSON_IsString(beh))
+        return tq_err(err, TQ_E_FORMAT, "%s: Split needs \"pattern\" {\"Regex\"|\"String\": text} and \"behavior\"", name);
+    tq_status st = jbool(p, "invert", 0, &inv, name, err);
+    if (st) return st;
+    for (size_t i = 0; i < sizeof BEHAVIORS / sizeof BEHAVIORS[0]; i++)
+        if (!strcmp(beh->valuestring, BEHAVIORS[i].name))
+            return tq_bpe_pre_split(pt, src->valuestring, strlen(src->valuestring), src == lit, BEHAVIORS[i].b, inv, name,
+                                    err);
+    return tq_err(err, TQ_E_FORMAT, "%s: Split behavior \"%s\" is not one of tokenizers'", name, beh->valuestring);
+}
+
+static const struct {
+    const char *type;
+    tq_status (*read)(tq_bpe_pretok *pt, const cJSON *p, const char *name, tq_error *err);
+} PRETOKS[] = {{"ByteLevel", pre_bytelevel}, {"Digits", pre_digits}, {"Split", pre_split}};
+
 static tq_status pretok(tq_bpe *t, const cJSON *p, const char *name, tq_error *err) {
     if (!p || cJSON_IsNull(p)) return TQ_OK;
     const char *ty = jtype(p);
-    tq_bpe_pretok *pt = tq_bpe_pre(t);
-    int a, b;
-    tq_status st;
     if (!ty) return tq_err(err, TQ_E_FORMAT, "%s: a pre-tokenizer without a \"type\" string", name);
     if (!strcmp(ty, "Sequence")) {
         const cJSON *l = get(p, "pretokenizers");
         if (!cJSON_IsArray(l)) return tq_err(err, TQ_E_FORMAT, "%s: Sequence pre-tokenizer without \"pretokenizers\"", name);
-        for (const cJSON *c = l->child; c; c = c->next)
-            if ((st = pretok(t, c, name, err))) return st;
+        for (const cJSON *c = l->child; c; c = c->next) {
+            tq_status st = pretok(t, c, name, err);
+            if (st) return st;
+        }
         return TQ_OK;
     }
-    if (!strcmp(ty, "ByteLevel")) {
-        if ((st = jbool(p, "add_prefix_space", 1, &a, name, err)) || (st = jbool(p, "use_regex", 1, &b, name, err)))
-            return st;
-        return tq_bpe_pre_bytelevel(pt, a, b, name, err);
-    }
-    if (!strcmp(ty, "Digits")) {
-        if ((st = jbool(p, "individual_digits", 0, &a, name, err))) return st;
-        return tq_bpe_pre_digits(pt, a, name, err);
-    }
-    if (!strcmp(ty, "Split")) {
-        const cJSON *pat = get(p, "pattern"), *re = get(pat, "Regex"), *lit = get(pat, "String"), *beh = get(p, "behavior");
-        const cJSON *src = cJSON_IsString(re) ? re : lit;
-        if (!cJSON_IsString(src) || !cJSON_IsString(beh))
-            return tq_err(err, TQ_E_FORMAT, "%s: Split needs \"pattern\" {\"Regex\"|\"String\": text} and \"behavior\"", name);
-        if ((st = jbool(p, "invert", 0, &a, name, err))) return st;
-        for (size_t i = 0; i < sizeof BEHAVIORS / sizeof BEHAVIORS[0]; i++)
-            if (!strcmp(beh->valuestring, BEHAVIORS[i].name))
-                return tq_bpe_pre_split(pt, src->valuestring, strlen(src->valuestring), src == lit, BEHAVIORS[i].b, a,
-                                        name, err);
-        return tq_err(err, TQ_E_FORMAT, "%s: Split behavior \"%s\" is not one of tokenizers'", name, beh->valuestring);
-    }
+    for (size_t i = 0; i < sizeof PRETOKS / sizeof PRETOKS[0]; i++)
+        if (!strcmp(ty, PRETOKS[i].type)) return PRETOKS[i].read(tq_bpe_pre(t), p, name, err);
     return tq_err(err, TQ_E_UNSUPPORTED, "%s: pre-tokenizer %s is not supported (ByteLevel, Split, Digits, Sequence)",
                   name, ty);
 }
@@ -110,29 +125,20 @@ static tq_status pair_id(const cJSON *p, const char *k, int *id, const char *nam
     return TQ_OK;
 }
 
-/* The ids the post-processor puts around a single sequence. */
-static tq_status post(const cJSON *p, int *pre, int *npre, int *suf, int *nsuf, const char *name, tq_error *err) {
-    if (!p || cJSON_IsNull(p)) return TQ_OK;
-    const char *ty = jtype(p);
-    if (!ty) return tq_err(err, TQ_E_FORMAT, "%s: a post-processor without a \"type\" string", name);
-    if (!strcmp(ty, "ByteLevel")) return TQ_OK;
-    if (!strcmp(ty, "RobertaProcessing") || !strcmp(ty, "BertProcessing")) {
-        tq_status st = pair_id(p, "cls", &pre[0], name, err);
-        if (!st) st = pair_id(p, "sep", &suf[0], name, err);
-        *npre = *nsuf = 1;
-        return st;
-    }
-    if (!strcmp(ty, "Sequence")) {
-        const cJSON *l = get(p, "processors");
-        if (!cJSON_IsArray(l)) return tq_err(err, TQ_E_FORMAT, "%s: Sequence post-processor without \"processors\"", name);
-        for (const cJSON *c = l->child; c; c = c->next) {
-            tq_status st = post(c, pre, npre, suf, nsuf, name, err);
-            if (st) return st;
-        }
-        return TQ_OK;
-    }
-    if (strcmp(ty, "TemplateProcessing"))
-        return tq_err(err, TQ_E_UNSUPPORTED, "%s: post-processor %s is not supported", name, ty);
+/* The ids each post-processor type puts around a single sequence: one
+ * reader per type (a Sequence is read by post). */
+typedef struct { int pre[8], npre, suf[8], nsuf; } post_ids;
+
+static tq_status post_none(const cJSON *p, post_ids *o, const char *name, tq_error *err) { return TQ_OK; }
+
+static tq_status post_cls_sep(const cJSON *p, post_ids *o, const char *name, tq_error *err) {
+    tq_status st = pair_id(p, "cls", &o->pre[0], name, err);
+    if (!st) st = pair_id(p, "sep", &o->suf[0], name, err);
+    o->npre = o->nsuf = 1;
+    return st;
+}
+
+static tq_status post_template(const cJSON *p, post_ids *o, const char *name, tq_error *err) {
     const cJSON *single = get(p, "single"), *sp = get(p, "special_tokens");
     if (!cJSON_IsArray(single)) return tq_err(err, TQ_E_FORMAT, "%s: TemplateProcessing without \"single\"", name);
     int seen_seq = 0;
@@ -143,12 +149,36 @@ static tq_status post(const cJSON *p, int *pre, int *npre, int *suf, int *nsuf, 
         if (!cJSON_IsArray(ids))
             return tq_err(err, TQ_E_FORMAT, "%s: TemplateProcessing piece without a Sequence or a known SpecialToken", name);
         for (const cJSON *i = ids->child; i; i = i->next) {
-            int *n = seen_seq ? nsuf : npre, *v = seen_seq ? suf : pre;
+            int *n = seen_seq ? &o->nsuf : &o->npre, *v = seen_seq ? o->suf : o->pre;
             if (!cJSON_IsNumber(i) || *n >= 8) return tq_err(err, TQ_E_FORMAT, "%s: bad special_tokens ids", name);
             v[(*n)++] = i->valueint;
         }
     }
     return TQ_OK;
+}
+
+static const struct {
+    const char *type;
+    tq_status (*read)(const cJSON *p, post_ids *o, const char *name, tq_error *err);
+} POSTS[] = {{"ByteLevel", post_none}, {"RobertaProcessing", post_cls_sep}, {"BertProcessing", post_cls_sep},
+             {"TemplateProcessing", post_template}};
+
+static tq_status post(const cJSON *p, post_ids *o, const char *name, tq_error *err) {
+    if (!p || cJSON_IsNull(p)) return TQ_OK;
+    const char *ty = jtype(p);
+    if (!ty) return tq_err(err, TQ_E_FORMAT, "%s: a post-processor without a \"type\" string", name);
+    if (!strcmp(ty, "Sequence")) {
+        const cJSON *l = get(p, "processors");
+        if (!cJSON_IsArray(l)) return tq_err(err, TQ_E_FORMAT, "%s: Sequence post-processor without \"processors\"", name);
+        for (const cJSON *c = l->child; c; c = c->next) {
+            tq_status st = post(c, o, name, err);
+            if (st) return st;
+        }
+        return TQ_OK;
+    }
+    for (size_t i = 0; i < sizeof POSTS / sizeof POSTS[0]; i++)
+        if (!strcmp(ty, POSTS[i].type)) return POSTS[i].read(p, o, name, err);
+    return tq_err(err, TQ_E_UNSUPPORTED, "%s: post-processor %s is not supported", name, ty);
 }
 
 /* ---- special ids ----------------------------------------------------------- */
@@ -285,9 +315,9 @@ static tq_status from_json(tq_bpe *t, const cJSON *j, const char *name, tq_error
         tq_bpe_set_special(t, TQ_TOK_UNK, mo.unk);
     }
     tq_bpe_set_model(t, &mo);
-    int pre[8], suf[8], npre = 0, nsuf = 0;
-    if ((st = post(get(j, "post_processor"), pre, &npre, suf, &nsuf, name, err)) ||
-        (st = tq_bpe_set_post(t, pre, npre, suf, nsuf, err)))
+    post_ids ids = {{0}, 0, {0}, 0};
+    if ((st = post(get(j, "post_processor"), &ids, name, err)) ||
+        (st = tq_bpe_set_post(t, ids.pre, ids.npre, ids.suf, ids.nsuf, err)))
         return st;
     const cJSON *d = get(j, "decoder");
     const char *dt = d && !cJSON_IsNull(d) ? jtype(d) : "";
