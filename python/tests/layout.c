@@ -13,15 +13,15 @@
 
 int main(void) {
     ROW(tq_error, msg);
-    ROW(tq_qparams, alpha);
+    ROW(tq_qparams, ggml_type);
     ROW(tq_aux_desc, per_row);
     ROW(tq_tensor, rule);
     ROW(tq_format_info, caps);
-    ROW(tq_codec_info, uses_alpha);
-    ROW(tq_convert_options, n_exclude);
+    ROW(tq_codec_info, default_ggml_type);
+    ROW(tq_convert_options, gguf_type);
     ROW(tq_plan_item, aux_bytes);
-    ROW(tq_ledger_row, note);
-    ROW(tq_ledger_totals, numel_quantized);
+    ROW(tq_ledger_row, bits_per_weight);
+    ROW(tq_ledger_totals, metadata_bytes);
     ROW(tq_verify_metrics, top_e2);
     ROW(tq_verify_row, grade);
     ROW(tq_spectral_layer, warning);

@@ -48,7 +48,7 @@ class Error(C.Structure):
 
 class QParams(C.Structure):
     _fields_ = [("codec", C.c_int), ("bits", C.c_int), ("gran", C.c_int), ("group", i64),
-                ("pad", C.c_int), ("alpha", C.c_float)]
+                ("pad", C.c_int), ("alpha", C.c_float), ("ggml_type", C.c_int)]
 
 
 class AuxDesc(C.Structure):
@@ -72,13 +72,15 @@ class FormatInfo(C.Structure):
 class CodecInfo(C.Structure):
     _fields_ = [("id", C.c_int), ("name", C.c_char_p), ("summary", C.c_char_p), ("bits_mask", C.c_uint),
                 ("gran_mask", C.c_uint), ("layout", C.c_char_p), ("default_bits", C.c_int),
-                ("default_gran", C.c_int), ("default_group", i64), ("uses_alpha", C.c_int)]
+                ("default_gran", C.c_int), ("default_group", i64), ("uses_alpha", C.c_int),
+                ("default_ggml_type", C.c_int)]
 
 
 class ConvertOptions(C.Structure):
     _fields_ = [("q", QParams), ("format", C.c_int), ("quantize_embeddings", C.c_int), ("simulate", C.c_int),
                 ("allow_nonfinite", C.c_int), ("threads", C.c_int), ("include", C.POINTER(C.c_char_p)),
-                ("n_include", C.c_int), ("exclude", C.POINTER(C.c_char_p)), ("n_exclude", C.c_int)]
+                ("n_include", C.c_int), ("exclude", C.POINTER(C.c_char_p)), ("n_exclude", C.c_int),
+                ("gguf_type", C.c_char_p)]
 
 
 class PlanItem(C.Structure):
@@ -88,14 +90,15 @@ class PlanItem(C.Structure):
 
 class LedgerRow(C.Structure):
     _fields_ = [("t", C.POINTER(Tensor)), ("payload_bytes", u64), ("aux_bytes", u64), ("fake", C.c_int),
-                ("distinct", i64), ("note", C.c_char * 200)]
+                ("distinct", i64), ("note", C.c_char * 200), ("bits_per_weight", C.c_double)]
 
 
 class LedgerTotals(C.Structure):
     _fields_ = [("file_bytes", u64), ("header_bytes", u64), ("padding_bytes", u64), ("payload_bytes", u64),
                 ("aux_bytes", u64), ("other_bytes", u64), ("stored_data_bytes", u64),
                 ("by_dtype", u64 * DTYPE_COUNT), ("n_tensors", i64), ("n_quantized", i64),
-                ("n_simulated", i64), ("n_fake", i64), ("numel", i64), ("numel_quantized", i64)]
+                ("n_simulated", i64), ("n_fake", i64), ("numel", i64), ("numel_quantized", i64),
+                ("metadata_bytes", u64)]
 
 
 class VerifyMetrics(C.Structure):
@@ -169,6 +172,7 @@ P, E = C.c_void_p, C.POINTER(Error)
 fn("tq_version", C.c_char_p)
 fn("tq_status_str", C.c_char_p, C.c_int)
 fn("tq_gran_name", C.c_char_p, C.c_int)
+fn("tq_ggml_type_name", C.c_char_p, C.c_int)
 fn("tq_gran_from_name", C.c_int, C.c_char_p)
 fn("tq_codec_by_id", C.POINTER(CodecInfo), C.c_int)
 fn("tq_codec_by_name", C.POINTER(CodecInfo), C.c_char_p)

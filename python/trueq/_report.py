@@ -33,13 +33,20 @@ def _ledger_dict(model, led):
             ci = lib.tq_codec_by_id(t.q.codec)
             row.update(codec=s(ci.contents.name) if ci else "?", bits=t.q.bits, granularity=s(lib.tq_gran_name(t.q.gran)),
                        group=int(t.q.group), original_dtype=s(lib.tq_dtype_name(t.orig_dtype)))
+        # GGUF: every tensor's ggml type; a block type's block size and bytes
+        gn = s(lib.tq_ggml_type_name(t.q.ggml_type)) if t.quantized and t.q.ggml_type else \
+            s(lib.tq_dtype_name(t.dtype)) if model.format == "gguf" else None
+        if gn:
+            blk = int(t.q.group) if t.quantized else 1
+            row.update(ggml_type=gn, block=blk, block_bytes=int(r.payload_bytes) // (int(t.numel) // blk) if t.numel else 0)
         row.update(numel=int(t.numel), payload_bytes=int(r.payload_bytes), scale_bytes=int(r.aux_bytes),
-                   fake_quant=bool(r.fake), distinct_values=int(r.distinct), note=s(r.note))
+                   bits_per_weight=float("%.9g" % r.bits_per_weight), fake_quant=bool(r.fake),
+                   distinct_values=int(r.distinct), note=s(r.note))
         rows.append(row)
     T = lib.tq_ledger_totals_get(led).contents
     totals = {"file_bytes": T.file_bytes, "header_bytes": T.header_bytes, "padding_bytes": T.padding_bytes,
               "payload_bytes": T.payload_bytes, "scale_bytes": T.aux_bytes, "stored_data_bytes": T.stored_data_bytes,
-              "other_bytes": T.other_bytes, "tensors": T.n_tensors, "quantized": T.n_quantized,
+              "other_bytes": T.other_bytes, "metadata_bytes": T.metadata_bytes, "tensors": T.n_tensors, "quantized": T.n_quantized,
               "simulated": T.n_simulated, "fake_quant": T.n_fake, "weights": T.numel,
               "quantized_weights": T.numel_quantized, "bytes_by_dtype": _dtype_bytes(T.by_dtype)}
     return {"path": model.path, "format": model.format, "tensors": rows, "totals": totals}

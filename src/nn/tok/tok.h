@@ -38,4 +38,5 @@ typedef struct tq_tok_kind {
 /* The rows (one per tokenizer file). */
 extern const tq_tok_kind tq_tok_wordpiece;
 extern const tq_tok_kind tq_tok_sentencepiece;
+extern const tq_tok_kind tq_tok_bpe;           /* bpe_load.c */
 #endif
