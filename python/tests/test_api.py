@@ -209,7 +209,10 @@ def test_convert_errors(synth_model, tmp_path):
     with pytest.raises(ValueError):
         trueq.convert(synth_model, tmp_path / "o", granularity="row")
     with pytest.raises(ValueError):
+        trueq.convert(synth_model, tmp_path / "o", format="coreml")    # no such row
+    with pytest.raises(trueq.TrueqError) as ei:                        # a row, recognised but not written
         trueq.convert(synth_model, tmp_path / "o", format="onnx")
+    assert ei.value.status == 3 and "cannot be written" in ei.value.message
     with pytest.raises(ValueError):
         trueq.convert(synth_model, tmp_path / "o", alpha=1.0)      # linear-sym has no alpha
     with pytest.raises(trueq.TrueqError) as ei:
