@@ -221,6 +221,10 @@ static cJSON *read_json(const char *path, tq_error *err) {
 static tq_status vocab(tq_bpe *t, const cJSON *v, const char *name, tq_error *err) {
     if (!cJSON_IsObject(v)) return tq_err(err, TQ_E_FORMAT, "%s: the vocabulary is not a {token: id} object", name);
     for (const cJSON *c = v->child; c; c = c->next) {
+        /* range first: casting a double beyond int64 to int64 is undefined (found by fuzz_bpe) */
+        if (cJSON_IsNumber(c) && !(c->valuedouble > -9.2e18 && c->valuedouble < 9.2e18))
+            return tq_err(err, TQ_E_FORMAT, "%s: token \"%.64s\": the id %.6g is out of range", name, c->string,
+                          c->valuedouble);
         if (!cJSON_IsNumber(c) || c->valuedouble != (double)(int64_t)c->valuedouble)
             return tq_err(err, TQ_E_FORMAT, "%s: token \"%.64s\": the id is not an integer", name, c->string);
         tq_status st = tq_bpe_add_token(t, c->string, strlen(c->string), (int64_t)c->valuedouble, err);
