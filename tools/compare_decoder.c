@@ -42,42 +42,6 @@ int tqc_is_decoder(const char *path) {
     return r;
 }
 
-/* Token ids separated by white space, each in [0, vocab). */
-static int read_ids(const char *cmd, const char *path, int vocab, int **ids, int *n) {
-    tq_error err = {0};
-    char *buf;
-    size_t len;
-    if (tq_read_file(path, &buf, &len, &err)) return tqc_fail(cmd, &err);
-    int cap = 0, rc = TQC_EXIT_OK;
-    *n = 0;
-    for (const char *p = buf; *p && !rc;) {
-        if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') { p++; continue; }
-        int64_t v;
-        const char *start = p;
-        if (tqc_scan_i64(&p, " \t\r\n", &v)) {
-            rc = tqc_error(cmd, "%s: \"%.20s\" (byte %td) is not a token id", path, start, start - buf);
-            break;
-        } else if (v < 0 || v >= vocab) {
-            rc = tqc_error(cmd, "%s: token id %lld (byte %td) is outside the vocabulary [0, %d)", path, (long long)v,
-                           start - buf, vocab);
-        } else {
-            if (*n == cap) {
-                cap = cap ? 2 * cap : 256;
-                int *ni = realloc(*ids, (size_t)cap * sizeof *ni);
-                if (!ni) { rc = tqc_error(cmd, "out of memory"); break; }
-                *ids = ni;
-            }
-            (*ids)[(*n)++] = (int)v;
-        }
-    }
-    free(buf);
-    if (!rc && *n == 0) {
-        fprintf(stderr, "trueq %s: %s holds no token ids\n", cmd, path);
-        rc = TQC_EXIT_FAIL;
-    }
-    return rc;
-}
-
 typedef struct cmpdec_args {
     const char *text, *prompt, *ids, *config, *tokenizer;
     double max_kl, min_agree;
@@ -128,10 +92,10 @@ static int run(const tqc_ctx *c, void *va) {
     const char *src = "built-in";
     const int vocab = tq_llama_config_of(A.l)->vocab_size;
     if (ids_file) {
-        if ((rc = read_ids(cmd, ids_file, vocab, &ids, &n))) goto out;
+        if ((rc = tqc_dec_read_ids(cmd, ids_file, vocab, &ids, &n))) goto out;
         src = ids_file;
     } else {
-        tok = tqc_dec_tok_open(cmd, tokenizer, tq_model_dir(A.m), tq_model_dir(B.m));
+        tok = tqc_dec_tok_open(cmd, tokenizer ? tokenizer : A.gguf, tq_model_dir(A.m), tq_model_dir(B.m));
         if (!tok) { rc = TQC_EXIT_FAIL; goto out; }
         size_t tlen;
         if (text_file) {

@@ -8,7 +8,7 @@
  * which field (with the defaults transformers uses when a key is absent).
  * The encoder (encoder.c) and the decoder (llama.c) read the row; nothing
  * else in src/nn/ spells a tensor name. Rows live one per file beside this
- * header (bert.c, distilbert.c, llama2c.c, llama_hf.c) and are listed in
+ * header (bert.c, distilbert.c, llama2c.c, llama_hf.c, llama_gguf.c) and are listed in
  * table.c.
  *
  * This header has no .c of its own (types and the rows' declarations only),
@@ -108,4 +108,5 @@ extern const tq_arch tq_arch_bert;
 extern const tq_arch tq_arch_distilbert;
 extern const tq_arch tq_arch_llama2c;
 extern const tq_arch tq_arch_llama_hf;
+extern const tq_arch tq_arch_llama_gguf;
 #endif

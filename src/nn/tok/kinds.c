@@ -14,6 +14,7 @@
 static const tq_tok_kind *const KINDS[] = {
     &tq_tok_wordpiece,
     &tq_tok_sentencepiece,
+    &tq_tok_gguf_spm,
 };
 #define N_KINDS ((int)(sizeof KINDS / sizeof KINDS[0]))
 
