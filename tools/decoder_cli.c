@@ -13,20 +13,20 @@ void tqc_dec_side_free(tqc_dec_side *s) {
 int tqc_dec_side_open(tqc_dec_side *s, const char *cmd, const tq_llama_config *forced, const tq_llama_config *fallback,
                   const char *fallback_dir, const tq_llama_opts *lo) {
     tq_error err = {0};
-    s->m = tq_model_open(s->path, &err);
-    if (!s->m) return tqc_fail(cmd, &err);
-    if (!tq_llama_detect(s->m))
-        return tqc_error(cmd, "%s is not a Llama-style decoder (no tok_embeddings.weight or model.embed_tokens.weight)",
-                         s->path);
     tq_llama_config cfg;
     const tq_llama_config *use = forced;
     s->config_from = "--config";
     s->gguf = tq_llama_is_gguf(s->path) ? s->path : NULL;
-    if (!use && s->gguf) {   /* a GGUF file carries its configuration */
+    if (!use && s->gguf) {   /* a GGUF file carries its configuration (read first: it names the architecture) */
         if (tq_llama_config_read(s->gguf, &cfg, &err)) return tqc_fail(cmd, &err);
         use = &cfg;
         s->config_from = s->gguf;
     }
+    s->m = tq_model_open(s->path, &err);
+    if (!s->m) return tqc_fail(cmd, &err);
+    if (!tq_llama_detect(s->m))
+        return tqc_error(cmd, "%s is not a Llama-style decoder (no tok_embeddings.weight, model.embed_tokens.weight "
+                         "or token_embd.weight)", s->path);
     if (!use) {
         tq_status st = tq_llama_config_find(tq_model_dir(s->m), &cfg, &err);
         if (st == TQ_OK) { use = &cfg; s->config_from = tq_model_dir(s->m); }

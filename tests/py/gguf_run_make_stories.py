@@ -3,6 +3,7 @@
 
 usage: gguf_run_make_stories.py MODEL_DIR OUT.gguf [--arch NAME]
                                  [--drop-kv KEY]... [--drop-tensor NAME]...
+                                 [--safetensors OUT.safetensors]
 
 MODEL_DIR holds stories260K.safetensors, params.json and tok512.bin. The
 file is what convert_hf_to_gguf.py would write for a llama2.c model:
@@ -12,7 +13,9 @@ tensor F32 as stored (q/k stay in the Meta layout, which is the one GGUF
 llama files use), and the tokenizer as tokenizer.ggml.* (model "llama";
 tok512.bin's pieces with U+2581 for spaces, its scores, token types: 0
 unknown, 1 and 2 control, <0xNN> byte, the rest normal). --arch, --drop-kv
-and --drop-tensor make the broken variants the error tests need. Used by
+and --drop-tensor make the broken variants the error tests need;
+--safetensors also writes the same tensors, GGUF names and all, as a
+safetensors file (what a GGUF's weights look like to any reader). Used by
 tests/test_llama_gguf.c and tests/cli/generate_gguf.sh.
 """
 import json
@@ -54,6 +57,19 @@ def read_safetensors(path):
     return out
 
 
+def write_safetensors(path, tensors):
+    header, off = {}, 0
+    for name, t in tensors.items():
+        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [off, off + t.nbytes]}
+        off += t.nbytes
+    h = json.dumps(header).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h)
+        for t in tensors.values():
+            f.write(t.astype("<f4").tobytes())
+
+
 def read_tok(path):
     with open(path, "rb") as f:
         data = f.read()
@@ -71,7 +87,7 @@ def read_tok(path):
 def main():
     args = sys.argv[1:]
     model_dir, out = args[0], args[1]
-    arch, drop_kv, drop_t = "llama", set(), set()
+    arch, drop_kv, drop_t, st_out = "llama", set(), set(), None
     i = 2
     while i < len(args):
         if args[i] == "--arch":
@@ -80,6 +96,8 @@ def main():
             drop_kv.add(args[i + 1])
         elif args[i] == "--drop-tensor":
             drop_t.add(args[i + 1])
+        elif args[i] == "--safetensors":
+            st_out = args[i + 1]
         else:
             raise SystemExit("unknown option " + args[i])
         i += 2
@@ -127,10 +145,14 @@ def main():
     for key, fn in tok_kv.items():
         if key not in drop_kv:
             fn()
+    kept = {}
     for name, t in read_safetensors(os.path.join(model_dir, "stories260K.safetensors")).items():
         g = gguf_name(name)
         if g not in drop_t:
-            w.add_tensor(g, np.ascontiguousarray(t, dtype=np.float32))
+            kept[g] = np.ascontiguousarray(t, dtype=np.float32)
+            w.add_tensor(g, kept[g])
+    if st_out:
+        write_safetensors(st_out, kept)
     w.write_header_to_file()
     w.write_kv_data_to_file()
     w.write_tensors_to_file()
