@@ -3,12 +3,11 @@
  */
 #include "nn/gguf_kv.h"
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 tq_gkv tq_gkv_init(const tq_gguf *g, const char *path, const char *prefix, tq_error *err) {
-    tq_gkv k = {g, path, prefix ? prefix : "", TQ_OK, err};
+    tq_gkv k = {{NULL, path, TQ_OK, err}, g, prefix ? prefix : ""};
     return k;
 }
 
@@ -23,24 +22,25 @@ const tq_gguf_value *tq_gkv_find(const tq_gkv *k, const char *key) {
     return i < 0 ? NULL : &k->g->kv[i].v;
 }
 
-tq_status tq_gkv_fail(tq_gkv *k, tq_status st, const char *fmt, ...) {
-    if (k->st) return k->st;
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return k->st = tq_err(k->err, st, "%s: %s", k->path, msg);
+/* The value of key, or NULL (absent, or an earlier error). */
+static const tq_gguf_value *get(tq_gkv *k, const char *key) { return k->c.st ? NULL : tq_gkv_find(k, key); }
+
+/* The value of key when present and of type t; else NULL (absent, or an
+ * error "must be a <T>" recorded). */
+static const tq_gguf_value *typed(tq_gkv *k, const char *key, tq_gguf_vtype t) {
+    const tq_gguf_value *v = get(k, key);
+    if (!v || v->type == t) return v;
+    char full[256];
+    tq_cfg_fail(&k->c, TQ_E_FORMAT, "GGUF key \"%s\" must be a %s, not %s", tq_gkv_name(k, key, full, sizeof full),
+                tq_gguf_vtype_name(t), tq_gguf_vtype_name(v->type));
+    return NULL;
 }
 
-/* The value of key, or NULL (absent, or an earlier error). */
-static const tq_gguf_value *get(tq_gkv *k, const char *key) { return k->st ? NULL : tq_gkv_find(k, key); }
-
 int tq_gkv_require(tq_gkv *k, const char *key) {
-    if (k->st) return 0;
+    if (k->c.st) return 0;
     if (tq_gkv_find(k, key)) return 1;
     char full[256];
-    tq_gkv_fail(k, TQ_E_FORMAT, "GGUF key \"%s\" is missing", tq_gkv_name(k, key, full, sizeof full));
+    tq_cfg_fail(&k->c, TQ_E_FORMAT, "GGUF key \"%s\" is missing", tq_gkv_name(k, key, full, sizeof full));
     return 0;
 }
 
@@ -67,7 +67,7 @@ int tq_gkv_int(tq_gkv *k, const char *key, int64_t *out, int64_t lo, int64_t hi)
         snprintf(what, sizeof what, "%llu", (unsigned long long)v->num.u);
     }
     if (!ok) {
-        tq_gkv_fail(k, TQ_E_FORMAT, "GGUF key \"%s\" must be an integer in [%lld, %lld], not %s", full, (long long)lo,
+        tq_cfg_fail(&k->c, TQ_E_FORMAT, "GGUF key \"%s\" must be an integer in [%lld, %lld], not %s", full, (long long)lo,
                     (long long)hi, what);
         return 0;
     }
@@ -84,7 +84,7 @@ int tq_gkv_float(tq_gkv *k, const char *key, double *out, double lo, double hi) 
     if (isf) snprintf(what, sizeof what, "%.9g", v->num.f);
     else snprintf(what, sizeof what, "%s", tq_gguf_vtype_name(v->type));
     if (!isf || !isfinite(v->num.f) || v->num.f < lo || v->num.f > hi) {
-        tq_gkv_fail(k, TQ_E_FORMAT, "GGUF key \"%s\" must be a number in [%.9g, %.9g], not %s", full, lo, hi, what);
+        tq_cfg_fail(&k->c, TQ_E_FORMAT, "GGUF key \"%s\" must be a number in [%.9g, %.9g], not %s", full, lo, hi, what);
         return 0;
     }
     *out = v->num.f;
@@ -92,29 +92,15 @@ int tq_gkv_float(tq_gkv *k, const char *key, double *out, double lo, double hi) 
 }
 
 int tq_gkv_bool(tq_gkv *k, const char *key, int *out) {
-    const tq_gguf_value *v = get(k, key);
-    if (!v) return 0;
-    if (v->type != TQ_GGUF_BOOL) {
-        char full[256];
-        tq_gkv_fail(k, TQ_E_FORMAT, "GGUF key \"%s\" must be a BOOL, not %s", tq_gkv_name(k, key, full, sizeof full),
-                    tq_gguf_vtype_name(v->type));
-        return 0;
-    }
-    *out = v->num.u != 0;
-    return 1;
+    const tq_gguf_value *v = typed(k, key, TQ_GGUF_BOOL);
+    if (v) *out = v->num.u != 0;
+    return v != NULL;
 }
 
 int tq_gkv_string(tq_gkv *k, const char *key, tq_gguf_str *out) {
-    const tq_gguf_value *v = get(k, key);
-    if (!v) return 0;
-    if (v->type != TQ_GGUF_STRING) {
-        char full[256];
-        tq_gkv_fail(k, TQ_E_FORMAT, "GGUF key \"%s\" must be a STRING, not %s", tq_gkv_name(k, key, full, sizeof full),
-                    tq_gguf_vtype_name(v->type));
-        return 0;
-    }
-    *out = v->str;
-    return 1;
+    const tq_gguf_value *v = typed(k, key, TQ_GGUF_STRING);
+    if (v) *out = v->str;
+    return v != NULL;
 }
 
 int tq_gkv_array(tq_gkv *k, const char *key, tq_gguf_vtype elem_type, uint64_t count, const tq_gguf_value **out) {
@@ -127,7 +113,7 @@ int tq_gkv_array(tq_gkv *k, const char *key, tq_gguf_vtype elem_type, uint64_t c
             snprintf(got, sizeof got, "an array of %llu %s", (unsigned long long)v->count, tq_gguf_vtype_name(v->elem_type));
         else
             snprintf(got, sizeof got, "%s", tq_gguf_vtype_name(v->type));
-        tq_gkv_fail(k, TQ_E_FORMAT, "GGUF key \"%s\" must be an array of %s%s, not %s",
+        tq_cfg_fail(&k->c, TQ_E_FORMAT, "GGUF key \"%s\" must be an array of %s%s, not %s",
                     tq_gkv_name(k, key, full, sizeof full), tq_gguf_vtype_name(elem_type), want, got);
         return 0;
     }

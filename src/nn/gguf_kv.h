@@ -6,9 +6,10 @@
  * as prefix + key (prefix "" or e.g. "llama."). The getters follow
  * config.h's rules: an absent key leaves *out unchanged and returns 0; a key
  * of an accepted type within range is stored and returns 1; anything else
- * records an error and returns 0. The first error sticks (k->st, k->err) and
- * later getters do nothing, so a reader calls them in a row and checks k->st
- * once. Every message names the file and the full key:
+ * records an error and returns 0. The first error sticks (k->c.st, k->c.err)
+ * and later getters do nothing, so a reader calls them in a row and checks k->st
+ * once (the same error state as config.h's, so tq_cfg_fail records more).
+ * Every message names the file and the full key:
  *   PATH: GGUF key "llama.block_count" is missing
  *   PATH: GGUF key "K" must be an integer in [LO, HI], not STRING
  *   PATH: GGUF key "K" must be an integer in [LO, HI], not 0
@@ -17,13 +18,14 @@
 #ifndef TQ_NN_GGUF_KV_H
 #define TQ_NN_GGUF_KV_H
 #include "io/gguf.h"
+#include "nn/config.h"
 
 typedef struct tq_gkv {
+    tq_cfg         c;       /* config.h's error state: c.path names the file,
+                               c.st the first error (c.root unused, NULL);
+                               record errors with tq_cfg_fail(&k->c, ...)  */
     const tq_gguf *g;       /* borrowed                                   */
-    const char    *path;    /* borrowed: names the file in messages        */
     const char    *prefix;  /* put before every key ("" for none)          */
-    tq_status      st;      /* the first error, or TQ_OK                   */
-    tq_error      *err;
 } tq_gkv;
 
 /** A reader over g (prefix NULL: ""). */
@@ -32,12 +34,6 @@ tq_gkv tq_gkv_init(const tq_gguf *g, const char *path, const char *prefix, tq_er
 const char *tq_gkv_name(const tq_gkv *k, const char *key, char *buf, size_t cap);
 /** The value of prefix + key, or NULL when absent. */
 const tq_gguf_value *tq_gkv_find(const tq_gkv *k, const char *key);
-/** Record an error (unless one is recorded already); returns k->st. */
-tq_status tq_gkv_fail(tq_gkv *k, tq_status st, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
 /** 1 when present; else records "is missing" and returns 0. */
 int tq_gkv_require(tq_gkv *k, const char *key);
 /** Any integer value type (UINT8..INT64) in [lo, hi]. */

@@ -75,7 +75,7 @@ static const struct { const char *arch; const tq_arch *row; } GGUF_ARCHS[] = {
 /* feed_forward_length: one number, or one per layer (all equal here). */
 static void gguf_ffn(tq_gkv *k, const char *key, int n_layers, int *out) {
     const tq_gguf_value *v = tq_gkv_find(k, key);
-    if (k->st || !v) return;
+    if (k->c.st || !v) return;
     if (v->type != TQ_GGUF_ARRAY) {
         int64_t h;
         if (tq_gkv_int(k, key, &h, 1, BIG)) *out = (int)h;
@@ -87,7 +87,7 @@ static void gguf_ffn(tq_gkv *k, const char *key, int n_layers, int *out) {
     for (uint64_t i = 0; i < a->count; i++) {
         uint32_t h = tq_ld32(a->elems + 4 * i);
         if (h < 1 || h > BIG || (i && h != (uint32_t)*out)) {
-            tq_gkv_fail(k, TQ_E_UNSUPPORTED, "GGUF key \"%s\"[%llu] is %u; the decoder needs one width in [1, %d] for every "
+            tq_cfg_fail(&k->c, TQ_E_UNSUPPORTED, "GGUF key \"%s\"[%llu] is %u; the decoder needs one width in [1, %d] for every "
                         "layer", tq_gkv_name(k, key, full, sizeof full), (unsigned long long)i, h, BIG);
             return;
         }
@@ -100,7 +100,7 @@ static void gguf_must_equal(tq_gkv *k, const char *key, int64_t want, const char
     int64_t v;
     char full[256];
     if (tq_gkv_int(k, key, &v, 0, INT32_MAX) && v != want)
-        tq_gkv_fail(k, TQ_E_UNSUPPORTED, "GGUF key \"%s\" is %lld; the decoder needs %s = %lld",
+        tq_cfg_fail(&k->c, TQ_E_UNSUPPORTED, "GGUF key \"%s\" is %lld; the decoder needs %s = %lld",
                     tq_gkv_name(k, key, full, sizeof full), (long long)v, what, (long long)want);
 }
 
@@ -108,7 +108,7 @@ tq_status tq_llama_config_gguf(const tq_gguf *g, const char *path, tq_llama_conf
     memset(c, 0, sizeof *c);
     tq_gkv k = tq_gkv_init(g, path, "", err);
     tq_gguf_str arch = {0};
-    if (!tq_gkv_require(&k, "general.architecture") || !tq_gkv_string(&k, "general.architecture", &arch)) return k.st;
+    if (!tq_gkv_require(&k, "general.architecture") || !tq_gkv_string(&k, "general.architecture", &arch)) return k.c.st;
     const tq_arch *a = NULL;
     char list[128] = "", prefix[64];
     for (int i = 0; i < N_GGUF_ARCHS; i++) {
@@ -137,18 +137,18 @@ tq_status tq_llama_config_gguf(const tq_gguf *g, const char *path, tq_llama_conf
     if (tq_gkv_float(&k, K->eps, &f, 0, 1)) c->norm_eps = (float)f;
     if (tq_gkv_float(&k, "rope.freq_base", &f, 1e-6, 1e12)) c->rope_theta = (float)f;
     if (tq_gkv_int(&k, K->vocab, &v, 1, BIG)) c->vocab_size = (int)v;
-    if (k.st) return k.st;
+    if (k.c.st) return k.c.st;
     /* what this decoder does not run, refused by name */
     tq_gguf_str rs;
     char full[256];
     if (tq_gkv_string(&k, "rope.scaling.type", &rs) && !tq_gkv_str_is(rs, "none"))
-        tq_gkv_fail(&k, TQ_E_UNSUPPORTED, "GGUF key \"%s\" is \"%.*s\"; the decoder runs plain RoPE only (\"none\")",
+        tq_cfg_fail(&k.c, TQ_E_UNSUPPORTED, "GGUF key \"%s\" is \"%.*s\"; the decoder runs plain RoPE only (\"none\")",
                     tq_gkv_name(&k, "rope.scaling.type", full, sizeof full), (int)(rs.len > 64 ? 64 : rs.len), rs.s);
     if (tq_gkv_float(&k, "rope.scale_linear", &f, 0, 1e12) && f != 1.0)
-        tq_gkv_fail(&k, TQ_E_UNSUPPORTED, "GGUF key \"%s\" is %g; the decoder runs plain RoPE only (1)",
+        tq_cfg_fail(&k.c, TQ_E_UNSUPPORTED, "GGUF key \"%s\" is %g; the decoder runs plain RoPE only (1)",
                     tq_gkv_name(&k, "rope.scale_linear", full, sizeof full), f);
     if (tq_gkv_int(&k, "expert_count", &v, 0, INT32_MAX) && v > 0)
-        tq_gkv_fail(&k, TQ_E_UNSUPPORTED, "GGUF key \"%s\" is %lld: mixture-of-experts models are not supported",
+        tq_cfg_fail(&k.c, TQ_E_UNSUPPORTED, "GGUF key \"%s\" is %lld: mixture-of-experts models are not supported",
                     tq_gkv_name(&k, "expert_count", full, sizeof full), (long long)v);
     if (c->dim % c->n_heads == 0) {
         int hs = c->dim / c->n_heads;
@@ -161,14 +161,14 @@ tq_status tq_llama_config_gguf(const tq_gguf *g, const char *path, tq_llama_conf
     k.prefix = "";
     if (tq_gkv_find(&k, "tokenizer.ggml.tokens") && tq_gkv_array(&k, "tokenizer.ggml.tokens", TQ_GGUF_STRING, 0, &toks)) {
         if (c->vocab_size && (uint64_t)c->vocab_size != toks->count)
-            tq_gkv_fail(&k, TQ_E_FORMAT, "GGUF key \"%svocab_size\" is %d but tokenizer.ggml.tokens holds %llu tokens",
+            tq_cfg_fail(&k.c, TQ_E_FORMAT, "GGUF key \"%svocab_size\" is %d but tokenizer.ggml.tokens holds %llu tokens",
                         prefix, c->vocab_size, (unsigned long long)toks->count);
         else if (toks->count < 1 || toks->count > BIG)
-            tq_gkv_fail(&k, TQ_E_FORMAT, "tokenizer.ggml.tokens holds %llu tokens, outside [1, %d]",
+            tq_cfg_fail(&k.c, TQ_E_FORMAT, "tokenizer.ggml.tokens holds %llu tokens, outside [1, %d]",
                         (unsigned long long)toks->count, BIG);
         else c->vocab_size = (int)toks->count;
     }
-    return k.st;
+    return k.c.st;
 }
 
 /* 1 when path starts with the GGUF magic. */

@@ -76,7 +76,7 @@ tq_spm *tq_spm_from_gguf(const tq_gguf *g, const char *path, tq_error *err) {
     int64_t unk = special_id(&k, "unknown_token_id", n);
     int space = 1;
     tq_gkv_bool(&k, "add_space_prefix", &space);
-    if (k.st) return NULL;
+    if (k.c.st) return NULL;
     if ((bos >= 0 && bos != TQ_SPM_BOS) || (eos >= 0 && eos != TQ_SPM_EOS)) {
         tq_err(err, TQ_E_UNSUPPORTED, "%s: tokenizer.ggml.bos_token_id %lld and eos_token_id %lld: the sentencepiece "
                "tokenizer needs BOS %d and EOS %d", path, (long long)bos, (long long)eos, TQ_SPM_BOS, TQ_SPM_EOS);
