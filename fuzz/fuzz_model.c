@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             float *out = malloc(sizeof(float) * (size_t)(t->numel ? t->numel : 1));
             if (out) { tq_model_tensor_f32(m, t, out, &err); free(out); }
         }
-        tq_ledger *l = tq_ledger_build(m, &err);
+        tq_ledger *l = tq_ledger_create(m, &err);
         tq_ledger_free(l);
         tq_model_close(m);
     }

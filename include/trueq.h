@@ -468,7 +468,7 @@ typedef struct tq_ledger_totals {
 
 typedef struct tq_ledger tq_ledger;
 /** Build the ledger of a model; scans float tensors for fake quantization. */
-tq_ledger *tq_ledger_build(const tq_model *m, tq_error *err);
+tq_ledger *tq_ledger_create(const tq_model *m, tq_error *err);
 void       tq_ledger_free(tq_ledger *l);
 int64_t    tq_ledger_count(const tq_ledger *l);
 const tq_ledger_row *tq_ledger_row_at(const tq_ledger *l, int64_t i);

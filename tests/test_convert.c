@@ -129,7 +129,7 @@ static void round_trips(void) {
                     tq_model *q = tq_model_open(wp, &e);
                     CHECK_OK(q ? TQ_OK : e.status, e);
                     if (!q) continue;
-                    tq_ledger *l = tq_ledger_build(q, &e);
+                    tq_ledger *l = tq_ledger_create(q, &e);
                     if (l) {
                         const tq_ledger_totals *T = tq_ledger_totals_get(l);
                         CHECK_EQ_INT(T->header_bytes + T->padding_bytes + T->stored_data_bytes, fsize(wp));
@@ -299,7 +299,7 @@ static void write_one(const char *path, const char *name, const float *v, int64_
 static const tq_ledger_row *ledger_one(const char *path, tq_model **m, tq_ledger **l) {
     tq_error e;
     *m = tq_model_open(path, &e);
-    *l = *m ? tq_ledger_build(*m, &e) : NULL;
+    *l = *m ? tq_ledger_create(*m, &e) : NULL;
     return *l ? tq_ledger_row_at(*l, 0) : NULL;
 }
 

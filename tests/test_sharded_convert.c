@@ -53,7 +53,7 @@ void tq_tests(void) {
     if (m) {
         CHECK(tq_model_sharded(m) && tq_model_format(m) == TQ_FORMAT_SAFETENSORS && tq_model_count(m) == 4);
         CHECK(tq_model_find(m, "c.weight") && tq_model_find(m, "c.weight")->file_index == 1);
-        tq_ledger *l = tq_ledger_build(m, &e);
+        tq_ledger *l = tq_ledger_create(m, &e);
         CHECK(l != NULL);
         if (l) {
             const tq_ledger_totals *T = tq_ledger_totals_get(l);

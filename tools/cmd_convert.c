@@ -197,7 +197,7 @@ static int run(const tqc_ctx *c, void *va) {
     if (!m) return tqc_fail(c->cmd, &err);
     uint64_t in_file_bytes = 0;
     {   /* measured input size: every file the model reads */
-        tq_ledger *l = tq_ledger_build(m, &err);
+        tq_ledger *l = tq_ledger_create(m, &err);
         if (!l) { tq_model_close(m); return tqc_fail(c->cmd, &err); }
         in_file_bytes = tq_ledger_totals_get(l)->file_bytes;
         tq_ledger_free(l);
@@ -229,7 +229,7 @@ static int run(const tqc_ctx *c, void *va) {
     snprintf(path, sizeof path, "%s/%s", out, tq_plan_output_name(p));
     struct stat st;
     tq_model *q = tq_model_open(path, &err);
-    tq_ledger *l = q ? tq_ledger_build(q, &err) : NULL;
+    tq_ledger *l = q ? tq_ledger_create(q, &err) : NULL;
     if (!l || stat(path, &st) != 0) {
         tq_model_close(q); tq_plan_free(p); tq_model_close(m);
         return tqc_fail(c->cmd, &err);

@@ -110,7 +110,7 @@ static int run(const tqc_ctx *c, void *va) {
     tq_error err;
     tq_model *m = tq_model_open(c->pos[0], &err);
     if (!m) return tqc_fail(c->cmd, &err);
-    tq_ledger *l = tq_ledger_build(m, &err);
+    tq_ledger *l = tq_ledger_create(m, &err);
     if (!l) { tq_model_close(m); return tqc_fail(c->cmd, &err); }
     tqc_print_ledger(m, l, stdout, c->json, !a->quiet);
     int64_t fake = tq_ledger_totals_get(l)->n_fake;

@@ -4,7 +4,7 @@
  *
  * Reconciliation: for every file, header + padding + payload + side tensors
  * equals the file size exactly; a sharded model adds its index file as
- * "other". tq_ledger_build checks this and fails with TQ_E_INTERNAL when it
+ * "other". tq_ledger_create checks this and fails with TQ_E_INTERNAL when it
  * does not hold, so a printed ledger always adds up.
  */
 #include "io/model.h"
@@ -201,7 +201,7 @@ static int64_t distinct_exact(tq_dtype t, const uint8_t *d, int64_t n) {
     return nd;
 }
 
-tq_ledger *tq_ledger_build(const tq_model *m, tq_error *err) {
+tq_ledger *tq_ledger_create(const tq_model *m, tq_error *err) {
     tq_ledger *l = calloc(1, sizeof *l);
     if (!l) { tq_err(err, TQ_E_NOMEM, "out of memory"); return NULL; }
     l->n = m->n;
