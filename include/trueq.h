@@ -121,6 +121,7 @@ typedef enum tq_codec_id {
     TQ_CODEC_QINS_LOG_2B   = 4, /* seeds' layout: u8 code + i8 sign           */
     TQ_CODEC_QINS_RATIONAL = 5, /* e = sign(w)/(1+alpha|w|), 8-bit            */
     TQ_CODEC_NF4           = 6, /* bitsandbytes normal-float 4-bit            */
+    TQ_CODEC_GGML          = 7, /* a ggml block type (GGUF), tq_qparams.ggml_type */
     TQ_CODEC_COUNT
 } tq_codec_id;
 
@@ -147,6 +148,13 @@ typedef struct tq_qparams {
     int64_t        group;       /* group size for TQ_GRAN_GROUP, else 0      */
     int            pad;         /* 1: allow a last, shorter group per row    */
     float          alpha;       /* QINS rational: alpha; 0 = calibrate       */
+    int            ggml_type;   /* codec ggml: the ggml type id (ggml's enum
+                                   ggml_type: 8 = Q8_0, 12 = Q4_K, ...; names in
+                                   docs/formats/gguf.md); 0 = unset (F32 is a
+                                   plain dtype, never this codec). With it, bits
+                                   is the type's code width (Q4_K 4, Q6_K 6),
+                                   gran is group and group its block size.
+                                   Other codecs: 0.                          */
 } tq_qparams;
 
 /** One side tensor of a quantized tensor (scales, zero points, signs...). */
@@ -174,6 +182,8 @@ typedef struct tq_codec_info {
     tq_granularity default_gran; /* bits (the widest supported), granularity */
     int64_t     default_group;  /* and group size (0 unless group gran.)     */
     int         uses_alpha;     /* 1: tq_qparams.alpha is one of its params  */
+    int         default_ggml_type; /* codec ggml: the type of its defaults (Q8_0);
+                                   other codecs 0                            */
 } tq_codec_info;
 
 /* Adding a codec: one file src/codec/<name>.c defining its trait row, one
@@ -237,7 +247,17 @@ tq_status tq_dequantize(const tq_qparams *p, int64_t rows, int64_t cols,
 tq_status tq_dequantize_rows(const tq_qparams *p, int64_t rows, int64_t cols, int64_t r0, int64_t r1,
                              const void *codes, const void *const aux[TQ_MAX_AUX], float *out, tq_error *err);
 
-/** @return "linear-sym/8/group:64"-style text for p in buf. */
+/**
+ * The qparams of the codec "ggml" for a ggml block type id (Q8_0 = 8,
+ * Q4_K = 12, ...; docs/formats/gguf.md): ggml_type, bits = the type's code
+ * width, group granularity with group = its block size.
+ * @return TQ_OK; TQ_E_ARG when id is not a ggml block type (F32, F16, BF16
+ *         and the integer types are plain dtypes, not this codec).
+ */
+tq_status tq_qparams_ggml(int ggml_type, tq_qparams *q, tq_error *err);
+
+/** @return "linear-sym/8/group:64"-style text for p in buf ("ggml/Q4_K"
+ *  for the codec ggml). */
 const char *tq_qparams_str(const tq_qparams *p, char *buf, size_t cap);
 
 /* ===== Models: reading ================================================ */

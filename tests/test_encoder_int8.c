@@ -165,6 +165,7 @@ void tq_tests(void) {
 
     TQ_CASE("keep_quantized: every codec held as stored codes (group-wise), outputs byte-identical");
     int tried = 0;
+    tq_error err0 = {0};
     for (int i = 0; i < tq_codec_count(); i++) {
         const tq_codec_info *ci = tq_codec_at(i);
         int bits = 0;
@@ -173,6 +174,7 @@ void tq_tests(void) {
         if (!bits) bits = 8;
         tq_granularity g = ci->gran_mask & (1u << TQ_GRAN_GROUP) ? TQ_GRAN_GROUP : TQ_GRAN_CHANNEL;
         tq_qparams q = {.codec = ci->id, .bits = bits, .gran = g, .group = g == TQ_GRAN_GROUP ? 32 : 0};
+        if (ci->default_ggml_type) CHECK_OK(tq_qparams_ggml(ci->default_ggml_type, &q, &err0), err0);  /* ggml: Q8_0 */
         char name[64];
         snprintf(name, sizeof name, "%s-%d", ci->name, bits);
         case_any(src, &q, name);

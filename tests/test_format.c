@@ -154,7 +154,7 @@ static void table_lookups(void) {
     CHECK(!(tq_format_by_id(TQ_FORMAT_SAFETENSORS)->caps & TQ_FORMAT_COMPRESSED));
     char b[128];
     CHECK_MSG(strcmp(tq_format_names(TQ_FORMAT_CAN_WRITE, b, sizeof b), "safetensors or npz") == 0, "%s", b);
-    CHECK_MSG(strcmp(tq_format_names(TQ_FORMAT_CAN_READ, b, sizeof b), "safetensors or npz") == 0, "%s", b);
+    CHECK_MSG(strcmp(tq_format_names(TQ_FORMAT_CAN_READ, b, sizeof b), "safetensors, npz or gguf") == 0, "%s", b);
     CHECK_MSG(strcmp(tq_format_names(0, b, sizeof b), "safetensors, npz, gguf, pytorch or pickle") == 0, "%s", b);
     char small[8];
     memset(small, 'x', sizeof small);
@@ -165,14 +165,20 @@ static void table_lookups(void) {
 /* ===== sniffing ================================================================ */
 
 static void sniff_recognised(void) {
-    TQ_CASE("sniff: recognised formats this build does not read");
+    TQ_CASE("sniff: GGUF by content (read), and recognised formats this build does not read");
     uint8_t b[1024];
     size_t n = gguf_header(b);
     CHECK_EQ_INT(tq_format_sniff(b, n, NULL), TQ_FORMAT_GGUF);
-    expect_open_fails(write_file("tiny.gguf", b, n), TQ_E_UNSUPPORTED, "tiny.gguf: GGUF file: not supported by this build");
-    /* the bug this table fixed: a GGUF file was read as safetensors ("header length 14064895815 exceeds the limit") */
-    const char *p = write_file("gguf_named.safetensors", b, n);
-    expect_open_fails(p, TQ_E_UNSUPPORTED, "gguf_named.safetensors: GGUF file: not supported by this build");
+    /* the bug this table fixed: a GGUF file was read as safetensors ("header length 14064895815 exceeds the limit");
+     * GGUF is now read, whatever the file is called */
+    const char *names[2] = {"tiny.gguf", "gguf_named.safetensors"};
+    for (int k = 0; k < 2; k++) {
+        tq_error e;
+        tq_model *gm = tq_model_open(write_file(names[k], b, n), &e);
+        CHECK_MSG(gm != NULL, "%s: %s", names[k], e.msg);
+        if (gm) { CHECK_EQ_INT(tq_model_format(gm), TQ_FORMAT_GGUF); CHECK_EQ_INT(tq_model_count(gm), 0); }
+        tq_model_close(gm);
+    }
 
     n = torch_zip(b);
     CHECK_EQ_INT(tq_format_sniff(b, n, "pytorch_model.bin"), TQ_FORMAT_PYTORCH_ZIP);
@@ -213,8 +219,8 @@ static void sniff_unknown(void) {
     expect_open_fails(write_file("rand.bin", r, sizeof r), TQ_E_FORMAT, want);
     expect_open_fails(write_file("ab.dat", "ab", 2), TQ_E_FORMAT, "ab.dat: unknown format (first bytes 61 62)");
     expect_open_fails(write_file("empty.bin", "", 0), TQ_E_FORMAT, "empty.bin: unknown format (the file is empty)");
-    expect_open_fails(write_file("empty.gguf", "", 0), TQ_E_FORMAT, "empty.gguf: unknown format (the file is empty)");
     /* named like a readable format: its parser says what is wrong, as before */
+    expect_open_fails(write_file("empty.gguf", "", 0), TQ_E_FORMAT, "empty.gguf: bad magic at offset 0");
     expect_open_fails(write_file("empty.safetensors", "", 0), TQ_E_FORMAT, "is 0 bytes, shorter than the 8-byte");
     expect_open_fails(write_file("rand.safetensors", r, sizeof r), TQ_E_FORMAT, "exceeds the limit of 100000000");
     expect_open_fails(write_file("rand.npz", r, sizeof r), TQ_E_FORMAT, "no ZIP end-of-central-directory record");
@@ -314,8 +320,9 @@ static void directories(void) {
     tq_t_write(p, b, gguf_header(b));
     snprintf(p, sizeof p, "%s/config.json", d);
     tq_t_write(p, "{}", 2);
-    CHECK(tq_model_open(d, &err) == NULL);
-    CHECK_ERR(err.status, err, TQ_E_UNSUPPORTED, "/model-q4.gguf: GGUF file: not supported by this build");
+    tq_model *gm = tq_model_open(d, &err);   /* a directory holding one .gguf opens it */
+    CHECK_MSG(gm && strstr(tq_model_path(gm), "/model-q4.gguf"), "%s", gm ? tq_model_path(gm) : err.msg);
+    tq_model_close(gm);
 
     d = tq_t_path("dir_empty");
     mkdir(d, 0755);
@@ -323,7 +330,7 @@ static void directories(void) {
     tq_t_write(p, "{}", 2);
     CHECK(tq_model_open(d, &err) == NULL);
     CHECK_ERR(err.status, err, TQ_E_NOTFOUND,
-              "directory holds no model.safetensors, model.safetensors.index.json or other weight file (this build reads safetensors or npz)");
+              "directory holds no model.safetensors, model.safetensors.index.json or other weight file (this build reads safetensors, npz or gguf)");
 
     d = tq_t_path("dir_both");   /* a readable file wins over a recognised one */
     mkdir(d, 0755);

@@ -12,7 +12,9 @@
 #include <string.h>
 
 const char *tq_qparams_str(const tq_qparams *p, char *buf, size_t cap) {
-    const tq_codec_info *ci = tq_codec_by_id(p->codec);
+    const tq_codec_impl *c = tq_codec_impl_get(p->codec);
+    if (c && c->params_str) return c->params_str(p, buf, cap);
+    const tq_codec_info *ci = c ? &c->info : NULL;
     if (p->gran == TQ_GRAN_GROUP)
         snprintf(buf, cap, "%s/%d/group:%lld", ci ? ci->name : "?", p->bits, (long long)p->group);
     else

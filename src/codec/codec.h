@@ -32,6 +32,20 @@
  *                     block b (tensor: 1 block, channel: one per row, group:
  *                     rows x groups, row-major), from the side tensors alone.
  *                     Side tensors may be unaligned (read with tq_ld_f32).
+ *   block_range_codes()  the same for codecs whose scales live inside their
+ *                     code blocks (ggml: no side tensors): the range is read
+ *                     from block b's own bytes (its scales), over every value
+ *                     its codes could take. A row sets exactly one of the two.
+ *   params_str()      optional: the text tq_qparams_str gives (NULL: the
+ *                     generic "codec/bits/granularity").
+ *
+ * Self-tests (tq_codec_selftest): side-tensor codecs give block() and
+ * weight() (the stored scale against its formula, half-step errors); codecs
+ * whose scales live inside their blocks give instead code_bytes() (their
+ * documented storage) and known-answer blocks, and selftest.c checks their
+ * layout, that every decoded value lies in its block's range, that nothing
+ * decodes to NaN/Inf (values a block cannot represent are refused), and the
+ * known answers bit for bit.
  */
 #ifndef TQ_CODEC_H
 #define TQ_CODEC_H
@@ -76,7 +90,23 @@ typedef struct tq_codec_selftest {
      *  the codec's own units. @return whether the code lies in the codec's range. */
     bool (*weight)(const tq_qparams *p, const uint8_t *codes, int64_t row_bytes, const void *const aux[TQ_MAX_AUX],
                    int64_t r, int64_t c, int64_t cols, int64_t idx, float x, int *code, double *err, double *bound);
+    /* ---- codecs whose scales live inside their blocks (block, weight NULL) ---- */
+    int64_t cols;                    /* self-test row length (0: the common 64) */
+    /** Documented bytes of one row of `cols` weights (codes_dtype_packed). */
+    int64_t (*code_bytes)(const tq_qparams *p, int64_t cols);
+    const struct tq_selftest_known *known;   /* known-answer blocks            */
+    int nknown;
 } tq_codec_selftest;
+
+/** A known-answer block: build() writes one row of `cols` weights of q's
+ *  storage into codes and, from the documented formula (never by calling the
+ *  codec), the values it decodes to into want. */
+typedef struct tq_selftest_known {
+    tq_qparams  q;
+    const char *tag;
+    int64_t     cols;
+    void (*build)(uint8_t *codes, float *want);
+} tq_selftest_known;
 
 /* ---- the trait row ---------------------------------------------------------- */
 
@@ -100,6 +130,9 @@ struct tq_codec_impl {
      * quantizing row ranges separately gives the same bytes: such tensors are
      * split across threads. 0 = never split. */
     unsigned row_local_gran_mask;
+    tq_status (*block_range_codes)(const tq_qparams *p, int64_t rows, int64_t cols, const void *codes, int64_t b,
+                                   double *lo, double *hi, tq_error *err);
+    const char *(*params_str)(const tq_qparams *p, char *buf, size_t cap);
 };
 
 /* ---- the table (table.c) and the threaded entry point (api.c) --------------- */

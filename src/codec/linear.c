@@ -285,14 +285,14 @@ static bool aff_weight(const tq_qparams *p, const uint8_t *codes, int64_t row_by
 }
 
 /* every bit width x tensor, channel, group of 16 */
-#define CASES_AT(id, b) {{id, b, TQ_GRAN_TENSOR, 0, 0, 0}, ""}, {{id, b, TQ_GRAN_CHANNEL, 0, 0, 0}, ""}, \
-                        {{id, b, TQ_GRAN_GROUP, 16, 0, 0}, ""}
+#define CASES_AT(id, b) {{id, b, TQ_GRAN_TENSOR, 0, 0, 0, 0}, ""}, {{id, b, TQ_GRAN_CHANNEL, 0, 0, 0, 0}, ""}, \
+                        {{id, b, TQ_GRAN_GROUP, 16, 0, 0, 0}, ""}
 static const tq_selftest_case SYM_CASES[] = {CASES_AT(TQ_CODEC_LINEAR_SYM, 2), CASES_AT(TQ_CODEC_LINEAR_SYM, 4),
                                              CASES_AT(TQ_CODEC_LINEAR_SYM, 8)};
 static const tq_selftest_case AFF_CASES[] = {CASES_AT(TQ_CODEC_LINEAR_AFFINE, 2), CASES_AT(TQ_CODEC_LINEAR_AFFINE, 4),
                                              CASES_AT(TQ_CODEC_LINEAR_AFFINE, 8)};
-static const tq_codec_selftest SYM_SELFTEST = {SYM_CASES, 9, TQ_DTYPE_I8, TQ_DTYPE_U8, 4, 0, sym_block, sym_weight};
-static const tq_codec_selftest AFF_SELFTEST = {AFF_CASES, 9, TQ_DTYPE_U8, TQ_DTYPE_U8, 5, 0, aff_block, aff_weight};
+static const tq_codec_selftest SYM_SELFTEST = {SYM_CASES, 9, TQ_DTYPE_I8, TQ_DTYPE_U8, 4, 0, sym_block, sym_weight, 0, NULL, NULL, 0};
+static const tq_codec_selftest AFF_SELFTEST = {AFF_CASES, 9, TQ_DTYPE_U8, TQ_DTYPE_U8, 5, 0, aff_block, aff_weight, 0, NULL, NULL, 0};
 static const char *const SYM_ALIASES[] = {"sym", "symmetric", "linear", NULL};
 static const char *const AFF_ALIASES[] = {"affine", "asym", NULL};
 
@@ -303,13 +303,13 @@ static const char *const AFF_ALIASES[] = {"affine", "asym", NULL};
 const tq_codec_impl tq_codec_linear_sym = {
     {TQ_CODEC_LINEAR_SYM, "linear-sym", "symmetric linear: s = max|w|/qmax, q = round(w/s) in [-qmax, qmax]",
      LINEAR_BITS, ALL_GRANS, "codes I8 (8-bit) or U8 packed LSB-first as q+2^(b-1); F32 __scale__ per block",
-     8, TQ_GRAN_CHANNEL, 0, 0},
+     8, TQ_GRAN_CHANNEL, 0, 0, 0},
     SYM_ALIASES, sym_layout, sym_quantize, sym_dequantize, tq_codec_rows_sliced, sym_range, &SYM_SELFTEST,
-    LINEAR_ROW_LOCAL};
+    LINEAR_ROW_LOCAL, NULL, NULL};
 
 const tq_codec_impl tq_codec_linear_affine = {
     {TQ_CODEC_LINEAR_AFFINE, "linear-affine",
      "affine linear: s = (max-min)/(2^b-1), zero point z, u = round(w/s)+z in [0, 2^b-1]", LINEAR_BITS, ALL_GRANS,
-     "codes U8 (8-bit) or U8 packed LSB-first; F32 __scale__ and U8 __zero__ per block", 8, TQ_GRAN_CHANNEL, 0, 0},
+     "codes U8 (8-bit) or U8 packed LSB-first; F32 __scale__ and U8 __zero__ per block", 8, TQ_GRAN_CHANNEL, 0, 0, 0},
     AFF_ALIASES, aff_layout, aff_quantize, aff_dequantize, tq_codec_rows_sliced, aff_range, &AFF_SELFTEST,
-    LINEAR_ROW_LOCAL};
+    LINEAR_ROW_LOCAL, NULL, NULL};

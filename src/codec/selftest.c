@@ -19,6 +19,16 @@
  *                   factor exp(+-step/2); rational: half the width in w of the
  *                   code's interval; NF4: the code is the nearest code-book entry)
  *   zeros           exact zeros decode to 0, nothing decodes to NaN/Inf
+ *
+ * Codecs whose scales live inside their blocks (ggml) have no side tensors to
+ * hold a formula against; for them (rows of the row's own length):
+ *   dtype           codes dtype/shape are the documented bytes per row
+ *   finite          nothing decodes to NaN/Inf, or quantizing is refused
+ *                   (TQ_E_VALUE) for values the type cannot represent
+ *   range           every decoded value lies within its block's range
+ *                   (block_range_codes)
+ *   known-answer    hand-built blocks decode to the values their documented
+ *                   formula gives, bit for bit
  */
 #include "codec/codec.h"
 #include "trueq_verify.h"
@@ -62,12 +72,12 @@ static void add(st_ctx *c, const char *codec, const char *vec, const char *check
 static uint64_t rng(uint64_t *s) { *s = *s * 6364136223846793005ULL + 1442695040888963407ULL; return *s >> 11; }
 static double unif(uint64_t *s) { return ((double)rng(s) + 0.5) / 9007199254740992.0; }
 
-static void make_vector(int v, float *w) {
+static void make_vector(int v, float *w, int cols) {
     uint64_t s = 0x5eed + (uint64_t)v;
-    for (int i = 0; i < ROWS * COLS; i++) {
+    for (int i = 0; i < ROWS * cols; i++) {
         switch (v) {
         case 0: /* ramp, different range per row, exact zeros at the centre */
-            w[i] = (float)((i % COLS) - COLS / 2) / (float)(COLS / 2) * (float)(1 + i / COLS);
+            w[i] = (float)((i % cols) - cols / 2) / (float)(cols / 2) * (float)(1 + i / cols);
             break;
         case 1: { /* normal(0, 0.02) with a few outliers and zeros */
             double g = sqrt(-2.0 * log(unif(&s))) * cos(6.283185307179586 * unif(&s));
@@ -76,8 +86,8 @@ static void make_vector(int v, float *w) {
             break;
         }
         default: /* edge values: a denormal, huge values, a constant row, a zero row */
-            if (i / COLS == 1) w[i] = 0.25f;
-            else if (i / COLS == 2) w[i] = 0.0f;
+            if (i / cols == 1) w[i] = 0.25f;
+            else if (i / cols == 2) w[i] = 0.0f;
             else {
                 static const float e[8] = {1e-40f, -3e38f, 1e30f, -1.0f, 0.0f, 5e-3f, -7e-39f, 2.0f};
                 w[i] = fabsf(e[i % 8]) < 1e20f ? e[i % 8] * (float)(1 + (i / 8) % 3) : e[i % 8];
@@ -200,17 +210,104 @@ out:
     for (int a = 0; a < TQ_MAX_AUX; a++) free(aux[a]);
 }
 
+/* ---- codecs whose scales live inside their blocks (codec.h) ---------------- */
+
+/* One case x vector: layout, range of every decoded value within its block's,
+ * finiteness (a vector the type cannot represent must be refused). */
+static void check_inblock(st_ctx *cx, const tq_codec_impl *ci, const tq_selftest_case *tc, int v, const float *w) {
+    const tq_qparams *p = &tc->q;
+    const tq_codec_selftest *ts = ci->selftest;
+    const int64_t cols = ts->cols;
+    char name[64];
+    tq_qparams_str(p, name, sizeof name);
+    size_t nl = strlen(name);
+    snprintf(name + nl, sizeof name - nl, "%s", tc->tag);
+    const char *vn = VEC_NAMES[v];
+    tq_dtype cd;
+    int64_t cs[2];
+    tq_aux_desc ad[TQ_MAX_AUX];
+    int na = tq_qparams_layout(p, ROWS, cols, &cd, cs, ad);
+    int64_t want_row = ts->code_bytes(p, cols);
+    add(cx, name, vn, "dtype", na == 0 && cd == ts->codes_dtype_packed && cs[0] == ROWS && cs[1] == want_row,
+        "codes %s [%lld, %lld] and %d side tensors (want %s [%d, %lld], none)", tq_dtype_name(cd), (long long)cs[0],
+        (long long)cs[1], na, tq_dtype_name(ts->codes_dtype_packed), ROWS, (long long)want_row);
+    if (na != 0 || want_row <= 0) return;
+    uint8_t *codes = calloc(1, (size_t)(ROWS * want_row) + 1);
+    float *deq = calloc((size_t)(ROWS * cols), sizeof(float));
+    tq_error e;
+    if (!codes || !deq) { cx->oom = true; goto out; }
+    tq_status st = tq_quantize(p, "selftest", w, ROWS, cols, codes, NULL, 0, &e);
+    if (!st) st = tq_dequantize(p, ROWS, cols, codes, NULL, deq, &e);
+    /* finite: either refused as a value the type cannot hold, or all finite */
+    bool fin = st == TQ_E_VALUE || !st;
+    for (int64_t i = 0; !st && i < ROWS * cols; i++) fin = fin && isfinite(deq[i]);
+    add(cx, name, vn, "finite", fin, "%s", st ? e.msg : "every decoded value is finite");
+    if (st) goto out;
+    int64_t glen, ng = tq_groups_per_row(p, cols, &glen), bad = 0;
+    char det[120] = "";
+    for (int64_t b = 0; b < ROWS * ng; b++) {
+        double lo, hi;
+        if (ci->block_range_codes(p, ROWS, cols, codes, b, &lo, &hi, &e)) {
+            if (!bad++) snprintf(det, sizeof det, "%.100s; ", e.msg);
+            continue;
+        }
+        for (int64_t c = (b % ng) * glen; c < (b % ng + 1) * glen; c++) {
+            double y = deq[(b / ng) * cols + c], tol = 2.4e-7 * fmax(fabs(lo), fabs(hi));
+            if ((y < lo - tol || y > hi + tol) && !bad++)
+                snprintf(det, sizeof det, "w'[%lld,%lld] = %.9g outside [%.9g, %.9g]; ", (long long)(b / ng),
+                         (long long)c, y, lo, hi);
+        }
+    }
+    add(cx, name, vn, "range", !bad, "%s%lld values outside their block's range", det, (long long)bad);
+out:
+    free(codes);
+    free(deq);
+}
+
+/* The known-answer blocks: decoded through the public entry point, bit for bit. */
+static void check_known(st_ctx *cx, const tq_selftest_known *k) {
+    char name[64];
+    tq_qparams_str(&k->q, name, sizeof name);
+    int64_t rb = k->cols;   /* bytes <= elements x 2 for every block type */
+    uint8_t *codes = calloc(1, (size_t)(2 * rb + 64));
+    float *want = calloc((size_t)k->cols, sizeof(float)), *got = calloc((size_t)k->cols, sizeof(float));
+    tq_error e;
+    if (!codes || !want || !got) { cx->oom = true; goto out; }
+    k->build(codes, want);
+    if (tq_dequantize(&k->q, 1, k->cols, codes, NULL, got, &e)) { add(cx, name, "known", "known-answer", false, "%s", e.msg); goto out; }
+    int64_t bad = 0, first = -1;
+    for (int64_t i = 0; i < k->cols; i++)
+        if (memcmp(&got[i], &want[i], sizeof(float)) != 0 && !bad++) first = i;
+    add(cx, name, "known", "known-answer", !bad, "%lld of %lld values differ%s%.9g%s%.9g", (long long)bad,
+        (long long)k->cols, bad ? " (first: " : "", bad ? (double)got[first] : 0.0, bad ? " vs " : "",
+        bad ? (double)want[first] : 0.0);
+out:
+    free(codes);
+    free(want);
+    free(got);
+}
+
 tq_status tq_selftest_run(tq_selftest_result **out, int64_t *n, tq_error *err) {
     tq_status st = tq_codec_table_check(err);
     if (st) return st;
     st_ctx cx = {0};
-    float *w = malloc(sizeof(float) * ROWS * COLS);
+    int maxcols = COLS;
+    for (int i = 0; i < tq_codec_count(); i++) {
+        const tq_codec_selftest *ts = tq_codec_impl_get(tq_codec_at(i)->id)->selftest;
+        if (ts->cols > maxcols) maxcols = (int)ts->cols;
+    }
+    float *w = malloc(sizeof(float) * ROWS * (size_t)maxcols);
     if (!w) return tq_err(err, TQ_E_NOMEM, "out of memory");
     for (int v = 0; v < 3; v++) {
-        make_vector(v, w);
         for (int i = 0; i < tq_codec_count(); i++) {
             const tq_codec_impl *ci = tq_codec_impl_get(tq_codec_at(i)->id);
-            for (int k = 0; k < ci->selftest->ncases; k++) check_config(&cx, ci, &ci->selftest->cases[k], v, w);
+            const tq_codec_selftest *ts = ci->selftest;
+            make_vector(v, w, ts->cols > 0 ? (int)ts->cols : COLS);
+            for (int k = 0; k < ts->ncases; k++) {
+                if (ts->known) check_inblock(&cx, ci, &ts->cases[k], v, w);
+                else check_config(&cx, ci, &ts->cases[k], v, w);
+            }
+            for (int k = 0; v == 0 && ts->known && k < ts->nknown; k++) check_known(&cx, &ts->known[k]);
         }
     }
     free(w);

@@ -15,7 +15,8 @@
     X(TQ_CODEC_QINS_LOG,      tq_codec_qins_log)       \
     X(TQ_CODEC_QINS_LOG_2B,   tq_codec_qins_log_2b)    \
     X(TQ_CODEC_QINS_RATIONAL, tq_codec_qins_rational)  \
-    X(TQ_CODEC_NF4,           tq_codec_nf4)
+    X(TQ_CODEC_NF4,           tq_codec_nf4)            \
+    X(TQ_CODEC_GGML,          tq_codec_ggml)
 
 #define TQ_DECLARE_ROW(id, row) extern const tq_codec_impl row;
 TQ_CODECS(TQ_DECLARE_ROW)
@@ -81,10 +82,15 @@ static tq_status check_row(int k, const tq_codec_impl *c, tq_error *err) {
     const tq_codec_info *ci = &c->info;
     const char *nm = ci->name ? ci->name : "?";
     if ((int)ci->id != k) return tq_err(err, TQ_E_INTERNAL, "codec table: row %d (%s) has id %d", k, nm, (int)ci->id);
+    const tq_codec_selftest *ts = c->selftest;
+    /* side-tensor codecs: block_range, block(), weight(); in-block codecs:
+     * block_range_codes, code_bytes(), known answers */
+    bool side = ts && ts->block && ts->weight && c->block_range && !c->block_range_codes;
+    bool inblock = ts && !ts->block && !ts->weight && !c->block_range && c->block_range_codes && ts->code_bytes &&
+                   ts->known && ts->nknown > 0 && ts->cols > 0;
     if (!ci->name || !ci->summary || !ci->layout || !c->layout || !c->quantize || !c->dequantize ||
-        !c->dequantize_rows || !c->block_range || !c->selftest || !c->selftest->block ||
-        !c->selftest->weight || c->selftest->ncases < 1 || !c->selftest->cases ||
-        c->selftest->side_bytes_per_block < 0 || c->selftest->side_bytes_per_weight < 0)
+        !c->dequantize_rows || !(side || inblock) || ts->ncases < 1 || !ts->cases ||
+        ts->side_bytes_per_block < 0 || ts->side_bytes_per_weight < 0)
         return tq_err(err, TQ_E_INTERNAL, "codec table: row %d (%s) lacks a trait", k, nm);
     if (ci->default_bits < 1 || ci->default_bits > 16 || !(ci->bits_mask & (1u << ci->default_bits)))
         return tq_err(err, TQ_E_INTERNAL, "codec table: %s: default bits %d not supported", nm, ci->default_bits);
@@ -92,15 +98,19 @@ static tq_status check_row(int k, const tq_codec_impl *c, tq_error *err) {
         if (ci->bits_mask & (1u << b))
             return tq_err(err, TQ_E_INTERNAL, "codec table: %s: default bits %d are not its widest (%d)", nm,
                           ci->default_bits, b);
-    tq_qparams dp = {ci->id, ci->default_bits, ci->default_gran, ci->default_group, 0, 0.0f};
+    tq_qparams dp = {ci->id, ci->default_bits, ci->default_gran, ci->default_group, 0, 0.0f, ci->default_ggml_type};
     if (!accepts(c, &dp, 4, ci->default_group > 0 ? 4 * ci->default_group : 64))
         return tq_err(err, TQ_E_INTERNAL, "codec table: %s: defaults %d bits, %s, group %lld are not valid", nm,
                       ci->default_bits, tq_gran_name(ci->default_gran), (long long)ci->default_group);
-    for (int i = 0; i < c->selftest->ncases; i++) {
-        const tq_qparams *q = &c->selftest->cases[i].q;
-        if (!accepts(c, q, 6, 64) || !c->selftest->cases[i].tag)
+    int64_t cols = ts->cols > 0 ? ts->cols : 64;
+    for (int i = 0; i < ts->ncases; i++) {
+        const tq_qparams *q = &ts->cases[i].q;
+        if (!accepts(c, q, 6, cols) || !ts->cases[i].tag)
             return tq_err(err, TQ_E_INTERNAL, "codec table: %s: self-test case %d is not valid for it", nm, i);
     }
+    for (int i = 0; inblock && i < ts->nknown; i++)
+        if (!accepts(c, &ts->known[i].q, 1, ts->known[i].cols) || !ts->known[i].build || !ts->known[i].tag)
+            return tq_err(err, TQ_E_INTERNAL, "codec table: %s: known-answer block %d is not valid for it", nm, i);
     return TQ_OK;
 }
 

@@ -124,7 +124,10 @@ tq_plan *tq_plan_create(const tq_model *m, const tq_convert_options *o, tq_error
             continue;
         }
         it->q = o->q;
-        if (per_row) { it->q.gran = TQ_GRAN_CHANNEL; it->q.group = 0; }
+        /* per row: channel scales, or the codec's own groups when it has no channel
+         * granularity (ggml: every block lies within one row already) */
+        const tq_codec_info *qci = tq_codec_by_id(it->q.codec);
+        if (per_row && qci && (qci->gran_mask & (1u << TQ_GRAN_CHANNEL))) { it->q.gran = TQ_GRAN_CHANNEL; it->q.group = 0; }
         int64_t rows, cols;
         if (!tq_shape_2d(t->ndim, t->shape, &rows, &cols)) { tq_err(err, TQ_E_FORMAT, "tensor \"%s\": shape overflows", t->name); goto fail; }
         if (tq_qparams_check(&it->q, t->name, rows, cols, err)) goto fail;

@@ -55,6 +55,7 @@ void tq_container_free(tq_container *c) {
     for (int i = 0; i < c->n_meta; i++) { free(c->meta_keys[i]); free(c->meta_vals[i]); }
     free(c->meta_keys);
     free(c->meta_vals);
+    if (c->priv_free) c->priv_free(c->priv);   /* before the map it points into */
     if (c->map.path) tq_map_close(&c->map);   /* a zeroed map (fd 0) was never opened */
     memset(c, 0, sizeof *c);
     c->map.fd = -1;

@@ -25,6 +25,10 @@ typedef struct tq_entry {
     uint64_t    stored;   /* bytes the entry occupies in the file's data area  */
     const void *data;     /* into the map, or into `owned`                     */
     void       *owned;    /* decompressed copy (deflated npz members), or NULL */
+    int         ggml_type;/* GGUF: the ggml block type (Q4_K = 12 ...) of an
+                             entry stored in ggml blocks: dtype is U8, shape
+                             the logical (numpy-order) shape, nbytes the
+                             blocks' bytes. 0 for plain dtypes (F32, F16 ...) */
 } tq_entry;
 
 typedef struct tq_container {
@@ -39,6 +43,9 @@ typedef struct tq_container {
     uint64_t  header_bytes;   /* format overhead: headers, directories          */
     uint64_t  padding_bytes;  /* padding inside the header or between entries   */
     tq_format format;         /* set by tq_container_open                       */
+    uint64_t  meta_bytes;     /* of header_bytes: key-value metadata (GGUF KVs) */
+    void     *priv;           /* the parser's own parsed form (GGUF: tq_gguf),  */
+    void    (*priv_free)(void *priv); /* freed by tq_container_free, or NULL    */
 } tq_container;
 
 /* How sure a format's content sniff is (format.c takes the highest; ties go

@@ -21,6 +21,7 @@
  * a row.
  */
 #include "io/format.h"
+#include "io/gguf_container.h"
 #include "io/npz.h"
 #include "io/safetensors.h"
 #include "io/zip.h"
@@ -28,11 +29,6 @@
 #include <string.h>
 
 /* ===== sniffs of formats recognised but not read ========================== */
-
-/* GGUF (FORMATS.md §2.1): magic "GGUF" at 0. */
-static int gguf_sniff(const uint8_t *d, uint64_t n) {
-    return n >= 4 && memcmp(d, "GGUF", 4) == 0 ? TQ_SNIFF_SIGNATURE : TQ_SNIFF_NO;
-}
 
 /* torch.save zip (FORMATS.md §6.1): a member <dir>/data.pkl. */
 static bool pkl_visit(void *ud, const uint8_t *name, size_t len) {
@@ -71,8 +67,8 @@ static const tq_format_impl TQ_FORMAT_TABLE[TQ_FORMAT_COUNT] = {
         {TQ_FORMAT_NPZ, "npz", "numpy .npz archive", {"*.npz", NULL}, "weights.npz", NULL, RW | TQ_FORMAT_COMPRESSED},
         tq_npz_sniff, tq_npz_parse, tq_npz_writer_init},
     [TQ_FORMAT_GGUF] = {
-        {TQ_FORMAT_GGUF, "gguf", "GGUF file", {"*.gguf", NULL}, NULL, NULL, 0},
-        gguf_sniff, NULL, NULL},
+        {TQ_FORMAT_GGUF, "gguf", "GGUF file", {"*.gguf", NULL}, NULL, NULL, TQ_FORMAT_CAN_READ},
+        tq_gguf_sniff, tq_gguf_container_parse, NULL},
     [TQ_FORMAT_PYTORCH_ZIP] = {
         {TQ_FORMAT_PYTORCH_ZIP, "pytorch", "PyTorch zip checkpoint (pytorch_model.bin)", {"*.bin", "*.pt", "*.pth", NULL},
          "pytorch_model.bin", "pytorch_model.bin.index.json", 0},

@@ -15,6 +15,7 @@
  * They are grouped here into one logical tensor with the original shape.
  */
 #include "io/model.h"
+#include "ggml/ggml_types.h"
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <stdlib.h>
@@ -38,6 +39,8 @@ char *tq_descriptor_render(const tq_qparams *q, int simulated, tq_dtype orig_dty
                  tq_gran_name(q->gran));
     if (q->gran == TQ_GRAN_GROUP) tq_sb_printf(&b, ",\"group\":%lld,\"pad\":%s", (long long)q->group, q->pad ? "true" : "false");
     if (ci && ci->uses_alpha) tq_sb_printf(&b, ",\"alpha\":%.9g", (double)q->alpha);
+    const tq_ggml_type_info *gt = q->ggml_type ? tq_ggml_type(q->ggml_type) : NULL;
+    if (gt) tq_sb_printf(&b, ",\"ggml_type\":\"%s\"", gt->name);
     if (simulated) tq_sb_puts(&b, ",\"simulated\":true");
     tq_sb_printf(&b, ",\"dtype\":\"%s\",\"shape\":[", tq_dtype_name(orig_dtype));
     for (int i = 0; i < ndim; i++) tq_sb_printf(&b, i ? ",%lld" : "%lld", (long long)shape[i]);
@@ -77,6 +80,12 @@ tq_status tq_descriptor_parse(const char *json, const char *tname, tq_tensor *t,
         t->q.pad = cJSON_IsTrue(pad);
     }
     if (cJSON_IsNumber(alpha)) t->q.alpha = (float)alpha->valuedouble;
+    cJSON *gtype = cJSON_GetObjectItemCaseSensitive(j, "ggml_type");
+    if (gtype) {   /* codec ggml: the block type by ggml's name ("Q4_K") */
+        int id = cJSON_IsString(gtype) ? tq_ggml_type_from_name(gtype->valuestring) : -1;
+        if (id <= 0) { st = tq_err(err, TQ_E_FORMAT, "tensor \"%s\": descriptor names an unknown ggml_type", tname); goto out; }
+        t->q.ggml_type = id;
+    }
     t->simulated = cJSON_IsTrue(sim);
     t->orig_dtype = cJSON_IsString(dtype) ? tq_dtype_from_name(dtype->valuestring) : TQ_DTYPE_INVALID;
     if (!tq_dtype_is_float(t->orig_dtype)) { st = tq_err(err, TQ_E_FORMAT, "tensor \"%s\": descriptor has no float dtype", tname); goto out; }
@@ -104,6 +113,26 @@ static int model_add_file(tq_model *m, const char *path, tq_error *err) {
     return m->nfiles++;
 }
 
+/* A GGUF entry stored in ggml blocks as a quantized tensor of the codec ggml;
+ * its logical dtype is F32 (what ggml decodes to). */
+static tq_status ggml_tensor(tq_tensor *t, const tq_entry *e, tq_error *err) {
+    int64_t rows, cols, cs[2];
+    tq_dtype cd;
+    tq_status st = tq_qparams_ggml(e->ggml_type, &t->q, err);
+    if (st) return st;
+    if (!tq_shape_2d(t->ndim, t->shape, &rows, &cols))
+        return tq_err(err, TQ_E_FORMAT, "tensor \"%s\": shape overflows", e->name);
+    if ((st = tq_qparams_check(&t->q, e->name, rows, cols, err))) return st;
+    t->n_aux = tq_qparams_layout(&t->q, rows, cols, &cd, cs, t->aux_desc);
+    if (t->n_aux != 0 || tq_nbytes(cd, 2, cs) != e->nbytes)
+        return tq_err(err, TQ_E_FORMAT, "tensor \"%s\": %llu bytes of ggml blocks, the layout implies %llu", e->name,
+                      (unsigned long long)e->nbytes, (unsigned long long)tq_nbytes(cd, 2, cs));
+    t->quantized = 1;
+    t->dtype = cd;
+    t->orig_dtype = TQ_DTYPE_F32;
+    return TQ_OK;
+}
+
 static const tq_model *g_sort_m;
 static int cmp_by_name(const void *a, const void *b) {
     return strcmp(g_sort_m->t[*(const int64_t *)a].name, g_sort_m->t[*(const int64_t *)b].name);
@@ -122,10 +151,11 @@ static tq_status build_tensors(tq_model *m, tq_error *err) {
         m->consumed[f] = calloc((size_t)(m->files[f].n ? m->files[f].n : 1), 1);
         if (!m->consumed[f]) return tq_err(err, TQ_E_NOMEM, "out of memory");
     }
-    /* pass 1: quantized tensors named by descriptors */
+    /* pass 1: quantized tensors named by descriptors (trueq's own layout; a
+     * GGUF file's KVs are never descriptors) */
     for (int f = 0; f < m->nfiles; f++) {
         tq_container *c = &m->files[f];
-        for (int64_t i = 0; i < c->n; i++) {
+        for (int64_t i = 0; c->format != TQ_FORMAT_GGUF && i < c->n; i++) {
             tq_entry *e = &c->entries[i];
             size_t kl = strlen(TQ_META_TENSOR_PREFIX) + strlen(e->name) + 1;
             char *key = malloc(kl);
@@ -186,7 +216,8 @@ static tq_status build_tensors(tq_model *m, tq_error *err) {
             m->n++;
         }
     }
-    /* pass 2: everything else is a plain tensor */
+    /* pass 2: everything else is a plain tensor, or a GGUF tensor stored in
+     * ggml blocks: the codec ggml, its blocks the codes (no side tensors) */
     for (int f = 0; f < m->nfiles; f++) {
         tq_container *c = &m->files[f];
         for (int64_t i = 0; i < c->n; i++) {
@@ -202,6 +233,11 @@ static tq_status build_tensors(tq_model *m, tq_error *err) {
             t->nbytes = e->nbytes;
             t->data = e->data;
             t->file_index = f;
+            if (e->ggml_type) {
+                tq_status st = ggml_tensor(t, e, err);
+                if (st) return tq_err_prefix(err, st, "%s", c->map.path);
+                continue;
+            }
             size_t kl = strlen(TQ_META_KEPT_PREFIX) + strlen(e->name) + 1;
             char *key = malloc(kl);
             if (key) {
@@ -467,6 +503,9 @@ void tq_model_close(tq_model *m) {
 }
 
 tq_format tq_model_format(const tq_model *m) { return m->format; }
+const struct tq_gguf *tq_model_gguf(const tq_model *m) {
+    return m->nfiles && m->files[0].format == TQ_FORMAT_GGUF ? m->files[0].priv : NULL;
+}
 int tq_model_sharded(const tq_model *m) { return m->sharded; }
 int64_t tq_model_count(const tq_model *m) { return m->n; }
 const tq_tensor *tq_model_tensor(const tq_model *m, int64_t i) { return (i >= 0 && i < m->n) ? &m->t[i] : NULL; }

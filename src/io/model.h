@@ -17,6 +17,12 @@ struct tq_model {
     uint64_t       index_bytes; /* size of model.safetensors.index.json, if any */
 };
 
+struct tq_gguf;
+/** The parsed GGUF (io/gguf.h: every KV with its full value, tokenizer arrays
+ *  included; tensor infos) of a model opened from a .gguf file, or NULL for
+ *  other formats. Borrowed: valid until tq_model_close. */
+const struct tq_gguf *tq_model_gguf(const tq_model *m);
+
 /** Parse a trueq per-tensor descriptor (JSON text) into q / orig shape / dtype. */
 tq_status tq_descriptor_parse(const char *json, const char *tname, tq_tensor *t, tq_error *err);
 /** Render a descriptor for metadata. Caller frees. */
