@@ -4,6 +4,7 @@
 set -euo pipefail
 pkgs=(cmake make gcc clang pkg-config
       libopenblas-dev liblapacke-dev zlib1g-dev libutf8proc-dev libcjson-dev
+      libpcre2-dev
       python3 python3-numpy python3-torch)
 pkgs+=(python3-venv)   # venvs outside the repo for reference tools (sentencepiece; transformers over python3-torch: tests/py/hf_venv.sh)
 missing=()

@@ -39,6 +39,7 @@ typedef struct tq_tok_kind {
 /* The rows (one per tokenizer file). */
 extern const tq_tok_kind tq_tok_wordpiece;
 extern const tq_tok_kind tq_tok_sentencepiece;
+extern const tq_tok_kind tq_tok_bpe;           /* bpe_load.c */
 extern const tq_tok_kind tq_tok_gguf_spm;  /* gguf_spm.c */
 /* sentencepiece.c's vtable over a tq_spm, which gguf_spm.c's row shares */
 extern const tq_tok_vt tq_tok_spm_vt;
