@@ -122,7 +122,8 @@ typedef struct tq_llama tq_llama;
 
 /**
  * Build a decoder from model m. cfg may be NULL: the configuration is then
- * found in tq_model_dir(m) (tq_llama_config_find). Every tensor is checked
+ * the GGUF metadata when m is a GGUF file, else found in tq_model_dir(m)
+ * (tq_llama_config_find). Every tensor is checked
  * against the configuration (shape mismatches name the tensor, its shape and
  * the expected one) and decoded to float32 into memory the decoder owns; m is
  * not needed afterwards and may be closed.

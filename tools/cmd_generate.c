@@ -28,6 +28,7 @@ static int on_token(void *vctx, int prev, int token) {
     gen_ctx *g = vctx;
     if (!g->tok) {
         printf(" %d", token);
+        fflush(stdout);
         g->printed++;
         return 0;
     }
