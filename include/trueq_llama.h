@@ -322,9 +322,10 @@ tq_spm *tq_spm_open_model_mem(const void *data, size_t size, const char *name, t
  * score-driven BPE as tokenizer.model files. bos_token_id and eos_token_id
  * must be 1 and 2 (when present).
  * @return a handle, or NULL with err set: TQ_E_UNSUPPORTED for another
- * tokenizer.ggml.model (e.g. "gpt2": byte-level BPE; give token ids
- * instead) or other bos/eos ids; TQ_E_FORMAT for a missing or mistyped key
- * (named) or an arrays' length mismatch.
+ * tokenizer.ggml.model (e.g. "gpt2": byte-level BPE, which the tokenizer
+ * table's "gguf-gpt2" row reads: tq_tok_open_dir on the file) or other
+ * bos/eos ids; TQ_E_FORMAT for a missing or mistyped key (named) or an
+ * arrays' length mismatch.
  */
 tq_spm *tq_spm_open_gguf(const char *path, tq_error *err);
 /** The same from a memory image (copied); `name` labels errors. */

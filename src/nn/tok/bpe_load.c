@@ -413,5 +413,5 @@ static tq_status bpei_decode(const void *impl, const int32_t *ids, int n, char *
 }
 static void *bpei_open(const char *dir, tq_error *err) { return tq_bpe_open_dir(dir, err); }
 
-static const tq_tok_vt BPE_VT = {bpei_free, bpei_vocab, bpei_special, bpei_encode, bpei_decode};
-const tq_tok_kind tq_tok_bpe = {"bpe", "a BPE tokenizer.json or vocab.json + merges.txt", bpei_open, &BPE_VT};
+const tq_tok_vt tq_tok_bpe_vt = {bpei_free, bpei_vocab, bpei_special, bpei_encode, bpei_decode};
+const tq_tok_kind tq_tok_bpe = {"bpe", "a BPE tokenizer.json or vocab.json + merges.txt", bpei_open, &tq_tok_bpe_vt};

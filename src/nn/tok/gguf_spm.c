@@ -54,12 +54,8 @@ tq_spm *tq_spm_from_gguf(const tq_gguf *g, const char *path, tq_error *err) {
     if (!tq_gkv_require(&k, "model") || !tq_gkv_string(&k, "model", &model)) return NULL;
     if (!tq_gkv_str_is(model, "llama")) {
         int l = (int)(model.len > 64 ? 64 : model.len);
-        if (tq_gkv_str_is(model, "gpt2"))
-            tq_err(err, TQ_E_UNSUPPORTED, "%s: tokenizer.ggml.model is \"gpt2\" (byte-level BPE), which this build does "
-                   "not tokenize; give token ids instead (--ids)", path);
-        else
-            tq_err(err, TQ_E_UNSUPPORTED, "%s: tokenizer.ggml.model is \"%.*s\"; supported: llama (sentencepiece)", path,
-                   l, model.s);
+        tq_err(err, TQ_E_UNSUPPORTED, "%s: tokenizer.ggml.model is \"%.*s\", not llama (sentencepiece)%s", path, l,
+               model.s, tq_gkv_str_is(model, "gpt2") ? "; byte-level BPE is the gguf-gpt2 tokenizer row" : "");
         return NULL;
     }
     const tq_gguf_value *toks = NULL, *scores = NULL, *types = NULL;
@@ -154,9 +150,12 @@ tq_spm *tq_spm_open_gguf(const char *path, tq_error *err) {
 
 /* ---- the tokenizer table's row (nn/tok/tok.h) -------------------------------- */
 
-/* dir: a GGUF file, or a directory holding exactly one *.gguf. */
-static void *gguf_open(const char *dir, tq_error *err) {
-    if (tq_llama_is_gguf(dir)) return tq_spm_open_gguf(dir, err);
+char *tq_tok_gguf_file(const char *dir, tq_error *err) {
+    if (tq_llama_is_gguf(dir)) {
+        char *p = strdup(dir);
+        if (!p) tq_err(err, TQ_E_NOMEM, "out of memory");
+        return p;
+    }
     DIR *d = opendir(dir);
     if (!d) { tq_err(err, TQ_E_NOTFOUND, "%s: no *.gguf file", dir); return NULL; }
     char *p = NULL;
@@ -174,7 +173,13 @@ static void *gguf_open(const char *dir, tq_error *err) {
         else tq_err(err, TQ_E_NOTFOUND, "%s: no *.gguf file", dir);
         return NULL;
     }
-    if (!p) { tq_err(err, TQ_E_NOMEM, "out of memory"); return NULL; }
+    if (!p) tq_err(err, TQ_E_NOMEM, "out of memory");
+    return p;
+}
+
+static void *gguf_open(const char *dir, tq_error *err) {
+    char *p = tq_tok_gguf_file(dir, err);
+    if (!p) return NULL;
     tq_spm *t = tq_spm_open_gguf(p, err);
     free(p);
     return t;

@@ -40,7 +40,10 @@ typedef struct tq_tok_kind {
 extern const tq_tok_kind tq_tok_wordpiece;
 extern const tq_tok_kind tq_tok_sentencepiece;
 extern const tq_tok_kind tq_tok_bpe;           /* bpe_load.c */
-extern const tq_tok_kind tq_tok_gguf_spm;  /* gguf_spm.c */
-/* sentencepiece.c's vtable over a tq_spm, which gguf_spm.c's row shares */
+extern const tq_tok_kind tq_tok_gguf_spm;      /* gguf_spm.c */
+extern const tq_tok_kind tq_tok_gguf_bpe;      /* gguf_bpe.c */
+/* The vtables over a tq_spm (sentencepiece.c) and a tq_bpe (bpe_load.c),
+ * which the GGUF rows share */
 extern const tq_tok_vt tq_tok_spm_vt;
+extern const tq_tok_vt tq_tok_bpe_vt;
 #endif
