@@ -61,6 +61,9 @@ check "from BOS: the same story" 'cmp -s "$T/bos.txt" "$T/bos_ref.txt"'
 "$CLI" generate "$M" --prompt "Once" --steps 5 --quiet > "$T/tk_ref.txt"
 check "--tokenizer overrides the GGUF's own" 'cmp -s "$T/tk.txt" "$T/tk_ref.txt"'
 
+"$CLI" compare "$G" "$M/stories260K.safetensors" --json > "$T/cmp.json" 2> "$T/ecmp.txt"; rc=$?
+check "compare the GGUF with stories260K.safetensors: KL 0, top-1 agreement 1" '[ $rc -eq 0 ] && grep -q "\"kl_max\":0," "$T/cmp.json" && grep -q "\"top1_agreement\":1," "$T/cmp.json"'
+
 # refused by name
 "$PY" "$MK" "$M" "$T/qwen.gguf" --arch qwen2
 "$CLI" generate "$T/qwen.gguf" --quiet > /dev/null 2> "$T/e1.txt"; rc=$?
