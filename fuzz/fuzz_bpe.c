@@ -63,14 +63,6 @@ static tq_bpe *fixed(const char *pre) {
     return tq_bpe_from_arrays(&a, "fixed", &err);
 }
 
-static int write_all(const char *path, const void *p, size_t n) {
-    FILE *f = fopen(path, "wb");
-    if (!f) return -1;
-    size_t w = fwrite(p, 1, n, f);
-    fclose(f);
-    return w == n ? 0 : -1;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 2) return 0;
     int mode = data[0] % 3;
@@ -98,7 +90,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!mkdtemp(dir)) return 0;
     snprintf(vj, sizeof vj, "%s/vocab.json", dir);
     snprintf(mt, sizeof mt, "%s/merges.txt", dir);
-    if (!write_all(vj, p, first) && !write_all(mt, z ? z + 1 : "", second)) {
+    if (!tq_write_file_atomic(vj, p, first, &err) && !tq_write_file_atomic(mt, z ? z + 1 : "", second, &err)) {
         tq_tok *t = tq_tok_open_dir(dir, &err);
         if (t) {
             const char *text = z2 ? z2 + 1 : "";

@@ -167,7 +167,7 @@ static void units(void) {
 static void arrays(void) {
     tq_error err = {0};
     TQ_CASE("from arrays (GGUF gpt2 metadata): control tokens special, add_bos, the pre name's regex");
-    const char *tok[] = {"<|endoftext|>", "a", "b", "ab", "\xc4\xa0", "\xc4\xa0" "ab", "1", "2", "12", "<u>"};
+    const char *tok[] = {"<|endoftext|>", "a", "b", "ab", "\xc4\xa0", ("\xc4\xa0" "ab"), "1", "2", "12", "<u>"};
     int32_t types[] = {3, 1, 1, 1, 1, 1, 1, 1, 1, 4};
     const char *mer[] = {"a b", "\xc4\xa0 ab", "1 2"};
     tq_bpe_arrays a = {10, tok, NULL, types, 3, mer, NULL, 0, 0, -1, -1, 1, 0, "smollm"};

@@ -19,15 +19,6 @@
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 
-static cJSON *read_json(const char *path) {
-    char *s;
-    size_t n;
-    if (tq_read_file(path, &s, &n, NULL)) return NULL;
-    cJSON *j = cJSON_ParseWithLength(s, n);
-    free(s);
-    return j;
-}
-
 static int same(const int32_t *ids, int n, const cJSON *want) {
     if (cJSON_GetArraySize(want) != n) return 0;
     int i = 0;
@@ -46,6 +37,20 @@ static void show(const char *what, const char *tok, const char *text, const cJSO
     free(w);
     free(ts);
     cJSON_Delete(t);
+}
+
+/* A GGUF string array's elements appended to a JSON array. */
+static void add_strings(cJSON *arr, const tq_gguf_value *v) {
+    char *buf = NULL;
+    for (uint64_t i = 0; i < v->count; i++) {
+        char *nb = realloc(buf, v->strs[i].len + 1);
+        if (!nb) break;
+        buf = nb;
+        memcpy(buf, v->strs[i].s, v->strs[i].len);
+        buf[v->strs[i].len] = 0;
+        cJSON_AddItemToArray(arr, cJSON_CreateString(buf));
+    }
+    free(buf);
 }
 
 /* The SmolLM2 GGUF's tokenizer: parsed (kept mapped in *m, *g) and dumped
@@ -70,30 +75,18 @@ static int gguf_dump(const char *src, const char *path, tq_map *m, tq_gguf *g) {
     if (kt < 0 || km < 0 || ky < 0 || kp < 0) return 0;
     cJSON *j = cJSON_CreateObject(), *toks = cJSON_AddArrayToObject(j, "tokens"), *mer = cJSON_AddArrayToObject(j, "merges");
     cJSON *ty = cJSON_AddArrayToObject(j, "types");
-    char *buf = NULL;
-    for (uint64_t i = 0; i < g->kv[kt].v.count; i++) {
-        const tq_gguf_str *s = &g->kv[kt].v.strs[i];
-        buf = realloc(buf, s->len + 1);
-        memcpy(buf, s->s, s->len);
-        buf[s->len] = 0;
-        cJSON_AddItemToArray(toks, cJSON_CreateString(buf));
+    add_strings(toks, &g->kv[kt].v);
+    add_strings(mer, &g->kv[km].v);
+    for (uint64_t i = 0; i < g->kv[ky].v.count; i++) {
         int32_t v;
         memcpy(&v, g->kv[ky].v.elems + 4 * i, 4);
         cJSON_AddItemToArray(ty, cJSON_CreateNumber(v));
-    }
-    for (uint64_t i = 0; i < g->kv[km].v.count; i++) {
-        const tq_gguf_str *s = &g->kv[km].v.strs[i];
-        buf = realloc(buf, s->len + 1);
-        memcpy(buf, s->s, s->len);
-        buf[s->len] = 0;
-        cJSON_AddItemToArray(mer, cJSON_CreateString(buf));
     }
     snprintf(cmd, sizeof cmd, "%.*s", (int)g->kv[kp].v.str.len, g->kv[kp].v.str.s);
     cJSON_AddStringToObject(j, "pre", cmd);
     char *txt = cJSON_PrintUnformatted(j);
     int ok = txt && tq_t_write(path, txt, strlen(txt)) == 0;
     free(txt);
-    free(buf);
     cJSON_Delete(j);
     return ok;
 }
@@ -150,7 +143,10 @@ void tq_tests(void) {
     CHECK_MSG(rc == 0, "bpe_reference.py failed: %s", log ? log : "");
     free(log);
     snprintf(cmd, sizeof cmd, "%s/expected.json", out);
-    cJSON *j = rc == 0 ? read_json(cmd) : NULL;
+    char *doc = NULL;
+    size_t doc_len = 0;
+    cJSON *j = rc == 0 && !tq_read_file(cmd, &doc, &doc_len, NULL) ? cJSON_ParseWithLength(doc, doc_len) : NULL;
+    free(doc);
     CHECK(j != NULL);
     if (!j) { if (have_gguf) { tq_gguf_free(&g); tq_map_close(&m); } return; }
 

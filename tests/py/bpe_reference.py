@@ -109,28 +109,28 @@ def save_json(tok, d, edit=None):
     return Tokenizer.from_str(s)
 
 
+def save_vocab_merges(tok, d, fast_class):
+    """The model as vocab.json + merges.txt in d, and transformers' fast
+    tokenizer of that pair (its tokenizers backend is the reference)."""
+    os.makedirs(d, exist_ok=True)
+    tok.model.save(d)
+    return fast_class(vocab_file=os.path.join(d, "vocab.json"), merges_file=os.path.join(d, "merges.txt")).backend_tokenizer
+
+
 def families(out):
     fams = {}
     # GPT-2 style
     g = new(pre_tokenizers.ByteLevel(add_prefix_space=False), specials=["<|endoftext|>"])
     fams["gpt2"] = save_json(g, os.path.join(out, "gpt2"))
-    vm = os.path.join(out, "gpt2_vm")
-    os.makedirs(vm, exist_ok=True)
-    g.model.save(vm)
     from transformers import GPT2TokenizerFast, RobertaTokenizerFast
-    fams["gpt2_vm"] = GPT2TokenizerFast(vocab_file=os.path.join(vm, "vocab.json"),
-                                        merges_file=os.path.join(vm, "merges.txt")).backend_tokenizer
+    fams["gpt2_vm"] = save_vocab_merges(g, os.path.join(out, "gpt2_vm"), GPT2TokenizerFast)
     # RoBERTa style
     r = new(pre_tokenizers.ByteLevel(add_prefix_space=True), norm=normalizers.NFC(),
             specials=["<s>", "<pad>", "</s>", "<unk>"])
     r.add_special_tokens([AddedToken("<mask>", lstrip=True, rstrip=False, special=True, normalized=False)])
     r.post_processor = processors.RobertaProcessing(sep=("</s>", r.token_to_id("</s>")), cls=("<s>", r.token_to_id("<s>")))
     fams["roberta"] = save_json(r, os.path.join(out, "roberta"))
-    vm = os.path.join(out, "roberta_vm")
-    os.makedirs(vm, exist_ok=True)
-    r.model.save(vm)
-    fams["roberta_vm"] = RobertaTokenizerFast(vocab_file=os.path.join(vm, "vocab.json"),
-                                              merges_file=os.path.join(vm, "merges.txt")).backend_tokenizer
+    fams["roberta_vm"] = save_vocab_merges(r, os.path.join(out, "roberta_vm"), RobertaTokenizerFast)
     # Llama-3 style
     ll = new(pre_tokenizers.Sequence([pre_tokenizers.Split(Regex(LLAMA3_RE), "isolated", invert=False),
                                       pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)]),

@@ -11,7 +11,8 @@
  * on the JIT.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
-#include "nn/tok/bpe.h"
+#include "nn/tok/bpe_pretok.h"
+#include <limits.h>
 #include <pcre2.h>
 #include <limits.h>
 #include <stdlib.h>
