@@ -256,6 +256,10 @@ tq_status tq_dequantize_rows(const tq_qparams *p, int64_t rows, int64_t cols, in
  */
 tq_status tq_qparams_ggml(int ggml_type, tq_qparams *q, tq_error *err);
 
+/** @return ggml's name of a ggml type id ("Q4_K", "F16"), or NULL when the id
+ *  is unknown or removed. */
+const char *tq_ggml_type_name(int ggml_type);
+
 /** @return "linear-sym/8/group:64"-style text for p in buf ("ggml/Q4_K"
  *  for the codec ggml). */
 const char *tq_qparams_str(const tq_qparams *p, char *buf, size_t cap);
@@ -469,6 +473,8 @@ typedef struct tq_ledger_row {
     int      fake;               /* 1: quantized values stored as floats       */
     int64_t  distinct;           /* distinct values seen (capped at 257), -1 if not counted */
     char     note[200];          /* why it is flagged, or why it stayed wide    */
+    double   bits_per_weight;    /* (payload + side bytes) * 8 / elements, 0 if
+                                    empty: Q4_K 4.5, Q6_K 6.5625, F16 16        */
 } tq_ledger_row;
 
 /** Totals that reconcile with the files on disk to the byte. */
@@ -484,6 +490,8 @@ typedef struct tq_ledger_totals {
     uint64_t by_dtype[TQ_DTYPE_COUNT];
     int64_t  n_tensors, n_quantized, n_simulated, n_fake;
     int64_t  numel, numel_quantized;
+    uint64_t metadata_bytes;     /* of header_bytes: key-value metadata (GGUF KVs;
+                                    0 where the format does not count it apart) */
 } tq_ledger_totals;
 
 typedef struct tq_ledger tq_ledger;

@@ -27,14 +27,15 @@ static const char DESCRIPTION[] =
 
 /* ---- the list ------------------------------------------------------------- */
 
-static double layout_bpw(const tq_codec_info *ci, int bits, double *side) {
-    tq_qparams p = {ci->id, bits, ci->default_gran, ci->default_group, 0, 1.0f, ci->default_ggml_type};
+static double layout_bpw(const tq_codec_info *ci, int bits, int ggml_type, double *side) {
+    tq_qparams p = {ci->id, bits, ci->default_gran, ci->default_group, 0, 1.0f, 0};
+    if (ggml_type && tq_qparams_ggml(ggml_type, &p, NULL)) { *side = 0; return -1; }
     tq_dtype cd;
     int64_t cs[2];
     tq_aux_desc ad[TQ_MAX_AUX];
     const int64_t R = 768, C = 3072;
     int na = tq_qparams_layout(&p, R, C, &cd, cs, ad);
-    if (na < 0) { *side = 0; return 0; }
+    if (na < 0) { *side = 0; return -1; }
     double codes = (double)tq_nbytes(cd, 2, cs), aux = 0;
     for (int a = 0; a < na; a++) aux += (double)tq_nbytes(ad[a].dtype, ad[a].ndim, ad[a].shape);
     *side = aux / (double)(R * C);
@@ -51,16 +52,24 @@ static int list_codecs(bool json) {
         char gs[64];
         tqc_gran_list(ci->gran_mask, gs, sizeof gs);
         bool firstb = true;
-        for (int bits = 1; bits <= 16; bits++) {
-            if (!(ci->bits_mask & (1u << bits))) continue;
-            double side, bpw = layout_bpw(ci, bits, &side);
+        /* one line per bit width; a codec of ggml types (its parameter is the
+         * type, not the bits): one line per type it takes */
+        for (int k = 1; k <= (ci->default_ggml_type ? 63 : 16); k++) {
+            int bits = k, gt = ci->default_ggml_type ? k : 0;
+            tq_qparams gq;
+            if (gt) { if (tq_qparams_ggml(gt, &gq, NULL)) continue; bits = gq.bits; }
+            else if (!(ci->bits_mask & (1u << bits))) continue;
+            double side, bpw = layout_bpw(ci, bits, gt, &side);
+            char label[96];
+            snprintf(label, sizeof label, "%s%s%s", firstb ? gs : "", gt && firstb ? " " : "", gt ? tq_ggml_type_name(gt) : "");
             if (json) {
                 tqc_json_begin_object(&j);
                 tqc_json_fields(&j, "name:s bits:d granularities:s codes_bytes_per_weight:f side_bytes_per_weight:f summary:s layout:s",
                                 ci->name, bits, gs, bpw, side, ci->summary, ci->layout);
+                if (gt) tqc_json_kstr(&j, "ggml_type", tq_ggml_type_name(gt));
                 tqc_json_end_object(&j);
             } else {
-                printf("%-14s %-5d %-22s %-10.4f %-10.5f  %s\n", firstb ? ci->name : "", bits, firstb ? gs : "", bpw, side,
+                printf("%-14s %-5d %-22s %-10.4f %-10.5f  %s\n", firstb ? ci->name : "", bits, label, bpw, side,
                        firstb ? ci->layout : "");
                 if (firstb) printf("%-14s %-5s %-22s %-10s %-10s  %s\n", "", "", "", "", "", ci->summary);
             }
@@ -189,6 +198,13 @@ static int study(const char *model_path, bool json, const char *csv_path, int64_
     for (int i = 0; vs && i < tq_codec_count(); i++) {
         const tq_codec_info *ci = tq_codec_at(i);
         if (only_ci && only_ci != ci) continue;
+        if (ci->default_ggml_type) {   /* ggml types: studied on request only (--codec ggml), at its default Q8_0 */
+            if (!only_ci) continue;
+            variant *v = &vs[nv++];
+            tq_qparams_ggml(ci->default_ggml_type, &v->q, NULL);
+            tq_qparams_str(&v->q, v->label, sizeof v->label);
+            continue;
+        }
         for (int bits = 8; bits >= 1; bits--) {
             if (!(ci->bits_mask & (1u << bits))) continue;
             for (int g = 0; g < 3; g++) {
@@ -196,7 +212,7 @@ static int study(const char *model_path, bool json, const char *csv_path, int64_
                 for (int al = 0; al < (ci->uses_alpha ? 2 : 1); al++) {
                     variant *v = &vs[nv++];
                     v->q = (tq_qparams){ci->id, bits, (tq_granularity)g, g == TQ_GRAN_GROUP ? group : 0, 1,
-                                        ci->uses_alpha && al == 0 ? 1.0f : 0.0f, ci->default_ggml_type};
+                                        ci->uses_alpha && al == 0 ? 1.0f : 0.0f, 0};
                     tq_qparams_str(&v->q, v->label, sizeof v->label);
                     if (ci->uses_alpha) {
                         size_t l = strlen(v->label);

@@ -4,11 +4,14 @@
 static const char SYNOPSIS[] =
     "PATH [--json] [--strict] [--quiet]";
 static const char DESCRIPTION[] =
-    "PATH: a .safetensors or .npz file, a model.safetensors.index.json, or a Hugging Face model\n"
-    "directory (original or written by trueq convert).\n\n"
+    "PATH: a .safetensors, .npz or .gguf file, a model.safetensors.index.json, or a Hugging Face\n"
+    "model directory (original or written by trueq convert).\n\n"
     "Prints one row per logical tensor: name, shape, stored dtype, codec and bits, payload bytes,\n"
     "scale bytes (scales, zero points, signs) and a note. The totals reconcile with the size of\n"
-    "the files on disk to the byte: header + padding + data (+ index) = bytes on disk.\n\n"
+    "the files on disk to the byte: header + padding + data (+ index) = bytes on disk.\n"
+    "GGUF: each tensor's ggml type (Q4_K, Q8_0, F16 ...), block size and bits per weight\n"
+    "(Q4_K 4.5, Q6_K 6.5625: the block scales included); the header's key-value metadata and\n"
+    "the alignment padding are counted.\n\n"
     "Fake quantization is detected and reported loudly: a float tensor holding at most 256\n"
     "distinct values, or one whose every row does (quantized values stored as floats: no bytes\n"
     "saved). Files written with `trueq convert --simulate` are reported as simulated, not as bugs.\n";
@@ -38,19 +41,27 @@ int tqc_print_ledger(const tq_model *m, const tq_ledger *l, FILE *f, bool json, 
                 tqc_json_fields(&j, "codec:s bits:d granularity:s group:l original_dtype:s", ci ? ci->name : "?", t->q.bits,
                                 tqc_gran_name(t->q.gran), (long long)t->q.group, tq_dtype_name(t->orig_dtype));
             }
-            tqc_json_fields(&j, "numel:l payload_bytes:u scale_bytes:u fake_quant:b distinct_values:l note:s", (long long)t->numel,
-                            (unsigned long long)r->payload_bytes, (unsigned long long)r->aux_bytes, r->fake,
-                            (long long)r->distinct, r->note);
+            /* GGUF: every tensor's ggml type; a block type's block size and bytes */
+            const char *gn = t->quantized && t->q.ggml_type ? tq_ggml_type_name(t->q.ggml_type)
+                             : tq_model_format(m) == TQ_FORMAT_GGUF ? tq_dtype_name(t->dtype) : NULL;
+            if (gn) {
+                long long blk = t->quantized ? (long long)t->q.group : 1;
+                tqc_json_fields(&j, "ggml_type:s block:l block_bytes:u", gn, blk,
+                                (unsigned long long)(t->numel ? r->payload_bytes / (uint64_t)(t->numel / blk) : 0));
+            }
+            tqc_json_fields(&j, "numel:l payload_bytes:u scale_bytes:u bits_per_weight:f fake_quant:b distinct_values:l note:s",
+                            (long long)t->numel, (unsigned long long)r->payload_bytes, (unsigned long long)r->aux_bytes,
+                            r->bits_per_weight, r->fake, (long long)r->distinct, r->note);
             tqc_json_end_object(&j);
         }
         tqc_json_end_array(&j);
         tqc_json_key(&j, "totals");
         tqc_json_begin_object(&j);
         tqc_json_fields(&j, "file_bytes:u header_bytes:u padding_bytes:u payload_bytes:u scale_bytes:u stored_data_bytes:u "
-                        "other_bytes:u", (unsigned long long)T->file_bytes, (unsigned long long)T->header_bytes,
+                        "other_bytes:u metadata_bytes:u", (unsigned long long)T->file_bytes, (unsigned long long)T->header_bytes,
                         (unsigned long long)T->padding_bytes, (unsigned long long)T->payload_bytes,
                         (unsigned long long)T->aux_bytes, (unsigned long long)T->stored_data_bytes,
-                        (unsigned long long)T->other_bytes);
+                        (unsigned long long)T->other_bytes, (unsigned long long)T->metadata_bytes);
         tqc_json_fields(&j, "tensors:l quantized:l simulated:l fake_quant:l weights:l quantized_weights:l",
                         (long long)T->n_tensors, (long long)T->n_quantized, (long long)T->n_simulated, (long long)T->n_fake,
                         (long long)T->numel, (long long)T->numel_quantized);
@@ -83,6 +94,9 @@ int tqc_print_ledger(const tq_model *m, const tq_ledger *l, FILE *f, bool json, 
             (unsigned long long)T->payload_bytes, (unsigned long long)T->aux_bytes, (unsigned long long)T->header_bytes,
             (unsigned long long)T->padding_bytes, T->other_bytes ? " + index" : "", (unsigned long long)T->file_bytes,
             tqc_fmt_bytes(T->file_bytes, b1, sizeof b1));
+    if (T->metadata_bytes)
+        fprintf(f, "          (the header holds %llu bytes of key-value metadata; padding is alignment)\n",
+                (unsigned long long)T->metadata_bytes);
     if (T->stored_data_bytes != T->payload_bytes + T->aux_bytes)
         fprintf(f, "          (zip compression stores the %llu data bytes in %llu)\n",
                 (unsigned long long)(T->payload_bytes + T->aux_bytes), (unsigned long long)T->stored_data_bytes);

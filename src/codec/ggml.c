@@ -177,6 +177,11 @@ static const char *ggml_params_str(const tq_qparams *p, char *buf, size_t cap) {
     return buf;
 }
 
+const char *tq_ggml_type_name(int ggml_type) {
+    const tq_ggml_type_info *t = tq_ggml_type(ggml_type);
+    return t ? t->name : NULL;
+}
+
 tq_status tq_qparams_ggml(int ggml_type, tq_qparams *q, tq_error *err) {
     const tq_ggml_type_info *t = tq_ggml_type(ggml_type);
     if (!t || t->block < 2 || CODE_BITS[ggml_type] == 0)

@@ -110,13 +110,18 @@ static void block_of(const tq_qparams *p, int64_t r, int64_t c, int64_t *r0, int
     *idx = r * ng + c / glen;
 }
 
+/* "codec/bits/gran" + the case's tag: the name results carry */
+static void case_name(const tq_qparams *p, const char *tag, char *name, size_t cap) {
+    tq_qparams_str(p, name, cap);
+    size_t nl = strlen(name);
+    snprintf(name + nl, cap - nl, "%s", tag);
+}
+
 static void check_config(st_ctx *cx, const tq_codec_impl *ci, const tq_selftest_case *tc, int v, const float *w) {
     const tq_qparams *p = &tc->q;
     const tq_codec_selftest *ts = ci->selftest;
     char name[64];
-    tq_qparams_str(p, name, sizeof name);
-    size_t nl = strlen(name);
-    snprintf(name + nl, sizeof name - nl, "%s", tc->tag);
+    case_name(p, tc->tag, name, sizeof name);
     const char *vn = VEC_NAMES[v];
     tq_dtype cd;
     int64_t cs[2];
@@ -217,17 +222,12 @@ out:
 static void check_inblock(st_ctx *cx, const tq_codec_impl *ci, const tq_selftest_case *tc, int v, const float *w) {
     const tq_qparams *p = &tc->q;
     const tq_codec_selftest *ts = ci->selftest;
-    const int64_t cols = ts->cols;
-    char name[64];
-    tq_qparams_str(p, name, sizeof name);
-    size_t nl = strlen(name);
-    snprintf(name + nl, sizeof name - nl, "%s", tc->tag);
-    const char *vn = VEC_NAMES[v];
-    tq_dtype cd;
-    int64_t cs[2];
-    tq_aux_desc ad[TQ_MAX_AUX];
+    const int64_t cols = ts->cols, want_row = ts->code_bytes(p, cols);
+    tq_dtype cd; int64_t cs[2]; tq_aux_desc ad[TQ_MAX_AUX];
     int na = tq_qparams_layout(p, ROWS, cols, &cd, cs, ad);
-    int64_t want_row = ts->code_bytes(p, cols);
+    char name[64];
+    case_name(p, tc->tag, name, sizeof name);
+    const char *vn = VEC_NAMES[v];
     add(cx, name, vn, "dtype", na == 0 && cd == ts->codes_dtype_packed && cs[0] == ROWS && cs[1] == want_row,
         "codes %s [%lld, %lld] and %d side tensors (want %s [%d, %lld], none)", tq_dtype_name(cd), (long long)cs[0],
         (long long)cs[1], na, tq_dtype_name(ts->codes_dtype_packed), ROWS, (long long)want_row);
@@ -267,7 +267,7 @@ out:
 /* The known-answer blocks: decoded through the public entry point, bit for bit. */
 static void check_known(st_ctx *cx, const tq_selftest_known *k) {
     char name[64];
-    tq_qparams_str(&k->q, name, sizeof name);
+    case_name(&k->q, k->tag, name, sizeof name);
     int64_t rb = k->cols;   /* bytes <= elements x 2 for every block type */
     uint8_t *codes = calloc(1, (size_t)(2 * rb + 64));
     float *want = calloc((size_t)k->cols, sizeof(float)), *got = calloc((size_t)k->cols, sizeof(float));

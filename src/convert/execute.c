@@ -173,7 +173,9 @@ static tq_status write_quantized(const tq_plan *p, tq_writer *w, int64_t wi, con
     } else {
         owned = malloc(sizeof(float) * (size_t)(t->numel ? t->numel : 1));
         if (!owned) return tq_err(err, TQ_E_NOMEM, "tensor \"%s\": out of memory for %lld floats", t->name, (long long)t->numel);
-        if ((st = tq_convert_to_f32(t->dtype, t->data, t->numel, owned, err))) {
+        if (t->quantized) {   /* ggml blocks (GGUF): their decoded values */
+            if ((st = tq_model_tensor_f32(p->m, t, owned, err))) { free(owned); return st; }
+        } else if ((st = tq_convert_to_f32(t->dtype, t->data, t->numel, owned, err))) {
             free(owned);
             return tq_err_prefix(err, st, "tensor \"%s\"", t->name);
         }
@@ -197,12 +199,12 @@ static tq_status write_quantized(const tq_plan *p, tq_writer *w, int64_t wi, con
     if ((st = tq_quantize_threads(&it->q, t->name, f, rows, cols, codes, auxb, p->o.allow_nonfinite, p->o.threads, err))) goto out;
     if (p->o.simulate) {
         float *deq = malloc(sizeof(float) * (size_t)(t->numel ? t->numel : 1));
-        void *outv = malloc(t->nbytes ? t->nbytes : 1);
+        void *outv = malloc(it->out_bytes ? it->out_bytes : 1);
         if (!deq || !outv) { free(deq); free(outv); st = tq_err(err, TQ_E_NOMEM, "tensor \"%s\": out of memory", t->name); goto out; }
         st = tq_dequantize(&it->q, rows, cols, codes, (const void *const *)auxb, deq, err);
         if (!st) measure(f, deq, t->numel, ss);
-        if (!st) st = tq_convert_from_f32(t->dtype, deq, t->numel, outv, err);
-        if (!st) st = tq_writer_put(w, wi, outv, t->nbytes, err);
+        if (!st) st = tq_convert_from_f32(it->out_dtype, deq, t->numel, outv, err);
+        if (!st) st = tq_writer_put(w, wi, outv, it->out_bytes, err);
         free(deq); free(outv);
         goto out;
     }
@@ -396,7 +398,12 @@ tq_status tq_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn p
                 if (p->items[k].quantize) { prefetch_start(&pf, p->m, p->items[k].src); break; }
         }
         TQ_ASSERT(wi < p->nw && p->wmap[wi].item == i && p->wmap[wi].aux == -1);
-        if (!it->quantize) {
+        if (!it->quantize && it->src->quantized) {   /* ggml blocks (GGUF) kept: their decoded float32 values */
+            float *dec = malloc(it->out_bytes ? it->out_bytes : 1);
+            st = dec ? tq_model_tensor_f32(p->m, it->src, dec, err) : tq_err(err, TQ_E_NOMEM, "tensor \"%s\": out of memory", it->src->name);
+            if (!st) st = tq_writer_put(w, wi, dec, it->out_bytes, err);
+            free(dec);
+        } else if (!it->quantize) {
             const tq_map *mp = tensor_map(p->m, it->src);
             const uint8_t *d = it->src->data;
             bool in_map = mp->data && d >= mp->data && d < mp->data + mp->size;

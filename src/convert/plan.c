@@ -51,10 +51,11 @@ static tq_status add_meta(tq_plan *p, const char *k, char *v_owned, tq_error *er
     return TQ_OK;
 }
 
-/* Plan entry `t` stored exactly as it is in the input (kept, or simulated). */
+/* Plan entry `t` stored as it is in the input (kept, or simulated); a tensor
+ * in ggml blocks as its decoded float32 values (tq_tensor_read_dtype). */
 static void add_as_is(tq_plan *p, const tq_tensor *t) {
     tq_wentry *we = &p->went[p->nw];
-    we->name = t->name; we->dtype = t->dtype; we->ndim = t->ndim;
+    we->name = t->name; we->dtype = tq_tensor_read_dtype(t); we->ndim = t->ndim;
     memcpy(we->shape, t->shape, sizeof we->shape);
     p->wmap[p->nw++] = (tq_plan_out){p->n - 1, -1};
 }
@@ -102,7 +103,7 @@ tq_plan *tq_plan_create(const tq_model *m, const tq_convert_options *o, tq_error
         const tq_tensor *t = tq_model_tensor(m, i);
         tq_plan_item *it = &p->items[p->n];
         it->src = t;
-        if (t->quantized) {
+        if (t->quantized && !t->q.ggml_type) {   /* ggml blocks (GGUF) are decoded, see add_as_is */
             char qs[64];
             tq_err(err, TQ_E_UNSUPPORTED, "tensor \"%s\" is already quantized (%s); convert from the original weights",
                    t->name, tq_qparams_str(&t->q, qs, sizeof qs));
@@ -117,8 +118,8 @@ tq_plan *tq_plan_create(const tq_model *m, const tq_convert_options *o, tq_error
         it->in_bytes = t->nbytes;
         p->n++;
         if (!it->quantize) {
-            it->out_dtype = t->dtype;
-            it->out_bytes = t->nbytes;
+            it->out_dtype = tq_tensor_read_dtype(t);
+            it->out_bytes = tq_nbytes(it->out_dtype, t->ndim, t->shape);
             add_as_is(p, t);
             if (add_tensor_meta(p, TQ_META_KEPT_PREFIX, t->name, tq_strdup(it->rule), err)) goto fail;
             continue;
@@ -132,8 +133,8 @@ tq_plan *tq_plan_create(const tq_model *m, const tq_convert_options *o, tq_error
         if (!tq_shape_2d(t->ndim, t->shape, &rows, &cols)) { tq_err(err, TQ_E_FORMAT, "tensor \"%s\": shape overflows", t->name); goto fail; }
         if (tq_qparams_check(&it->q, t->name, rows, cols, err)) goto fail;
         if (o->simulate) {
-            it->out_dtype = t->dtype;
-            it->out_bytes = t->nbytes;
+            it->out_dtype = tq_tensor_read_dtype(t);
+            it->out_bytes = tq_nbytes(it->out_dtype, t->ndim, t->shape);
             add_as_is(p, t);
         } else {
             tq_dtype cd;
@@ -160,7 +161,7 @@ tq_plan *tq_plan_create(const tq_model *m, const tq_convert_options *o, tq_error
             }
         }
         if (add_tensor_meta(p, TQ_META_TENSOR_PREFIX, t->name,
-                            tq_descriptor_render(&it->q, o->simulate, t->dtype, t->ndim, t->shape, it->rule), err))
+                            tq_descriptor_render(&it->q, o->simulate, tq_tensor_read_dtype(t), t->ndim, t->shape, it->rule), err))
             goto fail;
     }
     for (int i = 0; i < o->n_include; i++)

@@ -41,6 +41,7 @@ void tq_policy_decide(const tq_convert_options *o, const tq_tensor *t, int *quan
                       char *rule, size_t cap, int *hit_include, int *hit_exclude) {
     *per_row = false;
     int inc = -1;
+    const tq_dtype dt = tq_tensor_read_dtype(t);   /* ggml blocks (GGUF) are read as float32 */
     for (int i = 0; i < o->n_include; i++)          /* every matching glob counts as used */
         if (tq_glob_match(o->include[i], t->name)) { hit_include[i] = 1; if (inc < 0) inc = i; }
     for (int i = 0; i < o->n_exclude; i++)
@@ -51,14 +52,14 @@ void tq_policy_decide(const tq_convert_options *o, const tq_tensor *t, int *quan
             return;
         }
     if (inc >= 0) {
-        *quantize = tq_dtype_is_float(t->dtype) && t->numel > 0;
+        *quantize = tq_dtype_is_float(dt) && t->numel > 0;
         if (*quantize) snprintf(rule, cap, "--include %s", o->include[inc]);
-        else if (!tq_dtype_is_float(t->dtype)) snprintf(rule, cap, "--include %s, but %s is not a float dtype", o->include[inc], tq_dtype_name(t->dtype));
+        else if (!tq_dtype_is_float(dt)) snprintf(rule, cap, "--include %s, but %s is not a float dtype", o->include[inc], tq_dtype_name(dt));
         else snprintf(rule, cap, "--include %s, but the tensor is empty", o->include[inc]);
         return;
     }
     *quantize = 0;
-    if (!tq_dtype_is_float(t->dtype)) { snprintf(rule, cap, "kept: %s is not a float dtype", tq_dtype_name(t->dtype)); return; }
+    if (!tq_dtype_is_float(dt)) { snprintf(rule, cap, "kept: %s is not a float dtype", tq_dtype_name(dt)); return; }
     if (t->ndim < 2) { snprintf(rule, cap, "kept: %d-D tensor (bias, norm or scalar)", t->ndim); return; }
     if (t->ndim > 2) { snprintf(rule, cap, "kept: %d-D tensor (only 2-D matrices by default; --include quantizes it as rows)", t->ndim); return; }
     if (t->numel == 0) { snprintf(rule, cap, "kept: empty tensor"); return; }

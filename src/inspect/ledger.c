@@ -211,6 +211,7 @@ tq_ledger *tq_ledger_create(const tq_model *m, tq_error *err) {
     for (int f = 0; f < m->nfiles; f++) {
         T->file_bytes += m->files[f].map.size;
         T->header_bytes += m->files[f].header_bytes;
+        T->metadata_bytes += m->files[f].meta_bytes;
         T->padding_bytes += m->files[f].padding_bytes;
     }
     if (m->index_bytes) { T->other_bytes = m->index_bytes; T->file_bytes += m->index_bytes; }
@@ -226,6 +227,7 @@ tq_ledger *tq_ledger_create(const tq_model *m, tq_error *err) {
         r->payload_bytes = t->nbytes;
         r->aux_bytes = t->aux_bytes;
         r->distinct = -1;
+        r->bits_per_weight = t->numel ? (double)(t->nbytes + t->aux_bytes) * 8.0 / (double)t->numel : 0.0;
         T->n_tensors++;
         T->numel += t->numel;
         T->payload_bytes += t->nbytes;
@@ -237,8 +239,15 @@ tq_ledger *tq_ledger_create(const tq_model *m, tq_error *err) {
             char qs[64];
             T->n_quantized++;
             T->numel_quantized += t->numel;
-            snprintf(r->note, sizeof r->note, "%s, %.3f bits/weight with scales", tq_qparams_str(&t->q, qs, sizeof qs),
-                     t->numel ? (double)(t->nbytes + t->aux_bytes) * 8.0 / (double)t->numel : 0.0);
+            const char *gn = t->q.ggml_type ? tq_ggml_type_name(t->q.ggml_type) : NULL;
+            if (gn)   /* ggml blocks: the scales are inside each block */
+                snprintf(r->note, sizeof r->note, "ggml %s: blocks of %lld weights in %llu bytes (scales inside), %.4g "
+                         "bits/weight", gn, (long long)t->q.group,
+                         (unsigned long long)(t->numel ? t->nbytes / (uint64_t)(t->numel / t->q.group) : 0),
+                         r->bits_per_weight);
+            else
+                snprintf(r->note, sizeof r->note, "%s, %.3f bits/weight with scales", tq_qparams_str(&t->q, qs, sizeof qs),
+                         r->bits_per_weight);
         } else if (t->simulated) {
             char qs[64], extra[96] = "";
             T->n_simulated++;

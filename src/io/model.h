@@ -32,6 +32,13 @@ char *tq_descriptor_render(const tq_qparams *q, int simulated, tq_dtype orig_dty
  *  @return false if cols overflows int64 (hostile shapes). */
 bool tq_shape_2d(int ndim, const int64_t *shape, int64_t *rows, int64_t *cols);
 
+/** The dtype convert reads tensor t as: a tensor stored in ggml blocks (GGUF)
+ *  is read as float32, its decoded values (tq_model_tensor_f32); any other
+ *  tensor as stored. */
+static inline tq_dtype tq_tensor_read_dtype(const tq_tensor *t) {
+    return t->quantized && t->q.ggml_type ? TQ_DTYPE_F32 : t->dtype;
+}
+
 #define TQ_META_VERSION "trueq.version"
 #define TQ_META_TENSOR_PREFIX "trueq.tensor."
 #define TQ_META_KEPT_PREFIX "trueq.kept."   /* why a tensor stayed as it was (the policy rule) */
