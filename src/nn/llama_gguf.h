@@ -46,6 +46,13 @@ tq_bpe *tq_bpe_from_gguf(const tq_gguf *g, const char *path, tq_error *err);
 /** The same from a GGUF file. */
 tq_bpe *tq_bpe_open_gguf(const char *path, tq_error *err);
 
+/** A tokenizer built from a parsed GGUF (tq_spm_from_gguf, tq_bpe_from_gguf). */
+typedef void *(*tq_tok_gguf_fn)(const tq_gguf *g, const char *path, tq_error *err);
+/** Map and parse the GGUF file path and build its tokenizer with from. */
+void *tq_tok_gguf_read(const char *path, tq_tok_gguf_fn from, tq_error *err);
+/** A tokenizer row's open: tq_tok_gguf_read of tq_tok_gguf_file(dir). */
+void *tq_tok_gguf_row_open(const char *dir, tq_tok_gguf_fn from, tq_error *err);
+
 /** The GGUF file a tokenizer row reads for `dir`: dir itself when it is a
  *  GGUF file, else the one *.gguf in directory dir (malloc'd). NULL with
  *  TQ_E_NOTFOUND when there is none, TQ_E_ARG when there are several. */

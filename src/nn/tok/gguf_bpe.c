@@ -88,25 +88,12 @@ out:
     return t;
 }
 
-tq_bpe *tq_bpe_open_gguf(const char *path, tq_error *err) {
-    tq_map m;
-    if (tq_map_open(&m, path, err)) return NULL;
-    tq_gguf g;
-    tq_bpe *t = NULL;
-    if (!tq_gguf_parse(m.data, m.size, path, &g, err)) t = tq_bpe_from_gguf(&g, path, err);
-    tq_gguf_free(&g);
-    tq_map_close(&m);
-    return t;
-}
+static void *bpe_from(const tq_gguf *g, const char *path, tq_error *err) { return tq_bpe_from_gguf(g, path, err); }
+
+tq_bpe *tq_bpe_open_gguf(const char *path, tq_error *err) { return tq_tok_gguf_read(path, bpe_from, err); }
 
 /* ---- the tokenizer table's row (nn/tok/tok.h) -------------------------------- */
 
-static void *gguf_bpe_open(const char *dir, tq_error *err) {
-    char *p = tq_tok_gguf_file(dir, err);
-    if (!p) return NULL;
-    tq_bpe *t = tq_bpe_open_gguf(p, err);
-    free(p);
-    return t;
-}
+static void *gguf_bpe_open(const char *dir, tq_error *err) { return tq_tok_gguf_row_open(dir, bpe_from, err); }
 
 const tq_tok_kind tq_tok_gguf_bpe = {"gguf-gpt2", "*.gguf (tokenizer.ggml.model gpt2)", gguf_bpe_open, &tq_tok_bpe_vt};

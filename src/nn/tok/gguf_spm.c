@@ -137,16 +137,20 @@ tq_spm *tq_spm_from_gguf(const tq_gguf *g, const char *path, tq_error *err) {
     return t;
 }
 
-tq_spm *tq_spm_open_gguf(const char *path, tq_error *err) {
+void *tq_tok_gguf_read(const char *path, tq_tok_gguf_fn from, tq_error *err) {
     tq_map m;
     if (tq_map_open(&m, path, err)) return NULL;
     tq_gguf g;
-    tq_spm *t = NULL;
-    if (!tq_gguf_parse(m.data, m.size, path, &g, err)) t = tq_spm_from_gguf(&g, path, err);
+    void *t = NULL;
+    if (!tq_gguf_parse(m.data, m.size, path, &g, err)) t = from(&g, path, err);
     tq_gguf_free(&g);
     tq_map_close(&m);
     return t;
 }
+
+static void *spm_from(const tq_gguf *g, const char *path, tq_error *err) { return tq_spm_from_gguf(g, path, err); }
+
+tq_spm *tq_spm_open_gguf(const char *path, tq_error *err) { return tq_tok_gguf_read(path, spm_from, err); }
 
 /* ---- the tokenizer table's row (nn/tok/tok.h) -------------------------------- */
 
@@ -177,12 +181,13 @@ char *tq_tok_gguf_file(const char *dir, tq_error *err) {
     return p;
 }
 
-static void *gguf_open(const char *dir, tq_error *err) {
+void *tq_tok_gguf_row_open(const char *dir, tq_tok_gguf_fn from, tq_error *err) {
     char *p = tq_tok_gguf_file(dir, err);
-    if (!p) return NULL;
-    tq_spm *t = tq_spm_open_gguf(p, err);
+    void *t = p ? tq_tok_gguf_read(p, from, err) : NULL;
     free(p);
     return t;
 }
+
+static void *gguf_open(const char *dir, tq_error *err) { return tq_tok_gguf_row_open(dir, spm_from, err); }
 
 const tq_tok_kind tq_tok_gguf_spm = {"gguf-llama", "*.gguf (tokenizer.ggml.model llama)", gguf_open, &tq_tok_spm_vt};
