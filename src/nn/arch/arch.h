@@ -103,6 +103,14 @@ typedef struct tq_arch {
     tq_arch_defaults def;
 } tq_arch;
 
+/* The fields every Llama-style decoder row shares (the blocks
+ * tq_llama_open runs: pre-RMSNorm, SwiGLU, no biases, an LM head, detected
+ * by layer 0's q); a row adds its names, optional roles, RoPE layout, keys
+ * and defaults. */
+#define TQ_ARCH_LLAMA_BLOCKS \
+    .family = TQ_FAMILY_DECODER, .raw = 0, .bias = 0, .detect = TQ_R_Q, .norm = TQ_NORM_RMS, \
+    .norm_place = TQ_NORM_PRE, .act = TQ_ACTK_SILU_GATED, .head = TQ_HEAD_LM
+
 /* The rows (one file each). */
 extern const tq_arch tq_arch_bert;
 extern const tq_arch tq_arch_distilbert;
