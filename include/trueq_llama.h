@@ -112,7 +112,8 @@ tq_status tq_llama_config_find(const char *dir, tq_llama_config *cfg, tq_error *
  * @return 1 when model m holds a Llama-style decoder (Meta or Hugging Face
  * names: tok_embeddings.weight + layers.0.attention.wq.weight, or
  * model.embed_tokens.weight + model.layers.0.self_attn.q_proj.weight or
- * .qkv_proj.weight), else 0.
+ * .qkv_proj.weight; or llama.cpp's token_embd.weight +
+ * blk.0.attn_q.weight in a GGUF whose general.architecture is llama), else 0.
  */
 int tq_llama_detect(const tq_model *m);
 

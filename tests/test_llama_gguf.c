@@ -392,6 +392,13 @@ static void stories(void) {
     CHECK_ERR(e.status, e, TQ_E_NOTFOUND, "decoder tensor \"blk.3.ffn_up.weight\" is missing");
     tq_llama_free(lg);
 
+    TQ_CASE("stories260K GGUF: detected as a decoder only with general.architecture llama");
+    tq_model *ml = tq_model_open(gg, &e), *mq = tq_model_open(gg_bad, &e);
+    CHECK(ml && mq);
+    if (ml && mq) CHECK(tq_llama_detect(ml) == 1 && tq_llama_detect(mq) == 0);   /* the same tensor names */
+    tq_model_close(ml);
+    tq_model_close(mq);
+
     TQ_CASE("stories260K GGUF: general.architecture qwen2 is refused by name");
     CHECK(tq_llama_config_read(gg_bad, &cj, &e) == TQ_E_UNSUPPORTED);
     CHECK_ERR(e.status, e, TQ_E_UNSUPPORTED, "GGUF architecture \"qwen2\" (general.architecture)");

@@ -9,6 +9,7 @@
 #include "nn/gguf_kv.h"
 #include "nn/llama_gguf.h"
 #include "nn/arch/table.h"
+#include "io/model.h"
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -248,4 +249,17 @@ tq_status tq_llama_config_find(const char *dir, tq_llama_config *cfg, tq_error *
     return tq_err(err, TQ_E_NOTFOUND, "%s: no params.json or config.json describes the decoder", dir);
 }
 
-int tq_llama_detect(const tq_model *m) { return tq_arch_detect(m, TQ_FAMILY_DECODER, NULL) != NULL; }
+/* A GGUF model is a decoder only when its general.architecture is one the
+ * decoder runs: a BERT GGUF also holds token_embd and blk.N.attn_q. */
+int tq_llama_detect(const tq_model *m) {
+    const tq_gguf *g = tq_model_gguf(m);
+    if (g) {
+        tq_gkv k = tq_gkv_init(g, tq_model_path(m), "", NULL);
+        tq_gguf_str arch = {0};
+        int known = 0;
+        if (tq_gkv_string(&k, "general.architecture", &arch))
+            for (int i = 0; i < N_GGUF_ARCHS; i++) known |= tq_gkv_str_is(arch, GGUF_ARCHS[i].arch);
+        if (!known) return 0;
+    }
+    return tq_arch_detect(m, TQ_FAMILY_DECODER, NULL) != NULL;
+}
