@@ -42,6 +42,19 @@ static void params(void) {
         CHECK(cd == TQ_DTYPE_U8 && cs[0] == 3 && cs[1] == 4 * (int64_t)tq_ggml_type(W[i].type)->type_size);
     }
     CHECK_EQ_INT(strcmp(tq_ggml_type_name(TQ_GGML_Q4_K), "Q4_K"), 0);
+
+    TQ_CASE("ggml: every block type of the ggml type table has a code width, and a range rule where it decodes");
+    for (int id = 0; id < TQ_GGML_TYPE_COUNT; id++) {
+        const tq_ggml_type_info *ti = tq_ggml_type(id);
+        if (!ti || ti->block < 2) continue;
+        tq_qparams q;
+        CHECK_MSG(tq_qparams_ggml(id, &q, &e) == TQ_OK && q.bits >= 1 && q.bits <= 8, "%s: %s", ti->name, e.msg);
+        if (!ti->dequantize_row) continue;
+        uint8_t blk[512] = {0};
+        double lo, hi;
+        CHECK_MSG(tq_codec_impl_get(TQ_CODEC_GGML)->block_range_codes(&q, 1, ti->block, blk, 0, &lo, &hi, &e) == TQ_OK,
+                  "%s: %s", ti->name, e.msg);
+    }
     CHECK(tq_ggml_type_name(4) == NULL && tq_ggml_type_name(99) == NULL);
 
     TQ_CASE("ggml: plain element types and removed ids are not block types; bad parameters are refused");

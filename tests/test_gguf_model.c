@@ -157,6 +157,34 @@ static void read_back(const char *path) {
         }
     }
     tq_ledger_free(l);
+
+    TQ_CASE("trueq inspect --json of a GGUF: ggml type, block, block bytes, bits per weight; KV bytes in the totals");
+    const char *cli = getenv("TQ_CLI");
+    char cmd[4096], *js = NULL;
+    snprintf(cmd, sizeof cmd, "'%s' inspect --json '%s'", cli ? cli : "trueq", path);
+    CHECK_EQ_INT(tq_t_run(cmd, &js), 0);
+    cJSON *j = js ? cJSON_Parse(js) : NULL;
+    CHECK(j != NULL);
+    int seen = 0;
+    for (const cJSON *t = j ? cJSON_GetObjectItem(j, "tensors")->child : NULL; t; t = t->next) {
+        const char *nm = cJSON_GetStringValue(cJSON_GetObjectItem(t, "name")),
+                   *ty = cJSON_GetStringValue(cJSON_GetObjectItem(t, "ggml_type"));
+        double blk = cJSON_GetNumberValue(cJSON_GetObjectItem(t, "block")),
+               bb = cJSON_GetNumberValue(cJSON_GetObjectItem(t, "block_bytes")),
+               bpw = cJSON_GetNumberValue(cJSON_GetObjectItem(t, "bits_per_weight"));
+        if (!nm || !ty) continue;
+        if (!strcmp(nm, "q4k.weight")) seen += !strcmp(ty, "Q4_K") && blk == 256 && bb == 144 && bpw == 4.5;
+        if (!strcmp(nm, "q8.weight")) seen += !strcmp(ty, "Q8_0") && blk == 32 && bb == 34 && bpw == 8.5;
+        if (!strcmp(nm, "half.weight")) seen += !strcmp(ty, "F16") && blk == 1 && bb == 2 && bpw == 16;
+        if (!strcmp(nm, "iq2.weight")) seen += !strcmp(ty, "IQ2_XXS") && blk == 256 && bb == 66 && bpw == 2.0625;
+    }
+    CHECK_EQ_INT(seen, 4);
+    const cJSON *tot = j ? cJSON_GetObjectItem(j, "totals") : NULL;
+    CHECK(tot && cJSON_GetNumberValue(cJSON_GetObjectItem(tot, "metadata_bytes")) == (double)g->kv_bytes &&
+          cJSON_GetNumberValue(cJSON_GetObjectItem(tot, "file_bytes")) == (double)g_size);
+    CHECK(j && !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(j, "format")), "gguf"));
+    cJSON_Delete(j);
+    free(js);
     tq_model_close(m);
 }
 

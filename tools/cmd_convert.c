@@ -185,6 +185,7 @@ static int run(const tqc_ctx *c, void *va) {
         const tq_codec_info *ci = tq_codec_by_id(o.q.codec);
         if (ci && !bits_set && !(ci->bits_mask & (1u << o.q.bits))) o.q.bits = ci->default_bits;
         if (ci && !gran_set) { o.q.gran = ci->default_gran; o.q.group = ci->default_group; }
+        if (ci && ci->default_ggml_type && !o.q.ggml_type) o.q.ggml_type = ci->default_ggml_type;   /* ggml: Q8_0 */
         if (ci && o.q.alpha > 0 && !ci->uses_alpha)
             return tqc_usage_error(c->cmd, "--alpha applies to --codec qins-rational only");
     }

@@ -1,0 +1,28 @@
+# manpage.cmake — write trueq.1 (roff) from the CLI's own help texts.
+#   cmake -DTQ_CLI=path/to/trueq -DTQ_VERSION=x.y.z -DOUT=trueq.1 -P manpage.cmake
+# The page holds `trueq --help`, then `trueq CMD --help` for every command it
+# lists (lines of two-space-indented names), each as a preformatted block.
+execute_process(COMMAND ${TQ_CLI} --help OUTPUT_VARIABLE top ERROR_VARIABLE top_err RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "manpage: `${TQ_CLI} --help` failed (${rc}): ${top_err}")
+endif()
+function(tq_roff_block text out)
+  string(REPLACE "\\" "\\e" text "${text}")
+  string(REGEX REPLACE "(^|\n)([.'])" "\\1\\\\&\\2" text "${text}")
+  set(${out} ".nf\n${text}\n.fi\n" PARENT_SCOPE)
+endfunction()
+string(TIMESTAMP year "%Y" UTC)
+set(page ".TH TRUEQ 1 \"\" \"trueq ${TQ_VERSION}\" \"User Commands\"\n.SH NAME\ntrueq \\- real low-bit quantization of transformer weights, with an honest byte ledger\n.SH SYNOPSIS\n")
+tq_roff_block("${top}" b)
+string(APPEND page "${b}.SH COMMANDS\n")
+string(REGEX MATCHALL "\n  [a-z][a-z-]+ " cmds "${top}")
+foreach(c ${cmds})
+  string(STRIP "${c}" c)
+  execute_process(COMMAND ${TQ_CLI} ${c} --help OUTPUT_VARIABLE h ERROR_VARIABLE h_err RESULT_VARIABLE rc)
+  if(rc EQUAL 0)
+    tq_roff_block("${h}" b)
+    string(APPEND page ".SS ${c}\n${b}")
+  endif()
+endforeach()
+string(APPEND page ".SH SEE ALSO\nThe documentation installed under share/doc/trueq.\n")
+file(WRITE ${OUT} "${page}")
