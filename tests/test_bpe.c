@@ -81,6 +81,12 @@ static void units(void) {
     t = open_doc(doc(",\"ignore_merges\":true", NULL, NULL, NULL, NULL, NULL, NULL, NULL), &err);
     CHECK_ENC(t, "abc", 0, "5");
     tq_bpe_free(t);
+    /* overlapping pairs: leftmost first, then the pairs the merges made */
+    t = open_doc(doc(NULL, "{\"a\":0,\"aa\":1,\"aaaa\":2}", "[\"a a\",\"aa aa\"]", "[]", NULL, "null", NULL, NULL), &err);
+    CHECK_OK(t ? TQ_OK : err.status, err);
+    CHECK_ENC(t, "aaaaaaa", 0, "2 1 0");
+    CHECK_ENC(t, "aaa", 0, "1 0");
+    tq_bpe_free(t);
 
     TQ_CASE("added tokens: matched in the raw text before the model; lookalikes are text");
     t = open_doc(doc(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL), &err);

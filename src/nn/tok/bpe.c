@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_ID (1 << 24)
+#define MAX_ID TQ_BPE_MAX_ID
 #define MAX_POST 8
 
 struct tq_bpe {
@@ -263,6 +263,12 @@ const char *tq_bpe_token(const tq_bpe *t, int id) {
     return t->tok[id];
 }
 
+int tq_bpe_find(const tq_bpe *t, const char *s, size_t len) {
+    for (int i = t->n_added - 1; i >= 0; i--)
+        if (t->added[i].len == len && !memcmp(t->added[i].s, s, len)) return t->added[i].id;
+    return tq_bpe_id(t, s, len);
+}
+
 int tq_bpe_vocab_size(const tq_bpe *t) { return t ? t->n_ids : 0; }
 int tq_bpe_special(const tq_bpe *t, tq_tok_special s) {
     return t && s >= 0 && s < TQ_TOK_SPECIAL_COUNT ? t->special[s] : -1;
@@ -312,6 +318,70 @@ static int id_push(idvec *o, int32_t id) {
     return 1;
 }
 
+/* A min-heap of merge candidates, key rank << 32 | position. */
+typedef struct { uint64_t *v; int n; } heap;
+
+static void heap_push(heap *h, uint64_t k) {
+    int i = h->n++;
+    while (i > 0 && h->v[(i - 1) / 2] > k) { h->v[i] = h->v[(i - 1) / 2]; i = (i - 1) / 2; }
+    h->v[i] = k;
+}
+
+static uint64_t heap_pop(heap *h) {
+    uint64_t top = h->v[0], last = h->v[--h->n];
+    int i = 0;
+    for (;;) {
+        int c = 2 * i + 1;
+        if (c >= h->n) break;
+        if (c + 1 < h->n && h->v[c + 1] < h->v[c]) c++;
+        if (h->v[c] >= last) break;
+        h->v[i] = h->v[c];
+        i = c;
+    }
+    if (h->n) h->v[i] = last;
+    return top;
+}
+
+/* Merge the word's symbols as tokenizers' Word::merge_all does: always the
+ * candidate pair of lowest rank, the leftmost (by original position) on
+ * ties; a candidate whose pair has changed since is dropped. O(n log n):
+ * symbols form a linked list over their original positions. */
+static int merge_all(const tq_bpe *t, idvec *w) {
+    int n = w->n, *next = malloc(sizeof(int) * (size_t)n), *prev = malloc(sizeof(int) * (size_t)n);
+    heap h = {malloc(sizeof(uint64_t) * (size_t)(3 * n)), 0};  /* n initial + 2 per merge */
+    int ok = next && prev && h.v;
+    int32_t nid;
+    for (int i = 0; ok && i < n; i++) {
+        next[i] = i + 1 < n ? i + 1 : -1;
+        prev[i] = i - 1;
+        int r = i + 1 < n ? merge_find(t, w->v[i], w->v[i + 1], &nid) : -1;
+        if (r >= 0) heap_push(&h, (uint64_t)(uint32_t)r << 32 | (uint32_t)i);
+    }
+    while (ok && h.n) {
+        uint64_t k = heap_pop(&h);
+        int pos = (int)(uint32_t)k, rank = (int)(k >> 32), nx = next[pos];
+        if (w->v[pos] < 0 || nx < 0 || merge_find(t, w->v[pos], w->v[nx], &nid) != rank) continue;
+        w->v[pos] = nid;
+        w->v[nx] = -1;             /* gone */
+        next[pos] = next[nx];
+        if (next[nx] >= 0) prev[next[nx]] = pos;
+        int r;
+        if (prev[pos] >= 0 && (r = merge_find(t, w->v[prev[pos]], nid, &nid)) >= 0)
+            heap_push(&h, (uint64_t)(uint32_t)r << 32 | (uint32_t)prev[pos]);
+        nid = w->v[pos];
+        if (next[pos] >= 0 && (r = merge_find(t, nid, w->v[next[pos]], &nid)) >= 0)
+            heap_push(&h, (uint64_t)(uint32_t)r << 32 | (uint32_t)pos);
+    }
+    int m = 0;
+    for (int i = 0; ok && i < n; i++)
+        if (w->v[i] >= 0) w->v[m++] = w->v[i];
+    if (ok) w->n = m;
+    free(next);
+    free(prev);
+    free(h.v);
+    return ok;
+}
+
 /* One pre-tokenized piece through the model (bpe.h, step 4). */
 static tq_status bpe_word(const tq_bpe *t, const char *s, size_t n, idvec *out, tq_error *err) {
     if (t->mo.ignore_merges) {
@@ -350,24 +420,7 @@ static tq_status bpe_word(const tq_bpe *t, const char *s, size_t n, idvec *out, 
         i += (size_t)k;
     }
     if (ok && unk >= 0) ok = id_push(&w, unk);
-    /* r[i]: the rank of the pair (w[i], w[i+1]), -1 none */
-    int32_t *r = ok && w.n > 1 ? malloc(sizeof *r * (size_t)w.n) : NULL, nid;
-    if (ok && w.n > 1 && !r) ok = 0;
-    for (int i = 0; r && i + 1 < w.n; i++) r[i] = merge_find(t, w.v[i], w.v[i + 1], &nid);
-    while (r && w.n > 1) {
-        int best = -1;
-        for (int i = 0; i + 1 < w.n; i++)
-            if (r[i] >= 0 && (best < 0 || r[i] < r[best])) best = i;
-        if (best < 0) break;
-        merge_find(t, w.v[best], w.v[best + 1], &nid);
-        w.v[best] = nid;
-        memmove(w.v + best + 1, w.v + best + 2, sizeof *w.v * (size_t)(w.n - best - 2));
-        memmove(r + best + 1, r + best + 2, sizeof *r * (size_t)(w.n > best + 2 ? w.n - best - 2 : 0));
-        w.n--;
-        if (best > 0) r[best - 1] = merge_find(t, w.v[best - 1], w.v[best], &nid);
-        if (best + 1 < w.n) r[best] = merge_find(t, w.v[best], w.v[best + 1], &nid);
-    }
-    free(r);
+    if (ok && w.n > 1) ok = merge_all(t, &w);
     for (int i = 0; ok && i < w.n; i++) ok = id_push(out, w.v[i]);
     free(w.v);
     return ok ? TQ_OK : tq_err(err, TQ_E_NOMEM, "%s: out of memory", t->name);

@@ -33,6 +33,7 @@
 #define TQ_NN_TOK_BPE_H
 #include "core/internal.h"
 #include "nn/tok/bpe_pretok.h"
+#include "nn/tok/tok.h"
 #include "trueq_nn.h"
 
 /* ---- the tokenizer (bpe.c) ---------------------------------------------- */
@@ -53,7 +54,10 @@ tq_bpe *tq_bpe_new(const char *name, tq_error *err);
 void    tq_bpe_free(tq_bpe *t);
 tq_bpe_pretok *tq_bpe_pre(tq_bpe *t);
 
-/** Model vocabulary: token s[0..len) has id (0 <= id < 1<<24). A token seen
+/** Ids are below this (2^21: the largest vocabularies are ~2^18). */
+#define TQ_BPE_MAX_ID (1 << 21)
+
+/** Model vocabulary: token s[0..len) has id (0 <= id < TQ_BPE_MAX_ID). A token seen
  *  again maps to its later id (both ids decode). @return TQ_E_FORMAT for an
  *  id given twice or out of range, or invalid UTF-8. */
 tq_status tq_bpe_add_token(tq_bpe *t, const char *s, size_t len, int64_t id, tq_error *err);
@@ -84,6 +88,9 @@ tq_status tq_bpe_finish(tq_bpe *t, tq_error *err);
 const char *tq_bpe_token(const tq_bpe *t, int id);
 /** The model-vocabulary id of a token, or -1. */
 int         tq_bpe_id(const tq_bpe *t, const char *s, size_t len);
+/** The id of a token: an added token's (the last given) first, else the
+ *  model's; -1 when neither has it. */
+int         tq_bpe_find(const tq_bpe *t, const char *s, size_t len);
 int         tq_bpe_vocab_size(const tq_bpe *t);
 int         tq_bpe_special(const tq_bpe *t, tq_tok_special s);
 
@@ -132,4 +139,8 @@ tq_bpe *tq_bpe_from_arrays(const tq_bpe_arrays *a, const char *name, tq_error *e
 tq_bpe *tq_bpe_open_dir(const char *dir, tq_error *err);
 /** tokenizer.json from memory; name for messages. */
 tq_bpe *tq_bpe_from_json(const char *json, size_t len, const char *name, tq_error *err);
+
+/** The tq_tok vtable over a tq_bpe (decode skips special tokens), for the
+ *  "bpe" row and any row that builds a tq_bpe another way (GGUF). */
+extern const tq_tok_vt tq_tok_bpe_vt;
 #endif

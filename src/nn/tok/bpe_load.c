@@ -165,24 +165,16 @@ static const struct { const char *key; tq_tok_special k; } CONFIG_KEYS[] = {
     {"bos_token", TQ_TOK_BOS}, {"eos_token", TQ_TOK_EOS}, {"pad_token", TQ_TOK_PAD}, {"unk_token", TQ_TOK_UNK},
     {"cls_token", TQ_TOK_CLS}, {"sep_token", TQ_TOK_SEP}, {"mask_token", TQ_TOK_MASK}};
 
-static int token_id(const tq_bpe *t, const char *s) {
-    for (int i = 0; i < tq_bpe_vocab_size(t); i++) {
-        const char *p = tq_bpe_token(t, i);
-        if (p && !strcmp(p, s)) return i;
-    }
-    return -1;
-}
-
 static void specials(tq_bpe *t, const cJSON *cfg) {
     for (size_t i = 0; i < sizeof CONVENTIONAL / sizeof CONVENTIONAL[0]; i++) {
-        int id = token_id(t, CONVENTIONAL[i].s);
+        int id = tq_bpe_find(t, CONVENTIONAL[i].s, strlen(CONVENTIONAL[i].s));
         for (int k = 0; id >= 0 && k < 2; k++)
             if (tq_bpe_special(t, CONVENTIONAL[i].k[k]) < 0) tq_bpe_set_special(t, CONVENTIONAL[i].k[k], id);
     }
     for (size_t i = 0; cfg && i < sizeof CONFIG_KEYS / sizeof CONFIG_KEYS[0]; i++) {
         const cJSON *x = get(cfg, CONFIG_KEYS[i].key);
         if (cJSON_IsObject(x)) x = get(x, "content");
-        if (cJSON_IsString(x)) tq_bpe_set_special(t, CONFIG_KEYS[i].k, token_id(t, x->valuestring));
+        if (cJSON_IsString(x)) tq_bpe_set_special(t, CONFIG_KEYS[i].k, tq_bpe_find(t, x->valuestring, strlen(x->valuestring)));
     }
 }
 
