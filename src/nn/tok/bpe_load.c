@@ -38,68 +38,87 @@ static const char *jtype(const cJSON *j) {
 
 /* ---- normalizer, pre-tokenizer, post-processor, decoder ----------------- */
 
-static tq_status normalizer(tq_bpe *t, const cJSON *n, const char *name, tq_error *err) {
-    if (!n || cJSON_IsNull(n)) return TQ_OK;
-    const char *ty = jtype(n);
-    if (!ty) return tq_err(err, TQ_E_FORMAT, "%s: a normalizer without a \"type\" string", name);
+/* A component of tokenizer.json (normalizer, pre_tokenizer, post_processor):
+ * null, a {"type": T, ...} object read by the row for T, or a Sequence of
+ * components under seq_key. Each component's rows are a table below. */
+typedef struct {
+    const char *type;
+    tq_status (*read)(void *ctx, const cJSON *p, const char *name, tq_error *err);
+} reader;
+typedef struct { const char *what, *seq_key; const reader *rows; size_t n; } component;
+
+static tq_status read_component(const component *k, const cJSON *p, void *ctx, const char *name, tq_error *err) {
+    if (!p || cJSON_IsNull(p)) return TQ_OK;
+    const char *ty = jtype(p);
+    if (!ty) return tq_err(err, TQ_E_FORMAT, "%s: a %s without a \"type\" string", name, k->what);
     if (!strcmp(ty, "Sequence")) {
-        const cJSON *l = get(n, "normalizers");
-        if (!cJSON_IsArray(l)) return tq_err(err, TQ_E_FORMAT, "%s: Sequence normalizer without \"normalizers\"", name);
+        const cJSON *l = get(p, k->seq_key);
+        if (!cJSON_IsArray(l))
+            return tq_err(err, TQ_E_FORMAT, "%s: Sequence %s without \"%s\"", name, k->what, k->seq_key);
         for (const cJSON *c = l->child; c; c = c->next) {
-            tq_status st = normalizer(t, c, name, err);
+            tq_status st = read_component(k, c, ctx, name, err);
             if (st) return st;
         }
         return TQ_OK;
     }
-    static const struct { const char *name; tq_bpe_norm n; } NORMS[] = {
-        {"NFC", TQ_BPE_NFC}, {"NFKC", TQ_BPE_NFKC}, {"NFD", TQ_BPE_NFD}, {"NFKD", TQ_BPE_NFKD}};
-    for (size_t i = 0; i < sizeof NORMS / sizeof NORMS[0]; i++)
-        if (!strcmp(ty, NORMS[i].name)) return tq_bpe_pre_norm(tq_bpe_pre(t), NORMS[i].n, name, err);
-    return tq_err(err, TQ_E_UNSUPPORTED, "%s: normalizer %s is not supported (NFC, NFKC, NFD, NFKD, Sequence)", name, ty);
+    char list[256] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < k->n; i++) {
+        if (!strcmp(ty, k->rows[i].type)) return k->rows[i].read(ctx, p, name, err);
+        if (used < sizeof list) used += (size_t)snprintf(list + used, sizeof list - used, "%s, ", k->rows[i].type);
+    }
+    return tq_err(err, TQ_E_UNSUPPORTED, "%s: %s %s is not supported (%sSequence)", name, k->what, ty, list);
 }
+
+/* normalizers: ctx is the tq_bpe_pretok */
+static const struct { const char *name; tq_bpe_norm n; } NORMS[] = {
+    {"NFC", TQ_BPE_NFC}, {"NFKC", TQ_BPE_NFKC}, {"NFD", TQ_BPE_NFD}, {"NFKD", TQ_BPE_NFKD}};
+
+static tq_status norm_form(void *ctx, const cJSON *p, const char *name, tq_error *err) {
+    size_t i = 0;
+    while (i + 1 < sizeof NORMS / sizeof NORMS[0] && strcmp(jtype(p), NORMS[i].name)) i++;
+    return tq_bpe_pre_norm(ctx, NORMS[i].n, name, err);
+}
+
+static const reader NORM_ROWS[] = {{"NFC", norm_form}, {"NFKC", norm_form}, {"NFD", norm_form}, {"NFKD", norm_form}};
+static const component NORMALIZER = {"normalizer", "normalizers", NORM_ROWS, sizeof NORM_ROWS / sizeof NORM_ROWS[0]};
 
 static const struct { const char *name; tq_bpe_behavior b; } BEHAVIORS[] = {
     {"Removed", TQ_BPE_REMOVED}, {"Isolated", TQ_BPE_ISOLATED}, {"MergedWithPrevious", TQ_BPE_MERGED_PREV},
     {"MergedWithNext", TQ_BPE_MERGED_NEXT}, {"Contiguous", TQ_BPE_CONTIGUOUS}};
 
-static tq_status pretok(tq_bpe *t, const cJSON *p, const char *name, tq_error *err) {
-    if (!p || cJSON_IsNull(p)) return TQ_OK;
-    const char *ty = jtype(p);
-    tq_bpe_pretok *pt = tq_bpe_pre(t);
+/* pre-tokenizers, one reader per type; ctx is the tq_bpe_pretok. To
+ * run another type: a step kind in bpe_pretok.c and one row here. */
+static tq_status pre_bytelevel(void *pt, const cJSON *p, const char *name, tq_error *err) {
     int a, b;
     tq_status st;
-    if (!ty) return tq_err(err, TQ_E_FORMAT, "%s: a pre-tokenizer without a \"type\" string", name);
-    if (!strcmp(ty, "Sequence")) {
-        const cJSON *l = get(p, "pretokenizers");
-        if (!cJSON_IsArray(l)) return tq_err(err, TQ_E_FORMAT, "%s: Sequence pre-tokenizer without \"pretokenizers\"", name);
-        for (const cJSON *c = l->child; c; c = c->next)
-            if ((st = pretok(t, c, name, err))) return st;
-        return TQ_OK;
-    }
-    if (!strcmp(ty, "ByteLevel")) {
-        if ((st = jbool(p, "add_prefix_space", 1, &a, name, err)) || (st = jbool(p, "use_regex", 1, &b, name, err)))
-            return st;
-        return tq_bpe_pre_bytelevel(pt, a, b, name, err);
-    }
-    if (!strcmp(ty, "Digits")) {
-        if ((st = jbool(p, "individual_digits", 0, &a, name, err))) return st;
-        return tq_bpe_pre_digits(pt, a, name, err);
-    }
-    if (!strcmp(ty, "Split")) {
-        const cJSON *pat = get(p, "pattern"), *re = get(pat, "Regex"), *lit = get(pat, "String"), *beh = get(p, "behavior");
-        const cJSON *src = cJSON_IsString(re) ? re : lit;
-        if (!cJSON_IsString(src) || !cJSON_IsString(beh))
-            return tq_err(err, TQ_E_FORMAT, "%s: Split needs \"pattern\" {\"Regex\"|\"String\": text} and \"behavior\"", name);
-        if ((st = jbool(p, "invert", 0, &a, name, err))) return st;
-        for (size_t i = 0; i < sizeof BEHAVIORS / sizeof BEHAVIORS[0]; i++)
-            if (!strcmp(beh->valuestring, BEHAVIORS[i].name))
-                return tq_bpe_pre_split(pt, src->valuestring, strlen(src->valuestring), src == lit, BEHAVIORS[i].b, a,
-                                        name, err);
-        return tq_err(err, TQ_E_FORMAT, "%s: Split behavior \"%s\" is not one of tokenizers'", name, beh->valuestring);
-    }
-    return tq_err(err, TQ_E_UNSUPPORTED, "%s: pre-tokenizer %s is not supported (ByteLevel, Split, Digits, Sequence)",
-                  name, ty);
+    if ((st = jbool(p, "add_prefix_space", 1, &a, name, err)) || (st = jbool(p, "use_regex", 1, &b, name, err))) return st;
+    return tq_bpe_pre_bytelevel(pt, a, b, name, err);
 }
+
+static tq_status pre_digits(void *pt, const cJSON *p, const char *name, tq_error *err) {
+    int a;
+    tq_status st = jbool(p, "individual_digits", 0, &a, name, err);
+    return st ? st : tq_bpe_pre_digits(pt, a, name, err);
+}
+
+static tq_status pre_split(void *pt, const cJSON *p, const char *name, tq_error *err) {
+    const cJSON *pat = get(p, "pattern"), *re = get(pat, "Regex"), *lit = get(pat, "String"), *beh = get(p, "behavior");
+    const cJSON *src = cJSON_IsString(re) ? re : lit;
+    int inv;
+    if (!cJSON_IsString(src) || !cJSON_IsString(beh))
+        return tq_err(err, TQ_E_FORMAT, "%s: Split needs \"pattern\" {\"Regex\"|\"String\": text} and \"behavior\"", name);
+    tq_status st = jbool(p, "invert", 0, &inv, name, err);
+    if (st) return st;
+    for (size_t i = 0; i < sizeof BEHAVIORS / sizeof BEHAVIORS[0]; i++)
+        if (!strcmp(beh->valuestring, BEHAVIORS[i].name))
+            return tq_bpe_pre_split(pt, src->valuestring, strlen(src->valuestring), src == lit, BEHAVIORS[i].b, inv, name,
+                                    err);
+    return tq_err(err, TQ_E_FORMAT, "%s: Split behavior \"%s\" is not one of tokenizers'", name, beh->valuestring);
+}
+
+static const reader PRE_ROWS[] = {{"ByteLevel", pre_bytelevel}, {"Digits", pre_digits}, {"Split", pre_split}};
+static const component PRE_TOKENIZER = {"pre-tokenizer", "pretokenizers", PRE_ROWS, sizeof PRE_ROWS / sizeof PRE_ROWS[0]};
 
 /* The id of a post-processor's [token, id] pair. */
 static tq_status pair_id(const cJSON *p, const char *k, int *id, const char *name, tq_error *err) {
@@ -110,29 +129,22 @@ static tq_status pair_id(const cJSON *p, const char *k, int *id, const char *nam
     return TQ_OK;
 }
 
-/* The ids the post-processor puts around a single sequence. */
-static tq_status post(const cJSON *p, int *pre, int *npre, int *suf, int *nsuf, const char *name, tq_error *err) {
-    if (!p || cJSON_IsNull(p)) return TQ_OK;
-    const char *ty = jtype(p);
-    if (!ty) return tq_err(err, TQ_E_FORMAT, "%s: a post-processor without a \"type\" string", name);
-    if (!strcmp(ty, "ByteLevel")) return TQ_OK;
-    if (!strcmp(ty, "RobertaProcessing") || !strcmp(ty, "BertProcessing")) {
-        tq_status st = pair_id(p, "cls", &pre[0], name, err);
-        if (!st) st = pair_id(p, "sep", &suf[0], name, err);
-        *npre = *nsuf = 1;
-        return st;
-    }
-    if (!strcmp(ty, "Sequence")) {
-        const cJSON *l = get(p, "processors");
-        if (!cJSON_IsArray(l)) return tq_err(err, TQ_E_FORMAT, "%s: Sequence post-processor without \"processors\"", name);
-        for (const cJSON *c = l->child; c; c = c->next) {
-            tq_status st = post(c, pre, npre, suf, nsuf, name, err);
-            if (st) return st;
-        }
-        return TQ_OK;
-    }
-    if (strcmp(ty, "TemplateProcessing"))
-        return tq_err(err, TQ_E_UNSUPPORTED, "%s: post-processor %s is not supported", name, ty);
+/* The ids each post-processor type puts around a single sequence: one
+ * reader per type; ctx is a post_ids. */
+typedef struct { int pre[8], npre, suf[8], nsuf; } post_ids;
+
+static tq_status post_none(void *o, const cJSON *p, const char *name, tq_error *err) { return TQ_OK; }
+
+static tq_status post_cls_sep(void *ctx, const cJSON *p, const char *name, tq_error *err) {
+    post_ids *o = ctx;
+    tq_status st = pair_id(p, "cls", &o->pre[0], name, err);
+    if (!st) st = pair_id(p, "sep", &o->suf[0], name, err);
+    o->npre = o->nsuf = 1;
+    return st;
+}
+
+static tq_status post_template(void *ctx, const cJSON *p, const char *name, tq_error *err) {
+    post_ids *o = ctx;
     const cJSON *single = get(p, "single"), *sp = get(p, "special_tokens");
     if (!cJSON_IsArray(single)) return tq_err(err, TQ_E_FORMAT, "%s: TemplateProcessing without \"single\"", name);
     int seen_seq = 0;
@@ -143,13 +155,17 @@ static tq_status post(const cJSON *p, int *pre, int *npre, int *suf, int *nsuf, 
         if (!cJSON_IsArray(ids))
             return tq_err(err, TQ_E_FORMAT, "%s: TemplateProcessing piece without a Sequence or a known SpecialToken", name);
         for (const cJSON *i = ids->child; i; i = i->next) {
-            int *n = seen_seq ? nsuf : npre, *v = seen_seq ? suf : pre;
+            int *n = seen_seq ? &o->nsuf : &o->npre, *v = seen_seq ? o->suf : o->pre;
             if (!cJSON_IsNumber(i) || *n >= 8) return tq_err(err, TQ_E_FORMAT, "%s: bad special_tokens ids", name);
             v[(*n)++] = i->valueint;
         }
     }
     return TQ_OK;
 }
+
+static const reader POST_ROWS[] = {{"ByteLevel", post_none}, {"RobertaProcessing", post_cls_sep},
+                                   {"BertProcessing", post_cls_sep}, {"TemplateProcessing", post_template}};
+static const component POST_PROCESSOR = {"post-processor", "processors", POST_ROWS, sizeof POST_ROWS / sizeof POST_ROWS[0]};
 
 /* ---- special ids ----------------------------------------------------------- */
 
@@ -276,7 +292,8 @@ static tq_status from_json(tq_bpe *t, const cJSON *j, const char *name, tq_error
         (st = jbool(m, "byte_fallback", 0, &mo.byte_fallback, name, err)) ||
         (st = jbool(m, "ignore_merges", 0, &mo.ignore_merges, name, err)) || (st = vocab(t, get(m, "vocab"), name, err)) ||
         (st = json_merges(t, get(m, "merges"), name, err)) || (st = added_tokens(t, get(j, "added_tokens"), name, err)) ||
-        (st = normalizer(t, get(j, "normalizer"), name, err)) || (st = pretok(t, get(j, "pre_tokenizer"), name, err)))
+        (st = read_component(&NORMALIZER, get(j, "normalizer"), tq_bpe_pre(t), name, err)) ||
+        (st = read_component(&PRE_TOKENIZER, get(j, "pre_tokenizer"), tq_bpe_pre(t), name, err)))
         return st;
     if (unk && !cJSON_IsNull(unk)) {
         if (!cJSON_IsString(unk)) return tq_err(err, TQ_E_FORMAT, "%s: model \"unk_token\" is not a string", name);
@@ -285,9 +302,9 @@ static tq_status from_json(tq_bpe *t, const cJSON *j, const char *name, tq_error
         tq_bpe_set_special(t, TQ_TOK_UNK, mo.unk);
     }
     tq_bpe_set_model(t, &mo);
-    int pre[8], suf[8], npre = 0, nsuf = 0;
-    if ((st = post(get(j, "post_processor"), pre, &npre, suf, &nsuf, name, err)) ||
-        (st = tq_bpe_set_post(t, pre, npre, suf, nsuf, err)))
+    post_ids ids = {{0}, 0, {0}, 0};
+    if ((st = read_component(&POST_PROCESSOR, get(j, "post_processor"), &ids, name, err)) ||
+        (st = tq_bpe_set_post(t, ids.pre, ids.npre, ids.suf, ids.nsuf, err)))
         return st;
     const cJSON *d = get(j, "decoder");
     const char *dt = d && !cJSON_IsNull(d) ? jtype(d) : "";
