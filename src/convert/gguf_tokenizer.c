@@ -160,7 +160,7 @@ oom:
     return tq_err(err, TQ_E_NOMEM, "out of memory for %d tokens", n);
 }
 
-/* ===== GGUF input: the tokenizer.ggml.* KVs as they are ================== */
+/* ===== GGUF input: the tokenizer.* KVs as they are ======================= */
 
 /* The n strings of src as NUL-terminated copies in one allocation (the
  * pointer table first, then the bytes); NULL on OOM or a NUL inside one (*nul). */
@@ -184,7 +184,7 @@ static char **copy_strs(const tq_gguf_str *src, uint64_t n, int *nul) {
 }
 
 tq_status tq_gguf_tok_copy(const tq_gguf *g, const char *path, tq_gguf_tok *t, tq_error *err) {
-    static const char pfx[] = "tokenizer.ggml.";
+    static const char pfx[] = "tokenizer.";   /* tokenizer.ggml.* and tokenizer.chat_template */
     memset(t, 0, sizeof *t);
     int64_t tok = tq_gguf_find_kv(g, "tokenizer.ggml.tokens");
     if (tok < 0 || g->kv[tok].v.type != TQ_GGUF_ARRAY || g->kv[tok].v.elem_type != TQ_GGUF_STRING)
@@ -194,7 +194,7 @@ tq_status tq_gguf_tok_copy(const tq_gguf *g, const char *path, tq_gguf_tok *t, t
         if (strncmp(s->key, pfx, sizeof pfx - 1) != 0) continue;
         if (t->n == TQ_GGUF_TOK_MAX_KV) {
             tq_gguf_tok_free(t);
-            return tq_err(err, TQ_E_LIMIT, "%s: more than %d tokenizer.ggml.* keys (at \"%s\")", path, TQ_GGUF_TOK_MAX_KV, s->key);
+            return tq_err(err, TQ_E_LIMIT, "%s: more than %d tokenizer.* keys (at \"%s\")", path, TQ_GGUF_TOK_MAX_KV, s->key);
         }
         tq_gguf_wkv *kv = &t->kv[t->n];
         memset(kv, 0, sizeof *kv);

@@ -23,7 +23,8 @@ typedef struct tq_gguf_tok {
  *  `model` ("llama": tok*.bin / tokenizer.model). TQ_E_NOTFOUND when the
  *  directory holds none. */
 tq_status tq_gguf_tok_build(const char *dir, const char *model, tq_gguf_tok *t, tq_error *err);
-/** Fill t with every tokenizer.ggml.* KV of the GGUF input g, in g's order,
+/** Fill t with every tokenizer.* KV of the GGUF input g (tokenizer.ggml.*,
+ *  tokenizer.chat_template), in g's order,
  *  values as stored (arrays intact; string arrays copied NUL-terminated, other
  *  values borrowed from g: valid while g is). count = the length of
  *  tokenizer.ggml.tokens. TQ_E_NOTFOUND when g has no tokenizer.ggml.tokens;

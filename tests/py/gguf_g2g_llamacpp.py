@@ -4,7 +4,7 @@ usage: gguf_g2g_llamacpp.py TRUEQ INPUT.gguf WORKDIR
 
 1. `trueq convert INPUT --format gguf --type F32`: every tensor of the output,
    in llama.cpp's order and under the same name, holds exactly gguf-py's
-   dequantization of the input tensor (bit for bit); every tokenizer.ggml.*
+   dequantization of the input tensor (bit for bit); every tokenizer.*
    KV of the input is in the output with the same type and value (arrays
    intact), and so is every llama.* KV the input has;
 2. for Q8_0, Q4_0 and Q4_K: llama.cpp's quantizer (llama_model_quantize,
@@ -49,11 +49,11 @@ def kvs(rd):
 f32 = convert("F32", src, "g2g_")
 a, b = gguf.GGUFReader(src), gguf.GGUFReader(f32)
 ka, kb = kvs(a), kvs(b)
-copied = [k for k in ka if k.startswith("tokenizer.ggml.") or k.startswith("llama.")]
+copied = [k for k in ka if k.startswith("tokenizer.") or k.startswith("llama.")]
 bad = [k for k in copied if ka[k] != kb.get(k)]
 if bad:
     fails.append("F32: KVs not carried over: %s" % bad[:5])
-print("F32: %d tokenizer.ggml.* / llama.* KVs of the input carried over: %s" % (len(copied), "OK" if not bad else "%d differ" % len(bad)))
+print("F32: %d tokenizer.* / llama.* KVs of the input carried over: %s" % (len(copied), "OK" if not bad else "%d differ" % len(bad)))
 ta = dict((t.name, t) for t in a.tensors)
 nbad = 0
 if sorted(ta) != sorted(t.name for t in b.tensors):
