@@ -60,6 +60,7 @@ typedef enum tq_llama_naming {
     TQ_LLAMA_NAMING_AUTO = 0, /* decide from the tensor names at open       */
     TQ_LLAMA_NAMING_META = 1, /* tok_embeddings..., interleaved RoPE pairs  */
     TQ_LLAMA_NAMING_HF   = 2, /* model.embed_tokens..., rotate-half RoPE    */
+    TQ_LLAMA_NAMING_GGUF = 3, /* token_embd, blk.N... (llama.cpp), interleaved RoPE pairs */
 } tq_llama_naming;
 
 #define TQ_LLAMA_MAX_ROPE_FACTORS 256
@@ -89,10 +90,17 @@ typedef struct tq_llama_config {
  * Read a configuration file: params.json (Meta) or config.json (Hugging
  * Face), recognised by its keys. Missing optional keys get the Llama
  * defaults (norm_eps 1e-5, rope_theta 10000, n_kv_heads = n_heads,
- * max_seq_len 2048, tied decided from the tensors).
- * @return TQ_OK; TQ_E_IO, TQ_E_FORMAT naming the file and key.
+ * max_seq_len 2048, tied decided from the tensors). A GGUF file (recognised
+ * by its magic) gives its llama.* metadata instead (docs/decoder.md, GGUF):
+ * naming TQ_LLAMA_NAMING_GGUF.
+ * @return TQ_OK; TQ_E_IO, TQ_E_FORMAT naming the file and key;
+ * TQ_E_UNSUPPORTED for a GGUF architecture other than llama, rope scaling,
+ * experts or partial rotary (the key and value named).
  */
 tq_status tq_llama_config_read(const char *path, tq_llama_config *cfg, tq_error *err);
+
+/** @return 1 when path is a readable file starting with the GGUF magic. */
+int tq_llama_is_gguf(const char *path);
 
 /**
  * Find and read params.json, then config.json, in directory dir.
@@ -104,7 +112,8 @@ tq_status tq_llama_config_find(const char *dir, tq_llama_config *cfg, tq_error *
  * @return 1 when model m holds a Llama-style decoder (Meta or Hugging Face
  * names: tok_embeddings.weight + layers.0.attention.wq.weight, or
  * model.embed_tokens.weight + model.layers.0.self_attn.q_proj.weight or
- * .qkv_proj.weight), else 0.
+ * .qkv_proj.weight; or llama.cpp's token_embd.weight +
+ * blk.0.attn_q.weight in a GGUF whose general.architecture is llama), else 0.
  */
 int tq_llama_detect(const tq_model *m);
 
@@ -114,7 +123,8 @@ typedef struct tq_llama tq_llama;
 
 /**
  * Build a decoder from model m. cfg may be NULL: the configuration is then
- * found in tq_model_dir(m) (tq_llama_config_find). Every tensor is checked
+ * the GGUF metadata when m is a GGUF file, else found in tq_model_dir(m)
+ * (tq_llama_config_find). Every tensor is checked
  * against the configuration (shape mismatches name the tensor, its shape and
  * the expected one) and decoded to float32 into memory the decoder owns; m is
  * not needed afterwards and may be closed.
@@ -304,6 +314,21 @@ tq_spm *tq_spm_open_dir(const char *dir, tq_error *err);
  * reproduces sentencepiece's BPE models (tested against the library).
  */
 tq_spm *tq_spm_open_model_mem(const void *data, size_t size, const char *name, tq_error *err);
+/**
+ * The tokenizer of a GGUF file's metadata, tokenizer.ggml.model "llama"
+ * (llama.cpp's sentencepiece vocabularies): tokens (U+2581 read as a
+ * space), scores (default 0) and token_type (1 normal, 2 unknown,
+ * 3 control, 4 user-defined, 5 unused, 6 byte; default: normal, with the
+ * bos/eos/unknown ids as control/unknown), encoded with the same
+ * score-driven BPE as tokenizer.model files. bos_token_id and eos_token_id
+ * must be 1 and 2 (when present).
+ * @return a handle, or NULL with err set: TQ_E_UNSUPPORTED for another
+ * tokenizer.ggml.model (e.g. "gpt2": byte-level BPE, which the tokenizer
+ * table's "gguf-gpt2" row reads: tq_tok_open_dir on the file) or other
+ * bos/eos ids; TQ_E_FORMAT for a missing or mistyped key (named) or an
+ * arrays' length mismatch.
+ */
+tq_spm *tq_spm_open_gguf(const char *path, tq_error *err);
 /** The same from a memory image (copied); `name` labels errors. */
 tq_spm *tq_spm_open_mem(const void *data, size_t size, const char *name, tq_error *err);
 void    tq_spm_free(tq_spm *t);

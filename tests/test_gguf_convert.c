@@ -404,7 +404,7 @@ static void refusals(const char *dir) {
     CHECK(w && !tq_writer_put(w, 0, z, sizeof z, &e) && !tq_writer_finish(w, &e));
     tq_writer_free(w);
     st = convert(dst, "Q8_0", NULL, 1, NULL, NULL, &e);
-    CHECK_ERR(st, e, TQ_E_UNSUPPORTED, "not a model family trueq writes as GGUF (Llama (llama2.c names), Llama (Hugging Face names), BERT, DistilBERT)");
+    CHECK_ERR(st, e, TQ_E_UNSUPPORTED, "not a model family trueq writes as GGUF (Llama (llama2.c names), Llama (llama.cpp GGUF names), Llama (Hugging Face names), BERT, DistilBERT)");
 }
 
 static void backend(void) {

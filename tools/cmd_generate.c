@@ -6,23 +6,63 @@
 #include <time.h>
 
 static const char SYNOPSIS[] =
-    "MODEL [--prompt P] [--steps N] [--temperature T] [--top-p P]\n"
+    "MODEL [--prompt P | --ids FILE] [--steps N] [--temperature T] [--top-p P]\n"
     "                      [--seed S] [--config FILE] [--tokenizer FILE] [--keep-int8] [--quiet]";
 static const char DESCRIPTION[] =
-    "Run a Llama-family decoder (Meta/llama2.c or Hugging Face tensor names) and\n"
-    "print the prompt followed by its continuation. MODEL is a weight file or\n"
-    "directory (a trueq-quantized copy runs through the same forward pass).\n";
+    "Run a Llama-family decoder (Meta/llama2.c, Hugging Face or llama.cpp GGUF\n"
+    "tensor names) and print the prompt followed by its continuation. MODEL is a\n"
+    "weight file or directory (a trueq-quantized copy runs through the same\n"
+    "forward pass); a GGUF file brings its configuration and tokenizer. With\n"
+    "--ids the prompt is token ids and the output is ids: the prompt's, then the\n"
+    "generated ones, on one line (no tokenizer is involved).\n";
 
 typedef struct gen_ctx {
-    const tq_spm *tok;
+    const tq_spm *tok;     /* sentencepiece: print each piece           */
+    const tq_tok *tt;      /* another kind: print the decoded sequence as it grows */
+    int          *seq;     /* tt: every id so far (cap n_prompt + steps + 1) */
+    int           n_seq;
+    size_t        shown;   /* tt: bytes of the decoded text printed     */
     int64_t       printed;
-} gen_ctx;
+} gen_ctx;                 /* neither: print ids                        */
+
+/* tt: decode the sequence so far and print what is new, holding back a
+ * text that ends in U+FFFD (a character whose bytes are still coming)
+ * unless final. */
+static void show_decoded(gen_ctx *g, int final) {
+    int32_t *v = malloc(sizeof(int32_t) * (size_t)(g->n_seq > 0 ? g->n_seq : 1));
+    char *text = NULL;
+    size_t len = 0;
+    tq_error e = {0};
+    if (v) {
+        for (int i = 0; i < g->n_seq; i++) v[i] = g->seq[i];
+        if (tq_tok_decode(g->tt, v, g->n_seq, &text, &len, &e) == TQ_OK && len > g->shown &&
+            (final || len < 3 || memcmp(text + len - 3, "\xEF\xBF\xBD", 3) != 0)) {
+            fwrite(text + g->shown, 1, len - g->shown, stdout);
+            fflush(stdout);
+            g->shown = len;
+        }
+    }
+    free(text);
+    free(v);
+}
 
 /* Print a token's text; single bytes that are neither printable nor
  * whitespace are left out (a lone byte of a split UTF-8 character still
  * prints, since it is >= 0x80). */
 static int on_token(void *vctx, int prev, int token) {
     gen_ctx *g = vctx;
+    if (g->tt) {
+        g->seq[g->n_seq++] = token;
+        show_decoded(g, 0);
+        g->printed++;
+        return 0;
+    }
+    if (!g->tok) {
+        printf(" %d", token);
+        fflush(stdout);
+        g->printed++;
+        return 0;
+    }
     if (token == TQ_SPM_BOS || token == TQ_SPM_EOS) return 0;
     int len;
     const char *p = tq_spm_decode(g->tok, prev, token, &len);
@@ -38,7 +78,7 @@ static int on_token(void *vctx, int prev, int token) {
 }
 
 typedef struct generate_args {
-    const char *prompt, *config, *tokenizer;
+    const char *prompt, *ids, *config, *tokenizer;
     int64_t steps;
     double temperature, top_p;
     uint64_t seed;
@@ -54,28 +94,45 @@ static int run(const tqc_ctx *c, void *va) {
     tq_error err = {0};
     int rc = TQC_EXIT_OK;
     tqc_dec_side S = {.path = c->pos[0]};
-    tq_spm *tok = NULL;
-    int *ids = NULL, n = 0;
+    tqc_dec_tok tok = {0};
+    int *ids = NULL, *seq = NULL, n = 0;
     tq_llama_config cfg;
+    if (prompt && P->ids) return tqc_usage_error(cmd, "give --prompt or --ids, not both");
     if (config && tq_llama_config_read(config, &cfg, &err)) return tqc_fail(cmd, &err);
     struct timespec ts0, ts1, ts2;
     clock_gettime(CLOCK_MONOTONIC, &ts0);
     tq_llama_opts lo = {.keep_int8 = P->keep_int8};
     if ((rc = tqc_dec_side_open(&S, cmd, config ? &cfg : NULL, NULL, NULL, &lo))) goto out;
     tq_llama *l = S.l;
-    if (!(tok = tqc_dec_tok_open(cmd, P->tokenizer, tq_model_dir(S.m), NULL))) { rc = TQC_EXIT_FAIL; goto out; }
-    if (tq_spm_count(tok) > tq_llama_config_of(l)->vocab_size) {
-        fprintf(stderr, "trueq generate: the tokenizer has %d pieces but the model only %d tokens\n",
-                tq_spm_count(tok), tq_llama_config_of(l)->vocab_size);
-        rc = TQC_EXIT_FAIL;
-        goto out;
-    }
-    if (tq_spm_encode(tok, prompt ? prompt : "", prompt ? strlen(prompt) : 0, 1, 0, &ids, &n, &err)) {
-        rc = tqc_fail(cmd, &err);
-        goto out;
+    if (P->ids) {   /* ids in, ids out: no tokenizer */
+        if ((rc = tqc_dec_read_ids(cmd, P->ids, tq_llama_config_of(l)->vocab_size, &ids, &n))) goto out;
+        printf("%d", ids[0]);
+    } else {
+        if ((rc = tqc_dec_tok_open(&tok, cmd, P->tokenizer ? P->tokenizer : S.gguf, tq_model_dir(S.m), NULL))) goto out;
+        if (tqc_dec_tok_count(&tok) > tq_llama_config_of(l)->vocab_size) {
+            fprintf(stderr, "trueq generate: the tokenizer has %d pieces but the model only %d tokens\n",
+                    tqc_dec_tok_count(&tok), tq_llama_config_of(l)->vocab_size);
+            rc = TQC_EXIT_FAIL;
+            goto out;
+        }
+        if (tqc_dec_tok_encode(&tok, prompt ? prompt : "", prompt ? strlen(prompt) : 0, 1, &ids, &n, &err)) {
+            rc = tqc_fail(cmd, &err);
+            goto out;
+        }
+        if (tok.tok) {   /* the stop ids are the tokenizer's own */
+            g.stop_token_a = tqc_dec_tok_special(&tok, TQ_TOK_BOS);
+            g.stop_token_b = tqc_dec_tok_special(&tok, TQ_TOK_EOS);
+        }
     }
     clock_gettime(CLOCK_MONOTONIC, &ts1);
-    gen_ctx gc = {tok, 0};
+    gen_ctx gc = {.tok = tok.spm, .tt = tok.tok};
+    if (gc.tt && n > 0) {
+        if (!(gc.seq = seq = malloc(sizeof(int) * ((size_t)n + (size_t)P->steps + 1)))) {
+            rc = tqc_error(cmd, "out of memory");
+            goto out;
+        }
+        gc.seq[gc.n_seq++] = ids[0];
+    }
     int produced = 0;
     if (tq_llama_generate(l, ids, n, &g, on_token, &gc, &produced, &err)) {
         fputc('\n', stdout);
@@ -83,6 +140,7 @@ static int run(const tqc_ctx *c, void *va) {
         goto out;
     }
     clock_gettime(CLOCK_MONOTONIC, &ts2);
+    if (gc.tt) show_decoded(&gc, 1);
     fputc('\n', stdout);
     fflush(stdout);
     if (!P->quiet) {
@@ -97,13 +155,17 @@ static int run(const tqc_ctx *c, void *va) {
     }
 out:
     free(ids);
-    tq_spm_free(tok);
+    free(seq);
+    tqc_dec_tok_free(&tok);
     tqc_dec_side_free(&S);
     return rc;
 }
 
 static const tqc_opt OPTS[] = {
     TQC_O_STR("--prompt", "-p", generate_args, prompt, "P", "text to start from (default: nothing, i.e. BOS only)"),
+    TQC_O_STR("--ids", NULL, generate_args, ids, "FILE",
+              "the prompt as token ids (BOS included when wanted) separated\n"
+              "by spaces or newlines; the output is then ids too"),
     TQC_O_INT("--steps", "-n", generate_args, steps, "N", 0, 1 << 24,
               "tokens to generate after the prompt (default 256); stops\n"
               "early at BOS/EOS or at the end of the context"),
@@ -111,10 +173,11 @@ static const tqc_opt OPTS[] = {
               "0 = greedy argmax (default); > 0 samples from softmax(logits/T)"),
     TQC_O_F64("--top-p", NULL, generate_args, top_p, "P", 1e-9, 1, "nucleus sampling cut-off (default 1 = off)"),
     TQC_O_UINT("--seed", "-s", generate_args, seed, "S", "PRNG seed for sampling (default 1): same seed, same text"),
-    TQC_DEC_OPT_CONFIG(generate_args, config, "params.json or config.json (default: beside the weights)"),
+    TQC_DEC_OPT_CONFIG(generate_args, config, "params.json, config.json or a GGUF file (default: a GGUF\nMODEL's own metadata, else beside the weights)"),
     TQC_DEC_OPT_TOKENIZER(generate_args, tokenizer,
-                      "llama2.c tokenizer.bin or sentencepiece *.model (default:\n"
-                      "tokenizer.bin, tok*.bin or tokenizer.model beside the weights)"),
+                      "llama2.c tokenizer.bin, sentencepiece *.model or a GGUF file\n"
+                      "(default: a GGUF MODEL's own, else tokenizer.bin, tok*.bin or\n"
+                      "tokenizer.model beside the weights)"),
     TQC_DEC_OPT_KEEP_INT8(generate_args, keep_int8,
                       "multiply int8 (linear-sym 8-bit) matrices from their codes\n"
                       "instead of decoding them to float32 at load"),

@@ -42,42 +42,6 @@ int tqc_is_decoder(const char *path) {
     return r;
 }
 
-/* Token ids separated by white space, each in [0, vocab). */
-static int read_ids(const char *cmd, const char *path, int vocab, int **ids, int *n) {
-    tq_error err = {0};
-    char *buf;
-    size_t len;
-    if (tq_read_file(path, &buf, &len, &err)) return tqc_fail(cmd, &err);
-    int cap = 0, rc = TQC_EXIT_OK;
-    *n = 0;
-    for (const char *p = buf; *p && !rc;) {
-        if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') { p++; continue; }
-        int64_t v;
-        const char *start = p;
-        if (tqc_scan_i64(&p, " \t\r\n", &v)) {
-            rc = tqc_error(cmd, "%s: \"%.20s\" (byte %td) is not a token id", path, start, start - buf);
-            break;
-        } else if (v < 0 || v >= vocab) {
-            rc = tqc_error(cmd, "%s: token id %lld (byte %td) is outside the vocabulary [0, %d)", path, (long long)v,
-                           start - buf, vocab);
-        } else {
-            if (*n == cap) {
-                cap = cap ? 2 * cap : 256;
-                int *ni = realloc(*ids, (size_t)cap * sizeof *ni);
-                if (!ni) { rc = tqc_error(cmd, "out of memory"); break; }
-                *ids = ni;
-            }
-            (*ids)[(*n)++] = (int)v;
-        }
-    }
-    free(buf);
-    if (!rc && *n == 0) {
-        fprintf(stderr, "trueq %s: %s holds no token ids\n", cmd, path);
-        rc = TQC_EXIT_FAIL;
-    }
-    return rc;
-}
-
 typedef struct cmpdec_args {
     const char *text, *prompt, *ids, *config, *tokenizer;
     double max_kl, min_agree;
@@ -117,7 +81,7 @@ static int run(const tqc_ctx *c, void *va) {
     tq_error err = {0};
     int rc = TQC_EXIT_OK;
     tqc_dec_side A = {.path = c->pos[0]}, B = {.path = c->pos[1]};
-    tq_spm *tok = NULL;
+    tqc_dec_tok tok = {0};
     char *text = NULL;
     int *ids = NULL, n = 0;
     tq_llama_config forced;
@@ -128,11 +92,11 @@ static int run(const tqc_ctx *c, void *va) {
     const char *src = "built-in";
     const int vocab = tq_llama_config_of(A.l)->vocab_size;
     if (ids_file) {
-        if ((rc = read_ids(cmd, ids_file, vocab, &ids, &n))) goto out;
+        if ((rc = tqc_dec_read_ids(cmd, ids_file, vocab, &ids, &n))) goto out;
         src = ids_file;
     } else {
-        tok = tqc_dec_tok_open(cmd, tokenizer, tq_model_dir(A.m), tq_model_dir(B.m));
-        if (!tok) { rc = TQC_EXIT_FAIL; goto out; }
+        if ((rc = tqc_dec_tok_open(&tok, cmd, tokenizer ? tokenizer : A.gguf, tq_model_dir(A.m), tq_model_dir(B.m))))
+            goto out;
         size_t tlen;
         if (text_file) {
             if (tq_read_file(text_file, &text, &tlen, &err)) { rc = tqc_fail(cmd, &err); goto out; }
@@ -144,7 +108,7 @@ static int run(const tqc_ctx *c, void *va) {
             if (prompt) src = "--prompt";
         }
         if (!text) { rc = tqc_error(cmd, "out of memory"); goto out; }
-        if (tq_spm_encode(tok, text, tlen, 0, 0, &ids, &n, &err)) { rc = tqc_fail(cmd, &err); goto out; }
+        if (tqc_dec_tok_encode(&tok, text, tlen, 0, &ids, &n, &err)) { rc = tqc_fail(cmd, &err); goto out; }
         for (int i = 0; i < n; i++)
             if (ids[i] >= vocab) {
                 fprintf(stderr, "trueq %s: the tokenizer produced id %d, beyond the model's %d tokens\n", cmd, ids[i],
@@ -184,7 +148,7 @@ static int run(const tqc_ctx *c, void *va) {
 out:
     free(ids);
     free(text);
-    tq_spm_free(tok);
+    tqc_dec_tok_free(&tok);
     tqc_dec_side_free(&A);
     tqc_dec_side_free(&B);
     return rc;

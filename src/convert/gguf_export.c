@@ -29,7 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAX_KV (8 + TQ_GGUF_FAMILY_MAX_KV + 12)
+#define MAX_KV (8 + TQ_GGUF_FAMILY_MAX_KV + TQ_GGUF_TOK_MAX_KV)
 
 struct tq_gguf_export {
     const tq_gguf_family *fam;
@@ -137,7 +137,9 @@ static tq_status plan_tensors(tq_plan *p, tq_gguf_export *gx, tq_error *err) {
                                      &gx->map[i], err)))
             return st;
         if (!gx->map[i].name[0]) continue;
-        if (t->quantized || !tq_dtype_is_float(t->dtype) || t->ndim < 1 || t->ndim > TQ_GGUF_MAX_DIMS) {
+        /* ggml-typed tensors of a GGUF input are read as their decoded float32 values */
+        if ((t->quantized && t->q.codec != TQ_CODEC_GGML) || !tq_dtype_is_float(tq_tensor_read_dtype(t)) || t->ndim < 1 ||
+            t->ndim > TQ_GGUF_MAX_DIMS) {
             char qs[64] = "";
             if (t->quantized) tq_qparams_str(&t->q, qs, sizeof qs);
             return tq_err(err, TQ_E_UNSUPPORTED, "tensor \"%s\": %s%s cannot be written as GGUF (float tensors of 1-4 dims only)",
@@ -211,7 +213,9 @@ tq_status tq_gguf_plan_build(tq_plan *p, tq_error *err) {
     tq_status st = tq_gguf_family_hparams(gx->fam, p->m, gx->prefix, &gx->hp, err);
     if (st) return st;
     if ((st = plan_tensors(p, gx, err))) return st;
-    st = tq_gguf_tok_build(tq_model_dir(p->m), tq_gguf_family_tokenizer(gx->fam), &gx->tok, err);
+    const tq_gguf *gin = tq_model_gguf(p->m);   /* a GGUF input: its tokenizer.ggml.* as they are */
+    st = gin ? tq_gguf_tok_copy(gin, tq_model_path(p->m), &gx->tok, err)
+             : tq_gguf_tok_build(tq_model_dir(p->m), tq_gguf_family_tokenizer(gx->fam), &gx->tok, err);
     if (st == TQ_E_NOTFOUND)
         return tq_err_prefix(err, st, "GGUF output carries the tokenizer (llama.cpp requires tokenizer.ggml.*)");
     if (st) return st;

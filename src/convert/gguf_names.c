@@ -16,6 +16,7 @@
  */
 #include "convert/gguf_names.h"
 #include "nn/arch/table.h"
+#include "nn/llama_gguf.h"
 #include "trueq_llama.h"
 #include "trueq_nn.h"
 #include <stddef.h>
@@ -42,6 +43,7 @@ static const hp_key BERT_KEYS[] = {
 typedef tq_status (*hp_reader)(const tq_model *m, const tq_arch *a, const char *prefix, tq_gguf_hparams *hp, tq_error *err);
 static tq_status llama_hparams(const tq_model *m, const tq_arch *a, const char *prefix, tq_gguf_hparams *hp, tq_error *err);
 static tq_status bert_hparams(const tq_model *m, const tq_arch *a, const char *prefix, tq_gguf_hparams *hp, tq_error *err);
+static tq_status gguf_hparams(const tq_model *m, const tq_arch *a, const char *prefix, tq_gguf_hparams *hp, tq_error *err);
 
 struct tq_gguf_family {
     const char   *arch_row;     /* the src/nn/arch row                          */
@@ -73,6 +75,8 @@ struct tq_gguf_family {
 
 static const tq_gguf_family FAMILIES[] = {
     {"llama2c", TQ_FAMILY_DECODER, "llama", "llama", 0, {LLAMA_NAMES}, 0, NULL, LLAMA_KEYS, llama_hparams},
+    /* GGUF input (GGUF -> GGUF): already in llama.cpp's names and row order */
+    {"llama-gguf", TQ_FAMILY_DECODER, "llama", "llama", 0, {LLAMA_NAMES}, 0, NULL, LLAMA_KEYS, gguf_hparams},
     {"llama-hf", TQ_FAMILY_DECODER, "llama", "llama", 1, {LLAMA_NAMES}, 0, "rotary_emb.inv_freq", LLAMA_KEYS, llama_hparams},
     {"bert", TQ_FAMILY_ENCODER, "bert", "bert", 0, {BERT_NAMES}, BERT_DROPPED, "position_ids", BERT_KEYS, bert_hparams},
     {"distilbert", TQ_FAMILY_ENCODER, "bert", "bert", 0, {BERT_NAMES}, BERT_DROPPED, NULL, BERT_KEYS, bert_hparams},
@@ -141,15 +145,32 @@ static int64_t rows_of(const tq_model *m, const tq_arch *a, const char *prefix, 
     return t && t->ndim == 2 ? t->shape[0] : 0;
 }
 
-static tq_status llama_hparams(const tq_model *m, const tq_arch *a, const char *prefix, tq_gguf_hparams *hp, tq_error *err) {
-    tq_llama_config c;
-    tq_status st = tq_llama_config_find(tq_model_dir(m), &c, err);
-    if (st) return tq_err_prefix(err, st, "GGUF output needs the model's configuration");
+static void llama_fill(const tq_model *m, const tq_arch *a, const char *prefix, const tq_llama_config *cfg,
+                       tq_gguf_hparams *hp) {
+    tq_llama_config c = *cfg;
     hp->dim = c.dim; hp->n_layers = c.n_layers; hp->n_heads = c.n_heads;
     hp->n_kv_heads = c.n_kv_heads ? c.n_kv_heads : c.n_heads;
     hp->hidden = c.hidden_dim ? c.hidden_dim : (int)rows_of(m, a, prefix, TQ_R_FFN_GATE);
     hp->vocab = c.vocab_size ? c.vocab_size : (int)rows_of(m, a, prefix, TQ_R_TOK_EMB);
     hp->ctx = c.max_seq_len; hp->eps = c.norm_eps; hp->rope_theta = c.rope_theta;
+}
+
+static tq_status llama_hparams(const tq_model *m, const tq_arch *a, const char *prefix, tq_gguf_hparams *hp, tq_error *err) {
+    tq_llama_config c;
+    tq_status st = tq_llama_config_find(tq_model_dir(m), &c, err);
+    if (st) return tq_err_prefix(err, st, "GGUF output needs the model's configuration");
+    llama_fill(m, a, prefix, &c, hp);
+    return TQ_OK;
+}
+
+/* A GGUF input: the llama.* KVs as the GGUF config reader takes them. */
+static tq_status gguf_hparams(const tq_model *m, const tq_arch *a, const char *prefix, tq_gguf_hparams *hp, tq_error *err) {
+    const tq_gguf *g = tq_model_gguf(m);
+    if (!g) return tq_err(err, TQ_E_UNSUPPORTED, "%s: llama.cpp tensor names outside a GGUF file", tq_model_path(m));
+    tq_llama_config c;
+    tq_status st = tq_llama_config_gguf(g, tq_model_path(m), &c, err);
+    if (st) return tq_err_prefix(err, st, "GGUF output needs the model's configuration");
+    llama_fill(m, a, prefix, &c, hp);
     return TQ_OK;
 }
 

@@ -48,6 +48,7 @@ void tq_gguf_tok_free(tq_gguf_tok *t) {
     if (!t) return;
     for (int i = 0; t->tokens && i < t->count; i++) free(t->tokens[i]);
     free(t->tokens); free(t->scores); free(t->types);
+    for (int i = 0; i < t->n_own; i++) free(t->own[i]);
     memset(t, 0, sizeof *t);
 }
 
@@ -157,4 +158,79 @@ oom:
     tq_spm_free(sp);
     tq_gguf_tok_free(t);
     return tq_err(err, TQ_E_NOMEM, "out of memory for %d tokens", n);
+}
+
+/* ===== GGUF input: the tokenizer.* KVs as they are ======================= */
+
+/* The n strings of src as NUL-terminated copies in one allocation (the
+ * pointer table first, then the bytes); NULL on OOM or a NUL inside one (*nul). */
+static char **copy_strs(const tq_gguf_str *src, uint64_t n, int *nul) {
+    size_t bytes = 0;
+    *nul = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        if (memchr(src[i].s, 0, (size_t)src[i].len)) { *nul = 1; return NULL; }
+        bytes += (size_t)src[i].len + 1;
+    }
+    char **tab = malloc(sizeof(char *) * (size_t)(n ? n : 1) + bytes);
+    if (!tab) return NULL;
+    char *o = (char *)(tab + n);
+    for (uint64_t i = 0; i < n; i++) {
+        tab[i] = o;
+        memcpy(o, src[i].s, (size_t)src[i].len);
+        o += src[i].len;
+        *o++ = 0;
+    }
+    return tab;
+}
+
+tq_status tq_gguf_tok_copy(const tq_gguf *g, const char *path, tq_gguf_tok *t, tq_error *err) {
+    static const char pfx[] = "tokenizer.";   /* tokenizer.ggml.* and tokenizer.chat_template */
+    memset(t, 0, sizeof *t);
+    int64_t tok = tq_gguf_find_kv(g, "tokenizer.ggml.tokens");
+    if (tok < 0 || g->kv[tok].v.type != TQ_GGUF_ARRAY || g->kv[tok].v.elem_type != TQ_GGUF_STRING)
+        return tq_err(err, TQ_E_NOTFOUND, "%s: no tokenizer.ggml.tokens string array", path);
+    for (int64_t i = 0; i < g->n_kv; i++) {
+        const tq_gguf_kv *s = &g->kv[i];
+        if (strncmp(s->key, pfx, sizeof pfx - 1) != 0) continue;
+        if (t->n == TQ_GGUF_TOK_MAX_KV) {
+            tq_gguf_tok_free(t);
+            return tq_err(err, TQ_E_LIMIT, "%s: more than %d tokenizer.* keys (at \"%s\")", path, TQ_GGUF_TOK_MAX_KV, s->key);
+        }
+        tq_gguf_wkv *kv = &t->kv[t->n];
+        memset(kv, 0, sizeof *kv);
+        kv->key = s->key;
+        kv->type = s->v.type;
+        kv->num.u = s->v.num.u;
+        if (s->v.type == TQ_GGUF_STRING) {
+            if (memchr(s->v.str.s, 0, (size_t)s->v.str.len)) goto nul;
+            kv->str = s->v.str.s;
+            kv->str_len = s->v.str.len;
+        } else if (s->v.type == TQ_GGUF_ARRAY) {
+            kv->elem_type = s->v.elem_type;
+            kv->count = s->v.count;
+            if (s->v.elem_type == TQ_GGUF_ARRAY) {
+                tq_gguf_tok_free(t);
+                return tq_err(err, TQ_E_UNSUPPORTED, "%s: GGUF key \"%s\" is an array of arrays; trueq does not write those",
+                              path, s->key);
+            }
+            if (s->v.elem_type == TQ_GGUF_STRING) {
+                int nul = 0;
+                char **tab = copy_strs(s->v.strs, s->v.count, &nul);
+                if (nul) goto nul;
+                if (!tab) { tq_gguf_tok_free(t); return tq_err(err, TQ_E_NOMEM, "%s: out of memory for \"%s\"", path, s->key); }
+                t->own[t->n_own++] = tab;
+                kv->strs = (const char *const *)tab;
+            } else {
+                kv->elems = s->v.elems;
+            }
+        }
+        if (i == tok) t->count = (int)s->v.count;
+        t->n++;
+        continue;
+    nul:
+        tq_gguf_tok_free(t);
+        return tq_err(err, TQ_E_UNSUPPORTED, "%s: GGUF key \"%s\" holds a NUL byte; GGUF strings are written as C strings",
+                      path, s->key);
+    }
+    return TQ_OK;
 }

@@ -160,6 +160,14 @@ int  tq_fault(const char *point, const char *path);
 tq_status tq_read_file(const char *path, char **buf, size_t *len, tq_error *err);
 
 /* ---- string buffer -------------------------------------------------------- */
+/**
+ * Make room for one more element in a growable array *v of *cap elements of
+ * `elem` bytes holding n: doubles the capacity (first `init`), refusing to go
+ * past INT_MAX elements. @return 1, or 0 when out of memory or at the limit
+ * (*v and *cap unchanged).
+ */
+int tq_grow(void **v, int *cap, int n, size_t elem, int init);
+
 typedef struct tq_sb { char *s; size_t len, cap; bool oom; } tq_sb;
 void tq_sb_putc(tq_sb *b, char c);
 void tq_sb_puts(tq_sb *b, const char *s);

@@ -1,5 +1,6 @@
 /* strbuf.c — growable string buffer, JSON string escaping, glob matching. */
 #include "core/internal.h"
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -87,4 +88,16 @@ bool tq_glob_match(const char *pat, const char *s) {
         pat++; s++;
     }
     return *s == 0;
+}
+
+int tq_grow(void **v, int *cap, int n, size_t elem, int init) {
+    if (n < *cap) return 1;
+    if (*cap > INT_MAX / 2) return 0;
+    int ncap = *cap ? *cap * 2 : init;
+    if ((size_t)ncap > SIZE_MAX / elem) return 0;
+    void *nv = realloc(*v, elem * (size_t)ncap);
+    if (!nv) return 0;
+    *v = nv;
+    *cap = ncap;
+    return 1;
 }

@@ -16,6 +16,8 @@
 #include "trueq_llama.h"
 #include "nn/ops/wmat.h"
 #include "nn/arch/table.h"
+#include "nn/llama_gguf.h"
+#include "io/model.h"
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
@@ -148,7 +150,9 @@ tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, con
     int keep = opts && (opts->keep_int8 || opts->keep_quantized), any_codec = opts && opts->keep_quantized;
     tq_llama_config c;
     if (cfg_in) c = *cfg_in;
-    else if (tq_llama_config_find(tq_model_dir(m), &c, err)) return NULL;
+    else if (tq_model_gguf(m)) {   /* a GGUF file carries its configuration */
+        if (tq_llama_config_gguf(tq_model_gguf(m), tq_model_path(m), &c, err)) return NULL;
+    } else if (tq_llama_config_find(tq_model_dir(m), &c, err)) return NULL;
     const char *path = tq_model_path(m);
 
     /* the family row from the tensors: the first decoder row whose token embeddings m holds */

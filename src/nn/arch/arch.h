@@ -8,7 +8,7 @@
  * which field (with the defaults transformers uses when a key is absent).
  * The encoder (encoder.c) and the decoder (llama.c) read the row; nothing
  * else in src/nn/ spells a tensor name. Rows live one per file beside this
- * header (bert.c, distilbert.c, llama2c.c, llama_hf.c) and are listed in
+ * header (bert.c, distilbert.c, llama2c.c, llama_hf.c, llama_gguf.c) and are listed in
  * table.c.
  *
  * This header has no .c of its own (types and the rows' declarations only),
@@ -103,9 +103,26 @@ typedef struct tq_arch {
     tq_arch_defaults def;
 } tq_arch;
 
+/* The fields every Llama-style decoder row shares (the blocks
+ * tq_llama_open runs: pre-RMSNorm, SwiGLU, no biases, an LM head, detected
+ * by layer 0's q); a row adds its names, optional roles, RoPE layout, keys
+ * and defaults. */
+#define TQ_ARCH_LLAMA_BLOCKS \
+    .family = TQ_FAMILY_DECODER, .raw = 0, .bias = 0, .detect = TQ_R_Q, .norm = TQ_NORM_RMS, \
+    .norm_place = TQ_NORM_PRE, .act = TQ_ACTK_SILU_GATED, .head = TQ_HEAD_LM
+
+/* The tensor names of a Llama-style decoder row, inside its .tensor = {...}:
+ * the embedding, each layer's tensors under the layer prefix L (which holds
+ * the %d), the final norm and the LM head. */
+#define TQ_ARCH_LLAMA_TENSORS(emb, L, att_norm, q, k, v, o, ffn_norm, gate, down, up, final_norm, output) \
+    [TQ_R_TOK_EMB] = emb, [TQ_R_ATT_NORM] = L att_norm, [TQ_R_Q] = L q, [TQ_R_K] = L k, [TQ_R_V] = L v,      \
+    [TQ_R_O] = L o, [TQ_R_FFN_NORM] = L ffn_norm, [TQ_R_FFN_GATE] = L gate, [TQ_R_FFN_DOWN] = L down,          \
+    [TQ_R_FFN_UP] = L up, [TQ_R_FINAL_NORM] = final_norm, [TQ_R_OUTPUT] = output
+
 /* The rows (one file each). */
 extern const tq_arch tq_arch_bert;
 extern const tq_arch tq_arch_distilbert;
 extern const tq_arch tq_arch_llama2c;
 extern const tq_arch tq_arch_llama_hf;
+extern const tq_arch tq_arch_llama_gguf;
 #endif

@@ -7,13 +7,8 @@
 #include "trueq_nn.h"
 
 const tq_arch tq_arch_bert = {
-    .name = "bert",
-    .title = "BERT",
-    .family = TQ_FAMILY_ENCODER,
-    .id = TQ_ENC_BERT,
-    .model_type = "bert",
-    .key_hint = "hidden_size",
-    .prefixes = {"", "bert.", NULL},
+    .name = "bert", .title = "BERT", .family = TQ_FAMILY_ENCODER, .id = TQ_ENC_BERT,
+    .model_type = "bert", .key_hint = "hidden_size", .prefixes = {"", "bert.", NULL},
     .tensor = {
         [TQ_R_TOK_EMB] = "embeddings.word_embeddings",
         [TQ_R_POS_EMB] = "embeddings.position_embeddings",

@@ -7,13 +7,8 @@
 #include "trueq_nn.h"
 
 const tq_arch tq_arch_distilbert = {
-    .name = "distilbert",
-    .title = "DistilBERT",
-    .family = TQ_FAMILY_ENCODER,
-    .id = TQ_ENC_DISTILBERT,
-    .model_type = "distilbert",
-    .key_hint = "n_layers",
-    .prefixes = {"", "distilbert.", NULL},
+    .name = "distilbert", .title = "DistilBERT", .family = TQ_FAMILY_ENCODER, .id = TQ_ENC_DISTILBERT,
+    .model_type = "distilbert", .key_hint = "n_layers", .prefixes = {"", "distilbert.", NULL},
     .tensor = {
         [TQ_R_TOK_EMB] = "embeddings.word_embeddings",
         [TQ_R_POS_EMB] = "embeddings.position_embeddings",

@@ -11,6 +11,7 @@ static const tq_arch *const TABLE[] = {
     &tq_arch_distilbert,
     &tq_arch_llama2c,
     &tq_arch_llama_hf,
+    &tq_arch_llama_gguf,
 };
 #define N_ROWS ((int)(sizeof TABLE / sizeof TABLE[0]))
 

@@ -306,14 +306,7 @@ tq_status tq_bpe_finish(tq_bpe *t, tq_error *err) {
 typedef struct { int32_t *v; int n, cap; } idvec;
 
 static int id_push(idvec *o, int32_t id) {
-    if (o->n == o->cap) {
-        int cap = o->cap ? o->cap * 2 : 64;
-        if (cap > INT_MAX / 8) return 0;
-        int32_t *nv = realloc(o->v, sizeof *nv * (size_t)cap);
-        if (!nv) return 0;
-        o->v = nv;
-        o->cap = cap;
-    }
+    if (!tq_grow((void **)&o->v, &o->cap, o->n, sizeof *o->v, 64)) return 0;
     o->v[o->n++] = id;
     return 1;
 }

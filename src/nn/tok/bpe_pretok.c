@@ -14,7 +14,6 @@
 #include "nn/tok/bpe_pretok.h"
 #include <limits.h>
 #include <pcre2.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -239,14 +238,7 @@ typedef struct { size_t a, b; int match; } seg;
 typedef struct { seg *v; int n, cap; } segs;
 
 static int seg_push(segs *g, size_t a, size_t b, int match) {
-    if (g->n == g->cap) {
-        int cap = g->cap ? g->cap * 2 : 32;
-        if (cap > INT_MAX / 4) return 0;
-        seg *nv = realloc(g->v, sizeof *nv * (size_t)cap);
-        if (!nv) return 0;
-        g->v = nv;
-        g->cap = cap;
-    }
+    if (!tq_grow((void **)&g->v, &g->cap, g->n, sizeof *g->v, 32)) return 0;
     g->v[g->n++] = (seg){a, b, match};
     return 1;
 }

@@ -14,7 +14,9 @@
 static const tq_tok_kind *const KINDS[] = {
     &tq_tok_wordpiece,
     &tq_tok_sentencepiece,
-    &tq_tok_bpe,            /* last: a BPE tokenizer.json, or vocab.json + merges.txt */
+    &tq_tok_bpe,            /* a BPE tokenizer.json, or vocab.json + merges.txt */
+    &tq_tok_gguf_spm,       /* a GGUF file's tokenizer.ggml.* (or the one *.gguf in a directory): llama */
+    &tq_tok_gguf_bpe,       /* last: the same for gpt2 (byte-level BPE) */
 };
 #define N_KINDS ((int)(sizeof KINDS / sizeof KINDS[0]))
 

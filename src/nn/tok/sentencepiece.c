@@ -575,6 +575,6 @@ static tq_status spi_decode(const void *impl, const int32_t *ids, int n, char **
 
 static void *spi_open(const char *dir, tq_error *err) { return tq_spm_open_dir(dir, err); }
 
-static const tq_tok_vt SPM_VT = {spi_free, spi_vocab, spi_special, spi_encode, spi_decode};
+const tq_tok_vt tq_tok_spm_vt = {spi_free, spi_vocab, spi_special, spi_encode, spi_decode};
 const tq_tok_kind tq_tok_sentencepiece = {"sentencepiece", "tokenizer.bin, tok*.bin or tokenizer.model", spi_open,
-                                          &SPM_VT};
+                                          &tq_tok_spm_vt};

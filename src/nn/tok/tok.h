@@ -6,7 +6,8 @@
  * directory; TQ_E_NOTFOUND when the directory has none of them,
  * TQ_E_UNSUPPORTED when they are another kind's, so the loader tries the
  * next row) and a vtable over the opened handle. Rows live in the file of
- * their tokenizer (wordpiece.c, sentencepiece.c) and are listed in kinds.c.
+ * their tokenizer (wordpiece.c, sentencepiece.c, gguf_spm.c) and are listed in
+ * kinds.c.
  *
  * This header has no .c of its own (types and the rows' declarations only),
  * so the tokenizer files and the table depend on it without a circle.
@@ -39,4 +40,10 @@ typedef struct tq_tok_kind {
 extern const tq_tok_kind tq_tok_wordpiece;
 extern const tq_tok_kind tq_tok_sentencepiece;
 extern const tq_tok_kind tq_tok_bpe;           /* bpe_load.c */
+extern const tq_tok_kind tq_tok_gguf_spm;      /* gguf_spm.c */
+extern const tq_tok_kind tq_tok_gguf_bpe;      /* gguf_bpe.c */
+/* The vtables over a tq_spm (sentencepiece.c) and a tq_bpe (bpe_load.c),
+ * which the GGUF rows share */
+extern const tq_tok_vt tq_tok_spm_vt;
+extern const tq_tok_vt tq_tok_bpe_vt;
 #endif
