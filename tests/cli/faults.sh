@@ -64,7 +64,7 @@ rm -rf "$T/busy"; cp -r "$T/ref4" "$T/busy"; old=$(snap "$T/busy")
 mkfifo "$T/go"
 ( echo $BASHPID > "$T/.busy.trueq-lock"; exec 9<>"$T/.busy.trueq-lock"; flock -n 9; echo locked; read -r _ < "$T/go" ) > "$T/holder" &
 holder=$!
-for _ in $(seq 50); do grep -q locked "$T/holder" && break; sleep 0.1; done
+for _ in $(seq 600); do grep -q locked "$T/holder" && break; sleep 0.1; done
 hpid=$(cat "$T/.busy.trueq-lock")
 "$TQ" convert "$T/m" -o "$T/busy" --bits 8 >/dev/null 2>"$T/err"; rc=$?
 check "a second run is refused naming the holder's pid" \
