@@ -540,8 +540,9 @@ tq_status tq_synth_distilbert(const char *outdir, const tq_synth_options *o, tq_
 
 /**
  * Remove every temporary or partial output of runs in progress (temporary
- * files, files and directories a tq_plan_execute has created so far).
- * Async-signal-safe (only unlink and rmdir): a program calls it from its
+ * files, the staging directory of an output being written, with what it
+ * holds). Async-signal-safe (open, getdents64, unlinkat, rmdir, close; no
+ * allocation): a program calls it from its
  * SIGINT/SIGTERM/SIGHUP handler so an interrupted run leaves nothing. The
  * library installs no handler itself.
  */

@@ -25,6 +25,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,10 +50,47 @@ void tq_pending_remove(const char *path) {
     }
 }
 
+/* Remove everything inside the directory open at fd, then close it, with
+ * async-signal-safe calls only (openat, unlinkat, close and the raw getdents64
+ * system call: no opendir, no malloc). A pending directory is one this run
+ * created (a staging directory), so all of it is this run's. */
+static void rm_contents_at(int fd, int depth) {
+    char buf[4096];
+    for (;;) {
+        long n = syscall(SYS_getdents64, fd, buf, sizeof buf);
+        if (n <= 0) break;
+        int removed = 0;
+        for (long off = 0; off < n;) {
+            const char *rec = buf + off;
+            unsigned short reclen;
+            memcpy(&reclen, rec + 16, sizeof reclen);   /* d_ino u64, d_off s64, d_reclen u16, d_type u8, name */
+            const char *name = rec + 19;
+            off += reclen;
+            if (!reclen) break;
+            if (name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2]))) continue;
+            if (unlinkat(fd, name, 0) == 0) { removed = 1; continue; }
+            if (depth < 16) {
+                int sub = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (sub >= 0) rm_contents_at(sub, depth + 1);
+            }
+            if (unlinkat(fd, name, AT_REMOVEDIR) == 0) removed = 1;
+        }
+        if (removed && lseek(fd, 0, SEEK_SET) != 0) break;   /* the listing changed: read it again */
+        if (!removed) break;
+    }
+    close(fd);
+}
+
 void tq_cleanup_pending(void) {
-    /* files first (newest last registered), then directories */
+    /* files first (newest last registered), then directories with what they hold */
     for (int i = TQ_MAX_PENDING - 1; i >= 0; i--) { char *p = g_pending[i]; if (p && !g_pending_dir[i]) unlink(p); }
-    for (int i = TQ_MAX_PENDING - 1; i >= 0; i--) { char *p = g_pending[i]; if (p && g_pending_dir[i]) rmdir(p); }
+    for (int i = TQ_MAX_PENDING - 1; i >= 0; i--) {
+        char *p = g_pending[i];
+        if (!p || !g_pending_dir[i]) continue;
+        int fd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd >= 0) rm_contents_at(fd, 0);
+        rmdir(p);
+    }
 }
 
 char *tq_strdup(const char *s) {

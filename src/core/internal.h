@@ -104,7 +104,8 @@ void      tq_out_abort(tq_outfile *o);
 /** Write a whole small file atomically. */
 tq_status tq_write_file_atomic(const char *path, const void *buf, size_t len, tq_error *err);
 /** Register / unregister a path that tq_cleanup_pending removes (a file, or a
- *  directory when dir is true). At most 64 at once; extra ones are not tracked. */
+ *  directory this run created, with everything in it, when dir is true). At
+ *  most 64 at once; extra ones are not tracked. */
 void tq_pending_add(const char *path, bool dir);
 void tq_pending_remove(const char *path);
 /** Copy a file atomically, streaming (in the kernel where possible). */
