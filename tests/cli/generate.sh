@@ -5,10 +5,7 @@
 # refused with the documented exit codes.
 set -u
 CLI=${TQ_CLI:-build/trueq}
-M=${TRUEQ_MODELS:-${TQ_SOURCE_DIR:-.}/../shared/models}/stories260k
-if [ ! -f "$M/stories260K.safetensors" ] || [ ! -f "$M/tok512.bin" ]; then
-  echo "skip: stories260k not found (set TRUEQ_MODELS)"; exit 77
-fi
+. "${TQ_SOURCE_DIR:-.}/tests/cli/lib/stories.sh"   # sets M, or skips
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 fail=0
 check() { if eval "$2"; then echo "ok - $1"; else echo "not ok - $1"; fail=1; fi; }

@@ -4,10 +4,7 @@
 # attention weights: the damage must show), thresholds and JSON output.
 set -u
 CLI=${TQ_CLI:-build/trueq}
-M=${TRUEQ_MODELS:-${TQ_SOURCE_DIR:-.}/../shared/models}/stories260k
-if [ ! -f "$M/stories260K.safetensors" ] || [ ! -f "$M/tok512.bin" ]; then
-  echo "skip: stories260k not found (set TRUEQ_MODELS)"; exit 77
-fi
+. "${TQ_SOURCE_DIR:-.}/tests/cli/lib/stories.sh"   # sets M, or skips
 PY=$(command -v python3 || true)
 [ -n "$PY" ] || { echo "skip: python3 not found"; exit 77; }
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT

@@ -11,10 +11,7 @@
 set -u
 CLI=${TQ_CLI:-build/trueq}
 SRC=${TQ_SOURCE_DIR:-.}
-M=${TRUEQ_MODELS:-$SRC/../shared/models}/stories260k
-if [ ! -f "$M/stories260K.safetensors" ] || [ ! -f "$M/tok512.bin" ]; then
-  echo "skip: stories260k not found (set TRUEQ_MODELS)"; exit 77
-fi
+. "${TQ_SOURCE_DIR:-.}/tests/cli/lib/stories.sh"   # sets M, or skips
 venv_out=$(bash "$SRC/tests/py/gguf_venv.sh") || { echo "skip: gguf-py venv unavailable (tests/py/gguf_venv.sh)"; exit 77; }
 PY=$(printf '%s\n' "$venv_out" | sed -n 1p)
 SMOL=$(printf '%s\n' "$venv_out" | sed -n 2p)

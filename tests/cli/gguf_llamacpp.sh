@@ -9,10 +9,7 @@
 set -u
 CLI=${TQ_CLI:-build/trueq}
 SRC=${TQ_SOURCE_DIR:-.}
-M=${TRUEQ_MODELS:-$SRC/../shared/models}/stories260k
-if [ ! -f "$M/stories260K.safetensors" ] || [ ! -f "$M/tok512.bin" ]; then
-  echo "skip: stories260k not found (set TRUEQ_MODELS)"; exit 77
-fi
+. "${TQ_SOURCE_DIR:-.}/tests/cli/lib/stories.sh"   # sets M, or skips
 PY=$(TRUEQ_LLAMA_NO_BUILD=1 bash "$SRC/tests/py/llama_venv.sh") || { echo "skip: llama.cpp (llama-cpp-python) venv not built"; exit 77; }
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 "$PY" "$SRC/tests/py/gguf_write_llamacpp.py" "$CLI" "$M/stories260K.safetensors" "$T" 2> "$T/stderr.log"; rc=$?
