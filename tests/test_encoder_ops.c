@@ -517,7 +517,7 @@ static void errors(void) {
 
     TQ_CASE("config errors: each bad key has its own message naming file and key");
     static const struct { const char *json; tq_status st; const char *msg; } bad[] = {
-        {"{\"model_type\": \"roberta\"}", TQ_E_UNSUPPORTED, "\"model_type\" is \"roberta\""},
+        {"{\"model_type\": \"deberta\"}", TQ_E_UNSUPPORTED, "\"model_type\" is \"deberta\""},
         {"{\"model_type\": \"bert\", \"hidden_act\": \"swish\"}", TQ_E_UNSUPPORTED, "\"hidden_act\" is \"swish\""},
         {"{\"model_type\": \"distilbert\", \"activation\": 3}", TQ_E_FORMAT, "\"activation\" must be a string"},
         {"{\"model_type\": \"bert\", \"num_attention_heads\": \"12\"}", TQ_E_FORMAT, "\"num_attention_heads\" must be an integer"},

@@ -83,20 +83,6 @@ tq_status tq_tok_decode(const tq_tok *t, const int32_t *ids, int n, char **text,
     return t->kind->vt->decode(t->impl, ids, n, text, len, err);
 }
 
-void tq_tok_truncate_pair(int m, int *na, int *nb) {
-    if (*nb < 0) {
-        if (*na > m) *na = m;
-        return;
-    }
-    if ((long long)*na + *nb <= m) return;
-    int swap = *na > *nb, n1 = swap ? *nb : *na, n2;
-    n2 = n1 > m ? n1 : (n1 > m - n1 ? n1 : m - n1);
-    if ((long long)n1 + n2 > m) { n1 = m / 2; n2 = n1 + m % 2; }
-    if (swap) { int x = n1; n1 = n2; n2 = x; }
-    if (*na > n1) *na = n1;
-    if (*nb > n2) *nb = n2;
-}
-
 const char *tq_tok_piece(const tq_tok *t, int id, size_t *len) {
     size_t l = 0;
     const char *p = t && t->kind->vt->token ? t->kind->vt->token(t->impl, id, &l) : NULL;

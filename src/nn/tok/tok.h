@@ -47,7 +47,7 @@ typedef struct tq_tok_kind {
 /** Truncate a pair of na + nb tokens to m as tokenizers' LongestFirst
  *  does (na alone when nb < 0): when it does not fit, the shorter part (a
  *  on a tie) keeps its length if the longer one still gets as many, else the
- *  shorter gets floor(m/2) and the longer ceil(m/2). Defined in kinds.c. */
+ *  shorter gets floor(m/2) and the longer ceil(m/2). Defined in wordpiece.c. */
 void tq_tok_truncate_pair(int m, int *na, int *nb);
 
 /* The rows (one per tokenizer file). */

@@ -625,6 +625,20 @@ static tq_status encode_text(const tq_wordpiece *t, const char *text, const char
     return oom ? tq_err(err, TQ_E_NOMEM, "text %s: out of memory", which) : TQ_OK;
 }
 
+void tq_tok_truncate_pair(int m, int *na, int *nb) {
+    if (*nb < 0) {
+        if (*na > m) *na = m;
+        return;
+    }
+    if ((long long)*na + *nb <= m) return;
+    int swap = *na > *nb, n1 = swap ? *nb : *na, n2;
+    n2 = n1 > m ? n1 : (n1 > m - n1 ? n1 : m - n1);
+    if ((long long)n1 + n2 > m) { n1 = m / 2; n2 = n1 + m % 2; }
+    if (swap) { int x = n1; n1 = n2; n2 = x; }
+    if (*na > n1) *na = n1;
+    if (*nb > n2) *nb = n2;
+}
+
 tq_status tq_wp_encode(const tq_wordpiece *t, const char *a, const char *b, int max_len, tq_wp_encoding *out,
                        tq_error *err) {
     if (out) *out = (tq_wp_encoding){0, NULL, NULL};
