@@ -1,5 +1,5 @@
 /*
- * trueq_nn.h — BERT-family encoders (BERT, MiniLM, bge: BertModel;
+ * trueq_nn.h — BERT-family encoders (BERT, MiniLM, bge: BertModel; RoBERTa;
  * DistilBERT: DistilBertModel) with their classification and sentence-
  * embedding heads, and the BERT WordPiece tokenizer.
  *
