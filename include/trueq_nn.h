@@ -133,6 +133,9 @@ typedef struct tq_enc_config {
  */
 tq_status tq_enc_config_find(const char *dir, tq_enc_config *cfg, tq_error *err);
 
+/** The family's name for messages ("BERT", "DistilBERT", "RoBERTa"), or "unknown". */
+const char *tq_enc_arch_name(tq_enc_arch a);
+
 /** @return TQ_ENC_BERT or TQ_ENC_DISTILBERT when model m holds that encoder
  *  (with or without the prefix), else 0. */
 int tq_enc_detect(const tq_model *m);

@@ -227,6 +227,11 @@ tq_status tq_enc_config_find(const char *dir, tq_enc_config *cfg, tq_error *err)
     return st;
 }
 
+const char *tq_enc_arch_name(tq_enc_arch a) {
+    const tq_arch *r = tq_arch_by_id(TQ_FAMILY_ENCODER, (int)a);
+    return r ? r->title : "unknown";
+}
+
 int tq_enc_detect(const tq_model *m) {
     const tq_arch *a = tq_arch_detect(m, TQ_FAMILY_ENCODER, NULL);
     return a ? a->id : 0;
