@@ -147,6 +147,65 @@ static int compare(const char *py, const char *ref_dir, const char *kind, tq_enc
     return ok ? 0 : -1;
 }
 
+/* The tokenizer of dir (tq_tok_encode_pair, as embed / classify / tokenize
+ * use it) against AutoTokenizer on a varied set of texts and pairs. */
+static void tok_check(const char *py, const char *src, const char *dir, const char *tag) {
+    char cmd[8192];
+    tq_error err = {0};
+    static const char *const T[][2] = {
+        {"Hello world!", NULL}, {"Caf\xc3\xa9 na\xc3\xafve r\xc3\xa9sum\xc3\xa9", NULL},
+        {"\xe6\x9d\xb1\xe4\xba\xac \xf0\x9f\x98\x80 emoji", NULL}, {"numbers 12345 and 3.14", NULL},
+        {"  spaces   and\ttabs\n", NULL}, {"def f(x): return x ** 2", NULL}, {"<s> lookalike </s><mask>", NULL},
+        {"", NULL}, {"The quick brown fox.", "jumps over the lazy dog"}, {"Hello", "world"},
+        {"a pair with <pad> inside", "\xc3\xa9t\xc3\xa9"}, {"[CLS] lookalike [SEP] [MASK]", NULL},
+        {"Don't stop-believing!!", NULL}, {"\xc3\x9c" "BER stra\xc3\x9f" "e \xe4\xb8\xad\xe6\x96\x87", "x"}};
+    const int NT = (int)(sizeof T / sizeof T[0]);
+    char in[1024], out[1024];
+    snprintf(in, sizeof in, "%s", tq_t_path("tok_in.json"));
+    snprintf(out, sizeof out, "%s", tq_t_path("tok_out.json"));
+    FILE *f = fopen(in, "w");
+    fputc('[', f);
+    for (int i = 0; i < NT; i++) {
+        fprintf(f, "%s[\"", i ? "," : "");
+        for (const char *p = T[i][0]; *p; p++) fprintf(f, *p == '"' || *p == '\\' ? "\\%c" : (unsigned char)*p < 0x20 ? "\\u%04x" : "%c", *p);
+        fputc('"', f);
+        if (T[i][1]) fprintf(f, ",\"%s\"]", T[i][1]); else fprintf(f, ",null]");
+    }
+    fputs("]\n", f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "'%s' '%s/tests/py/encoder_reference.py' tokenize '%s' '%s' '%s' 2>&1", py, src, dir, in,
+             out);
+    char *log = NULL;
+    int rc = tq_t_run(cmd, &log);
+    CHECK_MSG(rc == 0, "tokenize: %s", log ? log : "");
+    free(log);
+    char *js = NULL;
+    size_t jn = 0;
+    tq_tok *t = tq_tok_open_dir(dir, &err);
+    CHECK_MSG(t != NULL, "%s", err.msg);
+    if (!rc && t && !tq_read_file(out, &js, &jn, NULL)) {
+        const char *p = js;
+        for (int i = 0; i < NT; i++) {
+            tq_wp_encoding enc;
+            CHECK_OK(tq_tok_encode_pair(t, T[i][0], T[i][1], 0, &enc, &err), err);
+            p = strchr(p, '[');
+            if (i == 0) p = strchr(p + 1, '[');
+            int k = 0, same = p != NULL;
+            for (p = p ? p + 1 : js + jn; same && *p && *p != ']'; k++) {
+                long v = strtol(p, (char **)&p, 10);
+                same = k < enc.n && v == enc.ids[k];
+                while (*p == ',' || *p == ' ') p++;
+            }
+            CHECK_MSG(same && k == enc.n, "%s text %d (\"%s\"): trueq's %d ids differ from AutoTokenizer's", tag, i,
+                      T[i][0], enc.n);
+            tq_wp_encoding_free(&enc);
+        }
+    }
+    free(js);
+    tq_tok_free(t);
+    printf("  %s tokenizer: ids of %d texts and pairs compared with AutoTokenizer's\n", tag, NT);
+}
+
 static tq_enc *open_enc(const char *weights, const char *cfg_dir) {
     tq_error err = {0};
     tq_enc_config c;
@@ -195,6 +254,9 @@ void tq_tests(void) {
                 CHECK_MSG(r.pooled <= TOL, "embedding %g", r.pooled);
             }
         }
+
+        TQ_CASE("encoder reference: (a) the MiniLM WordPiece tokenizer's ids equal AutoTokenizer's, single and pairs");
+        tok_check(py, src, minilm, "MiniLM");
 
         TQ_CASE("encoder reference: (d) an int8 trueq copy of MiniLM is close to transformers, not identical");
         char q8[1200];
@@ -290,56 +352,7 @@ void tq_tests(void) {
         if (d) continue;
 
         TQ_CASE("encoder reference: (e) the RoBERTa tokenizer's ids equal AutoTokenizer's, single and pairs");
-        static const char *const T[][2] = {
-            {"Hello world!", NULL}, {"Caf\xc3\xa9 na\xc3\xafve r\xc3\xa9sum\xc3\xa9", NULL},
-            {"\xe6\x9d\xb1\xe4\xba\xac \xf0\x9f\x98\x80 emoji", NULL}, {"numbers 12345 and 3.14", NULL},
-            {"  spaces   and\ttabs\n", NULL}, {"def f(x): return x ** 2", NULL}, {"<s> lookalike </s><mask>", NULL},
-            {"", NULL}, {"The quick brown fox.", "jumps over the lazy dog"}, {"Hello", "world"},
-            {"a pair with <pad> inside", "\xc3\xa9t\xc3\xa9"}};
-        const int NT = (int)(sizeof T / sizeof T[0]);
-        char in[1024], out[1024];
-        snprintf(in, sizeof in, "%s", tq_t_path("tok_in.json"));
-        snprintf(out, sizeof out, "%s", tq_t_path("tok_out.json"));
-        FILE *f = fopen(in, "w");
-        fputc('[', f);
-        for (int i = 0; i < NT; i++) {
-            fprintf(f, "%s[\"", i ? "," : "");
-            for (const char *p = T[i][0]; *p; p++) fprintf(f, *p == '"' || *p == '\\' ? "\\%c" : (unsigned char)*p < 0x20 ? "\\u%04x" : "%c", *p);
-            fputc('"', f);
-            if (T[i][1]) fprintf(f, ",\"%s\"]", T[i][1]); else fprintf(f, ",null]");
-        }
-        fputs("]\n", f);
-        fclose(f);
-        snprintf(cmd, sizeof cmd, "'%s' '%s/tests/py/encoder_reference.py' tokenize '%s' '%s' '%s' 2>&1", py, src, dir, in,
-                 out);
-        log = NULL;
-        rc = tq_t_run(cmd, &log);
-        CHECK_MSG(rc == 0, "tokenize: %s", log ? log : "");
-        free(log);
-        char *js = NULL;
-        size_t jn = 0;
-        tq_tok *t = tq_tok_open_dir(dir, &err);
-        CHECK_MSG(t != NULL, "%s", err.msg);
-        if (!rc && t && !tq_read_file(out, &js, &jn, NULL)) {
-            const char *p = js;
-            for (int i = 0; i < NT; i++) {
-                tq_wp_encoding enc;
-                CHECK_OK(tq_tok_encode_pair(t, T[i][0], T[i][1], 0, &enc, &err), err);
-                p = strchr(p, '[');
-                if (i == 0) p = strchr(p + 1, '[');
-                int k = 0, same = p != NULL;
-                for (p = p ? p + 1 : js + jn; same && *p && *p != ']'; k++) {
-                    long v = strtol(p, (char **)&p, 10);
-                    same = k < enc.n && v == enc.ids[k];
-                    while (*p == ',' || *p == ' ') p++;
-                }
-                CHECK_MSG(same && k == enc.n, "text %d (\"%s\"): trueq's %d ids differ from AutoTokenizer's", i, T[i][0],
-                          enc.n);
-                tq_wp_encoding_free(&enc);
-            }
-        }
-        free(js);
-        tq_tok_free(t);
+        tok_check(py, src, dir, "RoBERTa");
     }
 
     TQ_CASE("encoder reference: (f) roberta-base-shaped and distilbert-MNLI-shaped classifiers");
