@@ -52,6 +52,17 @@ check "bpe: a special written in the text is that token" '[ "$("$CLI" tokenize "
 check "a weight file's path reads the tokenizer beside it" \
   'touch "$B/model.safetensors" && [ "$("$CLI" tokenize "$B/model.safetensors" "ab" | sed -n 2p)" = "0 7 2" ]'
 
+# a decoder's sentencepiece vocabulary (llama2.c tokenizer.bin), when stories260k is there
+S=${TRUEQ_MODELS:-${TQ_SOURCE_DIR:-.}/../shared/models}/stories260k
+if [ -f "$S/tok512.bin" ]; then
+  with=$("$CLI" tokenize "$S" "Once upon a time" | sed -n 2p); without=$("$CLI" tokenize "$S" "Once upon a time" --no-specials | sed -n 2p)
+  check "sentencepiece (stories260k): BOS 1 first, then the text's own ids" '[ "$with" = "1 $without" ] && [ -n "$without" ]'
+  "$CLI" tokenize "$S" "a" "b" --pair > /dev/null 2> "$T/err0"; rc=$?
+  check "sentencepiece --pair: no pair format, exit 2 saying so" '[ $rc -eq 2 ] && grep -q "no sentence-pair format" "$T/err0"'
+else
+  echo "# stories260k not found (set TRUEQ_MODELS): sentencepiece checks skipped"
+fi
+
 "$CLI" tokenize "$W" "a" "b" "c" --pair > /dev/null 2> "$T/err1"; rc=$?
 check "--pair with an odd number of texts: exit 1 (usage), said" '[ $rc -eq 1 ] && grep -q "two at a time" "$T/err1"'
 mkdir -p "$T/none"
