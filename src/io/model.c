@@ -527,37 +527,6 @@ const char *tq_model_meta(const tq_model *m, const char *key) {
     return m->nfiles ? tq_container_meta(&m->files[0], key) : NULL;
 }
 
-tq_status tq_model_tensor_f32(const tq_model *m, const tq_tensor *t, float *out, tq_error *err) {
-    (void)m;
-    if (t->quantized) {
-        int64_t rows, cols;
-        tq_shape_2d(t->ndim, t->shape, &rows, &cols);
-        /* Files need not align their data (MLX writes unpadded headers): codecs
-         * read side tensors as typed arrays, so give them aligned copies. */
-        const void *aux[TQ_MAX_AUX] = {0};
-        void *copies[TQ_MAX_AUX] = {0};
-        tq_status st = TQ_OK;
-        for (int a = 0; a < t->n_aux; a++) {
-            size_t al = (size_t)(tq_dtype_bits(t->aux_desc[a].dtype) / 8);
-            aux[a] = t->aux[a];
-            if (al > 1 && (uintptr_t)t->aux[a] % al) {
-                uint64_t n = tq_nbytes(t->aux_desc[a].dtype, t->aux_desc[a].ndim, t->aux_desc[a].shape);
-                copies[a] = malloc(n ? n : 1);
-                if (!copies[a]) { st = tq_err(err, TQ_E_NOMEM, "out of memory"); break; }
-                memcpy(copies[a], t->aux[a], n);
-                aux[a] = copies[a];
-            }
-        }
-        if (!st) st = tq_dequantize(&t->q, rows, cols, t->data, aux, out, err);
-        for (int a = 0; a < TQ_MAX_AUX; a++) free(copies[a]);
-        if (st) return tq_err_prefix(err, st, "tensor \"%s\"", t->name);
-        return TQ_OK;
-    }
-    tq_status st = tq_convert_to_f32(t->dtype, t->data, t->numel, out, err);
-    if (st) return tq_err_prefix(err, st, "tensor \"%s\"", t->name);
-    return TQ_OK;
-}
-
 void tq_model_memory(const tq_model *m, tq_memory_report *r) {
     memset(r, 0, sizeof *r);
     for (int64_t i = 0; i < m->n; i++) {
