@@ -114,7 +114,8 @@ static const tq_format_impl TQ_FORMAT_TABLE[TQ_FORMAT_COUNT] = {
         {TQ_FORMAT_GGUF, "gguf", "GGUF file", {"*.gguf", NULL}, "model.gguf", NULL, RW},
         tq_gguf_sniff, tq_gguf_container_parse, tq_gguf_writer_init},
     [TQ_FORMAT_PYTORCH_ZIP] = {
-        {TQ_FORMAT_PYTORCH_ZIP, "pytorch", "PyTorch zip checkpoint (pytorch_model.bin)", {"*.bin", "*.pt", "*.pth", NULL},
+        {TQ_FORMAT_PYTORCH_ZIP, "pytorch", "PyTorch zip checkpoint (pytorch_model.bin)",
+         {"pytorch_model*.bin", "*.pt", "*.pth", NULL},   /* not *.bin: training_args.bin, tok512.bin ... */
          "pytorch_model.bin", "pytorch_model.bin.index.json", TQ_FORMAT_CAN_READ | TQ_FORMAT_COMPRESSED},
         pytorch_zip_sniff, tq_torch_zip_parse, NULL},   /* COMPRESSED: tied tensors share stored bytes */
     [TQ_FORMAT_PICKLE] = {
@@ -136,7 +137,7 @@ static const tq_format_impl TQ_FORMAT_TABLE[TQ_FORMAT_COUNT] = {
     [TQ_FORMAT_TORCH_LEGACY] = {
         {TQ_FORMAT_TORCH_LEGACY, "torch-legacy",
          "legacy torch.save format (pre-1.6): re-save with torch.save(..., _use_new_zipfile_serialization=True)",
-         {NULL}, NULL, NULL, 0},
+         {"pytorch_model*.bin", "*.pt", "*.pth", NULL}, NULL, NULL, 0},
         torch_legacy_sniff, NULL, NULL},
 };
 
