@@ -13,46 +13,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <zlib.h>
 
 /* ===== building inputs ====================================================== */
 
-static void put16(uint8_t *p, unsigned v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
 static void put32(uint8_t *p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i)); }
 static void put64(uint8_t *p, uint64_t v) { for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i)); }
 
-/* A STORED zip of n members (names[i], bodies[i]) into out; returns its size. */
+/* A STORED zip of n members (names[i], text bodies[i]) into out; returns its size. */
 static size_t zip_build(uint8_t *out, const char *const *names, const char *const *bodies, int n) {
-    size_t o = 0, lho[16];
-    for (int i = 0; i < n; i++) {
-        size_t nl = strlen(names[i]), bl = strlen(bodies[i]);
-        uint32_t crc = (uint32_t)crc32(0, (const Bytef *)bodies[i], (uInt)bl);
-        lho[i] = o;
-        uint8_t *h = out + o;
-        memset(h, 0, 30);
-        put32(h, 0x04034b50u); put16(h + 4, 20); put16(h + 12, 0x21);
-        put32(h + 14, crc); put32(h + 18, (uint32_t)bl); put32(h + 22, (uint32_t)bl); put16(h + 26, (unsigned)nl);
-        memcpy(h + 30, names[i], nl);
-        memcpy(h + 30 + nl, bodies[i], bl);
-        o += 30 + nl + bl;
-    }
-    size_t cd = o;
-    for (int i = 0; i < n; i++) {
-        size_t nl = strlen(names[i]), bl = strlen(bodies[i]);
-        uint8_t *h = out + o;
-        memset(h, 0, 46);
-        put32(h, 0x02014b50u); put16(h + 4, 20); put16(h + 6, 20); put16(h + 14, 0x21);
-        put32(h + 16, (uint32_t)crc32(0, (const Bytef *)bodies[i], (uInt)bl));
-        put32(h + 20, (uint32_t)bl); put32(h + 24, (uint32_t)bl); put16(h + 28, (unsigned)nl);
-        put32(h + 42, (uint32_t)lho[i]);
-        memcpy(h + 46, names[i], nl);
-        o += 46 + nl;
-    }
-    uint8_t *e = out + o;
-    memset(e, 0, 22);
-    put32(e, 0x06054b50u); put16(e + 8, (unsigned)n); put16(e + 10, (unsigned)n);
-    put32(e + 12, (uint32_t)(o - cd)); put32(e + 16, (uint32_t)cd);
-    return o + 22;
+    size_t lens[16];
+    for (int i = 0; i < n && i < 16; i++) lens[i] = strlen(bodies[i]);
+    return tq_t_zip(out, names, (const void *const *)bodies, lens, n);
 }
 
 /* torch.save's layout (FORMATS.md §6.1): archive/data.pkl, archive/data/0, archive/version */
