@@ -357,7 +357,9 @@ typedef struct tq_tensor {
 
 /**
  * Open a model: a .safetensors file, a model.safetensors.index.json, a .npz
- * file, or a directory holding one of those (model.safetensors preferred).
+ * file, a .gguf file, a torch.save pytorch_model.bin (or its .index.json; read
+ * without running its pickle, docs/formats/pytorch.md), or a directory
+ * holding one of those (model.safetensors preferred).
  * Files are mapped read-only. Validation is strict (docs/formats/).
  * @return a handle, or NULL with err set.
  */

@@ -2,12 +2,13 @@
  * model.c — tq_model: open a file or a Hugging Face directory and expose its
  * logical tensors.
  *
- * Accepted paths: a .safetensors file; a .npz file; a
- * model.safetensors.index.json (sharded checkpoint: every indexed tensor must
+ * Accepted paths: a file of any readable format row (.safetensors, .npz,
+ * .gguf, a torch.save pytorch_model.bin); a model.safetensors.index.json or
+ * pytorch_model.bin.index.json (sharded checkpoint: every indexed tensor must
  * be present exactly once, in the shard the index names; a shard file in the
  * directory that the index does not name is an error); or a directory holding
- * model.safetensors, model.safetensors.index.json, weights.npz or a single
- * *.safetensors file (in that order of preference).
+ * model.safetensors, model.safetensors.index.json, weights.npz, model.gguf,
+ * pytorch_model.bin(.index.json) or a single weight file (find_in_dir).
  *
  * trueq files carry, for each quantized tensor NAME, metadata
  * "trueq.tensor.NAME" = JSON descriptor; the codes are stored under NAME and
@@ -405,7 +406,8 @@ static char *existing(const char *dir, const char *name) {
 /*
  * The weight file of a directory, from the format table: each readable
  * format's default file, then its shard index (model.safetensors,
- * model.safetensors.index.json, weights.npz); else the single file matching
+ * model.safetensors.index.json, weights.npz, model.gguf, pytorch_model.bin,
+ * pytorch_model.bin.index.json); else the single file matching
  * a readable format's patterns. With none, a file of a recognised but unread
  * format (pytorch_model.bin, *.gguf) is chosen, so that opening it says what
  * it is; only then is the directory reported empty.
