@@ -41,7 +41,7 @@ typedef struct tq_pkl_dict {
 
 #define TQ_PKL_MAX_STACK   100000
 #define TQ_PKL_MAX_MEMO    (1 << 22)
-#define TQ_PKL_MAX_VALUES  (1 << 24)
+#define TQ_PKL_MAX_VALUES  (1 << 22)   /* each opcode makes at most one */
 #define TQ_PKL_MAX_STR     (1u << 20)
 
 /**
