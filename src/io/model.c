@@ -365,12 +365,14 @@ static tq_status open_sharded(tq_model *m, const char *index_path, tq_error *err
         free(fr);
         if (st) goto out;
     }
-    /* stray shards: *.safetensors files in the directory the index does not name */
+    /* stray shards: files in the directory named like the shards' format
+     * (*.safetensors; pytorch_model*.bin, *.pt ...) that the index does not name */
     {
         DIR *d = opendir(m->dir);
         struct dirent *de;
+        const tq_format_info *shard_row = nsh ? tq_format_by_file_name(shards[0]) : NULL;
         while (d && (de = readdir(d))) {
-            if (!ends_with(de->d_name, ".safetensors")) continue;
+            if (!shard_row || tq_format_by_file_name(de->d_name) != shard_row) continue;
             bool named = false;
             for (int k = 0; k < nsh && !named; k++) named = strcmp(shards[k], de->d_name) == 0;
             if (!named) {

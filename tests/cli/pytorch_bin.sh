@@ -63,6 +63,12 @@ PYEOF
   check "shard $s: its tensors are in the output, bit for bit" '[ $rc -eq 0 ]'
 done
 
+cp "$T/all.bin" "$T/sharded/pytorch_model-extra.bin"
+"$TQ" inspect "$T/sharded" > /dev/null 2>"$T/err"; rc=$?
+check "a stray pytorch shard the index does not name is refused" \
+  '[ $rc -eq 2 ] && grep -q "stray shard pytorch_model-extra.bin in .* is not named by the index" $T/err'
+rm "$T/sharded/pytorch_model-extra.bin"
+
 # ---- refused, each with its message
 "$TQ" inspect "$T/noncontig.bin" > /dev/null 2>"$T/err"; rc=$?
 check "a non-contiguous view is refused by name (exit 2)" \
