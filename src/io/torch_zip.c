@@ -133,6 +133,11 @@ out:
         free(c->entries);
         c->entries = NULL;
         c->n = 0;
+        for (int i = 0; i < c->n_meta; i++) { free(c->meta_keys[i]); free(c->meta_vals[i]); }
+        free(c->meta_keys);
+        free(c->meta_vals);
+        c->meta_keys = c->meta_vals = NULL;
+        c->n_meta = 0;
     }
     free(claimed);
     tq_pkl_dict_free(&pd);
