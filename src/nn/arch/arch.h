@@ -119,6 +119,16 @@ typedef struct tq_arch {
 /* The tensor names of a Llama-style decoder row, inside its .tensor = {...}:
  * the embedding, each layer's tensors under the layer prefix L (which holds
  * the %d), the final norm and the LM head. */
+/* BERT's embedding and block tensor names (HF BertModel, shared by RoBERTa). */
+#define TQ_ARCH_BERT_TENSORS                                                                                   \
+    [TQ_R_TOK_EMB] = "embeddings.word_embeddings", [TQ_R_POS_EMB] = "embeddings.position_embeddings",       \
+    [TQ_R_TYPE_EMB] = "embeddings.token_type_embeddings", [TQ_R_EMB_NORM] = "embeddings.LayerNorm",          \
+    [TQ_R_Q] = "encoder.layer.%d.attention.self.query", [TQ_R_K] = "encoder.layer.%d.attention.self.key",   \
+    [TQ_R_V] = "encoder.layer.%d.attention.self.value", [TQ_R_O] = "encoder.layer.%d.attention.output.dense", \
+    [TQ_R_ATT_NORM] = "encoder.layer.%d.attention.output.LayerNorm",                                         \
+    [TQ_R_FFN_UP] = "encoder.layer.%d.intermediate.dense", [TQ_R_FFN_DOWN] = "encoder.layer.%d.output.dense", \
+    [TQ_R_FFN_NORM] = "encoder.layer.%d.output.LayerNorm", [TQ_R_POOLER] = "pooler.dense"
+
 #define TQ_ARCH_LLAMA_TENSORS(emb, L, att_norm, q, k, v, o, ffn_norm, gate, down, up, final_norm, output) \
     [TQ_R_TOK_EMB] = emb, [TQ_R_ATT_NORM] = L att_norm, [TQ_R_Q] = L q, [TQ_R_K] = L k, [TQ_R_V] = L v,      \
     [TQ_R_O] = L o, [TQ_R_FFN_NORM] = L ffn_norm, [TQ_R_FFN_GATE] = L gate, [TQ_R_FFN_DOWN] = L down,          \
