@@ -122,6 +122,7 @@ typedef enum tq_codec_id {
     TQ_CODEC_QINS_RATIONAL = 5, /* e = sign(w)/(1+alpha|w|), 8-bit            */
     TQ_CODEC_NF4           = 6, /* bitsandbytes normal-float 4-bit            */
     TQ_CODEC_GGML          = 7, /* a ggml block type (GGUF), tq_qparams.ggml_type */
+    TQ_CODEC_MLX           = 8, /* MLX affine (mx.quantize): U32 codes, scales, biases */
     TQ_CODEC_COUNT
 } tq_codec_id;
 
