@@ -714,7 +714,9 @@ static void t_compare(void) {
             CHECK_MSG(fabs(r.ppl_b / r.ppl_a - 1) < 0.05, "perplexity %g vs %g", r.ppl_b, r.ppl_a);
             /* the same codes multiplied as int8 */
             tq_llama_opts o = {.keep_int8 = 1};
+            setenv("TRUEQ_ISA", "decode", 1);   /* codes decoded to float tiles: the float path's bytes */
             tq_llama *q8 = tq_llama_open_ex(qm, &c, &o, &err);
+            unsetenv("TRUEQ_ISA");
             CHECK_OK(q8 ? TQ_OK : err.status, err);
             if (q8) {
                 CHECK_EQ_INT(tq_llama_int8_matrices(q8), 35);   /* 7 matrices x 5 layers */
@@ -726,6 +728,17 @@ static void t_compare(void) {
                 printf("  int8 kept vs decoded: KL %.3g, agreement %.3f\n", r8.kl_mean, r8.top1_agree);
                 CHECK_MSG(r8.kl_mean < 1e-7 && r8.top1_agree == 1.0, "kl %g agree %g", r8.kl_mean, r8.top1_agree);
                 tq_llama_free(q8);
+            }
+            /* the kernels (activations quantized per row): within docs/kernels.md's bound of the decoded path */
+            tq_llama *qk = tq_llama_open_ex(qm, &c, &o, &err);
+            CHECK_OK(qk ? TQ_OK : err.status, err);
+            if (qk) {
+                tq_llama_cmp rk;
+                CHECK_OK(tq_llama_compare(q, qk, ids, n, TQ_SPM_BOS, &rk, &err), err);
+                printf("  int8 kernels vs decoded: KL %.3g, agreement %.3f\n", rk.kl_mean, rk.top1_agree);
+                CHECK_MSG(rk.kl_mean > 0 && rk.kl_mean < 2e-3 && rk.top1_agree >= 0.95, "kl %g agree %g", rk.kl_mean,
+                          rk.top1_agree);
+                tq_llama_free(qk);
             }
             tq_llama_free(q);
         }
@@ -743,7 +756,9 @@ static void t_compare(void) {
     CHECK_OK(qm ? TQ_OK : err.status, err);
     if (qm) {
         tq_llama_opts o = {.keep_int8 = 1};
+        setenv("TRUEQ_ISA", "decode", 1);   /* the decoded-tile path: the float path's bytes */
         tq_llama *qd = tq_llama_open(qm, &c, &err), *qk = tq_llama_open_ex(qm, &c, &o, &err);
+        unsetenv("TRUEQ_ISA");
         CHECK(qd && qk);
         if (qd && qk) {
             CHECK_EQ_INT(tq_llama_int8_matrices(qk), 35);

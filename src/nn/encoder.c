@@ -307,6 +307,7 @@ tq_enc *tq_enc_open_ex(const tq_model *m, const tq_enc_config *cfg_in, const tq_
         load(&ld, &e->eln_w, 1, rn(&ld, TQ_R_EMB_NORM, 0, nb[3]), D, 0) ||
         load(&ld, &e->eln_b, 1, rn(&ld, TQ_R_EMB_NORM, 1, nb[4]), D, 0))
         goto fail;
+    tq_kern_release(&e->word8.k);   /* embeddings are looked up by row, never multiplied */
     for (int l = 0; l < c.n_layers; l++) {
         enc_layer *L = &e->L[l];
         const char *qkv[3] = {nm[l][0][0], nm[l][1][0], nm[l][2][0]}, *o = nm[l][3][0], *f1 = nm[l][5][0],
@@ -398,6 +399,25 @@ static void gemm_slab(float *C, int ldc, const float *A, int lda, const float *W
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, n1 - n0, K, 1.0f, A, lda, W + (size_t)n0 * K, K, 1.0f, C + n0, ldc);
 }
 
+/* C[:, n0:n1] += A W[n0:n1]^T by the kernels over stored codes (kern.h:
+ * activations quantized per row), the parts (fused q/k/v: up to three,
+ * stacked by rows) each for its rows of the slab. -1 when a part has no
+ * kernel or its buffers cannot be had (before anything is written): the
+ * caller decodes. */
+static int kern_slab(const fw *f, float *C, int ldc, const float *A, int lda, const tq_wmat *w8, int n0, int n1) {
+    int nparts = w8[1].rows ? 3 : 1;
+    for (int i = 0; i < nparts; i++)
+        if (!tq_wmat_kernel(&w8[i])) return -1;
+    for (int64_t i = 0, base = 0; i < nparts && n0 < n1; base += w8[i].rows, i++) {
+        int64_t end = base + w8[i].rows;
+        if (n0 >= end) continue;
+        int64_t e = n1 < end ? n1 : end;
+        if (tq_wmat_matmul(&w8[i], A, lda, f->T, n0 - base, e - base, C + base, ldc, 1)) return -1;
+        n0 = (int)e;
+    }
+    return 0;
+}
+
 /* C[:, n0:n1] += A W[n0:n1]^T for a float W, or for a matrix kept as stored
  * codes (up to three parts stacked by rows: fused q/k/v) whose rows n0..n1
  * are first decoded (tq_dequantize_rows, the values tq_dequantize gives)
@@ -406,6 +426,7 @@ static void gemm_slab(float *C, int ldc, const float *A, int lda, const float *W
 static void proj(const fw *f, float *C, int ldc, const float *A, int lda, const float *W, const tq_wmat *w8, int n0,
                  int n1, int K, int worker) {
     if (!tq_wmat_quantized(&w8[0])) { gemm_slab(C, ldc, A, lda, W, f->T, n0, n1, K); return; }
+    if (kern_slab(f, C, ldc, A, lda, w8, n0, n1) == 0) return;
     float *buf = f->wbuf + (size_t)worker * SLAB * (size_t)f->wk;
     tq_wmat_stack_rows(w8, 3, n0, n1, buf);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, f->T, n1 - n0, K, 1.0f, A, lda, buf, K, 1.0f, C + n0, ldc);

@@ -392,6 +392,7 @@ static void matvec_rows(float *y, const tq_wmat *w, const float *x, int rows, in
 }
 
 static void matvec(float *y, const tq_wmat *w, const float *x, int rows, int cols, float *buf) {
+    if (tq_wmat_kernel(w) && tq_wmat_matmul(w, x, cols, 1, 0, rows, y, rows, 0) == TQ_OK) return;
     if (tq_wmat_quantized(w)) matvec_rows(y, w, x, rows, cols, buf);
     else matvec_f32(y, w->f, x, rows, cols);
 }

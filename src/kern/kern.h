@@ -1,0 +1,91 @@
+/*
+ * kern.h — products of activations with weights in their stored form
+ * (internal): int8 and 4-bit codes multiplied without expanding them to
+ * float, activations quantized on the fly per row.
+ *
+ * THE KERNEL TABLE (kern.c) has one row per (weight kind, ISA): a prepare
+ * step (repacking done once, when a matrix is kept) and a product. The ISA
+ * is chosen at run time from the CPU (cpuid through __builtin_cpu_supports);
+ * TRUEQ_ISA=portable|avx2|avx512 forces one (a forced ISA the CPU lacks
+ * falls back to the best it has), TRUEQ_ISA=decode turns the kernels off
+ * (stored codes decoded to float tiles and multiplied by sgemm, the bytes of
+ * the float32 path). Every ISA file is compiled with target attributes, so
+ * one binary runs anywhere.
+ *
+ * Weight kinds and the activations they meet (docs/kernels.md):
+ *   I8    linear-sym 8-bit, one float scale per tensor, row or group:
+ *         activations as int8 with one scale per row (max |x| / 127, as
+ *         PyTorch's dynamic quantization); int32 sums per group, combined in
+ *         float in group order. Every ISA gives the portable path's bytes.
+ *   Q8_0, Q4_0  ggml blocks of 32: activations as Q8_0-style blocks (int8
+ *         and one float scale per 32); block sums combined in float (the
+ *         vector paths in another order than the portable one: within a few
+ *         ulps, tested against it).
+ *
+ * Results never depend on a thread count: a product of rows [r0, r1) gives
+ * every row the bytes it gets in any other split.
+ */
+#ifndef TQ_KERN_KERN_H
+#define TQ_KERN_KERN_H
+#include "trueq.h"
+#include <stdint.h>
+
+typedef enum tq_kisa {
+    TQ_KISA_PORTABLE = 0,
+    TQ_KISA_AVX2     = 1,   /* x86-64 AVX2 + FMA + F16C                 */
+    TQ_KISA_AVX512   = 2,   /* AVX-512 F/BW/VL + VNNI                   */
+    TQ_KISA_COUNT
+} tq_kisa;
+
+typedef enum tq_kwkind { TQ_KW_I8 = 0, TQ_KW_Q8_0, TQ_KW_Q4_0, TQ_KW_COUNT } tq_kwkind;
+
+/* Rows of I8 weights are packed for the vector paths in blocks of KROWS
+ * rows: [row block][cols / 4][KROWS][4] bytes, zero padded. */
+#define TQ_KROWS 16
+
+/** Weights prepared for a kernel (owned by whoever prepared them). */
+typedef struct tq_kmat {
+    tq_kwkind      kind;
+    tq_kisa        isa;       /* the row that runs it                         */
+    int64_t        rows, cols;
+    const uint8_t *codes;     /* the stored codes (borrowed)                  */
+    int64_t        row_bytes; /* bytes per stored row                         */
+    const float   *scale;     /* I8: scales (borrowed)                        */
+    int64_t        sstride;   /* I8: scales per row (0: one for the tensor)   */
+    int64_t        glen;      /* I8: columns per scale                        */
+    int64_t        ngroups;   /* I8: scales along a row                       */
+    int64_t        k4;        /* I8 packed: ceil(cols / 4)                    */
+    int8_t        *packed;    /* I8 packed rows (vector paths), or NULL       */
+    float         *pscale;    /* [row block][group][KROWS] scales, or NULL    */
+    int32_t       *psum;      /* [row block][group][KROWS] code sums (VNNI)   */
+    const void    *fn;        /* the product of the row (kern.c)              */
+} tq_kmat;
+
+/** The ISA products run with now: the best the CPU has, or TRUEQ_ISA's;
+ *  *off set to 1 when TRUEQ_ISA=decode turns the kernels off. */
+tq_kisa     tq_kern_isa(int *off);
+/** "portable", "avx2", "avx512". */
+const char *tq_kern_isa_name(tq_kisa isa);
+/** 1 when this CPU runs isa. */
+int         tq_kern_isa_supported(tq_kisa isa);
+/** One line naming the ISA chosen and why (for --version and --verbose). */
+const char *tq_kern_describe(void);
+
+/**
+ * Prepare a [rows, cols] quantized matrix (codec parameters q, stored codes
+ * and side tensors, borrowed: they must outlive k) for the kernels of isa.
+ * @return 1 prepared; 0 when no kernel multiplies this codec/layout (the
+ * caller decodes tiles instead); -1 out of memory.
+ */
+int  tq_kern_prepare(tq_kmat *k, const tq_qparams *q, int64_t rows, int64_t cols, const void *codes,
+                     const void *const *aux, tq_kisa isa);
+void tq_kern_release(tq_kmat *k);
+
+/**
+ * y[i * ldy + r] (= or, with accumulate, +=) sum_c x[i * ldx + c] W[r, c] for
+ * i < n and r in [r0, r1), activations quantized per row first.
+ * @return TQ_OK; TQ_E_NOMEM (activation buffers) with nothing written.
+ */
+tq_status tq_kern_matmul(const tq_kmat *k, const float *x, int64_t ldx, int64_t n, int64_t r0, int64_t r1, float *y,
+                         int64_t ldy, int accumulate);
+#endif
