@@ -159,43 +159,96 @@ int tq_kern_prepare(tq_kmat *k, const tq_qparams *q, int64_t rows, int64_t cols,
     return 1;
 }
 
-/* Row i of x into int8 codes with one scale per row (ACT_ROW) or per 32
- * (ACT_BLOCK): d = max |x| / 127, q = round(x / d). Shared by every ISA, so
- * every path sees the same codes. */
-static void quantize_act(const krow *r, const float *x, int64_t cols, int64_t kpad, int8_t *q, uint8_t *qa,
-                         float *d) {
-    int64_t span = r->act == ACT_ROW ? cols : 32;
+/* The activation format of a row. */
+static int fmt_of(const krow *r) { return r->act * 2 + r->offset; }
+
+tq_status tq_kact_init(tq_kact *a, const tq_kmat *k, int64_t cap, int64_t cols) {
+    const krow *r = row_of(k);
+    memset(a, 0, sizeof *a);
+    a->fmt = fmt_of(r);
+    a->cap = cap;
+    a->kpad = (cols + 63) / 64 * 64;
+    a->nb = r->act == ACT_ROW ? 1 : (cols + 31) / 32;
+    size_t bytes = (size_t)(cap * a->kpad);
+    a->q = aligned_alloc(64, bytes ? bytes : 64);
+    a->qa = aligned_alloc(64, bytes ? bytes : 64);
+    a->d = malloc(sizeof(float) * (size_t)(cap * a->nb + 1));
+    if (!a->q || !a->qa || !a->d) { tq_kact_free(a); return TQ_E_NOMEM; }
+    return TQ_OK;
+}
+
+void tq_kact_free(tq_kact *a) {
+    if (!a) return;
+    free(a->q); free(a->qa); free(a->d);
+    memset(a, 0, sizeof *a);
+}
+
+int tq_kact_fits(const tq_kact *a, const tq_kmat *k) {
+    return a->q && a->fmt == fmt_of(row_of(k)) && a->cols == k->cols && a->n <= a->cap;
+}
+
+int tq_kact_holds(const tq_kact *a, const tq_kmat *k) {
+    return a->q && a->fmt == fmt_of(row_of(k)) && k->cols <= a->kpad;
+}
+
+/* Bits of |v| as an unsigned integer: ordered as |v| is for finite v, and a
+ * max over them vectorizes (a float max does not, without fast-math). */
+static inline uint32_t abs_bits(float v) {
+    uint32_t u;
+    memcpy(&u, &v, 4);
+    return u & 0x7fffffffu;
+}
+
+/* Row x into int8 codes with one scale per row or per 32: d = max |x| / 127,
+ * q = round-to-nearest-even(x / d) (by adding and taking away 1.5 * 2^23,
+ * exact for |x / d| <= 127). Shared by every ISA, so every path sees the
+ * same codes. */
+static void quantize_row(int fmt, const float *x, int64_t cols, int64_t kpad, int8_t *q, uint8_t *qa, float *d) {
+    int64_t span = fmt / 2 == ACT_ROW ? cols : 32;
+    const float magic = 12582912.0f;
     for (int64_t c0 = 0, b = 0; c0 < cols; c0 += span, b++) {
         int64_t c1 = c0 + span < cols ? c0 + span : cols;
-        float amax = 0.0f;
-        for (int64_t c = c0; c < c1; c++) amax = fabsf(x[c]) > amax ? fabsf(x[c]) : amax;
+        uint32_t mb = 0;
+        for (int64_t c = c0; c < c1; c++) { uint32_t u = abs_bits(x[c]); mb = u > mb ? u : mb; }
+        float amax;
+        memcpy(&amax, &mb, 4);
         float s = amax / 127.0f, inv = s > 0.0f ? 1.0f / s : 0.0f;
         d[b] = s;
         for (int64_t c = c0; c < c1; c++) {
-            float v = nearbyintf(x[c] * inv);
-            q[c] = (int8_t)(v > 127.0f ? 127 : v < -127.0f ? -127 : (int)v);
+            float v = (x[c] * inv + magic) - magic;
+            v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v == v ? v : 0.0f;
+            q[c] = (int8_t)(int)v;
         }
     }
     memset(q + cols, 0, (size_t)(kpad - cols));
-    for (int64_t c = 0; c < kpad; c++) qa[c] = r->offset ? (uint8_t)(q[c] + 128) : (uint8_t)abs(q[c]);
+    if (fmt % 2) for (int64_t c = 0; c < kpad; c++) qa[c] = (uint8_t)(q[c] + 128);
+    else for (int64_t c = 0; c < kpad; c++) qa[c] = (uint8_t)(q[c] < 0 ? -q[c] : q[c]);
+}
+
+void tq_kact_begin(tq_kact *a, int64_t n, int64_t cols) {
+    a->n = n;
+    a->cols = cols;
+}
+
+void tq_kact_rows(tq_kact *a, const float *x, int64_t ldx, int64_t i0, int64_t i1) {
+    int64_t cols = a->cols;
+    for (int64_t i = i0; i < i1; i++)
+        quantize_row(a->fmt, x + i * ldx, cols, a->kpad, a->q + i * a->kpad, a->qa + i * a->kpad, a->d + i * a->nb);
+}
+
+void tq_kern_matmul_act(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy,
+                        int accumulate) {
+    if (a->n >= 1 && r0 < r1) ((const krow *)k->fn)->fn(k, a, r0, r1, y, ldy, accumulate);
 }
 
 tq_status tq_kern_matmul(const tq_kmat *k, const float *x, int64_t ldx, int64_t n, int64_t r0, int64_t r1, float *y,
                          int64_t ldy, int accumulate) {
-    const krow *r = row_of(k);
-    tq_kact a = {.n = n, .cols = k->cols, .kpad = (k->cols + 63) / 64 * 64};
-    a.nb = r->act == ACT_ROW ? 1 : (k->cols + 31) / 32;
     if (n < 1 || r0 >= r1) return TQ_OK;
-    a.q = aligned_alloc(64, (size_t)(n * a.kpad));
-    a.qa = aligned_alloc(64, (size_t)(n * a.kpad));
-    a.d = malloc(sizeof(float) * (size_t)(n * a.nb));
-    if (!a.q || !a.qa || !a.d) {
-        free(a.q); free(a.qa); free(a.d);
-        return TQ_E_NOMEM;
-    }
-    for (int64_t i = 0; i < n; i++)
-        quantize_act(r, x + i * ldx, k->cols, a.kpad, a.q + i * a.kpad, a.qa + i * a.kpad, a.d + i * a.nb);
-    r->fn(k, &a, r0, r1, y, ldy, accumulate);
-    free(a.q); free(a.qa); free(a.d);
+    tq_kact a;
+    if (tq_kact_init(&a, k, n, k->cols)) return TQ_E_NOMEM;
+    tq_kact_begin(&a, n, k->cols);
+    tq_kact_rows(&a, x, ldx, 0, n);
+    tq_kern_matmul_act(k, &a, r0, r1, y, ldy, accumulate);
+    tq_kact_free(&a);
     return TQ_OK;
 }

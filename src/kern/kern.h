@@ -61,6 +61,18 @@ typedef struct tq_kmat {
     const void    *fn;        /* the product of the row (kern.c)              */
 } tq_kmat;
 
+/* Activations quantized for products: up to cap rows of kpad bytes (the
+ * widest cols rounded up to 64, zero padded), in the format of the kernel
+ * row they were made for (fmt). */
+typedef struct tq_kact {
+    int64_t  n, cols, kpad, cap;
+    int      fmt;  /* per-row or per-32 scales, |q| or q + 128 (kern.c)       */
+    int8_t  *q;    /* [n][kpad] int8 codes                                   */
+    uint8_t *qa;   /* [n][kpad] |q|, or q + 128 for the VNNI offset trick    */
+    float   *d;    /* per row: [n] scales; per 32: [n][nb]                   */
+    int64_t  nb;   /* scales per row                                         */
+} tq_kact;
+
 /** The ISA products run with now: the best the CPU has, or TRUEQ_ISA's;
  *  *off set to 1 when TRUEQ_ISA=decode turns the kernels off. */
 tq_kisa     tq_kern_isa(int *off);
@@ -80,6 +92,23 @@ const char *tq_kern_describe(void);
 int  tq_kern_prepare(tq_kmat *k, const tq_qparams *q, int64_t rows, int64_t cols, const void *codes,
                      const void *const *aux, tq_kisa isa);
 void tq_kern_release(tq_kmat *k);
+
+/** Buffers for cap rows of up to cols activations in k's format.
+ *  @return TQ_OK or TQ_E_NOMEM (a stays freeable). */
+tq_status tq_kact_init(tq_kact *a, const tq_kmat *k, int64_t cap, int64_t cols);
+/** 1 when a (quantized for k->cols columns) is in the format k's row reads. */
+int       tq_kact_fits(const tq_kact *a, const tq_kmat *k);
+/** 1 when a's buffers can hold k's activations (its format, k->cols within). */
+int       tq_kact_holds(const tq_kact *a, const tq_kmat *k);
+/** Start quantizing n rows of cols activations (cols at most init's; n at
+ *  most cap): the rows are then filled by tq_kact_rows, from any threads. */
+void      tq_kact_begin(tq_kact *a, int64_t n, int64_t cols);
+/** Rows [i0, i1) of x (row i at x + i * ldx) into a; rows are independent. */
+void      tq_kact_rows(tq_kact *a, const float *x, int64_t ldx, int64_t i0, int64_t i1);
+void      tq_kact_free(tq_kact *a);
+/** The product over activations already quantized (tq_kact_fits). */
+void      tq_kern_matmul_act(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy,
+                             int accumulate);
 
 /**
  * y[i * ldy + r] (= or, with accumulate, +=) sum_c x[i * ldx + c] W[r, c] for

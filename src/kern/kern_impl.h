@@ -7,16 +7,6 @@
 #include "kern/kern.h"
 #include <stdint.h>
 
-/* Activations quantized for one product: n rows of kpad bytes (cols rounded
- * up to 64, zero padded). */
-typedef struct tq_kact {
-    int64_t  n, cols, kpad;
-    int8_t  *q;    /* [n][kpad] int8 codes                                   */
-    uint8_t *qa;   /* [n][kpad] |q|, or q + 128 for the VNNI offset trick    */
-    float   *d;    /* I8: [n] row scales; blocks: [n][nb] scales of 32       */
-    int64_t  nb;   /* scales per row                                         */
-} tq_kact;
-
 typedef void (*tq_kern_fn)(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
 
 /* The rows' products, one per (kind, ISA) file. */

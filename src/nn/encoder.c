@@ -381,9 +381,13 @@ typedef struct fw {
     int    wk;                  /* max(dim, hidden)                           */
     const enc_layer *L;
     int    phase;
+    tq_kact *act;               /* activations quantized once per product for the
+                                   kernels (kern.h), or NULL                  */
+    const float *act_src;       /* the matrix act holds (x, ctx or hb), or NULL */
+    int    act_ld;
 } fw;
 
-enum { PH_EMBED, PH_QKV, PH_ATTN, PH_WO, PH_LN1, PH_FFN1, PH_FFN2, PH_LN2 };
+enum { PH_EMBED, PH_QKV, PH_ATTN, PH_WO, PH_LN1, PH_FFN1, PH_FFN2, PH_LN2, PH_QACT };
 
 static int n_tasks(const fw *f) {
     int cols = f->phase == PH_QKV ? 3 * f->D : f->phase == PH_FFN1 ? f->H : f->D;
@@ -412,7 +416,10 @@ static int kern_slab(const fw *f, float *C, int ldc, const float *A, int lda, co
         int64_t end = base + w8[i].rows;
         if (n0 >= end) continue;
         int64_t e = n1 < end ? n1 : end;
-        if (tq_wmat_matmul(&w8[i], A, lda, f->T, n0 - base, e - base, C + base, ldc, 1)) return -1;
+        if (f->act && f->act_src == A && tq_kact_fits(f->act, &w8[i].k))
+            tq_wmat_matmul_act(&w8[i], f->act, n0 - base, e - base, C + base, ldc, 1);
+        else if (tq_wmat_matmul(&w8[i], A, lda, f->T, n0 - base, e - base, C + base, ldc, 1))
+            return -1;
         n0 = (int)e;
     }
     return 0;
@@ -517,6 +524,9 @@ static void run_task(const fw *f, int task, int worker) {
         for (int t = 0; t < T; t++) tq_enc_activate(f->hb + (size_t)t * H + n0, n1 - n0, c->act);
         break;
     }
+    case PH_QACT:
+        tq_kact_rows(f->act, f->act_src, f->act_ld, r0, r1);
+        break;
     case PH_LN1: case PH_LN2:
         for (int t = r0; t < r1; t++)
             tq_enc_layernorm(f->x + (size_t)t * D, f->x + (size_t)t * D, f->phase == PH_LN1 ? L->ln1w : L->ln2w,
@@ -548,6 +558,22 @@ static void run_phase(fw *f, int phase, int n_threads) {
         else break;
     worker_run(&w[0]);
     for (int i = 1; i <= started; i++) pthread_join(tid[i], NULL);
+}
+
+/* Before a projection whose matrix runs a kernel: its input rows quantized
+ * once (a phase of ROWS-token tasks) for every slab to share. */
+static void quantize_input(fw *f, int phase, int n_threads) {
+    static const int mat[] = {[PH_QKV] = M_QKV, [PH_WO] = M_O, [PH_FFN1] = M_FFN1, [PH_FFN2] = M_FFN2};
+    f->act_src = NULL;
+    if (!f->act || (phase != PH_QKV && phase != PH_WO && phase != PH_FFN1 && phase != PH_FFN2)) return;
+    const tq_wmat *w = &f->L->m8[mat[phase]][0];
+    if (!tq_wmat_kernel(w)) return;
+    if (!tq_kact_holds(f->act, &w->k)) return;
+    tq_kact_begin(f->act, f->T, w->cols);
+    f->act_src = phase == PH_WO ? f->ctx : phase == PH_FFN2 ? f->hb : f->x;
+    f->act_ld = phase == PH_FFN2 ? f->H : f->D;
+    run_phase(f, PH_QACT, n_threads);
+    f->phase = phase;
 }
 
 static tq_status check_batch(const tq_enc *e, const tq_enc_batch *b, const tq_enc_out *o, tq_error *err) {
@@ -607,6 +633,12 @@ tq_status tq_enc_forward(const tq_enc *e, const tq_enc_batch *b, const tq_enc_ou
         st = tq_err(err, TQ_E_NOMEM, "encoder: out of memory for a batch of %d x %d", B, S);
         goto out;
     }
+    /* one activation buffer for the kernels, in the first kept matrix's format */
+    tq_kact act;
+    const tq_wmat *k0 = NULL;
+    for (int l = 0; l < c->n_layers && !k0; l++)
+        for (int m = 0; m < 4 && !k0; m++) k0 = tq_wmat_kernel(&e->L[l].m8[m][0]) ? &e->L[l].m8[m][0] : NULL;
+    if (k0 && tq_kact_init(&act, &k0->k, T, D > H ? D : H) == TQ_OK) f.act = &act;
     float *x = f.x;
     tq_blas_serial_enter();   /* OpenBLAS single-threaded while we run */
     run_phase(&f, PH_EMBED, n_threads);
@@ -614,7 +646,10 @@ tq_status tq_enc_forward(const tq_enc *e, const tq_enc_batch *b, const tq_enc_ou
     for (int l = 0; l < c->n_layers; l++) {
         f.L = &e->L[l];
         static const int phases[] = {PH_QKV, PH_ATTN, PH_WO, PH_LN1, PH_FFN1, PH_FFN2, PH_LN2};
-        for (size_t k = 0; k < sizeof phases / sizeof phases[0]; k++) run_phase(&f, phases[k], n_threads);
+        for (size_t k = 0; k < sizeof phases / sizeof phases[0]; k++) {
+            quantize_input(&f, phases[k], n_threads);
+            run_phase(&f, phases[k], n_threads);
+        }
         if (o->layers) memcpy(o->layers + (size_t)(l + 1) * TD, x, sizeof(float) * TD);
     }
     if (o->hidden) memcpy(o->hidden, x, sizeof(float) * TD);
@@ -660,6 +695,7 @@ tq_status tq_enc_forward(const tq_enc *e, const tq_enc_batch *b, const tq_enc_ou
         gemm_slab(o->logits, NL, ctx, D, e->cls_w, B, 0, NL, D);
     }
     tq_blas_serial_leave();
+    if (f.act) tq_kact_free(f.act);
 out:
     free(f.x); free(f.qkv); free(f.ctx); free(f.hb); free(f.sc); free(f.wbuf);
     return st;

@@ -74,5 +74,11 @@ static inline int tq_wmat_kernel(const tq_wmat *w) { return w->k.fn != NULL; }
 tq_status tq_wmat_matmul(const tq_wmat *w, const float *x, int64_t ldx, int64_t n, int64_t r0, int64_t r1, float *y,
                          int64_t ldy, int accumulate);
 
+/** The same over activations already quantized for w (tq_kact_fits). */
+static inline void tq_wmat_matmul_act(const tq_wmat *w, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy,
+                                      int accumulate) {
+    tq_kern_matmul_act(&w->k, a, r0, r1, y, ldy, accumulate);
+}
+
 void tq_wmat_free(tq_wmat *w);
 #endif
