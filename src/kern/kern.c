@@ -83,6 +83,8 @@ const char *tq_kern_describe(void) {
     return line;
 }
 
+const char *tq_kernels_info(void) { return tq_kern_describe(); }
+
 /* The row for (kind, isa), or the best one below isa. */
 static const krow *row_for(tq_kwkind kind, tq_kisa isa) {
     const krow *best = NULL;
@@ -245,6 +247,19 @@ tq_status tq_kern_matmul(const tq_kmat *k, const float *x, int64_t ldx, int64_t 
                          int64_t ldy, int accumulate) {
     if (n < 1 || r0 >= r1) return TQ_OK;
     tq_kact a;
+    /* one row of up to SMALL activations (a decoder's matrix x vector): on the stack */
+    enum { SMALL = 8192 };
+    _Alignas(64) int8_t q[SMALL];
+    _Alignas(64) uint8_t qa[SMALL];
+    float d[SMALL / 32];
+    const krow *r = row_of(k);
+    if (n == 1 && k->cols <= SMALL) {
+        a = (tq_kact){.n = 1, .cols = k->cols, .kpad = (k->cols + 63) / 64 * 64, .cap = 1, .fmt = fmt_of(r),
+                      .q = q, .qa = qa, .d = d, .nb = r->act == ACT_ROW ? 1 : (k->cols + 31) / 32};
+        tq_kact_rows(&a, x, ldx, 0, 1);
+        tq_kern_matmul_act(k, &a, r0, r1, y, ldy, accumulate);
+        return TQ_OK;
+    }
     if (tq_kact_init(&a, k, n, k->cols)) return TQ_E_NOMEM;
     tq_kact_begin(&a, n, k->cols);
     tq_kact_rows(&a, x, ldx, 0, n);

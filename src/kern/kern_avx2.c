@@ -14,6 +14,9 @@
 
 #define TGT __attribute__((target("avx2,fma,f16c")))
 #define INL TGT static inline __attribute__((always_inline))
+#ifndef MT
+#define MT 3   /* activation rows per tile: 6 accumulators, no spills */
+#endif
 
 INL int32_t ld32(const void *p) { int32_t v; memcpy(&v, p, 4); return v; }
 
@@ -67,11 +70,13 @@ static void put_tile(float out[][TQ_KROWS], int M, int64_t b, int64_t i0, int64_
  * range (the slab's packed rows stay in L2). */
 TGT void tq_kern_i8_avx2(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc) {
     float out[4][TQ_KROWS];
-    for (int64_t i0 = 0; i0 < a->n; i0 += 4) {
-        int M = a->n - i0 < 4 ? (int)(a->n - i0) : 4;
+    for (int64_t i0 = 0; i0 < a->n; i0 += MT) {
+        int M = a->n - i0 < MT ? (int)(a->n - i0) : MT;
         for (int64_t b = r0 / TQ_KROWS; b * TQ_KROWS < r1; b++) {
             switch (M) {
+#if MT == 4
             case 4: i8_tile(k, a, b, i0, 4, out); break;
+#endif
             case 3: i8_tile(k, a, b, i0, 3, out); break;
             case 2: i8_tile(k, a, b, i0, 2, out); break;
             default: i8_tile(k, a, b, i0, 1, out); break;
