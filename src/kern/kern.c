@@ -3,6 +3,7 @@
  * preparation of kept matrices and on-the-fly activation quantization
  * (kern.h).
  */
+#include "kern/kern.h"
 #include "kern/kern_impl.h"
 #include "codec/codec.h"
 #include "ggml/ggml_types.h"

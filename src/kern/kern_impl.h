@@ -4,7 +4,7 @@
  */
 #ifndef TQ_KERN_IMPL_H
 #define TQ_KERN_IMPL_H
-#include "kern/kern.h"
+#include "kern/kern_types.h"
 #include <stdint.h>
 
 typedef void (*tq_kern_fn)(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);

@@ -19,9 +19,8 @@
 #include "trueq_nn.h"
 #include "nn/ops/wmat.h"
 #include "nn/arch/table.h"
+#include "kern/pool.h"
 #include <cblas.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
@@ -384,6 +383,7 @@ typedef struct fw {
     tq_kact *act;               /* activations quantized once per product for the
                                    kernels (kern.h), or NULL                  */
     const float *act_src;       /* the matrix act holds (x, ctx or hb), or NULL */
+    tq_pool *pool;              /* the shared pool, or NULL (one thread)       */
     int    act_ld;
 } fw;
 
@@ -535,29 +535,13 @@ static void run_task(const fw *f, int task, int worker) {
     }
 }
 
-typedef struct worker { fw *f; int id, n_threads, n; atomic_int *next; } worker;
+static void task_fn(void *ctx, int task, int worker) { run_task(ctx, task, worker); }
 
-static void *worker_run(void *arg) {
-    worker *w = arg;
-    for (int t; (t = atomic_fetch_add(w->next, 1)) < w->n;) run_task(w->f, t, w->id);
-    return NULL;
-}
-
-/* Run every task of the phase on up to n_threads threads (the caller is one). */
+/* Run every task of the phase on up to n_threads threads of the shared pool
+ * (the caller is one; kern/pool.h). */
 static void run_phase(fw *f, int phase, int n_threads) {
     f->phase = phase;
-    int n = n_tasks(f);
-    atomic_int next = 0;
-    worker w[TQ_ENC_MAX_THREADS];
-    pthread_t tid[TQ_ENC_MAX_THREADS];
-    int started = 0;
-    if (n_threads > n) n_threads = n;
-    for (int i = 0; i < n_threads; i++) w[i] = (worker){f, i, n_threads, n, &next};
-    for (int i = 1; i < n_threads; i++)
-        if (pthread_create(&tid[i], NULL, worker_run, &w[i]) == 0) started = i;
-        else break;
-    worker_run(&w[0]);
-    for (int i = 1; i <= started; i++) pthread_join(tid[i], NULL);
+    tq_pool_run(f->pool, n_threads, n_tasks(f), task_fn, f);
 }
 
 /* Before a projection whose matrix runs a kernel: its input rows quantized
@@ -621,7 +605,7 @@ tq_status tq_enc_forward(const tq_enc *e, const tq_enc_batch *b, const tq_enc_ou
     int n_threads = openblas_get_num_threads();   /* the caller's parallelism */
     if (n_threads < 1) n_threads = 1;
     if (n_threads > TQ_ENC_MAX_THREADS) n_threads = TQ_ENC_MAX_THREADS;
-    fw f = {.e = e, .b = b, .B = B, .S = S, .D = D, .H = H, .T = T};
+    fw f = {.e = e, .b = b, .B = B, .S = S, .D = D, .H = H, .T = T, .pool = tq_pool_shared(n_threads)};
     f.x = malloc(sizeof(float) * TD);
     f.qkv = malloc(sizeof(float) * 3 * TD);
     f.ctx = malloc(sizeof(float) * TD);
