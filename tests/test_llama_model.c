@@ -6,6 +6,7 @@
 #include "trueq_llama.h"
 #include "io/container.h"
 #include "io/model.h"
+#include <cblas.h>
 #include <stdlib.h>
 
 /* ---- writing test models ------------------------------------------------- */
@@ -736,6 +737,20 @@ static void t_compare(void) {
                 tq_llama_cmp rk;
                 CHECK_OK(tq_llama_compare(q, qk, ids, n, TQ_SPM_BOS, &rk, &err), err);
                 printf("  int8 kernels vs decoded: KL %.3g, agreement %.3f\n", rk.kl_mean, rk.top1_agree);
+                /* the kernels on the pool: the same logits for 1, 2 and 3 threads */
+                int V = 512, saved = openblas_get_num_threads();
+                float *lg[3];
+                for (int th = 0; th < 3; th++) {
+                    openblas_set_num_threads(th + 1);
+                    lg[th] = malloc(sizeof(float) * (size_t)V);
+                    tq_llama_state *st = tq_llama_state_create(qk, 8, &err);
+                    for (int p = 0; st && p < 4; p++) CHECK_OK(tq_llama_forward(qk, st, 1 + 7 * p, p, lg[th], &err), err);
+                    tq_llama_state_free(st);
+                }
+                openblas_set_num_threads(saved);
+                CHECK_MSG(!memcmp(lg[0], lg[1], sizeof(float) * (size_t)V) && !memcmp(lg[0], lg[2], sizeof(float) * (size_t)V),
+                          "logits depend on the thread count");
+                for (int th = 0; th < 3; th++) free(lg[th]);
                 CHECK_MSG(rk.kl_mean > 0 && rk.kl_mean < 2e-3 && rk.top1_agree >= 0.95, "kl %g agree %g", rk.kl_mean,
                           rk.top1_agree);
                 tq_llama_free(qk);

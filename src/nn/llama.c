@@ -13,6 +13,7 @@
  *   logits = Wout (rmsnorm(x) * norm)
  */
 #include "core/internal.h"
+#include "core/blas.h"
 #include "trueq_llama.h"
 #include "nn/ops/wmat.h"
 #include "nn/arch/table.h"
@@ -426,7 +427,10 @@ static void mv_task(void *ctx, int task, int worker) {
     while (task >= m->tasks[i]) task -= m->tasks[i++];
     const mv_item *it = &m->it[i];
     int r0 = task * MV_ROWS, r1 = r0 + MV_ROWS < it->rows ? r0 + MV_ROWS : it->rows;
-    if (m->act[i].q) tq_wmat_matmul_act(it->w, &m->act[i], r0, r1, it->y, it->rows, 0);
+    if (!tq_wmat_quantized(it->w))   /* float32: OpenBLAS, one thread, this task's rows */
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, r1 - r0, it->cols, 1.0f, it->w->f + (size_t)r0 * it->cols, it->cols,
+                    it->x, 1, 0.0f, it->y + r0, 1);
+    else if (m->act[i].q) tq_wmat_matmul_act(it->w, &m->act[i], r0, r1, it->y, it->rows, 0);
     else if (tq_wmat_matmul(it->w, it->x, it->cols, 1, r0, r1, it->y, it->rows, 0)) atomic_store(&m->failed, 1);
 }
 
@@ -434,9 +438,10 @@ static void matvecs(tq_pool *pool, int threads, const mv_item *it, int n, float 
     mv_run m = {.it = it, .n = n};
     int total = 0;
     for (int i = 0; i < n; i++) {
-        total += m.tasks[i] = tq_wmat_kernel(it[i].w) ? (it[i].rows + MV_ROWS - 1) / MV_ROWS : 0;
+        int split = tq_wmat_kernel(it[i].w) || !tq_wmat_quantized(it[i].w);
+        total += m.tasks[i] = split ? (it[i].rows + MV_ROWS - 1) / MV_ROWS : 0;
         /* x quantized once for every task (else each task quantizes it) */
-        if (m.tasks[i] && tq_kact_init(&m.act[i], &it[i].w->k, 1, it[i].cols) == TQ_OK) {
+        if (m.tasks[i] && tq_wmat_kernel(it[i].w) && tq_kact_init(&m.act[i], &it[i].w->k, 1, it[i].cols) == TQ_OK) {
             tq_kact_begin(&m.act[i], 1, it[i].cols);
             tq_kact_rows(&m.act[i], it[i].x, it[i].cols, 0, 1);
         }
@@ -445,7 +450,8 @@ static void matvecs(tq_pool *pool, int threads, const mv_item *it, int n, float 
     tq_pool_run(pool, threads, total, mv_task, &m);
     for (int i = 0; i < n; i++) tq_kact_free(&m.act[i]);
     for (int i = 0; i < n; i++)   /* no kernel, or its buffers could not be had: the decoded path */
-        if (!m.tasks[i] || atomic_load(&m.failed)) matvec(it[i].y, it[i].w, it[i].x, it[i].rows, it[i].cols, buf);
+        if (!m.tasks[i] || (atomic_load(&m.failed) && tq_wmat_quantized(it[i].w)))
+            matvec(it[i].y, it[i].w, it[i].x, it[i].rows, it[i].cols, buf);
 }
 
 tq_status tq_llama_forward(const tq_llama *l, tq_llama_state *s, int token, int pos,
@@ -462,7 +468,8 @@ tq_status tq_llama_forward(const tq_llama *l, tq_llama_state *s, int token, int 
     int half = l->A->pos == TQ_POS_ROPE_HALF;
     float *x = s->x;
     int threads = openblas_get_num_threads();   /* the caller's parallelism, as the encoder */
-    tq_pool *pool = l->n_int8 ? tq_pool_shared(threads) : NULL;
+    tq_pool *pool = tq_pool_shared(threads);
+    tq_blas_serial_enter();   /* OpenBLAS single-threaded: the pool splits by rows, fixed by shape */
     memcpy(x, l->tok + (size_t)token * D, sizeof(float) * (size_t)D);
     for (int li = 0; li < c->n_layers; li++) {
         const llama_layer *w = &l->L[li];
@@ -488,11 +495,12 @@ tq_status tq_llama_forward(const tq_llama *l, tq_llama_state *s, int token, int 
     s->filled = pos + 1;
     if (logits) {
         tq_llama_rmsnorm(s->xb, x, l->norm, D, c->norm_eps);
-        if (tq_wmat_kernel(&l->out8))
-            matvecs(tq_pool_shared(threads), threads, &(mv_item){logits, &l->out8, s->xb, c->vocab_size, D}, 1, s->wbuf);
-        else
-            matvec_f32(logits, l->out, s->xb, c->vocab_size, D);
+        tq_wmat of;
+        const tq_wmat *ow = &l->out8;
+        if (!tq_wmat_kernel(ow)) { tq_wmat_set_f32(&of, l->out, c->vocab_size, D); ow = &of; }
+        matvecs(pool, threads, &(mv_item){logits, ow, s->xb, c->vocab_size, D}, 1, s->wbuf);
     }
+    tq_blas_serial_leave();
     return TQ_OK;
 }
 
