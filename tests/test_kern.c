@@ -163,5 +163,20 @@ void tq_tests(void) {
         CHECK(tq_kern_prepare(&k, &a, 4, 4, "", aux, TQ_KISA_PORTABLE) == 0);
         CHECK(tq_kern_prepare(&k, &s4, 4, 4, "", aux, TQ_KISA_PORTABLE) == 0);
     }
+    TQ_CASE("TRUEQ_ISA forces an ISA (one the CPU lacks falls back to the best it has); decode turns kernels off");
+    {
+        int off = -1;
+        tq_kisa best = tq_kern_isa(&off);
+        CHECK(off == 0 && tq_kern_isa_supported(best));
+        setenv("TRUEQ_ISA", "portable", 1);
+        CHECK(tq_kern_isa(&off) == TQ_KISA_PORTABLE && off == 0);
+        CHECK(strstr(tq_kernels_info(), "kernels: portable (TRUEQ_ISA") != NULL);
+        setenv("TRUEQ_ISA", "avx512", 1);
+        CHECK(tq_kern_isa(&off) == (tq_kern_isa_supported(TQ_KISA_AVX512) ? TQ_KISA_AVX512 : best));
+        setenv("TRUEQ_ISA", "decode", 1);
+        tq_kern_isa(&off);
+        CHECK(off == 1 && strstr(tq_kernels_info(), "kernels: off") != NULL);
+        unsetenv("TRUEQ_ISA");
+    }
     printf("  worst error / activation-quantization bound: %.3f\n", worst);
 }
