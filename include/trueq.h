@@ -36,6 +36,10 @@ extern "C" {
 
 /** @return the library version string, e.g. "0.1.0". */
 const char *tq_version(void);
+/** One line naming the matrix kernels products over stored codes run with
+ *  (the CPU's best ISA or TRUEQ_ISA's: portable, avx2, avx512; "off" under
+ *  TRUEQ_ISA=decode), e.g. "kernels: avx2 (detected; best here avx2)". */
+const char *tq_kernels_info(void);
 
 /* ===== Status and errors ============================================== */
 
