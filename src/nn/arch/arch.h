@@ -8,7 +8,7 @@
  * which field (with the defaults transformers uses when a key is absent).
  * The encoder (encoder.c) and the decoder (llama.c) read the row; nothing
  * else in src/nn/ spells a tensor name. Rows live one per file beside this
- * header (bert.c, distilbert.c, llama2c.c, llama_hf.c, llama_gguf.c) and are listed in
+ * header (bert.c, distilbert.c, roberta.c, llama2c.c, llama_hf.c, llama_gguf.c) and are listed in
  * table.c.
  *
  * This header has no .c of its own (types and the rows' declarations only),
@@ -36,7 +36,7 @@ typedef enum tq_role {
     TQ_R_FINAL_NORM,  /* [dim] after the last layer (pre-norm decoders)        */
     TQ_R_OUTPUT,      /* [vocab, dim] the LM head (absent when tied)           */
     TQ_R_POOLER,      /* [dim, dim] BERT pooler                                */
-    TQ_R_PRE_CLS,     /* [dim, dim] DistilBERT pre_classifier                  */
+    TQ_R_PRE_CLS,     /* [dim, dim] DistilBERT pre_classifier, RoBERTa classifier.dense */
     TQ_R_CLS,         /* [labels, dim] sequence classifier                     */
     TQ_R_COUNT
 } tq_role;
@@ -55,12 +55,16 @@ typedef enum tq_pos_kind {
     TQ_POS_ABSOLUTE = 1,      /* learned [max_pos, dim] added to the tokens     */
     TQ_POS_ROPE_PAIRS = 2,    /* RoPE on pairs (2j, 2j+1) (Meta / llama2.c)     */
     TQ_POS_ROPE_HALF = 3,     /* RoPE on pairs (j, j + head_size/2) (HF)        */
-    TQ_POS_NONE = 4
+    TQ_POS_NONE = 4,
+    TQ_POS_ABSOLUTE_PADDED = 5 /* learned, ids padding_idx + 1, + 2, ... counted over
+                                  the non-pad tokens; pad tokens at padding_idx (RoBERTa) */
 } tq_pos_kind;
 typedef enum tq_head_kind {
     TQ_HEAD_POOLER_TANH = 1,  /* classifier(tanh(pooler(x[CLS]))) (BERT)        */
     TQ_HEAD_PRE_RELU = 2,     /* classifier(relu(pre_classifier(x[CLS]))) (DistilBERT) */
-    TQ_HEAD_LM = 3            /* logits = output (final_norm(x)) (decoders)     */
+    TQ_HEAD_LM = 3,           /* logits = output (final_norm(x)) (decoders)     */
+    TQ_HEAD_DENSE_TANH = 4    /* out_proj(tanh(dense(x[<s>]))): PRE_CLS is dense, CLS
+                                 out_proj (RobertaClassificationHead)           */
 } tq_head_kind;
 
 /** config.json keys (NULL: the family has no such key) and their defaults. */
@@ -75,6 +79,7 @@ typedef struct tq_arch_keys {
 
 typedef struct tq_arch_defaults {
     int   dim, n_layers, n_heads, hidden_dim, vocab, max_pos, type_vocab;
+    int   pad;                /* pad_token_id when config.json has none         */
     float eps;
     tq_act_kind act;
 } tq_arch_defaults;
@@ -122,6 +127,7 @@ typedef struct tq_arch {
 /* The rows (one file each). */
 extern const tq_arch tq_arch_bert;
 extern const tq_arch tq_arch_distilbert;
+extern const tq_arch tq_arch_roberta;
 extern const tq_arch tq_arch_llama2c;
 extern const tq_arch tq_arch_llama_hf;
 extern const tq_arch tq_arch_llama_gguf;
