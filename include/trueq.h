@@ -520,6 +520,9 @@ const tq_ledger_totals *tq_ledger_totals_get(const tq_ledger *l);
  * Fake-quantization test of n float values (dtype F32/F16/BF16/F64 at data):
  * @return 1 and a reason in note when the values look quantized (at most 256
  * distinct values, or all integer multiples of one scale), else 0.
+ * Its cost is bounded whatever the data: it examines at most 32 evenly spaced
+ * rows and the first 1024 values of each (the whole tensor when smaller);
+ * *distinct counts distinct values of that sample, capped at 257.
  */
 int tq_detect_fake_quant(tq_dtype t, const void *data, int64_t rows, int64_t cols,
                          int64_t *distinct, char *note, size_t note_cap);
