@@ -185,21 +185,23 @@ tq_enc *tq_enc_open_ex(const tq_model *m, const tq_enc_config *cfg_in, const tq_
     const tq_arch *A = tq_arch_by_id(TQ_FAMILY_ENCODER, (int)c.arch);
     int types = A && A->tensor[TQ_R_TYPE_EMB] != NULL;   /* BERT's token types */
     if (!A) {
-        tq_err(err, TQ_E_ARG, "%s: configuration arch %d is neither BERT nor DistilBERT", path, (int)c.arch);
+        tq_err(err, TQ_E_ARG, "%s: configuration arch %d is none of BERT, DistilBERT and RoBERTa", path, (int)c.arch);
         return NULL;
     }
     /* what this forward pass runs; a row asking for more is refused, not half-run */
-    if (A->norm != TQ_NORM_LAYER || A->norm_place != TQ_NORM_POST || A->pos != TQ_POS_ABSOLUTE ||
-        A->act == TQ_ACTK_SILU_GATED || (A->head != TQ_HEAD_POOLER_TANH && A->head != TQ_HEAD_PRE_RELU)) {
+    if (A->norm != TQ_NORM_LAYER || A->norm_place != TQ_NORM_POST ||
+        (A->pos != TQ_POS_ABSOLUTE && A->pos != TQ_POS_ABSOLUTE_PADDED) || A->act == TQ_ACTK_SILU_GATED ||
+        (A->head != TQ_HEAD_POOLER_TANH && A->head != TQ_HEAD_PRE_RELU && A->head != TQ_HEAD_DENSE_TANH)) {
         tq_err(err, TQ_E_UNSUPPORTED, "%s: family %s: the encoder runs post-LayerNorm blocks with learned absolute "
-               "positions, an ungated FFN and a pooler or pre_classifier head", path, A->name);
+               "positions, an ungated FFN and a pooler, pre_classifier or dense head", path, A->name);
         return NULL;
     }
     if (c.dim <= 0 || c.n_layers <= 0 || c.n_heads <= 0 || c.dim % c.n_heads || c.hidden_dim <= 0 || c.vocab_size <= 0 ||
         c.max_pos <= 0 || (types && c.type_vocab_size <= 0) || !(c.ln_eps >= 0) || c.act < TQ_ACT_GELU ||
         c.act > TQ_ACT_RELU || c.n_labels < 0 || c.n_labels > TQ_ENC_MAX_LABELS || c.pad_token_id < 0 ||
         c.pad_token_id >= c.vocab_size || c.head < -1 || c.head > 1 || (c.pooling != TQ_POOL_MEAN && c.pooling != TQ_POOL_CLS) ||
-        (c.normalize != 0 && c.normalize != 1) || c.seq_limit < 0) {
+        (c.normalize != 0 && c.normalize != 1) || c.seq_limit < 0 ||
+        (A->pos == TQ_POS_ABSOLUTE_PADDED && c.pad_token_id + 1 >= c.max_pos)) {
         tq_err(err, TQ_E_ARG, "%s: invalid configuration (dim %d, layers %d, heads %d, hidden %d, vocab %d, max_pos %d, "
                "types %d, eps %g, labels %d, pad %d, pooling %d, normalize %d, seq_limit %d)", path, c.dim, c.n_layers,
                c.n_heads, c.hidden_dim, c.vocab_size, c.max_pos, c.type_vocab_size, (double)c.ln_eps, c.n_labels,
@@ -224,6 +226,8 @@ tq_enc *tq_enc_open_ex(const tq_model *m, const tq_enc_config *cfg_in, const tq_
     int has_head = c.head >= 0 && A->tensor[TQ_R_CLS] && has(&ld, 1, cls_name);
     int has_pool = A->head == TQ_HEAD_POOLER_TANH && A->tensor[TQ_R_POOLER] && has(&ld, 1, pool_name);
     int64_t D = c.dim, H = c.hidden_dim, V = c.vocab_size, P = c.max_pos, TV = c.type_vocab_size, NL = 0;
+    /* heads of two matrices: DistilBERT's pre_classifier, RoBERTa's dense */
+    const int two = A->head == TQ_HEAD_PRE_RELU || A->head == TQ_HEAD_DENSE_TANH;
     if (has_head) {
         const tq_tensor *t = tq_model_find(m, cls_name);
         if (t->ndim != 2 || t->shape[1] != D || t->shape[0] < 1 || t->shape[0] > TQ_ENC_MAX_LABELS ||
@@ -279,7 +283,7 @@ tq_enc *tq_enc_open_ex(const tq_model *m, const tq_enc_config *cfg_in, const tq_
     if (word8) int8_floats += (uint64_t)(V * D);
     uint64_t per_layer = (uint64_t)(3 * D * D + 3 * D + D * D + D + 2 * D + H * D + H + D * H + D + 2 * D);
     uint64_t total = (uint64_t)(V * D + P * D + TV * D + 2 * D) + per_layer * (uint64_t)c.n_layers +
-                     (has_pool ? (uint64_t)(D * D + D) : 0) + (has_head && A->head == TQ_HEAD_PRE_RELU ? (uint64_t)(D * D + D) : 0) +
+                     (has_pool ? (uint64_t)(D * D + D) : 0) + (has_head && two ? (uint64_t)(D * D + D) : 0) +
                      (has_head ? (uint64_t)(NL * D + NL) : 0);
     if (total > (uint64_t)1 << 38) {
         tq_err(err, TQ_E_LIMIT, "%s: %llu weights exceed the encoder's limit", path, (unsigned long long)total);
@@ -338,8 +342,8 @@ tq_enc *tq_enc_open_ex(const tq_model *m, const tq_enc_config *cfg_in, const tq_
     if (has_pool && (load(&ld, &e->pool_w, 1, rn(&ld, TQ_R_POOLER, 0, nb[0]), D, D) ||
                      load(&ld, &e->pool_b, 1, rn(&ld, TQ_R_POOLER, 1, nb[1]), D, 0)))
         goto fail;
-    if (has_head && A->head == TQ_HEAD_PRE_RELU && (load(&ld, &e->pre_w, 1, rn(&ld, TQ_R_PRE_CLS, 0, nb[0]), D, D) ||
-                                                    load(&ld, &e->pre_b, 1, rn(&ld, TQ_R_PRE_CLS, 1, nb[1]), D, 0)))
+    if (has_head && two && (load(&ld, &e->pre_w, 1, rn(&ld, TQ_R_PRE_CLS, 0, nb[0]), D, D) ||
+                            load(&ld, &e->pre_b, 1, rn(&ld, TQ_R_PRE_CLS, 1, nb[1]), D, 0)))
         goto fail;
     if (has_head && (load(&ld, &e->cls_w, 1, rn(&ld, TQ_R_CLS, 0, nb[0]), NL, D) ||
                      load(&ld, &e->cls_b, 1, rn(&ld, TQ_R_CLS, 1, nb[1]), NL, 0)))
@@ -373,6 +377,7 @@ fail:
 typedef struct fw {
     const tq_enc       *e;
     const tq_enc_batch *b;
+    const int32_t *posid;       /* [T] position ids (RoBERTa), or NULL: t % S */
     int    B, S, D, H, T;
     float *x, *qkv, *ctx, *hb;
     float *sc;                  /* [threads, S, S] attention scores           */
@@ -450,7 +455,7 @@ static void run_task(const fw *f, int task, int worker) {
     case PH_EMBED:   /* BERT adds word + type, then position; DistilBERT word + position */
         for (int t = r0; t < r1; t++) {
             float *r = f->x + (size_t)t * D;
-            const float *w = e->word ? e->word + (size_t)f->b->ids[t] * D : NULL, *p = e->pos + (size_t)(t % f->S) * D;
+            const float *w = e->word ? e->word + (size_t)f->b->ids[t] * D : NULL, *p = e->pos + (size_t)(f->posid ? f->posid[t] : t % f->S) * D;
             if (!w) {   /* int8 word embeddings: decode this token's row */
                 float *buf = f->wbuf + (size_t)worker * SLAB * (size_t)f->wk;
                 tq_wmat_rows(&e->word8, f->b->ids[t], f->b->ids[t] + 1, buf);
@@ -543,6 +548,10 @@ static tq_status check_batch(const tq_enc *e, const tq_enc_batch *b, const tq_en
     if (b->seq < 1 || b->seq > c->max_pos)
         return tq_err(err, TQ_E_ARG, "encoder: sequence length %d is outside [1, %d] (max_position_embeddings)", b->seq,
                       c->max_pos);
+    if (e->A->pos == TQ_POS_ABSOLUTE_PADDED && b->seq > c->max_pos - c->pad_token_id - 1)
+        return tq_err(err, TQ_E_ARG, "encoder: sequence length %d is beyond %d (max_position_embeddings %d less "
+                      "padding_idx %d + 1, where %s positions start)", b->seq, c->max_pos - c->pad_token_id - 1,
+                      c->max_pos, c->pad_token_id, e->A->title);
     if (o->logits && !e->cls_w)
         return tq_err(err, TQ_E_ARG, "encoder: logits asked for, but the model has no classification head");
     for (int s = 0; s < b->batch; s++) {
@@ -581,8 +590,21 @@ tq_status tq_enc_forward(const tq_enc *e, const tq_enc_batch *b, const tq_enc_ou
     f.hb = malloc(sizeof(float) * (size_t)T * H);
     f.sc = malloc(sizeof(float) * (size_t)S * S * (size_t)n_threads);
     f.wk = D > H ? D : H;
+    int32_t *posid = NULL;
+    if (e->A->pos == TQ_POS_ABSOLUTE_PADDED) {
+        /* transformers' create_position_ids_from_input_ids: each non-pad
+         * token (by id, not mask) counts from padding_idx + 1; pads sit at
+         * padding_idx */
+        posid = malloc(sizeof(int32_t) * (size_t)T);
+        for (int s = 0; posid && s < B; s++)
+            for (int p = 0, n = 0; p < S; p++) {
+                size_t i = (size_t)s * S + p;
+                posid[i] = b->ids[i] == c->pad_token_id ? c->pad_token_id : c->pad_token_id + ++n;
+            }
+        f.posid = posid;
+    }
     f.wbuf = e->n_int8 ? malloc(sizeof(float) * SLAB * (size_t)f.wk * (size_t)n_threads) : NULL;
-    if (!f.x || !f.qkv || !f.ctx || !f.hb || !f.sc || (e->n_int8 && !f.wbuf)) {
+    if (!f.x || !f.qkv || !f.ctx || !f.hb || !f.sc || (e->n_int8 && !f.wbuf) || (e->A->pos == TQ_POS_ABSOLUTE_PADDED && !posid)) {
         st = tq_err(err, TQ_E_NOMEM, "encoder: out of memory for a batch of %d x %d", B, S);
         goto out;
     }
@@ -626,10 +648,11 @@ tq_status tq_enc_forward(const tq_enc *e, const tq_enc_batch *b, const tq_enc_ou
     }
 
     if (o->logits) {
-        /* [CLS] rows -> ctx[B, D]; BERT: tanh(pooler); DistilBERT: relu(pre_classifier) */
+        /* [CLS] rows -> ctx[B, D]; BERT: tanh(pooler); DistilBERT: relu(pre_classifier);
+         * RoBERTa: tanh(classifier.dense) */
         int NL = c->n_labels;
-        int tanh_head = e->A->head == TQ_HEAD_POOLER_TANH;
-        const float *w1 = e->cls_w && e->pool_w && tanh_head ? e->pool_w : e->pre_w;
+        int tanh_head = e->A->head == TQ_HEAD_POOLER_TANH || e->A->head == TQ_HEAD_DENSE_TANH;
+        const float *w1 = e->A->head == TQ_HEAD_POOLER_TANH ? e->pool_w : e->pre_w;
         const float *b1 = w1 == e->pool_w ? e->pool_b : e->pre_b;
         float *ctx = f.ctx;
         for (int s = 0; s < B; s++) memcpy(ctx + (size_t)s * D, b1, sizeof(float) * (size_t)D);
@@ -640,6 +663,6 @@ tq_status tq_enc_forward(const tq_enc *e, const tq_enc_batch *b, const tq_enc_ou
     }
     tq_blas_serial_leave();
 out:
-    free(f.x); free(f.qkv); free(f.ctx); free(f.hb); free(f.sc); free(f.wbuf);
+    free(f.x); free(f.qkv); free(f.ctx); free(f.hb); free(f.sc); free(f.wbuf); free(posid);
     return st;
 }
