@@ -160,7 +160,23 @@ typedef struct tq_qparams {
                                    is the type's code width (Q4_K 4, Q6_K 6),
                                    gran is group and group its block size.
                                    Other codecs: 0.                          */
+    int            method;      /* tq_qmethod: how codes and scales are chosen
+                                   (0 = round to nearest, the documented
+                                   formula; others only where the codec's row
+                                   has quantize_search). Same stored format.  */
 } tq_qparams;
+
+/** How a codec chooses its scales (tq_qparams.method). */
+typedef enum tq_qmethod {
+    TQ_QMETHOD_RTN    = 0, /* the codec's formula (max|w|, min/max)           */
+    TQ_QMETHOD_SEARCH = 1, /* per block, the scale (and zero) on a grid that
+                              minimises the block's weighted squared error    */
+    TQ_QMETHOD_HQQ    = 2, /* per block, half-quadratic solve of zero/scale   */
+    TQ_QMETHOD_COUNT
+} tq_qmethod;
+
+/** "rtn", "search", "hqq"; "?" out of range. */
+const char *tq_qmethod_name(int m);
 
 /** One side tensor of a quantized tensor (scales, zero points, signs...). */
 typedef struct tq_aux_desc {

@@ -222,7 +222,7 @@ static void print_gguf_report(FILE *f, bool json, const char *in, const char *ou
 
 typedef struct convert_args {
     const char *out;
-    int bits, scheme;
+    int bits, scheme, method;
     const tq_format_info *format;
     const tq_codec_info *codec;
     double alpha;
@@ -235,6 +235,8 @@ typedef struct convert_args {
 } convert_args;
 
 static const tqc_choice BITS[] = {{"8", 8}, {"4", 4}, {"2", 2}, {NULL, 0}};
+static const tqc_choice METHODS[] = {{"rtn", TQ_QMETHOD_RTN}, {"search", TQ_QMETHOD_SEARCH}, {"hqq", TQ_QMETHOD_HQQ},
+                                     {NULL, 0}};
 static const tqc_choice SCHEMES[] = {{"symmetric", TQ_CODEC_LINEAR_SYM}, {"sym", TQ_CODEC_LINEAR_SYM},
                                      {"affine", TQ_CODEC_LINEAR_AFFINE}, {"asymmetric", TQ_CODEC_LINEAR_AFFINE}, {NULL, 0}};
 
@@ -254,13 +256,14 @@ static int run(const tqc_ctx *c, void *va) {
     if (gran_set) { o.q.gran = A->gran.gran; o.q.group = A->gran.group; }
     if (tqc_given(me, c, "--alpha")) o.q.alpha = (float)A->alpha;
     if (A->pad) o.q.pad = 1;
+    if (tqc_given(me, c, "--method")) o.q.method = A->method;
     if (A->simulate) o.simulate = 1;
     if (A->allow_nonfinite) o.allow_nonfinite = 1;
     if (A->quantize_embeddings) o.quantize_embeddings = 1;
     if (A->format) o.format = A->format->id;
     if (A->gguf_type && o.format != TQ_FORMAT_GGUF) return tqc_usage_error(c->cmd, "--type applies to --format gguf only");
     if (o.format == TQ_FORMAT_GGUF) {   /* ggml types come from --type; trueq's codec options do not apply */
-        static const char *const not_gguf[] = {"--bits", "--scheme", "--codec", "--granularity", "--alpha", "--pad",
+        static const char *const not_gguf[] = {"--bits", "--scheme", "--codec", "--granularity", "--alpha", "--pad", "--method",
                                                "--simulate", "--quantize-embeddings", "--allow-nonfinite"};
         for (size_t k = 0; k < sizeof not_gguf / sizeof not_gguf[0]; k++)
             if (tqc_given(me, c, not_gguf[k]))
@@ -386,6 +389,10 @@ static const tqc_opt OPTS[] = {
     TQC_O_GRAN("--granularity", convert_args, gran,
                "tensor | channel | group:N: one scale per tensor, per output row (default),\n"
                "or per N inputs along each row (N must divide the row length)"),
+    TQC_O_CHOICE("--method", convert_args, method, METHODS,
+                 "how scales are chosen: rtn (the codec's formula, default), search (per block,\n"
+                 "the scale/zero of least weighted squared error), hqq (half-quadratic lp solve);\n"
+                 "same format. search/hqq: linear-sym and linear-affine"),
     TQC_O_FLAG("--pad", NULL, convert_args, pad, "allow a shorter last group when N does not divide a row"),
     TQC_O_FLAG("--simulate", NULL, convert_args, simulate,
                "store quantize->dequantize values in the original float dtype\n"
