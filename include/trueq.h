@@ -36,6 +36,10 @@ extern "C" {
 
 /** @return the library version string, e.g. "0.1.0". */
 const char *tq_version(void);
+/** One line naming the matrix kernels products over stored codes run with
+ *  (the CPU's best ISA or TRUEQ_ISA's: portable, avx2, avx512; "off" under
+ *  TRUEQ_ISA=decode), e.g. "kernels: avx2 (detected; best here avx2)". */
+const char *tq_kernels_info(void);
 
 /* ===== Status and errors ============================================== */
 
@@ -122,8 +126,9 @@ typedef enum tq_codec_id {
     TQ_CODEC_QINS_RATIONAL = 5, /* e = sign(w)/(1+alpha|w|), 8-bit            */
     TQ_CODEC_NF4           = 6, /* bitsandbytes normal-float 4-bit            */
     TQ_CODEC_GGML          = 7, /* a ggml block type (GGUF), tq_qparams.ggml_type */
-    TQ_CODEC_GPTQ          = 8, /* GPTQ checkpoints (zeros stored - 1): decode only */
-    TQ_CODEC_GPTQ_V2       = 9, /* GPTQ v2 checkpoints (zeros as stored): decode only */
+    TQ_CODEC_MLX           = 8, /* MLX affine (mx.quantize): U32 codes, scales, biases */
+    TQ_CODEC_GPTQ          = 9, /* GPTQ checkpoints (zeros stored - 1): decode only */
+    TQ_CODEC_GPTQ_V2       = 10, /* GPTQ v2 checkpoints (zeros as stored): decode only */
     TQ_CODEC_COUNT
 } tq_codec_id;
 
@@ -284,12 +289,13 @@ typedef enum tq_format {
     TQ_FORMAT_SAFETENSORS = 1, /* .safetensors (HF, MLX or trueq layout)      */
     TQ_FORMAT_NPZ         = 2, /* numpy .npz (the seeds' V2 layout)           */
     TQ_FORMAT_GGUF        = 3, /* GGUF (llama.cpp): recognised                */
-    TQ_FORMAT_PYTORCH_ZIP = 4, /* torch.save zip (pytorch_model.bin): recognised */
-    TQ_FORMAT_PICKLE      = 5, /* raw pickle / legacy torch.save: recognised  */
+    TQ_FORMAT_PYTORCH_ZIP = 4, /* torch.save zip (pytorch_model.bin): read     */
+    TQ_FORMAT_PICKLE      = 5, /* a bare pickle: recognised                  */
     TQ_FORMAT_ONNX        = 6, /* ONNX ModelProto: recognised                 */
     TQ_FORMAT_HDF5        = 7, /* HDF5 (Keras .h5 weights): recognised        */
     TQ_FORMAT_TFLITE      = 8, /* TensorFlow Lite flatbuffer: recognised      */
     TQ_FORMAT_GGML        = 9, /* pre-GGUF llama.cpp ggml/ggmf/ggjt: recognised */
+    TQ_FORMAT_TORCH_LEGACY = 10, /* torch.save before 1.6 (pickles + raw storages): recognised */
     TQ_FORMAT_COUNT
 } tq_format;
 
@@ -361,7 +367,9 @@ typedef struct tq_tensor {
 
 /**
  * Open a model: a .safetensors file, a model.safetensors.index.json, a .npz
- * file, or a directory holding one of those (model.safetensors preferred).
+ * file, a .gguf file, a torch.save pytorch_model.bin (or its .index.json; read
+ * without running its pickle, docs/formats/pytorch.md), or a directory
+ * holding one of those (model.safetensors preferred).
  * Files are mapped read-only. Validation is strict (docs/formats/).
  * @return a handle, or NULL with err set.
  */

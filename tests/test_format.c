@@ -13,46 +13,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <zlib.h>
 
 /* ===== building inputs ====================================================== */
 
-static void put16(uint8_t *p, unsigned v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
 static void put32(uint8_t *p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i)); }
 static void put64(uint8_t *p, uint64_t v) { for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i)); }
 
-/* A STORED zip of n members (names[i], bodies[i]) into out; returns its size. */
+/* A STORED zip of n members (names[i], text bodies[i]) into out; returns its size. */
 static size_t zip_build(uint8_t *out, const char *const *names, const char *const *bodies, int n) {
-    size_t o = 0, lho[16];
-    for (int i = 0; i < n; i++) {
-        size_t nl = strlen(names[i]), bl = strlen(bodies[i]);
-        uint32_t crc = (uint32_t)crc32(0, (const Bytef *)bodies[i], (uInt)bl);
-        lho[i] = o;
-        uint8_t *h = out + o;
-        memset(h, 0, 30);
-        put32(h, 0x04034b50u); put16(h + 4, 20); put16(h + 12, 0x21);
-        put32(h + 14, crc); put32(h + 18, (uint32_t)bl); put32(h + 22, (uint32_t)bl); put16(h + 26, (unsigned)nl);
-        memcpy(h + 30, names[i], nl);
-        memcpy(h + 30 + nl, bodies[i], bl);
-        o += 30 + nl + bl;
-    }
-    size_t cd = o;
-    for (int i = 0; i < n; i++) {
-        size_t nl = strlen(names[i]), bl = strlen(bodies[i]);
-        uint8_t *h = out + o;
-        memset(h, 0, 46);
-        put32(h, 0x02014b50u); put16(h + 4, 20); put16(h + 6, 20); put16(h + 14, 0x21);
-        put32(h + 16, (uint32_t)crc32(0, (const Bytef *)bodies[i], (uInt)bl));
-        put32(h + 20, (uint32_t)bl); put32(h + 24, (uint32_t)bl); put16(h + 28, (unsigned)nl);
-        put32(h + 42, (uint32_t)lho[i]);
-        memcpy(h + 46, names[i], nl);
-        o += 46 + nl;
-    }
-    uint8_t *e = out + o;
-    memset(e, 0, 22);
-    put32(e, 0x06054b50u); put16(e + 8, (unsigned)n); put16(e + 10, (unsigned)n);
-    put32(e + 12, (uint32_t)(o - cd)); put32(e + 16, (uint32_t)cd);
-    return o + 22;
+    size_t lens[16];
+    for (int i = 0; i < n && i < 16; i++) lens[i] = strlen(bodies[i]);
+    return tq_t_zip(out, names, (const void *const *)bodies, lens, n);
 }
 
 /* torch.save's layout (FORMATS.md §6.1): archive/data.pkl, archive/data/0, archive/version */
@@ -158,8 +129,8 @@ static void table_lookups(void) {
     CHECK(!(tq_format_by_id(TQ_FORMAT_SAFETENSORS)->caps & TQ_FORMAT_COMPRESSED));
     char b[128];
     CHECK_MSG(strcmp(tq_format_names(TQ_FORMAT_CAN_WRITE, b, sizeof b), "safetensors, npz or gguf") == 0, "%s", b);
-    CHECK_MSG(strcmp(tq_format_names(TQ_FORMAT_CAN_READ, b, sizeof b), "safetensors, npz or gguf") == 0, "%s", b);
-    CHECK_MSG(strcmp(tq_format_names(0, b, sizeof b), "safetensors, npz, gguf, pytorch, pickle, onnx, hdf5, tflite or ggml") == 0, "%s", b);
+    CHECK_MSG(strcmp(tq_format_names(TQ_FORMAT_CAN_READ, b, sizeof b), "safetensors, npz, gguf or pytorch") == 0, "%s", b);
+    CHECK_MSG(strcmp(tq_format_names(0, b, sizeof b), "safetensors, npz, gguf, pytorch, pickle, onnx, hdf5, tflite, ggml or torch-legacy") == 0, "%s", b);
     char small[8];
     memset(small, 'x', sizeof small);
     tq_format_names(0, small, sizeof small);   /* cut at a whole name, always terminated */
@@ -187,9 +158,10 @@ static void sniff_recognised(void) {
     n = torch_zip(b);
     CHECK_EQ_INT(tq_format_sniff(b, n, "pytorch_model.bin"), TQ_FORMAT_PYTORCH_ZIP);
     CHECK_EQ_INT(tq_format_sniff(b, n, "weights.npz"), TQ_FORMAT_PYTORCH_ZIP);   /* content wins over the name */
-    expect_open_fails(write_file("pytorch_model.bin", b, n), TQ_E_UNSUPPORTED,
-                      "pytorch_model.bin: PyTorch zip checkpoint (pytorch_model.bin): not supported by this build");
-    expect_open_fails(write_file("torch_as.npz", b, n), TQ_E_UNSUPPORTED, "PyTorch zip checkpoint");
+    /* read now (src/io/torch_zip.c): this stub's pickle is cut short, and the parser says so */
+    expect_open_fails(write_file("pytorch_model.bin", b, n), TQ_E_FORMAT,
+                      "pytorch_model.bin: archive/data.pkl: pickle offset 3: opcode 0x71 is cut short by the end of the pickle");
+    expect_open_fails(write_file("torch_as.npz", b, n), TQ_E_FORMAT, "archive/data.pkl: pickle offset 3");
     {   /* data.pkl only counts as a whole name component */
         static const char *const nm[] = {"mydata.pkl"};
         static const char *const bd[] = {"x"};
@@ -204,8 +176,11 @@ static void sniff_recognised(void) {
     expect_open_fails(write_file("opt.bin", pk2, sizeof pk2), TQ_E_UNSUPPORTED, "opt.bin: pickle file: not supported by this build");
     /* legacy torch.save: the pickled magic number 0x1950a86a20f9469cfc6c, even under a zip's name */
     static const uint8_t legacy[] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, '.'};
-    CHECK_EQ_INT(tq_format_sniff(legacy, sizeof legacy, "pytorch_model.bin"), TQ_FORMAT_PICKLE);
-    expect_open_fails(write_file("legacy_dir_pytorch_model.bin", legacy, sizeof legacy), TQ_E_UNSUPPORTED, "pickle file: not supported");
+    CHECK_EQ_INT(tq_format_sniff(legacy, sizeof legacy, "pytorch_model.bin"), TQ_FORMAT_TORCH_LEGACY);
+    CHECK_EQ_INT(tq_format_sniff(legacy, sizeof legacy, "x.pkl"), TQ_FORMAT_TORCH_LEGACY);
+    expect_open_fails(write_file("legacy_dir_pytorch_model.bin", legacy, sizeof legacy), TQ_E_UNSUPPORTED,
+                      "legacy_dir_pytorch_model.bin: legacy torch.save format (pre-1.6): re-save with torch.save(..., "
+                      "_use_new_zipfile_serialization=True)");
     static const uint8_t pk0[] = {0x80, 0x01, ']', '.'};   /* protocol 1 is not a PROTO we recognise */
     CHECK_EQ_INT(tq_format_sniff(pk0, sizeof pk0, NULL), TQ_FORMAT_UNKNOWN);
 }
@@ -334,7 +309,7 @@ static void sniff_prefixes(void) {
     static const uint8_t legacy[] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, '.'};
     memcpy(imgs[3], legacy, sizeof legacy);
     sizes[3] = sizeof legacy;
-    const tq_format full[4] = {TQ_FORMAT_GGUF, TQ_FORMAT_PYTORCH_ZIP, TQ_FORMAT_SAFETENSORS, TQ_FORMAT_PICKLE};
+    const tq_format full[4] = {TQ_FORMAT_GGUF, TQ_FORMAT_PYTORCH_ZIP, TQ_FORMAT_SAFETENSORS, TQ_FORMAT_TORCH_LEGACY};
     for (int k = 0; k < 4; k++) {
         for (size_t cut = 0; cut <= sizes[k]; cut++) {
             uint8_t *c = malloc(cut ? cut : 1);   /* exact size: ASan sees any over-read */
@@ -363,7 +338,7 @@ static void directories(void) {
     tq_t_write(p, "\x80\x02}.", 4);
     tq_error err;
     CHECK(tq_model_open(d, &err) == NULL);
-    CHECK_ERR(err.status, err, TQ_E_UNSUPPORTED, "/pytorch_model.bin: PyTorch zip checkpoint (pytorch_model.bin): not supported by this build");
+    CHECK_ERR(err.status, err, TQ_E_FORMAT, "/pytorch_model.bin: archive/data.pkl: pickle offset 3");   /* chosen, and read */
 
     d = tq_t_path("dir_gguf");
     mkdir(d, 0755);
@@ -381,12 +356,12 @@ static void directories(void) {
     tq_t_write(p, "{}", 2);
     CHECK(tq_model_open(d, &err) == NULL);
     CHECK_ERR(err.status, err, TQ_E_NOTFOUND,
-              "directory holds no model.safetensors, model.safetensors.index.json or other weight file (this build reads safetensors, npz or gguf)");
+              "directory holds no model.safetensors, model.safetensors.index.json or other weight file (this build reads safetensors, npz, gguf or pytorch)");
 
-    d = tq_t_path("dir_both");   /* a readable file wins over a recognised one */
+    d = tq_t_path("dir_both");   /* a readable file wins over a recognised one (a legacy torch file) */
     mkdir(d, 0755);
-    snprintf(p, sizeof p, "%s/pytorch_model.bin", d);
-    tq_t_write(p, b, torch_zip(b));
+    snprintf(p, sizeof p, "%s/old.pkl", d);
+    tq_t_write(p, "\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.", 15);
     snprintf(p, sizeof p, "%s/weights-v1.safetensors", d);
     tq_t_write(p, b, st_image(b));
     tq_model *m = tq_model_open(d, &err);
@@ -435,7 +410,7 @@ static void fuzz_seeds(void) {
     static const struct { const char *file; tq_format want; } K[] = {
         {"gguf_v3", TQ_FORMAT_GGUF}, {"gguf_magic_only", TQ_FORMAT_GGUF}, {"torch_zip", TQ_FORMAT_PYTORCH_ZIP},
         {"torch_zip_cut", TQ_FORMAT_NPZ},   /* a zip without a directory: the npz parser names the fault */
-        {"pickle_p2", TQ_FORMAT_PICKLE}, {"pickle_p4_frame", TQ_FORMAT_PICKLE}, {"pickle_legacy_torch", TQ_FORMAT_PICKLE},
+        {"pickle_p2", TQ_FORMAT_PICKLE}, {"pickle_p4_frame", TQ_FORMAT_PICKLE}, {"pickle_legacy_torch", TQ_FORMAT_TORCH_LEGACY},
         {"safetensors", TQ_FORMAT_SAFETENSORS}, {"safetensors_cut", TQ_FORMAT_SAFETENSORS}, {"npz", TQ_FORMAT_NPZ},
         {"npz_empty", TQ_FORMAT_NPZ}, {"zip_other", TQ_FORMAT_NPZ}, {"random", TQ_FORMAT_UNKNOWN}, {"empty", TQ_FORMAT_UNKNOWN},
     };

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 int tq_t_fail, tq_t_checks, tq_t_case_failed;
 const char *tq_t_case = "(none)";
@@ -103,3 +104,40 @@ int main(void) {
     if (n_cases > 0 && n_skip == n_cases) return 77;
     return 0;
 }
+
+static void zput16(uint8_t *p, unsigned v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
+static void zput32(uint8_t *p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i)); }
+
+size_t tq_t_zip(uint8_t *out, const char *const *names, const void *const *bodies, const size_t *lens, int n) {
+    size_t o = 0, lho[16];
+    for (int i = 0; i < n; i++) {
+        size_t nl = strlen(names[i]), bl = lens[i];
+        uint32_t crc = (uint32_t)crc32(0, (const Bytef *)bodies[i], (uInt)bl);
+        lho[i] = o;
+        uint8_t *h = out + o;
+        memset(h, 0, 30);
+        zput32(h, 0x04034b50u); zput16(h + 4, 20); zput16(h + 12, 0x21);
+        zput32(h + 14, crc); zput32(h + 18, (uint32_t)bl); zput32(h + 22, (uint32_t)bl); zput16(h + 26, (unsigned)nl);
+        memcpy(h + 30, names[i], nl);
+        memcpy(h + 30 + nl, bodies[i], bl);
+        o += 30 + nl + bl;
+    }
+    size_t cd = o;
+    for (int i = 0; i < n; i++) {
+        size_t nl = strlen(names[i]), bl = lens[i];
+        uint8_t *h = out + o;
+        memset(h, 0, 46);
+        zput32(h, 0x02014b50u); zput16(h + 4, 20); zput16(h + 6, 20); zput16(h + 14, 0x21);
+        zput32(h + 16, (uint32_t)crc32(0, (const Bytef *)bodies[i], (uInt)bl));
+        zput32(h + 20, (uint32_t)bl); zput32(h + 24, (uint32_t)bl); zput16(h + 28, (unsigned)nl);
+        zput32(h + 42, (uint32_t)lho[i]);
+        memcpy(h + 46, names[i], nl);
+        o += 46 + nl;
+    }
+    uint8_t *e = out + o;
+    memset(e, 0, 22);
+    zput32(e, 0x06054b50u); zput16(e + 8, (unsigned)n); zput16(e + 10, (unsigned)n);
+    zput32(e + 12, (uint32_t)(o - cd)); zput32(e + 16, (uint32_t)cd);
+    return o + 22;
+}
+

@@ -40,4 +40,6 @@ const char *tq_t_models_dir(void);         /* ../shared/models or $TRUEQ_MODELS,
 int   tq_t_run(const char *cmd, char **out); /* run a shell command; stdout captured (malloc) */
 uint32_t tq_t_rand(uint64_t *state);
 float tq_t_randn(uint64_t *state);
+/* A STORED zip of n <= 16 members (names[i], bodies[i] of lens[i] bytes) into out; returns its size. */
+size_t tq_t_zip(uint8_t *out, const char *const *names, const void *const *bodies, const size_t *lens, int n);
 #endif

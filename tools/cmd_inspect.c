@@ -98,7 +98,7 @@ int tqc_print_ledger(const tq_model *m, const tq_ledger *l, FILE *f, bool json, 
         fprintf(f, "          (the header holds %llu bytes of key-value metadata; padding is alignment)\n",
                 (unsigned long long)T->metadata_bytes);
     if (T->stored_data_bytes != T->payload_bytes + T->aux_bytes)
-        fprintf(f, "          (zip compression stores the %llu data bytes in %llu)\n",
+        fprintf(f, "          (the file stores the %llu data bytes in %llu: zip compression, or tensors sharing a storage)\n",
                 (unsigned long long)(T->payload_bytes + T->aux_bytes), (unsigned long long)T->stored_data_bytes);
     fprintf(f, "by dtype ");
     for (int d = 1; d < TQ_DTYPE_COUNT; d++)

@@ -92,14 +92,16 @@ def test_open_tensors_dtype_codec(int8_model):
         assert codes.dtype == np.int8 and codes.size == 64 * 64 and not codes.flags.writeable
 
 
-def test_numpy_zero_copy_for_plain_tensors(synth_model):
+def test_numpy_copies_stored_is_the_view(synth_model):
+    # numpy() is a copy read with pread (SIGBUS-safe); stored() stays the zero-copy view
     m = trueq.open(synth_model)
     t = m["distilbert.transformer.layer.0.ffn.lin1.weight"]
-    a, b = t.numpy(), t.numpy()
-    assert a.dtype == np.float32 and a.shape == t.shape
-    assert a.ctypes.data == b.ctypes.data and not a.flags.owndata and not a.flags.writeable
+    a, b, v = t.numpy(), t.numpy(), t.stored()
+    assert a.dtype == np.float32 and a.shape == t.shape and a.flags.owndata and a.flags.writeable
+    assert a.ctypes.data != b.ctypes.data and np.array_equal(a, v)
+    assert not v.flags.owndata and not v.flags.writeable
     m.close()
-    assert float(a.sum()) == float(b.sum())  # the view keeps its map after close
+    assert float(a.sum()) == float(v.sum())  # the view keeps its map after close
     with pytest.raises(ValueError):
         t.numpy()
 

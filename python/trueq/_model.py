@@ -74,7 +74,9 @@ class Tensor:
         """The payload as stored, as a read-only numpy view into the file's map
         (no copy): the values of a plain tensor, the codes of a quantized one
         (shape as stored). None when numpy has no such dtype or the entry is
-        compressed."""
+        compressed. Being a view of the map, it is the one read that is not
+        SIGBUS-safe: if the file shrinks while the view is used, the process
+        gets SIGBUS (docs/robustness.md); numpy() copies and is safe."""
         handle = self._model._handle
         self._model._ptr()                    # raises when the model is closed
         c = self._t.contents
@@ -90,13 +92,10 @@ class Tensor:
         return a
 
     def numpy(self):
-        """float32 values: a zero-copy read-only view for an unquantized F32
-        tensor; otherwise decoded by the library (tq_model_tensor_f32:
-        dequantized from the codes, or converted), bit for bit the C loader's."""
-        if not self.quantized and not self.simulated and self.stored_dtype == "F32":
-            v = self.stored()
-            if v is not None and v.ctypes.data % 4 == 0:
-                return v
+        """float32 values, a copy read with pread by the library
+        (tq_model_tensor_f32: dequantized from the codes, or converted), bit for
+        bit the C loader's; a file that shrinks meanwhile raises trueq.Error
+        (TQ_E_IO naming the file and offset), never SIGBUS."""
         out = np.empty(self.shape, dtype=np.float32)
         err = Error()
         check(lib.tq_model_tensor_f32(self._model._ptr(), self._t, out.ctypes.data, C.byref(err)), err)

@@ -17,6 +17,7 @@
     X(TQ_CODEC_QINS_RATIONAL, tq_codec_qins_rational)  \
     X(TQ_CODEC_NF4,           tq_codec_nf4)            \
     X(TQ_CODEC_GGML,          tq_codec_ggml)           \
+    X(TQ_CODEC_MLX,           tq_codec_mlx)            \
     X(TQ_CODEC_GPTQ,          tq_codec_gptq)           \
     X(TQ_CODEC_GPTQ_V2,       tq_codec_gptq_v2)
 

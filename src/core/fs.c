@@ -184,10 +184,14 @@ tq_status tq_map_read(const tq_map *m, uint64_t off, void *buf, size_t len, tq_e
         if (r < 0)
             return tq_err(err, TQ_E_IO, "%s: read failed at offset %llu: %s", m->path,
                           (unsigned long long)(off + done), strerror(errno));
-        if (r == 0)
-            return tq_err(err, TQ_E_IO, "%s: the file ends at offset %llu, %llu bytes short of what was read at open "
-                          "(it shrank or was rewritten while trueq read it)", m->path, (unsigned long long)(off + done),
-                          (unsigned long long)(len - done));
+        if (r == 0) {   /* where the file ends now: at most where this read began */
+            struct stat st;
+            uint64_t at = off + done;
+            if (fstat(m->fd, &st) == 0 && (uint64_t)st.st_size < at) at = (uint64_t)st.st_size;
+            return tq_err(err, TQ_E_IO, "%s: the file ends at offset %llu, reading %llu bytes at offset %llu (it shrank "
+                          "or was rewritten while trueq read it)", m->path, (unsigned long long)at,
+                          (unsigned long long)(len - done), (unsigned long long)(off + done));
+        }
         done += (size_t)r;
     }
     return TQ_OK;

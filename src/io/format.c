@@ -25,6 +25,7 @@
 #include "io/gguf_writer_backend.h"
 #include "io/npz.h"
 #include "io/safetensors.h"
+#include "io/torch_zip.h"
 #include "io/zip.h"
 #include <stdlib.h>
 #include <string.h>
@@ -44,13 +45,19 @@ static int pytorch_zip_sniff(const uint8_t *d, uint64_t n) {
     return tq_zip_names(d, n, pkl_visit, &found) >= 0 && found ? TQ_SNIFF_SIGNATURE : TQ_SNIFF_NO;
 }
 
-/* A pickle (FORMATS.md §6.5): PROTO opcode 0x80 then protocol 2..5. The
- * legacy torch.save magic number (LONG1 of 0x1950a86a20f9469cfc6c) or a FRAME
- * opcode (protocol 4+) make it a signature; otherwise it is only a shape. */
+/* The legacy torch.save format (FORMATS.md §6.5): PROTO 2 then the pickled
+ * magic number 0x1950a86a20f9469cfc6c (LONG1 of 10 bytes). */
+static const uint8_t TORCH_LEGACY_MAGIC[] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
+static int torch_legacy_sniff(const uint8_t *d, uint64_t n) {
+    return n >= sizeof TORCH_LEGACY_MAGIC && memcmp(d, TORCH_LEGACY_MAGIC, sizeof TORCH_LEGACY_MAGIC) == 0
+               ? TQ_SNIFF_SIGNATURE : TQ_SNIFF_NO;
+}
+
+/* A pickle: PROTO opcode 0x80 then protocol 2..5; a FRAME opcode (protocol
+ * 4+) makes it a signature, otherwise it is only a shape (the legacy torch
+ * magic is the torch-legacy row's signature). */
 static int pickle_sniff(const uint8_t *d, uint64_t n) {
-    static const uint8_t legacy[] = {0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
     if (n < 3 || d[0] != 0x80 || d[1] < 2 || d[1] > 5) return TQ_SNIFF_NO;
-    if (n >= 2 + sizeof legacy && memcmp(d + 2, legacy, sizeof legacy) == 0) return TQ_SNIFF_SIGNATURE;
     if (d[1] >= 4 && d[2] == 0x95) return TQ_SNIFF_SIGNATURE;
     return TQ_SNIFF_SHAPE;
 }
@@ -107,9 +114,10 @@ static const tq_format_impl TQ_FORMAT_TABLE[TQ_FORMAT_COUNT] = {
         {TQ_FORMAT_GGUF, "gguf", "GGUF file", {"*.gguf", NULL}, "model.gguf", NULL, RW},
         tq_gguf_sniff, tq_gguf_container_parse, tq_gguf_writer_init},
     [TQ_FORMAT_PYTORCH_ZIP] = {
-        {TQ_FORMAT_PYTORCH_ZIP, "pytorch", "PyTorch zip checkpoint (pytorch_model.bin)", {"*.bin", "*.pt", "*.pth", NULL},
-         "pytorch_model.bin", "pytorch_model.bin.index.json", 0},
-        pytorch_zip_sniff, NULL, NULL},
+        {TQ_FORMAT_PYTORCH_ZIP, "pytorch", "PyTorch zip checkpoint (pytorch_model.bin)",
+         {"pytorch_model*.bin", "*.pt", "*.pth", NULL},   /* not *.bin: training_args.bin, tok512.bin ... */
+         "pytorch_model.bin", "pytorch_model.bin.index.json", TQ_FORMAT_CAN_READ | TQ_FORMAT_COMPRESSED},
+        pytorch_zip_sniff, tq_torch_zip_parse, NULL},   /* COMPRESSED: tied tensors share stored bytes */
     [TQ_FORMAT_PICKLE] = {
         {TQ_FORMAT_PICKLE, "pickle", "pickle file", {"*.pkl", "*.pickle", NULL}, NULL, NULL, 0},
         pickle_sniff, NULL, NULL},
@@ -126,6 +134,11 @@ static const tq_format_impl TQ_FORMAT_TABLE[TQ_FORMAT_COUNT] = {
         {TQ_FORMAT_GGML, "ggml", "legacy GGML file (llama.cpp before GGUF; convert it to GGUF)", {"*.ggml", NULL},
          NULL, NULL, 0},
         ggml_sniff, NULL, NULL},
+    [TQ_FORMAT_TORCH_LEGACY] = {
+        {TQ_FORMAT_TORCH_LEGACY, "torch-legacy",
+         "legacy torch.save format (pre-1.6): re-save with torch.save(..., _use_new_zipfile_serialization=True)",
+         {"pytorch_model*.bin", "*.pt", "*.pth", NULL}, NULL, NULL, 0},
+        torch_legacy_sniff, NULL, NULL},
 };
 
 /* ===== lookups ============================================================ */

@@ -2,12 +2,13 @@
  * model.c — tq_model: open a file or a Hugging Face directory and expose its
  * logical tensors.
  *
- * Accepted paths: a .safetensors file; a .npz file; a
- * model.safetensors.index.json (sharded checkpoint: every indexed tensor must
+ * Accepted paths: a file of any readable format row (.safetensors, .npz,
+ * .gguf, a torch.save pytorch_model.bin); a model.safetensors.index.json or
+ * pytorch_model.bin.index.json (sharded checkpoint: every indexed tensor must
  * be present exactly once, in the shard the index names; a shard file in the
  * directory that the index does not name is an error); or a directory holding
- * model.safetensors, model.safetensors.index.json, weights.npz or a single
- * *.safetensors file (in that order of preference).
+ * model.safetensors, model.safetensors.index.json, weights.npz, model.gguf,
+ * pytorch_model.bin(.index.json) or a single weight file (find_in_dir).
  *
  * trueq files carry, for each quantized tensor NAME, metadata
  * "trueq.tensor.NAME" = JSON descriptor; the codes are stored under NAME and
@@ -216,7 +217,7 @@ static tq_status build_tensors(tq_model *m, tq_error *err) {
             m->n++;
         }
     }
-    /* pass 1b: foreign quantized layouts (GPTQ ...: the table of io/qlayout.c),
+    /* pass 1b: foreign quantized layouts (GPTQ ...: the table of io/qlayout_table.c),
      * told by names, dtypes, shapes and config.json's quantization object */
     {
         cJSON *root;
@@ -378,12 +379,14 @@ static tq_status open_sharded(tq_model *m, const char *index_path, tq_error *err
         free(fr);
         if (st) goto out;
     }
-    /* stray shards: *.safetensors files in the directory the index does not name */
+    /* stray shards: files in the directory named like the shards' format
+     * (*.safetensors; pytorch_model*.bin, *.pt ...) that the index does not name */
     {
         DIR *d = opendir(m->dir);
         struct dirent *de;
+        const tq_format_info *shard_row = nsh ? tq_format_by_file_name(shards[0]) : NULL;
         while (d && (de = readdir(d))) {
-            if (!ends_with(de->d_name, ".safetensors")) continue;
+            if (!shard_row || tq_format_by_file_name(de->d_name) != shard_row) continue;
             bool named = false;
             for (int k = 0; k < nsh && !named; k++) named = strcmp(shards[k], de->d_name) == 0;
             if (!named) {
@@ -419,7 +422,8 @@ static char *existing(const char *dir, const char *name) {
 /*
  * The weight file of a directory, from the format table: each readable
  * format's default file, then its shard index (model.safetensors,
- * model.safetensors.index.json, weights.npz); else the single file matching
+ * model.safetensors.index.json, weights.npz, model.gguf, pytorch_model.bin,
+ * pytorch_model.bin.index.json); else the single file matching
  * a readable format's patterns. With none, a file of a recognised but unread
  * format (pytorch_model.bin, *.gguf) is chosen, so that opening it says what
  * it is; only then is the directory reported empty.
@@ -540,37 +544,6 @@ const tq_tensor *tq_model_find(const tq_model *m, const char *name) {
 
 const char *tq_model_meta(const tq_model *m, const char *key) {
     return m->nfiles ? tq_container_meta(&m->files[0], key) : NULL;
-}
-
-tq_status tq_model_tensor_f32(const tq_model *m, const tq_tensor *t, float *out, tq_error *err) {
-    (void)m;
-    if (t->quantized) {
-        int64_t rows, cols;
-        tq_shape_2d(t->ndim, t->shape, &rows, &cols);
-        /* Files need not align their data (MLX writes unpadded headers): codecs
-         * read side tensors as typed arrays, so give them aligned copies. */
-        const void *aux[TQ_MAX_AUX] = {0};
-        void *copies[TQ_MAX_AUX] = {0};
-        tq_status st = TQ_OK;
-        for (int a = 0; a < t->n_aux; a++) {
-            size_t al = (size_t)(tq_dtype_bits(t->aux_desc[a].dtype) / 8);
-            aux[a] = t->aux[a];
-            if (al > 1 && (uintptr_t)t->aux[a] % al) {
-                uint64_t n = tq_nbytes(t->aux_desc[a].dtype, t->aux_desc[a].ndim, t->aux_desc[a].shape);
-                copies[a] = malloc(n ? n : 1);
-                if (!copies[a]) { st = tq_err(err, TQ_E_NOMEM, "out of memory"); break; }
-                memcpy(copies[a], t->aux[a], n);
-                aux[a] = copies[a];
-            }
-        }
-        if (!st) st = tq_dequantize(&t->q, rows, cols, t->data, aux, out, err);
-        for (int a = 0; a < TQ_MAX_AUX; a++) free(copies[a]);
-        if (st) return tq_err_prefix(err, st, "tensor \"%s\"", t->name);
-        return TQ_OK;
-    }
-    tq_status st = tq_convert_to_f32(t->dtype, t->data, t->numel, out, err);
-    if (st) return tq_err_prefix(err, st, "tensor \"%s\"", t->name);
-    return TQ_OK;
 }
 
 void tq_model_memory(const tq_model *m, tq_memory_report *r) {

@@ -25,6 +25,27 @@ struct tq_gguf;
  *  other formats. Borrowed: valid until tq_model_close. */
 const struct tq_gguf *tq_model_gguf(const tq_model *m);
 
+/* ---- reading stored bytes (model_read.c) --------------------------------
+ * Never through the map: pread (tq_map_read) from the tensor's file, so a file
+ * that shrank or fails to read is TQ_E_IO naming the file and the offset, never
+ * SIGBUS; bytes the parser holds in memory (deflated npz members) are copied. */
+
+/** pread t's stored payload (t->nbytes bytes) into codes (skipped if NULL) and
+ *  each side tensor (its aux_desc byte size) into aux[a] (NULL entries, or a
+ *  NULL aux, skipped). */
+tq_status tq_model_read_stored(const tq_model *m, const tq_tensor *t, void *codes, void *const aux[TQ_MAX_AUX],
+                               tq_error *err);
+/** pread bytes [byte_off, byte_off + len) of t's stored payload into buf (row
+ *  tiles of codes); TQ_E_ARG when the range is outside t->nbytes. */
+tq_status tq_model_read_range(const tq_model *m, const tq_tensor *t, uint64_t byte_off, uint64_t len, void *buf,
+                              tq_error *err);
+/** A tensor's stored bytes in owned, malloc-aligned buffers: t is a copy of
+ *  the model's tensor whose data / aux point at codes / aux (data NULL when
+ *  read without codes), for code that takes a tq_tensor (block ranges). */
+typedef struct tq_stored { tq_tensor t; void *codes; void *aux[TQ_MAX_AUX]; } tq_stored;
+tq_status tq_model_load_stored(const tq_model *m, const tq_tensor *t, bool with_codes, tq_stored *s, tq_error *err);
+void      tq_stored_free(tq_stored *s);
+
 /** Parse a trueq per-tensor descriptor (JSON text) into q / orig shape / dtype. */
 tq_status tq_descriptor_parse(const char *json, const char *tname, tq_tensor *t, tq_error *err);
 /** Render a descriptor for metadata. Caller frees. */

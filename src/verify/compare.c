@@ -73,7 +73,13 @@ tq_verify_report *tq_verify_report_create(const tq_model *orig, const tq_model *
             if (b->quantized) {
                 lohi = malloc(sizeof(float) * 2 * (size_t)tq_verify_block_count(&b->q, rows, cols));
                 if (!lohi) st = tq_err(&e2, TQ_E_NOMEM, "out of memory");
-                else st = tq_verify_block_ranges(b, rows, cols, lohi, &e2);
+                else {   /* from the stored bytes read with pread, never the map */
+                    tq_stored s;
+                    if (!(st = tq_model_load_stored(quant, b, true, &s, &e2))) {
+                        st = tq_verify_block_ranges(&s.t, rows, cols, lohi, &e2);
+                        tq_stored_free(&s);
+                    }
+                }
             }
             if (!st) st = tq_verify_tensor(w, q, rows, cols, b->quantized ? &b->q : NULL, lohi, &row->m, &e2);
             free(lohi);

@@ -329,14 +329,16 @@ tq_spm *tq_spm_open_model_mem(const void *data, size_t size, const char *name, t
     return NULL;
 }
 
+/* Read into an owned buffer, not mapped: a file that shrinks meanwhile is a
+ * short read (TQ_E_IO naming it), never SIGBUS (docs/robustness.md). */
 tq_spm *tq_spm_open(const char *path, tq_error *err) {
-    tq_map m;
-    if (tq_map_open(&m, path, err)) return NULL;
+    char *buf;
+    size_t len;
+    if (tq_read_file(path, &buf, &len, err)) return NULL;
     size_t pl = strlen(path);
-    tq_spm *t = pl >= 6 && strcmp(path + pl - 6, ".model") == 0
-                    ? tq_spm_open_model_mem(m.data, (size_t)m.size, path, err)
-                    : tq_spm_open_mem(m.data, (size_t)m.size, path, err);
-    tq_map_close(&m);
+    tq_spm *t = pl >= 6 && strcmp(path + pl - 6, ".model") == 0 ? tq_spm_open_model_mem(buf, len, path, err)
+                                                                 : tq_spm_open_mem(buf, len, path, err);
+    free(buf);
     return t;
 }
 
@@ -575,6 +577,13 @@ static tq_status spi_decode(const void *impl, const int32_t *ids, int n, char **
 
 static void *spi_open(const char *dir, tq_error *err) { return tq_spm_open_dir(dir, err); }
 
-const tq_tok_vt tq_tok_spm_vt = {spi_free, spi_vocab, spi_special, spi_encode, spi_decode};
+static const char *spi_token(const void *impl, int id, size_t *len) {
+    int n = 0;
+    const char *p = id >= 0 && id < tq_spm_count(impl) ? tq_spm_piece(impl, id, &n) : NULL;
+    *len = p ? (size_t)n : 0;
+    return p;
+}
+
+const tq_tok_vt tq_tok_spm_vt = {spi_free, spi_vocab, spi_special, spi_encode, spi_decode, spi_token, NULL};
 const tq_tok_kind tq_tok_sentencepiece = {"sentencepiece", "tokenizer.bin, tok*.bin or tokenizer.model", spi_open,
                                           &tq_tok_spm_vt};
