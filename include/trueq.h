@@ -127,6 +127,8 @@ typedef enum tq_codec_id {
     TQ_CODEC_NF4           = 6, /* bitsandbytes normal-float 4-bit            */
     TQ_CODEC_GGML          = 7, /* a ggml block type (GGUF), tq_qparams.ggml_type */
     TQ_CODEC_MLX           = 8, /* MLX affine (mx.quantize): U32 codes, scales, biases */
+    TQ_CODEC_GPTQ          = 9, /* GPTQ checkpoints (zeros stored - 1): decode only */
+    TQ_CODEC_GPTQ_V2       = 10, /* GPTQ v2 checkpoints (zeros as stored): decode only */
     TQ_CODEC_COUNT
 } tq_codec_id;
 
@@ -205,6 +207,9 @@ typedef struct tq_codec_info {
     int         uses_alpha;     /* 1: tq_qparams.alpha is one of its params  */
     int         default_ggml_type; /* codec ggml: the type of its defaults (Q8_0);
                                    other codecs 0                            */
+    int         decode_only;    /* 1: a foreign layout trueq reads (io/qlayout)
+                                   but never writes: tq_quantize refuses it,
+                                   self-tests and codec studies skip it      */
 } tq_codec_info;
 
 /* Adding a codec: one file src/codec/<name>.c defining its trait row, one

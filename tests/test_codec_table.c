@@ -25,6 +25,16 @@ static void completeness(void) {
         CHECK(tq_codec_at(id - 1) == &c->info);
 
         TQ_CASE("table: every row has layout, quantize, dequantize, rows decode, range, self-test, defaults");
+        if (c->info.decode_only) {   /* a foreign layout trueq reads: decode traits only, refused by tq_quantize */
+            CHECK_MSG(c->layout && !c->quantize && c->dequantize && c->dequantize_rows && c->block_range &&
+                      !c->selftest, "%s", c->info.name);
+            tq_qparams q = {c->info.id, c->info.default_bits, c->info.default_gran, c->info.default_group, 0, 0, 0, 0};
+            static float w[8 * 128];
+            static uint8_t codes[8 * 128];
+            void *aux[TQ_MAX_AUX] = {codes, codes, codes};
+            CHECK_ERR(tq_quantize(&q, "w", w, 8, 128, codes, aux, 0, &e), e, TQ_E_UNSUPPORTED, "reads but does not write");
+            continue;
+        }
         /* a range rule from the side tensors, or (scales inside the blocks) from the codes */
         CHECK_MSG(c->layout && c->quantize && c->dequantize && c->dequantize_rows &&
                   (!c->block_range != !c->block_range_codes), "%s", c->info.name);
@@ -60,7 +70,7 @@ static void names(void) {
             seen++;
         }
     }
-    CHECK_EQ_INT(seen, 8 + 11);  /* 8 codecs (ggml has no alias; mlx: mlx-affine); sym symmetric linear, affine asym, qins log, qins-log-seeds, rational qins-rat */
+    CHECK_EQ_INT(seen, 10 + 11);  /* 10 codecs (ggml has no alias; mlx: mlx-affine; gptq, gptq-v2 decode only); sym symmetric linear, affine asym, qins log, qins-log-seeds, rational qins-rat */
     CHECK(tq_codec_by_name("SYM")->id == TQ_CODEC_LINEAR_SYM);
     CHECK(tq_codec_by_name("qins-rat")->id == TQ_CODEC_QINS_RATIONAL);
     CHECK(tq_codec_by_name("qins-log-seeds")->id == TQ_CODEC_QINS_LOG_2B);
@@ -121,6 +131,7 @@ static void ranges(void) {
     int tried = 0;
     for (int id = 1; id < TQ_CODEC_COUNT; id++) {
         const tq_codec_impl *c = tq_codec_impl_get((tq_codec_id)id);
+        if (!c->selftest) continue;   /* decode-only rows: no self-test cases */
         const int64_t cols = c->selftest->cols > 0 ? c->selftest->cols : 64;   /* ggml: rows of 256 */
         for (int k = 0; k < c->selftest->ncases; k++) {
             const tq_qparams *q = &c->selftest->cases[k].q;
@@ -180,6 +191,7 @@ static void per_row_flags(void) {
     const int64_t rows = 7, cols = 64;
     for (int id = 1; id < TQ_CODEC_COUNT; id++) {
         const tq_codec_impl *c = tq_codec_impl_get((tq_codec_id)id);
+        if (!c->selftest) continue;   /* decode-only rows: no self-test cases */
         for (int k = 0; k < c->selftest->ncases; k++) {
             const tq_qparams *q = &c->selftest->cases[k].q;
             tq_dtype cd; int64_t cs[2]; tq_aux_desc ad[TQ_MAX_AUX];
@@ -206,6 +218,7 @@ static void selftest_cases(void) {
     CHECK_OK(tq_selftest_run(&r, &n, &e), e);
     for (int id = 1; id < TQ_CODEC_COUNT; id++) {
         const tq_codec_selftest *ts = tq_codec_impl_get((tq_codec_id)id)->selftest;
+        if (!ts) continue;
         if (ts->known) { inblock += ts->ncases; known += ts->nknown; } else side += ts->ncases;
     }
     /* an in-block case checks range only where the vector could be quantized (edges may be refused) */
@@ -219,6 +232,7 @@ static void selftest_cases(void) {
     CHECK_EQ_INT(known_seen, known);
     for (int id = 1; id < TQ_CODEC_COUNT; id++) {
         const tq_codec_impl *c = tq_codec_impl_get((tq_codec_id)id);
+        if (!c->selftest) continue;   /* decode-only rows: no self-test cases */
         for (int k = 0; k < c->selftest->ncases; k++) {
             char name[64];
             tq_qparams_str(&c->selftest->cases[k].q, name, sizeof name);

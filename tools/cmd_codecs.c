@@ -197,7 +197,7 @@ static int study(const char *model_path, bool json, const char *csv_path, int64_
     int nv = 0;
     for (int i = 0; vs && i < tq_codec_count(); i++) {
         const tq_codec_info *ci = tq_codec_at(i);
-        if (only_ci && only_ci != ci) continue;
+        if ((only_ci && only_ci != ci) || ci->decode_only) continue;   /* decode-only layouts cannot be made */
         if (ci->default_ggml_type) {   /* ggml types: studied on request only (--codec ggml), at its default Q8_0 */
             if (!only_ci) continue;
             variant *v = &vs[nv++];

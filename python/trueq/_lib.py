@@ -74,7 +74,7 @@ class CodecInfo(C.Structure):
     _fields_ = [("id", C.c_int), ("name", C.c_char_p), ("summary", C.c_char_p), ("bits_mask", C.c_uint),
                 ("gran_mask", C.c_uint), ("layout", C.c_char_p), ("default_bits", C.c_int),
                 ("default_gran", C.c_int), ("default_group", i64), ("uses_alpha", C.c_int),
-                ("default_ggml_type", C.c_int)]
+                ("default_ggml_type", C.c_int), ("decode_only", C.c_int)]
 
 
 class ConvertOptions(C.Structure):

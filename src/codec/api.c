@@ -76,6 +76,9 @@ tq_status tq_quantize(const tq_qparams *p, const char *tname, const float *w, in
                       void *codes, void *const aux[TQ_MAX_AUX], int allow_nonfinite, tq_error *err) {
     tq_status st = tq_qparams_check(p, tname ? tname : "?", rows, cols, err);
     if (st) return st;
+    if (!tq_codec_impl_get(p->codec)->quantize)
+        return tq_err(err, TQ_E_UNSUPPORTED, "tensor \"%s\": codec %s is a layout trueq reads but does not write",
+                      tname ? tname : "?", tq_codec_impl_get(p->codec)->info.name);
     int64_t n = rows * cols;
     for (int64_t i = 0; i < n; i++) {
         if (!isfinite(w[i])) {

@@ -265,6 +265,6 @@ const tq_codec_impl tq_codec_ggml = {
     {TQ_CODEC_GGML, "ggml", "a ggml block type as in GGUF files (Q4_K, Q8_0, ...): scales inside each block",
      CODE_WIDTHS, 1u << TQ_GRAN_GROUP,
      "codes U8 [rows, cols/block*type_size]: the type's blocks as in the GGUF file; no side tensors", 8,
-     TQ_GRAN_GROUP, 32, 0, TQ_GGML_Q8_0},
+     TQ_GRAN_GROUP, 32, 0, TQ_GGML_Q8_0, 0},
     NULL, ggml_layout, ggml_quantize, ggml_dequantize, tq_codec_rows_sliced, NULL, &SELFTEST,
     1u << TQ_GRAN_GROUP, ggml_range, ggml_params_str, NULL};

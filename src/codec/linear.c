@@ -315,13 +315,13 @@ static const char *const AFF_ALIASES[] = {"affine", "asym", NULL};
 const tq_codec_impl tq_codec_linear_sym = {
     {TQ_CODEC_LINEAR_SYM, "linear-sym", "symmetric linear: s = max|w|/qmax, q = round(w/s) in [-qmax, qmax]",
      LINEAR_BITS, ALL_GRANS, "codes I8 (8-bit) or U8 packed LSB-first as q+2^(b-1); F32 __scale__ per block",
-     8, TQ_GRAN_CHANNEL, 0, 0, 0},
+     8, TQ_GRAN_CHANNEL, 0, 0, 0, 0},
     SYM_ALIASES, sym_layout, sym_quantize, sym_dequantize, tq_codec_rows_sliced, sym_range, &SYM_SELFTEST,
     LINEAR_ROW_LOCAL, NULL, NULL, sym_quantize};
 
 const tq_codec_impl tq_codec_linear_affine = {
     {TQ_CODEC_LINEAR_AFFINE, "linear-affine",
      "affine linear: s = (max-min)/(2^b-1), zero point z, u = round(w/s)+z in [0, 2^b-1]", LINEAR_BITS, ALL_GRANS,
-     "codes U8 (8-bit) or U8 packed LSB-first; F32 __scale__ and U8 __zero__ per block", 8, TQ_GRAN_CHANNEL, 0, 0, 0},
+     "codes U8 (8-bit) or U8 packed LSB-first; F32 __scale__ and U8 __zero__ per block", 8, TQ_GRAN_CHANNEL, 0, 0, 0, 0},
     AFF_ALIASES, aff_layout, aff_quantize, aff_dequantize, tq_codec_rows_sliced, aff_range, &AFF_SELFTEST,
     LINEAR_ROW_LOCAL, NULL, NULL, aff_quantize};

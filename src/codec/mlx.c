@@ -169,6 +169,6 @@ static const char *const MLX_ALIASES[] = {"mlx-affine", NULL};
 const tq_codec_impl tq_codec_mlx = {
     {TQ_CODEC_MLX, "mlx", "MLX affine (mx.quantize): per group s, bias; code 0 is the dominant extreme", MLX_BITS,
      1u << TQ_GRAN_GROUP, "codes U32 [rows, cols*b/32], LSB-first bit stream per row; F32 scales and biases per group",
-     8, TQ_GRAN_GROUP, 64, 0, 0},
+     8, TQ_GRAN_GROUP, 64, 0, 0, 0},
     MLX_ALIASES, mlx_layout, mlx_quantize, mlx_dequantize, tq_codec_rows_sliced, mlx_range, &MLX_SELFTEST,
     1u << TQ_GRAN_GROUP, NULL, NULL, NULL};

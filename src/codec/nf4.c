@@ -172,6 +172,6 @@ const tq_codec_impl tq_codec_nf4 = {
      "bitsandbytes NormalFloat-4: nearest of 16 normal-quantile levels x absmax per block (use group 64)", 1u << 4,
      (1u << TQ_GRAN_TENSOR) | (1u << TQ_GRAN_CHANNEL) | (1u << TQ_GRAN_GROUP),
      "codes U8 [rows, ceil(cols/2)], 2 per byte LSB-first (element 2k low nibble); F32 __scale__ absmax per block",
-     4, TQ_GRAN_GROUP, 64, 0, 0},
+     4, TQ_GRAN_GROUP, 64, 0, 0, 0},
     NULL, nf4_layout, nf4_quantize, nf4_dequantize, tq_codec_rows_sliced, nf4_range, &NF4_SELFTEST,
     (1u << TQ_GRAN_CHANNEL) | (1u << TQ_GRAN_GROUP), NULL, NULL, NULL};

@@ -238,7 +238,7 @@ static const char *const aliases_2b[] = {"qins-log-seeds", NULL};
 
 /* the two layouts differ in their text and in the _1b / _2b functions */
 #define LOG_ROW(id, name, summary, layout_text, v)                                                      \
-    {{id, name, summary, 1u << 8, LOG_GRANS, layout_text, 8, TQ_GRAN_CHANNEL, 0, 0, 0}, aliases##v,       \
+    {{id, name, summary, 1u << 8, LOG_GRANS, layout_text, 8, TQ_GRAN_CHANNEL, 0, 0, 0, 0}, aliases##v,    \
      layout##v, quantize##v, dequantize##v, tq_codec_rows_sliced, range##v, &selftest##v, 1u << TQ_GRAN_CHANNEL, \
      NULL, NULL, NULL}
 

@@ -218,6 +218,6 @@ const tq_codec_impl tq_codec_qins_rational = {
     {TQ_CODEC_QINS_RATIONAL, "qins-rational",
      "QINS rational: e = sign(w)/(1+alpha|w|), u = round((e+1)*127.5); alpha given or calibrated", 1u << 8,
      (1u << TQ_GRAN_TENSOR) | (1u << TQ_GRAN_CHANNEL), "codes U8 [rows, cols]; F32 __alpha__ {alpha, max|w|} per block",
-     8, TQ_GRAN_CHANNEL, 0, 1, 0},
+     8, TQ_GRAN_CHANNEL, 0, 1, 0, 0},
     RAT_ALIASES, rat_layout, rat_quantize, rat_dequantize, tq_codec_rows_sliced, rat_range, &RAT_SELFTEST,
     1u << TQ_GRAN_CHANNEL, NULL, NULL, NULL};

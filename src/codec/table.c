@@ -17,7 +17,9 @@
     X(TQ_CODEC_QINS_RATIONAL, tq_codec_qins_rational)  \
     X(TQ_CODEC_NF4,           tq_codec_nf4)            \
     X(TQ_CODEC_GGML,          tq_codec_ggml)           \
-    X(TQ_CODEC_MLX,           tq_codec_mlx)
+    X(TQ_CODEC_MLX,           tq_codec_mlx)            \
+    X(TQ_CODEC_GPTQ,          tq_codec_gptq)           \
+    X(TQ_CODEC_GPTQ_V2,       tq_codec_gptq_v2)
 
 #define TQ_DECLARE_ROW(id, row) extern const tq_codec_impl row;
 TQ_CODECS(TQ_DECLARE_ROW)
@@ -83,6 +85,14 @@ static tq_status check_row(int k, const tq_codec_impl *c, tq_error *err) {
     const tq_codec_info *ci = &c->info;
     const char *nm = ci->name ? ci->name : "?";
     if ((int)ci->id != k) return tq_err(err, TQ_E_INTERNAL, "codec table: row %d (%s) has id %d", k, nm, (int)ci->id);
+    if (ci->decode_only) {
+        /* a foreign layout read only: no quantize, no self-test (its known
+         * answers are its tool's own decodes, tests/test_qlayout.c) */
+        if (!ci->name || !ci->summary || !ci->layout || !c->layout || c->quantize || !c->dequantize ||
+            !c->dequantize_rows || !c->block_range || c->selftest)
+            return tq_err(err, TQ_E_INTERNAL, "codec table: decode-only row %d (%s) has the wrong traits", k, nm);
+        return TQ_OK;
+    }
     const tq_codec_selftest *ts = c->selftest;
     /* side-tensor codecs: block_range, block(), weight(); in-block codecs:
      * block_range_codes, code_bytes(), known answers */

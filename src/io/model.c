@@ -217,6 +217,20 @@ static tq_status build_tensors(tq_model *m, tq_error *err) {
             m->n++;
         }
     }
+    /* pass 1b: foreign quantized layouts (GPTQ ...: the table of io/qlayout_table.c),
+     * told by names, dtypes, shapes and config.json's quantization object */
+    {
+        cJSON *root;
+        const cJSON *qconf;
+        tq_status st = tq_qlayout_config_load(m->dir, &root, &qconf, err);
+        for (int f = 0; !st && f < m->nfiles; f++) {
+            if (m->files[f].format == TQ_FORMAT_GGUF) continue;
+            tq_qlayout_ctx cx = {&m->files[f], f, m->consumed[f], qconf, m->t, &m->n, &m->names};
+            st = tq_qlayout_claim_file(&cx, err);
+        }
+        cJSON_Delete(root);
+        if (st) return st;
+    }
     /* pass 2: everything else is a plain tensor, or a GGUF tensor stored in
      * ggml blocks: the codec ggml, its blocks the codes (no side tensors) */
     for (int f = 0; f < m->nfiles; f++) {
@@ -498,6 +512,7 @@ void tq_model_close(tq_model *m) {
         if (m->consumed) free(m->consumed[f]);
     }
     free(m->consumed);
+    tq_qlayout_pool_free(&m->names);
     free(m->files);
     free(m->t);
     free(m->sorted);

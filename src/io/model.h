@@ -2,6 +2,7 @@
 #ifndef TQ_MODEL_H
 #define TQ_MODEL_H
 #include "io/format.h"
+#include "io/qlayout.h"
 
 struct tq_model {
     tq_format      format;    /* of the weight files (all shards agree)        */
@@ -15,6 +16,7 @@ struct tq_model {
     int64_t       *sorted;    /* indices into t, sorted by name                */
     uint8_t      **consumed;  /* per file, per entry: 1 if part of a tensor    */
     uint64_t       index_bytes; /* size of model.safetensors.index.json, if any */
+    tq_qlayout_pool names;    /* names of foreign-layout tensors (io/qlayout.h) */
 };
 
 struct tq_gguf;
