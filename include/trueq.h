@@ -36,6 +36,10 @@ extern "C" {
 
 /** @return the library version string, e.g. "0.1.0". */
 const char *tq_version(void);
+/** One line naming the matrix kernels products over stored codes run with
+ *  (the CPU's best ISA or TRUEQ_ISA's: portable, avx2, avx512; "off" under
+ *  TRUEQ_ISA=decode), e.g. "kernels: avx2 (detected; best here avx2)". */
+const char *tq_kernels_info(void);
 
 /* ===== Status and errors ============================================== */
 
@@ -122,6 +126,7 @@ typedef enum tq_codec_id {
     TQ_CODEC_QINS_RATIONAL = 5, /* e = sign(w)/(1+alpha|w|), 8-bit            */
     TQ_CODEC_NF4           = 6, /* bitsandbytes normal-float 4-bit            */
     TQ_CODEC_GGML          = 7, /* a ggml block type (GGUF), tq_qparams.ggml_type */
+    TQ_CODEC_MLX           = 8, /* MLX affine (mx.quantize): U32 codes, scales, biases */
     TQ_CODEC_COUNT
 } tq_codec_id;
 

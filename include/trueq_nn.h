@@ -1,5 +1,5 @@
 /*
- * trueq_nn.h — BERT-family encoders (BERT, MiniLM, bge: BertModel;
+ * trueq_nn.h — BERT-family encoders (BERT, MiniLM, bge: BertModel; RoBERTa;
  * DistilBERT: DistilBertModel) with their classification and sentence-
  * embedding heads, and the BERT WordPiece tokenizer.
  *
@@ -74,6 +74,7 @@ extern "C" {
 typedef enum tq_enc_arch {
     TQ_ENC_BERT       = 1, /* BertModel (MiniLM, bge, ... are BERT)          */
     TQ_ENC_DISTILBERT = 2, /* DistilBertModel                               */
+    TQ_ENC_ROBERTA    = 3, /* RobertaModel                                  */
 } tq_enc_arch;
 
 typedef enum tq_enc_act {
@@ -131,6 +132,9 @@ typedef struct tq_enc_config {
  * TQ_ENC_MAX_LABELS labels.
  */
 tq_status tq_enc_config_find(const char *dir, tq_enc_config *cfg, tq_error *err);
+
+/** The family's name for messages ("BERT", "DistilBERT", "RoBERTa"), or "unknown". */
+const char *tq_enc_arch_name(tq_enc_arch a);
 
 /** @return TQ_ENC_BERT or TQ_ENC_DISTILBERT when model m holds that encoder
  *  (with or without the prefix), else 0. */
@@ -352,6 +356,25 @@ tq_status   tq_tok_encode(const tq_tok *t, const char *text, size_t len, int spe
  * @return TQ_OK; TQ_E_ARG for an id out of range.
  */
 tq_status   tq_tok_decode(const tq_tok *t, const int32_t *ids, int n, char **text, size_t *len, tq_error *err);
+/** The token of an id as the vocabulary spells it (WordPiece "##ing",
+ *  byte-level BPE "\xc4\xa0the" = "Ġthe", sentencepiece "\xe2\x96\x81the"):
+ *  borrowed bytes, *len of them (len may be NULL), or NULL for an id out of
+ *  range. */
+const char *tq_tok_piece(const tq_tok *t, int id, size_t *len);
+/**
+ * Encode text a, and b when non-NULL and non-empty, with the specials the
+ * model gets: WordPiece as tq_wp_encode ([CLS] a [SEP] b [SEP], token types
+ * 0 then 1); another kind with CLS and SEP tokens (RoBERTa's byte-level
+ * BPE) <s> a </s></s> b </s>, token types all 0; any other kind one text
+ * with its own specials (tq_tok_encode) and no pair. max_len > 0 truncates
+ * as tokenizers' LongestFirst (a single text keeps its closing </s>); 0:
+ * WordPiece's own limit, no limit otherwise. Free out with
+ * tq_wp_encoding_free.
+ * @return TQ_OK; TQ_E_UNSUPPORTED for a pair the kind has no format for;
+ *         TQ_E_ARG for a max_len with no room for the specials; encode errors.
+ */
+tq_status   tq_tok_encode_pair(const tq_tok *t, const char *a, const char *b, int max_len, tq_wp_encoding *out,
+                               tq_error *err);
 
 /* ===== Comparing two encoders =========================================== */
 

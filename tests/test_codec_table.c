@@ -60,7 +60,7 @@ static void names(void) {
             seen++;
         }
     }
-    CHECK_EQ_INT(seen, 7 + 10);  /* 7 codecs (ggml has no alias); sym symmetric linear, affine asym, qins log, qins-log-seeds, rational qins-rat */
+    CHECK_EQ_INT(seen, 8 + 11);  /* 8 codecs (ggml has no alias; mlx: mlx-affine); sym symmetric linear, affine asym, qins log, qins-log-seeds, rational qins-rat */
     CHECK(tq_codec_by_name("SYM")->id == TQ_CODEC_LINEAR_SYM);
     CHECK(tq_codec_by_name("qins-rat")->id == TQ_CODEC_QINS_RATIONAL);
     CHECK(tq_codec_by_name("qins-log-seeds")->id == TQ_CODEC_QINS_LOG_2B);

@@ -437,7 +437,7 @@ static void selftest(void) {
     CHECK(tq_codec_by_name("qins-log-2b")->id == TQ_CODEC_QINS_LOG_2B);
     CHECK(tq_codec_by_name("rational")->id == TQ_CODEC_QINS_RATIONAL);
     CHECK(tq_codec_by_name("NF4")->id == TQ_CODEC_NF4);
-    CHECK_EQ_INT(tq_codec_count(), 7);
+    CHECK_EQ_INT(tq_codec_count(), 8);   /* ... ggml, mlx */
     tq_qparams bad = {TQ_CODEC_NF4, 8, TQ_GRAN_GROUP, 64, 0, 0, 0};
     CHECK_ERR(tq_qparams_check(&bad, "x", 2, 128, &e), e, TQ_E_ARG, "does not support 8 bits");
     tq_qparams lg = {TQ_CODEC_QINS_LOG, 8, TQ_GRAN_GROUP, 64, 0, 0, 0};

@@ -11,6 +11,7 @@
  */
 #include "tq_test.h"
 #include "trueq_nn.h"
+#include <cblas.h>
 #include <string.h>
 #include <stdlib.h>
 
@@ -54,7 +55,9 @@ static void case_gran(const char *src, tq_granularity g, int group, int emb, con
     CHECK_OK(m ? TQ_OK : err.status, err);
     if (!m) return;
     tq_enc_opts keep = {.keep_int8 = 1};
+    setenv("TRUEQ_ISA", "decode", 1);   /* codes decoded to float tiles: the float path's bytes */
     tq_enc *f = tq_enc_open(m, NULL, &err), *k = tq_enc_open_ex(m, NULL, &keep, &err);
+    unsetenv("TRUEQ_ISA");
     CHECK_OK(f && k ? TQ_OK : err.status, err);
     if (f && k) {
         CHECK_EQ_INT(tq_enc_int8_matrices(f), 0);
@@ -112,6 +115,59 @@ static void case_fallback(const char *src, tq_codec_id codec, int bits, const ch
     tq_model_close(m);
 }
 
+/* keep_int8 through the kernels (src/kern/, activations quantized per row):
+ * within docs/kernels.md's bound of the float path, and the same bytes for
+ * 1, 2 and 3 threads and for every ISA this CPU runs (I8 is exact integer
+ * arithmetic with the same float steps everywhere). */
+static void case_kern(const char *src, tq_granularity g, int group, const char *name) {
+    char out[1024];
+    snprintf(out, sizeof out, "%s/kern-%s", tq_t_tmpdir(), name);
+    tq_qparams q = {.codec = TQ_CODEC_LINEAR_SYM, .bits = 8, .gran = g, .group = group};
+    tq_error err = {0};
+    CHECK_OK(convert(src, out, &q, 0, &err), err);
+    tq_model *m = tq_model_open(out, &err);
+    if (!m) { CHECK_OK(err.status, err); return; }
+    tq_enc_opts keep = {.keep_int8 = 1};
+    tq_enc *f = tq_enc_open(m, NULL, &err);
+    float *hf = malloc(sizeof(float) * B * S * DIM), *h1 = malloc(sizeof(float) * B * S * DIM),
+          *h2 = malloc(sizeof(float) * B * S * DIM);
+    float lf[B * 3], l1[B * 3], l2[B * 3];
+    CHECK_OK(f ? run(f, hf, lf, &err) : err.status, err);
+    int saved = openblas_get_num_threads();
+    static const char *const isas[] = {"portable", "avx2", "avx512"};
+    for (int i = 0; i < 3; i++) {
+        setenv("TRUEQ_ISA", isas[i], 1);   /* one this CPU lacks runs the best it has */
+        tq_enc *k = tq_enc_open_ex(m, NULL, &keep, &err);
+        unsetenv("TRUEQ_ISA");
+        CHECK_OK(k ? TQ_OK : err.status, err);
+        if (!k) continue;
+        for (int t = 1; t <= 3; t++) {
+            openblas_set_num_threads(t);
+            CHECK_OK(run(k, t == 1 && i == 0 ? h1 : h2, t == 1 && i == 0 ? l1 : l2, &err), err);
+            if (t > 1 || i > 0)
+                CHECK_MSG(!memcmp(h1, h2, sizeof(float) * B * S * DIM) && !memcmp(l1, l2, sizeof l1),
+                          "%s: %s with %d threads differs from portable with 1", name, isas[i], t);
+        }
+        tq_enc_free(k);
+    }
+    openblas_set_num_threads(saved);
+    double se = 0, sr = 0, md = 0, ml = 0;
+    for (int i = 0; i < B * S * DIM; i++) {
+        double d = (double)h1[i] - hf[i];
+        se += d * d;
+        sr += (double)hf[i] * hf[i];
+        md = fabs(d) > md ? fabs(d) : md;
+    }
+    for (int i = 0; i < B * 3; i++) ml = fabs((double)l1[i] - lf[i]) > ml ? fabs((double)l1[i] - lf[i]) : ml;
+    double rel = sqrt(se / sr);
+    printf("  %s: kernels vs float32: relative rms %.3g, max |dh| %.3g, max |dlogit| %.3g\n", name, rel, md, ml);
+    CHECK_MSG(rel > 0 && rel < 0.02, "%s: relative rms error %g (docs/kernels.md: < 0.02)", name, rel);
+    CHECK_MSG(ml < 0.05, "%s: logits move by %g", name, ml);
+    free(hf); free(h1); free(h2);
+    tq_enc_free(f);
+    tq_model_close(m);
+}
+
 /* keep_quantized: every codec held as stored codes, byte-identical outputs. */
 static void case_any(const char *src, const tq_qparams *q, const char *name) {
     char out[1024];
@@ -120,7 +176,9 @@ static void case_any(const char *src, const tq_qparams *q, const char *name) {
     CHECK_OK(convert(src, out, q, 1, &err), err);
     tq_model *m = tq_model_open(out, &err);
     tq_enc_opts keep = {.keep_quantized = 1};
+    setenv("TRUEQ_ISA", "decode", 1);
     tq_enc *f = m ? tq_enc_open(m, NULL, &err) : NULL, *k = m ? tq_enc_open_ex(m, NULL, &keep, &err) : NULL;
+    unsetenv("TRUEQ_ISA");
     CHECK_OK(f && k ? TQ_OK : err.status, err);
     if (f && k) {
         CHECK_MSG(tq_enc_int8_matrices(k) == 6 * LAYERS + 1, "%s: %d matrices kept", name, tq_enc_int8_matrices(k));
@@ -159,6 +217,11 @@ void tq_tests(void) {
     case_gran(src, TQ_GRAN_TENSOR, 0, 0, "tensor");
     TQ_CASE("keep_int8, group-wise scales (32): byte-identical");
     case_gran(src, TQ_GRAN_GROUP, 32, 0, "group32");
+    TQ_CASE("keep_int8 through the kernels, per channel: within the documented error, bytes independent of threads and ISA");
+    case_kern(src, TQ_GRAN_CHANNEL, 0, "channel");
+    TQ_CASE("keep_int8 through the kernels, per tensor and per group (32)");
+    case_kern(src, TQ_GRAN_TENSOR, 0, "tensor");
+    case_kern(src, TQ_GRAN_GROUP, 32, "group32");
     TQ_CASE("keep_int8 falls back to float32 for affine 8-bit and 4-bit codes");
     case_fallback(src, TQ_CODEC_LINEAR_AFFINE, 8, "affine8");
     case_fallback(src, TQ_CODEC_LINEAR_SYM, 4, "sym4");

@@ -50,19 +50,24 @@ static void write_text(const char *dir, const char *name, const char *text) {
 
 /* A tiny BertForSequenceClassification: vocab 60, dim 12, 3 heads, hidden 20,
  * 2 layers, max_pos 16, 2 types, 3 labels; `skip` omits a tensor, `bad`
- * gives one the wrong shape; head = 0 leaves out pooler and classifier. */
+ * gives one the wrong shape; head = 0 leaves out pooler and classifier.
+ * rob: a RobertaForSequenceClassification of the same sizes instead
+ * (roberta. prefix, 1 type, pad_token_id 1, max_pos 16 + 2, the
+ * classifier.dense / classifier.out_proj head). */
 enum { TV = 60, TD = 12, TH = 3, TF = 20, TL = 2, TP = 16, NLAB = 3 };
-static void tiny_bert(const char *dir, int head, const char *skip, const char *bad, const char *act) {
+static void tiny_enc(const char *dir, int head, const char *skip, const char *bad, const char *act, int rob) {
     tw w = {.n = 0};
     uint64_t rng = 42;
     char nm[200];
+    const char *P = rob ? "roberta." : "bert.";
 #define ADD(name, r, c, mean, std) do { if (!skip || strcmp(skip, name)) \
         tw_add(&w, name, (bad && !strcmp(bad, name)) ? (r) + 1 : (r), c, &rng, mean, std); } while (0)
-    ADD("bert.embeddings.word_embeddings.weight", TV, TD, 0, 0.5f);
-    ADD("bert.embeddings.position_embeddings.weight", TP, TD, 0, 0.3f);
-    ADD("bert.embeddings.token_type_embeddings.weight", 2, TD, 0, 0.3f);
-    ADD("bert.embeddings.LayerNorm.gamma", TD, 0, 1, 0.1f);   /* the older names */
-    ADD("bert.embeddings.LayerNorm.beta", TD, 0, 0, 0.1f);
+#define ADDP(name, r, c, mean, std) do { snprintf(nm, sizeof nm, "%s%s", P, name); ADD(nm, r, c, mean, std); } while (0)
+    ADDP("embeddings.word_embeddings.weight", TV, TD, 0, 0.5f);
+    ADDP("embeddings.position_embeddings.weight", TP + 2 * rob, TD, 0, 0.3f);
+    ADDP("embeddings.token_type_embeddings.weight", 2 - rob, TD, 0, 0.3f);
+    ADDP("embeddings.LayerNorm.gamma", TD, 0, 1, 0.1f);   /* the older names */
+    ADDP("embeddings.LayerNorm.beta", TD, 0, 0, 0.1f);
     static const char *const parts[8] = {"attention.self.query", "attention.self.key", "attention.self.value",
                                          "attention.output.dense", "attention.output.LayerNorm", "intermediate.dense",
                                          "output.dense", "output.LayerNorm"};
@@ -70,31 +75,43 @@ static void tiny_bert(const char *dir, int head, const char *skip, const char *b
     for (int l = 0; l < TL; l++)
         for (int k = 0; k < 8; k++) {
             int ln = cols[k] == 0;
-            snprintf(nm, sizeof nm, "bert.encoder.layer.%d.%s.weight", l, parts[k]);
+            snprintf(nm, sizeof nm, "%sencoder.layer.%d.%s.weight", P, l, parts[k]);
             ADD(nm, rows[k], cols[k], ln ? 1.0f : 0.0f, ln ? 0.1f : 0.4f);
-            snprintf(nm, sizeof nm, "bert.encoder.layer.%d.%s.bias", l, parts[k]);
+            snprintf(nm, sizeof nm, "%sencoder.layer.%d.%s.bias", P, l, parts[k]);
             ADD(nm, rows[k], 0, 0, 0.1f);
         }
-    if (head) {
+    if (head && rob) {
+        ADD("classifier.dense.weight", TD, TD, 0, 0.4f);
+        ADD("classifier.dense.bias", TD, 0, 0, 0.1f);
+        ADD("classifier.out_proj.weight", NLAB, TD, 0, 0.4f);
+        ADD("classifier.out_proj.bias", NLAB, 0, 0, 0.1f);
+    } else if (head) {
         ADD("bert.pooler.dense.weight", TD, TD, 0, 0.4f);
         ADD("bert.pooler.dense.bias", TD, 0, 0, 0.1f);
         ADD("classifier.weight", NLAB, TD, 0, 0.4f);
         ADD("classifier.bias", NLAB, 0, 0, 0.1f);
     }
+#undef ADDP
 #undef ADD
     tw_write(&w, dir);
     char cfg[1024];
     snprintf(cfg, sizeof cfg,
-             "{\"model_type\": \"bert\", \"vocab_size\": %d, \"hidden_size\": %d, \"num_attention_heads\": %d, "
+             "{\"model_type\": \"%s\", \"vocab_size\": %d, \"hidden_size\": %d, \"num_attention_heads\": %d, "
              "\"intermediate_size\": %d, \"num_hidden_layers\": %d, \"max_position_embeddings\": %d, "
-             "\"type_vocab_size\": 2, \"layer_norm_eps\": 1e-12, \"hidden_act\": \"%s\", \"pad_token_id\": 0, "
+             "\"type_vocab_size\": %d, \"layer_norm_eps\": 1e-12, \"hidden_act\": \"%s\", \"pad_token_id\": %d, "
              "\"position_embedding_type\": \"absolute\", \"id2label\": {\"0\": \"a\", \"1\": \"b\", \"2\": \"c\"}}",
-             TV, TD, TH, TF, TL, TP, act);
+             rob ? "roberta" : "bert", TV, TD, TH, TF, TL, TP + 2 * rob, 2 - rob, act, rob);
     write_text(dir, "config.json", cfg);
+}
+
+static void tiny_bert(const char *dir, int head, const char *skip, const char *bad, const char *act) {
+    tiny_enc(dir, head, skip, bad, act, 0);
 }
 
 /* ---- the double-precision reference forward pass -------------------------------- */
 
+/* bert: 1 BERT, 0 DistilBERT, 2 RoBERTa (BERT's names; positions from
+ * padding_idx + 1 over the non-pad ids; the dense / out_proj head) */
 typedef struct refm { const tq_model *m; const char *pre; int bert; } refm;
 
 static double *ref_w(const refm *r, const char *name, int raw) {
@@ -147,9 +164,11 @@ static void ref_forward(const refm *r, const tq_enc_config *c, const tq_enc_batc
     for (int s = 0; s < b->batch; s++) {
         double *x = hid + (size_t)s * S * D;
         const int32_t *ids = b->ids + (size_t)s * S, *mk = b->mask ? b->mask + (size_t)s * S : NULL;
-        for (int i = 0; i < S; i++) {
+        for (int i = 0, n = 0; i < S; i++) {
+            int pi = i;
+            if (r->bert == 2) pi = ids[i] == c->pad_token_id ? c->pad_token_id : c->pad_token_id + ++n;
             for (int d = 0; d < D; d++)
-                x[i * D + d] = word[(size_t)ids[i] * D + d] + pos[(size_t)i * D + d] +
+                x[i * D + d] = word[(size_t)ids[i] * D + d] + pos[(size_t)pi * D + d] +
                                (type ? type[(size_t)(b->type_ids ? b->type_ids[(size_t)s * S + i] : 0) * D + d] : 0);
             ref_ln(x + i * D, lw, lb, D, c->ln_eps);
         }
@@ -198,9 +217,13 @@ static void ref_forward(const refm *r, const tq_enc_config *c, const tq_enc_batc
             for (int k = 0; k < 8; k++) { free(W[k]); free(B[k]); }
         }
         if (logits) {
-            double *pw = r->bert ? ref_w(r, "pooler.dense.weight", 0) : ref_w(r, "pre_classifier.weight", 1);
-            double *pb = r->bert ? ref_w(r, "pooler.dense.bias", 0) : ref_w(r, "pre_classifier.bias", 1);
-            double *cw = ref_w(r, "classifier.weight", 1), *cb = ref_w(r, "classifier.bias", 1);
+            int rob = r->bert == 2;
+            double *pw = rob ? ref_w(r, "classifier.dense.weight", 1) : r->bert ? ref_w(r, "pooler.dense.weight", 0)
+                                                                          : ref_w(r, "pre_classifier.weight", 1);
+            double *pb = rob ? ref_w(r, "classifier.dense.bias", 1) : r->bert ? ref_w(r, "pooler.dense.bias", 0)
+                                                                        : ref_w(r, "pre_classifier.bias", 1);
+            double *cw = ref_w(r, rob ? "classifier.out_proj.weight" : "classifier.weight", 1);
+            double *cb = ref_w(r, rob ? "classifier.out_proj.bias" : "classifier.bias", 1);
             ref_lin(t, pw, pb, x, D, D);
             for (int d = 0; d < D; d++) t[d] = r->bert ? tanh(t[d]) : (t[d] > 0 ? t[d] : 0);
             ref_lin(logits + (size_t)s * c->n_labels, cw, cb, t, c->n_labels, D);
@@ -305,14 +328,15 @@ static void run_model(tq_enc *e, const tq_model *m, const char *pre, int bert, c
     for (int s = 0; s < B; s++)
         for (int p = 0; p < S; p++) {
             int i = s * S + p;
-            ids[i] = p < len[s] ? (int32_t)(tq_t_rand(&rng) % (uint32_t)c->vocab_size) : 0;
-            types[i] = bert && p >= len[s] / 2 && p < len[s];
+            ids[i] = p < len[s] ? (int32_t)(tq_t_rand(&rng) % (uint32_t)c->vocab_size) : c->pad_token_id;
+            types[i] = bert == 1 && p >= len[s] / 2 && p < len[s];
             mask[i] = p < len[s];
         }
     int D = c->dim, NL = c->n_labels;
     float hidden[B * S * 64], pooled[B * 64], logits[B * 8], *layers = malloc(sizeof(float) * (size_t)(c->n_layers + 1) * B * S * D);
     double ref[B * S * 64], rlog[B * 8];
-    tq_enc_batch b = {B, S, ids, bert ? types : NULL, mask};
+    if (bert == 2) ids[3] = c->pad_token_id;   /* a pad id inside a sequence sits at padding_idx (by id, not mask) */
+    tq_enc_batch b = {B, S, ids, bert == 1 ? types : NULL, mask};
     tq_enc_out o = {hidden, pooled, NL ? logits : NULL, layers};
     tq_error err = {0};
     CHECK_OK(tq_enc_forward(e, &b, &o, &err), err);
@@ -333,7 +357,7 @@ static void run_model(tq_enc *e, const tq_model *m, const char *pre, int bert, c
         }
     CHECK_MSG(pd < 2e-5, "pooled %g", pd);
     /* a sequence's outputs do not depend on its batch-mates or on padding */
-    tq_enc_batch b1 = {1, len[1], ids + S, bert ? types + S : NULL, NULL};
+    tq_enc_batch b1 = {1, len[1], ids + S, bert == 1 ? types + S : NULL, NULL};
     float h1[64 * 9];
     tq_enc_out o1 = {.hidden = h1};
     CHECK_OK(tq_enc_forward(e, &b1, &o1, &err), err);
@@ -381,6 +405,60 @@ static void models(void) {
         tq_enc_free(e);
         tq_model_close(m);
     }
+
+    TQ_CASE("tiny RoBERTa with head (roberta. prefix, positions from padding_idx + 1, dense/out_proj head)");
+    snprintf(dir, sizeof dir, "%s/roberta", tq_t_tmpdir());
+    tiny_enc(dir, 1, NULL, NULL, "gelu", 1);
+    m = tq_model_open(dir, &err);
+    e = m ? tq_enc_open(m, NULL, &err) : NULL;
+    CHECK_OK(e ? TQ_OK : err.status, err);
+    if (e) {
+        const tq_enc_config *c = tq_enc_config_of(e);
+        CHECK(c->arch == TQ_ENC_ROBERTA && c->pad_token_id == 1 && c->type_vocab_size == 1 && tq_enc_has_head(e));
+        CHECK(!strcmp(tq_enc_arch_name(c->arch), "RoBERTa"));
+        int64_t want = TV * TD + (TP + 2) * TD + TD + 2 * TD +
+                       TL * (4 * TD * TD + 4 * TD + 2 * TD + 2 * TF * TD + TF + TD + 2 * TD) + TD * TD + TD + NLAB * TD + NLAB;
+        CHECK_EQ_INT(tq_enc_param_count(e), want);
+        run_model(e, m, "roberta.", 2, "tiny RoBERTa");
+        /* positions: 18 - padding_idx 1 - 1 = 16 tokens at most */
+        int32_t ids[17] = {0};
+        float hid[17 * TD];
+        tq_enc_batch b = {1, 17, ids, NULL, NULL};
+        tq_enc_out o = {.hidden = hid};
+        CHECK_ERR(tq_enc_forward(e, &b, &o, &err), err, TQ_E_ARG, "beyond 16 (max_position_embeddings 18 less padding_idx 1");
+        b.seq = 16;
+        CHECK_OK(tq_enc_forward(e, &b, &o, &err), err);
+        int32_t ty[2] = {0, 1};
+        tq_enc_batch bt = {1, 2, ids, ty, NULL};
+        CHECK_ERR(tq_enc_forward(e, &bt, &o, &err), err, TQ_E_ARG, "token type 1 is outside [0, 1)");
+    }
+    tq_enc_free(e);
+    tq_model_close(m);
+    /* a padding_idx with no position after it is refused when the encoder opens */
+    {
+        tq_enc_config c;
+        m = tq_model_open(dir, &err);
+        CHECK_OK(tq_enc_config_find(dir, &c, &err), err);
+        c.pad_token_id = c.max_pos - 1;
+        e = m ? tq_enc_open(m, &c, &err) : NULL;
+        CHECK(e == NULL && err.status == TQ_E_ARG && strstr(err.msg, "invalid configuration") != NULL);
+        tq_enc_free(e);
+        tq_model_close(m);
+    }
+    TQ_CASE("tiny RoBERTa without a head: a missing classifier.out_proj leaves no head; dense alone is no head");
+    tiny_enc(dir, 1, "classifier.out_proj.weight", NULL, "gelu", 1);
+    m = tq_model_open(dir, &err);
+    e = m ? tq_enc_open(m, NULL, &err) : NULL;
+    CHECK_OK(e ? TQ_OK : err.status, err);
+    CHECK(e && !tq_enc_has_head(e));
+    tq_enc_free(e);
+    tq_model_close(m);
+    tiny_enc(dir, 1, "classifier.dense.bias", NULL, "gelu", 1);
+    m = tq_model_open(dir, &err);
+    e = m ? tq_enc_open(m, NULL, &err) : NULL;
+    CHECK(e == NULL && err.status == TQ_E_NOTFOUND && strstr(err.msg, "\"classifier.dense.bias\"") != NULL);
+    tq_enc_free(e);
+    tq_model_close(m);
 
     TQ_CASE("small synthetic DistilBERT with head (distilbert. prefix): forward vs double reference");
     snprintf(dir, sizeof dir, "%s/distil", tq_t_tmpdir());
@@ -517,7 +595,7 @@ static void errors(void) {
 
     TQ_CASE("config errors: each bad key has its own message naming file and key");
     static const struct { const char *json; tq_status st; const char *msg; } bad[] = {
-        {"{\"model_type\": \"roberta\"}", TQ_E_UNSUPPORTED, "\"model_type\" is \"roberta\""},
+        {"{\"model_type\": \"deberta\"}", TQ_E_UNSUPPORTED, "\"model_type\" is \"deberta\""},
         {"{\"model_type\": \"bert\", \"hidden_act\": \"swish\"}", TQ_E_UNSUPPORTED, "\"hidden_act\" is \"swish\""},
         {"{\"model_type\": \"distilbert\", \"activation\": 3}", TQ_E_FORMAT, "\"activation\" must be a string"},
         {"{\"model_type\": \"bert\", \"num_attention_heads\": \"12\"}", TQ_E_FORMAT, "\"num_attention_heads\" must be an integer"},

@@ -6,6 +6,7 @@
 #include "trueq_llama.h"
 #include "io/container.h"
 #include "io/model.h"
+#include <cblas.h>
 #include <stdlib.h>
 
 /* ---- writing test models ------------------------------------------------- */
@@ -714,7 +715,9 @@ static void t_compare(void) {
             CHECK_MSG(fabs(r.ppl_b / r.ppl_a - 1) < 0.05, "perplexity %g vs %g", r.ppl_b, r.ppl_a);
             /* the same codes multiplied as int8 */
             tq_llama_opts o = {.keep_int8 = 1};
+            setenv("TRUEQ_ISA", "decode", 1);   /* codes decoded to float tiles: the float path's bytes */
             tq_llama *q8 = tq_llama_open_ex(qm, &c, &o, &err);
+            unsetenv("TRUEQ_ISA");
             CHECK_OK(q8 ? TQ_OK : err.status, err);
             if (q8) {
                 CHECK_EQ_INT(tq_llama_int8_matrices(q8), 35);   /* 7 matrices x 5 layers */
@@ -726,6 +729,31 @@ static void t_compare(void) {
                 printf("  int8 kept vs decoded: KL %.3g, agreement %.3f\n", r8.kl_mean, r8.top1_agree);
                 CHECK_MSG(r8.kl_mean < 1e-7 && r8.top1_agree == 1.0, "kl %g agree %g", r8.kl_mean, r8.top1_agree);
                 tq_llama_free(q8);
+            }
+            /* the kernels (activations quantized per row): within docs/kernels.md's bound of the decoded path */
+            tq_llama *qk = tq_llama_open_ex(qm, &c, &o, &err);
+            CHECK_OK(qk ? TQ_OK : err.status, err);
+            if (qk) {
+                tq_llama_cmp rk;
+                CHECK_OK(tq_llama_compare(q, qk, ids, n, TQ_SPM_BOS, &rk, &err), err);
+                printf("  int8 kernels vs decoded: KL %.3g, agreement %.3f\n", rk.kl_mean, rk.top1_agree);
+                /* the kernels on the pool: the same logits for 1, 2 and 3 threads */
+                int V = 512, saved = openblas_get_num_threads();
+                float *lg[3];
+                for (int th = 0; th < 3; th++) {
+                    openblas_set_num_threads(th + 1);
+                    lg[th] = malloc(sizeof(float) * (size_t)V);
+                    tq_llama_state *st = tq_llama_state_create(qk, 8, &err);
+                    for (int p = 0; st && p < 4; p++) CHECK_OK(tq_llama_forward(qk, st, 1 + 7 * p, p, lg[th], &err), err);
+                    tq_llama_state_free(st);
+                }
+                openblas_set_num_threads(saved);
+                CHECK_MSG(!memcmp(lg[0], lg[1], sizeof(float) * (size_t)V) && !memcmp(lg[0], lg[2], sizeof(float) * (size_t)V),
+                          "logits depend on the thread count");
+                for (int th = 0; th < 3; th++) free(lg[th]);
+                CHECK_MSG(rk.kl_mean > 0 && rk.kl_mean < 2e-3 && rk.top1_agree >= 0.95, "kl %g agree %g", rk.kl_mean,
+                          rk.top1_agree);
+                tq_llama_free(qk);
             }
             tq_llama_free(q);
         }
@@ -743,7 +771,9 @@ static void t_compare(void) {
     CHECK_OK(qm ? TQ_OK : err.status, err);
     if (qm) {
         tq_llama_opts o = {.keep_int8 = 1};
+        setenv("TRUEQ_ISA", "decode", 1);   /* the decoded-tile path: the float path's bytes */
         tq_llama *qd = tq_llama_open(qm, &c, &err), *qk = tq_llama_open_ex(qm, &c, &o, &err);
+        unsetenv("TRUEQ_ISA");
         CHECK(qd && qk);
         if (qd && qk) {
             CHECK_EQ_INT(tq_llama_int8_matrices(qk), 35);

@@ -50,7 +50,8 @@ void tq_tests(void) {
     CHECK(tq_arch_at(tq_arch_count()) == NULL);
     CHECK(tq_arch_by_name("gpt2") == NULL);
     CHECK(tq_arch_by_model_type(TQ_FAMILY_ENCODER, "distilbert") == &tq_arch_distilbert);
-    CHECK(tq_arch_by_model_type(TQ_FAMILY_ENCODER, "roberta") == NULL);
+    CHECK(tq_arch_by_model_type(TQ_FAMILY_ENCODER, "roberta") == &tq_arch_roberta);
+    CHECK(tq_arch_by_model_type(TQ_FAMILY_ENCODER, "deberta") == NULL);
 
     TQ_CASE("table: an incomplete row is refused, naming the gap");
     tq_arch broken = tq_arch_bert;

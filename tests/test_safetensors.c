@@ -284,6 +284,12 @@ static void reference_cases(void) {
     h = "{\"e\":{\"dtype\":\"F32\",\"shape\":[2,0],\"data_offsets\":[0,0]}}";
     expect_ok("acc_empty.safetensors", h, strlen(h), 0, NULL, 0, 1);
     expect_ok("acc_ws.safetensors", "\t\n{}\r ", 6, 0, NULL, 0, 0);
+    /* "__metadata__": null is no metadata (the reference reads an Option of a map;
+     * mx.save_safetensors without metadata and some converters write it) */
+    h = "{\"__metadata__\":null,\"a\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[0,2]}}";
+    expect_ok("acc_metanull.safetensors", h, strlen(h), 0, "xy", 2, 1);
+    h = "{\"__metadata__\":{},\"a\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[0,2]}}";
+    expect_ok("acc_metaempty.safetensors", h, strlen(h), 0, "xy", 2, 1);
     h = "{\"a\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[0,2],\"extra\":1},"
         "\"b\":{\"dtype\":\"U8\",\"shape\":[0],\"data_offsets\":[2,2]}}";   /* unknown field ignored; empty at the end */
     expect_ok("acc_extra.safetensors", h, strlen(h), 0, "xy", 2, 2);
@@ -427,6 +433,10 @@ static void corrupt_matrix(void) {
     TQ_CASE("corrupt matrix: __metadata__");
     FAILS("c_metaarr.safetensors", "{\"__metadata__\":[\"a\"]}", 0, TQ_E_FORMAT, "__metadata__ is not an object");
     FAILS("c_metastr.safetensors", "{\"__metadata__\":\"pt\"}", 0, TQ_E_FORMAT, "__metadata__ is not an object");
+    /* null is accepted (reference_cases); the reference refuses every other non-map */
+    FAILS("c_metabool.safetensors", "{\"__metadata__\":true}", 0, TQ_E_FORMAT, "__metadata__ is not an object");
+    FAILS("c_metaint.safetensors", "{\"__metadata__\":1}", 0, TQ_E_FORMAT, "__metadata__ is not an object");
+    FAILS("c_metafalse.safetensors", "{\"__metadata__\":false}", 0, TQ_E_FORMAT, "__metadata__ is not an object");
     FAILS("c_metanum.safetensors", "{\"__metadata__\":{\"format\":\"pt\",\"n\":1}}", 0, TQ_E_FORMAT,
           "__metadata__ value for \"n\" is not a string");
     FAILS("c_metaobj.safetensors", "{\"__metadata__\":{\"o\":{}}}", 0, TQ_E_FORMAT, "__metadata__ value for \"o\" is not a string");

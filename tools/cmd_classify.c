@@ -6,9 +6,10 @@
 static const char SYNOPSIS[] =
     "MODEL PREMISE [HYPOTHESIS] [--ids FILE] [--keep-int8] [--json]";
 static const char DESCRIPTION[] =
-    "Run a BertForSequenceClassification or DistilBertForSequenceClassification\n"
-    "checkpoint (original or trueq-quantized) on one text or a sentence pair\n"
-    "(e.g. MNLI premise and hypothesis: [CLS] premise [SEP] hypothesis [SEP]) and\n"
+    "Run a Bert-, DistilBert- or RobertaForSequenceClassification checkpoint\n"
+    "(original or trueq-quantized) on one text or a sentence pair (e.g. MNLI\n"
+    "premise and hypothesis: [CLS] premise [SEP] hypothesis [SEP]; RoBERTa:\n"
+    "<s> premise </s></s> hypothesis </s>) and\n"
     "print the predicted label and the probability of every label (softmax of\n"
     "the logits; names from config.json's id2label). A multi-label head\n"
     "(problem_type multi_label_classification) gets a sigmoid per label and lists\n"
@@ -37,7 +38,7 @@ static int run(const tqc_ctx *cx, void *va) {
     const tq_enc_config *c = tq_enc_config_of(S.e);
     if (!tq_enc_has_head(S.e)) {
         rc = tqc_error(cmd, "%s has no sequence-classification head (classifier.weight; for DistilBERT also "
-                       "pre_classifier.weight); for sentence embeddings use trueq embed", S.path);
+                       "pre_classifier.weight; for RoBERTa classifier.dense and classifier.out_proj); for sentence embeddings use trueq embed", S.path);
         goto out;
     }
     const int nl = c->n_labels;

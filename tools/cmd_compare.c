@@ -3,7 +3,7 @@
  *
  * Both models run the same forward pass on the same inputs and are compared
  * like with like (the seeds compared one model's output with the other's raw
- * embeddings). Encoders (BERT, DistilBERT) are handled here; Llama-style
+ * embeddings). Encoders (BERT, DistilBERT, RoBERTa) are handled here; Llama-style
  * decoders go to compare_decoder.c.
  */
 #include "encoder_cli.h"
@@ -15,7 +15,7 @@ static const char SYNOPSIS[] =
     "ORIG QUANT [--texts FILE | --ids FILE] [--batch N] [--json]\n"
     "                     [--min-cos X] [--max-mse X] [--min-agree F] [--keep-int8]";
 static const char DESCRIPTION[] =
-    "Run the same C forward pass on two BERT-family encoders (e.g. a model and its\n"
+    "Run the same C forward pass on two BERT-family or RoBERTa encoders (e.g. a model and its\n"
     "quantized copy) over the same inputs and compare like with like:\n"
     "  sentence embeddings   cosine, mean and worst (with the input)\n"
     "  token states          cosine of every real token's last hidden state,\n"
@@ -103,7 +103,7 @@ static void print_text(const tqc_enc_side *A, const tqc_enc_side *B, const char 
                        const tq_enc_cmp *r, long batch) {
     const tq_enc_config *c = tq_enc_config_of(A->e);
     char b1[32], b2[32];
-    printf("encoder comparison (%s, %d layers, dim %d)\n", c->arch == TQ_ENC_BERT ? "BERT" : "DistilBERT",
+    printf("encoder comparison (%s, %d layers, dim %d)\n", tq_enc_arch_name(c->arch),
            c->n_layers, c->dim);
     printf("  orig              %s\n  quant             %s\n", A->path, B->path);
     printf("  inputs            %s: %d sequences (%d pairs), %lld tokens\n", src, r->sequences, in->pairs,

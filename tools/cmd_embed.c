@@ -1,4 +1,4 @@
-/* cmd_embed.c — `trueq embed MODEL TEXT...`: sentence embeddings from a BERT/DistilBERT encoder. */
+/* cmd_embed.c — `trueq embed MODEL TEXT...`: sentence embeddings from a BERT/DistilBERT/RoBERTa encoder. */
 #include "encoder_cli.h"
 #include <stdlib.h>
 
@@ -7,8 +7,8 @@ static const char SYNOPSIS[] =
     "                   [--normalize | --no-normalize] [--batch N] [--keep-int8] [--json]";
 static const char DESCRIPTION[] =
     "Sentence embeddings from a BERT-family encoder (BERT, MiniLM, bge: BertModel;\n"
-    "DistilBERT), original or trueq-quantized. Each text is tokenised with the\n"
-    "model's WordPiece vocabulary ([CLS] text [SEP], truncated to the model's\n"
+    "DistilBERT; RoBERTa), original or trueq-quantized. Each text is tokenised with\n"
+    "the model's tokenizer ([CLS] text [SEP]; RoBERTa <s> text </s>; truncated to the model's\n"
     "limit), run through the encoder, and pooled. The pooling and normalisation\n"
     "come from a sentence-transformers layout beside the weights (modules.json,\n"
     "1_Pooling/config.json), else mean pooling without normalisation.\n"
@@ -92,6 +92,6 @@ static const tqc_opt OPTS[] = {
     TQC_ENC_OPT_KEEP_INT8(embed_args, po.keep_int8),
 };
 
-const tqc_command tqc_cmd_embed = {.name = "embed", .summary = "sentence embeddings from a BERT/DistilBERT/MiniLM encoder",
+const tqc_command tqc_cmd_embed = {.name = "embed", .summary = "sentence embeddings from a BERT/DistilBERT/MiniLM/RoBERTa encoder",
     .synopsis = SYNOPSIS, .description = DESCRIPTION, .epilog = EPILOG, TQC_OPTS(OPTS), .has_json = true,
     .min_pos = 1, .max_pos = -1, .pos_names = "MODEL and texts", TQC_ARGS(embed_args, &DEFAULTS), .run = run, .route = NULL};

@@ -7,7 +7,7 @@
 
 static const char SYNOPSIS[] =
     "MODEL [--prompt P | --ids FILE] [--steps N] [--temperature T] [--top-p P]\n"
-    "                      [--seed S] [--config FILE] [--tokenizer FILE] [--keep-int8] [--quiet]";
+    "                      [--seed S] [--config FILE] [--tokenizer FILE] [--keep-int8] [--keep-quantized] [--quiet]";
 static const char DESCRIPTION[] =
     "Run a Llama-family decoder (Meta/llama2.c, Hugging Face or llama.cpp GGUF\n"
     "tensor names) and print the prompt followed by its continuation. MODEL is a\n"
@@ -82,7 +82,7 @@ typedef struct generate_args {
     int64_t steps;
     double temperature, top_p;
     uint64_t seed;
-    bool keep_int8, quiet;
+    bool keep_int8, keep_quantized, quiet;
 } generate_args;
 static const generate_args DEFAULTS = {.steps = 256, .temperature = 0, .top_p = 1, .seed = 1};
 
@@ -101,7 +101,7 @@ static int run(const tqc_ctx *c, void *va) {
     if (config && tq_llama_config_read(config, &cfg, &err)) return tqc_fail(cmd, &err);
     struct timespec ts0, ts1, ts2;
     clock_gettime(CLOCK_MONOTONIC, &ts0);
-    tq_llama_opts lo = {.keep_int8 = P->keep_int8};
+    tq_llama_opts lo = {.keep_int8 = P->keep_int8, .keep_quantized = P->keep_quantized};
     if ((rc = tqc_dec_side_open(&S, cmd, config ? &cfg : NULL, NULL, NULL, &lo))) goto out;
     tq_llama *l = S.l;
     if (P->ids) {   /* ids in, ids out: no tokenizer */
@@ -150,7 +150,8 @@ static int run(const tqc_ctx *c, void *va) {
         char wb[32];
         fprintf(stderr, "trueq generate: %d prompt + %d generated tokens; load %.3f s; %.1f tokens/s; weights in memory %s",
                 n, produced, load, run_s > 0 ? positions / run_s : 0.0, tqc_fmt_bytes(tq_llama_weight_bytes(l), wb, sizeof wb));
-        if (tq_llama_int8_matrices(l)) fprintf(stderr, " (%d matrices as int8)", tq_llama_int8_matrices(l));
+        if (tq_llama_int8_matrices(l))
+            fprintf(stderr, " (%d matrices as int8; %s)", tq_llama_int8_matrices(l), tq_kernels_info());
         fputc('\n', stderr);
     }
 out:
@@ -181,6 +182,9 @@ static const tqc_opt OPTS[] = {
     TQC_DEC_OPT_KEEP_INT8(generate_args, keep_int8,
                       "multiply int8 (linear-sym 8-bit) matrices from their codes\n"
                       "instead of decoding them to float32 at load"),
+    TQC_O_FLAG("--keep-quantized", NULL, generate_args, keep_quantized,
+               "hold every quantized matrix as stored (ggml Q8_0/Q4_0 run the\n"
+               "kernels over their blocks; other codes are decoded by row tiles)"),
     TQC_O_FLAG("--quiet", "-q", generate_args, quiet, "no speed report on stderr"),
 };
 

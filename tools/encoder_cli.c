@@ -7,7 +7,7 @@
 void tqc_enc_progress(void *ud, int done, int total) { tqc_progress((const char *)ud, done, total); }
 
 void tqc_enc_side_free(tqc_enc_side *s) {
-    tq_wp_free(s->tok);
+    tq_tok_free(s->tok);
     tq_enc_free(s->e);
     tq_model_close(s->m);
     s->tok = NULL;
@@ -21,8 +21,8 @@ int tqc_enc_side_open(tqc_enc_side *s, const char *cmd, bool need_tok, const cha
     if (!s->m) return tqc_fail(cmd, &err);
     if (!tq_enc_detect(s->m)) {
         fprintf(stderr,
-                "trueq %s: %s holds no BERT or DistilBERT encoder (no embeddings.word_embeddings.weight with "
-                "encoder.layer.0 or transformer.layer.0 tensors)\n",
+                "trueq %s: %s holds no BERT, DistilBERT or RoBERTa encoder (no embeddings.word_embeddings.weight "
+                "with encoder.layer.0 or transformer.layer.0 tensors)\n",
                 cmd, s->path);
         return TQC_EXIT_FAIL;
     }
@@ -41,23 +41,23 @@ int tqc_enc_side_open(tqc_enc_side *s, const char *cmd, bool need_tok, const cha
     s->e = tq_enc_open_ex(s->m, &cfg, &eo, &err);
     if (!s->e) return tqc_fail(cmd, &err);
     if (need_tok) {
-        s->tok = tq_wp_open_dir(tq_model_dir(s->m), &err);
-        if (!s->tok && err.status == TQ_E_NOTFOUND && cfg_fallback_dir) s->tok = tq_wp_open_dir(cfg_fallback_dir, &err);
+        s->tok = tq_tok_open_dir(tq_model_dir(s->m), &err);
+        if (!s->tok && err.status == TQ_E_NOTFOUND && cfg_fallback_dir) s->tok = tq_tok_open_dir(cfg_fallback_dir, &err);
         if (!s->tok) return tqc_fail(cmd, &err);
-        if (tq_wp_vocab_size(s->tok) > tq_enc_config_of(s->e)->vocab_size) {
+        if (tq_tok_vocab_size(s->tok) > tq_enc_config_of(s->e)->vocab_size) {
             fprintf(stderr, "trueq %s: the tokenizer of %s has %d tokens, more than the model's %d\n", cmd, s->path,
-                    tq_wp_vocab_size(s->tok), tq_enc_config_of(s->e)->vocab_size);
+                    tq_tok_vocab_size(s->tok), tq_enc_config_of(s->e)->vocab_size);
             return TQC_EXIT_FAIL;
         }
     }
     return TQC_EXIT_OK;
 }
 
-int tqc_enc_max_len(const tq_enc *e, const tq_wordpiece *tok) {
+int tqc_enc_max_len(const tq_enc *e, const tq_tok *tok) {
+    (void)tok;
     const tq_enc_config *c = tq_enc_config_of(e);
-    int n = c->max_pos;
+    int n = c->arch == TQ_ENC_ROBERTA ? c->max_pos - c->pad_token_id - 1 : c->max_pos;
     if (c->seq_limit > 0 && c->seq_limit < n) n = c->seq_limit;
-    if (tok && tq_wp_max_len(tok) > 0 && tq_wp_max_len(tok) < n) n = tq_wp_max_len(tok);
     return n;
 }
 
@@ -116,12 +116,12 @@ static int finish(tqc_enc_inputs *in, const char *cmd) {
     return TQC_EXIT_OK;
 }
 
-static int add_text(tqc_enc_inputs *in, int *cap, const char *cmd, const tq_wordpiece *tok, const char *a, const char *b,
+static int add_text(tqc_enc_inputs *in, int *cap, const char *cmd, const tq_tok *tok, const char *a, const char *b,
                     int max_len, const char *where) {
     tq_error err = {0};
     int k = grow(in, cap);
     if (k < 0) return tqc_error(cmd, "out of memory");
-    if (tq_wp_encode(tok, a, b, max_len, &in->encs[k], &err)) {
+    if (tq_tok_encode_pair(tok, a, b, max_len, &in->encs[k], &err)) {
         if (where) tq_err_prefix(&err, err.status, "%s", where);
         return tqc_fail(cmd, &err);
     }
@@ -133,7 +133,7 @@ static int add_text(tqc_enc_inputs *in, int *cap, const char *cmd, const tq_word
     return TQC_EXIT_OK;
 }
 
-int tqc_enc_inputs_from_texts(tqc_enc_inputs *in, const char *cmd, const tq_wordpiece *tok, const char *const *a,
+int tqc_enc_inputs_from_texts(tqc_enc_inputs *in, const char *cmd, const tq_tok *tok, const char *const *a,
                           const char *const *b, int n, int max_len) {
     int cap = 0, rc;
     for (int i = 0; i < n; i++) {
@@ -172,7 +172,7 @@ static int each_line(const char *path, const char *cmd, int (*fn)(void *, char *
 }
 
 typedef struct text_ctx {
-    tqc_enc_inputs *in; int *cap; const char *cmd, *path; const tq_wordpiece *tok; int max_len;
+    tqc_enc_inputs *in; int *cap; const char *cmd, *path; const tq_tok *tok; int max_len;
 } text_ctx;
 
 static int on_text_line(void *vc, char *line, int lineno) {
@@ -185,7 +185,7 @@ static int on_text_line(void *vc, char *line, int lineno) {
     return add_text(c->in, c->cap, c->cmd, c->tok, line, tab ? tab + 1 : NULL, c->max_len, where);
 }
 
-int tqc_enc_inputs_from_text_file(tqc_enc_inputs *in, const char *cmd, const tq_wordpiece *tok, const char *path, int max_len) {
+int tqc_enc_inputs_from_text_file(tqc_enc_inputs *in, const char *cmd, const tq_tok *tok, const char *path, int max_len) {
     int cap = 0;
     text_ctx c = {in, &cap, cmd, path, tok, max_len};
     int rc = each_line(path, cmd, on_text_line, &c);

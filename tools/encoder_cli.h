@@ -1,6 +1,6 @@
 /*
  * encoder_cli.h — what `embed`, `classify` and `compare` share: opening a
- * BERT/DistilBERT model with its tokenizer, and turning texts, text files or
+ * BERT/DistilBERT/RoBERTa model with its tokenizer, and turning texts, text files or
  * pre-tokenised id files into input sequences.
  */
 #ifndef TQC_ENCODER_CLI_H
@@ -25,7 +25,7 @@ typedef struct tqc_enc_side {
     const char      *path;
     tq_model        *m;
     tq_enc          *e;
-    tq_wordpiece    *tok;
+    tq_tok          *tok;      /* WordPiece (BERT) or byte-level BPE (RoBERTa) */
     tq_memory_report mem;      /* stored bytes of the weight file(s) */
 } tqc_enc_side;
 
@@ -56,17 +56,18 @@ void tqc_enc_inputs_free(tqc_enc_inputs *in);
 /** Free the inputs and the sides a and b (either may be NULL): a command's cleanup. */
 void tqc_enc_release(tqc_enc_inputs *in, tqc_enc_side *a, tqc_enc_side *b);
 
-/** Longest input the model and tokenizer accept: the smallest of the
- *  tokenizer's max_len, max_position_embeddings and a sentence-transformers
- *  max_seq_length. */
-int  tqc_enc_max_len(const tq_enc *e, const tq_wordpiece *tok);
+/** Longest input the model accepts: the smaller of its positions
+ *  (max_position_embeddings, less padding_idx + 1 for RoBERTa) and a
+ *  sentence-transformers max_seq_length (a WordPiece tokenizer's own
+ *  max_len applies as it encodes). */
+int  tqc_enc_max_len(const tq_enc *e, const tq_tok *tok);
 
 /** Tokenise texts a[i] (paired with b[i] when b and b[i] are non-NULL). */
-int  tqc_enc_inputs_from_texts(tqc_enc_inputs *in, const char *cmd, const tq_wordpiece *tok, const char *const *a,
+int  tqc_enc_inputs_from_texts(tqc_enc_inputs *in, const char *cmd, const tq_tok *tok, const char *const *a,
                            const char *const *b, int n, int max_len);
 /** A text file: one input per line, a TAB separating the two sentences of a
  *  pair; empty lines and lines starting with '#' are skipped. */
-int  tqc_enc_inputs_from_text_file(tqc_enc_inputs *in, const char *cmd, const tq_wordpiece *tok, const char *path,
+int  tqc_enc_inputs_from_text_file(tqc_enc_inputs *in, const char *cmd, const tq_tok *tok, const char *path,
                                int max_len);
 /** An ids file: one sequence per line, decimal token ids separated by
  *  spaces, specials included; a '|' starts the second segment (token type 1).

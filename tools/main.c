@@ -15,7 +15,7 @@ static void on_signal(int sig) {
 static const tqc_command *const COMMANDS[] = {
     &tqc_cmd_convert, &tqc_cmd_inspect, &tqc_cmd_codecs,  &tqc_cmd_synth,   &tqc_cmd_verify,
     &tqc_cmd_selftest, &tqc_cmd_embed,  &tqc_cmd_classify, &tqc_cmd_compare, &tqc_cmd_compare_decoder,
-    &tqc_cmd_generate, &tqc_cmd_spectrum, &tqc_cmd_batch,
+    &tqc_cmd_generate, &tqc_cmd_spectrum, &tqc_cmd_tokenize, &tqc_cmd_batch,
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 
@@ -39,7 +39,7 @@ int main(int argc, char **argv) {
     signal(SIGHUP, on_signal);
     if (argc < 2) { usage(stderr); return TQC_EXIT_USAGE; }
     const char *a = argv[1];
-    if (!strcmp(a, "--version")) { printf("trueq %s\n", tq_version()); return TQC_EXIT_OK; }
+    if (!strcmp(a, "--version")) { printf("trueq %s\n%s\n", tq_version(), tq_kernels_info()); return TQC_EXIT_OK; }
     if (!strcmp(a, "--help") || !strcmp(a, "-h") || !strcmp(a, "help")) {
         if (argc < 3 || !strcmp(a, "--help") || !strcmp(a, "-h")) { usage(stdout); return TQC_EXIT_OK; }
         const tqc_command *c = find(argv[2]);

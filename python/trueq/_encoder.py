@@ -1,11 +1,11 @@
-"""trueq.embed and trueq.classify: the C encoder forward pass (BERT, DistilBERT) on texts."""
+"""trueq.embed and trueq.classify: the C encoder forward pass (BERT, DistilBERT, RoBERTa) on texts."""
 import ctypes as C
 import math
 import os
 
 import numpy as np
 
-from ._lib import EncOpts, EncSeq, Error, WpEncoding, lib, s
+from ._lib import TQ_ENC_ROBERTA, EncOpts, EncSeq, Error, WpEncoding, lib, s
 from ._model import Model, check, fail
 
 
@@ -18,20 +18,20 @@ class _Encoder:
         if not self.enc:
             self.model.close()
             fail(err)
-        self.tok = lib.tq_wp_open_dir(self.model.directory.encode(), C.byref(err))
+        self.tok = lib.tq_tok_open_dir(self.model.directory.encode(), C.byref(err))
         if not self.tok:
             self.close()
             fail(err)
         self.cfg = lib.tq_enc_config_of(self.enc).contents
         n = self.cfg.max_pos
+        if self.cfg.arch == TQ_ENC_ROBERTA:   # positions start after padding_idx
+            n -= self.cfg.pad_token_id + 1
         if 0 < self.cfg.seq_limit < n:
             n = self.cfg.seq_limit
-        if 0 < lib.tq_wp_max_len(self.tok) < n:
-            n = lib.tq_wp_max_len(self.tok)
-        self.max_len = n
+        self.max_len = n   # a WordPiece tokenizer's own model_max_length applies as it encodes
 
     def close(self):
-        lib.tq_wp_free(getattr(self, "tok", None))
+        lib.tq_tok_free(getattr(self, "tok", None))
         lib.tq_enc_free(self.enc)
         self.model.close()
 
@@ -42,7 +42,7 @@ class _Encoder:
         err = Error()
         try:
             for i in range(n):
-                check(lib.tq_wp_encode(self.tok, a[i].encode(), b[i].encode() if b and b[i] is not None else None,
+                check(lib.tq_tok_encode_pair(self.tok, a[i].encode(), b[i].encode() if b and b[i] is not None else None,
                                        self.max_len, C.byref(encs[i]), C.byref(err)), err)
                 seqs[i] = EncSeq(encs[i].n, encs[i].ids, encs[i].type_ids)
             check(lib.tq_enc_run(self.enc, seqs, n, 8, pooled, logits, None, None, C.byref(err)), err)

@@ -25,6 +25,7 @@ TQ_MAX_DIMS = 8
 TQ_MAX_AUX = 3
 TQ_ENC_MAX_LABELS = 64
 TQ_ENC_LABEL_LEN = 64
+TQ_ENC_ROBERTA = 3   # tq_enc_arch
 
 
 def fn(name, restype, *argtypes):
@@ -239,6 +240,9 @@ fn("tq_wp_free", None, P)
 fn("tq_wp_max_len", C.c_int, P)
 fn("tq_wp_encode", C.c_int, P, C.c_char_p, C.c_char_p, C.c_int, C.POINTER(WpEncoding), E)
 fn("tq_wp_encoding_free", None, C.POINTER(WpEncoding))
+fn("tq_tok_open_dir", P, C.c_char_p, E)
+fn("tq_tok_free", None, P)
+fn("tq_tok_encode_pair", C.c_int, P, C.c_char_p, C.c_char_p, C.c_int, C.POINTER(WpEncoding), E)
 
 
 def s(b):

@@ -96,6 +96,9 @@ typedef struct tq_codec_selftest {
     int64_t (*code_bytes)(const tq_qparams *p, int64_t cols);
     const struct tq_selftest_known *known;   /* known-answer blocks            */
     int nknown;
+    /** 1: exact zeros need not decode to 0 (mlx: code 0 is the group's extreme,
+     *  so 0 lands on the nearest grid point); outputs must still be finite. */
+    int zeros_inexact;
 } tq_codec_selftest;
 
 /** A known-answer block: build() writes one row of `cols` weights of q's

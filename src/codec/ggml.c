@@ -257,7 +257,7 @@ static const tq_selftest_case CASES[] = {
 };
 static const tq_codec_selftest SELFTEST = {
     CASES, (int)(sizeof CASES / sizeof CASES[0]), TQ_DTYPE_U8, TQ_DTYPE_U8, 0, 0, NULL, NULL,
-    256, ggml_code_bytes, KNOWN, (int)(sizeof KNOWN / sizeof KNOWN[0])};
+    256, ggml_code_bytes, KNOWN, (int)(sizeof KNOWN / sizeof KNOWN[0]), 0};
 
 #define CODE_WIDTHS ((1u << 1) | (1u << 2) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8))
 

@@ -291,8 +291,8 @@ static const tq_selftest_case SYM_CASES[] = {CASES_AT(TQ_CODEC_LINEAR_SYM, 2), C
                                              CASES_AT(TQ_CODEC_LINEAR_SYM, 8)};
 static const tq_selftest_case AFF_CASES[] = {CASES_AT(TQ_CODEC_LINEAR_AFFINE, 2), CASES_AT(TQ_CODEC_LINEAR_AFFINE, 4),
                                              CASES_AT(TQ_CODEC_LINEAR_AFFINE, 8)};
-static const tq_codec_selftest SYM_SELFTEST = {SYM_CASES, 9, TQ_DTYPE_I8, TQ_DTYPE_U8, 4, 0, sym_block, sym_weight, 0, NULL, NULL, 0};
-static const tq_codec_selftest AFF_SELFTEST = {AFF_CASES, 9, TQ_DTYPE_U8, TQ_DTYPE_U8, 5, 0, aff_block, aff_weight, 0, NULL, NULL, 0};
+static const tq_codec_selftest SYM_SELFTEST = {SYM_CASES, 9, TQ_DTYPE_I8, TQ_DTYPE_U8, 4, 0, sym_block, sym_weight, 0, NULL, NULL, 0, 0};
+static const tq_codec_selftest AFF_SELFTEST = {AFF_CASES, 9, TQ_DTYPE_U8, TQ_DTYPE_U8, 5, 0, aff_block, aff_weight, 0, NULL, NULL, 0, 0};
 static const char *const SYM_ALIASES[] = {"sym", "symmetric", "linear", NULL};
 static const char *const AFF_ALIASES[] = {"affine", "asym", NULL};
 

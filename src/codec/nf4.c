@@ -165,7 +165,7 @@ static bool nf4_weight(const tq_qparams *p, const uint8_t *codes, int64_t row_by
 static const tq_selftest_case NF4_CASES[] = {
     {{TQ_CODEC_NF4, 4, TQ_GRAN_TENSOR, 0, 0, 0, 0}, ""}, {{TQ_CODEC_NF4, 4, TQ_GRAN_CHANNEL, 0, 0, 0, 0}, ""},
     {{TQ_CODEC_NF4, 4, TQ_GRAN_GROUP, 16, 0, 0, 0}, ""}, {{TQ_CODEC_NF4, 4, TQ_GRAN_GROUP, 64, 0, 0, 0}, ""}};
-static const tq_codec_selftest NF4_SELFTEST = {NF4_CASES, 4, TQ_DTYPE_U8, TQ_DTYPE_U8, 4, 0, nf4_block, nf4_weight, 0, NULL, NULL, 0};
+static const tq_codec_selftest NF4_SELFTEST = {NF4_CASES, 4, TQ_DTYPE_U8, TQ_DTYPE_U8, 4, 0, nf4_block, nf4_weight, 0, NULL, NULL, 0, 0};
 
 const tq_codec_impl tq_codec_nf4 = {
     {TQ_CODEC_NF4, "nf4",

@@ -229,8 +229,8 @@ static const tq_selftest_case cases_1b[] = {{{TQ_CODEC_QINS_LOG, 8, TQ_GRAN_TENS
                                             {{TQ_CODEC_QINS_LOG, 8, TQ_GRAN_CHANNEL, 0, 0, 0, 0}, ""}};
 static const tq_selftest_case cases_2b[] = {{{TQ_CODEC_QINS_LOG_2B, 8, TQ_GRAN_TENSOR, 0, 0, 0, 0}, ""},
                                             {{TQ_CODEC_QINS_LOG_2B, 8, TQ_GRAN_CHANNEL, 0, 0, 0, 0}, ""}};
-static const tq_codec_selftest selftest_1b = {cases_1b, 2, TQ_DTYPE_U8, TQ_DTYPE_U8, 8, 0, block_1b, weight_1b, 0, NULL, NULL, 0};
-static const tq_codec_selftest selftest_2b = {cases_2b, 2, TQ_DTYPE_U8, TQ_DTYPE_U8, 8, 1, block_2b, weight_2b, 0, NULL, NULL, 0};
+static const tq_codec_selftest selftest_1b = {cases_1b, 2, TQ_DTYPE_U8, TQ_DTYPE_U8, 8, 0, block_1b, weight_1b, 0, NULL, NULL, 0, 0};
+static const tq_codec_selftest selftest_2b = {cases_2b, 2, TQ_DTYPE_U8, TQ_DTYPE_U8, 8, 1, block_2b, weight_2b, 0, NULL, NULL, 0, 0};
 static const char *const aliases_1b[] = {"qins", "log", NULL};
 static const char *const aliases_2b[] = {"qins-log-seeds", NULL};
 

@@ -211,7 +211,7 @@ static const tq_selftest_case RAT_CASES[] = {
     {{TQ_CODEC_QINS_RATIONAL, 8, TQ_GRAN_CHANNEL, 0, 0, 1.0f, 0}, "/alpha=1"},
     {{TQ_CODEC_QINS_RATIONAL, 8, TQ_GRAN_CHANNEL, 0, 0, 0.0f, 0}, "/alpha=cal"},
 };
-static const tq_codec_selftest RAT_SELFTEST = {RAT_CASES, 4, TQ_DTYPE_U8, TQ_DTYPE_U8, 8, 0, rat_block, rat_weight, 0, NULL, NULL, 0};
+static const tq_codec_selftest RAT_SELFTEST = {RAT_CASES, 4, TQ_DTYPE_U8, TQ_DTYPE_U8, 8, 0, rat_block, rat_weight, 0, NULL, NULL, 0, 0};
 static const char *const RAT_ALIASES[] = {"rational", "qins-rat", NULL};
 
 const tq_codec_impl tq_codec_qins_rational = {

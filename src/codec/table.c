@@ -16,7 +16,8 @@
     X(TQ_CODEC_QINS_LOG_2B,   tq_codec_qins_log_2b)    \
     X(TQ_CODEC_QINS_RATIONAL, tq_codec_qins_rational)  \
     X(TQ_CODEC_NF4,           tq_codec_nf4)            \
-    X(TQ_CODEC_GGML,          tq_codec_ggml)
+    X(TQ_CODEC_GGML,          tq_codec_ggml)           \
+    X(TQ_CODEC_MLX,           tq_codec_mlx)
 
 #define TQ_DECLARE_ROW(id, row) extern const tq_codec_impl row;
 TQ_CODECS(TQ_DECLARE_ROW)

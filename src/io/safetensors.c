@@ -173,6 +173,9 @@ tq_status tq_safetensors_parse(const uint8_t *data, uint64_t size, const char *p
 
     for (cJSON *it = root->child; it; it = it->next) {
         if (strcmp(it->string, "__metadata__") == 0) {
+            /* null is "no metadata", as the reference reader's Option<map> reads it
+             * (mlx and some converters write it); any other non-object is refused */
+            if (cJSON_IsNull(it)) continue;
             if (!cJSON_IsObject(it)) { st = tq_err(err, TQ_E_FORMAT, "%s: __metadata__ is not an object", path); goto fail; }
             const char *d = dup_key(it, &st, err);
             if (st) goto fail;

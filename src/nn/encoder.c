@@ -19,9 +19,8 @@
 #include "trueq_nn.h"
 #include "nn/ops/wmat.h"
 #include "nn/arch/table.h"
+#include "kern/pool.h"
 #include <cblas.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
@@ -185,21 +184,23 @@ tq_enc *tq_enc_open_ex(const tq_model *m, const tq_enc_config *cfg_in, const tq_
     const tq_arch *A = tq_arch_by_id(TQ_FAMILY_ENCODER, (int)c.arch);
     int types = A && A->tensor[TQ_R_TYPE_EMB] != NULL;   /* BERT's token types */
     if (!A) {
-        tq_err(err, TQ_E_ARG, "%s: configuration arch %d is neither BERT nor DistilBERT", path, (int)c.arch);
+        tq_err(err, TQ_E_ARG, "%s: configuration arch %d is none of BERT, DistilBERT and RoBERTa", path, (int)c.arch);
         return NULL;
     }
     /* what this forward pass runs; a row asking for more is refused, not half-run */
-    if (A->norm != TQ_NORM_LAYER || A->norm_place != TQ_NORM_POST || A->pos != TQ_POS_ABSOLUTE ||
-        A->act == TQ_ACTK_SILU_GATED || (A->head != TQ_HEAD_POOLER_TANH && A->head != TQ_HEAD_PRE_RELU)) {
+    if (A->norm != TQ_NORM_LAYER || A->norm_place != TQ_NORM_POST ||
+        (A->pos != TQ_POS_ABSOLUTE && A->pos != TQ_POS_ABSOLUTE_PADDED) || A->act == TQ_ACTK_SILU_GATED ||
+        (A->head != TQ_HEAD_POOLER_TANH && A->head != TQ_HEAD_PRE_RELU && A->head != TQ_HEAD_DENSE_TANH)) {
         tq_err(err, TQ_E_UNSUPPORTED, "%s: family %s: the encoder runs post-LayerNorm blocks with learned absolute "
-               "positions, an ungated FFN and a pooler or pre_classifier head", path, A->name);
+               "positions, an ungated FFN and a pooler, pre_classifier or dense head", path, A->name);
         return NULL;
     }
     if (c.dim <= 0 || c.n_layers <= 0 || c.n_heads <= 0 || c.dim % c.n_heads || c.hidden_dim <= 0 || c.vocab_size <= 0 ||
         c.max_pos <= 0 || (types && c.type_vocab_size <= 0) || !(c.ln_eps >= 0) || c.act < TQ_ACT_GELU ||
         c.act > TQ_ACT_RELU || c.n_labels < 0 || c.n_labels > TQ_ENC_MAX_LABELS || c.pad_token_id < 0 ||
         c.pad_token_id >= c.vocab_size || c.head < -1 || c.head > 1 || (c.pooling != TQ_POOL_MEAN && c.pooling != TQ_POOL_CLS) ||
-        (c.normalize != 0 && c.normalize != 1) || c.seq_limit < 0) {
+        (c.normalize != 0 && c.normalize != 1) || c.seq_limit < 0 ||
+        (A->pos == TQ_POS_ABSOLUTE_PADDED && c.pad_token_id + 1 >= c.max_pos)) {
         tq_err(err, TQ_E_ARG, "%s: invalid configuration (dim %d, layers %d, heads %d, hidden %d, vocab %d, max_pos %d, "
                "types %d, eps %g, labels %d, pad %d, pooling %d, normalize %d, seq_limit %d)", path, c.dim, c.n_layers,
                c.n_heads, c.hidden_dim, c.vocab_size, c.max_pos, c.type_vocab_size, (double)c.ln_eps, c.n_labels,
@@ -224,6 +225,8 @@ tq_enc *tq_enc_open_ex(const tq_model *m, const tq_enc_config *cfg_in, const tq_
     int has_head = c.head >= 0 && A->tensor[TQ_R_CLS] && has(&ld, 1, cls_name);
     int has_pool = A->head == TQ_HEAD_POOLER_TANH && A->tensor[TQ_R_POOLER] && has(&ld, 1, pool_name);
     int64_t D = c.dim, H = c.hidden_dim, V = c.vocab_size, P = c.max_pos, TV = c.type_vocab_size, NL = 0;
+    /* heads of two matrices: DistilBERT's pre_classifier, RoBERTa's dense */
+    const int two = A->head == TQ_HEAD_PRE_RELU || A->head == TQ_HEAD_DENSE_TANH;
     if (has_head) {
         const tq_tensor *t = tq_model_find(m, cls_name);
         if (t->ndim != 2 || t->shape[1] != D || t->shape[0] < 1 || t->shape[0] > TQ_ENC_MAX_LABELS ||
@@ -279,7 +282,7 @@ tq_enc *tq_enc_open_ex(const tq_model *m, const tq_enc_config *cfg_in, const tq_
     if (word8) int8_floats += (uint64_t)(V * D);
     uint64_t per_layer = (uint64_t)(3 * D * D + 3 * D + D * D + D + 2 * D + H * D + H + D * H + D + 2 * D);
     uint64_t total = (uint64_t)(V * D + P * D + TV * D + 2 * D) + per_layer * (uint64_t)c.n_layers +
-                     (has_pool ? (uint64_t)(D * D + D) : 0) + (has_head && A->head == TQ_HEAD_PRE_RELU ? (uint64_t)(D * D + D) : 0) +
+                     (has_pool ? (uint64_t)(D * D + D) : 0) + (has_head && two ? (uint64_t)(D * D + D) : 0) +
                      (has_head ? (uint64_t)(NL * D + NL) : 0);
     if (total > (uint64_t)1 << 38) {
         tq_err(err, TQ_E_LIMIT, "%s: %llu weights exceed the encoder's limit", path, (unsigned long long)total);
@@ -307,6 +310,7 @@ tq_enc *tq_enc_open_ex(const tq_model *m, const tq_enc_config *cfg_in, const tq_
         load(&ld, &e->eln_w, 1, rn(&ld, TQ_R_EMB_NORM, 0, nb[3]), D, 0) ||
         load(&ld, &e->eln_b, 1, rn(&ld, TQ_R_EMB_NORM, 1, nb[4]), D, 0))
         goto fail;
+    tq_kern_release(&e->word8.k);   /* embeddings are looked up by row, never multiplied */
     for (int l = 0; l < c.n_layers; l++) {
         enc_layer *L = &e->L[l];
         const char *qkv[3] = {nm[l][0][0], nm[l][1][0], nm[l][2][0]}, *o = nm[l][3][0], *f1 = nm[l][5][0],
@@ -338,8 +342,8 @@ tq_enc *tq_enc_open_ex(const tq_model *m, const tq_enc_config *cfg_in, const tq_
     if (has_pool && (load(&ld, &e->pool_w, 1, rn(&ld, TQ_R_POOLER, 0, nb[0]), D, D) ||
                      load(&ld, &e->pool_b, 1, rn(&ld, TQ_R_POOLER, 1, nb[1]), D, 0)))
         goto fail;
-    if (has_head && A->head == TQ_HEAD_PRE_RELU && (load(&ld, &e->pre_w, 1, rn(&ld, TQ_R_PRE_CLS, 0, nb[0]), D, D) ||
-                                                    load(&ld, &e->pre_b, 1, rn(&ld, TQ_R_PRE_CLS, 1, nb[1]), D, 0)))
+    if (has_head && two && (load(&ld, &e->pre_w, 1, rn(&ld, TQ_R_PRE_CLS, 0, nb[0]), D, D) ||
+                            load(&ld, &e->pre_b, 1, rn(&ld, TQ_R_PRE_CLS, 1, nb[1]), D, 0)))
         goto fail;
     if (has_head && (load(&ld, &e->cls_w, 1, rn(&ld, TQ_R_CLS, 0, nb[0]), NL, D) ||
                      load(&ld, &e->cls_b, 1, rn(&ld, TQ_R_CLS, 1, nb[1]), NL, 0)))
@@ -373,6 +377,7 @@ fail:
 typedef struct fw {
     const tq_enc       *e;
     const tq_enc_batch *b;
+    const int32_t *posid;       /* [T] position ids (RoBERTa), or NULL: t % S */
     int    B, S, D, H, T;
     float *x, *qkv, *ctx, *hb;
     float *sc;                  /* [threads, S, S] attention scores           */
@@ -380,9 +385,14 @@ typedef struct fw {
     int    wk;                  /* max(dim, hidden)                           */
     const enc_layer *L;
     int    phase;
+    tq_kact *act;               /* activations quantized once per product for the
+                                   kernels (kern.h), or NULL                  */
+    const float *act_src;       /* the matrix act holds (x, ctx or hb), or NULL */
+    tq_pool *pool;              /* the shared pool, or NULL (one thread)       */
+    int    act_ld;
 } fw;
 
-enum { PH_EMBED, PH_QKV, PH_ATTN, PH_WO, PH_LN1, PH_FFN1, PH_FFN2, PH_LN2 };
+enum { PH_EMBED, PH_QKV, PH_ATTN, PH_WO, PH_LN1, PH_FFN1, PH_FFN2, PH_LN2, PH_QACT };
 
 static int n_tasks(const fw *f) {
     int cols = f->phase == PH_QKV ? 3 * f->D : f->phase == PH_FFN1 ? f->H : f->D;
@@ -398,6 +408,28 @@ static void gemm_slab(float *C, int ldc, const float *A, int lda, const float *W
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, n1 - n0, K, 1.0f, A, lda, W + (size_t)n0 * K, K, 1.0f, C + n0, ldc);
 }
 
+/* C[:, n0:n1] += A W[n0:n1]^T by the kernels over stored codes (kern.h:
+ * activations quantized per row), the parts (fused q/k/v: up to three,
+ * stacked by rows) each for its rows of the slab. -1 when a part has no
+ * kernel or its buffers cannot be had (before anything is written): the
+ * caller decodes. */
+static int kern_slab(const fw *f, float *C, int ldc, const float *A, int lda, const tq_wmat *w8, int n0, int n1) {
+    int nparts = w8[1].rows ? 3 : 1;
+    for (int i = 0; i < nparts; i++)
+        if (!tq_wmat_kernel(&w8[i])) return -1;
+    for (int64_t i = 0, base = 0; i < nparts && n0 < n1; base += w8[i].rows, i++) {
+        int64_t end = base + w8[i].rows;
+        if (n0 >= end) continue;
+        int64_t e = n1 < end ? n1 : end;
+        if (f->act && f->act_src == A && tq_kact_fits(f->act, &w8[i].k))
+            tq_wmat_matmul_act(&w8[i], f->act, n0 - base, e - base, C + base, ldc, 1);
+        else if (tq_wmat_matmul(&w8[i], A, lda, f->T, n0 - base, e - base, C + base, ldc, 1))
+            return -1;
+        n0 = (int)e;
+    }
+    return 0;
+}
+
 /* C[:, n0:n1] += A W[n0:n1]^T for a float W, or for a matrix kept as stored
  * codes (up to three parts stacked by rows: fused q/k/v) whose rows n0..n1
  * are first decoded (tq_dequantize_rows, the values tq_dequantize gives)
@@ -406,6 +438,7 @@ static void gemm_slab(float *C, int ldc, const float *A, int lda, const float *W
 static void proj(const fw *f, float *C, int ldc, const float *A, int lda, const float *W, const tq_wmat *w8, int n0,
                  int n1, int K, int worker) {
     if (!tq_wmat_quantized(&w8[0])) { gemm_slab(C, ldc, A, lda, W, f->T, n0, n1, K); return; }
+    if (kern_slab(f, C, ldc, A, lda, w8, n0, n1) == 0) return;
     float *buf = f->wbuf + (size_t)worker * SLAB * (size_t)f->wk;
     tq_wmat_stack_rows(w8, 3, n0, n1, buf);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, f->T, n1 - n0, K, 1.0f, A, lda, buf, K, 1.0f, C + n0, ldc);
@@ -450,7 +483,7 @@ static void run_task(const fw *f, int task, int worker) {
     case PH_EMBED:   /* BERT adds word + type, then position; DistilBERT word + position */
         for (int t = r0; t < r1; t++) {
             float *r = f->x + (size_t)t * D;
-            const float *w = e->word ? e->word + (size_t)f->b->ids[t] * D : NULL, *p = e->pos + (size_t)(t % f->S) * D;
+            const float *w = e->word ? e->word + (size_t)f->b->ids[t] * D : NULL, *p = e->pos + (size_t)(f->posid ? f->posid[t] : t % f->S) * D;
             if (!w) {   /* int8 word embeddings: decode this token's row */
                 float *buf = f->wbuf + (size_t)worker * SLAB * (size_t)f->wk;
                 tq_wmat_rows(&e->word8, f->b->ids[t], f->b->ids[t] + 1, buf);
@@ -496,6 +529,9 @@ static void run_task(const fw *f, int task, int worker) {
         for (int t = 0; t < T; t++) tq_enc_activate(f->hb + (size_t)t * H + n0, n1 - n0, c->act);
         break;
     }
+    case PH_QACT:
+        tq_kact_rows(f->act, f->act_src, f->act_ld, r0, r1);
+        break;
     case PH_LN1: case PH_LN2:
         for (int t = r0; t < r1; t++)
             tq_enc_layernorm(f->x + (size_t)t * D, f->x + (size_t)t * D, f->phase == PH_LN1 ? L->ln1w : L->ln2w,
@@ -504,29 +540,29 @@ static void run_task(const fw *f, int task, int worker) {
     }
 }
 
-typedef struct worker { fw *f; int id, n_threads, n; atomic_int *next; } worker;
+static void task_fn(void *ctx, int task, int worker) { run_task(ctx, task, worker); }
 
-static void *worker_run(void *arg) {
-    worker *w = arg;
-    for (int t; (t = atomic_fetch_add(w->next, 1)) < w->n;) run_task(w->f, t, w->id);
-    return NULL;
-}
-
-/* Run every task of the phase on up to n_threads threads (the caller is one). */
+/* Run every task of the phase on up to n_threads threads of the shared pool
+ * (the caller is one; kern/pool.h). */
 static void run_phase(fw *f, int phase, int n_threads) {
     f->phase = phase;
-    int n = n_tasks(f);
-    atomic_int next = 0;
-    worker w[TQ_ENC_MAX_THREADS];
-    pthread_t tid[TQ_ENC_MAX_THREADS];
-    int started = 0;
-    if (n_threads > n) n_threads = n;
-    for (int i = 0; i < n_threads; i++) w[i] = (worker){f, i, n_threads, n, &next};
-    for (int i = 1; i < n_threads; i++)
-        if (pthread_create(&tid[i], NULL, worker_run, &w[i]) == 0) started = i;
-        else break;
-    worker_run(&w[0]);
-    for (int i = 1; i <= started; i++) pthread_join(tid[i], NULL);
+    tq_pool_run(f->pool, n_threads, n_tasks(f), task_fn, f);
+}
+
+/* Before a projection whose matrix runs a kernel: its input rows quantized
+ * once (a phase of ROWS-token tasks) for every slab to share. */
+static void quantize_input(fw *f, int phase, int n_threads) {
+    static const int mat[] = {[PH_QKV] = M_QKV, [PH_WO] = M_O, [PH_FFN1] = M_FFN1, [PH_FFN2] = M_FFN2};
+    f->act_src = NULL;
+    if (!f->act || (phase != PH_QKV && phase != PH_WO && phase != PH_FFN1 && phase != PH_FFN2)) return;
+    const tq_wmat *w = &f->L->m8[mat[phase]][0];
+    if (!tq_wmat_kernel(w)) return;
+    if (!tq_kact_holds(f->act, &w->k)) return;
+    tq_kact_begin(f->act, f->T, w->cols);
+    f->act_src = phase == PH_WO ? f->ctx : phase == PH_FFN2 ? f->hb : f->x;
+    f->act_ld = phase == PH_FFN2 ? f->H : f->D;
+    run_phase(f, PH_QACT, n_threads);
+    f->phase = phase;
 }
 
 static tq_status check_batch(const tq_enc *e, const tq_enc_batch *b, const tq_enc_out *o, tq_error *err) {
@@ -543,6 +579,10 @@ static tq_status check_batch(const tq_enc *e, const tq_enc_batch *b, const tq_en
     if (b->seq < 1 || b->seq > c->max_pos)
         return tq_err(err, TQ_E_ARG, "encoder: sequence length %d is outside [1, %d] (max_position_embeddings)", b->seq,
                       c->max_pos);
+    if (e->A->pos == TQ_POS_ABSOLUTE_PADDED && b->seq > c->max_pos - c->pad_token_id - 1)
+        return tq_err(err, TQ_E_ARG, "encoder: sequence length %d is beyond %d (max_position_embeddings %d less "
+                      "padding_idx %d + 1, where %s positions start)", b->seq, c->max_pos - c->pad_token_id - 1,
+                      c->max_pos, c->pad_token_id, e->A->title);
     if (o->logits && !e->cls_w)
         return tq_err(err, TQ_E_ARG, "encoder: logits asked for, but the model has no classification head");
     for (int s = 0; s < b->batch; s++) {
@@ -574,18 +614,37 @@ tq_status tq_enc_forward(const tq_enc *e, const tq_enc_batch *b, const tq_enc_ou
     int n_threads = openblas_get_num_threads();   /* the caller's parallelism */
     if (n_threads < 1) n_threads = 1;
     if (n_threads > TQ_ENC_MAX_THREADS) n_threads = TQ_ENC_MAX_THREADS;
-    fw f = {.e = e, .b = b, .B = B, .S = S, .D = D, .H = H, .T = T};
+    fw f = {.e = e, .b = b, .B = B, .S = S, .D = D, .H = H, .T = T, .pool = tq_pool_shared(n_threads)};
     f.x = malloc(sizeof(float) * TD);
     f.qkv = malloc(sizeof(float) * 3 * TD);
     f.ctx = malloc(sizeof(float) * TD);
     f.hb = malloc(sizeof(float) * (size_t)T * H);
     f.sc = malloc(sizeof(float) * (size_t)S * S * (size_t)n_threads);
     f.wk = D > H ? D : H;
+    int32_t *posid = NULL;
+    if (e->A->pos == TQ_POS_ABSOLUTE_PADDED) {
+        /* transformers' create_position_ids_from_input_ids: each non-pad
+         * token (by id, not mask) counts from padding_idx + 1; pads sit at
+         * padding_idx */
+        posid = malloc(sizeof(int32_t) * (size_t)T);
+        for (int s = 0; posid && s < B; s++)
+            for (int p = 0, n = 0; p < S; p++) {
+                size_t i = (size_t)s * S + p;
+                posid[i] = b->ids[i] == c->pad_token_id ? c->pad_token_id : c->pad_token_id + ++n;
+            }
+        f.posid = posid;
+    }
     f.wbuf = e->n_int8 ? malloc(sizeof(float) * SLAB * (size_t)f.wk * (size_t)n_threads) : NULL;
-    if (!f.x || !f.qkv || !f.ctx || !f.hb || !f.sc || (e->n_int8 && !f.wbuf)) {
+    if (!f.x || !f.qkv || !f.ctx || !f.hb || !f.sc || (e->n_int8 && !f.wbuf) || (e->A->pos == TQ_POS_ABSOLUTE_PADDED && !posid)) {
         st = tq_err(err, TQ_E_NOMEM, "encoder: out of memory for a batch of %d x %d", B, S);
         goto out;
     }
+    /* one activation buffer for the kernels, in the first kept matrix's format */
+    tq_kact act;
+    const tq_wmat *k0 = NULL;
+    for (int l = 0; l < c->n_layers && !k0; l++)
+        for (int m = 0; m < 4 && !k0; m++) k0 = tq_wmat_kernel(&e->L[l].m8[m][0]) ? &e->L[l].m8[m][0] : NULL;
+    if (k0 && tq_kact_init(&act, &k0->k, T, D > H ? D : H) == TQ_OK) f.act = &act;
     float *x = f.x;
     tq_blas_serial_enter();   /* OpenBLAS single-threaded while we run */
     run_phase(&f, PH_EMBED, n_threads);
@@ -593,7 +652,10 @@ tq_status tq_enc_forward(const tq_enc *e, const tq_enc_batch *b, const tq_enc_ou
     for (int l = 0; l < c->n_layers; l++) {
         f.L = &e->L[l];
         static const int phases[] = {PH_QKV, PH_ATTN, PH_WO, PH_LN1, PH_FFN1, PH_FFN2, PH_LN2};
-        for (size_t k = 0; k < sizeof phases / sizeof phases[0]; k++) run_phase(&f, phases[k], n_threads);
+        for (size_t k = 0; k < sizeof phases / sizeof phases[0]; k++) {
+            quantize_input(&f, phases[k], n_threads);
+            run_phase(&f, phases[k], n_threads);
+        }
         if (o->layers) memcpy(o->layers + (size_t)(l + 1) * TD, x, sizeof(float) * TD);
     }
     if (o->hidden) memcpy(o->hidden, x, sizeof(float) * TD);
@@ -626,10 +688,11 @@ tq_status tq_enc_forward(const tq_enc *e, const tq_enc_batch *b, const tq_enc_ou
     }
 
     if (o->logits) {
-        /* [CLS] rows -> ctx[B, D]; BERT: tanh(pooler); DistilBERT: relu(pre_classifier) */
+        /* [CLS] rows -> ctx[B, D]; BERT: tanh(pooler); DistilBERT: relu(pre_classifier);
+         * RoBERTa: tanh(classifier.dense) */
         int NL = c->n_labels;
-        int tanh_head = e->A->head == TQ_HEAD_POOLER_TANH;
-        const float *w1 = e->cls_w && e->pool_w && tanh_head ? e->pool_w : e->pre_w;
+        int tanh_head = e->A->head == TQ_HEAD_POOLER_TANH || e->A->head == TQ_HEAD_DENSE_TANH;
+        const float *w1 = e->A->head == TQ_HEAD_POOLER_TANH ? e->pool_w : e->pre_w;
         const float *b1 = w1 == e->pool_w ? e->pool_b : e->pre_b;
         float *ctx = f.ctx;
         for (int s = 0; s < B; s++) memcpy(ctx + (size_t)s * D, b1, sizeof(float) * (size_t)D);
@@ -639,7 +702,8 @@ tq_status tq_enc_forward(const tq_enc *e, const tq_enc_batch *b, const tq_enc_ou
         gemm_slab(o->logits, NL, ctx, D, e->cls_w, B, 0, NL, D);
     }
     tq_blas_serial_leave();
+    if (f.act) tq_kact_free(f.act);
 out:
-    free(f.x); free(f.qkv); free(f.ctx); free(f.hb); free(f.sc); free(f.wbuf);
+    free(f.x); free(f.qkv); free(f.ctx); free(f.hb); free(f.sc); free(f.wbuf); free(posid);
     return st;
 }

@@ -70,7 +70,7 @@ static void acc_vec(acc *s, const float *x, const float *y, int n, bool with_cos
 static tq_status check_same(const tq_enc_config *ca, const tq_enc_config *cb, tq_error *err) {
     if (ca->arch != cb->arch)
         return tq_err(err, TQ_E_SHAPE, "compare: the encoders differ in architecture (%s vs %s)",
-                      ca->arch == TQ_ENC_BERT ? "BERT" : "DistilBERT", cb->arch == TQ_ENC_BERT ? "BERT" : "DistilBERT");
+                      tq_enc_arch_name(ca->arch), tq_enc_arch_name(cb->arch));
 #define SAME(f) if (ca->f != cb->f) return tq_err(err, TQ_E_SHAPE, "compare: the encoders differ in " #f " (%d vs %d)", (int)ca->f, (int)cb->f)
     SAME(dim);
     SAME(n_layers);
@@ -103,12 +103,13 @@ static tq_status check_seqs(const tq_enc_config *c, int max_pos, const tq_enc_se
 }
 
 /* Pad sequences seqs[0..nb) to seq tokens into ids/tt/mask ([nb, seq]).
- * Token types are kept only for a model that has them (BERT); DistilBERT has
- * no token-type embedding and, like its Hugging Face tokenizer, ignores them. */
+ * Token types are kept only for a model that has more than one (BERT);
+ * DistilBERT has no token-type embedding and RoBERTa one type, and like
+ * their Hugging Face tokenizers they ignore them (an ids file's '|'). */
 static void fill_batch(const tq_enc_seq *seqs, int nb, int seq, const tq_enc_config *c, int32_t *ids, int32_t *tt,
                        int32_t *mask) {
     const int pad = c->pad_token_id;
-    const bool types = c->type_vocab_size > 0;
+    const bool types = c->type_vocab_size > 1;
     for (int i = 0; i < nb; i++) {
         const tq_enc_seq *q = &seqs[i];
         for (int t = 0; t < seq; t++) {

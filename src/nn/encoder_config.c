@@ -65,7 +65,7 @@ static const tq_arch *which_arch(tq_cfg *j) {
     /* no model_type: the first row whose own keys (a hint and its width) are there */
     for (int i = 0; i < tq_arch_count(); i++) {
         const tq_arch *a = tq_arch_at(i);
-        if (a->family == TQ_FAMILY_ENCODER && tq_cfg_item(j->root, a->key_hint) && tq_cfg_item(j->root, a->keys.dim))
+        if (a->family == TQ_FAMILY_ENCODER && a->key_hint && tq_cfg_item(j->root, a->key_hint) && tq_cfg_item(j->root, a->keys.dim))
             return a;
     }
     tq_cfg_fail(j, TQ_E_FORMAT, "no \"model_type\", and neither BERT's \"hidden_size\" nor DistilBERT's "
@@ -84,7 +84,7 @@ static tq_status read_config(const char *path, tq_enc_config *c, tq_error *err) 
     const tq_arch_keys *k = &a->keys;
     c->vocab_size = d->vocab; c->dim = d->dim; c->n_layers = d->n_layers; c->n_heads = d->n_heads;
     c->hidden_dim = d->hidden_dim; c->max_pos = d->max_pos; c->ln_eps = d->eps; c->act = (tq_enc_act)d->act;
-    c->pad_token_id = 0; c->type_vocab_size = d->type_vocab;
+    c->pad_token_id = d->pad; c->type_vocab_size = d->type_vocab;
     tq_cfg_int(&j, j.root, k->vocab, &c->vocab_size, 1, BIG);
     tq_cfg_int(&j, j.root, k->max_pos, &c->max_pos, 1, BIG);
     tq_cfg_int(&j, j.root, "pad_token_id", &c->pad_token_id, 0, BIG);
@@ -225,6 +225,11 @@ tq_status tq_enc_config_find(const char *dir, tq_enc_config *cfg, tq_error *err)
     if (!st) st = read_sentence_transformers(dir, cfg, err);
     if (st) memset(cfg, 0, sizeof *cfg);
     return st;
+}
+
+const char *tq_enc_arch_name(tq_enc_arch a) {
+    const tq_arch *r = tq_arch_by_id(TQ_FAMILY_ENCODER, (int)a);
+    return r ? r->title : "unknown";
 }
 
 int tq_enc_detect(const tq_model *m) {

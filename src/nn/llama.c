@@ -13,12 +13,15 @@
  *   logits = Wout (rmsnorm(x) * norm)
  */
 #include "core/internal.h"
+#include "core/blas.h"
 #include "trueq_llama.h"
 #include "nn/ops/wmat.h"
 #include "nn/arch/table.h"
 #include "nn/llama_gguf.h"
 #include "io/model.h"
+#include "kern/pool.h"
 #include <cblas.h>
+#include <stdatomic.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +55,9 @@ struct tq_llama {
     float       *out;      /* [vocab, dim]; == tok when tied            */
     float       *norm;     /* [dim]                                     */
     llama_layer *L;        /* [n_layers]                                */
+    tq_wmat      out8;     /* keep_quantized: the output matrix also kept as
+                              stored, for the kernels (tok stays float32 for
+                              lookups); none otherwise                 */
 };
 
 struct tq_llama_state {
@@ -119,6 +125,7 @@ void tq_llama_free(tq_llama *l) {
     if (l->L)
         for (int li = 0; li < l->c.n_layers; li++)
             for (int k = 0; k < T_COUNT; k++) tq_wmat_free(&l->L[li].w[k]);
+    tq_wmat_free(&l->out8);
     free(l->arena);
     free(l->L);
     free(l);
@@ -284,6 +291,14 @@ tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, con
     if (c.tied) l->out = l->tok;
     else LOAD(l->out, out_name, V, D);
     LOAD(l->norm, norm_name, D, 0);
+    if (keep && any_codec) {   /* the logits product through the kernels when its codes have one */
+        const tq_tensor *to = tq_model_find(m, c.tied ? emb_name : out_name);
+        if (tq_wmat_keepable(to, 1)) {
+            if (tq_wmat_keep(&l->out8, to, path, err)) goto fail;
+            if (!tq_wmat_kernel(&l->out8)) tq_wmat_free(&l->out8);
+            else l->int8_bytes += l->out8.bytes;
+        }
+    }
     for (int li = 0; li < c.n_layers; li++) {
         for (int k = 0; k < T_COUNT; k++) {
             tq_wmat *wk = &l->L[li].w[k];
@@ -392,8 +407,51 @@ static void matvec_rows(float *y, const tq_wmat *w, const float *x, int rows, in
 }
 
 static void matvec(float *y, const tq_wmat *w, const float *x, int rows, int cols, float *buf) {
+    if (tq_wmat_kernel(w) && tq_wmat_matmul(w, x, cols, 1, 0, rows, y, rows, 0) == TQ_OK) return;
     if (tq_wmat_quantized(w)) matvec_rows(y, w, x, rows, cols, buf);
     else matvec_f32(y, w->f, x, rows, cols);
+}
+
+/* Up to three products of one step (q, k, v; w1, w3) in one pool run:
+ * matrices with a kernel are split into tasks of MV_ROWS rows (each row's
+ * bytes do not depend on the split, so not on the thread count); the others
+ * run on the caller as before. */
+#define MV_ROWS 32
+typedef struct mv_item { float *y; const tq_wmat *w; const float *x; int rows, cols; } mv_item;
+typedef struct mv_run { const mv_item *it; int n, tasks[3]; tq_kact act[3]; atomic_int failed; } mv_run;
+
+static void mv_task(void *ctx, int task, int worker) {
+    (void)worker;
+    mv_run *m = ctx;
+    int i = 0;
+    while (task >= m->tasks[i]) task -= m->tasks[i++];
+    const mv_item *it = &m->it[i];
+    int r0 = task * MV_ROWS, r1 = r0 + MV_ROWS < it->rows ? r0 + MV_ROWS : it->rows;
+    if (!tq_wmat_quantized(it->w))   /* float32: OpenBLAS, one thread, this task's rows */
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, r1 - r0, it->cols, 1.0f, it->w->f + (size_t)r0 * it->cols, it->cols,
+                    it->x, 1, 0.0f, it->y + r0, 1);
+    else if (m->act[i].q) tq_wmat_matmul_act(it->w, &m->act[i], r0, r1, it->y, it->rows, 0);
+    else if (tq_wmat_matmul(it->w, it->x, it->cols, 1, r0, r1, it->y, it->rows, 0)) atomic_store(&m->failed, 1);
+}
+
+static void matvecs(tq_pool *pool, int threads, const mv_item *it, int n, float *buf) {
+    mv_run m = {.it = it, .n = n};
+    int total = 0;
+    for (int i = 0; i < n; i++) {
+        int split = tq_wmat_kernel(it[i].w) || !tq_wmat_quantized(it[i].w);
+        total += m.tasks[i] = split ? (it[i].rows + MV_ROWS - 1) / MV_ROWS : 0;
+        /* x quantized once for every task (else each task quantizes it) */
+        if (m.tasks[i] && tq_wmat_kernel(it[i].w) && tq_kact_init(&m.act[i], &it[i].w->k, 1, it[i].cols) == TQ_OK) {
+            tq_kact_begin(&m.act[i], 1, it[i].cols);
+            tq_kact_rows(&m.act[i], it[i].x, it[i].cols, 0, 1);
+        }
+    }
+    atomic_init(&m.failed, 0);
+    tq_pool_run(pool, threads, total, mv_task, &m);
+    for (int i = 0; i < n; i++) tq_kact_free(&m.act[i]);
+    for (int i = 0; i < n; i++)   /* no kernel, or its buffers could not be had: the decoded path */
+        if (!m.tasks[i] || (atomic_load(&m.failed) && tq_wmat_quantized(it[i].w)))
+            matvec(it[i].y, it[i].w, it[i].x, it[i].rows, it[i].cols, buf);
 }
 
 tq_status tq_llama_forward(const tq_llama *l, tq_llama_state *s, int token, int pos,
@@ -409,6 +467,9 @@ tq_status tq_llama_forward(const tq_llama *l, tq_llama_state *s, int token, int 
     int D = c->dim, H = c->hidden_dim, KV = l->kv_dim, hs = l->head_size;
     int half = l->A->pos == TQ_POS_ROPE_HALF;
     float *x = s->x;
+    int threads = openblas_get_num_threads();   /* the caller's parallelism, as the encoder */
+    tq_pool *pool = tq_pool_shared(threads);
+    tq_blas_serial_enter();   /* OpenBLAS single-threaded: the pool splits by rows, fixed by shape */
     memcpy(x, l->tok + (size_t)token * D, sizeof(float) * (size_t)D);
     for (int li = 0; li < c->n_layers; li++) {
         const llama_layer *w = &l->L[li];
@@ -416,27 +477,30 @@ tq_status tq_llama_forward(const tq_llama *l, tq_llama_state *s, int token, int 
         float *kc = s->kc + lo, *vc = s->vc + lo;
         float *k = kc + (size_t)pos * KV, *v = vc + (size_t)pos * KV;
         tq_llama_rmsnorm(s->xb, x, w->w[T_ATT_NORM].f, D, c->norm_eps);
-        matvec(s->q, &w->w[T_WQ], s->xb, D, D, s->wbuf);
-        matvec(k, &w->w[T_WK], s->xb, KV, D, s->wbuf);
-        matvec(v, &w->w[T_WV], s->xb, KV, D, s->wbuf);
+        mv_item qkv[3] = {{s->q, &w->w[T_WQ], s->xb, D, D}, {k, &w->w[T_WK], s->xb, KV, D}, {v, &w->w[T_WV], s->xb, KV, D}};
+        matvecs(pool, threads, qkv, 3, s->wbuf);
         const float *rf = c->n_rope_factors ? c->rope_factors : NULL;
         tq_llama_rope_scaled(s->q, c->n_heads, hs, pos, c->rope_theta, half, rf, c->rope_mscale);
         tq_llama_rope_scaled(k, c->n_kv_heads, hs, pos, c->rope_theta, half, rf, c->rope_mscale);
         tq_llama_attention(s->xb, s->q, kc, vc, pos + 1, c->n_heads, c->n_kv_heads, hs, KV, s->att);
-        matvec(s->xb2, &w->w[T_WO], s->xb, D, D, s->wbuf);
+        matvecs(pool, threads, &(mv_item){s->xb2, &w->w[T_WO], s->xb, D, D}, 1, s->wbuf);
         for (int i = 0; i < D; i++) x[i] += s->xb2[i];
         tq_llama_rmsnorm(s->xb, x, w->w[T_FFN_NORM].f, D, c->norm_eps);
-        matvec(s->hb, &w->w[T_W1], s->xb, H, D, s->wbuf);
-        matvec(s->hb2, &w->w[T_W3], s->xb, H, D, s->wbuf);
+        mv_item up[2] = {{s->hb, &w->w[T_W1], s->xb, H, D}, {s->hb2, &w->w[T_W3], s->xb, H, D}};
+        matvecs(pool, threads, up, 2, s->wbuf);
         tq_llama_swiglu(s->hb, s->hb, s->hb2, H);
-        matvec(s->xb2, &w->w[T_W2], s->hb, D, H, s->wbuf);
+        matvecs(pool, threads, &(mv_item){s->xb2, &w->w[T_W2], s->hb, D, H}, 1, s->wbuf);
         for (int i = 0; i < D; i++) x[i] += s->xb2[i];
     }
     s->filled = pos + 1;
     if (logits) {
         tq_llama_rmsnorm(s->xb, x, l->norm, D, c->norm_eps);
-        matvec_f32(logits, l->out, s->xb, c->vocab_size, D);
+        tq_wmat of;
+        const tq_wmat *ow = &l->out8;
+        if (!tq_wmat_kernel(ow)) { tq_wmat_set_f32(&of, l->out, c->vocab_size, D); ow = &of; }
+        matvecs(pool, threads, &(mv_item){logits, ow, s->xb, c->vocab_size, D}, 1, s->wbuf);
     }
+    tq_blas_serial_leave();
     return TQ_OK;
 }
 

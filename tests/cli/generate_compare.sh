@@ -87,13 +87,21 @@ assert 0 < j["kl_mean"] < 0.01 and j["top1_agreement"] >= 0.95, j
 assert j["stored_bytes_quant"] < 0.5 * j["stored_bytes_orig"], j
 assert abs(j["perplexity_quant"] / j["perplexity_orig"] - 1) < 0.02, j
 PYEOF'
-  "$CLI" $CMP "$M" "$T/q8" --keep-int8 --json > "$T/q8k.json"
+  # TRUEQ_ISA=decode: stored codes decoded to float tiles, the float path's bytes
+  TRUEQ_ISA=decode "$CLI" $CMP "$M" "$T/q8" --keep-int8 --json > "$T/q8k.json"
   check "--keep-int8: 35 int8 matrices, a third of the memory, the same KL to rounding" '"$PY" - "$T/q8k.json" "$T/q8.json" <<PYEOF
 import json, sys
 j, k = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
 assert j["int8_matrices_quant"] == 35 and j["int8_matrices_orig"] == 0 and k["int8_matrices_quant"] == 0, j
 assert j["memory_bytes_quant"] < 0.4 * j["memory_bytes_orig"] and k["memory_bytes_quant"] == k["memory_bytes_orig"], (j, k)
 assert abs(j["kl_mean"] - k["kl_mean"]) < 1e-6 and j["top1_agreement"] == k["top1_agreement"], (j, k)
+PYEOF'
+  "$CLI" $CMP "$M" "$T/q8" --keep-int8 --json > "$T/q8x.json"
+  check "--keep-int8 through the kernels: KL within docs/kernels.md's bound (< 4x the decoded path's + 2e-3)" '"$PY" - "$T/q8x.json" "$T/q8.json" <<PYEOF
+import json, sys
+j, k = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert j["int8_matrices_quant"] == 35, j
+assert j["kl_mean"] != k["kl_mean"] and j["kl_mean"] < 4 * k["kl_mean"] + 2e-3 and j["top1_agreement"] >= 0.95, (j, k)
 PYEOF'
   if "$CLI" convert "$M" -o "$T/qn" --format npz > /dev/null 2>&1; then
     "$CLI" $CMP "$M" "$T/qn" --json > "$T/qn.json"
@@ -112,7 +120,7 @@ assert j["perplexity_quant"] > 2 * j["perplexity_orig"] and j["top1_agreement"] 
 PYEOF'
   "$CLI" generate "$T/q8" --steps 30 --quiet > "$T/g8.txt"
   check "generate runs the int8 copy (its tokenizer and params.json were copied)" 'grep -q "^Once upon a time" "$T/g8.txt"'
-  "$CLI" generate "$T/q8" --steps 30 --keep-int8 > "$T/g8k.txt" 2> "$T/g8k.err"
+  TRUEQ_ISA=decode "$CLI" generate "$T/q8" --steps 30 --keep-int8 > "$T/g8k.txt" 2> "$T/g8k.err"
   check "generate --keep-int8: the same greedy text from 35 int8 matrices" 'cmp -s "$T/g8.txt" "$T/g8k.txt" && grep -q "35 matrices as int8" "$T/g8k.err"'
 else
   echo "# skip: trueq convert is not available here"

@@ -57,7 +57,7 @@ export PKG_CONFIG_PATH="$LIBDIR/pkgconfig"
 v_pc=$(pkg-config --modversion trueq)
 v_h=$(sed -n 's/^#define TQ_VERSION_STRING "\(.*\)"/\1/p' "$S/include/trueq.h")
 v_parts=$(awk '/^#define TQ_VERSION_(MAJOR|MINOR|PATCH) /{printf "%s%s", (n++ ? "." : ""), $3}' "$S/include/trueq.h")
-v_cli=$("$P/bin/trueq" --version | awk '{print $2}')
+v_cli=$("$P/bin/trueq" --version | awk 'NR == 1 {print $2}')   # line 2 names the kernels
 check "version: header string = MAJOR.MINOR.PATCH ($v_h, $v_parts)" '[ -n "$v_h" ] && [ "$v_h" = "$v_parts" ]'
 check "version: pkg-config = header ($v_pc)" '[ "$v_pc" = "$v_h" ]'
 check "version: CLI = header ($v_cli)" '[ "$v_cli" = "$v_h" ]'

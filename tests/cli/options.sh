@@ -132,12 +132,12 @@ want_opts embed --texts --ids --pooling --normalize --no-normalize --batch --kee
 want_opts classify --ids --keep-int8 --json
 want_opts compare --texts --ids --batch --json --min-cos --max-mse --min-agree --keep-int8
 want_opts compare-decoder --text --prompt --ids --json --max-kl --min-agree --config --tokenizer --keep-int8
-want_opts generate --prompt --steps --temperature --top-p --seed --config --tokenizer --keep-int8 --quiet
+want_opts generate --prompt --steps --temperature --top-p --seed --config --tokenizer --keep-int8 --keep-quantized --quiet
 want_opts spectrum --csv --json --ww --threads --svd --bits --codec --granularity --svg --layer
 "$CLI" convert --help > "$T/h"
 check "help shows an option's range and choices" 'grep -q -- "--bits 8|4|2" "$T/h" && "$CLI" synth --help | grep -q -- "--layers N .*\[1, 1000000\]"'
 "$CLI" --help > "$T/h"
-check "trueq --help lists every command of the table" '[ $(grep -cE "^  (convert|inspect|codecs|synth|verify|selftest|embed|classify|compare|compare-decoder|generate|spectrum|batch) " "$T/h") -eq 13 ]'
+check "trueq --help lists every command of the table" '[ $(grep -cE "^  (convert|inspect|codecs|synth|verify|selftest|embed|classify|compare|compare-decoder|generate|spectrum|tokenize|batch) " "$T/h") -eq 14 ]'
 "$CLI" help nosuch > /dev/null 2> "$T/err"; rc=$?
 check "trueq help of an unknown command: usage error" '[ $rc -eq 1 ] && grep -q "unknown command \"nosuch\"" "$T/err"'
 exit $fail

@@ -14,6 +14,15 @@
   encoder_reference.py make-bert OUT_DIR
       A small BertForSequenceClassification (3 labels, gelu_new) with seeded
       random weights, written with save_pretrained(safe_serialization=True).
+  encoder_reference.py make-roberta OUT_DIR SHAPE DTYPE
+      A RobertaForSequenceClassification with seeded random weights (SHAPE
+      "tiny": 3 x 96, 3 labels; "base": roberta-base's 12 x 768, 50265 ids,
+      2 labels), saved in DTYPE (float32 or bfloat16), with a byte-level BPE
+      tokenizer trained here on a fixed text (vocab.json, merges.txt and the
+      tokenizer.json / tokenizer_config.json RobertaTokenizerFast writes).
+  encoder_reference.py tokenize MODEL_DIR IN.json OUT.json
+      IN.json: [[a, b or null], ...]; OUT.json: the ids AutoTokenizer gives
+      each (tokenizer(a, b)["input_ids"], no truncation).
 
 Runs on the CPU in float32 with the eager attention transformers picks for
 torch 1.13.
@@ -41,6 +50,51 @@ def make_bert(out):
             else:
                 p.copy_(0.08 * torch.randn_like(p))
     m.save_pretrained(out, safe_serialization=True)
+
+
+CORPUS = ("The quick brown fox jumps over the lazy dog. Hello world! Tokenizers split text into pieces; "
+          "numbers 12345 and 3.14, code: def f(x): return x ** 2. Caf\u00e9 na\u00efve r\u00e9sum\u00e9 "
+          "\u6771\u4eac \U0001F600  spaces   and\ttabs. RoBERTa counts positions from padding_idx + 1. ") * 20
+
+
+def make_roberta(out, shape, dtype):
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import RobertaConfig, RobertaForSequenceClassification, RobertaTokenizerFast
+    os.makedirs(out, exist_ok=True)
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator([CORPUS], vocab_size=700, min_frequency=1,
+                            special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"], show_progress=False)
+    bpe.save_model(out)
+    tok = RobertaTokenizerFast(os.path.join(out, "vocab.json"), os.path.join(out, "merges.txt"))
+    tok.save_pretrained(out)
+    torch.manual_seed(4321)
+    if shape == "base":
+        cfg = RobertaConfig(vocab_size=50265, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
+                            intermediate_size=3072, max_position_embeddings=514, type_vocab_size=1,
+                            layer_norm_eps=1e-5, pad_token_id=1, bos_token_id=0, eos_token_id=2, num_labels=2,
+                            id2label={0: "NEGATIVE", 1: "POSITIVE"}, label2id={"NEGATIVE": 0, "POSITIVE": 1})
+    else:
+        cfg = RobertaConfig(vocab_size=len(tok), hidden_size=96, num_hidden_layers=3, num_attention_heads=6,
+                            intermediate_size=160, max_position_embeddings=82, type_vocab_size=1,
+                            layer_norm_eps=1e-5, pad_token_id=1, bos_token_id=0, eos_token_id=2, num_labels=3,
+                            id2label={0: "neg", 1: "neutral", 2: "pos"}, label2id={"neg": 0, "neutral": 1, "pos": 2})
+    m = RobertaForSequenceClassification(cfg).eval()
+    with torch.no_grad():   # weights of a trained model's size, not an initialisation's
+        for name, p in m.named_parameters():
+            if "LayerNorm.weight" in name:
+                p.copy_(1.0 + 0.2 * torch.randn_like(p))
+            else:
+                p.copy_((0.08 if shape != "base" else 0.04) * torch.randn_like(p))
+    if dtype == "bfloat16":
+        m = m.to(torch.bfloat16)
+    m.save_pretrained(out, safe_serialization=True)
+
+
+def tokenize(model_dir, in_path, out_path):
+    from transformers import AutoTokenizer
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    res = [tok(a, b)["input_ids"] if b is not None else tok(a)["input_ids"] for a, b in json.load(open(in_path))]
+    json.dump(res, open(out_path, "w"))
 
 
 def sentence_pooling(model_dir):
@@ -102,5 +156,9 @@ if __name__ == "__main__":
         run(sys.argv[2], sys.argv[3], sys.argv[4])
     elif len(sys.argv) == 3 and sys.argv[1] == "make-bert":
         make_bert(sys.argv[2])
+    elif len(sys.argv) == 5 and sys.argv[1] == "make-roberta":
+        make_roberta(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif len(sys.argv) == 5 and sys.argv[1] == "tokenize":
+        tokenize(sys.argv[2], sys.argv[3], sys.argv[4])
     else:
         sys.exit(__doc__)

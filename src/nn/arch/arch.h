@@ -8,7 +8,7 @@
  * which field (with the defaults transformers uses when a key is absent).
  * The encoder (encoder.c) and the decoder (llama.c) read the row; nothing
  * else in src/nn/ spells a tensor name. Rows live one per file beside this
- * header (bert.c, distilbert.c, llama2c.c, llama_hf.c, llama_gguf.c) and are listed in
+ * header (bert.c, distilbert.c, roberta.c, llama2c.c, llama_hf.c, llama_gguf.c) and are listed in
  * table.c.
  *
  * This header has no .c of its own (types and the rows' declarations only),
@@ -36,7 +36,7 @@ typedef enum tq_role {
     TQ_R_FINAL_NORM,  /* [dim] after the last layer (pre-norm decoders)        */
     TQ_R_OUTPUT,      /* [vocab, dim] the LM head (absent when tied)           */
     TQ_R_POOLER,      /* [dim, dim] BERT pooler                                */
-    TQ_R_PRE_CLS,     /* [dim, dim] DistilBERT pre_classifier                  */
+    TQ_R_PRE_CLS,     /* [dim, dim] DistilBERT pre_classifier, RoBERTa classifier.dense */
     TQ_R_CLS,         /* [labels, dim] sequence classifier                     */
     TQ_R_COUNT
 } tq_role;
@@ -55,12 +55,16 @@ typedef enum tq_pos_kind {
     TQ_POS_ABSOLUTE = 1,      /* learned [max_pos, dim] added to the tokens     */
     TQ_POS_ROPE_PAIRS = 2,    /* RoPE on pairs (2j, 2j+1) (Meta / llama2.c)     */
     TQ_POS_ROPE_HALF = 3,     /* RoPE on pairs (j, j + head_size/2) (HF)        */
-    TQ_POS_NONE = 4
+    TQ_POS_NONE = 4,
+    TQ_POS_ABSOLUTE_PADDED = 5 /* learned, ids padding_idx + 1, + 2, ... counted over
+                                  the non-pad tokens; pad tokens at padding_idx (RoBERTa) */
 } tq_pos_kind;
 typedef enum tq_head_kind {
     TQ_HEAD_POOLER_TANH = 1,  /* classifier(tanh(pooler(x[CLS]))) (BERT)        */
     TQ_HEAD_PRE_RELU = 2,     /* classifier(relu(pre_classifier(x[CLS]))) (DistilBERT) */
-    TQ_HEAD_LM = 3            /* logits = output (final_norm(x)) (decoders)     */
+    TQ_HEAD_LM = 3,           /* logits = output (final_norm(x)) (decoders)     */
+    TQ_HEAD_DENSE_TANH = 4    /* out_proj(tanh(dense(x[<s>]))): PRE_CLS is dense, CLS
+                                 out_proj (RobertaClassificationHead)           */
 } tq_head_kind;
 
 /** config.json keys (NULL: the family has no such key) and their defaults. */
@@ -75,6 +79,7 @@ typedef struct tq_arch_keys {
 
 typedef struct tq_arch_defaults {
     int   dim, n_layers, n_heads, hidden_dim, vocab, max_pos, type_vocab;
+    int   pad;                /* pad_token_id when config.json has none         */
     float eps;
     tq_act_kind act;
 } tq_arch_defaults;
@@ -114,6 +119,16 @@ typedef struct tq_arch {
 /* The tensor names of a Llama-style decoder row, inside its .tensor = {...}:
  * the embedding, each layer's tensors under the layer prefix L (which holds
  * the %d), the final norm and the LM head. */
+/* BERT's embedding and block tensor names (HF BertModel, shared by RoBERTa). */
+#define TQ_ARCH_BERT_TENSORS                                                                                   \
+    [TQ_R_TOK_EMB] = "embeddings.word_embeddings", [TQ_R_POS_EMB] = "embeddings.position_embeddings",       \
+    [TQ_R_TYPE_EMB] = "embeddings.token_type_embeddings", [TQ_R_EMB_NORM] = "embeddings.LayerNorm",          \
+    [TQ_R_Q] = "encoder.layer.%d.attention.self.query", [TQ_R_K] = "encoder.layer.%d.attention.self.key",   \
+    [TQ_R_V] = "encoder.layer.%d.attention.self.value", [TQ_R_O] = "encoder.layer.%d.attention.output.dense", \
+    [TQ_R_ATT_NORM] = "encoder.layer.%d.attention.output.LayerNorm",                                         \
+    [TQ_R_FFN_UP] = "encoder.layer.%d.intermediate.dense", [TQ_R_FFN_DOWN] = "encoder.layer.%d.output.dense", \
+    [TQ_R_FFN_NORM] = "encoder.layer.%d.output.LayerNorm", [TQ_R_POOLER] = "pooler.dense"
+
 #define TQ_ARCH_LLAMA_TENSORS(emb, L, att_norm, q, k, v, o, ffn_norm, gate, down, up, final_norm, output) \
     [TQ_R_TOK_EMB] = emb, [TQ_R_ATT_NORM] = L att_norm, [TQ_R_Q] = L q, [TQ_R_K] = L k, [TQ_R_V] = L v,      \
     [TQ_R_O] = L o, [TQ_R_FFN_NORM] = L ffn_norm, [TQ_R_FFN_GATE] = L gate, [TQ_R_FFN_DOWN] = L down,          \
@@ -122,6 +137,7 @@ typedef struct tq_arch {
 /* The rows (one file each). */
 extern const tq_arch tq_arch_bert;
 extern const tq_arch tq_arch_distilbert;
+extern const tq_arch tq_arch_roberta;
 extern const tq_arch tq_arch_llama2c;
 extern const tq_arch tq_arch_llama_hf;
 extern const tq_arch tq_arch_llama_gguf;

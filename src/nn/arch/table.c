@@ -9,6 +9,7 @@
 static const tq_arch *const TABLE[] = {
     &tq_arch_bert,
     &tq_arch_distilbert,
+    &tq_arch_roberta,       /* after BERT: a bare RobertaModel's names are BERT's */
     &tq_arch_llama2c,
     &tq_arch_llama_hf,
     &tq_arch_llama_gguf,
@@ -107,9 +108,12 @@ const char *tq_arch_incomplete(const tq_arch *a) {
     if (a->act == TQ_ACTK_SILU_GATED && !a->tensor[TQ_R_FFN_GATE] && !a->tensor[TQ_R_FFN_GATE_UP]) return "gated without a gate";
     if (a->norm != TQ_NORM_LAYER && a->norm != TQ_NORM_RMS) return "no norm kind";
     if (a->norm_place != TQ_NORM_POST && a->norm_place != TQ_NORM_PRE) return "no norm place";
-    if (a->pos < TQ_POS_ABSOLUTE || a->pos > TQ_POS_NONE) return "no position kind";
-    if (a->pos == TQ_POS_ABSOLUTE && !a->tensor[TQ_R_POS_EMB]) return "absolute positions without a table";
-    if (a->head < TQ_HEAD_POOLER_TANH || a->head > TQ_HEAD_LM) return "no head kind";
+    if (a->pos < TQ_POS_ABSOLUTE || a->pos > TQ_POS_ABSOLUTE_PADDED) return "no position kind";
+    if ((a->pos == TQ_POS_ABSOLUTE || a->pos == TQ_POS_ABSOLUTE_PADDED) && !a->tensor[TQ_R_POS_EMB])
+        return "absolute positions without a table";
+    if (a->head < TQ_HEAD_POOLER_TANH || a->head > TQ_HEAD_DENSE_TANH) return "no head kind";
+    if ((a->head == TQ_HEAD_PRE_RELU || a->head == TQ_HEAD_DENSE_TANH) && a->tensor[TQ_R_CLS] && !a->tensor[TQ_R_PRE_CLS])
+        return "a two-matrix head without its first matrix";
     if (a->head == TQ_HEAD_LM && !a->tensor[TQ_R_FINAL_NORM]) return "an LM head without a final norm";
     if (a->family == TQ_FAMILY_ENCODER && !a->tensor[TQ_R_EMB_NORM]) return "an encoder without an embedding norm";
     if (a->norm == TQ_NORM_LAYER && !(a->bias & TQ_ROLE_BIT(TQ_R_ATT_NORM))) return "LayerNorm without a bias";

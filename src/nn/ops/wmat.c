@@ -26,6 +26,7 @@ void tq_wmat_set_f32(tq_wmat *w, const float *values, int64_t rows, int64_t cols
 
 void tq_wmat_free(tq_wmat *w) {
     if (!w) return;
+    tq_kern_release(&w->k);
     free(w->codes);
     for (int a = 0; a < TQ_MAX_AUX; a++) free(w->aux[a]);
     memset(w, 0, sizeof *w);
@@ -71,6 +72,12 @@ tq_status tq_wmat_keep(tq_wmat *w, const tq_tensor *t, const char *path, tq_erro
                             (long long)(r0 * cols + i), (double)buf[i]);
     }
     free(buf);
+    int off;
+    tq_kisa isa = tq_kern_isa(&off);
+    if (!st && !off && tq_kern_prepare(&w->k, &w->q, rows, cols, w->codes, (const void *const *)w->aux, isa) < 0) {
+        tq_wmat_free(w);
+        return tq_err(err, TQ_E_NOMEM, "%s: out of memory for the kernel layout of \"%s\"", path, t->name);
+    }
     if (st) tq_wmat_free(w);
     return st;
 nomem:
@@ -103,4 +110,10 @@ void tq_wmat_stack_rows(const tq_wmat *parts, int n, int64_t r0, int64_t r1, flo
         base = end;
     }
     TQ_ASSERT(r0 == r1);
+}
+
+tq_status tq_wmat_matmul(const tq_wmat *w, const float *x, int64_t ldx, int64_t n, int64_t r0, int64_t r1, float *y,
+                         int64_t ldy, int accumulate) {
+    TQ_ASSERT(tq_wmat_kernel(w) && r0 >= 0 && r0 <= r1 && r1 <= w->rows);
+    return tq_kern_matmul(&w->k, x, ldx, n, r0, r1, y, ldy, accumulate);
 }

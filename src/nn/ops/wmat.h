@@ -14,6 +14,7 @@
 #ifndef TQ_NN_WMAT_H
 #define TQ_NN_WMAT_H
 #include "trueq.h"
+#include "kern/kern.h"
 #include <stdint.h>
 
 typedef struct tq_wmat {
@@ -23,6 +24,8 @@ typedef struct tq_wmat {
     void        *codes;             /* owned copy of the stored codes, or NULL            */
     void        *aux[TQ_MAX_AUX];   /* owned copies of the side tensors                   */
     uint64_t     bytes;             /* codes + side-tensor bytes held                     */
+    tq_kmat      k;                 /* the codes prepared for a kernel (src/kern/), or
+                                       k.fn NULL: products decode tiles               */
 } tq_wmat;
 
 /** 1 when t can be held as stored: a 2-D quantized tensor (not simulated)
@@ -56,6 +59,26 @@ void tq_wmat_rows(const tq_wmat *w, int64_t r0, int64_t r1, float *out);
 /** Rows [r0, r1) of the matrices parts[0..n) stacked by rows (each of the
  *  same cols), into out. */
 void tq_wmat_stack_rows(const tq_wmat *parts, int n, int64_t r0, int64_t r1, float *out);
+
+/** 1 when products with w run a kernel over its stored codes (kern.h): a
+ *  codec and layout a kernel row multiplies, kept while TRUEQ_ISA is not
+ *  "decode". */
+static inline int tq_wmat_kernel(const tq_wmat *w) { return w->k.fn != NULL; }
+
+/**
+ * y[i * ldy + r] (= or, with accumulate, +=) sum_c x[i * ldx + c] w[r, c],
+ * i < n, r in [r0, r1), by w's kernel (tq_wmat_kernel), activations quantized
+ * per row on the fly. The bytes do not depend on how [0, rows) is split.
+ * @return TQ_OK; TQ_E_NOMEM (nothing written: the caller decodes instead).
+ */
+tq_status tq_wmat_matmul(const tq_wmat *w, const float *x, int64_t ldx, int64_t n, int64_t r0, int64_t r1, float *y,
+                         int64_t ldy, int accumulate);
+
+/** The same over activations already quantized for w (tq_kact_fits). */
+static inline void tq_wmat_matmul_act(const tq_wmat *w, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy,
+                                      int accumulate) {
+    tq_kern_matmul_act(&w->k, a, r0, r1, y, ldy, accumulate);
+}
 
 void tq_wmat_free(tq_wmat *w);
 #endif

@@ -426,5 +426,11 @@ static tq_status bpei_decode(const void *impl, const int32_t *ids, int n, char *
 }
 static void *bpei_open(const char *dir, tq_error *err) { return tq_bpe_open_dir(dir, err); }
 
-const tq_tok_vt tq_tok_bpe_vt = {bpei_free, bpei_vocab, bpei_special, bpei_encode, bpei_decode};
+static const char *bpei_token(const void *impl, int id, size_t *len) {
+    const char *p = tq_bpe_token(impl, id);
+    *len = p ? strlen(p) : 0;
+    return p;
+}
+
+const tq_tok_vt tq_tok_bpe_vt = {bpei_free, bpei_vocab, bpei_special, bpei_encode, bpei_decode, bpei_token, NULL};
 const tq_tok_kind tq_tok_bpe = {"bpe", "a BPE tokenizer.json or vocab.json + merges.txt", bpei_open, &tq_tok_bpe_vt};

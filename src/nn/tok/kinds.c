@@ -82,3 +82,77 @@ tq_status tq_tok_decode(const tq_tok *t, const int32_t *ids, int n, char **text,
     if (!t || n < 0 || (!ids && n)) return tq_err(err, TQ_E_ARG, "tokenizer: no tokenizer or no ids");
     return t->kind->vt->decode(t->impl, ids, n, text, len, err);
 }
+
+const char *tq_tok_piece(const tq_tok *t, int id, size_t *len) {
+    size_t l = 0;
+    const char *p = t && t->kind->vt->token ? t->kind->vt->token(t->impl, id, &l) : NULL;
+    if (len) *len = p ? l : 0;
+    return p;
+}
+
+/* One malloc'd encoding of n ids (type ids 0). */
+static tq_status enc_alloc(tq_wp_encoding *out, int n, tq_error *err) {
+    out->ids = malloc(sizeof(int32_t) * (size_t)(n > 0 ? n : 1));
+    out->type_ids = calloc((size_t)(n > 0 ? n : 1), sizeof(int32_t));
+    if (!out->ids || !out->type_ids) {
+        tq_wp_encoding_free(out);
+        return tq_err(err, TQ_E_NOMEM, "tokenizer: out of memory for %d tokens", n);
+    }
+    out->n = n;
+    return TQ_OK;
+}
+
+/* Without a pair of its own, a kind's encoding: one text with its own
+ * specials (a <s> ... </s> one cut keeping its </s>), or the RoBERTa pair
+ * <s> a </s></s> b </s> when it has CLS and SEP, truncated LongestFirst. */
+static tq_status generic_pair(const tq_tok *t, const char *a, const char *b, int max_len, tq_wp_encoding *out,
+                              tq_error *err) {
+    int cls = tq_tok_special_id(t, TQ_TOK_CLS), sep = tq_tok_special_id(t, TQ_TOK_SEP);
+    int32_t *ia = NULL, *ib = NULL;
+    int na = 0, nb = 0;
+    tq_status st;
+    if (!b) {
+        if ((st = tq_tok_encode(t, a, strlen(a), 1, &ia, &na, err))) return st;
+        int cut = max_len > 0 && na > max_len;
+        int keep_sep = cut && cls >= 0 && sep >= 0 && max_len >= 2 && ia[0] == cls && ia[na - 1] == sep;
+        if (cut) {
+            if (keep_sep) ia[max_len - 1] = sep;
+            na = max_len;
+        }
+        if (!(st = enc_alloc(out, na, err))) memcpy(out->ids, ia, sizeof(int32_t) * (size_t)na);
+        free(ia);
+        return st;
+    }
+    if (cls < 0 || sep < 0)
+        return tq_err(err, TQ_E_UNSUPPORTED, "tokenizer (%s): no CLS and SEP tokens, so no sentence-pair format",
+                      t->kind->name);
+    if (max_len > 0 && max_len < 4)
+        return tq_err(err, TQ_E_ARG, "max_len %d leaves no room for the 4 special tokens of a pair", max_len);
+    st = tq_tok_encode(t, a, strlen(a), 0, &ia, &na, err);
+    if (!st) st = tq_tok_encode(t, b, strlen(b), 0, &ib, &nb, err);
+    if (!st) {
+        if (max_len > 0) tq_tok_truncate_pair(max_len - 4, &na, &nb);
+        st = enc_alloc(out, na + nb + 4, err);
+    }
+    if (!st) {
+        int k = 0;
+        out->ids[k++] = cls;
+        for (int i = 0; i < na; i++) out->ids[k++] = ia[i];
+        out->ids[k++] = sep;
+        out->ids[k++] = sep;
+        for (int i = 0; i < nb; i++) out->ids[k++] = ib[i];
+        out->ids[k++] = sep;
+    }
+    free(ia);
+    free(ib);
+    return st;
+}
+
+tq_status tq_tok_encode_pair(const tq_tok *t, const char *a, const char *b, int max_len, tq_wp_encoding *out,
+                             tq_error *err) {
+    if (out) *out = (tq_wp_encoding){0, NULL, NULL};
+    if (!t || !a || !out || max_len < 0) return tq_err(err, TQ_E_ARG, "tokenizer: no tokenizer, text or output (NULL)");
+    if (b && !*b) b = NULL;   /* as transformers: an empty text_pair is none */
+    if (t->kind->vt->pair) return t->kind->vt->pair(t->impl, a, b, max_len, out, err);
+    return generic_pair(t, a, b, max_len, out, err);
+}

@@ -577,6 +577,13 @@ static tq_status spi_decode(const void *impl, const int32_t *ids, int n, char **
 
 static void *spi_open(const char *dir, tq_error *err) { return tq_spm_open_dir(dir, err); }
 
-const tq_tok_vt tq_tok_spm_vt = {spi_free, spi_vocab, spi_special, spi_encode, spi_decode};
+static const char *spi_token(const void *impl, int id, size_t *len) {
+    int n = 0;
+    const char *p = id >= 0 && id < tq_spm_count(impl) ? tq_spm_piece(impl, id, &n) : NULL;
+    *len = p ? (size_t)n : 0;
+    return p;
+}
+
+const tq_tok_vt tq_tok_spm_vt = {spi_free, spi_vocab, spi_special, spi_encode, spi_decode, spi_token, NULL};
 const tq_tok_kind tq_tok_sentencepiece = {"sentencepiece", "tokenizer.bin, tok*.bin or tokenizer.model", spi_open,
                                           &tq_tok_spm_vt};

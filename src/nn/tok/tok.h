@@ -27,6 +27,14 @@ typedef struct tq_tok_vt {
                         tq_error *err);
     /** text malloc'd and NUL-terminated; *len its length. */
     tq_status (*decode)(const void *impl, const int32_t *ids, int n, char **text, size_t *len, tq_error *err);
+    /** The token of an id as the vocabulary spells it (bytes, *len of them;
+     *  not always NUL-terminated), or NULL for an id out of range. */
+    const char *(*token)(const void *impl, int id, size_t *len);
+    /** Optional (NULL: tq_tok_encode_pair assembles the pair from encode
+     *  and the CLS / SEP ids): a and b (NULL: none) as the model gets them,
+     *  truncated to max_len (0: the tokenizer's own limit). */
+    tq_status (*pair)(const void *impl, const char *a, const char *b, int max_len, tq_wp_encoding *out,
+                      tq_error *err);
 } tq_tok_vt;
 
 typedef struct tq_tok_kind {
@@ -35,6 +43,12 @@ typedef struct tq_tok_kind {
     void           *(*open)(const char *dir, tq_error *err);
     const tq_tok_vt *vt;
 } tq_tok_kind;
+
+/** Truncate a pair of na + nb tokens to m as tokenizers' LongestFirst
+ *  does (na alone when nb < 0): when it does not fit, the shorter part (a
+ *  on a tie) keeps its length if the longer one still gets as many, else the
+ *  shorter gets floor(m/2) and the longer ceil(m/2). Defined in wordpiece.c. */
+void tq_tok_truncate_pair(int m, int *na, int *nb);
 
 /* The rows (one per tokenizer file). */
 extern const tq_tok_kind tq_tok_wordpiece;

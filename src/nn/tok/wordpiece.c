@@ -625,6 +625,20 @@ static tq_status encode_text(const tq_wordpiece *t, const char *text, const char
     return oom ? tq_err(err, TQ_E_NOMEM, "text %s: out of memory", which) : TQ_OK;
 }
 
+void tq_tok_truncate_pair(int m, int *na, int *nb) {
+    if (*nb < 0) {
+        if (*na > m) *na = m;
+        return;
+    }
+    if ((long long)*na + *nb <= m) return;
+    int swap = *na > *nb, n1 = swap ? *nb : *na, n2;
+    n2 = n1 > m ? n1 : (n1 > m - n1 ? n1 : m - n1);
+    if ((long long)n1 + n2 > m) { n1 = m / 2; n2 = n1 + m % 2; }
+    if (swap) { int x = n1; n1 = n2; n2 = x; }
+    if (*na > n1) *na = n1;
+    if (*nb > n2) *nb = n2;
+}
+
 tq_status tq_wp_encode(const tq_wordpiece *t, const char *a, const char *b, int max_len, tq_wp_encoding *out,
                        tq_error *err) {
     if (out) *out = (tq_wp_encoding){0, NULL, NULL};
@@ -640,20 +654,9 @@ tq_status tq_wp_encode(const tq_wordpiece *t, const char *a, const char *b, int 
     if (!st && b) st = encode_text(t, b, "b", &ib, err);
     if (st) { free(ia.v); free(ib.v); return st; }
     /* Truncation as tokenizers' LongestFirst: when the pair does not fit,
-     * the shorter part (a on a tie) keeps its length if the longer one can
-     * still get as many; otherwise the shorter gets floor(m/2) and the longer
-     * ceil(m/2) of the m = max_len - specials places. */
-    int m = max_len - specials, na = ia.n, nb = ib.n;
-    if (!b) {
-        if (na > m) na = m;
-    } else if ((long long)na + nb > m) {
-        int swap = na > nb, n1 = swap ? nb : na, n2;
-        n2 = n1 > m ? n1 : (n1 > m - n1 ? n1 : m - n1);
-        if ((long long)n1 + n2 > m) { n1 = m / 2; n2 = n1 + m % 2; }
-        if (swap) { int x = n1; n1 = n2; n2 = x; }
-        if (na > n1) na = n1;
-        if (nb > n2) nb = n2;
-    }
+     * tq_tok_truncate_pair, over the m = max_len - specials places. */
+    int na = ia.n, nb = b ? ib.n : -1;
+    tq_tok_truncate_pair(max_len - specials, &na, &nb);
     int total = na + (b ? nb : 0) + specials;
     out->ids = malloc(sizeof(int32_t) * (size_t)total);
     out->type_ids = malloc(sizeof(int32_t) * (size_t)total);
@@ -746,5 +749,18 @@ static tq_status wpi_decode(const void *impl, const int32_t *ids, int n, char **
 
 static void *wpi_open(const char *dir, tq_error *err) { return tq_wp_open_dir(dir, err); }
 
-static const tq_tok_vt WP_VT = {wpi_free, wpi_vocab, wpi_special, wpi_encode, wpi_decode};
+static const char *wpi_token(const void *impl, int id, size_t *len) {
+    const char *p = tq_wp_token(impl, id);
+    *len = p ? strlen(p) : 0;
+    return p;
+}
+
+/* tq_wp_encode, never beyond the tokenizer's own max_len */
+static tq_status wpi_pair(const void *impl, const char *a, const char *b, int max_len, tq_wp_encoding *out,
+                          tq_error *err) {
+    const tq_wordpiece *t = impl;
+    return tq_wp_encode(t, a, b, max_len && max_len < t->opt.max_len ? max_len : 0, out, err);
+}
+
+static const tq_tok_vt WP_VT = {wpi_free, wpi_vocab, wpi_special, wpi_encode, wpi_decode, wpi_token, wpi_pair};
 const tq_tok_kind tq_tok_wordpiece = {"wordpiece", "vocab.txt or a WordPiece tokenizer.json", wpi_open, &WP_VT};

@@ -1,0 +1,270 @@
+/*
+ * kern.c — THE KERNEL TABLE: one row per (weight kind, ISA); the ISA choice,
+ * preparation of kept matrices and on-the-fly activation quantization
+ * (kern.h).
+ */
+#include "kern/kern.h"
+#include "kern/kern_impl.h"
+#include "codec/codec.h"
+#include "ggml/ggml_types.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { ACT_ROW, ACT_BLOCK };   /* one activation scale per row / per 32 */
+
+typedef struct krow {
+    tq_kwkind  kind;
+    tq_kisa    isa;
+    int        packed;   /* I8 rows packed in TQ_KROWS-row blocks       */
+    int        act;      /* ACT_ROW / ACT_BLOCK                         */
+    int        offset;   /* activations as q + 128 (VNNI), else |q|     */
+    tq_kern_fn fn;
+} krow;
+
+/* One line per (kind, ISA): a kind a row lacks for an ISA runs the best row
+ * below it (AVX-512 runs the AVX2 ggml kernels). */
+static const krow ROWS[] = {
+    {TQ_KW_I8,   TQ_KISA_PORTABLE, 0, ACT_ROW,   0, tq_kern_i8_portable},
+    {TQ_KW_Q8_0, TQ_KISA_PORTABLE, 0, ACT_BLOCK, 0, tq_kern_q8_0_portable},
+    {TQ_KW_Q4_0, TQ_KISA_PORTABLE, 0, ACT_BLOCK, 0, tq_kern_q4_0_portable},
+#if defined(__x86_64__)
+    {TQ_KW_I8,   TQ_KISA_AVX2,     1, ACT_ROW,   0, tq_kern_i8_avx2},
+    {TQ_KW_Q8_0, TQ_KISA_AVX2,     0, ACT_BLOCK, 0, tq_kern_q8_0_avx2},
+    {TQ_KW_Q4_0, TQ_KISA_AVX2,     0, ACT_BLOCK, 0, tq_kern_q4_0_avx2},
+    {TQ_KW_I8,   TQ_KISA_AVX512,   1, ACT_ROW,   1, tq_kern_i8_avx512},
+#endif
+};
+#define NROWS (sizeof ROWS / sizeof ROWS[0])
+
+static const char *const ISA_NAMES[TQ_KISA_COUNT] = {"portable", "avx2", "avx512"};
+
+const char *tq_kern_isa_name(tq_kisa isa) { return isa >= 0 && isa < TQ_KISA_COUNT ? ISA_NAMES[isa] : "?"; }
+
+int tq_kern_isa_supported(tq_kisa isa) {
+    switch (isa) {
+    case TQ_KISA_PORTABLE: return 1;
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    case TQ_KISA_AVX2:
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case TQ_KISA_AVX512:
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+#endif
+    default: return 0;
+    }
+}
+
+static tq_kisa best_isa(void) {
+    for (int i = TQ_KISA_COUNT - 1; i > 0; i--)
+        if (tq_kern_isa_supported((tq_kisa)i)) return (tq_kisa)i;
+    return TQ_KISA_PORTABLE;
+}
+
+tq_kisa tq_kern_isa(int *off) {
+    const char *e = getenv("TRUEQ_ISA");
+    if (off) *off = e && !strcmp(e, "decode");
+    tq_kisa best = best_isa();
+    for (int i = 0; e && i < TQ_KISA_COUNT; i++)
+        if (!strcmp(e, ISA_NAMES[i])) return i <= (int)best && tq_kern_isa_supported((tq_kisa)i) ? (tq_kisa)i : best;
+    return best;
+}
+
+const char *tq_kern_describe(void) {
+    static char line[160];
+    int off;
+    tq_kisa isa = tq_kern_isa(&off);
+    const char *e = getenv("TRUEQ_ISA");
+    if (off) snprintf(line, sizeof line, "kernels: off (TRUEQ_ISA=decode: stored codes decoded to float, sgemm)");
+    else snprintf(line, sizeof line, "kernels: %s (%s; best here %s)", ISA_NAMES[isa],
+                  e && *e ? "TRUEQ_ISA" : "detected", ISA_NAMES[best_isa()]);
+    return line;
+}
+
+const char *tq_kernels_info(void) { return tq_kern_describe(); }
+
+/* The row for (kind, isa), or the best one below isa. */
+static const krow *row_for(tq_kwkind kind, tq_kisa isa) {
+    const krow *best = NULL;
+    for (size_t i = 0; i < NROWS; i++)
+        if (ROWS[i].kind == kind && ROWS[i].isa <= isa && (!best || ROWS[i].isa > best->isa)) best = &ROWS[i];
+    return best;
+}
+
+static const krow *row_of(const tq_kmat *k) { return k->fn; }
+
+void tq_kern_release(tq_kmat *k) {
+    if (!k) return;
+    free(k->packed);
+    free(k->pscale);
+    free(k->psum);
+    memset(k, 0, sizeof *k);
+}
+
+/* I8 rows into the packed layout of the vector paths (kern.h). */
+static int pack_i8(tq_kmat *k) {
+    int64_t rb = (k->rows + TQ_KROWS - 1) / TQ_KROWS, ng = k->ngroups;
+    size_t pb = (size_t)(rb * k->k4 * TQ_KROWS * 4), sb = (size_t)(rb * ng * TQ_KROWS);
+    pb = (pb + 63) / 64 * 64;
+    k->packed = aligned_alloc(64, pb ? pb : 64);
+    if (k->packed) memset(k->packed, 0, pb);
+    k->pscale = calloc(sb ? sb : 1, sizeof(float));
+    k->psum = calloc(sb ? sb : 1, sizeof(int32_t));
+    if (!k->packed || !k->pscale || !k->psum) return -1;
+    for (int64_t r = 0; r < k->rows; r++) {
+        const int8_t *src = (const int8_t *)k->codes + r * k->row_bytes;
+        int64_t b = r / TQ_KROWS, l = r % TQ_KROWS;
+        for (int64_t c = 0; c < k->cols; c++)
+            k->packed[((b * k->k4 + c / 4) * TQ_KROWS + l) * 4 + c % 4] = src[c];
+        for (int64_t g = 0; g < ng; g++) {
+            int64_t c0 = g * k->glen, c1 = c0 + k->glen < k->cols ? c0 + k->glen : k->cols;
+            int32_t s = 0;
+            for (int64_t c = c0; c < c1; c++) s += src[c];
+            k->pscale[(b * ng + g) * TQ_KROWS + l] = k->scale[r * k->sstride + g];
+            k->psum[(b * ng + g) * TQ_KROWS + l] = s;
+        }
+    }
+    return 0;
+}
+
+int tq_kern_prepare(tq_kmat *k, const tq_qparams *q, int64_t rows, int64_t cols, const void *codes,
+                    const void *const *aux, tq_kisa isa) {
+    memset(k, 0, sizeof *k);
+    k->rows = rows;
+    k->cols = cols;
+    k->codes = codes;
+    k->isa = isa;
+    if (rows < 1 || cols < 1) return 0;
+    if (q->codec == TQ_CODEC_LINEAR_SYM && q->bits == 8) {
+        k->kind = TQ_KW_I8;
+        k->row_bytes = cols;
+        k->scale = aux[0];
+        if (q->gran == TQ_GRAN_TENSOR) { k->sstride = 0; k->ngroups = 1; k->glen = cols; }
+        else if (q->gran == TQ_GRAN_CHANNEL) { k->sstride = 1; k->ngroups = 1; k->glen = cols; }
+        else { k->ngroups = tq_groups_per_row(q, cols, &k->glen); k->sstride = k->ngroups; }
+        k->k4 = (cols + 3) / 4;
+    } else if (q->codec == TQ_CODEC_GGML && (q->ggml_type == TQ_GGML_Q8_0 || q->ggml_type == TQ_GGML_Q4_0) &&
+               cols % 32 == 0) {
+        k->kind = q->ggml_type == TQ_GGML_Q8_0 ? TQ_KW_Q8_0 : TQ_KW_Q4_0;
+        k->row_bytes = cols / 32 * (q->ggml_type == TQ_GGML_Q8_0 ? 34 : 18);
+    } else {
+        return 0;
+    }
+    const krow *r = row_for(k->kind, isa);
+    /* packed rows step through groups 4 columns at a time */
+    if (r->packed && k->ngroups > 1 && k->glen % 4) r = row_for(k->kind, TQ_KISA_PORTABLE);
+    k->isa = r->isa;
+    k->fn = (const void *)r;
+    if (r->packed && pack_i8(k)) { tq_kern_release(k); return -1; }
+    return 1;
+}
+
+/* The activation format of a row. */
+static int fmt_of(const krow *r) { return r->act * 2 + r->offset; }
+
+tq_status tq_kact_init(tq_kact *a, const tq_kmat *k, int64_t cap, int64_t cols) {
+    const krow *r = row_of(k);
+    memset(a, 0, sizeof *a);
+    a->fmt = fmt_of(r);
+    a->cap = cap;
+    a->kpad = (cols + 63) / 64 * 64;
+    a->nb = r->act == ACT_ROW ? 1 : (cols + 31) / 32;
+    size_t bytes = (size_t)(cap * a->kpad);
+    a->q = aligned_alloc(64, bytes ? bytes : 64);
+    a->qa = aligned_alloc(64, bytes ? bytes : 64);
+    a->d = malloc(sizeof(float) * (size_t)(cap * a->nb + 1));
+    if (!a->q || !a->qa || !a->d) { tq_kact_free(a); return TQ_E_NOMEM; }
+    return TQ_OK;
+}
+
+void tq_kact_free(tq_kact *a) {
+    if (!a) return;
+    free(a->q); free(a->qa); free(a->d);
+    memset(a, 0, sizeof *a);
+}
+
+int tq_kact_fits(const tq_kact *a, const tq_kmat *k) {
+    return a->q && a->fmt == fmt_of(row_of(k)) && a->cols == k->cols && a->n <= a->cap;
+}
+
+int tq_kact_holds(const tq_kact *a, const tq_kmat *k) {
+    return a->q && a->fmt == fmt_of(row_of(k)) && k->cols <= a->kpad;
+}
+
+/* Bits of |v| as an unsigned integer: ordered as |v| is for finite v, and a
+ * max over them vectorizes (a float max does not, without fast-math). */
+static inline uint32_t abs_bits(float v) {
+    uint32_t u;
+    memcpy(&u, &v, 4);
+    return u & 0x7fffffffu;
+}
+
+/* Row x into int8 codes with one scale per row or per 32: d = max |x| / 127,
+ * q = round-to-nearest-even(x / d) (by adding and taking away 1.5 * 2^23,
+ * exact for |x / d| <= 127). Shared by every ISA, so every path sees the
+ * same codes. */
+static void quantize_row(int fmt, const float *x, int64_t cols, int64_t kpad, int8_t *q, uint8_t *qa, float *d) {
+    int64_t span = fmt / 2 == ACT_ROW ? cols : 32;
+    const float magic = 12582912.0f;
+    for (int64_t c0 = 0, b = 0; c0 < cols; c0 += span, b++) {
+        int64_t c1 = c0 + span < cols ? c0 + span : cols;
+        uint32_t mb = 0;
+        for (int64_t c = c0; c < c1; c++) { uint32_t u = abs_bits(x[c]); mb = u > mb ? u : mb; }
+        float amax;
+        memcpy(&amax, &mb, 4);
+        float s = amax / 127.0f, inv = s > 0.0f ? 1.0f / s : 0.0f;
+        d[b] = s;
+        for (int64_t c = c0; c < c1; c++) {
+            float v = (x[c] * inv + magic) - magic;
+            v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v == v ? v : 0.0f;
+            q[c] = (int8_t)(int)v;
+        }
+    }
+    memset(q + cols, 0, (size_t)(kpad - cols));
+    if (fmt % 2) for (int64_t c = 0; c < kpad; c++) qa[c] = (uint8_t)(q[c] + 128);
+    else for (int64_t c = 0; c < kpad; c++) qa[c] = (uint8_t)(q[c] < 0 ? -q[c] : q[c]);
+}
+
+void tq_kact_begin(tq_kact *a, int64_t n, int64_t cols) {
+    a->n = n;
+    a->cols = cols;
+}
+
+void tq_kact_rows(tq_kact *a, const float *x, int64_t ldx, int64_t i0, int64_t i1) {
+    int64_t cols = a->cols;
+    for (int64_t i = i0; i < i1; i++)
+        quantize_row(a->fmt, x + i * ldx, cols, a->kpad, a->q + i * a->kpad, a->qa + i * a->kpad, a->d + i * a->nb);
+}
+
+void tq_kern_matmul_act(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy,
+                        int accumulate) {
+    if (a->n >= 1 && r0 < r1) ((const krow *)k->fn)->fn(k, a, r0, r1, y, ldy, accumulate);
+}
+
+tq_status tq_kern_matmul(const tq_kmat *k, const float *x, int64_t ldx, int64_t n, int64_t r0, int64_t r1, float *y,
+                         int64_t ldy, int accumulate) {
+    if (n < 1 || r0 >= r1) return TQ_OK;
+    tq_kact a;
+    /* one row of up to SMALL activations (a decoder's matrix x vector): on the stack */
+    enum { SMALL = 8192 };
+    _Alignas(64) int8_t q[SMALL];
+    _Alignas(64) uint8_t qa[SMALL];
+    float d[SMALL / 32];
+    const krow *r = row_of(k);
+    if (n == 1 && k->cols <= SMALL) {
+        a = (tq_kact){.n = 1, .cols = k->cols, .kpad = (k->cols + 63) / 64 * 64, .cap = 1, .fmt = fmt_of(r),
+                      .q = q, .qa = qa, .d = d, .nb = r->act == ACT_ROW ? 1 : (k->cols + 31) / 32};
+        tq_kact_rows(&a, x, ldx, 0, 1);
+        tq_kern_matmul_act(k, &a, r0, r1, y, ldy, accumulate);
+        return TQ_OK;
+    }
+    if (tq_kact_init(&a, k, n, k->cols)) return TQ_E_NOMEM;
+    tq_kact_begin(&a, n, k->cols);
+    tq_kact_rows(&a, x, ldx, 0, n);
+    tq_kern_matmul_act(k, &a, r0, r1, y, ldy, accumulate);
+    tq_kact_free(&a);
+    return TQ_OK;
+}

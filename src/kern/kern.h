@@ -1,0 +1,78 @@
+/*
+ * kern.h — products of activations with weights in their stored form
+ * (internal): int8 and 4-bit codes multiplied without expanding them to
+ * float, activations quantized on the fly per row.
+ *
+ * THE KERNEL TABLE (kern.c) has one row per (weight kind, ISA): a prepare
+ * step (repacking done once, when a matrix is kept) and a product. The ISA
+ * is chosen at run time from the CPU (cpuid through __builtin_cpu_supports);
+ * TRUEQ_ISA=portable|avx2|avx512 forces one (a forced ISA the CPU lacks
+ * falls back to the best it has), TRUEQ_ISA=decode turns the kernels off
+ * (stored codes decoded to float tiles and multiplied by sgemm, the bytes of
+ * the float32 path). Every ISA file is compiled with target attributes, so
+ * one binary runs anywhere.
+ *
+ * Weight kinds and the activations they meet (docs/kernels.md):
+ *   I8    linear-sym 8-bit, one float scale per tensor, row or group:
+ *         activations as int8 with one scale per row (max |x| / 127, as
+ *         PyTorch's dynamic quantization); int32 sums per group, combined in
+ *         float in group order. Every ISA gives the portable path's bytes.
+ *   Q8_0, Q4_0  ggml blocks of 32: activations as Q8_0-style blocks (int8
+ *         and one float scale per 32); block sums combined in float (the
+ *         vector paths in another order than the portable one: within a few
+ *         ulps, tested against it).
+ *
+ * Results never depend on a thread count: a product of rows [r0, r1) gives
+ * every row the bytes it gets in any other split.
+ */
+#ifndef TQ_KERN_KERN_H
+#define TQ_KERN_KERN_H
+#include "trueq.h"
+#include "kern/kern_types.h"
+#include <stdint.h>
+
+/** The ISA products run with now: the best the CPU has, or TRUEQ_ISA's;
+ *  *off set to 1 when TRUEQ_ISA=decode turns the kernels off. */
+tq_kisa     tq_kern_isa(int *off);
+/** "portable", "avx2", "avx512". */
+const char *tq_kern_isa_name(tq_kisa isa);
+/** 1 when this CPU runs isa. */
+int         tq_kern_isa_supported(tq_kisa isa);
+/** One line naming the ISA chosen and why (for --version and --verbose). */
+const char *tq_kern_describe(void);
+
+/**
+ * Prepare a [rows, cols] quantized matrix (codec parameters q, stored codes
+ * and side tensors, borrowed: they must outlive k) for the kernels of isa.
+ * @return 1 prepared; 0 when no kernel multiplies this codec/layout (the
+ * caller decodes tiles instead); -1 out of memory.
+ */
+int  tq_kern_prepare(tq_kmat *k, const tq_qparams *q, int64_t rows, int64_t cols, const void *codes,
+                     const void *const *aux, tq_kisa isa);
+void tq_kern_release(tq_kmat *k);
+
+/** Buffers for cap rows of up to cols activations in k's format.
+ *  @return TQ_OK or TQ_E_NOMEM (a stays freeable). */
+tq_status tq_kact_init(tq_kact *a, const tq_kmat *k, int64_t cap, int64_t cols);
+/** 1 when a (quantized for k->cols columns) is in the format k's row reads. */
+int       tq_kact_fits(const tq_kact *a, const tq_kmat *k);
+/** 1 when a's buffers can hold k's activations (its format, k->cols within). */
+int       tq_kact_holds(const tq_kact *a, const tq_kmat *k);
+/** Start quantizing n rows of cols activations (cols at most init's; n at
+ *  most cap): the rows are then filled by tq_kact_rows, from any threads. */
+void      tq_kact_begin(tq_kact *a, int64_t n, int64_t cols);
+/** Rows [i0, i1) of x (row i at x + i * ldx) into a; rows are independent. */
+void      tq_kact_rows(tq_kact *a, const float *x, int64_t ldx, int64_t i0, int64_t i1);
+void      tq_kact_free(tq_kact *a);
+/** The product over activations already quantized (tq_kact_fits). */
+void      tq_kern_matmul_act(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy,
+                             int accumulate);
+
+/**
+ * y[i * ldy + r] (= or, with accumulate, +=) sum_c x[i * ldx + c] W[r, c] for
+ * i < n and r in [r0, r1), activations quantized per row first.
+ * @return TQ_OK; TQ_E_NOMEM (activation buffers) with nothing written.
+ */
+tq_status tq_kern_matmul(const tq_kmat *k, const float *x, int64_t ldx, int64_t n, int64_t r0, int64_t r1, float *y,
+                         int64_t ldy, int accumulate);
+#endif

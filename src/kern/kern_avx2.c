@@ -1,0 +1,148 @@
+/*
+ * kern_avx2.c — AVX2 kernels (compiled with target attributes; kern.c runs
+ * them only where the CPU has AVX2, FMA and F16C).
+ *
+ * int8 x int8 products use maddubs with the sign trick: |x| (unsigned) times
+ * w carrying x's sign, so no pair of products saturates 16 bits
+ * (127 * 127 * 2 < 32767), then madd by ones into int32 lanes: the exact
+ * integer sums of the portable path.
+ */
+#include "kern/kern_impl.h"
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include <string.h>
+
+#define TGT __attribute__((target("avx2,fma,f16c")))
+#define INL TGT static inline __attribute__((always_inline))
+#ifndef MT
+#define MT 3   /* activation rows per tile: 6 accumulators, no spills */
+#endif
+
+INL int32_t ld32(const void *p) { int32_t v; memcpy(&v, p, 4); return v; }
+
+/* One tile of I8 products: M activation rows from i0 against row block b
+ * (TQ_KROWS = 16 rows, two vectors of 8) into out[M][16]. */
+INL void i8_tile(const tq_kmat *k, const tq_kact *a, int64_t b, int64_t i0, const int M, float out[][TQ_KROWS]) {
+    const int8_t *wp = k->packed + b * k->k4 * 64;
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 f[4][2];
+    for (int j = 0; j < M; j++) f[j][0] = f[j][1] = _mm256_setzero_ps();
+    for (int64_t g = 0; g < k->ngroups; g++) {
+        int64_t k0, k1;
+        tq_kern_group_k4(k, g, &k0, &k1);
+        __m256i s[4][2];
+        for (int j = 0; j < M; j++) s[j][0] = s[j][1] = _mm256_setzero_si256();
+        for (int64_t kk = k0; kk < k1; kk++) {
+            __m256i w0 = _mm256_load_si256((const __m256i *)(wp + kk * 64));
+            __m256i w1 = _mm256_load_si256((const __m256i *)(wp + kk * 64 + 32));
+            for (int j = 0; j < M; j++) {
+                const int64_t o = (i0 + j) * a->kpad + 4 * kk;
+                __m256i xb = _mm256_set1_epi32(ld32(a->q + o)), xa = _mm256_set1_epi32(ld32(a->qa + o));
+                s[j][0] = _mm256_add_epi32(s[j][0], _mm256_madd_epi16(_mm256_maddubs_epi16(xa, _mm256_sign_epi8(w0, xb)), ones));
+                s[j][1] = _mm256_add_epi32(s[j][1], _mm256_madd_epi16(_mm256_maddubs_epi16(xa, _mm256_sign_epi8(w1, xb)), ones));
+            }
+        }
+        const float *ps = k->pscale + (b * k->ngroups + g) * TQ_KROWS;
+        __m256 c0 = _mm256_loadu_ps(ps), c1 = _mm256_loadu_ps(ps + 8);
+        for (int j = 0; j < M; j++) {
+            __m256 dx = _mm256_set1_ps(a->d[i0 + j]);
+            f[j][0] = _mm256_add_ps(f[j][0], _mm256_mul_ps(_mm256_cvtepi32_ps(s[j][0]), _mm256_mul_ps(dx, c0)));
+            f[j][1] = _mm256_add_ps(f[j][1], _mm256_mul_ps(_mm256_cvtepi32_ps(s[j][1]), _mm256_mul_ps(dx, c1)));
+        }
+    }
+    for (int j = 0; j < M; j++) {
+        _mm256_storeu_ps(out[j], f[j][0]);
+        _mm256_storeu_ps(out[j] + 8, f[j][1]);
+    }
+}
+
+/* Lanes of a tile's rows that lie in [r0, r1) into y. */
+static void put_tile(float out[][TQ_KROWS], int M, int64_t b, int64_t i0, int64_t r0, int64_t r1, float *y, int64_t ldy,
+                     int acc) {
+    int64_t lo = b * TQ_KROWS > r0 ? b * TQ_KROWS : r0, hi = (b + 1) * TQ_KROWS < r1 ? (b + 1) * TQ_KROWS : r1;
+    for (int j = 0; j < M; j++) {
+        float *yr = y + (i0 + j) * ldy;
+        for (int64_t r = lo; r < hi; r++) yr[r] = acc ? yr[r] + out[j][r - b * TQ_KROWS] : out[j][r - b * TQ_KROWS];
+    }
+}
+
+/* Loop order: 4 activation rows (in L1) against every row block of the
+ * range (the slab's packed rows stay in L2). */
+TGT void tq_kern_i8_avx2(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc) {
+    float out[4][TQ_KROWS];
+    for (int64_t i0 = 0; i0 < a->n; i0 += MT) {
+        int M = a->n - i0 < MT ? (int)(a->n - i0) : MT;
+        for (int64_t b = r0 / TQ_KROWS; b * TQ_KROWS < r1; b++) {
+            switch (M) {
+#if MT == 4
+            case 4: i8_tile(k, a, b, i0, 4, out); break;
+#endif
+            case 3: i8_tile(k, a, b, i0, 3, out); break;
+            case 2: i8_tile(k, a, b, i0, 2, out); break;
+            default: i8_tile(k, a, b, i0, 1, out); break;
+            }
+            put_tile(out, M, b, i0, r0, r1, y, ldy, acc);
+        }
+    }
+}
+
+INL float hsum(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+INL float f16(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+}
+
+/* int32 sums of 32 products (w signed, x as codes and |codes|) as floats. */
+INL __m256 dot32(__m256i w, const int8_t *xq, const uint8_t *xa) {
+    __m256i xv = _mm256_load_si256((const __m256i *)xq), av = _mm256_load_si256((const __m256i *)xa);
+    __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(av, _mm256_sign_epi8(w, xv)), _mm256_set1_epi16(1));
+    return _mm256_cvtepi32_ps(p);
+}
+
+INL __m256i q4_codes(const uint8_t *qs) {
+    __m128i v = _mm_loadu_si128((const __m128i *)qs), m = _mm_set1_epi8(15);
+    __m256i u = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m), _mm_and_si128(v, m));
+    return _mm256_sub_epi8(u, _mm256_set1_epi8(8));
+}
+
+/* ggml rows: one output at a time, two blocks per step in two accumulators. */
+#define GGML_ROWS(NAME, BYTES, CODES)                                                                           \
+    TGT void NAME(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc) { \
+        int64_t nb = k->cols / 32;                                                                             \
+        for (int64_t r = r0; r < r1; r++) {                                                                    \
+            const uint8_t *w = k->codes + r * k->row_bytes;                                                    \
+            for (int64_t i = 0; i < a->n; i++) {                                                               \
+                const int8_t *xq = a->q + i * a->kpad;                                                         \
+                const uint8_t *xa = a->qa + i * a->kpad;                                                       \
+                const float *dx = a->d + i * a->nb;                                                            \
+                __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();                                     \
+                int64_t b = 0;                                                                                 \
+                for (; b + 1 < nb; b += 2) {                                                                   \
+                    const uint8_t *p0 = w + b * BYTES, *p1 = p0 + BYTES;                                       \
+                    s0 = _mm256_fmadd_ps(dot32(CODES(p0 + 2), xq + b * 32, xa + b * 32),                       \
+                                         _mm256_set1_ps(f16(p0) * dx[b]), s0);                                 \
+                    s1 = _mm256_fmadd_ps(dot32(CODES(p1 + 2), xq + b * 32 + 32, xa + b * 32 + 32),             \
+                                         _mm256_set1_ps(f16(p1) * dx[b + 1]), s1);                             \
+                }                                                                                              \
+                if (b < nb) {                                                                                  \
+                    const uint8_t *p0 = w + b * BYTES;                                                         \
+                    s0 = _mm256_fmadd_ps(dot32(CODES(p0 + 2), xq + b * 32, xa + b * 32),                       \
+                                         _mm256_set1_ps(f16(p0) * dx[b]), s0);                                 \
+                }                                                                                              \
+                float v = hsum(_mm256_add_ps(s0, s1));                                                         \
+                y[i * ldy + r] = acc ? y[i * ldy + r] + v : v;                                                 \
+            }                                                                                                  \
+        }                                                                                                      \
+    }
+
+#define Q8_CODES(p) _mm256_loadu_si256((const __m256i *)(p))
+GGML_ROWS(tq_kern_q8_0_avx2, 34, Q8_CODES)
+GGML_ROWS(tq_kern_q4_0_avx2, 18, q4_codes)
+#endif

@@ -1,0 +1,69 @@
+/*
+ * kern_portable.c — the portable C kernels: the reference every vector path
+ * is tested against (kern.h for the arithmetic each kind promises).
+ */
+#include "kern/kern_impl.h"
+#include "ggml/ggml_kernels.h"
+
+static void put(float *y, int acc, float v) { *y = acc ? *y + v : v; }
+
+/* I8: int32 sum per group, then acc += (float)sum * (dx * dw) in group order. */
+void tq_kern_i8_portable(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc) {
+    for (int64_t i = 0; i < a->n; i++) {
+        const int8_t *xq = a->q + i * a->kpad;
+        for (int64_t r = r0; r < r1; r++) {
+            const int8_t *w = (const int8_t *)k->codes + r * k->row_bytes;
+            const float *s = k->scale + r * k->sstride;
+            float sum = 0.0f;
+            for (int64_t g = 0; g < k->ngroups; g++) {
+                int64_t c0 = g * k->glen, c1 = c0 + k->glen < k->cols ? c0 + k->glen : k->cols;
+                int32_t d = 0;
+                for (int64_t c = c0; c < c1; c++) d += (int32_t)xq[c] * w[c];
+                sum += (float)d * (a->d[i] * s[g]);
+            }
+            put(y + i * ldy + r, acc, sum);
+        }
+    }
+}
+
+/* Q8_0 / Q4_0: int32 sum per block of 32, acc += (float)sum * (dw * dx). */
+void tq_kern_q8_0_portable(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc) {
+    int64_t nb = k->cols / 32;
+    for (int64_t r = r0; r < r1; r++) {
+        const uint8_t *w = k->codes + r * k->row_bytes;
+        for (int64_t i = 0; i < a->n; i++) {
+            const int8_t *xq = a->q + i * a->kpad;
+            const float *dx = a->d + i * a->nb;
+            float sum = 0.0f;
+            for (int64_t b = 0; b < nb; b++) {
+                const uint8_t *blk = w + b * 34;
+                const int8_t *qs = (const int8_t *)(blk + 2);
+                int32_t d = 0;
+                for (int j = 0; j < 32; j++) d += (int32_t)qs[j] * xq[b * 32 + j];
+                sum += (float)d * (tq_ggml_f32(blk) * dx[b]);
+            }
+            put(y + i * ldy + r, acc, sum);
+        }
+    }
+}
+
+void tq_kern_q4_0_portable(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc) {
+    int64_t nb = k->cols / 32;
+    for (int64_t r = r0; r < r1; r++) {
+        const uint8_t *w = k->codes + r * k->row_bytes;
+        for (int64_t i = 0; i < a->n; i++) {
+            const int8_t *xq = a->q + i * a->kpad;
+            const float *dx = a->d + i * a->nb;
+            float sum = 0.0f;
+            for (int64_t b = 0; b < nb; b++) {
+                const uint8_t *blk = w + b * 18, *qs = blk + 2;
+                const int8_t *xb = xq + b * 32;
+                int32_t d = 0;
+                for (int j = 0; j < 16; j++)
+                    d += ((int32_t)(qs[j] & 15) - 8) * xb[j] + ((int32_t)(qs[j] >> 4) - 8) * xb[j + 16];
+                sum += (float)d * (tq_ggml_f32(blk) * dx[b]);
+            }
+            put(y + i * ldy + r, acc, sum);
+        }
+    }
+}

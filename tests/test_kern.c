@@ -1,0 +1,182 @@
+/*
+ * test_kern.c — the kernels of src/kern/ (kern.h) on odd shapes.
+ *
+ * For every weight kind and every ISA this CPU runs:
+ *  - against a double-precision reference over the decoded weights and the
+ *    unquantized activations: |y - ref| is within the bound activation
+ *    quantization allows (each activation moves by at most half its scale:
+ *    sum_c |w[r, c]| d(c) / 2), plus float rounding;
+ *  - against the same reference over the quantized activations: float
+ *    rounding only;
+ *  - against the portable path: the same bytes for I8 (exact integer sums,
+ *    the same float steps), within float rounding for the ggml kinds;
+ *  - row splits (as threads make them) give the bytes of one whole product,
+ *    and accumulate adds onto y exactly.
+ */
+#include "tq_test.h"
+#include "kern/kern.h"
+#include "ggml/ggml_types.h"
+#include <stdlib.h>
+
+typedef struct kcase { const char *name; tq_qparams q; } kcase;
+
+static const kcase KINDS[] = {
+    {"i8 tensor", {.codec = TQ_CODEC_LINEAR_SYM, .bits = 8, .gran = TQ_GRAN_TENSOR}},
+    {"i8 channel", {.codec = TQ_CODEC_LINEAR_SYM, .bits = 8, .gran = TQ_GRAN_CHANNEL}},
+    {"i8 group 32", {.codec = TQ_CODEC_LINEAR_SYM, .bits = 8, .gran = TQ_GRAN_GROUP, .group = 32, .pad = 1}},
+    {"i8 group 12", {.codec = TQ_CODEC_LINEAR_SYM, .bits = 8, .gran = TQ_GRAN_GROUP, .group = 12, .pad = 1}},
+    {"i8 group 6 (portable only)", {.codec = TQ_CODEC_LINEAR_SYM, .bits = 8, .gran = TQ_GRAN_GROUP, .group = 6, .pad = 1}},
+    {"q8_0", {.codec = TQ_CODEC_GGML, .bits = 8, .gran = TQ_GRAN_GROUP, .group = 32, .ggml_type = TQ_GGML_Q8_0}},
+    {"q4_0", {.codec = TQ_CODEC_GGML, .bits = 4, .gran = TQ_GRAN_GROUP, .group = 32, .ggml_type = TQ_GGML_Q4_0}},
+};
+
+/* The activation codes the kernels use (kern.h): d = max|x| / 127 per row
+ * (I8) or per 32 (ggml), q = round(x / d). */
+static void act_ref(const float *x, int64_t cols, int64_t span, double *xq, double *dh) {
+    for (int64_t c0 = 0; c0 < cols; c0 += span) {
+        int64_t c1 = c0 + span < cols ? c0 + span : cols;
+        float amax = 0;
+        for (int64_t c = c0; c < c1; c++) amax = fabsf(x[c]) > amax ? fabsf(x[c]) : amax;
+        float d = amax / 127.0f, inv = d > 0 ? 1.0f / d : 0.0f;
+        for (int64_t c = c0; c < c1; c++) {
+            xq[c] = (double)nearbyintf(x[c] * inv) * d;
+            dh[c] = d / 2.0;
+        }
+    }
+}
+
+typedef struct mat {
+    tq_qparams q;
+    int64_t rows, cols;
+    void *codes, *aux[TQ_MAX_AUX];
+    float *w;   /* decoded */
+} mat;
+
+static int make(mat *m, const tq_qparams *q, int64_t rows, int64_t cols, uint64_t *rng) {
+    memset(m, 0, sizeof *m);
+    m->q = *q;
+    m->rows = rows;
+    m->cols = cols;
+    tq_dtype cd;
+    int64_t cs[2];
+    tq_aux_desc ad[TQ_MAX_AUX];
+    int na = tq_qparams_layout(q, rows, cols, &cd, cs, ad);
+    if (na < 0) return -1;
+    m->codes = malloc(tq_nbytes(cd, 2, cs) + 1);
+    for (int a = 0; a < na; a++) m->aux[a] = malloc(tq_nbytes(ad[a].dtype, ad[a].ndim, ad[a].shape) + 1);
+    float *src = malloc(sizeof(float) * (size_t)(rows * cols));
+    m->w = malloc(sizeof(float) * (size_t)(rows * cols));
+    for (int64_t i = 0; i < rows * cols; i++) src[i] = tq_t_randn(rng) * (1.0f + (float)(i % 7));
+    tq_error err = {0};
+    tq_status st = tq_quantize(q, "w", src, rows, cols, m->codes, m->aux, 0, &err);
+    if (!st) st = tq_dequantize(q, rows, cols, m->codes, (const void *const *)m->aux, m->w, &err);
+    free(src);
+    return st ? -1 : 0;
+}
+
+static void drop(mat *m) {
+    free(m->codes); free(m->w);
+    for (int a = 0; a < TQ_MAX_AUX; a++) free(m->aux[a]);
+}
+
+static double worst;   /* largest error / allowed over every check */
+
+static void check_shape(const kcase *kc, int64_t rows, int64_t cols, int64_t n, uint64_t *rng) {
+    mat m;
+    if (make(&m, &kc->q, rows, cols, rng)) { CHECK_MSG(0, "%s: cannot build %lldx%lld", kc->name, (long long)rows, (long long)cols); return; }
+    int ggml = kc->q.codec == TQ_CODEC_GGML;
+    float *x = malloc(sizeof(float) * (size_t)(n * cols));
+    for (int64_t i = 0; i < n * cols; i++) x[i] = tq_t_randn(rng) * (i % 5 == 0 ? 3.0f : 1.0f);
+    if (n > 1) for (int64_t c = 0; c < cols; c++) x[cols + c] = 0.0f;   /* a zero row: scale 0 */
+    double *xq = malloc(sizeof(double) * (size_t)(n * cols)), *dh = malloc(sizeof(double) * (size_t)(n * cols));
+    for (int64_t i = 0; i < n; i++) act_ref(x + i * cols, cols, ggml ? 32 : cols, xq + i * cols, dh + i * cols);
+    size_t ny = (size_t)(n * rows);
+    float *yp = malloc(sizeof(float) * ny), *y = malloc(sizeof(float) * ny), *ys = malloc(sizeof(float) * ny);
+    for (int isa = 0; isa < TQ_KISA_COUNT; isa++) {
+        if (!tq_kern_isa_supported((tq_kisa)isa)) continue;
+        tq_kmat k;
+        int ok = tq_kern_prepare(&k, &m.q, rows, cols, m.codes, (const void *const *)m.aux, (tq_kisa)isa);
+        CHECK_MSG(ok == 1, "%s: no kernel (%d)", kc->name, ok);
+        if (ok != 1) continue;
+        CHECK(tq_kern_matmul(&k, x, cols, n, 0, rows, y, rows, 0) == TQ_OK);
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t r = 0; r < rows; r++) {
+                double ref = 0, refq = 0, bound = 0, mag = 0;
+                for (int64_t c = 0; c < cols; c++) {
+                    double w = m.w[r * cols + c];
+                    ref += w * x[i * cols + c];
+                    refq += w * xq[i * cols + c];
+                    bound += fabs(w) * dh[i * cols + c];
+                    mag += fabs(w * xq[i * cols + c]);
+                }
+                double got = y[i * rows + r], round = 1e-6 * mag + 1e-30;
+                CHECK_MSG(fabs(got - refq) <= round, "%s %s %lldx%lld n %lld: y[%lld,%lld] %.9g, quantized-x ref %.9g",
+                          kc->name, tq_kern_isa_name((tq_kisa)isa), (long long)rows, (long long)cols, (long long)n,
+                          (long long)i, (long long)r, got, refq);
+                CHECK_MSG(fabs(got - ref) <= bound + round, "%s %s: y[%lld,%lld] %.9g, ref %.9g, bound %.3g", kc->name,
+                          tq_kern_isa_name((tq_kisa)isa), (long long)i, (long long)r, got, ref, bound);
+                if (bound > 0 && fabs(got - ref) / (bound + round) > worst) worst = fabs(got - ref) / (bound + round);
+            }
+        if (isa == TQ_KISA_PORTABLE) {
+            memcpy(yp, y, sizeof(float) * ny);
+        } else if (!ggml) {
+            CHECK_MSG(!memcmp(y, yp, sizeof(float) * ny), "%s %s: not the portable path's bytes", kc->name,
+                      tq_kern_isa_name((tq_kisa)isa));
+        }
+        /* row splits of any size give the same bytes; accumulate adds exactly */
+        int64_t cuts[] = {0, rows / 3, rows / 3 + 1, (rows * 2) / 3, rows};
+        for (int c = 1; c < 5; c++) cuts[c] = cuts[c] > rows ? rows : cuts[c] < cuts[c - 1] ? cuts[c - 1] : cuts[c];
+        for (size_t i = 0; i < ny; i++) ys[i] = (float)i * 0.25f;
+        for (int c = 0; c + 1 < 5; c++)
+            if (cuts[c] < cuts[c + 1]) tq_kern_matmul(&k, x, cols, n, cuts[c], cuts[c + 1], ys, rows, 1);
+        int same = 1;
+        for (size_t i = 0; i < ny; i++) same &= ys[i] == (float)i * 0.25f + y[i];
+        CHECK_MSG(same, "%s %s %lldx%lld: split + accumulate differs", kc->name, tq_kern_isa_name((tq_kisa)isa),
+                  (long long)rows, (long long)cols);
+        tq_kern_release(&k);
+    }
+    free(x); free(xq); free(dh); free(yp); free(y); free(ys);
+    drop(&m);
+}
+
+void tq_tests(void) {
+    uint64_t rng = 7;
+    for (int isa = 0; isa < TQ_KISA_COUNT; isa++)
+        printf("  isa %-8s %s\n", tq_kern_isa_name((tq_kisa)isa), tq_kern_isa_supported((tq_kisa)isa) ? "runs here" : "not on this CPU");
+    const int64_t rows[] = {1, 5, 17, 33}, n_[] = {1, 3, 17};
+    const int64_t cols_i8[] = {3, 17, 64, 100, 259}, cols_g[] = {32, 96, 160};
+    for (size_t k = 0; k < sizeof KINDS / sizeof KINDS[0]; k++) {
+        TQ_CASE(KINDS[k].name);
+        int ggml = KINDS[k].q.codec == TQ_CODEC_GGML;
+        const int64_t *cols = ggml ? cols_g : cols_i8;
+        int nc = ggml ? 3 : 5;
+        for (int r = 0; r < 4; r++)
+            for (int c = 0; c < nc; c++)
+                for (int i = 0; i < 3; i++) check_shape(&KINDS[k], rows[r], cols[c], n_[i], &rng);
+    }
+    TQ_CASE("a codec without a kernel is refused for decoding (affine, 4-bit sym)");
+    {
+        tq_kmat k;
+        tq_qparams a = {.codec = TQ_CODEC_LINEAR_AFFINE, .bits = 8, .gran = TQ_GRAN_CHANNEL};
+        tq_qparams s4 = {.codec = TQ_CODEC_LINEAR_SYM, .bits = 4, .gran = TQ_GRAN_CHANNEL};
+        const void *aux[TQ_MAX_AUX] = {0};
+        CHECK(tq_kern_prepare(&k, &a, 4, 4, "", aux, TQ_KISA_PORTABLE) == 0);
+        CHECK(tq_kern_prepare(&k, &s4, 4, 4, "", aux, TQ_KISA_PORTABLE) == 0);
+    }
+    TQ_CASE("TRUEQ_ISA forces an ISA (one the CPU lacks falls back to the best it has); decode turns kernels off");
+    {
+        int off = -1;
+        tq_kisa best = tq_kern_isa(&off);
+        CHECK(off == 0 && tq_kern_isa_supported(best));
+        setenv("TRUEQ_ISA", "portable", 1);
+        CHECK(tq_kern_isa(&off) == TQ_KISA_PORTABLE && off == 0);
+        CHECK(strstr(tq_kernels_info(), "kernels: portable (TRUEQ_ISA") != NULL);
+        setenv("TRUEQ_ISA", "avx512", 1);
+        CHECK(tq_kern_isa(&off) == (tq_kern_isa_supported(TQ_KISA_AVX512) ? TQ_KISA_AVX512 : best));
+        setenv("TRUEQ_ISA", "decode", 1);
+        tq_kern_isa(&off);
+        CHECK(off == 1 && strstr(tq_kernels_info(), "kernels: off") != NULL);
+        unsetenv("TRUEQ_ISA");
+    }
+    printf("  worst error / activation-quantization bound: %.3f\n", worst);
+}
