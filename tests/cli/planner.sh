@@ -36,6 +36,16 @@ check "--target-size with --target-bpw: usage error" '[ $rc -eq 1 ]'
 "$TQ" convert "$T/m" -o "$T/x" --target-bpw 4 --menu 8,5 > /dev/null 2> "$T/err"; rc=$?
 check "a menu width the codec lacks: usage error naming it" '[ $rc -eq 1 ] && grep -q "no 5-bit setting" $T/err'
 
+# ---- the synthetic DistilBERT-base (trueq synth's default) ------------------------
+"$TQ" synth "$T/db" 2>/dev/null
+ND=$(numel "$T/db")
+"$TQ" convert "$T/db" --quantize-embeddings --target-bpw 4.5 -o "$T/db45" > /dev/null; rc=$?
+check "DistilBERT-base --target-bpw 4.5: written within 1% under" '[ $rc -eq 0 ] && within $(size $T/db45/model.safetensors) $(( ND * 45 / 80 ))'
+rm -rf "$T/db45"
+"$TQ" convert "$T/db" --target-size 125MB -o "$T/db125" > /dev/null; rc=$?
+check "DistilBERT-base --target-size 125MB: written within 1% under" '[ $rc -eq 0 ] && within $(size $T/db125/model.safetensors) 125000000'
+rm -rf "$T/db125" "$T/db"
+
 # ---- recipes: each bad file a specific error --------------------------------------
 bad_recipe() {  # NAME CONTENT EXPECTED-MESSAGE-PART
   printf '%s' "$2" > "$T/r.json"
