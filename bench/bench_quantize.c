@@ -30,7 +30,7 @@ int main(int argc, char **argv) {
         {TQ_CODEC_LINEAR_AFFINE, 8, TQ_GRAN_CHANNEL, 0}, {TQ_CODEC_LINEAR_AFFINE, 4, TQ_GRAN_GROUP, 64},
     };
     for (size_t v = 0; v < sizeof V / sizeof V[0]; v++) {
-        tq_qparams p = {V[v].c, V[v].bits, V[v].g, V[v].grp, 0, 0, 0};
+        tq_qparams p = {V[v].c, V[v].bits, V[v].g, V[v].grp, 0, 0, 0, 0};
         tq_dtype cd; int64_t cs[2]; tq_aux_desc ad[TQ_MAX_AUX];
         int na = tq_qparams_layout(&p, rows, cols, &cd, cs, ad);
         void *codes = malloc(tq_nbytes(cd, 2, cs)), *aux[TQ_MAX_AUX] = {0};

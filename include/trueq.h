@@ -160,7 +160,23 @@ typedef struct tq_qparams {
                                    is the type's code width (Q4_K 4, Q6_K 6),
                                    gran is group and group its block size.
                                    Other codecs: 0.                          */
+    int            method;      /* tq_qmethod: how codes and scales are chosen
+                                   (0 = round to nearest, the documented
+                                   formula; others only where the codec's row
+                                   has quantize_search). Same stored format.  */
 } tq_qparams;
+
+/** How a codec chooses its scales (tq_qparams.method). */
+typedef enum tq_qmethod {
+    TQ_QMETHOD_RTN    = 0, /* the codec's formula (max|w|, min/max)           */
+    TQ_QMETHOD_SEARCH = 1, /* per block, the scale (and zero) on a grid that
+                              minimises the block's weighted squared error    */
+    TQ_QMETHOD_HQQ    = 2, /* per block, half-quadratic solve of zero/scale   */
+    TQ_QMETHOD_COUNT
+} tq_qmethod;
+
+/** "rtn", "search", "hqq"; "?" out of range. */
+const char *tq_qmethod_name(int m);
 
 /** One side tensor of a quantized tensor (scales, zero points, signs...). */
 typedef struct tq_aux_desc {
@@ -576,6 +592,9 @@ const tq_ledger_totals *tq_ledger_totals_get(const tq_ledger *l);
  * Fake-quantization test of n float values (dtype F32/F16/BF16/F64 at data):
  * @return 1 and a reason in note when the values look quantized (at most 256
  * distinct values, or all integer multiples of one scale), else 0.
+ * Its cost is bounded whatever the data: it examines at most 32 evenly spaced
+ * rows and the first 1024 values of each (the whole tensor when smaller);
+ * *distinct counts distinct values of that sample, capped at 257.
  */
 int tq_detect_fake_quant(tq_dtype t, const void *data, int64_t rows, int64_t cols,
                          int64_t *distinct, char *note, size_t note_cap);

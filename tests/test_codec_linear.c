@@ -23,7 +23,7 @@ static void release(qres *r) { free(r->codes); for (int a = 0; a < TQ_MAX_AUX; a
 
 static void kat_symmetric(void) {
     TQ_CASE("sym 8-bit per tensor: scale = max|w|/127, round half to even");
-    tq_qparams p = {TQ_CODEC_LINEAR_SYM, 8, TQ_GRAN_TENSOR, 0, 0, 0, 0};
+    tq_qparams p = {TQ_CODEC_LINEAR_SYM, 8, TQ_GRAN_TENSOR, 0, 0, 0, 0, 0};
     float w[6] = {127.0f, -2.5f, 3.5f, 0.5f, -0.5f, 1.5f};
     qres r; tq_error e;
     CHECK_OK(run(&p, w, 1, 6, &r, &e), e);
@@ -35,7 +35,7 @@ static void kat_symmetric(void) {
     release(&r);
 
     TQ_CASE("sym 4-bit: offset-binary nibbles, element 2k in the low nibble");
-    tq_qparams p4 = {TQ_CODEC_LINEAR_SYM, 4, TQ_GRAN_TENSOR, 0, 0, 0, 0};
+    tq_qparams p4 = {TQ_CODEC_LINEAR_SYM, 4, TQ_GRAN_TENSOR, 0, 0, 0, 0, 0};
     float w4[6] = {7, -7, 2.5f, -3.5f, 0, 1};      /* q = 7 -7 2 -4 0 1 -> u = 15 1 10 4 8 9 */
     CHECK_OK(run(&p4, w4, 1, 6, &r, &e), e);
     CHECK(r.cd == TQ_DTYPE_U8 && r.cs[1] == 3);
@@ -45,7 +45,7 @@ static void kat_symmetric(void) {
     release(&r);
 
     TQ_CASE("sym 2-bit: four codes per byte, LSB first, rows byte-aligned");
-    tq_qparams p2 = {TQ_CODEC_LINEAR_SYM, 2, TQ_GRAN_CHANNEL, 0, 0, 0, 0};
+    tq_qparams p2 = {TQ_CODEC_LINEAR_SYM, 2, TQ_GRAN_CHANNEL, 0, 0, 0, 0, 0};
     float w2[10] = {1, -1, 0.4f, -0.6f, 0.5f,  2, 0, 0, 0, -2};   /* row scales 1 and 2 */
     /* row 0: q = 1 -1 0 -1 0(half-even) -> u = 3 1 2 1 2 -> 0b01100111 = 0x67, then 0x02
        row 1: q = 1 0 0 0 -1 -> u = 3 2 2 2 1 -> 0b10101011 = 0xAB, then 0x01 */
@@ -59,7 +59,7 @@ static void kat_symmetric(void) {
 
 static void kat_affine(void) {
     TQ_CASE("affine 4-bit: s = (max-min)/15, zero point, codes in [0, 15]");
-    tq_qparams p = {TQ_CODEC_LINEAR_AFFINE, 4, TQ_GRAN_TENSOR, 0, 0, 0, 0};
+    tq_qparams p = {TQ_CODEC_LINEAR_AFFINE, 4, TQ_GRAN_TENSOR, 0, 0, 0, 0, 0};
     float w[4] = {0, 3, 6, 15};
     qres r; tq_error e;
     CHECK_OK(run(&p, w, 1, 4, &r, &e), e);
@@ -70,7 +70,7 @@ static void kat_affine(void) {
     release(&r);
 
     TQ_CASE("affine 2-bit with negative minimum: z = round(-min/s)");
-    tq_qparams p2 = {TQ_CODEC_LINEAR_AFFINE, 2, TQ_GRAN_TENSOR, 0, 0, 0, 0};
+    tq_qparams p2 = {TQ_CODEC_LINEAR_AFFINE, 2, TQ_GRAN_TENSOR, 0, 0, 0, 0, 0};
     float w2[3] = {-1, 0, 2};                      /* s = 1, z = 1, u = 0 1 3 */
     CHECK_OK(run(&p2, w2, 1, 3, &r, &e), e);
     CHECK_EQ_INT(((uint8_t *)r.aux_b[1])[0], 1);
@@ -79,7 +79,7 @@ static void kat_affine(void) {
     release(&r);
 
     TQ_CASE("affine 8-bit stores U8 codes and a U8 zero point per block");
-    tq_qparams p8 = {TQ_CODEC_LINEAR_AFFINE, 8, TQ_GRAN_GROUP, 2, 0, 0, 0};
+    tq_qparams p8 = {TQ_CODEC_LINEAR_AFFINE, 8, TQ_GRAN_GROUP, 2, 0, 0, 0, 0};
     float w8[4] = {-1, 1, 0, 255};                 /* group 0: s = 2/255; group 1: s = 1, z = 0 */
     CHECK_OK(run(&p8, w8, 1, 4, &r, &e), e);
     CHECK(r.cd == TQ_DTYPE_U8 && r.aux[0].ndim == 2 && r.aux[0].shape[1] == 2 && r.aux[1].dtype == TQ_DTYPE_U8);
@@ -100,7 +100,7 @@ static void five_checks(void) {
             for (int g = 0; g < 4; g++) {
                 tq_qparams p = {sch ? TQ_CODEC_LINEAR_AFFINE : TQ_CODEC_LINEAR_SYM, BITS[bi],
                                 g == 0 ? TQ_GRAN_TENSOR : g == 1 ? TQ_GRAN_CHANNEL : TQ_GRAN_GROUP, g == 2 ? 32 : g == 3 ? 40 : 0,
-                                g == 3, 0, 0};
+                                g == 3, 0, 0, 0};
                 char name[96], qs[64];
                 snprintf(name, sizeof name, "five checks: %s%s", tq_qparams_str(&p, qs, sizeof qs), g == 3 ? " (padded)" : "");
                 TQ_CASE(name);
@@ -164,14 +164,14 @@ static void edges(void) {
     qres r;
     TQ_CASE("all-zero tensor: scale 0, codes 0, never NaN");
     float z[8] = {0};
-    tq_qparams p = {TQ_CODEC_LINEAR_SYM, 4, TQ_GRAN_TENSOR, 0, 0, 0, 0};
+    tq_qparams p = {TQ_CODEC_LINEAR_SYM, 4, TQ_GRAN_TENSOR, 0, 0, 0, 0, 0};
     CHECK_OK(run(&p, z, 2, 4, &r, &e), e);
     CHECK(((float *)r.aux_b[0])[0] == 0.0f);
     for (int i = 0; i < 8; i++) CHECK(r.deq[i] == 0.0f && !isnan(r.deq[i]));
     release(&r);
 
     TQ_CASE("group size that does not divide the row: error naming tensor and shape");
-    tq_qparams g = {TQ_CODEC_LINEAR_SYM, 8, TQ_GRAN_GROUP, 64, 0, 0, 0};
+    tq_qparams g = {TQ_CODEC_LINEAR_SYM, 8, TQ_GRAN_GROUP, 64, 0, 0, 0, 0};
     CHECK_ERR(tq_qparams_check(&g, "layer.0.w", 4, 100, &e), e, TQ_E_SHAPE, "\"layer.0.w\" of shape [4, 100]");
     CHECK(strstr(e.msg, "group size 64") != NULL);
     g.pad = 1;
@@ -179,7 +179,7 @@ static void edges(void) {
 
     TQ_CASE("NaN in a weight: TQ_E_VALUE naming tensor and index, unless allowed");
     float w[6] = {1, 2, 3, NAN, 5, 6};
-    tq_qparams s = {TQ_CODEC_LINEAR_SYM, 8, TQ_GRAN_CHANNEL, 0, 0, 0, 0};
+    tq_qparams s = {TQ_CODEC_LINEAR_SYM, 8, TQ_GRAN_CHANNEL, 0, 0, 0, 0, 0};
     int8_t codes[6]; float sc[2];
     void *aux[TQ_MAX_AUX] = {sc, 0, 0};
     CHECK_ERR(tq_quantize(&s, "enc.w", w, 2, 3, codes, aux, 0, &e), e, TQ_E_VALUE, "flat index 3 (row 1, column 0)");
@@ -188,7 +188,7 @@ static void edges(void) {
     CHECK_EQ_INT(codes[3], 0);
 
     TQ_CASE("unsupported bits and unknown codec are argument errors");
-    tq_qparams b3 = {TQ_CODEC_LINEAR_SYM, 3, TQ_GRAN_TENSOR, 0, 0, 0, 0};
+    tq_qparams b3 = {TQ_CODEC_LINEAR_SYM, 3, TQ_GRAN_TENSOR, 0, 0, 0, 0, 0};
     CHECK_ERR(tq_qparams_check(&b3, "x", 1, 4, &e), e, TQ_E_ARG, "does not support 3 bits");
     CHECK(tq_codec_by_name("sym")->id == TQ_CODEC_LINEAR_SYM);
     CHECK(tq_codec_by_name("affine")->id == TQ_CODEC_LINEAR_AFFINE);
@@ -232,8 +232,8 @@ static void threads(void) {
     float *w = malloc(sizeof(float) * rows * cols);
     uint64_t seed = 3;
     for (int64_t i = 0; i < rows * cols; i++) w[i] = tq_t_randn(&seed);
-    static const tq_qparams P[] = {{TQ_CODEC_LINEAR_SYM, 8, TQ_GRAN_CHANNEL, 0, 0, 0, 0}, {TQ_CODEC_LINEAR_SYM, 2, TQ_GRAN_GROUP, 64, 0, 0, 0},
-                                   {TQ_CODEC_LINEAR_AFFINE, 4, TQ_GRAN_GROUP, 128, 0, 0, 0}, {TQ_CODEC_LINEAR_SYM, 4, TQ_GRAN_TENSOR, 0, 0, 0, 0}};
+    static const tq_qparams P[] = {{TQ_CODEC_LINEAR_SYM, 8, TQ_GRAN_CHANNEL, 0, 0, 0, 0, 0}, {TQ_CODEC_LINEAR_SYM, 2, TQ_GRAN_GROUP, 64, 0, 0, 0, 0},
+                                   {TQ_CODEC_LINEAR_AFFINE, 4, TQ_GRAN_GROUP, 128, 0, 0, 0, 0}, {TQ_CODEC_LINEAR_SYM, 4, TQ_GRAN_TENSOR, 0, 0, 0, 0, 0}};
     for (size_t k = 0; k < sizeof P / sizeof P[0]; k++) {
         tq_dtype cd; int64_t cs[2]; tq_aux_desc ad[TQ_MAX_AUX];
         int na = tq_qparams_layout(&P[k], rows, cols, &cd, cs, ad);

@@ -9,7 +9,7 @@
 
 static void ramp(void) {
     TQ_CASE("4-bit group 32 on 0..31: edge = max, s = 31/-15, bias = 31, code 0 is 31");
-    tq_qparams p = {TQ_CODEC_MLX, 4, TQ_GRAN_GROUP, 32, 0, 0, 0};
+    tq_qparams p = {TQ_CODEC_MLX, 4, TQ_GRAN_GROUP, 32, 0, 0, 0, 0};
     float w[32], sc = 0, bi = 0, out[32];
     for (int i = 0; i < 32; i++) w[i] = (float)i;
     uint32_t codes[4] = {0};
@@ -39,7 +39,7 @@ static void ramp(void) {
 
 static void straddle(void) {
     TQ_CASE("3-bit: element 10 holds stream bits 30..32, across words 0 and 1 (LSB first)");
-    tq_qparams p = {TQ_CODEC_MLX, 3, TQ_GRAN_GROUP, 32, 0, 0, 0};
+    tq_qparams p = {TQ_CODEC_MLX, 3, TQ_GRAN_GROUP, 32, 0, 0, 0, 0};
     uint32_t codes[3] = {1u << 30, 1u, 0};   /* code 5 = 101b: bit 30 and bit 32 */
     float sc = 1.0f, bi = 0.0f, out[32];
     const void *aux[TQ_MAX_AUX] = {&sc, &bi, NULL};
@@ -48,11 +48,11 @@ static void straddle(void) {
     for (int i = 0; i < 32; i++) CHECK_EQ_INT((int)out[i], i == 10 ? 5 : 0);
 
     TQ_CASE("6-bit: element 5 at stream bits 30..35; 5-bit: element 6 at bits 30..34");
-    tq_qparams p6 = {TQ_CODEC_MLX, 6, TQ_GRAN_GROUP, 32, 0, 0, 0};
+    tq_qparams p6 = {TQ_CODEC_MLX, 6, TQ_GRAN_GROUP, 32, 0, 0, 0, 0};
     uint32_t c6[6] = {3u << 30, 0xfu, 0, 0, 0, 0};   /* 63 */
     CHECK_OK(tq_dequantize(&p6, 1, 32, c6, aux, out, &e), e);
     for (int i = 0; i < 32; i++) CHECK_EQ_INT((int)out[i], i == 5 ? 63 : 0);
-    tq_qparams p5 = {TQ_CODEC_MLX, 5, TQ_GRAN_GROUP, 32, 0, 0, 0};
+    tq_qparams p5 = {TQ_CODEC_MLX, 5, TQ_GRAN_GROUP, 32, 0, 0, 0, 0};
     uint32_t c5[5] = {2u << 30, 0x6u, 0, 0, 0};      /* 11010b = 26 */
     CHECK_OK(tq_dequantize(&p5, 1, 32, c5, aux, out, &e), e);
     for (int i = 0; i < 32; i++) CHECK_EQ_INT((int)out[i], i == 6 ? 26 : 0);
@@ -69,14 +69,14 @@ static void side_rounding(void) {
 static void refused(void) {
     TQ_CASE("refused: group 16, bits 7, a row not a whole number of groups, channel granularity");
     tq_error e;
-    tq_qparams g16 = {TQ_CODEC_MLX, 4, TQ_GRAN_GROUP, 16, 0, 0, 0};
+    tq_qparams g16 = {TQ_CODEC_MLX, 4, TQ_GRAN_GROUP, 16, 0, 0, 0, 0};
     CHECK(tq_qparams_check(&g16, "m.weight", 2, 64, &e) != TQ_OK && strstr(e.msg, "m.weight"));
-    tq_qparams b7 = {TQ_CODEC_MLX, 7, TQ_GRAN_GROUP, 32, 0, 0, 0};
+    tq_qparams b7 = {TQ_CODEC_MLX, 7, TQ_GRAN_GROUP, 32, 0, 0, 0, 0};
     CHECK(tq_qparams_check(&b7, "m.weight", 2, 64, &e) != TQ_OK);
-    tq_qparams ok = {TQ_CODEC_MLX, 4, TQ_GRAN_GROUP, 64, 0, 0, 0};
+    tq_qparams ok = {TQ_CODEC_MLX, 4, TQ_GRAN_GROUP, 64, 0, 0, 0, 0};
     CHECK(tq_qparams_check(&ok, "m.weight", 2, 96, &e) != TQ_OK);
     CHECK_OK(tq_qparams_check(&ok, "m.weight", 2, 128, &e), e);
-    tq_qparams ch = {TQ_CODEC_MLX, 4, TQ_GRAN_CHANNEL, 0, 0, 0, 0};
+    tq_qparams ch = {TQ_CODEC_MLX, 4, TQ_GRAN_CHANNEL, 0, 0, 0, 0, 0};
     CHECK(tq_qparams_check(&ch, "m.weight", 2, 64, &e) != TQ_OK);
     tq_dtype cd; int64_t cs[2]; tq_aux_desc ad[TQ_MAX_AUX];
     CHECK_EQ_INT(tq_qparams_layout(&ok, 3, 128, &cd, cs, ad), 2);

@@ -166,7 +166,7 @@ static void ranges(void) {
     tq_tensor t;
     memset(&t, 0, sizeof t);
     t.name = "bad";
-    t.q = (tq_qparams){TQ_CODEC_QINS_RATIONAL, 8, TQ_GRAN_TENSOR, 0, 0, 0, 0};
+    t.q = (tq_qparams){TQ_CODEC_QINS_RATIONAL, 8, TQ_GRAN_TENSOR, 0, 0, 0, 0, 0};
     t.aux[0] = side;
     float lohi[2];
     tq_error e;

@@ -38,7 +38,7 @@ static void kat_log(void) {
     const float w[4] = {1.0f, 0.3f, -0.01f, 0.0f};
     qres r; tq_error e;
     TQ_CASE("qins-log-2b known answer: codes, signs, {lmin, lmax}, decoded values");
-    tq_qparams p2 = {TQ_CODEC_QINS_LOG_2B, 8, TQ_GRAN_TENSOR, 0, 0, 0, 0};
+    tq_qparams p2 = {TQ_CODEC_QINS_LOG_2B, 8, TQ_GRAN_TENSOR, 0, 0, 0, 0, 0};
     CHECK_OK(run(&p2, w, 1, 4, &r, &e), e);
     CHECK(r.na == 2 && r.cd == TQ_DTYPE_U8 && r.aux[0].dtype == TQ_DTYPE_I8 && r.aux[1].dtype == TQ_DTYPE_F32);
     CHECK(strcmp(r.aux[0].suffix, "__sign__") == 0 && strcmp(r.aux[1].suffix, "__scale__") == 0);
@@ -53,7 +53,7 @@ static void kat_log(void) {
     release(&r);
 
     TQ_CASE("qins-log (packed) known answer: byte = sign<<7 | 7-bit code, 127 levels");
-    tq_qparams p1 = {TQ_CODEC_QINS_LOG, 8, TQ_GRAN_TENSOR, 0, 0, 0, 0};
+    tq_qparams p1 = {TQ_CODEC_QINS_LOG, 8, TQ_GRAN_TENSOR, 0, 0, 0, 0, 0};
     CHECK_OK(run(&p1, w, 1, 4, &r, &e), e);
     CHECK(r.na == 1 && r.cd == TQ_DTYPE_U8 && r.cs[1] == 4);
     const uint8_t want1[4] = {0x01, 34, 0x80 | 127, 0x00};
@@ -65,7 +65,7 @@ static void kat_log(void) {
 
     TQ_CASE("qins-log channel: one {lmin, lmax} pair per row; zero row and constant row");
     float wc[8] = {0, 0, 0, 0, -0.5f, 0.5f, 0.5f, -0.5f};
-    tq_qparams pc = {TQ_CODEC_QINS_LOG, 8, TQ_GRAN_CHANNEL, 0, 0, 0, 0};
+    tq_qparams pc = {TQ_CODEC_QINS_LOG, 8, TQ_GRAN_CHANNEL, 0, 0, 0, 0, 0};
     CHECK_OK(run(&pc, wc, 2, 4, &r, &e), e);
     CHECK(r.aux[0].ndim == 2 && r.aux[0].shape[0] == 2 && r.aux[0].shape[1] == 2);
     const float *rg = r.aux_b[0];
@@ -98,7 +98,7 @@ static void kat_rational(void) {
      * (the seeds' formula: (1 - 0.714286)*127.5 = 36.43 -> 36, the same);
      * 0 -> 255 (the limit w -> 0+);  40 -> 1/41 -> 130.61 -> 131 */
     const float w[6] = {1, -1, 3, -0.4f, 0, 40};
-    tq_qparams p = {TQ_CODEC_QINS_RATIONAL, 8, TQ_GRAN_TENSOR, 0, 0, 1.0f, 0};
+    tq_qparams p = {TQ_CODEC_QINS_RATIONAL, 8, TQ_GRAN_TENSOR, 0, 0, 1.0f, 0, 0};
     CHECK_OK(run(&p, w, 1, 6, &r, &e), e);
     const uint8_t want[6] = {191, 64, 159, 36, 255, 131};
     for (int i = 0; i < 6; i++) CHECK_EQ_INT(r.codes[i], want[i]);
@@ -126,7 +126,7 @@ static void kat_rational(void) {
     uint64_t s = 5;
     float *g = malloc(sizeof(float) * 64 * 96);
     for (int i = 0; i < 64 * 96; i++) g[i] = 0.02f * tq_t_randn(&s);
-    tq_qparams pc = {TQ_CODEC_QINS_RATIONAL, 8, TQ_GRAN_TENSOR, 0, 0, 0.0f, 0};
+    tq_qparams pc = {TQ_CODEC_QINS_RATIONAL, 8, TQ_GRAN_TENSOR, 0, 0, 0.0f, 0, 0};
     CHECK_OK(run(&pc, g, 64, 96, &r, &e), e);
     float al = ((float *)r.aux_b[0])[0], wmax = ((float *)r.aux_b[0])[1];
     double beta = log2((double)al * wmax) * 2;               /* alpha = 2^(k/2) / wmax */
@@ -152,7 +152,7 @@ static void kat_rational(void) {
     free(g);
 
     TQ_CASE("qins-rational: a negative alpha is rejected; corrupt side tensors are format errors");
-    tq_qparams bad = {TQ_CODEC_QINS_RATIONAL, 8, TQ_GRAN_TENSOR, 0, 0, -1.0f, 0};
+    tq_qparams bad = {TQ_CODEC_QINS_RATIONAL, 8, TQ_GRAN_TENSOR, 0, 0, -1.0f, 0, 0};
     CHECK_ERR(tq_qparams_check(&bad, "x", 1, 4, &e), e, TQ_E_ARG, "\"x\"");
     uint8_t codes[4] = {0, 127, 128, 255};
     float out[4];
@@ -174,7 +174,7 @@ static void kat_nf4(void) {
      * -0.05 < mid(-0.0911, 0) = -0.0455 -> 6; 0.5 < mid(0.4407, 0.5626) = 0.5017 -> 12;
      * 0.025 < 0.0398 -> 7; -0.3: between mid(3,4) = -0.3397 and mid(4,5) = -0.2346 -> 4 */
     const float w[8] = {2, -2, 0, 0.3f, -0.1f, 1.0f, 0.05f, -0.6f};
-    tq_qparams p = {TQ_CODEC_NF4, 4, TQ_GRAN_GROUP, 8, 0, 0, 0};
+    tq_qparams p = {TQ_CODEC_NF4, 4, TQ_GRAN_GROUP, 8, 0, 0, 0, 0};
     CHECK_OK(run(&p, w, 1, 8, &r, &e), e);
     CHECK(r.cd == TQ_DTYPE_U8 && r.cs[1] == 4 && r.na == 1 && r.aux[0].dtype == TQ_DTYPE_F32);
     CHECK_EQ_INT(r.codes[0], 0x0F); CHECK_EQ_INT(r.codes[1], 0x97);
@@ -187,7 +187,7 @@ static void kat_nf4(void) {
     TQ_CASE("nf4: a value exactly on a midpoint takes the lower code (bitsandbytes' strict >)");
     float mid = (float)((0.0 + 0.07958029955625534) / 2.0);
     float t[4] = {1.0f, mid, nextafterf(mid, 1.0f), -1.0f};
-    tq_qparams pt = {TQ_CODEC_NF4, 4, TQ_GRAN_TENSOR, 0, 0, 0, 0};
+    tq_qparams pt = {TQ_CODEC_NF4, 4, TQ_GRAN_TENSOR, 0, 0, 0, 0, 0};
     CHECK_OK(run(&pt, t, 1, 4, &r, &e), e);
     CHECK_EQ_INT(r.codes[0], 15 | 7 << 4);
     CHECK_EQ_INT(r.codes[1], 8 | 0 << 4);
@@ -197,7 +197,7 @@ static void kat_nf4(void) {
     float *g = calloc(3 * 129, sizeof(float));
     uint64_t s = 11;
     for (int i = 0; i < 3 * 129; i++) g[i] = (i >= 129 && i < 129 + 64) ? 0.0f : tq_t_randn(&s);
-    tq_qparams pg = {TQ_CODEC_NF4, 4, TQ_GRAN_GROUP, 64, 1, 0, 0};
+    tq_qparams pg = {TQ_CODEC_NF4, 4, TQ_GRAN_GROUP, 64, 1, 0, 0, 0};
     CHECK_OK(run(&pg, g, 3, 129, &r, &e), e);
     CHECK(r.cs[1] == 65 && r.aux[0].shape[0] == 3 && r.aux[0].shape[1] == 3);
     const float *sc = r.aux_b[0];
@@ -221,10 +221,10 @@ static void kat_nf4(void) {
 /* Every codec: bounded error on random weights; edge values. */
 static void bounds_and_edges(void) {
     const tq_qparams P[] = {
-        {TQ_CODEC_QINS_LOG, 8, TQ_GRAN_TENSOR, 0, 0, 0, 0}, {TQ_CODEC_QINS_LOG, 8, TQ_GRAN_CHANNEL, 0, 0, 0, 0},
-        {TQ_CODEC_QINS_LOG_2B, 8, TQ_GRAN_TENSOR, 0, 0, 0, 0}, {TQ_CODEC_QINS_LOG_2B, 8, TQ_GRAN_CHANNEL, 0, 0, 0, 0},
-        {TQ_CODEC_QINS_RATIONAL, 8, TQ_GRAN_TENSOR, 0, 0, 1, 0}, {TQ_CODEC_QINS_RATIONAL, 8, TQ_GRAN_CHANNEL, 0, 0, 0, 0},
-        {TQ_CODEC_NF4, 4, TQ_GRAN_GROUP, 64, 0, 0, 0}, {TQ_CODEC_NF4, 4, TQ_GRAN_CHANNEL, 0, 0, 0, 0},
+        {TQ_CODEC_QINS_LOG, 8, TQ_GRAN_TENSOR, 0, 0, 0, 0, 0}, {TQ_CODEC_QINS_LOG, 8, TQ_GRAN_CHANNEL, 0, 0, 0, 0, 0},
+        {TQ_CODEC_QINS_LOG_2B, 8, TQ_GRAN_TENSOR, 0, 0, 0, 0, 0}, {TQ_CODEC_QINS_LOG_2B, 8, TQ_GRAN_CHANNEL, 0, 0, 0, 0, 0},
+        {TQ_CODEC_QINS_RATIONAL, 8, TQ_GRAN_TENSOR, 0, 0, 1, 0, 0}, {TQ_CODEC_QINS_RATIONAL, 8, TQ_GRAN_CHANNEL, 0, 0, 0, 0, 0},
+        {TQ_CODEC_NF4, 4, TQ_GRAN_GROUP, 64, 0, 0, 0, 0}, {TQ_CODEC_NF4, 4, TQ_GRAN_CHANNEL, 0, 0, 0, 0, 0},
     };
     const int R = 16, C = 128;
     float *w = malloc(sizeof(float) * R * C);
@@ -291,14 +291,14 @@ static void bounds_and_edges(void) {
     TQ_CASE("blocks of subnormal weights: nf4 divides when 1/absmax overflows; rational stays finite");
     const float dn[4] = {1e-40f, -1e-40f, 0.0f, 5e-41f};
     {
-        tq_qparams pn = {TQ_CODEC_NF4, 4, TQ_GRAN_TENSOR, 0, 0, 0, 0};
+        tq_qparams pn = {TQ_CODEC_NF4, 4, TQ_GRAN_TENSOR, 0, 0, 0, 0, 0};
         qres r; tq_error e2;
         CHECK_OK(run(&pn, dn, 1, 4, &r, &e2), e2);
         CHECK_EQ_INT(r.codes[0], 15 | 0 << 4);      /* 1 -> 15, -1 -> 0 */
         CHECK_EQ_INT(r.codes[1], 7 | 12 << 4);      /* 0 -> 7, 0.5 -> 12 (0.5 < 0.5017) */
         CHECK(r.deq[2] == 0.0f && r.deq[0] == 1e-40f);
         release(&r);
-        tq_qparams pr = {TQ_CODEC_QINS_RATIONAL, 8, TQ_GRAN_TENSOR, 0, 0, 0, 0};
+        tq_qparams pr = {TQ_CODEC_QINS_RATIONAL, 8, TQ_GRAN_TENSOR, 0, 0, 0, 0, 0};
         CHECK_OK(run(&pr, dn, 1, 4, &r, &e2), e2);
         CHECK(all_finite(r.deq, 4) && isfinite(((float *)r.aux_b[0])[0]) && ((float *)r.aux_b[0])[0] > 0);
         for (int i = 0; i < 4; i++) CHECK(fabsf(r.deq[i] - dn[i]) <= 1e-40f);
@@ -306,7 +306,7 @@ static void bounds_and_edges(void) {
     }
 
     TQ_CASE("qins-log: corrupt {lmin, lmax} is a format error, huge lmax saturates at FLT_MAX");
-    tq_qparams p = {TQ_CODEC_QINS_LOG, 8, TQ_GRAN_TENSOR, 0, 0, 0, 0};
+    tq_qparams p = {TQ_CODEC_QINS_LOG, 8, TQ_GRAN_TENSOR, 0, 0, 0, 0, 0};
     uint8_t codes[3] = {1, 0x81, 127};
     float rg[2] = {1.0f, -1.0f}, out[3];
     const void *aux[TQ_MAX_AUX] = {rg, NULL, NULL};
@@ -393,8 +393,8 @@ static void threads(void) {
     float *w = malloc(sizeof(float) * (size_t)(R * C));
     uint64_t s = 23;
     for (int64_t i = 0; i < R * C; i++) w[i] = 0.02f * tq_t_randn(&s) * (i % 211 == 0 ? 9.0f : 1.0f);
-    const tq_qparams P[] = {{TQ_CODEC_QINS_LOG, 8, TQ_GRAN_CHANNEL, 0, 0, 0, 0}, {TQ_CODEC_QINS_LOG_2B, 8, TQ_GRAN_CHANNEL, 0, 0, 0, 0},
-                            {TQ_CODEC_QINS_RATIONAL, 8, TQ_GRAN_CHANNEL, 0, 0, 0, 0}, {TQ_CODEC_NF4, 4, TQ_GRAN_GROUP, 64, 0, 0, 0}};
+    const tq_qparams P[] = {{TQ_CODEC_QINS_LOG, 8, TQ_GRAN_CHANNEL, 0, 0, 0, 0, 0}, {TQ_CODEC_QINS_LOG_2B, 8, TQ_GRAN_CHANNEL, 0, 0, 0, 0, 0},
+                            {TQ_CODEC_QINS_RATIONAL, 8, TQ_GRAN_CHANNEL, 0, 0, 0, 0, 0}, {TQ_CODEC_NF4, 4, TQ_GRAN_GROUP, 64, 0, 0, 0, 0}};
     for (size_t k = 0; k < sizeof P / sizeof P[0]; k++) {
         tq_dtype cd; int64_t cs[2]; tq_aux_desc ad[TQ_MAX_AUX];
         int na = tq_qparams_layout(&P[k], R, C, &cd, cs, ad);
@@ -438,9 +438,9 @@ static void selftest(void) {
     CHECK(tq_codec_by_name("rational")->id == TQ_CODEC_QINS_RATIONAL);
     CHECK(tq_codec_by_name("NF4")->id == TQ_CODEC_NF4);
     CHECK_EQ_INT(tq_codec_count(), 8);   /* ... ggml, mlx */
-    tq_qparams bad = {TQ_CODEC_NF4, 8, TQ_GRAN_GROUP, 64, 0, 0, 0};
+    tq_qparams bad = {TQ_CODEC_NF4, 8, TQ_GRAN_GROUP, 64, 0, 0, 0, 0};
     CHECK_ERR(tq_qparams_check(&bad, "x", 2, 128, &e), e, TQ_E_ARG, "does not support 8 bits");
-    tq_qparams lg = {TQ_CODEC_QINS_LOG, 8, TQ_GRAN_GROUP, 64, 0, 0, 0};
+    tq_qparams lg = {TQ_CODEC_QINS_LOG, 8, TQ_GRAN_GROUP, 64, 0, 0, 0, 0};
     CHECK_ERR(tq_qparams_check(&lg, "x", 2, 128, &e), e, TQ_E_ARG, "granularity");
 }
 

@@ -474,7 +474,7 @@ static void edge_values(void) {
     TQ_CASE("affine: a block whose range overflows float32 still decodes finite");
     {
         float w[8] = {3e38f, -3e38f, 1e38f, 0, -1, 2, 3e38f, -2e38f};
-        tq_qparams q = {TQ_CODEC_LINEAR_AFFINE, 8, TQ_GRAN_CHANNEL, 0, 0, 0, 0};
+        tq_qparams q = {TQ_CODEC_LINEAR_AFFINE, 8, TQ_GRAN_CHANNEL, 0, 0, 0, 0, 0};
         uint8_t codes[8], zero[2];
         float sc[2], out[8];
         void *aux[TQ_MAX_AUX] = {sc, zero, 0};
@@ -488,7 +488,7 @@ static void edge_values(void) {
     TQ_CASE("symmetric: a block too small for a normal scale is stored as zeros, not as garbage");
     {
         float w[4] = {-2.6e-43f, 1e-44f, 0, 5e-44f};
-        tq_qparams q = {TQ_CODEC_LINEAR_SYM, 8, TQ_GRAN_TENSOR, 0, 0, 0, 0};
+        tq_qparams q = {TQ_CODEC_LINEAR_SYM, 8, TQ_GRAN_TENSOR, 0, 0, 0, 0, 0};
         int8_t codes[4];
         float sc[1], out[4];
         void *aux[TQ_MAX_AUX] = {sc, 0, 0};

@@ -35,12 +35,12 @@ static void metrics_by_hand(void) {
     CHECK_NEAR(m.clipped_frac, 0.25, 0);
     /* two rows, channel blocks with ranges [0, 2.5] and [-10, 10]: w = 3 in row 0 clipped */
     const float w3[4] = {1, 3, -4, 4}, q3[4] = {1, 2.5f, -4, 4}, lohi[4] = {0, 2.5f, -10, 10};
-    tq_qparams ch = {TQ_CODEC_LINEAR_SYM, 8, TQ_GRAN_CHANNEL, 0, 0, 0, 0};
+    tq_qparams ch = {TQ_CODEC_LINEAR_SYM, 8, TQ_GRAN_CHANNEL, 0, 0, 0, 0, 0};
     CHECK_OK(tq_verify_tensor(w3, q3, 2, 2, &ch, lohi, &m, &e), e);
     CHECK_EQ_INT(m.n_clipped, 1);
     /* group blocks of 2 along a row of 4: ranges per (row, group) */
     const float w4[4] = {1, -1, 5, 6}, q4[4] = {1, -1, 5, 5}, lh4[4] = {-1, 1, 0, 5};
-    tq_qparams gr = {TQ_CODEC_LINEAR_SYM, 8, TQ_GRAN_GROUP, 2, 0, 0, 0};
+    tq_qparams gr = {TQ_CODEC_LINEAR_SYM, 8, TQ_GRAN_GROUP, 2, 0, 0, 0, 0};
     CHECK_OK(tq_verify_tensor(w4, q4, 1, 4, &gr, lh4, &m, &e), e);
     CHECK_EQ_INT(m.n_clipped, 1);
 

@@ -28,7 +28,7 @@ static const char DESCRIPTION[] =
 /* ---- the list ------------------------------------------------------------- */
 
 static double layout_bpw(const tq_codec_info *ci, int bits, int ggml_type, double *side) {
-    tq_qparams p = {ci->id, bits, ci->default_gran, ci->default_group, 0, 1.0f, 0};
+    tq_qparams p = {ci->id, bits, ci->default_gran, ci->default_group, 0, 1.0f, 0, 0};
     if (ggml_type && tq_qparams_ggml(ggml_type, &p, NULL)) { *side = 0; return -1; }
     tq_dtype cd;
     int64_t cs[2];
@@ -212,7 +212,7 @@ static int study(const char *model_path, bool json, const char *csv_path, int64_
                 for (int al = 0; al < (ci->uses_alpha ? 2 : 1); al++) {
                     variant *v = &vs[nv++];
                     v->q = (tq_qparams){ci->id, bits, (tq_granularity)g, g == TQ_GRAN_GROUP ? group : 0, 1,
-                                        ci->uses_alpha && al == 0 ? 1.0f : 0.0f, 0};
+                                        ci->uses_alpha && al == 0 ? 1.0f : 0.0f, 0, 0};
                     tq_qparams_str(&v->q, v->label, sizeof v->label);
                     if (ci->uses_alpha) {
                         size_t l = strlen(v->label);

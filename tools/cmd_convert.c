@@ -1,6 +1,7 @@
 /* cmd_convert.c — `trueq convert IN -o OUT`: real low-bit storage, honest report. */
 #include "cli.h"
 #include "convert_plan.h"
+#include "core/blas.h"
 #include "convert/gguf_export.h"
 #include "ggml/ggml_types.h"
 #include <string.h>
@@ -67,9 +68,23 @@ static void summarize_plan(const tq_plan *p, summary *s) {
     tq_plan_bytes_by_dtype(p, s->by_dtype);
 }
 
+/* The input's own fake-quantization finding (as inspect reports it): its
+ * values already sit on a quantization grid, and requantizing adds error. */
+typedef struct in_fake { int64_t n; char first[160]; } in_fake;
+
+static void fake_json(tqc_json *j, const in_fake *fk) {
+    tqc_json_fields(j, "input_looks_quantized:b input_fake_quant_tensors:l", fk->n > 0, (long long)fk->n);
+}
+
+static void fake_text(FILE *f, const in_fake *fk) {
+    if (fk->n)
+        fprintf(f, "  WARNING     the input already looks quantized: %lld tensors hold quantized values stored as floats "
+                "(first: %s); requantizing adds error (trueq inspect says more)\n", (long long)fk->n, fk->first);
+}
+
 static void print_report(FILE *f, bool json, const char *in, const char *out, const tq_plan *p, const summary *s,
-                         uint64_t in_file_bytes, bool measured, const tq_ledger_totals *T, uint64_t target, bool dry,
-                         const tq_planner *pl) {
+                         uint64_t in_file_bytes, const in_fake *fk, bool measured, const tq_ledger_totals *T, uint64_t target,
+                         bool dry, const tq_planner *pl) {
     char b1[32], b2[32], b3[32], qs[64];
     const tq_plan_item *first_q = NULL;
     for (int64_t i = 0; i < tq_plan_count(p) && !first_q; i++) if (tq_plan_item_at(p, i)->quantize) first_q = tq_plan_item_at(p, i);
@@ -86,6 +101,7 @@ static void print_report(FILE *f, bool json, const char *in, const char *out, co
         tqc_json_fields(&j, "input:s output:s dry_run:b measured:b weights_file:s input_bytes:u output_bytes:u compression_ratio:x6",
                         in, out, dry, measured, tq_plan_output_name(p), (unsigned long long)in_file_bytes,
                         (unsigned long long)s->out_bytes, ratio);
+        fake_json(&j, fk);
         tqc_json_fields(&j, "quantized_tensors:l kept_tensors:l payload_bytes:u scale_bytes:u header_bytes:u "
                         "bits_per_weight_all:x6 bits_per_weight_quantized:x6", (long long)s->nq, (long long)s->nk,
                         (unsigned long long)s->payload, (unsigned long long)s->scales,
@@ -115,6 +131,7 @@ static void print_report(FILE *f, bool json, const char *in, const char *out, co
     fprintf(f, "  input       %s (%llu bytes)\n", tqc_fmt_bytes(in_file_bytes, b1, sizeof b1), (unsigned long long)in_file_bytes);
     fprintf(f, "  output      %s (%llu bytes, %s)   ratio %.2fx\n", tqc_fmt_bytes(s->out_bytes, b2, sizeof b2),
             (unsigned long long)s->out_bytes, measured ? "measured: size of the written file" : "exact plan: the run writes this many bytes", ratio);
+    fake_text(f, fk);
     fprintf(f, "  tensors     %lld quantized, %lld kept\n", (long long)s->nq, (long long)s->nk);
     fprintf(f, "  stored      ");
     const uint64_t *bd = T ? T->by_dtype : s->by_dtype;
@@ -153,7 +170,7 @@ static void print_report(FILE *f, bool json, const char *in, const char *out, co
 
 /* GGUF output: per tensor its GGUF name, ggml type and rule; totals by type. */
 static void print_gguf_report(FILE *f, bool json, const char *in, const char *out, const tq_plan *p, uint64_t in_file_bytes,
-                              uint64_t file_bytes, bool measured) {
+                              const in_fake *fk, uint64_t file_bytes, bool measured) {
     char b1[32], b2[32];
     uint64_t by_type[TQ_GGML_TYPE_COUNT] = {0};
     int64_t n_by_type[TQ_GGML_TYPE_COUNT] = {0}, numel = 0;
@@ -170,6 +187,7 @@ static void print_gguf_report(FILE *f, bool json, const char *in, const char *ou
         tqc_json_fields(&j, "input:s output:s dry_run:b measured:b weights_file:s gguf_type:s input_bytes:u output_bytes:u "
                         "bits_per_weight_all:x6", in, out, !measured, measured, tq_plan_output_name(p), tq_plan_gguf_ftype(p),
                         (unsigned long long)in_file_bytes, (unsigned long long)file_bytes, bpw);
+        fake_json(&j, fk);
         tqc_json_key(&j, "bytes_by_ggml_type");
         tqc_json_begin_object(&j);
         for (int t = 0; t < TQ_GGML_TYPE_COUNT; t++) if (n_by_type[t]) tqc_json_kuint(&j, tq_ggml_type(t)->name, by_type[t]);
@@ -193,6 +211,7 @@ static void print_gguf_report(FILE *f, bool json, const char *in, const char *ou
     fprintf(f, "  input       %s (%llu bytes)\n", tqc_fmt_bytes(in_file_bytes, b1, sizeof b1), (unsigned long long)in_file_bytes);
     fprintf(f, "  output      %s (%llu bytes, %s)   %.3f bits/weight\n", tqc_fmt_bytes(file_bytes, b2, sizeof b2),
             (unsigned long long)file_bytes, measured ? "measured: size of the written file" : "exact plan: the run writes this many bytes", bpw);
+    fake_text(f, fk);
     fprintf(f, "  stored      ");
     for (int t = 0; t < TQ_GGML_TYPE_COUNT; t++)
         if (n_by_type[t]) fprintf(f, "%s %s (%lld); ", tq_ggml_type(t)->name, tqc_fmt_bytes(by_type[t], b1, sizeof b1), (long long)n_by_type[t]);
@@ -205,7 +224,7 @@ static void print_gguf_report(FILE *f, bool json, const char *in, const char *ou
 
 typedef struct convert_args {
     const char *out;
-    int bits, scheme;
+    int bits, scheme, method;
     const tq_format_info *format;
     const tq_codec_info *codec;
     double alpha;
@@ -220,6 +239,8 @@ typedef struct convert_args {
 } convert_args;
 
 static const tqc_choice BITS[] = {{"8", 8}, {"4", 4}, {"2", 2}, {NULL, 0}};
+static const tqc_choice METHODS[] = {{"rtn", TQ_QMETHOD_RTN}, {"search", TQ_QMETHOD_SEARCH}, {"hqq", TQ_QMETHOD_HQQ},
+                                     {NULL, 0}};
 static const tqc_choice SCHEMES[] = {{"symmetric", TQ_CODEC_LINEAR_SYM}, {"sym", TQ_CODEC_LINEAR_SYM},
                                      {"affine", TQ_CODEC_LINEAR_AFFINE}, {"asymmetric", TQ_CODEC_LINEAR_AFFINE}, {NULL, 0}};
 
@@ -282,13 +303,14 @@ static int run(const tqc_ctx *c, void *va) {
     if (gran_set) { o.q.gran = A->gran.gran; o.q.group = A->gran.group; }
     if (tqc_given(me, c, "--alpha")) o.q.alpha = (float)A->alpha;
     if (A->pad) o.q.pad = 1;
+    if (tqc_given(me, c, "--method")) o.q.method = A->method;
     if (A->simulate) o.simulate = 1;
     if (A->allow_nonfinite) o.allow_nonfinite = 1;
     if (A->quantize_embeddings) o.quantize_embeddings = 1;
     if (A->format) o.format = A->format->id;
     if (A->gguf_type && o.format != TQ_FORMAT_GGUF) return tqc_usage_error(c->cmd, "--type applies to --format gguf only");
     if (o.format == TQ_FORMAT_GGUF) {   /* ggml types come from --type; trueq's codec options do not apply */
-        static const char *const not_gguf[] = {"--bits", "--scheme", "--codec", "--granularity", "--alpha", "--pad",
+        static const char *const not_gguf[] = {"--bits", "--scheme", "--codec", "--granularity", "--alpha", "--pad", "--method",
                                                "--simulate", "--quantize-embeddings", "--allow-nonfinite"};
         for (size_t k = 0; k < sizeof not_gguf / sizeof not_gguf[0]; k++)
             if (tqc_given(me, c, not_gguf[k]))
@@ -311,13 +333,18 @@ static int run(const tqc_ctx *c, void *va) {
     const char *in = c->pos[0];
 
     tq_error err;
+    tq_blas_pool_park();   /* convert never calls BLAS: no idle OpenBLAS thread spinning beside it */
     tq_model *m = tq_model_open(in, &err);
     if (!m) return tqc_fail(c->cmd, &err);
     uint64_t in_file_bytes = 0;
+    in_fake fk = {0, ""};
     {   /* measured input size: every file the model reads */
         tq_ledger *l = tq_ledger_create(m, &err);
         if (!l) { tq_model_close(m); return tqc_fail(c->cmd, &err); }
         in_file_bytes = tq_ledger_totals_get(l)->file_bytes;
+        fk.n = tq_ledger_totals_get(l)->n_fake;
+        for (int64_t i = 0; i < tq_ledger_count(l); i++)
+            if (tq_ledger_row_at(l, i)->fake) { snprintf(fk.first, sizeof fk.first, "%s", tq_ledger_row_at(l, i)->t->name); break; }
         tq_ledger_free(l);
     }
     tqc_recipe rec = {0};
@@ -330,12 +357,12 @@ static int run(const tqc_ctx *c, void *va) {
     int rc = 0;
     if (tq_plan_gguf_ftype(p)) {   /* GGUF output: its own report (ggml types per tensor) */
         if (target && tq_plan_output_bytes(p) > target) {
-            print_gguf_report(stdout, json, in, out, p, in_file_bytes, tq_plan_output_bytes(p), false);
+            print_gguf_report(stdout, json, in, out, p, in_file_bytes, &fk, tq_plan_output_bytes(p), false);
             fprintf(stderr, "trueq convert: the output would be %llu bytes, over the target of %llu; nothing written\n",
                     (unsigned long long)tq_plan_output_bytes(p), (unsigned long long)target);
             rc = TQC_EXIT_THRESHOLD;
         } else if (dry) {
-            print_gguf_report(stdout, json, in, out, p, in_file_bytes, tq_plan_output_bytes(p), false);
+            print_gguf_report(stdout, json, in, out, p, in_file_bytes, &fk, tq_plan_output_bytes(p), false);
         } else if (tq_plan_execute(p, out, progress_cb, NULL, &err)) {
             tqc_progress_done();
             tq_plan_free(p); tq_planner_free(pl); tqc_recipe_free(&rec); tq_model_close(m);
@@ -350,7 +377,7 @@ static int run(const tqc_ctx *c, void *va) {
                         (unsigned long long)tq_plan_output_bytes(p), path, (long long)(stat(path, &st) == 0 ? st.st_size : -1));
                 rc = TQC_EXIT_FAIL;
             }
-            print_gguf_report(stdout, json, in, out, p, in_file_bytes, tq_plan_output_bytes(p), true);
+            print_gguf_report(stdout, json, in, out, p, in_file_bytes, &fk, tq_plan_output_bytes(p), true);
         }
         tq_plan_free(p);
         tq_planner_free(pl); tqc_recipe_free(&rec); tq_model_close(m);
@@ -359,7 +386,7 @@ static int run(const tqc_ctx *c, void *va) {
     summary s;
     summarize_plan(p, &s);
     if (dry || (target && s.out_bytes > target)) {
-        print_report(stdout, json, in, out, p, &s, in_file_bytes, false, NULL, target, true, pl);
+        print_report(stdout, json, in, out, p, &s, in_file_bytes, &fk, false, NULL, target, true, pl);
         if (target && s.out_bytes > target) {
             fprintf(stderr, "trueq convert: the output would be %llu bytes, over the target of %llu; nothing written\n",
                     (unsigned long long)s.out_bytes, (unsigned long long)target);
@@ -394,7 +421,7 @@ static int run(const tqc_ctx *c, void *va) {
     s.out_bytes = (uint64_t)st.st_size;
     s.payload = T->payload_bytes;
     s.scales = T->aux_bytes;
-    print_report(stdout, json, in, out, p, &s, in_file_bytes, true, T, target, false, pl);
+    print_report(stdout, json, in, out, p, &s, in_file_bytes, &fk, true, T, target, false, pl);
     tq_ledger_free(l);
     tq_model_close(q);
     tq_plan_free(p);
@@ -414,6 +441,10 @@ static const tqc_opt OPTS[] = {
     TQC_O_GRAN("--granularity", convert_args, gran,
                "tensor | channel | group:N: one scale per tensor, per output row (default),\n"
                "or per N inputs along each row (N must divide the row length)"),
+    TQC_O_CHOICE("--method", convert_args, method, METHODS,
+                 "how scales are chosen: rtn (the codec's formula, default), search (per block,\n"
+                 "the scale/zero of least weighted squared error), hqq (half-quadratic lp solve);\n"
+                 "same format. search/hqq: linear-sym and linear-affine"),
     TQC_O_FLAG("--pad", NULL, convert_args, pad, "allow a shorter last group when N does not divide a row"),
     TQC_O_FLAG("--simulate", NULL, convert_args, simulate,
                "store quantize->dequantize values in the original float dtype\n"

@@ -13,7 +13,7 @@
 
 int main(void) {
     ROW(tq_error, msg);
-    ROW(tq_qparams, ggml_type);
+    ROW(tq_qparams, method);
     ROW(tq_aux_desc, per_row);
     ROW(tq_tensor, rule);
     ROW(tq_format_info, caps);

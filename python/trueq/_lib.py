@@ -49,7 +49,7 @@ class Error(C.Structure):
 
 class QParams(C.Structure):
     _fields_ = [("codec", C.c_int), ("bits", C.c_int), ("gran", C.c_int), ("group", i64),
-                ("pad", C.c_int), ("alpha", C.c_float), ("ggml_type", C.c_int)]
+                ("pad", C.c_int), ("alpha", C.c_float), ("ggml_type", C.c_int), ("method", C.c_int)]
 
 
 class AuxDesc(C.Structure):

@@ -22,6 +22,17 @@ const char *tq_qparams_str(const tq_qparams *p, char *buf, size_t cap) {
     return buf;
 }
 
+const char *tq_qmethod_name(int m) {
+    static const char *const N[TQ_QMETHOD_COUNT] = {"rtn", "search", "hqq"};
+    return m >= 0 && m < TQ_QMETHOD_COUNT ? N[m] : "?";
+}
+
+/* the row's quantizer for p->method (checked by tq_qparams_check) */
+static tq_status run_quantize(const tq_codec_impl *c, const tq_qparams *p, const float *w, int64_t rows, int64_t cols,
+                              void *codes, void *const aux[TQ_MAX_AUX], tq_error *err) {
+    return (p->method != TQ_QMETHOD_RTN ? c->quantize_search : c->quantize)(p, w, rows, cols, codes, aux, err);
+}
+
 tq_status tq_qparams_check(const tq_qparams *p, const char *tname, int64_t rows, int64_t cols, tq_error *err) {
     const tq_codec_impl *c = tq_codec_impl_get(p->codec);
     if (!c) return tq_err(err, TQ_E_ARG, "tensor \"%s\": unknown codec id %d", tname, (int)p->codec);
@@ -29,6 +40,11 @@ tq_status tq_qparams_check(const tq_qparams *p, const char *tname, int64_t rows,
         return tq_err(err, TQ_E_ARG, "tensor \"%s\": codec %s does not support %d bits", tname, c->info.name, p->bits);
     if ((int)p->gran < 0 || p->gran > TQ_GRAN_GROUP || !(c->info.gran_mask & (1u << p->gran)))
         return tq_err(err, TQ_E_ARG, "tensor \"%s\": codec %s does not support %s granularity", tname, c->info.name, tq_gran_name(p->gran));
+    if (p->method < 0 || p->method >= TQ_QMETHOD_COUNT)
+        return tq_err(err, TQ_E_ARG, "tensor \"%s\": unknown quantization method %d", tname, p->method);
+    if (p->method != TQ_QMETHOD_RTN && !c->quantize_search)
+        return tq_err(err, TQ_E_ARG, "tensor \"%s\": codec %s has no %s quantizer (only round to nearest)", tname,
+                      c->info.name, tq_qmethod_name(p->method));
     if (rows < 0 || cols < 0) return tq_err(err, TQ_E_SHAPE, "tensor \"%s\": negative shape", tname);
     if (p->gran == TQ_GRAN_GROUP) {
         if (p->group <= 0)
@@ -73,12 +89,12 @@ tq_status tq_quantize(const tq_qparams *p, const char *tname, const float *w, in
             float *copy = malloc(sizeof(float) * (size_t)n);
             if (!copy) return tq_err(err, TQ_E_NOMEM, "tensor \"%s\": out of memory", tname ? tname : "?");
             for (int64_t k = 0; k < n; k++) copy[k] = isfinite(w[k]) ? w[k] : 0.0f;
-            st = tq_codec_impl_get(p->codec)->quantize(p, copy, rows, cols, codes, aux, err);
+            st = run_quantize(tq_codec_impl_get(p->codec), p, copy, rows, cols, codes, aux, err);
             free(copy);
             return st;
         }
     }
-    return tq_codec_impl_get(p->codec)->quantize(p, w, rows, cols, codes, aux, err);
+    return run_quantize(tq_codec_impl_get(p->codec), p, w, rows, cols, codes, aux, err);
 }
 
 typedef struct qjob {
@@ -97,7 +113,7 @@ static void *qjob_run(void *arg) {
     int bad = 0;                         /* branch-free so it vectorizes */
     for (int64_t i = 0, n = j->rows * j->cols; i < n; i++) bad |= !(fabsf(j->w[i]) <= FLT_MAX);
     if (bad) { j->st = TQ_E_VALUE; return NULL; }   /* redone serially for the message */
-    j->st = j->c->quantize(j->p, j->w, j->rows, j->cols, j->codes, j->aux, &j->err);
+    j->st = run_quantize(j->c, j->p, j->w, j->rows, j->cols, j->codes, j->aux, &j->err);
     return NULL;
 }
 

@@ -136,6 +136,11 @@ struct tq_codec_impl {
     tq_status (*block_range_codes)(const tq_qparams *p, int64_t rows, int64_t cols, const void *codes, int64_t b,
                                    double *lo, double *hi, tq_error *err);
     const char *(*params_str)(const tq_qparams *p, char *buf, size_t cap);
+    /* quantize() for p->method != TQ_QMETHOD_RTN (same stored format, better
+     * scales/codes; linear_search.c), or NULL: the codec has only its formula
+     * and tq_qparams_check refuses other methods. */
+    tq_status (*quantize_search)(const tq_qparams *p, const float *w, int64_t rows, int64_t cols, void *codes,
+                                 void *const aux[TQ_MAX_AUX], tq_error *err);
 };
 
 /* ---- the table (table.c) and the threaded entry point (api.c) --------------- */

@@ -240,7 +240,7 @@ static void known_tq2_0(uint8_t *b, float *want) {
     for (int e = 0; e < 256; e++) want[e] = 0.5f * (float)((e % 128) / 32 - 1);
 }
 
-#define GQ(type, bits, block) {TQ_CODEC_GGML, bits, TQ_GRAN_GROUP, block, 0, 0.0f, type}
+#define GQ(type, bits, block) {TQ_CODEC_GGML, bits, TQ_GRAN_GROUP, block, 0, 0.0f, type, 0}
 static const tq_selftest_known KNOWN[] = {
     {GQ(TQ_GGML_Q8_0, 8, 32), "/Q8_0", 32, known_q8_0},
     {GQ(TQ_GGML_Q4_0, 4, 32), "/Q4_0", 32, known_q4_0},
@@ -267,4 +267,4 @@ const tq_codec_impl tq_codec_ggml = {
      "codes U8 [rows, cols/block*type_size]: the type's blocks as in the GGUF file; no side tensors", 8,
      TQ_GRAN_GROUP, 32, 0, TQ_GGML_Q8_0},
     NULL, ggml_layout, ggml_quantize, ggml_dequantize, tq_codec_rows_sliced, NULL, &SELFTEST,
-    1u << TQ_GRAN_GROUP, ggml_range, ggml_params_str};
+    1u << TQ_GRAN_GROUP, ggml_range, ggml_params_str, NULL};

@@ -32,6 +32,7 @@
  *               "__zero__" of the block shape.
  */
 #include "codec/codec.h"
+#include "codec/linear_search.h"
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -124,8 +125,8 @@ static void load_codes(const tq_qparams *p, const void *codes, int64_t r, int64_
 
 /* One block of linear-sym: its scale, and its codes into the unsigned code
  * matrix u (offset binary below 8 bits, the int8 byte at 8 bits). */
-TQ_HOT static void sym_block_codes(const tq_qparams *p, const float *w, int64_t cols, blk b, void *const aux[TQ_MAX_AUX],
-                                   uint8_t *u) {
+TQ_HOT static tq_status sym_block_codes(const tq_qparams *p, const float *w, int64_t cols, blk b,
+                                        void *const aux[TQ_MAX_AUX], uint8_t *u, tq_error *err) {
     const int qmax = sym_qmax(p->bits), off = p->bits == 8 ? 0 : 1 << (p->bits - 1);
     float amax = 0.0f;
     for (int64_t r = b.r0; r < b.r1; r++) {
@@ -134,6 +135,10 @@ TQ_HOT static void sym_block_codes(const tq_qparams *p, const float *w, int64_t 
     }
     float s = amax / (float)qmax;
     if (s < FLT_MIN) s = 0.0f;   /* a subnormal scale cannot hold the grid: store the block as zeros */
+    int z = 0;   /* blocks are contiguous: one row's group, one row, or the whole tensor */
+    tq_status st = tq_linsearch_block(p->method, w + b.r0 * cols + b.c0, (b.r1 - b.r0 - 1) * cols + (b.c1 - b.c0),
+                                      qmax, false, &s, &z, err);
+    if (st) return st;
     ((float *)aux[0])[b.idx] = s;
     const float fq = (float)qmax;
     for (int64_t r = b.r0; r < b.r1; r++) {
@@ -146,11 +151,12 @@ TQ_HOT static void sym_block_codes(const tq_qparams *p, const float *w, int64_t 
             for (int64_t c = b.c0; c < b.c1; c++) ur[c] = (uint8_t)off;
         }
     }
+    return TQ_OK;
 }
 
 /* One block of linear-affine: its scale and zero point, and its codes into u. */
-TQ_HOT static void aff_block_codes(const tq_qparams *p, const float *w, int64_t cols, blk b, void *const aux[TQ_MAX_AUX],
-                                   uint8_t *u) {
+TQ_HOT static tq_status aff_block_codes(const tq_qparams *p, const float *w, int64_t cols, blk b,
+                                        void *const aux[TQ_MAX_AUX], uint8_t *u, tq_error *err) {
     const int umax = (1 << p->bits) - 1;
     float lo = 0.0f, hi = 0.0f;
     for (int64_t r = b.r0; r < b.r1; r++)
@@ -163,6 +169,9 @@ TQ_HOT static void aff_block_codes(const tq_qparams *p, const float *w, int64_t 
         float zf = nearbyintf(-lo / s);
         z = zf < 0.0f ? 0 : zf > (float)umax ? umax : (int)zf;
     }
+    tq_status st = tq_linsearch_block(p->method, w + b.r0 * cols + b.c0, (b.r1 - b.r0 - 1) * cols + (b.c1 - b.c0),
+                                      umax, true, &s, &z, err);
+    if (st) return st;
     ((float *)aux[0])[b.idx] = s;
     ((uint8_t *)aux[1])[b.idx] = (uint8_t)z;
     const float fu = (float)umax, fz = (float)z;
@@ -175,6 +184,7 @@ TQ_HOT static void aff_block_codes(const tq_qparams *p, const float *w, int64_t 
             for (int64_t c = b.c0; c < b.c1; c++) ur[c] = 0;
         }
     }
+    return TQ_OK;
 }
 
 /* Both linear codecs: every block in order, then packing below 8 bits. */
@@ -183,10 +193,12 @@ static tq_status linear_quantize(const tq_qparams *p, const float *w, int64_t ro
     uint8_t *u = p->bits == 8 ? codes : malloc((size_t)(rows * cols) + 1);
     if (!u) return tq_err(err, TQ_E_NOMEM, "out of memory for %lld codes", (long long)(rows * cols));
     int64_t nb = tq_block_count(p, rows, cols);
-    for (int64_t i = 0; i < nb; i++) {
-        if (affine) aff_block_codes(p, w, cols, block_at(p, rows, cols, i), aux, u);
-        else sym_block_codes(p, w, cols, block_at(p, rows, cols, i), aux, u);
+    tq_status st = TQ_OK;
+    for (int64_t i = 0; i < nb && !st; i++) {
+        if (affine) st = aff_block_codes(p, w, cols, block_at(p, rows, cols, i), aux, u, err);
+        else st = sym_block_codes(p, w, cols, block_at(p, rows, cols, i), aux, u, err);
     }
+    if (st) { if (p->bits != 8) free(u); return st; }
     if (p->bits != 8) { store_codes(p, u, rows, cols, codes); free(u); }
     return TQ_OK;
 }
@@ -285,8 +297,8 @@ static bool aff_weight(const tq_qparams *p, const uint8_t *codes, int64_t row_by
 }
 
 /* every bit width x tensor, channel, group of 16 */
-#define CASES_AT(id, b) {{id, b, TQ_GRAN_TENSOR, 0, 0, 0, 0}, ""}, {{id, b, TQ_GRAN_CHANNEL, 0, 0, 0, 0}, ""}, \
-                        {{id, b, TQ_GRAN_GROUP, 16, 0, 0, 0}, ""}
+#define CASES_AT(id, b) {{id, b, TQ_GRAN_TENSOR, 0, 0, 0, 0, 0}, ""}, {{id, b, TQ_GRAN_CHANNEL, 0, 0, 0, 0, 0}, ""}, \
+                        {{id, b, TQ_GRAN_GROUP, 16, 0, 0, 0, 0}, ""}
 static const tq_selftest_case SYM_CASES[] = {CASES_AT(TQ_CODEC_LINEAR_SYM, 2), CASES_AT(TQ_CODEC_LINEAR_SYM, 4),
                                              CASES_AT(TQ_CODEC_LINEAR_SYM, 8)};
 static const tq_selftest_case AFF_CASES[] = {CASES_AT(TQ_CODEC_LINEAR_AFFINE, 2), CASES_AT(TQ_CODEC_LINEAR_AFFINE, 4),
@@ -305,11 +317,11 @@ const tq_codec_impl tq_codec_linear_sym = {
      LINEAR_BITS, ALL_GRANS, "codes I8 (8-bit) or U8 packed LSB-first as q+2^(b-1); F32 __scale__ per block",
      8, TQ_GRAN_CHANNEL, 0, 0, 0},
     SYM_ALIASES, sym_layout, sym_quantize, sym_dequantize, tq_codec_rows_sliced, sym_range, &SYM_SELFTEST,
-    LINEAR_ROW_LOCAL, NULL, NULL};
+    LINEAR_ROW_LOCAL, NULL, NULL, sym_quantize};
 
 const tq_codec_impl tq_codec_linear_affine = {
     {TQ_CODEC_LINEAR_AFFINE, "linear-affine",
      "affine linear: s = (max-min)/(2^b-1), zero point z, u = round(w/s)+z in [0, 2^b-1]", LINEAR_BITS, ALL_GRANS,
      "codes U8 (8-bit) or U8 packed LSB-first; F32 __scale__ and U8 __zero__ per block", 8, TQ_GRAN_CHANNEL, 0, 0, 0},
     AFF_ALIASES, aff_layout, aff_quantize, aff_dequantize, tq_codec_rows_sliced, aff_range, &AFF_SELFTEST,
-    LINEAR_ROW_LOCAL, NULL, NULL};
+    LINEAR_ROW_LOCAL, NULL, NULL, aff_quantize};

@@ -159,7 +159,7 @@ float tq_mlx_round_side(float v, tq_dtype dt) {
     return dt == TQ_DTYPE_BF16 ? tq_bf16_to_f32(tq_f32_to_bf16(v)) : dt == TQ_DTYPE_F16 ? tq_f16_to_f32(tq_f32_to_f16(v)) : v;
 }
 
-#define C(b, g) {{TQ_CODEC_MLX, b, TQ_GRAN_GROUP, g, 0, 0, 0}, ""}
+#define C(b, g) {{TQ_CODEC_MLX, b, TQ_GRAN_GROUP, g, 0, 0, 0, 0}, ""}
 static const tq_selftest_case MLX_CASES[] = {C(2, 32), C(3, 32), C(4, 64), C(5, 32), C(6, 64), C(8, 32), C(4, 32)};
 #undef C
 static const tq_codec_selftest MLX_SELFTEST = {MLX_CASES, 7, TQ_DTYPE_U32, TQ_DTYPE_U32, 8, 0, mlx_block, mlx_weight,
@@ -171,4 +171,4 @@ const tq_codec_impl tq_codec_mlx = {
      1u << TQ_GRAN_GROUP, "codes U32 [rows, cols*b/32], LSB-first bit stream per row; F32 scales and biases per group",
      8, TQ_GRAN_GROUP, 64, 0, 0},
     MLX_ALIASES, mlx_layout, mlx_quantize, mlx_dequantize, tq_codec_rows_sliced, mlx_range, &MLX_SELFTEST,
-    1u << TQ_GRAN_GROUP, NULL, NULL};
+    1u << TQ_GRAN_GROUP, NULL, NULL, NULL};

@@ -163,8 +163,8 @@ static bool nf4_weight(const tq_qparams *p, const uint8_t *codes, int64_t row_by
 
 /* tensor, channel, and groups of 16 and of 64 (bitsandbytes' block) */
 static const tq_selftest_case NF4_CASES[] = {
-    {{TQ_CODEC_NF4, 4, TQ_GRAN_TENSOR, 0, 0, 0, 0}, ""}, {{TQ_CODEC_NF4, 4, TQ_GRAN_CHANNEL, 0, 0, 0, 0}, ""},
-    {{TQ_CODEC_NF4, 4, TQ_GRAN_GROUP, 16, 0, 0, 0}, ""}, {{TQ_CODEC_NF4, 4, TQ_GRAN_GROUP, 64, 0, 0, 0}, ""}};
+    {{TQ_CODEC_NF4, 4, TQ_GRAN_TENSOR, 0, 0, 0, 0, 0}, ""}, {{TQ_CODEC_NF4, 4, TQ_GRAN_CHANNEL, 0, 0, 0, 0, 0}, ""},
+    {{TQ_CODEC_NF4, 4, TQ_GRAN_GROUP, 16, 0, 0, 0, 0}, ""}, {{TQ_CODEC_NF4, 4, TQ_GRAN_GROUP, 64, 0, 0, 0, 0}, ""}};
 static const tq_codec_selftest NF4_SELFTEST = {NF4_CASES, 4, TQ_DTYPE_U8, TQ_DTYPE_U8, 4, 0, nf4_block, nf4_weight, 0, NULL, NULL, 0, 0};
 
 const tq_codec_impl tq_codec_nf4 = {
@@ -174,4 +174,4 @@ const tq_codec_impl tq_codec_nf4 = {
      "codes U8 [rows, ceil(cols/2)], 2 per byte LSB-first (element 2k low nibble); F32 __scale__ absmax per block",
      4, TQ_GRAN_GROUP, 64, 0, 0},
     NULL, nf4_layout, nf4_quantize, nf4_dequantize, tq_codec_rows_sliced, nf4_range, &NF4_SELFTEST,
-    (1u << TQ_GRAN_CHANNEL) | (1u << TQ_GRAN_GROUP), NULL, NULL};
+    (1u << TQ_GRAN_CHANNEL) | (1u << TQ_GRAN_GROUP), NULL, NULL, NULL};

@@ -225,10 +225,10 @@ static bool log_weight(const uint8_t *codes, const void *const aux[TQ_MAX_AUX], 
 LOG_FUNCS(_1b, false)
 LOG_FUNCS(_2b, true)
 
-static const tq_selftest_case cases_1b[] = {{{TQ_CODEC_QINS_LOG, 8, TQ_GRAN_TENSOR, 0, 0, 0, 0}, ""},
-                                            {{TQ_CODEC_QINS_LOG, 8, TQ_GRAN_CHANNEL, 0, 0, 0, 0}, ""}};
-static const tq_selftest_case cases_2b[] = {{{TQ_CODEC_QINS_LOG_2B, 8, TQ_GRAN_TENSOR, 0, 0, 0, 0}, ""},
-                                            {{TQ_CODEC_QINS_LOG_2B, 8, TQ_GRAN_CHANNEL, 0, 0, 0, 0}, ""}};
+static const tq_selftest_case cases_1b[] = {{{TQ_CODEC_QINS_LOG, 8, TQ_GRAN_TENSOR, 0, 0, 0, 0, 0}, ""},
+                                            {{TQ_CODEC_QINS_LOG, 8, TQ_GRAN_CHANNEL, 0, 0, 0, 0, 0}, ""}};
+static const tq_selftest_case cases_2b[] = {{{TQ_CODEC_QINS_LOG_2B, 8, TQ_GRAN_TENSOR, 0, 0, 0, 0, 0}, ""},
+                                            {{TQ_CODEC_QINS_LOG_2B, 8, TQ_GRAN_CHANNEL, 0, 0, 0, 0, 0}, ""}};
 static const tq_codec_selftest selftest_1b = {cases_1b, 2, TQ_DTYPE_U8, TQ_DTYPE_U8, 8, 0, block_1b, weight_1b, 0, NULL, NULL, 0, 0};
 static const tq_codec_selftest selftest_2b = {cases_2b, 2, TQ_DTYPE_U8, TQ_DTYPE_U8, 8, 1, block_2b, weight_2b, 0, NULL, NULL, 0, 0};
 static const char *const aliases_1b[] = {"qins", "log", NULL};
@@ -240,7 +240,7 @@ static const char *const aliases_2b[] = {"qins-log-seeds", NULL};
 #define LOG_ROW(id, name, summary, layout_text, v)                                                      \
     {{id, name, summary, 1u << 8, LOG_GRANS, layout_text, 8, TQ_GRAN_CHANNEL, 0, 0, 0}, aliases##v,       \
      layout##v, quantize##v, dequantize##v, tq_codec_rows_sliced, range##v, &selftest##v, 1u << TQ_GRAN_CHANNEL, \
-     NULL, NULL}
+     NULL, NULL, NULL}
 
 const tq_codec_impl tq_codec_qins_log = LOG_ROW(
     TQ_CODEC_QINS_LOG, "qins-log",

@@ -206,10 +206,10 @@ static bool rat_weight(const tq_qparams *p, const uint8_t *codes, int64_t row_by
 
 /* tensor and channel, each with alpha 1 (the seeds' default) and calibrated */
 static const tq_selftest_case RAT_CASES[] = {
-    {{TQ_CODEC_QINS_RATIONAL, 8, TQ_GRAN_TENSOR, 0, 0, 1.0f, 0}, "/alpha=1"},
-    {{TQ_CODEC_QINS_RATIONAL, 8, TQ_GRAN_TENSOR, 0, 0, 0.0f, 0}, "/alpha=cal"},
-    {{TQ_CODEC_QINS_RATIONAL, 8, TQ_GRAN_CHANNEL, 0, 0, 1.0f, 0}, "/alpha=1"},
-    {{TQ_CODEC_QINS_RATIONAL, 8, TQ_GRAN_CHANNEL, 0, 0, 0.0f, 0}, "/alpha=cal"},
+    {{TQ_CODEC_QINS_RATIONAL, 8, TQ_GRAN_TENSOR, 0, 0, 1.0f, 0, 0}, "/alpha=1"},
+    {{TQ_CODEC_QINS_RATIONAL, 8, TQ_GRAN_TENSOR, 0, 0, 0.0f, 0, 0}, "/alpha=cal"},
+    {{TQ_CODEC_QINS_RATIONAL, 8, TQ_GRAN_CHANNEL, 0, 0, 1.0f, 0, 0}, "/alpha=1"},
+    {{TQ_CODEC_QINS_RATIONAL, 8, TQ_GRAN_CHANNEL, 0, 0, 0.0f, 0, 0}, "/alpha=cal"},
 };
 static const tq_codec_selftest RAT_SELFTEST = {RAT_CASES, 4, TQ_DTYPE_U8, TQ_DTYPE_U8, 8, 0, rat_block, rat_weight, 0, NULL, NULL, 0, 0};
 static const char *const RAT_ALIASES[] = {"rational", "qins-rat", NULL};
@@ -220,4 +220,4 @@ const tq_codec_impl tq_codec_qins_rational = {
      (1u << TQ_GRAN_TENSOR) | (1u << TQ_GRAN_CHANNEL), "codes U8 [rows, cols]; F32 __alpha__ {alpha, max|w|} per block",
      8, TQ_GRAN_CHANNEL, 0, 1, 0},
     RAT_ALIASES, rat_layout, rat_quantize, rat_dequantize, tq_codec_rows_sliced, rat_range, &RAT_SELFTEST,
-    1u << TQ_GRAN_CHANNEL, NULL, NULL};
+    1u << TQ_GRAN_CHANNEL, NULL, NULL, NULL};

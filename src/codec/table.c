@@ -99,7 +99,7 @@ static tq_status check_row(int k, const tq_codec_impl *c, tq_error *err) {
         if (ci->bits_mask & (1u << b))
             return tq_err(err, TQ_E_INTERNAL, "codec table: %s: default bits %d are not its widest (%d)", nm,
                           ci->default_bits, b);
-    tq_qparams dp = {ci->id, ci->default_bits, ci->default_gran, ci->default_group, 0, 0.0f, ci->default_ggml_type};
+    tq_qparams dp = {ci->id, ci->default_bits, ci->default_gran, ci->default_group, 0, 0.0f, ci->default_ggml_type, 0};
     if (!accepts(c, &dp, 4, ci->default_group > 0 ? 4 * ci->default_group : 64))
         return tq_err(err, TQ_E_INTERNAL, "codec table: %s: defaults %d bits, %s, group %lld are not valid", nm,
                       ci->default_bits, tq_gran_name(ci->default_gran), (long long)ci->default_group);

@@ -15,4 +15,9 @@
 #define TQ_CORE_BLAS_H
 void tq_blas_serial_enter(void);
 void tq_blas_serial_leave(void);
+/* Stop OpenBLAS's worker threads now. The pthread build starts them when the
+ * library loads and each spins in sched_yield for a while before it sleeps,
+ * taking a core from work that never calls BLAS (convert); a later threaded
+ * BLAS call starts them again. No-op with a build that lacks the entry point. */
+void tq_blas_pool_park(void);
 #endif

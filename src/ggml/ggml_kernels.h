@@ -78,6 +78,9 @@ void tq_ggml_q_q4_k(const float *x, void *b, int64_t n);
 void tq_ggml_q_q5_k(const float *x, void *b, int64_t n);
 void tq_ggml_q_q6_k(const float *x, void *b, int64_t n);
 void tq_ggml_q_q8_k(const float *x, void *b, int64_t n);
+/** 1: Q6_K's encoder searches its candidate scales one by one (the portable
+ *  reference); 0 (default): side by side in vector lanes, same bytes. Tests. */
+void tq_ggml_kquants_reference(int on);
 
 /* ternary.c */
 void tq_ggml_dq_tq1_0(const void *b, float *y, int64_t n);

@@ -110,7 +110,7 @@ static bool first_pass(int n, int nmax, const float *x, int8_t *L, int bias, flo
     return true;
 }
 
-static float qx(int n, int nmax, const float *x, int8_t *L) {
+static float qx_ref(int n, int nmax, const float *x, int8_t *L) {
     float max, slx, sl2, iscale;
     if (!first_pass(n, nmax, x, L, nmax, &max, &slx, &sl2)) return 0.0f;
     float scale = sl2 != 0 ? slx / sl2 : 0.0f, best = scale * slx;
@@ -130,6 +130,78 @@ static float qx(int n, int nmax, const float *x, int8_t *L) {
             scale = slx / sl2;
             best = scale * slx;
         }
+    }
+    return scale;
+}
+
+
+/* ---- qx's search, candidates side by side ----------------------------------
+ * The reference tries its 18 candidate scales one after another over the same
+ * 16 values. They are independent (all share max), so here every candidate is
+ * a lane of fixed-length loops the compiler vectorises (SSE2 by default, AVX2
+ * / AVX-512 where the CPU has them, picked at run time by target_clones). Each
+ * lane performs the reference's float operations in the reference's order
+ * (-ffp-contract=off for this file: no FMA), so every sum is bit-identical,
+ * and the choice among candidates is then made in the reference's order.
+ * qkx2 (Q2_K, Q4_K, Q5_K) stays one by one: accepting a candidate replaces
+ * the min the later ones are computed from; lanes that speculate and
+ * recompute after each acceptance measured slower (0.76-0.93x) than the
+ * reference. tq_ggml_kquants_reference(1) selects the one-by-one qx (the tests
+ * compare the two on random and adversarial blocks). */
+static int use_reference;
+void tq_ggml_kquants_reference(int on) { use_reference = on; }
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__) && !defined(TQ_NO_CLONES)
+#define TQ_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define TQ_CLONES
+#endif
+
+/* qx's 18 candidates share max and are independent: all sums at once, then the
+ * reference's sequence of comparisons, then the codes of the winner. */
+#define QX_LANES 18
+TQ_CLONES
+static void qx_lanes(int n, int nmax, const float *x, float max, float *slx, float *sl2) {
+    float isc[QX_LANES];
+    for (int c = 0; c < QX_LANES; c++) {
+        int is = c < 9 ? c - 9 : c - 8;
+        isc[c] = -((float)nmax + 0.1f * (float)is) / max;
+        slx[c] = sl2[c] = 0;
+    }
+    for (int i = 0; i < n; i++) {
+        float xi = x[i], w = xi * xi, wx = w * xi;
+        for (int c = 0; c < QX_LANES; c++) {
+            float v = isc[c] * xi;
+            v = v + 12582912.0f;
+            int32_t b;
+            memcpy(&b, &v, 4);
+            int l = (b & 0x007fffff) - 0x00400000;
+            l = l < -nmax ? -nmax : l;
+            l = l > nmax - 1 ? nmax - 1 : l;
+            float fl = (float)l;
+            slx[c] += wx * fl;
+            sl2[c] += w * fl * fl;
+        }
+    }
+}
+
+static float qx(int n, int nmax, const float *x, int8_t *L) {
+    if (use_reference) return qx_ref(n, nmax, x, L);
+    float max, slx, sl2;
+    if (!first_pass(n, nmax, x, L, nmax, &max, &slx, &sl2)) return 0.0f;
+    float scale = sl2 != 0 ? slx / sl2 : 0.0f, best = scale * slx, cx[QX_LANES], c2[QX_LANES];
+    qx_lanes(n, nmax, x, max, cx, c2);
+    int win = -1;
+    for (int c = 0; c < QX_LANES; c++)
+        if (c2[c] > 0 && cx[c] * cx[c] > best * c2[c]) {
+            scale = cx[c] / c2[c];
+            best = scale * cx[c];
+            win = c;
+        }
+    if (win >= 0) {
+        int is = win < 9 ? win - 9 : win - 8;
+        float iscale = -((float)nmax + 0.1f * (float)is) / max;
+        for (int i = 0; i < n; i++) L[i] = (int8_t)(nmax + clampi(tq_ggml_nearest_int(iscale * x[i]), -nmax, nmax - 1));
     }
     return scale;
 }

@@ -79,29 +79,42 @@ static bool row_on_grid(tq_dtype t, const uint8_t *d, int64_t off, int64_t cols,
     double amax = 0;
     for (int64_t c = 0; c < cols; c++) { tmp[c] = val_at(t, d, off + c); if (fabs(tmp[c]) > amax) amax = fabs(tmp[c]); }
     qsort(tmp, (size_t)cols, sizeof(double), cmp_double);
-    int nd = 1;
-    for (int64_t c = 1; c < cols; c++) nd += tmp[c] != tmp[c - 1];
-    *levels = nd;
+    int64_t nd = 1;                          /* the distinct values, sorted, in tmp[0, nd) */
+    for (int64_t c = 1; c < cols; c++) if (tmp[c] != tmp[nd - 1]) tmp[nd++] = tmp[c];
+    *levels = (int)nd;
     if (nd < 3) return true;                 /* constant-ish rows are on any grid */
     for (int q = 1; q <= 1024; q++) {
         double step = amax / q, tol = 1e-4;
         int64_t c = 0;
-        for (; c < cols; c++) {
+        for (; c < nd; c++) {
             double k = tmp[c] / step;
             if (fabs(k - nearbyint(k)) > tol) break;
         }
-        if (c == cols) return true;
+        if (c == nd) return true;
     }
     return false;
 }
 
-int tq_detect_fake_quant(tq_dtype t, const void *data, int64_t rows, int64_t cols, int64_t *distinct,
-                         char *note, size_t cap) {
-    *distinct = -1;
-    if (note && cap) note[0] = 0;
-    if (!tq_dtype_is_float(t) || rows <= 0 || cols <= 0) return 0;
+/* The test runs on a fixed-size sample, so that its cost is the same whatever
+ * the data (a tensor of few distinct values used to be scanned whole, row by
+ * row): at most SAMPLE_ROWS rows, evenly spaced and always including the
+ * first, and of each the first SAMPLE_COLS values. A tensor within those
+ * bounds is examined whole. A subset of a quantized row is still on its grid
+ * and still has few distinct values, so sampling never hides fake
+ * quantization that the whole-tensor test sees in every row. */
+#define SAMPLE_ROWS 32
+#define SAMPLE_COLS 1024
+
+static void sample_shape(int64_t rows, int64_t cols, int64_t *rs, int64_t *cs) {
+    *rs = rows < SAMPLE_ROWS ? rows : SAMPLE_ROWS;
+    *cs = cols < SAMPLE_COLS ? cols : SAMPLE_COLS;
+}
+static int64_t sample_row(int64_t i, int64_t rows, int64_t rs) { return rs == rows ? i : i * rows / rs; }
+
+/* The test proper, on a dense rs x cs sample. */
+static int detect_sample(tq_dtype t, const uint8_t *d, int64_t rows, int64_t cols, int64_t *distinct, char *note,
+                         size_t cap) {
     int64_t n = rows * cols;
-    const uint8_t *d = data;
     dset *s = malloc(sizeof *s);
     if (!s) return 0;
     int fake = 0;
@@ -161,6 +174,53 @@ int tq_detect_fake_quant(tq_dtype t, const void *data, int64_t rows, int64_t col
     return fake;
 }
 
+int tq_detect_fake_quant(tq_dtype t, const void *data, int64_t rows, int64_t cols, int64_t *distinct,
+                         char *note, size_t cap) {
+    *distinct = -1;
+    if (note && cap) note[0] = 0;
+    if (!tq_dtype_is_float(t) || rows <= 0 || cols <= 0) return 0;
+    int64_t rs, cs;
+    sample_shape(rows, cols, &rs, &cs);
+    size_t es = (size_t)tq_dtype_bits(t) / 8;
+    if (rs == rows && cs == cols) return detect_sample(t, data, rows, cols, distinct, note, cap);
+    uint8_t *buf = malloc(es * (size_t)(rs * cs));
+    if (!buf) return 0;
+    for (int64_t i = 0; i < rs; i++)
+        memcpy(buf + es * (size_t)(i * cs), (const uint8_t *)data + es * (size_t)(sample_row(i, rows, rs) * cols), es * (size_t)cs);
+    int fake = detect_sample(t, buf, rs, cs, distinct, note, cap);
+    free(buf);
+    return fake;
+}
+
+/* The same test on a tensor of the model, its sample read with pread when the
+ * tensor lies in a mapped file (a file cut short is TQ_E_IO, never SIGBUS). */
+static tq_status detect_tensor(const tq_model *m, const tq_tensor *t, int64_t rows, int64_t cols, int *fake,
+                               int64_t *distinct, char *note, size_t cap, tq_error *err) {
+    const tq_map *map = &m->files[t->file_index].map;
+    const uint8_t *p = t->data;
+    *fake = 0;
+    if (!map->data || p < map->data || p >= map->data + map->size) {   /* decoded in memory */
+        *fake = tq_detect_fake_quant(t->dtype, t->data, rows, cols, distinct, note, cap);
+        return TQ_OK;
+    }
+    *distinct = -1;
+    if (cap) note[0] = 0;
+    int64_t rs, cs;
+    sample_shape(rows, cols, &rs, &cs);
+    size_t es = (size_t)tq_dtype_bits(t->dtype) / 8;
+    uint8_t *buf = malloc(es * (size_t)(rs * cs));
+    if (!buf) return tq_err(err, TQ_E_NOMEM, "%s: out of memory sampling tensor %s", m->path, t->name);
+    uint64_t off = (uint64_t)(p - map->data);
+    for (int64_t i = 0; i < rs; i++) {
+        tq_status st = tq_map_read(map, off + es * (uint64_t)(sample_row(i, rows, rs) * cols), buf + es * (size_t)(i * cs),
+                                   es * (size_t)cs, err);
+        if (st) { free(buf); return st; }
+    }
+    *fake = detect_sample(t->dtype, buf, rs, cs, distinct, note, cap);
+    free(buf);
+    return TQ_OK;
+}
+
 /* ---- the ledger ------------------------------------------------------------- */
 
 /* conversion_metadata.json beside the weights, if trueq wrote one (simulated
@@ -190,10 +250,21 @@ static int cmp_raw_u64(const void *a, const void *b) {
 }
 
 /* Exact number of distinct values of a float tensor (by value; -0 == 0). */
-static int64_t distinct_exact(tq_dtype t, const uint8_t *d, int64_t n) {
+static int64_t distinct_exact(const tq_model *m, const tq_tensor *tt, tq_error *err) {
+    tq_dtype t = tt->dtype;
+    int64_t n = tt->numel;
+    const tq_map *map = &m->files[tt->file_index].map;
+    const uint8_t *d = tt->data, *raw = NULL;
+    if (map->data && d >= map->data && d < map->data + map->size) {   /* read with pread: never SIGBUS */
+        raw = malloc(tt->nbytes ? tt->nbytes : 1);
+        if (!raw) return -1;
+        if (tq_map_read(map, (uint64_t)(d - map->data), (void *)raw, tt->nbytes, err)) { free((void *)raw); return -2; }
+        d = raw;
+    }
     uint64_t *k = malloc(sizeof(uint64_t) * (size_t)(n ? n : 1));
-    if (!k) return -1;
+    if (!k) { free((void *)raw); return -1; }
     for (int64_t i = 0; i < n; i++) { double v = val_at(t, d, i); if (v == 0) k[i] = 0; else memcpy(&k[i], &v, 8); }
+    free((void *)raw);
     qsort(k, (size_t)n, sizeof(uint64_t), cmp_raw_u64);
     int64_t nd = n > 0;
     for (int64_t i = 1; i < n; i++) nd += k[i] != k[i - 1];
@@ -257,13 +328,18 @@ tq_ledger *tq_ledger_create(const tq_model *m, tq_error *err) {
             const cJSON *snr = sr ? cJSON_GetObjectItemCaseSensitive(sr, "snr_db") : NULL;
             if (cJSON_IsNumber(mse) && cJSON_IsNumber(snr))
                 snprintf(extra, sizeof extra, ", MSE %.3g, SNR %.1f dB", mse->valuedouble, snr->valuedouble);
-            r->distinct = distinct_exact(t->dtype, t->data, t->numel);
+            r->distinct = distinct_exact(m, t, err);
+            if (r->distinct == -2) { cJSON_Delete(conv_meta); tq_ledger_free(l); return NULL; }
             snprintf(r->note, sizeof r->note, "simulated quantization (%s): %lld distinct values stored as %s%s, no compression",
                      tq_qparams_str(&t->q, qs, sizeof qs), (long long)r->distinct, tq_dtype_name(t->dtype), extra);
         } else if (tq_dtype_is_float(t->dtype) && t->ndim >= 2) {
             int64_t rows, cols;
             if (!tq_shape_2d(t->ndim, t->shape, &rows, &cols)) continue;
-            r->fake = tq_detect_fake_quant(t->dtype, t->data, rows, cols, &r->distinct, r->note, sizeof r->note);
+            if (detect_tensor(m, t, rows, cols, &r->fake, &r->distinct, r->note, sizeof r->note, err)) {
+                cJSON_Delete(conv_meta);
+                tq_ledger_free(l);
+                return NULL;
+            }
             if (r->fake) T->n_fake++;
         }
         if (!r->note[0] && t->rule) snprintf(r->note, sizeof r->note, "%s", t->rule);   /* why it stayed wide */

@@ -92,6 +92,15 @@ open(dst, 'wb').write(struct.pack('<Q', len(hb)) + hb + b[8+n:])
 PYEOF
 "$TQ" inspect "$T/fake.safetensors" --strict > "$T/fake.txt"; rc=$?
 check "quantized values stored as floats are flagged (strict exit 3)" '[ $rc -eq 3 ] && grep -q "FAKE QUANT" $T/fake.txt && grep -q "WARNING" $T/fake.txt'
+# convert says so too: requantizing values that already sit on a grid adds error
+nfake=$("$TQ" inspect "$T/fake.safetensors" --json 2>/dev/null | $PY -c "import json,sys; print(json.load(sys.stdin)[\"totals\"][\"fake_quant\"])")
+"$TQ" convert "$T/fake.safetensors" -o "$T/refq" > "$T/refq.txt"
+check "convert warns that its input already looks quantized, with inspect's count" \
+  'grep -q "WARNING     the input already looks quantized: $nfake tensors" $T/refq.txt'
+"$TQ" convert "$T/fake.safetensors" -o "$T/refq2" --json > "$T/refq.json"
+"$TQ" convert "$T/m" -o "$T/refq3" --json > "$T/genuine.json"
+check "--json: input_looks_quantized true with the count for it, false for genuine weights" \
+  '$PY -c "import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2])); sys.exit(not (a[\"input_looks_quantized\"] is True and a[\"input_fake_quant_tensors\"]==$nfake and b[\"input_looks_quantized\"] is False and b[\"input_fake_quant_tensors\"]==0))" $T/refq.json $T/genuine.json'
 
 echo "$passes passed, $fails failed"
 [ $fails -eq 0 ]
