@@ -450,7 +450,21 @@ typedef struct tq_convert_options {
     int                 n_exclude;
     const char         *gguf_type;           /* GGUF output: --type (llama-quantize's
                                                 file type name; NULL = Q8_0)    */
+    const struct tq_convert_rule *rules;     /* per-tensor rules (recipes, the
+                                                planner): first match wins, after
+                                                --exclude; NULL = none          */
+    int                 n_rules;
 } tq_convert_options;
+
+/** One per-tensor rule (docs/recipes.md): tensors whose name matches `glob`
+ *  (fnmatch) are kept (`keep`) or quantized with `q`. A rule that matches no
+ *  tensor is an error naming `origin` ("recipe.json:12", "plan"). */
+typedef struct tq_convert_rule {
+    const char *glob;
+    int         keep;
+    tq_qparams  q;
+    const char *origin;
+} tq_convert_rule;
 
 /** Defaults: linear-sym, 8 bits, per-channel, safetensors, seeds' policy. */
 void tq_convert_options_init(tq_convert_options *o);
@@ -497,6 +511,48 @@ const char *tq_plan_output_name(const tq_plan *p);
  */
 tq_status tq_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn progress, void *ud,
                           tq_error *err);
+
+/* ===== Planner: bits per tensor to a byte budget (docs/planner.md) ======= */
+
+/** What the planner may choose per tensor, and the budget. */
+typedef struct tq_planner_options {
+    uint64_t          target_bytes;   /* the output file must not exceed this   */
+    const tq_qparams *menu;           /* settings to choose from (each checked)  */
+    int               n_menu;
+    int               allow_keep;     /* 1: "keep as stored" is also a choice    */
+    const double     *sensitivity;    /* per model tensor (tq_model_count), or
+                                         NULL = 1 (weight error alone)          */
+} tq_planner_options;
+
+/** One tensor's choice. */
+typedef struct tq_planner_entry {
+    const tq_tensor *src;
+    int              choice;          /* menu index, -1 = kept                  */
+    uint64_t         bytes;           /* payload + side tensors                 */
+    double           weight_error;    /* sum of squared error of that choice    */
+    double           proxy;           /* weight_error x sensitivity             */
+} tq_planner_entry;
+
+typedef struct tq_planner tq_planner;
+
+/**
+ * Choose, for every tensor the base options would quantize, one menu entry
+ * (or keep) so that the exact output file size is at most target_bytes and
+ * the summed error proxy is smallest (greedy by error per byte, then
+ * exchanges; deterministic). The result's rules reproduce the choice in
+ * tq_plan_create byte for byte.
+ * Errors: TQ_E_LIMIT when even the cheapest choice is over the budget (the
+ * message gives that size), TQ_E_ARG for an empty or invalid menu.
+ */
+tq_planner *tq_planner_create(const tq_model *m, const tq_convert_options *base, const tq_planner_options *po,
+                              tq_error *err);
+void        tq_planner_free(tq_planner *pl);
+int64_t     tq_planner_count(const tq_planner *pl);
+const tq_planner_entry *tq_planner_entry_at(const tq_planner *pl, int64_t i);
+/** The options to give tq_plan_create: base with the planner's rules. */
+const tq_convert_options *tq_planner_options_out(const tq_planner *pl);
+/** Exact output bytes of the chosen plan. */
+uint64_t    tq_planner_output_bytes(const tq_planner *pl);
 
 /* ===== Ledger: what a file holds, byte by byte ========================== */
 

@@ -3,7 +3,7 @@
 # nothing when everything is present. Runs apt-get as root or through sudo.
 set -euo pipefail
 pkgs=(cmake make gcc clang pkg-config
-      libopenblas-dev liblapacke-dev zlib1g-dev libutf8proc-dev libcjson-dev
+      libopenblas-dev liblapacke-dev zlib1g-dev libutf8proc-dev libcjson-dev libyaml-dev
       libpcre2-dev
       python3 python3-numpy python3-torch)
 pkgs+=(valgrind dpkg-dev)   # the CI Valgrind job; dpkg-source for the fuzz build's Debian sources (scripts/fuzz_deps.sh)

@@ -152,7 +152,7 @@ int  tqc_error(const char *cmd, const char *fmt, ...) __attribute__((format(prin
 
 /* ---- the commands (one tqc_command each; main.c lists them) -------------- */
 
-extern const tqc_command tqc_cmd_convert, tqc_cmd_inspect, tqc_cmd_codecs, tqc_cmd_synth, tqc_cmd_verify,
+extern const tqc_command tqc_cmd_batch, tqc_cmd_convert, tqc_cmd_inspect, tqc_cmd_codecs, tqc_cmd_synth, tqc_cmd_verify,
     tqc_cmd_selftest, tqc_cmd_embed, tqc_cmd_classify, tqc_cmd_compare, tqc_cmd_compare_decoder,
     tqc_cmd_generate, tqc_cmd_spectrum, tqc_cmd_tokenize;
 

@@ -1,5 +1,6 @@
 /* cmd_convert.c — `trueq convert IN -o OUT`: real low-bit storage, honest report. */
 #include "cli.h"
+#include "convert_plan.h"
 #include "core/blas.h"
 #include "convert/gguf_export.h"
 #include "ggml/ggml_types.h"
@@ -83,7 +84,7 @@ static void fake_text(FILE *f, const in_fake *fk) {
 
 static void print_report(FILE *f, bool json, const char *in, const char *out, const tq_plan *p, const summary *s,
                          uint64_t in_file_bytes, const in_fake *fk, bool measured, const tq_ledger_totals *T, uint64_t target,
-                         bool dry) {
+                         bool dry, const tq_planner *pl) {
     char b1[32], b2[32], b3[32], qs[64];
     const tq_plan_item *first_q = NULL;
     for (int64_t i = 0; i < tq_plan_count(p) && !first_q; i++) if (tq_plan_item_at(p, i)->quantize) first_q = tq_plan_item_at(p, i);
@@ -121,6 +122,7 @@ static void print_report(FILE *f, bool json, const char *in, const char *out, co
             }
         tqc_json_end_array(&j);
         if (target) tqc_json_fields(&j, "target_bytes:u target_met:b", (unsigned long long)target, pass);
+        if (pl) tqc_planner_json(&j, pl, target, true);
         tqc_json_end_object(&j);
         return;
     }
@@ -230,6 +232,8 @@ typedef struct convert_args {
     bool pad, simulate, allow_nonfinite, quantize_embeddings, dry_run;
     tqc_list include, exclude;
     uint64_t target;
+    double target_bpw;
+    const char *menu, *recipe, *write_recipe;
     const char *gguf_type;
     int threads;
 } convert_args;
@@ -240,6 +244,49 @@ static const tqc_choice METHODS[] = {{"rtn", TQ_QMETHOD_RTN}, {"search", TQ_QMET
 static const tqc_choice SCHEMES[] = {{"symmetric", TQ_CODEC_LINEAR_SYM}, {"sym", TQ_CODEC_LINEAR_SYM},
                                      {"affine", TQ_CODEC_LINEAR_AFFINE}, {"asymmetric", TQ_CODEC_LINEAR_AFFINE}, {NULL, 0}};
 
+/* The planner (--target-bpw, --menu, or --target-size without --bits) and --recipe. */
+static int plan_bits(const tqc_ctx *c, const convert_args *A, const tq_model *m, tq_convert_options *o, uint64_t *target,
+                     tqc_recipe *rec, tq_planner **pl, bool bits_chosen) {
+    char msg[1024];
+    tq_error err;
+    const bool planning = A->target_bpw > 0 || A->menu || (*target && !bits_chosen && !A->recipe);
+    if (A->recipe) {
+        if (planning) return tqc_usage_error(c->cmd, "--recipe fixes the bits; the planner (--target-bpw, --menu) chooses them: give one");
+        if (tqc_recipe_read(A->recipe, &o->q, rec, msg, sizeof msg)) { fprintf(stderr, "trueq %s: %s\n", c->cmd, msg); return TQC_EXIT_FAIL; }
+        o->rules = rec->rules; o->n_rules = rec->n;
+    }
+    if (A->write_recipe && !planning) return tqc_usage_error(c->cmd, "--write-recipe writes the planner's choice: give --target-size or --target-bpw");
+    if (!planning) return 0;
+    if (o->format == TQ_FORMAT_GGUF) return tqc_usage_error(c->cmd, "the planner does not apply to --format gguf (choose --type)");
+    if (A->target_bpw > 0) {
+        if (*target) return tqc_usage_error(c->cmd, "give --target-size or --target-bpw, not both");
+        int64_t numel = 0;
+        for (int64_t i = 0; i < tq_model_count(m); i++) numel += tq_model_tensor(m, i)->numel;
+        *target = (uint64_t)((double)numel * A->target_bpw / 8.0);
+    }
+    if (!*target) return tqc_usage_error(c->cmd, "--menu needs --target-size or --target-bpw");
+    tq_qparams menu[TQC_MENU_MAX];
+    int n, keep;
+    if (tqc_menu_parse(A->menu, &o->q, menu, &n, &keep, msg, sizeof msg)) return tqc_usage_error(c->cmd, "%s", msg);
+    tq_planner_options po = {*target, menu, n, keep, NULL};
+    *pl = tq_planner_create(m, o, &po, &err);
+    if (!*pl) {
+        if (err.status != TQ_E_LIMIT) return tqc_fail(c->cmd, &err);
+        fprintf(stderr, "trueq %s: %s\n", c->cmd, err.msg);
+        int lo = 0;   /* show the cheapest plan's report: what stands in the way */
+        for (int k = 1; k < n; k++) if (menu[k].bits < menu[lo].bits) lo = k;
+        o->q = menu[lo];
+        return 0;
+    }
+    if (!c->json) tqc_planner_print(stdout, *pl, *target, true);
+    if (A->write_recipe && tqc_recipe_write(A->write_recipe, *pl, msg, sizeof msg)) {
+        fprintf(stderr, "trueq %s: %s\n", c->cmd, msg);
+        tq_planner_free(*pl); *pl = NULL;
+        return TQC_EXIT_FAIL;
+    }
+    return 0;
+}
+
 static int run(const tqc_ctx *c, void *va) {
     const convert_args *A = va;
     const tqc_command *me = &tqc_cmd_convert;
@@ -249,7 +296,7 @@ static int run(const tqc_ctx *c, void *va) {
     const bool json = c->json, dry = A->dry_run;
     const bool scheme_set = tqc_given(me, c, "--scheme"), codec_set = tqc_given(me, c, "--codec");
     const bool bits_set = tqc_given(me, c, "--bits"), gran_set = tqc_given(me, c, "--granularity");
-    const uint64_t target = A->target;
+    uint64_t target = A->target;
     if (bits_set) o.q.bits = A->bits;
     if (scheme_set) o.q.codec = (tq_codec_id)A->scheme;
     if (codec_set) o.q.codec = A->codec->id;
@@ -300,8 +347,13 @@ static int run(const tqc_ctx *c, void *va) {
             if (tq_ledger_row_at(l, i)->fake) { snprintf(fk.first, sizeof fk.first, "%s", tq_ledger_row_at(l, i)->t->name); break; }
         tq_ledger_free(l);
     }
+    tqc_recipe rec = {0};
+    tq_planner *pl = NULL;
+    int prc = plan_bits(c, A, m, &o, &target, &rec, &pl, bits_set || scheme_set || codec_set);
+    if (prc) { tq_model_close(m); return prc; }
+    if (pl) o = *tq_planner_options_out(pl);
     tq_plan *p = tq_plan_create(m, &o, &err);
-    if (!p) { tq_model_close(m); return tqc_fail(c->cmd, &err); }
+    if (!p) { tq_planner_free(pl); tqc_recipe_free(&rec); tq_model_close(m); return tqc_fail(c->cmd, &err); }
     int rc = 0;
     if (tq_plan_gguf_ftype(p)) {   /* GGUF output: its own report (ggml types per tensor) */
         if (target && tq_plan_output_bytes(p) > target) {
@@ -313,7 +365,7 @@ static int run(const tqc_ctx *c, void *va) {
             print_gguf_report(stdout, json, in, out, p, in_file_bytes, &fk, tq_plan_output_bytes(p), false);
         } else if (tq_plan_execute(p, out, progress_cb, NULL, &err)) {
             tqc_progress_done();
-            tq_plan_free(p); tq_model_close(m);
+            tq_plan_free(p); tq_planner_free(pl); tqc_recipe_free(&rec); tq_model_close(m);
             return tqc_fail(c->cmd, &err);
         } else {
             tqc_progress_done();
@@ -328,25 +380,25 @@ static int run(const tqc_ctx *c, void *va) {
             print_gguf_report(stdout, json, in, out, p, in_file_bytes, &fk, tq_plan_output_bytes(p), true);
         }
         tq_plan_free(p);
-        tq_model_close(m);
+        tq_planner_free(pl); tqc_recipe_free(&rec); tq_model_close(m);
         return rc;
     }
     summary s;
     summarize_plan(p, &s);
     if (dry || (target && s.out_bytes > target)) {
-        print_report(stdout, json, in, out, p, &s, in_file_bytes, &fk, false, NULL, target, true);
+        print_report(stdout, json, in, out, p, &s, in_file_bytes, &fk, false, NULL, target, true, pl);
         if (target && s.out_bytes > target) {
             fprintf(stderr, "trueq convert: the output would be %llu bytes, over the target of %llu; nothing written\n",
                     (unsigned long long)s.out_bytes, (unsigned long long)target);
             rc = TQC_EXIT_THRESHOLD;
         }
         tq_plan_free(p);
-        tq_model_close(m);
+        tq_planner_free(pl); tqc_recipe_free(&rec); tq_model_close(m);
         return rc;
     }
     if (tq_plan_execute(p, out, progress_cb, NULL, &err)) {
         tqc_progress_done();
-        tq_plan_free(p); tq_model_close(m);
+        tq_plan_free(p); tq_planner_free(pl); tqc_recipe_free(&rec); tq_model_close(m);
         return tqc_fail(c->cmd, &err);
     }
     tqc_progress_done();
@@ -357,7 +409,7 @@ static int run(const tqc_ctx *c, void *va) {
     tq_model *q = tq_model_open(path, &err);
     tq_ledger *l = q ? tq_ledger_create(q, &err) : NULL;
     if (!l || stat(path, &st) != 0) {
-        tq_model_close(q); tq_plan_free(p); tq_model_close(m);
+        tq_model_close(q); tq_plan_free(p); tq_planner_free(pl); tqc_recipe_free(&rec); tq_model_close(m);
         return tqc_fail(c->cmd, &err);
     }
     const tq_ledger_totals *T = tq_ledger_totals_get(l);
@@ -369,11 +421,11 @@ static int run(const tqc_ctx *c, void *va) {
     s.out_bytes = (uint64_t)st.st_size;
     s.payload = T->payload_bytes;
     s.scales = T->aux_bytes;
-    print_report(stdout, json, in, out, p, &s, in_file_bytes, &fk, true, T, target, false);
+    print_report(stdout, json, in, out, p, &s, in_file_bytes, &fk, true, T, target, false, pl);
     tq_ledger_free(l);
     tq_model_close(q);
     tq_plan_free(p);
-    tq_model_close(m);
+    tq_planner_free(pl); tqc_recipe_free(&rec); tq_model_close(m);
     return rc;
 }
 
@@ -408,8 +460,17 @@ static const tqc_opt OPTS[] = {
               "--format gguf: F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K\n"
               "(as llama-quantize: Q4_K = Q4_K_M mixture; default Q8_0)"),
     TQC_O_SIZE("--target-size", convert_args, target, "SIZE", 1, (int64_t)1000000000000000000,
-               "e.g. 125MB: fail (exit 3, nothing written) if the output would be\n"
+               "e.g. 125MB: without --bits the planner chooses bits per tensor to fit;\n"
+               "with --bits, fail (exit 3, nothing written) if the output would be\n"
                "larger, and say what stands in the way"),
+    TQC_O_F64("--target-bpw", NULL, convert_args, target_bpw, "X", 0.01, 64,
+              "choose bits per tensor (from --menu) so that the output file holds at\n"
+              "most X bits per weight (file bytes x 8 / all weights); docs/planner.md"),
+    TQC_O_STR("--menu", NULL, convert_args, menu, "LIST",
+              "the planner's choices, e.g. 8,4,2,keep (default: the codec's 8/6/4/3/2\n"
+              "widths and keep); with --target-size and no --bits, the planner chooses"),
+    TQC_O_STR("--recipe", NULL, convert_args, recipe, "FILE", "per-tensor rules from a JSON recipe (docs/recipes.md)"),
+    TQC_O_STR("--write-recipe", NULL, convert_args, write_recipe, "FILE", "write the planner's choice as a recipe that reproduces it"),
     TQC_O_INT("--threads", "-j", convert_args, threads, "N", 1, 256,
               "quantize with N threads (default: all cores); the output bytes are the same for any N"),
     TQC_O_FLAG("--dry-run", NULL, convert_args, dry_run, "print the plan with the exact sizes the run will produce; write nothing"),

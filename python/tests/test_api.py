@@ -53,7 +53,7 @@ def test_convert_dry_run_and_target(synth_model, cli, tmp_path):
     assert plan == cli.json("convert", synth_model, "--dry-run")
     over = trueq.convert(synth_model, tmp_path / "o", bits=8, target_size=1000)
     assert over["target_met"] is False and over["dry_run"] and not os.path.exists(tmp_path / "o")
-    ref = cli.json("convert", synth_model, "-o", tmp_path / "c", "--target-size", "1000", ok=(3,))
+    ref = cli.json("convert", synth_model, "-o", tmp_path / "c", "--bits", "8", "--target-size", "1000", ok=(3,))
     over["output"] = ref["output"]
     assert over == ref
 

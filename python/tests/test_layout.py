@@ -13,7 +13,7 @@ MIRRORS = {
     "tq_verify_metrics": _lib.VerifyMetrics, "tq_verify_row": _lib.VerifyRow, "tq_spectral_layer": _lib.SpectralLayer,
     "tq_spectral_opts": _lib.SpectralOpts, "tq_spectral_report": _lib.SpectralReport,
     "tq_synth_options": _lib.SynthOptions, "tq_enc_config": _lib.EncConfig, "tq_enc_opts": _lib.EncOpts,
-    "tq_wp_encoding": _lib.WpEncoding, "tq_enc_seq": _lib.EncSeq,
+    "tq_wp_encoding": _lib.WpEncoding, "tq_enc_seq": _lib.EncSeq, "tq_convert_rule": _lib.ConvertRule,
 }
 
 

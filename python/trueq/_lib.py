@@ -77,11 +77,15 @@ class CodecInfo(C.Structure):
                 ("default_ggml_type", C.c_int), ("decode_only", C.c_int)]
 
 
+class ConvertRule(C.Structure):
+    _fields_ = [("glob", C.c_char_p), ("keep", C.c_int), ("q", QParams), ("origin", C.c_char_p)]
+
+
 class ConvertOptions(C.Structure):
     _fields_ = [("q", QParams), ("format", C.c_int), ("quantize_embeddings", C.c_int), ("simulate", C.c_int),
                 ("allow_nonfinite", C.c_int), ("threads", C.c_int), ("include", C.POINTER(C.c_char_p)),
                 ("n_include", C.c_int), ("exclude", C.POINTER(C.c_char_p)), ("n_exclude", C.c_int),
-                ("gguf_type", C.c_char_p)]
+                ("gguf_type", C.c_char_p), ("rules", C.POINTER(ConvertRule)), ("n_rules", C.c_int)]
 
 
 class PlanItem(C.Structure):

@@ -7,7 +7,8 @@ bool tq_policy_is_embedding(const char *name);
 bool tq_policy_is_norm(const char *name);
 /** Decide one tensor; records which include/exclude globs matched. */
 void tq_policy_decide(const tq_convert_options *o, const tq_tensor *t, int *quantize, bool *per_row,
-                      char *rule, size_t cap, int *hit_include, int *hit_exclude);
+                      char *rule, size_t cap, int *hit_include, int *hit_exclude, int *hit_rule,
+                      const tq_qparams **rule_q);
 
 /* One output entry: a tensor's payload, or one of its side tensors. */
 typedef struct tq_plan_out {

@@ -93,13 +93,15 @@ tq_plan *tq_plan_create(const tq_model *m, const tq_convert_options *o, tq_error
     p->wmap = calloc(cap * (1 + TQ_MAX_AUX), sizeof *p->wmap);
     p->wnames = calloc(cap * (1 + TQ_MAX_AUX), sizeof *p->wnames);
     int *hit_inc = calloc((size_t)o->n_include + 1, sizeof(int)), *hit_exc = calloc((size_t)o->n_exclude + 1, sizeof(int));
+    int *hit_rule = calloc((size_t)o->n_rules + 1, sizeof(int));
     tq_writer *w = NULL;
-    if (!p->items || !p->rules || !p->went || !p->wmap || !p->wnames || !hit_inc || !hit_exc) {
+    if (!p->items || !p->rules || !p->went || !p->wmap || !p->wnames || !hit_inc || !hit_exc || !hit_rule) {
         tq_err(err, TQ_E_NOMEM, "out of memory");
         goto fail;
     }
     if (o->format == TQ_FORMAT_GGUF) {   /* ggml-typed entries: the GGUF path plans itself */
-        free(hit_inc); free(hit_exc);
+        free(hit_inc); free(hit_exc); free(hit_rule);
+        if (o->n_rules) { tq_err(err, TQ_E_UNSUPPORTED, "per-tensor rules (recipes, the planner) do not apply to GGUF output"); tq_plan_free(p); return NULL; }
         if (tq_gguf_plan_build(p, err)) { tq_plan_free(p); return NULL; }
         return p;
     }
@@ -118,7 +120,8 @@ tq_plan *tq_plan_create(const tq_model *m, const tq_convert_options *o, tq_error
         }
         char rule[256];
         bool per_row;
-        tq_policy_decide(o, t, &it->quantize, &per_row, rule, sizeof rule, hit_inc, hit_exc);
+        const tq_qparams *rq;
+        tq_policy_decide(o, t, &it->quantize, &per_row, rule, sizeof rule, hit_inc, hit_exc, hit_rule, &rq);
         p->rules[p->n] = tq_strdup(rule);
         if (!p->rules[p->n]) { tq_err(err, TQ_E_NOMEM, "out of memory"); goto fail; }
         it->rule = p->rules[p->n];
@@ -131,7 +134,7 @@ tq_plan *tq_plan_create(const tq_model *m, const tq_convert_options *o, tq_error
             if (add_tensor_meta(p, TQ_META_KEPT_PREFIX, t->name, tq_strdup(it->rule), err)) goto fail;
             continue;
         }
-        it->q = o->q;
+        it->q = rq ? *rq : o->q;
         /* per row: channel scales, or the codec's own groups when it has no channel
          * granularity (ggml: every block lies within one row already) */
         const tq_codec_info *qci = tq_codec_by_id(it->q.codec);
@@ -173,6 +176,9 @@ tq_plan *tq_plan_create(const tq_model *m, const tq_convert_options *o, tq_error
     }
     for (int i = 0; i < o->n_include; i++)
         if (!hit_inc[i]) { tq_err(err, TQ_E_NOTFOUND, "--include %s matches no tensor in %s", o->include[i], tq_model_path(m)); goto fail; }
+    for (int i = 0; i < o->n_rules; i++)
+        if (!hit_rule[i]) { tq_err(err, TQ_E_NOTFOUND, "%s: rule %s matches no tensor in %s", o->rules[i].origin ? o->rules[i].origin : "rule",
+                                   o->rules[i].glob, tq_model_path(m)); goto fail; }
     for (int i = 0; i < o->n_exclude; i++)
         if (!hit_exc[i]) { tq_err(err, TQ_E_NOTFOUND, "--exclude %s matches no tensor in %s", o->exclude[i], tq_model_path(m)); goto fail; }
 
@@ -183,10 +189,10 @@ tq_plan *tq_plan_create(const tq_model *m, const tq_convert_options *o, tq_error
     p->header_bytes = w->header_bytes;
     p->padding_bytes = w->padding_bytes;
     tq_writer_free(w);
-    free(hit_inc); free(hit_exc);
+    free(hit_inc); free(hit_exc); free(hit_rule);
     return p;
 fail:
-    free(hit_inc); free(hit_exc);
+    free(hit_inc); free(hit_exc); free(hit_rule);
     tq_plan_free(p);
     return NULL;
 }

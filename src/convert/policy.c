@@ -5,7 +5,8 @@
  * keep embeddings, norms, biases and 1-D tensors in their own dtype.
  * Precedence, first match wins:
  *   1. --exclude GLOB            keep
- *   2. --include GLOB            quantize (any float tensor with elements)
+ *   2. a rule (recipe, planner) quantize with its settings, or keep
+ *   2b. --include GLOB            quantize (any float tensor with elements)
  *   3. not a float dtype         keep ("I64 is not a float dtype")
  *   4. not 2-D                   keep (bias, norm gain, scalar; 3-D/4-D kernels)
  *   5. a norm                    keep
@@ -38,8 +39,10 @@ static bool ends_with(const char *s, const char *suf) {
 }
 
 void tq_policy_decide(const tq_convert_options *o, const tq_tensor *t, int *quantize, bool *per_row,
-                      char *rule, size_t cap, int *hit_include, int *hit_exclude) {
+                      char *rule, size_t cap, int *hit_include, int *hit_exclude, int *hit_rule,
+                      const tq_qparams **rule_q) {
     *per_row = false;
+    *rule_q = NULL;
     int inc = -1;
     const tq_dtype dt = tq_tensor_read_dtype(t);   /* ggml blocks (GGUF) are read as float32 */
     for (int i = 0; i < o->n_include; i++)          /* every matching glob counts as used */
@@ -51,6 +54,18 @@ void tq_policy_decide(const tq_convert_options *o, const tq_tensor *t, int *quan
             snprintf(rule, cap, "--exclude %s", o->exclude[i]);
             return;
         }
+    for (int i = 0; i < o->n_rules; i++) {          /* per-tensor rules: first match wins */
+        const tq_convert_rule *r = &o->rules[i];
+        if (!tq_glob_match(r->glob, t->name)) continue;
+        hit_rule[i] = 1;
+        *rule_q = r->keep ? NULL : &r->q;
+        *quantize = !r->keep && tq_dtype_is_float(dt) && t->numel > 0;
+        /* the text names the rule, not its file: a recipe reproduces the planner's bytes */
+        if (r->keep) snprintf(rule, cap, "rule %s: keep", r->glob);
+        else if (*quantize) snprintf(rule, cap, "rule %s", r->glob);
+        else snprintf(rule, cap, "rule %s, but %s", r->glob, tq_dtype_is_float(dt) ? "the tensor is empty" : "it is not a float dtype");
+        return;
+    }
     if (inc >= 0) {
         *quantize = tq_dtype_is_float(dt) && t->numel > 0;
         if (*quantize) snprintf(rule, cap, "--include %s", o->include[inc]);

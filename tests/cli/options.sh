@@ -121,7 +121,8 @@ want_opts() {  # command, options it must list
   check "trueq help $c is trueq $c --help" 'cmp -s "$T/h" "$T/h2"'
 }
 want_opts convert --bits --scheme --codec --alpha --granularity --pad --simulate --allow-nonfinite --quantize-embeddings \
-  --include --exclude --output --format --target-size --dry-run --json
+  --include --exclude --output --format --target-size --target-bpw --menu --recipe --write-recipe --dry-run --json
+want_opts batch --csv --json
 want_opts inspect --json --strict --quiet
 want_opts codecs --json --study --csv --group --only
 want_opts synth --seed --layers --dim --hidden --heads --vocab
@@ -136,7 +137,7 @@ want_opts spectrum --csv --json --ww --threads --svd --bits --codec --granularit
 "$CLI" convert --help > "$T/h"
 check "help shows an option's range and choices" 'grep -q -- "--bits 8|4|2" "$T/h" && "$CLI" synth --help | grep -q -- "--layers N .*\[1, 1000000\]"'
 "$CLI" --help > "$T/h"
-check "trueq --help lists every command of the table" '[ $(grep -cE "^  (convert|inspect|codecs|synth|verify|selftest|embed|classify|compare|compare-decoder|generate|spectrum) " "$T/h") -eq 12 ]'
+check "trueq --help lists every command of the table" '[ $(grep -cE "^  (convert|inspect|codecs|synth|verify|selftest|embed|classify|compare|compare-decoder|generate|spectrum|tokenize|batch) " "$T/h") -eq 14 ]'
 "$CLI" help nosuch > /dev/null 2> "$T/err"; rc=$?
 check "trueq help of an unknown command: usage error" '[ $rc -eq 1 ] && grep -q "unknown command \"nosuch\"" "$T/err"'
 exit $fail
