@@ -186,7 +186,12 @@ def test_embed_and_classify_equal_cli(int8_model, synth_model, cli):
     for a, b in zip(c[0]["labels"], rc[0]["labels"]):
         assert a["label"] == b["label"] and a["probability"] == pytest.approx(b["probability"], rel=1e-5)
     assert abs(sum(x["probability"] for x in c[0]["labels"]) - 1) < 1e-12
-    assert np.array_equal(trueq.embed(int8_model, texts, keep_int8=True), e)
+    # keep_int8 multiplies the stored codes in the int8 kernels (activations quantized per
+    # token, docs/kernels.md), so it equals the decoded path within that error, not bit for bit
+    k = trueq.embed(int8_model, texts, keep_int8=True)
+    assert k.shape == e.shape and not np.array_equal(k, np.zeros_like(k))
+    cos = (k * e).sum(1) / (np.linalg.norm(k, axis=1) * np.linalg.norm(e, axis=1))
+    assert cos.min() > 0.9999, cos
 
 
 def test_errors_carry_the_library_message(tmp_path):

@@ -153,6 +153,7 @@ def convert(src, dst=None, bits=None, scheme="symmetric", granularity=None, form
     with Model(src) as m:
         led = _ledger(m)
         in_bytes = lib.tq_ledger_totals_get(led).contents.file_bytes
+        in_fake = lib.tq_ledger_totals_get(led).contents.n_fake   # the input already on a grid (as the CLI warns)
         lib.tq_ledger_free(led)
         plan = lib.tq_plan_create(m._ptr(), C.byref(o), C.byref(err))
         if not plan:
@@ -185,7 +186,8 @@ def convert(src, dst=None, bits=None, scheme="symmetric", granularity=None, form
            "scale_bytes": sm["scales"], "header_bytes": out_bytes - sm["payload"] - sm["scales"],
            "bits_per_weight_all": round(out_bytes * 8.0 / sm["numel"], 6) if sm["numel"] else 0.0,
            "bits_per_weight_quantized": round(sm["q_bytes"] * 8.0 / sm["numel_q"], 6) if sm["numel_q"] else 0.0,
-           "bytes_by_dtype": by_dtype, "kept": sm["kept"]}
+           "bytes_by_dtype": by_dtype, "kept": sm["kept"],
+           "input_looks_quantized": in_fake > 0, "input_fake_quant_tensors": in_fake}
     if target_size is not None:
         rep.update(target_bytes=int(target_size), target_met=not over)
     return rep
