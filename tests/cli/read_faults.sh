@@ -11,7 +11,7 @@ SHIM=${TQ_BUILD_DIR:-build}/libtq_shrink_on_map.so
 [ -f "$SHIM" ] || { echo "skip: $SHIM not built"; exit 77; }
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 fails=0
-check() { if eval "$2"; then echo "ok - $1"; elif [ -n "${TODO:-}" ]; then echo "not ok - $1 # TODO $TODO"; else echo "not ok - $1"; fails=$((fails+1)); fi; }
+check() { if eval "$2"; then echo "ok - $1"; else echo "not ok - $1"; fails=$((fails+1)); fi; }
 # header bytes of a safetensors file: 8 + the little-endian u64 at 0
 hdr() { echo $(( 8 + $(od -An -tu8 -N8 "$1" | tr -d ' ') )); }
 # shrunk NAME FILE CMD...: run CMD with FILE truncated to its header + 16 bytes once mapped
@@ -33,12 +33,9 @@ shrunk() {
 "$TQ" convert "$T/m" -o "$T/q" --bits 4 >/dev/null 2>&1
 check "fixtures" '[ -f $T/m/model.safetensors ] && [ -f $T/q/model.safetensors ]'
 
-# inspect's value scans (src/inspect/ledger.c, helper "perf") still read the map:
-# reported as TODO, not failed, until that change is merged; then drop TODO.
-TODO="ledger.c reads the map (perf)"
+# inspect's value scans (src/inspect/ledger.c) read with pread too
 shrunk "inspect" "$T/m/model.safetensors" "$TQ" inspect "$T/m"
 shrunk "inspect of a quantized model" "$T/q/model.safetensors" "$TQ" inspect "$T/q"
-TODO=""
 shrunk "verify, the original shrinks" "$T/m/model.safetensors" "$TQ" verify "$T/m" "$T/q"
 shrunk "verify, the quantized shrinks" "$T/q/model.safetensors" "$TQ" verify "$T/m" "$T/q"
 shrunk "spectrum" "$T/m/model.safetensors" "$TQ" spectrum "$T/m"
