@@ -57,7 +57,13 @@ static int spawn_self(char *const argv[], char **out, char *err, size_t cap) {
     buf[g > 0 ? g : 0] = 0;
     while (g > 0 && (buf[g - 1] == '\n')) buf[--g] = 0;
     char *last = strrchr(buf, '\n');
-    snprintf(err, cap, "%s", last ? last + 1 : buf);
+    const char *msg = last ? last + 1 : buf;   /* the child's last stderr line, cut to cap */
+    size_t ml = strlen(msg);
+    if (cap) {
+        if (ml >= cap) ml = cap - 1;
+        memcpy(err, msg, ml);
+        err[ml] = 0;
+    }
     close(fo); close(fe);
     return rc;
 }
