@@ -31,7 +31,7 @@ static void write_model(const char *dir, const ent *e, int ne, const char *conf)
     memcpy(buf, &h, 8);
     memcpy(buf + 8, hdr, hl);
     for (int i = 0, o = 0; i < ne; o += (int)e[i].n, i++) memcpy(buf + 8 + hl + o, e[i].data, e[i].n);
-    char p[512];
+    char p[1024];   /* dir (< 512) + a file name */
     snprintf(p, sizeof p, "%s/model.safetensors", dir);
     CHECK(tq_t_write(p, buf, total) == 0);
     free(buf);
