@@ -249,7 +249,9 @@ static int plan_bits(const tqc_ctx *c, const convert_args *A, const tq_model *m,
                      tqc_recipe *rec, tq_planner **pl, bool bits_chosen) {
     char msg[1024];
     tq_error err;
-    const bool planning = A->target_bpw > 0 || A->menu || (*target && !bits_chosen && !A->recipe);
+    /* --target-size alone plans bits, except for GGUF, whose --type fixes them (a check there) */
+    const bool planning = A->target_bpw > 0 || A->menu ||
+                          (*target && !bits_chosen && !A->recipe && o->format != TQ_FORMAT_GGUF);
     if (A->recipe) {
         if (planning) return tqc_usage_error(c->cmd, "--recipe fixes the bits; the planner (--target-bpw, --menu) chooses them: give one");
         if (tqc_recipe_read(A->recipe, &o->q, rec, msg, sizeof msg)) { fprintf(stderr, "trueq %s: %s\n", c->cmd, msg); return TQC_EXIT_FAIL; }
