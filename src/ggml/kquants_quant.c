@@ -264,7 +264,7 @@ void tq_ggml_q_q2_k(const float *x, void *b, int64_t n) {
         }
         if (max_min > 0) {
             float is = 15.0f / max_min;
-            for (int j = 0; j < 16; j++) sc[j] = (uint8_t)(sc[j] | tq_ggml_nearest_int(is * mins[j]) << 4);
+            for (int j = 0; j < 16; j++) sc[j] = (uint8_t)(sc[j] | (unsigned)tq_ggml_nearest_int(is * mins[j]) << 4);
             tq_st16(p + 82, tq_ggml_fp16(max_min / 15.0f));
         } else {
             tq_st16(p + 82, tq_ggml_fp16(0.0f));
