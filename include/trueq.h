@@ -129,6 +129,8 @@ typedef enum tq_codec_id {
     TQ_CODEC_MLX           = 8, /* MLX affine (mx.quantize): U32 codes, scales, biases */
     TQ_CODEC_GPTQ          = 9, /* GPTQ checkpoints (zeros stored - 1): decode only */
     TQ_CODEC_GPTQ_V2       = 10, /* GPTQ v2 checkpoints (zeros as stored): decode only */
+    TQ_CODEC_MLX_F16       = 11, /* MLX affine, F16 scales and biases (mlx: F32)  */
+    TQ_CODEC_MLX_BF16      = 12, /* MLX affine, BF16 scales and biases            */
     TQ_CODEC_COUNT
 } tq_codec_id;
 
