@@ -314,6 +314,7 @@ typedef enum tq_format {
     TQ_FORMAT_TFLITE      = 8, /* TensorFlow Lite flatbuffer: recognised      */
     TQ_FORMAT_GGML        = 9, /* pre-GGUF llama.cpp ggml/ggmf/ggjt: recognised */
     TQ_FORMAT_TORCH_LEGACY = 10, /* torch.save before 1.6 (pickles + raw storages): recognised */
+    TQ_FORMAT_MLX         = 11, /* written only: an MLX model directory (mlx_lm); read as safetensors */
     TQ_FORMAT_COUNT
 } tq_format;
 

@@ -191,6 +191,11 @@ static bool mlx_weight(const tq_qparams *p, const uint8_t *codes, int64_t row_by
     return q < (1u << p->bits);
 }
 
+tq_codec_id tq_mlx_codec_for_side(tq_dtype dt) {
+    return dt == TQ_DTYPE_F32 ? TQ_CODEC_MLX : dt == TQ_DTYPE_F16 ? TQ_CODEC_MLX_F16 : dt == TQ_DTYPE_BF16 ? TQ_CODEC_MLX_BF16
+         : TQ_CODEC_NONE;
+}
+
 float tq_mlx_round_side(float v, tq_dtype dt) {
     return dt == TQ_DTYPE_BF16 ? tq_bf16_to_f32(tq_f32_to_bf16(v)) : dt == TQ_DTYPE_F16 ? tq_f16_to_f32(tq_f32_to_f16(v)) : v;
 }
