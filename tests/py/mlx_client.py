@@ -14,6 +14,10 @@ usage: mlx_client.py TRUEQ WORKDIR STORIES_DIR   (TRUEQ_LIBRARY = libtrueq.so, P
    the directory and, fed the same ids, its 64 greedy tokens equal `trueq generate --ids` on the
    same directory (trueq reading its own MLX output through the qlayout row); mlx_lm's model is
    run in float32 (set_dtype: BF16 scales, biases and norms widen exactly), as trueq computes.
+   mlx_lm.convert -q of the same HF stories260k: inspect reports its quantized modules, bytes
+   reconciling with the file and mlx_lm's own bits per weight; trueq decodes it as mx.dequantize
+   does, generates mlx_lm's greedy tokens from it, and trueq's own 4-bit/g64 conversion holds the
+   same tensors bit for bit.
 3. An encoder: a random tiny BERT (HF names) converted to MLX loads into a BERT written here
    with mlx.nn, quantized by nn.quantize with the config's group/bits; its mean-pooled
    embeddings of fixed ids match `trueq embed --ids` within 1e-4 (max abs; the two forward
@@ -229,6 +233,54 @@ def llama_models():
         greedy(out, [1, 17, 42, 99], 64, tag)
 
 
+def mlx_lm_convert():
+    """mlx_lm.convert -q of stories260k under HF names (a WordLevel tokenizer.json written here:
+    convert insists on a tokenizer) against trueq's reading and trueq's own conversion."""
+    from mlx_lm.convert import convert
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    sd = os.path.join(WORK, "stories-hf")
+    tok = Tokenizer(models.WordLevel({f"t{i}": i for i in range(512)}, unk_token="t0"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.save(os.path.join(sd, "tokenizer.json"))
+    json.dump({"tokenizer_class": "PreTrainedTokenizerFast", "bos_token": "t1", "eos_token": "t2", "unk_token": "t0"},
+              open(os.path.join(sd, "tokenizer_config.json"), "w"))
+    lm = os.path.join(WORK, "stories-mlxlm-4-64")
+    convert(sd, mlx_path=lm, quantize=True, q_group_size=64, q_bits=4)
+    st = os.path.join(lm, "model.safetensors")
+    arrs = mx.load(st)
+    js = json.loads(run("inspect", lm, "--json"))
+    T = js["totals"]
+    nq = sum(k.endswith(".scales") for k in arrs)
+    qrows = [t for t in js["tensors"] if t["quantized"]]
+    ok = (T["quantized"] == nq == len(qrows) and all((t["codec"], t["bits"], t["group"]) == ("mlx", 4, 64) for t in qrows)
+          and T["file_bytes"] == os.path.getsize(st)
+          and T["header_bytes"] + T["padding_bytes"] + T["payload_bytes"] + T["scale_bytes"] == T["file_bytes"])
+    mlx_bpw = sum(v.nbytes for v in arrs.values()) * 8 / T["weights"]   # mlx_lm's "bits per weight" (its log line)
+    tq_bpw = (T["payload_bytes"] + T["scale_bytes"]) * 8 / T["weights"]
+    report(ok and abs(mlx_bpw - tq_bpw) < 1e-12,
+           f"mlx_lm.convert -q (4-bit g64): inspect finds its {nq} quantized modules, bytes reconcile with the "
+           f"{T['file_bytes']}-byte file, data bits per weight {tq_bpw:.3f} = mlx_lm's {mlx_bpw:.3f}")
+    check_decode(lm, "mlx_lm.convert output", mx.float32)
+    mine = mx.load(os.path.join(WORK, "stories-mlx-4-64", "model.safetensors"))
+    same = sorted(mine) == sorted(arrs) and all(mine[k].dtype == arrs[k].dtype and mx.array_equal(mine[k], arrs[k]).item()
+                                                 for k in arrs)
+    report(same, "stories260k: trueq convert --format mlx 4-bit g64 writes the same tensors, bit for bit, as mlx_lm.convert -q")
+    greedy(lm, [1, 403, 407], 64, "mlx_lm.convert output")
+    ld = os.path.join(WORK, "llama-bf16")   # BF16 source: scales and biases BF16 in both
+    tok = Tokenizer(models.WordLevel({f"t{i}": i for i in range(384)}, unk_token="t0"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.save(os.path.join(ld, "tokenizer.json"))
+    json.dump({"tokenizer_class": "PreTrainedTokenizerFast", "bos_token": "t1", "eos_token": "t2", "unk_token": "t0"},
+              open(os.path.join(ld, "tokenizer_config.json"), "w"))
+    lm2 = os.path.join(WORK, "llama-mlxlm-4-64")
+    convert(ld, mlx_path=lm2, quantize=True, q_group_size=64, q_bits=4, dtype="bfloat16")
+    a2 = mx.load(os.path.join(lm2, "model.safetensors"))
+    m2 = mx.load(os.path.join(WORK, "llama-mlx-4-64", "model.safetensors"))
+    same = sorted(m2) == sorted(a2) and all(m2[k].dtype == a2[k].dtype and mx.array_equal(m2[k], a2[k]).item() for k in a2)
+    report(same, "BF16 llama: trueq convert --format mlx 4-bit g64 writes the same tensors (BF16 scales), bit for bit, "
+                 "as mlx_lm.convert -q")
+
+
 # ---- 3. an encoder ---------------------------------------------------------------------------
 class Layer(nn.Module):
     def __init__(self, d, inter, heads, eps):
@@ -323,7 +375,7 @@ def encoder():
 
 
 if __name__ == "__main__":
-    for part in (mlx_made, llama_models, encoder):
+    for part in (mlx_made, llama_models, mlx_lm_convert, encoder):
         try:
             part()
         except Exception as e:  # noqa: BLE001 (each part reports its own failure)
