@@ -24,6 +24,7 @@ static const char *const QUANT_SUFFIXES[] = {
     ".qweight", ".qzeros", ".g_idx", ".weight_packed", ".weight_scale", ".weight_zero_point", ".weight_shape",
     ".weight_g_idx", ".SCB", ".absmax", ".quant_map", ".nested_absmax", ".nested_quant_map",
     ".quant_state.bitsandbytes__nf4", ".quant_state.bitsandbytes__fp4",
+    ".biases",   /* MLX affine (with .scales and U32 .weight) */
 };
 
 static bool ends_with(const char *s, const char *suf) {
