@@ -129,6 +129,7 @@ typedef enum tq_codec_id {
     TQ_CODEC_MLX           = 8, /* MLX affine (mx.quantize): U32 codes, scales, biases */
     TQ_CODEC_GPTQ          = 9, /* GPTQ checkpoints (zeros stored - 1): decode only */
     TQ_CODEC_GPTQ_V2       = 10, /* GPTQ v2 checkpoints (zeros as stored): decode only */
+    TQ_CODEC_AWQ           = 11, /* AWQ GEMM checkpoints (interleaved int32 packing): decode only */
     TQ_CODEC_COUNT
 } tq_codec_id;
 
@@ -154,7 +155,11 @@ typedef struct tq_qparams {
     tq_granularity gran;
     int64_t        group;       /* group size for TQ_GRAN_GROUP, else 0      */
     int            pad;         /* 1: allow a last, shorter group per row    */
-    float          alpha;       /* QINS rational: alpha; 0 = calibrate       */
+    float          alpha;       /* QINS rational: alpha; 0 = calibrate.
+                                   Decode-only foreign codecs: a layout fact
+                                   of the checkpoint (compressed-tensors: the
+                                   scales' tq_dtype, F16 6 / BF16 7 / F32 10;
+                                   bitsandbytes double quant: nested_offset) */
     int            ggml_type;   /* codec ggml: the ggml type id (ggml's enum
                                    ggml_type: 8 = Q8_0, 12 = Q4_K, ...; names in
                                    docs/formats/gguf.md); 0 = unset (F32 is a

@@ -19,7 +19,8 @@
     X(TQ_CODEC_GGML,          tq_codec_ggml)           \
     X(TQ_CODEC_MLX,           tq_codec_mlx)            \
     X(TQ_CODEC_GPTQ,          tq_codec_gptq)           \
-    X(TQ_CODEC_GPTQ_V2,       tq_codec_gptq_v2)
+    X(TQ_CODEC_GPTQ_V2,       tq_codec_gptq_v2)        \
+    X(TQ_CODEC_AWQ,           tq_codec_awq)
 
 #define TQ_DECLARE_ROW(id, row) extern const tq_codec_impl row;
 TQ_CODECS(TQ_DECLARE_ROW)

@@ -6,10 +6,12 @@
 #include <string.h>
 
 extern const tq_qlayout tq_qlayout_gptq;
+extern const tq_qlayout tq_qlayout_awq;
 
 /* THE TABLE: one line per layout, tried in this order. */
 static const tq_qlayout *const TQ_QLAYOUTS[] = {
     &tq_qlayout_gptq,
+    &tq_qlayout_awq,
 };
 
 #define NROWS ((int)(sizeof TQ_QLAYOUTS / sizeof TQ_QLAYOUTS[0]))
