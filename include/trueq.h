@@ -130,6 +130,11 @@ typedef enum tq_codec_id {
     TQ_CODEC_GPTQ          = 9, /* GPTQ checkpoints (zeros stored - 1): decode only */
     TQ_CODEC_GPTQ_V2       = 10, /* GPTQ v2 checkpoints (zeros as stored): decode only */
     TQ_CODEC_AWQ           = 11, /* AWQ GEMM checkpoints (interleaved int32 packing): decode only */
+    TQ_CODEC_CT_PACK       = 12, /* compressed-tensors pack-quantized, symmetric: decode only */
+    TQ_CODEC_CT_PACK_ASYM  = 13, /* compressed-tensors pack-quantized with zero points: decode only */
+    TQ_CODEC_CT_INT        = 14, /* compressed-tensors int-quantized (int8), symmetric: decode only */
+    TQ_CODEC_CT_INT_ASYM   = 15, /* compressed-tensors int-quantized with zero points: decode only */
+    TQ_CODEC_CT_FP8        = 16, /* compressed-tensors float-quantized (FP8 E4M3): decode only */
     TQ_CODEC_COUNT
 } tq_codec_id;
 
