@@ -135,6 +135,11 @@ typedef enum tq_codec_id {
     TQ_CODEC_CT_INT        = 14, /* compressed-tensors int-quantized (int8), symmetric: decode only */
     TQ_CODEC_CT_INT_ASYM   = 15, /* compressed-tensors int-quantized with zero points: decode only */
     TQ_CODEC_CT_FP8        = 16, /* compressed-tensors float-quantized (FP8 E4M3): decode only */
+    TQ_CODEC_BNB_NF4       = 17, /* bitsandbytes 4-bit NF4 (float32 absmax): decode only */
+    TQ_CODEC_BNB_FP4       = 18, /* bitsandbytes 4-bit FP4 (float32 absmax): decode only */
+    TQ_CODEC_BNB_NF4_DQ    = 19, /* bitsandbytes NF4, double-quantized absmax: decode only */
+    TQ_CODEC_BNB_FP4_DQ    = 20, /* bitsandbytes FP4, double-quantized absmax: decode only */
+    TQ_CODEC_BNB_INT8      = 21, /* bitsandbytes LLM.int8 (int8 + SCB): decode only */
     TQ_CODEC_COUNT
 } tq_codec_id;
 

@@ -25,7 +25,12 @@
     X(TQ_CODEC_CT_PACK_ASYM,  tq_codec_ct_pack_asym)   \
     X(TQ_CODEC_CT_INT,        tq_codec_ct_int)         \
     X(TQ_CODEC_CT_INT_ASYM,   tq_codec_ct_int_asym)    \
-    X(TQ_CODEC_CT_FP8,        tq_codec_ct_fp8)
+    X(TQ_CODEC_CT_FP8,        tq_codec_ct_fp8)         \
+    X(TQ_CODEC_BNB_NF4,       tq_codec_bnb_nf4)        \
+    X(TQ_CODEC_BNB_FP4,       tq_codec_bnb_fp4)        \
+    X(TQ_CODEC_BNB_NF4_DQ,    tq_codec_bnb_nf4_dq)     \
+    X(TQ_CODEC_BNB_FP4_DQ,    tq_codec_bnb_fp4_dq)     \
+    X(TQ_CODEC_BNB_INT8,      tq_codec_bnb_int8)
 
 #define TQ_DECLARE_ROW(id, row) extern const tq_codec_impl row;
 TQ_CODECS(TQ_DECLARE_ROW)
