@@ -7,11 +7,17 @@
 
 extern const tq_qlayout tq_qlayout_gptq;
 extern const tq_qlayout tq_qlayout_mlx;
+extern const tq_qlayout tq_qlayout_awq;
+extern const tq_qlayout tq_qlayout_ct;
+extern const tq_qlayout tq_qlayout_bnb;
 
 /* THE TABLE: one line per layout, tried in this order. */
 static const tq_qlayout *const TQ_QLAYOUTS[] = {
     &tq_qlayout_gptq,
     &tq_qlayout_mlx,
+    &tq_qlayout_awq,
+    &tq_qlayout_ct,
+    &tq_qlayout_bnb,
 };
 
 #define NROWS ((int)(sizeof TQ_QLAYOUTS / sizeof TQ_QLAYOUTS[0]))
