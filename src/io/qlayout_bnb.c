@@ -80,7 +80,7 @@ out:
 static tq_status bnb4_one(tq_qlayout_ctx *cx, int64_t iqs, int64_t pl, int fp4, tq_error *err) {
     const tq_container *c = cx->c;
     const char *path = c->map.path, *nm = c->entries[iqs].name;   /* "P.weight" is nm[0, pl) */
-    qstate s;
+    qstate s = {0};
     tq_status st = parse_state(cx, &c->entries[iqs], fp4, &s, err);
     if (st) return st;
     static const char *const side[5] = {"", ".absmax", ".quant_map", ".nested_absmax", ".nested_quant_map"};

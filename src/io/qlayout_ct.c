@@ -112,8 +112,8 @@ static tq_status ct_one(tq_qlayout_ctx *cx, int64_t is, tq_error *err) {
     const tq_container *c = cx->c;
     const char *path = c->map.path, *sn = c->entries[is].name;
     size_t pl = strlen(sn) - strlen(".weight_scale");
-    const cJSON *g;
-    ct_args a;
+    const cJSON *g = NULL;
+    ct_args a = {0};
     tq_status st = find_group(cx, sn, pl, &g, err);
     if (!st) st = read_args(cx, g, sn, pl, &a, err);
     if (st) return st;
