@@ -40,6 +40,8 @@ enum { T_ATT_NORM, T_WQ, T_WK, T_WV, T_WO, T_FFN_NORM, T_W1, T_W2, T_W3, T_COUNT
 typedef struct llama_layer {
     tq_wmat w[T_COUNT];    /* float32 (in the arena) or kept as stored codes */
     const float *bias[3];  /* q, k, v biases in the arena (Qwen2), or NULL */
+    tq_wmat fused[2];      /* F16/BF16 fused qkv / gate_up held as stored, whose
+                              row views the parts are (Phi-3); else empty    */
 } llama_layer;
 
 struct tq_llama {
@@ -53,8 +55,10 @@ struct tq_llama {
     uint64_t     int8_bytes;  /* codes + scales held as int8 matrices   */
     int64_t      int8_params; /* weights held as int8 codes             */
     int          n_int8;      /* matrices held as int8                  */
-    float       *tok;      /* [vocab, dim]                              */
-    float       *out;      /* [vocab, dim]; == tok when tied            */
+    tq_wmat      tok;      /* [vocab, dim]: float32 in the arena, or F16/BF16 as
+                              stored (a lookup decodes one row)          */
+    tq_wmat      out;      /* [vocab, dim]; unused when tied (tok is)   */
+    int          n_plain;  /* matrices held as stored F16/BF16          */
     float       *norm;     /* [dim]                                     */
     llama_layer *L;        /* [n_layers]                                */
     tq_wmat      out8;     /* keep_quantized: the output matrix also kept as
@@ -124,12 +128,26 @@ static int fused_part(const tq_arch *A, int l, int kind, int64_t D, int64_t KV, 
     return 0;
 }
 
+/* 1 when layer li's matrix `kind` will be held as stored: F16/BF16 (its
+ * own tensor or the fused one it is a part of), or codes kept (keep). */
+static int held_as_stored(const tq_model *m, const tq_arch *A, int li, int kind, int64_t D, int64_t KV, int64_t H,
+                          int keep, int any_codec) {
+    char name[256];
+    int64_t fr, r0;
+    layer_name(name, sizeof name, A, li, kind);
+    const tq_tensor *t = tq_model_find(m, name);
+    if (t) return tq_wmat_plain_keepable(t) || (keep && tq_wmat_keepable(t, any_codec));
+    return fused_part(A, li, kind, D, KV, H, name, sizeof name, &fr, &r0) && tq_wmat_plain_keepable(tq_model_find(m, name));
+}
+
 void tq_llama_free(tq_llama *l) {
     if (!l) return;
     if (l->L)
         for (int li = 0; li < l->c.n_layers; li++)
-            for (int k = 0; k < T_COUNT; k++) tq_wmat_free(&l->L[li].w[k]);
+            for (int k = 0; k < T_COUNT + 2; k++) tq_wmat_free(k < T_COUNT ? &l->L[li].w[k] : &l->L[li].fused[k - T_COUNT]);
     tq_wmat_free(&l->out8);
+    tq_wmat_free(&l->tok);
+    tq_wmat_free(&l->out);
     free(l->arena);
     free(l->L);
     free(l);
@@ -294,12 +312,12 @@ tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, con
     for (int k = T_WQ; k <= T_WV; k++)   /* q/k/v biases (Qwen2) */
         if (nm->bias & TQ_ROLE_BIT(KIND_ROLE[k])) per_layer += (uint64_t)rows[k];
     uint64_t total = (uint64_t)(V * D) * (c.tied ? 1 : 2) + (uint64_t)D + per_layer * (uint64_t)c.n_layers;
-    if (keep)   /* matrices kept as stored take no float32 room */
-        for (int li = 0; li < c.n_layers; li++)
-            for (int k = 0; k < T_COUNT; k++) {
-                layer_name(name, sizeof name, nm, li, k);
-                if (cols[k] && tq_wmat_keepable(tq_model_find(m, name), any_codec)) total -= (uint64_t)(rows[k] * cols[k]);
-            }
+    /* matrices held as stored (F16/BF16 always; codes when kept) take no float32 room */
+    for (int li = 0; li < c.n_layers; li++)
+        for (int k = 0; k < T_COUNT; k++)
+            if (cols[k] && held_as_stored(m, nm, li, k, D, KV, H, keep, any_codec)) total -= (uint64_t)(rows[k] * cols[k]);
+    if (tq_wmat_plain_keepable(emb)) total -= (uint64_t)(V * D);
+    if (!c.tied && tq_wmat_plain_keepable(outw)) total -= (uint64_t)(V * D);
     if (total > (uint64_t)1 << 40) { tq_err(err, TQ_E_LIMIT, "%s: %llu weights exceed the decoder's limit", path, (unsigned long long)total); goto fail; }
     l->arena = malloc(sizeof(float) * total);
     if (!l->arena) { tq_err(err, TQ_E_NOMEM, "%s: out of memory for %llu float32 weights", path, (unsigned long long)total); goto fail; }
@@ -313,9 +331,21 @@ tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, con
         if (check_finite(p, (r_) * ((c_) ? (c_) : 1), path, (nm_), "value", err)) goto fail; \
         p += (r_) * ((c_) ? (c_) : 1); \
     } while (0)
-    LOAD(l->tok, emb_name, V, D);
-    if (c.tied) l->out = l->tok;
-    else LOAD(l->out, out_name, V, D);
+    for (int o = 0; o < (c.tied ? 1 : 2); o++) {   /* the embeddings, the untied output */
+        const char *tn = o ? out_name : emb_name;
+        tq_wmat *dw = o ? &l->out : &l->tok;
+        if (!(t = want(m, tn, V, D, err))) goto fail;
+        if (tq_wmat_plain_keepable(t)) {
+            if (tq_wmat_keep_plain(dw, m, t, path, err)) goto fail;
+            l->int8_bytes += dw->bytes;
+            l->int8_params += V * D;
+            l->n_plain++;
+        } else {
+            const float *v;
+            LOAD(v, tn, V, D);
+            tq_wmat_set_f32(dw, v, V, D);
+        }
+    }
     LOAD(l->norm, norm_name, D, 0);
     if (keep && any_codec) {   /* the logits product through the kernels when its codes have one */
         const tq_tensor *to = tq_model_find(m, c.tied ? emb_name : out_name);
@@ -348,6 +378,30 @@ tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, con
             }
             char fname[256];
             int64_t frows, row0;
+            if (cols[k] && ti && tq_wmat_plain_keepable(ti)) {   /* F16/BF16: held as stored */
+                if (!want(m, name, rows[k], cols[k], err) || tq_wmat_keep_plain(wk, m, ti, path, err)) goto fail;
+                l->int8_bytes += wk->bytes;
+                l->int8_params += rows[k] * cols[k];
+                l->n_plain++;
+                continue;
+            }
+            if (!ti && fused_part(nm, li, k, D, KV, H, fname, sizeof fname, &frows, &row0) &&
+                (t = tq_model_find(m, fname)) && tq_wmat_plain_keepable(t)) {
+                /* F16/BF16 fused: held once as stored at its first part; the parts are row views */
+                tq_wmat *fw = &l->L[li].fused[k <= T_WV ? 0 : 1];
+                if (row0 == 0) {
+                    if (!want(m, fname, frows, cols[k], err) || tq_wmat_keep_plain(fw, m, t, path, err)) goto fail;
+                    l->int8_bytes += fw->bytes;
+                    l->int8_params += frows * cols[k];
+                    l->n_plain++;
+                } else if (!fw->codes) {
+                    tq_err(err, TQ_E_FORMAT, "%s: layer %d has \"%s\" but also a separate %s matrix", path, li, fname,
+                           k <= T_WV ? "q" : "gate");
+                    goto fail;
+                }
+                tq_wmat_view_rows(wk, fw, row0, rows[k]);
+                continue;
+            }
             if (!ti && fused_part(nm, li, k, D, KV, H, fname, sizeof fname, &frows, &row0) &&
                 tq_model_find(m, fname)) {
                 /* the fused tensor is decoded once, at its first part; every
@@ -403,7 +457,7 @@ tq_llama_state *tq_llama_state_create(const tq_llama *l, int max_seq, tq_error *
     s->hb = malloc(sizeof(float) * (size_t)c->hidden_dim);
     s->hb2 = malloc(sizeof(float) * (size_t)c->hidden_dim);
     s->att = malloc(sizeof(float) * (size_t)max_seq);
-    if (l->n_int8) {
+    if (l->n_int8 || l->n_plain) {
         size_t mc = (size_t)(c->dim > c->hidden_dim ? c->dim : c->hidden_dim);
         s->wbuf = malloc(sizeof(float) * (4 * mc > I8_BUF_FLOATS ? 4 * mc : I8_BUF_FLOATS));
         if (!s->wbuf) { tq_llama_state_free(s); tq_err(err, TQ_E_NOMEM, "out of memory"); return NULL; }
@@ -502,7 +556,7 @@ tq_status tq_llama_forward(const tq_llama *l, tq_llama_state *s, int token, int 
     int threads = openblas_get_num_threads();   /* the caller's parallelism, as the encoder */
     tq_pool *pool = tq_pool_shared(threads);
     tq_blas_serial_enter();   /* OpenBLAS single-threaded: the pool splits by rows, fixed by shape */
-    memcpy(x, l->tok + (size_t)token * D, sizeof(float) * (size_t)D);
+    tq_wmat_rows(&l->tok, token, token + 1, x);   /* one row (decoded when held as stored) */
     for (int li = 0; li < c->n_layers; li++) {
         const llama_layer *w = &l->L[li];
         size_t lo = (size_t)li * (size_t)s->max_seq * (size_t)KV;
@@ -533,9 +587,8 @@ tq_status tq_llama_forward(const tq_llama *l, tq_llama_state *s, int token, int 
     s->filled = pos + 1;
     if (logits) {
         tq_llama_rmsnorm(s->xb, x, l->norm, D, c->norm_eps);
-        tq_wmat of;
         const tq_wmat *ow = &l->out8;
-        if (!tq_wmat_kernel(ow)) { tq_wmat_set_f32(&of, l->out, c->vocab_size, D); ow = &of; }
+        if (!tq_wmat_kernel(ow)) ow = c->tied ? &l->tok : &l->out;
         matvecs(pool, threads, &(mv_item){logits, ow, s->xb, c->vocab_size, D}, 1, s->wbuf);
     }
     tq_blas_serial_leave();
