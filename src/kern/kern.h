@@ -49,6 +49,10 @@ const char *tq_kern_describe(void);
  */
 int  tq_kern_prepare(tq_kmat *k, const tq_qparams *q, int64_t rows, int64_t cols, const void *codes,
                      const void *const *aux, tq_kisa isa);
+/** The same for a stored float16 / bfloat16 [rows, cols] matrix (dt
+ *  TQ_DTYPE_F16 or TQ_DTYPE_BF16; codes little-endian, borrowed).
+ *  @return 1 prepared; 0 another dtype; -1 out of memory. */
+int  tq_kern_prepare_half(tq_kmat *k, tq_dtype dt, int64_t rows, int64_t cols, const void *codes, tq_kisa isa);
 void tq_kern_release(tq_kmat *k);
 
 /** Buffers for cap rows of up to cols activations in k's format.
