@@ -145,6 +145,12 @@ static void check_shape(const kcase *kc, int64_t rows, int64_t cols, int64_t n, 
                      : tq_kern_prepare(&k, &m.q, rows, cols, m.codes, (const void *const *)m.aux, (tq_kisa)isa);
         CHECK_MSG(ok == 1, "%s: no kernel (%d)", kc->name, ok);
         if (ok != 1) continue;
+        /* the repacked copy (I8 vector paths) is what tq_kern_bytes counts */
+        uint64_t rb = (uint64_t)((rows + TQ_KROWS - 1) / TQ_KROWS), kb = tq_kern_bytes(&k);
+        uint64_t want = k.packed ? (rb * (uint64_t)k.k4 * 64 + 63) / 64 * 64 + rb * (uint64_t)k.ngroups * TQ_KROWS * 8 : 0;
+        CHECK_MSG(kb == want && (k.packed != NULL) == (k.kind == TQ_KW_I8 && isa > 0 && k.isa > 0),
+                  "%s %s: kernel bytes %llu, want %llu", kc->name, tq_kern_isa_name((tq_kisa)isa), (unsigned long long)kb,
+                  (unsigned long long)want);
         CHECK(tq_kern_matmul(&k, x, cols, n, 0, rows, y, rows, 0) == TQ_OK);
         for (int64_t i = 0; i < n; i++)
             for (int64_t r = 0; r < rows; r++) {

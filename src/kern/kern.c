@@ -122,11 +122,22 @@ void tq_kern_release(tq_kmat *k) {
     memset(k, 0, sizeof *k);
 }
 
+/* The sizes pack_i8 allocates: packed rows (a multiple of 64) and scales/sums. */
+static size_t packed_bytes(const tq_kmat *k) {
+    int64_t rb = (k->rows + TQ_KROWS - 1) / TQ_KROWS;
+    size_t pb = (size_t)(rb * k->k4 * TQ_KROWS * 4);
+    return (pb + 63) / 64 * 64;
+}
+static size_t side_count(const tq_kmat *k) { return (size_t)((k->rows + TQ_KROWS - 1) / TQ_KROWS * k->ngroups * TQ_KROWS); }
+
+uint64_t tq_kern_bytes(const tq_kmat *k) {
+    return k && k->packed ? packed_bytes(k) + side_count(k) * (sizeof(float) + sizeof(int32_t)) : 0;
+}
+
 /* I8 rows into the packed layout of the vector paths (kern.h). */
 static int pack_i8(tq_kmat *k) {
-    int64_t rb = (k->rows + TQ_KROWS - 1) / TQ_KROWS, ng = k->ngroups;
-    size_t pb = (size_t)(rb * k->k4 * TQ_KROWS * 4), sb = (size_t)(rb * ng * TQ_KROWS);
-    pb = (pb + 63) / 64 * 64;
+    int64_t ng = k->ngroups;
+    size_t pb = packed_bytes(k), sb = side_count(k);
     k->packed = aligned_alloc(64, pb ? pb : 64);
     if (k->packed) memset(k->packed, 0, pb);
     k->pscale = calloc(sb ? sb : 1, sizeof(float));

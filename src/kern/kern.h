@@ -54,6 +54,10 @@ int  tq_kern_prepare(tq_kmat *k, const tq_qparams *q, int64_t rows, int64_t cols
  *  @return 1 prepared; 0 another dtype; -1 out of memory. */
 int  tq_kern_prepare_half(tq_kmat *k, tq_dtype dt, int64_t rows, int64_t cols, const void *codes, tq_kisa isa);
 void tq_kern_release(tq_kmat *k);
+/** Bytes k holds besides the borrowed codes: the repacked copy of the vector
+ *  paths (I8: packed rows, scales and code sums), 0 for kinds that read the
+ *  stored codes as they are. Counted in the weights' memory figures. */
+uint64_t tq_kern_bytes(const tq_kmat *k);
 
 /** Buffers for cap rows of up to cols activations in k's format.
  *  @return TQ_OK or TQ_E_NOMEM (a stays freeable). */

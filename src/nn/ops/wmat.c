@@ -78,6 +78,7 @@ tq_status tq_wmat_keep(tq_wmat *w, const tq_tensor *t, const char *path, tq_erro
         tq_wmat_free(w);
         return tq_err(err, TQ_E_NOMEM, "%s: out of memory for the kernel layout of \"%s\"", path, t->name);
     }
+    w->bytes += tq_kern_bytes(&w->k);   /* the kernels' repacked copy, if any */
     if (st) tq_wmat_free(w);
     return st;
 nomem:
