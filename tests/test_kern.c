@@ -9,8 +9,9 @@
  *  - against the same reference over the quantized activations: float
  *    rounding only;
  *  - against the portable path: the same bytes (exact integer sums, the
- *    same float steps) for I8 and the linear/MLX 4- and 8-bit kinds,
- *    within float rounding for the ggml and float32-activation kinds;
+ *    same float steps) for I8, the K-quants and the linear/MLX 4- and 8-bit
+ *    kinds, within float rounding for Q8_0/Q4_0/Q4_1 and the float32-
+ *    activation kinds;
  *  - row splits (as threads make them) give the bytes of one whole product,
  *    and accumulate adds onto y exactly.
  */
@@ -30,6 +31,9 @@ static const kcase KINDS[] = {
     {"q8_0", {.codec = TQ_CODEC_GGML, .bits = 8, .gran = TQ_GRAN_GROUP, .group = 32, .ggml_type = TQ_GGML_Q8_0}},
     {"q4_0", {.codec = TQ_CODEC_GGML, .bits = 4, .gran = TQ_GRAN_GROUP, .group = 32, .ggml_type = TQ_GGML_Q4_0}},
     {"q4_1", {.codec = TQ_CODEC_GGML, .bits = 4, .gran = TQ_GRAN_GROUP, .group = 32, .ggml_type = TQ_GGML_Q4_1}},
+    {"q4_k", {.codec = TQ_CODEC_GGML, .bits = 4, .gran = TQ_GRAN_GROUP, .group = 256, .ggml_type = TQ_GGML_Q4_K}},
+    {"q5_k", {.codec = TQ_CODEC_GGML, .bits = 5, .gran = TQ_GRAN_GROUP, .group = 256, .ggml_type = TQ_GGML_Q5_K}},
+    {"q6_k", {.codec = TQ_CODEC_GGML, .bits = 6, .gran = TQ_GRAN_GROUP, .group = 256, .ggml_type = TQ_GGML_Q6_K}},
     {"sym4 tensor", {.codec = TQ_CODEC_LINEAR_SYM, .bits = 4, .gran = TQ_GRAN_TENSOR}},
     {"sym4 channel", {.codec = TQ_CODEC_LINEAR_SYM, .bits = 4, .gran = TQ_GRAN_CHANNEL}},
     {"sym4 group 32", {.codec = TQ_CODEC_LINEAR_SYM, .bits = 4, .gran = TQ_GRAN_GROUP, .group = 32, .pad = 1}},
@@ -48,11 +52,13 @@ static const kcase KINDS[] = {
     {"bf16", {.codec = TQ_CODEC_NONE, .bits = 16}},
 };
 
-/* How a kind meets activations: int8 per 32 (ggml), float32 (NF4, F16,
- * BF16), else int8 per row; columns a kind accepts. */
+/* How a kind meets activations: int8 per 256 (K-quants, as llama.cpp's
+ * Q8_K) or per 32 (other ggml types), float32 (NF4, F16, BF16), else int8 per
+ * row. */
 static int float_act(const tq_qparams *q) { return q->codec == TQ_CODEC_NF4 || q->codec == TQ_CODEC_NONE; }
+static int kquant(const tq_qparams *q) { return q->codec == TQ_CODEC_GGML && q->group == 256; }
 static int64_t act_span(const tq_qparams *q, int64_t cols) {
-    return q->codec == TQ_CODEC_GGML ? 32 : float_act(q) ? 0 : cols;
+    return kquant(q) ? 256 : q->codec == TQ_CODEC_GGML ? 32 : float_act(q) ? 0 : cols;
 }
 
 /* The activation codes the kernels use (kern.h): d = max|x| / 127 per row
@@ -129,7 +135,8 @@ static double worst;   /* largest error / allowed over every check */
 static void check_shape(const kcase *kc, int64_t rows, int64_t cols, int64_t n, uint64_t *rng) {
     mat m;
     if (make(&m, &kc->q, rows, cols, rng)) { CHECK_MSG(0, "%s: cannot build %lldx%lld", kc->name, (long long)rows, (long long)cols); return; }
-    int exact = !float_act(&kc->q) && kc->q.codec != TQ_CODEC_GGML;   /* int sums, the portable float steps */
+    /* int sums, then the portable path's float steps */
+    int exact = !float_act(&kc->q) && (kc->q.codec != TQ_CODEC_GGML || kquant(&kc->q));
     float *x = malloc(sizeof(float) * (size_t)(n * cols));
     for (int64_t i = 0; i < n * cols; i++) x[i] = tq_t_randn(rng) * (i % 5 == 0 ? 3.0f : 1.0f);
     if (n > 1) for (int64_t c = 0; c < cols; c++) x[cols + c] = 0.0f;   /* a zero row: scale 0 */
@@ -198,17 +205,17 @@ void tq_tests(void) {
     for (int isa = 0; isa < TQ_KISA_COUNT; isa++)
         printf("  isa %-8s %s\n", tq_kern_isa_name((tq_kisa)isa), tq_kern_isa_supported((tq_kisa)isa) ? "runs here" : "not on this CPU");
     const int64_t rows[] = {1, 5, 17, 33}, n_[] = {1, 3, 17};
-    const int64_t cols_i8[] = {3, 17, 64, 100, 259}, cols_g[] = {32, 96, 160}, cols_m[] = {64, 192, 320};
+    const int64_t cols_i8[] = {3, 17, 64, 100, 259}, cols_g[] = {32, 96, 160}, cols_m[] = {64, 192, 320}, cols_k[] = {256, 512, 768};
     for (size_t k = 0; k < sizeof KINDS / sizeof KINDS[0]; k++) {
         TQ_CASE(KINDS[k].name);
         int ggml = KINDS[k].q.codec == TQ_CODEC_GGML, mlx = KINDS[k].q.codec == TQ_CODEC_MLX;
-        const int64_t *cols = ggml ? cols_g : mlx ? cols_m : cols_i8;
+        const int64_t *cols = kquant(&KINDS[k].q) ? cols_k : ggml ? cols_g : mlx ? cols_m : cols_i8;
         int nc = ggml || mlx ? 3 : 5;
         for (int r = 0; r < 4; r++)
             for (int c = 0; c < nc; c++)
                 for (int i = 0; i < 3; i++) check_shape(&KINDS[k], rows[r], cols[c], n_[i], &rng);
     }
-    TQ_CASE("a codec or layout without a kernel is refused for decoding (2-bit, Q4_0 off blocks, F32, 8-bit past 66,000 columns)");
+    TQ_CASE("a codec or layout without a kernel is refused for decoding (2-bit, Q4_0/Q4_K off blocks, F32, 8-bit past 66,000 columns)");
     {
         tq_kmat k;
         tq_qparams s2 = {.codec = TQ_CODEC_LINEAR_SYM, .bits = 2, .gran = TQ_GRAN_CHANNEL};
@@ -217,6 +224,8 @@ void tq_tests(void) {
         const void *aux[TQ_MAX_AUX] = {0};
         CHECK(tq_kern_prepare(&k, &s2, 4, 4, "", aux, TQ_KISA_PORTABLE) == 0);
         CHECK(tq_kern_prepare(&k, &q4, 4, 48, "", aux, TQ_KISA_PORTABLE) == 0);
+        tq_qparams q4k = {.codec = TQ_CODEC_GGML, .bits = 4, .gran = TQ_GRAN_GROUP, .group = 256, .ggml_type = TQ_GGML_Q4_K};
+        CHECK(tq_kern_prepare(&k, &q4k, 4, 576, "", aux, TQ_KISA_PORTABLE) == 0);   /* SmolLM2's 576: not in 256s */
         CHECK(tq_kern_prepare(&k, &a8, 4, 66001, "", aux, TQ_KISA_PORTABLE) == 0);
         CHECK(tq_kern_prepare_half(&k, TQ_DTYPE_F32, 4, 4, "", TQ_KISA_PORTABLE) == 0);
     }

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { ACT_ROW, ACT_BLOCK, ACT_F32 };   /* one activation scale per row / per 32; float32 copies */
+enum { ACT_ROW, ACT_BLOCK, ACT_F32, ACT_K };   /* one activation scale per row / per 32; float32 copies; per 256 */
 
 typedef struct krow {
     tq_kwkind  kind;
@@ -35,6 +35,9 @@ static const krow ROWS[] = {
     {TQ_KW_A8,   TQ_KISA_PORTABLE, 0, ACT_ROW,   0, tq_kern_lin_portable},
     {TQ_KW_M4,   TQ_KISA_PORTABLE, 0, ACT_ROW,   0, tq_kern_lin_portable},
     {TQ_KW_M8,   TQ_KISA_PORTABLE, 0, ACT_ROW,   0, tq_kern_lin_portable},
+    {TQ_KW_Q4_K, TQ_KISA_PORTABLE, 0, ACT_K,     0, tq_kern_k45_portable},
+    {TQ_KW_Q5_K, TQ_KISA_PORTABLE, 0, ACT_K,     0, tq_kern_k45_portable},
+    {TQ_KW_Q6_K, TQ_KISA_PORTABLE, 0, ACT_K,     0, tq_kern_q6_k_portable},
     {TQ_KW_NF4,  TQ_KISA_PORTABLE, 0, ACT_F32,   0, tq_kern_nf4_portable},
     {TQ_KW_F16,  TQ_KISA_PORTABLE, 0, ACT_F32,   0, tq_kern_half_portable},
     {TQ_KW_BF16, TQ_KISA_PORTABLE, 0, ACT_F32,   0, tq_kern_half_portable},
@@ -48,6 +51,9 @@ static const krow ROWS[] = {
     {TQ_KW_A8,   TQ_KISA_AVX2,     0, ACT_ROW,   0, tq_kern_lin_avx2},
     {TQ_KW_M4,   TQ_KISA_AVX2,     0, ACT_ROW,   0, tq_kern_lin_avx2},
     {TQ_KW_M8,   TQ_KISA_AVX2,     0, ACT_ROW,   0, tq_kern_lin_avx2},
+    {TQ_KW_Q4_K, TQ_KISA_AVX2,     0, ACT_K,     0, tq_kern_k45_avx2},
+    {TQ_KW_Q5_K, TQ_KISA_AVX2,     0, ACT_K,     0, tq_kern_k45_avx2},
+    {TQ_KW_Q6_K, TQ_KISA_AVX2,     0, ACT_K,     0, tq_kern_q6_k_avx2},
     {TQ_KW_NF4,  TQ_KISA_AVX2,     0, ACT_F32,   0, tq_kern_nf4_avx2},
     {TQ_KW_F16,  TQ_KISA_AVX2,     0, ACT_F32,   0, tq_kern_half_avx2},
     {TQ_KW_BF16, TQ_KISA_AVX2,     0, ACT_F32,   0, tq_kern_half_avx2},
@@ -187,6 +193,11 @@ static int kind_of(tq_kmat *k, const tq_qparams *q, int64_t cols, const void *co
         k->row_bytes = cols / 32 * (k->kind == TQ_KW_Q8_0 ? 34 : k->kind == TQ_KW_Q4_0 ? 18 : 20);
         return 1;
     }
+    if (ggml && cols % 256 == 0 && (q->ggml_type == TQ_GGML_Q4_K || q->ggml_type == TQ_GGML_Q5_K || q->ggml_type == TQ_GGML_Q6_K)) {
+        k->kind = q->ggml_type == TQ_GGML_Q4_K ? TQ_KW_Q4_K : q->ggml_type == TQ_GGML_Q5_K ? TQ_KW_Q5_K : TQ_KW_Q6_K;
+        k->row_bytes = cols / 256 * (k->kind == TQ_KW_Q4_K ? 144 : k->kind == TQ_KW_Q5_K ? 176 : 210);
+        return 1;
+    }
     /* int32 group sums: 127 * 127 per column (I8) stays exact up to 132,000
      * columns, 255 * 127 (unsigned 8-bit codes) up to 66,000 */
     int i8 = q->codec == TQ_CODEC_LINEAR_SYM && q->bits == 8;
@@ -239,6 +250,11 @@ int tq_kern_prepare_half(tq_kmat *k, tq_dtype dt, int64_t rows, int64_t cols, co
     return finish(k, isa);
 }
 
+/* Scales (or values) per activation row of a format. */
+static int64_t act_nb(int act, int64_t cols, int64_t kpad) {
+    return act == ACT_ROW ? 1 : act == ACT_BLOCK ? (cols + 31) / 32 : act == ACT_K ? (cols + 255) / 256 : kpad;
+}
+
 /* The activation format of a row. */
 static int fmt_of(const krow *r) { return r->act * 2 + r->offset; }
 
@@ -248,7 +264,7 @@ tq_status tq_kact_init(tq_kact *a, const tq_kmat *k, int64_t cap, int64_t cols) 
     a->fmt = fmt_of(r);
     a->cap = cap;
     a->kpad = (cols + 63) / 64 * 64;
-    a->nb = r->act == ACT_ROW ? 1 : r->act == ACT_BLOCK ? (cols + 31) / 32 : a->kpad;
+    a->nb = act_nb(r->act, cols, a->kpad);
     size_t bytes = (size_t)(cap * a->kpad);
     a->q = aligned_alloc(64, bytes ? bytes : 64);
     a->qa = aligned_alloc(64, bytes ? bytes : 64);
@@ -289,7 +305,7 @@ static void quantize_row(int fmt, const float *x, int64_t cols, int64_t kpad, in
         memset(d + cols, 0, sizeof(float) * (size_t)(kpad - cols));
         return;
     }
-    int64_t span = fmt / 2 == ACT_ROW ? cols : 32;
+    int64_t span = fmt / 2 == ACT_ROW ? cols : fmt / 2 == ACT_K ? 256 : 32;
     const float magic = 12582912.0f;
     for (int64_t c0 = 0, b = 0; c0 < cols; c0 += span, b++) {
         int64_t c1 = c0 + span < cols ? c0 + span : cols;
@@ -339,7 +355,7 @@ tq_status tq_kern_matmul(const tq_kmat *k, const float *x, int64_t ldx, int64_t 
     if (n == 1 && k->cols <= SMALL) {
         int64_t kpad = (k->cols + 63) / 64 * 64;
         a = (tq_kact){.n = 1, .cols = k->cols, .kpad = kpad, .cap = 1, .fmt = fmt_of(r), .q = q, .qa = qa, .d = d,
-                      .nb = r->act == ACT_ROW ? 1 : r->act == ACT_BLOCK ? (k->cols + 31) / 32 : kpad};
+                      .nb = act_nb(r->act, k->cols, kpad)};
         tq_kact_rows(&a, x, ldx, 0, 1);
         tq_kern_matmul_act(k, &a, r0, r1, y, ldy, accumulate);
         return TQ_OK;

@@ -8,6 +8,7 @@
  * integer sums of the portable path.
  */
 #include "kern/kern_impl.h"
+#include "ggml/ggml_kernels.h"
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include <string.h>
@@ -289,6 +290,84 @@ TGT void tq_kern_half_avx2(const tq_kmat *k, const tq_kact *a, int64_t r0, int64
                 v += (bf ? _mm_cvtss_f32(_mm_castsi128_ps(_mm_cvtsi32_si128((int)h << 16))) : _cvtsh_ss(h)) * x[c];
             }
             y[i * ldy + r] = acc ? y[i * ldy + r] + v : v;
+        }
+    }
+}
+
+INL __m256i srl16(__m256i v, int n) { return _mm256_srl_epi16(v, _mm_cvtsi32_si128(n)); }
+
+/* Q4_K / Q5_K: the exact S and M of the portable path (a pair of sub-blocks
+ * shares 32 code bytes: low nibbles the first, high the second), hence its
+ * bytes. */
+TGT void tq_kern_k45_avx2(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc) {
+    const int q5 = k->kind == TQ_KW_Q5_K;
+    const int64_t nb = k->cols / 256, bs = q5 ? 176 : 144;
+    const __m256i m15 = _mm256_set1_epi8(15), one = _mm256_set1_epi8(1);
+    for (int64_t r = r0; r < r1; r++) {
+        const uint8_t *w = k->codes + r * k->row_bytes;
+        for (int64_t i = 0; i < a->n; i++) {
+            const int8_t *xq = a->q + i * a->kpad;
+            float sum = 0.0f;
+            for (int64_t b = 0; b < nb; b++) {
+                const uint8_t *p = w + b * bs, *qs = p + (q5 ? 48 : 16);
+                const int8_t *xb = xq + b * 256;
+                __m256i vs = _mm256_setzero_si256(), vm = _mm256_setzero_si256();
+                __m256i hb = q5 ? _mm256_loadu_si256((const __m256i *)(p + 16)) : _mm256_setzero_si256();
+                for (int jj = 0; jj < 4; jj++) {
+                    __m256i raw = _mm256_loadu_si256((const __m256i *)(qs + 32 * jj));
+                    __m256i u0 = _mm256_and_si256(raw, m15), u1 = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m15);
+                    if (q5) {
+                        u0 = _mm256_or_si256(u0, _mm256_slli_epi16(_mm256_and_si256(srl16(hb, 2 * jj), one), 4));
+                        u1 = _mm256_or_si256(u1, _mm256_slli_epi16(_mm256_and_si256(srl16(hb, 2 * jj + 1), one), 4));
+                    }
+                    __m256i x0 = _mm256_loadu_si256((const __m256i *)(xb + 64 * jj));
+                    __m256i x1 = _mm256_loadu_si256((const __m256i *)(xb + 64 * jj + 32));
+                    uint8_t sc0, m0, sc1, m1;
+                    tq_ggml_k4_scale_min(2 * jj, p + 4, &sc0, &m0);
+                    tq_ggml_k4_scale_min(2 * jj + 1, p + 4, &sc1, &m1);
+                    vs = _mm256_add_epi32(vs, _mm256_mullo_epi32(dot_u4(u0, x0), _mm256_set1_epi32(sc0)));
+                    vs = _mm256_add_epi32(vs, _mm256_mullo_epi32(dot_u4(u1, x1), _mm256_set1_epi32(sc1)));
+                    vm = _mm256_add_epi32(vm, _mm256_mullo_epi32(dot_u4(one, x0), _mm256_set1_epi32(m0)));
+                    vm = _mm256_add_epi32(vm, _mm256_mullo_epi32(dot_u4(one, x1), _mm256_set1_epi32(m1)));
+                }
+                sum += tq_kern_kq(hsum_i32(vs), hsum_i32(vm), f16(p), f16(p + 2), a->d[i * a->nb + b]);
+            }
+            y[i * ldy + r] = acc ? y[i * ldy + r] + sum : sum;
+        }
+    }
+}
+
+/* Q6_K: u = low nibble | 2 high bits << 4 (at most 63, so u x pairs stay
+ * below 2^15), less 32 sum q_x, times the sub-block's scale per 4-lane half. */
+TGT void tq_kern_q6_k_avx2(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc) {
+    const int64_t nb = k->cols / 256;
+    const __m256i m15 = _mm256_set1_epi8(15), m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+    for (int64_t r = r0; r < r1; r++) {
+        const uint8_t *w = k->codes + r * k->row_bytes;
+        for (int64_t i = 0; i < a->n; i++) {
+            const int8_t *xq = a->q + i * a->kpad;
+            float sum = 0.0f;
+            for (int64_t b = 0; b < nb; b++) {
+                const uint8_t *p = w + b * 210;
+                const int8_t *sc = (const int8_t *)(p + 192), *xb = xq + b * 256;
+                __m256i vs = _mm256_setzero_si256();
+                for (int h = 0; h < 2; h++) {
+                    __m256i l0 = _mm256_loadu_si256((const __m256i *)(p + 64 * h));
+                    __m256i l1 = _mm256_loadu_si256((const __m256i *)(p + 64 * h + 32));
+                    __m256i hb = _mm256_loadu_si256((const __m256i *)(p + 128 + 32 * h));
+                    for (int t = 0; t < 4; t++) {
+                        __m256i lo = t & 1 ? l1 : l0;
+                        lo = _mm256_and_si256(t & 2 ? _mm256_srli_epi16(lo, 4) : lo, m15);
+                        __m256i u = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(srl16(hb, 2 * t), m3), 4));
+                        __m256i x = _mm256_loadu_si256((const __m256i *)(xb + 128 * h + 32 * t));
+                        __m256i d = _mm256_sub_epi32(dot_u4(u, x), _mm256_slli_epi32(dot_u4(one, x), 5));
+                        int s0 = sc[8 * h + 2 * t], s1 = sc[8 * h + 2 * t + 1];
+                        vs = _mm256_add_epi32(vs, _mm256_mullo_epi32(d, _mm256_set_epi32(s1, s1, s1, s1, s0, s0, s0, s0)));
+                    }
+                }
+                sum += tq_kern_kq(hsum_i32(vs), 0, f16(p + 208), 0.0f, a->d[i * a->nb + b]);
+            }
+            y[i * ldy + r] = acc ? y[i * ldy + r] + sum : sum;
         }
     }
 }

@@ -24,6 +24,10 @@ void tq_kern_q4_1_avx2(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r
 void tq_kern_lin_avx2(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
 void tq_kern_nf4_avx2(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
 void tq_kern_half_avx2(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
+void tq_kern_k45_portable(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
+void tq_kern_q6_k_portable(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
+void tq_kern_k45_avx2(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
+void tq_kern_q6_k_avx2(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
 void tq_kern_i8_avx512(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
 
 /* Columns [c0, c1) of group g of an I8 matrix, in 4-byte steps of the
@@ -51,5 +55,13 @@ static inline float tq_kern_lin_group(const tq_kmat *k, int64_t r, int64_t g, in
     case TQ_KW_A8: return (float)(A - (int32_t)k->zero[o] * X) * (dx * k->scale[o]);
     default: return dx * (k->scale[o] * (float)A + k->bias[o] * (float)X);
     }
+}
+
+/* A K-quant super-block of 256 from its exact int32 sums: S = sum over
+ * sub-blocks of scale x (sum u q_x), M = sum of min x (sum q_x) (0 for
+ * Q6_K), the block's d and dmin and the activation scale dx: the float steps
+ * of every ISA. */
+static inline float tq_kern_kq(int32_t S, int32_t M, float d, float dmin, float dx) {
+    return (float)S * (d * dx) - (float)M * (dmin * dx);
 }
 #endif

@@ -151,3 +151,70 @@ void tq_kern_half_portable(const tq_kmat *k, const tq_kact *a, int64_t r0, int64
         }
     }
 }
+
+/* Q4_K / Q5_K against Q8_K-style activations (int8, one scale per 256):
+ * per sub-block j of 32 (6-bit scale sc_j, min m_j), S += sc_j sum u q_x and
+ * M += m_j sum q_x, then tq_kern_kq per super-block, in block order. */
+void tq_kern_k45_portable(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc) {
+    const int q5 = k->kind == TQ_KW_Q5_K;
+    int64_t nb = k->cols / 256, bs = q5 ? 176 : 144;
+    for (int64_t r = r0; r < r1; r++) {
+        const uint8_t *w = k->codes + r * k->row_bytes;
+        for (int64_t i = 0; i < a->n; i++) {
+            const int8_t *xq = a->q + i * a->kpad;
+            float sum = 0.0f;
+            for (int64_t b = 0; b < nb; b++) {
+                const uint8_t *p = w + b * bs, *qh = q5 ? p + 16 : NULL, *qs = p + (q5 ? 48 : 16);
+                const int8_t *xb = xq + b * 256;
+                int32_t S = 0, M = 0;
+                for (int j = 0; j < 8; j++) {
+                    uint8_t sc, m;
+                    tq_ggml_k4_scale_min(j, p + 4, &sc, &m);
+                    const uint8_t *q = qs + 32 * (j / 2);
+                    int32_t A = 0, X = 0;
+                    for (int l = 0; l < 32; l++) {
+                        int v = j % 2 ? q[l] >> 4 : q[l] & 15;
+                        if (qh) v += ((qh[l] >> j) & 1) << 4;
+                        A += v * xb[32 * j + l];
+                        X += xb[32 * j + l];
+                    }
+                    S += sc * A;
+                    M += m * X;
+                }
+                sum += tq_kern_kq(S, M, tq_ggml_f32(p), tq_ggml_f32(p + 2), a->d[i * a->nb + b]);
+            }
+            put(y + i * ldy + r, acc, sum);
+        }
+    }
+}
+
+/* Q6_K: codes u = q + 32 in [0, 63]; per sub-block k of 16 (int8 scale),
+ * S += sc_k (sum u q_x - 32 sum q_x); tq_kern_kq per super-block. */
+void tq_kern_q6_k_portable(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc) {
+    int64_t nb = k->cols / 256;
+    for (int64_t r = r0; r < r1; r++) {
+        const uint8_t *w = k->codes + r * k->row_bytes;
+        for (int64_t i = 0; i < a->n; i++) {
+            const int8_t *xq = a->q + i * a->kpad;
+            float sum = 0.0f;
+            for (int64_t b = 0; b < nb; b++) {
+                const uint8_t *p = w + b * 210;
+                const int8_t *sc = (const int8_t *)(p + 192), *xb = xq + b * 256;
+                int32_t S = 0;
+                for (int sb = 0; sb < 16; sb++) {
+                    int32_t A = 0, X = 0;
+                    for (int e = 16 * sb; e < 16 * sb + 16; e++) {
+                        int h = e / 128, l = e % 32, t = e % 128 / 32;
+                        const uint8_t *ql = p + 64 * h, *qh = p + 128 + 32 * h;
+                        int lo = (t & 1 ? ql[32 + l] : ql[l]) >> (t & 2 ? 4 : 0) & 15;
+                        A += (lo | ((qh[l] >> (2 * t)) & 3) << 4) * xb[e];
+                        X += xb[e];
+                    }
+                    S += sc[sb] * (A - 32 * X);
+                }
+                sum += tq_kern_kq(S, 0, tq_ggml_f32(p + 208), 0.0f, a->d[i * a->nb + b]);
+            }
+            put(y + i * ldy + r, acc, sum);
+        }
+    }
+}

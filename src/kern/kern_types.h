@@ -25,6 +25,9 @@ typedef enum tq_kwkind {
     TQ_KW_M4,     /* MLX affine 4-bit: s u + bias                         */
     TQ_KW_M8,     /* MLX affine 8-bit                                     */
     TQ_KW_NF4,    /* NF4: code book value times absmax                    */
+    TQ_KW_Q4_K,   /* ggml Q4_K (super-blocks of 256)                      */
+    TQ_KW_Q5_K,   /* ggml Q5_K                                            */
+    TQ_KW_Q6_K,   /* ggml Q6_K                                            */
     TQ_KW_F16,    /* stored float16 (tq_kern_prepare_half)                */
     TQ_KW_BF16,   /* stored bfloat16 (tq_kern_prepare_half)               */
     TQ_KW_COUNT
