@@ -59,10 +59,15 @@ static const krow ROWS[] = {
     {TQ_KW_BF16, TQ_KISA_AVX2,     0, ACT_F32,   0, tq_kern_half_avx2},
     {TQ_KW_I8,   TQ_KISA_AVX512,   1, ACT_ROW,   1, tq_kern_i8_avx512},
 #endif
+#if defined(__aarch64__)
+    {TQ_KW_I8,   TQ_KISA_NEON,     0, ACT_ROW,   0, tq_kern_i8_neon},
+    {TQ_KW_Q8_0, TQ_KISA_NEON,     0, ACT_BLOCK, 0, tq_kern_q8_0_neon},
+    {TQ_KW_Q4_0, TQ_KISA_NEON,     0, ACT_BLOCK, 0, tq_kern_q4_0_neon},
+#endif
 };
 #define NROWS (sizeof ROWS / sizeof ROWS[0])
 
-static const char *const ISA_NAMES[TQ_KISA_COUNT] = {"portable", "avx2", "avx512"};
+static const char *const ISA_NAMES[TQ_KISA_COUNT] = {"portable", "avx2", "avx512", "neon"};
 
 const char *tq_kern_isa_name(tq_kisa isa) { return isa >= 0 && isa < TQ_KISA_COUNT ? ISA_NAMES[isa] : "?"; }
 
@@ -77,6 +82,9 @@ int tq_kern_isa_supported(tq_kisa isa) {
         __builtin_cpu_init();
         return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+#endif
+#if defined(__aarch64__)
+    case TQ_KISA_NEON: return 1;
 #endif
     default: return 0;
     }

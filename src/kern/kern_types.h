@@ -11,6 +11,7 @@ typedef enum tq_kisa {
     TQ_KISA_PORTABLE = 0,
     TQ_KISA_AVX2     = 1,   /* x86-64 AVX2 + FMA + F16C                 */
     TQ_KISA_AVX512   = 2,   /* AVX-512 F/BW/VL + VNNI                   */
+    TQ_KISA_NEON     = 3,   /* AArch64 Advanced SIMD (every AArch64 CPU) */
     TQ_KISA_COUNT
 } tq_kisa;
 
