@@ -2,7 +2,8 @@
 # --threads N and TRUEQ_THREADS for the forward-pass commands (embed,
 # classify, compare, compare-decoder, generate): the outputs are the same
 # bytes for 1, 2 and 3 threads, through float32 and through the kernels over
-# stored codes (int8, 4-bit affine, NF4); a bad count is a usage error.
+# stored codes (int8, 4-bit affine, NF4); the 4-bit kernels' greedy text
+# starts as the decoded path's; a bad count is a usage error.
 set -u
 CLI=${TQ_CLI:-build/trueq}
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
@@ -50,6 +51,12 @@ if [ -f "$M/stories260K.safetensors" ] && [ -f "$M/tok512.bin" ]; then
     for n in 1 2 3; do "$CLI" generate "$dir" "${cfg[@]}" --steps 60 --temperature 0.8 --seed 4 --quiet $keep --threads $n > "$T/g$n.txt" 2>"$T/gerr$n.txt"; done
     check "generate $(basename "$dir") ${keep:-float32}: --threads 1, 2, 3 give the same text" \
       '[ -s "$T/g1.txt" ] && cmp -s "$T/g1.txt" "$T/g2.txt" && cmp -s "$T/g1.txt" "$T/g3.txt"'
+    if [ "$keep" = --keep-quantized ]; then   # the 4-bit kernels against decoding the same codes to float
+      TRUEQ_ISA=decode "$CLI" generate "$dir" "${cfg[@]}" --steps 60 --quiet $keep > "$T/gd.txt" 2>/dev/null
+      "$CLI" generate "$dir" "${cfg[@]}" --steps 60 --quiet $keep > "$T/gk.txt" 2>/dev/null
+      check "generate $(basename "$dir"): greedy text through the kernels starts as the decoded path's (first 120 bytes)" \
+        '[ $(wc -c < "$T/gd.txt") -gt 120 ] && cmp -s -n 120 "$T/gd.txt" "$T/gk.txt"'
+    fi
   done
   "$CLI" compare-decoder "$M/stories260K.safetensors" "$T/dec8" --keep-int8 --config "$M/params.json" --tokenizer "$M/tok512.bin" --json --threads 1 > "$T/d1.json" 2>/dev/null
   "$CLI" compare-decoder "$M/stories260K.safetensors" "$T/dec8" --keep-int8 --config "$M/params.json" --tokenizer "$M/tok512.bin" --json --threads 2 > "$T/d2.json" 2>/dev/null
