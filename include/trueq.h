@@ -136,6 +136,19 @@ typedef enum tq_codec_id {
     TQ_CODEC_MLX           = 8, /* MLX affine (mx.quantize): U32 codes, scales, biases */
     TQ_CODEC_GPTQ          = 9, /* GPTQ checkpoints (zeros stored - 1): decode only */
     TQ_CODEC_GPTQ_V2       = 10, /* GPTQ v2 checkpoints (zeros as stored): decode only */
+    TQ_CODEC_MLX_F16       = 11, /* MLX affine, F16 scales and biases (mlx: F32)  */
+    TQ_CODEC_MLX_BF16      = 12, /* MLX affine, BF16 scales and biases            */
+    TQ_CODEC_AWQ           = 13, /* AWQ GEMM checkpoints (interleaved int32 packing): decode only */
+    TQ_CODEC_CT_PACK       = 14, /* compressed-tensors pack-quantized, symmetric: decode only */
+    TQ_CODEC_CT_PACK_ASYM  = 15, /* compressed-tensors pack-quantized with zero points: decode only */
+    TQ_CODEC_CT_INT        = 16, /* compressed-tensors int-quantized (int8), symmetric: decode only */
+    TQ_CODEC_CT_INT_ASYM   = 17, /* compressed-tensors int-quantized with zero points: decode only */
+    TQ_CODEC_CT_FP8        = 18, /* compressed-tensors float-quantized (FP8 E4M3): decode only */
+    TQ_CODEC_BNB_NF4       = 19, /* bitsandbytes 4-bit NF4 (float32 absmax): decode only */
+    TQ_CODEC_BNB_FP4       = 20, /* bitsandbytes 4-bit FP4 (float32 absmax): decode only */
+    TQ_CODEC_BNB_NF4_DQ    = 21, /* bitsandbytes NF4, double-quantized absmax: decode only */
+    TQ_CODEC_BNB_FP4_DQ    = 22, /* bitsandbytes FP4, double-quantized absmax: decode only */
+    TQ_CODEC_BNB_INT8      = 23, /* bitsandbytes LLM.int8 (int8 + SCB): decode only */
     TQ_CODEC_COUNT
 } tq_codec_id;
 
@@ -161,7 +174,11 @@ typedef struct tq_qparams {
     tq_granularity gran;
     int64_t        group;       /* group size for TQ_GRAN_GROUP, else 0      */
     int            pad;         /* 1: allow a last, shorter group per row    */
-    float          alpha;       /* QINS rational: alpha; 0 = calibrate       */
+    float          alpha;       /* QINS rational: alpha; 0 = calibrate.
+                                   Decode-only foreign codecs: a layout fact
+                                   of the checkpoint (compressed-tensors: the
+                                   scales' tq_dtype, F16 6 / BF16 7 / F32 10;
+                                   bitsandbytes double quant: nested_offset) */
     int            ggml_type;   /* codec ggml: the ggml type id (ggml's enum
                                    ggml_type: 8 = Q8_0, 12 = Q4_K, ...; names in
                                    docs/formats/gguf.md); 0 = unset (F32 is a
@@ -319,6 +336,7 @@ typedef enum tq_format {
     TQ_FORMAT_TFLITE      = 8, /* TensorFlow Lite flatbuffer: recognised      */
     TQ_FORMAT_GGML        = 9, /* pre-GGUF llama.cpp ggml/ggmf/ggjt: recognised */
     TQ_FORMAT_TORCH_LEGACY = 10, /* torch.save before 1.6 (pickles + raw storages): recognised */
+    TQ_FORMAT_MLX         = 11, /* written only: an MLX model directory (mlx_lm); read as safetensors */
     TQ_FORMAT_COUNT
 } tq_format;
 

@@ -61,7 +61,13 @@ typedef enum tq_llama_naming {
     TQ_LLAMA_NAMING_META = 1, /* tok_embeddings..., interleaved RoPE pairs  */
     TQ_LLAMA_NAMING_HF   = 2, /* model.embed_tokens..., rotate-half RoPE    */
     TQ_LLAMA_NAMING_GGUF = 3, /* token_embd, blk.N... (llama.cpp), interleaved RoPE pairs */
+    /* Hugging Face families beside Llama's (the same names, rotate-half RoPE),
+     * picked from config.json's "architectures" / "model_type": */
+    TQ_LLAMA_NAMING_QWEN2   = 4, /* Qwen2ForCausalLM: q/k/v carry biases          */
+    TQ_LLAMA_NAMING_PHI3    = 5, /* Phi3ForCausalLM: fused qkv_proj, gate_up_proj */
+    TQ_LLAMA_NAMING_MISTRAL = 6, /* MistralForCausalLM: sliding-window attention  */
 } tq_llama_naming;
+#define TQ_LLAMA_MAX_EOS 8
 
 #define TQ_LLAMA_MAX_ROPE_FACTORS 256
 
@@ -84,6 +90,23 @@ typedef struct tq_llama_config {
     int   n_rope_factors;                       /* head_size / 2, or 0      */
     float rope_factors[TQ_LLAMA_MAX_ROPE_FACTORS];
     float rope_mscale;                          /* 1 when not scaled        */
+    /* LongRoPE's long factors (n_rope_long == n_rope_factors, or 0: none):
+     * a sequence of more than rope_orig_ctx positions (the state's length,
+     * tq_llama_state_create) uses them instead of the short ones, for every
+     * position, as transformers 4.46 does for a forward pass of that length. */
+    int   n_rope_long;
+    float rope_long_factors[TQ_LLAMA_MAX_ROPE_FACTORS];
+    int   rope_orig_ctx;                        /* original_max_position_embeddings, 0: none */
+    /* Partial rotary (partial_rotary_factor): RoPE turns only the first
+     * rope_dim values of each head (rotate-half within them); 0 = head_size. */
+    int   rope_dim;
+    /* Sliding-window attention: position i attends to positions
+     * (i - sliding_window, i]; 0 = the whole past. */
+    int   sliding_window;
+    /* End-of-sequence ids (generation_config.json, else config.json
+     * eos_token_id, int or list); generate stops at any of them. */
+    int   n_eos;
+    int   eos_ids[TQ_LLAMA_MAX_EOS];
 } tq_llama_config;
 
 /**
@@ -99,6 +122,13 @@ typedef struct tq_llama_config {
  */
 tq_status tq_llama_config_read(const char *path, tq_llama_config *cfg, tq_error *err);
 
+/**
+ * Read eos_token_id (an id or a list of ids) from a generation_config.json
+ * into cfg->eos_ids / n_eos, replacing config.json's (tq_llama_config_find
+ * does this itself when the file is beside config.json).
+ * @return TQ_OK; TQ_E_IO, TQ_E_FORMAT naming the file and key.
+ */
+tq_status tq_llama_gen_config_read(const char *path, tq_llama_config *cfg, tq_error *err);
 /** @return 1 when path is a readable file starting with the GGUF magic. */
 int tq_llama_is_gguf(const char *path);
 
@@ -200,6 +230,11 @@ void tq_llama_rope(float *v, int n_heads, int head_size, int pos, float theta, i
  *  and every rotated value is multiplied by mscale. */
 void tq_llama_rope_scaled(float *v, int n_heads, int head_size, int pos, float theta, int half_layout,
                           const float *factors, float mscale);
+/** tq_llama_rope_scaled turning only the first rope_dim values of each head
+ *  (rope_dim even, <= head_size; the pairs and frequencies those of a head of
+ *  rope_dim values, factors[rope_dim/2]); the rest of the head is left as is. */
+void tq_llama_rope_partial(float *v, int n_heads, int head_size, int rope_dim, int pos, float theta, int half_layout,
+                           const float *factors, float mscale);
 
 /**
  * Causal grouped-query attention of one query position over n_pos cached
@@ -245,6 +280,12 @@ typedef struct tq_llama_gen {
     uint64_t seed;         /* PRNG seed for temperature > 0                */
     int      stop_token_a; /* generation stops when it produces one of      */
     int      stop_token_b; /*   these (-1 = none); the stop token is not emitted */
+    const int *stop_ids;   /* more stop tokens (n_stop_ids of them; may be NULL) */
+    int      n_stop_ids;
+    /* Called after every generated step with its logits (may be NULL): the
+     * position, the chosen id and the vocabulary's logits. Nonzero stops. */
+    int    (*step_fn)(void *ctx, int pos, int chosen, const float *logits, int vocab);
+    void    *step_ctx;
 } tq_llama_gen;
 
 /**

@@ -438,7 +438,7 @@ static void selftest(void) {
     CHECK(tq_codec_by_name("qins-log-2b")->id == TQ_CODEC_QINS_LOG_2B);
     CHECK(tq_codec_by_name("rational")->id == TQ_CODEC_QINS_RATIONAL);
     CHECK(tq_codec_by_name("NF4")->id == TQ_CODEC_NF4);
-    CHECK_EQ_INT(tq_codec_count(), 10);   /* ... ggml, mlx, gptq, gptq-v2 (decode only) */
+    CHECK_EQ_INT(tq_codec_count(), TQ_CODEC_COUNT - 1);   /* one row per id, the decode-only foreign layouts (gptq, awq, ct-*, bnb-*) included */
     tq_qparams bad = {TQ_CODEC_NF4, 8, TQ_GRAN_GROUP, 64, 0, 0, 0, 0};
     CHECK_ERR(tq_qparams_check(&bad, "x", 2, 128, &e), e, TQ_E_ARG, "does not support 8 bits");
     tq_qparams lg = {TQ_CODEC_QINS_LOG, 8, TQ_GRAN_GROUP, 64, 0, 0, 0, 0};

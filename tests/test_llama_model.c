@@ -519,11 +519,11 @@ static void t_errors(void) {
     js = "{\"hidden_size\": 64, \"num_attention_heads\": 8}";
     tq_t_write(p, js, strlen(js));
     CHECK_ERR(tq_llama_config_read(p, &c, &err), err, TQ_E_FORMAT, "num_hidden_layers");
-    js = "{\"hidden_size\": 64, \"num_hidden_layers\": 2, \"num_attention_heads\": 8, \"rope_scaling\": {\"type\": \"linear\"}}";
+    js = "{\"hidden_size\": 64, \"num_hidden_layers\": 2, \"num_attention_heads\": 8, \"rope_scaling\": {\"type\": \"dynamic\", \"factor\": 2}}";
     tq_t_write(p, js, strlen(js));
     CHECK_ERR(tq_llama_config_read(p, &c, &err), err, TQ_E_UNSUPPORTED, "rope_scaling");
 
-    TQ_CASE("config: Phi-3 longrope: short factors, attention factor, context capped");
+    TQ_CASE("config: Phi-3 longrope: short and long factors, attention factor, the whole context");
     /* max_position_embeddings 8 over original 2: s = 4, factor sqrt(1 + ln 4 / ln 2) = sqrt 3 */
     js = "{\"hidden_size\": 64, \"num_hidden_layers\": 2, \"num_attention_heads\": 8, \"max_position_embeddings\": 8,"
          " \"original_max_position_embeddings\": 2, \"rope_scaling\": {\"type\": \"longrope\","
@@ -534,14 +534,19 @@ static void t_errors(void) {
     CHECK_NEAR(c.rope_factors[1], 1.5, 0);
     CHECK_NEAR(c.rope_factors[3], 4, 0);
     CHECK_NEAR(c.rope_mscale, 1.732050808, 1e-6);
-    CHECK_EQ_INT(c.max_seq_len, 2);
+    CHECK_EQ_INT(c.max_seq_len, 8);
+    CHECK_EQ_INT(c.rope_orig_ctx, 2);
+    CHECK_EQ_INT(c.n_rope_long, 4);
+    CHECK_NEAR(c.rope_long_factors[2], 9, 0);
     js = "{\"hidden_size\": 64, \"num_hidden_layers\": 2, \"num_attention_heads\": 8, \"max_position_embeddings\": 8,"
          " \"rope_scaling\": {\"rope_type\": \"longrope\", \"short_factor\": [1, 1], \"attention_factor\": 1.25,"
          " \"original_max_position_embeddings\": 4}}";
     tq_t_write(p, js, strlen(js));
     CHECK_OK(tq_llama_config_read(p, &c, &err), err);
     CHECK_NEAR(c.rope_mscale, 1.25, 0);
-    CHECK_EQ_INT(c.max_seq_len, 4);
+    CHECK_EQ_INT(c.max_seq_len, 8);
+    CHECK_EQ_INT(c.rope_orig_ctx, 4);
+    CHECK_EQ_INT(c.n_rope_long, 0);
     js = "{\"hidden_size\": 64, \"num_hidden_layers\": 2, \"num_attention_heads\": 8,"
          " \"rope_scaling\": {\"type\": \"su\", \"short_factor\": [1, -1]}}";
     tq_t_write(p, js, strlen(js));

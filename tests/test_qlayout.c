@@ -2,50 +2,7 @@
  * written here by an independent packer (from the published layout:
  * docs/formats/quantized-layouts.md), decoded through tq_model and checked
  * against the published formula in double; a corrupt-input matrix. */
-#include "tq_test.h"
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-
-typedef struct ent { const char *name, *dtype; int ndim; int64_t shape[2]; const void *data; size_t n; } ent;
-
-/* a safetensors file of the entries, and config.json with `conf` */
-static void write_model(const char *dir, const ent *e, int ne, const char *conf) {
-    mkdir(dir, 0755);
-    char hdr[8192];
-    size_t off = 0, hl = 0;
-    hl += (size_t)snprintf(hdr + hl, sizeof hdr - hl, "{");
-    for (int i = 0; i < ne; i++) {
-        hl += (size_t)snprintf(hdr + hl, sizeof hdr - hl, "%s\"%s\":{\"dtype\":\"%s\",\"shape\":[%lld%s", i ? "," : "",
-                               e[i].name, e[i].dtype, (long long)e[i].shape[0], e[i].ndim > 1 ? "," : "");
-        if (e[i].ndim > 1) hl += (size_t)snprintf(hdr + hl, sizeof hdr - hl, "%lld", (long long)e[i].shape[1]);
-        hl += (size_t)snprintf(hdr + hl, sizeof hdr - hl, "],\"data_offsets\":[%zu,%zu]}", off, off + e[i].n);
-        off += e[i].n;
-    }
-    hl += (size_t)snprintf(hdr + hl, sizeof hdr - hl, "}");
-    while (hl % 8) hdr[hl++] = ' ';
-    size_t total = 8 + hl + off;
-    uint8_t *buf = malloc(total);
-    uint64_t h = hl;
-    memcpy(buf, &h, 8);
-    memcpy(buf + 8, hdr, hl);
-    for (int i = 0, o = 0; i < ne; o += (int)e[i].n, i++) memcpy(buf + 8 + hl + o, e[i].data, e[i].n);
-    char p[1024];   /* dir (< 512) + a file name */
-    snprintf(p, sizeof p, "%s/model.safetensors", dir);
-    CHECK(tq_t_write(p, buf, total) == 0);
-    free(buf);
-    snprintf(p, sizeof p, "%s/config.json", dir);
-    CHECK(tq_t_write(p, conf, strlen(conf)) == 0);
-}
-
-/* put value v (bits wide) at element k of a bit stream over 32-bit words w[0], w[stride], ... */
-static void put(uint32_t *w, int64_t stride, int64_t k, int bits, uint32_t v) {
-    for (int b = 0; b < bits; b++) {
-        int64_t bit = k * bits + b;
-        if (v >> b & 1) w[(bit / 32) * stride] |= 1u << (bit % 32);
-    }
-}
+#include "qlayout_fix.h"
 
 enum { OUT = 32, IN = 64, G = 16, NG = IN / G };
 
@@ -127,17 +84,6 @@ static void decode_case(int bits, const char *extra, int zoff) {
     tq_model_close(m);
 }
 
-static void expect_open_err(const char *tag, const ent *e, int ne, const char *conf, tq_status st, const char *msg) {
-    char d[512];
-    snprintf(d, sizeof d, "%s", tq_t_path(tag));
-    write_model(d, e, ne, conf);
-    tq_error err;
-    tq_model *m = tq_model_open(d, &err);
-    CHECK_MSG(m == NULL, "%s: opened", tag);
-    if (m) { tq_model_close(m); return; }
-    CHECK_MSG(err.status == st && strstr(err.msg, msg), "%s: got %d \"%s\", want \"%s\"", tag, (int)err.status, err.msg, msg);
-}
-
 void tq_tests(void) {
     TQ_CASE("gptq: 2/3/4/8 bits, act-order g_idx, zeros stored minus one, decode = s * (q - z)");
     decode_case(4, "", 1);
@@ -167,8 +113,10 @@ void tq_tests(void) {
     x[0].dtype = "F32";
     expect_open_err("qwdtype", x, 4, gptq_conf(4, ""), TQ_E_FORMAT, "GPTQ packs I32");
     expect_open_err("noconf", e, 4, "{}", TQ_E_UNSUPPORTED, "no layout trueq reads claims (config.json quant_method: none)");
-    expect_open_err("awq", e, 4, "{\"quantization_config\":{\"quant_method\":\"awq\"}}", TQ_E_UNSUPPORTED,
-                    "quant_method: awq");
+    expect_open_err("awq", e, 4, "{\"quantization_config\":{\"quant_method\":\"awq\",\"bits\":4,\"group_size\":16}}",
+                    TQ_E_FORMAT, "has a g_idx (a GPTQ layout)");
+    expect_open_err("hqq", e, 4, "{\"quantization_config\":{\"quant_method\":\"hqq\"}}", TQ_E_UNSUPPORTED,
+                    "quant_method: hqq");
 
     TQ_CASE("gptq: g_idx out of range is refused at decode, naming the tensor");
     f.g_idx[7] = NG;

@@ -238,7 +238,7 @@ typedef struct convert_args {
     int threads;
 } convert_args;
 
-static const tqc_choice BITS[] = {{"8", 8}, {"4", 4}, {"2", 2}, {NULL, 0}};
+static const tqc_choice BITS[] = {{"8", 8}, {"6", 6}, {"5", 5}, {"4", 4}, {"3", 3}, {"2", 2}, {NULL, 0}};   /* 3, 5, 6: mlx */
 static const tqc_choice METHODS[] = {{"rtn", TQ_QMETHOD_RTN}, {"search", TQ_QMETHOD_SEARCH}, {"hqq", TQ_QMETHOD_HQQ},
                                      {NULL, 0}};
 static const tqc_choice SCHEMES[] = {{"symmetric", TQ_CODEC_LINEAR_SYM}, {"sym", TQ_CODEC_LINEAR_SYM},
@@ -319,6 +319,18 @@ static int run(const tqc_ctx *c, void *va) {
                 return tqc_usage_error(c->cmd, "%s does not apply to --format gguf (choose the ggml types with --type)", not_gguf[k]);
     }
     o.gguf_type = A->gguf_type;
+    if (o.format == TQ_FORMAT_MLX) {   /* --format mlx: MLX affine, mlx_lm's defaults (4 bits, group 64) and rule */
+        static const char *const not_mlx[] = {"--scheme", "--codec", "--alpha", "--pad", "--method", "--simulate",
+                                              "--quantize-embeddings", "--include", "--recipe", "--target-bpw", "--target-size",
+                                              "--menu"};
+        for (size_t k = 0; k < sizeof not_mlx / sizeof not_mlx[0]; k++)
+            if (tqc_given(me, c, not_mlx[k]))
+                return tqc_usage_error(c->cmd, "%s does not apply to --format mlx (MLX affine, mlx_lm's rule: --bits 2..8, "
+                                       "--granularity group:32|64|128, --exclude)", not_mlx[k]);
+        o.q.codec = TQ_CODEC_MLX;
+        if (!bits_set) o.q.bits = 4;
+        if (!gran_set) { o.q.gran = TQ_GRAN_GROUP; o.q.group = 64; }
+    }
     if (tqc_given(me, c, "--threads")) o.threads = A->threads;
     if (!out && !dry) return tqc_usage_error(c->cmd, "missing -o OUTDIR");
     if (scheme_set && codec_set) return tqc_usage_error(c->cmd, "give --scheme or --codec, not both");

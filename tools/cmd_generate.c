@@ -1,5 +1,6 @@
 /* cmd_generate.c — `trueq generate MODEL`: run a Llama-style decoder on a prompt. */
 #include "decoder_cli.h"
+#include "generate_json.h"
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,14 +8,19 @@
 
 static const char SYNOPSIS[] =
     "MODEL [--prompt P | --ids FILE] [--steps N] [--temperature T] [--top-p P]\n"
-    "                      [--seed S] [--config FILE] [--tokenizer FILE] [--keep-int8] [--keep-quantized] [--quiet]";
+    "                      [--seed S] [--config FILE] [--tokenizer FILE] [--keep-int8] [--keep-quantized] [--quiet]\n"
+    "                      [--json]";
 static const char DESCRIPTION[] =
     "Run a Llama-family decoder (Meta/llama2.c, Hugging Face or llama.cpp GGUF\n"
     "tensor names) and print the prompt followed by its continuation. MODEL is a\n"
     "weight file or directory (a trueq-quantized copy runs through the same\n"
     "forward pass); a GGUF file brings its configuration and tokenizer. With\n"
     "--ids the prompt is token ids and the output is ids: the prompt's, then the\n"
-    "generated ones, on one line (no tokenizer is involved).\n";
+    "generated ones, on one line (no tokenizer is involved). Generation stops at\n"
+    "the tokenizer's BOS/EOS and at every eos_token_id of generation_config.json\n"
+    "(else config.json). --json prints, instead of the text, the prompt ids and\n"
+    "each step's chosen id, its text piece and the top-5 (id, logit), then the\n"
+    "stop reason (eos with its id, max_tokens or context).\n";
 
 typedef struct gen_ctx {
     const tq_spm *tok;     /* sentencepiece: print each piece           */
@@ -23,6 +29,7 @@ typedef struct gen_ctx {
     int           n_seq;
     size_t        shown;   /* tt: bytes of the decoded text printed     */
     int64_t       printed;
+    bool          json;    /* --json: the steps are written by generate_json.c */
 } gen_ctx;                 /* neither: print ids                        */
 
 /* tt: decode the sequence so far and print what is new, holding back a
@@ -51,6 +58,7 @@ static void show_decoded(gen_ctx *g, int final) {
  * prints, since it is >= 0x80). */
 static int on_token(void *vctx, int prev, int token) {
     gen_ctx *g = vctx;
+    if (g->json) return 0;
     if (g->tt) {
         g->seq[g->n_seq++] = token;
         show_decoded(g, 0);
@@ -104,9 +112,12 @@ static int run(const tqc_ctx *c, void *va) {
     tq_llama_opts lo = {.keep_int8 = P->keep_int8, .keep_quantized = P->keep_quantized};
     if ((rc = tqc_dec_side_open(&S, cmd, config ? &cfg : NULL, NULL, NULL, &lo))) goto out;
     tq_llama *l = S.l;
+    const tq_llama_config *lc = tq_llama_config_of(l);
+    g.stop_ids = lc->eos_ids;   /* generation_config.json's EOS ids */
+    g.n_stop_ids = lc->n_eos;
     if (P->ids) {   /* ids in, ids out: no tokenizer */
         if ((rc = tqc_dec_read_ids(cmd, P->ids, tq_llama_config_of(l)->vocab_size, &ids, &n))) goto out;
-        printf("%d", ids[0]);
+        if (!c->json) printf("%d", ids[0]);
     } else {
         if ((rc = tqc_dec_tok_open(&tok, cmd, P->tokenizer ? P->tokenizer : S.gguf, tq_model_dir(S.m), NULL))) goto out;
         if (tqc_dec_tok_count(&tok) > tq_llama_config_of(l)->vocab_size) {
@@ -125,7 +136,13 @@ static int run(const tqc_ctx *c, void *va) {
         }
     }
     clock_gettime(CLOCK_MONOTONIC, &ts1);
-    gen_ctx gc = {.tok = tok.spm, .tt = tok.tok};
+    gen_ctx gc = {.tok = tok.spm, .tt = tok.tok, .json = c->json};
+    tqc_gen_json gj;
+    if (c->json) {
+        tqc_gen_json_begin(&gj, stdout, S.path, ids, n, &tok);
+        g.step_fn = tqc_gen_json_step;
+        g.step_ctx = &gj;
+    }
     if (gc.tt && n > 0) {
         if (!(gc.seq = seq = malloc(sizeof(int) * ((size_t)n + (size_t)P->steps + 1)))) {
             rc = tqc_error(cmd, "out of memory");
@@ -135,13 +152,19 @@ static int run(const tqc_ctx *c, void *va) {
     }
     int produced = 0;
     if (tq_llama_generate(l, ids, n, &g, on_token, &gc, &produced, &err)) {
-        fputc('\n', stdout);
+        if (!c->json) fputc('\n', stdout);
         rc = tqc_fail(cmd, &err);
         goto out;
     }
     clock_gettime(CLOCK_MONOTONIC, &ts2);
-    if (gc.tt) show_decoded(&gc, 1);
-    fputc('\n', stdout);
+    if (c->json) {
+        int last_stop = gj.last >= 0 && (gj.last == g.stop_token_a || gj.last == g.stop_token_b);
+        for (int i = 0; i < g.n_stop_ids && gj.last >= 0; i++) last_stop |= gj.last == g.stop_ids[i];
+        tqc_gen_json_end(&gj, produced, g.steps, last_stop);
+    } else {
+        if (gc.tt) show_decoded(&gc, 1);
+        fputc('\n', stdout);
+    }
     fflush(stdout);
     if (!P->quiet) {
         double load = (double)(ts1.tv_sec - ts0.tv_sec) + (ts1.tv_nsec - ts0.tv_nsec) * 1e-9;
@@ -190,5 +213,5 @@ static const tqc_opt OPTS[] = {
 };
 
 const tqc_command tqc_cmd_generate = {.name = "generate", .summary = "continue a prompt with a Llama-style decoder (greedy or sampled)",
-    .synopsis = SYNOPSIS, .description = DESCRIPTION, .epilog = NULL, TQC_OPTS(OPTS), .has_json = false,
+    .synopsis = SYNOPSIS, .description = DESCRIPTION, .epilog = NULL, TQC_OPTS(OPTS), .has_json = true,
     .min_pos = 1, .max_pos = 1, .pos_names = "one MODEL", TQC_ARGS(generate_args, &DEFAULTS), .run = run, .route = NULL};

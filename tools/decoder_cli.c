@@ -55,6 +55,11 @@ int tqc_dec_tok_open(tqc_dec_tok *t, const char *cmd, const char *file, const ch
     } else {
         t->spm = tq_spm_open_dir(dir_a, &err);
         if (!t->spm && err.status == TQ_E_NOTFOUND && dir_b) t->spm = tq_spm_open_dir(dir_b, &err);
+        if (!t->spm && err.status == TQ_E_NOTFOUND) {   /* a Hugging Face tokenizer.json (byte-level BPE, ...) */
+            tq_error e2 = {0};
+            t->tok = tq_tok_open_dir(dir_a, &e2);
+            if (!t->tok && e2.status != TQ_E_NOTFOUND) err = e2;
+        }
     }
     return t->spm || t->tok ? TQC_EXIT_OK : tqc_fail(cmd, &err);
 }

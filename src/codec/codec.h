@@ -202,4 +202,8 @@ tq_status tq_codec_rows_sliced(const tq_codec_impl *c, const tq_qparams *p, int6
                                int64_t r1, const void *codes, const void *const aux[TQ_MAX_AUX], float *out,
                                tq_error *err);
 
+/** bitsandbytes' 4-bit code book (codec/bnb.c): fp4 0 = NF4, 1 = FP4, as the
+ *  float32 values bitsandbytes stores in a checkpoint's quant_map. */
+void tq_bnb_code(int fp4, float code[16]);
+
 #endif

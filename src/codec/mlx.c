@@ -15,11 +15,10 @@
  * stream, element i in stream bits [i*b, (i+1)*b) (LSB first); for b = 2, 4, 8
  * that is 32/b elements per word, for 3, 5, 6 elements straddle words. Every
  * group starts on a word (g * b is a multiple of 32). Side tensors "scales"
- * and "biases", F32 [rows, cols / g]. MLX stores them in the weight's dtype,
- * the float32 values rounded to nearest even (tq_mlx_round_side); the codes
- * were computed from the unrounded values, so rounding is a step after
- * quantize, done by the MLX writer (convert/mlx_export.c) and undone exactly
- * by widening on read.
+ * and "biases" [rows, cols / g]: F32 in row `mlx`, F16 in `mlx-f16`, BF16 in
+ * `mlx-bf16` (MLX stores them in the weight's dtype): the float32 values
+ * rounded to nearest even when stored, the codes computed from the unrounded
+ * values (as mx.quantize); decode widens them (exact). Three rows, one math.
  */
 #include "codec/codec.h"
 #include "codec/mlx.h"
@@ -31,16 +30,47 @@
 
 static bool mlx_group_ok(int64_t g) { return g == 32 || g == 64 || g == 128; }
 
+/* the side tensors' dtype is the row's: mlx F32, mlx-f16 F16, mlx-bf16 BF16 */
+static tq_dtype side_dtype(const tq_qparams *p) {
+    return p->codec == TQ_CODEC_MLX_F16 ? TQ_DTYPE_F16 : p->codec == TQ_CODEC_MLX_BF16 ? TQ_DTYPE_BF16 : TQ_DTYPE_F32;
+}
+
+/* side value i, stored in dt, widened to float32 (exact) */
+static float ld_side(const void *base, int64_t i, tq_dtype dt) {
+    const uint8_t *b = (const uint8_t *)base;
+    uint16_t h;
+    if (dt == TQ_DTYPE_F32) return tq_ld_f32(base, i);
+    memcpy(&h, b + 2 * i, 2);
+    return dt == TQ_DTYPE_BF16 ? tq_bf16_to_f32(h) : tq_f16_to_f32(h);
+}
+static void st_side(void *base, int64_t i, tq_dtype dt, float v) {
+    uint8_t *b = base;
+    if (dt == TQ_DTYPE_F32) { memcpy(b + 4 * i, &v, 4); return; }
+    uint16_t h = dt == TQ_DTYPE_BF16 ? tq_f32_to_bf16(v) : tq_f32_to_f16(v);
+    if (dt == TQ_DTYPE_F16 && (h & 0x7fffu) == 0x7c00u) h = (uint16_t)((h & 0x8000u) | 0x7bffu);   /* saturate */
+    memcpy(b + 2 * i, &h, 2);
+}
+
+/* bound on the error the stored rounding of s and bias adds to w' = s*q + bias
+ * (q <= n): relative half-ulp of each, plus F16's subnormal half step */
+static double side_rounding(tq_dtype dt, double s, double bias, int bits) {
+    const double n = (double)((1 << bits) - 1);
+    if (dt == TQ_DTYPE_F32) return 0.0;
+    double u = dt == TQ_DTYPE_BF16 ? 0x1p-8 : 0x1p-11, a = dt == TQ_DTYPE_F16 ? 0x1p-25 : 0.0;
+    return (n * fabs(s) + fabs(bias)) * u + (n + 1) * a;
+}
+
 static int mlx_layout(const tq_qparams *p, int64_t rows, int64_t cols, tq_dtype *cd, int64_t cs[2],
                       tq_aux_desc aux[TQ_MAX_AUX]) {
     if (!(MLX_BITS & (1u << (p->bits & 15))) || p->bits > 8 || p->gran != TQ_GRAN_GROUP || !mlx_group_ok(p->group) ||
         p->pad || cols % p->group != 0)
         return -1;
     *cd = TQ_DTYPE_U32;
+    const tq_dtype sd = side_dtype(p);
     cs[0] = rows;
     cs[1] = cols * p->bits / 32;
     aux[0].suffix = "scales";
-    aux[0].dtype = TQ_DTYPE_F32;
+    aux[0].dtype = sd;
     aux[0].ndim = 2;
     aux[0].shape[0] = rows;
     aux[0].shape[1] = cols / p->group;
@@ -84,7 +114,7 @@ static tq_status mlx_quantize(const tq_qparams *p, const float *w, int64_t rows,
     const int b = p->bits;
     const int64_t g = p->group, ng = cols / g, rb = cols * b / 8;
     const float n = (float)((1 << b) - 1);
-    float *sc = aux[0], *bi = aux[1];
+    const tq_dtype sd = side_dtype(p);
     memset(codes, 0, (size_t)(rows * rb));
     for (int64_t r = 0; r < rows; r++) {
         uint8_t *row = (uint8_t *)codes + r * rb;
@@ -92,8 +122,8 @@ static tq_status mlx_quantize(const tq_qparams *p, const float *w, int64_t rows,
             const float *x = w + r * cols + k * g;
             float s, bias;
             tq_mlx_group_params(x, g, b, &s, &bias);
-            sc[r * ng + k] = s;
-            bi[r * ng + k] = bias;
+            st_side(aux[0], r * ng + k, sd, s);   /* stored rounded; the codes use s, bias unrounded */
+            st_side(aux[1], r * ng + k, sd, bias);
             for (int64_t i = 0; i < g; i++) {
                 float q = rintf((x[i] - bias) / s);
                 q = q < 0.0f ? 0.0f : q > n ? n : q;
@@ -108,10 +138,11 @@ static tq_status mlx_dequantize(const tq_qparams *p, int64_t rows, int64_t cols,
                                 const void *const aux[TQ_MAX_AUX], float *out, tq_error *err) {
     const int b = p->bits;
     const int64_t g = p->group, ng = cols / g, rb = cols * b / 8;
+    const tq_dtype sd = side_dtype(p);
     for (int64_t r = 0; r < rows; r++) {
         const uint8_t *row = (const uint8_t *)codes + r * rb;
         for (int64_t k = 0; k < ng; k++) {
-            float s = tq_ld_f32(aux[0], r * ng + k), bias = tq_ld_f32(aux[1], r * ng + k);
+            float s = ld_side(aux[0], r * ng + k, sd), bias = ld_side(aux[1], r * ng + k, sd);
             if (!isfinite(s) || !isfinite(bias) || !isfinite(s * (float)((1 << b) - 1) + bias))
                 return tq_err(err, TQ_E_FORMAT, "mlx: row %lld group %lld: scale %g / bias %g are not finite values",
                               (long long)r, (long long)k, (double)s, (double)bias);
@@ -124,7 +155,8 @@ static tq_status mlx_dequantize(const tq_qparams *p, int64_t rows, int64_t cols,
 static tq_status mlx_range(const tq_qparams *p, const void *const aux[TQ_MAX_AUX], int64_t blk, double *lo, double *hi,
                            tq_error *err) {
     (void)err;
-    double s = tq_ld_f32(aux[0], blk), bias = tq_ld_f32(aux[1], blk), top = s * (double)((1 << p->bits) - 1) + bias;
+    const tq_dtype sd = side_dtype(p);
+    double s = ld_side(aux[0], blk, sd), bias = ld_side(aux[1], blk, sd), top = s * (double)((1 << p->bits) - 1) + bias;
     *lo = bias < top ? bias : top;
     *hi = bias < top ? top : bias;
     return TQ_OK;
@@ -135,11 +167,10 @@ static tq_status mlx_range(const tq_qparams *p, const void *const aux[TQ_MAX_AUX
 static bool mlx_block(const tq_qparams *p, const tq_selftest_block *st, const void *const aux[TQ_MAX_AUX], int64_t idx,
                       double *got, double *want, bool *usable) {
     (void)st;
-    float s = tq_ld_f32(aux[0], idx);
+    float s = ld_side(aux[0], idx, side_dtype(p));
     *got = s;
     *want = s;
     *usable = s != 0.0f;
-    (void)p;
     return s != 0.0f && isfinite(s);
 }
 
@@ -151,24 +182,43 @@ static bool mlx_weight(const tq_qparams *p, const uint8_t *codes, int64_t row_by
     /* a whole step, not half: s = edge/q0 makes the dominant extreme exact and
      * can shorten the grid, so the far extreme is clamped by up to n*s0^2/(2|edge|+s0)
      * <= |s| (|edge| >= n*s0/2, |s| >= s0*n/(n+1)); mlx's own test bound */
-    *bound = fabs((double)tq_ld_f32(aux[0], idx)) * (1 + 1e-5);
+    const tq_dtype sd = side_dtype(p);
+    double s = ld_side(aux[0], idx, sd), bias = ld_side(aux[1], idx, sd);
+    *bound = fabs(s) * (1 + 1e-5) + side_rounding(sd, s, bias, p->bits);
+    /* an F16 row given values beyond F16's range saturated its sides: no bound
+     * (the row is for F16 weights, which never get there) */
+    if (sd == TQ_DTYPE_F16 && (fabs(s) >= 65504.0 || fabs(bias) >= 65504.0)) *bound = INFINITY;
     return q < (1u << p->bits);
+}
+
+tq_codec_id tq_mlx_codec_for_side(tq_dtype dt) {
+    return dt == TQ_DTYPE_F32 ? TQ_CODEC_MLX : dt == TQ_DTYPE_F16 ? TQ_CODEC_MLX_F16 : dt == TQ_DTYPE_BF16 ? TQ_CODEC_MLX_BF16
+         : TQ_CODEC_NONE;
 }
 
 float tq_mlx_round_side(float v, tq_dtype dt) {
     return dt == TQ_DTYPE_BF16 ? tq_bf16_to_f32(tq_f32_to_bf16(v)) : dt == TQ_DTYPE_F16 ? tq_f16_to_f32(tq_f32_to_f16(v)) : v;
 }
 
-#define C(b, g) {{TQ_CODEC_MLX, b, TQ_GRAN_GROUP, g, 0, 0, 0, 0}, ""}
-static const tq_selftest_case MLX_CASES[] = {C(2, 32), C(3, 32), C(4, 64), C(5, 32), C(6, 64), C(8, 32), C(4, 32)};
+#define C(id, b, g) {{id, b, TQ_GRAN_GROUP, g, 0, 0, 0, 0}, ""}
+#define CASES(id) {C(id, 2, 32), C(id, 3, 32), C(id, 4, 64), C(id, 5, 32), C(id, 6, 64), C(id, 8, 32), C(id, 4, 32)}
+static const tq_selftest_case MLX_CASES[] = CASES(TQ_CODEC_MLX), MLX_F16_CASES[] = CASES(TQ_CODEC_MLX_F16),
+                              MLX_BF16_CASES[] = CASES(TQ_CODEC_MLX_BF16);
+#undef CASES
 #undef C
-static const tq_codec_selftest MLX_SELFTEST = {MLX_CASES, 7, TQ_DTYPE_U32, TQ_DTYPE_U32, 8, 0, mlx_block, mlx_weight,
-                                                0, NULL, NULL, 0, 1};
+#define SELFTEST(cases, side_bytes) {cases, 7, TQ_DTYPE_U32, TQ_DTYPE_U32, side_bytes, 0, mlx_block, mlx_weight, 0, NULL, NULL, 0, 1}
+static const tq_codec_selftest MLX_SELFTEST = SELFTEST(MLX_CASES, 8), MLX_F16_SELFTEST = SELFTEST(MLX_F16_CASES, 4),
+                               MLX_BF16_SELFTEST = SELFTEST(MLX_BF16_CASES, 4);
+#undef SELFTEST
 static const char *const MLX_ALIASES[] = {"mlx-affine", NULL};
 
-const tq_codec_impl tq_codec_mlx = {
-    {TQ_CODEC_MLX, "mlx", "MLX affine (mx.quantize): per group s, bias; code 0 is the dominant extreme", MLX_BITS,
-     1u << TQ_GRAN_GROUP, "codes U32 [rows, cols*b/32], LSB-first bit stream per row; F32 scales and biases per group",
-     8, TQ_GRAN_GROUP, 64, 0, 0, 0},
-    MLX_ALIASES, mlx_layout, mlx_quantize, mlx_dequantize, tq_codec_rows_sliced, mlx_range, &MLX_SELFTEST,
-    1u << TQ_GRAN_GROUP, NULL, NULL, NULL};
+#define MLX_ROW(id, name, side, aliases, selftest)                                                                  \
+    {{id, name, "MLX affine (mx.quantize): per group s, bias (" side "); code 0 is the dominant extreme", MLX_BITS, \
+      1u << TQ_GRAN_GROUP, "codes U32 [rows, cols*b/32], LSB-first bit stream per row; " side                     \
+      " scales and biases per group", 8, TQ_GRAN_GROUP, 64, 0, 0, 0},                                             \
+     aliases, mlx_layout, mlx_quantize, mlx_dequantize, tq_codec_rows_sliced, mlx_range, &selftest,               \
+     1u << TQ_GRAN_GROUP, NULL, NULL, NULL}
+const tq_codec_impl tq_codec_mlx = MLX_ROW(TQ_CODEC_MLX, "mlx", "F32", MLX_ALIASES, MLX_SELFTEST);
+const tq_codec_impl tq_codec_mlx_f16 = MLX_ROW(TQ_CODEC_MLX_F16, "mlx-f16", "F16", NULL, MLX_F16_SELFTEST);
+const tq_codec_impl tq_codec_mlx_bf16 = MLX_ROW(TQ_CODEC_MLX_BF16, "mlx-bf16", "BF16", NULL, MLX_BF16_SELFTEST);
+#undef MLX_ROW

@@ -15,4 +15,8 @@ void  tq_mlx_group_params(const float *w, int64_t g, int bits, float *scale, flo
  *  of a weight of that dtype; F32 returns v. */
 float tq_mlx_round_side(float v, tq_dtype dt);
 
+/** The mlx codec row whose side tensors have dtype dt (F32: mlx, F16: mlx-f16,
+ *  BF16: mlx-bf16), TQ_CODEC_NONE for any other dtype. */
+tq_codec_id tq_mlx_codec_for_side(tq_dtype dt);
+
 #endif

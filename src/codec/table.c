@@ -19,7 +19,20 @@
     X(TQ_CODEC_GGML,          tq_codec_ggml)           \
     X(TQ_CODEC_MLX,           tq_codec_mlx)            \
     X(TQ_CODEC_GPTQ,          tq_codec_gptq)           \
-    X(TQ_CODEC_GPTQ_V2,       tq_codec_gptq_v2)
+    X(TQ_CODEC_GPTQ_V2,       tq_codec_gptq_v2)        \
+    X(TQ_CODEC_MLX_F16,       tq_codec_mlx_f16)        \
+    X(TQ_CODEC_MLX_BF16,      tq_codec_mlx_bf16)        \
+    X(TQ_CODEC_AWQ,           tq_codec_awq)            \
+    X(TQ_CODEC_CT_PACK,       tq_codec_ct_pack)        \
+    X(TQ_CODEC_CT_PACK_ASYM,  tq_codec_ct_pack_asym)   \
+    X(TQ_CODEC_CT_INT,        tq_codec_ct_int)         \
+    X(TQ_CODEC_CT_INT_ASYM,   tq_codec_ct_int_asym)    \
+    X(TQ_CODEC_CT_FP8,        tq_codec_ct_fp8)         \
+    X(TQ_CODEC_BNB_NF4,       tq_codec_bnb_nf4)        \
+    X(TQ_CODEC_BNB_FP4,       tq_codec_bnb_fp4)        \
+    X(TQ_CODEC_BNB_NF4_DQ,    tq_codec_bnb_nf4_dq)     \
+    X(TQ_CODEC_BNB_FP4_DQ,    tq_codec_bnb_fp4_dq)     \
+    X(TQ_CODEC_BNB_INT8,      tq_codec_bnb_int8)
 
 #define TQ_DECLARE_ROW(id, row) extern const tq_codec_impl row;
 TQ_CODECS(TQ_DECLARE_ROW)

@@ -31,5 +31,7 @@ struct tq_plan {
     uint64_t            out_bytes;
     uint64_t            header_bytes, padding_bytes;
     struct tq_gguf_export *gx;      /* GGUF output (gguf_export.c), else NULL */
+    uint8_t            *mlx_keep;   /* MLX output: per item, 1 = a 2-D weight kept
+                                       wide (a config.json override), else NULL */
 };
 #endif

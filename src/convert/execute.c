@@ -16,6 +16,7 @@
 #include "convert/convert.h"
 #include "codec/codec.h"
 #include "convert/gguf_export.h"
+#include "convert/mlx_export.h"
 #include <dirent.h>
 #include <pthread.h>
 #include <sys/mman.h>
@@ -263,6 +264,22 @@ static tq_status copy_side_files(const char *indir, const ino_set *ins, created 
     return st;
 }
 
+/* MLX output: config.json (copied or not) replaced by the one with the quantization block */
+static tq_status write_mlx_config(const tq_plan *p, const ino_set *ins, created *cr, tq_error *err) {
+    char *json = tq_mlx_config_render(p, err);
+    if (!json) return err ? err->status : TQ_E_NOMEM;
+    char *dst = tq_outdir_path(&cr->od, "config.json"), *fin = tq_outdir_target_path(&cr->od, "config.json");
+    tq_status st = !dst || !fin ? tq_err(err, TQ_E_NOMEM, "out of memory") : TQ_OK;
+    bool had = false;
+    for (int i = 0; !st && i < cr->n; i++) had |= strcmp(cr->paths[i], dst) == 0;
+    if (!st && !had) st = ino_check(ins, fin, err);
+    if (!st && !had) st = check_target(cr, "config.json", err);
+    if (!st) st = tq_write_file_atomic(dst, json, strlen(json), err);
+    if (!st && !had) created_add(cr, dst);
+    free(json); free(dst); free(fin);
+    return st;
+}
+
 static const char *GRAN[] = {"tensor", "channel", "group"};
 
 static char *render_metadata(const tq_plan *p, const char *weights_path, const sim_stats *ss, tq_error *err) {
@@ -438,6 +455,7 @@ tq_status tq_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn p
         created_add(&cr, mpath);
     }
     if ((st = copy_side_files(tq_model_dir(p->m), &ins, &cr, err))) goto fail;
+    if (p->o.format == TQ_FORMAT_MLX && (st = write_mlx_config(p, &ins, &cr, err))) goto fail;
     /* the input must be the one that was read, whole: otherwise the weights
      * and the side files could come from two versions of it */
     for (int f = 0; f < p->m->nfiles; f++)

@@ -7,6 +7,7 @@
  */
 #include "convert/convert.h"
 #include "convert/gguf_export.h"
+#include "convert/mlx_export.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +28,7 @@ void tq_plan_free(tq_plan *p) {
     free(p->items); free(p->rules); free(p->went); free(p->wmap); free(p->wnames);
     free(p->meta_k); free(p->meta_v);
     tq_gguf_export_free(p->gx);
+    free(p->mlx_keep);
     free(p);
 }
 
@@ -103,6 +105,11 @@ tq_plan *tq_plan_create(const tq_model *m, const tq_convert_options *o, tq_error
         free(hit_inc); free(hit_exc); free(hit_rule);
         if (o->n_rules) { tq_err(err, TQ_E_UNSUPPORTED, "per-tensor rules (recipes, the planner) do not apply to GGUF output"); tq_plan_free(p); return NULL; }
         if (tq_gguf_plan_build(p, err)) { tq_plan_free(p); return NULL; }
+        return p;
+    }
+    if (o->format == TQ_FORMAT_MLX) {   /* mlx_lm's names and rule: mlx_export.c */
+        free(hit_inc); free(hit_exc); free(hit_rule);
+        if (tq_mlx_plan_build(p, err)) { tq_plan_free(p); return NULL; }
         return p;
     }
     if (add_meta(p, "format", tq_strdup("pt"), err) || add_meta(p, TQ_META_VERSION, tq_strdup(TQ_VERSION_STRING), err))

@@ -18,8 +18,8 @@
 static inline int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
 
 /* Helper A. Returns the scale; *neg_min = -min (>= 0); L[] codes 0..nmax. */
-static float qkx2(int n, int nmax, const float *x, const float *w, uint8_t *L, float *neg_min, float rmin,
-                  float rdelta, int nstep, bool use_mad) {
+static float qkx2_ref(int n, int nmax, const float *x, const float *w, uint8_t *L, float *neg_min, float rmin,
+                      float rdelta, int nstep, bool use_mad) {
     uint8_t La[32];
     float mn = x[0], mx = x[0], sum_w = w[0], sum_x = sum_w * x[0];
     for (int i = 1; i < n; i++) {
@@ -143,11 +143,11 @@ static float qx_ref(int n, int nmax, const float *x, int8_t *L) {
  * lane performs the reference's float operations in the reference's order
  * (-ffp-contract=off for this file: no FMA), so every sum is bit-identical,
  * and the choice among candidates is then made in the reference's order.
- * qkx2 (Q2_K, Q4_K, Q5_K) stays one by one: accepting a candidate replaces
- * the min the later ones are computed from; lanes that speculate and
- * recompute after each acceptance measured slower (0.76-0.93x) than the
- * reference. tq_ggml_kquants_reference(1) selects the one-by-one qx (the tests
- * compare the two on random and adversarial blocks). */
+ * qkx2 (Q2_K, Q4_K, Q5_K) cannot run its candidates side by side (accepting
+ * one replaces the min the later ones are computed from; speculating lanes
+ * measured 0.76-0.93x), so it runs eight sub-blocks side by side instead
+ * (qkx2_lanes below). tq_ggml_kquants_reference(1) selects the one-by-one qx
+ * and qkx2 (the tests compare the two on random and adversarial blocks). */
 static int use_reference;
 void tq_ggml_kquants_reference(int on) { use_reference = on; }
 
@@ -156,6 +156,141 @@ void tq_ggml_kquants_reference(int on) { use_reference = on; }
 #else
 #define TQ_CLONES
 #endif
+
+/* ---- qkx2 over eight sub-blocks side by side ------------------------------
+ * qkx2's candidates depend on each other (an accepted one moves the min the
+ * next are computed from), but sub-blocks do not: lane c runs sub-block c's
+ * whole search, values interleaved as xt[i * QK_LANES + c]. Every lane makes
+ * the reference's float operations in its order (no FMA); the branches become
+ * per-lane selects, so each lane's result is the reference's bit for bit
+ * (test_kquants_lanes). A flat sub-block (max == min) is computed through
+ * (divisions by zero, IEEE) and replaced by the reference's early answer. */
+#define QK_LANES 8
+TQ_CLONES
+static void qkx2_lanes(int n, int nmax, const float *xt, const float *wt, uint8_t *Lt, float *scale_out,
+                       float *neg_min, float rmin, float rdelta, int nstep, bool use_mad) {
+    float mn[QK_LANES], mx[QK_LANES], sw[QK_LANES], sx[QK_LANES], sc[QK_LANES], best[QK_LANES];
+    float La[32 * QK_LANES], Lb[32 * QK_LANES];
+    for (int c = 0; c < QK_LANES; c++) {
+        mn[c] = mx[c] = xt[c];
+        sw[c] = wt[c];
+        sx[c] = sw[c] * xt[c];
+    }
+    for (int i = 1; i < n; i++)
+        for (int c = 0; c < QK_LANES; c++) {
+            float x = xt[i * QK_LANES + c], w = wt[i * QK_LANES + c];
+            mn[c] = x < mn[c] ? x : mn[c];
+            mx[c] = x > mx[c] ? x : mx[c];
+            sw[c] += w;
+            sx[c] += w * x;
+        }
+    float isc[QK_LANES];
+    for (int c = 0; c < QK_LANES; c++) {
+        mn[c] = mn[c] > 0 ? 0 : mn[c];
+        isc[c] = (float)nmax / (mx[c] - mn[c]);
+        sc[c] = 1 / isc[c];
+        best[c] = 0;
+    }
+    for (int i = 0; i < n; i++)
+        for (int c = 0; c < QK_LANES; c++) {
+            float x = xt[i * QK_LANES + c], v = isc[c] * (x - mn[c]) + 12582912.0f;
+            int32_t b;
+            memcpy(&b, &v, 4);
+            int l = (b & 0x007fffff) - 0x00400000;
+            l = l < 0 ? 0 : l > nmax ? nmax : l;
+            float fl = (float)l, diff = sc[c] * fl + mn[c] - x;
+            diff = use_mad ? fabsf(diff) : diff * diff;
+            Lb[i * QK_LANES + c] = fl;
+            best[c] += wt[i * QK_LANES + c] * diff;
+        }
+    for (int is = 0; is <= nstep; is++) {
+        float sl[QK_LANES], sl2[QK_LANES], sxl[QK_LANES], ts[QK_LANES], tm[QK_LANES], cur[QK_LANES], acc[QK_LANES];
+        for (int c = 0; c < QK_LANES; c++) {
+            isc[c] = (rmin + rdelta * (float)is + (float)nmax) / (mx[c] - mn[c]);
+            sl[c] = sl2[c] = sxl[c] = cur[c] = 0;
+        }
+        for (int i = 0; i < n; i++)
+            for (int c = 0; c < QK_LANES; c++) {
+                float x = xt[i * QK_LANES + c], w = wt[i * QK_LANES + c], v = isc[c] * (x - mn[c]) + 12582912.0f;
+                int32_t b;
+                memcpy(&b, &v, 4);
+                int l = (b & 0x007fffff) - 0x00400000;
+                l = l < 0 ? 0 : l > nmax ? nmax : l;
+                float fl = (float)l;
+                La[i * QK_LANES + c] = fl;
+                sl[c] += w * fl;
+                sl2[c] += w * fl * fl;
+                sxl[c] += w * fl * x;
+            }
+        for (int c = 0; c < QK_LANES; c++) {
+            float D = sw[c] * sl2[c] - sl[c] * sl[c];
+            float s = (sw[c] * sxl[c] - sx[c] * sl[c]) / D, m = (sl2[c] * sx[c] - sl[c] * sxl[c]) / D;
+            float s0 = sxl[c] / sl2[c];
+            ts[c] = m > 0 ? s0 : s;
+            tm[c] = m > 0 ? 0.0f : m;
+            sl[c] = D;   /* kept for the acceptance test */
+        }
+        for (int i = 0; i < n; i++)
+            for (int c = 0; c < QK_LANES; c++) {
+                float diff = ts[c] * La[i * QK_LANES + c] + tm[c] - xt[i * QK_LANES + c];
+                diff = use_mad ? fabsf(diff) : diff * diff;
+                cur[c] += wt[i * QK_LANES + c] * diff;
+            }
+        int any = 0;
+        for (int c = 0; c < QK_LANES; c++) {
+            int ok = sl[c] > 0 && cur[c] < best[c];
+            best[c] = ok ? cur[c] : best[c];
+            sc[c] = ok ? ts[c] : sc[c];
+            mn[c] = ok ? tm[c] : mn[c];
+            acc[c] = ok ? 1.0f : 0.0f;
+            any |= ok;
+        }
+        if (any)
+            for (int i = 0; i < n; i++)
+                for (int c = 0; c < QK_LANES; c++)
+                    Lb[i * QK_LANES + c] = acc[c] != 0 ? La[i * QK_LANES + c] : Lb[i * QK_LANES + c];
+    }
+    for (int c = 0; c < QK_LANES; c++) {
+        scale_out[c] = sc[c];
+        neg_min[c] = -mn[c];
+    }
+    for (int i = 0; i < n * QK_LANES; i++) Lt[i] = (uint8_t)Lb[i];
+}
+
+/* qkx2 of sub-blocks j0..j0+7 of length n (x + n*j), weights w[j*n + i]:
+ * through the lanes, or one by one with the reference switch. */
+static void qkx2_8(int n, int nmax, const float *x, const float *w, uint8_t *L, float *scales, float *neg_min,
+                   float rmin, float rdelta, int nstep, bool use_mad) {
+    if (use_reference) {
+        for (int j = 0; j < QK_LANES; j++)
+            scales[j] = qkx2_ref(n, nmax, x + n * j, w + n * j, L + n * j, &neg_min[j], rmin, rdelta, nstep, use_mad);
+        return;
+    }
+    float xt[32 * QK_LANES], wt[32 * QK_LANES];
+    uint8_t Lt[32 * QK_LANES];
+    for (int j = 0; j < QK_LANES; j++)
+        for (int i = 0; i < n; i++) {
+            xt[i * QK_LANES + j] = x[n * j + i];
+            wt[i * QK_LANES + j] = w[n * j + i];
+        }
+    qkx2_lanes(n, nmax, xt, wt, Lt, scales, neg_min, rmin, rdelta, nstep, use_mad);
+    for (int j = 0; j < QK_LANES; j++) {
+        const float *xs = x + n * j;
+        float mn = xs[0], mx = xs[0];
+        for (int i = 1; i < n; i++) {
+            if (xs[i] < mn) mn = xs[i];
+            if (xs[i] > mx) mx = xs[i];
+        }
+        if (mn > 0) mn = 0;
+        if (mx == mn) {   /* the reference's early answer */
+            scales[j] = 0.0f;
+            neg_min[j] = -mn;
+            memset(L + n * j, 0, (size_t)n);
+            continue;
+        }
+        for (int i = 0; i < n; i++) L[n * j + i] = Lt[i * QK_LANES + j];
+    }
+}
 
 /* qx's 18 candidates share max and are independent: all sums at once, then the
  * reference's sequence of comparisons, then the codes of the winner. */
@@ -247,10 +382,11 @@ void tq_ggml_q_q2_k(const float *x, void *b, int64_t n) {
     uint8_t *p = b;
     for (int64_t i = 0; i < n / TQ_QK_K; i++, x += TQ_QK_K, p += 84) {
         uint8_t L[TQ_QK_K], *sc = p;
-        float w[16], scales[16], mins[16], max_scale = 0, max_min = 0;
+        float w[TQ_QK_K], scales[16], mins[16], max_scale = 0, max_min = 0;
+        for (int l = 0; l < TQ_QK_K; l++) w[l] = fabsf(x[l]);
+        for (int h = 0; h < 2; h++)
+            qkx2_8(16, 3, x + 128 * h, w + 128 * h, L + 128 * h, scales + 8 * h, mins + 8 * h, -0.5f, 0.1f, 15, true);
         for (int j = 0; j < 16; j++) {
-            for (int l = 0; l < 16; l++) w[l] = fabsf(x[16 * j + l]);
-            scales[j] = qkx2(16, 3, x + 16 * j, w, L + 16 * j, &mins[j], -0.5f, 0.1f, 15, true);
             if (scales[j] > max_scale) max_scale = scales[j];
             if (mins[j] > max_min) max_min = mins[j];
         }
@@ -322,16 +458,18 @@ void tq_ggml_q_q3_k(const float *x, void *b, int64_t n) {
 /* Q4_K (nmax 15) and Q5_K (nmax 31). */
 static void quant_k45(const float *x, uint8_t *p, int nmax) {
     uint8_t L[TQ_QK_K];
-    float w[32], scales[8], mins[8], max_scale = 0, max_min = 0;
+    float w[TQ_QK_K], scales[8], mins[8], max_scale = 0, max_min = 0;
     bool five = nmax == 31;
     for (int j = 0; j < 8; j++) {
         const float *xs = x + 32 * j;
         float sum_x2 = 0;
         for (int l = 0; l < 32; l++) sum_x2 += xs[l] * xs[l];
         float av = sqrtf(sum_x2 / 32);
-        for (int l = 0; l < 32; l++) w[l] = av + fabsf(xs[l]);
-        scales[j] = five ? qkx2(32, 31, xs, w, L + 32 * j, &mins[j], -0.5f, 0.1f, 15, false)
-                         : qkx2(32, 15, xs, w, L + 32 * j, &mins[j], -1.0f, 0.1f, 20, false);
+        for (int l = 0; l < 32; l++) w[32 * j + l] = av + fabsf(xs[l]);
+    }
+    if (five) qkx2_8(32, 31, x, w, L, scales, mins, -0.5f, 0.1f, 15, false);
+    else qkx2_8(32, 15, x, w, L, scales, mins, -1.0f, 0.1f, 20, false);
+    for (int j = 0; j < 8; j++) {
         if (scales[j] > max_scale) max_scale = scales[j];
         if (mins[j] > max_min) max_min = mins[j];
     }

@@ -139,6 +139,9 @@ static const tq_format_impl TQ_FORMAT_TABLE[TQ_FORMAT_COUNT] = {
          "legacy torch.save format (pre-1.6): re-save with torch.save(..., _use_new_zipfile_serialization=True)",
          {"pytorch_model*.bin", "*.pt", "*.pth", NULL}, NULL, NULL, 0},
         torch_legacy_sniff, NULL, NULL},
+    [TQ_FORMAT_MLX] = {   /* safetensors laid out as mlx_lm writes it (convert/mlx_export.c); read by the safetensors row */
+        {TQ_FORMAT_MLX, "mlx", "MLX model (safetensors for mlx_lm)", {NULL}, "model.safetensors", NULL, TQ_FORMAT_CAN_WRITE},
+        NULL, NULL, tq_safetensors_writer_init},
 };
 
 /* ===== lookups ============================================================ */

@@ -6,6 +6,7 @@
 #include "io/qlayout.h"
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <strings.h>
 
 void tq_qlayout_pool_free(tq_qlayout_pool *p) {
@@ -85,3 +86,73 @@ tq_status tq_qlayout_config_load(const char *dir, cJSON **root, const cJSON **qc
     return TQ_OK;
 }
 
+
+int64_t tq_qlayout_prefix(const char *name, const char *suffix) {
+    size_t a = strlen(name), b = strlen(suffix);
+    return a > b && strcmp(name + a - b, suffix) == 0 ? (int64_t)(a - b) : -1;
+}
+
+const char *tq_qlayout_str(const cJSON *o, const char *key) {
+    const cJSON *v = o ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+const char *tq_qlayout_shape_str(tq_dtype dt, int ndim, const int64_t *shape, char *buf, size_t cap) {
+    size_t l = (size_t)snprintf(buf, cap, "%s [", tq_dtype_name(dt));
+    for (int d = 0; d < ndim && l < cap; d++) l += (size_t)snprintf(buf + l, cap - l, "%s%lld", d ? ", " : "", (long long)shape[d]);
+    if (l < cap) snprintf(buf + l, cap - l, "]");
+    return buf;
+}
+
+tq_status tq_qlayout_emit(tq_qlayout_ctx *cx, const char *what, const tq_qparams *q, int64_t rows, int64_t cols,
+                          const char *name, tq_dtype orig, int64_t ic, const int64_t *k, int n, const int64_t *xtra,
+                          int nx, tq_error *err) {
+    const tq_container *c = cx->c;
+    const char *path = c->map.path;
+    const tq_entry *ce = &c->entries[ic];
+    tq_tensor *t = &cx->t[*cx->n];
+    memset(t, 0, sizeof *t);
+    t->q = *q;
+    tq_status st = tq_qparams_check(&t->q, ce->name, rows, cols, err);
+    if (st) return tq_err_prefix(err, st, "%s: %s", path, what);
+    tq_dtype cd;
+    int64_t cs[2];
+    t->n_aux = tq_qparams_layout(&t->q, rows, cols, &cd, cs, t->aux_desc);
+    char a[96], b[96];
+    int cnd = cs[1] ? 2 : 1;
+    if (!tq_qlayout_is(ce, cd, cnd, cs))
+        return tq_err(err, TQ_E_FORMAT, "%s: %s tensor \"%s\" is %s; [%lld, %lld] at %d bits stores its codes as %s", path,
+                      what, ce->name, tq_qlayout_shape_str(ce->dtype, ce->ndim, ce->shape, a, sizeof a),
+                      (long long)rows, (long long)cols, q->bits, tq_qlayout_shape_str(cd, cnd, cs, b, sizeof b));
+    if (t->n_aux != n)
+        return tq_err(err, TQ_E_INTERNAL, "%s: %s tensor \"%s\": codec layout has %d side tensors, the row gives %d", path,
+                      what, ce->name, t->n_aux, n);
+    for (int i = 0; i < n; i++) {
+        const tq_entry *x = &c->entries[k[i]];
+        const tq_aux_desc *d = &t->aux_desc[i];
+        if (!tq_qlayout_is(x, d->dtype, d->ndim, d->shape))
+            return tq_err(err, TQ_E_FORMAT, "%s: %s tensor \"%s\" is %s; [%lld, %lld] at %d bits, group %lld gives %s",
+                          path, what, x->name, tq_qlayout_shape_str(x->dtype, x->ndim, x->shape, a, sizeof a),
+                          (long long)rows, (long long)cols, q->bits, (long long)q->group,
+                          tq_qlayout_shape_str(d->dtype, d->ndim, d->shape, b, sizeof b));
+        t->aux[i] = x->data;
+        t->aux_bytes += x->nbytes;
+    }
+    for (int i = 0; i < nx; i++) t->aux_bytes += c->entries[xtra[i]].nbytes;
+    t->name = name;
+    t->dtype = cd;
+    t->ndim = 2;
+    t->shape[0] = rows;
+    t->shape[1] = cols;
+    t->numel = rows * cols;
+    t->nbytes = ce->nbytes;
+    t->data = ce->data;
+    t->file_index = cx->file;
+    t->quantized = 1;
+    t->orig_dtype = orig;
+    cx->consumed[ic] = 1;
+    for (int i = 0; i < n; i++) cx->consumed[k[i]] = 1;
+    for (int i = 0; i < nx; i++) cx->consumed[xtra[i]] = 1;
+    (*cx->n)++;
+    return TQ_OK;
+}

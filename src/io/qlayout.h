@@ -80,4 +80,21 @@ bool tq_qlayout_is(const tq_entry *e, tq_dtype dt, int ndim, const int64_t *shap
 /** config member by name (case-sensitive) as an int; def when absent or not a number. */
 int64_t tq_qlayout_int(const cJSON *o, const char *key, int64_t def);
 
+/** "DT [d0, d1, ...]" of an entry or a layout, for messages. */
+const char *tq_qlayout_shape_str(tq_dtype dt, int ndim, const int64_t *shape, char *buf, size_t cap);
+/** Emit one logical tensor `name` [rows, cols] of codec qparams *q whose
+ *  codes are entry ic and whose side tensors are entries k[0..n) in the
+ *  codec's layout order; xtra[0..nx) are entries the layout also stores but
+ *  the decode does not read (a code book checked by the row, a JSON
+ *  quant_state): their bytes count in aux_bytes too. Checks every dtype and
+ *  shape against tq_qparams_layout; marks all the entries consumed. `what`
+ *  ("AWQ") opens the messages. */
+tq_status tq_qlayout_emit(tq_qlayout_ctx *cx, const char *what, const tq_qparams *q, int64_t rows, int64_t cols,
+                          const char *name, tq_dtype orig, int64_t ic, const int64_t *k, int n, const int64_t *xtra,
+                          int nx, tq_error *err);
+/** "P" of an entry "P<suffix>": its length, or -1 when the name does not end so. */
+int64_t tq_qlayout_prefix(const char *name, const char *suffix);
+/** config member by name as a string; NULL when absent or not a string. */
+const char *tq_qlayout_str(const cJSON *o, const char *key);
+
 #endif

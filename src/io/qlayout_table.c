@@ -6,10 +6,18 @@
 #include <string.h>
 
 extern const tq_qlayout tq_qlayout_gptq;
+extern const tq_qlayout tq_qlayout_mlx;
+extern const tq_qlayout tq_qlayout_awq;
+extern const tq_qlayout tq_qlayout_ct;
+extern const tq_qlayout tq_qlayout_bnb;
 
 /* THE TABLE: one line per layout, tried in this order. */
 static const tq_qlayout *const TQ_QLAYOUTS[] = {
     &tq_qlayout_gptq,
+    &tq_qlayout_mlx,
+    &tq_qlayout_awq,
+    &tq_qlayout_ct,
+    &tq_qlayout_bnb,
 };
 
 #define NROWS ((int)(sizeof TQ_QLAYOUTS / sizeof TQ_QLAYOUTS[0]))
@@ -22,6 +30,7 @@ static const char *const QUANT_SUFFIXES[] = {
     ".qweight", ".qzeros", ".g_idx", ".weight_packed", ".weight_scale", ".weight_zero_point", ".weight_shape",
     ".weight_g_idx", ".SCB", ".absmax", ".quant_map", ".nested_absmax", ".nested_quant_map",
     ".quant_state.bitsandbytes__nf4", ".quant_state.bitsandbytes__fp4",
+    ".biases",   /* MLX affine (with .scales and U32 .weight) */
 };
 
 static bool ends_with(const char *s, const char *suf) {

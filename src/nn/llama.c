@@ -39,6 +39,9 @@ static int i8_chunk_rows(int cols) { int r = I8_BUF_FLOATS / cols; return r < 4 
 enum { T_ATT_NORM, T_WQ, T_WK, T_WV, T_WO, T_FFN_NORM, T_W1, T_W2, T_W3, T_COUNT };
 typedef struct llama_layer {
     tq_wmat w[T_COUNT];    /* float32 (in the arena) or kept as stored codes */
+    const float *bias[3];  /* q, k, v biases in the arena (Qwen2), or NULL */
+    tq_wmat fused[2];      /* F16/BF16 fused qkv / gate_up held as stored, whose
+                              row views the parts are (Phi-3); else empty    */
 } llama_layer;
 
 struct tq_llama {
@@ -46,13 +49,16 @@ struct tq_llama {
     const tq_arch *A;      /* the family row                            */
     int          head_size;
     int          kv_dim;   /* n_kv_heads * head_size                    */
+    int          rope_dim; /* values turned per head (partial rotary)   */
     float       *arena;    /* every float32 weight, owned               */
     uint64_t     n_floats;
     uint64_t     int8_bytes;  /* codes + scales held as int8 matrices   */
     int64_t      int8_params; /* weights held as int8 codes             */
     int          n_int8;      /* matrices held as int8                  */
-    float       *tok;      /* [vocab, dim]                              */
-    float       *out;      /* [vocab, dim]; == tok when tied            */
+    tq_wmat      tok;      /* [vocab, dim]: float32 in the arena, or F16/BF16 as
+                              stored (a lookup decodes one row)          */
+    tq_wmat      out;      /* [vocab, dim]; unused when tied (tok is)   */
+    int          n_plain;  /* matrices held as stored F16/BF16          */
     float       *norm;     /* [dim]                                     */
     llama_layer *L;        /* [n_layers]                                */
     tq_wmat      out8;     /* keep_quantized: the output matrix also kept as
@@ -64,6 +70,8 @@ struct tq_llama_state {
     const tq_llama *owner; /* the decoder this state was made for      */
     int    max_seq;
     int    filled;         /* positions 0..filled-1 hold valid K/V      */
+    const float *rope_f;   /* the RoPE factors of this sequence length (long
+                              ones beyond the original context), or NULL */
     float *x, *xb, *xb2, *q, *hb, *hb2, *att; /* activations            */
     float *wbuf;           /* max(I8_BUF_FLOATS, 4 * max(dim, hidden)): int8 rows decoded */
     float *kc, *vc;        /* [n_layers, max_seq, kv_dim]               */
@@ -120,12 +128,26 @@ static int fused_part(const tq_arch *A, int l, int kind, int64_t D, int64_t KV, 
     return 0;
 }
 
+/* 1 when layer li's matrix `kind` will be held as stored: F16/BF16 (its
+ * own tensor or the fused one it is a part of), or codes kept (keep). */
+static int held_as_stored(const tq_model *m, const tq_arch *A, int li, int kind, int64_t D, int64_t KV, int64_t H,
+                          int keep, int any_codec) {
+    char name[256];
+    int64_t fr, r0;
+    layer_name(name, sizeof name, A, li, kind);
+    const tq_tensor *t = tq_model_find(m, name);
+    if (t) return tq_wmat_plain_keepable(t) || (keep && tq_wmat_keepable(t, any_codec));
+    return fused_part(A, li, kind, D, KV, H, name, sizeof name, &fr, &r0) && tq_wmat_plain_keepable(tq_model_find(m, name));
+}
+
 void tq_llama_free(tq_llama *l) {
     if (!l) return;
     if (l->L)
         for (int li = 0; li < l->c.n_layers; li++)
-            for (int k = 0; k < T_COUNT; k++) tq_wmat_free(&l->L[li].w[k]);
+            for (int k = 0; k < T_COUNT + 2; k++) tq_wmat_free(k < T_COUNT ? &l->L[li].w[k] : &l->L[li].fused[k - T_COUNT]);
     tq_wmat_free(&l->out8);
+    tq_wmat_free(&l->tok);
+    tq_wmat_free(&l->out);
     free(l->arena);
     free(l->L);
     free(l);
@@ -162,9 +184,11 @@ tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, con
     } else if (tq_llama_config_find(tq_model_dir(m), &c, err)) return NULL;
     const char *path = tq_model_path(m);
 
-    /* the family row from the tensors: the first decoder row whose token embeddings m holds */
-    const tq_arch *nm = NULL;
+    /* the family row: the configuration's (config.json's architectures), else
+     * from the tensors: the first decoder row whose token embeddings m holds */
+    const tq_arch *nm = c.naming ? tq_arch_by_id(TQ_FAMILY_DECODER, (int)c.naming) : NULL;
     char names[3][200];
+    if (nm && !tq_arch_find(m, nm, "", TQ_R_TOK_EMB, 0, 0)) nm = NULL;
     for (int i = 0; !nm && i < tq_arch_count(); i++) {
         const tq_arch *a = tq_arch_at(i);
         if (a->family == TQ_FAMILY_DECODER && tq_arch_find(m, a, "", TQ_R_TOK_EMB, 0, 0)) nm = a;
@@ -181,9 +205,10 @@ tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, con
         return NULL;
     }
     if (nm->norm != TQ_NORM_RMS || nm->norm_place != TQ_NORM_PRE || nm->act != TQ_ACTK_SILU_GATED ||
-        (nm->pos != TQ_POS_ROPE_PAIRS && nm->pos != TQ_POS_ROPE_HALF) || nm->head != TQ_HEAD_LM || nm->bias) {
-        tq_err(err, TQ_E_UNSUPPORTED, "%s: family %s: the decoder runs pre-RMSNorm blocks with RoPE, SwiGLU, no "
-               "biases and an LM head", path, nm->name);
+        (nm->pos != TQ_POS_ROPE_PAIRS && nm->pos != TQ_POS_ROPE_HALF) || nm->head != TQ_HEAD_LM ||
+        (nm->bias & ~(TQ_ROLE_BIT(TQ_R_Q) | TQ_ROLE_BIT(TQ_R_K) | TQ_ROLE_BIT(TQ_R_V)))) {
+        tq_err(err, TQ_E_UNSUPPORTED, "%s: family %s: the decoder runs pre-RMSNorm blocks with RoPE, SwiGLU, biases "
+               "on q/k/v only and an LM head", path, nm->name);
         return NULL;
     }
     c.naming = (tq_llama_naming)nm->id;
@@ -203,14 +228,31 @@ tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, con
                "and n_kv_heads must divide n_heads", path, c.dim, c.n_heads, c.n_kv_heads);
         return NULL;
     }
-    if (c.n_rope_factors && c.n_rope_factors != c.dim / c.n_heads / 2) {
-        tq_err(err, TQ_E_ARG, "%s: rope_scaling gives %d factors, the heads need head_size/2 = %d", path,
-               c.n_rope_factors, c.dim / c.n_heads / 2);
+    if (c.rope_dim == c.dim / c.n_heads) c.rope_dim = 0;
+    if (c.rope_dim < 0 || c.rope_dim % 2 || c.rope_dim > c.dim / c.n_heads) {
+        tq_err(err, TQ_E_ARG, "%s: rope_dim %d must be even and at most head_size %d", path, c.rope_dim, c.dim / c.n_heads);
+        return NULL;
+    }
+    int rdim = c.rope_dim ? c.rope_dim : c.dim / c.n_heads;
+    if (c.n_rope_factors && c.n_rope_factors != rdim / 2) {
+        tq_err(err, TQ_E_ARG, "%s: rope_scaling gives %d factors, the heads need %s/2 = %d", path,
+               c.n_rope_factors, c.rope_dim ? "rope_dim" : "head_size", rdim / 2);
         return NULL;
     }
     if (!c.n_rope_factors) c.rope_mscale = 1.0f;
-    for (int j = 0; j < c.n_rope_factors; j++)
-        if (!(c.rope_factors[j] > 0) || !isfinite(c.rope_factors[j])) {
+    if (c.n_rope_long && (c.n_rope_long != c.n_rope_factors || c.rope_orig_ctx < 1)) {
+        tq_err(err, TQ_E_ARG, "%s: %d long RoPE factors need as many short ones (%d) and an original context (%d)", path,
+               c.n_rope_long, c.n_rope_factors, c.rope_orig_ctx);
+        return NULL;
+    }
+    if (c.sliding_window < 0 || c.n_eos < 0 || c.n_eos > TQ_LLAMA_MAX_EOS) {
+        tq_err(err, TQ_E_ARG, "%s: sliding_window %d, n_eos %d", path, c.sliding_window, c.n_eos);
+        return NULL;
+    }
+    for (int j = 0; j < c.n_rope_factors + c.n_rope_long; j++)
+        if (!(j < c.n_rope_factors ? c.rope_factors[j] > 0 && isfinite(c.rope_factors[j])
+                                   : c.rope_long_factors[j - c.n_rope_factors] > 0 &&
+                                         isfinite(c.rope_long_factors[j - c.n_rope_factors]))) {
             tq_err(err, TQ_E_ARG, "%s: rope_scaling factor %d is %g; factors must be finite and > 0", path, j,
                    (double)c.rope_factors[j]);
             return NULL;
@@ -251,13 +293,13 @@ tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, con
         return NULL;
     }
 
-    float *fused = NULL;   /* scratch for fused tensors (Phi-3 style) */
     tq_llama *l = calloc(1, sizeof *l);
     if (!l) { tq_err(err, TQ_E_NOMEM, "out of memory"); return NULL; }
     l->c = c;
     l->A = nm;
     l->head_size = c.dim / c.n_heads;
     l->kv_dim = c.n_kv_heads * l->head_size;
+    l->rope_dim = rdim;
     l->L = calloc((size_t)c.n_layers, sizeof *l->L);
     if (!l->L) { tq_err(err, TQ_E_NOMEM, "out of memory"); goto fail; }
 
@@ -267,13 +309,15 @@ tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, con
     int64_t cols[T_COUNT] = {0, D, D, D, D, 0, D, H, D};
     uint64_t per_layer = 0;
     for (int k = 0; k < T_COUNT; k++) per_layer += (uint64_t)(rows[k] * (cols[k] ? cols[k] : 1));
+    for (int k = T_WQ; k <= T_WV; k++)   /* q/k/v biases (Qwen2) */
+        if (nm->bias & TQ_ROLE_BIT(KIND_ROLE[k])) per_layer += (uint64_t)rows[k];
     uint64_t total = (uint64_t)(V * D) * (c.tied ? 1 : 2) + (uint64_t)D + per_layer * (uint64_t)c.n_layers;
-    if (keep)   /* matrices kept as stored take no float32 room */
-        for (int li = 0; li < c.n_layers; li++)
-            for (int k = 0; k < T_COUNT; k++) {
-                layer_name(name, sizeof name, nm, li, k);
-                if (cols[k] && tq_wmat_keepable(tq_model_find(m, name), any_codec)) total -= (uint64_t)(rows[k] * cols[k]);
-            }
+    /* matrices held as stored (F16/BF16 always; codes when kept) take no float32 room */
+    for (int li = 0; li < c.n_layers; li++)
+        for (int k = 0; k < T_COUNT; k++)
+            if (cols[k] && held_as_stored(m, nm, li, k, D, KV, H, keep, any_codec)) total -= (uint64_t)(rows[k] * cols[k]);
+    if (tq_wmat_plain_keepable(emb)) total -= (uint64_t)(V * D);
+    if (!c.tied && tq_wmat_plain_keepable(outw)) total -= (uint64_t)(V * D);
     if (total > (uint64_t)1 << 40) { tq_err(err, TQ_E_LIMIT, "%s: %llu weights exceed the decoder's limit", path, (unsigned long long)total); goto fail; }
     l->arena = malloc(sizeof(float) * total);
     if (!l->arena) { tq_err(err, TQ_E_NOMEM, "%s: out of memory for %llu float32 weights", path, (unsigned long long)total); goto fail; }
@@ -287,9 +331,21 @@ tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, con
         if (check_finite(p, (r_) * ((c_) ? (c_) : 1), path, (nm_), "value", err)) goto fail; \
         p += (r_) * ((c_) ? (c_) : 1); \
     } while (0)
-    LOAD(l->tok, emb_name, V, D);
-    if (c.tied) l->out = l->tok;
-    else LOAD(l->out, out_name, V, D);
+    for (int o = 0; o < (c.tied ? 1 : 2); o++) {   /* the embeddings, the untied output */
+        const char *tn = o ? out_name : emb_name;
+        tq_wmat *dw = o ? &l->out : &l->tok;
+        if (!(t = want(m, tn, V, D, err))) goto fail;
+        if (tq_wmat_plain_keepable(t)) {
+            if (tq_wmat_keep_plain(dw, m, t, path, err)) goto fail;
+            l->int8_bytes += dw->bytes;
+            l->int8_params += V * D;
+            l->n_plain++;
+        } else {
+            const float *v;
+            LOAD(v, tn, V, D);
+            tq_wmat_set_f32(dw, v, V, D);
+        }
+    }
     LOAD(l->norm, norm_name, D, 0);
     if (keep && any_codec) {   /* the logits product through the kernels when its codes have one */
         const tq_tensor *to = tq_model_find(m, c.tied ? emb_name : out_name);
@@ -300,6 +356,12 @@ tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, con
         }
     }
     for (int li = 0; li < c.n_layers; li++) {
+        const float *fused_qkv = NULL, *fused_gu = NULL;   /* this layer's fused tensors (Phi-3) */
+        for (int k = T_WQ; k <= T_WV; k++)
+            if (nm->bias & TQ_ROLE_BIT(KIND_ROLE[k])) {
+                tq_arch_name(nm, "", KIND_ROLE[k], li, 1, name, sizeof name);
+                LOAD(l->L[li].bias[k - T_WQ], name, rows[k], 0);
+            }
         for (int k = 0; k < T_COUNT; k++) {
             tq_wmat *wk = &l->L[li].w[k];
             const float *dst = NULL;
@@ -316,19 +378,42 @@ tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, con
             }
             char fname[256];
             int64_t frows, row0;
+            if (cols[k] && ti && tq_wmat_plain_keepable(ti)) {   /* F16/BF16: held as stored */
+                if (!want(m, name, rows[k], cols[k], err) || tq_wmat_keep_plain(wk, m, ti, path, err)) goto fail;
+                l->int8_bytes += wk->bytes;
+                l->int8_params += rows[k] * cols[k];
+                l->n_plain++;
+                continue;
+            }
+            if (!ti && fused_part(nm, li, k, D, KV, H, fname, sizeof fname, &frows, &row0) &&
+                (t = tq_model_find(m, fname)) && tq_wmat_plain_keepable(t)) {
+                /* F16/BF16 fused: held once as stored at its first part; the parts are row views */
+                tq_wmat *fw = &l->L[li].fused[k <= T_WV ? 0 : 1];
+                if (row0 == 0) {
+                    if (!want(m, fname, frows, cols[k], err) || tq_wmat_keep_plain(fw, m, t, path, err)) goto fail;
+                    l->int8_bytes += fw->bytes;
+                    l->int8_params += frows * cols[k];
+                    l->n_plain++;
+                } else if (!fw->codes) {
+                    tq_err(err, TQ_E_FORMAT, "%s: layer %d has \"%s\" but also a separate %s matrix", path, li, fname,
+                           k <= T_WV ? "q" : "gate");
+                    goto fail;
+                }
+                tq_wmat_view_rows(wk, fw, row0, rows[k]);
+                continue;
+            }
             if (!ti && fused_part(nm, li, k, D, KV, H, fname, sizeof fname, &frows, &row0) &&
                 tq_model_find(m, fname)) {
-                if (!(t = want(m, fname, frows, cols[k], err))) goto fail;
-                if (!fused) {   /* scratch for the largest fused tensor */
-                    int64_t big = (D + 2 * KV > 2 * H ? D + 2 * KV : 2 * H) * D;
-                    if (!(fused = malloc(sizeof(float) * (size_t)big))) { tq_err(err, TQ_E_NOMEM, "out of memory"); goto fail; }
+                /* the fused tensor is decoded once, at its first part; every
+                 * part is a view of its rows (no copy) */
+                const float **base = k <= T_WV ? &fused_qkv : &fused_gu;
+                if (row0 == 0) LOAD(*base, fname, frows, cols[k]);
+                else if (!*base) {
+                    tq_err(err, TQ_E_FORMAT, "%s: layer %d has \"%s\" but also a separate %s matrix", path, li, fname,
+                           k <= T_WV ? "q" : "gate");
+                    goto fail;
                 }
-                if (tq_model_tensor_f32(m, t, fused, err)) goto fail;
-                *dst_k = p;
-                memcpy(p, fused + row0 * cols[k], sizeof(float) * (size_t)(rows[k] * cols[k]));
-                if (check_finite(p, rows[k] * cols[k], path, fname, "value", err)) goto fail;
-                p += rows[k] * cols[k];
-                tq_wmat_set_f32(wk, dst, rows[k], cols[k]);
+                tq_wmat_set_f32(wk, *base + row0 * cols[k], rows[k], cols[k]);
                 continue;
             }
             LOAD(*dst_k, name, rows[k], cols[k]);
@@ -336,12 +421,9 @@ tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, con
         }
     }
 #undef LOAD
-    free(fused);
-    fused = NULL;
     TQ_ASSERT((uint64_t)(p - l->arena) == total);
     return l;
 fail:
-    free(fused);
     tq_llama_free(l);
     return NULL;
 }
@@ -363,6 +445,10 @@ tq_llama_state *tq_llama_state_create(const tq_llama *l, int max_seq, tq_error *
     if (!s) { tq_err(err, TQ_E_NOMEM, "out of memory"); return NULL; }
     s->owner = l;
     s->max_seq = max_seq;
+    /* LongRoPE: a sequence longer than the original context takes the long
+     * factors at every position (transformers 4.46 picks by the length) */
+    s->rope_f = !c->n_rope_factors ? NULL
+              : c->n_rope_long && max_seq > c->rope_orig_ctx ? c->rope_long_factors : c->rope_factors;
     size_t cache = (size_t)c->n_layers * (size_t)max_seq * (size_t)l->kv_dim;
     s->x = malloc(sizeof(float) * (size_t)c->dim);
     s->xb = malloc(sizeof(float) * (size_t)c->dim);
@@ -371,7 +457,7 @@ tq_llama_state *tq_llama_state_create(const tq_llama *l, int max_seq, tq_error *
     s->hb = malloc(sizeof(float) * (size_t)c->hidden_dim);
     s->hb2 = malloc(sizeof(float) * (size_t)c->hidden_dim);
     s->att = malloc(sizeof(float) * (size_t)max_seq);
-    if (l->n_int8) {
+    if (l->n_int8 || l->n_plain) {
         size_t mc = (size_t)(c->dim > c->hidden_dim ? c->dim : c->hidden_dim);
         s->wbuf = malloc(sizeof(float) * (4 * mc > I8_BUF_FLOATS ? 4 * mc : I8_BUF_FLOATS));
         if (!s->wbuf) { tq_llama_state_free(s); tq_err(err, TQ_E_NOMEM, "out of memory"); return NULL; }
@@ -470,7 +556,7 @@ tq_status tq_llama_forward(const tq_llama *l, tq_llama_state *s, int token, int 
     int threads = tq_threads();   /* tq_set_threads, TRUEQ_THREADS or OpenBLAS's count */
     tq_pool *pool = tq_pool_shared(threads);
     tq_blas_serial_enter();   /* OpenBLAS single-threaded: the pool splits by rows, fixed by shape */
-    memcpy(x, l->tok + (size_t)token * D, sizeof(float) * (size_t)D);
+    tq_wmat_rows(&l->tok, token, token + 1, x);   /* one row (decoded when held as stored) */
     for (int li = 0; li < c->n_layers; li++) {
         const llama_layer *w = &l->L[li];
         size_t lo = (size_t)li * (size_t)s->max_seq * (size_t)KV;
@@ -479,10 +565,16 @@ tq_status tq_llama_forward(const tq_llama *l, tq_llama_state *s, int token, int 
         tq_llama_rmsnorm(s->xb, x, w->w[T_ATT_NORM].f, D, c->norm_eps);
         mv_item qkv[3] = {{s->q, &w->w[T_WQ], s->xb, D, D}, {k, &w->w[T_WK], s->xb, KV, D}, {v, &w->w[T_WV], s->xb, KV, D}};
         matvecs(pool, threads, qkv, 3, s->wbuf);
-        const float *rf = c->n_rope_factors ? c->rope_factors : NULL;
-        tq_llama_rope_scaled(s->q, c->n_heads, hs, pos, c->rope_theta, half, rf, c->rope_mscale);
-        tq_llama_rope_scaled(k, c->n_kv_heads, hs, pos, c->rope_theta, half, rf, c->rope_mscale);
-        tq_llama_attention(s->xb, s->q, kc, vc, pos + 1, c->n_heads, c->n_kv_heads, hs, KV, s->att);
+        float *qkv_out[3] = {s->q, k, v};
+        for (int b = 0; b < 3; b++)
+            if (w->bias[b])
+                for (int i = 0; i < qkv[b].rows; i++) qkv_out[b][i] += w->bias[b][i];
+        tq_llama_rope_partial(s->q, c->n_heads, hs, l->rope_dim, pos, c->rope_theta, half, s->rope_f, c->rope_mscale);
+        tq_llama_rope_partial(k, c->n_kv_heads, hs, l->rope_dim, pos, c->rope_theta, half, s->rope_f, c->rope_mscale);
+        /* a sliding window sees positions (pos - window, pos] */
+        int p0 = c->sliding_window && pos + 1 > c->sliding_window ? pos + 1 - c->sliding_window : 0;
+        tq_llama_attention(s->xb, s->q, kc + (size_t)p0 * KV, vc + (size_t)p0 * KV, pos + 1 - p0, c->n_heads,
+                           c->n_kv_heads, hs, KV, s->att);
         matvecs(pool, threads, &(mv_item){s->xb2, &w->w[T_WO], s->xb, D, D}, 1, s->wbuf);
         for (int i = 0; i < D; i++) x[i] += s->xb2[i];
         tq_llama_rmsnorm(s->xb, x, w->w[T_FFN_NORM].f, D, c->norm_eps);
@@ -495,9 +587,8 @@ tq_status tq_llama_forward(const tq_llama *l, tq_llama_state *s, int token, int 
     s->filled = pos + 1;
     if (logits) {
         tq_llama_rmsnorm(s->xb, x, l->norm, D, c->norm_eps);
-        tq_wmat of;
         const tq_wmat *ow = &l->out8;
-        if (!tq_wmat_kernel(ow)) { tq_wmat_set_f32(&of, l->out, c->vocab_size, D); ow = &of; }
+        if (!tq_wmat_kernel(ow)) ow = c->tied ? &l->tok : &l->out;
         matvecs(pool, threads, &(mv_item){logits, ow, s->xb, c->vocab_size, D}, 1, s->wbuf);
     }
     tq_blas_serial_leave();
@@ -537,7 +628,10 @@ tq_status tq_llama_generate(const tq_llama *l, const int *prompt, int n_prompt,
         } else {
             next = tq_llama_sample(logits, c->vocab_size, g->temperature, g->top_p, &rng, scratch);
             generated++;
-            if (next == g->stop_token_a || next == g->stop_token_b) break;
+            if (g->step_fn && g->step_fn(g->step_ctx, pos, next, logits, c->vocab_size)) break;
+            int stop = next == g->stop_token_a || next == g->stop_token_b;
+            for (int i = 0; !stop && g->stop_ids && i < g->n_stop_ids; i++) stop = next == g->stop_ids[i];
+            if (stop) break;
         }
         if (fn && fn(ctx, token, next)) break;
         token = next;

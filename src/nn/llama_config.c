@@ -18,40 +18,44 @@
 
 #define BIG (1 << 24)
 
-/* rope_scaling of type "longrope" (or its older name "su"), as Phi-3 uses it:
- * short_factor[head_size/2] divides each pair's frequency for contexts up to
- * original_max_position_embeddings (top-level or inside rope_scaling); rotated
- * q/k are scaled by attention_factor, by default
- * sqrt(1 + ln(s) / ln(original)) with s = max_position_embeddings / original
- * (1 when s <= 1). The long factors apply only beyond the original length,
- * which this decoder does not go: the context is capped there. */
-static tq_status read_longrope(tq_cfg *cf, const cJSON *rs, tq_llama_config *c) {
-    const cJSON *j = cf->root;
-    const char *path = cf->path;
-    tq_error *err = cf->err;
-    const cJSON *type = cJSON_GetObjectItemCaseSensitive(rs, "rope_type");
-    if (!cJSON_IsString(type)) type = cJSON_GetObjectItemCaseSensitive(rs, "type");
-    if (!cJSON_IsObject(rs) || !cJSON_IsString(type) ||
-        (strcmp(type->valuestring, "longrope") != 0 && strcmp(type->valuestring, "su") != 0))
-        return tq_err(err, TQ_E_UNSUPPORTED, "%s: \"rope_scaling\" of type %s is not supported (only plain RoPE and \"longrope\")",
-                      path, cJSON_IsString(type) ? type->valuestring : "(none)");
-    const cJSON *sf = cJSON_GetObjectItemCaseSensitive(rs, "short_factor");
+/* rope_scaling of type "longrope" (or its older name "su"), as Phi-3 uses it
+ * (transformers 4.46, Phi3LongRoPEScaledRotaryEmbedding): short_factor[n]
+ * divides each pair's frequency for sequences up to
+ * original_max_position_embeddings (top-level or inside rope_scaling),
+ * long_factor[n] for longer ones; rotated q/k are scaled by
+ * attention_factor, by default sqrt(1 + ln(s) / ln(original)) with
+ * s = max_position_embeddings / original (1 when s <= 1). */
+static tq_status read_factors(tq_cfg *cf, const cJSON *rs, const char *key, float *out, int *n) {
+    const cJSON *sf = cJSON_GetObjectItemCaseSensitive(rs, key);
     int nf = cJSON_IsArray(sf) ? cJSON_GetArraySize(sf) : 0;
     if (nf < 1 || nf > TQ_LLAMA_MAX_ROPE_FACTORS)
-        return tq_err(err, TQ_E_FORMAT, "%s: rope_scaling needs a \"short_factor\" array of 1 to %d numbers", path,
-                      TQ_LLAMA_MAX_ROPE_FACTORS);
+        return tq_cfg_fail(cf, TQ_E_FORMAT, "%s: rope_scaling needs a \"%s\" array of 1 to %d numbers", cf->path, key,
+                           TQ_LLAMA_MAX_ROPE_FACTORS);
     int k = 0;
     for (const cJSON *v = sf->child; v; v = v->next, k++) {
         if (!cJSON_IsNumber(v) || !(v->valuedouble > 0) || !isfinite(v->valuedouble))
-            return tq_err(err, TQ_E_FORMAT, "%s: rope_scaling short_factor[%d] must be a number > 0", path, k);
-        c->rope_factors[k] = (float)v->valuedouble;
+            return tq_cfg_fail(cf, TQ_E_FORMAT, "%s: rope_scaling %s[%d] must be a number > 0", cf->path, key, k);
+        out[k] = (float)v->valuedouble;
     }
-    c->n_rope_factors = nf;
+    *n = nf;
+    return TQ_OK;
+}
+
+static tq_status read_longrope(tq_cfg *cf, const cJSON *rs, tq_llama_config *c) {
+    const char *path = cf->path;
+    if (read_factors(cf, rs, "short_factor", c->rope_factors, &c->n_rope_factors)) return cf->st;
+    if (cJSON_GetObjectItemCaseSensitive(rs, "long_factor")) {
+        if (read_factors(cf, rs, "long_factor", c->rope_long_factors, &c->n_rope_long)) return cf->st;
+        if (c->n_rope_long != c->n_rope_factors)
+            return tq_cfg_fail(cf, TQ_E_FORMAT, "%s: rope_scaling long_factor has %d numbers, short_factor %d", path,
+                               c->n_rope_long, c->n_rope_factors);
+    }
     int orig = 0;
-    if (!tq_cfg_int(cf, j, "original_max_position_embeddings", &orig, 2, BIG))
+    if (!tq_cfg_int(cf, cf->root, "original_max_position_embeddings", &orig, 2, BIG))
         tq_cfg_int(cf, rs, "original_max_position_embeddings", &orig, 2, BIG);
     if (cf->st) return cf->st;
-    if (!orig) return tq_err(err, TQ_E_FORMAT, "%s: longrope needs \"original_max_position_embeddings\"", path);
+    if (!orig) return tq_cfg_fail(cf, TQ_E_FORMAT, "%s: longrope needs \"original_max_position_embeddings\"", path);
+    c->rope_orig_ctx = orig;
     float af = 0;
     if (tq_cfg_float(cf, rs, "attention_factor", &af, 1e-6, 1e6)) {
         c->rope_mscale = af;
@@ -60,8 +64,147 @@ static tq_status read_longrope(tq_cfg *cf, const cJSON *rs, tq_llama_config *c) 
         double s = (double)c->max_seq_len / orig;
         c->rope_mscale = s <= 1.0 ? 1.0f : (float)sqrt(1.0 + log(s) / log((double)orig));
     }
-    if (c->max_seq_len > orig) c->max_seq_len = orig;
     return TQ_OK;
+}
+
+/* rope_type "llama3" (transformers' _compute_llama3_parameters) as one
+ * factor per pair: with wavelength w_j = 2 pi / f_j and the original context
+ * L, pairs with w_j > L / low_freq_factor turn `factor` times slower, pairs
+ * with w_j < L / high_freq_factor as before, and those between by the smooth
+ * blend (1 - t) f_j / factor + t f_j, t = (L / w_j - low) / (high - low). */
+static tq_status read_llama3(tq_cfg *cf, const cJSON *rs, tq_llama_config *c, int rope_dim) {
+    float factor = 0, lo = 1, hi = 4;
+    int orig = 0;
+    tq_cfg_require(cf, rs, "factor");
+    tq_cfg_float(cf, rs, "factor", &factor, 1e-6, 1e6);
+    tq_cfg_float(cf, rs, "low_freq_factor", &lo, 1e-6, 1e6);
+    tq_cfg_float(cf, rs, "high_freq_factor", &hi, 1e-6, 1e6);
+    tq_cfg_require(cf, rs, "original_max_position_embeddings");
+    tq_cfg_int(cf, rs, "original_max_position_embeddings", &orig, 1, BIG);
+    if (cf->st) return cf->st;
+    if (!(hi > lo)) return tq_cfg_fail(cf, TQ_E_FORMAT, "%s: rope_scaling llama3 needs high_freq_factor > low_freq_factor", cf->path);
+    int n = rope_dim / 2;
+    if (n < 1 || n > TQ_LLAMA_MAX_ROPE_FACTORS)
+        return tq_cfg_fail(cf, TQ_E_LIMIT, "%s: rope_scaling llama3 over %d pairs (at most %d)", cf->path, n, TQ_LLAMA_MAX_ROPE_FACTORS);
+    double lo_w = orig / (double)lo, hi_w = orig / (double)hi;
+    for (int j = 0; j < n; j++) {
+        double f = pow((double)c->rope_theta, -2.0 * j / rope_dim), w = 2 * M_PI / f, g = f;
+        if (w > lo_w) g = f / factor;
+        else if (w >= hi_w) {
+            double t = (orig / w - lo) / (hi - lo);
+            g = (1 - t) * f / factor + t * f;
+        }
+        c->rope_factors[j] = (float)(f / g);
+    }
+    c->n_rope_factors = n;
+    c->rope_mscale = 1.0f;
+    return TQ_OK;
+}
+
+/* rope_scaling (absent: plain RoPE): "longrope"/"su", "llama3", "linear"
+ * (every frequency divided by factor) or "default"; others refused by name. */
+static tq_status read_rope_scaling(tq_cfg *cf, const cJSON *rs, tq_llama_config *c, int rope_dim) {
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(rs, "rope_type");
+    if (!cJSON_IsString(type)) type = cJSON_GetObjectItemCaseSensitive(rs, "type");
+    const char *t = cJSON_IsObject(rs) && cJSON_IsString(type) ? type->valuestring : NULL;
+    if (t && (!strcmp(t, "longrope") || !strcmp(t, "su"))) return read_longrope(cf, rs, c);
+    if (t && !strcmp(t, "llama3")) return read_llama3(cf, rs, c, rope_dim);
+    if (t && !strcmp(t, "default")) return TQ_OK;
+    if (t && !strcmp(t, "linear")) {
+        float factor = 0;
+        tq_cfg_require(cf, rs, "factor");
+        tq_cfg_float(cf, rs, "factor", &factor, 1e-6, 1e6);
+        if (cf->st) return cf->st;
+        c->n_rope_factors = rope_dim / 2;
+        for (int j = 0; j < c->n_rope_factors && j < TQ_LLAMA_MAX_ROPE_FACTORS; j++) c->rope_factors[j] = factor;
+        c->rope_mscale = 1.0f;
+        return TQ_OK;
+    }
+    return tq_cfg_fail(cf, TQ_E_UNSUPPORTED, "%s: \"rope_scaling\" of type %s is not supported (plain RoPE, \"default\", "
+                       "\"linear\", \"llama3\" and \"longrope\")", cf->path, t ? t : "(none)");
+}
+
+/* The Hugging Face decoder row: "architectures"[0], else "model_type", else
+ * (neither given) LlamaForCausalLM's row; a named family the decoder does not
+ * run is TQ_E_UNSUPPORTED listing the ones it does. */
+static const tq_arch *hf_row(tq_cfg *j) {
+    const char *cls = NULL, *mt = NULL;
+    const cJSON *arr = tq_cfg_item(j->root, "architectures");
+    if (cJSON_IsArray(arr) && cJSON_IsString(cJSON_GetArrayItem(arr, 0))) cls = cJSON_GetArrayItem(arr, 0)->valuestring;
+    tq_cfg_string(j, j->root, "model_type", &mt);
+    if (j->st) return NULL;
+    if (!cls && !mt) return &tq_arch_llama_hf;
+    char list[256] = "";
+    for (int i = 0; i < tq_arch_count(); i++) {
+        const tq_arch *a = tq_arch_at(i);
+        if (a->family != TQ_FAMILY_DECODER || !a->hf_class) continue;
+        if (cls ? !strcmp(cls, a->hf_class) : !strcmp(mt, a->model_type)) return a;
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", list[0] ? ", " : "", a->hf_class);
+    }
+    tq_cfg_fail(j, TQ_E_UNSUPPORTED, "%s: %s \"%s\" is not a decoder family trueq runs; supported: %s", j->path,
+                cls ? "architectures[0]" : "model_type", cls ? cls : mt, list);
+    return NULL;
+}
+
+/* eos_token_id of obj: an integer or a list of them, into c (replacing what
+ * was there). */
+static void read_eos(tq_cfg *j, const cJSON *obj, tq_llama_config *c) {
+    const cJSON *e = tq_cfg_item(obj, "eos_token_id");
+    if (!e || j->st) return;
+    int n = 0;
+    if (cJSON_IsNumber(e)) {
+        tq_cfg_int(j, obj, "eos_token_id", &c->eos_ids[0], 0, BIG);
+        n = 1;
+    } else if (cJSON_IsArray(e)) {
+        for (const cJSON *v = e->child; v && !j->st; v = v->next, n++) {
+            if (n >= TQ_LLAMA_MAX_EOS || !cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > BIG ||
+                v->valuedouble != (int)v->valuedouble)
+                tq_cfg_fail(j, TQ_E_FORMAT, "%s: \"eos_token_id\" must be an id or a list of at most %d ids in [0, %d]",
+                            j->path, TQ_LLAMA_MAX_EOS, BIG);
+            else c->eos_ids[n] = (int)v->valuedouble;
+        }
+    } else {
+        tq_cfg_fail(j, TQ_E_FORMAT, "%s: \"eos_token_id\" must be an id or a list of ids", j->path);
+    }
+    if (!j->st) c->n_eos = n;
+}
+
+/* config.json's Hugging Face decoder keys beyond the shapes: the row, head_dim
+ * (must be hidden_size / heads), partial rotary, rope_scaling, the sliding
+ * window, EOS ids. */
+static void read_hf_extra(tq_cfg *j, const tq_arch *a, tq_llama_config *c) {
+    int hs = c->n_heads > 0 && c->dim % c->n_heads == 0 ? c->dim / c->n_heads : 0, hd = 0;
+    if (tq_cfg_int(j, j->root, "head_dim", &hd, 1, BIG) && hs && hd != hs)
+        tq_cfg_fail(j, TQ_E_UNSUPPORTED, "%s: \"head_dim\" is %d; the decoder needs hidden_size / num_attention_heads = %d",
+                    j->path, hd, hs);
+    float prf = 1;
+    if (tq_cfg_float(j, j->root, "partial_rotary_factor", &prf, 1e-6, 1) && hs) {
+        c->rope_dim = (int)(hs * prf);
+        if (c->rope_dim < 2 || c->rope_dim % 2)
+            tq_cfg_fail(j, TQ_E_UNSUPPORTED, "%s: \"partial_rotary_factor\" %g turns %d of %d values per head; the "
+                        "decoder needs an even number >= 2", j->path, (double)prf, c->rope_dim, hs);
+        if (c->rope_dim == hs) c->rope_dim = 0;
+    }
+    tq_cfg_float(j, j->root, "rope_theta", &c->rope_theta, 1, 1e12);
+    const cJSON *rs = tq_cfg_item(j->root, "rope_scaling");
+    if (rs && !j->st && hs) read_rope_scaling(j, rs, c, c->rope_dim ? c->rope_dim : hs);
+    int on = 1;
+    if (a->window_key) {
+        if (a->window_switch) {
+            on = 0;
+            tq_cfg_bool(j, j->root, a->window_switch, &on);
+        }
+        if (on) tq_cfg_int(j, j->root, a->window_key, &c->sliding_window, 1, BIG);
+    }
+    read_eos(j, j->root, c);
+}
+
+tq_status tq_llama_gen_config_read(const char *path, tq_llama_config *c, tq_error *err) {
+    tq_cfg j;
+    if (tq_cfg_open(&j, path, 0, err)) return j.st;
+    read_eos(&j, j.root, c);
+    tq_cfg_close(&j);
+    return j.st;
 }
 
 /* ---- GGUF (llama.cpp) ------------------------------------------------------ */
@@ -199,12 +342,15 @@ tq_status tq_llama_config_read(const char *path, tq_llama_config *c, tq_error *e
     tq_cfg j;
     if (tq_cfg_open(&j, path, 0, err)) return j.st;
     memset(c, 0, sizeof *c);
-    /* the row: Hugging Face's config.json has hidden_size, Meta's params.json dim */
-    const tq_arch *a = tq_cfg_item(j.root, tq_arch_llama_hf.key_hint) ? &tq_arch_llama_hf : &tq_arch_llama2c;
+    /* the row: Hugging Face's config.json has hidden_size (then its
+     * architectures / model_type pick the family), Meta's params.json dim */
+    const tq_arch *a = tq_cfg_item(j.root, tq_arch_llama_hf.key_hint) ? hf_row(&j) : &tq_arch_llama2c;
+    if (!a) { tq_cfg_close(&j); return j.st; }
     const tq_arch_keys *k = &a->keys;
     c->naming = (tq_llama_naming)a->id;
     c->norm_eps = a->def.eps;
     c->rope_theta = 10000.0f;
+    c->rope_mscale = 1.0f;
     c->max_seq_len = a->def.max_pos;
     c->tied = -1;
     tq_cfg_int(&j, j.root, k->dim, &c->dim, 1, BIG);
@@ -220,12 +366,8 @@ tq_status tq_llama_config_read(const char *path, tq_llama_config *c, tq_error *e
     tq_cfg_float(&j, j.root, k->eps, &c->norm_eps, 0, 1);
     const cJSON *tie = tq_cfg_item(j.root, "tie_word_embeddings");
     if (cJSON_IsBool(tie)) c->tied = cJSON_IsTrue(tie);
-    const cJSON *rs = tq_cfg_item(j.root, "rope_scaling");
-    if (a == &tq_arch_llama_hf && rs && !j.st) {
-        tq_status rst = read_longrope(&j, rs, c);
-        if (rst && !j.st) j.st = rst;
-    }
-    tq_cfg_float(&j, j.root, "rope_theta", &c->rope_theta, 1, 1e12);
+    if (a != &tq_arch_llama2c && !j.st) read_hf_extra(&j, a, c);
+    else tq_cfg_float(&j, j.root, "rope_theta", &c->rope_theta, 1, 1e12);
     tq_cfg_close(&j);
     if (j.st) return j.st;
     if (!c->dim || !c->n_layers || !c->n_heads)
@@ -242,6 +384,11 @@ tq_status tq_llama_config_find(const char *dir, tq_llama_config *cfg, tq_error *
         if (tq_file_exists(p)) {
             tq_status st = tq_llama_config_read(p, cfg, err);
             free(p);
+            /* generate's EOS ids: generation_config.json beside it, when there */
+            char *g = st ? NULL : tq_path_join(dir, "generation_config.json");
+            if (!st && !g) return tq_err(err, TQ_E_NOMEM, "out of memory");
+            if (g && tq_file_exists(g)) st = tq_llama_gen_config_read(g, cfg, err);
+            free(g);
             return st;
         }
         free(p);

@@ -8,7 +8,8 @@
  * which field (with the defaults transformers uses when a key is absent).
  * The encoder (encoder.c) and the decoder (llama.c) read the row; nothing
  * else in src/nn/ spells a tensor name. Rows live one per file beside this
- * header (bert.c, distilbert.c, roberta.c, llama2c.c, llama_hf.c, llama_gguf.c) and are listed in
+ * header (bert.c, distilbert.c, roberta.c, llama2c.c, llama_hf.c, llama_gguf.c, qwen2.c,
+ * phi3.c, mistral.c) and are listed in
  * table.c.
  *
  * This header has no .c of its own (types and the rows' declarations only),
@@ -90,6 +91,7 @@ typedef struct tq_arch {
     tq_family     family;
     int           id;          /* tq_enc_arch or tq_llama_naming of the row      */
     const char   *model_type;  /* config.json "model_type" naming it, or NULL    */
+    const char   *hf_class;    /* config.json "architectures" entry naming it (decoders), or NULL */
     const char   *key_hint;    /* a key whose presence (without model_type) names it */
     /* prefixes tried before every name except the raw roles (NULL-ended) */
     const char   *prefixes[4];
@@ -106,14 +108,18 @@ typedef struct tq_arch {
     int           q_scaled;    /* 1: q is divided by sqrt(head_size) before q.k (DistilBERT) */
     tq_arch_keys  keys;
     tq_arch_defaults def;
+    /* decoders: the config.json key of a sliding attention window (NULL: the
+     * family has none), and a boolean key that must be true for it to apply
+     * (NULL: it applies whenever set; Qwen2's use_sliding_window) */
+    const char   *window_key, *window_switch;
 } tq_arch;
 
 /* The fields every Llama-style decoder row shares (the blocks
- * tq_llama_open runs: pre-RMSNorm, SwiGLU, no biases, an LM head, detected
- * by layer 0's q); a row adds its names, optional roles, RoPE layout, keys
- * and defaults. */
+ * tq_llama_open runs: pre-RMSNorm, SwiGLU, an LM head, detected by layer 0's
+ * q); a row adds its names, q/k/v biases (the only ones the decoder runs),
+ * optional roles, RoPE layout, keys and defaults. */
 #define TQ_ARCH_LLAMA_BLOCKS \
-    .family = TQ_FAMILY_DECODER, .raw = 0, .bias = 0, .detect = TQ_R_Q, .norm = TQ_NORM_RMS, \
+    .family = TQ_FAMILY_DECODER, .raw = 0, .detect = TQ_R_Q, .norm = TQ_NORM_RMS, \
     .norm_place = TQ_NORM_PRE, .act = TQ_ACTK_SILU_GATED, .head = TQ_HEAD_LM
 
 /* The tensor names of a Llama-style decoder row, inside its .tensor = {...}:
@@ -134,6 +140,19 @@ typedef struct tq_arch {
     [TQ_R_O] = L o, [TQ_R_FFN_NORM] = L ffn_norm, [TQ_R_FFN_GATE] = L gate, [TQ_R_FFN_DOWN] = L down,          \
     [TQ_R_FFN_UP] = L up, [TQ_R_FINAL_NORM] = final_norm, [TQ_R_OUTPUT] = output
 
+/* The names and config.json keys every Hugging Face decoder row shares
+ * (Llama, Qwen2, Phi-3, Mistral): model.embed_tokens, model.layers.N.*,
+ * model.norm, lm_head (optional: tied). */
+#define TQ_ARCH_HF_DECODER_TENSORS                                                                                 \
+    TQ_ARCH_LLAMA_TENSORS("model.embed_tokens", "model.layers.%d.", "input_layernorm", "self_attn.q_proj",         \
+                          "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj", "post_attention_layernorm",   \
+                          "mlp.gate_proj", "mlp.down_proj", "mlp.up_proj", "model.norm", "lm_head")
+#define TQ_ARCH_HF_DECODER_KEYS                                                                                     \
+    .prefixes = {"", NULL}, .key_hint = "hidden_size", .pos = TQ_POS_ROPE_HALF,                                     \
+    .keys = {.dim = "hidden_size", .n_layers = "num_hidden_layers", .n_heads = "num_attention_heads",              \
+             .n_kv_heads = "num_key_value_heads", .hidden_dim = "intermediate_size", .vocab = "vocab_size",       \
+             .max_pos = "max_position_embeddings", .eps = "rms_norm_eps"}
+
 /* The rows (one file each). */
 extern const tq_arch tq_arch_bert;
 extern const tq_arch tq_arch_distilbert;
@@ -141,4 +160,7 @@ extern const tq_arch tq_arch_roberta;
 extern const tq_arch tq_arch_llama2c;
 extern const tq_arch tq_arch_llama_hf;
 extern const tq_arch tq_arch_llama_gguf;
+extern const tq_arch tq_arch_qwen2;
+extern const tq_arch tq_arch_phi3;
+extern const tq_arch tq_arch_mistral;
 #endif

@@ -13,6 +13,9 @@ static const tq_arch *const TABLE[] = {
     &tq_arch_llama2c,
     &tq_arch_llama_hf,
     &tq_arch_llama_gguf,
+    &tq_arch_qwen2,         /* after llama-hf: same names; config.json picks these */
+    &tq_arch_phi3,
+    &tq_arch_mistral,
 };
 #define N_ROWS ((int)(sizeof TABLE / sizeof TABLE[0]))
 

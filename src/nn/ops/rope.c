@@ -10,11 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-void tq_llama_rope_scaled(float *v, int n_heads, int head_size, int pos, float theta, int half_layout,
-                          const float *factors, float mscale) {
-    int half = head_size / 2;
+void tq_llama_rope_partial(float *v, int n_heads, int head_size, int rope_dim, int pos, float theta, int half_layout,
+                           const float *factors, float mscale) {
+    int half = rope_dim / 2;
     for (int j = 0; j < half; j++) {
-        double freq = pow((double)theta, -2.0 * j / head_size);
+        double freq = pow((double)theta, -2.0 * j / rope_dim);
         if (factors) freq /= (double)factors[j];
         double ang = (double)pos * freq;
         double c = cos(ang) * mscale, s = sin(ang) * mscale;
@@ -27,6 +27,11 @@ void tq_llama_rope_scaled(float *v, int n_heads, int head_size, int pos, float t
             p[b] = (float)(x0 * s + x1 * c);
         }
     }
+}
+
+void tq_llama_rope_scaled(float *v, int n_heads, int head_size, int pos, float theta, int half_layout,
+                          const float *factors, float mscale) {
+    tq_llama_rope_partial(v, n_heads, head_size, head_size, pos, theta, half_layout, factors, mscale);
 }
 
 void tq_llama_rope(float *v, int n_heads, int head_size, int pos, float theta, int half_layout) {

@@ -3,6 +3,7 @@
  */
 #include "core/internal.h"
 #include "nn/ops/wmat.h"
+#include "io/model.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,10 +25,56 @@ void tq_wmat_set_f32(tq_wmat *w, const float *values, int64_t rows, int64_t cols
     w->cols = cols;
 }
 
+int tq_wmat_plain_keepable(const tq_tensor *t) {
+    return t && !t->quantized && t->ndim == 2 && (t->dtype == TQ_DTYPE_F16 || t->dtype == TQ_DTYPE_BF16) &&
+           t->nbytes == (uint64_t)t->numel * 2;
+}
+
+tq_status tq_wmat_keep_plain(tq_wmat *w, const tq_model *m, const tq_tensor *t, const char *path, tq_error *err) {
+    memset(w, 0, sizeof *w);
+    w->rows = t->shape[0];
+    w->cols = t->shape[1];
+    w->plain = t->dtype;
+    if (!(w->codes = malloc(t->nbytes ? t->nbytes : 1)))
+        return tq_err(err, TQ_E_NOMEM, "%s: out of memory for the %s values of \"%s\"", path, tq_dtype_name(t->dtype),
+                      t->name);
+    w->bytes = t->nbytes;
+    tq_status st = tq_model_read_range(m, t, 0, t->nbytes, w->codes, err);
+    int64_t tile = CHECK_FLOATS / w->cols > 0 ? CHECK_FLOATS / w->cols : 1;
+    float *buf = st ? NULL : malloc(sizeof(float) * (size_t)(tile * w->cols));
+    if (!st && !buf) st = tq_err(err, TQ_E_NOMEM, "%s: out of memory", path);
+    for (int64_t r0 = 0; r0 < w->rows && !st; r0 += tile) {
+        int64_t r1 = r0 + tile < w->rows ? r0 + tile : w->rows;
+        tq_wmat_rows(w, r0, r1, buf);
+        for (int64_t i = 0; i < (r1 - r0) * w->cols; i++)
+            if (!isfinite(buf[i])) {
+                st = tq_err(err, TQ_E_VALUE, "%s: tensor \"%s\": value %lld is %g, not finite", path, t->name,
+                            (long long)(r0 * w->cols + i), (double)buf[i]);
+                break;
+            }
+    }
+    free(buf);
+    if (st) tq_wmat_free(w);
+    return st;
+}
+
+void tq_wmat_view_rows(tq_wmat *w, const tq_wmat *src, int64_t r0, int64_t rows) {
+    TQ_ASSERT(src->f || src->plain);
+    memset(w, 0, sizeof *w);
+    w->rows = rows;
+    w->cols = src->cols;
+    if (src->f) w->f = src->f + r0 * src->cols;
+    else {
+        w->plain = src->plain;
+        w->codes = (char *)src->codes + (size_t)(r0 * src->cols) * 2;
+        w->borrowed = 1;
+    }
+}
+
 void tq_wmat_free(tq_wmat *w) {
     if (!w) return;
     tq_kern_release(&w->k);
-    free(w->codes);
+    if (!w->borrowed) free(w->codes);
     for (int a = 0; a < TQ_MAX_AUX; a++) free(w->aux[a]);
     memset(w, 0, sizeof *w);
 }
@@ -90,6 +137,13 @@ void tq_wmat_rows(const tq_wmat *w, int64_t r0, int64_t r1, float *out) {
     TQ_ASSERT(r0 >= 0 && r0 <= r1 && r1 <= w->rows);
     if (!w->codes) {
         memcpy(out, w->f + r0 * w->cols, sizeof(float) * (size_t)((r1 - r0) * w->cols));
+        return;
+    }
+    if (w->plain) {   /* F16 / BF16: each value widened exactly */
+        tq_status cs = tq_convert_to_f32(w->plain, (const char *)w->codes + (size_t)(r0 * w->cols) * 2,
+                                         (r1 - r0) * w->cols, out, NULL);
+        TQ_ASSERT(cs == TQ_OK);
+        (void)cs;
         return;
     }
     /* validated at tq_wmat_keep: a failure here is a bug */

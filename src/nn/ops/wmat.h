@@ -26,7 +26,28 @@ typedef struct tq_wmat {
     uint64_t     bytes;             /* codes + side-tensor bytes held                     */
     tq_kmat      k;                 /* the codes prepared for a kernel (src/kern/), or
                                        k.fn NULL: products decode tiles               */
+    tq_dtype     plain;             /* TQ_DTYPE_F16 / BF16: codes hold unquantized values
+                                       of that dtype (no codec, no aux); 0 otherwise  */
+    int          borrowed;          /* 1: codes belong to another matrix (a row view)  */
 } tq_wmat;
+
+/** 1 when t is a 2-D unquantized F16 or BF16 tensor (tq_wmat_keep_plain). */
+int tq_wmat_plain_keepable(const tq_tensor *t);
+
+/**
+ * Hold t (tq_wmat_plain_keepable, shape checked) as stored: its bytes read
+ * with pread (tq_model_read_range, never from the map) into an owned
+ * buffer, then decoded once tile by tile to refuse non-finite weights.
+ * Products decode row tiles to float32 (the values tq_model_tensor_f32
+ * gives). @return TQ_OK; TQ_E_NOMEM; TQ_E_IO; TQ_E_VALUE naming the tensor
+ * and flat index. On error w holds nothing.
+ */
+tq_status tq_wmat_keep_plain(tq_wmat *w, const tq_model *m, const tq_tensor *t, const char *path,
+                             tq_error *err);
+
+/** w = rows [r0, r0 + rows) of src (a float32 or plain matrix) as a view:
+ *  borrows src's values, which must outlive w. */
+void tq_wmat_view_rows(tq_wmat *w, const tq_wmat *src, int64_t r0, int64_t rows);
 
 /** 1 when t can be held as stored: a 2-D quantized tensor (not simulated)
  *  with codes and side tensors; any_codec 0 narrows it to linear-sym 8-bit
