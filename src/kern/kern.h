@@ -6,7 +6,7 @@
  * THE KERNEL TABLE (kern.c) has one row per (weight kind, ISA): a prepare
  * step (repacking done once, when a matrix is kept) and a product. The ISA
  * is chosen at run time from the CPU (cpuid through __builtin_cpu_supports);
- * TRUEQ_ISA=portable|avx2|avx512 forces one (a forced ISA the CPU lacks
+ * TRUEQ_ISA=portable|avx2|avx512|neon forces one (a forced ISA the CPU lacks
  * falls back to the best it has), TRUEQ_ISA=decode turns the kernels off
  * (stored codes decoded to float tiles and multiplied by sgemm, the bytes of
  * the float32 path). Every ISA file is compiled with target attributes, so
