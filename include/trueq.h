@@ -649,6 +649,40 @@ void tq_synth_options_init(tq_synth_options *o);
  */
 tq_status tq_synth_distilbert(const char *outdir, const tq_synth_options *o, tq_error *err);
 
+/** A synthetic checkpoint of one family and shape (`trueq synth --arch`). */
+typedef struct tq_synth_model_options {
+    const char    *arch;         /* distilbert (default), bert, roberta, llama, qwen2, phi3 */
+    const char    *shape;        /* tiny, base (default), phi3.5-mini (phi3 only)           */
+    tq_dtype       dtype;        /* F32 (default), F16 or BF16                               */
+    uint64_t       seed;         /* default 1                                                */
+    int            layers, dim, hidden, heads, vocab;   /* 0 = the shape's                  */
+    uint64_t       max_shard_bytes;  /* data bytes per shard; default 5e9 (HF's "5GB")     */
+    int            dry_run;      /* write nothing; only fill the summary                     */
+    tq_progress_fn progress;     /* per tensor written, or NULL                              */
+    void          *progress_ud;
+} tq_synth_model_options;
+/** What a synthetic checkpoint holds. */
+typedef struct tq_synth_summary {
+    int64_t  n_tensors, n_params;
+    uint64_t data_bytes;         /* tensor bytes (index.json's metadata.total_size)          */
+    uint64_t file_bytes;         /* bytes of the weight files, headers included              */
+    int      n_shards;           /* 1: model.safetensors; more: model-0000K-of-0000N + index */
+} tq_synth_summary;
+void tq_synth_model_options_init(tq_synth_model_options *o);
+/**
+ * Write a deterministic checkpoint of o->arch in o->shape into outdir with
+ * Hugging Face tensor names, config.json (and generation_config.json for the
+ * decoders, tokenizer files for the encoders), streaming: one tensor in
+ * memory at a time. The directory is committed whole (tq_outdir): a failed
+ * run leaves outdir as it was. distilbert/base/F32 without overrides is
+ * byte-identical to tq_synth_distilbert's default. sum may be NULL.
+ * @return TQ_E_ARG for an unknown arch/shape/dtype or bad dimensions.
+ */
+tq_status tq_synth_model(const char *outdir, const tq_synth_model_options *o, tq_synth_summary *sum, tq_error *err);
+/** The i-th family / shape name (NULL past the end), for listings. */
+const char *tq_synth_arch_name(int i);
+const char *tq_synth_shape_name(int i);
+
 /* ===== Interrupted runs ================================================== */
 
 /**

@@ -5,11 +5,7 @@
 set -u
 TQ=${TQ_CLI:-build/trueq}
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
-PY=/usr/bin/python3
-fails=0; passes=0
-ok()   { passes=$((passes+1)); echo "ok - $1"; }
-bad()  { fails=$((fails+1)); echo "not ok - $1"; }
-check(){ if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+. "${TQ_SOURCE_DIR:-.}/tests/cli/lib/tap.sh"   # ok, bad, check, size, jget, tap_end
 hdr()  { $PY -c "import sys,struct; b=open(sys.argv[1],'rb').read(); n=struct.unpack('<Q',b[:8])[0]; sys.stdout.buffer.write(b[:8+n])" "$1"; }
 
 "$TQ" synth "$T/m" --layers 2 --dim 64 --hidden 128 --heads 4 --vocab 1000 2>/dev/null
@@ -31,5 +27,4 @@ check "nf4 --method search: refused naming the codec, nothing written" \
 check "--format gguf --method: refused" '[ $rc -eq 1 ] && grep -q -- "--method does not apply to --format gguf" $T/err.txt'
 "$TQ" convert "$T/m" -o "$T/x" --method nearest > /dev/null 2> "$T/err.txt"; rc=$?
 check "an unknown method: usage error listing the methods" '[ $rc -eq 1 ] && grep -q "rtn, search, hqq" $T/err.txt'
-echo "$passes passed, $fails failed"
-[ $fails -eq 0 ]
+tap_end

@@ -10,13 +10,7 @@ TQ=${TQ_CLI:-build/trueq}
 M=${TRUEQ_MODELS:-/work/shared/models}/stories260k
 [ -f "$M/stories260K.safetensors" ] || { echo "SKIP: no stories260k under ${TRUEQ_MODELS:-/work/shared/models}"; exit 77; }
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
-PY=/usr/bin/python3
-fails=0; passes=0
-ok()   { passes=$((passes+1)); echo "ok - $1"; }
-bad()  { fails=$((fails+1)); echo "not ok - $1"; }
-check(){ if eval "$2"; then ok "$1"; else bad "$1"; fi; }
-size() { stat -c %s "$1"; }
-jget() { $PY -c "import json,sys; d=json.load(open('$1')); print($2)"; }
+. "${TQ_SOURCE_DIR:-.}/tests/cli/lib/tap.sh"   # ok, bad, check, size, jget, tap_end
 
 "$TQ" convert "$M" --format mlx --bits 3 --granularity group:32 --dry-run --json > "$T/plan.json"; rc=$?
 check "dry run exits 0 and writes nothing" '[ $rc -eq 0 ] && [ ! -e $T/o ]'
@@ -70,5 +64,4 @@ mkdir -p "$T/busy/config.json"
 check "a directory where config.json goes: refused, nothing written" \
   '[ $rc -ne 0 ] && grep -q "is a directory" $T/e7 && [ ! -e $T/busy/model.safetensors ] && [ "$(ls -A $T/busy)" = config.json ]'
 
-echo "$passes passed, $fails failed"
-[ $fails -eq 0 ]
+tap_end

@@ -65,7 +65,7 @@ usage_err "size junk" "trueq convert: --target-size: \"12 parsecs\" is not a siz
   convert "$NO" --dry-run --target-size "12 parsecs"
 usage_err "a negative size" "trueq convert: --target-size: \"-1\" is not a size (e.g. 125MB) (see trueq convert --help)" \
   convert "$NO" --dry-run --target-size -1
-usage_err "choice" "trueq convert: --bits: \"9\" is not one of 8, 4, 2 (see trueq convert --help)" convert "$NO" --dry-run --bits 9
+usage_err "choice" "trueq convert: --bits: \"9\" is not one of 8, 6, 5, 4, 3, 2 (see trueq convert --help)" convert "$NO" --dry-run --bits 9
 usage_err "choice (spectrum --svd)" "trueq spectrum: --svd: \"lapack\" is not one of auto, gesdd (see trueq spectrum --help)" \
   spectrum "$NO" --svd lapack
 usage_err "granularity name" \
@@ -135,7 +135,7 @@ want_opts compare-decoder --text --prompt --ids --json --max-kl --min-agree --co
 want_opts generate --prompt --steps --temperature --top-p --seed --config --tokenizer --keep-int8 --keep-quantized --quiet --threads
 want_opts spectrum --csv --json --ww --threads --svd --bits --codec --granularity --svg --layer
 "$CLI" convert --help > "$T/h"
-check "help shows an option's range and choices" 'grep -q -- "--bits 8|4|2" "$T/h" && "$CLI" synth --help | grep -q -- "--layers N .*\[1, 1000000\]"'
+check "help shows an option's range and choices" 'grep -q -- "--bits 8|6|5|4|3|2" "$T/h" && "$CLI" synth --help | grep -q -- "--layers N .*\[1, 1000000\]"'
 "$CLI" --help > "$T/h"
 check "trueq --help lists every command of the table" '[ $(grep -cE "^  (convert|inspect|codecs|synth|verify|selftest|embed|classify|compare|compare-decoder|generate|spectrum|tokenize|batch) " "$T/h") -eq 14 ]'
 "$CLI" help nosuch > /dev/null 2> "$T/err"; rc=$?

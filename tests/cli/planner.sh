@@ -5,12 +5,7 @@ set -u
 TQ=${TQ_CLI:-build/trueq}
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
-PY=/usr/bin/python3
-fails=0; passes=0
-ok()   { passes=$((passes+1)); echo "ok - $1"; }
-bad()  { fails=$((fails+1)); echo "not ok - $1"; }
-check(){ if eval "$2"; then ok "$1"; else bad "$1"; fi; }
-size() { stat -c %s "$1"; }
+. "${TQ_SOURCE_DIR:-.}/tests/cli/lib/tap.sh"   # ok, bad, check, size, jget, tap_end
 # within WANT: the file is at most the budget and at least 99% of it
 within() { [ "$1" -le "$2" ] && [ "$1" -ge $(( $2 / 100 * 99 )) ]; }
 numel() { "$TQ" inspect "$1" --json | $PY -c "import json,sys; d=json.load(sys.stdin); print(sum(t['numel'] for t in d['tensors']))"; }
@@ -132,5 +127,4 @@ bad_batch "no output" $'models:\n  - model: a' 'model 1 has no "output"'
 bad_batch "bad YAML" $'models: [a' 'not valid YAML'
 bad_batch "flag not boolean" $'models:\n  - model: a\n    output: b\n    quantize_embeddings: yes' 'quantize_embeddings must be true or false'
 
-echo "# $passes passed, $fails failed"
-[ $fails -eq 0 ]
+tap_end
