@@ -40,6 +40,13 @@ const char *tq_version(void);
  *  (the CPU's best ISA or TRUEQ_ISA's: portable, avx2, avx512; "off" under
  *  TRUEQ_ISA=decode), e.g. "kernels: avx2 (detected; best here avx2)". */
 const char *tq_kernels_info(void);
+/** Threads for forward passes (tq_enc_forward, tq_llama_*): n >= 1 sets the
+ *  count for the process (at most 64); n <= 0 clears it, and the count is
+ *  then TRUEQ_THREADS (a decimal integer >= 1) or else OpenBLAS's thread
+ *  count (OPENBLAS_NUM_THREADS). Outputs do not depend on the count. */
+void        tq_set_threads(int n);
+/** The thread count forward passes use now (see tq_set_threads), >= 1. */
+int         tq_threads(void);
 
 /* ===== Status and errors ============================================== */
 

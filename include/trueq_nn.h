@@ -51,14 +51,15 @@
  * OpenBLAS (cblas_sgemm, whole batch at once); LayerNorm, softmax and pooling
  * sums in a fixed order. OpenBLAS's sgemm itself gives other bytes with 1
  * and 2 threads, so tq_enc_forward runs it single-threaded and splits the
- * work into tasks fixed by the shapes, on as many threads as OpenBLAS is set
- * to use (OPENBLAS_NUM_THREADS): results do not depend on the thread count.
+ * work into tasks fixed by the shapes, on tq_threads() threads (tq_set_threads,
+ * TRUEQ_THREADS, else OPENBLAS_NUM_THREADS): results do not depend on the
+ * thread count.
  *
  * Thread safety: a tq_enc is read-only after tq_enc_open and may be shared by
  * threads; tq_enc_forward allocates its own working memory per call. While a
  * forward pass runs, OpenBLAS is set to one thread for the whole process
  * (core/blas.h; restored when the last concurrent call ends) and the pass
- * runs on as many threads of its own as OpenBLAS was set to use.
+ * runs on tq_threads() threads of its own.
  */
 #ifndef TRUEQ_NN_H
 #define TRUEQ_NN_H

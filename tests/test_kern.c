@@ -8,8 +8,10 @@
  *    sum_c |w[r, c]| d(c) / 2), plus float rounding;
  *  - against the same reference over the quantized activations: float
  *    rounding only;
- *  - against the portable path: the same bytes for I8 (exact integer sums,
- *    the same float steps), within float rounding for the ggml kinds;
+ *  - against the portable path: the same bytes (exact integer sums, the
+ *    same float steps) for I8, the K-quants and the linear/MLX 4- and 8-bit
+ *    kinds, within float rounding for Q8_0/Q4_0/Q4_1 and the float32-
+ *    activation kinds;
  *  - row splits (as threads make them) give the bytes of one whole product,
  *    and accumulate adds onto y exactly.
  */
@@ -28,11 +30,44 @@ static const kcase KINDS[] = {
     {"i8 group 6 (portable only)", {.codec = TQ_CODEC_LINEAR_SYM, .bits = 8, .gran = TQ_GRAN_GROUP, .group = 6, .pad = 1}},
     {"q8_0", {.codec = TQ_CODEC_GGML, .bits = 8, .gran = TQ_GRAN_GROUP, .group = 32, .ggml_type = TQ_GGML_Q8_0}},
     {"q4_0", {.codec = TQ_CODEC_GGML, .bits = 4, .gran = TQ_GRAN_GROUP, .group = 32, .ggml_type = TQ_GGML_Q4_0}},
+    {"q4_1", {.codec = TQ_CODEC_GGML, .bits = 4, .gran = TQ_GRAN_GROUP, .group = 32, .ggml_type = TQ_GGML_Q4_1}},
+    {"q4_k", {.codec = TQ_CODEC_GGML, .bits = 4, .gran = TQ_GRAN_GROUP, .group = 256, .ggml_type = TQ_GGML_Q4_K}},
+    {"q5_k", {.codec = TQ_CODEC_GGML, .bits = 5, .gran = TQ_GRAN_GROUP, .group = 256, .ggml_type = TQ_GGML_Q5_K}},
+    {"q6_k", {.codec = TQ_CODEC_GGML, .bits = 6, .gran = TQ_GRAN_GROUP, .group = 256, .ggml_type = TQ_GGML_Q6_K}},
+    {"sym4 tensor", {.codec = TQ_CODEC_LINEAR_SYM, .bits = 4, .gran = TQ_GRAN_TENSOR}},
+    {"sym4 channel", {.codec = TQ_CODEC_LINEAR_SYM, .bits = 4, .gran = TQ_GRAN_CHANNEL}},
+    {"sym4 group 32", {.codec = TQ_CODEC_LINEAR_SYM, .bits = 4, .gran = TQ_GRAN_GROUP, .group = 32, .pad = 1}},
+    {"sym4 group 7 (groups start mid-byte)", {.codec = TQ_CODEC_LINEAR_SYM, .bits = 4, .gran = TQ_GRAN_GROUP, .group = 7, .pad = 1}},
+    {"affine4 channel", {.codec = TQ_CODEC_LINEAR_AFFINE, .bits = 4, .gran = TQ_GRAN_CHANNEL}},
+    {"affine4 group 64", {.codec = TQ_CODEC_LINEAR_AFFINE, .bits = 4, .gran = TQ_GRAN_GROUP, .group = 64, .pad = 1}},
+    {"affine8 tensor", {.codec = TQ_CODEC_LINEAR_AFFINE, .bits = 8, .gran = TQ_GRAN_TENSOR}},
+    {"affine8 group 12", {.codec = TQ_CODEC_LINEAR_AFFINE, .bits = 8, .gran = TQ_GRAN_GROUP, .group = 12, .pad = 1}},
+    {"mlx4 group 32", {.codec = TQ_CODEC_MLX, .bits = 4, .gran = TQ_GRAN_GROUP, .group = 32}},
+    {"mlx4 group 64", {.codec = TQ_CODEC_MLX, .bits = 4, .gran = TQ_GRAN_GROUP, .group = 64}},
+    {"mlx8 group 32", {.codec = TQ_CODEC_MLX, .bits = 8, .gran = TQ_GRAN_GROUP, .group = 32}},
+    {"nf4 group 64", {.codec = TQ_CODEC_NF4, .bits = 4, .gran = TQ_GRAN_GROUP, .group = 64, .pad = 1}},
+    {"nf4 group 7", {.codec = TQ_CODEC_NF4, .bits = 4, .gran = TQ_GRAN_GROUP, .group = 7, .pad = 1}},
+    {"nf4 channel", {.codec = TQ_CODEC_NF4, .bits = 4, .gran = TQ_GRAN_CHANNEL}},
+    {"f16", {.codec = TQ_CODEC_NONE}},
+    {"bf16", {.codec = TQ_CODEC_NONE, .bits = 16}},
 };
+
+/* How a kind meets activations: int8 per 256 (K-quants, as llama.cpp's
+ * Q8_K) or per 32 (other ggml types), float32 (NF4, F16, BF16), else int8 per
+ * row. */
+static int float_act(const tq_qparams *q) { return q->codec == TQ_CODEC_NF4 || q->codec == TQ_CODEC_NONE; }
+static int kquant(const tq_qparams *q) { return q->codec == TQ_CODEC_GGML && q->group == 256; }
+static int64_t act_span(const tq_qparams *q, int64_t cols) {
+    return kquant(q) ? 256 : q->codec == TQ_CODEC_GGML ? 32 : float_act(q) ? 0 : cols;
+}
 
 /* The activation codes the kernels use (kern.h): d = max|x| / 127 per row
  * (I8) or per 32 (ggml), q = round(x / d). */
 static void act_ref(const float *x, int64_t cols, int64_t span, double *xq, double *dh) {
+    if (!span) {   /* float32 activations: exact */
+        for (int64_t c = 0; c < cols; c++) { xq[c] = x[c]; dh[c] = 0; }
+        return;
+    }
     for (int64_t c0 = 0; c0 < cols; c0 += span) {
         int64_t c1 = c0 + span < cols ? c0 + span : cols;
         float amax = 0;
@@ -52,11 +87,27 @@ typedef struct mat {
     float *w;   /* decoded */
 } mat;
 
+/* F16 (bits 0) / BF16 (bits 16) codes of random weights, and their values. */
+static int make_half(mat *m, int bf, uint64_t *rng) {
+    int64_t n = m->rows * m->cols;
+    uint8_t *c = m->codes = malloc((size_t)(2 * n));
+    m->w = malloc(sizeof(float) * (size_t)n);
+    for (int64_t i = 0; i < n; i++) {
+        float v = tq_t_randn(rng) * (1.0f + (float)(i % 7));
+        uint16_t h = bf ? tq_f32_to_bf16(v) : tq_f32_to_f16(v);
+        c[2 * i] = (uint8_t)h;
+        c[2 * i + 1] = (uint8_t)(h >> 8);
+        m->w[i] = bf ? tq_bf16_to_f32(h) : tq_f16_to_f32(h);
+    }
+    return 0;
+}
+
 static int make(mat *m, const tq_qparams *q, int64_t rows, int64_t cols, uint64_t *rng) {
     memset(m, 0, sizeof *m);
     m->q = *q;
     m->rows = rows;
     m->cols = cols;
+    if (q->codec == TQ_CODEC_NONE) return make_half(m, q->bits == 16, rng);
     tq_dtype cd;
     int64_t cs[2];
     tq_aux_desc ad[TQ_MAX_AUX];
@@ -84,20 +135,29 @@ static double worst;   /* largest error / allowed over every check */
 static void check_shape(const kcase *kc, int64_t rows, int64_t cols, int64_t n, uint64_t *rng) {
     mat m;
     if (make(&m, &kc->q, rows, cols, rng)) { CHECK_MSG(0, "%s: cannot build %lldx%lld", kc->name, (long long)rows, (long long)cols); return; }
-    int ggml = kc->q.codec == TQ_CODEC_GGML;
+    /* int sums, then the portable path's float steps */
+    int exact = !float_act(&kc->q) && (kc->q.codec != TQ_CODEC_GGML || kquant(&kc->q));
     float *x = malloc(sizeof(float) * (size_t)(n * cols));
     for (int64_t i = 0; i < n * cols; i++) x[i] = tq_t_randn(rng) * (i % 5 == 0 ? 3.0f : 1.0f);
     if (n > 1) for (int64_t c = 0; c < cols; c++) x[cols + c] = 0.0f;   /* a zero row: scale 0 */
     double *xq = malloc(sizeof(double) * (size_t)(n * cols)), *dh = malloc(sizeof(double) * (size_t)(n * cols));
-    for (int64_t i = 0; i < n; i++) act_ref(x + i * cols, cols, ggml ? 32 : cols, xq + i * cols, dh + i * cols);
+    for (int64_t i = 0; i < n; i++) act_ref(x + i * cols, cols, act_span(&kc->q, cols), xq + i * cols, dh + i * cols);
     size_t ny = (size_t)(n * rows);
     float *yp = malloc(sizeof(float) * ny), *y = malloc(sizeof(float) * ny), *ys = malloc(sizeof(float) * ny);
     for (int isa = 0; isa < TQ_KISA_COUNT; isa++) {
         if (!tq_kern_isa_supported((tq_kisa)isa)) continue;
         tq_kmat k;
-        int ok = tq_kern_prepare(&k, &m.q, rows, cols, m.codes, (const void *const *)m.aux, (tq_kisa)isa);
+        int ok = kc->q.codec == TQ_CODEC_NONE
+                     ? tq_kern_prepare_half(&k, kc->q.bits == 16 ? TQ_DTYPE_BF16 : TQ_DTYPE_F16, rows, cols, m.codes, (tq_kisa)isa)
+                     : tq_kern_prepare(&k, &m.q, rows, cols, m.codes, (const void *const *)m.aux, (tq_kisa)isa);
         CHECK_MSG(ok == 1, "%s: no kernel (%d)", kc->name, ok);
         if (ok != 1) continue;
+        /* the repacked copy (I8 vector paths) is what tq_kern_bytes counts */
+        uint64_t rb = (uint64_t)((rows + TQ_KROWS - 1) / TQ_KROWS), kb = tq_kern_bytes(&k);
+        uint64_t want = k.packed ? (rb * (uint64_t)k.k4 * 64 + 63) / 64 * 64 + rb * (uint64_t)k.ngroups * TQ_KROWS * 8 : 0;
+        CHECK_MSG(kb == want && (k.packed != NULL) == (k.kind == TQ_KW_I8 && isa > 0 && k.isa > 0),
+                  "%s %s: kernel bytes %llu, want %llu", kc->name, tq_kern_isa_name((tq_kisa)isa), (unsigned long long)kb,
+                  (unsigned long long)want);
         CHECK(tq_kern_matmul(&k, x, cols, n, 0, rows, y, rows, 0) == TQ_OK);
         for (int64_t i = 0; i < n; i++)
             for (int64_t r = 0; r < rows; r++) {
@@ -109,7 +169,8 @@ static void check_shape(const kcase *kc, int64_t rows, int64_t cols, int64_t n, 
                     bound += fabs(w) * dh[i * cols + c];
                     mag += fabs(w * xq[i * cols + c]);
                 }
-                double got = y[i * rows + r], round = 1e-6 * mag + 1e-30;
+                /* float kinds sum cols products in float: n u |terms| */
+                double got = y[i * rows + r], round = (float_act(&kc->q) ? 1e-6 + 6e-8 * (double)cols : 1e-6) * mag + 1e-30;
                 CHECK_MSG(fabs(got - refq) <= round, "%s %s %lldx%lld n %lld: y[%lld,%lld] %.9g, quantized-x ref %.9g",
                           kc->name, tq_kern_isa_name((tq_kisa)isa), (long long)rows, (long long)cols, (long long)n,
                           (long long)i, (long long)r, got, refq);
@@ -119,7 +180,7 @@ static void check_shape(const kcase *kc, int64_t rows, int64_t cols, int64_t n, 
             }
         if (isa == TQ_KISA_PORTABLE) {
             memcpy(yp, y, sizeof(float) * ny);
-        } else if (!ggml) {
+        } else if (exact) {
             CHECK_MSG(!memcmp(y, yp, sizeof(float) * ny), "%s %s: not the portable path's bytes", kc->name,
                       tq_kern_isa_name((tq_kisa)isa));
         }
@@ -144,24 +205,29 @@ void tq_tests(void) {
     for (int isa = 0; isa < TQ_KISA_COUNT; isa++)
         printf("  isa %-8s %s\n", tq_kern_isa_name((tq_kisa)isa), tq_kern_isa_supported((tq_kisa)isa) ? "runs here" : "not on this CPU");
     const int64_t rows[] = {1, 5, 17, 33}, n_[] = {1, 3, 17};
-    const int64_t cols_i8[] = {3, 17, 64, 100, 259}, cols_g[] = {32, 96, 160};
+    const int64_t cols_i8[] = {3, 17, 64, 100, 259}, cols_g[] = {32, 96, 160}, cols_m[] = {64, 192, 320}, cols_k[] = {256, 512, 768};
     for (size_t k = 0; k < sizeof KINDS / sizeof KINDS[0]; k++) {
         TQ_CASE(KINDS[k].name);
-        int ggml = KINDS[k].q.codec == TQ_CODEC_GGML;
-        const int64_t *cols = ggml ? cols_g : cols_i8;
-        int nc = ggml ? 3 : 5;
+        int ggml = KINDS[k].q.codec == TQ_CODEC_GGML, mlx = KINDS[k].q.codec == TQ_CODEC_MLX;
+        const int64_t *cols = kquant(&KINDS[k].q) ? cols_k : ggml ? cols_g : mlx ? cols_m : cols_i8;
+        int nc = ggml || mlx ? 3 : 5;
         for (int r = 0; r < 4; r++)
             for (int c = 0; c < nc; c++)
                 for (int i = 0; i < 3; i++) check_shape(&KINDS[k], rows[r], cols[c], n_[i], &rng);
     }
-    TQ_CASE("a codec without a kernel is refused for decoding (affine, 4-bit sym)");
+    TQ_CASE("a codec or layout without a kernel is refused for decoding (2-bit, Q4_0/Q4_K off blocks, F32, 8-bit past 66,000 columns)");
     {
         tq_kmat k;
-        tq_qparams a = {.codec = TQ_CODEC_LINEAR_AFFINE, .bits = 8, .gran = TQ_GRAN_CHANNEL};
-        tq_qparams s4 = {.codec = TQ_CODEC_LINEAR_SYM, .bits = 4, .gran = TQ_GRAN_CHANNEL};
+        tq_qparams s2 = {.codec = TQ_CODEC_LINEAR_SYM, .bits = 2, .gran = TQ_GRAN_CHANNEL};
+        tq_qparams q4 = {.codec = TQ_CODEC_GGML, .bits = 4, .gran = TQ_GRAN_GROUP, .group = 32, .ggml_type = TQ_GGML_Q4_0};
+        tq_qparams a8 = {.codec = TQ_CODEC_LINEAR_AFFINE, .bits = 8, .gran = TQ_GRAN_CHANNEL};
         const void *aux[TQ_MAX_AUX] = {0};
-        CHECK(tq_kern_prepare(&k, &a, 4, 4, "", aux, TQ_KISA_PORTABLE) == 0);
-        CHECK(tq_kern_prepare(&k, &s4, 4, 4, "", aux, TQ_KISA_PORTABLE) == 0);
+        CHECK(tq_kern_prepare(&k, &s2, 4, 4, "", aux, TQ_KISA_PORTABLE) == 0);
+        CHECK(tq_kern_prepare(&k, &q4, 4, 48, "", aux, TQ_KISA_PORTABLE) == 0);
+        tq_qparams q4k = {.codec = TQ_CODEC_GGML, .bits = 4, .gran = TQ_GRAN_GROUP, .group = 256, .ggml_type = TQ_GGML_Q4_K};
+        CHECK(tq_kern_prepare(&k, &q4k, 4, 576, "", aux, TQ_KISA_PORTABLE) == 0);   /* SmolLM2's 576: not in 256s */
+        CHECK(tq_kern_prepare(&k, &a8, 4, 66001, "", aux, TQ_KISA_PORTABLE) == 0);
+        CHECK(tq_kern_prepare_half(&k, TQ_DTYPE_F32, 4, 4, "", TQ_KISA_PORTABLE) == 0);
     }
     TQ_CASE("TRUEQ_ISA forces an ISA (one the CPU lacks falls back to the best it has); decode turns kernels off");
     {

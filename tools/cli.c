@@ -70,6 +70,12 @@ static int store(const char *cmd, const tqc_opt *o, const char *v, void *args) {
         if ((st = tqc_parse_i64(v, o->lo, o->hi, (int64_t *)dst)) == TQC_NUM_OK) return 0;
         if (st == TQC_NUM_JUNK) return tqc_usage_error(cmd, "%s: \"%s\" is not an integer", o->name, v);
         return tqc_usage_error(cmd, "%s: %s is out of range [%lld, %lld]", o->name, v, (long long)o->lo, (long long)o->hi);
+    case TQC_THREADS: {
+        int64_t n;
+        if ((st = tqc_parse_i64(v, o->lo, o->hi, &n)) == TQC_NUM_OK) { tq_set_threads((int)n); return 0; }
+        if (st == TQC_NUM_JUNK) return tqc_usage_error(cmd, "%s: \"%s\" is not an integer", o->name, v);
+        return tqc_usage_error(cmd, "%s: %s is out of range [%lld, %lld]", o->name, v, (long long)o->lo, (long long)o->hi);
+    }
     case TQC_UINT:
         if ((st = tqc_parse_u64(v, 0, UINT64_MAX, (uint64_t *)dst)) == TQC_NUM_OK) return 0;
         if (st == TQC_NUM_JUNK) return tqc_usage_error(cmd, "%s: \"%s\" is not an integer", o->name, v);
@@ -107,6 +113,7 @@ static int store(const char *cmd, const tqc_opt *o, const char *v, void *args) {
 int tqc_parse(const tqc_command *cmd, int argc, char **argv, tqc_ctx *c, void *args) {
     memset(c, 0, sizeof *c);
     c->cmd = argc > 0 ? argv[0] : cmd->name;
+    tq_set_threads(0);   /* --threads holds for this command line only */
     if (cmd->defaults) memcpy(args, cmd->defaults, cmd->args_size);
     else memset(args, 0, cmd->args_size);
     bool opts_done = false;
@@ -147,7 +154,7 @@ int tqc_parse(const tqc_command *cmd, int argc, char **argv, tqc_ctx *c, void *a
 static const char *default_metavar(const tqc_opt *o, char *buf, size_t cap) {
     if (o->metavar) return o->metavar;
     switch (o->kind) {
-    case TQC_INT: case TQC_UINT: return "N";
+    case TQC_INT: case TQC_UINT: case TQC_THREADS: return "N";
     case TQC_F64: return "X";
     case TQC_SIZE: return "SIZE";
     case TQC_CHOICE: choices_str(o->choices, "|", buf, cap); return buf;
@@ -187,7 +194,7 @@ void tqc_help(const tqc_command *cmd, FILE *f) {
         const tqc_opt *o = &cmd->opts[i];
         char mb[160], rb[96];
         const char *range = NULL;
-        if (o->kind == TQC_INT) { snprintf(rb, sizeof rb, "[%lld, %lld]", (long long)o->lo, (long long)o->hi); range = rb; }
+        if (o->kind == TQC_INT || o->kind == TQC_THREADS) { snprintf(rb, sizeof rb, "[%lld, %lld]", (long long)o->lo, (long long)o->hi); range = rb; }
         else if (o->kind == TQC_F64) { drange(o, rb, sizeof rb); range = rb; }
         help_entry(f, o->short_name, o->name, takes_value(o) ? default_metavar(o, mb, sizeof mb) : NULL, o->help, range);
     }

@@ -49,6 +49,7 @@ typedef enum tqc_kind {
     TQC_SET,      /* int: store ival (e.g. --no-normalize stores 0)              */
     TQC_FORMAT,   /* const tq_format_info *: a format of tq_format_by_name whose
                      caps include ival (TQ_FORMAT_CAN_WRITE)                      */
+    TQC_THREADS,  /* no storage: an int in [lo, hi] given to tq_set_threads      */
 } tqc_kind;
 
 /** One value of a TQC_CHOICE option; a table ends with a NULL name. */
@@ -84,6 +85,10 @@ typedef struct tqc_opt {
 #define TQC_O_GRAN(n, T, f, h)           {n, NULL, TQC_GRAN, offsetof(T, f), "G", h, 0, 0, 0, 0, NULL, 0}
 #define TQC_O_CODEC(n, T, f, h)          {n, NULL, TQC_CODEC, offsetof(T, f), "NAME", h, 0, 0, 0, 0, NULL, 0}
 #define TQC_O_FORMAT(n, T, f, caps, h)   {n, NULL, TQC_FORMAT, offsetof(T, f), NULL, h, 0, 0, 0, 0, NULL, (int)(caps)}
+/* --threads N of the forward-pass commands (one row in each table). */
+#define TQC_O_THREADS {"--threads", "-j", TQC_THREADS, 0, "N", \
+    "forward-pass threads (default: TRUEQ_THREADS, else OPENBLAS_NUM_THREADS);\n" \
+    "outputs are the same bytes for any N", 1, 64, 0, 0, NULL, 0}
 
 #define TQC_MAX_OPTS 32
 #define TQC_MAX_POS  32

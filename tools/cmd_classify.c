@@ -114,6 +114,7 @@ out:
 static const tqc_opt OPTS[] = {
     TQC_ENC_OPT_IDS(classify_args, ids),
     TQC_ENC_OPT_KEEP_INT8(classify_args, po.keep_int8),
+    TQC_O_THREADS,
 };
 
 const tqc_command tqc_cmd_classify = {.name = "classify", .summary = "label and probabilities from a sequence-classification head",

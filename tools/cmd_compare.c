@@ -209,6 +209,7 @@ static const tqc_opt OPTS[] = {
               "one input per line; a TAB separates a sentence pair\n(default: a built-in varied set of sentences and pairs)"),
     TQC_ENC_OPT_IDS(compare_args, ids),
     TQC_ENC_OPT_BATCH(compare_args, batch),
+    TQC_O_THREADS,
     TQC_O_F64("--min-cos", NULL, compare_args, min_cos, "X", -1, 1, "exit 3 when the worst sentence-embedding cosine is below X"),
     TQC_O_F64("--max-mse", NULL, compare_args, max_mse, "X", 0, INFINITY, "exit 3 when the token-state MSE exceeds X"),
     TQC_O_F64("--min-agree", NULL, compare_args, min_agree, "F", 0, 1, "exit 3 when top-1 label agreement is below F"),

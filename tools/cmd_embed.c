@@ -89,6 +89,7 @@ static const tqc_opt OPTS[] = {
     TQC_O_SET("--normalize", embed_args, po.normalize, 1, "L2-normalise each vector"),
     TQC_O_SET("--no-normalize", embed_args, po.normalize, 0, "do not L2-normalise"),
     TQC_ENC_OPT_BATCH(embed_args, batch),
+    TQC_O_THREADS,
     TQC_ENC_OPT_KEEP_INT8(embed_args, po.keep_int8),
 };
 

@@ -187,6 +187,7 @@ out:
 
 static const tqc_opt OPTS[] = {
     TQC_O_STR("--prompt", "-p", generate_args, prompt, "P", "text to start from (default: nothing, i.e. BOS only)"),
+    TQC_O_THREADS,
     TQC_O_STR("--ids", NULL, generate_args, ids, "FILE",
               "the prompt as token ids (BOS included when wanted) separated\n"
               "by spaces or newlines; the output is then ids too"),

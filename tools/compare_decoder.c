@@ -157,6 +157,7 @@ out:
 static const tqc_opt OPTS[] = {
     TQC_O_STR("--text", NULL, cmpdec_args, text, "FILE", "the text to read (default: a built-in short story)"),
     TQC_O_STR("--prompt", "-p", cmpdec_args, prompt, "P", "the text given inline"),
+    TQC_O_THREADS,
     TQC_O_STR("--ids", NULL, cmpdec_args, ids, "FILE",
               "pre-tokenised text: token ids (without BOS) separated by\nspaces or newlines; no tokenizer is involved"),
     TQC_O_F64("--max-kl", NULL, cmpdec_args, max_kl, "X", 0, INFINITY, "exit 3 when the mean KL exceeds X nats"),

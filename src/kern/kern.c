@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { ACT_ROW, ACT_BLOCK };   /* one activation scale per row / per 32 */
+enum { ACT_ROW, ACT_BLOCK, ACT_F32, ACT_K };   /* one activation scale per row / per 32; float32 copies; per 256 */
 
 typedef struct krow {
     tq_kwkind  kind;
@@ -29,16 +29,45 @@ static const krow ROWS[] = {
     {TQ_KW_I8,   TQ_KISA_PORTABLE, 0, ACT_ROW,   0, tq_kern_i8_portable},
     {TQ_KW_Q8_0, TQ_KISA_PORTABLE, 0, ACT_BLOCK, 0, tq_kern_q8_0_portable},
     {TQ_KW_Q4_0, TQ_KISA_PORTABLE, 0, ACT_BLOCK, 0, tq_kern_q4_0_portable},
+    {TQ_KW_Q4_1, TQ_KISA_PORTABLE, 0, ACT_BLOCK, 0, tq_kern_q4_1_portable},
+    {TQ_KW_L4,   TQ_KISA_PORTABLE, 0, ACT_ROW,   0, tq_kern_lin_portable},
+    {TQ_KW_A4,   TQ_KISA_PORTABLE, 0, ACT_ROW,   0, tq_kern_lin_portable},
+    {TQ_KW_A8,   TQ_KISA_PORTABLE, 0, ACT_ROW,   0, tq_kern_lin_portable},
+    {TQ_KW_M4,   TQ_KISA_PORTABLE, 0, ACT_ROW,   0, tq_kern_lin_portable},
+    {TQ_KW_M8,   TQ_KISA_PORTABLE, 0, ACT_ROW,   0, tq_kern_lin_portable},
+    {TQ_KW_Q4_K, TQ_KISA_PORTABLE, 0, ACT_K,     0, tq_kern_k45_portable},
+    {TQ_KW_Q5_K, TQ_KISA_PORTABLE, 0, ACT_K,     0, tq_kern_k45_portable},
+    {TQ_KW_Q6_K, TQ_KISA_PORTABLE, 0, ACT_K,     0, tq_kern_q6_k_portable},
+    {TQ_KW_NF4,  TQ_KISA_PORTABLE, 0, ACT_F32,   0, tq_kern_nf4_portable},
+    {TQ_KW_F16,  TQ_KISA_PORTABLE, 0, ACT_F32,   0, tq_kern_half_portable},
+    {TQ_KW_BF16, TQ_KISA_PORTABLE, 0, ACT_F32,   0, tq_kern_half_portable},
 #if defined(__x86_64__)
     {TQ_KW_I8,   TQ_KISA_AVX2,     1, ACT_ROW,   0, tq_kern_i8_avx2},
     {TQ_KW_Q8_0, TQ_KISA_AVX2,     0, ACT_BLOCK, 0, tq_kern_q8_0_avx2},
     {TQ_KW_Q4_0, TQ_KISA_AVX2,     0, ACT_BLOCK, 0, tq_kern_q4_0_avx2},
+    {TQ_KW_Q4_1, TQ_KISA_AVX2,     0, ACT_BLOCK, 0, tq_kern_q4_1_avx2},
+    {TQ_KW_L4,   TQ_KISA_AVX2,     0, ACT_ROW,   0, tq_kern_lin_avx2},
+    {TQ_KW_A4,   TQ_KISA_AVX2,     0, ACT_ROW,   0, tq_kern_lin_avx2},
+    {TQ_KW_A8,   TQ_KISA_AVX2,     0, ACT_ROW,   0, tq_kern_lin_avx2},
+    {TQ_KW_M4,   TQ_KISA_AVX2,     0, ACT_ROW,   0, tq_kern_lin_avx2},
+    {TQ_KW_M8,   TQ_KISA_AVX2,     0, ACT_ROW,   0, tq_kern_lin_avx2},
+    {TQ_KW_Q4_K, TQ_KISA_AVX2,     0, ACT_K,     0, tq_kern_k45_avx2},
+    {TQ_KW_Q5_K, TQ_KISA_AVX2,     0, ACT_K,     0, tq_kern_k45_avx2},
+    {TQ_KW_Q6_K, TQ_KISA_AVX2,     0, ACT_K,     0, tq_kern_q6_k_avx2},
+    {TQ_KW_NF4,  TQ_KISA_AVX2,     0, ACT_F32,   0, tq_kern_nf4_avx2},
+    {TQ_KW_F16,  TQ_KISA_AVX2,     0, ACT_F32,   0, tq_kern_half_avx2},
+    {TQ_KW_BF16, TQ_KISA_AVX2,     0, ACT_F32,   0, tq_kern_half_avx2},
     {TQ_KW_I8,   TQ_KISA_AVX512,   1, ACT_ROW,   1, tq_kern_i8_avx512},
+#endif
+#if defined(__aarch64__)
+    {TQ_KW_I8,   TQ_KISA_NEON,     0, ACT_ROW,   0, tq_kern_i8_neon},
+    {TQ_KW_Q8_0, TQ_KISA_NEON,     0, ACT_BLOCK, 0, tq_kern_q8_0_neon},
+    {TQ_KW_Q4_0, TQ_KISA_NEON,     0, ACT_BLOCK, 0, tq_kern_q4_0_neon},
 #endif
 };
 #define NROWS (sizeof ROWS / sizeof ROWS[0])
 
-static const char *const ISA_NAMES[TQ_KISA_COUNT] = {"portable", "avx2", "avx512"};
+static const char *const ISA_NAMES[TQ_KISA_COUNT] = {"portable", "avx2", "avx512", "neon"};
 
 const char *tq_kern_isa_name(tq_kisa isa) { return isa >= 0 && isa < TQ_KISA_COUNT ? ISA_NAMES[isa] : "?"; }
 
@@ -53,6 +82,9 @@ int tq_kern_isa_supported(tq_kisa isa) {
         __builtin_cpu_init();
         return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+#endif
+#if defined(__aarch64__)
+    case TQ_KISA_NEON: return 1;
 #endif
     default: return 0;
     }
@@ -104,11 +136,22 @@ void tq_kern_release(tq_kmat *k) {
     memset(k, 0, sizeof *k);
 }
 
+/* The sizes pack_i8 allocates: packed rows (a multiple of 64) and scales/sums. */
+static size_t packed_bytes(const tq_kmat *k) {
+    int64_t rb = (k->rows + TQ_KROWS - 1) / TQ_KROWS;
+    size_t pb = (size_t)(rb * k->k4 * TQ_KROWS * 4);
+    return (pb + 63) / 64 * 64;
+}
+static size_t side_count(const tq_kmat *k) { return (size_t)((k->rows + TQ_KROWS - 1) / TQ_KROWS * k->ngroups * TQ_KROWS); }
+
+uint64_t tq_kern_bytes(const tq_kmat *k) {
+    return k && k->packed ? packed_bytes(k) + side_count(k) * (sizeof(float) + sizeof(int32_t)) : 0;
+}
+
 /* I8 rows into the packed layout of the vector paths (kern.h). */
 static int pack_i8(tq_kmat *k) {
-    int64_t rb = (k->rows + TQ_KROWS - 1) / TQ_KROWS, ng = k->ngroups;
-    size_t pb = (size_t)(rb * k->k4 * TQ_KROWS * 4), sb = (size_t)(rb * ng * TQ_KROWS);
-    pb = (pb + 63) / 64 * 64;
+    int64_t ng = k->ngroups;
+    size_t pb = packed_bytes(k), sb = side_count(k);
     k->packed = aligned_alloc(64, pb ? pb : 64);
     if (k->packed) memset(k->packed, 0, pb);
     k->pscale = calloc(sb ? sb : 1, sizeof(float));
@@ -130,29 +173,59 @@ static int pack_i8(tq_kmat *k) {
     return 0;
 }
 
-int tq_kern_prepare(tq_kmat *k, const tq_qparams *q, int64_t rows, int64_t cols, const void *codes,
-                    const void *const *aux, tq_kisa isa) {
-    memset(k, 0, sizeof *k);
-    k->rows = rows;
-    k->cols = cols;
-    k->codes = codes;
-    k->isa = isa;
-    if (rows < 1 || cols < 1) return 0;
-    if (q->codec == TQ_CODEC_LINEAR_SYM && q->bits == 8) {
-        k->kind = TQ_KW_I8;
-        k->row_bytes = cols;
-        k->scale = aux[0];
-        if (q->gran == TQ_GRAN_TENSOR) { k->sstride = 0; k->ngroups = 1; k->glen = cols; }
-        else if (q->gran == TQ_GRAN_CHANNEL) { k->sstride = 1; k->ngroups = 1; k->glen = cols; }
-        else { k->ngroups = tq_groups_per_row(q, cols, &k->glen); k->sstride = k->ngroups; }
-        k->k4 = (cols + 3) / 4;
-    } else if (q->codec == TQ_CODEC_GGML && (q->ggml_type == TQ_GGML_Q8_0 || q->ggml_type == TQ_GGML_Q4_0) &&
-               cols % 32 == 0) {
-        k->kind = q->ggml_type == TQ_GGML_Q8_0 ? TQ_KW_Q8_0 : TQ_KW_Q4_0;
-        k->row_bytes = cols / 32 * (q->ggml_type == TQ_GGML_Q8_0 ? 34 : 18);
-    } else {
-        return 0;
+/* Scales along a row for the grouped kinds (I8 and the 4/8-bit codecs). */
+static void set_groups(tq_kmat *k, const tq_qparams *q, int64_t cols) {
+    if (q->gran == TQ_GRAN_TENSOR) { k->sstride = 0; k->ngroups = 1; k->glen = cols; }
+    else if (q->gran == TQ_GRAN_CHANNEL) { k->sstride = 1; k->ngroups = 1; k->glen = cols; }
+    else { k->ngroups = tq_groups_per_row(q, cols, &k->glen); k->sstride = k->ngroups; }
+}
+
+/* The NF4 code book, as the codec decodes codes 0..15 at absmax 1. */
+static int nf4_lut(tq_kmat *k, const tq_qparams *q) {
+    uint8_t codes[8];
+    for (int i = 0; i < 8; i++) codes[i] = (uint8_t)(2 * i | (2 * i + 1) << 4);
+    float one = 1.0f;
+    const void *aux[TQ_MAX_AUX] = {&one};
+    tq_qparams p = *q;
+    p.gran = TQ_GRAN_TENSOR;
+    p.group = 0;
+    p.pad = 0;
+    return tq_dequantize(&p, 1, 16, codes, aux, k->lut, NULL) ? -1 : 0;
+}
+
+/* The kind of a codec/layout, with its side tensors; 0 when none. */
+static int kind_of(tq_kmat *k, const tq_qparams *q, int64_t cols, const void *const *aux) {
+    int ggml = q->codec == TQ_CODEC_GGML, lin = q->codec == TQ_CODEC_LINEAR_SYM || q->codec == TQ_CODEC_LINEAR_AFFINE;
+    if (ggml && cols % 32 == 0 && (q->ggml_type == TQ_GGML_Q8_0 || q->ggml_type == TQ_GGML_Q4_0 || q->ggml_type == TQ_GGML_Q4_1)) {
+        k->kind = q->ggml_type == TQ_GGML_Q8_0 ? TQ_KW_Q8_0 : q->ggml_type == TQ_GGML_Q4_0 ? TQ_KW_Q4_0 : TQ_KW_Q4_1;
+        k->row_bytes = cols / 32 * (k->kind == TQ_KW_Q8_0 ? 34 : k->kind == TQ_KW_Q4_0 ? 18 : 20);
+        return 1;
     }
+    if (ggml && cols % 256 == 0 && (q->ggml_type == TQ_GGML_Q4_K || q->ggml_type == TQ_GGML_Q5_K || q->ggml_type == TQ_GGML_Q6_K)) {
+        k->kind = q->ggml_type == TQ_GGML_Q4_K ? TQ_KW_Q4_K : q->ggml_type == TQ_GGML_Q5_K ? TQ_KW_Q5_K : TQ_KW_Q6_K;
+        k->row_bytes = cols / 256 * (k->kind == TQ_KW_Q4_K ? 144 : k->kind == TQ_KW_Q5_K ? 176 : 210);
+        return 1;
+    }
+    /* int32 group sums: 127 * 127 per column (I8) stays exact up to 132,000
+     * columns, 255 * 127 (unsigned 8-bit codes) up to 66,000 */
+    int i8 = q->codec == TQ_CODEC_LINEAR_SYM && q->bits == 8;
+    if (!((lin && (q->bits == 8 || q->bits == 4)) || (q->codec == TQ_CODEC_MLX && (q->bits == 8 || q->bits == 4)) ||
+          q->codec == TQ_CODEC_NF4) || cols > (i8 ? 132000 : 66000))
+        return 0;
+    k->bits = q->codec == TQ_CODEC_NF4 ? 4 : q->bits;
+    k->scale = aux[0];
+    k->row_bytes = k->bits == 8 ? cols : (cols + 1) / 2;
+    set_groups(k, q, cols);
+    if (q->codec == TQ_CODEC_LINEAR_SYM) k->kind = q->bits == 8 ? TQ_KW_I8 : TQ_KW_L4;
+    else if (q->codec == TQ_CODEC_LINEAR_AFFINE) { k->kind = q->bits == 8 ? TQ_KW_A8 : TQ_KW_A4; k->zero = aux[1]; }
+    else if (q->codec == TQ_CODEC_MLX) { k->kind = q->bits == 8 ? TQ_KW_M8 : TQ_KW_M4; k->bias = aux[1]; }
+    else { k->kind = TQ_KW_NF4; if (nf4_lut(k, q)) return 0; }
+    k->k4 = (cols + 3) / 4;
+    return 1;
+}
+
+/* The row for k's kind at isa, its packing done. */
+static int finish(tq_kmat *k, tq_kisa isa) {
     const krow *r = row_for(k->kind, isa);
     /* packed rows step through groups 4 columns at a time */
     if (r->packed && k->ngroups > 1 && k->glen % 4) r = row_for(k->kind, TQ_KISA_PORTABLE);
@@ -160,6 +233,34 @@ int tq_kern_prepare(tq_kmat *k, const tq_qparams *q, int64_t rows, int64_t cols,
     k->fn = (const void *)r;
     if (r->packed && pack_i8(k)) { tq_kern_release(k); return -1; }
     return 1;
+}
+
+int tq_kern_prepare(tq_kmat *k, const tq_qparams *q, int64_t rows, int64_t cols, const void *codes,
+                    const void *const *aux, tq_kisa isa) {
+    memset(k, 0, sizeof *k);
+    k->rows = rows;
+    k->cols = cols;
+    k->codes = codes;
+    k->isa = isa;
+    if (rows < 1 || cols < 1 || !kind_of(k, q, cols, aux)) return 0;
+    return finish(k, isa);
+}
+
+int tq_kern_prepare_half(tq_kmat *k, tq_dtype dt, int64_t rows, int64_t cols, const void *codes, tq_kisa isa) {
+    memset(k, 0, sizeof *k);
+    k->rows = rows;
+    k->cols = cols;
+    k->codes = codes;
+    k->isa = isa;
+    if (rows < 1 || cols < 1 || (dt != TQ_DTYPE_F16 && dt != TQ_DTYPE_BF16)) return 0;
+    k->kind = dt == TQ_DTYPE_F16 ? TQ_KW_F16 : TQ_KW_BF16;
+    k->row_bytes = 2 * cols;
+    return finish(k, isa);
+}
+
+/* Scales (or values) per activation row of a format. */
+static int64_t act_nb(int act, int64_t cols, int64_t kpad) {
+    return act == ACT_ROW ? 1 : act == ACT_BLOCK ? (cols + 31) / 32 : act == ACT_K ? (cols + 255) / 256 : kpad;
 }
 
 /* The activation format of a row. */
@@ -171,7 +272,7 @@ tq_status tq_kact_init(tq_kact *a, const tq_kmat *k, int64_t cap, int64_t cols) 
     a->fmt = fmt_of(r);
     a->cap = cap;
     a->kpad = (cols + 63) / 64 * 64;
-    a->nb = r->act == ACT_ROW ? 1 : (cols + 31) / 32;
+    a->nb = act_nb(r->act, cols, a->kpad);
     size_t bytes = (size_t)(cap * a->kpad);
     a->q = aligned_alloc(64, bytes ? bytes : 64);
     a->qa = aligned_alloc(64, bytes ? bytes : 64);
@@ -207,7 +308,12 @@ static inline uint32_t abs_bits(float v) {
  * exact for |x / d| <= 127). Shared by every ISA, so every path sees the
  * same codes. */
 static void quantize_row(int fmt, const float *x, int64_t cols, int64_t kpad, int8_t *q, uint8_t *qa, float *d) {
-    int64_t span = fmt / 2 == ACT_ROW ? cols : 32;
+    if (fmt / 2 == ACT_F32) {   /* float32 kinds: the values, zero padded */
+        memcpy(d, x, sizeof(float) * (size_t)cols);
+        memset(d + cols, 0, sizeof(float) * (size_t)(kpad - cols));
+        return;
+    }
+    int64_t span = fmt / 2 == ACT_ROW ? cols : fmt / 2 == ACT_K ? 256 : 32;
     const float magic = 12582912.0f;
     for (int64_t c0 = 0, b = 0; c0 < cols; c0 += span, b++) {
         int64_t c1 = c0 + span < cols ? c0 + span : cols;
@@ -252,11 +358,12 @@ tq_status tq_kern_matmul(const tq_kmat *k, const float *x, int64_t ldx, int64_t 
     enum { SMALL = 8192 };
     _Alignas(64) int8_t q[SMALL];
     _Alignas(64) uint8_t qa[SMALL];
-    float d[SMALL / 32];
+    float d[SMALL];
     const krow *r = row_of(k);
     if (n == 1 && k->cols <= SMALL) {
-        a = (tq_kact){.n = 1, .cols = k->cols, .kpad = (k->cols + 63) / 64 * 64, .cap = 1, .fmt = fmt_of(r),
-                      .q = q, .qa = qa, .d = d, .nb = r->act == ACT_ROW ? 1 : (k->cols + 31) / 32};
+        int64_t kpad = (k->cols + 63) / 64 * 64;
+        a = (tq_kact){.n = 1, .cols = k->cols, .kpad = kpad, .cap = 1, .fmt = fmt_of(r), .q = q, .qa = qa, .d = d,
+                      .nb = act_nb(r->act, k->cols, kpad)};
         tq_kact_rows(&a, x, ldx, 0, 1);
         tq_kern_matmul_act(k, &a, r0, r1, y, ldy, accumulate);
         return TQ_OK;

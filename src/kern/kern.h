@@ -6,7 +6,7 @@
  * THE KERNEL TABLE (kern.c) has one row per (weight kind, ISA): a prepare
  * step (repacking done once, when a matrix is kept) and a product. The ISA
  * is chosen at run time from the CPU (cpuid through __builtin_cpu_supports);
- * TRUEQ_ISA=portable|avx2|avx512 forces one (a forced ISA the CPU lacks
+ * TRUEQ_ISA=portable|avx2|avx512|neon forces one (a forced ISA the CPU lacks
  * falls back to the best it has), TRUEQ_ISA=decode turns the kernels off
  * (stored codes decoded to float tiles and multiplied by sgemm, the bytes of
  * the float32 path). Every ISA file is compiled with target attributes, so
@@ -49,7 +49,15 @@ const char *tq_kern_describe(void);
  */
 int  tq_kern_prepare(tq_kmat *k, const tq_qparams *q, int64_t rows, int64_t cols, const void *codes,
                      const void *const *aux, tq_kisa isa);
+/** The same for a stored float16 / bfloat16 [rows, cols] matrix (dt
+ *  TQ_DTYPE_F16 or TQ_DTYPE_BF16; codes little-endian, borrowed).
+ *  @return 1 prepared; 0 another dtype; -1 out of memory. */
+int  tq_kern_prepare_half(tq_kmat *k, tq_dtype dt, int64_t rows, int64_t cols, const void *codes, tq_kisa isa);
 void tq_kern_release(tq_kmat *k);
+/** Bytes k holds besides the borrowed codes: the repacked copy of the vector
+ *  paths (I8: packed rows, scales and code sums), 0 for kinds that read the
+ *  stored codes as they are. Counted in the weights' memory figures. */
+uint64_t tq_kern_bytes(const tq_kmat *k);
 
 /** Buffers for cap rows of up to cols activations in k's format.
  *  @return TQ_OK or TQ_E_NOMEM (a stays freeable). */

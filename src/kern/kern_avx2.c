@@ -8,6 +8,7 @@
  * integer sums of the portable path.
  */
 #include "kern/kern_impl.h"
+#include "ggml/ggml_kernels.h"
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include <string.h>
@@ -145,4 +146,229 @@ INL __m256i q4_codes(const uint8_t *qs) {
 #define Q8_CODES(p) _mm256_loadu_si256((const __m256i *)(p))
 GGML_ROWS(tq_kern_q8_0_avx2, 34, Q8_CODES)
 GGML_ROWS(tq_kern_q4_0_avx2, 18, q4_codes)
+
+INL int32_t hsum_i32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+    return _mm_cvtsi128_si32(s);
+}
+
+/* Pair sums of u (unsigned, at most 15 each) times x (signed) into int32
+ * lanes: no pair reaches 2^15. */
+INL __m256i dot_u4(__m256i u, __m256i x) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, x), _mm256_set1_epi16(1));
+}
+
+/* Q4_1: exact block sums A (u q_x) and X (q_x), two FMAs per block. */
+TGT void tq_kern_q4_1_avx2(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc) {
+    int64_t nb = k->cols / 32;
+    const __m128i m = _mm_set1_epi8(15);
+    const __m256i ones = _mm256_set1_epi8(1);
+    for (int64_t r = r0; r < r1; r++) {
+        const uint8_t *w = k->codes + r * k->row_bytes;
+        for (int64_t i = 0; i < a->n; i++) {
+            const int8_t *xq = a->q + i * a->kpad;
+            const float *dx = a->d + i * a->nb;
+            __m256 s = _mm256_setzero_ps();
+            for (int64_t b = 0; b < nb; b++) {
+                const uint8_t *p = w + b * 20;
+                __m128i v = _mm_loadu_si128((const __m128i *)(p + 4));
+                __m256i u = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m), _mm_and_si128(v, m));
+                __m256i x = _mm256_load_si256((const __m256i *)(xq + b * 32));
+                s = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot_u4(u, x)), _mm256_set1_ps(f16(p) * dx[b]), s);
+                s = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot_u4(ones, x)), _mm256_set1_ps(f16(p + 2) * dx[b]), s);
+            }
+            float v = hsum(s);
+            y[i * ldy + r] = acc ? y[i * ldy + r] + v : v;
+        }
+    }
+}
+
+/* 32 codes in column order from 16 bytes, two a byte, low nibble first. */
+INL __m256i nib32(const uint8_t *p) {
+    __m128i v = _mm_loadu_si128((const __m128i *)p), m = _mm_set1_epi8(15);
+    __m128i lo = _mm_and_si128(v, m), hi = _mm_and_si128(_mm_srli_epi16(v, 4), m);
+    return _mm256_set_m128i(_mm_unpackhi_epi8(lo, hi), _mm_unpacklo_epi8(lo, hi));
+}
+
+/* L4/A4/A8/M4/M8: the exact group sums of the portable path (8-bit codes as
+ * 16 high + low nibble, each product pair below 2^15), then its float steps
+ * (tq_kern_lin_group): its bytes. A group starting mid-byte runs scalar. */
+TGT void tq_kern_lin_avx2(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc) {
+    const __m256i ones = _mm256_set1_epi8(1), m = _mm256_set1_epi8(15);
+    const int bits = k->bits;
+    for (int64_t i = 0; i < a->n; i++) {
+        const int8_t *xq = a->q + i * a->kpad;
+        for (int64_t r = r0; r < r1; r++) {
+            const uint8_t *w = k->codes + r * k->row_bytes;
+            float sum = 0.0f;
+            for (int64_t g = 0; g < k->ngroups; g++) {
+                int64_t c0 = g * k->glen, c1 = c0 + k->glen < k->cols ? c0 + k->glen : k->cols, c = c0;
+                __m256i va = _mm256_setzero_si256(), vx = _mm256_setzero_si256();
+                if (bits == 8 || c0 % 2 == 0)
+                    for (; c + 32 <= c1; c += 32) {
+                        __m256i x = _mm256_loadu_si256((const __m256i *)(xq + c));
+                        if (bits == 4) {
+                            va = _mm256_add_epi32(va, dot_u4(nib32(w + c / 2), x));
+                        } else {
+                            __m256i u = _mm256_loadu_si256((const __m256i *)(w + c));
+                            __m256i h = _mm256_and_si256(_mm256_srli_epi16(u, 4), m);
+                            va = _mm256_add_epi32(va, _mm256_slli_epi32(dot_u4(h, x), 4));
+                            va = _mm256_add_epi32(va, dot_u4(_mm256_and_si256(u, m), x));
+                        }
+                        vx = _mm256_add_epi32(vx, dot_u4(ones, x));
+                    }
+                int32_t A = hsum_i32(va), X = hsum_i32(vx);
+                for (; c < c1; c++) {
+                    A += tq_kern_code(w, c, bits) * (int32_t)xq[c];
+                    X += xq[c];
+                }
+                sum += tq_kern_lin_group(k, r, g, A, X, a->d[i]);
+            }
+            y[i * ldy + r] = acc ? y[i * ldy + r] + sum : sum;
+        }
+    }
+}
+
+/* 8 NF4 values in column order from 4 bytes: the 16-entry code book as two
+ * 8-lane halves, chosen by bit 3 of the code. */
+INL __m256 nf4_8(const uint8_t *p, __m256 lo, __m256 hi) {
+    __m128i b = _mm_cvtepu8_epi32(_mm_cvtsi32_si128(ld32(p)));
+    __m128i l = _mm_and_si128(b, _mm_set1_epi32(15)), h = _mm_srli_epi32(b, 4);
+    __m256i idx = _mm256_set_m128i(_mm_unpackhi_epi32(l, h), _mm_unpacklo_epi32(l, h));
+    __m256 v0 = _mm256_permutevar8x32_ps(lo, idx), v1 = _mm256_permutevar8x32_ps(hi, idx);
+    return _mm256_blendv_ps(v0, v1, _mm256_castsi256_ps(_mm256_slli_epi32(idx, 28)));
+}
+
+/* NF4: eight partial sums per group (FMA), then the scalar tail: within
+ * float rounding of the portable path. */
+TGT void tq_kern_nf4_avx2(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc) {
+    const __m256 lo = _mm256_loadu_ps(k->lut), hi = _mm256_loadu_ps(k->lut + 8);
+    for (int64_t i = 0; i < a->n; i++) {
+        const float *x = a->d + i * a->kpad;
+        for (int64_t r = r0; r < r1; r++) {
+            const uint8_t *w = k->codes + r * k->row_bytes;
+            float sum = 0.0f;
+            for (int64_t g = 0; g < k->ngroups; g++) {
+                int64_t c0 = g * k->glen, c1 = c0 + k->glen < k->cols ? c0 + k->glen : k->cols, c = c0;
+                __m256 s = _mm256_setzero_ps();
+                if (c0 % 2 == 0)
+                    for (; c + 8 <= c1; c += 8) s = _mm256_fmadd_ps(nf4_8(w + c / 2, lo, hi), _mm256_loadu_ps(x + c), s);
+                float t = hsum(s);
+                for (; c < c1; c++) t += k->lut[tq_kern_code(w, c, 4)] * x[c];
+                sum += t * k->scale[r * k->sstride + g];
+            }
+            y[i * ldy + r] = acc ? y[i * ldy + r] + sum : sum;
+        }
+    }
+}
+
+INL __m256 half8(const uint8_t *p, int bf) {
+    __m128i h = _mm_loadu_si128((const __m128i *)p);
+    return bf ? _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16)) : _mm256_cvtph_ps(h);
+}
+
+/* F16 (F16C) / BF16 (a shift): widened exactly, two FMA accumulators. */
+TGT void tq_kern_half_avx2(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc) {
+    const int bf = k->kind == TQ_KW_BF16;
+    for (int64_t i = 0; i < a->n; i++) {
+        const float *x = a->d + i * a->kpad;
+        for (int64_t r = r0; r < r1; r++) {
+            const uint8_t *w = k->codes + r * k->row_bytes;
+            __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+            int64_t c = 0;
+            for (; c + 16 <= k->cols; c += 16) {
+                s0 = _mm256_fmadd_ps(half8(w + 2 * c, bf), _mm256_loadu_ps(x + c), s0);
+                s1 = _mm256_fmadd_ps(half8(w + 2 * c + 16, bf), _mm256_loadu_ps(x + c + 8), s1);
+            }
+            if (c + 8 <= k->cols) { s0 = _mm256_fmadd_ps(half8(w + 2 * c, bf), _mm256_loadu_ps(x + c), s0); c += 8; }
+            float v = hsum(_mm256_add_ps(s0, s1));
+            for (; c < k->cols; c++) {
+                uint16_t h;
+                memcpy(&h, w + 2 * c, 2);
+                v += (bf ? _mm_cvtss_f32(_mm_castsi128_ps(_mm_cvtsi32_si128((int)h << 16))) : _cvtsh_ss(h)) * x[c];
+            }
+            y[i * ldy + r] = acc ? y[i * ldy + r] + v : v;
+        }
+    }
+}
+
+INL __m256i srl16(__m256i v, int n) { return _mm256_srl_epi16(v, _mm_cvtsi32_si128(n)); }
+
+/* Q4_K / Q5_K: the exact S and M of the portable path (a pair of sub-blocks
+ * shares 32 code bytes: low nibbles the first, high the second), hence its
+ * bytes. */
+TGT void tq_kern_k45_avx2(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc) {
+    const int q5 = k->kind == TQ_KW_Q5_K;
+    const int64_t nb = k->cols / 256, bs = q5 ? 176 : 144;
+    const __m256i m15 = _mm256_set1_epi8(15), one = _mm256_set1_epi8(1);
+    for (int64_t r = r0; r < r1; r++) {
+        const uint8_t *w = k->codes + r * k->row_bytes;
+        for (int64_t i = 0; i < a->n; i++) {
+            const int8_t *xq = a->q + i * a->kpad;
+            float sum = 0.0f;
+            for (int64_t b = 0; b < nb; b++) {
+                const uint8_t *p = w + b * bs, *qs = p + (q5 ? 48 : 16);
+                const int8_t *xb = xq + b * 256;
+                __m256i vs = _mm256_setzero_si256(), vm = _mm256_setzero_si256();
+                __m256i hb = q5 ? _mm256_loadu_si256((const __m256i *)(p + 16)) : _mm256_setzero_si256();
+                for (int jj = 0; jj < 4; jj++) {
+                    __m256i raw = _mm256_loadu_si256((const __m256i *)(qs + 32 * jj));
+                    __m256i u0 = _mm256_and_si256(raw, m15), u1 = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m15);
+                    if (q5) {
+                        u0 = _mm256_or_si256(u0, _mm256_slli_epi16(_mm256_and_si256(srl16(hb, 2 * jj), one), 4));
+                        u1 = _mm256_or_si256(u1, _mm256_slli_epi16(_mm256_and_si256(srl16(hb, 2 * jj + 1), one), 4));
+                    }
+                    __m256i x0 = _mm256_loadu_si256((const __m256i *)(xb + 64 * jj));
+                    __m256i x1 = _mm256_loadu_si256((const __m256i *)(xb + 64 * jj + 32));
+                    uint8_t sc0, m0, sc1, m1;
+                    tq_ggml_k4_scale_min(2 * jj, p + 4, &sc0, &m0);
+                    tq_ggml_k4_scale_min(2 * jj + 1, p + 4, &sc1, &m1);
+                    vs = _mm256_add_epi32(vs, _mm256_mullo_epi32(dot_u4(u0, x0), _mm256_set1_epi32(sc0)));
+                    vs = _mm256_add_epi32(vs, _mm256_mullo_epi32(dot_u4(u1, x1), _mm256_set1_epi32(sc1)));
+                    vm = _mm256_add_epi32(vm, _mm256_mullo_epi32(dot_u4(one, x0), _mm256_set1_epi32(m0)));
+                    vm = _mm256_add_epi32(vm, _mm256_mullo_epi32(dot_u4(one, x1), _mm256_set1_epi32(m1)));
+                }
+                sum += tq_kern_kq(hsum_i32(vs), hsum_i32(vm), f16(p), f16(p + 2), a->d[i * a->nb + b]);
+            }
+            y[i * ldy + r] = acc ? y[i * ldy + r] + sum : sum;
+        }
+    }
+}
+
+/* Q6_K: u = low nibble | 2 high bits << 4 (at most 63, so u x pairs stay
+ * below 2^15), less 32 sum q_x, times the sub-block's scale per 4-lane half. */
+TGT void tq_kern_q6_k_avx2(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc) {
+    const int64_t nb = k->cols / 256;
+    const __m256i m15 = _mm256_set1_epi8(15), m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+    for (int64_t r = r0; r < r1; r++) {
+        const uint8_t *w = k->codes + r * k->row_bytes;
+        for (int64_t i = 0; i < a->n; i++) {
+            const int8_t *xq = a->q + i * a->kpad;
+            float sum = 0.0f;
+            for (int64_t b = 0; b < nb; b++) {
+                const uint8_t *p = w + b * 210;
+                const int8_t *sc = (const int8_t *)(p + 192), *xb = xq + b * 256;
+                __m256i vs = _mm256_setzero_si256();
+                for (int h = 0; h < 2; h++) {
+                    __m256i l0 = _mm256_loadu_si256((const __m256i *)(p + 64 * h));
+                    __m256i l1 = _mm256_loadu_si256((const __m256i *)(p + 64 * h + 32));
+                    __m256i hb = _mm256_loadu_si256((const __m256i *)(p + 128 + 32 * h));
+                    for (int t = 0; t < 4; t++) {
+                        __m256i lo = t & 1 ? l1 : l0;
+                        lo = _mm256_and_si256(t & 2 ? _mm256_srli_epi16(lo, 4) : lo, m15);
+                        __m256i u = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(srl16(hb, 2 * t), m3), 4));
+                        __m256i x = _mm256_loadu_si256((const __m256i *)(xb + 128 * h + 32 * t));
+                        __m256i d = _mm256_sub_epi32(dot_u4(u, x), _mm256_slli_epi32(dot_u4(one, x), 5));
+                        int s0 = sc[8 * h + 2 * t], s1 = sc[8 * h + 2 * t + 1];
+                        vs = _mm256_add_epi32(vs, _mm256_mullo_epi32(d, _mm256_set_epi32(s1, s1, s1, s1, s0, s0, s0, s0)));
+                    }
+                }
+                sum += tq_kern_kq(hsum_i32(vs), 0, f16(p + 208), 0.0f, a->d[i * a->nb + b]);
+            }
+            y[i * ldy + r] = acc ? y[i * ldy + r] + sum : sum;
+        }
+    }
+}
 #endif

@@ -16,6 +16,21 @@ void tq_kern_q4_0_portable(const tq_kmat *k, const tq_kact *a, int64_t r0, int64
 void tq_kern_i8_avx2(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
 void tq_kern_q8_0_avx2(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
 void tq_kern_q4_0_avx2(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
+void tq_kern_q4_1_portable(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
+void tq_kern_lin_portable(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
+void tq_kern_nf4_portable(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
+void tq_kern_half_portable(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
+void tq_kern_q4_1_avx2(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
+void tq_kern_lin_avx2(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
+void tq_kern_nf4_avx2(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
+void tq_kern_half_avx2(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
+void tq_kern_k45_portable(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
+void tq_kern_q6_k_portable(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
+void tq_kern_k45_avx2(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
+void tq_kern_q6_k_avx2(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
+void tq_kern_i8_neon(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
+void tq_kern_q8_0_neon(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
+void tq_kern_q4_0_neon(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
 void tq_kern_i8_avx512(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
 
 /* Columns [c0, c1) of group g of an I8 matrix, in 4-byte steps of the
@@ -24,5 +39,32 @@ static inline void tq_kern_group_k4(const tq_kmat *k, int64_t g, int64_t *k0, in
     int64_t c0 = g * k->glen, c1 = c0 + k->glen < k->cols ? c0 + k->glen : k->cols;
     *k0 = c0 / 4;
     *k1 = (c1 + 3) / 4;
+}
+
+/* Code c of a grouped 4- or 8-bit row (two codes a byte, element 2j in the
+ * low nibble: the linear codecs' and MLX's layout). */
+static inline int tq_kern_code(const uint8_t *w, int64_t c, int bits) {
+    return bits == 8 ? w[c] : w[c >> 1] >> ((c & 1) * 4) & 15;
+}
+
+/* Group g of row r of an L4/A4/A8/M4/M8 matrix (kern.h), from the exact
+ * integer sums A = sum u q_x and X = sum q_x over the group, the activation
+ * scale dx: the float steps every ISA takes, so every ISA gives its bytes. */
+static inline float tq_kern_lin_group(const tq_kmat *k, int64_t r, int64_t g, int32_t A, int32_t X, float dx) {
+    int64_t o = r * k->sstride + g;
+    switch (k->kind) {
+    case TQ_KW_L4: return (float)(A - 8 * X) * (dx * k->scale[o]);
+    case TQ_KW_A4:
+    case TQ_KW_A8: return (float)(A - (int32_t)k->zero[o] * X) * (dx * k->scale[o]);
+    default: return dx * (k->scale[o] * (float)A + k->bias[o] * (float)X);
+    }
+}
+
+/* A K-quant super-block of 256 from its exact int32 sums: S = sum over
+ * sub-blocks of scale x (sum u q_x), M = sum of min x (sum q_x) (0 for
+ * Q6_K), the block's d and dmin and the activation scale dx: the float steps
+ * of every ISA. */
+static inline float tq_kern_kq(int32_t S, int32_t M, float d, float dmin, float dx) {
+    return (float)S * (d * dx) - (float)M * (dmin * dx);
 }
 #endif

@@ -67,3 +67,154 @@ void tq_kern_q4_0_portable(const tq_kmat *k, const tq_kact *a, int64_t r0, int64
         }
     }
 }
+
+/* Q4_1: w = d u + m per block of 32 (u in [0, 15]): int32 sums A = sum u q_x
+ * and X = sum q_x, acc += (float)A * (d dx) + (float)X * (m dx). */
+void tq_kern_q4_1_portable(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc) {
+    int64_t nb = k->cols / 32;
+    for (int64_t r = r0; r < r1; r++) {
+        const uint8_t *w = k->codes + r * k->row_bytes;
+        for (int64_t i = 0; i < a->n; i++) {
+            const int8_t *xq = a->q + i * a->kpad;
+            const float *dx = a->d + i * a->nb;
+            float sum = 0.0f;
+            for (int64_t b = 0; b < nb; b++) {
+                const uint8_t *blk = w + b * 20, *qs = blk + 4;
+                const int8_t *xb = xq + b * 32;
+                int32_t A = 0, X = 0;
+                for (int j = 0; j < 16; j++) {
+                    A += (int32_t)(qs[j] & 15) * xb[j] + (int32_t)(qs[j] >> 4) * xb[j + 16];
+                    X += xb[j] + xb[j + 16];
+                }
+                sum += (float)A * (tq_ggml_f32(blk) * dx[b]) + (float)X * (tq_ggml_f32(blk + 2) * dx[b]);
+            }
+            put(y + i * ldy + r, acc, sum);
+        }
+    }
+}
+
+/* L4/A4/A8/M4/M8: exact int32 sums per group, combined by tq_kern_lin_group
+ * in group order. */
+void tq_kern_lin_portable(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc) {
+    for (int64_t i = 0; i < a->n; i++) {
+        const int8_t *xq = a->q + i * a->kpad;
+        for (int64_t r = r0; r < r1; r++) {
+            const uint8_t *w = k->codes + r * k->row_bytes;
+            float sum = 0.0f;
+            for (int64_t g = 0; g < k->ngroups; g++) {
+                int64_t c0 = g * k->glen, c1 = c0 + k->glen < k->cols ? c0 + k->glen : k->cols;
+                int32_t A = 0, X = 0;
+                for (int64_t c = c0; c < c1; c++) {
+                    A += tq_kern_code(w, c, k->bits) * (int32_t)xq[c];
+                    X += xq[c];
+                }
+                sum += tq_kern_lin_group(k, r, g, A, X, a->d[i]);
+            }
+            put(y + i * ldy + r, acc, sum);
+        }
+    }
+}
+
+/* NF4 against float32 activations: per group t = sum lut[u] x in column
+ * order, acc += t * absmax. */
+void tq_kern_nf4_portable(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc) {
+    for (int64_t i = 0; i < a->n; i++) {
+        const float *x = a->d + i * a->kpad;
+        for (int64_t r = r0; r < r1; r++) {
+            const uint8_t *w = k->codes + r * k->row_bytes;
+            float sum = 0.0f;
+            for (int64_t g = 0; g < k->ngroups; g++) {
+                int64_t c0 = g * k->glen, c1 = c0 + k->glen < k->cols ? c0 + k->glen : k->cols;
+                float t = 0.0f;
+                for (int64_t c = c0; c < c1; c++) t += k->lut[tq_kern_code(w, c, 4)] * x[c];
+                sum += t * k->scale[r * k->sstride + g];
+            }
+            put(y + i * ldy + r, acc, sum);
+        }
+    }
+}
+
+/* F16/BF16 against float32 activations: the exact widened weights, summed in
+ * column order. */
+void tq_kern_half_portable(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc) {
+    int bf = k->kind == TQ_KW_BF16;
+    for (int64_t i = 0; i < a->n; i++) {
+        const float *x = a->d + i * a->kpad;
+        for (int64_t r = r0; r < r1; r++) {
+            const uint8_t *w = k->codes + r * k->row_bytes;
+            float sum = 0.0f;
+            for (int64_t c = 0; c < k->cols; c++) {
+                uint16_t h = tq_ld16(w + 2 * c);
+                sum += (bf ? tq_bf16_to_f32(h) : tq_f16_to_f32(h)) * x[c];
+            }
+            put(y + i * ldy + r, acc, sum);
+        }
+    }
+}
+
+/* Q4_K / Q5_K against Q8_K-style activations (int8, one scale per 256):
+ * per sub-block j of 32 (6-bit scale sc_j, min m_j), S += sc_j sum u q_x and
+ * M += m_j sum q_x, then tq_kern_kq per super-block, in block order. */
+void tq_kern_k45_portable(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc) {
+    const int q5 = k->kind == TQ_KW_Q5_K;
+    int64_t nb = k->cols / 256, bs = q5 ? 176 : 144;
+    for (int64_t r = r0; r < r1; r++) {
+        const uint8_t *w = k->codes + r * k->row_bytes;
+        for (int64_t i = 0; i < a->n; i++) {
+            const int8_t *xq = a->q + i * a->kpad;
+            float sum = 0.0f;
+            for (int64_t b = 0; b < nb; b++) {
+                const uint8_t *p = w + b * bs, *qh = q5 ? p + 16 : NULL, *qs = p + (q5 ? 48 : 16);
+                const int8_t *xb = xq + b * 256;
+                int32_t S = 0, M = 0;
+                for (int j = 0; j < 8; j++) {
+                    uint8_t sc, m;
+                    tq_ggml_k4_scale_min(j, p + 4, &sc, &m);
+                    const uint8_t *q = qs + 32 * (j / 2);
+                    int32_t A = 0, X = 0;
+                    for (int l = 0; l < 32; l++) {
+                        int v = j % 2 ? q[l] >> 4 : q[l] & 15;
+                        if (qh) v += ((qh[l] >> j) & 1) << 4;
+                        A += v * xb[32 * j + l];
+                        X += xb[32 * j + l];
+                    }
+                    S += sc * A;
+                    M += m * X;
+                }
+                sum += tq_kern_kq(S, M, tq_ggml_f32(p), tq_ggml_f32(p + 2), a->d[i * a->nb + b]);
+            }
+            put(y + i * ldy + r, acc, sum);
+        }
+    }
+}
+
+/* Q6_K: codes u = q + 32 in [0, 63]; per sub-block k of 16 (int8 scale),
+ * S += sc_k (sum u q_x - 32 sum q_x); tq_kern_kq per super-block. */
+void tq_kern_q6_k_portable(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc) {
+    int64_t nb = k->cols / 256;
+    for (int64_t r = r0; r < r1; r++) {
+        const uint8_t *w = k->codes + r * k->row_bytes;
+        for (int64_t i = 0; i < a->n; i++) {
+            const int8_t *xq = a->q + i * a->kpad;
+            float sum = 0.0f;
+            for (int64_t b = 0; b < nb; b++) {
+                const uint8_t *p = w + b * 210;
+                const int8_t *sc = (const int8_t *)(p + 192), *xb = xq + b * 256;
+                int32_t S = 0;
+                for (int sb = 0; sb < 16; sb++) {
+                    int32_t A = 0, X = 0;
+                    for (int e = 16 * sb; e < 16 * sb + 16; e++) {
+                        int h = e / 128, l = e % 32, t = e % 128 / 32;
+                        const uint8_t *ql = p + 64 * h, *qh = p + 128 + 32 * h;
+                        int lo = (t & 1 ? ql[32 + l] : ql[l]) >> (t & 2 ? 4 : 0) & 15;
+                        A += (lo | ((qh[l] >> (2 * t)) & 3) << 4) * xb[e];
+                        X += xb[e];
+                    }
+                    S += sc[sb] * (A - 32 * X);
+                }
+                sum += tq_kern_kq(S, 0, tq_ggml_f32(p + 208), 0.0f, a->d[i * a->nb + b]);
+            }
+            put(y + i * ldy + r, acc, sum);
+        }
+    }
+}

@@ -11,10 +11,28 @@ typedef enum tq_kisa {
     TQ_KISA_PORTABLE = 0,
     TQ_KISA_AVX2     = 1,   /* x86-64 AVX2 + FMA + F16C                 */
     TQ_KISA_AVX512   = 2,   /* AVX-512 F/BW/VL + VNNI                   */
+    TQ_KISA_NEON     = 3,   /* AArch64 Advanced SIMD (every AArch64 CPU) */
     TQ_KISA_COUNT
 } tq_kisa;
 
-typedef enum tq_kwkind { TQ_KW_I8 = 0, TQ_KW_Q8_0, TQ_KW_Q4_0, TQ_KW_COUNT } tq_kwkind;
+typedef enum tq_kwkind {
+    TQ_KW_I8 = 0, /* linear-sym 8-bit                                     */
+    TQ_KW_Q8_0,   /* ggml Q8_0                                            */
+    TQ_KW_Q4_0,   /* ggml Q4_0                                            */
+    TQ_KW_Q4_1,   /* ggml Q4_1                                            */
+    TQ_KW_L4,     /* linear-sym 4-bit: u = q + 8, two codes a byte        */
+    TQ_KW_A4,     /* linear-affine 4-bit: (u - z) s                       */
+    TQ_KW_A8,     /* linear-affine 8-bit                                  */
+    TQ_KW_M4,     /* MLX affine 4-bit: s u + bias                         */
+    TQ_KW_M8,     /* MLX affine 8-bit                                     */
+    TQ_KW_NF4,    /* NF4: code book value times absmax                    */
+    TQ_KW_Q4_K,   /* ggml Q4_K (super-blocks of 256)                      */
+    TQ_KW_Q5_K,   /* ggml Q5_K                                            */
+    TQ_KW_Q6_K,   /* ggml Q6_K                                            */
+    TQ_KW_F16,    /* stored float16 (tq_kern_prepare_half)                */
+    TQ_KW_BF16,   /* stored bfloat16 (tq_kern_prepare_half)               */
+    TQ_KW_COUNT
+} tq_kwkind;
 
 /* Rows of I8 weights are packed for the vector paths in blocks of KROWS
  * rows: [row block][cols / 4][KROWS][4] bytes, zero padded. */
@@ -27,10 +45,14 @@ typedef struct tq_kmat {
     int64_t        rows, cols;
     const uint8_t *codes;     /* the stored codes (borrowed)                  */
     int64_t        row_bytes; /* bytes per stored row                         */
-    const float   *scale;     /* I8: scales (borrowed)                        */
-    int64_t        sstride;   /* I8: scales per row (0: one for the tensor)   */
-    int64_t        glen;      /* I8: columns per scale                        */
-    int64_t        ngroups;   /* I8: scales along a row                       */
+    const float   *scale;     /* grouped kinds: scales (borrowed)             */
+    const uint8_t *zero;      /* A4/A8: zero points, the scales' shape        */
+    const float   *bias;      /* M4/M8: biases, the scales' shape             */
+    int64_t        sstride;   /* grouped: scales per row (0: one per tensor)  */
+    int64_t        glen;      /* grouped: columns per scale                   */
+    int64_t        ngroups;   /* grouped: scales along a row                  */
+    int            bits;      /* grouped: code width (4 or 8)                 */
+    float          lut[16];   /* NF4: the code book (from the codec)          */
     int64_t        k4;        /* I8 packed: ceil(cols / 4)                    */
     int8_t        *packed;    /* I8 packed rows (vector paths), or NULL       */
     float         *pscale;    /* [row block][group][KROWS] scales, or NULL    */
@@ -43,10 +65,12 @@ typedef struct tq_kmat {
  * row they were made for (fmt). */
 typedef struct tq_kact {
     int64_t  n, cols, kpad, cap;
-    int      fmt;  /* per-row or per-32 scales, |q| or q + 128 (kern.c)       */
+    int      fmt;  /* per-row or per-32 scales, |q| or q + 128, or float32
+                      copies (kern.c)                                          */
     int8_t  *q;    /* [n][kpad] int8 codes                                   */
     uint8_t *qa;   /* [n][kpad] |q|, or q + 128 for the VNNI offset trick    */
-    float   *d;    /* per row: [n] scales; per 32: [n][nb]                   */
+    float   *d;    /* per row: [n] scales; per 32: [n][nb]; float32
+                      activations: [n][kpad] values, zero padded (nb = kpad)  */
     int64_t  nb;   /* scales per row                                         */
 } tq_kact;
 

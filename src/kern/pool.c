@@ -5,6 +5,8 @@
 #include "kern/pool.h"
 #include <pthread.h>
 #include <stdatomic.h>
+#include "trueq.h"
+#include <cblas.h>
 #include <stdlib.h>
 
 struct tq_pool {
@@ -103,4 +105,20 @@ void tq_pool_run(tq_pool *p, int threads, int n, tq_pool_fn fn, void *ctx) {
     while (p->busy) pthread_cond_wait(&p->done, &p->mu);
     pthread_mutex_unlock(&p->mu);
     pthread_mutex_unlock(&p->run_mu);
+}
+
+static atomic_int threads_set;   /* tq_set_threads; 0: not set */
+
+void tq_set_threads(int n) { atomic_store(&threads_set, n < 1 ? 0 : n > TQ_POOL_MAX ? TQ_POOL_MAX : n); }
+
+int tq_threads(void) {
+    int n = atomic_load(&threads_set);
+    const char *e = getenv("TRUEQ_THREADS");
+    if (n < 1 && e && *e) {
+        char *end;
+        long v = strtol(e, &end, 10);
+        if (!*end && v >= 1) n = v > TQ_POOL_MAX ? TQ_POOL_MAX : (int)v;
+    }
+    if (n < 1) n = openblas_get_num_threads();
+    return n < 1 ? 1 : n > TQ_POOL_MAX ? TQ_POOL_MAX : n;
 }

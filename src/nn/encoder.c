@@ -611,7 +611,7 @@ tq_status tq_enc_forward(const tq_enc *e, const tq_enc_batch *b, const tq_enc_ou
     const tq_enc_config *c = &e->c;
     int B = b->batch, S = b->seq, D = c->dim, H = c->hidden_dim, T = B * S;
     size_t TD = (size_t)T * D;
-    int n_threads = openblas_get_num_threads();   /* the caller's parallelism */
+    int n_threads = tq_threads();   /* tq_set_threads, TRUEQ_THREADS or OpenBLAS's count */
     if (n_threads < 1) n_threads = 1;
     if (n_threads > TQ_ENC_MAX_THREADS) n_threads = TQ_ENC_MAX_THREADS;
     fw f = {.e = e, .b = b, .B = B, .S = S, .D = D, .H = H, .T = T, .pool = tq_pool_shared(n_threads)};

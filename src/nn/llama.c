@@ -553,7 +553,7 @@ tq_status tq_llama_forward(const tq_llama *l, tq_llama_state *s, int token, int 
     int D = c->dim, H = c->hidden_dim, KV = l->kv_dim, hs = l->head_size;
     int half = l->A->pos == TQ_POS_ROPE_HALF;
     float *x = s->x;
-    int threads = openblas_get_num_threads();   /* the caller's parallelism, as the encoder */
+    int threads = tq_threads();   /* tq_set_threads, TRUEQ_THREADS or OpenBLAS's count */
     tq_pool *pool = tq_pool_shared(threads);
     tq_blas_serial_enter();   /* OpenBLAS single-threaded: the pool splits by rows, fixed by shape */
     tq_wmat_rows(&l->tok, token, token + 1, x);   /* one row (decoded when held as stored) */

@@ -54,6 +54,9 @@ tq_status tq_wmat_keep_plain(tq_wmat *w, const tq_model *m, const tq_tensor *t, 
             }
     }
     free(buf);
+    int off;   /* the F16/BF16 kernels (kern.h) unless TRUEQ_ISA=decode */
+    tq_kisa isa = tq_kern_isa(&off);
+    if (!st && !off) tq_kern_prepare_half(&w->k, w->plain, w->rows, w->cols, w->codes, isa);
     if (st) tq_wmat_free(w);
     return st;
 }
@@ -68,6 +71,7 @@ void tq_wmat_view_rows(tq_wmat *w, const tq_wmat *src, int64_t r0, int64_t rows)
         w->plain = src->plain;
         w->codes = (char *)src->codes + (size_t)(r0 * src->cols) * 2;
         w->borrowed = 1;
+        if (tq_wmat_kernel(src)) tq_kern_prepare_half(&w->k, w->plain, rows, w->cols, w->codes, src->k.isa);
     }
 }
 
@@ -125,6 +129,7 @@ tq_status tq_wmat_keep(tq_wmat *w, const tq_tensor *t, const char *path, tq_erro
         tq_wmat_free(w);
         return tq_err(err, TQ_E_NOMEM, "%s: out of memory for the kernel layout of \"%s\"", path, t->name);
     }
+    w->bytes += tq_kern_bytes(&w->k);   /* the kernels' repacked copy, if any */
     if (st) tq_wmat_free(w);
     return st;
 nomem:
