@@ -287,7 +287,7 @@ TGT void tq_kern_half_avx2(const tq_kmat *k, const tq_kact *a, int64_t r0, int64
             for (; c < k->cols; c++) {
                 uint16_t h;
                 memcpy(&h, w + 2 * c, 2);
-                v += (bf ? _mm_cvtss_f32(_mm_castsi128_ps(_mm_cvtsi32_si128((int)h << 16))) : _cvtsh_ss(h)) * x[c];
+                v += (bf ? _mm_cvtss_f32(_mm_castsi128_ps(_mm_cvtsi32_si128((int)((uint32_t)h << 16)))) : _cvtsh_ss(h)) * x[c];
             }
             y[i * ldy + r] = acc ? y[i * ldy + r] + v : v;
         }
