@@ -4,7 +4,8 @@
 # 2-bit affine groups (no kernel: decoded by row tiles) generates the ids the
 # float32-decoded weights (--decode-weights) give, fused matrices included as
 # row views; --verbose names how the products run; compare keeps the codes on
-# both sides with far less weight memory, its KL within the kernel error.
+# both sides with far less weight memory, its KL within the kernel error;
+# a BF16 encoder holds its matrices as stored.
 set -u
 TQ=${TQ_CLI:-build/trueq}
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
@@ -50,5 +51,16 @@ assert k["memory_bytes_quant"] < 0.7 * d["memory_bytes_quant"], (k, d)
 assert k["kl_mean"] < 4 * d["kl_mean"] + 2e-3, (k, d)
 PYEOF'
 [ -s "$T/ck.err" ] && sed 's/^/# /' "$T/ck.err"
+# encoders: BF16 matrices and word embeddings are held as stored (half the float32 bytes), not widened
+"$TQ" synth "$T/bf" --arch bert --shape tiny --dtype F32 -q > /dev/null
+"$TQ" synth "$T/bb" --arch bert --shape tiny --dtype BF16 -q > /dev/null
+"$TQ" compare "$T/bf" "$T/bb" --json > "$T/enc.json" 2> "$T/enc.err"
+check "encoder BF16: matrices held as stored (memory near the stored bytes, no int8), outputs at BF16 rounding" '"$PY" - "$T/enc.json" <<PYEOF
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["int8_matrices_quant"] == 0 and j["stored_bytes_quant"] * 2 == j["stored_bytes_orig"], j
+assert j["memory_bytes_quant"] < 0.6 * j["memory_bytes_orig"], j
+assert j["pooled_cos_min"] > 0.9999, j
+PYEOF'
 echo "# $passes passed, $fails failed"
 [ $fails -eq 0 ]
