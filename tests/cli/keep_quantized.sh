@@ -9,11 +9,7 @@
 set -u
 TQ=${TQ_CLI:-build/trueq}
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
-PY=/usr/bin/python3
-fails=0; passes=0
-ok()   { passes=$((passes+1)); echo "ok - $1"; }
-bad()  { fails=$((fails+1)); echo "not ok - $1"; }
-check(){ if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+. "$(dirname "$0")/lib/tap.sh"
 
 "$TQ" synth "$T/phi" --arch phi3 --shape tiny --dtype F32 -q > /dev/null || { echo "synth failed"; exit 1; }
 "$TQ" convert "$T/phi" -o "$T/q8" > /dev/null 2>&1 || { echo "convert int8 failed"; exit 1; }
@@ -62,5 +58,4 @@ assert j["int8_matrices_quant"] == 0 and j["stored_bytes_quant"] * 2 == j["store
 assert j["memory_bytes_quant"] < 0.6 * j["memory_bytes_orig"], j
 assert j["pooled_cos_min"] > 0.9999, j
 PYEOF'
-echo "# $passes passed, $fails failed"
-[ $fails -eq 0 ]
+tap_end

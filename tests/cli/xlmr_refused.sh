@@ -7,10 +7,7 @@
 set -u
 TQ=${TQ_CLI:-build/trueq}
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
-fails=0; passes=0
-ok()   { passes=$((passes+1)); echo "ok - $1"; }
-bad()  { fails=$((fails+1)); echo "not ok - $1"; }
-check(){ if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+. "$(dirname "$0")/lib/tap.sh"
 
 "$TQ" synth "$T/x" --arch roberta --shape tiny --dtype F32 -q > /dev/null || { echo "synth failed"; exit 1; }
 rm -f "$T/x/vocab.json" "$T/x/merges.txt"
@@ -41,5 +38,4 @@ check "embed of a RoBERTa config with a Unigram tokenizer.json: refused naming i
   '[ $rc -eq 2 ] && grep -q "model \"Unigram\"" "$T/r.err"'
 [ $rc -eq 2 ] || sed 's/^/# /' "$T/r.err"
 check "nothing was written beside the model" '[ "$(ls -A "$T/x" | sort | tr "\n" " ")" = "$before" ]'
-echo "# $passes passed, $fails failed"
-[ $fails -eq 0 ]
+tap_end
