@@ -64,6 +64,12 @@ void tqc_sweep_schedule(tqc_sweep_plan *p, int n);
 /** Parse "K/N" (1 <= K <= N <= 4096) into 0-based *k and *n; 0 or -1. */
 int  tqc_sweep_parse_shard(const char *s, int *k, int *n);
 
+/* ---- the result file of a task (sweep_merge.c) -------------------------------- */
+
+typedef struct tqc_sweep_row tqc_sweep_row;
+/** Write r as OUT/ID.json atomically; 0, or -1 with msg. */
+int  tqc_sweep_result_write(const char *out, const tqc_sweep_plan *p, const tqc_sweep_task *t, const tqc_sweep_row *r, char *msg,
+                            size_t cap);
 /** OUT/ID.json (malloc'd). */
 char *tqc_sweep_result_path(const char *out, const tqc_sweep_task *t);
 /** Whether OUT holds a successful result for t (what a rerun skips). */
@@ -78,8 +84,8 @@ int  tqc_sweep_run_task(const tqc_sweep_plan *p, const tqc_sweep_task *t, const 
 
 typedef struct tqc_sweep_layer { char *name; double alpha; } tqc_sweep_layer;
 
-/** One task's result as the merge reads it (values < 0 or NaN: not measured). */
-typedef struct tqc_sweep_row {
+/** One task's result (NaN: not measured). */
+struct tqc_sweep_row {
     const tqc_sweep_task *t;
     int      present, ok;
     char     error[512];
@@ -93,7 +99,7 @@ typedef struct tqc_sweep_row {
     int      n_layers;
     int      decoder;              /* compare: 1 decoder (kl), 0 encoder (cos) */
     double   cmp_cos, cmp_kl, cmp_agree;
-} tqc_sweep_row;
+};
 
 typedef struct tqc_sweep_table {
     const tqc_sweep_plan *plan;

@@ -1,12 +1,106 @@
-/* sweep_merge.c — the result files of a plan's tasks read back into one table,
- * printed as text, JSON or CSV in plan order (sweep.h). Nothing printed
- * depends on which worker ran a task, when, or how long it took. */
+/* sweep_merge.c — the result file of a task (written, read back), and the
+ * results of a plan's tasks as one table, printed as text, JSON or CSV in plan
+ * order (sweep.h). Nothing printed depends on which worker ran a task, when,
+ * or how long it took. */
+#define _POSIX_C_SOURCE 200809L
 #include "sweep.h"
 #include "cli_json.h"
+#include "core/internal.h"
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+char *tqc_sweep_result_path(const char *out, const tqc_sweep_task *t) {
+    size_t n = strlen(out) + TQC_SW_ID_LEN + 8;
+    char *s = malloc(n);
+    if (s) snprintf(s, n, "%s/%s.json", out, t->id);
+    return s;
+}
+
+bool tqc_sweep_done(const char *out, const tqc_sweep_task *t) {
+    char *path = tqc_sweep_result_path(out, t);
+    FILE *f = path ? fopen(path, "rb") : NULL;
+    free(path);
+    if (!f) return false;
+    char buf[256];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    return strncmp(buf, "{\"ok\": true,", 12) == 0;   /* the writer below puts ok first */
+}
+
+/* The members both JSON forms share: the ledger, and the alpha of each layer. */
+static void json_ledger(tqc_json *j, const tqc_sweep_row *r) {
+    tqc_json_fields(j, "file_bytes:u header_bytes:u padding_bytes:u payload_bytes:u scale_bytes:u weights:u quantized_weights:u",
+                    (unsigned long long)r->file_bytes, (unsigned long long)r->header_bytes, (unsigned long long)r->padding_bytes,
+                    (unsigned long long)r->payload_bytes, (unsigned long long)r->scale_bytes, (unsigned long long)r->weights,
+                    (unsigned long long)r->quantized_weights);
+    tqc_json_fields(j, "bits_per_weight:f bits_per_weight_quantized:f", r->bpw, r->bpw_quant);
+}
+static void json_layers(tqc_json *j, const char *key, const tqc_sweep_row *r) {
+    tqc_json_key(j, key);
+    tqc_json_begin_array(j);
+    for (int k = 0; k < r->n_layers; k++) {
+        tqc_json_begin_object(j);
+        tqc_json_fields(j, "layer:s alpha:f", r->layers[k].name, r->layers[k].alpha);
+        tqc_json_end_object(j);
+    }
+    tqc_json_end_array(j);
+}
+
+/* Numbers with 9 significant digits, so that reading and writing them again
+ * gives the same text. */
+int tqc_sweep_result_write(const char *out, const tqc_sweep_plan *p, const tqc_sweep_task *t, const tqc_sweep_row *r, char *msg,
+                           size_t cap) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) { snprintf(msg, cap, "out of memory"); return -1; }
+    tqc_json j;
+    tqc_json_init(&j, f, TQC_JSON_SPACED, 9);
+    tqc_json_begin_object(&j);
+    tqc_json_fields(&j, "ok:b id:s", r->ok, t->id);
+    tqc_json_fields(&j, "model:s path:s setting:s task:s", p->models[t->model].name, p->models[t->model].path, t->setting, t->text);
+    if (!r->ok) tqc_json_kstr(&j, "error", r->error);
+    tqc_json_fields(&j, "seconds:x3", r->seconds);
+    if (r->ok) {
+        tqc_json_key(&j, "ledger");
+        tqc_json_begin_object(&j);
+        json_ledger(&j, r);
+        tqc_json_end_object(&j);
+        if (t->codec && (t->measures & TQC_SW_WERR)) {
+            tqc_json_key(&j, "weight_error");
+            tqc_json_begin_object(&j);
+            tqc_json_fields(&j, "rel_error:f snr_db:f cosine:f grade:s", r->rel_error, r->snr_db, r->cosine, r->grade);
+            tqc_json_end_object(&j);
+        }
+        if (t->measures & TQC_SW_SPECTRUM) {
+            tqc_json_key(&j, "spectrum");
+            tqc_json_begin_object(&j);
+            tqc_json_fields(&j, "alpha_mean:f", r->alpha_mean);
+            json_layers(&j, "layers", r);
+            tqc_json_end_object(&j);
+        }
+        if (t->codec && (t->measures & TQC_SW_COMPARE)) {
+            tqc_json_key(&j, "compare");
+            tqc_json_begin_object(&j);
+            tqc_json_fields(&j, "kind:s", r->decoder ? "decoder" : "encoder");
+            if (r->decoder) tqc_json_fields(&j, "kl_mean:f", r->cmp_kl); else tqc_json_fields(&j, "cosine:f", r->cmp_cos);
+            tqc_json_fields(&j, "agreement:f", r->cmp_agree);
+            tqc_json_end_object(&j);
+        }
+    }
+    tqc_json_end_object(&j);
+    fclose(f);
+    char *path = tqc_sweep_result_path(out, t);
+    tq_error err = {0};
+    tq_status st = path ? tq_write_file_atomic(path, buf, len, &err) : TQ_E_NOMEM;
+    if (st != TQ_OK) snprintf(msg, cap, "task %s: cannot write its result %s: %s", t->id, path ? path : "?", err.msg);
+    free(path);
+    free(buf);
+    return st == TQ_OK ? 0 : -1;
+}
 
 void tqc_sweep_table_free(tqc_sweep_table *tb) {
     for (int i = 0; tb->rows && tb->plan && i < tb->plan->n_tasks; i++) {
@@ -70,7 +164,7 @@ static int take(const cJSON *j, const tqc_sweep_task *t, tqc_sweep_row *r) {
     int n = cJSON_GetArraySize(ly);
     if (n > 0 && !(r->layers = calloc((size_t)n, sizeof *r->layers))) return -2;
     cJSON_ArrayForEach(e, ly) {
-        const char *nm = str(e, "name");
+        const char *nm = str(e, "layer");
         if (!nm || !(r->layers[r->n_layers].name = strdup(nm))) continue;
         double a = num(e, "alpha");
         r->layers[r->n_layers++].alpha = isnan(a) ? -1 : a;
@@ -160,26 +254,15 @@ static void print_json(const tqc_sweep_table *tb, FILE *f) {
         tqc_json_fields(&j, "id:s model:s path:s setting:s codec:s bits:d granularity:s ok:b", t->id, p->models[t->model].name,
                         p->models[t->model].path, t->setting, t->codec, t->bits, t->gran ? t->gran : "default", r->ok);
         if (!r->ok) { tqc_json_kstr(&j, "error", r->error); tqc_json_end_object(&j); continue; }
-        tqc_json_fields(&j, "file_bytes:u header_bytes:u padding_bytes:u payload_bytes:u scale_bytes:u weights:u quantized_weights:u",
-                        (unsigned long long)r->file_bytes, (unsigned long long)r->header_bytes, (unsigned long long)r->padding_bytes,
-                        (unsigned long long)r->payload_bytes, (unsigned long long)r->scale_bytes, (unsigned long long)r->weights,
-                        (unsigned long long)r->quantized_weights);
-        tqc_json_fields(&j, "bits_per_weight:f bits_per_weight_quantized:f rel_error:f snr_db:f cosine:f", r->bpw, r->bpw_quant,
-                        r->rel_error, r->snr_db, r->cosine);
+        json_ledger(&j, r);
+        tqc_json_fields(&j, "rel_error:f snr_db:f cosine:f", r->rel_error, r->snr_db, r->cosine);
         tqc_json_fields(&j, "grade:s alpha_mean:f", r->grade[0] ? r->grade : NULL, r->alpha_mean);
         if (!isnan(r->cmp_agree) || !isnan(r->cmp_cos) || !isnan(r->cmp_kl)) {
             tqc_json_fields(&j, "compare_kind:s", r->decoder ? "decoder" : "encoder");
             if (r->decoder) tqc_json_fields(&j, "kl_mean:f", r->cmp_kl); else tqc_json_fields(&j, "cosine_pooled:f", r->cmp_cos);
             tqc_json_fields(&j, "agreement:f", r->cmp_agree);
         }
-        tqc_json_key(&j, "alpha");
-        tqc_json_begin_array(&j);
-        for (int k = 0; k < r->n_layers; k++) {
-            tqc_json_begin_object(&j);
-            tqc_json_fields(&j, "layer:s alpha:f", r->layers[k].name, r->layers[k].alpha);
-            tqc_json_end_object(&j);
-        }
-        tqc_json_end_array(&j);
+        json_layers(&j, "alpha", r);
         tqc_json_end_object(&j);
     }
     tqc_json_end_array(&j);

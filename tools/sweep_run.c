@@ -21,25 +21,6 @@
 
 extern char **environ;
 
-char *tqc_sweep_result_path(const char *out, const tqc_sweep_task *t) {
-    size_t n = strlen(out) + TQC_SW_ID_LEN + 8;
-    char *s = malloc(n);
-    if (s) snprintf(s, n, "%s/%s.json", out, t->id);
-    return s;
-}
-
-bool tqc_sweep_done(const char *out, const tqc_sweep_task *t) {
-    char *path = tqc_sweep_result_path(out, t);
-    FILE *f = path ? fopen(path, "rb") : NULL;
-    free(path);
-    if (!f) return false;
-    char buf[256];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    return strstr(buf, "\"ok\": true") != NULL;   /* the writer below puts ok near the top */
-}
-
 static int unlink_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
     (void)sb; (void)ftw;
     return flag == FTW_DP ? rmdir(p) : unlink(p);
@@ -158,69 +139,6 @@ static void take_compare(const cJSON *j, tqc_sweep_row *r) {
     r->cmp_agree = jnum(j, "top1_agreement");
 }
 
-/* The result file: what the merge reads back (sweep_merge.c). Numbers with 9
- * significant digits, so reading and writing them again gives the same text. */
-static int write_result(const char *out, const tqc_sweep_plan *p, const tqc_sweep_task *t, const tqc_sweep_row *r, char *msg, size_t cap) {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (!f) { snprintf(msg, cap, "out of memory"); return -1; }
-    tqc_json j;
-    tqc_json_init(&j, f, TQC_JSON_SPACED, 9);
-    tqc_json_begin_object(&j);
-    tqc_json_fields(&j, "ok:b id:s", r->ok, t->id);
-    tqc_json_fields(&j, "model:s path:s setting:s task:s", p->models[t->model].name, p->models[t->model].path, t->setting, t->text);
-    if (!r->ok) tqc_json_kstr(&j, "error", r->error);
-    tqc_json_fields(&j, "seconds:x3", r->seconds);
-    if (r->ok) {
-        tqc_json_key(&j, "ledger");
-        tqc_json_begin_object(&j);
-        tqc_json_fields(&j, "file_bytes:u header_bytes:u padding_bytes:u payload_bytes:u scale_bytes:u weights:u quantized_weights:u",
-                        (unsigned long long)r->file_bytes, (unsigned long long)r->header_bytes, (unsigned long long)r->padding_bytes,
-                        (unsigned long long)r->payload_bytes, (unsigned long long)r->scale_bytes, (unsigned long long)r->weights,
-                        (unsigned long long)r->quantized_weights);
-        tqc_json_fields(&j, "bits_per_weight:f bits_per_weight_quantized:f", r->bpw, r->bpw_quant);
-        tqc_json_end_object(&j);
-        if (t->codec && (t->measures & TQC_SW_WERR)) {
-            tqc_json_key(&j, "weight_error");
-            tqc_json_begin_object(&j);
-            tqc_json_fields(&j, "rel_error:f snr_db:f cosine:f grade:s", r->rel_error, r->snr_db, r->cosine, r->grade);
-            tqc_json_end_object(&j);
-        }
-        if (t->measures & TQC_SW_SPECTRUM) {
-            tqc_json_key(&j, "spectrum");
-            tqc_json_begin_object(&j);
-            tqc_json_fields(&j, "alpha_mean:f", r->alpha_mean);
-            tqc_json_key(&j, "layers");
-            tqc_json_begin_array(&j);
-            for (int i = 0; i < r->n_layers; i++) {
-                tqc_json_begin_object(&j);
-                tqc_json_fields(&j, "name:s alpha:f", r->layers[i].name, r->layers[i].alpha);
-                tqc_json_end_object(&j);
-            }
-            tqc_json_end_array(&j);
-            tqc_json_end_object(&j);
-        }
-        if (t->codec && (t->measures & TQC_SW_COMPARE)) {
-            tqc_json_key(&j, "compare");
-            tqc_json_begin_object(&j);
-            tqc_json_fields(&j, "kind:s", r->decoder ? "decoder" : "encoder");
-            if (r->decoder) tqc_json_fields(&j, "kl_mean:f", r->cmp_kl); else tqc_json_fields(&j, "cosine:f", r->cmp_cos);
-            tqc_json_fields(&j, "agreement:f", r->cmp_agree);
-            tqc_json_end_object(&j);
-        }
-    }
-    tqc_json_end_object(&j);
-    fclose(f);
-    char *path = tqc_sweep_result_path(out, t);
-    tq_error err = {0};
-    tq_status st = path ? tq_write_file_atomic(path, buf, len, &err) : TQ_E_NOMEM;
-    if (st != TQ_OK) snprintf(msg, cap, "task %s: cannot write its result %s: %s", t->id, path ? path : "?", err.msg);
-    free(path);
-    free(buf);
-    return st == TQ_OK ? 0 : -1;
-}
-
 static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -295,7 +213,7 @@ int tqc_sweep_run_task(const tqc_sweep_plan *p, const tqc_sweep_task *t, const c
     r.ok = rc == 0;
     remove_all(work);
     tq_pending_remove(work);
-    int w = write_result(out, p, t, &r, msg, cap);
+    int w = tqc_sweep_result_write(out, p, t, &r, msg, cap);
     for (int i = 0; i < r.n_layers; i++) free(r.layers[i].name);
     free(r.layers);
     if (w) return -1;
