@@ -70,6 +70,12 @@ typedef struct tqc_sweep_row tqc_sweep_row;
 /** Write r as OUT/ID.json atomically; 0, or -1 with msg. */
 int  tqc_sweep_result_write(const char *out, const tqc_sweep_plan *p, const tqc_sweep_task *t, const tqc_sweep_row *r, char *msg,
                             size_t cap);
+/** The byte counts of a ledger object (inspect --json's totals, or a result's
+ *  ledger: the same names) into r. */
+struct cJSON;
+/** Member k of object o as a number; NaN when absent or not a number. */
+double tqc_sweep_jnum(const struct cJSON *o, const char *k);
+void tqc_sweep_read_ledger(const struct cJSON *o, tqc_sweep_row *r);
 /** OUT/ID.json (malloc'd). */
 char *tqc_sweep_result_path(const char *out, const tqc_sweep_task *t);
 /** Whether OUT holds a successful result for t (what a rerun skips). */

@@ -158,6 +158,20 @@ static void bpw_plot(FILE *f, const tqc_sweep_table *tb) {
         fprintf(f, "<g class=\"series\" data-label=\"");
         esc(f, p->models[mi].name);
         fprintf(f, "\" fill=\"%s\" stroke=\"%s\">", col, col);
+        /* the curve: this model's points in order of bits per weight */
+        fputs("<polyline fill=\"none\" points=\"", f);
+        for (double last = -INFINITY;;) {
+            const tqc_sweep_row *nx = NULL;
+            for (int i = 0; i < p->n_tasks; i++) {
+                const tqc_sweep_row *r = &tb->rows[i];
+                if (r->t->model != mi || !r->ok || isnan(r->rel_error) || r->rel_error <= 0 || !(r->bpw_quant > last)) continue;
+                if (!nx || r->bpw_quant < nx->bpw_quant) nx = r;
+            }
+            if (!nx) break;
+            fprintf(f, "%.1f,%.1f ", SX(nx->bpw_quant), SY(log10(nx->rel_error)));
+            last = nx->bpw_quant;
+        }
+        fputs("\"/>", f);
         for (int i = 0; i < p->n_tasks; i++) {
             const tqc_sweep_row *r = &tb->rows[i];
             if (r->t->model != mi || !r->ok || isnan(r->rel_error) || r->rel_error <= 0 || isnan(r->bpw_quant)) continue;
@@ -206,7 +220,7 @@ int tqc_sweep_html(const tqc_sweep_table *tb, const char *path, char *msg, size_
     fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>trueq sweep: ", f);
     esc(f, p->file);
     fputs("</title>\n<style>body{font-family:sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse;margin:1em 0}"
-          "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child,td:nth-child(2){text-align:left}"
+          "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child,td:nth-child(2),th:first-child,th:nth-child(2){text-align:left}"
           ".failed{color:#b00;text-align:left}.plot{margin:1em 0}</style></head><body>\n", f);
     fputs("<h1>trueq sweep: ", f);
     esc(f, p->file);

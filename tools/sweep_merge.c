@@ -111,10 +111,11 @@ void tqc_sweep_table_free(tqc_sweep_table *tb) {
     memset(tb, 0, sizeof *tb);
 }
 
-static double num(const cJSON *o, const char *k) {
+double tqc_sweep_jnum(const struct cJSON *o, const char *k) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
     return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
+#define num tqc_sweep_jnum
 static uint64_t unum(const cJSON *o, const char *k) {
     double v = num(o, k);
     return v >= 0 ? (uint64_t)v : 0;
@@ -137,6 +138,16 @@ static char *read_all(const char *path) {
     return b;
 }
 
+void tqc_sweep_read_ledger(const struct cJSON *o, tqc_sweep_row *r) {
+    r->file_bytes = unum(o, "file_bytes");
+    r->header_bytes = unum(o, "header_bytes");
+    r->padding_bytes = unum(o, "padding_bytes");
+    r->payload_bytes = unum(o, "payload_bytes");
+    r->scale_bytes = unum(o, "scale_bytes");
+    r->weights = unum(o, "weights");
+    r->quantized_weights = unum(o, "quantized_weights");
+}
+
 /* Fill r from a result's JSON; 0, or -1 when it is not this task's result. */
 static int take(const cJSON *j, const tqc_sweep_task *t, tqc_sweep_row *r) {
     const char *task = str(j, "task");
@@ -145,13 +156,7 @@ static int take(const cJSON *j, const tqc_sweep_task *t, tqc_sweep_row *r) {
     r->seconds = num(j, "seconds");
     snprintf(r->error, sizeof r->error, "%s", str(j, "error") ? str(j, "error") : "");
     const cJSON *l = cJSON_GetObjectItemCaseSensitive(j, "ledger");
-    r->file_bytes = unum(l, "file_bytes");
-    r->header_bytes = unum(l, "header_bytes");
-    r->padding_bytes = unum(l, "padding_bytes");
-    r->payload_bytes = unum(l, "payload_bytes");
-    r->scale_bytes = unum(l, "scale_bytes");
-    r->weights = unum(l, "weights");
-    r->quantized_weights = unum(l, "quantized_weights");
+    tqc_sweep_read_ledger(l, r);
     r->bpw = num(l, "bits_per_weight");
     r->bpw_quant = num(l, "bits_per_weight_quantized");
     const cJSON *w = cJSON_GetObjectItemCaseSensitive(j, "weight_error");

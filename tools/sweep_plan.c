@@ -106,7 +106,8 @@ static uint64_t fnv1a(const char *s) {
     return h;
 }
 
-/* Work estimates per weight from shapes only (docs/sweep.md "Cost"): reading and
+/* Work estimates from shapes only (docs/sweep.md "Cost"): a fixed 3e8 per task (its
+ * processes starting, about 0.1 s), reading and
  * quantizing and comparing weights (20 per weight), a forward pass over the
  * built-in texts (600 per matrix weight), the spectrum (m n min(m, n) per matrix). */
 typedef struct shape_cost { double weights, matrix, spectrum; } shape_cost;
@@ -154,7 +155,7 @@ static int add_task(tqc_sweep_plan *p, int mi, const char *codec, int bits, cons
     snprintf(t->id, sizeof t->id, "%016llx", (unsigned long long)fnv1a(t->text));
     if (!codec) snprintf(t->setting, sizeof t->setting, "fp");
     else snprintf(t->setting, sizeof t->setting, "%s/%d/%s", codec, bits, gran ? gran : "default");
-    t->cost = c->weights + ((measures & TQC_SW_SPECTRUM) ? c->spectrum : 0);
+    t->cost = 3e8 + c->weights + ((measures & TQC_SW_SPECTRUM) ? c->spectrum : 0);   /* 3e8: starting its processes */
     if (codec) t->cost += 19 * c->weights + ((measures & TQC_SW_COMPARE) ? 600 * c->matrix : 0);
     for (int i = 0; i < p->n_tasks; i++)
         if (!strcmp(p->tasks[i].id, t->id)) { snprintf(msg, cap, "%s:%d: task \"%s\" is listed twice", p->file, p->models[mi].line, t->setting); return 2; }

@@ -84,25 +84,12 @@ static void run_child(const char *work, const char *step, char *const argv[], ch
     free(err);
 }
 
-static double jnum(const cJSON *o, const char *k) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
-}
-static uint64_t jint(const cJSON *o, const char *k) {
-    double v = jnum(o, k);
-    return v >= 0 ? (uint64_t)v : 0;
-}
+#define jnum tqc_sweep_jnum
 
 static void take_ledger(const cJSON *j, tqc_sweep_row *r) {
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "totals");
-    r->file_bytes = jint(t, "file_bytes");
-    r->header_bytes = jint(t, "header_bytes");
-    r->padding_bytes = jint(t, "padding_bytes");
-    r->payload_bytes = jint(t, "payload_bytes");
-    r->scale_bytes = jint(t, "scale_bytes");
-    r->weights = jint(t, "weights");
-    r->quantized_weights = jint(t, "quantized_weights");
-    r->bpw = r->weights ? 8.0 * (double)jint(t, "stored_data_bytes") / (double)r->weights : NAN;
+    tqc_sweep_read_ledger(t, r);   /* inspect's totals use the result file's names */
+    r->bpw = r->weights ? 8.0 * jnum(t, "stored_data_bytes") / (double)r->weights : NAN;
 }
 
 static void take_verify(const cJSON *j, tqc_sweep_row *r) {
