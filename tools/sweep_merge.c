@@ -2,7 +2,6 @@
  * results of a plan's tasks as one table, printed as text, JSON or CSV in plan
  * order (sweep.h). Nothing printed depends on which worker ran a task, when,
  * or how long it took. */
-#define _POSIX_C_SOURCE 200809L
 #include "sweep.h"
 #include "cli_json.h"
 #include "core/internal.h"
