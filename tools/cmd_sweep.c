@@ -120,6 +120,8 @@ static int run(const tqc_ctx *c, void *va) {
     if (A->csv && c->json) return tqc_usage_error(c->cmd, "give --json or --csv, not both");
     if (A->merge && (A->out || A->shard)) return tqc_usage_error(c->cmd, "--merge DIR reads results; it takes no --out or --shard");
     if (!A->list && !A->merge && !A->out) return tqc_usage_error(c->cmd, "give --out DIR (where the results go), --merge DIR or --list");
+    if (A->shard && !A->list && (A->html || A->csv || c->json))
+        return tqc_usage_error(c->cmd, "a --shard run prints no table: give --json, --csv or --html to the --merge that joins the shards");
     int k = 0, n = 1;
     if (A->shard && tqc_sweep_parse_shard(A->shard, &k, &n))
         return tqc_usage_error(c->cmd, "--shard: \"%s\" is not K/N with 1 <= K <= N <= 4096", A->shard);

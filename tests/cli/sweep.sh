@@ -63,6 +63,9 @@ check "two shards (run in reverse order) + --merge: the same JSON bytes" '[ $r1$
 "$TQ" sweep "$T/plan.yaml" --merge "$T/o2" --csv > "$T/two.csv"
 check "... and the same text and CSV bytes" 'cmp -s $T/one.txt $T/two.txt && cmp -s $T/one.csv $T/two.csv && [ "$(wc -l < $T/one.csv)" = $((NT + 1)) ]'
 
+"$TQ" sweep "$T/plan.yaml" --out "$T/o2" --shard 1/2 --html "$T/x.html" > /dev/null 2> "$T/sh.err"; rc=$?
+check "a --shard run with --html: usage error pointing to --merge" '[ $rc -eq 1 ] && grep -q "to the --merge" $T/sh.err && [ ! -e $T/x.html ]'
+
 # ---- missing tasks are named, not merged away ------------------------------------
 "$TQ" sweep "$T/plan.yaml" --out "$T/o3" --shard 1/2 -q > /dev/null
 "$TQ" sweep "$T/plan.yaml" --merge "$T/o3" > "$T/m3.txt" 2> "$T/m3.err"; rc=$?
