@@ -209,6 +209,10 @@ static int load_doc(tqc_sweep_plan *p, yaml_document_t *d, char *msg, size_t cap
             baseline = !strcmp(s, "true");
             continue;
         }
+        if (!strcmp(key, "texts") || !strcmp(key, "baseline") || !strcmp(key, "models")) {
+            snprintf(msg, cap, "%s:%d: %s: expected %s", p->file, node_line(v), key, key[0] == 'm' ? "a list of models" : "a single value");
+            return 2;
+        }
         snprintf(msg, cap, "%s:%d: unknown key \"%s\" (models, codecs, bits, granularity, measures, texts, baseline)", p->file, node_line(k), key);
         return 2;
     }
@@ -237,6 +241,10 @@ static int load_doc(tqc_sweep_plan *p, yaml_document_t *d, char *msg, size_t cap
                 if (!s) { snprintf(msg, cap, "out of memory"); return 2; }
                 if (key[0] == 'n') m->name = s; else m->path = s;
                 continue;
+            }
+            if (!strcmp(key, "name") || !strcmp(key, "model")) {
+                snprintf(msg, cap, "%s:%d: %s: expected a single value", p->file, node_line(v), key);
+                return 2;
             }
             snprintf(msg, cap, "%s:%d: unknown key \"%s\" in a model (name, model, codecs, bits, granularity, measures)", p->file,
                      node_line(k), key);

@@ -77,7 +77,7 @@ check "--merge with shard 2 absent: exit 2, no table, every missing task named" 
 
 # ---- a killed run, then a rerun -----------------------------------------------------
 setsid "$TQ" sweep "$T/plan.yaml" --out "$T/o4" -q > /dev/null 2>&1 & pid=$!
-for _ in $(seq 1 400); do [ "$(ls $T/o4/*.json 2>/dev/null | wc -l)" -ge 2 ] && break; sleep 0.02; done
+for _ in $(seq 1 1500); do [ "$(ls $T/o4/*.json 2>/dev/null | wc -l)" -ge 2 ] && break; sleep 0.02; done
 kill -TERM -- -$pid 2>/dev/null; wait $pid 2>/dev/null
 sleep 0.2
 before=$(ls $T/o4/*.json 2>/dev/null | wc -l)
@@ -109,6 +109,7 @@ perr "a model without a path" 4 'has no "model"' "$(printf 'models:\n  - name: a
 perr "a model that cannot be opened" 3 'absent' "$(printf 'models:\n  - model: %s\n  - model: %s/absent\nbits: 4\n' "$T/sm" "$T")"
 perr "invalid YAML" 3 'not valid YAML' "$(printf 'models:\n  - model: %s\n bits: [4\n' "$T/sm")"
 perr "no bits anywhere" 2 'no "bits"' "$(printf 'models:\n  - model: %s\n' "$T/sm")"
+perr "a list where a path belongs" 3 'model: expected a single value' "$(printf 'models:\n  - name: x\n    model: [a, b]\nbits: 4\n')"
 
 # ---- the HTML report ------------------------------------------------------------------
 "$TQ" sweep "$T/plan.yaml" --merge "$T/o1" --html "$T/r.html" > /dev/null; rc=$?
