@@ -188,7 +188,7 @@ tq_status tq_npz_parse_map(const uint8_t *data, uint64_t size, const tq_map *mp,
             if (st) { free(owned); goto fail; }
             b = owned;
         }
-        uint32_t crc;
+        uint32_t crc = 0;
         if ((st = member_crc(mp, b, m, m->method == 0, &crc, err))) { free(owned); goto fail; }
         if (crc != m->crc) {
             free(owned);
