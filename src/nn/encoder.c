@@ -19,6 +19,7 @@
 #include "trueq_nn.h"
 #include "nn/ops/wmat.h"
 #include "nn/ops/softmax.h"
+#include "nn/encoder_ws.h"
 #include "nn/arch/table.h"
 #include "kern/pool.h"
 #include <cblas.h>
@@ -59,6 +60,7 @@ struct tq_enc {
     int        n_int8;          /* matrices held as int8 codes                */
     uint64_t   int8_bytes;      /* their codes + scales                       */
     int64_t    int8_params;
+    tq_enc_ws *ws;              /* buffers kept between forward passes, or NULL */
 };
 
 const tq_enc_config *tq_enc_config_of(const tq_enc *e) { return e ? &e->c : NULL; }
@@ -73,6 +75,8 @@ void tq_enc_free(tq_enc *e) {
         for (int k = 0; k < 4; k++)
             for (int i = 0; i < 3; i++) tq_wmat_free(&e->L[l].m8[k][i]);
     tq_wmat_free(&e->word8);
+    tq_enc_ws_free(e->ws);
+    free(e->ws);
     free(e->arena);
     free(e->L);
     free(e);
@@ -298,6 +302,7 @@ tq_enc *tq_enc_open_ex(const tq_model *m, const tq_enc_config *cfg_in, const tq_
     e->A = A;
     e->head_size = c.dim / c.n_heads;
     e->L = calloc((size_t)c.n_layers, sizeof *e->L);
+    e->ws = calloc(1, sizeof *e->ws);   /* NULL: every pass allocates its own */
     e->arena = malloc(sizeof(float) * total);
     if (!e->L || !e->arena) {
         tq_err(err, TQ_E_NOMEM, "%s: out of memory for %llu float32 weights", path, (unsigned long long)total);
@@ -653,36 +658,36 @@ tq_status tq_enc_forward(const tq_enc *e, const tq_enc_batch *b, const tq_enc_ou
     if (n_threads < 1) n_threads = 1;
     if (n_threads > TQ_ENC_MAX_THREADS) n_threads = TQ_ENC_MAX_THREADS;
     fw f = {.e = e, .b = b, .B = B, .S = S, .D = D, .H = H, .T = T, .pool = tq_pool_shared(n_threads), .ready = -1};
-    f.x = malloc(sizeof(float) * TD);
-    f.qkv = malloc(sizeof(float) * 3 * TD);
-    f.ctx = malloc(sizeof(float) * TD);
-    f.hb = malloc(sizeof(float) * (size_t)T * H);
-    f.sc = malloc(sizeof(float) * (size_t)S * S * (size_t)n_threads);
     f.wk = D > H ? D : H;
-    int32_t *posid = NULL;
-    if (e->A->pos == TQ_POS_ABSOLUTE_PADDED) {
+    /* one activation buffer for the kernels, in the first kept matrix's format */
+    const tq_wmat *k0 = NULL;
+    for (int l = 0; l < c->n_layers && !k0; l++)
+        for (int m = 0; m < 4 && !k0; m++) k0 = tq_wmat_kernel(&e->L[l].m8[m][0]) ? &e->L[l].m8[m][0] : NULL;
+    tq_enc_ws own = {0};
+    tq_enc_ws_need need = {.T = T, .S = S, .D = D, .H = H, .threads = n_threads,
+                           .wbuf_floats = e->n_int8 ? (int64_t)SLAB * f.wk : 0,
+                           .need_pos = e->A->pos == TQ_POS_ABSOLUTE_PADDED, .k = k0 ? &k0->k : NULL};
+    tq_enc_ws *ws = tq_enc_ws_take(e->ws, &own, &need);
+    if (!ws) return tq_err(err, TQ_E_NOMEM, "encoder: out of memory for a batch of %d x %d", B, S);
+    f.x = ws->x;
+    f.qkv = ws->qkv;
+    f.ctx = ws->ctx;
+    f.hb = ws->hb;
+    f.sc = ws->sc;
+    f.wbuf = ws->wbuf;
+    f.act = ws->has_act ? &ws->act : NULL;
+    int32_t *posid = ws->posid;
+    if (posid) {
         /* transformers' create_position_ids_from_input_ids: each non-pad
          * token (by id, not mask) counts from padding_idx + 1; pads sit at
          * padding_idx */
-        posid = malloc(sizeof(int32_t) * (size_t)T);
-        for (int s = 0; posid && s < B; s++)
+        for (int s = 0; s < B; s++)
             for (int p = 0, n = 0; p < S; p++) {
                 size_t i = (size_t)s * S + p;
                 posid[i] = b->ids[i] == c->pad_token_id ? c->pad_token_id : c->pad_token_id + ++n;
             }
         f.posid = posid;
     }
-    f.wbuf = e->n_int8 ? malloc(sizeof(float) * SLAB * (size_t)f.wk * (size_t)n_threads) : NULL;
-    if (!f.x || !f.qkv || !f.ctx || !f.hb || !f.sc || (e->n_int8 && !f.wbuf) || (e->A->pos == TQ_POS_ABSOLUTE_PADDED && !posid)) {
-        st = tq_err(err, TQ_E_NOMEM, "encoder: out of memory for a batch of %d x %d", B, S);
-        goto out;
-    }
-    /* one activation buffer for the kernels, in the first kept matrix's format */
-    tq_kact act;
-    const tq_wmat *k0 = NULL;
-    for (int l = 0; l < c->n_layers && !k0; l++)
-        for (int m = 0; m < 4 && !k0; m++) k0 = tq_wmat_kernel(&e->L[l].m8[m][0]) ? &e->L[l].m8[m][0] : NULL;
-    if (k0 && tq_kact_init(&act, &k0->k, T, D > H ? D : H) == TQ_OK) f.act = &act;
     float *x = f.x;
     tq_blas_serial_enter();   /* OpenBLAS single-threaded while we run */
     fill_act_for(&f, c->n_layers ? &e->L[0] : NULL, PH_QKV);
@@ -744,8 +749,6 @@ tq_status tq_enc_forward(const tq_enc *e, const tq_enc_batch *b, const tq_enc_ou
         gemm_slab(o->logits, NL, ctx, D, e->cls_w, B, 0, NL, D);
     }
     tq_blas_serial_leave();
-    if (f.act) tq_kact_free(f.act);
-out:
-    free(f.x); free(f.qkv); free(f.ctx); free(f.hb); free(f.sc); free(f.wbuf); free(posid);
+    tq_enc_ws_give(e->ws, ws);
     return st;
 }
