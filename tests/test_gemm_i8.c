@@ -13,6 +13,10 @@
  *  - tiles run on the shared pool with 1, 2 and 3 threads: the same bytes;
  *  - the AVX-512 quantizer gives the C quantizer's codes and scales, also
  *    for zeros, huge values, infinities and NaN;
+ *  - the float32 product over weights packed once (tq_gemm_f32): against a
+ *    double reference within float rounding (K u sum |terms|), tiles of any
+ *    split and 1, 2, 3 threads give the same bytes, packing refuses rows
+ *    that are not a multiple of 16;
  *  - tq_softmax_exp against exp in double (relative error < 2e-7, 0 below
  *    -86), softmax rows against a double reference, masked keys exactly 0.
  */
@@ -120,6 +124,56 @@ static void check(tq_granularity gran, int64_t rows, int64_t cols, int64_t n, ui
     free(codes); free(scale); free(w); free(src); free(x); free(yp); free(y); free(yt);
 }
 
+typedef struct fprod {
+    const float *wp, *x;
+    float *y;
+    int64_t n, rows, cols;
+} fprod;
+
+/* tiles of 7 tokens x 32 outputs */
+static void ftile_fn(void *ctx, int task, int worker) {
+    (void)worker;
+    const fprod *p = ctx;
+    int64_t nct = (p->rows + 31) / 32, t0 = task / nct * 7, c0 = task % nct * 32;
+    int64_t t1 = t0 + 7 < p->n ? t0 + 7 : p->n, c1 = c0 + 32 < p->rows ? c0 + 32 : p->rows;
+    tq_gemm_f32(p->wp, p->cols, p->x + t0 * p->cols, p->cols, t1 - t0, c0, c1, p->y + t0 * p->rows, p->rows);
+}
+
+static void check_f32(int64_t rows, int64_t cols, int64_t n, uint64_t *rng) {
+    float *w = malloc(sizeof(float) * (size_t)(rows * cols)), *wp = malloc(sizeof(float) * (size_t)(rows * cols));
+    float *x = malloc(sizeof(float) * (size_t)(n * cols));
+    size_t ny = (size_t)(n * rows);
+    float *y = malloc(sizeof(float) * ny), *yt = malloc(sizeof(float) * ny), *y0 = malloc(sizeof(float) * ny);
+    for (int64_t i = 0; i < rows * cols; i++) w[i] = tq_t_randn(rng);
+    for (int64_t i = 0; i < n * cols; i++) x[i] = tq_t_randn(rng) * 2.0f;
+    for (size_t i = 0; i < ny; i++) y0[i] = (float)(i % 11) - 5.0f;   /* bias / residual the product adds to */
+    memcpy(wp, w, sizeof(float) * (size_t)(rows * cols));
+    CHECK(tq_gemm_f32_pack(wp, rows, cols) == 0);
+    memcpy(y, y0, sizeof(float) * ny);
+    tq_gemm_f32(wp, cols, x, cols, n, 0, rows, y, rows);
+    int ok = 1;
+    for (int64_t i = 0; i < n && ok; i++)
+        for (int64_t r = 0; r < rows && ok; r++) {
+            double ref = y0[i * rows + r], mag = fabs(ref);
+            for (int64_t c = 0; c < cols; c++) {
+                ref += (double)x[i * cols + c] * w[r * cols + c];
+                mag += fabs((double)x[i * cols + c] * w[r * cols + c]);
+            }
+            double tol = 6e-8 * (double)(cols + 2) * mag + 1e-30;
+            ok = fabs(y[i * rows + r] - ref) <= tol;
+            CHECK_MSG(ok, "f32 %lldx%lld n %lld: y[%lld,%lld] %.9g, ref %.9g (tol %.3g)", (long long)rows,
+                      (long long)cols, (long long)n, (long long)i, (long long)r, (double)y[i * rows + r], ref, tol);
+        }
+    for (int th = 1; th <= 3; th++) {
+        fprod p = {.wp = wp, .x = x, .y = yt, .n = n, .rows = rows, .cols = cols};
+        memcpy(yt, y0, sizeof(float) * ny);
+        tq_pool_run(tq_pool_shared(th), th, (int)((n + 6) / 7 * ((rows + 31) / 32)), ftile_fn, &p);
+        CHECK_MSG(!memcmp(yt, y, sizeof(float) * ny), "f32 %lldx%lld n %lld: tiles on %d threads differ",
+                  (long long)rows, (long long)cols, (long long)n, th);
+    }
+    free(w); free(wp); free(x); free(y); free(yt); free(y0);
+}
+
 void tq_tests(void) {
     uint64_t rng = 11;
     TQ_CASE("I8 matrix x matrix, per channel and per tensor, odd shapes: every ISA the portable bytes, within the bound");
@@ -132,9 +186,19 @@ void tq_tests(void) {
                         check(g ? TQ_GRAN_TENSOR : TQ_GRAN_CHANNEL, rows[r], cols[c], n[i], &rng);
         printf("  worst error / activation-quantization bound: %.3f\n", worst);
     }
+    TQ_CASE("float32 over weights packed once: within float rounding of a double reference, any tiling or thread count the same bytes");
+    if (!tq_gemm_f32_supported()) tq_t_skip("no AVX-512 on this CPU");
+    else {
+        const int64_t rows[] = {16, 48, 80, 272}, cols[] = {1, 3, 77, 259}, n[] = {1, 3, 5, 37, 70};
+        for (int r = 0; r < 4; r++)
+            for (int c = 0; c < 4; c++)
+                for (int i = 0; i < 5; i++) check_f32(rows[r], cols[c], n[i], &rng);
+        float w[17 * 3] = {0};
+        CHECK(tq_gemm_f32_pack(w, 17, 3) == -1);   /* rows not a multiple of 16 */
+    }
     TQ_CASE("the AVX-512 activation quantizer gives the C quantizer's codes and scales (zeros, huge, inf, NaN)");
-    {
-        if (!tq_kern_isa_supported(TQ_KISA_AVX512)) TQ_SKIP("no AVX-512 VNNI on this CPU");
+    if (!tq_kern_isa_supported(TQ_KISA_AVX512)) tq_t_skip("no AVX-512 VNNI on this CPU");
+    else {
         tq_qparams q = {.codec = TQ_CODEC_LINEAR_SYM, .bits = 8, .gran = TQ_GRAN_CHANNEL};
         enum { N = 7, C = 83 };
         int8_t codes[4 * C] = {0};

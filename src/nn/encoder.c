@@ -41,6 +41,8 @@ typedef struct enc_layer {
     tq_wmat m8[4][3];        /* qkv (three parts), o, ffn in, ffn out kept as
                                 stored codes (keep_int8 / keep_quantized); parts
                                 not kept have no codes (the float32 above)     */
+    unsigned char fpk[4];    /* 1: that float32 matrix is packed in place for
+                                tq_gemm_f32 (kern.h), not row-major           */
 } enc_layer;
 
 enum { M_QKV, M_O, M_FFN1, M_FFN2 };
@@ -338,6 +340,14 @@ tq_enc *tq_enc_open_ex(const tq_model *m, const tq_enc_config *cfg_in, const tq_
             load(&ld, &L->b2, 1, nm[l][6][1], D, 0) ||
             load(&ld, &L->ln2w, 1, nm[l][7][0], D, 0) || load(&ld, &L->ln2b, 1, nm[l][7][1], D, 0))
             goto fail;
+        /* float32 projections: packed once for the packed-weight product
+         * (AVX-512; TRUEQ_ISA=decode or portable keep OpenBLAS's sgemm) */
+        int off;
+        if (tq_kern_isa(&off) == TQ_KISA_AVX512 && !off && tq_gemm_f32_supported()) {
+            float *fw[4] = {L->wqkv, L->wo, L->w1, L->w2};
+            const int64_t fr[4] = {3 * D, D, H, D}, fc[4] = {D, D, D, H};
+            for (int k = 0; k < 4; k++) L->fpk[k] = fw[k] && tq_gemm_f32_pack(fw[k], fr[k], fc[k]) == 0;
+        }
         static const int64_t mult[4] = {3, 1, 1, 1};
         for (int k = 0; k < 4; k++)
             if (use8[l][k]) {
@@ -455,6 +465,11 @@ static int kern_slab(const fw *f, float *C, int ldc, const float *A, int lda, co
  * bytes as the float path, with the stored bytes per weight held. */
 static void proj(const fw *f, float *C, int ldc, const float *A, int lda, const float *W, const tq_wmat *w8, int n0,
                  int n1, int t0, int t1, int K, int worker) {
+    int m = (int)(w8 - f->L->m8[0]) / 3;   /* which of the layer's matrices */
+    if (!tq_wmat_quantized(&w8[0]) && f->L->fpk[m]) {   /* packed float32 (n0, n1 multiples of 16) */
+        tq_gemm_f32(W, K, A + (size_t)t0 * lda, lda, t1 - t0, n0, n1, C + (size_t)t0 * ldc, ldc);
+        return;
+    }
     if (!tq_wmat_quantized(&w8[0])) {
         gemm_slab(C + (size_t)t0 * ldc, ldc, A + (size_t)t0 * lda, lda, W, t1 - t0, n0, n1, K);
         return;
