@@ -18,6 +18,7 @@
 #include "core/blas.h"
 #include "trueq_nn.h"
 #include "nn/ops/wmat.h"
+#include "nn/encoder_hook.h"
 #include "nn/arch/table.h"
 #include "kern/pool.h"
 #include <cblas.h>
@@ -58,6 +59,8 @@ struct tq_enc {
     int        n_int8;          /* matrices held as int8 codes                */
     uint64_t   int8_bytes;      /* their codes + scales                       */
     int64_t    int8_params;
+    tq_enc_observer_fn obs;     /* calibration observer (encoder_hook.h), or NULL */
+    void      *obs_ctx;
 };
 
 const tq_enc_config *tq_enc_config_of(const tq_enc *e) { return e ? &e->c : NULL; }
@@ -75,6 +78,45 @@ void tq_enc_free(tq_enc *e) {
     free(e->arena);
     free(e->L);
     free(e);
+}
+
+/* ---- calibration access (encoder_hook.h) ------------------------------------ */
+
+tq_enc_slot tq_enc_mat_slot(tq_enc_mat m) {
+    return m <= TQ_ENC_W_V ? TQ_ENC_IN_QKV : m == TQ_ENC_W_O ? TQ_ENC_IN_O : m == TQ_ENC_W_FFN1 ? TQ_ENC_IN_FFN1
+                                                                                               : TQ_ENC_IN_FFN2;
+}
+
+void tq_enc_set_observer(tq_enc *e, tq_enc_observer_fn fn, void *ctx) {
+    if (!e) return;
+    e->obs = fn;
+    e->obs_ctx = fn ? ctx : NULL;
+}
+
+float *tq_enc_weight(tq_enc *e, int layer, tq_enc_mat m, int64_t *rows, int64_t *cols, float **bias) {
+    if (!e || layer < 0 || layer >= e->c.n_layers || m < 0 || m >= TQ_ENC_MATS) return NULL;
+    enc_layer *L = &e->L[layer];
+    const int64_t D = e->c.dim, H = e->c.hidden_dim;
+    float *w = NULL, *b = NULL;
+    *rows = D;
+    *cols = D;
+    switch (m) {
+    case TQ_ENC_W_Q: case TQ_ENC_W_K: case TQ_ENC_W_V:
+        if (L->wqkv) { w = L->wqkv + (size_t)(m - TQ_ENC_W_Q) * (size_t)(D * D); b = L->bqkv + (m - TQ_ENC_W_Q) * D; }
+        break;
+    case TQ_ENC_W_O: w = L->wo; b = L->bo; break;
+    case TQ_ENC_W_FFN1: w = L->w1; b = L->b1; *rows = H; break;
+    default: w = L->w2; b = L->b2; *cols = H; break;
+    }
+    if (bias) *bias = b;
+    return w;
+}
+
+int tq_enc_weight_name(const tq_enc *e, const tq_model *model, int layer, tq_enc_mat m, char *buf, size_t cap) {
+    static const tq_role roles[TQ_ENC_MATS] = {TQ_R_Q, TQ_R_K, TQ_R_V, TQ_R_O, TQ_R_FFN_UP, TQ_R_FFN_DOWN};
+    const char *prefix = e ? tq_arch_prefix(model, e->A) : NULL;
+    if (!prefix || m < 0 || m >= TQ_ENC_MATS) return -1;
+    return tq_arch_name(e->A, prefix, roles[m], layer, 0, buf, cap);
 }
 
 /* ---- loading ---------------------------------------------------------------- */
@@ -565,6 +607,18 @@ static void quantize_input(fw *f, int phase, int n_threads) {
     f->phase = phase;
 }
 
+/* Hand the input of the projection `phase` runs to the observer. */
+static void observe(const fw *f, int layer, int phase) {
+    const tq_enc *e = f->e;
+    switch (phase) {
+    case PH_QKV: e->obs(e->obs_ctx, layer, TQ_ENC_IN_QKV, f->x, f->T, f->D, f->b->mask); break;
+    case PH_WO: e->obs(e->obs_ctx, layer, TQ_ENC_IN_O, f->ctx, f->T, f->D, f->b->mask); break;
+    case PH_FFN1: e->obs(e->obs_ctx, layer, TQ_ENC_IN_FFN1, f->x, f->T, f->D, f->b->mask); break;
+    case PH_FFN2: e->obs(e->obs_ctx, layer, TQ_ENC_IN_FFN2, f->hb, f->T, f->H, f->b->mask); break;
+    default: break;
+    }
+}
+
 static tq_status check_batch(const tq_enc *e, const tq_enc_batch *b, const tq_enc_out *o, tq_error *err) {
     if (!e) return tq_err(err, TQ_E_ARG, "encoder: no encoder (NULL)");
     const tq_enc_config *c = &e->c;
@@ -653,6 +707,7 @@ tq_status tq_enc_forward(const tq_enc *e, const tq_enc_batch *b, const tq_enc_ou
         f.L = &e->L[l];
         static const int phases[] = {PH_QKV, PH_ATTN, PH_WO, PH_LN1, PH_FFN1, PH_FFN2, PH_LN2};
         for (size_t k = 0; k < sizeof phases / sizeof phases[0]; k++) {
+            if (e->obs) observe(&f, l, phases[k]);
             quantize_input(&f, phases[k], n_threads);
             run_phase(&f, phases[k], n_threads);
         }
