@@ -479,6 +479,13 @@ typedef struct tq_convert_options {
                                                 planner): first match wins, after
                                                 --exclude; NULL = none          */
     int                 n_rules;
+    /* Codes computed before the run (calibrated quantizers, src/quant/quant.h):
+     * when set, called for every tensor to quantize before its codec; it sets
+     * *done = 1 when it wrote codes and side tensors of q's layout, 0 to leave
+     * the tensor to the codec. NULL = none. */
+    tq_status         (*prequant)(void *ctx, const char *name, const tq_qparams *q, int64_t rows, int64_t cols,
+                                  void *codes, void *const aux[TQ_MAX_AUX], int *done, tq_error *err);
+    void               *prequant_ctx;
 } tq_convert_options;
 
 /** One per-tensor rule (docs/recipes.md): tensors whose name matches `glob`

@@ -4,6 +4,7 @@
 #include "core/blas.h"
 #include "convert/gguf_export.h"
 #include "ggml/ggml_types.h"
+#include "quant/quant.h"
 #include <string.h>
 #include <sys/stat.h>
 
@@ -236,11 +237,23 @@ typedef struct convert_args {
     const char *menu, *recipe, *write_recipe;
     const char *gguf_type;
     int threads;
+    const char *calib;
+    bool act_order;
+    double damp;
 } convert_args;
 
 static const tqc_choice BITS[] = {{"8", 8}, {"6", 6}, {"5", 5}, {"4", 4}, {"3", 3}, {"2", 2}, {NULL, 0}};   /* 3, 5, 6: mlx */
+/* calibrated methods (src/quant): CALIB_BASE + tq_calib_method; the codec then chooses scales by rtn */
+enum { CALIB_BASE = 100 };
 static const tqc_choice METHODS[] = {{"rtn", TQ_QMETHOD_RTN}, {"search", TQ_QMETHOD_SEARCH}, {"hqq", TQ_QMETHOD_HQQ},
-                                     {NULL, 0}};
+                                     {"gptq", CALIB_BASE + TQ_CALIB_GPTQ}, {"awq", CALIB_BASE + TQ_CALIB_AWQ},
+                                     {"awq-gptq", CALIB_BASE + TQ_CALIB_AWQ_GPTQ}, {NULL, 0}};
+
+/* the executor's prequant hook over the calibration result (filled after planning) */
+static tq_status calib_fill(void *ctx, const char *name, const tq_qparams *q, int64_t rows, int64_t cols, void *codes,
+                            void *const aux[TQ_MAX_AUX], int *done, tq_error *err) {
+    return tq_calibrated_fill(*(tq_calibrated **)ctx, name, q, rows, cols, codes, aux, done, err);
+}
 static const tqc_choice SCHEMES[] = {{"symmetric", TQ_CODEC_LINEAR_SYM}, {"sym", TQ_CODEC_LINEAR_SYM},
                                      {"affine", TQ_CODEC_LINEAR_AFFINE}, {"asymmetric", TQ_CODEC_LINEAR_AFFINE}, {NULL, 0}};
 
@@ -305,7 +318,11 @@ static int run(const tqc_ctx *c, void *va) {
     if (gran_set) { o.q.gran = A->gran.gran; o.q.group = A->gran.group; }
     if (tqc_given(me, c, "--alpha")) o.q.alpha = (float)A->alpha;
     if (A->pad) o.q.pad = 1;
-    if (tqc_given(me, c, "--method")) o.q.method = A->method;
+    const int calib = tqc_given(me, c, "--method") && A->method > CALIB_BASE ? A->method - CALIB_BASE : 0;
+    if (tqc_given(me, c, "--method")) o.q.method = calib ? TQ_QMETHOD_RTN : A->method;
+    if (!calib && (A->calib || A->act_order || tqc_given(me, c, "--damp")))
+        return tqc_usage_error(c->cmd, "--calib, --act-order and --damp apply to --method gptq, awq and awq-gptq");
+    if (A->act_order && calib == TQ_CALIB_AWQ) return tqc_usage_error(c->cmd, "--act-order applies to GPTQ (gptq, awq-gptq)");
     if (A->simulate) o.simulate = 1;
     if (A->allow_nonfinite) o.allow_nonfinite = 1;
     if (A->quantize_embeddings) o.quantize_embeddings = 1;
@@ -366,8 +383,17 @@ static int run(const tqc_ctx *c, void *va) {
     int prc = plan_bits(c, A, m, &o, &target, &rec, &pl, bits_set || scheme_set || codec_set);
     if (prc) { tq_model_close(m); return prc; }
     if (pl) o = *tq_planner_options_out(pl);
+    tq_calibrated *cal = NULL;
+    if (calib) { o.prequant = calib_fill; o.prequant_ctx = &cal; }
     tq_plan *p = tq_plan_create(m, &o, &err);
     if (!p) { tq_planner_free(pl); tqc_recipe_free(&rec); tq_model_close(m); return tqc_fail(c->cmd, &err); }
+    if (calib && !dry) {   /* codes of every encoder linear, before anything is written */
+        tq_calib_options co = {calib, A->act_order, A->damp, A->calib, 0, progress_cb, NULL};
+        cal = tq_calibrate(m, p, &co, &err);
+        tqc_progress_done();
+        if (!cal) { tq_plan_free(p); tq_calibrated_free(cal); tq_planner_free(pl); tqc_recipe_free(&rec); tq_model_close(m); return tqc_fail(c->cmd, &err); }
+        fputs(tq_calibrated_notes(cal), stderr);
+    }
     int rc = 0;
     if (tq_plan_gguf_ftype(p)) {   /* GGUF output: its own report (ggml types per tensor) */
         if (target && tq_plan_output_bytes(p) > target) {
@@ -379,7 +405,7 @@ static int run(const tqc_ctx *c, void *va) {
             print_gguf_report(stdout, json, in, out, p, in_file_bytes, &fk, tq_plan_output_bytes(p), false);
         } else if (tq_plan_execute(p, out, progress_cb, NULL, &err)) {
             tqc_progress_done();
-            tq_plan_free(p); tq_planner_free(pl); tqc_recipe_free(&rec); tq_model_close(m);
+            tq_plan_free(p); tq_calibrated_free(cal); tq_planner_free(pl); tqc_recipe_free(&rec); tq_model_close(m);
             return tqc_fail(c->cmd, &err);
         } else {
             tqc_progress_done();
@@ -393,7 +419,7 @@ static int run(const tqc_ctx *c, void *va) {
             }
             print_gguf_report(stdout, json, in, out, p, in_file_bytes, &fk, tq_plan_output_bytes(p), true);
         }
-        tq_plan_free(p);
+        tq_plan_free(p); tq_calibrated_free(cal);
         tq_planner_free(pl); tqc_recipe_free(&rec); tq_model_close(m);
         return rc;
     }
@@ -406,13 +432,13 @@ static int run(const tqc_ctx *c, void *va) {
                     (unsigned long long)s.out_bytes, (unsigned long long)target);
             rc = TQC_EXIT_THRESHOLD;
         }
-        tq_plan_free(p);
+        tq_plan_free(p); tq_calibrated_free(cal);
         tq_planner_free(pl); tqc_recipe_free(&rec); tq_model_close(m);
         return rc;
     }
     if (tq_plan_execute(p, out, progress_cb, NULL, &err)) {
         tqc_progress_done();
-        tq_plan_free(p); tq_planner_free(pl); tqc_recipe_free(&rec); tq_model_close(m);
+        tq_plan_free(p); tq_calibrated_free(cal); tq_planner_free(pl); tqc_recipe_free(&rec); tq_model_close(m);
         return tqc_fail(c->cmd, &err);
     }
     tqc_progress_done();
@@ -423,7 +449,7 @@ static int run(const tqc_ctx *c, void *va) {
     tq_model *q = tq_model_open(path, &err);
     tq_ledger *l = q ? tq_ledger_create(q, &err) : NULL;
     if (!l || stat(path, &st) != 0) {
-        tq_model_close(q); tq_plan_free(p); tq_planner_free(pl); tqc_recipe_free(&rec); tq_model_close(m);
+        tq_model_close(q); tq_plan_free(p); tq_calibrated_free(cal); tq_planner_free(pl); tqc_recipe_free(&rec); tq_model_close(m);
         return tqc_fail(c->cmd, &err);
     }
     const tq_ledger_totals *T = tq_ledger_totals_get(l);
@@ -438,7 +464,7 @@ static int run(const tqc_ctx *c, void *va) {
     print_report(stdout, json, in, out, p, &s, in_file_bytes, &fk, true, T, target, false, pl);
     tq_ledger_free(l);
     tq_model_close(q);
-    tq_plan_free(p);
+    tq_plan_free(p); tq_calibrated_free(cal);
     tq_planner_free(pl); tqc_recipe_free(&rec); tq_model_close(m);
     return rc;
 }
@@ -458,7 +484,17 @@ static const tqc_opt OPTS[] = {
     TQC_O_CHOICE("--method", convert_args, method, METHODS,
                  "how scales are chosen: rtn (the codec's formula, default), search (per block,\n"
                  "the scale/zero of least weighted squared error), hqq (half-quadratic lp solve);\n"
-                 "same format. search/hqq: linear-sym and linear-affine"),
+                 "same format. search/hqq: linear-sym and linear-affine. Calibrated (encoders;\n"
+                 "linear-sym/affine, mlx*): gptq (error compensation through the inputs'\n"
+                 "Hessian), awq (activation-aware scale of the attention output, folded into\n"
+                 "v), awq-gptq (both); docs/quality.md"),
+    TQC_O_STR("--calib", NULL, convert_args, calib, "FILE",
+              "--method gptq/awq: calibration texts, one per line (default: a built-in\n"
+              "varied set of 64 English sentences)"),
+    TQC_O_FLAG("--act-order", NULL, convert_args, act_order,
+               "GPTQ: quantize columns by descending input energy (diag H); the stored\n"
+               "format is unchanged (in-order groups; docs/quality.md)"),
+    TQC_O_F64("--damp", NULL, convert_args, damp, "X", 0, 1, "GPTQ: damping, a fraction of mean diag(H) (default 0.01)"),
     TQC_O_FLAG("--pad", NULL, convert_args, pad, "allow a shorter last group when N does not divide a row"),
     TQC_O_FLAG("--simulate", NULL, convert_args, simulate,
                "store quantize->dequantize values in the original float dtype\n"
