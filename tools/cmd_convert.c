@@ -5,6 +5,7 @@
 #include "convert/gguf_export.h"
 #include "ggml/ggml_types.h"
 #include "quant/quant.h"
+#include "quant/sensitivity.h"
 #include <string.h>
 #include <sys/stat.h>
 
@@ -240,7 +241,12 @@ typedef struct convert_args {
     const char *calib;
     bool act_order;
     double damp;
+    double target_qbpw;
+    int sensitivity;
 } convert_args;
+
+enum { SENS_DEFAULT, SENS_WEIGHT, SENS_FORWARD };
+static const tqc_choice SENSITIVITIES[] = {{"weight", SENS_WEIGHT}, {"forward", SENS_FORWARD}, {NULL, 0}};
 
 static const tqc_choice BITS[] = {{"8", 8}, {"6", 6}, {"5", 5}, {"4", 4}, {"3", 3}, {"2", 2}, {NULL, 0}};   /* 3, 5, 6: mlx */
 /* calibrated methods (src/quant): CALIB_BASE + tq_calib_method; the codec then chooses scales by rtn */
@@ -259,11 +265,11 @@ static const tqc_choice SCHEMES[] = {{"symmetric", TQ_CODEC_LINEAR_SYM}, {"sym",
 
 /* The planner (--target-bpw, --menu, or --target-size without --bits) and --recipe. */
 static int plan_bits(const tqc_ctx *c, const convert_args *A, const tq_model *m, tq_convert_options *o, uint64_t *target,
-                     tqc_recipe *rec, tq_planner **pl, bool bits_chosen) {
+                     tqc_recipe *rec, tq_planner **pl, bool bits_chosen, int calib) {
     char msg[1024];
     tq_error err;
     /* --target-size alone plans bits, except for GGUF, whose --type fixes them (a check there) */
-    const bool planning = A->target_bpw > 0 || A->menu ||
+    const bool planning = A->target_bpw > 0 || A->target_qbpw > 0 || A->menu ||
                           (*target && !bits_chosen && !A->recipe && o->format != TQ_FORMAT_GGUF);
     if (A->recipe) {
         if (planning) return tqc_usage_error(c->cmd, "--recipe fixes the bits; the planner (--target-bpw, --menu) chooses them: give one");
@@ -279,12 +285,25 @@ static int plan_bits(const tqc_ctx *c, const convert_args *A, const tq_model *m,
         for (int64_t i = 0; i < tq_model_count(m); i++) numel += tq_model_tensor(m, i)->numel;
         *target = (uint64_t)((double)numel * A->target_bpw / 8.0);
     }
-    if (!*target) return tqc_usage_error(c->cmd, "--menu needs --target-size or --target-bpw");
+    if (A->target_qbpw > 0 && (*target || A->target_bpw > 0))
+        return tqc_usage_error(c->cmd, "give one of --target-size, --target-bpw and --target-qbpw");
+    if (!*target && !(A->target_qbpw > 0)) return tqc_usage_error(c->cmd, "--menu needs --target-size or --target-bpw");
     tq_qparams menu[TQC_MENU_MAX];
     int n, keep;
     if (tqc_menu_parse(A->menu, &o->q, menu, &n, &keep, msg, sizeof msg)) return tqc_usage_error(c->cmd, "%s", msg);
-    tq_planner_options po = {*target, menu, n, keep, NULL};
+    tq_planner_options po = {*target, menu, n, keep, NULL, NULL, NULL, A->target_qbpw};
+    /* the error of each choice: the forward pass's output change (default with a calibrated method) or weight error */
+    const int fwd = A->sensitivity == SENS_FORWARD || (A->sensitivity == SENS_DEFAULT && calib);
+    tq_sens *sens = NULL;
+    if (fwd) {
+        tq_calib_options co = {calib, A->act_order, A->damp, A->calib, 0, NULL, NULL};
+        if (!(sens = tq_sens_create(m, &co, 0, &err))) return tqc_fail(c->cmd, &err);
+        po.measure = tq_sens_measure;
+        po.measure_ctx = sens;
+    }
     *pl = tq_planner_create(m, o, &po, &err);
+    tq_sens_free(sens);
+    if (*pl) *target = tq_planner_target_bytes(*pl);
     if (!*pl) {
         if (err.status != TQ_E_LIMIT) return tqc_fail(c->cmd, &err);
         fprintf(stderr, "trueq %s: %s\n", c->cmd, err.msg);
@@ -380,7 +399,7 @@ static int run(const tqc_ctx *c, void *va) {
     }
     tqc_recipe rec = {0};
     tq_planner *pl = NULL;
-    int prc = plan_bits(c, A, m, &o, &target, &rec, &pl, bits_set || scheme_set || codec_set);
+    int prc = plan_bits(c, A, m, &o, &target, &rec, &pl, bits_set || scheme_set || codec_set, calib);
     if (prc) { tq_model_close(m); return prc; }
     if (pl) o = *tq_planner_options_out(pl);
     tq_calibrated *cal = NULL;
@@ -516,6 +535,13 @@ static const tqc_opt OPTS[] = {
     TQC_O_F64("--target-bpw", NULL, convert_args, target_bpw, "X", 0.01, 64,
               "choose bits per tensor (from --menu) so that the output file holds at\n"
               "most X bits per weight (file bytes x 8 / all weights); docs/planner.md"),
+    TQC_O_F64("--target-qbpw", NULL, convert_args, target_qbpw, "X", 0.01, 64,
+              "as --target-bpw, over the tensors the planner chooses for only (codes +\n"
+              "scales; kept tensors, header and padding come on top)"),
+    TQC_O_CHOICE("--sensitivity", convert_args, sensitivity, SENSITIVITIES,
+                 "the planner's error of a choice: weight (squared weight error) or forward\n"
+                 "(1 - mean cosine of sentence embeddings with that tensor alone quantized;\n"
+                 "encoders). Default: forward with --method gptq/awq, else weight"),
     TQC_O_STR("--menu", NULL, convert_args, menu, "LIST",
               "the planner's choices, e.g. 8,4,2,keep (default: the codec's 8/6/4/3/2\n"
               "widths and keep); with --target-size and no --bits, the planner chooses"),

@@ -119,6 +119,31 @@ int tq_enc_weight_name(const tq_enc *e, const tq_model *model, int layer, tq_enc
     return tq_arch_name(e->A, prefix, roles[m], layer, 0, buf, cap);
 }
 
+float *tq_enc_extra(tq_enc *e, const tq_model *model, const char *name, int64_t *rows, int64_t *cols) {
+    const char *prefix = e && name ? tq_arch_prefix(model, e->A) : NULL;
+    if (!prefix) return NULL;
+    const tq_enc_config *c = &e->c;
+    const int NL = c->n_labels;
+    struct { tq_role r; float *w; int64_t rows, cols; } x[] = {
+        {TQ_R_TOK_EMB, e->word, c->vocab_size, c->dim}, {TQ_R_POS_EMB, e->pos, c->max_pos, c->dim},
+        {TQ_R_TYPE_EMB, e->type, c->type_vocab_size, c->dim}, {TQ_R_POOLER, e->pool_w, c->dim, c->dim},
+        {TQ_R_PRE_CLS, e->pre_w, c->dim, c->dim}, {TQ_R_CLS, e->cls_w, NL, c->dim}};
+    for (size_t i = 0; i < sizeof x / sizeof x[0]; i++) {
+        char buf[256];
+        if (!x[i].w || !e->A->tensor[x[i].r]) continue;
+        int raw = x[i].r == TQ_R_CLS || x[i].r == TQ_R_PRE_CLS || x[i].r == TQ_R_POOLER;
+        tq_arch_name(e->A, raw ? "" : prefix, x[i].r, 0, 0, buf, sizeof buf);
+        if (strcmp(buf, name)) {
+            tq_arch_name(e->A, prefix, x[i].r, 0, 0, buf, sizeof buf);
+            if (strcmp(buf, name)) continue;
+        }
+        *rows = x[i].rows;
+        *cols = x[i].cols;
+        return x[i].w;
+    }
+    return NULL;
+}
+
 /* ---- loading ---------------------------------------------------------------- */
 
 typedef struct loader {

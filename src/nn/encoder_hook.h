@@ -55,4 +55,13 @@ float *tq_enc_weight(tq_enc *e, int layer, tq_enc_mat m, int64_t *rows, int64_t 
 /** The model tensor name of matrix m of `layer` (prefix included) into buf. */
 int tq_enc_weight_name(const tq_enc *e, const tq_model *model, int layer, tq_enc_mat m, char *buf, size_t cap);
 
+/**
+ * The float32 weights of a tensor outside the layers, by its model name:
+ * word, position and token-type embeddings, pooler, pre_classifier and
+ * classifier weights. Writable as tq_enc_weight.
+ * @return them ([*rows, *cols]), or NULL when name is none of these or is
+ * held as stored codes.
+ */
+float *tq_enc_extra(tq_enc *e, const tq_model *model, const char *name, int64_t *rows, int64_t *cols);
+
 #endif

@@ -8,6 +8,7 @@
  * `trueq compare` measures with.
  */
 #include "quant/calib_text.h"
+#include "trueq_nn.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,3 +144,41 @@ tq_status tq_calib_read(const char *path, tq_calib_texts *t, tq_error *err) {
     if (!t->n) { tq_calib_texts_free(t); return tq_err(err, TQ_E_ARG, "%s: the calibration file holds no text (one per line)", path); }
     return TQ_OK;
 }
+
+/* ---- tokenized sequences -------------------------------------------------- */
+
+
+void tq_calib_seqs_free(tq_calib_seqs *s) {
+    for (int i = 0; s->enc && i < s->n; i++) tq_wp_encoding_free(&s->enc[i]);
+    free(s->enc);
+    free(s->seq);
+    memset(s, 0, sizeof *s);
+}
+
+tq_status tq_calib_seqs_make(const tq_model *m, const char *calib_file, int max_tokens, int max_pos, tq_calib_seqs *s,
+                             tq_error *err) {
+    memset(s, 0, sizeof *s);
+    tq_calib_texts tx;
+    tq_status st = calib_file ? tq_calib_read(calib_file, &tx, err) : (tq_calib_builtin(&tx), TQ_OK);
+    if (st) return st;
+    tq_tok *tok = tq_tok_open_dir(tq_model_dir(m), err);
+    if (!tok) { tq_calib_texts_free(&tx); return tq_err_prefix(err, err->status, "calibration tokenizer"); }
+    int max_len = max_tokens > 0 ? max_tokens : 128;
+    if (max_len > max_pos) max_len = max_pos;
+    s->enc = calloc((size_t)tx.n, sizeof *s->enc);
+    s->seq = calloc((size_t)tx.n, sizeof *s->seq);
+    if (!s->enc || !s->seq) st = tq_err(err, TQ_E_NOMEM, "out of memory");
+    for (int i = 0; i < tx.n && !st; i++) {
+        st = tq_tok_encode_pair(tok, tx.text[i], NULL, max_len, &s->enc[i], err);
+        if (st) { tq_err_prefix(err, st, "calibration text %d", i + 1); break; }
+        s->seq[i].n = s->enc[i].n;
+        s->seq[i].ids = s->enc[i].ids;
+        s->seq[i].type_ids = s->enc[i].type_ids;
+        s->n++;
+    }
+    tq_tok_free(tok);
+    tq_calib_texts_free(&tx);
+    if (st) tq_calib_seqs_free(s);
+    return st;
+}
+

@@ -26,4 +26,16 @@ void tq_calib_builtin(tq_calib_texts *t);
 tq_status tq_calib_read(const char *path, tq_calib_texts *t, tq_error *err);
 void      tq_calib_texts_free(tq_calib_texts *t);
 
+/** The texts (calib_file, or the built-in set) tokenized by the model
+ *  directory's tokenizer, each truncated to max_tokens (0: 128; at most
+ *  max_pos), specials included. */
+typedef struct tq_calib_seqs {
+    struct tq_wp_encoding *enc;
+    struct tq_enc_seq     *seq;
+    int                    n;
+} tq_calib_seqs;
+tq_status tq_calib_seqs_make(const tq_model *m, const char *calib_file, int max_tokens, int max_pos, tq_calib_seqs *s,
+                             tq_error *err);
+void      tq_calib_seqs_free(tq_calib_seqs *s);
+
 #endif

@@ -147,46 +147,8 @@ static tq_status add_entry(tq_calibrated *c, const char *name, const tq_qparams 
     return TQ_OK;
 }
 
-typedef struct seqset {
-    tq_wp_encoding *enc;
-    tq_enc_seq     *seq;
-    int             n;
-} seqset;
-
-static void seqs_free(seqset *s) {
-    for (int i = 0; s->enc && i < s->n; i++) tq_wp_encoding_free(&s->enc[i]);
-    free(s->enc);
-    free(s->seq);
-}
-
-static tq_status make_seqs(const tq_model *m, const tq_calib_options *co, int max_pos, seqset *s, tq_error *err) {
-    memset(s, 0, sizeof *s);
-    tq_calib_texts tx;
-    tq_status st = co->calib_file ? tq_calib_read(co->calib_file, &tx, err) : (tq_calib_builtin(&tx), TQ_OK);
-    if (st) return st;
-    tq_tok *tok = tq_tok_open_dir(tq_model_dir(m), err);
-    if (!tok) { tq_calib_texts_free(&tx); return tq_err_prefix(err, err->status, "calibration tokenizer"); }
-    int max_len = co->max_tokens > 0 ? co->max_tokens : 128;
-    if (max_len > max_pos) max_len = max_pos;
-    s->enc = calloc((size_t)tx.n, sizeof *s->enc);
-    s->seq = calloc((size_t)tx.n, sizeof *s->seq);
-    if (!s->enc || !s->seq) st = tq_err(err, TQ_E_NOMEM, "out of memory");
-    for (int i = 0; i < tx.n && !st; i++) {
-        st = tq_tok_encode_pair(tok, tx.text[i], NULL, max_len, &s->enc[i], err);
-        if (st) { tq_err_prefix(err, st, "calibration text %d", i + 1); break; }
-        s->seq[i].n = s->enc[i].n;
-        s->seq[i].ids = s->enc[i].ids;
-        s->seq[i].type_ids = s->enc[i].type_ids;
-        s->n++;
-    }
-    tq_tok_free(tok);
-    tq_calib_texts_free(&tx);
-    if (st) seqs_free(s);
-    return st;
-}
-
 /* one step: the matrices mats[0..nm) of layer l reading slot `slot` */
-static tq_status run_step(tq_calibrated *c, const tq_model *m, const tq_plan *p, tq_enc *enc, const seqset *ss, int l,
+static tq_status run_step(tq_calibrated *c, const tq_model *m, const tq_plan *p, tq_enc *enc, const tq_calib_seqs *ss, int l,
                           tq_enc_slot slot, const tq_enc_mat *mats, int nm, const tq_calib_options *co, int fold,
                           int64_t *done, int64_t total, tq_error *err) {
     char names[3][256];
@@ -260,8 +222,8 @@ tq_calibrated *tq_calibrate(const tq_model *m, const tq_plan *p, const tq_calib_
     tq_enc *enc = tq_enc_open(m, NULL, err);
     if (!enc) return NULL;
     tq_calibrated *c = calloc(1, sizeof *c);
-    seqset ss = {0};
-    tq_status st = c ? make_seqs(m, co, tq_enc_config_of(enc)->max_pos, &ss, err) : tq_err(err, TQ_E_NOMEM, "out of memory");
+    tq_calib_seqs ss = {0};
+    tq_status st = c ? tq_calib_seqs_make(m, co->calib_file, co->max_tokens, tq_enc_config_of(enc)->max_pos, &ss, err) : tq_err(err, TQ_E_NOMEM, "out of memory");
     static const tq_enc_mat qkv[3] = {TQ_ENC_W_Q, TQ_ENC_W_K, TQ_ENC_W_V}, o1[1] = {TQ_ENC_W_O}, f1[1] = {TQ_ENC_W_FFN1},
                             f2[1] = {TQ_ENC_W_FFN2};
     const int L = tq_enc_config_of(enc)->n_layers;
@@ -285,7 +247,7 @@ tq_calibrated *tq_calibrate(const tq_model *m, const tq_plan *p, const tq_calib_
         if (!st) st = run_step(c, m, p, enc, &ss, l, TQ_ENC_IN_FFN1, f1, 1, co, 0, &done, total, err);
         if (!st) st = run_step(c, m, p, enc, &ss, l, TQ_ENC_IN_FFN2, f2, 1, co, 0, &done, total, err);
     }
-    seqs_free(&ss);
+    tq_calib_seqs_free(&ss);
     tq_enc_free(enc);
     if (st) { tq_calibrated_free(c); return NULL; }
     return c;
