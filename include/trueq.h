@@ -598,6 +598,8 @@ const tq_convert_options *tq_planner_options_out(const tq_planner *pl);
 uint64_t    tq_planner_output_bytes(const tq_planner *pl);
 /** The byte budget it solved for (target_bytes, or the one quantized_bpw gives). */
 uint64_t    tq_planner_target_bytes(const tq_planner *pl);
+/** 1 when the errors came from tq_planner_options.measure, 0 weight error. */
+int         tq_planner_measured(const tq_planner *pl);
 
 /* ===== Ledger: what a file holds, byte by byte ========================== */
 

@@ -124,7 +124,7 @@ static void print_report(FILE *f, bool json, const char *in, const char *out, co
             }
         tqc_json_end_array(&j);
         if (target) tqc_json_fields(&j, "target_bytes:u target_met:b", (unsigned long long)target, pass);
-        if (pl) tqc_planner_json(&j, pl, target, true);
+        if (pl) tqc_planner_json(&j, pl, target, !tq_planner_measured(pl));
         tqc_json_end_object(&j);
         return;
     }
@@ -312,7 +312,7 @@ static int plan_bits(const tqc_ctx *c, const convert_args *A, const tq_model *m,
         o->q = menu[lo];
         return 0;
     }
-    if (!c->json) tqc_planner_print(stdout, *pl, *target, true);
+    if (!c->json) tqc_planner_print(stdout, *pl, *target, !tq_planner_measured(*pl));
     if (A->write_recipe && tqc_recipe_write(A->write_recipe, *pl, msg, sizeof msg)) {
         fprintf(stderr, "trueq %s: %s\n", c->cmd, msg);
         tq_planner_free(*pl); *pl = NULL;

@@ -36,6 +36,7 @@ struct tq_planner {
     int64_t             n;
     uint64_t            out_bytes;
     uint64_t            target;     /* the byte budget solved for */
+    int                 measured;   /* errors from po->measure        */
 };
 
 static double proxy(const cand *c, int k) { return c->werr[k] * c->sens; }
@@ -178,6 +179,7 @@ const tq_planner_entry *tq_planner_entry_at(const tq_planner *pl, int64_t i) { r
 const tq_convert_options *tq_planner_options_out(const tq_planner *pl) { return &pl->o; }
 uint64_t tq_planner_output_bytes(const tq_planner *pl) { return pl->out_bytes; }
 uint64_t tq_planner_target_bytes(const tq_planner *pl) { return pl ? pl->target : 0; }
+int      tq_planner_measured(const tq_planner *pl) { return pl ? pl->measured : 0; }
 
 /* Candidates: the tensors the base plan quantizes, with every valid menu entry and keep. */
 static tq_status measure(const tq_model *m, const tq_plan *base, const tq_planner_options *po, cand *c, int64_t *nc,
@@ -273,6 +275,7 @@ tq_planner *tq_planner_create(const tq_model *m, const tq_convert_options *base,
         target = fixed + (uint64_t)((double)cw * po->quantized_bpw / 8.0);
     }
     pl->target = target;
+    pl->measured = po->measure != NULL;
     uint64_t budget = target > fixed ? target - fixed : 0;
     for (int iter = 0;; iter++) {
         const uint64_t floor = target / 100 * 99 > fixed ? target / 100 * 99 - fixed : 0;

@@ -160,7 +160,7 @@ tq_status tq_sens_measure(void *ctx, const tq_tensor *t, const tq_qparams *q, do
     const int D = tq_enc_config_of(s->enc)->dim;
     double sum = 0;
     for (int i = 0; i < s->n_eval; i++) sum += cosine(s->ref + (size_t)i * D, s->got + (size_t)i * D, D);
-    *e = 1.0 - sum / s->n_eval;
-    if (*e < 0) *e = 0;
+    double d = 1.0 - sum / s->n_eval;
+    *e = d > 0 ? sqrt(d) : 0.0;   /* a norm, not its square: see sensitivity.h */
     return TQ_OK;
 }
