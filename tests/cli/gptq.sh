@@ -47,7 +47,7 @@ check "--calib without a calibrated method: usage error" '[ $rc -eq 1 ] && grep 
 check "a codec without a grid: named" '[ $rc -ne 0 ] && grep -q "calibrated quantization needs linear-sym, linear-affine or mlx" $T/err && [ ! -e $T/x ]'
 MODELS=${TRUEQ_MODELS:-$SRC/../shared/models}
 if [ -d "$MODELS/stories260k" ]; then
-  "$TQ" convert "$MODELS/stories260k" -o "$T/x" --bits 4 --granularity group:32 --method gptq > /dev/null 2> "$T/err"; rc=$?
+  "$TQ" convert "$MODELS/stories260k" -o "$T/x" --bits 4 --granularity channel --method gptq > /dev/null 2> "$T/err"; rc=$?
   check "a decoder: refused, named (not wired yet)" '[ $rc -ne 0 ] && grep -q "not a BERT-family encoder" $T/err && [ ! -e $T/x ]'
 else
   echo "# skip decoder refusal: no stories260k"
