@@ -261,6 +261,29 @@ static void zip_layer(void) {
         CHECK_ERR(st, e, Z[i].st, Z[i].msg);
         if (!st) free_c(&c);
     }
+
+    TQ_CASE("torch zip: a stored data.pkl whose uncompressed size claims more than its data (fuzz_format crash)");
+    {
+        p.n = 0;
+        op(&p, 0x80); op(&p, 2); glob(&p, "collections", "OrderedDict"); op(&p, 'q'); op(&p, 0); op(&p, ')'); op(&p, 'R'); op(&p, '(');
+        tensor(&p, "w", "FloatStorage", "0", 6, 0, 1, (int[]){6}, (int[]){1});
+        op(&p, 'u'); op(&p, '.');
+        static uint8_t img[8192];
+        const char *names[3] = {"archive/data.pkl", "archive/byteorder", "archive/data/0"};
+        const void *bodies[3] = {p.b, "little", s};
+        size_t lens[3] = {p.n, 6, sizeof s};
+        size_t n = tq_t_zip(img, names, bodies, lens, 3);
+        uint32_t cd = (uint32_t)img[n - 6] | (uint32_t)img[n - 5] << 8 | (uint32_t)img[n - 4] << 16 | (uint32_t)img[n - 3] << 24;
+        uint32_t big = (uint32_t)p.n + 100000u;   /* the central directory's usize of member 0 */
+        for (int k = 0; k < 4; k++) img[cd + 24 + k] = (uint8_t)(big >> (8 * k));
+        uint8_t *exact = malloc(n);
+        memcpy(exact, img, n);
+        memset(&c, 0, sizeof c);
+        tq_status st = tq_torch_zip_parse(exact, n, "t.bin", &c, &e);
+        CHECK_ERR(st, e, TQ_E_FORMAT, "t.bin: member \"archive/data.pkl\" is stored but its sizes differ");
+        if (!st) free_c(&c);
+        free(exact);
+    }
 }
 
 void tq_tests(void) {

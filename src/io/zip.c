@@ -268,6 +268,9 @@ static tq_status zip_local(const uint8_t *d, uint64_t size, const char *path, tq
         return tq_err(err, TQ_E_FORMAT, "%s: member \"%s\": %llu bytes of data at %llu run past the end of the %llu-byte file",
                       path, m->nm, (ull)m->csize, (ull)m->data_start, (ull)size);
     m->end = m->data_start + m->csize;
+    if (m->method == 0 && m->csize != m->usize)   /* readers of stored members use either size */
+        return tq_err(err, TQ_E_FORMAT, "%s: member \"%s\" is stored but its sizes differ (%llu compressed, %llu uncompressed)",
+                      path, m->nm, (ull)m->csize, (ull)m->usize);
     if (flags & 0x0008) {   /* data descriptor: [sig] crc csize usize, sizes 8 bytes when zip64 */
         uint64_t w = x ? 8 : 4, left = size - m->end;
         const uint8_t *p = d + m->end;
