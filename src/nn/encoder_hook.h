@@ -52,7 +52,8 @@ void tq_enc_set_observer(tq_enc *e, tq_enc_observer_fn fn, void *ctx);
  */
 float *tq_enc_weight(tq_enc *e, int layer, tq_enc_mat m, int64_t *rows, int64_t *cols, float **bias);
 
-/** The model tensor name of matrix m of `layer` (prefix included) into buf. */
+/** The model tensor name of matrix m of `layer` (prefix included) into buf.
+ *  @return 0, or -1 when the family has no such matrix. */
 int tq_enc_weight_name(const tq_enc *e, const tq_model *model, int layer, tq_enc_mat m, char *buf, size_t cap);
 
 /**

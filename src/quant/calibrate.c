@@ -192,7 +192,16 @@ static tq_status run_step(tq_calibrated *c, const tq_model *m, const tq_plan *p,
         int64_t rows, cols;
         float *w = tq_enc_weight(enc, l, mats[i], &rows, &cols, NULL);
         const tq_tensor *t = items[i]->src;
-        if (!w || t->ndim != 2 || t->shape[0] != rows || t->shape[1] != cols) { st = tq_err(err, TQ_E_SHAPE, "tensor \"%s\": not the encoder's [%lld, %lld]", names[i], (long long)rows, (long long)cols); break; }
+        if (!w) {
+            st = tq_err(err, TQ_E_UNSUPPORTED, "tensor \"%s\": the encoder holds it as stored (%s), not as float32; "
+                        "calibration needs float32 weights (F16/BF16 inputs: not yet)", names[i], tq_dtype_name(t->dtype));
+            break;
+        }
+        if (t->ndim != 2 || t->shape[0] != rows || t->shape[1] != cols) {
+            st = tq_err(err, TQ_E_SHAPE, "tensor \"%s\": not the encoder's [%lld, %lld]", names[i], (long long)rows,
+                        (long long)cols);
+            break;
+        }
         cal_entry *e;
         if ((st = add_entry(c, names[i], &items[i]->q, rows, cols, &e, err))) break;
         if (co->method == TQ_CALIB_AWQ) {
