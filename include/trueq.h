@@ -481,6 +481,13 @@ typedef struct tq_convert_options {
                                                 planner): first match wins, after
                                                 --exclude; NULL = none          */
     int                 n_rules;
+    /* Codes computed before the run (calibrated quantizers, src/quant/quant.h):
+     * when set, called for every tensor to quantize before its codec; it sets
+     * *done = 1 when it wrote codes and side tensors of q's layout, 0 to leave
+     * the tensor to the codec. NULL = none. */
+    tq_status         (*prequant)(void *ctx, const char *name, const tq_qparams *q, int64_t rows, int64_t cols,
+                                  void *codes, void *const aux[TQ_MAX_AUX], int *done, tq_error *err);
+    void               *prequant_ctx;
 } tq_convert_options;
 
 /** One per-tensor rule (docs/recipes.md): tensors whose name matches `glob`
@@ -549,6 +556,17 @@ typedef struct tq_planner_options {
     int               allow_keep;     /* 1: "keep as stored" is also a choice    */
     const double     *sensitivity;    /* per model tensor (tq_model_count), or
                                          NULL = 1 (weight error alone)          */
+    /* The error of a choice measured by the caller instead of the weight error
+     * (e.g. the output change of the forward pass with tensor t alone
+     * quantized with q: src/quant/sensitivity.h); NULL = weight error x
+     * sensitivity. *e >= 0; keep is 0. */
+    tq_status       (*measure)(void *ctx, const tq_tensor *t, const tq_qparams *q, double *e, tq_error *err);
+    void             *measure_ctx;
+    double            quantized_bpw;  /* > 0 with target_bytes 0: the budget is
+                                         the fixed bytes (header, kept tensors)
+                                         plus floor(X x candidate weights / 8):
+                                         bits per weight over the tensors it
+                                         chooses for, scales included           */
 } tq_planner_options;
 
 /** One tensor's choice. */
@@ -580,6 +598,10 @@ const tq_planner_entry *tq_planner_entry_at(const tq_planner *pl, int64_t i);
 const tq_convert_options *tq_planner_options_out(const tq_planner *pl);
 /** Exact output bytes of the chosen plan. */
 uint64_t    tq_planner_output_bytes(const tq_planner *pl);
+/** The byte budget it solved for (target_bytes, or the one quantized_bpw gives). */
+uint64_t    tq_planner_target_bytes(const tq_planner *pl);
+/** 1 when the errors came from tq_planner_options.measure, 0 weight error. */
+int         tq_planner_measured(const tq_planner *pl);
 
 /* ===== Ledger: what a file holds, byte by byte ========================== */
 

@@ -4,6 +4,8 @@
 #include "core/blas.h"
 #include "convert/gguf_export.h"
 #include "ggml/ggml_types.h"
+#include "quant/quant.h"
+#include "quant/sensitivity.h"
 #include <string.h>
 #include <sys/stat.h>
 
@@ -122,7 +124,7 @@ static void print_report(FILE *f, bool json, const char *in, const char *out, co
             }
         tqc_json_end_array(&j);
         if (target) tqc_json_fields(&j, "target_bytes:u target_met:b", (unsigned long long)target, pass);
-        if (pl) tqc_planner_json(&j, pl, target, true);
+        if (pl) tqc_planner_json(&j, pl, target, !tq_planner_measured(pl));
         tqc_json_end_object(&j);
         return;
     }
@@ -236,21 +238,38 @@ typedef struct convert_args {
     const char *menu, *recipe, *write_recipe;
     const char *gguf_type;
     int threads;
+    const char *calib;
+    bool act_order;
+    double damp;
+    double target_qbpw;
+    int sensitivity;
 } convert_args;
 
+enum { SENS_DEFAULT, SENS_WEIGHT, SENS_FORWARD };
+static const tqc_choice SENSITIVITIES[] = {{"weight", SENS_WEIGHT}, {"forward", SENS_FORWARD}, {NULL, 0}};
+
 static const tqc_choice BITS[] = {{"8", 8}, {"6", 6}, {"5", 5}, {"4", 4}, {"3", 3}, {"2", 2}, {NULL, 0}};   /* 3, 5, 6: mlx */
+/* calibrated methods (src/quant): CALIB_BASE + tq_calib_method; the codec then chooses scales by rtn */
+enum { CALIB_BASE = 100 };
 static const tqc_choice METHODS[] = {{"rtn", TQ_QMETHOD_RTN}, {"search", TQ_QMETHOD_SEARCH}, {"hqq", TQ_QMETHOD_HQQ},
-                                     {NULL, 0}};
+                                     {"gptq", CALIB_BASE + TQ_CALIB_GPTQ}, {"awq", CALIB_BASE + TQ_CALIB_AWQ},
+                                     {"awq-gptq", CALIB_BASE + TQ_CALIB_AWQ_GPTQ}, {NULL, 0}};
+
+/* the executor's prequant hook over the calibration result (filled after planning) */
+static tq_status calib_fill(void *ctx, const char *name, const tq_qparams *q, int64_t rows, int64_t cols, void *codes,
+                            void *const aux[TQ_MAX_AUX], int *done, tq_error *err) {
+    return tq_calibrated_fill(*(tq_calibrated **)ctx, name, q, rows, cols, codes, aux, done, err);
+}
 static const tqc_choice SCHEMES[] = {{"symmetric", TQ_CODEC_LINEAR_SYM}, {"sym", TQ_CODEC_LINEAR_SYM},
                                      {"affine", TQ_CODEC_LINEAR_AFFINE}, {"asymmetric", TQ_CODEC_LINEAR_AFFINE}, {NULL, 0}};
 
 /* The planner (--target-bpw, --menu, or --target-size without --bits) and --recipe. */
 static int plan_bits(const tqc_ctx *c, const convert_args *A, const tq_model *m, tq_convert_options *o, uint64_t *target,
-                     tqc_recipe *rec, tq_planner **pl, bool bits_chosen) {
+                     tqc_recipe *rec, tq_planner **pl, bool bits_chosen, int calib) {
     char msg[1024];
     tq_error err;
     /* --target-size alone plans bits, except for GGUF, whose --type fixes them (a check there) */
-    const bool planning = A->target_bpw > 0 || A->menu ||
+    const bool planning = A->target_bpw > 0 || A->target_qbpw > 0 || A->menu ||
                           (*target && !bits_chosen && !A->recipe && o->format != TQ_FORMAT_GGUF);
     if (A->recipe) {
         if (planning) return tqc_usage_error(c->cmd, "--recipe fixes the bits; the planner (--target-bpw, --menu) chooses them: give one");
@@ -266,12 +285,25 @@ static int plan_bits(const tqc_ctx *c, const convert_args *A, const tq_model *m,
         for (int64_t i = 0; i < tq_model_count(m); i++) numel += tq_model_tensor(m, i)->numel;
         *target = (uint64_t)((double)numel * A->target_bpw / 8.0);
     }
-    if (!*target) return tqc_usage_error(c->cmd, "--menu needs --target-size or --target-bpw");
+    if (A->target_qbpw > 0 && (*target || A->target_bpw > 0))
+        return tqc_usage_error(c->cmd, "give one of --target-size, --target-bpw and --target-qbpw");
+    if (!*target && !(A->target_qbpw > 0)) return tqc_usage_error(c->cmd, "--menu needs --target-size or --target-bpw");
     tq_qparams menu[TQC_MENU_MAX];
     int n, keep;
     if (tqc_menu_parse(A->menu, &o->q, menu, &n, &keep, msg, sizeof msg)) return tqc_usage_error(c->cmd, "%s", msg);
-    tq_planner_options po = {*target, menu, n, keep, NULL};
+    tq_planner_options po = {*target, menu, n, keep, NULL, NULL, NULL, A->target_qbpw};
+    /* the error of each choice: the forward pass's output change (default with a calibrated method) or weight error */
+    const int fwd = A->sensitivity == SENS_FORWARD || (A->sensitivity == SENS_DEFAULT && calib);
+    tq_sens *sens = NULL;
+    if (fwd) {
+        tq_calib_options co = {calib, A->act_order, A->damp, A->calib, 0, NULL, NULL};
+        if (!(sens = tq_sens_create(m, &co, 0, &err))) return tqc_fail(c->cmd, &err);
+        po.measure = tq_sens_measure;
+        po.measure_ctx = sens;
+    }
     *pl = tq_planner_create(m, o, &po, &err);
+    tq_sens_free(sens);
+    if (*pl) *target = tq_planner_target_bytes(*pl);
     if (!*pl) {
         if (err.status != TQ_E_LIMIT) return tqc_fail(c->cmd, &err);
         fprintf(stderr, "trueq %s: %s\n", c->cmd, err.msg);
@@ -280,7 +312,7 @@ static int plan_bits(const tqc_ctx *c, const convert_args *A, const tq_model *m,
         o->q = menu[lo];
         return 0;
     }
-    if (!c->json) tqc_planner_print(stdout, *pl, *target, true);
+    if (!c->json) tqc_planner_print(stdout, *pl, *target, !tq_planner_measured(*pl));
     if (A->write_recipe && tqc_recipe_write(A->write_recipe, *pl, msg, sizeof msg)) {
         fprintf(stderr, "trueq %s: %s\n", c->cmd, msg);
         tq_planner_free(*pl); *pl = NULL;
@@ -305,7 +337,11 @@ static int run(const tqc_ctx *c, void *va) {
     if (gran_set) { o.q.gran = A->gran.gran; o.q.group = A->gran.group; }
     if (tqc_given(me, c, "--alpha")) o.q.alpha = (float)A->alpha;
     if (A->pad) o.q.pad = 1;
-    if (tqc_given(me, c, "--method")) o.q.method = A->method;
+    const int calib = tqc_given(me, c, "--method") && A->method > CALIB_BASE ? A->method - CALIB_BASE : 0;
+    if (tqc_given(me, c, "--method")) o.q.method = calib ? TQ_QMETHOD_RTN : A->method;
+    if (!calib && (A->calib || A->act_order || tqc_given(me, c, "--damp")))
+        return tqc_usage_error(c->cmd, "--calib, --act-order and --damp apply to --method gptq, awq and awq-gptq");
+    if (A->act_order && calib == TQ_CALIB_AWQ) return tqc_usage_error(c->cmd, "--act-order applies to GPTQ (gptq, awq-gptq)");
     if (A->simulate) o.simulate = 1;
     if (A->allow_nonfinite) o.allow_nonfinite = 1;
     if (A->quantize_embeddings) o.quantize_embeddings = 1;
@@ -363,11 +399,20 @@ static int run(const tqc_ctx *c, void *va) {
     }
     tqc_recipe rec = {0};
     tq_planner *pl = NULL;
-    int prc = plan_bits(c, A, m, &o, &target, &rec, &pl, bits_set || scheme_set || codec_set);
+    int prc = plan_bits(c, A, m, &o, &target, &rec, &pl, bits_set || scheme_set || codec_set, calib);
     if (prc) { tq_model_close(m); return prc; }
     if (pl) o = *tq_planner_options_out(pl);
+    tq_calibrated *cal = NULL;
+    if (calib) { o.prequant = calib_fill; o.prequant_ctx = &cal; }
     tq_plan *p = tq_plan_create(m, &o, &err);
     if (!p) { tq_planner_free(pl); tqc_recipe_free(&rec); tq_model_close(m); return tqc_fail(c->cmd, &err); }
+    if (calib && !dry) {   /* codes of every encoder linear, before anything is written */
+        tq_calib_options co = {calib, A->act_order, A->damp, A->calib, 0, progress_cb, NULL};
+        cal = tq_calibrate(m, p, &co, &err);
+        tqc_progress_done();
+        if (!cal) { tq_plan_free(p); tq_calibrated_free(cal); tq_planner_free(pl); tqc_recipe_free(&rec); tq_model_close(m); return tqc_fail(c->cmd, &err); }
+        fputs(tq_calibrated_notes(cal), stderr);
+    }
     int rc = 0;
     if (tq_plan_gguf_ftype(p)) {   /* GGUF output: its own report (ggml types per tensor) */
         if (target && tq_plan_output_bytes(p) > target) {
@@ -379,7 +424,7 @@ static int run(const tqc_ctx *c, void *va) {
             print_gguf_report(stdout, json, in, out, p, in_file_bytes, &fk, tq_plan_output_bytes(p), false);
         } else if (tq_plan_execute(p, out, progress_cb, NULL, &err)) {
             tqc_progress_done();
-            tq_plan_free(p); tq_planner_free(pl); tqc_recipe_free(&rec); tq_model_close(m);
+            tq_plan_free(p); tq_calibrated_free(cal); tq_planner_free(pl); tqc_recipe_free(&rec); tq_model_close(m);
             return tqc_fail(c->cmd, &err);
         } else {
             tqc_progress_done();
@@ -393,7 +438,7 @@ static int run(const tqc_ctx *c, void *va) {
             }
             print_gguf_report(stdout, json, in, out, p, in_file_bytes, &fk, tq_plan_output_bytes(p), true);
         }
-        tq_plan_free(p);
+        tq_plan_free(p); tq_calibrated_free(cal);
         tq_planner_free(pl); tqc_recipe_free(&rec); tq_model_close(m);
         return rc;
     }
@@ -406,13 +451,13 @@ static int run(const tqc_ctx *c, void *va) {
                     (unsigned long long)s.out_bytes, (unsigned long long)target);
             rc = TQC_EXIT_THRESHOLD;
         }
-        tq_plan_free(p);
+        tq_plan_free(p); tq_calibrated_free(cal);
         tq_planner_free(pl); tqc_recipe_free(&rec); tq_model_close(m);
         return rc;
     }
     if (tq_plan_execute(p, out, progress_cb, NULL, &err)) {
         tqc_progress_done();
-        tq_plan_free(p); tq_planner_free(pl); tqc_recipe_free(&rec); tq_model_close(m);
+        tq_plan_free(p); tq_calibrated_free(cal); tq_planner_free(pl); tqc_recipe_free(&rec); tq_model_close(m);
         return tqc_fail(c->cmd, &err);
     }
     tqc_progress_done();
@@ -423,7 +468,7 @@ static int run(const tqc_ctx *c, void *va) {
     tq_model *q = tq_model_open(path, &err);
     tq_ledger *l = q ? tq_ledger_create(q, &err) : NULL;
     if (!l || stat(path, &st) != 0) {
-        tq_model_close(q); tq_plan_free(p); tq_planner_free(pl); tqc_recipe_free(&rec); tq_model_close(m);
+        tq_model_close(q); tq_plan_free(p); tq_calibrated_free(cal); tq_planner_free(pl); tqc_recipe_free(&rec); tq_model_close(m);
         return tqc_fail(c->cmd, &err);
     }
     const tq_ledger_totals *T = tq_ledger_totals_get(l);
@@ -438,7 +483,7 @@ static int run(const tqc_ctx *c, void *va) {
     print_report(stdout, json, in, out, p, &s, in_file_bytes, &fk, true, T, target, false, pl);
     tq_ledger_free(l);
     tq_model_close(q);
-    tq_plan_free(p);
+    tq_plan_free(p); tq_calibrated_free(cal);
     tq_planner_free(pl); tqc_recipe_free(&rec); tq_model_close(m);
     return rc;
 }
@@ -458,7 +503,17 @@ static const tqc_opt OPTS[] = {
     TQC_O_CHOICE("--method", convert_args, method, METHODS,
                  "how scales are chosen: rtn (the codec's formula, default), search (per block,\n"
                  "the scale/zero of least weighted squared error), hqq (half-quadratic lp solve);\n"
-                 "same format. search/hqq: linear-sym and linear-affine"),
+                 "same format. search/hqq: linear-sym and linear-affine. Calibrated (encoders;\n"
+                 "linear-sym/affine, mlx*): gptq (error compensation through the inputs'\n"
+                 "Hessian), awq (activation-aware scale of the attention output, folded into\n"
+                 "v), awq-gptq (both); docs/quality.md"),
+    TQC_O_STR("--calib", NULL, convert_args, calib, "FILE",
+              "--method gptq/awq: calibration texts, one per line (default: a built-in\n"
+              "varied set of 64 English sentences)"),
+    TQC_O_FLAG("--act-order", NULL, convert_args, act_order,
+               "GPTQ: quantize columns by descending input energy (diag H); the stored\n"
+               "format is unchanged (in-order groups; docs/quality.md)"),
+    TQC_O_F64("--damp", NULL, convert_args, damp, "X", 0, 1, "GPTQ: damping, a fraction of mean diag(H) (default 0.01)"),
     TQC_O_FLAG("--pad", NULL, convert_args, pad, "allow a shorter last group when N does not divide a row"),
     TQC_O_FLAG("--simulate", NULL, convert_args, simulate,
                "store quantize->dequantize values in the original float dtype\n"
@@ -480,6 +535,13 @@ static const tqc_opt OPTS[] = {
     TQC_O_F64("--target-bpw", NULL, convert_args, target_bpw, "X", 0.01, 64,
               "choose bits per tensor (from --menu) so that the output file holds at\n"
               "most X bits per weight (file bytes x 8 / all weights); docs/planner.md"),
+    TQC_O_F64("--target-qbpw", NULL, convert_args, target_qbpw, "X", 0.01, 64,
+              "as --target-bpw, over the tensors the planner chooses for only (codes +\n"
+              "scales; kept tensors, header and padding come on top)"),
+    TQC_O_CHOICE("--sensitivity", convert_args, sensitivity, SENSITIVITIES,
+                 "the planner's error of a choice: weight (squared weight error) or forward\n"
+                 "(1 - mean cosine of sentence embeddings with that tensor alone quantized;\n"
+                 "encoders). Default: forward with --method gptq/awq, else weight"),
     TQC_O_STR("--menu", NULL, convert_args, menu, "LIST",
               "the planner's choices, e.g. 8,4,2,keep (default: the codec's 8/6/4/3/2\n"
               "widths and keep); with --target-size and no --bits, the planner chooses"),

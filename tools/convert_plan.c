@@ -38,7 +38,8 @@ void tqc_planner_print(FILE *f, const tq_planner *pl, uint64_t target, bool weig
     fprintf(f, "planner: %lld tensors chosen under %llu bytes (exact output %llu bytes, %.3f%% under); proxy = %s\n",
             (long long)tq_planner_count(pl), (unsigned long long)target, (unsigned long long)tq_planner_output_bytes(pl),
             100.0 * (double)(target - tq_planner_output_bytes(pl)) / (double)target,
-            weight_only ? "weight error alone (squared error of the weights)" : "weight error x measured sensitivity");
+            weight_only ? "weight error alone (squared error of the weights)"
+                        : "measured output change, sqrt(1 - mean sentence cosine) with that tensor alone quantized");
     fprintf(f, "  %-48s %5s %12s %14s\n", "tensor", "bits", "bytes", "error proxy");
     for (int64_t i = 0; i < tq_planner_count(pl); i++) {
         const tq_planner_entry *e = tq_planner_entry_at(pl, i);
@@ -54,7 +55,7 @@ void tqc_planner_json(tqc_json *j, const tq_planner *pl, uint64_t target, bool w
     tqc_json_key(j, "planner");
     tqc_json_begin_object(j);
     tqc_json_fields(j, "target_bytes:u planned_bytes:u proxy:s", (unsigned long long)target,
-                    (unsigned long long)tq_planner_output_bytes(pl), weight_only ? "weight_error" : "weight_error_x_sensitivity");
+                    (unsigned long long)tq_planner_output_bytes(pl), weight_only ? "weight_error" : "forward_sqrt_1_minus_cos");
     tqc_json_key(j, "tensors");
     tqc_json_begin_array(j);
     for (int64_t i = 0; i < tq_planner_count(pl); i++) {

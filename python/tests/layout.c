@@ -18,7 +18,7 @@ int main(void) {
     ROW(tq_tensor, rule);
     ROW(tq_format_info, caps);
     ROW(tq_codec_info, default_ggml_type);
-    ROW(tq_convert_options, n_rules);
+    ROW(tq_convert_options, prequant_ctx);
     ROW(tq_convert_rule, origin);
     ROW(tq_plan_item, aux_bytes);
     ROW(tq_ledger_row, bits_per_weight);

@@ -85,7 +85,8 @@ class ConvertOptions(C.Structure):
     _fields_ = [("q", QParams), ("format", C.c_int), ("quantize_embeddings", C.c_int), ("simulate", C.c_int),
                 ("allow_nonfinite", C.c_int), ("threads", C.c_int), ("include", C.POINTER(C.c_char_p)),
                 ("n_include", C.c_int), ("exclude", C.POINTER(C.c_char_p)), ("n_exclude", C.c_int),
-                ("gguf_type", C.c_char_p), ("rules", C.POINTER(ConvertRule)), ("n_rules", C.c_int)]
+                ("gguf_type", C.c_char_p), ("rules", C.POINTER(ConvertRule)), ("n_rules", C.c_int),
+                ("prequant", C.c_void_p), ("prequant_ctx", C.c_void_p)]
 
 
 class PlanItem(C.Structure):

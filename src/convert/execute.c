@@ -167,7 +167,9 @@ static tq_status write_quantized(const tq_plan *p, tq_writer *w, int64_t wi, con
         oom |= !auxb[a];
     }
     if (oom) { st = tq_err(err, TQ_E_NOMEM, "tensor \"%s\": out of memory", t->name); goto out; }
-    if ((st = tq_quantize_threads(&it->q, t->name, f, rows, cols, codes, auxb, p->o.allow_nonfinite, p->o.threads, err))) goto out;
+    int done = 0;
+    if (p->o.prequant && (st = p->o.prequant(p->o.prequant_ctx, t->name, &it->q, rows, cols, codes, auxb, &done, err))) goto out;
+    if (!done && (st = tq_quantize_threads(&it->q, t->name, f, rows, cols, codes, auxb, p->o.allow_nonfinite, p->o.threads, err))) goto out;
     if (p->o.simulate) {
         float *deq = malloc(sizeof(float) * (size_t)(t->numel ? t->numel : 1));
         void *outv = malloc(it->out_bytes ? it->out_bytes : 1);

@@ -35,6 +35,8 @@ struct tq_planner {
     tq_planner_entry   *ent;
     int64_t             n;
     uint64_t            out_bytes;
+    uint64_t            target;     /* the byte budget solved for */
+    int                 measured;   /* errors from po->measure        */
 };
 
 static double proxy(const cand *c, int k) { return c->werr[k] * c->sens; }
@@ -176,6 +178,8 @@ int64_t tq_planner_count(const tq_planner *pl) { return pl->n; }
 const tq_planner_entry *tq_planner_entry_at(const tq_planner *pl, int64_t i) { return (i >= 0 && i < pl->n) ? &pl->ent[i] : NULL; }
 const tq_convert_options *tq_planner_options_out(const tq_planner *pl) { return &pl->o; }
 uint64_t tq_planner_output_bytes(const tq_planner *pl) { return pl->out_bytes; }
+uint64_t tq_planner_target_bytes(const tq_planner *pl) { return pl ? pl->target : 0; }
+int      tq_planner_measured(const tq_planner *pl) { return pl ? pl->measured : 0; }
 
 /* Candidates: the tensors the base plan quantizes, with every valid menu entry and keep. */
 static tq_status measure(const tq_model *m, const tq_plan *base, const tq_planner_options *po, cand *c, int64_t *nc,
@@ -205,7 +209,13 @@ static tq_status measure(const tq_model *m, const tq_plan *base, const tq_planne
             for (int a = 0; a < na; a++) b += tq_nbytes(aux[a].dtype, aux[a].ndim, aux[a].shape);
             k->menu[k->n_opt] = e;
             k->bytes[k->n_opt] = b;
-            st = weight_error(&po->menu[e], t->name, w, rows, cols, &k->werr[k->n_opt], err);
+            if (po->measure) {
+                st = po->measure(po->measure_ctx, t, &po->menu[e], &k->werr[k->n_opt], err);
+                if (!st && !(k->werr[k->n_opt] >= 0))
+                    st = tq_err(err, TQ_E_INTERNAL, "tensor \"%s\": measured error %g is not >= 0", t->name, k->werr[k->n_opt]);
+            } else {
+                st = weight_error(&po->menu[e], t->name, w, rows, cols, &k->werr[k->n_opt], err);
+            }
             k->n_opt++;
         }
         free(w);
@@ -258,9 +268,17 @@ tq_planner *tq_planner_create(const tq_model *m, const tq_convert_options *base,
         const tq_plan_item *it = tq_plan_item_at(p0, c[i].tensor);
         fixed -= it->out_bytes + it->aux_bytes;
     }
-    uint64_t budget = po->target_bytes > fixed ? po->target_bytes - fixed : 0;
+    uint64_t target = po->target_bytes;
+    if (!target && po->quantized_bpw > 0) {   /* bits per weight over the candidates */
+        int64_t cw = 0;
+        for (int64_t i = 0; i < nc; i++) cw += tq_plan_item_at(p0, c[i].tensor)->src->numel;
+        target = fixed + (uint64_t)((double)cw * po->quantized_bpw / 8.0);
+    }
+    pl->target = target;
+    pl->measured = po->measure != NULL;
+    uint64_t budget = target > fixed ? target - fixed : 0;
     for (int iter = 0;; iter++) {
-        const uint64_t floor = po->target_bytes / 100 * 99 > fixed ? po->target_bytes / 100 * 99 - fixed : 0;
+        const uint64_t floor = target / 100 * 99 > fixed ? target / 100 * 99 - fixed : 0;
         if (!solve(c, nc, budget, floor, ch)) {
             uint64_t least = fixed;
             for (int64_t i = 0; i < nc; i++) {
@@ -269,7 +287,7 @@ tq_planner *tq_planner_create(const tq_model *m, const tq_convert_options *base,
                 least += b;
             }
             tq_err(err, TQ_E_LIMIT, "%s: no choice of the menu fits %llu bytes: the smallest output is about %llu bytes",
-                   tq_model_path(m), (unsigned long long)po->target_bytes, (unsigned long long)least);
+                   tq_model_path(m), (unsigned long long)target, (unsigned long long)least);
             goto fail;
         }
         for (int64_t i = 0; i < nc; i++) {
@@ -282,10 +300,10 @@ tq_planner *tq_planner_create(const tq_model *m, const tq_convert_options *base,
         if (!p) goto fail;
         pl->out_bytes = tq_plan_output_bytes(p);
         tq_plan_free(p);
-        if (pl->out_bytes <= po->target_bytes) break;
-        uint64_t over = pl->out_bytes - po->target_bytes;
+        if (pl->out_bytes <= target) break;
+        uint64_t over = pl->out_bytes - target;
         if (iter >= 16 || over >= budget) {
-            tq_err(err, TQ_E_LIMIT, "%s: the plan does not converge under %llu bytes", tq_model_path(m), (unsigned long long)po->target_bytes);
+            tq_err(err, TQ_E_LIMIT, "%s: the plan does not converge under %llu bytes", tq_model_path(m), (unsigned long long)target);
             goto fail;
         }
         budget -= over;

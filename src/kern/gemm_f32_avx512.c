@@ -27,6 +27,17 @@ int tq_gemm_f32_pack(float *w, int64_t rows, int64_t cols) {
     return 0;
 }
 
+int tq_gemm_f32_unpack(float *w, int64_t rows, int64_t cols) {
+    if (rows % 16 || rows < 1 || cols < 1) return -1;
+    float *tmp = malloc(sizeof(float) * (size_t)(rows * cols));
+    if (!tmp) return -1;
+    memcpy(tmp, w, sizeof(float) * (size_t)(rows * cols));
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t c = 0; c < cols; c++) w[r * cols + c] = tmp[(r / 16 * cols + c) * 16 + r % 16];
+    free(tmp);
+    return 0;
+}
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 

@@ -99,6 +99,9 @@ tq_status tq_kern_matmul(const tq_kmat *k, const float *x, int64_t ldx, int64_t 
  *  @return 0; -1 when rows is not a multiple of 16 or out of memory (w as
  *  it was). */
 int  tq_gemm_f32_pack(float *w, int64_t rows, int64_t cols);
+/** The inverse of tq_gemm_f32_pack: back to row-major [rows, cols] in place.
+ *  @return 0; -1 when rows is not a multiple of 16 or out of memory (w as it was). */
+int  tq_gemm_f32_unpack(float *w, int64_t rows, int64_t cols);
 /** 1 when this CPU runs tq_gemm_f32 (AVX-512 F + FMA). */
 int  tq_gemm_f32_supported(void);
 /** y[i * ldy + r] += sum_k x[i * ldx + k] W[r, k] for i < n, r in [r0, r1)

@@ -1,0 +1,423 @@
+/*
+ * encoder_fwd.c — the batched encoder forward pass (tq_enc_forward): see
+ * encoder.c's header for the layout of the work and the threading rule.
+ */
+#include "core/internal.h"
+#include "core/blas.h"
+#include "trueq_nn.h"
+#include "nn/ops/wmat.h"
+#include "nn/ops/softmax.h"
+#include "nn/encoder_ws.h"
+#include "nn/encoder_hook.h"
+#include "nn/arch/table.h"
+#include "kern/pool.h"
+#include <cblas.h>
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/encoder_impl.h"
+
+/* ---- forward ------------------------------------------------------------------ */
+
+/* OpenBLAS's sgemm gives different bytes with 1 and with 2 threads (0.3.21,
+ * measured), so the forward pass runs OpenBLAS single-threaded and splits
+ * the work itself into tasks fixed by the shapes alone: for each projection
+ * tiles of PROWS tokens x SLAB output features, one (sequence, head) pair
+ * for attention, ROWS tokens for row-wise steps. Any number of threads
+ * computes each task with the same calls on the same data, hence the same
+ * bytes. */
+#define SLAB 128
+#define PROWS 256
+#define ROWS 16
+
+typedef struct fw {
+    const tq_enc       *e;
+    const tq_enc_batch *b;
+    const int32_t *posid;       /* [T] position ids (RoBERTa), or NULL: t % S */
+    int    B, S, D, H, T;
+    float *x, *qkv, *ctx, *hb;
+    float *sc;                  /* [threads, S, S] attention scores           */
+    float *wbuf;                /* [threads, SLAB, max(dim, hidden)]: int8 rows decoded */
+    int    wk;                  /* max(dim, hidden)                           */
+    const enc_layer *L;
+    int    phase;
+    tq_kact *act;               /* activations quantized once per product for the
+                                   kernels (kern.h), or NULL                  */
+    const float *act_src;       /* the matrix act holds (x, ctx or hb), or NULL */
+    tq_pool *pool;              /* the shared pool, or NULL (one thread)       */
+    int    act_ld;
+    int    qfill;               /* 1: row-wise tasks quantize the x rows they
+                                   finish into act (for the next projection)  */
+    int    ready;               /* the projection phase act was filled for, or -1 */
+} fw;
+
+enum { PH_EMBED, PH_QKV, PH_ATTN, PH_WO, PH_LN1, PH_FFN1, PH_FFN2, PH_LN2, PH_QACT };
+
+static int n_slabs(const fw *f) {
+    int cols = f->phase == PH_QKV ? 3 * f->D : f->phase == PH_FFN1 ? f->H : f->D;
+    return (cols + SLAB - 1) / SLAB;
+}
+
+static int n_tasks(const fw *f) {
+    switch (f->phase) {
+    case PH_QKV: case PH_WO: case PH_FFN1: case PH_FFN2: return n_slabs(f) * ((f->T + PROWS - 1) / PROWS);
+    case PH_ATTN: return f->B * f->e->c.n_heads;
+    default: return (f->T + ROWS - 1) / ROWS;
+    }
+}
+
+/* C[:, n0:n1] += A W[n0:n1]^T over T rows */
+static void gemm_slab(float *C, int ldc, const float *A, int lda, const float *W, int T, int n0, int n1, int K) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, n1 - n0, K, 1.0f, A, lda, W + (size_t)n0 * K, K, 1.0f, C + n0, ldc);
+}
+
+/* C[t0:t1, n0:n1] += A[t0:t1] W[n0:n1]^T by the kernels over stored codes
+ * (kern.h: activations quantized per row), the parts (fused q/k/v: up to
+ * three, stacked by rows) each for its rows of the slab. -1 when a part has
+ * no kernel or its buffers cannot be had (before anything is written): the
+ * caller decodes. */
+static int kern_slab(const fw *f, float *C, int ldc, const float *A, int lda, const tq_wmat *w8, int n0, int n1,
+                     int t0, int t1) {
+    int nparts = w8[1].rows ? 3 : 1;
+    for (int i = 0; i < nparts; i++)
+        if (!tq_wmat_kernel(&w8[i])) return -1;
+    for (int64_t i = 0, base = 0; i < nparts && n0 < n1; base += w8[i].rows, i++) {
+        int64_t end = base + w8[i].rows;
+        if (n0 >= end) continue;
+        int64_t e = n1 < end ? n1 : end;
+        if (f->act && f->act_src == A && tq_kact_fits(f->act, &w8[i].k)) {
+            tq_kact rows = tq_kact_view(f->act, t0, t1);
+            tq_wmat_matmul_act(&w8[i], &rows, n0 - base, e - base, C + (size_t)t0 * ldc + base, ldc, 1);
+        } else if (tq_wmat_matmul(&w8[i], A + (size_t)t0 * lda, lda, t1 - t0, n0 - base, e - base,
+                                  C + (size_t)t0 * ldc + base, ldc, 1))
+            return -1;
+        n0 = (int)e;
+    }
+    return 0;
+}
+
+/* C[:, n0:n1] += A W[n0:n1]^T for a float W, or for a matrix kept as stored
+ * codes (up to three parts stacked by rows: fused q/k/v) whose rows n0..n1
+ * are first decoded (tq_dequantize_rows, the values tq_dequantize gives)
+ * into this worker's buffer: the same sgemm on the same values, so the same
+ * bytes as the float path, with the stored bytes per weight held. */
+static void proj(const fw *f, float *C, int ldc, const float *A, int lda, const float *W, const tq_wmat *w8, int n0,
+                 int n1, int t0, int t1, int K, int worker) {
+    int m = (int)(w8 - f->L->m8[0]) / 3;   /* which of the layer's matrices */
+    if (!tq_wmat_quantized(&w8[0]) && f->L->fpk[m]) {   /* packed float32 (n0, n1 multiples of 16) */
+        tq_gemm_f32(W, K, A + (size_t)t0 * lda, lda, t1 - t0, n0, n1, C + (size_t)t0 * ldc, ldc);
+        return;
+    }
+    if (!tq_wmat_quantized(&w8[0])) {
+        gemm_slab(C + (size_t)t0 * ldc, ldc, A + (size_t)t0 * lda, lda, W, t1 - t0, n0, n1, K);
+        return;
+    }
+    if (kern_slab(f, C, ldc, A, lda, w8, n0, n1, t0, t1) == 0) return;
+    float *buf = f->wbuf + (size_t)worker * SLAB * (size_t)f->wk;
+    tq_wmat_stack_rows(w8, 3, n0, n1, buf);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t1 - t0, n1 - n0, K, 1.0f, A + (size_t)t0 * lda, lda, buf, K,
+                1.0f, C + (size_t)t0 * ldc + n0, ldc);
+}
+
+/* Attention of head h of sequence s: q k^T by sgemm, masked softmax per
+ * row, p v by sgemm. BERT scales the scores; DistilBERT scaled q already
+ * (as transformers does). Padded keys get weight exactly 0. */
+static void attend(const fw *f, int s, int h, float *sc) {
+    const tq_enc *e = f->e;
+    int D = f->D, S = f->S, hs = e->head_size, ld = 3 * D;
+    const float *base = f->qkv + (size_t)s * S * ld;
+    const float *q = base + h * hs, *k = base + D + h * hs, *v = base + 2 * D + h * hs;
+    const int32_t *mask = f->b->mask ? f->b->mask + (size_t)s * S : NULL;
+    float div = sqrtf((float)hs);
+    int bert = !e->A->q_scaled;   /* BERT scales the scores, DistilBERT q */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, S, S, hs, 1.0f, q, ld, k, ld, 0.0f, sc, S);
+    for (int i = 0; i < S; i++) tq_softmax_row(sc + (size_t)i * S, S, mask, bert ? div : 0.0f);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, S, hs, S, 1.0f, sc, S, v, ld, 0.0f,
+                f->ctx + (size_t)s * S * D + h * hs, D);
+}
+
+static void run_task(const fw *f, int task, int worker) {
+    const tq_enc *e = f->e;
+    const tq_enc_config *c = &e->c;
+    const enc_layer *L = f->L;
+    int D = f->D, H = f->H, T = f->T;
+    int r0 = task * ROWS, r1 = r0 + ROWS < T ? r0 + ROWS : T;
+    /* projections: tile (token chunk, feature slab) */
+    int ns = n_slabs(f), n0 = task % ns * SLAB, t0 = task / ns * PROWS, t1 = t0 + PROWS < T ? t0 + PROWS : T;
+    switch (f->phase) {
+    case PH_EMBED:   /* BERT adds word + type, then position; DistilBERT word + position */
+        for (int t = r0; t < r1; t++) {
+            float *r = f->x + (size_t)t * D;
+            const float *w = e->word ? e->word + (size_t)f->b->ids[t] * D : NULL, *p = e->pos + (size_t)(f->posid ? f->posid[t] : t % f->S) * D;
+            if (!w) {   /* int8 word embeddings: decode this token's row */
+                float *buf = f->wbuf + (size_t)worker * SLAB * (size_t)f->wk;
+                tq_wmat_rows(&e->word8, f->b->ids[t], f->b->ids[t] + 1, buf);
+                w = buf;
+            }
+            if (e->type) {
+                const float *ty = e->type + (size_t)(f->b->type_ids ? f->b->type_ids[t] : 0) * D;
+                for (int i = 0; i < D; i++) r[i] = (w[i] + ty[i]) + p[i];
+            } else {
+                for (int i = 0; i < D; i++) r[i] = w[i] + p[i];
+            }
+            tq_enc_layernorm(r, r, e->eln_w, e->eln_b, D, c->ln_eps);
+        }
+        if (f->qfill) tq_kact_rows(f->act, f->x, D, r0, r1);
+        break;
+    case PH_QKV: {   /* qkv = bqkv + x Wqkv^T; DistilBERT: q / sqrt(head_size) */
+        int n1 = n0 + SLAB < 3 * D ? n0 + SLAB : 3 * D;
+        for (int t = t0; t < t1; t++) memcpy(f->qkv + (size_t)t * 3 * D + n0, L->bqkv + n0, sizeof(float) * (size_t)(n1 - n0));
+        proj(f, f->qkv, 3 * D, f->x, D, L->wqkv, L->m8[M_QKV], n0, n1, t0, t1, D, worker);
+        if (e->A->q_scaled && n0 < D) {
+            float div = sqrtf((float)e->head_size);
+            int q1 = n1 < D ? n1 : D;
+            for (int t = t0; t < t1; t++)
+                for (int i = n0; i < q1; i++) f->qkv[(size_t)t * 3 * D + i] /= div;
+        }
+        break;
+    }
+    case PH_ATTN:
+        attend(f, task / c->n_heads, task % c->n_heads, f->sc + (size_t)worker * f->S * f->S);
+        break;
+    case PH_WO: case PH_FFN2: {   /* x = x + b + A W^T (LayerNorm follows) */
+        int n1 = n0 + SLAB < D ? n0 + SLAB : D;
+        const float *bias = f->phase == PH_WO ? L->bo : L->b2;
+        for (int t = t0; t < t1; t++)
+            for (int i = n0; i < n1; i++) f->x[(size_t)t * D + i] += bias[i];
+        if (f->phase == PH_WO) proj(f, f->x, D, f->ctx, D, L->wo, L->m8[M_O], n0, n1, t0, t1, D, worker);
+        else proj(f, f->x, D, f->hb, H, L->w2, L->m8[M_FFN2], n0, n1, t0, t1, H, worker);
+        break;
+    }
+    case PH_FFN1: {   /* hb = act(b1 + x W1^T) */
+        int n1 = n0 + SLAB < H ? n0 + SLAB : H;
+        for (int t = t0; t < t1; t++) memcpy(f->hb + (size_t)t * H + n0, L->b1 + n0, sizeof(float) * (size_t)(n1 - n0));
+        proj(f, f->hb, H, f->x, D, L->w1, L->m8[M_FFN1], n0, n1, t0, t1, D, worker);
+        for (int t = t0; t < t1; t++) tq_enc_activate(f->hb + (size_t)t * H + n0, n1 - n0, c->act);
+        break;
+    }
+    case PH_QACT:
+        tq_kact_rows(f->act, f->act_src, f->act_ld, r0, r1);
+        break;
+    case PH_LN1: case PH_LN2:
+        for (int t = r0; t < r1; t++)
+            tq_enc_layernorm(f->x + (size_t)t * D, f->x + (size_t)t * D, f->phase == PH_LN1 ? L->ln1w : L->ln2w,
+                             f->phase == PH_LN1 ? L->ln1b : L->ln2b, D, c->ln_eps);
+        if (f->qfill) tq_kact_rows(f->act, f->x, D, r0, r1);
+        break;
+    }
+}
+
+static void task_fn(void *ctx, int task, int worker) { run_task(ctx, task, worker); }
+
+/* Run every task of the phase on up to n_threads threads of the shared pool
+ * (the caller is one; kern/pool.h). */
+static void run_phase(fw *f, int phase, int n_threads) {
+    f->phase = phase;
+    tq_pool_run(f->pool, n_threads, n_tasks(f), task_fn, f);
+}
+
+/* The first matrix of projection `phase` of layer L when it runs a kernel
+ * over activations f->act can hold; else NULL. */
+static const tq_wmat *act_mat(const fw *f, const enc_layer *L, int phase) {
+    static const int mat[] = {[PH_QKV] = M_QKV, [PH_WO] = M_O, [PH_FFN1] = M_FFN1, [PH_FFN2] = M_FFN2};
+    if (!f->act || !L || (phase != PH_QKV && phase != PH_WO && phase != PH_FFN1 && phase != PH_FFN2)) return NULL;
+    const tq_wmat *w = &L->m8[mat[phase]][0];
+    return tq_wmat_kernel(w) && tq_kact_holds(f->act, &w->k) ? w : NULL;
+}
+
+/* Before a row-wise phase (embeddings, LayerNorm) whose output x feeds
+ * projection `phase` of layer L: when that runs a kernel, the phase's tasks
+ * quantize each row of x as they finish it (no separate pass). */
+static void fill_act_for(fw *f, const enc_layer *L, int phase) {
+    const tq_wmat *w = act_mat(f, L, phase);
+    f->qfill = 0;
+    f->ready = -1;
+    if (!w) return;
+    tq_kact_begin(f->act, f->T, w->cols);
+    f->act_src = f->x;
+    f->act_ld = f->D;
+    f->qfill = 1;
+    f->ready = phase;
+}
+
+/* Before a projection whose matrix runs a kernel: its input rows quantized
+ * once (a phase of ROWS-token tasks) for every tile to share, unless the
+ * phase before did it (fill_act_for). */
+static void quantize_input(fw *f, int phase, int n_threads) {
+    if (f->ready == phase) {   /* filled by the row-wise phase before */
+        f->ready = -1;
+        f->qfill = 0;
+        return;
+    }
+    f->qfill = 0;
+    f->ready = -1;
+    f->act_src = NULL;
+    const tq_wmat *w = act_mat(f, f->L, phase);
+    if (!w) return;
+    tq_kact_begin(f->act, f->T, w->cols);
+    f->act_src = phase == PH_WO ? f->ctx : phase == PH_FFN2 ? f->hb : f->x;
+    f->act_ld = phase == PH_FFN2 ? f->H : f->D;
+    run_phase(f, PH_QACT, n_threads);
+    f->phase = phase;
+}
+
+/* Hand the input of the projection `phase` runs to the observer. */
+static void observe(const fw *f, int layer, int phase) {
+    const tq_enc *e = f->e;
+    switch (phase) {
+    case PH_QKV: e->obs(e->obs_ctx, layer, TQ_ENC_IN_QKV, f->x, f->T, f->D, f->b->mask); break;
+    case PH_WO: e->obs(e->obs_ctx, layer, TQ_ENC_IN_O, f->ctx, f->T, f->D, f->b->mask); break;
+    case PH_FFN1: e->obs(e->obs_ctx, layer, TQ_ENC_IN_FFN1, f->x, f->T, f->D, f->b->mask); break;
+    case PH_FFN2: e->obs(e->obs_ctx, layer, TQ_ENC_IN_FFN2, f->hb, f->T, f->H, f->b->mask); break;
+    default: break;
+    }
+}
+
+static tq_status check_batch(const tq_enc *e, const tq_enc_batch *b, const tq_enc_out *o, tq_error *err) {
+    if (!e) return tq_err(err, TQ_E_ARG, "encoder: no encoder (NULL)");
+    const tq_enc_config *c = &e->c;
+    if (!b || !o || b->batch < 1 || !b->ids)
+        return tq_err(err, TQ_E_ARG, "encoder: a batch needs at least one sequence and its ids");
+    /* every buffer is [batch * seq, width] floats with width <= max(3 dim, hidden) */
+    int64_t width = 3 * (int64_t)c->dim > c->hidden_dim ? 3 * (int64_t)c->dim : c->hidden_dim;
+    if (b->seq > 0 && ((int64_t)b->batch * b->seq > INT_MAX / 4 ||
+                       (int64_t)b->batch * b->seq > (int64_t)(PTRDIFF_MAX / 4) / width))
+        return tq_err(err, TQ_E_LIMIT, "encoder: a batch of %d x %d tokens is beyond the encoder's limit (%d tokens)",
+                      b->batch, b->seq, INT_MAX / 4);
+    if (b->seq < 1 || b->seq > c->max_pos)
+        return tq_err(err, TQ_E_ARG, "encoder: sequence length %d is outside [1, %d] (max_position_embeddings)", b->seq,
+                      c->max_pos);
+    if (e->A->pos == TQ_POS_ABSOLUTE_PADDED && b->seq > c->max_pos - c->pad_token_id - 1)
+        return tq_err(err, TQ_E_ARG, "encoder: sequence length %d is beyond %d (max_position_embeddings %d less "
+                      "padding_idx %d + 1, where %s positions start)", b->seq, c->max_pos - c->pad_token_id - 1,
+                      c->max_pos, c->pad_token_id, e->A->title);
+    if (o->logits && !e->cls_w)
+        return tq_err(err, TQ_E_ARG, "encoder: logits asked for, but the model has no classification head");
+    for (int s = 0; s < b->batch; s++) {
+        int real = 0;
+        for (int p = 0; p < b->seq; p++) {
+            size_t i = (size_t)s * b->seq + p;
+            if (b->ids[i] < 0 || b->ids[i] >= c->vocab_size)
+                return tq_err(err, TQ_E_ARG, "encoder: sequence %d position %d: id %d is outside the vocabulary [0, %d)", s, p,
+                              b->ids[i], c->vocab_size);
+            int tmax = e->A->tensor[TQ_R_TYPE_EMB] ? c->type_vocab_size : 1;
+            if (b->type_ids && (b->type_ids[i] < 0 || b->type_ids[i] >= tmax))
+                return tq_err(err, TQ_E_ARG, "encoder: sequence %d position %d: token type %d is outside [0, %d)", s, p,
+                              b->type_ids[i], tmax);
+            if (b->mask && b->mask[i] != 0 && b->mask[i] != 1)
+                return tq_err(err, TQ_E_ARG, "encoder: sequence %d position %d: mask %d is neither 0 nor 1", s, p, b->mask[i]);
+            real += b->mask ? b->mask[i] : 1;
+        }
+        if (!real) return tq_err(err, TQ_E_ARG, "encoder: sequence %d has no real token (its mask is all 0)", s);
+    }
+    return TQ_OK;
+}
+
+tq_status tq_enc_forward(const tq_enc *e, const tq_enc_batch *b, const tq_enc_out *o, tq_error *err) {
+    tq_status st = check_batch(e, b, o, err);
+    if (st) return st;
+    const tq_enc_config *c = &e->c;
+    int B = b->batch, S = b->seq, D = c->dim, H = c->hidden_dim, T = B * S;
+    size_t TD = (size_t)T * D;
+    int n_threads = tq_threads();   /* tq_set_threads, TRUEQ_THREADS or OpenBLAS's count */
+    if (n_threads < 1) n_threads = 1;
+    if (n_threads > TQ_ENC_MAX_THREADS) n_threads = TQ_ENC_MAX_THREADS;
+    fw f = {.e = e, .b = b, .B = B, .S = S, .D = D, .H = H, .T = T, .pool = tq_pool_shared(n_threads), .ready = -1};
+    f.wk = D > H ? D : H;
+    /* one activation buffer for the kernels, in the first kept matrix's format */
+    const tq_wmat *k0 = NULL;
+    for (int l = 0; l < c->n_layers && !k0; l++)
+        for (int m = 0; m < 4 && !k0; m++) k0 = tq_wmat_kernel(&e->L[l].m8[m][0]) ? &e->L[l].m8[m][0] : NULL;
+    tq_enc_ws own = {0};
+    tq_enc_ws_need need = {.T = T, .S = S, .D = D, .H = H, .threads = n_threads,
+                           .wbuf_floats = e->n_int8 ? (int64_t)SLAB * f.wk : 0,
+                           .need_pos = e->A->pos == TQ_POS_ABSOLUTE_PADDED, .k = k0 ? &k0->k : NULL};
+    tq_enc_ws *ws = tq_enc_ws_take(e->ws, &own, &need);
+    if (!ws) return tq_err(err, TQ_E_NOMEM, "encoder: out of memory for a batch of %d x %d", B, S);
+    f.x = ws->x;
+    f.qkv = ws->qkv;
+    f.ctx = ws->ctx;
+    f.hb = ws->hb;
+    f.sc = ws->sc;
+    f.wbuf = ws->wbuf;
+    f.act = ws->has_act ? &ws->act : NULL;
+    int32_t *posid = ws->posid;
+    if (posid) {
+        /* transformers' create_position_ids_from_input_ids: each non-pad
+         * token (by id, not mask) counts from padding_idx + 1; pads sit at
+         * padding_idx */
+        for (int s = 0; s < B; s++)
+            for (int p = 0, n = 0; p < S; p++) {
+                size_t i = (size_t)s * S + p;
+                posid[i] = b->ids[i] == c->pad_token_id ? c->pad_token_id : c->pad_token_id + ++n;
+            }
+        f.posid = posid;
+    }
+    float *x = f.x;
+    tq_blas_serial_enter();   /* OpenBLAS single-threaded while we run */
+    fill_act_for(&f, c->n_layers ? &e->L[0] : NULL, PH_QKV);
+    run_phase(&f, PH_EMBED, n_threads);
+    if (o->layers) memcpy(o->layers, x, sizeof(float) * TD);
+    for (int l = 0; l < c->n_layers; l++) {
+        f.L = &e->L[l];
+        static const int phases[] = {PH_QKV, PH_ATTN, PH_WO, PH_LN1, PH_FFN1, PH_FFN2, PH_LN2};
+        for (size_t k = 0; k < sizeof phases / sizeof phases[0]; k++) {
+            if (e->obs) observe(&f, l, phases[k]);
+            quantize_input(&f, phases[k], n_threads);
+            /* LayerNorms quantize their rows for the projection after them */
+            if (phases[k] == PH_LN1) fill_act_for(&f, f.L, PH_FFN1);
+            if (phases[k] == PH_LN2) fill_act_for(&f, l + 1 < c->n_layers ? &e->L[l + 1] : NULL, PH_QKV);
+            run_phase(&f, phases[k], n_threads);
+        }
+        if (o->layers) memcpy(o->layers + (size_t)(l + 1) * TD, x, sizeof(float) * TD);
+    }
+    if (o->hidden) memcpy(o->hidden, x, sizeof(float) * TD);
+
+    if (o->pooled) {
+        for (int s = 0; s < B; s++) {
+            float *out = o->pooled + (size_t)s * D;
+            const int32_t *mk = b->mask ? b->mask + (size_t)s * S : NULL;
+            if (c->pooling == TQ_POOL_CLS) {
+                memcpy(out, x + (size_t)s * S * D, sizeof(float) * (size_t)D);
+            } else {
+                int n = 0;
+                for (int i = 0; i < D; i++) out[i] = 0;
+                for (int p = 0; p < S; p++) {
+                    if (mk && !mk[p]) continue;
+                    const float *r = x + ((size_t)s * S + p) * D;
+                    for (int i = 0; i < D; i++) out[i] += r[i];
+                    n++;
+                }
+                for (int i = 0; i < D; i++) out[i] /= (float)n;
+            }
+            if (c->normalize) {
+                double ss = 0;
+                for (int i = 0; i < D; i++) ss += (double)out[i] * out[i];
+                float nrm = (float)sqrt(ss);
+                if (nrm < 1e-12f) nrm = 1e-12f;
+                for (int i = 0; i < D; i++) out[i] /= nrm;
+            }
+        }
+    }
+
+    if (o->logits) {
+        /* [CLS] rows -> ctx[B, D]; BERT: tanh(pooler); DistilBERT: relu(pre_classifier);
+         * RoBERTa: tanh(classifier.dense) */
+        int NL = c->n_labels;
+        int tanh_head = e->A->head == TQ_HEAD_POOLER_TANH || e->A->head == TQ_HEAD_DENSE_TANH;
+        const float *w1 = e->A->head == TQ_HEAD_POOLER_TANH ? e->pool_w : e->pre_w;
+        const float *b1 = w1 == e->pool_w ? e->pool_b : e->pre_b;
+        float *ctx = f.ctx;
+        for (int s = 0; s < B; s++) memcpy(ctx + (size_t)s * D, b1, sizeof(float) * (size_t)D);
+        gemm_slab(ctx, D, x, S * D, w1, B, 0, D, D);
+        for (int i = 0; i < B * D; i++) ctx[i] = tanh_head ? tanhf(ctx[i]) : (ctx[i] > 0 ? ctx[i] : 0.0f);
+        for (int s = 0; s < B; s++) memcpy(o->logits + (size_t)s * NL, e->cls_b, sizeof(float) * (size_t)NL);
+        gemm_slab(o->logits, NL, ctx, D, e->cls_w, B, 0, NL, D);
+    }
+    tq_blas_serial_leave();
+    tq_enc_ws_give(e->ws, ws);
+    return st;
+}
