@@ -138,6 +138,10 @@ else
     mpirun -n $n --oversubscribe "$TQ" sweep "$T/plan.yaml" --out "$T/mpi$n" --json -q > "$T/mpi$n.json" 2> "$T/mpi$n.err"; rc=$?
     check "mpirun -n $n: exit 0 and the same JSON bytes as one process" '[ $rc -eq 0 ] && cmp -s $T/one.json $T/mpi$n.json'
   done
+  # MPMD: rank 0 and rank 1 get different --out directories, as on machines without a shared one
+  mpirun --oversubscribe -n 1 "$TQ" sweep "$T/plan.yaml" --out "$T/mA" --json -q : -n 1 "$TQ" sweep "$T/plan.yaml" --out "$T/mB" -q > "$T/mpmd.json"; rc=$?
+  check "no shared directory needed: rank 0 receives rank 1's results and merges the same bytes" \
+    '[ $rc -eq 0 ] && cmp -s $T/one.json $T/mpmd.json && [ "$(ls $T/mA/*.json | wc -l)" = "$NT" ] && [ "$(ls $T/mB/*.json | wc -l)" -lt "$NT" ]'
   mpirun -n 3 --oversubscribe "$TQ" sweep "$T/plan.yaml" --out "$T/mpi3" --shard 1/2 > /dev/null 2> "$T/mx.err"; rc=$?
   check "mpirun with --shard: refused" '[ $rc -ne 0 ] && grep -q "give one" $T/mx.err'
 fi
