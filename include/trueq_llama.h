@@ -212,6 +212,20 @@ void            tq_llama_state_free(tq_llama_state *s);
 tq_status tq_llama_forward(const tq_llama *l, tq_llama_state *s, int token, int pos,
                            float *logits, tq_error *err);
 
+/**
+ * Run tokens[0..n-1] at positions pos0 .. pos0+n-1 as one batch (a prompt):
+ * each matrix multiplies all n rows at once (matrix x matrix; activations
+ * quantized per row as tq_llama_forward quantizes them), K and V of the batch are
+ * cached, then each position attends causally up to itself. logits (may be
+ * NULL): the last position's next-token logits[vocab_size]. The same logits
+ * as n calls of tq_llama_forward: the same bytes where every matrix runs a
+ * kernel, float32 matrices within sgemm-versus-sgemv rounding.
+ * @return TQ_OK; TQ_E_ARG for n < 1, a token outside the vocabulary, pos0
+ * beyond the filled positions or pos0 + n beyond the cache; TQ_E_NOMEM.
+ */
+tq_status tq_llama_forward_batch(const tq_llama *l, tq_llama_state *s, const int *tokens, int n, int pos0,
+                                 float *logits, tq_error *err);
+
 /* ===== Building blocks (exposed for tests and other decoders) ============ */
 
 /** out[i] = x[i] * w[i] / sqrt(mean(x^2) + eps), the mean over n; out may equal x. */

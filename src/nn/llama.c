@@ -16,6 +16,7 @@
 #include "core/blas.h"
 #include "trueq_llama.h"
 #include "nn/ops/wmat.h"
+#include "nn/llama_impl.h"
 #include "nn/arch/table.h"
 #include "nn/llama_gguf.h"
 #include "io/model.h"
@@ -27,55 +28,6 @@
 #include <string.h>
 #include <time.h>
 
-/* Floats decoded per step of the int8 product (see matvec_i8): 256 KB, at
- * least 4 rows. */
-#define I8_BUF_FLOATS 65536
-static int i8_chunk_rows(int cols) { int r = I8_BUF_FLOATS / cols; return r < 4 ? 4 : r & ~3; }
-
-/* Layer tensors by kind (T_ATT_NORM ... T_W3; see layer_name). Shapes:
- * norms [dim]; wq [n_heads*head_size, dim]; wk, wv [kv_dim, dim];
- * wo [dim, n_heads*head_size]; w1 (gate), w3 (up) [hidden_dim, dim];
- * w2 (down) [dim, hidden_dim]. */
-enum { T_ATT_NORM, T_WQ, T_WK, T_WV, T_WO, T_FFN_NORM, T_W1, T_W2, T_W3, T_COUNT };
-typedef struct llama_layer {
-    tq_wmat w[T_COUNT];    /* float32 (in the arena) or kept as stored codes */
-    const float *bias[3];  /* q, k, v biases in the arena (Qwen2), or NULL */
-    tq_wmat fused[2];      /* F16/BF16 fused qkv / gate_up held as stored, whose
-                              row views the parts are (Phi-3); else empty    */
-} llama_layer;
-
-struct tq_llama {
-    tq_llama_config c;     /* resolved                                  */
-    const tq_arch *A;      /* the family row                            */
-    int          head_size;
-    int          kv_dim;   /* n_kv_heads * head_size                    */
-    int          rope_dim; /* values turned per head (partial rotary)   */
-    float       *arena;    /* every float32 weight, owned               */
-    uint64_t     n_floats;
-    uint64_t     int8_bytes;  /* codes + scales held as int8 matrices   */
-    int64_t      int8_params; /* weights held as int8 codes             */
-    int          n_int8;      /* matrices held as int8                  */
-    tq_wmat      tok;      /* [vocab, dim]: float32 in the arena, or F16/BF16 as
-                              stored (a lookup decodes one row)          */
-    tq_wmat      out;      /* [vocab, dim]; unused when tied (tok is)   */
-    int          n_plain;  /* matrices held as stored F16/BF16          */
-    float       *norm;     /* [dim]                                     */
-    llama_layer *L;        /* [n_layers]                                */
-    tq_wmat      out8;     /* keep_quantized: the output matrix also kept as
-                              stored, for the kernels (tok stays float32 for
-                              lookups); none otherwise                 */
-};
-
-struct tq_llama_state {
-    const tq_llama *owner; /* the decoder this state was made for      */
-    int    max_seq;
-    int    filled;         /* positions 0..filled-1 hold valid K/V      */
-    const float *rope_f;   /* the RoPE factors of this sequence length (long
-                              ones beyond the original context), or NULL */
-    float *x, *xb, *xb2, *q, *hb, *hb2, *att; /* activations            */
-    float *wbuf;           /* max(I8_BUF_FLOATS, 4 * max(dim, hidden)): int8 rows decoded */
-    float *kc, *vc;        /* [n_layers, max_seq, kv_dim]               */
-};
 
 /* ---- tensor names ------------------------------------------------------- */
 
@@ -617,25 +569,26 @@ tq_status tq_llama_generate(const tq_llama *l, const int *prompt, int n_prompt,
     }
     uint64_t rng = g->seed;
     tq_status st = TQ_OK;
-    int token = prompt[0], generated = 0;
-    for (int pos = 0; pos < cap; pos++) {
-        int last_prompt = pos + 1 >= n_prompt;
-        if (last_prompt && generated >= g->steps) break;
-        if ((st = tq_llama_forward(l, s, token, pos, last_prompt ? logits : NULL, err))) break;
-        int next;
-        if (!last_prompt) {
-            next = prompt[pos + 1];
-        } else {
-            next = tq_llama_sample(logits, c->vocab_size, g->temperature, g->top_p, &rng, scratch);
-            generated++;
-            if (g->step_fn && g->step_fn(g->step_ctx, pos, next, logits, c->vocab_size)) break;
-            int stop = next == g->stop_token_a || next == g->stop_token_b;
-            for (int i = 0; !stop && g->stop_ids && i < g->n_stop_ids; i++) stop = next == g->stop_ids[i];
-            if (stop) break;
-        }
+    int generated = 0;
+    /* the prompt as one batch (tq_llama_forward_batch); with no step to take,
+     * its last token is never run, as one position at a time did */
+    int np = g->steps > 0 ? n_prompt : n_prompt - 1;
+    if (np > 0 && (st = tq_llama_forward_batch(l, s, prompt, np, 0, g->steps > 0 ? logits : NULL, err))) goto done;
+    for (int pos = 0; pos + 1 < n_prompt; pos++)
+        if (fn && fn(ctx, prompt[pos], prompt[pos + 1])) goto done;
+    int token = prompt[n_prompt - 1];
+    for (int pos = n_prompt - 1; pos < cap && generated < g->steps; pos++) {
+        if (pos > n_prompt - 1 && (st = tq_llama_forward(l, s, token, pos, logits, err))) break;
+        int next = tq_llama_sample(logits, c->vocab_size, g->temperature, g->top_p, &rng, scratch);
+        generated++;
+        if (g->step_fn && g->step_fn(g->step_ctx, pos, next, logits, c->vocab_size)) break;
+        int stop = next == g->stop_token_a || next == g->stop_token_b;
+        for (int i = 0; !stop && g->stop_ids && i < g->n_stop_ids; i++) stop = next == g->stop_ids[i];
+        if (stop) break;
         if (fn && fn(ctx, token, next)) break;
         token = next;
     }
+done:
     if (n_generated) *n_generated = generated;
     tq_llama_state_free(s);
     free(logits);
