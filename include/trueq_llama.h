@@ -249,6 +249,12 @@ void tq_llama_rope_scaled(float *v, int n_heads, int head_size, int pos, float t
  *  rope_dim values, factors[rope_dim/2]); the rest of the head is left as is. */
 void tq_llama_rope_partial(float *v, int n_heads, int head_size, int rope_dim, int pos, float theta, int half_layout,
                            const float *factors, float mscale);
+/** The rotation of one position as a table: cs[2j], cs[2j + 1] = cos, sin of
+ *  pair j's angle (tq_llama_rope_partial's), times mscale; cs[rope_dim]. */
+void tq_llama_rope_table(double *cs, int rope_dim, int pos, float theta, const float *factors, float mscale);
+/** tq_llama_rope_partial from a table of tq_llama_rope_table: the same bytes,
+ *  without recomputing the angles for every layer and for q and k. */
+void tq_llama_rope_apply(float *v, int n_heads, int head_size, int rope_dim, int half_layout, const double *cs);
 
 /**
  * Causal grouped-query attention of one query position over n_pos cached

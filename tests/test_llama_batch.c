@@ -180,7 +180,29 @@ static void t_smollm2(void) {
     tq_model_close(m);
 }
 
+static void t_rope_table(void) {
+    TQ_CASE("RoPE from a table (tq_llama_rope_table + apply) == tq_llama_rope_partial, byte for byte");
+    float f[16], v[4 * 40], w[4 * 40];
+    for (int j = 0; j < 16; j++) f[j] = 1.0f + 0.37f * (float)j;
+    double cs[40];
+    int bad = 0;
+    for (int layout = 0; layout < 2; layout++)
+        for (int rd = 8; rd <= 32; rd += 24)
+            for (int pos = 0; pos < 3000; pos += 997)
+                for (int fac = 0; fac < 2; fac++) {
+                    for (int i = 0; i < 4 * 40; i++) v[i] = w[i] = sinf((float)i * 0.731f) * 3.0f;
+                    float ms = fac ? 1.19f : 1.0f;
+                    tq_llama_rope_partial(v, 4, 40, rd, pos, 10000.0f, layout, fac ? f : NULL, ms);
+                    tq_llama_rope_table(cs, rd, pos, 10000.0f, fac ? f : NULL, ms);
+                    tq_llama_rope_apply(w, 4, 40, rd, layout, cs);
+                    bad += memcmp(v, w, sizeof v) != 0;
+                    bad += pos > 0 && v[1] == sinf(0.731f) * 3.0f;   /* it did turn something */
+                }
+    CHECK_EQ_INT(bad, 0);
+}
+
 void tq_tests(void) {
+    t_rope_table();
     t_stories();
     t_smollm2();
 }

@@ -386,6 +386,7 @@ void tq_llama_state_free(tq_llama_state *s) {
     if (!s) return;
     free(s->wbuf);
     free(s->x); free(s->xb); free(s->xb2); free(s->q); free(s->hb); free(s->hb2); free(s->att);
+    free(s->rope_cs);
     free(s->kc); free(s->vc);
     free(s);
 }
@@ -409,6 +410,7 @@ tq_llama_state *tq_llama_state_create(const tq_llama *l, int max_seq, tq_error *
     s->hb = malloc(sizeof(float) * (size_t)c->hidden_dim);
     s->hb2 = malloc(sizeof(float) * (size_t)c->hidden_dim);
     s->att = malloc(sizeof(float) * (size_t)max_seq);
+    s->rope_cs = malloc(sizeof(double) * (size_t)l->rope_dim);
     if (l->n_int8 || l->n_plain) {
         size_t mc = (size_t)(c->dim > c->hidden_dim ? c->dim : c->hidden_dim);
         s->wbuf = malloc(sizeof(float) * (4 * mc > I8_BUF_FLOATS ? 4 * mc : I8_BUF_FLOATS));
@@ -416,7 +418,7 @@ tq_llama_state *tq_llama_state_create(const tq_llama *l, int max_seq, tq_error *
     }
     s->kc = calloc(cache, sizeof(float));
     s->vc = calloc(cache, sizeof(float));
-    if (!s->x || !s->xb || !s->xb2 || !s->q || !s->hb || !s->hb2 || !s->att || !s->kc || !s->vc) {
+    if (!s->x || !s->xb || !s->xb2 || !s->q || !s->hb || !s->hb2 || !s->att || !s->rope_cs || !s->kc || !s->vc) {
         tq_llama_state_free(s);
         tq_err(err, TQ_E_NOMEM, "out of memory for a KV cache of %d positions", max_seq);
         return NULL;
@@ -509,6 +511,7 @@ tq_status tq_llama_forward(const tq_llama *l, tq_llama_state *s, int token, int 
     tq_pool *pool = tq_pool_shared(threads);
     tq_blas_serial_enter();   /* OpenBLAS single-threaded: the pool splits by rows, fixed by shape */
     tq_wmat_rows(&l->tok, token, token + 1, x);   /* one row (decoded when held as stored) */
+    tq_llama_rope_table(s->rope_cs, l->rope_dim, pos, c->rope_theta, s->rope_f, c->rope_mscale);   /* every layer's */
     for (int li = 0; li < c->n_layers; li++) {
         const llama_layer *w = &l->L[li];
         size_t lo = (size_t)li * (size_t)s->max_seq * (size_t)KV;
@@ -521,8 +524,8 @@ tq_status tq_llama_forward(const tq_llama *l, tq_llama_state *s, int token, int 
         for (int b = 0; b < 3; b++)
             if (w->bias[b])
                 for (int i = 0; i < qkv[b].rows; i++) qkv_out[b][i] += w->bias[b][i];
-        tq_llama_rope_partial(s->q, c->n_heads, hs, l->rope_dim, pos, c->rope_theta, half, s->rope_f, c->rope_mscale);
-        tq_llama_rope_partial(k, c->n_kv_heads, hs, l->rope_dim, pos, c->rope_theta, half, s->rope_f, c->rope_mscale);
+        tq_llama_rope_apply(s->q, c->n_heads, hs, l->rope_dim, half, s->rope_cs);
+        tq_llama_rope_apply(k, c->n_kv_heads, hs, l->rope_dim, half, s->rope_cs);
         /* a sliding window sees positions (pos - window, pos] */
         int p0 = c->sliding_window && pos + 1 > c->sliding_window ? pos + 1 - c->sliding_window : 0;
         tq_llama_attention(s->xb, s->q, kc + (size_t)p0 * KV, vc + (size_t)p0 * KV, pos + 1 - p0, c->n_heads,

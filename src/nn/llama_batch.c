@@ -111,14 +111,19 @@ static void att_task(void *ctx, int i, int worker) {
 
 /* Positions [pos0, pos0 + n) of one chunk; logits of the last one if asked. */
 static tq_status chunk(const tq_llama *l, tq_llama_state *s, const int *tokens, int n, int pos0, float *logits,
-                       float *buf, float *att, float *dec, int dec_stride, tq_pool *pool, int threads, tq_error *err) {
+                       float *buf, double *cs, float *att, float *dec, int dec_stride, tq_pool *pool, int threads,
+                       tq_error *err) {
     const tq_llama_config *c = &l->c;
     int D = c->dim, H = c->hidden_dim, KV = l->kv_dim, hs = l->head_size;
     int half = l->A->pos == TQ_POS_ROPE_HALF;
     size_t nD = (size_t)n * D, nH = (size_t)n * H;
     float *x = buf, *xb = x + nD, *xb2 = xb + nD, *q = xb2 + nD, *hb = q + nD, *hb2 = hb + nH;
     tq_status st;
-    for (int i = 0; i < n; i++) tq_wmat_rows(&l->tok, tokens[i], tokens[i] + 1, x + (size_t)i * D);
+    int R = l->rope_dim;
+    for (int i = 0; i < n; i++) {
+        tq_wmat_rows(&l->tok, tokens[i], tokens[i] + 1, x + (size_t)i * D);
+        tq_llama_rope_table(cs + (size_t)i * R, R, pos0 + i, c->rope_theta, s->rope_f, c->rope_mscale);
+    }
     for (int li = 0; li < c->n_layers; li++) {
         const llama_layer *w = &l->L[li];
         size_t lo = (size_t)li * (size_t)s->max_seq * (size_t)KV;
@@ -133,10 +138,8 @@ static tq_status chunk(const tq_llama *l, tq_llama_state *s, const int *tokens, 
             for (int b = 0; b < 3; b++)
                 if (w->bias[b])
                     for (int r = 0; r < qkv[b].rows; r++) out[b][r] += w->bias[b][r];
-            tq_llama_rope_partial(out[0], c->n_heads, hs, l->rope_dim, pos0 + i, c->rope_theta, half, s->rope_f,
-                                  c->rope_mscale);
-            tq_llama_rope_partial(out[1], c->n_kv_heads, hs, l->rope_dim, pos0 + i, c->rope_theta, half, s->rope_f,
-                                  c->rope_mscale);
+            tq_llama_rope_apply(out[0], c->n_heads, hs, R, half, cs + (size_t)i * R);
+            tq_llama_rope_apply(out[1], c->n_kv_heads, hs, R, half, cs + (size_t)i * R);
         }
         att_run ar = {l, s, xb, q, kc, vc, pos0, att};
         tq_pool_run(pool, threads, n, att_task, &ar);
@@ -186,17 +189,19 @@ tq_status tq_llama_forward_batch(const tq_llama *l, tq_llama_state *s, const int
     float *buf = malloc(sizeof(float) * ((size_t)B * (4 * (size_t)D + 2 * (size_t)H)));
     float *att = malloc(sizeof(float) * (size_t)threads * (size_t)s->max_seq);
     float *dec = malloc(sizeof(float) * (size_t)threads * (size_t)dec_stride);
+    double *cs = malloc(sizeof(double) * (size_t)B * (size_t)l->rope_dim);
     tq_status st = TQ_OK;
-    if (!buf || !att || !dec) st = tq_err(err, TQ_E_NOMEM, "decoder: out of memory for a batch of %d positions", B);
+    if (!buf || !att || !dec || !cs) st = tq_err(err, TQ_E_NOMEM, "decoder: out of memory for a batch of %d positions", B);
     tq_blas_serial_enter();   /* OpenBLAS single-threaded: the pool splits by rows, fixed by shape */
     for (int i0 = 0; !st && i0 < n; i0 += B) {
         int nb = n - i0 < B ? n - i0 : B;
-        st = chunk(l, s, tokens + i0, nb, pos0 + i0, i0 + nb == n ? logits : NULL, buf, att, dec, dec_stride, pool,
+        st = chunk(l, s, tokens + i0, nb, pos0 + i0, i0 + nb == n ? logits : NULL, buf, cs, att, dec, dec_stride, pool,
                    threads, err);
     }
     tq_blas_serial_leave();
     free(buf);
     free(att);
     free(dec);
+    free(cs);
     return st;
 }

@@ -57,6 +57,7 @@ struct tq_llama_state {
                               ones beyond the original context), or NULL */
     float *x, *xb, *xb2, *q, *hb, *hb2, *att; /* activations            */
     float *wbuf;           /* max(I8_BUF_FLOATS, 4 * max(dim, hidden)): int8 rows decoded */
+    double *rope_cs;       /* [rope_dim]: this step's RoPE cos/sin (tq_llama_rope_table) */
     float *kc, *vc;        /* [n_layers, max_seq, kv_dim]               */
 };
 
