@@ -44,9 +44,9 @@ struct tq_llama {
     int          n_plain;  /* matrices held as stored F16/BF16          */
     float       *norm;     /* [dim]                                     */
     llama_layer *L;        /* [n_layers]                                */
-    tq_wmat      out8;     /* keep_quantized: the output matrix also kept as
-                              stored, for the kernels (tok stays float32 for
-                              lookups); none otherwise                 */
+    tq_wmat      out8;     /* empty: with keep_quantized tok / out are
+                              themselves kept as stored codes, so the logits
+                              run their kernel (the forward reads out8 first) */
 };
 
 struct tq_llama_state {
