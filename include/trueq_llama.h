@@ -220,6 +220,20 @@ void            tq_llama_state_free(tq_llama_state *s);
 tq_status tq_llama_forward(const tq_llama *l, tq_llama_state *s, int token, int pos,
                            float *logits, tq_error *err);
 
+/**
+ * Run tokens[0..n-1] at positions pos0 .. pos0+n-1 as one batch (a prompt):
+ * each matrix multiplies all n rows at once (matrix x matrix; activations
+ * quantized per row as tq_llama_forward quantizes them), K and V of the batch are
+ * cached, then each position attends causally up to itself. logits (may be
+ * NULL): the last position's next-token logits[vocab_size]. The same logits
+ * as n calls of tq_llama_forward: the same bytes where every matrix runs a
+ * kernel, float32 matrices within sgemm-versus-sgemv rounding.
+ * @return TQ_OK; TQ_E_ARG for n < 1, a token outside the vocabulary, pos0
+ * beyond the filled positions or pos0 + n beyond the cache; TQ_E_NOMEM.
+ */
+tq_status tq_llama_forward_batch(const tq_llama *l, tq_llama_state *s, const int *tokens, int n, int pos0,
+                                 float *logits, tq_error *err);
+
 /* ===== Building blocks (exposed for tests and other decoders) ============ */
 
 /** out[i] = x[i] * w[i] / sqrt(mean(x^2) + eps), the mean over n; out may equal x. */
@@ -243,6 +257,12 @@ void tq_llama_rope_scaled(float *v, int n_heads, int head_size, int pos, float t
  *  rope_dim values, factors[rope_dim/2]); the rest of the head is left as is. */
 void tq_llama_rope_partial(float *v, int n_heads, int head_size, int rope_dim, int pos, float theta, int half_layout,
                            const float *factors, float mscale);
+/** The rotation of one position as a table: cs[2j], cs[2j + 1] = cos, sin of
+ *  pair j's angle (tq_llama_rope_partial's), times mscale; cs[rope_dim]. */
+void tq_llama_rope_table(double *cs, int rope_dim, int pos, float theta, const float *factors, float mscale);
+/** tq_llama_rope_partial from a table of tq_llama_rope_table: the same bytes,
+ *  without recomputing the angles for every layer and for q and k. */
+void tq_llama_rope_apply(float *v, int n_heads, int head_size, int rope_dim, int half_layout, const double *cs);
 
 /**
  * Causal grouped-query attention of one query position over n_pos cached

@@ -58,6 +58,8 @@ static const krow ROWS[] = {
     {TQ_KW_F16,  TQ_KISA_AVX2,     0, ACT_F32,   0, tq_kern_half_avx2},
     {TQ_KW_BF16, TQ_KISA_AVX2,     0, ACT_F32,   0, tq_kern_half_avx2},
     {TQ_KW_I8,   TQ_KISA_AVX512,   1, ACT_ROW,   1, tq_kern_i8_avx512},
+    {TQ_KW_Q8_0, TQ_KISA_AVX512,   0, ACT_BLOCK, 0, tq_kern_q8_0_avx512},
+    {TQ_KW_Q4_0, TQ_KISA_AVX512,   0, ACT_BLOCK, 0, tq_kern_q4_0_avx512},
 #endif
 #if defined(__aarch64__)
     {TQ_KW_I8,   TQ_KISA_NEON,     0, ACT_ROW,   0, tq_kern_i8_neon},

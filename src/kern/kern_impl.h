@@ -31,6 +31,8 @@ void tq_kern_q6_k_avx2(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r
 void tq_kern_i8_neon(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
 void tq_kern_q8_0_neon(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
 void tq_kern_q4_0_neon(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
+void tq_kern_q8_0_avx512(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
+void tq_kern_q4_0_avx512(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
 void tq_kern_i8_avx512(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
 /* The I8 matrix x matrix product for one group along a row (gemm_i8_avx512.c). */
 void tq_gemm_i8_avx512(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);

@@ -1,7 +1,9 @@
 /*
  * pool.h — one thread pool for a whole forward pass (internal).
  *
- * Workers sleep on a condition variable between runs (no spinning); a run
+ * Workers poll for the next run for about 100 microseconds after one ends
+ * (a decoder step makes runs back to back), then sleep on a condition
+ * variable, so an idle pool costs nothing; a run
  * hands out tasks 0..n-1 through an atomic counter and the caller works as
  * one of the threads. Callers split work into tasks fixed by the shapes, so
  * what a task computes never depends on which thread or how many run it.

@@ -16,6 +16,7 @@
 #include "core/blas.h"
 #include "trueq_llama.h"
 #include "nn/ops/wmat.h"
+#include "nn/llama_impl.h"
 #include "nn/arch/table.h"
 #include "nn/llama_gguf.h"
 #include "io/model.h"
@@ -27,55 +28,6 @@
 #include <string.h>
 #include <time.h>
 
-/* Floats decoded per step of the int8 product (see matvec_i8): 256 KB, at
- * least 4 rows. */
-#define I8_BUF_FLOATS 65536
-static int i8_chunk_rows(int cols) { int r = I8_BUF_FLOATS / cols; return r < 4 ? 4 : r & ~3; }
-
-/* Layer tensors by kind (T_ATT_NORM ... T_W3; see layer_name). Shapes:
- * norms [dim]; wq [n_heads*head_size, dim]; wk, wv [kv_dim, dim];
- * wo [dim, n_heads*head_size]; w1 (gate), w3 (up) [hidden_dim, dim];
- * w2 (down) [dim, hidden_dim]. */
-enum { T_ATT_NORM, T_WQ, T_WK, T_WV, T_WO, T_FFN_NORM, T_W1, T_W2, T_W3, T_COUNT };
-typedef struct llama_layer {
-    tq_wmat w[T_COUNT];    /* float32 (in the arena) or kept as stored codes */
-    const float *bias[3];  /* q, k, v biases in the arena (Qwen2), or NULL */
-    tq_wmat fused[2];      /* F16/BF16 fused qkv / gate_up held as stored, whose
-                              row views the parts are (Phi-3); else empty    */
-} llama_layer;
-
-struct tq_llama {
-    tq_llama_config c;     /* resolved                                  */
-    const tq_arch *A;      /* the family row                            */
-    int          head_size;
-    int          kv_dim;   /* n_kv_heads * head_size                    */
-    int          rope_dim; /* values turned per head (partial rotary)   */
-    float       *arena;    /* every float32 weight, owned               */
-    uint64_t     n_floats;
-    uint64_t     int8_bytes;  /* codes + scales held as int8 matrices   */
-    int64_t      int8_params; /* weights held as int8 codes             */
-    int          n_int8;      /* matrices held as int8                  */
-    tq_wmat      tok;      /* [vocab, dim]: float32 in the arena, or F16/BF16 as
-                              stored (a lookup decodes one row)          */
-    tq_wmat      out;      /* [vocab, dim]; unused when tied (tok is)   */
-    int          n_plain;  /* matrices held as stored F16/BF16          */
-    float       *norm;     /* [dim]                                     */
-    llama_layer *L;        /* [n_layers]                                */
-    tq_wmat      out8;     /* empty: with keep_quantized tok / out are
-                              themselves kept as stored codes, so the logits
-                              run their kernel (the forward reads out8 first) */
-};
-
-struct tq_llama_state {
-    const tq_llama *owner; /* the decoder this state was made for      */
-    int    max_seq;
-    int    filled;         /* positions 0..filled-1 hold valid K/V      */
-    const float *rope_f;   /* the RoPE factors of this sequence length (long
-                              ones beyond the original context), or NULL */
-    float *x, *xb, *xb2, *q, *hb, *hb2, *att; /* activations            */
-    float *wbuf;           /* max(I8_BUF_FLOATS, 4 * max(dim, hidden)): int8 rows decoded */
-    float *kc, *vc;        /* [n_layers, max_seq, kv_dim]               */
-};
 
 /* ---- tensor names ------------------------------------------------------- */
 
@@ -469,6 +421,7 @@ void tq_llama_state_free(tq_llama_state *s) {
     if (!s) return;
     free(s->wbuf);
     free(s->x); free(s->xb); free(s->xb2); free(s->q); free(s->hb); free(s->hb2); free(s->att);
+    free(s->rope_cs);
     free(s->kc); free(s->vc);
     free(s);
 }
@@ -492,6 +445,7 @@ tq_llama_state *tq_llama_state_create(const tq_llama *l, int max_seq, tq_error *
     s->hb = malloc(sizeof(float) * (size_t)c->hidden_dim);
     s->hb2 = malloc(sizeof(float) * (size_t)c->hidden_dim);
     s->att = malloc(sizeof(float) * (size_t)max_seq);
+    s->rope_cs = malloc(sizeof(double) * (size_t)l->rope_dim);
     if (l->n_int8 || l->n_plain) {
         size_t mc = (size_t)(c->dim > c->hidden_dim ? c->dim : c->hidden_dim);
         s->wbuf = malloc(sizeof(float) * (4 * mc > I8_BUF_FLOATS ? 4 * mc : I8_BUF_FLOATS));
@@ -499,7 +453,7 @@ tq_llama_state *tq_llama_state_create(const tq_llama *l, int max_seq, tq_error *
     }
     s->kc = calloc(cache, sizeof(float));
     s->vc = calloc(cache, sizeof(float));
-    if (!s->x || !s->xb || !s->xb2 || !s->q || !s->hb || !s->hb2 || !s->att || !s->kc || !s->vc) {
+    if (!s->x || !s->xb || !s->xb2 || !s->q || !s->hb || !s->hb2 || !s->att || !s->rope_cs || !s->kc || !s->vc) {
         tq_llama_state_free(s);
         tq_err(err, TQ_E_NOMEM, "out of memory for a KV cache of %d positions", max_seq);
         return NULL;
@@ -592,6 +546,7 @@ tq_status tq_llama_forward(const tq_llama *l, tq_llama_state *s, int token, int 
     tq_pool *pool = tq_pool_shared(threads);
     tq_blas_serial_enter();   /* OpenBLAS single-threaded: the pool splits by rows, fixed by shape */
     tq_wmat_rows(&l->tok, token, token + 1, x);   /* one row (decoded when held as stored) */
+    tq_llama_rope_table(s->rope_cs, l->rope_dim, pos, c->rope_theta, s->rope_f, c->rope_mscale);   /* every layer's */
     for (int li = 0; li < c->n_layers; li++) {
         const llama_layer *w = &l->L[li];
         size_t lo = (size_t)li * (size_t)s->max_seq * (size_t)KV;
@@ -604,8 +559,8 @@ tq_status tq_llama_forward(const tq_llama *l, tq_llama_state *s, int token, int 
         for (int b = 0; b < 3; b++)
             if (w->bias[b])
                 for (int i = 0; i < qkv[b].rows; i++) qkv_out[b][i] += w->bias[b][i];
-        tq_llama_rope_partial(s->q, c->n_heads, hs, l->rope_dim, pos, c->rope_theta, half, s->rope_f, c->rope_mscale);
-        tq_llama_rope_partial(k, c->n_kv_heads, hs, l->rope_dim, pos, c->rope_theta, half, s->rope_f, c->rope_mscale);
+        tq_llama_rope_apply(s->q, c->n_heads, hs, l->rope_dim, half, s->rope_cs);
+        tq_llama_rope_apply(k, c->n_kv_heads, hs, l->rope_dim, half, s->rope_cs);
         /* a sliding window sees positions (pos - window, pos] */
         int p0 = c->sliding_window && pos + 1 > c->sliding_window ? pos + 1 - c->sliding_window : 0;
         tq_llama_attention(s->xb, s->q, kc + (size_t)p0 * KV, vc + (size_t)p0 * KV, pos + 1 - p0, c->n_heads,
@@ -652,25 +607,26 @@ tq_status tq_llama_generate(const tq_llama *l, const int *prompt, int n_prompt,
     }
     uint64_t rng = g->seed;
     tq_status st = TQ_OK;
-    int token = prompt[0], generated = 0;
-    for (int pos = 0; pos < cap; pos++) {
-        int last_prompt = pos + 1 >= n_prompt;
-        if (last_prompt && generated >= g->steps) break;
-        if ((st = tq_llama_forward(l, s, token, pos, last_prompt ? logits : NULL, err))) break;
-        int next;
-        if (!last_prompt) {
-            next = prompt[pos + 1];
-        } else {
-            next = tq_llama_sample(logits, c->vocab_size, g->temperature, g->top_p, &rng, scratch);
-            generated++;
-            if (g->step_fn && g->step_fn(g->step_ctx, pos, next, logits, c->vocab_size)) break;
-            int stop = next == g->stop_token_a || next == g->stop_token_b;
-            for (int i = 0; !stop && g->stop_ids && i < g->n_stop_ids; i++) stop = next == g->stop_ids[i];
-            if (stop) break;
-        }
+    int generated = 0;
+    /* the prompt as one batch (tq_llama_forward_batch); with no step to take,
+     * its last token is never run, as one position at a time did */
+    int np = g->steps > 0 ? n_prompt : n_prompt - 1;
+    if (np > 0 && (st = tq_llama_forward_batch(l, s, prompt, np, 0, g->steps > 0 ? logits : NULL, err))) goto done;
+    for (int pos = 0; pos + 1 < n_prompt; pos++)
+        if (fn && fn(ctx, prompt[pos], prompt[pos + 1])) goto done;
+    int token = prompt[n_prompt - 1];
+    for (int pos = n_prompt - 1; pos < cap && generated < g->steps; pos++) {
+        if (pos > n_prompt - 1 && (st = tq_llama_forward(l, s, token, pos, logits, err))) break;
+        int next = tq_llama_sample(logits, c->vocab_size, g->temperature, g->top_p, &rng, scratch);
+        generated++;
+        if (g->step_fn && g->step_fn(g->step_ctx, pos, next, logits, c->vocab_size)) break;
+        int stop = next == g->stop_token_a || next == g->stop_token_b;
+        for (int i = 0; !stop && g->stop_ids && i < g->n_stop_ids; i++) stop = next == g->stop_ids[i];
+        if (stop) break;
         if (fn && fn(ctx, token, next)) break;
         token = next;
     }
+done:
     if (n_generated) *n_generated = generated;
     tq_llama_state_free(s);
     free(logits);

@@ -72,8 +72,15 @@ void tq_llama_attention(float *out, const float *q, const float *kc, const float
         size_t koff = (size_t)(h / group) * head_size;
         for (int t = 0; t < n_pos; t++) {
             const float *k = kc + (size_t)t * kv_stride + koff;
-            float dot = 0.0f;
-            for (int i = 0; i < head_size; i++) dot += qh[i] * k[i];
+            /* eight partial sums (lane i % 8), then added in a fixed tree: the
+             * same bytes on any machine, and one vector lane each (a single
+             * running sum is a chain of dependent adds the compiler must keep) */
+            float acc[8] = {0};
+            int i = 0;
+            for (; i + 8 <= head_size; i += 8)
+                for (int j = 0; j < 8; j++) acc[j] += qh[i + j] * k[i + j];
+            for (; i < head_size; i++) acc[0] += qh[i] * k[i];
+            float dot = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
             scratch[t] = dot * scale;
         }
         tq_llama_softmax(scratch, n_pos);

@@ -1,7 +1,7 @@
 /*
  * rope.c — rotary position embeddings (trueq_llama.h): pair layouts
  * (2j, 2j+1) and (j, j + head_size/2), plain and LongRoPE-scaled. Angles in
- * double.
+ * double; a table of one position's cos/sin serves every layer (tq_llama_rope_table).
  */
 #include "core/internal.h"
 #include "trueq_nn.h"
@@ -9,6 +9,31 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+void tq_llama_rope_table(double *cs, int rope_dim, int pos, float theta, const float *factors, float mscale) {
+    for (int j = 0; j < rope_dim / 2; j++) {
+        double freq = pow((double)theta, -2.0 * j / rope_dim);
+        if (factors) freq /= (double)factors[j];
+        double ang = (double)pos * freq;
+        cs[2 * j] = cos(ang) * mscale;
+        cs[2 * j + 1] = sin(ang) * mscale;
+    }
+}
+
+void tq_llama_rope_apply(float *v, int n_heads, int head_size, int rope_dim, int half_layout, const double *cs) {
+    int half = rope_dim / 2;
+    for (int h = 0; h < n_heads; h++) {
+        float *p = v + (size_t)h * head_size;
+        for (int j = 0; j < half; j++) {
+            double c = cs[2 * j], s = cs[2 * j + 1];
+            int a = half_layout ? j : 2 * j;
+            int b = half_layout ? j + half : 2 * j + 1;
+            double x0 = p[a], x1 = p[b];
+            p[a] = (float)(x0 * c - x1 * s);
+            p[b] = (float)(x0 * s + x1 * c);
+        }
+    }
+}
 
 void tq_llama_rope_partial(float *v, int n_heads, int head_size, int rope_dim, int pos, float theta, int half_layout,
                            const float *factors, float mscale) {
