@@ -48,8 +48,8 @@ done
 rm -rf "$work/out" "$work/cp.safetensors"
 
 echo
-echo "== 4. encoder forward pass next to PyTorch (bench/encoder_vs_torch.py; needs tests/py/hf_venv.sh)"
-if py=$(bash "$(dirname "$0")/../tests/py/hf_venv.sh" 2>/dev/null | head -1) && [ -n "$py" ]; then
+echo "== 4. encoder forward pass next to PyTorch (bench/encoder_vs_torch.py; needs tests/py/torch_venv.sh)"
+if py=$(bash "$(dirname "$0")/../tests/py/torch_venv.sh" 2>/dev/null | head -1) && [ -n "$py" ]; then
   "$py" "$(dirname "$0")/encoder_vs_torch.py" --build "$build" --reps "$reps" --threads 2
 else
   echo "skipped: no transformers reference environment"

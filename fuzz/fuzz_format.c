@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (r && r->parse) {
         tq_container c;
         tq_error err;
-        if (r->parse(copy, size, "fuzz.safetensors", &c, &err) == TQ_OK) {
+        if (r->parse(copy, size, NULL, "fuzz.safetensors", &c, &err) == TQ_OK) {
             for (int64_t i = 0; i < c.n; i++) {
                 const tq_entry *e = &c.entries[i];
                 if (!e->owned && (e->offset > size || e->nbytes > size - e->offset)) abort();

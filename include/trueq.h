@@ -149,6 +149,8 @@ typedef enum tq_codec_id {
     TQ_CODEC_BNB_NF4_DQ    = 21, /* bitsandbytes NF4, double-quantized absmax: decode only */
     TQ_CODEC_BNB_FP4_DQ    = 22, /* bitsandbytes FP4, double-quantized absmax: decode only */
     TQ_CODEC_BNB_INT8      = 23, /* bitsandbytes LLM.int8 (int8 + SCB): decode only */
+    TQ_CODEC_MLX_MXFP4     = 24, /* MLX mxfp4 (E2M1 codes, E8M0 scales per 32): decode only */
+    TQ_CODEC_MLX_MXFP8     = 25, /* MLX mxfp8 (E4M3 codes, E8M0 scales per 32): decode only */
     TQ_CODEC_COUNT
 } tq_codec_id;
 

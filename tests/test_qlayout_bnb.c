@@ -216,7 +216,7 @@ void tq_tests(void) {
         tq_bnb_code(0, c);
         CHECK(c[0] == -1.0f && c[7] == 0.0f && c[15] == 1.0f && c[9] == 0.16093020141124725f);
         tq_bnb_code(1, c);
-        CHECK(c[1] == 0.0625f / 12.0f && c[3] == 1.0f && c[11] == -1.0f && c[6] == 2.0f / 12.0f && signbit(c[8]));
+        CHECK(c[1] == 0.0625f / 12.0f && c[3] == 1.0f && c[11] == -1.0f && c[6] == 2.0f / 12.0f && c[8] == 0.0f && !signbit(c[8]));
     }
     TQ_CASE("bnb NF4: blocks of 64 over the flat tensor (rows of 40: blocks span rows, a partial last block)");
     b4_case(0, 0, 16, 40, 64, TQ_CODEC_BNB_NF4);

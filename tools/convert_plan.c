@@ -118,6 +118,14 @@ int tqc_recipe_read(const char *path, const tq_qparams *base, tqc_recipe *r, cha
     size_t len;
     char *text = slurp(path, &len);
     if (!text) { snprintf(msg, cap, "%s: cannot read the recipe", path); return 2; }
+    int rc = tqc_recipe_parse(text, len, path, base, r, msg, cap);
+    free(text);
+    return rc;
+}
+
+int tqc_recipe_parse(const char *text, size_t len, const char *path, const tq_qparams *base, tqc_recipe *r, char *msg,
+                     size_t cap) {
+    memset(r, 0, sizeof *r);
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     int rc = 2;
@@ -156,10 +164,12 @@ int tqc_recipe_read(const char *path, const tq_qparams *base, tqc_recipe *r, cha
                 if (!ci) { snprintf(msg, cap, "%s: unknown codec %s (see trueq codecs)", where, cJSON_IsString(k) ? k->valuestring : "(not a string)"); goto out; }
                 ru->q.codec = ci->id; codec_given = true;
             } else if (strcmp(key, "bits") == 0) {
-                if (!cJSON_IsNumber(k) || k->valuedouble != (double)(int)k->valuedouble || k->valueint < 1 || k->valueint > 16) {
+                /* the range first: (int) of a double outside int's range is undefined (fuzz_recipe) */
+                if (!cJSON_IsNumber(k) || !(k->valuedouble >= 1 && k->valuedouble <= 16) ||
+                    k->valuedouble != (double)(int)k->valuedouble) {
                     snprintf(msg, cap, "%s: \"bits\" must be an integer in [1, 16]", where); goto out;
                 }
-                ru->q.bits = k->valueint; bits_given = true;
+                ru->q.bits = (int)k->valuedouble; bits_given = true;
             } else if (strcmp(key, "granularity") == 0) {
                 tqc_gran g;
                 if (!cJSON_IsString(k) || tqc_gran_parse(k->valuestring, &g) != TQC_NUM_OK) {
@@ -186,7 +196,6 @@ nomem:
     snprintf(msg, cap, "out of memory");
 out:
     cJSON_Delete(root);
-    free(text);
     if (rc) tqc_recipe_free(r);
     return rc;
 }

@@ -28,6 +28,10 @@ typedef struct tqc_recipe {
 
 /** Read a JSON recipe (docs/recipes.md); 0, or 2 with msg naming file:line. */
 int  tqc_recipe_read(const char *path, const tq_qparams *base, tqc_recipe *r, char *msg, size_t cap);
+/** The same from text[0, len) in memory (text[len] must be 0; fuzz/fuzz_recipe.c);
+ *  `path` only names it in messages. */
+int  tqc_recipe_parse(const char *text, size_t len, const char *path, const tq_qparams *base, tqc_recipe *r, char *msg,
+                      size_t cap);
 void tqc_recipe_free(tqc_recipe *r);
 /** Write the planner's choice as a recipe that reproduces it. 0 or 2 (msg). */
 int  tqc_recipe_write(const char *path, const tq_planner *pl, char *msg, size_t cap);

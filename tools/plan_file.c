@@ -72,17 +72,34 @@ static int read_opts(tqc_plan_file *pf, yaml_document_t *d, yaml_node_t *map, tq
     return 0;
 }
 
+static int load(yaml_parser_t *ps, const char *path, tqc_plan_file *pf, char *msg, size_t cap);
+
 int tqc_plan_file_load(const char *path, tqc_plan_file *pf, char *msg, size_t cap) {
     memset(pf, 0, sizeof *pf);
     FILE *f = fopen(path, "rb");
     if (!f) { snprintf(msg, cap, "%s: cannot open", path); return 2; }
     yaml_parser_t ps;
-    yaml_document_t d;
-    int rc = 2, have_doc = 0;
     if (!yaml_parser_initialize(&ps)) { fclose(f); snprintf(msg, cap, "out of memory"); return 2; }
     yaml_parser_set_input_file(&ps, f);
-    if (!yaml_parser_load(&ps, &d)) {
-        snprintf(msg, cap, "%s:%d: not valid YAML: %s", path, (int)ps.problem_mark.line + 1, ps.problem ? ps.problem : "?");
+    int rc = load(&ps, path, pf, msg, cap);
+    fclose(f);
+    return rc;
+}
+
+int tqc_plan_file_parse(const char *text, size_t len, const char *path, tqc_plan_file *pf, char *msg, size_t cap) {
+    memset(pf, 0, sizeof *pf);
+    yaml_parser_t ps;
+    if (!yaml_parser_initialize(&ps)) { snprintf(msg, cap, "out of memory"); return 2; }
+    yaml_parser_set_input_string(&ps, (const unsigned char *)text, len);
+    return load(&ps, path, pf, msg, cap);
+}
+
+/* The document of an initialised parser into pf; deletes the parser. */
+static int load(yaml_parser_t *psp, const char *path, tqc_plan_file *pf, char *msg, size_t cap) {
+    yaml_document_t d;
+    int rc = 2, have_doc = 0;
+    if (!yaml_parser_load(psp, &d)) {
+        snprintf(msg, cap, "%s:%d: not valid YAML: %s", path, (int)psp->problem_mark.line + 1, psp->problem ? psp->problem : "?");
         goto out;
     }
     have_doc = 1;
@@ -119,8 +136,7 @@ int tqc_plan_file_load(const char *path, tqc_plan_file *pf, char *msg, size_t ca
     rc = 0;
 out:
     if (have_doc) yaml_document_delete(&d);
-    yaml_parser_delete(&ps);
-    fclose(f);
+    yaml_parser_delete(psp);
     if (rc) tqc_plan_file_free(pf);
     return rc;
 }

@@ -45,5 +45,8 @@ extern const tqc_pf_key tqc_pf_keys[];
 /** Load FILE; 0, or 2 with msg "FILE:LINE: what" (unknown keys, missing
  *  model/output, a non-scalar value, bad YAML). */
 int  tqc_plan_file_load(const char *path, tqc_plan_file *pf, char *msg, size_t cap);
+/** The same from text[0, len) in memory (fuzz/fuzz_plan.c); `path` only
+ *  names it in messages. */
+int  tqc_plan_file_parse(const char *text, size_t len, const char *path, tqc_plan_file *pf, char *msg, size_t cap);
 void tqc_plan_file_free(tqc_plan_file *pf);
 #endif

@@ -19,7 +19,7 @@
  *          absmax_b = nested_quant_map[absmax[b]] * nested_absmax[b / 256]
  *                     + offset (float32, as bitsandbytes computes it).
  * Decode: W = CODE[nibble] * absmax_b (float32), CODE the NF4 table or the
- * FP4 table (values 0, 0.0625, 8, 12, 4, 6, 2, 3 and their negatives,
+ * FP4 table (values 0, 0.0625, 8, 12, 4, 6, 2, 3 and their negatives, entry 8 +0,
  * divided by 12 in float32). The file's "quant_map" must be that table (the
  * row checks it, bit for bit); bitsandbytes then casts to the model dtype.
  *
@@ -36,7 +36,9 @@ static const float NF4[16] = {
     -0.18477343022823334f, -0.09105003625154495f, 0.0f, 0.07958029955625534f, 0.16093020141124725f,
     0.24611230194568634f, 0.33791524171829224f, 0.44070982933044434f, 0.5626170039176941f, 0.7229568362236023f, 1.0f,
 };
-static const float FP4_RAW[16] = {0, 0.0625f, 8, 12, 4, 6, 2, 3, -0.0f, -0.0625f, -8, -12, -4, -6, -2, -3};
+/* entry 8 is +0: bitsandbytes builds the table from the integer -0 (checked against its
+ * get_4bit_type("fp4") and the quant_map transformers saves) */
+static const float FP4_RAW[16] = {0, 0.0625f, 8, 12, 4, 6, 2, 3, 0, -0.0625f, -8, -12, -4, -6, -2, -3};
 
 /* the code book of a 4-bit codec id (fp4 computed as bitsandbytes does) */
 void tq_bnb_code(int fp4, float code[16]) {

@@ -205,5 +205,8 @@ tq_status tq_codec_rows_sliced(const tq_codec_impl *c, const tq_qparams *p, int6
 /** bitsandbytes' 4-bit code book (codec/bnb.c): fp4 0 = NF4, 1 = FP4, as the
  *  float32 values bitsandbytes stores in a checkpoint's quant_map. */
 void tq_bnb_code(int fp4, float code[16]);
+/** An FP8 E4M3 byte ("fn": bias 7, no infinities, S.1111.111 NaN) as float32
+ *  (exact); defined in ct.c, shared by the MLX mxfp8 row (mlx_fp.c). */
+float tq_fp8_e4m3_to_f32(uint8_t b);
 
 #endif

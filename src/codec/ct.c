@@ -60,7 +60,7 @@ static inline int64_t s_at(const tq_qparams *p, int64_t ng, int64_t j, int64_t i
 enum { K_PACK, K_INT, K_FP8 };
 
 /* FP8 E4M3 (the "fn" variant: bias 7, no infinities, S.1111.111 NaN) */
-static float e4m3(uint8_t b) {
+float tq_fp8_e4m3_to_f32(uint8_t b) {
     int e = b >> 3 & 15, m = b & 7;
     if ((b & 0x7F) == 0x7F) return NAN;
     float v = e ? ldexpf((float)(8 + m), e - 10) : ldexpf((float)m, -9);
@@ -113,7 +113,7 @@ static tq_status ct_rows_k(int kind, int asym, const tq_qparams *p, int64_t rows
             else if (kind == K_INT)
                 q = (float)(int8_t)c[j * cols + i];
             else
-                q = e4m3(c[j * cols + i]);
+                q = tq_fp8_e4m3_to_f32(c[j * cols + i]);
             if (zp) {
                 int32_t z;
                 if (kind == K_PACK) {

@@ -32,7 +32,9 @@
     X(TQ_CODEC_BNB_FP4,       tq_codec_bnb_fp4)        \
     X(TQ_CODEC_BNB_NF4_DQ,    tq_codec_bnb_nf4_dq)     \
     X(TQ_CODEC_BNB_FP4_DQ,    tq_codec_bnb_fp4_dq)     \
-    X(TQ_CODEC_BNB_INT8,      tq_codec_bnb_int8)
+    X(TQ_CODEC_BNB_INT8,      tq_codec_bnb_int8)       \
+    X(TQ_CODEC_MLX_MXFP4,     tq_codec_mlx_mxfp4)      \
+    X(TQ_CODEC_MLX_MXFP8,     tq_codec_mlx_mxfp8)
 
 #define TQ_DECLARE_ROW(id, row) extern const tq_codec_impl row;
 TQ_CODECS(TQ_DECLARE_ROW)

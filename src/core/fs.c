@@ -127,6 +127,13 @@ char *tq_path_dirname(const char *path) {
 bool tq_is_dir(const char *path) { struct stat st; return stat(path, &st) == 0 && S_ISDIR(st.st_mode); }
 bool tq_file_exists(const char *path) { struct stat st; return stat(path, &st) == 0 && S_ISREG(st.st_mode); }
 
+static uint64_t page_size(void) {
+    static uint64_t pg;
+    if (!pg) { long v = sysconf(_SC_PAGESIZE); pg = v > 0 ? (uint64_t)v : 4096; }
+    return pg;
+}
+static bool page_pinned(const tq_map *m, uint64_t p) { return m->pinned && (m->pinned[p / 64] >> (p % 64) & 1); }
+
 tq_status tq_map_open(tq_map *m, const char *path, tq_error *err) {
     memset(m, 0, sizeof *m);
     m->fd = -1;
@@ -149,6 +156,11 @@ tq_status tq_map_open(tq_map *m, const char *path, tq_error *err) {
             return tq_err(err, TQ_E_IO, "%s: cannot map %llu bytes: %s", path, (unsigned long long)m->size, strerror(e));
         }
         m->data = p;
+        uint64_t pages = (m->size + page_size() - 1) / page_size();
+        if (!(m->pinned = calloc((size_t)((pages + 63) / 64), sizeof *m->pinned))) {
+            munmap(p, (size_t)m->size); m->data = NULL; close(fd);
+            return tq_err(err, TQ_E_NOMEM, "out of memory");
+        }
     }
     m->fd = fd;
     m->path = tq_strdup(path);
@@ -161,24 +173,34 @@ void tq_map_close(tq_map *m) {
     if (m->data) munmap((void *)m->data, (size_t)m->size);
     if (m->fd >= 0) close(m->fd);
     free(m->path);
+    free(m->pinned);
     memset(m, 0, sizeof *m);
     m->fd = -1;
 }
 
 void tq_map_release(const tq_map *m, uint64_t off, uint64_t len) {
     if (!m->data || off >= m->size) return;
-    long pg = sysconf(_SC_PAGESIZE);
-    uint64_t start = off - off % (uint64_t)pg;
+    const uint64_t pg = page_size();
     uint64_t end = off + len > m->size ? m->size : off + len;
-    if (end <= start) return;
-    madvise((void *)(m->data + start), (size_t)(end - start), MADV_DONTNEED);
+    /* whole unpinned pages only: a pinned page is private memory that
+     * MADV_DONTNEED would zero */
+    for (uint64_t p = off / pg, last = (end + pg - 1) / pg; p < last;) {
+        if (page_pinned(m, p)) { p++; continue; }
+        uint64_t q = p;
+        while (q < last && !page_pinned(m, q)) q++;
+        uint64_t a = p * pg, b = q * pg < m->size ? q * pg : m->size;
+        madvise((void *)(m->data + a), (size_t)(b - a), MADV_DONTNEED);
+        p = q;
+    }
 }
 
-tq_status tq_map_read(const tq_map *m, uint64_t off, void *buf, size_t len, tq_error *err) {
+/* pread [off, off+len) into buf; `hook` asks the fault hook first (reads of
+ * input data; header pins are not such reads). */
+static tq_status read_at(const tq_map *m, uint64_t off, void *buf, size_t len, bool hook, tq_error *err) {
     uint8_t *p = buf;
     size_t done = 0;
     while (done < len) {
-        int inj = tq_fault("read", m->path);
+        int inj = hook ? tq_fault("read", m->path) : 0;
         ssize_t r = inj ? (errno = inj, -1) : pread(m->fd, p + done, len - done, (off_t)(off + done));
         if (r < 0 && errno == EINTR) continue;
         if (r < 0)
@@ -196,6 +218,53 @@ tq_status tq_map_read(const tq_map *m, uint64_t off, void *buf, size_t len, tq_e
     }
     return TQ_OK;
 }
+
+tq_status tq_map_read(const tq_map *m, uint64_t off, void *buf, size_t len, tq_error *err) {
+    return read_at(m, off, buf, len, true, err);
+}
+
+/* Pin the pages holding [off, off+len): overlay them with private memory and
+ * pread what the file holds there. A page is marked pinned only once read
+ * whole (or up to the size at open), so a page left short is read again by
+ * the next pin that needs it. strict: [off, off+len) must be read whole. */
+static tq_status pin_pages(const tq_map *m, uint64_t off, uint64_t len, bool strict, tq_error *err) {
+    if (!m || !m->data || !m->pinned || !len || off >= m->size) return TQ_OK;
+    if (len > m->size - off) len = m->size - off;
+    const uint64_t pg = page_size(), end = off + len;
+    for (uint64_t p = off / pg, last = (end - 1) / pg; p <= last;) {
+        if (page_pinned(m, p)) { p++; continue; }
+        uint64_t q = p;
+        while (q <= last && !page_pinned(m, q)) q++;
+        uint64_t a = p * pg, b = q * pg < m->size ? q * pg : m->size, got = a;   /* pages [p, q): bytes [a, b) */
+        uint8_t *dst = (uint8_t *)(uintptr_t)m->data + a;
+        if (mmap(dst, (size_t)((q - p) * pg), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0)
+            == MAP_FAILED)
+            return tq_err(err, TQ_E_NOMEM, "%s: cannot copy %llu bytes at offset %llu into memory: %s", m->path,
+                          (unsigned long long)(b - a), (unsigned long long)a, strerror(errno));
+        while (got < b) {
+            ssize_t r = pread(m->fd, dst + (got - a), (size_t)(b - got), (off_t)got);
+            if (r < 0 && errno == EINTR) continue;
+            if (r <= 0) break;
+            got += (uint64_t)r;
+        }
+        uint64_t need = end < b ? end : b;
+        /* short: read_at names where the file ends now (or the failing read) */
+        tq_status st = strict && got < need ? read_at(m, got, dst + (got - a), (size_t)(need - got), false, err) : TQ_OK;
+        if (strict && !st && got < need) got = need;   /* read_at filled it after all */
+        mprotect(dst, (size_t)((q - p) * pg), PROT_READ);
+        if (st) return st;
+        uint64_t full = got == b ? q : got / pg;   /* pages read whole */
+        for (uint64_t k = p; k < full; k++) m->pinned[k / 64] |= (uint64_t)1 << (k % 64);
+        p = q;
+    }
+    return TQ_OK;
+}
+
+tq_status tq_map_pin(const tq_map *m, uint64_t off, uint64_t len, tq_error *err) {
+    return pin_pages(m, off, len, true, err);
+}
+
+void tq_map_pin_lax(const tq_map *m, uint64_t off, uint64_t len) { (void)pin_pages(m, off, len, false, NULL); }
 
 tq_status tq_map_check_unchanged(const tq_map *m, tq_error *err) {
     struct stat st, now;

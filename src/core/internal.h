@@ -57,17 +57,38 @@ typedef struct tq_map {
     int            fd;     /* kept open (read-only) for pread and in-kernel copies; -1 if none */
     uint64_t       dev, ino;   /* identity and mtime at open (tq_map_check_unchanged) */
     int64_t        mtime_ns;
+    uint64_t      *pinned; /* one bit per page copied into private memory by
+                              tq_map_pin (owned; NULL for an empty file) */
 } tq_map;
 
 /** Map `path` read-only. @return TQ_OK or TQ_E_IO naming the path. */
 tq_status tq_map_open(tq_map *m, const char *path, tq_error *err);
 void      tq_map_close(tq_map *m);
-/** Tell the kernel we are done with [off, off+len): drops it from our RSS. */
+/** Tell the kernel we are done with [off, off+len): drops it from our RSS
+ *  (pages pinned by tq_map_pin are kept). */
 void      tq_map_release(const tq_map *m, uint64_t off, uint64_t len);
 /** Read [off, off+len) of the mapped file with pread into buf, never through
  *  the map: a file that shrank or fails to read is TQ_E_IO naming the file and
  *  the offset, never SIGBUS (the rule for readers, docs/robustness.md). */
 tq_status tq_map_read(const tq_map *m, uint64_t off, void *buf, size_t len, tq_error *err);
+/**
+ * Make [off, off+len) of the map safe to read in place (the rule for headers
+ * parsed where they lie, docs/robustness.md): the pages holding it are read
+ * with pread and put at the same addresses as private memory (an anonymous
+ * MAP_FIXED overlay), so pointers into the map stay valid and a later read
+ * of them can never raise SIGBUS. The range must be read whole: a file that
+ * ends before off+len now is TQ_E_IO naming the file and the offset. Bytes of
+ * those pages past the range that the file no longer holds read as zeros
+ * (and are read again by a later pin that needs them). Pages already read
+ * whole are not read again. The range is clipped to the size
+ * at open. m == NULL (an image in memory: fuzz targets, tests) does nothing.
+ * Not thread-safe: called while a file is being opened and parsed.
+ */
+tq_status tq_map_pin(const tq_map *m, uint64_t off, uint64_t len, tq_error *err);
+/** tq_map_pin without the demand: what the file no longer holds reads as
+ *  zeros and is read again (strictly) by the next tq_map_pin that needs it.
+ *  For reads that must not fail: content sniffs. Never raises a signal. */
+void      tq_map_pin_lax(const tq_map *m, uint64_t off, uint64_t len);
 /** TQ_E_IO when the file's size or mtime differs from open time, or its path
  *  now names another file (replaced or removed while being read). */
 tq_status tq_map_check_unchanged(const tq_map *m, tq_error *err);

@@ -106,10 +106,10 @@ static const tq_format_impl TQ_FORMAT_TABLE[TQ_FORMAT_COUNT] = {
     [TQ_FORMAT_SAFETENSORS] = {
         {TQ_FORMAT_SAFETENSORS, "safetensors", "safetensors file", {"*.safetensors", NULL},
          "model.safetensors", "model.safetensors.index.json", RW},
-        tq_safetensors_sniff, tq_safetensors_parse, tq_safetensors_writer_init},
+        tq_safetensors_sniff, tq_safetensors_parse_map, tq_safetensors_writer_init},
     [TQ_FORMAT_NPZ] = {
         {TQ_FORMAT_NPZ, "npz", "numpy .npz archive", {"*.npz", NULL}, "weights.npz", NULL, RW | TQ_FORMAT_COMPRESSED},
-        tq_npz_sniff, tq_npz_parse, tq_npz_writer_init},
+        tq_npz_sniff, tq_npz_parse_map, tq_npz_writer_init},
     [TQ_FORMAT_GGUF] = {
         {TQ_FORMAT_GGUF, "gguf", "GGUF file", {"*.gguf", NULL}, "model.gguf", NULL, RW},
         tq_gguf_sniff, tq_gguf_container_parse, tq_gguf_writer_init},
@@ -117,7 +117,7 @@ static const tq_format_impl TQ_FORMAT_TABLE[TQ_FORMAT_COUNT] = {
         {TQ_FORMAT_PYTORCH_ZIP, "pytorch", "PyTorch zip checkpoint (pytorch_model.bin)",
          {"pytorch_model*.bin", "*.pt", "*.pth", NULL},   /* not *.bin: training_args.bin, tok512.bin ... */
          "pytorch_model.bin", "pytorch_model.bin.index.json", TQ_FORMAT_CAN_READ | TQ_FORMAT_COMPRESSED},
-        pytorch_zip_sniff, tq_torch_zip_parse, NULL},   /* COMPRESSED: tied tensors share stored bytes */
+        pytorch_zip_sniff, tq_torch_zip_parse_map, NULL},   /* COMPRESSED: tied tensors share stored bytes */
     [TQ_FORMAT_PICKLE] = {
         {TQ_FORMAT_PICKLE, "pickle", "pickle file", {"*.pkl", "*.pickle", NULL}, NULL, NULL, 0},
         pickle_sniff, NULL, NULL},
@@ -225,11 +225,18 @@ tq_status tq_container_open(tq_container *c, const char *path, tq_error *err) {
     c->map.fd = -1;
     tq_status st = tq_map_open(&m, path, err);
     if (st) return st;
+    /* what the sniffs read, pinned first (format.h; lax: bytes a file that
+     * shrank no longer holds read as zeros, and the parser's own strict pins
+     * then name the file and offset, never SIGBUS) */
+    tq_map_pin_lax(&m, 0, TQ_SNIFF_HEAD);
+    tq_zip_pin_dir(m.data, m.size, &m);
     tq_format f = tq_format_sniff(m.data, m.size, path);
     const tq_format_impl *r = tq_format_impl_get(f);
-    if (!r) st = unknown_format(path, m.data, m.size, err);
+    if (!r || !r->parse) st = tq_map_pin(&m, 0, TQ_SNIFF_HEAD, err);   /* zeros sniffed? then it shrank: say so */
+    if (st) {}
+    else if (!r) st = unknown_format(path, m.data, m.size, err);
     else if (!r->parse) st = tq_err(err, TQ_E_UNSUPPORTED, "%s: %s: not supported by this build", path, r->info.what);
-    else st = r->parse(m.data, m.size, path, c, err);
+    else st = r->parse(m.data, m.size, &m, path, c, err);
     if (st) { tq_map_close(&m); return st; }
     c->map = m;
     c->format = f;

@@ -19,7 +19,21 @@ typedef struct cur {
     const char *path;
     tq_error *err;
     char ctx[96];   /* "key K: " / "tensor T: " for truncation messages, or "" */
+    const tq_map *m;      /* the mapped file, or NULL (an image in memory) */
+    uint64_t pinned_to;   /* d[0, pinned_to) is pinned (tq_map_pin): safe to read */
 } cur;
+
+/* Header bytes are read in place only once pinned; read ahead so that the
+ * many small fields of a KV area cost one pread per PIN_AHEAD bytes. */
+#define PIN_AHEAD (256u << 10)
+static tq_status pin(cur *c, uint64_t n) {
+    if (!c->m || c->pos + n <= c->pinned_to) return TQ_OK;   /* callers checked pos + n <= size */
+    uint64_t want = n > PIN_AHEAD ? n : PIN_AHEAD;
+    if (want > c->size - c->pos) want = c->size - c->pos;
+    tq_status st = tq_map_pin(c->m, c->pos, want, c->err);
+    if (!st) c->pinned_to = c->pos + want;
+    return st;
+}
 
 static const char *VTYPE_NAMES[TQ_GGUF_VTYPE_COUNT] = {
     "UINT8", "INT8", "UINT16", "INT16", "UINT32", "INT32", "FLOAT32", "BOOL", "STRING", "ARRAY", "UINT64", "INT64", "FLOAT64",
@@ -42,7 +56,7 @@ static shown show(const char *s, uint64_t len) {
 }
 
 static tq_status need(cur *c, uint64_t n, const char *what) {
-    if (n <= c->size - c->pos) return TQ_OK;
+    if (n <= c->size - c->pos) return pin(c, n);
     return tq_err(c->err, TQ_E_FORMAT, "%s: %struncated at offset %llu: %s needs %llu bytes, %llu left", c->path,
                   c->ctx, (unsigned long long)c->pos, what, (unsigned long long)n, (unsigned long long)(c->size - c->pos));
 }
@@ -74,6 +88,7 @@ static tq_status rdstr(cur *c, tq_gguf_str *s, const char *what, const char *key
         return tq_err(c->err, TQ_E_LIMIT, "%s: %s%s%s: string length %llu at offset %llu exceeds the limit of %llu bytes",
                       c->path, what, key ? " of key " : "", key ? key : "", (unsigned long long)len, (unsigned long long)at,
                       TQ_GGUF_MAX_STRING);
+    if ((st = pin(c, len))) return st;
     s->s = (const char *)c->d + c->pos;
     s->len = len;
     c->pos += len;
@@ -107,6 +122,7 @@ static tq_status rdvalue(cur *c, tq_gguf_value *v, const char *key) {
                 return tq_err(c->err, TQ_E_FORMAT, "%s: key %s: array of %llu %s at offset %llu runs past the end of "
                               "the file (%llu bytes needed, %llu left)", c->path, key, (unsigned long long)v->count,
                               VTYPE_NAMES[et], (unsigned long long)at, (unsigned long long)bytes, (unsigned long long)left);
+            if ((st = pin(c, bytes))) return st;
             v->elems = c->d + c->pos;
             if (et == TQ_GGUF_BOOL)
                 for (uint64_t i = 0; i < v->count; i++)
@@ -317,6 +333,8 @@ static tq_status place(cur *c, tq_gguf *g) {
 }
 
 static tq_status parse(cur *c, tq_gguf *g) {
+    tq_status pst = c->size < 4 ? TQ_OK : pin(c, 4);
+    if (pst) return pst;
     if (c->size < 4 || memcmp(c->d, "GGUF", 4) != 0)
         return tq_err(c->err, TQ_E_FORMAT, "%s: bad magic at offset 0: not a GGUF file (want \"GGUF\")", c->path);
     c->pos = 4;
@@ -364,11 +382,16 @@ static tq_status parse(cur *c, tq_gguf *g) {
 }
 
 tq_status tq_gguf_parse(const uint8_t *data, uint64_t size, const char *path, tq_gguf *g, tq_error *err) {
+    return tq_gguf_parse_map(data, size, NULL, path, g, err);
+}
+
+tq_status tq_gguf_parse_map(const uint8_t *data, uint64_t size, const tq_map *m, const char *path, tq_gguf *g,
+                            tq_error *err) {
     memset(g, 0, sizeof *g);
     g->data = data;
     g->size = size;
     tq_error local;
-    cur c = {data, size, 0, path ? path : "(gguf)", err ? err : &local, ""};
+    cur c = {data, size, 0, path ? path : "(gguf)", err ? err : &local, "", m, 0};
     tq_status st = parse(&c, g);
     if (st) {
         tq_gguf_free(g);

@@ -108,6 +108,13 @@ typedef struct tq_gguf {
 
 /** Parse a GGUF image. On error *g is left empty (tq_gguf_free is safe). */
 tq_status tq_gguf_parse(const uint8_t *data, uint64_t size, const char *path, tq_gguf *g, tq_error *err);
+/** The same on a mapped file (m NULL: data is memory): every byte the parser
+ *  reads in place (header, KVs with their strings and arrays, tensor infos)
+ *  is pinned first (tq_map_pin), so the views stay safe to read while the map
+ *  lives and a file that shrinks after open is TQ_E_IO naming it and the
+ *  offset, never SIGBUS. Tensor data is not pinned (read it with pread). */
+tq_status tq_gguf_parse_map(const uint8_t *data, uint64_t size, const tq_map *m, const char *path, tq_gguf *g,
+                            tq_error *err);
 void      tq_gguf_free(tq_gguf *g);
 
 /** Index of the KV / tensor with this key / name, or -1. */
@@ -119,8 +126,9 @@ const char *tq_gguf_vtype_name(int64_t t);
 /** Bytes of a fixed-size value type; 0 for STRING, ARRAY and unknown types. */
 size_t tq_gguf_vtype_size(int64_t t);
 
-/** Dequantize tensor i (numel floats) into out. TQ_E_UNSUPPORTED when its
- *  ggml type has no trueq decoder. */
+/** Dequantize tensor i (numel floats) into out, reading its data in place
+ *  (an image in memory; a mapped file's tensors are read with pread).
+ *  TQ_E_UNSUPPORTED when its ggml type has no trueq decoder. */
 tq_status tq_gguf_tensor_to_f32(const tq_gguf *g, int64_t i, float *out, tq_error *err);
 
 /* ---- writer (gguf_write.c) ---------------------------------------------- */

@@ -97,11 +97,11 @@ static void gguf_priv_free(void *p) {
     free(p);
 }
 
-tq_status tq_gguf_container_parse(const uint8_t *data, uint64_t size, const char *path, tq_container *c,
-                                  tq_error *err) {
+tq_status tq_gguf_container_parse(const uint8_t *data, uint64_t size, const tq_map *m, const char *path,
+                                  tq_container *c, tq_error *err) {
     tq_gguf *g = calloc(1, sizeof *g);
     if (!g) return tq_err(err, TQ_E_NOMEM, "%s: out of memory", path);
-    tq_status st = tq_gguf_parse(data, size, path, g, err);
+    tq_status st = tq_gguf_parse_map(data, size, m, path, g, err);
     if (st) { free(g); return st; }
     c->priv = g;
     c->priv_free = gguf_priv_free;

@@ -7,7 +7,9 @@
 /** "GGUF" at offset 0: TQ_SNIFF_SIGNATURE, else TQ_SNIFF_NO. */
 int tq_gguf_sniff(const uint8_t *d, uint64_t n);
 /** Parse a GGUF image into c (entries, metadata, byte counts; the tq_gguf in
- *  c->priv). Errors are the strict parser's (io/gguf.h). */
-tq_status tq_gguf_container_parse(const uint8_t *data, uint64_t size, const char *path, tq_container *c,
-                                  tq_error *err);
+ *  c->priv). m: the mapped file whose header bytes are pinned before they are
+ *  read (tq_gguf_parse_map), or NULL for an image in memory. Errors are the
+ *  strict parser's (io/gguf.h). */
+tq_status tq_gguf_container_parse(const uint8_t *data, uint64_t size, const tq_map *m, const char *path,
+                                  tq_container *c, tq_error *err);
 #endif

@@ -127,6 +127,13 @@ static bool cur_int(npy_cur *c, int64_t *v) {
  * Parse one .npy member b[0, n). On success: dtype, ndim, shape and the
  * offset of the array data (*hdr). `nm` names the member in messages.
  */
+uint64_t tq_npy_span(const uint8_t *b, uint64_t n) {
+    if (n < 12 || memcmp(b, "\x93NUMPY", 6) != 0) return n < 12 ? n : 12;
+    uint64_t pre = b[6] == 1 ? 10 : 12, hl = b[6] == 1 ? tq_ld16(b + 8) : tq_ld32(b + 8);
+    if (hl > NPY_MAX_HEADER) return pre;
+    return hl > n - pre ? n : pre + hl;
+}
+
 tq_status tq_npy_parse(const uint8_t *b, uint64_t n, const char *path, const char *nm,
                            tq_dtype *dt, int *ndim, int64_t shape[TQ_MAX_DIMS], uint64_t *hdr,
                            tq_error *err) {

@@ -17,6 +17,10 @@ const char *tq_npy_descr_for(tq_dtype t, int *note);
  */
 tq_status tq_npy_parse(const uint8_t *b, uint64_t n, const char *path, const char *nm,
                        tq_dtype *dt, int *ndim, int64_t shape[TQ_MAX_DIMS], uint64_t *hdr, tq_error *err);
+/** How many of a member's n bytes tq_npy_parse reads (preamble + header
+ *  text), judged from its first min(n, 12) bytes: what a reader of a mapped
+ *  file pins first. At most n and 12 + NPY_MAX_HEADER. */
+uint64_t tq_npy_span(const uint8_t *b, uint64_t n);
 /** numpy's v1 header (magic + length + dict text) for a C-order array, padded
  *  so that 10 + text length is a multiple of NPY_ALIGN. Caller frees; NULL on
  *  out of memory or a text over 65535 bytes. */

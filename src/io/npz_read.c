@@ -93,13 +93,47 @@ static tq_status apply_notes(tq_container *c, tq_entry **sorted, const char *pat
     return TQ_OK;
 }
 
+/* A stored member of a mapped file is read in place only where it is parsed
+ * (the metadata member whole, an array's .npy header): pin that first. */
+static tq_status pin_member_head(const tq_map *mp, const uint8_t *b, const tq_zip_member *m, int is_meta, tq_error *err) {
+    if (!mp) return TQ_OK;
+    if (is_meta) return tq_map_pin(mp, m->data_start, m->usize, err);
+    tq_status st = tq_map_pin(mp, m->data_start, m->usize < 12 ? m->usize : 12, err);
+    return st ? st : tq_map_pin(mp, m->data_start, tq_npy_span(b, m->usize), err);
+}
+
+/* CRC-32 of a member's m->usize bytes at b: in memory, or (a stored member of
+ * a mapped file: array data, never read through the map) by pread in 1 MiB
+ * pieces. */
+static tq_status member_crc(const tq_map *mp, const uint8_t *b, const tq_zip_member *m, bool in_map, uint32_t *crc,
+                            tq_error *err) {
+    uint32_t c = (uint32_t)crc32(0, Z_NULL, 0);
+    if (!mp || !in_map) { *crc = tq_zip_crc32(c, b, m->usize); return TQ_OK; }
+    size_t cap = m->usize < (1u << 20) ? (size_t)m->usize : (1u << 20);
+    uint8_t *buf = malloc(cap ? cap : 1);
+    if (!buf) return tq_err(err, TQ_E_NOMEM, "out of memory");
+    tq_status st = TQ_OK;
+    for (uint64_t o = 0; o < m->usize && !st; o += cap) {
+        size_t k = m->usize - o < cap ? (size_t)(m->usize - o) : cap;
+        if (!(st = tq_map_read(mp, m->data_start + o, buf, k, err))) c = tq_zip_crc32(c, buf, k);
+    }
+    free(buf);
+    *crc = c;
+    return st;
+}
+
 tq_status tq_npz_parse(const uint8_t *data, uint64_t size, const char *path, tq_container *c, tq_error *err) {
+    return tq_npz_parse_map(data, size, NULL, path, c, err);
+}
+
+tq_status tq_npz_parse_map(const uint8_t *data, uint64_t size, const tq_map *mp, const char *path, tq_container *c,
+                           tq_error *err) {
     memset(c, 0, sizeof *c);
     c->map.fd = -1;   /* not ours: tq_container_free must not close fd 0 */
     uint64_t count = 0;
     tq_zip_member *ms = NULL;
     tq_entry **sorted = NULL;
-    tq_status st = tq_zip_read(data, size, path, &ms, &count, err);
+    tq_status st = tq_zip_read_map(data, size, mp, path, &ms, &count, err);
     if (st) return st;
 
     c->entries = calloc((size_t)(count ? count : 1), sizeof *c->entries);
@@ -127,6 +161,7 @@ tq_status tq_npz_parse(const uint8_t *data, uint64_t size, const char *path, tq_
                 goto fail;
             }
             b = data + m->data_start;
+            if ((st = pin_member_head(mp, b, m, is_meta, err))) goto fail;
         } else {
             uint64_t lim;
             if (!tq_mul_u64(m->csize + 1, DEFLATE_MAX_RATIO, &lim) || m->usize > lim) {
@@ -138,10 +173,23 @@ tq_status tq_npz_parse(const uint8_t *data, uint64_t size, const char *path, tq_
                 st = tq_err(err, TQ_E_NOMEM, "%s: member \"%s\": out of memory for %llu inflated bytes", path, m->nm, (ull)m->usize);
                 goto fail;
             }
-            if ((st = tq_zip_inflate(data + m->data_start, m->csize, owned, m->usize, path, m->nm, err))) { free(owned); goto fail; }
+            const uint8_t *src = data + m->data_start;
+            uint8_t *cbuf = NULL;   /* a mapped file's compressed bytes: read with pread, not through the map */
+            if (mp && m->csize > SIZE_MAX - 1) { free(owned); st = tq_err(err, TQ_E_NOMEM, "out of memory"); goto fail; }
+            if (mp && !(cbuf = malloc((size_t)(m->csize ? m->csize : 1)))) {
+                free(owned);
+                st = tq_err(err, TQ_E_NOMEM, "%s: member \"%s\": out of memory for %llu compressed bytes", path, m->nm, (ull)m->csize);
+                goto fail;
+            }
+            if (cbuf && (st = tq_map_read(mp, m->data_start, cbuf, (size_t)m->csize, err))) { free(cbuf); free(owned); goto fail; }
+            if (cbuf) src = cbuf;
+            st = tq_zip_inflate(src, m->csize, owned, m->usize, path, m->nm, err);
+            free(cbuf);
+            if (st) { free(owned); goto fail; }
             b = owned;
         }
-        uint32_t crc = tq_zip_crc32((uint32_t)crc32(0, Z_NULL, 0), b, m->usize);
+        uint32_t crc = 0;
+        if ((st = member_crc(mp, b, m, m->method == 0, &crc, err))) { free(owned); goto fail; }
         if (crc != m->crc) {
             free(owned);
             st = tq_err(err, TQ_E_FORMAT, "%s: member \"%s\": CRC-32 mismatch: central directory says 0x%08x, the data gives 0x%08x",

@@ -87,6 +87,11 @@ tq_status tq_qlayout_config_load(const char *dir, cJSON **root, const cJSON **qc
 }
 
 
+tq_status tq_qlayout_pin(const tq_qlayout_ctx *cx, const tq_entry *e, tq_error *err) {
+    if (e->owned || !cx->c->map.data) return TQ_OK;
+    return tq_map_pin(&cx->c->map, e->offset, e->nbytes, err);
+}
+
 int64_t tq_qlayout_prefix(const char *name, const char *suffix) {
     size_t a = strlen(name), b = strlen(suffix);
     return a > b && strcmp(name + a - b, suffix) == 0 ? (int64_t)(a - b) : -1;

@@ -92,6 +92,11 @@ const char *tq_qlayout_shape_str(tq_dtype dt, int ndim, const int64_t *shape, ch
 tq_status tq_qlayout_emit(tq_qlayout_ctx *cx, const char *what, const tq_qparams *q, int64_t rows, int64_t cols,
                           const char *name, tq_dtype orig, int64_t ic, const int64_t *k, int n, const int64_t *xtra,
                           int nx, tq_error *err);
+/** Make a small side entry a row reads in place (a JSON quant_state, a code
+ *  book, a stored shape) safe to read: pinned in the file's map
+ *  (tq_map_pin; a file that shrank is TQ_E_IO naming it and the offset). An
+ *  entry in memory (owned, or a container without a map) needs nothing. */
+tq_status tq_qlayout_pin(const tq_qlayout_ctx *cx, const tq_entry *e, tq_error *err);
 /** "P" of an entry "P<suffix>": its length, or -1 when the name does not end so. */
 int64_t tq_qlayout_prefix(const char *name, const char *suffix);
 /** config member by name as a string; NULL when absent or not a string. */

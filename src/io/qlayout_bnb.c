@@ -36,8 +36,9 @@ static tq_status parse_state(const tq_qlayout_ctx *cx, const tq_entry *qs, int f
     if (qs->dtype != TQ_DTYPE_U8 || qs->ndim != 1)
         return tq_err(err, TQ_E_FORMAT, "%s: bitsandbytes tensor \"%s\" is %s with %d dims; a quant_state is U8 [n] "
                       "(JSON bytes)", path, qs->name, tq_dtype_name(qs->dtype), qs->ndim);
+    tq_status st = tq_qlayout_pin(cx, qs, err);
+    if (st) return st;
     cJSON *j = cJSON_ParseWithLength(qs->data, (size_t)qs->nbytes);
-    tq_status st = TQ_OK;
     if (!cJSON_IsObject(j)) {
         st = tq_err(err, TQ_E_FORMAT, "%s: bitsandbytes tensor \"%s\": its bytes are not a JSON object", path, qs->name);
         goto out;
@@ -101,6 +102,8 @@ static tq_status bnb4_one(tq_qlayout_ctx *cx, int64_t iqs, int64_t pl, int fp4, 
     if (!tq_qlayout_is(qm, TQ_DTYPE_F32, 1, s16))
         return tq_err(err, TQ_E_FORMAT, "%s: bitsandbytes tensor \"%s\" is %s with %d dims; a quant_map is F32 [16]",
                       path, qm->name, tq_dtype_name(qm->dtype), qm->ndim);
+    tq_status pst = tq_qlayout_pin(cx, qm, err);
+    if (pst) return pst;
     for (int i = 0; i < 16; i++)
         if (memcmp((const uint8_t *)qm->data + 4 * i, &code[i], 4))
             return tq_err(err, TQ_E_UNSUPPORTED, "%s: bitsandbytes tensor \"%s\": entry %d is %.9g, not bitsandbytes' "
@@ -130,6 +133,8 @@ static tq_status bnb8_one(tq_qlayout_ctx *cx, int64_t iscb, int64_t pl, tq_error
             (f->dtype != TQ_DTYPE_U8 && f->dtype != TQ_DTYPE_I64 && f->dtype != TQ_DTYPE_I32))
             return tq_err(err, TQ_E_FORMAT, "%s: bitsandbytes tensor \"%s\" is %s with %d dims; weight_format is one "
                           "integer", path, f->name, tq_dtype_name(f->dtype), f->ndim);
+        tq_status pst = tq_qlayout_pin(cx, f, err);
+        if (pst) return pst;
         if (((const uint8_t *)f->data)[0] != 0 || (f->dtype != TQ_DTYPE_U8 && tq_ld32((const uint8_t *)f->data) != 0))
             return tq_err(err, TQ_E_UNSUPPORTED, "%s: bitsandbytes tensor \"%s\" is %u; trueq reads weight_format 0 "
                           "(row)", path, f->name, (unsigned)((const uint8_t *)f->data)[0]);

@@ -149,6 +149,8 @@ static tq_status ct_one(tq_qlayout_ctx *cx, int64_t is, tq_error *err) {
             return tq_err(err, TQ_E_FORMAT, "%s: compressed-tensors tensor \"%s\" is %s with %d dims; weight_shape is "
                           "I32 or I64 [2]", path, sh->name, tq_dtype_name(sh->dtype), sh->ndim);
         int w8 = sh->dtype == TQ_DTYPE_I64 ? 8 : 4;
+        tq_status pst = tq_qlayout_pin(cx, sh, err);
+        if (pst) return pst;
         const uint8_t *d = sh->data;
         rows = w8 == 8 ? (int64_t)tq_ld64(d) : (int32_t)tq_ld32(d);
         cols = w8 == 8 ? (int64_t)tq_ld64(d + 8) : (int32_t)tq_ld32(d + 4);

@@ -11,8 +11,13 @@
  * in = scales.cols * g and weight.cols * 32 = in * bits, trying g = 64 (MLX's
  * default), then 32, then 128; the first (g, bits) MLX allows is taken.
  * The config's values must fit the shapes exactly, else the tensor is refused
- * by name. A config naming another quant_method is not this row's; mode
- * mxfp4/nvfp4/mxfp8 (U8 scales, no biases) is refused by name.
+ * by name. A config naming another quant_method is not this row's.
+ *
+ * Modes mxfp4 and mxfp8 (P.weight U32 + P.scales U8, no biases; group 32,
+ * bits 4 / 8): codecs mlx-mxfp4 / mlx-mxfp8 (src/codec/mlx_fp.c), the mode
+ * from the config's "mode" (a module override's first), else from the shapes
+ * (code words per row = 4 or 8 times the groups). nvfp4 (group 16, E4M3
+ * scales) is refused by name.
  */
 #include "codec/mlx.h"
 #include "io/qlayout.h"
@@ -40,6 +45,55 @@ static int module_params(const cJSON *q, const char *name, size_t plen, int64_t 
     return 0;
 }
 
+/* the config's mode for module P (its override's, else the global one); NULL when none */
+static const char *module_mode(const cJSON *q, const char *name, size_t plen) {
+    char path[1024];
+    if (!q || plen >= sizeof path) return NULL;
+    memcpy(path, name, plen);
+    path[plen] = 0;
+    const char *m = tq_qlayout_str(cJSON_GetObjectItemCaseSensitive(q, path), "mode");
+    return m ? m : tq_qlayout_str(q, "mode");
+}
+
+/* P.weight U32 + P.scales without biases: MLX's mxfp4 / mxfp8 modes */
+static tq_status mlx_fp_one(tq_qlayout_ctx *cx, int64_t iw, int64_t is, tq_error *err) {
+    const tq_container *c = cx->c;
+    const char *path = c->map.path;
+    const tq_entry *w = &c->entries[iw], *sc = &c->entries[is];
+    const size_t pl = strlen(sc->name) - strlen(".scales");
+    const char *mode = module_mode(cx->qconf, sc->name, pl);
+    if (sc->dtype != TQ_DTYPE_U8 || w->ndim != 2 || sc->ndim != 2 || w->shape[0] != sc->shape[0] || sc->shape[1] < 1 ||
+        w->shape[1] > INT64_MAX / 64)
+        return tq_err(err, TQ_E_UNSUPPORTED, "%s: MLX tensor \"%s\" has U32 codes and %s scales \"%s\" but no "
+                      "\"%.*s.biases\": neither MLX affine nor the mxfp4 / mxfp8 layout (U8 scales [rows, cols/32])",
+                      path, w->name, tq_dtype_name(sc->dtype), sc->name, (int)pl, sc->name);
+    const int64_t words = w->shape[1], groups = sc->shape[1];
+    int64_t bits = mode && !strcmp(mode, "mxfp4") ? 4 : mode && !strcmp(mode, "mxfp8") ? 8 : 0;
+    if (mode && !bits)
+        return tq_err(err, TQ_E_UNSUPPORTED, "%s: MLX tensor \"%s\": mode \"%s\"; trueq reads MLX modes affine, "
+                      "mxfp4 and mxfp8", path, w->name, mode);
+    if (!mode) bits = words == 4 * groups ? 4 : words == 8 * groups ? 8 : 0;
+    if (!bits)
+        return tq_err(err, TQ_E_UNSUPPORTED, "%s: MLX tensor \"%s\": %lld code words and %lld U8 scales per row are "
+                      "neither mxfp4 (4 words per scale) nor mxfp8 (8); nvfp4 (group 16) is not read", path, w->name,
+                      (long long)words, (long long)groups);
+    int64_t cb = 0, cg = 0;
+    if (module_params(cx->qconf, sc->name, pl, &cb, &cg) < 0)
+        return tq_err(err, TQ_E_FORMAT, "%s: config.json says module \"%.*s\" is not quantized, but it has MLX codes",
+                      path, (int)pl, sc->name);
+    if ((cb && cb != bits) || (cg && cg != 32))
+        return tq_err(err, TQ_E_FORMAT, "%s: MLX tensor \"%s\": config bits %lld, group_size %lld; mode mxfp%lld has "
+                      "bits %lld and group 32", path, w->name, (long long)cb, (long long)cg, (long long)bits,
+                      (long long)bits);
+    if (words != groups * bits)
+        return tq_err(err, TQ_E_FORMAT, "%s: MLX tensor \"%s\" has %lld code words per row; %lld groups of 32 at %lld "
+                      "bits pack into %lld", path, w->name, (long long)words, (long long)groups, (long long)bits,
+                      (long long)(groups * bits));
+    tq_qparams q = {bits == 4 ? TQ_CODEC_MLX_MXFP4 : TQ_CODEC_MLX_MXFP8, (int)bits, TQ_GRAN_GROUP, 32, 0, 0.0f, 0, 0};
+    /* the original dtype is not stored: BF16, what mx.dequantize gives for these modes */
+    return tq_qlayout_emit(cx, "MLX", &q, w->shape[0], groups * 32, w->name, TQ_DTYPE_BF16, iw, &is, 1, NULL, 0, err);
+}
+
 static tq_status mlx_one(tq_qlayout_ctx *cx, int64_t is, tq_error *err) {
     const tq_container *c = cx->c;
     const char *path = c->map.path;
@@ -48,11 +102,12 @@ static tq_status mlx_one(tq_qlayout_ctx *cx, int64_t is, tq_error *err) {
     int64_t iw = tq_qlayout_find(cx, sc->name, pl, ".weight"), ib = tq_qlayout_find(cx, sc->name, pl, ".biases");
     if (iw < 0 || c->entries[iw].dtype != TQ_DTYPE_U32) return TQ_OK;   /* not MLX codes: another layout's scales */
     const tq_entry *w = &c->entries[iw];
-    if (ib < 0)
-        return tq_err(err, TQ_E_UNSUPPORTED, "%s: MLX tensor \"%s\" has U32 codes and \"%s\" but no \"%.*s.biases\": "
-                      "an MLX floating-point mode (mxfp4, nvfp4, mxfp8), which trueq does not read", path, w->name,
-                      sc->name, (int)pl, sc->name);
+    if (ib < 0) return mlx_fp_one(cx, iw, is, err);
     const tq_entry *bi = &c->entries[ib];
+    const char *mode = module_mode(cx->qconf, sc->name, pl);
+    if (mode && strcmp(mode, "affine"))
+        return tq_err(err, TQ_E_FORMAT, "%s: MLX tensor \"%s\": config mode \"%s\", but it stores biases (MLX affine)",
+                      path, w->name, mode);
     tq_codec_id codec = tq_mlx_codec_for_side(sc->dtype);
     if (codec == TQ_CODEC_NONE || bi->dtype != sc->dtype)
         return tq_err(err, TQ_E_FORMAT, "%s: MLX tensor \"%s\": scales %s and biases %s; MLX affine stores both as the "
@@ -131,9 +186,11 @@ static tq_status mlx_claim(tq_qlayout_ctx *cx, tq_error *err) {
     const cJSON *m = q ? cJSON_GetObjectItemCaseSensitive(q, "quant_method") : NULL;
     if (m && (!cJSON_IsString(m) || strcasecmp(m->valuestring, "mlx"))) return TQ_OK;   /* another tool's config */
     const cJSON *mode = q ? cJSON_GetObjectItemCaseSensitive(q, "mode") : NULL;
-    if (mode && (!cJSON_IsString(mode) || strcmp(mode->valuestring, "affine")))
-        return tq_err(err, TQ_E_UNSUPPORTED, "%s: config.json quantization mode %s; trueq reads MLX mode \"affine\"",
-                      cx->c->map.path, cJSON_IsString(mode) ? mode->valuestring : "(not a string)");
+    if (mode && (!cJSON_IsString(mode) || (strcmp(mode->valuestring, "affine") && strcmp(mode->valuestring, "mxfp4") &&
+                                           strcmp(mode->valuestring, "mxfp8"))))
+        return tq_err(err, TQ_E_UNSUPPORTED, "%s: config.json quantization mode %s; trueq reads MLX modes \"affine\", "
+                      "\"mxfp4\" and \"mxfp8\"", cx->c->map.path,
+                      cJSON_IsString(mode) ? mode->valuestring : "(not a string)");
     for (int64_t i = 0; i < cx->c->n; i++) {
         const char *nm = cx->c->entries[i].name;
         size_t l = strlen(nm);

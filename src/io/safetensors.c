@@ -30,6 +30,7 @@
 #include <string.h>
 
 #define ST_MAX_HEADER 100000000ull
+#define ST_SNIFF_WS 4096u           /* leading header whitespace the sniff looks through */
 
 static bool utf8_valid(const uint8_t *s, uint64_t n, uint64_t *bad) {
     uint64_t i = 0;
@@ -105,18 +106,25 @@ int tq_safetensors_sniff(const uint8_t *data, uint64_t size) {
     uint64_t n = tq_ld64(data);
     if (n > ST_MAX_HEADER || (data[8] != '{' && !json_ws(data[8]))) return TQ_SNIFF_NO;
     if (n < 2 || n > size - 8) return TQ_SNIFF_SHAPE;   /* cut short: the parser says where */
-    uint64_t i = 0;
-    while (i < n && json_ws(data[8 + i])) i++;
-    return i < n && data[8 + i] == '{' ? TQ_SNIFF_SIGNATURE : TQ_SNIFF_SHAPE;
+    uint64_t i = 0, lim = n < ST_SNIFF_WS ? n : ST_SNIFF_WS;   /* sniffs read only the file's first 64 KiB */
+    while (i < lim && json_ws(data[8 + i])) i++;
+    return i < lim && data[8 + i] == '{' ? TQ_SNIFF_SIGNATURE : TQ_SNIFF_SHAPE;
 }
 
 tq_status tq_safetensors_parse(const uint8_t *data, uint64_t size, const char *path,
                                tq_container *c, tq_error *err) {
+    return tq_safetensors_parse_map(data, size, NULL, path, c, err);
+}
+
+tq_status tq_safetensors_parse_map(const uint8_t *data, uint64_t size, const tq_map *mp, const char *path,
+                                   tq_container *c, tq_error *err) {
     memset(c, 0, sizeof *c);
     c->map.fd = -1;   /* not ours: tq_container_free must not close fd 0 */
     if (size < 8)
         return tq_err(err, TQ_E_FORMAT, "%s: file is %llu bytes, shorter than the 8-byte safetensors header length",
                       path, (unsigned long long)size);
+    tq_status pst = tq_map_pin(mp, 0, 8, err);
+    if (pst) return pst;
     uint64_t n = tq_ld64(data);
     if (n > ST_MAX_HEADER)
         return tq_err(err, TQ_E_FORMAT, "%s: header length %llu exceeds the limit of %llu bytes",
@@ -124,6 +132,7 @@ tq_status tq_safetensors_parse(const uint8_t *data, uint64_t size, const char *p
     if (n > size - 8)
         return tq_err(err, TQ_E_FORMAT, "%s: header length %llu runs past the end of the file (%llu bytes)",
                       path, (unsigned long long)n, (unsigned long long)size);
+    if ((pst = tq_map_pin(mp, 8, n, err))) return pst;   /* the header is read in place: pinned first */
     const uint8_t *h = data + 8;
     uint64_t bad;
     if (!utf8_valid(h, n, &bad))

@@ -68,11 +68,16 @@ static tq_status view_entry(const uint8_t *d, const tq_pkl_tensor *t, const tq_p
 }
 
 tq_status tq_torch_zip_parse(const uint8_t *d, uint64_t size, const char *path, tq_container *c, tq_error *err) {
+    return tq_torch_zip_parse_map(d, size, NULL, path, c, err);
+}
+
+tq_status tq_torch_zip_parse_map(const uint8_t *d, uint64_t size, const tq_map *mp, const char *path, tq_container *c,
+                                 tq_error *err) {
     tq_zip_member *ms = NULL;
     uint64_t n = 0;
     tq_pkl_dict pd = {0};
     uint64_t *claimed = NULL;   /* per storage: the bytes its first tensor claims, +1 (0: none) */
-    tq_status st = tq_zip_read(d, size, path, &ms, &n, err);
+    tq_status st = tq_zip_read_map(d, size, mp, path, &ms, &n, err);
     if (st) return st;
     const uint8_t *slash = n ? memchr(ms[0].name, '/', ms[0].namelen) : NULL;
     if (!slash) { st = tq_err(err, TQ_E_FORMAT, "%s: the first member has no folder (torch.save puts every member under one)", path); goto out; }
@@ -85,6 +90,10 @@ tq_status tq_torch_zip_parse(const uint8_t *d, uint64_t size, const char *path, 
         }
     const tq_zip_member *pk = member(ms, n, pre, pl, "data.pkl"), *bo = member(ms, n, pre, pl, "byteorder");
     if (!pk) { st = tq_err(err, TQ_E_FORMAT, "%s: no member %.*sdata.pkl", path, (int)pl, pre); goto out; }
+    /* the two members read in place: pinned first (a mapped file) */
+    if ((bo && (st = tq_map_pin(mp, bo->data_start, bo->usize < 6 ? bo->usize : 6, err))) ||
+        (st = tq_map_pin(mp, pk->data_start, pk->usize, err)))
+        goto out;
     if (bo && !(bo->usize == 6 && !memcmp(d + bo->data_start, "little", 6))) {
         st = tq_err(err, TQ_E_UNSUPPORTED, "%s: storages are not little-endian (member byteorder): not read", path);
         goto out;

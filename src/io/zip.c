@@ -113,12 +113,15 @@ tq_status tq_zip_inflate(const uint8_t *src, uint64_t cn, uint8_t *dst, uint64_t
 
 /* Locate EOCD (+ ZIP64 records). Out: cd_off, cd_size, count, tail_start
  * (where the central directory must end). */
-static tq_status zip_eocd(const uint8_t *d, uint64_t size, const char *path, uint64_t *cd_off, uint64_t *cd_size,
-                          uint64_t *count, uint64_t *cd_end, tq_error *err) {
+static tq_status zip_eocd(const uint8_t *d, uint64_t size, const tq_map *mp, const char *path, uint64_t *cd_off,
+                          uint64_t *cd_size, uint64_t *count, uint64_t *cd_end, tq_error *err) {
     if (size < ZIP_EOCD_LEN)
         return tq_err(err, TQ_E_FORMAT, "%s: file is %llu bytes, shorter than the 22-byte ZIP end-of-central-directory record (truncated?)",
                       path, (ull)size);
     uint64_t lo = size - ZIP_EOCD_LEN > 65535 ? size - ZIP_EOCD_LEN - 65535 : 0;
+    uint64_t tail = lo > ZIP64_LOC_LEN ? lo - ZIP64_LOC_LEN : 0;   /* the EOCD search and the zip64 locator */
+    tq_status pst = tq_map_pin(mp, tail, size - tail, err);
+    if (pst) return pst;
     uint64_t e = UINT64_MAX, stray = UINT64_MAX;
     for (uint64_t p = size - ZIP_EOCD_LEN + 1; p-- > lo;) {
         if (tq_ld32(d + p) != ZIP_EOCD_SIG) continue;
@@ -146,6 +149,7 @@ static tq_status zip_eocd(const uint8_t *d, uint64_t size, const char *path, uin
         if (zoff > loc || loc - zoff < ZIP64_EOCD_LEN)
             return tq_err(err, TQ_E_FORMAT, "%s: zip64 inconsistency: locator points to a zip64 EOCD record at %llu, which leaves no room for its %u bytes before the locator at %llu",
                           path, (ull)zoff, ZIP64_EOCD_LEN, (ull)loc);
+        if ((pst = tq_map_pin(mp, zoff, ZIP64_EOCD_LEN, err))) return pst;
         const uint8_t *z = d + zoff;
         if (tq_ld32(z) != ZIP64_EOCD_SIG)
             return tq_err(err, TQ_E_FORMAT, "%s: zip64 inconsistency: bad zip64 EOCD record signature 0x%08x at %llu (want 0x%08x)",
@@ -181,7 +185,7 @@ static tq_status zip_eocd(const uint8_t *d, uint64_t size, const char *path, uin
         return tq_err(err, TQ_E_FORMAT, "%s: EOCD claims %llu entries but the %llu-byte central directory holds at most %llu",
                       path, (ull)n_tot, (ull)csz, (ull)(csz / ZIP_CDH_LEN));
     *cd_off = coff; *cd_size = csz; *count = n_tot;
-    return TQ_OK;
+    return tq_map_pin(mp, coff, csz, err);   /* the central directory, read in place */
 }
 
 /* Read central entry i at d[*p, cd_end) into m; advance *p. */
@@ -239,10 +243,13 @@ static tq_status zip_central(const uint8_t *d, uint64_t *p, uint64_t cd_end, uin
 }
 
 /* Check member m's local header and optional data descriptor; fill data_start/end. */
-static tq_status zip_local(const uint8_t *d, uint64_t size, const char *path, tq_zip_member *m, tq_error *err) {
+static tq_status zip_local(const uint8_t *d, uint64_t size, const tq_map *mp, const char *path, tq_zip_member *m,
+                           tq_error *err) {
     if (m->lho > size || size - m->lho < ZIP_LFH_LEN)
         return tq_err(err, TQ_E_FORMAT, "%s: member \"%s\": local header offset %llu is past the end of the %llu-byte file",
                       path, m->nm, (ull)m->lho, (ull)size);
+    tq_status st = tq_map_pin(mp, m->lho, ZIP_LFH_LEN, err);
+    if (st) return st;
     const uint8_t *h = d + m->lho;
     if (tq_ld32(h) != ZIP_LFH_SIG)
         return tq_err(err, TQ_E_FORMAT, "%s: member \"%s\": bad local header signature 0x%08x at %llu (want 0x%08x)",
@@ -252,6 +259,7 @@ static tq_status zip_local(const uint8_t *d, uint64_t size, const char *path, tq
     if (nl + el > size - m->lho - ZIP_LFH_LEN)
         return tq_err(err, TQ_E_FORMAT, "%s: member \"%s\": local header's name/extra (%llu+%llu bytes) run past the end of the file",
                       path, m->nm, (ull)nl, (ull)el);
+    if ((st = tq_map_pin(mp, m->lho + ZIP_LFH_LEN, nl + el, err))) return st;
     if (nl != m->namelen || memcmp(h + ZIP_LFH_LEN, m->name, m->namelen) != 0) {
         char ln[160]; tq_printable(ln, sizeof ln, h + ZIP_LFH_LEN, (size_t)nl);
         return tq_err(err, TQ_E_FORMAT, "%s: member \"%s\": local header names it \"%s\"", path, m->nm, ln);
@@ -261,8 +269,7 @@ static tq_status zip_local(const uint8_t *d, uint64_t size, const char *path, tq
     if (flags & 0x2041)
         return tq_err(err, TQ_E_UNSUPPORTED, "%s: member \"%s\" is encrypted (local flags 0x%04x)", path, m->nm, flags);
     const uint8_t *x; uint16_t xl;
-    tq_status st = extra_find(h + ZIP_LFH_LEN + nl, el, 0x0001, &x, &xl, path, m->nm, "local", err);
-    if (st) return st;
+    if ((st = extra_find(h + ZIP_LFH_LEN + nl, el, 0x0001, &x, &xl, path, m->nm, "local", err))) return st;
     m->data_start = m->lho + ZIP_LFH_LEN + nl + el;
     if (m->csize > size - m->data_start)
         return tq_err(err, TQ_E_FORMAT, "%s: member \"%s\": %llu bytes of data at %llu run past the end of the %llu-byte file",
@@ -273,6 +280,7 @@ static tq_status zip_local(const uint8_t *d, uint64_t size, const char *path, tq
                       path, m->nm, (ull)m->csize, (ull)m->usize);
     if (flags & 0x0008) {   /* data descriptor: [sig] crc csize usize, sizes 8 bytes when zip64 */
         uint64_t w = x ? 8 : 4, left = size - m->end;
+        if ((st = tq_map_pin(mp, m->end, left < 4 + 4 + 16 ? left : 4 + 4 + 16, err))) return st;
         const uint8_t *p = d + m->end;
         int sig = left >= 4 && tq_ld32(p) == ZIP_DD_SIG;
         uint64_t len = (sig ? 4 : 0) + 4 + 2 * w;
@@ -321,10 +329,15 @@ static tq_status zip_tiling(tq_zip_member *ms, uint64_t n, uint64_t cd_off, cons
 
 tq_status tq_zip_read(const uint8_t *d, uint64_t size, const char *path, tq_zip_member **out, uint64_t *count,
                       tq_error *err) {
+    return tq_zip_read_map(d, size, NULL, path, out, count, err);
+}
+
+tq_status tq_zip_read_map(const uint8_t *d, uint64_t size, const tq_map *mp, const char *path, tq_zip_member **out,
+                          uint64_t *count, tq_error *err) {
     *out = NULL;
     *count = 0;
     uint64_t cd_off = 0, cd_size = 0, n = 0, cd_end = 0;
-    tq_status st = zip_eocd(d, size, path, &cd_off, &cd_size, &n, &cd_end, err);
+    tq_status st = zip_eocd(d, size, mp, path, &cd_off, &cd_size, &n, &cd_end, err);
     if (st) return st;
     tq_zip_member *ms = calloc((size_t)(n ? n : 1), sizeof *ms);
     if (!ms) return tq_err(err, TQ_E_NOMEM, "out of memory for %llu zip members", (ull)n);
@@ -337,7 +350,7 @@ tq_status tq_zip_read(const uint8_t *d, uint64_t size, const char *path, tq_zip_
         goto fail;
     }
     for (uint64_t i = 0; i < n; i++)
-        if ((st = zip_local(d, size, path, &ms[i], err))) goto fail;
+        if ((st = zip_local(d, size, mp, path, &ms[i], err))) goto fail;
     if ((st = zip_tiling(ms, n, cd_off, path, err))) goto fail;
     *out = ms;
     *count = n;
@@ -347,34 +360,62 @@ fail:
     return st;
 }
 
-int64_t tq_zip_names(const uint8_t *d, uint64_t size, bool (*visit)(void *ud, const uint8_t *name, size_t len),
-                     void *ud) {
-    if (size < 4 || d[0] != 'P' || d[1] != 'K') return -1;
-    if (size < ZIP_EOCD_LEN) return -1;
-    /* the last EOCD signature whose comment reaches the end; else the last one */
+/* The central directory as the sniffers see it, leniently: the last EOCD
+ * signature whose comment reaches the end (else the last one), the zip64
+ * record when its locator points at one. Each record is pinned (mp, lax: a
+ * sniff never fails) before it is read. false when no directory is found. */
+static bool dir_lenient(const uint8_t *d, uint64_t size, const tq_map *mp, uint64_t *coff, uint64_t *csz, uint64_t *n) {
+    if (size < ZIP_EOCD_LEN) return false;
     uint64_t lo = size - ZIP_EOCD_LEN > 65535 ? size - ZIP_EOCD_LEN - 65535 : 0, e = UINT64_MAX;
+    uint64_t tail = lo > ZIP64_LOC_LEN ? lo - ZIP64_LOC_LEN : 0;
+    if (mp) tq_map_pin_lax(mp, tail, size - tail);
     for (uint64_t p = size - ZIP_EOCD_LEN + 1; p-- > lo;) {
         if (tq_ld32(d + p) != ZIP_EOCD_SIG) continue;
         if (e == UINT64_MAX) e = p;
         if (ZIP_EOCD_LEN + (uint64_t)tq_ld16(d + p + 20) == size - p) { e = p; break; }
     }
-    if (e == UINT64_MAX) return -1;
-    uint64_t n = tq_ld16(d + e + 10), coff = tq_ld32(d + e + 16);
+    if (e == UINT64_MAX) return false;
+    *n = tq_ld16(d + e + 10);
+    *csz = tq_ld32(d + e + 12);
+    *coff = tq_ld32(d + e + 16);
     if (e >= ZIP64_LOC_LEN && tq_ld32(d + e - ZIP64_LOC_LEN) == ZIP64_LOC_SIG) {
         uint64_t zoff = tq_ld64(d + e - ZIP64_LOC_LEN + 8);
-        if (size >= ZIP64_EOCD_LEN && zoff <= size - ZIP64_EOCD_LEN && tq_ld32(d + zoff) == ZIP64_EOCD_SIG) {
-            n = tq_ld64(d + zoff + 32);
-            coff = tq_ld64(d + zoff + 48);
+        if (size >= ZIP64_EOCD_LEN && zoff <= size - ZIP64_EOCD_LEN) {
+            if (mp) tq_map_pin_lax(mp, zoff, ZIP64_EOCD_LEN);
+            if (tq_ld32(d + zoff) == ZIP64_EOCD_SIG) {
+                *n = tq_ld64(d + zoff + 32);
+                *csz = tq_ld64(d + zoff + 40);
+                *coff = tq_ld64(d + zoff + 48);
+            }
         }
     }
+    if (*coff > size) return false;
+    if (*csz > size - *coff) *csz = size - *coff;
+    return true;
+}
+
+void tq_zip_pin_dir(const uint8_t *d, uint64_t size, const tq_map *mp) {
+    if (!mp || size < 4) return;
+    tq_map_pin_lax(mp, 0, 2);
+    uint64_t coff, csz, n;
+    if (d[0] == 'P' && d[1] == 'K' && dir_lenient(d, size, mp, &coff, &csz, &n)) tq_map_pin_lax(mp, coff, csz);
+}
+
+int64_t tq_zip_names(const uint8_t *d, uint64_t size, bool (*visit)(void *ud, const uint8_t *name, size_t len),
+                     void *ud) {
+    if (size < 4 || d[0] != 'P' || d[1] != 'K') return -1;
+    uint64_t coff, csz, n;
+    if (!dir_lenient(d, size, NULL, &coff, &csz, &n)) return -1;
     int64_t seen = 0;
+    const uint64_t end = coff + csz;   /* the walk stays inside the directory the EOCD states */
     uint64_t q = coff;
     for (uint64_t i = 0; i < n; i++) {
-        if (q > size || size - q < ZIP_CDH_LEN || tq_ld32(d + q) != ZIP_CDH_SIG) break;
+        if (end - q < ZIP_CDH_LEN || tq_ld32(d + q) != ZIP_CDH_SIG) break;
         uint64_t nl = tq_ld16(d + q + 28), el = tq_ld16(d + q + 30), kl = tq_ld16(d + q + 32);
-        if (nl > size - q - ZIP_CDH_LEN) break;
+        if (nl > end - q - ZIP_CDH_LEN) break;
         seen++;
         if (!visit(ud, d + q + ZIP_CDH_LEN, (size_t)nl)) break;
+        if (el + kl > end - q - ZIP_CDH_LEN - nl) break;
         q += ZIP_CDH_LEN + nl + el + kl;
     }
     return seen;

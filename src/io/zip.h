@@ -40,6 +40,11 @@ typedef struct tq_zip_member {
  */
 tq_status tq_zip_read(const uint8_t *d, uint64_t size, const char *path, tq_zip_member **ms, uint64_t *count,
                       tq_error *err);
+/** The same on a mapped file (mp NULL: d is memory): the records read in
+ *  place (EOCD area, zip64 records, central directory, local headers, data
+ *  descriptors) are pinned first (tq_map_pin); member data is not. */
+tq_status tq_zip_read_map(const uint8_t *d, uint64_t size, const tq_map *mp, const char *path, tq_zip_member **ms,
+                          uint64_t *count, tq_error *err);
 /** Inflate the raw deflate stream src[0, cn) into exactly un bytes at dst;
  *  TQ_E_FORMAT when it gives more, fewer, or does not consume all of src. */
 tq_status tq_zip_inflate(const uint8_t *src, uint64_t cn, uint8_t *dst, uint64_t un,
@@ -47,6 +52,10 @@ tq_status tq_zip_inflate(const uint8_t *src, uint64_t cn, uint8_t *dst, uint64_t
 /** CRC-32 (zlib's) of any length, continuing from crc. */
 uint32_t  tq_zip_crc32(uint32_t crc, const uint8_t *p, uint64_t n);
 
+/** Before sniffing a mapped file: pin (tq_map_pin_lax) what tq_zip_names
+ *  reads (the EOCD area, a zip64 record, the central directory the EOCD
+ *  states) when the file starts with "PK". */
+void tq_zip_pin_dir(const uint8_t *d, uint64_t size, const tq_map *mp);
 /**
  * For format sniffing: walk the central directory's member names leniently
  * (no error messages, every read bounded by the image), calling visit for

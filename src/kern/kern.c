@@ -266,10 +266,19 @@ static int64_t act_nb(int act, int64_t cols, int64_t kpad) {
 /* The activation format of a row. */
 static int fmt_of(const krow *r) { return r->act * 2 + r->offset; }
 
+/* 1 when rows for r are quantized by the AVX-512 code: per-row int8 for a
+ * vector row on a CPU with AVX-512 (the portable rows keep the C code, so
+ * test_kern's byte comparison covers both). */
+static int vec_of(const krow *r) {
+    return r->act == ACT_ROW && r->isa != TQ_KISA_PORTABLE && r->isa != TQ_KISA_NEON &&
+           tq_kern_isa_supported(TQ_KISA_AVX512);
+}
+
 tq_status tq_kact_init(tq_kact *a, const tq_kmat *k, int64_t cap, int64_t cols) {
     const krow *r = row_of(k);
     memset(a, 0, sizeof *a);
     a->fmt = fmt_of(r);
+    a->vec = vec_of(r);
     a->cap = cap;
     a->kpad = (cols + 63) / 64 * 64;
     a->nb = act_nb(r->act, cols, a->kpad);
@@ -308,6 +317,7 @@ static inline uint32_t abs_bits(float v) {
  * exact for |x / d| <= 127). Shared by every ISA, so every path sees the
  * same codes. */
 static void quantize_row(int fmt, const float *x, int64_t cols, int64_t kpad, int8_t *q, uint8_t *qa, float *d) {
+    if (fmt / 2 != ACT_F32) kpad = (cols + 63) / 64 * 64;   /* products read no further */
     if (fmt / 2 == ACT_F32) {   /* float32 kinds: the values, zero padded */
         memcpy(d, x, sizeof(float) * (size_t)cols);
         memset(d + cols, 0, sizeof(float) * (size_t)(kpad - cols));
@@ -341,6 +351,14 @@ void tq_kact_begin(tq_kact *a, int64_t n, int64_t cols) {
 
 void tq_kact_rows(tq_kact *a, const float *x, int64_t ldx, int64_t i0, int64_t i1) {
     int64_t cols = a->cols;
+#if defined(__x86_64__)
+    if (a->vec) {
+        for (int64_t i = i0; i < i1; i++)
+            tq_kern_quant_row_avx512(x + i * ldx, cols, (cols + 63) / 64 * 64, a->q + i * a->kpad,
+                                     a->qa + i * a->kpad, a->d + i, a->fmt % 2);
+        return;
+    }
+#endif
     for (int64_t i = i0; i < i1; i++)
         quantize_row(a->fmt, x + i * ldx, cols, a->kpad, a->q + i * a->kpad, a->qa + i * a->kpad, a->d + i * a->nb);
 }
@@ -363,7 +381,7 @@ tq_status tq_kern_matmul(const tq_kmat *k, const float *x, int64_t ldx, int64_t 
     if (n == 1 && k->cols <= SMALL) {
         int64_t kpad = (k->cols + 63) / 64 * 64;
         a = (tq_kact){.n = 1, .cols = k->cols, .kpad = kpad, .cap = 1, .fmt = fmt_of(r), .q = q, .qa = qa, .d = d,
-                      .nb = act_nb(r->act, k->cols, kpad)};
+                      .nb = act_nb(r->act, k->cols, kpad), .vec = vec_of(r)};
         tq_kact_rows(&a, x, ldx, 0, 1);
         tq_kern_matmul_act(k, &a, r0, r1, y, ldy, accumulate);
         return TQ_OK;

@@ -72,6 +72,16 @@ void      tq_kact_begin(tq_kact *a, int64_t n, int64_t cols);
 /** Rows [i0, i1) of x (row i at x + i * ldx) into a; rows are independent. */
 void      tq_kact_rows(tq_kact *a, const float *x, int64_t ldx, int64_t i0, int64_t i1);
 void      tq_kact_free(tq_kact *a);
+/** Rows [i0, i1) of a (quantized, i1 <= a->n) as a view borrowing a's
+ *  buffers: a product over it gives those rows' bytes of a product over a. */
+static inline tq_kact tq_kact_view(const tq_kact *a, int64_t i0, int64_t i1) {
+    tq_kact v = *a;
+    v.n = i1 - i0;
+    v.q += i0 * a->kpad;
+    v.qa += i0 * a->kpad;
+    v.d += i0 * a->nb;
+    return v;
+}
 /** The product over activations already quantized (tq_kact_fits). */
 void      tq_kern_matmul_act(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy,
                              int accumulate);
@@ -83,4 +93,18 @@ void      tq_kern_matmul_act(const tq_kmat *k, const tq_kact *a, int64_t r0, int
  */
 tq_status tq_kern_matmul(const tq_kmat *k, const float *x, int64_t ldx, int64_t n, int64_t r0, int64_t r1, float *y,
                          int64_t ldy, int accumulate);
+
+/* Float32 matrix x matrix over weights packed once (gemm_f32_avx512.c). */
+/** Repack a float32 [rows, cols] matrix in place into [rows / 16][cols][16].
+ *  @return 0; -1 when rows is not a multiple of 16 or out of memory (w as
+ *  it was). */
+int  tq_gemm_f32_pack(float *w, int64_t rows, int64_t cols);
+/** 1 when this CPU runs tq_gemm_f32 (AVX-512 F + FMA). */
+int  tq_gemm_f32_supported(void);
+/** y[i * ldy + r] += sum_k x[i * ldx + k] W[r, k] for i < n, r in [r0, r1)
+ *  (multiples of 16), W packed by tq_gemm_f32_pack with K columns: one FMA
+ *  chain per output in k order, then one add onto y: the same bytes for any
+ *  split of tokens or rows. */
+void tq_gemm_f32(const float *wp, int64_t K, const float *x, int64_t ldx, int64_t n, int64_t r0, int64_t r1, float *y,
+                 int64_t ldy);
 #endif

@@ -44,6 +44,10 @@ INL void i8_tile(const tq_kmat *k, const tq_kact *a, int64_t b, int64_t i0, cons
 }
 
 TGT void tq_kern_i8_avx512(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc) {
+    if (k->ngroups == 1) {   /* one scale per row or tensor: the register-tiled product */
+        tq_gemm_i8_avx512(k, a, r0, r1, y, ldy, acc);
+        return;
+    }
     float out[MT][TQ_KROWS];
     for (int64_t i0 = 0; i0 < a->n; i0 += MT) {
         int M = a->n - i0 < MT ? (int)(a->n - i0) : MT;

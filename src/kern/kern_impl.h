@@ -32,6 +32,12 @@ void tq_kern_i8_neon(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1,
 void tq_kern_q8_0_neon(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
 void tq_kern_q4_0_neon(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
 void tq_kern_i8_avx512(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
+/* The I8 matrix x matrix product for one group along a row (gemm_i8_avx512.c). */
+void tq_gemm_i8_avx512(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
+
+/* One activation row, one scale (kern.c's per-row quantization, the same
+ * bytes; gemm_i8_avx512.c). */
+void tq_kern_quant_row_avx512(const float *x, int64_t cols, int64_t kpad, int8_t *q, uint8_t *qa, float *d, int offset);
 
 /* Columns [c0, c1) of group g of an I8 matrix, in 4-byte steps of the
  * packed rows: [*k0, *k1). */

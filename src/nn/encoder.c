@@ -18,6 +18,8 @@
 #include "core/blas.h"
 #include "trueq_nn.h"
 #include "nn/ops/wmat.h"
+#include "nn/ops/softmax.h"
+#include "nn/encoder_ws.h"
 #include "nn/arch/table.h"
 #include "kern/pool.h"
 #include <cblas.h>
@@ -39,6 +41,8 @@ typedef struct enc_layer {
     tq_wmat m8[4][3];        /* qkv (three parts), o, ffn in, ffn out kept as
                                 stored codes (keep_int8 / keep_quantized); parts
                                 not kept have no codes (the float32 above)     */
+    unsigned char fpk[4];    /* 1: that float32 matrix is packed in place for
+                                tq_gemm_f32 (kern.h), not row-major           */
 } enc_layer;
 
 enum { M_QKV, M_O, M_FFN1, M_FFN2 };
@@ -59,6 +63,7 @@ struct tq_enc {
     int        n_plain;         /* of which F16/BF16 values                   */
     uint64_t   int8_bytes;      /* their codes + scales                       */
     int64_t    int8_params;
+    tq_enc_ws *ws;              /* buffers kept between forward passes, or NULL */
 };
 
 const tq_enc_config *tq_enc_config_of(const tq_enc *e) { return e ? &e->c : NULL; }
@@ -73,6 +78,8 @@ void tq_enc_free(tq_enc *e) {
         for (int k = 0; k < 4; k++)
             for (int i = 0; i < 3; i++) tq_wmat_free(&e->L[l].m8[k][i]);
     tq_wmat_free(&e->word8);
+    tq_enc_ws_free(e->ws);
+    free(e->ws);
     free(e->arena);
     free(e->L);
     free(e);
@@ -308,6 +315,7 @@ tq_enc *tq_enc_open_ex(const tq_model *m, const tq_enc_config *cfg_in, const tq_
     e->A = A;
     e->head_size = c.dim / c.n_heads;
     e->L = calloc((size_t)c.n_layers, sizeof *e->L);
+    e->ws = calloc(1, sizeof *e->ws);   /* NULL: every pass allocates its own */
     e->arena = malloc(sizeof(float) * total);
     if (!e->L || !e->arena) {
         tq_err(err, TQ_E_NOMEM, "%s: out of memory for %llu float32 weights", path, (unsigned long long)total);
@@ -343,6 +351,14 @@ tq_enc *tq_enc_open_ex(const tq_model *m, const tq_enc_config *cfg_in, const tq_
             load(&ld, &L->b2, 1, nm[l][6][1], D, 0) ||
             load(&ld, &L->ln2w, 1, nm[l][7][0], D, 0) || load(&ld, &L->ln2b, 1, nm[l][7][1], D, 0))
             goto fail;
+        /* float32 projections: packed once for the packed-weight product
+         * (AVX-512; TRUEQ_ISA=decode or portable keep OpenBLAS's sgemm) */
+        int off;
+        if (tq_kern_isa(&off) == TQ_KISA_AVX512 && !off && tq_gemm_f32_supported()) {
+            float *fw[4] = {L->wqkv, L->wo, L->w1, L->w2};
+            const int64_t fr[4] = {3 * D, D, H, D}, fc[4] = {D, D, D, H};
+            for (int k = 0; k < 4; k++) L->fpk[k] = fw[k] && tq_gemm_f32_pack(fw[k], fr[k], fc[k]) == 0;
+        }
         static const int64_t mult[4] = {3, 1, 1, 1};
         for (int k = 0; k < 4; k++)
             if (use8[l][k]) {
@@ -379,11 +395,13 @@ fail:
 
 /* OpenBLAS's sgemm gives different bytes with 1 and with 2 threads (0.3.21,
  * measured), so the forward pass runs OpenBLAS single-threaded and splits
- * the work itself into tasks fixed by the shapes alone: column slabs of
- * SLAB output features for each projection, one (sequence, head) pair for
- * attention, ROWS tokens for row-wise steps. Any number of threads computes
- * each task with the same calls on the same data, hence the same bytes. */
-#define SLAB 256
+ * the work itself into tasks fixed by the shapes alone: for each projection
+ * tiles of PROWS tokens x SLAB output features, one (sequence, head) pair
+ * for attention, ROWS tokens for row-wise steps. Any number of threads
+ * computes each task with the same calls on the same data, hence the same
+ * bytes. */
+#define SLAB 128
+#define PROWS 256
 #define ROWS 16
 
 typedef struct fw {
@@ -402,30 +420,38 @@ typedef struct fw {
     const float *act_src;       /* the matrix act holds (x, ctx or hb), or NULL */
     tq_pool *pool;              /* the shared pool, or NULL (one thread)       */
     int    act_ld;
+    int    qfill;               /* 1: row-wise tasks quantize the x rows they
+                                   finish into act (for the next projection)  */
+    int    ready;               /* the projection phase act was filled for, or -1 */
 } fw;
 
 enum { PH_EMBED, PH_QKV, PH_ATTN, PH_WO, PH_LN1, PH_FFN1, PH_FFN2, PH_LN2, PH_QACT };
 
-static int n_tasks(const fw *f) {
+static int n_slabs(const fw *f) {
     int cols = f->phase == PH_QKV ? 3 * f->D : f->phase == PH_FFN1 ? f->H : f->D;
+    return (cols + SLAB - 1) / SLAB;
+}
+
+static int n_tasks(const fw *f) {
     switch (f->phase) {
-    case PH_QKV: case PH_WO: case PH_FFN1: case PH_FFN2: return (cols + SLAB - 1) / SLAB;
+    case PH_QKV: case PH_WO: case PH_FFN1: case PH_FFN2: return n_slabs(f) * ((f->T + PROWS - 1) / PROWS);
     case PH_ATTN: return f->B * f->e->c.n_heads;
     default: return (f->T + ROWS - 1) / ROWS;
     }
 }
 
-/* C[:, n0:n1] += A W[n0:n1]^T over all T rows */
+/* C[:, n0:n1] += A W[n0:n1]^T over T rows */
 static void gemm_slab(float *C, int ldc, const float *A, int lda, const float *W, int T, int n0, int n1, int K) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, n1 - n0, K, 1.0f, A, lda, W + (size_t)n0 * K, K, 1.0f, C + n0, ldc);
 }
 
-/* C[:, n0:n1] += A W[n0:n1]^T by the kernels over stored codes (kern.h:
- * activations quantized per row), the parts (fused q/k/v: up to three,
- * stacked by rows) each for its rows of the slab. -1 when a part has no
- * kernel or its buffers cannot be had (before anything is written): the
+/* C[t0:t1, n0:n1] += A[t0:t1] W[n0:n1]^T by the kernels over stored codes
+ * (kern.h: activations quantized per row), the parts (fused q/k/v: up to
+ * three, stacked by rows) each for its rows of the slab. -1 when a part has
+ * no kernel or its buffers cannot be had (before anything is written): the
  * caller decodes. */
-static int kern_slab(const fw *f, float *C, int ldc, const float *A, int lda, const tq_wmat *w8, int n0, int n1) {
+static int kern_slab(const fw *f, float *C, int ldc, const float *A, int lda, const tq_wmat *w8, int n0, int n1,
+                     int t0, int t1) {
     int nparts = w8[1].rows ? 3 : 1;
     for (int i = 0; i < nparts; i++)
         if (!tq_wmat_kernel(&w8[i])) return -1;
@@ -433,9 +459,11 @@ static int kern_slab(const fw *f, float *C, int ldc, const float *A, int lda, co
         int64_t end = base + w8[i].rows;
         if (n0 >= end) continue;
         int64_t e = n1 < end ? n1 : end;
-        if (f->act && f->act_src == A && tq_kact_fits(f->act, &w8[i].k))
-            tq_wmat_matmul_act(&w8[i], f->act, n0 - base, e - base, C + base, ldc, 1);
-        else if (tq_wmat_matmul(&w8[i], A, lda, f->T, n0 - base, e - base, C + base, ldc, 1))
+        if (f->act && f->act_src == A && tq_kact_fits(f->act, &w8[i].k)) {
+            tq_kact rows = tq_kact_view(f->act, t0, t1);
+            tq_wmat_matmul_act(&w8[i], &rows, n0 - base, e - base, C + (size_t)t0 * ldc + base, ldc, 1);
+        } else if (tq_wmat_matmul(&w8[i], A + (size_t)t0 * lda, lda, t1 - t0, n0 - base, e - base,
+                                  C + (size_t)t0 * ldc + base, ldc, 1))
             return -1;
         n0 = (int)e;
     }
@@ -448,12 +476,21 @@ static int kern_slab(const fw *f, float *C, int ldc, const float *A, int lda, co
  * into this worker's buffer: the same sgemm on the same values, so the same
  * bytes as the float path, with the stored bytes per weight held. */
 static void proj(const fw *f, float *C, int ldc, const float *A, int lda, const float *W, const tq_wmat *w8, int n0,
-                 int n1, int K, int worker) {
-    if (!tq_wmat_quantized(&w8[0])) { gemm_slab(C, ldc, A, lda, W, f->T, n0, n1, K); return; }
-    if (kern_slab(f, C, ldc, A, lda, w8, n0, n1) == 0) return;
+                 int n1, int t0, int t1, int K, int worker) {
+    int m = (int)(w8 - f->L->m8[0]) / 3;   /* which of the layer's matrices */
+    if (!tq_wmat_quantized(&w8[0]) && f->L->fpk[m]) {   /* packed float32 (n0, n1 multiples of 16) */
+        tq_gemm_f32(W, K, A + (size_t)t0 * lda, lda, t1 - t0, n0, n1, C + (size_t)t0 * ldc, ldc);
+        return;
+    }
+    if (!tq_wmat_quantized(&w8[0])) {
+        gemm_slab(C + (size_t)t0 * ldc, ldc, A + (size_t)t0 * lda, lda, W, t1 - t0, n0, n1, K);
+        return;
+    }
+    if (kern_slab(f, C, ldc, A, lda, w8, n0, n1, t0, t1) == 0) return;
     float *buf = f->wbuf + (size_t)worker * SLAB * (size_t)f->wk;
     tq_wmat_stack_rows(w8, 3, n0, n1, buf);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, f->T, n1 - n0, K, 1.0f, A, lda, buf, K, 1.0f, C + n0, ldc);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t1 - t0, n1 - n0, K, 1.0f, A + (size_t)t0 * lda, lda, buf, K,
+                1.0f, C + (size_t)t0 * ldc + n0, ldc);
 }
 
 /* Attention of head h of sequence s: q k^T by sgemm, masked softmax per
@@ -468,19 +505,7 @@ static void attend(const fw *f, int s, int h, float *sc) {
     float div = sqrtf((float)hs);
     int bert = !e->A->q_scaled;   /* BERT scales the scores, DistilBERT q */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, S, S, hs, 1.0f, q, ld, k, ld, 0.0f, sc, S);
-    for (int i = 0; i < S; i++) {
-        float *r = sc + (size_t)i * S, mx = -INFINITY;
-        for (int j = 0; j < S; j++) {
-            float x = bert ? r[j] / div : r[j];
-            if (mask && !mask[j]) x = -INFINITY;
-            r[j] = x;
-            mx = x > mx ? x : mx;
-        }
-        float sum = 0;
-        for (int j = 0; j < S; j++) { r[j] = expf(r[j] - mx); sum += r[j]; }
-        float inv = 1.0f / sum;
-        for (int j = 0; j < S; j++) r[j] *= inv;
-    }
+    for (int i = 0; i < S; i++) tq_softmax_row(sc + (size_t)i * S, S, mask, bert ? div : 0.0f);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, S, hs, S, 1.0f, sc, S, v, ld, 0.0f,
                 f->ctx + (size_t)s * S * D + h * hs, D);
 }
@@ -490,7 +515,9 @@ static void run_task(const fw *f, int task, int worker) {
     const tq_enc_config *c = &e->c;
     const enc_layer *L = f->L;
     int D = f->D, H = f->H, T = f->T;
-    int n0 = task * SLAB, r0 = task * ROWS, r1 = r0 + ROWS < T ? r0 + ROWS : T;
+    int r0 = task * ROWS, r1 = r0 + ROWS < T ? r0 + ROWS : T;
+    /* projections: tile (token chunk, feature slab) */
+    int ns = n_slabs(f), n0 = task % ns * SLAB, t0 = task / ns * PROWS, t1 = t0 + PROWS < T ? t0 + PROWS : T;
     switch (f->phase) {
     case PH_EMBED:   /* BERT adds word + type, then position; DistilBERT word + position */
         for (int t = r0; t < r1; t++) {
@@ -509,15 +536,16 @@ static void run_task(const fw *f, int task, int worker) {
             }
             tq_enc_layernorm(r, r, e->eln_w, e->eln_b, D, c->ln_eps);
         }
+        if (f->qfill) tq_kact_rows(f->act, f->x, D, r0, r1);
         break;
     case PH_QKV: {   /* qkv = bqkv + x Wqkv^T; DistilBERT: q / sqrt(head_size) */
         int n1 = n0 + SLAB < 3 * D ? n0 + SLAB : 3 * D;
-        for (int t = 0; t < T; t++) memcpy(f->qkv + (size_t)t * 3 * D + n0, L->bqkv + n0, sizeof(float) * (size_t)(n1 - n0));
-        proj(f, f->qkv, 3 * D, f->x, D, L->wqkv, L->m8[M_QKV], n0, n1, D, worker);
+        for (int t = t0; t < t1; t++) memcpy(f->qkv + (size_t)t * 3 * D + n0, L->bqkv + n0, sizeof(float) * (size_t)(n1 - n0));
+        proj(f, f->qkv, 3 * D, f->x, D, L->wqkv, L->m8[M_QKV], n0, n1, t0, t1, D, worker);
         if (e->A->q_scaled && n0 < D) {
             float div = sqrtf((float)e->head_size);
             int q1 = n1 < D ? n1 : D;
-            for (int t = 0; t < T; t++)
+            for (int t = t0; t < t1; t++)
                 for (int i = n0; i < q1; i++) f->qkv[(size_t)t * 3 * D + i] /= div;
         }
         break;
@@ -528,17 +556,17 @@ static void run_task(const fw *f, int task, int worker) {
     case PH_WO: case PH_FFN2: {   /* x = x + b + A W^T (LayerNorm follows) */
         int n1 = n0 + SLAB < D ? n0 + SLAB : D;
         const float *bias = f->phase == PH_WO ? L->bo : L->b2;
-        for (int t = 0; t < T; t++)
+        for (int t = t0; t < t1; t++)
             for (int i = n0; i < n1; i++) f->x[(size_t)t * D + i] += bias[i];
-        if (f->phase == PH_WO) proj(f, f->x, D, f->ctx, D, L->wo, L->m8[M_O], n0, n1, D, worker);
-        else proj(f, f->x, D, f->hb, H, L->w2, L->m8[M_FFN2], n0, n1, H, worker);
+        if (f->phase == PH_WO) proj(f, f->x, D, f->ctx, D, L->wo, L->m8[M_O], n0, n1, t0, t1, D, worker);
+        else proj(f, f->x, D, f->hb, H, L->w2, L->m8[M_FFN2], n0, n1, t0, t1, H, worker);
         break;
     }
     case PH_FFN1: {   /* hb = act(b1 + x W1^T) */
         int n1 = n0 + SLAB < H ? n0 + SLAB : H;
-        for (int t = 0; t < T; t++) memcpy(f->hb + (size_t)t * H + n0, L->b1 + n0, sizeof(float) * (size_t)(n1 - n0));
-        proj(f, f->hb, H, f->x, D, L->w1, L->m8[M_FFN1], n0, n1, D, worker);
-        for (int t = 0; t < T; t++) tq_enc_activate(f->hb + (size_t)t * H + n0, n1 - n0, c->act);
+        for (int t = t0; t < t1; t++) memcpy(f->hb + (size_t)t * H + n0, L->b1 + n0, sizeof(float) * (size_t)(n1 - n0));
+        proj(f, f->hb, H, f->x, D, L->w1, L->m8[M_FFN1], n0, n1, t0, t1, D, worker);
+        for (int t = t0; t < t1; t++) tq_enc_activate(f->hb + (size_t)t * H + n0, n1 - n0, c->act);
         break;
     }
     case PH_QACT:
@@ -548,6 +576,7 @@ static void run_task(const fw *f, int task, int worker) {
         for (int t = r0; t < r1; t++)
             tq_enc_layernorm(f->x + (size_t)t * D, f->x + (size_t)t * D, f->phase == PH_LN1 ? L->ln1w : L->ln2w,
                              f->phase == PH_LN1 ? L->ln1b : L->ln2b, D, c->ln_eps);
+        if (f->qfill) tq_kact_rows(f->act, f->x, D, r0, r1);
         break;
     }
 }
@@ -561,15 +590,44 @@ static void run_phase(fw *f, int phase, int n_threads) {
     tq_pool_run(f->pool, n_threads, n_tasks(f), task_fn, f);
 }
 
-/* Before a projection whose matrix runs a kernel: its input rows quantized
- * once (a phase of ROWS-token tasks) for every slab to share. */
-static void quantize_input(fw *f, int phase, int n_threads) {
+/* The first matrix of projection `phase` of layer L when it runs a kernel
+ * over activations f->act can hold; else NULL. */
+static const tq_wmat *act_mat(const fw *f, const enc_layer *L, int phase) {
     static const int mat[] = {[PH_QKV] = M_QKV, [PH_WO] = M_O, [PH_FFN1] = M_FFN1, [PH_FFN2] = M_FFN2};
+    if (!f->act || !L || (phase != PH_QKV && phase != PH_WO && phase != PH_FFN1 && phase != PH_FFN2)) return NULL;
+    const tq_wmat *w = &L->m8[mat[phase]][0];
+    return tq_wmat_kernel(w) && tq_kact_holds(f->act, &w->k) ? w : NULL;
+}
+
+/* Before a row-wise phase (embeddings, LayerNorm) whose output x feeds
+ * projection `phase` of layer L: when that runs a kernel, the phase's tasks
+ * quantize each row of x as they finish it (no separate pass). */
+static void fill_act_for(fw *f, const enc_layer *L, int phase) {
+    const tq_wmat *w = act_mat(f, L, phase);
+    f->qfill = 0;
+    f->ready = -1;
+    if (!w) return;
+    tq_kact_begin(f->act, f->T, w->cols);
+    f->act_src = f->x;
+    f->act_ld = f->D;
+    f->qfill = 1;
+    f->ready = phase;
+}
+
+/* Before a projection whose matrix runs a kernel: its input rows quantized
+ * once (a phase of ROWS-token tasks) for every tile to share, unless the
+ * phase before did it (fill_act_for). */
+static void quantize_input(fw *f, int phase, int n_threads) {
+    if (f->ready == phase) {   /* filled by the row-wise phase before */
+        f->ready = -1;
+        f->qfill = 0;
+        return;
+    }
+    f->qfill = 0;
+    f->ready = -1;
     f->act_src = NULL;
-    if (!f->act || (phase != PH_QKV && phase != PH_WO && phase != PH_FFN1 && phase != PH_FFN2)) return;
-    const tq_wmat *w = &f->L->m8[mat[phase]][0];
-    if (!tq_wmat_kernel(w)) return;
-    if (!tq_kact_holds(f->act, &w->k)) return;
+    const tq_wmat *w = act_mat(f, f->L, phase);
+    if (!w) return;
     tq_kact_begin(f->act, f->T, w->cols);
     f->act_src = phase == PH_WO ? f->ctx : phase == PH_FFN2 ? f->hb : f->x;
     f->act_ld = phase == PH_FFN2 ? f->H : f->D;
@@ -626,39 +684,40 @@ tq_status tq_enc_forward(const tq_enc *e, const tq_enc_batch *b, const tq_enc_ou
     int n_threads = tq_threads();   /* tq_set_threads, TRUEQ_THREADS or OpenBLAS's count */
     if (n_threads < 1) n_threads = 1;
     if (n_threads > TQ_ENC_MAX_THREADS) n_threads = TQ_ENC_MAX_THREADS;
-    fw f = {.e = e, .b = b, .B = B, .S = S, .D = D, .H = H, .T = T, .pool = tq_pool_shared(n_threads)};
-    f.x = malloc(sizeof(float) * TD);
-    f.qkv = malloc(sizeof(float) * 3 * TD);
-    f.ctx = malloc(sizeof(float) * TD);
-    f.hb = malloc(sizeof(float) * (size_t)T * H);
-    f.sc = malloc(sizeof(float) * (size_t)S * S * (size_t)n_threads);
+    fw f = {.e = e, .b = b, .B = B, .S = S, .D = D, .H = H, .T = T, .pool = tq_pool_shared(n_threads), .ready = -1};
     f.wk = D > H ? D : H;
-    int32_t *posid = NULL;
-    if (e->A->pos == TQ_POS_ABSOLUTE_PADDED) {
+    /* one activation buffer for the kernels, in the first kept matrix's format */
+    const tq_wmat *k0 = NULL;
+    for (int l = 0; l < c->n_layers && !k0; l++)
+        for (int m = 0; m < 4 && !k0; m++) k0 = tq_wmat_kernel(&e->L[l].m8[m][0]) ? &e->L[l].m8[m][0] : NULL;
+    tq_enc_ws own = {0};
+    tq_enc_ws_need need = {.T = T, .S = S, .D = D, .H = H, .threads = n_threads,
+                           .wbuf_floats = e->n_int8 ? (int64_t)SLAB * f.wk : 0,
+                           .need_pos = e->A->pos == TQ_POS_ABSOLUTE_PADDED, .k = k0 ? &k0->k : NULL};
+    tq_enc_ws *ws = tq_enc_ws_take(e->ws, &own, &need);
+    if (!ws) return tq_err(err, TQ_E_NOMEM, "encoder: out of memory for a batch of %d x %d", B, S);
+    f.x = ws->x;
+    f.qkv = ws->qkv;
+    f.ctx = ws->ctx;
+    f.hb = ws->hb;
+    f.sc = ws->sc;
+    f.wbuf = ws->wbuf;
+    f.act = ws->has_act ? &ws->act : NULL;
+    int32_t *posid = ws->posid;
+    if (posid) {
         /* transformers' create_position_ids_from_input_ids: each non-pad
          * token (by id, not mask) counts from padding_idx + 1; pads sit at
          * padding_idx */
-        posid = malloc(sizeof(int32_t) * (size_t)T);
-        for (int s = 0; posid && s < B; s++)
+        for (int s = 0; s < B; s++)
             for (int p = 0, n = 0; p < S; p++) {
                 size_t i = (size_t)s * S + p;
                 posid[i] = b->ids[i] == c->pad_token_id ? c->pad_token_id : c->pad_token_id + ++n;
             }
         f.posid = posid;
     }
-    f.wbuf = e->n_int8 ? malloc(sizeof(float) * SLAB * (size_t)f.wk * (size_t)n_threads) : NULL;
-    if (!f.x || !f.qkv || !f.ctx || !f.hb || !f.sc || (e->n_int8 && !f.wbuf) || (e->A->pos == TQ_POS_ABSOLUTE_PADDED && !posid)) {
-        st = tq_err(err, TQ_E_NOMEM, "encoder: out of memory for a batch of %d x %d", B, S);
-        goto out;
-    }
-    /* one activation buffer for the kernels, in the first kept matrix's format */
-    tq_kact act;
-    const tq_wmat *k0 = NULL;
-    for (int l = 0; l < c->n_layers && !k0; l++)
-        for (int m = 0; m < 4 && !k0; m++) k0 = tq_wmat_kernel(&e->L[l].m8[m][0]) ? &e->L[l].m8[m][0] : NULL;
-    if (k0 && tq_kact_init(&act, &k0->k, T, D > H ? D : H) == TQ_OK) f.act = &act;
     float *x = f.x;
     tq_blas_serial_enter();   /* OpenBLAS single-threaded while we run */
+    fill_act_for(&f, c->n_layers ? &e->L[0] : NULL, PH_QKV);
     run_phase(&f, PH_EMBED, n_threads);
     if (o->layers) memcpy(o->layers, x, sizeof(float) * TD);
     for (int l = 0; l < c->n_layers; l++) {
@@ -666,6 +725,9 @@ tq_status tq_enc_forward(const tq_enc *e, const tq_enc_batch *b, const tq_enc_ou
         static const int phases[] = {PH_QKV, PH_ATTN, PH_WO, PH_LN1, PH_FFN1, PH_FFN2, PH_LN2};
         for (size_t k = 0; k < sizeof phases / sizeof phases[0]; k++) {
             quantize_input(&f, phases[k], n_threads);
+            /* LayerNorms quantize their rows for the projection after them */
+            if (phases[k] == PH_LN1) fill_act_for(&f, f.L, PH_FFN1);
+            if (phases[k] == PH_LN2) fill_act_for(&f, l + 1 < c->n_layers ? &e->L[l + 1] : NULL, PH_QKV);
             run_phase(&f, phases[k], n_threads);
         }
         if (o->layers) memcpy(o->layers + (size_t)(l + 1) * TD, x, sizeof(float) * TD);
@@ -714,8 +776,6 @@ tq_status tq_enc_forward(const tq_enc *e, const tq_enc_batch *b, const tq_enc_ou
         gemm_slab(o->logits, NL, ctx, D, e->cls_w, B, 0, NL, D);
     }
     tq_blas_serial_leave();
-    if (f.act) tq_kact_free(f.act);
-out:
-    free(f.x); free(f.qkv); free(f.ctx); free(f.hb); free(f.sc); free(f.wbuf); free(posid);
+    tq_enc_ws_give(e->ws, ws);
     return st;
 }

@@ -330,7 +330,7 @@ static tq_status config_gguf_file(const char *path, tq_llama_config *c, tq_error
     tq_status st = tq_map_open(&m, path, err);
     if (st) return st;
     tq_gguf g;
-    st = tq_gguf_parse(m.data, m.size, path, &g, err);
+    st = tq_gguf_parse_map(m.data, m.size, &m, path, &g, err);   /* KVs pinned before they are read */
     if (!st) st = tq_llama_config_gguf(&g, path, c, err);
     tq_gguf_free(&g);
     tq_map_close(&m);

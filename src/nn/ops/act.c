@@ -22,7 +22,15 @@
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("O3", "no-trapping-math")
 #endif
-#define TQ_HOT __attribute__((target_clones("avx2", "default")))
+/* clang's avx512f implies FMA: keep a * b + c two roundings in every clone */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
+#if defined(__x86_64__)
+#define TQ_HOT __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define TQ_HOT
+#endif
 
 /* erf(x) for float x, branch-free (see the file comment). */
 /* c[0] u^(n-1) + ... + c[n-1] by Horner's rule, in this order. */

@@ -142,7 +142,7 @@ void *tq_tok_gguf_read(const char *path, tq_tok_gguf_fn from, tq_error *err) {
     if (tq_map_open(&m, path, err)) return NULL;
     tq_gguf g;
     void *t = NULL;
-    if (!tq_gguf_parse(m.data, m.size, path, &g, err)) t = from(&g, path, err);
+    if (!tq_gguf_parse_map(m.data, m.size, &m, path, &g, err)) t = from(&g, path, err);   /* KVs pinned: the arrays read later are safe */
     tq_gguf_free(&g);
     tq_map_close(&m);
     return t;

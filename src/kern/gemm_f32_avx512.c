@@ -1,0 +1,115 @@
+/*
+ * gemm_f32_avx512.c — float32 matrix x matrix over weights packed once
+ * (kern.h: tq_gemm_f32_*), for the encoder's float32 projections.
+ *
+ * OpenBLAS packs both operands on every call; an encoder multiplies the same
+ * weights for every batch, so they are packed once, at load, in place:
+ * [N / 16][K][16] (16 output rows side by side per column), and the
+ * activations are read as they are (one broadcast per token and column).
+ * A micro-kernel holds 4 tokens x 64 outputs in 16 accumulators: per column
+ * four weight vectors, four broadcasts, sixteen FMAs. Each output is one
+ * chain of FMAs over k = 0 .. K-1 in order, then added to y once, so its
+ * bytes depend on neither the tiling nor the thread count (they differ from
+ * OpenBLAS's by float rounding: TRUEQ_ISA=decode keeps OpenBLAS).
+ */
+#include "kern/kern.h"
+#include <stdlib.h>
+#include <string.h>
+
+int tq_gemm_f32_pack(float *w, int64_t rows, int64_t cols) {
+    if (rows % 16 || rows < 1 || cols < 1) return -1;
+    float *tmp = malloc(sizeof(float) * (size_t)(rows * cols));
+    if (!tmp) return -1;
+    memcpy(tmp, w, sizeof(float) * (size_t)(rows * cols));
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t c = 0; c < cols; c++) w[(r / 16 * cols + c) * 16 + r % 16] = tmp[r * cols + c];
+    free(tmp);
+    return 0;
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define TGT __attribute__((target("avx512f,fma")))
+#define INL TGT static inline __attribute__((always_inline))
+#define MR 4
+#define NBMAX 4
+#define IB 32
+
+INL void mk(const float *wp, int64_t K, const float *x, int64_t ldx, int64_t b0, const int M, const int NB, float *y,
+            int64_t ldy) {
+    const float *w = wp + b0 * K * 16;
+    const int64_t bs = K * 16;
+    __m512 s00 = _mm512_setzero_ps(), s01 = s00, s02 = s00, s03 = s00, s10 = s00, s11 = s00, s12 = s00, s13 = s00,
+           s20 = s00, s21 = s00, s22 = s00, s23 = s00, s30 = s00, s31 = s00, s32 = s00, s33 = s00;
+    for (int64_t k = 0; k < K; k++) {
+        const float *wk = w + k * 16;
+        __m512 w0 = _mm512_loadu_ps(wk), w1 = w0, w2 = w0, w3 = w0;
+        if (NB > 1) w1 = _mm512_loadu_ps(wk + bs);
+        if (NB > 2) w2 = _mm512_loadu_ps(wk + 2 * bs);
+        if (NB > 3) w3 = _mm512_loadu_ps(wk + 3 * bs);
+#define ROW(j, sa, sb, sc, sd)                                                                                         \
+    if (M > j) {                                                                                                       \
+        __m512 v = _mm512_set1_ps(x[j * ldx + k]);                                                                     \
+        sa = _mm512_fmadd_ps(v, w0, sa);                                                                               \
+        if (NB > 1) sb = _mm512_fmadd_ps(v, w1, sb);                                                                   \
+        if (NB > 2) sc = _mm512_fmadd_ps(v, w2, sc);                                                                   \
+        if (NB > 3) sd = _mm512_fmadd_ps(v, w3, sd);                                                                   \
+    }
+        ROW(0, s00, s01, s02, s03)
+        ROW(1, s10, s11, s12, s13)
+        ROW(2, s20, s21, s22, s23)
+        ROW(3, s30, s31, s32, s33)
+#undef ROW
+    }
+    __m512 S[MR][NBMAX] = {{s00, s01, s02, s03}, {s10, s11, s12, s13}, {s20, s21, s22, s23}, {s30, s31, s32, s33}};
+    for (int j = 0; j < M; j++)
+        for (int p = 0; p < NB; p++) {
+            float *yr = y + j * ldy + (b0 + p) * 16;
+            _mm512_storeu_ps(yr, _mm512_add_ps(_mm512_loadu_ps(yr), S[j][p]));
+        }
+}
+
+#define NBCASE(M, nb)                                                                                                  \
+    switch (nb) {                                                                                                      \
+    case 4: mk(wp, K, x + i * ldx, ldx, b0, M, 4, y + i * ldy, ldy); break;                                            \
+    case 3: mk(wp, K, x + i * ldx, ldx, b0, M, 3, y + i * ldy, ldy); break;                                            \
+    case 2: mk(wp, K, x + i * ldx, ldx, b0, M, 2, y + i * ldy, ldy); break;                                            \
+    default: mk(wp, K, x + i * ldx, ldx, b0, M, 1, y + i * ldy, ldy); break;                                           \
+    }
+
+TGT static void gemm(const float *wp, int64_t K, const float *x, int64_t ldx, int64_t n, int64_t r0, int64_t r1,
+                     float *y, int64_t ldy) {
+    const int64_t bfirst = r0 / 16, bend = r1 / 16;
+    for (int64_t ib = 0; ib < n; ib += IB) {
+        int64_t ie = ib + IB < n ? ib + IB : n;
+        for (int64_t b0 = bfirst; b0 < bend; b0 += NBMAX) {
+            int nb = bend - b0 < NBMAX ? (int)(bend - b0) : NBMAX;
+            int64_t i = ib;
+            for (; i + MR <= ie; i += MR) NBCASE(4, nb)
+            switch (ie - i) {
+            case 3: NBCASE(3, nb) break;
+            case 2: NBCASE(2, nb) break;
+            case 1: NBCASE(1, nb) break;
+            default: break;
+            }
+        }
+    }
+}
+
+int tq_gemm_f32_supported(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
+}
+
+void tq_gemm_f32(const float *wp, int64_t K, const float *x, int64_t ldx, int64_t n, int64_t r0, int64_t r1, float *y,
+                 int64_t ldy) {
+    gemm(wp, K, x, ldx, n, r0, r1, y, ldy);
+}
+#else
+int tq_gemm_f32_supported(void) { return 0; }
+void tq_gemm_f32(const float *wp, int64_t K, const float *x, int64_t ldx, int64_t n, int64_t r0, int64_t r1, float *y,
+                 int64_t ldy) {
+    (void)wp; (void)K; (void)x; (void)ldx; (void)n; (void)r0; (void)r1; (void)y; (void)ldy;
+}
+#endif

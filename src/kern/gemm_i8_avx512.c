@@ -1,0 +1,150 @@
+/*
+ * gemm_i8_avx512.c — the I8 matrix x matrix product (many activation rows:
+ * encoders, prompts) by AVX-512 VNNI, for matrices with one scale per row or
+ * per tensor (one group along a row). kern_avx512.c's row runs it for those;
+ * grouped scales keep the per-tile kernel there.
+ *
+ * Register tiling: a micro-kernel holds MR = 4 activation rows x up to 64
+ * output rows (four packed 16-row blocks, kern_types.h) in 16 int32
+ * accumulators. Each step of 4 columns loads four weight vectors and
+ * broadcasts four activation words, then runs 16 vpdpbusd: each weight byte
+ * loaded serves four tokens, each activation word 64 outputs. Activations
+ * enter as q + 128 (kern.c quantized them once for the whole product); the
+ * product loses 128 x the row's code sum, precomputed at packing.
+ *
+ * Cache blocking: the column range [r0, r1) is walked in panels of 64 output
+ * rows; within a panel, tokens in blocks of IB rows (their activations stay
+ * in L1/L2 while the panel's weights stream once per block of MR tokens from
+ * L2). The sums are exact int32 (no overflow below 132,000 columns), the
+ * float steps are the portable path's, in its order:
+ *   y = (acc ? y + : ) (0 + (float)(S - 128 sum w) * (d_x * s_w)),
+ * so the bytes are the portable path's for any split and any thread count.
+ */
+#include "kern/kern_impl.h"
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include <string.h>
+
+#define TGT __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+#define INL TGT static inline __attribute__((always_inline))
+#define MR 4
+#define NBMAX 4     /* 16-row blocks per panel */
+#define IB 64       /* tokens per cache block  */
+
+INL int32_t ld32(const void *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* Rows i0 .. i0 + M of the activations against blocks b0 .. b0 + NB; the
+ * outputs of rows [lo, hi) written to y. */
+INL void mk(const tq_kmat *k, const tq_kact *a, int64_t i0, int64_t b0, const int M, const int NB, int64_t lo,
+            int64_t hi, float *y, int64_t ldy, int acc) {
+    const int64_t k4 = k->k4, bs = k4 * 64;
+    const int8_t *wp = k->packed + b0 * bs;
+    const uint8_t *xp = a->qa + i0 * a->kpad;
+    const int64_t kp = a->kpad;
+    __m512i s00 = _mm512_setzero_si512(), s01 = s00, s02 = s00, s03 = s00, s10 = s00, s11 = s00, s12 = s00, s13 = s00,
+            s20 = s00, s21 = s00, s22 = s00, s23 = s00, s30 = s00, s31 = s00, s32 = s00, s33 = s00;
+    for (int64_t kk = 0; kk < k4; kk++) {
+        const int8_t *w = wp + kk * 64;
+        __m512i w0 = _mm512_load_si512((const void *)w), w1 = w0, w2 = w0, w3 = w0;
+        if (NB > 1) w1 = _mm512_load_si512((const void *)(w + bs));
+        if (NB > 2) w2 = _mm512_load_si512((const void *)(w + 2 * bs));
+        if (NB > 3) w3 = _mm512_load_si512((const void *)(w + 3 * bs));
+#define ROW(j, sa, sb, sc, sd)                                                                                         \
+    if (M > j) {                                                                                                       \
+        __m512i x = _mm512_set1_epi32(ld32(xp + j * kp + 4 * kk));                                                     \
+        sa = _mm512_dpbusd_epi32(sa, x, w0);                                                                           \
+        if (NB > 1) sb = _mm512_dpbusd_epi32(sb, x, w1);                                                               \
+        if (NB > 2) sc = _mm512_dpbusd_epi32(sc, x, w2);                                                               \
+        if (NB > 3) sd = _mm512_dpbusd_epi32(sd, x, w3);                                                               \
+    }
+        ROW(0, s00, s01, s02, s03)
+        ROW(1, s10, s11, s12, s13)
+        ROW(2, s20, s21, s22, s23)
+        ROW(3, s30, s31, s32, s33)
+#undef ROW
+    }
+    __m512i S[MR][NBMAX] = {{s00, s01, s02, s03}, {s10, s11, s12, s13}, {s20, s21, s22, s23}, {s30, s31, s32, s33}};
+    for (int p = 0; p < NB; p++) {
+        int64_t b = b0 + p, base = b * TQ_KROWS;
+        const int64_t o = b * TQ_KROWS;   /* one group: [block][KROWS] */
+        __m512 c = _mm512_loadu_ps(k->pscale + o);
+        __m512i off = _mm512_slli_epi32(_mm512_loadu_si512((const void *)(k->psum + o)), 7);
+        int64_t l0 = lo > base ? lo - base : 0, l1 = hi - base < TQ_KROWS ? hi - base : TQ_KROWS;
+        if (l1 <= l0) continue;
+        __mmask16 m = (__mmask16)(((1u << (l1 - l0)) - 1u) << l0);
+        for (int j = 0; j < M; j++) {
+            __m512 d = _mm512_cvtepi32_ps(_mm512_sub_epi32(S[j][p], off));
+            __m512 v = _mm512_add_ps(_mm512_setzero_ps(), _mm512_mul_ps(d, _mm512_mul_ps(_mm512_set1_ps(a->d[i0 + j]), c)));
+            float *yr = y + (i0 + j) * ldy + base;
+            if (acc) v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, yr), v);
+            _mm512_mask_storeu_ps(yr, m, v);
+        }
+    }
+}
+
+#define NBCASE(M, nb)                                                                                                  \
+    switch (nb) {                                                                                                      \
+    case 4: mk(k, a, i, b0, M, 4, r0, r1, y, ldy, acc); break;                                                         \
+    case 3: mk(k, a, i, b0, M, 3, r0, r1, y, ldy, acc); break;                                                         \
+    case 2: mk(k, a, i, b0, M, 2, r0, r1, y, ldy, acc); break;                                                         \
+    default: mk(k, a, i, b0, M, 1, r0, r1, y, ldy, acc); break;                                                        \
+    }
+
+TGT void tq_gemm_i8_avx512(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc) {
+    const int64_t bfirst = r0 / TQ_KROWS, bend = (r1 + TQ_KROWS - 1) / TQ_KROWS;
+    for (int64_t ib = 0; ib < a->n; ib += IB) {
+        int64_t ie = ib + IB < a->n ? ib + IB : a->n;
+        for (int64_t b0 = bfirst; b0 < bend; b0 += NBMAX) {
+            int nb = bend - b0 < NBMAX ? (int)(bend - b0) : NBMAX;
+            int64_t i = ib;
+            for (; i + MR <= ie; i += MR) NBCASE(4, nb)
+            switch (ie - i) {
+            case 3: NBCASE(3, nb) break;
+            case 2: NBCASE(2, nb) break;
+            case 1: NBCASE(1, nb) break;
+            default: break;
+            }
+        }
+    }
+}
+
+/* One activation row into int8 codes with one scale for the row: kern.c's
+ * quantize_row (ACT_ROW) step for step in 16 lanes, so the same codes and
+ * scale: max of |x| as integer bits, d = max / 127, q = rne(x * (1 / d)) by
+ * adding and taking away 1.5 * 2^23, clamped to [-127, 127], NaN to 0; qa
+ * is q + 128 (offset) or |q|; columns [cols, kpad) zero (qa 128 or 0). */
+TGT void tq_kern_quant_row_avx512(const float *x, int64_t cols, int64_t kpad, int8_t *q, uint8_t *qa, float *d,
+                                  int offset) {
+    const __m512i absm = _mm512_set1_epi32(0x7fffffff);
+    __m512i mb = _mm512_setzero_si512();
+    int64_t c = 0;
+    for (; c + 16 <= cols; c += 16)
+        mb = _mm512_max_epu32(mb, _mm512_and_si512(_mm512_loadu_si512((const void *)(x + c)), absm));
+    if (c < cols) {
+        __mmask16 m = (__mmask16)((1u << (cols - c)) - 1u);
+        mb = _mm512_max_epu32(mb, _mm512_and_si512(_mm512_maskz_loadu_epi32(m, x + c), absm));
+    }
+    uint32_t bits = (uint32_t)_mm512_reduce_max_epu32(mb);
+    float amax;
+    memcpy(&amax, &bits, 4);
+    float s = amax / 127.0f, inv = s > 0.0f ? 1.0f / s : 0.0f;
+    *d = s;
+    const __m512 vi = _mm512_set1_ps(inv), mg = _mm512_set1_ps(12582912.0f), hi = _mm512_set1_ps(127.0f),
+                 lo = _mm512_set1_ps(-127.0f);
+    const __m128i flip = _mm_set1_epi8(offset ? (char)0x80 : 0);
+    for (c = 0; c < kpad; c += 16) {
+        int64_t left = cols - c;
+        __mmask16 m = left >= 16 ? (__mmask16)0xffff : left > 0 ? (__mmask16)((1u << left) - 1u) : 0;
+        __m512 v = _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + c), vi), mg), mg);
+        __mmask16 ord = _mm512_cmp_ps_mask(v, v, _CMP_ORD_Q);
+        v = _mm512_maskz_mov_ps(ord, _mm512_max_ps(_mm512_min_ps(v, hi), lo));
+        __m128i b = _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(v));
+        _mm_storeu_si128((__m128i *)(void *)(q + c), b);
+        _mm_storeu_si128((__m128i *)(void *)(qa + c), offset ? _mm_xor_si128(b, flip) : _mm_abs_epi8(b));
+    }
+}
+#endif

@@ -1,0 +1,57 @@
+/*
+ * encoder_ws.c — the forward pass's buffers, kept between passes
+ * (encoder_ws.h).
+ */
+#include "nn/encoder_ws.h"
+#include <stdlib.h>
+#include <string.h>
+
+void tq_enc_ws_free(tq_enc_ws *w) {
+    if (!w) return;
+    free(w->x); free(w->qkv); free(w->ctx); free(w->hb); free(w->sc); free(w->wbuf); free(w->posid);
+    if (w->has_act) tq_kact_free(&w->act);
+    w->x = w->qkv = w->ctx = w->hb = w->sc = w->wbuf = NULL;
+    w->posid = NULL;
+    w->has_act = 0;
+    w->T = w->S = w->threads = 0;
+}
+
+static int setup(tq_enc_ws *w, const tq_enc_ws_need *n) {
+    tq_enc_ws_free(w);
+    size_t TD = (size_t)n->T * (size_t)n->D;
+    w->x = malloc(sizeof(float) * TD);
+    w->qkv = malloc(sizeof(float) * 3 * TD);
+    w->ctx = malloc(sizeof(float) * TD);
+    w->hb = malloc(sizeof(float) * (size_t)n->T * (size_t)n->H);
+    w->sc = malloc(sizeof(float) * (size_t)n->S * (size_t)n->S * (size_t)n->threads);
+    w->wbuf = n->wbuf_floats ? malloc(sizeof(float) * (size_t)n->wbuf_floats * (size_t)n->threads) : NULL;
+    w->posid = n->need_pos ? malloc(sizeof(int32_t) * (size_t)n->T) : NULL;
+    if (!w->x || !w->qkv || !w->ctx || !w->hb || !w->sc || (n->wbuf_floats && !w->wbuf) || (n->need_pos && !w->posid)) {
+        tq_enc_ws_free(w);
+        return -1;
+    }
+    /* the kernels' activations: without them products quantize per call */
+    w->has_act = n->k && tq_kact_init(&w->act, n->k, n->T, n->D > n->H ? n->D : n->H) == TQ_OK;
+    w->T = n->T;
+    w->S = n->S;
+    w->threads = n->threads;
+    return 0;
+}
+
+static int fits(const tq_enc_ws *w, const tq_enc_ws_need *n) {
+    return w->T == n->T && w->S == n->S && w->threads == n->threads && (w->posid != NULL) == (n->need_pos != 0) &&
+           (w->wbuf != NULL) == (n->wbuf_floats != 0) && w->has_act == (n->k != NULL && tq_kact_holds(&w->act, n->k));
+}
+
+tq_enc_ws *tq_enc_ws_take(tq_enc_ws *shared, tq_enc_ws *own, const tq_enc_ws_need *n) {
+    tq_enc_ws *w = shared && !atomic_exchange(&shared->busy, 1) ? shared : own;
+    if (fits(w, n) || setup(w, n) == 0) return w;
+    if (w == shared) atomic_store(&shared->busy, 0);
+    return NULL;
+}
+
+void tq_enc_ws_give(tq_enc_ws *shared, tq_enc_ws *w) {
+    if (!w) return;
+    if (w == shared) atomic_store(&shared->busy, 0);
+    else tq_enc_ws_free(w);
+}

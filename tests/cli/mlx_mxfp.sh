@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# MLX's mxfp4 / mxfp8 modes against mlx itself: tests/py/mlx_mxfp.py in
+# venv-mlx (tests/py/mlx_venv.sh: mlx[cpu] 0.32.4, mlx-lm 0.32.2): files made
+# by mx.quantize + mx.save_safetensors (with and without config.json) and by
+# mlx_lm.convert --q-mode, and every element code under every exponent:
+# inspect's codec, bits, group, bits per weight and bytes; decode equal to
+# mx.dequantize bit for bit, and refused by name where mlx's own decode is not
+# finite. Skips (77) when the venv cannot be had, and under the sanitizer build.
+set -u
+S=${TQ_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+B=${TQ_BUILD_DIR:-$S/build}
+lib=$(ls "$B"/libtrueq.so* 2>/dev/null | head -1)
+[ -n "$lib" ] || { echo "not ok - $B has no libtrueq.so"; exit 1; }
+if [ "${TQ_SANITIZE:-0}" = 1 ] || ldd "$lib" 2>/dev/null | grep -q libasan; then
+  echo "SKIP: runs in the plain build (no sanitizer runtime in python3)"; exit 77
+fi
+py=$(bash "$S/tests/py/mlx_venv.sh") || { echo "SKIP: no mlx venv"; exit 77; }
+W=$(mktemp -d "${TMPDIR:-/tmp}/trueq-mlx-mxfp.XXXXXX")
+trap 'rm -rf "$W"' EXIT
+TRUEQ_LIBRARY="$lib" PYTHONPATH="$S/python" "$py" "$S/tests/py/mlx_mxfp.py" "$B/trueq" "$W"
