@@ -189,9 +189,9 @@ int       tq_llama_int8_matrices(const tq_llama *l);
  *  the number multiplied by a kernel (src/kern/); *decoded (may be NULL) gets
  *  the number decoded by row tiles because no kernel multiplies their codec,
  *  first_decoded (cap bytes, may be NULL) the codec of the first of those
- *  ("linear-affine/4/group:64"; "" when none). F16/BF16 matrices are not
- *  counted. */
-int       tq_llama_kept_matrices(const tq_llama *l, int *decoded, char *first_decoded, size_t cap);
+ *  ("linear-affine/4/group:64"; "" when none); *half (may be NULL) the
+ *  F16/BF16 matrices held as stored (not in the other counts). */
+int       tq_llama_kept_matrices(const tq_llama *l, int *decoded, int *half, char *first_decoded, size_t cap);
 
 /** The effective configuration (all fields resolved). Borrowed. */
 const tq_llama_config *tq_llama_config_of(const tq_llama *l);

@@ -119,10 +119,11 @@ static int run(const tqc_ctx *c, void *va) {
     tq_llama *l = S.l;
     if (P->verbose) {   /* how the products will run */
         char first[64];
-        int decoded = 0, kern = tq_llama_kept_matrices(l, &decoded, first, sizeof first);
+        int decoded = 0, half = 0, kern = tq_llama_kept_matrices(l, &decoded, &half, first, sizeof first);
         fprintf(stderr, "trueq generate: %d matrices kept as stored codes: %d multiplied by a kernel (%s), %d decoded "
                 "by row tiles%s%s%s\n", kern + decoded, kern, tq_kernels_info(), decoded,
                 decoded ? " (no kernel for " : "", decoded ? first : "", decoded ? ")" : "");
+        if (half) fprintf(stderr, "trueq generate: %d F16/BF16 matrices held as stored\n", half);
         if (P->decode_weights) fprintf(stderr, "trueq generate: --decode-weights: quantized matrices decoded to float32\n");
     }
     const tq_llama_config *lc = tq_llama_config_of(l);

@@ -123,21 +123,23 @@ uint64_t tq_llama_weight_bytes(const tq_llama *l) { return l->n_floats * sizeof(
 int64_t  tq_llama_param_count(const tq_llama *l) { return (int64_t)l->n_floats + l->int8_params; }
 int      tq_llama_int8_matrices(const tq_llama *l) { return l->n_int8; }
 
-/* One matrix a product multiplies: counted by how (kept quantized only). */
-static void count_kept(const tq_wmat *w, int *kern, int *tiles, tq_qparams *first) {
-    if (!tq_wmat_quantized(w) || w->plain) return;
+/* One matrix a product multiplies: counted by how (held as stored only). */
+static void count_kept(const tq_wmat *w, int *kern, int *tiles, int *plain, tq_qparams *first) {
+    if (!tq_wmat_quantized(w)) return;
+    if (w->plain) { (*plain)++; return; }
     if (tq_wmat_kernel(w)) { (*kern)++; return; }
     if (!*tiles) *first = w->q;
     (*tiles)++;
 }
 
-int tq_llama_kept_matrices(const tq_llama *l, int *decoded, char *first_decoded, size_t cap) {
-    int kern = 0, tiles = 0;
+int tq_llama_kept_matrices(const tq_llama *l, int *decoded, int *half, char *first_decoded, size_t cap) {
+    int kern = 0, tiles = 0, plain = 0;
     tq_qparams q = {0};
     for (int li = 0; li < l->c.n_layers; li++)
-        for (int k = 0; k < T_COUNT; k++) count_kept(&l->L[li].w[k], &kern, &tiles, &q);
-    count_kept(l->c.tied ? &l->tok : &l->out, &kern, &tiles, &q);   /* the logits product */
+        for (int k = 0; k < T_COUNT; k++) count_kept(&l->L[li].w[k], &kern, &tiles, &plain, &q);
+    count_kept(l->c.tied ? &l->tok : &l->out, &kern, &tiles, &plain, &q);   /* the logits product */
     if (decoded) *decoded = tiles;
+    if (half) *half = plain;
     if (first_decoded && cap) {
         first_decoded[0] = 0;
         if (tiles) tq_qparams_str(&q, first_decoded, cap);

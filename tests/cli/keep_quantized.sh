@@ -33,6 +33,10 @@ check "2-bit affine copy --verbose: no kernel for its codec, decoded by row tile
   'grep -qE "^trueq generate: ([0-9]+) matrices kept as stored codes: 0 multiplied by a kernel .*, \1 decoded by row tiles \(no kernel for linear-affine/2/group:32\)$" "$T/a2.verr"'
 check "2-bit affine copy: the same ids with TRUEQ_ISA=decode and without (no kernel either way)" 'cmp -s "$T/a2.kern" "$T/a2.keep"'
 "$TQ" generate "$T/q8" --ids "$T/ids" -n 2 --decode-weights --keep-quantized > /dev/null 2> "$T/both.err"; rc=$?
+"$TQ" synth "$T/pb" --arch phi3 --shape tiny --dtype BF16 -q > /dev/null
+"$TQ" generate "$T/pb" --ids "$T/ids" -n 2 --verbose --quiet > /dev/null 2> "$T/pb.err"
+check "BF16 --verbose: 15 F16/BF16 matrices held as stored (fused parts as views), no codes" \
+  'grep -q "^trueq generate: 0 matrices kept as stored codes" "$T/pb.err" && grep -q "^trueq generate: 15 F16/BF16 matrices held as stored$" "$T/pb.err"'
 check "--decode-weights with --keep-quantized: usage error" '[ $rc -eq 1 ] && grep -q "not both" "$T/both.err"'
 
 # compare: codes kept by default on the quantized side, far less weight memory, KL within the kernel error

@@ -239,6 +239,20 @@ static int pb_piece(const uint8_t *d, size_t n, const uint8_t **str, size_t *sle
     return 0;
 }
 
+/* 1 when a TrainerSpec message d[0..n) says model_type (field 3) UNIGRAM (1)
+ * explicitly; BPE (2), absent or unreadable: 0 (the caller's parse decides). */
+static int pb_unigram(const uint8_t *d, size_t n) {
+    size_t o = 0;
+    while (o < n) {
+        uint64_t f, len = 0, v;
+        int w;
+        if (pb_field(d, n, &o, &f, &w, &len)) return 0;
+        if (f == 3 && w == 0) return pb_varint(d, n, &o, &v) == 0 && v == 1;
+        if (pb_skip(d, n, &o, w, len)) return 0;
+    }
+    return 0;
+}
+
 tq_spm *tq_spm_open_model_mem(const void *data, size_t size, const char *name, tq_error *err) {
     const uint8_t *d = data;
     int n = 0, unk_id = -1;
@@ -266,6 +280,11 @@ tq_spm *tq_spm_open_model_mem(const void *data, size_t size, const char *name, t
             if (pb_field(d, size, &o, &f, &w, &len)) {
                 tq_spm_free(t);
                 tq_err(err, TQ_E_FORMAT, "%s: not a sentencepiece model (bad protobuf field at offset %zu)", name, o);
+                return NULL;
+            }
+            if (pass == 0 && f == 2 && w == 2 && pb_unigram(d + o, (size_t)len)) {
+                tq_err(err, TQ_E_UNSUPPORTED, "%s: a sentencepiece Unigram model (trainer_spec model_type UNIGRAM, as "
+                       "XLM-RoBERTa's or T5's): trueq's sentencepiece tokenizer runs BPE models only", name);
                 return NULL;
             }
             if (f != 1 || w != 2) {
