@@ -64,7 +64,8 @@ static double check_model(const char *py, const char *src, const char *tag, cons
     }
     fputs("]\n", f);
     fclose(f);
-    snprintf(cmd, sizeof cmd, "'%s' '%s/tests/py/hf_decoders.py' run '%s' '%s' '%s' 2>&1", py, src, dir, in, out);
+    int cw = snprintf(cmd, sizeof cmd, "'%s' '%s/tests/py/hf_decoders.py' run '%s' '%s' '%s' 2>&1", py, src, dir, in, out);
+    CHECK_MSG(cw > 0 && (size_t)cw < sizeof cmd, "%s: the command line is over %zu bytes", tag, sizeof cmd);
     char *log = NULL;
     int rc = tq_t_run(cmd, &log);
     CHECK_MSG(rc == 0, "%s: hf_decoders.py run failed: %s", tag, log ? log : "");
