@@ -3,11 +3,15 @@
 # Synthesises the Phi-3.5-mini-shaped checkpoint (3.8B parameters, BF16, 7.6 GB,
 # `trueq synth --arch phi3 --shape phi3.5-mini`), then measures wall time and peak
 # RSS (/usr/bin/time -v, "Maximum resident set size") of:
-#   convert BF16 -> 4-bit affine group:64, spectrum --bits 8,4,2 (optional: SPECTRUM=1,
-#   about an hour on 2 cores), generate 8 tokens from the BF16 original and from the
-#   4-bit copy; each next to the stored size of the weights it reads.
+#   convert BF16 -> 4-bit affine group:64, generate 8 tokens from the BF16 original
+#   and from the 4-bit copy (its codes kept as stored: the default; fused qkv_proj /
+#   gate_up_proj as row views), `spectrum` of both (SPECTRUM=0 skips them), and
+#   spectrum --bits 8,4,2 of the original (optional: SPECTRUM_BITS=1, hours on 2
+#   cores); each next to the stored size of the weights it reads.
 # Usage: bench/phi35_memory.sh [BUILD_DIR] [WORK_DIR]   (WORK_DIR needs ~12 GB free;
-# it is removed at the end unless KEEP=1). Prints a Markdown table for docs/benchmarks.md.
+# it is removed at the end unless KEEP=1; a WORK_DIR/bf16 or WORK_DIR/q4 already there
+# is reused). Prints a Markdown table for docs/benchmarks.md. The bar (issue 12): peak
+# RSS at most 1.25x the stored weights.
 set -euo pipefail
 B=${1:-build}; W=${2:-$(mktemp -d /var/tmp/tq-phi35.XXXXXX)}
 TQ="$B/trueq"; [ -x "$TQ" ] || { echo "no $TQ: build first" >&2; exit 1; }
@@ -30,12 +34,17 @@ M="$W/bf16"; Q="$W/q4"
 [ -f "$M/config.json" ] || "$TQ" synth "$M" --arch phi3 --shape phi3.5-mini --dtype BF16 --quiet
 SM=$(stored "$M")
 printf '1 450 3290 1010 263 1023' > "$W/ids.txt"
-run "convert BF16 -> 4-bit affine g64" "$SM" "$TQ" convert "$M" -o "$Q" --bits 4 --scheme affine --granularity group:64
+[ -f "$Q/config.json" ] ||
+    run "convert BF16 -> 4-bit affine g64" "$SM" "$TQ" convert "$M" -o "$Q" --bits 4 --scheme affine --granularity group:64
 SQ=$(stored "$Q")
 run "generate 8 tokens, BF16 original" "$SM" "$TQ" generate "$M" --ids "$W/ids.txt" -n 8 --quiet
-run "generate 8 tokens, 4-bit copy (--keep-quantized)" "$SQ" "$TQ" generate "$Q" --ids "$W/ids.txt" -n 8 --keep-quantized --quiet
-if [ "${SPECTRUM:-0}" = 1 ]; then
-    run "spectrum --bits 8,4,2, BF16 original" "$SM" "$TQ" spectrum "$M" --bits 8,4,2 --csv "$W/spectrum.csv"
+run "generate 8 tokens, 4-bit copy (codes kept)" "$SQ" "$TQ" generate "$Q" --ids "$W/ids.txt" -n 8 --quiet
+if [ "${SPECTRUM:-1}" = 1 ]; then
+    run "spectrum, BF16 original" "$SM" "$TQ" spectrum "$M" --csv "$W/spectrum.csv"
+    run "spectrum, 4-bit copy" "$SQ" "$TQ" spectrum "$Q" --csv "$W/spectrum-q4.csv"
+fi
+if [ "${SPECTRUM_BITS:-0}" = 1 ]; then
+    run "spectrum --bits 8,4,2, BF16 original" "$SM" "$TQ" spectrum "$M" --bits 8,4,2 --csv "$W/spectrum-bits.csv"
 fi
 echo
 echo "| step | stored weights | peak RSS | RSS / stored | wall |"

@@ -184,6 +184,14 @@ tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg, const 
                            tq_error *err);
 /** Layer matrices held as stored codes (0 unless opened with keep_int8 or keep_quantized). */
 int       tq_llama_int8_matrices(const tq_llama *l);
+/** How the products run over the matrices kept as stored codes (the layer
+ *  matrices, fused parts counted one each, and the logits matrix): @return
+ *  the number multiplied by a kernel (src/kern/); *decoded (may be NULL) gets
+ *  the number decoded by row tiles because no kernel multiplies their codec,
+ *  first_decoded (cap bytes, may be NULL) the codec of the first of those
+ *  ("linear-affine/4/group:64"; "" when none). F16/BF16 matrices are not
+ *  counted. */
+int       tq_llama_kept_matrices(const tq_llama *l, int *decoded, char *first_decoded, size_t cap);
 
 /** The effective configuration (all fields resolved). Borrowed. */
 const tq_llama_config *tq_llama_config_of(const tq_llama *l);

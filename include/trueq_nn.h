@@ -174,20 +174,23 @@ typedef struct tq_enc_opts {
      * path; implies keep_int8. tq_enc_int8_matrices then counts every
      * matrix kept. */
     int keep_quantized;
+    /* Whatever these say, F16/BF16 layer matrices and word embeddings are
+     * held as stored (read with pread; products decode row tiles or run the
+     * half-float kernels), never widened to float32 at open. */
 } tq_enc_opts;
 
 /** tq_enc_open with options (opts may be NULL: the defaults). */
 tq_enc *tq_enc_open_ex(const tq_model *m, const tq_enc_config *cfg, const tq_enc_opts *opts, tq_error *err);
-/** Matrices held as int8 codes (q, k, v count as three; the word embeddings
- *  as one); 0 unless keep_int8. */
+/** Matrices held as quantized codes (q, k, v count as three; the word
+ *  embeddings as one); 0 unless keep_int8. F16/BF16 matrices are not counted. */
 int     tq_enc_int8_matrices(const tq_enc *e);
 
 /** The effective configuration (n_labels is 0 when no head was found). Borrowed. */
 const tq_enc_config *tq_enc_config_of(const tq_enc *e);
 /** 1 when a classification head is loaded. */
 int      tq_enc_has_head(const tq_enc *e);
-/** Bytes of weights held (float32 values, plus int8 codes and scales with
- *  keep_int8); number of parameters. */
+/** Bytes of weights held (float32 values, F16/BF16 values held as stored,
+ *  plus codes and scales with keep_int8); number of parameters. */
 uint64_t tq_enc_weight_bytes(const tq_enc *e);
 int64_t  tq_enc_param_count(const tq_enc *e);
 

@@ -7,6 +7,7 @@ pkgs=(cmake make gcc clang pkg-config
       libpcre2-dev
       python3 python3-numpy python3-torch)
 pkgs+=(valgrind dpkg-dev)   # the CI Valgrind job; dpkg-source for the fuzz build's Debian sources (scripts/fuzz_deps.sh)
+pkgs+=(libopenmpi-dev openmpi-bin chromium)   # trueq sweep: MPI ranks (TQ_MPI, tools/sweep_mpi.c); its HTML report rendered headless (tests/cli/sweep.sh)
 pkgs+=(python3-venv)   # venvs outside the repo for reference tools (sentencepiece; transformers over python3-torch: tests/py/hf_venv.sh)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -159,7 +159,7 @@ int  tqc_error(const char *cmd, const char *fmt, ...) __attribute__((format(prin
 
 extern const tqc_command tqc_cmd_batch, tqc_cmd_convert, tqc_cmd_inspect, tqc_cmd_codecs, tqc_cmd_synth, tqc_cmd_verify,
     tqc_cmd_selftest, tqc_cmd_embed, tqc_cmd_classify, tqc_cmd_compare, tqc_cmd_compare_decoder,
-    tqc_cmd_generate, tqc_cmd_spectrum, tqc_cmd_tokenize;
+    tqc_cmd_generate, tqc_cmd_spectrum, tqc_cmd_tokenize, tqc_cmd_sweep;
 
 /* inspect: print a ledger (text or JSON); rows = per-tensor lines */
 typedef struct tq_ledger tq_ledger;

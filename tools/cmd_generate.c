@@ -8,8 +8,8 @@
 
 static const char SYNOPSIS[] =
     "MODEL [--prompt P | --ids FILE] [--steps N] [--temperature T] [--top-p P]\n"
-    "                      [--seed S] [--config FILE] [--tokenizer FILE] [--keep-int8] [--keep-quantized] [--quiet]\n"
-    "                      [--json]";
+    "                      [--seed S] [--config FILE] [--tokenizer FILE] [--decode-weights] [--quiet]\n"
+    "                      [--verbose] [--json]";
 static const char DESCRIPTION[] =
     "Run a Llama-family decoder (Meta/llama2.c, Hugging Face or llama.cpp GGUF\n"
     "tensor names) and print the prompt followed by its continuation. MODEL is a\n"
@@ -20,7 +20,11 @@ static const char DESCRIPTION[] =
     "the tokenizer's BOS/EOS and at every eos_token_id of generation_config.json\n"
     "(else config.json). --json prints, instead of the text, the prompt ids and\n"
     "each step's chosen id, its text piece and the top-5 (id, logit), then the\n"
-    "stop reason (eos with its id, max_tokens or context).\n";
+    "stop reason (eos with its id, max_tokens or context).\n"
+    "Quantized matrices are held as stored (codes and scales, fused Phi-3\n"
+    "tensors split into row views) and multiplied by a kernel where one exists\n"
+    "for their codec, else decoded by row tiles; --decode-weights decodes them\n"
+    "to float32 at load instead (more memory; --verbose says which ran).\n";
 
 typedef struct gen_ctx {
     const tq_spm *tok;     /* sentencepiece: print each piece           */
@@ -90,7 +94,7 @@ typedef struct generate_args {
     int64_t steps;
     double temperature, top_p;
     uint64_t seed;
-    bool keep_int8, keep_quantized, quiet;
+    bool keep_int8, keep_quantized, decode_weights, quiet, verbose;
 } generate_args;
 static const generate_args DEFAULTS = {.steps = 256, .temperature = 0, .top_p = 1, .seed = 1};
 
@@ -109,9 +113,18 @@ static int run(const tqc_ctx *c, void *va) {
     if (config && tq_llama_config_read(config, &cfg, &err)) return tqc_fail(cmd, &err);
     struct timespec ts0, ts1, ts2;
     clock_gettime(CLOCK_MONOTONIC, &ts0);
-    tq_llama_opts lo = {.keep_int8 = P->keep_int8, .keep_quantized = P->keep_quantized};
+    if (P->decode_weights && P->keep_quantized) return tqc_usage_error(cmd, "give --decode-weights or --keep-quantized, not both");
+    tq_llama_opts lo = {.keep_int8 = P->keep_int8, .keep_quantized = !P->decode_weights};
     if ((rc = tqc_dec_side_open(&S, cmd, config ? &cfg : NULL, NULL, NULL, &lo))) goto out;
     tq_llama *l = S.l;
+    if (P->verbose) {   /* how the products will run */
+        char first[64];
+        int decoded = 0, kern = tq_llama_kept_matrices(l, &decoded, first, sizeof first);
+        fprintf(stderr, "trueq generate: %d matrices kept as stored codes: %d multiplied by a kernel (%s), %d decoded "
+                "by row tiles%s%s%s\n", kern + decoded, kern, tq_kernels_info(), decoded,
+                decoded ? " (no kernel for " : "", decoded ? first : "", decoded ? ")" : "");
+        if (P->decode_weights) fprintf(stderr, "trueq generate: --decode-weights: quantized matrices decoded to float32\n");
+    }
     const tq_llama_config *lc = tq_llama_config_of(l);
     g.stop_ids = lc->eos_ids;   /* generation_config.json's EOS ids */
     g.n_stop_ids = lc->n_eos;
@@ -207,9 +220,15 @@ static const tqc_opt OPTS[] = {
                       "multiply int8 (linear-sym 8-bit) matrices from their codes\n"
                       "instead of decoding them to float32 at load"),
     TQC_O_FLAG("--keep-quantized", NULL, generate_args, keep_quantized,
-               "hold every quantized matrix as stored (ggml Q8_0/Q4_0 run the\n"
-               "kernels over their blocks; other codes are decoded by row tiles)"),
+               "hold every quantized matrix as stored (the default; ggml\n"
+               "Q8_0/Q4_0 and int8 run the kernels over their codes, other codes\n"
+               "are decoded by row tiles)"),
+    TQC_O_FLAG("--decode-weights", NULL, generate_args, decode_weights,
+               "decode quantized matrices to float32 at load (more memory)"),
     TQC_O_FLAG("--quiet", "-q", generate_args, quiet, "no speed report on stderr"),
+    TQC_O_FLAG("--verbose", "-v", generate_args, verbose,
+               "say how the products run: matrices kept as stored, with a\n"
+               "kernel or decoded by row tiles (and why)"),
 };
 
 const tqc_command tqc_cmd_generate = {.name = "generate", .summary = "continue a prompt with a Llama-style decoder (greedy or sampled)",

@@ -16,14 +16,16 @@
 static const char SYNOPSIS[] =
     "ORIG QUANT [--text FILE | --prompt P | --ids FILE] [--json]\n"
     "                     [--max-kl X] [--min-agree F] [--config FILE] [--tokenizer FILE]\n"
-    "                     [--keep-int8]";
+    "                     [--keep-int8] [--decode-weights]";
 static const char DESCRIPTION[] =
     "Compare two Llama-style decoders (e.g. a model and its quantized copy) on a\n"
     "text: mean and max KL divergence KL(orig || quant) of the next-token\n"
     "distributions (nats), top-1 agreement, the perplexity of each, and the\n"
     "speed of each side's forward pass. Texts longer than the context are cut\n"
     "into windows that each start from BOS. `trueq compare` comes here when ORIG\n"
-    "is a decoder.\n";
+    "is a decoder. Quantized matrices are held as stored and multiplied by a\n"
+    "kernel where one exists (else decoded by row tiles); --decode-weights\n"
+    "decodes them to float32 at load instead.\n";
 
 /* A TinyStories-style paragraph written for these measurements. */
 static const char *DEFAULT_TEXT =
@@ -45,7 +47,7 @@ int tqc_is_decoder(const char *path) {
 typedef struct cmpdec_args {
     const char *text, *prompt, *ids, *config, *tokenizer;
     double max_kl, min_agree;
-    bool keep_int8;
+    bool keep_int8, decode_weights;
 } cmpdec_args;
 static const cmpdec_args DEFAULTS = {.max_kl = -1, .min_agree = -1};
 
@@ -86,7 +88,7 @@ static int run(const tqc_ctx *c, void *va) {
     int *ids = NULL, n = 0;
     tq_llama_config forced;
     if (config && tq_llama_config_read(config, &forced, &err)) return tqc_fail(cmd, &err);
-    tq_llama_opts lo = {.keep_int8 = P->keep_int8};
+    tq_llama_opts lo = {.keep_int8 = P->keep_int8, .keep_quantized = !P->decode_weights};
     if ((rc = tqc_dec_side_open(&A, cmd, config ? &forced : NULL, NULL, NULL, &lo))) goto out;
     if ((rc = tqc_dec_side_open(&B, cmd, config ? &forced : NULL, tq_llama_config_of(A.l), A.config_from, &lo))) goto out;
     const char *src = "built-in";
@@ -170,6 +172,9 @@ static const tqc_opt OPTS[] = {
     TQC_DEC_OPT_KEEP_INT8(cmpdec_args, keep_int8,
                       "multiply int8 (linear-sym 8-bit) matrices from their codes\n"
                       "instead of decoding them to float32 at load (both sides)"),
+    TQC_O_FLAG("--decode-weights", NULL, cmpdec_args, decode_weights,
+               "decode quantized matrices to float32 at load (both sides;\n"
+               "default: held as stored codes)"),
 };
 
 const tqc_command tqc_cmd_compare_decoder = {.name = "compare-decoder", .summary = "compare two Llama-style decoders: KL, top-1 agreement, perplexity, speed",

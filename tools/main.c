@@ -16,6 +16,7 @@ static const tqc_command *const COMMANDS[] = {
     &tqc_cmd_convert, &tqc_cmd_inspect, &tqc_cmd_codecs,  &tqc_cmd_synth,   &tqc_cmd_verify,
     &tqc_cmd_selftest, &tqc_cmd_embed,  &tqc_cmd_classify, &tqc_cmd_compare, &tqc_cmd_compare_decoder,
     &tqc_cmd_generate, &tqc_cmd_spectrum, &tqc_cmd_tokenize, &tqc_cmd_batch,
+    &tqc_cmd_sweep,
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 

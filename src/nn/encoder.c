@@ -55,7 +55,8 @@ struct tq_enc {
     float     *pre_w, *pre_b;   /* DistilBERT pre_classifier, or NULL         */
     float     *cls_w, *cls_b;   /* classifier, or NULL                        */
     tq_wmat    word8;           /* word embeddings kept as stored codes, or none */
-    int        n_int8;          /* matrices held as int8 codes                */
+    int        n_int8;          /* matrices held as stored (codes or F16/BF16) */
+    int        n_plain;         /* of which F16/BF16 values                   */
     uint64_t   int8_bytes;      /* their codes + scales                       */
     int64_t    int8_params;
 };
@@ -64,7 +65,7 @@ const tq_enc_config *tq_enc_config_of(const tq_enc *e) { return e ? &e->c : NULL
 int      tq_enc_has_head(const tq_enc *e) { return e && e->cls_w != NULL; }
 uint64_t tq_enc_weight_bytes(const tq_enc *e) { return e ? e->n_floats * sizeof(float) + e->int8_bytes : 0; }
 int64_t  tq_enc_param_count(const tq_enc *e) { return e ? (int64_t)e->n_floats + e->int8_params : 0; }
-int      tq_enc_int8_matrices(const tq_enc *e) { return e ? e->n_int8 : 0; }
+int      tq_enc_int8_matrices(const tq_enc *e) { return e ? e->n_int8 - e->n_plain : 0; }
 
 void tq_enc_free(tq_enc *e) {
     if (!e) return;
@@ -86,6 +87,7 @@ typedef struct loader {
     const char     *prefix;
     float          *p;       /* next free float of the arena */
     tq_error       *err;
+    int             n_plain; /* F16/BF16 matrices held as stored */
 } loader;
 
 static void shape_str(const tq_tensor *t, char *buf, size_t cap) {
@@ -139,20 +141,30 @@ static int load(loader *ld, float **dst, int raw, const char *name, int64_t rows
     return 0;
 }
 
-/* 1 when tensors names[0..n) can all be held as stored (keep_int8:
- * linear-sym 8-bit only; keep_quantized: any codec). */
-static int i8_plan(const loader *ld, const char *const *names, int n, int any_codec) {
+/* 1 when tensor t is held as stored: F16/BF16 always (products decode row
+ * tiles or run the half-float kernels), codes when kept (keep: keep_int8,
+ * linear-sym 8-bit only, or with any_codec every codec). */
+static int held(const tq_tensor *t, int keep, int any_codec) {
+    return tq_wmat_plain_keepable(t) || (keep && tq_wmat_keepable(t, any_codec));
+}
+
+/* 1 when tensors names[0..n) can all be held as stored (held()). */
+static int i8_plan(const loader *ld, const char *const *names, int n, int keep, int any_codec) {
     for (int i = 0; i < n; i++)
-        if (!tq_wmat_keepable(tq_model_find(ld->m, names[i]), any_codec)) return 0;
+        if (!held(tq_model_find(ld->m, names[i]), keep, any_codec)) return 0;
     return 1;
 }
 
-/* Keep names[0..n) (each [rows, cols]) as stored codes in w[0..n). */
+/* Hold names[0..n) (each [rows, cols]) as stored in w[0..n): F16/BF16
+ * values or codes, read with pread. */
 static int load_i8(loader *ld, tq_wmat *w, const char *const *names, int n, int64_t rows, int64_t cols, uint64_t *bytes) {
     for (int i = 0; i < n; i++) {
         const tq_tensor *t = want(ld, names[i], rows, cols);
-        if (!t || tq_wmat_keep(&w[i], t, ld->path, ld->err)) return -1;
+        if (!t || (tq_wmat_plain_keepable(t) ? tq_wmat_keep_plain(&w[i], ld->m, t, ld->path, ld->err)
+                                             : tq_wmat_keep(&w[i], ld->m, t, ld->path, ld->err)))
+            return -1;
         *bytes += w[i].bytes;
+        if (w[i].plain) ld->n_plain++;
     }
     return 0;
 }
@@ -216,7 +228,7 @@ tq_enc *tq_enc_open_ex(const tq_model *m, const tq_enc_config *cfg_in, const tq_
                A->prefixes[1] ? A->prefixes[1] : "", A->title);
         return NULL;
     }
-    loader ld = {m, A, path, prefix, NULL, err};
+    loader ld = {m, A, path, prefix, NULL, err, 0};
     char cls_name[200], pool_name[200];
     tq_arch_name(A, prefix, TQ_R_CLS, 0, 0, cls_name, sizeof cls_name);
     tq_arch_name(A, prefix, TQ_R_POOLER, 0, 0, pool_name, sizeof pool_name);
@@ -268,17 +280,16 @@ tq_enc *tq_enc_open_ex(const tq_model *m, const tq_enc_config *cfg_in, const tq_
             tq_arch_name(A, prefix, roles[k], l, 0, nm[l][k][0], sizeof nm[l][k][0]);
             tq_arch_name(A, prefix, roles[k], l, 1, nm[l][k][1], sizeof nm[l][k][1]);
         }
-        if (!keep_int8) continue;
         const char *qkv[3] = {nm[l][0][0], nm[l][1][0], nm[l][2][0]}, *o = nm[l][3][0], *f1 = nm[l][5][0],
                    *f2 = nm[l][6][0];
-        if ((use8[l][M_QKV] = (unsigned char)i8_plan(&ld, qkv, 3, any))) int8_floats += (uint64_t)(3 * D * D);
-        if ((use8[l][M_O] = (unsigned char)i8_plan(&ld, &o, 1, any))) int8_floats += (uint64_t)(D * D);
-        if ((use8[l][M_FFN1] = (unsigned char)i8_plan(&ld, &f1, 1, any))) int8_floats += (uint64_t)(H * D);
-        if ((use8[l][M_FFN2] = (unsigned char)i8_plan(&ld, &f2, 1, any))) int8_floats += (uint64_t)(D * H);
+        if ((use8[l][M_QKV] = (unsigned char)i8_plan(&ld, qkv, 3, keep_int8, any))) int8_floats += (uint64_t)(3 * D * D);
+        if ((use8[l][M_O] = (unsigned char)i8_plan(&ld, &o, 1, keep_int8, any))) int8_floats += (uint64_t)(D * D);
+        if ((use8[l][M_FFN1] = (unsigned char)i8_plan(&ld, &f1, 1, keep_int8, any))) int8_floats += (uint64_t)(H * D);
+        if ((use8[l][M_FFN2] = (unsigned char)i8_plan(&ld, &f2, 1, keep_int8, any))) int8_floats += (uint64_t)(D * H);
     }
     char nb[6][200];
     const char *wname = rn(&ld, TQ_R_TOK_EMB, 0, nb[0]);
-    int word8 = keep_int8 && i8_plan(&ld, &wname, 1, any);
+    int word8 = i8_plan(&ld, &wname, 1, keep_int8, any);
     if (word8) int8_floats += (uint64_t)(V * D);
     uint64_t per_layer = (uint64_t)(3 * D * D + 3 * D + D * D + D + 2 * D + H * D + H + D * H + D + 2 * D);
     uint64_t total = (uint64_t)(V * D + P * D + TV * D + 2 * D) + per_layer * (uint64_t)c.n_layers +
@@ -352,6 +363,7 @@ tq_enc *tq_enc_open_ex(const tq_model *m, const tq_enc_config *cfg_in, const tq_
         e->n_int8++;
         e->int8_params += V * D;
     }
+    e->n_plain = ld.n_plain;
     TQ_ASSERT((uint64_t)(ld.p - e->arena) == total);
     free(nm);
     free(use8);

@@ -50,6 +50,12 @@ static const tq_arch *which_arch(tq_cfg *j) {
     const char *mt = NULL;
     if (tq_cfg_string(j, j->root, "model_type", &mt)) {
         const tq_arch *a = tq_arch_by_model_type(TQ_FAMILY_ENCODER, mt);
+        if (!a && (!strcmp(mt, "xlm-roberta") || !strcmp(mt, "xlm_roberta"))) {
+            tq_cfg_fail(j, TQ_E_UNSUPPORTED, "\"model_type\" is \"%s\": XLM-RoBERTa is not supported (its tokenizer is "
+                        "a sentencepiece Unigram model, which trueq does not tokenize; RoBERTa's byte-level BPE is "
+                        "\"roberta\")", mt);
+            return NULL;
+        }
         if (!a) {
             char list[128] = "";
             size_t used = 0;

@@ -61,9 +61,9 @@ struct tq_llama {
     int          n_plain;  /* matrices held as stored F16/BF16          */
     float       *norm;     /* [dim]                                     */
     llama_layer *L;        /* [n_layers]                                */
-    tq_wmat      out8;     /* keep_quantized: the output matrix also kept as
-                              stored, for the kernels (tok stays float32 for
-                              lookups); none otherwise                 */
+    tq_wmat      out8;     /* empty: with keep_quantized tok / out are
+                              themselves kept as stored codes, so the logits
+                              run their kernel (the forward reads out8 first) */
 };
 
 struct tq_llama_state {
@@ -137,7 +137,9 @@ static int held_as_stored(const tq_model *m, const tq_arch *A, int li, int kind,
     layer_name(name, sizeof name, A, li, kind);
     const tq_tensor *t = tq_model_find(m, name);
     if (t) return tq_wmat_plain_keepable(t) || (keep && tq_wmat_keepable(t, any_codec));
-    return fused_part(A, li, kind, D, KV, H, name, sizeof name, &fr, &r0) && tq_wmat_plain_keepable(tq_model_find(m, name));
+    if (!fused_part(A, li, kind, D, KV, H, name, sizeof name, &fr, &r0)) return 0;
+    t = tq_model_find(m, name);
+    return tq_wmat_plain_keepable(t) || (keep && tq_wmat_keepable(t, any_codec));
 }
 
 void tq_llama_free(tq_llama *l) {
@@ -168,6 +170,28 @@ const tq_llama_config *tq_llama_config_of(const tq_llama *l) { return &l->c; }
 uint64_t tq_llama_weight_bytes(const tq_llama *l) { return l->n_floats * sizeof(float) + l->int8_bytes; }
 int64_t  tq_llama_param_count(const tq_llama *l) { return (int64_t)l->n_floats + l->int8_params; }
 int      tq_llama_int8_matrices(const tq_llama *l) { return l->n_int8; }
+
+/* One matrix a product multiplies: counted by how (kept quantized only). */
+static void count_kept(const tq_wmat *w, int *kern, int *tiles, tq_qparams *first) {
+    if (!tq_wmat_quantized(w) || w->plain) return;
+    if (tq_wmat_kernel(w)) { (*kern)++; return; }
+    if (!*tiles) *first = w->q;
+    (*tiles)++;
+}
+
+int tq_llama_kept_matrices(const tq_llama *l, int *decoded, char *first_decoded, size_t cap) {
+    int kern = 0, tiles = 0;
+    tq_qparams q = {0};
+    for (int li = 0; li < l->c.n_layers; li++)
+        for (int k = 0; k < T_COUNT; k++) count_kept(&l->L[li].w[k], &kern, &tiles, &q);
+    count_kept(l->c.tied ? &l->tok : &l->out, &kern, &tiles, &q);   /* the logits product */
+    if (decoded) *decoded = tiles;
+    if (first_decoded && cap) {
+        first_decoded[0] = 0;
+        if (tiles) tq_qparams_str(&q, first_decoded, cap);
+    }
+    return kern;
+}
 
 tq_llama *tq_llama_open(const tq_model *m, const tq_llama_config *cfg, tq_error *err) {
     return tq_llama_open_ex(m, cfg, NULL, err);
@@ -316,8 +340,9 @@ tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, con
     for (int li = 0; li < c.n_layers; li++)
         for (int k = 0; k < T_COUNT; k++)
             if (cols[k] && held_as_stored(m, nm, li, k, D, KV, H, keep, any_codec)) total -= (uint64_t)(rows[k] * cols[k]);
-    if (tq_wmat_plain_keepable(emb)) total -= (uint64_t)(V * D);
-    if (!c.tied && tq_wmat_plain_keepable(outw)) total -= (uint64_t)(V * D);
+    if (tq_wmat_plain_keepable(emb) || (keep && any_codec && tq_wmat_keepable(emb, 1))) total -= (uint64_t)(V * D);
+    if (!c.tied && (tq_wmat_plain_keepable(outw) || (keep && any_codec && tq_wmat_keepable(outw, 1))))
+        total -= (uint64_t)(V * D);
     if (total > (uint64_t)1 << 40) { tq_err(err, TQ_E_LIMIT, "%s: %llu weights exceed the decoder's limit", path, (unsigned long long)total); goto fail; }
     l->arena = malloc(sizeof(float) * total);
     if (!l->arena) { tq_err(err, TQ_E_NOMEM, "%s: out of memory for %llu float32 weights", path, (unsigned long long)total); goto fail; }
@@ -340,6 +365,13 @@ tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, con
             l->int8_bytes += dw->bytes;
             l->int8_params += V * D;
             l->n_plain++;
+        } else if (keep && any_codec && tq_wmat_keepable(t, 1)) {
+            /* codes kept: a lookup decodes one row; the logits run its kernel
+             * when one multiplies the codec, else decode row tiles */
+            if (tq_wmat_keep(dw, m, t, path, err)) goto fail;
+            l->int8_bytes += dw->bytes;
+            l->int8_params += V * D;
+            l->n_int8++;
         } else {
             const float *v;
             LOAD(v, tn, V, D);
@@ -347,14 +379,6 @@ tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, con
         }
     }
     LOAD(l->norm, norm_name, D, 0);
-    if (keep && any_codec) {   /* the logits product through the kernels when its codes have one */
-        const tq_tensor *to = tq_model_find(m, c.tied ? emb_name : out_name);
-        if (tq_wmat_keepable(to, 1)) {
-            if (tq_wmat_keep(&l->out8, to, path, err)) goto fail;
-            if (!tq_wmat_kernel(&l->out8)) tq_wmat_free(&l->out8);
-            else l->int8_bytes += l->out8.bytes;
-        }
-    }
     for (int li = 0; li < c.n_layers; li++) {
         const float *fused_qkv = NULL, *fused_gu = NULL;   /* this layer's fused tensors (Phi-3) */
         for (int k = T_WQ; k <= T_WV; k++)
@@ -370,7 +394,7 @@ tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, con
             const tq_tensor *ti = tq_model_find(m, name);
             if (keep && cols[k] && tq_wmat_keepable(ti, any_codec)) {
                 if (!want(m, name, rows[k], cols[k], err)) goto fail;
-                if (tq_wmat_keep(wk, ti, path, err)) goto fail;
+                if (tq_wmat_keep(wk, m, ti, path, err)) goto fail;
                 l->int8_bytes += wk->bytes;
                 l->int8_params += rows[k] * cols[k];
                 l->n_int8++;
@@ -386,20 +410,31 @@ tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, con
                 continue;
             }
             if (!ti && fused_part(nm, li, k, D, KV, H, fname, sizeof fname, &frows, &row0) &&
-                (t = tq_model_find(m, fname)) && tq_wmat_plain_keepable(t)) {
-                /* F16/BF16 fused: held once as stored at its first part; the parts are row views */
+                (t = tq_model_find(m, fname)) &&
+                (tq_wmat_plain_keepable(t) || (keep && tq_wmat_keepable(t, any_codec)))) {
+                /* fused, F16/BF16 or codes kept: held once as stored at its
+                 * first part (codes without a kernel of their own); the parts
+                 * are row views, each with its own kernel */
                 tq_wmat *fw = &l->L[li].fused[k <= T_WV ? 0 : 1];
                 if (row0 == 0) {
-                    if (!want(m, fname, frows, cols[k], err) || tq_wmat_keep_plain(fw, m, t, path, err)) goto fail;
+                    if (!want(m, fname, frows, cols[k], err)) goto fail;
+                    if (tq_wmat_plain_keepable(t) ? tq_wmat_keep_plain(fw, m, t, path, err)
+                                                  : tq_wmat_keep_codes(fw, m, t, path, err)) goto fail;
                     l->int8_bytes += fw->bytes;
                     l->int8_params += frows * cols[k];
-                    l->n_plain++;
+                    if (fw->plain) l->n_plain++;
+                    else l->n_int8++;
                 } else if (!fw->codes) {
                     tq_err(err, TQ_E_FORMAT, "%s: layer %d has \"%s\" but also a separate %s matrix", path, li, fname,
                            k <= T_WV ? "q" : "gate");
                     goto fail;
                 }
-                tq_wmat_view_rows(wk, fw, row0, rows[k]);
+                if (tq_wmat_view_rows(wk, fw, row0, rows[k])) {
+                    tq_err(err, TQ_E_NOMEM, "%s: out of memory for the kernel layout of rows [%lld, +%lld) of \"%s\"",
+                           path, (long long)row0, (long long)rows[k], fname);
+                    goto fail;
+                }
+                l->int8_bytes += wk->bytes;
                 continue;
             }
             if (!ti && fused_part(nm, li, k, D, KV, H, fname, sizeof fname, &frows, &row0) &&

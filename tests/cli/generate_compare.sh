@@ -79,7 +79,7 @@ for i in $(seq 1 40); do printf 'Tom and the dog ran to the park and played all 
 check "a text longer than the context is cut into windows" '"$PY" -c "import json,sys; j=json.load(open(sys.argv[1])); assert j[\"windows\"] >= 2 and j[\"predictions\"] == j[\"tokens\"], j" "$T/long.json"'
 # copies made by `trueq convert`: int8 per channel is close, 2-bit groups are wrecked
 if "$CLI" convert "$M" -o "$T/q8" > /dev/null 2>&1 && "$CLI" convert "$M" -o "$T/q2" --bits 2 --granularity group:16 --pad > /dev/null 2>&1; then
-  "$CLI" $CMP "$M" "$T/q8" --max-kl 0.01 --min-agree 0.95 --json > "$T/q8.json"; rc=$?
+  "$CLI" $CMP "$M" "$T/q8" --max-kl 0.01 --min-agree 0.95 --decode-weights --json > "$T/q8.json"; rc=$?
   check "int8 convert: within --max-kl 0.01 and --min-agree 0.95, KL > 0, fewer bytes" '[ $rc -eq 0 ] && "$PY" - "$T/q8.json" <<PYEOF
 import json, sys
 j = json.load(open(sys.argv[1]))
@@ -103,8 +103,15 @@ j, k = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
 assert j["int8_matrices_quant"] == 35, j
 assert j["kl_mean"] != k["kl_mean"] and j["kl_mean"] < 4 * k["kl_mean"] + 2e-3 and j["top1_agreement"] >= 0.95, (j, k)
 PYEOF'
+  "$CLI" $CMP "$M" "$T/q8" --json > "$T/q8default.json"
+  check "compare keeps quantized matrices as stored by default (the --keep-int8 figures, not --decode-weights')" '"$PY" - "$T/q8default.json" "$T/q8x.json" "$T/q8.json" <<PYEOF
+import json, sys
+d, x, k = (json.load(open(a)) for a in sys.argv[1:4])
+assert d["int8_matrices_quant"] == 35 and d["kl_mean"] == x["kl_mean"] and d["memory_bytes_quant"] == x["memory_bytes_quant"], (d, x)
+assert d["memory_bytes_quant"] < 0.7 * k["memory_bytes_quant"], (d, k)
+PYEOF'
   if "$CLI" convert "$M" -o "$T/qn" --format npz > /dev/null 2>&1; then
-    "$CLI" $CMP "$M" "$T/qn" --json > "$T/qn.json"
+    "$CLI" $CMP "$M" "$T/qn" --decode-weights --json > "$T/qn.json"
     check "the same int8 codes in .npz give the same comparison" '"$PY" - "$T/qn.json" "$T/q8.json" <<PYEOF
 import json, sys
 j, k = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
@@ -118,7 +125,7 @@ j, k = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
 assert j["kl_mean"] > 1 and j["kl_mean"] > 100 * k["kl_mean"], j
 assert j["perplexity_quant"] > 2 * j["perplexity_orig"] and j["top1_agreement"] < 0.8, j
 PYEOF'
-  "$CLI" generate "$T/q8" --steps 30 --quiet > "$T/g8.txt"
+  "$CLI" generate "$T/q8" --steps 30 --quiet --decode-weights > "$T/g8.txt"
   check "generate runs the int8 copy (its tokenizer and params.json were copied)" 'grep -q "^Once upon a time" "$T/g8.txt"'
   TRUEQ_ISA=decode "$CLI" generate "$T/q8" --steps 30 --keep-int8 > "$T/g8k.txt" 2> "$T/g8k.err"
   check "generate --keep-int8: the same greedy text from 35 int8 matrices" 'cmp -s "$T/g8.txt" "$T/g8k.txt" && grep -q "35 matrices as int8" "$T/g8k.err"'

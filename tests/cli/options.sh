@@ -131,8 +131,8 @@ want_opts selftest --json --failures
 want_opts embed --texts --ids --pooling --normalize --no-normalize --batch --keep-int8 --json --threads
 want_opts classify --ids --keep-int8 --json --threads
 want_opts compare --texts --ids --batch --json --min-cos --max-mse --min-agree --keep-int8 --threads
-want_opts compare-decoder --text --prompt --ids --json --max-kl --min-agree --config --tokenizer --keep-int8 --threads
-want_opts generate --prompt --steps --temperature --top-p --seed --config --tokenizer --keep-int8 --keep-quantized --quiet --threads
+want_opts compare-decoder --text --prompt --ids --json --max-kl --min-agree --config --tokenizer --keep-int8 --decode-weights --threads
+want_opts generate --prompt --steps --temperature --top-p --seed --config --tokenizer --keep-int8 --keep-quantized --decode-weights --quiet --verbose --threads
 want_opts spectrum --csv --json --ww --threads --svd --bits --codec --granularity --svg --layer
 "$CLI" convert --help > "$T/h"
 check "help shows an option's range and choices" 'grep -q -- "--bits 8|6|5|4|3|2" "$T/h" && "$CLI" synth --help | grep -q -- "--layers N .*\[1, 1000000\]"'

@@ -14,6 +14,9 @@ usage: mlx_client.py TRUEQ WORKDIR STORIES_DIR   (TRUEQ_LIBRARY = libtrueq.so, P
    the directory and, fed the same ids, its 64 greedy tokens equal `trueq generate --ids` on the
    same directory (trueq reading its own MLX output through the qlayout row); mlx_lm's model is
    run in float32 (set_dtype: BF16 scales, biases and norms widen exactly), as trueq computes.
+   trueq runs with --decode-weights: mlx multiplies float32 activations by dequantized weights,
+   while trueq's default kernels quantize activations per row as llama.cpp does (docs/kernels.md),
+   which moves logits by about 1e-3 and can flip a near-tied greedy choice.
    mlx_lm.convert -q of the same HF stories260k: inspect reports its quantized modules, bytes
    reconciling with the file and mlx_lm's own bits per weight; trueq decodes it as mx.dequantize
    does, generates mlx_lm's greedy tokens from it, and trueq's own 4-bit/g64 conversion holds the
@@ -211,7 +214,7 @@ def greedy(out, ids, steps, tag):
         seq.append(nxt)
     idf = os.path.join(WORK, "ids.txt")
     open(idf, "w").write(" ".join(map(str, ids)) + "\n")
-    got = [int(x) for x in run("generate", out, "--ids", idf, "-n", str(steps), "-q").split()]
+    got = [int(x) for x in run("generate", out, "--decode-weights", "--ids", idf, "-n", str(steps), "-q").split()]
     report(got == seq, f"{tag}: mlx_lm's {len(seq) - len(ids)} greedy tokens equal trueq generate's "
                        f"(mlx {seq[len(ids):len(ids) + 12]}..., trueq {got[len(ids):len(ids) + 12]}...)")
 

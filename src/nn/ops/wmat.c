@@ -61,29 +61,80 @@ tq_status tq_wmat_keep_plain(tq_wmat *w, const tq_model *m, const tq_tensor *t, 
     return st;
 }
 
-void tq_wmat_view_rows(tq_wmat *w, const tq_wmat *src, int64_t r0, int64_t rows) {
-    TQ_ASSERT(src->f || src->plain);
+/* The row slicing of q's layout for a [rows, cols] matrix: bytes per row of
+ * the codes and of each per-row side tensor (0 for a shared one). @return 1
+ * when every part is whole bytes per row (or shared), 0 otherwise. */
+static int row_sliced(const tq_qparams *q, int64_t rows, int64_t cols, uint64_t *crow, uint64_t arow[TQ_MAX_AUX],
+                      int *na) {
+    tq_dtype cd;
+    int64_t cs[2];
+    tq_aux_desc ad[TQ_MAX_AUX];
+    memset(ad, 0, sizeof ad);
+    *na = tq_qparams_layout(q, rows, cols, &cd, cs, ad);
+    if (*na < 0 || rows < 1) return 0;
+    uint64_t cb = tq_nbytes(cd, 2, cs);
+    if (cb % (uint64_t)rows) return 0;
+    *crow = cb / (uint64_t)rows;
+    for (int a = 0; a < *na; a++) {
+        uint64_t ab = tq_nbytes(ad[a].dtype, ad[a].ndim, ad[a].shape);
+        if (ad[a].per_row && (ad[a].ndim < 1 || ad[a].shape[0] != rows || ab % (uint64_t)rows)) return 0;
+        arow[a] = ad[a].per_row ? ab / (uint64_t)rows : 0;
+    }
+    return 1;
+}
+
+tq_status tq_wmat_view_rows(tq_wmat *w, const tq_wmat *src, int64_t r0, int64_t rows) {
+    TQ_ASSERT(r0 >= 0 && rows >= 0 && r0 + rows <= src->rows);
     memset(w, 0, sizeof *w);
     w->rows = rows;
     w->cols = src->cols;
-    if (src->f) w->f = src->f + r0 * src->cols;
-    else {
+    if (!src->codes) {
+        w->f = src->f + r0 * src->cols;
+        return TQ_OK;
+    }
+    w->borrowed = 1;
+    if (src->plain) {
         w->plain = src->plain;
         w->codes = (char *)src->codes + (size_t)(r0 * src->cols) * 2;
-        w->borrowed = 1;
-        if (tq_wmat_kernel(src)) tq_kern_prepare_half(&w->k, w->plain, rows, w->cols, w->codes, src->k.isa);
+        if (tq_wmat_kernel(src) && tq_kern_prepare_half(&w->k, w->plain, rows, w->cols, w->codes, src->k.isa) < 0)
+            goto nomem;
+        return TQ_OK;
     }
+    /* quantized: rows decoded from the matrix that owns the codes */
+    w->q = src->q;
+    w->parent = src->parent ? src->parent : src;
+    w->row0 = r0 + src->row0;
+    const tq_wmat *own = w->parent;
+    uint64_t crow = 0, arow[TQ_MAX_AUX] = {0};
+    int na = 0;
+    int sliced = row_sliced(&own->q, own->rows, own->cols, &crow, arow, &na);
+    w->codes = sliced ? (char *)own->codes + (uint64_t)w->row0 * crow : own->codes;
+    for (int a = 0; a < na && a < TQ_MAX_AUX; a++)
+        w->aux[a] = sliced ? (char *)own->aux[a] + (uint64_t)w->row0 * arow[a] : own->aux[a];
+    int off;
+    tq_kisa isa = tq_kern_isa(&off);
+    if (sliced && !off && rows > 0 &&
+        tq_kern_prepare(&w->k, &w->q, rows, w->cols, w->codes, (const void *const *)w->aux, isa) < 0)
+        goto nomem;
+    w->bytes = tq_kern_bytes(&w->k);   /* the view's own repacked copy, if any */
+    return TQ_OK;
+nomem:
+    tq_wmat_free(w);
+    return TQ_E_NOMEM;
 }
 
 void tq_wmat_free(tq_wmat *w) {
     if (!w) return;
     tq_kern_release(&w->k);
-    if (!w->borrowed) free(w->codes);
-    for (int a = 0; a < TQ_MAX_AUX; a++) free(w->aux[a]);
+    if (!w->borrowed) {
+        free(w->codes);
+        for (int a = 0; a < TQ_MAX_AUX; a++) free(w->aux[a]);
+    }
     memset(w, 0, sizeof *w);
 }
 
-tq_status tq_wmat_keep(tq_wmat *w, const tq_tensor *t, const char *path, tq_error *err) {
+static tq_status keep(tq_wmat *w, const tq_model *m, const tq_tensor *t, const char *path, int kernel,
+                      tq_error *err) {
     memset(w, 0, sizeof *w);
     int64_t rows = t->shape[0], cols = t->shape[1];
     tq_status st = tq_qparams_check(&t->q, t->name, rows, cols, err);
@@ -97,19 +148,32 @@ tq_status tq_wmat_keep(tq_wmat *w, const tq_tensor *t, const char *path, tq_erro
         return tq_err(err, TQ_E_FORMAT, "%s: tensor \"%s\": %llu code bytes and %d side tensors, its codec lays out "
                       "%llu and %d", path, t->name, (unsigned long long)t->nbytes, t->n_aux,
                       (unsigned long long)cbytes, na);
+    for (int a = 0; a < na; a++) {   /* the reads below fill buffers of the codec's sizes */
+        uint64_t want = tq_nbytes(ad[a].dtype, ad[a].ndim, ad[a].shape);
+        uint64_t have = tq_nbytes(t->aux_desc[a].dtype, t->aux_desc[a].ndim, t->aux_desc[a].shape);
+        if (want != have)
+            return tq_err(err, TQ_E_FORMAT, "%s: tensor \"%s\": side tensor %s holds %llu bytes, its codec lays out "
+                          "%llu", path, t->name, t->aux_desc[a].suffix ? t->aux_desc[a].suffix : "?",
+                          (unsigned long long)have, (unsigned long long)want);
+    }
     w->rows = rows;
     w->cols = cols;
     w->q = t->q;
     w->codes = malloc(cbytes ? cbytes : 1);
     if (!w->codes) goto nomem;
-    memcpy(w->codes, t->data, cbytes);
     w->bytes = cbytes;
     for (int a = 0; a < na; a++) {
         uint64_t ab = tq_nbytes(ad[a].dtype, ad[a].ndim, ad[a].shape);
         if (!(w->aux[a] = malloc(ab ? ab : 1))) goto nomem;
-        memcpy(w->aux[a], t->aux[a], ab);
+        if (!m) memcpy(w->aux[a], t->aux[a], ab);
         w->bytes += ab;
     }
+    if (m) {   /* pread into the buffers: a file that shrinks is an error, never a signal */
+        if ((st = tq_model_read_stored(m, t, w->codes, w->aux, err))) {
+            tq_wmat_free(w);
+            return st;   /* the message names the file, offset and tensor */
+        }
+    } else memcpy(w->codes, t->data, cbytes);
     /* the float32 path refuses non-finite weights at open: so does this one */
     int64_t tile = CHECK_FLOATS / cols > 0 ? CHECK_FLOATS / cols : 1;
     float *buf = malloc(sizeof(float) * (size_t)(tile * cols));
@@ -125,7 +189,8 @@ tq_status tq_wmat_keep(tq_wmat *w, const tq_tensor *t, const char *path, tq_erro
     free(buf);
     int off;
     tq_kisa isa = tq_kern_isa(&off);
-    if (!st && !off && tq_kern_prepare(&w->k, &w->q, rows, cols, w->codes, (const void *const *)w->aux, isa) < 0) {
+    if (!st && kernel && !off &&
+        tq_kern_prepare(&w->k, &w->q, rows, cols, w->codes, (const void *const *)w->aux, isa) < 0) {
         tq_wmat_free(w);
         return tq_err(err, TQ_E_NOMEM, "%s: out of memory for the kernel layout of \"%s\"", path, t->name);
     }
@@ -137,10 +202,22 @@ nomem:
     return tq_err(err, TQ_E_NOMEM, "%s: out of memory for the codes of \"%s\"", path, t->name);
 }
 
+tq_status tq_wmat_keep(tq_wmat *w, const tq_model *m, const tq_tensor *t, const char *path, tq_error *err) {
+    return keep(w, m, t, path, 1, err);
+}
+
+tq_status tq_wmat_keep_codes(tq_wmat *w, const tq_model *m, const tq_tensor *t, const char *path, tq_error *err) {
+    return keep(w, m, t, path, 0, err);
+}
+
 void tq_wmat_rows(const tq_wmat *w, int64_t r0, int64_t r1, float *out) {
     TQ_ASSERT(r0 >= 0 && r0 <= r1 && r1 <= w->rows);
     if (!w->codes) {
         memcpy(out, w->f + r0 * w->cols, sizeof(float) * (size_t)((r1 - r0) * w->cols));
+        return;
+    }
+    if (w->parent) {   /* a quantized row view */
+        tq_wmat_rows(w->parent, r0 + w->row0, r1 + w->row0, out);
         return;
     }
     if (w->plain) {   /* F16 / BF16: each value widened exactly */

@@ -8,8 +8,11 @@
  * bytes the float32 path gives.
  *
  * Ownership: a float matrix borrows its values (from the family's arena); a
- * quantized one owns copies of the codes and side tensors, so the tq_model
- * may be closed after the matrix is made.
+ * quantized one owns copies of the codes and side tensors (read with pread,
+ * never from the map), so the tq_model may be closed after the matrix is
+ * made. A row view (tq_wmat_view_rows) borrows everything from the matrix it
+ * views, which must outlive it: that is how a fused tensor (Phi-3 qkv_proj,
+ * gate_up_proj) is split into its parts without decoding or copying.
  */
 #ifndef TQ_NN_WMAT_H
 #define TQ_NN_WMAT_H
@@ -28,7 +31,10 @@ typedef struct tq_wmat {
                                        k.fn NULL: products decode tiles               */
     tq_dtype     plain;             /* TQ_DTYPE_F16 / BF16: codes hold unquantized values
                                        of that dtype (no codec, no aux); 0 otherwise  */
-    int          borrowed;          /* 1: codes belong to another matrix (a row view)  */
+    int          borrowed;          /* 1: codes and aux belong to another matrix (a row view) */
+    const struct tq_wmat *parent;   /* a quantized row view: the matrix its rows are decoded
+                                       from (rows [row0, row0 + rows) of it), else NULL   */
+    int64_t      row0;
 } tq_wmat;
 
 /** 1 when t is a 2-D unquantized F16 or BF16 tensor (tq_wmat_keep_plain). */
@@ -45,9 +51,18 @@ int tq_wmat_plain_keepable(const tq_tensor *t);
 tq_status tq_wmat_keep_plain(tq_wmat *w, const tq_model *m, const tq_tensor *t, const char *path,
                              tq_error *err);
 
-/** w = rows [r0, r0 + rows) of src (a float32 or plain matrix) as a view:
- *  borrows src's values, which must outlive w. */
-void tq_wmat_view_rows(tq_wmat *w, const tq_wmat *src, int64_t r0, int64_t rows);
+/**
+ * w = rows [r0, r0 + rows) of src as a view, for any matrix: float32, plain
+ * F16/BF16 or quantized (every codec; tq_wmat_rows of the view gives the
+ * bytes the same rows of src give). Borrows src's values, codes and side
+ * tensors, which must outlive w. A quantized view gets a kernel of its own
+ * (over src's codes and side tensors sliced at row r0) when a kernel
+ * multiplies the codec and its layout is row-sliced (codes whole bytes per
+ * row, each side tensor per row or shared), so src needs none
+ * (tq_wmat_keep_codes). The range must lie within src (asserted).
+ * @return TQ_OK; TQ_E_NOMEM (a kernel's repacked copy; w holds nothing).
+ */
+tq_status tq_wmat_view_rows(tq_wmat *w, const tq_wmat *src, int64_t r0, int64_t rows);
 
 /** 1 when t can be held as stored: a 2-D quantized tensor (not simulated)
  *  with codes and side tensors; any_codec 0 narrows it to linear-sym 8-bit
@@ -59,13 +74,21 @@ void tq_wmat_set_f32(tq_wmat *w, const float *values, int64_t rows, int64_t cols
 
 /**
  * Hold t (tq_wmat_keepable, shape [rows, cols] already checked) as stored:
- * copies its codes and side tensors, then decodes it once tile by tile to
- * refuse non-finite weights. path names the model in messages.
- * @return TQ_OK; TQ_E_NOMEM; TQ_E_VALUE naming the tensor and the flat index
- * of a non-finite weight; errors of tq_dequantize_rows. On error w holds
- * nothing (tq_wmat_free is still safe).
+ * reads its codes and side tensors from m with pread (tq_model_read_stored,
+ * never a copy from the map; m NULL: t's data and aux are in memory and are
+ * copied), then decodes it once tile by tile to refuse non-finite weights,
+ * and prepares a kernel when one multiplies the codec. path names the model
+ * in messages.
+ * @return TQ_OK; TQ_E_NOMEM; TQ_E_IO (a read); TQ_E_VALUE naming the tensor
+ * and the flat index of a non-finite weight; errors of tq_dequantize_rows.
+ * On error w holds nothing (tq_wmat_free is still safe).
  */
-tq_status tq_wmat_keep(tq_wmat *w, const tq_tensor *t, const char *path, tq_error *err);
+tq_status tq_wmat_keep(tq_wmat *w, const tq_model *m, const tq_tensor *t, const char *path, tq_error *err);
+
+/** tq_wmat_keep without a kernel: for a matrix only multiplied through row
+ *  views (tq_wmat_view_rows prepares theirs), so no repacked copy is made
+ *  for the whole. */
+tq_status tq_wmat_keep_codes(tq_wmat *w, const tq_model *m, const tq_tensor *t, const char *path, tq_error *err);
 
 /** 1 when w holds codes (0: float32). */
 static inline int tq_wmat_quantized(const tq_wmat *w) { return w->codes != NULL; }

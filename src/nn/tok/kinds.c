@@ -8,6 +8,8 @@
  */
 #include "core/internal.h"
 #include "nn/tok/tok.h"
+#include "nn/config.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +26,36 @@ struct tq_tok {
     const tq_tok_kind *kind;
     void              *impl;
 };
+
+/* Tokenizer models no row reads, refused by name when no kind took the
+ * directory: tokenizer.json's model.type and what carries it. */
+static const struct { const char *type, *what; } REFUSED[] = {
+    {"Unigram", "a sentencepiece Unigram model (XLM-RoBERTa's, T5's, ALBERT's)"},
+    {"WordLevel", "a WordLevel model"},
+};
+
+/* 1 (err set) when dir/tokenizer.json holds a model type of REFUSED. */
+static int refused_model(const char *dir, tq_error *err) {
+    char path[4096];
+    if ((size_t)snprintf(path, sizeof path, "%s/tokenizer.json", dir) >= sizeof path) return 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    fclose(f);
+    tq_cfg c;
+    tq_error e = {0};
+    if (tq_cfg_open(&c, path, 0, &e)) return 0;
+    const cJSON *m = tq_cfg_item(c.root, "model"), *ty = m ? tq_cfg_item(m, "type") : NULL;
+    int hit = 0;
+    for (size_t i = 0; cJSON_IsString(ty) && !hit && i < sizeof REFUSED / sizeof REFUSED[0]; i++)
+        if (strcmp(ty->valuestring, REFUSED[i].type) == 0) {
+            tq_err(err, TQ_E_UNSUPPORTED, "%s: model \"%s\" is %s, which trueq does not tokenize (it runs "
+                   "WordPiece, byte-level BPE and sentencepiece BPE tokenizers)", path, REFUSED[i].type,
+                   REFUSED[i].what);
+            hit = 1;
+        }
+    tq_cfg_close(&c);
+    return hit;
+}
 
 tq_tok *tq_tok_open_dir(const char *dir, tq_error *err) {
     if (!dir) { tq_err(err, TQ_E_ARG, "tokenizer: no directory (NULL)"); return NULL; }
@@ -46,6 +78,7 @@ tq_tok *tq_tok_open_dir(const char *dir, tq_error *err) {
         t->impl = impl;
         return t;
     }
+    if (refused_model(dir, err)) return NULL;
     char list[512] = "";
     size_t used = 0;
     for (int i = 0; i < N_KINDS && used < sizeof list; i++)

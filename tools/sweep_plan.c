@@ -1,0 +1,327 @@
+/* sweep_plan.c — the sweep plan file (YAML over libyaml), its tasks, their ids,
+ * costs and the LPT schedule (sweep.h, docs/sweep.md). */
+#include "sweep.h"
+#include "cli_num.h"
+#include "trueq.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+/* A list key's values, each with its line. */
+typedef struct vlist { const char *v[TQC_SW_MAX_LIST]; int line[TQC_SW_MAX_LIST]; int n, set; } vlist;
+
+/* The list keys, at the top level and in a model entry (which overrides). */
+typedef struct lists { vlist codecs, bits, gran, measures; } lists;
+
+static const char *const MEASURES[] = {"weight-error", "spectrum", "compare"};
+
+void tqc_sweep_plan_free(tqc_sweep_plan *p) {
+    for (int i = 0; i < p->n_strings; i++) free(p->strings[i]);
+    free(p->strings); free(p->models); free(p->tasks);
+    memset(p, 0, sizeof *p);
+}
+
+static const char *keep(tqc_sweep_plan *p, const char *s) {
+    if (p->n_strings == p->cap_strings) {
+        int nc = p->cap_strings ? 2 * p->cap_strings : 64;
+        char **ns = realloc(p->strings, sizeof *ns * (size_t)nc);
+        if (!ns) return NULL;
+        p->strings = ns;
+        p->cap_strings = nc;
+    }
+    char *c = strdup(s);
+    if (c) p->strings[p->n_strings++] = c;
+    return c;
+}
+
+static int node_line(const yaml_node_t *n) { return n ? (int)n->start_mark.line + 1 : 1; }
+
+/* A scalar or a sequence of scalars into l. */
+static int read_list(tqc_sweep_plan *p, yaml_document_t *d, yaml_node_t *v, const char *key, vlist *l, char *msg, size_t cap) {
+    l->n = 0;
+    l->set = 1;
+    yaml_node_item_t *it = NULL, *end = NULL;
+    yaml_node_item_t one = 0;
+    if (v->type == YAML_SEQUENCE_NODE) { it = v->data.sequence.items.start; end = v->data.sequence.items.top; }
+    else if (v->type == YAML_SCALAR_NODE) { it = &one; end = &one + 1; }
+    else { snprintf(msg, cap, "%s:%d: %s: expected a value or a list of values", p->file, node_line(v), key); return 2; }
+    if (it == end) { snprintf(msg, cap, "%s:%d: %s: the list is empty", p->file, node_line(v), key); return 2; }
+    for (; it < end; it++) {
+        yaml_node_t *e = it == &one ? v : yaml_document_get_node(d, *it);
+        if (!e || e->type != YAML_SCALAR_NODE) { snprintf(msg, cap, "%s:%d: %s: expected a single value in the list", p->file, node_line(e ? e : v), key); return 2; }
+        if (l->n == TQC_SW_MAX_LIST) { snprintf(msg, cap, "%s:%d: %s: more than %d values", p->file, node_line(e), key, TQC_SW_MAX_LIST); return 2; }
+        const char *s = keep(p, (const char *)e->data.scalar.value);
+        if (!s) { snprintf(msg, cap, "out of memory"); return 2; }
+        l->v[l->n] = s;
+        l->line[l->n++] = node_line(e);
+    }
+    return 0;
+}
+
+/* Check every value of the list keys; the message names the line. */
+static int check_lists(const tqc_sweep_plan *p, const lists *L, char *msg, size_t cap) {
+    for (int i = 0; i < L->codecs.n; i++)
+        if (strcmp(L->codecs.v[i], "default") && !tq_codec_by_name(L->codecs.v[i])) {
+            snprintf(msg, cap, "%s:%d: codecs: unknown codec \"%s\" (see trueq codecs)", p->file, L->codecs.line[i], L->codecs.v[i]);
+            return 2;
+        }
+    for (int i = 0; i < L->bits.n; i++) {
+        int64_t b;
+        if (tqc_parse_i64(L->bits.v[i], 1, 16, &b) != TQC_NUM_OK) {
+            snprintf(msg, cap, "%s:%d: bits: \"%s\" is not a bit width in [1, 16]", p->file, L->bits.line[i], L->bits.v[i]);
+            return 2;
+        }
+    }
+    for (int i = 0; i < L->gran.n; i++) {
+        tqc_gran g;
+        if (tqc_gran_parse(L->gran.v[i], &g) != TQC_NUM_OK) {
+            snprintf(msg, cap, "%s:%d: granularity: \"%s\" is not tensor, channel or group:N", p->file, L->gran.line[i], L->gran.v[i]);
+            return 2;
+        }
+    }
+    for (int i = 0; i < L->measures.n; i++) {
+        int k = 0;
+        while (k < 3 && strcmp(MEASURES[k], L->measures.v[i])) k++;
+        if (k == 3) {
+            snprintf(msg, cap, "%s:%d: measures: unknown measure \"%s\" (weight-error, spectrum, compare)", p->file, L->measures.line[i],
+                     L->measures.v[i]);
+            return 2;
+        }
+    }
+    return 0;
+}
+
+/* One list key of a mapping (top level or model entry); 1 when key is not one. */
+static int list_key(tqc_sweep_plan *p, yaml_document_t *d, const char *key, yaml_node_t *v, lists *L, char *msg, size_t cap) {
+    vlist *l = !strcmp(key, "codecs") ? &L->codecs : !strcmp(key, "bits") ? &L->bits
+             : !strcmp(key, "granularity") ? &L->gran : !strcmp(key, "measures") ? &L->measures : NULL;
+    if (!l) return 1;
+    return read_list(p, d, v, key, l, msg, cap) ? 2 : 0;
+}
+
+static uint64_t fnv1a(const char *s) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (; *s; s++) { h ^= (unsigned char)*s; h *= 0x100000001b3ull; }
+    return h;
+}
+
+/* Work estimates from shapes only (docs/sweep.md "Cost"): a fixed 3e8 per task (its
+ * processes starting, about 0.1 s), reading and
+ * quantizing and comparing weights (20 per weight), a forward pass over the
+ * built-in texts (600 per matrix weight), the spectrum (m n min(m, n) per matrix). */
+typedef struct shape_cost { double weights, matrix, spectrum; } shape_cost;
+
+static int model_cost(const tqc_sweep_plan *p, const tqc_sweep_model *m, shape_cost *c, char *msg, size_t cap) {
+    tq_error err = {0};
+    tq_model *md = tq_model_open(m->path, &err);
+    if (!md) { snprintf(msg, cap, "%s:%d: model \"%s\": %s", p->file, m->line, m->path, err.msg); return 2; }
+    memset(c, 0, sizeof *c);
+    for (int64_t i = 0; i < tq_model_count(md); i++) {
+        const tq_tensor *t = tq_model_tensor(md, i);
+        c->weights += (double)t->numel;
+        if (t->ndim < 2 || t->shape[0] < 2 || t->numel / t->shape[0] < 2) continue;
+        double r = (double)t->shape[0], k = (double)t->numel / r;
+        c->matrix += r * k;
+        c->spectrum += r * k * (r < k ? r : k);
+    }
+    tq_model_close(md);
+    return 0;
+}
+
+static int add_task(tqc_sweep_plan *p, int mi, const char *codec, int bits, const char *gran, unsigned measures, const shape_cost *c,
+                    char *msg, size_t cap) {
+    if (p->n_tasks == p->cap_tasks) {
+        int nc = p->cap_tasks ? 2 * p->cap_tasks : 32;
+        tqc_sweep_task *nt = realloc(p->tasks, sizeof *nt * (size_t)nc);
+        if (!nt) { snprintf(msg, cap, "out of memory"); return 2; }
+        p->tasks = nt;
+        p->cap_tasks = nc;
+    }
+    tqc_sweep_task *t = &p->tasks[p->n_tasks];
+    memset(t, 0, sizeof *t);
+    t->model = mi;
+    t->codec = codec;
+    t->bits = bits;
+    t->gran = gran;
+    t->measures = measures;
+    char ms[64] = "";
+    for (int k = 0; k < 3; k++)
+        if (measures & (1u << k)) snprintf(ms + strlen(ms), sizeof ms - strlen(ms), "%s%s", ms[0] ? "," : "", MEASURES[k]);
+    int n = snprintf(t->text, sizeof t->text, "trueq-sweep-task 1\nmodel=%s\ncodec=%s\nbits=%d\ngranularity=%s\nmeasures=%s\ntexts=%s\n",
+                     p->models[mi].path, codec ? codec : "none", bits, gran ? gran : "default", ms,
+                     (measures & TQC_SW_COMPARE) && p->texts ? p->texts : "built-in");
+    if (n < 0 || (size_t)n >= sizeof t->text) { snprintf(msg, cap, "%s:%d: model path too long", p->file, p->models[mi].line); return 2; }
+    snprintf(t->id, sizeof t->id, "%016llx", (unsigned long long)fnv1a(t->text));
+    if (!codec) snprintf(t->setting, sizeof t->setting, "fp");
+    else snprintf(t->setting, sizeof t->setting, "%s/%d/%s", codec, bits, gran ? gran : "default");
+    t->cost = 3e8 + c->weights + ((measures & TQC_SW_SPECTRUM) ? c->spectrum : 0);   /* 3e8: starting its processes */
+    if (codec) t->cost += 19 * c->weights + ((measures & TQC_SW_COMPARE) ? 600 * c->matrix : 0);
+    for (int i = 0; i < p->n_tasks; i++)
+        if (!strcmp(p->tasks[i].id, t->id)) { snprintf(msg, cap, "%s:%d: task \"%s\" is listed twice", p->file, p->models[mi].line, t->setting); return 2; }
+    p->n_tasks++;
+    return 0;
+}
+
+static unsigned measure_bits(const vlist *l) {
+    if (!l->set) return TQC_SW_ALL;
+    unsigned b = 0;
+    for (int i = 0; i < l->n; i++)
+        for (int k = 0; k < 3; k++) if (!strcmp(l->v[i], MEASURES[k])) b |= 1u << k;
+    return b;
+}
+
+/* Expand model mi with its lists (model keys over top-level keys). */
+static int expand(tqc_sweep_plan *p, int mi, const lists *L, int baseline, char *msg, size_t cap) {
+    if (!L->bits.set) { snprintf(msg, cap, "%s:%d: model \"%s\": no \"bits\" (top level or in the entry)", p->file, p->models[mi].line, p->models[mi].name); return 2; }
+    shape_cost c;
+    if (model_cost(p, &p->models[mi], &c, msg, cap)) return 2;
+    unsigned ms = measure_bits(&L->measures);
+    int nc = L->codecs.set ? L->codecs.n : 1, ng = L->gran.set ? L->gran.n : 1;
+    if (baseline && add_task(p, mi, NULL, 0, NULL, ms & TQC_SW_SPECTRUM, &c, msg, cap)) return 2;
+    for (int a = 0; a < nc; a++)
+        for (int b = 0; b < L->bits.n; b++)
+            for (int g = 0; g < ng; g++) {
+                const char *codec = L->codecs.set ? L->codecs.v[a] : "default";
+                if (add_task(p, mi, codec, atoi(L->bits.v[b]), L->gran.set ? L->gran.v[g] : NULL, ms, &c, msg, cap)) return 2;
+            }
+    return 0;
+}
+
+static int load_doc(tqc_sweep_plan *p, yaml_document_t *d, char *msg, size_t cap) {
+    yaml_node_t *root = yaml_document_get_root_node(d);
+    if (!root || root->type != YAML_MAPPING_NODE) { snprintf(msg, cap, "%s:1: expected a mapping with a \"models\" list", p->file); return 2; }
+    lists top;
+    memset(&top, 0, sizeof top);
+    yaml_node_t *models = NULL;
+    int baseline = 1;
+    for (yaml_node_pair_t *q = root->data.mapping.pairs.start; q < root->data.mapping.pairs.top; q++) {
+        yaml_node_t *k = yaml_document_get_node(d, q->key), *v = yaml_document_get_node(d, q->value);
+        const char *key = k && k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : "";
+        int r = v ? list_key(p, d, key, v, &top, msg, cap) : 1;
+        if (r == 2) return 2;
+        if (r == 0) continue;
+        if (!strcmp(key, "models") && v) { models = v; continue; }
+        if ((!strcmp(key, "texts") || !strcmp(key, "baseline")) && v && v->type == YAML_SCALAR_NODE) {
+            const char *s = (const char *)v->data.scalar.value;
+            if (key[0] == 't') { if (!(p->texts = keep(p, s))) { snprintf(msg, cap, "out of memory"); return 2; } continue; }
+            if (strcmp(s, "true") && strcmp(s, "false")) { snprintf(msg, cap, "%s:%d: baseline must be true or false", p->file, node_line(v)); return 2; }
+            baseline = !strcmp(s, "true");
+            continue;
+        }
+        if (!strcmp(key, "texts") || !strcmp(key, "baseline") || !strcmp(key, "models")) {
+            snprintf(msg, cap, "%s:%d: %s: expected %s", p->file, node_line(v), key, key[0] == 'm' ? "a list of models" : "a single value");
+            return 2;
+        }
+        snprintf(msg, cap, "%s:%d: unknown key \"%s\" (models, codecs, bits, granularity, measures, texts, baseline)", p->file, node_line(k), key);
+        return 2;
+    }
+    if (check_lists(p, &top, msg, cap)) return 2;
+    if (!models || models->type != YAML_SEQUENCE_NODE || models->data.sequence.items.top == models->data.sequence.items.start) {
+        snprintf(msg, cap, "%s:%d: \"models\" must be a non-empty list", p->file, models ? node_line(models) : 1);
+        return 2;
+    }
+    int n = (int)(models->data.sequence.items.top - models->data.sequence.items.start);
+    p->models = calloc((size_t)n, sizeof *p->models);
+    if (!p->models) { snprintf(msg, cap, "out of memory"); return 2; }
+    for (int i = 0; i < n; i++) {
+        yaml_node_t *e = yaml_document_get_node(d, models->data.sequence.items.start[i]);
+        tqc_sweep_model *m = &p->models[i];
+        m->line = node_line(e);
+        if (!e || e->type != YAML_MAPPING_NODE) { snprintf(msg, cap, "%s:%d: model %d: expected a mapping (name, model, ...)", p->file, m->line, i + 1); return 2; }
+        lists L = top;
+        for (yaml_node_pair_t *q = e->data.mapping.pairs.start; q < e->data.mapping.pairs.top; q++) {
+            yaml_node_t *k = yaml_document_get_node(d, q->key), *v = yaml_document_get_node(d, q->value);
+            const char *key = k && k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : "";
+            int r = v ? list_key(p, d, key, v, &L, msg, cap) : 1;
+            if (r == 2) return 2;
+            if (r == 0) continue;
+            if ((!strcmp(key, "name") || !strcmp(key, "model")) && v && v->type == YAML_SCALAR_NODE) {
+                const char *s = keep(p, (const char *)v->data.scalar.value);
+                if (!s) { snprintf(msg, cap, "out of memory"); return 2; }
+                if (key[0] == 'n') m->name = s; else m->path = s;
+                continue;
+            }
+            if (!strcmp(key, "name") || !strcmp(key, "model")) {
+                snprintf(msg, cap, "%s:%d: %s: expected a single value", p->file, node_line(v), key);
+                return 2;
+            }
+            snprintf(msg, cap, "%s:%d: unknown key \"%s\" in a model (name, model, codecs, bits, granularity, measures)", p->file,
+                     node_line(k), key);
+            return 2;
+        }
+        if (!m->path) { snprintf(msg, cap, "%s:%d: model %d has no \"model\" (its path)", p->file, m->line, i + 1); return 2; }
+        if (!m->name) m->name = m->path;
+        p->n_models++;
+        if (check_lists(p, &L, msg, cap) || expand(p, i, &L, baseline, msg, cap)) return 2;
+    }
+    return 0;
+}
+
+int tqc_sweep_plan_load(const char *path, tqc_sweep_plan *p, char *msg, size_t cap) {
+    memset(p, 0, sizeof *p);
+    FILE *f = fopen(path, "rb");
+    if (!f) { snprintf(msg, cap, "%s: cannot open the plan", path); return 2; }
+    p->file = keep(p, path);
+    yaml_parser_t ps;
+    yaml_document_t d;
+    int rc = 2;
+    if (!p->file || !yaml_parser_initialize(&ps)) { fclose(f); tqc_sweep_plan_free(p); snprintf(msg, cap, "out of memory"); return 2; }
+    yaml_parser_set_input_file(&ps, f);
+    if (!yaml_parser_load(&ps, &d)) {
+        snprintf(msg, cap, "%s:%d: not valid YAML: %s", path, (int)ps.problem_mark.line + 1, ps.problem ? ps.problem : "?");
+    } else {
+        rc = load_doc(p, &d, msg, cap);
+        yaml_document_delete(&d);
+    }
+    yaml_parser_delete(&ps);
+    fclose(f);
+    if (rc) tqc_sweep_plan_free(p);
+    return rc;
+}
+
+/* ---- schedule --------------------------------------------------------------- */
+
+static const tqc_sweep_plan *g_sort;
+static int by_cost(const void *a, const void *b) {
+    const tqc_sweep_task *x = &g_sort->tasks[*(const int *)a], *y = &g_sort->tasks[*(const int *)b];
+    if (x->cost != y->cost) return x->cost > y->cost ? -1 : 1;
+    return strcmp(x->id, y->id);
+}
+
+void tqc_sweep_schedule(tqc_sweep_plan *p, int n) {
+    if (n < 1) n = 1;
+    int *ord = malloc(sizeof *ord * (size_t)(p->n_tasks ? p->n_tasks : 1));
+    double *load = calloc((size_t)n, sizeof *load);
+    if (!ord || !load) {   /* no memory for the order: round robin, still deterministic */
+        for (int i = 0; i < p->n_tasks; i++) p->tasks[i].shard = i % n;
+        free(ord); free(load);
+        return;
+    }
+    for (int i = 0; i < p->n_tasks; i++) ord[i] = i;
+    g_sort = p;
+    qsort(ord, (size_t)p->n_tasks, sizeof *ord, by_cost);
+    for (int i = 0; i < p->n_tasks; i++) {
+        int best = 0;
+        for (int s = 1; s < n; s++) if (load[s] < load[best]) best = s;
+        p->tasks[ord[i]].shard = best;
+        load[best] += p->tasks[ord[i]].cost;
+    }
+    free(ord);
+    free(load);
+}
+
+int tqc_sweep_parse_shard(const char *s, int *k, int *n) {
+    const char *slash = s ? strchr(s, '/') : NULL;
+    if (!slash) return -1;
+    char a[32];
+    size_t la = (size_t)(slash - s);
+    if (la == 0 || la >= sizeof a) return -1;
+    memcpy(a, s, la);
+    a[la] = 0;
+    int64_t K, N;
+    if (tqc_parse_i64(a, 1, 4096, &K) != TQC_NUM_OK || tqc_parse_i64(slash + 1, 1, 4096, &N) != TQC_NUM_OK || K > N) return -1;
+    *k = (int)K - 1;
+    *n = (int)N;
+    return 0;
+}
