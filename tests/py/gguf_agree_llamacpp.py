@@ -17,6 +17,11 @@ by `trueq convert --format gguf --type T` for T in F32, Q8_0, Q4_0, Q4_K; a
   below the issue's 0.99 on the quantized files: see NEED); mean and max KL,
   and trueq's top-1/top-2 logit gap where the two disagree, are printed (llama.cpp also quantizes activations to
   8 bits in its quantized matrix products, trueq does not: hence not equal);
+- every quantized file is run by trueq twice: decoded (float32 weights and
+  activations) and with --keep-quantized (trueq's src/kern/ kernels over the
+  stored blocks, activations quantized to 8 bits per block as ggml does);
+  each mode has its own regression bound (NEED, NEED_KEEP); the second mode
+  runs only with TQ_AGREE_KERNELS=1 (it makes the test ~14 minutes);
 - on F32: GREEDY greedy tokens from BOS of llama.cpp and trueq are equal, and
   the logits agree within F32_TOL (max |difference| / max |logit|).
 Exit 0 on success, 1 on a failure (each printed).
@@ -40,6 +45,12 @@ BAR = 0.99        # the issue's bar for top-1 agreement
 # 0.984/0.992/0.984; SmolLM2 Q8_0 0.986, Q4_0 and Q4_K 0.953, shipped Q4_1
 # 0.972), so these guard against regressions and BAR is reported.
 NEED = {"F32": 1.0, "Q8_0": 0.975, "Q4_0": 0.94, "Q4_K": 0.94, "as shipped": 0.96}
+# --keep-quantized (only with TQ_AGREE_KERNELS=1: it doubles trueq's share and
+# the Q4_K files' Q5_0 tensors are decoded tile by tile per token, ~14 min in
+# all): measured stories260k 0.984/0.988/0.988, SmolLM2 0.967/0.963/0.972,
+# shipped Q4_1 0.967 (2026-12-03): regression bounds only.
+NEED_KEEP = {"Q8_0": 0.955, "Q4_0": 0.95, "Q4_K": 0.96, "as shipped": 0.955}
+KERNELS = os.environ.get("TQ_AGREE_KERNELS") == "1"
 F32_TOL = 1e-5
 fails = []
 
@@ -64,11 +75,11 @@ def llama_logits(llm, seq):
     return np.array(llm.scores[:len(seq)], dtype=np.float64)
 
 
-def trueq_logits(path, seqs, greedy=0):
+def trueq_logits(path, seqs, greedy=0, keep=False):
     ids = os.path.join(work, "seqs.txt")
     npy = os.path.join(work, "logits.npy")
     open(ids, "w").write("".join(" ".join(map(str, s)) + "\n" for s in seqs))
-    cmd = [tool, path, ids, npy] + (["--greedy", str(greedy)] if greedy else [])
+    cmd = [tool, path, ids, npy] + (["--greedy", str(greedy)] if greedy else []) + (["--keep-quantized"] if keep else [])
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit("llama_logits %s failed: %s" % (path, r.stderr))
@@ -88,29 +99,32 @@ def logsm(x):
 
 def judge(t, label, path, seqs):
     q = load(path)
-    mine, _ = trueq_logits(path, seqs)
-    hit = n = 0
-    kls, gaps = [], []
-    for s, m in zip(seqs, mine):
-        ref = llama_logits(q, s)
-        same = np.argmax(ref, 1) == np.argmax(m, 1)
-        hit += int(np.sum(same))
-        n += len(s)
-        top2 = np.sort(m, 1)[:, -2:]
-        gaps += list(top2[~same, 1] - top2[~same, 0])
-        lp, lq = logsm(ref), logsm(m)
-        kls.append(np.sum(np.exp(lp) * (lp - lq), 1))
+    refs = [llama_logits(q, s) for s in seqs]
     del q
-    kl = np.concatenate(kls)
-    agree = hit / n
-    print("%-28s top-1 agreement trueq vs llama.cpp %.4f (%d/%d positions, %d sequences), "
-          "KL(llama.cpp || trueq) mean %.3e max %.3e nats; %s the bar %.2f%s" %
-          (label, agree, hit, n, len(seqs), kl.mean(), kl.max(), "meets" if agree >= BAR else "BELOW", BAR,
-           "; trueq's top-2 gap where they differ: max %.3f logits" % max(gaps) if gaps else ""), flush=True)
-    if n < MIN_POS:
-        fails.append("%s: only %d positions" % (label, n))
-    if agree < NEED[t]:
-        fails.append("%s: top-1 agreement %.4f < %.3f" % (label, agree, NEED[t]))
+    for keep in ([False, True] if t != "F32" and KERNELS else [False]):
+        mine, _ = trueq_logits(path, seqs, keep=keep)
+        hit = n = 0
+        kls, gaps = [], []
+        for ref, m in zip(refs, mine):
+            same = np.argmax(ref, 1) == np.argmax(m, 1)
+            hit += int(np.sum(same))
+            n += len(m)
+            top2 = np.sort(m, 1)[:, -2:]
+            gaps += list(top2[~same, 1] - top2[~same, 0])
+            lp, lq = logsm(ref), logsm(m)
+            kls.append(np.sum(np.exp(lp) * (lp - lq), 1))
+        kl = np.concatenate(kls)
+        agree = hit / n
+        mode = "kernels" if keep else "decoded"
+        print("%-28s %-7s top-1 agreement trueq vs llama.cpp %.4f (%d/%d positions, %d sequences), "
+              "KL(llama.cpp || trueq) mean %.3e max %.3e nats; %s the bar %.2f%s" %
+              (label, mode, agree, hit, n, len(seqs), kl.mean(), kl.max(), "meets" if agree >= BAR else "BELOW", BAR,
+               "; trueq's top-2 gap where they differ: max %.3f logits" % max(gaps) if gaps else ""), flush=True)
+        if n < MIN_POS:
+            fails.append("%s: only %d positions" % (label, n))
+        need = NEED[t] if not keep else NEED_KEEP[t]
+        if agree < need:
+            fails.append("%s %s: top-1 agreement %.4f < %.3f" % (label, mode, agree, need))
 
 
 for model in models:

@@ -3,7 +3,7 @@
  * for conformance tests against other runtimes (tests/py/gguf_agree_llamacpp.py).
  * Uses only the public API (trueq.h, trueq_llama.h).
  *
- * usage: llama_logits MODEL IDS OUT.npy [--greedy N]
+ * usage: llama_logits MODEL IDS OUT.npy [--greedy N] [--keep-quantized]
  *   MODEL  anything tq_model_open reads that tq_llama_open accepts (a .gguf
  *          file: its llama.* metadata is the configuration);
  *   IDS    a text file, one sequence per line, token ids separated by white
@@ -16,6 +16,13 @@
  *   --greedy N  then, for every sequence, N greedy tokens (argmax of the
  *          logits, ties to the lowest id, no stop token) continue it; one
  *          line per sequence of the generated ids goes to stdout.
+ *   --keep-quantized  open the decoder with tq_llama_opts.keep_quantized: the
+ *          layer and output matrices stay in their ggml blocks and their
+ *          products run trueq's kernels (src/kern/), which quantize the
+ *          activations to 8 bits per block as llama.cpp's CPU backend does
+ *          (Q8_0-style blocks of 32 for Q8_0/Q4_0/Q4_1, Q8_K-style 256 for
+ *          Q4_K/Q5_K/Q6_K); types without a kernel (Q5_0, Q5_1, Q2_K, Q3_K)
+ *          are decoded by tiles and meet float32 activations.
  * Exit 0; 2 on a usage error; 1 on any other failure (message on stderr).
  */
 #include "trueq.h"
@@ -73,11 +80,16 @@ static int npy_header(FILE *f, long rows, long cols) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 4 && !(argc == 6 && strcmp(argv[4], "--greedy") == 0)) {
-        fprintf(stderr, "usage: llama_logits MODEL IDS OUT.npy [--greedy N]\n");
+    int greedy = 0, keepq = 0, bad = argc < 4;
+    for (int i = 4; i < argc && !bad; i++) {
+        if (!strcmp(argv[i], "--keep-quantized")) keepq = 1;
+        else if (!strcmp(argv[i], "--greedy") && i + 1 < argc) greedy = atoi(argv[++i]);
+        else bad = 1;
+    }
+    if (bad) {
+        fprintf(stderr, "usage: llama_logits MODEL IDS OUT.npy [--greedy N] [--keep-quantized]\n");
         return 2;
     }
-    int greedy = argc == 6 ? atoi(argv[5]) : 0;
     if (greedy < 0) { fprintf(stderr, "llama_logits: --greedy wants N >= 0\n"); return 2; }
     static int ids[MAX_IDS], starts[1025];
     int n_ids, n_seq;
@@ -86,9 +98,11 @@ int main(int argc, char **argv) {
     tq_error e;
     tq_model *m = tq_model_open(argv[1], &e);
     if (!m) return fail("open", &e);
-    tq_llama *l = tq_llama_open(m, NULL, &e);
+    tq_llama_opts opts = {.keep_quantized = keepq};
+    tq_llama *l = tq_llama_open_ex(m, NULL, &opts, &e);
     tq_model_close(m);
     if (!l) return fail("decoder", &e);
+    if (keepq) fprintf(stderr, "llama_logits: %d matrices kept in their stored blocks\n", tq_llama_int8_matrices(l));
     const tq_llama_config *c = tq_llama_config_of(l);
     int vocab = c->vocab_size, longest = 0;
     for (int k = 0; k < n_seq; k++)
