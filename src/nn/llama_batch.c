@@ -53,11 +53,13 @@ static void bm_task(void *ctx, int task, int worker) {
         tq_wmat_matmul_act(it->w, &m->act[i], r0, r1, it->y, it->ldy, 0);
         return;
     }
-    const float *W = it->w->f + (size_t)r0 * it->cols;
+    const float *W;
     if (tq_wmat_quantized(it->w)) {   /* no kernel: this task's rows decoded */
         float *buf = m->dec + (size_t)worker * m->dec_stride;
         tq_wmat_rows(it->w, r0, r1, buf);
         W = buf;
+    } else {
+        W = it->w->f + (size_t)r0 * it->cols;   /* (f is NULL for stored codes) */
     }
     if (m->n == 1)   /* as tq_llama_forward's products: sgemv on these rows */
         cblas_sgemv(CblasRowMajor, CblasNoTrans, nr, it->cols, 1.0f, W, it->cols, it->x, 1, 0.0f, it->y + r0, 1);

@@ -32,7 +32,8 @@
 
 static inline float exp_poly(float x) {
     const float magic = 12582912.0f;
-    float c = x < -86.0f ? -86.0f : x > 88.0f ? 88.0f : x;
+    float c = x > -86.0f ? x : -86.0f;   /* NaN goes to -86 here (no NaN to int below) */
+    c = c < 88.0f ? c : 88.0f;
     float n = (c * 1.44269504088896341f + magic) - magic;
     float r = (c - n * 0.693359375f) - n * -2.12194440e-4f;
     float p = 1.98412698e-4f;   /* 1/5040 */
@@ -48,7 +49,7 @@ static inline float exp_poly(float x) {
     bits += (int32_t)((uint32_t)ni << 23);
     float v;
     memcpy(&v, &bits, 4);
-    return x < -86.0f ? 0.0f : v;
+    return x != x ? x : x < -86.0f ? 0.0f : v;   /* NaN in, NaN out */
 }
 
 float tq_softmax_exp(float x) { return exp_poly(x); }
