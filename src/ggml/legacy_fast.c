@@ -40,17 +40,37 @@ static float first_equal(const float *x, float v) {
     return v;
 }
 
-/* max |x| over the block, NaN skipped (0 when all are NaN or zero). */
+#if defined(__GNUC__)
+/* GCC/clang vector extensions: 8 lanes, compares give 0 / -1 masks. */
+typedef float v8f __attribute__((vector_size(32)));
+typedef int32_t v8i __attribute__((vector_size(32)));
+typedef int8_t v8c __attribute__((vector_size(8)));
+#define SEL(m, a, b) ((v8f)(((m) & (v8i)(a)) | (~(m) & (v8i)(b))))
+#define V8(c) ((v8f){c, c, c, c, c, c, c, c})
+#endif
+
+/* max |x| over the block, NaN skipped (+0 when all are NaN or zero). */
 static inline float absmax32(const float *x) {
     float l[LANES] = {0};
+#if defined(__GNUC__)
+    v8f m = V8(0.0f);
+    for (int j = 0; j < TQ_QK; j += LANES) {
+        v8f v;
+        memcpy(&v, x + j, sizeof v);
+        v8f a = (v8f)((v8i)v & 0x7fffffff);
+        m = SEL(m < a, a, m);   /* NaN never wins */
+    }
+    memcpy(l, &m, sizeof l);
+#else
     for (int j = 0; j < TQ_QK; j += LANES)
         for (int k = 0; k < LANES; k++) {
             float a = x[j + k] < 0.0f ? -x[j + k] : x[j + k];
             l[k] = l[k] < a ? a : l[k];
         }
-    float m = 0.0f;
-    for (int k = 0; k < LANES; k++) m = m < l[k] ? l[k] : m;
-    return m;
+#endif
+    float m0 = 0.0f;
+    for (int k = 0; k < LANES; k++) m0 = m0 < l[k] ? l[k] : m0;
+    return m0;
 }
 
 /* The reference's signed_absmax: the first element of largest magnitude,
@@ -135,7 +155,20 @@ static void fast_q8_0(const float *x, uint8_t *p, int64_t nb) {
         float amax = absmax32(x);
         float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
         tq_st16(p, tq_ggml_fp16(d));
-        int8_t q[TQ_QK];
+#if defined(__GNUC__)
+        for (int j = 0; j < TQ_QK; j += LANES) {
+            v8f v;
+            memcpy(&v, x + j, sizeof v);
+            v = v * id;
+            v = SEL(v == v, v, V8(0.0f));
+            v = SEL(v > 127.0f, V8(127.0f), v);
+            v = SEL(v < -127.0f, V8(-127.0f), v);
+            v8i t = __builtin_convertvector(v, v8i);
+            v8f r = v - __builtin_convertvector(t, v8f);
+            v8c q = __builtin_convertvector(t - (r >= 0.5f) + (r <= -0.5f), v8c);   /* masks are -1 */
+            memcpy(p + 2 + j, &q, sizeof q);
+        }
+#else
         for (int j = 0; j < TQ_QK; j++) {
             float v = x[j] * id;
             v = v == v ? v : 0.0f;
@@ -143,9 +176,9 @@ static void fast_q8_0(const float *x, uint8_t *p, int64_t nb) {
             v = v < -127.0f ? -127.0f : v;
             int t = (int)v;
             float r = v - (float)t;
-            q[j] = (int8_t)(t + (r >= 0.5f) - (r <= -0.5f));
+            p[2 + j] = (uint8_t)(int8_t)(t + (r >= 0.5f) - (r <= -0.5f));
         }
-        memcpy(p + 2, q, TQ_QK);
+#endif
     }
 }
 
