@@ -78,6 +78,16 @@ static inline float absmax32(const float *x) {
 static inline float signed_absmax32(const float *x) {
     float m = absmax32(x);
     if (m == 0.0f) return 0.0f;
+#if defined(__GNUC__)
+    uint32_t hit = 0;   /* bit j: |x[j]| == m */
+    for (int j = 0; j < TQ_QK; j += LANES) {
+        v8i v;
+        memcpy(&v, x + j, sizeof v);
+        v8i eq = (v8i)((v8f)(v & 0x7fffffff) == m);
+        for (int k = 0; k < LANES; k++) hit |= (uint32_t)(eq[k] & 1) << (j + k);
+    }
+    if (hit) return x[__builtin_ctz(hit)];
+#endif
     for (int j = 0; j < TQ_QK; j++)
         if (x[j] == m || x[j] == -m) return x[j];
     return m;
@@ -86,6 +96,17 @@ static inline float signed_absmax32(const float *x) {
 /* The reference's min_max: the first minimum and first maximum in order. */
 static inline void min_max32(const float *x, float *mn, float *mx) {
     float lo[LANES], hi[LANES];
+#if defined(__GNUC__)
+    v8f l = V8(FLT_MAX), h = V8(-FLT_MAX);
+    for (int j = 0; j < TQ_QK; j += LANES) {
+        v8f v;
+        memcpy(&v, x + j, sizeof v);
+        l = SEL(v < l, v, l);   /* NaN never wins */
+        h = SEL(v > h, v, h);
+    }
+    memcpy(lo, &l, sizeof lo);
+    memcpy(hi, &h, sizeof hi);
+#else
     for (int k = 0; k < LANES; k++) { lo[k] = FLT_MAX; hi[k] = -FLT_MAX; }
     for (int j = 0; j < TQ_QK; j += LANES)
         for (int k = 0; k < LANES; k++) {
@@ -93,6 +114,7 @@ static inline void min_max32(const float *x, float *mn, float *mx) {
             lo[k] = v < lo[k] ? v : lo[k];
             hi[k] = v > hi[k] ? v : hi[k];
         }
+#endif
     float a = FLT_MAX, b = -FLT_MAX;
     for (int k = 0; k < LANES; k++) { a = lo[k] < a ? lo[k] : a; b = hi[k] > b ? hi[k] : b; }
     *mn = a == 0.0f ? first_equal(x, a) : a;
