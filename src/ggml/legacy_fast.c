@@ -133,10 +133,12 @@ static inline void pack32(const uint8_t *q, uint8_t *qh4, uint8_t *qs, bool five
 /* Q4_0 / Q5_0: q = trunc(x/d + half + 0.5) in [0, qmax]. */
 TQ_LEGACY_CLONES
 static void fast_sym(const float *x, uint8_t *p, int64_t nb, size_t size, int half, int qmax, bool five) {
-    const float add = (float)half + 0.5f, hi = (float)qmax;
+    /* max / -half == max * (-1 / half) exactly: half is a power of two, so
+     * both are the same real number rounded once. */
+    const float add = (float)half + 0.5f, hi = (float)qmax, mhalf = -1.0f / (float)half;
     for (int64_t i = 0; i < nb; i++, x += TQ_QK, p += size) {
         float max = signed_absmax32(x);
-        float d = max / (float)-half, id = d != 0.0f ? 1.0f / d : 0.0f;
+        float d = max * mhalf, id = d != 0.0f ? 1.0f / d : 0.0f;
         uint8_t q[TQ_QK];
         for (int j = 0; j < TQ_QK; j++) {
             float v = x[j] * id + add;
