@@ -8,6 +8,7 @@ pkgs=(cmake make gcc clang pkg-config
       python3 python3-numpy python3-torch)
 pkgs+=(valgrind dpkg-dev)   # the CI Valgrind job; dpkg-source for the fuzz build's Debian sources (scripts/fuzz_deps.sh)
 pkgs+=(libopenmpi-dev openmpi-bin chromium)   # trueq sweep: MPI ranks (TQ_MPI, tools/sweep_mpi.c); its HTML report rendered headless (tests/cli/sweep.sh)
+pkgs+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)   # the NEON kernels compiled for AArch64 (scripts/check_neon.sh, ctest cli_neon_cross)
 pkgs+=(python3-venv)   # venvs outside the repo for reference tools (sentencepiece; transformers over python3-torch: tests/py/hf_venv.sh)
 missing=()
 for p in "${pkgs[@]}"; do
