@@ -121,6 +121,7 @@ static inline void min_max32(const float *x, float *mn, float *mx) {
     *mx = b == 0.0f ? first_equal(x, b) : b;
 }
 
+#if !defined(__GNUC__)
 /* Nibbles of q (< 32) into qs, bit 4 into the u32 at qh4 when five. */
 static inline void pack32(const uint8_t *q, uint8_t *qh4, uint8_t *qs, bool five) {
     for (int j = 0; j < 16; j++) qs[j] = (uint8_t)((q[j] & 15) | (q[j + 16] & 15) << 4);
@@ -128,6 +129,43 @@ static inline void pack32(const uint8_t *q, uint8_t *qh4, uint8_t *qs, bool five
     uint32_t qh = 0;
     for (int j = 0; j < TQ_QK; j++) qh |= (uint32_t)(q[j] >> 4) << j;
     tq_st32(qh4, qh);
+}
+#endif
+
+/* Codes trunc(clamp((x - sub) * id + add, 0, hi)) of one block (NaN -> 0),
+ * packed. x - 0 is x bit for bit (also -0 and NaN), so Q4_0 / Q5_0 pass
+ * sub = 0 and make the reference's x * id + add. */
+static inline void codes32(const float *x, float sub, float id, float add, float hi, uint8_t *qh4, uint8_t *qs,
+                           bool five) {
+#if defined(__GNUC__)
+    v8i t[4];
+    for (int c = 0; c < 4; c++) {
+        v8f v;
+        memcpy(&v, x + LANES * c, sizeof v);
+        v = (v - sub) * id + add;
+        v = SEL(v > 0.0f, v, V8(0.0f));   /* also NaN */
+        v = SEL(v < hi, v, V8(hi));
+        t[c] = __builtin_convertvector(v, v8i);
+    }
+    for (int c = 0; c < 2; c++) {
+        v8c b = __builtin_convertvector((t[c] & 15) | (t[c + 2] & 15) << 4, v8c);
+        memcpy(qs + LANES * c, &b, sizeof b);
+    }
+    if (!five) return;
+    uint32_t qh = 0;
+    for (int c = 0; c < 4; c++)
+        for (int k = 0; k < LANES; k++) qh |= (uint32_t)((t[c][k] >> 4) & 1) << (LANES * c + k);
+    tq_st32(qh4, qh);
+#else
+    uint8_t q[TQ_QK];
+    for (int j = 0; j < TQ_QK; j++) {
+        float v = (x[j] - sub) * id + add;
+        v = v > 0.0f ? v : 0.0f;   /* also NaN */
+        v = v < hi ? v : hi;
+        q[j] = (uint8_t)(int)v;
+    }
+    pack32(q, qh4, qs, five);
+#endif
 }
 
 /* Q4_0 / Q5_0: q = trunc(x/d + half + 0.5) in [0, qmax]. */
@@ -139,15 +177,8 @@ static void fast_sym(const float *x, uint8_t *p, int64_t nb, size_t size, int ha
     for (int64_t i = 0; i < nb; i++, x += TQ_QK, p += size) {
         float max = signed_absmax32(x);
         float d = max * mhalf, id = d != 0.0f ? 1.0f / d : 0.0f;
-        uint8_t q[TQ_QK];
-        for (int j = 0; j < TQ_QK; j++) {
-            float v = x[j] * id + add;
-            v = v > 0.0f ? v : 0.0f;   /* also NaN */
-            v = v < hi ? v : hi;
-            q[j] = (uint8_t)(int)v;
-        }
         tq_st16(p, tq_ggml_fp16(d));
-        pack32(q, p + 2, p + (five ? 6 : 2), five);
+        codes32(x, 0.0f, id, add, hi, p + 2, p + (five ? 6 : 2), five);
     }
 }
 
@@ -159,16 +190,9 @@ static void fast_affine(const float *x, uint8_t *p, int64_t nb, size_t size, int
         float mn, mx;
         min_max32(x, &mn, &mx);
         float d = (mx - mn) / hi, id = d != 0.0f ? 1.0f / d : 0.0f;
-        uint8_t q[TQ_QK];
-        for (int j = 0; j < TQ_QK; j++) {
-            float v = (x[j] - mn) * id + 0.5f;
-            v = v > 0.0f ? v : 0.0f;   /* also NaN */
-            v = v < hi ? v : hi;
-            q[j] = (uint8_t)(int)v;
-        }
         tq_st16(p, tq_ggml_fp16(d));
         tq_st16(p + 2, tq_ggml_fp16(mn));
-        pack32(q, p + 4, p + (five ? 8 : 4), five);
+        codes32(x, mn, id, 0.5f, hi, p + 4, p + (five ? 8 : 4), five);
     }
 }
 
