@@ -20,26 +20,28 @@
 
 static const int LTYPES[] = {TQ_GGML_Q4_0, TQ_GGML_Q4_1, TQ_GGML_Q5_0, TQ_GGML_Q5_1, TQ_GGML_Q8_0};
 
+/* x encoded as type t, by the reference loops (ref = 1) or the fast ones;
+ * the buffer is pre-filled with `fill` so unwritten bytes show. */
+static void encode(const tq_ggml_type_info *t, int ref, const float *x, uint8_t *out, uint8_t fill) {
+    memset(out, fill, t->type_size * NB);
+    tq_ggml_legacy_reference(ref);
+    t->quantize_row_ref(x, out, N);
+    tq_ggml_legacy_reference(0);
+}
+
 /* Encode x both ways with every legacy type; 1 when the bytes agree. */
 static int same_bytes(const char *what, const float *x) {
+    static uint8_t want[34 * NB], got[34 * NB];
     int ok = 1;
-    for (size_t k = 0; k < sizeof LTYPES / sizeof *LTYPES; k++) {
+    for (size_t k = 0; k < sizeof LTYPES / sizeof *LTYPES && ok; k++) {
         const tq_ggml_type_info *t = tq_ggml_type(LTYPES[k]);
-        size_t nb = t->type_size * NB;
-        uint8_t *a = malloc(nb), *b = malloc(nb);
-        memset(a, 0xA5, nb);
-        memset(b, 0x5A, nb);
-        tq_ggml_legacy_reference(1);
-        t->quantize_row_ref(x, a, N);
-        tq_ggml_legacy_reference(0);
-        t->quantize_row_ref(x, b, N);
-        size_t bad = nb;
-        for (size_t i = 0; i < nb && bad == nb; i++) if (a[i] != b[i]) bad = i;
-        CHECK_MSG(bad == nb, "%s %s: byte %zu of block %zu differs (reference %02x, fast %02x)", t->name, what, bad,
-                  bad / t->type_size, bad < nb ? a[bad] : 0, bad < nb ? b[bad] : 0);
-        ok &= bad == nb;
-        free(a);
-        free(b);
+        encode(t, 1, x, want, 0xA5);
+        encode(t, 0, x, got, 0x5A);
+        size_t n = t->type_size * NB, i = 0;
+        while (i < n && want[i] == got[i]) i++;
+        ok = i == n;
+        CHECK_MSG(ok, "%s %s: byte %zu of block %zu differs (reference %02x, fast %02x)", t->name, what, i,
+                  i / t->type_size, ok ? 0 : want[i], ok ? 0 : got[i]);
     }
     return ok;
 }
