@@ -82,6 +82,17 @@ void tq_ggml_q_q8_k(const float *x, void *b, int64_t n);
  *  reference); 0 (default): side by side in vector lanes, same bytes. Tests. */
 void tq_ggml_kquants_reference(int on);
 
+/** 1: the legacy encoders (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) run legacy.c's
+ *  portable reference loops; 0 (default): legacy_fast.c's vector loops,
+ *  same bytes. Tests. */
+void tq_ggml_legacy_reference(int on);
+/* legacy_fast.c: the vector encoders (n a multiple of 32) */
+void tq_ggml_fast_q4_0(const float *x, void *b, int64_t n);
+void tq_ggml_fast_q4_1(const float *x, void *b, int64_t n);
+void tq_ggml_fast_q5_0(const float *x, void *b, int64_t n);
+void tq_ggml_fast_q5_1(const float *x, void *b, int64_t n);
+void tq_ggml_fast_q8_0(const float *x, void *b, int64_t n);
+
 /* ternary.c */
 void tq_ggml_dq_tq1_0(const void *b, float *y, int64_t n);
 void tq_ggml_dq_tq2_0(const void *b, float *y, int64_t n);

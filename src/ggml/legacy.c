@@ -118,20 +118,30 @@ static void quant_affine(const float *x, uint8_t *p, int qmax, bool five) {
     else pack(q, NULL, p + 4);
 }
 
+/* 1: the encoders below run as written (the portable reference); 0
+ * (default): legacy_fast.c's vector loops, same bytes. */
+static int use_reference;
+void tq_ggml_legacy_reference(int on) { use_reference = on; }
+
 void tq_ggml_q_q4_0(const float *x, void *b, int64_t n) {
+    if (!use_reference) { tq_ggml_fast_q4_0(x, b, n); return; }
     for (int64_t i = 0; i < n / TQ_QK; i++) quant_sym(x + TQ_QK * i, (uint8_t *)b + 18 * i, 8, 15, false);
 }
 void tq_ggml_q_q5_0(const float *x, void *b, int64_t n) {
+    if (!use_reference) { tq_ggml_fast_q5_0(x, b, n); return; }
     for (int64_t i = 0; i < n / TQ_QK; i++) quant_sym(x + TQ_QK * i, (uint8_t *)b + 22 * i, 16, 31, true);
 }
 void tq_ggml_q_q4_1(const float *x, void *b, int64_t n) {
+    if (!use_reference) { tq_ggml_fast_q4_1(x, b, n); return; }
     for (int64_t i = 0; i < n / TQ_QK; i++) quant_affine(x + TQ_QK * i, (uint8_t *)b + 20 * i, 15, false);
 }
 void tq_ggml_q_q5_1(const float *x, void *b, int64_t n) {
+    if (!use_reference) { tq_ggml_fast_q5_1(x, b, n); return; }
     for (int64_t i = 0; i < n / TQ_QK; i++) quant_affine(x + TQ_QK * i, (uint8_t *)b + 24 * i, 31, true);
 }
 
 void tq_ggml_q_q8_0(const float *x, void *b, int64_t n) {
+    if (!use_reference) { tq_ggml_fast_q8_0(x, b, n); return; }
     uint8_t *p = b;
     for (int64_t i = 0; i < n / TQ_QK; i++, x += TQ_QK, p += 34) {
         float amax = 0.0f;

@@ -1,0 +1,237 @@
+/*
+ * legacy_fast.c — the encoders of Q4_0, Q4_1, Q5_0, Q5_1 and Q8_0 in
+ * fixed-length, branch-free loops the compiler vectorises (SSE2 by default,
+ * AVX2 / AVX-512 clones picked at run time, as kquants_quant.c). They write
+ * the bytes of legacy.c's reference encoders (ggml's quantize_row_*_ref);
+ * tq_ggml_legacy_reference(1) selects those, and test_ggml_legacy_fast
+ * compares the two on random and adversarial blocks.
+ *
+ * Why each step is exact (every lane makes the reference's float operations
+ * in its order; -ffp-contract=off for this file, so no FMA):
+ *  - max/min over 8 lanes then across them finds the same value as the
+ *    reference's left-to-right scan (NaN never compares, so both skip it).
+ *    Which element carries it matters only for its sign: the reference keeps
+ *    the FIRST element reaching the extreme (strict compares), so the element
+ *    is taken as the first j whose value (or |value|) equals it. That differs
+ *    only for zeros (-0 == +0), handled as the reference does.
+ *  - roundf(v) for |v| <= 127 (Q8_0 clamps v first, which cannot change the
+ *    clamped result): i = (int)v truncates; r = v - (float)i is exact (the
+ *    fractional part of a float is a float); roundf(v) = i + (r >= 0.5) -
+ *    (r <= -0.5), which is ties away from zero. NaN is replaced by 0 before
+ *    the conversion (the reference stores 0 for it).
+ *  - the truncating casts of Q4/Q5: v is clamped to [0, qmax] (NaN -> 0)
+ *    before (int), as tq_ggml_trunc does.
+ */
+#include "ggml/ggml_kernels.h"
+#include <float.h>
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__) && !defined(TQ_NO_CLONES)
+#define TQ_LEGACY_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define TQ_LEGACY_CLONES
+#endif
+
+#define LANES 8
+
+/* The first x[j] equal to v (v found in x), or v when none is. */
+static float first_equal(const float *x, float v) {
+    for (int j = 0; j < TQ_QK; j++)
+        if (x[j] == v) return x[j];
+    return v;
+}
+
+#if defined(__GNUC__)
+/* GCC/clang vector extensions: 8 lanes, compares give 0 / -1 masks. */
+typedef float v8f __attribute__((vector_size(32)));
+typedef int32_t v8i __attribute__((vector_size(32)));
+typedef int8_t v8c __attribute__((vector_size(8)));
+#define SEL(m, a, b) ((v8f)(((m) & (v8i)(a)) | (~(m) & (v8i)(b))))
+#define V8(c) ((v8f){c, c, c, c, c, c, c, c})
+#endif
+
+/* max |x| over the block, NaN skipped (+0 when all are NaN or zero). */
+static inline float absmax32(const float *x) {
+    float l[LANES] = {0};
+#if defined(__GNUC__)
+    v8f m = V8(0.0f);
+    for (int j = 0; j < TQ_QK; j += LANES) {
+        v8f v;
+        memcpy(&v, x + j, sizeof v);
+        v8f a = (v8f)((v8i)v & 0x7fffffff);
+        m = SEL(m < a, a, m);   /* NaN never wins */
+    }
+    memcpy(l, &m, sizeof l);
+#else
+    for (int j = 0; j < TQ_QK; j += LANES)
+        for (int k = 0; k < LANES; k++) {
+            float a = x[j + k] < 0.0f ? -x[j + k] : x[j + k];
+            l[k] = l[k] < a ? a : l[k];
+        }
+#endif
+    float m0 = 0.0f;
+    for (int k = 0; k < LANES; k++) m0 = m0 < l[k] ? l[k] : m0;
+    return m0;
+}
+
+/* The reference's signed_absmax: the first element of largest magnitude,
+ * +0 when that magnitude is 0. */
+static inline float signed_absmax32(const float *x) {
+    float m = absmax32(x);
+    if (m == 0.0f) return 0.0f;
+#if defined(__GNUC__)
+    uint32_t hit = 0;   /* bit j: |x[j]| == m */
+    for (int j = 0; j < TQ_QK; j += LANES) {
+        v8i v;
+        memcpy(&v, x + j, sizeof v);
+        v8i eq = (v8i)((v8f)(v & 0x7fffffff) == m);
+        for (int k = 0; k < LANES; k++) hit |= (uint32_t)(eq[k] & 1) << (j + k);
+    }
+    if (hit) return x[__builtin_ctz(hit)];
+#endif
+    for (int j = 0; j < TQ_QK; j++)
+        if (x[j] == m || x[j] == -m) return x[j];
+    return m;
+}
+
+/* The reference's min_max: the first minimum and first maximum in order. */
+static inline void min_max32(const float *x, float *mn, float *mx) {
+    float lo[LANES], hi[LANES];
+#if defined(__GNUC__)
+    v8f l = V8(FLT_MAX), h = V8(-FLT_MAX);
+    for (int j = 0; j < TQ_QK; j += LANES) {
+        v8f v;
+        memcpy(&v, x + j, sizeof v);
+        l = SEL(v < l, v, l);   /* NaN never wins */
+        h = SEL(v > h, v, h);
+    }
+    memcpy(lo, &l, sizeof lo);
+    memcpy(hi, &h, sizeof hi);
+#else
+    for (int k = 0; k < LANES; k++) { lo[k] = FLT_MAX; hi[k] = -FLT_MAX; }
+    for (int j = 0; j < TQ_QK; j += LANES)
+        for (int k = 0; k < LANES; k++) {
+            float v = x[j + k];
+            lo[k] = v < lo[k] ? v : lo[k];
+            hi[k] = v > hi[k] ? v : hi[k];
+        }
+#endif
+    float a = FLT_MAX, b = -FLT_MAX;
+    for (int k = 0; k < LANES; k++) { a = lo[k] < a ? lo[k] : a; b = hi[k] > b ? hi[k] : b; }
+    *mn = a == 0.0f ? first_equal(x, a) : a;
+    *mx = b == 0.0f ? first_equal(x, b) : b;
+}
+
+#if !defined(__GNUC__)
+/* Nibbles of q (< 32) into qs, bit 4 into the u32 at qh4 when five. */
+static inline void pack32(const uint8_t *q, uint8_t *qh4, uint8_t *qs, bool five) {
+    for (int j = 0; j < 16; j++) qs[j] = (uint8_t)((q[j] & 15) | (q[j + 16] & 15) << 4);
+    if (!five) return;
+    uint32_t qh = 0;
+    for (int j = 0; j < TQ_QK; j++) qh |= (uint32_t)(q[j] >> 4) << j;
+    tq_st32(qh4, qh);
+}
+#endif
+
+/* Codes trunc(clamp((x - sub) * id + add, 0, hi)) of one block (NaN -> 0),
+ * packed. x - 0 is x bit for bit (also -0 and NaN), so Q4_0 / Q5_0 pass
+ * sub = 0 and make the reference's x * id + add. */
+static inline void codes32(const float *x, float sub, float id, float add, float hi, uint8_t *qh4, uint8_t *qs,
+                           bool five) {
+#if defined(__GNUC__)
+    v8i t[4];
+    for (int c = 0; c < 4; c++) {
+        v8f v;
+        memcpy(&v, x + LANES * c, sizeof v);
+        v = (v - sub) * id + add;
+        v = SEL(v > 0.0f, v, V8(0.0f));   /* also NaN */
+        v = SEL(v < hi, v, V8(hi));
+        t[c] = __builtin_convertvector(v, v8i);
+    }
+    for (int c = 0; c < 2; c++) {
+        v8c b = __builtin_convertvector((t[c] & 15) | (t[c + 2] & 15) << 4, v8c);
+        memcpy(qs + LANES * c, &b, sizeof b);
+    }
+    if (!five) return;
+    uint32_t qh = 0;
+    for (int c = 0; c < 4; c++)
+        for (int k = 0; k < LANES; k++) qh |= (uint32_t)((t[c][k] >> 4) & 1) << (LANES * c + k);
+    tq_st32(qh4, qh);
+#else
+    uint8_t q[TQ_QK];
+    for (int j = 0; j < TQ_QK; j++) {
+        float v = (x[j] - sub) * id + add;
+        v = v > 0.0f ? v : 0.0f;   /* also NaN */
+        v = v < hi ? v : hi;
+        q[j] = (uint8_t)(int)v;
+    }
+    pack32(q, qh4, qs, five);
+#endif
+}
+
+/* Q4_0 / Q5_0: q = trunc(x/d + half + 0.5) in [0, qmax]. */
+TQ_LEGACY_CLONES
+static void fast_sym(const float *x, uint8_t *p, int64_t nb, size_t size, int half, int qmax, bool five) {
+    /* max / -half == max * (-1 / half) exactly: half is a power of two, so
+     * both are the same real number rounded once. */
+    const float add = (float)half + 0.5f, hi = (float)qmax, mhalf = -1.0f / (float)half;
+    for (int64_t i = 0; i < nb; i++, x += TQ_QK, p += size) {
+        float max = signed_absmax32(x);
+        float d = max * mhalf, id = d != 0.0f ? 1.0f / d : 0.0f;
+        tq_st16(p, tq_ggml_fp16(d));
+        codes32(x, 0.0f, id, add, hi, p + 2, p + (five ? 6 : 2), five);
+    }
+}
+
+/* Q4_1 / Q5_1: q = trunc((x - min)/d + 0.5) in [0, qmax]. */
+TQ_LEGACY_CLONES
+static void fast_affine(const float *x, uint8_t *p, int64_t nb, size_t size, int qmax, bool five) {
+    const float hi = (float)qmax;
+    for (int64_t i = 0; i < nb; i++, x += TQ_QK, p += size) {
+        float mn, mx;
+        min_max32(x, &mn, &mx);
+        float d = (mx - mn) / hi, id = d != 0.0f ? 1.0f / d : 0.0f;
+        tq_st16(p, tq_ggml_fp16(d));
+        tq_st16(p + 2, tq_ggml_fp16(mn));
+        codes32(x, mn, id, 0.5f, hi, p + 4, p + (five ? 8 : 4), five);
+    }
+}
+
+/* Q8_0: q = roundf(x/d), ties away from zero, |q| <= 127. */
+TQ_LEGACY_CLONES
+static void fast_q8_0(const float *x, uint8_t *p, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++, x += TQ_QK, p += 34) {
+        float amax = absmax32(x);
+        float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+        tq_st16(p, tq_ggml_fp16(d));
+#if defined(__GNUC__)
+        for (int j = 0; j < TQ_QK; j += LANES) {
+            v8f v;
+            memcpy(&v, x + j, sizeof v);
+            v = v * id;
+            v = SEL(v == v, v, V8(0.0f));
+            v = SEL(v > 127.0f, V8(127.0f), v);
+            v = SEL(v < -127.0f, V8(-127.0f), v);
+            v8i t = __builtin_convertvector(v, v8i);
+            v8f r = v - __builtin_convertvector(t, v8f);
+            v8c q = __builtin_convertvector(t - (r >= 0.5f) + (r <= -0.5f), v8c);   /* masks are -1 */
+            memcpy(p + 2 + j, &q, sizeof q);
+        }
+#else
+        for (int j = 0; j < TQ_QK; j++) {
+            float v = x[j] * id;
+            v = v == v ? v : 0.0f;
+            v = v > 127.0f ? 127.0f : v;
+            v = v < -127.0f ? -127.0f : v;
+            int t = (int)v;
+            float r = v - (float)t;
+            p[2 + j] = (uint8_t)(int8_t)(t + (r >= 0.5f) - (r <= -0.5f));
+        }
+#endif
+    }
+}
+
+void tq_ggml_fast_q4_0(const float *x, void *b, int64_t n) { fast_sym(x, b, n / TQ_QK, 18, 8, 15, false); }
+void tq_ggml_fast_q5_0(const float *x, void *b, int64_t n) { fast_sym(x, b, n / TQ_QK, 22, 16, 31, true); }
+void tq_ggml_fast_q4_1(const float *x, void *b, int64_t n) { fast_affine(x, b, n / TQ_QK, 20, 15, false); }
+void tq_ggml_fast_q5_1(const float *x, void *b, int64_t n) { fast_affine(x, b, n / TQ_QK, 24, 31, true); }
+void tq_ggml_fast_q8_0(const float *x, void *b, int64_t n) { fast_q8_0(x, b, n / TQ_QK); }
