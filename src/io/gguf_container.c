@@ -99,6 +99,8 @@ static void gguf_priv_free(void *p) {
 
 tq_status tq_gguf_container_parse(const uint8_t *data, uint64_t size, const tq_map *m, const char *path,
                                   tq_container *c, tq_error *err) {
+    memset(c, 0, sizeof *c);
+    c->map.fd = -1;   /* not ours: tq_container_free must not close fd 0 */
     tq_gguf *g = calloc(1, sizeof *g);
     if (!g) return tq_err(err, TQ_E_NOMEM, "%s: out of memory", path);
     tq_status st = tq_gguf_parse_map(data, size, m, path, g, err);

@@ -73,6 +73,8 @@ tq_status tq_torch_zip_parse(const uint8_t *d, uint64_t size, const char *path, 
 
 tq_status tq_torch_zip_parse_map(const uint8_t *d, uint64_t size, const tq_map *mp, const char *path, tq_container *c,
                                  tq_error *err) {
+    memset(c, 0, sizeof *c);
+    c->map.fd = -1;   /* not ours: tq_container_free must not close fd 0 */
     tq_zip_member *ms = NULL;
     uint64_t n = 0;
     tq_pkl_dict pd = {0};
