@@ -7,13 +7,7 @@
 # mx.dequantize bit for bit, and refused by name where mlx's own decode is not
 # finite. Skips (77) when the venv cannot be had, and under the sanitizer build.
 set -u
-S=${TQ_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-B=${TQ_BUILD_DIR:-$S/build}
-lib=$(ls "$B"/libtrueq.so* 2>/dev/null | head -1)
-[ -n "$lib" ] || { echo "not ok - $B has no libtrueq.so"; exit 1; }
-if [ "${TQ_SANITIZE:-0}" = 1 ] || ldd "$lib" 2>/dev/null | grep -q libasan; then
-  echo "SKIP: runs in the plain build (no sanitizer runtime in python3)"; exit 77
-fi
+. "${TQ_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/cli/lib/pylib.sh"   # S, B, lib; skips under sanitizers
 py=$(bash "$S/tests/py/mlx_venv.sh") || { echo "SKIP: no mlx venv"; exit 77; }
 W=$(mktemp -d "${TMPDIR:-/tmp}/trueq-mlx-mxfp.XXXXXX")
 trap 'rm -rf "$W"' EXIT

@@ -10,13 +10,7 @@
 # trueq verify against that decode (0, or half an ulp of the 16-bit dtype).
 # Skips (77) when the venv cannot be had, and under the sanitizer build.
 set -u
-S=${TQ_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-B=${TQ_BUILD_DIR:-$S/build}
-lib=$(ls "$B"/libtrueq.so* 2>/dev/null | head -1)
-[ -n "$lib" ] || { echo "not ok - $B has no libtrueq.so"; exit 1; }
-if [ "${TQ_SANITIZE:-0}" = 1 ] || ldd "$lib" 2>/dev/null | grep -q libasan; then
-  echo "SKIP: runs in the plain build (no sanitizer runtime in python3)"; exit 77
-fi
+. "${TQ_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/cli/lib/pylib.sh"   # S, B, lib; skips under sanitizers
 py=$(bash "$S/tests/py/qtools_venv.sh") || { echo "SKIP: no venv-qtools (tests/py/qtools_venv.sh)"; exit 77; }
 W=$(mktemp -d "${TMPDIR:-/tmp}/trueq-qtools.XXXXXX")
 trap 'rm -rf "$W"' EXIT

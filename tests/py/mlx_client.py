@@ -28,6 +28,7 @@ usage: mlx_client.py TRUEQ WORKDIR STORIES_DIR   (TRUEQ_LIBRARY = libtrueq.so, P
 Prints "ok - ..." / "not ok - ..." lines; exit 1 on any failure.
 """
 import json
+from tap import Tap
 import os
 import subprocess
 import sys
@@ -39,20 +40,10 @@ import numpy as np
 import trueq
 
 TQ, WORK, STORIES = sys.argv[1], sys.argv[2], sys.argv[3]
-fails = 0
 
 
-def report(ok, what):
-    global fails
-    fails += not ok
-    print(("ok - " if ok else "not ok - ") + what, flush=True)
-
-
-def run(*args):
-    r = subprocess.run([TQ, *args], capture_output=True, text=True)
-    if r.returncode:
-        raise RuntimeError(f"trueq {' '.join(args)}: rc {r.returncode}: {r.stderr.strip()}")
-    return r.stdout
+T = Tap(TQ)
+report, run = T.report, T.run
 
 
 def f32(a):
@@ -383,5 +374,5 @@ if __name__ == "__main__":
             part()
         except Exception as e:  # noqa: BLE001 (each part reports its own failure)
             report(False, f"{part.__name__}: {type(e).__name__}: {e}")
-    print(f"{'FAIL' if fails else 'PASS'}: {fails} failed")
-    sys.exit(1 if fails else 0)
+    print(f"{'FAIL' if T.fails else 'PASS'}: {T.fails} failed")
+    sys.exit(T.exit_code())

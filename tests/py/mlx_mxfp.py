@@ -20,6 +20,7 @@ usage: mlx_mxfp.py TRUEQ WORKDIR   (TRUEQ_LIBRARY = libtrueq.so, PYTHONPATH = py
 Prints "ok - ..." / "not ok - ..." lines; exit 1 on any failure.
 """
 import json
+from tap import Tap
 import os
 import subprocess
 import sys
@@ -30,21 +31,11 @@ import numpy as np
 import trueq
 
 TQ, WORK = sys.argv[1], sys.argv[2]
-fails = 0
 BITS = {"mxfp4": 4, "mxfp8": 8}
 
 
-def report(ok, what):
-    global fails
-    fails += not ok
-    print(("ok - " if ok else "not ok - ") + what, flush=True)
-
-
-def run(*args):
-    r = subprocess.run([TQ, *args], capture_output=True, text=True)
-    if r.returncode:
-        raise RuntimeError(f"trueq {' '.join(args)}: rc {r.returncode}: {r.stderr.strip()}")
-    return r.stdout
+T = Tap(TQ)
+report, run = T.report, T.run
 
 
 def deq(wq, s, mode):
@@ -220,4 +211,4 @@ def mlx_lm_converted():
 quantized_files()
 crafted()
 mlx_lm_converted()
-sys.exit(1 if fails else 0)
+sys.exit(T.exit_code())

@@ -18,6 +18,7 @@ For every case of FIXTURES_DIR/manifest.json (one tool, one layout, 14 quantized
 Prints "ok - ..." / "not ok - ..." lines; exit 1 on any failure.
 """
 import json
+from tap import Tap
 import os
 import struct
 import subprocess
@@ -30,20 +31,10 @@ from safetensors.torch import load_file
 import trueq
 
 TQ, FX = sys.argv[1], sys.argv[2]
-fails = 0
 
 
-def report(ok, what):
-    global fails
-    fails += not ok
-    print(("ok - " if ok else "not ok - ") + what, flush=True)
-
-
-def run(*args):
-    r = subprocess.run([TQ, *args], capture_output=True, text=True)
-    if r.returncode:
-        raise RuntimeError(f"trueq {' '.join(args)}: rc {r.returncode}: {r.stderr.strip()}")
-    return r.stdout
+T = Tap(TQ)
+report, run = T.report, T.run
 
 
 def why(what, bad):
@@ -134,4 +125,4 @@ for c in man["cases"]:
         report(False, f"{c['case']}: {e}")
 print(f"# {len(man['cases'])} cases from {sorted(set(c['tool'] + ' ' + c['version'] for c in man['cases']))}, "
       f"torch {man['torch']}")
-sys.exit(1 if fails else 0)
+sys.exit(T.exit_code())
