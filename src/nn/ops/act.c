@@ -16,21 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* gcc vectorizes the selects of erf_poly only at -O3 and without
- * -ftrapping-math (which concerns FP exception traps, never values); clang
- * vectorizes them at -O2 already. No value-changing flag is used. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("O3", "no-trapping-math")
-#endif
-/* clang's avx512f implies FMA: keep a * b + c two roundings in every clone */
-#if defined(__clang__)
-#pragma STDC FP_CONTRACT OFF
-#endif
-#if defined(__x86_64__)
-#define TQ_HOT __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define TQ_HOT
-#endif
+#include "nn/ops/hot.h"   /* O3 vector loops, no contraction, TQ_HOT clones */
 
 /* erf(x) for float x, branch-free (see the file comment). */
 /* c[0] u^(n-1) + ... + c[n-1] by Horner's rule, in this order. */

@@ -16,17 +16,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("O3", "no-trapping-math")
-#endif
-#if defined(__clang__)
-#pragma STDC FP_CONTRACT OFF
-#endif
-#if defined(__x86_64__)
-#define TQ_HOT __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define TQ_HOT
-#endif
+#include "nn/ops/hot.h"   /* O3 vector loops, no contraction, TQ_HOT clones */
 
 #define LANES 16
 
