@@ -203,9 +203,17 @@ typedef struct tq_spectral_opts {
     const char           *only;          /* analyse only this tensor name (others reported skipped), or NULL */
     int                   keep_evals;    /* 1: keep each layer's eigenvalues in the report */
     tq_spectral_svd       svd;           /* TQ_SPECTRAL_SVD_AUTO (default) or _GESDD */
+    const char *const    *tensors;       /* n_tensors shell globs ('*', '?', '[...]'):
+                                            the report holds only the tensors whose
+                                            name matches one (in file order), each row
+                                            the same bytes as in the full report; a
+                                            glob matching no tensor is TQ_E_NOTFOUND.
+                                            NULL or n_tensors 0: every tensor     */
+    int                   n_tensors;
 } tq_spectral_opts;
 
-/** The result of analysing a model: one row per tensor, in file order. */
+/** The result of analysing a model: one row per tensor (per selected tensor
+ *  with opts.tensors), in file order; layers[i].index is the model index. */
 typedef struct tq_spectral_report {
     int64_t            n;         /* number of tensors (rows)                 */
     tq_spectral_layer *layers;    /* [n]                                      */

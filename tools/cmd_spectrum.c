@@ -3,8 +3,9 @@
  * analysis of a model's weight matrices, and the quantization study.
  *
  *   trueq spectrum MODEL [--csv FILE] [--json] [--ww] [--svg DIR] [--layer NAME]
- *   trueq spectrum MODEL --bits 8,4,2 [--codec NAME] [--granularity G]
+ *   trueq spectrum MODEL --bits 8,4,2 [--codec NAME] [--granularity G] [--as-convert]
  *   trueq spectrum ORIG QUANT          (QUANT: a trueq quantized file)
+ *   ... [--tensors GLOB[,GLOB...]]     (only those tensors' rows)
  *
  * One "run" = one set of weights (the original, or the weights dequantized
  * from real codes at one bit width). Each run is analysed by
@@ -21,7 +22,7 @@
 
 static const char SYNOPSIS[] =
     "MODEL [options]\n"
-    "       trueq spectrum MODEL --bits 8,4,2 [--codec NAME] [--granularity G] [options]\n"
+    "       trueq spectrum MODEL --bits 8,4,2 [--codec NAME] [--granularity G] [--as-convert] [options]\n"
     "       trueq spectrum ORIG QUANT [options]";
 static const char DESCRIPTION[] =
     "WeightWatcher 0.7.5.5-faithful spectral analysis (ESD, power-law alpha and\n"
@@ -34,6 +35,7 @@ typedef struct run {
     tq_spectral_report rep;
     tq_qparams     q;        /* for --bits runs */
     int            quant;    /* 1: dequantized from codes */
+    tq_plan       *plan;     /* --as-convert: what convert decides per tensor */
 } run;
 
 /* ---- quantize-dequantize transform ------------------------------------- */
@@ -61,6 +63,35 @@ static tq_status qdq(void *ctx, const char *name, float *w, int64_t rows, int64_
     for (int i = 0; i < na; i++) free(abuf[i]);
     if (st == TQ_E_NOMEM && err) snprintf(err->msg, sizeof err->msg, "no memory to quantize \"%s\"", name), err->status = st;
     return st;
+}
+
+/* --as-convert: each tensor as `trueq convert` would store it: kept tensors as
+ * they are, quantized ones with the qparams of the conversion plan. */
+static tq_status qdq_convert(void *ctx, const char *name, float *w, int64_t rows, int64_t cols, tq_error *err) {
+    const tq_plan *pl = ctx;
+    for (int64_t i = 0; i < tq_plan_count(pl); i++) {
+        const tq_plan_item *it = tq_plan_item_at(pl, i);
+        if (strcmp(it->src->name, name)) continue;
+        return it->quantize ? qdq((void *)&it->q, name, w, rows, cols, err) : TQ_OK;
+    }
+    return TQ_OK;   /* not in the plan: kept */
+}
+
+/* The conversion plan of run r: convert's options for --bits B [--codec]
+ * [--granularity] (its defaults where not given, as `trueq convert`). */
+static int convert_plan_of(const tq_model *m, run *r, const tq_codec_info *codec, const tqc_gran *gran, tq_error *err) {
+    tq_convert_options co;
+    tq_convert_options_init(&co);
+    co.q.bits = r->q.bits;
+    if (codec) co.q.codec = codec->id;
+    const tq_codec_info *ci = tq_codec_by_id(co.q.codec);
+    if (gran) { co.q.gran = gran->gran; co.q.group = gran->group; }
+    else if (ci) { co.q.gran = ci->default_gran; co.q.group = ci->default_group; }
+    if (ci && ci->default_ggml_type && !co.q.ggml_type) co.q.ggml_type = ci->default_ggml_type;
+    co.threads = 1;
+    r->q = co.q;
+    r->plan = tq_plan_create(m, &co, err);
+    return r->plan ? 0 : -1;
 }
 
 static void progress_cb(void *ctx, int64_t done, int64_t total, const char *name) {
@@ -369,7 +400,8 @@ static int write_plots(const char *dir, const run *runs, int nr, const char *lay
 
 static int analyze_run(const tq_model *m, run *r, const tq_spectral_opts *base, int quant) {
     tq_spectral_opts o = *base;
-    if (quant) { o.transform = qdq; o.transform_ctx = &r->q; }
+    if (quant && r->plan) { o.transform = qdq_convert; o.transform_ctx = r->plan; }
+    else if (quant) { o.transform = qdq; o.transform_ctx = &r->q; }
     o.progress_ctx = r->label;
     tq_error err;
     if (tq_spectral_analyze(m, &o, &r->rep, &err) != TQ_OK) { tqc_progress_done(); return tqc_fail("spectrum", &err); }
@@ -378,8 +410,8 @@ static int analyze_run(const tq_model *m, run *r, const tq_spectral_opts *base, 
 }
 
 typedef struct spectrum_args {
-    const char *csv, *bits, *svg, *layer;
-    bool ww;
+    const char *csv, *bits, *svg, *layer, *tensors;
+    bool ww, as_convert;
     int64_t threads;
     int svd;
     const tq_codec_info *codec;
@@ -388,17 +420,41 @@ typedef struct spectrum_args {
 static const spectrum_args DEFAULTS = {.svd = TQ_SPECTRAL_SVD_AUTO, .gran = {TQ_GRAN_CHANNEL, 0}};
 static const tqc_choice SVD[] = {{"auto", TQ_SPECTRAL_SVD_AUTO}, {"gesdd", TQ_SPECTRAL_SVD_GESDD}, {NULL, 0}};
 
+static int spectrum_runs(const tqc_ctx *c, const spectrum_args *A, const char *const *gv, int ng);
+extern const tqc_command tqc_cmd_spectrum;
+
 static int run_cmd(const tqc_ctx *c, void *va) {
     const spectrum_args *A = va;
+    const char *bits = A->bits, *cmd = c->cmd;
+    const int npos = c->npos;
+    if (npos == 2 && bits) return tqc_usage_error(cmd, "--bits and a second model exclude each other");
+    if (A->as_convert && !bits) return tqc_usage_error(cmd, "--as-convert applies to a --bits study");
+    /* --tensors GLOB[,GLOB...]: the rows of those tensors only */
+    char *globs = A->tensors ? strdup(A->tensors) : NULL;
+    const char *gv[TQC_LIST_MAX];
+    int ng = 0;
+    if (A->tensors && !globs) return tqc_usage_error(cmd, "out of memory");
+    for (char *sv = NULL, *g = globs ? strtok_r(globs, ",", &sv) : NULL; g; g = strtok_r(NULL, ",", &sv)) {
+        if (ng == TQC_LIST_MAX) { free(globs); return tqc_usage_error(cmd, "--tensors: more than %d globs", TQC_LIST_MAX); }
+        gv[ng++] = g;
+    }
+    if (A->tensors && !ng) { free(globs); return tqc_usage_error(cmd, "--tensors: no glob given"); }
+    int rc = spectrum_runs(c, A, gv, ng);
+    free(globs);
+    return rc;
+}
+
+static int spectrum_runs(const tqc_ctx *c, const spectrum_args *A, const char *const *gv, int ng) {
     const char *csv = A->csv, *bits = A->bits, *svgdir = A->svg, *layer = A->layer;
     const bool json = c->json, ww = A->ww;
     const char *cmd = c->cmd;
     const int npos = c->npos;
-    if (npos == 2 && bits) return tqc_usage_error(cmd, "--bits and a second model exclude each other");
 
     tq_spectral_opts o = { .progress = tqc_stderr_is_tty() ? progress_cb : NULL, .keep_evals = svgdir != NULL };
     o.threads = (int)A->threads;
     o.svd = (tq_spectral_svd)A->svd;
+    o.tensors = ng ? gv : NULL;
+    o.n_tensors = ng;
 
     run runs[MAX_RUNS];
     memset(runs, 0, sizeof runs);
@@ -444,6 +500,9 @@ static int run_cmd(const tqc_ctx *c, void *va) {
                 fprintf(stderr, "trueq spectrum: %s holds quantized tensors (first: %s %s)\n", c->pos[1], t->name, qb); break; }
         }
     }
+    for (int k = 0; k < nr && rc == 0 && A->as_convert; k++)
+        if (runs[k].quant && convert_plan_of(m, &runs[k], A->codec, tqc_given(&tqc_cmd_spectrum, c, "--granularity") ? &A->gran : NULL, &err))
+            rc = tqc_fail("spectrum", &err);
     for (int k = 0; k < nr && rc == 0; k++) {
         const tq_model *src = (npos == 2 && k == 1) ? mq : m;
         rc = analyze_run(src, &runs[k], &o, runs[k].quant);
@@ -514,7 +573,7 @@ static int run_cmd(const tqc_ctx *c, void *va) {
             rc = TQC_EXIT_FAIL;
         }
     }
-    for (int k = 0; k < nr; k++) tq_spectral_report_free(&runs[k].rep);
+    for (int k = 0; k < nr; k++) { tq_spectral_report_free(&runs[k].rep); tq_plan_free(runs[k].plan); }
     tq_model_close(mq);
     tq_model_close(m);
     return rc;
@@ -535,6 +594,13 @@ static const tqc_opt OPTS[] = {
     TQC_O_GRAN("--granularity", spectrum_args, gran, "tensor | channel | group:SIZE (default channel)"),
     TQC_O_STR("--svg", NULL, spectrum_args, svg, "DIR", "write DIR/alpha.svg and DIR/esd-<run>.svg"),
     TQC_O_STR("--layer", NULL, spectrum_args, layer, "NAME", "the layer whose ESD is plotted (default: the first fitted)"),
+    TQC_O_STR("--tensors", NULL, spectrum_args, tensors, "GLOB[,GLOB]",
+              "only the tensors whose name matches a glob (* ? [..]); each row\n"
+              "the same as in the full run, summaries over these rows"),
+    TQC_O_FLAG("--as-convert", NULL, spectrum_args, as_convert,
+               "--bits runs quantize as `trueq convert --bits B [--codec]\n"
+               "[--granularity]` would: its policy (kept tensors as stored) and\n"
+               "defaults (the codec's granularity); = spectrum of convert's output"),
 };
 
 const tqc_command tqc_cmd_spectrum = {.name = "spectrum", .summary = "WeightWatcher-faithful spectral analysis (alpha...), also per bit width",

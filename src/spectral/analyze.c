@@ -22,6 +22,7 @@ typedef struct job {
     const tq_model      *m;
     const tq_spectral_opts  *o;
     tq_spectral_report      *r;
+    const int64_t       *idx;     /* report row -> model tensor index         */
     pthread_mutex_t      mu;
     int64_t              next, done;
     int                  failed;
@@ -30,11 +31,11 @@ typedef struct job {
 } job;
 
 static tq_status one_tensor(job *J, int64_t i, tq_error *err) {
-    const tq_tensor *t = tq_model_tensor(J->m, i);
+    const tq_tensor *t = tq_model_tensor(J->m, J->idx[i]);
     tq_spectral_layer *L = &J->r->layers[i];
     memset(L, 0, sizeof *L);
     snprintf(L->name, sizeof L->name, "%s", t->name);
-    L->index = i;
+    L->index = J->idx[i];
     L->rows = t->ndim >= 1 ? t->shape[0] : 1;
     L->cols = t->ndim >= 2 ? t->shape[1] : 1;
     L->xmax = NAN;
@@ -116,16 +117,48 @@ static void *worker(void *arg) {
     return NULL;
 }
 
+static bool wanted(const tq_spectral_opts *o, const char *name) {
+    if (!o->tensors || o->n_tensors <= 0) return true;
+    for (int k = 0; k < o->n_tensors; k++)
+        if (o->tensors[k] && tq_glob_match(o->tensors[k], name)) return true;
+    return false;
+}
+
+/* The model indices the report covers (opts.tensors) into *idx, their count
+ * into *count. */
+static tq_status select_rows(const tq_model *m, const tq_spectral_opts *o, int64_t **idx, int64_t *count, tq_error *err) {
+    int64_t n = tq_model_count(m), k = 0;
+    *idx = malloc((size_t)(n ? n : 1) * sizeof **idx);
+    if (!*idx) return tq_err(err, TQ_E_NOMEM, "spectrum: no memory for %lld report rows", (long long)n);
+    for (int64_t i = 0; i < n; i++)
+        if (wanted(o, tq_model_tensor(m, i)->name)) (*idx)[k++] = i;
+    for (int g = 0; o->tensors && g < o->n_tensors; g++) {
+        int64_t hit = 0;
+        for (int64_t i = 0; i < n && !hit; i++) hit = o->tensors[g] && tq_glob_match(o->tensors[g], tq_model_tensor(m, i)->name);
+        if (!hit) {
+            free(*idx);
+            *idx = NULL;
+            return tq_err(err, TQ_E_NOTFOUND, "spectrum: tensor glob \"%s\" matches no tensor of the model (%lld tensors)",
+                          o->tensors[g] ? o->tensors[g] : "(null)", (long long)n);
+        }
+    }
+    *count = k;
+    return TQ_OK;
+}
+
 tq_status tq_spectral_analyze(const tq_model *m, const tq_spectral_opts *opts, tq_spectral_report *out, tq_error *err) {
     if (!m || !out) return tq_err(err, TQ_E_ARG, "spectrum: NULL model or report");
     memset(out, 0, sizeof *out);
     tq_spectral_opts o = {0};
     if (opts) o = *opts;
-    int64_t n = tq_model_count(m);
+    int64_t *idx = NULL, n = 0;
+    tq_status sst = select_rows(m, &o, &idx, &n, err);
+    if (sst != TQ_OK) return sst;
     out->n = n;
     out->layers = calloc(n ? (size_t)n : 1, sizeof *out->layers);
     out->evals = calloc(n ? (size_t)n : 1, sizeof *out->evals);
     if (!out->layers || !out->evals) {
+        free(idx);
         tq_spectral_report_free(out);
         return tq_err(err, TQ_E_NOMEM, "spectrum: no memory for %lld report rows", (long long)n);
     }
@@ -139,14 +172,14 @@ tq_status tq_spectral_analyze(const tq_model *m, const tq_spectral_opts *opts, t
      * threads go to the Gram slices of each matrix instead. */
     int64_t nsel = 0;
     for (int64_t i = 0; i < n; i++) {
-        const tq_tensor *t = tq_model_tensor(m, i);
+        const tq_tensor *t = tq_model_tensor(m, idx[i]);
         char why[8];
         nsel += (!o.only || !strcmp(o.only, t->name)) && tq_spectral_select(t->name, t->ndim, t->shape, why, sizeof why);
     }
     int inner = nsel > 0 && nsel < threads ? (int)(threads / nsel) : 1;
     if (threads > n) threads = n > 0 ? (int)n : 1;
 
-    job J = { .m = m, .o = &o, .r = out, .inner = inner };
+    job J = { .m = m, .o = &o, .r = out, .idx = idx, .inner = inner };
     pthread_mutex_init(&J.mu, NULL);
     tq_blas_serial_enter();
     pthread_t tid[256];
@@ -159,6 +192,7 @@ tq_status tq_spectral_analyze(const tq_model *m, const tq_spectral_opts *opts, t
     for (int k = 0; k < started; k++) pthread_join(tid[k], NULL);
     tq_blas_serial_leave();
     pthread_mutex_destroy(&J.mu);
+    free(idx);
     if (J.failed) {
         if (err) *err = J.err;
         tq_spectral_report_free(out);

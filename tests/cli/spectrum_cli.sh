@@ -82,6 +82,33 @@ else
   bad "trueq convert --bits 4 failed"
 fi
 
+# --- --tensors: a subset's rows are those rows of the full run --------------
+"$TQ" synth "$T/tiny" --arch distilbert --shape tiny --quiet > /dev/null 2>&1
+"$TQ" spectrum "$T/tiny" --json > "$T/tf.json"
+"$TQ" spectrum "$T/tiny" --tensors '*layer.1.*,*q_lin.weight' --threads 3 --json > "$T/ts.json"; rc=$?
+SUB='import json,sys; f=json.load(open(sys.argv[1]))["runs"]; s=json.load(open(sys.argv[2]))["runs"]
+for a, b in zip(f, s):
+    F = [l for l in a["layers"] if l["name"] in {x["name"] for x in b["layers"]}]
+    assert F == b["layers"] and 0 < len(F) < len(a["layers"]), (len(F), len(b["layers"]))
+    assert all(any(p in l["name"] for p in sys.argv[3].split(",")) for l in F)'
+check "--tensors GLOB,GLOB: exit 0, only matching tensors, each row the full run's (other thread count)" \
+  '[ $rc -eq 0 ] && /usr/bin/python3 -c "$SUB" $T/tf.json $T/ts.json .layer.1.,q_lin.weight'
+"$TQ" spectrum "$T/tiny" --bits 8,2 --json > "$T/tbf.json"
+"$TQ" spectrum "$T/tiny" --bits 8,2 --tensors '*ffn.lin2.weight' --json > "$T/tbs.json"
+check "... also in a --bits study, run by run" '/usr/bin/python3 -c "$SUB" $T/tbf.json $T/tbs.json ffn.lin2.weight'
+"$TQ" spectrum "$T/tiny" --tensors 'nothing*' > /dev/null 2> "$T/tn.err"; rc=$?
+check "--tensors with a glob matching nothing: exit 2 naming the glob" '[ $rc -eq 2 ] && grep -q "glob \"nothing\*\" matches no tensor" $T/tn.err'
+"$TQ" spectrum "$T/tiny" --as-convert > /dev/null 2>&1; rc=$?
+check "--as-convert without --bits: usage error" '[ $rc -eq 1 ]'
+if "$TQ" convert "$T/tiny" -o "$T/tq" --bits 4 --codec linear-affine > /dev/null 2>&1; then
+  "$TQ" spectrum "$T/tq" --json > "$T/tq.json"
+  "$TQ" spectrum "$T/tiny" --bits 4 --codec linear-affine --as-convert --json > "$T/tac.json"; rc=$?
+  check "--as-convert: the spectrum of convert's output, tensor by tensor (kept ones as stored)" \
+    '[ $rc -eq 0 ] && /usr/bin/python3 -c "import json,sys; q=json.load(open(sys.argv[1]))[\"runs\"][0][\"layers\"]; a=json.load(open(sys.argv[2]))[\"runs\"]; A={l[\"name\"]: l.get(\"alpha\") for l in a[1][\"layers\"]}; Q={l[\"name\"]: l.get(\"alpha\") for l in q}; O={l[\"name\"]: l.get(\"alpha\") for l in a[0][\"layers\"]}; assert A == Q and A != O and len(A) > 5" $T/tq.json $T/tac.json'
+else
+  bad "trueq convert of the tiny model failed"
+fi
+
 # --- synthetic DistilBERT-base end to end ----------------------------------
 if "$TQ" synth "$T/d" >/dev/null 2>&1; then
   "$TQ" spectrum "$T/d" --threads 2 --csv "$T/d.csv" > "$T/d.txt"; rc=$?
