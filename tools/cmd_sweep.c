@@ -14,7 +14,8 @@ static const char DESCRIPTION[] =
     "PLAN: a YAML file naming models, codecs, bits, granularities and what to measure\n"
     "(weight-error, spectrum, compare); docs/sweep.md. It expands into one task per model and\n"
     "setting (plus a full-precision baseline per model), each with a stable id (a hash of its\n"
-    "description) and a cost estimated from the tensor shapes in the headers.\n"
+    "description) and a cost estimated from the tensor shapes in the headers; with unit: tensor\n"
+    "(the default where the spectrum dominates) the spectrum is one task per 2-D matrix.\n"
     "Each task writes DIR/ID.json atomically; a rerun skips tasks whose results exist. Tasks are\n"
     "shared among N shards (--shard K/N, or the ranks of an MPI job) by a deterministic\n"
     "longest-first schedule balanced by cost. When all tasks are done (one process, or rank 0 of\n"
@@ -52,6 +53,7 @@ static void list(const tqc_sweep_plan *p, int n, bool json) {
             const tqc_sweep_task *t = &p->tasks[i];
             tqc_json_begin_object(&j);
             tqc_json_fields(&j, "id:s model:s setting:s cost:f shard:d", t->id, p->models[t->model].name, t->setting, t->cost, t->shard + 1);
+            if (t->tensor) tqc_json_kstr(&j, "tensor", t->tensor);
             tqc_json_end_object(&j);
         }
         tqc_json_end_array(&j);
@@ -62,7 +64,8 @@ static void list(const tqc_sweep_plan *p, int n, bool json) {
     printf("%-16s  %12s  %5s  %s\n", "id", "cost", "shard", "model / setting");
     for (int i = 0; i < p->n_tasks; i++) {
         const tqc_sweep_task *t = &p->tasks[i];
-        printf("%-16s  %12.4g  %5d  %s / %s\n", t->id, t->cost, t->shard + 1, p->models[t->model].name, t->setting);
+        printf("%-16s  %12.4g  %5d  %s / %s%s%s\n", t->id, t->cost, t->shard + 1, p->models[t->model].name, t->setting,
+               t->tensor ? " / " : t->split ? " (spectrum by tensor)" : "", t->tensor ? t->tensor : "");
     }
     for (int s = 0; s < n; s++) {
         double c = 0;
@@ -102,11 +105,12 @@ static int run_shard(const tqc_ctx *c, const sweep_args *A, const tqc_sweep_plan
         if (t->shard != k) continue;
         done++;
         if (tqc_sweep_done(A->out, t)) {
-            if (!A->quiet) fprintf(stderr, "trueq %s: [%d/%d %d/%d] %s %s %s: done before, skipped\n", c->cmd, k + 1, n, done, mine, t->id,
-                                   p->models[t->model].name, t->setting);
+            if (!A->quiet) fprintf(stderr, "trueq %s: [%d/%d %d/%d] %s %s %s%s%s: done before, skipped\n", c->cmd, k + 1, n, done, mine, t->id,
+                                   p->models[t->model].name, t->setting, t->tensor ? " " : "", t->tensor ? t->tensor : "");
             continue;
         }
-        if (!A->quiet) fprintf(stderr, "trueq %s: [%d/%d %d/%d] %s %s %s\n", c->cmd, k + 1, n, done, mine, t->id, p->models[t->model].name, t->setting);
+        if (!A->quiet) fprintf(stderr, "trueq %s: [%d/%d %d/%d] %s %s %s%s%s\n", c->cmd, k + 1, n, done, mine, t->id, p->models[t->model].name,
+                               t->setting, t->tensor ? " " : "", t->tensor ? t->tensor : "");
         char msg[1024];
         int rc = tqc_sweep_run_task(p, t, A->out, msg, sizeof msg);
         if (rc < 0) { fprintf(stderr, "trueq %s: %s\n", c->cmd, msg); return -1; }

@@ -40,14 +40,22 @@ typedef struct tqc_sweep_task {
     unsigned    measures;          /* TQC_SW_* bits                            */
     double      cost;              /* estimated work, from tensor shapes       */
     int         shard;             /* 0-based shard of the schedule            */
+    const char *tensor;            /* a spectrum task of this one tensor; NULL:
+                                      a model task (a row of the table)        */
+    int         split;             /* model task: its spectrum is the tensor
+                                      tasks parts[part0, part0 + nparts)       */
+    int         part0, nparts;
 } tqc_sweep_task;
 
 typedef struct tqc_sweep_plan {
     const char      *file;
     tqc_sweep_model *models;
     int              n_models;
-    tqc_sweep_task  *tasks;        /* in plan order: model, codec, bits, gran  */
+    tqc_sweep_task  *tasks;        /* in plan order: model, codec, bits, gran;
+                                      a split task's tensor tasks after it   */
     int              n_tasks, cap_tasks;
+    int             *parts;        /* task indices of split tasks' tensors     */
+    int              n_parts, cap_parts;
     const char      *texts;        /* compare --texts for encoders, or NULL    */
     char           **strings;      /* owned                                    */
     int              n_strings, cap_strings;
@@ -109,8 +117,11 @@ struct tqc_sweep_row {
 
 typedef struct tqc_sweep_table {
     const tqc_sweep_plan *plan;
-    tqc_sweep_row        *rows;     /* one per plan task, in plan order       */
-    int                   missing, failed;
+    tqc_sweep_row        *rows;     /* one per model task, in plan order (a
+                                       split one with its tensors' alphas)    */
+    int                   n_rows;
+    unsigned char        *present;  /* per plan task: its result was read     */
+    int                   missing, failed;   /* tasks (tensor tasks included) */
 } tqc_sweep_table;
 
 /** Read every task's result from OUT. Missing ones are counted, not an error. */

@@ -31,7 +31,7 @@ static void summary(FILE *f, const tqc_sweep_table *tb) {
     fputs("<h2>Summary</h2>\n<table class=\"summary\"><tr><th>model</th><th>setting</th><th>bytes</th><th>bits/weight</th>"
           "<th>bits/weight (quantized)</th><th>rel. error</th><th>SNR dB</th><th>grade</th><th>mean &#945;</th>"
           "<th>cosine | KL</th><th>agreement</th></tr>\n", f);
-    for (int i = 0; i < p->n_tasks; i++) {
+    for (int i = 0; i < tb->n_rows; i++) {
         const tqc_sweep_row *r = &tb->rows[i];
         fputs("<tr><td>", f);
         esc(f, p->models[r->t->model].name);
@@ -81,7 +81,7 @@ static int alpha_plot(FILE *f, const tqc_sweep_table *tb, int mi, const char *tm
     const tqc_sweep_plan *p = tb->plan;
     const tqc_sweep_row *ref = NULL;
     int ns = 0;
-    for (int i = 0; i < p->n_tasks; i++) {
+    for (int i = 0; i < tb->n_rows; i++) {
         const tqc_sweep_row *r = &tb->rows[i];
         if (r->t->model != mi || !r->ok || !r->n_layers) continue;
         if (!ref) ref = r;
@@ -95,7 +95,7 @@ static int alpha_plot(FILE *f, const tqc_sweep_table *tb, int mi, const char *tm
     if (!names || !y || !se) { snprintf(msg, cap, "out of memory"); goto out; }
     for (int k = 0; k < ref->n_layers; k++) names[k] = ref->layers[k].name;
     int s = 0;
-    for (int i = 0; i < p->n_tasks; i++) {
+    for (int i = 0; i < tb->n_rows; i++) {
         const tqc_sweep_row *r = &tb->rows[i];
         if (r->t->model != mi || !r->ok || !r->n_layers) continue;
         double *ys = y + (size_t)s * (size_t)ref->n_layers;
@@ -129,7 +129,7 @@ static const char *const COLORS[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd",
 static void bpw_plot(FILE *f, const tqc_sweep_table *tb) {
     const tqc_sweep_plan *p = tb->plan;
     double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
-    for (int i = 0; i < p->n_tasks; i++) {
+    for (int i = 0; i < tb->n_rows; i++) {
         const tqc_sweep_row *r = &tb->rows[i];
         if (!r->ok || isnan(r->rel_error) || r->rel_error <= 0 || isnan(r->bpw_quant)) continue;
         x0 = fmin(x0, r->bpw_quant); x1 = fmax(x1, r->bpw_quant);
@@ -162,7 +162,7 @@ static void bpw_plot(FILE *f, const tqc_sweep_table *tb) {
         fputs("<polyline fill=\"none\" points=\"", f);
         for (double last = -INFINITY;;) {
             const tqc_sweep_row *nx = NULL;
-            for (int i = 0; i < p->n_tasks; i++) {
+            for (int i = 0; i < tb->n_rows; i++) {
                 const tqc_sweep_row *r = &tb->rows[i];
                 if (r->t->model != mi || !r->ok || isnan(r->rel_error) || r->rel_error <= 0 || !(r->bpw_quant > last)) continue;
                 if (!nx || r->bpw_quant < nx->bpw_quant) nx = r;
@@ -172,7 +172,7 @@ static void bpw_plot(FILE *f, const tqc_sweep_table *tb) {
             last = nx->bpw_quant;
         }
         fputs("\"/>", f);
-        for (int i = 0; i < p->n_tasks; i++) {
+        for (int i = 0; i < tb->n_rows; i++) {
             const tqc_sweep_row *r = &tb->rows[i];
             if (r->t->model != mi || !r->ok || isnan(r->rel_error) || r->rel_error <= 0 || isnan(r->bpw_quant)) continue;
             fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\"><title>", SX(r->bpw_quant), SY(log10(r->rel_error)));
@@ -192,7 +192,7 @@ static void ledger(FILE *f, const tqc_sweep_table *tb) {
     const tqc_sweep_plan *p = tb->plan;
     fputs("<h2>Ledger totals</h2>\n<table class=\"ledger\"><tr><th>model</th><th>setting</th><th>file bytes</th><th>header</th>"
           "<th>padding</th><th>payload</th><th>scales</th><th>weights</th><th>quantized weights</th></tr>\n", f);
-    for (int i = 0; i < p->n_tasks; i++) {
+    for (int i = 0; i < tb->n_rows; i++) {
         const tqc_sweep_row *r = &tb->rows[i];
         if (!r->ok) continue;
         fputs("<tr><td>", f);

@@ -57,13 +57,16 @@ int tqc_sweep_result_write(const char *out, const tqc_sweep_plan *p, const tqc_s
     FILE *f = open_memstream(&buf, &len);
     if (!f) { snprintf(msg, cap, "out of memory"); return -1; }
     tqc_json j;
-    tqc_json_init(&j, f, TQC_JSON_SPACED, 9);
+    /* a tensor task's alpha with 17 digits: the merge's mean of them is then
+     * the very double a whole-model spectrum's summary has */
+    tqc_json_init(&j, f, TQC_JSON_SPACED, t->tensor ? 17 : 9);
     tqc_json_begin_object(&j);
     tqc_json_fields(&j, "ok:b id:s", r->ok, t->id);
     tqc_json_fields(&j, "model:s path:s setting:s task:s", p->models[t->model].name, p->models[t->model].path, t->setting, t->text);
+    if (t->tensor) tqc_json_kstr(&j, "tensor", t->tensor);
     if (!r->ok) tqc_json_kstr(&j, "error", r->error);
     tqc_json_fields(&j, "seconds:x3", r->seconds);
-    if (r->ok) {
+    if (r->ok && !t->tensor) {
         tqc_json_key(&j, "ledger");
         tqc_json_begin_object(&j);
         json_ledger(&j, r);
@@ -74,6 +77,8 @@ int tqc_sweep_result_write(const char *out, const tqc_sweep_plan *p, const tqc_s
             tqc_json_fields(&j, "rel_error:f snr_db:f cosine:f grade:s", r->rel_error, r->snr_db, r->cosine, r->grade);
             tqc_json_end_object(&j);
         }
+    }
+    if (r->ok) {
         if (t->measures & TQC_SW_SPECTRUM) {
             tqc_json_key(&j, "spectrum");
             tqc_json_begin_object(&j);
@@ -101,12 +106,17 @@ int tqc_sweep_result_write(const char *out, const tqc_sweep_plan *p, const tqc_s
     return st == TQ_OK ? 0 : -1;
 }
 
-void tqc_sweep_table_free(tqc_sweep_table *tb) {
-    for (int i = 0; tb->rows && tb->plan && i < tb->plan->n_tasks; i++) {
-        for (int k = 0; k < tb->rows[i].n_layers; k++) free(tb->rows[i].layers[k].name);
-        free(tb->rows[i].layers);
+static void rows_free(tqc_sweep_row *rows, int n) {
+    for (int i = 0; rows && i < n; i++) {
+        for (int k = 0; k < rows[i].n_layers; k++) free(rows[i].layers[k].name);
+        free(rows[i].layers);
     }
-    free(tb->rows);
+    free(rows);
+}
+
+void tqc_sweep_table_free(tqc_sweep_table *tb) {
+    rows_free(tb->rows, tb->n_rows);
+    free(tb->present);
     memset(tb, 0, sizeof *tb);
 }
 
@@ -181,13 +191,39 @@ static int take(const cJSON *j, const tqc_sweep_task *t, tqc_sweep_row *r) {
     return 0;
 }
 
+/* Row r of split task t: its tensors' alphas, in file order, and their mean
+ * as the spectrum's summary takes it (NaN alphas left out, failed fits -1). */
+static int fold(const tqc_sweep_plan *p, const tqc_sweep_task *t, const tqc_sweep_row *all, tqc_sweep_row *r) {
+    if (!(r->layers = calloc((size_t)(t->nparts ? t->nparts : 1), sizeof *r->layers))) return -2;
+    double sum = 0;
+    int cnt = 0;
+    for (int k = 0; k < t->nparts; k++) {
+        const tqc_sweep_row *q = &all[p->parts[t->part0 + k]];
+        if (!q->present) continue;   /* counted missing: no table */
+        if (!q->ok) {
+            if (r->ok) snprintf(r->error, sizeof r->error, "tensor %.200s: %.290s", q->t->tensor, q->error);
+            r->ok = 0;
+            continue;
+        }
+        if (!isnan(q->alpha_mean)) { sum += q->alpha_mean; cnt++; }
+        for (int l = 0; l < q->n_layers; l++) {
+            if (!(r->layers[r->n_layers].name = strdup(q->layers[l].name))) return -2;
+            r->layers[r->n_layers++].alpha = q->layers[l].alpha;
+        }
+    }
+    r->alpha_mean = cnt ? sum / cnt : NAN;
+    return 0;
+}
+
 int tqc_sweep_table_load(const tqc_sweep_plan *p, const char *out, tqc_sweep_table *tb, char *msg, size_t cap) {
     memset(tb, 0, sizeof *tb);
     tb->plan = p;
+    tqc_sweep_row *all = calloc((size_t)(p->n_tasks ? p->n_tasks : 1), sizeof *all);
     tb->rows = calloc((size_t)(p->n_tasks ? p->n_tasks : 1), sizeof *tb->rows);
-    if (!tb->rows) { snprintf(msg, cap, "out of memory"); return 2; }
+    tb->present = calloc((size_t)(p->n_tasks ? p->n_tasks : 1), 1);
+    if (!all || !tb->rows || !tb->present) { free(all); snprintf(msg, cap, "out of memory"); return 2; }
     for (int i = 0; i < p->n_tasks; i++) {
-        tqc_sweep_row *r = &tb->rows[i];
+        tqc_sweep_row *r = &all[i];
         r->t = &p->tasks[i];
         char *path = tqc_sweep_result_path(out, r->t);
         char *text = path ? read_all(path) : NULL;
@@ -196,19 +232,32 @@ int tqc_sweep_table_load(const tqc_sweep_plan *p, const char *out, tqc_sweep_tab
         cJSON_Delete(j);
         free(text);
         free(path);
-        if (rc == -2) { snprintf(msg, cap, "out of memory"); return 2; }
-        r->present = rc == 0;
+        if (rc == -2) { rows_free(all, p->n_tasks); snprintf(msg, cap, "out of memory"); return 2; }
+        r->present = tb->present[i] = rc == 0;
         tb->missing += !r->present;
         tb->failed += r->present && !r->ok;
     }
+    int rc = 0;
+    for (int i = 0; i < p->n_tasks && !rc; i++) {   /* the rows: model tasks, moved out of all */
+        if (p->tasks[i].tensor) continue;
+        tqc_sweep_row *r = &tb->rows[tb->n_rows++];
+        *r = all[i];
+        memset(&all[i], 0, sizeof all[i]);
+        if (p->tasks[i].split && r->present && r->ok) rc = fold(p, &p->tasks[i], all, r);
+    }
+    rows_free(all, p->n_tasks);
+    if (rc) { snprintf(msg, cap, "out of memory"); return 2; }
     return 0;
 }
 
 int tqc_sweep_table_missing(const tqc_sweep_table *tb, FILE *f) {
     const tqc_sweep_plan *p = tb->plan;
-    for (int i = 0; i < p->n_tasks; i++)
-        if (!tb->rows[i].present)
-            fprintf(f, "  missing task %s: %s, %s\n", p->tasks[i].id, p->models[p->tasks[i].model].name, p->tasks[i].setting);
+    for (int i = 0; i < p->n_tasks; i++) {
+        const tqc_sweep_task *t = &p->tasks[i];
+        if (tb->present[i]) continue;
+        fprintf(f, "  missing task %s: %s, %s%s%s\n", t->id, p->models[t->model].name, t->setting, t->tensor ? ", tensor " : "",
+                t->tensor ? t->tensor : "");
+    }
     return tb->missing;
 }
 
@@ -222,15 +271,15 @@ static const char *cell(char *b, size_t n, const char *fmt, double v) {
 static void print_text(const tqc_sweep_table *tb, FILE *f) {
     const tqc_sweep_plan *p = tb->plan;
     int wm = 5, ws = 7;
-    for (int i = 0; i < p->n_tasks; i++) {
-        int a = (int)strlen(p->models[p->tasks[i].model].name), b = (int)strlen(p->tasks[i].setting);
+    for (int i = 0; i < tb->n_rows; i++) {
+        int a = (int)strlen(p->models[tb->rows[i].t->model].name), b = (int)strlen(tb->rows[i].t->setting);
         if (a > wm) wm = a;
         if (b > ws) ws = b;
     }
     fprintf(f, "sweep %s: %d tasks, %d failed\n", p->file, p->n_tasks, tb->failed);
     fprintf(f, "%-*s  %-*s  %12s  %7s  %7s  %10s  %7s  %6s  %10s  %6s\n", wm, "model", ws, "setting", "bytes", "bpw", "bpw(q)",
             "rel_error", "snr_db", "alpha", "cos|kl", "agree");
-    for (int i = 0; i < p->n_tasks; i++) {
+    for (int i = 0; i < tb->n_rows; i++) {
         const tqc_sweep_row *r = &tb->rows[i];
         fprintf(f, "%-*s  %-*s  ", wm, p->models[r->t->model].name, ws, r->t->setting);
         if (!r->ok) { fprintf(f, "FAILED: %s\n", r->error); continue; }
@@ -251,7 +300,7 @@ static void print_json(const tqc_sweep_table *tb, FILE *f) {
     tqc_json_fields(&j, "plan:s tasks:d failed:d", p->file, p->n_tasks, tb->failed);
     tqc_json_key(&j, "rows");
     tqc_json_begin_array(&j);
-    for (int i = 0; i < p->n_tasks; i++) {
+    for (int i = 0; i < tb->n_rows; i++) {
         const tqc_sweep_row *r = &tb->rows[i];
         const tqc_sweep_task *t = r->t;
         tqc_json_begin_object(&j);
@@ -286,7 +335,7 @@ static void print_csv(const tqc_sweep_table *tb, FILE *f) {
     const tqc_sweep_plan *p = tb->plan;
     fprintf(f, "id,model,setting,ok,file_bytes,bits_per_weight,bits_per_weight_quantized,rel_error,snr_db,cosine,grade,alpha_mean,"
                "compare_kind,compare_cosine,compare_kl,agreement,error\n");
-    for (int i = 0; i < p->n_tasks; i++) {
+    for (int i = 0; i < tb->n_rows; i++) {
         const tqc_sweep_row *r = &tb->rows[i];
         fprintf(f, "%s,", r->t->id);
         csv_str(f, p->models[r->t->model].name);

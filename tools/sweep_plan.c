@@ -3,6 +3,7 @@
 #include "sweep.h"
 #include "cli_num.h"
 #include "trueq.h"
+#include "trueq_spectral.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,13 +13,13 @@
 typedef struct vlist { const char *v[TQC_SW_MAX_LIST]; int line[TQC_SW_MAX_LIST]; int n, set; } vlist;
 
 /* The list keys, at the top level and in a model entry (which overrides). */
-typedef struct lists { vlist codecs, bits, gran, measures; } lists;
+typedef struct lists { vlist codecs, bits, gran, measures, unit; } lists;
 
 static const char *const MEASURES[] = {"weight-error", "spectrum", "compare"};
 
 void tqc_sweep_plan_free(tqc_sweep_plan *p) {
     for (int i = 0; i < p->n_strings; i++) free(p->strings[i]);
-    free(p->strings); free(p->models); free(p->tasks);
+    free(p->strings); free(p->models); free(p->tasks); free(p->parts);
     memset(p, 0, sizeof *p);
 }
 
@@ -80,6 +81,10 @@ static int check_lists(const tqc_sweep_plan *p, const lists *L, char *msg, size_
             return 2;
         }
     }
+    if (L->unit.set && (L->unit.n != 1 || (strcmp(L->unit.v[0], "auto") && strcmp(L->unit.v[0], "model") && strcmp(L->unit.v[0], "tensor")))) {
+        snprintf(msg, cap, "%s:%d: unit: \"%s\" is not auto, model or tensor", p->file, L->unit.line[L->unit.n - 1], L->unit.v[L->unit.n - 1]);
+        return 2;
+    }
     for (int i = 0; i < L->measures.n; i++) {
         int k = 0;
         while (k < 3 && strcmp(MEASURES[k], L->measures.v[i])) k++;
@@ -95,7 +100,8 @@ static int check_lists(const tqc_sweep_plan *p, const lists *L, char *msg, size_
 /* One list key of a mapping (top level or model entry); 1 when key is not one. */
 static int list_key(tqc_sweep_plan *p, yaml_document_t *d, const char *key, yaml_node_t *v, lists *L, char *msg, size_t cap) {
     vlist *l = !strcmp(key, "codecs") ? &L->codecs : !strcmp(key, "bits") ? &L->bits
-             : !strcmp(key, "granularity") ? &L->gran : !strcmp(key, "measures") ? &L->measures : NULL;
+             : !strcmp(key, "granularity") ? &L->gran : !strcmp(key, "measures") ? &L->measures
+             : !strcmp(key, "unit") ? &L->unit : NULL;
     if (!l) return 1;
     return read_list(p, d, v, key, l, msg, cap) ? 2 : 0;
 }
@@ -110,44 +116,65 @@ static uint64_t fnv1a(const char *s) {
  * processes starting, about 0.1 s), reading and
  * quantizing and comparing weights (20 per weight), a forward pass over the
  * built-in texts (600 per matrix weight), the spectrum (m n min(m, n) per matrix). */
-typedef struct shape_cost { double weights, matrix, spectrum; } shape_cost;
+typedef struct shape_cost { double weights, matrix, spectrum; int spectral; } shape_cost;
 
-static int model_cost(const tqc_sweep_plan *p, const tqc_sweep_model *m, shape_cost *c, char *msg, size_t cap) {
-    tq_error err = {0};
-    tq_model *md = tq_model_open(m->path, &err);
-    if (!md) { snprintf(msg, cap, "%s:%d: model \"%s\": %s", p->file, m->line, m->path, err.msg); return 2; }
+/* Whether `trueq spectrum` analyses tensor t (its selection rule, a float or
+ * quantized weight): what gets a tensor task. */
+static bool analysable(const tq_tensor *t) {
+    char why[8];
+    return tq_spectral_select(t->name, t->ndim, t->shape, why, sizeof why) && (tq_dtype_is_float(t->dtype) || t->quantized);
+}
+
+static double spectrum_cost(const tq_tensor *t) {
+    double r = (double)t->shape[0], k = (double)t->numel / r;
+    return r * k * (r < k ? r : k);
+}
+
+static void model_cost(const tq_model *md, shape_cost *c) {
     memset(c, 0, sizeof *c);
     for (int64_t i = 0; i < tq_model_count(md); i++) {
         const tq_tensor *t = tq_model_tensor(md, i);
         c->weights += (double)t->numel;
+        c->spectral += analysable(t);
         if (t->ndim < 2 || t->shape[0] < 2 || t->numel / t->shape[0] < 2) continue;
-        double r = (double)t->shape[0], k = (double)t->numel / r;
-        c->matrix += r * k;
-        c->spectrum += r * k * (r < k ? r : k);
+        c->matrix += (double)t->numel;
+        c->spectrum += spectrum_cost(t);
     }
-    tq_model_close(md);
-    return 0;
 }
 
-static int add_task(tqc_sweep_plan *p, int mi, const char *codec, int bits, const char *gran, unsigned measures, const shape_cost *c,
-                    char *msg, size_t cap) {
+static tqc_sweep_task *new_task(tqc_sweep_plan *p, char *msg, size_t cap) {
     if (p->n_tasks == p->cap_tasks) {
         int nc = p->cap_tasks ? 2 * p->cap_tasks : 32;
         tqc_sweep_task *nt = realloc(p->tasks, sizeof *nt * (size_t)nc);
-        if (!nt) { snprintf(msg, cap, "out of memory"); return 2; }
+        if (!nt) { snprintf(msg, cap, "out of memory"); return NULL; }
         p->tasks = nt;
         p->cap_tasks = nc;
     }
     tqc_sweep_task *t = &p->tasks[p->n_tasks];
     memset(t, 0, sizeof *t);
+    return t;
+}
+
+static int find_task(const tqc_sweep_plan *p, const char *id) {
+    for (int i = 0; i < p->n_tasks; i++) if (!strcmp(p->tasks[i].id, id)) return i;
+    return -1;
+}
+
+/* A model task: measures; with split, its spectrum is left to tensor tasks. */
+static int add_task(tqc_sweep_plan *p, int mi, const char *codec, int bits, const char *gran, unsigned measures, int split,
+                    const shape_cost *c, char *msg, size_t cap) {
+    tqc_sweep_task *t = new_task(p, msg, cap);
+    if (!t) return 2;
     t->model = mi;
     t->codec = codec;
     t->bits = bits;
     t->gran = gran;
-    t->measures = measures;
+    t->split = split && (measures & TQC_SW_SPECTRUM);
+    t->measures = t->split ? measures & ~(unsigned)TQC_SW_SPECTRUM : measures;
     char ms[64] = "";
     for (int k = 0; k < 3; k++)
-        if (measures & (1u << k)) snprintf(ms + strlen(ms), sizeof ms - strlen(ms), "%s%s", ms[0] ? "," : "", MEASURES[k]);
+        if (measures & (1u << k))
+            snprintf(ms + strlen(ms), sizeof ms - strlen(ms), "%s%s%s", ms[0] ? "," : "", MEASURES[k], t->split && k == 1 ? "/tensor" : "");
     int n = snprintf(t->text, sizeof t->text, "trueq-sweep-task 1\nmodel=%s\ncodec=%s\nbits=%d\ngranularity=%s\nmeasures=%s\ntexts=%s\n",
                      p->models[mi].path, codec ? codec : "none", bits, gran ? gran : "default", ms,
                      (measures & TQC_SW_COMPARE) && p->texts ? p->texts : "built-in");
@@ -155,12 +182,86 @@ static int add_task(tqc_sweep_plan *p, int mi, const char *codec, int bits, cons
     snprintf(t->id, sizeof t->id, "%016llx", (unsigned long long)fnv1a(t->text));
     if (!codec) snprintf(t->setting, sizeof t->setting, "fp");
     else snprintf(t->setting, sizeof t->setting, "%s/%d/%s", codec, bits, gran ? gran : "default");
-    t->cost = 3e8 + c->weights + ((measures & TQC_SW_SPECTRUM) ? c->spectrum : 0);   /* 3e8: starting its processes */
+    t->cost = 3e8 + c->weights + ((t->measures & TQC_SW_SPECTRUM) ? c->spectrum : 0);   /* 3e8: starting its processes */
     if (codec) t->cost += 19 * c->weights + ((measures & TQC_SW_COMPARE) ? 600 * c->matrix : 0);
-    for (int i = 0; i < p->n_tasks; i++)
-        if (!strcmp(p->tasks[i].id, t->id)) { snprintf(msg, cap, "%s:%d: task \"%s\" is listed twice", p->file, p->models[mi].line, t->setting); return 2; }
+    if (find_task(p, t->id) >= 0) { snprintf(msg, cap, "%s:%d: task \"%s\" is listed twice", p->file, p->models[mi].line, t->setting); return 2; }
     p->n_tasks++;
     return 0;
+}
+
+/* What convert decides per tensor for a quantized setting (the options of
+ * `trueq convert --bits B [--codec C] [--granularity G]`), or NULL when it
+ * cannot plan it (the convert step of the model task then says why). */
+static tq_plan *convert_plan(const tq_model *md, const char *codec, int bits, const char *gran) {
+    tq_convert_options co;
+    tq_convert_options_init(&co);
+    co.q.bits = bits;
+    const tq_codec_info *ci = strcmp(codec, "default") ? tq_codec_by_name(codec) : NULL;
+    if (ci) co.q.codec = ci->id;
+    ci = tq_codec_by_id(co.q.codec);
+    tqc_gran g;
+    if (gran && tqc_gran_parse(gran, &g) == TQC_NUM_OK) { co.q.gran = g.gran; co.q.group = g.group; }
+    else if (ci) { co.q.gran = ci->default_gran; co.q.group = ci->default_group; }
+    if (ci && ci->default_ggml_type && !co.q.ggml_type) co.q.ggml_type = ci->default_ggml_type;
+    tq_error err = {0};
+    return tq_plan_create(md, &co, &err);
+}
+
+/* The tensor tasks of model task ti (the last added): one per analysable
+ * tensor, in file order. A tensor convert keeps as stored is the baseline's
+ * tensor task (the same text, id and result: run once). */
+static int add_parts(tqc_sweep_plan *p, int ti, const tq_model *md, char *msg, size_t cap) {
+    const tqc_sweep_task m = p->tasks[ti];
+    tq_plan *pl = m.codec ? convert_plan(md, m.codec, m.bits, m.gran) : NULL;
+    int rc = 0;
+    p->tasks[ti].part0 = p->n_parts;
+    for (int64_t i = 0; i < tq_model_count(md) && !rc; i++) {
+        const tq_tensor *tn = tq_model_tensor(md, i);
+        if (!analysable(tn)) continue;
+        int kept = !m.codec;
+        for (int64_t k = 0; pl && k < tq_plan_count(pl); k++)
+            if (tq_plan_item_at(pl, k)->src == tn) { kept = !tq_plan_item_at(pl, k)->quantize; break; }
+        char text[sizeof m.text], id[TQC_SW_ID_LEN + 1];
+        int n = snprintf(text, sizeof text, "trueq-sweep-task 1\nmodel=%s\nspectrum-of-tensor=%s\ncodec=%s\nbits=%d\ngranularity=%s\n",
+                         p->models[m.model].path, tn->name, kept ? "none" : m.codec, kept ? 0 : m.bits, kept || !m.gran ? "default" : m.gran);
+        if (n < 0 || (size_t)n >= sizeof text) { snprintf(msg, cap, "%s:%d: model path and tensor name too long", p->file, p->models[m.model].line); rc = 2; break; }
+        snprintf(id, sizeof id, "%016llx", (unsigned long long)fnv1a(text));
+        int j = find_task(p, id);
+        if (j < 0) {
+            tqc_sweep_task *t = new_task(p, msg, cap);
+            const char *name = t ? keep(p, tn->name) : NULL;
+            if (!t || !name) { snprintf(msg, cap, "out of memory"); rc = 2; break; }
+            memcpy(t->text, text, (size_t)n + 1);
+            memcpy(t->id, id, sizeof id);
+            t->model = m.model;
+            t->tensor = name;
+            t->measures = TQC_SW_SPECTRUM;
+            if (!kept) { t->codec = m.codec; t->bits = m.bits; t->gran = m.gran; }
+            snprintf(t->setting, sizeof t->setting, "%s", kept ? "fp" : m.setting);
+            /* its process, reading the tensor (quantizing it), its spectrum */
+            t->cost = 3e8 + (kept ? 1 : 20) * (double)tn->numel + spectrum_cost(tn);
+            j = p->n_tasks++;
+        }
+        if (p->n_parts == p->cap_parts) {
+            int nc = p->cap_parts ? 2 * p->cap_parts : 64;
+            int *np = realloc(p->parts, sizeof *np * (size_t)nc);
+            if (!np) { snprintf(msg, cap, "out of memory"); rc = 2; break; }
+            p->parts = np;
+            p->cap_parts = nc;
+        }
+        p->parts[p->n_parts++] = j;
+    }
+    p->tasks[ti].nparts = p->n_parts - p->tasks[ti].part0;
+    tq_plan_free(pl);
+    return rc;
+}
+
+/* unit auto: by tensor when the spectrum dominates: at least 1e11 units of it
+ * (about 30 s on one core) over at least 2 matrices. */
+static int split_unit(const lists *L, const shape_cost *c) {
+    const char *u = L->unit.set ? L->unit.v[0] : "auto";
+    if (!strcmp(u, "auto")) return c->spectrum >= 1e11 && c->spectral >= 2;
+    return !strcmp(u, "tensor");
 }
 
 static unsigned measure_bits(const vlist *l) {
@@ -174,18 +275,28 @@ static unsigned measure_bits(const vlist *l) {
 /* Expand model mi with its lists (model keys over top-level keys). */
 static int expand(tqc_sweep_plan *p, int mi, const lists *L, int baseline, char *msg, size_t cap) {
     if (!L->bits.set) { snprintf(msg, cap, "%s:%d: model \"%s\": no \"bits\" (top level or in the entry)", p->file, p->models[mi].line, p->models[mi].name); return 2; }
+    const tqc_sweep_model *m = &p->models[mi];
+    tq_error err = {0};
+    tq_model *md = tq_model_open(m->path, &err);
+    if (!md) { snprintf(msg, cap, "%s:%d: model \"%s\": %s", p->file, m->line, m->path, err.msg); return 2; }
     shape_cost c;
-    if (model_cost(p, &p->models[mi], &c, msg, cap)) return 2;
+    model_cost(md, &c);
     unsigned ms = measure_bits(&L->measures);
-    int nc = L->codecs.set ? L->codecs.n : 1, ng = L->gran.set ? L->gran.n : 1;
-    if (baseline && add_task(p, mi, NULL, 0, NULL, ms & TQC_SW_SPECTRUM, &c, msg, cap)) return 2;
-    for (int a = 0; a < nc; a++)
-        for (int b = 0; b < L->bits.n; b++)
-            for (int g = 0; g < ng; g++) {
+    int split = split_unit(L, &c);
+    int nc = L->codecs.set ? L->codecs.n : 1, ng = L->gran.set ? L->gran.n : 1, rc = 0;
+    if (baseline) {
+        rc = add_task(p, mi, NULL, 0, NULL, ms & TQC_SW_SPECTRUM, split, &c, msg, cap);
+        if (!rc && p->tasks[p->n_tasks - 1].split) rc = add_parts(p, p->n_tasks - 1, md, msg, cap);
+    }
+    for (int a = 0; a < nc && !rc; a++)
+        for (int b = 0; b < L->bits.n && !rc; b++)
+            for (int g = 0; g < ng && !rc; g++) {
                 const char *codec = L->codecs.set ? L->codecs.v[a] : "default";
-                if (add_task(p, mi, codec, atoi(L->bits.v[b]), L->gran.set ? L->gran.v[g] : NULL, ms, &c, msg, cap)) return 2;
+                rc = add_task(p, mi, codec, atoi(L->bits.v[b]), L->gran.set ? L->gran.v[g] : NULL, ms, split, &c, msg, cap);
+                if (!rc && p->tasks[p->n_tasks - 1].split) rc = add_parts(p, p->n_tasks - 1, md, msg, cap);
             }
-    return 0;
+    tq_model_close(md);
+    return rc;
 }
 
 static int load_doc(tqc_sweep_plan *p, yaml_document_t *d, char *msg, size_t cap) {
@@ -213,7 +324,7 @@ static int load_doc(tqc_sweep_plan *p, yaml_document_t *d, char *msg, size_t cap
             snprintf(msg, cap, "%s:%d: %s: expected %s", p->file, node_line(v), key, key[0] == 'm' ? "a list of models" : "a single value");
             return 2;
         }
-        snprintf(msg, cap, "%s:%d: unknown key \"%s\" (models, codecs, bits, granularity, measures, texts, baseline)", p->file, node_line(k), key);
+        snprintf(msg, cap, "%s:%d: unknown key \"%s\" (models, codecs, bits, granularity, measures, unit, texts, baseline)", p->file, node_line(k), key);
         return 2;
     }
     if (check_lists(p, &top, msg, cap)) return 2;
@@ -246,7 +357,7 @@ static int load_doc(tqc_sweep_plan *p, yaml_document_t *d, char *msg, size_t cap
                 snprintf(msg, cap, "%s:%d: %s: expected a single value", p->file, node_line(v), key);
                 return 2;
             }
-            snprintf(msg, cap, "%s:%d: unknown key \"%s\" in a model (name, model, codecs, bits, granularity, measures)", p->file,
+            snprintf(msg, cap, "%s:%d: unknown key \"%s\" in a model (name, model, codecs, bits, granularity, measures, unit)", p->file,
                      node_line(k), key);
             return 2;
         }

@@ -132,8 +132,46 @@ static double now_s(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* A tensor task: `trueq spectrum MODEL --tensors NAME [--bits B --as-convert
+ * ...] --json`, the tensor's row of its last run. The glob is the name with
+ * its glob characters made '?': the row named exactly so is taken. */
+static int tensor_step(const tqc_sweep_plan *p, const tqc_sweep_task *t, const char *work, tqc_sweep_row *r) {
+    char glob[1024], bits[16];
+    snprintf(glob, sizeof glob, "%s", t->tensor);
+    for (char *g = glob; *g; g++) if (strchr("*?[],", *g)) *g = '?';
+    snprintf(bits, sizeof bits, "%d", t->bits);
+    char *av[16] = {"trueq", "spectrum", (char *)p->models[t->model].path, "--tensors", glob, "--json"};
+    int n = 6;
+    if (t->codec) {
+        av[n++] = "--bits"; av[n++] = bits; av[n++] = "--as-convert";
+        if (strcmp(t->codec, "default")) { av[n++] = "--codec"; av[n++] = (char *)t->codec; }
+        if (t->gran) { av[n++] = "--granularity"; av[n++] = (char *)t->gran; }
+    }
+    child c;
+    run_child(work, "spectrum", av, &c);
+    if (!c.json) { snprintf(r->error, sizeof r->error, "%s", c.err); return 2; }
+    const cJSON *runs = cJSON_GetObjectItemCaseSensitive(c.json, "runs");
+    const cJSON *last = cJSON_GetArrayItem(runs, cJSON_GetArraySize(runs) - 1), *l, *row = NULL;
+    cJSON_ArrayForEach(l, cJSON_GetObjectItemCaseSensitive(last, "layers")) {
+        const cJSON *nm = cJSON_GetObjectItemCaseSensitive(l, "name");
+        if (cJSON_IsString(nm) && !strcmp(nm->valuestring, t->tensor)) row = l;
+    }
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(row, "status");
+    int rc = 0;
+    if (!row || !cJSON_IsString(st)) { snprintf(r->error, sizeof r->error, "spectrum: no row for tensor \"%.300s\"", t->tensor); rc = 2; }
+    else if (strcmp(st->valuestring, "skipped")) {   /* the raw alpha (NaN when no fit) is the mean's term */
+        r->alpha_mean = jnum(row, "alpha");
+        r->layers = calloc(1, sizeof *r->layers);
+        if (!r->layers || !(r->layers[0].name = strdup(t->tensor))) { snprintf(r->error, sizeof r->error, "spectrum: out of memory"); rc = 2; }
+        else { r->layers[0].alpha = isnan(r->alpha_mean) ? -1 : r->alpha_mean; r->n_layers = 1; }
+    }
+    cJSON_Delete(c.json);
+    return rc;
+}
+
 /* The steps of task t in work; 0, or 2 with r->error naming the step. */
 static int steps(const tqc_sweep_plan *p, const tqc_sweep_task *t, const char *work, tqc_sweep_row *r) {
+    if (t->tensor) return tensor_step(p, t, work, r);
     const char *model = p->models[t->model].path;
     char q[4200], bits[16];
     snprintf(q, sizeof q, "%s/q", work);
@@ -204,6 +242,7 @@ int tqc_sweep_run_task(const tqc_sweep_plan *p, const tqc_sweep_task *t, const c
     for (int i = 0; i < r.n_layers; i++) free(r.layers[i].name);
     free(r.layers);
     if (w) return -1;
-    if (rc) snprintf(msg, cap, "task %s (%s, %s): %s", t->id, p->models[t->model].name, t->setting, r.error);
+    if (rc) snprintf(msg, cap, "task %s (%s, %s%s%s): %s", t->id, p->models[t->model].name, t->setting, t->tensor ? ", tensor " : "",
+                     t->tensor ? t->tensor : "", r.error);
     return rc;
 }

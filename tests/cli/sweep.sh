@@ -86,6 +86,48 @@ check "killed after $before of $NT tasks: the rerun skips those and completes th
   '[ $rc -eq 0 ] && [ $before -ge 2 ] && [ "$(grep -c "done before, skipped" $T/four.err)" = "$before" ] && cmp -s $T/one.txt $T/four.txt'
 check "no work directories are left behind" '[ -z "$(ls -A $T/o4/.work)" ]'
 
+# ---- unit: tensor: a spectrum task per 2-D matrix ------------------------------------
+printf 'models:\n  - name: small\n    model: %s\n    unit: tensor\ncodecs: linear-affine\nbits: [8, 2]\nmeasures: [weight-error, spectrum]\n' "$T/sm" > "$T/pt.yaml"
+sed 's/unit: tensor/unit: model/' "$T/pt.yaml" > "$T/pm.yaml"
+"$TQ" sweep "$T/pt.yaml" --list --json > "$T/lt.json"; rc=$?
+NTT=$(jget "$T/lt.json" "len(d['list'])")
+check "unit tensor: --list has 3 model tasks and a task per matrix and setting, the kept embedding's shared by every setting" \
+  '[ $rc -eq 0 ] && $PY -c "
+import json, sys
+L = json.load(open(sys.argv[1]))[\"list\"]; T = [t for t in L if \"tensor\" in t]
+E = [t for t in T if \"word_embeddings\" in t[\"tensor\"]]
+assert len(L) - len(T) == 3 and len(E) == 1 and E[0][\"setting\"] == \"fp\" and len({t[\"id\"] for t in L}) == len(L)
+assert len(T) > 2 * len({t[\"tensor\"] for t in T})" $T/lt.json'
+"$TQ" sweep "$T/pt.yaml" --out "$T/t1" --json -q > "$T/t1.json"; rc=$?
+"$TQ" sweep "$T/pm.yaml" --out "$T/tm" --json -q > "$T/tm.json"
+check "unit tensor: one process, every task's result, the rows of unit model (alpha per layer, mean, error, ledger)" \
+  '[ $rc -eq 0 ] && [ "$(ls $T/t1/*.json | wc -l)" = "$NTT" ] && $PY -c "
+import json, sys
+a, b = (json.load(open(f))[\"rows\"] for f in sys.argv[1:3])
+assert len(a) == len(b) == 3
+for x, y in zip(a, b):
+    X, Y = ({l[\"layer\"]: l[\"alpha\"] for l in r.pop(\"alpha\")} for r in (x, y))
+    x.pop(\"id\"); y.pop(\"id\")
+    assert x == y and X == Y and len(X) > 5, (x, y)
+assert a[2][\"alpha_mean\"] != a[0][\"alpha_mean\"]" $T/t1.json $T/tm.json'
+for k in 3 1 2; do "$TQ" sweep "$T/pt.yaml" --out "$T/t3" --shard $k/3 -q > /dev/null; done
+"$TQ" sweep "$T/pt.yaml" --merge "$T/t3" --json > "$T/t3.json"; rc=$?
+check "unit tensor: 3 shards + --merge: the same JSON bytes" '[ $rc -eq 0 ] && cmp -s $T/t1.json $T/t3.json'
+"$TQ" sweep "$T/pt.yaml" --out "$T/t4" --shard 1/2 -q > /dev/null
+"$TQ" sweep "$T/pt.yaml" --merge "$T/t4" > /dev/null 2> "$T/t4.err"; rc=$?
+check "unit tensor: a merge with a shard absent names the missing tensor tasks" \
+  '[ $rc -eq 2 ] && grep -q "missing task [0-9a-f]\{16\}: small, .*, tensor distilbert\." $T/t4.err'
+setsid "$TQ" sweep "$T/pt.yaml" --out "$T/t5" -q > /dev/null 2>&1 & pid=$!
+for _ in $(seq 1 1500); do [ "$(ls $T/t5/*.json 2>/dev/null | wc -l)" -ge 6 ] && break; sleep 0.01; done
+kill -KILL -- -$pid 2>/dev/null; wait $pid 2>/dev/null
+before=$(ls $T/t5/*.json 2>/dev/null | wc -l)
+"$TQ" sweep "$T/pt.yaml" --out "$T/t5" --json > "$T/t5.json" 2> "$T/t5.err"; rc=$?
+check "unit tensor: killed (SIGKILL) after $before of $NTT tasks, the rerun skips those and gives the same bytes" \
+  '[ $rc -eq 0 ] && [ $before -ge 6 ] && [ "$(grep -c "done before, skipped" $T/t5.err)" = "$before" ] && cmp -s $T/t1.json $T/t5.json'
+"$TQ" sweep "$T/pt.yaml" --merge "$T/t1" --html "$T/rt.html" > /dev/null; rc=$?
+check "unit tensor: --html has the alpha-per-layer plot from the tensor tasks (3 series)" \
+  '[ $rc -eq 0 ] && [ "$(grep -o "<svg" $T/rt.html | wc -l)" = 2 ] && [ "$(grep -o "class=\"series\"" $T/rt.html | wc -l)" -ge 3 ]'
+
 # ---- a failing task -----------------------------------------------------------------
 printf 'models:\n  - model: %s\ncodecs: nf4\nbits: [4, 3]\nmeasures: weight-error\n' "$T/sm" > "$T/bad.yaml"
 "$TQ" sweep "$T/bad.yaml" --out "$T/o5" > "$T/five.txt" 2> "$T/five.err"; rc=$?
@@ -109,6 +151,7 @@ perr "a model without a path" 4 'has no "model"' "$(printf 'models:\n  - name: a
 perr "a model that cannot be opened" 3 'absent' "$(printf 'models:\n  - model: %s\n  - model: %s/absent\nbits: 4\n' "$T/sm" "$T")"
 perr "invalid YAML" 3 'not valid YAML' "$(printf 'models:\n  - model: %s\n bits: [4\n' "$T/sm")"
 perr "no bits anywhere" 2 'no "bits"' "$(printf 'models:\n  - model: %s\n' "$T/sm")"
+perr "a bad unit" 3 'unit: "layer" is not auto, model or tensor' "$(printf 'models:\n  - model: %s\n    unit: layer\nbits: 4\n' "$T/sm")"
 perr "a list where a path belongs" 3 'model: expected a single value' "$(printf 'models:\n  - name: x\n    model: [a, b]\nbits: 4\n')"
 
 # ---- the HTML report ------------------------------------------------------------------
@@ -146,6 +189,17 @@ else
   mpirun --oversubscribe -n 1 "$TQ" sweep "$T/plan.yaml" --out "$T/mA" --json -q : -n 1 "$TQ" sweep "$T/plan.yaml" --out "$T/mB" -q > "$T/mpmd.json"; rc=$?
   check "no shared directory needed: rank 0 receives rank 1's results and merges the same bytes" \
     '[ $rc -eq 0 ] && cmp -s $T/one.json $T/mpmd.json && [ "$(ls $T/mA/*.json | wc -l)" = "$NT" ] && [ "$(ls $T/mB/*.json | wc -l)" -lt "$NT" ]'
+  for n in 1 2 3; do
+    mpirun -n $n --oversubscribe "$TQ" sweep "$T/pt.yaml" --out "$T/tmpi$n" --json -q > "$T/tmpi$n.json" 2> "$T/tmpi$n.err"; rc=$?
+    check "unit tensor: mpirun -n $n gives the one-process bytes" '[ $rc -eq 0 ] && cmp -s $T/t1.json $T/tmpi$n.json'
+  done
+  setsid mpirun -n 2 --oversubscribe "$TQ" sweep "$T/pt.yaml" --out "$T/tk" -q > /dev/null 2>&1 & pid=$!
+  for _ in $(seq 1 1500); do [ "$(ls $T/tk/*.json 2>/dev/null | wc -l)" -ge 6 ] && break; sleep 0.01; done
+  pkill -KILL -P $pid 2>/dev/null; kill -KILL $pid 2>/dev/null; wait $pid 2>/dev/null   # the ranks, then mpirun
+  before=-1; while [ "$before" != "$(ls $T/tk/*.json 2>/dev/null | wc -l)" ]; do before=$(ls $T/tk/*.json 2>/dev/null | wc -l); sleep 0.5; done
+  mpirun -n 2 --oversubscribe "$TQ" sweep "$T/pt.yaml" --out "$T/tk" --json > "$T/tk.json" 2> "$T/tk.err"; rc=$?
+  check "unit tensor: ranks killed after $before of $NTT results; mpirun -n 2 again skips them, same bytes" \
+    '[ $rc -eq 0 ] && [ $before -ge 6 ] && [ "$(grep -c "done before, skipped" $T/tk.err)" -ge 1 ] && cmp -s $T/t1.json $T/tk.json'
   mpirun -n 3 --oversubscribe "$TQ" sweep "$T/plan.yaml" --out "$T/mpi3" --shard 1/2 > /dev/null 2> "$T/mx.err"; rc=$?
   check "mpirun with --shard: refused" '[ $rc -ne 0 ] && grep -q "give one" $T/mx.err'
 fi
