@@ -433,4 +433,4 @@ static const char *bpei_token(const void *impl, int id, size_t *len) {
 }
 
 const tq_tok_vt tq_tok_bpe_vt = {bpei_free, bpei_vocab, bpei_special, bpei_encode, bpei_decode, bpei_token, NULL};
-const tq_tok_kind tq_tok_bpe = {"bpe", "a BPE tokenizer.json or vocab.json + merges.txt", bpei_open, &tq_tok_bpe_vt};
+const tq_tok_kind tq_tok_bpe = {"bpe", "a BPE tokenizer.json or vocab.json + merges.txt", bpei_open, &tq_tok_bpe_vt, 0};

@@ -96,4 +96,4 @@ tq_bpe *tq_bpe_open_gguf(const char *path, tq_error *err) { return tq_tok_gguf_r
 
 static void *gguf_bpe_open(const char *dir, tq_error *err) { return tq_tok_gguf_row_open(dir, bpe_from, err); }
 
-const tq_tok_kind tq_tok_gguf_bpe = {"gguf-gpt2", "*.gguf (tokenizer.ggml.model gpt2)", gguf_bpe_open, &tq_tok_bpe_vt};
+const tq_tok_kind tq_tok_gguf_bpe = {"gguf-gpt2", "*.gguf (tokenizer.ggml.model gpt2)", gguf_bpe_open, &tq_tok_bpe_vt, 0};

@@ -190,4 +190,4 @@ void *tq_tok_gguf_row_open(const char *dir, tq_tok_gguf_fn from, tq_error *err) 
 
 static void *gguf_open(const char *dir, tq_error *err) { return tq_tok_gguf_row_open(dir, spm_from, err); }
 
-const tq_tok_kind tq_tok_gguf_spm = {"gguf-llama", "*.gguf (tokenizer.ggml.model llama)", gguf_open, &tq_tok_spm_vt};
+const tq_tok_kind tq_tok_gguf_spm = {"gguf-llama", "*.gguf (tokenizer.ggml.model llama)", gguf_open, &tq_tok_spm_vt, 0};

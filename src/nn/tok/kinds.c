@@ -9,6 +9,7 @@
 #include "core/internal.h"
 #include "nn/tok/tok.h"
 #include "nn/config.h"
+#include "trueq_llama.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,27 @@ static const struct { const char *type, *what; } REFUSED[] = {
     {"Unigram", "a sentencepiece Unigram model (XLM-RoBERTa's, T5's, ALBERT's)"},
     {"WordLevel", "a WordLevel model"},
 };
+
+/* sentencepiece model files other than tokenizer.model (which the
+ * sentencepiece row reads): XLM-RoBERTa's, T5's and ALBERT's names. */
+static const char *const SPM_OTHER[] = {"sentencepiece.bpe.model", "spiece.model"};
+
+/* 1 (err set) when one of SPM_OTHER in dir is a model the sentencepiece
+ * reader refuses (a Unigram one): its message names the file. */
+static int refused_spm(const char *dir, tq_error *err) {
+    for (size_t i = 0; i < sizeof SPM_OTHER / sizeof SPM_OTHER[0]; i++) {
+        char path[4096];
+        if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, SPM_OTHER[i]) >= sizeof path) continue;
+        FILE *f = fopen(path, "rb");
+        if (!f) continue;
+        fclose(f);
+        tq_error e = {0};
+        tq_spm *t = tq_spm_open(path, &e);
+        if (!t && e.status == TQ_E_UNSUPPORTED) { if (err) *err = e; return 1; }
+        tq_spm_free(t);
+    }
+    return 0;
+}
 
 /* 1 (err set) when dir/tokenizer.json holds a model type of REFUSED. */
 static int refused_model(const char *dir, tq_error *err) {
@@ -59,11 +81,13 @@ static int refused_model(const char *dir, tq_error *err) {
 
 tq_tok *tq_tok_open_dir(const char *dir, tq_error *err) {
     if (!dir) { tq_err(err, TQ_E_ARG, "tokenizer: no directory (NULL)"); return NULL; }
+    tq_error refused = {0};   /* the first kind that found its file but refuses it (a Unigram tokenizer.model) */
     for (int i = 0; i < N_KINDS; i++) {
         tq_error e = {0};
         void *impl = KINDS[i]->open(dir, &e);
         if (!impl) {
             /* none of this kind's files, or another kind's: try the next */
+            if (e.status == TQ_E_UNSUPPORTED && KINDS[i]->refuses && !refused.status) refused = e;
             if (e.status == TQ_E_NOTFOUND || e.status == TQ_E_UNSUPPORTED) continue;
             if (err) *err = e;
             return NULL;
@@ -79,6 +103,8 @@ tq_tok *tq_tok_open_dir(const char *dir, tq_error *err) {
         return t;
     }
     if (refused_model(dir, err)) return NULL;
+    if (refused.status) { if (err) *err = refused; return NULL; }
+    if (refused_spm(dir, err)) return NULL;
     char list[512] = "";
     size_t used = 0;
     for (int i = 0; i < N_KINDS && used < sizeof list; i++)

@@ -284,7 +284,7 @@ tq_spm *tq_spm_open_model_mem(const void *data, size_t size, const char *name, t
             }
             if (pass == 0 && f == 2 && w == 2 && pb_unigram(d + o, (size_t)len)) {
                 tq_err(err, TQ_E_UNSUPPORTED, "%s: a sentencepiece Unigram model (trainer_spec model_type UNIGRAM, as "
-                       "XLM-RoBERTa's or T5's): trueq's sentencepiece tokenizer runs BPE models only", name);
+                       "XLM-RoBERTa's or T5's): Unigram is not supported (trueq's sentencepiece tokenizer runs BPE models only)", name);
                 return NULL;
             }
             if (f != 1 || w != 2) {
@@ -605,4 +605,4 @@ static const char *spi_token(const void *impl, int id, size_t *len) {
 
 const tq_tok_vt tq_tok_spm_vt = {spi_free, spi_vocab, spi_special, spi_encode, spi_decode, spi_token, NULL};
 const tq_tok_kind tq_tok_sentencepiece = {"sentencepiece", "tokenizer.bin, tok*.bin or tokenizer.model", spi_open,
-                                          &tq_tok_spm_vt};
+                                          &tq_tok_spm_vt, 1};

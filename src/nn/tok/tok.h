@@ -42,6 +42,10 @@ typedef struct tq_tok_kind {
     const char      *files;     /* what it reads, for messages                */
     void           *(*open)(const char *dir, tq_error *err);
     const tq_tok_vt *vt;
+    int              refuses;   /* 1: TQ_E_UNSUPPORTED from open means "my file,
+                                   which I refuse" (a Unigram tokenizer.model):
+                                   the error when no kind opens the directory;
+                                   0: it may be another kind's file           */
 } tq_tok_kind;
 
 /** Truncate a pair of na + nb tokens to m as tokenizers' LongestFirst

@@ -763,4 +763,4 @@ static tq_status wpi_pair(const void *impl, const char *a, const char *b, int ma
 }
 
 static const tq_tok_vt WP_VT = {wpi_free, wpi_vocab, wpi_special, wpi_encode, wpi_decode, wpi_token, wpi_pair};
-const tq_tok_kind tq_tok_wordpiece = {"wordpiece", "vocab.txt or a WordPiece tokenizer.json", wpi_open, &WP_VT};
+const tq_tok_kind tq_tok_wordpiece = {"wordpiece", "vocab.txt or a WordPiece tokenizer.json", wpi_open, &WP_VT, 0};
