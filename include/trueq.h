@@ -488,6 +488,13 @@ typedef struct tq_convert_options {
     tq_status         (*prequant)(void *ctx, const char *name, const tq_qparams *q, int64_t rows, int64_t cols,
                                   void *codes, void *const aux[TQ_MAX_AUX], int *done, tq_error *err);
     void               *prequant_ctx;
+    /* Values computed before the run for a tensor kept as it is (a bias the
+     * calibration corrected or folded a scale into): when set, called for
+     * every kept tensor; it sets *data to nbytes bytes in the tensor's own
+     * dtype to write instead of the input's (valid until the run ends), or
+     * leaves it NULL to copy the input's. Uses prequant_ctx. NULL = none. */
+    tq_status         (*prekeep)(void *ctx, const char *name, tq_dtype dtype, uint64_t nbytes, const void **data,
+                                 tq_error *err);
 } tq_convert_options;
 
 /** One per-tensor rule (docs/recipes.md): tensors whose name matches `glob`

@@ -240,6 +240,7 @@ typedef struct convert_args {
     int threads;
     const char *calib;
     bool act_order;
+    bool bias_correct;
     double damp;
     double target_qbpw;
     int sensitivity;
@@ -259,6 +260,9 @@ static const tqc_choice METHODS[] = {{"rtn", TQ_QMETHOD_RTN}, {"search", TQ_QMET
 static tq_status calib_fill(void *ctx, const char *name, const tq_qparams *q, int64_t rows, int64_t cols, void *codes,
                             void *const aux[TQ_MAX_AUX], int *done, tq_error *err) {
     return tq_calibrated_fill(*(tq_calibrated **)ctx, name, q, rows, cols, codes, aux, done, err);
+}
+static tq_status calib_keep(void *ctx, const char *name, tq_dtype dtype, uint64_t nbytes, const void **data, tq_error *err) {
+    return tq_calibrated_keep(*(tq_calibrated **)ctx, name, dtype, nbytes, data, err);
 }
 static const tqc_choice SCHEMES[] = {{"symmetric", TQ_CODEC_LINEAR_SYM}, {"sym", TQ_CODEC_LINEAR_SYM},
                                      {"affine", TQ_CODEC_LINEAR_AFFINE}, {"asymmetric", TQ_CODEC_LINEAR_AFFINE}, {NULL, 0}};
@@ -296,7 +300,7 @@ static int plan_bits(const tqc_ctx *c, const convert_args *A, const tq_model *m,
     const int fwd = A->sensitivity == SENS_FORWARD || (A->sensitivity == SENS_DEFAULT && calib);
     tq_sens *sens = NULL;
     if (fwd) {
-        tq_calib_options co = {calib, A->act_order, A->damp, A->calib, 0, NULL, NULL};
+        tq_calib_options co = {calib, A->act_order, A->damp, A->calib, 0, NULL, NULL, A->bias_correct};
         if (!(sens = tq_sens_create(m, &co, 0, &err))) return tqc_fail(c->cmd, &err);
         po.measure = tq_sens_measure;
         po.measure_ctx = sens;
@@ -339,8 +343,8 @@ static int run(const tqc_ctx *c, void *va) {
     if (A->pad) o.q.pad = 1;
     const int calib = tqc_given(me, c, "--method") && A->method > CALIB_BASE ? A->method - CALIB_BASE : 0;
     if (tqc_given(me, c, "--method")) o.q.method = calib ? TQ_QMETHOD_RTN : A->method;
-    if (!calib && (A->calib || A->act_order || tqc_given(me, c, "--damp")))
-        return tqc_usage_error(c->cmd, "--calib, --act-order and --damp apply to --method gptq, awq and awq-gptq");
+    if (!calib && (A->calib || A->act_order || A->bias_correct || tqc_given(me, c, "--damp")))
+        return tqc_usage_error(c->cmd, "--calib, --act-order, --bias-correct and --damp apply to --method gptq, awq and awq-gptq");
     if (A->act_order && calib == TQ_CALIB_AWQ) return tqc_usage_error(c->cmd, "--act-order applies to GPTQ (gptq, awq-gptq)");
     if (A->simulate) o.simulate = 1;
     if (A->allow_nonfinite) o.allow_nonfinite = 1;
@@ -403,11 +407,11 @@ static int run(const tqc_ctx *c, void *va) {
     if (prc) { tq_model_close(m); return prc; }
     if (pl) o = *tq_planner_options_out(pl);
     tq_calibrated *cal = NULL;
-    if (calib) { o.prequant = calib_fill; o.prequant_ctx = &cal; }
+    if (calib) { o.prequant = calib_fill; o.prekeep = calib_keep; o.prequant_ctx = &cal; }
     tq_plan *p = tq_plan_create(m, &o, &err);
     if (!p) { tq_planner_free(pl); tqc_recipe_free(&rec); tq_model_close(m); return tqc_fail(c->cmd, &err); }
     if (calib && !dry) {   /* codes of every encoder linear, before anything is written */
-        tq_calib_options co = {calib, A->act_order, A->damp, A->calib, 0, progress_cb, NULL};
+        tq_calib_options co = {calib, A->act_order, A->damp, A->calib, 0, progress_cb, NULL, A->bias_correct};
         cal = tq_calibrate(m, p, &co, &err);
         tqc_progress_done();
         if (!cal) { tq_plan_free(p); tq_calibrated_free(cal); tq_planner_free(pl); tqc_recipe_free(&rec); tq_model_close(m); return tqc_fail(c->cmd, &err); }
@@ -513,6 +517,9 @@ static const tqc_opt OPTS[] = {
     TQC_O_FLAG("--act-order", NULL, convert_args, act_order,
                "GPTQ: quantize columns by descending input energy (diag H); the stored\n"
                "format is unchanged (in-order groups; docs/quality.md)"),
+    TQC_O_FLAG("--bias-correct", NULL, convert_args, bias_correct,
+               "calibrated methods: each matrix's bias absorbs its mean output shift\n"
+               "(W - Wq) E[x] on the calibration inputs (the bias stays float)"),
     TQC_O_F64("--damp", NULL, convert_args, damp, "X", 0, 1, "GPTQ: damping, a fraction of mean diag(H) (default 0.01)"),
     TQC_O_FLAG("--pad", NULL, convert_args, pad, "allow a shorter last group when N does not divide a row"),
     TQC_O_FLAG("--simulate", NULL, convert_args, simulate,

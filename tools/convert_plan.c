@@ -14,8 +14,13 @@ int tqc_menu_parse(const char *spec, const tq_qparams *base, tq_qparams *menu, i
     for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
         if (strcmp(tok, "keep") == 0) { *keep = 1; continue; }
         char *end;
-        long b = strtol(tok, &end, 10);
-        if (*end || b < 1 || b > 16) { snprintf(msg, cap, "--menu: \"%s\" is not a bit width or \"keep\"", tok); return 1; }
+        long b = strtol(tok, &end, 10), g = 0;
+        if (*end == '@') {   /* B@G: B bits in groups of G (the base codec at granularity group:G) */
+            g = strtol(end + 1, &end, 10);
+            if (*end || g < 1 || g > 65536) { snprintf(msg, cap, "--menu: \"%s\": the group after @ is not a size in 1..65536", tok); return 1; }
+            if (!(ci->gran_mask & (1u << TQ_GRAN_GROUP))) { snprintf(msg, cap, "--menu: \"%s\": codec %s has no group granularity", tok, ci->name); return 1; }
+        }
+        if (*end || b < 1 || b > 16) { snprintf(msg, cap, "--menu: \"%s\" is not a bit width, B@GROUP or \"keep\"", tok); return 1; }
         if (!(ci->bits_mask & (1u << b))) {
             if (!spec) continue;   /* the default menu takes what the codec has */
             snprintf(msg, cap, "--menu: codec %s has no %ld-bit setting (see trueq codecs)", ci->name, b);
@@ -23,6 +28,7 @@ int tqc_menu_parse(const char *spec, const tq_qparams *base, tq_qparams *menu, i
         }
         if (*n >= TQC_MENU_MAX) { snprintf(msg, cap, "--menu: more than %d entries", TQC_MENU_MAX); return 1; }
         menu[*n] = *base;
+        if (g) { menu[*n].gran = TQ_GRAN_GROUP; menu[*n].group = (int)g; }
         menu[(*n)++].bits = (int)b;
     }
     if (!*n) { snprintf(msg, cap, "--menu: no bit width given"); return 1; }
@@ -44,7 +50,12 @@ void tqc_planner_print(FILE *f, const tq_planner *pl, uint64_t target, bool weig
     for (int64_t i = 0; i < tq_planner_count(pl); i++) {
         const tq_planner_entry *e = tq_planner_entry_at(pl, i);
         char bits[16];
-        if (e->choice < 0) snprintf(bits, sizeof bits, "keep"); else snprintf(bits, sizeof bits, "%d", bits_of(pl, e));
+        const tq_convert_options *o = tq_planner_options_out(pl);
+        const tq_qparams *q = e->choice < 0 ? NULL : &o->rules[e - tq_planner_entry_at(pl, 0)].q;
+        if (!q) snprintf(bits, sizeof bits, "keep");
+        else if (q->gran == TQ_GRAN_GROUP && (o->q.gran != TQ_GRAN_GROUP || q->group != o->q.group))
+            snprintf(bits, sizeof bits, "%d@%lld", q->bits, (long long)q->group);   /* a menu entry B@G */
+        else snprintf(bits, sizeof bits, "%d", q->bits);
         fprintf(f, "  %-48s %5s %12llu %14.6g\n", e->src->name, bits, (unsigned long long)e->bytes, e->proxy);
         tot += e->proxy;
     }
@@ -61,8 +72,10 @@ void tqc_planner_json(tqc_json *j, const tq_planner *pl, uint64_t target, bool w
     for (int64_t i = 0; i < tq_planner_count(pl); i++) {
         const tq_planner_entry *e = tq_planner_entry_at(pl, i);
         tqc_json_begin_object(j);
-        tqc_json_fields(j, "name:s keep:b bits:l bytes:u weight_error:f proxy:f", e->src->name, e->choice < 0,
-                        (long long)bits_of(pl, e), (unsigned long long)e->bytes, e->weight_error, e->proxy);
+        const tq_qparams *q = e->choice < 0 ? NULL : &tq_planner_options_out(pl)->rules[e - tq_planner_entry_at(pl, 0)].q;
+        tqc_json_fields(j, "name:s keep:b bits:l group:l bytes:u weight_error:f proxy:f", e->src->name, e->choice < 0,
+                        (long long)bits_of(pl, e), (long long)(q && q->gran == TQ_GRAN_GROUP ? q->group : 0),
+                        (unsigned long long)e->bytes, e->weight_error, e->proxy);
         tqc_json_end_object(j);
     }
     tqc_json_end_array(j);

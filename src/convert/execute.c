@@ -369,7 +369,12 @@ static tq_status write_item(const tq_plan *p, tq_writer *w, int64_t wi, const tq
         free(dec);
         return st;
     }
-    if (!it->quantize) {
+    const void *over = NULL;
+    if (!it->quantize && p->o.prekeep && (st = p->o.prekeep(p->o.prequant_ctx, t->name, t->dtype, t->nbytes, &over, err)))
+        return st;
+    if (over) {
+        st = tq_writer_put(w, wi, over, t->nbytes, err);
+    } else if (!it->quantize) {
         st = tq_writer_put_from(w, wi, in_map ? mp->fd : -1, off, t->data, t->nbytes, err);
     } else if (!in_map || t->quantized) {   /* owned bytes, or ggml blocks decoded by the model */
         st = write_quantized(p, w, wi, it, t->data, ss, err);

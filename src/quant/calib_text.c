@@ -79,16 +79,20 @@ static const char *const BUILTIN[] = {
     "She practised the piano piece every morning until she could play it without looking at the score.",
 };
 
-void tq_calib_builtin(tq_calib_texts *t) {
+tq_status tq_calib_builtin(tq_calib_texts *t, tq_error *err) {
     memset(t, 0, sizeof *t);
-    t->text = (char **)BUILTIN;
-    t->n = (int)(sizeof BUILTIN / sizeof BUILTIN[0]);
+    const int n0 = (int)(sizeof BUILTIN / sizeof BUILTIN[0]);
+    if (!(t->text = malloc(sizeof(char *) * (size_t)(n0 + tq_calib_corpus_n)))) return tq_err(err, TQ_E_NOMEM, "out of memory");
+    for (int i = 0; i < n0; i++) t->text[t->n++] = (char *)BUILTIN[i];
+    for (int i = 0; i < tq_calib_corpus_n; i++) t->text[t->n++] = (char *)tq_calib_corpus[i];
     t->builtin = 1;
+    return TQ_OK;
 }
 
 void tq_calib_texts_free(tq_calib_texts *t) {
     if (!t) return;
-    if (!t->builtin) { free(t->text); free(t->buf); }
+    free(t->text);
+    if (!t->builtin) free(t->buf);
     memset(t, 0, sizeof *t);
 }
 
@@ -159,7 +163,7 @@ tq_status tq_calib_seqs_make(const tq_model *m, const char *calib_file, int max_
                              tq_error *err) {
     memset(s, 0, sizeof *s);
     tq_calib_texts tx;
-    tq_status st = calib_file ? tq_calib_read(calib_file, &tx, err) : (tq_calib_builtin(&tx), TQ_OK);
+    tq_status st = calib_file ? tq_calib_read(calib_file, &tx, err) : tq_calib_builtin(&tx, err);
     if (st) return st;
     tq_tok *tok = tq_tok_open_dir(tq_model_dir(m), err);
     if (!tok) { tq_calib_texts_free(&tx); return tq_err_prefix(err, err->status, "calibration tokenizer"); }
@@ -169,7 +173,11 @@ tq_status tq_calib_seqs_make(const tq_model *m, const char *calib_file, int max_
     s->seq = calloc((size_t)tx.n, sizeof *s->seq);
     if (!s->enc || !s->seq) st = tq_err(err, TQ_E_NOMEM, "out of memory");
     for (int i = 0; i < tx.n && !st; i++) {
-        st = tq_tok_encode_pair(tok, tx.text[i], NULL, max_len, &s->enc[i], err);
+        const char *tab = strchr(tx.text[i], '\t');   /* a pair: first TAB second */
+        char *first = tab ? strndup(tx.text[i], (size_t)(tab - tx.text[i])) : NULL;
+        if (tab && !first) { st = tq_err(err, TQ_E_NOMEM, "out of memory"); break; }
+        st = tq_tok_encode_pair(tok, tab ? first : tx.text[i], tab ? tab + 1 : NULL, max_len, &s->enc[i], err);
+        free(first);
         if (st) { tq_err_prefix(err, st, "calibration text %d", i + 1); break; }
         s->seq[i].n = s->enc[i].n;
         s->seq[i].ids = s->enc[i].ids;

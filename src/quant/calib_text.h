@@ -14,12 +14,19 @@ typedef struct tq_calib_texts {
     char  *buf;      /* a file's bytes (lines point into it) */
 } tq_calib_texts;
 
-/** The built-in set (about 64 sentences of varied English: narrative,
- *  technical, questions, numbers, dialogue, lists), borrowed. */
-void tq_calib_builtin(tq_calib_texts *t);
+/** The built-in set: 64 sentences of varied English (narrative, technical,
+ *  questions, numbers, dialogue, lists; calib_text.c) and the corpus of
+ *  calib_corpus.c (about 130 more texts: many topics, a few words to a
+ *  paragraph, sentence pairs). The texts are borrowed, the array owned
+ *  (tq_calib_texts_free). TQ_E_NOMEM. */
+tq_status tq_calib_builtin(tq_calib_texts *t, tq_error *err);
+/** calib_corpus.c's texts; a TAB separates a sentence pair. */
+extern const char *const tq_calib_corpus[];
+extern const int         tq_calib_corpus_n;
 
 /**
- * Read `path`: one text per line (\n or \r\n), blank lines skipped.
+ * Read `path`: one text per line (\n or \r\n), blank lines skipped; a TAB
+ * splits a line into a sentence pair (as `trueq compare --inputs`).
  * @return TQ_OK; TQ_E_IO naming the file; TQ_E_ARG when it holds no text or
  * a line is not valid UTF-8 or holds a NUL (naming the line number).
  */

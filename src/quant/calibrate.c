@@ -31,10 +31,21 @@ typedef struct cal_entry {
     int         na;
 } cal_entry;
 
+/* a kept tensor (a bias) the calibration changed: its float values, and
+ * them in the tensor's dtype once the executor asks */
+typedef struct kept_entry {
+    char    *name;
+    float   *v;
+    int64_t  n;
+    void    *out;
+} kept_entry;
+
 struct tq_calibrated {
-    cal_entry *e;
-    int        n, cap;
-    tq_sb      notes;
+    cal_entry  *e;
+    int         n, cap;
+    kept_entry *k;
+    int         nk;
+    tq_sb       notes;
 };
 
 void tq_calibrated_free(tq_calibrated *c) {
@@ -45,6 +56,8 @@ void tq_calibrated_free(tq_calibrated *c) {
         for (int a = 0; a < c->e[i].na; a++) free(c->e[i].aux[a]);
     }
     free(c->e);
+    for (int i = 0; i < c->nk; i++) { free(c->k[i].name); free(c->k[i].v); free(c->k[i].out); }
+    free(c->k);
     tq_sb_free(&c->notes);
     free(c);
 }
@@ -69,6 +82,27 @@ tq_status tq_calibrated_fill(void *ctx, const char *name, const tq_qparams *q, i
     return TQ_OK;
 }
 
+tq_status tq_calibrated_keep(void *ctx, const char *name, tq_dtype dtype, uint64_t nbytes, const void **data, tq_error *err) {
+    tq_calibrated *c = ctx;
+    *data = NULL;
+    for (int i = 0; c && i < c->nk; i++) {
+        kept_entry *k = &c->k[i];
+        if (strcmp(k->name, name)) continue;
+        const int64_t shape[1] = {k->n};
+        if (tq_nbytes(dtype, 1, shape) != nbytes)
+            return tq_err(err, TQ_E_INTERNAL, "tensor \"%s\": calibrated as %lld values, not %llu bytes of %s", name,
+                          (long long)k->n, (unsigned long long)nbytes, tq_dtype_name(dtype));
+        if (!k->out) {
+            if (!(k->out = malloc(nbytes ? nbytes : 1))) return tq_err(err, TQ_E_NOMEM, "tensor \"%s\": out of memory", name);
+            tq_status st = tq_convert_from_f32(dtype, k->v, k->n, k->out, err);
+            if (st) { free(k->out); k->out = NULL; return tq_err_prefix(err, st, "tensor \"%s\"", name); }
+        }
+        *data = k->out;
+        return TQ_OK;
+    }
+    return TQ_OK;
+}
+
 /* ---- the observer: H of one (layer, slot) --------------------------------- */
 
 #define CHUNK 256
@@ -80,6 +114,7 @@ typedef struct hacc {
     double *H;        /* [K, K], upper triangle                   */
     double *buf;      /* [CHUNK, K]                              */
     int64_t rows;     /* real rows seen                           */
+    double *sum;      /* [K]: sum of the real rows (bias correction) */
     float  *keep;     /* optional copy of the real rows (AWQ)     */
     int64_t keep_cap; /* rows it can hold                         */
 } hacc;
@@ -96,6 +131,7 @@ static void observe(void *ctx, int layer, tq_enc_slot slot, const float *x, int 
         if (mask && !mask[t]) continue;
         const float *r = x + (size_t)t * K;
         for (int i = 0; i < K; i++) h->buf[(size_t)n * K + i] = r[i];
+        for (int i = 0; i < K; i++) h->sum[i] += r[i];
         if (h->keep && h->rows < h->keep_cap) memcpy(h->keep + (size_t)h->rows * K, r, sizeof(float) * (size_t)K);
         h->rows++;
         if (++n == CHUNK) { flush(h, n); n = 0; }
@@ -150,7 +186,7 @@ static tq_status add_entry(tq_calibrated *c, const char *name, const tq_qparams 
 /* one step: the matrices mats[0..nm) of layer l reading slot `slot` */
 static tq_status run_step(tq_calibrated *c, const tq_model *m, const tq_plan *p, tq_enc *enc, const tq_calib_seqs *ss, int l,
                           tq_enc_slot slot, const tq_enc_mat *mats, int nm, const tq_calib_options *co, int fold,
-                          int64_t *done, int64_t total, tq_error *err) {
+                          unsigned char touched[TQ_ENC_MATS], int64_t *done, int64_t total, tq_error *err) {
     char names[3][256];
     const tq_plan_item *items[3];
     int any = 0;
@@ -166,10 +202,12 @@ static tq_status run_step(tq_calibrated *c, const tq_model *m, const tq_plan *p,
     const int want_x = fold && slot == TQ_ENC_IN_O;
     int64_t ntok = 0;
     for (int i = 0; i < ss->n; i++) ntok += ss->seq[i].n;
-    hacc h = {l, (int)slot, K, calloc((size_t)K * K, sizeof(double)), malloc(sizeof(double) * CHUNK * (size_t)K), 0,
-              want_x ? malloc(sizeof(float) * (size_t)(ntok * K)) : NULL, want_x ? ntok : 0};
+    hacc h = {.layer = l, .slot = (int)slot, .K = K, .H = calloc((size_t)K * K, sizeof(double)),
+              .buf = malloc(sizeof(double) * CHUNK * (size_t)K), .sum = calloc((size_t)K, sizeof(double)),
+              .keep = want_x ? malloc(sizeof(float) * (size_t)(ntok * K)) : NULL, .keep_cap = want_x ? ntok : 0};
+    float *orig = NULL;
     tq_status st = TQ_OK;
-    if (!h.H || !h.buf || (want_x && !h.keep)) { st = tq_err(err, TQ_E_NOMEM, "calibration: out of memory for [%d, %d]", K, K); goto out; }
+    if (!h.H || !h.buf || !h.sum || (want_x && !h.keep)) { st = tq_err(err, TQ_E_NOMEM, "calibration: out of memory for [%d, %d]", K, K); goto out; }
     tq_enc_set_observer(enc, observe, &h);
     st = tq_enc_run(enc, ss->seq, ss->n, 8, NULL, NULL, NULL, NULL, err);
     tq_enc_set_observer(enc, NULL, NULL);
@@ -185,12 +223,13 @@ static tq_status run_step(tq_calibrated *c, const tq_model *m, const tq_plan *p,
             st = tq_awq_fold_vo(&oi->q, on, wo, wv, vb, cf->dim, h.keep, h.rows, h.H, &alpha, err);
             if (st) goto out;
             tq_sb_printf(&c->notes, "awq: layer %d attention output: alpha %.2f (1/s folded into v's rows)\n", l, alpha);
+            touched[TQ_ENC_W_V] = 1;
         }
     }
     for (int i = 0; i < nm && !st && !fold; i++) {
         if (!items[i]) continue;
         int64_t rows, cols;
-        float *w = tq_enc_weight(enc, l, mats[i], &rows, &cols, NULL);
+        float *bias = NULL, *w = tq_enc_weight(enc, l, mats[i], &rows, &cols, &bias);
         const tq_tensor *t = items[i]->src;
         if (!w) {
             st = tq_err(err, TQ_E_UNSUPPORTED, "tensor \"%s\": the encoder holds it as stored (%s), not as float32; "
@@ -204,6 +243,13 @@ static tq_status run_step(tq_calibrated *c, const tq_model *m, const tq_plan *p,
         }
         cal_entry *e = NULL;
         if ((st = add_entry(c, names[i], &items[i]->q, rows, cols, &e, err))) break;
+        const int bc = co->bias_correct && bias && h.rows > 0;
+        if (bc) {
+            float *no = realloc(orig, sizeof(float) * (size_t)(rows * cols));
+            if (!no) { st = tq_err(err, TQ_E_NOMEM, "tensor \"%s\": out of memory", names[i]); break; }
+            orig = no;
+            memcpy(orig, w, sizeof(float) * (size_t)(rows * cols));
+        }
         if (co->method == TQ_CALIB_AWQ) {
             st = tq_quantize(&e->q, names[i], w, rows, cols, e->codes, e->aux, 0, err);
         } else {
@@ -211,14 +257,55 @@ static tq_status run_step(tq_calibrated *c, const tq_model *m, const tq_plan *p,
             st = tq_gptq_quantize(&e->q, names[i], w, rows, cols, h.H, &go, e->codes, e->aux, err);
         }
         if (!st) st = tq_dequantize(&e->q, rows, cols, e->codes, (const void *const *)e->aux, w, err);
+        if (!st && bc) {   /* E[W x] - E[Wq x] = (W - Wq) E[x], into the bias */
+            for (int64_t r = 0; r < rows; r++) {
+                double d = 0.0;
+                for (int64_t k = 0; k < cols; k++) d += ((double)orig[r * cols + k] - (double)w[r * cols + k]) * h.sum[k];
+                bias[r] = (float)((double)bias[r] + d / (double)h.rows);
+            }
+            touched[mats[i]] = 1;
+        }
         (*done)++;
         if (!st && co->progress) co->progress(co->ud, *done, total, names[i]);
     }
 out:
+    free(orig);
     free(h.H);
     free(h.buf);
+    free(h.sum);
     free(h.keep);
     return st;
+}
+
+/* the bias of matrix k of layer l, as the encoder now holds it, kept for the writer */
+static tq_status keep_bias(tq_calibrated *c, const tq_model *m, tq_enc *enc, int l, tq_enc_mat k, tq_error *err) {
+    char nm[256];
+    int64_t rows, cols;
+    float *b = NULL;
+    tq_enc_weight(enc, l, k, &rows, &cols, &b);
+    size_t len;
+    if (!b || tq_enc_weight_name(enc, m, l, k, nm, sizeof nm - 8) < 0 || (len = strlen(nm)) < 6 ||
+        strcmp(nm + len - 6, "weight"))
+        return TQ_OK;
+    memcpy(nm + len - 6, "bias", 5);
+    const tq_tensor *t = tq_model_find(m, nm);
+    if (!t || t->numel != rows) {
+        tq_sb_printf(&c->notes, "calibration: no bias tensor \"%s\" of %lld values in the model: its change is not written\n",
+                     nm, (long long)rows);
+        return TQ_OK;
+    }
+    kept_entry *nk = realloc(c->k, sizeof *nk * (size_t)(c->nk + 1));
+    if (!nk) return tq_err(err, TQ_E_NOMEM, "out of memory");
+    c->k = nk;
+    kept_entry *e = &c->k[c->nk];
+    memset(e, 0, sizeof *e);
+    e->name = strdup(nm);
+    e->v = malloc(sizeof(float) * (size_t)rows);
+    e->n = rows;
+    c->nk++;
+    if (!e->name || !e->v) return tq_err(err, TQ_E_NOMEM, "out of memory");
+    memcpy(e->v, b, sizeof(float) * (size_t)rows);
+    return TQ_OK;
 }
 
 tq_calibrated *tq_calibrate(const tq_model *m, const tq_plan *p, const tq_calib_options *co, tq_error *err) {
@@ -249,12 +336,15 @@ tq_calibrated *tq_calibrate(const tq_model *m, const tq_plan *p, const tq_calib_
                               "BERT), the FFN out reads GELU's output: no exact fold, not scaled\n");
     const int awq = co->method == TQ_CALIB_AWQ || co->method == TQ_CALIB_AWQ_GPTQ;
     for (int l = 0; l < L && !st; l++) {
+        unsigned char touched[TQ_ENC_MATS] = {0};
         /* AWQ: the o scale first (it rescales v's rows), on inputs before q/k/v are quantized */
-        if (awq) st = run_step(c, m, p, enc, &ss, l, TQ_ENC_IN_O, o1, 1, co, 1, &done, total, err);
-        if (!st) st = run_step(c, m, p, enc, &ss, l, TQ_ENC_IN_QKV, qkv, 3, co, 0, &done, total, err);
-        if (!st) st = run_step(c, m, p, enc, &ss, l, TQ_ENC_IN_O, o1, 1, co, 0, &done, total, err);
-        if (!st) st = run_step(c, m, p, enc, &ss, l, TQ_ENC_IN_FFN1, f1, 1, co, 0, &done, total, err);
-        if (!st) st = run_step(c, m, p, enc, &ss, l, TQ_ENC_IN_FFN2, f2, 1, co, 0, &done, total, err);
+        if (awq) st = run_step(c, m, p, enc, &ss, l, TQ_ENC_IN_O, o1, 1, co, 1, touched, &done, total, err);
+        if (!st) st = run_step(c, m, p, enc, &ss, l, TQ_ENC_IN_QKV, qkv, 3, co, 0, touched, &done, total, err);
+        if (!st) st = run_step(c, m, p, enc, &ss, l, TQ_ENC_IN_O, o1, 1, co, 0, touched, &done, total, err);
+        if (!st) st = run_step(c, m, p, enc, &ss, l, TQ_ENC_IN_FFN1, f1, 1, co, 0, touched, &done, total, err);
+        if (!st) st = run_step(c, m, p, enc, &ss, l, TQ_ENC_IN_FFN2, f2, 1, co, 0, touched, &done, total, err);
+        for (int k = 0; k < TQ_ENC_MATS && !st; k++)
+            if (touched[k]) st = keep_bias(c, m, enc, l, (tq_enc_mat)k, err);
     }
     tq_calib_seqs_free(&ss);
     tq_enc_free(enc);

@@ -34,6 +34,9 @@ typedef struct tq_calib_options {
     int         max_tokens;   /* per text (specials included); 0: 128          */
     tq_progress_fn progress;  /* after each matrix (may be NULL)               */
     void       *ud;
+    int         bias_correct; /* after each matrix, its bias absorbs the mean
+                                 output shift (W - Wq) E[x] (x: that step's
+                                 calibration inputs); the bias stays float   */
 } tq_calib_options;
 
 typedef struct tq_calibrated tq_calibrated;
@@ -56,5 +59,11 @@ const char    *tq_calibrated_notes(const tq_calibrated *c);
  *  for other settings or another shape. */
 tq_status tq_calibrated_fill(void *ctx, const char *name, const tq_qparams *q, int64_t rows, int64_t cols, void *codes,
                              void *const aux[TQ_MAX_AUX], int *done, tq_error *err);
+
+/** The prekeep hook (ctx = a tq_calibrated): the values of a kept tensor the
+ *  calibration changed (a corrected bias; v's bias with the AWQ fold), in
+ *  dtype, in *data (owned by c); *data = NULL for any other tensor.
+ *  TQ_E_INTERNAL when nbytes is not the tensor's size in dtype. */
+tq_status tq_calibrated_keep(void *ctx, const char *name, tq_dtype dtype, uint64_t nbytes, const void **data, tq_error *err);
 
 #endif
