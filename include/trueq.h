@@ -488,6 +488,12 @@ typedef struct tq_convert_options {
     tq_status         (*prequant)(void *ctx, const char *name, const tq_qparams *q, int64_t rows, int64_t cols,
                                   void *codes, void *const aux[TQ_MAX_AUX], int *done, tq_error *err);
     void               *prequant_ctx;
+    /* Values of kept (unquantized) tensors computed before the run (AWQ's
+     * scales folded into RMSNorm gains): when set, called for every kept
+     * float tensor (F32, F16, BF16) with prequant_ctx; it sets *done = 1 when
+     * it wrote the tensor's numel float32 values, written in the tensor's own
+     * dtype; 0 copies the input's bytes. NULL = none. */
+    tq_status         (*prekept)(void *ctx, const char *name, int64_t numel, float *values, int *done, tq_error *err);
 } tq_convert_options;
 
 /** One per-tensor rule (docs/recipes.md): tensors whose name matches `glob`

@@ -5,6 +5,8 @@
 #include "convert/gguf_export.h"
 #include "ggml/ggml_types.h"
 #include "quant/quant.h"
+#include "quant/quant_dec.h"
+#include "trueq_llama.h"
 #include "quant/sensitivity.h"
 #include <string.h>
 #include <sys/stat.h>
@@ -260,6 +262,9 @@ static tq_status calib_fill(void *ctx, const char *name, const tq_qparams *q, in
                             void *const aux[TQ_MAX_AUX], int *done, tq_error *err) {
     return tq_calibrated_fill(*(tq_calibrated **)ctx, name, q, rows, cols, codes, aux, done, err);
 }
+static tq_status calib_kept(void *ctx, const char *name, int64_t numel, float *values, int *done, tq_error *err) {
+    return tq_calibrated_fill_kept(*(tq_calibrated **)ctx, name, numel, values, done, err);
+}
 static const tqc_choice SCHEMES[] = {{"symmetric", TQ_CODEC_LINEAR_SYM}, {"sym", TQ_CODEC_LINEAR_SYM},
                                      {"affine", TQ_CODEC_LINEAR_AFFINE}, {"asymmetric", TQ_CODEC_LINEAR_AFFINE}, {NULL, 0}};
 
@@ -403,12 +408,12 @@ static int run(const tqc_ctx *c, void *va) {
     if (prc) { tq_model_close(m); return prc; }
     if (pl) o = *tq_planner_options_out(pl);
     tq_calibrated *cal = NULL;
-    if (calib) { o.prequant = calib_fill; o.prequant_ctx = &cal; }
+    if (calib) { o.prequant = calib_fill; o.prekept = calib_kept; o.prequant_ctx = &cal; }
     tq_plan *p = tq_plan_create(m, &o, &err);
     if (!p) { tq_planner_free(pl); tqc_recipe_free(&rec); tq_model_close(m); return tqc_fail(c->cmd, &err); }
     if (calib && !dry) {   /* codes of every encoder linear, before anything is written */
         tq_calib_options co = {calib, A->act_order, A->damp, A->calib, 0, progress_cb, NULL};
-        cal = tq_calibrate(m, p, &co, &err);
+        cal = tq_llama_detect(m) ? tq_calibrate_dec(m, p, &co, &err) : tq_calibrate(m, p, &co, &err);
         tqc_progress_done();
         if (!cal) { tq_plan_free(p); tq_calibrated_free(cal); tq_planner_free(pl); tqc_recipe_free(&rec); tq_model_close(m); return tqc_fail(c->cmd, &err); }
         fputs(tq_calibrated_notes(cal), stderr);

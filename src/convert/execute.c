@@ -352,6 +352,21 @@ static bool map_offset(const tq_model *m, const tq_tensor *t, uint64_t *off) {
     return true;
 }
 
+/* A kept tensor whose values the prekept hook replaces (*done = 1). */
+static tq_status write_prekept(const tq_plan *p, tq_writer *w, int64_t wi, const tq_plan_item *it, int *done,
+                               tq_error *err) {
+    const tq_tensor *t = it->src;
+    float *v = malloc(sizeof(float) * (size_t)(t->numel ? t->numel : 1));
+    void *outv = malloc(t->nbytes ? (size_t)t->nbytes : 1);
+    tq_status st = v && outv ? p->o.prekept(p->o.prequant_ctx, t->name, t->numel, v, done, err)
+                             : tq_err(err, TQ_E_NOMEM, "tensor \"%s\": out of memory", t->name);
+    if (!st && *done) st = tq_convert_from_f32(t->dtype, v, t->numel, outv, err);
+    if (!st && *done) st = tq_writer_put(w, wi, outv, t->nbytes, err);
+    free(v);
+    free(outv);
+    return st;
+}
+
 /* One item: kept tensors are copied from the input file (in the kernel, or
  * pread through a bounded buffer); a quantized tensor's bytes are read with
  * pread into its own buffer. The map is never touched for bulk data, so an
@@ -368,6 +383,11 @@ static tq_status write_item(const tq_plan *p, tq_writer *w, int64_t wi, const tq
         if (!st) st = tq_writer_put(w, wi, dec, it->out_bytes, err);
         free(dec);
         return st;
+    }
+    if (!it->quantize && p->o.prekept && !t->quantized &&
+        (t->dtype == TQ_DTYPE_F32 || t->dtype == TQ_DTYPE_F16 || t->dtype == TQ_DTYPE_BF16)) {
+        int done = 0;
+        if ((st = write_prekept(p, w, wi, it, &done, err)) || done) return st;
     }
     if (!it->quantize) {
         st = tq_writer_put_from(w, wi, in_map ? mp->fd : -1, off, t->data, t->nbytes, err);

@@ -31,10 +31,14 @@ typedef struct cal_entry {
     int         na;
 } cal_entry;
 
+typedef struct kept_entry { char *name; float *v; int64_t n; } kept_entry;
+
 struct tq_calibrated {
     cal_entry *e;
     int        n, cap;
     tq_sb      notes;
+    kept_entry *k;     /* kept tensors with new values (AWQ folds into norms) */
+    int        nk, capk;
 };
 
 void tq_calibrated_free(tq_calibrated *c) {
@@ -45,6 +49,8 @@ void tq_calibrated_free(tq_calibrated *c) {
         for (int a = 0; a < c->e[i].na; a++) free(c->e[i].aux[a]);
     }
     free(c->e);
+    for (int i = 0; i < c->nk; i++) { free(c->k[i].name); free(c->k[i].v); }
+    free(c->k);
     tq_sb_free(&c->notes);
     free(c);
 }
@@ -144,6 +150,59 @@ static tq_status add_entry(tq_calibrated *c, const char *name, const tq_qparams 
     c->n++;   /* owned from here: freed with c */
     if (oom) return tq_err(err, TQ_E_NOMEM, "tensor \"%s\": out of memory", name);
     *out = e;
+    return TQ_OK;
+}
+
+/* ---- for other calibrators (quant.h: calibrate_dec.c) ---------------------- */
+
+tq_calibrated *tq_calibrated_new(void) { return calloc(1, sizeof(tq_calibrated)); }
+
+tq_status tq_calibrated_add(tq_calibrated *c, const char *name, const tq_qparams *q, int64_t rows, int64_t cols,
+                            void **codes, void *aux[TQ_MAX_AUX], tq_error *err) {
+    cal_entry *e = NULL;
+    tq_status st = add_entry(c, name, q, rows, cols, &e, err);
+    if (st) return st;
+    *codes = e->codes;
+    for (int a = 0; a < TQ_MAX_AUX; a++) aux[a] = a < e->na ? e->aux[a] : NULL;
+    return TQ_OK;
+}
+
+tq_sb *tq_calibrated_notes_sb(tq_calibrated *c) { return &c->notes; }
+
+tq_status tq_calibrated_put_kept(tq_calibrated *c, const char *name, const float *v, int64_t n, tq_error *err) {
+    kept_entry *e = NULL;
+    for (int i = 0; i < c->nk && !e; i++) if (!strcmp(c->k[i].name, name)) e = &c->k[i];
+    if (e && e->n != n) return tq_err(err, TQ_E_INTERNAL, "tensor \"%s\": %lld values, not %lld", name, (long long)n, (long long)e->n);
+    if (!e) {
+        if (c->nk == c->capk) {
+            int nc = c->capk ? 2 * c->capk : 16;
+            kept_entry *nk = realloc(c->k, sizeof *nk * (size_t)nc);
+            if (!nk) return tq_err(err, TQ_E_NOMEM, "out of memory");
+            c->k = nk;
+            c->capk = nc;
+        }
+        e = &c->k[c->nk];
+        e->name = strdup(name);
+        e->v = malloc(sizeof(float) * (size_t)(n ? n : 1));
+        e->n = n;
+        if (!e->name || !e->v) { free(e->name); free(e->v); return tq_err(err, TQ_E_NOMEM, "tensor \"%s\": out of memory", name); }
+        c->nk++;
+    }
+    memcpy(e->v, v, sizeof(float) * (size_t)n);
+    return TQ_OK;
+}
+
+tq_status tq_calibrated_fill_kept(void *ctx, const char *name, int64_t numel, float *values, int *done, tq_error *err) {
+    const tq_calibrated *c = ctx;
+    *done = 0;
+    for (int i = 0; c && i < c->nk; i++) {
+        if (strcmp(c->k[i].name, name)) continue;
+        if (c->k[i].n != numel)
+            return tq_err(err, TQ_E_INTERNAL, "tensor \"%s\": calibrated with %lld values, not %lld", name,
+                          (long long)c->k[i].n, (long long)numel);
+        memcpy(values, c->k[i].v, sizeof(float) * (size_t)numel);
+        *done = 1;
+    }
     return TQ_OK;
 }
 
