@@ -67,6 +67,17 @@ const char *tq_t_models_dir(void) {
     return NULL;
 }
 
+const char *tq_t_model_dir(const char *name, const char *file) {
+    static char dir[1100];
+    const char *md = tq_t_models_dir();
+    struct stat st;
+    if (!md) return NULL;
+    snprintf(dir, sizeof dir, "%s/%s", md, name);
+    char p[1400];
+    snprintf(p, sizeof p, "%s/%s", dir, file);
+    return stat(p, &st) == 0 ? dir : NULL;
+}
+
 int tq_t_run(const char *cmd, char **out) {
     FILE *p = popen(cmd, "r");
     if (!p) return -1;

@@ -37,6 +37,8 @@ const char *tq_t_tmpdir(void);             /* a fresh directory for this test bi
 char *tq_t_path(const char *name);         /* tmpdir/name (static buffer ring) */
 int   tq_t_write(const char *path, const void *buf, size_t n);
 const char *tq_t_models_dir(void);         /* ../shared/models or $TRUEQ_MODELS, NULL if absent */
+/* tq_t_models_dir()/name when it holds file (static buffer), else NULL */
+const char *tq_t_model_dir(const char *name, const char *file);
 int   tq_t_run(const char *cmd, char **out); /* run a shell command; stdout captured (malloc) */
 uint32_t tq_t_rand(uint64_t *state);
 float tq_t_randn(uint64_t *state);

@@ -5,6 +5,8 @@
 #include "convert/gguf_export.h"
 #include "ggml/ggml_types.h"
 #include "quant/quant.h"
+#include "quant/quant_dec.h"
+#include "trueq_llama.h"
 #include "quant/sensitivity.h"
 #include <string.h>
 #include <sys/stat.h>
@@ -410,9 +412,9 @@ static int run(const tqc_ctx *c, void *va) {
     if (calib) { o.prequant = calib_fill; o.prekeep = calib_keep; o.prequant_ctx = &cal; }
     tq_plan *p = tq_plan_create(m, &o, &err);
     if (!p) { tq_planner_free(pl); tqc_recipe_free(&rec); tq_model_close(m); return tqc_fail(c->cmd, &err); }
-    if (calib && !dry) {   /* codes of every encoder linear, before anything is written */
+    if (calib && !dry) {   /* codes of every calibrated linear, before anything is written */
         tq_calib_options co = {calib, A->act_order, A->damp, A->calib, 0, progress_cb, NULL, A->bias_correct};
-        cal = tq_calibrate(m, p, &co, &err);
+        cal = tq_llama_detect(m) ? tq_calibrate_dec(m, p, &co, &err) : tq_calibrate(m, p, &co, &err);
         tqc_progress_done();
         if (!cal) { tq_plan_free(p); tq_calibrated_free(cal); tq_planner_free(pl); tqc_recipe_free(&rec); tq_model_close(m); return tqc_fail(c->cmd, &err); }
         fputs(tq_calibrated_notes(cal), stderr);

@@ -31,8 +31,9 @@ typedef struct cal_entry {
     int         na;
 } cal_entry;
 
-/* a kept tensor (a bias) the calibration changed: its float values, and
- * them in the tensor's dtype once the executor asks */
+/* a kept tensor the calibration changed (a corrected bias, a norm gain an
+ * AWQ scale was folded into): its float values, and them in the tensor's
+ * dtype once the executor asks */
 typedef struct kept_entry {
     char    *name;
     float   *v;
@@ -44,7 +45,7 @@ struct tq_calibrated {
     cal_entry  *e;
     int         n, cap;
     kept_entry *k;
-    int         nk;
+    int         nk, capk;
     tq_sb       notes;
 };
 
@@ -183,6 +184,48 @@ static tq_status add_entry(tq_calibrated *c, const char *name, const tq_qparams 
     return TQ_OK;
 }
 
+/* ---- for other calibrators (quant.h: calibrate_dec.c) ---------------------- */
+
+tq_calibrated *tq_calibrated_new(void) { return calloc(1, sizeof(tq_calibrated)); }
+
+tq_status tq_calibrated_add(tq_calibrated *c, const char *name, const tq_qparams *q, int64_t rows, int64_t cols,
+                            void **codes, void *aux[TQ_MAX_AUX], tq_error *err) {
+    cal_entry *e = NULL;
+    tq_status st = add_entry(c, name, q, rows, cols, &e, err);
+    if (st) return st;
+    *codes = e->codes;
+    for (int a = 0; a < TQ_MAX_AUX; a++) aux[a] = a < e->na ? e->aux[a] : NULL;
+    return TQ_OK;
+}
+
+tq_sb *tq_calibrated_notes_sb(tq_calibrated *c) { return &c->notes; }
+
+tq_status tq_calibrated_put_kept(tq_calibrated *c, const char *name, const float *v, int64_t n, tq_error *err) {
+    kept_entry *e = NULL;
+    for (int i = 0; i < c->nk && !e; i++) if (!strcmp(c->k[i].name, name)) e = &c->k[i];
+    if (e && e->n != n) return tq_err(err, TQ_E_INTERNAL, "tensor \"%s\": %lld values, not %lld", name, (long long)n, (long long)e->n);
+    if (!e) {
+        if (c->nk == c->capk) {
+            int nc = c->capk ? 2 * c->capk : 16;
+            kept_entry *nk = realloc(c->k, sizeof *nk * (size_t)nc);
+            if (!nk) return tq_err(err, TQ_E_NOMEM, "out of memory");
+            c->k = nk;
+            c->capk = nc;
+        }
+        e = &c->k[c->nk];
+        memset(e, 0, sizeof *e);
+        e->name = strdup(name);
+        e->v = malloc(sizeof(float) * (size_t)(n ? n : 1));
+        e->n = n;
+        if (!e->name || !e->v) { free(e->name); free(e->v); return tq_err(err, TQ_E_NOMEM, "tensor \"%s\": out of memory", name); }
+        c->nk++;
+    }
+    memcpy(e->v, v, sizeof(float) * (size_t)n);
+    free(e->out);   /* values changed: the executor's copy is made again */
+    e->out = NULL;
+    return TQ_OK;
+}
+
 /* one step: the matrices mats[0..nm) of layer l reading slot `slot` */
 static tq_status run_step(tq_calibrated *c, const tq_model *m, const tq_plan *p, tq_enc *enc, const tq_calib_seqs *ss, int l,
                           tq_enc_slot slot, const tq_enc_mat *mats, int nm, const tq_calib_options *co, int fold,
@@ -294,18 +337,7 @@ static tq_status keep_bias(tq_calibrated *c, const tq_model *m, tq_enc *enc, int
                      nm, (long long)rows);
         return TQ_OK;
     }
-    kept_entry *nk = realloc(c->k, sizeof *nk * (size_t)(c->nk + 1));
-    if (!nk) return tq_err(err, TQ_E_NOMEM, "out of memory");
-    c->k = nk;
-    kept_entry *e = &c->k[c->nk];
-    memset(e, 0, sizeof *e);
-    e->name = strdup(nm);
-    e->v = malloc(sizeof(float) * (size_t)rows);
-    e->n = rows;
-    c->nk++;
-    if (!e->name || !e->v) return tq_err(err, TQ_E_NOMEM, "out of memory");
-    memcpy(e->v, b, sizeof(float) * (size_t)rows);
-    return TQ_OK;
+return tq_calibrated_put_kept(c, nm, b, rows, err);
 }
 
 tq_calibrated *tq_calibrate(const tq_model *m, const tq_plan *p, const tq_calib_options *co, tq_error *err) {

@@ -54,6 +54,19 @@ void           tq_calibrated_free(tq_calibrated *c);
 int            tq_calibrated_count(const tq_calibrated *c);
 const char    *tq_calibrated_notes(const tq_calibrated *c);
 
+/** For another calibrator (calibrate_dec.c): an empty result (NULL: out of
+ *  memory); a new entry for tensor name with q's layout for [rows, cols],
+ *  whose codes and side tensors (tq_qparams_layout's sizes, owned by c) it
+ *  fills (*codes, aux[0..)); its notes. */
+tq_calibrated *tq_calibrated_new(void);
+tq_status      tq_calibrated_add(tq_calibrated *c, const char *name, const tq_qparams *q, int64_t rows, int64_t cols,
+                                 void **codes, void *aux[TQ_MAX_AUX], tq_error *err);
+tq_sb         *tq_calibrated_notes_sb(tq_calibrated *c);
+/** New float32 values v[n] of a kept tensor (a corrected bias, a norm gain an
+ *  AWQ scale was folded into), replacing any earlier ones; the writer gets
+ *  them through tq_calibrated_keep. */
+tq_status      tq_calibrated_put_kept(tq_calibrated *c, const char *name, const float *v, int64_t n, tq_error *err);
+
 /** The prequant hook (ctx = a tq_calibrated): copies name's codes and side
  *  tensors when it holds them (*done = 1); TQ_E_INTERNAL when it holds them
  *  for other settings or another shape. */

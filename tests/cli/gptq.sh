@@ -80,13 +80,7 @@ check "a missing calibration file: named" '[ $rc -ne 0 ] && grep -q "none.txt: c
 check "--calib without a calibrated method: usage error" '[ $rc -eq 1 ] && grep -q "apply to --method gptq" $T/err'
 "$TQ" convert "$T/m" -o "$T/x" --codec nf4 --method gptq > /dev/null 2> "$T/err"; rc=$?
 check "a codec without a grid: named" '[ $rc -ne 0 ] && grep -q "calibrated quantization needs linear-sym, linear-affine or mlx" $T/err && [ ! -e $T/x ]'
-MODELS=${TRUEQ_MODELS:-$SRC/../shared/models}
-if [ -d "$MODELS/stories260k" ]; then
-  "$TQ" convert "$MODELS/stories260k" -o "$T/x" --bits 4 --granularity channel --method gptq > /dev/null 2> "$T/err"; rc=$?
-  check "a decoder: refused, named (not wired yet)" '[ $rc -ne 0 ] && grep -q "not a BERT-family encoder" $T/err && [ ! -e $T/x ]'
-else
-  echo "# skip decoder refusal: no stories260k"
-fi
+# decoders (stories260k, synthetic Llama / Qwen2 / Phi-3): tests/cli/gptq_decoder.sh
 
 # ---- the real all-MiniLM-L6-v2 ------------------------------------------------------
 out=$(bash "$SRC/tests/py/hf_venv.sh" 2>/dev/null); MINI=$(echo "$out" | sed -n 2p)
