@@ -52,14 +52,19 @@ static const kcase KINDS[] = {
     {"nf4 channel", {.codec = TQ_CODEC_NF4, .bits = 4, .gran = TQ_GRAN_CHANNEL}},
     {"f16", {.codec = TQ_CODEC_NONE}},
     {"bf16", {.codec = TQ_CODEC_NONE, .bits = 16}},
+    /* group 1 marks ggml's activations: rounded to the weights' type */
+    {"f16, activations rounded to float16 (ggml)", {.codec = TQ_CODEC_NONE, .group = 1}},
+    {"bf16, activations rounded to bfloat16 (ggml)", {.codec = TQ_CODEC_NONE, .bits = 16, .group = 1}},
 };
 
 /* How a kind meets activations: int8 per 256 (K-quants, as llama.cpp's
- * Q8_K) or per 32 (other ggml types), float32 (NF4, F16, BF16), else int8 per
+ * Q8_K) or per 32 (other ggml types), float32 (NF4, F16, BF16) or rounded to
+ * float16 / bfloat16 (act_span -1 / -2: ggml's F16 / BF16), else int8 per
  * row. */
 static int float_act(const tq_qparams *q) { return q->codec == TQ_CODEC_NF4 || q->codec == TQ_CODEC_NONE; }
 static int kquant(const tq_qparams *q) { return q->codec == TQ_CODEC_GGML && q->group == 256; }
 static int64_t act_span(const tq_qparams *q, int64_t cols) {
+    if (q->codec == TQ_CODEC_NONE && q->group == 1) return q->bits == 16 ? -2 : -1;
     return kquant(q) ? 256 : q->codec == TQ_CODEC_GGML ? 32 : float_act(q) ? 0 : cols;
 }
 
@@ -71,8 +76,11 @@ static int64_t act_span(const tq_qparams *q, int64_t cols) {
  * codes' sum per span (for Q8_1's s). */
 static void act_ref(const float *x, int64_t cols, int64_t span, int ggml, double *xq, double *dh, double *d32,
                     int64_t *qs) {
-    if (!span) {   /* float32 activations: exact */
-        for (int64_t c = 0; c < cols; c++) { xq[c] = x[c]; dh[c] = 0; }
+    if (span <= 0) {   /* float activations: exact (0), rounded to float16 (-1) or bfloat16 (-2) */
+        for (int64_t c = 0; c < cols; c++) {
+            xq[c] = span == -1 ? tq_f16_to_f32(tq_f32_to_f16(x[c])) : span == -2 ? tq_bf16_to_f32(tq_f32_to_bf16(x[c])) : x[c];
+            dh[c] = fabs(xq[c] - x[c]);
+        }
         return;
     }
     for (int64_t c0 = 0, b = 0; c0 < cols; c0 += span, b++) {
@@ -171,7 +179,7 @@ static void check_shape(const kcase *kc, int64_t rows, int64_t cols, int64_t n, 
         if (!tq_kern_isa_supported((tq_kisa)isa)) continue;
         tq_kmat k;
         int ok = kc->q.codec == TQ_CODEC_NONE
-                     ? tq_kern_prepare_half(&k, kc->q.bits == 16 ? TQ_DTYPE_BF16 : TQ_DTYPE_F16, rows, cols, m.codes, (tq_kisa)isa)
+                     ? tq_kern_prepare_half(&k, kc->q.bits == 16 ? TQ_DTYPE_BF16 : TQ_DTYPE_F16, rows, cols, m.codes, (tq_kisa)isa, kc->q.group == 1)
                      : tq_kern_prepare(&k, &m.q, rows, cols, m.codes, (const void *const *)m.aux, (tq_kisa)isa);
         CHECK_MSG(ok == 1, "%s: no kernel (%d)", kc->name, ok);
         if (ok != 1) continue;
@@ -259,7 +267,7 @@ void tq_tests(void) {
         tq_qparams q4k = {.codec = TQ_CODEC_GGML, .bits = 4, .gran = TQ_GRAN_GROUP, .group = 256, .ggml_type = TQ_GGML_Q4_K};
         CHECK(tq_kern_prepare(&k, &q4k, 4, 576, "", aux, TQ_KISA_PORTABLE) == 0);   /* SmolLM2's 576: not in 256s */
         CHECK(tq_kern_prepare(&k, &a8, 4, 66001, "", aux, TQ_KISA_PORTABLE) == 0);
-        CHECK(tq_kern_prepare_half(&k, TQ_DTYPE_F32, 4, 4, "", TQ_KISA_PORTABLE) == 0);
+        CHECK(tq_kern_prepare_half(&k, TQ_DTYPE_F32, 4, 4, "", TQ_KISA_PORTABLE, 0) == 0);
     }
     TQ_CASE("TRUEQ_ISA forces an ISA (one the CPU lacks falls back to the best it has); decode turns kernels off");
     {

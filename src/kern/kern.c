@@ -13,8 +13,11 @@
 #include <string.h>
 
 /* Activation formats (quantize_row): one scale per row; ggml's Q8_0 blocks
- * of 32; float32 copies; ggml's Q8_K blocks of 256; ggml's Q8_1 blocks. */
-enum { ACT_ROW, ACT_BLOCK, ACT_F32, ACT_K, ACT_Q81 };
+ * of 32; float32 copies; ggml's Q8_K blocks of 256; ggml's Q8_1 blocks;
+ * float copies rounded to float16 / bfloat16 (ggml's F16 / BF16 rows). */
+enum { ACT_ROW, ACT_BLOCK, ACT_F32, ACT_K, ACT_Q81, ACT_F16, ACT_BF16 };
+/* The formats of float values (d holds kpad of them per row). */
+static int act_float(int act) { return act == ACT_F32 || act == ACT_F16 || act == ACT_BF16; }
 
 typedef struct krow {
     tq_kwkind  kind;
@@ -43,6 +46,8 @@ static const krow ROWS[] = {
     {TQ_KW_NF4,  TQ_KISA_PORTABLE, 0, ACT_F32,   0, tq_kern_nf4_portable},
     {TQ_KW_F16,  TQ_KISA_PORTABLE, 0, ACT_F32,   0, tq_kern_half_portable},
     {TQ_KW_BF16, TQ_KISA_PORTABLE, 0, ACT_F32,   0, tq_kern_half_portable},
+    {TQ_KW_F16R, TQ_KISA_PORTABLE, 0, ACT_F16,   0, tq_kern_half_portable},
+    {TQ_KW_BF16R, TQ_KISA_PORTABLE, 0, ACT_BF16, 0, tq_kern_half_portable},
     {TQ_KW_Q5_0, TQ_KISA_PORTABLE, 0, ACT_BLOCK, 0, tq_kern_q51_portable},
     {TQ_KW_Q5_1, TQ_KISA_PORTABLE, 0, ACT_Q81,   0, tq_kern_q51_portable},
 #if defined(__x86_64__)
@@ -61,6 +66,8 @@ static const krow ROWS[] = {
     {TQ_KW_NF4,  TQ_KISA_AVX2,     0, ACT_F32,   0, tq_kern_nf4_avx2},
     {TQ_KW_F16,  TQ_KISA_AVX2,     0, ACT_F32,   0, tq_kern_half_avx2},
     {TQ_KW_BF16, TQ_KISA_AVX2,     0, ACT_F32,   0, tq_kern_half_avx2},
+    {TQ_KW_F16R, TQ_KISA_AVX2,     0, ACT_F16,   0, tq_kern_half_avx2},
+    {TQ_KW_BF16R, TQ_KISA_AVX2,    0, ACT_BF16,  0, tq_kern_half_avx2},
     {TQ_KW_I8,   TQ_KISA_AVX512,   1, ACT_ROW,   1, tq_kern_i8_avx512},
     {TQ_KW_Q8_0, TQ_KISA_AVX512,   0, ACT_BLOCK, 0, tq_kern_q8_0_avx512},
     {TQ_KW_Q4_0, TQ_KISA_AVX512,   0, ACT_BLOCK, 0, tq_kern_q4_0_avx512},
@@ -257,14 +264,15 @@ int tq_kern_prepare(tq_kmat *k, const tq_qparams *q, int64_t rows, int64_t cols,
     return finish(k, isa);
 }
 
-int tq_kern_prepare_half(tq_kmat *k, tq_dtype dt, int64_t rows, int64_t cols, const void *codes, tq_kisa isa) {
+int tq_kern_prepare_half(tq_kmat *k, tq_dtype dt, int64_t rows, int64_t cols, const void *codes, tq_kisa isa,
+                         int ggml) {
     memset(k, 0, sizeof *k);
     k->rows = rows;
     k->cols = cols;
     k->codes = codes;
     k->isa = isa;
     if (rows < 1 || cols < 1 || (dt != TQ_DTYPE_F16 && dt != TQ_DTYPE_BF16)) return 0;
-    k->kind = dt == TQ_DTYPE_F16 ? TQ_KW_F16 : TQ_KW_BF16;
+    k->kind = dt == TQ_DTYPE_F16 ? (ggml ? TQ_KW_F16R : TQ_KW_F16) : (ggml ? TQ_KW_BF16R : TQ_KW_BF16);
     k->row_bytes = 2 * cols;
     return finish(k, isa);
 }
@@ -272,7 +280,7 @@ int tq_kern_prepare_half(tq_kmat *k, tq_dtype dt, int64_t rows, int64_t cols, co
 /* Scales (or values) per activation row of a format. */
 static int64_t act_nb(int act, int64_t cols, int64_t kpad) {
     return act == ACT_ROW ? 1 : act == ACT_BLOCK ? (cols + 31) / 32 : act == ACT_Q81 ? 2 * ((cols + 31) / 32)
-         : act == ACT_K ? (cols + 255) / 256 : kpad;
+         : act == ACT_K ? (cols + 255) / 256 : kpad;   /* float formats: the values */
 }
 
 /* The activation format of a row. */
@@ -337,13 +345,17 @@ static float f16_round(float v) { return tq_f16_to_f32(tq_f32_to_f16(v)); }
  *   ACT_Q81   (ggml Q8_1, for Q4_1): Q8_0's codes and d, and per block
  *             s = float16(max|x| / 127 * sum q) after the nb / 2 scales;
  *   ACT_K     (ggml Q8_K, for the K-quants): m = 127 / max|x|, d = 1 / m
- *             in float32.
+ *             in float32;
+ *   ACT_F32, ACT_F16, ACT_BF16: the float values, as they are or rounded to
+ *             nearest even float16 / bfloat16 (ggml's F16 / BF16 weights).
  * Shared by every ISA, so every path sees the same codes. */
 static void quantize_row(int fmt, const float *x, int64_t cols, int64_t kpad, int8_t *q, uint8_t *qa, float *d) {
     int act = fmt / 2;
-    if (act != ACT_F32) kpad = (cols + 63) / 64 * 64;   /* products read no further */
-    if (act == ACT_F32) {   /* float32 kinds: the values, zero padded */
-        memcpy(d, x, sizeof(float) * (size_t)cols);
+    if (!act_float(act)) kpad = (cols + 63) / 64 * 64;   /* products read no further */
+    if (act_float(act)) {   /* float kinds: the values (rounded as ggml's F16 / BF16 rows), zero padded */
+        if (act == ACT_F32) memcpy(d, x, sizeof(float) * (size_t)cols);
+        else if (act == ACT_F16) for (int64_t c = 0; c < cols; c++) d[c] = f16_round(x[c]);
+        else for (int64_t c = 0; c < cols; c++) d[c] = tq_bf16_to_f32(tq_f32_to_bf16(x[c]));
         memset(d + cols, 0, sizeof(float) * (size_t)(kpad - cols));
         return;
     }

@@ -273,7 +273,7 @@ INL __m256 half8(const uint8_t *p, int bf) {
 
 /* F16 (F16C) / BF16 (a shift): widened exactly, two FMA accumulators. */
 TGT void tq_kern_half_avx2(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc) {
-    const int bf = k->kind == TQ_KW_BF16;
+    const int bf = k->kind == TQ_KW_BF16 || k->kind == TQ_KW_BF16R;
     for (int64_t i = 0; i < a->n; i++) {
         const float *x = a->d + i * a->kpad;
         for (int64_t r = r0; r < r1; r++) {

@@ -145,7 +145,7 @@ void tq_kern_nf4_portable(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_
 /* F16/BF16 against float32 activations: the exact widened weights, summed in
  * column order. */
 void tq_kern_half_portable(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc) {
-    int bf = k->kind == TQ_KW_BF16;
+    int bf = k->kind == TQ_KW_BF16 || k->kind == TQ_KW_BF16R;
     for (int64_t i = 0; i < a->n; i++) {
         const float *x = a->d + i * a->kpad;
         for (int64_t r = r0; r < r1; r++) {
