@@ -10,7 +10,7 @@
  *    rounding only;
  *  - against the portable path: the same bytes (exact integer sums, the
  *    same float steps) for I8, the K-quants and the linear/MLX 4- and 8-bit
- *    kinds, within float rounding for Q8_0/Q4_0/Q4_1 and the float32-
+ *    kinds, within float rounding for Q8_0/Q4_0/Q4_1/Q5_0/Q5_1 and the float32-
  *    activation kinds;
  *  - row splits (as threads make them) give the bytes of one whole product,
  *    and accumulate adds onto y exactly.
@@ -31,6 +31,8 @@ static const kcase KINDS[] = {
     {"q8_0", {.codec = TQ_CODEC_GGML, .bits = 8, .gran = TQ_GRAN_GROUP, .group = 32, .ggml_type = TQ_GGML_Q8_0}},
     {"q4_0", {.codec = TQ_CODEC_GGML, .bits = 4, .gran = TQ_GRAN_GROUP, .group = 32, .ggml_type = TQ_GGML_Q4_0}},
     {"q4_1", {.codec = TQ_CODEC_GGML, .bits = 4, .gran = TQ_GRAN_GROUP, .group = 32, .ggml_type = TQ_GGML_Q4_1}},
+    {"q5_0", {.codec = TQ_CODEC_GGML, .bits = 5, .gran = TQ_GRAN_GROUP, .group = 32, .ggml_type = TQ_GGML_Q5_0}},
+    {"q5_1", {.codec = TQ_CODEC_GGML, .bits = 5, .gran = TQ_GRAN_GROUP, .group = 32, .ggml_type = TQ_GGML_Q5_1}},
     {"q4_k", {.codec = TQ_CODEC_GGML, .bits = 4, .gran = TQ_GRAN_GROUP, .group = 256, .ggml_type = TQ_GGML_Q4_K}},
     {"q5_k", {.codec = TQ_CODEC_GGML, .bits = 5, .gran = TQ_GRAN_GROUP, .group = 256, .ggml_type = TQ_GGML_Q5_K}},
     {"q6_k", {.codec = TQ_CODEC_GGML, .bits = 6, .gran = TQ_GRAN_GROUP, .group = 256, .ggml_type = TQ_GGML_Q6_K}},
@@ -50,34 +52,58 @@ static const kcase KINDS[] = {
     {"nf4 channel", {.codec = TQ_CODEC_NF4, .bits = 4, .gran = TQ_GRAN_CHANNEL}},
     {"f16", {.codec = TQ_CODEC_NONE}},
     {"bf16", {.codec = TQ_CODEC_NONE, .bits = 16}},
+    /* group 1 marks ggml's activations: rounded to the weights' type */
+    {"f16, activations rounded to float16 (ggml)", {.codec = TQ_CODEC_NONE, .group = 1}},
+    {"bf16, activations rounded to bfloat16 (ggml)", {.codec = TQ_CODEC_NONE, .bits = 16, .group = 1}},
 };
 
 /* How a kind meets activations: int8 per 256 (K-quants, as llama.cpp's
- * Q8_K) or per 32 (other ggml types), float32 (NF4, F16, BF16), else int8 per
+ * Q8_K) or per 32 (other ggml types), float32 (NF4, F16, BF16) or rounded to
+ * float16 / bfloat16 (act_span -1 / -2: ggml's F16 / BF16), else int8 per
  * row. */
 static int float_act(const tq_qparams *q) { return q->codec == TQ_CODEC_NF4 || q->codec == TQ_CODEC_NONE; }
 static int kquant(const tq_qparams *q) { return q->codec == TQ_CODEC_GGML && q->group == 256; }
 static int64_t act_span(const tq_qparams *q, int64_t cols) {
+    if (q->codec == TQ_CODEC_NONE && q->group == 1) return q->bits == 16 ? -2 : -1;
     return kquant(q) ? 256 : q->codec == TQ_CODEC_GGML ? 32 : float_act(q) ? 0 : cols;
 }
 
-/* The activation codes the kernels use (kern.h): d = max|x| / 127 per row
- * (I8) or per 32 (ggml), q = round(x / d). */
-static void act_ref(const float *x, int64_t cols, int64_t span, double *xq, double *dh) {
-    if (!span) {   /* float32 activations: exact */
-        for (int64_t c = 0; c < cols; c++) { xq[c] = x[c]; dh[c] = 0; }
+/* The activation codes the kernels use (kern.c, docs/kernels.md): per row
+ * (I8 and the linear kinds) d = max|x| / 127, q = round(x / d); per 32
+ * (ggml Q8_0) q = round(x 127 / max|x|), d = float16(max|x| / 127); per 256
+ * (ggml Q8_K) the same q and d = 1 / (127 / max|x|). xq = q d; dh bounds
+ * |x - xq| (half a step, plus |q| times d's float16 rounding); qs = the
+ * codes' sum per span (for Q8_1's s). */
+static void act_ref(const float *x, int64_t cols, int64_t span, int ggml, double *xq, double *dh, double *d32,
+                    int64_t *qs) {
+    if (span <= 0) {   /* float activations: exact (0), rounded to float16 (-1) or bfloat16 (-2) */
+        for (int64_t c = 0; c < cols; c++) {
+            xq[c] = span == -1 ? tq_f16_to_f32(tq_f32_to_f16(x[c])) : span == -2 ? tq_bf16_to_f32(tq_f32_to_bf16(x[c])) : x[c];
+            dh[c] = fabs(xq[c] - x[c]);
+        }
         return;
     }
-    for (int64_t c0 = 0; c0 < cols; c0 += span) {
+    for (int64_t c0 = 0, b = 0; c0 < cols; c0 += span, b++) {
         int64_t c1 = c0 + span < cols ? c0 + span : cols;
         float amax = 0;
         for (int64_t c = c0; c < c1; c++) amax = fabsf(x[c]) > amax ? fabsf(x[c]) : amax;
         float d = amax / 127.0f, inv = d > 0 ? 1.0f / d : 0.0f;
+        if (ggml) inv = amax > 0 ? 127.0f / amax : 0.0f;
+        float dq = !ggml ? d : span == 256 ? (amax > 0 ? 1.0f / inv : 0.0f) : tq_f16_to_f32(tq_f32_to_f16(d));
+        d32[b] = d;
+        qs[b] = 0;
         for (int64_t c = c0; c < c1; c++) {
-            xq[c] = (double)nearbyintf(x[c] * inv) * d;
-            dh[c] = d / 2.0;
+            float q = nearbyintf(x[c] * inv);
+            xq[c] = (double)q * dq;
+            dh[c] = d / 2.0 + fabs(q) * fabs((double)dq - d);
+            qs[b] += (int64_t)q;
         }
     }
+}
+
+/* Q4_1 / Q5_1: the block's min (float16 after d; bytes per block bs). */
+static int with_min(const tq_qparams *q) {
+    return q->codec == TQ_CODEC_GGML && (q->ggml_type == TQ_GGML_Q4_1 || q->ggml_type == TQ_GGML_Q5_1);
 }
 
 typedef struct mat {
@@ -141,14 +167,19 @@ static void check_shape(const kcase *kc, int64_t rows, int64_t cols, int64_t n, 
     for (int64_t i = 0; i < n * cols; i++) x[i] = tq_t_randn(rng) * (i % 5 == 0 ? 3.0f : 1.0f);
     if (n > 1) for (int64_t c = 0; c < cols; c++) x[cols + c] = 0.0f;   /* a zero row: scale 0 */
     double *xq = malloc(sizeof(double) * (size_t)(n * cols)), *dh = malloc(sizeof(double) * (size_t)(n * cols));
-    for (int64_t i = 0; i < n; i++) act_ref(x + i * cols, cols, act_span(&kc->q, cols), xq + i * cols, dh + i * cols);
+    double *d32 = malloc(sizeof(double) * (size_t)(n * cols));
+    int64_t *qs = malloc(sizeof(int64_t) * (size_t)(n * cols));
+    for (int64_t i = 0; i < n; i++)
+        act_ref(x + i * cols, cols, act_span(&kc->q, cols), kc->q.codec == TQ_CODEC_GGML, xq + i * cols, dh + i * cols,
+                d32 + i * cols, qs + i * cols);
+    int bs = kc->q.ggml_type == TQ_GGML_Q4_1 ? 20 : 24;
     size_t ny = (size_t)(n * rows);
     float *yp = malloc(sizeof(float) * ny), *y = malloc(sizeof(float) * ny), *ys = malloc(sizeof(float) * ny);
     for (int isa = 0; isa < TQ_KISA_COUNT; isa++) {
         if (!tq_kern_isa_supported((tq_kisa)isa)) continue;
         tq_kmat k;
         int ok = kc->q.codec == TQ_CODEC_NONE
-                     ? tq_kern_prepare_half(&k, kc->q.bits == 16 ? TQ_DTYPE_BF16 : TQ_DTYPE_F16, rows, cols, m.codes, (tq_kisa)isa)
+                     ? tq_kern_prepare_half(&k, kc->q.bits == 16 ? TQ_DTYPE_BF16 : TQ_DTYPE_F16, rows, cols, m.codes, (tq_kisa)isa, kc->q.group == 1)
                      : tq_kern_prepare(&k, &m.q, rows, cols, m.codes, (const void *const *)m.aux, (tq_kisa)isa);
         CHECK_MSG(ok == 1, "%s: no kernel (%d)", kc->name, ok);
         if (ok != 1) continue;
@@ -168,6 +199,15 @@ static void check_shape(const kcase *kc, int64_t rows, int64_t cols, int64_t n, 
                     refq += w * xq[i * cols + c];
                     bound += fabs(w) * dh[i * cols + c];
                     mag += fabs(w * xq[i * cols + c]);
+                }
+                /* Q8_1: the mins meet s = float16(d sum q) in place of the codes' sum (ggml) */
+                for (int64_t b = 0; with_min(&kc->q) && b < cols / 32; b++) {
+                    const uint8_t *blk = (const uint8_t *)m.codes + (r * (cols / 32) + b) * bs;
+                    double mn = tq_f16_to_f32((uint16_t)(blk[2] | blk[3] << 8)), sq = 0;
+                    for (int64_t c = 32 * b; c < 32 * b + 32; c++) sq += xq[i * cols + c];
+                    double sb = tq_f16_to_f32(tq_f32_to_f16((float)(d32[i * cols + b] * (double)qs[i * cols + b])));
+                    refq += mn * (sb - sq);
+                    bound += fabs(mn) * fabs(sb - sq);
                 }
                 /* float kinds sum cols products in float: n u |terms| */
                 double got = y[i * rows + r], round = (float_act(&kc->q) ? 1e-6 + 6e-8 * (double)cols : 1e-6) * mag + 1e-30;
@@ -196,7 +236,7 @@ static void check_shape(const kcase *kc, int64_t rows, int64_t cols, int64_t n, 
                   (long long)rows, (long long)cols);
         tq_kern_release(&k);
     }
-    free(x); free(xq); free(dh); free(yp); free(y); free(ys);
+    free(x); free(xq); free(dh); free(d32); free(qs); free(yp); free(y); free(ys);
     drop(&m);
 }
 
@@ -227,7 +267,7 @@ void tq_tests(void) {
         tq_qparams q4k = {.codec = TQ_CODEC_GGML, .bits = 4, .gran = TQ_GRAN_GROUP, .group = 256, .ggml_type = TQ_GGML_Q4_K};
         CHECK(tq_kern_prepare(&k, &q4k, 4, 576, "", aux, TQ_KISA_PORTABLE) == 0);   /* SmolLM2's 576: not in 256s */
         CHECK(tq_kern_prepare(&k, &a8, 4, 66001, "", aux, TQ_KISA_PORTABLE) == 0);
-        CHECK(tq_kern_prepare_half(&k, TQ_DTYPE_F32, 4, 4, "", TQ_KISA_PORTABLE) == 0);
+        CHECK(tq_kern_prepare_half(&k, TQ_DTYPE_F32, 4, 4, "", TQ_KISA_PORTABLE, 0) == 0);
     }
     TQ_CASE("TRUEQ_ISA forces an ISA (one the CPU lacks falls back to the best it has); decode turns kernels off");
     {

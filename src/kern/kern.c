@@ -12,7 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { ACT_ROW, ACT_BLOCK, ACT_F32, ACT_K };   /* one activation scale per row / per 32; float32 copies; per 256 */
+/* Activation formats (quantize_row): one scale per row; ggml's Q8_0 blocks
+ * of 32; float32 copies; ggml's Q8_K blocks of 256; ggml's Q8_1 blocks;
+ * float copies rounded to float16 / bfloat16 (ggml's F16 / BF16 rows). */
+enum { ACT_ROW, ACT_BLOCK, ACT_F32, ACT_K, ACT_Q81, ACT_F16, ACT_BF16 };
+/* The formats of float values (d holds kpad of them per row). */
+static int act_float(int act) { return act == ACT_F32 || act == ACT_F16 || act == ACT_BF16; }
 
 typedef struct krow {
     tq_kwkind  kind;
@@ -29,7 +34,7 @@ static const krow ROWS[] = {
     {TQ_KW_I8,   TQ_KISA_PORTABLE, 0, ACT_ROW,   0, tq_kern_i8_portable},
     {TQ_KW_Q8_0, TQ_KISA_PORTABLE, 0, ACT_BLOCK, 0, tq_kern_q8_0_portable},
     {TQ_KW_Q4_0, TQ_KISA_PORTABLE, 0, ACT_BLOCK, 0, tq_kern_q4_0_portable},
-    {TQ_KW_Q4_1, TQ_KISA_PORTABLE, 0, ACT_BLOCK, 0, tq_kern_q4_1_portable},
+    {TQ_KW_Q4_1, TQ_KISA_PORTABLE, 0, ACT_Q81,   0, tq_kern_q51_portable},
     {TQ_KW_L4,   TQ_KISA_PORTABLE, 0, ACT_ROW,   0, tq_kern_lin_portable},
     {TQ_KW_A4,   TQ_KISA_PORTABLE, 0, ACT_ROW,   0, tq_kern_lin_portable},
     {TQ_KW_A8,   TQ_KISA_PORTABLE, 0, ACT_ROW,   0, tq_kern_lin_portable},
@@ -41,11 +46,15 @@ static const krow ROWS[] = {
     {TQ_KW_NF4,  TQ_KISA_PORTABLE, 0, ACT_F32,   0, tq_kern_nf4_portable},
     {TQ_KW_F16,  TQ_KISA_PORTABLE, 0, ACT_F32,   0, tq_kern_half_portable},
     {TQ_KW_BF16, TQ_KISA_PORTABLE, 0, ACT_F32,   0, tq_kern_half_portable},
+    {TQ_KW_F16R, TQ_KISA_PORTABLE, 0, ACT_F16,   0, tq_kern_half_portable},
+    {TQ_KW_BF16R, TQ_KISA_PORTABLE, 0, ACT_BF16, 0, tq_kern_half_portable},
+    {TQ_KW_Q5_0, TQ_KISA_PORTABLE, 0, ACT_BLOCK, 0, tq_kern_q51_portable},
+    {TQ_KW_Q5_1, TQ_KISA_PORTABLE, 0, ACT_Q81,   0, tq_kern_q51_portable},
 #if defined(__x86_64__)
     {TQ_KW_I8,   TQ_KISA_AVX2,     1, ACT_ROW,   0, tq_kern_i8_avx2},
     {TQ_KW_Q8_0, TQ_KISA_AVX2,     0, ACT_BLOCK, 0, tq_kern_q8_0_avx2},
     {TQ_KW_Q4_0, TQ_KISA_AVX2,     0, ACT_BLOCK, 0, tq_kern_q4_0_avx2},
-    {TQ_KW_Q4_1, TQ_KISA_AVX2,     0, ACT_BLOCK, 0, tq_kern_q4_1_avx2},
+    {TQ_KW_Q4_1, TQ_KISA_AVX2,     0, ACT_Q81,   0, tq_kern_q4_1_avx2},
     {TQ_KW_L4,   TQ_KISA_AVX2,     0, ACT_ROW,   0, tq_kern_lin_avx2},
     {TQ_KW_A4,   TQ_KISA_AVX2,     0, ACT_ROW,   0, tq_kern_lin_avx2},
     {TQ_KW_A8,   TQ_KISA_AVX2,     0, ACT_ROW,   0, tq_kern_lin_avx2},
@@ -57,6 +66,8 @@ static const krow ROWS[] = {
     {TQ_KW_NF4,  TQ_KISA_AVX2,     0, ACT_F32,   0, tq_kern_nf4_avx2},
     {TQ_KW_F16,  TQ_KISA_AVX2,     0, ACT_F32,   0, tq_kern_half_avx2},
     {TQ_KW_BF16, TQ_KISA_AVX2,     0, ACT_F32,   0, tq_kern_half_avx2},
+    {TQ_KW_F16R, TQ_KISA_AVX2,     0, ACT_F16,   0, tq_kern_half_avx2},
+    {TQ_KW_BF16R, TQ_KISA_AVX2,    0, ACT_BF16,  0, tq_kern_half_avx2},
     {TQ_KW_I8,   TQ_KISA_AVX512,   1, ACT_ROW,   1, tq_kern_i8_avx512},
     {TQ_KW_Q8_0, TQ_KISA_AVX512,   0, ACT_BLOCK, 0, tq_kern_q8_0_avx512},
     {TQ_KW_Q4_0, TQ_KISA_AVX512,   0, ACT_BLOCK, 0, tq_kern_q4_0_avx512},
@@ -198,11 +209,16 @@ static int nf4_lut(tq_kmat *k, const tq_qparams *q) {
 /* The kind of a codec/layout, with its side tensors; 0 when none. */
 static int kind_of(tq_kmat *k, const tq_qparams *q, int64_t cols, const void *const *aux) {
     int ggml = q->codec == TQ_CODEC_GGML, lin = q->codec == TQ_CODEC_LINEAR_SYM || q->codec == TQ_CODEC_LINEAR_AFFINE;
-    if (ggml && cols % 32 == 0 && (q->ggml_type == TQ_GGML_Q8_0 || q->ggml_type == TQ_GGML_Q4_0 || q->ggml_type == TQ_GGML_Q4_1)) {
-        k->kind = q->ggml_type == TQ_GGML_Q8_0 ? TQ_KW_Q8_0 : q->ggml_type == TQ_GGML_Q4_0 ? TQ_KW_Q4_0 : TQ_KW_Q4_1;
-        k->row_bytes = cols / 32 * (k->kind == TQ_KW_Q8_0 ? 34 : k->kind == TQ_KW_Q4_0 ? 18 : 20);
-        return 1;
-    }
+    /* ggml's blocks of 32: kind and bytes per block */
+    static const struct { int type; tq_kwkind kind; int bytes; } B32[] = {
+        {TQ_GGML_Q8_0, TQ_KW_Q8_0, 34}, {TQ_GGML_Q4_0, TQ_KW_Q4_0, 18}, {TQ_GGML_Q4_1, TQ_KW_Q4_1, 20},
+        {TQ_GGML_Q5_0, TQ_KW_Q5_0, 22}, {TQ_GGML_Q5_1, TQ_KW_Q5_1, 24}};
+    for (size_t i = 0; ggml && cols % 32 == 0 && i < sizeof B32 / sizeof B32[0]; i++)
+        if ((int)q->ggml_type == B32[i].type) {
+            k->kind = B32[i].kind;
+            k->row_bytes = cols / 32 * B32[i].bytes;
+            return 1;
+        }
     if (ggml && cols % 256 == 0 && (q->ggml_type == TQ_GGML_Q4_K || q->ggml_type == TQ_GGML_Q5_K || q->ggml_type == TQ_GGML_Q6_K)) {
         k->kind = q->ggml_type == TQ_GGML_Q4_K ? TQ_KW_Q4_K : q->ggml_type == TQ_GGML_Q5_K ? TQ_KW_Q5_K : TQ_KW_Q6_K;
         k->row_bytes = cols / 256 * (k->kind == TQ_KW_Q4_K ? 144 : k->kind == TQ_KW_Q5_K ? 176 : 210);
@@ -248,21 +264,23 @@ int tq_kern_prepare(tq_kmat *k, const tq_qparams *q, int64_t rows, int64_t cols,
     return finish(k, isa);
 }
 
-int tq_kern_prepare_half(tq_kmat *k, tq_dtype dt, int64_t rows, int64_t cols, const void *codes, tq_kisa isa) {
+int tq_kern_prepare_half(tq_kmat *k, tq_dtype dt, int64_t rows, int64_t cols, const void *codes, tq_kisa isa,
+                         int ggml) {
     memset(k, 0, sizeof *k);
     k->rows = rows;
     k->cols = cols;
     k->codes = codes;
     k->isa = isa;
     if (rows < 1 || cols < 1 || (dt != TQ_DTYPE_F16 && dt != TQ_DTYPE_BF16)) return 0;
-    k->kind = dt == TQ_DTYPE_F16 ? TQ_KW_F16 : TQ_KW_BF16;
+    k->kind = dt == TQ_DTYPE_F16 ? (ggml ? TQ_KW_F16R : TQ_KW_F16) : (ggml ? TQ_KW_BF16R : TQ_KW_BF16);
     k->row_bytes = 2 * cols;
     return finish(k, isa);
 }
 
 /* Scales (or values) per activation row of a format. */
 static int64_t act_nb(int act, int64_t cols, int64_t kpad) {
-    return act == ACT_ROW ? 1 : act == ACT_BLOCK ? (cols + 31) / 32 : act == ACT_K ? (cols + 255) / 256 : kpad;
+    return act == ACT_ROW ? 1 : act == ACT_BLOCK ? (cols + 31) / 32 : act == ACT_Q81 ? 2 * ((cols + 31) / 32)
+         : act == ACT_K ? (cols + 255) / 256 : kpad;   /* float formats: the values */
 }
 
 /* The activation format of a row. */
@@ -314,18 +332,34 @@ static inline uint32_t abs_bits(float v) {
     return u & 0x7fffffffu;
 }
 
-/* Row x into int8 codes with one scale per row or per 32: d = max |x| / 127,
- * q = round-to-nearest-even(x / d) (by adding and taking away 1.5 * 2^23,
- * exact for |x / d| <= 127). Shared by every ISA, so every path sees the
- * same codes. */
+/* ggml's float16 rounding of a block scale (to nearest even, as F16C). */
+static float f16_round(float v) { return tq_f16_to_f32(tq_f32_to_f16(v)); }
+
+/* Row x into int8 codes, q = round-to-nearest-even(x * m) (by adding and
+ * taking away 1.5 * 2^23, exact for |x m| <= 127), with one scale per row,
+ * per 32 or per 256 (docs/kernels.md, "Activations"):
+ *   ACT_ROW   (the linear codecs, as PyTorch's dynamic quantization):
+ *             d = max|x| / 127, m = 1 / d;
+ *   ACT_BLOCK (ggml Q8_0, what Q8_0/Q4_0/Q5_0 weights meet in ggml):
+ *             m = 127 / max|x|, d = max|x| / 127 rounded to float16;
+ *   ACT_Q81   (ggml Q8_1, for Q4_1): Q8_0's codes and d, and per block
+ *             s = float16(max|x| / 127 * sum q) after the nb / 2 scales;
+ *   ACT_K     (ggml Q8_K, for the K-quants): m = 127 / max|x|, d = 1 / m
+ *             in float32;
+ *   ACT_F32, ACT_F16, ACT_BF16: the float values, as they are or rounded to
+ *             nearest even float16 / bfloat16 (ggml's F16 / BF16 weights).
+ * Shared by every ISA, so every path sees the same codes. */
 static void quantize_row(int fmt, const float *x, int64_t cols, int64_t kpad, int8_t *q, uint8_t *qa, float *d) {
-    if (fmt / 2 != ACT_F32) kpad = (cols + 63) / 64 * 64;   /* products read no further */
-    if (fmt / 2 == ACT_F32) {   /* float32 kinds: the values, zero padded */
-        memcpy(d, x, sizeof(float) * (size_t)cols);
+    int act = fmt / 2;
+    if (!act_float(act)) kpad = (cols + 63) / 64 * 64;   /* products read no further */
+    if (act_float(act)) {   /* float kinds: the values (rounded as ggml's F16 / BF16 rows), zero padded */
+        if (act == ACT_F32) memcpy(d, x, sizeof(float) * (size_t)cols);
+        else if (act == ACT_F16) for (int64_t c = 0; c < cols; c++) d[c] = f16_round(x[c]);
+        else for (int64_t c = 0; c < cols; c++) d[c] = tq_bf16_to_f32(tq_f32_to_bf16(x[c]));
         memset(d + cols, 0, sizeof(float) * (size_t)(kpad - cols));
         return;
     }
-    int64_t span = fmt / 2 == ACT_ROW ? cols : fmt / 2 == ACT_K ? 256 : 32;
+    int64_t span = act == ACT_ROW ? cols : act == ACT_K ? 256 : 32, nblk = (cols + span - 1) / span;
     const float magic = 12582912.0f;
     for (int64_t c0 = 0, b = 0; c0 < cols; c0 += span, b++) {
         int64_t c1 = c0 + span < cols ? c0 + span : cols;
@@ -333,13 +367,18 @@ static void quantize_row(int fmt, const float *x, int64_t cols, int64_t kpad, in
         for (int64_t c = c0; c < c1; c++) { uint32_t u = abs_bits(x[c]); mb = u > mb ? u : mb; }
         float amax;
         memcpy(&amax, &mb, 4);
-        float s = amax / 127.0f, inv = s > 0.0f ? 1.0f / s : 0.0f;
-        d[b] = s;
+        float s = amax / 127.0f, inv;
+        if (act == ACT_ROW) inv = s > 0.0f ? 1.0f / s : 0.0f;
+        else inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+        d[b] = act == ACT_ROW ? s : act == ACT_K ? (amax > 0.0f ? 1.0f / inv : 0.0f) : f16_round(s);
+        int32_t sum = 0;
         for (int64_t c = c0; c < c1; c++) {
             float v = (x[c] * inv + magic) - magic;
             v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v == v ? v : 0.0f;
             q[c] = (int8_t)(int)v;
+            sum += q[c];
         }
+        if (act == ACT_Q81) d[nblk + b] = f16_round(s * (float)sum);
     }
     memset(q + cols, 0, (size_t)(kpad - cols));
     if (fmt % 2) for (int64_t c = 0; c < kpad; c++) qa[c] = (uint8_t)(q[c] + 128);

@@ -17,10 +17,13 @@
  *         activations as int8 with one scale per row (max |x| / 127, as
  *         PyTorch's dynamic quantization); int32 sums per group, combined in
  *         float in group order. Every ISA gives the portable path's bytes.
- *   Q8_0, Q4_0  ggml blocks of 32: activations as Q8_0-style blocks (int8
- *         and one float scale per 32); block sums combined in float (the
- *         vector paths in another order than the portable one: within a few
- *         ulps, tested against it).
+ *   ggml types (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K): the
+ *         activations ggml pairs with each (Q8_0, Q8_1 or Q8_K blocks, as
+ *         ggml quantizes them: kern.c's quantize_row); block sums combined
+ *         in float (the vector paths of the 32-blocks in another order than
+ *         the portable one: within a few ulps, tested against it).
+ *   F16/BF16  float32 activations, or (tq_kern_prepare_half's ggml) rounded
+ *         to float16/bfloat16 first as ggml does.
  *
  * Results never depend on a thread count: a product of rows [r0, r1) gives
  * every row the bytes it gets in any other split.
@@ -50,9 +53,12 @@ const char *tq_kern_describe(void);
 int  tq_kern_prepare(tq_kmat *k, const tq_qparams *q, int64_t rows, int64_t cols, const void *codes,
                      const void *const *aux, tq_kisa isa);
 /** The same for a stored float16 / bfloat16 [rows, cols] matrix (dt
- *  TQ_DTYPE_F16 or TQ_DTYPE_BF16; codes little-endian, borrowed).
+ *  TQ_DTYPE_F16 or TQ_DTYPE_BF16; codes little-endian, borrowed): float32
+ *  activations, or with ggml 1 activations rounded to the weights' type
+ *  first, as ggml multiplies a GGUF file's F16/BF16 matrices.
  *  @return 1 prepared; 0 another dtype; -1 out of memory. */
-int  tq_kern_prepare_half(tq_kmat *k, tq_dtype dt, int64_t rows, int64_t cols, const void *codes, tq_kisa isa);
+int  tq_kern_prepare_half(tq_kmat *k, tq_dtype dt, int64_t rows, int64_t cols, const void *codes, tq_kisa isa,
+                          int ggml);
 void tq_kern_release(tq_kmat *k);
 /** Bytes k holds besides the borrowed codes: the repacked copy of the vector
  *  paths (I8: packed rows, scales and code sums), 0 for kinds that read the

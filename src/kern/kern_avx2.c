@@ -160,26 +160,28 @@ INL __m256i dot_u4(__m256i u, __m256i x) {
     return _mm256_madd_epi16(_mm256_maddubs_epi16(u, x), _mm256_set1_epi16(1));
 }
 
-/* Q4_1: exact block sums A (u q_x) and X (q_x), two FMAs per block. */
+/* Q4_1 against Q8_1 activations: the exact block sum A (u q_x) by one FMA
+ * per block, the mins m s_x (s_x = the activations' float16 sum) added
+ * after, as ggml does. */
 TGT void tq_kern_q4_1_avx2(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc) {
     int64_t nb = k->cols / 32;
     const __m128i m = _mm_set1_epi8(15);
-    const __m256i ones = _mm256_set1_epi8(1);
     for (int64_t r = r0; r < r1; r++) {
         const uint8_t *w = k->codes + r * k->row_bytes;
         for (int64_t i = 0; i < a->n; i++) {
             const int8_t *xq = a->q + i * a->kpad;
-            const float *dx = a->d + i * a->nb;
+            const float *dx = a->d + i * a->nb, *sx = dx + nb;
             __m256 s = _mm256_setzero_ps();
+            float mins = 0.0f;
             for (int64_t b = 0; b < nb; b++) {
                 const uint8_t *p = w + b * 20;
                 __m128i v = _mm_loadu_si128((const __m128i *)(p + 4));
                 __m256i u = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m), _mm_and_si128(v, m));
                 __m256i x = _mm256_load_si256((const __m256i *)(xq + b * 32));
                 s = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot_u4(u, x)), _mm256_set1_ps(f16(p) * dx[b]), s);
-                s = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot_u4(ones, x)), _mm256_set1_ps(f16(p + 2) * dx[b]), s);
+                mins += f16(p + 2) * sx[b];
             }
-            float v = hsum(s);
+            float v = hsum(s) + mins;
             y[i * ldy + r] = acc ? y[i * ldy + r] + v : v;
         }
     }
@@ -271,7 +273,7 @@ INL __m256 half8(const uint8_t *p, int bf) {
 
 /* F16 (F16C) / BF16 (a shift): widened exactly, two FMA accumulators. */
 TGT void tq_kern_half_avx2(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc) {
-    const int bf = k->kind == TQ_KW_BF16;
+    const int bf = k->kind == TQ_KW_BF16 || k->kind == TQ_KW_BF16R;
     for (int64_t i = 0; i < a->n; i++) {
         const float *x = a->d + i * a->kpad;
         for (int64_t r = r0; r < r1; r++) {

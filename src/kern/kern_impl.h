@@ -16,7 +16,7 @@ void tq_kern_q4_0_portable(const tq_kmat *k, const tq_kact *a, int64_t r0, int64
 void tq_kern_i8_avx2(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
 void tq_kern_q8_0_avx2(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
 void tq_kern_q4_0_avx2(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
-void tq_kern_q4_1_portable(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
+void tq_kern_q51_portable(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
 void tq_kern_lin_portable(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
 void tq_kern_nf4_portable(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
 void tq_kern_half_portable(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);

@@ -68,27 +68,35 @@ void tq_kern_q4_0_portable(const tq_kmat *k, const tq_kact *a, int64_t r0, int64
     }
 }
 
-/* Q4_1: w = d u + m per block of 32 (u in [0, 15]): int32 sums A = sum u q_x
- * and X = sum q_x, acc += (float)A * (d dx) + (float)X * (m dx). */
-void tq_kern_q4_1_portable(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc) {
+/* Q4_1 (20-byte blocks: d, m, 16 bytes of nibbles; w = d u + m), Q5_0 (22
+ * bytes: d, 32 high bits, nibbles; w = d (u - 16)) and Q5_1 (24 bytes: d, m,
+ * high bits, nibbles; w = d u + m), u = nibble | high bit << 4. Q5_0 meets
+ * Q8_0 activations, the two with a min Q8_1 ones (kern.c: codes, scales dx,
+ * then the float16 sums s_x): the int32 sum A = sum u q_x, acc += (float)A
+ * * (d dx) per block, and the mins sum m s_x added after them (ggml's order
+ * of the two). */
+void tq_kern_q51_portable(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc) {
+    const int five = k->kind != TQ_KW_Q4_1, min = k->kind != TQ_KW_Q5_0;
+    const int bs = 18 + 2 * min + 4 * five, off = min ? 0 : 16;
     int64_t nb = k->cols / 32;
     for (int64_t r = r0; r < r1; r++) {
         const uint8_t *w = k->codes + r * k->row_bytes;
         for (int64_t i = 0; i < a->n; i++) {
             const int8_t *xq = a->q + i * a->kpad;
-            const float *dx = a->d + i * a->nb;
-            float sum = 0.0f;
+            const float *dx = a->d + i * a->nb, *sx = dx + nb;
+            float sum = 0.0f, mins = 0.0f;
             for (int64_t b = 0; b < nb; b++) {
-                const uint8_t *blk = w + b * 20, *qs = blk + 4;
+                const uint8_t *blk = w + b * bs, *h = blk + 2 + 2 * min, *qs = h + 4 * five;
+                uint32_t qh = five ? (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 24 : 0;
                 const int8_t *xb = xq + b * 32;
-                int32_t A = 0, X = 0;
-                for (int j = 0; j < 16; j++) {
-                    A += (int32_t)(qs[j] & 15) * xb[j] + (int32_t)(qs[j] >> 4) * xb[j + 16];
-                    X += xb[j] + xb[j + 16];
-                }
-                sum += (float)A * (tq_ggml_f32(blk) * dx[b]) + (float)X * (tq_ggml_f32(blk + 2) * dx[b]);
+                int32_t A = 0;
+                for (int j = 0; j < 16; j++)
+                    A += ((int32_t)((qs[j] & 15) | ((qh >> j) & 1) << 4) - off) * xb[j] +
+                         ((int32_t)((qs[j] >> 4) | ((qh >> (j + 16)) & 1) << 4) - off) * xb[j + 16];
+                sum += (float)A * (tq_ggml_f32(blk) * dx[b]);
+                if (min) mins += tq_ggml_f32(blk + 2) * sx[b];
             }
-            put(y + i * ldy + r, acc, sum);
+            put(y + i * ldy + r, acc, sum + mins);
         }
     }
 }
@@ -137,7 +145,7 @@ void tq_kern_nf4_portable(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_
 /* F16/BF16 against float32 activations: the exact widened weights, summed in
  * column order. */
 void tq_kern_half_portable(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc) {
-    int bf = k->kind == TQ_KW_BF16;
+    int bf = k->kind == TQ_KW_BF16 || k->kind == TQ_KW_BF16R;
     for (int64_t i = 0; i < a->n; i++) {
         const float *x = a->d + i * a->kpad;
         for (int64_t r = r0; r < r1; r++) {

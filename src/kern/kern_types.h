@@ -31,6 +31,10 @@ typedef enum tq_kwkind {
     TQ_KW_Q6_K,   /* ggml Q6_K                                            */
     TQ_KW_F16,    /* stored float16 (tq_kern_prepare_half)                */
     TQ_KW_BF16,   /* stored bfloat16 (tq_kern_prepare_half)               */
+    TQ_KW_Q5_0,   /* ggml Q5_0                                            */
+    TQ_KW_Q5_1,   /* ggml Q5_1                                            */
+    TQ_KW_F16R,   /* F16 against activations rounded to float16 (ggml)    */
+    TQ_KW_BF16R,  /* BF16 against activations rounded to bfloat16 (ggml)  */
     TQ_KW_COUNT
 } tq_kwkind;
 

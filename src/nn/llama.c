@@ -155,6 +155,10 @@ tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, con
                            tq_error *err) {
     /* matrices kept as stored: linear-sym 8-bit (keep_int8) or any codec (keep_quantized) */
     int keep = opts && (opts->keep_int8 || opts->keep_quantized), any_codec = opts && opts->keep_quantized;
+    /* a GGUF file run with its codes kept: F16/BF16 matrices meet activations
+     * rounded to their type, as in ggml (the ggml types' kernels always take
+     * ggml's activation blocks: docs/kernels.md) */
+    int ggml_act = any_codec && tq_model_gguf(m);
     tq_llama_config c;
     if (cfg_in) c = *cfg_in;
     else if (tq_model_gguf(m)) {   /* a GGUF file carries its configuration */
@@ -316,6 +320,7 @@ tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, con
         if (!(t = want(m, tn, V, D, err))) goto fail;
         if (tq_wmat_plain_keepable(t)) {
             if (tq_wmat_keep_plain(dw, m, t, path, err)) goto fail;
+            if (ggml_act) tq_wmat_ggml_act(dw);
             l->int8_bytes += dw->bytes;
             l->int8_params += V * D;
             l->n_plain++;
@@ -358,6 +363,7 @@ tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, con
             int64_t frows, row0;
             if (cols[k] && ti && tq_wmat_plain_keepable(ti)) {   /* F16/BF16: held as stored */
                 if (!want(m, name, rows[k], cols[k], err) || tq_wmat_keep_plain(wk, m, ti, path, err)) goto fail;
+                if (ggml_act) tq_wmat_ggml_act(wk);
                 l->int8_bytes += wk->bytes;
                 l->int8_params += rows[k] * cols[k];
                 l->n_plain++;
@@ -374,6 +380,7 @@ tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, con
                     if (!want(m, fname, frows, cols[k], err)) goto fail;
                     if (tq_wmat_plain_keepable(t) ? tq_wmat_keep_plain(fw, m, t, path, err)
                                                   : tq_wmat_keep_codes(fw, m, t, path, err)) goto fail;
+                    if (ggml_act) tq_wmat_ggml_act(fw);
                     l->int8_bytes += fw->bytes;
                     l->int8_params += frows * cols[k];
                     if (fw->plain) l->n_plain++;

@@ -56,9 +56,13 @@ tq_status tq_wmat_keep_plain(tq_wmat *w, const tq_model *m, const tq_tensor *t, 
     free(buf);
     int off;   /* the F16/BF16 kernels (kern.h) unless TRUEQ_ISA=decode */
     tq_kisa isa = tq_kern_isa(&off);
-    if (!st && !off) tq_kern_prepare_half(&w->k, w->plain, w->rows, w->cols, w->codes, isa);
+    if (!st && !off) tq_kern_prepare_half(&w->k, w->plain, w->rows, w->cols, w->codes, isa, 0);
     if (st) tq_wmat_free(w);
     return st;
+}
+
+void tq_wmat_ggml_act(tq_wmat *w) {
+    if (w->plain && tq_wmat_kernel(w)) tq_kern_prepare_half(&w->k, w->plain, w->rows, w->cols, w->codes, w->k.isa, 1);
 }
 
 /* The row slicing of q's layout for a [rows, cols] matrix: bytes per row of
@@ -96,7 +100,8 @@ tq_status tq_wmat_view_rows(tq_wmat *w, const tq_wmat *src, int64_t r0, int64_t 
     if (src->plain) {
         w->plain = src->plain;
         w->codes = (char *)src->codes + (size_t)(r0 * src->cols) * 2;
-        if (tq_wmat_kernel(src) && tq_kern_prepare_half(&w->k, w->plain, rows, w->cols, w->codes, src->k.isa) < 0)
+        int ggml = src->k.kind == TQ_KW_F16R || src->k.kind == TQ_KW_BF16R;
+        if (tq_wmat_kernel(src) && tq_kern_prepare_half(&w->k, w->plain, rows, w->cols, w->codes, src->k.isa, ggml) < 0)
             goto nomem;
         return TQ_OK;
     }

@@ -51,6 +51,12 @@ int tq_wmat_plain_keepable(const tq_tensor *t);
 tq_status tq_wmat_keep_plain(tq_wmat *w, const tq_model *m, const tq_tensor *t, const char *path,
                              tq_error *err);
 
+/** A plain F16/BF16 matrix held with a kernel (tq_wmat_keep_plain) takes
+ *  activations rounded to its type first, as ggml multiplies a GGUF file's
+ *  F16/BF16 matrices (docs/kernels.md); row views of it then do too. No
+ *  effect on other matrices (nor under TRUEQ_ISA=decode). */
+void tq_wmat_ggml_act(tq_wmat *w);
+
 /**
  * w = rows [r0, r0 + rows) of src as a view, for any matrix: float32, plain
  * F16/BF16 or quantized (every codec; tq_wmat_rows of the view gives the

@@ -1,0 +1,184 @@
+/*
+ * test_kern_vs_ggml.c — trueq's products over stored ggml blocks against
+ * ggml's own CPU code (docs/kernels.md, "Activations").
+ *
+ * tests/py/ggml_matmul_ref.py calls, through ctypes, the libggml-base /
+ * libggml-cpu that llama-cpp-python ships (tests/py/llama_venv.sh; skipped
+ * when it is not built): per weight type T (Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q4_K
+ * Q5_K Q6_K F16 BF16) ggml quantizes random weights, converts activation
+ * rows to T's vec_dot_type with that type's from_float, and takes vec_dot
+ * per weight row, as its mul_mat does. Here, on the same stored blocks:
+ *   - the activations trueq's kernels make (kern.c) equal ggml's bit for
+ *     bit: Q8_0 codes and float16 scales, Q8_1's float16 sums too, Q8_K
+ *     codes and float32 scales (ggml may flip both signs), float16/bfloat16
+ *     values for F16/BF16 weights;
+ *   - the kernel product (every ISA this CPU runs) equals ggml's within
+ *     float summation order: |y - y_ggml| <= 1e-6 sum |w a|;
+ *   - the decoded path (trueq's float decode of the blocks, times ggml's
+ *     dequantized activations, in double) equals ggml's within the same
+ *     bound: the weights mean the same numbers;
+ *   - trueq's float32-activation product is also reported (how far ggml's
+ *     activation quantization moves a product).
+ * Either environment variable TQ_GGML_LIBDIR (a directory with
+ * libggml-base.so and libggml-cpu.so) with TQ_GGML_PY (a python with numpy)
+ * replaces the venv.
+ */
+#include "tq_test.h"
+#include "kern/kern.h"
+#include "ggml/ggml_types.h"
+#include "ggml/ggml_kernels.h"
+#include <stdlib.h>
+
+static const struct { const char *name; int type, group, bits; } TYPES[] = {
+    {"Q8_0", TQ_GGML_Q8_0, 32, 8}, {"Q4_0", TQ_GGML_Q4_0, 32, 4}, {"Q4_1", TQ_GGML_Q4_1, 32, 4},
+    {"Q5_0", TQ_GGML_Q5_0, 32, 5}, {"Q5_1", TQ_GGML_Q5_1, 32, 5}, {"Q4_K", TQ_GGML_Q4_K, 256, 4},
+    {"Q5_K", TQ_GGML_Q5_K, 256, 5}, {"Q6_K", TQ_GGML_Q6_K, 256, 6}, {"F16", 1, 0, 16}, {"BF16", 30, 0, 16},
+};
+enum { VT_F16 = 1, VT_Q8_0 = 8, VT_Q8_1 = 9, VT_Q8_K = 15, VT_BF16 = 30 };
+
+static float ld32(const uint8_t *p) { float f; memcpy(&f, p, 4); return f; }
+
+/* ggml's activation row a (vec_dot type vt) as floats, and whether trueq's
+ * quantized row (codes q, scales/values d) holds the same bytes. */
+static int act_same(int vt, const uint8_t *a, int64_t cols, const tq_kact *k, int64_t i, double *deq, char *why,
+                    size_t cap) {
+    const int8_t *q = k->q + i * k->kpad;
+    const float *d = k->d + i * k->nb;
+    int64_t nb32 = cols / 32;
+    for (int64_t c = 0; c < cols; c++) {
+        if (vt == VT_F16 || vt == VT_BF16) {
+            uint16_t h = tq_ld16(a + 2 * c);
+            deq[c] = vt == VT_F16 ? tq_f16_to_f32(h) : tq_bf16_to_f32(h);
+            if (d[c] != (float)deq[c]) { snprintf(why, cap, "value %lld: %.9g, ggml %.9g", (long long)c, d[c], deq[c]); return 0; }
+            continue;
+        }
+        int64_t b = vt == VT_Q8_K ? c / 256 : c / 32, bs = vt == VT_Q8_K ? 292 : vt == VT_Q8_1 ? 36 : 34;
+        const uint8_t *blk = a + b * bs;
+        float dg = vt == VT_Q8_K ? ld32(blk) : tq_ggml_f32(blk);
+        int qg = ((const int8_t *)blk)[(vt == VT_Q8_K ? 4 : vt == VT_Q8_1 ? 4 : 2) + c % (vt == VT_Q8_K ? 256 : 32)];
+        deq[c] = (double)qg * dg;
+        if (dg < 0) { qg = -qg; dg = -dg; }   /* Q8_K: ggml's iscale is -127 / (the signed max) */
+        if (q[c] != qg || d[b] != dg) {
+            snprintf(why, cap, "column %lld: code %d scale %.9g, ggml %d %.9g", (long long)c, q[c], d[b], qg, dg);
+            return 0;
+        }
+        if (vt == VT_Q8_1 && c % 32 == 0 && d[nb32 + b] != tq_ggml_f32(blk + 2)) {
+            snprintf(why, cap, "block %lld: sum %.9g, ggml %.9g", (long long)b, d[nb32 + b], tq_ggml_f32(blk + 2));
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void check_type(const char *dir, int t) {
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s.bin", dir, TYPES[t].name);
+    char *buf = NULL;
+    size_t len = 0;
+    tq_error e;
+    tq_status st = tq_read_file(path, &buf, &len, &e);
+    CHECK_OK(st, e);
+    if (st) return;
+    int32_t h[7];
+    memcpy(h, buf, sizeof h);
+    int64_t rows = h[2], cols = h[3], n = h[4], wb = h[5], ab = h[6];
+    CHECK_EQ_INT(h[0], TYPES[t].type);
+    CHECK_EQ_INT(len, sizeof h + (size_t)(wb + 4 * n * cols + ab + 4 * n * rows));
+    if (h[0] != TYPES[t].type || len != sizeof h + (size_t)(wb + 4 * n * cols + ab + 4 * n * rows)) { free(buf); return; }
+    const uint8_t *w = (const uint8_t *)buf + sizeof h, *a = w + wb + 4 * n * cols;
+    float *x = malloc(sizeof(float) * (size_t)(n * cols)), *yg = malloc(sizeof(float) * (size_t)(n * rows));
+    memcpy(x, w + wb, sizeof(float) * (size_t)(n * cols));
+    memcpy(yg, a + ab, sizeof(float) * (size_t)(n * rows));
+    /* trueq's decode of the blocks */
+    float *wd = malloc(sizeof(float) * (size_t)(rows * cols));
+    int half = TYPES[t].group == 0;
+    tq_qparams q = {.codec = TQ_CODEC_GGML, .bits = TYPES[t].bits, .gran = TQ_GRAN_GROUP, .group = TYPES[t].group,
+                    .ggml_type = TYPES[t].type};
+    const void *aux[TQ_MAX_AUX] = {0};
+    if (half)
+        for (int64_t c = 0; c < rows * cols; c++)
+            wd[c] = TYPES[t].type == 1 ? tq_f16_to_f32(tq_ld16(w + 2 * c)) : tq_bf16_to_f32(tq_ld16(w + 2 * c));
+    else
+        CHECK_OK(st = tq_dequantize(&q, rows, cols, w, aux, wd, &e), e);
+    double *deq = malloc(sizeof(double) * (size_t)(n * cols));
+    float *y = malloc(sizeof(float) * (size_t)(n * rows));
+    double worst = 0, worst_dec = 0, moved = 0;
+    for (int isa = 0; isa < TQ_KISA_COUNT && !st; isa++) {
+        if (!tq_kern_isa_supported((tq_kisa)isa)) continue;
+        tq_kmat k;
+        int ok = half ? tq_kern_prepare_half(&k, TYPES[t].type == 1 ? TQ_DTYPE_F16 : TQ_DTYPE_BF16, rows, cols, w, (tq_kisa)isa, 1)
+                      : tq_kern_prepare(&k, &q, rows, cols, w, aux, (tq_kisa)isa);
+        CHECK_MSG(ok == 1, "%s: no kernel", TYPES[t].name);
+        if (ok != 1) continue;
+        tq_kact ka;
+        CHECK(tq_kact_init(&ka, &k, n, cols) == TQ_OK);
+        tq_kact_begin(&ka, n, cols);
+        tq_kact_rows(&ka, x, cols, 0, n);
+        char why[200] = "";
+        for (int64_t i = 0; i < n; i++) {
+            int same = act_same(h[1], a + i * (ab / n), cols, &ka, i, deq + i * cols, why, sizeof why);
+            CHECK_MSG(same, "%s %s: activation row %lld differs from ggml's: %s", TYPES[t].name,
+                      tq_kern_isa_name((tq_kisa)isa), (long long)i, why);
+        }
+        tq_kern_matmul_act(&k, &ka, 0, rows, y, rows, 0);
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t r = 0; r < rows; r++) {
+                double mag = 0, dec = 0, f32 = 0;
+                for (int64_t c = 0; c < cols; c++) {
+                    double wv = wd[r * cols + c];
+                    mag += fabs(wv * deq[i * cols + c]);
+                    dec += wv * deq[i * cols + c];
+                    f32 += wv * x[i * cols + c];
+                }
+                /* Q8_1: a block's min m meets ggml's float16 sum s, not the codes' sum */
+                for (int64_t b = 0; h[1] == VT_Q8_1 && b < cols / 32; b++) {
+                    double mn = tq_ggml_f32(w + r * (wb / rows) + b * (wb / rows / (cols / 32)) + 2), sq = 0;
+                    for (int64_t c = 32 * b; c < 32 * b + 32; c++) sq += deq[i * cols + c];
+                    dec += mn * (tq_ggml_f32(a + i * (ab / n) + b * 36 + 2) - sq);
+                }
+                double tol = 1e-6 * mag + 1e-30, g = yg[i * rows + r];
+                CHECK_MSG(fabs(y[i * rows + r] - g) <= tol, "%s %s y[%lld,%lld] %.9g, ggml %.9g", TYPES[t].name,
+                          tq_kern_isa_name((tq_kisa)isa), (long long)i, (long long)r, y[i * rows + r], g);
+                CHECK_MSG(fabs(dec - g) <= tol, "%s decoded y[%lld,%lld] %.9g, ggml %.9g", TYPES[t].name, (long long)i,
+                          (long long)r, dec, g);
+                if (mag > 0) {
+                    worst = fmax(worst, fabs(y[i * rows + r] - g) / mag);
+                    worst_dec = fmax(worst_dec, fabs(dec - g) / mag);
+                    moved = fmax(moved, fabs(f32 - g) / mag);
+                }
+            }
+        tq_kact_free(&ka);
+        tq_kern_release(&k);
+    }
+    printf("  %-5s kernels within %.2e, decoded within %.2e of ggml (per sum |w a|); float32 activations move it %.2e\n",
+           TYPES[t].name, worst, worst_dec, moved);
+    free(x); free(yg); free(wd); free(deq); free(y); free(buf);
+}
+
+void tq_tests(void) {
+    TQ_CASE("products over ggml blocks == ggml's vec_dot (libggml-cpu of llama-cpp-python), activations bit for bit");
+    const char *src = getenv("TQ_SOURCE_DIR"), *libdir = getenv("TQ_GGML_LIBDIR"), *gpy = getenv("TQ_GGML_PY");
+    if (!src) src = ".";
+    char cmd[4096], py[1024] = "";
+    if (libdir && gpy) snprintf(py, sizeof py, "%s", gpy);
+    else {
+        char *out = NULL;
+        snprintf(cmd, sizeof cmd, "TRUEQ_LLAMA_NO_BUILD=1 bash '%s/tests/py/llama_venv.sh'", src);
+        int rc = tq_t_run(cmd, &out);
+        if (rc != 0 || !out || !strchr(out, '\n')) {
+            free(out);
+            TQ_SKIP("llama-cpp-python venv not built (tests/py/llama_venv.sh): skipping the comparison with ggml");
+        }
+        *strchr(out, '\n') = 0;
+        snprintf(py, sizeof py, "%s", out);
+        free(out);
+        libdir = "";
+    }
+    const char *dir = tq_t_path("ggml_ref");
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s' && '%s' '%s/tests/py/ggml_matmul_ref.py' '%s' %s%s%s", dir, py, src, dir,
+             *libdir ? "'" : "", libdir, *libdir ? "'" : "");
+    int rc = tq_t_run(cmd, NULL);
+    CHECK_EQ_INT(rc, 0);
+    if (rc) return;
+    for (size_t t = 0; t < sizeof TYPES / sizeof TYPES[0]; t++) check_type(dir, (int)t);
+}
