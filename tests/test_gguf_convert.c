@@ -8,7 +8,8 @@
  *     not depend on the thread count;
  *   - the same model under Hugging Face names with rotate-half q/k rows (this
  *     test writes it): the q/k permutation gives back byte-identical tensors;
- *   - the GGUF row's plain-dtype writer back-end; refusals with their messages.
+ *   - the GGUF row's plain-dtype writer back-end; refusals with their messages;
+ *   - a bert GGUF requantized tensor by tensor (no family): the directory's tensors.
  * llama.cpp itself judges the files in tests/cli/gguf_llamacpp.sh.
  */
 #include "tq_test.h"
@@ -436,6 +437,7 @@ static void backend(void) {
     CHECK_ERR(e.status, e, TQ_E_UNSUPPORTED, "entry \"u\": dtype U8 has no GGUF tensor type");
 }
 
+static void bert_g2g(const char *dir);
 static void bert(void) {
     TQ_CASE("DistilBERT -> llama.cpp's bert layout: names, kept tensors, bert.* keys, phantom-space WordPiece vocab");
     char dir[1024], out[1024], path[1100];
@@ -496,6 +498,60 @@ static void bert(void) {
         CHECK_EQ_INT(pieces, 0);   /* "##x" is written "x" */
     }
     close_gguf(&f);
+    bert_g2g(dir);
+}
+
+/* GGUF -> GGUF without a model family (a bert GGUF: the decoder's llama-gguf
+ * row does not apply): from trueq's own F32 GGUF of the DistilBERT directory,
+ * every --type gives the tensors the directory gives (same names, order,
+ * types and bytes; the directory's path is bit-exact with llama-quantize in
+ * tests/cli/gguf_llamacpp.sh), and every KV of the input is carried over as
+ * stored except general.file_type (rewritten) and trueq.converter (this run's). */
+static void bert_g2g(const char *dir) {
+    TQ_CASE("bert GGUF -> GGUF: tensor by tensor, no family; tensors == the directory's, input KVs carried over");
+    char f32dir[1024], f32[1100], a[1024], b[1024], pa[1100], pb[1100];
+    snprintf(f32dir, sizeof f32dir, "%s", tq_t_path("distilbert_f32"));
+    snprintf(f32, sizeof f32, "%s/model.gguf", f32dir);
+    tq_error e;
+    tq_status st = convert(dir, "F32", f32dir, 1, NULL, NULL, &e);
+    CHECK_OK(st, e);
+    if (st) return;
+    static const char *const types[] = {"Q8_0", "Q4_0", "Q4_K", "Q6_K"};
+    static const int ftypes_of[] = {7, 2, 15, 18};
+    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+        snprintf(a, sizeof a, "%s_%s", tq_t_path("bert_dir"), types[t]);
+        snprintf(b, sizeof b, "%s_%s", tq_t_path("bert_g2g"), types[t]);
+        uint64_t planned = 0;
+        CHECK_OK(convert(dir, types[t], a, 2, NULL, NULL, &e), e);
+        CHECK_OK(st = convert(f32, types[t], b, 2, NULL, &planned, &e), e);
+        if (st) continue;
+        snprintf(pa, sizeof pa, "%s/model.gguf", a);
+        snprintf(pb, sizeof pb, "%s/model.gguf", b);
+        file x, y, in;
+        memset(&in, 0, sizeof in);
+        if (!open_gguf(&x, pa)) continue;
+        if (open_gguf(&y, pb) && open_gguf(&in, f32) && in.ok) {
+            CHECK_EQ_INT(y.m.size, planned);
+            CHECK_MSG(same_tensors(&x, &y), "--type %s", types[t]);
+            CHECK_EQ_INT(kv_u(&y, "general.file_type"), ftypes_of[t]);
+            CHECK(kv(&y, "trueq.converter") && kv(&in, "trueq.converter"));
+            int carried = 0;
+            for (int64_t k = 0; k < in.g.n_kv; k++) {
+                const tq_gguf_kv *s = &in.g.kv[k];
+                if (!strcmp(s->key, "general.file_type") || !strcmp(s->key, "trueq.converter")) continue;
+                int64_t j = tq_gguf_find_kv(&y.g, s->key);
+                int same = j >= 0 && y.g.kv[j].nbytes == s->nbytes &&
+                           !memcmp(y.m.data + y.g.kv[j].offset, in.m.data + s->offset, (size_t)s->nbytes);
+                CHECK_MSG(same, "--type %s: KV %s not carried over", types[t], s->key);
+                carried += same;
+            }
+            /* bert.* (9), tokenizer.*, general.*; + the file type and the provenance */
+            CHECK_MSG(carried > 15 && y.g.n_kv == carried + 2, "%d of %lld KVs carried", carried, (long long)y.g.n_kv);
+        }
+        if (y.ok && in.ok) close_gguf(&in);
+        if (y.ok) close_gguf(&y);
+        close_gguf(&x);
+    }
 }
 
 void tq_tests(void) {

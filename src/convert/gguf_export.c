@@ -7,6 +7,10 @@
  *   general.architecture, general.name, {arch}.*, general.file_type,
  *   general.quantization_version (2), tokenizer.ggml.*, trueq.converter
  * and lay the file out with tq_gguf_plan: the plan's size is the file's.
+ * A GGUF input (any architecture: llama, bert, ...) needs no family: its
+ * tensors keep their names, its KVs are copied as stored except the file
+ * type, the quantization version and the provenance, as llama-quantize
+ * copies them (so the tensor data equal llama-quantize's from the same file).
  *
  * Execute: one tensor at a time, decoded to float32 (tq_model_tensor_f32),
  * q/k rows permuted where the family says so, then quantized with ggml's
@@ -38,8 +42,10 @@ struct tq_gguf_export {
     tq_gguf_hparams       hp;
     tq_gguf_tok           tok;
     char                  fam_keys[TQ_GGUF_FAMILY_MAX_KV][64];
-    tq_gguf_wkv           kv[MAX_KV];
+    tq_gguf_wkv          *kv;          /* MAX_KV + the KVs of a GGUF input */
     int                   n_kv;
+    void                **kv_own;      /* string arrays copied from a GGUF input */
+    int64_t               n_kv_own;
     char                 *name, *provenance;
     tq_gguf_wtensor      *wt;          /* in output order                  */
     tq_gguf_map          *map;         /* per plan item                    */
@@ -53,6 +59,8 @@ void tq_gguf_export_free(tq_gguf_export *gx) {
     if (!gx) return;
     tq_gguf_tok_free(&gx->tok);
     free(gx->name); free(gx->provenance);
+    for (int64_t i = 0; i < gx->n_kv_own; i++) free(gx->kv_own[i]);
+    free(gx->kv); free(gx->kv_own);
     free(gx->wt); free(gx->map); free(gx->item_wt); free(gx->wt_item);
     tq_gguf_layout_free(&gx->lay);
     free(gx);
@@ -133,9 +141,15 @@ static tq_status plan_tensors(tq_plan *p, tq_gguf_export *gx, tq_error *err) {
         it->src = t;
         it->in_bytes = t->nbytes;
         gx->item_wt[i] = -1;
-        if ((st = tq_gguf_family_map(gx->fam, m, gx->prefix, t, gx->hp.n_heads, gx->hp.n_kv_heads, gx->hp.n_layers,
-                                     &gx->map[i], err)))
+        if (!gx->fam) {   /* a GGUF input: its own names */
+            if (strlen(t->name) > TQ_GGUF_MAX_NAME)
+                return tq_err(err, TQ_E_LIMIT, "tensor \"%s\": name longer than GGUF's %d bytes", t->name, TQ_GGUF_MAX_NAME);
+            memset(&gx->map[i], 0, sizeof gx->map[i]);
+            memcpy(gx->map[i].name, t->name, strlen(t->name));
+        } else if ((st = tq_gguf_family_map(gx->fam, m, gx->prefix, t, gx->hp.n_heads, gx->hp.n_kv_heads, gx->hp.n_layers,
+                                            &gx->map[i], err))) {
             return st;
+        }
         if (!gx->map[i].name[0]) continue;
         /* ggml-typed tensors of a GGUF input are read as their decoded float32 values */
         if ((t->quantized && t->q.codec != TQ_CODEC_GGML) || !tq_dtype_is_float(tq_tensor_read_dtype(t)) || t->ndim < 1 ||
@@ -190,6 +204,60 @@ static tq_status plan_tensors(tq_plan *p, tq_gguf_export *gx, tq_error *err) {
     return st;
 }
 
+/* A GGUF input is requantized tensor by tensor, as llama-quantize does, with
+ * no model family: the input's tensor names, every KV of the input except
+ * the ones this writer sets (REWRITTEN), and the keep-wide policy's counts
+ * from {arch}.block_count and the head counts. */
+static const char *const REWRITTEN[] = {"general.file_type", "general.quantization_version", "trueq.converter"};
+
+/* {arch}.suffix as a positive count: an integer, or the first element of a
+ * per-layer integer array (llama.cpp's n_gqa() reads layer 0); 0 when absent. */
+static int64_t gguf_count(const tq_gguf *g, const tq_gguf_str arch, const char *suffix) {
+    char key[160];
+    snprintf(key, sizeof key, "%.*s.%s", (int)(arch.len > 96 ? 96 : arch.len), arch.s, suffix);
+    int64_t k = tq_gguf_find_kv(g, key);
+    if (k < 0) return 0;
+    const tq_gguf_value *v = &g->kv[k].v;
+    int64_t n = 0;
+    if (v->type <= TQ_GGUF_INT32 || v->type == TQ_GGUF_UINT64 || v->type == TQ_GGUF_INT64) n = v->num.i;
+    else if (v->type == TQ_GGUF_ARRAY && v->count && v->elem_type == TQ_GGUF_UINT32) n = tq_ld32(v->elems);
+    else if (v->type == TQ_GGUF_ARRAY && v->count && v->elem_type == TQ_GGUF_INT32) n = (int32_t)tq_ld32(v->elems);
+    return n > 0 && n < (1 << 30) ? n : 0;
+}
+
+static tq_status gguf_input_hparams(const tq_gguf *g, const char *path, tq_gguf_hparams *hp, tq_error *err) {
+    int64_t k = tq_gguf_find_kv(g, "general.architecture");
+    if (k < 0 || g->kv[k].v.type != TQ_GGUF_STRING)
+        return tq_err(err, TQ_E_FORMAT, "%s: no general.architecture string (llama.cpp needs it to quantize)", path);
+    tq_gguf_str arch = g->kv[k].v.str;
+    memset(hp, 0, sizeof *hp);
+    hp->n_layers = (int)gguf_count(g, arch, "block_count");
+    hp->n_heads = (int)gguf_count(g, arch, "attention.head_count");
+    hp->n_kv_heads = (int)gguf_count(g, arch, "attention.head_count_kv");
+    if (!hp->n_heads) hp->n_heads = 1;
+    if (!hp->n_kv_heads) hp->n_kv_heads = hp->n_heads;
+    if (hp->n_layers <= 0 || hp->n_heads % hp->n_kv_heads)
+        return tq_err(err, TQ_E_FORMAT, "%s: GGUF key %.*s.block_count (a positive count) is missing, or the head counts "
+                      "%d / %d do not divide", path, (int)(arch.len > 64 ? 64 : arch.len), arch.s, hp->n_heads, hp->n_kv_heads);
+    return TQ_OK;
+}
+
+static tq_status gguf_input_kvs(tq_gguf_export *gx, const tq_gguf *g, const char *path, tq_error *err) {
+    if (!(gx->kv_own = calloc((size_t)(g->n_kv ? g->n_kv : 1), sizeof *gx->kv_own)))
+        return tq_err(err, TQ_E_NOMEM, "out of memory");
+    for (int64_t i = 0; i < g->n_kv; i++) {
+        int skip = 0;
+        for (size_t r = 0; r < sizeof REWRITTEN / sizeof REWRITTEN[0]; r++) skip |= strcmp(g->kv[i].key, REWRITTEN[r]) == 0;
+        if (skip) continue;
+        void *own;
+        tq_status st = tq_gguf_wkv_of(&g->kv[i], path, &gx->kv[gx->n_kv], &own, err);
+        if (st) return st;
+        if (own) gx->kv_own[gx->n_kv_own++] = own;
+        gx->n_kv++;
+    }
+    return TQ_OK;
+}
+
 tq_status tq_gguf_plan_build(tq_plan *p, tq_error *err) {
     const char *tname = p->o.gguf_type ? p->o.gguf_type : "Q8_0";
     const tq_gguf_ftype *ft = tq_gguf_ftype_by_name(tname);
@@ -202,35 +270,40 @@ tq_status tq_gguf_plan_build(tq_plan *p, tq_error *err) {
     if (!gx) return tq_err(err, TQ_E_NOMEM, "out of memory");
     p->gx = gx;
     gx->ft = ft;
+    const tq_gguf *gin = tq_model_gguf(p->m);
     int64_t n = tq_model_count(p->m);
     size_t cap = (size_t)(n ? n : 1);
     gx->wt = calloc(cap, sizeof *gx->wt);
     gx->map = calloc(cap, sizeof *gx->map);
     gx->item_wt = calloc(cap, sizeof *gx->item_wt);
     gx->wt_item = calloc(cap, sizeof *gx->wt_item);
-    if (!gx->wt || !gx->map || !gx->item_wt || !gx->wt_item) return tq_err(err, TQ_E_NOMEM, "out of memory");
-    if (!(gx->fam = tq_gguf_family_detect(p->m, &gx->prefix, err))) return TQ_E_UNSUPPORTED;
-    tq_status st = tq_gguf_family_hparams(gx->fam, p->m, gx->prefix, &gx->hp, err);
+    gx->kv = calloc((size_t)MAX_KV + (gin ? (size_t)gin->n_kv : 0), sizeof *gx->kv);
+    if (!gx->wt || !gx->map || !gx->item_wt || !gx->wt_item || !gx->kv) return tq_err(err, TQ_E_NOMEM, "out of memory");
+    tq_status st;
+    if (gin) st = gguf_input_hparams(gin, tq_model_path(p->m), &gx->hp, err);
+    else if (!(gx->fam = tq_gguf_family_detect(p->m, &gx->prefix, err))) st = TQ_E_UNSUPPORTED;
+    else st = tq_gguf_family_hparams(gx->fam, p->m, gx->prefix, &gx->hp, err);
     if (st) return st;
     if ((st = plan_tensors(p, gx, err))) return st;
-    const tq_gguf *gin = tq_model_gguf(p->m);   /* a GGUF input: its tokenizer.ggml.* as they are */
-    st = gin ? tq_gguf_tok_copy(gin, tq_model_path(p->m), &gx->tok, err)
-             : tq_gguf_tok_build(tq_model_dir(p->m), tq_gguf_family_tokenizer(gx->fam), &gx->tok, err);
-    if (st == TQ_E_NOTFOUND)
-        return tq_err_prefix(err, st, "GGUF output carries the tokenizer (llama.cpp requires tokenizer.ggml.*)");
-    if (st) return st;
-    if (gx->tok.count != gx->hp.vocab)   /* llama.cpp refuses a vocabulary that does not match the embedding */
-        return tq_err(err, TQ_E_SHAPE, "%s: the tokenizer has %d tokens, the model's vocabulary %d", tq_model_dir(p->m),
-                      gx->tok.count, gx->hp.vocab);
-    if (!(gx->name = model_name(p->m)) || !(gx->provenance = provenance(&p->o, ft->name)))
-        return tq_err(err, TQ_E_NOMEM, "out of memory");
-
-    kv_str(gx, "general.architecture", tq_gguf_family_arch(gx->fam));
-    kv_str(gx, "general.name", gx->name);
-    tq_gguf_wkv fam_kv[TQ_GGUF_FAMILY_MAX_KV];
-    int nf = tq_gguf_family_kvs(gx->fam, &gx->hp, gx->fam_keys, fam_kv);
-    for (int i = 0; i < nf; i++) gx->kv[gx->n_kv++] = fam_kv[i];
-    for (int i = 0; i < gx->tok.n; i++) gx->kv[gx->n_kv++] = gx->tok.kv[i];
+    if (!(gx->provenance = provenance(&p->o, ft->name))) return tq_err(err, TQ_E_NOMEM, "out of memory");
+    if (gin) {
+        if ((st = gguf_input_kvs(gx, gin, tq_model_path(p->m), err))) return st;
+    } else {
+        st = tq_gguf_tok_build(tq_model_dir(p->m), tq_gguf_family_tokenizer(gx->fam), &gx->tok, err);
+        if (st == TQ_E_NOTFOUND)
+            return tq_err_prefix(err, st, "GGUF output carries the tokenizer (llama.cpp requires tokenizer.ggml.*)");
+        if (st) return st;
+        if (gx->tok.count != gx->hp.vocab)   /* llama.cpp refuses a vocabulary that does not match the embedding */
+            return tq_err(err, TQ_E_SHAPE, "%s: the tokenizer has %d tokens, the model's vocabulary %d", tq_model_dir(p->m),
+                          gx->tok.count, gx->hp.vocab);
+        if (!(gx->name = model_name(p->m))) return tq_err(err, TQ_E_NOMEM, "out of memory");
+        kv_str(gx, "general.architecture", tq_gguf_family_arch(gx->fam));
+        kv_str(gx, "general.name", gx->name);
+        tq_gguf_wkv fam_kv[TQ_GGUF_FAMILY_MAX_KV];
+        int nf = tq_gguf_family_kvs(gx->fam, &gx->hp, gx->fam_keys, fam_kv);
+        for (int i = 0; i < nf; i++) gx->kv[gx->n_kv++] = fam_kv[i];
+        for (int i = 0; i < gx->tok.n; i++) gx->kv[gx->n_kv++] = gx->tok.kv[i];
+    }
     kv_str(gx, "trueq.converter", gx->provenance);
     /* last, where llama-quantize's output has them */
     kv_add(gx, "general.quantization_version", TQ_GGUF_UINT32)->num.u = 2;

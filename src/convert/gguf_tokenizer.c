@@ -183,6 +183,39 @@ static char **copy_strs(const tq_gguf_str *src, uint64_t n, int *nul) {
     return tab;
 }
 
+tq_status tq_gguf_wkv_of(const tq_gguf_kv *s, const char *path, tq_gguf_wkv *kv, void **own, tq_error *err) {
+    memset(kv, 0, sizeof *kv);
+    *own = NULL;
+    kv->key = s->key;
+    kv->type = s->v.type;
+    kv->num.u = s->v.num.u;
+    if (s->v.type == TQ_GGUF_STRING) {
+        if (memchr(s->v.str.s, 0, (size_t)s->v.str.len)) goto nul;
+        kv->str = s->v.str.s;
+        kv->str_len = s->v.str.len;
+    } else if (s->v.type == TQ_GGUF_ARRAY) {
+        kv->elem_type = s->v.elem_type;
+        kv->count = s->v.count;
+        if (s->v.elem_type == TQ_GGUF_ARRAY)
+            return tq_err(err, TQ_E_UNSUPPORTED, "%s: GGUF key \"%s\" is an array of arrays; trueq does not write those",
+                          path, s->key);
+        if (s->v.elem_type == TQ_GGUF_STRING) {
+            int nul = 0;
+            char **tab = copy_strs(s->v.strs, s->v.count, &nul);
+            if (nul) goto nul;
+            if (!tab) return tq_err(err, TQ_E_NOMEM, "%s: out of memory for \"%s\"", path, s->key);
+            *own = tab;
+            kv->strs = (const char *const *)tab;
+        } else {
+            kv->elems = s->v.elems;
+        }
+    }
+    return TQ_OK;
+nul:
+    return tq_err(err, TQ_E_UNSUPPORTED, "%s: GGUF key \"%s\" holds a NUL byte; GGUF strings are written as C strings",
+                  path, s->key);
+}
+
 tq_status tq_gguf_tok_copy(const tq_gguf *g, const char *path, tq_gguf_tok *t, tq_error *err) {
     static const char pfx[] = "tokenizer.";   /* tokenizer.ggml.* and tokenizer.chat_template */
     memset(t, 0, sizeof *t);
@@ -196,41 +229,12 @@ tq_status tq_gguf_tok_copy(const tq_gguf *g, const char *path, tq_gguf_tok *t, t
             tq_gguf_tok_free(t);
             return tq_err(err, TQ_E_LIMIT, "%s: more than %d tokenizer.* keys (at \"%s\")", path, TQ_GGUF_TOK_MAX_KV, s->key);
         }
-        tq_gguf_wkv *kv = &t->kv[t->n];
-        memset(kv, 0, sizeof *kv);
-        kv->key = s->key;
-        kv->type = s->v.type;
-        kv->num.u = s->v.num.u;
-        if (s->v.type == TQ_GGUF_STRING) {
-            if (memchr(s->v.str.s, 0, (size_t)s->v.str.len)) goto nul;
-            kv->str = s->v.str.s;
-            kv->str_len = s->v.str.len;
-        } else if (s->v.type == TQ_GGUF_ARRAY) {
-            kv->elem_type = s->v.elem_type;
-            kv->count = s->v.count;
-            if (s->v.elem_type == TQ_GGUF_ARRAY) {
-                tq_gguf_tok_free(t);
-                return tq_err(err, TQ_E_UNSUPPORTED, "%s: GGUF key \"%s\" is an array of arrays; trueq does not write those",
-                              path, s->key);
-            }
-            if (s->v.elem_type == TQ_GGUF_STRING) {
-                int nul = 0;
-                char **tab = copy_strs(s->v.strs, s->v.count, &nul);
-                if (nul) goto nul;
-                if (!tab) { tq_gguf_tok_free(t); return tq_err(err, TQ_E_NOMEM, "%s: out of memory for \"%s\"", path, s->key); }
-                t->own[t->n_own++] = tab;
-                kv->strs = (const char *const *)tab;
-            } else {
-                kv->elems = s->v.elems;
-            }
-        }
+        void *own;
+        tq_status st = tq_gguf_wkv_of(s, path, &t->kv[t->n], &own, err);
+        if (st) { tq_gguf_tok_free(t); return st; }
+        if (own) t->own[t->n_own++] = own;
         if (i == tok) t->count = (int)s->v.count;
         t->n++;
-        continue;
-    nul:
-        tq_gguf_tok_free(t);
-        return tq_err(err, TQ_E_UNSUPPORTED, "%s: GGUF key \"%s\" holds a NUL byte; GGUF strings are written as C strings",
-                      path, s->key);
     }
     return TQ_OK;
 }

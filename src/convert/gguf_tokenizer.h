@@ -32,5 +32,10 @@ tq_status tq_gguf_tok_build(const char *dir, const char *model, tq_gguf_tok *t, 
  *  arrays or a string holding a NUL byte (both named by key). */
 tq_status tq_gguf_tok_copy(const tq_gguf *g, const char *path, tq_gguf_tok *t, tq_error *err);
 void      tq_gguf_tok_free(tq_gguf_tok *t);
+/** kv := the stored KV s as a KV to write, its value as stored (scalars and
+ *  strings borrowed from s's image; a string array copied NUL-terminated
+ *  into *own, for the caller to free; *own NULL otherwise). TQ_E_UNSUPPORTED
+ *  for an array of arrays or a string holding a NUL byte (named by key). */
+tq_status tq_gguf_wkv_of(const tq_gguf_kv *s, const char *path, tq_gguf_wkv *kv, void **own, tq_error *err);
 
 #endif
