@@ -248,7 +248,7 @@ static tq_status quant_slot(dec_cal *d, int li, tq_dec_slot s, tq_error *err) {
  * truncated to max_tokens (0: 128) and the context. */
 static tq_status make_seqs(dec_cal *d, int32_t **ids_out, tq_error *err) {
     tq_calib_texts tx;
-    tq_status st = d->co->calib_file ? tq_calib_read(d->co->calib_file, &tx, err) : (tq_calib_builtin(&tx), TQ_OK);
+    tq_status st = d->co->calib_file ? tq_calib_read(d->co->calib_file, &tx, err) : tq_calib_builtin(&tx, err);
     if (st) return st;
     const char *path = tq_model_path(d->m);
     tq_spm *spm = NULL;
