@@ -15,13 +15,15 @@
  *    for zeros, huge values, infinities and NaN;
  *  - the float32 product over weights packed once (tq_gemm_f32): against a
  *    double reference within float rounding (K u sum |terms|), tiles of any
- *    split and 1, 2, 3 threads give the same bytes, packing refuses rows
+ *    split and 1, 2, 3 threads give the same bytes, the AVX2 kernel the
+ *    AVX-512 one's (where the CPU has both), packing refuses rows
  *    that are not a multiple of 16;
  *  - tq_softmax_exp against exp in double (relative error < 2e-7, 0 below
  *    -86), softmax rows against a double reference, masked keys exactly 0.
  */
 #include "tq_test.h"
 #include "kern/kern.h"
+#include "kern/kern_impl.h"
 #include "kern/pool.h"
 #include "nn/ops/softmax.h"
 #include <stdlib.h>
@@ -164,6 +166,11 @@ static void check_f32(int64_t rows, int64_t cols, int64_t n, uint64_t *rng) {
             CHECK_MSG(ok, "f32 %lldx%lld n %lld: y[%lld,%lld] %.9g, ref %.9g (tol %.3g)", (long long)rows,
                       (long long)cols, (long long)n, (long long)i, (long long)r, (double)y[i * rows + r], ref, tol);
         }
+    /* the AVX2 kernel (tq_gemm_f32 without AVX-512): the same bytes */
+    memcpy(yt, y0, sizeof(float) * ny);
+    tq_gemm_f32_avx2(wp, cols, x, cols, n, 0, rows, yt, rows);
+    CHECK_MSG(!memcmp(yt, y, sizeof(float) * ny), "f32 %lldx%lld n %lld: the AVX2 kernel's bytes differ",
+              (long long)rows, (long long)cols, (long long)n);
     for (int th = 1; th <= 3; th++) {
         fprod p = {.wp = wp, .x = x, .y = yt, .n = n, .rows = rows, .cols = cols};
         memcpy(yt, y0, sizeof(float) * ny);
@@ -187,7 +194,7 @@ void tq_tests(void) {
         printf("  worst error / activation-quantization bound: %.3f\n", worst);
     }
     TQ_CASE("float32 over weights packed once: within float rounding of a double reference, any tiling or thread count the same bytes");
-    if (!tq_gemm_f32_supported()) tq_t_skip("no AVX-512 on this CPU");
+    if (!tq_gemm_f32_supported()) tq_t_skip("neither AVX-512 nor AVX2 + FMA on this CPU");
     else {
         const int64_t rows[] = {16, 48, 80, 272}, cols[] = {1, 3, 77, 259}, n[] = {1, 3, 5, 37, 70};
         for (int r = 0; r < 4; r++)

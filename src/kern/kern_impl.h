@@ -42,6 +42,11 @@ void tq_gemm_i8_avx512(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r
  * product, grouped scales by tq_kern_i8_avx2. */
 void tq_gemm_i8_avx2_row(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
 
+/* The float32 product over packed weights by AVX2 + FMA (gemm_f32_avx2.c):
+ * tq_gemm_f32 where the CPU lacks AVX-512, the AVX-512 kernel's bytes. */
+void tq_gemm_f32_avx2(const float *wp, int64_t K, const float *x, int64_t ldx, int64_t n, int64_t r0, int64_t r1,
+                      float *y, int64_t ldy);
+
 /* One activation row, one scale (kern.c's per-row quantization, the same
  * bytes; gemm_i8_avx512.c, gemm_i8_avx2.c). */
 void tq_kern_quant_row_avx512(const float *x, int64_t cols, int64_t kpad, int8_t *q, uint8_t *qa, float *d, int offset);
