@@ -118,17 +118,18 @@ def main():
         print(f"| {name} | {b} | {f[0]:.2f} | {i[0]:.2f} | {k[0]:.2f} | {t[0]:.2f} | {t8[0]:.2f} | **{f[0] / t[0]:.2f}** "
               f"| **{k[0] / t8[0]:.2f}** |")
     # On a shared machine wall time follows the load; the least CPU time of a
-    # pass does much less. With one thread it is the work itself (torch's
-    # OpenMP workers would add their spinning with more).
-    if a.threads == 1:
-        print("\nThe same, by the least CPU seconds of one forward pass (one thread: the work itself, "
-              "steadier than wall time on a loaded machine):\n")
-        print("| model | batch | trueq fp32 | trueq int8 kept | torch fp32 | torch int8 dynamic "
-              "| fp32 ratio (torch / trueq) | int8 ratio (torch / trueq) |")
-        print("|---|---|---|---|---|---|---|---|")
-        for name, b, f, i, k, t, t8 in rows:
-            print(f"| {name} | {b} | {f[1]:.4f} s | {k[1]:.4f} s | {t[1]:.4f} s | {t8[1]:.4f} s "
-                  f"| **{t[1] / f[1]:.2f}** | **{t8[1] / k[1]:.2f}** |")
+    # pass does much less. With one thread it is the work itself; with more it
+    # is every thread's, so it also counts time workers spend waiting busily
+    # (torch's OpenMP spins by default; trueq's pool spins at most 0.1 ms).
+    what = ("one thread: the work itself, steadier than wall time on a loaded machine" if a.threads == 1 else
+            f"{a.threads} threads: every thread's CPU time, busy waiting included")
+    print(f"\nThe same, by the least CPU seconds of one forward pass ({what}):\n")
+    print("| model | batch | trueq fp32 | trueq int8 kept | torch fp32 | torch int8 dynamic "
+          "| fp32 ratio (torch / trueq) | int8 ratio (torch / trueq) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, b, f, i, k, t, t8 in rows:
+        print(f"| {name} | {b} | {f[1]:.4f} s | {k[1]:.4f} s | {t[1]:.4f} s | {t8[1]:.4f} s "
+              f"| **{t[1] / f[1]:.2f}** | **{t8[1] / k[1]:.2f}** |")
     print("\nWeights the trueq encoder holds in memory (tq_enc_weight_bytes):\n")
     print("| model | fp32 | int8 file (decoded) | int8 kept | kept / fp32 |")
     print("|---|---|---|---|---|")

@@ -1,6 +1,6 @@
 /*
- * test_gemm_i8.c — the I8 matrix x matrix path (src/kern/gemm_i8_avx512.c),
- * the vector activation quantizer and the attention softmax (src/nn/ops/
+ * test_gemm_i8.c — the I8 matrix x matrix paths (src/kern/gemm_i8_avx512.c,
+ * gemm_i8_avx2.c), the vector activation quantizers and the attention softmax (src/nn/ops/
  * softmax.c), on odd shapes.
  *
  *  - I8 with one scale per row or per tensor, many activation rows (rows,
@@ -11,17 +11,19 @@
  *  - a product over a row view of the activations (tq_kact_view, what the
  *    encoder's token chunks use) gives those rows' bytes of the whole one;
  *  - tiles run on the shared pool with 1, 2 and 3 threads: the same bytes;
- *  - the AVX-512 quantizer gives the C quantizer's codes and scales, also
+ *  - the AVX-512 and AVX2 quantizers give the C quantizer's codes and scales, also
  *    for zeros, huge values, infinities and NaN;
  *  - the float32 product over weights packed once (tq_gemm_f32): against a
  *    double reference within float rounding (K u sum |terms|), tiles of any
- *    split and 1, 2, 3 threads give the same bytes, packing refuses rows
+ *    split and 1, 2, 3 threads give the same bytes, the AVX2 kernel the
+ *    AVX-512 one's (where the CPU has both), packing refuses rows
  *    that are not a multiple of 16;
  *  - tq_softmax_exp against exp in double (relative error < 2e-7, 0 below
  *    -86), softmax rows against a double reference, masked keys exactly 0.
  */
 #include "tq_test.h"
 #include "kern/kern.h"
+#include "kern/kern_impl.h"
 #include "kern/pool.h"
 #include "nn/ops/softmax.h"
 #include <stdlib.h>
@@ -164,6 +166,11 @@ static void check_f32(int64_t rows, int64_t cols, int64_t n, uint64_t *rng) {
             CHECK_MSG(ok, "f32 %lldx%lld n %lld: y[%lld,%lld] %.9g, ref %.9g (tol %.3g)", (long long)rows,
                       (long long)cols, (long long)n, (long long)i, (long long)r, (double)y[i * rows + r], ref, tol);
         }
+    /* the AVX2 kernel (tq_gemm_f32 without AVX-512): the same bytes */
+    memcpy(yt, y0, sizeof(float) * ny);
+    tq_gemm_f32_avx2(wp, cols, x, cols, n, 0, rows, yt, rows);
+    CHECK_MSG(!memcmp(yt, y, sizeof(float) * ny), "f32 %lldx%lld n %lld: the AVX2 kernel's bytes differ",
+              (long long)rows, (long long)cols, (long long)n);
     for (int th = 1; th <= 3; th++) {
         fprod p = {.wp = wp, .x = x, .y = yt, .n = n, .rows = rows, .cols = cols};
         memcpy(yt, y0, sizeof(float) * ny);
@@ -187,7 +194,7 @@ void tq_tests(void) {
         printf("  worst error / activation-quantization bound: %.3f\n", worst);
     }
     TQ_CASE("float32 over weights packed once: within float rounding of a double reference, any tiling or thread count the same bytes");
-    if (!tq_gemm_f32_supported()) tq_t_skip("no AVX-512 on this CPU");
+    if (!tq_gemm_f32_supported()) tq_t_skip("neither AVX-512 nor AVX2 + FMA on this CPU");
     else {
         const int64_t rows[] = {16, 48, 80, 272}, cols[] = {1, 3, 77, 259}, n[] = {1, 3, 5, 37, 70};
         for (int r = 0; r < 4; r++)
@@ -196,43 +203,54 @@ void tq_tests(void) {
         float w[17 * 3] = {0};
         CHECK(tq_gemm_f32_pack(w, 17, 3) == -1);   /* rows not a multiple of 16 */
     }
-    TQ_CASE("the AVX-512 activation quantizer gives the C quantizer's codes and scales (zeros, huge, inf, NaN)");
-    if (!tq_kern_isa_supported(TQ_KISA_AVX512)) tq_t_skip("no AVX-512 VNNI on this CPU");
-    else {
+    TQ_CASE("the AVX-512 and AVX2 activation quantizers give the C quantizer's codes and scales (zeros, huge, inf, NaN)");
+    if (!tq_kern_isa_supported(TQ_KISA_AVX2)) tq_t_skip("no AVX2 on this CPU");
+    for (int isa = TQ_KISA_AVX2; isa <= TQ_KISA_AVX512; isa++) {
+        if (!tq_kern_isa_supported((tq_kisa)isa)) continue;
         tq_qparams q = {.codec = TQ_CODEC_LINEAR_SYM, .bits = 8, .gran = TQ_GRAN_CHANNEL};
-        enum { N = 7, C = 83 };
-        int8_t codes[4 * C] = {0};
-        float scale[4] = {1, 1, 1, 1};
-        const void *aux[TQ_MAX_AUX] = {scale};
-        tq_kmat kp, kv;
-        CHECK(tq_kern_prepare(&kp, &q, 4, C, codes, aux, TQ_KISA_PORTABLE) == 1);
-        CHECK(tq_kern_prepare(&kv, &q, 4, C, codes, aux, TQ_KISA_AVX512) == 1);
-        float x[N * C];
-        for (int i = 0; i < N * C; i++) x[i] = tq_t_randn(&rng) * (float)(1 + i % 3);
-        for (int c = 0; c < C; c++) x[C + c] = 0.0f;
-        x[2 * C + 5] = 3e38f;
-        x[3 * C + 9] = INFINITY;
-        x[4 * C + 1] = NAN;
-        x[5 * C + 80] = -1e-30f;
-        for (int c = 0; c < C; c++) x[6 * C + c] = (float)(c - 41) * 0.5f;   /* exact halves: ties to even */
-        tq_kact ap, av;
-        CHECK(tq_kact_init(&ap, &kp, N, C) == TQ_OK && tq_kact_init(&av, &kv, N, C) == TQ_OK);
-        CHECK(ap.vec == 0 && av.vec == 1);
-        tq_kact_begin(&ap, N, C);
-        tq_kact_begin(&av, N, C);
-        tq_kact_rows(&ap, x, C, 0, N);
-        tq_kact_rows(&av, x, C, 0, N);
-        int64_t kq = (C + 63) / 64 * 64;
-        for (int i = 0; i < N; i++) {
-            CHECK_MSG(!memcmp(ap.q + i * ap.kpad, av.q + i * av.kpad, (size_t)kq), "row %d: codes differ", i);
-            CHECK_MSG(!memcmp(&ap.d[i], &av.d[i], sizeof(float)), "row %d: scale %g vs %g", i, (double)ap.d[i],
-                      (double)av.d[i]);
-            int off = 1;
-            for (int64_t c = 0; c < kq; c++) off &= av.qa[i * av.kpad + c] == (uint8_t)(av.q[i * av.kpad + c] + 128);
-            CHECK_MSG(off, "row %d: qa is not q + 128", i);
+        const int Cs[] = {83, 32, 200};
+        for (int ci = 0; ci < 3; ci++) {
+            enum { N = 7 };
+            const int C = Cs[ci];
+            int8_t *codes = calloc((size_t)(4 * C), 1);
+            float scale[4] = {1, 1, 1, 1};
+            const void *aux[TQ_MAX_AUX] = {scale};
+            tq_kmat kp, kv;
+            CHECK(tq_kern_prepare(&kp, &q, 4, C, codes, aux, TQ_KISA_PORTABLE) == 1);
+            CHECK(tq_kern_prepare(&kv, &q, 4, C, codes, aux, (tq_kisa)isa) == 1);
+            float *x = malloc(sizeof(float) * (size_t)(N * C));
+            for (int i = 0; i < N * C; i++) x[i] = tq_t_randn(&rng) * (float)(1 + i % 3);
+            for (int c = 0; c < C; c++) x[C + c] = 0.0f;
+            x[2 * C + 5] = 3e38f;
+            x[3 * C + 9] = INFINITY;
+            x[4 * C + 1] = NAN;
+            x[5 * C + C - 3] = -1e-30f;
+            for (int c = 0; c < C; c++) x[6 * C + c] = (float)(c - 41) * 0.5f;   /* exact halves: ties to even */
+            tq_kact ap, av;
+            CHECK(tq_kact_init(&ap, &kp, N, C) == TQ_OK && tq_kact_init(&av, &kv, N, C) == TQ_OK);
+            /* AVX-512 code wherever the CPU has it, else the AVX2 code */
+            CHECK(ap.vec == 0 && av.vec == (tq_kern_isa_supported(TQ_KISA_AVX512) ? 1 : 2));
+            tq_kact_begin(&ap, N, C);
+            tq_kact_begin(&av, N, C);
+            tq_kact_rows(&ap, x, C, 0, N);
+            tq_kact_rows(&av, x, C, 0, N);
+            int64_t kq = (C + 63) / 64 * 64;
+            for (int i = 0; i < N; i++) {
+                CHECK_MSG(!memcmp(ap.q + i * ap.kpad, av.q + i * av.kpad, (size_t)kq), "%s C %d row %d: codes differ",
+                          tq_kern_isa_name((tq_kisa)isa), C, i);
+                CHECK_MSG(!memcmp(&ap.d[i], &av.d[i], sizeof(float)), "row %d: scale %g vs %g", i, (double)ap.d[i],
+                          (double)av.d[i]);
+                int off = 1;
+                for (int64_t c = 0; c < kq; c++) {
+                    int v = av.q[i * av.kpad + c];
+                    off &= av.qa[i * av.kpad + c] == (uint8_t)(av.fmt % 2 ? v + 128 : v < 0 ? -v : v);
+                }
+                CHECK_MSG(off, "%s row %d: qa is not q + 128 (offset rows) or |q|", tq_kern_isa_name((tq_kisa)isa), i);
+            }
+            tq_kact_free(&ap); tq_kact_free(&av);
+            tq_kern_release(&kp); tq_kern_release(&kv);
+            free(codes); free(x);
         }
-        tq_kact_free(&ap); tq_kact_free(&av);
-        tq_kern_release(&kp); tq_kern_release(&kv);
     }
     TQ_CASE("softmax: exp within 2e-7 relative of exp in double, 0 below -86; rows against a double reference");
     {

@@ -10,9 +10,11 @@
  * four weight vectors, four broadcasts, sixteen FMAs. Each output is one
  * chain of FMAs over k = 0 .. K-1 in order, then added to y once, so its
  * bytes depend on neither the tiling nor the thread count (they differ from
- * OpenBLAS's by float rounding: TRUEQ_ISA=decode keeps OpenBLAS).
+ * OpenBLAS's by float rounding: TRUEQ_ISA=decode keeps OpenBLAS). Without
+ * AVX-512, gemm_f32_avx2.c's kernel gives the same bytes.
  */
 #include "kern/kern.h"
+#include "kern/kern_impl.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,14 +110,19 @@ TGT static void gemm(const float *wp, int64_t K, const float *x, int64_t ldx, in
     }
 }
 
-int tq_gemm_f32_supported(void) {
+static int has512(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
 }
 
+int tq_gemm_f32_supported(void) {
+    return has512() || (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"));
+}
+
 void tq_gemm_f32(const float *wp, int64_t K, const float *x, int64_t ldx, int64_t n, int64_t r0, int64_t r1, float *y,
                  int64_t ldy) {
-    gemm(wp, K, x, ldx, n, r0, r1, y, ldy);
+    if (has512()) gemm(wp, K, x, ldx, n, r0, r1, y, ldy);
+    else tq_gemm_f32_avx2(wp, K, x, ldx, n, r0, r1, y, ldy);
 }
 #else
 int tq_gemm_f32_supported(void) { return 0; }

@@ -31,12 +31,6 @@
 #define NBMAX 4     /* 16-row blocks per panel */
 #define IB 64       /* tokens per cache block  */
 
-INL int32_t ld32(const void *p) {
-    int32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
 /* Rows i0 .. i0 + M of the activations against blocks b0 .. b0 + NB; the
  * outputs of rows [lo, hi) written to y. */
 INL void mk(const tq_kmat *k, const tq_kact *a, int64_t i0, int64_t b0, const int M, const int NB, int64_t lo,
@@ -55,7 +49,7 @@ INL void mk(const tq_kmat *k, const tq_kact *a, int64_t i0, int64_t b0, const in
         if (NB > 3) w3 = _mm512_load_si512((const void *)(w + 3 * bs));
 #define ROW(j, sa, sb, sc, sd)                                                                                         \
     if (M > j) {                                                                                                       \
-        __m512i x = _mm512_set1_epi32(ld32(xp + j * kp + 4 * kk));                                                     \
+        __m512i x = _mm512_set1_epi32(tq_kern_ld32(xp + j * kp + 4 * kk));                                            \
         sa = _mm512_dpbusd_epi32(sa, x, w0);                                                                           \
         if (NB > 1) sb = _mm512_dpbusd_epi32(sb, x, w1);                                                               \
         if (NB > 2) sc = _mm512_dpbusd_epi32(sc, x, w2);                                                               \

@@ -51,7 +51,7 @@ static const krow ROWS[] = {
     {TQ_KW_Q5_0, TQ_KISA_PORTABLE, 0, ACT_BLOCK, 0, tq_kern_q51_portable},
     {TQ_KW_Q5_1, TQ_KISA_PORTABLE, 0, ACT_Q81,   0, tq_kern_q51_portable},
 #if defined(__x86_64__)
-    {TQ_KW_I8,   TQ_KISA_AVX2,     1, ACT_ROW,   0, tq_kern_i8_avx2},
+    {TQ_KW_I8,   TQ_KISA_AVX2,     1, ACT_ROW,   0, tq_gemm_i8_avx2_row},
     {TQ_KW_Q8_0, TQ_KISA_AVX2,     0, ACT_BLOCK, 0, tq_kern_q8_0_avx2},
     {TQ_KW_Q4_0, TQ_KISA_AVX2,     0, ACT_BLOCK, 0, tq_kern_q4_0_avx2},
     {TQ_KW_Q4_1, TQ_KISA_AVX2,     0, ACT_Q81,   0, tq_kern_q4_1_avx2},
@@ -286,12 +286,12 @@ static int64_t act_nb(int act, int64_t cols, int64_t kpad) {
 /* The activation format of a row. */
 static int fmt_of(const krow *r) { return r->act * 2 + r->offset; }
 
-/* 1 when rows for r are quantized by the AVX-512 code: per-row int8 for a
- * vector row on a CPU with AVX-512 (the portable rows keep the C code, so
- * test_kern's byte comparison covers both). */
+/* Which vector code quantizes rows for r: per-row int8 for an x86 vector
+ * row, 1 (AVX-512) on a CPU with AVX-512, else 2 (AVX2); 0 the C code (the
+ * portable rows keep it, so test_kern's byte comparison covers both). */
 static int vec_of(const krow *r) {
-    return r->act == ACT_ROW && r->isa != TQ_KISA_PORTABLE && r->isa != TQ_KISA_NEON &&
-           tq_kern_isa_supported(TQ_KISA_AVX512);
+    if (r->act != ACT_ROW || r->isa == TQ_KISA_PORTABLE || r->isa == TQ_KISA_NEON) return 0;
+    return tq_kern_isa_supported(TQ_KISA_AVX512) ? 1 : tq_kern_isa_supported(TQ_KISA_AVX2) ? 2 : 0;
 }
 
 tq_status tq_kact_init(tq_kact *a, const tq_kmat *k, int64_t cap, int64_t cols) {
@@ -394,9 +394,11 @@ void tq_kact_rows(tq_kact *a, const float *x, int64_t ldx, int64_t i0, int64_t i
     int64_t cols = a->cols;
 #if defined(__x86_64__)
     if (a->vec) {
+        void (*qrow)(const float *, int64_t, int64_t, int8_t *, uint8_t *, float *, int) =
+            a->vec == 1 ? tq_kern_quant_row_avx512 : tq_kern_quant_row_avx2;
         for (int64_t i = i0; i < i1; i++)
-            tq_kern_quant_row_avx512(x + i * ldx, cols, (cols + 63) / 64 * 64, a->q + i * a->kpad,
-                                     a->qa + i * a->kpad, a->d + i, a->fmt % 2);
+            qrow(x + i * ldx, cols, (cols + 63) / 64 * 64, a->q + i * a->kpad, a->qa + i * a->kpad, a->d + i,
+                 a->fmt % 2);
         return;
     }
 #endif

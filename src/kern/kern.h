@@ -108,7 +108,7 @@ int  tq_gemm_f32_pack(float *w, int64_t rows, int64_t cols);
 /** The inverse of tq_gemm_f32_pack: back to row-major [rows, cols] in place.
  *  @return 0; -1 when rows is not a multiple of 16 or out of memory (w as it was). */
 int  tq_gemm_f32_unpack(float *w, int64_t rows, int64_t cols);
-/** 1 when this CPU runs tq_gemm_f32 (AVX-512 F + FMA). */
+/** 1 when this CPU runs tq_gemm_f32 (AVX-512 F + FMA, or AVX2 + FMA: the same bytes). */
 int  tq_gemm_f32_supported(void);
 /** y[i * ldy + r] += sum_k x[i * ldx + k] W[r, k] for i < n, r in [r0, r1)
  *  (multiples of 16), W packed by tq_gemm_f32_pack with K columns: one FMA

@@ -6,6 +6,7 @@
 #define TQ_KERN_IMPL_H
 #include "kern/kern_types.h"
 #include <stdint.h>
+#include <string.h>
 
 typedef void (*tq_kern_fn)(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
 
@@ -37,9 +38,27 @@ void tq_kern_i8_avx512(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r
 /* The I8 matrix x matrix product for one group along a row (gemm_i8_avx512.c). */
 void tq_gemm_i8_avx512(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
 
+/* The AVX2 I8 row: one group along a row by gemm_i8_avx2.c's register-tiled
+ * product, grouped scales by tq_kern_i8_avx2. */
+void tq_gemm_i8_avx2_row(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc);
+
+/* The float32 product over packed weights by AVX2 + FMA (gemm_f32_avx2.c):
+ * tq_gemm_f32 where the CPU lacks AVX-512, the AVX-512 kernel's bytes. */
+void tq_gemm_f32_avx2(const float *wp, int64_t K, const float *x, int64_t ldx, int64_t n, int64_t r0, int64_t r1,
+                      float *y, int64_t ldy);
+
 /* One activation row, one scale (kern.c's per-row quantization, the same
- * bytes; gemm_i8_avx512.c). */
+ * bytes; gemm_i8_avx512.c, gemm_i8_avx2.c). */
 void tq_kern_quant_row_avx512(const float *x, int64_t cols, int64_t kpad, int8_t *q, uint8_t *qa, float *d, int offset);
+void tq_kern_quant_row_avx2(const float *x, int64_t cols, int64_t kpad, int8_t *q, uint8_t *qa, float *d, int offset);
+
+/* Four bytes at p as an int32 (any alignment): the activation word the
+ * vector products broadcast. */
+static inline int32_t tq_kern_ld32(const void *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
 
 /* Columns [c0, c1) of group g of an I8 matrix, in 4-byte steps of the
  * packed rows: [*k0, *k1). */

@@ -76,8 +76,9 @@ typedef struct tq_kact {
     float   *d;    /* per row: [n] scales; per 32: [n][nb]; float32
                       activations: [n][kpad] values, zero padded (nb = kpad)  */
     int64_t  nb;   /* scales per row                                         */
-    int      vec;  /* 1: per-row int8 rows quantized by the AVX-512 code (the
-                      same bytes as the portable code; kern.c)               */
+    int      vec;  /* per-row int8 rows quantized by vector code, the same
+                      bytes as the portable code (kern.c): 1 AVX-512, 2 AVX2;
+                      0 the C code                                           */
 } tq_kact;
 
 #endif

@@ -386,9 +386,10 @@ tq_enc *tq_enc_open_ex(const tq_model *m, const tq_enc_config *cfg_in, const tq_
             load(&ld, &L->ln2w, 1, nm[l][7][0], D, 0) || load(&ld, &L->ln2b, 1, nm[l][7][1], D, 0))
             goto fail;
         /* float32 projections: packed once for the packed-weight product
-         * (AVX-512; TRUEQ_ISA=decode or portable keep OpenBLAS's sgemm) */
+         * (AVX-512 or AVX2; TRUEQ_ISA=decode or portable keep OpenBLAS's sgemm) */
         int off;
-        if (tq_kern_isa(&off) == TQ_KISA_AVX512 && !off && tq_gemm_f32_supported()) {
+        tq_kisa isa = tq_kern_isa(&off);
+        if ((isa == TQ_KISA_AVX512 || isa == TQ_KISA_AVX2) && !off && tq_gemm_f32_supported()) {
             float *fw[4] = {L->wqkv, L->wo, L->w1, L->w2};
             const int64_t fr[4] = {3 * D, D, H, D}, fc[4] = {D, D, D, H};
             for (int k = 0; k < 4; k++) L->fpk[k] = fw[k] && tq_gemm_f32_pack(fw[k], fr[k], fc[k]) == 0;
