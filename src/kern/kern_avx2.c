@@ -113,6 +113,12 @@ INL __m256i q4_codes(const uint8_t *qs) {
     return _mm256_sub_epi8(u, _mm256_set1_epi8(8));
 }
 
+#ifndef PF_DIST
+#define PF_DIST 2048
+#endif
+#ifndef PF_HINT
+#define PF_HINT _MM_HINT_T0
+#endif
 /* ggml rows: one output at a time, two blocks per step in two accumulators. */
 #define GGML_ROWS(NAME, BYTES, CODES)                                                                           \
     TGT void NAME(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc) { \
@@ -127,6 +133,7 @@ INL __m256i q4_codes(const uint8_t *qs) {
                 int64_t b = 0;                                                                                 \
                 for (; b + 1 < nb; b += 2) {                                                                   \
                     const uint8_t *p0 = w + b * BYTES, *p1 = p0 + BYTES;                                       \
+                    _mm_prefetch((const char *)(p0 + PF_DIST), PF_HINT);                                       \
                     s0 = _mm256_fmadd_ps(dot32(CODES(p0 + 2), xq + b * 32, xa + b * 32),                       \
                                          _mm256_set1_ps(f16(p0) * dx[b]), s0);                                 \
                     s1 = _mm256_fmadd_ps(dot32(CODES(p1 + 2), xq + b * 32 + 32, xa + b * 32 + 32),             \
