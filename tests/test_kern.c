@@ -12,6 +12,7 @@
  *    same float steps) for I8, the K-quants and the linear/MLX 4- and 8-bit
  *    kinds, within float rounding for Q8_0/Q4_0/Q4_1/Q5_0/Q5_1 and the float32-
  *    activation kinds;
+ *  - one activation row alone gives the bytes of the same row in a batch;
  *  - row splits (as threads make them) give the bytes of one whole product,
  *    and accumulate adds onto y exactly.
  */
@@ -224,6 +225,14 @@ static void check_shape(const kcase *kc, int64_t rows, int64_t cols, int64_t n, 
             CHECK_MSG(!memcmp(y, yp, sizeof(float) * ny), "%s %s: not the portable path's bytes", kc->name,
                       tq_kern_isa_name((tq_kisa)isa));
         }
+        /* one activation row at a time (the decoder's step) gives the bytes of the batch */
+        int alone = 1;
+        for (int64_t i = 0; i < n && n > 1; i++) {
+            tq_kern_matmul(&k, x + i * cols, cols, 1, 0, rows, ys, rows, 0);
+            alone &= !memcmp(ys, y + i * rows, sizeof(float) * (size_t)rows);
+        }
+        CHECK_MSG(alone, "%s %s %lldx%lld n %lld: a row alone differs from the batch", kc->name,
+                  tq_kern_isa_name((tq_kisa)isa), (long long)rows, (long long)cols, (long long)n);
         /* row splits of any size give the same bytes; accumulate adds exactly */
         int64_t cuts[] = {0, rows / 3, rows / 3 + 1, (rows * 2) / 3, rows};
         for (int c = 1; c < 5; c++) cuts[c] = cuts[c] > rows ? rows : cuts[c] < cuts[c - 1] ? cuts[c - 1] : cuts[c];
