@@ -23,13 +23,10 @@
  *    before (int), as tq_ggml_trunc does.
  */
 #include "ggml/ggml_kernels.h"
+#include "ggml/vec8.h"
 #include <float.h>
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__) && !defined(TQ_NO_CLONES)
-#define TQ_LEGACY_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define TQ_LEGACY_CLONES
-#endif
+#define TQ_LEGACY_CLONES TQ_VEC_CLONES
 
 #define LANES 8
 
@@ -39,15 +36,6 @@ static float first_equal(const float *x, float v) {
         if (x[j] == v) return x[j];
     return v;
 }
-
-#if defined(__GNUC__)
-/* GCC/clang vector extensions: 8 lanes, compares give 0 / -1 masks. */
-typedef float v8f __attribute__((vector_size(32)));
-typedef int32_t v8i __attribute__((vector_size(32)));
-typedef int8_t v8c __attribute__((vector_size(8)));
-#define SEL(m, a, b) ((v8f)(((m) & (v8i)(a)) | (~(m) & (v8i)(b))))
-#define V8(c) ((v8f){c, c, c, c, c, c, c, c})
-#endif
 
 /* max |x| over the block, NaN skipped (+0 when all are NaN or zero). */
 static inline float absmax32(const float *x) {
