@@ -19,8 +19,9 @@
  * thread count. Each tensor is written at its planned offset as soon as it
  * is quantized, the header last, into an unnamed file in the output
  * directory's staging directory, committed whole (tq_outfile, tq_outdir):
- * peak memory is the largest output tensor plus its float32 copy (and the
- * raw bytes of a non-F32 input tensor, read with pread).
+ * peak memory is the largest output tensor plus the largest float32 copy
+ * (one buffer each, reused for every tensor; and the raw bytes of a non-F32
+ * input tensor, read with pread).
  */
 #include "convert/gguf_export.h"
 #include "ggml/ggml_types.h"
@@ -380,31 +381,28 @@ static tq_status quantize_rows(int type, const float *src, uint8_t *dst, int64_t
     return TQ_OK;
 }
 
-/* The tensor's float32 values, always a copy (*owned): a plain tensor's bytes
- * are read with pread (tq_map_read: an input that shrinks mid-run is TQ_E_IO,
- * not SIGBUS; docs/robustness.md) and decoded; a quantized one is decoded
- * by tq_model_tensor_f32. */
-static tq_status tensor_f32(const tq_model *m, const tq_tensor *t, int permute_heads, const float **f, float **owned,
-                            tq_error *err) {
+/* The tensor's float32 values into buf (room for its numel, reused from
+ * tensor to tensor: no fresh pages to fault in for each): a plain tensor's
+ * bytes are read with pread (tq_map_read: an input that shrinks mid-run is
+ * TQ_E_IO, not SIGBUS; docs/robustness.md) and decoded; a quantized one is
+ * decoded by tq_model_tensor_f32. */
+static tq_status tensor_f32(const tq_model *m, const tq_tensor *t, int permute_heads, float *buf, tq_error *err) {
     const tq_map *mp = &m->files[t->file_index].map;
     const uint8_t *d = t->data;
     bool in_map = !t->quantized && mp->data && d && d >= mp->data && d < mp->data + mp->size;
-    if (!(*owned = malloc(sizeof(float) * (size_t)(t->numel ? t->numel : 1))))
-        return tq_err(err, TQ_E_NOMEM, "tensor \"%s\": out of memory for %lld floats", t->name, (long long)t->numel);
     tq_status st;
     if (in_map && t->dtype == TQ_DTYPE_F32) {
-        st = tq_map_read(mp, (uint64_t)(d - mp->data), *owned, (size_t)t->nbytes, err);
+        st = tq_map_read(mp, (uint64_t)(d - mp->data), buf, (size_t)t->nbytes, err);
     } else if (in_map) {
         void *raw = malloc(t->nbytes ? (size_t)t->nbytes : 1);
         st = raw ? tq_map_read(mp, (uint64_t)(d - mp->data), raw, (size_t)t->nbytes, err)
                  : tq_err(err, TQ_E_NOMEM, "tensor \"%s\": out of memory", t->name);
-        if (!st && (st = tq_convert_to_f32(t->dtype, raw, t->numel, *owned, err))) tq_err_prefix(err, st, "tensor \"%s\"", t->name);
+        if (!st && (st = tq_convert_to_f32(t->dtype, raw, t->numel, buf, err))) tq_err_prefix(err, st, "tensor \"%s\"", t->name);
         free(raw);
     } else {
-        st = tq_model_tensor_f32(m, t, *owned, err);
+        st = tq_model_tensor_f32(m, t, buf, err);
     }
-    if (!st && permute_heads) st = permute_rows(*owned, t->shape[0], t->numel / t->shape[0], permute_heads, t->name, err);
-    *f = *owned;
+    if (!st && permute_heads) st = permute_rows(buf, t->shape[0], t->numel / t->shape[0], permute_heads, t->name, err);
     return st;
 }
 
@@ -417,20 +415,23 @@ tq_status tq_gguf_plan_execute(const tq_plan *p, const char *outdir, tq_progress
     tq_outdir od;   /* locked, staged, committed whole (core/outdir.c) */
     if ((st = tq_outdir_begin(&od, outdir, err))) return st;
     uint64_t maxb = 1;
-    for (int64_t k = 0; k < gx->n_wt; k++) if (lay->nbytes[k] > maxb) maxb = lay->nbytes[k];
+    int64_t maxn = 1;
+    for (int64_t k = 0; k < gx->n_wt; k++) {
+        if (lay->nbytes[k] > maxb) maxb = lay->nbytes[k];
+        if (p->items[gx->wt_item[k]].src->numel > maxn) maxn = p->items[gx->wt_item[k]].src->numel;
+    }
     char *path = tq_outdir_path(&od, tq_format_by_id(p->o.format)->default_file);
     uint8_t *q = malloc(maxb), *head = NULL;
+    float *f = malloc(sizeof(float) * (size_t)maxn);
     tq_outfile out;
-    if (!path || !q) { st = tq_err(err, TQ_E_NOMEM, "out of memory"); goto done; }
+    if (!path || !q || !f) { st = tq_err(err, TQ_E_NOMEM, "out of memory"); goto done; }
     if ((st = tq_out_open(&out, path, err))) goto done;
     opened = 1;
     for (int64_t k = 0; k < gx->n_wt && !st; k++) {   /* stream: quantize a tensor, write it at its planned offset */
         int64_t i = gx->wt_item[k];
         const tq_tensor *t = p->items[i].src;
         const tq_gguf_wtensor *w = &gx->wt[k];
-        const float *f = NULL;
-        float *owned = NULL;
-        st = tensor_f32(p->m, t, gx->map[i].permute_heads, &f, &owned, err);
+        st = tensor_f32(p->m, t, gx->map[i].permute_heads, f, err);
         if (!st) st = quantize_rows(w->ggml_type, f, q, w->ne[0], t->numel / w->ne[0], p->o.threads, t->name, err);
         if (!st) st = tq_out_pwrite(&out, q, (size_t)lay->nbytes[k], lay->data_start + lay->offsets[k], err);
         uint64_t end = lay->data_start + lay->offsets[k] + lay->nbytes[k];
@@ -439,7 +440,6 @@ tq_status tq_gguf_plan_execute(const tq_plan *p, const char *outdir, tq_progress
             c = pad < sizeof zeros ? pad : sizeof zeros;
             st = tq_out_pwrite(&out, zeros, (size_t)c, end, err);
         }
-        free(owned);
         if (progress) progress(ud, k + 1, gx->n_wt, t->name);
     }
     if (!st) st = tq_gguf_write_header(gx->kv, gx->n_kv, gx->wt, gx->n_wt, lay, &head, err);
@@ -448,13 +448,14 @@ tq_status tq_gguf_plan_execute(const tq_plan *p, const char *outdir, tq_progress
         st = tq_err(err, TQ_E_INTERNAL, "%s: wrote %llu bytes, planned %llu", path, (unsigned long long)out.size,
                     (unsigned long long)lay->file_size);
     if (!st) { st = tq_out_commit(&out, err); opened = 0; }
-    for (int f = 0; !st && f < p->m->nfiles; f++) st = tq_map_check_unchanged(&p->m->files[f].map, err);
+    for (int fi = 0; !st && fi < p->m->nfiles; fi++) st = tq_map_check_unchanged(&p->m->files[fi].map, err);
     if (!st) st = tq_outdir_commit(&od, err);
 done:
     if (opened) tq_out_abort(&out);
     if (st) { tq_outdir_fix_message(&od, err); tq_outdir_abort(&od); }
     free(head);
     free(q);
+    free(f);
     free(path);
     return st;
 }

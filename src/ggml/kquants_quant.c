@@ -11,6 +11,7 @@
  *   q3    symmetric scale search with coordinate refinement (Q3_K)
  */
 #include "ggml/ggml_kernels.h"
+#include "ggml/vec8.h"
 #include <math.h>
 
 #define GROUP_MAX_EPS 1e-15f
@@ -151,11 +152,7 @@ static float qx_ref(int n, int nmax, const float *x, int8_t *L) {
 static int use_reference;
 void tq_ggml_kquants_reference(int on) { use_reference = on; }
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__) && !defined(TQ_NO_CLONES)
-#define TQ_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define TQ_CLONES
-#endif
+#define TQ_CLONES TQ_VEC_CLONES
 
 /* ---- qkx2 over eight sub-blocks side by side ------------------------------
  * qkx2's candidates depend on each other (an accepted one moves the min the
@@ -164,8 +161,83 @@ void tq_ggml_kquants_reference(int on) { use_reference = on; }
  * the reference's float operations in its order (no FMA); the branches become
  * per-lane selects, so each lane's result is the reference's bit for bit
  * (test_kquants_lanes). A flat sub-block (max == min) is computed through
- * (divisions by zero, IEEE) and replaced by the reference's early answer. */
+ * (divisions by zero, IEEE) and replaced by the reference's early answer.
+ * Written in vector extensions (vec8.h: one v8f is the eight lanes; gcc left
+ * the plain loops below scalar, fully unrolled) where they exist. */
 #define QK_LANES 8
+#if defined(TQ_VEC8)
+/* (macros: a v8f argument of a function outside the AVX clones changes the
+ * ABI) fl := clamp(nearest_int(v), 0, nmax) per lane, as a float: the
+ * 1.5*2^23 trick of tq_ggml_nearest_int on the bits, then the integer clamp;
+ * ERR_OF: |diff| or diff^2. */
+#define CODE_OF(fl, v, nmax)                                                   \
+    do {                                                                       \
+        v8i l_ = ((v8i)((v) + 12582912.0f) & 0x007fffff) - 0x00400000;         \
+        l_ = SELI(l_ < 0, V8I(0), l_);                                         \
+        l_ = SELI(l_ > (nmax), V8I(nmax), l_);                                 \
+        (fl) = __builtin_convertvector(l_, v8f);                               \
+    } while (0)
+#define ERR_OF(diff, use_mad) ((use_mad) ? (v8f)((v8i)(diff) & 0x7fffffff) : (diff) * (diff))
+
+TQ_CLONES
+static void qkx2_lanes(int n, int nmax, const float *xt, const float *wt, uint8_t *Lt, float *scale_out,
+                       float *neg_min, float rmin, float rdelta, int nstep, bool use_mad) {
+    v8f x[32], w[32], La[32], Lb[32];
+    memcpy(x, xt, sizeof(v8f) * (size_t)n);
+    memcpy(w, wt, sizeof(v8f) * (size_t)n);
+    v8f mn = x[0], mx = x[0], sw = w[0], sx = sw * x[0];
+    for (int i = 1; i < n; i++) {
+        mn = SEL(x[i] < mn, x[i], mn);
+        mx = SEL(x[i] > mx, x[i], mx);
+        sw += w[i];
+        sx += w[i] * x[i];
+    }
+    mn = SEL(mn > 0, V8(0.0f), mn);
+    v8f isc = (float)nmax / (mx - mn), sc = 1 / isc, best = V8(0.0f);
+    for (int i = 0; i < n; i++) {
+        v8f fl, d;
+        CODE_OF(fl, isc * (x[i] - mn), nmax);
+        Lb[i] = fl;
+        d = sc * fl + mn - x[i];
+        best += w[i] * ERR_OF(d, use_mad);
+    }
+    for (int is = 0; is <= nstep; is++) {
+        v8f sl = V8(0.0f), sl2 = V8(0.0f), sxl = V8(0.0f), cur = V8(0.0f);
+        isc = (rmin + rdelta * (float)is + (float)nmax) / (mx - mn);
+        for (int i = 0; i < n; i++) {
+            v8f fl;
+            CODE_OF(fl, isc * (x[i] - mn), nmax);
+            La[i] = fl;
+            sl += w[i] * fl;
+            sl2 += w[i] * fl * fl;
+            sxl += w[i] * fl * x[i];
+        }
+        v8f D = sw * sl2 - sl * sl;
+        v8f s = (sw * sxl - sx * sl) / D, m = (sl2 * sx - sl * sxl) / D, s0 = sxl / sl2;
+        v8i pos = m > 0;
+        v8f ts = SEL(pos, s0, s), tm = SEL(pos, V8(0.0f), m);
+        for (int i = 0; i < n; i++) {
+            v8f d = ts * La[i] + tm - x[i];
+            cur += w[i] * ERR_OF(d, use_mad);
+        }
+        v8i ok = (D > 0) & (cur < best);
+        best = SEL(ok, cur, best);
+        sc = SEL(ok, ts, sc);
+        mn = SEL(ok, tm, mn);
+        int any = 0;
+        for (int c = 0; c < QK_LANES; c++) any |= ok[c];
+        if (any)
+            for (int i = 0; i < n; i++) Lb[i] = SEL(ok, La[i], Lb[i]);
+    }
+    memcpy(scale_out, &sc, sizeof sc);
+    v8f nm = -mn;
+    memcpy(neg_min, &nm, sizeof nm);
+    for (int i = 0; i < n; i++) {
+        v8i l = __builtin_convertvector(Lb[i], v8i);
+        for (int c = 0; c < QK_LANES; c++) Lt[i * QK_LANES + c] = (uint8_t)l[c];
+    }
+}
+#else
 TQ_CLONES
 static void qkx2_lanes(int n, int nmax, const float *xt, const float *wt, uint8_t *Lt, float *scale_out,
                        float *neg_min, float rmin, float rdelta, int nstep, bool use_mad) {
@@ -256,6 +328,7 @@ static void qkx2_lanes(int n, int nmax, const float *xt, const float *wt, uint8_
     }
     for (int i = 0; i < n * QK_LANES; i++) Lt[i] = (uint8_t)Lb[i];
 }
+#endif
 
 /* qkx2 of sub-blocks j0..j0+7 of length n (x + n*j), weights w[j*n + i]:
  * through the lanes, or one by one with the reference switch. */

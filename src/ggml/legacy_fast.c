@@ -23,13 +23,10 @@
  *    before (int), as tq_ggml_trunc does.
  */
 #include "ggml/ggml_kernels.h"
+#include "ggml/vec8.h"
 #include <float.h>
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__) && !defined(TQ_NO_CLONES)
-#define TQ_LEGACY_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define TQ_LEGACY_CLONES
-#endif
+#define TQ_LEGACY_CLONES TQ_VEC_CLONES
 
 #define LANES 8
 
@@ -39,15 +36,6 @@ static float first_equal(const float *x, float v) {
         if (x[j] == v) return x[j];
     return v;
 }
-
-#if defined(__GNUC__)
-/* GCC/clang vector extensions: 8 lanes, compares give 0 / -1 masks. */
-typedef float v8f __attribute__((vector_size(32)));
-typedef int32_t v8i __attribute__((vector_size(32)));
-typedef int8_t v8c __attribute__((vector_size(8)));
-#define SEL(m, a, b) ((v8f)(((m) & (v8i)(a)) | (~(m) & (v8i)(b))))
-#define V8(c) ((v8f){c, c, c, c, c, c, c, c})
-#endif
 
 /* max |x| over the block, NaN skipped (+0 when all are NaN or zero). */
 static inline float absmax32(const float *x) {
@@ -74,23 +62,57 @@ static inline float absmax32(const float *x) {
 }
 
 /* The reference's signed_absmax: the first element of largest magnitude,
- * +0 when that magnitude is 0. */
-static inline float signed_absmax32(const float *x) {
-    float m = absmax32(x);
-    if (m == 0.0f) return 0.0f;
-#if defined(__GNUC__)
-    uint32_t hit = 0;   /* bit j: |x[j]| == m */
-    for (int j = 0; j < TQ_QK; j += LANES) {
-        v8i v;
-        memcpy(&v, x + j, sizeof v);
-        v8i eq = (v8i)((v8f)(v & 0x7fffffff) == m);
-        for (int k = 0; k < LANES; k++) hit |= (uint32_t)(eq[k] & 1) << (j + k);
+ * +0 when that magnitude is 0 (NaN never wins). Each lane keeps its first
+ * strict maximum of |x|, its signed value and the chunk it came from; the
+ * lanes are then compared in element order (chunk * 8 + lane), so the
+ * first element of the largest magnitude wins, as in the reference scan. */
+TQ_VEC_INLINE float signed_absmax32(const float *x) {
+#if defined(TQ_VEC8)
+    v8f a = V8(0.0f), s = V8(0.0f);
+    v8i at = V8I(0);
+    for (int c = 0; c < TQ_QK / LANES; c++) {
+        v8f v;
+        memcpy(&v, x + LANES * c, sizeof v);
+        v8f av = (v8f)((v8i)v & 0x7fffffff);
+        v8i up = a < av;
+        a = SEL(up, av, a);
+        s = SEL(up, v, s);
+        at = SELI(up, V8I(c), at);
     }
-    if (hit) return x[__builtin_ctz(hit)];
+#if defined(TQ_VEC8_SHUFFLE)
+    /* branch-free tree over the lanes: the larger |x|, on a tie the earlier element */
+    v8i idx = at * LANES + (v8i){0, 1, 2, 3, 4, 5, 6, 7};
+#define TQ_FOLD(...)                                                                            \
+    do {                                                                                        \
+        v8f a2 = __builtin_shufflevector(a, a, __VA_ARGS__), s2 = __builtin_shufflevector(s, s, __VA_ARGS__); \
+        v8i i2 = __builtin_shufflevector(idx, idx, __VA_ARGS__);                                \
+        v8i take = (a2 > a) | ((a2 == a) & (i2 < idx));                                         \
+        a = SEL(take, a2, a);                                                                   \
+        s = SEL(take, s2, s);                                                                   \
+        idx = SELI(take, i2, idx);                                                              \
+    } while (0)
+    TQ_FOLD(4, 5, 6, 7, 0, 1, 2, 3);
+    TQ_FOLD(2, 3, 0, 1, 6, 7, 4, 5);
+    TQ_FOLD(1, 0, 3, 2, 5, 4, 7, 6);
+#undef TQ_FOLD
+    return s[0];
+#else
+    float best = 0.0f, val = 0.0f;
+    int first = TQ_QK;
+    for (int k = 0; k < LANES; k++) {
+        int idx = at[k] * LANES + k;
+        if (a[k] > best || (a[k] == best && best != 0.0f && idx < first)) { best = a[k]; val = s[k]; first = idx; }
+    }
+    return val;
 #endif
-    for (int j = 0; j < TQ_QK; j++)
-        if (x[j] == m || x[j] == -m) return x[j];
-    return m;
+#else
+    float amax = 0.0f, max = 0.0f;
+    for (int j = 0; j < TQ_QK; j++) {
+        float v = x[j] < 0.0f ? -x[j] : x[j];
+        if (amax < v) { amax = v; max = x[j]; }
+    }
+    return max;
+#endif
 }
 
 /* The reference's min_max: the first minimum and first maximum in order. */
@@ -148,7 +170,7 @@ static inline void codes32(const float *x, float sub, float id, float add, float
         t[c] = __builtin_convertvector(v, v8i);
     }
     for (int c = 0; c < 2; c++) {
-        v8c b = __builtin_convertvector((t[c] & 15) | (t[c + 2] & 15) << 4, v8c);
+        v8c b = TQ_LOW_BYTES((t[c] & 15) | (t[c + 2] & 15) << 4);
         memcpy(qs + LANES * c, &b, sizeof b);
     }
     if (!five) return;
