@@ -1,12 +1,12 @@
 /*
  * calib_corpus.c — the larger part of the built-in calibration set
- * (calib_text.h): general English written for this project, many topics,
+ * (calib_corpus.h): general English written for this project, many topics,
  * registers and lengths, from a few words to a paragraph, and sentence pairs
  * (a TAB between the two, read as the tokenizer's pair: first and second
  * segment). None of these is one of the texts `trueq compare` measures with
  * (tools/cmd_compare.c): calibration and evaluation stay disjoint.
  */
-#include "quant/calib_text.h"
+#include "quant/calib_corpus.h"
 
 const char *const tq_calib_corpus[] = {
     /* narrative */

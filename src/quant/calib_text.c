@@ -8,6 +8,7 @@
  * `trueq compare` measures with.
  */
 #include "quant/calib_text.h"
+#include "quant/calib_corpus.h"
 #include "trueq_nn.h"
 #include <stdlib.h>
 #include <string.h>

@@ -20,9 +20,6 @@ typedef struct tq_calib_texts {
  *  paragraph, sentence pairs). The texts are borrowed, the array owned
  *  (tq_calib_texts_free). TQ_E_NOMEM. */
 tq_status tq_calib_builtin(tq_calib_texts *t, tq_error *err);
-/** calib_corpus.c's texts; a TAB separates a sentence pair. */
-extern const char *const tq_calib_corpus[];
-extern const int         tq_calib_corpus_n;
 
 /**
  * Read `path`: one text per line (\n or \r\n), blank lines skipped; a TAB
