@@ -6,7 +6,8 @@
  *     RMSNorm and the tied output, the logits tq_llama_forward_batch gives
  *     for each sequence's last position (within 2e-5 of the largest |logit|;
  *     the same argmax); the taps hold what the block reads (the q/k/v tap
- *     is the RMSNorm of the block's input; a y = NULL run changes nothing);
+ *     is the RMSNorm of the block's input; a y = NULL run changes nothing;
+ *     one tap alone, where the block stops early, gives the same rows);
  *     1 and 3 threads give the same bytes;
  *   - weights and names: q/k/v/o/gate/up/down are the model's tensors with
  *     their shapes, writable (a zeroed down matrix makes the block's output
@@ -98,6 +99,16 @@ static void t_stories(void) {
         bad += memcmp(nb, taps[TQ_DEC_IN_QKV] + (size_t)i * D, sizeof(float) * D) != 0;
     }
     CHECK_EQ_INT(bad, 0);
+    {   /* one tap alone (the block stops after it): the same rows */
+        float *one = malloc(sizeof(float) * N * (size_t)c->hidden_dim), *only[TQ_DEC_SLOTS] = {0};
+        for (int s = TQ_DEC_IN_O; s < TQ_DEC_SLOTS; s += 2) {
+            only[s] = one;
+            CHECK_OK(tq_llama_hook_layer(l, 1, x, NULL, len, 2, only, &err), err);
+            CHECK(memcmp(one, taps[s], sizeof(float) * N * (size_t)tq_dec_slot_width(l, (tq_dec_slot)s)) == 0);
+            only[s] = NULL;
+        }
+        free(one);
+    }
     /* weights: the model's tensors, writable */
     char name[256];
     int64_t row0, trows, rows, cols;

@@ -116,12 +116,16 @@ static void blk_task(void *ctx, int si, int worker) {
     float *x = buf, *xb = x + nD, *xb2 = xb + nD, *q = xb2 + nD, *k = q + nD, *v = k + nK, *hb = v + nK, *hb2 = hb + nH,
           *att = hb2 + nH;
     const float *rf = c->n_rope_factors ? c->rope_factors : NULL;   /* short factors: n <= the original context */
+    /* without y, the block stops after the last slot tapped */
+    int stop = TQ_DEC_SLOTS;
+    if (!b->y) while (stop > 0 && !(b->taps && b->taps[stop - 1])) stop--;
     memcpy(x, b->x + (size_t)off * D, sizeof(float) * nD);
     for (int i = 0; i < n; i++) {
         tq_llama_rope_table(cs + (size_t)i * R, R, i, c->rope_theta, rf, c->rope_mscale);
         tq_llama_rmsnorm(xb + (size_t)i * D, x + (size_t)i * D, w->w[T_ATT_NORM].f, D, c->norm_eps);
     }
     tap(b->taps, TQ_DEC_IN_QKV, off, xb, n, D);
+    if (stop <= TQ_DEC_IN_QKV + 1) goto out;
     product(q, &w->w[T_WQ], w->bias[0], xb, n);
     product(k, &w->w[T_WK], w->bias[1], xb, n);
     product(v, &w->w[T_WV], w->bias[2], xb, n);
@@ -135,17 +139,21 @@ static void blk_task(void *ctx, int si, int worker) {
                            c->n_heads, c->n_kv_heads, hs, KV, att);
     }
     tap(b->taps, TQ_DEC_IN_O, off, xb, n, D);
+    if (stop <= TQ_DEC_IN_O + 1) goto out;
     product(xb2, &w->w[T_WO], NULL, xb, n);
     for (size_t i = 0; i < nD; i++) x[i] += xb2[i];
     for (int i = 0; i < n; i++) tq_llama_rmsnorm(xb + (size_t)i * D, x + (size_t)i * D, w->w[T_FFN_NORM].f, D, c->norm_eps);
     tap(b->taps, TQ_DEC_IN_UP, off, xb, n, D);
+    if (stop <= TQ_DEC_IN_UP + 1) goto out;
     product(hb, &w->w[T_W1], NULL, xb, n);
     product(hb2, &w->w[T_W3], NULL, xb, n);
     tq_llama_swiglu(hb, hb, hb2, (int)nH);
     tap(b->taps, TQ_DEC_IN_DOWN, off, hb, n, H);
-    product(xb2, &w->w[T_W2], NULL, hb, n);
-    if (b->y)
+    if (b->y) {
+        product(xb2, &w->w[T_W2], NULL, hb, n);
         for (size_t i = 0; i < nD; i++) b->y[(size_t)off * D + i] = x[i] + xb2[i];
+    }
+out:
     free(buf);
     free(cs);
 }

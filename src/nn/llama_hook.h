@@ -68,7 +68,8 @@ tq_status tq_llama_hook_embed(const tq_llama *l, const int32_t *ids, int64_t n, 
  * the other in x [sum len, dim] (sequence s at positions 0..len[s]-1, causal
  * attention within it). y (may be NULL; may not alias x): the block's output
  * rows. taps[slot] (each may be NULL): the rows that slot's matrices read
- * [sum len, width], in the same order. Sequences run as tasks of trueq's
+ * [sum len, width], in the same order. With y NULL the block stops after
+ * the last slot tapped (its later products are not run). Sequences run as tasks of trueq's
  * pool with OpenBLAS single-threaded: the bytes do not depend on the thread
  * count. Every matrix of the block must be float32 (tq_llama_hook_weight).
  * @return TQ_OK; TQ_E_ARG (layer out of range, a length < 1 or beyond the

@@ -14,7 +14,7 @@
 typedef struct err_run {
     const float *a, *b;
     int64_t rows, K;
-    const double *H;
+    const float *H;
     double *part;   /* [tasks] */
     int oom;        /* set by a task (each writes only 0 -> 1) */
 } err_run;
@@ -23,18 +23,18 @@ static void err_task(void *ctx, int t, int worker) {
     (void)worker;
     err_run *r = ctx;
     const int64_t r0 = (int64_t)t * ERR_ROWS, n = r0 + ERR_ROWS < r->rows ? ERR_ROWS : r->rows - r0, K = r->K;
-    double *d = calloc(2 * (size_t)(n * K), sizeof(double));
+    float *d = calloc(2 * (size_t)(n * K), sizeof(float));
     if (!d) { r->oom = 1; r->part[t] = 0; return; }
-    double *p = d + n * K;
-    for (int64_t i = 0; i < n * K; i++) d[i] = (double)r->a[r0 * K + i] - (double)r->b[r0 * K + i];
-    cblas_dsymm(CblasRowMajor, CblasRight, CblasUpper, (int)n, (int)K, 1.0, r->H, (int)K, d, (int)K, 0.0, p, (int)K);
+    float *p = d + n * K;
+    for (int64_t i = 0; i < n * K; i++) d[i] = r->a[r0 * K + i] - r->b[r0 * K + i];
+    cblas_ssymm(CblasRowMajor, CblasRight, CblasUpper, (int)n, (int)K, 1.0f, r->H, (int)K, d, (int)K, 0.0f, p, (int)K);
     double s = 0.0;
-    for (int64_t i = 0; i < n * K; i++) s += d[i] * p[i];
+    for (int64_t i = 0; i < n * K; i++) s += (double)d[i] * p[i];
     r->part[t] = s;
     free(d);
 }
 
-double tq_awq_output_error(const float *a, const float *b, int64_t rows, int64_t K, const double *H) {
+double tq_awq_output_error(const float *a, const float *b, int64_t rows, int64_t K, const float *H) {
     const int tasks = (int)((rows + ERR_ROWS - 1) / ERR_ROWS);
     err_run r = {a, b, rows, K, H, calloc((size_t)(tasks ? tasks : 1), sizeof(double)), 0};
     if (!r.part) return NAN;
@@ -51,7 +51,7 @@ double tq_awq_output_error(const float *a, const float *b, int64_t rows, int64_t
 }
 
 /* the summed error of every matrix quantized as W diag(s), decoded, times diag(1/s) */
-static tq_status trial(const tq_awq_mat *mats, int nm, int64_t K, const double *s, const double *H, float *ws,
+static tq_status trial(const tq_awq_mat *mats, int nm, int64_t K, const double *s, const float *H, float *ws,
                        float *deq, void *codes, void *const aux[TQ_MAX_AUX], double *e, tq_error *err) {
     *e = 0.0;
     for (int i = 0; i < nm; i++) {
@@ -89,15 +89,17 @@ tq_status tq_awq_choose(const tq_awq_mat *mats, int nm, int64_t K, const double 
             if (tq_nbytes(ad[a].dtype, ad[a].ndim, ad[a].shape) > maxa[a]) maxa[a] = tq_nbytes(ad[a].dtype, ad[a].ndim, ad[a].shape);
     }
     double *t = malloc(sizeof(double) * (size_t)K);
+    float *Hf = malloc(sizeof(float) * (size_t)(K * K));
     float *ws = malloc(sizeof(float) * (size_t)(maxr * K)), *deq = malloc(sizeof(float) * (size_t)(maxr * K));
     void *codes = malloc(maxc + 1), *aux[TQ_MAX_AUX] = {0};
-    bool oom = !t || !ws || !deq || !codes;
+    bool oom = !t || !Hf || !ws || !deq || !codes;
     for (int a = 0; a < TQ_MAX_AUX; a++) oom |= !(aux[a] = malloc(maxa[a] + 1));
     tq_status st = TQ_OK;
     if (oom) { st = tq_err(err, TQ_E_NOMEM, "tensor \"%s\": out of memory for awq", mats[0].name); goto out; }
+    for (int64_t i = 0; i < K * K; i++) Hf[i] = (float)H[i];
     double best = INFINITY;
-    for (int k = 0; k <= 20 && !st; k++) {
-        double a = k / 20.0, lo = INFINITY, hi = 0;
+    for (int k = 0; k <= TQ_AWQ_GRID && !st; k++) {
+        double a = (double)k / TQ_AWQ_GRID, lo = INFINITY, hi = 0;
         for (int64_t j = 0; j < K; j++) {
             t[j] = pow(m[j] > 1e-6 ? m[j] : 1e-6, a);
             lo = t[j] < lo ? t[j] : lo;
@@ -106,14 +108,14 @@ tq_status tq_awq_choose(const tq_awq_mat *mats, int nm, int64_t K, const double 
         const double norm = sqrt(lo * hi);
         for (int64_t j = 0; j < K; j++) t[j] /= norm;
         double ek;
-        st = trial(mats, nm, K, t, H, ws, deq, codes, aux, &ek, err);
+        st = trial(mats, nm, K, t, Hf, ws, deq, codes, aux, &ek, err);
         if (st) break;
         if (k == 0 && e) e[0] = ek;
         if (ek < best) { best = ek; *alpha = a; memcpy(s, t, sizeof(double) * (size_t)K); }
     }
     if (!st && e) e[1] = best;
 out:
-    free(t); free(ws); free(deq); free(codes);
+    free(t); free(Hf); free(ws); free(deq); free(codes);
     for (int a = 0; a < TQ_MAX_AUX; a++) free(aux[a]);
     return st;
 }

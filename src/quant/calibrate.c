@@ -344,7 +344,7 @@ tq_calibrated *tq_calibrate(const tq_model *m, const tq_plan *p, const tq_calib_
     if (!m || !p || !co) { tq_err(err, TQ_E_ARG, "calibration: NULL argument"); return NULL; }
     if (!tq_enc_detect(m)) {
         tq_err(err, TQ_E_UNSUPPORTED, "%s: calibrated quantization (gptq, awq) runs the encoder forward pass; this is "
-               "not a BERT-family encoder (decoders are not wired yet)", tq_model_path(m));
+               "not a BERT-family encoder (decoders: tq_calibrate_dec)", tq_model_path(m));
         return NULL;
     }
     tq_enc *enc = tq_enc_open(m, NULL, err);

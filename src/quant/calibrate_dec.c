@@ -326,6 +326,11 @@ tq_calibrated *tq_calibrate_dec(const tq_model *m, const tq_plan *p, const tq_ca
             st = slot_units(&d, li, (tq_dec_slot)s, u, &n, err);
             for (int i = 0; i < n && !st; i++) d.total += u[i].it != NULL;
         }
+    if (!st && !d.total) {   /* the plan quantizes no block matrix: nothing to run */
+        tq_sb_puts(tq_calibrated_notes_sb(d.c), "calibration: the plan quantizes no decoder block matrix\n");
+        tq_llama_free(d.l);
+        return d.c;
+    }
     if (!st) st = make_seqs(&d, &ids, err);
     if (!st) {
         d.x = malloc(sizeof(float) * (size_t)d.N * (size_t)c->dim);

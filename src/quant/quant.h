@@ -44,7 +44,7 @@ typedef struct tq_calibrated tq_calibrated;
 /**
  * Calibrate every encoder linear layer plan p quantizes (p made from model m).
  * @return the codes, or NULL with err set: TQ_E_UNSUPPORTED when m is not a
- * BERT-family encoder (decoders are not wired yet) or a tensor's codec has no
+ * BERT-family encoder (decoders: tq_calibrate_dec, quant_dec.h) or a tensor's codec has no
  * grid (grid.h, naming it); the tokenizer's, the calibration file's and the
  * forward pass's errors; gptq's (naming the tensor).
  */

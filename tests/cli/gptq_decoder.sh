@@ -85,4 +85,6 @@ check "no tokenizer: named" '[ $rc -ne 0 ] && grep -q "calibration tokenizer" $T
 check "a codec without a grid: named" '[ $rc -ne 0 ] && grep -q "calibrated quantization needs linear-sym, linear-affine or mlx" $T/err && [ ! -e $T/x ]'
 "$TQ" convert "$ST" -o "$T/x" $Q4 --method awq --calib "$T/none.txt" > /dev/null 2> "$T/err"; rc=$?
 check "a missing calibration file: named" '[ $rc -ne 0 ] && grep -q "none.txt: cannot open the calibration file" $T/err && [ ! -e $T/x ]'
+"$TQ" convert "$ST" -o "$T/none" $Q4 --method gptq --exclude 'layers.*' > /dev/null 2> "$T/err"; rc=$?
+check "no block matrix quantized: converts, says so" '[ $rc -eq 0 ] && grep -q "the plan quantizes no decoder block matrix" $T/err'
 tap_end
