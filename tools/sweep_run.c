@@ -148,10 +148,10 @@ static int tensor_step(const tqc_sweep_plan *p, const tqc_sweep_task *t, const c
     snprintf(glob, sizeof glob, "%s", t->tensor);
     for (char *g = glob; *g; g++) if (strchr("*?[],", *g)) *g = '?';
     snprintf(bits, sizeof bits, "%d", t->bits);
-    char *av[16] = {"trueq", "spectrum", (char *)p->models[t->model].path, "--tensors", glob, "--json"};
+    char *av[20] = {"trueq", "spectrum", (char *)p->models[t->model].path, "--tensors", glob, "--json"};
     int n = 6;
     if (t->codec) {
-        av[n++] = "--bits"; av[n++] = bits; av[n++] = "--as-convert";
+        av[n++] = "--bits"; av[n++] = bits; av[n++] = "--as-convert"; av[n++] = "--only-quantized";
         if (strcmp(t->codec, "default")) { av[n++] = "--codec"; av[n++] = (char *)t->codec; }
         if (t->gran) { av[n++] = "--granularity"; av[n++] = (char *)t->gran; }
     }
