@@ -339,6 +339,28 @@ static void test_model(void) {
         if (rt.layers[i].status != TQ_SPECTRAL_SKIPPED)
             CHECK(memcmp(&rt.layers[i], &r1.layers[i], sizeof rt.layers[i]) == 0);
     tq_spectral_report_free(&rt);
+
+    TQ_CASE("analyze: opts.tensors globs: only those rows, each the full report's bytes");
+    const char *const globs[] = {"layers.3.*", "*.w2.weight"};
+    o = (tq_spectral_opts){ .threads = 3, .tensors = globs, .n_tensors = 2 };
+    CHECK_OK(tq_spectral_analyze(m, &o, &rt, &err), err);
+    int64_t want = 0;
+    for (int64_t i = 0; i < r1.n; i++)
+        want += !strncmp(r1.layers[i].name, "layers.3.", 9) || strstr(r1.layers[i].name, ".w2.weight") != NULL;
+    CHECK(want > 1 && want < r1.n);
+    CHECK_EQ_INT(rt.n, want);
+    for (int64_t i = 0; i < rt.n; i++) {
+        int64_t k = rt.layers[i].index;
+        CHECK(k >= 0 && k < r1.n && (i == 0 || k > rt.layers[i - 1].index));
+        if (k >= 0 && k < r1.n) CHECK(memcmp(&rt.layers[i], &r1.layers[k], sizeof rt.layers[i]) == 0);
+    }
+    tq_spectral_report_free(&rt);
+    const char *const none[] = {"layers.3.*", "no.such.*"};
+    o = (tq_spectral_opts){ .threads = 1, .tensors = none, .n_tensors = 2 };
+    CHECK(tq_spectral_analyze(m, &o, &rt, &err) == TQ_E_NOTFOUND);
+    CHECK(strstr(err.msg, "\"no.such.*\" matches no tensor") != NULL);
+    CHECK(rt.n == 0 && rt.layers == NULL);
+    tq_spectral_report_free(&rt);
     tq_spectral_report_free(&r1);
     tq_spectral_report_free(&r2);
     tq_spectral_report_free(&r5);

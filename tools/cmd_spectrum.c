@@ -411,7 +411,7 @@ static int analyze_run(const tq_model *m, run *r, const tq_spectral_opts *base, 
 
 typedef struct spectrum_args {
     const char *csv, *bits, *svg, *layer, *tensors;
-    bool ww, as_convert;
+    bool ww, as_convert, only_quant;
     int64_t threads;
     int svd;
     const tq_codec_info *codec;
@@ -428,7 +428,7 @@ static int run_cmd(const tqc_ctx *c, void *va) {
     const char *bits = A->bits, *cmd = c->cmd;
     const int npos = c->npos;
     if (npos == 2 && bits) return tqc_usage_error(cmd, "--bits and a second model exclude each other");
-    if (A->as_convert && !bits) return tqc_usage_error(cmd, "--as-convert applies to a --bits study");
+    if ((A->as_convert || A->only_quant) && !bits) return tqc_usage_error(cmd, "--as-convert and --only-quantized apply to --bits");
     /* --tensors GLOB[,GLOB...]: the rows of those tensors only */
     char *globs = A->tensors ? strdup(A->tensors) : NULL;
     const char *gv[TQC_LIST_MAX];
@@ -483,6 +483,8 @@ static int spectrum_runs(const tqc_ctx *c, const spectrum_args *A, const char *c
         }
         free(list);
         if (nr < 2) return tqc_usage_error(cmd, "--bits needs at least one bit width");
+        if (A->only_quant && nr != 2) return tqc_usage_error(cmd, "--only-quantized takes one bit width");
+        if (A->only_quant) { runs[0] = runs[1]; nr = 1; }   /* no original run: a single run, as without --bits */
     }
 
     tq_error err;
@@ -601,6 +603,9 @@ static const tqc_opt OPTS[] = {
                "--bits runs quantize as `trueq convert --bits B [--codec]\n"
                "[--granularity]` would: its policy (kept tensors as stored) and\n"
                "defaults (the codec's granularity); = spectrum of convert's output"),
+    TQC_O_FLAG("--only-quantized", NULL, spectrum_args, only_quant,
+               "with one --bits width: analyse only the quantized weights (one\n"
+               "run, no original run and no study statistics)"),
 };
 
 const tqc_command tqc_cmd_spectrum = {.name = "spectrum", .summary = "WeightWatcher-faithful spectral analysis (alpha...), also per bit width",

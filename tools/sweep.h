@@ -103,7 +103,7 @@ struct tqc_sweep_row {
     const tqc_sweep_task *t;
     int      present, ok;
     char     error[512];
-    double   seconds;
+    double   seconds, cpu_seconds;   /* wall, and CPU of its processes     */
     uint64_t file_bytes, header_bytes, padding_bytes, payload_bytes, scale_bytes, weights, quantized_weights;
     double   bpw, bpw_quant;
     double   rel_error, snr_db, cosine;

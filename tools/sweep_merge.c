@@ -65,7 +65,7 @@ int tqc_sweep_result_write(const char *out, const tqc_sweep_plan *p, const tqc_s
     tqc_json_fields(&j, "model:s path:s setting:s task:s", p->models[t->model].name, p->models[t->model].path, t->setting, t->text);
     if (t->tensor) tqc_json_kstr(&j, "tensor", t->tensor);
     if (!r->ok) tqc_json_kstr(&j, "error", r->error);
-    tqc_json_fields(&j, "seconds:x3", r->seconds);
+    tqc_json_fields(&j, "seconds:x3 cpu_seconds:x3", r->seconds, r->cpu_seconds);
     if (r->ok && !t->tensor) {
         tqc_json_key(&j, "ledger");
         tqc_json_begin_object(&j);

@@ -14,6 +14,7 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -126,6 +127,13 @@ static void take_compare(const cJSON *j, tqc_sweep_row *r) {
     r->cmp_agree = jnum(j, "top1_agreement");
 }
 
+/* CPU seconds (user + system) of the waited-for children so far. */
+static double children_cpu_s(void) {
+    struct rusage u;
+    if (getrusage(RUSAGE_CHILDREN, &u)) return NAN;
+    return (double)(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + 1e-6 * (double)(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
 static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -140,10 +148,10 @@ static int tensor_step(const tqc_sweep_plan *p, const tqc_sweep_task *t, const c
     snprintf(glob, sizeof glob, "%s", t->tensor);
     for (char *g = glob; *g; g++) if (strchr("*?[],", *g)) *g = '?';
     snprintf(bits, sizeof bits, "%d", t->bits);
-    char *av[16] = {"trueq", "spectrum", (char *)p->models[t->model].path, "--tensors", glob, "--json"};
+    char *av[20] = {"trueq", "spectrum", (char *)p->models[t->model].path, "--tensors", glob, "--json"};
     int n = 6;
     if (t->codec) {
-        av[n++] = "--bits"; av[n++] = bits; av[n++] = "--as-convert";
+        av[n++] = "--bits"; av[n++] = bits; av[n++] = "--as-convert"; av[n++] = "--only-quantized";
         if (strcmp(t->codec, "default")) { av[n++] = "--codec"; av[n++] = (char *)t->codec; }
         if (t->gran) { av[n++] = "--granularity"; av[n++] = (char *)t->gran; }
     }
@@ -232,9 +240,10 @@ int tqc_sweep_run_task(const tqc_sweep_plan *p, const tqc_sweep_task *t, const c
     tqc_sweep_row r;
     memset(&r, 0, sizeof r);
     r.rel_error = r.snr_db = r.cosine = r.alpha_mean = r.cmp_cos = r.cmp_kl = r.cmp_agree = NAN;
-    double t0 = now_s();
+    double t0 = now_s(), c0 = children_cpu_s();
     int rc = steps(p, t, work, &r);
     r.seconds = now_s() - t0;
+    r.cpu_seconds = children_cpu_s() - c0;
     r.ok = rc == 0;
     remove_all(work);
     tq_pending_remove(work);

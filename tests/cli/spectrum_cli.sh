@@ -105,9 +105,14 @@ if "$TQ" convert "$T/tiny" -o "$T/tq" --bits 4 --codec linear-affine > /dev/null
   "$TQ" spectrum "$T/tiny" --bits 4 --codec linear-affine --as-convert --json > "$T/tac.json"; rc=$?
   check "--as-convert: the spectrum of convert's output, tensor by tensor (kept ones as stored)" \
     '[ $rc -eq 0 ] && /usr/bin/python3 -c "import json,sys; q=json.load(open(sys.argv[1]))[\"runs\"][0][\"layers\"]; a=json.load(open(sys.argv[2]))[\"runs\"]; A={l[\"name\"]: l.get(\"alpha\") for l in a[1][\"layers\"]}; Q={l[\"name\"]: l.get(\"alpha\") for l in q}; O={l[\"name\"]: l.get(\"alpha\") for l in a[0][\"layers\"]}; assert A == Q and A != O and len(A) > 5" $T/tq.json $T/tac.json'
+  "$TQ" spectrum "$T/tiny" --bits 4 --codec linear-affine --as-convert --only-quantized --tensors '*lin1.weight' --json > "$T/toq.json"; rc=$?
+  check "--only-quantized: one run, the 4-bit run's rows (no original analysed)" \
+    '[ $rc -eq 0 ] && /usr/bin/python3 -c "import json,sys; a=json.load(open(sys.argv[1]))[\"runs\"]; b=json.load(open(sys.argv[2]))[\"runs\"]; A={l[\"name\"]: l for l in a[1][\"layers\"]}; assert len(b) == 1 and b[0][\"label\"] == \"4bit\" and len(b[0][\"layers\"]) == 2 and all(A[l[\"name\"]] == l for l in b[0][\"layers\"])" $T/tac.json $T/toq.json'
 else
   bad "trueq convert of the tiny model failed"
 fi
+"$TQ" spectrum "$T/tiny" --bits 8,4 --only-quantized > /dev/null 2>&1; rc=$?
+check "--only-quantized with two bit widths: usage error" '[ $rc -eq 1 ]'
 
 # --- synthetic DistilBERT-base end to end ----------------------------------
 if "$TQ" synth "$T/d" >/dev/null 2>&1; then

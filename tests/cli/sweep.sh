@@ -4,7 +4,9 @@
 # gives byte-identical tables; a killed run and its rerun (finished tasks
 # skipped); plan errors name their line; --merge names missing tasks; a failing
 # task names itself and why; the HTML report renders with its plots (headless
-# Chromium). The MPI part is skipped (exit 77 at the end) when mpirun or an MPI
+# Chromium). With unit: tensor (a spectrum task per matrix and setting) the rows
+# equal unit: model's, and 1 process, 3 shards, 1/2/3 ranks, a SIGKILLed run and
+# SIGKILLed ranks then rerun all give the same bytes. The MPI part is skipped (exit 77 at the end) when mpirun or an MPI
 # build is absent; the Chromium part when chromium is.
 set -u
 TQ=${TQ_CLI:-build/trueq}
