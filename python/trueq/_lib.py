@@ -86,7 +86,7 @@ class ConvertOptions(C.Structure):
                 ("allow_nonfinite", C.c_int), ("threads", C.c_int), ("include", C.POINTER(C.c_char_p)),
                 ("n_include", C.c_int), ("exclude", C.POINTER(C.c_char_p)), ("n_exclude", C.c_int),
                 ("gguf_type", C.c_char_p), ("rules", C.POINTER(ConvertRule)), ("n_rules", C.c_int),
-                ("prequant", C.c_void_p), ("prequant_ctx", C.c_void_p)]
+                ("prequant", C.c_void_p), ("prequant_ctx", C.c_void_p), ("prekeep", C.c_void_p)]
 
 
 class PlanItem(C.Structure):
@@ -140,7 +140,8 @@ PROGRESS = C.CFUNCTYPE(None, C.c_void_p, i64, i64, C.c_char_p)
 class SpectralOpts(C.Structure):
     _fields_ = [("threads", C.c_int), ("transform", TRANSFORM), ("transform_ctx", C.c_void_p),
                 ("progress", PROGRESS), ("progress_ctx", C.c_void_p), ("only", C.c_char_p),
-                ("keep_evals", C.c_int), ("svd", C.c_int)]
+                ("keep_evals", C.c_int), ("svd", C.c_int), ("tensors", C.POINTER(C.c_char_p)),
+                ("n_tensors", C.c_int)]
 
 
 class SpectralReport(C.Structure):

@@ -31,8 +31,8 @@ for b in 4 3; do
   eval "Q=\$Q$b"
   "$TQ" convert "$ST" -o "$T/r$b" $Q > /dev/null 2>&1
   "$TQ" convert "$ST" -o "$T/g$b" $Q --method gptq > /dev/null 2> "$T/g$b.err"; rc=$?
-  check "stories260k $b-bit gptq: converts, notes 64 texts and the matrices" \
-    '[ $rc -eq 0 ] && grep -q "calibration: 64 texts (.* tokens with BOS 1), built-in set, $([ $b = 4 ] && echo 35 || echo 30) matrices" $T/g$b.err'
+  check "stories260k $b-bit gptq: converts, notes the 188 built-in texts and the matrices" \
+    '[ $rc -eq 0 ] && grep -q "calibration: 188 texts (.* tokens with BOS 1), built-in set, $([ $b = 4 ] && echo 35 || echo 30) matrices" $T/g$b.err'
   kr=$(kl "$ST" "$T/r$b/model.safetensors"); kg=$(kl "$ST" "$T/g$b/model.safetensors")
   echo "# stories260k $b-bit: KL rtn $kr, gptq $kg"
   check "stories260k $b-bit: gptq KL ($kg) < rtn KL ($kr)" 'lt "$kg" "$kr"'
