@@ -104,7 +104,7 @@ install(FILES $<TARGET_FILE:trueq_shared> DESTINATION trueq RENAME libtrueq.so C
 install(PROGRAMS $<TARGET_FILE:trueq_cli> DESTINATION trueq/bin COMPONENT python EXCLUDE_FROM_ALL)
 
 # The install and Python tests run under sanitizers too, and need to know.
-foreach(t cli_install cli_python cli_mlx_codec cli_mlx_client cli_mlx_mxfp cli_qtools_real cli_st_writers cli_sweep cli_minilm_bar)
+foreach(t cli_install cli_python cli_mlx_codec cli_mlx_client cli_mlx_mxfp cli_qtools_real cli_st_writers cli_sweep cli_minilm_bar cli_gptq)
   if(TEST ${t})
     set_property(TEST ${t} APPEND PROPERTY ENVIRONMENT "TQ_SANITIZE=$<BOOL:${TQ_SANITIZE}>;TQ_CC=${CMAKE_C_COMPILER}")
   endif()
