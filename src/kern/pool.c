@@ -4,6 +4,7 @@
  * counter (pool.h).
  */
 #include "kern/pool.h"
+#include "core/blas.h"
 #include <pthread.h>
 #include <stdatomic.h>
 #include "trueq.h"
@@ -197,4 +198,13 @@ int tq_threads(void) {
     }
     if (n < 1) n = openblas_get_num_threads();
     return n < 1 ? 1 : n > TQ_POOL_MAX ? TQ_POOL_MAX : n;
+}
+
+void tq_pool_run_all(int n, tq_pool_fn fn, void *ctx) {
+    int threads = tq_threads();
+    tq_pool *pool = tq_pool_shared(threads);
+    if (!pool) threads = 1;
+    tq_blas_serial_enter();
+    tq_pool_run(pool, threads, n, fn, ctx);
+    tq_blas_serial_leave();
 }

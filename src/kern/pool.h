@@ -28,4 +28,8 @@ tq_pool *tq_pool_shared(int threads);
  *  (worker in [0, threads)); returns when every task is done. A NULL pool
  *  runs them on the caller. */
 void     tq_pool_run(tq_pool *p, int threads, int n, tq_pool_fn fn, void *ctx);
+/** One-shot: tasks [0, n) on the shared pool at tq_threads() threads (the
+ *  caller alone when none can start), OpenBLAS single-threaded meanwhile.
+ *  For tasks that do not index per-worker scratch by `worker`. */
+void     tq_pool_run_all(int n, tq_pool_fn fn, void *ctx);
 #endif

@@ -5,7 +5,6 @@
  * the RoPE table of each position, causal attention per position, SwiGLU.
  */
 #include "core/internal.h"
-#include "core/blas.h"
 #include "nn/llama_hook.h"
 #include "nn/llama_impl.h"
 #include "kern/pool.h"
@@ -180,12 +179,7 @@ tq_status tq_llama_hook_layer(const tq_llama *l, int layer, const float *x, floa
     }
     blk_run b = {l, layer, x, y, len, off, taps, 0};
     atomic_init(&b.oom, 0);
-    int threads = tq_threads();
-    tq_pool *pool = tq_pool_shared(threads);
-    if (!pool) threads = 1;
-    tq_blas_serial_enter();
-    tq_pool_run(pool, threads, nseq, blk_task, &b);
-    tq_blas_serial_leave();
+    tq_pool_run_all(nseq, blk_task, &b);
     free(off);
     if (atomic_load(&b.oom)) return tq_err(err, TQ_E_NOMEM, "decoder: out of memory running layer %d", layer);
     return TQ_OK;

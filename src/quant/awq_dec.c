@@ -2,7 +2,6 @@
  * awq_dec.c — AWQ scale search over matrices sharing their input (awq_dec.h).
  */
 #include "quant/awq_dec.h"
-#include "core/blas.h"
 #include "kern/pool.h"
 #include <cblas.h>
 #include <math.h>
@@ -38,12 +37,7 @@ double tq_awq_output_error(const float *a, const float *b, int64_t rows, int64_t
     const int tasks = (int)((rows + ERR_ROWS - 1) / ERR_ROWS);
     err_run r = {a, b, rows, K, H, calloc((size_t)(tasks ? tasks : 1), sizeof(double)), 0};
     if (!r.part) return NAN;
-    int threads = tq_threads();
-    tq_pool *pool = tq_pool_shared(threads);
-    if (!pool) threads = 1;
-    tq_blas_serial_enter();
-    tq_pool_run(pool, threads, tasks, err_task, &r);
-    tq_blas_serial_leave();
+    tq_pool_run_all(tasks, err_task, &r);
     double tot = 0.0;
     for (int t = 0; t < tasks; t++) tot += r.part[t];
     free(r.part);

@@ -152,13 +152,7 @@ static const tq_plan_item *find_item(const tq_plan *p, const char *name) {
 
 static tq_status add_entry(tq_calibrated *c, const char *name, const tq_qparams *q, int64_t rows, int64_t cols,
                            cal_entry **out, tq_error *err) {
-    if (c->n == c->cap) {
-        int nc = c->cap ? 2 * c->cap : 32;
-        cal_entry *ne = realloc(c->e, sizeof *ne * (size_t)nc);
-        if (!ne) return tq_err(err, TQ_E_NOMEM, "out of memory");
-        c->e = ne;
-        c->cap = nc;
-    }
+    if (!tq_grow((void **)&c->e, &c->cap, c->n, sizeof *c->e, 32)) return tq_err(err, TQ_E_NOMEM, "out of memory");
     cal_entry *e = &c->e[c->n];
     memset(e, 0, sizeof *e);
     tq_dtype cd;
@@ -205,13 +199,7 @@ tq_status tq_calibrated_put_kept(tq_calibrated *c, const char *name, const float
     for (int i = 0; i < c->nk && !e; i++) if (!strcmp(c->k[i].name, name)) e = &c->k[i];
     if (e && e->n != n) return tq_err(err, TQ_E_INTERNAL, "tensor \"%s\": %lld values, not %lld", name, (long long)n, (long long)e->n);
     if (!e) {
-        if (c->nk == c->capk) {
-            int nc = c->capk ? 2 * c->capk : 16;
-            kept_entry *nk = realloc(c->k, sizeof *nk * (size_t)nc);
-            if (!nk) return tq_err(err, TQ_E_NOMEM, "out of memory");
-            c->k = nk;
-            c->capk = nc;
-        }
+        if (!tq_grow((void **)&c->k, &c->capk, c->nk, sizeof *c->k, 16)) return tq_err(err, TQ_E_NOMEM, "out of memory");
         e = &c->k[c->nk];
         memset(e, 0, sizeof *e);
         e->name = strdup(name);
