@@ -112,11 +112,13 @@ static uint64_t fnv1a(const char *s) {
     return h;
 }
 
-/* Work estimates from shapes only (docs/sweep.md "Cost"): a fixed 3e8 per task (its
- * processes starting, about 0.1 s), reading and
- * quantizing and comparing weights (20 per weight), a forward pass over the
- * built-in texts (600 per matrix weight), the spectrum (m n min(m, n) per matrix). */
-typedef struct shape_cost { double weights, matrix, spectrum; int spectral; } shape_cost;
+/* Work estimates from shapes only (docs/sweep.md "Cost"), in units of about
+ * 0.35 ns of one core: a fixed 3e8 per task (its processes starting, about
+ * 0.1 s), reading and quantizing and comparing weights (20 per weight), a
+ * forward pass over the built-in texts (600 per matrix weight), and the
+ * spectrum by the SVD route it will take (spectrum_cost). `spectrum` is the
+ * float weights', `spectrum_low` that of weights quantized to 2 bits or fewer. */
+typedef struct shape_cost { double weights, matrix, spectrum, spectrum_low; int spectral; } shape_cost;
 
 /* Whether `trueq spectrum` analyses tensor t (its selection rule, a float or
  * quantized weight): what gets a tensor task. */
@@ -125,9 +127,23 @@ static bool analysable(const tq_tensor *t) {
     return tq_spectral_select(t->name, t->ndim, t->shape, why, sizeof why) && (tq_dtype_is_float(t->dtype) || t->quantized);
 }
 
-static double spectrum_cost(const tq_tensor *t) {
+/* The spectrum of an r x k matrix, N = max(r, k), M = min(r, k), by the route
+ * `spectrum --svd auto` takes (docs/spectrum.md, "SVD routes"), fitted to the
+ * Phi-3.5-mini-shaped matrices' measured CPU seconds (docs/benchmarks.md):
+ * - the Gram route (N >= 2M): dsyrk, N M^2, then dsyevd, M^3:
+ *   0.081 N M^2 + 0.44 M^3 units;
+ * - dgesdd (N < 2M, or the Gram route refused): the bidiagonal reduction of
+ *   an M x M matrix, 1.31 M^3, after a QR of the N - M extra rows, 0.74 (N - M) M^2.
+ * Whether the Gram route is refused depends on the values (its accuracy
+ * bound); it was refused for a 2-bit matrix with N < 3M (down_proj,
+ * 8192 x 3072), so weights quantized to <= 2 bits with N < 3M are costed as
+ * the attempt plus dgesdd. */
+static double spectrum_cost(const tq_tensor *t, int low_bits) {
     double r = (double)t->shape[0], k = (double)t->numel / r;
-    return r * k * (r < k ? r : k);
+    double N = r > k ? r : k, M = r > k ? k : r;
+    double gram = 0.081 * N * M * M + 0.44 * M * M * M, gesdd = 1.31 * M * M * M + 0.74 * (N - M) * M * M;
+    if (N < 2 * M) return gesdd;
+    return low_bits && N < 3 * M ? gram + gesdd : gram;
 }
 
 static void model_cost(const tq_model *md, shape_cost *c) {
@@ -138,7 +154,8 @@ static void model_cost(const tq_model *md, shape_cost *c) {
         c->spectral += analysable(t);
         if (t->ndim < 2 || t->shape[0] < 2 || t->numel / t->shape[0] < 2) continue;
         c->matrix += (double)t->numel;
-        c->spectrum += spectrum_cost(t);
+        c->spectrum += spectrum_cost(t, 0);
+        c->spectrum_low += spectrum_cost(t, 1);
     }
 }
 
@@ -182,7 +199,8 @@ static int add_task(tqc_sweep_plan *p, int mi, const char *codec, int bits, cons
     snprintf(t->id, sizeof t->id, "%016llx", (unsigned long long)fnv1a(t->text));
     if (!codec) snprintf(t->setting, sizeof t->setting, "fp");
     else snprintf(t->setting, sizeof t->setting, "%s/%d/%s", codec, bits, gran ? gran : "default");
-    t->cost = 3e8 + c->weights + ((t->measures & TQC_SW_SPECTRUM) ? c->spectrum : 0);   /* 3e8: starting its processes */
+    double spec = codec && bits <= 2 ? c->spectrum_low : c->spectrum;
+    t->cost = 3e8 + c->weights + ((t->measures & TQC_SW_SPECTRUM) ? spec : 0);   /* 3e8: starting its processes */
     if (codec) t->cost += 19 * c->weights + ((measures & TQC_SW_COMPARE) ? 600 * c->matrix : 0);
     if (find_task(p, t->id) >= 0) { snprintf(msg, cap, "%s:%d: task \"%s\" is listed twice", p->file, p->models[mi].line, t->setting); return 2; }
     p->n_tasks++;
@@ -239,7 +257,7 @@ static int add_parts(tqc_sweep_plan *p, int ti, const tq_model *md, char *msg, s
             if (!kept) { t->codec = m.codec; t->bits = m.bits; t->gran = m.gran; }
             snprintf(t->setting, sizeof t->setting, "%s", kept ? "fp" : m.setting);
             /* its process, reading the tensor (quantizing it), its spectrum */
-            t->cost = 3e8 + (kept ? 1 : 20) * (double)tn->numel + spectrum_cost(tn);
+            t->cost = 3e8 + (kept ? 1 : 20) * (double)tn->numel + spectrum_cost(tn, !kept && m.bits <= 2);
             j = p->n_tasks++;
         }
         if (p->n_parts == p->cap_parts) {
@@ -257,7 +275,7 @@ static int add_parts(tqc_sweep_plan *p, int ti, const tq_model *md, char *msg, s
 }
 
 /* unit auto: by tensor when the spectrum dominates: at least 1e11 units of it
- * (about 30 s on one core) over at least 2 matrices. */
+ * (about 35 s on one core) over at least 2 matrices. */
 static int split_unit(const lists *L, const shape_cost *c) {
     const char *u = L->unit.set ? L->unit.v[0] : "auto";
     if (!strcmp(u, "auto")) return c->spectrum >= 1e11 && c->spectral >= 2;

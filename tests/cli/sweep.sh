@@ -100,6 +100,13 @@ L = json.load(open(sys.argv[1]))[\"list\"]; T = [t for t in L if \"tensor\" in t
 E = [t for t in T if \"word_embeddings\" in t[\"tensor\"]]
 assert len(L) - len(T) == 3 and len(E) == 1 and E[0][\"setting\"] == \"fp\" and len({t[\"id\"] for t in L}) == len(L)
 assert len(T) > 2 * len({t[\"tensor\"] for t in T})" $T/lt.json'
+check "unit tensor: costs follow the SVD route: a square 64x64 (dgesdd) over a 128x64 of twice the weights (Gram); a 2-bit 128x64 (N < 3M: the Gram route may be refused) over its 8-bit task" \
+  '$PY -c "
+import json, sys
+T = [t for t in json.load(open(sys.argv[1]))[\"list\"] if \"tensor\" in t]
+c = {(t[\"tensor\"].split(\".\")[-2], t[\"setting\"].split(\"/\")[1] if \"/\" in t[\"setting\"] else \"fp\"): t[\"cost\"] for t in T}
+assert c[(\"q_lin\", \"fp\")] > c[(\"lin1\", \"fp\")], c
+assert c[(\"lin1\", \"2\")] > c[(\"lin1\", \"8\")], c" $T/lt.json'
 "$TQ" sweep "$T/pt.yaml" --out "$T/t1" --json -q > "$T/t1.json"; rc=$?
 "$TQ" sweep "$T/pm.yaml" --out "$T/tm" --json -q > "$T/tm.json"
 check "unit tensor: one process, every task's result, the rows of unit model (alpha per layer, mean, error, ledger)" \
