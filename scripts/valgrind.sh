@@ -11,7 +11,7 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "$build" && pwd)
 if ! command -v valgrind >/dev/null; then echo "valgrind.sh: valgrind not installed; skipped"; exit 0; fi
 tests=("$@")
-[ ${#tests[@]} -gt 0 ] || tests=(test_error test_format test_safetensors test_npz test_faults
+[ ${#tests[@]} -gt 0 ] || tests=(test_error test_format test_safetensors test_npz test_npz_corrupt test_faults
                                 fuzz_safetensors_replay fuzz_npz_replay fuzz_config_replay fuzz_gguf_replay)
 export TQ_SOURCE_DIR="$src" TQ_BUILD_DIR="$build" TQ_CLI="$build/trueq"
 fail=0
