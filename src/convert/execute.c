@@ -21,6 +21,7 @@
 #include <pthread.h>
 #include <sys/mman.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -73,36 +74,55 @@ static void release_tensor(const tq_model *m, const tq_tensor *t) {
     tq_map_release(mp, (uint64_t)(d - mp->data), t->nbytes);
 }
 
-/* Prefetch: fault the next quantized tensor's input pages in on another core
- * while this one is quantized and written (MADV_POPULATE_READ, Linux 5.14+;
- * where it is missing this is a no-op and the pages fault in as read). */
-typedef struct prefetch { pthread_t tid; int running; const void *addr; size_t len; } prefetch;
-
-static void *prefetch_run(void *arg) {
-#ifdef MADV_POPULATE_READ
-    prefetch *pf = arg;
-    madvise((void *)pf->addr, pf->len, MADV_POPULATE_READ);
-#else
-    (void)arg;
-#endif
-    return NULL;
-}
-
-static void prefetch_wait(prefetch *pf) {
-    if (pf->running) pthread_join(pf->tid, NULL);
-    pf->running = 0;
-}
-
-static void prefetch_start(prefetch *pf, const tq_model *m, const tq_tensor *t) {
-    prefetch_wait(pf);
+/* Prefetch: ask the kernel to start reading the next quantized tensor's
+ * bytes into the page cache (posix_fadvise WILLNEED: asynchronous read-ahead)
+ * while this one is quantized and written. Its bytes are then read with
+ * pread, so only the page cache is warmed; the input map's page tables are
+ * never filled (MADV_POPULATE_READ did, which cost system time, and the
+ * released pages had to be unmapped again). */
+static void prefetch(const tq_model *m, const tq_tensor *t) {
     const tq_map *mp = tensor_map(m, t);
     const uint8_t *d = t->data;
-    if (!mp->data || d < mp->data || d >= mp->data + mp->size || t->nbytes < (1u << 20)) return;
-    long pg = sysconf(_SC_PAGESIZE);
-    uintptr_t a = (uintptr_t)d & ~(uintptr_t)(pg - 1);
-    pf->addr = (const void *)a;
-    pf->len = (size_t)((uintptr_t)d + t->nbytes - a);
-    pf->running = pthread_create(&pf->tid, NULL, prefetch_run, pf) == 0;
+    if (!mp->data || mp->fd < 0 || d < mp->data || d >= mp->data + mp->size || t->nbytes < (1u << 20)) return;
+    (void)posix_fadvise(mp->fd, (off_t)(d - mp->data), (off_t)t->nbytes, POSIX_FADV_WILLNEED);
+}
+
+/* Buffers kept for the whole run and reused by every tensor (grow-only, freed
+ * at the end): fresh buffers per tensor cost a page fault and a page clear
+ * per 4 KiB, about as much system time as reading the input. Peak memory is
+ * unchanged: the largest tensor's working set. Slots: the input bytes, their
+ * float32 copy, the codes, then one per side tensor. Buffers of 4 MiB and more
+ * ask for transparent huge pages. */
+enum { S_IN, S_F32, S_CODES, S_AUX0, S_COUNT = S_AUX0 + TQ_MAX_AUX };
+typedef struct scratch { void *p[S_COUNT]; size_t cap[S_COUNT]; } scratch;
+
+static void *scratch_get(scratch *s, int slot, size_t n) {
+    if (!n) n = 1;
+    if (n <= s->cap[slot]) return s->p[slot];
+    free(s->p[slot]);
+    s->p[slot] = NULL;
+    s->cap[slot] = 0;
+    const size_t huge = (size_t)2 << 20;
+    void *b = NULL;
+    if (n >= 2 * huge) {
+        size_t r = (n + huge - 1) / huge * huge;
+        if (posix_memalign(&b, huge, r) == 0) {
+#ifdef MADV_HUGEPAGE
+            madvise(b, r, MADV_HUGEPAGE);
+#endif
+            n = r;
+        } else {
+            b = NULL;
+        }
+    } else {
+        b = malloc(n);
+    }
+    if (b) { s->p[slot] = b; s->cap[slot] = n; }
+    return b;
+}
+
+static void scratch_free(scratch *s) {
+    for (int i = 0; i < S_COUNT; i++) free(s->p[i]);
 }
 
 /* Error of a simulated tensor, measured while converting (conversion_metadata.json). */
@@ -132,22 +152,20 @@ static void measure(const float *orig, const float *deq, int64_t n, sim_stats *s
 
 /* Quantize (or simulate) one item and hand its entries to the writer. */
 static tq_status write_quantized(const tq_plan *p, tq_writer *w, int64_t wi, const tq_plan_item *it, const void *data,
-                                 sim_stats *ss, tq_error *err) {
+                                 scratch *sc, sim_stats *ss, tq_error *err) {
     const tq_tensor *t = it->src;
     int64_t rows, cols;
     tq_shape_2d(t->ndim, t->shape, &rows, &cols);
     tq_status st = TQ_OK;
-    float *owned = NULL;
     const float *f;
     if (t->dtype == TQ_DTYPE_F32 && ((uintptr_t)data % sizeof(float)) == 0) {
         f = data;
     } else {
-        owned = malloc(sizeof(float) * (size_t)(t->numel ? t->numel : 1));
+        float *owned = scratch_get(sc, S_F32, sizeof(float) * (size_t)t->numel);
         if (!owned) return tq_err(err, TQ_E_NOMEM, "tensor \"%s\": out of memory for %lld floats", t->name, (long long)t->numel);
         if (t->quantized) {   /* ggml blocks (GGUF): their decoded values */
-            if ((st = tq_model_tensor_f32(p->m, t, owned, err))) { free(owned); return st; }
+            if ((st = tq_model_tensor_f32(p->m, t, owned, err))) return st;
         } else if ((st = tq_convert_to_f32(t->dtype, data, t->numel, owned, err))) {
-            free(owned);
             return tq_err_prefix(err, st, "tensor \"%s\"", t->name);
         }
         f = owned;
@@ -157,37 +175,33 @@ static tq_status write_quantized(const tq_plan *p, tq_writer *w, int64_t wi, con
     tq_aux_desc aux[TQ_MAX_AUX];
     int na = tq_qparams_layout(&it->q, rows, cols, &cd, cs, aux);
     uint64_t cb = tq_nbytes(cd, 2, cs);
-    void *codes = malloc(cb ? cb : 1);
+    void *codes = scratch_get(sc, S_CODES, (size_t)cb);
     void *auxb[TQ_MAX_AUX] = {0};
     uint64_t auxn[TQ_MAX_AUX] = {0};
     bool oom = !codes;
     for (int a = 0; a < na; a++) {
         auxn[a] = tq_nbytes(aux[a].dtype, aux[a].ndim, aux[a].shape);
-        auxb[a] = malloc(auxn[a] ? auxn[a] : 1);
+        auxb[a] = scratch_get(sc, S_AUX0 + a, (size_t)auxn[a]);
         oom |= !auxb[a];
     }
-    if (oom) { st = tq_err(err, TQ_E_NOMEM, "tensor \"%s\": out of memory", t->name); goto out; }
+    if (oom) return tq_err(err, TQ_E_NOMEM, "tensor \"%s\": out of memory", t->name);
     int done = 0;
-    if (p->o.prequant && (st = p->o.prequant(p->o.prequant_ctx, t->name, &it->q, rows, cols, codes, auxb, &done, err))) goto out;
-    if (!done && (st = tq_quantize_threads(&it->q, t->name, f, rows, cols, codes, auxb, p->o.allow_nonfinite, p->o.threads, err))) goto out;
+    if (p->o.prequant && (st = p->o.prequant(p->o.prequant_ctx, t->name, &it->q, rows, cols, codes, auxb, &done, err))) return st;
+    if (!done && (st = tq_quantize_threads(&it->q, t->name, f, rows, cols, codes, auxb, p->o.allow_nonfinite, p->o.threads, err))) return st;
     if (p->o.simulate) {
         float *deq = malloc(sizeof(float) * (size_t)(t->numel ? t->numel : 1));
         void *outv = malloc(it->out_bytes ? it->out_bytes : 1);
-        if (!deq || !outv) { free(deq); free(outv); st = tq_err(err, TQ_E_NOMEM, "tensor \"%s\": out of memory", t->name); goto out; }
+        if (!deq || !outv) { free(deq); free(outv); st = tq_err(err, TQ_E_NOMEM, "tensor \"%s\": out of memory", t->name); return st; }
         st = tq_dequantize(&it->q, rows, cols, codes, (const void *const *)auxb, deq, err);
         if (!st) measure(f, deq, t->numel, ss);
         if (!st) st = tq_convert_from_f32(it->out_dtype, deq, t->numel, outv, err);
         if (!st) st = tq_writer_put(w, wi, outv, it->out_bytes, err);
         free(deq); free(outv);
-        goto out;
+        return st;
     }
-    if ((st = tq_writer_put(w, wi, codes, cb, err))) goto out;
+    if ((st = tq_writer_put(w, wi, codes, cb, err))) return st;
     for (int a = 0; a < na; a++)
-        if ((st = tq_writer_put(w, wi + 1 + a, auxb[a], auxn[a], err))) goto out;
-out:
-    free(codes);
-    for (int a = 0; a < na; a++) free(auxb[a]);
-    free(owned);
+        if ((st = tq_writer_put(w, wi + 1 + a, auxb[a], auxn[a], err))) return st;
     return st;
 }
 
@@ -356,7 +370,8 @@ static bool map_offset(const tq_model *m, const tq_tensor *t, uint64_t *off) {
  * pread through a bounded buffer); a quantized tensor's bytes are read with
  * pread into its own buffer. The map is never touched for bulk data, so an
  * input that shrinks mid-run is TQ_E_IO naming the file and the offset. */
-static tq_status write_item(const tq_plan *p, tq_writer *w, int64_t wi, const tq_plan_item *it, sim_stats *ss, tq_error *err) {
+static tq_status write_item(const tq_plan *p, tq_writer *w, int64_t wi, const tq_plan_item *it, scratch *sc, sim_stats *ss,
+                            tq_error *err) {
     const tq_tensor *t = it->src;
     const tq_map *mp = tensor_map(p->m, t);
     uint64_t off = 0;
@@ -377,14 +392,13 @@ static tq_status write_item(const tq_plan *p, tq_writer *w, int64_t wi, const tq
     } else if (!it->quantize) {
         st = tq_writer_put_from(w, wi, in_map ? mp->fd : -1, off, t->data, t->nbytes, err);
     } else if (!in_map || t->quantized) {   /* owned bytes, or ggml blocks decoded by the model */
-        st = write_quantized(p, w, wi, it, t->data, ss, err);
+        st = write_quantized(p, w, wi, it, t->data, sc, ss, err);
     } else {
-        void *buf = malloc(t->nbytes ? (size_t)t->nbytes : 1);
+        void *buf = scratch_get(sc, S_IN, (size_t)t->nbytes);
         if (!buf) return tq_err(err, TQ_E_NOMEM, "tensor \"%s\": out of memory for %llu bytes", t->name,
                                 (unsigned long long)t->nbytes);
         st = tq_map_read(mp, off, buf, (size_t)t->nbytes, err);
-        if (!st) st = write_quantized(p, w, wi, it, buf, ss, err);
-        free(buf);
+        if (!st) st = write_quantized(p, w, wi, it, buf, sc, ss, err);
         return st;
     }
     if (st && in_map && err && err->status == TQ_E_IO && strstr(err->msg, "input offset") == err->msg)
@@ -431,26 +445,23 @@ tq_status tq_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn p
     if (w->total_size != p->out_bytes) { st = tq_err(err, TQ_E_INTERNAL, "writer size changed since planning"); goto fail; }
 
     int64_t wi = 0;
-    prefetch pf = {0};
+    scratch sc = {0};
     stats = calloc((size_t)(p->n ? p->n : 1), sizeof *stats);
     if (!stats) { st = tq_err(err, TQ_E_NOMEM, "out of memory"); goto fail; }
     for (int64_t i = 0; i < p->n; i++) {
         const tq_plan_item *it = &p->items[i];
-        if (it->quantize) {
-            prefetch_wait(&pf);        /* this tensor's pages, if they were being fetched */
+        if (it->quantize)
             for (int64_t k = i + 1; k < p->n; k++)
-                if (p->items[k].quantize) { prefetch_start(&pf, p->m, p->items[k].src); break; }
-        }
+                if (p->items[k].quantize) { prefetch(p->m, p->items[k].src); break; }
         TQ_ASSERT(wi < p->nw && p->wmap[wi].item == i && p->wmap[wi].aux == -1);
-        st = write_item(p, w, wi, it, &stats[i], err);
+        st = write_item(p, w, wi, it, &sc, &stats[i], err);
         if (!st && tq_fault("tensor", it->src->name)) st = tq_err(err, TQ_E_IO, "tensor \"%s\": injected fault", it->src->name);
-        if (st) { prefetch_wait(&pf); goto fail; }
+        if (st) goto fail;
         release_tensor(p->m, it->src);
         wi++;
         while (wi < p->nw && p->wmap[wi].item == i) wi++;
         if (progress) progress(ud, i + 1, p->n, it->src->name);
     }
-    prefetch_wait(&pf);
     if ((st = tq_writer_finish(w, err))) goto fail;
     created_add(&cr, wpath);
     {
@@ -468,6 +479,7 @@ tq_status tq_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn p
     for (int f = 0; f < p->m->nfiles; f++)
         if ((st = tq_map_check_unchanged(&p->m->files[f].map, err))) goto fail;
     tq_writer_free(w);
+    scratch_free(&sc);
     w = NULL;
     st = tq_outdir_commit(&cr.od, err);   /* the staging directory is swapped in as a whole */
     created_free(&cr);
@@ -477,6 +489,7 @@ tq_status tq_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn p
 fail:
     free(stats);
     tq_writer_free(w);
+    scratch_free(&sc);
     if (begun) tq_outdir_fix_message(&cr.od, err);
     created_free(&cr);
     if (begun) tq_outdir_abort(&cr.od);
