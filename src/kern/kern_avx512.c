@@ -82,12 +82,17 @@ TGT void tq_kern_i8_avx512(const tq_kmat *k, const tq_kact *a, int64_t r0, int64
  * u (Q8_0: w + 128, by xor 0x80; Q4_0: the nibble, w = u - 8) and each
  * lane starts from -off * (sum of its 4 activation codes), off = 128 or 8,
  * made by the same instruction from -x: s_k exactly. The rows of a step are
- * adjacent in memory (one stream); the next step's rows are prefetched. */
+ * adjacent in memory (one stream), read in the file's layout (no copy). */
 #define TGQ __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
 #define INQ TGQ static inline __attribute__((always_inline))
 #define GQ_MT 4   /* activation rows per batch step        */
 #define GQ_PB 2   /* row pairs per batch step (4 rows)      */
 #define GQ_P1 4   /* row pairs per step at n = 1 (8 rows)   */
+/* Prefetch: the step's share of the next step's rows, GQ_PFD bytes further
+ * on (a step reads its 2P rows as one stream; without it the next rows come
+ * late from DRAM: 49152 x 576 Q8_0 at n = 1 ran at a fifth of the speed;
+ * 2048 beat 0 and 4096 in bench_kern at 49152 x 576 and 65536 x 1536). */
+#define GQ_PFD 2048
 
 INQ uint16_t ld16(const uint8_t *p) { uint16_t h; memcpy(&h, p, 2); return h; }
 
@@ -129,12 +134,14 @@ INQ void gq_tile(const uint8_t *const *rp, int64_t rstep, int64_t nb, const int 
     const uint8_t *pf = rp[0] + rstep;
     for (int64_t b = 0; b < nb; b++) {
         const int64_t o = b * bytes;
-        for (int l = 0; l < 2 * P * bytes; l += 64) _mm_prefetch((const char *)(pf + 2 * P * o + l), _MM_HINT_T0);
+        for (int l = 0; l < 2 * P * bytes; l += 64) _mm_prefetch((const char *)(pf + 2 * P * o + l + GQ_PFD), _MM_HINT_T0);
         __m128i h = _mm_setzero_si128();
         h = _mm_insert_epi16(h, ld16(rp[0] + o), 0);
         h = _mm_insert_epi16(h, ld16(rp[1] + o), 1);
-        h = _mm_insert_epi16(h, ld16(rp[2] + o), 2);
-        h = _mm_insert_epi16(h, ld16(rp[3] + o), 3);
+        if (P > 1) {
+            h = _mm_insert_epi16(h, ld16(rp[2] + o), 2);
+            h = _mm_insert_epi16(h, ld16(rp[3] + o), 3);
+        }
         if (P > 2) {
             h = _mm_insert_epi16(h, ld16(rp[4] + o), 4);
             h = _mm_insert_epi16(h, ld16(rp[5] + o), 5);
@@ -174,7 +181,7 @@ INQ void gq_rows(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, flo
         for (int t = 0; t < R; t++) rp[t] = k->codes + (r + t < r1 ? r + t : r1 - 1) * k->row_bytes;
         for (int64_t i0 = 0; i0 < a->n; i0 += GQ_MT) {
             int M = a->n - i0 < GQ_MT ? (int)(a->n - i0) : GQ_MT;
-            if (P == GQ_P1) gq_tile(rp, R * k->row_bytes, nb, bytes, q4, a, i0, 1, GQ_P1, out);
+            if (a->n == 1) gq_tile(rp, R * k->row_bytes, nb, bytes, q4, a, i0, 1, GQ_P1, out);
             else switch (M) {
                 case 4: gq_tile(rp, R * k->row_bytes, nb, bytes, q4, a, i0, 4, GQ_PB, out); break;
                 case 3: gq_tile(rp, R * k->row_bytes, nb, bytes, q4, a, i0, 3, GQ_PB, out); break;
