@@ -86,7 +86,7 @@ TGT void tq_kern_i8_avx512(const tq_kmat *k, const tq_kact *a, int64_t r0, int64
 #define TGQ __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
 #define INQ TGQ static inline __attribute__((always_inline))
 #define GQ_MT 4   /* activation rows per batch step        */
-#define GQ_PB 2   /* row pairs per batch step (4 rows)      */
+#define GQ_PB 4   /* row pairs per batch step (8 rows)      */
 #define GQ_P1 4   /* row pairs per step at n = 1 (8 rows)   */
 /* Prefetch: the step's share of the next step's rows, GQ_PFD bytes further
  * on (a step reads its 2P rows as one stream; without it the next rows come
