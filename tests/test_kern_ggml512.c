@@ -6,7 +6,9 @@
  *   - every output equals, byte for byte, a scalar model of ggml's x86 dot
  *     written here from its contract (8 float lanes, lane k gets fmaf(d_w
  *     d_x, s_k, acc_k) block after block, s_k the int32 sum of products
- *     4k..4k+3; then ((a0+a4)+(a2+a6)) + ((a1+a5)+(a3+a7)));
+ *     4k..4k+3; then ((a0+a4)+(a2+a6)) + ((a1+a5)+(a3+a7))), or for Q4_0
+ *     matrices of a multiple of 8 rows ggml's repacked Q4_0x8 order (one
+ *     float, fmaf((float)S_b, d_w d_x, acc), S_b the block's exact sum);
  *   - an activation row's outputs in a batch equal its outputs alone (n = 1),
  *     which is what makes the batched prompt give the token-by-token bytes;
  *   - rows [r0, r1) of a split equal the whole product's.
@@ -39,13 +41,15 @@ static void lanes_ref(const tq_kmat *k, const tq_kact *a, int bytes, float *y) {
     int64_t nb = k->cols / 32;
     for (int64_t i = 0; i < a->n; i++)
         for (int64_t r = 0; r < k->rows; r++) {
-            float l[8] = {0};
+            float l[8] = {0}, one = 0.0f;
+            const int rep = bytes == 18 && k->rows % 8 == 0;   /* ggml's repacked Q4_0x8 order */
             for (int64_t b = 0; b < nb; b++) {
                 const uint8_t *p = k->codes + r * k->row_bytes + b * bytes;
                 const int8_t *xq = a->q + i * a->kpad + b * 32;
                 uint16_t h;
                 memcpy(&h, p, 2);
                 float d = tq_f16_to_f32(h) * a->d[i * a->nb + b];
+                int32_t S = 0;
                 for (int ln = 0; ln < 8; ln++) {
                     int32_t sk = 0;
                     for (int e = 4 * ln; e < 4 * ln + 4; e++) {
@@ -53,9 +57,11 @@ static void lanes_ref(const tq_kmat *k, const tq_kact *a, int bytes, float *y) {
                         sk += w * xq[e];
                     }
                     l[ln] = fmaf(d, (float)sk, l[ln]);
+                    S += sk;
                 }
+                one = fmaf((float)S, d, one);
             }
-            y[i * k->rows + r] = ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]));
+            y[i * k->rows + r] = rep ? one : ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]));
         }
 }
 
@@ -73,7 +79,7 @@ void tq_tests(void) {
     TQ_CASE("Q8_0/Q4_0 AVX-512 VNNI and AVX2 rows == ggml's lane model byte for byte; batch rows == single rows; splits");
     if (!tq_kern_isa_supported(TQ_KISA_AVX512)) TQ_SKIP("no AVX-512 VNNI on this CPU");
     const struct { const char *name; int type, bytes; } T[] = {{"q8_0", TQ_GGML_Q8_0, 34}, {"q4_0", TQ_GGML_Q4_0, 18}};
-    const int64_t shapes[][2] = {{1, 32}, {7, 64}, {37, 96}, {19, 576}, {5, 1536}, {8, 64}, {13, 160}};
+    const int64_t shapes[][2] = {{1, 32}, {7, 64}, {37, 96}, {19, 576}, {5, 1536}, {8, 64}, {13, 160}, {16, 96}, {40, 576}};
     for (size_t t = 0; t < 2; t++)
         for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
             int64_t rows = shapes[si][0], cols = shapes[si][1], nb = cols / 32;

@@ -169,19 +169,72 @@ INQ void gq_tile(const uint8_t *const *rp, int64_t rstep, int64_t nb, const int 
         for (int p = 0; p < P; p++) gq_hsum2(s[j * P + p], &out[j * 2 * P + 2 * p], &out[j * 2 * P + 2 * p + 1]);
 }
 
+/* ggml's "repacked" order (its Q4_0x8 layout, which llama.cpp's CPU
+ * backend uses for Q4_0 matrices of a multiple of 8 rows, gemv and gemm
+ * alike): one float per row, acc = fma((float)S_b, d_w d_x, acc) block
+ * after block, S_b the exact int32 sum of the block. The 8 rows' lane sums
+ * are folded to their 8 block sums in integers (exact, any order), then one
+ * 8-wide FMA. */
+INQ __m256i gq_sum8(__m512i z0, __m512i z1, __m512i z2, __m512i z3) {
+    __m512i s01 = _mm512_add_epi32(_mm512_unpacklo_epi32(z0, z1), _mm512_unpackhi_epi32(z0, z1));
+    __m512i s23 = _mm512_add_epi32(_mm512_unpacklo_epi32(z2, z3), _mm512_unpackhi_epi32(z2, z3));
+    __m512i v = _mm512_add_epi32(_mm512_unpacklo_epi64(s01, s23), _mm512_unpackhi_epi64(s01, s23));
+    v = _mm512_add_epi32(v, _mm512_shuffle_i32x4(v, v, _MM_SHUFFLE(2, 3, 0, 1)));   /* [r0 r2 r4 r6 . r1 r3 r5 r7 .] */
+    return _mm512_castsi512_si256(_mm512_permutexvar_epi32(_mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 11, 3, 10, 2, 9, 1, 8, 0), v));
+}
+
+INQ void gq_tile_rep(const uint8_t *const *rp, int64_t rstep, int64_t nb, const tq_kact *a, int64_t i0, const int M,
+                     float *out) {
+    __m256 s[GQ_MT];
+    for (int j = 0; j < M; j++) s[j] = _mm256_setzero_ps();
+    const __m512i off = _mm512_set1_epi8(8), zero = _mm512_setzero_si512();
+    const uint8_t *pf = rp[0] + rstep;
+    for (int64_t b = 0; b < nb; b++) {
+        const int64_t o = b * 18;
+        for (int l = 0; l < 8 * 18; l += 64) _mm_prefetch((const char *)(pf + 8 * o + l + GQ_PFD), _MM_HINT_T0);
+        __m128i h = _mm_setzero_si128();
+        h = _mm_insert_epi16(h, ld16(rp[0] + o), 0);
+        h = _mm_insert_epi16(h, ld16(rp[1] + o), 1);
+        h = _mm_insert_epi16(h, ld16(rp[2] + o), 2);
+        h = _mm_insert_epi16(h, ld16(rp[3] + o), 3);
+        h = _mm_insert_epi16(h, ld16(rp[4] + o), 4);
+        h = _mm_insert_epi16(h, ld16(rp[5] + o), 5);
+        h = _mm_insert_epi16(h, ld16(rp[6] + o), 6);
+        h = _mm_insert_epi16(h, ld16(rp[7] + o), 7);
+        const __m256 dw = _mm256_cvtph_ps(h);
+        __m512i w[4];
+        for (int p = 0; p < 4; p++) w[p] = gq_pair(rp[2 * p] + o + 2, rp[2 * p + 1] + o + 2, 1);
+        for (int j = 0; j < M; j++) {
+            const __m512i x = _mm512_broadcast_i64x4(_mm256_load_si256((const __m256i *)(a->q + (i0 + j) * a->kpad + b * 32)));
+            const __m512i c = _mm512_dpbusd_epi32(zero, off, _mm512_sub_epi8(zero, x));
+            __m256i S = gq_sum8(_mm512_dpbusd_epi32(c, w[0], x), _mm512_dpbusd_epi32(c, w[1], x),
+                                _mm512_dpbusd_epi32(c, w[2], x), _mm512_dpbusd_epi32(c, w[3], x));
+            s[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(S), _mm256_mul_ps(dw, _mm256_set1_ps(a->d[(i0 + j) * a->nb + b])), s[j]);
+        }
+    }
+    for (int j = 0; j < M; j++) _mm256_storeu_ps(out + j * 8, s[j]);
+}
+
 /* Rows [r0, r1) against every activation row: steps of 2P rows (the last
  * one's missing rows repeat its last row and are not stored). */
 INQ void gq_rows(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc,
                  const int bytes, const int q4) {
     const int64_t nb = k->cols / 32;
-    const int P = a->n == 1 ? GQ_P1 : GQ_PB, R = 2 * P;
+    const int rep = q4 && k->rows % 8 == 0;   /* ggml's order for the matrix (kern_ggml_exact.h) */
+    const int P = rep || a->n == 1 ? GQ_P1 : GQ_PB, R = 2 * P;
     float out[GQ_MT * 2 * GQ_P1];
     const uint8_t *rp[2 * GQ_P1];
     for (int64_t r = r0; r < r1; r += R) {
         for (int t = 0; t < R; t++) rp[t] = k->codes + (r + t < r1 ? r + t : r1 - 1) * k->row_bytes;
         for (int64_t i0 = 0; i0 < a->n; i0 += GQ_MT) {
             int M = a->n - i0 < GQ_MT ? (int)(a->n - i0) : GQ_MT;
-            if (a->n == 1) gq_tile(rp, R * k->row_bytes, nb, bytes, q4, a, i0, 1, GQ_P1, out);
+            if (rep) switch (M) {
+                case 4: gq_tile_rep(rp, R * k->row_bytes, nb, a, i0, 4, out); break;
+                case 3: gq_tile_rep(rp, R * k->row_bytes, nb, a, i0, 3, out); break;
+                case 2: gq_tile_rep(rp, R * k->row_bytes, nb, a, i0, 2, out); break;
+                default: gq_tile_rep(rp, R * k->row_bytes, nb, a, i0, 1, out); break;
+                }
+            else if (a->n == 1) gq_tile(rp, R * k->row_bytes, nb, bytes, q4, a, i0, 1, GQ_P1, out);
             else switch (M) {
                 case 4: gq_tile(rp, R * k->row_bytes, nb, bytes, q4, a, i0, 4, GQ_PB, out); break;
                 case 3: gq_tile(rp, R * k->row_bytes, nb, bytes, q4, a, i0, 3, GQ_PB, out); break;
