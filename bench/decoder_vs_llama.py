@@ -28,7 +28,8 @@ alternating engine by engine (trueq, each peer, trueq, ...), best of N:
                  llama.cpp: eval one token at a time)
 The ratio is trueq's rate over llama.cpp's (>= 1: trueq at least as fast).
 Also printed: CPU ms per generated token of each (trueq: the child's
-user + system time less a --steps 0 run's, i.e. without load and prompt;
+user + system time less a --steps 0 run's, i.e. without load and prompt,
+over the tokens it generated: fewer than 64 when the model ends the text;
 llama.cpp: process time around its eval loop), which a loaded machine
 disturbs less than wall time, with the median and range over the reps.
 """
@@ -102,7 +103,7 @@ def main():
         r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         m = re.search(r"(\d+) prompt \+ (\d+) generated tokens; load [0-9.]+ s; ([0-9.]+) tokens/s", err)
         cpu = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
-        return float(m.group(3)), int(m.group(1)), err.strip().splitlines()[-1], cpu
+        return float(m.group(3)), int(m.group(1)), err.strip().splitlines()[-1], cpu, int(m.group(2))
 
     def peer_rep(py, path, threads):
         r = subprocess.run([py, os.path.abspath(__file__), "--peer-worker", path, str(threads), "1"],
@@ -124,10 +125,10 @@ def main():
             pr = {p: {"lp": [], "lg": [], "lc": []} for p in peers}
             meta, line, n = {}, "", 0
             for _ in range(a.reps):   # interleaved: trueq, each peer, trueq, ...
-                tp, n, _l, _c = trueq_rate(path, th, PROMPT, 0)
-                _r, _n, _l, c0 = trueq_rate(path, th, "Once", 0)
-                tg, _, line, cg = trueq_rate(path, th, "Once", GEN)
-                tqr["tp"].append(tp); tqr["tg"].append(tg); tqr["tc"].append(1e3 * (cg - c0) / GEN)
+                tp, n, _l, _c, _g = trueq_rate(path, th, PROMPT, 0)
+                _r, _n, _l, c0, _g = trueq_rate(path, th, "Once", 0)
+                tg, _, line, cg, ng = trueq_rate(path, th, "Once", GEN)   # ng < GEN when it met end of text
+                tqr["tp"].append(tp); tqr["tg"].append(tg); tqr["tc"].append(1e3 * (cg - c0) / max(ng, 1))
                 for p in peers:
                     res = peer_rep(p, path, th)
                     meta[p] = res

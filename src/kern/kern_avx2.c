@@ -100,11 +100,20 @@ INL float f16(const uint8_t *p) {
     return _cvtsh_ss(h);
 }
 
-/* int32 sums of 32 products (w signed, x as codes and |codes|) as floats. */
-INL __m256 dot32(__m256i w, const int8_t *xq, const uint8_t *xa) {
-    __m256i xv = _mm256_load_si256((const __m256i *)xq), av = _mm256_load_si256((const __m256i *)xa);
-    __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(av, _mm256_sign_epi8(w, xv)), _mm256_set1_epi16(1));
-    return _mm256_cvtepi32_ps(p);
+/* int32 sums of 32 products, lane k the products 4k..4k+3, as floats: ggml's
+ * x86 form, |w| unsigned against x signed by w (exact for w = -128 too: no
+ * pair reaches 2^15 with |x| <= 127). */
+INL __m256i dot32i(__m256i w, const int8_t *xq) {
+    __m256i xv = _mm256_load_si256((const __m256i *)xq);
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(xv, w)), _mm256_set1_epi16(1));
+}
+INL __m256 dot32(__m256i w, const int8_t *xq) { return _mm256_cvtepi32_ps(dot32i(w, xq)); }
+
+/* The exact int32 sum of the 8 lanes. */
+INL int32_t sum8_i32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    return _mm_cvtsi128_si32(_mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1)));
 }
 
 INL __m256i q4_codes(const uint8_t *qs) {
@@ -124,40 +133,35 @@ INL __m256i q4_codes(const uint8_t *qs) {
 INL __m256i ggml_codes(const uint8_t *p, int q4) { return q4 ? q4_codes(p) : _mm256_loadu_si256((const __m256i *)p); }
 
 /* One row against M activation rows from i0 (a batch: the row's codes are
- * unpacked once for all M): two blocks per step in two accumulators per
- * activation, the same operations in the same order for every M, so a
- * product's bytes do not depend on how many activation rows share a step. */
+ * unpacked once for all M): ggml's accumulation (kern_avx512.c), one
+ * accumulator per activation row, block after block, so a product's bytes
+ * do not depend on how many activation rows share a step. rep: ggml's
+ * repacked order (Q4_0 matrices of a multiple of 8 rows, kern_avx512.c):
+ * one float, fma((float)S_b, d_w d_x, acc) with S_b the block's exact sum. */
 INL void ggml_tile(const uint8_t *w, const tq_kact *a, int64_t i0, const int M, int64_t nb, const int bytes, const int q4,
-                   float *out) {
-    __m256 s0[GG_MT], s1[GG_MT];
+                   const int rep, float *out) {
+    __m256 s0[GG_MT];
     const int8_t *xq[GG_MT];
-    const uint8_t *xa[GG_MT];
     const float *dx[GG_MT];
     for (int j = 0; j < M; j++) {
-        s0[j] = s1[j] = _mm256_setzero_ps();
+        s0[j] = _mm256_setzero_ps();
         xq[j] = a->q + (i0 + j) * a->kpad;
-        xa[j] = a->qa + (i0 + j) * a->kpad;
         dx[j] = a->d + (i0 + j) * a->nb;
     }
-    int64_t b = 0;
-    for (; b + 1 < nb; b += 2) {
-        const uint8_t *p0 = w + b * bytes, *p1 = p0 + bytes;
-        _mm_prefetch((const char *)(p0 + PF_DIST), PF_HINT);
-        const __m256i c0 = ggml_codes(p0 + 2, q4), c1 = ggml_codes(p1 + 2, q4);
-        const float d0 = f16(p0), d1 = f16(p1);
-        for (int j = 0; j < M; j++) {
-            s0[j] = _mm256_fmadd_ps(dot32(c0, xq[j] + b * 32, xa[j] + b * 32), _mm256_set1_ps(d0 * dx[j][b]), s0[j]);
-            s1[j] = _mm256_fmadd_ps(dot32(c1, xq[j] + b * 32 + 32, xa[j] + b * 32 + 32), _mm256_set1_ps(d1 * dx[j][b + 1]), s1[j]);
-        }
-    }
-    if (b < nb) {
+    __m128 r0[GG_MT];
+    for (int j = 0; j < M; j++) r0[j] = _mm_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
         const uint8_t *p0 = w + b * bytes;
+        if (!(b & 1)) _mm_prefetch((const char *)(p0 + PF_DIST), PF_HINT);
         const __m256i c0 = ggml_codes(p0 + 2, q4);
         const float d0 = f16(p0);
         for (int j = 0; j < M; j++)
-            s0[j] = _mm256_fmadd_ps(dot32(c0, xq[j] + b * 32, xa[j] + b * 32), _mm256_set1_ps(d0 * dx[j][b]), s0[j]);
+            if (rep)
+                r0[j] = _mm_fmadd_ss(_mm_set_ss((float)sum8_i32(dot32i(c0, xq[j] + b * 32))), _mm_set_ss(d0 * dx[j][b]), r0[j]);
+            else
+                s0[j] = _mm256_fmadd_ps(dot32(c0, xq[j] + b * 32), _mm256_set1_ps(d0 * dx[j][b]), s0[j]);
     }
-    for (int j = 0; j < M; j++) out[j] = hsum(_mm256_add_ps(s0[j], s1[j]));
+    for (int j = 0; j < M; j++) out[j] = rep ? _mm_cvtss_f32(r0[j]) : hsum(s0[j]);
 }
 
 /* ggml Q8_0 / Q4_0 rows: each row against GG_MT activation rows at a time. */
@@ -169,11 +173,17 @@ INL void ggml_rows(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, f
         const uint8_t *w = k->codes + r * k->row_bytes;
         for (int64_t i0 = 0; i0 < a->n; i0 += GG_MT) {
             int M = a->n - i0 < GG_MT ? (int)(a->n - i0) : GG_MT;
-            switch (M) {
-            case 4: ggml_tile(w, a, i0, 4, nb, bytes, q4, out); break;
-            case 3: ggml_tile(w, a, i0, 3, nb, bytes, q4, out); break;
-            case 2: ggml_tile(w, a, i0, 2, nb, bytes, q4, out); break;
-            default: ggml_tile(w, a, i0, 1, nb, bytes, q4, out); break;
+            if (q4 && k->rows % 8 == 0) switch (M) {   /* ggml's order for the matrix */
+                case 4: ggml_tile(w, a, i0, 4, nb, bytes, 1, 1, out); break;
+                case 3: ggml_tile(w, a, i0, 3, nb, bytes, 1, 1, out); break;
+                case 2: ggml_tile(w, a, i0, 2, nb, bytes, 1, 1, out); break;
+                default: ggml_tile(w, a, i0, 1, nb, bytes, 1, 1, out); break;
+                }
+            else switch (M) {
+            case 4: ggml_tile(w, a, i0, 4, nb, bytes, q4, 0, out); break;
+            case 3: ggml_tile(w, a, i0, 3, nb, bytes, q4, 0, out); break;
+            case 2: ggml_tile(w, a, i0, 2, nb, bytes, q4, 0, out); break;
+            default: ggml_tile(w, a, i0, 1, nb, bytes, q4, 0, out); break;
             }
             for (int j = 0; j < M; j++) {
                 float *yr = y + (i0 + j) * ldy + r;
@@ -183,51 +193,13 @@ INL void ggml_rows(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, f
     }
 }
 
-/* One activation row (the decoder's step): one output at a time, two blocks
- * per step in two accumulators, the operations of ggml_tile in its order
- * (this loop compiles tighter than the tile at M = 1: 1.15x on Q8_0). */
-#define GGML_ROWS(NAME, BYTES, CODES)                                                                           \
-    TGT static void NAME(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc) { \
-        int64_t nb = k->cols / 32;                                                                             \
-        for (int64_t r = r0; r < r1; r++) {                                                                    \
-            const uint8_t *w = k->codes + r * k->row_bytes;                                                    \
-            for (int64_t i = 0; i < a->n; i++) {                                                               \
-                const int8_t *xq = a->q + i * a->kpad;                                                         \
-                const uint8_t *xa = a->qa + i * a->kpad;                                                       \
-                const float *dx = a->d + i * a->nb;                                                            \
-                __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();                                     \
-                int64_t b = 0;                                                                                 \
-                for (; b + 1 < nb; b += 2) {                                                                   \
-                    const uint8_t *p0 = w + b * BYTES, *p1 = p0 + BYTES;                                       \
-                    _mm_prefetch((const char *)(p0 + PF_DIST), PF_HINT);                                       \
-                    s0 = _mm256_fmadd_ps(dot32(CODES(p0 + 2), xq + b * 32, xa + b * 32),                       \
-                                         _mm256_set1_ps(f16(p0) * dx[b]), s0);                                 \
-                    s1 = _mm256_fmadd_ps(dot32(CODES(p1 + 2), xq + b * 32 + 32, xa + b * 32 + 32),             \
-                                         _mm256_set1_ps(f16(p1) * dx[b + 1]), s1);                             \
-                }                                                                                              \
-                if (b < nb) {                                                                                  \
-                    const uint8_t *p0 = w + b * BYTES;                                                         \
-                    s0 = _mm256_fmadd_ps(dot32(CODES(p0 + 2), xq + b * 32, xa + b * 32),                       \
-                                         _mm256_set1_ps(f16(p0) * dx[b]), s0);                                 \
-                }                                                                                              \
-                float v = hsum(_mm256_add_ps(s0, s1));                                                         \
-                y[i * ldy + r] = acc ? y[i * ldy + r] + v : v;                                                 \
-            }                                                                                                  \
-        }                                                                                                      \
-    }
-
-#define Q8_CODES(p) _mm256_loadu_si256((const __m256i *)(p))
-GGML_ROWS(q8_0_one, 34, Q8_CODES)
-GGML_ROWS(q4_0_one, 18, q4_codes)
 
 TGT void tq_kern_q8_0_avx2(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc) {
-    if (a->n == 1) q8_0_one(k, a, r0, r1, y, ldy, acc);
-    else ggml_rows(k, a, r0, r1, y, ldy, acc, 34, 0);
+    ggml_rows(k, a, r0, r1, y, ldy, acc, 34, 0);
 }
 
 TGT void tq_kern_q4_0_avx2(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc) {
-    if (a->n == 1) q4_0_one(k, a, r0, r1, y, ldy, acc);
-    else ggml_rows(k, a, r0, r1, y, ldy, acc, 18, 1);
+    ggml_rows(k, a, r0, r1, y, ldy, acc, 18, 1);
 }
 
 INL int32_t hsum_i32(__m256i v) {
