@@ -7,6 +7,7 @@
 #include "trueq_nn.h"
 #include "nn/ops/wmat.h"
 #include "nn/ops/softmax.h"
+#include "nn/ops/vec.h"
 #include "nn/encoder_ws.h"
 #include "nn/encoder_hook.h"
 #include "nn/arch/table.h"
@@ -174,8 +175,7 @@ static void run_task(const fw *f, int task, int worker) {
         if (e->A->q_scaled && n0 < D) {
             float div = sqrtf((float)e->head_size);
             int q1 = n1 < D ? n1 : D;
-            for (int t = t0; t < t1; t++)
-                for (int i = n0; i < q1; i++) f->qkv[(size_t)t * 3 * D + i] /= div;
+            for (int t = t0; t < t1; t++) tq_vec_div(f->qkv + (size_t)t * 3 * D + n0, div, q1 - n0);
         }
         break;
     }
@@ -185,8 +185,7 @@ static void run_task(const fw *f, int task, int worker) {
     case PH_WO: case PH_FFN2: {   /* x = x + b + A W^T (LayerNorm follows) */
         int n1 = n0 + SLAB < D ? n0 + SLAB : D;
         const float *bias = f->phase == PH_WO ? L->bo : L->b2;
-        for (int t = t0; t < t1; t++)
-            for (int i = n0; i < n1; i++) f->x[(size_t)t * D + i] += bias[i];
+        for (int t = t0; t < t1; t++) tq_vec_add(f->x + (size_t)t * D + n0, bias + n0, n1 - n0);
         if (f->phase == PH_WO) proj(f, f->x, D, f->ctx, D, L->wo, L->m8[M_O], n0, n1, t0, t1, D, worker);
         else proj(f, f->x, D, f->hb, H, L->w2, L->m8[M_FFN2], n0, n1, t0, t1, H, worker);
         break;
