@@ -1,7 +1,7 @@
 /*
  * test_enc_vec.c — the encoder's hand-written AVX-512 element-wise loops
  * (src/nn/ops/vec.h) against the portable C loops they must match byte for
- * byte: GELU (erf form) and the attention softmax, on lengths that are not
+ * byte: GELU (erf form), the attention softmax and LayerNorm, on lengths that are not
  * multiples of the vector width (1 .. 200), with edge values (0, -0, ties at
  * the polynomial boundaries 1 and 4 of erf's argument, +-inf, NaN, values
  * far beyond 4, subnormals) and, for the softmax, masks and both scalings.
@@ -74,6 +74,29 @@ static void softmax(void) {
     CHECK_EQ_INT(bad, 0);
 }
 
+static void layernorm(void) {
+    TQ_CASE("LayerNorm: the AVX-512 form gives the portable loop's bytes (odd widths, in place, large offsets)");
+    if (!tq_vec_avx512()) TQ_SKIP("no AVX-512 F here (or TRUEQ_ISA turns it off)");
+    uint64_t rng = 13;
+    static float x[800], w[800], bb[800], a[801], b[801];
+    int bad = 0;
+    for (int n = 1; n <= 780; n += n < 40 ? 1 : 37) {
+        for (int i = 0; i < n; i++) {
+            x[i] = tq_t_randn(&rng) * (i % 11 == 0 ? 30.0f : 1.0f) + (n % 2 ? 100.0f : 0.0f);
+            w[i] = 1.0f + 0.1f * tq_t_randn(&rng);
+            bb[i] = 0.1f * tq_t_randn(&rng);
+        }
+        a[n] = b[n] = 3.0f;
+        tq_enc_layernorm_ref(a, x, w, bb, n, 1e-12f);
+        tq_enc_layernorm_avx512(b, x, w, bb, n, 1e-12f);
+        bad += memcmp(a, b, sizeof(float) * (size_t)(n + 1)) != 0;
+        memcpy(b, x, sizeof(float) * (size_t)n);   /* in place, through the dispatching entry */
+        tq_enc_layernorm(b, b, w, bb, n, 1e-12f);
+        bad += memcmp(a, b, sizeof(float) * (size_t)n) != 0;
+    }
+    CHECK_EQ_INT(bad, 0);
+}
+
 static void helpers(void) {
     TQ_CASE("row helpers: tq_vec_add / tq_vec_div element by element");
     float y[37], b[37];
@@ -90,5 +113,6 @@ static void helpers(void) {
 void tq_tests(void) {
     gelu();
     softmax();
+    layernorm();
     helpers();
 }
