@@ -9,7 +9,8 @@
  * the C forms (no contraction into FMA, no reassociation), only several
  * vectors at a time, so tq_enc_activate / tq_softmax_row /
  * tq_enc_layernorm give the same bytes whichever runs; test_encoder_ops compares them on odd lengths.
- * The *_avx512 entries may be called only where tq_vec_avx512() is 1.
+ * The *_avx512 entries may be called only where tq_vec_avx512() is 1, the
+ * *_avx2 ones where tq_vec_avx2() is.
  */
 #ifndef TQ_NN_OPS_VEC_H
 #define TQ_NN_OPS_VEC_H
@@ -18,11 +19,14 @@
 /** 1 when this CPU runs the AVX-512 F forms below (and the dispatching
  *  entries use them); TRUEQ_ISA=portable or avx2 turns them off. */
 int  tq_vec_avx512(void);
+/** 1 when this CPU runs the AVX2 forms (AVX2 + FMA, or AVX-512). */
+int  tq_vec_avx2(void);
 
 /** GELU, erf form, in place: the portable loop (act.c's reference) and its
  *  AVX-512 form (the same bytes). */
 void tq_gelu_erf_ref(float *x, int64_t n);
 void tq_gelu_erf_avx512(float *x, int64_t n);
+void tq_gelu_erf_avx2(float *x, int64_t n);
 
 /** tq_softmax_row's portable loop (softmax.c) and its AVX-512 form. */
 void tq_softmax_row_ref(float *r, int n, const int32_t *mask, float div);
