@@ -77,6 +77,17 @@ static void softmax(void) {
             for (int i = 0; i < n && use_mask; i++) bad += !mask[i] && b[i] != 0.0f;
         }
     CHECK_EQ_INT(bad, 0);
+    /* several rows at once (groups of 4 and a remainder): each row its bytes alone */
+    enum { R = 7, N = 45 };
+    float m1[R * N], m2[R * N];
+    for (int i = 0; i < R * N; i++) m1[i] = m2[i] = tq_t_randn(&rng) * 6.0f;
+    for (int i = 0; i < R; i++) tq_softmax_row_ref(m1 + i * N, N, mask, 8.0f);
+    tq_softmax_rows_avx512(m2, R, N, mask, 8.0f);
+    CHECK(memcmp(m1, m2, sizeof m1) == 0);
+    for (int i = 0; i < R * N; i++) m1[i] = m2[i] = tq_t_randn(&rng);
+    for (int i = 0; i < R; i++) tq_softmax_row_ref(m1 + i * N, N, NULL, 0.0f);
+    tq_softmax_rows(m2, R, N, NULL, 0.0f);
+    CHECK(memcmp(m1, m2, sizeof m1) == 0);
 }
 
 static void layernorm(void) {

@@ -159,7 +159,7 @@ static void attend(const fw *f, int s, int h, float *sc) {
     float div = sqrtf((float)hs);
     int bert = !e->A->q_scaled;   /* BERT scales the scores, DistilBERT q */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, S, S, hs, 1.0f, q, ld, k, ld, 0.0f, sc, S);
-    for (int i = 0; i < S; i++) tq_softmax_row(sc + (size_t)i * S, S, mask, bert ? div : 0.0f);
+    tq_softmax_rows(sc, S, S, mask, bert ? div : 0.0f);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, S, hs, S, 1.0f, sc, S, v, ld, 0.0f,
                 f->ctx + (size_t)s * S * D + h * hs, D);
 }

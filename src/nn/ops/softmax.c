@@ -107,45 +107,81 @@ TGT512 static inline __mmask16 tail(int j, int n) {
     return n - j >= LANES ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1u);
 }
 
-/* softmax_row's steps in its order: the scaling and the mask fused into the
- * pass that finds the lane maxima (each value is the same), the tail in the
- * first lanes as there. */
-TGT512 void tq_softmax_row_avx512(float *r, int n, const int32_t *mask, float div) {
+/* softmax_row's steps in its order for R rows of n at stride n, each pass
+ * over the R rows in turn: the rows' chains are independent, so the
+ * out-of-order core overlaps one row's exp and sums with the others' (a row
+ * alone waits on its sum's 16 ordered adds). The scaling and the mask are
+ * fused into the pass that finds the lane maxima (each value is the same),
+ * the tail in the first lanes as there; every row gets the bytes it gets
+ * alone. */
+#define RMAX 4
+TGT512 static inline __attribute__((always_inline)) void rows512(float *r0, const int R, int n, const int32_t *mask,
+                                                                 float div) {
     const __m512 ninf = _mm512_set1_ps(-INFINITY), vd = _mm512_set1_ps(div);
-    __m512 ml = ninf;
+    __m512 ml[RMAX], acc[RMAX], inv[RMAX];
+    for (int q = 0; q < R; q++) ml[q] = ninf, acc[q] = _mm512_setzero_ps();
     for (int j = 0; j < n; j += LANES) {
-        __mmask16 m = tail(j, n);
-        __m512 v = _mm512_maskz_loadu_ps(m, r + j);
-        if (div != 0.0f) v = _mm512_div_ps(v, vd);
-        if (mask) {
-            __mmask16 keep = _mm512_mask_cmpneq_epi32_mask(m, _mm512_maskz_loadu_epi32(m, mask + j), _mm512_setzero_si512());
-            v = _mm512_mask_blend_ps(keep, ninf, v);
+        __mmask16 m = tail(j, n), keep = m;
+        if (mask) keep = _mm512_mask_cmpneq_epi32_mask(m, _mm512_maskz_loadu_epi32(m, mask + j), _mm512_setzero_si512());
+        for (int q = 0; q < R; q++) {
+            float *r = r0 + (size_t)q * n;
+            __m512 v = _mm512_maskz_loadu_ps(m, r + j);
+            if (div != 0.0f) v = _mm512_div_ps(v, vd);
+            if (mask) v = _mm512_mask_blend_ps(keep, ninf, v);
+            _mm512_mask_storeu_ps(r + j, m, v);
+            ml[q] = _mm512_mask_max_ps(ml[q], m, v, ml[q]);   /* v > ml ? v : ml */
         }
-        _mm512_mask_storeu_ps(r + j, m, v);
-        ml = _mm512_mask_max_ps(ml, m, v, ml);   /* v > ml ? v : ml */
     }
-    float lanes[LANES], mx = -INFINITY;
-    _mm512_storeu_ps(lanes, ml);
-    for (int l = 0; l < LANES; l++) mx = lanes[l] > mx ? lanes[l] : mx;
-    __m512 vmx = _mm512_set1_ps(mx), acc = _mm512_setzero_ps();
+    __m512 vmx[RMAX];
+    for (int q = 0; q < R; q++) {
+        float lanes[LANES], mx = -INFINITY;
+        _mm512_storeu_ps(lanes, ml[q]);
+        for (int l = 0; l < LANES; l++) mx = lanes[l] > mx ? lanes[l] : mx;
+        vmx[q] = _mm512_set1_ps(mx);
+    }
     for (int j = 0; j < n; j += LANES) {
         __mmask16 m = tail(j, n);
-        __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, r + j), vmx));
-        _mm512_mask_storeu_ps(r + j, m, e);
-        acc = _mm512_mask_add_ps(acc, m, acc, e);
+        for (int q = 0; q < R; q++) {
+            float *r = r0 + (size_t)q * n;
+            __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, r + j), vmx[q]));
+            _mm512_mask_storeu_ps(r + j, m, e);
+            acc[q] = _mm512_mask_add_ps(acc[q], m, acc[q], e);
+        }
     }
-    _mm512_storeu_ps(lanes, acc);
-    float sum = 0.0f;
-    for (int l = 0; l < LANES; l++) sum += lanes[l];
-    __m512 inv = _mm512_set1_ps(1.0f / sum);
+    for (int q = 0; q < R; q++) {
+        float lanes[LANES], sum = 0.0f;
+        _mm512_storeu_ps(lanes, acc[q]);
+        for (int l = 0; l < LANES; l++) sum += lanes[l];
+        inv[q] = _mm512_set1_ps(1.0f / sum);
+    }
     for (int j = 0; j < n; j += LANES) {
         __mmask16 m = tail(j, n);
-        _mm512_mask_storeu_ps(r + j, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, r + j), inv));
+        for (int q = 0; q < R; q++) {
+            float *r = r0 + (size_t)q * n;
+            _mm512_mask_storeu_ps(r + j, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, r + j), inv[q]));
+        }
     }
+}
+
+TGT512 void tq_softmax_row_avx512(float *r, int n, const int32_t *mask, float div) { rows512(r, 1, n, mask, div); }
+
+TGT512 void tq_softmax_rows_avx512(float *r, int rows, int n, const int32_t *mask, float div) {
+    int i = 0;
+    for (; i + RMAX <= rows; i += RMAX) rows512(r + (size_t)i * n, RMAX, n, mask, div);
+    for (; i < rows; i++) rows512(r + (size_t)i * n, 1, n, mask, div);
 }
 #else
 void tq_softmax_row_avx512(float *r, int n, const int32_t *mask, float div) { softmax_row(r, n, mask, div); }
+void tq_softmax_rows_avx512(float *r, int rows, int n, const int32_t *mask, float div) {
+    for (int i = 0; i < rows; i++) softmax_row(r + (size_t)i * n, n, mask, div);
+}
 #endif
+
+void tq_softmax_rows(float *r, int rows, int n, const int32_t *mask, float div) {
+    if (tq_vec_avx512()) tq_softmax_rows_avx512(r, rows, n, mask, div);
+    else
+        for (int i = 0; i < rows; i++) softmax_row(r + (size_t)i * n, n, mask, div);
+}
 
 void tq_softmax_row(float *r, int n, const int32_t *mask, float div) {
     if (tq_vec_avx512()) tq_softmax_row_avx512(r, n, mask, div);

@@ -31,6 +31,7 @@ void tq_gelu_erf_avx2(float *x, int64_t n);
 /** tq_softmax_row's portable loop (softmax.c) and its AVX-512 form. */
 void tq_softmax_row_ref(float *r, int n, const int32_t *mask, float div);
 void tq_softmax_row_avx512(float *r, int n, const int32_t *mask, float div);
+void tq_softmax_rows_avx512(float *r, int rows, int n, const int32_t *mask, float div);
 
 /** tq_enc_layernorm's portable loop (norm.c) and its AVX-512 form. */
 void tq_enc_layernorm_ref(float *out, const float *x, const float *w, const float *b, int n, float eps);
