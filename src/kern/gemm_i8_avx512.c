@@ -21,6 +21,11 @@
  * so the bytes are the portable path's for any split and any thread count.
  */
 #include "kern/kern_impl.h"
+#include "kern/gemm_i8_avx512.h"
+
+int tq_gemm_i8_avx512_bias_ok(const tq_kmat *k) {
+    return k->fn && k->kind == TQ_KW_I8 && k->isa == TQ_KISA_AVX512 && k->ngroups == 1;
+}
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include <string.h>
@@ -34,7 +39,7 @@
 /* Rows i0 .. i0 + M of the activations against blocks b0 .. b0 + NB; the
  * outputs of rows [lo, hi) written to y. */
 INL void mk(const tq_kmat *k, const tq_kact *a, int64_t i0, int64_t b0, const int M, const int NB, int64_t lo,
-            int64_t hi, float *y, int64_t ldy, int acc) {
+            int64_t hi, float *y, int64_t ldy, int acc, const float *bias) {
     const int64_t k4 = k->k4, bs = k4 * 64;
     const int8_t *wp = k->packed + b0 * bs;
     const uint8_t *xp = a->qa + i0 * a->kpad;
@@ -70,11 +75,13 @@ INL void mk(const tq_kmat *k, const tq_kact *a, int64_t i0, int64_t b0, const in
         int64_t l0 = lo > base ? lo - base : 0, l1 = hi - base < TQ_KROWS ? hi - base : TQ_KROWS;
         if (l1 <= l0) continue;
         __mmask16 m = (__mmask16)(((1u << (l1 - l0)) - 1u) << l0);
+        __m512 bv = bias ? _mm512_maskz_loadu_ps(m, bias + base) : _mm512_setzero_ps();
         for (int j = 0; j < M; j++) {
             __m512 d = _mm512_cvtepi32_ps(_mm512_sub_epi32(S[j][p], off));
             __m512 v = _mm512_add_ps(_mm512_setzero_ps(), _mm512_mul_ps(d, _mm512_mul_ps(_mm512_set1_ps(a->d[i0 + j]), c)));
             float *yr = y + (i0 + j) * ldy + base;
-            if (acc) v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, yr), v);
+            if (bias) v = _mm512_add_ps(acc ? _mm512_add_ps(_mm512_maskz_loadu_ps(m, yr), bv) : bv, v);
+            else if (acc) v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, yr), v);
             _mm512_mask_storeu_ps(yr, m, v);
         }
     }
@@ -82,13 +89,14 @@ INL void mk(const tq_kmat *k, const tq_kact *a, int64_t i0, int64_t b0, const in
 
 #define NBCASE(M, nb)                                                                                                  \
     switch (nb) {                                                                                                      \
-    case 4: mk(k, a, i, b0, M, 4, r0, r1, y, ldy, acc); break;                                                         \
-    case 3: mk(k, a, i, b0, M, 3, r0, r1, y, ldy, acc); break;                                                         \
-    case 2: mk(k, a, i, b0, M, 2, r0, r1, y, ldy, acc); break;                                                         \
-    default: mk(k, a, i, b0, M, 1, r0, r1, y, ldy, acc); break;                                                        \
+    case 4: mk(k, a, i, b0, M, 4, r0, r1, y, ldy, acc, bias); break;                                                         \
+    case 3: mk(k, a, i, b0, M, 3, r0, r1, y, ldy, acc, bias); break;                                                         \
+    case 2: mk(k, a, i, b0, M, 2, r0, r1, y, ldy, acc, bias); break;                                                         \
+    default: mk(k, a, i, b0, M, 1, r0, r1, y, ldy, acc, bias); break;                                                        \
     }
 
-TGT void tq_gemm_i8_avx512(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc) {
+TGT void tq_gemm_i8_avx512_bias(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy,
+                                int acc, const float *bias) {
     const int64_t bfirst = r0 / TQ_KROWS, bend = (r1 + TQ_KROWS - 1) / TQ_KROWS;
     for (int64_t ib = 0; ib < a->n; ib += IB) {
         int64_t ie = ib + IB < a->n ? ib + IB : a->n;
@@ -104,6 +112,10 @@ TGT void tq_gemm_i8_avx512(const tq_kmat *k, const tq_kact *a, int64_t r0, int64
             }
         }
     }
+}
+
+TGT void tq_gemm_i8_avx512(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc) {
+    tq_gemm_i8_avx512_bias(k, a, r0, r1, y, ldy, acc, NULL);
 }
 
 /* One activation row into int8 codes with one scale for the row: kern.c's
@@ -140,5 +152,10 @@ TGT void tq_kern_quant_row_avx512(const float *x, int64_t cols, int64_t kpad, in
         _mm_storeu_si128((__m128i *)(void *)(q + c), b);
         _mm_storeu_si128((__m128i *)(void *)(qa + c), offset ? _mm_xor_si128(b, flip) : _mm_abs_epi8(b));
     }
+}
+#else
+void tq_gemm_i8_avx512_bias(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc,
+                            const float *bias) {
+    (void)k; (void)a; (void)r0; (void)r1; (void)y; (void)ldy; (void)acc; (void)bias;   /* never: _ok is 0 */
 }
 #endif

@@ -7,10 +7,12 @@
 #include "trueq_nn.h"
 #include "nn/ops/wmat.h"
 #include "nn/ops/softmax.h"
+#include "nn/ops/vec.h"
 #include "nn/encoder_ws.h"
 #include "nn/encoder_hook.h"
 #include "nn/arch/table.h"
 #include "kern/pool.h"
+#include "kern/gemm_i8_avx512.h"
 #include <cblas.h>
 #include <limits.h>
 #include <math.h>
@@ -99,6 +101,29 @@ static int kern_slab(const fw *f, float *C, int ldc, const float *A, int lda, co
     return 0;
 }
 
+/* C[t0:t1, n0:n1] = bias[n0:n1] + A W^T (acc 0) or C + bias + A W^T (acc 1)
+ * in one step, by the AVX-512 VNNI I8 product with the bias folded in
+ * (gemm_i8_avx512.h), when every part runs it over activations f->act
+ * already holds for A; the bytes of writing (adding) the bias first and
+ * accumulating the product after, which is what the other paths do. -1
+ * (nothing written) otherwise. */
+static int fused_slab(const fw *f, float *C, int ldc, const float *A, const tq_wmat *w8, const float *bias, int acc,
+                      int n0, int n1, int t0, int t1) {
+    int nparts = w8[1].rows ? 3 : 1;
+    if (!f->act || f->act_src != A) return -1;
+    for (int i = 0; i < nparts; i++)
+        if (!tq_gemm_i8_avx512_bias_ok(&w8[i].k) || !tq_kact_fits(f->act, &w8[i].k)) return -1;
+    tq_kact rows = tq_kact_view(f->act, t0, t1);
+    for (int64_t i = 0, base = 0; i < nparts && n0 < n1; base += w8[i].rows, i++) {
+        int64_t end = base + w8[i].rows;
+        if (n0 >= end) continue;
+        int64_t e = n1 < end ? n1 : end;
+        tq_gemm_i8_avx512_bias(&w8[i].k, &rows, n0 - base, e - base, C + (size_t)t0 * ldc + base, ldc, acc, bias + base);
+        n0 = (int)e;
+    }
+    return 0;
+}
+
 /* C[:, n0:n1] += A W[n0:n1]^T for a float W, or for a matrix kept as stored
  * codes (up to three parts stacked by rows: fused q/k/v) whose rows n0..n1
  * are first decoded (tq_dequantize_rows, the values tq_dequantize gives)
@@ -134,7 +159,7 @@ static void attend(const fw *f, int s, int h, float *sc) {
     float div = sqrtf((float)hs);
     int bert = !e->A->q_scaled;   /* BERT scales the scores, DistilBERT q */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, S, S, hs, 1.0f, q, ld, k, ld, 0.0f, sc, S);
-    for (int i = 0; i < S; i++) tq_softmax_row(sc + (size_t)i * S, S, mask, bert ? div : 0.0f);
+    tq_softmax_rows(sc, S, S, mask, bert ? div : 0.0f);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, S, hs, S, 1.0f, sc, S, v, ld, 0.0f,
                 f->ctx + (size_t)s * S * D + h * hs, D);
 }
@@ -169,13 +194,14 @@ static void run_task(const fw *f, int task, int worker) {
         break;
     case PH_QKV: {   /* qkv = bqkv + x Wqkv^T; DistilBERT: q / sqrt(head_size) */
         int n1 = n0 + SLAB < 3 * D ? n0 + SLAB : 3 * D;
-        for (int t = t0; t < t1; t++) memcpy(f->qkv + (size_t)t * 3 * D + n0, L->bqkv + n0, sizeof(float) * (size_t)(n1 - n0));
-        proj(f, f->qkv, 3 * D, f->x, D, L->wqkv, L->m8[M_QKV], n0, n1, t0, t1, D, worker);
+        if (fused_slab(f, f->qkv, 3 * D, f->x, L->m8[M_QKV], L->bqkv, 0, n0, n1, t0, t1)) {
+            for (int t = t0; t < t1; t++) memcpy(f->qkv + (size_t)t * 3 * D + n0, L->bqkv + n0, sizeof(float) * (size_t)(n1 - n0));
+            proj(f, f->qkv, 3 * D, f->x, D, L->wqkv, L->m8[M_QKV], n0, n1, t0, t1, D, worker);
+        }
         if (e->A->q_scaled && n0 < D) {
             float div = sqrtf((float)e->head_size);
             int q1 = n1 < D ? n1 : D;
-            for (int t = t0; t < t1; t++)
-                for (int i = n0; i < q1; i++) f->qkv[(size_t)t * 3 * D + i] /= div;
+            for (int t = t0; t < t1; t++) tq_vec_div(f->qkv + (size_t)t * 3 * D + n0, div, q1 - n0);
         }
         break;
     }
@@ -185,16 +211,20 @@ static void run_task(const fw *f, int task, int worker) {
     case PH_WO: case PH_FFN2: {   /* x = x + b + A W^T (LayerNorm follows) */
         int n1 = n0 + SLAB < D ? n0 + SLAB : D;
         const float *bias = f->phase == PH_WO ? L->bo : L->b2;
-        for (int t = t0; t < t1; t++)
-            for (int i = n0; i < n1; i++) f->x[(size_t)t * D + i] += bias[i];
-        if (f->phase == PH_WO) proj(f, f->x, D, f->ctx, D, L->wo, L->m8[M_O], n0, n1, t0, t1, D, worker);
-        else proj(f, f->x, D, f->hb, H, L->w2, L->m8[M_FFN2], n0, n1, t0, t1, H, worker);
+        const float *A = f->phase == PH_WO ? f->ctx : f->hb;
+        const tq_wmat *w8 = f->phase == PH_WO ? L->m8[M_O] : L->m8[M_FFN2];
+        if (!fused_slab(f, f->x, D, A, w8, bias, 1, n0, n1, t0, t1)) break;
+        for (int t = t0; t < t1; t++) tq_vec_add(f->x + (size_t)t * D + n0, bias + n0, n1 - n0);
+        if (f->phase == PH_WO) proj(f, f->x, D, f->ctx, D, L->wo, w8, n0, n1, t0, t1, D, worker);
+        else proj(f, f->x, D, f->hb, H, L->w2, w8, n0, n1, t0, t1, H, worker);
         break;
     }
     case PH_FFN1: {   /* hb = act(b1 + x W1^T) */
         int n1 = n0 + SLAB < H ? n0 + SLAB : H;
-        for (int t = t0; t < t1; t++) memcpy(f->hb + (size_t)t * H + n0, L->b1 + n0, sizeof(float) * (size_t)(n1 - n0));
-        proj(f, f->hb, H, f->x, D, L->w1, L->m8[M_FFN1], n0, n1, t0, t1, D, worker);
+        if (fused_slab(f, f->hb, H, f->x, L->m8[M_FFN1], L->b1, 0, n0, n1, t0, t1)) {
+            for (int t = t0; t < t1; t++) memcpy(f->hb + (size_t)t * H + n0, L->b1 + n0, sizeof(float) * (size_t)(n1 - n0));
+            proj(f, f->hb, H, f->x, D, L->w1, L->m8[M_FFN1], n0, n1, t0, t1, D, worker);
+        }
         for (int t = t0; t < t1; t++) tq_enc_activate(f->hb + (size_t)t * H + n0, n1 - n0, c->act);
         break;
     }

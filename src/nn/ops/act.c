@@ -2,46 +2,57 @@
  * act.c — the activations both families use: GELU (erf and tanh forms),
  * ReLU (encoders, tq_enc_activate) and SwiGLU (decoders, tq_llama_swiglu).
  *
- * GELU's erf is evaluated with two polynomials fitted for this file
- * (Chebyshev fits in double, coefficients rounded to float): x * P(x^2) for
- * |x| < 1 and Q(|x|) for 1 <= |x| < 4, 1 beyond (erf(4) rounds to 1 in
- * float32). Its largest error against erf in double is about 1e-7, the size
- * of libm's erff, but the loop has no calls and no branches, so it
- * vectorizes (AVX2 clone chosen at run time).
+ * GELU's erf is evaluated piecewise: [0, 4) in eight intervals of width
+ * 1/2, on each a polynomial of degree 6 in t = 4|x| - (2k + 1), t in
+ * [-1, 1] (Chebyshev interpolants of erf fitted in double for this file,
+ * coefficients rounded to float), 1 from 4 on (erf(4) rounds to 1 in
+ * float32). Its largest error against erf in double is 8e-8 (float
+ * rounding of the evaluation; the fits themselves are within 4e-9), the
+ * size of libm's erff. The loop has no calls and no branches; the AVX-512
+ * form (tq_gelu_erf_avx512, vec.h) takes each lane's coefficients from a
+ * register by the interval index (vpermps), the same operations in the
+ * same order as the C loop, hence the same bytes: one chain of 6 steps per
+ * value where the two-polynomial form it replaced (x P(x^2) below 1, a
+ * degree-14 Q above) evaluated both, 20 steps.
  */
 #include "core/internal.h"
 #include "trueq_nn.h"
 #include "trueq_llama.h"
+#include "nn/ops/vec.h"
+#include "kern/kern.h"
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include "nn/ops/hot.h"   /* O3 vector loops, no contraction, TQ_HOT clones */
 
-/* erf(x) for float x, branch-free (see the file comment). */
-/* c[0] u^(n-1) + ... + c[n-1] by Horner's rule, in this order. */
-static inline float horner(const float *c, int n, float u) {
-    float p = c[0];
-    for (int i = 1; i < n; i++) p = p * u + c[i];
-    return p;
-}
+/* ERF_C[j][k]: coefficient of t^(6 - j) on interval k = [k/2, (k+1)/2);
+ * rows padded to 16 for the AVX-512 permute. */
+static const float ERF_C[7][16] = {
+    {-9.640585631e-06f, -6.498833955e-06f, 5.050009349e-06f, 2.206824092e-06f, -6.824093362e-07f, -4.068832311e-07f, -6.652282281e-08f, -5.007847026e-09f},
+    {7.647182792e-05f, -5.005851563e-05f, -4.568079385e-05f, 5.829416295e-06f, 1.033323224e-05f, 2.759620429e-06f, 3.248142093e-07f, 1.973021391e-08f},
+    {4.958920181e-04f, 5.885899882e-04f, -2.398517063e-05f, -1.879084157e-04f, -7.455779269e-05f, -1.272589270e-05f, -1.118318437e-06f, -5.391523672e-08f},
+    {-4.829944111e-03f, 4.176116490e-04f, 2.617548453e-03f, 1.409026328e-03f, 3.394839296e-04f, 4.309696305e-05f, 3.050308806e-06f, 1.236225984e-07f},
+    {-1.656270400e-02f, -3.013738990e-02f, -1.847822219e-02f, -5.772264209e-03f, -1.004386926e-03f, -1.007665414e-04f, -5.929157396e-06f, -2.066047102e-07f},
+    {2.650034130e-01f, 1.607328802e-01f, 5.913030729e-02f, 1.319370884e-02f, 1.785575063e-03f, 1.465735695e-04f, 7.298409855e-06f, 2.204712075e-07f},
+    {2.763263881e-01f, 7.111556530e-01f, 9.229001403e-01f, 9.866716862e-01f, 9.985373020e-01f, 9.998993874e-01f, 9.999957085e-01f, 9.999998808e-01f},
+};
 
-static const float ERF_P[7] = {1.239608464e-06f, -1.767124526e-05f, 2.175007959e-04f, -2.285417127e-03f,
-                               1.985250158e-02f, -1.405360978e-01f, 9.654687384e-01f};
-static const float ERF_Q[15] = {2.598570787e-04f, 9.703090104e-05f, -2.039517824e-03f, 1.536217172e-03f,
-                                4.676661940e-03f, -1.040347254e-02f, 6.630969920e-03f, 9.574278362e-03f,
-                                -3.186589637e-02f, 4.639105123e-02f, -4.365193426e-02f, 2.818722266e-02f,
-                                -1.225279947e-02f, 3.267276919e-03f, 9.995930476e-01f};
-
-/* erf(x) for float x, branch-free (see the file comment). */
-static inline float erf_poly(float x) {
+/* erf(x) for float x, branch-free (see the file comment). NaN: c = 4, a
+ * value of 1 with x's sign (GELU of NaN is NaN through the factor x). */
+static inline float erf_pw(float x) {
     float a = fabsf(x);
-    /* |x| < 1: x * P(u), u = 2 x^2 - 1 */
-    float p = horner(ERF_P, 7, 2.0f * a * a - 1.0f) * a;
-    /* 1 <= |x| < 4: Q(v), v = (2|x| - 5) / 3 */
     float c = a < 4.0f ? a : 4.0f;
-    float q = horner(ERF_Q, 15, c * (2.0f / 3.0f) - 5.0f / 3.0f);
-    float r = a < 1.0f ? p : q;   /* Q(4) rounds to 1: beyond 4 the clamp gives 1 */
+    int k = (int)(c * 2.0f);
+    k = k < 7 ? k : 7;
+    float t = c * 4.0f - (float)(2 * k + 1);
+    float p = ERF_C[0][k];
+    for (int j = 1; j < 7; j++) p = p * t + ERF_C[j][k];
+    float r = c < 4.0f ? p : 1.0f;
     r = r > 1.0f ? 1.0f : r;
     return copysignf(r, x);
 }
@@ -49,9 +60,113 @@ static inline float erf_poly(float x) {
 TQ_HOT static void gelu_erf(float *x, int64_t n) {
     for (int64_t i = 0; i < n; i++) {
         float v = x[i];
-        x[i] = 0.5f * v * (1.0f + erf_poly(v * 0.70710678118654752f));
+        x[i] = 0.5f * v * (1.0f + erf_pw(v * 0.70710678118654752f));
     }
 }
+
+void tq_gelu_erf_ref(float *x, int64_t n) { gelu_erf(x, n); }
+
+/* 2: AVX-512 F, 1: AVX2 (+ FMA, as the kernels' avx2 ISA), 0: neither (or
+ * TRUEQ_ISA=portable); decided once. */
+static int vec_level(void) {
+    static _Atomic int cached = -1;
+    int v = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (v < 0) {
+        tq_kisa isa = tq_kern_isa(NULL);
+        v = isa == TQ_KISA_AVX512 ? 2 : isa == TQ_KISA_AVX2 ? 1 : 0;
+        atomic_store_explicit(&cached, v, memory_order_relaxed);
+    }
+    return v;
+}
+
+int tq_vec_avx512(void) { return vec_level() == 2; }
+int tq_vec_avx2(void) { return vec_level() >= 1; }
+
+/* (clones of static functions: clang does not clone an exported one) */
+TQ_HOT static void vec_add(float *y, const float *b, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] = y[i] + b[i];
+}
+
+TQ_HOT static void vec_div(float *y, float d, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] = y[i] / d;
+}
+
+void tq_vec_add(float *y, const float *b, int64_t n) { vec_add(y, b, n); }
+void tq_vec_div(float *y, float d, int64_t n) { vec_div(y, d, n); }
+
+#if defined(__x86_64__)
+#define TGT512 __attribute__((target("avx512f")))
+
+/* gelu_erf on one vector: erf_pw's steps, in its order; each lane's
+ * coefficients picked from a register by its interval k (vpermps). */
+TGT512 static inline __attribute__((always_inline)) __m512 gelu16(__m512 v) {
+    const __m512i absm = _mm512_set1_epi32(0x7fffffff);
+    const __m512 one = _mm512_set1_ps(1.0f), four = _mm512_set1_ps(4.0f);
+    __m512 x = _mm512_mul_ps(v, _mm512_set1_ps(0.70710678118654752f));
+    __m512 a = _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(x), absm));
+    __m512 c = _mm512_min_ps(a, four);   /* a < 4 ? a : 4 (NaN: 4) */
+    __m512i k = _mm512_min_epi32(_mm512_cvttps_epi32(_mm512_mul_ps(c, _mm512_set1_ps(2.0f))), _mm512_set1_epi32(7));
+    __m512 odd = _mm512_cvtepi32_ps(_mm512_add_epi32(_mm512_slli_epi32(k, 1), _mm512_set1_epi32(1)));
+    __m512 t = _mm512_sub_ps(_mm512_mul_ps(c, four), odd);
+    __m512 p = _mm512_permutexvar_ps(k, _mm512_loadu_ps(ERF_C[0]));
+    for (int j = 1; j < 7; j++) p = _mm512_add_ps(_mm512_mul_ps(p, t), _mm512_permutexvar_ps(k, _mm512_loadu_ps(ERF_C[j])));
+    __m512 r = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(c, four, _CMP_LT_OQ), one, p);
+    r = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(r, one, _CMP_GT_OQ), r, one);
+    /* copysignf(r, x) */
+    __m512i sgn = _mm512_andnot_si512(absm, _mm512_castps_si512(x));
+    r = _mm512_castsi512_ps(_mm512_or_si512(_mm512_and_si512(_mm512_castps_si512(r), absm), sgn));
+    return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), v), _mm512_add_ps(one, r));
+}
+
+TGT512 void tq_gelu_erf_avx512(float *x, int64_t n) {
+    int64_t i = 0;
+    for (; i + 64 <= n; i += 64) {   /* four independent chains */
+        __m512 a = gelu16(_mm512_loadu_ps(x + i)), b = gelu16(_mm512_loadu_ps(x + i + 16));
+        __m512 c = gelu16(_mm512_loadu_ps(x + i + 32)), d = gelu16(_mm512_loadu_ps(x + i + 48));
+        _mm512_storeu_ps(x + i, a);
+        _mm512_storeu_ps(x + i + 16, b);
+        _mm512_storeu_ps(x + i + 32, c);
+        _mm512_storeu_ps(x + i + 48, d);
+    }
+    for (; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1u);
+        _mm512_mask_storeu_ps(x + i, m, gelu16(_mm512_maskz_loadu_ps(m, x + i)));
+    }
+}
+
+#define TGT2 __attribute__((target("avx2")))
+
+/* gelu16's steps in 8 lanes (the eight intervals fit vpermps's 8 entries). */
+TGT2 static inline __attribute__((always_inline)) __m256 gelu8(__m256 v) {
+    const __m256 absm = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    const __m256 one = _mm256_set1_ps(1.0f), four = _mm256_set1_ps(4.0f);
+    __m256 x = _mm256_mul_ps(v, _mm256_set1_ps(0.70710678118654752f));
+    __m256 a = _mm256_and_ps(x, absm);
+    __m256 c = _mm256_min_ps(a, four);
+    __m256i k = _mm256_min_epi32(_mm256_cvttps_epi32(_mm256_mul_ps(c, _mm256_set1_ps(2.0f))), _mm256_set1_epi32(7));
+    __m256 odd = _mm256_cvtepi32_ps(_mm256_add_epi32(_mm256_slli_epi32(k, 1), _mm256_set1_epi32(1)));
+    __m256 t = _mm256_sub_ps(_mm256_mul_ps(c, four), odd);
+    __m256 p = _mm256_permutevar8x32_ps(_mm256_loadu_ps(ERF_C[0]), k);
+    for (int j = 1; j < 7; j++) p = _mm256_add_ps(_mm256_mul_ps(p, t), _mm256_permutevar8x32_ps(_mm256_loadu_ps(ERF_C[j]), k));
+    __m256 r = _mm256_blendv_ps(one, p, _mm256_cmp_ps(c, four, _CMP_LT_OQ));
+    r = _mm256_blendv_ps(r, one, _mm256_cmp_ps(r, one, _CMP_GT_OQ));
+    r = _mm256_or_ps(_mm256_and_ps(r, absm), _mm256_andnot_ps(absm, x));
+    return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), v), _mm256_add_ps(one, r));
+}
+
+TGT2 void tq_gelu_erf_avx2(float *x, int64_t n) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m256 a = gelu8(_mm256_loadu_ps(x + i)), b = gelu8(_mm256_loadu_ps(x + i + 8));
+        _mm256_storeu_ps(x + i, a);
+        _mm256_storeu_ps(x + i + 8, b);
+    }
+    if (i < n) gelu_erf(x + i, n - i);   /* the tail by the C loop: the same bytes */
+}
+#else
+void tq_gelu_erf_avx512(float *x, int64_t n) { gelu_erf(x, n); }
+void tq_gelu_erf_avx2(float *x, int64_t n) { gelu_erf(x, n); }
+#endif
 
 TQ_HOT static void relu(float *x, int64_t n) {
     for (int64_t i = 0; i < n; i++) x[i] = x[i] > 0.0f ? x[i] : 0.0f;
@@ -59,7 +174,11 @@ TQ_HOT static void relu(float *x, int64_t n) {
 
 void tq_enc_activate(float *x, int64_t n, tq_enc_act act) {
     switch (act) {
-    case TQ_ACT_GELU: gelu_erf(x, n); break;
+    case TQ_ACT_GELU:
+        if (tq_vec_avx512()) tq_gelu_erf_avx512(x, n);
+        else if (tq_vec_avx2()) tq_gelu_erf_avx2(x, n);
+        else gelu_erf(x, n);
+        break;
     case TQ_ACT_GELU_TANH:
         for (int64_t i = 0; i < n; i++) {
             float v = x[i];
