@@ -10,8 +10,11 @@
  *
  * Memory: a quantized tensor needs its bytes (one pread copy), its float32
  * values (that copy when it is F32, else one converted copy), its codes and
- * its side tensors. Input pages are released after each tensor, so peak RSS
- * stays near the largest tensor's working set, not the model size.
+ * its side tensors; a float32 tensor with a row-local codec needs only a
+ * 4 MiB chunk of its bytes at a time (write_chunked). Input pages are released
+ * after each tensor, so peak RSS stays near the largest tensor's working set,
+ * not the model size. Output bytes are handed to the device as they are
+ * written (start_writeback); the fsync before commit stays.
  */
 #define _GNU_SOURCE 1   /* sync_file_range */
 #include "convert/convert.h"
