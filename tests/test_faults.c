@@ -71,7 +71,9 @@ static void write_model(const char *dir) {
     static const struct { const char *name; tq_dtype dt; int64_t r, c; } T[] = {
         {"layer.0.attn.q.weight", TQ_DTYPE_F32, 96, 64}, {"layer.0.attn.q.bias", TQ_DTYPE_F32, 96, 0},
         {"layer.0.ffn.up.weight", TQ_DTYPE_F32, 128, 64}, {"layer.0.ffn.down.weight", TQ_DTYPE_BF16, 64, 128},
-        {"norm.weight", TQ_DTYPE_F32, 64, 0}};
+        {"norm.weight", TQ_DTYPE_F32, 64, 0},
+        /* over convert's 4 MiB row chunk: 2730 rows, then a last chunk of 1 */
+        {"layer.0.ffn.wide.weight", TQ_DTYPE_F32, 2731, 384}};
     enum { N = sizeof T / sizeof T[0] };
     tq_wentry we[N];
     memset(we, 0, sizeof we);
@@ -255,6 +257,10 @@ static void write_faults(void) {
     CHECK(!exists(tq_t_path("out_enospc_new")));
     fault eio = {.point = "write", .what = ACT_ERRNO, .err = EIO, .skip = 0};
     expect_fault("EIO", out, eio, TQ_E_IO, "Input/output error");
+    fault fc = {.point = "chunk", .what = ACT_ERRNO, .err = EIO, .skip = 1};
+    expect_fault("fault in the second row chunk", out, fc, TQ_E_IO, "injected fault in a chunk");
+    expect_fault("fault in the second row chunk, new output", tq_t_path("out_chunk_new"), fc, TQ_E_IO, "injected fault in a chunk");
+    CHECK(!exists(tq_t_path("out_chunk_new")));
     fault fs = {.point = "fsync", .what = ACT_ERRNO, .err = EIO, .skip = 1};
     expect_fault("EIO fsync", out, fs, TQ_E_IO, "cannot finish writing: Input/output error");
     fault cr = {.point = "create", .what = ACT_ERRNO, .err = EDQUOT, .skip = 0};
@@ -357,7 +363,7 @@ static void kill_at(const char *point, int skip, bool had_earlier, bool new_expe
 static void kills(void) {
     TQ_CASE("SIGKILL at several points: the earlier complete result or nothing; the next run cleans up");
     static const struct { const char *point; int skip; bool new_expected; } K[] = {
-        {"stage", 0, false}, {"write", 3, false}, {"tensor", 1, false}, {"fsync", 0, false},
+        {"stage", 0, false}, {"write", 3, false}, {"tensor", 1, false}, {"chunk", 1, false}, {"fsync", 0, false},
         {"files", 0, false}, {"exchange", 0, false}, {"exchanged", 0, true}, {"done", 0, true}};
     for (size_t i = 0; i < sizeof K / sizeof K[0]; i++) {
         kill_at(K[i].point, K[i].skip, true, K[i].new_expected);

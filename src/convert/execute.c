@@ -10,9 +10,13 @@
  *
  * Memory: a quantized tensor needs its bytes (one pread copy), its float32
  * values (that copy when it is F32, else one converted copy), its codes and
- * its side tensors. Input pages are released after each tensor, so peak RSS
- * stays near the largest tensor's working set, not the model size.
+ * its side tensors; a float32 tensor with a row-local codec needs only a
+ * 4 MiB chunk of its bytes at a time (write_chunked). Input pages are released
+ * after each tensor, so peak RSS stays near the largest tensor's working set,
+ * not the model size. Output bytes are handed to the device as they are
+ * written (start_writeback); the fsync before commit stays.
  */
+#define _GNU_SOURCE 1   /* sync_file_range */
 #include "convert/convert.h"
 #include "codec/codec.h"
 #include "convert/gguf_export.h"
@@ -85,6 +89,26 @@ static void prefetch(const tq_model *m, const tq_tensor *t) {
     const uint8_t *d = t->data;
     if (!mp->data || mp->fd < 0 || d < mp->data || d >= mp->data + mp->size || t->nbytes < (1u << 20)) return;
     (void)posix_fadvise(mp->fd, (off_t)(d - mp->data), (off_t)t->nbytes, POSIX_FADV_WILLNEED);
+}
+
+/* Write-back: start writing this item's output bytes to the device now
+ * (sync_file_range WRITE: asynchronous, no wait), so that it overlaps the
+ * quantization of the next tensors and the fsync before commit only waits
+ * for what is still in flight. The fsync still comes before the rename, so
+ * the durability guarantee is unchanged; this only moves when the disk works.
+ * Entries first..end-1 are the item's (its codes and side tensors). */
+static void start_writeback(const tq_writer *w, int64_t first, int64_t end) {
+#ifdef SYNC_FILE_RANGE_WRITE
+    if (!w->opened || w->out.fd < 0 || first >= end) return;
+    uint64_t lo = UINT64_MAX, hi = 0;
+    for (int64_t k = first; k < end; k++) {
+        if (w->data_off[k] < lo) lo = w->data_off[k];
+        if (w->data_off[k] + w->nbytes[k] > hi) hi = w->data_off[k] + w->nbytes[k];
+    }
+    if (hi > lo) (void)sync_file_range(w->out.fd, (off_t)lo, (off_t)(hi - lo), SYNC_FILE_RANGE_WRITE);
+#else
+    (void)w; (void)first; (void)end;
+#endif
 }
 
 /* Buffers kept for the whole run and reused by every tensor (grow-only, freed
@@ -366,6 +390,71 @@ static bool map_offset(const tq_model *m, const tq_tensor *t, uint64_t *off) {
     return true;
 }
 
+/* Row chunks: a float32 tensor whose codec's blocks never cross a row at this
+ * granularity (row_local_gran_mask: per-row or per-group scales, the rows
+ * quantized independently, as the thread split already relies on) is read
+ * and quantized CHUNK_BYTES of rows at a time into one small reused buffer,
+ * instead of one pread of the whole tensor into a buffer as large as it: the
+ * fresh pages of that buffer (zeroed by the kernel on first touch) cost as
+ * much system time as the read itself. The codes and side tensors land at the
+ * same places as on the whole-tensor path, so the bytes are the same. */
+enum { CHUNK_BYTES = 4 << 20 };
+
+static bool chunkable(const tq_plan *p, const tq_plan_item *it) {
+    const tq_tensor *t = it->src;
+    const tq_codec_impl *c = tq_codec_impl_get(it->q.codec);
+    return t->dtype == TQ_DTYPE_F32 && !t->quantized && !p->o.simulate && !p->o.prequant && c && c->quantize &&
+           (c->row_local_gran_mask & (1u << it->q.gran)) && t->nbytes > (uint64_t)CHUNK_BYTES &&
+           !getenv("TRUEQ_CONVERT_WHOLE");
+}
+
+static tq_status write_chunked(const tq_plan *p, tq_writer *w, int64_t wi, const tq_plan_item *it, uint64_t off,
+                               scratch *sc, tq_error *err) {
+    const tq_tensor *t = it->src;
+    const tq_map *mp = tensor_map(p->m, t);
+    int64_t rows, cols;
+    tq_shape_2d(t->ndim, t->shape, &rows, &cols);
+    tq_dtype cd;
+    int64_t cs[2];
+    tq_aux_desc aux[TQ_MAX_AUX];
+    int na = tq_qparams_layout(&it->q, rows, cols, &cd, cs, aux);
+    uint64_t cb = tq_nbytes(cd, 2, cs), rowb = (uint64_t)cols * sizeof(float);
+    if (rows <= 0 || cols <= 0 || cb % (uint64_t)rows) return TQ_E_VALUE;   /* not row-aligned codes: whole path */
+    uint64_t crow = cb / (uint64_t)rows, arow[TQ_MAX_AUX] = {0}, auxn[TQ_MAX_AUX] = {0};
+    int64_t step = (int64_t)(CHUNK_BYTES / rowb);
+    if (step < 1) step = 1;
+    uint8_t *codes = scratch_get(sc, S_CODES, (size_t)cb);
+    float *buf = scratch_get(sc, S_IN, (size_t)((uint64_t)step * rowb));
+    uint8_t *auxb[TQ_MAX_AUX] = {0};
+    bool oom = !codes || !buf;
+    for (int a = 0; a < na; a++) {
+        auxn[a] = tq_nbytes(aux[a].dtype, aux[a].ndim, aux[a].shape);
+        if (auxn[a] % (uint64_t)rows) return TQ_E_VALUE;
+        arow[a] = auxn[a] / (uint64_t)rows;
+        auxb[a] = scratch_get(sc, S_AUX0 + a, (size_t)auxn[a]);
+        oom |= !auxb[a];
+    }
+    if (oom) return tq_err(err, TQ_E_NOMEM, "tensor \"%s\": out of memory", t->name);
+    tq_status st = TQ_OK;
+    for (int64_t r0 = 0; r0 < rows && !st; r0 += step) {
+        int64_t n = rows - r0 < step ? rows - r0 : step;
+        if ((st = tq_map_read(mp, off + (uint64_t)r0 * rowb, buf, (size_t)((uint64_t)n * rowb), err))) return st;
+        if (tq_fault("chunk", t->name)) return tq_err(err, TQ_E_IO, "tensor \"%s\": injected fault in a chunk", t->name);
+        void *ca[TQ_MAX_AUX] = {0};
+        for (int a = 0; a < na; a++) ca[a] = auxb[a] + (uint64_t)r0 * arow[a];
+        tq_error e2 = {0};
+        st = tq_quantize_threads(&it->q, t->name, buf, n, cols, codes + (uint64_t)r0 * crow, ca, p->o.allow_nonfinite,
+                                 p->o.threads, &e2);
+        if (st == TQ_E_VALUE) return st;
+        if (st && err) *err = e2;
+    }
+    if (st) return st;
+    if ((st = tq_writer_put(w, wi, codes, cb, err))) return st;
+    for (int a = 0; a < na; a++)
+        if ((st = tq_writer_put(w, wi + 1 + a, auxb[a], auxn[a], err))) return st;
+    return st;
+}
+
 /* One item: kept tensors are copied from the input file (in the kernel, or
  * pread through a bounded buffer); a quantized tensor's bytes are read with
  * pread into its own buffer. The map is never touched for bulk data, so an
@@ -393,7 +482,11 @@ static tq_status write_item(const tq_plan *p, tq_writer *w, int64_t wi, const tq
         st = tq_writer_put_from(w, wi, in_map ? mp->fd : -1, off, t->data, t->nbytes, err);
     } else if (!in_map || t->quantized) {   /* owned bytes, or ggml blocks decoded by the model */
         st = write_quantized(p, w, wi, it, t->data, sc, ss, err);
+    } else if (chunkable(p, it)) {
+        st = write_chunked(p, w, wi, it, off, sc, err);
+        if (st == TQ_E_VALUE) goto whole;   /* a non-finite value: the whole-tensor path names its flat index */
     } else {
+    whole:;
         void *buf = scratch_get(sc, S_IN, (size_t)t->nbytes);
         if (!buf) return tq_err(err, TQ_E_NOMEM, "tensor \"%s\": out of memory for %llu bytes", t->name,
                                 (unsigned long long)t->nbytes);
@@ -458,8 +551,9 @@ tq_status tq_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn p
         if (!st && tq_fault("tensor", it->src->name)) st = tq_err(err, TQ_E_IO, "tensor \"%s\": injected fault", it->src->name);
         if (st) goto fail;
         release_tensor(p->m, it->src);
-        wi++;
+        int64_t first = wi++;
         while (wi < p->nw && p->wmap[wi].item == i) wi++;
+        start_writeback(w, first, wi);
         if (progress) progress(ud, i + 1, p->n, it->src->name);
     }
     if ((st = tq_writer_finish(w, err))) goto fail;

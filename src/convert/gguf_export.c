@@ -23,6 +23,7 @@
  * (one buffer each, reused for every tensor; and the raw bytes of a non-F32
  * input tensor, read with pread).
  */
+#define _GNU_SOURCE 1   /* sync_file_range */
 #include "convert/gguf_export.h"
 #include "ggml/ggml_types.h"
 #include <errno.h>
@@ -440,6 +441,10 @@ tq_status tq_gguf_plan_execute(const tq_plan *p, const char *outdir, tq_progress
             c = pad < sizeof zeros ? pad : sizeof zeros;
             st = tq_out_pwrite(&out, zeros, (size_t)c, end, err);
         }
+#ifdef SYNC_FILE_RANGE_WRITE   /* hand this tensor's bytes to the device now (no wait); the fsync at commit stays */
+        if (!st) (void)sync_file_range(out.fd, (off_t)(lay->data_start + lay->offsets[k]), (off_t)lay->nbytes[k],
+                                       SYNC_FILE_RANGE_WRITE);
+#endif
         if (progress) progress(ud, k + 1, gx->n_wt, t->name);
     }
     if (!st) st = tq_gguf_write_header(gx->kv, gx->n_kv, gx->wt, gx->n_wt, lay, &head, err);

