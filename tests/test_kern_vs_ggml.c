@@ -100,6 +100,16 @@ static void check_type(const char *dir, int t) {
             wd[c] = TYPES[t].type == 1 ? tq_f16_to_f32(tq_ld16(w + 2 * c)) : tq_bf16_to_f32(tq_ld16(w + 2 * c));
     else
         CHECK_OK(st = tq_dequantize(&q, rows, cols, w, aux, wd, &e), e);
+    /* ggml's MUL_MAT graph (T.mm.bin: batch, then row by row), where written */
+    snprintf(path, sizeof path, "%s/%s.mm.bin", dir, TYPES[t].name);
+    char *mm = NULL;
+    size_t mlen = 0;
+    tq_error me;
+    if (tq_read_file(path, &mm, &mlen, &me) == TQ_OK && mlen != 8 + 8 * (size_t)(n * rows)) {
+        CHECK_MSG(0, "%s: %zu bytes", path, mlen);
+        free(mm);
+        mm = NULL;
+    }
     double *deq = malloc(sizeof(double) * (size_t)(n * cols));
     float *y = malloc(sizeof(float) * (size_t)(n * rows));
     double worst = 0, worst_dec = 0, moved = 0;
@@ -147,12 +157,27 @@ static void check_type(const char *dir, int t) {
                     moved = fmax(moved, fabs(f32 - g) / mag);
                 }
             }
+        if (mm && isa == TQ_KISA_PORTABLE) {
+            /* the portable row follows ggml's float order (kern_ggml_exact.h):
+             * its bytes are llama.cpp's token-by-token product */
+            const float *yb = (const float *)(mm + 8), *yr = yb + n * rows;
+            int64_t neq = 0, neqb = 0;
+            for (int64_t c = 0; c < n * rows; c++) {
+                neq += memcmp(&y[c], &yr[c], 4) != 0;
+                neqb += memcmp(&y[c], &yb[c], 4) != 0;
+            }
+            CHECK_MSG(neq == 0, "%s portable: %lld of %lld products differ from ggml's MUL_MAT row by row",
+                      TYPES[t].name, (long long)neq, (long long)(n * rows));
+            printf("  %-5s portable == ggml MUL_MAT bit for bit: row by row %lld/%lld, one batch %lld/%lld\n",
+                   TYPES[t].name, (long long)(n * rows - neq), (long long)(n * rows), (long long)(n * rows - neqb),
+                   (long long)(n * rows));
+        }
         tq_kact_free(&ka);
         tq_kern_release(&k);
     }
     printf("  %-5s kernels within %.2e, decoded within %.2e of ggml (per sum |w a|); float32 activations move it %.2e\n",
            TYPES[t].name, worst, worst_dec, moved);
-    free(x); free(yg); free(wd); free(deq); free(y); free(buf);
+    free(x); free(yg); free(wd); free(deq); free(y); free(buf); free(mm);
 }
 
 void tq_tests(void) {

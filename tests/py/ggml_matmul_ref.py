@@ -12,7 +12,17 @@ converted by from_float of T's vec_dot_type, then vec_dot per weight row):
   A  = from_float(vec_dot_type(T))(x) for each activation row x of X [N, COLS]
   Y[i, r] = vec_dot(T)(COLS, W[r], A[i])
 
-and writes, per type, OUTDIR/T.bin: a little-endian header of int32
+For the types llama.cpp's x86 CPU backend multiplies by other code than
+vec_dot (GRAPH: Q4_0 and Q4_K are repacked into Q4_0x8 / Q4_Kx8 blocks where
+the rows are a multiple of 8, and every type of a batch goes to tinyBLAS
+first), it also builds ggml's own graph, one MUL_MAT on the CPU backend at
+one thread with the weights in the CPU_REPACK buffer (as llama.cpp loads
+them), over the same float32 W source and X, once for the whole batch and
+once per row (llama.cpp's one-batch and token-by-token modes), and writes
+OUTDIR/T.mm.bin: int32 (N, ROWS) then the batch's Y and the rows' Y
+(float32 [N, ROWS] each).
+
+It writes, per type, OUTDIR/T.bin: a little-endian header of int32
 (ggml type, vec_dot type, ROWS, COLS, N, bytes of W, bytes of A) followed by
 W, X (float32), A and Y (float32). The activation rows include ties (values
 exactly half way between two codes), a zero row, outliers and negative
@@ -50,6 +60,70 @@ def activations(rng):
     tie[::32] = 127.0
     x.append(tie)
     return np.ascontiguousarray(np.stack(x))
+
+
+GRAPH = ("Q8_0", "Q4_0", "Q4_K", "Q6_K")
+
+
+class InitParams(ctypes.Structure):   # ggml.h: struct ggml_init_params
+    _fields_ = [("mem_size", ctypes.c_size_t), ("mem_buffer", ctypes.c_void_p), ("no_alloc", ctypes.c_bool)]
+
+
+def graph_api(base, cpu):
+    vp, i64 = ctypes.c_void_p, ctypes.c_int64
+    for lib, name, res, args in [
+            (base, "ggml_init", vp, [InitParams]), (base, "ggml_free", None, [vp]),
+            (base, "ggml_new_tensor_2d", vp, [vp, ctypes.c_int, i64, i64]), (base, "ggml_mul_mat", vp, [vp, vp, vp]),
+            (base, "ggml_new_graph", vp, [vp]), (base, "ggml_build_forward_expand", None, [vp, vp]),
+            (base, "ggml_backend_alloc_ctx_tensors_from_buft", vp, [vp, vp]), (base, "ggml_backend_buffer_free", None, [vp]),
+            (base, "ggml_backend_tensor_set", None, [vp, vp, ctypes.c_size_t, ctypes.c_size_t]),
+            (base, "ggml_backend_tensor_get", None, [vp, vp, ctypes.c_size_t, ctypes.c_size_t]),
+            (base, "ggml_backend_graph_compute", ctypes.c_int, [vp, vp]), (base, "ggml_backend_free", None, [vp]),
+            (cpu, "ggml_backend_cpu_init", vp, []), (cpu, "ggml_backend_cpu_set_n_threads", None, [vp, ctypes.c_int]),
+            (cpu, "ggml_backend_cpu_buffer_type", vp, []),
+            (cpu, "_Z35ggml_backend_cpu_repack_buffer_typev", vp, [])]:
+        f = getattr(lib, name)
+        f.restype, f.argtypes = res, args
+    return base, cpu
+
+
+def graph_mul_mat(api, t, wsrc, x):
+    """ggml's MUL_MAT of float32 rows x by wsrc quantized to type t in ggml's
+    CPU_REPACK buffer where llama.cpp puts it, else the plain CPU buffer."""
+    base, cpu = api
+    rows, cols = wsrc.shape
+    n = x.shape[0]
+    ctx_w = base.ggml_init(InitParams(1 << 20, None, True))
+    ctx_g = base.ggml_init(InitParams(1 << 22, None, True))
+    wt = base.ggml_new_tensor_2d(ctx_w, t, cols, rows)
+    xt = base.ggml_new_tensor_2d(ctx_g, 0, cols, n)
+    yt = base.ggml_mul_mat(ctx_g, wt, xt)
+    gf = base.ggml_new_graph(ctx_g)
+    base.ggml_build_forward_expand(gf, yt)
+    # llama.cpp places a weight in CPU_REPACK only where ggml repacks its type
+    # (Q4_0, Q4_K on AVX2 with rows % 8 == 0); a tensor there that it does not
+    # repack has no traits
+    rep = t in (2, 12) and rows % 8 == 0
+    bw = base.ggml_backend_alloc_ctx_tensors_from_buft(
+        ctx_w, cpu._Z35ggml_backend_cpu_repack_buffer_typev() if rep else cpu.ggml_backend_cpu_buffer_type())
+    bg = base.ggml_backend_alloc_ctx_tensors_from_buft(ctx_g, cpu.ggml_backend_cpu_buffer_type())
+    assert bw and bg
+    wq = np.zeros(base.ggml_row_size(t, cols) * rows, np.uint8)
+    base.ggml_quantize_chunk(t, wsrc.ctypes.data, wq.ctypes.data, 0, rows, cols, None)
+    base.ggml_backend_tensor_set(wt, wq.ctypes.data, 0, wq.size)   # the repack happens here
+    xc = np.ascontiguousarray(x, np.float32)
+    base.ggml_backend_tensor_set(xt, xc.ctypes.data, 0, xc.nbytes)
+    be = cpu.ggml_backend_cpu_init()
+    cpu.ggml_backend_cpu_set_n_threads(be, 1)
+    assert base.ggml_backend_graph_compute(be, gf) == 0
+    y = np.zeros((n, rows), np.float32)
+    base.ggml_backend_tensor_get(yt, y.ctypes.data, 0, y.nbytes)
+    base.ggml_backend_free(be)
+    base.ggml_backend_buffer_free(bg)
+    base.ggml_backend_buffer_free(bw)
+    base.ggml_free(ctx_g)
+    base.ggml_free(ctx_w)
+    return y
 
 
 def main():
@@ -96,6 +170,16 @@ def main():
             f.write(struct.pack("<7i", t, vt, ROWS, COLS, x.shape[0], w.size, a.size))
             for part in (w, x, a, y):
                 f.write(part.tobytes())
+        if name in GRAPH:
+            api = graph_api(base, cpu)
+            yb = graph_mul_mat(api, t, wsrc, x)
+            yr = np.concatenate([graph_mul_mat(api, t, wsrc, x[i:i + 1]) for i in range(x.shape[0])])
+            with open(os.path.join(out, name + ".mm.bin"), "wb") as f:
+                f.write(struct.pack("<2i", x.shape[0], ROWS))
+                f.write(yb.tobytes())
+                f.write(yr.tobytes())
+            print("%-5s ggml MUL_MAT graph: batch == rows %s, batch == vec_dot %s" %
+                  (name, np.array_equal(yb, yr), np.array_equal(yb, y)))
         print("%-5s vec_dot_type %2d: %d x %d weights, %d activation rows" % (name, vt, ROWS, COLS, x.shape[0]))
 
 

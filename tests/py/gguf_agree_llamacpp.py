@@ -138,7 +138,10 @@ def judge(t, label, path, seqs):
         agree, hit, n, kl, _ = agreement(refs, other)
         print("%-28s floor   llama.cpp vs llama.cpp with %-14s top-1 %.4f (%d/%d), KL mean %.3e max %.3e" %
               (label, what + ":", agree, hit, n, kl.mean(), kl.max()), flush=True)
-    for keep in ([False, True] if t != "F32" and KERNELS else [False]):
+    modes = [False, True] if t != "F32" and KERNELS else [False]
+    if t != "F32" and KERNELS and os.environ.get("TQ_AGREE_DECODED") == "0":
+        modes = [True]   # TQ_AGREE_DECODED=0: the kernels only (measuring them)
+    for keep in modes:
         mine, _ = trueq_logits(path, seqs, keep=keep)
         agree, hit, n, kl, gaps = agreement(refs, mine)
         mode = "kernels" if keep else "decoded"
