@@ -14,6 +14,12 @@
  *     values for F16/BF16 weights;
  *   - the kernel product (every ISA this CPU runs) equals ggml's within
  *     float summation order: |y - y_ggml| <= 1e-6 sum |w a|;
+ *   - for Q8_0, Q4_0, Q4_K and Q6_K it EQUALS, bit for bit, what ggml's
+ *     MUL_MAT graph gives row by row with the weights where llama.cpp puts
+ *     them (T.mm.bin: Q4_0/Q4_K repacked; kern_ggml_exact.h): every ISA's
+ *     row for Q4_K/Q6_K, the portable row for Q8_0/Q4_0 (and the vector
+ *     rows with VEC_Q0_EXACT); the one-batch agreement is printed (ggml's
+ *     4-row Q4_K gemm rounds otherwise);
  *   - the decoded path (trueq's float decode of the blocks, times ggml's
  *     dequantized activations, in double) equals ggml's within the same
  *     bound: the weights mean the same numbers;
@@ -35,6 +41,13 @@ static const struct { const char *name; int type, group, bits; } TYPES[] = {
     {"Q5_K", TQ_GGML_Q5_K, 256, 5}, {"Q6_K", TQ_GGML_Q6_K, 256, 6}, {"F16", 1, 0, 16}, {"BF16", 30, 0, 16},
 };
 enum { VT_F16 = 1, VT_Q8_0 = 8, VT_Q8_1 = 9, VT_Q8_K = 15, VT_BF16 = 30 };
+
+/* The Q8_0 / Q4_0 vector rows (kern_avx2.c, kern_avx512.c) follow ggml's
+ * 8-lane order once the change that makes them do so is in (issue 10); until
+ * then only their portable row is held to ggml's bytes. */
+#ifndef VEC_Q0_EXACT
+#define VEC_Q0_EXACT 0
+#endif
 
 static float ld32(const uint8_t *p) { float f; memcpy(&f, p, 4); return f; }
 
@@ -157,20 +170,23 @@ static void check_type(const char *dir, int t) {
                     moved = fmax(moved, fabs(f32 - g) / mag);
                 }
             }
-        if (mm && isa == TQ_KISA_PORTABLE) {
-            /* the portable row follows ggml's float order (kern_ggml_exact.h):
-             * its bytes are llama.cpp's token-by-token product */
+        if (mm) {
+            /* the rows follow ggml's float order (kern_ggml_exact.h): their
+             * bytes are llama.cpp's token-by-token product */
             const float *yb = (const float *)(mm + 8), *yr = yb + n * rows;
             int64_t neq = 0, neqb = 0;
             for (int64_t c = 0; c < n * rows; c++) {
                 neq += memcmp(&y[c], &yr[c], 4) != 0;
                 neqb += memcmp(&y[c], &yb[c], 4) != 0;
             }
-            CHECK_MSG(neq == 0, "%s portable: %lld of %lld products differ from ggml's MUL_MAT row by row",
-                      TYPES[t].name, (long long)neq, (long long)(n * rows));
-            printf("  %-5s portable == ggml MUL_MAT bit for bit: row by row %lld/%lld, one batch %lld/%lld\n",
-                   TYPES[t].name, (long long)(n * rows - neq), (long long)(n * rows), (long long)(n * rows - neqb),
-                   (long long)(n * rows));
+            int q0 = TYPES[t].type == TQ_GGML_Q8_0 || TYPES[t].type == TQ_GGML_Q4_0;
+            if (isa == TQ_KISA_PORTABLE || !q0 || VEC_Q0_EXACT)
+                CHECK_MSG(neq == 0, "%s %s: %lld of %lld products differ from ggml's MUL_MAT row by row", TYPES[t].name,
+                          tq_kern_isa_name((tq_kisa)isa), (long long)neq, (long long)(n * rows));
+            printf("  %-5s %-8s == ggml MUL_MAT bit for bit: row by row %lld/%lld, one batch %lld/%lld%s\n",
+                   TYPES[t].name, tq_kern_isa_name((tq_kisa)isa), (long long)(n * rows - neq), (long long)(n * rows),
+                   (long long)(n * rows - neqb), (long long)(n * rows),
+                   neq && q0 && !VEC_Q0_EXACT ? " (not asserted: VEC_Q0_EXACT)" : "");
         }
         tq_kact_free(&ka);
         tq_kern_release(&k);

@@ -127,8 +127,13 @@ def agreement(refs, mine):
 FLOOR = {"2 threads": dict(threads=2), "F16 KV cache": dict(kv=1), "token by token": dict(batch=1)}
 
 
+# llama.cpp's evaluation mode for the quantized files: one batch (512), or
+# TQ_AGREE_BATCH=1 token by token
+REF_BATCH = int(os.environ.get("TQ_AGREE_BATCH", "512"))
+
+
 def judge(t, label, path, seqs):
-    q = load(path)
+    q = load(path, batch=REF_BATCH)
     refs = [llama_logits(q, s) for s in seqs]
     del q
     for what, kw in (FLOOR.items() if t != "F32" and os.environ.get("TQ_AGREE_FLOOR") == "1" else []):
@@ -200,7 +205,7 @@ for model in models:
     del ref
     only = os.environ.get("TQ_AGREE_TYPES")   # e.g. "Q8_0,Q4_K": judge only these (F32 is always checked)
     files = [(t, f32 if t == "F32" else convert(model, t, tag)) for t in TYPES if not only or t in only.split(",")]
-    if model.endswith(".gguf"):
+    if model.endswith(".gguf") and (not only or "shipped" in only.split(",")):
         files.append(("as shipped", model))
     for t, path in files:
         judge(t, "%s %s" % (tag, t), path, seqs)
