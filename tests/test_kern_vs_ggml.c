@@ -33,6 +33,7 @@
 #include "kern/kern.h"
 #include "ggml/ggml_types.h"
 #include "ggml/ggml_kernels.h"
+#include "nn/ops/ggml_ops.h"
 #include <stdlib.h>
 
 static const struct { const char *name; int type, group, bits; } TYPES[] = {
@@ -196,6 +197,52 @@ static void check_type(const char *dir, int t) {
     free(x); free(yg); free(wd); free(deq); free(y); free(buf); free(mm);
 }
 
+/* ops.bin (ggml_matmul_ref.py): RMSNorm times a gain and RoPE as ggml's
+ * graph computes them == tq_llama_rmsnorm_ggml / tq_llama_rope_*_ggml. */
+static void check_ops(const char *dir) {
+    char path[1200];
+    snprintf(path, sizeof path, "%s/ops.bin", dir);
+    char *buf = NULL;
+    size_t len = 0;
+    tq_error e;
+    tq_status st = tq_read_file(path, &buf, &len, &e);
+    CHECK_OK(st, e);
+    if (st) return;
+    int32_t h[5];
+    float eps, theta;
+    memcpy(h, buf, sizeof h);
+    memcpy(&eps, buf + 20, 4);
+    memcpy(&theta, buf + 24, 4);
+    int64_t D = h[0], N = h[1], hs = h[2], nh = h[3], np = h[4], nr = np * nh * hs;
+    size_t want = 28 + 4 * (size_t)(2 * N * D + D + np + 2 * nr);
+    CHECK_EQ_INT(len, want);
+    if (len != want) { free(buf); return; }
+    const float *x = (const float *)(buf + 28), *w = x + N * D, *yg = w + D;
+    const int32_t *pos = (const int32_t *)(yg + N * D);
+    const float *r = (const float *)(pos + np), *og = r + nr;
+    float *y = malloc(sizeof(float) * (size_t)(D > nr ? D : nr));
+    double cs[512];
+    int64_t bad = 0;
+    for (int64_t i = 0; i < N; i++) {
+        tq_llama_rmsnorm_ggml(y, x + i * D, w, (int)D, eps);
+        for (int64_t c = 0; c < D; c++) bad += memcmp(&y[c], &yg[i * D + c], 4) != 0;
+    }
+    CHECK_MSG(bad == 0, "RMSNorm: %lld of %lld values differ from ggml's", (long long)bad, (long long)(N * D));
+    printf("  RMSNorm * gain == ggml_rms_norm, ggml_mul bit for bit: %lld/%lld\n", (long long)(N * D - bad),
+           (long long)(N * D));
+    bad = 0;
+    for (int64_t p = 0; p < np; p++) {
+        memcpy(y, r + p * nh * hs, sizeof(float) * (size_t)(nh * hs));
+        tq_llama_rope_table_ggml(cs, (int)hs, pos[p], theta, NULL, 1.0f);
+        tq_llama_rope_apply_ggml(y, (int)nh, (int)hs, (int)hs, 0, cs);
+        for (int64_t c = 0; c < nh * hs; c++) bad += memcmp(&y[c], &og[p * nh * hs + c], 4) != 0;
+    }
+    CHECK_MSG(bad == 0, "RoPE: %lld of %lld values differ from ggml's", (long long)bad, (long long)(np * nh * hs));
+    printf("  RoPE == ggml_rope_ext bit for bit: %lld/%lld\n", (long long)(np * nh * hs - bad), (long long)(np * nh * hs));
+    free(y);
+    free(buf);
+}
+
 void tq_tests(void) {
     TQ_CASE("products over ggml blocks == ggml's vec_dot (libggml-cpu of llama-cpp-python), activations bit for bit");
     const char *src = getenv("TQ_SOURCE_DIR"), *libdir = getenv("TQ_GGML_LIBDIR"), *gpy = getenv("TQ_GGML_PY");
@@ -222,4 +269,5 @@ void tq_tests(void) {
     CHECK_EQ_INT(rc, 0);
     if (rc) return;
     for (size_t t = 0; t < sizeof TYPES / sizeof TYPES[0]; t++) check_type(dir, (int)t);
+    check_ops(dir);
 }

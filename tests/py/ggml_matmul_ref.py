@@ -22,6 +22,9 @@ once per row (llama.cpp's one-batch and token-by-token modes), and writes
 OUTDIR/T.mm.bin: int32 (N, ROWS) then the batch's Y and the rows' Y
 (float32 [N, ROWS] each).
 
+It also writes OUTDIR/ops.bin: ggml's RMSNorm (times a gain) and RoPE on
+the CPU backend (graph_ops), for src/nn/ops/ggml_ops.h.
+
 It writes, per type, OUTDIR/T.bin: a little-endian header of int32
 (ggml type, vec_dot type, ROWS, COLS, N, bytes of W, bytes of A) followed by
 W, X (float32), A and Y (float32). The activation rows include ties (values
@@ -126,6 +129,53 @@ def graph_mul_mat(api, t, wsrc, x):
     return y
 
 
+# the decoder ops of tq_llama_*_ggml (src/nn/ops/ggml_ops.h): SmolLM2's shape
+OPS_D, OPS_N, OPS_HS, OPS_H, OPS_EPS, OPS_THETA = 576, 4, 64, 9, 1e-5, 100000.0
+OPS_POS = [0, 1, 7, 100, 511]
+
+
+def graph_ops(api, rng):
+    """ggml_rms_norm then ggml_mul, and ggml_rope_ext (mode 0, no YaRN), on the
+    CPU backend at one thread: OUTDIR/ops.bin (see main)."""
+    base, cpu = api
+    vp, i64, f = ctypes.c_void_p, ctypes.c_int64, ctypes.c_float
+    for name, res, args in [("ggml_rms_norm", vp, [vp, vp, f]), ("ggml_mul", vp, [vp, vp, vp]),
+                            ("ggml_new_tensor_1d", vp, [vp, ctypes.c_int, i64]),
+                            ("ggml_new_tensor_3d", vp, [vp, ctypes.c_int, i64, i64, i64]),
+                            ("ggml_rope_ext", vp, [vp, vp, vp, vp, ctypes.c_int, ctypes.c_int, ctypes.c_int, f, f, f, f,
+                                                   f, f])]:
+        fn = getattr(base, name)
+        fn.restype, fn.argtypes = res, args
+    x = (rng.standard_normal((OPS_N, OPS_D)) * np.array([1, 3, 0.01, 30])[:, None]).astype(np.float32)
+    w = (1 + rng.standard_normal(OPS_D) * 0.5).astype(np.float32)
+    npos = len(OPS_POS)
+    r = (rng.standard_normal((npos, OPS_H, OPS_HS)) * 4).astype(np.float32)
+    pos = np.array(OPS_POS, np.int32)
+    ctx = base.ggml_init(InitParams(1 << 22, None, True))
+    xt = base.ggml_new_tensor_2d(ctx, 0, OPS_D, OPS_N)
+    wt = base.ggml_new_tensor_1d(ctx, 0, OPS_D)
+    yt = base.ggml_mul(ctx, base.ggml_rms_norm(ctx, xt, OPS_EPS), wt)
+    rt = base.ggml_new_tensor_3d(ctx, 0, OPS_HS, OPS_H, npos)
+    pt = base.ggml_new_tensor_1d(ctx, 26, npos)
+    ot = base.ggml_rope_ext(ctx, rt, pt, None, OPS_HS, 0, 0, OPS_THETA, 1.0, 0.0, 1.0, 32.0, 1.0)
+    gf = base.ggml_new_graph(ctx)
+    base.ggml_build_forward_expand(gf, yt)
+    base.ggml_build_forward_expand(gf, ot)
+    buf = base.ggml_backend_alloc_ctx_tensors_from_buft(ctx, cpu.ggml_backend_cpu_buffer_type())
+    for t, a in ((xt, x), (wt, w), (rt, r), (pt, pos)):
+        base.ggml_backend_tensor_set(t, a.ctypes.data, 0, a.nbytes)
+    be = cpu.ggml_backend_cpu_init()
+    cpu.ggml_backend_cpu_set_n_threads(be, 1)
+    assert base.ggml_backend_graph_compute(be, gf) == 0
+    y, o = np.zeros_like(x), np.zeros_like(r)
+    base.ggml_backend_tensor_get(yt, y.ctypes.data, 0, y.nbytes)
+    base.ggml_backend_tensor_get(ot, o.ctypes.data, 0, o.nbytes)
+    base.ggml_backend_free(be)
+    base.ggml_backend_buffer_free(buf)
+    base.ggml_free(ctx)
+    return x, w, y, r, pos, o
+
+
 def main():
     out = sys.argv[1]
     libdir = sys.argv[2] if len(sys.argv) > 2 else None
@@ -144,6 +194,14 @@ def main():
     base.ggml_quantize_chunk.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
                                          ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p]
     rng = np.random.default_rng(20261203)
+    # ops.bin: int32 D, N, head size, heads, positions; float32 eps, theta;
+    # X [N, D], W [D], Y [N, D]; positions (int32); R, RoPE(R) [positions, heads, head size]
+    x, w, y, r, pos, o = graph_ops(graph_api(base, cpu), np.random.default_rng(10))
+    with open(os.path.join(out, "ops.bin"), "wb") as f:
+        f.write(struct.pack("<5i2f", OPS_D, OPS_N, OPS_HS, OPS_H, len(OPS_POS), OPS_EPS, OPS_THETA))
+        for part in (x, w, y, pos, r, o):
+            f.write(part.tobytes())
+    print("ops   ggml_rms_norm * w and ggml_rope_ext: %d rows, %d positions" % (OPS_N, len(OPS_POS)))
     for name, t in TYPES.items():
         tr = cpu.ggml_get_type_traits_cpu(t).contents
         vt = tr.vec_dot_type

@@ -1,0 +1,35 @@
+/*
+ * ggml_ops.h — decoder operations in ggml's own float steps (ggml-cpu's
+ * ops.cpp as llama.cpp runs them), for GGUF files run with their codes kept:
+ * with the products of kern_ggml_exact.h they give llama.cpp's bytes
+ * (internal; tests/test_kern_vs_ggml.c holds them to ggml's graph).
+ */
+#ifndef TQ_NN_OPS_GGML_OPS_H
+#define TQ_NN_OPS_GGML_OPS_H
+
+/** RMSNorm as ggml_rms_norm then ggml_mul: s = sum of the float squares
+ *  x_i * x_i in double, mean = (float)(s / n), scale = 1.0f / sqrtf(mean +
+ *  eps), out_i = (x_i * scale) * w_i, all float. out may alias x. */
+void tq_llama_rmsnorm_ggml(float *out, const float *x, const float *w, int n, float eps);
+
+/** cs[rope_dim] (float values, held as double to share
+ *  tq_llama_rope_table's table) of tq_llama_rope_apply_ggml for position pos, as
+ *  ggml_rope_cache_init (no YaRN, freq_scale 1): theta = (float)pos, per
+ *  pair j: cs[2j] = cosf(theta / f_j) * mscale, cs[2j+1] = sinf(...) *
+ *  mscale, then theta *= powf(theta_base, -2.0f / rope_dim) (f_j = factors[j]
+ *  or 1). */
+void tq_llama_rope_table_ggml(double *cs, int rope_dim, int pos, float theta_base, const float *factors, float mscale);
+
+/** RoPE from that table, ggml's rotate_pairs as its x86 AVX2 + FMA build
+ *  runs it (gcc contracts each x0 product into an FMA): x0' = fmaf(x0, c,
+ *  -(x1 s)), x1' = fmaf(x0, s, x1 c) (pairs (2j, 2j+1), or (j, j +
+ *  rope_dim/2) with half_layout). */
+void tq_llama_rope_apply_ggml(float *v, int n_heads, int head_size, int rope_dim, int half_layout, const double *cs);
+
+/* The decoder's operations of a tq_llama: ggml's for a GGUF file with its
+ * codes kept (l->ggml_ops), trueq's own otherwise (llama.c, llama_batch.c). */
+#define TQ_RMSNORM(l) ((l)->ggml_ops ? tq_llama_rmsnorm_ggml : tq_llama_rmsnorm)
+#define TQ_ROPE_TABLE(l) ((l)->ggml_ops ? tq_llama_rope_table_ggml : tq_llama_rope_table)
+#define TQ_ROPE_APPLY(l) ((l)->ggml_ops ? tq_llama_rope_apply_ggml : tq_llama_rope_apply)
+
+#endif
