@@ -197,8 +197,9 @@ static void check_type(const char *dir, int t) {
     free(x); free(yg); free(wd); free(deq); free(y); free(buf); free(mm);
 }
 
-/* ops.bin (ggml_matmul_ref.py): RMSNorm times a gain and RoPE as ggml's
- * graph computes them == tq_llama_rmsnorm_ggml / tq_llama_rope_*_ggml. */
+/* ops.bin (ggml_matmul_ref.py): RMSNorm times a gain, RoPE and SwiGLU as
+ * ggml's graph computes them == tq_llama_rmsnorm_ggml, tq_llama_rope_*_ggml,
+ * tq_llama_swiglu_ggml. */
 static void check_ops(const char *dir) {
     char path[1200];
     snprintf(path, sizeof path, "%s/ops.bin", dir);
@@ -215,8 +216,10 @@ static void check_ops(const char *dir) {
     memcpy(&theta, buf + 24, 4);
     int64_t D = h[0], N = h[1], hs = h[2], nh = h[3], np = h[4], nr = np * nh * hs;
     size_t want = 28 + 4 * (size_t)(2 * N * D + D + np + 2 * nr);
-    CHECK_EQ_INT(len, want);
-    if (len != want) { free(buf); return; }
+    int32_t sw = 0;
+    if (len >= want + 4) memcpy(&sw, buf + want, 4);
+    CHECK_EQ_INT(len, want + 4 + 12 * (size_t)N * (size_t)sw);
+    if (len != want + 4 + 12 * (size_t)N * (size_t)sw) { free(buf); return; }
     const float *x = (const float *)(buf + 28), *w = x + N * D, *yg = w + D;
     const int32_t *pos = (const int32_t *)(yg + N * D);
     const float *r = (const float *)(pos + np), *og = r + nr;
@@ -239,6 +242,16 @@ static void check_ops(const char *dir) {
     }
     CHECK_MSG(bad == 0, "RoPE: %lld of %lld values differ from ggml's", (long long)bad, (long long)(np * nh * hs));
     printf("  RoPE == ggml_rope_ext bit for bit: %lld/%lld\n", (long long)(np * nh * hs - bad), (long long)(np * nh * hs));
+    const float *gate = (const float *)(buf + want + 4), *up = gate + N * sw, *swg = up + N * sw;
+    float *hw = malloc(sizeof(float) * (size_t)sw);
+    bad = 0;
+    for (int64_t i = 0; i < N; i++) {
+        tq_llama_swiglu_ggml(hw, gate + i * sw, up + i * sw, sw);
+        for (int64_t c = 0; c < sw; c++) bad += memcmp(&hw[c], &swg[i * sw + c], 4) != 0;
+    }
+    CHECK_MSG(bad == 0, "SwiGLU: %lld of %lld values differ from ggml's", (long long)bad, (long long)(N * sw));
+    printf("  SwiGLU == ggml_swiglu_split bit for bit: %lld/%lld\n", (long long)(N * sw - bad), (long long)(N * sw));
+    free(hw);
     free(y);
     free(buf);
 }

@@ -283,7 +283,6 @@ tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, con
     l->head_size = c.dim / c.n_heads;
     l->kv_dim = c.n_kv_heads * l->head_size;
     l->rope_dim = rdim;
-    l->ggml_ops = ggml_act;
     l->L = calloc((size_t)c.n_layers, sizeof *l->L);
     if (!l->L) { tq_err(err, TQ_E_NOMEM, "out of memory"); goto fail; }
 
@@ -420,6 +419,8 @@ tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, con
     }
 #undef LOAD
     TQ_ASSERT((uint64_t)(p - l->arena) == total);
+    /* ggml's norms and RoPE where ggml's products run (quantized codes kept) */
+    l->ggml_ops = ggml_act && tq_llama_kept_matrices(l, NULL, NULL, NULL, 0) > 0;
     return l;
 fail:
     tq_llama_free(l);
@@ -581,7 +582,7 @@ tq_status tq_llama_forward(const tq_llama *l, tq_llama_state *s, int token, int 
         TQ_RMSNORM(l)(s->xb, x, w->w[T_FFN_NORM].f, D, c->norm_eps);
         mv_item up[2] = {{s->hb, &w->w[T_W1], s->xb, H, D}, {s->hb2, &w->w[T_W3], s->xb, H, D}};
         matvecs(pool, threads, up, 2, s->wbuf);
-        tq_llama_swiglu(s->hb, s->hb, s->hb2, H);
+        TQ_SWIGLU(l)(s->hb, s->hb, s->hb2, H);
         matvecs(pool, threads, &(mv_item){s->xb2, &w->w[T_W2], s->hb, D, H}, 1, s->wbuf);
         for (int i = 0; i < D; i++) x[i] += s->xb2[i];
     }

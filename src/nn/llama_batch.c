@@ -153,7 +153,7 @@ static tq_status chunk(const tq_llama *l, tq_llama_state *s, const int *tokens, 
             TQ_RMSNORM(l)(xb + (size_t)i * D, x + (size_t)i * D, w->w[T_FFN_NORM].f, D, c->norm_eps);
         bm_item up[2] = {{hb, &w->w[T_W1], xb, H, D, H}, {hb2, &w->w[T_W3], xb, H, D, H}};
         if ((st = bm_products(pool, threads, up, 2, n, dec, dec_stride, err))) return st;
-        tq_llama_swiglu(hb, hb, hb2, (int)nH);
+        TQ_SWIGLU(l)(hb, hb, hb2, (int)nH);
         if ((st = bm_products(pool, threads, &(bm_item){xb2, &w->w[T_W2], hb, D, H, D}, 1, n, dec, dec_stride, err)))
             return st;
         for (size_t i = 0; i < nD; i++) x[i] += xb2[i];

@@ -132,14 +132,17 @@ def graph_mul_mat(api, t, wsrc, x):
 # the decoder ops of tq_llama_*_ggml (src/nn/ops/ggml_ops.h): SmolLM2's shape
 OPS_D, OPS_N, OPS_HS, OPS_H, OPS_EPS, OPS_THETA = 576, 4, 64, 9, 1e-5, 100000.0
 OPS_POS = [0, 1, 7, 100, 511]
+OPS_SW = 1541   # SwiGLU width: 192 vectors of 8 and a tail of 5
 
 
 def graph_ops(api, rng):
-    """ggml_rms_norm then ggml_mul, and ggml_rope_ext (mode 0, no YaRN), on the
+    """ggml_rms_norm then ggml_mul, ggml_rope_ext (mode 0, no YaRN) and
+    ggml_swiglu_split, on the
     CPU backend at one thread: OUTDIR/ops.bin (see main)."""
     base, cpu = api
     vp, i64, f = ctypes.c_void_p, ctypes.c_int64, ctypes.c_float
     for name, res, args in [("ggml_rms_norm", vp, [vp, vp, f]), ("ggml_mul", vp, [vp, vp, vp]),
+                            ("ggml_swiglu_split", vp, [vp, vp, vp]),
                             ("ggml_new_tensor_1d", vp, [vp, ctypes.c_int, i64]),
                             ("ggml_new_tensor_3d", vp, [vp, ctypes.c_int, i64, i64, i64]),
                             ("ggml_rope_ext", vp, [vp, vp, vp, vp, ctypes.c_int, ctypes.c_int, ctypes.c_int, f, f, f, f,
@@ -151,6 +154,10 @@ def graph_ops(api, rng):
     npos = len(OPS_POS)
     r = (rng.standard_normal((npos, OPS_H, OPS_HS)) * 4).astype(np.float32)
     pos = np.array(OPS_POS, np.int32)
+    # SwiGLU gate and up rows: ordinary values, large ones (e^-x beyond
+    # 2^126 and 2^192: ggml's two scaled branches) and a tail past the multiple of 8
+    gate = (rng.standard_normal((OPS_N, OPS_SW)) * np.array([1, 4, 30, 120])[:, None]).astype(np.float32)
+    up = rng.standard_normal((OPS_N, OPS_SW)).astype(np.float32)
     ctx = base.ggml_init(InitParams(1 << 22, None, True))
     xt = base.ggml_new_tensor_2d(ctx, 0, OPS_D, OPS_N)
     wt = base.ggml_new_tensor_1d(ctx, 0, OPS_D)
@@ -158,11 +165,15 @@ def graph_ops(api, rng):
     rt = base.ggml_new_tensor_3d(ctx, 0, OPS_HS, OPS_H, npos)
     pt = base.ggml_new_tensor_1d(ctx, 26, npos)
     ot = base.ggml_rope_ext(ctx, rt, pt, None, OPS_HS, 0, 0, OPS_THETA, 1.0, 0.0, 1.0, 32.0, 1.0)
+    gt = base.ggml_new_tensor_2d(ctx, 0, OPS_SW, OPS_N)
+    ut = base.ggml_new_tensor_2d(ctx, 0, OPS_SW, OPS_N)
+    st = base.ggml_swiglu_split(ctx, gt, ut)
     gf = base.ggml_new_graph(ctx)
     base.ggml_build_forward_expand(gf, yt)
     base.ggml_build_forward_expand(gf, ot)
+    base.ggml_build_forward_expand(gf, st)
     buf = base.ggml_backend_alloc_ctx_tensors_from_buft(ctx, cpu.ggml_backend_cpu_buffer_type())
-    for t, a in ((xt, x), (wt, w), (rt, r), (pt, pos)):
+    for t, a in ((xt, x), (wt, w), (rt, r), (pt, pos), (gt, gate), (ut, up)):
         base.ggml_backend_tensor_set(t, a.ctypes.data, 0, a.nbytes)
     be = cpu.ggml_backend_cpu_init()
     cpu.ggml_backend_cpu_set_n_threads(be, 1)
@@ -170,10 +181,12 @@ def graph_ops(api, rng):
     y, o = np.zeros_like(x), np.zeros_like(r)
     base.ggml_backend_tensor_get(yt, y.ctypes.data, 0, y.nbytes)
     base.ggml_backend_tensor_get(ot, o.ctypes.data, 0, o.nbytes)
+    sw = np.zeros_like(gate)
+    base.ggml_backend_tensor_get(st, sw.ctypes.data, 0, sw.nbytes)
     base.ggml_backend_free(be)
     base.ggml_backend_buffer_free(buf)
     base.ggml_free(ctx)
-    return x, w, y, r, pos, o
+    return x, w, y, r, pos, o, gate, up, sw
 
 
 def main():
@@ -196,10 +209,13 @@ def main():
     rng = np.random.default_rng(20261203)
     # ops.bin: int32 D, N, head size, heads, positions; float32 eps, theta;
     # X [N, D], W [D], Y [N, D]; positions (int32); R, RoPE(R) [positions, heads, head size]
-    x, w, y, r, pos, o = graph_ops(graph_api(base, cpu), np.random.default_rng(10))
+    x, w, y, r, pos, o, gate, up, sw = graph_ops(graph_api(base, cpu), np.random.default_rng(10))
     with open(os.path.join(out, "ops.bin"), "wb") as f:
         f.write(struct.pack("<5i2f", OPS_D, OPS_N, OPS_HS, OPS_H, len(OPS_POS), OPS_EPS, OPS_THETA))
         for part in (x, w, y, pos, r, o):
+            f.write(part.tobytes())
+        f.write(struct.pack("<i", OPS_SW))
+        for part in (gate, up, sw):   # SwiGLU: gate, up, ggml_swiglu_split [N, OPS_SW]
             f.write(part.tobytes())
     print("ops   ggml_rms_norm * w and ggml_rope_ext: %d rows, %d positions" % (OPS_N, len(OPS_POS)))
     for name, t in TYPES.items():

@@ -6,7 +6,8 @@ Every MODEL (stories260k's safetensors, SmolLM2's Q4_1 GGUF, ...) is written
 by `trueq convert --format gguf --type T` for T in F32, Q8_0, Q4_0, Q4_K; a
 .gguf MODEL is also judged as it is (its own quantized types). On each file:
 
-- llama.cpp (llama-cpp-python, logits_all, one thread) and trueq's decoder
+- llama.cpp (llama-cpp-python, logits_all, one thread; the quantized files
+  token by token: REF_BATCH) and trueq's decoder
   (tests/tools/llama_logits.c over the public tq_llama_* API, float32
   activations on the file's dequantized weights) are fed the same token
   sequences: PROMPTS tokenised by llama.cpp with BOS, then the F32 file's
@@ -23,7 +24,8 @@ by `trueq convert --format gguf --type T` for T in F32, Q8_0, Q4_0, Q4_K; a
   its own bounds (NEED; NEED_KEEP and KL_KEEP per model); TQ_AGREE_KERNELS=0
   leaves the second mode out;
 - TQ_AGREE_FLOOR=1 also measures the noise floor: llama.cpp against itself
-  with 2 threads, an F16 KV cache, or token by token instead of one batch;
+  with 2 threads, an F16 KV cache, or one batch instead of token by token;
+  TQ_AGREE_DECODED=0 runs the kernels only;
   TQ_AGREE_TYPES=Q8_0,Q4_K judges only those types (F32 is always checked);
 - on F32: GREEDY greedy tokens from BOS of llama.cpp and trueq are equal, and
   the logits agree within F32_TOL (max |difference| / max |logit|).
@@ -122,14 +124,20 @@ def agreement(refs, mine):
     return hit / n, hit, n, np.concatenate(kls), gaps
 
 
+# llama.cpp's evaluation mode for the quantized files: token by token (the
+# default, TQ_AGREE_BATCH=1), or one batch (TQ_AGREE_BATCH=512). Token by
+# token is the mode trueq can match bit for bit: its decoder runs matrix x
+# vector products, and ggml's 4-row Q4_K gemm of a batch rounds otherwise than
+# its gemv (test_kern_vs_ggml: 24/40 products equal in one batch, 40/40 row by
+# row); Q8_0, Q4_0 and Q6_K give the same bytes either way.
+REF_BATCH = int(os.environ.get("TQ_AGREE_BATCH", "1"))
+
 # the noise floor (TQ_AGREE_FLOOR=1): llama.cpp against itself with one small
 # change, on the same sequences
-FLOOR = {"2 threads": dict(threads=2), "F16 KV cache": dict(kv=1), "token by token": dict(batch=1)}
+FLOOR = {"2 threads": dict(threads=2, batch=REF_BATCH), "F16 KV cache": dict(kv=1, batch=REF_BATCH),
+         ("one batch" if REF_BATCH == 1 else "token by token"): dict(batch=512 if REF_BATCH == 1 else 1)}
 
 
-# llama.cpp's evaluation mode for the quantized files: one batch (512), or
-# TQ_AGREE_BATCH=1 token by token
-REF_BATCH = int(os.environ.get("TQ_AGREE_BATCH", "512"))
 
 
 def judge(t, label, path, seqs):

@@ -26,10 +26,16 @@ void tq_llama_rope_table_ggml(double *cs, int rope_dim, int pos, float theta_bas
  *  rope_dim/2) with half_layout). */
 void tq_llama_rope_apply_ggml(float *v, int n_heads, int head_size, int rope_dim, int half_layout, const double *cs);
 
+/** SwiGLU as ggml_vec_swiglu_f32 of the AVX2 + FMA build: h_i = g_i / (1 +
+ *  ggml_v_expf(-g_i)) * u_i over the multiple of 8, g_i / (1 + expf(-g_i)) *
+ *  u_i for the tail (act.c holds the one-lane ggml_v_expf). h may alias g. */
+void tq_llama_swiglu_ggml(float *h, const float *g, const float *u, int n);
+
 /* The decoder's operations of a tq_llama: ggml's for a GGUF file with its
  * codes kept (l->ggml_ops), trueq's own otherwise (llama.c, llama_batch.c). */
 #define TQ_RMSNORM(l) ((l)->ggml_ops ? tq_llama_rmsnorm_ggml : tq_llama_rmsnorm)
 #define TQ_ROPE_TABLE(l) ((l)->ggml_ops ? tq_llama_rope_table_ggml : tq_llama_rope_table)
 #define TQ_ROPE_APPLY(l) ((l)->ggml_ops ? tq_llama_rope_apply_ggml : tq_llama_rope_apply)
+#define TQ_SWIGLU(l) ((l)->ggml_ops ? tq_llama_swiglu_ggml : tq_llama_swiglu)
 
 #endif
