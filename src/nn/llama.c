@@ -575,7 +575,7 @@ tq_status tq_llama_forward(const tq_llama *l, tq_llama_state *s, int token, int 
         TQ_ROPE_APPLY(l)(k, c->n_kv_heads, hs, l->rope_dim, half, s->rope_cs);
         /* a sliding window sees positions (pos - window, pos] */
         int p0 = c->sliding_window && pos + 1 > c->sliding_window ? pos + 1 - c->sliding_window : 0;
-        tq_llama_attention(s->xb, s->q, kc + (size_t)p0 * KV, vc + (size_t)p0 * KV, pos + 1 - p0, c->n_heads,
+        TQ_ATTENTION(l)(s->xb, s->q, kc + (size_t)p0 * KV, vc + (size_t)p0 * KV, pos + 1 - p0, c->n_heads,
                            c->n_kv_heads, hs, KV, s->att);
         matvecs(pool, threads, &(mv_item){s->xb2, &w->w[T_WO], s->xb, D, D}, 1, s->wbuf);
         for (int i = 0; i < D; i++) x[i] += s->xb2[i];

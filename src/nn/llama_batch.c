@@ -107,7 +107,7 @@ static void att_task(void *ctx, int i, int worker) {
     const tq_llama_config *c = &a->l->c;
     int D = c->dim, KV = a->l->kv_dim, pos = a->pos0 + i;
     int p0 = c->sliding_window && pos + 1 > c->sliding_window ? pos + 1 - c->sliding_window : 0;
-    tq_llama_attention(a->out + (size_t)i * D, a->q + (size_t)i * D, a->kc + (size_t)p0 * KV, a->vc + (size_t)p0 * KV,
+    TQ_ATTENTION(a->l)(a->out + (size_t)i * D, a->q + (size_t)i * D, a->kc + (size_t)p0 * KV, a->vc + (size_t)p0 * KV,
                        pos + 1 - p0, c->n_heads, c->n_kv_heads, a->l->head_size, KV,
                        a->scratch + (size_t)worker * a->s->max_seq);
 }

@@ -86,7 +86,7 @@ void tq_llama_swiglu(float *h, const float *g, const float *u, int n) {
 static uint32_t f2u(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
 static float u2f(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
 
-static float ggml_expf_lane(float x) {
+float tq_ggml_expf_lane(float x) {
     const float r = 0x1.8p23f;
     const float z = fmaf(x, 0x1.715476p+0f, r), n = z - r;
     const float b = fmaf(-n, 0x1.7f7d1cp-20f, fmaf(-n, 0x1.62e4p-1f, x));
@@ -107,7 +107,7 @@ void tq_llama_swiglu_ggml(float *h, const float *g, const float *u, int n) {
     int i = 0, nv = n - n % 8;
     for (; i < nv; i++) {
         float x = g[i];
-        h[i] = x / (1.0f + ggml_expf_lane(0.0f - x)) * u[i];
+        h[i] = x / (1.0f + tq_ggml_expf_lane(0.0f - x)) * u[i];
     }
     for (; i < n; i++) {
         float x = g[i];

@@ -31,11 +31,25 @@ void tq_llama_rope_apply_ggml(float *v, int n_heads, int head_size, int rope_dim
  *  u_i for the tail (act.c holds the one-lane ggml_v_expf). h may alias g. */
 void tq_llama_swiglu_ggml(float *h, const float *g, const float *u, int n);
 
+/** One lane of ggml_v_expf (ggml's AVX2 + FMA e^x; 0 for -inf). */
+float tq_ggml_expf_lane(float x);
+
+/** tq_llama_attention (same arguments and layout) as llama.cpp computes it
+ *  token by token without flash attention: q.k by ggml_vec_dot_f32 (4 x 8
+ *  float lanes over steps of 32 by FMA, GGML_F32x8_REDUCE), times scale;
+ *  softmax as ggml_soft_max_f32 (ggml_v_expf per chunk of 8, each chunk's
+ *  hsum_float_8 added in double, then times (float)(1 / sum)); out = the
+ *  probabilities times V by ggml_vec_dot_f32 over the positions (the
+ *  KV cache's padding to 256 cells adds only zero terms). */
+void tq_llama_attention_ggml(float *out, const float *q, const float *kc, const float *vc, int n_pos, int n_heads,
+                             int n_kv_heads, int head_size, int kv_stride, float *scratch);
+
 /* The decoder's operations of a tq_llama: ggml's for a GGUF file with its
  * codes kept (l->ggml_ops), trueq's own otherwise (llama.c, llama_batch.c). */
 #define TQ_RMSNORM(l) ((l)->ggml_ops ? tq_llama_rmsnorm_ggml : tq_llama_rmsnorm)
 #define TQ_ROPE_TABLE(l) ((l)->ggml_ops ? tq_llama_rope_table_ggml : tq_llama_rope_table)
 #define TQ_ROPE_APPLY(l) ((l)->ggml_ops ? tq_llama_rope_apply_ggml : tq_llama_rope_apply)
 #define TQ_SWIGLU(l) ((l)->ggml_ops ? tq_llama_swiglu_ggml : tq_llama_swiglu)
+#define TQ_ATTENTION(l) ((l)->ggml_ops ? tq_llama_attention_ggml : tq_llama_attention)
 
 #endif
