@@ -14,10 +14,10 @@
  *     values for F16/BF16 weights;
  *   - the kernel product (every ISA this CPU runs) equals ggml's within
  *     float summation order: |y - y_ggml| <= 1e-6 sum |w a|;
- *   - for Q8_0, Q4_0, Q4_K and Q6_K it EQUALS, bit for bit, what ggml's
+ *   - for Q8_0, Q4_0, Q5_0, Q4_K and Q6_K it EQUALS, bit for bit, what ggml's
  *     MUL_MAT graph gives row by row with the weights where llama.cpp puts
  *     them (T.mm.bin: Q4_0/Q4_K repacked; kern_ggml_exact.h): every ISA's
- *     row for Q4_K/Q6_K, the portable row for Q8_0/Q4_0 (and the vector
+ *     row for Q4_K/Q6_K, the portable row for Q8_0/Q4_0/Q5_0 (and the vector
  *     rows with VEC_Q0_EXACT); the one-batch agreement is printed (ggml's
  *     4-row Q4_K gemm rounds otherwise);
  *   - the decoded path (trueq's float decode of the blocks, times ggml's
@@ -43,7 +43,7 @@ static const struct { const char *name; int type, group, bits; } TYPES[] = {
 };
 enum { VT_F16 = 1, VT_Q8_0 = 8, VT_Q8_1 = 9, VT_Q8_K = 15, VT_BF16 = 30 };
 
-/* The Q8_0 / Q4_0 vector rows (kern_avx2.c, kern_avx512.c) follow ggml's
+/* The Q8_0 / Q4_0 / Q5_0 vector rows (kern_avx2.c, kern_avx512.c) follow ggml's
  * 8-lane order once the change that makes them do so is in (issue 10); until
  * then only their portable row is held to ggml's bytes. */
 #ifndef VEC_Q0_EXACT
@@ -180,7 +180,7 @@ static void check_type(const char *dir, int t) {
                 neq += memcmp(&y[c], &yr[c], 4) != 0;
                 neqb += memcmp(&y[c], &yb[c], 4) != 0;
             }
-            int q0 = TYPES[t].type == TQ_GGML_Q8_0 || TYPES[t].type == TQ_GGML_Q4_0;
+            int q0 = TYPES[t].type == TQ_GGML_Q8_0 || TYPES[t].type == TQ_GGML_Q4_0 || TYPES[t].type == TQ_GGML_Q5_0;
             if (isa == TQ_KISA_PORTABLE || !q0 || VEC_Q0_EXACT)
                 CHECK_MSG(neq == 0, "%s %s: %lld of %lld products differ from ggml's MUL_MAT row by row", TYPES[t].name,
                           tq_kern_isa_name((tq_kisa)isa), (long long)neq, (long long)(n * rows));

@@ -50,6 +50,21 @@ float tq_gx_q4_0(const uint8_t *w, const int8_t *xq, const float *dx, int64_t nb
     return hsum8(l);
 }
 
+float tq_gx_q5_0(const uint8_t *w, const int8_t *xq, const float *dx, int64_t nb) {
+    float l[8] = {0};
+    int32_t v[32];
+    for (int64_t b = 0; b < nb; b++) {
+        const uint8_t *blk = w + b * 22, *qs = blk + 6;
+        uint32_t qh = (uint32_t)blk[2] | (uint32_t)blk[3] << 8 | (uint32_t)blk[4] << 16 | (uint32_t)blk[5] << 24;
+        for (int j = 0; j < 16; j++) {
+            v[j] = (int32_t)((qs[j] & 15) | ((qh >> j) & 1) << 4) - 16;
+            v[j + 16] = (int32_t)((qs[j] >> 4) | ((qh >> (j + 16)) & 1) << 4) - 16;
+        }
+        lanes32(l, v, xq + 32 * b, tq_ggml_f32(blk) * dx[b]);
+    }
+    return hsum8(l);
+}
+
 float tq_gx_q4_0_rep(const uint8_t *w, const int8_t *xq, const float *dx, int64_t nb) {
     float acc = 0.0f;
     int32_t v[32];

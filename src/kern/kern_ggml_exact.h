@@ -11,7 +11,7 @@
  * no failure. The integer sums are exact; what has to be reproduced is the
  * float order, which these functions state and follow with fmaf:
  *
- *  - "lanes" (ggml_vec_dot_q8_0_q8_0 / _q4_0_q8_0 and tinyBLAS's Q8_0 and
+ *  - "lanes" (ggml_vec_dot_q8_0_q8_0 / _q4_0_q8_0 / _q5_0_q8_0, tinyBLAS's Q8_0 and
  *    Q4_0 tiles): 8 float lanes; per block b and lane k, the int32 sum s_k
  *    of the products of elements 4k..4k+3 of the block (element order: Q4_0
  *    low nibbles are elements 0..15, high nibbles 16..31), then
@@ -39,6 +39,9 @@ float tq_gx_q8_0(const uint8_t *w, const int8_t *xq, const float *dx, int64_t nb
  *  (ggml_vec_dot_q4_0_q8_0; llama.cpp's order where the rows are not a
  *  multiple of 8). */
 float tq_gx_q4_0(const uint8_t *w, const int8_t *xq, const float *dx, int64_t nb);
+/** Q5_0 row (22-byte blocks) against Q8_0 activations: the "lanes" order
+ *  (ggml_vec_dot_q5_0_q8_0; ggml never repacks Q5_0 on x86). */
+float tq_gx_q5_0(const uint8_t *w, const int8_t *xq, const float *dx, int64_t nb);
 /** Q4_0 row against Q8_0 activations: the "repacked" order. */
 float tq_gx_q4_0_rep(const uint8_t *w, const int8_t *xq, const float *dx, int64_t nb);
 /** Q4_K row (144-byte super-blocks) against Q8_K activations: the

@@ -56,6 +56,12 @@ void tq_kern_q51_portable(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_
     const int five = k->kind != TQ_KW_Q4_1, min = k->kind != TQ_KW_Q5_0;
     const int bs = 18 + 2 * min + 4 * five, off = min ? 0 : 16;
     int64_t nb = k->cols / 32;
+    if (k->kind == TQ_KW_Q5_0) {   /* ggml's 8-lane vec_dot order (kern_ggml_exact.h) */
+        for (int64_t r = r0; r < r1; r++)
+            for (int64_t i = 0; i < a->n; i++)
+                put(y + i * ldy + r, acc, tq_gx_q5_0(k->codes + r * k->row_bytes, a->q + i * a->kpad, a->d + i * a->nb, nb));
+        return;
+    }
     for (int64_t r = r0; r < r1; r++) {
         const uint8_t *w = k->codes + r * k->row_bytes;
         for (int64_t i = 0; i < a->n; i++) {

@@ -65,7 +65,7 @@ def activations(rng):
     return np.ascontiguousarray(np.stack(x))
 
 
-GRAPH = ("Q8_0", "Q4_0", "Q4_K", "Q6_K")
+GRAPH = ("Q8_0", "Q4_0", "Q5_0", "Q4_K", "Q6_K")
 
 
 class InitParams(ctypes.Structure):   # ggml.h: struct ggml_init_params
