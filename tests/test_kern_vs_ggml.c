@@ -84,15 +84,25 @@ static int act_same(int vt, const uint8_t *a, int64_t cols, const tq_kact *k, in
     return 1;
 }
 
+/* DIR/NAME (ggml_matmul_ref.py's output), or NULL (a failed check). */
+static char *read_ref(const char *dir, const char *name, size_t *len) {
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    char *buf = NULL;
+    tq_error e;
+    tq_status st = tq_read_file(path, &buf, len, &e);
+    CHECK_OK(st, e);
+    return st ? NULL : buf;
+}
+
 static void check_type(const char *dir, int t) {
     char path[1200];
-    snprintf(path, sizeof path, "%s/%s.bin", dir, TYPES[t].name);
-    char *buf = NULL;
+    snprintf(path, sizeof path, "%s.bin", TYPES[t].name);
     size_t len = 0;
+    char *buf = read_ref(dir, path, &len);
+    if (!buf) return;
     tq_error e;
-    tq_status st = tq_read_file(path, &buf, &len, &e);
-    CHECK_OK(st, e);
-    if (st) return;
+    tq_status st = TQ_OK;
     int32_t h[7];
     memcpy(h, buf, sizeof h);
     int64_t rows = h[2], cols = h[3], n = h[4], wb = h[5], ab = h[6];
@@ -201,14 +211,9 @@ static void check_type(const char *dir, int t) {
  * ggml's graph computes them == tq_llama_rmsnorm_ggml, tq_llama_rope_*_ggml,
  * tq_llama_swiglu_ggml. */
 static void check_ops(const char *dir) {
-    char path[1200];
-    snprintf(path, sizeof path, "%s/ops.bin", dir);
-    char *buf = NULL;
     size_t len = 0;
-    tq_error e;
-    tq_status st = tq_read_file(path, &buf, &len, &e);
-    CHECK_OK(st, e);
-    if (st) return;
+    char *buf = read_ref(dir, "ops.bin", &len);
+    if (!buf) return;
     int32_t h[5];
     float eps, theta;
     memcpy(h, buf, sizeof h);

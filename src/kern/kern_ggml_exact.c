@@ -77,24 +77,31 @@ float tq_gx_q4_0_rep(const uint8_t *w, const int8_t *xq, const float *dx, int64_
     return acc;
 }
 
+void tq_gx_k45_sums(const uint8_t *p, int q5, const int8_t *xb, int32_t *S, int32_t *M) {
+    const uint8_t *qh = q5 ? p + 16 : NULL, *qs = p + (q5 ? 48 : 16);
+    *S = *M = 0;
+    for (int j = 0; j < 8; j++) {
+        uint8_t sc, m;
+        tq_ggml_k4_scale_min(j, p + 4, &sc, &m);
+        const uint8_t *q = qs + 32 * (j / 2);
+        int32_t A = 0, X = 0;
+        for (int l = 0; l < 32; l++) {
+            int v = j % 2 ? q[l] >> 4 : q[l] & 15;
+            if (qh) v += ((qh[l] >> j) & 1) << 4;
+            A += v * xb[32 * j + l];
+            X += xb[32 * j + l];
+        }
+        *S += sc * A;
+        *M += m * X;
+    }
+}
+
 float tq_gx_q4_k_rep(const uint8_t *w, const int8_t *xq, const float *dx, int64_t nb) {
     float acc = 0.0f, accm = 0.0f;
     for (int64_t b = 0; b < nb; b++) {
-        const uint8_t *p = w + b * 144, *qs = p + 16;
-        const int8_t *xb = xq + 256 * b;
-        int32_t S = 0, M = 0;
-        for (int j = 0; j < 8; j++) {
-            uint8_t sc, m;
-            tq_ggml_k4_scale_min(j, p + 4, &sc, &m);
-            const uint8_t *q = qs + 32 * (j / 2);
-            int32_t A = 0, X = 0;
-            for (int l = 0; l < 32; l++) {
-                A += (j % 2 ? q[l] >> 4 : q[l] & 15) * xb[32 * j + l];
-                X += xb[32 * j + l];
-            }
-            S += sc * A;
-            M += m * X;
-        }
+        const uint8_t *p = w + b * 144;
+        int32_t S, M;
+        tq_gx_k45_sums(p, 0, xq + 256 * b, &S, &M);
         acc = fmaf((float)S, tq_ggml_f32(p) * dx[b], acc);
         accm = fmaf((float)M, tq_ggml_f32(p + 2) * dx[b], accm);
     }

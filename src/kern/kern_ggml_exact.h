@@ -47,6 +47,9 @@ float tq_gx_q4_0_rep(const uint8_t *w, const int8_t *xq, const float *dx, int64_
 /** Q4_K row (144-byte super-blocks) against Q8_K activations: the
  *  "repacked" order. */
 float tq_gx_q4_k_rep(const uint8_t *w, const int8_t *xq, const float *dx, int64_t nb);
+/** The exact integer sums of one Q4_K (q5 = 0) or Q5_K (q5 = 1) super-block p
+ *  against 256 Q8_K codes xb: S = sum_j sc_j sum u q, M = sum_j m_j sum q. */
+void tq_gx_k45_sums(const uint8_t *p, int q5, const int8_t *xb, int32_t *S, int32_t *M);
 /** Q6_K row (210-byte super-blocks) against Q8_K activations. */
 float tq_gx_q6_k(const uint8_t *w, const int8_t *xq, const float *dx, int64_t nb);
 

@@ -161,23 +161,9 @@ void tq_kern_k45_portable(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_
             const int8_t *xq = a->q + i * a->kpad;
             float sum = 0.0f;
             for (int64_t b = 0; b < nb; b++) {
-                const uint8_t *p = w + b * bs, *qh = q5 ? p + 16 : NULL, *qs = p + (q5 ? 48 : 16);
-                const int8_t *xb = xq + b * 256;
-                int32_t S = 0, M = 0;
-                for (int j = 0; j < 8; j++) {
-                    uint8_t sc, m;
-                    tq_ggml_k4_scale_min(j, p + 4, &sc, &m);
-                    const uint8_t *q = qs + 32 * (j / 2);
-                    int32_t A = 0, X = 0;
-                    for (int l = 0; l < 32; l++) {
-                        int v = j % 2 ? q[l] >> 4 : q[l] & 15;
-                        if (qh) v += ((qh[l] >> j) & 1) << 4;
-                        A += v * xb[32 * j + l];
-                        X += xb[32 * j + l];
-                    }
-                    S += sc * A;
-                    M += m * X;
-                }
+                const uint8_t *p = w + b * bs;
+                int32_t S, M;
+                tq_gx_k45_sums(p, q5, xq + b * 256, &S, &M);
                 sum += tq_kern_kq(S, M, tq_ggml_f32(p), tq_ggml_f32(p + 2), a->d[i * a->nb + b]);
             }
             put(y + i * ldy + r, acc, sum);

@@ -49,16 +49,18 @@ BAR = 0.99        # the issue's bar for top-1 agreement
 # everywhere. Decoded (float32 activations; llama.cpp quantizes them to 8
 # bits): stories260k Q8_0/Q4_0/Q4_K 0.984/0.992/0.984; SmolLM2 0.986, 0.953,
 # 0.953, shipped Q4_1 0.972: regression bounds only.
-NEED = {"F32": 1.0, "Q8_0": 0.975, "Q4_0": 0.94, "Q4_K": 0.94, "as shipped": 0.96}
-# Kernels (--keep-quantized: every matrix multiplied as ggml multiplies it,
-# activations bit-exact with ggml's, test_kern_vs_ggml): stories260k
-# 1.000/0.992/1.000 (KL 8e-5/2e-4/4e-5: the bar met, bounds 0.98 and KL
-# 3e-4, which the old per-block float32 scales exceeded); SmolLM2
-# 0.981/0.953/0.967, shipped Q4_1 0.953 (KL 3.0e-3), near llama.cpp's own floor
-# (llama.cpp against itself evaluating token by token instead of in one
-# batch: 0.995/0.981/0.981 top-1, KL 7.7e-4/1.7e-3/4.6e-3).
-NEED_KEEP = {"stories": {"Q8_0": 0.98, "Q4_0": 0.98, "Q4_K": 0.98},
-             "SmolLM2": {"Q8_0": 0.97, "Q4_0": 0.94, "Q4_K": 0.955, "as shipped": 0.94}}
+# (Against llama.cpp token by token, 2026-12-03: SmolLM2 decoded 0.981/0.963/
+# 0.963, shipped Q4_1 0.958.)
+NEED = {"F32": 1.0, "Q8_0": 0.975, "Q4_0": 0.94, "Q4_K": 0.94, "as shipped": 0.95}
+# Kernels (--keep-quantized on a GGUF file: every product in ggml's float
+# order, norms, RoPE, attention and SwiGLU in ggml's float steps:
+# src/kern/kern_ggml_exact.h, src/nn/ops/ggml_ops.h), against llama.cpp token
+# by token: SmolLM2 Q8_0/Q4_0/Q4_K top-1 1.000 and KL 0 (the logits are
+# llama.cpp's bit for bit; measured 2026-12-03 with the portable rows), so
+# the issue's bar 0.99 is asserted; the shipped Q4_1 has no ggml-order row
+# yet (0.958, KL 3.5e-3: a regression bound).
+NEED_KEEP = {"stories": {"Q8_0": 0.99, "Q4_0": 0.99, "Q4_K": 0.99},
+             "SmolLM2": {"Q8_0": 0.99, "Q4_0": 0.99, "Q4_K": 0.99, "as shipped": 0.94}}
 KL_KEEP = {"stories": 3e-4, "SmolLM2": 1e-2}
 # the kernels run unless TQ_AGREE_KERNELS=0 (with Q5_0/Q5_1 kernels they cost
 # about what the decoded run costs)
@@ -87,12 +89,20 @@ def llama_logits(llm, seq):
     return np.array(llm.scores[:len(seq)], dtype=np.float64)
 
 
+# The ISA of the kernel runs: the portable rows follow ggml's order for every
+# type the files hold; the Q8_0/Q4_0 AVX2/AVX-512 rows do once issue 10's
+# vector change is in (test_kern_vs_ggml's VEC_Q0_EXACT), then TQ_AGREE_ISA
+# can be left to the default.
+KEEP_ISA = os.environ.get("TQ_AGREE_ISA", "portable")
+
+
 def trueq_logits(path, seqs, greedy=0, keep=False):
     ids = os.path.join(work, "seqs.txt")
     npy = os.path.join(work, "logits.npy")
     open(ids, "w").write("".join(" ".join(map(str, s)) + "\n" for s in seqs))
     cmd = [tool, path, ids, npy] + (["--greedy", str(greedy)] if greedy else []) + (["--keep-quantized"] if keep else [])
-    r = subprocess.run(cmd, capture_output=True, text=True)
+    env = dict(os.environ, TRUEQ_ISA=KEEP_ISA) if keep and KEEP_ISA else None
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if r.returncode != 0:
         sys.exit("llama_logits %s failed: %s" % (path, r.stderr))
     x = np.load(npy).astype(np.float64)
