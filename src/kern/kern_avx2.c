@@ -8,6 +8,7 @@
  * integer sums of the portable path.
  */
 #include "kern/kern_impl.h"
+#include <math.h>
 #include "ggml/ggml_kernels.h"
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -354,17 +355,19 @@ TGT void tq_kern_half_avx2(const tq_kmat *k, const tq_kact *a, int64_t r0, int64
 INL __m256i srl16(__m256i v, int n) { return _mm256_srl_epi16(v, _mm_cvtsi32_si128(n)); }
 
 /* Q4_K / Q5_K: the exact S and M of the portable path (a pair of sub-blocks
- * shares 32 code bytes: low nibbles the first, high the second), hence its
- * bytes. */
+ * shares 32 code bytes: low nibbles the first, high the second), combined in
+ * the portable row's float order (Q4_K with rows % 8 == 0: ggml's repacked
+ * order, kern_ggml_exact.h), hence its bytes. */
 TGT void tq_kern_k45_avx2(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc) {
     const int q5 = k->kind == TQ_KW_Q5_K;
     const int64_t nb = k->cols / 256, bs = q5 ? 176 : 144;
     const __m256i m15 = _mm256_set1_epi8(15), one = _mm256_set1_epi8(1);
+    const int rep = !q5 && k->rows % 8 == 0;
     for (int64_t r = r0; r < r1; r++) {
         const uint8_t *w = k->codes + r * k->row_bytes;
         for (int64_t i = 0; i < a->n; i++) {
             const int8_t *xq = a->q + i * a->kpad;
-            float sum = 0.0f;
+            float sum = 0.0f, msum = 0.0f;
             for (int64_t b = 0; b < nb; b++) {
                 const uint8_t *p = w + b * bs, *qs = p + (q5 ? 48 : 16);
                 const int8_t *xb = xq + b * 256;
@@ -387,15 +390,23 @@ TGT void tq_kern_k45_avx2(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_
                     vm = _mm256_add_epi32(vm, _mm256_mullo_epi32(dot_u4(one, x0), _mm256_set1_epi32(m0)));
                     vm = _mm256_add_epi32(vm, _mm256_mullo_epi32(dot_u4(one, x1), _mm256_set1_epi32(m1)));
                 }
-                sum += tq_kern_kq(hsum_i32(vs), hsum_i32(vm), f16(p), f16(p + 2), a->d[i * a->nb + b]);
+                float dx = a->d[i * a->nb + b];
+                if (rep) {
+                    sum = fmaf((float)hsum_i32(vs), f16(p) * dx, sum);
+                    msum = fmaf((float)hsum_i32(vm), f16(p + 2) * dx, msum);
+                } else
+                    sum += tq_kern_kq(hsum_i32(vs), hsum_i32(vm), f16(p), f16(p + 2), dx);
             }
+            sum -= msum;
             y[i * ldy + r] = acc ? y[i * ldy + r] + sum : sum;
         }
     }
 }
 
 /* Q6_K: u = low nibble | 2 high bits << 4 (at most 63, so u x pairs stay
- * below 2^15), less 32 sum q_x, times the sub-block's scale per 4-lane half. */
+ * below 2^15) times the sub-block's scale per 4-lane half, in ggml's lanes
+ * (kern_ggml_exact.h): lane k less 32 times the scaled code sum of chunk k,
+ * then float lanes by FMA and ggml's horizontal sum. */
 TGT void tq_kern_q6_k_avx2(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc) {
     const int64_t nb = k->cols / 256;
     const __m256i m15 = _mm256_set1_epi8(15), m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
@@ -403,11 +414,12 @@ TGT void tq_kern_q6_k_avx2(const tq_kmat *k, const tq_kact *a, int64_t r0, int64
         const uint8_t *w = k->codes + r * k->row_bytes;
         for (int64_t i = 0; i < a->n; i++) {
             const int8_t *xq = a->q + i * a->kpad;
-            float sum = 0.0f;
+            __m256 lanes = _mm256_setzero_ps();
             for (int64_t b = 0; b < nb; b++) {
                 const uint8_t *p = w + b * 210;
                 const int8_t *sc = (const int8_t *)(p + 192), *xb = xq + b * 256;
                 __m256i vs = _mm256_setzero_si256();
+                int32_t corr[8];
                 for (int h = 0; h < 2; h++) {
                     __m256i l0 = _mm256_loadu_si256((const __m256i *)(p + 64 * h));
                     __m256i l1 = _mm256_loadu_si256((const __m256i *)(p + 64 * h + 32));
@@ -417,13 +429,21 @@ TGT void tq_kern_q6_k_avx2(const tq_kmat *k, const tq_kact *a, int64_t r0, int64
                         lo = _mm256_and_si256(t & 2 ? _mm256_srli_epi16(lo, 4) : lo, m15);
                         __m256i u = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(srl16(hb, 2 * t), m3), 4));
                         __m256i x = _mm256_loadu_si256((const __m256i *)(xb + 128 * h + 32 * t));
-                        __m256i d = _mm256_sub_epi32(dot_u4(u, x), _mm256_slli_epi32(dot_u4(one, x), 5));
                         int s0 = sc[8 * h + 2 * t], s1 = sc[8 * h + 2 * t + 1];
-                        vs = _mm256_add_epi32(vs, _mm256_mullo_epi32(d, _mm256_set_epi32(s1, s1, s1, s1, s0, s0, s0, s0)));
+                        __m256i vsc = _mm256_set_epi32(s1, s1, s1, s1, s0, s0, s0, s0);
+                        vs = _mm256_add_epi32(vs, _mm256_mullo_epi32(dot_u4(u, x), vsc));
+                        corr[4 * h + t] = 32 * hsum_i32(_mm256_mullo_epi32(dot_u4(one, x), vsc));
                     }
                 }
-                sum += tq_kern_kq(hsum_i32(vs), 0, f16(p + 208), 0.0f, a->d[i * a->nb + b]);
+                vs = _mm256_sub_epi32(vs, _mm256_loadu_si256((const __m256i *)corr));
+                float d = a->d[i * a->nb + b] * f16(p + 208);
+                lanes = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(vs), lanes);
             }
+            /* ggml's hsum_float_8: upper half + lower, then pairs, then the two */
+            __m128 h4 = _mm_add_ps(_mm256_extractf128_ps(lanes, 1), _mm256_castps256_ps128(lanes));
+            h4 = _mm_add_ps(h4, _mm_movehl_ps(h4, h4));
+            h4 = _mm_add_ss(h4, _mm_movehdup_ps(h4));
+            float sum = _mm_cvtss_f32(h4);
             y[i * ldy + r] = acc ? y[i * ldy + r] + sum : sum;
         }
     }

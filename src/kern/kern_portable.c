@@ -4,6 +4,7 @@
  */
 #include "kern/kern_impl.h"
 #include "ggml/ggml_kernels.h"
+#include "kern/kern_ggml_exact.h"
 
 static void put(float *y, int acc, float v) { *y = acc ? *y + v : v; }
 
@@ -26,46 +27,22 @@ void tq_kern_i8_portable(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t
     }
 }
 
-/* Q8_0 / Q4_0: int32 sum per block of 32, acc += (float)sum * (dw * dx). */
+/* Q8_0 / Q4_0: ggml's own float order (kern_ggml_exact.h): Q8_0 and Q4_0
+ * with rows not a multiple of 8 as ggml's 8-lane vec_dot, Q4_0 otherwise as
+ * its repacked Q4_0x8 product. */
 void tq_kern_q8_0_portable(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc) {
     int64_t nb = k->cols / 32;
-    for (int64_t r = r0; r < r1; r++) {
-        const uint8_t *w = k->codes + r * k->row_bytes;
-        for (int64_t i = 0; i < a->n; i++) {
-            const int8_t *xq = a->q + i * a->kpad;
-            const float *dx = a->d + i * a->nb;
-            float sum = 0.0f;
-            for (int64_t b = 0; b < nb; b++) {
-                const uint8_t *blk = w + b * 34;
-                const int8_t *qs = (const int8_t *)(blk + 2);
-                int32_t d = 0;
-                for (int j = 0; j < 32; j++) d += (int32_t)qs[j] * xq[b * 32 + j];
-                sum += (float)d * (tq_ggml_f32(blk) * dx[b]);
-            }
-            put(y + i * ldy + r, acc, sum);
-        }
-    }
+    for (int64_t r = r0; r < r1; r++)
+        for (int64_t i = 0; i < a->n; i++)
+            put(y + i * ldy + r, acc, tq_gx_q8_0(k->codes + r * k->row_bytes, a->q + i * a->kpad, a->d + i * a->nb, nb));
 }
 
 void tq_kern_q4_0_portable(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc) {
     int64_t nb = k->cols / 32;
-    for (int64_t r = r0; r < r1; r++) {
-        const uint8_t *w = k->codes + r * k->row_bytes;
-        for (int64_t i = 0; i < a->n; i++) {
-            const int8_t *xq = a->q + i * a->kpad;
-            const float *dx = a->d + i * a->nb;
-            float sum = 0.0f;
-            for (int64_t b = 0; b < nb; b++) {
-                const uint8_t *blk = w + b * 18, *qs = blk + 2;
-                const int8_t *xb = xq + b * 32;
-                int32_t d = 0;
-                for (int j = 0; j < 16; j++)
-                    d += ((int32_t)(qs[j] & 15) - 8) * xb[j] + ((int32_t)(qs[j] >> 4) - 8) * xb[j + 16];
-                sum += (float)d * (tq_ggml_f32(blk) * dx[b]);
-            }
-            put(y + i * ldy + r, acc, sum);
-        }
-    }
+    float (*dot)(const uint8_t *, const int8_t *, const float *, int64_t) = k->rows % 8 ? tq_gx_q4_0 : tq_gx_q4_0_rep;
+    for (int64_t r = r0; r < r1; r++)
+        for (int64_t i = 0; i < a->n; i++)
+            put(y + i * ldy + r, acc, dot(k->codes + r * k->row_bytes, a->q + i * a->kpad, a->d + i * a->nb, nb));
 }
 
 /* Q4_1 (20-byte blocks: d, m, 16 bytes of nibbles; w = d u + m), Q5_0 (22
@@ -79,6 +56,12 @@ void tq_kern_q51_portable(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_
     const int five = k->kind != TQ_KW_Q4_1, min = k->kind != TQ_KW_Q5_0;
     const int bs = 18 + 2 * min + 4 * five, off = min ? 0 : 16;
     int64_t nb = k->cols / 32;
+    if (k->kind == TQ_KW_Q5_0) {   /* ggml's 8-lane vec_dot order (kern_ggml_exact.h) */
+        for (int64_t r = r0; r < r1; r++)
+            for (int64_t i = 0; i < a->n; i++)
+                put(y + i * ldy + r, acc, tq_gx_q5_0(k->codes + r * k->row_bytes, a->q + i * a->kpad, a->d + i * a->nb, nb));
+        return;
+    }
     for (int64_t r = r0; r < r1; r++) {
         const uint8_t *w = k->codes + r * k->row_bytes;
         for (int64_t i = 0; i < a->n; i++) {
@@ -166,29 +149,21 @@ void tq_kern_half_portable(const tq_kmat *k, const tq_kact *a, int64_t r0, int64
 void tq_kern_k45_portable(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc) {
     const int q5 = k->kind == TQ_KW_Q5_K;
     int64_t nb = k->cols / 256, bs = q5 ? 176 : 144;
+    if (!q5 && k->rows % 8 == 0) {   /* ggml's repacked Q4_Kx8 order (kern_ggml_exact.h) */
+        for (int64_t r = r0; r < r1; r++)
+            for (int64_t i = 0; i < a->n; i++)
+                put(y + i * ldy + r, acc, tq_gx_q4_k_rep(k->codes + r * k->row_bytes, a->q + i * a->kpad, a->d + i * a->nb, nb));
+        return;
+    }
     for (int64_t r = r0; r < r1; r++) {
         const uint8_t *w = k->codes + r * k->row_bytes;
         for (int64_t i = 0; i < a->n; i++) {
             const int8_t *xq = a->q + i * a->kpad;
             float sum = 0.0f;
             for (int64_t b = 0; b < nb; b++) {
-                const uint8_t *p = w + b * bs, *qh = q5 ? p + 16 : NULL, *qs = p + (q5 ? 48 : 16);
-                const int8_t *xb = xq + b * 256;
-                int32_t S = 0, M = 0;
-                for (int j = 0; j < 8; j++) {
-                    uint8_t sc, m;
-                    tq_ggml_k4_scale_min(j, p + 4, &sc, &m);
-                    const uint8_t *q = qs + 32 * (j / 2);
-                    int32_t A = 0, X = 0;
-                    for (int l = 0; l < 32; l++) {
-                        int v = j % 2 ? q[l] >> 4 : q[l] & 15;
-                        if (qh) v += ((qh[l] >> j) & 1) << 4;
-                        A += v * xb[32 * j + l];
-                        X += xb[32 * j + l];
-                    }
-                    S += sc * A;
-                    M += m * X;
-                }
+                const uint8_t *p = w + b * bs;
+                int32_t S, M;
+                tq_gx_k45_sums(p, q5, xq + b * 256, &S, &M);
                 sum += tq_kern_kq(S, M, tq_ggml_f32(p), tq_ggml_f32(p + 2), a->d[i * a->nb + b]);
             }
             put(y + i * ldy + r, acc, sum);
@@ -196,33 +171,10 @@ void tq_kern_k45_portable(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_
     }
 }
 
-/* Q6_K: codes u = q + 32 in [0, 63]; per sub-block k of 16 (int8 scale),
- * S += sc_k (sum u q_x - 32 sum q_x); tq_kern_kq per super-block. */
+/* Q6_K: ggml's 8-lane vec_dot order (kern_ggml_exact.h). */
 void tq_kern_q6_k_portable(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc) {
     int64_t nb = k->cols / 256;
-    for (int64_t r = r0; r < r1; r++) {
-        const uint8_t *w = k->codes + r * k->row_bytes;
-        for (int64_t i = 0; i < a->n; i++) {
-            const int8_t *xq = a->q + i * a->kpad;
-            float sum = 0.0f;
-            for (int64_t b = 0; b < nb; b++) {
-                const uint8_t *p = w + b * 210;
-                const int8_t *sc = (const int8_t *)(p + 192), *xb = xq + b * 256;
-                int32_t S = 0;
-                for (int sb = 0; sb < 16; sb++) {
-                    int32_t A = 0, X = 0;
-                    for (int e = 16 * sb; e < 16 * sb + 16; e++) {
-                        int h = e / 128, l = e % 32, t = e % 128 / 32;
-                        const uint8_t *ql = p + 64 * h, *qh = p + 128 + 32 * h;
-                        int lo = (t & 1 ? ql[32 + l] : ql[l]) >> (t & 2 ? 4 : 0) & 15;
-                        A += (lo | ((qh[l] >> (2 * t)) & 3) << 4) * xb[e];
-                        X += xb[e];
-                    }
-                    S += sc[sb] * (A - 32 * X);
-                }
-                sum += tq_kern_kq(S, 0, tq_ggml_f32(p + 208), 0.0f, a->d[i * a->nb + b]);
-            }
-            put(y + i * ldy + r, acc, sum);
-        }
-    }
+    for (int64_t r = r0; r < r1; r++)
+        for (int64_t i = 0; i < a->n; i++)
+            put(y + i * ldy + r, acc, tq_gx_q6_k(k->codes + r * k->row_bytes, a->q + i * a->kpad, a->d + i * a->nb, nb));
 }

@@ -17,6 +17,7 @@
 #include "trueq_llama.h"
 #include "nn/ops/wmat.h"
 #include "nn/llama_impl.h"
+#include "nn/ops/ggml_ops.h"
 #include "nn/arch/table.h"
 #include "nn/llama_gguf.h"
 #include "io/model.h"
@@ -418,6 +419,8 @@ tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, con
     }
 #undef LOAD
     TQ_ASSERT((uint64_t)(p - l->arena) == total);
+    /* ggml's norms and RoPE where ggml's products run (quantized codes kept) */
+    l->ggml_ops = ggml_act && tq_llama_kept_matrices(l, NULL, NULL, NULL, 0) > 0;
     return l;
 fail:
     tq_llama_free(l);
@@ -555,37 +558,37 @@ tq_status tq_llama_forward(const tq_llama *l, tq_llama_state *s, int token, int 
     tq_pool *pool = tq_pool_shared(threads);
     tq_blas_serial_enter();   /* OpenBLAS single-threaded: the pool splits by rows, fixed by shape */
     tq_wmat_rows(&l->tok, token, token + 1, x);   /* one row (decoded when held as stored) */
-    tq_llama_rope_table(s->rope_cs, l->rope_dim, pos, c->rope_theta, s->rope_f, c->rope_mscale);   /* every layer's */
+    TQ_ROPE_TABLE(l)(s->rope_cs, l->rope_dim, pos, c->rope_theta, s->rope_f, c->rope_mscale);   /* every layer's */
     for (int li = 0; li < c->n_layers; li++) {
         const llama_layer *w = &l->L[li];
         size_t lo = (size_t)li * (size_t)s->max_seq * (size_t)KV;
         float *kc = s->kc + lo, *vc = s->vc + lo;
         float *k = kc + (size_t)pos * KV, *v = vc + (size_t)pos * KV;
-        tq_llama_rmsnorm(s->xb, x, w->w[T_ATT_NORM].f, D, c->norm_eps);
+        TQ_RMSNORM(l)(s->xb, x, w->w[T_ATT_NORM].f, D, c->norm_eps);
         mv_item qkv[3] = {{s->q, &w->w[T_WQ], s->xb, D, D}, {k, &w->w[T_WK], s->xb, KV, D}, {v, &w->w[T_WV], s->xb, KV, D}};
         matvecs(pool, threads, qkv, 3, s->wbuf);
         float *qkv_out[3] = {s->q, k, v};
         for (int b = 0; b < 3; b++)
             if (w->bias[b])
                 for (int i = 0; i < qkv[b].rows; i++) qkv_out[b][i] += w->bias[b][i];
-        tq_llama_rope_apply(s->q, c->n_heads, hs, l->rope_dim, half, s->rope_cs);
-        tq_llama_rope_apply(k, c->n_kv_heads, hs, l->rope_dim, half, s->rope_cs);
+        TQ_ROPE_APPLY(l)(s->q, c->n_heads, hs, l->rope_dim, half, s->rope_cs);
+        TQ_ROPE_APPLY(l)(k, c->n_kv_heads, hs, l->rope_dim, half, s->rope_cs);
         /* a sliding window sees positions (pos - window, pos] */
         int p0 = c->sliding_window && pos + 1 > c->sliding_window ? pos + 1 - c->sliding_window : 0;
-        tq_llama_attention(s->xb, s->q, kc + (size_t)p0 * KV, vc + (size_t)p0 * KV, pos + 1 - p0, c->n_heads,
+        TQ_ATTENTION(l)(s->xb, s->q, kc + (size_t)p0 * KV, vc + (size_t)p0 * KV, pos + 1 - p0, c->n_heads,
                            c->n_kv_heads, hs, KV, s->att);
         matvecs(pool, threads, &(mv_item){s->xb2, &w->w[T_WO], s->xb, D, D}, 1, s->wbuf);
         for (int i = 0; i < D; i++) x[i] += s->xb2[i];
-        tq_llama_rmsnorm(s->xb, x, w->w[T_FFN_NORM].f, D, c->norm_eps);
+        TQ_RMSNORM(l)(s->xb, x, w->w[T_FFN_NORM].f, D, c->norm_eps);
         mv_item up[2] = {{s->hb, &w->w[T_W1], s->xb, H, D}, {s->hb2, &w->w[T_W3], s->xb, H, D}};
         matvecs(pool, threads, up, 2, s->wbuf);
-        tq_llama_swiglu(s->hb, s->hb, s->hb2, H);
+        TQ_SWIGLU(l)(s->hb, s->hb, s->hb2, H);
         matvecs(pool, threads, &(mv_item){s->xb2, &w->w[T_W2], s->hb, D, H}, 1, s->wbuf);
         for (int i = 0; i < D; i++) x[i] += s->xb2[i];
     }
     s->filled = pos + 1;
     if (logits) {
-        tq_llama_rmsnorm(s->xb, x, l->norm, D, c->norm_eps);
+        TQ_RMSNORM(l)(s->xb, x, l->norm, D, c->norm_eps);
         const tq_wmat *ow = &l->out8;
         if (!tq_wmat_kernel(ow)) ow = c->tied ? &l->tok : &l->out;
         matvecs(pool, threads, &(mv_item){logits, ow, s->xb, c->vocab_size, D}, 1, s->wbuf);

@@ -17,6 +17,7 @@
 #include "core/blas.h"
 #include "trueq_llama.h"
 #include "nn/llama_impl.h"
+#include "nn/ops/ggml_ops.h"
 #include "kern/pool.h"
 #include <cblas.h>
 #include <stdatomic.h>
@@ -106,7 +107,7 @@ static void att_task(void *ctx, int i, int worker) {
     const tq_llama_config *c = &a->l->c;
     int D = c->dim, KV = a->l->kv_dim, pos = a->pos0 + i;
     int p0 = c->sliding_window && pos + 1 > c->sliding_window ? pos + 1 - c->sliding_window : 0;
-    tq_llama_attention(a->out + (size_t)i * D, a->q + (size_t)i * D, a->kc + (size_t)p0 * KV, a->vc + (size_t)p0 * KV,
+    TQ_ATTENTION(a->l)(a->out + (size_t)i * D, a->q + (size_t)i * D, a->kc + (size_t)p0 * KV, a->vc + (size_t)p0 * KV,
                        pos + 1 - p0, c->n_heads, c->n_kv_heads, a->l->head_size, KV,
                        a->scratch + (size_t)worker * a->s->max_seq);
 }
@@ -124,7 +125,7 @@ static tq_status chunk(const tq_llama *l, tq_llama_state *s, const int *tokens, 
     int R = l->rope_dim;
     for (int i = 0; i < n; i++) {
         tq_wmat_rows(&l->tok, tokens[i], tokens[i] + 1, x + (size_t)i * D);
-        tq_llama_rope_table(cs + (size_t)i * R, R, pos0 + i, c->rope_theta, s->rope_f, c->rope_mscale);
+        TQ_ROPE_TABLE(l)(cs + (size_t)i * R, R, pos0 + i, c->rope_theta, s->rope_f, c->rope_mscale);
     }
     for (int li = 0; li < c->n_layers; li++) {
         const llama_layer *w = &l->L[li];
@@ -132,7 +133,7 @@ static tq_status chunk(const tq_llama *l, tq_llama_state *s, const int *tokens, 
         float *kc = s->kc + lo, *vc = s->vc + lo;
         float *k = kc + (size_t)pos0 * KV, *v = vc + (size_t)pos0 * KV;
         for (int i = 0; i < n; i++)
-            tq_llama_rmsnorm(xb + (size_t)i * D, x + (size_t)i * D, w->w[T_ATT_NORM].f, D, c->norm_eps);
+            TQ_RMSNORM(l)(xb + (size_t)i * D, x + (size_t)i * D, w->w[T_ATT_NORM].f, D, c->norm_eps);
         bm_item qkv[3] = {{q, &w->w[T_WQ], xb, D, D, D}, {k, &w->w[T_WK], xb, KV, D, KV}, {v, &w->w[T_WV], xb, KV, D, KV}};
         if ((st = bm_products(pool, threads, qkv, 3, n, dec, dec_stride, err))) return st;
         for (int i = 0; i < n; i++) {
@@ -140,8 +141,8 @@ static tq_status chunk(const tq_llama *l, tq_llama_state *s, const int *tokens, 
             for (int b = 0; b < 3; b++)
                 if (w->bias[b])
                     for (int r = 0; r < qkv[b].rows; r++) out[b][r] += w->bias[b][r];
-            tq_llama_rope_apply(out[0], c->n_heads, hs, R, half, cs + (size_t)i * R);
-            tq_llama_rope_apply(out[1], c->n_kv_heads, hs, R, half, cs + (size_t)i * R);
+            TQ_ROPE_APPLY(l)(out[0], c->n_heads, hs, R, half, cs + (size_t)i * R);
+            TQ_ROPE_APPLY(l)(out[1], c->n_kv_heads, hs, R, half, cs + (size_t)i * R);
         }
         att_run ar = {l, s, xb, q, kc, vc, pos0, att};
         tq_pool_run(pool, threads, n, att_task, &ar);
@@ -149,17 +150,17 @@ static tq_status chunk(const tq_llama *l, tq_llama_state *s, const int *tokens, 
             return st;
         for (size_t i = 0; i < nD; i++) x[i] += xb2[i];
         for (int i = 0; i < n; i++)
-            tq_llama_rmsnorm(xb + (size_t)i * D, x + (size_t)i * D, w->w[T_FFN_NORM].f, D, c->norm_eps);
+            TQ_RMSNORM(l)(xb + (size_t)i * D, x + (size_t)i * D, w->w[T_FFN_NORM].f, D, c->norm_eps);
         bm_item up[2] = {{hb, &w->w[T_W1], xb, H, D, H}, {hb2, &w->w[T_W3], xb, H, D, H}};
         if ((st = bm_products(pool, threads, up, 2, n, dec, dec_stride, err))) return st;
-        tq_llama_swiglu(hb, hb, hb2, (int)nH);
+        TQ_SWIGLU(l)(hb, hb, hb2, (int)nH);
         if ((st = bm_products(pool, threads, &(bm_item){xb2, &w->w[T_W2], hb, D, H, D}, 1, n, dec, dec_stride, err)))
             return st;
         for (size_t i = 0; i < nD; i++) x[i] += xb2[i];
     }
     s->filled = pos0 + n;
     if (logits) {
-        tq_llama_rmsnorm(xb, x + (size_t)(n - 1) * D, l->norm, D, c->norm_eps);
+        TQ_RMSNORM(l)(xb, x + (size_t)(n - 1) * D, l->norm, D, c->norm_eps);
         const tq_wmat *ow = &l->out8;
         if (!tq_wmat_kernel(ow)) ow = c->tied ? &l->tok : &l->out;
         bm_item it = {logits, ow, xb, c->vocab_size, D, c->vocab_size};

@@ -6,7 +6,8 @@ Every MODEL (stories260k's safetensors, SmolLM2's Q4_1 GGUF, ...) is written
 by `trueq convert --format gguf --type T` for T in F32, Q8_0, Q4_0, Q4_K; a
 .gguf MODEL is also judged as it is (its own quantized types). On each file:
 
-- llama.cpp (llama-cpp-python, logits_all, one thread) and trueq's decoder
+- llama.cpp (llama-cpp-python, logits_all, one thread; the quantized files
+  token by token: REF_BATCH) and trueq's decoder
   (tests/tools/llama_logits.c over the public tq_llama_* API, float32
   activations on the file's dequantized weights) are fed the same token
   sequences: PROMPTS tokenised by llama.cpp with BOS, then the F32 file's
@@ -23,7 +24,8 @@ by `trueq convert --format gguf --type T` for T in F32, Q8_0, Q4_0, Q4_K; a
   its own bounds (NEED; NEED_KEEP and KL_KEEP per model); TQ_AGREE_KERNELS=0
   leaves the second mode out;
 - TQ_AGREE_FLOOR=1 also measures the noise floor: llama.cpp against itself
-  with 2 threads, an F16 KV cache, or token by token instead of one batch;
+  with 2 threads, an F16 KV cache, or one batch instead of token by token;
+  TQ_AGREE_DECODED=0 runs the kernels only;
   TQ_AGREE_TYPES=Q8_0,Q4_K judges only those types (F32 is always checked);
 - on F32: GREEDY greedy tokens from BOS of llama.cpp and trueq are equal, and
   the logits agree within F32_TOL (max |difference| / max |logit|).
@@ -47,16 +49,18 @@ BAR = 0.99        # the issue's bar for top-1 agreement
 # everywhere. Decoded (float32 activations; llama.cpp quantizes them to 8
 # bits): stories260k Q8_0/Q4_0/Q4_K 0.984/0.992/0.984; SmolLM2 0.986, 0.953,
 # 0.953, shipped Q4_1 0.972: regression bounds only.
-NEED = {"F32": 1.0, "Q8_0": 0.975, "Q4_0": 0.94, "Q4_K": 0.94, "as shipped": 0.96}
-# Kernels (--keep-quantized: every matrix multiplied as ggml multiplies it,
-# activations bit-exact with ggml's, test_kern_vs_ggml): stories260k
-# 1.000/0.992/1.000 (KL 8e-5/2e-4/4e-5: the bar met, bounds 0.98 and KL
-# 3e-4, which the old per-block float32 scales exceeded); SmolLM2
-# 0.981/0.953/0.967, shipped Q4_1 0.953 (KL 3.0e-3), near llama.cpp's own floor
-# (llama.cpp against itself evaluating token by token instead of in one
-# batch: 0.995/0.981/0.981 top-1, KL 7.7e-4/1.7e-3/4.6e-3).
-NEED_KEEP = {"stories": {"Q8_0": 0.98, "Q4_0": 0.98, "Q4_K": 0.98},
-             "SmolLM2": {"Q8_0": 0.97, "Q4_0": 0.94, "Q4_K": 0.955, "as shipped": 0.94}}
+# (Against llama.cpp token by token, 2026-12-03: SmolLM2 decoded 0.981/0.963/
+# 0.963, shipped Q4_1 0.958.)
+NEED = {"F32": 1.0, "Q8_0": 0.975, "Q4_0": 0.94, "Q4_K": 0.94, "as shipped": 0.95}
+# Kernels (--keep-quantized on a GGUF file: every product in ggml's float
+# order, norms, RoPE, attention and SwiGLU in ggml's float steps:
+# src/kern/kern_ggml_exact.h, src/nn/ops/ggml_ops.h), against llama.cpp token
+# by token: SmolLM2 Q8_0/Q4_0/Q4_K top-1 1.000 and KL 0 (the logits are
+# llama.cpp's bit for bit; measured 2026-12-03 with the portable rows), so
+# the issue's bar 0.99 is asserted; the shipped Q4_1 has no ggml-order row
+# yet (0.958, KL 3.5e-3: a regression bound).
+NEED_KEEP = {"stories": {"Q8_0": 0.99, "Q4_0": 0.99, "Q4_K": 0.99},
+             "SmolLM2": {"Q8_0": 0.99, "Q4_0": 0.99, "Q4_K": 0.99, "as shipped": 0.94}}
 KL_KEEP = {"stories": 3e-4, "SmolLM2": 1e-2}
 # the kernels run unless TQ_AGREE_KERNELS=0 (with Q5_0/Q5_1 kernels they cost
 # about what the decoded run costs)
@@ -85,12 +89,20 @@ def llama_logits(llm, seq):
     return np.array(llm.scores[:len(seq)], dtype=np.float64)
 
 
+# The ISA of the kernel runs: the portable rows follow ggml's order for every
+# type the files hold; the Q8_0/Q4_0 AVX2/AVX-512 rows do once issue 10's
+# vector change is in (test_kern_vs_ggml's VEC_Q0_EXACT), then TQ_AGREE_ISA
+# can be left to the default.
+KEEP_ISA = os.environ.get("TQ_AGREE_ISA", "portable")
+
+
 def trueq_logits(path, seqs, greedy=0, keep=False):
     ids = os.path.join(work, "seqs.txt")
     npy = os.path.join(work, "logits.npy")
     open(ids, "w").write("".join(" ".join(map(str, s)) + "\n" for s in seqs))
     cmd = [tool, path, ids, npy] + (["--greedy", str(greedy)] if greedy else []) + (["--keep-quantized"] if keep else [])
-    r = subprocess.run(cmd, capture_output=True, text=True)
+    env = dict(os.environ, TRUEQ_ISA=KEEP_ISA) if keep and KEEP_ISA else None
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if r.returncode != 0:
         sys.exit("llama_logits %s failed: %s" % (path, r.stderr))
     x = np.load(npy).astype(np.float64)
@@ -122,13 +134,24 @@ def agreement(refs, mine):
     return hit / n, hit, n, np.concatenate(kls), gaps
 
 
+# llama.cpp's evaluation mode for the quantized files: token by token (the
+# default, TQ_AGREE_BATCH=1), or one batch (TQ_AGREE_BATCH=512). Token by
+# token is the mode trueq can match bit for bit: its decoder runs matrix x
+# vector products, and ggml's 4-row Q4_K gemm of a batch rounds otherwise than
+# its gemv (test_kern_vs_ggml: 24/40 products equal in one batch, 40/40 row by
+# row); Q8_0, Q4_0 and Q6_K give the same bytes either way.
+REF_BATCH = int(os.environ.get("TQ_AGREE_BATCH", "1"))
+
 # the noise floor (TQ_AGREE_FLOOR=1): llama.cpp against itself with one small
 # change, on the same sequences
-FLOOR = {"2 threads": dict(threads=2), "F16 KV cache": dict(kv=1), "token by token": dict(batch=1)}
+FLOOR = {"2 threads": dict(threads=2, batch=REF_BATCH), "F16 KV cache": dict(kv=1, batch=REF_BATCH),
+         ("one batch" if REF_BATCH == 1 else "token by token"): dict(batch=512 if REF_BATCH == 1 else 1)}
+
+
 
 
 def judge(t, label, path, seqs):
-    q = load(path)
+    q = load(path, batch=REF_BATCH)
     refs = [llama_logits(q, s) for s in seqs]
     del q
     for what, kw in (FLOOR.items() if t != "F32" and os.environ.get("TQ_AGREE_FLOOR") == "1" else []):
@@ -138,7 +161,10 @@ def judge(t, label, path, seqs):
         agree, hit, n, kl, _ = agreement(refs, other)
         print("%-28s floor   llama.cpp vs llama.cpp with %-14s top-1 %.4f (%d/%d), KL mean %.3e max %.3e" %
               (label, what + ":", agree, hit, n, kl.mean(), kl.max()), flush=True)
-    for keep in ([False, True] if t != "F32" and KERNELS else [False]):
+    modes = [False, True] if t != "F32" and KERNELS else [False]
+    if t != "F32" and KERNELS and os.environ.get("TQ_AGREE_DECODED") == "0":
+        modes = [True]   # TQ_AGREE_DECODED=0: the kernels only (measuring them)
+    for keep in modes:
         mine, _ = trueq_logits(path, seqs, keep=keep)
         agree, hit, n, kl, gaps = agreement(refs, mine)
         mode = "kernels" if keep else "decoded"
@@ -197,7 +223,7 @@ for model in models:
     del ref
     only = os.environ.get("TQ_AGREE_TYPES")   # e.g. "Q8_0,Q4_K": judge only these (F32 is always checked)
     files = [(t, f32 if t == "F32" else convert(model, t, tag)) for t in TYPES if not only or t in only.split(",")]
-    if model.endswith(".gguf"):
+    if model.endswith(".gguf") and (not only or "shipped" in only.split(",")):
         files.append(("as shipped", model))
     for t, path in files:
         judge(t, "%s %s" % (tag, t), path, seqs)

@@ -6,6 +6,7 @@
 #include "core/internal.h"
 #include "trueq_nn.h"
 #include "trueq_llama.h"
+#include "nn/ops/ggml_ops.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,3 +96,64 @@ void tq_llama_attention(float *out, const float *q, const float *kc, const float
     }
 }
 
+
+/* ggml_vec_dot_f32 of the AVX2 + FMA build over n terms x[i * sx] y[i]:
+ * sum[j] lane l takes i = 32 s + 8 j + l by FMA, then sum0 + sum2, sum1 +
+ * sum3, their sum, the halves added, then two horizontal adds; the tail (n %
+ * 32) added one product at a time (gcc contracts it to FMA). */
+static float ggml_dot_f32(const float *x, size_t sx, const float *y, int n) {
+    float s[4][8] = {{0}};
+    int np = n & ~31, i = 0;
+    for (; i < np; i += 32)
+        for (int j = 0; j < 4; j++)
+            for (int l = 0; l < 8; l++) s[j][l] = fmaf(x[(size_t)(i + 8 * j + l) * sx], y[i + 8 * j + l], s[j][l]);
+    float v[8], t0[4];
+    for (int l = 0; l < 8; l++) v[l] = (s[0][l] + s[2][l]) + (s[1][l] + s[3][l]);
+    for (int l = 0; l < 4; l++) t0[l] = v[l] + v[l + 4];
+    float sum = (t0[0] + t0[1]) + (t0[2] + t0[3]);
+    for (; i < n; i++) sum = fmaf(x[(size_t)i * sx], y[i], sum);
+    return sum;
+}
+
+void tq_llama_attention_ggml(float *out, const float *q, const float *kc, const float *vc, int n_pos, int n_heads,
+                             int n_kv_heads, int head_size, int kv_stride, float *scratch) {
+    int group = n_heads / n_kv_heads;
+    float scale = (float)(1.0 / sqrt((double)head_size));
+    /* positions beyond n_pos are ggml's masked cells: probability 0, so the
+     * products over them add nothing; the dot over positions runs to the
+     * next multiple of 32 with zero terms (the cache pads to 256 cells) */
+    int np32 = (n_pos + 31) & ~31;
+    for (int h = 0; h < n_heads; h++) {
+        const float *qh = q + (size_t)h * head_size;
+        size_t koff = (size_t)(h / group) * head_size;
+        float mx = -INFINITY;
+        for (int t = 0; t < n_pos; t++) {
+            scratch[t] = ggml_dot_f32(kc + (size_t)t * kv_stride + koff, 1, qh, head_size) * scale;
+            if (scratch[t] > mx) mx = scratch[t];
+        }
+        double sum = 0.0;
+        for (int t0 = 0; t0 < n_pos; t0 += 8) {
+            float e[8] = {0};
+            for (int l = 0; l < 8 && t0 + l < n_pos; l++) e[l] = scratch[t0 + l] = tq_ggml_expf_lane(scratch[t0 + l] - mx);
+            float a0 = e[0] + e[4], a1 = e[1] + e[5], a2 = e[2] + e[6], a3 = e[3] + e[7];
+            sum += (double)((a0 + a2) + (a1 + a3));
+        }
+        float inv = (float)(1.0 / sum);
+        for (int t = 0; t < n_pos; t++) scratch[t] *= inv;
+        float *oh = out + (size_t)h * head_size;
+        for (int i = 0; i < head_size; i++) {
+            /* zero-padded positions: x = 0 there too (any finite v gives the same) */
+            float s[4][8] = {{0}};
+            for (int i0 = 0; i0 < np32; i0 += 32)
+                for (int j = 0; j < 4; j++)
+                    for (int l = 0; l < 8; l++) {
+                        int t = i0 + 8 * j + l;
+                        if (t < n_pos) s[j][l] = fmaf(vc[(size_t)t * kv_stride + koff + i], scratch[t], s[j][l]);
+                    }
+            float v[8], t0[4];
+            for (int l = 0; l < 8; l++) v[l] = (s[0][l] + s[2][l]) + (s[1][l] + s[3][l]);
+            for (int l = 0; l < 4; l++) t0[l] = v[l] + v[l + 4];
+            oh[i] = (t0[0] + t0[1]) + (t0[2] + t0[3]);
+        }
+    }
+}

@@ -7,6 +7,7 @@
 #include "trueq_nn.h"
 #include "trueq_llama.h"
 #include "nn/ops/vec.h"
+#include "nn/ops/ggml_ops.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,3 +93,11 @@ void tq_llama_rmsnorm(float *out, const float *x, const float *w, int n, float e
     for (int i = 0; i < n; i++) out[i] = (float)((double)w[i] * ((double)x[i] * inv));
 }
 
+
+void tq_llama_rmsnorm_ggml(float *out, const float *x, const float *w, int n, float eps) {
+    double ss = 0.0;
+    for (int i = 0; i < n; i++) ss += (double)(x[i] * x[i]);
+    const float mean = (float)(ss / n);
+    const float scale = 1.0f / sqrtf(mean + eps);
+    for (int i = 0; i < n; i++) out[i] = x[i] * scale * w[i];
+}

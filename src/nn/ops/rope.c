@@ -6,6 +6,7 @@
 #include "core/internal.h"
 #include "trueq_nn.h"
 #include "trueq_llama.h"
+#include "nn/ops/ggml_ops.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,3 +64,29 @@ void tq_llama_rope(float *v, int n_heads, int head_size, int pos, float theta, i
     tq_llama_rope_scaled(v, n_heads, head_size, pos, theta, half_layout, NULL, 1.0f);
 }
 
+
+void tq_llama_rope_table_ggml(double *cs, int rope_dim, int pos, float theta_base, const float *factors, float mscale) {
+    const float theta_scale = powf(theta_base, -2.0f / (float)rope_dim);
+    float theta = (float)pos;
+    for (int j = 0; j < rope_dim / 2; j++) {
+        float t = factors ? theta / factors[j] : theta;
+        cs[2 * j] = (double)(cosf(t) * mscale);
+        cs[2 * j + 1] = (double)(sinf(t) * mscale);
+        theta *= theta_scale;
+    }
+}
+
+void tq_llama_rope_apply_ggml(float *v, int n_heads, int head_size, int rope_dim, int half_layout, const double *cs) {
+    int half = rope_dim / 2;
+    for (int h = 0; h < n_heads; h++) {
+        float *p = v + (size_t)h * head_size;
+        for (int j = 0; j < half; j++) {
+            float c = (float)cs[2 * j], s = (float)cs[2 * j + 1];
+            int a = half_layout ? j : 2 * j, b = half_layout ? j + half : 2 * j + 1;
+            float x0 = p[a], x1 = p[b];
+/* the AVX2 + FMA build of ggml (gcc contracts) fuses the x0 products */
+            p[a] = fmaf(x0, c, -(x1 * s));
+            p[b] = fmaf(x0, s, x1 * c);
+        }
+    }
+}
