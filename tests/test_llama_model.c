@@ -1,124 +1,16 @@
 /* test_llama_model.c — the whole decoder: a 2-wide model worked out by hand,
  * stories260k's greedy text against its published sample, Hugging Face names
- * with rotate-half RoPE, configuration errors, and the comparison of a model
- * with itself, with a damaged copy and with an int8-quantized copy. */
+ * with rotate-half RoPE, and the comparison of a model with itself, with a
+ * damaged copy and with an int8-quantized copy (configuration errors:
+ * test_llama_errors.c; the model writer both use: llama_fixture.h). */
 #include "tq_test.h"
 #include "trueq_llama.h"
 #include "io/container.h"
 #include "io/model.h"
 #include <cblas.h>
 #include <stdlib.h>
+#include "llama_fixture.h"
 
-/* ---- writing test models ------------------------------------------------- */
-
-typedef struct wt {            /* one tensor to write */
-    char    name[128];
-    int     ndim;
-    int64_t shape[2];
-    float  *data;              /* owned */
-    int     quantize;          /* int8 linear-sym in trueq layout: 1 per channel,
-                                  2 per group of 32 (a shorter last group), 3 per tensor */
-} wt;
-
-static void wt_free(wt *t, int n) { for (int i = 0; i < n; i++) free(t[i].data); free(t); }
-
-/* Write tensors as a safetensors file; quantized ones as codes + __scale__ with a descriptor. */
-static int write_tensors(const char *path, const wt *t, int n) {
-    tq_wentry *e = calloc((size_t)n * 3, sizeof *e);
-    void **data = calloc((size_t)n * 3, sizeof(void *));
-    uint64_t *len = calloc((size_t)n * 3, sizeof(uint64_t));
-    char **keys = calloc((size_t)n, sizeof(char *)), **vals = calloc((size_t)n, sizeof(char *));
-    char (*auxname)[160] = calloc((size_t)n * 3, sizeof *auxname);
-    int ne = 0, nm = 0, rc = -1;
-    tq_error err = {0};
-    for (int i = 0; i < n; i++) {
-        tq_qparams q = {.codec = TQ_CODEC_LINEAR_SYM, .bits = 8, .gran = TQ_GRAN_CHANNEL};
-        if (t[i].quantize == 2) { q.gran = TQ_GRAN_GROUP; q.group = 32; q.pad = 1; }
-        if (t[i].quantize == 3) q.gran = TQ_GRAN_TENSOR;
-        int64_t rows = t[i].ndim == 2 ? t[i].shape[0] : 1, cols = t[i].ndim == 2 ? t[i].shape[1] : t[i].shape[0];
-        if (!t[i].quantize) {
-            e[ne] = (tq_wentry){.name = t[i].name, .dtype = TQ_DTYPE_F32, .ndim = t[i].ndim, .shape = {t[i].shape[0], t[i].shape[1]}};
-            data[ne] = t[i].data;
-            len[ne++] = sizeof(float) * (uint64_t)(rows * cols);
-            continue;
-        }
-        tq_dtype cd;
-        int64_t cs[2];
-        tq_aux_desc aux[TQ_MAX_AUX];
-        int na = tq_qparams_layout(&q, rows, cols, &cd, cs, aux);
-        if (na < 0) goto out;
-        void *codes = malloc(tq_nbytes(cd, 2, cs));
-        void *ab[TQ_MAX_AUX] = {0};
-        for (int a = 0; a < na; a++) ab[a] = malloc(tq_nbytes(aux[a].dtype, aux[a].ndim, aux[a].shape));
-        if (tq_quantize(&q, t[i].name, t[i].data, rows, cols, codes, ab, 0, &err)) { fprintf(stderr, "%s\n", err.msg); goto out; }
-        e[ne] = (tq_wentry){.name = t[i].name, .dtype = cd, .ndim = 2, .shape = {cs[0], cs[1]}};
-        data[ne] = codes;
-        len[ne++] = tq_nbytes(cd, 2, cs);
-        for (int a = 0; a < na; a++) {
-            snprintf(auxname[ne], sizeof auxname[ne], "%s.%s", t[i].name, aux[a].suffix);
-            e[ne] = (tq_wentry){.name = auxname[ne], .dtype = aux[a].dtype, .ndim = aux[a].ndim, .shape = {aux[a].shape[0], aux[a].shape[1]}};
-            data[ne] = ab[a];
-            len[ne++] = tq_nbytes(aux[a].dtype, aux[a].ndim, aux[a].shape);
-        }
-        char k[200];
-        snprintf(k, sizeof k, "%s%s", TQ_META_TENSOR_PREFIX, t[i].name);
-        keys[nm] = strdup(k);
-        vals[nm++] = tq_descriptor_render(&q, 0, TQ_DTYPE_F32, t[i].ndim, t[i].shape, NULL);
-    }
-    {
-        tq_writer *w = tq_writer_create(TQ_FORMAT_SAFETENSORS, path, e, ne, (const char *const *)keys,
-                                        (const char *const *)vals, nm, &err);
-        if (!w) { fprintf(stderr, "%s\n", err.msg); goto out; }
-        int bad = 0;
-        for (int i = 0; i < ne && !bad; i++) bad = tq_writer_put(w, i, data[i], len[i], &err) != TQ_OK;
-        if (!bad) bad = tq_writer_finish(w, &err) != TQ_OK;
-        if (bad) fprintf(stderr, "%s\n", err.msg);
-        tq_writer_free(w);
-        rc = bad ? -1 : 0;
-    }
-out:
-    /* free the buffers this function allocated (codes and side tensors) */
-    for (int i = 0, k = 0; i < n; i++) {
-        if (!t[i].quantize) { k++; continue; }
-        free(data[k++]);
-        while (k < ne && strncmp(e[k].name, t[i].name, strlen(t[i].name)) == 0 && e[k].name[strlen(t[i].name)] == '.')
-            free(data[k++]);
-    }
-    for (int i = 0; i < nm; i++) { free(keys[i]); free(vals[i]); }
-    free(e); free(data); free(len); free(keys); free(vals); free(auxname);
-    return rc;
-}
-
-/* Load every tensor of a model as float32. */
-static wt *read_all(const tq_model *m, int *n) {
-    *n = (int)tq_model_count(m);
-    wt *t = calloc((size_t)*n, sizeof *t);
-    for (int i = 0; i < *n; i++) {
-        const tq_tensor *s = tq_model_tensor(m, i);
-        snprintf(t[i].name, sizeof t[i].name, "%s", s->name);
-        t[i].ndim = s->ndim;
-        t[i].shape[0] = s->shape[0];
-        t[i].shape[1] = s->ndim > 1 ? s->shape[1] : 0;
-        t[i].data = malloc(sizeof(float) * (size_t)s->numel);
-        tq_model_tensor_f32(m, s, t[i].data, NULL);
-    }
-    return t;
-}
-
-static wt *find_wt(wt *t, int n, const char *name) {
-    for (int i = 0; i < n; i++) if (!strcmp(t[i].name, name)) return &t[i];
-    return NULL;
-}
-
-static void set2(wt *t, const char *name, int rows, int cols, const float *v) {
-    snprintf(t->name, sizeof t->name, "%s", name);
-    t->ndim = cols ? 2 : 1;
-    t->shape[0] = rows;
-    t->shape[1] = cols;
-    size_t k = (size_t)rows * (size_t)(cols ? cols : 1);
-    t->data = malloc(sizeof(float) * k);
-    memcpy(t->data, v, sizeof(float) * k);
-}
 
 /* ---- a model small enough to work out by hand ----------------------------- */
 
@@ -264,18 +156,6 @@ static void t_hand(void) {
 
 /* ---- stories260k ------------------------------------------------------------ */
 
-static char g_dir[1100];
-static const char *stories_dir(void) {
-    const char *md = tq_t_models_dir();
-    if (!md) return NULL;
-    snprintf(g_dir, sizeof g_dir, "%s/stories260k", md);
-    char p[1200];
-    snprintf(p, sizeof p, "%s/stories260K.safetensors", g_dir);
-    FILE *f = fopen(p, "rb");
-    if (!f) return NULL;
-    fclose(f);
-    return g_dir;
-}
 
 /* The greedy sample printed in stories260K.md: the lines after the
  * "./run ... -t 0.0" command up to the closing fence. malloc'd. */
@@ -501,126 +381,6 @@ static void t_stories(void) {
 
 /* ---- configuration and tensor errors ----------------------------------------- */
 
-static void t_errors(void) {
-    TQ_CASE("config: params.json and config.json are read; bad ones refused");
-    tq_llama_config c;
-    tq_error err = {0};
-    const char *p = tq_t_path("params.json");
-    const char *js = "{\"dim\": 64, \"n_layers\": 5, \"n_heads\": 8, \"n_kv_heads\": 4, \"vocab_size\": -1, \"norm_eps\": 1e-6}";
-    tq_t_write(p, js, strlen(js));
-    CHECK_OK(tq_llama_config_read(p, &c, &err), err);
-    CHECK(c.dim == 64 && c.n_layers == 5 && c.n_heads == 8 && c.n_kv_heads == 4 && c.vocab_size == 0);
-    CHECK_NEAR(c.norm_eps, 1e-6, 1e-12);
-    CHECK_NEAR(c.rope_theta, 10000, 0);
-    CHECK_EQ_INT(c.naming, TQ_LLAMA_NAMING_META);
-    js = "{\"dim\": 64.5, \"n_layers\": 5, \"n_heads\": 8}";
-    tq_t_write(p, js, strlen(js));
-    CHECK_ERR(tq_llama_config_read(p, &c, &err), err, TQ_E_FORMAT, "\"dim\" must be an integer");
-    js = "{\"hidden_size\": 64, \"num_attention_heads\": 8}";
-    tq_t_write(p, js, strlen(js));
-    CHECK_ERR(tq_llama_config_read(p, &c, &err), err, TQ_E_FORMAT, "num_hidden_layers");
-    js = "{\"hidden_size\": 64, \"num_hidden_layers\": 2, \"num_attention_heads\": 8, \"rope_scaling\": {\"type\": \"dynamic\", \"factor\": 2}}";
-    tq_t_write(p, js, strlen(js));
-    CHECK_ERR(tq_llama_config_read(p, &c, &err), err, TQ_E_UNSUPPORTED, "rope_scaling");
-
-    TQ_CASE("config: Phi-3 longrope: short and long factors, attention factor, the whole context");
-    /* max_position_embeddings 8 over original 2: s = 4, factor sqrt(1 + ln 4 / ln 2) = sqrt 3 */
-    js = "{\"hidden_size\": 64, \"num_hidden_layers\": 2, \"num_attention_heads\": 8, \"max_position_embeddings\": 8,"
-         " \"original_max_position_embeddings\": 2, \"rope_scaling\": {\"type\": \"longrope\","
-         " \"short_factor\": [1, 1.5, 2, 4], \"long_factor\": [9, 9, 9, 9]}}";
-    tq_t_write(p, js, strlen(js));
-    CHECK_OK(tq_llama_config_read(p, &c, &err), err);
-    CHECK_EQ_INT(c.n_rope_factors, 4);
-    CHECK_NEAR(c.rope_factors[1], 1.5, 0);
-    CHECK_NEAR(c.rope_factors[3], 4, 0);
-    CHECK_NEAR(c.rope_mscale, 1.732050808, 1e-6);
-    CHECK_EQ_INT(c.max_seq_len, 8);
-    CHECK_EQ_INT(c.rope_orig_ctx, 2);
-    CHECK_EQ_INT(c.n_rope_long, 4);
-    CHECK_NEAR(c.rope_long_factors[2], 9, 0);
-    js = "{\"hidden_size\": 64, \"num_hidden_layers\": 2, \"num_attention_heads\": 8, \"max_position_embeddings\": 8,"
-         " \"rope_scaling\": {\"rope_type\": \"longrope\", \"short_factor\": [1, 1], \"attention_factor\": 1.25,"
-         " \"original_max_position_embeddings\": 4}}";
-    tq_t_write(p, js, strlen(js));
-    CHECK_OK(tq_llama_config_read(p, &c, &err), err);
-    CHECK_NEAR(c.rope_mscale, 1.25, 0);
-    CHECK_EQ_INT(c.max_seq_len, 8);
-    CHECK_EQ_INT(c.rope_orig_ctx, 4);
-    CHECK_EQ_INT(c.n_rope_long, 0);
-    js = "{\"hidden_size\": 64, \"num_hidden_layers\": 2, \"num_attention_heads\": 8,"
-         " \"rope_scaling\": {\"type\": \"su\", \"short_factor\": [1, -1]}}";
-    tq_t_write(p, js, strlen(js));
-    CHECK_ERR(tq_llama_config_read(p, &c, &err), err, TQ_E_FORMAT, "short_factor[1]");
-    js = "{\"hidden_size\": 64, \"num_hidden_layers\": 2, \"num_attention_heads\": 8,"
-         " \"rope_scaling\": {\"type\": \"su\", \"short_factor\": [1, 1]}}";
-    tq_t_write(p, js, strlen(js));
-    CHECK_ERR(tq_llama_config_read(p, &c, &err), err, TQ_E_FORMAT, "original_max_position_embeddings");
-    tq_t_write(p, "[1,2]", 5);
-    CHECK_ERR(tq_llama_config_read(p, &c, &err), err, TQ_E_FORMAT, "not a JSON object");
-    CHECK_EQ_INT(tq_llama_config_find("/nonexistent-dir", &c, &err), TQ_E_NOTFOUND);
-
-    TQ_CASE("open: shape mismatches and missing tensors name the tensor");
-    const char *dir = stories_dir();
-    if (!dir) TQ_SKIP("stories260k not found");
-    tq_model *m = tq_model_open(dir, &err);
-    if (!m) TQ_SKIP("cannot open stories260k");
-    tq_llama_config good;
-    CHECK_OK(tq_llama_config_find(dir, &good, &err), err);
-    c = good; c.n_kv_heads = 8;     /* wk is [32, 64], not [64, 64] */
-    CHECK(tq_llama_open(m, &c, &err) == NULL);
-    CHECK_ERR(err.status, err, TQ_E_SHAPE, "layers.0.attention.wk.weight\" is [32, 64], the configuration needs [64, 64]");
-    c = good; c.n_layers = 6;
-    CHECK(tq_llama_open(m, &c, &err) == NULL);
-    CHECK_ERR(err.status, err, TQ_E_NOTFOUND, "layers.5.attention_norm.weight");
-    c = good; c.n_heads = 6;
-    CHECK(tq_llama_open(m, &c, &err) == NULL);
-    CHECK_ERR(err.status, err, TQ_E_ARG, "n_heads 6");
-    c = good; c.tied = 0;
-    CHECK(tq_llama_open(m, &c, &err) == NULL);
-    CHECK_ERR(err.status, err, TQ_E_NOTFOUND, "output.weight");
-    c = good; c.n_rope_factors = 3; c.rope_factors[0] = c.rope_factors[1] = c.rope_factors[2] = 1; c.rope_mscale = 1;
-    CHECK(tq_llama_open(m, &c, &err) == NULL);
-    CHECK_ERR(err.status, err, TQ_E_ARG, "head_size/2 = 4");
-
-    TQ_CASE("longrope on stories260k: attention factor a equals Wq scaled by a^2; unit factors change nothing");
-    /* rotated q and k are both scaled by a, so every q.k by a^2: the same as q = (a^2 Wq) x */
-    tq_llama_config lr = good;
-    lr.n_rope_factors = 4;
-    for (int j = 0; j < 4; j++) lr.rope_factors[j] = 1;
-    lr.rope_mscale = 1;
-    tq_llama *base = tq_llama_open(m, &good, &err), *unit = tq_llama_open(m, &lr, &err);
-    lr.rope_mscale = 1.25f;
-    tq_llama *scaled = tq_llama_open(m, &lr, &err);
-    lr.rope_mscale = 1; lr.rope_factors[3] = 3;
-    tq_llama *slow = tq_llama_open(m, &lr, &err);
-    int nt;
-    wt *t = read_all(m, &nt);
-    for (int i = 0; i < nt; i++)
-        if (strstr(t[i].name, "attention.wq"))
-            for (int64_t k = 0; k < t[i].shape[0] * t[i].shape[1]; k++) t[i].data[k] *= 1.5625f;
-    const char *wqp = tq_t_path("wq_scaled.safetensors");
-    CHECK_EQ_INT(write_tensors(wqp, t, nt), 0);
-    wt_free(t, nt);
-    tq_model *mq = tq_model_open(wqp, &err);
-    tq_llama *wq = mq ? tq_llama_open(mq, &good, &err) : NULL;
-    tq_model_close(mq);
-    CHECK(base && unit && scaled && slow && wq);
-    if (base && unit && scaled && slow && wq) {
-        int ids[60];
-        for (int i = 0; i < 60; i++) ids[i] = 259 + (i * 53) % 250;
-        tq_llama_cmp r;
-        CHECK_OK(tq_llama_compare(base, unit, ids, 60, TQ_SPM_BOS, &r, &err), err);
-        CHECK_NEAR(r.kl_max, 0, 0);
-        CHECK_OK(tq_llama_compare(wq, scaled, ids, 60, TQ_SPM_BOS, &r, &err), err);
-        CHECK_MSG(r.kl_max < 1e-8, "kl max %g", r.kl_max);
-        CHECK_OK(tq_llama_compare(base, scaled, ids, 60, TQ_SPM_BOS, &r, &err), err);
-        CHECK_MSG(r.kl_mean > 1e-4, "kl %g", r.kl_mean);   /* the scaling does something */
-        CHECK_OK(tq_llama_compare(base, slow, ids, 60, TQ_SPM_BOS, &r, &err), err);
-        CHECK_MSG(r.kl_mean > 1e-5, "kl %g", r.kl_mean);   /* and so does a factor */
-    }
-    tq_llama_free(base); tq_llama_free(unit); tq_llama_free(scaled); tq_llama_free(slow); tq_llama_free(wq);
-    tq_model_close(m);
-}
 
 /* ---- comparison: itself, a damaged copy, an int8 copy ------------------------ */
 
@@ -809,6 +569,5 @@ static void t_compare(void) {
 void tq_tests(void) {
     t_hand();
     t_stories();
-    t_errors();
     t_compare();
 }

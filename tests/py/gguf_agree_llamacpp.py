@@ -89,11 +89,11 @@ def llama_logits(llm, seq):
     return np.array(llm.scores[:len(seq)], dtype=np.float64)
 
 
-# The ISA of the kernel runs: the portable rows follow ggml's order for every
-# type the files hold; the Q8_0/Q4_0 AVX2/AVX-512 rows do once issue 10's
-# vector change is in (test_kern_vs_ggml's VEC_Q0_EXACT), then TQ_AGREE_ISA
-# can be left to the default.
-KEEP_ISA = os.environ.get("TQ_AGREE_ISA", "portable")
+# The ISA of the kernel runs: every dispatch path's rows follow ggml's float
+# order for the types these files hold (test_kern_vs_ggml asserts it for the
+# portable, AVX2 and AVX-512 rows), so the default is this CPU's best path;
+# TQ_AGREE_ISA=portable (or avx2) judges another.
+KEEP_ISA = os.environ.get("TQ_AGREE_ISA", "")
 
 
 def trueq_logits(path, seqs, greedy=0, keep=False):
