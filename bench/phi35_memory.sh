@@ -10,7 +10,7 @@
 #   cores); each next to the stored size of the weights it reads.
 # Usage: bench/phi35_memory.sh [BUILD_DIR] [WORK_DIR]   (WORK_DIR needs ~12 GB free;
 # it is removed at the end unless KEEP=1; a WORK_DIR/bf16 or WORK_DIR/q4 already there
-# is reused). Prints a Markdown table for docs/benchmarks.md. The bar (issue 12): peak
+# is reused). Prints a Markdown table for docs/bench/memory.md. The bar (issue 12): peak
 # RSS at most 1.25x the stored weights.
 set -euo pipefail
 B=${1:-build}; W=${2:-$(mktemp -d /var/tmp/tq-phi35.XXXXXX)}

@@ -10,7 +10,7 @@
 # checks that the three merged tables are byte-identical, writes the HTML report
 # (rendered by headless Chromium when installed), and prints per-task costs next to
 # their measured seconds, and the makespan the cost schedule predicts for N workers
-# from those seconds (the model in docs/benchmarks.md).
+# from those seconds (the model in docs/bench/sweep.md).
 # Usage: bench/sweep_scaling.sh [BUILD_DIR] [WORK_DIR]   (WORK_DIR: ~1.5 GB; removed unless KEEP=1)
 # Env: PHI=1 adds the Phi-3.5-mini-shaped model's spectrum (trueq synth --arch phi3 --shape
 #      phi3.5-mini --dtype BF16: 7.6 GB, about 25 CPU-minutes per setting), split into one task

@@ -129,7 +129,7 @@ static bool analysable(const tq_tensor *t) {
 
 /* The spectrum of an r x k matrix, N = max(r, k), M = min(r, k), by the route
  * `spectrum --svd auto` takes (docs/spectrum.md, "SVD routes"), fitted to the
- * Phi-3.5-mini-shaped matrices' measured CPU seconds (docs/benchmarks.md):
+ * Phi-3.5-mini-shaped matrices' measured CPU seconds (docs/bench/sweep.md):
  * - the Gram route (N >= 2M): dsyrk, N M^2, then dsyevd, M^3:
  *   0.081 N M^2 + 0.44 M^3 units;
  * - dgesdd (N < 2M, or the Gram route refused): the bidiagonal reduction of
