@@ -1,5 +1,5 @@
 /* llama_fixture.h — writing small decoder models for tests (test_llama_model.c,
- * test_llama_errors.c): tensors in memory (wt), written as one safetensors
+ * test_llama_errors.c; stories_dir also test_llama_batch.c): tensors in memory (wt), written as one safetensors
  * file, optionally int8-quantized in trueq's layout, read back; and where
  * stories260k is (TRUEQ_MODELS or ../shared/models). Functions are static
  * inline: each test program compiles what it uses. */

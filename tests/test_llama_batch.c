@@ -12,21 +12,9 @@
  */
 #include "tq_test.h"
 #include "trueq_llama.h"
+#include "llama_fixture.h"   /* stories_dir */
 #include <stdint.h>
 #include <stdlib.h>
-
-static char g_dir[1100];
-static const char *stories_dir(void) {
-    const char *md = tq_t_models_dir();
-    if (!md) return NULL;
-    snprintf(g_dir, sizeof g_dir, "%s/stories260k", md);
-    char p[1200];
-    snprintf(p, sizeof p, "%s/stories260K.safetensors", g_dir);
-    FILE *f = fopen(p, "rb");
-    if (!f) return NULL;
-    fclose(f);
-    return g_dir;
-}
 
 /* A fixed pseudo-random token sequence after BOS (1). */
 static void make_ids(int *ids, int n, int vocab) {
