@@ -205,7 +205,7 @@ void tq_llama_swiglu(float *h, const float *g, const float *u, int n) {
 static uint32_t f2u(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
 static float u2f(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
 
-float tq_ggml_expf_lane(float x) {
+static inline float expf_lane(float x) {
     const float r = 0x1.8p23f;
     const float z = fmaf(x, 0x1.715476p+0f, r), n = z - r;
     const float b = fmaf(-n, 0x1.7f7d1cp-20f, fmaf(-n, 0x1.62e4p-1f, x));
@@ -220,13 +220,15 @@ float tq_ggml_expf_lane(float x) {
     return fmaf(s2, j, s2) * s1;
 }
 
-void tq_llama_swiglu_ggml(float *h, const float *g, const float *u, int n) {
+TQ_GGML_FMA float tq_ggml_expf_lane(float x) { return expf_lane(x); }
+
+TQ_GGML_FMA void tq_llama_swiglu_ggml(float *h, const float *g, const float *u, int n) {
     /* ggml_vec_swiglu_f32: 8 lanes of ggml_v_silu (x / (1 + e^-x)) times u,
      * the tail as ggml_silu_f32 with expf */
     int i = 0, nv = n - n % 8;
     for (; i < nv; i++) {
         float x = g[i];
-        h[i] = x / (1.0f + tq_ggml_expf_lane(0.0f - x)) * u[i];
+        h[i] = x / (1.0f + expf_lane(0.0f - x)) * u[i];
     }
     for (; i < n; i++) {
         float x = g[i];

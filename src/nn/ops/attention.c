@@ -11,6 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF   /* the ggml steps round as written: fmaf where ggml fuses, nothing else */
+#endif
+
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("O3", "no-trapping-math")
 #endif
@@ -115,7 +119,7 @@ static float ggml_dot_f32(const float *x, size_t sx, const float *y, int n) {
     return sum;
 }
 
-void tq_llama_attention_ggml(float *out, const float *q, const float *kc, const float *vc, int n_pos, int n_heads,
+TQ_GGML_FMA void tq_llama_attention_ggml(float *out, const float *q, const float *kc, const float *vc, int n_pos, int n_heads,
                              int n_kv_heads, int head_size, int kv_stride, float *scratch) {
     int group = n_heads / n_kv_heads;
     float scale = (float)(1.0 / sqrt((double)head_size));
