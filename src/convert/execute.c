@@ -482,11 +482,10 @@ static tq_status write_item(const tq_plan *p, tq_writer *w, int64_t wi, const tq
         st = tq_writer_put_from(w, wi, in_map ? mp->fd : -1, off, t->data, t->nbytes, err);
     } else if (!in_map || t->quantized) {   /* owned bytes, or ggml blocks decoded by the model */
         st = write_quantized(p, w, wi, it, t->data, sc, ss, err);
-    } else if (chunkable(p, it)) {
-        st = write_chunked(p, w, wi, it, off, sc, err);
-        if (st == TQ_E_VALUE) goto whole;   /* a non-finite value: the whole-tensor path names its flat index */
+    } else if (chunkable(p, it) && (st = write_chunked(p, w, wi, it, off, sc, err)) != TQ_E_VALUE) {
+        /* done in row chunks (TQ_E_VALUE: a non-finite value or codes not
+         * row-aligned, left to the whole-tensor path, which names the value's flat index) */
     } else {
-    whole:;
         void *buf = scratch_get(sc, S_IN, (size_t)t->nbytes);
         if (!buf) return tq_err(err, TQ_E_NOMEM, "tensor \"%s\": out of memory for %llu bytes", t->name,
                                 (unsigned long long)t->nbytes);

@@ -419,7 +419,7 @@ tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, con
     }
 #undef LOAD
     TQ_ASSERT((uint64_t)(p - l->arena) == total);
-    /* ggml's norms and RoPE where ggml's products run (quantized codes kept) */
+    /* ggml's RMSNorm, RoPE, SwiGLU and attention where ggml's products run (quantized codes kept) */
     l->ggml_ops = ggml_act && tq_llama_kept_matrices(l, NULL, NULL, NULL, 0) > 0;
     return l;
 fail:

@@ -44,8 +44,9 @@ struct tq_llama {
     int          n_plain;  /* matrices held as stored F16/BF16          */
     float       *norm;     /* [dim]                                     */
     llama_layer *L;        /* [n_layers]                                */
-    int          ggml_ops; /* a GGUF file with its codes kept: norms and
-                              RoPE in ggml's float steps (nn/ops/ggml_ops.h) */
+    int          ggml_ops; /* a GGUF file with its codes kept: RMSNorm, RoPE,
+                              SwiGLU and attention in ggml's float steps
+                              (nn/ops/ggml_ops.h) */
     tq_wmat      out8;     /* empty: with keep_quantized tok / out are
                               themselves kept as stored codes, so the logits
                               run their kernel (the forward reads out8 first) */

@@ -197,7 +197,6 @@ void tq_llama_swiglu(float *h, const float *g, const float *u, int n) {
     }
 }
 
-
 /* ggml_v_expf of ggml's AVX2 + FMA build, one lane: e^x as 2^n (1 + j) with n
  * = round(x / ln 2) by the 1.5 * 2^23 trick, b = x - n ln 2 in two FMA
  * steps, j a degree-5 polynomial in b by FMA; |n| > 126 scales in two

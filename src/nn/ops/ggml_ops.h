@@ -31,7 +31,6 @@ void tq_llama_rope_apply_ggml(float *v, int n_heads, int head_size, int rope_dim
  *  u_i for the tail (act.c holds the one-lane ggml_v_expf). h may alias g. */
 void tq_llama_swiglu_ggml(float *h, const float *g, const float *u, int n);
 
-/** One lane of ggml_v_expf (ggml's AVX2 + FMA e^x; 0 for -inf). */
 /* The clones these functions are built as: with FMA (AVX-512 or FMA3) fmaf
  * is one instruction, without it a libm call; the bytes are the same (fmaf
  * rounds once either way; contraction stays off). */
@@ -41,6 +40,7 @@ void tq_llama_swiglu_ggml(float *h, const float *g, const float *u, int n);
 #define TQ_GGML_FMA
 #endif
 
+/** One lane of ggml_v_expf (ggml's AVX2 + FMA e^x; 0 for -inf). */
 float tq_ggml_expf_lane(float x);
 
 /** tq_llama_attention (same arguments and layout) as llama.cpp computes it

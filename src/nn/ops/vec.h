@@ -8,7 +8,8 @@
  * The AVX-512 forms perform the same IEEE operations in the same order as
  * the C forms (no contraction into FMA, no reassociation), only several
  * vectors at a time, so tq_enc_activate / tq_softmax_row /
- * tq_enc_layernorm give the same bytes whichever runs; test_encoder_ops compares them on odd lengths.
+ * tq_enc_layernorm give the same bytes whichever runs; test_enc_vec compares
+ * them on odd lengths and edge values.
  * The *_avx512 entries may be called only where tq_vec_avx512() is 1, the
  * *_avx2 ones where tq_vec_avx2() is.
  */
@@ -23,7 +24,7 @@ int  tq_vec_avx512(void);
 int  tq_vec_avx2(void);
 
 /** GELU, erf form, in place: the portable loop (act.c's reference) and its
- *  AVX-512 form (the same bytes). */
+ *  AVX-512 and AVX2 forms (the same bytes). */
 void tq_gelu_erf_ref(float *x, int64_t n);
 void tq_gelu_erf_avx512(float *x, int64_t n);
 void tq_gelu_erf_avx2(float *x, int64_t n);
