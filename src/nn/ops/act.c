@@ -197,40 +197,34 @@ void tq_llama_swiglu(float *h, const float *g, const float *u, int n) {
     }
 }
 
-/* ggml_v_expf of ggml's AVX2 + FMA build, one lane: e^x as 2^n (1 + j) with n
- * = round(x / ln 2) by the 1.5 * 2^23 trick, b = x - n ln 2 in two FMA
- * steps, j a degree-5 polynomial in b by FMA; |n| > 126 scales in two
- * factors (s1, s2), |n| > 192 saturates to s1 * s1. */
-static uint32_t f2u(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
-static float u2f(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
-
-static inline float expf_lane(float x) {
-    const float r = 0x1.8p23f;
-    const float z = fmaf(x, 0x1.715476p+0f, r), n = z - r;
-    const float b = fmaf(-n, 0x1.7f7d1cp-20f, fmaf(-n, 0x1.62e4p-1f, x));
-    const uint32_t e = f2u(z) << 23;
-    const float k = u2f(e + f2u(1.0f)), u = b * b;
-    const float j = fmaf(fmaf(fmaf(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u, fmaf(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)), u,
-                         0x1.ffffecp-1f * b);
-    if (!(fabsf(n) > 126.0f)) return fmaf(j, k, k);
-    const uint32_t g = n <= 0.0f ? 0x82000000u : 0u;
-    const float s1 = u2f(g + 0x7f000000u), s2 = u2f(e - g);
-    if (fabsf(n) > 192.0f) return s1 * s1;
-    return fmaf(s2, j, s2) * s1;
-}
-
-TQ_GGML_FMA float tq_ggml_expf_lane(float x) { return expf_lane(x); }
-
-TQ_GGML_FMA void tq_llama_swiglu_ggml(float *h, const float *g, const float *u, int n) {
+TQ_GGML_BODY void swiglu_ggml(float *h, const float *g, const float *u, int n) {
     /* ggml_vec_swiglu_f32: 8 lanes of ggml_v_silu (x / (1 + e^-x)) times u,
      * the tail as ggml_silu_f32 with expf */
     int i = 0, nv = n - n % 8;
     for (; i < nv; i++) {
         float x = g[i];
-        h[i] = x / (1.0f + expf_lane(0.0f - x)) * u[i];
+        h[i] = x / (1.0f + tq_ggml_expf_lane(0.0f - x)) * u[i];
     }
     for (; i < n; i++) {
         float x = g[i];
         h[i] = x / (1.0f + expf(-x)) * u[i];
     }
+}
+
+#if TQ_GGML_FMA_PATH
+int tq_ggml_fma_path(void) {
+    return tq_kern_isa(NULL) != TQ_KISA_PORTABLE && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+TQ_GGML_FMA_TARGET static void swiglu_ggml_fma(float *h, const float *g, const float *u, int n) { swiglu_ggml(h, g, u, n); }
+#endif
+
+void tq_llama_swiglu_ggml(float *h, const float *g, const float *u, int n) {
+#if TQ_GGML_FMA_PATH
+    if (tq_ggml_fma_path()) {
+        swiglu_ggml_fma(h, g, u, n);
+        return;
+    }
+#endif
+    swiglu_ggml(h, g, u, n);
 }

@@ -105,7 +105,7 @@ void tq_llama_attention(float *out, const float *q, const float *kc, const float
  * sum[j] lane l takes i = 32 s + 8 j + l by FMA, then sum0 + sum2, sum1 +
  * sum3, their sum, the halves added, then two horizontal adds; the tail (n %
  * 32) added one product at a time (gcc contracts it to FMA). */
-static float ggml_dot_f32(const float *x, size_t sx, const float *y, int n) {
+TQ_GGML_BODY float ggml_dot_f32(const float *x, size_t sx, const float *y, int n) {
     float s[4][8] = {{0}};
     int np = n & ~31, i = 0;
     for (; i < np; i += 32)
@@ -119,8 +119,8 @@ static float ggml_dot_f32(const float *x, size_t sx, const float *y, int n) {
     return sum;
 }
 
-TQ_GGML_FMA void tq_llama_attention_ggml(float *out, const float *q, const float *kc, const float *vc, int n_pos, int n_heads,
-                             int n_kv_heads, int head_size, int kv_stride, float *scratch) {
+TQ_GGML_BODY void attention_ggml(float *out, const float *q, const float *kc, const float *vc, int n_pos, int n_heads,
+                                  int n_kv_heads, int head_size, int kv_stride, float *scratch) {
     int group = n_heads / n_kv_heads;
     float scale = (float)(1.0 / sqrt((double)head_size));
     /* positions beyond n_pos are ggml's masked cells: probability 0, so the
@@ -160,4 +160,23 @@ TQ_GGML_FMA void tq_llama_attention_ggml(float *out, const float *q, const float
             oh[i] = (t0[0] + t0[1]) + (t0[2] + t0[3]);
         }
     }
+}
+
+#if TQ_GGML_FMA_PATH
+TQ_GGML_FMA_TARGET static void attention_ggml_fma(float *out, const float *q, const float *kc, const float *vc, int n_pos,
+                                                  int n_heads, int n_kv_heads, int head_size, int kv_stride,
+                                                  float *scratch) {
+    attention_ggml(out, q, kc, vc, n_pos, n_heads, n_kv_heads, head_size, kv_stride, scratch);
+}
+#endif
+
+void tq_llama_attention_ggml(float *out, const float *q, const float *kc, const float *vc, int n_pos, int n_heads,
+                             int n_kv_heads, int head_size, int kv_stride, float *scratch) {
+#if TQ_GGML_FMA_PATH
+    if (tq_ggml_fma_path()) {
+        attention_ggml_fma(out, q, kc, vc, n_pos, n_heads, n_kv_heads, head_size, kv_stride, scratch);
+        return;
+    }
+#endif
+    attention_ggml(out, q, kc, vc, n_pos, n_heads, n_kv_heads, head_size, kv_stride, scratch);
 }

@@ -7,6 +7,10 @@
 #ifndef TQ_NN_OPS_GGML_OPS_H
 #define TQ_NN_OPS_GGML_OPS_H
 
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
 /** RMSNorm as ggml_rms_norm then ggml_mul: s = sum of the float squares
  *  x_i * x_i in double, mean = (float)(s / n), scale = 1.0f / sqrtf(mean +
  *  eps), out_i = (x_i * scale) * w_i, all float. out may alias x. */
@@ -31,17 +35,55 @@ void tq_llama_rope_apply_ggml(float *v, int n_heads, int head_size, int rope_dim
  *  u_i for the tail (act.c holds the one-lane ggml_v_expf). h may alias g. */
 void tq_llama_swiglu_ggml(float *h, const float *g, const float *u, int n);
 
-/* The clones these functions are built as: with FMA (AVX-512 or FMA3) fmaf
- * is one instruction, without it a libm call; the bytes are the same (fmaf
- * rounds once either way; contraction stays off). */
+/* fmaf is one instruction where the CPU has FMA3 and a libm call where it
+ * has not; the bytes are the same (fmaf rounds once either way, contraction
+ * stays off). So on x86 with GCC or clang the functions that run fmaf per
+ * term are built twice, their body (TQ_GGML_BODY, always inlined) once in a
+ * TQ_GGML_FMA_TARGET function and once plain, and tq_ggml_fma_path() picks
+ * one per call. (Explicit rather than target_clones: clang 14 names a
+ * target_clones resolver name.ifunc, which callers in other files cannot
+ * reach.) */
 #if defined(__x86_64__) && defined(__GNUC__)
-#define TQ_GGML_FMA __attribute__((target_clones("avx512f", "fma", "default")))
+#define TQ_GGML_FMA_PATH 1
+#define TQ_GGML_FMA_TARGET __attribute__((target("avx2,fma")))
+#define TQ_GGML_BODY static inline __attribute__((always_inline))
+/** 1 when the FMA build of these functions runs: the CPU has AVX2 and FMA3
+ *  and TRUEQ_ISA does not ask for the portable kernels (which is how the
+ *  tests run the plain build on this machine and compare the bytes). */
+int tq_ggml_fma_path(void);
 #else
-#define TQ_GGML_FMA
+#define TQ_GGML_FMA_PATH 0
+#define TQ_GGML_BODY static inline
 #endif
 
-/** One lane of ggml_v_expf (ggml's AVX2 + FMA e^x; 0 for -inf). */
-float tq_ggml_expf_lane(float x);
+/** One lane of ggml_v_expf, ggml's AVX2 + FMA e^x: 2^n (1 + j) with n =
+ *  round(x / ln 2) by the 1.5 * 2^23 trick, b = x - n ln 2 in two FMA steps,
+ *  j a degree-5 polynomial in b by FMA; |n| > 126 scales in two factors
+ *  (s1, s2), |n| > 192 saturates to s1 * s1 (0 for -inf). Inline, so a
+ *  caller built with TQ_GGML_FMA_TARGET gets the FMA instructions. */
+static inline float tq_ggml_expf_lane(float x) {
+    const float r = 0x1.8p23f;
+    const float z = fmaf(x, 0x1.715476p+0f, r), n = z - r;
+    const float b = fmaf(-n, 0x1.7f7d1cp-20f, fmaf(-n, 0x1.62e4p-1f, x));
+    uint32_t e, one, g;
+    float k, s1, s2;
+    memcpy(&e, &z, 4);
+    e <<= 23;
+    const float f1 = 1.0f;
+    memcpy(&one, &f1, 4);
+    one += e;
+    memcpy(&k, &one, 4);
+    const float u = b * b;
+    const float j = fmaf(fmaf(fmaf(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u, fmaf(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)), u,
+                         0x1.ffffecp-1f * b);
+    if (!(fabsf(n) > 126.0f)) return fmaf(j, k, k);
+    g = n <= 0.0f ? 0x82000000u : 0u;
+    uint32_t t1 = g + 0x7f000000u, t2 = e - g;
+    memcpy(&s1, &t1, 4);
+    memcpy(&s2, &t2, 4);
+    if (fabsf(n) > 192.0f) return s1 * s1;
+    return fmaf(s2, j, s2) * s1;
+}
 
 /** tq_llama_attention (same arguments and layout) as llama.cpp computes it
  *  token by token without flash attention: q.k by ggml_vec_dot_f32 (4 x 8
