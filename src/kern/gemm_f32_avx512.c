@@ -15,6 +15,7 @@
  */
 #include "kern/kern.h"
 #include "kern/kern_impl.h"
+#include "kern/gemm_f32.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,7 +51,7 @@ int tq_gemm_f32_unpack(float *w, int64_t rows, int64_t cols) {
 #define IB 32
 
 INL void mk(const float *wp, int64_t K, const float *x, int64_t ldx, int64_t b0, const int M, const int NB, float *y,
-            int64_t ldy) {
+            int64_t ldy, const float *bias, int acc) {
     const float *w = wp + b0 * K * 16;
     const int64_t bs = K * 16;
     __m512 s00 = _mm512_setzero_ps(), s01 = s00, s02 = s00, s03 = s00, s10 = s00, s11 = s00, s12 = s00, s13 = s00,
@@ -76,23 +77,26 @@ INL void mk(const float *wp, int64_t K, const float *x, int64_t ldx, int64_t b0,
 #undef ROW
     }
     __m512 S[MR][NBMAX] = {{s00, s01, s02, s03}, {s10, s11, s12, s13}, {s20, s21, s22, s23}, {s30, s31, s32, s33}};
-    for (int j = 0; j < M; j++)
-        for (int p = 0; p < NB; p++) {
+    for (int p = 0; p < NB; p++) {
+        __m512 bv = bias ? _mm512_loadu_ps(bias + (b0 + p) * 16) : _mm512_setzero_ps();
+        for (int j = 0; j < M; j++) {
             float *yr = y + j * ldy + (b0 + p) * 16;
-            _mm512_storeu_ps(yr, _mm512_add_ps(_mm512_loadu_ps(yr), S[j][p]));
+            __m512 v = !bias ? _mm512_loadu_ps(yr) : acc ? _mm512_add_ps(_mm512_loadu_ps(yr), bv) : bv;
+            _mm512_storeu_ps(yr, _mm512_add_ps(v, S[j][p]));
         }
+    }
 }
 
 #define NBCASE(M, nb)                                                                                                  \
     switch (nb) {                                                                                                      \
-    case 4: mk(wp, K, x + i * ldx, ldx, b0, M, 4, y + i * ldy, ldy); break;                                            \
-    case 3: mk(wp, K, x + i * ldx, ldx, b0, M, 3, y + i * ldy, ldy); break;                                            \
-    case 2: mk(wp, K, x + i * ldx, ldx, b0, M, 2, y + i * ldy, ldy); break;                                            \
-    default: mk(wp, K, x + i * ldx, ldx, b0, M, 1, y + i * ldy, ldy); break;                                           \
+    case 4: mk(wp, K, x + i * ldx, ldx, b0, M, 4, y + i * ldy, ldy, bias, acc); break;                                            \
+    case 3: mk(wp, K, x + i * ldx, ldx, b0, M, 3, y + i * ldy, ldy, bias, acc); break;                                            \
+    case 2: mk(wp, K, x + i * ldx, ldx, b0, M, 2, y + i * ldy, ldy, bias, acc); break;                                            \
+    default: mk(wp, K, x + i * ldx, ldx, b0, M, 1, y + i * ldy, ldy, bias, acc); break;                                           \
     }
 
 TGT static void gemm(const float *wp, int64_t K, const float *x, int64_t ldx, int64_t n, int64_t r0, int64_t r1,
-                     float *y, int64_t ldy) {
+                     float *y, int64_t ldy, const float *bias, int acc) {
     const int64_t bfirst = r0 / 16, bend = r1 / 16;
     for (int64_t ib = 0; ib < n; ib += IB) {
         int64_t ie = ib + IB < n ? ib + IB : n;
@@ -119,13 +123,22 @@ int tq_gemm_f32_supported(void) {
     return has512() || (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"));
 }
 
+void tq_gemm_f32_bias(const float *wp, int64_t K, const float *x, int64_t ldx, int64_t n, int64_t r0, int64_t r1,
+                      float *y, int64_t ldy, const float *bias, int acc) {
+    if (has512()) gemm(wp, K, x, ldx, n, r0, r1, y, ldy, bias, acc);
+    else tq_gemm_f32_avx2_bias(wp, K, x, ldx, n, r0, r1, y, ldy, bias, acc);
+}
+
 void tq_gemm_f32(const float *wp, int64_t K, const float *x, int64_t ldx, int64_t n, int64_t r0, int64_t r1, float *y,
                  int64_t ldy) {
-    if (has512()) gemm(wp, K, x, ldx, n, r0, r1, y, ldy);
-    else tq_gemm_f32_avx2(wp, K, x, ldx, n, r0, r1, y, ldy);
+    tq_gemm_f32_bias(wp, K, x, ldx, n, r0, r1, y, ldy, NULL, 1);
 }
 #else
 int tq_gemm_f32_supported(void) { return 0; }
+void tq_gemm_f32_bias(const float *wp, int64_t K, const float *x, int64_t ldx, int64_t n, int64_t r0, int64_t r1,
+                      float *y, int64_t ldy, const float *bias, int acc) {
+    (void)wp; (void)K; (void)x; (void)ldx; (void)n; (void)r0; (void)r1; (void)y; (void)ldy; (void)bias; (void)acc;
+}
 void tq_gemm_f32(const float *wp, int64_t K, const float *x, int64_t ldx, int64_t n, int64_t r0, int64_t r1, float *y,
                  int64_t ldy) {
     (void)wp; (void)K; (void)x; (void)ldx; (void)n; (void)r0; (void)r1; (void)y; (void)ldy;

@@ -141,16 +141,27 @@ TGT void tq_kern_quant_row_avx512(const float *x, int64_t cols, int64_t kpad, in
     *d = s;
     const __m512 vi = _mm512_set1_ps(inv), mg = _mm512_set1_ps(12582912.0f), hi = _mm512_set1_ps(127.0f),
                  lo = _mm512_set1_ps(-127.0f);
-    const __m128i flip = _mm_set1_epi8(offset ? (char)0x80 : 0);
-    for (c = 0; c < kpad; c += 16) {
-        int64_t left = cols - c;
-        __mmask16 m = left >= 16 ? (__mmask16)0xffff : left > 0 ? (__mmask16)((1u << left) - 1u) : 0;
-        __m512 v = _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + c), vi), mg), mg);
-        __mmask16 ord = _mm512_cmp_ps_mask(v, v, _CMP_ORD_Q);
-        v = _mm512_maskz_mov_ps(ord, _mm512_max_ps(_mm512_min_ps(v, hi), lo));
-        __m128i b = _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(v));
-        _mm_storeu_si128((__m128i *)(void *)(q + c), b);
-        _mm_storeu_si128((__m128i *)(void *)(qa + c), offset ? _mm_xor_si128(b, flip) : _mm_abs_epi8(b));
+    const __m512i flip = _mm512_set1_epi8(offset ? (char)0x80 : 0);
+    /* 64 columns a step (kpad is a multiple of 64): four vectors of codes,
+     * already in [-127, 127] so the saturating packs keep them as they are,
+     * packed to bytes and put back in column order (the packs interleave
+     * 4-byte groups of the four vectors per 128-bit lane), one 64-byte
+     * store each for q and qa */
+    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    for (c = 0; c < kpad; c += 64) {
+        __m512i w[4];
+        for (int u = 0; u < 4; u++) {
+            int64_t left = cols - c - 16 * u;
+            __mmask16 m = left >= 16 ? (__mmask16)0xffff : left > 0 ? (__mmask16)((1u << left) - 1u) : 0;
+            __m512 v = _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + c + 16 * u), vi), mg), mg);
+            __mmask16 ord = _mm512_cmp_ps_mask(v, v, _CMP_ORD_Q);
+            v = _mm512_maskz_mov_ps(ord, _mm512_max_ps(_mm512_min_ps(v, hi), lo));
+            w[u] = _mm512_cvtps_epi32(v);
+        }
+        __m512i b = _mm512_packs_epi16(_mm512_packs_epi32(w[0], w[1]), _mm512_packs_epi32(w[2], w[3]));
+        b = _mm512_permutexvar_epi32(order, b);
+        _mm512_storeu_si512((void *)(q + c), b);
+        _mm512_storeu_si512((void *)(qa + c), offset ? _mm512_xor_si512(b, flip) : _mm512_abs_epi8(b));
     }
 }
 #else

@@ -13,6 +13,7 @@
 #include "nn/arch/table.h"
 #include "kern/pool.h"
 #include "kern/gemm_i8_avx512.h"
+#include "kern/gemm_f32.h"
 #include <cblas.h>
 #include <limits.h>
 #include <math.h>
@@ -34,6 +35,7 @@
 #define SLAB 128
 #define PROWS 256
 #define ROWS 16
+#define FROWS 32   /* tokens per task of FFN1 by row blocks (ffn_rows) */
 
 typedef struct fw {
     const tq_enc       *e;
@@ -54,6 +56,11 @@ typedef struct fw {
     int    qfill;               /* 1: row-wise tasks quantize the x rows they
                                    finish into act (for the next projection)  */
     int    ready;               /* the projection phase act was filled for, or -1 */
+    tq_kact *act2;              /* a second buffer in act's format, or NULL     */
+    int    ffn_rows;            /* 1: FFN1 runs as tasks of FROWS tokens x all
+                                   hidden features, each finishing its rows
+                                   (activation) and quantizing them into act2
+                                   for FFN2 while they are in cache            */
 } fw;
 
 enum { PH_EMBED, PH_QKV, PH_ATTN, PH_WO, PH_LN1, PH_FFN1, PH_FFN2, PH_LN2, PH_QACT };
@@ -65,7 +72,10 @@ static int n_slabs(const fw *f) {
 
 static int n_tasks(const fw *f) {
     switch (f->phase) {
-    case PH_QKV: case PH_WO: case PH_FFN1: case PH_FFN2: return n_slabs(f) * ((f->T + PROWS - 1) / PROWS);
+    case PH_FFN1:
+        if (f->ffn_rows) return (f->T + FROWS - 1) / FROWS;
+        return n_slabs(f) * ((f->T + PROWS - 1) / PROWS);
+    case PH_QKV: case PH_WO: case PH_FFN2: return n_slabs(f) * ((f->T + PROWS - 1) / PROWS);
     case PH_ATTN: return f->B * f->e->c.n_heads;
     default: return (f->T + ROWS - 1) / ROWS;
     }
@@ -107,12 +117,18 @@ static int kern_slab(const fw *f, float *C, int ldc, const float *A, int lda, co
  * already holds for A; the bytes of writing (adding) the bias first and
  * accumulating the product after, which is what the other paths do. -1
  * (nothing written) otherwise. */
+static int fused_ok(const fw *f, const float *A, const tq_wmat *w8) {
+    int nparts = w8[1].rows ? 3 : 1;
+    if (!f->act || f->act_src != A) return 0;
+    for (int i = 0; i < nparts; i++)
+        if (!tq_gemm_i8_avx512_bias_ok(&w8[i].k) || !tq_kact_fits(f->act, &w8[i].k)) return 0;
+    return 1;
+}
+
 static int fused_slab(const fw *f, float *C, int ldc, const float *A, const tq_wmat *w8, const float *bias, int acc,
                       int n0, int n1, int t0, int t1) {
     int nparts = w8[1].rows ? 3 : 1;
-    if (!f->act || f->act_src != A) return -1;
-    for (int i = 0; i < nparts; i++)
-        if (!tq_gemm_i8_avx512_bias_ok(&w8[i].k) || !tq_kact_fits(f->act, &w8[i].k)) return -1;
+    if (!fused_ok(f, A, w8)) return -1;
     tq_kact rows = tq_kact_view(f->act, t0, t1);
     for (int64_t i = 0, base = 0; i < nparts && n0 < n1; base += w8[i].rows, i++) {
         int64_t end = base + w8[i].rows;
@@ -121,6 +137,19 @@ static int fused_slab(const fw *f, float *C, int ldc, const float *A, const tq_w
         tq_gemm_i8_avx512_bias(&w8[i].k, &rows, n0 - base, e - base, C + (size_t)t0 * ldc + base, ldc, acc, bias + base);
         n0 = (int)e;
     }
+    return 0;
+}
+
+/* C[t0:t1, n0:n1] = bias + A W^T (acc 0) or C + bias + A W^T (acc 1) by the
+ * float32 kernel over packed weights with the bias folded in (gemm_f32.h),
+ * when matrix w8 of the layer is float32 and packed: the bytes of writing
+ * (adding) the bias first and running proj after. -1 (nothing written)
+ * otherwise. */
+static int f32_slab(const fw *f, float *C, int ldc, const float *A, int lda, const float *W, const tq_wmat *w8,
+                    const float *bias, int acc, int n0, int n1, int t0, int t1, int K) {
+    int m = (int)(w8 - f->L->m8[0]) / 3;   /* which of the layer's matrices */
+    if (tq_wmat_quantized(&w8[0]) || !f->L->fpk[m]) return -1;
+    tq_gemm_f32_bias(W, K, A + (size_t)t0 * lda, lda, t1 - t0, n0, n1, C + (size_t)t0 * ldc, ldc, bias, acc);
     return 0;
 }
 
@@ -194,7 +223,8 @@ static void run_task(const fw *f, int task, int worker) {
         break;
     case PH_QKV: {   /* qkv = bqkv + x Wqkv^T; DistilBERT: q / sqrt(head_size) */
         int n1 = n0 + SLAB < 3 * D ? n0 + SLAB : 3 * D;
-        if (fused_slab(f, f->qkv, 3 * D, f->x, L->m8[M_QKV], L->bqkv, 0, n0, n1, t0, t1)) {
+        if (fused_slab(f, f->qkv, 3 * D, f->x, L->m8[M_QKV], L->bqkv, 0, n0, n1, t0, t1) &&
+            f32_slab(f, f->qkv, 3 * D, f->x, D, L->wqkv, L->m8[M_QKV], L->bqkv, 0, n0, n1, t0, t1, D)) {
             for (int t = t0; t < t1; t++) memcpy(f->qkv + (size_t)t * 3 * D + n0, L->bqkv + n0, sizeof(float) * (size_t)(n1 - n0));
             proj(f, f->qkv, 3 * D, f->x, D, L->wqkv, L->m8[M_QKV], n0, n1, t0, t1, D, worker);
         }
@@ -213,15 +243,26 @@ static void run_task(const fw *f, int task, int worker) {
         const float *bias = f->phase == PH_WO ? L->bo : L->b2;
         const float *A = f->phase == PH_WO ? f->ctx : f->hb;
         const tq_wmat *w8 = f->phase == PH_WO ? L->m8[M_O] : L->m8[M_FFN2];
-        if (!fused_slab(f, f->x, D, A, w8, bias, 1, n0, n1, t0, t1)) break;
+        int K = f->phase == PH_WO ? D : H;
+        if (!fused_slab(f, f->x, D, A, w8, bias, 1, n0, n1, t0, t1) ||
+            !f32_slab(f, f->x, D, A, K, f->phase == PH_WO ? L->wo : L->w2, w8, bias, 1, n0, n1, t0, t1, K))
+            break;
         for (int t = t0; t < t1; t++) tq_vec_add(f->x + (size_t)t * D + n0, bias + n0, n1 - n0);
         if (f->phase == PH_WO) proj(f, f->x, D, f->ctx, D, L->wo, w8, n0, n1, t0, t1, D, worker);
         else proj(f, f->x, D, f->hb, H, L->w2, w8, n0, n1, t0, t1, H, worker);
         break;
     }
     case PH_FFN1: {   /* hb = act(b1 + x W1^T) */
+        if (f->ffn_rows) {   /* rows [a0, a1) whole: the same bytes as by slabs, then quantized for FFN2 */
+            int a0 = task * FROWS, a1 = a0 + FROWS < T ? a0 + FROWS : T;
+            fused_slab(f, f->hb, H, f->x, L->m8[M_FFN1], L->b1, 0, 0, H, a0, a1);
+            for (int t = a0; t < a1; t++) tq_enc_activate(f->hb + (size_t)t * H, H, c->act);
+            tq_kact_rows(f->act2, f->hb, H, a0, a1);
+            break;
+        }
         int n1 = n0 + SLAB < H ? n0 + SLAB : H;
-        if (fused_slab(f, f->hb, H, f->x, L->m8[M_FFN1], L->b1, 0, n0, n1, t0, t1)) {
+        if (fused_slab(f, f->hb, H, f->x, L->m8[M_FFN1], L->b1, 0, n0, n1, t0, t1) &&
+            f32_slab(f, f->hb, H, f->x, D, L->w1, L->m8[M_FFN1], L->b1, 0, n0, n1, t0, t1, D)) {
             for (int t = t0; t < t1; t++) memcpy(f->hb + (size_t)t * H + n0, L->b1 + n0, sizeof(float) * (size_t)(n1 - n0));
             proj(f, f->hb, H, f->x, D, L->w1, L->m8[M_FFN1], n0, n1, t0, t1, D, worker);
         }
@@ -292,6 +333,29 @@ static void quantize_input(fw *f, int phase, int n_threads) {
     f->act_ld = phase == PH_FFN2 ? f->H : f->D;
     run_phase(f, PH_QACT, n_threads);
     f->phase = phase;
+}
+
+/* Before FFN1 (its input quantized in act): 1 when it can run by row blocks
+ * (ffn_rows), i.e. by the fused VNNI product, with FFN2 running a kernel
+ * whose activations act2 can hold; act2 is then begun for FFN2's input. */
+static int ffn_rows_begin(fw *f) {
+    const tq_wmat *w2 = &f->L->m8[M_FFN2][0];
+    if (!f->act2 || !fused_ok(f, f->x, f->L->m8[M_FFN1]) || !tq_wmat_kernel(w2) || !tq_kact_holds(f->act2, &w2->k))
+        return 0;
+    tq_kact_begin(f->act2, f->T, w2->cols);
+    return 1;
+}
+
+/* After FFN1 by row blocks: act2 holds FFN2's input rows, so it becomes act
+ * (the buffers swap) and FFN2's quantize_input has nothing to do. */
+static void ffn_rows_end(fw *f) {
+    tq_kact *t = f->act;
+    f->act = f->act2;
+    f->act2 = t;
+    f->act_src = f->hb;
+    f->act_ld = f->H;
+    f->ready = PH_FFN2;
+    f->ffn_rows = 0;
 }
 
 /* Hand the input of the projection `phase` runs to the observer. */
@@ -374,6 +438,7 @@ tq_status tq_enc_forward(const tq_enc *e, const tq_enc_batch *b, const tq_enc_ou
     f.sc = ws->sc;
     f.wbuf = ws->wbuf;
     f.act = ws->has_act ? &ws->act : NULL;
+    f.act2 = ws->has_act2 ? &ws->act2 : NULL;
     int32_t *posid = ws->posid;
     if (posid) {
         /* transformers' create_position_ids_from_input_ids: each non-pad
@@ -400,7 +465,9 @@ tq_status tq_enc_forward(const tq_enc *e, const tq_enc_batch *b, const tq_enc_ou
             /* LayerNorms quantize their rows for the projection after them */
             if (phases[k] == PH_LN1) fill_act_for(&f, f.L, PH_FFN1);
             if (phases[k] == PH_LN2) fill_act_for(&f, l + 1 < c->n_layers ? &e->L[l + 1] : NULL, PH_QKV);
+            if (phases[k] == PH_FFN1) f.ffn_rows = ffn_rows_begin(&f);
             run_phase(&f, phases[k], n_threads);
+            if (f.ffn_rows) ffn_rows_end(&f);
         }
         if (o->layers) memcpy(o->layers + (size_t)(l + 1) * TD, x, sizeof(float) * TD);
     }

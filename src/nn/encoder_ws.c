@@ -10,9 +10,10 @@ void tq_enc_ws_free(tq_enc_ws *w) {
     if (!w) return;
     free(w->x); free(w->qkv); free(w->ctx); free(w->hb); free(w->sc); free(w->wbuf); free(w->posid);
     if (w->has_act) tq_kact_free(&w->act);
+    if (w->has_act2) tq_kact_free(&w->act2);
     w->x = w->qkv = w->ctx = w->hb = w->sc = w->wbuf = NULL;
     w->posid = NULL;
-    w->has_act = 0;
+    w->has_act = w->has_act2 = 0;
     w->T = w->S = w->threads = 0;
 }
 
@@ -32,6 +33,8 @@ static int setup(tq_enc_ws *w, const tq_enc_ws_need *n) {
     }
     /* the kernels' activations: without them products quantize per call */
     w->has_act = n->k && tq_kact_init(&w->act, n->k, n->T, n->D > n->H ? n->D : n->H) == TQ_OK;
+    /* the second: FFN1's row tasks fill FFN2's rows while FFN1 reads the first */
+    w->has_act2 = w->has_act && tq_kact_init(&w->act2, n->k, n->T, n->D > n->H ? n->D : n->H) == TQ_OK;
     w->T = n->T;
     w->S = n->S;
     w->threads = n->threads;

@@ -17,8 +17,11 @@ typedef struct tq_enc_ws {
     int        T, S, threads; /* the shape the buffers were made for; 0: none */
     float     *x, *qkv, *ctx, *hb, *sc, *wbuf;
     int32_t   *posid;
-    tq_kact    act;
+    tq_kact    act, act2;     /* act2: a second buffer of act's format and size,
+                                 so one product's output rows can be quantized
+                                 for the next while its input is read       */
     int        has_act;       /* act holds buffers                            */
+    int        has_act2;      /* act2 holds buffers (only with has_act)       */
 } tq_enc_ws;
 
 /** What a pass of T = B x S tokens needs: dim D, hidden H, per-thread

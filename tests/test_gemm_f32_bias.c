@@ -1,0 +1,81 @@
+/*
+ * test_gemm_f32_bias.c — the float32 product over packed weights with the
+ * bias folded into its last step (src/kern/gemm_f32.h), which the encoder's
+ * float32 projections run instead of writing (or adding) the bias over the
+ * tile first:
+ *  - acc 0 gives the bytes of bias written into y and then tq_gemm_f32;
+ *  - acc 1 the bytes of y + bias first and then tq_gemm_f32;
+ *  - bias NULL is tq_gemm_f32 itself;
+ *  - the AVX2 kernel's bias form the same bytes as the dispatched one (the
+ *    AVX-512 kernel where the CPU has it), for odd token counts and row
+ *    ranges starting past 0 (the bias is indexed by the absolute row).
+ */
+#include "tq_test.h"
+#include "kern/kern.h"
+#include "kern/gemm_f32.h"
+#include <stdlib.h>
+#include <string.h>
+
+static int has_avx2(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+static void check(int64_t rows, int64_t cols, int64_t n, int64_t r0, int64_t r1, uint64_t *rng) {
+    size_t nw = (size_t)(rows * cols), ny = (size_t)(n * rows);
+    float *wp = malloc(sizeof(float) * nw), *x = malloc(sizeof(float) * (size_t)(n * cols)), *b = malloc(sizeof(float) * (size_t)rows);
+    float *y0 = malloc(sizeof(float) * ny), *ref = malloc(sizeof(float) * ny), *y = malloc(sizeof(float) * ny);
+    for (size_t i = 0; i < nw; i++) wp[i] = tq_t_randn(rng);
+    for (int64_t i = 0; i < n * cols; i++) x[i] = tq_t_randn(rng) * 2.0f;
+    for (int64_t r = 0; r < rows; r++) b[r] = tq_t_randn(rng) * 3.0f;
+    for (size_t i = 0; i < ny; i++) y0[i] = tq_t_randn(rng) * 5.0f;
+    CHECK(tq_gemm_f32_pack(wp, rows, cols) == 0);
+    for (int acc = 0; acc < 2; acc++) {
+        /* the reference: the bias first (written or added), then the product onto it */
+        memcpy(ref, y0, sizeof(float) * ny);
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t r = r0; r < r1; r++) ref[i * rows + r] = acc ? ref[i * rows + r] + b[r] : b[r];
+        tq_gemm_f32(wp, cols, x, cols, n, r0, r1, ref, rows);
+        memcpy(y, y0, sizeof(float) * ny);
+        tq_gemm_f32_bias(wp, cols, x, cols, n, r0, r1, y, rows, b, acc);
+        CHECK_MSG(!memcmp(y, ref, sizeof(float) * ny), "%lldx%lld n %lld rows [%lld, %lld) acc %d: bias folded in differs",
+                  (long long)rows, (long long)cols, (long long)n, (long long)r0, (long long)r1, acc);
+        if (has_avx2()) {
+            memcpy(y, y0, sizeof(float) * ny);
+            tq_gemm_f32_avx2_bias(wp, cols, x, cols, n, r0, r1, y, rows, b, acc);
+            CHECK_MSG(!memcmp(y, ref, sizeof(float) * ny), "%lldx%lld n %lld acc %d: the AVX2 bias form differs",
+                      (long long)rows, (long long)cols, (long long)n, acc);
+        }
+    }
+    /* no bias: tq_gemm_f32 */
+    memcpy(ref, y0, sizeof(float) * ny);
+    tq_gemm_f32(wp, cols, x, cols, n, r0, r1, ref, rows);
+    memcpy(y, y0, sizeof(float) * ny);
+    tq_gemm_f32_bias(wp, cols, x, cols, n, r0, r1, y, rows, NULL, 0);
+    CHECK_MSG(!memcmp(y, ref, sizeof(float) * ny), "%lldx%lld n %lld: bias NULL is not tq_gemm_f32", (long long)rows,
+              (long long)cols, (long long)n);
+    /* the bias did something: acc 0 with a bias is not the product onto y0 */
+    memcpy(y, y0, sizeof(float) * ny);
+    tq_gemm_f32_bias(wp, cols, x, cols, n, r0, r1, y, rows, b, 0);
+    CHECK(memcmp(y, ref, sizeof(float) * ny) != 0);
+    free(wp); free(x); free(b); free(y0); free(ref); free(y);
+}
+
+void tq_tests(void) {
+    uint64_t rng = 5;
+    TQ_CASE("float32 product with the bias folded in: the bytes of bias first, then tq_gemm_f32 (every kernel)");
+    if (!tq_gemm_f32_supported()) tq_t_skip("neither AVX-512 nor AVX2 + FMA on this CPU");
+    else {
+        const int64_t rows[] = {16, 80, 272}, cols[] = {1, 77, 384}, n[] = {1, 5, 37};
+        for (int r = 0; r < 3; r++)
+            for (int c = 0; c < 3; c++)
+                for (int i = 0; i < 3; i++) {
+                    check(rows[r], cols[c], n[i], 0, rows[r], &rng);
+                    if (rows[r] > 32) check(rows[r], cols[c], n[i], 16, rows[r] - 16, &rng);
+                }
+    }
+}
