@@ -21,18 +21,21 @@
 #pragma STDC FP_CONTRACT OFF   /* the reference rounds as written */
 #endif
 
-/* ggml_vec_dot_f32 (AVX2 + FMA build) of x[i * sx] y[i] over n: 4 x 8 lanes by FMA over steps of 32,
- * folded (s0 + s2) + (s1 + s3), halves, pairs; the tail by FMA one term at a time */
-static float ref_dot(const float *x, size_t sx, const float *y, int n) {
-    float s[4][8] = {{0}};
-    int np = n & ~31, i = 0;
-    for (; i < np; i += 32)
-        for (int j = 0; j < 4; j++)
-            for (int l = 0; l < 8; l++) s[j][l] = fmaf(x[(size_t)(i + 8 * j + l) * sx], y[i + 8 * j + l], s[j][l]);
+/* ggml_vec_dot_f32 (AVX2 + FMA build) of x[i * sx] y[i] over n: term i of the first n & ~31 goes
+ * to lane class i % 32 by FMA (sum[c / 8] lane c % 8 there), the classes folded as (c, c + 16) +
+ * (c + 8, c + 24), then halves and pairs; the tail by FMA one term at a time */
+static float fold32(const float *c) {
     float v[8], t[4];
-    for (int l = 0; l < 8; l++) v[l] = (s[0][l] + s[2][l]) + (s[1][l] + s[3][l]);
+    for (int l = 0; l < 8; l++) v[l] = (c[l] + c[16 + l]) + (c[8 + l] + c[24 + l]);
     for (int l = 0; l < 4; l++) t[l] = v[l] + v[l + 4];
-    float sum = (t[0] + t[1]) + (t[2] + t[3]);
+    return (t[0] + t[1]) + (t[2] + t[3]);
+}
+
+static float ref_dot(const float *x, size_t sx, const float *y, int n) {
+    float c[32] = {0};
+    int np = n & ~31, i = 0;
+    for (; i < np; i++) c[i % 32] = fmaf(x[(size_t)i * sx], y[i], c[i % 32]);
+    float sum = fold32(c);
     for (; i < n; i++) sum = fmaf(x[(size_t)i * sx], y[i], sum);
     return sum;
 }
@@ -58,21 +61,12 @@ static void ref_attention(float *out, const float *q, const float *kc, const flo
         }
         float inv = (float)(1.0 / sum);
         for (int t = 0; t < n_pos; t++) p[t] *= inv;
-        /* the positions padded to a multiple of 32 add zero terms: a dot over n_pos rounded up, x = 0 there */
-        int n32 = (n_pos + 31) & ~31;
-        for (int t = n_pos; t < n32; t++) p[t] = 0.0f;
+        /* values: ggml's dot over the positions padded to a multiple of 32 (zero terms there), i.e.
+         * every position in its lane class */
         for (int i = 0; i < hs; i++) {
-            float s[4][8] = {{0}};
-            for (int i0 = 0; i0 < n32; i0 += 32)
-                for (int j = 0; j < 4; j++)
-                    for (int l = 0; l < 8; l++) {
-                        int t = i0 + 8 * j + l;
-                        if (t < n_pos) s[j][l] = fmaf(vc[(size_t)t * stride + koff + i], p[t], s[j][l]);
-                    }
-            float v[8], u[4];
-            for (int l = 0; l < 8; l++) v[l] = (s[0][l] + s[2][l]) + (s[1][l] + s[3][l]);
-            for (int l = 0; l < 4; l++) u[l] = v[l] + v[l + 4];
-            out[(size_t)h * hs + i] = (u[0] + u[1]) + (u[2] + u[3]);
+            float cl[32] = {0};
+            for (int t = 0; t < n_pos; t++) cl[t % 32] = fmaf(vc[(size_t)t * stride + koff + i], p[t], cl[t % 32]);
+            out[(size_t)h * hs + i] = fold32(cl);
         }
     }
 }
