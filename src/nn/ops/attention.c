@@ -123,28 +123,24 @@ TQ_GGML_BODY float ggml_dot_f32(const float *x, size_t sx, const float *y, int n
  * p[t], for i in [0, head_size): lane class c = t % 32 (sum[c / 8] lane c %
  * 8) takes t = c, c + 32, ... by FMA in order, then the classes are folded
  * as ggml_dot_f32 folds its lanes (classes with no position stay 0: the zero
- * terms of the padded cells). Each class runs over a block of 16
- * dimensions at a time, so a step reads 16 adjacent floats of a row and the
- * sums of different dimensions run side by side (the same operations per
- * dimension as one dimension at a time). */
-#define ATT_VB 16
+ * terms of the padded cells). The positions run in order, each adding its
+ * row (ATT_VB dimensions at a time) to its class's sums: the V rows are
+ * read as one stream, and each sum gets the same terms in the same order as
+ * one dimension at a time. */
+#define ATT_VB 64
 TQ_GGML_BODY void ggml_att_v(float *out, const float *v, const float *p, int n_pos, int head_size, int kv_stride) {
+    float S[32][ATT_VB];
     for (int i0 = 0; i0 < head_size; i0 += ATT_VB) {
         int nd = head_size - i0 < ATT_VB ? head_size - i0 : ATT_VB;
-        float S[32][ATT_VB];
-        for (int c = 0; c < 32; c++) {
-            float a[ATT_VB] = {0};
+        memset(S, 0, sizeof S);
+        for (int t = 0; t < n_pos; t++) {
+            const float *vr = v + (size_t)t * kv_stride + i0;
+            float *a = S[t & 31];
+            const float pt = p[t];
             if (nd == ATT_VB)
-                for (int t = c; t < n_pos; t += 32) {
-                    const float *vr = v + (size_t)t * kv_stride + i0;
-                    for (int d = 0; d < ATT_VB; d++) a[d] = fmaf(vr[d], p[t], a[d]);
-                }
+                for (int d = 0; d < ATT_VB; d++) a[d] = fmaf(vr[d], pt, a[d]);
             else
-                for (int t = c; t < n_pos; t += 32) {
-                    const float *vr = v + (size_t)t * kv_stride + i0;
-                    for (int d = 0; d < nd; d++) a[d] = fmaf(vr[d], p[t], a[d]);
-                }
-            memcpy(S[c], a, sizeof a);
+                for (int d = 0; d < nd; d++) a[d] = fmaf(vr[d], pt, a[d]);
         }
         for (int d = 0; d < nd; d++) {
             float w[8], t0[4];
