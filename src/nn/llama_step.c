@@ -66,7 +66,8 @@ typedef struct mv_run {
     const mv_item *it;
     int n, split[3], total, tasks;
     mv_glu glu;
-    tq_kact act[3];
+    const tq_kact *act[3];   /* item i's quantized x: own[i], or an earlier item's of the same x and format */
+    tq_kact own[3];
     atomic_int failed;
 } mv_run;
 
@@ -80,7 +81,7 @@ static void mv_rows(mv_run *m, int i, int r0, int r1) {
     if (!tq_wmat_quantized(it->w))   /* float32: OpenBLAS, one thread, this task's rows */
         cblas_sgemv(CblasRowMajor, CblasNoTrans, r1 - r0, it->cols, 1.0f, it->w->f + (size_t)r0 * it->cols, it->cols,
                     it->x, 1, 0.0f, it->y + r0, 1);
-    else if (m->act[i].q) tq_wmat_matmul_act(it->w, &m->act[i], r0, r1, it->y, it->rows, 0);
+    else if (m->act[i]) tq_wmat_matmul_act(it->w, m->act[i], r0, r1, it->y, it->rows, 0);
     else if (tq_wmat_matmul(it->w, it->x, it->cols, 1, r0, r1, it->y, it->rows, 0)) atomic_store(&m->failed, 1);
 }
 
@@ -114,19 +115,28 @@ static void matvecs(tq_pool *pool, int threads, const mv_item *it, int n, mv_glu
         m.split[i] = tq_wmat_kernel(it[i].w) || !tq_wmat_quantized(it[i].w);
         all &= m.split[i];
         if (m.split[i]) m.total += it[i].rows;
-        /* x quantized once for every task (else each task quantizes it) */
-        if (m.split[i] && tq_wmat_kernel(it[i].w) && tq_kact_init(&m.act[i], &it[i].w->k, 1, it[i].cols) == TQ_OK) {
-            tq_kact_begin(&m.act[i], 1, it[i].cols);
-            tq_kact_rows(&m.act[i], it[i].x, it[i].cols, 0, 1);
+        /* x quantized once for every task (else each task quantizes it), and
+         * once for the items that read the same x in the same format (q, k, v) */
+        if (!m.split[i] || !tq_wmat_kernel(it[i].w)) continue;
+        for (int j = 0; j < i && !m.act[i]; j++)
+            if (m.act[j] && it[j].x == it[i].x && it[j].cols == it[i].cols && tq_kact_fits(m.act[j], &it[i].w->k))
+                m.act[i] = m.act[j];
+        if (!m.act[i] && tq_kact_init(&m.own[i], &it[i].w->k, 1, it[i].cols) == TQ_OK) {
+            tq_kact_begin(&m.own[i], 1, it[i].cols);
+            tq_kact_rows(&m.own[i], it[i].x, it[i].cols, 0, 1);
+            m.act[i] = &m.own[i];
         }
     }
     if (glu && all) { m.glu = glu; m.total = it[0].rows; }
-    else if (glu) for (int i = 0; i < n; i++) m.split[i] = 0;   /* all on the caller, then glu */
+    else if (glu) {   /* all on the caller, then glu */
+        for (int i = 0; i < n; i++) m.split[i] = 0;
+        m.total = 0;
+    }
     m.tasks = pool && threads > 1 ? threads * MV_TASKS_PER_THREAD : 1;
     if (m.tasks > (m.total + 7) / 8) m.tasks = (m.total + 7) / 8;
     atomic_init(&m.failed, 0);
     if (m.total) tq_pool_run(pool, threads, m.tasks, mv_task, &m);
-    for (int i = 0; i < n; i++) tq_kact_free(&m.act[i]);
+    for (int i = 0; i < n; i++) tq_kact_free(&m.own[i]);
     int redo = 0;
     for (int i = 0; i < n; i++)   /* no kernel, or its buffers could not be had: the decoded path */
         if (!m.split[i] || (atomic_load(&m.failed) && tq_wmat_quantized(it[i].w))) redo = 1;
