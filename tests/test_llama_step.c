@@ -1,10 +1,11 @@
 /*
  * test_llama_step.c — what the one-token forward pass's split over the pool
  * (src/nn/llama_step.c) rests on, byte for byte:
- *  - ggml-step attention's values summed by blocks of 16 dimensions
- *    (attention.c, ggml_att_v) equal ggml_vec_dot_f32 over the positions
- *    taken one dimension at a time, as written out here (head sizes with a
- *    short last block, position counts across the 32 lane classes);
+ *  - ggml-step attention's values summed position after position, 64
+ *    dimensions at a time (attention.c, ggml_att_v), equal
+ *    ggml_vec_dot_f32 over the positions taken one dimension at a time, as
+ *    written out here (head sizes of one block, two blocks and a short one;
+ *    position counts across the 32 lane classes);
  *  - attention (both forms) run one head at a time, as the pool's tasks
  *    run it, equals the call over every head (grouped heads).
  * The thread-count invariance of the whole step is test_llama_batch's
@@ -41,7 +42,7 @@ static float ref_dot(const float *x, size_t sx, const float *y, int n) {
 }
 
 /* ggml's attention for one token, one output dimension at a time (the
- * form attention.c had before its values ran by blocks) */
+ * form attention.c had before its values ran row by row) */
 static void ref_attention(float *out, const float *q, const float *kc, const float *vc, int n_pos, int n_heads,
                           int n_kv, int hs, int stride, float *p) {
     int group = n_heads / n_kv;
@@ -74,8 +75,8 @@ static void ref_attention(float *out, const float *q, const float *kc, const flo
 typedef void (*att_fn)(float *, const float *, const float *, const float *, int, int, int, int, int, float *);
 
 static void attention(void) {
-    TQ_CASE("attention: ggml's by 16-dimension blocks == one dimension at a time; one head at a time == all heads");
-    static const struct { int n_heads, n_kv, hs; } SH[] = {{9, 3, 64}, {4, 2, 40}, {3, 1, 24}, {2, 2, 8}};
+    TQ_CASE("attention: ggml's values row by row == one dimension at a time; one head at a time == all heads");
+    static const struct { int n_heads, n_kv, hs; } SH[] = {{9, 3, 64}, {2, 1, 96}, {4, 2, 40}, {3, 1, 24}, {2, 2, 8}};
     static const att_fn FN[2] = {tq_llama_attention_ggml, tq_llama_attention};
     uint64_t rng = 7;
     int bad_ref = 0, bad_head = 0, n_total = 0;
