@@ -1,6 +1,7 @@
 /*
- * llama.c — the Llama-family decoder: weights from a tq_model, the KV-cached
- * forward pass, generation and the two-model comparison.
+ * llama.c — the Llama-family decoder: weights from a tq_model, its state,
+ * generation and the two-model comparison (the KV-cached forward pass for
+ * one token is llama_step.c).
  *
  * The forward pass for one token t at position pos (x: [dim]):
  *   x = embedding[t]
@@ -13,7 +14,6 @@
  *   logits = Wout (rmsnorm(x) * norm)
  */
 #include "core/internal.h"
-#include "core/blas.h"
 #include "trueq_llama.h"
 #include "nn/ops/wmat.h"
 #include "nn/llama_impl.h"
@@ -21,9 +21,6 @@
 #include "nn/arch/table.h"
 #include "nn/llama_gguf.h"
 #include "io/model.h"
-#include "kern/pool.h"
-#include <cblas.h>
-#include <stdatomic.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -456,7 +453,7 @@ tq_llama_state *tq_llama_state_create(const tq_llama *l, int max_seq, tq_error *
     s->q = malloc(sizeof(float) * (size_t)c->dim);
     s->hb = malloc(sizeof(float) * (size_t)c->hidden_dim);
     s->hb2 = malloc(sizeof(float) * (size_t)c->hidden_dim);
-    s->att = malloc(sizeof(float) * (size_t)max_seq);
+    s->att = malloc(sizeof(float) * (size_t)c->n_heads * (size_t)max_seq);   /* a scratch row per head */
     s->rope_cs = malloc(sizeof(double) * (size_t)l->rope_dim);
     if (l->n_int8 || l->n_plain) {
         size_t mc = (size_t)(c->dim > c->hidden_dim ? c->dim : c->hidden_dim);
@@ -471,130 +468,6 @@ tq_llama_state *tq_llama_state_create(const tq_llama *l, int max_seq, tq_error *
         return NULL;
     }
     return s;
-}
-
-/* ---- forward --------------------------------------------------------------- */
-
-/* y[rows] = W[rows, cols] x[cols] */
-static void matvec_f32(float *y, const float *W, const float *x, int rows, int cols) {
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, rows, cols, 1.0f, W, cols, x, 1, 0.0f, y, 1);
-}
-
-/* The same from stored codes: a chunk of rows at a time is decoded into buf
- * (tq_dequantize_rows: exactly the values tq_dequantize gives) and
- * multiplied with sgemv, so at most max(I8_BUF_FLOATS, 4 * cols) floats are
- * expanded. */
-static void matvec_rows(float *y, const tq_wmat *w, const float *x, int rows, int cols, float *buf) {
-    int chunk = i8_chunk_rows(cols);
-    for (int r0 = 0; r0 < rows; r0 += chunk) {
-        int nr = rows - r0 < chunk ? rows - r0 : chunk;
-        tq_wmat_rows(w, r0, r0 + nr, buf);
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, nr, cols, 1.0f, buf, cols, x, 1, 0.0f, y + r0, 1);
-    }
-}
-
-static void matvec(float *y, const tq_wmat *w, const float *x, int rows, int cols, float *buf) {
-    if (tq_wmat_kernel(w) && tq_wmat_matmul(w, x, cols, 1, 0, rows, y, rows, 0) == TQ_OK) return;
-    if (tq_wmat_quantized(w)) matvec_rows(y, w, x, rows, cols, buf);
-    else matvec_f32(y, w->f, x, rows, cols);
-}
-
-/* Up to three products of one step (q, k, v; w1, w3) in one pool run:
- * matrices with a kernel are split into tasks of MV_ROWS rows (each row's
- * bytes do not depend on the split, so not on the thread count); the others
- * run on the caller as before. */
-#define MV_ROWS 32
-typedef struct mv_item { float *y; const tq_wmat *w; const float *x; int rows, cols; } mv_item;
-typedef struct mv_run { const mv_item *it; int n, tasks[3]; tq_kact act[3]; atomic_int failed; } mv_run;
-
-static void mv_task(void *ctx, int task, int worker) {
-    (void)worker;
-    mv_run *m = ctx;
-    int i = 0;
-    while (task >= m->tasks[i]) task -= m->tasks[i++];
-    const mv_item *it = &m->it[i];
-    int r0 = task * MV_ROWS, r1 = r0 + MV_ROWS < it->rows ? r0 + MV_ROWS : it->rows;
-    if (!tq_wmat_quantized(it->w))   /* float32: OpenBLAS, one thread, this task's rows */
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, r1 - r0, it->cols, 1.0f, it->w->f + (size_t)r0 * it->cols, it->cols,
-                    it->x, 1, 0.0f, it->y + r0, 1);
-    else if (m->act[i].q) tq_wmat_matmul_act(it->w, &m->act[i], r0, r1, it->y, it->rows, 0);
-    else if (tq_wmat_matmul(it->w, it->x, it->cols, 1, r0, r1, it->y, it->rows, 0)) atomic_store(&m->failed, 1);
-}
-
-static void matvecs(tq_pool *pool, int threads, const mv_item *it, int n, float *buf) {
-    mv_run m = {.it = it, .n = n};
-    int total = 0;
-    for (int i = 0; i < n; i++) {
-        int split = tq_wmat_kernel(it[i].w) || !tq_wmat_quantized(it[i].w);
-        total += m.tasks[i] = split ? (it[i].rows + MV_ROWS - 1) / MV_ROWS : 0;
-        /* x quantized once for every task (else each task quantizes it) */
-        if (m.tasks[i] && tq_wmat_kernel(it[i].w) && tq_kact_init(&m.act[i], &it[i].w->k, 1, it[i].cols) == TQ_OK) {
-            tq_kact_begin(&m.act[i], 1, it[i].cols);
-            tq_kact_rows(&m.act[i], it[i].x, it[i].cols, 0, 1);
-        }
-    }
-    atomic_init(&m.failed, 0);
-    tq_pool_run(pool, threads, total, mv_task, &m);
-    for (int i = 0; i < n; i++) tq_kact_free(&m.act[i]);
-    for (int i = 0; i < n; i++)   /* no kernel, or its buffers could not be had: the decoded path */
-        if (!m.tasks[i] || (atomic_load(&m.failed) && tq_wmat_quantized(it[i].w)))
-            matvec(it[i].y, it[i].w, it[i].x, it[i].rows, it[i].cols, buf);
-}
-
-tq_status tq_llama_forward(const tq_llama *l, tq_llama_state *s, int token, int pos,
-                           float *logits, tq_error *err) {
-    const tq_llama_config *c = &l->c;
-    if (s->owner != l) return tq_err(err, TQ_E_ARG, "decoder: the state was made for another decoder");
-    if (token < 0 || token >= c->vocab_size)
-        return tq_err(err, TQ_E_ARG, "decoder: token %d is outside the vocabulary [0, %d)", token, c->vocab_size);
-    if (pos < 0 || pos >= s->max_seq)
-        return tq_err(err, TQ_E_ARG, "decoder: position %d is outside the cache [0, %d)", pos, s->max_seq);
-    if (pos > s->filled)
-        return tq_err(err, TQ_E_ARG, "decoder: position %d follows unfilled positions (only 0..%d are cached)", pos, s->filled - 1);
-    int D = c->dim, H = c->hidden_dim, KV = l->kv_dim, hs = l->head_size;
-    int half = l->A->pos == TQ_POS_ROPE_HALF;
-    float *x = s->x;
-    int threads = tq_threads();   /* tq_set_threads, TRUEQ_THREADS or OpenBLAS's count */
-    tq_pool *pool = tq_pool_shared(threads);
-    tq_blas_serial_enter();   /* OpenBLAS single-threaded: the pool splits by rows, fixed by shape */
-    tq_wmat_rows(&l->tok, token, token + 1, x);   /* one row (decoded when held as stored) */
-    TQ_ROPE_TABLE(l)(s->rope_cs, l->rope_dim, pos, c->rope_theta, s->rope_f, c->rope_mscale);   /* every layer's */
-    for (int li = 0; li < c->n_layers; li++) {
-        const llama_layer *w = &l->L[li];
-        size_t lo = (size_t)li * (size_t)s->max_seq * (size_t)KV;
-        float *kc = s->kc + lo, *vc = s->vc + lo;
-        float *k = kc + (size_t)pos * KV, *v = vc + (size_t)pos * KV;
-        TQ_RMSNORM(l)(s->xb, x, w->w[T_ATT_NORM].f, D, c->norm_eps);
-        mv_item qkv[3] = {{s->q, &w->w[T_WQ], s->xb, D, D}, {k, &w->w[T_WK], s->xb, KV, D}, {v, &w->w[T_WV], s->xb, KV, D}};
-        matvecs(pool, threads, qkv, 3, s->wbuf);
-        float *qkv_out[3] = {s->q, k, v};
-        for (int b = 0; b < 3; b++)
-            if (w->bias[b])
-                for (int i = 0; i < qkv[b].rows; i++) qkv_out[b][i] += w->bias[b][i];
-        TQ_ROPE_APPLY(l)(s->q, c->n_heads, hs, l->rope_dim, half, s->rope_cs);
-        TQ_ROPE_APPLY(l)(k, c->n_kv_heads, hs, l->rope_dim, half, s->rope_cs);
-        /* a sliding window sees positions (pos - window, pos] */
-        int p0 = c->sliding_window && pos + 1 > c->sliding_window ? pos + 1 - c->sliding_window : 0;
-        TQ_ATTENTION(l)(s->xb, s->q, kc + (size_t)p0 * KV, vc + (size_t)p0 * KV, pos + 1 - p0, c->n_heads,
-                           c->n_kv_heads, hs, KV, s->att);
-        matvecs(pool, threads, &(mv_item){s->xb2, &w->w[T_WO], s->xb, D, D}, 1, s->wbuf);
-        for (int i = 0; i < D; i++) x[i] += s->xb2[i];
-        TQ_RMSNORM(l)(s->xb, x, w->w[T_FFN_NORM].f, D, c->norm_eps);
-        mv_item up[2] = {{s->hb, &w->w[T_W1], s->xb, H, D}, {s->hb2, &w->w[T_W3], s->xb, H, D}};
-        matvecs(pool, threads, up, 2, s->wbuf);
-        TQ_SWIGLU(l)(s->hb, s->hb, s->hb2, H);
-        matvecs(pool, threads, &(mv_item){s->xb2, &w->w[T_W2], s->hb, D, H}, 1, s->wbuf);
-        for (int i = 0; i < D; i++) x[i] += s->xb2[i];
-    }
-    s->filled = pos + 1;
-    if (logits) {
-        TQ_RMSNORM(l)(s->xb, x, l->norm, D, c->norm_eps);
-        const tq_wmat *ow = &l->out8;
-        if (!tq_wmat_kernel(ow)) ow = c->tied ? &l->tok : &l->out;
-        matvecs(pool, threads, &(mv_item){logits, ow, s->xb, c->vocab_size, D}, 1, s->wbuf);
-    }
-    tq_blas_serial_leave();
-    return TQ_OK;
 }
 
 /* ---- generation ------------------------------------------------------------ */

@@ -1,6 +1,6 @@
 /*
  * llama_impl.h — the decoder's handle and state (internal to src/nn/llama*.c):
- * what the token-by-token forward pass (llama.c) and the batched prompt
+ * what the token-by-token forward pass (llama_step.c) and the batched prompt
  * (llama_batch.c) share.
  */
 #ifndef TQ_NN_LLAMA_IMPL_H
@@ -58,7 +58,8 @@ struct tq_llama_state {
     int    filled;         /* positions 0..filled-1 hold valid K/V      */
     const float *rope_f;   /* the RoPE factors of this sequence length (long
                               ones beyond the original context), or NULL */
-    float *x, *xb, *xb2, *q, *hb, *hb2, *att; /* activations            */
+    float *x, *xb, *xb2, *q, *hb, *hb2;      /* activations             */
+    float *att;            /* [n_heads, max_seq]: a head's attention scratch */
     float *wbuf;           /* max(I8_BUF_FLOATS, 4 * max(dim, hidden)): int8 rows decoded */
     double *rope_cs;       /* [rope_dim]: this step's RoPE cos/sin (tq_llama_rope_table) */
     float *kc, *vc;        /* [n_layers, max_seq, kv_dim]               */

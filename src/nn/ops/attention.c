@@ -119,14 +119,44 @@ TQ_GGML_BODY float ggml_dot_f32(const float *x, size_t sx, const float *y, int n
     return sum;
 }
 
+/* out[i] = ggml_vec_dot_f32 over the positions of v[t * kv_stride + i] and
+ * p[t], for i in [0, head_size): lane class c = t % 32 (sum[c / 8] lane c %
+ * 8) takes t = c, c + 32, ... by FMA in order, then the classes are folded
+ * as ggml_dot_f32 folds its lanes (classes with no position stay 0: the zero
+ * terms of the padded cells). The positions run in order, each adding its
+ * row (ATT_VB dimensions at a time) to its class's sums: the V rows are
+ * read as one stream, and each sum gets the same terms in the same order as
+ * one dimension at a time. */
+#define ATT_VB 64
+TQ_GGML_BODY void ggml_att_v(float *out, const float *v, const float *p, int n_pos, int head_size, int kv_stride) {
+    float S[32][ATT_VB];
+    for (int i0 = 0; i0 < head_size; i0 += ATT_VB) {
+        int nd = head_size - i0 < ATT_VB ? head_size - i0 : ATT_VB;
+        memset(S, 0, sizeof S);
+        for (int t = 0; t < n_pos; t++) {
+            const float *vr = v + (size_t)t * kv_stride + i0;
+            float *a = S[t & 31];
+            const float pt = p[t];
+            if (nd == ATT_VB)
+                for (int d = 0; d < ATT_VB; d++) a[d] = fmaf(vr[d], pt, a[d]);
+            else
+                for (int d = 0; d < nd; d++) a[d] = fmaf(vr[d], pt, a[d]);
+        }
+        for (int d = 0; d < nd; d++) {
+            float w[8], t0[4];
+            for (int l = 0; l < 8; l++) w[l] = (S[l][d] + S[16 + l][d]) + (S[8 + l][d] + S[24 + l][d]);
+            for (int l = 0; l < 4; l++) t0[l] = w[l] + w[l + 4];
+            out[i0 + d] = (t0[0] + t0[1]) + (t0[2] + t0[3]);
+        }
+    }
+}
+
 TQ_GGML_BODY void attention_ggml(float *out, const float *q, const float *kc, const float *vc, int n_pos, int n_heads,
                                   int n_kv_heads, int head_size, int kv_stride, float *scratch) {
     int group = n_heads / n_kv_heads;
     float scale = (float)(1.0 / sqrt((double)head_size));
     /* positions beyond n_pos are ggml's masked cells: probability 0, so the
-     * products over them add nothing; the dot over positions runs to the
-     * next multiple of 32 with zero terms (the cache pads to 256 cells) */
-    int np32 = (n_pos + 31) & ~31;
+     * products over them add nothing (ggml_att_v's empty lane classes) */
     for (int h = 0; h < n_heads; h++) {
         const float *qh = q + (size_t)h * head_size;
         size_t koff = (size_t)(h / group) * head_size;
@@ -144,21 +174,7 @@ TQ_GGML_BODY void attention_ggml(float *out, const float *q, const float *kc, co
         }
         float inv = (float)(1.0 / sum);
         for (int t = 0; t < n_pos; t++) scratch[t] *= inv;
-        float *oh = out + (size_t)h * head_size;
-        for (int i = 0; i < head_size; i++) {
-            /* zero-padded positions: x = 0 there too (any finite v gives the same) */
-            float s[4][8] = {{0}};
-            for (int i0 = 0; i0 < np32; i0 += 32)
-                for (int j = 0; j < 4; j++)
-                    for (int l = 0; l < 8; l++) {
-                        int t = i0 + 8 * j + l;
-                        if (t < n_pos) s[j][l] = fmaf(vc[(size_t)t * kv_stride + koff + i], scratch[t], s[j][l]);
-                    }
-            float v[8], t0[4];
-            for (int l = 0; l < 8; l++) v[l] = (s[0][l] + s[2][l]) + (s[1][l] + s[3][l]);
-            for (int l = 0; l < 4; l++) t0[l] = v[l] + v[l + 4];
-            oh[i] = (t0[0] + t0[1]) + (t0[2] + t0[3]);
-        }
+        ggml_att_v(out + (size_t)h * head_size, vc + koff, scratch, n_pos, head_size, kv_stride);
     }
 }
 

@@ -76,7 +76,7 @@ void tq_llama_rope_table_ggml(double *cs, int rope_dim, int pos, float theta_bas
     }
 }
 
-void tq_llama_rope_apply_ggml(float *v, int n_heads, int head_size, int rope_dim, int half_layout, const double *cs) {
+TQ_GGML_BODY void rope_apply_ggml(float *v, int n_heads, int head_size, int rope_dim, int half_layout, const double *cs) {
     int half = rope_dim / 2;
     for (int h = 0; h < n_heads; h++) {
         float *p = v + (size_t)h * head_size;
@@ -89,4 +89,22 @@ void tq_llama_rope_apply_ggml(float *v, int n_heads, int head_size, int rope_dim
             p[b] = fmaf(x0, s, x1 * c);
         }
     }
+}
+
+#if TQ_GGML_FMA_PATH
+/* the FMA build (ggml_ops.h): fmaf one instruction instead of a libm call */
+TQ_GGML_FMA_TARGET static void rope_apply_ggml_fma(float *v, int n_heads, int head_size, int rope_dim, int half_layout,
+                                                   const double *cs) {
+    rope_apply_ggml(v, n_heads, head_size, rope_dim, half_layout, cs);
+}
+#endif
+
+void tq_llama_rope_apply_ggml(float *v, int n_heads, int head_size, int rope_dim, int half_layout, const double *cs) {
+#if TQ_GGML_FMA_PATH
+    if (tq_ggml_fma_path()) {
+        rope_apply_ggml_fma(v, n_heads, head_size, rope_dim, half_layout, cs);
+        return;
+    }
+#endif
+    rope_apply_ggml(v, n_heads, head_size, rope_dim, half_layout, cs);
 }
