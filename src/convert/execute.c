@@ -27,6 +27,7 @@
 #include <sys/mman.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -424,21 +425,27 @@ static tq_rowsrc rowsrc_of(const tq_plan *p, const tq_tensor *t) {
     return r;
 }
 
-/* Quantize one slice of rows into its place in the tensor's codes and side tensors. */
+/* Quantize one slice of rows into its place in the tensor's codes and side
+ * tensors, with the codec's row quantizer (the parameters were checked for
+ * the whole tensor). A non-finite value is TQ_E_VALUE: the tensor is then left
+ * to the whole-tensor path, which names it or (--allow-nonfinite) zeroes it. */
 typedef struct qslice {
     const tq_plan_item *it;
+    tq_status (*quantize)(const tq_qparams *, const float *, int64_t, int64_t, void *, void *const[TQ_MAX_AUX], tq_error *);
     int64_t cols;
     uint8_t *codes, *aux[TQ_MAX_AUX];
     uint64_t crow, arow[TQ_MAX_AUX];
-    int na, allow_nonfinite;
+    int na;
 } qslice;
 
 static tq_status quantize_slice(void *ctx, const float *rows, int64_t r0, int64_t n, tq_error *err) {
     const qslice *q = ctx;
+    int bad = 0;   /* branch-free, so it vectorizes */
+    for (int64_t i = 0, k = n * q->cols; i < k; i++) bad |= !(fabsf(rows[i]) <= FLT_MAX);
+    if (bad) return TQ_E_VALUE;
     void *ca[TQ_MAX_AUX] = {0};
     for (int a = 0; a < q->na; a++) ca[a] = q->aux[a] + (uint64_t)r0 * q->arow[a];
-    return tq_quantize_threads(&q->it->q, q->it->src->name, rows, n, q->cols, q->codes + (uint64_t)r0 * q->crow, ca,
-                               q->allow_nonfinite, 1, err);
+    return q->quantize(&q->it->q, rows, n, q->cols, q->codes + (uint64_t)r0 * q->crow, ca, err);
 }
 
 /* *whole: not done here, left to the whole-tensor path: codes not row-aligned,
@@ -451,9 +458,12 @@ static tq_status write_chunked(const tq_plan *p, tq_writer *w, int64_t wi, const
     tq_dtype cd;
     int64_t cs[2];
     tq_aux_desc aux[TQ_MAX_AUX];
-    qslice q = {it, cols, NULL, {0}, 0, {0}, tq_qparams_layout(&it->q, rows, cols, &cd, cs, aux), p->o.allow_nonfinite};
+    const tq_codec_impl *c = tq_codec_impl_get(it->q.codec);
+    qslice q = {it, it->q.method != TQ_QMETHOD_RTN ? c->quantize_search : c->quantize, cols, NULL, {0}, 0, {0},
+                tq_qparams_layout(&it->q, rows, cols, &cd, cs, aux)};
     uint64_t cb = tq_nbytes(cd, 2, cs), auxn[TQ_MAX_AUX] = {0};
-    *whole = rows <= 0 || cols <= 0 || cb % (uint64_t)rows;
+    /* the whole path reports bad parameters as before; it also takes codes that are not row-aligned */
+    *whole = rows <= 0 || cols <= 0 || !q.quantize || cb % (uint64_t)rows || tq_qparams_check(&it->q, t->name, rows, cols, NULL);
     for (int a = 0; a < q.na && !*whole; a++) {
         auxn[a] = tq_nbytes(aux[a].dtype, aux[a].ndim, aux[a].shape);
         *whole = auxn[a] % (uint64_t)rows != 0;
