@@ -119,13 +119,29 @@ static void start_writeback(const tq_writer *w, int64_t first, int64_t end) {
  * unchanged: the largest tensor's working set. Slots: the input bytes, their
  * float32 copy, the codes, then one per side tensor. Buffers of 4 MiB and more
  * ask for transparent huge pages. */
-enum { S_IN, S_F32, S_CODES, S_AUX0, S_COUNT = S_AUX0 + TQ_MAX_AUX };
+enum { S_IN, S_F32, S_CODES, S_AUX0, S_SET = 1 + TQ_MAX_AUX, S_COUNT = S_CODES + 2 * S_SET };
+
+/* A streamed tensor's entries, written by a task of the next pool run
+ * (tq_rowstream_defer) so that the write overlaps the next tensor's reads
+ * and quantization; its codes and side tensors are in the other set of
+ * slots (S_SET later), so the next tensor does not overwrite them. */
+typedef struct dwrite {
+    tq_writer *w;
+    int64_t wi;
+    int na;
+    const void *codes, *aux[TQ_MAX_AUX];
+    uint64_t cb, auxn[TQ_MAX_AUX];
+} dwrite;
+
 typedef struct scratch {
     void *p[S_COUNT];
     size_t cap[S_COUNT];
     tq_rowstream rs;     /* row chunks of streamed tensors (write_chunked) and the pool */
     tq_rowsrc next;      /* the next streamed tensor, when has_next: its first chunk is read ahead */
     bool has_next;
+    int set;             /* the slot set (0 or 1) of the next streamed tensor */
+    dwrite dw;           /* the write left pending in rs */
+    bool deferred;       /* the current item's write is dw */
 } scratch;
 
 static void *scratch_get(scratch *s, int slot, size_t n) {
@@ -448,6 +464,15 @@ static tq_status quantize_slice(void *ctx, const float *rows, int64_t r0, int64_
     return q->quantize(&q->it->q, rows, n, q->cols, q->codes + (uint64_t)r0 * q->crow, ca, err);
 }
 
+/* The deferred write: the entries, then their write-back (start_writeback). */
+static tq_status put_deferred(void *ctx, tq_error *err) {
+    const dwrite *d = ctx;
+    tq_status st = tq_writer_put(d->w, d->wi, d->codes, d->cb, err);
+    for (int a = 0; a < d->na && !st; a++) st = tq_writer_put(d->w, d->wi + 1 + a, d->aux[a], d->auxn[a], err);
+    if (!st) start_writeback(d->w, d->wi, d->wi + 1 + d->na);
+    return st;
+}
+
 /* *whole: not done here, left to the whole-tensor path: codes not row-aligned,
  * or a non-finite value (that path names its flat index, or zeroes it). */
 static tq_status write_chunked(const tq_plan *p, tq_writer *w, int64_t wi, const tq_plan_item *it, scratch *sc,
@@ -468,24 +493,26 @@ static tq_status write_chunked(const tq_plan *p, tq_writer *w, int64_t wi, const
         auxn[a] = tq_nbytes(aux[a].dtype, aux[a].ndim, aux[a].shape);
         *whole = auxn[a] % (uint64_t)rows != 0;
     }
-    if (*whole) return TQ_OK;
+    if (*whole) return tq_rowstream_drain(&sc->rs, err);   /* the whole path reuses the slots */
     q.crow = cb / (uint64_t)rows;
-    q.codes = scratch_get(sc, S_CODES, (size_t)cb);
+    int set = sc->set * S_SET;
+    q.codes = scratch_get(sc, set + S_CODES, (size_t)cb);
     bool oom = !q.codes;
     for (int a = 0; a < q.na; a++) {
         q.arow[a] = auxn[a] / (uint64_t)rows;
-        q.aux[a] = scratch_get(sc, S_AUX0 + a, (size_t)auxn[a]);
+        q.aux[a] = scratch_get(sc, set + S_AUX0 + a, (size_t)auxn[a]);
         oom |= !q.aux[a];
     }
     if (oom) return tq_err(err, TQ_E_NOMEM, "tensor \"%s\": out of memory", t->name);
     tq_error e2 = {0};
     tq_status st = tq_rowstream_run(&sc->rs, &src, sc->has_next ? &sc->next : NULL, quantize_slice, &q, &e2);
-    if (st == TQ_E_VALUE) { *whole = true; return TQ_OK; }
+    if (st == TQ_E_VALUE) { *whole = true; return tq_rowstream_drain(&sc->rs, err); }
     if (st) { if (err) *err = e2; return st; }
-    if ((st = tq_writer_put(w, wi, q.codes, cb, err))) return st;
-    for (int a = 0; a < q.na; a++)
-        if ((st = tq_writer_put(w, wi + 1 + a, q.aux[a], auxn[a], err))) return st;
-    return st;
+    sc->dw = (dwrite){w, wi, q.na, q.codes, {0}, cb, {0}};
+    for (int a = 0; a < q.na; a++) { sc->dw.aux[a] = q.aux[a]; sc->dw.auxn[a] = auxn[a]; }
+    sc->set ^= 1;
+    sc->deferred = true;
+    return tq_rowstream_defer(&sc->rs, put_deferred, &sc->dw, err);
 }
 
 /* One item: kept tensors are copied from the input file (in the kernel, or
@@ -514,10 +541,12 @@ static tq_status write_item(const tq_plan *p, tq_writer *w, int64_t wi, const tq
     } else if (!it->quantize) {
         st = tq_writer_put_from(w, wi, in_map ? mp->fd : -1, off, t->data, t->nbytes, err);
     } else if (!in_map || t->quantized) {   /* owned bytes, or ggml blocks decoded by the model */
-        st = write_quantized(p, w, wi, it, t->data, sc, ss, err);
+        st = tq_rowstream_drain(&sc->rs, err);   /* it may hold the slots */
+        if (!st) st = write_quantized(p, w, wi, it, t->data, sc, ss, err);
     } else if (chunkable(p, it) && ((st = write_chunked(p, w, wi, it, sc, &whole, err)) || !whole)) {
         /* streamed in row chunks (or failed there) */
     } else {
+        if ((st = tq_rowstream_drain(&sc->rs, err))) return st;
         void *buf = scratch_get(sc, S_IN, (size_t)t->nbytes);
         if (!buf) return tq_err(err, TQ_E_NOMEM, "tensor \"%s\": out of memory for %llu bytes", t->name,
                                 (unsigned long long)t->nbytes);
@@ -583,16 +612,17 @@ tq_status tq_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn p
             for (int64_t k = i + 1; k < p->n && !sc.has_next; k++)
                 if ((sc.has_next = chunkable(p, &p->items[k]))) sc.next = rowsrc_of(p, p->items[k].src);
         TQ_ASSERT(wi < p->nw && p->wmap[wi].item == i && p->wmap[wi].aux == -1);
+        sc.deferred = false;
         st = write_item(p, w, wi, it, &sc, &stats[i], err);
         if (!st && tq_fault("tensor", it->src->name)) st = tq_err(err, TQ_E_IO, "tensor \"%s\": injected fault", it->src->name);
         if (st) goto fail;
         release_tensor(p->m, it->src);
         int64_t first = wi++;
         while (wi < p->nw && p->wmap[wi].item == i) wi++;
-        start_writeback(w, first, wi);
+        if (!sc.deferred) start_writeback(w, first, wi);   /* else the deferred write starts it */
         if (progress) progress(ud, i + 1, p->n, it->src->name);
     }
-    if ((st = tq_writer_finish(w, err))) goto fail;
+    if ((st = tq_rowstream_drain(&sc.rs, err)) || (st = tq_writer_finish(w, err))) goto fail;
     created_add(&cr, wpath);
     {
         char *json = render_metadata(p, wpath, stats, err);

@@ -46,6 +46,11 @@ typedef struct tq_rowstep {
     int        nslices;
     tq_rows_fn fn;
     void      *ctx;
+    int        has_defer;      /* the deferred task (tq_rowstream_defer) runs in this step */
+    tq_defer_fn dfn;
+    void      *dctx;
+    tq_status  dst;
+    tq_error   derr;
     tq_status  st[SLICES];
     tq_error   err[SLICES];
 } step;
@@ -71,6 +76,7 @@ static void step_task(void *arg, int task, int worker) {
     step *x = arg;
     (void)worker;
     if (x->has_read && task-- == 0) { do_read(&x->read); return; }
+    if (x->has_defer && task-- == 0) { x->dst = x->dfn(x->dctx, &x->derr); return; }
     int64_t a = (int64_t)task * x->per, b = a + x->per < x->n ? a + x->per : x->n;
     x->st[task] = x->fn(x->ctx, x->rows + a * x->cols, x->c0 + a, b - a, &x->err[task]);
 }
@@ -81,25 +87,55 @@ static tq_status fail(tq_rowstream *s, tq_status st, const tq_error *e, tq_error
     return st;
 }
 
+/* One pool run of x, with the deferred task when one is pending; its status first. */
+static tq_status run_step(tq_rowstream *s, step *x, tq_error *err) {
+    x->has_defer = s->defer_fn != NULL;
+    x->dfn = s->defer_fn;
+    x->dctx = s->defer_ctx;
+    s->defer_fn = NULL;
+    tq_pool_run(s->pool, s->threads, x->nslices + x->has_read + x->has_defer, step_task, x);
+    if (x->has_defer && x->dst) return fail(s, x->dst, &x->derr, err);
+    for (int k = 0; k < x->nslices; k++)
+        if (x->st[k]) return fail(s, x->st[k], &x->err[k], err);
+    return TQ_OK;
+}
+
+tq_status tq_rowstream_drain(tq_rowstream *s, tq_error *err) {
+    tq_defer_fn fn = s->defer_fn;
+    s->defer_fn = NULL;
+    return fn ? fn(s->defer_ctx, err) : TQ_OK;
+}
+
+tq_status tq_rowstream_defer(tq_rowstream *s, tq_defer_fn fn, void *ctx, tq_error *err) {
+    tq_status st = tq_rowstream_drain(s, err);
+    if (st) return st;
+    s->defer_fn = fn;
+    s->defer_ctx = ctx;
+    return TQ_OK;
+}
+
 tq_status tq_rowstream_run(tq_rowstream *s, const tq_rowsrc *src, const tq_rowsrc *next, tq_rows_fn fn, void *ctx,
                            tq_error *err) {
-    if (src->rows <= 0 || src->cols <= 0) return TQ_OK;
+    if (src->rows <= 0 || src->cols <= 0) return tq_rowstream_drain(s, err);
     int64_t step_n = chunk_rows(src);
     int cur = 0;
+    step *x = s->step;   /* large: a tq_error per slice */
+    tq_status st;
     if (s->ahead && s->ahead_src.mp == src->mp && s->ahead_src.off == src->off && s->ahead_src.rows == src->rows &&
         s->ahead_src.cols == src->cols) {
         cur = s->ahead_buf;
         s->ahead = 0;
         if (s->ahead_st) return fail(s, s->ahead_st, &s->ahead_err, err);
     } else {
-        s->ahead = 0;
+        s->ahead = 0;   /* the first chunk: read beside the deferred task, if any */
         int64_t n = src->rows < step_n ? src->rows : step_n;
-        rd r0 = {src, 0, n, room(s, 0, (size_t)(n * src->cols)), TQ_OK, {0}};
-        if (!r0.dst) return tq_err(err, TQ_E_NOMEM, "tensor \"%s\": out of memory for a row chunk", src->name);
-        do_read(&r0);
-        if (r0.st) return fail(s, r0.st, &r0.err, err);
+        memset(x, 0, sizeof *x);
+        x->read = (rd){src, 0, n, room(s, 0, (size_t)(n * src->cols)), TQ_OK, {0}};
+        x->has_read = 1;
+        if (!x->read.dst) return tq_err(err, TQ_E_NOMEM, "tensor \"%s\": out of memory for a row chunk", src->name);
+        if ((st = run_step(s, x, err))) return st;
+        if (x->read.st) return fail(s, x->read.st, &x->read.err, err);
     }
-    step *x = s->step;   /* large: a tq_error per slice */
     for (int64_t c0 = 0; c0 < src->rows; c0 += step_n) {
         int64_t n = src->rows - c0 < step_n ? src->rows - c0 : step_n;
         if (tq_fault("chunk", src->name)) {
@@ -122,9 +158,7 @@ tq_status tq_rowstream_run(tq_rowstream *s, const tq_rowsrc *src, const tq_rowsr
             x->read = (rd){r, r0, cn, dst, TQ_OK, {0}};
             x->has_read = 1;
         }
-        tq_pool_run(s->pool, s->threads, x->nslices + x->has_read, step_task, x);
-        for (int k = 0; k < x->nslices; k++)
-            if (x->st[k]) return fail(s, x->st[k], &x->err[k], err);
+        if ((st = run_step(s, x, err))) return st;
         if (ahead) {   /* kept for next: its status is reported when it is streamed */
             s->ahead = 1;
             s->ahead_buf = cur ^ 1;

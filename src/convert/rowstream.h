@@ -39,6 +39,9 @@ typedef struct tq_rowsrc {
 /** Process rows [r0, r0+n) (`rows` points at row r0). */
 typedef tq_status (*tq_rows_fn)(void *ctx, const float *rows, int64_t r0, int64_t n, tq_error *err);
 
+/** A task run later (tq_rowstream_defer). */
+typedef tq_status (*tq_defer_fn)(void *ctx, tq_error *err);
+
 /** Two chunk buffers (grow-only, reused for every tensor of a run), the pool
  *  and the first chunk of the next tensor when it was read ahead. Zero it,
  *  set threads with tq_rowstream_init, free with tq_rowstream_free. */
@@ -53,6 +56,8 @@ typedef struct tq_rowstream {
     tq_status ahead_st;      /* its read's status and error */
     tq_error  ahead_err;
     struct tq_rowstep *step; /* one step's tasks and their errors (rowstream.c) */
+    tq_defer_fn defer_fn;    /* pending deferred task, or NULL */
+    void     *defer_ctx;
 } tq_rowstream;
 
 /** threads <= 0: one per online CPU. TQ_E_NOMEM when out of memory. */
@@ -62,4 +67,13 @@ void      tq_rowstream_free(tq_rowstream *s);
  *  first chunk is read during src's last one. */
 tq_status tq_rowstream_run(tq_rowstream *s, const tq_rowsrc *src, const tq_rowsrc *next, tq_rows_fn fn, void *ctx,
                            tq_error *err);
+/** Run fn(ctx) as one task of this stream's next pool run (beside that run's
+ *  read and slices, so it overlaps them; e.g. writing out the tensor just
+ *  streamed), or at tq_rowstream_drain, whichever comes first. A pending
+ *  one is drained first. Its status is returned by that run or drain. Until
+ *  then the caller keeps ctx and what fn reads unchanged, and touches nothing
+ *  fn touches (the writer): drain first. */
+tq_status tq_rowstream_defer(tq_rowstream *s, tq_defer_fn fn, void *ctx, tq_error *err);
+/** Run the pending deferred task now, on the caller (TQ_OK when none). */
+tq_status tq_rowstream_drain(tq_rowstream *s, tq_error *err);
 #endif
