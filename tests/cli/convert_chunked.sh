@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# convert's row-chunked path (src/convert/execute.c, write_chunked) gives the
-# same bytes as the whole-tensor path (TRUEQ_CONVERT_WHOLE=1) and as itself at
-# 1 and 2 threads: an embedding of 3001 rows x 384 (4.6 MB, over the 4 MiB
-# chunk; 3001 rows is no multiple of the 2730-row step, so the last chunk is
-# short), per-row int8, group-wise 4-bit and affine.
+# convert's row-streamed path (src/convert/rowstream.c: 1 MiB row chunks, the
+# next one read while this one is quantized, entries written by a task of the
+# next pool run; execute.c write_chunked, gguf_export.c) gives the same bytes
+# as the whole-tensor path (TRUEQ_CONVERT_WHOLE=1) and as itself at 1 and 2
+# threads: an embedding of 3001 rows x 384 (4.6 MB: 5 chunks of 682 rows, the
+# last one short), per-row int8, group-wise 4-bit and affine; and the GGUF
+# writer's Q8_0 / Q4_K / Q6_K output of the same model.
 set -u
 TQ=${TQ_CLI:-build/trueq}
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
@@ -20,7 +22,18 @@ for a in "--bits 8" "--bits 4 --granularity group:64" "--bits 8 --scheme affine"
   fi
   rm -rf "$T/c" "$T/w" "$T/c1"
 done
-# a NaN in the second chunk of a chunked tensor: the same message (flat index, row, column) as the
+for t in Q8_0 Q4_K Q6_K; do
+  "$TQ" convert "$T/m" -o "$T/gc" --format gguf --type $t >/dev/null 2>&1 &&
+  TRUEQ_CONVERT_WHOLE=1 "$TQ" convert "$T/m" -o "$T/gw" --format gguf --type $t >/dev/null 2>&1 &&
+  "$TQ" convert "$T/m" -o "$T/g1" --format gguf --type $t --threads 1 >/dev/null 2>&1 || { echo "not ok - gguf $t"; fails=$((fails+1)); continue; }
+  if cmp -s "$T/gc/model.gguf" "$T/gw/model.gguf" && cmp -s "$T/gc/model.gguf" "$T/g1/model.gguf"; then
+    echo "ok - gguf $t: streamed = whole-tensor = 1 thread"
+  else
+    echo "not ok - gguf $t: bytes differ"; fails=$((fails+1))
+  fi
+  rm -rf "$T/gc" "$T/gw" "$T/g1"
+done
+# a NaN in a later chunk of a streamed tensor (row 2900: the fifth chunk): the same message (flat index, row, column) as the
 # whole-tensor path, and with --allow-nonfinite the same bytes
 /usr/bin/python3 - "$T/nan.safetensors" <<'PY'
 import json, struct, sys
