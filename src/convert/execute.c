@@ -141,6 +141,8 @@ typedef struct scratch {
     bool has_next;
     int set;             /* the slot set (0 or 1) of the next streamed tensor */
     dwrite dw;           /* the write left pending in rs */
+    const tq_plan *plan; /* for the queued pieces of kept tensors (put_piece) */
+    tq_writer *w;
     bool deferred;       /* the current item's write is dw */
 } scratch;
 
@@ -473,6 +475,38 @@ static tq_status put_deferred(void *ctx, tq_error *err) {
     return st;
 }
 
+/* Kept tensors of 1 MiB and more, where the writer copies in the kernel, are
+ * copied PIECE bytes per pool run (tq_rowstream_queue), beside the next
+ * tensors' reads and quantization, instead of all at once between them; each
+ * piece's write-back is started after it. Piece (i = writer entry, j = item). */
+enum { PIECE = 4 << 20 };
+
+static tq_status put_piece(void *ctx, int64_t wi, int64_t j, uint64_t a, uint64_t b, tq_error *err) {
+    const scratch *sc = ctx;
+    const tq_tensor *t = sc->plan->items[j].src;
+    const tq_map *mp = tensor_map(sc->plan->m, t);
+    uint64_t off = 0;
+    map_offset(sc->plan->m, t, &off);
+    tq_status st = tq_writer_put_from_part(sc->w, wi, mp->fd, off, t->data, a, b - a, err);
+    if (st == TQ_E_IO && err && strstr(err->msg, "input offset") == err->msg)
+        tq_err_prefix(err, st, "%s: tensor \"%s\"", mp->path, t->name);
+#ifdef SYNC_FILE_RANGE_WRITE
+    if (!st) (void)sync_file_range(sc->w->out.fd, (off_t)(sc->w->data_off[wi] + a), (off_t)(b - a), SYNC_FILE_RANGE_WRITE);
+#endif
+    return st;
+}
+
+static tq_status queue_kept(const tq_plan *p, tq_writer *w, int64_t wi, int64_t j, scratch *sc, tq_error *err) {
+    sc->plan = p;
+    sc->w = w;
+    uint64_t n = p->items[j].src->nbytes;
+    tq_status st = TQ_OK;
+    for (uint64_t a = 0; a < n && !st; a += PIECE)
+        st = tq_rowstream_queue(&sc->rs, &(tq_piece){put_piece, sc, wi, j, a, n - a < PIECE ? n : a + PIECE}, err);
+    sc->deferred = true;
+    return st;
+}
+
 /* *whole: not done here, left to the whole-tensor path: codes not row-aligned,
  * or a non-finite value (that path names its flat index, or zeroes it). */
 static tq_status write_chunked(const tq_plan *p, tq_writer *w, int64_t wi, const tq_plan_item *it, scratch *sc,
@@ -538,6 +572,8 @@ static tq_status write_item(const tq_plan *p, tq_writer *w, int64_t wi, const tq
         return st;
     if (over) {
         st = tq_writer_put(w, wi, over, t->nbytes, err);
+    } else if (!it->quantize && in_map && w->vt->put_fd && mp->fd >= 0 && t->nbytes >= (1u << 20)) {
+        return queue_kept(p, w, wi, it - p->items, sc, err);
     } else if (!it->quantize) {
         st = tq_writer_put_from(w, wi, in_map ? mp->fd : -1, off, t->data, t->nbytes, err);
     } else if (!in_map || t->quantized) {   /* owned bytes, or ggml blocks decoded by the model */
@@ -622,7 +658,7 @@ tq_status tq_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn p
         if (!sc.deferred) start_writeback(w, first, wi);   /* else the deferred write starts it */
         if (progress) progress(ud, i + 1, p->n, it->src->name);
     }
-    if ((st = tq_rowstream_drain(&sc.rs, err)) || (st = tq_writer_finish(w, err))) goto fail;
+    if ((st = tq_rowstream_flush(&sc.rs, err)) || (st = tq_writer_finish(w, err))) goto fail;
     created_add(&cr, wpath);
     {
         char *json = render_metadata(p, wpath, stats, err);

@@ -46,7 +46,9 @@ typedef struct tq_rowstep {
     int        nslices;
     tq_rows_fn fn;
     void      *ctx;
-    int        has_defer;      /* the deferred task (tq_rowstream_defer) runs in this step */
+    int        has_defer;      /* the side task: the deferred one (tq_rowstream_defer), then a queued piece */
+    int        has_piece;
+    tq_piece   piece;
     tq_defer_fn dfn;
     void      *dctx;
     tq_status  dst;
@@ -69,6 +71,7 @@ void tq_rowstream_free(tq_rowstream *s) {
     free(s->buf[0]);
     free(s->buf[1]);
     free(s->step);
+    free(s->lane);
     memset(s, 0, sizeof *s);
 }
 
@@ -76,7 +79,12 @@ static void step_task(void *arg, int task, int worker) {
     step *x = arg;
     (void)worker;
     if (x->has_read && task-- == 0) { do_read(&x->read); return; }
-    if (x->has_defer && task-- == 0) { x->dst = x->dfn(x->dctx, &x->derr); return; }
+    if (x->has_defer && task-- == 0) {
+        x->dst = x->dfn ? x->dfn(x->dctx, &x->derr) : TQ_OK;
+        if (!x->dst && x->has_piece)
+            x->dst = x->piece.fn(x->piece.ctx, x->piece.i, x->piece.j, x->piece.a, x->piece.b, &x->derr);
+        return;
+    }
     int64_t a = (int64_t)task * x->per, b = a + x->per < x->n ? a + x->per : x->n;
     x->st[task] = x->fn(x->ctx, x->rows + a * x->cols, x->c0 + a, b - a, &x->err[task]);
 }
@@ -89,7 +97,9 @@ static tq_status fail(tq_rowstream *s, tq_status st, const tq_error *e, tq_error
 
 /* One pool run of x, with the deferred task when one is pending; its status first. */
 static tq_status run_step(tq_rowstream *s, step *x, tq_error *err) {
-    x->has_defer = s->defer_fn != NULL;
+    x->has_piece = s->lane_head < s->lane_n;
+    if (x->has_piece) x->piece = s->lane[s->lane_head++];
+    x->has_defer = s->defer_fn != NULL || x->has_piece;
     x->dfn = s->defer_fn;
     x->dctx = s->defer_ctx;
     s->defer_fn = NULL;
@@ -104,6 +114,28 @@ tq_status tq_rowstream_drain(tq_rowstream *s, tq_error *err) {
     tq_defer_fn fn = s->defer_fn;
     s->defer_fn = NULL;
     return fn ? fn(s->defer_ctx, err) : TQ_OK;
+}
+
+tq_status tq_rowstream_queue(tq_rowstream *s, const tq_piece *pc, tq_error *err) {
+    if (s->lane_head == s->lane_n) s->lane_head = s->lane_n = 0;
+    if (s->lane_n == s->lane_cap) {
+        int64_t cap = s->lane_cap ? 2 * s->lane_cap : 64;
+        tq_piece *l = realloc(s->lane, sizeof *l * (size_t)cap);
+        if (!l) return tq_err(err, TQ_E_NOMEM, "out of memory");
+        s->lane = l;
+        s->lane_cap = cap;
+    }
+    s->lane[s->lane_n++] = *pc;
+    return TQ_OK;
+}
+
+tq_status tq_rowstream_flush(tq_rowstream *s, tq_error *err) {
+    tq_status st = tq_rowstream_drain(s, err);
+    while (!st && s->lane_head < s->lane_n) {
+        const tq_piece *pc = &s->lane[s->lane_head++];
+        st = pc->fn(pc->ctx, pc->i, pc->j, pc->a, pc->b, err);
+    }
+    return st;
 }
 
 tq_status tq_rowstream_defer(tq_rowstream *s, tq_defer_fn fn, void *ctx, tq_error *err) {

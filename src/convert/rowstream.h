@@ -42,6 +42,10 @@ typedef tq_status (*tq_rows_fn)(void *ctx, const float *rows, int64_t r0, int64_
 /** A task run later (tq_rowstream_defer). */
 typedef tq_status (*tq_defer_fn)(void *ctx, tq_error *err);
 
+/** A piece of background work (tq_rowstream_queue): fn(ctx, i, j, a, b). */
+typedef tq_status (*tq_piece_fn)(void *ctx, int64_t i, int64_t j, uint64_t a, uint64_t b, tq_error *err);
+typedef struct tq_piece { tq_piece_fn fn; void *ctx; int64_t i, j; uint64_t a, b; } tq_piece;
+
 /** Two chunk buffers (grow-only, reused for every tensor of a run), the pool
  *  and the first chunk of the next tensor when it was read ahead. Zero it,
  *  set threads with tq_rowstream_init, free with tq_rowstream_free. */
@@ -58,6 +62,8 @@ typedef struct tq_rowstream {
     struct tq_rowstep *step; /* one step's tasks and their errors (rowstream.c) */
     tq_defer_fn defer_fn;    /* pending deferred task, or NULL */
     void     *defer_ctx;
+    tq_piece *lane;          /* queued pieces [lane_head, lane_n) (tq_rowstream_queue) */
+    int64_t   lane_head, lane_n, lane_cap;
 } tq_rowstream;
 
 /** threads <= 0: one per online CPU. TQ_E_NOMEM when out of memory. */
@@ -74,6 +80,14 @@ tq_status tq_rowstream_run(tq_rowstream *s, const tq_rowsrc *src, const tq_rowsr
  *  then the caller keeps ctx and what fn reads unchanged, and touches nothing
  *  fn touches (the writer): drain first. */
 tq_status tq_rowstream_defer(tq_rowstream *s, tq_defer_fn fn, void *ctx, tq_error *err);
-/** Run the pending deferred task now, on the caller (TQ_OK when none). */
+/** Queue a piece of background work: each pool run of the stream takes the
+ *  oldest queued piece into the same task as the deferred one, after it, so
+ *  the two never run at once and pieces run one at a time, in order (e.g. a
+ *  kept tensor copied into the output a few MiB per run, beside the next
+ *  tensors' work). What is left runs at tq_rowstream_flush. TQ_E_NOMEM. */
+tq_status tq_rowstream_queue(tq_rowstream *s, const tq_piece *pc, tq_error *err);
+/** The deferred task, then every queued piece, on the caller. */
+tq_status tq_rowstream_flush(tq_rowstream *s, tq_error *err);
+/** Run the pending deferred task now, on the caller (TQ_OK when none); queued pieces stay. */
 tq_status tq_rowstream_drain(tq_rowstream *s, tq_error *err);
 #endif
