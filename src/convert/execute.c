@@ -10,11 +10,18 @@
  *
  * Memory: a quantized tensor needs its bytes (one pread copy), its float32
  * values (that copy when it is F32, else one converted copy), its codes and
- * its side tensors; a float32 tensor with a row-local codec needs only a
- * 4 MiB chunk of its bytes at a time (write_chunked). Input pages are released
- * after each tensor, so peak RSS stays near the largest tensor's working set,
- * not the model size. Output bytes are handed to the device as they are
- * written (start_writeback); the fsync before commit stays.
+ * its side tensors; a float32 tensor with a row-local codec needs only two
+ * 1 MiB row chunks (write_chunked, rowstream.h), its codes and side tensors,
+ * in one of two slot sets used in turn (the previous tensor's are written out
+ * meanwhile). Input pages are released after each tensor, so peak RSS stays
+ * near the largest tensors' working sets, not the model size.
+ *
+ * Overlap (rowstream.h; same bytes for any thread count): a streamed tensor's
+ * next chunk is read while this one is quantized on the pool; its entries are
+ * written by a task of the next pool run; kept tensors of 1 MiB and more are
+ * copied 4 MiB per pool run (put_piece). Writes stay one at a time, in that
+ * side task. Output bytes are handed to the device as they are written
+ * (start_writeback); the fsync before commit stays.
  */
 #define _GNU_SOURCE 1   /* sync_file_range */
 #include "convert/convert.h"
@@ -572,7 +579,8 @@ static tq_status write_item(const tq_plan *p, tq_writer *w, int64_t wi, const tq
         return st;
     if (over) {
         st = tq_writer_put(w, wi, over, t->nbytes, err);
-    } else if (!it->quantize && in_map && w->vt->put_fd && mp->fd >= 0 && t->nbytes >= (1u << 20)) {
+    } else if (!it->quantize && in_map && w->vt->put_fd && mp->fd >= 0 && t->nbytes >= (1u << 20) &&
+               !getenv("TRUEQ_CONVERT_WHOLE")) {
         return queue_kept(p, w, wi, it - p->items, sc, err);
     } else if (!it->quantize) {
         st = tq_writer_put_from(w, wi, in_map ? mp->fd : -1, off, t->data, t->nbytes, err);
