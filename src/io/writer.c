@@ -28,6 +28,20 @@ tq_status tq_writer_put_from(tq_writer *w, int64_t i, int fd, uint64_t off, cons
     return st;
 }
 
+tq_status tq_writer_put_from_part(tq_writer *w, int64_t i, int fd, uint64_t off, const void *data, uint64_t part,
+                                  uint64_t len, tq_error *err) {
+    if (!w->vt->put_fd || fd < 0) return TQ_E_UNSUPPORTED;
+    if (i < 0 || i >= w->n) return tq_err(err, TQ_E_INTERNAL, "writer: entry %lld out of range", (long long)i);
+    if (part > w->nbytes[i] || len > w->nbytes[i] - part)
+        return tq_err(err, TQ_E_INTERNAL, "writer: entry \"%s\" planned %llu bytes, given bytes %llu..%llu", w->e[i].name,
+                      (unsigned long long)w->nbytes[i], (unsigned long long)part, (unsigned long long)(part + len));
+    if (!w->opened) return tq_err(err, TQ_E_INTERNAL, "writer: no output opened (dry plan)");
+    tq_status st = tq_out_copy_range(&w->out, fd, off + part, (const uint8_t *)data + part, (size_t)len, w->data_off[i] + part,
+                                     err);
+    if (!st && part + len == w->nbytes[i]) w->written[i] = 1;
+    return st;
+}
+
 tq_status tq_writer_finish(tq_writer *w, tq_error *err) {
     for (int64_t i = 0; i < w->n; i++)
         if (!w->written[i]) return tq_err(err, TQ_E_INTERNAL, "writer: entry \"%s\" was never written", w->e[i].name);

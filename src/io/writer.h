@@ -28,7 +28,8 @@ typedef struct tq_writer tq_writer;
 
 struct tq_writer_vt {
     tq_status (*put)(tq_writer *w, int64_t i, const void *data, uint64_t len, tq_error *err);
-    /* optional: copy an entry's bytes from a file (in the kernel); NULL = use put */
+    /* optional: copy an entry's bytes from a file (in the kernel); NULL = use put. A back-end that
+     * sets it stores an entry's bytes verbatim at data_off (tq_writer_put_from_part relies on it) */
     tq_status (*put_fd)(tq_writer *w, int64_t i, int fd, uint64_t off, const void *data, uint64_t len, tq_error *err);
     tq_status (*finish)(tq_writer *w, tq_error *err);
     void      (*destroy)(tq_writer *w);
@@ -69,6 +70,12 @@ tq_status  tq_writer_put(tq_writer *w, int64_t i, const void *data, uint64_t len
 /** Like tq_writer_put, with the bytes also available at (fd, off): formats that
  *  only copy them do so in the kernel. */
 tq_status  tq_writer_put_from(tq_writer *w, int64_t i, int fd, uint64_t off, const void *data, uint64_t len, tq_error *err);
+/** Bytes [part, part+len) of entry i, copied from (fd, off + part) in the
+ *  kernel (from data + part where it cannot), at data_off[i] + part: for
+ *  back-ends with put_fd (TQ_E_UNSUPPORTED otherwise: use tq_writer_put_from).
+ *  Parts are written in order; the entry counts as written with its last. */
+tq_status  tq_writer_put_from_part(tq_writer *w, int64_t i, int fd, uint64_t off, const void *data, uint64_t part,
+                                   uint64_t len, tq_error *err);
 /** Write what remains (headers/directory), close and rename into place. */
 tq_status  tq_writer_finish(tq_writer *w, tq_error *err);
 /** Release; if not finished, the temporary file is removed. */

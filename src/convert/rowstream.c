@@ -1,0 +1,206 @@
+/*
+ * rowstream.c — a float32 tensor's rows read in chunks, the next chunk read
+ * while the current one is processed (rowstream.h).
+ */
+#include "convert/rowstream.h"
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* About 1 MiB of rows per chunk: small enough that the first chunk of a
+ * tensor (read before any work can start, unless it was read ahead) and the
+ * last one (processed with no read beside it) are short; large enough that a
+ * step's pool run costs little next to it. A chunk is processed in up to
+ * SLICES tasks of equal rows. */
+enum { CHUNK_BYTES = 1 << 20, SLICES = 8 };
+
+static int64_t chunk_rows(const tq_rowsrc *r) {
+    uint64_t rowb = (uint64_t)r->cols * sizeof(float);
+    int64_t step = rowb ? (int64_t)(CHUNK_BYTES / rowb) : 1;
+    return step < 1 ? 1 : step;
+}
+
+/* buf[b] with room for n floats (its contents are not kept) */
+static float *room(tq_rowstream *s, int b, size_t n) {
+    if (n <= s->cap[b]) return s->buf[b];
+    free(s->buf[b]);
+    s->buf[b] = malloc(n * sizeof(float));
+    s->cap[b] = s->buf[b] ? n : 0;
+    return s->buf[b];
+}
+
+/* One read: rows [r0, r0+n) of r into dst. */
+typedef struct rd { const tq_rowsrc *r; int64_t r0, n; float *dst; tq_status st; tq_error err; } rd;
+
+static void do_read(rd *x) {
+    uint64_t rowb = (uint64_t)x->r->cols * sizeof(float);
+    x->st = tq_map_read(x->r->mp, x->r->off + (uint64_t)x->r0 * rowb, x->dst, (size_t)((uint64_t)x->n * rowb), &x->err);
+}
+
+/* One step: task 0 the read (when there is one), then the chunk's slices. */
+typedef struct tq_rowstep {
+    rd         read;
+    int        has_read;
+    const float *rows;
+    int64_t    c0, n, per, cols;   /* the chunk's first row, its rows, rows per slice */
+    int        nslices;
+    tq_rows_fn fn;
+    void      *ctx;
+    int        has_defer;      /* the side task: the deferred one (tq_rowstream_defer), then a queued piece */
+    int        has_piece;
+    tq_piece   piece;
+    tq_defer_fn dfn;
+    void      *dctx;
+    tq_status  dst;
+    tq_error   derr;
+    tq_status  st[SLICES];
+    tq_error   err[SLICES];
+} step;
+
+tq_status tq_rowstream_init(tq_rowstream *s, int threads, tq_error *err) {
+    memset(s, 0, sizeof *s);
+    if (!(s->step = malloc(sizeof *s->step))) return tq_err(err, TQ_E_NOMEM, "out of memory");
+    if (threads <= 0) { long c = sysconf(_SC_NPROCESSORS_ONLN); threads = c > 0 ? (int)c : 1; }
+    if (threads > TQ_POOL_MAX) threads = TQ_POOL_MAX;
+    s->pool = tq_pool_shared(threads);
+    s->threads = s->pool ? threads : 1;
+    return TQ_OK;
+}
+
+void tq_rowstream_free(tq_rowstream *s) {
+    free(s->buf[0]);
+    free(s->buf[1]);
+    free(s->step);
+    free(s->lane);
+    memset(s, 0, sizeof *s);
+}
+
+static void step_task(void *arg, int task, int worker) {
+    step *x = arg;
+    (void)worker;
+    if (x->has_read && task-- == 0) { do_read(&x->read); return; }
+    if (x->has_defer && task-- == 0) {
+        x->dst = x->dfn ? x->dfn(x->dctx, &x->derr) : TQ_OK;
+        if (!x->dst && x->has_piece)
+            x->dst = x->piece.fn(x->piece.ctx, x->piece.i, x->piece.j, x->piece.a, x->piece.b, &x->derr);
+        return;
+    }
+    int64_t a = (int64_t)task * x->per, b = a + x->per < x->n ? a + x->per : x->n;
+    x->st[task] = x->fn(x->ctx, x->rows + a * x->cols, x->c0 + a, b - a, &x->err[task]);
+}
+
+static tq_status fail(tq_rowstream *s, tq_status st, const tq_error *e, tq_error *err) {
+    s->ahead = 0;
+    if (err && e) *err = *e;
+    return st;
+}
+
+/* One pool run of x, with the deferred task when one is pending; its status first. */
+static tq_status run_step(tq_rowstream *s, step *x, tq_error *err) {
+    x->has_piece = s->lane_head < s->lane_n;
+    if (x->has_piece) x->piece = s->lane[s->lane_head++];
+    x->has_defer = s->defer_fn != NULL || x->has_piece;
+    x->dfn = s->defer_fn;
+    x->dctx = s->defer_ctx;
+    s->defer_fn = NULL;
+    tq_pool_run(s->pool, s->threads, x->nslices + x->has_read + x->has_defer, step_task, x);
+    if (x->has_defer && x->dst) return fail(s, x->dst, &x->derr, err);
+    for (int k = 0; k < x->nslices; k++)
+        if (x->st[k]) return fail(s, x->st[k], &x->err[k], err);
+    return TQ_OK;
+}
+
+tq_status tq_rowstream_drain(tq_rowstream *s, tq_error *err) {
+    tq_defer_fn fn = s->defer_fn;
+    s->defer_fn = NULL;
+    return fn ? fn(s->defer_ctx, err) : TQ_OK;
+}
+
+tq_status tq_rowstream_queue(tq_rowstream *s, const tq_piece *pc, tq_error *err) {
+    if (s->lane_head == s->lane_n) s->lane_head = s->lane_n = 0;
+    if (s->lane_n == s->lane_cap) {
+        int64_t cap = s->lane_cap ? 2 * s->lane_cap : 64;
+        tq_piece *l = realloc(s->lane, sizeof *l * (size_t)cap);
+        if (!l) return tq_err(err, TQ_E_NOMEM, "out of memory");
+        s->lane = l;
+        s->lane_cap = cap;
+    }
+    s->lane[s->lane_n++] = *pc;
+    return TQ_OK;
+}
+
+tq_status tq_rowstream_flush(tq_rowstream *s, tq_error *err) {
+    tq_status st = tq_rowstream_drain(s, err);
+    while (!st && s->lane_head < s->lane_n) {
+        const tq_piece *pc = &s->lane[s->lane_head++];
+        st = pc->fn(pc->ctx, pc->i, pc->j, pc->a, pc->b, err);
+    }
+    return st;
+}
+
+tq_status tq_rowstream_defer(tq_rowstream *s, tq_defer_fn fn, void *ctx, tq_error *err) {
+    tq_status st = tq_rowstream_drain(s, err);
+    if (st) return st;
+    s->defer_fn = fn;
+    s->defer_ctx = ctx;
+    return TQ_OK;
+}
+
+tq_status tq_rowstream_run(tq_rowstream *s, const tq_rowsrc *src, const tq_rowsrc *next, tq_rows_fn fn, void *ctx,
+                           tq_error *err) {
+    if (src->rows <= 0 || src->cols <= 0) return tq_rowstream_drain(s, err);
+    int64_t step_n = chunk_rows(src);
+    int cur = 0;
+    step *x = s->step;   /* large: a tq_error per slice */
+    tq_status st;
+    if (s->ahead && s->ahead_src.mp == src->mp && s->ahead_src.off == src->off && s->ahead_src.rows == src->rows &&
+        s->ahead_src.cols == src->cols) {
+        cur = s->ahead_buf;
+        s->ahead = 0;
+        if (s->ahead_st) return fail(s, s->ahead_st, &s->ahead_err, err);
+    } else {
+        s->ahead = 0;   /* the first chunk: read beside the deferred task, if any */
+        int64_t n = src->rows < step_n ? src->rows : step_n;
+        memset(x, 0, sizeof *x);
+        x->read = (rd){src, 0, n, room(s, 0, (size_t)(n * src->cols)), TQ_OK, {0}};
+        x->has_read = 1;
+        if (!x->read.dst) return tq_err(err, TQ_E_NOMEM, "tensor \"%s\": out of memory for a row chunk", src->name);
+        if ((st = run_step(s, x, err))) return st;
+        if (x->read.st) return fail(s, x->read.st, &x->read.err, err);
+    }
+    for (int64_t c0 = 0; c0 < src->rows; c0 += step_n) {
+        int64_t n = src->rows - c0 < step_n ? src->rows - c0 : step_n;
+        if (tq_fault("chunk", src->name)) {
+            s->ahead = 0;
+            return tq_err(err, TQ_E_IO, "tensor \"%s\": injected fault in a chunk", src->name);
+        }
+        memset(x, 0, sizeof *x);
+        x->rows = s->buf[cur];
+        x->c0 = c0; x->n = n; x->cols = src->cols;
+        x->per = (n + SLICES - 1) / SLICES;
+        x->nslices = (int)((n + x->per - 1) / x->per);
+        x->fn = fn; x->ctx = ctx;
+        bool last = c0 + n >= src->rows, ahead = last && next && next->rows > 0 && next->cols > 0;
+        if (!last || ahead) {   /* read the next chunk, of this tensor or the next one, into the other buffer */
+            const tq_rowsrc *r = last ? next : src;
+            int64_t r0 = last ? 0 : c0 + n, cn = last ? chunk_rows(next) : step_n;
+            if (cn > r->rows - r0) cn = r->rows - r0;
+            float *dst = room(s, cur ^ 1, (size_t)(cn * r->cols));
+            if (!dst) return fail(s, tq_err(err, TQ_E_NOMEM, "tensor \"%s\": out of memory for a row chunk", r->name), NULL, err);
+            x->read = (rd){r, r0, cn, dst, TQ_OK, {0}};
+            x->has_read = 1;
+        }
+        if ((st = run_step(s, x, err))) return st;
+        if (ahead) {   /* kept for next: its status is reported when it is streamed */
+            s->ahead = 1;
+            s->ahead_buf = cur ^ 1;
+            s->ahead_src = *next;
+            s->ahead_st = x->read.st;
+            s->ahead_err = x->read.err;
+        } else if (x->has_read && x->read.st) {
+            return fail(s, x->read.st, &x->read.err, err);
+        }
+        cur ^= 1;
+    }
+    return TQ_OK;
+}
