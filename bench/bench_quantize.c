@@ -24,13 +24,14 @@ int main(int argc, char **argv) {
     double gb = (double)n * 4 / 1e9;
     printf("input: %lld x %lld float32 = %.3f GB; memcpy %.2f GB/s\n", (long long)rows, (long long)cols, gb, gb / best_cp);
     printf("%-28s %10s %12s %10s\n", "codec", "GB/s", "x memcpy", "decode GB/s");
-    static const struct { tq_codec_id c; int bits; tq_granularity g; int64_t grp; } V[] = {
-        {TQ_CODEC_LINEAR_SYM, 8, TQ_GRAN_CHANNEL, 0}, {TQ_CODEC_LINEAR_SYM, 8, TQ_GRAN_TENSOR, 0},
-        {TQ_CODEC_LINEAR_SYM, 4, TQ_GRAN_GROUP, 64}, {TQ_CODEC_LINEAR_SYM, 2, TQ_GRAN_GROUP, 64},
-        {TQ_CODEC_LINEAR_AFFINE, 8, TQ_GRAN_CHANNEL, 0}, {TQ_CODEC_LINEAR_AFFINE, 4, TQ_GRAN_GROUP, 64},
+    static const struct { tq_codec_id c; int bits; tq_granularity g; int64_t grp; int ggml; } V[] = {
+        {TQ_CODEC_LINEAR_SYM, 8, TQ_GRAN_CHANNEL, 0, 0}, {TQ_CODEC_LINEAR_SYM, 8, TQ_GRAN_TENSOR, 0, 0},
+        {TQ_CODEC_LINEAR_SYM, 4, TQ_GRAN_GROUP, 64, 0}, {TQ_CODEC_LINEAR_SYM, 2, TQ_GRAN_GROUP, 64, 0},
+        {TQ_CODEC_LINEAR_AFFINE, 8, TQ_GRAN_CHANNEL, 0, 0}, {TQ_CODEC_LINEAR_AFFINE, 4, TQ_GRAN_GROUP, 64, 0},
+        {TQ_CODEC_GGML, 8, TQ_GRAN_GROUP, 32, 8 /* Q8_0 */},
     };
     for (size_t v = 0; v < sizeof V / sizeof V[0]; v++) {
-        tq_qparams p = {V[v].c, V[v].bits, V[v].g, V[v].grp, 0, 0, 0, 0};
+        tq_qparams p = {V[v].c, V[v].bits, V[v].g, V[v].grp, 0, 0, V[v].ggml, 0};
         tq_dtype cd; int64_t cs[2]; tq_aux_desc ad[TQ_MAX_AUX];
         int na = tq_qparams_layout(&p, rows, cols, &cd, cs, ad);
         void *codes = malloc(tq_nbytes(cd, 2, cs)), *aux[TQ_MAX_AUX] = {0};

@@ -7,6 +7,11 @@
  * the sign of min/max), all-zero blocks, the extreme at either sign or both,
  * huge, tiny, denormal, Inf and NaN values. Plus known answers for the fast
  * paths' ties (Q8_0 rounds half away from zero, Q4_0 truncates).
+ * Q8_0 has two fast paths, the explicit AVX-512F one (legacy_fast_avx512.c,
+ * where the CPU has it) and the vector-extension loop: both are compared
+ * with the reference, on rows whose block count is not a multiple of 16
+ * too (the AVX-512 loop's tail), and the AVX-512 fp16 conversion of the
+ * scales is compared with tq_ggml_fp16 over a sweep of float bit patterns.
  */
 #include "tq_test.h"
 #include "ggml/ggml_types.h"
@@ -42,6 +47,13 @@ static int same_bytes(const char *what, const float *x) {
         ok = i == n;
         CHECK_MSG(ok, "%s %s: byte %zu of block %zu differs (reference %02x, fast %02x)", t->name, what, i,
                   i / t->type_size, ok ? 0 : want[i], ok ? 0 : got[i]);
+        if (LTYPES[k] != TQ_GGML_Q8_0 || !ok) continue;
+        memset(got, 0x5A, n);
+        tq_ggml_fast_q8_0_vec(x, got, N);   /* the vector-extension loop itself */
+        for (i = 0; i < n && want[i] == got[i];) i++;
+        ok = i == n;
+        CHECK_MSG(ok, "Q8_0 %s (vector loop): byte %zu of block %zu differs (reference %02x, fast %02x)", what, i,
+                  i / 34, ok ? 0 : want[i], ok ? 0 : got[i]);
     }
     return ok;
 }
@@ -114,6 +126,94 @@ static void adversarial_blocks(void) {
     free(x);
 }
 
+/* Q8_0 of rows of nb blocks (not multiples of 16: the AVX-512 loop's tail),
+ * each filled from the 127-boundary, tie and special values below. */
+static void q8_0_tails(void) {
+    TQ_CASE("Q8_0: rows of 1 .. 37 blocks at the 127 boundary, ties, -0, NaN, Inf; fast == reference");
+    enum { MAXB = 37 };
+    static float x[32 * MAXB];
+    static uint8_t want[34 * MAXB], got[34 * MAXB + 1];
+    uint64_t seed = 21;
+    const float special[] = {127.0f, -127.0f, 126.5f, -126.5f, 126.49999f, 0.5f, -0.5f, 0.49999997f, -0.0f, 0.0f,
+                             NAN, INFINITY, -INFINITY, 1e-45f, FLT_MAX, 3e38f, 1e-40f};
+    const int nspecial = (int)(sizeof special / sizeof *special);
+    for (int nb = 1; nb <= MAXB; nb++) {
+        for (int b = 0; b < nb; b++) {
+            float *y = x + 32 * b;
+            int kind = (int)(tq_t_rand(&seed) % 5);
+            for (int j = 0; j < 32; j++) {
+                unsigned r = (unsigned)tq_t_rand(&seed);
+                switch (kind) {
+                case 0: y[j] = (float)((int)(r % 255) - 127) + 0.5f * (float)(r >> 8 & 1); break;   /* d = 1: ties */
+                case 1: y[j] = special[r % (unsigned)nspecial]; break;
+                case 2: y[j] = 0.0f; break;
+                case 3: y[j] = (float)tq_t_randn(&seed) * 1e-39f; break;   /* subnormal */
+                default: y[j] = (float)tq_t_randn(&seed) * (j == 0 ? 1e30f : 1.0f); break;
+                }
+            }
+            if (kind == 0) y[(b * 11) % 32] = b & 1 ? -127.0f : 127.0f;
+        }
+        memset(want, 0xA5, sizeof want);
+        memset(got, 0x5A, sizeof got);
+        tq_ggml_legacy_reference(1);
+        tq_ggml_q_q8_0(x, want, 32 * nb);
+        tq_ggml_legacy_reference(0);
+        tq_ggml_q_q8_0(x, got, 32 * nb);
+        size_t i = 0, n = 34 * (size_t)nb;
+        while (i < n && want[i] == got[i]) i++;
+        CHECK_MSG(i == n, "Q8_0 %d blocks: byte %zu of block %zu differs", nb, i, i / 34);
+        CHECK_MSG(got[n] == 0x5A, "Q8_0 %d blocks: wrote past the row", nb);
+        if (i != n) break;
+    }
+}
+
+/* tq_ggml_fp16_avx512 == tq_ggml_fp16 for non-NaN floats: every bit
+ * pattern at a stride, every fp16 mantissa of every exponent with the low
+ * 13 bits at the rounding boundaries, and every float whose fp16 is
+ * subnormal or at its threshold (exponents 101..113) at a small stride. */
+static void fp16_sweep(void) {
+    TQ_CASE("AVX-512 fp16 (vcvtps2ph) == tq_ggml_fp16 for every non-NaN float swept (round to even, subnormal, Inf)");
+    enum { CH = 4096 };
+    static float f[CH];
+    static uint16_t h[CH];
+    uint64_t seed = 33, checked = 0, bad = 0;
+    int n = 0, ran = 1;
+    uint32_t first_bad = 0;
+    const uint32_t low[] = {0, 1, 0xfff, 0x1000, 0x1001, 0x1fff};
+#define FLUSH()                                                                                \
+    do {                                                                                       \
+        if (!tq_ggml_fp16_avx512(f, h, n)) { ran = 0; n = 0; break; }                          \
+        for (int k_ = 0; k_ < n; k_++)                                                         \
+            if (h[k_] != tq_ggml_fp16(f[k_])) { if (!bad++) memcpy(&first_bad, &f[k_], 4); }   \
+        checked += (uint64_t)n;                                                                \
+        n = 0;                                                                                 \
+    } while (0)
+#define PUSH(u)                                                                                \
+    do {                                                                                       \
+        uint32_t u_ = (u);                                                                     \
+        if ((u_ & 0x7fffffffu) > 0x7f800000u) break; /* NaN */                                 \
+        memcpy(&f[n++], &u_, 4);                                                               \
+        if (n == CH) FLUSH();                                                                  \
+    } while (0)
+    for (uint64_t u = 0; u <= 0xffffffffu && ran; u += 4093) PUSH((uint32_t)u);
+    for (uint32_t hi = 0; hi < (1u << 19) && ran; hi++) {
+        for (int k = 0; k < 6; k++) PUSH(hi << 13 | low[k]);
+        PUSH(hi << 13 | (uint32_t)(tq_t_rand(&seed) & 0x1fff));
+    }
+    for (uint32_t e = 101; e <= 113 && ran; e++)
+        for (uint32_t m = 0; m < (1u << 23) && ran; m += 5) {
+            PUSH(e << 23 | m);
+            PUSH(0x80000000u | e << 23 | m);
+        }
+    if (ran && n) FLUSH();
+#undef PUSH
+#undef FLUSH
+    if (!ran) { printf("  (no AVX-512F here: the vcvtps2ph path is not used)\n"); return; }
+    CHECK_MSG(bad == 0, "%llu of %llu floats convert differently, first 0x%08x", (unsigned long long)bad,
+              (unsigned long long)checked, first_bad);
+    CHECK_MSG(checked > 30000000u, "swept only %llu floats", (unsigned long long)checked);
+}
+
 static void known_answers(void) {
     TQ_CASE("known answers: Q8_0 ties round away from zero, Q4_0 truncates x + 8.5");
     float x[32] = {127.0f, 0.5f, -0.5f, 1.5f, -1.5f, 2.5f, -2.5f, 126.5f, -126.5f, 0.49999997f, -0.49999997f, -0.0f};
@@ -134,5 +234,7 @@ static void known_answers(void) {
 void tq_tests(void) {
     random_rows();
     adversarial_blocks();
+    q8_0_tails();
+    fp16_sweep();
     known_answers();
 }

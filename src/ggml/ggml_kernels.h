@@ -92,6 +92,18 @@ void tq_ggml_fast_q4_1(const float *x, void *b, int64_t n);
 void tq_ggml_fast_q5_0(const float *x, void *b, int64_t n);
 void tq_ggml_fast_q5_1(const float *x, void *b, int64_t n);
 void tq_ggml_fast_q8_0(const float *x, void *b, int64_t n);
+/** Q8_0 by legacy_fast.c's vector-extension loop only (the reference of the
+ *  AVX-512 one; tq_ggml_fast_q8_0 runs it where AVX-512F is missing). */
+void tq_ggml_fast_q8_0_vec(const float *x, void *b, int64_t n);
+/* legacy_fast_avx512.c */
+/** Encodes the first nb - nb % 16 of nb Q8_0 blocks (32 floats in, 34 bytes
+ *  out each) with AVX-512F and returns how many it wrote: 0 on a CPU (or a
+ *  build) without AVX-512F. Same bytes as tq_ggml_fast_q8_0_vec. */
+int64_t tq_ggml_fast_q8_0_avx512(const float *x, void *b, int64_t nb);
+/** h[i] = fp16 of f[i] by vcvtps2ph (round to nearest even), 16 at a time;
+ *  0 (nothing written) without AVX-512F. Equals tq_ggml_fp16 for every
+ *  non-NaN float (NaN payloads differ); tests check that. */
+int tq_ggml_fp16_avx512(const float *f, uint16_t *h, int64_t n);
 
 /* ternary.c */
 void tq_ggml_dq_tq1_0(const void *b, float *y, int64_t n);

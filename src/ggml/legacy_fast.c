@@ -4,7 +4,9 @@
  * AVX2 / AVX-512 clones picked at run time, as kquants_quant.c). They write
  * the bytes of legacy.c's reference encoders (ggml's quantize_row_*_ref);
  * tq_ggml_legacy_reference(1) selects those, and test_ggml_legacy_fast
- * compares the two on random and adversarial blocks.
+ * compares the two on random and adversarial blocks. Q8_0 runs
+ * legacy_fast_avx512.c's explicit AVX-512F loop where the CPU has it (16
+ * blocks at a time; this file's loop encodes the rest and is its reference).
  *
  * Why each step is exact (every lane makes the reference's float operations
  * in its order; -ffp-contract=off for this file, so no FMA):
@@ -256,4 +258,9 @@ void tq_ggml_fast_q4_0(const float *x, void *b, int64_t n) { fast_sym(x, b, n / 
 void tq_ggml_fast_q5_0(const float *x, void *b, int64_t n) { fast_sym(x, b, n / TQ_QK, 22, 16, 31, true); }
 void tq_ggml_fast_q4_1(const float *x, void *b, int64_t n) { fast_affine(x, b, n / TQ_QK, 20, 15, false); }
 void tq_ggml_fast_q5_1(const float *x, void *b, int64_t n) { fast_affine(x, b, n / TQ_QK, 24, 31, true); }
-void tq_ggml_fast_q8_0(const float *x, void *b, int64_t n) { fast_q8_0(x, b, n / TQ_QK); }
+void tq_ggml_fast_q8_0_vec(const float *x, void *b, int64_t n) { fast_q8_0(x, b, n / TQ_QK); }
+
+void tq_ggml_fast_q8_0(const float *x, void *b, int64_t n) {
+    int64_t done = tq_ggml_fast_q8_0_avx512(x, b, n / TQ_QK);   /* 0 without AVX-512F */
+    fast_q8_0(x + TQ_QK * done, (uint8_t *)b + 34 * done, n / TQ_QK - done);
+}
