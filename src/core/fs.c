@@ -11,12 +11,15 @@
  * unnamed file (O_TMPFILE) in the target's directory and tq_out_commit gives
  * it its name (linkat, or linkat to a fresh random name + rename over an
  * existing one) after fsync of the file; the directory is fsynced after the
- * rename. Where O_TMPFILE is missing, the temporary is NAME.tq-tmp-XXXXXXXX
+ * rename, except below a staging tree registered with tq_out_defer_dir_sync,
+ * whose owner fsyncs each of its directories once (fs_defer.h). Where O_TMPFILE is missing, the temporary is NAME.tq-tmp-XXXXXXXX
  * (random) opened O_CREAT|O_EXCL|O_NOFOLLOW, so neither a symlink nor a
  * planted file at that name is ever written through.
  */
 #define _GNU_SOURCE 1   /* copy_file_range, O_TMPFILE */
 #include "core/internal.h"
+#include "core/fs_defer.h"
+#include <pthread.h>
 #include <errno.h>
 #include <signal.h>
 #include <fcntl.h>
@@ -411,6 +414,8 @@ tq_status tq_out_copy_range(tq_outfile *o, int fd_in, uint64_t in_off, const voi
 }
 
 int tq_fsync_dir(const char *dir) {
+    int inj = tq_fault("fsync-dir", dir);
+    if (inj) { errno = inj; return -1; }
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return -1;
     int r = fsync(fd);
@@ -425,6 +430,32 @@ int tq_fsync_dir_of(const char *path) {
     int r = tq_fsync_dir(dir);
     free(dir);
     return r;
+}
+
+/* ---- directories whose fsync is left to their owner (fs_defer.h) ---------- */
+
+#define TQ_MAX_DEFER 8
+static char *g_defer[TQ_MAX_DEFER];
+static pthread_mutex_t g_defer_mu = PTHREAD_MUTEX_INITIALIZER;
+
+void tq_out_defer_dir_sync(const char *root, bool on) {
+    pthread_mutex_lock(&g_defer_mu);
+    for (int i = 0; i < TQ_MAX_DEFER; i++) {
+        if (on && !g_defer[i]) { g_defer[i] = tq_strdup(root); break; }
+        if (!on && g_defer[i] && strcmp(g_defer[i], root) == 0) { free(g_defer[i]); g_defer[i] = NULL; break; }
+    }
+    pthread_mutex_unlock(&g_defer_mu);
+}
+
+bool tq_out_dir_sync_deferred(const char *dir) {
+    bool hit = false;
+    pthread_mutex_lock(&g_defer_mu);
+    for (int i = 0; i < TQ_MAX_DEFER && !hit; i++) {
+        size_t n = g_defer[i] ? strlen(g_defer[i]) : 0;
+        hit = n && strncmp(dir, g_defer[i], n) == 0 && (dir[n] == 0 || dir[n] == '/');
+    }
+    pthread_mutex_unlock(&g_defer_mu);
+    return hit;
 }
 
 /* Give the unnamed (O_TMPFILE) file o->fd the name final_path, replacing
@@ -472,7 +503,12 @@ tq_status tq_out_commit(tq_outfile *o, tq_error *err) {
     }
     int e = close(o->fd) == 0 ? 0 : errno;
     o->fd = -1;
-    if (e == 0 && tq_fsync_dir_of(o->final_path) != 0) e = errno;
+    if (e == 0) {   /* the name is durable once its directory is fsynced: here, or by the tree's owner */
+        char *dir = tq_path_dirname(o->final_path);
+        if (!dir) e = ENOMEM;
+        else if (!tq_out_dir_sync_deferred(dir) && tq_fsync_dir(dir) != 0) e = errno;
+        free(dir);
+    }
     if (o->tmp_path) tq_pending_remove(o->tmp_path);
     free(o->tmp_path); o->tmp_path = NULL;
     if (e) {   /* named, but maybe not durable: say so rather than claim success */

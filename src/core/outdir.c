@@ -29,6 +29,7 @@
  */
 #define _GNU_SOURCE 1   /* renameat2 */
 #include "core/internal.h"
+#include "core/fs_defer.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -50,6 +51,25 @@ static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ft
 
 /* Remove a tree without following symlinks. */
 static void rm_tree(const char *path) { nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS); }
+
+static _Thread_local int g_sync_errno;
+static int sync_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb; (void)ftw;
+    if (flag == FTW_DNR || (flag == FTW_DP && tq_fsync_dir(p) != 0)) { g_sync_errno = errno ? errno : EIO; return 1; }
+    return 0;
+}
+
+/* fsync every directory of the staging tree, deepest first (the files below
+ * it skipped their per-file directory fsync: fs_defer.h), then stop deferring.
+ * 0, or -1 with errno. */
+static int sync_stage(tq_outdir *od) {
+    g_sync_errno = 0;
+    int r = nftw(od->stage, sync_one, 16, FTW_DEPTH | FTW_PHYS);
+    int e = r > 0 ? g_sync_errno : errno;
+    tq_out_defer_dir_sync(od->stage, false);
+    errno = e;
+    return r == 0 ? 0 : -1;
+}
 
 static bool has_prefix(const char *s, const char *p) { return strncmp(s, p, strlen(p)) == 0; }
 
@@ -209,6 +229,7 @@ tq_status tq_outdir_begin(tq_outdir *od, const char *dir, tq_error *err) {
     if (!od->stage && !st) st = tq_err(err, TQ_E_IO, "%s: cannot create a staging directory beside it", dir);
     if (st) goto fail;
     tq_pending_add(od->stage, true);
+    tq_out_defer_dir_sync(od->stage, true);   /* its directories are fsynced once, at commit */
     if ((st = injected(od, "stage", err))) goto fail;
     return TQ_OK;
 fail:
@@ -276,6 +297,10 @@ tq_status tq_outdir_commit(tq_outdir *od, tq_error *err) {
     if (!od->stage) return tq_err(err, TQ_E_INTERNAL, "commit of an output directory not begun");
     if ((st = injected(od, "files", err))) goto fail;
     if (od->inside) {   /* staged inside NAME: file by file, each rename atomic */
+        if (sync_stage(od) != 0) {
+            st = tq_err(err, TQ_E_IO, "%s: cannot finish the output directory: %s", od->dir, strerror(errno));
+            goto fail;
+        }
         if ((st = injected(od, "exchange", err)) || (st = move_into(od->stage, od->target, err))) goto fail;
         tq_fault("exchanged", od->target);
         rm_tree(od->stage);
@@ -288,7 +313,7 @@ tq_status tq_outdir_commit(tq_outdir *od, tq_error *err) {
         return TQ_OK;
     }
     if (od->existed && (st = carry_over(od->target, od->stage, 0, err))) goto fail;
-    if (chmod(od->stage, od->mode) != 0 || tq_fsync_dir(od->stage) != 0) {
+    if (chmod(od->stage, od->mode) != 0 || sync_stage(od) != 0) {
         st = tq_err(err, TQ_E_IO, "%s: cannot finish the output directory: %s", od->dir, strerror(errno));
         goto fail;
     }
@@ -345,6 +370,7 @@ fail:
 
 void tq_outdir_abort(tq_outdir *od) {
     if (od->stage) {
+        tq_out_defer_dir_sync(od->stage, false);
         rm_tree(od->stage);
         tq_pending_remove(od->stage);
         free(od->stage);

@@ -1,0 +1,113 @@
+/* test_outdir_sync.c — the fsyncs of an output directory's commit
+ * (docs/robustness.md, src/core/fs_defer.h): every file is fsynced once before
+ * it gets its name; inside the staging tree the directories are fsynced once
+ * each at commit, deepest first, not once per file; a file written outside any
+ * staging tree still fsyncs its own directory; a failed directory fsync fails
+ * the commit and leaves no output. Counted through the library's fault hook. */
+#include "tq_test.h"
+#include "core/internal.h"
+#include "core/fs_defer.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct {
+    int files, dirs;          /* "fsync" / "fsync-dir" points seen */
+    char dir_order[8][1200];  /* the first directories fsynced */
+    const char *fail_dir;     /* fail the fsync-dir of a path ending so */
+} counts;
+
+static int hook(void *ud, const char *point, const char *path) {
+    counts *c = ud;
+    if (strcmp(point, "fsync") == 0) c->files++;
+    if (strcmp(point, "fsync-dir") == 0) {
+        if (c->dirs < 8) snprintf(c->dir_order[c->dirs], sizeof c->dir_order[0], "%s", path);
+        c->dirs++;
+        size_t n = strlen(path), k = c->fail_dir ? strlen(c->fail_dir) : 0;
+        if (k && n >= k && strcmp(path + n - k, c->fail_dir) == 0) return 5;   /* EIO */
+    }
+    return 0;
+}
+
+static int exists(const char *p) { struct stat s; return lstat(p, &s) == 0; }
+
+static tq_status write_in(tq_outdir *od, const char *name, const char *text, tq_error *e) {
+    char *p = tq_outdir_path(od, name);
+    tq_status st = p ? tq_write_file_atomic(p, text, strlen(text), e) : TQ_E_NOMEM;
+    free(p);
+    return st;
+}
+
+void tq_tests(void) {
+    tq_error e = {0};
+    counts c;
+
+    TQ_CASE("a commit fsyncs each file once and each staged directory once, deepest first");
+    char out[1100], got[1200];
+    snprintf(out, sizeof out, "%s", tq_t_path("out"));
+    tq_outdir od;
+    CHECK_OK(tq_outdir_begin(&od, out, &e), e);
+    char *sub = tq_outdir_path(&od, "1_Pooling");
+    CHECK(sub && mkdir(sub, 0755) == 0);
+    CHECK(tq_out_dir_sync_deferred(od.stage) && tq_out_dir_sync_deferred(sub));
+    memset(&c, 0, sizeof c);
+    tq_fault_set(hook, &c);
+    CHECK_OK(write_in(&od, "config.json", "{}", &e), e);
+    CHECK_OK(write_in(&od, "vocab.txt", "a\nb\n", &e), e);
+    CHECK_OK(write_in(&od, "1_Pooling/config.json", "{\"p\":1}", &e), e);
+    CHECK_EQ_INT(c.files, 3);
+    CHECK_MSG(c.dirs == 0, "%d directory fsyncs before the commit (first: %s)", c.dirs, c.dir_order[0]);
+    char *stage = tq_strdup(od.stage);
+    CHECK_OK(tq_outdir_commit(&od, &e), e);
+    tq_fault_set(NULL, NULL);
+    CHECK_EQ_INT(c.files, 3);
+    CHECK_MSG(c.dirs == 3, "%d directory fsyncs at the commit, want 3 (1_Pooling, the stage, the parent)", c.dirs);
+    CHECK_MSG(strstr(c.dir_order[0], "1_Pooling") != NULL, "first fsynced %s, want 1_Pooling", c.dir_order[0]);
+    CHECK_MSG(stage && strcmp(c.dir_order[1], stage) == 0, "second fsynced %s, want the stage", c.dir_order[1]);
+    CHECK(stage && !tq_out_dir_sync_deferred(stage));
+    snprintf(got, sizeof got, "%s/1_Pooling/config.json", out);
+    CHECK(exists(got));
+    free(sub);
+    free(stage);
+
+    TQ_CASE("a file outside a staging tree fsyncs its own directory");
+    memset(&c, 0, sizeof c);
+    tq_fault_set(hook, &c);
+    CHECK_OK(tq_write_file_atomic(tq_t_path("plain.txt"), "x", 1, &e), e);
+    tq_fault_set(NULL, NULL);
+    CHECK_EQ_INT(c.files, 1);
+    CHECK_EQ_INT(c.dirs, 1);
+
+    TQ_CASE("a failed directory fsync at the commit fails it and leaves no output");
+    char out2[1100];
+    snprintf(out2, sizeof out2, "%s", tq_t_path("out2"));
+    CHECK_OK(tq_outdir_begin(&od, out2, &e), e);
+    char *sub2 = tq_outdir_path(&od, "sub");
+    CHECK(sub2 && mkdir(sub2, 0755) == 0);
+    free(sub2);
+    CHECK_OK(write_in(&od, "sub/f", "y", &e), e);
+    stage = tq_strdup(od.stage);
+    memset(&c, 0, sizeof c);
+    c.fail_dir = "/sub";
+    tq_fault_set(hook, &c);
+    tq_status st = tq_outdir_commit(&od, &e);
+    tq_fault_set(NULL, NULL);
+    CHECK_ERR(st, e, TQ_E_IO, "cannot finish the output directory");
+    CHECK(!exists(out2) && stage && !exists(stage));
+    CHECK(stage && !tq_out_dir_sync_deferred(stage));
+    free(stage);
+
+    TQ_CASE("the registry: below a root only, at most 8 roots");
+    tq_out_defer_dir_sync("/r/a", true);
+    CHECK(tq_out_dir_sync_deferred("/r/a") && tq_out_dir_sync_deferred("/r/a/b/c"));
+    CHECK(!tq_out_dir_sync_deferred("/r/ab") && !tq_out_dir_sync_deferred("/r"));
+    char roots[9][16];
+    for (int i = 0; i < 9; i++) { snprintf(roots[i], sizeof roots[i], "/q/%d", i); tq_out_defer_dir_sync(roots[i], true); }
+    CHECK(tq_out_dir_sync_deferred("/q/6/x"));
+    CHECK_MSG(!tq_out_dir_sync_deferred("/q/7") && !tq_out_dir_sync_deferred("/q/8"), "more than 8 roots registered");
+    for (int i = 0; i < 9; i++) tq_out_defer_dir_sync(roots[i], false);
+    tq_out_defer_dir_sync("/r/a", false);
+    CHECK(!tq_out_dir_sync_deferred("/r/a/b") && !tq_out_dir_sync_deferred("/q/0"));
+}
