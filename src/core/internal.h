@@ -171,7 +171,11 @@ void      tq_outdir_fix_message(const tq_outdir *od, tq_error *err);
  * The library asks tq_fault(point, path) before each operation a test may want
  * to fail; it returns 0 (go on) or an errno to fail it with. With no hook set,
  * as in every normal run, it returns 0 and does nothing else. Points: "read"
- * (input reads), "create", "write", "fsync" (outputs), and the commit steps
+ * (input reads; from a pool thread when convert streams, one read at a
+ * time), "chunk" (each streamed chunk, on the calling thread), "create",
+ * "write" (a streamed tensor's from a pool thread, one at a time), "fsync"
+ * (outputs), "fsync-dir" (a directory's fsync: per file
+ * outside a staged tree, once per directory at the tree's commit), the commit steps
  * "stage", "tensor", "files", "exchange", "exchanged", "done" (where a test
  * hook may also stop or kill the process). Not part of the public API. */
 typedef int (*tq_fault_fn)(void *ud, const char *point, const char *path);
