@@ -3,7 +3,8 @@
  * (src/nn/ops/ggml_ops.h): the one with FMA instructions, which runs where
  * the CPU has AVX2 + FMA3, and the plain one (fmaf a libm call), which
  * TRUEQ_ISA=portable selects, give the same bytes: attention over odd
- * position counts and grouped heads, SwiGLU over odd widths with arguments
+ * position counts and grouped heads, RoPE (both pair layouts, partial
+ * rotary widths, far positions), SwiGLU over odd widths with arguments
  * that reach every branch of ggml_v_expf (the scaled |n| > 126 and the
  * saturated |n| > 192 ones). tq_ggml_expf_lane itself is held to exp in
  * double (within 2 ulps, 0 at -inf, +inf beyond the float range).
@@ -108,8 +109,40 @@ static void attention(void) {
     CHECK_MSG(bad == 0, "%d of %d outputs differ between the builds (or from V at one position)", bad, n_total);
 }
 
+static void rope(void) {
+    TQ_CASE("RoPE (ggml steps): the FMA build gives the plain build's bytes (both layouts, partial rotary)");
+    if (!TQ_GGML_FMA_PATH) TQ_SKIP("one build only on this target");
+    static const struct { int nh, hs, rd, half; } SH[] = {{9, 64, 64, 0}, {9, 64, 64, 1}, {3, 96, 32, 1}, {5, 48, 24, 0}};
+    static const int POS[] = {0, 1, 7, 511, 4095, 100000};
+    uint64_t rng = 9;
+    int bad = 0, n_total = 0, moved = 0;
+    double cs[128];
+    float v[9 * 96], a[9 * 96], b[9 * 96];
+    for (size_t s = 0; s < sizeof SH / sizeof SH[0]; s++)
+        for (size_t p = 0; p < sizeof POS / sizeof POS[0]; p++) {
+            int n = SH[s].nh * SH[s].hs;
+            for (int i = 0; i < n; i++) v[i] = tq_t_randn(&rng) * 3.0f;
+            tq_llama_rope_table_ggml(cs, SH[s].rd, POS[p], 10000.0f, NULL, 1.0f);
+            memcpy(a, v, sizeof(float) * (size_t)n);
+            memcpy(b, v, sizeof(float) * (size_t)n);
+            CHECK(use_plain(0) == 0);
+            tq_llama_rope_apply_ggml(a, SH[s].nh, SH[s].hs, SH[s].rd, SH[s].half, cs);
+            CHECK(use_plain(1) == 0);
+            tq_llama_rope_apply_ggml(b, SH[s].nh, SH[s].hs, SH[s].rd, SH[s].half, cs);
+            for (int i = 0; i < n; i++) {
+                bad += memcmp(&a[i], &b[i], 4) != 0;
+                moved += a[i] != v[i];
+            }
+            n_total += n;
+        }
+    use_plain(0);
+    CHECK_MSG(bad == 0, "%d of %d values differ between the builds", bad, n_total);
+    CHECK(moved > n_total / 2);   /* the rotation did something (position 0 leaves values alone) */
+}
+
 void tq_tests(void) {
     expf_lane();
     swiglu();
     attention();
+    rope();
 }

@@ -32,7 +32,7 @@ void tq_llama_rope_apply_ggml(float *v, int n_heads, int head_size, int rope_dim
 
 /** SwiGLU as ggml_vec_swiglu_f32 of the AVX2 + FMA build: h_i = g_i / (1 +
  *  ggml_v_expf(-g_i)) * u_i over the multiple of 8, g_i / (1 + expf(-g_i)) *
- *  u_i for the tail (act.c holds the one-lane ggml_v_expf). h may alias g. */
+ *  u_i for the tail (the lane: tq_ggml_expf_lane below). h may alias g. */
 void tq_llama_swiglu_ggml(float *h, const float *g, const float *u, int n);
 
 /* fmaf is one instruction where the CPU has FMA3 and a libm call where it
