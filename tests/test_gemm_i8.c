@@ -18,6 +18,10 @@
  *    split and 1, 2, 3 threads give the same bytes, the AVX2 kernel the
  *    AVX-512 one's (where the CPU has both), packing refuses rows
  *    that are not a multiple of 16;
+ *  - the AMX-INT8 product (gemm_i8_amx.c) against the VNNI kernel and the
+ *    portable path, byte for byte: tokens 1..129, columns with k4 % 16 != 0
+ *    and under 64, row ranges off the 32-row tile, acc 0/1, bias or none,
+ *    1/2/3 pool threads (skipped without AMX);
  *  - tq_softmax_exp against exp in double (relative error < 2e-7, 0 below
  *    -86), softmax rows against a double reference, masked keys exactly 0.
  */
@@ -25,6 +29,7 @@
 #include "kern/kern.h"
 #include "kern/kern_impl.h"
 #include "kern/pool.h"
+#include "kern/gemm_i8_avx512.h"
 #include "nn/ops/softmax.h"
 #include <stdlib.h>
 
@@ -181,6 +186,81 @@ static void check_f32(int64_t rows, int64_t cols, int64_t n, uint64_t *rng) {
     free(w); free(wp); free(x); free(y); free(yt); free(y0);
 }
 
+typedef struct aprod {
+    const tq_kmat *k;
+    const tq_kact *a;
+    float *y;
+    const float *bias;
+    int64_t n, rows, r0, r1;
+    int acc;
+} aprod;
+
+/* tiles of 19 tokens x 48 outputs of [r0, r1), by AMX */
+static void atile_fn(void *ctx, int task, int worker) {
+    (void)worker;
+    const aprod *p = ctx;
+    int64_t nct = (p->r1 - p->r0 + 47) / 48, t0 = task / nct * 19, c0 = p->r0 + task % nct * 48;
+    int64_t t1 = t0 + 19 < p->n ? t0 + 19 : p->n, c1 = c0 + 48 < p->r1 ? c0 + 48 : p->r1;
+    tq_kact v = tq_kact_view(p->a, t0, t1);
+    tq_gemm_i8_amx_bias(p->k, &v, c0, c1, p->y + t0 * p->rows, p->rows, p->acc, p->bias);
+}
+
+static void check_amx(int64_t rows, int64_t cols, int64_t n, uint64_t *rng) {
+    tq_qparams q = {.codec = TQ_CODEC_LINEAR_SYM, .bits = 8, .gran = TQ_GRAN_CHANNEL};
+    int8_t *codes = malloc((size_t)(rows * cols));
+    float *scale = malloc(sizeof(float) * (size_t)rows), *bias = malloc(sizeof(float) * (size_t)rows);
+    for (int64_t i = 0; i < rows * cols; i++) codes[i] = (int8_t)(tq_t_randn(rng) * 60.0f);
+    codes[0] = -127;
+    for (int64_t r = 0; r < rows; r++) { scale[r] = 0.001f * (float)(1 + r % 13); bias[r] = tq_t_randn(rng); }
+    float *x = malloc(sizeof(float) * (size_t)(n * cols));
+    for (int64_t i = 0; i < n * cols; i++) x[i] = tq_t_randn(rng) * (i % 7 == 0 ? 4.0f : 1.0f);
+    size_t ny = (size_t)(n * rows);
+    float *y0 = malloc(sizeof(float) * ny), *yv = malloc(sizeof(float) * ny), *ya = malloc(sizeof(float) * ny);
+    float *yp = malloc(sizeof(float) * ny);
+    for (size_t i = 0; i < ny; i++) y0[i] = (float)(i % 9) - 4.0f;
+    const void *aux[TQ_MAX_AUX] = {scale};
+    tq_kmat kv, kp;
+    CHECK(tq_kern_prepare(&kv, &q, rows, cols, codes, aux, TQ_KISA_AVX512) == 1 && kv.isa == TQ_KISA_AVX512);
+    CHECK(tq_kern_prepare(&kp, &q, rows, cols, codes, aux, TQ_KISA_PORTABLE) == 1);
+    tq_kact a, ap;
+    CHECK(tq_kact_init(&a, &kv, n, cols) == TQ_OK && tq_kact_init(&ap, &kp, n, cols) == TQ_OK);
+    tq_kact_begin(&a, n, cols);
+    tq_kact_rows(&a, x, cols, 0, n);
+    tq_kact_begin(&ap, n, cols);
+    tq_kact_rows(&ap, x, cols, 0, n);
+    const int64_t ranges[3][2] = {{0, rows}, {rows / 5 + 3 < rows ? rows / 5 + 3 : 0, rows - rows / 7}, {rows / 2, rows / 2 + 1}};
+    for (int ri = 0; ri < 3; ri++)
+        for (int acc = 0; acc < 2; acc++)
+            for (int bi = 0; bi < 2; bi++) {
+                int64_t r0 = ranges[ri][0], r1 = ranges[ri][1];
+                const float *b = bi ? bias : NULL;
+                memcpy(yv, y0, sizeof(float) * ny);
+                memcpy(ya, y0, sizeof(float) * ny);
+                tq_gemm_i8_vnni_bias(&kv, &a, r0, r1, yv, rows, acc, b);
+                tq_gemm_i8_amx_bias(&kv, &a, r0, r1, ya, rows, acc, b);
+                CHECK_MSG(!memcmp(ya, yv, sizeof(float) * ny), "amx %lldx%lld n %lld [%lld,%lld) acc %d bias %d: not VNNI's bytes",
+                          (long long)rows, (long long)cols, (long long)n, (long long)r0, (long long)r1, acc, bi);
+                if (ri == 0 && !bi) {   /* the portable path (its bias is written first, then accumulated) */
+                    memcpy(yp, y0, sizeof(float) * ny);
+                    tq_kern_matmul_act(&kp, &ap, r0, r1, yp, rows, acc);
+                    CHECK_MSG(!memcmp(ya, yp, sizeof(float) * ny), "amx %lldx%lld n %lld acc %d: not the portable bytes",
+                              (long long)rows, (long long)cols, (long long)n, acc);
+                }
+                if (ri == 1 && n > 1)
+                    for (int th = 1; th <= 3; th++) {
+                        aprod p = {.k = &kv, .a = &a, .y = ya, .bias = b, .n = n, .rows = rows, .r0 = r0, .r1 = r1, .acc = acc};
+                        memcpy(ya, y0, sizeof(float) * ny);
+                        int nt = (int)((n + 18) / 19 * ((r1 - r0 + 47) / 48));
+                        tq_pool_run(tq_pool_shared(th), th, nt, atile_fn, &p);
+                        CHECK_MSG(!memcmp(ya, yv, sizeof(float) * ny), "amx %lldx%lld n %lld: tiles on %d threads differ",
+                                  (long long)rows, (long long)cols, (long long)n, th);
+                    }
+            }
+    tq_kact_free(&a); tq_kact_free(&ap);
+    tq_kern_release(&kv); tq_kern_release(&kp);
+    free(codes); free(scale); free(bias); free(x); free(y0); free(yv); free(ya); free(yp);
+}
+
 void tq_tests(void) {
     uint64_t rng = 11;
     TQ_CASE("I8 matrix x matrix, per channel and per tensor, odd shapes: every ISA the portable bytes, within the bound");
@@ -192,6 +272,15 @@ void tq_tests(void) {
                     for (int i = 0; i < 4; i++)
                         check(g ? TQ_GRAN_TENSOR : TQ_GRAN_CHANNEL, rows[r], cols[c], n[i], &rng);
         printf("  worst error / activation-quantization bound: %.3f\n", worst);
+    }
+    TQ_CASE("AMX-INT8 I8 product: VNNI's and the portable path's bytes, odd shapes, ranges, acc, bias, 1/2/3 threads");
+    if (!tq_gemm_i8_amx_supported()) tq_t_skip("no AMX-INT8 here (CPU, OS or compiler)");
+    else {
+        const int64_t rows[] = {16, 100, 384, 3072}, cols[] = {64, 100, 384, 768, 3072, 40}, n[] = {1, 5, 16, 17, 31, 33, 129};
+        for (int r = 0; r < 4; r++)
+            for (int c = 0; c < 6; c++)
+                for (int i = 0; i < 7; i++)
+                    if (rows[r] * cols[c] * n[i] <= 100000000) check_amx(rows[r], cols[c], n[i], &rng);
     }
     TQ_CASE("float32 over weights packed once: within float rounding of a double reference, any tiling or thread count the same bytes");
     if (!tq_gemm_f32_supported()) tq_t_skip("neither AVX-512 nor AVX2 + FMA on this CPU");

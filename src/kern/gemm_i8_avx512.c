@@ -95,8 +95,8 @@ INL void mk(const tq_kmat *k, const tq_kact *a, int64_t i0, int64_t b0, const in
     default: mk(k, a, i, b0, M, 1, r0, r1, y, ldy, acc, bias); break;                                                        \
     }
 
-TGT void tq_gemm_i8_avx512_bias(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy,
-                                int acc, const float *bias) {
+TGT void tq_gemm_i8_vnni_bias(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy,
+                              int acc, const float *bias) {
     const int64_t bfirst = r0 / TQ_KROWS, bend = (r1 + TQ_KROWS - 1) / TQ_KROWS;
     for (int64_t ib = 0; ib < a->n; ib += IB) {
         int64_t ie = ib + IB < a->n ? ib + IB : a->n;
@@ -112,6 +112,13 @@ TGT void tq_gemm_i8_avx512_bias(const tq_kmat *k, const tq_kact *a, int64_t r0, 
             }
         }
     }
+}
+
+/* AMX for TQ_AMX_MIN_N tokens or more and 64 columns or more, where it is on */
+void tq_gemm_i8_avx512_bias(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc,
+                            const float *bias) {
+    if (a->n >= TQ_AMX_MIN_N && k->k4 >= 16 && tq_gemm_i8_amx_on()) tq_gemm_i8_amx_bias(k, a, r0, r1, y, ldy, acc, bias);
+    else tq_gemm_i8_vnni_bias(k, a, r0, r1, y, ldy, acc, bias);
 }
 
 TGT void tq_gemm_i8_avx512(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc) {
@@ -165,6 +172,10 @@ TGT void tq_kern_quant_row_avx512(const float *x, int64_t cols, int64_t kpad, in
     }
 }
 #else
+void tq_gemm_i8_vnni_bias(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc,
+                          const float *bias) {
+    (void)k; (void)a; (void)r0; (void)r1; (void)y; (void)ldy; (void)acc; (void)bias;   /* never: _ok is 0 */
+}
 void tq_gemm_i8_avx512_bias(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc,
                             const float *bias) {
     (void)k; (void)a; (void)r0; (void)r1; (void)y; (void)ldy; (void)acc; (void)bias;   /* never: _ok is 0 */

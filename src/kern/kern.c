@@ -5,6 +5,7 @@
  */
 #include "kern/kern.h"
 #include "kern/kern_impl.h"
+#include "kern/gemm_i8_avx512.h"
 #include "codec/codec.h"
 #include "ggml/ggml_types.h"
 #include <math.h>
@@ -124,8 +125,9 @@ const char *tq_kern_describe(void) {
     tq_kisa isa = tq_kern_isa(&off);
     const char *e = getenv("TRUEQ_ISA");
     if (off) snprintf(line, sizeof line, "kernels: off (TRUEQ_ISA=decode: stored codes decoded to float, sgemm)");
-    else snprintf(line, sizeof line, "kernels: %s (%s; best here %s)", ISA_NAMES[isa],
-                  e && *e ? "TRUEQ_ISA" : "detected", ISA_NAMES[best_isa()]);
+    else snprintf(line, sizeof line, "kernels: %s%s (%s; best here %s%s)", ISA_NAMES[isa],
+                  tq_gemm_i8_amx_on() ? " + amx-int8" : "", e && *e ? "TRUEQ_ISA" : "detected", ISA_NAMES[best_isa()],
+                  tq_gemm_i8_amx_supported() ? " + amx-int8" : "");
     return line;
 }
 
