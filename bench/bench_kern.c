@@ -9,6 +9,7 @@
  * the ratio to sgemm; single-threaded.
  */
 #include "kern/kern.h"
+#include "kern/gemm_i8_avx512.h"
 #include "ggml/ggml_types.h"
 #include <cblas.h>
 #include <stdio.h>
@@ -74,6 +75,28 @@ int main(int argc, char **argv) {
             printf("bench_kern kind=%s isa=%s n=%lld rows=%lld cols=%lld best_s=%.5f gmacs=%.2f ratio=%.2f\n", kinds[k].name,
                    tq_kern_isa_name((tq_kisa)isa), (long long)nn, (long long)rows, (long long)cols, best, m / best * 1e-9,
                    (m / best) / (macs / sg));
+            /* i8 at avx512: VNNI only (TRUEQ_ISA=avx512), then AMX where it runs */
+            if (k == 0 && isa == TQ_KISA_AVX512 && tq_gemm_i8_amx_supported()) {
+                double bv = 1e9, ba = 1e9;
+                const char *old = getenv("TRUEQ_ISA");
+                for (int r = 0; r < reps; r++)
+                    for (int amx = 0; amx < 2; amx++) {
+                        if (amx) { if (old) setenv("TRUEQ_ISA", old, 1); else unsetenv("TRUEQ_ISA"); }
+                        else setenv("TRUEQ_ISA", "avx512", 1);
+                        double t0 = now_s();
+                        tq_kern_matmul(&km, x, cols, n, 0, rows, y, rows, 0);
+                        double t = now_s() - t0;
+                        if (amx) ba = t < ba ? t : ba;
+                        else bv = t < bv ? t : bv;
+                    }
+                if (old) setenv("TRUEQ_ISA", old, 1); else unsetenv("TRUEQ_ISA");
+                const char *nm[2] = {"vnni", "amx"};
+                double bt[2] = {bv, ba};
+                for (int u = 0; u < 2; u++)
+                    printf("bench_kern kind=%s isa=%s n=%lld rows=%lld cols=%lld best_s=%.5f gmacs=%.2f ratio=%.2f\n",
+                           kinds[k].name, nm[u], (long long)n, (long long)rows, (long long)cols, bt[u],
+                           macs / bt[u] * 1e-9, (macs / bt[u]) / (macs / sg));
+            }
             tq_kern_release(&km);
         }
         free(codes);
