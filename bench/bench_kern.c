@@ -10,6 +10,7 @@
  */
 #include "kern/kern.h"
 #include "kern/gemm_i8_avx512.h"
+#include "kern/gemm_i8_amx.h"
 #include "ggml/ggml_types.h"
 #include <cblas.h>
 #include <stdio.h>

@@ -30,6 +30,7 @@
 #include "kern/kern_impl.h"
 #include "kern/pool.h"
 #include "kern/gemm_i8_avx512.h"
+#include "kern/gemm_i8_amx.h"
 #include "nn/ops/softmax.h"
 #include <stdlib.h>
 

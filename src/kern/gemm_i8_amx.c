@@ -14,9 +14,8 @@
  * the VNNI kernel's float steps: (S - 128 sum w) -> float, x (d_x s_w),
  * the bias / acc steps, masked to [r0, r1).
  */
-#include "kern/kern.h"
 #include "kern/kern_impl.h"
-#include "kern/gemm_i8_avx512.h"
+#include "kern/gemm_i8_amx.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -142,9 +141,12 @@ void tq_gemm_i8_amx_bias(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t
 }
 #endif
 
+/* TRUEQ_ISA read here, not through kern.c (kern.c runs this file): any
+ * value naming an ISA (avx512 included: VNNI only) or decode turns AMX off. */
 int tq_gemm_i8_amx_on(void) {
-    int off;
+    static const char *const lower[] = {"portable", "avx2", "avx512", "neon", "decode"};
     const char *e = getenv("TRUEQ_ISA");
-    if (tq_kern_isa(&off) != TQ_KISA_AVX512 || off || (e && !strcmp(e, "avx512"))) return 0;
+    for (size_t i = 0; e && i < sizeof lower / sizeof lower[0]; i++)
+        if (!strcmp(e, lower[i])) return 0;
     return tq_gemm_i8_amx_supported();
 }

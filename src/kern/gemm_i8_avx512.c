@@ -22,6 +22,7 @@
  */
 #include "kern/kern_impl.h"
 #include "kern/gemm_i8_avx512.h"
+#include "kern/gemm_i8_amx.h"
 
 int tq_gemm_i8_avx512_bias_ok(const tq_kmat *k) {
     return k->fn && k->kind == TQ_KW_I8 && k->isa == TQ_KISA_AVX512 && k->ngroups == 1;

@@ -28,20 +28,4 @@ void tq_gemm_i8_avx512_bias(const tq_kmat *k, const tq_kact *a, int64_t r0, int6
 /** The VNNI kernel itself (tq_gemm_i8_avx512_bias without the AMX choice). */
 void tq_gemm_i8_vnni_bias(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc,
                           const float *bias);
-
-/** Fewest tokens (a->n) for which tq_gemm_i8_avx512_bias runs AMX; fewer
- *  (a decoder's n = 1) keep VNNI. Matrices under 64 columns keep VNNI too. */
-#define TQ_AMX_MIN_N 16
-
-/** 1 when this CPU has AMX-TILE + AMX-INT8, the OS saves tile state (XCR0
- *  bits 17/18) and granted XTILEDATA (asked once a process, thread-safe;
- *  Linux x86-64 and a compiler with AMX only). */
-int tq_gemm_i8_amx_supported(void);
-/** 1 when AMX runs the I8 product now: supported, and TRUEQ_ISA neither
- *  picks a lower ISA nor says avx512 (VNNI only). */
-int tq_gemm_i8_amx_on(void);
-/** tq_gemm_i8_avx512_bias by AMX-INT8 tiles (gemm_i8_amx.c): the same
- *  bytes. Only where tq_gemm_i8_amx_supported(). */
-void tq_gemm_i8_amx_bias(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc,
-                         const float *bias);
 #endif

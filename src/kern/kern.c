@@ -5,7 +5,7 @@
  */
 #include "kern/kern.h"
 #include "kern/kern_impl.h"
-#include "kern/gemm_i8_avx512.h"
+#include "kern/gemm_i8_amx.h"
 #include "codec/codec.h"
 #include "ggml/ggml_types.h"
 #include <math.h>
