@@ -6,8 +6,10 @@
  * weights for every batch, so they are packed once, at load, in place:
  * [N / 16][K][16] (16 output rows side by side per column), and the
  * activations are read as they are (one broadcast per token and column).
- * A micro-kernel holds 4 tokens x 64 outputs in 16 accumulators: per column
- * four weight vectors, four broadcasts, sixteen FMAs. Each output is one
+ * A micro-kernel holds 8 tokens x 48 outputs in 24 accumulators (enough
+ * independent chains for two FMA ports at 4 cycles' latency): per column
+ * three weight vectors, eight broadcasts, 24 FMAs; tokens in blocks of IB
+ * against each 48-row weight panel. Each output is one
  * chain of FMAs over k = 0 .. K-1 in order, then added to y once, so its
  * bytes depend on neither the tiling nor the thread count (they differ from
  * OpenBLAS's by float rounding: TRUEQ_ISA=decode keeps OpenBLAS). Without
