@@ -6,11 +6,13 @@
  *                                        q/k/v product of 8 x 128 tokens)
  *
  * Prints one line per (kind, ISA this CPU runs): best seconds, GMAC/s and
- * the ratio to sgemm; single-threaded.
+ * the ratio to sgemm; single-threaded. kind=f32-packed is tq_gemm_f32 over
+ * the same weights packed once (the encoder's float32 projections).
  */
 #include "kern/kern.h"
 #include "kern/gemm_i8_avx512.h"
 #include "kern/gemm_i8_amx.h"
+#include "kern/kern_impl.h"
 #include "ggml/ggml_types.h"
 #include <cblas.h>
 #include <stdio.h>
@@ -44,6 +46,31 @@ int main(int argc, char **argv) {
     double sg = best;
     printf("bench_kern kind=f32-sgemm isa=openblas n=%lld rows=%lld cols=%lld best_s=%.5f gmacs=%.2f ratio=1.00\n",
            (long long)n, (long long)rows, (long long)cols, sg, macs / sg * 1e-9);
+    /* the float32 product over weights packed once (tq_gemm_f32), each
+     * kernel this CPU runs: the dispatched one and the AVX2 one */
+    if (tq_gemm_f32_supported()) {
+        float *wp = malloc(sizeof(float) * (size_t)(rows * cols));
+        memcpy(wp, w, sizeof(float) * (size_t)(rows * cols));
+        if (rows % 16 == 0 && tq_gemm_f32_pack(wp, rows, cols) == 0) {
+            for (int kv = 0; kv < 2; kv++) {
+                if (kv == 1 && !tq_kern_isa_supported(TQ_KISA_AVX2)) continue;
+                memset(y, 0, sizeof(float) * (size_t)(n * rows));
+                best = 1e9;
+                for (int r = 0; r < reps; r++) {
+                    double t0 = now_s();
+                    if (kv == 0) tq_gemm_f32(wp, cols, x, cols, n, 0, rows, y, rows);
+                    else tq_gemm_f32_avx2(wp, cols, x, cols, n, 0, rows, y, rows);
+                    double t = now_s() - t0;
+                    best = t < best ? t : best;
+                }
+                printf("bench_kern kind=f32-packed isa=%s n=%lld rows=%lld cols=%lld best_s=%.5f gmacs=%.2f ratio=%.2f\n",
+                       kv == 0 ? (tq_kern_isa_supported(TQ_KISA_AVX512) ? "avx512" : "avx2") : "avx2", (long long)n,
+                       (long long)rows, (long long)cols, best, macs / best * 1e-9, sg / best);
+                if (kv == 0 && !tq_kern_isa_supported(TQ_KISA_AVX512)) break;
+            }
+        }
+        free(wp);
+    }
     const struct { const char *name; tq_qparams q; } kinds[] = {
         {"i8-channel", {.codec = TQ_CODEC_LINEAR_SYM, .bits = 8, .gran = TQ_GRAN_CHANNEL}},
         {"q8_0", {.codec = TQ_CODEC_GGML, .bits = 8, .gran = TQ_GRAN_GROUP, .group = 32, .ggml_type = TQ_GGML_Q8_0}},

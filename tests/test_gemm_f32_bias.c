@@ -8,11 +8,15 @@
  *  - bias NULL is tq_gemm_f32 itself;
  *  - the AVX2 kernel's bias form the same bytes as the dispatched one (the
  *    AVX-512 kernel where the CPU has it), for odd token counts and row
- *    ranges starting past 0 (the bias is indexed by the absolute row).
+ *    ranges starting past 0 (the bias is indexed by the absolute row);
+ *  - each kernel's bytes are a scalar reference's, bit for bit: per output
+ *    one fmaf chain over k = 0 .. K-1 in order from 0, then y + chain, for
+ *    token counts and K that are no multiple of the tiles.
  */
 #include "tq_test.h"
 #include "kern/kern.h"
 #include "kern/gemm_f32.h"
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,6 +69,38 @@ static void check(int64_t rows, int64_t cols, int64_t n, int64_t r0, int64_t r1,
     free(wp); free(x); free(b); free(y0); free(ref); free(y);
 }
 
+/* y[i, r] + (one fmaf chain over k in order) against both kernels, over
+ * rows [r0, r1) only (the rest of y untouched). */
+static void exact(int64_t rows, int64_t cols, int64_t n, int64_t r0, int64_t r1, uint64_t *rng) {
+    size_t nw = (size_t)(rows * cols), ny = (size_t)(n * rows);
+    float *w = malloc(sizeof(float) * nw), *wp = malloc(sizeof(float) * nw), *x = malloc(sizeof(float) * (size_t)(n * cols));
+    float *ref = malloc(sizeof(float) * ny), *y = malloc(sizeof(float) * ny);
+    for (size_t i = 0; i < nw; i++) w[i] = tq_t_randn(rng);
+    for (int64_t i = 0; i < n * cols; i++) x[i] = tq_t_randn(rng) * 2.0f;
+    for (size_t i = 0; i < ny; i++) ref[i] = tq_t_randn(rng) * 5.0f;
+    memcpy(wp, w, sizeof(float) * nw);
+    CHECK(tq_gemm_f32_pack(wp, rows, cols) == 0);
+    memcpy(y, ref, sizeof(float) * ny);
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t r = r0; r < r1; r++) {
+            float s = 0.0f;
+            for (int64_t k = 0; k < cols; k++) s = fmaf(x[i * cols + k], w[r * cols + k], s);
+            ref[i * rows + r] += s;
+        }
+    float *y0 = malloc(sizeof(float) * ny);
+    memcpy(y0, y, sizeof(float) * ny);
+    tq_gemm_f32(wp, cols, x, cols, n, r0, r1, y, rows);
+    CHECK_MSG(!memcmp(y, ref, sizeof(float) * ny), "%lldx%lld n %lld [%lld, %lld): not the scalar fmaf chain's bytes",
+              (long long)rows, (long long)cols, (long long)n, (long long)r0, (long long)r1);
+    if (has_avx2()) {
+        memcpy(y, y0, sizeof(float) * ny);
+        tq_gemm_f32_avx2_bias(wp, cols, x, cols, n, r0, r1, y, rows, NULL, 1);
+        CHECK_MSG(!memcmp(y, ref, sizeof(float) * ny), "%lldx%lld n %lld: the AVX2 kernel is not the scalar chain's bytes",
+                  (long long)rows, (long long)cols, (long long)n);
+    }
+    free(w); free(wp); free(x); free(ref); free(y); free(y0);
+}
+
 void tq_tests(void) {
     uint64_t rng = 5;
     TQ_CASE("float32 product with the bias folded in: the bytes of bias first, then tq_gemm_f32 (every kernel)");
@@ -77,5 +113,18 @@ void tq_tests(void) {
                     check(rows[r], cols[c], n[i], 0, rows[r], &rng);
                     if (rows[r] > 32) check(rows[r], cols[c], n[i], 16, rows[r] - 16, &rng);
                 }
+    }
+    TQ_CASE("float32 product over packed weights: bit for bit one fmaf chain per output in k order (every kernel)");
+    if (!tq_gemm_f32_supported()) tq_t_skip("neither AVX-512 nor AVX2 + FMA on this CPU");
+    else {
+        const int64_t n[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 17, 33, 129}, cols[] = {1, 7, 64, 100, 768};
+        for (int c = 0; c < 5; c++)
+            for (int i = 0; i < 16; i++) {
+                exact(80, cols[c], n[i], 0, 80, &rng);
+                exact(80, cols[c], n[i], 16, 64, &rng);
+            }
+        exact(3072, 3072, 9, 0, 3072, &rng);
+        exact(16, 3072, 13, 0, 16, &rng);
+        exact(2304, 768, 17, 48, 2256, &rng);
     }
 }

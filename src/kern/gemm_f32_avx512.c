@@ -6,8 +6,10 @@
  * weights for every batch, so they are packed once, at load, in place:
  * [N / 16][K][16] (16 output rows side by side per column), and the
  * activations are read as they are (one broadcast per token and column).
- * A micro-kernel holds 4 tokens x 64 outputs in 16 accumulators: per column
- * four weight vectors, four broadcasts, sixteen FMAs. Each output is one
+ * A micro-kernel holds 8 tokens x 48 outputs in 24 accumulators (enough
+ * independent chains for two FMA ports at 4 cycles' latency): per column
+ * three weight vectors, eight broadcasts, 24 FMAs; tokens in blocks of IB
+ * against each 48-row weight panel. Each output is one
  * chain of FMAs over k = 0 .. K-1 in order, then added to y once, so its
  * bytes depend on neither the tiling nor the thread count (they differ from
  * OpenBLAS's by float rounding: TRUEQ_ISA=decode keeps OpenBLAS). Without
@@ -46,37 +48,36 @@ int tq_gemm_f32_unpack(float *w, int64_t rows, int64_t cols) {
 
 #define TGT __attribute__((target("avx512f,fma")))
 #define INL TGT static inline __attribute__((always_inline))
-#define MR 4
-#define NBMAX 4
-#define IB 32
+#define MR 8
+#define NBMAX 3
+#define IB 64
 
+/* M tokens x NB packed blocks of 16 outputs in M * NB accumulators (at most
+ * 24 of the 32 zmm): per column NB weight vectors, M broadcasts, M * NB
+ * FMAs; each accumulator one FMA chain over k = 0 .. K-1 in order. */
 INL void mk(const float *wp, int64_t K, const float *x, int64_t ldx, int64_t b0, const int M, const int NB, float *y,
             int64_t ldy, const float *bias, int acc) {
     const float *w = wp + b0 * K * 16;
     const int64_t bs = K * 16;
-    __m512 s00 = _mm512_setzero_ps(), s01 = s00, s02 = s00, s03 = s00, s10 = s00, s11 = s00, s12 = s00, s13 = s00,
-           s20 = s00, s21 = s00, s22 = s00, s23 = s00, s30 = s00, s31 = s00, s32 = s00, s33 = s00;
+    __m512 S[MR][NBMAX];
+#pragma GCC unroll 8
+    for (int j = 0; j < MR; j++)
+#pragma GCC unroll 3
+        for (int p = 0; p < NBMAX; p++) S[j][p] = _mm512_setzero_ps();
     for (int64_t k = 0; k < K; k++) {
         const float *wk = w + k * 16;
-        __m512 w0 = _mm512_loadu_ps(wk), w1 = w0, w2 = w0, w3 = w0;
-        if (NB > 1) w1 = _mm512_loadu_ps(wk + bs);
-        if (NB > 2) w2 = _mm512_loadu_ps(wk + 2 * bs);
-        if (NB > 3) w3 = _mm512_loadu_ps(wk + 3 * bs);
-#define ROW(j, sa, sb, sc, sd)                                                                                         \
-    if (M > j) {                                                                                                       \
-        __m512 v = _mm512_set1_ps(x[j * ldx + k]);                                                                     \
-        sa = _mm512_fmadd_ps(v, w0, sa);                                                                               \
-        if (NB > 1) sb = _mm512_fmadd_ps(v, w1, sb);                                                                   \
-        if (NB > 2) sc = _mm512_fmadd_ps(v, w2, sc);                                                                   \
-        if (NB > 3) sd = _mm512_fmadd_ps(v, w3, sd);                                                                   \
+        __m512 wv[NBMAX];
+#pragma GCC unroll 3
+        for (int p = 0; p < NBMAX; p++) wv[p] = p < NB ? _mm512_loadu_ps(wk + p * bs) : _mm512_setzero_ps();
+#pragma GCC unroll 8
+        for (int j = 0; j < MR; j++)
+            if (j < M) {
+                __m512 v = _mm512_set1_ps(x[j * ldx + k]);
+#pragma GCC unroll 3
+                for (int p = 0; p < NBMAX; p++)
+                    if (p < NB) S[j][p] = _mm512_fmadd_ps(v, wv[p], S[j][p]);
+            }
     }
-        ROW(0, s00, s01, s02, s03)
-        ROW(1, s10, s11, s12, s13)
-        ROW(2, s20, s21, s22, s23)
-        ROW(3, s30, s31, s32, s33)
-#undef ROW
-    }
-    __m512 S[MR][NBMAX] = {{s00, s01, s02, s03}, {s10, s11, s12, s13}, {s20, s21, s22, s23}, {s30, s31, s32, s33}};
     for (int p = 0; p < NB; p++) {
         __m512 bv = bias ? _mm512_loadu_ps(bias + (b0 + p) * 16) : _mm512_setzero_ps();
         for (int j = 0; j < M; j++) {
@@ -89,10 +90,9 @@ INL void mk(const float *wp, int64_t K, const float *x, int64_t ldx, int64_t b0,
 
 #define NBCASE(M, nb)                                                                                                  \
     switch (nb) {                                                                                                      \
-    case 4: mk(wp, K, x + i * ldx, ldx, b0, M, 4, y + i * ldy, ldy, bias, acc); break;                                            \
-    case 3: mk(wp, K, x + i * ldx, ldx, b0, M, 3, y + i * ldy, ldy, bias, acc); break;                                            \
-    case 2: mk(wp, K, x + i * ldx, ldx, b0, M, 2, y + i * ldy, ldy, bias, acc); break;                                            \
-    default: mk(wp, K, x + i * ldx, ldx, b0, M, 1, y + i * ldy, ldy, bias, acc); break;                                           \
+    case 3: mk(wp, K, x + i * ldx, ldx, b0, M, 3, y + i * ldy, ldy, bias, acc); break;                                \
+    case 2: mk(wp, K, x + i * ldx, ldx, b0, M, 2, y + i * ldy, ldy, bias, acc); break;                                \
+    default: mk(wp, K, x + i * ldx, ldx, b0, M, 1, y + i * ldy, ldy, bias, acc); break;                               \
     }
 
 TGT static void gemm(const float *wp, int64_t K, const float *x, int64_t ldx, int64_t n, int64_t r0, int64_t r1,
@@ -103,8 +103,12 @@ TGT static void gemm(const float *wp, int64_t K, const float *x, int64_t ldx, in
         for (int64_t b0 = bfirst; b0 < bend; b0 += NBMAX) {
             int nb = bend - b0 < NBMAX ? (int)(bend - b0) : NBMAX;
             int64_t i = ib;
-            for (; i + MR <= ie; i += MR) NBCASE(4, nb)
+            for (; i + MR <= ie; i += MR) NBCASE(8, nb)
             switch (ie - i) {
+            case 7: NBCASE(7, nb) break;
+            case 6: NBCASE(6, nb) break;
+            case 5: NBCASE(5, nb) break;
+            case 4: NBCASE(4, nb) break;
             case 3: NBCASE(3, nb) break;
             case 2: NBCASE(2, nb) break;
             case 1: NBCASE(1, nb) break;
