@@ -39,19 +39,29 @@ else
   echo "skipped all-MiniLM-L6-v2: $minilm not found"
 fi
 
-# ---- timing: best wall of $reps runs; prints "wall user sys" of that run
+# ---- timing: best wall of $reps runs; prints "wall user sys" of that run.
+# Wall is $EPOCHREALTIME (microseconds) around the command run by this shell
+# (fork + exec + the command, the same for cp and trueq); user and sys are the
+# children's times from the shell's `times` (millisecond steps). GNU time's %e, used before,
+# has 10 ms steps: too coarse for a 20 ms cp.
+secs() { awk '{for (i = 1; i <= NF; i++) { split($i, a, "m"); sub("s", "", a[2]); printf "%.3f ", a[1] * 60 + a[2] }}'; }
 best() {
-  local bw=999999 bu=0 bs=0 r
+  local bw=999999 bu=0 bs=0 u0 s0 u1 s1 s e w u sy
   for _ in $(seq "$reps"); do
     rm -rf "$work/out" "$work/cp.out"
-    /usr/bin/time -o "$work/time.txt" -f "%e %U %S" bash -c "$1" > /dev/null 2>&1
-    read -r w u s < "$work/time.txt"
-    if awk -v a="$w" -v b="$bw" 'BEGIN{exit !(a < b)}'; then bw=$w; bu=$u; bs=$s; fi
+    times > "$work/t0.txt"
+    s=$EPOCHREALTIME; eval "$1" > /dev/null 2>&1; e=$EPOCHREALTIME
+    times > "$work/t1.txt"
+    read -r _ _ u0 s0 <<< "$(tr '\n' ' ' < "$work/t0.txt" | secs)"
+    read -r _ _ u1 s1 <<< "$(tr '\n' ' ' < "$work/t1.txt" | secs)"
+    read -r w u sy <<< "$(awk -v s="$s" -v e="$e" -v u0="$u0" -v u1="$u1" -v s0="$s0" -v s1="$s1" \
+      'BEGIN{printf "%.4f %.3f %.3f", e - s, u1 - u0, s1 - s0}')"
+    if awk -v a="$w" -v b="$bw" 'BEGIN{exit !(a < b)}'; then bw=$w; bu=$u; bs=$sy; fi
   done
   rm -rf "$work/out" "$work/cp.out"
   echo "$bw $bu $bs"
 }
-row() { local w u s; read -r w u s <<< "$3"; printf "%-30s %-34s %6.2f s  user %5.2f  sys %5.2f  %s\n" "$1" "$2" "$w" "$u" "$s" "$4"; }
+row() { local w u s; read -r w u s <<< "$3"; printf "%-30s %-34s %7.4f s  user %5.3f  sys %5.3f  %s\n" "$1" "$2" "$w" "$u" "$s" "$4"; }
 
 echo "convert next to cp: best of $reps, page cache warm; $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); $(date -u '+%F %H:%M UTC')"
 echo "trueq: $("$tq" --version | tr '\n' ' ')"

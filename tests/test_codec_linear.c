@@ -2,6 +2,8 @@
  * checks for every bits x scheme x granularity, packing order, edge cases. */
 #include "tq_test.h"
 #include "codec/codec.h"
+#include <float.h>
+#include <math.h>
 #include <stdlib.h>
 
 static const int BITS[] = {8, 4, 2};
@@ -262,7 +264,42 @@ static void threads(void) {
     free(codes); free(sc); free(w);
 }
 
+/* tq_all_finite (vectorized, run-time clones) against a scalar isfinite loop:
+ * every length 0..80 and a few odd long ones, one special value at every
+ * position (the vector body, the tail, the first and the last lane). */
+static void finite_check(void) {
+    TQ_CASE("tq_all_finite: same answer as a scalar isfinite loop, any length and position");
+    const float special[] = {NAN, -NAN, INFINITY, -INFINITY};
+    const float fine[] = {FLT_MAX, -FLT_MAX, 0x1p-149f, -0.0f, 1.0f};
+    enum { N = 1043 };
+    float *x = malloc(sizeof(float) * N);
+    uint64_t seed = 11;
+    for (int i = 0; i < N; i++) x[i] = tq_t_randn(&seed) * 1e30f;
+    int bad = 0;
+    for (int n = 0; n <= N; n += n < 80 ? 1 : 321) {
+        bad |= tq_all_finite(x, n) != 1;
+        for (int pos = 0; pos < n; pos++) {
+            float keep = x[pos];
+            for (size_t k = 0; k < sizeof special / sizeof special[0]; k++) {
+                x[pos] = special[k];
+                bad |= tq_all_finite(x, n) != 0;
+            }
+            for (size_t k = 0; k < sizeof fine / sizeof fine[0]; k++) {
+                x[pos] = fine[k];
+                int ref = 1;
+                for (int i = 0; i < n; i++) ref &= isfinite(x[i]) != 0;
+                bad |= tq_all_finite(x, n) != ref;
+            }
+            x[pos] = keep;
+        }
+    }
+    CHECK(!bad);
+    CHECK(tq_all_finite(NULL, 0) == 1);
+    free(x);
+}
+
 void tq_tests(void) {
+    finite_check();
     threads();
     kat_symmetric();
     kat_affine();

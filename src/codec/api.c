@@ -27,6 +27,23 @@ const char *tq_qmethod_name(int m) {
     return m >= 0 && m < TQ_QMETHOD_COUNT ? N[m] : "?";
 }
 
+/* Finite iff the exponent field is not all ones: an integer compare on the
+ * bit patterns, OR-reduced without a branch, so the loop vectorizes. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+static int all_finite(const float *x, int64_t n) {
+    uint32_t bad = 0;
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &x[i], 4);
+        bad |= (u & 0x7fffffffu) >= 0x7f800000u;
+    }
+    return !bad;
+}
+
+int tq_all_finite(const float *x, int64_t n) { return all_finite(x, n); }
+
 /* the row's quantizer for p->method (checked by tq_qparams_check) */
 static tq_status run_quantize(const tq_codec_impl *c, const tq_qparams *p, const float *w, int64_t rows, int64_t cols,
                               void *codes, void *const aux[TQ_MAX_AUX], tq_error *err) {

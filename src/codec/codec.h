@@ -163,6 +163,13 @@ tq_status tq_quantize_threads(const tq_qparams *p, const char *tname, const floa
                               void *codes, void *const aux[TQ_MAX_AUX], int allow_nonfinite, int threads,
                               tq_error *err);
 
+/**
+ * @return 1 when every one of x[0..n) is finite (no NaN, no +-inf), else 0;
+ * n <= 0 gives 1. A vectorized check of the bit patterns (api.c: an AVX-512 /
+ * AVX2 clone picked at run time); its answer is the same on every path.
+ */
+int tq_all_finite(const float *x, int64_t n);
+
 /* ---- helpers shared by block codecs (codec.c) ------------------------------- */
 
 /** Number of scale groups per row, and the group length (last may be short). */

@@ -53,10 +53,10 @@ static inline float clampf(float x, float lo, float hi) { return x < lo ? lo : x
 /* max |x| of n finite floats. For finite values the order of |x| is the order
  * of their bit patterns with the sign cleared, and an integer max reduction
  * vectorizes (a float one does not without -ffast-math). */
-/* Hot loops get an AVX2 clone chosen at run time; the arithmetic is the same
+/* Hot loops get AVX-512 and AVX2 clones chosen at run time; the arithmetic is the same
  * IEEE operations (ISO C mode: no FMA contraction), so the bytes are too. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
-#define TQ_HOT __attribute__((target_clones("avx2", "default")))
+#define TQ_HOT __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define TQ_HOT
 #endif

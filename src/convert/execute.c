@@ -465,9 +465,7 @@ typedef struct qslice {
 
 static tq_status quantize_slice(void *ctx, const float *rows, int64_t r0, int64_t n, tq_error *err) {
     const qslice *q = ctx;
-    int bad = 0;   /* branch-free, so it vectorizes */
-    for (int64_t i = 0, k = n * q->cols; i < k; i++) bad |= !(fabsf(rows[i]) <= FLT_MAX);
-    if (bad) return TQ_E_VALUE;
+    if (!tq_all_finite(rows, n * q->cols)) return TQ_E_VALUE;
     void *ca[TQ_MAX_AUX] = {0};
     for (int a = 0; a < q->na; a++) ca[a] = q->aux[a] + (uint64_t)r0 * q->arow[a];
     return q->quantize(&q->it->q, rows, n, q->cols, q->codes + (uint64_t)r0 * q->crow, ca, err);
