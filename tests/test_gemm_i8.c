@@ -210,7 +210,10 @@ static void check_amx(int64_t rows, int64_t cols, int64_t n, uint64_t *rng) {
     tq_qparams q = {.codec = TQ_CODEC_LINEAR_SYM, .bits = 8, .gran = TQ_GRAN_CHANNEL};
     int8_t *codes = malloc((size_t)(rows * cols));
     float *scale = malloc(sizeof(float) * (size_t)rows), *bias = malloc(sizeof(float) * (size_t)rows);
-    for (int64_t i = 0; i < rows * cols; i++) codes[i] = (int8_t)(tq_t_randn(rng) * 60.0f);
+    for (int64_t i = 0; i < rows * cols; i++) {
+        float v = tq_t_randn(rng) * 60.0f;  /* clamp first: float -> int8 out of range is UB */
+        codes[i] = (int8_t)(v > 127.0f ? 127 : v < -127.0f ? -127 : (int)v);
+    }
     codes[0] = -127;
     for (int64_t r = 0; r < rows; r++) { scale[r] = 0.001f * (float)(1 + r % 13); bias[r] = tq_t_randn(rng); }
     float *x = malloc(sizeof(float) * (size_t)(n * cols));
