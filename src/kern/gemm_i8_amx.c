@@ -20,6 +20,7 @@
 #include <string.h>
 
 #if defined(TQ_HAVE_AMX) && defined(__linux__) && defined(__x86_64__)
+#include "kern/gemm_i8_epi.h"
 #include <cpuid.h>
 #include <immintrin.h>
 #include <pthread.h>
@@ -107,25 +108,15 @@ TGT void tq_gemm_i8_amx_bias(const tq_kmat *k, const tq_kact *a, int64_t r0, int
                 for (int p = 0; p < nb; p++) {
                     int64_t b = b0 + p, base = b * TQ_KROWS;
                     const int8_t *wp = k->packed + b * bs;
-                    __m512 c = _mm512_loadu_ps(k->pscale + base);
-                    __m512i off = _mm512_slli_epi32(_mm512_loadu_si512((const void *)(k->psum + base)), 7);
-                    int64_t l0 = r0 > base ? r0 - base : 0, l1 = r1 - base < TQ_KROWS ? r1 - base : TQ_KROWS;
-                    if (l1 <= l0) continue;
-                    __mmask16 mk = (__mmask16)(((1u << (l1 - l0)) - 1u) << l0);
-                    __m512 bv = bias ? _mm512_maskz_loadu_ps(mk, bias + base) : _mm512_setzero_ps();
+                    tq_i8_epi e;
+                    if (!tq_i8_epi_begin(&e, k, base, r0, r1, bias)) continue;
                     for (int j = 0; j < m; j++) {
                         __m512i s = _mm512_load_si512((const void *)&S[j][16 * p]);
                         const uint8_t *xr = x0 + j * kp;
                         for (int64_t kk = 16 * kt; kk < k4; kk++)   /* the columns past the last full tile */
                             s = _mm512_dpbusd_epi32(s, _mm512_set1_epi32(tq_kern_ld32(xr + 4 * kk)),
                                                     _mm512_load_si512((const void *)(wp + kk * 64)));
-                        __m512 d = _mm512_cvtepi32_ps(_mm512_sub_epi32(s, off));
-                        __m512 v = _mm512_add_ps(_mm512_setzero_ps(),
-                                                 _mm512_mul_ps(d, _mm512_mul_ps(_mm512_set1_ps(a->d[i + j]), c)));
-                        float *yr = y + (i + j) * ldy + base;
-                        if (bias) v = _mm512_add_ps(acc ? _mm512_add_ps(_mm512_maskz_loadu_ps(mk, yr), bv) : bv, v);
-                        else if (acc) v = _mm512_add_ps(_mm512_maskz_loadu_ps(mk, yr), v);
-                        _mm512_mask_storeu_ps(yr, mk, v);
+                        tq_i8_epi_store(&e, s, a->d[i + j], y + (i + j) * ldy + base, acc, bias);
                     }
                 }
             }

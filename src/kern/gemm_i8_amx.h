@@ -16,9 +16,10 @@
  *  bits 17/18) and granted XTILEDATA (asked once a process, thread-safe;
  *  Linux x86-64 and a compiler with AMX only). */
 int tq_gemm_i8_amx_supported(void);
-/** 1 when AMX runs the I8 product now: supported, and TRUEQ_ISA is unset
+/** 1 when AMX is to run the I8 product: supported, and TRUEQ_ISA is unset
  *  or names no ISA (portable, avx2, avx512 = VNNI only, neon) nor decode;
- *  TRUEQ_ISA=amx (or unset) is the best, AMX on. */
+ *  TRUEQ_ISA=amx (or unset) is the best, AMX on. Reads the environment:
+ *  tq_kern_prepare asks once per matrix (tq_kmat.amx), products never do. */
 int tq_gemm_i8_amx_on(void);
 /** tq_gemm_i8_avx512_bias (gemm_i8_avx512.h) by AMX-INT8 tiles (gemm_i8_amx.c): the same
  *  bytes. Only where tq_gemm_i8_amx_supported(). */

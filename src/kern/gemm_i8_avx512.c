@@ -28,6 +28,7 @@ int tq_gemm_i8_avx512_bias_ok(const tq_kmat *k) {
     return k->fn && k->kind == TQ_KW_I8 && k->isa == TQ_KISA_AVX512 && k->ngroups == 1;
 }
 #if defined(__x86_64__)
+#include "kern/gemm_i8_epi.h"
 #include <immintrin.h>
 #include <string.h>
 
@@ -69,22 +70,10 @@ INL void mk(const tq_kmat *k, const tq_kact *a, int64_t i0, int64_t b0, const in
     }
     __m512i S[MR][NBMAX] = {{s00, s01, s02, s03}, {s10, s11, s12, s13}, {s20, s21, s22, s23}, {s30, s31, s32, s33}};
     for (int p = 0; p < NB; p++) {
-        int64_t b = b0 + p, base = b * TQ_KROWS;
-        const int64_t o = b * TQ_KROWS;   /* one group: [block][KROWS] */
-        __m512 c = _mm512_loadu_ps(k->pscale + o);
-        __m512i off = _mm512_slli_epi32(_mm512_loadu_si512((const void *)(k->psum + o)), 7);
-        int64_t l0 = lo > base ? lo - base : 0, l1 = hi - base < TQ_KROWS ? hi - base : TQ_KROWS;
-        if (l1 <= l0) continue;
-        __mmask16 m = (__mmask16)(((1u << (l1 - l0)) - 1u) << l0);
-        __m512 bv = bias ? _mm512_maskz_loadu_ps(m, bias + base) : _mm512_setzero_ps();
-        for (int j = 0; j < M; j++) {
-            __m512 d = _mm512_cvtepi32_ps(_mm512_sub_epi32(S[j][p], off));
-            __m512 v = _mm512_add_ps(_mm512_setzero_ps(), _mm512_mul_ps(d, _mm512_mul_ps(_mm512_set1_ps(a->d[i0 + j]), c)));
-            float *yr = y + (i0 + j) * ldy + base;
-            if (bias) v = _mm512_add_ps(acc ? _mm512_add_ps(_mm512_maskz_loadu_ps(m, yr), bv) : bv, v);
-            else if (acc) v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, yr), v);
-            _mm512_mask_storeu_ps(yr, m, v);
-        }
+        const int64_t base = (b0 + p) * TQ_KROWS;   /* one group: [block][KROWS] */
+        tq_i8_epi e;
+        if (!tq_i8_epi_begin(&e, k, base, lo, hi, bias)) continue;
+        for (int j = 0; j < M; j++) tq_i8_epi_store(&e, S[j][p], a->d[i0 + j], y + (i0 + j) * ldy + base, acc, bias);
     }
 }
 
@@ -115,10 +104,11 @@ TGT void tq_gemm_i8_vnni_bias(const tq_kmat *k, const tq_kact *a, int64_t r0, in
     }
 }
 
-/* AMX for TQ_AMX_MIN_N tokens or more and 64 columns or more, where it is on */
+/* AMX for TQ_AMX_MIN_N tokens or more and 64 columns or more, where k was
+ * prepared with it on (k->amx) */
 void tq_gemm_i8_avx512_bias(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy, int acc,
                             const float *bias) {
-    if (a->n >= TQ_AMX_MIN_N && k->k4 >= 16 && tq_gemm_i8_amx_on()) tq_gemm_i8_amx_bias(k, a, r0, r1, y, ldy, acc, bias);
+    if (k->amx && a->n >= TQ_AMX_MIN_N && k->k4 >= 16) tq_gemm_i8_amx_bias(k, a, r0, r1, y, ldy, acc, bias);
     else tq_gemm_i8_vnni_bias(k, a, r0, r1, y, ldy, acc, bias);
 }
 

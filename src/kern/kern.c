@@ -251,6 +251,7 @@ static int finish(tq_kmat *k, tq_kisa isa) {
     if (r->packed && k->ngroups > 1 && k->glen % 4) r = row_for(k->kind, TQ_KISA_PORTABLE);
     k->isa = r->isa;
     k->fn = (const void *)r;
+    k->amx = r->packed && k->kind == TQ_KW_I8 && r->isa == TQ_KISA_AVX512 && tq_gemm_i8_amx_on();
     if (r->packed && pack_i8(k)) { tq_kern_release(k); return -1; }
     return 1;
 }

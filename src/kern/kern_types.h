@@ -62,6 +62,9 @@ typedef struct tq_kmat {
     float         *pscale;    /* [row block][group][KROWS] scales, or NULL    */
     int32_t       *psum;      /* [row block][group][KROWS] code sums (VNNI)   */
     const void    *fn;        /* the product of the row (kern.c)              */
+    int            amx;       /* I8 at AVX-512: AMX runs products of          */
+                              /* >= TQ_AMX_MIN_N tokens (set at prepare, when */
+                              /* TRUEQ_ISA is read: tq_gemm_i8_amx_on)        */
 } tq_kmat;
 
 /* Activations quantized for products: up to cap rows of kpad bytes (the
