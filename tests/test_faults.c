@@ -19,6 +19,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/mount.h>
@@ -42,7 +43,13 @@ typedef struct fault {
 static int hook(void *ud, const char *point, const char *path) {
     fault *f = ud;
     (void)path;
-    if (strcmp(point, f->point) != 0 || f->calls++ != f->skip) return 0;
+    /* points come from several threads (pool reads/writes, convert's side-file thread) */
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    if (strcmp(point, f->point) != 0) return 0;
+    pthread_mutex_lock(&mu);
+    int mine = f->calls++;
+    pthread_mutex_unlock(&mu);
+    if (mine != f->skip) return 0;
     switch (f->what) {
     case ACT_ERRNO: return f->err;
     case ACT_TRUNCATE: if (truncate(f->file, 100) != 0) abort(); return 0;

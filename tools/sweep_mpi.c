@@ -1,14 +1,17 @@
-/* sweep_mpi.c — the only MPI code of trueq (sweep.h). Built against MPI when
- * CMake's TQ_MPI finds it (TQ_HAVE_MPI); otherwise the same functions say that
- * there is no MPI, and a run launched by mpirun with several ranks is refused
- * rather than run N times over. The library never sees MPI. */
+/* sweep_mpi.c — the MPI part of `trueq sweep` (sweep.h). The executable does
+ * not link MPI: when a launcher (mpirun, srun) announces ranks, this file
+ * dlopen()s the MPI plugin, libtrueq_mpi.so (tools/mpi_plugin.h says where it is
+ * looked up), and talks to MPI through its table only. A plain run never loads
+ * it. Without the plugin (built without MPI, or not installed next to trueq) a
+ * run launched with several ranks is refused, naming the path, rather than run
+ * N times over. The library never sees MPI. */
 #include "sweep.h"
+#include "mpi_plugin.h"
 #include "core/internal.h"
+#include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef TQ_HAVE_MPI
-#include <mpi.h>
-#endif
+#include <unistd.h>
 
 /* The size of the job the launcher announces (Open MPI, PMI, PMIx), 0: none. */
 static int launched_size(void) {
@@ -18,18 +21,73 @@ static int launched_size(void) {
     return s ? atoi(s) : 0;
 }
 
-#ifdef TQ_HAVE_MPI
-static int g_active;
+static const tqc_mpi_ops *g_ops;   /* the plugin's table once loaded */
+static int g_active;                /* MPI_Init done, MPI_Finalize not yet */
 enum { TAG_RESULTS = 17 };
+
+#ifndef TQ_MPI_PLUGIN_RELDIR
+#define TQ_MPI_PLUGIN_RELDIR "../lib"
+#endif
+
+/* Try one path; on failure append "PATH: why" to why[]. */
+static const tqc_mpi_ops *try_load(const char *path, char *why, size_t cap) {
+    void *h = dlopen(path, RTLD_NOW | RTLD_GLOBAL);   /* GLOBAL: Open MPI's own components need libmpi's symbols */
+    const char *e = NULL;
+    if (h) {
+        tqc_mpi_plugin_fn fn;
+        void *sym = dlsym(h, TQC_MPI_PLUGIN_SYMBOL);
+        memcpy(&fn, &sym, sizeof fn);
+        const tqc_mpi_ops *ops = sym ? fn() : NULL;
+        if (ops && ops->abi == TQC_MPI_PLUGIN_ABI) return ops;
+        e = sym ? "plugin of another version" : "no " TQC_MPI_PLUGIN_SYMBOL;
+        dlclose(h);
+    } else {
+        e = dlerror();
+    }
+    size_t n = strlen(why);
+    if (n < cap) snprintf(why + n, cap - n, "%s%s (%s)", n ? "; " : "", path, e ? e : "?");
+    return NULL;
+}
+
+/* $TRUEQ_MPI_PLUGIN, else next to the executable, else <exe dir>/TQ_MPI_PLUGIN_RELDIR. */
+static const tqc_mpi_ops *load_plugin(char *why, size_t cap) {
+    why[0] = 0;
+    const char *env = getenv("TRUEQ_MPI_PLUGIN");
+    if (env && *env) return try_load(env, why, cap);
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) { snprintf(why, cap, "/proc/self/exe unreadable"); return NULL; }
+    exe[n] = 0;
+    char *slash = strrchr(exe, '/');
+    if (slash) slash[1] = 0;
+    char path[4096 + 128];
+    snprintf(path, sizeof path, "%s%s", exe, TQC_MPI_PLUGIN_FILE);
+    const tqc_mpi_ops *ops = try_load(path, why, cap);
+    if (ops) return ops;
+    snprintf(path, sizeof path, "%s%s/%s", exe, TQ_MPI_PLUGIN_RELDIR, TQC_MPI_PLUGIN_FILE);
+    return try_load(path, why, cap);
+}
 
 int tqc_sweep_mpi_begin(int *rank, int *size, char *msg, size_t cap) {
     *rank = 0;
     *size = 1;
-    if (launched_size() == 0) return 0;   /* a plain run: no MPI at all */
-    if (MPI_Init(NULL, NULL) != MPI_SUCCESS) { snprintf(msg, cap, "MPI_Init failed"); return -1; }
+    int n = launched_size();
+    if (n == 0) return 0;   /* a plain run: no MPI at all */
+    char why[1536];
+    if (!g_ops) g_ops = load_plugin(why, sizeof why);
+    if (!g_ops) {
+        if (n <= 1) return 0;   /* one rank: the same as a plain run */
+#ifdef TQ_HAVE_MPI
+        snprintf(msg, cap, "launched as one of %d MPI ranks, but the MPI plugin could not be loaded: %s "
+                 "(set TRUEQ_MPI_PLUGIN to its path, or run shards with --shard K/N)", n, why);
+#else
+        snprintf(msg, cap, "launched as one of %d MPI ranks, but this trueq was built without MPI "
+                 "(install libopenmpi-dev and rebuild; or run shards with --shard K/N)", n);
+#endif
+        return -1;
+    }
+    if (g_ops->init(rank, size)) { snprintf(msg, cap, "MPI_Init failed"); return -1; }
     g_active = 1;
-    MPI_Comm_rank(MPI_COMM_WORLD, rank);
-    MPI_Comm_size(MPI_COMM_WORLD, size);
     return 0;
 }
 
@@ -93,57 +151,32 @@ int tqc_sweep_mpi_collect(const tqc_sweep_plan *p, const char *out, int rank, in
             if (path && pack(&buf, &len, &cap, p->tasks[i].id, path)) len = 0;
             free(path);
         }
-        MPI_Send(buf ? buf : "", (int)len, MPI_BYTE, 0, TAG_RESULTS, MPI_COMM_WORLD);
+        if (g_ops->send(buf, len, 0, TAG_RESULTS)) fprintf(stderr, "trueq sweep: rank %d: MPI_Send failed\n", rank);
         free(buf);
     } else {
         for (int r = 1; r < size; r++) {
-            MPI_Status st;
-            int n = 0;
-            MPI_Probe(r, TAG_RESULTS, MPI_COMM_WORLD, &st);
-            MPI_Get_count(&st, MPI_BYTE, &n);
-            char *buf = malloc((size_t)n + 1);
-            MPI_Recv(buf ? buf : (char[1]){0}, buf ? n : 0, MPI_BYTE, r, TAG_RESULTS, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-            if (buf) unpack(buf, (size_t)n, out);
+            char *buf = NULL;
+            size_t n = 0;
+            if (g_ops->recv_any(r, TAG_RESULTS, &buf, &n)) fprintf(stderr, "trueq sweep: rank 0: MPI_Recv from %d failed\n", r);
+            if (buf) unpack(buf, n, out);
             free(buf);
         }
     }
-    int mine = my_failed != 0, ranks_failed = 0;
-    MPI_Allreduce(&mine, &ranks_failed, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+    int ranks_failed = 0;
+    if (g_ops->sum_int(my_failed != 0, &ranks_failed)) return size;
     return ranks_failed;
 }
 
 void tqc_sweep_mpi_end(void) {
-    if (g_active) MPI_Finalize();
+    if (g_active) g_ops->finalize();
     g_active = 0;
 }
 
 const char *tqc_sweep_mpi_info(void) {
-#ifdef OMPI_MAJOR_VERSION
-    return "MPI (Open MPI)";
+    if (g_ops) return g_ops->info;
+#ifdef TQ_HAVE_MPI
+    return "MPI (plugin " TQC_MPI_PLUGIN_FILE ", not loaded)";
 #else
-    return "MPI";
+    return "no MPI";
 #endif
 }
-
-#else /* built without MPI */
-
-int tqc_sweep_mpi_begin(int *rank, int *size, char *msg, size_t cap) {
-    *rank = 0;
-    *size = 1;
-    if (launched_size() > 1) {
-        snprintf(msg, cap, "launched as one of %d MPI ranks, but this trueq was built without MPI "
-                 "(install libopenmpi-dev and rebuild; or run shards with --shard K/N)", launched_size());
-        return -1;
-    }
-    return 0;
-}
-
-int tqc_sweep_mpi_collect(const tqc_sweep_plan *p, const char *out, int rank, int size, int my_failed) {
-    (void)p; (void)out; (void)rank; (void)size;
-    return my_failed != 0;
-}
-
-void tqc_sweep_mpi_end(void) {}
-
-const char *tqc_sweep_mpi_info(void) { return "no MPI"; }
-#endif

@@ -338,6 +338,36 @@ static tq_status copy_side_files(const char *indir, const ino_set *ins, created 
     return st;
 }
 
+/* The side files are copied (and each fsynced) on a thread of their own while
+ * the weights stream: their fsyncs (a journal commit each) no longer add to the
+ * convert's wall time. The thread touches only cr's list and the staging tree,
+ * which the streaming thread leaves alone until side_join; the weights' error,
+ * when there is one, is reported before the side files' (as when they ran after). */
+typedef struct side_job {
+    const char *indir; const ino_set *ins; created *cr;
+    tq_status st; tq_error err; pthread_t th; bool running;
+} side_job;
+
+static void *side_main(void *a) {
+    side_job *j = a;
+    j->st = copy_side_files(j->indir, j->ins, j->cr, &j->err);
+    return NULL;
+}
+
+static void side_start(side_job *j, const char *indir, const ino_set *ins, created *cr) {
+    *j = (side_job){.indir = indir, .ins = ins, .cr = cr};
+    j->running = pthread_create(&j->th, NULL, side_main, j) == 0;
+    if (!j->running) side_main(j);   /* no thread: copy them here, as before */
+}
+
+/* Wait for the side files; their status, err filled from the thread's. */
+static tq_status side_join(side_job *j, tq_error *err) {
+    if (j->running) pthread_join(j->th, NULL);
+    j->running = false;
+    if (j->st && err) *err = j->err;
+    return j->st;
+}
+
 /* MLX output: config.json (copied or not) replaced by the one with the quantization block */
 static tq_status write_mlx_config(const tq_plan *p, const ino_set *ins, created *cr, tq_error *err) {
     char *json = tq_mlx_config_render(p, err);
@@ -611,6 +641,7 @@ tq_status tq_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn p
     sim_stats *stats = NULL;
     bool begun = false;
     scratch sc = {0};
+    side_job side = {0};
 
     ino_set ins = {0};
     for (int f = 0; f < p->m->nfiles; f++) ino_add(&ins, p->m->files[f].map.path);
@@ -642,6 +673,7 @@ tq_status tq_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn p
 
     int64_t wi = 0;
     if ((st = tq_rowstream_init(&sc.rs, p->o.threads, err))) goto fail;
+    side_start(&side, tq_model_dir(p->m), &ins, &cr);
     stats = calloc((size_t)(p->n ? p->n : 1), sizeof *stats);
     if (!stats) { st = tq_err(err, TQ_E_NOMEM, "out of memory"); goto fail; }
     for (int64_t i = 0; i < p->n; i++) {
@@ -665,6 +697,7 @@ tq_status tq_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn p
         if (progress) progress(ud, i + 1, p->n, it->src->name);
     }
     if ((st = tq_rowstream_flush(&sc.rs, err)) || (st = tq_writer_finish(w, err))) goto fail;
+    if ((st = side_join(&side, err))) goto fail;
     created_add(&cr, wpath);
     {
         char *json = render_metadata(p, wpath, stats, err);
@@ -674,7 +707,6 @@ tq_status tq_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn p
         if (st) goto fail;
         created_add(&cr, mpath);
     }
-    if ((st = copy_side_files(tq_model_dir(p->m), &ins, &cr, err))) goto fail;
     if (p->o.format == TQ_FORMAT_MLX && (st = write_mlx_config(p, &ins, &cr, err))) goto fail;
     /* the input must be the one that was read, whole: otherwise the weights
      * and the side files could come from two versions of it */
@@ -689,6 +721,7 @@ tq_status tq_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn p
     free(wpath); free(mpath); free(wfin); free(mfin); free(stats);
     return st;
 fail:
+    side_join(&side, NULL);   /* its files are in the stage, removed with it */
     free(stats);
     tq_writer_free(w);
     scratch_free(&sc);

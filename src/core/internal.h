@@ -174,7 +174,8 @@ void      tq_outdir_fix_message(const tq_outdir *od, tq_error *err);
  * (input reads; from a pool thread when convert streams, one read at a
  * time), "chunk" (each streamed chunk, on the calling thread), "create",
  * "write" (a streamed tensor's from a pool thread, one at a time), "fsync"
- * (outputs), "fsync-dir" (a directory's fsync: per file
+ * (outputs; "create" and "fsync" of convert's side files come from its
+ * side-file thread, concurrently with the weights'), "fsync-dir" (a directory's fsync: per file
  * outside a staged tree, once per directory at the tree's commit), the commit steps
  * "stage", "tensor", "files", "exchange", "exchanged", "done" (where a test
  * hook may also stop or kill the process). Not part of the public API. */

@@ -211,6 +211,12 @@ else
     '[ $rc -eq 0 ] && [ $before -ge 6 ] && [ "$(grep -c "done before, skipped" $T/tk.err)" -ge 1 ] && cmp -s $T/t1.json $T/tk.json'
   mpirun -n 3 --oversubscribe "$TQ" sweep "$T/plan.yaml" --out "$T/mpi3" --shard 1/2 > /dev/null 2> "$T/mx.err"; rc=$?
   check "mpirun with --shard: refused" '[ $rc -ne 0 ] && grep -q "give one" $T/mx.err'
+  # The MPI plugin (tools/mpi_plugin.h): the executable itself does not link libmpi; a
+  # plugin that cannot be loaded refuses the ranks, naming the path, and writes no result.
+  check "trueq does not link libmpi (the plugin libtrueq_mpi.so does)" '! ldd "$TQ" | grep -q libmpi'
+  TRUEQ_MPI_PLUGIN=$T/no/libtrueq_mpi.so mpirun -n 2 --oversubscribe "$TQ" sweep "$T/plan4.yaml" --out "$T/nopl" -q > /dev/null 2> "$T/nopl.err"; rc=$?
+  check "plugin missing: mpirun -n 2 refused, the path named, no result written" \
+    '[ $rc -ne 0 ] && grep -q "MPI plugin could not be loaded: $T/no/libtrueq_mpi.so" $T/nopl.err && [ "$(ls $T/nopl/*.json 2>/dev/null | wc -l)" = 0 ]'
 fi
 
 tap_end || exit 1
