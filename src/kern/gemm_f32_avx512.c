@@ -9,7 +9,10 @@
  * A micro-kernel holds 8 tokens x 48 outputs in 24 accumulators (enough
  * independent chains for two FMA ports at 4 cycles' latency): per column
  * three weight vectors, eight broadcasts, 24 FMAs; tokens in blocks of IB
- * against each 48-row weight panel. Each output is one
+ * against each 48-row weight panel, the panel's columns in K-blocks of KB
+ * (a 128 x 48 slice, 24 KB, stays in L1 for the block's 8 micro-kernels;
+ * the running sums wait in a 64 x 48 scratch tile between K-blocks, stored
+ * and reloaded as the exact floats they are). Each output is one
  * chain of FMAs over k = 0 .. K-1 in order, then added to y once, so its
  * bytes depend on neither the tiling nor the thread count (they differ from
  * OpenBLAS's by float rounding: TRUEQ_ISA=decode keeps OpenBLAS). Without
