@@ -11,7 +11,8 @@
  *    ranges starting past 0 (the bias is indexed by the absolute row);
  *  - each kernel's bytes are a scalar reference's, bit for bit: per output
  *    one fmaf chain over k = 0 .. K-1 in order from 0, then y + chain, for
- *    token counts and K that are no multiple of the tiles.
+ *    token counts and K that are no multiple of the tiles, and K around
+ *    and past the AVX-512 kernel's K-block.
  */
 #include "tq_test.h"
 #include "kern/kern.h"
@@ -126,5 +127,14 @@ void tq_tests(void) {
         exact(3072, 3072, 9, 0, 3072, &rng);
         exact(16, 3072, 13, 0, 16, &rng);
         exact(2304, 768, 17, 48, 2256, &rng);
+        /* K on either side of the AVX-512 kernel's K-block (128 columns: the
+         * running sums stored and reloaded between blocks), and several blocks
+         * with a partial last one */
+        const int64_t kb[] = {127, 128, 129, 3 * 128 + 5};
+        for (int c = 0; c < 4; c++)
+            for (int i = 0; i < 16; i += 3) {
+                exact(80, kb[c], n[i], 0, 80, &rng);
+                exact(96, kb[c], n[i] + 64, 16, 96, &rng);
+            }
     }
 }

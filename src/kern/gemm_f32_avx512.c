@@ -9,7 +9,10 @@
  * A micro-kernel holds 8 tokens x 48 outputs in 24 accumulators (enough
  * independent chains for two FMA ports at 4 cycles' latency): per column
  * three weight vectors, eight broadcasts, 24 FMAs; tokens in blocks of IB
- * against each 48-row weight panel. Each output is one
+ * against each 48-row weight panel, the panel's columns in K-blocks of KB
+ * (a 128 x 48 slice, 24 KB, stays in L1 for the block's 8 micro-kernels;
+ * the running sums wait in a 64 x 48 scratch tile between K-blocks, stored
+ * and reloaded as the exact floats they are). Each output is one
  * chain of FMAs over k = 0 .. K-1 in order, then added to y once, so its
  * bytes depend on neither the tiling nor the thread count (they differ from
  * OpenBLAS's by float rounding: TRUEQ_ISA=decode keeps OpenBLAS). Without
@@ -51,20 +54,29 @@ int tq_gemm_f32_unpack(float *w, int64_t rows, int64_t cols) {
 #define MR 8
 #define NBMAX 3
 #define IB 64
+#ifndef KB
+#define KB 128
+#endif
+#define TLD (NBMAX * 16)
 
 /* M tokens x NB packed blocks of 16 outputs in M * NB accumulators (at most
- * 24 of the 32 zmm): per column NB weight vectors, M broadcasts, M * NB
- * FMAs; each accumulator one FMA chain over k = 0 .. K-1 in order. */
-INL void mk(const float *wp, int64_t K, const float *x, int64_t ldx, int64_t b0, const int M, const int NB, float *y,
-            int64_t ldy, const float *bias, int acc) {
+ * 24 of the 32 zmm) over the columns [k0, k1): per column NB weight vectors,
+ * M broadcasts, M * NB FMAs. The chains start from 0 (k0 == 0) or from the
+ * running sums left in t (TLD floats a token) by the previous K-block, and
+ * go back to t (k1 < K) or, after the last column, into y through the bias
+ * step: each accumulator one FMA chain over k = 0 .. K-1 in order, stored and
+ * reloaded between K-blocks as the exact floats it holds. */
+INL void mk(const float *wp, int64_t K, int64_t k0, int64_t k1, const float *x, int64_t ldx, int64_t b0, const int M,
+            const int NB, float *t, float *y, int64_t ldy, const float *bias, int acc) {
     const float *w = wp + b0 * K * 16;
     const int64_t bs = K * 16;
     __m512 S[MR][NBMAX];
 #pragma GCC unroll 8
     for (int j = 0; j < MR; j++)
 #pragma GCC unroll 3
-        for (int p = 0; p < NBMAX; p++) S[j][p] = _mm512_setzero_ps();
-    for (int64_t k = 0; k < K; k++) {
+        for (int p = 0; p < NBMAX; p++)
+            S[j][p] = k0 > 0 && j < M && p < NB ? _mm512_load_ps(t + j * TLD + p * 16) : _mm512_setzero_ps();
+    for (int64_t k = k0; k < k1; k++) {
         const float *wk = w + k * 16;
         __m512 wv[NBMAX];
 #pragma GCC unroll 3
@@ -78,6 +90,11 @@ INL void mk(const float *wp, int64_t K, const float *x, int64_t ldx, int64_t b0,
                     if (p < NB) S[j][p] = _mm512_fmadd_ps(v, wv[p], S[j][p]);
             }
     }
+    if (k1 < K) {
+        for (int j = 0; j < M; j++)
+            for (int p = 0; p < NB; p++) _mm512_store_ps(t + j * TLD + p * 16, S[j][p]);
+        return;
+    }
     for (int p = 0; p < NB; p++) {
         __m512 bv = bias ? _mm512_loadu_ps(bias + (b0 + p) * 16) : _mm512_setzero_ps();
         for (int j = 0; j < M; j++) {
@@ -90,29 +107,36 @@ INL void mk(const float *wp, int64_t K, const float *x, int64_t ldx, int64_t b0,
 
 #define NBCASE(M, nb)                                                                                                  \
     switch (nb) {                                                                                                      \
-    case 3: mk(wp, K, x + i * ldx, ldx, b0, M, 3, y + i * ldy, ldy, bias, acc); break;                                \
-    case 2: mk(wp, K, x + i * ldx, ldx, b0, M, 2, y + i * ldy, ldy, bias, acc); break;                                \
-    default: mk(wp, K, x + i * ldx, ldx, b0, M, 1, y + i * ldy, ldy, bias, acc); break;                               \
+    case 3: mk(wp, K, k0, k1, x + i * ldx, ldx, b0, M, 3, t + (i - ib) * TLD, y + i * ldy, ldy, bias, acc); break;    \
+    case 2: mk(wp, K, k0, k1, x + i * ldx, ldx, b0, M, 2, t + (i - ib) * TLD, y + i * ldy, ldy, bias, acc); break;    \
+    default: mk(wp, K, k0, k1, x + i * ldx, ldx, b0, M, 1, t + (i - ib) * TLD, y + i * ldy, ldy, bias, acc); break;   \
     }
 
+/* Tokens in blocks of IB against each 48-row panel, the panel's columns in
+ * K-blocks of KB (its KB x 48 slice stays in L1 across the block's 8-token
+ * micro-kernels), the running sums of the block's IB x 48 outputs in t. */
 TGT static void gemm(const float *wp, int64_t K, const float *x, int64_t ldx, int64_t n, int64_t r0, int64_t r1,
                      float *y, int64_t ldy, const float *bias, int acc) {
     const int64_t bfirst = r0 / 16, bend = r1 / 16;
+    float t[IB * TLD] __attribute__((aligned(64)));
     for (int64_t ib = 0; ib < n; ib += IB) {
         int64_t ie = ib + IB < n ? ib + IB : n;
         for (int64_t b0 = bfirst; b0 < bend; b0 += NBMAX) {
             int nb = bend - b0 < NBMAX ? (int)(bend - b0) : NBMAX;
-            int64_t i = ib;
-            for (; i + MR <= ie; i += MR) NBCASE(8, nb)
-            switch (ie - i) {
-            case 7: NBCASE(7, nb) break;
-            case 6: NBCASE(6, nb) break;
-            case 5: NBCASE(5, nb) break;
-            case 4: NBCASE(4, nb) break;
-            case 3: NBCASE(3, nb) break;
-            case 2: NBCASE(2, nb) break;
-            case 1: NBCASE(1, nb) break;
-            default: break;
+            for (int64_t k0 = 0; k0 < K; k0 += KB) {
+                int64_t k1 = k0 + KB < K ? k0 + KB : K;
+                int64_t i = ib;
+                for (; i + MR <= ie; i += MR) NBCASE(8, nb)
+                switch (ie - i) {
+                case 7: NBCASE(7, nb) break;
+                case 6: NBCASE(6, nb) break;
+                case 5: NBCASE(5, nb) break;
+                case 4: NBCASE(4, nb) break;
+                case 3: NBCASE(3, nb) break;
+                case 2: NBCASE(2, nb) break;
+                case 1: NBCASE(1, nb) break;
+                default: break;
+                }
             }
         }
     }
