@@ -30,6 +30,19 @@ static int has_avx2(void) {
 #endif
 }
 
+static int has_avx512(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+/* the K-blocks the AVX-512 kernel is held to: all K at once (AMD's), 128
+ * (Intel's), one column, and an odd length past 128 */
+static const int64_t kblocks[] = {0, 128, 1, 37, 160};
+
 static void check(int64_t rows, int64_t cols, int64_t n, int64_t r0, int64_t r1, uint64_t *rng) {
     size_t nw = (size_t)(rows * cols), ny = (size_t)(n * rows);
     float *wp = malloc(sizeof(float) * nw), *x = malloc(sizeof(float) * (size_t)(n * cols)), *b = malloc(sizeof(float) * (size_t)rows);
@@ -54,6 +67,12 @@ static void check(int64_t rows, int64_t cols, int64_t n, int64_t r0, int64_t r1,
             tq_gemm_f32_avx2_bias(wp, cols, x, cols, n, r0, r1, y, rows, b, acc);
             CHECK_MSG(!memcmp(y, ref, sizeof(float) * ny), "%lldx%lld n %lld acc %d: the AVX2 bias form differs",
                       (long long)rows, (long long)cols, (long long)n, acc);
+        }
+        for (int q = 0; has_avx512() && q < (int)(sizeof kblocks / sizeof kblocks[0]); q++) {
+            memcpy(y, y0, sizeof(float) * ny);
+            tq_gemm_f32_avx512_kb_bias(wp, cols, x, cols, n, r0, r1, y, rows, b, acc, kblocks[q]);
+            CHECK_MSG(!memcmp(y, ref, sizeof(float) * ny), "%lldx%lld n %lld acc %d: the AVX-512 form with K-block %lld differs",
+                      (long long)rows, (long long)cols, (long long)n, acc, (long long)kblocks[q]);
         }
     }
     /* no bias: tq_gemm_f32 */
@@ -99,6 +118,12 @@ static void exact(int64_t rows, int64_t cols, int64_t n, int64_t r0, int64_t r1,
         CHECK_MSG(!memcmp(y, ref, sizeof(float) * ny), "%lldx%lld n %lld: the AVX2 kernel is not the scalar chain's bytes",
                   (long long)rows, (long long)cols, (long long)n);
     }
+    for (int q = 0; has_avx512() && q < (int)(sizeof kblocks / sizeof kblocks[0]); q++) {
+        memcpy(y, y0, sizeof(float) * ny);
+        tq_gemm_f32_avx512_kb_bias(wp, cols, x, cols, n, r0, r1, y, rows, NULL, 1, kblocks[q]);
+        CHECK_MSG(!memcmp(y, ref, sizeof(float) * ny), "%lldx%lld n %lld [%lld, %lld): the AVX-512 kernel with K-block %lld is not the scalar chain's bytes",
+                  (long long)rows, (long long)cols, (long long)n, (long long)r0, (long long)r1, (long long)kblocks[q]);
+    }
     free(w); free(wp); free(x); free(ref); free(y); free(y0);
 }
 
@@ -127,9 +152,9 @@ void tq_tests(void) {
         exact(3072, 3072, 9, 0, 3072, &rng);
         exact(16, 3072, 13, 0, 16, &rng);
         exact(2304, 768, 17, 48, 2256, &rng);
-        /* K on either side of the AVX-512 kernel's K-block (128 columns: the
+        /* K on either side of the AVX-512 kernel's K-block of 128 columns (the
          * running sums stored and reloaded between blocks), and several blocks
-         * with a partial last one */
+         * with a partial last one; each kernel also with the K-blocks above */
         const int64_t kb[] = {127, 128, 129, 3 * 128 + 5};
         for (int c = 0; c < 4; c++)
             for (int i = 0; i < 16; i += 3) {

@@ -9,12 +9,14 @@
  * A micro-kernel holds 8 tokens x 48 outputs in 24 accumulators (enough
  * independent chains for two FMA ports at 4 cycles' latency): per column
  * three weight vectors, eight broadcasts, 24 FMAs; tokens in blocks of IB
- * against each 48-row weight panel, the panel's columns in K-blocks of KB
- * (a 128 x 48 slice, 24 KB, stays in L1 for the block's 8 micro-kernels;
- * the running sums wait in a 64 x 48 scratch tile between K-blocks, stored
- * and reloaded as the exact floats they are). Each output is one
- * chain of FMAs over k = 0 .. K-1 in order, then added to y once, so its
- * bytes depend on neither the tiling nor the thread count (they differ from
+ * against each 48-row weight panel. The panel's columns go in K-blocks of kb
+ * (tq_gemm_f32_kblock(): 128 on Intel, where a 128 x 48 slice, 24 KB, stays
+ * in L1 for the block's 8 micro-kernels and measured faster; the whole K on
+ * AMD Zen, where the blocked form measured 7-11% slower, f32k): between
+ * K-blocks the running sums wait in a 64 x 48 scratch tile, stored and
+ * reloaded as the exact floats they are. Each output is one chain of FMAs
+ * over k = 0 .. K-1 in order, then added to y once, so its bytes depend on
+ * neither the tiling, the K-block nor the thread count (they differ from
  * OpenBLAS's by float rounding: TRUEQ_ISA=decode keeps OpenBLAS). Without
  * AVX-512, gemm_f32_avx2.c's kernel gives the same bytes.
  */
@@ -54,9 +56,7 @@ int tq_gemm_f32_unpack(float *w, int64_t rows, int64_t cols) {
 #define MR 8
 #define NBMAX 3
 #define IB 64
-#ifndef KB
-#define KB 128
-#endif
+#define KB_INTEL 128
 #define TLD (NBMAX * 16)
 
 /* M tokens x NB packed blocks of 16 outputs in M * NB accumulators (at most
@@ -113,11 +113,11 @@ INL void mk(const float *wp, int64_t K, int64_t k0, int64_t k1, const float *x, 
     }
 
 /* Tokens in blocks of IB against each 48-row panel, the panel's columns in
- * K-blocks of KB (its KB x 48 slice stays in L1 across the block's 8-token
- * micro-kernels), the running sums of the block's IB x 48 outputs in t. */
+ * K-blocks of kb (< 1: all K at once), the running sums of the block's
+ * IB x 48 outputs in t between K-blocks. */
 TGT static void gemm(const float *wp, int64_t K, const float *x, int64_t ldx, int64_t n, int64_t r0, int64_t r1,
-                     float *y, int64_t ldy, const float *bias, int acc) {
-    const int64_t bfirst = r0 / 16, bend = r1 / 16;
+                     float *y, int64_t ldy, const float *bias, int acc, int64_t kb) {
+    const int64_t bfirst = r0 / 16, bend = r1 / 16, KB = kb < 1 || kb > K ? K : kb;
     float t[IB * TLD] __attribute__((aligned(64)));
     for (int64_t ib = 0; ib < n; ib += IB) {
         int64_t ie = ib + IB < n ? ib + IB : n;
@@ -147,13 +147,23 @@ static int has512(void) {
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
 }
 
+int64_t tq_gemm_f32_kblock(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_is("amd") ? 0 : KB_INTEL;
+}
+
+void tq_gemm_f32_avx512_kb_bias(const float *wp, int64_t K, const float *x, int64_t ldx, int64_t n, int64_t r0,
+                                int64_t r1, float *y, int64_t ldy, const float *bias, int acc, int64_t kb) {
+    gemm(wp, K, x, ldx, n, r0, r1, y, ldy, bias, acc, kb);
+}
+
 int tq_gemm_f32_supported(void) {
     return has512() || (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"));
 }
 
 void tq_gemm_f32_bias(const float *wp, int64_t K, const float *x, int64_t ldx, int64_t n, int64_t r0, int64_t r1,
                       float *y, int64_t ldy, const float *bias, int acc) {
-    if (has512()) gemm(wp, K, x, ldx, n, r0, r1, y, ldy, bias, acc);
+    if (has512()) gemm(wp, K, x, ldx, n, r0, r1, y, ldy, bias, acc, tq_gemm_f32_kblock());
     else tq_gemm_f32_avx2_bias(wp, K, x, ldx, n, r0, r1, y, ldy, bias, acc);
 }
 
@@ -163,6 +173,11 @@ void tq_gemm_f32(const float *wp, int64_t K, const float *x, int64_t ldx, int64_
 }
 #else
 int tq_gemm_f32_supported(void) { return 0; }
+int64_t tq_gemm_f32_kblock(void) { return 0; }
+void tq_gemm_f32_avx512_kb_bias(const float *wp, int64_t K, const float *x, int64_t ldx, int64_t n, int64_t r0,
+                                int64_t r1, float *y, int64_t ldy, const float *bias, int acc, int64_t kb) {
+    (void)wp; (void)K; (void)x; (void)ldx; (void)n; (void)r0; (void)r1; (void)y; (void)ldy; (void)bias; (void)acc; (void)kb;
+}
 void tq_gemm_f32_bias(const float *wp, int64_t K, const float *x, int64_t ldx, int64_t n, int64_t r0, int64_t r1,
                       float *y, int64_t ldy, const float *bias, int acc) {
     (void)wp; (void)K; (void)x; (void)ldx; (void)n; (void)r0; (void)r1; (void)y; (void)ldy; (void)bias; (void)acc;
