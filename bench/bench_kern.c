@@ -7,9 +7,12 @@
  *
  * Prints one line per (kind, ISA this CPU runs): best seconds, GMAC/s and
  * the ratio to sgemm; single-threaded. kind=f32-packed is tq_gemm_f32 over
- * the same weights packed once (the encoder's float32 projections).
+ * the same weights packed once (the encoder's float32 projections): the
+ * dispatched kernel, the AVX2 one, and the AVX-512 one with the K-block this
+ * CPU does not use (kblock= the columns per K-block; cols: none).
  */
 #include "kern/kern.h"
+#include "kern/gemm_f32.h"
 #include "kern/gemm_i8_avx512.h"
 #include "kern/gemm_i8_amx.h"
 #include "kern/kern_impl.h"
@@ -47,26 +50,34 @@ int main(int argc, char **argv) {
     printf("bench_kern kind=f32-sgemm isa=openblas n=%lld rows=%lld cols=%lld best_s=%.5f gmacs=%.2f ratio=1.00\n",
            (long long)n, (long long)rows, (long long)cols, sg, macs / sg * 1e-9);
     /* the float32 product over weights packed once (tq_gemm_f32), each
-     * kernel this CPU runs: the dispatched one and the AVX2 one */
+     * kernel this CPU runs */
     if (tq_gemm_f32_supported()) {
         float *wp = malloc(sizeof(float) * (size_t)(rows * cols));
         memcpy(wp, w, sizeof(float) * (size_t)(rows * cols));
         if (rows % 16 == 0 && tq_gemm_f32_pack(wp, rows, cols) == 0) {
-            for (int kv = 0; kv < 2; kv++) {
+            /* kv 0: tq_gemm_f32 (AVX-512 with this CPU's K-block, or AVX2);
+             * 1: the AVX2 kernel; 2: the AVX-512 kernel with the other K-block
+             * (128 where this CPU runs all K at once, and all K elsewhere) */
+            int has512 = tq_kern_isa_supported(TQ_KISA_AVX512);
+            int64_t kb = tq_gemm_f32_kblock(), kb2 = kb ? 0 : 128;
+            for (int kv = 0; kv < 3; kv++) {
                 if (kv == 1 && !tq_kern_isa_supported(TQ_KISA_AVX2)) continue;
+                if (kv == 2 && !has512) break;
                 memset(y, 0, sizeof(float) * (size_t)(n * rows));
                 best = 1e9;
                 for (int r = 0; r < reps; r++) {
                     double t0 = now_s();
                     if (kv == 0) tq_gemm_f32(wp, cols, x, cols, n, 0, rows, y, rows);
-                    else tq_gemm_f32_avx2(wp, cols, x, cols, n, 0, rows, y, rows);
+                    else if (kv == 1) tq_gemm_f32_avx2(wp, cols, x, cols, n, 0, rows, y, rows);
+                    else tq_gemm_f32_avx512_kb_bias(wp, cols, x, cols, n, 0, rows, y, rows, NULL, 1, kb2);
                     double t = now_s() - t0;
                     best = t < best ? t : best;
                 }
-                printf("bench_kern kind=f32-packed isa=%s n=%lld rows=%lld cols=%lld best_s=%.5f gmacs=%.2f ratio=%.2f\n",
-                       kv == 0 ? (tq_kern_isa_supported(TQ_KISA_AVX512) ? "avx512" : "avx2") : "avx2", (long long)n,
-                       (long long)rows, (long long)cols, best, macs / best * 1e-9, sg / best);
-                if (kv == 0 && !tq_kern_isa_supported(TQ_KISA_AVX512)) break;
+                int64_t kbv = kv == 0 ? kb : kb2;
+                printf("bench_kern kind=f32-packed isa=%s kblock=%lld n=%lld rows=%lld cols=%lld best_s=%.5f gmacs=%.2f ratio=%.2f\n",
+                       kv == 1 || !has512 ? "avx2" : "avx512", kv == 1 || !has512 ? (long long)cols : (long long)(kbv ? kbv : cols),
+                       (long long)n, (long long)rows, (long long)cols, best, macs / best * 1e-9, sg / best);
+                if (kv == 0 && !has512) break;
             }
         }
         free(wp);
