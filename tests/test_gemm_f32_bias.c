@@ -12,7 +12,10 @@
  *  - each kernel's bytes are a scalar reference's, bit for bit: per output
  *    one fmaf chain over k = 0 .. K-1 in order from 0, then y + chain, for
  *    token counts and K that are no multiple of the tiles, and K around
- *    and past the AVX-512 kernel's K-block.
+ *    and past the AVX-512 kernel's K-block;
+ *  - the AVX-512 kernel with every K-block it may run (all K at once, as on
+ *    AMD; 128, as on Intel) and odd ones (1, 37, 160), bias or none, holds
+ *    the same bytes (tq_gemm_f32_avx512_kb_bias).
  */
 #include "tq_test.h"
 #include "kern/kern.h"
@@ -21,23 +24,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int has_avx2(void) {
+/* 1 when the CPU runs the AVX-512 kernel (avx512 1) or the AVX2 one (0) */
+static int has_isa(int avx512) {
 #if defined(__x86_64__)
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return __builtin_cpu_supports("fma") &&
+           (avx512 ? __builtin_cpu_supports("avx512f") : __builtin_cpu_supports("avx2"));
 #else
+    (void)avx512;
     return 0;
 #endif
 }
-
-static int has_avx512(void) {
-#if defined(__x86_64__)
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
-#else
-    return 0;
-#endif
-}
+#define has_avx2() has_isa(0)
+#define has_avx512() has_isa(1)
 
 /* the K-blocks the AVX-512 kernel is held to: all K at once (AMD's), 128
  * (Intel's), one column, and an odd length past 128 */
