@@ -12,7 +12,7 @@
  * against each 48-row weight panel. The panel's columns go in K-blocks of kb
  * (tq_gemm_f32_kblock(): 128 on Intel, where a 128 x 48 slice, 24 KB, stays
  * in L1 for the block's 8 micro-kernels and measured faster; the whole K on
- * AMD Zen, where the blocked form measured 7-11% slower, f32k): between
+ * AMD Zen, where the blocked form measured 3-9% slower, f32k): between
  * K-blocks the running sums wait in a 64 x 48 scratch tile, stored and
  * reloaded as the exact floats they are. Each output is one chain of FMAs
  * over k = 0 .. K-1 in order, then added to y once, so its bytes depend on
