@@ -21,6 +21,7 @@
 #include "nn/arch/table.h"
 #include "nn/llama_gguf.h"
 #include "io/model.h"
+#include "core/wmem.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,7 +101,7 @@ void tq_llama_free(tq_llama *l) {
     tq_wmat_free(&l->out8);
     tq_wmat_free(&l->tok);
     tq_wmat_free(&l->out);
-    free(l->arena);
+    tq_wmem_free(l->arena);
     free(l->L);
     free(l);
 }
@@ -300,7 +301,7 @@ tq_llama *tq_llama_open_ex(const tq_model *m, const tq_llama_config *cfg_in, con
     if (!c.tied && (tq_wmat_plain_keepable(outw) || (keep && any_codec && tq_wmat_keepable(outw, 1))))
         total -= (uint64_t)(V * D);
     if (total > (uint64_t)1 << 40) { tq_err(err, TQ_E_LIMIT, "%s: %llu weights exceed the decoder's limit", path, (unsigned long long)total); goto fail; }
-    l->arena = malloc(sizeof(float) * total);
+    l->arena = tq_wmem_alloc(sizeof(float) * total);
     if (!l->arena) { tq_err(err, TQ_E_NOMEM, "%s: out of memory for %llu float32 weights", path, (unsigned long long)total); goto fail; }
     l->n_floats = total;
     float *p = l->arena;
@@ -431,7 +432,7 @@ void tq_llama_state_free(tq_llama_state *s) {
     free(s->wbuf);
     free(s->x); free(s->xb); free(s->xb2); free(s->q); free(s->hb); free(s->hb2); free(s->att);
     free(s->rope_cs);
-    free(s->kc); free(s->vc);
+    tq_wmem_free(s->kc); tq_wmem_free(s->vc);
     free(s);
 }
 
@@ -460,8 +461,8 @@ tq_llama_state *tq_llama_state_create(const tq_llama *l, int max_seq, tq_error *
         s->wbuf = malloc(sizeof(float) * (4 * mc > I8_BUF_FLOATS ? 4 * mc : I8_BUF_FLOATS));
         if (!s->wbuf) { tq_llama_state_free(s); tq_err(err, TQ_E_NOMEM, "out of memory"); return NULL; }
     }
-    s->kc = calloc(cache, sizeof(float));
-    s->vc = calloc(cache, sizeof(float));
+    s->kc = tq_wmem_calloc(cache * sizeof(float));   /* streamed every step: huge pages (wmem.h) */
+    s->vc = tq_wmem_calloc(cache * sizeof(float));
     if (!s->x || !s->xb || !s->xb2 || !s->q || !s->hb || !s->hb2 || !s->att || !s->rope_cs || !s->kc || !s->vc) {
         tq_llama_state_free(s);
         tq_err(err, TQ_E_NOMEM, "out of memory for a KV cache of %d positions", max_seq);

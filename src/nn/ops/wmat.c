@@ -4,6 +4,7 @@
 #include "core/internal.h"
 #include "nn/ops/wmat.h"
 #include "io/model.h"
+#include "core/wmem.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +36,7 @@ tq_status tq_wmat_keep_plain(tq_wmat *w, const tq_model *m, const tq_tensor *t, 
     w->rows = t->shape[0];
     w->cols = t->shape[1];
     w->plain = t->dtype;
-    if (!(w->codes = malloc(t->nbytes ? t->nbytes : 1)))
+    if (!(w->codes = tq_wmem_alloc(t->nbytes)))
         return tq_err(err, TQ_E_NOMEM, "%s: out of memory for the %s values of \"%s\"", path, tq_dtype_name(t->dtype),
                       t->name);
     w->bytes = t->nbytes;
@@ -132,7 +133,7 @@ void tq_wmat_free(tq_wmat *w) {
     if (!w) return;
     tq_kern_release(&w->k);
     if (!w->borrowed) {
-        free(w->codes);
+        tq_wmem_free(w->codes);
         for (int a = 0; a < TQ_MAX_AUX; a++) free(w->aux[a]);
     }
     memset(w, 0, sizeof *w);
@@ -164,7 +165,7 @@ static tq_status keep(tq_wmat *w, const tq_model *m, const tq_tensor *t, const c
     w->rows = rows;
     w->cols = cols;
     w->q = t->q;
-    w->codes = malloc(cbytes ? cbytes : 1);
+    w->codes = tq_wmem_alloc(cbytes);
     if (!w->codes) goto nomem;
     w->bytes = cbytes;
     for (int a = 0; a < na; a++) {
