@@ -3,6 +3,7 @@
  * preparation of kept matrices and on-the-fly activation quantization
  * (kern.h).
  */
+#include "core/wmem.h"
 #include "kern/kern.h"
 #include "kern/kern_impl.h"
 #include "kern/gemm_i8_amx.h"
@@ -145,7 +146,7 @@ static const krow *row_of(const tq_kmat *k) { return k->fn; }
 
 void tq_kern_release(tq_kmat *k) {
     if (!k) return;
-    free(k->packed);
+    tq_wmem_free(k->packed);
     free(k->pscale);
     free(k->psum);
     memset(k, 0, sizeof *k);
@@ -167,8 +168,7 @@ uint64_t tq_kern_bytes(const tq_kmat *k) {
 static int pack_i8(tq_kmat *k) {
     int64_t ng = k->ngroups;
     size_t pb = packed_bytes(k), sb = side_count(k);
-    k->packed = aligned_alloc(64, pb ? pb : 64);
-    if (k->packed) memset(k->packed, 0, pb);
+    k->packed = tq_wmem_calloc(pb);   /* huge pages: every product streams it (core/wmem.h) */
     k->pscale = calloc(sb ? sb : 1, sizeof(float));
     k->psum = calloc(sb ? sb : 1, sizeof(int32_t));
     if (!k->packed || !k->pscale || !k->psum) return -1;

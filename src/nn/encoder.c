@@ -14,6 +14,7 @@
  * a fixed order. Threads: see run_phase; results do not depend on the number
  * of threads (tests/test_encoder_ops.c checks 1 against 2 threads).
  */
+#include "core/wmem.h"
 #include "core/internal.h"
 #include "core/blas.h"
 #include "trueq_nn.h"
@@ -46,7 +47,7 @@ void tq_enc_free(tq_enc *e) {
     tq_wmat_free(&e->word8);
     tq_enc_ws_free(e->ws);
     free(e->ws);
-    free(e->arena);
+    tq_wmem_free(e->arena);
     free(e->L);
     free(e);
 }
@@ -350,7 +351,7 @@ tq_enc *tq_enc_open_ex(const tq_model *m, const tq_enc_config *cfg_in, const tq_
     e->head_size = c.dim / c.n_heads;
     e->L = calloc((size_t)c.n_layers, sizeof *e->L);
     e->ws = calloc(1, sizeof *e->ws);   /* NULL: every pass allocates its own */
-    e->arena = malloc(sizeof(float) * total);
+    e->arena = tq_wmem_alloc(sizeof(float) * total);   /* huge pages: every pass streams it (wmem.h) */
     if (!e->L || !e->arena) {
         tq_err(err, TQ_E_NOMEM, "%s: out of memory for %llu float32 weights", path, (unsigned long long)total);
         goto fail;
