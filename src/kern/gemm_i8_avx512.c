@@ -19,6 +19,7 @@
  * float steps are the portable path's, in its order:
  *   y = (acc ? y + : ) (0 + (float)(S - 128 sum w) * (d_x * s_w)),
  * so the bytes are the portable path's for any split and any thread count.
+ * Each micro-kernel prefetches its output lines before its K loop.
  */
 #include "kern/kern_impl.h"
 #include "kern/gemm_i8_avx512.h"
@@ -46,9 +47,10 @@ INL void mk(const tq_kmat *k, const tq_kact *a, int64_t i0, int64_t b0, const in
     const int8_t *wp = k->packed + b0 * bs;
     const uint8_t *xp = a->qa + i0 * a->kpad;
     const int64_t kp = a->kpad;
-    /* the outputs this call writes (and with acc reads) in the epilogue,
-     * asked for now: the K loop hides the miss (the encoder's y tiles are
-     * not in cache: stores would wait on their lines, acc loads too) */
+    /* the output lines this call writes (and with acc reads) at its end,
+     * asked for now: the K loop hides their misses (the encoder's output
+     * tiles, [tokens, 3 dim or hidden], are mostly not in cache; without
+     * this the stores and acc loads waited on them) */
     for (int j = 0; j < M; j++)
         for (int p = 0; p < NB; p++) __builtin_prefetch(y + (i0 + j) * ldy + (b0 + p) * TQ_KROWS, 1, 3);
     __m512i s00 = _mm512_setzero_si512(), s01 = s00, s02 = s00, s03 = s00, s10 = s00, s11 = s00, s12 = s00, s13 = s00,
@@ -93,33 +95,12 @@ INL void mk(const tq_kmat *k, const tq_kact *a, int64_t i0, int64_t b0, const in
 TGT void tq_gemm_i8_vnni_bias(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy,
                               int acc, const float *bias) {
     const int64_t bfirst = r0 / TQ_KROWS, bend = (r1 + TQ_KROWS - 1) / TQ_KROWS;
-    const int64_t nbt = (k->rows + TQ_KROWS - 1) / TQ_KROWS, bs = k->k4 * 64;
     for (int64_t ib = 0; ib < a->n; ib += IB) {
         int64_t ie = ib + IB < a->n ? ib + IB : a->n;
         for (int64_t b0 = bfirst; b0 < bend; b0 += NBMAX) {
             int nb = bend - b0 < NBMAX ? (int)(bend - b0) : NBMAX;
-            /* the panel read next from memory, brought into L2 while this one
-             * runs: the next panel on the first token block, the panel after
-             * [r0, r1) on the last (the next task's, at one thread) */
-            int64_t pn = -1;
-            if (ib == 0 && b0 + nb < bend) pn = b0 + nb;
-            else if (ie == a->n && b0 + nb >= bend && bend < nbt) pn = bend;
-            const char *pf = NULL;
-            int64_t plines = 0, nmk = (ie - ib + MR - 1) / MR, done = 0;
-            if (pn >= 0) {
-                int64_t pb = nbt - pn < NBMAX ? nbt - pn : NBMAX;
-                pf = (const char *)(k->packed + pn * bs);
-                plines = pb * bs / 64;
-            }
             int64_t i = ib;
-            for (; i + MR <= ie; i += MR) {
-                if (pf) {
-                    int64_t j = (i - ib) / MR, to = plines * (j + 1) / nmk;
-                    for (; done < to; done++) _mm_prefetch(pf + done * 64, _MM_HINT_T1);
-                }
-                NBCASE(4, nb)
-            }
-            for (; done < plines; done++) _mm_prefetch(pf + done * 64, _MM_HINT_T1);
+            for (; i + MR <= ie; i += MR) NBCASE(4, nb)
             switch (ie - i) {
             case 3: NBCASE(3, nb) break;
             case 2: NBCASE(2, nb) break;
