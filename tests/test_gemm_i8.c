@@ -32,6 +32,7 @@
 #include "kern/gemm_i8_avx512.h"
 #include "kern/gemm_i8_amx.h"
 #include "nn/ops/softmax.h"
+#include <float.h>
 #include <stdlib.h>
 
 typedef struct prod {
@@ -303,7 +304,7 @@ void tq_tests(void) {
         tq_qparams q = {.codec = TQ_CODEC_LINEAR_SYM, .bits = 8, .gran = TQ_GRAN_CHANNEL};
         const int Cs[] = {83, 32, 200};
         for (int ci = 0; ci < 3; ci++) {
-            enum { N = 7 };
+            enum { N = 10 };
             const int C = Cs[ci];
             int8_t *codes = calloc((size_t)(4 * C), 1);
             float scale[4] = {1, 1, 1, 1};
@@ -319,6 +320,14 @@ void tq_tests(void) {
             x[4 * C + 1] = NAN;
             x[5 * C + C - 3] = -1e-30f;
             for (int c = 0; c < C; c++) x[6 * C + c] = (float)(c - 41) * 0.5f;   /* exact halves: ties to even */
+            /* scales either side of the AVX-512 quantizer's fast path (a normal
+             * scale max / 127): subnormal values (the scale subnormal, 1 / scale
+             * inf), a maximum just above 127 FLT_MIN, and one of 127 x 3: codes
+             * x / d on integers and halves */
+            for (int c = 0; c < C; c++) x[7 * C + c] = (float)(c % 7 - 3) * 1e-39f;
+            for (int c = 0; c < C; c++) x[8 * C + c] = tq_t_randn(&rng) * 30.0f * FLT_MIN;
+            x[8 * C + 4] = 127.0f * 1.0001f * FLT_MIN;
+            for (int c = 0; c < C; c++) x[9 * C + c] = (float)(c % 255 - 127) * 1.5f;
             tq_kact ap, av;
             CHECK(tq_kact_init(&ap, &kp, N, C) == TQ_OK && tq_kact_init(&av, &kv, N, C) == TQ_OK);
             /* AVX-512 code wherever the CPU has it, else the AVX2 code */
