@@ -114,7 +114,7 @@ static void *in_scan_main(void *a) {
     /* this thread only (Linux: a thread's nice value is its own) */
     errno = 0;
     int tid = (int)syscall(SYS_gettid), pr = getpriority(PRIO_PROCESS, (id_t)tid);
-    if (errno == 0) (void)setpriority(PRIO_PROCESS, (id_t)tid, pr + 10 > 19 ? 19 : pr + 10);
+    if (errno == 0) (void)setpriority(PRIO_PROCESS, (id_t)tid, pr + 5 > 19 ? 19 : pr + 5);
 #endif
     in_scan_run(a);
     return NULL;
