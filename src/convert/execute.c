@@ -21,7 +21,10 @@
  * written by a task of the next pool run; kept tensors of 1 MiB and more are
  * copied 4 MiB per pool run (put_piece). Writes stay one at a time, in that
  * side task. Output bytes are handed to the device as they are written
- * (start_writeback); the fsync before commit stays.
+ * (start_writeback); the fsync before commit stays. conversion_metadata.json
+ * is written before the weights are committed and committed beside them, and
+ * the side files are committed all at once (tq_out_commit_all: the fsyncs
+ * overlap).
  */
 #define _GNU_SOURCE 1   /* sync_file_range */
 #include "convert/convert.h"

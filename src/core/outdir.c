@@ -12,7 +12,8 @@
  *     PARENT/.NAME.trueq-stage-<16 random characters> (mkdir 0700).
  *   - Commit: the files of the earlier NAME that this run does not write are
  *     hard-linked into the staging directory (so they stay), the staging
- *     directory is fsynced and swapped with NAME in one step
+ *     directory and every directory in it are fsynced (at once, on threads)
+ *     and it is swapped with NAME in one step
  *     (renameat2 RENAME_EXCHANGE; a new NAME is a plain rename), the earlier
  *     tree, now at the staging name, is removed and PARENT fsynced.
  *   - Readers of NAME see the earlier complete result or the new one, never
