@@ -34,7 +34,6 @@
 #include "convert/rowstream.h"
 #include <dirent.h>
 #include <pthread.h>
-#include <sys/mman.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <float.h>
@@ -162,21 +161,7 @@ static void *scratch_get(scratch *s, int slot, size_t n) {
     free(s->p[slot]);
     s->p[slot] = NULL;
     s->cap[slot] = 0;
-    const size_t huge = (size_t)2 << 20;
-    void *b = NULL;
-    if (n >= 2 * huge) {
-        size_t r = (n + huge - 1) / huge * huge;
-        if (posix_memalign(&b, huge, r) == 0) {
-#ifdef MADV_HUGEPAGE
-            madvise(b, r, MADV_HUGEPAGE);
-#endif
-            n = r;
-        } else {
-            b = NULL;
-        }
-    } else {
-        b = malloc(n);
-    }
+    void *b = tq_big_alloc(n, &n);
     if (b) { s->p[slot] = b; s->cap[slot] = n; }
     return b;
 }
