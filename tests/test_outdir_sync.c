@@ -1,12 +1,16 @@
 /* test_outdir_sync.c — the fsyncs of an output directory's commit
  * (docs/robustness.md, src/core/fs_defer.h): every file is fsynced once before
  * it gets its name; inside the staging tree the directories are fsynced once
- * each at commit, deepest first, not once per file; a file written outside any
- * staging tree still fsyncs its own directory; a failed directory fsync fails
- * the commit and leaves no output. Counted through the library's fault hook. */
+ * each at commit (at once, on threads), all before the swap, not once per
+ * file; a file written outside any staging tree still fsyncs its own
+ * directory; a failed directory fsync fails the commit and leaves no output;
+ * tq_out_commit_all commits every output, reports the lowest-index failure and
+ * leaves the failed one unnamed. Counted through the library's fault hook
+ * (called from several threads: counted under a lock). */
 #include "tq_test.h"
 #include "core/internal.h"
 #include "core/fs_defer.h"
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,18 +21,30 @@ typedef struct {
     int files, dirs;          /* "fsync" / "fsync-dir" points seen */
     char dir_order[8][1200];  /* the first directories fsynced */
     const char *fail_dir;     /* fail the fsync-dir of a path ending so */
+    const char *fail_file[2]; /* fail the fsync of a file whose path ends so */
 } counts;
 
 static int hook(void *ud, const char *point, const char *path) {
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
     counts *c = ud;
-    if (strcmp(point, "fsync") == 0) c->files++;
+    int rc = 0;
+    size_t n = strlen(path);
+    pthread_mutex_lock(&mu);
+    if (strcmp(point, "fsync") == 0) {
+        c->files++;
+        for (int i = 0; i < 2; i++) {
+            size_t k = c->fail_file[i] ? strlen(c->fail_file[i]) : 0;
+            if (k && n >= k && strcmp(path + n - k, c->fail_file[i]) == 0) rc = 5;   /* EIO */
+        }
+    }
     if (strcmp(point, "fsync-dir") == 0) {
         if (c->dirs < 8) snprintf(c->dir_order[c->dirs], sizeof c->dir_order[0], "%s", path);
         c->dirs++;
-        size_t n = strlen(path), k = c->fail_dir ? strlen(c->fail_dir) : 0;
-        if (k && n >= k && strcmp(path + n - k, c->fail_dir) == 0) return 5;   /* EIO */
+        size_t k = c->fail_dir ? strlen(c->fail_dir) : 0;
+        if (k && n >= k && strcmp(path + n - k, c->fail_dir) == 0) rc = 5;
     }
-    return 0;
+    pthread_mutex_unlock(&mu);
+    return rc;
 }
 
 static int exists(const char *p) { struct stat s; return lstat(p, &s) == 0; }
@@ -44,7 +60,7 @@ void tq_tests(void) {
     tq_error e = {0};
     counts c;
 
-    TQ_CASE("a commit fsyncs each file once and each staged directory once, deepest first");
+    TQ_CASE("a commit fsyncs each file once and each staged directory once, all before the parent");
     char out[1100], got[1200];
     snprintf(out, sizeof out, "%s", tq_t_path("out"));
     tq_outdir od;
@@ -64,8 +80,15 @@ void tq_tests(void) {
     tq_fault_set(NULL, NULL);
     CHECK_EQ_INT(c.files, 3);
     CHECK_MSG(c.dirs == 3, "%d directory fsyncs at the commit, want 3 (1_Pooling, the stage, the parent)", c.dirs);
-    CHECK_MSG(strstr(c.dir_order[0], "1_Pooling") != NULL, "first fsynced %s, want 1_Pooling", c.dir_order[0]);
-    CHECK_MSG(stage && strcmp(c.dir_order[1], stage) == 0, "second fsynced %s, want the stage", c.dir_order[1]);
+    {   /* the two staged directories in either order (they are fsynced at once), then the parent */
+        bool pool0 = strstr(c.dir_order[0], "1_Pooling") != NULL, pool1 = strstr(c.dir_order[1], "1_Pooling") != NULL;
+        bool st0 = stage && strcmp(c.dir_order[0], stage) == 0, st1 = stage && strcmp(c.dir_order[1], stage) == 0;
+        CHECK_MSG((pool0 && st1) || (st0 && pool1), "first fsynced %s and %s, want 1_Pooling and the stage", c.dir_order[0],
+                  c.dir_order[1]);
+        char *par = tq_path_dirname(out);
+        CHECK_MSG(par && strcmp(c.dir_order[2], par) == 0, "third fsynced %s, want the parent %s", c.dir_order[2], par ? par : "?");
+        free(par);
+    }
     CHECK(stage && !tq_out_dir_sync_deferred(stage));
     snprintf(got, sizeof got, "%s/1_Pooling/config.json", out);
     CHECK(exists(got));
@@ -98,6 +121,37 @@ void tq_tests(void) {
     CHECK(!exists(out2) && stage && !exists(stage));
     CHECK(stage && !tq_out_dir_sync_deferred(stage));
     free(stage);
+
+    TQ_CASE("tq_out_commit_all: every output committed, the lowest-index failure reported, the failed ones unnamed");
+    {
+        const char *names[4] = {"ca.txt", "cb.txt", "cc.txt", "cd.txt"};
+        char paths[4][1100];
+        tq_outfile o[4], *op[4];
+        for (int i = 0; i < 4; i++) {
+            snprintf(paths[i], sizeof paths[i], "%s", tq_t_path(names[i]));
+            CHECK_OK(tq_out_open(&o[i], paths[i], &e), e);
+            CHECK_OK(tq_out_write(&o[i], names[i], 6, &e), e);
+            op[i] = &o[i];
+        }
+        memset(&c, 0, sizeof c);
+        c.fail_file[0] = "/cd.txt";   /* two failures: the lower index (cb) is the one reported */
+        c.fail_file[1] = "/cb.txt";
+        tq_fault_set(hook, &c);
+        tq_status st2 = tq_out_commit_all(op, 4, &e);
+        tq_fault_set(NULL, NULL);
+        CHECK_ERR(st2, e, TQ_E_IO, "cannot finish writing");
+        CHECK_MSG(strstr(e.msg, "cb.txt") != NULL, "reported: %s (want cb.txt's failure)", e.msg);
+        CHECK_EQ_INT(c.files, 4);
+        CHECK(exists(paths[0]) && exists(paths[2]));
+        CHECK(!exists(paths[1]) && !exists(paths[3]));
+        for (int i = 0; i < 4; i++) tq_out_abort(&o[i]);   /* a no-op after a commit */
+        tq_outfile one;
+        CHECK_OK(tq_out_open(&one, tq_t_path("solo.txt"), &e), e);
+        CHECK_OK(tq_out_write(&one, "solo", 4, &e), e);
+        tq_outfile *po = &one;
+        CHECK_OK(tq_out_commit_all(&po, 1, &e), e);
+        CHECK(exists(tq_t_path("solo.txt")));
+    }
 
     TQ_CASE("the registry: below a root only, at most 8 roots");
     tq_out_defer_dir_sync("/r/a", true);

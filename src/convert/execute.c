@@ -21,7 +21,10 @@
  * written by a task of the next pool run; kept tensors of 1 MiB and more are
  * copied 4 MiB per pool run (put_piece). Writes stay one at a time, in that
  * side task. Output bytes are handed to the device as they are written
- * (start_writeback); the fsync before commit stays.
+ * (start_writeback); the fsync before commit stays. conversion_metadata.json
+ * is written before the weights are committed and committed beside them, and
+ * the side files are committed all at once (tq_out_commit_all: the fsyncs
+ * overlap).
  */
 #define _GNU_SOURCE 1   /* sync_file_range */
 #include "convert/convert.h"
@@ -31,7 +34,6 @@
 #include "convert/rowstream.h"
 #include <dirent.h>
 #include <pthread.h>
-#include <sys/mman.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <float.h>
@@ -159,21 +161,7 @@ static void *scratch_get(scratch *s, int slot, size_t n) {
     free(s->p[slot]);
     s->p[slot] = NULL;
     s->cap[slot] = 0;
-    const size_t huge = (size_t)2 << 20;
-    void *b = NULL;
-    if (n >= 2 * huge) {
-        size_t r = (n + huge - 1) / huge * huge;
-        if (posix_memalign(&b, huge, r) == 0) {
-#ifdef MADV_HUGEPAGE
-            madvise(b, r, MADV_HUGEPAGE);
-#endif
-            n = r;
-        } else {
-            b = NULL;
-        }
-    } else {
-        b = malloc(n);
-    }
+    void *b = tq_big_alloc(n, &n);
     if (b) { s->p[slot] = b; s->cap[slot] = n; }
     return b;
 }
@@ -293,12 +281,28 @@ static tq_status ino_check(const ino_set *s, const char *dst, tq_error *err) {
     return TQ_OK;
 }
 
+/* One side file: checked (not one of the input's files, no directory at its
+ * name), then copied into an open output, committed later with the rest. */
+static tq_status open_side_file(const char *indir, const char *name, const ino_set *ins, created *cr, tq_outfile *o,
+                                char **dst_out, tq_error *err) {
+    char *src = tq_path_join(indir, name), *dst = tq_outdir_path(&cr->od, name), *fin = tq_outdir_target_path(&cr->od, name);
+    tq_status st = !src || !dst || !fin ? tq_err(err, TQ_E_NOMEM, "out of memory") : TQ_OK;
+    if (!st && !(st = ino_check(ins, fin, err)) && !(st = check_target(cr, name, err)))
+        st = tq_copy_file_open(src, dst, o, err);
+    free(src); free(fin);
+    if (st) { free(dst); dst = NULL; }
+    *dst_out = dst;
+    return st;
+}
+
+/* Every side file is copied first, then all are committed at once
+ * (tq_out_commit_all: each fsynced before its name, as before; the fsyncs
+ * overlap instead of coming one after another). */
 static tq_status copy_side_files(const char *indir, const ino_set *ins, created *cr, tq_error *err) {
     DIR *d = opendir(indir);
     if (!d) return TQ_OK;
     struct dirent *de;
     tq_status st = TQ_OK;
-    /* sorted for determinism of the error order */
     char **names = NULL; int n = 0;
     while ((de = readdir(d))) {
         if (de->d_name[0] == '.' || !is_side_file(de->d_name)) continue;
@@ -306,39 +310,43 @@ static tq_status copy_side_files(const char *indir, const ino_set *ins, created 
         bool reg = src && tq_file_exists(src);
         free(src);
         if (!reg) continue;
-        char **nn = realloc(names, sizeof(char *) * (size_t)(n + 1));
+        char **nn = realloc(names, sizeof(char *) * (size_t)(n + 2));
         if (!nn) break;
         names = nn;
-        names[n++] = tq_strdup(de->d_name);
+        if ((names[n] = tq_strdup(de->d_name))) n++;
     }
     closedir(d);
-    for (int i = 0; i < n && !st; i++) {
-        char *src = tq_path_join(indir, names[i]), *dst = tq_outdir_path(&cr->od, names[i]);
-        char *fin = tq_outdir_target_path(&cr->od, names[i]);
-        if (!src || !dst || !fin) st = tq_err(err, TQ_E_NOMEM, "out of memory");
-        else if (!(st = ino_check(ins, fin, err)) && !(st = check_target(cr, names[i], err)) &&
-                 !(st = tq_copy_file(src, dst, err)))
-            created_add(cr, dst);
-        free(src); free(dst); free(fin);
-    }
-    for (int i = 0; i < n; i++) free(names[i]);
-    free(names);
     /* sentence-transformers pooling config */
     char *pin = tq_path_join(indir, "1_Pooling/config.json");
-    if (!st && pin && tq_file_exists(pin)) {
-        char *pdir = tq_outdir_path(&cr->od, "1_Pooling"), *pout = tq_outdir_path(&cr->od, "1_Pooling/config.json");
-        char *fin = tq_outdir_target_path(&cr->od, "1_Pooling/config.json");
-        if (pdir && pout && fin && !(st = ino_check(ins, fin, err)) && !(st = check_target(cr, "1_Pooling/config.json", err))) {
-            if (mkdir(pdir, 0755) == 0 && !cr->pool && (cr->pool = tq_strdup(pdir))) tq_pending_add(pdir, true);
-            if (!(st = tq_copy_file(pin, pout, err))) created_add(cr, pout);
-        }
-        free(pdir); free(pout); free(fin);
+    if (pin && tq_file_exists(pin)) {
+        char **nn = realloc(names, sizeof(char *) * (size_t)(n + 1));
+        if (nn) { names = nn; if ((names[n] = tq_strdup("1_Pooling/config.json"))) n++; }
     }
     free(pin);
+    tq_outfile *outs = calloc((size_t)(n ? n : 1), sizeof *outs), **op = calloc((size_t)(n ? n : 1), sizeof *op);
+    char **dsts = calloc((size_t)(n ? n : 1), sizeof *dsts);
+    int k = 0;
+    if (!outs || !op || !dsts) st = tq_err(err, TQ_E_NOMEM, "out of memory");
+    for (int i = 0; i < n && !st; i++) {
+        if (strchr(names[i], '/')) {   /* 1_Pooling/config.json: its directory first */
+            char *pdir = tq_outdir_path(&cr->od, "1_Pooling");
+            if (pdir && mkdir(pdir, 0755) == 0 && !cr->pool && (cr->pool = tq_strdup(pdir))) tq_pending_add(pdir, true);
+            free(pdir);
+        }
+        if (!(st = open_side_file(indir, names[i], ins, cr, &outs[k], &dsts[k], err))) { op[k] = &outs[k]; k++; }
+    }
+    if (st) {
+        for (int i = 0; i < k; i++) tq_out_abort(&outs[i]);
+    } else if (!(st = tq_out_commit_all(op, k, err))) {
+        for (int i = 0; i < k; i++) created_add(cr, dsts[i]);
+    }
+    for (int i = 0; i < k; i++) free(dsts[i]);
+    for (int i = 0; i < n; i++) free(names[i]);
+    free(names); free(outs); free(op); free(dsts);
     return st;
 }
 
-/* The side files are copied (and each fsynced) on a thread of their own while
+/* The side files are copied (and fsynced) on a thread of their own while
  * the weights stream: their fsyncs (a journal commit each) no longer add to the
  * convert's wall time. The thread touches only cr's list and the staging tree,
  * which the streaming thread leaves alone until side_join; the weights' error,
@@ -386,7 +394,8 @@ static tq_status write_mlx_config(const tq_plan *p, const ino_set *ins, created 
 
 static const char *GRAN[] = {"tensor", "channel", "group"};
 
-static char *render_metadata(const tq_plan *p, const char *weights_path, const sim_stats *ss, tq_error *err) {
+/* fsize: the weights file's size (the writer's planned total, which its finish checks). */
+static char *render_metadata(const tq_plan *p, uint64_t fsize, const sim_stats *ss, tq_error *err) {
     tq_sb b = {0};
     const tq_convert_options *o = &p->o;
     const tq_codec_info *ci = tq_codec_by_id(o->q.codec);
@@ -429,8 +438,6 @@ static char *render_metadata(const tq_plan *p, const char *weights_path, const s
         numel += t->numel;
         if (it->quantize) { nq++; numel_q += t->numel; }
     }
-    struct stat st;
-    uint64_t fsize = stat(weights_path, &st) == 0 ? (uint64_t)st.st_size : 0;
     tq_sb_printf(&b, "  ],\n  \"totals\": {\"tensors\": %lld, \"quantized\": %lld, \"weights\": %lld, "
                  "\"quantized_weights\": %lld, \"input_tensor_bytes\": %llu, \"output_payload_bytes\": %llu, "
                  "\"output_scale_bytes\": %llu, \"output_header_bytes\": %llu, \"output_padding_bytes\": %llu, "
@@ -696,17 +703,21 @@ tq_status tq_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn p
         if (!sc.deferred) start_writeback(w, first, wi);   /* else the deferred write starts it */
         if (progress) progress(ud, i + 1, p->n, it->src->name);
     }
-    if ((st = tq_rowstream_flush(&sc.rs, err)) || (st = tq_writer_finish(w, err))) goto fail;
-    if ((st = side_join(&side, err))) goto fail;
-    created_add(&cr, wpath);
-    {
-        char *json = render_metadata(p, wpath, stats, err);
+    if ((st = tq_rowstream_flush(&sc.rs, err))) goto fail;
+    {   /* conversion_metadata.json is written before the weights are committed, and committed beside them:
+         * the two fsyncs overlap (tq_writer_finish_with) */
+        char *json = render_metadata(p, w->total_size, stats, err);
+        tq_outfile mo;
         if (!json) { st = err ? err->status : TQ_E_NOMEM; goto fail; }
-        st = tq_write_file_atomic(mpath, json, strlen(json), err);
+        st = tq_out_open(&mo, mpath, err);
+        if (!st && (st = tq_out_write(&mo, json, strlen(json), err))) tq_out_abort(&mo);
         free(json);
         if (st) goto fail;
-        created_add(&cr, mpath);
+        if ((st = tq_writer_finish_with(w, &mo, err))) goto fail;
     }
+    if ((st = side_join(&side, err))) goto fail;
+    created_add(&cr, wpath);
+    created_add(&cr, mpath);
     if (p->o.format == TQ_FORMAT_MLX && (st = write_mlx_config(p, &ins, &cr, err))) goto fail;
     /* the input must be the one that was read, whole: otherwise the weights
      * and the side files could come from two versions of it */

@@ -475,7 +475,7 @@ tq_status tq_gguf_plan_execute(const tq_plan *p, const char *outdir, tq_progress
     }
     char *path = tq_outdir_path(&od, tq_format_by_id(p->o.format)->default_file);
     /* two output buffers: a streamed tensor's deferred write reads one while the next tensor fills the other */
-    uint8_t *qb[2] = {malloc(maxb), malloc(maxb)}, *head = NULL;
+    uint8_t *qb[2] = {tq_big_alloc(maxb, NULL), tq_big_alloc(maxb, NULL)}, *head = NULL;   /* huge pages: fewer faults */
     int cur = 0;
     gwrite gw = {0};
     float *f = NULL;   /* the whole-tensor path's float32 copy, made when first needed */

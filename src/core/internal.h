@@ -131,6 +131,15 @@ void tq_pending_add(const char *path, bool dir);
 void tq_pending_remove(const char *path);
 /** Copy a file atomically, streaming (in the kernel where possible). */
 tq_status tq_copy_file(const char *src, const char *dst, tq_error *err);
+/** The copy of tq_copy_file into o (opened for dst here), not yet committed:
+ *  give it to tq_out_commit / tq_out_commit_all, or tq_out_abort. On failure
+ *  o is already aborted. */
+tq_status tq_copy_file_open(const char *src, const char *dst, tq_outfile *o, tq_error *err);
+/** tq_out_commit of o[0..n) with their fsyncs overlapping (one thread each,
+ *  up to 16 at once; o[0] on the caller). Every output is committed or, where
+ *  its commit fails, removed; the status and err are the lowest index's
+ *  failure. The commits' order is not fixed (their names are distinct). */
+tq_status tq_out_commit_all(tq_outfile *const *o, int n, tq_error *err);
 /** fsync a directory / the directory holding path (0, or -1 with errno; a
  *  file system that cannot fsync directories counts as done). */
 int tq_fsync_dir(const char *dir);

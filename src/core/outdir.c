@@ -12,7 +12,8 @@
  *     PARENT/.NAME.trueq-stage-<16 random characters> (mkdir 0700).
  *   - Commit: the files of the earlier NAME that this run does not write are
  *     hard-linked into the staging directory (so they stay), the staging
- *     directory is fsynced and swapped with NAME in one step
+ *     directory and every directory in it are fsynced (at once, on threads)
+ *     and it is swapped with NAME in one step
  *     (renameat2 RENAME_EXCHANGE; a new NAME is a plain rename), the earlier
  *     tree, now at the staging name, is removed and PARENT fsynced.
  *   - Readers of NAME see the earlier complete result or the new one, never
@@ -35,6 +36,8 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,23 +55,65 @@ static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ft
 /* Remove a tree without following symlinks. */
 static void rm_tree(const char *path) { nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS); }
 
-static _Thread_local int g_sync_errno;
-static int sync_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
+/* The staging tree's directories, collected by nftw (deepest first). */
+typedef struct dirlist { char **p; int n, cap; int err; } dirlist;
+static _Thread_local dirlist *g_dirs;
+static int collect_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
     (void)sb; (void)ftw;
-    if (flag == FTW_DNR || (flag == FTW_DP && tq_fsync_dir(p) != 0)) { g_sync_errno = errno ? errno : EIO; return 1; }
+    dirlist *d = g_dirs;
+    if (flag == FTW_DNR) { d->err = errno ? errno : EACCES; return 1; }
+    if (flag != FTW_DP) return 0;
+    if (d->n == d->cap) {
+        int cap = d->cap ? 2 * d->cap : 8;
+        char **np = realloc(d->p, sizeof(char *) * (size_t)cap);
+        if (!np) { d->err = ENOMEM; return 1; }
+        d->p = np; d->cap = cap;
+    }
+    if (!(d->p[d->n] = tq_strdup(p))) { d->err = ENOMEM; return 1; }
+    d->n++;
     return 0;
 }
 
-/* fsync every directory of the staging tree, deepest first (the files below
- * it skipped their per-file directory fsync: fs_defer.h), then stop deferring.
- * 0, or -1 with errno. */
+typedef struct dsync { const char *dir; int err; } dsync;
+static void *dsync_main(void *a) {
+    dsync *j = a;
+    j->err = tq_fsync_dir(j->dir) == 0 ? 0 : (errno ? errno : EIO);
+    return NULL;
+}
+
+/* fsync every directory of the staging tree (the files below it skipped their
+ * per-file directory fsync: fs_defer.h), then stop deferring. The directories
+ * are fsynced at once, one thread each (each fsync is a synchronous write and
+ * a device flush: mostly waiting), all before the swap that the caller does
+ * next. 0, or -1 with errno (the deepest failing directory's). */
+enum { DSYNC_THREADS = 16 };
 static int sync_stage(tq_outdir *od) {
-    g_sync_errno = 0;
-    int r = nftw(od->stage, sync_one, 16, FTW_DEPTH | FTW_PHYS);
-    int e = r > 0 ? g_sync_errno : errno;
+    dirlist d = {0};
+    g_dirs = &d;
+    int r = nftw(od->stage, collect_one, 16, FTW_DEPTH | FTW_PHYS);
+    g_dirs = NULL;
+    int e = r > 0 ? d.err : r < 0 ? errno : 0;
+    for (int b = 0; !e && b < d.n; b += DSYNC_THREADS) {
+        int k = d.n - b < DSYNC_THREADS ? d.n - b : DSYNC_THREADS;
+        dsync job[DSYNC_THREADS];
+        pthread_t th[DSYNC_THREADS];
+        bool started[DSYNC_THREADS] = {false};
+        for (int i = 0; i < k; i++) {
+            job[i] = (dsync){d.p[b + i], 0};
+            if (i > 0) started[i] = pthread_create(&th[i], NULL, dsync_main, &job[i]) == 0;
+        }
+        dsync_main(&job[0]);
+        for (int i = 1; i < k; i++) {
+            if (started[i]) pthread_join(th[i], NULL);
+            else dsync_main(&job[i]);
+        }
+        for (int i = 0; i < k && !e; i++) e = job[i].err;
+    }
+    for (int i = 0; i < d.n; i++) free(d.p[i]);
+    free(d.p);
     tq_out_defer_dir_sync(od->stage, false);
     errno = e;
-    return r == 0 ? 0 : -1;
+    return e ? -1 : 0;
 }
 
 static bool has_prefix(const char *s, const char *p) { return strncmp(s, p, strlen(p)) == 0; }
