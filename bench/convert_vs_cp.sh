@@ -50,17 +50,10 @@ fi
 # children's times from the shell's `times` (millisecond steps). GNU time's %e, used before,
 # has 10 ms steps: too coarse for a 20 ms cp.
 secs() { awk '{for (i = 1; i <= NF; i++) { split($i, a, "m"); sub("s", "", a[2]); printf "%.3f ", a[1] * 60 + a[2] }}'; }
-best() {
-  local bw=999999 bu=0 bs=0 u0 s0 u1 s1 s e w u sy
+best() {   # $reps runs of $1: "wall user sys" of the fastest
+  local bw=999999 bu=0 bs=0 w u sy
   for _ in $(seq "$reps"); do
-    rm -rf "$work/out" "$work/cp.out"
-    times > "$work/t0.txt"
-    s=$EPOCHREALTIME; eval "$1" > /dev/null 2>&1; e=$EPOCHREALTIME
-    times > "$work/t1.txt"
-    read -r _ _ u0 s0 <<< "$(tr '\n' ' ' < "$work/t0.txt" | secs)"
-    read -r _ _ u1 s1 <<< "$(tr '\n' ' ' < "$work/t1.txt" | secs)"
-    read -r w u sy <<< "$(awk -v s="$s" -v e="$e" -v u0="$u0" -v u1="$u1" -v s0="$s0" -v s1="$s1" \
-      'BEGIN{printf "%.4f %.3f %.3f", e - s, u1 - u0, s1 - s0}')"
+    read -r w u sy <<< "$(one "$1")"
     if awk -v a="$w" -v b="$bw" 'BEGIN{exit !(a < b)}'; then bw=$w; bu=$u; bs=$sy; fi
   done
   rm -rf "$work/out" "$work/cp.out"
