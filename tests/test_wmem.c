@@ -1,6 +1,6 @@
 /* test_wmem.c — weight memory (core/wmem.h): blocks are 64-byte aligned,
  * disjoint and keep their bytes; calloc'd blocks are zero; a chunk and an own
- * mapping go away with their last block; under ASan everything is malloc'd
+ * mapping go away with their last block; scratch buffers never use chunks; under ASan everything is malloc'd
  * (then the mapping counts stay 0). Huge pages themselves are the kernel's
  * choice: reported, not asserted. */
 #include "tq_test.h"
@@ -61,4 +61,18 @@ void tq_tests(void) {
     if (mid > 0) CHECK_EQ_INT(tq_wmem_maps(), base + 1);
     tq_wmem_free(q);
     CHECK_EQ_INT(tq_wmem_maps(), base);
+
+    TQ_CASE("scratch buffers: malloc below TQ_WMEM_OWN (no chunk grows), own mappings above; zeroed on request");
+    for (int round = 0; round < 50; round++) {
+        unsigned char *a = tq_wmem_scratch(100000, round % 2), *z = tq_wmem_scratch(TQ_WMEM_OWN + 4096, 1);
+        CHECK(a != NULL && z != NULL && (uintptr_t)a % 64 == 0);
+        if (round % 2) CHECK(a[99999] == 0);
+        CHECK(z[0] == 0 && z[TQ_WMEM_OWN + 4095] == 0);
+        CHECK_EQ_INT(tq_wmem_maps(), base + (mid > 0));
+        memset(a, 3, 100000);
+        memset(z, 3, TQ_WMEM_OWN + 4096);
+        tq_wmem_free(a);
+        tq_wmem_free(z);
+        CHECK_EQ_INT(tq_wmem_maps(), base);
+    }
 }

@@ -99,6 +99,13 @@ void *tq_wmem_calloc(size_t n) {
     return p;
 }
 
+void *tq_wmem_scratch(size_t n, int zero) {
+    if (n >= TQ_WMEM_OWN) return zero ? tq_wmem_calloc(n) : tq_wmem_alloc(n);
+    void *p = aligned_alloc(64, (n + 63) / 64 * 64 + 64 * !n);
+    if (p && zero) memset(p, 0, n);
+    return p;
+}
+
 void tq_wmem_free(void *p) {
     if (!p) return;
     if (WMEM_MALLOC_ONLY) { free(p); return; }

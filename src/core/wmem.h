@@ -15,8 +15,9 @@
  * request is ever made resident). Smaller requests are carved, 64-byte aligned,
  * from shared 2 MB-aligned chunks of TQ_WMEM_CHUNK bytes (advised as a whole; a
  * chunk's untouched tail is never resident); a chunk is unmapped when its last
- * block is freed. Memory is not reused before that: this is for buffers that
- * live as long as the model that owns them.
+ * block is freed. Memory is not reused before that: tq_wmem_alloc is for
+ * buffers that live as long as the model that owns them; tq_wmem_scratch for
+ * buffers that come and go (own mappings or malloc, never chunks).
  *
  * Under AddressSanitizer (and where mmap fails) blocks come from malloc, so
  * overflows between blocks are still caught. Thread-safe. Never prints.
@@ -32,6 +33,11 @@
 void *tq_wmem_alloc(size_t n);
 /** Zero-filled tq_wmem_alloc. */
 void *tq_wmem_calloc(size_t n);
+/** A buffer that may be freed and asked for again many times (per-state KV
+ *  caches, pass workspaces): its own huge-page mapping from TQ_WMEM_OWN bytes,
+ *  plain malloc below (never chunk memory, which is only reclaimed when a whole
+ *  chunk is free). zero: zero-filled. Free with tq_wmem_free. */
+void *tq_wmem_scratch(size_t n, int zero);
 /** Free a block of tq_wmem_alloc or tq_wmem_calloc. NULL is a no-op. */
 void tq_wmem_free(void *p);
 /** Mappings this allocator holds now (chunks and own mappings); for tests. */

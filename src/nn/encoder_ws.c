@@ -3,12 +3,14 @@
  * (encoder_ws.h).
  */
 #include "nn/encoder_ws.h"
+#include "core/wmem.h"
 #include <stdlib.h>
 #include <string.h>
 
 void tq_enc_ws_free(tq_enc_ws *w) {
     if (!w) return;
-    free(w->x); free(w->qkv); free(w->ctx); free(w->hb); free(w->sc); free(w->wbuf); free(w->posid);
+    tq_wmem_free(w->x); tq_wmem_free(w->qkv); tq_wmem_free(w->ctx); tq_wmem_free(w->hb); tq_wmem_free(w->sc);
+    free(w->wbuf); free(w->posid);
     if (w->has_act) tq_kact_free(&w->act);
     if (w->has_act2) tq_kact_free(&w->act2);
     w->x = w->qkv = w->ctx = w->hb = w->sc = w->wbuf = NULL;
@@ -20,11 +22,11 @@ void tq_enc_ws_free(tq_enc_ws *w) {
 static int setup(tq_enc_ws *w, const tq_enc_ws_need *n) {
     tq_enc_ws_free(w);
     size_t TD = (size_t)n->T * (size_t)n->D;
-    w->x = malloc(sizeof(float) * TD);
-    w->qkv = malloc(sizeof(float) * 3 * TD);
-    w->ctx = malloc(sizeof(float) * TD);
-    w->hb = malloc(sizeof(float) * (size_t)n->T * (size_t)n->H);
-    w->sc = malloc(sizeof(float) * (size_t)n->S * (size_t)n->S * (size_t)n->threads);
+    w->x = tq_wmem_scratch(sizeof(float) * TD, 0);
+    w->qkv = tq_wmem_scratch(sizeof(float) * 3 * TD, 0);
+    w->ctx = tq_wmem_scratch(sizeof(float) * TD, 0);
+    w->hb = tq_wmem_scratch(sizeof(float) * (size_t)n->T * (size_t)n->H, 0);
+    w->sc = tq_wmem_scratch(sizeof(float) * (size_t)n->S * (size_t)n->S * (size_t)n->threads, 0);
     w->wbuf = n->wbuf_floats ? malloc(sizeof(float) * (size_t)n->wbuf_floats * (size_t)n->threads) : NULL;
     w->posid = n->need_pos ? malloc(sizeof(int32_t) * (size_t)n->T) : NULL;
     if (!w->x || !w->qkv || !w->ctx || !w->hb || !w->sc || (n->wbuf_floats && !w->wbuf) || (n->need_pos && !w->posid)) {

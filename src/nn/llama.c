@@ -461,8 +461,8 @@ tq_llama_state *tq_llama_state_create(const tq_llama *l, int max_seq, tq_error *
         s->wbuf = malloc(sizeof(float) * (4 * mc > I8_BUF_FLOATS ? 4 * mc : I8_BUF_FLOATS));
         if (!s->wbuf) { tq_llama_state_free(s); tq_err(err, TQ_E_NOMEM, "out of memory"); return NULL; }
     }
-    s->kc = tq_wmem_calloc(cache * sizeof(float));   /* streamed every step: huge pages (wmem.h) */
-    s->vc = tq_wmem_calloc(cache * sizeof(float));
+    s->kc = tq_wmem_scratch(cache * sizeof(float), 1);   /* streamed every step: huge pages when large (wmem.h) */
+    s->vc = tq_wmem_scratch(cache * sizeof(float), 1);
     if (!s->x || !s->xb || !s->xb2 || !s->q || !s->hb || !s->hb2 || !s->att || !s->rope_cs || !s->kc || !s->vc) {
         tq_llama_state_free(s);
         tq_err(err, TQ_E_NOMEM, "out of memory for a KV cache of %d positions", max_seq);
