@@ -27,6 +27,7 @@
  * overlap).
  */
 #define _GNU_SOURCE 1   /* sync_file_range */
+#include "core/wmem.h"
 #include "convert/convert.h"
 #include "codec/codec.h"
 #include "convert/gguf_export.h"
@@ -158,16 +159,16 @@ typedef struct scratch {
 static void *scratch_get(scratch *s, int slot, size_t n) {
     if (!n) n = 1;
     if (n <= s->cap[slot]) return s->p[slot];
-    free(s->p[slot]);
+    tq_wmem_free(s->p[slot]);
     s->p[slot] = NULL;
     s->cap[slot] = 0;
-    void *b = tq_big_alloc(n, &n);
+    void *b = tq_wmem_scratch(n, 0);   /* large: its own huge-page mapping, one fault per 2 MiB (core/wmem.h) */
     if (b) { s->p[slot] = b; s->cap[slot] = n; }
     return b;
 }
 
 static void scratch_free(scratch *s) {
-    for (int i = 0; i < S_COUNT; i++) free(s->p[i]);
+    for (int i = 0; i < S_COUNT; i++) tq_wmem_free(s->p[i]);
     tq_rowstream_free(&s->rs);
 }
 

@@ -28,6 +28,7 @@
  * bytes of a non-F32 input tensor.
  */
 #define _GNU_SOURCE 1   /* sync_file_range */
+#include "core/wmem.h"
 #include "convert/gguf_export.h"
 #include "convert/rowstream.h"
 #include "ggml/ggml_types.h"
@@ -475,7 +476,7 @@ tq_status tq_gguf_plan_execute(const tq_plan *p, const char *outdir, tq_progress
     }
     char *path = tq_outdir_path(&od, tq_format_by_id(p->o.format)->default_file);
     /* two output buffers: a streamed tensor's deferred write reads one while the next tensor fills the other */
-    uint8_t *qb[2] = {tq_big_alloc(maxb, NULL), tq_big_alloc(maxb, NULL)}, *head = NULL;   /* huge pages: fewer faults */
+    uint8_t *qb[2] = {tq_wmem_scratch(maxb, 0), tq_wmem_scratch(maxb, 0)}, *head = NULL;   /* huge pages: fewer faults */
     int cur = 0;
     gwrite gw = {0};
     float *f = NULL;   /* the whole-tensor path's float32 copy, made when first needed */
@@ -526,8 +527,8 @@ done:
     if (st) { tq_outdir_fix_message(&od, err); tq_outdir_abort(&od); }
     tq_rowstream_free(&rs);   /* drops a pending write (failed run) */
     free(head);
-    free(qb[0]);
-    free(qb[1]);
+    tq_wmem_free(qb[0]);
+    tq_wmem_free(qb[1]);
     free(f);
     free(path);
     return st;

@@ -8,24 +8,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-void *tq_big_alloc(size_t n, size_t *cap) {
-    const size_t huge = (size_t)2 << 20;
-    void *b = NULL;
-    if (!n) n = 1;
-    if (n >= 2 * huge) {
-        size_t r = (n + huge - 1) / huge * huge;
-        if (posix_memalign(&b, huge, r) != 0) return NULL;
-#ifdef MADV_HUGEPAGE
-        madvise(b, r, MADV_HUGEPAGE);
-#endif
-        n = r;
-    } else {
-        b = malloc(n);
-    }
-    if (b && cap) *cap = n;
-    return b;
-}
-
 /* About 1 MiB of rows per chunk: small enough that the first chunk of a
  * tensor (read before any work can start, unless it was read ahead) and the
  * last one (processed with no read beside it) are short; large enough that a

@@ -66,13 +66,6 @@ typedef struct tq_rowstream {
     int64_t   lane_head, lane_n, lane_cap;
 } tq_rowstream;
 
-/** A large buffer that is written once per tensor (codes, side tensors, a
- *  GGUF tensor's blocks): from 4 MiB on, 2 MiB-aligned with transparent huge
- *  pages asked (madvise), so its first touch costs one fault per 2 MiB, not
- *  per 4 KiB (fresh pages are faulted in and zeroed by the kernel: as much
- *  system time as a read of the same bytes); smaller ones are malloc'd.
- *  *cap (or NULL): the usable size. Free with free(). NULL when out of memory. */
-void *tq_big_alloc(size_t n, size_t *cap);
 
 /** threads <= 0: one per online CPU. TQ_E_NOMEM when out of memory. */
 tq_status tq_rowstream_init(tq_rowstream *s, int threads, tq_error *err);
