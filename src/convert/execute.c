@@ -311,23 +311,25 @@ static tq_status copy_side_files(const char *indir, const ino_set *ins, created 
         bool reg = src && tq_file_exists(src);
         free(src);
         if (!reg) continue;
-        char **nn = realloc(names, sizeof(char *) * (size_t)(n + 2));
-        if (!nn) break;
+        char **nn = realloc(names, sizeof(char *) * (size_t)(n + 1));
+        if (!nn || !(nn[n] = tq_strdup(de->d_name))) { if (nn) names = nn; st = TQ_E_NOMEM; break; }
         names = nn;
-        if ((names[n] = tq_strdup(de->d_name))) n++;
+        n++;
     }
     closedir(d);
     /* sentence-transformers pooling config */
-    char *pin = tq_path_join(indir, "1_Pooling/config.json");
+    char *pin = st ? NULL : tq_path_join(indir, "1_Pooling/config.json");
     if (pin && tq_file_exists(pin)) {
         char **nn = realloc(names, sizeof(char *) * (size_t)(n + 1));
-        if (nn) { names = nn; if ((names[n] = tq_strdup("1_Pooling/config.json"))) n++; }
+        if (!nn || !(nn[n] = tq_strdup("1_Pooling/config.json"))) st = TQ_E_NOMEM;
+        else n++;
+        if (nn) names = nn;
     }
     free(pin);
     tq_outfile *outs = calloc((size_t)(n ? n : 1), sizeof *outs), **op = calloc((size_t)(n ? n : 1), sizeof *op);
     char **dsts = calloc((size_t)(n ? n : 1), sizeof *dsts);
     int k = 0;
-    if (!outs || !op || !dsts) st = tq_err(err, TQ_E_NOMEM, "out of memory");
+    if (st || !outs || !op || !dsts) st = tq_err(err, TQ_E_NOMEM, "out of memory listing the side files of %s", indir);
     for (int i = 0; i < n && !st; i++) {
         if (strchr(names[i], '/')) {   /* 1_Pooling/config.json: its directory first */
             char *pdir = tq_outdir_path(&cr->od, "1_Pooling");

@@ -68,9 +68,12 @@ static wmap *add_map(size_t len) {
     return m;
 }
 
+/* n rounded up to whole 64-byte lines (at least one). */
+static size_t lines(size_t n) { return n ? (n + 63) / 64 * 64 : 64; }
+
 /* A block of n bytes; *fresh: 1 when it is untouched mapped memory (zero). */
 static void *wmem_get(size_t n, int *fresh) {
-    size_t need = (n + 63) / 64 * 64 + 64 * !n;
+    size_t need = lines(n);
     void *p = NULL;
     *fresh = 0;
     if (WMEM_MALLOC_ONLY) return aligned_alloc(64, need);
@@ -101,7 +104,7 @@ void *tq_wmem_calloc(size_t n) {
 
 void *tq_wmem_scratch(size_t n, int zero) {
     if (n >= TQ_WMEM_OWN) return zero ? tq_wmem_calloc(n) : tq_wmem_alloc(n);
-    void *p = aligned_alloc(64, (n + 63) / 64 * 64 + 64 * !n);
+    void *p = aligned_alloc(64, lines(n));
     if (p && zero) memset(p, 0, n);
     return p;
 }

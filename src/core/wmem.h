@@ -42,6 +42,6 @@ void *tq_wmem_scratch(size_t n, int zero);
 void tq_wmem_free(void *p);
 /** Mappings this allocator holds now (chunks and own mappings); for tests. */
 int tq_wmem_maps(void);
-/** Bytes on huge pages in this process now (AnonHugePages of /proc/self/smaps_rollup), -1 unknown. For tests and --verbose. */
+/** Bytes on huge pages in this process now (AnonHugePages of /proc/self/smaps_rollup), -1 unknown. For tests. */
 long long tq_wmem_huge_bytes(void);
 #endif
