@@ -34,6 +34,7 @@ typedef struct lay {
     int8_t  *vp;     /* packed v codes, [hs16 / 16][S4 / 4][16][4]         */
     float   *vs;     /* [hs16]                                             */
     float   *kt;     /* [hs][16]  16 keys' values by column (AVX-512 only)  */
+    float   *ri;     /* [S16]     rows' 1 / s (AVX-512 only)                */
 } lay;
 
 static size_t lay_of(lay *L, int S, int hs, void *base) {
@@ -55,6 +56,7 @@ static size_t lay_of(lay *L, int S, int hs, void *base) {
     TAKE(vp, int8_t, hs16 * S4);
     TAKE(vs, float, hs16);
     TAKE(kt, float, (int64_t)hs * 16);
+    TAKE(ri, float, S16);
 #undef TAKE
     if (L) {
         L->S = S; L->hs = hs; L->hs4 = (int)hs4; L->S4 = (int)S4; L->S16 = (int)S16; L->hs16 = (int)hs16;
@@ -83,11 +85,25 @@ static float from_bits(uint32_t u) {
 }
 
 /* the code of x at inverse scale inv, in [lo, hi] */
-static int code(float x, float inv, float lo, float hi) {
-    float c = (x * inv + MAGIC) - MAGIC;
-    c = c < hi ? c : hi;
-    c = c > lo ? c : lo;
-    return (int)c;
+/* c to int32 as vcvtps2dq rounding to nearest even: NaN and values outside
+ * int32 give INT32_MIN. Beyond 2^22 (never a code: every caller saturates)
+ * the conversion truncates, which moves no saturated result. */
+static int32_t rne(float c) {
+    if (!(c > -2147483648.0f && c < 2147483648.0f)) return INT32_MIN;
+    if (c >= 4194304.0f || c <= -4194304.0f) return (int32_t)c;
+    return (int32_t)((c + MAGIC) - MAGIC);
+}
+
+/* signed codes saturate to [-128, 127] (vpmovsdb), unsigned ones to [0, 255]
+ * (vpackusdw, vpackuswb) */
+static int code_s(float x, float inv) {
+    int32_t i = rne(x * inv);
+    return i < -128 ? -128 : i > 127 ? 127 : i;
+}
+
+static int code_u(float x, float inv) {
+    int32_t i = rne(x * inv);
+    return i < 0 ? 0 : i > 255 ? 255 : i;
 }
 
 static float inv_of(float s) { return s > 0.0f ? 1.0f / s : 0.0f; }
@@ -121,7 +137,7 @@ static void quant_qk_ref(const lay *L, const float *q, const float *k, int64_t l
         float sq = from_bits(mq) / 127.0f, sk = from_bits(mk) / 127.0f, iq = inv_of(sq), ik = inv_of(sk);
         int32_t sum = 0;
         for (int d = 0; d < hs4; d++) {
-            int cq = d < hs ? code(x[d], iq, -127.0f, 127.0f) : 0, ck = d < hs ? code(y[d], ik, -127.0f, 127.0f) : 0;
+            int cq = d < hs ? code_s(x[d], iq) : 0, ck = d < hs ? code_s(y[d], ik) : 0;
             L->qa[(int64_t)i * hs4 + d] = (uint8_t)(cq + 128);
             L->kp[pk(i, d, hs4)] = (int8_t)ck;
             sum += ck;
@@ -144,7 +160,7 @@ static void quant_pv_ref(const lay *L, const float *p, const float *v, int64_t l
         float s = from_bits(m) / 127.0f, inv = inv_of(s);
         L->vs[d] = s;
         for (int j = 0; d < hs && j < S; j++)
-            L->vp[pk(d, j, S4)] = (int8_t)(mask && !mask[j] ? 0 : code(v[j * ld + d], inv, -127.0f, 127.0f));
+            L->vp[pk(d, j, S4)] = (int8_t)(mask && !mask[j] ? 0 : code_s(v[j * ld + d], inv));
     }
     for (int i = 0; i < S; i++) {
         const float *r = p + (int64_t)i * S;
@@ -155,7 +171,7 @@ static void quant_pv_ref(const lay *L, const float *p, const float *v, int64_t l
         }
         float s = from_bits(m) / 255.0f, inv = inv_of(s);
         L->ps[i] = s;
-        for (int j = 0; j < S4; j++) L->pa[(int64_t)i * S4 + j] = (uint8_t)(j < S ? code(r[j], inv, 0.0f, 255.0f) : 0);
+        for (int j = 0; j < S4; j++) L->pa[(int64_t)i * S4 + j] = (uint8_t)(j < S ? code_u(r[j], inv) : 0);
     }
 }
 
@@ -168,12 +184,15 @@ static void quant_pv_ref(const lay *L, const float *p, const float *v, int64_t l
 INL __mmask16 lanes(int64_t n) { return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u); }
 
 /* the codes of 16 floats at inverse scale(s) inv, in [lo, hi], as int32 */
-INL __m512i code16(__m512 x, __m512 inv, float lo, float hi) {
-    const __m512 mg = _mm512_set1_ps(MAGIC);
-    __m512 c = _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(x, inv), mg), mg);
-    c = _mm512_min_ps(c, _mm512_set1_ps(hi));   /* c < hi ? c : hi */
-    c = _mm512_max_ps(c, _mm512_set1_ps(lo));   /* c > lo ? c : lo */
-    return _mm512_cvttps_epi32(c);
+/* rne(x * inv) of 16 floats (embedded round to nearest even: NaN and
+ * out-of-range values give INT32_MIN, as rne) */
+INL __m512i cvt16(__m512 x, __m512 inv) {
+    return _mm512_cvt_roundps_epi32(_mm512_mul_ps(x, inv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+
+/* code_s of 16 floats, as int32 */
+INL __m512i codes16(__m512 x, __m512 inv) {
+    return _mm512_max_epi32(_mm512_min_epi32(cvt16(x, inv), _mm512_set1_epi32(127)), _mm512_set1_epi32(-128));
 }
 
 /* max |x| over n floats, as abs_bits does it (exact, any order) */
@@ -183,6 +202,20 @@ INL float amax16(const float *x, int64_t n) {
     for (int64_t c = 0; c < n; c += 16)
         m = _mm512_max_epu32(m, _mm512_and_si512(_mm512_castps_si512(_mm512_maskz_loadu_ps(lanes(n - c), x + c)), ab));
     return from_bits((uint32_t)_mm512_reduce_max_epu32(m));
+}
+
+/* s[i] = max|x_i| / div and ri[i] = 1 / s[i] (0 when s[i] is not > 0) for n
+ * rows of len floats at stride ld: the maxima first (independent rows), then
+ * the divisions 16 rows at a time (the scalar steps, lane by lane) */
+TGT static void row_scales(const float *x, int64_t ld, int n, int64_t len, float div, float *s, float *ri) {
+    for (int i = 0; i < n; i++) s[i] = amax16(x + i * ld, len);
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 m = lanes(n - i);
+        __m512 v = _mm512_div_ps(_mm512_maskz_loadu_ps(m, s + i), _mm512_set1_ps(div));
+        __m512 r = _mm512_maskz_div_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ), _mm512_set1_ps(1.0f), v);
+        _mm512_mask_storeu_ps(s + i, m, v);
+        _mm512_mask_storeu_ps(ri + i, m, r);
+    }
 }
 
 /* rows i0 .. i0 + M of A against blocks b0 .. b0 + NB of B (K4 steps of four
@@ -259,19 +292,17 @@ TGT static void prod512(const uint8_t *a, int64_t lda, const int8_t *bp, int64_t
 /* q by rows (codes + 128, row-major: the products broadcast them) */
 TGT static void quant_q512(const lay *L, const float *q, int64_t ld) {
     int S = L->S, hs = L->hs, hs4 = L->hs4;
-    const __m512i k128 = _mm512_set1_epi32(128);
+    row_scales(q, ld, S, hs, 127.0f, L->qs, L->ri);
     for (int i = 0; i < S; i++) {
         const float *x = q + i * ld;
-        float sq = amax16(x, hs) / 127.0f;
-        __m512 iq = _mm512_set1_ps(inv_of(sq));
+        __m512 iq = _mm512_set1_ps(L->ri[i]);
         for (int d = 0; d < hs4; d += 16) {
             __mmask16 m = lanes(hs - d);
             /* pads: code 0 whatever the scale (0 x an infinite 1 / s is NaN) */
-            __m512i cq = _mm512_maskz_mov_epi32(m, code16(_mm512_maskz_loadu_ps(m, x + d), iq, -127.0f, 127.0f));
-            _mm_mask_storeu_epi8(L->qa + (int64_t)i * hs4 + d, lanes(hs4 - d),
-                                 _mm512_cvtepi32_epi8(_mm512_add_epi32(cq, k128)));
+            __m512i cq = _mm512_maskz_mov_epi32(m, cvt16(_mm512_maskz_loadu_ps(m, x + d), iq));
+            __m128i b = _mm_xor_si128(_mm512_cvtsepi32_epi8(cq), _mm_set1_epi8(-128));   /* code_s + 128 */
+            _mm_mask_storeu_epi8(L->qa + (int64_t)i * hs4 + d, lanes(hs4 - d), b);
         }
-        L->qs[i] = sq;
     }
 }
 
@@ -301,7 +332,7 @@ TGT static void quant_k512(const lay *L, const float *k, int64_t ld) {
         for (int d4 = 0; d4 < K4; d4++) {
             __m512i wd = _mm512_setzero_si512();
             for (int b = 0; b < 4 && 4 * d4 + b < hs; b++) {
-                __m512i c = _mm512_maskz_mov_epi32(m, code16(_mm512_loadu_ps(t + (4 * d4 + b) * 16), inv, -127.0f, 127.0f));
+                __m512i c = _mm512_maskz_mov_epi32(m, codes16(_mm512_loadu_ps(t + (4 * d4 + b) * 16), inv));
                 sum = _mm512_add_epi32(sum, c);
                 wd = _mm512_or_si512(wd, _mm512_slli_epi32(_mm512_and_si512(c, lo8), 8 * b));
             }
@@ -330,21 +361,35 @@ TGT static void quant_pv512(const lay *L, const float *p, const float *v, int64_
             for (int b = 0; b < 4; b++) {
                 int j = 4 * j4 + b;
                 if (j >= S || (mask && !mask[j])) continue;
-                __m512i c = _mm512_maskz_mov_epi32(m, code16(_mm512_maskz_loadu_ps(m, v + j * ld + d), inv, -127.0f, 127.0f));
+                __m512i c = _mm512_maskz_mov_epi32(m, codes16(_mm512_maskz_loadu_ps(m, v + j * ld + d), inv));
                 wd = _mm512_or_si512(wd, _mm512_slli_epi32(_mm512_and_si512(c, lo8), 8 * b));
             }
             _mm512_storeu_si512((void *)(out + (int64_t)j4 * 64), wd);
         }
     }
+    row_scales(p, S, S, S, 255.0f, L->ps, L->ri);
+    /* 64 codes: packed to words then bytes (saturating to [0, 255]), in the
+     * order of their 128-bit lanes; one permute puts them back in order */
+    const __m512i ord = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), z = _mm512_setzero_si512();
+    const __m512i c255 = _mm512_set1_epi32(255);
     for (int i = 0; i < S; i++) {
         const float *r = p + (int64_t)i * S;
-        float s = amax16(r, S) / 255.0f;
-        __m512 inv = _mm512_set1_ps(inv_of(s));
-        L->ps[i] = s;
-        for (int j = 0; j < S4; j += 16) {
+        uint8_t *o = L->pa + (int64_t)i * S4;
+        __m512 inv = _mm512_set1_ps(L->ri[i]);
+        int j = 0;
+        for (; j + 64 <= S; j += 64) {
+            /* (at most 255 first: the second pack reads words as signed) */
+            __m512i a = _mm512_min_epi32(cvt16(_mm512_loadu_ps(r + j), inv), c255);
+            __m512i b = _mm512_min_epi32(cvt16(_mm512_loadu_ps(r + j + 16), inv), c255);
+            __m512i c = _mm512_min_epi32(cvt16(_mm512_loadu_ps(r + j + 32), inv), c255);
+            __m512i d = _mm512_min_epi32(cvt16(_mm512_loadu_ps(r + j + 48), inv), c255);
+            __m512i w = _mm512_packus_epi16(_mm512_packus_epi32(a, b), _mm512_packus_epi32(c, d));
+            _mm512_storeu_si512((void *)(o + j), _mm512_permutexvar_epi32(ord, w));
+        }
+        for (; j < S4; j += 16) {
             __mmask16 m = lanes(S - j);
-            __m512i c = _mm512_maskz_mov_epi32(m, code16(_mm512_maskz_loadu_ps(m, r + j), inv, 0.0f, 255.0f));
-            _mm_mask_storeu_epi8(L->pa + (int64_t)i * S4 + j, lanes(S4 - j), _mm512_cvtepi32_epi8(c));
+            __m512i c = _mm512_max_epi32(_mm512_maskz_mov_epi32(m, cvt16(_mm512_maskz_loadu_ps(m, r + j), inv)), z);
+            _mm_mask_storeu_epi8(o + j, lanes(S4 - j), _mm512_cvtusepi32_epi8(c));
         }
     }
 }

@@ -7,8 +7,7 @@
  * IEEE operation in the same order, so every ISA gives the same bytes; the
  * integer sums are exact):
  *   q, k   per token row of the head: s = max|x| / 127, x -> rne(x / s) in
- *          [-127, 127] (x * (1 / s), as the kernels' activations, kern.h);
- *          s = 0 (a zero row): codes 0.
+ *          [-127, 127] (x * (1 / s)); s = 0 (a zero row): codes 0.
  *   scores sc[i, j] = (float)(sum_d q_id k_jd) * (s_q(i) * s_k(j)); the AVX-512
  *          path runs (q + 128) x k by vpdpbusd and takes away 128 sum_d k_jd.
  *   p      per row (the softmax's output): s = max_j p_ij / 255, p -> rne(p / s)
@@ -17,8 +16,9 @@
  *   v      per head dimension (column d) over the sequence's unmasked tokens:
  *          s = max_j |v_jd| / 127, codes as q's; masked tokens' codes are 0.
  *   ctx    ctx[i, d] = (float)(sum_j p_ij v_jd) * (s_p(i) * s_v(d)).
- * A code is rne by adding and taking away 1.5 * 2^23 after x * (1 / s), then
- * clamped (c < hi ? c : hi, then c > lo ? c : lo: NaN goes to hi).
+ * A code is x * (1 / s) rounded to nearest even as vcvtps2dq does it (NaN
+ * and values beyond int32 give INT32_MIN), saturated to [-128, 127] (signed:
+ * only non-finite input reaches -128) or, read as unsigned, to 255 (p).
  *
  * Layouts: q, k and v are rows of `ld` floats (a head's columns of the fused
  * qkv buffer); scores and probabilities [S, S] row-major; ctx rows of `ldc`.
