@@ -145,7 +145,7 @@ static void print_text(const tqc_enc_side *A, const tqc_enc_side *B, const char 
 }
 
 typedef struct compare_args { const char *texts, *ids; int64_t batch; double min_cos, max_mse, min_agree; tqc_enc_open_opts po; } compare_args;
-static const compare_args DEFAULTS = {.batch = 8, .min_cos = -2, .max_mse = -1, .min_agree = -1, .po = {-1, -1, 0}};
+static const compare_args DEFAULTS = {.batch = 8, .min_cos = -2, .max_mse = -1, .min_agree = -1, .po = {-1, -1, 0, 0}};
 
 /* Decoders go to compare-decoder (its table decides which arguments are values). */
 static const tqc_command *route(int argc, char **argv) {

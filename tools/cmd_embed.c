@@ -18,7 +18,7 @@ static const char EPILOG[] =
     "example: trueq embed model/ \"A man is eating food.\" \"A man eats.\" --json\n";
 
 typedef struct embed_args { const char *texts, *ids; int64_t batch; tqc_enc_open_opts po; } embed_args;
-static const embed_args DEFAULTS = {.batch = 8, .po = {-1, -1, 0}};
+static const embed_args DEFAULTS = {.batch = 8, .po = {-1, -1, 0, 0}};
 static const tqc_choice POOLING[] = {{"mean", TQ_POOL_MEAN}, {"cls", TQ_POOL_CLS}, {NULL, 0}};
 
 static int run(const tqc_ctx *c, void *va) {
