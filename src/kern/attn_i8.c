@@ -33,7 +33,7 @@ typedef struct lay {
     float   *ps;     /* [S]                                                */
     int8_t  *vp;     /* packed v codes, [hs16 / 16][S4 / 4][16][4]         */
     float   *vs;     /* [hs16]                                             */
-    float   *kt;     /* [hs][16]  16 keys' values by column (AVX-512 only)  */
+    float   *kt;     /* [16][hs4] bytes: one block of k codes (AVX-512 only) */
     float   *ri;     /* [S16]     rows' 1 / s (AVX-512 only)                */
 } lay;
 
@@ -306,37 +306,35 @@ TGT static void quant_q512(const lay *L, const float *q, int64_t ld) {
     }
 }
 
-/* k by blocks of 16 keys, one key per lane: each column gathered (into kt),
- * the keys' scales and code sums lane by lane, codes combined into the
- * packed words (four columns a word) */
+/* k by rows (16 at a time: their scales, then codes into kt as int8 rows of
+ * hs4 bytes), then each block's 32-bit words gathered into the packed
+ * layout, one key per lane; the code sums (for the + 128 of q) by vpdpbusd
+ * of 0x01 bytes over the packed words */
 TGT static void quant_k512(const lay *L, const float *k, int64_t ld) {
-    int S = L->S, hs = L->hs, K4 = L->hs4 / 4;
-    const __m512i ab = _mm512_set1_epi32(0x7fffffff), lo8 = _mm512_set1_epi32(0xff);
+    int S = L->S, hs = L->hs, hs4 = L->hs4, K4 = hs4 / 4;
+    int8_t *t = (int8_t *)L->kt;   /* [16][hs4] codes of one block */
     const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                           _mm512_set1_epi32((int)ld));
-    float *t = L->kt;
+                                           _mm512_set1_epi32(K4));
+    const __m512i ones = _mm512_set1_epi8(1);
     for (int j0 = 0; j0 < L->S16; j0 += 16) {
-        __mmask16 m = lanes(S - j0);
-        const float *base = k + j0 * ld;
-        __m512i mx = _mm512_setzero_si512();
-        for (int d = 0; d < hs; d++) {
-            __m512 g = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx, base + d, 4);
-            _mm512_storeu_ps(t + d * 16, g);
-            mx = _mm512_max_epu32(mx, _mm512_and_si512(_mm512_castps_si512(g), ab));
-        }
-        __m512 s = _mm512_div_ps(_mm512_castsi512_ps(mx), _mm512_set1_ps(127.0f));
-        __m512 inv = _mm512_maskz_div_ps(_mm512_cmp_ps_mask(s, _mm512_setzero_ps(), _CMP_GT_OQ), _mm512_set1_ps(1.0f), s);
-        _mm512_storeu_ps(L->ks + j0, s);
-        __m512i sum = _mm512_setzero_si512();
-        int8_t *out = L->kp + (int64_t)(j0 / 16) * K4 * 64;
-        for (int d4 = 0; d4 < K4; d4++) {
-            __m512i wd = _mm512_setzero_si512();
-            for (int b = 0; b < 4 && 4 * d4 + b < hs; b++) {
-                __m512i c = _mm512_maskz_mov_epi32(m, codes16(_mm512_loadu_ps(t + (4 * d4 + b) * 16), inv));
-                sum = _mm512_add_epi32(sum, c);
-                wd = _mm512_or_si512(wd, _mm512_slli_epi32(_mm512_and_si512(c, lo8), 8 * b));
+        int n = S - j0 < 16 ? (S - j0 > 0 ? S - j0 : 0) : 16;
+        row_scales(k + j0 * ld, ld, n, hs, 127.0f, L->ks + j0, L->ri);
+        for (int r = n; r < 16; r++) L->ks[j0 + r] = 0.0f;
+        for (int r = 0; r < 16; r++) {
+            const float *x = k + (j0 + r) * ld;
+            __m512 inv = _mm512_set1_ps(r < n ? L->ri[r] : 0.0f);
+            for (int d = 0; d < hs4; d += 16) {
+                __mmask16 m = r < n ? lanes(hs - d) : 0;
+                __m512i c = _mm512_maskz_mov_epi32(m, cvt16(_mm512_maskz_loadu_ps(m, x + d), inv));
+                _mm_mask_storeu_epi8(t + r * hs4 + d, lanes(hs4 - d), _mm512_cvtsepi32_epi8(c));
             }
-            _mm512_storeu_si512((void *)(out + (int64_t)d4 * 64), wd);
+        }
+        int8_t *out = L->kp + (int64_t)(j0 / 16) * K4 * 64;
+        __m512i sum = _mm512_setzero_si512();
+        for (int d4 = 0; d4 < K4; d4++) {
+            __m512i w = _mm512_i32gather_epi32(_mm512_add_epi32(idx, _mm512_set1_epi32(d4)), (const void *)t, 4);
+            _mm512_storeu_si512((void *)(out + (int64_t)d4 * 64), w);
+            sum = _mm512_dpbusd_epi32(sum, ones, w);
         }
         _mm512_storeu_si512((void *)(L->kc + j0), _mm512_slli_epi32(sum, 7));   /* 128 x the sum */
     }
@@ -367,12 +365,13 @@ TGT static void quant_pv512(const lay *L, const float *p, const float *v, int64_
             _mm512_storeu_si512((void *)(out + (int64_t)j4 * 64), wd);
         }
     }
-    row_scales(p, S, S, S, 255.0f, L->ps, L->ri);
     /* 64 codes: packed to words then bytes (saturating to [0, 255]), in the
      * order of their 128-bit lanes; one permute puts them back in order */
     const __m512i ord = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), z = _mm512_setzero_si512();
     const __m512i c255 = _mm512_set1_epi32(255);
     for (int i = 0; i < S; i++) {
+        if (i % 16 == 0)   /* 16 rows' scales, then their codes while the rows are in L1 */
+            row_scales(p + (int64_t)i * S, S, S - i < 16 ? S - i : 16, S, 255.0f, L->ps + i, L->ri + i);
         const float *r = p + (int64_t)i * S;
         uint8_t *o = L->pa + (int64_t)i * S4;
         __m512 inv = _mm512_set1_ps(L->ri[i]);
