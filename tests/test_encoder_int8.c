@@ -115,6 +115,35 @@ static void case_fallback(const char *src, tq_codec_id codec, int bits, const ch
     tq_model_close(m);
 }
 
+/* Open m with o under every ISA (portable, avx2, avx512: one this CPU lacks
+ * runs the best it has) and run the batch with 1, 2 and 3 threads: every run
+ * must give the bytes of portable with 1 thread, left in h1 / l1. attn8: the
+ * tq_enc_int8_attention each encoder must report (-1: not checked). */
+static void runs_agree(const tq_model *m, const tq_enc_opts *o, int attn8, float *h1, float *l1, const char *name) {
+    tq_error err = {0};
+    float *h2 = malloc(sizeof(float) * B * S * DIM), l2[B * 3];
+    int saved = openblas_get_num_threads();
+    static const char *const isas[] = {"portable", "avx2", "avx512"};
+    for (int i = 0; i < 3; i++) {
+        setenv("TRUEQ_ISA", isas[i], 1);
+        tq_enc *k = tq_enc_open_ex(m, NULL, o, &err);
+        unsetenv("TRUEQ_ISA");
+        CHECK_OK(k ? TQ_OK : err.status, err);
+        if (!k) continue;
+        if (attn8 >= 0) CHECK_EQ_INT(tq_enc_int8_attention(k), attn8);
+        for (int t = 1; t <= 3; t++) {
+            openblas_set_num_threads(t);
+            CHECK_OK(run(k, t == 1 && i == 0 ? h1 : h2, t == 1 && i == 0 ? l1 : l2, &err), err);
+            if (t > 1 || i > 0)
+                CHECK_MSG(!memcmp(h1, h2, sizeof(float) * B * S * DIM) && !memcmp(l1, l2, sizeof l2),
+                          "%s: %s with %d threads differs from portable with 1", name, isas[i], t);
+        }
+        tq_enc_free(k);
+    }
+    openblas_set_num_threads(saved);
+    free(h2);
+}
+
 /* keep_int8 through the kernels (src/kern/, activations quantized per row):
  * within docs/kernels.md's bound of the float path, and the same bytes for
  * 1, 2 and 3 threads and for every ISA this CPU runs (I8 is exact integer
@@ -129,28 +158,10 @@ static void case_kern(const char *src, tq_granularity g, int group, const char *
     if (!m) { CHECK_OK(err.status, err); return; }
     tq_enc_opts keep = {.keep_int8 = 1};
     tq_enc *f = tq_enc_open(m, NULL, &err);
-    float *hf = malloc(sizeof(float) * B * S * DIM), *h1 = malloc(sizeof(float) * B * S * DIM),
-          *h2 = malloc(sizeof(float) * B * S * DIM);
-    float lf[B * 3], l1[B * 3], l2[B * 3];
+    float *hf = malloc(sizeof(float) * B * S * DIM), *h1 = malloc(sizeof(float) * B * S * DIM);
+    float lf[B * 3], l1[B * 3];
     CHECK_OK(f ? run(f, hf, lf, &err) : err.status, err);
-    int saved = openblas_get_num_threads();
-    static const char *const isas[] = {"portable", "avx2", "avx512"};
-    for (int i = 0; i < 3; i++) {
-        setenv("TRUEQ_ISA", isas[i], 1);   /* one this CPU lacks runs the best it has */
-        tq_enc *k = tq_enc_open_ex(m, NULL, &keep, &err);
-        unsetenv("TRUEQ_ISA");
-        CHECK_OK(k ? TQ_OK : err.status, err);
-        if (!k) continue;
-        for (int t = 1; t <= 3; t++) {
-            openblas_set_num_threads(t);
-            CHECK_OK(run(k, t == 1 && i == 0 ? h1 : h2, t == 1 && i == 0 ? l1 : l2, &err), err);
-            if (t > 1 || i > 0)
-                CHECK_MSG(!memcmp(h1, h2, sizeof(float) * B * S * DIM) && !memcmp(l1, l2, sizeof l1),
-                          "%s: %s with %d threads differs from portable with 1", name, isas[i], t);
-        }
-        tq_enc_free(k);
-    }
-    openblas_set_num_threads(saved);
+    runs_agree(m, &keep, -1, h1, l1, name);
     double se = 0, sr = 0, md = 0, ml = 0;
     for (int i = 0; i < B * S * DIM; i++) {
         double d = (double)h1[i] - hf[i];
@@ -163,7 +174,7 @@ static void case_kern(const char *src, tq_granularity g, int group, const char *
     printf("  %s: kernels vs float32: relative rms %.3g, max |dh| %.3g, max |dlogit| %.3g\n", name, rel, md, ml);
     CHECK_MSG(rel > 0 && rel < 0.02, "%s: relative rms error %g (docs/kernels.md: < 0.02)", name, rel);
     CHECK_MSG(ml < 0.05, "%s: logits move by %g", name, ml);
-    free(hf); free(h1); free(h2);
+    free(hf); free(h1);
     tq_enc_free(f);
     tq_model_close(m);
 }
@@ -193,29 +204,10 @@ static void case_attn8(const char *src) {
         CHECK_EQ_INT(tq_enc_int8_attention(fl), 0);
         CHECK_EQ_INT(tq_enc_int8_attention(dec), 0);
     }
-    float *ha = malloc(sizeof(float) * B * S * DIM), *h1 = malloc(sizeof(float) * B * S * DIM),
-          *h2 = malloc(sizeof(float) * B * S * DIM);
-    float la[B * 3], l1[B * 3], l2[B * 3];
+    float *ha = malloc(sizeof(float) * B * S * DIM), *h1 = malloc(sizeof(float) * B * S * DIM);
+    float la[B * 3], l1[B * 3];
     CHECK_OK(a ? run(a, ha, la, &err) : err.status, err);
-    int saved = openblas_get_num_threads();
-    static const char *const isas[] = {"portable", "avx2", "avx512"};
-    for (int i = 0; i < 3; i++) {
-        setenv("TRUEQ_ISA", isas[i], 1);
-        tq_enc *k = tq_enc_open_ex(m, NULL, &on, &err);
-        unsetenv("TRUEQ_ISA");
-        CHECK_OK(k ? TQ_OK : err.status, err);
-        if (!k) continue;
-        CHECK_EQ_INT(tq_enc_int8_attention(k), 1);
-        for (int t = 1; t <= 3; t++) {
-            openblas_set_num_threads(t);
-            CHECK_OK(run(k, t == 1 && i == 0 ? h1 : h2, t == 1 && i == 0 ? l1 : l2, &err), err);
-            if (t > 1 || i > 0)
-                CHECK_MSG(!memcmp(h1, h2, sizeof(float) * B * S * DIM) && !memcmp(l1, l2, sizeof l1),
-                          "int8 attention: %s with %d threads differs from portable with 1", isas[i], t);
-        }
-        tq_enc_free(k);
-    }
-    openblas_set_num_threads(saved);
+    runs_agree(m, &on, 1, h1, l1, "int8 attention");
     double se = 0, sr = 0, ml = 0;
     for (int i = 0; i < B * S * DIM; i++) {
         double d = (double)h1[i] - ha[i];
@@ -227,7 +219,7 @@ static void case_attn8(const char *src) {
     printf("  int8 attention vs float32 attention: relative rms %.3g, max |dlogit| %.3g\n", rel, ml);
     CHECK_MSG(rel > 0 && rel < 0.015, "int8 attention: relative rms %g against float32 attention", rel);
     CHECK_MSG(ml < 0.02, "int8 attention: logits move by %g", ml);
-    free(ha); free(h1); free(h2);
+    free(ha); free(h1);
     tq_enc_free(a);
     tq_enc_free(fl);
     tq_enc_free(dec);

@@ -225,31 +225,21 @@ INL void mk(const uint8_t *a, int64_t lda, const int8_t *bp, int64_t K4, const i
     const int64_t bs = K4 * 64;
     const int8_t *wp = bp + b0 * bs;
     const uint8_t *xp = a + i0 * lda;
-    __m512i s00 = _mm512_setzero_si512(), s01 = s00, s02 = s00, s03 = s00, s10 = s00, s11 = s00, s12 = s00, s13 = s00,
-            s20 = s00, s21 = s00, s22 = s00, s23 = s00, s30 = s00, s31 = s00, s32 = s00, s33 = s00;
+    /* M and NB are constants here (always inlined), so the loops unroll and
+     * the accumulators stay in registers */
+    __m512i S[4][4];
+    for (int j = 0; j < M; j++)
+        for (int p = 0; p < NB; p++) S[j][p] = _mm512_setzero_si512();
     for (int64_t kk = 0; kk < K4; kk++) {
-        const int8_t *w = wp + kk * 64;
-        __m512i w0 = _mm512_loadu_si512((const void *)w), w1 = w0, w2 = w0, w3 = w0;
-        if (NB > 1) w1 = _mm512_loadu_si512((const void *)(w + bs));
-        if (NB > 2) w2 = _mm512_loadu_si512((const void *)(w + 2 * bs));
-        if (NB > 3) w3 = _mm512_loadu_si512((const void *)(w + 3 * bs));
-#define ROW(j, sa_, sb_, sc_, sd_)                                                                                     \
-    if (M > j) {                                                                                                       \
-        int32_t wd;                                                                                                    \
-        memcpy(&wd, xp + j * lda + 4 * kk, 4);                                                                         \
-        __m512i x = _mm512_set1_epi32(wd);                                                                             \
-        sa_ = _mm512_dpbusd_epi32(sa_, x, w0);                                                                         \
-        if (NB > 1) sb_ = _mm512_dpbusd_epi32(sb_, x, w1);                                                             \
-        if (NB > 2) sc_ = _mm512_dpbusd_epi32(sc_, x, w2);                                                             \
-        if (NB > 3) sd_ = _mm512_dpbusd_epi32(sd_, x, w3);                                                             \
+        __m512i w[4];
+        for (int p = 0; p < NB; p++) w[p] = _mm512_loadu_si512((const void *)(wp + p * bs + kk * 64));
+        for (int j = 0; j < M; j++) {
+            int32_t wd;
+            memcpy(&wd, xp + j * lda + 4 * kk, 4);
+            __m512i x = _mm512_set1_epi32(wd);
+            for (int p = 0; p < NB; p++) S[j][p] = _mm512_dpbusd_epi32(S[j][p], x, w[p]);
+        }
     }
-        ROW(0, s00, s01, s02, s03)
-        ROW(1, s10, s11, s12, s13)
-        ROW(2, s20, s21, s22, s23)
-        ROW(3, s30, s31, s32, s33)
-#undef ROW
-    }
-    __m512i S[4][4] = {{s00, s01, s02, s03}, {s10, s11, s12, s13}, {s20, s21, s22, s23}, {s30, s31, s32, s33}};
     for (int p = 0; p < NB; p++) {
         int64_t n0 = (b0 + p) * 16;
         __mmask16 m = lanes(N - n0);
