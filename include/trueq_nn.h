@@ -175,8 +175,10 @@ typedef struct tq_enc_opts {
      * matrix kept. */
     int keep_quantized;
     /* Attention of the int8-kept path (layers whose q/k/v run a kernel over
-     * their stored codes; not with TRUEQ_ISA=decode): 0 the default (int8),
-     * 1 int8, -1 float32 (OpenBLAS sgemm, as the float path). In int8, q k^T
+     * their stored codes; not with TRUEQ_ISA=decode): 0 the default (int8
+     * where the CPU has AVX-512 VNNI, else float32: the portable int8
+     * products are slower than sgemm), 1 int8 on any CPU, -1 float32
+     * (OpenBLAS sgemm, as the float path). In int8, q k^T
      * takes q and k quantized per token row of each head (max |x| / 127), p v
      * the softmax's rows quantized to 0..255 (max / 255) and v per head
      * dimension (max |v| over the real tokens / 127), int32 sums scaled back

@@ -22,7 +22,8 @@
 #define TQC_ENC_OPT_FP32_ATTN(T, f) \
     TQC_O_SET("--fp32-attention", T, f, -1, \
               "with --keep-int8: attention in float32 (sgemm) instead of\n" \
-              "int8 (q k^T and p v by int8 dot products, the default)")
+              "int8 (q k^T and p v by int8 dot products: the default\n" \
+              "where the CPU has AVX-512 VNNI)")
 
 /** A model opened for running: weights, encoder, its tokenizer (may be NULL). */
 typedef struct tqc_enc_side {

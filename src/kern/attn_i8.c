@@ -35,6 +35,7 @@ typedef struct lay {
     float   *vs;     /* [hs16]                                             */
     float   *kt;     /* [16][hs4] bytes: one block of k codes (AVX-512 only) */
     float   *ri;     /* [S16]     rows' 1 / s (AVX-512 only)                */
+    int16_t *bt;     /* [max(hs4, S4)] one unpacked row (portable only)    */
 } lay;
 
 static size_t lay_of(lay *L, int S, int hs, void *base) {
@@ -57,6 +58,7 @@ static size_t lay_of(lay *L, int S, int hs, void *base) {
     TAKE(vs, float, hs16);
     TAKE(kt, float, (int64_t)hs * 16);
     TAKE(ri, float, S16);
+    TAKE(bt, int16_t, hs4 > S4 ? hs4 : S4);
 #undef TAKE
     if (L) {
         L->S = S; L->hs = hs; L->hs4 = (int)hs4; L->S4 = (int)S4; L->S16 = (int)S16; L->hs16 = (int)hs16;
@@ -111,15 +113,24 @@ static float inv_of(float s) { return s > 0.0f ? 1.0f / s : 0.0f; }
 /* byte (n, c) of a packed [.., C4] operand */
 static int64_t pk(int64_t n, int64_t c, int64_t C4) { return (n / 16 * (C4 / 4) + c / 4) * 64 + n % 16 * 4 + c % 4; }
 
-/* C[i, n] for i < M, n < N: the product of the header, by loops. */
+/* C[i, n] for i < M, n < N: the product of the header, by loops (B's row n
+ * unpacked into row first: 16-bit products the compiler vectorizes, an AVX2
+ * clone where the CPU has it: integer sums, so every clone's bytes). */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+__attribute__((target_clones("avx2", "default")))
+#endif
 static void prod_ref(const uint8_t *a, int64_t lda, const int8_t *bp, int64_t C4, const int32_t *corr, const float *sa,
-                     const float *sb, int M, int N, float *c, int64_t ldc) {
-    for (int i = 0; i < M; i++)
-        for (int n = 0; n < N; n++) {
+                     const float *sb, int M, int N, float *c, int64_t ldc, int16_t *row) {
+    for (int n = 0; n < N; n++) {
+        for (int64_t k = 0; k < C4; k++) row[k] = bp[pk(n, k, C4)];
+        int32_t cn = corr ? corr[n] : 0;
+        for (int i = 0; i < M; i++) {
+            const uint8_t *x = a + i * lda;
             int32_t s = 0;
-            for (int64_t k = 0; k < C4; k++) s += (int32_t)a[i * lda + k] * bp[pk(n, k, C4)];
-            c[i * ldc + n] = (float)(s - (corr ? corr[n] : 0)) * (sa[i] * sb[n]);
+            for (int64_t k = 0; k < C4; k++) s += (int16_t)x[k] * row[k];
+            c[i * ldc + n] = (float)(s - cn) * (sa[i] * sb[n]);
         }
+    }
 }
 
 static void quant_qk_ref(const lay *L, const float *q, const float *k, int64_t ld) {
@@ -400,7 +411,7 @@ void tq_attn_i8_scores(const float *q, const float *k, int64_t ld, int S, int hs
 #endif
     (void)isa;
     quant_qk_ref(&L, q, k, ld);
-    prod_ref(L.qa, L.hs4, L.kp, L.hs4, L.kc, L.qs, L.ks, S, S, sc, S);
+    prod_ref(L.qa, L.hs4, L.kp, L.hs4, L.kc, L.qs, L.ks, S, S, sc, S, L.bt);
 }
 
 void tq_attn_i8_context(const float *p, const float *v, int64_t ld, const int32_t *mask, int S, int hs, float *ctx,
@@ -416,5 +427,5 @@ void tq_attn_i8_context(const float *p, const float *v, int64_t ld, const int32_
 #endif
     (void)isa;
     quant_pv_ref(&L, p, v, ld, mask);
-    prod_ref(L.pa, L.S4, L.vp, L.S4, NULL, L.ps, L.vs, S, hs, ctx, ldc);
+    prod_ref(L.pa, L.S4, L.vp, L.S4, NULL, L.ps, L.vs, S, hs, ctx, ldc, L.bt);
 }

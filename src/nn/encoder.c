@@ -430,7 +430,11 @@ tq_enc *tq_enc_open_ex(const tq_model *m, const tq_enc_config *cfg_in, const tq_
         e->int8_params += V * D;
     }
     e->n_plain = ld.n_plain;
-    if (keep_int8 && !(opts->int8_attention < 0)) {   /* int8 attention: the default of the int8-kept path */
+    /* int8 attention: asked for, or by default where the CPU has the VNNI
+     * path (elsewhere the portable products are slower than sgemm); decided
+     * by the CPU, not TRUEQ_ISA, so every forced ISA gives the same bytes */
+    if (keep_int8 && (opts->int8_attention > 0 ||
+                      (opts->int8_attention == 0 && tq_attn_i8_isa(TQ_KISA_AVX512) == TQ_KISA_AVX512))) {
         int off;
         tq_kisa isa = tq_kern_isa(&off);
         e->attn8 = !off;
