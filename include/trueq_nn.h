@@ -174,6 +174,17 @@ typedef struct tq_enc_opts {
      * path; implies keep_int8. tq_enc_int8_matrices then counts every
      * matrix kept. */
     int keep_quantized;
+    /* Attention of the int8-kept path (layers whose q/k/v run a kernel over
+     * their stored codes; not with TRUEQ_ISA=decode): 0 the default (int8
+     * where the CPU has AVX-512 VNNI, else float32: the portable int8
+     * products are slower than sgemm), 1 int8 on any CPU, -1 float32
+     * (OpenBLAS sgemm, as the float path). In int8, q k^T
+     * takes q and k quantized per token row of each head (max |x| / 127), p v
+     * the softmax's rows quantized to 0..255 (max / 255) and v per head
+     * dimension (max |v| over the real tokens / 127), int32 sums scaled back
+     * to float (docs/encoder.md gives the error it adds). No effect on a
+     * float32 or decoded encoder. */
+    int int8_attention;
     /* Whatever these say, F16/BF16 layer matrices and word embeddings are
      * held as stored (read with pread; products decode row tiles or run the
      * half-float kernels), never widened to float32 at open. */
@@ -184,6 +195,9 @@ tq_enc *tq_enc_open_ex(const tq_model *m, const tq_enc_config *cfg, const tq_enc
 /** Matrices held as quantized codes (q, k, v count as three; the word
  *  embeddings as one); 0 unless keep_int8. F16/BF16 matrices are not counted. */
 int     tq_enc_int8_matrices(const tq_enc *e);
+/** 1 when forward passes run some layer's attention in int8
+ *  (tq_enc_opts.int8_attention), else 0. */
+int     tq_enc_int8_attention(const tq_enc *e);
 
 /** The effective configuration (n_labels is 0 when no head was found). Borrowed. */
 const tq_enc_config *tq_enc_config_of(const tq_enc *e);

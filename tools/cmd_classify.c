@@ -19,7 +19,7 @@ static const char EPILOG[] =
     "example: trueq classify mnli/ \"A man is playing a guitar.\" \"A man plays music.\"\n";
 
 typedef struct classify_args { const char *ids; tqc_enc_open_opts po; } classify_args;
-static const classify_args DEFAULTS = {.po = {-1, -1, 0}};
+static const classify_args DEFAULTS = {.po = {-1, -1, 0, 0}};
 
 static int run(const tqc_ctx *cx, void *va) {
     const classify_args *A = va;

@@ -13,7 +13,8 @@
 
 static const char SYNOPSIS[] =
     "ORIG QUANT [--texts FILE | --ids FILE] [--batch N] [--json]\n"
-    "                     [--min-cos X] [--max-mse X] [--min-agree F] [--keep-int8]";
+    "                     [--min-cos X] [--max-mse X] [--min-agree F] [--keep-int8]\n"
+    "                     [--fp32-attention]";
 static const char DESCRIPTION[] =
     "Run the same C forward pass on two BERT-family or RoBERTa encoders (e.g. a model and its\n"
     "quantized copy) over the same inputs and compare like with like:\n"
@@ -93,9 +94,10 @@ static void print_json(const tqc_enc_side *A, const tqc_enc_side *B, const char 
                     r->worst_growth_layer, (long long)batch, r->sec_a > 0 ? r->sequences / r->sec_a : 0,
                     r->sec_b > 0 ? r->sequences / r->sec_b : 0, (unsigned long long)A->mem.total_bytes,
                     (unsigned long long)B->mem.total_bytes);
-    tqc_json_fields(&j, "memory_bytes_orig:u memory_bytes_quant:u int8_matrices_quant:d thresholds_ok:b",
-                    (unsigned long long)tq_enc_weight_bytes(A->e), (unsigned long long)tq_enc_weight_bytes(B->e),
-                    tq_enc_int8_matrices(B->e), (int)ok);
+    tqc_json_fields(&j, "memory_bytes_orig:u memory_bytes_quant:u int8_matrices_quant:d int8_attention_quant:b "
+                    "thresholds_ok:b", (unsigned long long)tq_enc_weight_bytes(A->e),
+                    (unsigned long long)tq_enc_weight_bytes(B->e), tq_enc_int8_matrices(B->e),
+                    tq_enc_int8_attention(B->e), (int)ok);
     tqc_json_end_object(&j);
 }
 
@@ -135,13 +137,15 @@ static void print_text(const tqc_enc_side *A, const tqc_enc_side *B, const char 
            tqc_fmt_bytes(B->mem.total_bytes, b2, sizeof b2));
     printf("  in memory         orig %s, quant %s", tqc_fmt_bytes(tq_enc_weight_bytes(A->e), b1, sizeof b1),
            tqc_fmt_bytes(tq_enc_weight_bytes(B->e), b2, sizeof b2));
-    if (tq_enc_int8_matrices(B->e)) printf(" (%d matrices kept as int8)", tq_enc_int8_matrices(B->e));
+    if (tq_enc_int8_matrices(B->e))
+        printf(" (%d matrices kept as int8, attention in %s)", tq_enc_int8_matrices(B->e),
+               tq_enc_int8_attention(B->e) ? "int8" : "float32");
     else printf(" (weights decoded to float32; --keep-int8 holds int8 codes)");
     putchar('\n');
 }
 
 typedef struct compare_args { const char *texts, *ids; int64_t batch; double min_cos, max_mse, min_agree; tqc_enc_open_opts po; } compare_args;
-static const compare_args DEFAULTS = {.batch = 8, .min_cos = -2, .max_mse = -1, .min_agree = -1, .po = {-1, -1, 0}};
+static const compare_args DEFAULTS = {.batch = 8, .min_cos = -2, .max_mse = -1, .min_agree = -1, .po = {-1, -1, 0, 0}};
 
 /* Decoders go to compare-decoder (its table decides which arguments are values). */
 static const tqc_command *route(int argc, char **argv) {
@@ -214,6 +218,7 @@ static const tqc_opt OPTS[] = {
     TQC_O_F64("--max-mse", NULL, compare_args, max_mse, "X", 0, INFINITY, "exit 3 when the token-state MSE exceeds X"),
     TQC_O_F64("--min-agree", NULL, compare_args, min_agree, "F", 0, 1, "exit 3 when top-1 label agreement is below F"),
     TQC_ENC_OPT_KEEP_INT8(compare_args, po.keep_int8),
+    TQC_ENC_OPT_FP32_ATTN(compare_args, po.int8_attention),
 };
 
 const tqc_command tqc_cmd_compare = {.name = "compare", .summary = "run original and quantized through the same forward pass; compare outputs",

@@ -4,7 +4,7 @@
 
 static const char SYNOPSIS[] =
     "MODEL TEXT... [--texts FILE | --ids FILE] [--pooling mean|cls]\n"
-    "                   [--normalize | --no-normalize] [--batch N] [--keep-int8] [--json]";
+    "                   [--normalize | --no-normalize] [--batch N] [--keep-int8] [--fp32-attention] [--json]";
 static const char DESCRIPTION[] =
     "Sentence embeddings from a BERT-family encoder (BERT, MiniLM, bge: BertModel;\n"
     "DistilBERT; RoBERTa), original or trueq-quantized. Each text is tokenised with\n"
@@ -18,7 +18,7 @@ static const char EPILOG[] =
     "example: trueq embed model/ \"A man is eating food.\" \"A man eats.\" --json\n";
 
 typedef struct embed_args { const char *texts, *ids; int64_t batch; tqc_enc_open_opts po; } embed_args;
-static const embed_args DEFAULTS = {.batch = 8, .po = {-1, -1, 0}};
+static const embed_args DEFAULTS = {.batch = 8, .po = {-1, -1, 0, 0}};
 static const tqc_choice POOLING[] = {{"mean", TQ_POOL_MEAN}, {"cls", TQ_POOL_CLS}, {NULL, 0}};
 
 static int run(const tqc_ctx *c, void *va) {
@@ -91,6 +91,7 @@ static const tqc_opt OPTS[] = {
     TQC_ENC_OPT_BATCH(embed_args, batch),
     TQC_O_THREADS,
     TQC_ENC_OPT_KEEP_INT8(embed_args, po.keep_int8),
+    TQC_ENC_OPT_FP32_ATTN(embed_args, po.int8_attention),
 };
 
 const tqc_command tqc_cmd_embed = {.name = "embed", .summary = "sentence embeddings from a BERT/DistilBERT/MiniLM/RoBERTa encoder",

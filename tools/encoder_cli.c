@@ -37,7 +37,7 @@ int tqc_enc_side_open(tqc_enc_side *s, const char *cmd, bool need_tok, const cha
     if (po && po->pooling >= 0) cfg.pooling = (tq_pool_mode)po->pooling;
     if (po && po->normalize >= 0) cfg.normalize = po->normalize;
     tq_model_memory(s->m, &s->mem);
-    tq_enc_opts eo = {.keep_int8 = po && po->keep_int8};
+    tq_enc_opts eo = {.keep_int8 = po && po->keep_int8, .int8_attention = po ? po->int8_attention : 0};
     s->e = tq_enc_open_ex(s->m, &cfg, &eo, &err);
     if (!s->e) return tqc_fail(cmd, &err);
     if (need_tok) {

@@ -19,6 +19,11 @@
     TQC_O_SET("--keep-int8", T, f, 1, \
               "hold int8 (linear-sym 8-bit) matrices as int8 in memory,\n" \
               "decoding rows as products need them (same outputs, ~1/4 the RAM)")
+#define TQC_ENC_OPT_FP32_ATTN(T, f) \
+    TQC_O_SET("--fp32-attention", T, f, -1, \
+              "with --keep-int8: attention in float32 (sgemm) instead of\n" \
+              "int8 (q k^T and p v by int8 dot products: the default\n" \
+              "where the CPU has AVX-512 VNNI)")
 
 /** A model opened for running: weights, encoder, its tokenizer (may be NULL). */
 typedef struct tqc_enc_side {
@@ -29,9 +34,10 @@ typedef struct tqc_enc_side {
     tq_memory_report mem;      /* stored bytes of the weight file(s) */
 } tqc_enc_side;
 
-/** Command-line choices: pooling overrides (-1: keep the model's), and
- *  keep_int8 (hold linear-sym 8-bit matrices as int8, tq_enc_opts). */
-typedef struct tqc_enc_open_opts { int pooling, normalize, keep_int8; } tqc_enc_open_opts;
+/** Command-line choices: pooling overrides (-1: keep the model's),
+ *  keep_int8 (hold linear-sym 8-bit matrices as int8, tq_enc_opts) and
+ *  int8_attention (tq_enc_opts: 0 default, -1 float32). */
+typedef struct tqc_enc_open_opts { int pooling, normalize, keep_int8, int8_attention; } tqc_enc_open_opts;
 
 /**
  * Open path as an encoder. need_tok: also open the tokenizer beside the

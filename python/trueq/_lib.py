@@ -164,7 +164,7 @@ class EncConfig(C.Structure):
 
 
 class EncOpts(C.Structure):
-    _fields_ = [("keep_int8", C.c_int), ("keep_quantized", C.c_int)]
+    _fields_ = [("keep_int8", C.c_int), ("keep_quantized", C.c_int), ("int8_attention", C.c_int)]
 
 
 class WpEncoding(C.Structure):

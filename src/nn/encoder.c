@@ -24,6 +24,7 @@
 #include "nn/encoder_hook.h"
 #include "nn/arch/table.h"
 #include "kern/pool.h"
+#include "kern/attn_i8.h"
 #include <cblas.h>
 #include <limits.h>
 #include <math.h>
@@ -38,6 +39,19 @@ int      tq_enc_has_head(const tq_enc *e) { return e && e->cls_w != NULL; }
 uint64_t tq_enc_weight_bytes(const tq_enc *e) { return e ? e->n_floats * sizeof(float) + e->int8_bytes : 0; }
 int64_t  tq_enc_param_count(const tq_enc *e) { return e ? (int64_t)e->n_floats + e->int8_params : 0; }
 int      tq_enc_int8_matrices(const tq_enc *e) { return e ? e->n_int8 - e->n_plain : 0; }
+
+/* 1 when layer L runs its attention in int8: q/k/v multiplied by a kernel
+ * over stored codes (not F16/BF16 values) and the encoder asked for it. */
+int tq_enc_attn8_layer(const tq_enc *e, const enc_layer *L) {
+    const tq_wmat *w = &L->m8[M_QKV][0];
+    return e->attn8 && tq_wmat_kernel(w) && tq_wmat_quantized(w) && !w->plain;
+}
+
+int tq_enc_int8_attention(const tq_enc *e) {
+    for (int l = 0; e && l < e->c.n_layers; l++)
+        if (tq_enc_attn8_layer(e, &e->L[l])) return 1;
+    return 0;
+}
 
 void tq_enc_free(tq_enc *e) {
     if (!e) return;
@@ -416,6 +430,16 @@ tq_enc *tq_enc_open_ex(const tq_model *m, const tq_enc_config *cfg_in, const tq_
         e->int8_params += V * D;
     }
     e->n_plain = ld.n_plain;
+    /* int8 attention: asked for, or by default where the CPU has the VNNI
+     * path (elsewhere the portable products are slower than sgemm); decided
+     * by the CPU, not TRUEQ_ISA, so every forced ISA gives the same bytes */
+    if (keep_int8 && (opts->int8_attention > 0 ||
+                      (opts->int8_attention == 0 && tq_attn_i8_isa(TQ_KISA_AVX512) == TQ_KISA_AVX512))) {
+        int off;
+        tq_kisa isa = tq_kern_isa(&off);
+        e->attn8 = !off;
+        e->attn8_isa = tq_attn_i8_isa(isa);
+    }
     TQ_ASSERT((uint64_t)(ld.p - e->arena) == total);
     free(nm);
     free(use8);

@@ -14,6 +14,7 @@
 #include "kern/pool.h"
 #include "kern/gemm_i8_avx512.h"
 #include "kern/gemm_f32.h"
+#include "kern/attn_i8.h"
 #include <cblas.h>
 #include <limits.h>
 #include <math.h>
@@ -44,6 +45,8 @@ typedef struct fw {
     int    B, S, D, H, T;
     float *x, *qkv, *ctx, *hb;
     float *sc;                  /* [threads, S, S] attention scores           */
+    unsigned char *a8;          /* [threads][a8_bytes] int8 attention scratch, or NULL */
+    int64_t a8_bytes;
     float *wbuf;                /* [threads, SLAB, max(dim, hidden)]: int8 rows decoded */
     int    wk;                  /* max(dim, hidden)                           */
     const enc_layer *L;
@@ -177,9 +180,11 @@ static void proj(const fw *f, float *C, int ldc, const float *A, int lda, const 
 }
 
 /* Attention of head h of sequence s: q k^T by sgemm, masked softmax per
- * row, p v by sgemm. BERT scales the scores; DistilBERT scaled q already
- * (as transformers does). Padded keys get weight exactly 0. */
-static void attend(const fw *f, int s, int h, float *sc) {
+ * row, p v by sgemm; on the int8-kept path (tq_enc_attn8_layer) the two
+ * products in int8 (kern/attn_i8.h) over this worker's scratch. BERT scales
+ * the scores; DistilBERT scaled q already (as transformers does). Padded keys
+ * get weight exactly 0. */
+static void attend(const fw *f, int s, int h, float *sc, int worker) {
     const tq_enc *e = f->e;
     int D = f->D, S = f->S, hs = e->head_size, ld = 3 * D;
     const float *base = f->qkv + (size_t)s * S * ld;
@@ -187,6 +192,13 @@ static void attend(const fw *f, int s, int h, float *sc) {
     const int32_t *mask = f->b->mask ? f->b->mask + (size_t)s * S : NULL;
     float div = sqrtf((float)hs);
     int bert = !e->A->q_scaled;   /* BERT scales the scores, DistilBERT q */
+    if (f->a8 && tq_enc_attn8_layer(e, f->L)) {
+        void *ws = f->a8 + (size_t)worker * (size_t)f->a8_bytes;
+        tq_attn_i8_scores(q, k, ld, S, hs, sc, ws, e->attn8_isa);
+        tq_softmax_rows(sc, S, S, mask, bert ? div : 0.0f);
+        tq_attn_i8_context(sc, v, ld, mask, S, hs, f->ctx + (size_t)s * S * D + h * hs, D, ws, e->attn8_isa);
+        return;
+    }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, S, S, hs, 1.0f, q, ld, k, ld, 0.0f, sc, S);
     tq_softmax_rows(sc, S, S, mask, bert ? div : 0.0f);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, S, hs, S, 1.0f, sc, S, v, ld, 0.0f,
@@ -236,7 +248,7 @@ static void run_task(const fw *f, int task, int worker) {
         break;
     }
     case PH_ATTN:
-        attend(f, task / c->n_heads, task % c->n_heads, f->sc + (size_t)worker * f->S * f->S);
+        attend(f, task / c->n_heads, task % c->n_heads, f->sc + (size_t)worker * f->S * f->S, worker);
         break;
     case PH_WO: case PH_FFN2: {   /* x = x + b + A W^T (LayerNorm follows) */
         int n1 = n0 + SLAB < D ? n0 + SLAB : D;
@@ -428,6 +440,7 @@ tq_status tq_enc_forward(const tq_enc *e, const tq_enc_batch *b, const tq_enc_ou
     tq_enc_ws own = {0};
     tq_enc_ws_need need = {.T = T, .S = S, .D = D, .H = H, .threads = n_threads,
                            .wbuf_floats = e->n_int8 ? (int64_t)SLAB * f.wk : 0,
+                           .a8_bytes = tq_enc_int8_attention(e) ? (int64_t)tq_attn_i8_scratch(S, e->head_size) : 0,
                            .need_pos = e->A->pos == TQ_POS_ABSOLUTE_PADDED, .k = k0 ? &k0->k : NULL};
     tq_enc_ws *ws = tq_enc_ws_take(e->ws, &own, &need);
     if (!ws) return tq_err(err, TQ_E_NOMEM, "encoder: out of memory for a batch of %d x %d", B, S);
@@ -437,6 +450,8 @@ tq_status tq_enc_forward(const tq_enc *e, const tq_enc_batch *b, const tq_enc_ou
     f.hb = ws->hb;
     f.sc = ws->sc;
     f.wbuf = ws->wbuf;
+    f.a8 = ws->a8;
+    f.a8_bytes = ws->a8_bytes;
     f.act = ws->has_act ? &ws->act : NULL;
     f.act2 = ws->has_act2 ? &ws->act2 : NULL;
     int32_t *posid = ws->posid;

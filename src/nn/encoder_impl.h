@@ -47,8 +47,14 @@ struct tq_enc {
     uint64_t   int8_bytes;      /* their codes + scales                       */
     int64_t    int8_params;
     tq_enc_ws *ws;              /* buffers kept between forward passes, or NULL */
+    int        attn8;           /* 1: layers whose q/k/v run a kernel over stored
+                                   codes run attention in int8 (kern/attn_i8.h) */
+    tq_kisa    attn8_isa;       /* the ISA those products run                 */
     tq_enc_observer_fn obs;     /* calibration observer (encoder_hook.h), or NULL */
     void      *obs_ctx;
 };
+
+/** 1 when layer L of e runs its attention in int8 (encoder.c). */
+int tq_enc_attn8_layer(const tq_enc *e, const enc_layer *L);
 
 #endif

@@ -10,11 +10,13 @@
 void tq_enc_ws_free(tq_enc_ws *w) {
     if (!w) return;
     tq_wmem_free(w->x); tq_wmem_free(w->qkv); tq_wmem_free(w->ctx); tq_wmem_free(w->hb); tq_wmem_free(w->sc);
-    free(w->wbuf); free(w->posid);
+    free(w->wbuf); free(w->posid); free(w->a8);
     if (w->has_act) tq_kact_free(&w->act);
     if (w->has_act2) tq_kact_free(&w->act2);
     w->x = w->qkv = w->ctx = w->hb = w->sc = w->wbuf = NULL;
     w->posid = NULL;
+    w->a8 = NULL;
+    w->a8_bytes = 0;
     w->has_act = w->has_act2 = 0;
     w->T = w->S = w->threads = 0;
 }
@@ -29,7 +31,10 @@ static int setup(tq_enc_ws *w, const tq_enc_ws_need *n) {
     w->sc = tq_wmem_scratch(sizeof(float) * (size_t)n->S * (size_t)n->S * (size_t)n->threads, 0);
     w->wbuf = n->wbuf_floats ? malloc(sizeof(float) * (size_t)n->wbuf_floats * (size_t)n->threads) : NULL;
     w->posid = n->need_pos ? malloc(sizeof(int32_t) * (size_t)n->T) : NULL;
-    if (!w->x || !w->qkv || !w->ctx || !w->hb || !w->sc || (n->wbuf_floats && !w->wbuf) || (n->need_pos && !w->posid)) {
+    w->a8_bytes = (n->a8_bytes + 63) / 64 * 64;
+    w->a8 = w->a8_bytes ? aligned_alloc(64, (size_t)w->a8_bytes * (size_t)n->threads) : NULL;
+    if (!w->x || !w->qkv || !w->ctx || !w->hb || !w->sc || (n->wbuf_floats && !w->wbuf) || (n->need_pos && !w->posid) ||
+        (w->a8_bytes && !w->a8)) {
         tq_enc_ws_free(w);
         return -1;
     }
@@ -45,7 +50,7 @@ static int setup(tq_enc_ws *w, const tq_enc_ws_need *n) {
 
 static int fits(const tq_enc_ws *w, const tq_enc_ws_need *n) {
     return w->T == n->T && w->S == n->S && w->threads == n->threads && (w->posid != NULL) == (n->need_pos != 0) &&
-           (w->wbuf != NULL) == (n->wbuf_floats != 0) && w->has_act == (n->k != NULL && tq_kact_holds(&w->act, n->k));
+           (w->wbuf != NULL) == (n->wbuf_floats != 0) && w->a8_bytes == (n->a8_bytes + 63) / 64 * 64 && w->has_act == (n->k != NULL && tq_kact_holds(&w->act, n->k));
 }
 
 tq_enc_ws *tq_enc_ws_take(tq_enc_ws *shared, tq_enc_ws *own, const tq_enc_ws_need *n) {

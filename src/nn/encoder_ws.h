@@ -22,14 +22,18 @@ typedef struct tq_enc_ws {
                                  for the next while its input is read       */
     int        has_act;       /* act holds buffers                            */
     int        has_act2;      /* act2 holds buffers (only with has_act)       */
+    void      *a8;            /* [threads][a8_bytes] int8 attention scratch
+                                 (kern/attn_i8.h, 64-byte aligned), or NULL */
+    int64_t    a8_bytes;      /* per thread, a multiple of 64; 0: none        */
 } tq_enc_ws;
 
 /** What a pass of T = B x S tokens needs: dim D, hidden H, per-thread
  *  scores and decode buffers (wbuf_floats per thread, 0: none), position
- *  ids (need_pos), an activation buffer for kernel k (NULL: none). */
+ *  ids (need_pos), an activation buffer for kernel k (NULL: none), int8
+ *  attention scratch of a8_bytes per thread (0: none). */
 typedef struct tq_enc_ws_need {
     int T, S, D, H, threads;
-    int64_t wbuf_floats;
+    int64_t wbuf_floats, a8_bytes;
     int need_pos;
     const tq_kmat *k;
 } tq_enc_ws_need;
