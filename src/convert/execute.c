@@ -652,6 +652,8 @@ tq_status tq_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn p
     bool begun = false;
     scratch sc = {0};
     side_job side = {0};
+    tq_outfile mo = {.fd = -1};   /* conversion_metadata.json */
+    char *json = NULL;
 
     ino_set ins = {0};
     for (int f = 0; f < p->m->nfiles; f++) ino_add(&ins, p->m->files[f].map.path);
@@ -707,17 +709,12 @@ tq_status tq_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn p
         if (progress) progress(ud, i + 1, p->n, it->src->name);
     }
     if ((st = tq_rowstream_flush(&sc.rs, err))) goto fail;
-    {   /* conversion_metadata.json is written before the weights are committed, and committed beside them:
-         * the two fsyncs overlap (tq_writer_finish_with) */
-        char *json = render_metadata(p, w->total_size, stats, err);
-        tq_outfile mo;
-        if (!json) { st = err ? err->status : TQ_E_NOMEM; goto fail; }
-        st = tq_out_open(&mo, mpath, err);
-        if (!st && (st = tq_out_write(&mo, json, strlen(json), err))) tq_out_abort(&mo);
-        free(json);
-        if (st) goto fail;
-        if ((st = tq_writer_finish_with(w, &mo, err))) goto fail;
-    }
+    /* conversion_metadata.json is written before the weights are committed, and committed beside them */
+    if (!(json = render_metadata(p, w->total_size, stats, err))) { st = err ? err->status : TQ_E_NOMEM; goto fail; }
+    st = tq_out_open(&mo, mpath, err);
+    if (!st) st = tq_out_write(&mo, json, strlen(json), err);
+    if (!st) st = tq_writer_finish_open(w, err);
+    if (st) goto fail;
     if ((st = side_join(&side, err))) goto fail;
     created_add(&cr, wpath);
     created_add(&cr, mpath);
@@ -726,16 +723,20 @@ tq_status tq_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn p
      * and the side files could come from two versions of it */
     for (int f = 0; f < p->m->nfiles; f++)
         if ((st = tq_map_check_unchanged(&p->m->files[f].map, err))) goto fail;
-    tq_writer_free(w);
     scratch_free(&sc);
-    w = NULL;
-    st = tq_outdir_commit(&cr.od, err);   /* the staging directory is swapped in as a whole */
+    /* the staging directory is swapped in as a whole; the weights' and the
+     * metadata's fsyncs go with its directories' (one batch) */
+    st = tq_outdir_commit_with(&cr.od, (tq_outfile *[]){&w->out, &mo}, 2, err);
+    w->opened = 0;
+    tq_writer_free(w);
     created_free(&cr);
     begun = false;
-    free(wpath); free(mpath); free(wfin); free(mfin); free(stats);
+    free(json); free(wpath); free(mpath); free(wfin); free(mfin); free(stats);
     return st;
 fail:
     side_join(&side, NULL);   /* its files are in the stage, removed with it */
+    tq_out_abort(&mo);
+    free(json);
     free(stats);
     tq_writer_free(w);
     scratch_free(&sc);

@@ -487,20 +487,46 @@ static int link_into_place(tq_outfile *o) {
     return rc;
 }
 
+/* The name of a file tq_out_name_early named: removed (a failed fsync, an abort). */
+static void unname(tq_outfile *o) {
+    if (o->named && o->final_path) unlink(o->final_path);
+    o->named = false;
+}
+
+tq_status tq_out_name_early(tq_outfile *o, tq_error *err) {
+    if (o->fd < 0) return tq_err(err, TQ_E_INTERNAL, "naming of a closed output");
+    if (o->named) return TQ_OK;
+    char *dir = tq_path_dirname(o->final_path);
+    if (!dir) return tq_err(err, TQ_E_NOMEM, "out of memory");
+    bool staged = tq_out_dir_sync_deferred(dir);
+    free(dir);
+    if (!staged) return TQ_OK;   /* a visible directory: fsync first, then the name (tq_out_commit) */
+    if (ftruncate(o->fd, (off_t)o->size) != 0 || (o->tmp_path ? rename(o->tmp_path, o->final_path) : link_into_place(o)) != 0) {
+        tq_err(err, TQ_E_IO, "%s: cannot rename into place: %s", o->final_path, strerror(errno));
+        tq_out_abort(o);
+        return TQ_E_IO;
+    }
+    if (o->tmp_path) tq_pending_remove(o->tmp_path);
+    free(o->tmp_path); o->tmp_path = NULL;
+    o->named = true;
+    return TQ_OK;
+}
+
 tq_status tq_out_commit(tq_outfile *o, tq_error *err) {
     if (o->fd < 0) return tq_err(err, TQ_E_INTERNAL, "commit of a closed output");
     int inj = tq_fault("fsync", o->final_path);
-    if (inj || ftruncate(o->fd, (off_t)o->size) != 0 || fsync(o->fd) != 0) {
+    if (inj || (!o->named && ftruncate(o->fd, (off_t)o->size) != 0) || fsync(o->fd) != 0) {
         tq_err(err, TQ_E_IO, "%s: cannot finish writing: %s", o->final_path, strerror(inj ? inj : errno));
         tq_out_abort(o);
         return TQ_E_IO;
     }
-    int rc = o->tmp_path ? rename(o->tmp_path, o->final_path) : link_into_place(o);
+    int rc = o->named ? 0 : o->tmp_path ? rename(o->tmp_path, o->final_path) : link_into_place(o);
     if (rc != 0) {
         tq_err(err, TQ_E_IO, "%s: cannot rename into place: %s", o->final_path, strerror(errno));
         tq_out_abort(o);
         return TQ_E_IO;
     }
+    o->named = false;
     int e = close(o->fd) == 0 ? 0 : errno;
     o->fd = -1;
     if (e == 0) {   /* the name is durable once its directory is fsynced: here, or by the tree's owner */
@@ -524,6 +550,7 @@ tq_status tq_out_commit(tq_outfile *o, tq_error *err) {
 void tq_out_abort(tq_outfile *o) {
     if (o->fd >= 0) close(o->fd);
     o->fd = -1;
+    unname(o);
     if (o->tmp_path) { unlink(o->tmp_path); tq_pending_remove(o->tmp_path); }
     free(o->tmp_path); o->tmp_path = NULL;
     free(o->final_path); o->final_path = NULL;

@@ -24,7 +24,6 @@
 #include "nn/encoder_hook.h"
 #include "nn/arch/table.h"
 #include "kern/pool.h"
-#include <cblas.h>
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
