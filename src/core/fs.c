@@ -358,6 +358,13 @@ tq_status tq_out_open(tq_outfile *o, const char *final_path, tq_error *err) {
     return err && err->status ? err->status : TQ_E_IO;
 }
 
+/* size = max(size, end): writes at disjoint offsets may come from two threads
+ * (a kept tensor copied on convert's lane thread beside the pool's writes). */
+static void grow_size(tq_outfile *o, uint64_t end) {
+    uint64_t cur = __atomic_load_n(&o->size, __ATOMIC_RELAXED);
+    while (end > cur && !__atomic_compare_exchange_n(&o->size, &cur, end, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {}
+}
+
 tq_status tq_out_pwrite(tq_outfile *o, const void *buf, size_t len, uint64_t off, tq_error *err) {
     const uint8_t *p = buf;
     while (len > 0) {
@@ -370,7 +377,7 @@ tq_status tq_out_pwrite(tq_outfile *o, const void *buf, size_t len, uint64_t off
         }
         p += w; len -= (size_t)w; off += (uint64_t)w;
     }
-    if (off > o->size) o->size = off;
+    grow_size(o, off);
     return TQ_OK;
 }
 
@@ -390,7 +397,7 @@ tq_status tq_out_copy_range(tq_outfile *o, int fd_in, uint64_t in_off, const voi
         }
         done += (size_t)n;
     }
-    if (off + done > o->size) o->size = off + done;
+    grow_size(o, off + done);
     if (done == len) return TQ_OK;
     if (fd_in < 0) return tq_out_pwrite(o, (const uint8_t *)fallback + done, len - done, off + done, err);
     /* finish through a bounded buffer read from fd_in, never through the

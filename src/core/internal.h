@@ -99,7 +99,9 @@ typedef struct tq_outfile {
     char *final_path;      /* owned */
     char *tmp_path;        /* owned: NULL for an unnamed O_TMPFILE file, else
                               final_path + ".tq-tmp-<16 random characters>" */
-    uint64_t size;         /* bytes written at the end so far */
+    uint64_t size;         /* bytes written at the end so far (raised atomically:
+                              tq_out_pwrite / tq_out_copy_range at disjoint
+                              offsets may run on two threads at once) */
     bool  named;           /* given final_path before its fsync (tq_out_name_early): the
                               commit still fsyncs it; an abort unlinks the name */
 } tq_outfile;
