@@ -19,8 +19,7 @@
  * Overlap (rowstream.h; same bytes for any thread count): a streamed tensor's
  * next chunk is read while this one is quantized on the pool; its entries are
  * written by a task of the next pool run; kept tensors of 1 MiB and more are
- * copied 4 MiB per pool run (put_piece). Writes stay one at a time, in that
- * side task. Output bytes are handed to the device as they are written
+ * copied 2 MiB at a time on the stream's lane thread (put_piece), beside it. Output bytes are handed to the device as they are written
  * (start_writeback); the fsync before commit stays. conversion_metadata.json
  * is written before the weights are committed and committed beside them, and
  * the side files are committed all at once (tq_out_commit_all: the fsyncs
@@ -521,10 +520,12 @@ static tq_status put_deferred(void *ctx, tq_error *err) {
 }
 
 /* Kept tensors of 1 MiB and more, where the writer copies in the kernel, are
- * copied PIECE bytes per pool run (tq_rowstream_queue), beside the next
- * tensors' reads and quantization, instead of all at once between them; each
- * piece's write-back is started after it. Piece (i = writer entry, j = item). */
-enum { PIECE = 4 << 20 };
+ * copied PIECE bytes at a time (tq_rowstream_queue: on the stream's lane
+ * thread, beside the next tensors' reads and quantization, and at the flush
+ * on the caller too; one piece per pool run with one thread), instead of all
+ * at once between them; each piece's write-back is started after it.
+ * Piece (i = writer entry, j = item). */
+enum { PIECE = 2 << 20 };
 
 static tq_status put_piece(void *ctx, int64_t wi, int64_t j, uint64_t a, uint64_t b, tq_error *err) {
     const scratch *sc = ctx;

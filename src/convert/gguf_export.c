@@ -487,6 +487,7 @@ tq_status tq_gguf_plan_execute(const tq_plan *p, const char *outdir, tq_progress
     if (!path || !qb[0] || !qb[1]) { st = tq_err(err, TQ_E_NOMEM, "out of memory"); goto done; }
     if ((st = tq_out_open(&out, path, err))) goto done;
     opened = 1;
+    tq_out_reserve(&out, lay->file_size);
     bool have = gx->n_wt > 0 && streamable(p, gx, 0, &src);
     for (int64_t k = 0; k < gx->n_wt && !st; k++) {   /* stream: quantize a tensor, write it at its planned offset */
         int64_t i = gx->wt_item[k];

@@ -80,21 +80,28 @@ struct tq_lane {
     tq_error err;
 };
 
-static void *lane_main(void *a) {
-    tq_rowstream *s = a;
+/* Run queued pieces until none is left (or one failed): the lane's thread,
+ * and the caller of tq_rowstream_flush beside it (the pieces are independent:
+ * disjoint parts of the output). wait: sleep while the queue is empty and the
+ * lane is not closing. */
+static void lane_work(tq_rowstream *s, bool wait) {
     struct tq_lane *l = s->lt;
     pthread_mutex_lock(&l->mu);
     for (;;) {
-        while (s->lane_head == s->lane_n && !l->closing && !l->stop) pthread_cond_wait(&l->cv, &l->mu);
+        while (wait && s->lane_head == s->lane_n && !l->closing && !l->stop) pthread_cond_wait(&l->cv, &l->mu);
         if (l->stop || s->lane_head == s->lane_n) break;
         tq_piece pc = s->lane[s->lane_head++];
         pthread_mutex_unlock(&l->mu);
         tq_error e = {0};
         tq_status st = pc.fn(pc.ctx, pc.i, pc.j, pc.a, pc.b, &e);
         pthread_mutex_lock(&l->mu);
-        if (st) { l->st = st; l->err = e; l->stop = true; }
+        if (st && !l->st) { l->st = st; l->err = e; l->stop = true; }
     }
     pthread_mutex_unlock(&l->mu);
+}
+
+static void *lane_main(void *a) {
+    lane_work(a, true);
     return NULL;
 }
 
@@ -195,7 +202,9 @@ tq_status tq_rowstream_queue(tq_rowstream *s, const tq_piece *pc, tq_error *err)
 }
 
 tq_status tq_rowstream_flush(tq_rowstream *s, tq_error *err) {
-    tq_status st = tq_rowstream_drain(s, err), ls = lane_end(s, true, st ? NULL : err);
+    tq_status st = tq_rowstream_drain(s, err);
+    if (s->lt && !st) lane_work(s, false);   /* the rest of the queue on two threads: the lane's and this one */
+    tq_status ls = lane_end(s, true, st ? NULL : err);
     if (!st) st = ls;
     while (!st && s->lane_head < s->lane_n) {
         const tq_piece *pc = &s->lane[s->lane_head++];

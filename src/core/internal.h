@@ -110,6 +110,9 @@ typedef struct tq_outfile {
  *  (O_TMPFILE) where the file system allows, else a fresh random name opened
  *  O_CREAT|O_EXCL|O_NOFOLLOW. Nothing at final_path is opened or followed. */
 tq_status tq_out_open(tq_outfile *o, const char *final_path, tq_error *err);
+/** Reserve the output's planned size on disk (fallocate; best effort, never
+ *  an error): for outputs whose size is known before they are written. */
+void      tq_out_reserve(tq_outfile *o, uint64_t size);
 /** Append len bytes. */
 tq_status tq_out_write(tq_outfile *o, const void *buf, size_t len, tq_error *err);
 /** Write len bytes at absolute offset off (the file grows as needed). */
