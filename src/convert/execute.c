@@ -19,11 +19,12 @@
  * Overlap (rowstream.h; same bytes for any thread count): a streamed tensor's
  * next chunk is read while this one is quantized on the pool; its entries are
  * written by a task of the next pool run; kept tensors of 1 MiB and more are
- * copied 2 MiB at a time on the stream's lane thread (put_piece), beside it. Output bytes are handed to the device as they are written
- * (start_writeback); the fsync before commit stays. conversion_metadata.json
- * is written before the weights are committed and committed beside them, and
- * the side files are committed all at once (tq_out_commit_all: the fsyncs
- * overlap).
+ * copied 2 MiB at a time on the stream's lane thread (put_piece), beside it.
+ * Output bytes are handed to the device as they are written (start_writeback);
+ * the fsync before commit stays. conversion_metadata.json is written before
+ * the weights are committed; both are committed with the staging tree
+ * (tq_outdir_commit_with: their fsyncs and its directories' in one batch), and
+ * the side files all at once on their thread (tq_out_commit_all).
  */
 #define _GNU_SOURCE 1   /* sync_file_range */
 #include "core/wmem.h"
