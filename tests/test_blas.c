@@ -35,50 +35,31 @@ static void compare(const tq_blas_fns *t, const tq_blas_fns *r) {
     fill(B, Bd, L * L, &s);
     const enum CBLAS_ORDER ord[2] = {CblasRowMajor, CblasColMajor};
     const enum CBLAS_TRANSPOSE tr[2] = {CblasNoTrans, CblasTrans};
-    for (int o = 0; o < 2; o++)
-        for (int a = 0; a < 2; a++)
-            for (int b = 0; b < 2; b++) {
-                fill(C0, D0, L * L, &s);
-                memcpy(C1, C0, sizeof C0);
-                memcpy(D1, D0, sizeof D0);
-                t->sgemm(ord[o], tr[a], tr[b], M, N, K, 1.5f, A, L, B, L, 0.5f, C0, L);
-                r->sgemm(ord[o], tr[a], tr[b], M, N, K, 1.5f, A, L, B, L, 0.5f, C1, L);
-                CHECK_MSG(maxdiff_f(C0, C1, L * L) < 1e-4, "sgemm order %d trans %d %d: %g", o, a, b, maxdiff_f(C0, C1, L * L));
-                t->dgemm(ord[o], tr[a], tr[b], M, N, K, -1.0, Ad, L, Bd, L, 1.0, D0, L);
-                r->dgemm(ord[o], tr[a], tr[b], M, N, K, -1.0, Ad, L, Bd, L, 1.0, D1, L);
-                CHECK_MSG(maxdiff_d(D0, D1, L * L) < 1e-12, "dgemm order %d trans %d %d", o, a, b);
-            }
-    for (int o = 0; o < 2; o++)
-        for (int a = 0; a < 2; a++) {
-            fill(C0, NULL, L, &s);
-            memcpy(C1, C0, sizeof(float) * L);
-            t->sgemv(ord[o], tr[a], M, N, 1.0f, A, L, B, 1, 0.0f, C0, 1);
-            r->sgemv(ord[o], tr[a], M, N, 1.0f, A, L, B, 1, 0.0f, C1, 1);
-            CHECK_MSG(maxdiff_f(C0, C1, L) < 1e-4, "sgemv order %d trans %d", o, a);
-            t->sgemv(ord[o], tr[a], M, N, 0.5f, A, L, B, 2, 2.0f, C0, 1);   /* strided x, beta != 0 */
-            r->sgemv(ord[o], tr[a], M, N, 0.5f, A, L, B, 2, 2.0f, C1, 1);
-            CHECK_MSG(maxdiff_f(C0, C1, L) < 1e-4, "sgemv order %d trans %d, incx 2", o, a);
-        }
     const enum CBLAS_UPLO up[2] = {CblasUpper, CblasLower};
-    for (int o = 0; o < 2; o++)
-        for (int u = 0; u < 2; u++)
-            for (int a = 0; a < 2; a++) {
-                fill(NULL, D0, L * L, &s);
-                memcpy(D1, D0, sizeof D0);
-                t->dsyrk(ord[o], up[u], tr[a], N, K, 1.0, Ad, L, 1.0, D0, L);
-                r->dsyrk(ord[o], up[u], tr[a], N, K, 1.0, Ad, L, 1.0, D1, L);
-                CHECK_MSG(maxdiff_d(D0, D1, L * L) < 1e-12, "dsyrk order %d uplo %d trans %d", o, u, a);
-            }
     const enum CBLAS_SIDE sd[2] = {CblasLeft, CblasRight};
-    for (int o = 0; o < 2; o++)
-        for (int u = 0; u < 2; u++)
-            for (int e = 0; e < 2; e++) {
-                fill(C0, NULL, L * L, &s);
-                memcpy(C1, C0, sizeof C0);
-                t->ssymm(ord[o], sd[e], up[u], M, N, 1.0f, A, L, B, L, 0.0f, C0, L);
-                r->ssymm(ord[o], sd[e], up[u], M, N, 1.0f, A, L, B, L, 0.0f, C1, L);
-                CHECK_MSG(maxdiff_f(C0, C1, L * L) < 1e-4, "ssymm order %d side %d uplo %d", o, e, u);
-            }
+    for (int k = 0; k < 8; k++) {   /* every combination of three two-way choices: o, x, y */
+        const int o = k & 1, x = k >> 1 & 1, y = k >> 2 & 1;
+        fill(C0, D0, L * L, &s);
+        memcpy(C1, C0, sizeof C0);
+        memcpy(D1, D0, sizeof D0);
+        t->sgemm(ord[o], tr[x], tr[y], M, N, K, 1.5f, A, L, B, L, 0.5f, C0, L);
+        r->sgemm(ord[o], tr[x], tr[y], M, N, K, 1.5f, A, L, B, L, 0.5f, C1, L);
+        CHECK_MSG(maxdiff_f(C0, C1, L * L) < 1e-4, "sgemm order %d trans %d %d: %g", o, x, y, maxdiff_f(C0, C1, L * L));
+        t->dgemm(ord[o], tr[x], tr[y], M, N, K, -1.0, Ad, L, Bd, L, 1.0, D0, L);
+        r->dgemm(ord[o], tr[x], tr[y], M, N, K, -1.0, Ad, L, Bd, L, 1.0, D1, L);
+        CHECK_MSG(maxdiff_d(D0, D1, L * L) < 1e-12, "dgemm order %d trans %d %d", o, x, y);
+        t->dsyrk(ord[o], up[y], tr[x], N, K, 1.0, Ad, L, 1.0, D0, L);   /* on the products above: beta = 1 */
+        r->dsyrk(ord[o], up[y], tr[x], N, K, 1.0, Ad, L, 1.0, D1, L);
+        CHECK_MSG(maxdiff_d(D0, D1, L * L) < 1e-11, "dsyrk order %d uplo %d trans %d", o, y, x);
+        t->ssymm(ord[o], sd[x], up[y], M, N, 1.0f, A, L, B, L, 0.0f, C0, L);
+        r->ssymm(ord[o], sd[x], up[y], M, N, 1.0f, A, L, B, L, 0.0f, C1, L);
+        CHECK_MSG(maxdiff_f(C0, C1, L * L) < 1e-4, "ssymm order %d side %d uplo %d", o, x, y);
+        const int incx = y ? 2 : 1;   /* strided x, beta != 0 */
+        const float beta = y ? 2.0f : 0.0f;
+        t->sgemv(ord[o], tr[x], M, N, 0.5f, A, L, B, incx, beta, C0, 1);
+        r->sgemv(ord[o], tr[x], M, N, 0.5f, A, L, B, incx, beta, C1, 1);
+        CHECK_MSG(maxdiff_f(C0, C1, L) < 1e-4, "sgemv order %d trans %d incx %d", o, x, incx);
+    }
 }
 
 /* The child without OpenBLAS: 0 when every check held, else the failing check's number. */

@@ -57,6 +57,16 @@ static int hook(void *ud, const char *point, const char *path) {
 
 static int exists(const char *p) { struct stat s; return lstat(p, &s) == 0; }
 
+/* Two outputs open in od's stage, names[i] holding the first 5 + i bytes of "0123456789". */
+static void open_two(tq_outdir *od, const char *const names[2], tq_outfile f[2], tq_error *e) {
+    for (int i = 0; i < 2; i++) {
+        char *p = tq_outdir_path(od, names[i]);
+        CHECK_OK(tq_out_open(&f[i], p, e), *e);
+        CHECK_OK(tq_out_write(&f[i], "0123456789", (size_t)(5 + i), e), *e);
+        free(p);
+    }
+}
+
 static tq_status write_in(tq_outdir *od, const char *name, const char *text, tq_error *e) {
     char *p = tq_outdir_path(od, name);
     tq_status st = p ? tq_write_file_atomic(p, text, strlen(text), e) : TQ_E_NOMEM;
@@ -130,61 +140,40 @@ void tq_tests(void) {
     CHECK(stage && !tq_out_dir_sync_deferred(stage));
     free(stage);
 
-    TQ_CASE("tq_outdir_commit_with: open outputs named in the stage, fsynced in one batch with its directories, all before the parent");
-    {
+    for (int k = 0; k < 2; k++) {   /* k = 1: the metadata's fsync fails */
+        TQ_CASE(k ? "tq_outdir_commit_with: a failed file fsync fails the commit, named as tq_out_commit names it, no output left"
+                  : "tq_outdir_commit_with: open outputs named in the stage, fsynced in one batch with its directories, all before the parent");
         char out3[1100];
-        snprintf(out3, sizeof out3, "%s", tq_t_path("out3"));
+        snprintf(out3, sizeof out3, "%s", tq_t_path(k ? "out4" : "out3"));
         CHECK_OK(tq_outdir_begin(&od, out3, &e), e);
         tq_outfile f[2], *fp[2] = {&f[0], &f[1]};
-        const char *nm[2] = {"model.safetensors", "conversion_metadata.json"};
-        for (int i = 0; i < 2; i++) {
-            char *p = tq_outdir_path(&od, nm[i]);
-            CHECK_OK(tq_out_open(&f[i], p, &e), e);
-            CHECK_OK(tq_out_write(&f[i], "0123456789", (size_t)(5 + i), &e), e);
-            free(p);
-        }
+        const char *const nm[2] = {"model.safetensors", "conversion_metadata.json"};
+        open_two(&od, nm, f, &e);
         stage = tq_strdup(od.stage);
         char *par = tq_path_dirname(out3);
         memset(&c, 0, sizeof c);
         c.parent = par;
+        c.fail_file[0] = k ? "/conversion_metadata.json" : NULL;
         tq_fault_set(hook, &c);
-        CHECK_OK(tq_outdir_commit_with(&od, fp, 2, &e), e);
+        tq_status st3 = tq_outdir_commit_with(&od, fp, 2, &e);
         tq_fault_set(NULL, NULL);
         CHECK_EQ_INT(c.files, 2);
-        CHECK_MSG(c.dirs == 2 && stage && strcmp(c.dir_order[0], stage) == 0, "%d directory fsyncs, first %s", c.dirs, c.dir_order[0]);
-        CHECK_MSG(c.first_parent > c.last_file, "the parent fsynced (point %d) before a file (point %d)", c.first_parent, c.last_file);
-        struct stat sb;
-        snprintf(got, sizeof got, "%s/conversion_metadata.json", out3);
-        CHECK(stat(got, &sb) == 0 && sb.st_size == 6);
-        snprintf(got, sizeof got, "%s/model.safetensors", out3);
-        CHECK(stat(got, &sb) == 0 && sb.st_size == 5);
+        if (k) {
+            CHECK_ERR(st3, e, TQ_E_IO, "cannot finish writing");
+            CHECK_MSG(strstr(e.msg, "conversion_metadata.json") && !strstr(e.msg, ".trueq-stage-"), "reported: %s", e.msg);
+            CHECK(!exists(out3) && stage && !exists(stage));
+        } else {
+            CHECK_OK(st3, e);
+            CHECK_MSG(c.dirs == 2 && stage && strcmp(c.dir_order[0], stage) == 0, "%d directory fsyncs, first %s", c.dirs, c.dir_order[0]);
+            CHECK_MSG(c.first_parent > c.last_file, "the parent fsynced (point %d) before a file (point %d)", c.first_parent, c.last_file);
+            struct stat sb;
+            snprintf(got, sizeof got, "%s/conversion_metadata.json", out3);
+            CHECK(stat(got, &sb) == 0 && sb.st_size == 6);
+            snprintf(got, sizeof got, "%s/model.safetensors", out3);
+            CHECK(stat(got, &sb) == 0 && sb.st_size == 5);
+        }
         free(stage);
         free(par);
-    }
-
-    TQ_CASE("tq_outdir_commit_with: a failed file fsync fails the commit, named as tq_out_commit names it, no output left");
-    {
-        char out4[1100];
-        snprintf(out4, sizeof out4, "%s", tq_t_path("out4"));
-        CHECK_OK(tq_outdir_begin(&od, out4, &e), e);
-        tq_outfile f[2], *fp[2] = {&f[0], &f[1]};
-        const char *nm[2] = {"a.bin", "b.bin"};
-        for (int i = 0; i < 2; i++) {
-            char *p = tq_outdir_path(&od, nm[i]);
-            CHECK_OK(tq_out_open(&f[i], p, &e), e);
-            CHECK_OK(tq_out_write(&f[i], "xy", 2, &e), e);
-            free(p);
-        }
-        stage = tq_strdup(od.stage);
-        memset(&c, 0, sizeof c);
-        c.fail_file[0] = "/b.bin";
-        tq_fault_set(hook, &c);
-        tq_status st4 = tq_outdir_commit_with(&od, fp, 2, &e);
-        tq_fault_set(NULL, NULL);
-        CHECK_ERR(st4, e, TQ_E_IO, "cannot finish writing");
-        CHECK_MSG(strstr(e.msg, "b.bin") != NULL && !strstr(e.msg, ".trueq-stage-"), "reported: %s", e.msg);
-        CHECK(!exists(out4) && stage && !exists(stage));
-        free(stage);
     }
 
     TQ_CASE("tq_out_commit_all: every output committed, the lowest-index failure reported, the failed ones unnamed");

@@ -128,36 +128,27 @@ static const char *lib_name(const char *env, const char *dflt) {
     return e && *e ? e : dflt;
 }
 
+/* dst = lib's symbol `name`, cast to dst's type; whether it was found */
+#define SYM(lib, dst, name) (((dst) = (__typeof__(dst))dlsym(lib, name)) != NULL)
+
 static void load(void) {
-    tq_blas_fns f = REF;
-    void *h = dlopen(lib_name("TRUEQ_OPENBLAS", TQ_OPENBLAS_SONAME), RTLD_NOW | RTLD_LOCAL);
+    tq_blas_fns f = REF, b = REF;
     int (*gt)(void) = NULL;
     void (*stt)(int) = NULL;
     int (*sd)(void) = NULL;
-    if (h) {
-        __typeof__(f) b = f;
-        b.sgemm = (__typeof__(b.sgemm))dlsym(h, "cblas_sgemm");
-        b.dgemm = (__typeof__(b.dgemm))dlsym(h, "cblas_dgemm");
-        b.sgemv = (__typeof__(b.sgemv))dlsym(h, "cblas_sgemv");
-        b.dsyrk = (__typeof__(b.dsyrk))dlsym(h, "cblas_dsyrk");
-        b.ssymm = (__typeof__(b.ssymm))dlsym(h, "cblas_ssymm");
-        gt = (__typeof__(gt))dlsym(h, "openblas_get_num_threads");
-        stt = (__typeof__(stt))dlsym(h, "openblas_set_num_threads");
-        sd = (__typeof__(sd))dlsym(h, "blas_thread_shutdown_");
-        if (b.sgemm && b.dgemm && b.sgemv && b.dsyrk && b.ssymm && gt && stt) {   /* all or none */
-            f.sgemm = b.sgemm; f.dgemm = b.dgemm; f.sgemv = b.sgemv; f.dsyrk = b.dsyrk; f.ssymm = b.ssymm;
-        } else {
-            gt = NULL; stt = NULL; sd = NULL;
-        }
+    void *h = dlopen(lib_name("TRUEQ_OPENBLAS", TQ_OPENBLAS_SONAME), RTLD_NOW | RTLD_LOCAL);
+    if (h && SYM(h, b.sgemm, "cblas_sgemm") && SYM(h, b.dgemm, "cblas_dgemm") && SYM(h, b.sgemv, "cblas_sgemv") &&
+        SYM(h, b.dsyrk, "cblas_dsyrk") && SYM(h, b.ssymm, "cblas_ssymm") && SYM(h, gt, "openblas_get_num_threads") &&
+        SYM(h, stt, "openblas_set_num_threads")) {   /* all or none */
+        f.sgemm = b.sgemm; f.dgemm = b.dgemm; f.sgemv = b.sgemv; f.dsyrk = b.dsyrk; f.ssymm = b.ssymm;
+        (void)SYM(h, sd, "blas_thread_shutdown_");   /* pthread builds only */
+    } else {
+        gt = NULL; stt = NULL;
     }
     void *l = dlopen(lib_name("TRUEQ_LAPACKE", TQ_LAPACKE_SONAME), RTLD_NOW | RTLD_LOCAL);
-    if (l) {
-        __typeof__(f) b = f;
-        b.dpotrf = (__typeof__(b.dpotrf))dlsym(l, "LAPACKE_dpotrf");
-        b.dpotri = (__typeof__(b.dpotri))dlsym(l, "LAPACKE_dpotri");
-        b.dsyevd = (__typeof__(b.dsyevd))dlsym(l, "LAPACKE_dsyevd");
-        b.dgesdd = (__typeof__(b.dgesdd))dlsym(l, "LAPACKE_dgesdd");
-        if (b.dpotrf && b.dpotri && b.dsyevd && b.dgesdd) { f.dpotrf = b.dpotrf; f.dpotri = b.dpotri; f.dsyevd = b.dsyevd; f.dgesdd = b.dgesdd; }
+    if (l && SYM(l, b.dpotrf, "LAPACKE_dpotrf") && SYM(l, b.dpotri, "LAPACKE_dpotri") && SYM(l, b.dsyevd, "LAPACKE_dsyevd") &&
+        SYM(l, b.dgesdd, "LAPACKE_dgesdd")) {
+        f.dpotrf = b.dpotrf; f.dpotri = b.dpotri; f.dsyevd = b.dsyevd; f.dgesdd = b.dgesdd;
     }
     pthread_mutex_lock(&blas_mu);
     fns = f;
