@@ -76,6 +76,7 @@ struct tq_lane {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool closing, stop;   /* closing: run what is queued, then end; stop: end now */
+    int busy;             /* a piece queued or running (read without the lock: a hint) */
     tq_status st;         /* the first failing piece's */
     tq_error err;
 };
@@ -90,6 +91,7 @@ static void lane_work(tq_rowstream *s, bool wait) {
     for (;;) {
         while (wait && s->lane_head == s->lane_n && !l->closing && !l->stop) pthread_cond_wait(&l->cv, &l->mu);
         if (l->stop || s->lane_head == s->lane_n) break;
+        __atomic_store_n(&l->busy, 1, __ATOMIC_RELAXED);
         tq_piece pc = s->lane[s->lane_head++];
         pthread_mutex_unlock(&l->mu);
         tq_error e = {0};
@@ -97,6 +99,7 @@ static void lane_work(tq_rowstream *s, bool wait) {
         pthread_mutex_lock(&l->mu);
         if (st && !l->st) { l->st = st; l->err = e; l->stop = true; }
     }
+    if (wait) __atomic_store_n(&l->busy, 0, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&l->mu);
 }
 
@@ -161,7 +164,10 @@ static tq_status run_step(tq_rowstream *s, step *x, tq_error *err) {
     x->dfn = s->defer_fn;
     x->dctx = s->defer_ctx;
     s->defer_fn = NULL;
-    tq_pool_run(s->pool, s->threads, x->nslices + x->has_read + x->has_defer, step_task, x);
+    /* while the lane's thread copies, it has a core of its own: the run takes one thread
+     * fewer (no pool thread competing with it for a core and stalling the run's end) */
+    int th = s->lt && s->threads > 1 && __atomic_load_n(&s->lt->busy, __ATOMIC_RELAXED) ? s->threads - 1 : s->threads;
+    tq_pool_run(s->pool, th, x->nslices + x->has_read + x->has_defer, step_task, x);
     if (x->has_defer && x->dst) return fail(s, x->dst, &x->derr, err);
     for (int k = 0; k < x->nslices; k++)
         if (x->st[k]) return fail(s, x->st[k], &x->err[k], err);
@@ -197,7 +203,7 @@ tq_status tq_rowstream_queue(tq_rowstream *s, const tq_piece *pc, tq_error *err)
         else { s->lane = nl; s->lane_cap = cap; }
     }
     if (!st) s->lane[s->lane_n++] = *pc;
-    if (l) { pthread_cond_signal(&l->cv); pthread_mutex_unlock(&l->mu); }
+    if (l) { __atomic_store_n(&l->busy, 1, __ATOMIC_RELAXED); pthread_cond_signal(&l->cv); pthread_mutex_unlock(&l->mu); }
     return st;
 }
 

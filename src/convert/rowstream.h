@@ -87,7 +87,8 @@ tq_status tq_rowstream_defer(tq_rowstream *s, tq_defer_fn fn, void *ctx, tq_erro
  *  first piece), beside the pool runs and the deferred task, so a kept tensor
  *  copied into the output overlaps the whole quantization instead of one
  *  task of each pool run (a piece and a deferred task may then write at
- *  once: at disjoint offsets); with one thread each pool run takes the
+ *  once: at disjoint offsets; while pieces wait or run, the pool runs take
+ *  one thread fewer, leaving the lane its core); with one thread each pool run takes the
  *  oldest queued piece into the deferred task's task, after it. What is left
  *  runs at tq_rowstream_flush. TQ_E_NOMEM. A piece's failure stops the lane
  *  and is reported by tq_rowstream_flush. */
