@@ -296,10 +296,20 @@ static tq_status open_side_file(const char *indir, const char *name, const ino_s
     return st;
 }
 
-/* Every side file is copied first, then all are committed at once
- * (tq_out_commit_all: each fsynced before its name, as before; the fsyncs
- * overlap instead of coming one after another). */
-static tq_status copy_side_files(const char *indir, const ino_set *ins, created *cr, tq_error *err) {
+/* The side files of a model directory, copied here and committed all at
+ * once on a thread (side_start): each fsynced before its name, as before;
+ * the fsyncs overlap instead of coming one after another. */
+typedef struct side_job {
+    const char *indir; const ino_set *ins; created *cr;
+    tq_outfile *outs, **op; char **dsts; int k;   /* the copies, open */
+    tq_status st; tq_error err; pthread_t th; bool running;
+} side_job;
+
+/* Copy every side file into an open output (j->outs[0..k)); on failure none is left open. */
+static tq_status copy_side_files(side_job *j, tq_error *err) {
+    const char *indir = j->indir;
+    const ino_set *ins = j->ins;
+    created *cr = j->cr;
     DIR *d = opendir(indir);
     if (!d) return TQ_OK;
     struct dirent *de;
@@ -338,43 +348,41 @@ static tq_status copy_side_files(const char *indir, const ino_set *ins, created 
         }
         if (!(st = open_side_file(indir, names[i], ins, cr, &outs[k], &dsts[k], err))) { op[k] = &outs[k]; k++; }
     }
-    if (st) {
-        for (int i = 0; i < k; i++) tq_out_abort(&outs[i]);
-    } else if (!(st = tq_out_commit_all(op, k, err))) {
-        for (int i = 0; i < k; i++) created_add(cr, dsts[i]);
-    }
-    for (int i = 0; i < k; i++) free(dsts[i]);
     for (int i = 0; i < n; i++) free(names[i]);
-    free(names); free(outs); free(op); free(dsts);
+    free(names);
+    j->outs = outs; j->op = op; j->dsts = dsts; j->k = k;
+    if (st) for (int i = 0; i < k; i++) tq_out_abort(&outs[i]);
     return st;
 }
 
-/* The side files are copied (and fsynced) on a thread of their own while
- * the weights stream: their fsyncs (a journal commit each) no longer add to the
- * convert's wall time. The thread touches only cr's list and the staging tree,
- * which the streaming thread leaves alone until side_join; the weights' error,
- * when there is one, is reported before the side files' (as when they ran after). */
-typedef struct side_job {
-    const char *indir; const ino_set *ins; created *cr;
-    tq_status st; tq_error err; pthread_t th; bool running;
-} side_job;
-
+/* The copies' commit, on the side thread. The thread touches only cr's list
+ * and the staging tree, which the streaming thread leaves alone until
+ * side_join; the weights' error, when there is one, is reported before the
+ * side files' (as when they ran after). */
 static void *side_main(void *a) {
     side_job *j = a;
-    j->st = copy_side_files(j->indir, j->ins, j->cr, &j->err);
+    if (!(j->st = tq_out_commit_all(j->op, j->k, &j->err)))
+        for (int i = 0; i < j->k; i++) created_add(j->cr, j->dsts[i]);
     return NULL;
 }
 
+/* The copies are made here, before the stream starts (a few small files: the
+ * cores are still free, and their fsyncs then start at once instead of when a
+ * thread starved by the stream gets to them); their commit goes on a thread. */
 static void side_start(side_job *j, const char *indir, const ino_set *ins, created *cr) {
     *j = (side_job){.indir = indir, .ins = ins, .cr = cr};
+    if ((j->st = copy_side_files(j, &j->err)) || !j->k) return;   /* reported at side_join */
     j->running = pthread_create(&j->th, NULL, side_main, j) == 0;
-    if (!j->running) side_main(j);   /* no thread: copy them here, as before */
+    if (!j->running) side_main(j);   /* no thread: commit them here */
 }
 
-/* Wait for the side files; their status, err filled from the thread's. */
+/* Wait for the side files; their status, err filled from the thread's. Idempotent. */
 static tq_status side_join(side_job *j, tq_error *err) {
     if (j->running) pthread_join(j->th, NULL);
     j->running = false;
+    for (int i = 0; i < j->k; i++) free(j->dsts[i]);
+    free(j->outs); free(j->op); free(j->dsts);
+    j->outs = NULL; j->op = NULL; j->dsts = NULL; j->k = 0;
     if (j->st && err) *err = j->err;
     return j->st;
 }
