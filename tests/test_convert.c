@@ -347,6 +347,30 @@ static void fake_quant(void) {
         tq_ledger_free(l); tq_model_close(m);
     }
 
+    TQ_CASE("fake quant: per-channel values on a fine grid (over 256 levels a row): the grid test finds them");
+    for (int64_t i = 0; i < R * C; i++) w[i] = (float)((int)(tq_t_rand(&seed) % 601) - 300) * (0.0005f * (float)(i / C + 1));
+    write_one(tq_t_path("fq8.safetensors"), "w.weight", w, R, C);
+    r = ledger_one(tq_t_path("fq8.safetensors"), &m, &l);
+    CHECK(r && r->fake && strstr(r->note, "integer multiples of one scale"));
+    tq_ledger_free(l); tq_model_close(m);
+    w[7] += 0.0001f;   /* one value of the first row off its grid (by a fifth of a step): not flagged */
+    write_one(tq_t_path("fq9.safetensors"), "w.weight", w, R, C);
+    r = ledger_one(tq_t_path("fq9.safetensors"), &m, &l);
+    CHECK(r && !r->fake);
+    tq_ledger_free(l); tq_model_close(m);
+
+    TQ_CASE("distinct values are counted as doubles: -0 = 0, a signalling and a quiet NaN of one payload are one");
+    {
+        float v[1024];
+        for (int i = 0; i < 1024; i++) v[i] = (float)(i % 200) + 0.5f;   /* 200 values */
+        const uint32_t bits[4] = {0x00000000u, 0x80000000u, 0x7f800001u, 0x7fc00001u};
+        for (int i = 0; i < 4; i++) memcpy(&v[100 + 7 * i], &bits[i], 4);
+        int64_t d = 0;
+        char note[256];
+        tq_detect_fake_quant(TQ_DTYPE_F32, v, 2, 512, &d, note, sizeof note);
+        CHECK_EQ_INT(d, 202);   /* the 200, zero, NaN */
+    }
+
     TQ_CASE("genuine float weights and constant tensors are not flagged");
     for (int64_t i = 0; i < R * C; i++) w[i] = 0.02f * tq_t_randn(&seed);
     write_one(tq_t_path("fq4.safetensors"), "w.weight", w, R, C);

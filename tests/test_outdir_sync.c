@@ -4,8 +4,11 @@
  * each at commit (at once, on threads), all before the swap, not once per
  * file; a file written outside any staging tree still fsyncs its own
  * directory; a failed directory fsync fails the commit and leaves no output;
- * tq_out_commit_all commits every output, reports the lowest-index failure and
- * leaves the failed one unnamed. Counted through the library's fault hook
+ * tq_outdir_commit_with names the outputs it is given in the stage and fsyncs
+ * them in one batch with the stage's directories, all before the parent, and
+ * a failed one fails the commit with nothing left; tq_out_commit_all commits
+ * every output, reports the lowest-index failure and leaves the failed one
+ * unnamed. Counted through the library's fault hook
  * (called from several threads: counted under a lock). */
 #include "tq_test.h"
 #include "core/internal.h"
@@ -19,6 +22,8 @@
 
 typedef struct {
     int files, dirs;          /* "fsync" / "fsync-dir" points seen */
+    int seq, last_file, first_parent;   /* order of the points: the last file fsync, the parent's fsync */
+    const char *parent;
     char dir_order[8][1200];  /* the first directories fsynced */
     const char *fail_dir;     /* fail the fsync-dir of a path ending so */
     const char *fail_file[2]; /* fail the fsync of a file whose path ends so */
@@ -30,7 +35,10 @@ static int hook(void *ud, const char *point, const char *path) {
     int rc = 0;
     size_t n = strlen(path);
     pthread_mutex_lock(&mu);
+    c->seq++;
+    if (c->parent && strcmp(point, "fsync-dir") == 0 && strcmp(path, c->parent) == 0 && !c->first_parent) c->first_parent = c->seq;
     if (strcmp(point, "fsync") == 0) {
+        c->last_file = c->seq;
         c->files++;
         for (int i = 0; i < 2; i++) {
             size_t k = c->fail_file[i] ? strlen(c->fail_file[i]) : 0;
@@ -48,6 +56,16 @@ static int hook(void *ud, const char *point, const char *path) {
 }
 
 static int exists(const char *p) { struct stat s; return lstat(p, &s) == 0; }
+
+/* Two outputs open in od's stage, names[i] holding the first 5 + i bytes of "0123456789". */
+static void open_two(tq_outdir *od, const char *const names[2], tq_outfile f[2], tq_error *e) {
+    for (int i = 0; i < 2; i++) {
+        char *p = tq_outdir_path(od, names[i]);
+        CHECK_OK(tq_out_open(&f[i], p, e), *e);
+        CHECK_OK(tq_out_write(&f[i], "0123456789", (size_t)(5 + i), e), *e);
+        free(p);
+    }
+}
 
 static tq_status write_in(tq_outdir *od, const char *name, const char *text, tq_error *e) {
     char *p = tq_outdir_path(od, name);
@@ -121,6 +139,42 @@ void tq_tests(void) {
     CHECK(!exists(out2) && stage && !exists(stage));
     CHECK(stage && !tq_out_dir_sync_deferred(stage));
     free(stage);
+
+    for (int k = 0; k < 2; k++) {   /* k = 1: the metadata's fsync fails */
+        TQ_CASE(k ? "tq_outdir_commit_with: a failed file fsync fails the commit, named as tq_out_commit names it, no output left"
+                  : "tq_outdir_commit_with: open outputs named in the stage, fsynced in one batch with its directories, all before the parent");
+        char out3[1100];
+        snprintf(out3, sizeof out3, "%s", tq_t_path(k ? "out4" : "out3"));
+        CHECK_OK(tq_outdir_begin(&od, out3, &e), e);
+        tq_outfile f[2], *fp[2] = {&f[0], &f[1]};
+        const char *const nm[2] = {"model.safetensors", "conversion_metadata.json"};
+        open_two(&od, nm, f, &e);
+        stage = tq_strdup(od.stage);
+        char *par = tq_path_dirname(out3);
+        memset(&c, 0, sizeof c);
+        c.parent = par;
+        c.fail_file[0] = k ? "/conversion_metadata.json" : NULL;
+        tq_fault_set(hook, &c);
+        tq_status st3 = tq_outdir_commit_with(&od, fp, 2, &e);
+        tq_fault_set(NULL, NULL);
+        CHECK_EQ_INT(c.files, 2);
+        if (k) {
+            CHECK_ERR(st3, e, TQ_E_IO, "cannot finish writing");
+            CHECK_MSG(strstr(e.msg, "conversion_metadata.json") && !strstr(e.msg, ".trueq-stage-"), "reported: %s", e.msg);
+            CHECK(!exists(out3) && stage && !exists(stage));
+        } else {
+            CHECK_OK(st3, e);
+            CHECK_MSG(c.dirs == 2 && stage && strcmp(c.dir_order[0], stage) == 0, "%d directory fsyncs, first %s", c.dirs, c.dir_order[0]);
+            CHECK_MSG(c.first_parent > c.last_file, "the parent fsynced (point %d) before a file (point %d)", c.first_parent, c.last_file);
+            struct stat sb;
+            snprintf(got, sizeof got, "%s/conversion_metadata.json", out3);
+            CHECK(stat(got, &sb) == 0 && sb.st_size == 6);
+            snprintf(got, sizeof got, "%s/model.safetensors", out3);
+            CHECK(stat(got, &sb) == 0 && sb.st_size == 5);
+        }
+        free(stage);
+        free(par);
+    }
 
     TQ_CASE("tq_out_commit_all: every output committed, the lowest-index failure reported, the failed ones unnamed");
     {

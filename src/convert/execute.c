@@ -19,12 +19,12 @@
  * Overlap (rowstream.h; same bytes for any thread count): a streamed tensor's
  * next chunk is read while this one is quantized on the pool; its entries are
  * written by a task of the next pool run; kept tensors of 1 MiB and more are
- * copied 4 MiB per pool run (put_piece). Writes stay one at a time, in that
- * side task. Output bytes are handed to the device as they are written
- * (start_writeback); the fsync before commit stays. conversion_metadata.json
- * is written before the weights are committed and committed beside them, and
- * the side files are committed all at once (tq_out_commit_all: the fsyncs
- * overlap).
+ * copied 2 MiB at a time on the stream's lane thread (put_piece), beside it.
+ * Output bytes are handed to the device as they are written (start_writeback);
+ * the fsync before commit stays. conversion_metadata.json is written before
+ * the weights are committed; both are committed with the staging tree
+ * (tq_outdir_commit_with: their fsyncs and its directories' in one batch), and
+ * the side files all at once on their thread (tq_out_commit_all).
  */
 #define _GNU_SOURCE 1   /* sync_file_range */
 #include "core/wmem.h"
@@ -296,10 +296,20 @@ static tq_status open_side_file(const char *indir, const char *name, const ino_s
     return st;
 }
 
-/* Every side file is copied first, then all are committed at once
- * (tq_out_commit_all: each fsynced before its name, as before; the fsyncs
- * overlap instead of coming one after another). */
-static tq_status copy_side_files(const char *indir, const ino_set *ins, created *cr, tq_error *err) {
+/* The side files of a model directory, copied here and committed all at
+ * once on a thread (side_start): each fsynced before its name, as before;
+ * the fsyncs overlap instead of coming one after another. */
+typedef struct side_job {
+    const char *indir; const ino_set *ins; created *cr;
+    tq_outfile *outs, **op; char **dsts; int k;   /* the copies, open */
+    tq_status st; tq_error err; pthread_t th; bool running;
+} side_job;
+
+/* Copy every side file into an open output (j->outs[0..k)); on failure none is left open. */
+static tq_status copy_side_files(side_job *j, tq_error *err) {
+    const char *indir = j->indir;
+    const ino_set *ins = j->ins;
+    created *cr = j->cr;
     DIR *d = opendir(indir);
     if (!d) return TQ_OK;
     struct dirent *de;
@@ -338,43 +348,41 @@ static tq_status copy_side_files(const char *indir, const ino_set *ins, created 
         }
         if (!(st = open_side_file(indir, names[i], ins, cr, &outs[k], &dsts[k], err))) { op[k] = &outs[k]; k++; }
     }
-    if (st) {
-        for (int i = 0; i < k; i++) tq_out_abort(&outs[i]);
-    } else if (!(st = tq_out_commit_all(op, k, err))) {
-        for (int i = 0; i < k; i++) created_add(cr, dsts[i]);
-    }
-    for (int i = 0; i < k; i++) free(dsts[i]);
     for (int i = 0; i < n; i++) free(names[i]);
-    free(names); free(outs); free(op); free(dsts);
+    free(names);
+    j->outs = outs; j->op = op; j->dsts = dsts; j->k = k;
+    if (st) for (int i = 0; i < k; i++) tq_out_abort(&outs[i]);
     return st;
 }
 
-/* The side files are copied (and fsynced) on a thread of their own while
- * the weights stream: their fsyncs (a journal commit each) no longer add to the
- * convert's wall time. The thread touches only cr's list and the staging tree,
- * which the streaming thread leaves alone until side_join; the weights' error,
- * when there is one, is reported before the side files' (as when they ran after). */
-typedef struct side_job {
-    const char *indir; const ino_set *ins; created *cr;
-    tq_status st; tq_error err; pthread_t th; bool running;
-} side_job;
-
+/* The copies' commit, on the side thread. The thread touches only cr's list
+ * and the staging tree, which the streaming thread leaves alone until
+ * side_join; the weights' error, when there is one, is reported before the
+ * side files' (as when they ran after). */
 static void *side_main(void *a) {
     side_job *j = a;
-    j->st = copy_side_files(j->indir, j->ins, j->cr, &j->err);
+    if (!(j->st = tq_out_commit_all(j->op, j->k, &j->err)))
+        for (int i = 0; i < j->k; i++) created_add(j->cr, j->dsts[i]);
     return NULL;
 }
 
+/* The copies are made here, before the stream starts (a few small files: the
+ * cores are still free, and their fsyncs then start at once instead of when a
+ * thread starved by the stream gets to them); their commit goes on a thread. */
 static void side_start(side_job *j, const char *indir, const ino_set *ins, created *cr) {
     *j = (side_job){.indir = indir, .ins = ins, .cr = cr};
+    if ((j->st = copy_side_files(j, &j->err)) || !j->k) return;   /* reported at side_join */
     j->running = pthread_create(&j->th, NULL, side_main, j) == 0;
-    if (!j->running) side_main(j);   /* no thread: copy them here, as before */
+    if (!j->running) side_main(j);   /* no thread: commit them here */
 }
 
-/* Wait for the side files; their status, err filled from the thread's. */
+/* Wait for the side files; their status, err filled from the thread's. Idempotent. */
 static tq_status side_join(side_job *j, tq_error *err) {
     if (j->running) pthread_join(j->th, NULL);
     j->running = false;
+    for (int i = 0; i < j->k; i++) free(j->dsts[i]);
+    free(j->outs); free(j->op); free(j->dsts);
+    j->outs = NULL; j->op = NULL; j->dsts = NULL; j->k = 0;
     if (j->st && err) *err = j->err;
     return j->st;
 }
@@ -521,10 +529,12 @@ static tq_status put_deferred(void *ctx, tq_error *err) {
 }
 
 /* Kept tensors of 1 MiB and more, where the writer copies in the kernel, are
- * copied PIECE bytes per pool run (tq_rowstream_queue), beside the next
- * tensors' reads and quantization, instead of all at once between them; each
- * piece's write-back is started after it. Piece (i = writer entry, j = item). */
-enum { PIECE = 4 << 20 };
+ * copied PIECE bytes at a time (tq_rowstream_queue: on the stream's lane
+ * thread, beside the next tensors' reads and quantization, and at the flush
+ * on the caller too; one piece per pool run with one thread), instead of all
+ * at once between them; each piece's write-back is started after it.
+ * Piece (i = writer entry, j = item). */
+enum { PIECE = 2 << 20 };
 
 static tq_status put_piece(void *ctx, int64_t wi, int64_t j, uint64_t a, uint64_t b, tq_error *err) {
     const scratch *sc = ctx;
@@ -652,6 +662,8 @@ tq_status tq_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn p
     bool begun = false;
     scratch sc = {0};
     side_job side = {0};
+    tq_outfile mo = {.fd = -1};   /* conversion_metadata.json */
+    char *json = NULL;
 
     ino_set ins = {0};
     for (int f = 0; f < p->m->nfiles; f++) ino_add(&ins, p->m->files[f].map.path);
@@ -707,17 +719,12 @@ tq_status tq_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn p
         if (progress) progress(ud, i + 1, p->n, it->src->name);
     }
     if ((st = tq_rowstream_flush(&sc.rs, err))) goto fail;
-    {   /* conversion_metadata.json is written before the weights are committed, and committed beside them:
-         * the two fsyncs overlap (tq_writer_finish_with) */
-        char *json = render_metadata(p, w->total_size, stats, err);
-        tq_outfile mo;
-        if (!json) { st = err ? err->status : TQ_E_NOMEM; goto fail; }
-        st = tq_out_open(&mo, mpath, err);
-        if (!st && (st = tq_out_write(&mo, json, strlen(json), err))) tq_out_abort(&mo);
-        free(json);
-        if (st) goto fail;
-        if ((st = tq_writer_finish_with(w, &mo, err))) goto fail;
-    }
+    /* conversion_metadata.json is written before the weights are committed, and committed beside them */
+    if (!(json = render_metadata(p, w->total_size, stats, err))) { st = err ? err->status : TQ_E_NOMEM; goto fail; }
+    st = tq_out_open(&mo, mpath, err);
+    if (!st) st = tq_out_write(&mo, json, strlen(json), err);
+    if (!st) st = tq_writer_finish_open(w, err);
+    if (st) goto fail;
     if ((st = side_join(&side, err))) goto fail;
     created_add(&cr, wpath);
     created_add(&cr, mpath);
@@ -726,16 +733,20 @@ tq_status tq_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn p
      * and the side files could come from two versions of it */
     for (int f = 0; f < p->m->nfiles; f++)
         if ((st = tq_map_check_unchanged(&p->m->files[f].map, err))) goto fail;
-    tq_writer_free(w);
     scratch_free(&sc);
-    w = NULL;
-    st = tq_outdir_commit(&cr.od, err);   /* the staging directory is swapped in as a whole */
+    /* the staging directory is swapped in as a whole; the weights' and the
+     * metadata's fsyncs go with its directories' (one batch) */
+    st = tq_outdir_commit_with(&cr.od, (tq_outfile *[]){&w->out, &mo}, 2, err);
+    w->opened = 0;
+    tq_writer_free(w);
     created_free(&cr);
     begun = false;
-    free(wpath); free(mpath); free(wfin); free(mfin); free(stats);
+    free(json); free(wpath); free(mpath); free(wfin); free(mfin); free(stats);
     return st;
 fail:
     side_join(&side, NULL);   /* its files are in the stage, removed with it */
+    tq_out_abort(&mo);
+    free(json);
     free(stats);
     tq_writer_free(w);
     scratch_free(&sc);

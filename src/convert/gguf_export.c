@@ -487,6 +487,7 @@ tq_status tq_gguf_plan_execute(const tq_plan *p, const char *outdir, tq_progress
     if (!path || !qb[0] || !qb[1]) { st = tq_err(err, TQ_E_NOMEM, "out of memory"); goto done; }
     if ((st = tq_out_open(&out, path, err))) goto done;
     opened = 1;
+    tq_out_reserve(&out, lay->file_size);
     bool have = gx->n_wt > 0 && streamable(p, gx, 0, &src);
     for (int64_t k = 0; k < gx->n_wt && !st; k++) {   /* stream: quantize a tensor, write it at its planned offset */
         int64_t i = gx->wt_item[k];
@@ -519,9 +520,8 @@ tq_status tq_gguf_plan_execute(const tq_plan *p, const char *outdir, tq_progress
     if (!st && out.size != lay->file_size)
         st = tq_err(err, TQ_E_INTERNAL, "%s: wrote %llu bytes, planned %llu", path, (unsigned long long)out.size,
                     (unsigned long long)lay->file_size);
-    if (!st) { st = tq_out_commit(&out, err); opened = 0; }
     for (int fi = 0; !st && fi < p->m->nfiles; fi++) st = tq_map_check_unchanged(&p->m->files[fi].map, err);
-    if (!st) st = tq_outdir_commit(&od, err);
+    if (!st) { st = tq_outdir_commit_with(&od, (tq_outfile *[]){&out}, 1, err); opened = 0; }   /* one batch of fsyncs */
 done:
     if (opened) tq_out_abort(&out);
     if (st) { tq_outdir_fix_message(&od, err); tq_outdir_abort(&od); }

@@ -3,6 +3,7 @@
  * while the current one is processed (rowstream.h).
  */
 #include "convert/rowstream.h"
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -68,7 +69,66 @@ tq_status tq_rowstream_init(tq_rowstream *s, int threads, tq_error *err) {
     return TQ_OK;
 }
 
+/* ---- the lane's thread (tq_rowstream_queue with more than one thread) ---- */
+
+struct tq_lane {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool closing, stop;   /* closing: run what is queued, then end; stop: end now */
+    int busy;             /* a piece queued or running (read without the lock: a hint) */
+    tq_status st;         /* the first failing piece's */
+    tq_error err;
+};
+
+/* Run queued pieces until none is left (or one failed): the lane's thread,
+ * and the caller of tq_rowstream_flush beside it (the pieces are independent:
+ * disjoint parts of the output). wait: sleep while the queue is empty and the
+ * lane is not closing. */
+static void lane_work(tq_rowstream *s, bool wait) {
+    struct tq_lane *l = s->lt;
+    pthread_mutex_lock(&l->mu);
+    for (;;) {
+        while (wait && s->lane_head == s->lane_n && !l->closing && !l->stop) pthread_cond_wait(&l->cv, &l->mu);
+        if (l->stop || s->lane_head == s->lane_n) break;
+        __atomic_store_n(&l->busy, 1, __ATOMIC_RELAXED);
+        tq_piece pc = s->lane[s->lane_head++];
+        pthread_mutex_unlock(&l->mu);
+        tq_error e = {0};
+        tq_status st = pc.fn(pc.ctx, pc.i, pc.j, pc.a, pc.b, &e);
+        pthread_mutex_lock(&l->mu);
+        if (st && !l->st) { l->st = st; l->err = e; l->stop = true; }
+    }
+    if (wait) __atomic_store_n(&l->busy, 0, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&l->mu);
+}
+
+static void *lane_main(void *a) {
+    lane_work(a, true);
+    return NULL;
+}
+
+/* End the lane's thread: after what is queued (closing), or now; its status. */
+static tq_status lane_end(tq_rowstream *s, bool finish, tq_error *err) {
+    struct tq_lane *l = s->lt;
+    if (!l) return TQ_OK;
+    pthread_mutex_lock(&l->mu);
+    if (finish) l->closing = true; else l->stop = true;
+    pthread_cond_signal(&l->cv);
+    pthread_mutex_unlock(&l->mu);
+    pthread_join(l->th, NULL);
+    tq_status st = l->st;
+    if (st && err) *err = l->err;
+    pthread_mutex_destroy(&l->mu);
+    pthread_cond_destroy(&l->cv);
+    free(l);
+    s->lt = NULL;
+    if (st || !finish) s->lane_head = s->lane_n = 0;   /* dropped */
+    return st;
+}
+
 void tq_rowstream_free(tq_rowstream *s) {
+    lane_end(s, false, NULL);   /* a failed run: queued pieces dropped */
     free(s->buf[0]);
     free(s->buf[1]);
     free(s->step);
@@ -98,13 +158,16 @@ static tq_status fail(tq_rowstream *s, tq_status st, const tq_error *e, tq_error
 
 /* One pool run of x, with the deferred task when one is pending; its status first. */
 static tq_status run_step(tq_rowstream *s, step *x, tq_error *err) {
-    x->has_piece = s->lane_head < s->lane_n;
+    x->has_piece = !s->lt && s->lane_head < s->lane_n;
     if (x->has_piece) x->piece = s->lane[s->lane_head++];
     x->has_defer = s->defer_fn != NULL || x->has_piece;
     x->dfn = s->defer_fn;
     x->dctx = s->defer_ctx;
     s->defer_fn = NULL;
-    tq_pool_run(s->pool, s->threads, x->nslices + x->has_read + x->has_defer, step_task, x);
+    /* while the lane's thread copies, it has a core of its own: the run takes one thread
+     * fewer (no pool thread competing with it for a core and stalling the run's end) */
+    int th = s->lt && s->threads > 1 && __atomic_load_n(&s->lt->busy, __ATOMIC_RELAXED) ? s->threads - 1 : s->threads;
+    tq_pool_run(s->pool, th, x->nslices + x->has_read + x->has_defer, step_task, x);
     if (x->has_defer && x->dst) return fail(s, x->dst, &x->derr, err);
     for (int k = 0; k < x->nslices; k++)
         if (x->st[k]) return fail(s, x->st[k], &x->err[k], err);
@@ -118,20 +181,37 @@ tq_status tq_rowstream_drain(tq_rowstream *s, tq_error *err) {
 }
 
 tq_status tq_rowstream_queue(tq_rowstream *s, const tq_piece *pc, tq_error *err) {
+    struct tq_lane *l = s->lt;
+    if (!l && s->threads > 1 && (l = calloc(1, sizeof *l))) {   /* the lane's thread, at the first piece */
+        pthread_mutex_init(&l->mu, NULL);
+        pthread_cond_init(&l->cv, NULL);
+        s->lt = l;
+        if (pthread_create(&l->th, NULL, lane_main, s) != 0) {   /* no thread: the pool runs take the pieces */
+            pthread_mutex_destroy(&l->mu);
+            pthread_cond_destroy(&l->cv);
+            free(l);
+            s->lt = l = NULL;
+        }
+    }
+    if (l) pthread_mutex_lock(&l->mu);
+    tq_status st = TQ_OK;
     if (s->lane_head == s->lane_n) s->lane_head = s->lane_n = 0;
     if (s->lane_n == s->lane_cap) {
         int64_t cap = s->lane_cap ? 2 * s->lane_cap : 64;
-        tq_piece *l = realloc(s->lane, sizeof *l * (size_t)cap);
-        if (!l) return tq_err(err, TQ_E_NOMEM, "out of memory");
-        s->lane = l;
-        s->lane_cap = cap;
+        tq_piece *nl = realloc(s->lane, sizeof *nl * (size_t)cap);
+        if (!nl) st = tq_err(err, TQ_E_NOMEM, "out of memory");
+        else { s->lane = nl; s->lane_cap = cap; }
     }
-    s->lane[s->lane_n++] = *pc;
-    return TQ_OK;
+    if (!st) s->lane[s->lane_n++] = *pc;
+    if (l) { __atomic_store_n(&l->busy, 1, __ATOMIC_RELAXED); pthread_cond_signal(&l->cv); pthread_mutex_unlock(&l->mu); }
+    return st;
 }
 
 tq_status tq_rowstream_flush(tq_rowstream *s, tq_error *err) {
     tq_status st = tq_rowstream_drain(s, err);
+    if (s->lt && !st) lane_work(s, false);   /* the rest of the queue on two threads: the lane's and this one */
+    tq_status ls = lane_end(s, true, st ? NULL : err);
+    if (!st) st = ls;
     while (!st && s->lane_head < s->lane_n) {
         const tq_piece *pc = &s->lane[s->lane_head++];
         st = pc->fn(pc->ctx, pc->i, pc->j, pc->a, pc->b, err);

@@ -64,6 +64,7 @@ typedef struct tq_rowstream {
     void     *defer_ctx;
     tq_piece *lane;          /* queued pieces [lane_head, lane_n) (tq_rowstream_queue) */
     int64_t   lane_head, lane_n, lane_cap;
+    struct tq_lane *lt;      /* the lane's own thread, when the stream has more than one (rowstream.c) */
 } tq_rowstream;
 
 
@@ -81,13 +82,19 @@ tq_status tq_rowstream_run(tq_rowstream *s, const tq_rowsrc *src, const tq_rowsr
  *  then the caller keeps ctx and what fn reads unchanged, and touches nothing
  *  fn touches (the writer): drain first. */
 tq_status tq_rowstream_defer(tq_rowstream *s, tq_defer_fn fn, void *ctx, tq_error *err);
-/** Queue a piece of background work: each pool run of the stream takes the
- *  oldest queued piece into the same task as the deferred one, after it, so
- *  the two never run at once and pieces run one at a time, in order (e.g. a
- *  kept tensor copied into the output a few MiB per run, beside the next
- *  tensors' work). What is left runs at tq_rowstream_flush. TQ_E_NOMEM. */
+/** Queue a piece of background work, run in order, one at a time. With more
+ *  than one thread the pieces run on a thread of their own (started at the
+ *  first piece), beside the pool runs and the deferred task, so a kept tensor
+ *  copied into the output overlaps the whole quantization instead of one
+ *  task of each pool run (a piece and a deferred task may then write at
+ *  once: at disjoint offsets; while pieces wait or run, the pool runs take
+ *  one thread fewer, leaving the lane its core); with one thread each pool run takes the
+ *  oldest queued piece into the deferred task's task, after it. What is left
+ *  runs at tq_rowstream_flush. TQ_E_NOMEM. A piece's failure stops the lane
+ *  and is reported by tq_rowstream_flush. */
 tq_status tq_rowstream_queue(tq_rowstream *s, const tq_piece *pc, tq_error *err);
-/** The deferred task, then every queued piece, on the caller. */
+/** The deferred task, then every queued piece (waiting for the lane's thread);
+ *  the first failure. */
 tq_status tq_rowstream_flush(tq_rowstream *s, tq_error *err);
 /** Run the pending deferred task now, on the caller (TQ_OK when none); queued pieces stay. */
 tq_status tq_rowstream_drain(tq_rowstream *s, tq_error *err);

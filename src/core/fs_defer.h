@@ -8,7 +8,8 @@
  * tree visible; per-file directory fsyncs there are redundant (one journal
  * commit each: ~3 ms a side file on ext4). A registered tree root makes
  * tq_out_commit skip the directory fsync of files at or below it; the file's
- * own fsync (before it gets its name) is kept.
+ * own fsync is kept (before it gets its name, or, for a file named early
+ * there by tq_out_name_early, in the owner's commit batch).
  */
 #ifndef TQ_CORE_FS_DEFER_H
 #define TQ_CORE_FS_DEFER_H

@@ -99,13 +99,20 @@ typedef struct tq_outfile {
     char *final_path;      /* owned */
     char *tmp_path;        /* owned: NULL for an unnamed O_TMPFILE file, else
                               final_path + ".tq-tmp-<16 random characters>" */
-    uint64_t size;         /* bytes written at the end so far */
+    uint64_t size;         /* bytes written at the end so far (raised atomically:
+                              tq_out_pwrite / tq_out_copy_range at disjoint
+                              offsets may run on two threads at once) */
+    bool  named;           /* given final_path before its fsync (tq_out_name_early): the
+                              commit still fsyncs it; an abort unlinks the name */
 } tq_outfile;
 
 /** Create the output's temporary file in final_path's directory: unnamed
  *  (O_TMPFILE) where the file system allows, else a fresh random name opened
  *  O_CREAT|O_EXCL|O_NOFOLLOW. Nothing at final_path is opened or followed. */
 tq_status tq_out_open(tq_outfile *o, const char *final_path, tq_error *err);
+/** Reserve the output's planned size on disk (fallocate; best effort, never
+ *  an error): for outputs whose size is known before they are written. */
+void      tq_out_reserve(tq_outfile *o, uint64_t size);
 /** Append len bytes. */
 tq_status tq_out_write(tq_outfile *o, const void *buf, size_t len, tq_error *err);
 /** Write len bytes at absolute offset off (the file grows as needed). */
@@ -120,7 +127,16 @@ tq_status tq_out_copy_range(tq_outfile *o, int fd_in, uint64_t in_off, const voi
  *  never writing through one), close, fsync the directory. On failure the
  *  temporary is removed and final_path is left as it was. */
 tq_status tq_out_commit(tq_outfile *o, tq_error *err);
-/** Close and unlink the temporary file (safe to call after commit: no-op). */
+/** Inside a staging tree (fs_defer.h: a directory nobody sees until its owner
+ *  commits the tree) the order of an output's fsync and its name does not
+ *  matter before the tree is made visible: give o its final_path now
+ *  (truncated to its size; the fd stays open) so that the owner can fsync it
+ *  and the tree's directories at once. Outside such a tree: nothing, TQ_OK
+ *  (the commit names it after its fsync, as before). tq_out_commit then only
+ *  fsyncs and closes it (a failed fsync unlinks the name). */
+tq_status tq_out_name_early(tq_outfile *o, tq_error *err);
+/** Close and unlink the temporary file, or the name tq_out_name_early gave it
+ *  (safe to call after commit: no-op). */
 void      tq_out_abort(tq_outfile *o);
 /** Write a whole small file atomically. */
 tq_status tq_write_file_atomic(const char *path, const void *buf, size_t len, tq_error *err);
@@ -172,6 +188,12 @@ char     *tq_outdir_path(const tq_outdir *od, const char *name);
 /** The path `name` will have once committed (dir/name, for checks and messages). */
 char     *tq_outdir_target_path(const tq_outdir *od, const char *name);
 tq_status tq_outdir_commit(tq_outdir *od, tq_error *err);
+/** tq_outdir_commit, and the commit of nf open outputs written in the stage
+ *  (their fsyncs at once with the stage's directories': tq_out_name_early,
+ *  then one batch). Every output is committed or removed; on failure the
+ *  stage goes, as in tq_outdir_commit (a file's own failure is the one
+ *  reported, as tq_out_commit words it). */
+tq_status tq_outdir_commit_with(tq_outdir *od, tq_outfile *const *files, int nf, tq_error *err);
 void      tq_outdir_abort(tq_outdir *od);
 /** Replace the staging path in err's message by the output directory's. */
 void      tq_outdir_fix_message(const tq_outdir *od, tq_error *err);

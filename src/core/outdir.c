@@ -74,32 +74,38 @@ static int collect_one(const char *p, const struct stat *sb, int flag, struct FT
     return 0;
 }
 
-typedef struct dsync { const char *dir; int err; } dsync;
+/* One fsync of the commit's batch: a staged directory, or a file named early
+ * in the stage (tq_out_name_early; tq_out_commit fsyncs and closes it). */
+typedef struct dsync { const char *dir; tq_outfile *file; int err; tq_status st; tq_error fe; } dsync;
 static void *dsync_main(void *a) {
     dsync *j = a;
-    j->err = tq_fsync_dir(j->dir) == 0 ? 0 : (errno ? errno : EIO);
+    if (j->file) j->st = tq_out_commit(j->file, &j->fe);
+    else j->err = tq_fsync_dir(j->dir) == 0 ? 0 : (errno ? errno : EIO);
     return NULL;
 }
 
 /* fsync every directory of the staging tree (the files below it skipped their
- * per-file directory fsync: fs_defer.h), then stop deferring. The directories
- * are fsynced at once, one thread each (each fsync is a synchronous write and
- * a device flush: mostly waiting), all before the swap that the caller does
- * next. 0, or -1 with errno (the deepest failing directory's). */
+ * per-file directory fsync: fs_defer.h) and the n files named early in it,
+ * then stop deferring. They are fsynced at once, one thread each (each fsync
+ * is a synchronous write and a device flush: mostly waiting), all before the
+ * swap that the caller does next. 0; or -1 with errno (the deepest failing
+ * directory's), or a file's failure in *fst / err (that file unnamed). */
 enum { DSYNC_THREADS = 16 };
-static int sync_stage(tq_outdir *od) {
+static int sync_stage(tq_outdir *od, tq_outfile *const *files, int nf, tq_status *fst, tq_error *err) {
     dirlist d = {0};
     g_dirs = &d;
     int r = nftw(od->stage, collect_one, 16, FTW_DEPTH | FTW_PHYS);
     g_dirs = NULL;
     int e = r > 0 ? d.err : r < 0 ? errno : 0;
-    for (int b = 0; !e && b < d.n; b += DSYNC_THREADS) {
-        int k = d.n - b < DSYNC_THREADS ? d.n - b : DSYNC_THREADS;
+    *fst = TQ_OK;
+    for (int b = 0, total = e ? 0 : nf + d.n; b < total; b += DSYNC_THREADS) {
+        int k = total - b < DSYNC_THREADS ? total - b : DSYNC_THREADS;
         dsync job[DSYNC_THREADS];
         pthread_t th[DSYNC_THREADS];
         bool started[DSYNC_THREADS] = {false};
-        for (int i = 0; i < k; i++) {
-            job[i] = (dsync){d.p[b + i], 0};
+        for (int i = 0; i < k; i++) {   /* the files first: the longest waits */
+            int q = b + i;
+            job[i] = (dsync){q < nf ? NULL : d.p[q - nf], q < nf ? files[q] : NULL, 0, TQ_OK, {0}};
             if (i > 0) started[i] = pthread_create(&th[i], NULL, dsync_main, &job[i]) == 0;
         }
         dsync_main(&job[0]);
@@ -107,11 +113,16 @@ static int sync_stage(tq_outdir *od) {
             if (started[i]) pthread_join(th[i], NULL);
             else dsync_main(&job[i]);
         }
-        for (int i = 0; i < k && !e; i++) e = job[i].err;
+        for (int i = 0; i < k; i++) {
+            if (job[i].st && !*fst) { *fst = job[i].st; if (err) *err = job[i].fe; }
+            if (!e) e = job[i].err;
+        }
     }
+    for (int i = 0; i < nf; i++) tq_out_abort(files[i]);   /* one not reached (a failed listing): no name left */
     for (int i = 0; i < d.n; i++) free(d.p[i]);
     free(d.p);
     tq_out_defer_dir_sync(od->stage, false);
+    if (*fst) return -1;
     errno = e;
     return e ? -1 : 0;
 }
@@ -337,15 +348,24 @@ static tq_status move_into(const char *src, const char *dst, tq_error *err) {
     return st;
 }
 
-tq_status tq_outdir_commit(tq_outdir *od, tq_error *err) {
-    tq_status st;
-    if (!od->stage) return tq_err(err, TQ_E_INTERNAL, "commit of an output directory not begun");
+tq_status tq_outdir_commit(tq_outdir *od, tq_error *err) { return tq_outdir_commit_with(od, NULL, 0, err); }
+
+/* sync_stage's failure as the commit's status. */
+static tq_status stage_failed(const tq_outdir *od, tq_status fst, tq_error *err) {
+    return fst ? fst : tq_err(err, TQ_E_IO, "%s: cannot finish the output directory: %s", od->dir, strerror(errno));
+}
+
+tq_status tq_outdir_commit_with(tq_outdir *od, tq_outfile *const *files, int nf, tq_error *err) {
+    tq_status st, fst;
+    if (!od->stage) {
+        for (int i = 0; i < nf; i++) tq_out_abort(files[i]);
+        return tq_err(err, TQ_E_INTERNAL, "commit of an output directory not begun");
+    }
     if ((st = injected(od, "files", err))) goto fail;
+    for (int i = 0; i < nf; i++)   /* their names first: the stage's directories are fsynced with them */
+        if ((st = tq_out_name_early(files[i], err))) goto fail;
     if (od->inside) {   /* staged inside NAME: file by file, each rename atomic */
-        if (sync_stage(od) != 0) {
-            st = tq_err(err, TQ_E_IO, "%s: cannot finish the output directory: %s", od->dir, strerror(errno));
-            goto fail;
-        }
+        if (sync_stage(od, files, nf, &fst, err) != 0) { st = stage_failed(od, fst, err); goto fail; }
         if ((st = injected(od, "exchange", err)) || (st = move_into(od->stage, od->target, err))) goto fail;
         tq_fault("exchanged", od->target);
         rm_tree(od->stage);
@@ -358,10 +378,11 @@ tq_status tq_outdir_commit(tq_outdir *od, tq_error *err) {
         return TQ_OK;
     }
     if (od->existed && (st = carry_over(od->target, od->stage, 0, err))) goto fail;
-    if (chmod(od->stage, od->mode) != 0 || sync_stage(od) != 0) {
+    if (chmod(od->stage, od->mode) != 0) {
         st = tq_err(err, TQ_E_IO, "%s: cannot finish the output directory: %s", od->dir, strerror(errno));
         goto fail;
     }
+    if (sync_stage(od, files, nf, &fst, err) != 0) { st = stage_failed(od, fst, err); goto fail; }
     if ((st = injected(od, "exchange", err))) goto fail;
     if (!od->existed) {
         int r = renameat2(AT_FDCWD, od->stage, AT_FDCWD, od->target, RENAME_NOREPLACE);
@@ -408,6 +429,7 @@ tq_status tq_outdir_commit(tq_outdir *od, tq_error *err) {
     tq_outdir_abort(od);
     return TQ_OK;
 fail:
+    for (int i = 0; i < nf; i++) tq_out_abort(files[i]);
     tq_outdir_fix_message(od, err);
     tq_outdir_abort(od);
     return st;

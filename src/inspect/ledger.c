@@ -22,16 +22,24 @@ struct tq_ledger {
 /* ---- distinct-value counting with early exit ------------------------------ */
 
 #define DSET_CAP 1024   /* open addressing, > 4 x 257 */
-typedef struct dset { uint64_t k[DSET_CAP]; uint8_t used[DSET_CAP]; int n; } dset;
+/* A slot is in use when its stamp is the set's generation: clearing the set
+ * for the next count is one increment, not a 12 KB memset (a count per
+ * sampled row). */
+typedef struct dset { uint64_t k[DSET_CAP]; uint32_t stamp[DSET_CAP]; uint32_t gen; int n; } dset;
+
+static void dset_clear(dset *s) {
+    if (++s->gen == 0) { memset(s->stamp, 0, sizeof s->stamp); s->gen = 1; }   /* wrapped: stamps start again */
+    s->n = 0;
+}
 
 static int dset_add(dset *s, uint64_t key) {
     uint64_t h = key * 0x9E3779B97F4A7C15ull;
     size_t i = (size_t)(h >> 54) & (DSET_CAP - 1);
-    while (s->used[i]) {
+    while (s->stamp[i] == s->gen) {
         if (s->k[i] == key) return s->n;
         i = (i + 1) & (DSET_CAP - 1);
     }
-    s->used[i] = 1; s->k[i] = key;
+    s->stamp[i] = s->gen; s->k[i] = key;
     return ++s->n;
 }
 
@@ -55,7 +63,17 @@ static double val_at(tq_dtype t, const uint8_t *d, int64_t i) {
 
 /* Count distinct values of [begin, end) up to 257. -0.0 and 0.0 are one value. */
 static int count_distinct(tq_dtype t, const uint8_t *d, int64_t begin, int64_t end, dset *s) {
-    memset(s, 0, sizeof *s);
+    dset_clear(s);
+    if (t == TQ_DTYPE_F32) {
+        /* the float's own bits as the key: two floats are one value as doubles exactly when
+         * these keys match (zeros share key 0; a NaN is keyed quiet, as its double is) */
+        for (int64_t i = begin; i < end; i++) {
+            uint32_t u = tq_ld32(d + 4 * i);
+            uint64_t key = (u & 0x7fffffffu) == 0 ? 0 : (u & 0x7f800000u) == 0x7f800000u && (u & 0x7fffffu) ? u | 0x400000u : u;
+            if (dset_add(s, key) > 256) return 257;
+        }
+        return s->n;
+    }
     for (int64_t i = begin; i < end; i++) {
         double v = val_at(t, d, i);
         uint64_t key;
@@ -74,15 +92,41 @@ static int cmp_double(const void *a, const void *b) {
  * the largest magnitude is itself a multiple q * s of the step, with q at most
  * a few hundred; so try s = max|v| / q for q = 1..1024 and accept the first
  * for which every value is within float rounding of a multiple. A genuine
- * float row fails each candidate on its first values. */
+ * float row fails each candidate on its first values. The test reads the
+ * row's values as they come (the set of values, hence each candidate's
+ * verdict, is the one of its sorted distinct values); only a row found on a
+ * grid is sorted, for *levels (its number of distinct values; on other rows
+ * *levels is not set). A row with a NaN is sorted first, as it always was. */
 static bool row_on_grid(tq_dtype t, const uint8_t *d, int64_t off, int64_t cols, double *tmp, int *levels) {
-    double amax = 0;
-    for (int64_t c = 0; c < cols; c++) { tmp[c] = val_at(t, d, off + c); if (fabs(tmp[c]) > amax) amax = fabs(tmp[c]); }
+    double amax = 0, first = 0, second = 0;
+    int few = 0;   /* distinct values seen, up to 3 */
+    bool nan = false;
+    for (int64_t c = 0; c < cols; c++) {
+        double v = tmp[c] = val_at(t, d, off + c);
+        if (fabs(v) > amax) amax = fabs(v);
+        nan |= v != v;
+        if (few == 0) { first = v; few = 1; }
+        else if (few < 3 && v != first && (few == 1 || v != second)) { if (few == 1) second = v; few++; }
+    }
+    if (!nan && few >= 3) {   /* constant-ish rows (below) are on any grid; others: every candidate on the raw values */
+        bool on = false;
+        for (int q = 1; q <= 1024 && !on; q++) {
+            double step = amax / q, tol = 1e-4;
+            int64_t c = 0;
+            for (; c < cols; c++) {
+                double k = tmp[c] / step;
+                if (fabs(k - nearbyint(k)) > tol) break;
+            }
+            on = c == cols;
+        }
+        if (!on) return false;
+    }
     qsort(tmp, (size_t)cols, sizeof(double), cmp_double);
     int64_t nd = 1;                          /* the distinct values, sorted, in tmp[0, nd) */
     for (int64_t c = 1; c < cols; c++) if (tmp[c] != tmp[nd - 1]) tmp[nd++] = tmp[c];
     *levels = (int)nd;
     if (nd < 3) return true;                 /* constant-ish rows are on any grid */
+    if (!nan) return true;                   /* found on a grid above */
     for (int q = 1; q <= 1024; q++) {
         double step = amax / q, tol = 1e-4;
         int64_t c = 0;
@@ -115,7 +159,7 @@ static int64_t sample_row(int64_t i, int64_t rows, int64_t rs) { return rs == ro
 static int detect_sample(tq_dtype t, const uint8_t *d, int64_t rows, int64_t cols, int64_t *distinct, char *note,
                          size_t cap) {
     int64_t n = rows * cols;
-    dset *s = malloc(sizeof *s);
+    dset *s = calloc(1, sizeof *s);
     if (!s) return 0;
     int fake = 0;
     int k = count_distinct(t, d, 0, n, s);
@@ -156,13 +200,10 @@ static int detect_sample(tq_dtype t, const uint8_t *d, int64_t rows, int64_t col
         /* every row: integer multiples of one scale (per-channel quantization stored as floats) */
         double *tmp = malloc(sizeof(double) * (size_t)cols);
         bool all = tmp != NULL;
-        int maxlev = 0, lev;
+        int lev = 0;
         int64_t nonconst = 0;
-        for (int64_t r = 0; r < rows && all; r++) {
-            all = row_on_grid(t, d, r * cols, cols, tmp, &lev);
-            if (lev > maxlev) maxlev = lev;
-            if (lev >= 3) nonconst++;
-        }
+        for (int64_t r = 0; r < rows && all; r++)
+            if ((all = row_on_grid(t, d, r * cols, cols, tmp, &lev)) && lev >= 3) nonconst++;
         free(tmp);
         if (all && nonconst * 2 >= rows) {
             snprintf(note, cap, "%s tensor: the values of every row are integer multiples of one scale (per-channel "

@@ -282,6 +282,7 @@ tq_writer *tq_writer_create(tq_format f, const char *path, const tq_wentry *entr
     if (path) {
         if (tq_out_open(&w->out, path, err)) goto fail;
         w->opened = 1;
+        tq_out_reserve(&w->out, w->total_size);   /* its planned size */
     }
     return w;
 fail:

@@ -42,9 +42,7 @@ tq_status tq_writer_put_from_part(tq_writer *w, int64_t i, int fd, uint64_t off,
     return st;
 }
 
-tq_status tq_writer_finish(tq_writer *w, tq_error *err) { return tq_writer_finish_with(w, NULL, err); }
-
-tq_status tq_writer_finish_with(tq_writer *w, tq_outfile *also, tq_error *err) {
+tq_status tq_writer_finish_open(tq_writer *w, tq_error *err) {
     tq_status st = TQ_OK;
     for (int64_t i = 0; i < w->n && !st; i++)
         if (!w->written[i]) st = tq_err(err, TQ_E_INTERNAL, "writer: entry \"%s\" was never written", w->e[i].name);
@@ -52,12 +50,13 @@ tq_status tq_writer_finish_with(tq_writer *w, tq_outfile *also, tq_error *err) {
     if (!st && w->out.size != w->total_size)
         st = tq_err(err, TQ_E_INTERNAL, "writer: planned %llu bytes but wrote %llu",
                     (unsigned long long)w->total_size, (unsigned long long)w->out.size);
-    if (st) {
-        if (also) tq_out_abort(also);
-        return st;
-    }
-    tq_outfile *both[2] = {&w->out, also};
-    st = tq_out_commit_all(both, also ? 2 : 1, err);
+    return st;
+}
+
+tq_status tq_writer_finish(tq_writer *w, tq_error *err) {
+    tq_status st = tq_writer_finish_open(w, err);
+    if (st) return st;   /* tq_writer_free removes the file */
+    st = tq_out_commit(&w->out, err);   /* committed or removed */
     w->opened = 0;
     return st;
 }

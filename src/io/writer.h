@@ -78,10 +78,10 @@ tq_status  tq_writer_put_from_part(tq_writer *w, int64_t i, int fd, uint64_t off
                                    uint64_t len, tq_error *err);
 /** Write what remains (headers/directory), close and rename into place. */
 tq_status  tq_writer_finish(tq_writer *w, tq_error *err);
-/** tq_writer_finish, and the commit of another open output `also` (or NULL)
- *  beside the writer's own: their fsyncs overlap (tq_out_commit_all). `also`
- *  is committed or aborted whatever happens; the writer's error comes first. */
-tq_status  tq_writer_finish_with(tq_writer *w, tq_outfile *also, tq_error *err);
+/** tq_writer_finish's checks and the back-end's finish, without the commit:
+ *  w->out stays open, complete, for the caller to commit (tq_outdir_commit_with);
+ *  tq_writer_free aborts it if nobody did. */
+tq_status  tq_writer_finish_open(tq_writer *w, tq_error *err);
 /** Release; if not finished, the temporary file is removed. */
 void       tq_writer_free(tq_writer *w);
 

@@ -8,7 +8,6 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include "trueq.h"
-#include <cblas.h>
 #include <stdlib.h>
 #include <time.h>
 #if defined(__x86_64__) || defined(__i386__)
@@ -196,7 +195,7 @@ int tq_threads(void) {
         long v = strtol(e, &end, 10);
         if (!*end && v >= 1) n = v > TQ_POOL_MAX ? TQ_POOL_MAX : (int)v;
     }
-    if (n < 1) n = openblas_get_num_threads();
+    if (n < 1) n = tq_blas_threads();
     return n < 1 ? 1 : n > TQ_POOL_MAX ? TQ_POOL_MAX : n;
 }
 

@@ -25,7 +25,6 @@
 #include "nn/arch/table.h"
 #include "kern/pool.h"
 #include "kern/attn_i8.h"
-#include <cblas.h>
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>

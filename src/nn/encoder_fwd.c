@@ -15,7 +15,6 @@
 #include "kern/gemm_i8_avx512.h"
 #include "kern/gemm_f32.h"
 #include "kern/attn_i8.h"
-#include <cblas.h>
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
@@ -86,7 +85,7 @@ static int n_tasks(const fw *f) {
 
 /* C[:, n0:n1] += A W[n0:n1]^T over T rows */
 static void gemm_slab(float *C, int ldc, const float *A, int lda, const float *W, int T, int n0, int n1, int K) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, n1 - n0, K, 1.0f, A, lda, W + (size_t)n0 * K, K, 1.0f, C + n0, ldc);
+    tq_blas()->sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, n1 - n0, K, 1.0f, A, lda, W + (size_t)n0 * K, K, 1.0f, C + n0, ldc);
 }
 
 /* C[t0:t1, n0:n1] += A[t0:t1] W[n0:n1]^T by the kernels over stored codes
@@ -175,7 +174,7 @@ static void proj(const fw *f, float *C, int ldc, const float *A, int lda, const 
     if (kern_slab(f, C, ldc, A, lda, w8, n0, n1, t0, t1) == 0) return;
     float *buf = f->wbuf + (size_t)worker * SLAB * (size_t)f->wk;
     tq_wmat_stack_rows(w8, 3, n0, n1, buf);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t1 - t0, n1 - n0, K, 1.0f, A + (size_t)t0 * lda, lda, buf, K,
+    tq_blas()->sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t1 - t0, n1 - n0, K, 1.0f, A + (size_t)t0 * lda, lda, buf, K,
                 1.0f, C + (size_t)t0 * ldc + n0, ldc);
 }
 
@@ -199,9 +198,9 @@ static void attend(const fw *f, int s, int h, float *sc, int worker) {
         tq_attn_i8_context(sc, v, ld, mask, S, hs, f->ctx + (size_t)s * S * D + h * hs, D, ws, e->attn8_isa);
         return;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, S, S, hs, 1.0f, q, ld, k, ld, 0.0f, sc, S);
+    tq_blas()->sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, S, S, hs, 1.0f, q, ld, k, ld, 0.0f, sc, S);
     tq_softmax_rows(sc, S, S, mask, bert ? div : 0.0f);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, S, hs, S, 1.0f, sc, S, v, ld, 0.0f,
+    tq_blas()->sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, S, hs, S, 1.0f, sc, S, v, ld, 0.0f,
                 f->ctx + (size_t)s * S * D + h * hs, D);
 }
 

@@ -19,7 +19,6 @@
 #include "nn/llama_impl.h"
 #include "nn/ops/ggml_ops.h"
 #include "kern/pool.h"
-#include <cblas.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,9 +62,9 @@ static void bm_task(void *ctx, int task, int worker) {
         W = it->w->f + (size_t)r0 * it->cols;   /* (f is NULL for stored codes) */
     }
     if (m->n == 1)   /* as tq_llama_forward's products: sgemv on these rows */
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, nr, it->cols, 1.0f, W, it->cols, it->x, 1, 0.0f, it->y + r0, 1);
+        tq_blas()->sgemv(CblasRowMajor, CblasNoTrans, nr, it->cols, 1.0f, W, it->cols, it->x, 1, 0.0f, it->y + r0, 1);
     else
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m->n, nr, it->cols, 1.0f, it->x, it->cols, W, it->cols,
+        tq_blas()->sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m->n, nr, it->cols, 1.0f, it->x, it->cols, W, it->cols,
                     0.0f, it->y + r0, it->ldy);
 }
 

@@ -8,7 +8,7 @@
 #include "nn/llama_hook.h"
 #include "nn/llama_impl.h"
 #include "kern/pool.h"
-#include <cblas.h>
+#include "core/blas.h"
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,7 +88,7 @@ typedef struct blk_run {
 
 /* Y[n, rows] = X[n, cols] W^T (+ bias) */
 static void product(float *y, const tq_wmat *w, const float *bias, const float *x, int n) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, (int)w->rows, (int)w->cols, 1.0f, x, (int)w->cols, w->f,
+    tq_blas()->sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, (int)w->rows, (int)w->cols, 1.0f, x, (int)w->cols, w->f,
                 (int)w->cols, 0.0f, y, (int)w->rows);
     if (bias)
         for (int i = 0; i < n; i++)

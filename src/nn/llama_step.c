@@ -23,13 +23,12 @@
 #include "nn/llama_impl.h"
 #include "nn/ops/ggml_ops.h"
 #include "kern/pool.h"
-#include <cblas.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
 /* y[rows] = W[rows, cols] x[cols] */
 static void matvec_f32(float *y, const float *W, const float *x, int rows, int cols) {
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, rows, cols, 1.0f, W, cols, x, 1, 0.0f, y, 1);
+    tq_blas()->sgemv(CblasRowMajor, CblasNoTrans, rows, cols, 1.0f, W, cols, x, 1, 0.0f, y, 1);
 }
 
 /* The same from stored codes: a chunk of rows at a time is decoded into buf
@@ -41,7 +40,7 @@ static void matvec_rows(float *y, const tq_wmat *w, const float *x, int rows, in
     for (int r0 = 0; r0 < rows; r0 += chunk) {
         int nr = rows - r0 < chunk ? rows - r0 : chunk;
         tq_wmat_rows(w, r0, r0 + nr, buf);
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, nr, cols, 1.0f, buf, cols, x, 1, 0.0f, y + r0, 1);
+        tq_blas()->sgemv(CblasRowMajor, CblasNoTrans, nr, cols, 1.0f, buf, cols, x, 1, 0.0f, y + r0, 1);
     }
 }
 
@@ -79,7 +78,7 @@ typedef struct mv_run {
 static void mv_rows(mv_run *m, int i, int r0, int r1) {
     const mv_item *it = &m->it[i];
     if (!tq_wmat_quantized(it->w))   /* float32: OpenBLAS, one thread, this task's rows */
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, r1 - r0, it->cols, 1.0f, it->w->f + (size_t)r0 * it->cols, it->cols,
+        tq_blas()->sgemv(CblasRowMajor, CblasNoTrans, r1 - r0, it->cols, 1.0f, it->w->f + (size_t)r0 * it->cols, it->cols,
                     it->x, 1, 0.0f, it->y + r0, 1);
     else if (m->act[i]) tq_wmat_matmul_act(it->w, m->act[i], r0, r1, it->y, it->rows, 0);
     else if (tq_wmat_matmul(it->w, it->x, it->cols, 1, r0, r1, it->y, it->rows, 0)) atomic_store(&m->failed, 1);

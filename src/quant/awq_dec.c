@@ -3,7 +3,7 @@
  */
 #include "quant/awq_dec.h"
 #include "kern/pool.h"
-#include <cblas.h>
+#include "core/blas.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +26,7 @@ static void err_task(void *ctx, int t, int worker) {
     if (!d) { r->oom = 1; r->part[t] = 0; return; }
     float *p = d + n * K;
     for (int64_t i = 0; i < n * K; i++) d[i] = r->a[r0 * K + i] - r->b[r0 * K + i];
-    cblas_ssymm(CblasRowMajor, CblasRight, CblasUpper, (int)n, (int)K, 1.0f, r->H, (int)K, d, (int)K, 0.0f, p, (int)K);
+    tq_blas()->ssymm(CblasRowMajor, CblasRight, CblasUpper, (int)n, (int)K, 1.0f, r->H, (int)K, d, (int)K, 0.0f, p, (int)K);
     double s = 0.0;
     for (int64_t i = 0; i < n * K; i++) s += (double)d[i] * p[i];
     r->part[t] = s;

@@ -16,7 +16,6 @@
 #include "core/blas.h"
 #include "nn/encoder_hook.h"
 #include "trueq_nn.h"
-#include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -121,7 +120,7 @@ typedef struct hacc {
 } hacc;
 
 static void flush(hacc *h, int n) {
-    if (n) cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, h->K, n, 1.0, h->buf, h->K, 1.0, h->H, h->K);
+    if (n) tq_blas()->dsyrk(CblasRowMajor, CblasUpper, CblasTrans, h->K, n, 1.0, h->buf, h->K, 1.0, h->H, h->K);
 }
 
 static void observe(void *ctx, int layer, tq_enc_slot slot, const float *x, int T, int K, const int32_t *mask) {

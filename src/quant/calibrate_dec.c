@@ -21,7 +21,6 @@
 #include "nn/llama_hook.h"
 #include "trueq_llama.h"
 #include "trueq_nn.h"
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,7 +109,7 @@ static double *hessian(const float *x, int64_t N, int K, tq_error *err) {
     for (int64_t r0 = 0; r0 < N; r0 += CH) {
         const int n = N - r0 < CH ? (int)(N - r0) : CH;
         for (int64_t i = 0; i < (int64_t)n * K; i++) buf[i] = (double)x[r0 * K + i];
-        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, K, n, 1.0, buf, K, 1.0, H, K);
+        tq_blas()->dsyrk(CblasRowMajor, CblasUpper, CblasTrans, K, n, 1.0, buf, K, 1.0, H, K);
     }
     tq_blas_serial_leave();
     free(buf);

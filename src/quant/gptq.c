@@ -4,8 +4,6 @@
 #include "quant/gptq.h"
 #include "quant/grid.h"
 #include "core/blas.h"
-#include <cblas.h>
-#include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,17 +36,17 @@ static int by_diag_desc(const void *a, const void *b) {
 
 /* U (upper, row-major, in processing order) of (H + lambda I)^-1 into A. */
 static tq_status inverse_cholesky(double *A, int64_t n, const char *tname, tq_error *err) {
-    lapack_int N = (lapack_int)n, info = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'U', N, A, N);
+    lapack_int N = (lapack_int)n, info = tq_blas()->dpotrf(LAPACK_ROW_MAJOR, 'U', N, A, N);
     if (info > 0)
         return tq_err(err, TQ_E_VALUE, "tensor \"%s\": the damped Hessian is not positive definite (pivot %d of %lld); "
                       "raise the damping", tname, (int)info, (long long)n);
-    if (info == 0) info = LAPACKE_dpotri(LAPACK_ROW_MAJOR, 'U', N, A, N);
+    if (info == 0) info = tq_blas()->dpotri(LAPACK_ROW_MAJOR, 'U', N, A, N);
     if (info != 0)
         return tq_err(err, TQ_E_VALUE, "tensor \"%s\": inverting the damped Hessian failed (LAPACK info %d)", tname,
                       (int)info);
     for (int64_t i = 0; i < n; i++)
         for (int64_t j = 0; j < i; j++) A[i * n + j] = A[j * n + i];
-    info = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'U', N, A, N);
+    info = tq_blas()->dpotrf(LAPACK_ROW_MAJOR, 'U', N, A, N);
     if (info != 0)
         return tq_err(err, TQ_E_VALUE, "tensor \"%s\": the inverse Hessian's Cholesky factor failed (LAPACK info %d)",
                       tname, (int)info);
@@ -148,7 +146,7 @@ tq_status tq_gptq_quantize(const tq_qparams *q, const char *tname, const float *
             }
         }
         if (!st && i2 < n)
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)(n - i2), (int)(i2 - i1), -1.0, E,
+            tq_blas()->dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)(n - i2), (int)(i2 - i1), -1.0, E,
                         (int)B, U + i1 * n + i2, (int)n, 1.0, W + i2, (int)n);
     }
     tq_blas_serial_leave();

@@ -6,7 +6,7 @@
 #include "quant/gptq.h"
 #include "nn/encoder_hook.h"
 #include "trueq_nn.h"
-#include <cblas.h>
+#include "core/blas.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,11 +73,11 @@ static void observe_all(void *ctx, int layer, tq_enc_slot slot, const float *x, 
         if (mask && !mask[t]) continue;
         for (int i = 0; i < K; i++) h->buf[(size_t)n * K + i] = x[(size_t)t * K + i];
         if (++n == 256 || t == T - 1) {
-            cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, K, n, 1.0, h->buf, K, 1.0, H, K);
+            tq_blas()->dsyrk(CblasRowMajor, CblasUpper, CblasTrans, K, n, 1.0, h->buf, K, 1.0, H, K);
             n = 0;
         }
     }
-    if (n) cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, K, n, 1.0, h->buf, K, 1.0, H, K);
+    if (n) tq_blas()->dsyrk(CblasRowMajor, CblasUpper, CblasTrans, K, n, 1.0, h->buf, K, 1.0, H, K);
 }
 
 static tq_status hessians(tq_sens *s, tq_error *err) {

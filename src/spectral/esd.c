@@ -21,10 +21,8 @@
 #include "spectral/blas_threads.h"
 #include "core/blas.h"
 
-#include <cblas.h>
 #include <pthread.h>
 #include <float.h>
-#include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,7 +56,7 @@ int tq_spectral_select(const char *name, int ndim, const int64_t *shape, char *w
 /* dgesdd on a (cols×rows column-major) copy; a is overwritten. sv ascending. */
 static tq_status svals_gesdd(double *a, int64_t rows, int64_t cols, double *sv, tq_error *err) {
     int64_t M = rows < cols ? rows : cols;
-    lapack_int info = LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'N', (lapack_int)cols, (lapack_int)rows, a,
+    lapack_int info = tq_blas()->dgesdd(LAPACK_COL_MAJOR, 'N', (lapack_int)cols, (lapack_int)rows, a,
                                      (lapack_int)cols, sv, NULL, 1, NULL, 1);
     if (info == LAPACK_WORK_MEMORY_ERROR || info == LAPACK_TRANSPOSE_MEMORY_ERROR)
         return tq_err(err, TQ_E_NOMEM, "dgesdd: out of memory for a %lld x %lld matrix",
@@ -95,10 +93,10 @@ static void gram_slice(gram_job *J, int64_t b) {
     int64_t k0 = J->K * b / J->nb, k1 = J->K * (b + 1) / J->nb;
     double *g = J->g + (size_t)b * (size_t)J->M * (size_t)J->M;
     if (J->rows >= J->cols)  /* G = WᵀW: A = Wᵀ (cols×rows, lda cols); slice = rows k0..k1 of W */
-        cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, (blasint)J->cols, (blasint)(k1 - k0), 1.0,
+        tq_blas()->dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, (blasint)J->cols, (blasint)(k1 - k0), 1.0,
                     J->a + k0 * J->cols, (blasint)J->cols, 0.0, g, (blasint)J->M);
     else                     /* G = WWᵀ = AᵀA; slice = columns k0..k1 of W = rows of A */
-        cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (blasint)J->rows, (blasint)(k1 - k0), 1.0,
+        tq_blas()->dsyrk(CblasColMajor, CblasUpper, CblasTrans, (blasint)J->rows, (blasint)(k1 - k0), 1.0,
                     J->a + k0, (blasint)J->cols, 0.0, g, (blasint)J->M);
 }
 
@@ -135,7 +133,7 @@ static int svals_gram(const double *a, int64_t rows, int64_t cols, int threads, 
     size_t mm = (size_t)M * (size_t)M;
     for (int64_t b = 1; b < nb; b++)
         for (size_t i = 0; i < mm; i++) g[i] += g[(size_t)b * mm + i];
-    lapack_int info = LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'N', 'U', (lapack_int)M, g, (lapack_int)M, sv);
+    lapack_int info = tq_blas()->dsyevd(LAPACK_COL_MAJOR, 'N', 'U', (lapack_int)M, g, (lapack_int)M, sv);
     free(g);
     if (info != 0) return 0;  /* let dgesdd try */
     /* sv now holds λ ascending. Accept only when provably accurate enough. */
