@@ -102,14 +102,13 @@ void tq_softmax_row_ref(float *r, int n, const int32_t *mask, float div) { softm
 /* exp2_core on 16 lanes, its steps in its order; lanes off `keep` are 0. */
 TGT512 static inline __attribute__((always_inline)) __m512 exp2_16(__m512 t, __mmask16 keep) {
     const __m512 lo = _mm512_set1_ps(TLO);
-    __m512 c = _mm512_max_ps(t, lo);   /* t > -125 ? t : -125 */
+    __m512 c = _mm512_max_ps(lo, t);   /* -125 > t ? -125 : t (NaN: t, carried through to the result) */
     __m512 n = _mm512_roundscale_ps(c, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m512 f = _mm512_sub_ps(c, n);
     __m512 p = _mm512_set1_ps(E2[6]);
     for (int k = 5; k >= 0; k--) p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(E2[k]));
     __mmask16 in = _mm512_cmp_ps_mask(t, lo, _CMP_NLT_UQ);   /* t >= -125 or NaN */
-    __m512 v = _mm512_maskz_scalef_ps(keep & in, p, n);
-    return _mm512_mask_mov_ps(v, keep & _mm512_cmp_ps_mask(t, t, _CMP_UNORD_Q), t);   /* NaN in, NaN out */
+    return _mm512_maskz_scalef_ps(keep & in, p, n);
 }
 
 TGT512 static inline __mmask16 tail(int j, int n) {
@@ -184,7 +183,7 @@ TGT512 void tq_softmax_rows_avx512(float *r, int rows, int n, const int32_t *mas
 /* exp2_16's steps on 8 lanes; lanes off `keep` (all bits set: kept) are 0. */
 TGT2 static inline __attribute__((always_inline)) __m256 exp2_8(__m256 t, __m256 keep) {
     const __m256 lo = _mm256_set1_ps(TLO);
-    __m256 c = _mm256_max_ps(t, lo);
+    __m256 c = _mm256_max_ps(t, lo);   /* NaN: -125 (no NaN to int), the NaN put back below */
     __m256 n = _mm256_round_ps(c, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m256 f = _mm256_sub_ps(c, n);
     __m256 p = _mm256_set1_ps(E2[6]);
