@@ -28,8 +28,10 @@
 /* OpenBLAS's sgemm gives different bytes with 1 and with 2 threads (0.3.21,
  * measured), so the forward pass runs OpenBLAS single-threaded and splits
  * the work itself into tasks fixed by the shapes alone: for each projection
- * tiles of PROWS tokens x SLAB output features, one (sequence, head) pair
- * for attention, ROWS tokens for row-wise steps. Any number of threads
+ * tiles of PROWS tokens x SLAB output features (by the fused VNNI product:
+ * FFN1, WO and FFN2 by whole token rows, finished in the same task, see
+ * ffn_rows and ln_rows), one (sequence, head) pair for attention, ROWS
+ * tokens for row-wise steps. Any number of threads
  * computes each task with the same calls on the same data, hence the same
  * bytes. */
 #define SLAB 128
