@@ -366,15 +366,21 @@ static int ffn_rows_begin(fw *f) {
     return 1;
 }
 
-/* After FFN1 by row blocks: act2 holds FFN2's input rows, so it becomes act
- * (the buffers swap) and FFN2's quantize_input has nothing to do. */
-static void ffn_rows_end(fw *f) {
+/* act2, filled with the rows of src (ld floats apart) for projection
+ * `ready`, becomes act (the buffers swap): its quantize_input has nothing
+ * to do. */
+static void swap_act(fw *f, const float *src, int ld, int ready) {
     tq_kact *t = f->act;
     f->act = f->act2;
     f->act2 = t;
-    f->act_src = f->hb;
-    f->act_ld = f->H;
-    f->ready = PH_FFN2;
+    f->act_src = src;
+    f->act_ld = ld;
+    f->ready = ready;
+}
+
+/* After FFN1 by row blocks: act2 holds FFN2's input rows. */
+static void ffn_rows_end(fw *f) {
+    swap_act(f, f->hb, f->H, PH_FFN2);
     f->ffn_rows = 0;
 }
 
@@ -403,13 +409,7 @@ static void ln_rows_end(fw *f, int next_phase) {
     f->qfill = 0;
     f->ready = -1;
     f->act_src = NULL;
-    if (!f->lnq) return;
-    tq_kact *t = f->act;
-    f->act = f->act2;
-    f->act2 = t;
-    f->act_src = f->x;
-    f->act_ld = f->D;
-    f->ready = next_phase;
+    if (f->lnq) swap_act(f, f->x, f->D, next_phase);
     f->lnq = 0;
 }
 
