@@ -37,7 +37,7 @@
 #define SLAB 128
 #define PROWS 256
 #define ROWS 16
-#define FROWS 32   /* tokens per task of FFN1 by row blocks (ffn_rows) */
+#define FROWS 32   /* tokens per task of FFN1, WO, FFN2 by row blocks (ffn_rows, ln_rows) */
 
 typedef struct fw {
     const tq_enc       *e;
@@ -389,15 +389,14 @@ static void ffn_rows_end(fw *f) {
  * with LN1 (LN2) themselves (ln_rows), and when the projection after the
  * LayerNorm (FFN1; QKV of layer `next`, or NULL after the last) runs a
  * kernel whose activations act2 can hold, they also quantize the rows into
- * act2 (lnq). 16 rows a task below 512 tokens (enough tasks for small
- * batches), 32 from there: fixed by the shapes. 1 when so. */
+ * act2 (lnq). FROWS rows a task, as FFN1's. 1 when so. */
 static int ln_rows_begin(fw *f, int phase, const enc_layer *next) {
     const float *A = phase == PH_WO ? f->ctx : f->hb;
     if (!f->act2 || !fused_ok(f, A, f->L->m8[phase == PH_WO ? M_O : M_FFN2])) return 0;
     const tq_wmat *w = phase == PH_WO ? &f->L->m8[M_FFN1][0] : next ? &next->m8[M_QKV][0] : NULL;
     f->lnq = w && tq_wmat_kernel(w) && tq_kact_holds(f->act2, &w->k);
     if (f->lnq) tq_kact_begin(f->act2, f->T, w->cols);
-    f->ln_rows = f->T < 512 ? 16 : 32;
+    f->ln_rows = FROWS;
     return 1;
 }
 
