@@ -28,14 +28,16 @@
 /* OpenBLAS's sgemm gives different bytes with 1 and with 2 threads (0.3.21,
  * measured), so the forward pass runs OpenBLAS single-threaded and splits
  * the work itself into tasks fixed by the shapes alone: for each projection
- * tiles of PROWS tokens x SLAB output features, one (sequence, head) pair
- * for attention, ROWS tokens for row-wise steps. Any number of threads
+ * tiles of PROWS tokens x SLAB output features (by the fused VNNI product:
+ * FFN1, WO and FFN2 by whole token rows, finished in the same task, see
+ * ffn_rows and ln_rows), one (sequence, head) pair for attention, ROWS
+ * tokens for row-wise steps. Any number of threads
  * computes each task with the same calls on the same data, hence the same
  * bytes. */
 #define SLAB 128
 #define PROWS 256
 #define ROWS 16
-#define FROWS 32   /* tokens per task of FFN1 by row blocks (ffn_rows) */
+#define FROWS 32   /* tokens per task of FFN1, WO, FFN2 by row blocks (ffn_rows, ln_rows) */
 
 typedef struct fw {
     const tq_enc       *e;
@@ -63,6 +65,12 @@ typedef struct fw {
                                    hidden features, each finishing its rows
                                    (activation) and quantizing them into act2
                                    for FFN2 while they are in cache            */
+    int    ln_rows;             /* rows per task when WO / FFN2 run as tasks of
+                                   token rows x all dim features, each then
+                                   normalising its rows (LN1 / LN2: no phase of
+                                   their own) and, with lnq, quantizing them
+                                   into act2 for the next projection; 0: by tiles */
+    int    lnq;
 } fw;
 
 enum { PH_EMBED, PH_QKV, PH_ATTN, PH_WO, PH_LN1, PH_FFN1, PH_FFN2, PH_LN2, PH_QACT };
@@ -77,7 +85,10 @@ static int n_tasks(const fw *f) {
     case PH_FFN1:
         if (f->ffn_rows) return (f->T + FROWS - 1) / FROWS;
         return n_slabs(f) * ((f->T + PROWS - 1) / PROWS);
-    case PH_QKV: case PH_WO: case PH_FFN2: return n_slabs(f) * ((f->T + PROWS - 1) / PROWS);
+    case PH_WO: case PH_FFN2:
+        if (f->ln_rows) return (f->T + f->ln_rows - 1) / f->ln_rows;
+        return n_slabs(f) * ((f->T + PROWS - 1) / PROWS);
+    case PH_QKV: return n_slabs(f) * ((f->T + PROWS - 1) / PROWS);
     case PH_ATTN: return f->B * f->e->c.n_heads;
     default: return (f->T + ROWS - 1) / ROWS;
     }
@@ -255,6 +266,15 @@ static void run_task(const fw *f, int task, int worker) {
         const float *A = f->phase == PH_WO ? f->ctx : f->hb;
         const tq_wmat *w8 = f->phase == PH_WO ? L->m8[M_O] : L->m8[M_FFN2];
         int K = f->phase == PH_WO ? D : H;
+        if (f->ln_rows) {   /* rows [a0, a1) whole: the tiles' bytes, then their LayerNorm */
+            int a0 = task * f->ln_rows, a1 = a0 + f->ln_rows < T ? a0 + f->ln_rows : T;
+            fused_slab(f, f->x, D, A, w8, bias, 1, 0, D, a0, a1);
+            for (int t = a0; t < a1; t++)
+                tq_enc_layernorm(f->x + (size_t)t * D, f->x + (size_t)t * D, f->phase == PH_WO ? L->ln1w : L->ln2w,
+                                 f->phase == PH_WO ? L->ln1b : L->ln2b, D, c->ln_eps);
+            if (f->lnq) tq_kact_rows(f->act2, f->x, D, a0, a1);
+            break;
+        }
         if (!fused_slab(f, f->x, D, A, w8, bias, 1, n0, n1, t0, t1) ||
             !f32_slab(f, f->x, D, A, K, f->phase == PH_WO ? L->wo : L->w2, w8, bias, 1, n0, n1, t0, t1, K))
             break;
@@ -357,16 +377,50 @@ static int ffn_rows_begin(fw *f) {
     return 1;
 }
 
-/* After FFN1 by row blocks: act2 holds FFN2's input rows, so it becomes act
- * (the buffers swap) and FFN2's quantize_input has nothing to do. */
-static void ffn_rows_end(fw *f) {
+/* act2, filled with the rows of src (ld floats apart) for projection
+ * `ready`, becomes act (the buffers swap): its quantize_input has nothing
+ * to do. */
+static void swap_act(fw *f, const float *src, int ld, int ready) {
     tq_kact *t = f->act;
     f->act = f->act2;
     f->act2 = t;
-    f->act_src = f->hb;
-    f->act_ld = f->H;
-    f->ready = PH_FFN2;
+    f->act_src = src;
+    f->act_ld = ld;
+    f->ready = ready;
+}
+
+/* After FFN1 by row blocks: act2 holds FFN2's input rows. */
+static void ffn_rows_end(fw *f) {
+    swap_act(f, f->hb, f->H, PH_FFN2);
     f->ffn_rows = 0;
+}
+
+/* Before WO (FFN2) of layer L, its input quantized in act: when it runs by
+ * the fused VNNI product, its tasks take whole token rows and finish them
+ * with LN1 (LN2) themselves (ln_rows), and when the projection after the
+ * LayerNorm (FFN1; QKV of layer `next`, or NULL after the last) runs a
+ * kernel whose activations act2 can hold, they also quantize the rows into
+ * act2 (lnq). FROWS rows a task, as FFN1's. 1 when so. */
+static int ln_rows_begin(fw *f, int phase, const enc_layer *next) {
+    const float *A = phase == PH_WO ? f->ctx : f->hb;
+    if (!f->act2 || !fused_ok(f, A, f->L->m8[phase == PH_WO ? M_O : M_FFN2])) return 0;
+    const tq_wmat *w = phase == PH_WO ? &f->L->m8[M_FFN1][0] : next ? &next->m8[M_QKV][0] : NULL;
+    f->lnq = w && tq_wmat_kernel(w) && tq_kact_holds(f->act2, &w->k);
+    if (f->lnq) tq_kact_begin(f->act2, f->T, w->cols);
+    f->ln_rows = FROWS;
+    return 1;
+}
+
+/* After WO (FFN2) by rows: x is normalised, so the LayerNorm phase after is
+ * skipped; with lnq act2 holds the next projection's input rows and becomes
+ * act (as fill_act_for and the LayerNorm's tasks would have left it). */
+static void ln_rows_end(fw *f, int next_phase) {
+    f->ln_rows = 0;
+    f->qfill = 0;
+    f->ready = -1;
+    f->act_src = NULL;
+    if (f->lnq) swap_act(f, f->x, f->D, next_phase);
+    f->lnq = 0;
 }
 
 /* Hand the input of the projection `phase` runs to the observer. */
@@ -473,12 +527,26 @@ tq_status tq_enc_forward(const tq_enc *e, const tq_enc_batch *b, const tq_enc_ou
     for (int l = 0; l < c->n_layers; l++) {
         f.L = &e->L[l];
         static const int phases[] = {PH_QKV, PH_ATTN, PH_WO, PH_LN1, PH_FFN1, PH_FFN2, PH_LN2};
+        const enc_layer *next = l + 1 < c->n_layers ? &e->L[l + 1] : NULL;
+        int ln_done = 0;   /* the LayerNorm after WO / FFN2 ran in its tasks */
         for (size_t k = 0; k < sizeof phases / sizeof phases[0]; k++) {
             if (e->obs) observe(&f, l, phases[k]);
+            if ((phases[k] == PH_LN1 || phases[k] == PH_LN2) && ln_done) {
+                ln_done = 0;
+                continue;
+            }
             quantize_input(&f, phases[k], n_threads);
+            if (phases[k] == PH_WO || phases[k] == PH_FFN2) {
+                ln_done = ln_rows_begin(&f, phases[k], next);
+                if (ln_done) {
+                    run_phase(&f, phases[k], n_threads);
+                    ln_rows_end(&f, phases[k] == PH_WO ? PH_FFN1 : PH_QKV);
+                    continue;
+                }
+            }
             /* LayerNorms quantize their rows for the projection after them */
             if (phases[k] == PH_LN1) fill_act_for(&f, f.L, PH_FFN1);
-            if (phases[k] == PH_LN2) fill_act_for(&f, l + 1 < c->n_layers ? &e->L[l + 1] : NULL, PH_QKV);
+            if (phases[k] == PH_LN2) fill_act_for(&f, next, PH_QKV);
             if (phases[k] == PH_FFN1) f.ffn_rows = ffn_rows_begin(&f);
             run_phase(&f, phases[k], n_threads);
             if (f.ffn_rows) ffn_rows_end(&f);

@@ -11,9 +11,9 @@
  * size of libm's erff. The loop has no calls and no branches; the AVX-512
  * form (tq_gelu_erf_avx512, vec.h) takes each lane's coefficients from a
  * register by the interval index (vpermps), the same operations in the
- * same order as the C loop, hence the same bytes: one chain of 6 steps per
- * value where the two-polynomial form it replaced (x P(x^2) below 1, a
- * degree-14 Q above) evaluated both, 20 steps.
+ * same order as the C loop (fused multiply-adds written as fmaf there),
+ * hence the same bytes: one chain of 6 fused steps per value, and GELU
+ * itself one more, h + |h| erf(|x|) with h = v / 2.
  */
 #include "core/internal.h"
 #include "trueq_nn.h"
@@ -43,25 +43,27 @@ static const float ERF_C[7][16] = {
     {2.763263881e-01f, 7.111556530e-01f, 9.229001403e-01f, 9.866716862e-01f, 9.985373020e-01f, 9.998993874e-01f, 9.999957085e-01f, 9.999998808e-01f},
 };
 
-/* erf(x) for float x, branch-free (see the file comment). NaN: c = 4, a
- * value of 1 with x's sign (GELU of NaN is NaN through the factor x). */
-static inline float erf_pw(float x) {
+/* erf(|x|) for float x, branch-free (see the file comment), the Horner
+ * steps fused (fmaf: the vector forms' vfmadd). NaN: c = 4, a value of 1
+ * (GELU of NaN is NaN through h below). */
+static inline float erf_abs(float x) {
     float a = fabsf(x);
     float c = a < 4.0f ? a : 4.0f;
     int k = (int)(c * 2.0f);
     k = k < 7 ? k : 7;
-    float t = c * 4.0f - (float)(2 * k + 1);
+    float t = fmaf(c, 4.0f, -(float)(2 * k + 1));   /* c * 4 - (2k + 1), c * 4 exact */
     float p = ERF_C[0][k];
-    for (int j = 1; j < 7; j++) p = p * t + ERF_C[j][k];
+    for (int j = 1; j < 7; j++) p = fmaf(p, t, ERF_C[j][k]);
     float r = c < 4.0f ? p : 1.0f;
-    r = r > 1.0f ? 1.0f : r;
-    return copysignf(r, x);
+    return r < 1.0f ? r : 1.0f;
 }
 
+/* GELU(v) = v (1 + erf(v / sqrt 2)) / 2 = h + |h| erf(|v| / sqrt 2) with
+ * h = v / 2 (erf is odd), one fused step. */
 TQ_HOT static void gelu_erf(float *x, int64_t n) {
     for (int64_t i = 0; i < n; i++) {
-        float v = x[i];
-        x[i] = 0.5f * v * (1.0f + erf_pw(v * 0.70710678118654752f));
+        float v = x[i], h = 0.5f * v;
+        x[i] = fmaf(fabsf(h), erf_abs(v * 0.70710678118654752f), h);
     }
 }
 
@@ -98,7 +100,7 @@ void tq_vec_div(float *y, float d, int64_t n) { vec_div(y, d, n); }
 #if defined(__x86_64__)
 #define TGT512 __attribute__((target("avx512f")))
 
-/* gelu_erf on one vector: erf_pw's steps, in its order; each lane's
+/* gelu_erf on one vector: erf_abs's steps, in its order; each lane's
  * coefficients picked from a register by its interval k (vpermps). */
 TGT512 static inline __attribute__((always_inline)) __m512 gelu16(__m512 v) {
     const __m512i absm = _mm512_set1_epi32(0x7fffffff);
@@ -108,15 +110,13 @@ TGT512 static inline __attribute__((always_inline)) __m512 gelu16(__m512 v) {
     __m512 c = _mm512_min_ps(a, four);   /* a < 4 ? a : 4 (NaN: 4) */
     __m512i k = _mm512_min_epi32(_mm512_cvttps_epi32(_mm512_mul_ps(c, _mm512_set1_ps(2.0f))), _mm512_set1_epi32(7));
     __m512 odd = _mm512_cvtepi32_ps(_mm512_add_epi32(_mm512_slli_epi32(k, 1), _mm512_set1_epi32(1)));
-    __m512 t = _mm512_sub_ps(_mm512_mul_ps(c, four), odd);
+    __m512 t = _mm512_fmsub_ps(c, four, odd);
     __m512 p = _mm512_permutexvar_ps(k, _mm512_loadu_ps(ERF_C[0]));
-    for (int j = 1; j < 7; j++) p = _mm512_add_ps(_mm512_mul_ps(p, t), _mm512_permutexvar_ps(k, _mm512_loadu_ps(ERF_C[j])));
+    for (int j = 1; j < 7; j++) p = _mm512_fmadd_ps(p, t, _mm512_permutexvar_ps(k, _mm512_loadu_ps(ERF_C[j])));
     __m512 r = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(c, four, _CMP_LT_OQ), one, p);
-    r = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(r, one, _CMP_GT_OQ), r, one);
-    /* copysignf(r, x) */
-    __m512i sgn = _mm512_andnot_si512(absm, _mm512_castps_si512(x));
-    r = _mm512_castsi512_ps(_mm512_or_si512(_mm512_and_si512(_mm512_castps_si512(r), absm), sgn));
-    return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), v), _mm512_add_ps(one, r));
+    r = _mm512_min_ps(r, one);   /* r < 1 ? r : 1 */
+    __m512 h = _mm512_mul_ps(_mm512_set1_ps(0.5f), v);
+    return _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(h), absm)), r, h);
 }
 
 TGT512 void tq_gelu_erf_avx512(float *x, int64_t n) {
@@ -135,7 +135,7 @@ TGT512 void tq_gelu_erf_avx512(float *x, int64_t n) {
     }
 }
 
-#define TGT2 __attribute__((target("avx2")))
+#define TGT2 __attribute__((target("avx2,fma")))
 
 /* gelu16's steps in 8 lanes (the eight intervals fit vpermps's 8 entries). */
 TGT2 static inline __attribute__((always_inline)) __m256 gelu8(__m256 v) {
@@ -146,13 +146,13 @@ TGT2 static inline __attribute__((always_inline)) __m256 gelu8(__m256 v) {
     __m256 c = _mm256_min_ps(a, four);
     __m256i k = _mm256_min_epi32(_mm256_cvttps_epi32(_mm256_mul_ps(c, _mm256_set1_ps(2.0f))), _mm256_set1_epi32(7));
     __m256 odd = _mm256_cvtepi32_ps(_mm256_add_epi32(_mm256_slli_epi32(k, 1), _mm256_set1_epi32(1)));
-    __m256 t = _mm256_sub_ps(_mm256_mul_ps(c, four), odd);
+    __m256 t = _mm256_fmsub_ps(c, four, odd);
     __m256 p = _mm256_permutevar8x32_ps(_mm256_loadu_ps(ERF_C[0]), k);
-    for (int j = 1; j < 7; j++) p = _mm256_add_ps(_mm256_mul_ps(p, t), _mm256_permutevar8x32_ps(_mm256_loadu_ps(ERF_C[j]), k));
+    for (int j = 1; j < 7; j++) p = _mm256_fmadd_ps(p, t, _mm256_permutevar8x32_ps(_mm256_loadu_ps(ERF_C[j]), k));
     __m256 r = _mm256_blendv_ps(one, p, _mm256_cmp_ps(c, four, _CMP_LT_OQ));
-    r = _mm256_blendv_ps(r, one, _mm256_cmp_ps(r, one, _CMP_GT_OQ));
-    r = _mm256_or_ps(_mm256_and_ps(r, absm), _mm256_andnot_ps(absm, x));
-    return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), v), _mm256_add_ps(one, r));
+    r = _mm256_min_ps(r, one);
+    __m256 h = _mm256_mul_ps(_mm256_set1_ps(0.5f), v);
+    return _mm256_fmadd_ps(_mm256_and_ps(h, absm), r, h);
 }
 
 TGT2 void tq_gelu_erf_avx2(float *x, int64_t n) {

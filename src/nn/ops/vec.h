@@ -5,9 +5,10 @@
  * byte, and the small row helpers the forward pass runs around its
  * products.
  *
- * The AVX-512 forms perform the same IEEE operations in the same order as
- * the C forms (no contraction into FMA, no reassociation), only several
- * vectors at a time, so tq_enc_activate / tq_softmax_row /
+ * The vector forms perform the same IEEE operations in the same order as
+ * the C forms (no reassociation, no contraction: a fused multiply-add is
+ * written as fmaf in C where the vector form fuses, and nowhere else), only
+ * several vectors at a time, so tq_enc_activate / tq_softmax_row /
  * tq_enc_layernorm give the same bytes whichever runs; test_enc_vec compares
  * them on odd lengths and edge values.
  * The *_avx512 entries may be called only where tq_vec_avx512() is 1, the
@@ -29,9 +30,11 @@ void tq_gelu_erf_ref(float *x, int64_t n);
 void tq_gelu_erf_avx512(float *x, int64_t n);
 void tq_gelu_erf_avx2(float *x, int64_t n);
 
-/** tq_softmax_row's portable loop (softmax.c) and its AVX-512 form. */
+/** tq_softmax_row's portable loop (softmax.c) and its AVX-512 and AVX2
+ *  forms (the same bytes). */
 void tq_softmax_row_ref(float *r, int n, const int32_t *mask, float div);
 void tq_softmax_row_avx512(float *r, int n, const int32_t *mask, float div);
+void tq_softmax_row_avx2(float *r, int n, const int32_t *mask, float div);
 void tq_softmax_rows_avx512(float *r, int rows, int n, const int32_t *mask, float div);
 
 /** tq_enc_layernorm's portable loop (norm.c) and its AVX-512 form. */
