@@ -192,6 +192,16 @@ def test_embed_and_classify_equal_cli(int8_model, synth_model, cli):
     assert k.shape == e.shape and not np.array_equal(k, np.zeros_like(k))
     cos = (k * e).sum(1) / (np.linalg.norm(k, axis=1) * np.linalg.norm(e, axis=1))
     assert cos.min() > 0.9999, cos
+    # int8_attention: True forces the int8 attention products on any CPU, False float32;
+    # both stay within the int8 path's error of the decoded path, and they differ
+    k8 = trueq.embed(int8_model, texts, keep_int8=True, int8_attention=True)
+    kf = trueq.embed(int8_model, texts, keep_int8=True, int8_attention=False)
+    assert not np.array_equal(k8, kf)
+    for v in (k8, kf):
+        cos = (v * e).sum(1) / (np.linalg.norm(v, axis=1) * np.linalg.norm(e, axis=1))
+        assert cos.min() > 0.999, cos
+    with pytest.raises(ValueError):
+        trueq.embed(int8_model, texts, keep_int8=True, int8_attention=2)
 
 
 def test_errors_carry_the_library_message(tmp_path):

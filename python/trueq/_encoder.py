@@ -10,11 +10,15 @@ from ._model import Model, check, fail
 
 
 class _Encoder:
-    def __init__(self, path, keep_int8):
+    def __init__(self, path, keep_int8, int8_attention=None):
         err = Error()
         self.model = Model(path)
-        self.enc = lib.tq_enc_open_ex(self.model._ptr(), None, C.byref(EncOpts(keep_int8=int(bool(keep_int8)))),
-                                      C.byref(err))
+        att = {None: 0, True: 1, False: -1}.get(int8_attention)
+        if att is None:
+            self.model.close()
+            raise ValueError("int8_attention must be None, True or False, not %r" % (int8_attention,))
+        opts = EncOpts(keep_int8=int(bool(keep_int8)), int8_attention=att)
+        self.enc = lib.tq_enc_open_ex(self.model._ptr(), None, C.byref(opts), C.byref(err))
         if not self.enc:
             self.model.close()
             fail(err)
@@ -56,11 +60,14 @@ def _texts(x):
     return [x] if isinstance(x, str) else list(x)
 
 
-def embed(model, texts, keep_int8=False):
+def embed(model, texts, keep_int8=False, int8_attention=None):
     """Sentence embeddings (trueq embed): a float32 array [len(texts), dim],
-    pooled as the model's sentence-transformers config says (else mean)."""
+    pooled as the model's sentence-transformers config says (else mean).
+    int8_attention applies with keep_int8 (tq_enc_opts.int8_attention): None
+    the library's default (int8 where the CPU has AVX-512 VNNI), True int8 on
+    any CPU, False float32 attention (as `--fp32-attention`)."""
     texts = _texts(texts)
-    e = _Encoder(os.fspath(model), keep_int8)
+    e = _Encoder(os.fspath(model), keep_int8, int8_attention)
     try:
         out = np.empty((len(texts), e.cfg.dim), dtype=np.float32)
         e.run(texts, None, out.ctypes.data, None)
@@ -69,7 +76,7 @@ def embed(model, texts, keep_int8=False):
         e.close()
 
 
-def classify(model, premise, hypothesis=None, keep_int8=False):
+def classify(model, premise, hypothesis=None, keep_int8=False, int8_attention=None):
     """Label and probabilities from a sequence-classification head (trueq
     classify). premise/hypothesis: a text or a list of texts. Returns one dict
     per input: label, label_id, activation, tokens, labels [{label, logit,
@@ -79,7 +86,7 @@ def classify(model, premise, hypothesis=None, keep_int8=False):
     b = None if hypothesis is None else _texts(hypothesis)
     if b is not None and len(b) != len(a):
         raise ValueError("classify: %d premises but %d hypotheses" % (len(a), len(b)))
-    e = _Encoder(os.fspath(model), keep_int8)
+    e = _Encoder(os.fspath(model), keep_int8, int8_attention)
     try:
         if not lib.tq_enc_has_head(e.enc):
             raise ValueError("classify: %s has no sequence-classification head" % model)
