@@ -40,6 +40,15 @@ const char *tq_version(void);
  *  (the CPU's best ISA or TRUEQ_ISA's: portable, avx2, avx512; "off" under
  *  TRUEQ_ISA=decode), e.g. "kernels: avx2 (detected; best here avx2)". */
 const char *tq_kernels_info(void);
+/** One line naming what serves the BLAS and LAPACK routines (sgemm for the
+ *  float32 encoder's attention, the spectra's factorizations): OpenBLAS and
+ *  LAPACKE, loaded at first use, with their files; or, where one could not
+ *  be loaded, the portable stand-ins and why (e.g. "blas: portable reference
+ *  loops, much slower (OpenBLAS not loaded: ...)"). Loads them. */
+const char *tq_blas_info(void);
+/** 1 when the routines were wanted in this process and OpenBLAS or LAPACKE
+ *  could not be loaded (the stand-ins served), else 0. Loads nothing. */
+int         tq_blas_fallback(void);
 /** Threads for forward passes (tq_enc_forward, tq_llama_*): n >= 1 sets the
  *  count for the process (at most 64); n <= 0 clears it, and the count is
  *  then TRUEQ_THREADS (a decimal integer >= 1) or else OpenBLAS's thread

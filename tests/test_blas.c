@@ -6,6 +6,8 @@
  * before this process first calls tq_blas() (it loads once per process). */
 #include "tq_test.h"
 #include "core/blas.h"
+#include "trueq.h"
+#include <string.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -75,7 +77,13 @@ static int child_without(void) {
     b->sgemv(CblasRowMajor, CblasNoTrans, 2, 2, 1.0f, a, 2, x, 1, 0.0f, y, 1);
     if (y[0] != 3 || y[1] != 7) return 4;
     double h[4] = {4, 0, 0, 9};
-    if (b->dpotrf(LAPACK_ROW_MAJOR, 'U', 2, h, 2) != -1) return 5;   /* LAPACK: a failure the caller reports */
+    if (b->dpotrf(LAPACK_ROW_MAJOR, 'U', 2, h, 2) != TQ_LAPACK_MISSING) return 5;   /* LAPACK: missing, said so */
+    double sv[2];
+    if (b->dgesdd(LAPACK_COL_MAJOR, 'N', 2, 2, h, 2, sv, NULL, 1, NULL, 1) != TQ_LAPACK_MISSING) return 6;
+    if (!tq_blas_fell_back() || !tq_blas_fallback()) return 7;
+    const char *d = tq_blas_info();   /* names the stand-ins, the file it tried and the LAPACK it lacks */
+    if (!strstr(d, "blas: portable reference loops") || !strstr(d, "/nonexistent/libopenblas.so.0") ||
+        !strstr(d, "no LAPACK (LAPACKE not loaded: /nonexistent/liblapacke.so.3") || d != tq_blas_describe()) return 8;
     tq_blas_serial_enter();   /* no OpenBLAS: nothing to set, nothing to break */
     tq_blas_set_threads(2);
     tq_blas_serial_leave();
@@ -93,7 +101,10 @@ void tq_tests(void) {
     CHECK_MSG(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "child check %d failed", WIFEXITED(ws) ? WEXITSTATUS(ws) : -1);
 
     TQ_CASE("OpenBLAS loaded at first use; the reference routines agree with it");
+    CHECK(!tq_blas_fell_back());   /* nothing wanted yet: no fallback to report */
     const tq_blas_fns *b = tq_blas();
+    CHECK(!tq_blas_fell_back() && !tq_blas_fallback());
+    CHECK_MSG(strstr(tq_blas_info(), "blas: OpenBLAS (") && strstr(tq_blas_info(), "; LAPACKE ("), "%s", tq_blas_info());
     CHECK(tq_blas_loaded());
     CHECK(b->sgemm != tq_blas_reference()->sgemm && b->dpotrf != tq_blas_reference()->dpotrf);
     compare(b, tq_blas_reference());

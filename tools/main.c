@@ -40,7 +40,7 @@ int main(int argc, char **argv) {
     signal(SIGHUP, on_signal);
     if (argc < 2) { usage(stderr); return TQC_EXIT_USAGE; }
     const char *a = argv[1];
-    if (!strcmp(a, "--version")) { printf("trueq %s\n%s\n", tq_version(), tq_kernels_info()); return TQC_EXIT_OK; }
+    if (!strcmp(a, "--version")) { printf("trueq %s\n%s\n%s\n", tq_version(), tq_kernels_info(), tq_blas_info()); return TQC_EXIT_OK; }
     if (!strcmp(a, "--help") || !strcmp(a, "-h") || !strcmp(a, "help")) {
         if (argc < 3 || !strcmp(a, "--help") || !strcmp(a, "-h")) { usage(stdout); return TQC_EXIT_OK; }
         const tqc_command *c = find(argv[2]);
@@ -49,7 +49,11 @@ int main(int argc, char **argv) {
         return TQC_EXIT_OK;
     }
     const tqc_command *c = find(a);
-    if (c) return tqc_main(c, argc - 1, argv + 1);
+    if (c) {
+        int rc = tqc_main(c, argc - 1, argv + 1);
+        if (tq_blas_fallback()) fprintf(stderr, "trueq: note: %s\n", tq_blas_info());   /* a slow or failed run says why */
+        return rc;
+    }
     fprintf(stderr, "trueq: unknown command \"%s\"\n\n", a);
     usage(stderr);
     return TQC_EXIT_USAGE;

@@ -5,10 +5,13 @@
  */
 #define _GNU_SOURCE 1   /* CPU_COUNT, RTLD_NOLOAD */
 #include "core/blas.h"
+#include "trueq.h"
 #include <dlfcn.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #ifndef TQ_OPENBLAS_SONAME
@@ -92,19 +95,19 @@ static void ref_ssymm(const enum CBLAS_ORDER o, const enum CBLAS_SIDE side, cons
         }
 }
 
-/* LAPACK has no portable stand-in here: "argument 1 illegal", which every caller reports as a failure */
+/* LAPACK has no portable stand-in here: TQ_LAPACK_MISSING, which callers report as LAPACKE missing */
 static lapack_int ref_potr(int layout, char uplo, lapack_int n, double *a, lapack_int lda) {
     (void)layout; (void)uplo; (void)n; (void)a; (void)lda;
-    return -1;
+    return TQ_LAPACK_MISSING;
 }
 static lapack_int ref_dsyevd(int layout, char jobz, char uplo, lapack_int n, double *a, lapack_int lda, double *w) {
     (void)layout; (void)jobz; (void)uplo; (void)n; (void)a; (void)lda; (void)w;
-    return -1;
+    return TQ_LAPACK_MISSING;
 }
 static lapack_int ref_dgesdd(int layout, char jobz, lapack_int m, lapack_int n, double *a, lapack_int lda, double *s,
                              double *u, lapack_int ldu, double *vt, lapack_int ldvt) {
     (void)layout; (void)jobz; (void)m; (void)n; (void)a; (void)lda; (void)s; (void)u; (void)ldu; (void)vt; (void)ldvt;
-    return -1;
+    return TQ_LAPACK_MISSING;
 }
 
 static const tq_blas_fns REF = {ref_sgemm, ref_dgemm, ref_sgemv, ref_dsyrk, ref_ssymm, ref_potr, ref_potr, ref_dsyevd,
@@ -121,6 +124,8 @@ static int (*thread_shutdown)(void);   /* OpenBLAS's blas_thread_shutdown_ (pthr
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t blas_mu = PTHREAD_MUTEX_INITIALIZER;
 static bool loaded;   /* written once, under blas_mu, inside `once` */
+static bool tried, lapacke_ok;   /* the same */
+static char why_blas[192], why_lapacke[192], blas_config[96];   /* written once inside `once`, before `tried` */
 static int blas_refs, blas_saved;
 
 static const char *lib_name(const char *env, const char *dflt) {
@@ -131,26 +136,43 @@ static const char *lib_name(const char *env, const char *dflt) {
 /* dst = lib's symbol `name`, cast to dst's type; whether it was found */
 #define SYM(lib, dst, name) (((dst) = (__typeof__(dst))dlsym(lib, name)) != NULL)
 
+/* why = the reason lib could not serve (dlerror's text, or the first symbol missing) */
+static void note_why(char *why, size_t n, void *lib, const char *name) {
+    const char *e = lib ? NULL : dlerror();
+    if (lib) snprintf(why, n, "%s lacks a routine trueq calls", name);
+    else snprintf(why, n, "%s", e ? e : name);
+}
+
 static void load(void) {
     tq_blas_fns f = REF, b = REF;
+    const char *bname = lib_name("TRUEQ_OPENBLAS", TQ_OPENBLAS_SONAME), *lname = lib_name("TRUEQ_LAPACKE", TQ_LAPACKE_SONAME);
+    char *(*config)(void) = NULL;
     int (*gt)(void) = NULL;
     void (*stt)(int) = NULL;
     int (*sd)(void) = NULL;
-    void *h = dlopen(lib_name("TRUEQ_OPENBLAS", TQ_OPENBLAS_SONAME), RTLD_NOW | RTLD_LOCAL);
+    void *h = dlopen(bname, RTLD_NOW | RTLD_LOCAL);
+    bool lok = false;
     if (h && SYM(h, b.sgemm, "cblas_sgemm") && SYM(h, b.dgemm, "cblas_dgemm") && SYM(h, b.sgemv, "cblas_sgemv") &&
         SYM(h, b.dsyrk, "cblas_dsyrk") && SYM(h, b.ssymm, "cblas_ssymm") && SYM(h, gt, "openblas_get_num_threads") &&
         SYM(h, stt, "openblas_set_num_threads")) {   /* all or none */
         f.sgemm = b.sgemm; f.dgemm = b.dgemm; f.sgemv = b.sgemv; f.dsyrk = b.dsyrk; f.ssymm = b.ssymm;
         (void)SYM(h, sd, "blas_thread_shutdown_");   /* pthread builds only */
+        (void)SYM(h, config, "openblas_get_config");
     } else {
         gt = NULL; stt = NULL;
+        note_why(why_blas, sizeof why_blas, h, bname);
     }
-    void *l = dlopen(lib_name("TRUEQ_LAPACKE", TQ_LAPACKE_SONAME), RTLD_NOW | RTLD_LOCAL);
+    if (config && config()) snprintf(blas_config, sizeof blas_config, "%s", config());
+    void *l = dlopen(lname, RTLD_NOW | RTLD_LOCAL);
     if (l && SYM(l, b.dpotrf, "LAPACKE_dpotrf") && SYM(l, b.dpotri, "LAPACKE_dpotri") && SYM(l, b.dsyevd, "LAPACKE_dsyevd") &&
         SYM(l, b.dgesdd, "LAPACKE_dgesdd")) {
         f.dpotrf = b.dpotrf; f.dpotri = b.dpotri; f.dsyevd = b.dsyevd; f.dgesdd = b.dgesdd;
+        lok = true;
+    } else {
+        note_why(why_lapacke, sizeof why_lapacke, l, lname);
     }
     pthread_mutex_lock(&blas_mu);
+    tried = true; lapacke_ok = lok;
     fns = f;
     get_threads = gt; set_threads = stt; thread_shutdown = sd;
     loaded = gt != NULL;
@@ -165,6 +187,36 @@ const tq_blas_fns *tq_blas(void) {
     pthread_once(&once, load);
     return &fns;
 }
+
+bool tq_blas_fell_back(void) {
+    pthread_mutex_lock(&blas_mu);
+    bool f = tried && (!loaded || !lapacke_ok);
+    pthread_mutex_unlock(&blas_mu);
+    return f;
+}
+
+static char line[720], lline[320];
+
+static void describe_line(void) {
+    const char *bname = lib_name("TRUEQ_OPENBLAS", TQ_OPENBLAS_SONAME), *lname = lib_name("TRUEQ_LAPACKE", TQ_LAPACKE_SONAME);
+    char b[320];
+    if (loaded) snprintf(b, sizeof b, "OpenBLAS (%s%s%s)", bname, *blas_config ? ": " : "", blas_config);
+    else snprintf(b, sizeof b, "portable reference loops, much slower (OpenBLAS not loaded: %s; install libopenblas0 "
+                  "or name it in TRUEQ_OPENBLAS)", why_blas);
+    if (lapacke_ok) snprintf(lline, sizeof lline, "LAPACKE (%s)", lname);
+    else snprintf(lline, sizeof lline, "no LAPACK (LAPACKE not loaded: %s; install liblapacke or name it in "
+                  "TRUEQ_LAPACKE)", why_lapacke);
+    snprintf(line, sizeof line, "blas: %s; %s", b, lline);
+}
+
+static pthread_once_t line_once = PTHREAD_ONCE_INIT;
+
+const char *tq_blas_describe(void) {
+    tq_blas();
+    pthread_once(&line_once, describe_line);
+    return line;
+}
+
 
 bool tq_blas_loaded(void) {
     pthread_mutex_lock(&blas_mu);
@@ -231,3 +283,6 @@ void tq_blas_pool_park(void) {
     if (blas_refs == 0 && loaded && thread_shutdown) thread_shutdown();
     pthread_mutex_unlock(&blas_mu);
 }
+
+const char *tq_blas_info(void) { return tq_blas_describe(); }
+int tq_blas_fallback(void) { return tq_blas_fell_back(); }

@@ -43,12 +43,24 @@ typedef struct tq_blas_fns {
     __typeof__(&LAPACKE_dgesdd) dgesdd;
 } tq_blas_fns;
 
+/** What the portable LAPACK stand-ins return: LAPACKE could not be loaded
+ *  (tq_blas_describe says why). No LAPACK routine returns it. */
+#define TQ_LAPACK_MISSING (-100000)
+
 /** The routines: OpenBLAS's and LAPACKE's, loaded on the first call
  *  (thread-safe), or the portable ones where they could not be loaded.
  *  Never NULL. */
 const tq_blas_fns *tq_blas(void);
 /** The portable reference routines (tests compare them with OpenBLAS). */
 const tq_blas_fns *tq_blas_reference(void);
+/** One line saying which routines serve (loads them): "blas: OpenBLAS
+ *  (<file>: <openblas_get_config>); LAPACKE (<file>)", or for either the
+ *  stand-in and why the library could not be loaded (dlerror's text). The
+ *  same line for the life of the process. */
+const char *tq_blas_describe(void);
+/** Whether the routines were loaded (tq_blas called) and OpenBLAS or LAPACKE
+ *  could not be: the stand-ins serve. Does not load them. */
+bool tq_blas_fell_back(void);
 /** Whether OpenBLAS is in use now (loaded by tq_blas), without loading it. */
 bool tq_blas_loaded(void);
 /** OpenBLAS's thread count (openblas_get_num_threads); where OpenBLAS is not

@@ -37,6 +37,9 @@ static int by_diag_desc(const void *a, const void *b) {
 /* U (upper, row-major, in processing order) of (H + lambda I)^-1 into A. */
 static tq_status inverse_cholesky(double *A, int64_t n, const char *tname, tq_error *err) {
     lapack_int N = (lapack_int)n, info = tq_blas()->dpotrf(LAPACK_ROW_MAJOR, 'U', N, A, N);
+    if (info == TQ_LAPACK_MISSING)
+        return tq_err(err, TQ_E_UNSUPPORTED, "tensor \"%s\": gptq needs LAPACK's Cholesky (dpotrf), and LAPACKE could "
+                      "not be loaded (tq_blas_info, trueq --version: why)", tname);
     if (info > 0)
         return tq_err(err, TQ_E_VALUE, "tensor \"%s\": the damped Hessian is not positive definite (pivot %d of %lld); "
                       "raise the damping", tname, (int)info, (long long)n);

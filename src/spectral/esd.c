@@ -58,6 +58,9 @@ static tq_status svals_gesdd(double *a, int64_t rows, int64_t cols, double *sv, 
     int64_t M = rows < cols ? rows : cols;
     lapack_int info = tq_blas()->dgesdd(LAPACK_COL_MAJOR, 'N', (lapack_int)cols, (lapack_int)rows, a,
                                      (lapack_int)cols, sv, NULL, 1, NULL, 1);
+    if (info == TQ_LAPACK_MISSING)
+        return tq_err(err, TQ_E_UNSUPPORTED, "singular values of a %lld x %lld matrix need LAPACK's dgesdd, and "
+                      "LAPACKE could not be loaded (tq_blas_info, trueq --version: why)", (long long)rows, (long long)cols);
     if (info == LAPACK_WORK_MEMORY_ERROR || info == LAPACK_TRANSPOSE_MEMORY_ERROR)
         return tq_err(err, TQ_E_NOMEM, "dgesdd: out of memory for a %lld x %lld matrix",
                       (long long)rows, (long long)cols);

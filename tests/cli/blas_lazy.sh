@@ -4,7 +4,9 @@
 # `trueq convert` runs without loading them (its start-up pays nothing for
 # them), and a command that needs them (embed: sgemm) loads them and works;
 # with them unloadable (TRUEQ_OPENBLAS naming no file) embed still works, on
-# the portable reference routines, and gives the same vectors to ~1e-5.
+# the portable reference routines, and gives the same vectors to ~1e-5; and
+# --version, a note after a command, and the spectra's reasons say which
+# routines served and why OpenBLAS/LAPACKE could not be loaded.
 set -u
 CLI=${TQ_CLI:-build/trueq}
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
@@ -33,4 +35,19 @@ d = max(abs(x - y) for u, v in zip(va, vb) for x, y in zip(u, v))
 assert d < 1e-5, d
 PYEOF'
 fi
+# which routines serve, said where a user looks: --version, and a note when the stand-ins served
+"$CLI" --version >"$T/v1" 2>&1
+check "--version names OpenBLAS and LAPACKE" 'grep -q "^blas: OpenBLAS (.*); LAPACKE (" "$T/v1"'
+TRUEQ_OPENBLAS=/nonexistent/libopenblas.so.0 "$CLI" --version >"$T/v2" 2>&1
+check "--version without OpenBLAS: the stand-ins and the file it could not load" \
+  'grep -q "^blas: portable reference loops, much slower (OpenBLAS not loaded: /nonexistent/libopenblas.so.0" "$T/v2"'
+TRUEQ_OPENBLAS=/nonexistent/libopenblas.so.0 "$CLI" embed "$T/m" "the cat sat." --json >/dev/null 2>"$T/e2.err"
+check "embed on the stand-ins says so on stderr" 'grep -q "^trueq: note: blas: portable reference loops" "$T/e2.err"'
+"$CLI" embed "$T/m" "the cat sat." --json >/dev/null 2>"$T/e1.err"
+check "embed with OpenBLAS: no note" '! grep -q "note: blas" "$T/e1.err"'
+TRUEQ_LAPACKE=/nonexistent/liblapacke.so.3 "$CLI" spectrum "$T/m" --json >"$T/s.json" 2>"$T/s.err"
+check "spectrum without LAPACKE: each fit's reason names the missing LAPACK" \
+  'grep -q "need LAPACK.s dgesdd, and LAPACKE could not be loaded" "$T/s.json"'
+check "spectrum without LAPACKE: the note says why it could not be loaded" \
+  'grep -q "no LAPACK (LAPACKE not loaded: /nonexistent/liblapacke.so.3" "$T/s.err"'
 exit $fail
