@@ -18,6 +18,7 @@
 #include "core/internal.h"
 #include "io/model.h"
 #include "io/writer.h"
+#include "dir_snap.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -59,38 +60,15 @@ static int hook(void *ud, const char *point, const char *path) {
 static char g_in[1024], g_model[1100];
 
 static void write_model(const char *dir) {
-    mkdir(dir, 0755);
-    static const struct { const char *name; int64_t r, c; } T[] = {
-        {"embeddings.word_embeddings.weight", 6001, 128},   /* 3 MB: two 2 MiB pieces, the second short */
-        {"layer.0.attn.q.bias", 256, 0},
-        {"layer.0.attn.q.weight", 256, 128},
-        {"layer.0.ffn.up.bias", 512, 0},
-        {"layer.0.ffn.up.weight", 512, 128},
-        {"norm.weight", 128, 0}};
-    enum { N = sizeof T / sizeof T[0] };
-    tq_wentry we[N];
-    memset(we, 0, sizeof we);
-    for (int i = 0; i < N; i++) {
-        we[i].name = T[i].name; we[i].dtype = TQ_DTYPE_F32; we[i].ndim = T[i].c ? 2 : 1;
-        we[i].shape[0] = T[i].r; we[i].shape[1] = T[i].c;
-    }
+    static const snap_tensor T[] = {
+        {"embeddings.word_embeddings.weight", TQ_DTYPE_F32, 6001, 128},   /* 3 MB: two 2 MiB pieces, the second short */
+        {"layer.0.attn.q.bias", TQ_DTYPE_F32, 256, 0},
+        {"layer.0.attn.q.weight", TQ_DTYPE_F32, 256, 128},
+        {"layer.0.ffn.up.bias", TQ_DTYPE_F32, 512, 0},
+        {"layer.0.ffn.up.weight", TQ_DTYPE_F32, 512, 128},
+        {"norm.weight", TQ_DTYPE_F32, 128, 0}};
+    snap_write_model(dir, T, (int)(sizeof T / sizeof T[0]), 13, "{\"model_type\": \"bert\"}\n");
     char p[1100];
-    snprintf(p, sizeof p, "%s/model.safetensors", dir);
-    tq_error e;
-    tq_writer *w = tq_writer_create(TQ_FORMAT_SAFETENSORS, p, we, N, NULL, NULL, 0, &e);
-    if (!w) { fprintf(stderr, "writer: %s\n", e.msg); exit(1); }
-    uint64_t s = 13;
-    for (int i = 0; i < N; i++) {
-        int64_t n = T[i].r * (T[i].c ? T[i].c : 1);
-        float *b = malloc((size_t)n * sizeof(float));
-        for (int64_t k = 0; k < n; k++) b[k] = 0.05f * tq_t_randn(&s);
-        if (tq_writer_put(w, i, b, w->nbytes[i], &e)) { fprintf(stderr, "put: %s\n", e.msg); exit(1); }
-        free(b);
-    }
-    if (tq_writer_finish(w, &e)) { fprintf(stderr, "finish: %s\n", e.msg); exit(1); }
-    tq_writer_free(w);
-    snprintf(p, sizeof p, "%s/config.json", dir);
-    tq_t_write(p, "{\"model_type\": \"bert\"}\n", 23);
     snprintf(p, sizeof p, "%s/vocab.txt", dir);
     char vocab[70000];   /* over one 64 KiB read of the side-file fallback */
     for (size_t k = 0; k < sizeof vocab; k++) vocab[k] = (char)('a' + (k * 7 + k / 13) % 26);
@@ -98,83 +76,7 @@ static void write_model(const char *dir) {
     tq_t_write(p, vocab, sizeof vocab);
 }
 
-static tq_status convert(const char *out, int threads, tq_error *e) {
-    tq_model *m = tq_model_open(g_in, e);
-    if (!m) return e->status;
-    tq_convert_options o;
-    tq_convert_options_init(&o);
-    o.q.bits = 8;
-    o.threads = threads;
-    tq_plan *p = tq_plan_create(m, &o, e);
-    if (!p) { tq_model_close(m); return e->status; }
-    tq_status st = tq_plan_execute(p, out, NULL, NULL, e);
-    tq_plan_free(p);
-    tq_model_close(m);
-    return st;
-}
-
-/* ===== snapshots ========================================================= */
-
-/* A directory as one string: sorted "name size fnv1a\n" lines, one level of
- * subdirectories. "" when absent. */
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-static void snap_into(const char *dir, const char *rel, tq_sb *out, int depth) {
-    DIR *d = opendir(dir);
-    if (!d) return;
-    char *names[256];
-    int n = 0;
-    struct dirent *de;
-    while ((de = readdir(d)) && n < 256)
-        if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) names[n++] = tq_strdup(de->d_name);
-    closedir(d);
-    qsort(names, (size_t)n, sizeof names[0], cmp_str);
-    for (int i = 0; i < n; i++) {
-        char p[2048];
-        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
-        struct stat st;
-        if (lstat(p, &st) != 0) continue;
-        if (S_ISDIR(st.st_mode) && depth < 2) {
-            char r2[1024];
-            snprintf(r2, sizeof r2, "%s%s/", rel, names[i]);
-            tq_sb_printf(out, "%s\n", r2);
-            snap_into(p, r2, out, depth + 1);
-            continue;
-        }
-        char *b = NULL;
-        size_t len = 0;
-        uint64_t h = 1469598103934665603ull;
-        tq_error e;
-        if (S_ISREG(st.st_mode) && tq_read_file(p, &b, &len, &e) == TQ_OK)
-            for (size_t j = 0; j < len; j++) h = (h ^ (uint8_t)b[j]) * 1099511628211ull;
-        free(b);
-        tq_sb_printf(out, "%s%s %llu %016llx\n", rel, names[i], (unsigned long long)st.st_size, (unsigned long long)h);
-    }
-    for (int i = 0; i < n; i++) free(names[i]);
-}
-static char *snap(const char *dir) {
-    tq_sb b = {0};
-    tq_sb_puts(&b, "");
-    snap_into(dir, "", &b, 0);
-    return b.s;
-}
-
-/* Files beside the output directory NAME left by a run: .NAME.trueq-*, NAME.tq-tmp-*. */
-static int debris(const char *out) {
-    char *parent = tq_path_dirname(out);
-    const char *base = strrchr(out, '/') + 1;
-    char pre[512];
-    snprintf(pre, sizeof pre, ".%s.trueq-", base);
-    int n = 0;
-    DIR *d = opendir(parent);
-    struct dirent *de;
-    while (d && (de = readdir(d))) n += strncmp(de->d_name, pre, strlen(pre)) == 0;
-    if (d) closedir(d);
-    d = opendir(out);
-    while (d && (de = readdir(d))) n += strstr(de->d_name, ".tq-tmp-") != NULL || strstr(de->d_name, ".trueq-") != NULL;
-    if (d) closedir(d);
-    free(parent);
-    return n;
-}
+static tq_status convert(const char *out, int threads, tq_error *e) { return snap_convert(g_in, out, 8, threads, e); }
 
 static bool exists(const char *p) { struct stat st; return lstat(p, &st) == 0; }
 
