@@ -159,6 +159,9 @@ typedef struct scratch {
 static void *scratch_get(scratch *s, int slot, size_t n) {
     if (!n) n = 1;
     if (n <= s->cap[slot]) return s->p[slot];
+    /* codes: at least one huge page (one fault for the run, and no new buffer when
+     * the next tensor's codes are a little larger: MiniLM's go 147 KB, 590 KB, ...) */
+    if ((slot == S_CODES || slot == S_SET + S_CODES) && n < TQ_WMEM_OWN) n = TQ_WMEM_OWN;
     tq_wmem_free(s->p[slot]);
     s->p[slot] = NULL;
     s->cap[slot] = 0;

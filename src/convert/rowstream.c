@@ -3,6 +3,7 @@
  * while the current one is processed (rowstream.h).
  */
 #include "convert/rowstream.h"
+#include "core/wmem.h"
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,12 +23,17 @@ static int64_t chunk_rows(const tq_rowsrc *r) {
     return step < 1 ? 1 : step;
 }
 
-/* buf[b] with room for n floats (its contents are not kept) */
+/* buf[b] with room for n floats (its contents are not kept). At least
+ * TQ_WMEM_OWN bytes, so that a buffer is one mapping on a huge page (one page
+ * fault and one clear for the whole run, where 4 KiB pages cost a fault each
+ * on the first read into it) and a chunk a little larger than the last one
+ * (another shape) never reallocates it. */
 static float *room(tq_rowstream *s, int b, size_t n) {
     if (n <= s->cap[b]) return s->buf[b];
-    free(s->buf[b]);
-    s->buf[b] = malloc(n * sizeof(float));
-    s->cap[b] = s->buf[b] ? n : 0;
+    tq_wmem_free(s->buf[b]);
+    size_t bytes = n * sizeof(float) > TQ_WMEM_OWN ? n * sizeof(float) : TQ_WMEM_OWN;
+    s->buf[b] = tq_wmem_scratch(bytes, 0);
+    s->cap[b] = s->buf[b] ? bytes / sizeof(float) : 0;
     return s->buf[b];
 }
 
@@ -129,8 +135,8 @@ static tq_status lane_end(tq_rowstream *s, bool finish, tq_error *err) {
 
 void tq_rowstream_free(tq_rowstream *s) {
     lane_end(s, false, NULL);   /* a failed run: queued pieces dropped */
-    free(s->buf[0]);
-    free(s->buf[1]);
+    tq_wmem_free(s->buf[0]);
+    tq_wmem_free(s->buf[1]);
     free(s->step);
     free(s->lane);
     memset(s, 0, sizeof *s);

@@ -394,16 +394,45 @@ tq_status tq_out_write(tq_outfile *o, const void *buf, size_t len, tq_error *err
     return tq_out_pwrite(o, buf, len, o->size, err);
 }
 
+/* copy_file_range's errors that mean "no copy in the kernel here" (another
+ * file system before Linux 5.19 or one that refuses it, a kernel without the
+ * call, a file kind it does not take): the rest goes through read/write. Any
+ * other error (EIO, ENOSPC, EDQUOT, EFBIG, ...) is the copy's failure. */
+static bool copy_unsupported(int e) {
+    return e == EXDEV || e == ENOSYS || e == EINVAL || e == EOPNOTSUPP
+#if defined(ENOTSUP) && ENOTSUP != EOPNOTSUPP
+           || e == ENOTSUP
+#endif
+        ;
+}
+
+/* One copy_file_range of up to len bytes from fd_in at in_off to o at off,
+ * with the fault point "copy" (an injected errno reads as the call's). >0:
+ * bytes copied; 0: copy the rest by read/write (unsupported, or the input
+ * ends: the bounded read reports where); <0: failed, errno set. */
+static ssize_t copy_once(tq_outfile *o, int fd_in, uint64_t in_off, size_t len, uint64_t off) {
+    for (;;) {
+        int inj = tq_fault("copy", o->final_path);
+        loff_t io = (loff_t)in_off, oo = (loff_t)off;
+        ssize_t n = inj ? (errno = inj, -1) : copy_file_range(fd_in, &io, o->fd, &oo, len, 0);
+        if (n >= 0) return n;
+        if (errno == EINTR) continue;
+        return copy_unsupported(errno) ? 0 : -1;
+    }
+}
+
 tq_status tq_out_copy_range(tq_outfile *o, int fd_in, uint64_t in_off, const void *fallback, size_t len, uint64_t off,
                             tq_error *err) {
     size_t done = 0;
     while (fd_in >= 0 && done < len) {
-        loff_t io = (loff_t)(in_off + done), oo = (loff_t)(off + done);
-        ssize_t n = copy_file_range(fd_in, &io, o->fd, &oo, len - done, 0);
-        if (n <= 0) {
-            if (n < 0 && errno == EINTR) continue;
-            break;                       /* unsupported here (EXDEV, ENOSYS, ...): finish with pwrite */
+        ssize_t n = copy_once(o, fd_in, in_off + done, len - done, off + done);
+        if (n < 0) {
+            int e = errno;
+            grow_size(o, off + done);
+            return tq_err(err, TQ_E_IO, "input offset %llu: copy into %s at offset %llu failed: %s",
+                          (unsigned long long)(in_off + done), o->final_path, (unsigned long long)(off + done), strerror(e));
         }
+        if (n == 0) break;               /* not here (EXDEV, ENOSYS, ...) or the input ends: finish with pread/pwrite */
         done += (size_t)n;
     }
     grow_size(o, off + done);
@@ -660,13 +689,20 @@ static tq_status copy_into(const char *src, tq_outfile *out, tq_error *err) {
     tq_outfile o = *out;
     tq_status s;
     uint64_t off = 0, size = (uint64_t)st.st_size;
-    while (off < size) {            /* in the kernel where it can; else through a small buffer */
-        loff_t io = (loff_t)off, oo = (loff_t)off;
-        ssize_t n = copy_file_range(in, &io, o.fd, &oo, (size_t)(size - off), 0);
+    bool kernel = true;             /* in the kernel where it can; else through a small buffer */
+    while (off < size) {
+        ssize_t n = kernel ? copy_once(&o, in, off, (size_t)(size - off), off) : 0;
         if (n > 0) { off += (uint64_t)n; continue; }
-        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            int e = errno;
+            close(in);
+            return tq_err(err, TQ_E_IO, "%s: copy into %s failed at offset %llu: %s", src, o.final_path,
+                          (unsigned long long)off, strerror(e));
+        }
+        kernel = false;
         char buf[65536];
         ssize_t r = pread(in, buf, sizeof buf, (off_t)off);
+        if (r < 0 && errno == EINTR) continue;
         if (r <= 0) { close(in); return tq_err(err, TQ_E_IO, "%s: read failed at %llu", src, (unsigned long long)off); }
         if ((s = tq_out_pwrite(&o, buf, (size_t)r, off, err))) { close(in); return s; }
         off += (uint64_t)r;

@@ -118,9 +118,13 @@ tq_status tq_out_write(tq_outfile *o, const void *buf, size_t len, tq_error *err
 /** Write len bytes at absolute offset off (the file grows as needed). */
 tq_status tq_out_pwrite(tq_outfile *o, const void *buf, size_t len, uint64_t off, tq_error *err);
 /** Copy len bytes from fd_in at in_off to offset off, in the kernel when it can
- *  (copy_file_range), else by pread from fd_in into a bounded buffer (a short
- *  input is TQ_E_IO "input offset N: ..."). `fallback` (the same bytes in
- *  memory) is read only when fd_in < 0. */
+ *  (copy_file_range: the kernel may share or copy the pages, no user-space
+ *  pass), else, where it is refused with EXDEV, ENOSYS, EINVAL or EOPNOTSUPP
+ *  (or copies nothing), the rest by pread from fd_in into a bounded buffer and
+ *  pwrite, at the same offsets: the same bytes either way. A short input is
+ *  TQ_E_IO "input offset N: ..."; any other copy_file_range error (EIO,
+ *  ENOSPC, ...) is TQ_E_IO "input offset N: copy into PATH at offset M failed:
+ *  ERROR". `fallback` (the same bytes in memory) is read only when fd_in < 0. */
 tq_status tq_out_copy_range(tq_outfile *o, int fd_in, uint64_t in_off, const void *fallback, size_t len, uint64_t off,
                             tq_error *err);
 /** fsync the file, give it final_path (replacing a file or symlink there,
@@ -204,7 +208,10 @@ void      tq_outdir_fix_message(const tq_outdir *od, tq_error *err);
  * as in every normal run, it returns 0 and does nothing else. Points: "read"
  * (input reads; from a pool thread when convert streams, one read at a
  * time), "chunk" (each streamed chunk, on the calling thread), "create",
- * "write" (a streamed tensor's from a pool thread, one at a time), "fsync"
+ * "write" (a streamed tensor's from a pool thread, one at a time), "copy" (each
+ * copy_file_range of tq_out_copy_range and of the file copies, path = the
+ * output's final path; from convert's lane and side-file threads too: an
+ * EXDEV/ENOSYS/EINVAL/EOPNOTSUPP there takes the read/write path), "fsync"
  * (outputs; "create" and "fsync" of convert's side files come from its
  * side-file thread, concurrently with the weights'), "fsync-dir" (a directory's fsync: per file
  * outside a staged tree, once per directory at the tree's commit), the commit steps
