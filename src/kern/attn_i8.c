@@ -12,6 +12,7 @@
  */
 #include "kern/attn_i8.h"
 #include "kern/kern.h"
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 #if defined(__x86_64__)
@@ -36,6 +37,8 @@ typedef struct lay {
     float   *kt;     /* [16][hs4] bytes: one block of k codes (AVX-512 only) */
     float   *ri;     /* [S16]     rows' 1 / s (AVX-512 only)                */
     int16_t *bt;     /* [max(hs4, S4)] one unpacked row (portable only)    */
+    float   *st;     /* [16][S16] one strip of score rows (probs)          */
+    uint16_t *kb;    /* [S16 / 16] kept keys per block of 16 (probs, AVX-512) */
 } lay;
 
 static size_t lay_of(lay *L, int S, int hs, void *base) {
@@ -59,6 +62,8 @@ static size_t lay_of(lay *L, int S, int hs, void *base) {
     TAKE(kt, float, (int64_t)hs * 16);
     TAKE(ri, float, S16);
     TAKE(bt, int16_t, hs4 > S4 ? hs4 : S4);
+    TAKE(st, float, 16 * S16);
+    TAKE(kb, uint16_t, S16 / 16);
 #undef TAKE
     if (L) {
         L->S = S; L->hs = hs; L->hs4 = (int)hs4; L->S4 = (int)S4; L->S16 = (int)S16; L->hs16 = (int)hs16;
@@ -159,7 +164,7 @@ static void quant_qk_ref(const lay *L, const float *q, const float *k, int64_t l
     }
 }
 
-static void quant_pv_ref(const lay *L, const float *p, const float *v, int64_t ld, const int32_t *mask) {
+static void quant_v_ref(const lay *L, const float *v, int64_t ld, const int32_t *mask) {
     int S = L->S, hs = L->hs, S4 = L->S4;
     memset(L->vp, 0, (size_t)L->hs16 * (size_t)S4);
     for (int d = 0; d < L->hs16; d++) {
@@ -173,6 +178,10 @@ static void quant_pv_ref(const lay *L, const float *p, const float *v, int64_t l
         for (int j = 0; d < hs && j < S; j++)
             L->vp[pk(d, j, S4)] = (int8_t)(mask && !mask[j] ? 0 : code_s(v[j * ld + d], inv));
     }
+}
+
+static void quant_p_ref(const lay *L, const float *p) {
+    int S = L->S, S4 = L->S4;
     for (int i = 0; i < S; i++) {
         const float *r = p + (int64_t)i * S;
         uint32_t m = 0;
@@ -183,6 +192,50 @@ static void quant_pv_ref(const lay *L, const float *p, const float *v, int64_t l
         float s = from_bits(m) / 255.0f, inv = inv_of(s);
         L->ps[i] = s;
         for (int j = 0; j < S4; j++) L->pa[(int64_t)i * S4 + j] = (uint8_t)(j < S ? code_u(r[j], inv) : 0);
+    }
+}
+
+/* The fused softmax's code of score y in a row of maximum m (attn_i8.h):
+ * t = (y - m) * kf clamped to [-16, 0] (NaN: -16; t > 0 never happens, so
+ * only the lower clamp is done), n = rne(t), f = t - n,
+ * 255 * 2^f by the degree-4 polynomial PE (Horner, fused multiply-adds),
+ * times 2^n (exact), rounded to nearest even, at most 255. PE: a Chebyshev
+ * fit of 255 * 2^f on [-1/2, 1/2], relative error 3.6e-6 (0.001 of a code). */
+#define TLO -16.0f
+static const float PE[5] = {255.000015f, 176.745865f, 61.2563744f, 14.2601194f, 2.46738935f};
+
+static int pcode_ref(float y, float m, float kf) {
+    float t = (y - m) * kf;   /* <= 0 (y <= m, kf > 0) or NaN */
+    float c = t > TLO ? t : TLO;
+    float n = (c + MAGIC) - MAGIC, f = c - n, p = PE[4];
+    for (int e = 3; e >= 0; e--) p = fmaf(p, f, PE[e]);
+    int32_t i = rne(ldexpf(p, (int)n));
+    return i < 0 ? 0 : i > 255 ? 255 : i;
+}
+
+/* one row of S scores y to codes o[0 .. S4) (masked keys and pads 0) and
+ * its scale 1 / (sum of the codes) (0 when they sum to 0) */
+static void codes_row_ref(const float *y, int S, int S4, const int32_t *mask, float kf, uint8_t *o, float *ps) {
+    float m = -INFINITY;
+    for (int j = 0; j < S; j++)
+        if (!mask || mask[j]) m = y[j] > m ? y[j] : m;
+    int32_t sum = 0;
+    for (int j = 0; j < S4; j++) {
+        int c = j < S && (!mask || mask[j]) ? pcode_ref(y[j], m, kf) : 0;
+        o[j] = (uint8_t)c;
+        sum += c;
+    }
+    *ps = sum > 0 ? 1.0f / (float)sum : 0.0f;
+}
+
+/* scores 16 rows at a time into the strip, then their codes */
+static void probs_ref(const lay *L, const int32_t *mask, float kf) {
+    int S = L->S, hs4 = L->hs4;
+    for (int i0 = 0; i0 < S; i0 += 16) {
+        int M = S - i0 < 16 ? S - i0 : 16;
+        prod_ref(L->qa + (int64_t)i0 * hs4, hs4, L->kp, hs4, L->kc, L->qs + i0, L->ks, M, S, L->st, L->S16, L->bt);
+        for (int r = 0; r < M; r++)
+            codes_row_ref(L->st + (int64_t)r * L->S16, S, L->S4, mask, kf, L->pa + (int64_t)(i0 + r) * L->S4, L->ps + i0 + r);
     }
 }
 
@@ -341,7 +394,7 @@ TGT static void quant_k512(const lay *L, const float *k, int64_t ld) {
     }
 }
 
-TGT static void quant_pv512(const lay *L, const float *p, const float *v, int64_t ld, const int32_t *mask) {
+TGT static void quant_v512(const lay *L, const float *v, int64_t ld, const int32_t *mask) {
     int S = L->S, hs = L->hs, S4 = L->S4, J4 = S4 / 4;
     const __m512i ab = _mm512_set1_epi32(0x7fffffff), lo8 = _mm512_set1_epi32(0xff);
     for (int d = 0; d < L->hs16; d += 16) {
@@ -366,6 +419,10 @@ TGT static void quant_pv512(const lay *L, const float *p, const float *v, int64_
             _mm512_storeu_si512((void *)(out + (int64_t)j4 * 64), wd);
         }
     }
+}
+
+TGT static void quant_p512(const lay *L, const float *p) {
+    int S = L->S, S4 = L->S4;
     /* 64 codes: packed to words then bytes (saturating to [0, 255]), in the
      * order of their 128-bit lanes; one permute puts them back in order */
     const __m512i ord = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), z = _mm512_setzero_si512();
@@ -393,6 +450,79 @@ TGT static void quant_pv512(const lay *L, const float *p, const float *v, int64_
         }
     }
 }
+/* pcode_ref on 16 lanes, its steps in its order (max_ps(t, lo) is
+ * t > lo ? t : lo). Its saturation is left out: c in [-16, 0], so for n = 0
+ * p <= PE[0] (p grows with f <= 0) and for n <= -1 p 2^n <= p(1/2) / 2 < 181:
+ * every code is in [0, 255] already. */
+INL __m512i pcode16(__m512 y, __m512 m, __m512 kf) {
+    __m512 t = _mm512_mul_ps(_mm512_sub_ps(y, m), kf);
+    __m512 c = _mm512_max_ps(t, _mm512_set1_ps(TLO));
+    __m512 n = _mm512_roundscale_ps(c, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 f = _mm512_sub_ps(c, n), p = _mm512_set1_ps(PE[4]);
+    for (int e = 3; e >= 0; e--) p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(PE[e]));
+    return _mm512_cvt_roundps_epi32(_mm512_scalef_ps(p, n), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+
+/* codes_row_ref's codes of one row, kb the kept keys per block of 16 (the
+ * maximum of exact values in any order is the same value) */
+INL void codes_row512(const float *y, int S, int S4, const uint16_t *kb, __m512 kf, uint8_t *o, float *ps) {
+    __m512 mx = _mm512_set1_ps(-INFINITY);
+    for (int j = 0; j < S; j += 16) {   /* y > mx ? y : mx on the kept lanes */
+        __mmask16 keep = kb[j / 16];
+        mx = _mm512_mask_max_ps(mx, keep, _mm512_maskz_loadu_ps(keep, y + j), mx);
+    }
+    __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
+    __m512i sum = _mm512_setzero_si512();
+    for (int j = 0; j < S4; j += 16) {
+        __mmask16 keep = kb[j / 16];
+        __m512i c = _mm512_maskz_mov_epi32(keep, pcode16(_mm512_maskz_loadu_ps(keep, y + j), m, kf));
+        sum = _mm512_add_epi32(sum, c);
+        _mm_mask_storeu_epi8(o + j, lanes(S4 - j), _mm512_cvtepi32_epi8(c));
+    }
+    int32_t t = _mm512_reduce_add_epi32(sum);
+    *ps = t > 0 ? 1.0f / (float)t : 0.0f;
+}
+
+/* q k^T four rows at a time into the strip (the products of prod512), then
+ * the four rows' codes while they are in L1 */
+#define MKS(Mv, NBv, r) mk(a, lda, L->kp, K4, L->kc, sa, L->ks, r, b0, Mv, NBv, S, L->st, L->S16)
+TGT static void probs512(const lay *L, const int32_t *mask, float kf) {
+    int S = L->S, K4 = L->hs4 / 4, nb = L->S16 / 16;
+    int64_t lda = L->hs4;
+    for (int j = 0; j < L->S16; j += 16) {
+        __mmask16 keep = lanes(S - j > 0 ? S - j : 0);
+        if (mask)
+            keep = _mm512_mask_cmpneq_epi32_mask(keep, _mm512_maskz_loadu_epi32(keep, mask + j), _mm512_setzero_si512());
+        L->kb[j / 16] = keep;
+    }
+    const __m512 vk = _mm512_set1_ps(kf);
+    for (int i0 = 0; i0 < S; i0 += 4) {
+        int M = S - i0 < 4 ? S - i0 : 4;
+        const uint8_t *a = L->qa + (int64_t)i0 * lda;
+        const float *sa = L->qs + i0;
+        for (int b0 = 0; b0 < nb; b0 += 4) {
+            int NB = nb - b0 < 4 ? nb - b0 : 4;
+            if (M == 4) {
+                switch (NB) {
+                case 4: MKS(4, 4, 0); break;
+                case 3: MKS(4, 3, 0); break;
+                case 2: MKS(4, 2, 0); break;
+                default: MKS(4, 1, 0); break;
+                }
+            } else {
+                for (int r = 0; r < M; r++) switch (NB) {
+                    case 4: MKS(1, 4, r); break;
+                    case 3: MKS(1, 3, r); break;
+                    case 2: MKS(1, 2, r); break;
+                    default: MKS(1, 1, r); break;
+                    }
+            }
+        }
+        for (int r = 0; r < M; r++)
+            codes_row512(L->st + (int64_t)r * L->S16, S, L->S4, L->kb, vk, L->pa + (int64_t)(i0 + r) * L->S4, L->ps + i0 + r);
+    }
+}
+#undef MKS
 #endif
 
 /* ---- entry points ------------------------------------------------------------- */
@@ -414,18 +544,61 @@ void tq_attn_i8_scores(const float *q, const float *k, int64_t ld, int S, int hs
     prod_ref(L.qa, L.hs4, L.kp, L.hs4, L.kc, L.qs, L.ks, S, S, sc, S, L.bt);
 }
 
+/* p v of the codes and scales in pa / ps (quant_p or probs) */
+static void apply(const lay *L, const float *v, int64_t ld, const int32_t *mask, float *ctx, int64_t ldc, tq_kisa isa) {
+    int S = L->S, hs = L->hs;
+#if defined(__x86_64__)
+    if (tq_attn_i8_isa(isa) == TQ_KISA_AVX512) {
+        quant_v512(L, v, ld, mask);
+        prod512(L->pa, L->S4, L->vp, L->S4 / 4, NULL, L->ps, L->vs, S, hs, ctx, ldc);
+        return;
+    }
+#endif
+    (void)isa;
+    quant_v_ref(L, v, ld, mask);
+    prod_ref(L->pa, L->S4, L->vp, L->S4, NULL, L->ps, L->vs, S, hs, ctx, ldc, L->bt);
+}
+
 void tq_attn_i8_context(const float *p, const float *v, int64_t ld, const int32_t *mask, int S, int hs, float *ctx,
                         int64_t ldc, void *scratch, tq_kisa isa) {
     lay L;
     lay_of(&L, S, hs, scratch);
 #if defined(__x86_64__)
+    if (tq_attn_i8_isa(isa) == TQ_KISA_AVX512) quant_p512(&L, p);
+    else
+#endif
+        quant_p_ref(&L, p);
+    apply(&L, v, ld, mask, ctx, ldc, isa);
+}
+
+void tq_attn_i8_probs(const float *q, const float *k, int64_t ld, const int32_t *mask, int S, int hs, float div,
+                      void *scratch, tq_kisa isa) {
+    lay L;
+    lay_of(&L, S, hs, scratch);
+    float kf = div != 0.0f ? 1.44269504088896341f / div : 1.44269504088896341f;
+#if defined(__x86_64__)
     if (tq_attn_i8_isa(isa) == TQ_KISA_AVX512) {
-        quant_pv512(&L, p, v, ld, mask);
-        prod512(L.pa, L.S4, L.vp, L.S4 / 4, NULL, L.ps, L.vs, S, hs, ctx, ldc);
+        quant_q512(&L, q, ld);
+        quant_k512(&L, k, ld);
+        probs512(&L, mask, kf);
         return;
     }
 #endif
     (void)isa;
-    quant_pv_ref(&L, p, v, ld, mask);
-    prod_ref(L.pa, L.S4, L.vp, L.S4, NULL, L.ps, L.vs, S, hs, ctx, ldc, L.bt);
+    quant_qk_ref(&L, q, k, ld);
+    probs_ref(&L, mask, kf);
+}
+
+void tq_attn_i8_attend(const float *v, int64_t ld, const int32_t *mask, int S, int hs, float *ctx, int64_t ldc,
+                       void *scratch, tq_kisa isa) {
+    lay L;
+    lay_of(&L, S, hs, scratch);
+    apply(&L, v, ld, mask, ctx, ldc, isa);
+}
+
+const uint8_t *tq_attn_i8_codes(const void *scratch, int S, int hs, const float **scales) {
+    lay L;
+    lay_of(&L, S, hs, (void *)(uintptr_t)scratch);
+    if (scales) *scales = L.ps;
+    return L.pa;
 }
