@@ -271,8 +271,20 @@ INL float amax16(const float *x, int64_t n) {
 /* s[i] = max|x_i| / div and ri[i] = 1 / s[i] (0 when s[i] is not > 0) for n
  * rows of len floats at stride ld: the maxima first (independent rows), then
  * the divisions 16 rows at a time (the scalar steps, lane by lane) */
-TGT static void row_scales(const float *x, int64_t ld, int n, int64_t len, float div, float *s, float *ri) {
-    for (int i = 0; i < n; i++) s[i] = amax16(x + i * ld, len);
+/* the cache lines of rows [r0, r1) of len floats at stride ld, asked for
+ * ahead (rows of qkv are far apart: one head's columns are a few lines of
+ * each token's row) */
+INL void fetch_rows(const float *x, int64_t ld, int r0, int r1, int64_t len) {
+    for (int r = r0; r < r1; r++)
+        for (int64_t c = 0; c < len; c += 16) _mm_prefetch((const char *)(x + r * ld + c), _MM_HINT_T0);
+}
+
+/* (rows up to `avail` may be read ahead) */
+TGT static void row_scales(const float *x, int64_t ld, int n, int avail, int64_t len, float div, float *s, float *ri) {
+    for (int i = 0; i < n; i++) {
+        if (i + 8 < avail) fetch_rows(x, ld, i + 8, i + 9, len);
+        s[i] = amax16(x + i * ld, len);
+    }
     for (int i = 0; i < n; i += 16) {
         __mmask16 m = lanes(n - i);
         __m512 v = _mm512_div_ps(_mm512_maskz_loadu_ps(m, s + i), _mm512_set1_ps(div));
@@ -346,7 +358,7 @@ TGT static void prod512(const uint8_t *a, int64_t lda, const int8_t *bp, int64_t
 /* q by rows (codes + 128, row-major: the products broadcast them) */
 TGT static void quant_q512(const lay *L, const float *q, int64_t ld) {
     int S = L->S, hs = L->hs, hs4 = L->hs4;
-    row_scales(q, ld, S, hs, 127.0f, L->qs, L->ri);
+    row_scales(q, ld, S, S, hs, 127.0f, L->qs, L->ri);
     for (int i = 0; i < S; i++) {
         const float *x = q + i * ld;
         __m512 iq = _mm512_set1_ps(L->ri[i]);
@@ -372,7 +384,7 @@ TGT static void quant_k512(const lay *L, const float *k, int64_t ld) {
     const __m512i ones = _mm512_set1_epi8(1);
     for (int j0 = 0; j0 < L->S16; j0 += 16) {
         int n = S - j0 < 16 ? (S - j0 > 0 ? S - j0 : 0) : 16;
-        row_scales(k + j0 * ld, ld, n, hs, 127.0f, L->ks + j0, L->ri);
+        row_scales(k + j0 * ld, ld, n, S - j0, hs, 127.0f, L->ks + j0, L->ri);
         for (int r = n; r < 16; r++) L->ks[j0 + r] = 0.0f;
         for (int r = 0; r < 16; r++) {
             const float *x = k + (j0 + r) * ld;
@@ -429,7 +441,7 @@ TGT static void quant_p512(const lay *L, const float *p) {
     const __m512i c255 = _mm512_set1_epi32(255);
     for (int i = 0; i < S; i++) {
         if (i % 16 == 0)   /* 16 rows' scales, then their codes while the rows are in L1 */
-            row_scales(p + (int64_t)i * S, S, S - i < 16 ? S - i : 16, S, 255.0f, L->ps + i, L->ri + i);
+            row_scales(p + (int64_t)i * S, S, S - i < 16 ? S - i : 16, 0, S, 255.0f, L->ps + i, L->ri + i);
         const float *r = p + (int64_t)i * S;
         uint8_t *o = L->pa + (int64_t)i * S4;
         __m512 inv = _mm512_set1_ps(L->ri[i]);
@@ -463,30 +475,39 @@ INL __m512i pcode16(__m512 y, __m512 m, __m512 kf) {
     return _mm512_cvt_roundps_epi32(_mm512_scalef_ps(p, n), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
 }
 
-/* codes_row_ref's codes of one row, kb the kept keys per block of 16 (the
- * maximum of exact values in any order is the same value) */
-INL void codes_row512(const float *y, int S, int S4, const uint16_t *kb, __m512 kf, uint8_t *o, float *ps) {
-    __m512 mx = _mm512_set1_ps(-INFINITY);
+/* codes_row_ref's codes of R rows of y (stride ldy) into o (stride ldo),
+ * kb the kept keys per block of 16 (the maximum of exact values in any order
+ * is the same value); the R rows' chains interleaved, so their latencies
+ * overlap (R a constant: always inlined) */
+INL void codes_rows512(const float *y, int64_t ldy, const int R, int S, int S4, const uint16_t *kb, __m512 kf,
+                       uint8_t *o, int64_t ldo, float *ps) {
+    __m512 mx[4];
+    __m512i sum[4];
+    for (int q = 0; q < R; q++) mx[q] = _mm512_set1_ps(-INFINITY), sum[q] = _mm512_setzero_si512();
     for (int j = 0; j < S; j += 16) {   /* y > mx ? y : mx on the kept lanes */
         __mmask16 keep = kb[j / 16];
-        mx = _mm512_mask_max_ps(mx, keep, _mm512_maskz_loadu_ps(keep, y + j), mx);
+        for (int q = 0; q < R; q++)
+            mx[q] = _mm512_mask_max_ps(mx[q], keep, _mm512_maskz_loadu_ps(keep, y + q * ldy + j), mx[q]);
     }
-    __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
-    __m512i sum = _mm512_setzero_si512();
+    for (int q = 0; q < R; q++) mx[q] = _mm512_set1_ps(_mm512_reduce_max_ps(mx[q]));
     for (int j = 0; j < S4; j += 16) {
         __mmask16 keep = kb[j / 16];
-        __m512i c = _mm512_maskz_mov_epi32(keep, pcode16(_mm512_maskz_loadu_ps(keep, y + j), m, kf));
-        sum = _mm512_add_epi32(sum, c);
-        _mm_mask_storeu_epi8(o + j, lanes(S4 - j), _mm512_cvtepi32_epi8(c));
+        for (int q = 0; q < R; q++) {
+            __m512i c = _mm512_maskz_mov_epi32(keep, pcode16(_mm512_maskz_loadu_ps(keep, y + q * ldy + j), mx[q], kf));
+            sum[q] = _mm512_add_epi32(sum[q], c);
+            _mm_mask_storeu_epi8(o + q * ldo + j, lanes(S4 - j), _mm512_cvtepi32_epi8(c));
+        }
     }
-    int32_t t = _mm512_reduce_add_epi32(sum);
-    *ps = t > 0 ? 1.0f / (float)t : 0.0f;
+    for (int q = 0; q < R; q++) {
+        int32_t t = _mm512_reduce_add_epi32(sum[q]);
+        ps[q] = t > 0 ? 1.0f / (float)t : 0.0f;
+    }
 }
 
 /* q k^T four rows at a time into the strip (the products of prod512), then
  * the four rows' codes while they are in L1 */
 #define MKS(Mv, NBv, r) mk(a, lda, L->kp, K4, L->kc, sa, L->ks, r, b0, Mv, NBv, S, L->st, L->S16)
-TGT static void probs512(const lay *L, const int32_t *mask, float kf) {
+TGT static void probs512(const lay *L, const int32_t *mask, float kf, const float *v, int64_t ld) {
     int S = L->S, K4 = L->hs4 / 4, nb = L->S16 / 16;
     int64_t lda = L->hs4;
     for (int j = 0; j < L->S16; j += 16) {
@@ -498,6 +519,7 @@ TGT static void probs512(const lay *L, const int32_t *mask, float kf) {
     const __m512 vk = _mm512_set1_ps(kf);
     for (int i0 = 0; i0 < S; i0 += 4) {
         int M = S - i0 < 4 ? S - i0 : 4;
+        if (v) fetch_rows(v, ld, i0, i0 + M, L->hs);   /* p v's rows, while this runs */
         const uint8_t *a = L->qa + (int64_t)i0 * lda;
         const float *sa = L->qs + i0;
         for (int b0 = 0; b0 < nb; b0 += 4) {
@@ -518,8 +540,12 @@ TGT static void probs512(const lay *L, const int32_t *mask, float kf) {
                     }
             }
         }
-        for (int r = 0; r < M; r++)
-            codes_row512(L->st + (int64_t)r * L->S16, S, L->S4, L->kb, vk, L->pa + (int64_t)(i0 + r) * L->S4, L->ps + i0 + r);
+        if (M == 4)
+            codes_rows512(L->st, L->S16, 4, S, L->S4, L->kb, vk, L->pa + (int64_t)i0 * L->S4, L->S4, L->ps + i0);
+        else
+            for (int r = 0; r < M; r++)
+                codes_rows512(L->st + (int64_t)r * L->S16, L->S16, 1, S, L->S4, L->kb, vk, L->pa + (int64_t)(i0 + r) * L->S4,
+                              L->S4, L->ps + i0 + r);
     }
 }
 #undef MKS
@@ -571,22 +597,36 @@ void tq_attn_i8_context(const float *p, const float *v, int64_t ld, const int32_
     apply(&L, v, ld, mask, ctx, ldc, isa);
 }
 
-void tq_attn_i8_probs(const float *q, const float *k, int64_t ld, const int32_t *mask, int S, int hs, float div,
-                      void *scratch, tq_kisa isa) {
-    lay L;
-    lay_of(&L, S, hs, scratch);
+static void probs(const lay *L, const float *q, const float *k, const float *v, int64_t ld, const int32_t *mask,
+                  float div, tq_kisa isa) {
     float kf = div != 0.0f ? 1.44269504088896341f / div : 1.44269504088896341f;
 #if defined(__x86_64__)
     if (tq_attn_i8_isa(isa) == TQ_KISA_AVX512) {
-        quant_q512(&L, q, ld);
-        quant_k512(&L, k, ld);
-        probs512(&L, mask, kf);
+        quant_q512(L, q, ld);
+        quant_k512(L, k, ld);
+        probs512(L, mask, kf, v, ld);
         return;
     }
 #endif
     (void)isa;
-    quant_qk_ref(&L, q, k, ld);
-    probs_ref(&L, mask, kf);
+    (void)v;
+    quant_qk_ref(L, q, k, ld);
+    probs_ref(L, mask, kf);
+}
+
+void tq_attn_i8_probs(const float *q, const float *k, int64_t ld, const int32_t *mask, int S, int hs, float div,
+                      void *scratch, tq_kisa isa) {
+    lay L;
+    lay_of(&L, S, hs, scratch);
+    probs(&L, q, k, NULL, ld, mask, div, isa);
+}
+
+void tq_attn_i8_head(const float *q, const float *k, const float *v, int64_t ld, const int32_t *mask, int S, int hs,
+                     float div, float *ctx, int64_t ldc, void *scratch, tq_kisa isa) {
+    lay L;
+    lay_of(&L, S, hs, scratch);
+    probs(&L, q, k, v, ld, mask, div, isa);
+    apply(&L, v, ld, mask, ctx, ldc, isa);
 }
 
 void tq_attn_i8_attend(const float *v, int64_t ld, const int32_t *mask, int S, int hs, float *ctx, int64_t ldc,
