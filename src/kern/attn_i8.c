@@ -507,7 +507,8 @@ INL void codes_rows512(const float *y, int64_t ldy, const int R, int S, int S4, 
 /* q k^T four rows at a time into the strip (the products of prod512), then
  * the four rows' codes while they are in L1 */
 #define MKS(Mv, NBv, r) mk(a, lda, L->kp, K4, L->kc, sa, L->ks, r, b0, Mv, NBv, S, L->st, L->S16)
-TGT static void probs512(const lay *L, const int32_t *mask, float kf, const float *v, int64_t ld) {
+TGT static void probs512(const lay *L, const int32_t *mask, float kf, const float *v, const float *nq, const float *nk,
+                         int64_t ld) {
     int S = L->S, K4 = L->hs4 / 4, nb = L->S16 / 16;
     int64_t lda = L->hs4;
     for (int j = 0; j < L->S16; j += 16) {
@@ -520,6 +521,7 @@ TGT static void probs512(const lay *L, const int32_t *mask, float kf, const floa
     for (int i0 = 0; i0 < S; i0 += 4) {
         int M = S - i0 < 4 ? S - i0 : 4;
         if (v) fetch_rows(v, ld, i0, i0 + M, L->hs);   /* p v's rows, while this runs */
+        if (nq) fetch_rows(nq, ld, i0, i0 + M, L->hs), fetch_rows(nk, ld, i0, i0 + M, L->hs);   /* the next head's */
         const uint8_t *a = L->qa + (int64_t)i0 * lda;
         const float *sa = L->qs + i0;
         for (int b0 = 0; b0 < nb; b0 += 4) {
@@ -597,19 +599,20 @@ void tq_attn_i8_context(const float *p, const float *v, int64_t ld, const int32_
     apply(&L, v, ld, mask, ctx, ldc, isa);
 }
 
-static void probs(const lay *L, const float *q, const float *k, const float *v, int64_t ld, const int32_t *mask,
-                  float div, tq_kisa isa) {
+static void probs(const lay *L, const float *q, const float *k, const float *v, const float *next, int64_t ld,
+                  const int32_t *mask, float div, tq_kisa isa) {
     float kf = div != 0.0f ? 1.44269504088896341f / div : 1.44269504088896341f;
 #if defined(__x86_64__)
     if (tq_attn_i8_isa(isa) == TQ_KISA_AVX512) {
         quant_q512(L, q, ld);
         quant_k512(L, k, ld);
-        probs512(L, mask, kf, v, ld);
+        probs512(L, mask, kf, v, next, next ? next + (k - q) : NULL, ld);
         return;
     }
 #endif
     (void)isa;
     (void)v;
+    (void)next;
     quant_qk_ref(L, q, k, ld);
     probs_ref(L, mask, kf);
 }
@@ -618,14 +621,14 @@ void tq_attn_i8_probs(const float *q, const float *k, int64_t ld, const int32_t 
                       void *scratch, tq_kisa isa) {
     lay L;
     lay_of(&L, S, hs, scratch);
-    probs(&L, q, k, NULL, ld, mask, div, isa);
+    probs(&L, q, k, NULL, NULL, ld, mask, div, isa);
 }
 
 void tq_attn_i8_head(const float *q, const float *k, const float *v, int64_t ld, const int32_t *mask, int S, int hs,
-                     float div, float *ctx, int64_t ldc, void *scratch, tq_kisa isa) {
+                     float div, float *ctx, int64_t ldc, void *scratch, tq_kisa isa, const float *next) {
     lay L;
     lay_of(&L, S, hs, scratch);
-    probs(&L, q, k, v, ld, mask, div, isa);
+    probs(&L, q, k, v, next, ld, mask, div, isa);
     apply(&L, v, ld, mask, ctx, ldc, isa);
 }
 

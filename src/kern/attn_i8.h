@@ -72,10 +72,13 @@ void tq_attn_i8_probs(const float *q, const float *k, int64_t ld, const int32_t 
 void tq_attn_i8_attend(const float *v, int64_t ld, const int32_t *mask, int S, int hs, float *ctx, int64_t ldc,
                        void *scratch, tq_kisa isa);
 
-/** tq_attn_i8_probs then tq_attn_i8_attend (the same bytes), v's rows
- *  fetched into cache while the scores run: one head's attention. */
+/** tq_attn_i8_probs then tq_attn_i8_attend (the same bytes): one head's
+ *  attention, v's rows fetched into cache while the scores run. next (NULL:
+ *  none) is the q of the head likely to run next on this thread, its k at
+ *  next + (k - q), S rows of hs at stride ld like q's: fetched too (a hint
+ *  only: nothing else is read from it). */
 void tq_attn_i8_head(const float *q, const float *k, const float *v, int64_t ld, const int32_t *mask, int S, int hs,
-                     float div, float *ctx, int64_t ldc, void *scratch, tq_kisa isa);
+                     float div, float *ctx, int64_t ldc, void *scratch, tq_kisa isa, const float *next);
 
 /** p's codes in scratch after tq_attn_i8_probs (or tq_attn_i8_context): S
  *  rows of (S + 3) / 4 * 4 bytes (pads 0); *scales (if not NULL) their S

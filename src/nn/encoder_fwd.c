@@ -206,8 +206,11 @@ static void attend(const fw *f, int s, int h, float *sc, int worker) {
     if (f->a8 && tq_enc_attn8_layer(e, f->L)) {
         void *ws = f->a8 + (size_t)worker * (size_t)f->a8_bytes;
         /* the softmax fused with p's quantization: no float scores row kept */
+        /* the next task is most often the next head (of this sequence, else
+         * of the next one): its q, k fetched ahead */
+        const float *next = h + 1 < e->c.n_heads ? q + hs : s + 1 < f->B ? base + (size_t)S * ld : NULL;
         tq_attn_i8_head(q, k, v, ld, mask, S, hs, bert ? div : 0.0f, f->ctx + (size_t)s * S * D + h * hs, D, ws,
-                        e->attn8_isa);
+                        e->attn8_isa, next);
         return;
     }
     tq_blas()->sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, S, S, hs, 1.0f, q, ld, k, ld, 0.0f, sc, S);
