@@ -196,36 +196,42 @@ static void quant_p_ref(const lay *L, const float *p) {
 }
 
 /* The fused softmax's code of score y in a row of maximum m (attn_i8.h):
- * t = (y - m) * kf clamped to [-16, 0] (NaN: -16; t > 0 never happens, so
+ * t = (y - m) * kf clamped to [-125, 0] (NaN: -125; t > 0 never happens, so
  * only the lower clamp is done), n = rne(t), f = t - n,
  * 255 * 2^f by the degree-4 polynomial PE (Horner, fused multiply-adds),
  * times 2^n (exact), rounded to nearest even, at most 255. PE: a Chebyshev
  * fit of 255 * 2^f on [-1/2, 1/2], relative error 3.6e-6 (0.001 of a code). */
-#define TLO -16.0f
+#define TLO -125.0f
 static const float PE[5] = {255.000015f, 176.745865f, 61.2563744f, 14.2601194f, 2.46738935f};
 
-static int pcode_ref(float y, float m, float kf) {
+static float pval_ref(float y, float m, float kf) {
     float t = (y - m) * kf;   /* <= 0 (y <= m, kf > 0) or NaN */
     float c = t > TLO ? t : TLO;
     float n = (c + MAGIC) - MAGIC, f = c - n, p = PE[4];
     for (int e = 3; e >= 0; e--) p = fmaf(p, f, PE[e]);
-    int32_t i = rne(ldexpf(p, (int)n));
+    return ldexpf(p, (int)n);
+}
+
+static int pcode_ref(float x) {
+    int32_t i = rne(x);
     return i < 0 ? 0 : i > 255 ? 255 : i;
 }
 
 /* one row of S scores y to codes o[0 .. S4) (masked keys and pads 0) and
- * its scale 1 / (sum of the codes) (0 when they sum to 0) */
+ * its scale 1 / (sum of the unrounded 255 e) (0 when it is not > 0): the sum
+ * in 16 lanes (key j in lane j % 16) reduced l + 8, l + 4, l + 2, l + 1 */
 static void codes_row_ref(const float *y, int S, int S4, const int32_t *mask, float kf, uint8_t *o, float *ps) {
-    float m = -INFINITY;
+    float m = -INFINITY, acc[16] = {0};
     for (int j = 0; j < S; j++)
         if (!mask || mask[j]) m = y[j] > m ? y[j] : m;
-    int32_t sum = 0;
     for (int j = 0; j < S4; j++) {
-        int c = j < S && (!mask || mask[j]) ? pcode_ref(y[j], m, kf) : 0;
-        o[j] = (uint8_t)c;
-        sum += c;
+        float x = j < S && (!mask || mask[j]) ? pval_ref(y[j], m, kf) : 0.0f;
+        o[j] = (uint8_t)pcode_ref(x);
+        acc[j % 16] += x;
     }
-    *ps = sum > 0 ? 1.0f / (float)sum : 0.0f;
+    for (int w = 8; w; w /= 2)
+        for (int l = 0; l < w; l++) acc[l] = acc[l] + acc[l + w];
+    *ps = acc[0] > 0.0f ? 1.0f / acc[0] : 0.0f;
 }
 
 /* scores 16 rows at a time into the strip, then their codes */
@@ -303,9 +309,12 @@ INL void mk(const uint8_t *a, int64_t lda, const int8_t *bp, int64_t K4, const i
     const uint8_t *xp = a + i0 * lda;
     /* M and NB are constants here (always inlined), so the loops unroll and
      * the accumulators stay in registers */
-    __m512i S[4][4];
-    for (int j = 0; j < M; j++)
-        for (int p = 0; p < NB; p++) S[j][p] = _mm512_setzero_si512();
+    __m512i S[4][4];   /* from - corr (the same int32 sums, wrapping alike) */
+    for (int p = 0; p < NB; p++) {
+        __m512i z = _mm512_setzero_si512();
+        S[0][p] = corr ? _mm512_sub_epi32(z, _mm512_loadu_si512((const void *)(corr + (b0 + p) * 16))) : z;
+        for (int j = 1; j < M; j++) S[j][p] = S[0][p];
+    }
     for (int64_t kk = 0; kk < K4; kk++) {
         __m512i w[4];
         for (int p = 0; p < NB; p++) w[p] = _mm512_loadu_si512((const void *)(wp + p * bs + kk * 64));
@@ -319,11 +328,10 @@ INL void mk(const uint8_t *a, int64_t lda, const int8_t *bp, int64_t K4, const i
     for (int p = 0; p < NB; p++) {
         int64_t n0 = (b0 + p) * 16;
         __mmask16 m = lanes(N - n0);
-        __m512i cr = corr ? _mm512_loadu_si512((const void *)(corr + n0)) : _mm512_setzero_si512();
         __m512 sv = _mm512_loadu_ps(sb + n0);
         for (int j = 0; j < M; j++) {
             __m512 t = _mm512_mul_ps(_mm512_set1_ps(sa[i0 + j]), sv);
-            __m512 y = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(S[j][p], cr)), t);
+            __m512 y = _mm512_mul_ps(_mm512_cvtepi32_ps(S[j][p]), t);
             _mm512_mask_storeu_ps(c + (i0 + j) * ldc + n0, m, y);
         }
     }
@@ -462,17 +470,27 @@ TGT static void quant_p512(const lay *L, const float *p) {
         }
     }
 }
-/* pcode_ref on 16 lanes, its steps in its order (max_ps(t, lo) is
- * t > lo ? t : lo). Its saturation is left out: c in [-16, 0], so for n = 0
+/* pval_ref (then pcode_ref) on 16 lanes, its steps in its order (max_ps(t, lo) is
+ * t > lo ? t : lo). Its saturation is left out: c in [-125, 0], so for n = 0
  * p <= PE[0] (p grows with f <= 0) and for n <= -1 p 2^n <= p(1/2) / 2 < 181:
  * every code is in [0, 255] already. */
-INL __m512i pcode16(__m512 y, __m512 m, __m512 kf) {
+INL __m512 pval16(__m512 y, __m512 m, __m512 kf) {
     __m512 t = _mm512_mul_ps(_mm512_sub_ps(y, m), kf);
     __m512 c = _mm512_max_ps(t, _mm512_set1_ps(TLO));
     __m512 n = _mm512_roundscale_ps(c, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m512 f = _mm512_sub_ps(c, n), p = _mm512_set1_ps(PE[4]);
     for (int e = 3; e >= 0; e--) p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(PE[e]));
-    return _mm512_cvt_roundps_epi32(_mm512_scalef_ps(p, n), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    return _mm512_scalef_ps(p, n);
+}
+
+INL __m512i pcode16(__m512 x) { return _mm512_cvt_roundps_epi32(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+
+/* lane 0 of codes_row_ref's tree: l + 8, l + 4, l + 2, l + 1 */
+INL float sum_tree(__m512 a) {
+    __m256 h = _mm256_add_ps(_mm512_castps512_ps256(a), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1)));
+    __m128 x = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+    return _mm_cvtss_f32(_mm_add_ss(x, _mm_shuffle_ps(x, x, 1)));
 }
 
 /* codes_row_ref's codes of R rows of y (stride ldy) into o (stride ldo),
@@ -482,25 +500,43 @@ INL __m512i pcode16(__m512 y, __m512 m, __m512 kf) {
 INL void codes_rows512(const float *y, int64_t ldy, const int R, int S, int S4, const uint16_t *kb, __m512 kf,
                        uint8_t *o, int64_t ldo, float *ps) {
     __m512 mx[4];
-    __m512i sum[4];
-    for (int q = 0; q < R; q++) mx[q] = _mm512_set1_ps(-INFINITY), sum[q] = _mm512_setzero_si512();
+    __m512 acc[4];   /* 255 e, key j in lane j % 16 */
+    for (int q = 0; q < R; q++) mx[q] = _mm512_set1_ps(-INFINITY), acc[q] = _mm512_setzero_ps();
     for (int j = 0; j < S; j += 16) {   /* y > mx ? y : mx on the kept lanes */
         __mmask16 keep = kb[j / 16];
         for (int q = 0; q < R; q++)
             mx[q] = _mm512_mask_max_ps(mx[q], keep, _mm512_maskz_loadu_ps(keep, y + q * ldy + j), mx[q]);
     }
     for (int q = 0; q < R; q++) mx[q] = _mm512_set1_ps(_mm512_reduce_max_ps(mx[q]));
-    for (int j = 0; j < S4; j += 16) {
+    /* 64 codes at a time packed to words then bytes (each <= 255), in the
+     * order of their 128-bit lanes, put back in order by one permute */
+    const __m512i ord = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    int j = 0;
+    for (; j + 64 <= S4; j += 64) {
+        __mmask16 k0 = kb[j / 16], k1 = kb[j / 16 + 1], k2 = kb[j / 16 + 2], k3 = kb[j / 16 + 3];
+        for (int q = 0; q < R; q++) {
+            const float *r = y + q * ldy + j;
+            __m512 x0 = _mm512_maskz_mov_ps(k0, pval16(_mm512_maskz_loadu_ps(k0, r), mx[q], kf));
+            __m512 x1 = _mm512_maskz_mov_ps(k1, pval16(_mm512_maskz_loadu_ps(k1, r + 16), mx[q], kf));
+            __m512 x2 = _mm512_maskz_mov_ps(k2, pval16(_mm512_maskz_loadu_ps(k2, r + 32), mx[q], kf));
+            __m512 x3 = _mm512_maskz_mov_ps(k3, pval16(_mm512_maskz_loadu_ps(k3, r + 48), mx[q], kf));
+            acc[q] = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(_mm512_add_ps(acc[q], x0), x1), x2), x3);
+            __m512i w = _mm512_packus_epi16(_mm512_packus_epi32(pcode16(x0), pcode16(x1)),
+                                            _mm512_packus_epi32(pcode16(x2), pcode16(x3)));
+            _mm512_storeu_si512((void *)(o + q * ldo + j), _mm512_permutexvar_epi32(ord, w));
+        }
+    }
+    for (; j < S4; j += 16) {
         __mmask16 keep = kb[j / 16];
         for (int q = 0; q < R; q++) {
-            __m512i c = _mm512_maskz_mov_epi32(keep, pcode16(_mm512_maskz_loadu_ps(keep, y + q * ldy + j), mx[q], kf));
-            sum[q] = _mm512_add_epi32(sum[q], c);
-            _mm_mask_storeu_epi8(o + q * ldo + j, lanes(S4 - j), _mm512_cvtepi32_epi8(c));
+            __m512 x = _mm512_maskz_mov_ps(keep, pval16(_mm512_maskz_loadu_ps(keep, y + q * ldy + j), mx[q], kf));
+            acc[q] = _mm512_add_ps(acc[q], x);
+            _mm_mask_storeu_epi8(o + q * ldo + j, lanes(S4 - j), _mm512_cvtepi32_epi8(pcode16(x)));
         }
     }
     for (int q = 0; q < R; q++) {
-        int32_t t = _mm512_reduce_add_epi32(sum[q]);
-        ps[q] = t > 0 ? 1.0f / (float)t : 0.0f;
+        float t = sum_tree(acc[q]);
+        ps[q] = t > 0.0f ? 1.0f / t : 0.0f;
     }
 }
 

@@ -15,12 +15,15 @@
  *          masked key's weight 0 stays code 0.
  *   p      (tq_attn_i8_probs: the softmax fused, no float p) per row i of
  *          scores sc (above): m = max of sc[i, j] over kept keys, t = (sc[i, j]
- *          - m) * kf (kf = log2(e) / div, div 0: log2(e)) clamped to [-16, 0]
- *          (NaN: -16), code = rne(255 * 2^t) at most 255, 255 * 2^t as
+ *          - m) * kf (kf = log2(e) / div, div 0: log2(e)) clamped to [-125, 0]
+ *          (NaN: -125), code = rne(255 * 2^t) at most 255, 255 * 2^t as
  *          2^rne(t) times a degree-4 polynomial in t - rne(t) (relative error
  *          3.6e-6; attn_i8.c), so the largest weight's code is 255 and those
- *          below e^-11 are 0; masked keys code 0; s_p = 1 / (sum_j code_ij)
- *          (0 when the codes sum to 0), so the weights c * s_p sum to 1.
+ *          below e^-11 are 0; masked keys code 0; s_p = 1 / x where x is
+ *          the sum over kept keys of 255 * 2^t before rounding, in float, key
+ *          j in lane j % 16 of 16 sums in key order, reduced lanes l + 8,
+ *          l + 4, l + 2, l + 1 (s_p = 0 when x is not > 0): the codes and the
+ *          scale of tq_attn_i8_context on the float softmax, up to roundings.
  *   v      per head dimension (column d) over the sequence's unmasked tokens:
  *          s = max_j |v_jd| / 127, codes as q's; masked tokens' codes are 0.
  *   ctx    ctx[i, d] = (float)(sum_j c_ij v_jd) * (s_p(i) * s_v(d)), c p's codes
