@@ -17,8 +17,8 @@
  *          scores sc (above): m = max of sc[i, j] over kept keys, t = (sc[i, j]
  *          - m) * kf (kf = log2(e) / div, div 0: log2(e)) clamped to [-125, 0]
  *          (NaN: -125), code = rne(255 * 2^t) at most 255, 255 * 2^t as
- *          2^rne(t) times a degree-4 polynomial in t - rne(t) (relative error
- *          3.6e-6; attn_i8.c), so the largest weight's code is 255 and those
+ *          2^rne(t) times a degree-5 polynomial in t - rne(t) (relative error
+ *          1.1e-7; attn_i8.c), so the largest weight's code is 255 and those
  *          below e^-11 are 0; masked keys code 0; s_p = 1 / x where x is
  *          the sum over kept keys of 255 * 2^t before rounding, in float, key
  *          j in lane j % 16 of 16 sums in key order, reduced lanes l + 8,
