@@ -66,8 +66,13 @@ int main(int argc, char **argv) {
         double b = cpu_s();
         for (int n = 0; n < n_calls; n++) tq_attn_i8_context(p, qkv + 2 * D, ld, NULL, S, hs, ctx, D, ws, isas[k]);
         double c = cpu_s();
-        printf("bench_attn_i8 seq=%d head=%d isa=%s scores_us=%.2f context_us=%.2f\n", S, hs,
-               isas[k] == TQ_KISA_AVX512 ? "avx512" : "portable", (b - a) / n_calls * 1e6, (c - b) / n_calls * 1e6);
+        for (int n = 0; n < n_calls; n++) tq_attn_i8_probs(qkv, qkv + D, ld, NULL, S, hs, 0.0f, ws, isas[k]);
+        double d = cpu_s();
+        for (int n = 0; n < n_calls; n++) tq_attn_i8_attend(qkv + 2 * D, ld, NULL, S, hs, ctx, D, ws, isas[k]);
+        double e = cpu_s();
+        printf("bench_attn_i8 seq=%d head=%d isa=%s scores_us=%.2f context_us=%.2f probs_us=%.2f (scores + softmax"
+               " + p codes) attend_us=%.2f\n", S, hs, isas[k] == TQ_KISA_AVX512 ? "avx512" : "portable",
+               (b - a) / n_calls * 1e6, (c - b) / n_calls * 1e6, (d - c) / n_calls * 1e6, (e - d) / n_calls * 1e6);
     }
     free(qkv); free(sc); free(p); free(ctx); free(ws);
     return 0;

@@ -191,7 +191,8 @@ static void proj(const fw *f, float *C, int ldc, const float *A, int lda, const 
 
 /* Attention of head h of sequence s: q k^T by sgemm, masked softmax per
  * row, p v by sgemm; on the int8-kept path (tq_enc_attn8_layer) the two
- * products in int8 (kern/attn_i8.h) over this worker's scratch. BERT scales
+ * products in int8 with the softmax fused into p's quantization
+ * (kern/attn_i8.h) over this worker's scratch. BERT scales
  * the scores; DistilBERT scaled q already (as transformers does). Padded keys
  * get weight exactly 0. */
 static void attend(const fw *f, int s, int h, float *sc, int worker) {
@@ -204,9 +205,12 @@ static void attend(const fw *f, int s, int h, float *sc, int worker) {
     int bert = !e->A->q_scaled;   /* BERT scales the scores, DistilBERT q */
     if (f->a8 && tq_enc_attn8_layer(e, f->L)) {
         void *ws = f->a8 + (size_t)worker * (size_t)f->a8_bytes;
-        tq_attn_i8_scores(q, k, ld, S, hs, sc, ws, e->attn8_isa);
-        tq_softmax_rows(sc, S, S, mask, bert ? div : 0.0f);
-        tq_attn_i8_context(sc, v, ld, mask, S, hs, f->ctx + (size_t)s * S * D + h * hs, D, ws, e->attn8_isa);
+        /* the softmax fused with p's quantization: no float scores row kept */
+        /* the next task is most often the next head (of this sequence, else
+         * of the next one): its q, k fetched ahead */
+        const float *next = h + 1 < e->c.n_heads ? q + hs : s + 1 < f->B ? base + (size_t)S * ld : NULL;
+        tq_attn_i8_head(q, k, v, ld, mask, S, hs, bert ? div : 0.0f, f->ctx + (size_t)s * S * D + h * hs, D, ws,
+                        e->attn8_isa, next);
         return;
     }
     tq_blas()->sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, S, S, hs, 1.0f, q, ld, k, ld, 0.0f, sc, S);
