@@ -60,7 +60,7 @@ static int run(head *h, tq_kisa isa) {
     for (int i = 0; i < S * S + 16; i++) h->sc[i] = SENT;
     for (int i = 0; i < S * h->ldc; i++) h->ctx[i] = SENT;
     tq_attn_f32_scores(h->q, h->k, h->ld, S, hs, h->sc, h->ws, isa);
-    tq_attn_f32_context(h->p, h->v, h->ld, S, hs, h->ctx, h->ldc, h->ws, isa);
+    tq_attn_f32_context(h->p, h->v, h->ld, S, hs, h->ctx, h->ldc, isa);
     int ok = 1;
     for (int i = S * S; i < S * S + 16; i++) ok &= h->sc[i] == SENT;
     for (int i = 0; i < S; i++)

@@ -4,14 +4,11 @@
  *
  * Both products have one form, C[i, n] = chain over c of A[i, c] B[c, n]
  * (attn_f32.h), with B read as vectors of 16 consecutive n:
- *   q k^T   A = q's rows copied to rows of hs, B = k^T packed once per head
- *           into scratch as [S16 / 16][hs][16] (16 keys side by side per
- *           head dimension, zeros past S), by 16 x 16 register transposes;
- *   p v     A = p (rows of S), B = v's rows copied to rows of hs, the last
- *           vector of a row masked to hs.
- * (The copies: a head's columns of the fused qkv rows lie 12 KB (MiniLM) or
- * 9 KB (DistilBERT) apart, strides that crowd a few L1 sets; read in place
- * the two tiles took ~10% longer in the encoder, perf.)
+ *   q k^T   A = q (rows at ld), B = k^T packed once per head into scratch as
+ *           [S16 / 16][hs][16] (16 keys side by side per head dimension,
+ *           zeros past S), by 16 x 16 register transposes;
+ *   p v     A = p (rows of S), B = v's rows as they are (hs floats at ld),
+ *           the last vector of a row masked to hs.
  * A micro-kernel holds MR rows x NB vectors in MR * NB <= 24 accumulators
  * (NB 4: MR 6, NB 3: 8, NB 2: 12, NB 1: 8), so two FMA ports at four cycles'
  * latency have chains enough: per column NB vector loads, MR broadcasts,
@@ -32,7 +29,7 @@
 static int64_t up16(int64_t n) { return (n + 15) / 16 * 16; }
 
 size_t tq_attn_f32_scratch(int S, int hs) {
-    return S < 1 || hs < 1 ? 0 : sizeof(float) * (size_t)(up16(S) + S) * (size_t)hs;
+    return S < 1 || hs < 1 ? 0 : sizeof(float) * (size_t)up16(S) * (size_t)hs;
 }
 
 tq_kisa tq_attn_f32_isa(tq_kisa isa) {
@@ -182,21 +179,13 @@ TGT static void prod512(const float *a, int64_t lda, int M, int K, const float *
 }
 #endif
 
-/* rows of n floats at stride ld copied to rows of n (AVX-512 path: the
- * products then read short contiguous rows, not a head's columns of wide
- * qkv rows whose strides alias the same L1 sets) */
-static void rows_copy(const float *x, int64_t ld, int S, int n, float *o) {
-    for (int i = 0; i < S; i++) memcpy(o + (int64_t)i * n, x + i * ld, sizeof(float) * (size_t)n);
-}
-
 void tq_attn_f32_scores(const float *q, const float *k, int64_t ld, int S, int hs, float *sc, void *scratch,
                         tq_kisa isa) {
 #if defined(__x86_64__)
     if (tq_attn_f32_isa(isa) == TQ_KISA_AVX512) {
-        float *kt = scratch, *qc = kt + up16(S) * hs;
+        float *kt = scratch;
         pack_kt(k, ld, S, hs, kt);
-        rows_copy(q, ld, S, hs, qc);
-        prod512(qc, hs, S, hs, kt, 16, (int64_t)hs * 16, S, sc, S);
+        prod512(q, ld, S, hs, kt, 16, (int64_t)hs * 16, S, sc, S);
         return;
     }
 #endif
@@ -206,16 +195,13 @@ void tq_attn_f32_scores(const float *q, const float *k, int64_t ld, int S, int h
 }
 
 void tq_attn_f32_context(const float *p, const float *v, int64_t ld, int S, int hs, float *ctx, int64_t ldc,
-                         void *scratch, tq_kisa isa) {
+                         tq_kisa isa) {
 #if defined(__x86_64__)
     if (tq_attn_f32_isa(isa) == TQ_KISA_AVX512) {
-        float *vc = scratch;
-        rows_copy(v, ld, S, hs, vc);
-        prod512(p, S, S, S, vc, hs, 16, hs, ctx, ldc);
+        prod512(p, S, S, S, v, ld, 16, hs, ctx, ldc);
         return;
     }
 #endif
     (void)isa;
-    (void)scratch;
     context_ref(p, v, ld, S, hs, ctx, ldc);
 }

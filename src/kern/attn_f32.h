@@ -24,9 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/** Bytes of scratch one head of S tokens and head size hs needs (64-byte
- *  aligned memory, shared by the head's two calls): k^T packed in blocks of
- *  16 keys, [S16 / 16][hs][16], and q's rows [S][hs]; then v's rows [S][hs]. */
+/** Bytes of scratch tq_attn_f32_scores needs for S tokens and head size hs
+ *  (64-byte aligned memory): k^T packed in blocks of 16 keys, [S16 / 16][hs][16]. */
 size_t tq_attn_f32_scratch(int S, int hs);
 
 /** The ISA these kernels run for isa: TQ_KISA_AVX512 when asked for and the
@@ -39,8 +38,8 @@ void tq_attn_f32_scores(const float *q, const float *k, int64_t ld, int S, int h
                         tq_kisa isa);
 
 /** ctx[i * ldc + d] = sum_j p[i * S + j] v[j, d] (the chain above) for i < S,
- *  d < hs. v: S rows of hs floats at stride ld; scratch: as the scores'.
- *  Nothing outside ctx's hs columns is written. */
+ *  d < hs. v: S rows of hs floats at stride ld. Nothing outside ctx's hs
+ *  columns is written. */
 void tq_attn_f32_context(const float *p, const float *v, int64_t ld, int S, int hs, float *ctx, int64_t ldc,
-                         void *scratch, tq_kisa isa);
+                         tq_kisa isa);
 #endif

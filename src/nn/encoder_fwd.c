@@ -221,7 +221,7 @@ static void attend(const fw *f, int s, int h, float *sc, int worker) {
         void *ws = f->a8 + (size_t)worker * (size_t)f->a8_bytes;
         tq_attn_f32_scores(q, k, ld, S, hs, sc, ws, isa);
         tq_softmax_rows(sc, S, S, mask, bert ? div : 0.0f);
-        tq_attn_f32_context(sc, v, ld, S, hs, ctx, D, ws, isa);
+        tq_attn_f32_context(sc, v, ld, S, hs, ctx, D, isa);
         return;
     }
     tq_blas()->sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, S, S, hs, 1.0f, q, ld, k, ld, 0.0f, sc, S);
