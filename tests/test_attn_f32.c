@@ -139,6 +139,7 @@ static void case_isas(void) {
     int ran512 = 0;
     for (int isa = TQ_KISA_PORTABLE; isa <= TQ_KISA_AVX512; isa++) {
         ran512 |= tq_attn_f32_isa((tq_kisa)isa) == TQ_KISA_AVX512;
+        printf("  %s asked: runs %s\n", names[isa], names[tq_attn_f32_isa((tq_kisa)isa)]);
         for (int s = 0; s < NSHAPES; s++)
             for (int kind = 0; kind < 3; kind++) {
                 head h;

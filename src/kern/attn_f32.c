@@ -1,6 +1,7 @@
 /*
  * attn_f32.c — one attention head's q k^T and p v in float32 (attn_f32.h):
- * a portable C reference (fmaf chains) and an AVX-512 path giving its bytes.
+ * a portable C reference (fmaf chains) and AVX-512 and AVX2 paths giving its
+ * bytes.
  *
  * Both products have one form, C[i, n] = chain over c of A[i, c] B[c, n]
  * (attn_f32.h), with B read as vectors of 16 consecutive n:
@@ -33,7 +34,12 @@ size_t tq_attn_f32_scratch(int S, int hs) {
 }
 
 tq_kisa tq_attn_f32_isa(tq_kisa isa) {
-    return isa == TQ_KISA_AVX512 && tq_kern_isa_supported(TQ_KISA_AVX512) ? TQ_KISA_AVX512 : TQ_KISA_PORTABLE;
+#if defined(__x86_64__)
+    if (isa == TQ_KISA_AVX512 && tq_kern_isa_supported(TQ_KISA_AVX512)) return TQ_KISA_AVX512;
+    if ((isa == TQ_KISA_AVX512 || isa == TQ_KISA_AVX2) && tq_kern_isa_supported(TQ_KISA_AVX2)) return TQ_KISA_AVX2;
+#endif
+    (void)isa;
+    return TQ_KISA_PORTABLE;
 }
 
 /* ---- the portable reference -------------------------------------------------- */
@@ -177,6 +183,71 @@ TGT static void prod512(const float *a, int64_t lda, int M, int K, const float *
         }
     }
 }
+
+/* ---- AVX2 + FMA ------------------------------------------------------------------ */
+
+/* The same chains 8 lanes at a time: panels of one 16-wide block (two
+ * vectors of 8), MR 6 rows for two vectors (12 of the 16 ymm), 8 for one;
+ * k^T in the AVX-512 layout, packed by scalar loops. */
+#define TGT2 __attribute__((target("avx2,fma")))
+
+#define DEF2(MR, NB)                                                                                                   \
+    TGT2 static void t2_##MR##_##NB(const float *a, int64_t lda, int K, const float *b, int64_t ldb, float *c,       \
+                                    int64_t ldc, int rem) {                                                            \
+        const __m256i last = _mm256_cmpgt_epi32(_mm256_set1_epi32(rem), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));   \
+        __m256 acc[MR][NB];                                                                                            \
+        _Pragma("GCC unroll 8")                                                                                        \
+        for (int r = 0; r < MR; r++)                                                                                   \
+            _Pragma("GCC unroll 2")                                                                                    \
+            for (int n = 0; n < NB; n++) acc[r][n] = _mm256_setzero_ps();                                              \
+        for (int k = 0; k < K; k++) {                                                                                  \
+            __m256 bv[NB];                                                                                             \
+            if (NB == 2) bv[0] = _mm256_loadu_ps(b + k * ldb);                                                         \
+            bv[NB - 1] = _mm256_maskload_ps(b + k * ldb + (NB - 1) * 8, last);                                         \
+            _Pragma("GCC unroll 8")                                                                                    \
+            for (int r = 0; r < MR; r++) {                                                                             \
+                __m256 av = _mm256_broadcast_ss(a + r * lda + k);                                                      \
+                _Pragma("GCC unroll 2")                                                                                \
+                for (int n = 0; n < NB; n++) acc[r][n] = _mm256_fmadd_ps(av, bv[n], acc[r][n]);                        \
+            }                                                                                                          \
+        }                                                                                                              \
+        _Pragma("GCC unroll 8")                                                                                        \
+        for (int r = 0; r < MR; r++) {                                                                                 \
+            if (NB == 2) _mm256_storeu_ps(c + r * ldc, acc[r][0]);                                                     \
+            _mm256_maskstore_ps(c + r * ldc + (NB - 1) * 8, last, acc[r][NB - 1]);                                     \
+        }                                                                                                              \
+    }
+DEF2(1, 1) DEF2(2, 1) DEF2(3, 1) DEF2(4, 1) DEF2(5, 1) DEF2(6, 1) DEF2(7, 1) DEF2(8, 1)
+DEF2(1, 2) DEF2(2, 2) DEF2(3, 2) DEF2(4, 2) DEF2(5, 2) DEF2(6, 2)
+#undef DEF2
+
+typedef void (*tile2_fn)(const float *, int64_t, int, const float *, int64_t, float *, int64_t, int);
+static const tile2_fn TILES2[3][9] = {
+    {0},
+    {NULL, t2_1_1, t2_2_1, t2_3_1, t2_4_1, t2_5_1, t2_6_1, t2_7_1, t2_8_1},
+    {NULL, t2_1_2, t2_2_2, t2_3_2, t2_4_2, t2_5_2, t2_6_2},
+};
+
+/* prod512's form with panels of 16 columns ps floats apart (two vectors of
+ * 8 in a panel, 8 floats apart) */
+TGT2 static void prod256(const float *a, int64_t lda, int M, int K, const float *b, int64_t ldb, int64_t ps, int N,
+                         float *c, int64_t ldc) {
+    for (int p = 0; p * 16 < N; p++) {
+        int w = N - p * 16 < 16 ? N - p * 16 : 16, nb = w > 8 ? 2 : 1, mr = nb == 2 ? 6 : 8;
+        for (int i = 0; i < M; i += mr) {
+            int m = M - i < mr ? M - i : mr;
+            TILES2[nb][m](a + (int64_t)i * lda, lda, K, b + p * ps, ldb, c + (int64_t)i * ldc + p * 16, ldc,
+                          w - (nb - 1) * 8);
+        }
+    }
+}
+
+static void pack_kt_ref(const float *k, int64_t ld, int S, int hs, float *kt) {
+    for (int j0 = 0; j0 < S; j0 += 16)
+        for (int d = 0; d < hs; d++)
+            for (int jj = 0; jj < 16; jj++)
+                kt[((int64_t)(j0 / 16) * hs + d) * 16 + jj] = j0 + jj < S ? k[(j0 + jj) * ld + d] : 0.0f;
+}
 #endif
 
 void tq_attn_f32_scores(const float *q, const float *k, int64_t ld, int S, int hs, float *sc, void *scratch,
@@ -186,6 +257,12 @@ void tq_attn_f32_scores(const float *q, const float *k, int64_t ld, int S, int h
         float *kt = scratch;
         pack_kt(k, ld, S, hs, kt);
         prod512(q, ld, S, hs, kt, 16, (int64_t)hs * 16, S, sc, S);
+        return;
+    }
+    if (tq_attn_f32_isa(isa) == TQ_KISA_AVX2) {
+        float *kt = scratch;
+        pack_kt_ref(k, ld, S, hs, kt);
+        prod256(q, ld, S, hs, kt, 16, (int64_t)hs * 16, S, sc, S);
         return;
     }
 #endif
@@ -199,6 +276,10 @@ void tq_attn_f32_context(const float *p, const float *v, int64_t ld, int S, int 
 #if defined(__x86_64__)
     if (tq_attn_f32_isa(isa) == TQ_KISA_AVX512) {
         prod512(p, S, S, S, v, ld, 16, hs, ctx, ldc);
+        return;
+    }
+    if (tq_attn_f32_isa(isa) == TQ_KISA_AVX2) {
+        prod256(p, S, S, S, v, ld, 16, hs, ctx, ldc);
         return;
     }
 #endif

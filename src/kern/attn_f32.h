@@ -10,9 +10,9 @@
  *   context ctx[i, d] = fma(p_i,S-1 , v_S-1,d , ... fma(p_i0, v_0d, +0) ...)
  *           (j = 0 .. S - 1 in order, masked keys included: their weight is
  *           0, which adds nothing to a finite sum).
- * The portable path runs those chains by fmaf, the AVX-512 path one chain
- * per vector lane (vfmadd231ps), so both give the same bytes whatever the
- * tiling, and a head's bytes depend on nothing but its inputs.
+ * The portable path runs those chains by fmaf, the AVX-512 and AVX2 paths
+ * one chain per vector lane (vfmadd231ps), so all give the same bytes
+ * whatever the tiling, and a head's bytes depend on nothing but its inputs.
  *
  * Layouts: q, k and v are rows of `ld` floats (a head's columns of the fused
  * qkv buffer); scores [S, S] row-major; ctx rows of `ldc`. Any S >= 1 and
@@ -29,7 +29,8 @@
 size_t tq_attn_f32_scratch(int S, int hs);
 
 /** The ISA these kernels run for isa: TQ_KISA_AVX512 when asked for and the
- *  CPU has AVX-512 F (and FMA), else TQ_KISA_PORTABLE. */
+ *  CPU has it (kern.h), TQ_KISA_AVX2 when AVX-512 or AVX2 is asked for and
+ *  the CPU has AVX2 + FMA, else TQ_KISA_PORTABLE. */
 tq_kisa tq_attn_f32_isa(tq_kisa isa);
 
 /** sc[i * S + j] = q_i . k_j (the chain above) for i, j < S. q, k: S rows of

@@ -215,9 +215,11 @@ static void attend(const fw *f, int s, int h, float *sc, int worker) {
     int off;
     tq_kisa isa = tq_kern_isa(&off);
     if (!off && f->a8 && tq_attn_f32_isa(TQ_KISA_AVX512) == TQ_KISA_AVX512) {
-        /* float32 kernels (kern/attn_f32.h), where the CPU has the AVX-512
-         * path (decided by the CPU: a forced ISA runs the portable chains,
-         * the same bytes); TRUEQ_ISA=decode keeps sgemm */
+        /* float32 kernels (kern/attn_f32.h), where the CPU has their AVX-512
+         * path (decided by the CPU, not TRUEQ_ISA: a forced avx2 or portable
+         * runs those paths, the same bytes; their AVX2 tiles measured slower
+         * than OpenBLAS's AVX-512 sgemm, so AVX2-only CPUs keep sgemm until
+         * measured there); TRUEQ_ISA=decode keeps sgemm */
         void *ws = f->a8 + (size_t)worker * (size_t)f->a8_bytes;
         tq_attn_f32_scores(q, k, ld, S, hs, sc, ws, isa);
         tq_softmax_rows(sc, S, S, mask, bert ? div : 0.0f);
