@@ -15,6 +15,7 @@
 #include "kern/gemm_i8_avx512.h"
 #include "kern/gemm_f32.h"
 #include "kern/attn_i8.h"
+#include "kern/attn_f32.h"
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
@@ -189,9 +190,10 @@ static void proj(const fw *f, float *C, int ldc, const float *A, int lda, const 
                 1.0f, C + (size_t)t0 * ldc + n0, ldc);
 }
 
-/* Attention of head h of sequence s: q k^T by sgemm, masked softmax per
- * row, p v by sgemm; on the int8-kept path (tq_enc_attn8_layer) the two
- * products in int8 with the softmax fused into p's quantization
+/* Attention of head h of sequence s: q k^T, masked softmax per row, p v,
+ * the products by the float32 kernels (kern/attn_f32.h) where the CPU has
+ * their AVX-512 path, else by sgemm; on the int8-kept path (tq_enc_attn8_layer)
+ * the two products in int8 with the softmax fused into p's quantization
  * (kern/attn_i8.h) over this worker's scratch. BERT scales
  * the scores; DistilBERT scaled q already (as transformers does). Padded keys
  * get weight exactly 0. */
@@ -213,10 +215,24 @@ static void attend(const fw *f, int s, int h, float *sc, int worker) {
                         e->attn8_isa, next);
         return;
     }
+    float *ctx = f->ctx + (size_t)s * S * D + h * hs;
+    int off;
+    tq_kisa isa = tq_kern_isa(&off);
+    if (!off && f->a8 && tq_attn_f32_isa(TQ_KISA_AVX512) == TQ_KISA_AVX512) {
+        /* float32 kernels (kern/attn_f32.h), where the CPU has their AVX-512
+         * path (decided by the CPU, not TRUEQ_ISA: a forced avx2 or portable
+         * runs those paths, the same bytes; their AVX2 tiles measured slower
+         * than OpenBLAS's AVX-512 sgemm, so AVX2-only CPUs keep sgemm until
+         * measured there); TRUEQ_ISA=decode keeps sgemm */
+        void *ws = f->a8 + (size_t)worker * (size_t)f->a8_bytes;
+        tq_attn_f32_scores(q, k, ld, S, hs, sc, ws, isa);
+        tq_softmax_rows(sc, S, S, mask, bert ? div : 0.0f);
+        tq_attn_f32_context(sc, v, ld, S, hs, ctx, D, isa);
+        return;
+    }
     tq_blas()->sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, S, S, hs, 1.0f, q, ld, k, ld, 0.0f, sc, S);
     tq_softmax_rows(sc, S, S, mask, bert ? div : 0.0f);
-    tq_blas()->sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, S, hs, S, 1.0f, sc, S, v, ld, 0.0f,
-                f->ctx + (size_t)s * S * D + h * hs, D);
+    tq_blas()->sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, S, hs, S, 1.0f, sc, S, v, ld, 0.0f, ctx, D);
 }
 
 static void run_task(const fw *f, int task, int worker) {
@@ -479,6 +495,14 @@ static tq_status check_batch(const tq_enc *e, const tq_enc_batch *b, const tq_en
     return TQ_OK;
 }
 
+/* Per-worker attention scratch: the int8 products' (where a layer runs them)
+ * or the float32 scores' packed k^T, whichever is larger. */
+static int64_t attn_scratch(const tq_enc *e, int S) {
+    int64_t i8 = tq_enc_int8_attention(e) ? (int64_t)tq_attn_i8_scratch(S, e->head_size) : 0;
+    int64_t f32 = (int64_t)tq_attn_f32_scratch(S, e->head_size);
+    return i8 > f32 ? i8 : f32;
+}
+
 tq_status tq_enc_forward(const tq_enc *e, const tq_enc_batch *b, const tq_enc_out *o, tq_error *err) {
     tq_status st = check_batch(e, b, o, err);
     if (st) return st;
@@ -497,7 +521,7 @@ tq_status tq_enc_forward(const tq_enc *e, const tq_enc_batch *b, const tq_enc_ou
     tq_enc_ws own = {0};
     tq_enc_ws_need need = {.T = T, .S = S, .D = D, .H = H, .threads = n_threads,
                            .wbuf_floats = e->n_int8 ? (int64_t)SLAB * f.wk : 0,
-                           .a8_bytes = tq_enc_int8_attention(e) ? (int64_t)tq_attn_i8_scratch(S, e->head_size) : 0,
+                           .a8_bytes = attn_scratch(e, S),
                            .need_pos = e->A->pos == TQ_POS_ABSOLUTE_PADDED, .k = k0 ? &k0->k : NULL};
     tq_enc_ws *ws = tq_enc_ws_take(e->ws, &own, &need);
     if (!ws) return tq_err(err, TQ_E_NOMEM, "encoder: out of memory for a batch of %d x %d", B, S);

@@ -27,6 +27,15 @@ done
 "$CLI" classify "$E" "a premise here" "a hypothesis" --json --threads 1 > "$T/c1.json"
 "$CLI" classify "$E" "a premise here" "a hypothesis" --json --threads 3 > "$T/c3.json"
 check "classify: --threads 1 and 3 give the same bytes" '[ -s "$T/c1.json" ] && cmp -s "$T/c1.json" "$T/c3.json"'
+# float32 attention (kern/attn_f32.h): TRUEQ_ISA=avx2 runs its AVX2 tiles, the
+# AVX-512 path's bytes (and the projections' AVX2 kernel the AVX-512 one's);
+# head size 64 and 48 (not a multiple of 16)
+"$CLI" synth "$T/enc48" --layers 2 --dim 240 --hidden 480 --heads 5 --vocab 1000 --seed 4 >/dev/null
+for m in "$E" "$T/enc48"; do
+  TRUEQ_ISA=avx512 "$CLI" embed "$m" "${texts[@]}" --json --threads 2 > "$T/i512.json"
+  TRUEQ_ISA=avx2 "$CLI" embed "$m" "${texts[@]}" --json --threads 3 > "$T/i2.json"
+  check "embed float32 $(basename "$m"): TRUEQ_ISA=avx2 and avx512 give the same bytes" 'same "$T/i512.json" "$T/i2.json"'
+done
 "$CLI" convert "$E" -o "$T/enc8" >/dev/null 2>&1
 printf '%s\n' "${texts[@]}" > "$T/texts.txt"
 "$CLI" compare "$E" "$T/enc8" --texts "$T/texts.txt" --json --threads 1 > "$T/k1.json"
