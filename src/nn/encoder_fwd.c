@@ -268,10 +268,17 @@ static void run_task(const fw *f, int task, int worker) {
         int K = f->phase == PH_WO ? D : H;
         if (f->ln_rows) {   /* rows [a0, a1) whole: the tiles' bytes, then their LayerNorm */
             int a0 = task * f->ln_rows, a1 = a0 + f->ln_rows < T ? a0 + f->ln_rows : T;
+            const float *lw = f->phase == PH_WO ? L->ln1w : L->ln2w, *lb = f->phase == PH_WO ? L->ln1b : L->ln2b;
             fused_slab(f, f->x, D, A, w8, bias, 1, 0, D, a0, a1);
+            if (f->lnq && tq_vec_avx512()) {   /* each row's max found by its LayerNorm, quantized while in L1 */
+                for (int t = a0; t < a1; t++) {
+                    float *r = f->x + (size_t)t * D;
+                    tq_kact_row_max(f->act2, r, t, tq_enc_layernorm_max_avx512(r, r, lw, lb, D, c->ln_eps));
+                }
+                break;
+            }
             for (int t = a0; t < a1; t++)
-                tq_enc_layernorm(f->x + (size_t)t * D, f->x + (size_t)t * D, f->phase == PH_WO ? L->ln1w : L->ln2w,
-                                 f->phase == PH_WO ? L->ln1b : L->ln2b, D, c->ln_eps);
+                tq_enc_layernorm(f->x + (size_t)t * D, f->x + (size_t)t * D, lw, lb, D, c->ln_eps);
             if (f->lnq) tq_kact_rows(f->act2, f->x, D, a0, a1);
             break;
         }
@@ -287,6 +294,13 @@ static void run_task(const fw *f, int task, int worker) {
         if (f->ffn_rows) {   /* rows [a0, a1) whole: the same bytes as by slabs, then quantized for FFN2 */
             int a0 = task * FROWS, a1 = a0 + FROWS < T ? a0 + FROWS : T;
             fused_slab(f, f->hb, H, f->x, L->m8[M_FFN1], L->b1, 0, 0, H, a0, a1);
+            if (c->act == TQ_ACT_GELU && tq_vec_avx512()) {   /* each row's max found by its GELU, quantized in L1 */
+                for (int t = a0; t < a1; t++) {
+                    float *r = f->hb + (size_t)t * H;
+                    tq_kact_row_max(f->act2, r, t, tq_gelu_erf_max_avx512(r, H));
+                }
+                break;
+            }
             for (int t = a0; t < a1; t++) tq_enc_activate(f->hb + (size_t)t * H, H, c->act);
             tq_kact_rows(f->act2, f->hb, H, a0, a1);
             break;
@@ -330,6 +344,16 @@ static const tq_wmat *act_mat(const fw *f, const enc_layer *L, int phase) {
     return tq_wmat_kernel(w) && tq_kact_holds(f->act, &w->k) ? w : NULL;
 }
 
+/* Begin a for T rows of the input of the matrix whose parts start at w8
+ * (one, or q/k/v stacked); when every part's product reads qa alone, the
+ * fill skips a's q (kern.h, tq_kact_skip_q). */
+static void begin_for(tq_kact *a, int T, const tq_wmat *w8) {
+    tq_kact_begin(a, T, w8[0].cols);
+    for (int i = 0, n = w8[1].rows ? 3 : 1; i < n; i++)
+        if (!tq_kact_qa_only(&w8[i].k)) return;
+    tq_kact_skip_q(a);
+}
+
 /* Before a row-wise phase (embeddings, LayerNorm) whose output x feeds
  * projection `phase` of layer L: when that runs a kernel, the phase's tasks
  * quantize each row of x as they finish it (no separate pass). */
@@ -338,7 +362,7 @@ static void fill_act_for(fw *f, const enc_layer *L, int phase) {
     f->qfill = 0;
     f->ready = -1;
     if (!w) return;
-    tq_kact_begin(f->act, f->T, w->cols);
+    begin_for(f->act, f->T, w);
     f->act_src = f->x;
     f->act_ld = f->D;
     f->qfill = 1;
@@ -359,7 +383,7 @@ static void quantize_input(fw *f, int phase, int n_threads) {
     f->act_src = NULL;
     const tq_wmat *w = act_mat(f, f->L, phase);
     if (!w) return;
-    tq_kact_begin(f->act, f->T, w->cols);
+    begin_for(f->act, f->T, w);
     f->act_src = phase == PH_WO ? f->ctx : phase == PH_FFN2 ? f->hb : f->x;
     f->act_ld = phase == PH_FFN2 ? f->H : f->D;
     run_phase(f, PH_QACT, n_threads);
@@ -373,7 +397,7 @@ static int ffn_rows_begin(fw *f) {
     const tq_wmat *w2 = &f->L->m8[M_FFN2][0];
     if (!f->act2 || !fused_ok(f, f->x, f->L->m8[M_FFN1]) || !tq_wmat_kernel(w2) || !tq_kact_holds(f->act2, &w2->k))
         return 0;
-    tq_kact_begin(f->act2, f->T, w2->cols);
+    begin_for(f->act2, f->T, w2);
     return 1;
 }
 
@@ -406,7 +430,7 @@ static int ln_rows_begin(fw *f, int phase, const enc_layer *next) {
     if (!f->act2 || !fused_ok(f, A, f->L->m8[phase == PH_WO ? M_O : M_FFN2])) return 0;
     const tq_wmat *w = phase == PH_WO ? &f->L->m8[M_FFN1][0] : next ? &next->m8[M_QKV][0] : NULL;
     f->lnq = w && tq_wmat_kernel(w) && tq_kact_holds(f->act2, &w->k);
-    if (f->lnq) tq_kact_begin(f->act2, f->T, w->cols);
+    if (f->lnq) begin_for(f->act2, f->T, w);
     f->ln_rows = FROWS;
     return 1;
 }
