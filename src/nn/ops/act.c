@@ -130,29 +130,13 @@ TGT512 static inline __attribute__((always_inline)) __m512 gelu16(__m512 v) {
     return _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(h), absm)), r, h);
 }
 
-TGT512 void tq_gelu_erf_avx512(float *x, int64_t n) {
-    int64_t i = 0;
-    for (; i + 64 <= n; i += 64) {   /* four independent chains */
-        __m512 a = gelu16(_mm512_loadu_ps(x + i)), b = gelu16(_mm512_loadu_ps(x + i + 16));
-        __m512 c = gelu16(_mm512_loadu_ps(x + i + 32)), d = gelu16(_mm512_loadu_ps(x + i + 48));
-        _mm512_storeu_ps(x + i, a);
-        _mm512_storeu_ps(x + i + 16, b);
-        _mm512_storeu_ps(x + i + 32, c);
-        _mm512_storeu_ps(x + i + 48, d);
-    }
-    for (; i < n; i += 16) {
-        __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1u);
-        _mm512_mask_storeu_ps(x + i, m, gelu16(_mm512_maskz_loadu_ps(m, x + i)));
-    }
-}
-
 /* The sign-cleared bits of a vector, compared as unsigned: the quantizer's
  * max |x| (kern.h, tq_kact_row_max). */
 TGT512 static inline __attribute__((always_inline)) __m512i absbits16(__m512 v) {
     return _mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32(0x7fffffff));
 }
 
-TGT512 uint32_t tq_gelu_erf_max_avx512(float *x, int64_t n) {
+TGT512 static inline __attribute__((always_inline)) uint32_t gelu512(float *x, int64_t n, const int want) {
     __m512i mb = _mm512_setzero_si512();
     int64_t i = 0;
     for (; i + 64 <= n; i += 64) {
@@ -162,17 +146,22 @@ TGT512 uint32_t tq_gelu_erf_max_avx512(float *x, int64_t n) {
         _mm512_storeu_ps(x + i + 16, b);
         _mm512_storeu_ps(x + i + 32, c);
         _mm512_storeu_ps(x + i + 48, d);
-        mb = _mm512_max_epu32(mb, _mm512_max_epu32(_mm512_max_epu32(absbits16(a), absbits16(b)),
-                                                   _mm512_max_epu32(absbits16(c), absbits16(d))));
+        if (want)
+            mb = _mm512_max_epu32(mb, _mm512_max_epu32(_mm512_max_epu32(absbits16(a), absbits16(b)),
+                                                       _mm512_max_epu32(absbits16(c), absbits16(d))));
     }
     for (; i < n; i += 16) {
         __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1u);
         __m512 g = gelu16(_mm512_maskz_loadu_ps(m, x + i));
         _mm512_mask_storeu_ps(x + i, m, g);
-        mb = _mm512_mask_max_epu32(mb, m, mb, absbits16(g));
+        if (want) mb = _mm512_mask_max_epu32(mb, m, mb, absbits16(g));
     }
-    return (uint32_t)_mm512_reduce_max_epu32(mb);
+    return want ? (uint32_t)_mm512_reduce_max_epu32(mb) : 0;
 }
+
+TGT512 void tq_gelu_erf_avx512(float *x, int64_t n) { (void)gelu512(x, n, 0); }   /* four independent chains */
+
+TGT512 uint32_t tq_gelu_erf_max_avx512(float *x, int64_t n) { return gelu512(x, n, 1); }
 
 #define TGT2 __attribute__((target("avx2,fma")))
 
