@@ -140,7 +140,14 @@ TGT void tq_kern_quant_row_avx512(const float *x, int64_t cols, int64_t kpad, in
         __mmask16 m = (__mmask16)((1u << (cols - c)) - 1u);
         mb = _mm512_max_epu32(mb, _mm512_and_si512(_mm512_maskz_loadu_epi32(m, x + c), absm));
     }
-    uint32_t bits = (uint32_t)_mm512_reduce_max_epu32(mb);
+    tq_kern_quant_row_max_avx512(x, cols, kpad, q, qa, d, offset, (uint32_t)_mm512_reduce_max_epu32(mb));
+}
+
+/* The scaling pass of tq_kern_quant_row_avx512, the row's max |x| bits
+ * given (kern_impl.h); q NULL: only qa written. */
+TGT void tq_kern_quant_row_max_avx512(const float *x, int64_t cols, int64_t kpad, int8_t *q, uint8_t *qa, float *d,
+                                      int offset, uint32_t bits) {
+    int64_t c;
     float amax;
     memcpy(&amax, &bits, 4);
     float s = amax / 127.0f, inv = s > 0.0f ? 1.0f / s : 0.0f;
@@ -169,7 +176,7 @@ TGT void tq_kern_quant_row_avx512(const float *x, int64_t cols, int64_t kpad, in
             }
             __m512i b = _mm512_packs_epi16(_mm512_packs_epi32(w[0], w[1]), _mm512_packs_epi32(w[2], w[3]));
             b = _mm512_permutexvar_epi32(order, b);
-            _mm512_storeu_si512((void *)(q + c), b);
+            if (q) _mm512_storeu_si512((void *)(q + c), b);
             _mm512_storeu_si512((void *)(qa + c), offset ? _mm512_xor_si512(b, flip) : _mm512_abs_epi8(b));
         }
         return;
@@ -186,7 +193,7 @@ TGT void tq_kern_quant_row_avx512(const float *x, int64_t cols, int64_t kpad, in
         }
         __m512i b = _mm512_packs_epi16(_mm512_packs_epi32(w[0], w[1]), _mm512_packs_epi32(w[2], w[3]));
         b = _mm512_permutexvar_epi32(order, b);
-        _mm512_storeu_si512((void *)(q + c), b);
+        if (q) _mm512_storeu_si512((void *)(q + c), b);
         _mm512_storeu_si512((void *)(qa + c), offset ? _mm512_xor_si512(b, flip) : _mm512_abs_epi8(b));
     }
 }

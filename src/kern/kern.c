@@ -320,7 +320,12 @@ void tq_kact_free(tq_kact *a) {
 }
 
 int tq_kact_fits(const tq_kact *a, const tq_kmat *k) {
-    return a->q && a->fmt == fmt_of(row_of(k)) && a->cols == k->cols && a->n <= a->cap;
+    return a->q && a->fmt == fmt_of(row_of(k)) && a->cols == k->cols && a->n <= a->cap &&
+           (!a->noq || tq_kact_qa_only(k));
+}
+
+int tq_kact_qa_only(const tq_kmat *k) {
+    return k->fn && k->kind == TQ_KW_I8 && k->isa == TQ_KISA_AVX512 && k->ngroups == 1;
 }
 
 int tq_kact_holds(const tq_kact *a, const tq_kmat *k) {
@@ -391,6 +396,22 @@ static void quantize_row(int fmt, const float *x, int64_t cols, int64_t kpad, in
 void tq_kact_begin(tq_kact *a, int64_t n, int64_t cols) {
     a->n = n;
     a->cols = cols;
+    a->noq = 0;
+}
+
+void tq_kact_skip_q(tq_kact *a) { a->noq = a->vec == 1; }
+
+void tq_kact_row_max(tq_kact *a, const float *x, int64_t i, uint32_t bits) {
+#if defined(__x86_64__)
+    if (a->vec == 1) {
+        tq_kern_quant_row_max_avx512(x, a->cols, (a->cols + 63) / 64 * 64, a->noq ? NULL : a->q + i * a->kpad,
+                                     a->qa + i * a->kpad, a->d + i, a->fmt % 2, bits);
+        return;
+    }
+#endif
+    (void)bits;
+    tq_kact one = tq_kact_view(a, i, i + 1);   /* row i as row 0 of a view */
+    tq_kact_rows(&one, x, 0, 0, 1);
 }
 
 void tq_kact_rows(tq_kact *a, const float *x, int64_t ldx, int64_t i0, int64_t i1) {
@@ -400,8 +421,8 @@ void tq_kact_rows(tq_kact *a, const float *x, int64_t ldx, int64_t i0, int64_t i
         void (*qrow)(const float *, int64_t, int64_t, int8_t *, uint8_t *, float *, int) =
             a->vec == 1 ? tq_kern_quant_row_avx512 : tq_kern_quant_row_avx2;
         for (int64_t i = i0; i < i1; i++)
-            qrow(x + i * ldx, cols, (cols + 63) / 64 * 64, a->q + i * a->kpad, a->qa + i * a->kpad, a->d + i,
-                 a->fmt % 2);
+            qrow(x + i * ldx, cols, (cols + 63) / 64 * 64, a->noq ? NULL : a->q + i * a->kpad, a->qa + i * a->kpad,
+                 a->d + i, a->fmt % 2);
         return;
     }
 #endif

@@ -77,6 +77,20 @@ int       tq_kact_holds(const tq_kact *a, const tq_kmat *k);
 void      tq_kact_begin(tq_kact *a, int64_t n, int64_t cols);
 /** Rows [i0, i1) of x (row i at x + i * ldx) into a; rows are independent. */
 void      tq_kact_rows(tq_kact *a, const float *x, int64_t ldx, int64_t i0, int64_t i1);
+/** Row i of a from x (its a->cols values) with bits, the row's largest
+ *  |x| as the quantizer takes it: the maximum over the row of the float
+ *  bits with the sign bit cleared, compared as unsigned integers (a NaN
+ *  above every number). The bytes of tq_kact_rows, which finds bits
+ *  itself; the AVX-512 fill skips that pass, the others ignore bits. */
+void      tq_kact_row_max(tq_kact *a, const float *x, int64_t i, uint32_t bits);
+/** After tq_kact_begin: the rows filled next leave a->q unwritten where the
+ *  AVX-512 fill runs (a->vec 1; elsewhere nothing changes), halving the
+ *  bytes stored. a then fits (tq_kact_fits) only the products that read
+ *  qa alone (tq_kact_qa_only); the next tq_kact_begin undoes it. */
+void      tq_kact_skip_q(tq_kact *a);
+/** 1 when k's product reads only a's qa: the AVX-512 I8 row with one scale
+ *  per row or per tensor (VNNI and AMX, gemm_i8_avx512.h). */
+int       tq_kact_qa_only(const tq_kmat *k);
 void      tq_kact_free(tq_kact *a);
 /** Rows [i0, i1) of a (quantized, i1 <= a->n) as a view borrowing a's
  *  buffers: a product over it gives those rows' bytes of a product over a. */

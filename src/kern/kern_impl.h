@@ -50,6 +50,10 @@ void tq_gemm_f32_avx2(const float *wp, int64_t K, const float *x, int64_t ldx, i
 /* One activation row, one scale (kern.c's per-row quantization, the same
  * bytes; gemm_i8_avx512.c, gemm_i8_avx2.c). */
 void tq_kern_quant_row_avx512(const float *x, int64_t cols, int64_t kpad, int8_t *q, uint8_t *qa, float *d, int offset);
+/* tq_kern_quant_row_avx512 with the row's max |x| given as bits (kern.h,
+ * tq_kact_row_max); q NULL: only qa written. */
+void tq_kern_quant_row_max_avx512(const float *x, int64_t cols, int64_t kpad, int8_t *q, uint8_t *qa, float *d, int offset,
+                                  uint32_t bits);
 void tq_kern_quant_row_avx2(const float *x, int64_t cols, int64_t kpad, int8_t *q, uint8_t *qa, float *d, int offset);
 
 /* Four bytes at p as an int32 (any alignment): the activation word the

@@ -82,6 +82,9 @@ typedef struct tq_kact {
     int      vec;  /* per-row int8 rows quantized by vector code, the same
                       bytes as the portable code (kern.c): 1 AVX-512, 2 AVX2;
                       0 the C code                                           */
+    int      noq;  /* 1: the AVX-512 fill leaves q unwritten (only the
+                      AVX-512 I8 products, which read qa alone, fit a:
+                      tq_kact_skip_q); 0 (tq_kact_begin) q written          */
 } tq_kact;
 
 #endif

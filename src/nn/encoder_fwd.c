@@ -72,6 +72,11 @@ typedef struct fw {
                                    their own) and, with lnq, quantizing them
                                    into act2 for the next projection; 0: by tiles */
     int    lnq;
+    int    ffn_fuse;            /* with ffn_rows: each FFN1 task also runs FFN2 on
+                                   its rows (act2 -> x) and LN2 (no phases of
+                                   their own), with ffn_q quantizing the rows
+                                   into act for the next layer's QKV          */
+    int    ffn_q;
 } fw;
 
 enum { PH_EMBED, PH_QKV, PH_ATTN, PH_WO, PH_LN1, PH_FFN1, PH_FFN2, PH_LN2, PH_QACT };
@@ -235,6 +240,28 @@ static void attend(const fw *f, int s, int h, float *sc, int worker) {
     tq_blas()->sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, S, hs, S, 1.0f, sc, S, v, ld, 0.0f, ctx, D);
 }
 
+/* FFN2 and LN2 of rows [a0, a1), their FFN2 input quantized in act2 (by
+ * this task: ffn_fuse): x = LN2(x + b2 + hb W2^T), the call and the steps
+ * FFN2's row tasks (ln_rows) run on those rows, so the same bytes; with
+ * ffn_q each row then quantized into act (rows [a0, a1) of act, FFN1's
+ * input, are this task's and read no more) for the next layer's QKV. */
+static void ffn2_rows(const fw *f, int a0, int a1) {
+    const enc_layer *L = f->L;
+    const tq_enc_config *c = &f->e->c;
+    int D = f->D;
+    tq_kact rows = tq_kact_view(f->act2, a0, a1);
+    tq_gemm_i8_avx512_bias(&L->m8[M_FFN2][0].k, &rows, 0, D, f->x + (size_t)a0 * D, D, 1, L->b2);
+    for (int t = a0; t < a1; t++) {
+        float *r = f->x + (size_t)t * D;
+        if (f->ffn_q && tq_vec_avx512()) {
+            tq_kact_row_max(f->act, r, t, tq_enc_layernorm_max_avx512(r, r, L->ln2w, L->ln2b, D, c->ln_eps));
+            continue;
+        }
+        tq_enc_layernorm(r, r, L->ln2w, L->ln2b, D, c->ln_eps);
+        if (f->ffn_q) tq_kact_rows(f->act, f->x, D, t, t + 1);
+    }
+}
+
 static void run_task(const fw *f, int task, int worker) {
     const tq_enc *e = f->e;
     const tq_enc_config *c = &e->c;
@@ -288,10 +315,17 @@ static void run_task(const fw *f, int task, int worker) {
         int K = f->phase == PH_WO ? D : H;
         if (f->ln_rows) {   /* rows [a0, a1) whole: the tiles' bytes, then their LayerNorm */
             int a0 = task * f->ln_rows, a1 = a0 + f->ln_rows < T ? a0 + f->ln_rows : T;
+            const float *lw = f->phase == PH_WO ? L->ln1w : L->ln2w, *lb = f->phase == PH_WO ? L->ln1b : L->ln2b;
             fused_slab(f, f->x, D, A, w8, bias, 1, 0, D, a0, a1);
+            if (f->lnq && tq_vec_avx512()) {   /* each row's max found by its LayerNorm, quantized while in L1 */
+                for (int t = a0; t < a1; t++) {
+                    float *r = f->x + (size_t)t * D;
+                    tq_kact_row_max(f->act2, r, t, tq_enc_layernorm_max_avx512(r, r, lw, lb, D, c->ln_eps));
+                }
+                break;
+            }
             for (int t = a0; t < a1; t++)
-                tq_enc_layernorm(f->x + (size_t)t * D, f->x + (size_t)t * D, f->phase == PH_WO ? L->ln1w : L->ln2w,
-                                 f->phase == PH_WO ? L->ln1b : L->ln2b, D, c->ln_eps);
+                tq_enc_layernorm(f->x + (size_t)t * D, f->x + (size_t)t * D, lw, lb, D, c->ln_eps);
             if (f->lnq) tq_kact_rows(f->act2, f->x, D, a0, a1);
             break;
         }
@@ -307,8 +341,16 @@ static void run_task(const fw *f, int task, int worker) {
         if (f->ffn_rows) {   /* rows [a0, a1) whole: the same bytes as by slabs, then quantized for FFN2 */
             int a0 = task * FROWS, a1 = a0 + FROWS < T ? a0 + FROWS : T;
             fused_slab(f, f->hb, H, f->x, L->m8[M_FFN1], L->b1, 0, 0, H, a0, a1);
-            for (int t = a0; t < a1; t++) tq_enc_activate(f->hb + (size_t)t * H, H, c->act);
-            tq_kact_rows(f->act2, f->hb, H, a0, a1);
+            if (c->act == TQ_ACT_GELU && tq_vec_avx512()) {   /* each row's max found by its GELU, quantized in L1 */
+                for (int t = a0; t < a1; t++) {
+                    float *r = f->hb + (size_t)t * H;
+                    tq_kact_row_max(f->act2, r, t, tq_gelu_erf_max_avx512(r, H));
+                }
+            } else {
+                for (int t = a0; t < a1; t++) tq_enc_activate(f->hb + (size_t)t * H, H, c->act);
+                tq_kact_rows(f->act2, f->hb, H, a0, a1);
+            }
+            if (f->ffn_fuse) ffn2_rows(f, a0, a1);
             break;
         }
         int n1 = n0 + SLAB < H ? n0 + SLAB : H;
@@ -350,6 +392,20 @@ static const tq_wmat *act_mat(const fw *f, const enc_layer *L, int phase) {
     return tq_wmat_kernel(w) && tq_kact_holds(f->act, &w->k) ? w : NULL;
 }
 
+/* Begin a for T rows of the input of the matrix whose parts start at w8
+ * (one, or q/k/v stacked); when every part's product reads qa alone, the
+ * fill skips a's q (kern.h, tq_kact_skip_q). */
+static int qa_only(const tq_wmat *w8) {
+    for (int i = 0, n = w8[1].rows ? 3 : 1; i < n; i++)
+        if (!tq_kact_qa_only(&w8[i].k)) return 0;
+    return 1;
+}
+
+static void begin_for(tq_kact *a, int T, const tq_wmat *w8) {
+    tq_kact_begin(a, T, w8[0].cols);
+    if (qa_only(w8)) tq_kact_skip_q(a);
+}
+
 /* Before a row-wise phase (embeddings, LayerNorm) whose output x feeds
  * projection `phase` of layer L: when that runs a kernel, the phase's tasks
  * quantize each row of x as they finish it (no separate pass). */
@@ -358,7 +414,7 @@ static void fill_act_for(fw *f, const enc_layer *L, int phase) {
     f->qfill = 0;
     f->ready = -1;
     if (!w) return;
-    tq_kact_begin(f->act, f->T, w->cols);
+    begin_for(f->act, f->T, w);
     f->act_src = f->x;
     f->act_ld = f->D;
     f->qfill = 1;
@@ -379,7 +435,7 @@ static void quantize_input(fw *f, int phase, int n_threads) {
     f->act_src = NULL;
     const tq_wmat *w = act_mat(f, f->L, phase);
     if (!w) return;
-    tq_kact_begin(f->act, f->T, w->cols);
+    begin_for(f->act, f->T, w);
     f->act_src = phase == PH_WO ? f->ctx : phase == PH_FFN2 ? f->hb : f->x;
     f->act_ld = phase == PH_FFN2 ? f->H : f->D;
     run_phase(f, PH_QACT, n_threads);
@@ -393,7 +449,7 @@ static int ffn_rows_begin(fw *f) {
     const tq_wmat *w2 = &f->L->m8[M_FFN2][0];
     if (!f->act2 || !fused_ok(f, f->x, f->L->m8[M_FFN1]) || !tq_wmat_kernel(w2) || !tq_kact_holds(f->act2, &w2->k))
         return 0;
-    tq_kact_begin(f->act2, f->T, w2->cols);
+    begin_for(f->act2, f->T, w2);
     return 1;
 }
 
@@ -407,6 +463,37 @@ static void swap_act(fw *f, const float *src, int ld, int ready) {
     f->act_src = src;
     f->act_ld = ld;
     f->ready = ready;
+}
+
+/* With FFN1 by row blocks begun (ffn_rows_begin): 1 when its tasks can
+ * also run FFN2 and LN2 on their rows (ffn_fuse: FFN2 by the fused VNNI
+ * product over act2, no observer); ffn_q then set when the next layer's
+ * QKV (`next`, NULL after the last) runs a kernel whose activations act
+ * holds in the state it is in now (columns, q kept or not), so the rows
+ * can be quantized there with no tq_kact_begin inside the phase. */
+static int ffn_fuse_begin(fw *f, const enc_layer *next) {
+    const tq_wmat *w2 = f->L->m8[M_FFN2];
+    if (f->e->obs || w2[1].rows || !tq_gemm_i8_avx512_bias_ok(&w2[0].k) || !tq_kact_fits(f->act2, &w2[0].k)) return 0;
+    const tq_wmat *w = next ? next->m8[M_QKV] : NULL;
+    f->ffn_q = w && tq_wmat_kernel(&w[0]) && tq_kact_holds(f->act, &w[0].k) && w[0].cols == f->act->cols &&
+               f->act->noq == (f->act->vec == 1 && qa_only(w));
+    return 1;
+}
+
+/* After FFN1 + FFN2 + LN2 by row blocks: x is the layer's output; with
+ * ffn_q act holds it quantized for the next QKV. */
+static void ffn_fuse_end(fw *f, const enc_layer *next) {
+    f->ffn_rows = 0;
+    f->ffn_fuse = 0;
+    f->qfill = 0;
+    f->ready = -1;
+    f->act_src = NULL;
+    if (!f->ffn_q) return;
+    begin_for(f->act, f->T, next->m8[M_QKV]);   /* the columns and q state it has */
+    f->act_src = f->x;
+    f->act_ld = f->D;
+    f->ready = PH_QKV;
+    f->ffn_q = 0;
 }
 
 /* After FFN1 by row blocks: act2 holds FFN2's input rows. */
@@ -426,7 +513,7 @@ static int ln_rows_begin(fw *f, int phase, const enc_layer *next) {
     if (!f->act2 || !fused_ok(f, A, f->L->m8[phase == PH_WO ? M_O : M_FFN2])) return 0;
     const tq_wmat *w = phase == PH_WO ? &f->L->m8[M_FFN1][0] : next ? &next->m8[M_QKV][0] : NULL;
     f->lnq = w && tq_wmat_kernel(w) && tq_kact_holds(f->act2, &w->k);
-    if (f->lnq) tq_kact_begin(f->act2, f->T, w->cols);
+    if (f->lnq) begin_for(f->act2, f->T, w);
     f->ln_rows = FROWS;
     return 1;
 }
@@ -576,7 +663,12 @@ tq_status tq_enc_forward(const tq_enc *e, const tq_enc_batch *b, const tq_enc_ou
             if (phases[k] == PH_LN1) fill_act_for(&f, f.L, PH_FFN1);
             if (phases[k] == PH_LN2) fill_act_for(&f, next, PH_QKV);
             if (phases[k] == PH_FFN1) f.ffn_rows = ffn_rows_begin(&f);
+            if (f.ffn_rows) f.ffn_fuse = ffn_fuse_begin(&f, next);
             run_phase(&f, phases[k], n_threads);
+            if (f.ffn_fuse) {   /* FFN2 and LN2 ran in FFN1's tasks */
+                ffn_fuse_end(&f, next);
+                break;
+            }
             if (f.ffn_rows) ffn_rows_end(&f);
         }
         if (o->layers) memcpy(o->layers + (size_t)(l + 1) * TD, x, sizeof(float) * TD);

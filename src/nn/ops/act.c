@@ -94,6 +94,17 @@ TQ_HOT static void vec_div(float *y, float d, int64_t n) {
     for (int64_t i = 0; i < n; i++) y[i] = y[i] / d;
 }
 
+uint32_t tq_absmax_bits(const float *x, int64_t n) {
+    uint32_t mb = 0;
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, x + i, 4);
+        u &= 0x7fffffffu;
+        mb = u > mb ? u : mb;
+    }
+    return mb;
+}
+
 void tq_vec_add(float *y, const float *b, int64_t n) { vec_add(y, b, n); }
 void tq_vec_div(float *y, float d, int64_t n) { vec_div(y, d, n); }
 
@@ -119,21 +130,38 @@ TGT512 static inline __attribute__((always_inline)) __m512 gelu16(__m512 v) {
     return _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(h), absm)), r, h);
 }
 
-TGT512 void tq_gelu_erf_avx512(float *x, int64_t n) {
+/* The sign-cleared bits of a vector, compared as unsigned: the quantizer's
+ * max |x| (kern.h, tq_kact_row_max). */
+TGT512 static inline __attribute__((always_inline)) __m512i absbits16(__m512 v) {
+    return _mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32(0x7fffffff));
+}
+
+TGT512 static inline __attribute__((always_inline)) uint32_t gelu512(float *x, int64_t n, const int want) {
+    __m512i mb = _mm512_setzero_si512();
     int64_t i = 0;
-    for (; i + 64 <= n; i += 64) {   /* four independent chains */
+    for (; i + 64 <= n; i += 64) {
         __m512 a = gelu16(_mm512_loadu_ps(x + i)), b = gelu16(_mm512_loadu_ps(x + i + 16));
         __m512 c = gelu16(_mm512_loadu_ps(x + i + 32)), d = gelu16(_mm512_loadu_ps(x + i + 48));
         _mm512_storeu_ps(x + i, a);
         _mm512_storeu_ps(x + i + 16, b);
         _mm512_storeu_ps(x + i + 32, c);
         _mm512_storeu_ps(x + i + 48, d);
+        if (want)
+            mb = _mm512_max_epu32(mb, _mm512_max_epu32(_mm512_max_epu32(absbits16(a), absbits16(b)),
+                                                       _mm512_max_epu32(absbits16(c), absbits16(d))));
     }
     for (; i < n; i += 16) {
         __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1u);
-        _mm512_mask_storeu_ps(x + i, m, gelu16(_mm512_maskz_loadu_ps(m, x + i)));
+        __m512 g = gelu16(_mm512_maskz_loadu_ps(m, x + i));
+        _mm512_mask_storeu_ps(x + i, m, g);
+        if (want) mb = _mm512_mask_max_epu32(mb, m, mb, absbits16(g));
     }
+    return want ? (uint32_t)_mm512_reduce_max_epu32(mb) : 0;
 }
+
+TGT512 void tq_gelu_erf_avx512(float *x, int64_t n) { (void)gelu512(x, n, 0); }   /* four independent chains */
+
+TGT512 uint32_t tq_gelu_erf_max_avx512(float *x, int64_t n) { return gelu512(x, n, 1); }
 
 #define TGT2 __attribute__((target("avx2,fma")))
 
@@ -165,6 +193,10 @@ TGT2 void tq_gelu_erf_avx2(float *x, int64_t n) {
     if (i < n) gelu_erf(x + i, n - i);   /* the tail by the C loop: the same bytes */
 }
 #else
+uint32_t tq_gelu_erf_max_avx512(float *x, int64_t n) {
+    gelu_erf(x, n);
+    return tq_absmax_bits(x, n);
+}
 void tq_gelu_erf_avx512(float *x, int64_t n) { gelu_erf(x, n); }
 void tq_gelu_erf_avx2(float *x, int64_t n) { gelu_erf(x, n); }
 #endif

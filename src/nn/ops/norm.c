@@ -56,8 +56,9 @@ void tq_enc_layernorm_ref(float *out, const float *x, const float *w, const floa
 #if defined(__x86_64__)
 /* tq_enc_layernorm_ref's steps in its order: the 32 double lanes are four
  * 512-bit registers, reduced as there; the last step in 16 float lanes. */
-__attribute__((target("avx512f"))) void tq_enc_layernorm_avx512(float *out, const float *x, const float *w,
-                                                                const float *b, int n, float eps) {
+__attribute__((target("avx512f"), always_inline)) static inline uint32_t ln512(float *out, const float *x,
+                                                                               const float *w, const float *b, int n,
+                                                                               float eps, const int want) {
     __m512d a0 = _mm512_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
     int n32 = n - n % LNL;
     for (int i = 0; i < n32; i += LNL) {
@@ -90,15 +91,34 @@ __attribute__((target("avx512f"))) void tq_enc_layernorm_avx512(float *out, cons
     float rstd = (float)(1.0 / sqrt(v / n + (double)eps));
     float fm = (float)mean;
     __m512 vf = _mm512_set1_ps(fm), vr = _mm512_set1_ps(rstd);
+    const __m512i absm = _mm512_set1_epi32(0x7fffffff);
+    __m512i mb = _mm512_setzero_si512();
     for (int i = 0; i < n; i += 16) {
         __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1u);
         __m512 t = _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), vf), vr);
-        _mm512_mask_storeu_ps(out + i, m, _mm512_fmadd_ps(t, _mm512_maskz_loadu_ps(m, w + i), _mm512_maskz_loadu_ps(m, b + i)));
+        __m512 o = _mm512_fmadd_ps(t, _mm512_maskz_loadu_ps(m, w + i), _mm512_maskz_loadu_ps(m, b + i));
+        _mm512_mask_storeu_ps(out + i, m, o);
+        if (want) mb = _mm512_mask_max_epu32(mb, m, mb, _mm512_and_si512(_mm512_castps_si512(o), absm));
     }
+    return want ? (uint32_t)_mm512_reduce_max_epu32(mb) : 0;
+}
+
+__attribute__((target("avx512f"))) void tq_enc_layernorm_avx512(float *out, const float *x, const float *w,
+                                                                const float *b, int n, float eps) {
+    (void)ln512(out, x, w, b, n, eps, 0);
+}
+
+__attribute__((target("avx512f"))) uint32_t tq_enc_layernorm_max_avx512(float *out, const float *x, const float *w,
+                                                                        const float *b, int n, float eps) {
+    return ln512(out, x, w, b, n, eps, 1);
 }
 #else
 void tq_enc_layernorm_avx512(float *out, const float *x, const float *w, const float *b, int n, float eps) {
     tq_enc_layernorm_ref(out, x, w, b, n, eps);
+}
+uint32_t tq_enc_layernorm_max_avx512(float *out, const float *x, const float *w, const float *b, int n, float eps) {
+    tq_enc_layernorm_ref(out, x, w, b, n, eps);
+    return tq_absmax_bits(out, n);
 }
 #endif
 

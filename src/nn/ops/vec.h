@@ -30,6 +30,13 @@ void tq_gelu_erf_ref(float *x, int64_t n);
 void tq_gelu_erf_avx512(float *x, int64_t n);
 void tq_gelu_erf_avx2(float *x, int64_t n);
 
+/** tq_gelu_erf_avx512, returning the largest |result| as the activation
+ *  quantizer takes it (kern.h, tq_kact_row_max): tq_absmax_bits of x after. */
+uint32_t tq_gelu_erf_max_avx512(float *x, int64_t n);
+/** The maximum over x[0, n) of the float bits with the sign cleared, as
+ *  unsigned integers (0 for n 0): the portable reference of the *_max forms. */
+uint32_t tq_absmax_bits(const float *x, int64_t n);
+
 /** tq_softmax_row's portable loop (softmax.c) and its AVX-512 and AVX2
  *  forms (the same bytes). */
 void tq_softmax_row_ref(float *r, int n, const int32_t *mask, float div);
@@ -40,6 +47,8 @@ void tq_softmax_rows_avx512(float *r, int rows, int n, const int32_t *mask, floa
 /** tq_enc_layernorm's portable loop (norm.c) and its AVX-512 form. */
 void tq_enc_layernorm_ref(float *out, const float *x, const float *w, const float *b, int n, float eps);
 void tq_enc_layernorm_avx512(float *out, const float *x, const float *w, const float *b, int n, float eps);
+/** tq_enc_layernorm_avx512, returning tq_absmax_bits(out, n) found in its last pass. */
+uint32_t tq_enc_layernorm_max_avx512(float *out, const float *x, const float *w, const float *b, int n, float eps);
 
 /** y[i] = y[i] + b[i] for i in [0, n). */
 void tq_vec_add(float *y, const float *b, int64_t n);
