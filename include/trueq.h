@@ -40,8 +40,9 @@ const char *tq_version(void);
  *  (the CPU's best ISA or TRUEQ_ISA's: portable, avx2, avx512; "off" under
  *  TRUEQ_ISA=decode), e.g. "kernels: avx2 (detected; best here avx2)". */
 const char *tq_kernels_info(void);
-/** One line naming what serves the BLAS and LAPACK routines (sgemm for the
- *  float32 encoder's attention, the spectra's factorizations): OpenBLAS and
+/** One line naming what serves the BLAS and LAPACK routines (sgemm where the
+ *  encoder has no AVX-512 kernels or runs TRUEQ_ISA=decode, the spectra's
+ *  Gram matrices and factorizations, GPTQ's Cholesky): OpenBLAS and
  *  LAPACKE, loaded at first use, with their files; or, where one could not
  *  be loaded, the portable stand-ins and why (e.g. "blas: portable reference
  *  loops, much slower (OpenBLAS not loaded: ...)"). Loads them. */

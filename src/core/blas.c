@@ -195,11 +195,11 @@ bool tq_blas_fell_back(void) {
     return f;
 }
 
-static char line[720], lline[320];
+static char line[720];
 
 static void describe_line(void) {
     const char *bname = lib_name("TRUEQ_OPENBLAS", TQ_OPENBLAS_SONAME), *lname = lib_name("TRUEQ_LAPACKE", TQ_LAPACKE_SONAME);
-    char b[320];
+    char b[320], lline[320];
     if (loaded) snprintf(b, sizeof b, "OpenBLAS (%s%s%s)", bname, *blas_config ? ": " : "", blas_config);
     else snprintf(b, sizeof b, "portable reference loops, much slower (OpenBLAS not loaded: %s; install libopenblas0 "
                   "or name it in TRUEQ_OPENBLAS)", why_blas);
