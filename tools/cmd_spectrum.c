@@ -26,7 +26,9 @@ static const char SYNOPSIS[] =
     "       trueq spectrum ORIG QUANT [options]";
 static const char DESCRIPTION[] =
     "WeightWatcher 0.7.5.5-faithful spectral analysis (ESD, power-law alpha and\n"
-    "every default per-layer metric) of each 2-D weight matrix; see docs/spectrum.md.\n";
+    "every default per-layer metric) of each 2-D weight matrix; see docs/spectrum.md.\n"
+    "Exits 2 when no tensor was analysed or every analysed tensor's fit failed\n"
+    "(the table is still printed, each row with its reason).\n";
 
 #define MAX_RUNS 9
 
@@ -510,8 +512,16 @@ static int spectrum_runs(const tqc_ctx *c, const spectrum_args *A, const char *c
         rc = analyze_run(src, &runs[k], &o, runs[k].quant);
     }
     if (rc == 0) {
-        int64_t analysed = 0;
-        for (int k = 0; k < nr; k++) analysed += runs[k].rep.analysed;
+        int64_t analysed = 0, failed = 0;
+        const char *why = NULL;   /* the first failed fit's reason */
+        for (int k = 0; k < nr; k++) {
+            analysed += runs[k].rep.analysed;
+            for (int64_t i = 0; i < runs[k].rep.n; i++)
+                if (runs[k].rep.layers[i].status == TQ_SPECTRAL_FAILED) {
+                    failed++;
+                    if (!why) why = runs[k].rep.layers[i].reason;
+                }
+        }
         if (json) {
             tqc_json j;
             tqc_json_init(&j, stdout, TQC_JSON_COMPACT, 17);
@@ -572,6 +582,13 @@ static int spectrum_runs(const tqc_ctx *c, const spectrum_args *A, const char *c
         if (rc == 0 && svgdir) rc = write_plots(svgdir, runs, nr, layer, c->pos[0]) ? TQC_EXIT_FAIL : 0;
         if (rc == 0 && analysed == 0) {
             fprintf(stderr, "trueq spectrum: no tensor of %s was analysed (no 2-D weight with 10 <= min dim <= 15000)\n", c->pos[0]);
+            rc = TQC_EXIT_FAIL;
+        }
+        /* the table was printed (each row says why), but nothing was
+         * measured: a script must not take it for a result */
+        if (rc == 0 && analysed > 0 && failed == analysed) {
+            fprintf(stderr, "trueq spectrum: every fit failed (%lld of %lld analysed tensors), the first: %s\n",
+                    (long long)failed, (long long)analysed, why);
             rc = TQC_EXIT_FAIL;
         }
     }

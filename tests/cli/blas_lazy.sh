@@ -45,7 +45,12 @@ TRUEQ_ISA=decode TRUEQ_OPENBLAS=/nonexistent/libopenblas.so.0 "$CLI" embed "$T/m
 check "embed on the stand-ins says so on stderr" 'grep -q "^trueq: note: blas: portable reference loops" "$T/e2.err"'
 "$CLI" embed "$T/m" "the cat sat." --json >/dev/null 2>"$T/e1.err"
 check "embed with OpenBLAS: no note" '! grep -q "note: blas" "$T/e1.err"'
-TRUEQ_LAPACKE=/nonexistent/liblapacke.so.3 "$CLI" spectrum "$T/m" --json >"$T/s.json" 2>"$T/s.err"
+TRUEQ_LAPACKE=/nonexistent/liblapacke.so.3 "$CLI" spectrum "$T/m" --json >"$T/s.json" 2>"$T/s.err"; rc=$?
+check "spectrum without LAPACKE exits 2 (no fit could run)" '[ $rc -eq 2 ]'
+check "spectrum without LAPACKE: stderr says every fit failed and why" \
+  'grep -q "every fit failed (.* of .* analysed tensors), the first: .*LAPACKE could not be loaded" "$T/s.err"'
+"$CLI" spectrum "$T/m" --json >/dev/null 2>&1; rc=$?
+check "spectrum with LAPACKE exits 0" '[ $rc -eq 0 ]'
 check "spectrum without LAPACKE: each fit's reason names the missing LAPACK" \
   'grep -q "need LAPACK.s dgesdd, and LAPACKE could not be loaded" "$T/s.json"'
 check "spectrum without LAPACKE: the note says why it could not be loaded" \
