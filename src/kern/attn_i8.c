@@ -9,6 +9,8 @@
  * for q k^T (A holds q + 128) and none for p v. The portable path reads the
  * same buffers; every float step is one IEEE operation in one order (this
  * directory builds without contraction), so both paths give the same bytes.
+ * The AVX-512 micro-kernel prefetches its output lines before its K loop
+ * (p v writes ctx rows, mostly not in L1); prefetches change no value.
  */
 #include "kern/attn_i8.h"
 #include "kern/kern.h"
