@@ -9,6 +9,8 @@
  * for q k^T (A holds q + 128) and none for p v. The portable path reads the
  * same buffers; every float step is one IEEE operation in one order (this
  * directory builds without contraction), so both paths give the same bytes.
+ * The AVX-512 micro-kernel prefetches its output lines before its K loop
+ * (p v writes ctx rows, mostly not in L1); prefetches change no value.
  */
 #include "kern/attn_i8.h"
 #include "kern/kern.h"
@@ -309,6 +311,10 @@ INL void mk(const uint8_t *a, int64_t lda, const int8_t *bp, int64_t K4, const i
     const uint8_t *xp = a + i0 * lda;
     /* M and NB are constants here (always inlined), so the loops unroll and
      * the accumulators stay in registers */
+    /* the output lines, asked for before the K loop hides their misses (p v
+     * writes ctx, [tokens, dim]: mostly not in L1) */
+    for (int j = 0; j < M; j++)
+        for (int p = 0; p < NB; p++) _mm_prefetch((const char *)(c + (i0 + j) * ldc + (b0 + p) * 16), _MM_HINT_ET0);
     __m512i S[4][4];   /* from - corr (the same int32 sums, wrapping alike) */
     for (int p = 0; p < NB; p++) {
         __m512i z = _mm512_setzero_si512();

@@ -20,6 +20,16 @@
  *   y = (acc ? y + : ) (0 + (float)(S - 128 sum w) * (d_x * s_w)),
  * so the bytes are the portable path's for any split and any thread count.
  * Each micro-kernel prefetches its output lines before its K loop.
+ *
+ * Weight prefetch: the encoder's weights (~43 MB for DistilBERT) do not stay
+ * in L3 between passes, and at one sequence a panel's weights serve few
+ * tokens, so its first micro-kernels waited on DRAM (cold panels ran ~160
+ * GMAC/s against ~200 hot, 2026-12-08). While the first token block walks a
+ * panel, its micro-kernels share out the lines of the next panel (the
+ * matrix's, past r1 too: most often the next task's at one thread), one
+ * line every second K step each, so that panel arrives while this one
+ * computes; the last token block's last panel fetches the one after r1.
+ * Prefetches change no arithmetic: the bytes are the same.
  */
 #include "kern/kern_impl.h"
 #include "kern/gemm_i8_avx512.h"
@@ -40,10 +50,11 @@ int tq_gemm_i8_avx512_bias_ok(const tq_kmat *k) {
 #define NBMAX 4     /* 16-row blocks per panel */
 #define IB 64       /* tokens per cache block  */
 
-/* Rows i0 .. i0 + M of the activations against blocks b0 .. b0 + NB; the
- * outputs of rows [lo, hi) written to y. */
+/* Rows i0 .. i0 + M of the activations against blocks b0 .. b0 + NB. */
+/* The outputs of rows [lo, hi) written to y. pf: pfn lines (64 bytes) of
+ * weights to prefetch, one every second K step (pfn <= k4 / 2 taken). */
 INL void mk(const tq_kmat *k, const tq_kact *a, int64_t i0, int64_t b0, const int M, const int NB, int64_t lo,
-            int64_t hi, float *y, int64_t ldy, int acc, const float *bias) {
+            int64_t hi, float *y, int64_t ldy, int acc, const float *bias, const int8_t *pf, int64_t pfn) {
     const int64_t k4 = k->k4, bs = k4 * 64;
     const int8_t *wp = k->packed + b0 * bs;
     const uint8_t *xp = a->qa + i0 * a->kpad;
@@ -58,6 +69,7 @@ INL void mk(const tq_kmat *k, const tq_kact *a, int64_t i0, int64_t b0, const in
             s20 = s00, s21 = s00, s22 = s00, s23 = s00, s30 = s00, s31 = s00, s32 = s00, s33 = s00;
     for (int64_t kk = 0; kk < k4; kk++) {
         const int8_t *w = wp + kk * 64;
+        if (!(kk & 1) && (kk >> 1) < pfn) _mm_prefetch((const char *)(pf + (kk >> 1) * 64), _MM_HINT_T0);
         __m512i w0 = _mm512_load_si512((const void *)w), w1 = w0, w2 = w0, w3 = w0;
         if (NB > 1) w1 = _mm512_load_si512((const void *)(w + bs));
         if (NB > 2) w2 = _mm512_load_si512((const void *)(w + 2 * bs));
@@ -87,21 +99,28 @@ INL void mk(const tq_kmat *k, const tq_kact *a, int64_t i0, int64_t b0, const in
 
 #define NBCASE(M, nb)                                                                                                  \
     switch (nb) {                                                                                                      \
-    case 4: mk(k, a, i, b0, M, 4, r0, r1, y, ldy, acc, bias); break;                                                         \
-    case 3: mk(k, a, i, b0, M, 3, r0, r1, y, ldy, acc, bias); break;                                                         \
-    case 2: mk(k, a, i, b0, M, 2, r0, r1, y, ldy, acc, bias); break;                                                         \
-    default: mk(k, a, i, b0, M, 1, r0, r1, y, ldy, acc, bias); break;                                                        \
+    case 4: mk(k, a, i, b0, M, 4, r0, r1, y, ldy, acc, bias, pf, per); break;                                          \
+    case 3: mk(k, a, i, b0, M, 3, r0, r1, y, ldy, acc, bias, pf, per); break;                                          \
+    case 2: mk(k, a, i, b0, M, 2, r0, r1, y, ldy, acc, bias, pf, per); break;                                          \
+    default: mk(k, a, i, b0, M, 1, r0, r1, y, ldy, acc, bias, pf, per); break;                                         \
     }
 
 TGT void tq_gemm_i8_vnni_bias(const tq_kmat *k, const tq_kact *a, int64_t r0, int64_t r1, float *y, int64_t ldy,
                               int acc, const float *bias) {
     const int64_t bfirst = r0 / TQ_KROWS, bend = (r1 + TQ_KROWS - 1) / TQ_KROWS;
+    const int64_t nblk = (k->rows + TQ_KROWS - 1) / TQ_KROWS, bs = k->k4 * 64;
     for (int64_t ib = 0; ib < a->n; ib += IB) {
-        int64_t ie = ib + IB < a->n ? ib + IB : a->n;
+        int64_t ie = ib + IB < a->n ? ib + IB : a->n, nmk = (ie - ib + MR - 1) / MR;
         for (int64_t b0 = bfirst; b0 < bend; b0 += NBMAX) {
             int nb = bend - b0 < NBMAX ? (int)(bend - b0) : NBMAX;
+            /* the panel to prefetch (header): the next one in the first
+             * token block, the one after r1 at the last block's end */
+            int64_t p0 = b0 + nb, p1 = p0 + NBMAX < nblk ? p0 + NBMAX : nblk;
+            if (ib > 0 && !(ie == a->n && p0 >= bend)) p1 = p0;
+            int64_t per = p1 > p0 ? ((p1 - p0) * bs / 64 + nmk - 1) / nmk : 0;
+            const int8_t *pf = k->packed + p0 * bs;
             int64_t i = ib;
-            for (; i + MR <= ie; i += MR) NBCASE(4, nb)
+            for (; i + MR <= ie; i += MR, pf += per * 64) NBCASE(4, nb)
             switch (ie - i) {
             case 3: NBCASE(3, nb) break;
             case 2: NBCASE(2, nb) break;

@@ -280,12 +280,10 @@ static void run_task(const fw *f, int task, int worker) {
                 tq_wmat_rows(&e->word8, f->b->ids[t], f->b->ids[t] + 1, buf);
                 w = buf;
             }
-            if (e->type) {
-                const float *ty = e->type + (size_t)(f->b->type_ids ? f->b->type_ids[t] : 0) * D;
-                for (int i = 0; i < D; i++) r[i] = (w[i] + ty[i]) + p[i];
-            } else {
-                for (int i = 0; i < D; i++) r[i] = w[i] + p[i];
-            }
+            /* (w + ty) + p, or w + p, by the vector adds (the same sums) */
+            memcpy(r, w, sizeof(float) * (size_t)D);
+            if (e->type) tq_vec_add(r, e->type + (size_t)(f->b->type_ids ? f->b->type_ids[t] : 0) * D, D);
+            tq_vec_add(r, p, D);
             tq_enc_layernorm(r, r, e->eln_w, e->eln_b, D, c->ln_eps);
         }
         if (f->qfill) tq_kact_rows(f->act, f->x, D, r0, r1);
