@@ -171,13 +171,19 @@ static const int MRMAX[5] = {0, 8, 12, 8, 6};
 /* C[i, n] for i < M, n < N: the form of the header (B's vector v of column
  * step c at b + c * ldb + v * ldn) */
 TGT static void prod512(const float *a, int64_t lda, int M, int K, const float *b, int64_t ldb, int64_t ldn, int N,
-                        float *c, int64_t ldc) {
+                        float *c, int64_t ldc, const float *const *ahead, int64_t ald, int alen) {
     int nv = (N + 15) / 16;
     for (int v0 = 0; v0 < nv; v0 += 4) {
         int nb = nv - v0 < 4 ? nv - v0 : 4, mr = MRMAX[nb];
         __mmask16 last = lanes(N - (v0 + nb - 1) * 16);
         for (int i = 0; i < M; i += mr) {
             int m = M - i < mr ? M - i : mr;
+            if (ahead && v0 == 0)   /* rows [i, i + m) of each, fetched while this tile runs */
+                for (int s = 0; s < 3; s++)
+                    for (int r = i; ahead[s] && r < i + m; r++)
+                        for (int cc = 0; cc < alen; cc += 16) _mm_prefetch((const char *)(ahead[s] + r * ald + cc), _MM_HINT_T0);
+            for (int r = i; r < i + m; r++)   /* the tile's output lines, for writing */
+                for (int cc = 0; cc < nb; cc++) _mm_prefetch((const char *)(c + r * ldc + (v0 + cc) * 16), _MM_HINT_ET0);
             TILES[nb][m](a + (int64_t)i * lda, lda, K, b + v0 * ldn, ldb, ldn, c + (int64_t)i * ldc + v0 * 16, ldc,
                          last);
         }
@@ -250,13 +256,13 @@ static void pack_kt_ref(const float *k, int64_t ld, int S, int hs, float *kt) {
 }
 #endif
 
-void tq_attn_f32_scores(const float *q, const float *k, int64_t ld, int S, int hs, float *sc, void *scratch,
-                        tq_kisa isa) {
+void tq_attn_f32_scores_ahead(const float *q, const float *k, int64_t ld, int S, int hs, float *sc, void *scratch,
+                              tq_kisa isa, const float *const ahead[3]) {
 #if defined(__x86_64__)
     if (tq_attn_f32_isa(isa) == TQ_KISA_AVX512) {
         float *kt = scratch;
         pack_kt(k, ld, S, hs, kt);
-        prod512(q, ld, S, hs, kt, 16, (int64_t)hs * 16, S, sc, S);
+        prod512(q, ld, S, hs, kt, 16, (int64_t)hs * 16, S, sc, S, ahead, ld, hs);
         return;
     }
     if (tq_attn_f32_isa(isa) == TQ_KISA_AVX2) {
@@ -268,14 +274,20 @@ void tq_attn_f32_scores(const float *q, const float *k, int64_t ld, int S, int h
 #endif
     (void)isa;
     (void)scratch;
+    (void)ahead;
     scores_ref(q, k, ld, S, hs, sc);
+}
+
+void tq_attn_f32_scores(const float *q, const float *k, int64_t ld, int S, int hs, float *sc, void *scratch,
+                        tq_kisa isa) {
+    tq_attn_f32_scores_ahead(q, k, ld, S, hs, sc, scratch, isa, NULL);
 }
 
 void tq_attn_f32_context(const float *p, const float *v, int64_t ld, int S, int hs, float *ctx, int64_t ldc,
                          tq_kisa isa) {
 #if defined(__x86_64__)
     if (tq_attn_f32_isa(isa) == TQ_KISA_AVX512) {
-        prod512(p, S, S, S, v, ld, 16, hs, ctx, ldc);
+        prod512(p, S, S, S, v, ld, 16, hs, ctx, ldc, NULL, 0, 0);
         return;
     }
     if (tq_attn_f32_isa(isa) == TQ_KISA_AVX2) {
