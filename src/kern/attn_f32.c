@@ -169,9 +169,13 @@ static const tile_fn TILES[5][13] = {
 static const int MRMAX[5] = {0, 8, 12, 8, 6};
 
 /* C[i, n] for i < M, n < N: the form of the header (B's vector v of column
- * step c at b + c * ldb + v * ldn) */
+ * step c at b + c * ldb + v * ldn). Fetched ahead, no byte moved (f32k2):
+ * ahead (NULL or three row pointers, NULL ones skipped) has rows [i, i + m)
+ * of each, alen floats at ald, fetched as the first panel's tiles reach row
+ * block i; fetch_c the tile's own output lines, for writing, before it runs
+ * (p v's ctx rows, past L2 at 8 x 128 tokens). */
 TGT static void prod512(const float *a, int64_t lda, int M, int K, const float *b, int64_t ldb, int64_t ldn, int N,
-                        float *c, int64_t ldc, const float *const *ahead, int64_t ald, int alen) {
+                        float *c, int64_t ldc, const float *const *ahead, int64_t ald, int alen, int fetch_c) {
     int nv = (N + 15) / 16;
     for (int v0 = 0; v0 < nv; v0 += 4) {
         int nb = nv - v0 < 4 ? nv - v0 : 4, mr = MRMAX[nb];
@@ -182,7 +186,7 @@ TGT static void prod512(const float *a, int64_t lda, int M, int K, const float *
                 for (int s = 0; s < 3; s++)
                     for (int r = i; ahead[s] && r < i + m; r++)
                         for (int cc = 0; cc < alen; cc += 16) _mm_prefetch((const char *)(ahead[s] + r * ald + cc), _MM_HINT_T0);
-            for (int r = i; r < i + m; r++)   /* the tile's output lines, for writing */
+            for (int r = i; fetch_c && r < i + m; r++)   /* the tile's output lines, for writing */
                 for (int cc = 0; cc < nb; cc++) _mm_prefetch((const char *)(c + r * ldc + (v0 + cc) * 16), _MM_HINT_ET0);
             TILES[nb][m](a + (int64_t)i * lda, lda, K, b + v0 * ldn, ldb, ldn, c + (int64_t)i * ldc + v0 * 16, ldc,
                          last);
@@ -262,7 +266,7 @@ void tq_attn_f32_scores_ahead(const float *q, const float *k, int64_t ld, int S,
     if (tq_attn_f32_isa(isa) == TQ_KISA_AVX512) {
         float *kt = scratch;
         pack_kt(k, ld, S, hs, kt);
-        prod512(q, ld, S, hs, kt, 16, (int64_t)hs * 16, S, sc, S, ahead, ld, hs);
+        prod512(q, ld, S, hs, kt, 16, (int64_t)hs * 16, S, sc, S, ahead, ld, hs, 0);
         return;
     }
     if (tq_attn_f32_isa(isa) == TQ_KISA_AVX2) {
@@ -287,7 +291,7 @@ void tq_attn_f32_context(const float *p, const float *v, int64_t ld, int S, int 
                          tq_kisa isa) {
 #if defined(__x86_64__)
     if (tq_attn_f32_isa(isa) == TQ_KISA_AVX512) {
-        prod512(p, S, S, S, v, ld, 16, hs, ctx, ldc, NULL, 0, 0);
+        prod512(p, S, S, S, v, ld, 16, hs, ctx, ldc, NULL, 0, 0, 1);
         return;
     }
     if (tq_attn_f32_isa(isa) == TQ_KISA_AVX2) {
