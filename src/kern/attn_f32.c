@@ -16,7 +16,9 @@
  * MR * NB FMAs. Outputs go in panels of up to 4 vectors (64 columns: all of
  * a head of 64, two panels of a 128-token row of scores) and blocks of MR
  * rows, the last ones smaller. Each output is one chain over c in order from
- * +0, so neither the tiling nor the ISA moves a byte.
+ * +0, so neither the tiling nor the ISA moves a byte. The AVX-512 path
+ * fetches ahead what the caller names (tq_attn_f32_scores_ahead) and p v's
+ * output lines; prefetches only, so the bytes stay those of the chain.
  */
 #include "kern/attn_f32.h"
 #include "kern/kern.h"

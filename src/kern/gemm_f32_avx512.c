@@ -14,7 +14,9 @@
  * in L1 for the block's 8 micro-kernels and measured faster; the whole K on
  * AMD Zen, where the blocked form measured 3-9% slower, f32k): between
  * K-blocks the running sums wait in a 64 x 48 scratch tile, stored and
- * reloaded as the exact floats they are. Each output is one chain of FMAs
+ * reloaded as the exact floats they are. Each micro-kernel fetches the y
+ * lines of its last step (write intent) before its columns run (f32k2).
+ * Each output is one chain of FMAs
  * over k = 0 .. K-1 in order, then added to y once, so its bytes depend on
  * neither the tiling, the K-block nor the thread count (they differ from
  * OpenBLAS's by float rounding: TRUEQ_ISA=decode keeps OpenBLAS). Without
