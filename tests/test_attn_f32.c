@@ -6,7 +6,9 @@
  *    chain of the contract (attn_f32.h), computed here by fmaf in its order:
  *    scores and context, odd shapes (S 1, 5, 17, 130, 128; hs 1, 7, 32, 33,
  *    64, 80), masked keys at weight 0, scratch filled with garbage first,
- *    nothing written outside the outputs (sentinels around them);
+ *    nothing written outside the outputs (sentinels around them); the scores
+ *    also by tq_attn_f32_scores_ahead, fetching other rows ahead (the same
+ *    bytes);
  *  - the portable path within the float rounding bound of a double-precision
  *    product: |sc - q.k| <= gamma(hs) sum_d |q_d k_d| (gamma(n) = n u / (1 - n u),
  *    u = 2^-24), the same for p v over S.
@@ -52,14 +54,18 @@ static void drop(head *h) {
     free(h->qkv); free(h->p); free(h->sc); free(h->ctx); free(h->mask); free(h->ws);
 }
 
-/* run both products on isa over garbage-filled scratch and sentinel outputs;
- * 1 when nothing outside the outputs was written */
-static int run(head *h, tq_kisa isa) {
+/* run both products on isa over garbage-filled scratch and sentinel outputs
+ * (ahead: the scores by tq_attn_f32_scores_ahead, fetching v and rows of q
+ * and k one float on, as the encoder passes the next head's); 1 when
+ * nothing outside the outputs was written */
+static int run(head *h, tq_kisa isa, int ahead) {
     int S = h->S, hs = h->hs;
     memset(h->ws, 0xa5, h->ws_bytes);
     for (int i = 0; i < S * S + 16; i++) h->sc[i] = SENT;
     for (int i = 0; i < S * h->ldc; i++) h->ctx[i] = SENT;
-    tq_attn_f32_scores(h->q, h->k, h->ld, S, hs, h->sc, h->ws, isa);
+    const float *const rows[3] = {h->v, h->q + 1, ahead > 1 ? NULL : h->k + 1};
+    if (ahead) tq_attn_f32_scores_ahead(h->q, h->k, h->ld, S, hs, h->sc, h->ws, isa, rows);
+    else tq_attn_f32_scores(h->q, h->k, h->ld, S, hs, h->sc, h->ws, isa);
     tq_attn_f32_context(h->p, h->v, h->ld, S, hs, h->ctx, h->ldc, isa);
     int ok = 1;
     for (int i = S * S; i < S * S + 16; i++) ok &= h->sc[i] == SENT;
@@ -124,7 +130,7 @@ static void case_double(void) {
         for (int masked = 0; masked < 2; masked++) {
             head h;
             fill(&h, SHAPES[s][0], SHAPES[s][1], masked, &rs);
-            CHECK(run(&h, TQ_KISA_PORTABLE));
+            CHECK(run(&h, TQ_KISA_PORTABLE, 0));
             double w = fmax(bound_ratio(scores_of(&h)), bound_ratio(context_of(&h)));
             CHECK_MSG(w <= 1.0, "S %d hs %d masked %d: error %.3g of the bound", h.S, h.hs, masked, w);
             worst = w > worst ? w : worst;
@@ -151,8 +157,12 @@ static void case_isas(void) {
                         if (h.S > 2) h.q[2 * h.ld + d] = 3e18f * (d % 2 ? 1.0f : -0.5f);
                         for (int j = 3; j < h.S; j++) h.v[j * h.ld] = j % 2 ? -0.0f : 0.0f;
                     }
-                CHECK_MSG(run(&h, (tq_kisa)isa), "%s S %d hs %d: wrote outside its outputs", names[isa], h.S, h.hs);
-                CHECK_MSG(!inexact(scores_of(&h)) && !inexact(context_of(&h)), "%s S %d hs %d kind %d: not the contract's bytes", names[isa], h.S, h.hs, kind);
+                for (int ahead = 0; ahead < 3; ahead++) {
+                    CHECK_MSG(run(&h, (tq_kisa)isa, ahead), "%s S %d hs %d ahead %d: wrote outside its outputs", names[isa],
+                              h.S, h.hs, ahead);
+                    CHECK_MSG(!inexact(scores_of(&h)) && !inexact(context_of(&h)),
+                              "%s S %d hs %d kind %d ahead %d: not the contract's bytes", names[isa], h.S, h.hs, kind, ahead);
+                }
                 drop(&h);
             }
     }
@@ -162,6 +172,6 @@ static void case_isas(void) {
 void tq_tests(void) {
     TQ_CASE("portable q k^T and p v within float rounding of a double product");
     case_double();
-    TQ_CASE("every ISA gives the contract's fmaf chains byte for byte (odd shapes, masks, zero/subnormal/huge rows)");
+    TQ_CASE("every ISA gives the contract's fmaf chains byte for byte (odd shapes, masks, zero/subnormal/huge rows, rows fetched ahead)");
     case_isas();
 }

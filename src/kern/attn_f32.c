@@ -16,7 +16,9 @@
  * MR * NB FMAs. Outputs go in panels of up to 4 vectors (64 columns: all of
  * a head of 64, two panels of a 128-token row of scores) and blocks of MR
  * rows, the last ones smaller. Each output is one chain over c in order from
- * +0, so neither the tiling nor the ISA moves a byte.
+ * +0, so neither the tiling nor the ISA moves a byte. The AVX-512 path
+ * fetches ahead what the caller names (tq_attn_f32_scores_ahead) and p v's
+ * output lines; prefetches only, so the bytes stay those of the chain.
  */
 #include "kern/attn_f32.h"
 #include "kern/kern.h"
@@ -169,15 +171,25 @@ static const tile_fn TILES[5][13] = {
 static const int MRMAX[5] = {0, 8, 12, 8, 6};
 
 /* C[i, n] for i < M, n < N: the form of the header (B's vector v of column
- * step c at b + c * ldb + v * ldn) */
+ * step c at b + c * ldb + v * ldn). Fetched ahead, no byte moved (f32k2):
+ * ahead (NULL or three row pointers, NULL ones skipped) has rows [i, i + m)
+ * of each, alen floats at ald, fetched as the first panel's tiles reach row
+ * block i; fetch_c the tile's own output lines, for writing, before it runs
+ * (p v's ctx rows, past L2 at 8 x 128 tokens). */
 TGT static void prod512(const float *a, int64_t lda, int M, int K, const float *b, int64_t ldb, int64_t ldn, int N,
-                        float *c, int64_t ldc) {
+                        float *c, int64_t ldc, const float *const *ahead, int64_t ald, int alen, int fetch_c) {
     int nv = (N + 15) / 16;
     for (int v0 = 0; v0 < nv; v0 += 4) {
         int nb = nv - v0 < 4 ? nv - v0 : 4, mr = MRMAX[nb];
         __mmask16 last = lanes(N - (v0 + nb - 1) * 16);
         for (int i = 0; i < M; i += mr) {
             int m = M - i < mr ? M - i : mr;
+            if (ahead && v0 == 0)   /* rows [i, i + m) of each, fetched while this tile runs */
+                for (int s = 0; s < 3; s++)
+                    for (int r = i; ahead[s] && r < i + m; r++)
+                        for (int cc = 0; cc < alen; cc += 16) _mm_prefetch((const char *)(ahead[s] + r * ald + cc), _MM_HINT_T0);
+            for (int r = i; fetch_c && r < i + m; r++)   /* the tile's output lines, for writing */
+                for (int cc = 0; cc < nb; cc++) _mm_prefetch((const char *)(c + r * ldc + (v0 + cc) * 16), _MM_HINT_ET0);
             TILES[nb][m](a + (int64_t)i * lda, lda, K, b + v0 * ldn, ldb, ldn, c + (int64_t)i * ldc + v0 * 16, ldc,
                          last);
         }
@@ -250,13 +262,13 @@ static void pack_kt_ref(const float *k, int64_t ld, int S, int hs, float *kt) {
 }
 #endif
 
-void tq_attn_f32_scores(const float *q, const float *k, int64_t ld, int S, int hs, float *sc, void *scratch,
-                        tq_kisa isa) {
+void tq_attn_f32_scores_ahead(const float *q, const float *k, int64_t ld, int S, int hs, float *sc, void *scratch,
+                              tq_kisa isa, const float *const ahead[3]) {
 #if defined(__x86_64__)
     if (tq_attn_f32_isa(isa) == TQ_KISA_AVX512) {
         float *kt = scratch;
         pack_kt(k, ld, S, hs, kt);
-        prod512(q, ld, S, hs, kt, 16, (int64_t)hs * 16, S, sc, S);
+        prod512(q, ld, S, hs, kt, 16, (int64_t)hs * 16, S, sc, S, ahead, ld, hs, 0);
         return;
     }
     if (tq_attn_f32_isa(isa) == TQ_KISA_AVX2) {
@@ -268,14 +280,20 @@ void tq_attn_f32_scores(const float *q, const float *k, int64_t ld, int S, int h
 #endif
     (void)isa;
     (void)scratch;
+    (void)ahead;
     scores_ref(q, k, ld, S, hs, sc);
+}
+
+void tq_attn_f32_scores(const float *q, const float *k, int64_t ld, int S, int hs, float *sc, void *scratch,
+                        tq_kisa isa) {
+    tq_attn_f32_scores_ahead(q, k, ld, S, hs, sc, scratch, isa, NULL);
 }
 
 void tq_attn_f32_context(const float *p, const float *v, int64_t ld, int S, int hs, float *ctx, int64_t ldc,
                          tq_kisa isa) {
 #if defined(__x86_64__)
     if (tq_attn_f32_isa(isa) == TQ_KISA_AVX512) {
-        prod512(p, S, S, S, v, ld, 16, hs, ctx, ldc);
+        prod512(p, S, S, S, v, ld, 16, hs, ctx, ldc, NULL, 0, 0, 1);
         return;
     }
     if (tq_attn_f32_isa(isa) == TQ_KISA_AVX2) {

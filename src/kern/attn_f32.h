@@ -38,6 +38,16 @@ tq_kisa tq_attn_f32_isa(tq_kisa isa);
 void tq_attn_f32_scores(const float *q, const float *k, int64_t ld, int S, int hs, float *sc, void *scratch,
                         tq_kisa isa);
 
+/** tq_attn_f32_scores (the same bytes) fetching into cache, while the
+ *  product runs, up to three other matrices of S rows x hs floats at stride
+ *  ld (ahead[i], NULL entries and a NULL ahead skipped): the encoder passes
+ *  this head's v and the next head's q and k, which otherwise come from L3
+ *  as the kernels reach them (at 8 x 128 tokens the q/k/v buffer is past L2;
+ *  f32k2). Only read ahead, never written; any pointer into memory the
+ *  caller may read. */
+void tq_attn_f32_scores_ahead(const float *q, const float *k, int64_t ld, int S, int hs, float *sc, void *scratch,
+                              tq_kisa isa, const float *const ahead[3]);
+
 /** ctx[i * ldc + d] = sum_j p[i * S + j] v[j, d] (the chain above) for i < S,
  *  d < hs. v: S rows of hs floats at stride ld. Nothing outside ctx's hs
  *  columns is written. */

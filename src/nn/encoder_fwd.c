@@ -230,7 +230,11 @@ static void attend(const fw *f, int s, int h, float *sc, int worker) {
          * than OpenBLAS's AVX-512 sgemm, so AVX2-only CPUs keep sgemm until
          * measured there); TRUEQ_ISA=decode keeps sgemm */
         void *ws = f->a8 + (size_t)worker * (size_t)f->a8_bytes;
-        tq_attn_f32_scores(q, k, ld, S, hs, sc, ws, isa);
+        /* v, and the next task's q and k (most often the next head's, as
+         * on the int8 path), fetched while the scores run */
+        const float *next = h + 1 < e->c.n_heads ? q + hs : s + 1 < f->B ? base + (size_t)S * ld : NULL;
+        const float *const ahead[3] = {v, next, next ? next + D : NULL};
+        tq_attn_f32_scores_ahead(q, k, ld, S, hs, sc, ws, isa, ahead);
         tq_softmax_rows(sc, S, S, mask, bert ? div : 0.0f);
         tq_attn_f32_context(sc, v, ld, S, hs, ctx, D, isa);
         return;
