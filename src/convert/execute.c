@@ -170,9 +170,11 @@ static void *scratch_get(scratch *s, int slot, size_t n) {
     return b;
 }
 
+/* The stream first: its lane's thread (a failed run: still copying kept
+ * tensors into the writer) is joined before anything it uses is freed. */
 static void scratch_free(scratch *s) {
-    for (int i = 0; i < S_COUNT; i++) tq_wmem_free(s->p[i]);
     tq_rowstream_free(&s->rs);
+    for (int i = 0; i < S_COUNT; i++) tq_wmem_free(s->p[i]);
 }
 
 /* Error of a simulated tensor, measured while converting (conversion_metadata.json). */
@@ -751,8 +753,8 @@ fail:
     tq_out_abort(&mo);
     free(json);
     free(stats);
+    scratch_free(&sc);   /* joins the lane's thread, which may still write into w */
     tq_writer_free(w);
-    scratch_free(&sc);
     if (begun) tq_outdir_fix_message(&cr.od, err);
     created_free(&cr);
     if (begun) tq_outdir_abort(&cr.od);
