@@ -713,11 +713,11 @@ tq_status tq_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn p
 
     int64_t wi = 0;
     if ((st = tq_rowstream_init(&sc.rs, p->o.threads, err))) goto fail;
+    side_start(&side, tq_model_dir(p->m), &ins, &cr);
     for (int64_t k = 0; k < p->nw; k++)   /* kept tensors copied in pieces: queued first (copied_early) */
         if (p->wmap[k].aux == -1 && copied_early(p, w, &p->items[p->wmap[k].item]) &&
             (st = queue_kept(p, w, k, p->wmap[k].item, &sc, err)))
             goto fail;
-    side_start(&side, tq_model_dir(p->m), &ins, &cr);
     stats = calloc((size_t)(p->n ? p->n : 1), sizeof *stats);
     if (!stats) { st = tq_err(err, TQ_E_NOMEM, "out of memory"); goto fail; }
     for (int64_t i = 0; i < p->n; i++) {
