@@ -557,11 +557,12 @@ static tq_status put_piece(void *ctx, int64_t wi, int64_t j, uint64_t a, uint64_
 
 /* A kept tensor copied in pieces by the kernel (queue_kept): float or integer
  * bytes in the input file, 1 MiB and more, no prekeep override (calibration).
- * These are queued before the loop (tq_plan_execute), so the lane copies the
- * largest kept tensor (an encoder's word embeddings) from the start, beside the
- * side files' copies and the first tensors, instead of from its place in the
- * file's order; the writer stores each piece at its own offset, so the bytes
- * are the same. */
+ * These are queued before the loop (tq_plan_execute), right after the side
+ * files are copied (their fsyncs go to the device first), so the lane copies
+ * the largest kept tensor (an encoder's word embeddings, a decoder's token
+ * embeddings near the end of its file) from the start, beside the first
+ * tensors, instead of from its place in the file's order; the writer stores
+ * each piece at its own offset, so the bytes are the same. */
 static bool copied_early(const tq_plan *p, const tq_writer *w, const tq_plan_item *it) {
     const tq_tensor *t = it->src;
     uint64_t off;
