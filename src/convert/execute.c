@@ -19,7 +19,8 @@
  * Overlap (rowstream.h; same bytes for any thread count): a streamed tensor's
  * next chunk is read while this one is quantized on the pool; its entries are
  * written by a task of the next pool run; kept tensors of 1 MiB and more are
- * copied 2 MiB at a time on the stream's lane thread (put_piece), beside it.
+ * copied 2 MiB at a time on the stream's lane thread (put_piece), beside it,
+ * all queued before the first tensor (copied_early).
  * Output bytes are handed to the device as they are written (start_writeback);
  * the fsync before commit stays. conversion_metadata.json is written before
  * the weights are committed; both are committed with the staging tree
@@ -556,6 +557,21 @@ static tq_status put_piece(void *ctx, int64_t wi, int64_t j, uint64_t a, uint64_
     return st;
 }
 
+/* A kept tensor copied in pieces by the kernel (queue_kept): float or integer
+ * bytes in the input file, 1 MiB and more, no prekeep override (calibration).
+ * These are queued before the loop (tq_plan_execute), right after the side
+ * files are copied (their fsyncs go to the device first), so the lane copies
+ * the largest kept tensor (an encoder's word embeddings, a decoder's token
+ * embeddings near the end of its file) from the start, beside the first
+ * tensors, instead of from its place in the file's order; the writer stores
+ * each piece at its own offset, so the bytes are the same. */
+static bool copied_early(const tq_plan *p, const tq_writer *w, const tq_plan_item *it) {
+    const tq_tensor *t = it->src;
+    uint64_t off;
+    return !it->quantize && !t->quantized && !p->o.prekeep && map_offset(p->m, t, &off) && w->vt->put_fd &&
+           tensor_map(p->m, t)->fd >= 0 && t->nbytes >= (1u << 20) && !getenv("TRUEQ_CONVERT_WHOLE");
+}
+
 static tq_status queue_kept(const tq_plan *p, tq_writer *w, int64_t wi, int64_t j, scratch *sc, tq_error *err) {
     sc->plan = p;
     sc->w = w;
@@ -701,6 +717,10 @@ tq_status tq_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn p
     int64_t wi = 0;
     if ((st = tq_rowstream_init(&sc.rs, p->o.threads, err))) goto fail;
     side_start(&side, tq_model_dir(p->m), &ins, &cr);
+    for (int64_t k = 0; k < p->nw; k++)   /* kept tensors copied in pieces: queued first (copied_early) */
+        if (p->wmap[k].aux == -1 && copied_early(p, w, &p->items[p->wmap[k].item]) &&
+            (st = queue_kept(p, w, k, p->wmap[k].item, &sc, err)))
+            goto fail;
     stats = calloc((size_t)(p->n ? p->n : 1), sizeof *stats);
     if (!stats) { st = tq_err(err, TQ_E_NOMEM, "out of memory"); goto fail; }
     for (int64_t i = 0; i < p->n; i++) {
@@ -713,8 +733,8 @@ tq_status tq_plan_execute(const tq_plan *p, const char *outdir, tq_progress_fn p
             for (int64_t k = i + 1; k < p->n && !sc.has_next; k++)
                 if ((sc.has_next = chunkable(p, &p->items[k]))) sc.next = rowsrc_of(p, p->items[k].src);
         TQ_ASSERT(wi < p->nw && p->wmap[wi].item == i && p->wmap[wi].aux == -1);
-        sc.deferred = false;
-        st = write_item(p, w, wi, it, &sc, &stats[i], err);
+        sc.deferred = copied_early(p, w, it);   /* queued before the loop */
+        st = sc.deferred ? TQ_OK : write_item(p, w, wi, it, &sc, &stats[i], err);
         if (!st && tq_fault("tensor", it->src->name)) st = tq_err(err, TQ_E_IO, "tensor \"%s\": injected fault", it->src->name);
         if (st) goto fail;
         release_tensor(p->m, it->src);
