@@ -558,18 +558,23 @@ static tq_status put_piece(void *ctx, int64_t wi, int64_t j, uint64_t a, uint64_
 }
 
 /* A kept tensor copied in pieces by the kernel (queue_kept): float or integer
- * bytes in the input file, 1 MiB and more, no prekeep override (calibration).
- * These are queued before the loop (tq_plan_execute), right after the side
- * files are copied (their fsyncs go to the device first), so the lane copies
- * the largest kept tensor (an encoder's word embeddings, a decoder's token
- * embeddings near the end of its file) from the start, beside the first
- * tensors, instead of from its place in the file's order; the writer stores
- * each piece at its own offset, so the bytes are the same. */
-static bool copied_early(const tq_plan *p, const tq_writer *w, const tq_plan_item *it) {
+ * bytes in the input file, 1 MiB and more. */
+static bool kernel_copied(const tq_plan *p, const tq_writer *w, const tq_plan_item *it) {
     const tq_tensor *t = it->src;
     uint64_t off;
-    return !it->quantize && !t->quantized && !p->o.prekeep && map_offset(p->m, t, &off) && w->vt->put_fd &&
+    return !it->quantize && !t->quantized && map_offset(p->m, t, &off) && w->vt->put_fd &&
            tensor_map(p->m, t)->fd >= 0 && t->nbytes >= (1u << 20) && !getenv("TRUEQ_CONVERT_WHOLE");
+}
+
+/* Those of them with no prekeep override possible (calibration) are queued
+ * before the loop (tq_plan_execute), right after the side files are copied
+ * (their fsyncs go to the device first), so the lane copies the largest kept
+ * tensor (an encoder's word embeddings, a decoder's token embeddings near the
+ * end of its file) from the start, beside the first tensors, instead of from
+ * its place in the file's order; the writer stores each piece at its own
+ * offset, so the bytes are the same. */
+static bool copied_early(const tq_plan *p, const tq_writer *w, const tq_plan_item *it) {
+    return !p->o.prekeep && kernel_copied(p, w, it);
 }
 
 static tq_status queue_kept(const tq_plan *p, tq_writer *w, int64_t wi, int64_t j, scratch *sc, tq_error *err) {
@@ -648,8 +653,7 @@ static tq_status write_item(const tq_plan *p, tq_writer *w, int64_t wi, const tq
         return st;
     if (over) {
         st = tq_writer_put(w, wi, over, t->nbytes, err);
-    } else if (!it->quantize && in_map && w->vt->put_fd && mp->fd >= 0 && t->nbytes >= (1u << 20) &&
-               !getenv("TRUEQ_CONVERT_WHOLE")) {
+    } else if (kernel_copied(p, w, it)) {
         return queue_kept(p, w, wi, it - p->items, sc, err);
     } else if (!it->quantize) {
         st = tq_writer_put_from(w, wi, in_map ? mp->fd : -1, off, t->data, t->nbytes, err);
